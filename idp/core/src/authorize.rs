@@ -1,0 +1,322 @@
+//! The authorization endpoint (OIDC Core §3.1.2, RFC 6749 §4.1, RFC 7636, RFC 9207): an ordered
+//! table of small checks that turns raw parameters into a validated [`AuthRequest`], then a
+//! decision given the browser's session and the person's grant.
+//!
+//! "If the redirect_uri is not an exact match, the authorization server MUST NOT redirect":
+//! until client_id and redirect_uri are both verified every error goes to the person, never
+//! to the client.
+
+use crate::crypto::{random_token, sha256_hex};
+use crate::error::OAuthError;
+use crate::model::*;
+use crate::{Env, scope};
+
+/// Where and how a response goes back to the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthResponse {
+    pub redirect_uri: String,
+    pub mode: ResponseMode,
+    pub params: Vec<(String, String)>,
+}
+
+impl AuthResponse {
+    fn error(req: &Target, err: &OAuthError, issuer: &str) -> Self {
+        let mut params = vec![
+            ("error".to_string(), err.code.to_string()),
+            ("error_description".to_string(), err.description.clone()),
+        ];
+        if let Some(s) = &req.state {
+            params.push(("state".into(), s.clone()));
+        }
+        params.push(("iss".into(), issuer.to_string()));
+        Self { redirect_uri: req.redirect_uri.clone(), mode: req.mode, params }
+    }
+}
+
+/// The verified return address of a request: enough to send an error back.
+#[derive(Debug, Clone)]
+struct Target {
+    redirect_uri: String,
+    mode: ResponseMode,
+    state: Option<String>,
+}
+
+#[derive(Debug)]
+pub enum Validated {
+    /// The request is well formed; decide with the session next.
+    Ok(AuthRequest),
+    /// Show an error page; never redirect.
+    ErrorToUser(OAuthError),
+    /// Send the error back to the verified redirect_uri.
+    ErrorToClient(AuthResponse, OAuthError),
+}
+
+const KNOWN: &[&str] = &[
+    "client_id", "redirect_uri", "response_type", "response_mode", "scope", "state", "nonce",
+    "code_challenge", "code_challenge_method", "prompt", "max_age", "login_hint", "ui_locales",
+    "claims_locales", "acr_values", "display", "id_token_hint", "request", "request_uri",
+    "registration", "claims",
+];
+
+const MAX_PARAM: usize = 2048;
+
+fn is_pkce_value(s: &str) -> bool {
+    (43..=128).contains(&s.len())
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+/// Runs the checks in order. `params` are the request's parameters as received (query or form).
+pub fn validate(params: &[(String, String)], client: Option<&Client>, issuer: &str) -> Validated {
+    let get = |name: &str| -> Option<&str> {
+        params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
+    };
+    let user_err = |d: &str| Validated::ErrorToUser(OAuthError::invalid_request(d.to_string()));
+
+    // 1. parameters are well formed: none repeated, none oversized, no control characters.
+    for name in KNOWN {
+        if params.iter().filter(|(k, _)| k == name).count() > 1 {
+            return user_err(&format!("The parameter {name} is repeated."));
+        }
+    }
+    if params.iter().any(|(_, v)| v.len() > MAX_PARAM) || params.len() > 64 {
+        return user_err("The request is too large.");
+    }
+    if params.iter().any(|(_, v)| v.chars().any(|c| c.is_control())) {
+        return user_err("The request contains control characters.");
+    }
+    // 2. client
+    let Some(client_id) = get("client_id") else {
+        return user_err("The client_id parameter is missing.");
+    };
+    let Some(client) = client.filter(|c| c.client_id == client_id) else {
+        return Validated::ErrorToUser(OAuthError::invalid_client("The client is unknown."));
+    };
+    if client.disabled {
+        return Validated::ErrorToUser(OAuthError::invalid_client("The client is disabled."));
+    }
+    if client.client_type == ClientType::Service {
+        return Validated::ErrorToUser(OAuthError::unauthorized_client(
+            "This client may not use the authorization endpoint.",
+        ));
+    }
+    // 3. redirect_uri: exact string match against the registered list.
+    let Some(redirect_uri) = get("redirect_uri") else {
+        return user_err("The redirect_uri parameter is missing.");
+    };
+    if !client.settings.redirect_uris.iter().any(|r| r == redirect_uri) {
+        return user_err("The redirect_uri is not registered for this client.");
+    }
+    // From here on errors are redirected to the verified redirect_uri.
+    let mode = match get("response_mode") {
+        None | Some("query") => Ok(ResponseMode::Query),
+        Some("form_post") => Ok(ResponseMode::FormPost),
+        Some(_) => Err(()),
+    };
+    let target = Target {
+        redirect_uri: redirect_uri.to_string(),
+        mode: mode.unwrap_or(ResponseMode::Query),
+        state: get("state").map(str::to_string),
+    };
+    let to_client = |e: OAuthError| {
+        Validated::ErrorToClient(AuthResponse::error(&target, &e, issuer), e)
+    };
+    if mode.is_err() {
+        return to_client(OAuthError::invalid_request("Unsupported response_mode."));
+    }
+    // 4. response_type
+    match get("response_type") {
+        Some("code") => {}
+        None => return to_client(OAuthError::invalid_request("response_type is missing.")),
+        Some(_) => {
+            return to_client(OAuthError::new(
+                "unsupported_response_type",
+                "Only response_type=code is supported.",
+            ));
+        }
+    }
+    // 5. request objects are not supported (OIDC Core §6).
+    if get("request").is_some() {
+        return to_client(OAuthError::new("request_not_supported", "Request objects are not supported."));
+    }
+    if get("request_uri").is_some() {
+        return to_client(OAuthError::new(
+            "request_uri_not_supported",
+            "request_uri is not supported.",
+        ));
+    }
+    // 6. scope
+    let scopes = match scope::parse(get("scope").unwrap_or_default()) {
+        Ok(s) => s,
+        Err(e) => return to_client(OAuthError::invalid_scope(e)),
+    };
+    if !scopes.iter().any(|s| s == "openid") {
+        return to_client(OAuthError::invalid_scope("The openid scope is required."));
+    }
+    let allowed = scope::parse(&client.settings.scope).unwrap_or_default();
+    if let Some(bad) = scopes.iter().find(|s| scope::info(s).is_none() || !allowed.contains(s)) {
+        return to_client(OAuthError::invalid_scope(format!("The scope {bad} is not available.")));
+    }
+    // 7. PKCE (RFC 7636): S256 only; required for public clients.
+    let challenge = get("code_challenge");
+    match (get("code_challenge_method"), challenge) {
+        (Some("S256"), Some(c)) | (None, Some(c)) if !is_pkce_value(c) => {
+            return to_client(OAuthError::invalid_request("code_challenge is malformed."));
+        }
+        (Some("S256"), Some(_)) => {}
+        (Some("S256"), None) => {
+            return to_client(OAuthError::invalid_request("code_challenge is missing."));
+        }
+        (Some(_), _) => {
+            return to_client(OAuthError::invalid_request(
+                "Only the S256 code_challenge_method is supported.",
+            ));
+        }
+        (None, Some(_)) => {
+            // RFC 7636 defaults to `plain` when the method is absent; we do not accept plain.
+            return to_client(OAuthError::invalid_request(
+                "code_challenge_method=S256 is required.",
+            ));
+        }
+        (None, None) if !client.client_type.is_confidential() => {
+            return to_client(OAuthError::invalid_request("PKCE is required for this client."));
+        }
+        (None, None) => {}
+    }
+    // 8. prompt
+    let prompt: Vec<String> = get("prompt")
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    if prompt.iter().any(|p| !matches!(p.as_str(), "none" | "login" | "consent" | "select_account"))
+    {
+        return to_client(OAuthError::invalid_request("Unsupported prompt value."));
+    }
+    if prompt.iter().any(|p| p == "none") && prompt.len() > 1 {
+        return to_client(OAuthError::invalid_request("prompt=none cannot be combined."));
+    }
+    // 9. max_age
+    let max_age = match get("max_age") {
+        None => None,
+        Some(v) => match v.parse::<i64>() {
+            Ok(n) if n >= 0 => Some(n),
+            _ => return to_client(OAuthError::invalid_request("max_age must be a non-negative integer.")),
+        },
+    };
+    let short = |name: &str, max: usize| get(name).filter(|v| v.len() <= max).map(str::to_string);
+    if get("nonce").is_some_and(|n| n.len() > 512) || get("state").is_some_and(|s| s.len() > 1024)
+    {
+        return to_client(OAuthError::invalid_request("nonce or state is too long."));
+    }
+    Validated::Ok(AuthRequest {
+        client_id: client.client_id.clone(),
+        redirect_uri: redirect_uri.to_string(),
+        response_mode: target.mode,
+        scope: scopes,
+        state: target.state.clone(),
+        nonce: get("nonce").map(str::to_string),
+        code_challenge: challenge.map(str::to_string),
+        prompt,
+        max_age,
+        login_hint: short("login_hint", 256),
+        ui_locales: short("ui_locales", 128),
+        claims_locales: short("claims_locales", 128),
+        acr_values: short("acr_values", 256),
+    })
+}
+
+/// What to do with a validated request now.
+#[derive(Debug)]
+pub enum Decision {
+    Login,
+    Consent,
+    /// Issue a code: the caller stores `code` and redirects with `response`.
+    Issue(AuthCode, AuthResponse),
+    ErrorToClient(AuthResponse, OAuthError),
+}
+
+pub fn error_response(req: &AuthRequest, err: &OAuthError, issuer: &str) -> AuthResponse {
+    let target = Target {
+        redirect_uri: req.redirect_uri.clone(),
+        mode: req.response_mode,
+        state: req.state.clone(),
+    };
+    AuthResponse::error(&target, err, issuer)
+}
+
+/// Decides given the current session (if any), whether it was made in this very interaction,
+/// and the person's grant for this client.
+pub fn decide(
+    env: &dyn Env,
+    req: &AuthRequest,
+    session: Option<&Session>,
+    fresh_login: bool,
+    grant: Option<&Grant>,
+    issuer: &str,
+    tenant_id: &str,
+) -> Decision {
+    let none = req.prompt.iter().any(|p| p == "none");
+    let to_client = |e: OAuthError| {
+        Decision::ErrorToClient(error_response(req, &e, issuer), e.clone())
+    };
+    let Some(session) = session else {
+        if none {
+            return to_client(OAuthError::new("login_required", "The person is not signed in."));
+        }
+        return Decision::Login;
+    };
+    if !fresh_login {
+        let too_old = req.max_age.is_some_and(|m| env.now() - session.auth_time > m);
+        let forced = req.prompt.iter().any(|p| p == "login" || p == "select_account");
+        if too_old || forced {
+            if none {
+                return to_client(OAuthError::new("login_required", "A new sign-in is required."));
+            }
+            return Decision::Login;
+        }
+    }
+    let covered = grant.is_some_and(|g| req.scope.iter().all(|s| g.scopes.contains(s)));
+    let ask = req.prompt.iter().any(|p| p == "consent");
+    if !covered || ask {
+        if none {
+            return to_client(OAuthError::new("consent_required", "Consent is required."));
+        }
+        return Decision::Consent;
+    }
+    let code = random_token(env, 32);
+    let record = AuthCode {
+        code_hash: sha256_hex(code.as_bytes()),
+        family_id: random_token(env, 16),
+        authz: Authorization {
+            tenant_id: tenant_id.to_string(),
+            client_id: req.client_id.clone(),
+            account_id: Some(session.account_id.clone()),
+            scope: req.scope.clone(),
+            sid: Some(session.sid.clone()),
+            auth_time: Some(session.auth_time),
+            acr: Some(session.acr.clone()),
+            amr: session.amr.clone(),
+            nonce: req.nonce.clone(),
+            act_as: "self".into(),
+        },
+        redirect_uri: req.redirect_uri.clone(),
+        code_challenge: req.code_challenge.clone(),
+        expires_at: env.now() + CODE_TTL,
+        consumed: false,
+    };
+    let mut params = vec![("code".to_string(), code)];
+    if let Some(s) = &req.state {
+        params.push(("state".into(), s.clone()));
+    }
+    params.push(("iss".into(), issuer.to_string()));
+    let response =
+        AuthResponse { redirect_uri: req.redirect_uri.clone(), mode: req.response_mode, params };
+    Decision::Issue(record, response)
+}
+
+/// Authorization codes live 60 seconds.
+pub const CODE_TTL: i64 = 60;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,34 @@
+//! Claims released about an account, per granted scope (OIDC Core §5.1, §5.4; DOMAIN.md).
+
+use serde_json::{Map, Value, json};
+
+use crate::model::Account;
+use crate::scope;
+
+/// The UserInfo claims for `scopes`: exactly the claims of the granted scopes, nothing else.
+pub fn userinfo(account: &Account, scopes: &[String], act_as: &str) -> Map<String, Value> {
+    let mut out = Map::new();
+    out.insert("sub".into(), json!(account.id));
+    out.insert("act_as".into(), json!(act_as));
+    for s in scopes {
+        let Some(info) = scope::info(s) else { continue };
+        for claim in info.claims {
+            let value = match *claim {
+                "name" => account.name.as_ref().map(|v| json!(v)),
+                "preferred_username" => Some(json!(account.username)),
+                "locale" => account.locale.as_ref().map(|v| json!(v)),
+                "updated_at" => Some(json!(account.updated_at)),
+                "email" => account.email.as_ref().map(|v| json!(v)),
+                // Contact details are not verified yet (verification comes with SMS codes).
+                "email_verified" => account.email.as_ref().map(|_| json!(false)),
+                "phone_number" => account.phone.as_ref().map(|v| json!(v)),
+                "phone_number_verified" => account.phone.as_ref().map(|_| json!(false)),
+                _ => None,
+            };
+            if let Some(v) = value {
+                out.insert((*claim).to_string(), v);
+            }
+        }
+    }
+    out
+}

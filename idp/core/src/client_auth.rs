@@ -1,0 +1,213 @@
+//! Client authentication at the token, introspection and revocation endpoints:
+//! client_secret_basic and client_secret_post (RFC 6749 §2.3.1), private_key_jwt
+//! (OIDC Core §9, RFC 7523 §3) and `none` for public clients.
+
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+
+use crate::crypto::{ct_eq, sha256_hex};
+use crate::error::OAuthError;
+use crate::model::{AuthMethod, Client, Tenant};
+use crate::{Env, Store};
+
+pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// What the request carried, as the HTTP layer parsed it.
+#[derive(Default, Clone)]
+pub struct PresentedCredentials {
+    /// From the Authorization: Basic header, already form-urldecoded.
+    pub basic: Option<(String, String)>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub client_assertion_type: Option<String>,
+    pub client_assertion: Option<String>,
+}
+
+impl std::fmt::Debug for PresentedCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PresentedCredentials")
+            .field("client_id", &self.client_id)
+            .field("basic", &self.basic.as_ref().map(|(id, _)| id))
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthenticatedClient {
+    pub client: Client,
+    pub method: AuthMethod,
+}
+
+#[derive(Deserialize)]
+struct AssertionClaims {
+    iss: String,
+    sub: String,
+    aud: serde_json::Value,
+    exp: i64,
+    jti: String,
+}
+
+fn fail(detail: impl Into<String>) -> OAuthError {
+    OAuthError::invalid_client("Client authentication failed.").with_detail(detail)
+}
+
+/// Authenticates the client. `audiences` are the values accepted as `aud` of a client
+/// assertion (the token endpoint URL and the issuer).
+pub async fn authenticate(
+    store: &dyn Store,
+    env: &dyn Env,
+    tenant: &Tenant,
+    creds: &PresentedCredentials,
+    audiences: &[String],
+) -> Result<AuthenticatedClient, OAuthError> {
+    let methods = [
+        creds.basic.is_some(),
+        creds.client_secret.is_some(),
+        creds.client_assertion.is_some() || creds.client_assertion_type.is_some(),
+    ];
+    if methods.iter().filter(|m| **m).count() > 1 {
+        return Err(OAuthError::invalid_request(
+            "The request uses more than one client authentication method.",
+        ));
+    }
+    let (method, client_id) = if let Some((id, _)) = &creds.basic {
+        if creds.client_id.as_ref().is_some_and(|c| c != id) {
+            return Err(OAuthError::invalid_request("client_id does not match the credentials."));
+        }
+        (AuthMethod::ClientSecretBasic, id.clone())
+    } else if creds.client_secret.is_some() {
+        let id = creds.client_id.clone().ok_or_else(|| fail("client_secret without client_id"))?;
+        (AuthMethod::ClientSecretPost, id)
+    } else if let Some(assertion) = &creds.client_assertion {
+        if creds.client_assertion_type.as_deref() != Some(ASSERTION_TYPE) {
+            return Err(OAuthError::invalid_request("Unsupported client_assertion_type."));
+        }
+        let sub = unverified_sub(assertion).ok_or_else(|| fail("assertion without sub"))?;
+        if creds.client_id.as_ref().is_some_and(|c| *c != sub) {
+            return Err(OAuthError::invalid_request("client_id does not match the assertion."));
+        }
+        (AuthMethod::PrivateKeyJwt, sub)
+    } else if creds.client_assertion_type.is_some() {
+        return Err(OAuthError::invalid_request("client_assertion is missing."));
+    } else {
+        let id = creds
+            .client_id
+            .clone()
+            .ok_or_else(|| fail("no client authentication").with_status(401))?;
+        (AuthMethod::None, id)
+    };
+    if client_id.is_empty() || client_id.len() > 200 {
+        return Err(fail("client_id of bad length"));
+    }
+    let client = store
+        .client(&tenant.id, &client_id)
+        .await?
+        .ok_or_else(|| fail(format!("unknown client {client_id}")))?;
+    if client.disabled {
+        return Err(fail("client disabled"));
+    }
+    if !client.allowed_auth_methods().contains(&method) {
+        return Err(fail(format!("method {} not allowed", method.as_str())));
+    }
+    match method {
+        AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost => {
+            let secret = match &creds.basic {
+                Some((_, s)) => s.as_str(),
+                None => creds.client_secret.as_deref().unwrap_or_default(),
+            };
+            let expected = client.secret_hash.as_deref().unwrap_or_default();
+            if !ct_eq(sha256_hex(secret.as_bytes()).as_bytes(), expected.as_bytes()) {
+                return Err(fail("wrong client secret"));
+            }
+        }
+        AuthMethod::PrivateKeyJwt => {
+            let assertion = creds.client_assertion.as_deref().unwrap_or_default();
+            verify_assertion(store, env, tenant, &client, assertion, audiences).await?;
+        }
+        AuthMethod::None => {}
+    }
+    Ok(AuthenticatedClient { client, method })
+}
+
+fn unverified_sub(jwt: &str) -> Option<String> {
+    let payload = jwt.split('.').nth(1)?;
+    let bytes = crate::crypto::b64_decode(payload)?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    v.get("sub")?.as_str().map(str::to_string)
+}
+
+async fn verify_assertion(
+    store: &dyn Store,
+    env: &dyn Env,
+    tenant: &Tenant,
+    client: &Client,
+    assertion: &str,
+    audiences: &[String],
+) -> Result<(), OAuthError> {
+    if assertion.len() > 16 * 1024 {
+        return Err(fail("assertion too large"));
+    }
+    let header = jsonwebtoken::decode_header(assertion).map_err(|e| fail(e.to_string()))?;
+    if !matches!(
+        header.alg,
+        Algorithm::ES256
+            | Algorithm::ES384
+            | Algorithm::RS256
+            | Algorithm::RS384
+            | Algorithm::RS512
+            | Algorithm::PS256
+            | Algorithm::PS384
+            | Algorithm::PS512
+            | Algorithm::EdDSA
+    ) {
+        return Err(fail("assertion algorithm not allowed"));
+    }
+    if header.jku.is_some() || header.jwk.is_some() || header.x5u.is_some() {
+        return Err(fail("assertion header names its own key"));
+    }
+    let jwks: JwkSet = client
+        .settings
+        .jwks
+        .clone()
+        .and_then(|v| serde_json::from_value(v).ok())
+        .ok_or_else(|| fail("client has no usable JWKS"))?;
+    let candidates: Vec<_> = jwks
+        .keys
+        .iter()
+        .filter(|k| header.kid.is_none() || k.common.key_id == header.kid)
+        .collect();
+    let mut claims = None;
+    for jwk in candidates {
+        let Ok(key) = DecodingKey::from_jwk(jwk) else { continue };
+        let mut v = Validation::new(header.alg);
+        v.set_audience(audiences);
+        v.set_issuer(&[&client.client_id]);
+        v.sub = Some(client.client_id.clone());
+        v.set_required_spec_claims(&["exp", "aud", "iss", "sub"]);
+        v.leeway = 30;
+        if let Ok(data) = jsonwebtoken::decode::<AssertionClaims>(assertion, &key, &v) {
+            claims = Some(data.claims);
+            break;
+        }
+    }
+    let claims = claims.ok_or_else(|| fail("assertion signature, issuer or audience invalid"))?;
+    let now = env.now();
+    if claims.iss != client.client_id || claims.sub != client.client_id {
+        return Err(fail("assertion iss/sub mismatch"));
+    }
+    if claims.exp > now + 600 {
+        return Err(fail("assertion lives too long"));
+    }
+    let _ = &claims.aud;
+    if claims.jti.is_empty() || claims.jti.len() > 256 {
+        return Err(fail("assertion jti missing"));
+    }
+    if !store
+        .remember_assertion_jti(&tenant.id, &client.client_id, &claims.jti, claims.exp + 60)
+        .await?
+    {
+        return Err(fail("assertion jti replayed"));
+    }
+    Ok(())
+}

@@ -1,0 +1,162 @@
+//! Small cryptographic helpers: random handles, SHA-256 digests of server-generated secrets,
+//! constant-time comparison and AES-256-GCM encryption of secrets at rest under the
+//! key-encryption key (KEK).
+
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use aws_lc_rs::digest;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use subtle::ConstantTimeEq;
+
+use crate::Env;
+
+/// base64url without padding, the encoding of every handle and JOSE value.
+pub fn b64(data: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(data)
+}
+
+pub fn b64_decode(data: &str) -> Option<Vec<u8>> {
+    URL_SAFE_NO_PAD.decode(data).ok()
+}
+
+/// A random handle of `bytes` bytes of entropy, base64url encoded.
+pub fn random_token(env: &dyn Env, bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    env.fill_random(&mut buf);
+    b64(&buf)
+}
+
+/// SHA-256 of a high-entropy, server-generated secret (client secrets, codes, refresh tokens,
+/// session ids). These are stored only as this digest; slow hashes are for what people choose.
+pub fn sha256_hex(data: &[u8]) -> String {
+    let d = digest::digest(&digest::SHA256, data);
+    d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn sha256(data: &[u8]) -> Vec<u8> {
+    digest::digest(&digest::SHA256, data).as_ref().to_vec()
+}
+
+pub fn sha384(data: &[u8]) -> Vec<u8> {
+    digest::digest(&digest::SHA384, data).as_ref().to_vec()
+}
+
+pub fn sha512(data: &[u8]) -> Vec<u8> {
+    digest::digest(&digest::SHA512, data).as_ref().to_vec()
+}
+
+/// Constant-time equality of two byte strings.
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+/// The key-encryption key. Its `Debug` never shows the key.
+#[derive(Clone)]
+pub struct Kek {
+    key: [u8; 32],
+}
+
+impl std::fmt::Debug for Kek {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Kek([redacted])")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KekError {
+    #[error("the key-encryption key must be 32 bytes, base64url or standard base64 encoded")]
+    BadKey,
+    #[error("a secret could not be decrypted with the configured key-encryption key")]
+    Decrypt,
+}
+
+impl Kek {
+    pub fn from_bytes(key: [u8; 32]) -> Self {
+        Self { key }
+    }
+
+    pub fn generate(env: &dyn Env) -> Self {
+        let mut key = [0u8; 32];
+        env.fill_random(&mut key);
+        Self { key }
+    }
+
+    pub fn parse(encoded: &str) -> Result<Self, KekError> {
+        let trimmed = encoded.trim();
+        let bytes = URL_SAFE_NO_PAD
+            .decode(trimmed.trim_end_matches('='))
+            .or_else(|_| base64::engine::general_purpose::STANDARD.decode(trimmed))
+            .map_err(|_| KekError::BadKey)?;
+        let key: [u8; 32] = bytes.try_into().map_err(|_| KekError::BadKey)?;
+        Ok(Self { key })
+    }
+
+    pub fn encode(&self) -> String {
+        b64(&self.key)
+    }
+
+    fn aead(&self) -> LessSafeKey {
+        // A 32-byte key is always a valid AES-256 key.
+        #[allow(clippy::expect_used)]
+        LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &self.key).expect("32-byte AES key"))
+    }
+
+    /// nonce || ciphertext || tag; `context` is bound as associated data.
+    pub fn seal(&self, env: &dyn Env, plaintext: &[u8], context: &str) -> Vec<u8> {
+        let mut nonce = [0u8; NONCE_LEN];
+        env.fill_random(&mut nonce);
+        let mut out = plaintext.to_vec();
+        #[allow(clippy::expect_used)]
+        self.aead()
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(context.as_bytes()),
+                &mut out,
+            )
+            .expect("AES-GCM sealing cannot fail for in-memory buffers");
+        let mut sealed = nonce.to_vec();
+        sealed.extend_from_slice(&out);
+        sealed
+    }
+
+    pub fn open(&self, sealed: &[u8], context: &str) -> Result<Vec<u8>, KekError> {
+        if sealed.len() < NONCE_LEN {
+            return Err(KekError::Decrypt);
+        }
+        let (nonce, rest) = sealed.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| KekError::Decrypt)?;
+        let mut buf = rest.to_vec();
+        let plain = self
+            .aead()
+            .open_in_place(nonce, Aad::from(context.as_bytes()), &mut buf)
+            .map_err(|_| KekError::Decrypt)?;
+        Ok(plain.to_vec())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SystemEnv;
+
+    #[test]
+    fn seal_and_open_round_trip_and_bind_context() {
+        let kek = Kek::generate(&SystemEnv);
+        let sealed = kek.seal(&SystemEnv, b"secret", "key:1");
+        assert_eq!(kek.open(&sealed, "key:1").unwrap(), b"secret");
+        assert!(kek.open(&sealed, "key:2").is_err());
+        assert!(kek.open(&sealed[..5], "key:1").is_err());
+        let other = Kek::generate(&SystemEnv);
+        assert!(other.open(&sealed, "key:1").is_err());
+        assert_eq!(Kek::parse(&kek.encode()).unwrap().key, kek.key);
+        assert!(Kek::parse("short").is_err());
+        assert!(!format!("{kek:?}").contains(&kek.encode()));
+    }
+
+    #[test]
+    fn ct_eq_compares_whole_values() {
+        assert!(ct_eq(b"abc", b"abc"));
+        assert!(!ct_eq(b"abc", b"abd"));
+        assert!(!ct_eq(b"abc", b"abcd"));
+    }
+}

@@ -1,0 +1,245 @@
+//! Signing keys of a tenant: generation (ES256, RS256, EdDSA via aws-lc-rs), sealing under the
+//! KEK, the public JWK Set (RFC 7517) and JWS signing/verification through `jsonwebtoken`.
+
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair};
+use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm, PublicKeyUse};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::Env;
+use crate::crypto::{Kek, KekError, random_token};
+use crate::model::{SigningAlg, SigningKeyRecord};
+
+pub fn jwt_alg(alg: SigningAlg) -> Algorithm {
+    match alg {
+        SigningAlg::ES256 => Algorithm::ES256,
+        SigningAlg::RS256 => Algorithm::RS256,
+        SigningAlg::EdDSA => Algorithm::EdDSA,
+    }
+}
+
+fn seal_context(kid: &str) -> String {
+    format!("signing-key:{kid}")
+}
+
+/// Generates a new key of `alg` for a tenant and seals its PKCS#8 document under the KEK.
+pub fn generate(
+    env: &dyn Env,
+    kek: &Kek,
+    tenant_id: &str,
+    alg: SigningAlg,
+) -> Result<SigningKeyRecord, String> {
+    let pkcs8: Vec<u8> = match alg {
+        SigningAlg::ES256 => EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
+            .and_then(|k| k.to_pkcs8v1())
+            .map(|d| d.as_ref().to_vec())
+            .map_err(|_| "EC key generation failed")?,
+        SigningAlg::RS256 => aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
+            .map_err(|_| "RSA key generation failed")?
+            .as_der()
+            .map(|d| d.as_ref().to_vec())
+            .map_err(|_| "RSA key export failed")?,
+        SigningAlg::EdDSA => Ed25519KeyPair::generate()
+            .and_then(|k| k.to_pkcs8v1())
+            .map(|d| d.as_ref().to_vec())
+            .map_err(|_| "Ed25519 key generation failed")?,
+    };
+    let kid = random_token(env, 12);
+    let sealed = kek.seal(env, &pkcs8, &seal_context(&kid));
+    Ok(SigningKeyRecord {
+        kid,
+        tenant_id: tenant_id.to_string(),
+        alg,
+        sealed_private_key: sealed,
+        created_at: env.now(),
+        active: true,
+    })
+}
+
+/// One usable key: its private half for signing, its public half for JWKS and verification.
+pub struct LoadedKey {
+    pub kid: String,
+    pub alg: SigningAlg,
+    pub active: bool,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    pub jwk: Jwk,
+}
+
+impl std::fmt::Debug for LoadedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LoadedKey({} {})", self.kid, self.alg.as_str())
+    }
+}
+
+/// The private key of a PKCS#8 RSA document as PKCS#1, which `jsonwebtoken`'s RSA signer wants.
+/// PrivateKeyInfo ::= SEQUENCE { version INTEGER, algorithm SEQUENCE, privateKey OCTET STRING }
+fn pkcs8_rsa_to_pkcs1(pkcs8: &[u8]) -> Option<Vec<u8>> {
+    fn read(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+        let (&tag, rest) = input.split_first()?;
+        let (&first, mut rest) = rest.split_first()?;
+        let len = if first < 0x80 {
+            first as usize
+        } else {
+            let n = (first & 0x7f) as usize;
+            if n == 0 || n > 4 || rest.len() < n {
+                return None;
+            }
+            let len = rest[..n].iter().fold(0usize, |acc, b| (acc << 8) | *b as usize);
+            rest = &rest[n..];
+            len
+        };
+        if rest.len() < len {
+            return None;
+        }
+        Some((tag, &rest[..len], &rest[len..]))
+    }
+    let (tag, seq, _) = read(pkcs8)?;
+    if tag != 0x30 {
+        return None;
+    }
+    let (_, _version, rest) = read(seq)?;
+    let (_, _alg, rest) = read(rest)?;
+    let (tag, key, _) = read(rest)?;
+    (tag == 0x04).then(|| key.to_vec())
+}
+
+impl LoadedKey {
+    pub fn open(record: &SigningKeyRecord, kek: &Kek) -> Result<Self, KekError> {
+        let pkcs8 = kek.open(&record.sealed_private_key, &seal_context(&record.kid))?;
+        let encoding = match record.alg {
+            SigningAlg::ES256 => EncodingKey::from_ec_der(&pkcs8),
+            SigningAlg::EdDSA => EncodingKey::from_ed_der(&pkcs8),
+            SigningAlg::RS256 => {
+                EncodingKey::from_rsa_der(&pkcs8_rsa_to_pkcs1(&pkcs8).ok_or(KekError::Decrypt)?)
+            }
+        };
+        let mut jwk = Jwk::from_encoding_key(&encoding, jwt_alg(record.alg))
+            .map_err(|_| KekError::Decrypt)?;
+        jwk.common.key_id = Some(record.kid.clone());
+        jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+        jwk.common.key_algorithm = Some(match record.alg {
+            SigningAlg::ES256 => KeyAlgorithm::ES256,
+            SigningAlg::RS256 => KeyAlgorithm::RS256,
+            SigningAlg::EdDSA => KeyAlgorithm::EdDSA,
+        });
+        let decoding = DecodingKey::from_jwk(&jwk).map_err(|_| KekError::Decrypt)?;
+        Ok(Self { kid: record.kid.clone(), alg: record.alg, active: record.active, encoding, decoding, jwk })
+    }
+}
+
+/// The keys of one tenant, loaded and ready.
+#[derive(Debug, Default)]
+pub struct KeySet {
+    pub keys: Vec<LoadedKey>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JwtError {
+    #[error("no active signing key for {0}")]
+    NoKey(&'static str),
+    #[error("signing failed")]
+    Sign,
+    #[error("invalid token: {0}")]
+    Invalid(String),
+}
+
+impl KeySet {
+    pub fn load(records: &[SigningKeyRecord], kek: &Kek) -> Result<Self, KekError> {
+        let keys = records.iter().map(|r| LoadedKey::open(r, kek)).collect::<Result<_, _>>()?;
+        Ok(Self { keys })
+    }
+
+    pub fn jwks(&self) -> JwkSet {
+        JwkSet { keys: self.keys.iter().map(|k| k.jwk.clone()).collect() }
+    }
+
+    /// The newest active key of `alg`.
+    fn signer(&self, alg: SigningAlg) -> Option<&LoadedKey> {
+        self.keys.iter().filter(|k| k.alg == alg && k.active).last()
+    }
+
+    pub fn sign<T: Serialize>(
+        &self,
+        alg: SigningAlg,
+        typ: &str,
+        claims: &T,
+    ) -> Result<String, JwtError> {
+        let key = self.signer(alg).ok_or(JwtError::NoKey(alg.as_str()))?;
+        let mut header = Header::new(jwt_alg(alg));
+        header.kid = Some(key.kid.clone());
+        header.typ = Some(typ.to_string());
+        jsonwebtoken::encode(&header, claims, &key.encoding).map_err(|_| JwtError::Sign)
+    }
+
+    /// Verifies a JWT this tenant signed: signature by one of our keys (chosen by `kid`, with the
+    /// algorithm that key is for, never the header's say-so), `iss`, and `exp` unless `allow_expired`.
+    pub fn verify<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        issuer: &str,
+        allow_expired: bool,
+        now: i64,
+    ) -> Result<T, JwtError> {
+        let header =
+            jsonwebtoken::decode_header(token).map_err(|e| JwtError::Invalid(e.to_string()))?;
+        let kid = header.kid.ok_or_else(|| JwtError::Invalid("no kid".into()))?;
+        let key = self
+            .keys
+            .iter()
+            .find(|k| k.kid == kid)
+            .ok_or_else(|| JwtError::Invalid("unknown kid".into()))?;
+        let mut v = Validation::new(jwt_alg(key.alg));
+        v.set_issuer(&[issuer]);
+        v.validate_aud = false;
+        v.validate_exp = false;
+        v.required_spec_claims.clear();
+        let data = jsonwebtoken::decode::<serde_json::Value>(token, &key.decoding, &v)
+            .map_err(|e| JwtError::Invalid(e.to_string()))?;
+        if !allow_expired {
+            let exp = data.claims.get("exp").and_then(|e| e.as_i64()).unwrap_or(0);
+            if exp <= now {
+                return Err(JwtError::Invalid("expired".into()));
+            }
+        }
+        serde_json::from_value(data.claims).map_err(|e| JwtError::Invalid(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SystemEnv;
+
+    #[test]
+    fn every_alg_signs_and_verifies_and_publishes_a_public_jwk() {
+        let kek = Kek::generate(&SystemEnv);
+        let records: Vec<_> = SigningAlg::ALL
+            .iter()
+            .map(|a| generate(&SystemEnv, &kek, "t1", *a).unwrap())
+            .collect();
+        let set = KeySet::load(&records, &kek).unwrap();
+        let now = SystemEnv.now();
+        for alg in SigningAlg::ALL {
+            let claims = serde_json::json!({"iss": "https://x", "exp": now + 60, "sub": "a"});
+            let jwt = set.sign(alg, "JWT", &claims).unwrap();
+            let back: serde_json::Value = set.verify(&jwt, "https://x", false, now).unwrap();
+            assert_eq!(back["sub"], "a");
+            assert!(set.verify::<serde_json::Value>(&jwt, "https://y", false, now).is_err());
+            assert!(set.verify::<serde_json::Value>(&jwt, "https://x", false, now + 61).is_err());
+        }
+        let jwks = serde_json::to_value(set.jwks()).unwrap();
+        assert_eq!(jwks["keys"].as_array().unwrap().len(), 3);
+        let text = jwks.to_string();
+        assert!(!text.contains("\"d\""), "private parts must never be published: {text}");
+    }
+
+    #[test]
+    fn wrong_kek_cannot_open_keys() {
+        let kek = Kek::generate(&SystemEnv);
+        let rec = generate(&SystemEnv, &kek, "t1", SigningAlg::ES256).unwrap();
+        assert!(LoadedKey::open(&rec, &Kek::generate(&SystemEnv)).is_err());
+    }
+}

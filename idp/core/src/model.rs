@@ -1,0 +1,357 @@
+//! The records of the domain: tenants, signing keys, clients, accounts, browser sessions,
+//! interactions, grants (consent records), authorization codes and tokens.
+//!
+//! Identifiers are random strings; times are Unix seconds. Secrets appear here only as
+//! SHA-256 digests, Argon2id hashes or KEK-sealed bytes, and `Debug` never prints them.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Tenant {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+    pub created_at: i64,
+    pub disabled: bool,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+pub enum SigningAlg {
+    ES256,
+    RS256,
+    EdDSA,
+}
+
+impl SigningAlg {
+    pub const ALL: [SigningAlg; 3] = [SigningAlg::ES256, SigningAlg::RS256, SigningAlg::EdDSA];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SigningAlg::ES256 => "ES256",
+            SigningAlg::RS256 => "RS256",
+            SigningAlg::EdDSA => "EdDSA",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+}
+
+/// A tenant's signing key as stored: the private key sealed under the KEK.
+#[derive(Clone)]
+pub struct SigningKeyRecord {
+    pub kid: String,
+    pub tenant_id: String,
+    pub alg: SigningAlg,
+    pub sealed_private_key: Vec<u8>,
+    pub created_at: i64,
+    pub active: bool,
+}
+
+impl std::fmt::Debug for SigningKeyRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKeyRecord")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("active", &self.active)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientType {
+    /// Confidential web application (authorization code, secret).
+    Web,
+    /// Public browser or mobile application (authorization code + PKCE, no secret).
+    Spa,
+    /// Confidential machine client (client credentials only).
+    Service,
+}
+
+impl ClientType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientType::Web => "web",
+            ClientType::Spa => "spa",
+            ClientType::Service => "service",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "web" => Some(ClientType::Web),
+            "spa" => Some(ClientType::Spa),
+            "service" => Some(ClientType::Service),
+            _ => None,
+        }
+    }
+    pub fn is_confidential(self) -> bool {
+        !matches!(self, ClientType::Spa)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    ClientSecretBasic,
+    ClientSecretPost,
+    PrivateKeyJwt,
+    None,
+}
+
+impl AuthMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::ClientSecretBasic => "client_secret_basic",
+            AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::PrivateKeyJwt => "private_key_jwt",
+            AuthMethod::None => "none",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AccessTokenFormat {
+    Jwt,
+    Opaque,
+}
+
+/// Per-client settings kept as one JSON document so adding a setting needs no migration.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct ClientSettings {
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Space-separated scopes the client may ask for.
+    pub scope: String,
+    /// Auth methods accepted at the token endpoint besides `none` for public clients.
+    /// Empty means: both secret methods (confidential) and `private_key_jwt` when a JWKS is set.
+    pub auth_methods: Vec<AuthMethod>,
+    /// Public keys for private_key_jwt (a JWK Set).
+    pub jwks: Option<serde_json::Value>,
+    pub id_token_alg: SigningAlg,
+    pub access_token_format: AccessTokenFormat,
+    pub access_token_ttl: i64,
+    pub id_token_ttl: i64,
+    pub refresh_token_ttl: i64,
+    /// Issue refresh tokens even without `offline_access`.
+    pub always_issue_refresh_token: bool,
+    /// The receiving organisation shown on the consent page.
+    pub organisation: Option<String>,
+}
+
+impl Default for ClientSettings {
+    fn default() -> Self {
+        Self {
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            scope: "openid profile email phone offline_access".into(),
+            auth_methods: vec![],
+            jwks: None,
+            id_token_alg: SigningAlg::ES256,
+            access_token_format: AccessTokenFormat::Jwt,
+            access_token_ttl: 600,
+            id_token_ttl: 600,
+            refresh_token_ttl: 30 * 24 * 3600,
+            always_issue_refresh_token: false,
+            organisation: None,
+        }
+    }
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct Client {
+    pub tenant_id: String,
+    pub client_id: String,
+    pub name: String,
+    pub client_type: ClientType,
+    /// SHA-256 (hex) of the client secret; `None` for public clients.
+    pub secret_hash: Option<String>,
+    pub settings: ClientSettings,
+    pub disabled: bool,
+    pub created_at: i64,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("client_id", &self.client_id)
+            .field("name", &self.name)
+            .field("type", &self.client_type)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    pub fn allowed_auth_methods(&self) -> Vec<AuthMethod> {
+        if !self.client_type.is_confidential() {
+            return vec![AuthMethod::None];
+        }
+        if !self.settings.auth_methods.is_empty() {
+            return self.settings.auth_methods.clone();
+        }
+        let mut m = vec![];
+        if self.secret_hash.is_some() {
+            m.push(AuthMethod::ClientSecretBasic);
+            m.push(AuthMethod::ClientSecretPost);
+        }
+        if self.settings.jwks.is_some() {
+            m.push(AuthMethod::PrivateKeyJwt);
+        }
+        m
+    }
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: String,
+    pub tenant_id: String,
+    pub username: String,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub password_hash: Option<String>,
+    pub failed_logins: i64,
+    pub locked_until: Option<i64>,
+    /// Locked by an administrator until unlocked.
+    pub disabled: bool,
+    pub roles: Vec<String>,
+    pub locale: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl std::fmt::Debug for Account {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Account")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A browser SSO session. The cookie carries a random value; only its SHA-256 is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub id_hash: String,
+    /// The public session id (`sid` claim); unrelated to the cookie value.
+    pub sid: String,
+    pub tenant_id: String,
+    pub account_id: String,
+    pub auth_time: i64,
+    pub amr: Vec<String>,
+    pub acr: String,
+    pub created_at: i64,
+    pub last_seen: i64,
+    pub expires_at: i64,
+}
+
+/// The validated authorization request, kept while the person signs in and consents.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AuthRequest {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub response_mode: ResponseMode,
+    pub scope: Vec<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub prompt: Vec<String>,
+    pub max_age: Option<i64>,
+    pub login_hint: Option<String>,
+    pub ui_locales: Option<String>,
+    pub claims_locales: Option<String>,
+    pub acr_values: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseMode {
+    Query,
+    FormPost,
+}
+
+/// One login/consent round trip. `browser_hash` binds it to the browser that started it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interaction {
+    pub id: String,
+    pub tenant_id: String,
+    pub request: AuthRequest,
+    pub browser_hash: String,
+    /// Set once the person has signed in during this interaction (or had a valid session).
+    pub session_sid: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// A consent record: what one account granted one client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub tenant_id: String,
+    pub account_id: String,
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// What a code or a token was issued for: who, to which client, with which sign-in.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Authorization {
+    pub tenant_id: String,
+    pub client_id: String,
+    /// `None` for client credentials.
+    pub account_id: Option<String>,
+    pub scope: Vec<String>,
+    pub sid: Option<String>,
+    pub auth_time: Option<i64>,
+    pub acr: Option<String>,
+    pub amr: Vec<String>,
+    pub nonce: Option<String>,
+    pub act_as: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthCode {
+    pub code_hash: String,
+    pub family_id: String,
+    pub authz: Authorization,
+    pub redirect_uri: String,
+    pub code_challenge: Option<String>,
+    pub expires_at: i64,
+    pub consumed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshToken {
+    pub token_hash: String,
+    pub family_id: String,
+    pub authz: Authorization,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used: bool,
+    pub revoked: bool,
+}
+
+/// An issued access token: the SHA-256 of an opaque token, or `jti:` + the JWT's jti.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessTokenRecord {
+    pub token_key: String,
+    pub family_id: Option<String>,
+    pub authz: Authorization,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub revoked: bool,
+}
+
+/// An audit event. `detail` never carries secrets or personal identifiers beyond ids.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AuditEvent {
+    pub tenant_id: Option<String>,
+    pub kind: String,
+    pub account_id: Option<String>,
+    pub client_id: Option<String>,
+    pub ip: Option<String>,
+    pub detail: serde_json::Value,
+    pub at: i64,
+}

@@ -1,0 +1,141 @@
+//! The storage port. Each method is one atomic unit: consuming a code, rotating a refresh token
+//! or counting a failed sign-in cannot be won twice under concurrency, whatever the backend.
+
+use async_trait::async_trait;
+
+use crate::error::{OAuthError, StoreError};
+use crate::model::*;
+use crate::token::TokenResponse;
+
+/// Records written together when tokens are issued.
+#[derive(Debug, Clone, Default)]
+pub struct Issue {
+    pub access_token: Option<AccessTokenRecord>,
+    pub refresh_token: Option<RefreshToken>,
+}
+
+/// The outcome of redeeming an authorization code.
+#[derive(Debug)]
+pub enum Redeem<T> {
+    /// The code was consumed now by this caller, and `T` was written with it.
+    Issued(AuthCode, T),
+    /// The code had already been consumed: everything issued from it has now been revoked.
+    Replayed,
+    NotFound,
+    /// The code is valid but the caller refused it (wrong client, PKCE, expiry...); it is
+    /// consumed anyway, so it cannot be tried again.
+    Refused(OAuthError),
+}
+
+/// The outcome of rotating a refresh token.
+#[derive(Debug)]
+pub enum Rotate<T> {
+    Rotated(RefreshToken, T),
+    /// The token had been used or revoked before: its whole family is now revoked.
+    Replayed,
+    NotFound,
+    Refused(OAuthError),
+}
+
+/// Builds the records to write from the consumed code or token; runs inside the transaction.
+pub type IssueFn<'a, R, T> =
+    &'a (dyn Fn(&R) -> std::result::Result<(Issue, T), OAuthError> + Send + Sync);
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// A short name of the backend for logs ("sqlite", "postgres").
+    fn backend(&self) -> &'static str;
+    /// Ping the database.
+    async fn ping(&self) -> Result<()>;
+
+    // tenants
+    async fn insert_tenant(&self, tenant: &Tenant) -> Result<()>;
+    async fn tenant_by_slug(&self, slug: &str) -> Result<Option<Tenant>>;
+    async fn list_tenants(&self) -> Result<Vec<Tenant>>;
+
+    // signing keys
+    async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<()>;
+    async fn signing_keys(&self, tenant_id: &str) -> Result<Vec<SigningKeyRecord>>;
+
+    // clients
+    async fn insert_client(&self, client: &Client) -> Result<()>;
+    async fn client(&self, tenant_id: &str, client_id: &str) -> Result<Option<Client>>;
+    async fn list_clients(&self, tenant_id: &str) -> Result<Vec<Client>>;
+    async fn set_client_secret(&self, tenant_id: &str, client_id: &str, hash: &str) -> Result<()>;
+    async fn set_client_disabled(&self, tenant_id: &str, client_id: &str, v: bool) -> Result<()>;
+    /// Records a client-assertion `jti`; false if it was seen before (replay).
+    async fn remember_assertion_jti(
+        &self,
+        tenant_id: &str,
+        client_id: &str,
+        jti: &str,
+        expires_at: i64,
+    ) -> Result<bool>;
+
+    // accounts
+    async fn insert_account(&self, account: &Account) -> Result<()>;
+    async fn account(&self, tenant_id: &str, id: &str) -> Result<Option<Account>>;
+    /// By username or phone number.
+    async fn account_by_login(&self, tenant_id: &str, login: &str) -> Result<Option<Account>>;
+    async fn list_accounts(&self, tenant_id: &str) -> Result<Vec<Account>>;
+    async fn set_password_hash(&self, tenant_id: &str, id: &str, hash: &str, now: i64)
+    -> Result<()>;
+    async fn set_account_disabled(&self, tenant_id: &str, id: &str, v: bool, now: i64)
+    -> Result<()>;
+    /// Atomically counts a failed password; when the count reaches `threshold` the account is
+    /// locked until `lock_until` and the counter restarts. Returns the new count.
+    async fn record_login_failure(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        threshold: i64,
+        lock_until: i64,
+    ) -> Result<i64>;
+    async fn reset_login_failures(&self, tenant_id: &str, id: &str) -> Result<()>;
+
+    // browser sessions
+    async fn insert_session(&self, session: &Session) -> Result<()>;
+    async fn session(&self, tenant_id: &str, id_hash: &str) -> Result<Option<Session>>;
+    async fn touch_session(&self, id_hash: &str, now: i64) -> Result<()>;
+    async fn delete_session(&self, tenant_id: &str, sid: &str) -> Result<()>;
+
+    // interactions
+    async fn insert_interaction(&self, interaction: &Interaction) -> Result<()>;
+    async fn interaction(&self, tenant_id: &str, id: &str) -> Result<Option<Interaction>>;
+    async fn set_interaction_session(&self, id: &str, sid: &str) -> Result<()>;
+    async fn delete_interaction(&self, id: &str) -> Result<()>;
+
+    // grants (consent)
+    async fn grant(&self, tenant_id: &str, account_id: &str, client_id: &str)
+    -> Result<Option<Grant>>;
+    async fn upsert_grant(&self, grant: &Grant) -> Result<()>;
+
+    // codes and tokens
+    async fn insert_code(&self, code: &AuthCode) -> Result<()>;
+    /// Consumes the code (one caller only) and, in the same transaction, writes what `issue`
+    /// returns. A second redemption revokes every token of the code's family.
+    async fn redeem_code<'a>(
+        &self,
+        code_hash: &str,
+        issue: IssueFn<'a, AuthCode, TokenResponse>,
+    ) -> Result<Redeem<TokenResponse>>;
+    /// Marks the refresh token used (one caller only) and writes its successor in the same
+    /// transaction. A used or revoked token presented again revokes its whole family.
+    async fn rotate_refresh_token<'a>(
+        &self,
+        token_hash: &str,
+        now: i64,
+        issue: IssueFn<'a, RefreshToken, TokenResponse>,
+    ) -> Result<Rotate<TokenResponse>>;
+    async fn insert_access_token(&self, token: &AccessTokenRecord) -> Result<()>;
+    async fn access_token(&self, token_key: &str) -> Result<Option<AccessTokenRecord>>;
+    async fn refresh_token(&self, token_hash: &str) -> Result<Option<RefreshToken>>;
+    async fn revoke_access_token(&self, token_key: &str) -> Result<()>;
+    async fn revoke_family(&self, family_id: &str) -> Result<()>;
+
+    // audit
+    async fn append_audit(&self, event: &AuditEvent) -> Result<()>;
+    async fn audit_events(&self, tenant_id: &str, limit: i64) -> Result<Vec<AuditEvent>>;
+}

@@ -1,0 +1,78 @@
+//! Scopes this provider understands (DOMAIN.md "Scopes and claims") with the claims each
+//! releases and the plain-words description shown on the consent page.
+
+pub struct ScopeInfo {
+    pub name: &'static str,
+    pub claims: &'static [&'static str],
+    pub zh: &'static str,
+    pub en: &'static str,
+}
+
+pub const SCOPES: &[ScopeInfo] = &[
+    ScopeInfo {
+        name: "openid",
+        claims: &["sub", "acr", "amr", "auth_time", "sid"],
+        zh: "确认您的身份（账号标识、登录时间与登录方式）",
+        en: "Confirm who you are (your account identifier, when and how you signed in)",
+    },
+    ScopeInfo {
+        name: "profile",
+        claims: &["name", "preferred_username", "locale", "updated_at"],
+        zh: "基本资料：姓名、用户名、语言",
+        en: "Basic profile: name, username, language",
+    },
+    ScopeInfo {
+        name: "email",
+        claims: &["email", "email_verified"],
+        zh: "电子邮箱地址",
+        en: "Email address",
+    },
+    ScopeInfo {
+        name: "phone",
+        claims: &["phone_number", "phone_number_verified"],
+        zh: "手机号码",
+        en: "Phone number",
+    },
+    ScopeInfo {
+        name: "offline_access",
+        claims: &[],
+        zh: "在您离开后继续访问上述信息（长期授权）",
+        en: "Keep access to the above when you are not present",
+    },
+];
+
+pub fn info(name: &str) -> Option<&'static ScopeInfo> {
+    SCOPES.iter().find(|s| s.name == name)
+}
+
+/// Parses a space-separated scope string into distinct values in order. Refuses characters
+/// outside RFC 6749 §3.3 `scope-token` (%x21 / %x23-5B / %x5D-7E).
+pub fn parse(scope: &str) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = vec![];
+    for s in scope.split(' ').filter(|s| !s.is_empty()) {
+        if !s.bytes().all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b)) {
+            return Err("scope contains characters that are not allowed".into());
+        }
+        if !out.iter().any(|o| o == s) {
+            out.push(s.to_string());
+        }
+    }
+    Ok(out)
+}
+
+pub fn join(scopes: &[String]) -> String {
+    scopes.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_dedups_and_refuses_bad_characters() {
+        assert_eq!(parse("openid  profile openid").unwrap(), vec!["openid", "profile"]);
+        assert!(parse("openid \"x\"").is_err());
+        assert!(parse("openid\u{0}").is_err());
+        assert!(parse("").unwrap().is_empty());
+    }
+}

@@ -1,0 +1,340 @@
+//! The token endpoint (RFC 6749 §4.1.3, §4.4, §6; RFC 7636 §4.6; OIDC Core §3.1.3, §12) and
+//! the tokens it mints: ID tokens (OIDC Core §2), JWT access tokens (RFC 9068) or opaque ones,
+//! and opaque refresh tokens rotated on every use.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::client_auth::AuthenticatedClient;
+use crate::crypto::{b64, ct_eq, random_token, sha256, sha256_hex, sha512};
+use crate::discovery::Endpoints;
+use crate::error::OAuthError;
+use crate::keys::KeySet;
+use crate::model::*;
+use crate::ports::{Issue, Redeem, Rotate};
+use crate::{Env, Store, scope};
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct TokenRequest {
+    pub grant_type: Option<String>,
+    pub code: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: Option<String>,
+    pub refresh_token: Option<String>,
+    pub scope: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: String,
+    pub expires_in: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    pub scope: String,
+}
+
+/// Everything the token endpoint needs about the tenant.
+pub struct TokenContext<'a> {
+    pub store: &'a dyn Store,
+    pub env: &'a dyn Env,
+    pub tenant: &'a Tenant,
+    pub keys: &'a KeySet,
+    pub endpoints: &'a Endpoints,
+}
+
+pub async fn exchange(
+    ctx: &TokenContext<'_>,
+    client: &AuthenticatedClient,
+    req: &TokenRequest,
+) -> Result<TokenResponse, OAuthError> {
+    match req.grant_type.as_deref() {
+        Some("authorization_code") => authorization_code(ctx, &client.client, req).await,
+        Some("refresh_token") => refresh(ctx, &client.client, req).await,
+        Some("client_credentials") => client_credentials(ctx, &client.client, req).await,
+        None => Err(OAuthError::invalid_request("grant_type is missing.")),
+        Some(_) => Err(OAuthError::new(
+            "unsupported_grant_type",
+            "The grant_type is not supported.",
+        )),
+    }
+}
+
+fn pkce_ok(challenge: &Option<String>, verifier: &Option<String>) -> Result<(), OAuthError> {
+    match (challenge, verifier) {
+        (None, None) => Ok(()),
+        (None, Some(_)) => Err(OAuthError::invalid_grant(
+            "code_verifier given but no code_challenge was sent.",
+        )),
+        (Some(_), None) => Err(OAuthError::invalid_grant("code_verifier is missing.")),
+        (Some(c), Some(v)) => {
+            let well_formed = (43..=128).contains(&v.len())
+                && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
+            if well_formed && ct_eq(b64(&sha256(v.as_bytes())).as_bytes(), c.as_bytes()) {
+                Ok(())
+            } else {
+                Err(OAuthError::invalid_grant("code_verifier does not match."))
+            }
+        }
+    }
+}
+
+async fn authorization_code(
+    ctx: &TokenContext<'_>,
+    client: &Client,
+    req: &TokenRequest,
+) -> Result<TokenResponse, OAuthError> {
+    if client.client_type == ClientType::Service {
+        return Err(OAuthError::unauthorized_client("This client may not use authorization codes."));
+    }
+    let code = req.code.as_deref().filter(|c| !c.is_empty() && c.len() <= 256);
+    let code = code.ok_or_else(|| OAuthError::invalid_request("code is missing."))?;
+    let now = ctx.env.now();
+    let issue = |c: &AuthCode| -> Result<(Issue, TokenResponse), OAuthError> {
+        if c.authz.client_id != client.client_id || c.authz.tenant_id != ctx.tenant.id {
+            return Err(OAuthError::invalid_grant("The code was issued to another client."));
+        }
+        if c.expires_at <= now {
+            return Err(OAuthError::invalid_grant("The code has expired."));
+        }
+        if req.redirect_uri.as_deref() != Some(c.redirect_uri.as_str()) {
+            return Err(OAuthError::invalid_grant("redirect_uri does not match the authorization request."));
+        }
+        pkce_ok(&c.code_challenge, &req.code_verifier)?;
+        mint(ctx, client, &c.authz, Some(&c.family_id), true, now)
+    };
+    match ctx.store.redeem_code(&sha256_hex(code.as_bytes()), &issue).await? {
+        Redeem::Issued(_, response) => Ok(response),
+        Redeem::Refused(e) => Err(e),
+        Redeem::NotFound => Err(OAuthError::invalid_grant("The code is invalid.")),
+        Redeem::Replayed => Err(OAuthError::invalid_grant("The code has already been used.")
+            .with_detail("code replay: issued tokens revoked")),
+    }
+}
+
+async fn refresh(
+    ctx: &TokenContext<'_>,
+    client: &Client,
+    req: &TokenRequest,
+) -> Result<TokenResponse, OAuthError> {
+    let token = req.refresh_token.as_deref().filter(|c| !c.is_empty() && c.len() <= 256);
+    let token = token.ok_or_else(|| OAuthError::invalid_request("refresh_token is missing."))?;
+    let hash = sha256_hex(token.as_bytes());
+    let requested = match &req.scope {
+        Some(s) => Some(scope::parse(s).map_err(OAuthError::invalid_scope)?),
+        None => None,
+    };
+    // The account must still be allowed to sign in.
+    if let Some(rt) = ctx.store.refresh_token(&hash).await? {
+        if let Some(account_id) = &rt.authz.account_id {
+            let account = ctx.store.account(&ctx.tenant.id, account_id).await?;
+            if account.is_none_or(|a| a.disabled) {
+                ctx.store.revoke_family(&rt.family_id).await?;
+                return Err(OAuthError::invalid_grant("The account is no longer active."));
+            }
+        }
+    }
+    let now = ctx.env.now();
+    let issue = |rt: &RefreshToken| -> Result<(Issue, TokenResponse), OAuthError> {
+        if rt.authz.client_id != client.client_id || rt.authz.tenant_id != ctx.tenant.id {
+            return Err(OAuthError::invalid_grant("The refresh token was issued to another client."));
+        }
+        if rt.expires_at <= now {
+            return Err(OAuthError::invalid_grant("The refresh token has expired."));
+        }
+        let mut authz = rt.authz.clone();
+        if let Some(scopes) = &requested {
+            if let Some(bad) = scopes.iter().find(|s| !rt.authz.scope.contains(s)) {
+                return Err(OAuthError::invalid_scope(format!("The scope {bad} was not granted.")));
+            }
+            authz.scope = scopes.clone();
+        }
+        authz.nonce = None;
+        let (mut issue, mut response) = mint(ctx, client, &authz, Some(&rt.family_id), false, now)?;
+        // Rotation: the successor keeps the original grant's scope and the family's expiry.
+        let (record, value) = new_refresh(ctx.env, &rt.authz, &rt.family_id, now, rt.expires_at);
+        issue.refresh_token = Some(record);
+        response.refresh_token = Some(value);
+        Ok((issue, response))
+    };
+    match ctx.store.rotate_refresh_token(&hash, now, &issue).await? {
+        Rotate::Rotated(_, response) => Ok(response),
+        Rotate::Refused(e) => Err(e),
+        Rotate::NotFound => Err(OAuthError::invalid_grant("The refresh token is invalid.")),
+        Rotate::Replayed => Err(OAuthError::invalid_grant("The refresh token has already been used.")
+            .with_detail("refresh token replay: family revoked")),
+    }
+}
+
+async fn client_credentials(
+    ctx: &TokenContext<'_>,
+    client: &Client,
+    req: &TokenRequest,
+) -> Result<TokenResponse, OAuthError> {
+    if client.client_type != ClientType::Service {
+        return Err(OAuthError::unauthorized_client("This client may not use client_credentials."));
+    }
+    let allowed = scope::parse(&client.settings.scope).unwrap_or_default();
+    let scopes = match &req.scope {
+        Some(s) => scope::parse(s).map_err(OAuthError::invalid_scope)?,
+        None => allowed.iter().filter(|s| !matches!(s.as_str(), "openid" | "offline_access")).cloned().collect(),
+    };
+    if let Some(bad) = scopes
+        .iter()
+        .find(|s| !allowed.contains(s) || matches!(s.as_str(), "openid" | "offline_access"))
+    {
+        return Err(OAuthError::invalid_scope(format!("The scope {bad} is not available.")));
+    }
+    let authz = Authorization {
+        tenant_id: ctx.tenant.id.clone(),
+        client_id: client.client_id.clone(),
+        account_id: None,
+        scope: scopes,
+        sid: None,
+        auth_time: None,
+        acr: None,
+        amr: vec![],
+        nonce: None,
+        act_as: "self".into(),
+    };
+    let now = ctx.env.now();
+    let (issue, response) = mint(ctx, client, &authz, None, false, now)?;
+    if let Some(at) = &issue.access_token {
+        ctx.store.insert_access_token(at).await?;
+    }
+    Ok(response)
+}
+
+fn new_refresh(
+    env: &dyn Env,
+    authz: &Authorization,
+    family: &str,
+    now: i64,
+    expires_at: i64,
+) -> (RefreshToken, String) {
+    let value = random_token(env, 32);
+    let record = RefreshToken {
+        token_hash: sha256_hex(value.as_bytes()),
+        family_id: family.to_string(),
+        authz: authz.clone(),
+        created_at: now,
+        expires_at,
+        used: false,
+        revoked: false,
+    };
+    (record, value)
+}
+
+/// The `at_hash` of OIDC Core §3.1.3.6: the left half of the hash of the token's ASCII bytes,
+/// with the hash of the ID token's algorithm (SHA-512 for Ed25519).
+pub fn at_hash(alg: SigningAlg, access_token: &str) -> String {
+    let digest = match alg {
+        SigningAlg::EdDSA => sha512(access_token.as_bytes()),
+        _ => sha256(access_token.as_bytes()),
+    };
+    b64(&digest[..digest.len() / 2])
+}
+
+/// Mints the access token (and ID token, refresh token where due) for an authorization.
+fn mint(
+    ctx: &TokenContext<'_>,
+    client: &Client,
+    authz: &Authorization,
+    family: Option<&str>,
+    with_first_refresh: bool,
+    now: i64,
+) -> Result<(Issue, TokenResponse), OAuthError> {
+    let s = &client.settings;
+    let issuer = &ctx.endpoints.issuer;
+    let subject = authz.account_id.clone().unwrap_or_else(|| client.client_id.clone());
+    let exp = now + s.access_token_ttl;
+    let (access_token, token_key) = match s.access_token_format {
+        AccessTokenFormat::Opaque => {
+            let v = random_token(ctx.env, 32);
+            let key = sha256_hex(v.as_bytes());
+            (v, key)
+        }
+        AccessTokenFormat::Jwt => {
+            let jti = random_token(ctx.env, 16);
+            let mut claims = json!({
+                "iss": issuer, "sub": subject, "aud": client.client_id, "client_id": client.client_id,
+                "iat": now, "exp": exp, "jti": jti, "scope": scope::join(&authz.scope),
+                "act_as": authz.act_as,
+            });
+            if let Some(t) = authz.auth_time {
+                claims["auth_time"] = json!(t);
+            }
+            if let Some(acr) = &authz.acr {
+                claims["acr"] = json!(acr);
+                claims["amr"] = json!(authz.amr);
+            }
+            if let Some(sid) = &authz.sid {
+                claims["sid"] = json!(sid);
+            }
+            let jwt = ctx
+                .keys
+                .sign(s.id_token_alg, "at+jwt", &claims)
+                .map_err(|e| OAuthError::server_error(e.to_string()))?;
+            (jwt, format!("jti:{jti}"))
+        }
+    };
+    let access_record = AccessTokenRecord {
+        token_key,
+        family_id: family.map(str::to_string),
+        authz: authz.clone(),
+        created_at: now,
+        expires_at: exp,
+        revoked: false,
+    };
+    let id_token = if authz.account_id.is_some() && authz.scope.iter().any(|s| s == "openid") {
+        let mut claims = json!({
+            "iss": issuer, "sub": subject, "aud": client.client_id, "azp": client.client_id,
+            "iat": now, "exp": now + s.id_token_ttl,
+            "at_hash": at_hash(s.id_token_alg, &access_token), "act_as": authz.act_as,
+        });
+        let obj: &mut serde_json::Map<String, Value> =
+            claims.as_object_mut().ok_or_else(|| OAuthError::server_error("claims"))?;
+        if let Some(t) = authz.auth_time {
+            obj.insert("auth_time".into(), json!(t));
+        }
+        if let Some(n) = &authz.nonce {
+            obj.insert("nonce".into(), json!(n));
+        }
+        if let Some(acr) = &authz.acr {
+            obj.insert("acr".into(), json!(acr));
+        }
+        if !authz.amr.is_empty() {
+            obj.insert("amr".into(), json!(authz.amr));
+        }
+        if let Some(sid) = &authz.sid {
+            obj.insert("sid".into(), json!(sid));
+        }
+        Some(
+            ctx.keys
+                .sign(s.id_token_alg, "JWT", &claims)
+                .map_err(|e| OAuthError::server_error(e.to_string()))?,
+        )
+    } else {
+        None
+    };
+    let wants_refresh = authz.account_id.is_some()
+        && (authz.scope.iter().any(|s| s == "offline_access") || s.always_issue_refresh_token);
+    let (refresh_record, refresh_value) = if with_first_refresh && wants_refresh {
+        let family = family.map(str::to_string).unwrap_or_else(|| random_token(ctx.env, 16));
+        let (r, v) = new_refresh(ctx.env, authz, &family, now, now + s.refresh_token_ttl);
+        (Some(r), Some(v))
+    } else {
+        (None, None)
+    };
+    let response = TokenResponse {
+        access_token,
+        token_type: "Bearer".into(),
+        expires_in: s.access_token_ttl,
+        refresh_token: refresh_value,
+        id_token,
+        scope: scope::join(&authz.scope),
+    };
+    Ok((Issue { access_token: Some(access_record), refresh_token: refresh_record }, response))
+}
