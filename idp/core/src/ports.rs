@@ -85,14 +85,14 @@ pub trait Store: Send + Sync + 'static {
     async fn set_account_disabled(&self, tenant_id: &str, id: &str, v: bool, now: i64)
     -> Result<()>;
     /// Atomically counts a failed password; when the count reaches `threshold` the account is
-    /// locked until `lock_until` and the counter restarts. Returns the new count.
+    /// locked until `lock_until` and the counter restarts. Returns whether it locked now.
     async fn record_login_failure(
         &self,
         tenant_id: &str,
         id: &str,
         threshold: i64,
         lock_until: i64,
-    ) -> Result<i64>;
+    ) -> Result<bool>;
     async fn reset_login_failures(&self, tenant_id: &str, id: &str) -> Result<()>;
 
     // browser sessions

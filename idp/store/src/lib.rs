@@ -1,1 +1,50 @@
-//! placeholder
+//! idp-store: the SQLite and PostgreSQL implementations of the `idp_core::Store` port (sqlx).
+//!
+//! Departure from DESIGN.md, on purpose: instead of two mirrored source trees, both backends
+//! are generated from ONE body of SQL by [`impl_store!`]. The SQL is written in the common
+//! subset of both dialects (`$N` placeholders, which SQLite also accepts, `RETURNING`,
+//! `ON CONFLICT`, integer Unix times, JSON as TEXT), so a query can never differ between the
+//! backends and no `if sqlite` exists anywhere. What really differs (connection options,
+//! migrations, the auto-increment column) lives in `sqlite.rs` and `postgres.rs`. The same
+//! contract tests run against both.
+
+use std::sync::Arc;
+
+use idp_core::{Store, StoreError};
+
+mod macros;
+mod postgres;
+mod rows;
+mod sqlite;
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+/// Opens the database named by `url` (`sqlite:PATH`, `sqlite::memory:` or `postgres://…`),
+/// creating a SQLite file if missing, and runs pending migrations.
+pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PgStore::connect(url).await?))
+    } else if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::connect(url).await?))
+    } else {
+        Err(StoreError::Other(
+            "the database URL must start with sqlite: or postgres://".into(),
+        ))
+    }
+}
+
+pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            StoreError::Conflict(db.message().to_string())
+        }
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            StoreError::Unavailable(e.to_string())
+        }
+        sqlx::Error::Database(db) if db.message().contains("database is locked") => {
+            StoreError::Unavailable(e.to_string())
+        }
+        _ => StoreError::Other(e.to_string()),
+    }
+}

@@ -1,0 +1,356 @@
+//! The one body of SQL behind both backends (see the crate docs). `impl_store!(Type)` expands
+//! the `Store` implementation for a type with a `pool` field of either backend.
+
+macro_rules! impl_store {
+    ($ty:ty, $crate_db:ty, $backend:literal) => {
+        #[async_trait::async_trait]
+        impl idp_core::Store for $ty {
+            fn backend(&self) -> &'static str {
+                $backend
+            }
+
+            async fn ping(&self) -> Result<()> {
+                sqlx::query("SELECT 1").execute(&self.pool).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn insert_tenant(&self, t: &Tenant) -> Result<()> {
+                sqlx::query("INSERT INTO tenants (id, slug, name, created_at, disabled) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(&t.id).bind(&t.slug).bind(&t.name).bind(t.created_at).bind(t.disabled)
+                    .execute(&self.pool).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn tenant_by_slug(&self, slug: &str) -> Result<Option<Tenant>> {
+                let row: Option<TenantRow> = sqlx::query_as("SELECT * FROM tenants WHERE slug = $1")
+                    .bind(slug).fetch_optional(&self.pool).await.map_err(map_err)?;
+                Ok(row.map(Into::into))
+            }
+
+            async fn list_tenants(&self) -> Result<Vec<Tenant>> {
+                let rows: Vec<TenantRow> = sqlx::query_as("SELECT * FROM tenants ORDER BY created_at, slug")
+                    .fetch_all(&self.pool).await.map_err(map_err)?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn insert_signing_key(&self, k: &SigningKeyRecord) -> Result<()> {
+                sqlx::query("INSERT INTO signing_keys (kid, tenant_id, alg, sealed_private_key, created_at, active) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(&k.kid).bind(&k.tenant_id).bind(k.alg.as_str()).bind(&k.sealed_private_key)
+                    .bind(k.created_at).bind(k.active)
+                    .execute(&self.pool).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn signing_keys(&self, tenant_id: &str) -> Result<Vec<SigningKeyRecord>> {
+                let rows: Vec<KeyRow> = sqlx::query_as("SELECT * FROM signing_keys WHERE tenant_id = $1 ORDER BY created_at, kid")
+                    .bind(tenant_id).fetch_all(&self.pool).await.map_err(map_err)?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn insert_client(&self, c: &Client) -> Result<()> {
+                sqlx::query("INSERT INTO clients (tenant_id, client_id, name, client_type, secret_hash, settings, disabled, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                    .bind(&c.tenant_id).bind(&c.client_id).bind(&c.name).bind(c.client_type.as_str())
+                    .bind(&c.secret_hash).bind(to_json(&c.settings)?).bind(c.disabled).bind(c.created_at)
+                    .execute(&self.pool).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn client(&self, tenant_id: &str, client_id: &str) -> Result<Option<Client>> {
+                let row: Option<ClientRow> = sqlx::query_as("SELECT * FROM clients WHERE tenant_id = $1 AND client_id = $2")
+                    .bind(tenant_id).bind(client_id).fetch_optional(&self.pool).await.map_err(map_err)?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn list_clients(&self, tenant_id: &str) -> Result<Vec<Client>> {
+                let rows: Vec<ClientRow> = sqlx::query_as("SELECT * FROM clients WHERE tenant_id = $1 ORDER BY created_at, client_id")
+                    .bind(tenant_id).fetch_all(&self.pool).await.map_err(map_err)?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn set_client_secret(&self, tenant_id: &str, client_id: &str, hash: &str) -> Result<()> {
+                let r = sqlx::query("UPDATE clients SET secret_hash = $3 WHERE tenant_id = $1 AND client_id = $2")
+                    .bind(tenant_id).bind(client_id).bind(hash).execute(&self.pool).await.map_err(map_err)?;
+                if r.rows_affected() == 0 { return Err(StoreError::NotFound); }
+                Ok(())
+            }
+
+            async fn set_client_disabled(&self, tenant_id: &str, client_id: &str, v: bool) -> Result<()> {
+                let r = sqlx::query("UPDATE clients SET disabled = $3 WHERE tenant_id = $1 AND client_id = $2")
+                    .bind(tenant_id).bind(client_id).bind(v).execute(&self.pool).await.map_err(map_err)?;
+                if r.rows_affected() == 0 { return Err(StoreError::NotFound); }
+                Ok(())
+            }
+
+            async fn remember_assertion_jti(&self, tenant_id: &str, client_id: &str, jti: &str, expires_at: i64) -> Result<bool> {
+                let r = sqlx::query("INSERT INTO assertion_jtis (tenant_id, client_id, jti, expires_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+                    .bind(tenant_id).bind(client_id).bind(jti).bind(expires_at)
+                    .execute(&self.pool).await.map_err(map_err)?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn insert_account(&self, a: &Account) -> Result<()> {
+                sqlx::query("INSERT INTO accounts (id, tenant_id, username, name, phone, email, password_hash, failed_logins, locked_until, disabled, roles, locale, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)")
+                    .bind(&a.id).bind(&a.tenant_id).bind(&a.username).bind(&a.name).bind(&a.phone)
+                    .bind(&a.email).bind(&a.password_hash).bind(a.failed_logins).bind(a.locked_until)
+                    .bind(a.disabled).bind(to_json(&a.roles)?).bind(&a.locale).bind(a.created_at).bind(a.updated_at)
+                    .execute(&self.pool).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn account(&self, tenant_id: &str, id: &str) -> Result<Option<Account>> {
+                let row: Option<AccountRow> = sqlx::query_as("SELECT * FROM accounts WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant_id).bind(id).fetch_optional(&self.pool).await.map_err(map_err)?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn account_by_login(&self, tenant_id: &str, login: &str) -> Result<Option<Account>> {
+                let row: Option<AccountRow> = sqlx::query_as("SELECT * FROM accounts WHERE tenant_id = $1 AND (username = $2 OR phone = $2) ORDER BY username = $2 DESC LIMIT 1")
+                    .bind(tenant_id).bind(login).fetch_optional(&self.pool).await.map_err(map_err)?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn list_accounts(&self, tenant_id: &str) -> Result<Vec<Account>> {
+                let rows: Vec<AccountRow> = sqlx::query_as("SELECT * FROM accounts WHERE tenant_id = $1 ORDER BY username")
+                    .bind(tenant_id).fetch_all(&self.pool).await.map_err(map_err)?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn set_password_hash(&self, tenant_id: &str, id: &str, hash: &str, now: i64) -> Result<()> {
+                let r = sqlx::query("UPDATE accounts SET password_hash = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant_id).bind(id).bind(hash).bind(now).execute(&self.pool).await.map_err(map_err)?;
+                if r.rows_affected() == 0 { return Err(StoreError::NotFound); }
+                Ok(())
+            }
+
+            async fn set_account_disabled(&self, tenant_id: &str, id: &str, v: bool, now: i64) -> Result<()> {
+                let r = sqlx::query("UPDATE accounts SET disabled = $3, failed_logins = 0, locked_until = NULL, updated_at = $4 WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant_id).bind(id).bind(v).bind(now).execute(&self.pool).await.map_err(map_err)?;
+                if r.rows_affected() == 0 { return Err(StoreError::NotFound); }
+                Ok(())
+            }
+
+            async fn record_login_failure(&self, tenant_id: &str, id: &str, threshold: i64, lock_until: i64) -> Result<bool> {
+                let locked: Option<(Option<i64>,)> = sqlx::query_as(
+                    "UPDATE accounts SET \
+                       locked_until = CASE WHEN failed_logins + 1 >= $3 THEN $4 ELSE locked_until END, \
+                       failed_logins = CASE WHEN failed_logins + 1 >= $3 THEN 0 ELSE failed_logins + 1 END \
+                     WHERE tenant_id = $1 AND id = $2 RETURNING locked_until")
+                    .bind(tenant_id).bind(id).bind(threshold).bind(lock_until)
+                    .fetch_optional(&self.pool).await.map_err(map_err)?;
+                Ok(matches!(locked, Some((Some(t),)) if t == lock_until))
+            }
+
+            async fn reset_login_failures(&self, tenant_id: &str, id: &str) -> Result<()> {
+                sqlx::query("UPDATE accounts SET failed_logins = 0, locked_until = NULL WHERE tenant_id = $1 AND id = $2 AND (failed_logins <> 0 OR locked_until IS NOT NULL)")
+                    .bind(tenant_id).bind(id).execute(&self.pool).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn insert_session(&self, s: &Session) -> Result<()> {
+                sqlx::query("INSERT INTO sessions (id_hash, sid, tenant_id, account_id, auth_time, amr, acr, created_at, last_seen, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+                    .bind(&s.id_hash).bind(&s.sid).bind(&s.tenant_id).bind(&s.account_id).bind(s.auth_time)
+                    .bind(to_json(&s.amr)?).bind(&s.acr).bind(s.created_at).bind(s.last_seen).bind(s.expires_at)
+                    .execute(&self.pool).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn session(&self, tenant_id: &str, id_hash: &str) -> Result<Option<Session>> {
+                let row: Option<SessionRow> = sqlx::query_as("SELECT * FROM sessions WHERE tenant_id = $1 AND id_hash = $2")
+                    .bind(tenant_id).bind(id_hash).fetch_optional(&self.pool).await.map_err(map_err)?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn touch_session(&self, id_hash: &str, now: i64) -> Result<()> {
+                sqlx::query("UPDATE sessions SET last_seen = $2 WHERE id_hash = $1")
+                    .bind(id_hash).bind(now).execute(&self.pool).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn delete_session(&self, tenant_id: &str, sid: &str) -> Result<()> {
+                sqlx::query("DELETE FROM sessions WHERE tenant_id = $1 AND sid = $2")
+                    .bind(tenant_id).bind(sid).execute(&self.pool).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn insert_interaction(&self, i: &Interaction) -> Result<()> {
+                sqlx::query("INSERT INTO interactions (id, tenant_id, request, browser_hash, session_sid, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                    .bind(&i.id).bind(&i.tenant_id).bind(to_json(&i.request)?).bind(&i.browser_hash)
+                    .bind(&i.session_sid).bind(i.created_at).bind(i.expires_at)
+                    .execute(&self.pool).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn interaction(&self, tenant_id: &str, id: &str) -> Result<Option<Interaction>> {
+                let row: Option<InteractionRow> = sqlx::query_as("SELECT * FROM interactions WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant_id).bind(id).fetch_optional(&self.pool).await.map_err(map_err)?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn set_interaction_session(&self, id: &str, sid: &str) -> Result<()> {
+                sqlx::query("UPDATE interactions SET session_sid = $2 WHERE id = $1")
+                    .bind(id).bind(sid).execute(&self.pool).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn delete_interaction(&self, id: &str) -> Result<()> {
+                sqlx::query("DELETE FROM interactions WHERE id = $1")
+                    .bind(id).execute(&self.pool).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn grant(&self, tenant_id: &str, account_id: &str, client_id: &str) -> Result<Option<Grant>> {
+                let row: Option<GrantRow> = sqlx::query_as("SELECT * FROM grants WHERE tenant_id = $1 AND account_id = $2 AND client_id = $3")
+                    .bind(tenant_id).bind(account_id).bind(client_id).fetch_optional(&self.pool).await.map_err(map_err)?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn upsert_grant(&self, g: &Grant) -> Result<()> {
+                sqlx::query("INSERT INTO grants (tenant_id, account_id, client_id, scopes, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                             ON CONFLICT (tenant_id, account_id, client_id) DO UPDATE SET scopes = excluded.scopes, updated_at = excluded.updated_at")
+                    .bind(&g.tenant_id).bind(&g.account_id).bind(&g.client_id).bind(to_json(&g.scopes)?)
+                    .bind(g.created_at).bind(g.updated_at)
+                    .execute(&self.pool).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn insert_code(&self, c: &AuthCode) -> Result<()> {
+                sqlx::query("INSERT INTO auth_codes (code_hash, family_id, authz, redirect_uri, code_challenge, expires_at, consumed) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                    .bind(&c.code_hash).bind(&c.family_id).bind(to_json(&c.authz)?).bind(&c.redirect_uri)
+                    .bind(&c.code_challenge).bind(c.expires_at).bind(c.consumed)
+                    .execute(&self.pool).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn redeem_code<'a>(&self, code_hash: &str, issue: IssueFn<'a, AuthCode, TokenResponse>) -> Result<Redeem<TokenResponse>> {
+                let mut tx = self.pool.begin().await.map_err(map_err)?;
+                let row: Option<CodeRow> = sqlx::query_as("UPDATE auth_codes SET consumed = TRUE WHERE code_hash = $1 AND consumed = FALSE RETURNING *")
+                    .bind(code_hash).fetch_optional(&mut *tx).await.map_err(map_err)?;
+                let Some(row) = row else {
+                    let family: Option<(String,)> = sqlx::query_as("SELECT family_id FROM auth_codes WHERE code_hash = $1")
+                        .bind(code_hash).fetch_optional(&mut *tx).await.map_err(map_err)?;
+                    let Some((family,)) = family else { return Ok(Redeem::NotFound) };
+                    revoke_family_in(&mut tx, &family).await?;
+                    tx.commit().await.map_err(map_err)?;
+                    return Ok(Redeem::Replayed);
+                };
+                let code: AuthCode = row.try_into()?;
+                match issue(&code) {
+                    Err(e) => {
+                        // The code stays consumed: a refused redemption cannot be retried.
+                        tx.commit().await.map_err(map_err)?;
+                        Ok(Redeem::Refused(e))
+                    }
+                    Ok((records, out)) => {
+                        write_issue(&mut tx, &records).await?;
+                        tx.commit().await.map_err(map_err)?;
+                        Ok(Redeem::Issued(code, out))
+                    }
+                }
+            }
+
+            async fn rotate_refresh_token<'a>(&self, token_hash: &str, _now: i64, issue: IssueFn<'a, RefreshToken, TokenResponse>) -> Result<Rotate<TokenResponse>> {
+                let mut tx = self.pool.begin().await.map_err(map_err)?;
+                let row: Option<RefreshRow> = sqlx::query_as("UPDATE refresh_tokens SET used = TRUE WHERE token_hash = $1 AND used = FALSE AND revoked = FALSE RETURNING *")
+                    .bind(token_hash).fetch_optional(&mut *tx).await.map_err(map_err)?;
+                let Some(row) = row else {
+                    let family: Option<(String,)> = sqlx::query_as("SELECT family_id FROM refresh_tokens WHERE token_hash = $1")
+                        .bind(token_hash).fetch_optional(&mut *tx).await.map_err(map_err)?;
+                    let Some((family,)) = family else { return Ok(Rotate::NotFound) };
+                    revoke_family_in(&mut tx, &family).await?;
+                    tx.commit().await.map_err(map_err)?;
+                    return Ok(Rotate::Replayed);
+                };
+                let token: RefreshToken = row.try_into()?;
+                match issue(&token) {
+                    Err(e) => {
+                        // Not consumed: a client's mistake (say, a wider scope) does not burn its token.
+                        tx.rollback().await.map_err(map_err)?;
+                        Ok(Rotate::Refused(e))
+                    }
+                    Ok((records, out)) => {
+                        write_issue(&mut tx, &records).await?;
+                        tx.commit().await.map_err(map_err)?;
+                        Ok(Rotate::Rotated(token, out))
+                    }
+                }
+            }
+
+            async fn insert_access_token(&self, t: &AccessTokenRecord) -> Result<()> {
+                insert_access(&self.pool, t).await
+            }
+
+            async fn access_token(&self, token_key: &str) -> Result<Option<AccessTokenRecord>> {
+                let row: Option<AccessRow> = sqlx::query_as("SELECT * FROM access_tokens WHERE token_key = $1")
+                    .bind(token_key).fetch_optional(&self.pool).await.map_err(map_err)?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn refresh_token(&self, token_hash: &str) -> Result<Option<RefreshToken>> {
+                let row: Option<RefreshRow> = sqlx::query_as("SELECT * FROM refresh_tokens WHERE token_hash = $1")
+                    .bind(token_hash).fetch_optional(&self.pool).await.map_err(map_err)?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn revoke_access_token(&self, token_key: &str) -> Result<()> {
+                sqlx::query("UPDATE access_tokens SET revoked = TRUE WHERE token_key = $1")
+                    .bind(token_key).execute(&self.pool).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn revoke_family(&self, family_id: &str) -> Result<()> {
+                let mut tx = self.pool.begin().await.map_err(map_err)?;
+                revoke_family_in(&mut tx, family_id).await?;
+                tx.commit().await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn append_audit(&self, e: &AuditEvent) -> Result<()> {
+                sqlx::query("INSERT INTO audit_events (tenant_id, kind, account_id, client_id, ip, detail, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                    .bind(&e.tenant_id).bind(&e.kind).bind(&e.account_id).bind(&e.client_id).bind(&e.ip)
+                    .bind(to_json(&e.detail)?).bind(e.at)
+                    .execute(&self.pool).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn audit_events(&self, tenant_id: &str, limit: i64) -> Result<Vec<AuditEvent>> {
+                let rows: Vec<AuditRow> = sqlx::query_as("SELECT tenant_id, kind, account_id, client_id, ip, detail, at FROM audit_events WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2")
+                    .bind(tenant_id).bind(limit).fetch_all(&self.pool).await.map_err(map_err)?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+        }
+
+        async fn revoke_family_in<'c>(tx: &mut sqlx::Transaction<'c, $crate_db>, family: &str) -> Result<()> {
+            sqlx::query("UPDATE refresh_tokens SET revoked = TRUE WHERE family_id = $1")
+                .bind(family).execute(&mut **tx).await.map_err(map_err)?;
+            sqlx::query("UPDATE access_tokens SET revoked = TRUE WHERE family_id = $1")
+                .bind(family).execute(&mut **tx).await.map_err(map_err)?;
+            Ok(())
+        }
+
+        async fn write_issue<'c>(tx: &mut sqlx::Transaction<'c, $crate_db>, issue: &Issue) -> Result<()> {
+            if let Some(t) = &issue.access_token {
+                insert_access(&mut **tx, t).await?;
+            }
+            if let Some(r) = &issue.refresh_token {
+                sqlx::query("INSERT INTO refresh_tokens (token_hash, family_id, authz, created_at, expires_at, used, revoked) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                    .bind(&r.token_hash).bind(&r.family_id).bind(to_json(&r.authz)?).bind(r.created_at)
+                    .bind(r.expires_at).bind(r.used).bind(r.revoked)
+                    .execute(&mut **tx).await.map_err(map_err)?;
+            }
+            Ok(())
+        }
+
+        async fn insert_access<'e, E>(executor: E, t: &AccessTokenRecord) -> Result<()>
+        where
+            E: sqlx::Executor<'e, Database = $crate_db>,
+        {
+            sqlx::query("INSERT INTO access_tokens (token_key, family_id, authz, created_at, expires_at, revoked) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(&t.token_key).bind(&t.family_id).bind(to_json(&t.authz)?).bind(t.created_at)
+                .bind(t.expires_at).bind(t.revoked)
+                .execute(executor).await.map_err(map_err)?;
+            Ok(())
+        }
+    };
+}
+
+pub(crate) use impl_store;

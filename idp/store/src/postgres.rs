@@ -1,0 +1,37 @@
+//! The PostgreSQL backend: the production store shared by many stateless idp nodes.
+
+use std::time::Duration;
+
+use idp_core::StoreError;
+use idp_core::model::*;
+use idp_core::ports::{Issue, IssueFn, Redeem, Result, Rotate};
+use idp_core::token::TokenResponse;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{PgPool, Postgres};
+
+use crate::macros::impl_store;
+use crate::map_err;
+use crate::rows::*;
+
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pub pool: PgPool,
+}
+
+impl PgStore {
+    pub async fn connect(url: &str) -> std::result::Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await
+            .map_err(map_err)?;
+        sqlx::migrate!("../../migrations/postgres")
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
+        Ok(Self { pool })
+    }
+}
+
+impl_store!(PgStore, Postgres, "postgres");

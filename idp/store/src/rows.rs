@@ -1,0 +1,307 @@
+//! Row structs shared by both backends and their conversion to the core's records.
+
+use idp_core::StoreError;
+use idp_core::model::*;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub(crate) fn to_json<T: Serialize>(v: &T) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(|e| StoreError::Other(e.to_string()))
+}
+
+pub(crate) fn from_json<T: DeserializeOwned>(s: &str) -> Result<T, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Other(format!("corrupt JSON column: {e}")))
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct TenantRow {
+    id: String,
+    slug: String,
+    name: String,
+    created_at: i64,
+    disabled: bool,
+}
+
+impl From<TenantRow> for Tenant {
+    fn from(r: TenantRow) -> Self {
+        Tenant { id: r.id, slug: r.slug, name: r.name, created_at: r.created_at, disabled: r.disabled }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct KeyRow {
+    kid: String,
+    tenant_id: String,
+    alg: String,
+    sealed_private_key: Vec<u8>,
+    created_at: i64,
+    active: bool,
+}
+
+impl TryFrom<KeyRow> for SigningKeyRecord {
+    type Error = StoreError;
+    fn try_from(r: KeyRow) -> Result<Self, StoreError> {
+        Ok(SigningKeyRecord {
+            alg: SigningAlg::parse(&r.alg)
+                .ok_or_else(|| StoreError::Other(format!("unknown key algorithm {}", r.alg)))?,
+            kid: r.kid,
+            tenant_id: r.tenant_id,
+            sealed_private_key: r.sealed_private_key,
+            created_at: r.created_at,
+            active: r.active,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ClientRow {
+    tenant_id: String,
+    client_id: String,
+    name: String,
+    client_type: String,
+    secret_hash: Option<String>,
+    settings: String,
+    disabled: bool,
+    created_at: i64,
+}
+
+impl TryFrom<ClientRow> for Client {
+    type Error = StoreError;
+    fn try_from(r: ClientRow) -> Result<Self, StoreError> {
+        Ok(Client {
+            client_type: ClientType::parse(&r.client_type)
+                .ok_or_else(|| StoreError::Other(format!("unknown client type {}", r.client_type)))?,
+            settings: from_json(&r.settings)?,
+            tenant_id: r.tenant_id,
+            client_id: r.client_id,
+            name: r.name,
+            secret_hash: r.secret_hash,
+            disabled: r.disabled,
+            created_at: r.created_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AccountRow {
+    id: String,
+    tenant_id: String,
+    username: String,
+    name: Option<String>,
+    phone: Option<String>,
+    email: Option<String>,
+    password_hash: Option<String>,
+    failed_logins: i64,
+    locked_until: Option<i64>,
+    disabled: bool,
+    roles: String,
+    locale: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<AccountRow> for Account {
+    type Error = StoreError;
+    fn try_from(r: AccountRow) -> Result<Self, StoreError> {
+        Ok(Account {
+            roles: from_json(&r.roles)?,
+            id: r.id,
+            tenant_id: r.tenant_id,
+            username: r.username,
+            name: r.name,
+            phone: r.phone,
+            email: r.email,
+            password_hash: r.password_hash,
+            failed_logins: r.failed_logins,
+            locked_until: r.locked_until,
+            disabled: r.disabled,
+            locale: r.locale,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct SessionRow {
+    id_hash: String,
+    sid: String,
+    tenant_id: String,
+    account_id: String,
+    auth_time: i64,
+    amr: String,
+    acr: String,
+    created_at: i64,
+    last_seen: i64,
+    expires_at: i64,
+}
+
+impl TryFrom<SessionRow> for Session {
+    type Error = StoreError;
+    fn try_from(r: SessionRow) -> Result<Self, StoreError> {
+        Ok(Session {
+            amr: from_json(&r.amr)?,
+            id_hash: r.id_hash,
+            sid: r.sid,
+            tenant_id: r.tenant_id,
+            account_id: r.account_id,
+            auth_time: r.auth_time,
+            acr: r.acr,
+            created_at: r.created_at,
+            last_seen: r.last_seen,
+            expires_at: r.expires_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct InteractionRow {
+    id: String,
+    tenant_id: String,
+    request: String,
+    browser_hash: String,
+    session_sid: Option<String>,
+    created_at: i64,
+    expires_at: i64,
+}
+
+impl TryFrom<InteractionRow> for Interaction {
+    type Error = StoreError;
+    fn try_from(r: InteractionRow) -> Result<Self, StoreError> {
+        Ok(Interaction {
+            request: from_json(&r.request)?,
+            id: r.id,
+            tenant_id: r.tenant_id,
+            browser_hash: r.browser_hash,
+            session_sid: r.session_sid,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct GrantRow {
+    tenant_id: String,
+    account_id: String,
+    client_id: String,
+    scopes: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<GrantRow> for Grant {
+    type Error = StoreError;
+    fn try_from(r: GrantRow) -> Result<Self, StoreError> {
+        Ok(Grant {
+            scopes: from_json(&r.scopes)?,
+            tenant_id: r.tenant_id,
+            account_id: r.account_id,
+            client_id: r.client_id,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct CodeRow {
+    code_hash: String,
+    family_id: String,
+    authz: String,
+    redirect_uri: String,
+    code_challenge: Option<String>,
+    expires_at: i64,
+    consumed: bool,
+}
+
+impl TryFrom<CodeRow> for AuthCode {
+    type Error = StoreError;
+    fn try_from(r: CodeRow) -> Result<Self, StoreError> {
+        Ok(AuthCode {
+            authz: from_json(&r.authz)?,
+            code_hash: r.code_hash,
+            family_id: r.family_id,
+            redirect_uri: r.redirect_uri,
+            code_challenge: r.code_challenge,
+            expires_at: r.expires_at,
+            consumed: r.consumed,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct RefreshRow {
+    token_hash: String,
+    family_id: String,
+    authz: String,
+    created_at: i64,
+    expires_at: i64,
+    used: bool,
+    revoked: bool,
+}
+
+impl TryFrom<RefreshRow> for RefreshToken {
+    type Error = StoreError;
+    fn try_from(r: RefreshRow) -> Result<Self, StoreError> {
+        Ok(RefreshToken {
+            authz: from_json(&r.authz)?,
+            token_hash: r.token_hash,
+            family_id: r.family_id,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            used: r.used,
+            revoked: r.revoked,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AccessRow {
+    token_key: String,
+    family_id: Option<String>,
+    authz: String,
+    created_at: i64,
+    expires_at: i64,
+    revoked: bool,
+}
+
+impl TryFrom<AccessRow> for AccessTokenRecord {
+    type Error = StoreError;
+    fn try_from(r: AccessRow) -> Result<Self, StoreError> {
+        Ok(AccessTokenRecord {
+            authz: from_json(&r.authz)?,
+            token_key: r.token_key,
+            family_id: r.family_id,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            revoked: r.revoked,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AuditRow {
+    tenant_id: Option<String>,
+    kind: String,
+    account_id: Option<String>,
+    client_id: Option<String>,
+    ip: Option<String>,
+    detail: String,
+    at: i64,
+}
+
+impl TryFrom<AuditRow> for AuditEvent {
+    type Error = StoreError;
+    fn try_from(r: AuditRow) -> Result<Self, StoreError> {
+        Ok(AuditEvent {
+            detail: from_json(&r.detail)?,
+            tenant_id: r.tenant_id,
+            kind: r.kind,
+            account_id: r.account_id,
+            client_id: r.client_id,
+            ip: r.ip,
+            at: r.at,
+        })
+    }
+}
