@@ -1,0 +1,100 @@
+//! Start-up: open the store (running migrations), load the key-encryption key, bootstrap an
+//! empty database, bind the listener and serve until shut down.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use idp_core::{Env, SystemEnv};
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::ops::{Ops, load_kek};
+use crate::state::AppState;
+
+pub struct Application {
+    listener: TcpListener,
+    pub state: Arc<AppState>,
+    /// The bootstrap administrator's (username, password), when this start created it.
+    pub bootstrap_admin: Option<(String, String)>,
+}
+
+/// Creates the directory of a SQLite database file if needed.
+fn prepare_sqlite_dir(url: &str) -> anyhow::Result<()> {
+    let Some(rest) = url.strip_prefix("sqlite:") else { return Ok(()) };
+    let path = rest.trim_start_matches("//").split('?').next().unwrap_or_default();
+    if path.is_empty() || path.contains(":memory:") {
+        return Ok(());
+    }
+    if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// Opens the store and the operator handle without serving (for the CLI).
+pub async fn open_ops(config: Config, env: Arc<dyn Env>) -> anyhow::Result<Ops> {
+    prepare_sqlite_dir(&config.database_url)?;
+    let store = idp_store::connect(&config.database_url)
+        .await
+        .with_context(|| format!("cannot open the database {}", crate::config::redact_url(&config.database_url)))?;
+    let kek = load_kek(&config, env.as_ref())?;
+    Ok(Ops { store, env, kek, config })
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with_env(config, Arc::new(SystemEnv)).await
+    }
+
+    pub async fn build_with_env(mut config: Config, env: Arc<dyn Env>) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        if config.public_url.is_none() {
+            config.public_url = Some(format!("http://{}", listener.local_addr()?));
+        }
+        let bootstrap = config.bootstrap;
+        let ops = open_ops(config, env).await?;
+        let bootstrap_admin = if bootstrap { ops.bootstrap().await? } else { None };
+        let state = Arc::new(AppState::new(ops));
+        state.spawn_housekeeping();
+        Ok(Self { listener, state, bootstrap_admin })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    pub fn public_url(&self) -> String {
+        self.state.config().public_url()
+    }
+
+    /// Serves until `shutdown` completes, then drains in-flight requests.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let router = crate::http::router(self.state.clone());
+        axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+
+    /// Serves until SIGINT or SIGTERM.
+    pub async fn run(self) -> std::io::Result<()> {
+        self.run_until(async {
+            let ctrl_c = async {
+                let _ = tokio::signal::ctrl_c().await;
+            };
+            #[cfg(unix)]
+            let term = async {
+                if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    s.recv().await;
+                }
+            };
+            #[cfg(not(unix))]
+            let term = std::future::pending::<()>();
+            tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+            tracing::info!("shutting down");
+        })
+        .await
+    }
+}

@@ -1,0 +1,181 @@
+//! Configuration: defaults that run with nothing configured, an optional TOML file
+//! (`--config`), then `IDP_*` environment variables, then command-line flags.
+
+use std::path::PathBuf;
+
+use idp_core::password::Argon2Params;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on. `IDP_LISTEN`.
+    pub listen: String,
+    /// The externally visible base URL; issuers are `{public_url}/t/{tenant}`. Defaults to
+    /// `http://{listen}`. `IDP_PUBLIC_URL`.
+    pub public_url: Option<String>,
+    /// `sqlite:PATH` (the default, `sqlite:data/idp.db`) or `postgres://…`. `IDP_DATABASE_URL`.
+    pub database_url: String,
+    /// Directory for the default SQLite database and the generated key-encryption key.
+    /// `IDP_DATA_DIR`.
+    pub data_dir: PathBuf,
+    /// Key-encryption key for secrets at rest: 32 bytes, base64. When unset, one is generated
+    /// on first start into `{data_dir}/kek` (mode 0600). `IDP_KEY_ENCRYPTION_KEY`.
+    pub key_encryption_key: Option<String>,
+    /// Create the `main` tenant and a bootstrap administrator on an empty database.
+    /// `IDP_BOOTSTRAP`.
+    pub bootstrap: bool,
+    /// Log filter (tracing `EnvFilter` syntax). `IDP_LOG`.
+    pub log: String,
+    /// Use the left-most `X-Forwarded-For` address as the client IP (only behind a trusted
+    /// proxy). `IDP_TRUST_FORWARDED_FOR`.
+    pub trust_forwarded_for: bool,
+    pub argon2: Argon2Params,
+    pub limits: Limits,
+    pub sessions: SessionPolicy,
+}
+
+/// Rate limits (per minute) and lockout. Exceeding a rate limit answers 429 with Retry-After.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    pub signin_per_ip_per_minute: u32,
+    pub signin_per_account_per_minute: u32,
+    pub token_per_ip_per_minute: u32,
+    pub token_per_client_per_minute: u32,
+    /// Consecutive wrong passwords before the account is locked.
+    pub lockout_threshold: i64,
+    /// Lockout duration in seconds.
+    pub lockout_seconds: i64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            signin_per_ip_per_minute: 60,
+            signin_per_account_per_minute: 10,
+            token_per_ip_per_minute: 60_000,
+            token_per_client_per_minute: 60_000,
+            lockout_threshold: 5,
+            lockout_seconds: 30 * 60,
+        }
+    }
+}
+
+/// Browser session lifetimes (DOMAIN.md: idle 30 minutes, absolute 12 hours).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionPolicy {
+    pub idle_seconds: i64,
+    pub absolute_seconds: i64,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        Self { idle_seconds: 30 * 60, absolute_seconds: 12 * 3600 }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            public_url: None,
+            database_url: "sqlite:data/idp.db".into(),
+            data_dir: PathBuf::from("data"),
+            key_encryption_key: None,
+            bootstrap: true,
+            log: "info".into(),
+            trust_forwarded_for: false,
+            argon2: Argon2Params::default(),
+            limits: Limits::default(),
+            sessions: SessionPolicy::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Defaults, then the TOML file if given, then `IDP_*` variables.
+    pub fn load(file: Option<&std::path::Path>) -> anyhow::Result<Self> {
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+                toml::from_str(&text)
+                    .map_err(|e| anyhow::anyhow!("invalid configuration {}: {e}", path.display()))?
+            }
+            None => Config::default(),
+        };
+        config.apply_env(|k| std::env::var(k).ok())?;
+        Ok(config)
+    }
+
+    pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        fn flag(name: &str, v: &str) -> anyhow::Result<bool> {
+            match v {
+                "1" | "true" | "yes" | "on" => Ok(true),
+                "0" | "false" | "no" | "off" => Ok(false),
+                _ => anyhow::bail!("{name} must be true or false, not {v:?}"),
+            }
+        }
+        if let Some(v) = var("IDP_LISTEN") {
+            self.listen = v;
+        }
+        if let Some(v) = var("IDP_PUBLIC_URL") {
+            self.public_url = Some(v);
+        }
+        if let Some(v) = var("IDP_DATABASE_URL") {
+            self.database_url = v;
+        }
+        if let Some(v) = var("IDP_DATA_DIR") {
+            self.data_dir = v.into();
+        }
+        if let Some(v) = var("IDP_KEY_ENCRYPTION_KEY") {
+            self.key_encryption_key = Some(v);
+        }
+        if let Some(v) = var("IDP_BOOTSTRAP") {
+            self.bootstrap = flag("IDP_BOOTSTRAP", &v)?;
+        }
+        if let Some(v) = var("IDP_LOG") {
+            self.log = v;
+        }
+        if let Some(v) = var("IDP_TRUST_FORWARDED_FOR") {
+            self.trust_forwarded_for = flag("IDP_TRUST_FORWARDED_FOR", &v)?;
+        }
+        Ok(())
+    }
+
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+            .trim_end_matches('/')
+            .to_string()
+    }
+
+    pub fn issuer(&self, slug: &str) -> String {
+        format!("{}/t/{slug}", self.public_url())
+    }
+
+    /// Whether pages are served over TLS as far as browsers see (Secure cookies).
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url().starts_with("https://")
+    }
+}
+
+impl std::fmt::Display for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "listen={} public_url={} database={}", self.listen, self.public_url(), redact_url(&self.database_url))
+    }
+}
+
+/// A database URL without its password, for logs.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}

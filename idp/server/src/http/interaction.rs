@@ -1,0 +1,342 @@
+//! The sign-in and consent pages of an interaction, and resuming the authorization request
+//! once the person has signed in or decided.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use idp_core::authorize::error_response;
+use idp_core::crypto::{random_token, sha256_hex};
+use idp_core::model::{Grant, Interaction, Session};
+use idp_core::{OAuthError, scope};
+use serde_json::json;
+
+use super::authorize::{proceed, respond};
+use super::pages::{ConsentPage, Lang, LoginPage, error_page, render};
+use super::session::{SESSION_COOKIE, audit, csrf_ok, tenant_path};
+use super::{State, body_text, param, parse_params, require_form};
+use crate::state::{AppState, TenantCtx};
+
+struct Loaded {
+    t: Arc<TenantCtx>,
+    interaction: Interaction,
+    lang: Lang,
+    client_name: String,
+    organisation: Option<String>,
+}
+
+async fn load(state: &AppState, slug: &str, id: &str, headers: &HeaderMap) -> Result<Loaded, Response> {
+    let lang0 = Lang::pick(None, headers);
+    let expired = |lang: Lang| {
+        error_page(lang, &OAuthError::invalid_request(lang.texts().expired_interaction))
+    };
+    let t = match state.tenant(slug).await {
+        Ok(Some(t)) => t,
+        Ok(None) => return Err(expired(lang0)),
+        Err(e) => return Err(error_page(lang0, &e)),
+    };
+    if id.len() > 64 {
+        return Err(expired(lang0));
+    }
+    let interaction = match state.store().interaction(&t.tenant.id, id).await {
+        Ok(Some(i)) if i.expires_at > state.env().now() => i,
+        Ok(_) => return Err(expired(lang0)),
+        Err(e) => return Err(error_page(lang0, &e.into())),
+    };
+    let lang = Lang::pick(interaction.request.ui_locales.as_deref(), headers);
+    // The interaction belongs to the browser that started it.
+    let bound = super::cookie(headers, super::session::BROWSER_COOKIE)
+        .is_some_and(|c| sha256_hex(c.as_bytes()) == interaction.browser_hash);
+    if !bound {
+        return Err(expired(lang));
+    }
+    let (client_name, organisation) =
+        match state.store().client(&t.tenant.id, &interaction.request.client_id).await {
+            Ok(Some(c)) => (c.name, c.settings.organisation),
+            _ => (interaction.request.client_id.clone(), None),
+        };
+    Ok(Loaded { t, interaction, lang, client_name, organisation })
+}
+
+fn lang_switch(l: &Loaded) -> Option<String> {
+    Some(format!("?lang={}", l.lang.other().code()))
+}
+
+pub async fn show(
+    state: State,
+    Path((slug, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    axum::extract::RawQuery(q): axum::extract::RawQuery,
+) -> Response {
+    let mut l = match load(&state, &slug, &id, &headers).await {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    // ?lang=en|zh-CN switches the page language and remembers it in a cookie.
+    let chosen = q.as_deref().and_then(|q| q.strip_prefix("lang=")).map(|v| {
+        if v.starts_with("en") { Lang::En } else { Lang::Zh }
+    });
+    if let Some(lang) = chosen {
+        l.lang = lang;
+    }
+    let mut res = match session_of(&state, &l, &headers).await {
+        Ok(Some((_, username))) => consent_page(&l, &headers, &username),
+        Ok(None) => login_page(&l, &headers, None, "", StatusCode::OK),
+        Err(e) => error_page(l.lang, &e),
+    };
+    if let Some(lang) = chosen {
+        let c = super::set_cookie(&state, "idp_lang", lang.code(), "/", Some(365 * 86400));
+        res.headers_mut().append(header::SET_COOKIE, c);
+    }
+    res
+}
+
+/// The session attached to this interaction, if it is still this browser's live session.
+async fn session_of(
+    state: &AppState,
+    l: &Loaded,
+    headers: &HeaderMap,
+) -> Result<Option<(Session, String)>, OAuthError> {
+    let Some(sid) = &l.interaction.session_sid else { return Ok(None) };
+    let Some(session) = super::session::current(state, &l.t, headers).await? else { return Ok(None) };
+    if &session.sid != sid {
+        return Ok(None);
+    }
+    let account = state.store().account(&l.t.tenant.id, &session.account_id).await?;
+    Ok(account.map(|a| (session, a.username)))
+}
+
+fn login_page(l: &Loaded, headers: &HeaderMap, error: Option<String>, login: &str, status: StatusCode) -> Response {
+    let csrf = super::cookie(headers, super::session::BROWSER_COOKIE).unwrap_or_default();
+    let hint = l.interaction.request.login_hint.as_deref().unwrap_or_default();
+    let page = LoginPage {
+        t: l.lang.texts(),
+        lang_switch: lang_switch(l),
+        client_name: &l.client_name,
+        error,
+        action: format!("/t/{}/interaction/{}/login", l.t.tenant.slug, l.interaction.id),
+        csrf: &csrf,
+        login: if login.is_empty() { hint } else { login },
+    };
+    render(status, &page)
+}
+
+fn consent_page(l: &Loaded, headers: &HeaderMap, username: &str) -> Response {
+    let csrf = super::cookie(headers, super::session::BROWSER_COOKIE).unwrap_or_default();
+    let scopes = l
+        .interaction
+        .request
+        .scope
+        .iter()
+        .filter_map(|s| scope::info(s))
+        .map(|i| if l.lang == Lang::En { i.en } else { i.zh })
+        .collect();
+    let page = ConsentPage {
+        t: l.lang.texts(),
+        lang_switch: lang_switch(l),
+        client_name: &l.client_name,
+        organisation: l.organisation.as_deref(),
+        scopes,
+        username,
+        action: format!("/t/{}/interaction/{}/consent", l.t.tenant.slug, l.interaction.id),
+        csrf: &csrf,
+    };
+    render(StatusCode::OK, &page)
+}
+
+async fn form(headers: &HeaderMap, body: &Bytes) -> Result<Vec<(String, String)>, OAuthError> {
+    require_form(headers)?;
+    parse_params(body_text(body)?)
+}
+
+fn utc_hhmm(t: i64) -> String {
+    format!("{:02}:{:02}", (t % 86400) / 3600, (t % 3600) / 60)
+}
+
+pub async fn login(
+    state: State,
+    Path((slug, id)): Path<(String, String)>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let l = match load(&state, &slug, &id, &headers).await {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    let t = l.lang.texts();
+    let params = match form(&headers, &body).await {
+        Ok(p) => p,
+        Err(e) => return error_page(l.lang, &e),
+    };
+    if !csrf_ok(&headers, param(&params, "csrf"), Some(&l.interaction.browser_hash)) {
+        return error_page(l.lang, &OAuthError::invalid_request(t.bad_csrf).with_status(403));
+    }
+    let login = param(&params, "login").unwrap_or_default().trim().to_lowercase();
+    let password = param(&params, "password").unwrap_or_default().to_string();
+    let ip = super::client_ip(&state, &headers, peer);
+    let tenant_id = l.t.tenant.id.clone();
+    if let Err(wait) = state.limits.signin_ip.check(&format!("{tenant_id}:{ip}")) {
+        let mut r = login_page(&l, &headers, Some(t.too_many.into()), &login, StatusCode::TOO_MANY_REQUESTS);
+        r.headers_mut().insert(header::RETRY_AFTER, wait.into());
+        return r;
+    }
+    if login.is_empty() || login.len() > 64 || password.is_empty() || password.len() > 256 {
+        return login_page(&l, &headers, Some(t.bad_credentials.into()), &login, StatusCode::OK);
+    }
+    if let Err(wait) = state.limits.signin_account.check(&format!("{tenant_id}:{login}")) {
+        let mut r = login_page(&l, &headers, Some(t.too_many.into()), &login, StatusCode::TOO_MANY_REQUESTS);
+        r.headers_mut().insert(header::RETRY_AFTER, wait.into());
+        return r;
+    }
+    let account = match state.store().account_by_login(&tenant_id, &login).await {
+        Ok(a) => a,
+        Err(e) => return error_page(l.lang, &e.into()),
+    };
+    let now = state.env().now();
+    let client_id = l.interaction.request.client_id.clone();
+    // Verify against a dummy hash when there is no usable account, so that an unknown user and
+    // a wrong password take the same time and get the same answer.
+    let stored = account.as_ref().and_then(|a| a.password_hash.clone());
+    let argon2 = state.config().argon2;
+    let dummy = state.dummy_hash();
+    let verified = tokio::task::spawn_blocking(move || {
+        let ok = argon2.verify(&password, stored.as_deref().unwrap_or(&dummy));
+        let rehash = ok && argon2.needs_rehash(stored.as_deref().unwrap_or_default());
+        (ok && stored.is_some(), rehash.then(|| argon2.hash(&password).ok()).flatten())
+    })
+    .await;
+    let (ok, new_hash) = verified.unwrap_or((false, None));
+    let Some(account) = account else {
+        audit(&state, &tenant_id, "login_failure", None, Some(&client_id), Some(&ip), json!({"reason": "unknown_account"})).await;
+        return login_page(&l, &headers, Some(t.bad_credentials.into()), &login, StatusCode::OK);
+    };
+    if account.disabled {
+        audit(&state, &tenant_id, "login_failure", Some(&account.id), Some(&client_id), Some(&ip), json!({"reason": "disabled"})).await;
+        return login_page(&l, &headers, Some(t.bad_credentials.into()), &login, StatusCode::OK);
+    }
+    if let Some(until) = account.locked_until.filter(|u| *u > now) {
+        audit(&state, &tenant_id, "login_failure", Some(&account.id), Some(&client_id), Some(&ip), json!({"reason": "locked"})).await;
+        let msg = format!("{} {}", t.locked, utc_hhmm(until));
+        return login_page(&l, &headers, Some(msg), &login, StatusCode::OK);
+    }
+    if !ok {
+        let limits = &state.config().limits;
+        let locked = match state
+            .store()
+            .record_login_failure(&tenant_id, &account.id, limits.lockout_threshold, now + limits.lockout_seconds)
+            .await
+        {
+            Ok(v) => v,
+            Err(e) => return error_page(l.lang, &e.into()),
+        };
+        audit(&state, &tenant_id, "login_failure", Some(&account.id), Some(&client_id), Some(&ip), json!({"reason": "password"})).await;
+        if locked {
+            audit(&state, &tenant_id, "account_locked", Some(&account.id), None, Some(&ip), json!({"until": now + limits.lockout_seconds})).await;
+            let msg = format!("{} {}", t.locked, utc_hhmm(now + limits.lockout_seconds));
+            return login_page(&l, &headers, Some(msg), &login, StatusCode::OK);
+        }
+        return login_page(&l, &headers, Some(t.bad_credentials.into()), &login, StatusCode::OK);
+    }
+    if let Err(e) = state.store().reset_login_failures(&tenant_id, &account.id).await {
+        return error_page(l.lang, &e.into());
+    }
+    if let Some(h) = new_hash {
+        if let Err(e) = state.store().set_password_hash(&tenant_id, &account.id, &h, now).await {
+            tracing::warn!(error = %e, "could not store a rehashed password");
+        }
+    }
+    // A new session id at every sign-in (no session fixation); the old session ends.
+    if let Ok(Some(old)) = super::session::current(&state, &l.t, &headers).await {
+        let _ = state.store().delete_session(&tenant_id, &old.sid).await;
+    }
+    let value = random_token(state.env(), 32);
+    let session = Session {
+        id_hash: sha256_hex(value.as_bytes()),
+        sid: random_token(state.env(), 16),
+        tenant_id: tenant_id.clone(),
+        account_id: account.id.clone(),
+        auth_time: now,
+        amr: vec!["pwd".into()],
+        acr: "aal1".into(),
+        created_at: now,
+        last_seen: now,
+        expires_at: now + state.config().sessions.absolute_seconds,
+    };
+    if let Err(e) = state.store().insert_session(&session).await {
+        return error_page(l.lang, &e.into());
+    }
+    if let Err(e) = state.store().set_interaction_session(&l.interaction.id, &session.sid).await {
+        return error_page(l.lang, &e.into());
+    }
+    audit(&state, &tenant_id, "login_success", Some(&account.id), Some(&client_id), Some(&ip), json!({"amr": session.amr, "sid": session.sid})).await;
+    let mut interaction = l.interaction.clone();
+    interaction.session_sid = Some(session.sid.clone());
+    let mut res =
+        proceed(&state, &l.t, &headers, &interaction.request, Some(&session), true, Some(&interaction), l.lang).await;
+    let cookie = super::set_cookie(&state, SESSION_COOKIE, &value, &tenant_path(&l.t), None);
+    res.headers_mut().append(header::SET_COOKIE, cookie);
+    res
+}
+
+pub async fn consent(
+    state: State,
+    Path((slug, id)): Path<(String, String)>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let l = match load(&state, &slug, &id, &headers).await {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    let params = match form(&headers, &body).await {
+        Ok(p) => p,
+        Err(e) => return error_page(l.lang, &e),
+    };
+    if !csrf_ok(&headers, param(&params, "csrf"), Some(&l.interaction.browser_hash)) {
+        return error_page(l.lang, &OAuthError::invalid_request(l.lang.texts().bad_csrf).with_status(403));
+    }
+    let (session, _) = match session_of(&state, &l, &headers).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return super::authorize::see_other(&super::authorize::interaction_url(&l.t, &l.interaction.id)),
+        Err(e) => return error_page(l.lang, &e),
+    };
+    let req = &l.interaction.request;
+    let ip = super::client_ip(&state, &headers, peer);
+    let tenant_id = &l.t.tenant.id;
+    if param(&params, "decision") != Some("allow") {
+        audit(&state, tenant_id, "consent_denied", Some(&session.account_id), Some(&req.client_id), Some(&ip), json!({"scope": req.scope})).await;
+        let _ = state.store().delete_interaction(&l.interaction.id).await;
+        let e = OAuthError::new("access_denied", "The person denied the request.");
+        return respond(&error_response(req, &e, &l.t.endpoints.issuer));
+    }
+    let now = state.env().now();
+    let previous = state.store().grant(tenant_id, &session.account_id, &req.client_id).await.ok().flatten();
+    let mut scopes = previous.as_ref().map(|g| g.scopes.clone()).unwrap_or_default();
+    for s in &req.scope {
+        if !scopes.contains(s) {
+            scopes.push(s.clone());
+        }
+    }
+    let grant = Grant {
+        tenant_id: tenant_id.clone(),
+        account_id: session.account_id.clone(),
+        client_id: req.client_id.clone(),
+        scopes,
+        created_at: previous.map(|g| g.created_at).unwrap_or(now),
+        updated_at: now,
+    };
+    if let Err(e) = state.store().upsert_grant(&grant).await {
+        return error_page(l.lang, &e.into());
+    }
+    audit(&state, tenant_id, "consent_granted", Some(&session.account_id), Some(&req.client_id), Some(&ip), json!({"scope": req.scope})).await;
+    // The session was checked in this interaction; consent given now must not loop back.
+    let mut req = req.clone();
+    req.prompt.retain(|p| p != "consent" && p != "login" && p != "select_account");
+    req.max_age = None;
+    proceed(&state, &l.t, &headers, &req, Some(&session), true, Some(&l.interaction), l.lang).await
+}

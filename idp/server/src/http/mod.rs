@@ -1,0 +1,192 @@
+//! The HTTP layer: routes, security headers, and the small helpers every handler shares
+//! (form parsing that refuses repeated parameters, cookies, client IP, error mapping).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use idp_core::OAuthError;
+
+use crate::state::AppState;
+
+pub mod authorize;
+pub mod discovery;
+pub mod interaction;
+pub mod logout;
+pub mod pages;
+pub mod session;
+pub mod token;
+pub mod userinfo;
+
+pub type State = axum::extract::State<Arc<AppState>>;
+
+/// Largest request body accepted anywhere (413 beyond).
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/static/style.css", get(pages::stylesheet))
+        .route("/t/{tenant}/.well-known/openid-configuration", get(discovery::openid_configuration))
+        .route("/t/{tenant}/jwks", get(discovery::jwks))
+        .route("/t/{tenant}/authorize", get(authorize::get).post(authorize::post))
+        .route("/t/{tenant}/interaction/{id}", get(interaction::show))
+        .route("/t/{tenant}/interaction/{id}/login", post(interaction::login))
+        .route("/t/{tenant}/interaction/{id}/consent", post(interaction::consent))
+        .route("/t/{tenant}/token", post(token::token))
+        .route("/t/{tenant}/introspect", post(token::introspect))
+        .route("/t/{tenant}/revoke", post(token::revoke))
+        .route("/t/{tenant}/userinfo", get(userinfo::get).post(userinfo::post))
+        .route("/t/{tenant}/end_session", get(logout::get).post(logout::post))
+        .route("/t/{tenant}/end_session/confirm", post(logout::confirm))
+        .fallback(pages::not_found)
+        .layer(middleware::from_fn(security_headers))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state)
+}
+
+/// Headers on every response. Pages get a strict CSP; a page that needs an inline script
+/// (the form_post response) sets its own nonce-based CSP, which is kept.
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        HeaderName::from_static("cross-origin-opener-policy"),
+        HeaderValue::from_static("same-origin"),
+    );
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; style-src 'self'; img-src 'self' data:; \
+                 frame-ancestors 'none'; base-uri 'none'",
+            ),
+        );
+    }
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
+}
+
+/// Parses an `application/x-www-form-urlencoded` string; `None` when malformed or when a
+/// parameter appears twice (RFC 6749 §3.1: "Request and response parameters MUST NOT be
+/// included more than once").
+pub fn parse_params(raw: &str) -> Result<Vec<(String, String)>, OAuthError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw)
+        .map_err(|_| OAuthError::invalid_request("The request parameters are malformed."))?;
+    for (i, (k, _)) in pairs.iter().enumerate() {
+        if pairs[..i].iter().any(|(p, _)| p == k) {
+            return Err(OAuthError::invalid_request(format!("The parameter {k} is repeated.")));
+        }
+    }
+    if pairs.len() > 64 || pairs.iter().any(|(k, v)| k.len() > 64 || v.len() > 16 * 1024) {
+        return Err(OAuthError::invalid_request("The request parameters are too large."));
+    }
+    Ok(pairs)
+}
+
+pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+/// Requires `application/x-www-form-urlencoded` for POST bodies.
+pub fn require_form(headers: &HeaderMap) -> Result<(), OAuthError> {
+    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if ct.split(';').next().map(str::trim).is_some_and(|m| m.eq_ignore_ascii_case("application/x-www-form-urlencoded")) {
+        Ok(())
+    } else {
+        Err(OAuthError::invalid_request("The body must be application/x-www-form-urlencoded."))
+    }
+}
+
+pub fn body_text(body: &axum::body::Bytes) -> Result<&str, OAuthError> {
+    std::str::from_utf8(body).map_err(|_| OAuthError::invalid_request("The body is not UTF-8."))
+}
+
+pub fn client_ip(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> String {
+    if state.config().trust_forwarded_for {
+        if let Some(first) = headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+        {
+            let first = first.trim();
+            if first.parse::<std::net::IpAddr>().is_ok() {
+                return first.to_string();
+            }
+        }
+    }
+    peer.ip().to_string()
+}
+
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+        .filter(|v| !v.is_empty() && v.len() <= 256)
+}
+
+/// A Set-Cookie value: HttpOnly, SameSite=Lax, scoped to `path`, Secure under TLS.
+pub fn set_cookie(state: &AppState, name: &str, value: &str, path: &str, max_age: Option<i64>) -> HeaderValue {
+    let mut c = format!("{name}={value}; Path={path}; HttpOnly; SameSite=Lax");
+    if let Some(age) = max_age {
+        c.push_str(&format!("; Max-Age={age}"));
+    }
+    if state.config().secure_cookies() {
+        c.push_str("; Secure");
+    }
+    HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
+}
+
+/// A JSON error response of the token-style endpoints (RFC 6749 §5.2).
+pub fn json_error(e: &OAuthError) -> Response {
+    log_error(e);
+    let body = serde_json::json!({"error": e.code, "error_description": e.description});
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut res = (status, axum::Json(body)).into_response();
+    if e.code == "invalid_client" {
+        res.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"idp\", charset=\"UTF-8\""),
+        );
+    }
+    if e.code == "temporarily_unavailable" {
+        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    }
+    res.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    res
+}
+
+pub fn log_error(e: &OAuthError) {
+    match (&e.detail, e.status >= 500) {
+        (Some(d), true) => tracing::error!(code = e.code, detail = %d, "request failed"),
+        (Some(d), false) => tracing::info!(code = e.code, detail = %d, "request refused"),
+        (None, true) => tracing::error!(code = e.code, "request failed"),
+        (None, false) => tracing::debug!(code = e.code, "request refused"),
+    }
+}
+
+/// 429 with Retry-After.
+pub fn too_many(retry_after: u64) -> Response {
+    let e = OAuthError::new("slow_down", "Too many requests; try again later.").with_status(429);
+    let mut res = json_error(&e);
+    if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    res
+}

@@ -1,0 +1,252 @@
+//! Server-rendered pages (askama, compile-checked) in zh-CN by default and English on request,
+//! and the texts they use.
+
+use askama::Template;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use idp_core::OAuthError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+impl Lang {
+    /// From `ui_locales` (space-separated, in order of preference), then the `lang` cookie,
+    /// then Accept-Language; zh-CN by default.
+    pub fn pick(ui_locales: Option<&str>, headers: &HeaderMap) -> Lang {
+        let from = |s: &str| -> Option<Lang> {
+            let s = s.trim().to_ascii_lowercase();
+            if s.starts_with("en") {
+                Some(Lang::En)
+            } else if s.starts_with("zh") {
+                Some(Lang::Zh)
+            } else {
+                None
+            }
+        };
+        if let Some(l) = ui_locales.and_then(|u| u.split(' ').find_map(from)) {
+            return l;
+        }
+        if let Some(l) = super::cookie(headers, "idp_lang").and_then(|c| from(&c)) {
+            return l;
+        }
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next().and_then(|f| from(f.split(';').next().unwrap_or(""))))
+            .unwrap_or(Lang::Zh)
+    }
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::Zh => Lang::En,
+            Lang::En => Lang::Zh,
+        }
+    }
+    pub fn texts(self) -> &'static Texts {
+        match self {
+            Lang::Zh => &ZH,
+            Lang::En => &EN,
+        }
+    }
+}
+
+pub struct Texts {
+    pub html_lang: &'static str,
+    pub brand: &'static str,
+    pub other_lang: &'static str,
+    pub sign_in: &'static str,
+    pub sign_in_to: &'static str,
+    pub username_or_phone: &'static str,
+    pub password: &'static str,
+    pub bad_credentials: &'static str,
+    pub locked: &'static str,
+    pub too_many: &'static str,
+    pub consent_title: &'static str,
+    pub operated_by: &'static str,
+    pub consent_asks: &'static str,
+    pub signed_in_as: &'static str,
+    pub allow: &'static str,
+    pub deny: &'static str,
+    pub error_title: &'static str,
+    pub sign_out: &'static str,
+    pub sign_out_question: &'static str,
+    pub stay_signed_in: &'static str,
+    pub signed_out: &'static str,
+    pub signed_out_text: &'static str,
+    pub not_found: &'static str,
+    pub expired_interaction: &'static str,
+    pub bad_csrf: &'static str,
+    pub unknown_tenant: &'static str,
+    pub server_error: &'static str,
+}
+
+pub static ZH: Texts = Texts {
+    html_lang: "zh-CN",
+    brand: "统一身份认证",
+    other_lang: "English",
+    sign_in: "登录",
+    sign_in_to: "登录以继续使用",
+    username_or_phone: "用户名或手机号",
+    password: "密码",
+    bad_credentials: "用户名或密码不正确。",
+    locked: "密码输错次数过多，账号已暂时锁定。请于以下时间后重试（UTC）：",
+    too_many: "尝试过于频繁，请稍后再试。",
+    consent_title: "授权确认",
+    operated_by: "由",
+    consent_asks: "请求获取您的以下信息：",
+    signed_in_as: "当前登录账号：",
+    allow: "同意",
+    deny: "拒绝",
+    error_title: "无法继续",
+    sign_out: "退出登录",
+    sign_out_question: "确定要退出统一身份认证吗？",
+    stay_signed_in: "保持登录",
+    signed_out: "已退出登录",
+    signed_out_text: "您已安全退出。",
+    not_found: "页面不存在。",
+    expired_interaction: "本次登录已过期或无效，请返回应用重新发起登录。",
+    bad_csrf: "表单已失效，请返回应用重新发起登录。",
+    unknown_tenant: "该认证域不存在。",
+    server_error: "服务暂时不可用，请稍后再试。",
+};
+
+pub static EN: Texts = Texts {
+    html_lang: "en",
+    brand: "Unified Identity",
+    other_lang: "中文",
+    sign_in: "Sign in",
+    sign_in_to: "Sign in to continue to",
+    username_or_phone: "Username or phone number",
+    password: "Password",
+    bad_credentials: "The username or password is incorrect.",
+    locked: "Too many wrong passwords: the account is locked. Try again after (UTC):",
+    too_many: "Too many attempts; please wait a moment and try again.",
+    consent_title: "Allow access",
+    operated_by: "operated by",
+    consent_asks: "asks for the following information about you:",
+    signed_in_as: "Signed in as",
+    allow: "Allow",
+    deny: "Deny",
+    error_title: "Cannot continue",
+    sign_out: "Sign out",
+    sign_out_question: "Do you want to sign out?",
+    stay_signed_in: "Stay signed in",
+    signed_out: "Signed out",
+    signed_out_text: "You have been signed out.",
+    not_found: "There is no such page.",
+    expired_interaction: "This sign-in has expired or is not valid. Go back to the application and start again.",
+    bad_csrf: "The form has expired. Go back to the application and start again.",
+    unknown_tenant: "There is no such tenant.",
+    server_error: "The service is temporarily unavailable; please try again shortly.",
+};
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage<'a> {
+    pub t: &'a Texts,
+    pub lang_switch: Option<String>,
+    pub client_name: &'a str,
+    pub error: Option<String>,
+    pub action: String,
+    pub csrf: &'a str,
+    pub login: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+pub struct ConsentPage<'a> {
+    pub t: &'a Texts,
+    pub lang_switch: Option<String>,
+    pub client_name: &'a str,
+    pub organisation: Option<&'a str>,
+    pub scopes: Vec<&'static str>,
+    pub username: &'a str,
+    pub action: String,
+    pub csrf: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage<'a> {
+    pub t: &'a Texts,
+    pub lang_switch: Option<String>,
+    pub message: &'a str,
+    pub code: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct MessagePage<'a> {
+    pub t: &'a Texts,
+    pub lang_switch: Option<String>,
+    pub title: &'a str,
+    pub message: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "logout_confirm.html")]
+pub struct LogoutConfirmPage<'a> {
+    pub t: &'a Texts,
+    pub lang_switch: Option<String>,
+    pub action: String,
+    pub csrf: &'a str,
+    pub carry: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "form_post.html")]
+pub struct FormPostPage<'a> {
+    pub action: &'a str,
+    pub params: &'a [(String, String)],
+    pub nonce: &'a str,
+}
+
+pub fn render(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+/// An error page for a person (never a redirect).
+pub fn error_page(lang: Lang, e: &OAuthError) -> Response {
+    super::log_error(e);
+    let t = lang.texts();
+    let message = if e.status >= 500 { t.server_error } else { e.description.as_str() };
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
+    render(status, &ErrorPage { t, lang_switch: None, message, code: e.code })
+}
+
+pub fn message_page(lang: Lang, status: StatusCode, title: &str, message: &str) -> Response {
+    render(status, &MessagePage { t: lang.texts(), lang_switch: None, title, message })
+}
+
+pub async fn home(headers: HeaderMap) -> Response {
+    let lang = Lang::pick(None, &headers);
+    let t = lang.texts();
+    message_page(lang, StatusCode::OK, t.brand, "OpenID Connect: /t/{tenant}/.well-known/openid-configuration")
+}
+
+pub async fn not_found(headers: HeaderMap) -> Response {
+    let lang = Lang::pick(None, &headers);
+    let t = lang.texts();
+    message_page(lang, StatusCode::NOT_FOUND, t.error_title, t.not_found)
+}
+
+pub async fn stylesheet() -> Response {
+    let mut res = include_str!("../../templates/style.css").into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    res
+}

@@ -1,0 +1,293 @@
+//! Operator actions shared by the CLI, start-up bootstrap and tests: tenants, clients and
+//! accounts. Each validates its input and never prints or logs a secret; secrets are returned
+//! once to the caller.
+
+use std::sync::Arc;
+
+use anyhow::{Context, anyhow, bail};
+use idp_core::crypto::{Kek, random_token, sha256_hex};
+use idp_core::model::*;
+use idp_core::{Env, Store, keys, password};
+
+use crate::config::Config;
+
+#[derive(Clone)]
+pub struct Ops {
+    pub store: Arc<dyn Store>,
+    pub env: Arc<dyn Env>,
+    pub kek: Kek,
+    pub config: Config,
+}
+
+/// A client to register.
+#[derive(Debug, Clone)]
+pub struct NewClient {
+    pub name: String,
+    pub client_type: ClientType,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub scope: Option<String>,
+    pub settings: Option<ClientSettings>,
+}
+
+#[derive(Clone)]
+pub struct NewAccount {
+    pub username: String,
+    pub password: Option<String>,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub roles: Vec<String>,
+}
+
+/// The key-encryption key: configured, or read from (or first written to) `{data_dir}/kek`.
+pub fn load_kek(config: &Config, env: &dyn Env) -> anyhow::Result<Kek> {
+    if let Some(k) = &config.key_encryption_key {
+        return Kek::parse(k).context("key_encryption_key");
+    }
+    let path = config.data_dir.join("kek");
+    if path.exists() {
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        return Kek::parse(&text).with_context(|| format!("{} is not a valid key", path.display()));
+    }
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+    let kek = Kek::generate(env);
+    write_private(&path, &kek.encode())?;
+    tracing::warn!(path = %path.display(), "generated a new key-encryption key; back it up, or set IDP_KEY_ENCRYPTION_KEY");
+    Ok(kek)
+}
+
+fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options.open(path).with_context(|| format!("cannot create {}", path.display()))?;
+    f.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+pub fn valid_slug(slug: &str) -> bool {
+    (1..=40).contains(&slug.len())
+        && slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !slug.starts_with('-')
+}
+
+/// Redirect URIs must be absolute, without fragment, and https unless on the loopback host.
+pub fn check_redirect_uri(uri: &str) -> anyhow::Result<()> {
+    let u = url::Url::parse(uri).map_err(|e| anyhow!("invalid redirect URI {uri:?}: {e}"))?;
+    if u.fragment().is_some() {
+        bail!("redirect URI {uri:?} must not contain a fragment");
+    }
+    if u.username() != "" || u.password().is_some() {
+        bail!("redirect URI {uri:?} must not contain user information");
+    }
+    let loopback = matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    match u.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        _ => bail!("redirect URI {uri:?} must use https (http only for localhost)"),
+    }
+}
+
+impl Ops {
+    pub fn now(&self) -> i64 {
+        self.env.now()
+    }
+
+    pub async fn tenant(&self, slug: &str) -> anyhow::Result<Tenant> {
+        self.store.tenant_by_slug(slug).await?.ok_or_else(|| anyhow!("no tenant {slug:?}"))
+    }
+
+    /// Creates a tenant with a fresh ES256, RS256 and EdDSA key.
+    pub async fn add_tenant(&self, slug: &str, name: Option<&str>) -> anyhow::Result<Tenant> {
+        if !valid_slug(slug) {
+            bail!("a tenant slug is 1-40 characters of a-z, 0-9 and '-'");
+        }
+        if self.store.tenant_by_slug(slug).await?.is_some() {
+            bail!("tenant {slug:?} already exists");
+        }
+        let tenant = Tenant {
+            id: random_token(self.env.as_ref(), 12),
+            slug: slug.to_string(),
+            name: name.unwrap_or(slug).to_string(),
+            created_at: self.now(),
+            disabled: false,
+        };
+        self.store.insert_tenant(&tenant).await?;
+        for alg in SigningAlg::ALL {
+            let key = keys::generate(self.env.as_ref(), &self.kek, &tenant.id, alg)
+                .map_err(|e| anyhow!(e))?;
+            self.store.insert_signing_key(&key).await?;
+        }
+        Ok(tenant)
+    }
+
+    /// Registers a client; returns it with its secret (web and service clients), shown once.
+    pub async fn add_client(
+        &self,
+        slug: &str,
+        new: NewClient,
+    ) -> anyhow::Result<(Client, Option<String>)> {
+        let tenant = self.tenant(slug).await?;
+        let name = new.name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            bail!("a client name has 1-100 characters");
+        }
+        for uri in new.redirect_uris.iter().chain(&new.post_logout_redirect_uris) {
+            check_redirect_uri(uri)?;
+        }
+        if new.client_type != ClientType::Service && new.redirect_uris.is_empty() {
+            bail!("web and spa clients need at least one --redirect-uri");
+        }
+        let mut settings = new.settings.unwrap_or_default();
+        settings.redirect_uris = new.redirect_uris;
+        settings.post_logout_redirect_uris = new.post_logout_redirect_uris;
+        if let Some(scope) = new.scope {
+            let parsed = idp_core::scope::parse(&scope).map_err(|e| anyhow!(e))?;
+            settings.scope = parsed.join(" ");
+        } else if new.client_type == ClientType::Service {
+            settings.scope = "api".into();
+        }
+        let secret = new.client_type.is_confidential().then(|| random_token(self.env.as_ref(), 32));
+        let client = Client {
+            tenant_id: tenant.id,
+            client_id: random_token(self.env.as_ref(), 16),
+            name: name.to_string(),
+            client_type: new.client_type,
+            secret_hash: secret.as_ref().map(|s| sha256_hex(s.as_bytes())),
+            settings,
+            disabled: false,
+            created_at: self.now(),
+        };
+        self.store.insert_client(&client).await?;
+        Ok((client, secret))
+    }
+
+    pub async fn client(&self, slug: &str, client_id: &str) -> anyhow::Result<Client> {
+        let tenant = self.tenant(slug).await?;
+        self.store
+            .client(&tenant.id, client_id)
+            .await?
+            .ok_or_else(|| anyhow!("no client {client_id:?} in tenant {slug:?}"))
+    }
+
+    pub async fn rotate_client_secret(&self, slug: &str, client_id: &str) -> anyhow::Result<String> {
+        let client = self.client(slug, client_id).await?;
+        if !client.client_type.is_confidential() {
+            bail!("public clients have no secret");
+        }
+        let secret = random_token(self.env.as_ref(), 32);
+        self.store.set_client_secret(&client.tenant_id, client_id, &sha256_hex(secret.as_bytes())).await?;
+        Ok(secret)
+    }
+
+    pub async fn set_client_disabled(&self, slug: &str, client_id: &str, v: bool) -> anyhow::Result<()> {
+        let client = self.client(slug, client_id).await?;
+        self.store.set_client_disabled(&client.tenant_id, client_id, v).await?;
+        Ok(())
+    }
+
+    pub async fn add_account(&self, slug: &str, new: NewAccount) -> anyhow::Result<Account> {
+        let tenant = self.tenant(slug).await?;
+        let username = new.username.trim().to_lowercase();
+        if username.is_empty()
+            || username.chars().count() > 64
+            || username.chars().any(|c| c.is_control() || c.is_whitespace())
+        {
+            bail!("a username has 1-64 characters without spaces");
+        }
+        if let Some(phone) = &new.phone {
+            let digits = phone.strip_prefix('+').unwrap_or(phone);
+            if digits.len() < 5 || digits.len() > 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                bail!("a phone number has 5-20 digits, optionally after '+'");
+            }
+        }
+        if let Some(email) = &new.email {
+            if !email.contains('@') || email.len() > 254 {
+                bail!("invalid email address");
+            }
+        }
+        let password_hash = match &new.password {
+            Some(p) => {
+                password::check_policy(p).map_err(|e| anyhow!(e.message()))?;
+                Some(self.config.argon2.hash(p).map_err(|e| anyhow!(e))?)
+            }
+            None => None,
+        };
+        let now = self.now();
+        let account = Account {
+            id: random_token(self.env.as_ref(), 16),
+            tenant_id: tenant.id,
+            username,
+            name: new.name,
+            phone: new.phone,
+            email: new.email,
+            password_hash,
+            failed_logins: 0,
+            locked_until: None,
+            disabled: false,
+            roles: new.roles,
+            locale: None,
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.insert_account(&account).await.map_err(|e| match e {
+            idp_core::StoreError::Conflict(_) => anyhow!("the username or phone number is taken"),
+            other => other.into(),
+        })?;
+        Ok(account)
+    }
+
+    pub async fn account(&self, slug: &str, login: &str) -> anyhow::Result<Account> {
+        let tenant = self.tenant(slug).await?;
+        self.store
+            .account_by_login(&tenant.id, &login.trim().to_lowercase())
+            .await?
+            .ok_or_else(|| anyhow!("no account {login:?} in tenant {slug:?}"))
+    }
+
+    pub async fn set_password(&self, slug: &str, login: &str, pw: &str) -> anyhow::Result<()> {
+        let account = self.account(slug, login).await?;
+        password::check_policy(pw).map_err(|e| anyhow!(e.message()))?;
+        let hash = self.config.argon2.hash(pw).map_err(|e| anyhow!(e))?;
+        self.store.set_password_hash(&account.tenant_id, &account.id, &hash, self.now()).await?;
+        self.store.reset_login_failures(&account.tenant_id, &account.id).await?;
+        Ok(())
+    }
+
+    pub async fn set_account_disabled(&self, slug: &str, login: &str, v: bool) -> anyhow::Result<()> {
+        let account = self.account(slug, login).await?;
+        self.store.set_account_disabled(&account.tenant_id, &account.id, v, self.now()).await?;
+        Ok(())
+    }
+
+    /// On an empty database: the `main` tenant and an `admin` account with a random password,
+    /// returned once so that the caller can print it.
+    pub async fn bootstrap(&self) -> anyhow::Result<Option<(String, String)>> {
+        if !self.store.list_tenants().await?.is_empty() {
+            return Ok(None);
+        }
+        self.add_tenant("main", Some("Main")).await?;
+        let pw = format!("{}-Aa1", random_token(self.env.as_ref(), 15));
+        self.add_account(
+            "main",
+            NewAccount {
+                username: "admin".into(),
+                password: Some(pw.clone()),
+                name: Some("Bootstrap administrator".into()),
+                phone: None,
+                email: None,
+                roles: vec!["system_admin".into()],
+            },
+        )
+        .await?;
+        Ok(Some(("admin".into(), pw)))
+    }
+}

@@ -1,0 +1,143 @@
+//! Shared application state: the operator handle (store, clock, KEK, configuration), the
+//! per-tenant cache of keys and published documents, and the rate limiters.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+use idp_core::discovery::{Endpoints, metadata};
+use idp_core::keys::KeySet;
+use idp_core::model::Tenant;
+use idp_core::{Env, OAuthError, Store};
+
+use crate::config::Config;
+use crate::ops::Ops;
+
+/// A tenant with its loaded keys and its discovery and JWKS documents rendered once.
+pub struct TenantCtx {
+    pub tenant: Tenant,
+    pub keys: KeySet,
+    pub endpoints: Endpoints,
+    pub discovery_json: String,
+    pub jwks_json: String,
+}
+
+pub struct Limiter {
+    inner: DefaultKeyedRateLimiter<String>,
+}
+
+impl Limiter {
+    fn per_minute(n: u32) -> Self {
+        let n = NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN);
+        Self { inner: DefaultKeyedRateLimiter::keyed(Quota::per_minute(n)) }
+    }
+    /// `Err(seconds to wait)` when the key is over its quota.
+    pub fn check(&self, key: &str) -> Result<(), u64> {
+        self.inner.check_key(&key.to_string()).map_err(|not_until| {
+            not_until.wait_time_from(DefaultClock::default().now()).as_secs().max(1)
+        })
+    }
+    pub fn forget_idle(&self) {
+        self.inner.retain_recent();
+    }
+}
+
+pub struct Limiters {
+    pub signin_ip: Limiter,
+    pub signin_account: Limiter,
+    pub token_ip: Limiter,
+    pub token_client: Limiter,
+}
+
+pub struct AppState {
+    pub ops: Ops,
+    dummy_hash: std::sync::OnceLock<String>,
+    tenants: RwLock<HashMap<String, Arc<TenantCtx>>>,
+    pub limits: Limiters,
+}
+
+impl AppState {
+    pub fn new(ops: Ops) -> Self {
+        let l = &ops.config.limits;
+        let limits = Limiters {
+            signin_ip: Limiter::per_minute(l.signin_per_ip_per_minute),
+            signin_account: Limiter::per_minute(l.signin_per_account_per_minute),
+            token_ip: Limiter::per_minute(l.token_per_ip_per_minute),
+            token_client: Limiter::per_minute(l.token_per_client_per_minute),
+        };
+        Self { ops, dummy_hash: std::sync::OnceLock::new(), tenants: RwLock::new(HashMap::new()), limits }
+    }
+
+    /// A hash of a random password with the configured parameters: verifying against it costs
+    /// what a real verification costs, for unknown accounts.
+    pub fn dummy_hash(&self) -> String {
+        self.dummy_hash
+            .get_or_init(|| {
+                let pw = idp_core::crypto::random_token(self.env(), 16);
+                self.config().argon2.hash(&pw).unwrap_or_default()
+            })
+            .clone()
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.ops.store.as_ref()
+    }
+    pub fn env(&self) -> &dyn Env {
+        self.ops.env.as_ref()
+    }
+    pub fn config(&self) -> &Config {
+        &self.ops.config
+    }
+
+    /// The tenant by slug, from the cache or loaded (keys opened with the KEK) on first use.
+    /// `Ok(None)` for an unknown or disabled tenant.
+    pub async fn tenant(&self, slug: &str) -> Result<Option<Arc<TenantCtx>>, OAuthError> {
+        if let Ok(map) = self.tenants.read() {
+            if let Some(t) = map.get(slug) {
+                return Ok(Some(t.clone()));
+            }
+        }
+        if !crate::ops::valid_slug(slug) {
+            return Ok(None);
+        }
+        let Some(tenant) = self.store().tenant_by_slug(slug).await? else { return Ok(None) };
+        if tenant.disabled {
+            return Ok(None);
+        }
+        let records = self.store().signing_keys(&tenant.id).await?;
+        let keys = KeySet::load(&records, &self.ops.kek)
+            .map_err(|e| OAuthError::server_error(format!("tenant {slug} keys: {e}")))?;
+        let endpoints = Endpoints::new(self.config().issuer(slug));
+        let discovery_json = metadata(&endpoints).to_string();
+        let jwks_json = serde_json::to_string(&keys.jwks())
+            .map_err(|e| OAuthError::server_error(e.to_string()))?;
+        let ctx = Arc::new(TenantCtx { tenant, keys, endpoints, discovery_json, jwks_json });
+        if let Ok(mut map) = self.tenants.write() {
+            map.insert(slug.to_string(), ctx.clone());
+        }
+        Ok(Some(ctx))
+    }
+
+    /// Periodic housekeeping: forget idle rate-limit keys.
+    pub fn spawn_housekeeping(self: &Arc<Self>) {
+        let weak = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                let Some(state) = weak.upgrade() else { break };
+                for l in [
+                    &state.limits.signin_ip,
+                    &state.limits.signin_account,
+                    &state.limits.token_ip,
+                    &state.limits.token_client,
+                ] {
+                    l.forget_idle();
+                }
+            }
+        });
+    }
+}
