@@ -1,1 +1,16 @@
-fn main() {}
+//! The end-to-end test binary: every test starts its own provider on 127.0.0.1:0 with a fresh
+//! SQLite file or a fresh PostgreSQL database and drives it as real clients do.
+//!
+//! PostgreSQL: tests use `IDP_TEST_POSTGRES` (default `postgres://postgres@127.0.0.1:5432/postgres`)
+//! to create and drop their own uniquely named databases. Without a server they fail with a
+//! message saying so; `IDP_TEST_POSTGRES=off` skips them explicitly (CI never does).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod browser;
+mod cli;
+mod common;
+mod concurrency;
+mod oidc_flow;
+mod refusals;
+mod store_contract;

@@ -1,0 +1,219 @@
+//! Test servers, databases and clients.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use idp_core::TestEnv;
+use idp_core::model::{ClientSettings, ClientType};
+use idp_core::password::Argon2Params;
+use idp_server::ops::{NewAccount, NewClient, Ops};
+use idp_server::{Application, Config};
+use tokio::sync::oneshot;
+
+pub const PASSWORD: &str = "Tiger-Lily-42";
+pub const REDIRECT: &str = "http://127.0.0.1:1/cb";
+pub const POST_LOGOUT: &str = "http://127.0.0.1:1/bye";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// The PostgreSQL admin URL, or `None` when explicitly switched off.
+pub fn pg_admin_url() -> Option<String> {
+    match std::env::var("IDP_TEST_POSTGRES") {
+        Ok(v) if v == "off" => {
+            eprintln!("IDP_TEST_POSTGRES=off: skipping a PostgreSQL test");
+            None
+        }
+        Ok(v) if !v.is_empty() => Some(v),
+        _ => Some(DEFAULT_PG.to_string()),
+    }
+}
+
+/// A database for one test, dropped when the value is dropped.
+pub struct TestDb {
+    pub url: String,
+    pub dir: tempfile::TempDir,
+    pg: Option<(String, String)>,
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+impl TestDb {
+    /// `None` only when PostgreSQL tests are explicitly switched off.
+    pub async fn new(backend: Backend) -> Option<TestDb> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        match backend {
+            Backend::Sqlite => {
+                let url = format!("sqlite:{}", dir.path().join("idp.db").display());
+                Some(TestDb { url, dir, pg: None })
+            }
+            Backend::Postgres => {
+                let admin = pg_admin_url()?;
+                let name = format!(
+                    "idp_test_{}_{}_{}",
+                    std::process::id(),
+                    COUNTER.fetch_add(1, Ordering::SeqCst),
+                    idp_core::crypto::random_token(&idp_core::SystemEnv, 4).to_lowercase().replace(['-', '_'], "x")
+                );
+                let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await.unwrap_or_else(|e| {
+                    panic!(
+                        "PostgreSQL tests need a server at {admin} ({e}). Start one, point IDP_TEST_POSTGRES at \
+                         another, or set IDP_TEST_POSTGRES=off to skip these tests explicitly."
+                    )
+                });
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create test database");
+                let mut url = url::Url::parse(&admin).expect("admin URL");
+                url.set_path(&format!("/{name}"));
+                Some(TestDb { url: url.to_string(), dir, pg: Some((admin, name)) })
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = self.pg.take() {
+            // Drop runs outside any runtime guarantee: use a small one of our own.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                rt.block_on(async move {
+                    if let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await {
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")))
+                            .execute(&mut conn)
+                            .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// Cheap Argon2 parameters for tests (production defaults are used by benchmarks).
+pub const TEST_ARGON2: Argon2Params = Argon2Params { memory_kib: 1024, iterations: 1, parallelism: 1 };
+
+pub fn test_config(db: &TestDb) -> Config {
+    Config {
+        listen: "127.0.0.1:0".into(),
+        database_url: db.url.clone(),
+        data_dir: db.dir.path().to_path_buf(),
+        key_encryption_key: Some(idp_core::crypto::Kek::generate(&idp_core::SystemEnv).encode()),
+        argon2: TEST_ARGON2,
+        log: "warn".into(),
+        ..Config::default()
+    }
+}
+
+pub struct TestServer {
+    pub base: String,
+    pub issuer: String,
+    pub ops: Ops,
+    pub env: TestEnv,
+    pub backend: Backend,
+    shutdown: Option<oneshot::Sender<()>>,
+    pub db: TestDb,
+}
+
+impl TestServer {
+    pub async fn start(backend: Backend) -> Option<TestServer> {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Option<TestServer> {
+        let db = TestDb::new(backend).await?;
+        let mut config = test_config(&db);
+        tweak(&mut config);
+        let env = TestEnv::default();
+        let app = Application::build_with_env(config, Arc::new(env.clone())).await.expect("server starts");
+        let base = app.public_url();
+        let ops = app.state.ops.clone();
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(app.run_until(async {
+            let _ = rx.await;
+        }));
+        let issuer = format!("{base}/t/main");
+        Some(TestServer { base, issuer, ops, env, backend, shutdown: Some(tx), db })
+    }
+
+    pub fn tenant_issuer(&self, slug: &str) -> String {
+        format!("{}/t/{slug}", self.base)
+    }
+
+    pub async fn add_client(&self, kind: ClientType, settings: ClientSettings) -> (String, Option<String>) {
+        self.add_client_in("main", kind, settings).await
+    }
+
+    pub async fn add_client_in(&self, slug: &str, kind: ClientType, settings: ClientSettings) -> (String, Option<String>) {
+        let (c, secret) = self
+            .ops
+            .add_client(
+                slug,
+                NewClient {
+                    name: "Department App".into(),
+                    client_type: kind,
+                    redirect_uris: if kind == ClientType::Service { vec![] } else { vec![REDIRECT.into()] },
+                    post_logout_redirect_uris: if kind == ClientType::Service { vec![] } else { vec![POST_LOGOUT.into()] },
+                    scope: None,
+                    settings: Some(settings),
+                },
+            )
+            .await
+            .expect("client added");
+        (c.client_id, secret)
+    }
+
+    pub async fn add_account(&self, username: &str) -> String {
+        self.add_account_in("main", username).await
+    }
+
+    pub async fn add_account_in(&self, slug: &str, username: &str) -> String {
+        self.ops
+            .add_account(
+                slug,
+                NewAccount {
+                    username: username.into(),
+                    password: Some(PASSWORD.into()),
+                    name: Some(format!("{username} 张")),
+                    phone: None,
+                    email: Some(format!("{username}@example.test")),
+                    roles: vec![],
+                },
+            )
+            .await
+            .expect("account added")
+            .id
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Runs `body` on SQLite and on PostgreSQL.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                super::$body($crate::common::Backend::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                super::$body($crate::common::Backend::Postgres).await;
+            }
+        }
+    };
+}
