@@ -8,7 +8,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod browser;
-mod cli;
 mod common;
 mod concurrency;
 mod oidc_flow;

@@ -89,10 +89,10 @@ pub fn validate(params: &[(String, String)], client: Option<&Client>, issuer: &s
         return user_err("The client_id parameter is missing.");
     };
     let Some(client) = client.filter(|c| c.client_id == client_id) else {
-        return Validated::ErrorToUser(OAuthError::invalid_client("The client is unknown."));
+        return Validated::ErrorToUser(OAuthError::invalid_client("The client is unknown.").with_status(400));
     };
     if client.disabled {
-        return Validated::ErrorToUser(OAuthError::invalid_client("The client is disabled."));
+        return Validated::ErrorToUser(OAuthError::invalid_client("The client is disabled.").with_status(400));
     }
     if client.client_type == ClientType::Service {
         return Validated::ErrorToUser(OAuthError::unauthorized_client(
