@@ -58,7 +58,9 @@ impl TestDb {
                     "idp_test_{}_{}_{}",
                     std::process::id(),
                     COUNTER.fetch_add(1, Ordering::SeqCst),
-                    idp_core::crypto::random_token(&idp_core::SystemEnv, 4).to_lowercase().replace(['-', '_'], "x")
+                    idp_core::crypto::random_token(&idp_core::SystemEnv, 4)
+                        .to_lowercase()
+                        .replace(['-', '_'], "x")
                 );
                 let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await.unwrap_or_else(|e| {
                     panic!(
@@ -72,7 +74,11 @@ impl TestDb {
                     .expect("create test database");
                 let mut url = url::Url::parse(&admin).expect("admin URL");
                 url.set_path(&format!("/{name}"));
-                Some(TestDb { url: url.to_string(), dir, pg: Some((admin, name)) })
+                Some(TestDb {
+                    url: url.to_string(),
+                    dir,
+                    pg: Some((admin, name)),
+                })
             }
         }
     }
@@ -83,12 +89,19 @@ impl Drop for TestDb {
         if let Some((admin, name)) = self.pg.take() {
             // Drop runs outside any runtime guarantee: use a small one of our own.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
                 rt.block_on(async move {
-                    if let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await {
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")))
-                            .execute(&mut conn)
-                            .await;
+                    if let Ok(mut conn) =
+                        <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await
+                    {
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                        )))
+                        .execute(&mut conn)
+                        .await;
                     }
                 });
             })
@@ -98,7 +111,11 @@ impl Drop for TestDb {
 }
 
 /// Cheap Argon2 parameters for tests (production defaults are used by benchmarks).
-pub const TEST_ARGON2: Argon2Params = Argon2Params { memory_kib: 1024, iterations: 1, parallelism: 1 };
+pub const TEST_ARGON2: Argon2Params = Argon2Params {
+    memory_kib: 1024,
+    iterations: 1,
+    parallelism: 1,
+};
 
 pub fn test_config(db: &TestDb) -> Config {
     Config {
@@ -117,9 +134,9 @@ pub struct TestServer {
     pub issuer: String,
     pub ops: Ops,
     pub env: TestEnv,
-    pub backend: Backend,
     shutdown: Option<oneshot::Sender<()>>,
-    pub db: TestDb,
+    /// Dropped last: the database outlives the server.
+    _db: TestDb,
 }
 
 impl TestServer {
@@ -127,12 +144,17 @@ impl TestServer {
         Self::start_with(backend, |_| {}).await
     }
 
-    pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Option<TestServer> {
+    pub async fn start_with(
+        backend: Backend,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Option<TestServer> {
         let db = TestDb::new(backend).await?;
         let mut config = test_config(&db);
         tweak(&mut config);
         let env = TestEnv::default();
-        let app = Application::build_with_env(config, Arc::new(env.clone())).await.expect("server starts");
+        let app = Application::build_with_env(config, Arc::new(env.clone()))
+            .await
+            .expect("server starts");
         let base = app.public_url();
         let ops = app.state.ops.clone();
         let (tx, rx) = oneshot::channel::<()>();
@@ -140,18 +162,30 @@ impl TestServer {
             let _ = rx.await;
         }));
         let issuer = format!("{base}/t/main");
-        Some(TestServer { base, issuer, ops, env, backend, shutdown: Some(tx), db })
+        Some(TestServer {
+            base,
+            issuer,
+            ops,
+            env,
+            shutdown: Some(tx),
+            _db: db,
+        })
     }
 
-    pub fn tenant_issuer(&self, slug: &str) -> String {
-        format!("{}/t/{slug}", self.base)
-    }
-
-    pub async fn add_client(&self, kind: ClientType, settings: ClientSettings) -> (String, Option<String>) {
+    pub async fn add_client(
+        &self,
+        kind: ClientType,
+        settings: ClientSettings,
+    ) -> (String, Option<String>) {
         self.add_client_in("main", kind, settings).await
     }
 
-    pub async fn add_client_in(&self, slug: &str, kind: ClientType, settings: ClientSettings) -> (String, Option<String>) {
+    pub async fn add_client_in(
+        &self,
+        slug: &str,
+        kind: ClientType,
+        settings: ClientSettings,
+    ) -> (String, Option<String>) {
         let (c, secret) = self
             .ops
             .add_client(
@@ -159,8 +193,16 @@ impl TestServer {
                 NewClient {
                     name: "Department App".into(),
                     client_type: kind,
-                    redirect_uris: if kind == ClientType::Service { vec![] } else { vec![REDIRECT.into()] },
-                    post_logout_redirect_uris: if kind == ClientType::Service { vec![] } else { vec![POST_LOGOUT.into()] },
+                    redirect_uris: if kind == ClientType::Service {
+                        vec![]
+                    } else {
+                        vec![REDIRECT.into()]
+                    },
+                    post_logout_redirect_uris: if kind == ClientType::Service {
+                        vec![]
+                    } else {
+                        vec![POST_LOGOUT.into()]
+                    },
                     scope: None,
                     settings: Some(settings),
                 },

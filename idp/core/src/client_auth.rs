@@ -73,19 +73,28 @@ pub async fn authenticate(
     }
     let (method, client_id) = if let Some((id, _)) = &creds.basic {
         if creds.client_id.as_ref().is_some_and(|c| c != id) {
-            return Err(OAuthError::invalid_request("client_id does not match the credentials."));
+            return Err(OAuthError::invalid_request(
+                "client_id does not match the credentials.",
+            ));
         }
         (AuthMethod::ClientSecretBasic, id.clone())
     } else if creds.client_secret.is_some() {
-        let id = creds.client_id.clone().ok_or_else(|| fail("client_secret without client_id"))?;
+        let id = creds
+            .client_id
+            .clone()
+            .ok_or_else(|| fail("client_secret without client_id"))?;
         (AuthMethod::ClientSecretPost, id)
     } else if let Some(assertion) = &creds.client_assertion {
         if creds.client_assertion_type.as_deref() != Some(ASSERTION_TYPE) {
-            return Err(OAuthError::invalid_request("Unsupported client_assertion_type."));
+            return Err(OAuthError::invalid_request(
+                "Unsupported client_assertion_type.",
+            ));
         }
         let sub = unverified_sub(assertion).ok_or_else(|| fail("assertion without sub"))?;
         if creds.client_id.as_ref().is_some_and(|c| *c != sub) {
-            return Err(OAuthError::invalid_request("client_id does not match the assertion."));
+            return Err(OAuthError::invalid_request(
+                "client_id does not match the assertion.",
+            ));
         }
         (AuthMethod::PrivateKeyJwt, sub)
     } else if creds.client_assertion_type.is_some() {
@@ -117,7 +126,10 @@ pub async fn authenticate(
                 None => creds.client_secret.as_deref().unwrap_or_default(),
             };
             let expected = client.secret_hash.as_deref().unwrap_or_default();
-            if !ct_eq(sha256_hex(secret.as_bytes()).as_bytes(), expected.as_bytes()) {
+            if !ct_eq(
+                sha256_hex(secret.as_bytes()).as_bytes(),
+                expected.as_bytes(),
+            ) {
                 return Err(fail("wrong client secret"));
             }
         }
@@ -179,7 +191,9 @@ async fn verify_assertion(
         .collect();
     let mut claims = None;
     for jwk in candidates {
-        let Ok(key) = DecodingKey::from_jwk(jwk) else { continue };
+        let Ok(key) = DecodingKey::from_jwk(jwk) else {
+            continue;
+        };
         let mut v = Validation::new(header.alg);
         v.set_audience(audiences);
         v.set_issuer(&[&client.client_id]);

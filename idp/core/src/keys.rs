@@ -87,7 +87,9 @@ fn pkcs8_rsa_to_pkcs1(pkcs8: &[u8]) -> Option<Vec<u8>> {
             if n == 0 || n > 4 || rest.len() < n {
                 return None;
             }
-            let len = rest[..n].iter().fold(0usize, |acc, b| (acc << 8) | *b as usize);
+            let len = rest[..n]
+                .iter()
+                .fold(0usize, |acc, b| (acc << 8) | *b as usize);
             rest = &rest[n..];
             len
         };
@@ -126,7 +128,14 @@ impl LoadedKey {
             SigningAlg::EdDSA => KeyAlgorithm::EdDSA,
         });
         let decoding = DecodingKey::from_jwk(&jwk).map_err(|_| KekError::Decrypt)?;
-        Ok(Self { kid: record.kid.clone(), alg: record.alg, active: record.active, encoding, decoding, jwk })
+        Ok(Self {
+            kid: record.kid.clone(),
+            alg: record.alg,
+            active: record.active,
+            encoding,
+            decoding,
+            jwk,
+        })
     }
 }
 
@@ -148,17 +157,22 @@ pub enum JwtError {
 
 impl KeySet {
     pub fn load(records: &[SigningKeyRecord], kek: &Kek) -> Result<Self, KekError> {
-        let keys = records.iter().map(|r| LoadedKey::open(r, kek)).collect::<Result<_, _>>()?;
+        let keys = records
+            .iter()
+            .map(|r| LoadedKey::open(r, kek))
+            .collect::<Result<_, _>>()?;
         Ok(Self { keys })
     }
 
     pub fn jwks(&self) -> JwkSet {
-        JwkSet { keys: self.keys.iter().map(|k| k.jwk.clone()).collect() }
+        JwkSet {
+            keys: self.keys.iter().map(|k| k.jwk.clone()).collect(),
+        }
     }
 
     /// The newest active key of `alg`.
     fn signer(&self, alg: SigningAlg) -> Option<&LoadedKey> {
-        self.keys.iter().filter(|k| k.alg == alg && k.active).last()
+        self.keys.iter().rev().find(|k| k.alg == alg && k.active)
     }
 
     pub fn sign<T: Serialize>(
@@ -185,7 +199,9 @@ impl KeySet {
     ) -> Result<T, JwtError> {
         let header =
             jsonwebtoken::decode_header(token).map_err(|e| JwtError::Invalid(e.to_string()))?;
-        let kid = header.kid.ok_or_else(|| JwtError::Invalid("no kid".into()))?;
+        let kid = header
+            .kid
+            .ok_or_else(|| JwtError::Invalid("no kid".into()))?;
         let key = self
             .keys
             .iter()
@@ -227,13 +243,22 @@ mod tests {
             let jwt = set.sign(alg, "JWT", &claims).unwrap();
             let back: serde_json::Value = set.verify(&jwt, "https://x", false, now).unwrap();
             assert_eq!(back["sub"], "a");
-            assert!(set.verify::<serde_json::Value>(&jwt, "https://y", false, now).is_err());
-            assert!(set.verify::<serde_json::Value>(&jwt, "https://x", false, now + 61).is_err());
+            assert!(
+                set.verify::<serde_json::Value>(&jwt, "https://y", false, now)
+                    .is_err()
+            );
+            assert!(
+                set.verify::<serde_json::Value>(&jwt, "https://x", false, now + 61)
+                    .is_err()
+            );
         }
         let jwks = serde_json::to_value(set.jwks()).unwrap();
         assert_eq!(jwks["keys"].as_array().unwrap().len(), 3);
         let text = jwks.to_string();
-        assert!(!text.contains("\"d\""), "private parts must never be published: {text}");
+        assert!(
+            !text.contains("\"d\""),
+            "private parts must never be published: {text}"
+        );
     }
 
     #[test]

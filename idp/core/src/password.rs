@@ -16,7 +16,11 @@ pub struct Argon2Params {
 
 impl Default for Argon2Params {
     fn default() -> Self {
-        Self { memory_kib: 19 * 1024, iterations: 2, parallelism: 1 }
+        Self {
+            memory_kib: 19 * 1024,
+            iterations: 2,
+            parallelism: 1,
+        }
     }
 }
 
@@ -37,9 +41,9 @@ impl Argon2Params {
     /// Constant work whether or not the hash is well-formed.
     pub fn verify(&self, password: &str, hash: &str) -> bool {
         match PasswordHash::new(hash) {
-            Ok(parsed) => {
-                Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok()
-            }
+            Ok(parsed) => Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok(),
             Err(_) => false,
         }
     }
@@ -57,12 +61,48 @@ impl Argon2Params {
 
 /// Passwords every attacker tries first; refused whatever their character classes.
 const COMMON: &[&str] = &[
-    "password", "password1", "password123", "passw0rd", "p@ssw0rd", "p@ssword", "qwerty123",
-    "qwertyuiop", "abc12345", "abcd1234", "admin123", "admin@123", "iloveyou1", "welcome1",
-    "welcome123", "letmein1", "12345678", "123456789", "1234567890", "11111111", "88888888",
-    "66666666", "a1234567", "aa123456", "zxcvbnm123", "1qaz2wsx", "1q2w3e4r", "qweasdzxc",
-    "woaini1314", "5201314520", "changeme1", "root1234", "test1234", "p@ssw0rd1", "Aa123456",
-    "Abc@1234", "Admin@123", "Passw0rd!", "P@ssw0rd", "Qwer1234", "Abc123456", "Aa123456789",
+    "password",
+    "password1",
+    "password123",
+    "passw0rd",
+    "p@ssw0rd",
+    "p@ssword",
+    "qwerty123",
+    "qwertyuiop",
+    "abc12345",
+    "abcd1234",
+    "admin123",
+    "admin@123",
+    "iloveyou1",
+    "welcome1",
+    "welcome123",
+    "letmein1",
+    "12345678",
+    "123456789",
+    "1234567890",
+    "11111111",
+    "88888888",
+    "66666666",
+    "a1234567",
+    "aa123456",
+    "zxcvbnm123",
+    "1qaz2wsx",
+    "1q2w3e4r",
+    "qweasdzxc",
+    "woaini1314",
+    "5201314520",
+    "changeme1",
+    "root1234",
+    "test1234",
+    "p@ssw0rd1",
+    "Aa123456",
+    "Abc@1234",
+    "Admin@123",
+    "Passw0rd!",
+    "P@ssw0rd",
+    "Qwer1234",
+    "Abc123456",
+    "Aa123456789",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,7 +155,11 @@ pub fn check_policy(password: &str) -> Result<(), PasswordProblem> {
 mod tests {
     use super::*;
 
-    const CHEAP: Argon2Params = Argon2Params { memory_kib: 1024, iterations: 1, parallelism: 1 };
+    const CHEAP: Argon2Params = Argon2Params {
+        memory_kib: 1024,
+        iterations: 1,
+        parallelism: 1,
+    };
 
     #[test]
     fn hash_verify_and_rehash() {
@@ -131,7 +175,10 @@ mod tests {
     #[test]
     fn policy() {
         assert_eq!(check_policy("Ab1!"), Err(PasswordProblem::TooShort));
-        assert_eq!(check_policy("abcdefgh1"), Err(PasswordProblem::TooFewClasses));
+        assert_eq!(
+            check_policy("abcdefgh1"),
+            Err(PasswordProblem::TooFewClasses)
+        );
         assert_eq!(check_policy("P@ssw0rd"), Err(PasswordProblem::Common));
         assert!(check_policy("Tiger-Lily-42").is_ok());
         assert!(check_policy("长城Abc123").is_ok());

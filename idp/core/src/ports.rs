@@ -16,6 +16,7 @@ pub struct Issue {
 
 /// The outcome of redeeming an authorization code.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // returned once per request and consumed at once
 pub enum Redeem<T> {
     /// The code was consumed now by this caller, and `T` was written with it.
     Issued(AuthCode, T),
@@ -29,11 +30,13 @@ pub enum Redeem<T> {
 
 /// The outcome of rotating a refresh token.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum Rotate<T> {
     Rotated(RefreshToken, T),
     /// The token had been used or revoked before: its whole family is now revoked.
     Replayed,
     NotFound,
+    /// Refused by the caller; the token is NOT consumed (a client's mistake does not burn it).
     Refused(OAuthError),
 }
 
@@ -80,10 +83,20 @@ pub trait Store: Send + Sync + 'static {
     /// By username or phone number.
     async fn account_by_login(&self, tenant_id: &str, login: &str) -> Result<Option<Account>>;
     async fn list_accounts(&self, tenant_id: &str) -> Result<Vec<Account>>;
-    async fn set_password_hash(&self, tenant_id: &str, id: &str, hash: &str, now: i64)
-    -> Result<()>;
-    async fn set_account_disabled(&self, tenant_id: &str, id: &str, v: bool, now: i64)
-    -> Result<()>;
+    async fn set_password_hash(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        hash: &str,
+        now: i64,
+    ) -> Result<()>;
+    async fn set_account_disabled(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        v: bool,
+        now: i64,
+    ) -> Result<()>;
     /// Atomically counts a failed password; when the count reaches `threshold` the account is
     /// locked until `lock_until` and the counter restarts. Returns whether it locked now.
     async fn record_login_failure(
@@ -108,8 +121,12 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_interaction(&self, id: &str) -> Result<()>;
 
     // grants (consent)
-    async fn grant(&self, tenant_id: &str, account_id: &str, client_id: &str)
-    -> Result<Option<Grant>>;
+    async fn grant(
+        &self,
+        tenant_id: &str,
+        account_id: &str,
+        client_id: &str,
+    ) -> Result<Option<Grant>>;
     async fn upsert_grant(&self, grant: &Grant) -> Result<()>;
 
     // codes and tokens

@@ -11,147 +11,155 @@ use crate::keys::KeySet;
 use crate::model::*;
 use crate::{Env, Store, scope};
 
-/// A presented access token, resolved to its record if it is ours, live and unrevoked.
-pub async fn resolve_access_token(
-    store: &dyn Store,
-    env: &dyn Env,
-    tenant: &Tenant,
-    keys: &KeySet,
-    issuer: &str,
-    token: &str,
-) -> Result<Option<AccessTokenRecord>, OAuthError> {
-    if token.is_empty() || token.len() > 8192 {
-        return Ok(None);
-    }
-    let now = env.now();
-    let key = if token.matches('.').count() == 2 {
-        match keys.verify::<Value>(token, issuer, false, now) {
-            Ok(claims) => match claims.get("jti").and_then(|j| j.as_str()) {
-                Some(jti) => format!("jti:{jti}"),
-                None => return Ok(None),
-            },
-            Err(_) => return Ok(None),
+/// What reading a token of one tenant needs.
+pub struct ReadContext<'a> {
+    pub store: &'a dyn Store,
+    pub env: &'a dyn Env,
+    pub tenant: &'a Tenant,
+    pub keys: &'a KeySet,
+    pub issuer: &'a str,
+}
+
+impl ReadContext<'_> {
+    /// A presented access token, resolved to its record if it is ours, live and unrevoked.
+    pub async fn access_token(&self, token: &str) -> Result<Option<AccessTokenRecord>, OAuthError> {
+        if token.is_empty() || token.len() > 8192 {
+            return Ok(None);
         }
-    } else {
-        sha256_hex(token.as_bytes())
-    };
-    let record = store.access_token(&key).await?;
-    Ok(record.filter(|r| !r.revoked && r.expires_at > now && r.authz.tenant_id == tenant.id))
-}
-
-pub async fn userinfo(
-    store: &dyn Store,
-    env: &dyn Env,
-    tenant: &Tenant,
-    keys: &KeySet,
-    issuer: &str,
-    token: &str,
-) -> Result<Map<String, Value>, OAuthError> {
-    let invalid = || OAuthError::invalid_token("The access token is invalid or has expired.");
-    let record = resolve_access_token(store, env, tenant, keys, issuer, token)
-        .await?
-        .ok_or_else(invalid)?;
-    let account_id = record.authz.account_id.as_deref().ok_or_else(invalid)?;
-    if !record.authz.scope.iter().any(|s| s == "openid") {
-        return Err(OAuthError::new("insufficient_scope", "The openid scope is required."));
+        let now = self.env.now();
+        let key = if token.matches('.').count() == 2 {
+            match self.keys.verify::<Value>(token, self.issuer, false, now) {
+                Ok(claims) => match claims.get("jti").and_then(|j| j.as_str()) {
+                    Some(jti) => format!("jti:{jti}"),
+                    None => return Ok(None),
+                },
+                Err(_) => return Ok(None),
+            }
+        } else {
+            sha256_hex(token.as_bytes())
+        };
+        let record = self.store.access_token(&key).await?;
+        Ok(record
+            .filter(|r| !r.revoked && r.expires_at > now && r.authz.tenant_id == self.tenant.id))
     }
-    let account = store
-        .account(&tenant.id, account_id)
-        .await?
-        .filter(|a| !a.disabled)
-        .ok_or_else(invalid)?;
-    Ok(claims::userinfo(&account, &record.authz.scope, &record.authz.act_as))
-}
 
-/// RFC 7662 §2.2. Inactive tokens answer `{"active": false}` and nothing else.
-pub async fn introspect(
-    store: &dyn Store,
-    env: &dyn Env,
-    tenant: &Tenant,
-    keys: &KeySet,
-    issuer: &str,
-    caller: &AuthenticatedClient,
-    token: &str,
-    hint: Option<&str>,
-) -> Result<Value, OAuthError> {
-    if !caller.client.client_type.is_confidential() {
-        return Err(OAuthError::invalid_client("Public clients may not introspect tokens."));
-    }
-    let inactive = json!({"active": false});
-    let now = env.now();
-    let as_refresh = || async {
-        let r = store.refresh_token(&sha256_hex(token.as_bytes())).await?;
-        Ok::<_, OAuthError>(r.filter(|r| {
-            !r.used && !r.revoked && r.expires_at > now && r.authz.tenant_id == tenant.id
+    async fn refresh_token(&self, token: &str) -> Result<Option<RefreshToken>, OAuthError> {
+        if token.is_empty() || token.len() > 8192 {
+            return Ok(None);
+        }
+        let now = self.env.now();
+        let r = self
+            .store
+            .refresh_token(&sha256_hex(token.as_bytes()))
+            .await?;
+        Ok(r.filter(|r| {
+            !r.used && !r.revoked && r.expires_at > now && r.authz.tenant_id == self.tenant.id
         }))
-    };
-    let (authz, exp, iat, token_type) = if hint == Some("refresh_token") {
-        match as_refresh().await? {
-            Some(r) => (r.authz, r.expires_at, r.created_at, "refresh_token"),
-            None => match resolve_access_token(store, env, tenant, keys, issuer, token).await? {
-                Some(a) => (a.authz, a.expires_at, a.created_at, "access_token"),
-                None => return Ok(inactive),
-            },
+    }
+
+    pub async fn userinfo(&self, token: &str) -> Result<Map<String, Value>, OAuthError> {
+        let invalid = || OAuthError::invalid_token("The access token is invalid or has expired.");
+        let record = self.access_token(token).await?.ok_or_else(invalid)?;
+        let account_id = record.authz.account_id.as_deref().ok_or_else(invalid)?;
+        if !record.authz.scope.iter().any(|s| s == "openid") {
+            return Err(OAuthError::new(
+                "insufficient_scope",
+                "The openid scope is required.",
+            ));
         }
-    } else {
-        match resolve_access_token(store, env, tenant, keys, issuer, token).await? {
-            Some(a) => (a.authz, a.expires_at, a.created_at, "access_token"),
-            None => match as_refresh().await? {
-                Some(r) => (r.authz, r.expires_at, r.created_at, "refresh_token"),
-                None => return Ok(inactive),
-            },
+        let account = self
+            .store
+            .account(&self.tenant.id, account_id)
+            .await?
+            .filter(|a| !a.disabled)
+            .ok_or_else(invalid)?;
+        Ok(claims::userinfo(
+            &account,
+            &record.authz.scope,
+            &record.authz.act_as,
+        ))
+    }
+
+    /// RFC 7662 §2.2. Inactive tokens answer `{"active": false}` and nothing else.
+    pub async fn introspect(
+        &self,
+        caller: &AuthenticatedClient,
+        token: &str,
+        hint: Option<&str>,
+    ) -> Result<Value, OAuthError> {
+        if !caller.client.client_type.is_confidential() {
+            return Err(OAuthError::invalid_client(
+                "Public clients may not introspect tokens.",
+            ));
         }
-    };
-    let mut out = json!({
-        "active": true,
-        "scope": scope::join(&authz.scope),
-        "client_id": authz.client_id,
-        "token_type": if token_type == "access_token" { "Bearer" } else { "refresh_token" },
-        "exp": exp,
-        "iat": iat,
-        "iss": issuer,
-        "sub": authz.account_id.clone().unwrap_or_else(|| authz.client_id.clone()),
-        "aud": authz.client_id,
-        "act_as": authz.act_as,
-    });
-    if let Some(account_id) = &authz.account_id {
-        if let Some(a) = store.account(&tenant.id, account_id).await? {
+        let as_access = |a: AccessTokenRecord| (a.authz, a.expires_at, a.created_at, true);
+        let as_refresh = |r: RefreshToken| (r.authz, r.expires_at, r.created_at, false);
+        let found = if hint == Some("refresh_token") {
+            match self.refresh_token(token).await? {
+                Some(r) => Some(as_refresh(r)),
+                None => self.access_token(token).await?.map(as_access),
+            }
+        } else {
+            match self.access_token(token).await? {
+                Some(a) => Some(as_access(a)),
+                None => self.refresh_token(token).await?.map(as_refresh),
+            }
+        };
+        let Some((authz, exp, iat, is_access)) = found else {
+            return Ok(json!({"active": false}));
+        };
+        let mut out = json!({
+            "active": true,
+            "scope": scope::join(&authz.scope),
+            "client_id": authz.client_id,
+            "token_type": if is_access { "Bearer" } else { "refresh_token" },
+            "exp": exp,
+            "iat": iat,
+            "iss": self.issuer,
+            "sub": authz.account_id.clone().unwrap_or_else(|| authz.client_id.clone()),
+            "aud": authz.client_id,
+            "act_as": authz.act_as,
+        });
+        if let Some(account_id) = &authz.account_id
+            && let Some(a) = self.store.account(&self.tenant.id, account_id).await?
+        {
             if a.disabled {
                 return Ok(json!({"active": false}));
             }
             out["username"] = json!(a.username);
         }
+        if let Some(t) = authz.auth_time {
+            out["auth_time"] = json!(t);
+        }
+        Ok(out)
     }
-    if let Some(t) = authz.auth_time {
-        out["auth_time"] = json!(t);
-    }
-    Ok(out)
-}
 
-/// RFC 7009 §2: revokes the token if it belongs to the caller; answers success either way.
-/// Revoking a refresh token revokes its whole family, access tokens included.
-pub async fn revoke(
-    store: &dyn Store,
-    env: &dyn Env,
-    tenant: &Tenant,
-    keys: &KeySet,
-    issuer: &str,
-    caller: &AuthenticatedClient,
-    token: &str,
-) -> Result<(), OAuthError> {
-    if token.is_empty() || token.len() > 8192 {
-        return Ok(());
-    }
-    if let Some(rt) = store.refresh_token(&sha256_hex(token.as_bytes())).await? {
-        if rt.authz.client_id == caller.client.client_id && rt.authz.tenant_id == tenant.id {
-            store.revoke_family(&rt.family_id).await?;
+    /// RFC 7009 §2: revokes the token if it belongs to the caller; answers success either way.
+    /// Revoking a refresh token revokes its whole family, access tokens included.
+    pub async fn revoke(
+        &self,
+        caller: &AuthenticatedClient,
+        token: &str,
+    ) -> Result<(), OAuthError> {
+        if token.is_empty() || token.len() > 8192 {
+            return Ok(());
         }
-        return Ok(());
-    }
-    if let Some(at) = resolve_access_token(store, env, tenant, keys, issuer, token).await? {
-        if at.authz.client_id == caller.client.client_id {
-            store.revoke_access_token(&at.token_key).await?;
+        if let Some(rt) = self
+            .store
+            .refresh_token(&sha256_hex(token.as_bytes()))
+            .await?
+        {
+            if rt.authz.client_id == caller.client.client_id && rt.authz.tenant_id == self.tenant.id
+            {
+                self.store.revoke_family(&rt.family_id).await?;
+            }
+            return Ok(());
         }
+        if let Some(at) = self.access_token(token).await?
+            && at.authz.client_id == caller.client.client_id
+        {
+            self.store.revoke_access_token(&at.token_key).await?;
+        }
+        Ok(())
     }
-    Ok(())
 }

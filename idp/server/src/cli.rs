@@ -68,6 +68,7 @@ pub struct TenantArg {
 }
 
 #[derive(Subcommand, Debug)]
+#[allow(clippy::large_enum_variant)] // parsed once per process
 pub enum ClientCmd {
     /// Register a client; prints its client_id and (web, service) its secret, once.
     Add {
@@ -182,7 +183,9 @@ pub fn load_config(cli: &Cli) -> anyhow::Result<Config> {
 
 fn read_password() -> anyhow::Result<String> {
     let mut s = String::new();
-    std::io::stdin().read_to_string(&mut s).context("cannot read the password from stdin")?;
+    std::io::stdin()
+        .read_to_string(&mut s)
+        .context("cannot read the password from stdin")?;
     let pw = s.lines().next().unwrap_or_default().to_string();
     if pw.is_empty() {
         bail!("no password on standard input");
@@ -199,7 +202,11 @@ pub fn client_info(c: &Client, secret: Option<String>) -> ClientInfo {
         redirect_uris: c.settings.redirect_uris.clone(),
         post_logout_redirect_uris: c.settings.post_logout_redirect_uris.clone(),
         scope: c.settings.scope.clone(),
-        token_endpoint_auth_methods: c.allowed_auth_methods().iter().map(|m| m.as_str().to_string()).collect(),
+        token_endpoint_auth_methods: c
+            .allowed_auth_methods()
+            .iter()
+            .map(|m| m.as_str().to_string())
+            .collect(),
         id_token_signed_response_alg: c.settings.id_token_alg.as_str().into(),
         access_token_format: match c.settings.access_token_format {
             AccessTokenFormat::Jwt => "jwt".into(),
@@ -222,7 +229,11 @@ fn account_info(a: &Account) -> AccountInfo {
     }
 }
 
-fn print<T: serde::Serialize>(json: bool, value: &T, text: impl FnOnce() -> String) -> anyhow::Result<()> {
+fn print<T: serde::Serialize>(
+    json: bool,
+    value: &T,
+    text: impl FnOnce() -> String,
+) -> anyhow::Result<()> {
     if json {
         println!("{}", serde_json::to_string_pretty(value)?);
     } else {
@@ -234,7 +245,9 @@ fn print<T: serde::Serialize>(json: bool, value: &T, text: impl FnOnce() -> Stri
 fn client_text(c: &ClientInfo) -> String {
     let mut s = format!("client_id: {}\n", c.client_id);
     if let Some(secret) = &c.client_secret {
-        s.push_str(&format!("client_secret: {secret}   (shown once; store it now)\n"));
+        s.push_str(&format!(
+            "client_secret: {secret}   (shown once; store it now)\n"
+        ));
     }
     s.push_str(&format!(
         "name: {}\ntype: {}\nscope: {}\nredirect_uris: {}\npost_logout_redirect_uris: {}\nauth_methods: {}\nid_token_alg: {}\naccess_token_format: {}\ndisabled: {}",
@@ -257,8 +270,19 @@ pub async fn run_command(cli: Cli) -> anyhow::Result<()> {
             print(json, &info, || format!("issuer: {}", info.issuer))
         }
         Command::Tenant(TenantCmd::List) => {
-            let list: Vec<_> = ops.store.list_tenants().await?.iter().map(|t| tenant_info(&ops, t)).collect();
-            print(json, &list, || list.iter().map(|t| format!("{}\t{}\t{}", t.slug, t.issuer, t.name)).collect::<Vec<_>>().join("\n"))
+            let list: Vec<_> = ops
+                .store
+                .list_tenants()
+                .await?
+                .iter()
+                .map(|t| tenant_info(&ops, t))
+                .collect();
+            print(json, &list, || {
+                list.iter()
+                    .map(|t| format!("{}\t{}\t{}", t.slug, t.issuer, t.name))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
         }
         Command::Client(cmd) => client_command(&ops, json, cmd).await,
         Command::Account(cmd) => account_command(&ops, json, cmd).await,
@@ -282,14 +306,31 @@ fn tenant_info(ops: &Ops, t: &Tenant) -> TenantInfo {
 async fn client_command(ops: &Ops, json: bool, cmd: ClientCmd) -> anyhow::Result<()> {
     match cmd {
         ClientCmd::Add {
-            tenant, name, client_type, redirect_uris, post_logout_redirect_uris, scope,
-            access_token_format, id_token_alg, jwks_file, private_key_jwt_only, organisation,
-            always_refresh, access_token_ttl, refresh_token_ttl,
+            tenant,
+            name,
+            client_type,
+            redirect_uris,
+            post_logout_redirect_uris,
+            scope,
+            access_token_format,
+            id_token_alg,
+            jwks_file,
+            private_key_jwt_only,
+            organisation,
+            always_refresh,
+            access_token_ttl,
+            refresh_token_ttl,
         } => {
-            let client_type = ClientType::parse(&client_type).ok_or_else(|| anyhow!("unknown client type"))?;
+            let client_type =
+                ClientType::parse(&client_type).ok_or_else(|| anyhow!("unknown client type"))?;
             let mut settings = ClientSettings {
-                access_token_format: if access_token_format == "opaque" { AccessTokenFormat::Opaque } else { AccessTokenFormat::Jwt },
-                id_token_alg: SigningAlg::parse(&id_token_alg).ok_or_else(|| anyhow!("unknown algorithm"))?,
+                access_token_format: if access_token_format == "opaque" {
+                    AccessTokenFormat::Opaque
+                } else {
+                    AccessTokenFormat::Jwt
+                },
+                id_token_alg: SigningAlg::parse(&id_token_alg)
+                    .ok_or_else(|| anyhow!("unknown algorithm"))?,
                 organisation,
                 always_issue_refresh_token: always_refresh,
                 ..ClientSettings::default()
@@ -301,23 +342,52 @@ async fn client_command(ops: &Ops, json: bool, cmd: ClientCmd) -> anyhow::Result
                 settings.refresh_token_ttl = ttl.clamp(60, 365 * 86400);
             }
             if let Some(path) = jwks_file {
-                let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-                let jwks: serde_json::Value = serde_json::from_str(&text).context("the JWKS file is not JSON")?;
-                serde_json::from_value::<jsonwebtoken_check::JwkSet>(jwks.clone()).context("the JWKS file is not a JWK Set")?;
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                let jwks: serde_json::Value =
+                    serde_json::from_str(&text).context("the JWKS file is not JSON")?;
+                serde_json::from_value::<jsonwebtoken_check::JwkSet>(jwks.clone())
+                    .context("the JWKS file is not a JWK Set")?;
                 settings.jwks = Some(jwks);
                 if private_key_jwt_only {
                     settings.auth_methods = vec![AuthMethod::PrivateKeyJwt];
                 }
             }
-            let new = NewClient { name, client_type, redirect_uris, post_logout_redirect_uris, scope, settings: Some(settings) };
+            let new = NewClient {
+                name,
+                client_type,
+                redirect_uris,
+                post_logout_redirect_uris,
+                scope,
+                settings: Some(settings),
+            };
             let (client, secret) = ops.add_client(&tenant.tenant, new).await?;
             let info = client_info(&client, secret);
             print(json, &info, || client_text(&info))
         }
         ClientCmd::List { tenant } => {
             let t = ops.tenant(&tenant.tenant).await?;
-            let list: Vec<_> = ops.store.list_clients(&t.id).await?.iter().map(|c| client_info(c, None)).collect();
-            print(json, &list, || list.iter().map(|c| format!("{}\t{}\t{}{}", c.client_id, c.client_type, c.name, if c.disabled { "\t(disabled)" } else { "" })).collect::<Vec<_>>().join("\n"))
+            let list: Vec<_> = ops
+                .store
+                .list_clients(&t.id)
+                .await?
+                .iter()
+                .map(|c| client_info(c, None))
+                .collect();
+            print(json, &list, || {
+                list.iter()
+                    .map(|c| {
+                        format!(
+                            "{}\t{}\t{}{}",
+                            c.client_id,
+                            c.client_type,
+                            c.name,
+                            if c.disabled { "\t(disabled)" } else { "" }
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
         }
         ClientCmd::Show { tenant, client_id } => {
             let info = client_info(&ops.client(&tenant.tenant, &client_id).await?, None);
@@ -329,43 +399,109 @@ async fn client_command(ops: &Ops, json: bool, cmd: ClientCmd) -> anyhow::Result
             print(json, &info, || client_text(&info))
         }
         ClientCmd::Disable { tenant, client_id } => {
-            ops.set_client_disabled(&tenant.tenant, &client_id, true).await?;
-            print(json, &serde_json::json!({"client_id": client_id, "disabled": true}), || format!("client {client_id} disabled"))
+            ops.set_client_disabled(&tenant.tenant, &client_id, true)
+                .await?;
+            print(
+                json,
+                &serde_json::json!({"client_id": client_id, "disabled": true}),
+                || format!("client {client_id} disabled"),
+            )
         }
         ClientCmd::Enable { tenant, client_id } => {
-            ops.set_client_disabled(&tenant.tenant, &client_id, false).await?;
-            print(json, &serde_json::json!({"client_id": client_id, "disabled": false}), || format!("client {client_id} enabled"))
+            ops.set_client_disabled(&tenant.tenant, &client_id, false)
+                .await?;
+            print(
+                json,
+                &serde_json::json!({"client_id": client_id, "disabled": false}),
+                || format!("client {client_id} enabled"),
+            )
         }
     }
 }
 
 async fn account_command(ops: &Ops, json: bool, cmd: AccountCmd) -> anyhow::Result<()> {
     match cmd {
-        AccountCmd::Add { tenant, username, password_stdin, phone, email, name } => {
-            let password = if password_stdin { Some(read_password()?) } else { None };
+        AccountCmd::Add {
+            tenant,
+            username,
+            password_stdin,
+            phone,
+            email,
+            name,
+        } => {
+            let password = if password_stdin {
+                Some(read_password()?)
+            } else {
+                None
+            };
             let a = ops
-                .add_account(&tenant.tenant, NewAccount { username, password, name, phone, email, roles: vec![] })
+                .add_account(
+                    &tenant.tenant,
+                    NewAccount {
+                        username,
+                        password,
+                        name,
+                        phone,
+                        email,
+                        roles: vec![],
+                    },
+                )
                 .await?;
             let info = account_info(&a);
-            print(json, &info, || format!("account {} created (id {})", info.username, info.id))
+            print(json, &info, || {
+                format!("account {} created (id {})", info.username, info.id)
+            })
         }
         AccountCmd::List { tenant } => {
             let t = ops.tenant(&tenant.tenant).await?;
-            let list: Vec<_> = ops.store.list_accounts(&t.id).await?.iter().map(account_info).collect();
-            print(json, &list, || list.iter().map(|a| format!("{}\t{}\t{}{}", a.id, a.username, a.phone.clone().unwrap_or_default(), if a.disabled { "\t(locked)" } else { "" })).collect::<Vec<_>>().join("\n"))
+            let list: Vec<_> = ops
+                .store
+                .list_accounts(&t.id)
+                .await?
+                .iter()
+                .map(account_info)
+                .collect();
+            print(json, &list, || {
+                list.iter()
+                    .map(|a| {
+                        format!(
+                            "{}\t{}\t{}{}",
+                            a.id,
+                            a.username,
+                            a.phone.clone().unwrap_or_default(),
+                            if a.disabled { "\t(locked)" } else { "" }
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
         }
         AccountCmd::SetPassword { tenant, username } => {
             let pw = read_password()?;
             ops.set_password(&tenant.tenant, &username, &pw).await?;
-            print(json, &serde_json::json!({"username": username, "password_set": true}), || format!("password of {username} set"))
+            print(
+                json,
+                &serde_json::json!({"username": username, "password_set": true}),
+                || format!("password of {username} set"),
+            )
         }
         AccountCmd::Lock { tenant, username } => {
-            ops.set_account_disabled(&tenant.tenant, &username, true).await?;
-            print(json, &serde_json::json!({"username": username, "disabled": true}), || format!("{username} locked"))
+            ops.set_account_disabled(&tenant.tenant, &username, true)
+                .await?;
+            print(
+                json,
+                &serde_json::json!({"username": username, "disabled": true}),
+                || format!("{username} locked"),
+            )
         }
         AccountCmd::Unlock { tenant, username } => {
-            ops.set_account_disabled(&tenant.tenant, &username, false).await?;
-            print(json, &serde_json::json!({"username": username, "disabled": false}), || format!("{username} unlocked"))
+            ops.set_account_disabled(&tenant.tenant, &username, false)
+                .await?;
+            print(
+                json,
+                &serde_json::json!({"username": username, "disabled": false}),
+                || format!("{username} unlocked"),
+            )
         }
     }
 }

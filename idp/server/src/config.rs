@@ -72,7 +72,10 @@ pub struct SessionPolicy {
 
 impl Default for SessionPolicy {
     fn default() -> Self {
-        Self { idle_seconds: 30 * 60, absolute_seconds: 12 * 3600 }
+        Self {
+            idle_seconds: 30 * 60,
+            absolute_seconds: 12 * 3600,
+        }
     }
 }
 
@@ -165,7 +168,13 @@ impl Config {
 
 impl std::fmt::Display for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "listen={} public_url={} database={}", self.listen, self.public_url(), redact_url(&self.database_url))
+        write!(
+            f,
+            "listen={} public_url={} database={}",
+            self.listen,
+            self.public_url(),
+            redact_url(&self.database_url)
+        )
     }
 }
 

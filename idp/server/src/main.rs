@@ -1,8 +1,8 @@
 //! The `idp` binary.
 
 use clap::Parser;
-use idp_server::cli::{Cli, Command, load_config, run_command};
 use idp_server::Application;
+use idp_server::cli::{Cli, Command, load_config, run_command};
 
 fn init_logging(filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
@@ -52,7 +52,9 @@ async fn serve(cli: Cli, listen: Option<String>, public_url: Option<String>) -> 
         println!("Bootstrap administrator created in tenant main:");
         println!("  username: {user}");
         println!("  password: {password}");
-        println!("This password is shown only now. Change it with `idp account set-password admin`.");
+        println!(
+            "This password is shown only now. Change it with `idp account set-password admin`."
+        );
     }
     tracing::info!(addr = %app.local_addr(), issuer = %app.state.config().issuer("main"), backend = app.state.store().backend(), "listening");
     app.run().await?;

@@ -27,14 +27,21 @@ impl Idp {
     fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(BIN);
         c.args(["--database-url", &self.db]).args(args);
-        c.env("IDP_DATA_DIR", self.dir.path()).env_remove("IDP_KEY_ENCRYPTION_KEY").env_remove("IDP_CONFIG");
+        c.env("IDP_DATA_DIR", self.dir.path())
+            .env_remove("IDP_KEY_ENCRYPTION_KEY")
+            .env_remove("IDP_CONFIG");
         c
     }
 
     fn ok(&self, args: &[&str]) -> Value {
         let out = self.cmd(args).arg("--json").output().unwrap();
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
     }
 
     fn fails(&self, args: &[&str]) -> String {
@@ -44,8 +51,19 @@ impl Idp {
     }
 
     fn with_stdin(&self, args: &[&str], input: &str) -> std::process::Output {
-        let mut child = self.cmd(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        let mut child = self
+            .cmd(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
         child.wait_with_output().unwrap()
     }
 }
@@ -53,49 +71,177 @@ impl Idp {
 fn operator_commands(idp: &Idp) {
     let t = idp.ok(&["tenant", "add", "city", "--name", "City Hall"]);
     assert!(t["issuer"].as_str().unwrap().ends_with("/t/city"), "{t}");
-    assert!(idp.fails(&["tenant", "add", "city"]).contains("already exists"));
+    assert!(
+        idp.fails(&["tenant", "add", "city"])
+            .contains("already exists")
+    );
     assert!(idp.fails(&["tenant", "add", "Bad Slug"]).contains("slug"));
     let list = idp.ok(&["tenant", "list"]);
     assert!(list.as_array().unwrap().iter().any(|t| t["slug"] == "city"));
 
-    let c = idp.ok(&["client", "add", "--tenant", "city", "--name", "Permits", "--type", "web",
-        "--redirect-uri", "https://permits.example/cb", "--post-logout-redirect-uri", "https://permits.example/",
-        "--scope", "openid profile offline_access"]);
+    let c = idp.ok(&[
+        "client",
+        "add",
+        "--tenant",
+        "city",
+        "--name",
+        "Permits",
+        "--type",
+        "web",
+        "--redirect-uri",
+        "https://permits.example/cb",
+        "--post-logout-redirect-uri",
+        "https://permits.example/",
+        "--scope",
+        "openid profile offline_access",
+    ]);
     let id = c["client_id"].as_str().unwrap().to_string();
     let secret = c["client_secret"].as_str().unwrap().to_string();
     assert_eq!(c["scope"], "openid profile offline_access");
-    let spa = idp.ok(&["client", "add", "--tenant", "city", "--name", "SPA", "--type", "spa", "--redirect-uri", "http://localhost:3000/cb"]);
-    assert!(spa.get("client_secret").is_none(), "public clients get no secret");
-    let svc = idp.ok(&["client", "add", "--tenant", "city", "--name", "Batch", "--type", "service"]);
+    let spa = idp.ok(&[
+        "client",
+        "add",
+        "--tenant",
+        "city",
+        "--name",
+        "SPA",
+        "--type",
+        "spa",
+        "--redirect-uri",
+        "http://localhost:3000/cb",
+    ]);
+    assert!(
+        spa.get("client_secret").is_none(),
+        "public clients get no secret"
+    );
+    let svc = idp.ok(&[
+        "client", "add", "--tenant", "city", "--name", "Batch", "--type", "service",
+    ]);
     assert!(svc["client_secret"].is_string());
-    assert!(idp.fails(&["client", "add", "--tenant", "city", "--name", "X", "--type", "web", "--redirect-uri", "http://evil.example/cb"]).contains("https"));
-    assert!(idp.fails(&["client", "add", "--tenant", "city", "--name", "X", "--type", "web"]).contains("redirect"));
-    assert!(idp.fails(&["client", "add", "--tenant", "nope", "--name", "X", "--type", "service"]).contains("no tenant"));
+    assert!(
+        idp.fails(&[
+            "client",
+            "add",
+            "--tenant",
+            "city",
+            "--name",
+            "X",
+            "--type",
+            "web",
+            "--redirect-uri",
+            "http://evil.example/cb"
+        ])
+        .contains("https")
+    );
+    assert!(
+        idp.fails(&[
+            "client", "add", "--tenant", "city", "--name", "X", "--type", "web"
+        ])
+        .contains("redirect")
+    );
+    assert!(
+        idp.fails(&[
+            "client", "add", "--tenant", "nope", "--name", "X", "--type", "service"
+        ])
+        .contains("no tenant")
+    );
     let shown = idp.ok(&["client", "show", "--tenant", "city", &id]);
-    assert!(shown.get("client_secret").is_none(), "secrets are shown once only");
+    assert!(
+        shown.get("client_secret").is_none(),
+        "secrets are shown once only"
+    );
     let listed = idp.ok(&["client", "list", "--tenant", "city"]);
     assert_eq!(listed.as_array().unwrap().len(), 3);
     let rotated = idp.ok(&["client", "rotate-secret", "--tenant", "city", &id]);
     assert_ne!(rotated["client_secret"].as_str().unwrap(), secret);
-    assert_eq!(idp.ok(&["client", "disable", "--tenant", "city", &id])["disabled"], true);
-    assert_eq!(idp.ok(&["client", "show", "--tenant", "city", &id])["disabled"], true);
+    assert_eq!(
+        idp.ok(&["client", "disable", "--tenant", "city", &id])["disabled"],
+        true
+    );
+    assert_eq!(
+        idp.ok(&["client", "show", "--tenant", "city", &id])["disabled"],
+        true
+    );
 
-    let out = idp.with_stdin(&["account", "add", "--tenant", "city", "--username", "Wang", "--phone", "13800000000", "--password-stdin", "--json"], "Tiger-Lily-42\n");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = idp.with_stdin(
+        &[
+            "account",
+            "add",
+            "--tenant",
+            "city",
+            "--username",
+            "Wang",
+            "--phone",
+            "13800000000",
+            "--password-stdin",
+            "--json",
+        ],
+        "Tiger-Lily-42\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let a: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(a["username"], "wang");
-    let weak = idp.with_stdin(&["account", "add", "--tenant", "city", "--username", "li", "--password-stdin"], "password\n");
+    let weak = idp.with_stdin(
+        &[
+            "account",
+            "add",
+            "--tenant",
+            "city",
+            "--username",
+            "li",
+            "--password-stdin",
+        ],
+        "password\n",
+    );
     assert!(!weak.status.success());
     assert!(String::from_utf8_lossy(&weak.stderr).contains("password"));
-    let dup = idp.with_stdin(&["account", "add", "--tenant", "city", "--username", "wang", "--password-stdin"], "Tiger-Lily-42\n");
+    let dup = idp.with_stdin(
+        &[
+            "account",
+            "add",
+            "--tenant",
+            "city",
+            "--username",
+            "wang",
+            "--password-stdin",
+        ],
+        "Tiger-Lily-42\n",
+    );
     assert!(String::from_utf8_lossy(&dup.stderr).contains("taken"));
-    let out = idp.with_stdin(&["account", "set-password", "--tenant", "city", "13800000000", "--json"], "Another-Pass-7\n");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(idp.ok(&["account", "lock", "--tenant", "city", "wang"])["disabled"], true);
+    let out = idp.with_stdin(
+        &[
+            "account",
+            "set-password",
+            "--tenant",
+            "city",
+            "13800000000",
+            "--json",
+        ],
+        "Another-Pass-7\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        idp.ok(&["account", "lock", "--tenant", "city", "wang"])["disabled"],
+        true
+    );
     let accounts = idp.ok(&["account", "list", "--tenant", "city"]);
     assert_eq!(accounts[0]["disabled"], true);
-    assert_eq!(idp.ok(&["account", "unlock", "--tenant", "city", "wang"])["disabled"], false);
-    assert!(idp.fails(&["account", "lock", "--tenant", "city", "nobody"]).contains("no account"));
+    assert_eq!(
+        idp.ok(&["account", "unlock", "--tenant", "city", "wang"])["disabled"],
+        false
+    );
+    assert!(
+        idp.fails(&["account", "lock", "--tenant", "city", "nobody"])
+            .contains("no account")
+    );
 }
 
 #[test]
@@ -108,7 +254,10 @@ fn operator_commands_on_sqlite() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&kek).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&kek).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
 }
 
@@ -125,14 +274,25 @@ fn operator_commands_on_postgres() {
         rt.block_on(async {
             let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
                 .await
-                .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is needed ({e}); IDP_TEST_POSTGRES=off skips"));
-            sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await.unwrap();
+                .unwrap_or_else(|e| {
+                    panic!("PostgreSQL at {admin} is needed ({e}); IDP_TEST_POSTGRES=off skips")
+                });
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&mut conn)
+                .await
+                .unwrap();
         })
     };
     run(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
     run(format!("CREATE DATABASE \"{name}\""));
     let dir = tempfile::tempdir().unwrap();
-    let idp = Idp { db: admin.rsplit_once('/').map(|(b, _)| format!("{b}/{name}")).unwrap(), dir };
+    let idp = Idp {
+        db: admin
+            .rsplit_once('/')
+            .map(|(b, _)| format!("{b}/{name}"))
+            .unwrap(),
+        dir,
+    };
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| operator_commands(&idp)));
     run(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
     if let Err(e) = result {
@@ -158,21 +318,36 @@ fn serve_bootstraps_once() {
         for line in stderr.lines() {
             let line = line.unwrap();
             if let Some(rest) = line.split("addr=").nth(1) {
-                addr = Some(rest.split_whitespace().next().unwrap().trim_matches(|c: char| !c.is_ascii_graphic()).to_string());
+                addr = Some(
+                    rest.split_whitespace()
+                        .next()
+                        .unwrap()
+                        .trim_matches(|c: char| !c.is_ascii_graphic())
+                        .to_string(),
+                );
                 break;
             }
         }
         let addr = addr.expect("listening line");
-        let addr: String = addr.chars().filter(|c| c.is_ascii_digit() || *c == '.' || *c == ':').collect();
+        let addr: String = addr
+            .chars()
+            .filter(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
+            .collect();
         let body = http_get(&addr, "/t/main/.well-known/openid-configuration");
         assert!(body.contains("\"issuer\""), "{body}");
         child.kill().unwrap();
         let out = child.wait_with_output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
         if round == 0 {
-            assert!(stdout.contains("password:"), "first start prints the bootstrap password: {stdout}");
+            assert!(
+                stdout.contains("password:"),
+                "first start prints the bootstrap password: {stdout}"
+            );
         } else {
-            assert!(!stdout.contains("password:"), "second start prints no password: {stdout}");
+            assert!(
+                !stdout.contains("password:"),
+                "second start prints no password: {stdout}"
+            );
         }
     }
 }
@@ -180,7 +355,11 @@ fn serve_bootstraps_once() {
 fn http_get(addr: &str, path: &str) -> String {
     use std::io::Read;
     let mut s = std::net::TcpStream::connect(addr).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     out

@@ -7,10 +7,10 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use idp_core::OAuthError;
 use idp_core::authorize::{AuthResponse, Decision, Validated, decide, validate};
 use idp_core::crypto::{random_token, sha256_hex};
 use idp_core::model::{AuthRequest, Interaction, ResponseMode, Session};
-use idp_core::OAuthError;
 
 use super::pages::{FormPostPage, Lang, error_page, render};
 use super::session::{browser_binding, browser_cookie};
@@ -20,11 +20,21 @@ use crate::state::{AppState, TenantCtx};
 /// Interactions (sign-in and consent round trips) expire after 30 minutes.
 pub const INTERACTION_TTL: i64 = 30 * 60;
 
-pub async fn get(state: State, Path(slug): Path<String>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+pub async fn get(
+    state: State,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
     handle(&state, &slug, &headers, q.as_deref().unwrap_or_default()).await
 }
 
-pub async fn post(state: State, Path(slug): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn post(
+    state: State,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let lang = Lang::pick(None, &headers);
     match require_form(&headers).and_then(|_| body_text(&body)) {
         Ok(raw) => handle(&state, &slug, &headers, raw).await,
@@ -64,7 +74,17 @@ async fn handle(state: &Arc<AppState>, slug: &str, headers: &HeaderMap, raw: &st
                 Ok(s) => s,
                 Err(e) => return error_page(lang, &e),
             };
-            proceed(state, &t, headers, &req, session.as_ref(), false, None, lang).await
+            proceed(
+                state,
+                &t,
+                headers,
+                &req,
+                session.as_ref(),
+                false,
+                None,
+                lang,
+            )
+            .await
         }
     }
 }
@@ -83,14 +103,25 @@ pub async fn proceed(
     lang: Lang,
 ) -> Response {
     let grant = match session {
-        Some(s) => match state.store().grant(&t.tenant.id, &s.account_id, &req.client_id).await {
+        Some(s) => match state
+            .store()
+            .grant(&t.tenant.id, &s.account_id, &req.client_id)
+            .await
+        {
             Ok(g) => g,
             Err(e) => return error_page(lang, &e.into()),
         },
         None => None,
     };
-    let decision =
-        decide(state.env(), req, session, fresh_login, grant.as_ref(), &t.endpoints.issuer, &t.tenant.id);
+    let decision = decide(
+        state.env(),
+        req,
+        session,
+        fresh_login,
+        grant.as_ref(),
+        &t.endpoints.issuer,
+        &t.tenant.id,
+    );
     match decision {
         Decision::Login | Decision::Consent => {
             if let Some(i) = interaction {
@@ -115,7 +146,8 @@ pub async fn proceed(
             }
             let mut res = see_other(&interaction_url(t, &record.id));
             if is_new {
-                res.headers_mut().append(header::SET_COOKIE, browser_cookie(state, t, &binding));
+                res.headers_mut()
+                    .append(header::SET_COOKIE, browser_cookie(state, t, &binding));
             }
             res
         }
@@ -123,10 +155,10 @@ pub async fn proceed(
             if let Err(e) = state.store().insert_code(&code).await {
                 return error_page(lang, &e.into());
             }
-            if let Some(i) = interaction {
-                if let Err(e) = state.store().delete_interaction(&i.id).await {
-                    tracing::warn!(error = %e, "could not delete a finished interaction");
-                }
+            if let Some(i) = interaction
+                && let Err(e) = state.store().delete_interaction(&i.id).await
+            {
+                tracing::warn!(error = %e, "could not delete a finished interaction");
             }
             respond(&resp)
         }
@@ -156,7 +188,11 @@ pub fn respond(resp: &AuthResponse) -> Response {
     match resp.mode {
         ResponseMode::Query => {
             let query = serde_urlencoded::to_string(&resp.params).unwrap_or_default();
-            let sep = if resp.redirect_uri.contains('?') { '&' } else { '?' };
+            let sep = if resp.redirect_uri.contains('?') {
+                '&'
+            } else {
+                '?'
+            };
             see_other(&format!("{}{sep}{query}", resp.redirect_uri))
         }
         ResponseMode::FormPost => {
@@ -166,7 +202,11 @@ pub fn respond(resp: &AuthResponse) -> Response {
                 .unwrap_or_default();
             let mut res = render(
                 StatusCode::OK,
-                &FormPostPage { action: &resp.redirect_uri, params: &resp.params, nonce: &nonce },
+                &FormPostPage {
+                    action: &resp.redirect_uri,
+                    params: &resp.params,
+                    nonce: &nonce,
+                },
             );
             let csp = format!(
                 "default-src 'none'; script-src 'nonce-{nonce}'; form-action {origin}; \

@@ -28,10 +28,18 @@ struct Loaded {
     organisation: Option<String>,
 }
 
-async fn load(state: &AppState, slug: &str, id: &str, headers: &HeaderMap) -> Result<Loaded, Response> {
+async fn load(
+    state: &AppState,
+    slug: &str,
+    id: &str,
+    headers: &HeaderMap,
+) -> Result<Loaded, Response> {
     let lang0 = Lang::pick(None, headers);
     let expired = |lang: Lang| {
-        error_page(lang, &OAuthError::invalid_request(lang.texts().expired_interaction))
+        error_page(
+            lang,
+            &OAuthError::invalid_request(lang.texts().expired_interaction),
+        )
     };
     let t = match state.tenant(slug).await {
         Ok(Some(t)) => t,
@@ -53,12 +61,21 @@ async fn load(state: &AppState, slug: &str, id: &str, headers: &HeaderMap) -> Re
     if !bound {
         return Err(expired(lang));
     }
-    let (client_name, organisation) =
-        match state.store().client(&t.tenant.id, &interaction.request.client_id).await {
-            Ok(Some(c)) => (c.name, c.settings.organisation),
-            _ => (interaction.request.client_id.clone(), None),
-        };
-    Ok(Loaded { t, interaction, lang, client_name, organisation })
+    let (client_name, organisation) = match state
+        .store()
+        .client(&t.tenant.id, &interaction.request.client_id)
+        .await
+    {
+        Ok(Some(c)) => (c.name, c.settings.organisation),
+        _ => (interaction.request.client_id.clone(), None),
+    };
+    Ok(Loaded {
+        t,
+        interaction,
+        lang,
+        client_name,
+        organisation,
+    })
 }
 
 fn lang_switch(l: &Loaded) -> Option<String> {
@@ -77,7 +94,11 @@ pub async fn show(
     };
     // ?lang=en|zh-CN switches the page language and remembers it in a cookie.
     let chosen = q.as_deref().and_then(|q| q.strip_prefix("lang=")).map(|v| {
-        if v.starts_with("en") { Lang::En } else { Lang::Zh }
+        if v.starts_with("en") {
+            Lang::En
+        } else {
+            Lang::Zh
+        }
     });
     if let Some(lang) = chosen {
         l.lang = lang;
@@ -100,24 +121,45 @@ async fn session_of(
     l: &Loaded,
     headers: &HeaderMap,
 ) -> Result<Option<(Session, String)>, OAuthError> {
-    let Some(sid) = &l.interaction.session_sid else { return Ok(None) };
-    let Some(session) = super::session::current(state, &l.t, headers).await? else { return Ok(None) };
+    let Some(sid) = &l.interaction.session_sid else {
+        return Ok(None);
+    };
+    let Some(session) = super::session::current(state, &l.t, headers).await? else {
+        return Ok(None);
+    };
     if &session.sid != sid {
         return Ok(None);
     }
-    let account = state.store().account(&l.t.tenant.id, &session.account_id).await?;
+    let account = state
+        .store()
+        .account(&l.t.tenant.id, &session.account_id)
+        .await?;
     Ok(account.map(|a| (session, a.username)))
 }
 
-fn login_page(l: &Loaded, headers: &HeaderMap, error: Option<String>, login: &str, status: StatusCode) -> Response {
+fn login_page(
+    l: &Loaded,
+    headers: &HeaderMap,
+    error: Option<String>,
+    login: &str,
+    status: StatusCode,
+) -> Response {
     let csrf = super::cookie(headers, super::session::BROWSER_COOKIE).unwrap_or_default();
-    let hint = l.interaction.request.login_hint.as_deref().unwrap_or_default();
+    let hint = l
+        .interaction
+        .request
+        .login_hint
+        .as_deref()
+        .unwrap_or_default();
     let page = LoginPage {
         t: l.lang.texts(),
         lang_switch: lang_switch(l),
         client_name: &l.client_name,
         error,
-        action: format!("/t/{}/interaction/{}/login", l.t.tenant.slug, l.interaction.id),
+        action: format!(
+            "/t/{}/interaction/{}/login",
+            l.t.tenant.slug, l.interaction.id
+        ),
         csrf: &csrf,
         login: if login.is_empty() { hint } else { login },
     };
@@ -141,7 +183,10 @@ fn consent_page(l: &Loaded, headers: &HeaderMap, username: &str) -> Response {
         organisation: l.organisation.as_deref(),
         scopes,
         username,
-        action: format!("/t/{}/interaction/{}/consent", l.t.tenant.slug, l.interaction.id),
+        action: format!(
+            "/t/{}/interaction/{}/consent",
+            l.t.tenant.slug, l.interaction.id
+        ),
         csrf: &csrf,
     };
     render(StatusCode::OK, &page)
@@ -172,23 +217,55 @@ pub async fn login(
         Ok(p) => p,
         Err(e) => return error_page(l.lang, &e),
     };
-    if !csrf_ok(&headers, param(&params, "csrf"), Some(&l.interaction.browser_hash)) {
-        return error_page(l.lang, &OAuthError::invalid_request(t.bad_csrf).with_status(403));
+    if !csrf_ok(
+        &headers,
+        param(&params, "csrf"),
+        Some(&l.interaction.browser_hash),
+    ) {
+        return error_page(
+            l.lang,
+            &OAuthError::invalid_request(t.bad_csrf).with_status(403),
+        );
     }
-    let login = param(&params, "login").unwrap_or_default().trim().to_lowercase();
+    let login = param(&params, "login")
+        .unwrap_or_default()
+        .trim()
+        .to_lowercase();
     let password = param(&params, "password").unwrap_or_default().to_string();
     let ip = super::client_ip(&state, &headers, peer);
     let tenant_id = l.t.tenant.id.clone();
     if let Err(wait) = state.limits.signin_ip.check(&format!("{tenant_id}:{ip}")) {
-        let mut r = login_page(&l, &headers, Some(t.too_many.into()), &login, StatusCode::TOO_MANY_REQUESTS);
+        let mut r = login_page(
+            &l,
+            &headers,
+            Some(t.too_many.into()),
+            &login,
+            StatusCode::TOO_MANY_REQUESTS,
+        );
         r.headers_mut().insert(header::RETRY_AFTER, wait.into());
         return r;
     }
     if login.is_empty() || login.len() > 64 || password.is_empty() || password.len() > 256 {
-        return login_page(&l, &headers, Some(t.bad_credentials.into()), &login, StatusCode::OK);
+        return login_page(
+            &l,
+            &headers,
+            Some(t.bad_credentials.into()),
+            &login,
+            StatusCode::OK,
+        );
     }
-    if let Err(wait) = state.limits.signin_account.check(&format!("{tenant_id}:{login}")) {
-        let mut r = login_page(&l, &headers, Some(t.too_many.into()), &login, StatusCode::TOO_MANY_REQUESTS);
+    if let Err(wait) = state
+        .limits
+        .signin_account
+        .check(&format!("{tenant_id}:{login}"))
+    {
+        let mut r = login_page(
+            &l,
+            &headers,
+            Some(t.too_many.into()),
+            &login,
+            StatusCode::TOO_MANY_REQUESTS,
+        );
         r.headers_mut().insert(header::RETRY_AFTER, wait.into());
         return r;
     }
@@ -206,20 +283,62 @@ pub async fn login(
     let verified = tokio::task::spawn_blocking(move || {
         let ok = argon2.verify(&password, stored.as_deref().unwrap_or(&dummy));
         let rehash = ok && argon2.needs_rehash(stored.as_deref().unwrap_or_default());
-        (ok && stored.is_some(), rehash.then(|| argon2.hash(&password).ok()).flatten())
+        (
+            ok && stored.is_some(),
+            rehash.then(|| argon2.hash(&password).ok()).flatten(),
+        )
     })
     .await;
     let (ok, new_hash) = verified.unwrap_or((false, None));
     let Some(account) = account else {
-        audit(&state, &tenant_id, "login_failure", None, Some(&client_id), Some(&ip), json!({"reason": "unknown_account"})).await;
-        return login_page(&l, &headers, Some(t.bad_credentials.into()), &login, StatusCode::OK);
+        audit(
+            &state,
+            &tenant_id,
+            "login_failure",
+            None,
+            Some(&client_id),
+            Some(&ip),
+            json!({"reason": "unknown_account"}),
+        )
+        .await;
+        return login_page(
+            &l,
+            &headers,
+            Some(t.bad_credentials.into()),
+            &login,
+            StatusCode::OK,
+        );
     };
     if account.disabled {
-        audit(&state, &tenant_id, "login_failure", Some(&account.id), Some(&client_id), Some(&ip), json!({"reason": "disabled"})).await;
-        return login_page(&l, &headers, Some(t.bad_credentials.into()), &login, StatusCode::OK);
+        audit(
+            &state,
+            &tenant_id,
+            "login_failure",
+            Some(&account.id),
+            Some(&client_id),
+            Some(&ip),
+            json!({"reason": "disabled"}),
+        )
+        .await;
+        return login_page(
+            &l,
+            &headers,
+            Some(t.bad_credentials.into()),
+            &login,
+            StatusCode::OK,
+        );
     }
     if let Some(until) = account.locked_until.filter(|u| *u > now) {
-        audit(&state, &tenant_id, "login_failure", Some(&account.id), Some(&client_id), Some(&ip), json!({"reason": "locked"})).await;
+        audit(
+            &state,
+            &tenant_id,
+            "login_failure",
+            Some(&account.id),
+            Some(&client_id),
+            Some(&ip),
+            json!({"reason": "locked"}),
+        )
+        .await;
         let msg = format!("{} {}", t.locked, utc_hhmm(until));
         return login_page(&l, &headers, Some(msg), &login, StatusCode::OK);
     }
@@ -227,27 +346,63 @@ pub async fn login(
         let limits = &state.config().limits;
         let locked = match state
             .store()
-            .record_login_failure(&tenant_id, &account.id, limits.lockout_threshold, now + limits.lockout_seconds)
+            .record_login_failure(
+                &tenant_id,
+                &account.id,
+                limits.lockout_threshold,
+                now + limits.lockout_seconds,
+            )
             .await
         {
             Ok(v) => v,
             Err(e) => return error_page(l.lang, &e.into()),
         };
-        audit(&state, &tenant_id, "login_failure", Some(&account.id), Some(&client_id), Some(&ip), json!({"reason": "password"})).await;
+        audit(
+            &state,
+            &tenant_id,
+            "login_failure",
+            Some(&account.id),
+            Some(&client_id),
+            Some(&ip),
+            json!({"reason": "password"}),
+        )
+        .await;
         if locked {
-            audit(&state, &tenant_id, "account_locked", Some(&account.id), None, Some(&ip), json!({"until": now + limits.lockout_seconds})).await;
+            audit(
+                &state,
+                &tenant_id,
+                "account_locked",
+                Some(&account.id),
+                None,
+                Some(&ip),
+                json!({"until": now + limits.lockout_seconds}),
+            )
+            .await;
             let msg = format!("{} {}", t.locked, utc_hhmm(now + limits.lockout_seconds));
             return login_page(&l, &headers, Some(msg), &login, StatusCode::OK);
         }
-        return login_page(&l, &headers, Some(t.bad_credentials.into()), &login, StatusCode::OK);
+        return login_page(
+            &l,
+            &headers,
+            Some(t.bad_credentials.into()),
+            &login,
+            StatusCode::OK,
+        );
     }
-    if let Err(e) = state.store().reset_login_failures(&tenant_id, &account.id).await {
+    if let Err(e) = state
+        .store()
+        .reset_login_failures(&tenant_id, &account.id)
+        .await
+    {
         return error_page(l.lang, &e.into());
     }
-    if let Some(h) = new_hash {
-        if let Err(e) = state.store().set_password_hash(&tenant_id, &account.id, &h, now).await {
-            tracing::warn!(error = %e, "could not store a rehashed password");
-        }
+    if let Some(h) = new_hash
+        && let Err(e) = state
+            .store()
+            .set_password_hash(&tenant_id, &account.id, &h, now)
+            .await
+    {
+        tracing::warn!(error = %e, "could not store a rehashed password");
     }
     // A new session id at every sign-in (no session fixation); the old session ends.
     if let Ok(Some(old)) = super::session::current(&state, &l.t, &headers).await {
@@ -269,14 +424,36 @@ pub async fn login(
     if let Err(e) = state.store().insert_session(&session).await {
         return error_page(l.lang, &e.into());
     }
-    if let Err(e) = state.store().set_interaction_session(&l.interaction.id, &session.sid).await {
+    if let Err(e) = state
+        .store()
+        .set_interaction_session(&l.interaction.id, &session.sid)
+        .await
+    {
         return error_page(l.lang, &e.into());
     }
-    audit(&state, &tenant_id, "login_success", Some(&account.id), Some(&client_id), Some(&ip), json!({"amr": session.amr, "sid": session.sid})).await;
+    audit(
+        &state,
+        &tenant_id,
+        "login_success",
+        Some(&account.id),
+        Some(&client_id),
+        Some(&ip),
+        json!({"amr": session.amr, "sid": session.sid}),
+    )
+    .await;
     let mut interaction = l.interaction.clone();
     interaction.session_sid = Some(session.sid.clone());
-    let mut res =
-        proceed(&state, &l.t, &headers, &interaction.request, Some(&session), true, Some(&interaction), l.lang).await;
+    let mut res = proceed(
+        &state,
+        &l.t,
+        &headers,
+        &interaction.request,
+        Some(&session),
+        true,
+        Some(&interaction),
+        l.lang,
+    )
+    .await;
     let cookie = super::set_cookie(&state, SESSION_COOKIE, &value, &tenant_path(&l.t), None);
     res.headers_mut().append(header::SET_COOKIE, cookie);
     res
@@ -297,26 +474,55 @@ pub async fn consent(
         Ok(p) => p,
         Err(e) => return error_page(l.lang, &e),
     };
-    if !csrf_ok(&headers, param(&params, "csrf"), Some(&l.interaction.browser_hash)) {
-        return error_page(l.lang, &OAuthError::invalid_request(l.lang.texts().bad_csrf).with_status(403));
+    if !csrf_ok(
+        &headers,
+        param(&params, "csrf"),
+        Some(&l.interaction.browser_hash),
+    ) {
+        return error_page(
+            l.lang,
+            &OAuthError::invalid_request(l.lang.texts().bad_csrf).with_status(403),
+        );
     }
     let (session, _) = match session_of(&state, &l, &headers).await {
         Ok(Some(s)) => s,
-        Ok(None) => return super::authorize::see_other(&super::authorize::interaction_url(&l.t, &l.interaction.id)),
+        Ok(None) => {
+            return super::authorize::see_other(&super::authorize::interaction_url(
+                &l.t,
+                &l.interaction.id,
+            ));
+        }
         Err(e) => return error_page(l.lang, &e),
     };
     let req = &l.interaction.request;
     let ip = super::client_ip(&state, &headers, peer);
     let tenant_id = &l.t.tenant.id;
     if param(&params, "decision") != Some("allow") {
-        audit(&state, tenant_id, "consent_denied", Some(&session.account_id), Some(&req.client_id), Some(&ip), json!({"scope": req.scope})).await;
+        audit(
+            &state,
+            tenant_id,
+            "consent_denied",
+            Some(&session.account_id),
+            Some(&req.client_id),
+            Some(&ip),
+            json!({"scope": req.scope}),
+        )
+        .await;
         let _ = state.store().delete_interaction(&l.interaction.id).await;
         let e = OAuthError::new("access_denied", "The person denied the request.");
         return respond(&error_response(req, &e, &l.t.endpoints.issuer));
     }
     let now = state.env().now();
-    let previous = state.store().grant(tenant_id, &session.account_id, &req.client_id).await.ok().flatten();
-    let mut scopes = previous.as_ref().map(|g| g.scopes.clone()).unwrap_or_default();
+    let previous = state
+        .store()
+        .grant(tenant_id, &session.account_id, &req.client_id)
+        .await
+        .ok()
+        .flatten();
+    let mut scopes = previous
+        .as_ref()
+        .map(|g| g.scopes.clone())
+        .unwrap_or_default();
     for s in &req.scope {
         if !scopes.contains(s) {
             scopes.push(s.clone());
@@ -333,10 +539,30 @@ pub async fn consent(
     if let Err(e) = state.store().upsert_grant(&grant).await {
         return error_page(l.lang, &e.into());
     }
-    audit(&state, tenant_id, "consent_granted", Some(&session.account_id), Some(&req.client_id), Some(&ip), json!({"scope": req.scope})).await;
+    audit(
+        &state,
+        tenant_id,
+        "consent_granted",
+        Some(&session.account_id),
+        Some(&req.client_id),
+        Some(&ip),
+        json!({"scope": req.scope}),
+    )
+    .await;
     // The session was checked in this interaction; consent given now must not loop back.
     let mut req = req.clone();
-    req.prompt.retain(|p| p != "consent" && p != "login" && p != "select_account");
+    req.prompt
+        .retain(|p| p != "consent" && p != "login" && p != "select_account");
     req.max_age = None;
-    proceed(&state, &l.t, &headers, &req, Some(&session), true, Some(&l.interaction), l.lang).await
+    proceed(
+        &state,
+        &l.t,
+        &headers,
+        &req,
+        Some(&session),
+        true,
+        Some(&l.interaction),
+        l.lang,
+    )
+    .await
 }

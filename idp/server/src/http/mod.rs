@@ -33,17 +33,35 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/", get(pages::home))
         .route("/healthz", get(|| async { "ok" }))
         .route("/static/style.css", get(pages::stylesheet))
-        .route("/t/{tenant}/.well-known/openid-configuration", get(discovery::openid_configuration))
+        .route(
+            "/t/{tenant}/.well-known/openid-configuration",
+            get(discovery::openid_configuration),
+        )
         .route("/t/{tenant}/jwks", get(discovery::jwks))
-        .route("/t/{tenant}/authorize", get(authorize::get).post(authorize::post))
+        .route(
+            "/t/{tenant}/authorize",
+            get(authorize::get).post(authorize::post),
+        )
         .route("/t/{tenant}/interaction/{id}", get(interaction::show))
-        .route("/t/{tenant}/interaction/{id}/login", post(interaction::login))
-        .route("/t/{tenant}/interaction/{id}/consent", post(interaction::consent))
+        .route(
+            "/t/{tenant}/interaction/{id}/login",
+            post(interaction::login),
+        )
+        .route(
+            "/t/{tenant}/interaction/{id}/consent",
+            post(interaction::consent),
+        )
         .route("/t/{tenant}/token", post(token::token))
         .route("/t/{tenant}/introspect", post(token::introspect))
         .route("/t/{tenant}/revoke", post(token::revoke))
-        .route("/t/{tenant}/userinfo", get(userinfo::get).post(userinfo::post))
-        .route("/t/{tenant}/end_session", get(logout::get).post(logout::post))
+        .route(
+            "/t/{tenant}/userinfo",
+            get(userinfo::get).post(userinfo::post),
+        )
+        .route(
+            "/t/{tenant}/end_session",
+            get(logout::get).post(logout::post),
+        )
         .route("/t/{tenant}/end_session/confirm", post(logout::confirm))
         .fallback(pages::not_found)
         .layer(middleware::from_fn(security_headers))
@@ -56,9 +74,15 @@ pub fn router(state: Arc<AppState>) -> Router {
 async fn security_headers(req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert(
         HeaderName::from_static("cross-origin-opener-policy"),
         HeaderValue::from_static("same-origin"),
@@ -86,26 +110,47 @@ pub fn parse_params(raw: &str) -> Result<Vec<(String, String)>, OAuthError> {
         .map_err(|_| OAuthError::invalid_request("The request parameters are malformed."))?;
     for (i, (k, _)) in pairs.iter().enumerate() {
         if pairs[..i].iter().any(|(p, _)| p == k) {
-            return Err(OAuthError::invalid_request(format!("The parameter {k} is repeated.")));
+            return Err(OAuthError::invalid_request(format!(
+                "The parameter {k} is repeated."
+            )));
         }
     }
-    if pairs.len() > 64 || pairs.iter().any(|(k, v)| k.len() > 64 || v.len() > 16 * 1024) {
-        return Err(OAuthError::invalid_request("The request parameters are too large."));
+    if pairs.len() > 64
+        || pairs
+            .iter()
+            .any(|(k, v)| k.len() > 64 || v.len() > 16 * 1024)
+    {
+        return Err(OAuthError::invalid_request(
+            "The request parameters are too large.",
+        ));
     }
     Ok(pairs)
 }
 
 pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 /// Requires `application/x-www-form-urlencoded` for POST bodies.
 pub fn require_form(headers: &HeaderMap) -> Result<(), OAuthError> {
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    if ct.split(';').next().map(str::trim).is_some_and(|m| m.eq_ignore_ascii_case("application/x-www-form-urlencoded")) {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if ct
+        .split(';')
+        .next()
+        .map(str::trim)
+        .is_some_and(|m| m.eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+    {
         Ok(())
     } else {
-        Err(OAuthError::invalid_request("The body must be application/x-www-form-urlencoded."))
+        Err(OAuthError::invalid_request(
+            "The body must be application/x-www-form-urlencoded.",
+        ))
     }
 }
 
@@ -114,16 +159,15 @@ pub fn body_text(body: &axum::body::Bytes) -> Result<&str, OAuthError> {
 }
 
 pub fn client_ip(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> String {
-    if state.config().trust_forwarded_for {
-        if let Some(first) = headers
+    if state.config().trust_forwarded_for
+        && let Some(first) = headers
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split(',').next())
-        {
-            let first = first.trim();
-            if first.parse::<std::net::IpAddr>().is_ok() {
-                return first.to_string();
-            }
+    {
+        let first = first.trim();
+        if first.parse::<std::net::IpAddr>().is_ok() {
+            return first.to_string();
         }
     }
     peer.ip().to_string()
@@ -142,7 +186,13 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 /// A Set-Cookie value: HttpOnly, SameSite=Lax, scoped to `path`, Secure under TLS.
-pub fn set_cookie(state: &AppState, name: &str, value: &str, path: &str, max_age: Option<i64>) -> HeaderValue {
+pub fn set_cookie(
+    state: &AppState,
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age: Option<i64>,
+) -> HeaderValue {
     let mut c = format!("{name}={value}; Path={path}; HttpOnly; SameSite=Lax");
     if let Some(age) = max_age {
         c.push_str(&format!("; Max-Age={age}"));
@@ -166,9 +216,11 @@ pub fn json_error(e: &OAuthError) -> Response {
         );
     }
     if e.code == "temporarily_unavailable" {
-        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
     }
-    res.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    res.headers_mut()
+        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     res
 }
 

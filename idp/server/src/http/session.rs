@@ -3,9 +3,9 @@
 //! the audit helper.
 
 use axum::http::{HeaderMap, HeaderValue};
+use idp_core::OAuthError;
 use idp_core::crypto::{ct_eq, random_token, sha256_hex};
 use idp_core::model::{AuditEvent, Session};
-use idp_core::OAuthError;
 
 use crate::state::{AppState, TenantCtx};
 
@@ -23,19 +23,27 @@ pub async fn current(
     t: &TenantCtx,
     headers: &HeaderMap,
 ) -> Result<Option<Session>, OAuthError> {
-    let Some(value) = super::cookie(headers, SESSION_COOKIE) else { return Ok(None) };
+    let Some(value) = super::cookie(headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
     let hash = sha256_hex(value.as_bytes());
     let Some(session) = state.store().session(&t.tenant.id, &hash).await? else {
         return Ok(None);
     };
     let now = state.env().now();
     let idle = state.config().sessions.idle_seconds;
-    let account = state.store().account(&t.tenant.id, &session.account_id).await?;
+    let account = state
+        .store()
+        .account(&t.tenant.id, &session.account_id)
+        .await?;
     if session.expires_at <= now
         || session.last_seen + idle <= now
         || account.is_none_or(|a| a.disabled)
     {
-        state.store().delete_session(&t.tenant.id, &session.sid).await?;
+        state
+            .store()
+            .delete_session(&t.tenant.id, &session.sid)
+            .await?;
         return Ok(None);
     }
     if now - session.last_seen >= 60 {
@@ -59,7 +67,9 @@ pub fn browser_cookie(state: &AppState, t: &TenantCtx, value: &str) -> HeaderVal
 /// Double-submit check: the form's `csrf` equals this browser's binding cookie and, when given,
 /// the cookie's hash is the one recorded for the interaction.
 pub fn csrf_ok(headers: &HeaderMap, form_csrf: Option<&str>, expected_hash: Option<&str>) -> bool {
-    let Some(cookie) = super::cookie(headers, BROWSER_COOKIE) else { return false };
+    let Some(cookie) = super::cookie(headers, BROWSER_COOKIE) else {
+        return false;
+    };
     let Some(form) = form_csrf else { return false };
     if !ct_eq(cookie.as_bytes(), form.as_bytes()) {
         return false;

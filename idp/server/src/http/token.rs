@@ -10,9 +10,10 @@ use axum::extract::{ConnectInfo, Path};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
+use idp_core::OAuthError;
 use idp_core::client_auth::{AuthenticatedClient, PresentedCredentials, authenticate};
 use idp_core::token::{TokenContext, TokenRequest, exchange};
-use idp_core::{OAuthError, tokens_read};
+use idp_core::tokens_read::ReadContext;
 use serde_json::json;
 
 use super::session::audit;
@@ -40,16 +41,31 @@ fn percent_decode_form(s: &str) -> Option<String> {
 
 /// Client credentials from `Authorization: Basic` (RFC 6749 §2.3.1: id and secret are
 /// form-urlencoded before base64) and from the body.
-fn credentials(headers: &HeaderMap, params: &[(String, String)]) -> Result<PresentedCredentials, OAuthError> {
-    let basic = match headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+fn credentials(
+    headers: &HeaderMap,
+    params: &[(String, String)],
+) -> Result<PresentedCredentials, OAuthError> {
+    let basic = match headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
         Some(v) if v.len() > 6 && v[..6].eq_ignore_ascii_case("basic ") => {
             let bad = || OAuthError::invalid_client("Malformed Basic credentials.");
-            let raw = base64::engine::general_purpose::STANDARD.decode(v[6..].trim()).map_err(|_| bad())?;
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(v[6..].trim())
+                .map_err(|_| bad())?;
             let text = String::from_utf8(raw).map_err(|_| bad())?;
             let (id, secret) = text.split_once(':').ok_or_else(bad)?;
-            Some((percent_decode_form(id).ok_or_else(bad)?, percent_decode_form(secret).ok_or_else(bad)?))
+            Some((
+                percent_decode_form(id).ok_or_else(bad)?,
+                percent_decode_form(secret).ok_or_else(bad)?,
+            ))
         }
-        Some(_) => return Err(OAuthError::invalid_client("Unsupported Authorization scheme.")),
+        Some(_) => {
+            return Err(OAuthError::invalid_client(
+                "Unsupported Authorization scheme.",
+            ));
+        }
         None => None,
     };
     let get = |k: &str| param(params, k).map(str::to_string);
@@ -62,10 +78,22 @@ fn credentials(headers: &HeaderMap, params: &[(String, String)]) -> Result<Prese
     })
 }
 
+pub fn read_ctx<'a>(state: &'a AppState, t: &'a TenantCtx) -> ReadContext<'a> {
+    ReadContext {
+        store: state.store(),
+        env: state.env(),
+        tenant: &t.tenant,
+        keys: &t.keys,
+        issuer: &t.endpoints.issuer,
+    }
+}
+
 fn no_store_json(body: serde_json::Value) -> Response {
     let mut res = (StatusCode::OK, axum::Json(body)).into_response();
-    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res.headers_mut()
+        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     res
 }
 
@@ -76,7 +104,15 @@ async fn front(
     peer: SocketAddr,
     headers: &HeaderMap,
     body: &Bytes,
-) -> Result<(Arc<TenantCtx>, Vec<(String, String)>, AuthenticatedClient, String), Response> {
+) -> Result<
+    (
+        Arc<TenantCtx>,
+        Vec<(String, String)>,
+        AuthenticatedClient,
+        String,
+    ),
+    Response,
+> {
     let t = match state.tenant(slug).await {
         Ok(Some(t)) => t,
         Ok(None) => return Err(super::discovery::unknown_tenant()),
@@ -91,11 +127,18 @@ async fn front(
         .and_then(parse_params)
         .map_err(|e| json_error(&e))?;
     let creds = credentials(headers, &params).map_err(|e| json_error(&e))?;
-    let id_for_limit = creds.basic.as_ref().map(|(id, _)| id.clone()).or(creds.client_id.clone());
-    if let Some(id) = id_for_limit {
-        if let Err(wait) = state.limits.token_client.check(&format!("{}:{id}", t.tenant.id)) {
-            return Err(too_many(wait));
-        }
+    let id_for_limit = creds
+        .basic
+        .as_ref()
+        .map(|(id, _)| id.clone())
+        .or(creds.client_id.clone());
+    if let Some(id) = id_for_limit
+        && let Err(wait) = state
+            .limits
+            .token_client
+            .check(&format!("{}:{id}", t.tenant.id))
+    {
+        return Err(too_many(wait));
     }
     let audiences = vec![t.endpoints.token(), t.endpoints.issuer.clone()];
     let client = authenticate(state.store(), state.env(), &t.tenant, &creds, &audiences)
@@ -139,8 +182,16 @@ pub async fn token(
         }
         Err(e) => {
             if e.detail.as_deref().is_some_and(|d| d.contains("replay")) {
-                audit(&state, &t.tenant.id, "token_replay", None, Some(&client.client.client_id), Some(&ip),
-                    json!({"grant_type": req.grant_type})).await;
+                audit(
+                    &state,
+                    &t.tenant.id,
+                    "token_replay",
+                    None,
+                    Some(&client.client.client_id),
+                    Some(&ip),
+                    json!({"grant_type": req.grant_type}),
+                )
+                .await;
             }
             json_error(&e)
         }
@@ -161,17 +212,9 @@ pub async fn introspect(
     let Some(token) = param(&params, "token") else {
         return json_error(&OAuthError::invalid_request("token is missing."));
     };
-    let result = tokens_read::introspect(
-        state.store(),
-        state.env(),
-        &t.tenant,
-        &t.keys,
-        &t.endpoints.issuer,
-        &client,
-        token,
-        param(&params, "token_type_hint"),
-    )
-    .await;
+    let result = read_ctx(&state, &t)
+        .introspect(&client, token, param(&params, "token_type_hint"))
+        .await;
     match result {
         Ok(v) => no_store_json(v),
         Err(e) => json_error(&e),
@@ -192,12 +235,19 @@ pub async fn revoke(
     let Some(token) = param(&params, "token") else {
         return json_error(&OAuthError::invalid_request("token is missing."));
     };
-    let result =
-        tokens_read::revoke(state.store(), state.env(), &t.tenant, &t.keys, &t.endpoints.issuer, &client, token)
-            .await;
+    let result = read_ctx(&state, &t).revoke(&client, token).await;
     match result {
         Ok(()) => {
-            audit(&state, &t.tenant.id, "token_revoked", None, Some(&client.client.client_id), Some(&ip), json!({})).await;
+            audit(
+                &state,
+                &t.tenant.id,
+                "token_revoked",
+                None,
+                Some(&client.client.client_id),
+                Some(&ip),
+                json!({}),
+            )
+            .await;
             (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")]).into_response()
         }
         Err(e) => json_error(&e),

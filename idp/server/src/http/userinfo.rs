@@ -5,7 +5,7 @@ use axum::body::Bytes;
 use axum::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use idp_core::{OAuthError, tokens_read};
+use idp_core::OAuthError;
 
 use super::{State, body_text, param, parse_params, require_form};
 
@@ -13,11 +13,18 @@ fn bearer_error(e: &OAuthError, with_code: bool) -> Response {
     super::log_error(e);
     let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::UNAUTHORIZED);
     let challenge = if with_code {
-        format!("Bearer realm=\"idp\", error=\"{}\", error_description=\"{}\"", e.code, e.description.replace('"', "'"))
+        format!(
+            "Bearer realm=\"idp\", error=\"{}\", error_description=\"{}\"",
+            e.code,
+            e.description.replace('"', "'")
+        )
     } else {
         "Bearer realm=\"idp\"".to_string()
     };
-    let mut res = (status, axum::Json(serde_json::json!({"error": e.code, "error_description": e.description})))
+    let mut res = (
+        status,
+        axum::Json(serde_json::json!({"error": e.code, "error_description": e.description})),
+    )
         .into_response();
     if let Ok(v) = HeaderValue::from_str(&challenge) {
         res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
@@ -26,9 +33,16 @@ fn bearer_error(e: &OAuthError, with_code: bool) -> Response {
 }
 
 fn header_token(headers: &HeaderMap) -> Result<Option<String>, OAuthError> {
-    match headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        Some(v) if v.len() > 7 && v[..7].eq_ignore_ascii_case("bearer ") => Ok(Some(v[7..].trim().to_string())),
-        Some(_) => Err(OAuthError::invalid_request("Unsupported Authorization scheme.")),
+    match headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(v) if v.len() > 7 && v[..7].eq_ignore_ascii_case("bearer ") => {
+            Ok(Some(v[7..].trim().to_string()))
+        }
+        Some(_) => Err(OAuthError::invalid_request(
+            "Unsupported Authorization scheme.",
+        )),
         None => Ok(None),
     }
 }
@@ -40,12 +54,18 @@ async fn answer(state: State, slug: &str, token: Option<String>) -> Response {
         Err(e) => return super::json_error(&e),
     };
     let Some(token) = token else {
-        return bearer_error(&OAuthError::invalid_request("No access token.").with_status(401), false);
+        return bearer_error(
+            &OAuthError::invalid_request("No access token.").with_status(401),
+            false,
+        );
     };
-    match tokens_read::userinfo(state.store(), state.env(), &t.tenant, &t.keys, &t.endpoints.issuer, &token).await {
+    match super::token::read_ctx(&state, &t).userinfo(&token).await {
         Ok(claims) => {
             let mut res = (StatusCode::OK, axum::Json(claims)).into_response();
-            res.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+            res.headers_mut().insert(
+                header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                HeaderValue::from_static("*"),
+            );
             res
         }
         Err(e) if e.status < 500 => bearer_error(&e, true),
@@ -60,7 +80,12 @@ pub async fn get(state: State, Path(slug): Path<String>, headers: HeaderMap) -> 
     }
 }
 
-pub async fn post(state: State, Path(slug): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn post(
+    state: State,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let from_header = match header_token(&headers) {
         Ok(t) => t,
         Err(e) => return bearer_error(&e, true),
@@ -68,13 +93,19 @@ pub async fn post(state: State, Path(slug): Path<String>, headers: HeaderMap, bo
     let from_body = if body.is_empty() {
         None
     } else {
-        match require_form(&headers).and_then(|_| body_text(&body)).and_then(parse_params) {
+        match require_form(&headers)
+            .and_then(|_| body_text(&body))
+            .and_then(parse_params)
+        {
             Ok(p) => param(&p, "access_token").map(str::to_string),
             Err(e) => return bearer_error(&e, true),
         }
     };
     if from_header.is_some() && from_body.is_some() {
-        return bearer_error(&OAuthError::invalid_request("Use only one way to send the access token."), true);
+        return bearer_error(
+            &OAuthError::invalid_request("Use only one way to send the access token."),
+            true,
+        );
     }
     answer(state, &slug, from_header.or(from_body)).await
 }
