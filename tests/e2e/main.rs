@@ -12,4 +12,5 @@ mod common;
 mod concurrency;
 mod oidc_flow;
 mod refusals;
+mod sessions;
 mod store_contract;
