@@ -377,3 +377,29 @@ async fn assertions(b: Backend) {
     assert_eq!(post(hs).await, 401);
 }
 crate::both_backends!(private_key_jwt_assertions, assertions);
+
+/// Browser applications may call the token, userinfo, revocation, JWKS and discovery
+/// endpoints from any origin (no cookies there); the pages and introspection are not exposed.
+async fn cors(b: Backend) {
+    let Some(s) = TestServer::start(b).await else { return };
+    let http = rp_http();
+    for path in ["token", "userinfo", "revoke"] {
+        let res = http
+            .request(reqwest::Method::OPTIONS, format!("{}/{path}", s.issuer))
+            .header("origin", "https://spa.example")
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "authorization, content-type")
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "{path}: {}", res.status());
+        assert_eq!(res.headers()["access-control-allow-origin"], "*", "{path}");
+    }
+    let res = http.get(format!("{}/jwks", s.issuer)).header("origin", "https://spa.example").send().await.unwrap();
+    assert_eq!(res.headers()["access-control-allow-origin"], "*");
+    let res = http.get(format!("{}/authorize", s.issuer)).header("origin", "https://spa.example").send().await.unwrap();
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+    let res = http.post(format!("{}/introspect", s.issuer)).header("origin", "https://spa.example").send().await.unwrap();
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+}
+crate::both_backends!(cors_on_browser_endpoints_only, cors);

@@ -152,6 +152,11 @@ pub trait Store: Send + Sync + 'static {
     async fn revoke_access_token(&self, token_key: &str) -> Result<()>;
     async fn revoke_family(&self, family_id: &str) -> Result<()>;
 
+    /// Deletes what can no longer be used: expired interactions, sessions, client-assertion
+    /// ids and tokens, and codes a while after expiry (kept that long to detect replays).
+    /// Returns the number of rows removed.
+    async fn purge_expired(&self, now: i64) -> Result<u64>;
+
     // audit
     async fn append_audit(&self, event: &AuditEvent) -> Result<()>;
     async fn audit_events(&self, tenant_id: &str, limit: i64) -> Result<Vec<AuditEvent>>;

@@ -147,6 +147,11 @@ impl AppState {
             loop {
                 tick.tick().await;
                 let Some(state) = weak.upgrade() else { break };
+                match state.store().purge_expired(state.env().now()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::debug!(rows = n, "purged expired records"),
+                    Err(e) => tracing::warn!(error = %e, "could not purge expired records"),
+                }
                 for l in [
                     &state.limits.signin_ip,
                     &state.limits.signin_account,

@@ -304,6 +304,21 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            async fn purge_expired(&self, now: i64) -> Result<u64> {
+                let mut n = 0;
+                for sql in [
+                    "DELETE FROM interactions WHERE expires_at < $1",
+                    "DELETE FROM sessions WHERE expires_at < $1",
+                    "DELETE FROM assertion_jtis WHERE expires_at < $1",
+                    "DELETE FROM access_tokens WHERE expires_at < $1",
+                    "DELETE FROM refresh_tokens WHERE expires_at < $1",
+                    "DELETE FROM auth_codes WHERE expires_at < $1 - 3600",
+                ] {
+                    n += sqlx::query(sql).bind(now).execute(&self.pool).await.map_err(map_err)?.rows_affected();
+                }
+                Ok(n)
+            }
+
             async fn append_audit(&self, e: &AuditEvent) -> Result<()> {
                 sqlx::query("INSERT INTO audit_events (tenant_id, kind, account_id, client_id, ip, detail, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                     .bind(&e.tenant_id).bind(&e.kind).bind(&e.account_id).bind(&e.client_id).bind(&e.ip)

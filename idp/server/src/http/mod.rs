@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use tower_http::cors::{Any, CorsLayer};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -29,39 +30,31 @@ pub type State = axum::extract::State<Arc<AppState>>;
 pub const BODY_LIMIT: usize = 64 * 1024;
 
 pub fn router(state: Arc<AppState>) -> Router {
+    // Endpoints that browser applications (SPAs) call directly. No cookies are involved, so
+    // any origin may call them; the pages are never reachable cross-origin.
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(std::time::Duration::from_secs(600));
+    let api = Router::new()
+        .route("/t/{tenant}/.well-known/openid-configuration", get(discovery::openid_configuration))
+        .route("/t/{tenant}/jwks", get(discovery::jwks))
+        .route("/t/{tenant}/token", post(token::token))
+        .route("/t/{tenant}/revoke", post(token::revoke))
+        .route("/t/{tenant}/userinfo", get(userinfo::get).post(userinfo::post))
+        .layer(cors);
     Router::new()
+        .merge(api)
         .route("/", get(pages::home))
         .route("/healthz", get(|| async { "ok" }))
         .route("/static/style.css", get(pages::stylesheet))
-        .route(
-            "/t/{tenant}/.well-known/openid-configuration",
-            get(discovery::openid_configuration),
-        )
-        .route("/t/{tenant}/jwks", get(discovery::jwks))
-        .route(
-            "/t/{tenant}/authorize",
-            get(authorize::get).post(authorize::post),
-        )
+        .route("/t/{tenant}/authorize", get(authorize::get).post(authorize::post))
         .route("/t/{tenant}/interaction/{id}", get(interaction::show))
-        .route(
-            "/t/{tenant}/interaction/{id}/login",
-            post(interaction::login),
-        )
-        .route(
-            "/t/{tenant}/interaction/{id}/consent",
-            post(interaction::consent),
-        )
-        .route("/t/{tenant}/token", post(token::token))
+        .route("/t/{tenant}/interaction/{id}/login", post(interaction::login))
+        .route("/t/{tenant}/interaction/{id}/consent", post(interaction::consent))
         .route("/t/{tenant}/introspect", post(token::introspect))
-        .route("/t/{tenant}/revoke", post(token::revoke))
-        .route(
-            "/t/{tenant}/userinfo",
-            get(userinfo::get).post(userinfo::post),
-        )
-        .route(
-            "/t/{tenant}/end_session",
-            get(logout::get).post(logout::post),
-        )
+        .route("/t/{tenant}/end_session", get(logout::get).post(logout::post))
         .route("/t/{tenant}/end_session/confirm", post(logout::confirm))
         .fallback(pages::not_found)
         .layer(middleware::from_fn(security_headers))

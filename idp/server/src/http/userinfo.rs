@@ -60,14 +60,7 @@ async fn answer(state: State, slug: &str, token: Option<String>) -> Response {
         );
     };
     match super::token::read_ctx(&state, &t).userinfo(&token).await {
-        Ok(claims) => {
-            let mut res = (StatusCode::OK, axum::Json(claims)).into_response();
-            res.headers_mut().insert(
-                header::ACCESS_CONTROL_ALLOW_ORIGIN,
-                HeaderValue::from_static("*"),
-            );
-            res
-        }
+        Ok(claims) => (StatusCode::OK, axum::Json(claims)).into_response(),
         Err(e) if e.status < 500 => bearer_error(&e, true),
         Err(e) => super::json_error(&e),
     }
