@@ -1,0 +1,200 @@
+//! What the benchmark does at each provider: endpoints from discovery, sign-in through the real
+//! pages (the idp's, or oidc-provider's development interactions), code and token exchanges.
+
+use anyhow::{Context, anyhow, bail};
+use idp_core::crypto::{b64, random_token, sha256};
+use reqwest::redirect::Policy;
+use serde_json::Value;
+
+pub const REDIRECT: &str = "http://127.0.0.1:1/cb";
+
+#[derive(Clone, Debug)]
+pub struct Client {
+    pub id: String,
+    pub secret: String,
+}
+
+/// One provider under test, with its endpoints and the clients seeded in it.
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub label: &'static str,
+    pub pid: u32,
+    pub discovery: String,
+    pub jwks: String,
+    pub token: String,
+    pub introspect: String,
+    pub authorize: String,
+    pub cc_opaque: Client,
+    pub cc_jwt: Client,
+    /// Extra token-request parameters that select JWT access tokens (node: a resource indicator).
+    pub cc_jwt_extra: Vec<(String, String)>,
+    pub web: Client,
+    pub login: String,
+    pub password: String,
+    /// oidc-provider issues refresh tokens only after an explicit consent prompt.
+    pub offline_needs_prompt: bool,
+}
+
+pub fn http(cookies: bool) -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(Policy::none())
+        .cookie_store(cookies)
+        .pool_max_idle_per_host(256)
+        .build()
+        .expect("HTTP client")
+}
+
+impl Target {
+    pub async fn discover(label: &'static str, pid: u32, issuer: &str) -> anyhow::Result<Self> {
+        let discovery = format!("{issuer}/.well-known/openid-configuration");
+        let meta: Value = http(false).get(&discovery).send().await?.json().await?;
+        let get = |k: &str| meta[k].as_str().map(str::to_string).ok_or_else(|| anyhow!("{label}: no {k}"));
+        let none = || Client { id: String::new(), secret: String::new() };
+        Ok(Self {
+            label,
+            pid,
+            jwks: get("jwks_uri")?,
+            token: get("token_endpoint")?,
+            introspect: get("introspection_endpoint")?,
+            authorize: get("authorization_endpoint")?,
+            discovery,
+            cc_opaque: none(),
+            cc_jwt: none(),
+            cc_jwt_extra: vec![],
+            web: none(),
+            login: String::new(),
+            password: String::new(),
+            offline_needs_prompt: false,
+        })
+    }
+
+    pub async fn client_credentials(&self, http: &reqwest::Client, jwt: bool) -> anyhow::Result<String> {
+        let c = if jwt { &self.cc_jwt } else { &self.cc_opaque };
+        let mut form = vec![("grant_type".to_string(), "client_credentials".to_string()), ("scope".into(), "api".into())];
+        if jwt {
+            form.extend(self.cc_jwt_extra.iter().cloned());
+        }
+        let res = http.post(&self.token).basic_auth(&c.id, Some(&c.secret)).form(&form).send().await?;
+        let status = res.status();
+        let body: Value = res.json().await?;
+        if !status.is_success() {
+            bail!("{}: client_credentials {status}: {body}", self.label);
+        }
+        Ok(body["access_token"].as_str().unwrap_or_default().to_string())
+    }
+
+    fn authorize_url(&self, scope: &str, challenge: &str, prompt: bool) -> String {
+        let q = [
+            ("client_id", self.web.id.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("response_type", "code"),
+            ("scope", scope),
+            ("state", "bench"),
+            ("code_challenge", challenge),
+            ("code_challenge_method", "S256"),
+        ];
+        let mut url = format!("{}?{}", self.authorize, serde_urlencoded_pairs(&q));
+        if prompt {
+            url.push_str("&prompt=consent");
+        }
+        url
+    }
+
+    /// Drives an authorization request through whatever pages appear (sign-in, consent) with a
+    /// cookie-keeping client; returns the code and its PKCE verifier.
+    pub async fn authorize(&self, http: &reqwest::Client, scope: &str) -> anyhow::Result<(String, String)> {
+        let verifier = random_token(&idp_core::SystemEnv, 32);
+        let challenge = b64(&sha256(verifier.as_bytes()));
+        let prompt = self.offline_needs_prompt && scope.contains("offline_access");
+        let mut res = http.get(self.authorize_url(scope, &challenge, prompt)).send().await?;
+        for _ in 0..12 {
+            if res.status().is_redirection() {
+                let loc = res.headers().get("location").context("Location")?.to_str()?.to_string();
+                let next = res.url().join(&loc)?;
+                if next.as_str().starts_with(REDIRECT) {
+                    let code = next.query_pairs().find(|(k, _)| k == "code").map(|(_, v)| v.to_string());
+                    return Ok((code.with_context(|| format!("{}: no code in {next}", self.label))?, verifier));
+                }
+                res = http.get(next).send().await?;
+                continue;
+            }
+            let url = res.url().clone();
+            let page = res.text().await?;
+            let (action, mut fields) = form_of(&page).with_context(|| format!("{}: no form at {url}: {page}", self.label))?;
+            if page.contains("name=\"login\"") {
+                fields.push(("login".into(), self.login.clone()));
+            }
+            if page.contains("name=\"password\"") {
+                fields.push(("password".into(), self.password.clone()));
+            }
+            if page.contains("name=\"decision\"") {
+                fields.push(("decision".into(), "allow".into()));
+            }
+            res = http.post(url.join(&action)?).form(&fields).send().await?;
+        }
+        bail!("{}: the authorization did not finish", self.label)
+    }
+
+    pub async fn redeem(&self, http: &reqwest::Client, code: &str, verifier: &str) -> anyhow::Result<Value> {
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", verifier),
+        ];
+        let res = http.post(&self.token).basic_auth(&self.web.id, Some(&self.web.secret)).form(&form).send().await?;
+        let status = res.status();
+        let body: Value = res.json().await?;
+        if !status.is_success() {
+            bail!("{}: code exchange {status}: {body}", self.label);
+        }
+        Ok(body)
+    }
+
+    pub async fn refresh(&self, http: &reqwest::Client, token: &str) -> anyhow::Result<String> {
+        let form = [("grant_type", "refresh_token"), ("refresh_token", token)];
+        let res = http.post(&self.token).basic_auth(&self.web.id, Some(&self.web.secret)).form(&form).send().await?;
+        let status = res.status();
+        let body: Value = res.json().await?;
+        if !status.is_success() {
+            bail!("{}: refresh {status}: {body}", self.label);
+        }
+        body["refresh_token"].as_str().map(str::to_string).context("no refresh_token")
+    }
+
+    pub async fn introspect(&self, http: &reqwest::Client, token: &str) -> anyhow::Result<bool> {
+        let c = &self.cc_opaque;
+        let res = http.post(&self.introspect).basic_auth(&c.id, Some(&c.secret)).form(&[("token", token)]).send().await?;
+        let body: Value = res.json().await?;
+        Ok(body["active"] == true)
+    }
+}
+
+fn serde_urlencoded_pairs(q: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new()).extend_pairs(q).finish()
+}
+
+/// The first form of a page: its action and hidden fields.
+fn form_of(page: &str) -> Option<(String, Vec<(String, String)>)> {
+    let start = page.find("<form")?;
+    let end = page[start..].find("</form>").map(|e| start + e).unwrap_or(page.len());
+    let form = &page[start..end];
+    let action = attr(form, "action")?;
+    let mut fields = vec![];
+    for input in form.split("<input").skip(1) {
+        let tag = input.split('>').next().unwrap_or_default();
+        if tag.contains("type=\"hidden\"")
+            && let (Some(n), Some(v)) = (attr(tag, "name"), attr(tag, "value"))
+        {
+            fields.push((n, v));
+        }
+    }
+    Some((action.replace("&amp;", "&"), fields))
+}
+
+fn attr(tag: &str, name: &str) -> Option<String> {
+    let marker = format!("{name}=\"");
+    let s = tag.find(&marker)? + marker.len();
+    let e = tag[s..].find('"')? + s;
+    Some(tag[s..e].to_string())
+}

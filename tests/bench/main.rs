@@ -1,0 +1,377 @@
+//! `idp-bench`: the side-by-side benchmark. It starts the idp (a release build, SQLite by
+//! default, `--pg URL` for PostgreSQL) and node oidc-provider (in-memory), runs the same
+//! closed-loop load against both, and prints requests/s, p50, p99 and peak RSS for each with
+//! the ratios and targets of issue 3; `--out FILE` also writes the Markdown report.
+//! Run it through `tests/bench/run.sh`, which builds and installs what it needs.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod flows;
+mod load;
+mod report;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use flows::{Client, Target, http};
+use load::{Sample, Stats, run};
+use serde_json::Value;
+
+struct Args {
+    pg: Option<String>,
+    seconds: u64,
+    workers: usize,
+    idp: PathBuf,
+    node_script: PathBuf,
+    out: Option<PathBuf>,
+}
+
+fn args() -> anyhow::Result<Args> {
+    let mut a = Args {
+        pg: None,
+        seconds: 10,
+        workers: 32,
+        idp: PathBuf::from("target/release/idp"),
+        node_script: PathBuf::from("tests/bench/node-provider.mjs"),
+        out: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().with_context(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--pg" => a.pg = Some(value()?),
+            "--seconds" => a.seconds = value()?.parse()?,
+            "--workers" => a.workers = value()?.parse()?,
+            "--idp" => a.idp = value()?.into(),
+            "--node-script" => a.node_script = value()?.into(),
+            "--out" => a.out = Some(value()?.into()),
+            other => bail!("unknown argument {other}; see tests/bench/run.sh"),
+        }
+    }
+    Ok(a)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A child process killed when dropped.
+struct Proc(Child);
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn wait_ready(url: &str, within: Duration) -> anyhow::Result<Duration> {
+    let t0 = Instant::now();
+    let http = http(false);
+    while t0.elapsed() < within {
+        if let Ok(r) = http.get(url).send().await
+            && r.status().is_success()
+        {
+            return Ok(t0.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    bail!("{url} did not answer within {within:?}")
+}
+
+fn idp_cmd(a: &Args, config: &std::path::Path, args: &[&str]) -> anyhow::Result<Value> {
+    let out = Command::new(&a.idp).arg("--config").arg(config).args(args).arg("--json").output()?;
+    if !out.status.success() {
+        bail!("idp {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(serde_json::from_slice(&out.stdout)?)
+}
+
+fn client_of(v: &Value) -> Client {
+    Client { id: v["client_id"].as_str().unwrap().into(), secret: v["client_secret"].as_str().unwrap().into() }
+}
+
+/// Peak resident set size of a process, in MiB.
+pub fn peak_rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+async fn create_pg_database(admin: &str) -> anyhow::Result<String> {
+    let name = format!("idp_bench_{}", std::process::id());
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(admin).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))).execute(&mut conn).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\""))).execute(&mut conn).await?;
+    let mut url = url::Url::parse(admin)?;
+    url.set_path(&format!("/{name}"));
+    Ok(url.to_string())
+}
+
+pub struct Row {
+    pub scenario: &'static str,
+    pub idp: Stats,
+    pub node: Stats,
+    pub target: f64,
+}
+
+async fn scenarios(t: &Target, workers: usize, secs: u64) -> anyhow::Result<Vec<(&'static str, Stats)>> {
+    let d = Duration::from_secs(secs);
+    let shared = http(false);
+    let mut out = vec![];
+    let get = |url: String| {
+        let h = shared.clone();
+        move |_i, deadline: Instant| {
+            let (h, url) = (h.clone(), url.clone());
+            async move {
+                let mut s = Sample::default();
+                while Instant::now() < deadline {
+                    s.time(async { h.get(&url).send().await.is_ok_and(|r| r.status().is_success()) }).await;
+                }
+                s
+            }
+        }
+    };
+    out.push(("discovery", run(workers, d, get(t.discovery.clone())).await));
+    out.push(("JWKS", run(workers, d, get(t.jwks.clone())).await));
+    for (name, jwt) in [("client_credentials (opaque)", false), ("client_credentials (JWT ES256)", true)] {
+        t.client_credentials(&shared, jwt).await?;
+        let stats = run(workers, d, |_i, deadline| {
+            let (h, t) = (shared.clone(), t.clone());
+            async move {
+                let mut s = Sample::default();
+                while Instant::now() < deadline {
+                    s.time(async { t.client_credentials(&h, jwt).await.is_ok() }).await;
+                }
+                s
+            }
+        })
+        .await;
+        out.push((name, stats));
+    }
+    let token = t.client_credentials(&shared, false).await?;
+    let stats = run(workers, d, |_i, deadline| {
+        let (h, t, token) = (shared.clone(), t.clone(), token.clone());
+        async move {
+            let mut s = Sample::default();
+            while Instant::now() < deadline {
+                s.time(async { t.introspect(&h, &token).await.unwrap_or(false) }).await;
+            }
+            s
+        }
+    })
+    .await;
+    out.push(("introspection", stats));
+    // Each worker signs in once (its own browser) and keeps its own refresh token family.
+    let mut browsers = vec![];
+    for _ in 0..workers {
+        let b = http(true);
+        let (code, verifier) = t.authorize(&b, "openid offline_access").await?;
+        let tokens = t.redeem(&b, &code, &verifier).await?;
+        let rt = tokens["refresh_token"].as_str().with_context(|| format!("{}: no refresh token: {tokens}", t.label))?;
+        browsers.push((b, rt.to_string()));
+    }
+    let per_worker = std::sync::Arc::new(std::sync::Mutex::new(browsers));
+    let stats = run(workers, d, |i, deadline| {
+        let (t, pw) = (t.clone(), per_worker.clone());
+        async move {
+            let (h, mut rt) = pw.lock().unwrap()[i].clone();
+            let mut s = Sample::default();
+            while Instant::now() < deadline {
+                let mut next = None;
+                s.time(async {
+                    next = t.refresh(&h, &rt).await.ok();
+                    next.is_some()
+                })
+                .await;
+                match next {
+                    Some(n) => rt = n,
+                    None => break,
+                }
+            }
+            s
+        }
+    })
+    .await;
+    out.push(("refresh_token grant", stats));
+    let stats = run(workers, d, |i, deadline| {
+        let (t, pw) = (t.clone(), per_worker.clone());
+        async move {
+            let (h, _) = pw.lock().unwrap()[i].clone();
+            let mut s = Sample::default();
+            while Instant::now() < deadline {
+                s.time(async {
+                    match t.authorize(&h, "openid").await {
+                        Ok((code, verifier)) => t.redeem(&h, &code, &verifier).await.is_ok(),
+                        Err(_) => false,
+                    }
+                })
+                .await;
+            }
+            s
+        }
+    })
+    .await;
+    out.push(("SSO round trip (authorize + token)", stats));
+    Ok(out)
+}
+
+/// Password sign-ins per second through the real pages, each in a new browser.
+async fn sign_ins(t: &Target, workers: usize, secs: u64) -> Stats {
+    run(workers, Duration::from_secs(secs), |_i, deadline| {
+        let t = t.clone();
+        async move {
+            let mut s = Sample::default();
+            while Instant::now() < deadline {
+                let b = http(true);
+                s.time(async { t.authorize(&b, "openid").await.is_ok() }).await;
+            }
+            s
+        }
+    })
+    .await
+}
+
+/// Raw Argon2id verifications per second at the production parameters, on every core.
+fn raw_argon2_per_second(secs: u64) -> f64 {
+    let params = idp_core::password::Argon2Params::default();
+    let hash = params.hash("Tiger-Lily-42").unwrap();
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let handles: Vec<_> = (0..cores)
+        .map(|_| {
+            let hash = hash.clone();
+            std::thread::spawn(move || {
+                let mut n = 0u64;
+                while Instant::now() < deadline {
+                    assert!(params.verify("Tiger-Lily-42", &hash));
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    let total: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    total as f64 / secs as f64
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let a = args()?;
+    let dir = tempfile::tempdir()?;
+    let database_url = match &a.pg {
+        Some(admin) => create_pg_database(admin).await?,
+        None => format!("sqlite:{}", dir.path().join("idp.db").display()),
+    };
+    let port = free_port();
+    let config = dir.path().join("idp.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:{port}\"\ndatabase_url = \"{database_url}\"\ndata_dir = \"{}\"\nlog = \"warn\"\n\
+             [limits]\nsignin_per_ip_per_minute = 100000000\nsignin_per_account_per_minute = 100000000\n\
+             token_per_ip_per_minute = 1000000000\ntoken_per_client_per_minute = 1000000000\n",
+            dir.path().display()
+        ),
+    )?;
+    // seed through the operator CLI
+    idp_cmd(&a, &config, &["tenant", "add", "main"])?;
+    let cc_opaque = client_of(&idp_cmd(&a, &config, &["client", "add", "--name", "bench opaque", "--type", "service", "--scope", "api", "--access-token-format", "opaque"])?);
+    let cc_jwt = client_of(&idp_cmd(&a, &config, &["client", "add", "--name", "bench jwt", "--type", "service", "--scope", "api", "--access-token-format", "jwt", "--id-token-alg", "ES256"])?);
+    let web = client_of(&idp_cmd(&a, &config, &["client", "add", "--name", "bench web", "--type", "web", "--redirect-uri", flows::REDIRECT, "--scope", "openid offline_access", "--access-token-format", "opaque"])?);
+    let mut child = Command::new(&a.idp)
+        .args(["--config", config.to_str().unwrap(), "account", "add", "--username", "bench", "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()?;
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"Tiger-Lily-42\n")?;
+    child.wait()?;
+
+    // start-up to serving, on the existing database
+    let mut startups = vec![];
+    for _ in 0..5 {
+        let p = Proc(Command::new(&a.idp).args(["--config", config.to_str().unwrap(), "serve"]).stdout(Stdio::null()).spawn()?);
+        startups.push(wait_ready(&format!("http://127.0.0.1:{port}/healthz"), Duration::from_secs(10)).await?);
+        drop(p);
+    }
+    startups.sort();
+    let startup_ms = startups[2].as_secs_f64() * 1000.0;
+
+    let idp_proc = Proc(Command::new(&a.idp).args(["--config", config.to_str().unwrap(), "serve"]).stdout(Stdio::null()).spawn()?);
+    wait_ready(&format!("http://127.0.0.1:{port}/healthz"), Duration::from_secs(10)).await?;
+    let mut idp = Target::discover("idp", idp_proc.0.id(), &format!("http://127.0.0.1:{port}/t/main")).await?;
+    idp.cc_opaque = cc_opaque;
+    idp.cc_jwt = cc_jwt;
+    idp.web = web;
+    idp.login = "bench".into();
+    idp.password = "Tiger-Lily-42".into();
+
+    let node_port = free_port();
+    let node_proc = Proc(
+        Command::new("node")
+            .arg(&a.node_script)
+            .arg(node_port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("node is needed for the reference provider")?,
+    );
+    let node_issuer = format!("http://127.0.0.1:{node_port}");
+    wait_ready(&format!("{node_issuer}/.well-known/openid-configuration"), Duration::from_secs(20)).await?;
+    let mut node = Target::discover("node oidc-provider", node_proc.0.id(), &node_issuer).await?;
+    let bench = Client { id: "bench".into(), secret: "bench-secret-0123456789abcdef0123456789".into() };
+    node.cc_opaque = bench.clone();
+    node.cc_jwt = bench.clone();
+    node.cc_jwt_extra = vec![("resource".into(), "urn:bench:api".into())];
+    node.web = bench;
+    node.login = "bench".into();
+    node.password = "any".into();
+    node.offline_needs_prompt = true;
+
+    eprintln!("running: {} workers, {} s per scenario", a.workers, a.seconds);
+    let idp_results = scenarios(&idp, a.workers, a.seconds).await?;
+    let node_results = scenarios(&node, a.workers, a.seconds).await?;
+    let idp_rss = peak_rss_mib(idp.pid);
+    let node_rss = peak_rss_mib(node.pid);
+    let signins = sign_ins(&idp, a.workers, a.seconds).await;
+    drop(node_proc);
+    drop(idp_proc);
+    let raw = raw_argon2_per_second(3);
+    let rows: Vec<Row> = idp_results
+        .into_iter()
+        .zip(node_results)
+        .map(|((scenario, idp), (_, node))| {
+            let target = if matches!(scenario, "discovery" | "JWKS") { 5.0 } else { 3.0 };
+            Row { scenario, idp, node, target }
+        })
+        .collect();
+    let report = report::Report {
+        backend: if a.pg.is_some() { "PostgreSQL" } else { "SQLite (durable, WAL)" },
+        workers: a.workers,
+        seconds: a.seconds,
+        rows,
+        idp_rss,
+        node_rss,
+        signins,
+        raw_argon2: raw,
+        startup_ms,
+    };
+    let text = report.markdown();
+    println!("{text}");
+    if let Some(out) = &a.out {
+        std::fs::write(out, report.document(&text))?;
+        eprintln!("wrote {}", out.display());
+    }
+    if let Some(admin) = &a.pg {
+        let name = format!("idp_bench_{}", std::process::id());
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(admin).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))).execute(&mut conn).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The side-by-side benchmark: builds the idp (release) and the load generator, installs node
+# oidc-provider 9, runs both under the same load and writes docs/performance.md.
+#   tests/bench/run.sh            idp on SQLite
+#   tests/bench/run.sh --pg       idp on PostgreSQL (IDP_TEST_POSTGRES or the local server)
+# Other arguments go to idp-bench (--seconds N, --workers N).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+args=()
+out=docs/performance.md
+for a in "$@"; do
+    if [ "$a" = "--pg" ]; then
+        args+=(--pg "${IDP_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres}")
+        out=docs/performance-postgres.md
+    else
+        args+=("$a")
+    fi
+done
+(cd tests/bench && npm ci --no-audit --no-fund --silent)
+cargo build --release --locked --bin idp --bin idp-bench
+mkdir -p docs
+target/release/idp-bench --idp target/release/idp --node-script tests/bench/node-provider.mjs --out "$out" "${args[@]}"
