@@ -70,7 +70,10 @@ impl Target {
 
     pub async fn client_credentials(&self, http: &reqwest::Client, jwt: bool) -> anyhow::Result<String> {
         let c = if jwt { &self.cc_jwt } else { &self.cc_opaque };
-        let mut form = vec![("grant_type".to_string(), "client_credentials".to_string()), ("scope".into(), "api".into())];
+        let mut form = vec![
+            ("grant_type".to_string(), "client_credentials".to_string()),
+            ("scope".into(), "api".into()),
+        ];
         if jwt {
             form.extend(self.cc_jwt_extra.iter().cloned());
         }
@@ -113,14 +116,18 @@ impl Target {
                 let next = res.url().join(&loc)?;
                 if next.as_str().starts_with(REDIRECT) {
                     let code = next.query_pairs().find(|(k, _)| k == "code").map(|(_, v)| v.to_string());
-                    return Ok((code.with_context(|| format!("{}: no code in {next}", self.label))?, verifier));
+                    return Ok((
+                        code.with_context(|| format!("{}: no code in {next}", self.label))?,
+                        verifier,
+                    ));
                 }
                 res = http.get(next).send().await?;
                 continue;
             }
             let url = res.url().clone();
             let page = res.text().await?;
-            let (action, mut fields) = form_of(&page).with_context(|| format!("{}: no form at {url}: {page}", self.label))?;
+            let (action, mut fields) =
+                form_of(&page).with_context(|| format!("{}: no form at {url}: {page}", self.label))?;
             if page.contains("name=\"login\"") {
                 fields.push(("login".into(), self.login.clone()));
             }
@@ -142,7 +149,12 @@ impl Target {
             ("redirect_uri", REDIRECT),
             ("code_verifier", verifier),
         ];
-        let res = http.post(&self.token).basic_auth(&self.web.id, Some(&self.web.secret)).form(&form).send().await?;
+        let res = http
+            .post(&self.token)
+            .basic_auth(&self.web.id, Some(&self.web.secret))
+            .form(&form)
+            .send()
+            .await?;
         let status = res.status();
         let body: Value = res.json().await?;
         if !status.is_success() {
@@ -153,7 +165,12 @@ impl Target {
 
     pub async fn refresh(&self, http: &reqwest::Client, token: &str) -> anyhow::Result<String> {
         let form = [("grant_type", "refresh_token"), ("refresh_token", token)];
-        let res = http.post(&self.token).basic_auth(&self.web.id, Some(&self.web.secret)).form(&form).send().await?;
+        let res = http
+            .post(&self.token)
+            .basic_auth(&self.web.id, Some(&self.web.secret))
+            .form(&form)
+            .send()
+            .await?;
         let status = res.status();
         let body: Value = res.json().await?;
         if !status.is_success() {
@@ -164,7 +181,12 @@ impl Target {
 
     pub async fn introspect(&self, http: &reqwest::Client, token: &str) -> anyhow::Result<bool> {
         let c = &self.cc_opaque;
-        let res = http.post(&self.introspect).basic_auth(&c.id, Some(&c.secret)).form(&[("token", token)]).send().await?;
+        let res = http
+            .post(&self.introspect)
+            .basic_auth(&c.id, Some(&c.secret))
+            .form(&[("token", token)])
+            .send()
+            .await?;
         let body: Value = res.json().await?;
         Ok(body["active"] == true)
     }

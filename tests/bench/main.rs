@@ -89,7 +89,10 @@ fn idp_cmd(a: &Args, config: &std::path::Path, args: &[&str]) -> anyhow::Result<
 }
 
 fn client_of(v: &Value) -> Client {
-    Client { id: v["client_id"].as_str().unwrap().into(), secret: v["client_secret"].as_str().unwrap().into() }
+    Client {
+        id: v["client_id"].as_str().unwrap().into(),
+        secret: v["client_secret"].as_str().unwrap().into(),
+    }
 }
 
 /// Peak resident set size of a process, in MiB.
@@ -107,7 +110,9 @@ pub fn peak_rss_mib(pid: u32) -> f64 {
 async fn create_pg_database(admin: &str) -> anyhow::Result<String> {
     let name = format!("idp_bench_{}", std::process::id());
     let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(admin).await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))).execute(&mut conn).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")))
+        .execute(&mut conn)
+        .await?;
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\""))).execute(&mut conn).await?;
     let mut url = url::Url::parse(admin)?;
     url.set_path(&format!("/{name}"));
@@ -174,7 +179,9 @@ async fn scenarios(t: &Target, workers: usize, secs: u64) -> anyhow::Result<Vec<
         let b = http(true);
         let (code, verifier) = t.authorize(&b, "openid offline_access").await?;
         let tokens = t.redeem(&b, &code, &verifier).await?;
-        let rt = tokens["refresh_token"].as_str().with_context(|| format!("{}: no refresh token: {tokens}", t.label))?;
+        let rt = tokens["refresh_token"]
+            .as_str()
+            .with_context(|| format!("{}: no refresh token: {tokens}", t.label))?;
         browsers.push((b, rt.to_string()));
     }
     let per_worker = std::sync::Arc::new(std::sync::Mutex::new(browsers));
@@ -282,11 +289,68 @@ async fn main() -> anyhow::Result<()> {
     )?;
     // seed through the operator CLI
     idp_cmd(&a, &config, &["tenant", "add", "main"])?;
-    let cc_opaque = client_of(&idp_cmd(&a, &config, &["client", "add", "--name", "bench opaque", "--type", "service", "--scope", "api", "--access-token-format", "opaque"])?);
-    let cc_jwt = client_of(&idp_cmd(&a, &config, &["client", "add", "--name", "bench jwt", "--type", "service", "--scope", "api", "--access-token-format", "jwt", "--id-token-alg", "ES256"])?);
-    let web = client_of(&idp_cmd(&a, &config, &["client", "add", "--name", "bench web", "--type", "web", "--redirect-uri", flows::REDIRECT, "--scope", "openid offline_access", "--access-token-format", "opaque"])?);
+    let cc_opaque = client_of(&idp_cmd(
+        &a,
+        &config,
+        &[
+            "client",
+            "add",
+            "--name",
+            "bench opaque",
+            "--type",
+            "service",
+            "--scope",
+            "api",
+            "--access-token-format",
+            "opaque",
+        ],
+    )?);
+    let cc_jwt = client_of(&idp_cmd(
+        &a,
+        &config,
+        &[
+            "client",
+            "add",
+            "--name",
+            "bench jwt",
+            "--type",
+            "service",
+            "--scope",
+            "api",
+            "--access-token-format",
+            "jwt",
+            "--id-token-alg",
+            "ES256",
+        ],
+    )?);
+    let web = client_of(&idp_cmd(
+        &a,
+        &config,
+        &[
+            "client",
+            "add",
+            "--name",
+            "bench web",
+            "--type",
+            "web",
+            "--redirect-uri",
+            flows::REDIRECT,
+            "--scope",
+            "openid offline_access",
+            "--access-token-format",
+            "opaque",
+        ],
+    )?);
     let mut child = Command::new(&a.idp)
-        .args(["--config", config.to_str().unwrap(), "account", "add", "--username", "bench", "--password-stdin"])
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "account",
+            "add",
+            "--username",
+            "bench",
+            "--password-stdin",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()?;
@@ -296,16 +360,28 @@ async fn main() -> anyhow::Result<()> {
     // start-up to serving, on the existing database
     let mut startups = vec![];
     for _ in 0..5 {
-        let p = Proc(Command::new(&a.idp).args(["--config", config.to_str().unwrap(), "serve"]).stdout(Stdio::null()).spawn()?);
-        startups.push(wait_ready(&format!("http://127.0.0.1:{port}/healthz"), Duration::from_secs(10)).await?);
+        let p = Proc(
+            Command::new(&a.idp)
+                .args(["--config", config.to_str().unwrap(), "serve"])
+                .stdout(Stdio::null())
+                .spawn()?,
+        );
+        startups
+            .push(wait_ready(&format!("http://127.0.0.1:{port}/healthz"), Duration::from_secs(10)).await?);
         drop(p);
     }
     startups.sort();
     let startup_ms = startups[2].as_secs_f64() * 1000.0;
 
-    let idp_proc = Proc(Command::new(&a.idp).args(["--config", config.to_str().unwrap(), "serve"]).stdout(Stdio::null()).spawn()?);
+    let idp_proc = Proc(
+        Command::new(&a.idp)
+            .args(["--config", config.to_str().unwrap(), "serve"])
+            .stdout(Stdio::null())
+            .spawn()?,
+    );
     wait_ready(&format!("http://127.0.0.1:{port}/healthz"), Duration::from_secs(10)).await?;
-    let mut idp = Target::discover("idp", idp_proc.0.id(), &format!("http://127.0.0.1:{port}/t/main")).await?;
+    let mut idp =
+        Target::discover("idp", idp_proc.0.id(), &format!("http://127.0.0.1:{port}/t/main")).await?;
     idp.cc_opaque = cc_opaque;
     idp.cc_jwt = cc_jwt;
     idp.web = web;
@@ -371,7 +447,9 @@ async fn main() -> anyhow::Result<()> {
     if let Some(admin) = &a.pg {
         let name = format!("idp_bench_{}", std::process::id());
         let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(admin).await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))).execute(&mut conn).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")))
+            .execute(&mut conn)
+            .await?;
     }
     Ok(())
 }

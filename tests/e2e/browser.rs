@@ -12,11 +12,7 @@ pub struct Browser {
 #[derive(Debug)]
 pub enum Step {
     /// A page of the provider.
-    Page {
-        url: String,
-        status: u16,
-        body: String,
-    },
+    Page { url: String, status: u16, body: String },
     /// A redirect that leaves the provider (to a client).
     Left(url::Url),
 }
@@ -65,11 +61,8 @@ impl Default for Browser {
 
 impl Browser {
     pub fn new() -> Self {
-        let http = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(Policy::none())
-            .build()
-            .expect("client");
+        let http =
+            reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().expect("client");
         Self { http }
     }
 
@@ -77,17 +70,9 @@ impl Browser {
         loop {
             let status = res.status().as_u16();
             if (300..400).contains(&status) {
-                let loc = res
-                    .headers()
-                    .get("location")
-                    .expect("Location")
-                    .to_str()
-                    .expect("ascii")
-                    .to_string();
-                let next = url::Url::parse(res.url().as_ref())
-                    .unwrap()
-                    .join(&loc)
-                    .unwrap();
+                let loc =
+                    res.headers().get("location").expect("Location").to_str().expect("ascii").to_string();
+                let next = url::Url::parse(res.url().as_ref()).unwrap().join(&loc).unwrap();
                 if !next.as_str().starts_with(base) {
                     return Step::Left(next);
                 }
@@ -105,53 +90,27 @@ impl Browser {
         self.follow(&server.base, res).await
     }
 
-    pub async fn post_form(
-        &self,
-        server: &TestServer,
-        action: &str,
-        form: &[(&str, &str)],
-    ) -> Step {
-        let url = if action.starts_with("http") {
-            action.to_string()
-        } else {
-            format!("{}{action}", server.base)
-        };
+    pub async fn post_form(&self, server: &TestServer, action: &str, form: &[(&str, &str)]) -> Step {
+        let url =
+            if action.starts_with("http") { action.to_string() } else { format!("{}{action}", server.base) };
         let res = self.http.post(url).form(form).send().await.expect("POST");
         self.follow(&server.base, res).await
     }
 
     /// Submits the sign-in form on `body`.
-    pub async fn sign_in(
-        &self,
-        server: &TestServer,
-        body: &str,
-        login: &str,
-        password: &str,
-    ) -> Step {
-        assert!(
-            body.contains("name=\"password\""),
-            "not a sign-in page: {body}"
-        );
+    pub async fn sign_in(&self, server: &TestServer, body: &str, login: &str, password: &str) -> Step {
+        assert!(body.contains("name=\"password\""), "not a sign-in page: {body}");
         let csrf = extract(body, "csrf").expect("csrf");
         let action = form_action(body);
-        self.post_form(
-            server,
-            &action,
-            &[("csrf", &csrf), ("login", login), ("password", password)],
-        )
-        .await
+        self.post_form(server, &action, &[("csrf", &csrf), ("login", login), ("password", password)]).await
     }
 
     pub async fn consent(&self, server: &TestServer, body: &str, allow: bool) -> Step {
-        assert!(
-            body.contains("name=\"decision\" value=\"allow\""),
-            "not a consent page: {body}"
-        );
+        assert!(body.contains("name=\"decision\" value=\"allow\""), "not a consent page: {body}");
         let csrf = extract(body, "csrf").expect("csrf");
         let action = form_action(body);
         let decision = if allow { "allow" } else { "deny" };
-        self.post_form(server, &action, &[("csrf", &csrf), ("decision", decision)])
-            .await
+        self.post_form(server, &action, &[("csrf", &csrf), ("decision", decision)]).await
     }
 
     /// Runs an authorization request through sign-in and consent, whichever are shown.
@@ -174,10 +133,7 @@ impl Browser {
 
 /// The HTTP client for `openidconnect` (no redirects, as the crate requires).
 pub fn rp_http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(Policy::none())
-        .build()
-        .expect("client")
+    reqwest::Client::builder().redirect(Policy::none()).build().expect("client")
 }
 
 #[derive(Debug)]
@@ -195,9 +151,7 @@ pub async fn rp_call(
     req: openidconnect::HttpRequest,
 ) -> Result<openidconnect::HttpResponse, HttpError> {
     let (parts, body) = req.into_parts();
-    let mut r = client
-        .request(parts.method, parts.uri.to_string())
-        .body(body);
+    let mut r = client.request(parts.method, parts.uri.to_string()).body(body);
     for (k, v) in parts.headers.iter() {
         r = r.header(k, v);
     }
@@ -207,7 +161,5 @@ pub async fn rp_call(
         builder = builder.header(k, v);
     }
     let bytes = res.bytes().await.map_err(|e| HttpError(e.to_string()))?;
-    builder
-        .body(bytes.to_vec())
-        .map_err(|e| HttpError(e.to_string()))
+    builder.body(bytes.to_vec()).map_err(|e| HttpError(e.to_string()))
 }

@@ -74,11 +74,7 @@ impl TestDb {
                     .expect("create test database");
                 let mut url = url::Url::parse(&admin).expect("admin URL");
                 url.set_path(&format!("/{name}"));
-                Some(TestDb {
-                    url: url.to_string(),
-                    dir,
-                    pg: Some((admin, name)),
-                })
+                Some(TestDb { url: url.to_string(), dir, pg: Some((admin, name)) })
             }
         }
     }
@@ -89,14 +85,9 @@ impl Drop for TestDb {
         if let Some((admin, name)) = self.pg.take() {
             // Drop runs outside any runtime guarantee: use a small one of our own.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("runtime");
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
                 rt.block_on(async move {
-                    if let Ok(mut conn) =
-                        <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await
-                    {
+                    if let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await {
                         let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
                             "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
                         )))
@@ -111,11 +102,7 @@ impl Drop for TestDb {
 }
 
 /// Cheap Argon2 parameters for tests (production defaults are used by benchmarks).
-pub const TEST_ARGON2: Argon2Params = Argon2Params {
-    memory_kib: 1024,
-    iterations: 1,
-    parallelism: 1,
-};
+pub const TEST_ARGON2: Argon2Params = Argon2Params { memory_kib: 1024, iterations: 1, parallelism: 1 };
 
 pub fn test_config(db: &TestDb) -> Config {
     Config {
@@ -144,17 +131,12 @@ impl TestServer {
         Self::start_with(backend, |_| {}).await
     }
 
-    pub async fn start_with(
-        backend: Backend,
-        tweak: impl FnOnce(&mut Config),
-    ) -> Option<TestServer> {
+    pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Option<TestServer> {
         let db = TestDb::new(backend).await?;
         let mut config = test_config(&db);
         tweak(&mut config);
         let env = TestEnv::default();
-        let app = Application::build_with_env(config, Arc::new(env.clone()))
-            .await
-            .expect("server starts");
+        let app = Application::build_with_env(config, Arc::new(env.clone())).await.expect("server starts");
         let base = app.public_url();
         let ops = app.state.ops.clone();
         let (tx, rx) = oneshot::channel::<()>();
@@ -162,21 +144,10 @@ impl TestServer {
             let _ = rx.await;
         }));
         let issuer = format!("{base}/t/main");
-        Some(TestServer {
-            base,
-            issuer,
-            ops,
-            env,
-            shutdown: Some(tx),
-            _db: db,
-        })
+        Some(TestServer { base, issuer, ops, env, shutdown: Some(tx), _db: db })
     }
 
-    pub async fn add_client(
-        &self,
-        kind: ClientType,
-        settings: ClientSettings,
-    ) -> (String, Option<String>) {
+    pub async fn add_client(&self, kind: ClientType, settings: ClientSettings) -> (String, Option<String>) {
         self.add_client_in("main", kind, settings).await
     }
 
@@ -193,11 +164,7 @@ impl TestServer {
                 NewClient {
                     name: "Department App".into(),
                     client_type: kind,
-                    redirect_uris: if kind == ClientType::Service {
-                        vec![]
-                    } else {
-                        vec![REDIRECT.into()]
-                    },
+                    redirect_uris: if kind == ClientType::Service { vec![] } else { vec![REDIRECT.into()] },
                     post_logout_redirect_uris: if kind == ClientType::Service {
                         vec![]
                     } else {

@@ -9,8 +9,8 @@ use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreIdTokenClaims, CoreProviderMetadata, CoreTokenResponse,
 };
 use openidconnect::{
-    AccessTokenHash, AuthType, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl,
-    Nonce, OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, RefreshToken, Scope, TokenResponse,
+    AccessTokenHash, AuthType, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
+    OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, RefreshToken, Scope, TokenResponse,
 };
 use serde_json::Value;
 
@@ -58,12 +58,7 @@ async fn rp(s: &TestServer, client_id: &str, secret: Option<&str>, auth: Auth) -
     if matches!(auth, Auth::Post | Auth::Public) {
         client = client.set_auth_type(AuthType::RequestBody);
     }
-    Rp {
-        client,
-        http: rp_http(),
-        client_id: client_id.into(),
-        secret: secret.map(str::to_string),
-    }
+    Rp { client, http: rp_http(), client_id: client_id.into(), secret: secret.map(str::to_string) }
 }
 
 /// A client key pair for private_key_jwt: (JWKS to register, signing key).
@@ -71,8 +66,7 @@ fn client_key() -> (Value, jsonwebtoken::EncodingKey) {
     use aws_lc_rs_shim::*;
     let pkcs8 = generate_p256_pkcs8();
     let enc = jsonwebtoken::EncodingKey::from_ec_der(&pkcs8);
-    let mut jwk =
-        jsonwebtoken::jwk::Jwk::from_encoding_key(&enc, jsonwebtoken::Algorithm::ES256).unwrap();
+    let mut jwk = jsonwebtoken::jwk::Jwk::from_encoding_key(&enc, jsonwebtoken::Algorithm::ES256).unwrap();
     jwk.common.key_id = Some("rp-key-1".into());
     (serde_json::json!({"keys": [jwk]}), enc)
 }
@@ -81,28 +75,15 @@ mod aws_lc_rs_shim {
     /// A fresh P-256 key in PKCS#8, made through the provider's own key generator.
     pub fn generate_p256_pkcs8() -> Vec<u8> {
         let kek = idp_core::crypto::Kek::generate(&idp_core::SystemEnv);
-        let rec = idp_core::keys::generate(
-            &idp_core::SystemEnv,
-            &kek,
-            "rp",
-            idp_core::model::SigningAlg::ES256,
-        )
-        .unwrap();
-        kek.open(&rec.sealed_private_key, &format!("signing-key:{}", rec.kid))
-            .unwrap()
+        let rec =
+            idp_core::keys::generate(&idp_core::SystemEnv, &kek, "rp", idp_core::model::SigningAlg::ES256)
+                .unwrap();
+        kek.open(&rec.sealed_private_key, &format!("signing-key:{}", rec.kid)).unwrap()
     }
 }
 
-pub fn client_assertion(
-    key: &jsonwebtoken::EncodingKey,
-    client_id: &str,
-    aud: &str,
-    jti: &str,
-) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
+pub fn client_assertion(key: &jsonwebtoken::EncodingKey, client_id: &str, aud: &str, jti: &str) -> String {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
     header.kid = Some("rp-key-1".into());
     let claims = serde_json::json!({"iss": client_id, "sub": client_id, "aud": aud, "jti": jti, "iat": now, "exp": now + 60});
@@ -118,17 +99,9 @@ async fn token_with_assertion(
     let jti = idp_core::crypto::random_token(&idp_core::SystemEnv, 12);
     let assertion = client_assertion(key, client_id, &format!("{}/token", s.issuer), &jti);
     let mut body: Vec<(&str, &str)> = form.to_vec();
-    body.push((
-        "client_assertion_type",
-        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-    ));
+    body.push(("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"));
     body.push(("client_assertion", &assertion));
-    let res = rp_http()
-        .post(format!("{}/token", s.issuer))
-        .form(&body)
-        .send()
-        .await
-        .unwrap();
+    let res = rp_http().post(format!("{}/token", s.issuer)).form(&body).send().await.unwrap();
     let status = res.status().as_u16();
     (status, res.json().await.unwrap_or(Value::Null))
 }
@@ -143,24 +116,12 @@ async fn journey(backend: Backend, auth: Auth, alg: SigningAlg, format: AccessTo
         id_token_alg: alg,
         access_token_format: format,
         jwks: (auth == Auth::PrivateKeyJwt).then(|| jwks.clone()),
-        auth_methods: if auth == Auth::PrivateKeyJwt {
-            vec![AuthMethod::PrivateKeyJwt]
-        } else {
-            vec![]
-        },
+        auth_methods: if auth == Auth::PrivateKeyJwt { vec![AuthMethod::PrivateKeyJwt] } else { vec![] },
         ..Default::default()
     };
-    let kind = if auth == Auth::Public {
-        ClientType::Spa
-    } else {
-        ClientType::Web
-    };
+    let kind = if auth == Auth::Public { ClientType::Spa } else { ClientType::Web };
     let (client_id, secret) = s.add_client(kind, settings).await;
-    let secret = if auth == Auth::PrivateKeyJwt {
-        None
-    } else {
-        secret
-    };
+    let secret = if auth == Auth::PrivateKeyJwt { None } else { secret };
     let rp = rp(&s, &client_id, secret.as_deref(), auth).await;
     let f = |r| rp_call(&rp.http, r);
 
@@ -168,11 +129,7 @@ async fn journey(backend: Backend, auth: Auth, alg: SigningAlg, format: AccessTo
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (url, state, nonce) = rp
         .client
-        .authorize_url(
-            CoreAuthenticationFlow::AuthorizationCode,
-            CsrfToken::new_random,
-            Nonce::new_random,
-        )
+        .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
         .add_scope(Scope::new("profile".into()))
         .add_scope(Scope::new("email".into()))
         .add_scope(Scope::new("offline_access".into()))
@@ -182,10 +139,8 @@ async fn journey(backend: Backend, auth: Auth, alg: SigningAlg, format: AccessTo
     let (_, status, login_page) = browser.get(&s, url.as_str()).await.page();
     assert_eq!(status, 200);
     assert!(login_page.contains("登录"), "zh-CN by default");
-    let (_, _, consent_page) = browser
-        .sign_in(&s, &login_page, "alice", crate::common::PASSWORD)
-        .await
-        .page();
+    let (_, _, consent_page) =
+        browser.sign_in(&s, &login_page, "alice", crate::common::PASSWORD).await.page();
     assert!(
         consent_page.contains("Department App") && consent_page.contains("电子邮箱地址"),
         "{consent_page}"
@@ -222,16 +177,13 @@ async fn journey(backend: Backend, auth: Auth, alg: SigningAlg, format: AccessTo
     };
     let id_token = token.id_token().expect("id_token");
     let id_verifier = rp.client.id_token_verifier();
-    let claims: &CoreIdTokenClaims = id_token
-        .claims(&id_verifier, &nonce)
-        .expect("ID token verifies against the JWKS");
+    let claims: &CoreIdTokenClaims =
+        id_token.claims(&id_verifier, &nonce).expect("ID token verifies against the JWKS");
     assert_eq!(claims.issuer().as_str(), s.issuer);
     assert!(claims.auth_time().is_some());
     assert_eq!(claims.auth_context_ref().map(|a| a.as_str()), Some("aal1"));
     assert_eq!(
-        claims
-            .auth_method_refs()
-            .map(|v| v.iter().map(|a| a.as_str().to_string()).collect::<Vec<_>>()),
+        claims.auth_method_refs().map(|v| v.iter().map(|a| a.as_str().to_string()).collect::<Vec<_>>()),
         Some(vec!["pwd".to_string()])
     );
     let expected_hash = AccessTokenHash::from_token(
@@ -266,39 +218,21 @@ async fn journey(backend: Backend, auth: Auth, alg: SigningAlg, format: AccessTo
     assert_eq!(res.status(), 200);
 
     // refresh rotation: a new refresh token each time; the old one, presented again, revokes all.
-    let rt1 = token
-        .refresh_token()
-        .expect("refresh token for offline_access")
-        .clone();
-    let refreshed = refresh(&s, &rp, auth, &key, &rt1)
-        .await
-        .expect("first refresh");
+    let rt1 = token.refresh_token().expect("refresh token for offline_access").clone();
+    let refreshed = refresh(&s, &rp, auth, &key, &rt1).await.expect("first refresh");
     let rt2 = refreshed.refresh_token().expect("rotated").clone();
     assert_ne!(rt1.secret(), rt2.secret());
-    assert_eq!(
-        introspect(&s, &rp, auth, &key, refreshed.access_token().secret()).await["active"],
-        true
-    );
+    assert_eq!(introspect(&s, &rp, auth, &key, refreshed.access_token().secret()).await["active"], true);
     let replay = refresh(&s, &rp, auth, &key, &rt1).await;
     assert!(replay.unwrap_err().contains("invalid_grant"));
-    assert!(
-        refresh(&s, &rp, auth, &key, &rt2).await.is_err(),
-        "the family is revoked after a replay"
-    );
-    assert_eq!(
-        introspect(&s, &rp, auth, &key, refreshed.access_token().secret()).await["active"],
-        false
-    );
+    assert!(refresh(&s, &rp, auth, &key, &rt2).await.is_err(), "the family is revoked after a replay");
+    assert_eq!(introspect(&s, &rp, auth, &key, refreshed.access_token().secret()).await["active"], false);
 
     // a fresh sign-in for the rest (SSO: no password this time, consent remembered)
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (url, _, nonce) = rp
         .client
-        .authorize_url(
-            CoreAuthenticationFlow::AuthorizationCode,
-            CsrfToken::new_random,
-            Nonce::new_random,
-        )
+        .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
         .add_scope(Scope::new("profile".into()))
         .set_pkce_challenge(challenge)
         .url();
@@ -327,14 +261,9 @@ async fn journey(backend: Backend, auth: Auth, alg: SigningAlg, format: AccessTo
             .await
             .unwrap()
     };
-    assert!(
-        token.refresh_token().is_none(),
-        "no offline_access, no refresh token"
-    );
+    assert!(token.refresh_token().is_none(), "no offline_access, no refresh token");
     let id_token = token.id_token().unwrap();
-    id_token
-        .claims(&rp.client.id_token_verifier(), &nonce)
-        .unwrap();
+    id_token.claims(&rp.client.id_token_verifier(), &nonce).unwrap();
 
     // introspection and revocation (public clients may revoke but not introspect)
     if auth != Auth::Public {
@@ -344,16 +273,9 @@ async fn journey(backend: Backend, auth: Auth, alg: SigningAlg, format: AccessTo
         assert_eq!(intro["username"], "alice");
     }
     revoke(&s, &rp, auth, &key, token.access_token().secret()).await;
-    let gone: Result<openidconnect::core::CoreUserInfoClaims, _> = rp
-        .client
-        .user_info(token.access_token().clone(), None)
-        .unwrap()
-        .request_async(&f)
-        .await;
-    assert!(
-        gone.is_err(),
-        "a revoked access token is refused by userinfo"
-    );
+    let gone: Result<openidconnect::core::CoreUserInfoClaims, _> =
+        rp.client.user_info(token.access_token().clone(), None).unwrap().request_async(&f).await;
+    assert!(gone.is_err(), "a revoked access token is refused by userinfo");
 
     // logout with id_token_hint and an exact post_logout_redirect_uri
     let logout = format!(
@@ -367,11 +289,7 @@ async fn journey(backend: Backend, auth: Auth, alg: SigningAlg, format: AccessTo
     // the session is gone: prompt=none now answers login_required to the client
     let (url, _, _) = rp
         .client
-        .authorize_url(
-            CoreAuthenticationFlow::AuthorizationCode,
-            CsrfToken::new_random,
-            Nonce::new_random,
-        )
+        .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
         .add_prompt(openidconnect::core::CoreAuthPrompt::None)
         .set_pkce_challenge(PkceCodeChallenge::new_random_sha256().0)
         .url();
@@ -380,10 +298,7 @@ async fn journey(backend: Backend, auth: Auth, alg: SigningAlg, format: AccessTo
 }
 
 pub fn urlencode(s: &str) -> String {
-    serde_urlencoded::to_string([("v", s)])
-        .unwrap()
-        .trim_start_matches("v=")
-        .to_string()
+    serde_urlencoded::to_string([("v", s)]).unwrap().trim_start_matches("v=").to_string()
 }
 
 pub fn decode_payload(jwt: &str) -> Value {
@@ -408,26 +323,13 @@ async fn refresh(
             s,
             key,
             &rp.client_id,
-            &[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", rt.secret()),
-            ],
+            &[("grant_type", "refresh_token"), ("refresh_token", rt.secret())],
         )
         .await;
-        return if st == 200 {
-            Ok(serde_json::from_value(body).unwrap())
-        } else {
-            Err(body.to_string())
-        };
+        return if st == 200 { Ok(serde_json::from_value(body).unwrap()) } else { Err(body.to_string()) };
     }
     let f = |r| rp_call(&rp.http, r);
-    match rp
-        .client
-        .exchange_refresh_token(rt)
-        .unwrap()
-        .request_async(&f)
-        .await
-    {
+    match rp.client.exchange_refresh_token(rt).unwrap().request_async(&f).await {
         Ok(t) => Ok(t),
         Err(openidconnect::RequestTokenError::ServerResponse(e)) => Err(e.error().to_string()),
         Err(e) => Err(format!("{e:?}")),
@@ -445,10 +347,7 @@ async fn authed_post(
 ) -> reqwest::Response {
     let http = rp_http();
     let url = format!("{}/{path}", s.issuer);
-    let mut body: Vec<(String, String)> = form
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let mut body: Vec<(String, String)> = form.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let mut req = http.post(&url);
     match auth {
         Auth::Basic => req = req.basic_auth(&rp.client_id, rp.secret.as_deref()),
@@ -482,9 +381,7 @@ async fn introspect(
 ) -> Value {
     if auth == Auth::Public {
         // Public clients cannot introspect; ask as a confidential resource server instead.
-        let (id, secret) = s
-            .add_client(ClientType::Service, ClientSettings::default())
-            .await;
+        let (id, secret) = s.add_client(ClientType::Service, ClientSettings::default()).await;
         let res = rp_http()
             .post(format!("{}/introspect", s.issuer))
             .basic_auth(id, secret)
@@ -511,22 +408,10 @@ async fn post_rs256_opaque(b: Backend) {
     journey(b, Auth::Post, SigningAlg::RS256, AccessTokenFormat::Opaque).await
 }
 async fn private_key_jwt_eddsa(b: Backend) {
-    journey(
-        b,
-        Auth::PrivateKeyJwt,
-        SigningAlg::EdDSA,
-        AccessTokenFormat::Jwt,
-    )
-    .await
+    journey(b, Auth::PrivateKeyJwt, SigningAlg::EdDSA, AccessTokenFormat::Jwt).await
 }
 async fn public_pkce(b: Backend) {
-    journey(
-        b,
-        Auth::Public,
-        SigningAlg::ES256,
-        AccessTokenFormat::Opaque,
-    )
-    .await
+    journey(b, Auth::Public, SigningAlg::ES256, AccessTokenFormat::Opaque).await
 }
 
 crate::both_backends!(journey_client_secret_basic, basic_es256_jwt);
@@ -540,12 +425,8 @@ async fn sso_second_client(b: Backend) {
         return;
     };
     s.add_account("bob").await;
-    let (a, _) = s
-        .add_client(ClientType::Web, ClientSettings::default())
-        .await;
-    let (c2, _) = s
-        .add_client(ClientType::Web, ClientSettings::default())
-        .await;
+    let (a, _) = s.add_client(ClientType::Web, ClientSettings::default()).await;
+    let (c2, _) = s.add_client(ClientType::Web, ClientSettings::default()).await;
     let browser = Browser::new();
     let url = |cid: &str| {
         format!(
@@ -563,36 +444,18 @@ async fn sso_second_client(b: Backend) {
     let cb = browser.consent(&s, &body, true).await.callback();
     assert!(cb.contains_key("code"));
     // and with the consent remembered, straight back
-    assert!(
-        browser
-            .get(&s, &url(&c2))
-            .await
-            .callback()
-            .contains_key("code")
-    );
+    assert!(browser.get(&s, &url(&c2)).await.callback().contains_key("code"));
     // asking for more scope asks again
-    let more = format!(
-        "{}&scope=openid%20email",
-        url(&c2).replace("&scope=openid", "")
-    );
+    let more = format!("{}&scope=openid%20email", url(&c2).replace("&scope=openid", ""));
     let (_, _, body) = browser.get(&s, &more).await.page();
     assert!(body.contains("value=\"allow\""));
     // form_post response mode
     let fp = format!("{}&response_mode=form_post", url(&c2));
     let res = browser.http.get(&fp).send().await.unwrap();
-    let csp = res.headers()["content-security-policy"]
-        .to_str()
-        .unwrap()
-        .to_string();
+    let csp = res.headers()["content-security-policy"].to_str().unwrap().to_string();
     let body = res.text().await.unwrap();
-    assert!(
-        body.contains(&format!("action=\"{REDIRECT}\"")) && body.contains("name=\"code\""),
-        "{body}"
-    );
-    assert!(
-        csp.contains("form-action http://127.0.0.1:1") && csp.contains("script-src 'nonce-"),
-        "{csp}"
-    );
+    assert!(body.contains(&format!("action=\"{REDIRECT}\"")) && body.contains("name=\"code\""), "{body}");
+    assert!(csp.contains("form-action http://127.0.0.1:1") && csp.contains("script-src 'nonce-"), "{csp}");
 }
 crate::both_backends!(sso, sso_second_client);
 
@@ -605,10 +468,7 @@ async fn client_credentials(b: Backend) {
         let (id, secret) = s
             .add_client(
                 ClientType::Service,
-                ClientSettings {
-                    access_token_format: format,
-                    ..Default::default()
-                },
+                ClientSettings { access_token_format: format, ..Default::default() },
             )
             .await;
         let meta = discover(&s).await;

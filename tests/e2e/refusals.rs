@@ -43,13 +43,9 @@ async fn authorization_refusals(b: Backend) {
         return;
     };
     s.add_account("carol").await;
-    let (web, secret) = s
-        .add_client(ClientType::Web, ClientSettings::default())
-        .await;
+    let (web, secret) = s.add_client(ClientType::Web, ClientSettings::default()).await;
     let secret = secret.unwrap();
-    let (spa, _) = s
-        .add_client(ClientType::Spa, ClientSettings::default())
-        .await;
+    let (spa, _) = s.add_client(ClientType::Spa, ClientSettings::default()).await;
     let browser = Browser::new();
 
     // an unregistered redirect_uri: an error page, never a redirect
@@ -67,71 +63,35 @@ async fn authorization_refusals(b: Backend) {
         assert!(body.contains("invalid_request"), "{body}");
     }
     // unknown client: page
-    let res = browser
-        .http
-        .get(auth_url(&s, "nope", ""))
-        .send()
-        .await
-        .unwrap();
+    let res = browser.http.get(auth_url(&s, "nope", "")).send().await.unwrap();
     assert_eq!(res.status(), 400);
     assert!(res.text().await.unwrap().contains("invalid_client"));
 
-    let error_of =
-        |step: crate::browser::Step| step.callback().get("error").cloned().unwrap_or_default();
+    let error_of = |step: crate::browser::Step| step.callback().get("error").cloned().unwrap_or_default();
     // public client without PKCE, or with plain
-    assert_eq!(
-        error_of(browser.get(&s, &auth_url(&s, &spa, "")).await),
-        "invalid_request"
-    );
+    assert_eq!(error_of(browser.get(&s, &auth_url(&s, &spa, "")).await), "invalid_request");
     let plain = format!("&code_challenge={CHALLENGE}&code_challenge_method=plain");
-    assert_eq!(
-        error_of(browser.get(&s, &auth_url(&s, &spa, &plain)).await),
-        "invalid_request"
-    );
+    assert_eq!(error_of(browser.get(&s, &auth_url(&s, &spa, &plain)).await), "invalid_request");
     // unsupported response_type, unknown scope
     let token_rt = auth_url(&s, &web, "").replace("response_type=code", "response_type=token");
-    assert_eq!(
-        error_of(browser.get(&s, &token_rt).await),
-        "unsupported_response_type"
-    );
+    assert_eq!(error_of(browser.get(&s, &token_rt).await), "unsupported_response_type");
     let admin = auth_url(&s, &web, "").replace("scope=openid", "scope=openid%20admin");
     assert_eq!(error_of(browser.get(&s, &admin).await), "invalid_scope");
     // prompt=none without a session
-    assert_eq!(
-        error_of(browser.get(&s, &auth_url(&s, &web, "&prompt=none")).await),
-        "login_required"
-    );
+    assert_eq!(error_of(browser.get(&s, &auth_url(&s, &web, "&prompt=none")).await), "login_required");
     // errors carry state and iss
-    let cb = browser
-        .get(&s, &auth_url(&s, &web, "&prompt=none"))
-        .await
-        .callback();
+    let cb = browser.get(&s, &auth_url(&s, &web, "&prompt=none")).await.callback();
     assert_eq!(cb["state"], "st");
     assert_eq!(cb["iss"], s.issuer);
 
     // sign in, then: max_age forces a new sign-in once the session is older
     let pkce = format!("&code_challenge={CHALLENGE}&code_challenge_method=S256");
-    let cb = browser
-        .authorize(&s, &auth_url(&s, &web, &pkce), "carol")
-        .await
-        .callback();
+    let cb = browser.authorize(&s, &auth_url(&s, &web, &pkce), "carol").await.callback();
     let code = cb["code"].clone();
     s.env.advance(20);
-    let (_, _, body) = browser
-        .get(&s, &auth_url(&s, &web, "&max_age=10"))
-        .await
-        .page();
-    assert!(
-        body.contains("name=\"password\""),
-        "max_age=10 after 20 s asks for the password again"
-    );
-    assert!(
-        browser
-            .get(&s, &auth_url(&s, &web, "&max_age=3600"))
-            .await
-            .callback()
-            .contains_key("code")
-    );
+    let (_, _, body) = browser.get(&s, &auth_url(&s, &web, "&max_age=10")).await.page();
+    assert!(body.contains("name=\"password\""), "max_age=10 after 20 s asks for the password again");
+    assert!(browser.get(&s, &auth_url(&s, &web, "&max_age=3600")).await.callback().contains_key("code"));
 
     // the code: expired after 60 s (20 s already passed), replay refused
     let form = [
@@ -142,11 +102,7 @@ async fn authorization_refusals(b: Backend) {
     ];
     s.env.advance(41);
     let (st, body, _) = token(&s, &web, &secret, &form).await;
-    assert_eq!(
-        (st, body["error"].as_str()),
-        (400, Some("invalid_grant")),
-        "expired code"
-    );
+    assert_eq!((st, body["error"].as_str()), (400, Some("invalid_grant")), "expired code");
     let cb = browser.get(&s, &auth_url(&s, &web, &pkce)).await.callback();
     let code = cb["code"].clone();
     let form = [
@@ -158,11 +114,7 @@ async fn authorization_refusals(b: Backend) {
     let (st, first, _) = token(&s, &web, &secret, &form).await;
     assert_eq!(st, 200, "{first}");
     let (st, body, _) = token(&s, &web, &secret, &form).await;
-    assert_eq!(
-        (st, body["error"].as_str()),
-        (400, Some("invalid_grant")),
-        "replayed code"
-    );
+    assert_eq!((st, body["error"].as_str()), (400, Some("invalid_grant")), "replayed code");
     let intro: Value = rp_http()
         .post(format!("{}/introspect", s.issuer))
         .basic_auth(&web, Some(&secret))
@@ -173,28 +125,19 @@ async fn authorization_refusals(b: Backend) {
         .json()
         .await
         .unwrap();
-    assert_eq!(
-        intro["active"], false,
-        "a replayed code revokes what it issued"
-    );
+    assert_eq!(intro["active"], false, "a replayed code revokes what it issued");
     // PKCE downgrade: a code issued with a challenge needs the verifier
     let code = browser.get(&s, &auth_url(&s, &web, &pkce)).await.callback()["code"].clone();
     let (st, body, _) = token(
         &s,
         &web,
         &secret,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-        ],
+        &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT)],
     )
     .await;
     assert_eq!((st, body["error"].as_str()), (400, Some("invalid_grant")));
     // a code of one client redeemed by another
-    let (other, other_secret) = s
-        .add_client(ClientType::Web, ClientSettings::default())
-        .await;
+    let (other, other_secret) = s.add_client(ClientType::Web, ClientSettings::default()).await;
     let code = browser.get(&s, &auth_url(&s, &web, &pkce)).await.callback()["code"].clone();
     let (st, body, _) = token(
         &s,
@@ -211,23 +154,12 @@ async fn authorization_refusals(b: Backend) {
     assert_eq!((st, body["error"].as_str()), (400, Some("invalid_grant")));
 
     // wrong client secret: 401 with WWW-Authenticate
-    let (st, body, headers) =
-        token(&s, &web, "wrong", &[("grant_type", "client_credentials")]).await;
+    let (st, body, headers) = token(&s, &web, "wrong", &[("grant_type", "client_credentials")]).await;
     assert_eq!((st, body["error"].as_str()), (401, Some("invalid_client")));
-    assert!(
-        headers
-            .get("www-authenticate")
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .starts_with("Basic")
-    );
+    assert!(headers.get("www-authenticate").unwrap().to_str().unwrap().starts_with("Basic"));
     // unsupported grant type, missing grant type
     let (st, body, _) = token(&s, &web, &secret, &[("grant_type", "password")]).await;
-    assert_eq!(
-        (st, body["error"].as_str()),
-        (400, Some("unsupported_grant_type"))
-    );
+    assert_eq!((st, body["error"].as_str()), (400, Some("unsupported_grant_type")));
     let (st, body, _) = token(&s, &web, &secret, &[]).await;
     assert_eq!((st, body["error"].as_str()), (400, Some("invalid_request")));
 }
@@ -237,27 +169,13 @@ async fn hostile_input(b: Backend) {
     let Some(s) = TestServer::start(b).await else {
         return;
     };
-    let (web, secret) = s
-        .add_client(ClientType::Web, ClientSettings::default())
-        .await;
+    let (web, secret) = s.add_client(ClientType::Web, ClientSettings::default()).await;
     let secret = secret.unwrap();
     let http = rp_http();
     let big = "A".repeat(70 * 1024);
-    let garbage = [
-        "%",
-        "a=%zz",
-        "client_id=a&client_id=b",
-        "\u{0}=\u{0}",
-        &format!("state={}", "x".repeat(20_000)),
-    ];
-    for path in [
-        "authorize",
-        "token",
-        "userinfo",
-        "introspect",
-        "revoke",
-        "end_session",
-    ] {
+    let garbage =
+        ["%", "a=%zz", "client_id=a&client_id=b", "\u{0}=\u{0}", &format!("state={}", "x".repeat(20_000))];
+    for path in ["authorize", "token", "userinfo", "introspect", "revoke", "end_session"] {
         for g in garbage {
             let res = http
                 .post(format!("{}/{path}", s.issuer))
@@ -268,19 +186,10 @@ async fn hostile_input(b: Backend) {
                 .await
                 .unwrap();
             // end_session has no required parameter: unknown ones are ignored (200 is right).
-            let ok =
-                res.status().is_client_error() || (path == "end_session" && res.status() == 200);
+            let ok = res.status().is_client_error() || (path == "end_session" && res.status() == 200);
             assert!(ok, "{path} {g:?}: {}", res.status());
-            let res = http
-                .get(format!("{}/{path}?{g}", s.issuer))
-                .send()
-                .await
-                .unwrap();
-            assert!(
-                res.status().as_u16() < 500,
-                "{path} GET {g:?}: {}",
-                res.status()
-            );
+            let res = http.get(format!("{}/{path}?{g}", s.issuer)).send().await.unwrap();
+            assert!(res.status().as_u16() < 500, "{path} GET {g:?}: {}", res.status());
         }
         let res = http
             .post(format!("{}/{path}", s.issuer))
@@ -297,73 +206,29 @@ async fn hostile_input(b: Backend) {
             .send()
             .await
             .unwrap();
-        assert!(
-            res.status().is_client_error(),
-            "{path} json: {}",
-            res.status()
-        );
+        assert!(res.status().is_client_error(), "{path} json: {}", res.status());
     }
     // userinfo with garbage tokens
-    for t in [
-        "x",
-        "a.b.c",
-        "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.",
-        &"z".repeat(9000),
-    ] {
-        let res = http
-            .get(format!("{}/userinfo", s.issuer))
-            .bearer_auth(t)
-            .send()
-            .await
-            .unwrap();
+    for t in ["x", "a.b.c", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.", &"z".repeat(9000)] {
+        let res = http.get(format!("{}/userinfo", s.issuer)).bearer_auth(t).send().await.unwrap();
         assert_eq!(res.status(), 401, "{t}");
-        assert!(
-            res.headers()["www-authenticate"]
-                .to_str()
-                .unwrap()
-                .contains("invalid_token")
-        );
+        assert!(res.headers()["www-authenticate"].to_str().unwrap().contains("invalid_token"));
     }
-    let res = http
-        .get(format!("{}/userinfo", s.issuer))
-        .send()
-        .await
-        .unwrap();
+    let res = http.get(format!("{}/userinfo", s.issuer)).send().await.unwrap();
     assert_eq!(res.status(), 401);
     // unknown tenant, unknown path
     assert_eq!(
-        http.get(format!(
-            "{}/t/nope/.well-known/openid-configuration",
-            s.base
-        ))
-        .send()
-        .await
-        .unwrap()
-        .status(),
-        404
-    );
-    assert_eq!(
-        http.get(format!("{}/t/NOPE%00/jwks", s.base))
+        http.get(format!("{}/t/nope/.well-known/openid-configuration", s.base))
             .send()
             .await
             .unwrap()
             .status(),
         404
     );
-    assert_eq!(
-        http.get(format!("{}/nothing", s.base))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
+    assert_eq!(http.get(format!("{}/t/NOPE%00/jwks", s.base)).send().await.unwrap().status(), 404);
+    assert_eq!(http.get(format!("{}/nothing", s.base)).send().await.unwrap().status(), 404);
     // interaction ids that do not exist
-    let res = http
-        .get(format!("{}/interaction/{}", s.issuer, "x".repeat(500)))
-        .send()
-        .await
-        .unwrap();
+    let res = http.get(format!("{}/interaction/{}", s.issuer, "x".repeat(500))).send().await.unwrap();
     assert_eq!(res.status(), 400);
 }
 crate::both_backends!(hostile_input_is_refused_cleanly, hostile_input);
@@ -374,13 +239,9 @@ async fn cross_tenant(b: Backend) {
     };
     s.ops.add_tenant("other", None).await.unwrap();
     s.add_account("dave").await;
-    let (web, secret) = s
-        .add_client(ClientType::Web, ClientSettings::default())
-        .await;
+    let (web, secret) = s.add_client(ClientType::Web, ClientSettings::default()).await;
     let secret = secret.unwrap();
-    let (svc, svc_secret) = s
-        .add_client(ClientType::Service, ClientSettings::default())
-        .await;
+    let (svc, svc_secret) = s.add_client(ClientType::Service, ClientSettings::default()).await;
     let other_issuer = format!("{}/t/other", s.base);
     let http = rp_http();
     // a main client at the other tenant's authorization endpoint: unknown there
@@ -409,9 +270,7 @@ async fn cross_tenant(b: Backend) {
         .await
         .unwrap();
     let at = tok["access_token"].as_str().unwrap();
-    let (osvc, osecret) = s
-        .add_client_in("other", ClientType::Service, ClientSettings::default())
-        .await;
+    let (osvc, osecret) = s.add_client_in("other", ClientType::Service, ClientSettings::default()).await;
     let intro: Value = http
         .post(format!("{other_issuer}/introspect"))
         .basic_auth(&osvc, osecret.as_deref())
@@ -424,18 +283,11 @@ async fn cross_tenant(b: Backend) {
         .unwrap();
     assert_eq!(intro, serde_json::json!({"active": false}));
     let browser = Browser::new();
-    let cb = browser
-        .authorize(&s, &auth_url(&s, &web, ""), "dave")
-        .await
-        .callback();
+    let cb = browser.authorize(&s, &auth_url(&s, &web, ""), "dave").await.callback();
     let body: Value = http
         .post(format!("{}/token", s.issuer))
         .basic_auth(&web, Some(&secret))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", &cb["code"]),
-            ("redirect_uri", REDIRECT),
-        ])
+        .form(&[("grant_type", "authorization_code"), ("code", &cb["code"]), ("redirect_uri", REDIRECT)])
         .send()
         .await
         .unwrap()
@@ -450,29 +302,13 @@ async fn cross_tenant(b: Backend) {
         .unwrap();
     assert_eq!(res.status(), 401);
     // the session of main does not sign the person in at other (dave does not exist there)
-    let (oweb, _) = s
-        .add_client_in("other", ClientType::Web, ClientSettings::default())
-        .await;
+    let (oweb, _) = s.add_client_in("other", ClientType::Web, ClientSettings::default()).await;
     let url = auth_url(&s, &oweb, "").replace(&s.issuer, &other_issuer);
     let (_, _, page) = browser.get(&s, &url).await.page();
     assert!(page.contains("name=\"password\""));
     // the other tenant publishes other keys
-    let k1: Value = http
-        .get(format!("{}/jwks", s.issuer))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let k2: Value = http
-        .get(format!("{other_issuer}/jwks"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let k1: Value = http.get(format!("{}/jwks", s.issuer)).send().await.unwrap().json().await.unwrap();
+    let k2: Value = http.get(format!("{other_issuer}/jwks")).send().await.unwrap().json().await.unwrap();
     assert_ne!(k1, k2);
 }
 crate::both_backends!(cross_tenant_use_is_refused, cross_tenant);
@@ -482,9 +318,7 @@ async fn sign_in_defences(b: Backend) {
         return;
     };
     s.add_account("erin").await;
-    let (web, _) = s
-        .add_client(ClientType::Web, ClientSettings::default())
-        .await;
+    let (web, _) = s.add_client(ClientType::Web, ClientSettings::default()).await;
     let browser = Browser::new();
     let (_, _, page) = browser.get(&s, &auth_url(&s, &web, "")).await.page();
     // CSRF: a forged form is refused
@@ -492,11 +326,7 @@ async fn sign_in_defences(b: Backend) {
     let res = browser
         .http
         .post(format!("{}{action}", s.base))
-        .form(&[
-            ("csrf", "forged"),
-            ("login", "erin"),
-            ("password", PASSWORD),
-        ])
+        .form(&[("csrf", "forged"), ("login", "erin"), ("password", PASSWORD)])
         .send()
         .await
         .unwrap();
@@ -507,40 +337,20 @@ async fn sign_in_defences(b: Backend) {
     let res = other
         .http
         .post(format!("{}{action}", s.base))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("login", "erin"),
-            ("password", PASSWORD),
-        ])
+        .form(&[("csrf", csrf.as_str()), ("login", "erin"), ("password", PASSWORD)])
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 400);
     // same answer for an unknown user and a wrong password
-    let (_, _, unknown) = browser
-        .sign_in(&s, &page, "nobody", "Wrong-Pass-1")
-        .await
-        .page();
-    let (_, _, wrong) = browser
-        .sign_in(&s, &unknown, "erin", "Wrong-Pass-1")
-        .await
-        .page();
-    let msg = |p: &str| {
-        p[p.find("class=\"error\"").unwrap()..]
-            .split("</p>")
-            .next()
-            .unwrap()
-            .to_string()
-    };
+    let (_, _, unknown) = browser.sign_in(&s, &page, "nobody", "Wrong-Pass-1").await.page();
+    let (_, _, wrong) = browser.sign_in(&s, &unknown, "erin", "Wrong-Pass-1").await.page();
+    let msg = |p: &str| p[p.find("class=\"error\"").unwrap()..].split("</p>").next().unwrap().to_string();
     assert_eq!(msg(&unknown), msg(&wrong));
     // five consecutive wrong passwords lock the account; the right one is then refused too
     let mut page = wrong;
     for _ in 0..4 {
-        page = browser
-            .sign_in(&s, &page, "erin", "Wrong-Pass-1")
-            .await
-            .page()
-            .2;
+        page = browser.sign_in(&s, &page, "erin", "Wrong-Pass-1").await.page().2;
     }
     assert!(page.contains("锁定"), "locked after 5 failures: {page}");
     let (_, _, page) = browser.sign_in(&s, &page, "erin", PASSWORD).await.page();
@@ -551,41 +361,18 @@ async fn sign_in_defences(b: Backend) {
     let (_, _, consent) = browser.sign_in(&s, &page, "erin", PASSWORD).await.page();
     assert!(consent.contains("value=\"allow\""));
     // security headers on pages, HttpOnly SameSite session cookies
-    let res = browser
-        .http
-        .get(auth_url(&s, &web, "&prompt=login"))
-        .send()
-        .await
-        .unwrap();
+    let res = browser.http.get(auth_url(&s, &web, "&prompt=login")).send().await.unwrap();
     let loc = res.headers()["location"].to_str().unwrap().to_string();
-    let res = browser
-        .http
-        .get(format!("{}{loc}", s.base))
-        .send()
-        .await
-        .unwrap();
+    let res = browser.http.get(format!("{}{loc}", s.base)).send().await.unwrap();
     let h = res.headers();
     assert_eq!(h["x-frame-options"], "DENY");
-    assert!(
-        h["content-security-policy"]
-            .to_str()
-            .unwrap()
-            .contains("frame-ancestors 'none'")
-    );
+    assert!(h["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
     assert_eq!(h["x-content-type-options"], "nosniff");
     assert_eq!(h["cache-control"], "no-store");
     // English on request
-    let (_, _, en) = browser
-        .get(&s, &auth_url(&s, &web, "&prompt=login&ui_locales=en"))
-        .await
-        .page();
+    let (_, _, en) = browser.get(&s, &auth_url(&s, &web, "&prompt=login&ui_locales=en")).await.page();
     assert!(en.contains("Sign in"), "{en}");
-    let audit = s
-        .ops
-        .store
-        .audit_events(&s.ops.tenant("main").await.unwrap().id, 100)
-        .await
-        .unwrap();
+    let audit = s.ops.store.audit_events(&s.ops.tenant("main").await.unwrap().id, 100).await.unwrap();
     let kinds: Vec<_> = audit.iter().map(|e| e.kind.as_str()).collect();
     assert!(
         kinds.contains(&"login_failure")
@@ -606,35 +393,23 @@ async fn rate_limits(b: Backend) {
         return;
     };
     s.add_account("fred").await;
-    let (web, _) = s
-        .add_client(ClientType::Web, ClientSettings::default())
-        .await;
+    let (web, _) = s.add_client(ClientType::Web, ClientSettings::default()).await;
     let browser = Browser::new();
     let (_, _, mut page) = browser.get(&s, &auth_url(&s, &web, "")).await.page();
     for _ in 0..3 {
-        page = browser
-            .sign_in(&s, &page, "fred", "Wrong-Pass-1")
-            .await
-            .page()
-            .2;
+        page = browser.sign_in(&s, &page, "fred", "Wrong-Pass-1").await.page().2;
     }
     let csrf = extract(&page, "csrf").unwrap();
     let res = browser
         .http
         .post(format!("{}{}", s.base, form_action(&page)))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("login", "fred"),
-            ("password", PASSWORD),
-        ])
+        .form(&[("csrf", csrf.as_str()), ("login", "fred"), ("password", PASSWORD)])
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 429);
     assert!(res.headers().get("retry-after").is_some());
-    let (svc, secret) = s
-        .add_client(ClientType::Service, ClientSettings::default())
-        .await;
+    let (svc, secret) = s.add_client(ClientType::Service, ClientSettings::default()).await;
     let mut statuses = vec![];
     for _ in 0..3 {
         let res = rp_http()
@@ -644,10 +419,7 @@ async fn rate_limits(b: Backend) {
             .send()
             .await
             .unwrap();
-        statuses.push((
-            res.status().as_u16(),
-            res.headers().get("retry-after").is_some(),
-        ));
+        statuses.push((res.status().as_u16(), res.headers().get("retry-after").is_some()));
     }
     assert_eq!(statuses, vec![(200, false), (200, false), (429, true)]);
 }

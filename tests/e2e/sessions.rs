@@ -19,18 +19,11 @@ fn auth_url(s: &TestServer, client_id: &str, extra: &str) -> String {
 }
 
 async fn id_token_for(s: &TestServer, browser: &Browser, id: &str, secret: &str) -> String {
-    let cb = browser
-        .authorize(s, &auth_url(s, id, ""), "gina")
-        .await
-        .callback();
+    let cb = browser.authorize(s, &auth_url(s, id, ""), "gina").await.callback();
     let body: Value = rp_http()
         .post(format!("{}/token", s.issuer))
         .basic_auth(id, Some(secret))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", &cb["code"]),
-            ("redirect_uri", REDIRECT),
-        ])
+        .form(&[("grant_type", "authorization_code"), ("code", &cb["code"]), ("redirect_uri", REDIRECT)])
         .send()
         .await
         .unwrap()
@@ -45,19 +38,13 @@ async fn logout(b: Backend) {
         return;
     };
     s.add_account("gina").await;
-    let (web, secret) = s
-        .add_client(ClientType::Web, ClientSettings::default())
-        .await;
+    let (web, secret) = s.add_client(ClientType::Web, ClientSettings::default()).await;
     let secret = secret.unwrap();
     let browser = Browser::new();
     let id_token = id_token_for(&s, &browser, &web, &secret).await;
 
     // an unregistered post_logout_redirect_uri: error page, no redirect, still signed in
-    for bad in [
-        "http://127.0.0.1:1/bye/",
-        "http://evil.example/",
-        "http://127.0.0.1:1/bye?next=x",
-    ] {
+    for bad in ["http://127.0.0.1:1/bye/", "http://evil.example/", "http://127.0.0.1:1/bye?next=x"] {
         let url = format!(
             "{}/end_session?id_token_hint={id_token}&post_logout_redirect_uri={}",
             s.issuer,
@@ -68,24 +55,13 @@ async fn logout(b: Backend) {
         assert!(res.headers().get("location").is_none());
     }
     // post_logout_redirect_uri without any way to know the client
-    let url = format!(
-        "{}/end_session?post_logout_redirect_uri={}",
-        s.issuer,
-        urlencode(POST_LOGOUT)
-    );
+    let url = format!("{}/end_session?post_logout_redirect_uri={}", s.issuer, urlencode(POST_LOGOUT));
     assert_eq!(browser.http.get(url).send().await.unwrap().status(), 400);
     // a forged hint
-    let url = format!(
-        "{}/end_session?id_token_hint=eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.",
-        s.issuer
-    );
+    let url = format!("{}/end_session?id_token_hint=eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.", s.issuer);
     assert_eq!(browser.http.get(url).send().await.unwrap().status(), 400);
     assert!(
-        browser
-            .get(&s, &auth_url(&s, &web, "&prompt=none"))
-            .await
-            .callback()
-            .contains_key("code"),
+        browser.get(&s, &auth_url(&s, &web, "&prompt=none")).await.callback().contains_key("code"),
         "still signed in"
     );
 
@@ -117,44 +93,17 @@ async fn logout(b: Backend) {
             ("decision", decision.to_string()),
         ]
     };
-    let res = browser
-        .http
-        .post(format!("{}{action}", s.base))
-        .form(&carry("no"))
-        .send()
-        .await
-        .unwrap();
+    let res = browser.http.post(format!("{}{action}", s.base)).form(&carry("no")).send().await.unwrap();
     assert_eq!(res.status(), 200);
-    assert!(
-        browser
-            .get(&s, &auth_url(&s, &web, "&prompt=none"))
-            .await
-            .callback()
-            .contains_key("code")
-    );
-    let res = browser
-        .http
-        .post(format!("{}{action}", s.base))
-        .form(&carry("yes"))
-        .send()
-        .await
-        .unwrap();
+    assert!(browser.get(&s, &auth_url(&s, &web, "&prompt=none")).await.callback().contains_key("code"));
+    let res = browser.http.post(format!("{}{action}", s.base)).form(&carry("yes")).send().await.unwrap();
     assert_eq!(res.status(), 303);
-    assert_eq!(
-        res.headers()["location"],
-        format!("{POST_LOGOUT}?state=s9").as_str()
-    );
-    let cb = browser
-        .get(&s, &auth_url(&s, &web, "&prompt=none"))
-        .await
-        .callback();
+    assert_eq!(res.headers()["location"], format!("{POST_LOGOUT}?state=s9").as_str());
+    let cb = browser.get(&s, &auth_url(&s, &web, "&prompt=none")).await.callback();
     assert_eq!(cb["error"], "login_required");
 
     // with no session and no redirect: the signed-out page
-    let (_, status, page) = browser
-        .get(&s, &format!("{}/end_session", s.issuer))
-        .await
-        .page();
+    let (_, status, page) = browser.get(&s, &format!("{}/end_session", s.issuer)).await.page();
     assert_eq!(status, 200);
     assert!(page.contains("已退出登录"), "{page}");
 }
@@ -165,62 +114,34 @@ async fn timeouts(b: Backend) {
         return;
     };
     s.add_account("gina").await;
-    let (web, _) = s
-        .add_client(ClientType::Web, ClientSettings::default())
-        .await;
+    let (web, _) = s.add_client(ClientType::Web, ClientSettings::default()).await;
     let browser = Browser::new();
-    browser
-        .authorize(&s, &auth_url(&s, &web, ""), "gina")
-        .await
-        .callback();
+    browser.authorize(&s, &auth_url(&s, &web, ""), "gina").await.callback();
     // idle: 29 minutes between requests is fine, 31 is not
     for _ in 0..3 {
         s.env.advance(29 * 60);
-        assert!(
-            browser
-                .get(&s, &auth_url(&s, &web, "&prompt=none"))
-                .await
-                .callback()
-                .contains_key("code")
-        );
+        assert!(browser.get(&s, &auth_url(&s, &web, "&prompt=none")).await.callback().contains_key("code"));
     }
     s.env.advance(31 * 60);
     assert_eq!(
-        browser
-            .get(&s, &auth_url(&s, &web, "&prompt=none"))
-            .await
-            .callback()["error"],
+        browser.get(&s, &auth_url(&s, &web, "&prompt=none")).await.callback()["error"],
         "login_required"
     );
     // absolute: 12 hours even when active
-    browser
-        .authorize(&s, &auth_url(&s, &web, ""), "gina")
-        .await
-        .callback();
+    browser.authorize(&s, &auth_url(&s, &web, ""), "gina").await.callback();
     for _ in 0..25 {
         s.env.advance(29 * 60);
         let _ = browser.get(&s, &auth_url(&s, &web, "&prompt=none")).await;
     }
     assert_eq!(
-        browser
-            .get(&s, &auth_url(&s, &web, "&prompt=none"))
-            .await
-            .callback()["error"],
+        browser.get(&s, &auth_url(&s, &web, "&prompt=none")).await.callback()["error"],
         "login_required"
     );
     // prompt=none with a session but no consent for a new client
-    browser
-        .authorize(&s, &auth_url(&s, &web, ""), "gina")
-        .await
-        .callback();
-    let (other, _) = s
-        .add_client(ClientType::Web, ClientSettings::default())
-        .await;
+    browser.authorize(&s, &auth_url(&s, &web, ""), "gina").await.callback();
+    let (other, _) = s.add_client(ClientType::Web, ClientSettings::default()).await;
     assert_eq!(
-        browser
-            .get(&s, &auth_url(&s, &other, "&prompt=none"))
-            .await
-            .callback()["error"],
+        browser.get(&s, &auth_url(&s, &other, "&prompt=none")).await.callback()["error"],
         "consent_required"
     );
 }
@@ -233,31 +154,15 @@ async fn rehash(b: Backend) {
     let id = s.add_account("gina").await;
     let tenant = s.ops.tenant("main").await.unwrap();
     // a hash made with other (older) parameters
-    let old = idp_core::password::Argon2Params {
-        memory_kib: 2048,
-        iterations: 1,
-        parallelism: 1,
-    };
+    let old = idp_core::password::Argon2Params { memory_kib: 2048, iterations: 1, parallelism: 1 };
     let old_hash = old.hash(crate::common::PASSWORD).unwrap();
-    s.ops
-        .store
-        .set_password_hash(&tenant.id, &id, &old_hash, 0)
-        .await
-        .unwrap();
-    let (web, _) = s
-        .add_client(ClientType::Web, ClientSettings::default())
-        .await;
-    Browser::new()
-        .authorize(&s, &auth_url(&s, &web, ""), "gina")
-        .await
-        .callback();
+    s.ops.store.set_password_hash(&tenant.id, &id, &old_hash, 0).await.unwrap();
+    let (web, _) = s.add_client(ClientType::Web, ClientSettings::default()).await;
+    Browser::new().authorize(&s, &auth_url(&s, &web, ""), "gina").await.callback();
     let account = s.ops.store.account(&tenant.id, &id).await.unwrap().unwrap();
     let new_hash = account.password_hash.unwrap();
     assert_ne!(new_hash, old_hash);
-    assert!(
-        new_hash.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"),
-        "{new_hash}"
-    );
+    assert!(new_hash.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"), "{new_hash}");
 }
 crate::both_backends!(argon2_rehash_on_sign_in, rehash);
 
@@ -267,20 +172,13 @@ async fn assertions(b: Backend) {
     };
     let (jwks, key) = {
         let kek = idp_core::crypto::Kek::generate(&idp_core::SystemEnv);
-        let rec = idp_core::keys::generate(
-            &idp_core::SystemEnv,
-            &kek,
-            "rp",
-            idp_core::model::SigningAlg::ES256,
-        )
-        .unwrap();
-        let pkcs8 = kek
-            .open(&rec.sealed_private_key, &format!("signing-key:{}", rec.kid))
-            .unwrap();
+        let rec =
+            idp_core::keys::generate(&idp_core::SystemEnv, &kek, "rp", idp_core::model::SigningAlg::ES256)
+                .unwrap();
+        let pkcs8 = kek.open(&rec.sealed_private_key, &format!("signing-key:{}", rec.kid)).unwrap();
         let enc = jsonwebtoken::EncodingKey::from_ec_der(&pkcs8);
         let mut jwk =
-            jsonwebtoken::jwk::Jwk::from_encoding_key(&enc, jsonwebtoken::Algorithm::ES256)
-                .unwrap();
+            jsonwebtoken::jwk::Jwk::from_encoding_key(&enc, jsonwebtoken::Algorithm::ES256).unwrap();
         jwk.common.key_id = Some("rp-key-1".into());
         (serde_json::json!({"keys": [jwk]}), enc)
     };
@@ -297,10 +195,7 @@ async fn assertions(b: Backend) {
                 .post(url)
                 .form(&[
                     ("grant_type", "client_credentials"),
-                    (
-                        "client_assertion_type",
-                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                    ),
+                    ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
                     ("client_assertion", &assertion),
                 ])
                 .send()
@@ -320,20 +215,11 @@ async fn assertions(b: Backend) {
         "the issuer is an accepted audience"
     );
     assert_eq!(
-        post(client_assertion(
-            &key,
-            &id,
-            "https://elsewhere.example/token",
-            "jti-3"
-        ))
-        .await,
+        post(client_assertion(&key, &id, "https://elsewhere.example/token", "jti-3")).await,
         401,
         "wrong audience"
     );
-    assert_eq!(
-        post(client_assertion(&key, "someone-else", &aud, "jti-4")).await,
-        401
-    );
+    assert_eq!(post(client_assertion(&key, "someone-else", &aud, "jti-4")).await, 401);
     // the secret methods are not allowed for a private_key_jwt-only client
     let res = rp_http()
         .post(format!("{}/token", s.issuer))
@@ -352,28 +238,17 @@ async fn assertions(b: Backend) {
     )
     .unwrap();
     let pk = idp_core::crypto::Kek::from_bytes([7; 32])
-        .open(
-            &other.sealed_private_key,
-            &format!("signing-key:{}", other.kid),
-        )
+        .open(&other.sealed_private_key, &format!("signing-key:{}", other.kid))
         .unwrap();
-    let forged = client_assertion(
-        &jsonwebtoken::EncodingKey::from_ec_der(&pk),
-        &id,
-        &aud,
-        "jti-5",
-    );
+    let forged = client_assertion(&jsonwebtoken::EncodingKey::from_ec_der(&pk), &id, &aud, "jti-5");
     assert_eq!(post(forged).await, 401);
     // HS256 with the public key as secret (algorithm confusion)
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
     header.kid = Some("rp-key-1".into());
-    let claims = serde_json::json!({"iss": id, "sub": id, "aud": aud, "jti": "jti-6", "exp": 4_000_000_000i64});
-    let hs = jsonwebtoken::encode(
-        &header,
-        &claims,
-        &jsonwebtoken::EncodingKey::from_secret(b"public"),
-    )
-    .unwrap();
+    let claims =
+        serde_json::json!({"iss": id, "sub": id, "aud": aud, "jti": "jti-6", "exp": 4_000_000_000i64});
+    let hs =
+        jsonwebtoken::encode(&header, &claims, &jsonwebtoken::EncodingKey::from_secret(b"public")).unwrap();
     assert_eq!(post(hs).await, 401);
 }
 crate::both_backends!(private_key_jwt_assertions, assertions);
@@ -395,11 +270,22 @@ async fn cors(b: Backend) {
         assert!(res.status().is_success(), "{path}: {}", res.status());
         assert_eq!(res.headers()["access-control-allow-origin"], "*", "{path}");
     }
-    let res = http.get(format!("{}/jwks", s.issuer)).header("origin", "https://spa.example").send().await.unwrap();
+    let res =
+        http.get(format!("{}/jwks", s.issuer)).header("origin", "https://spa.example").send().await.unwrap();
     assert_eq!(res.headers()["access-control-allow-origin"], "*");
-    let res = http.get(format!("{}/authorize", s.issuer)).header("origin", "https://spa.example").send().await.unwrap();
+    let res = http
+        .get(format!("{}/authorize", s.issuer))
+        .header("origin", "https://spa.example")
+        .send()
+        .await
+        .unwrap();
     assert!(res.headers().get("access-control-allow-origin").is_none());
-    let res = http.post(format!("{}/introspect", s.issuer)).header("origin", "https://spa.example").send().await.unwrap();
+    let res = http
+        .post(format!("{}/introspect", s.issuer))
+        .header("origin", "https://spa.example")
+        .send()
+        .await
+        .unwrap();
     assert!(res.headers().get("access-control-allow-origin").is_none());
 }
 crate::both_backends!(cors_on_browser_endpoints_only, cors);

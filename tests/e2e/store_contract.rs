@@ -1,1 +1,623 @@
-//! (filled below)
+//! The `Store` contract: every method of the storage port, asserted identically on SQLite and
+//! PostgreSQL, including tenant isolation, the one-shot code, refresh rotation and replay.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use idp_core::model::*;
+use idp_core::ports::{Issue, Redeem, Rotate};
+use idp_core::token::TokenResponse;
+use idp_core::{OAuthError, Store, StoreError};
+
+use crate::common::{Backend, TestDb};
+
+const T1: &str = "tenant-a";
+const T2: &str = "tenant-b";
+
+/// What an issue closure returns.
+type Out = Result<(Issue, TokenResponse), OAuthError>;
+
+/// Asserts that a value matches a pattern, printing the value otherwise.
+macro_rules! is {
+    ($e:expr, $p:pat) => {{
+        let v = $e;
+        assert!(matches!(v, $p), "{}: got {v:?}", stringify!($p));
+    }};
+}
+
+fn tenant(id: &str, slug: &str, created_at: i64) -> Tenant {
+    Tenant { id: id.into(), slug: slug.into(), name: format!("Tenant {slug}"), created_at, disabled: false }
+}
+
+fn client(tenant_id: &str, client_id: &str, created_at: i64) -> Client {
+    Client {
+        tenant_id: tenant_id.into(),
+        client_id: client_id.into(),
+        name: "Department App".into(),
+        client_type: ClientType::Web,
+        secret_hash: Some("secret-hash-1".into()),
+        settings: ClientSettings {
+            redirect_uris: vec!["https://app.example.test/cb".into()],
+            access_token_format: AccessTokenFormat::Opaque,
+            organisation: Some("Example Bureau".into()),
+            ..Default::default()
+        },
+        disabled: false,
+        created_at,
+    }
+}
+
+fn account(tenant_id: &str, id: &str, username: &str, phone: Option<&str>) -> Account {
+    Account {
+        id: id.into(),
+        tenant_id: tenant_id.into(),
+        username: username.into(),
+        name: Some(format!("{username} 张")),
+        phone: phone.map(str::to_string),
+        email: Some(format!("{username}@example.test")),
+        password_hash: Some("$argon2id$v=19$hash".into()),
+        failed_logins: 0,
+        locked_until: None,
+        disabled: false,
+        roles: vec!["admin".into()],
+        locale: Some("zh-CN".into()),
+        created_at: 100,
+        updated_at: 100,
+    }
+}
+
+fn session(n: u32, expires_at: i64) -> Session {
+    Session {
+        id_hash: format!("sess-hash-{n}"),
+        sid: format!("sid-{n}"),
+        tenant_id: T1.into(),
+        account_id: "acc-1".into(),
+        auth_time: 100,
+        amr: vec!["pwd".into(), "otp".into()],
+        acr: "aal1".into(),
+        created_at: 100,
+        last_seen: 100,
+        expires_at,
+    }
+}
+
+fn interaction(id: &str, expires_at: i64) -> Interaction {
+    let request = AuthRequest {
+        client_id: "web-1".into(),
+        redirect_uri: "https://app.example.test/cb".into(),
+        response_mode: ResponseMode::FormPost,
+        scope: vec!["openid".into(), "email".into()],
+        state: Some("st".into()),
+        nonce: Some("n".into()),
+        code_challenge: Some("ch".into()),
+        prompt: vec!["login".into()],
+        max_age: Some(60),
+        login_hint: Some("alice".into()),
+        ui_locales: Some("zh-CN en".into()),
+        claims_locales: None,
+        acr_values: None,
+    };
+    Interaction {
+        id: id.into(),
+        tenant_id: T1.into(),
+        request,
+        browser_hash: "browser-hash-1".into(),
+        session_sid: None,
+        created_at: 100,
+        expires_at,
+    }
+}
+
+fn authz() -> Authorization {
+    Authorization {
+        tenant_id: T1.into(),
+        client_id: "web-1".into(),
+        account_id: Some("acc-1".into()),
+        scope: vec!["openid".into(), "offline_access".into()],
+        sid: Some("sid-1".into()),
+        auth_time: Some(100),
+        acr: Some("aal1".into()),
+        amr: vec!["pwd".into()],
+        nonce: Some("n-1".into()),
+        act_as: "self".into(),
+    }
+}
+
+fn code(hash: &str, family: &str) -> AuthCode {
+    AuthCode {
+        code_hash: hash.into(),
+        family_id: family.into(),
+        authz: authz(),
+        redirect_uri: "https://app.example.test/cb".into(),
+        code_challenge: Some("challenge-1".into()),
+        expires_at: 10_000,
+        consumed: false,
+    }
+}
+
+fn refresh(hash: &str, family: &str) -> RefreshToken {
+    RefreshToken {
+        token_hash: hash.into(),
+        family_id: family.into(),
+        authz: authz(),
+        created_at: 100,
+        expires_at: 90_000,
+        used: false,
+        revoked: false,
+    }
+}
+
+fn access(key: &str, family: Option<&str>) -> AccessTokenRecord {
+    AccessTokenRecord {
+        token_key: key.into(),
+        family_id: family.map(str::to_string),
+        authz: authz(),
+        created_at: 100,
+        expires_at: 700,
+        revoked: false,
+    }
+}
+
+fn response(access_token: &str) -> TokenResponse {
+    TokenResponse {
+        access_token: access_token.into(),
+        token_type: "Bearer".into(),
+        expires_in: 600,
+        refresh_token: None,
+        id_token: None,
+        scope: "openid offline_access".into(),
+    }
+}
+
+/// The records a successful closure writes: an access token and a refresh token of `family`.
+fn issue(at: &str, rt: &str, family: &str) -> Out {
+    Ok((
+        Issue { access_token: Some(access(at, Some(family))), refresh_token: Some(refresh(rt, family)) },
+        response(at),
+    ))
+}
+
+/// A rotation closure writing the successor `next` and an access token `at-{next}`.
+fn successor(next: &'static str) -> impl Fn(&RefreshToken) -> Out + Send + Sync {
+    move |rt: &RefreshToken| issue(&format!("at-{next}"), next, &rt.family_id)
+}
+
+/// The port has no `insert_refresh_token`: a first refresh token is written by redeeming a code.
+async fn seed_refresh(s: &dyn Store, rt: &RefreshToken) {
+    let code_hash = format!("seed-{}", rt.token_hash);
+    s.insert_code(&code(&code_hash, &rt.family_id)).await.unwrap();
+    let rt = rt.clone();
+    let seed = move |_: &AuthCode| -> Out {
+        Ok((Issue { access_token: None, refresh_token: Some(rt.clone()) }, response("none")))
+    };
+    is!(s.redeem_code(&code_hash, &seed).await.unwrap(), Redeem::Issued(..));
+}
+
+async fn at_revoked(s: &dyn Store, key: &str) -> bool {
+    s.access_token(key).await.unwrap().expect("access token exists").revoked
+}
+
+async fn rt_revoked(s: &dyn Store, hash: &str) -> bool {
+    s.refresh_token(hash).await.unwrap().expect("refresh token exists").revoked
+}
+
+async fn acc(s: &dyn Store, id: &str) -> Account {
+    s.account(T1, id).await.unwrap().expect("account exists")
+}
+
+async fn contract(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else { return };
+    let store = idp_store::connect(&db.url).await.expect("store opens");
+    let s: &dyn Store = store.as_ref();
+    let name = if backend == Backend::Sqlite { "sqlite" } else { "postgres" };
+    assert_eq!(s.backend(), name);
+    s.ping().await.unwrap();
+
+    purge(s).await;
+    tenants_and_keys(s).await;
+    clients(s).await;
+    accounts(s).await;
+    sessions_and_interactions(s).await;
+    grants(s).await;
+    codes(s).await;
+    refresh_rotation(s).await;
+    access_tokens_and_families(s).await;
+    audit(s).await;
+}
+
+/// `purge_expired` removes what expired before `now`; codes only long after (replay detection).
+async fn purge(s: &dyn Store) {
+    assert_eq!(s.purge_expired(1_000_000).await.unwrap(), 0, "nothing to purge yet");
+    for (n, exp) in [(1, 100), (2, 300)] {
+        s.insert_interaction(&interaction(&format!("int-{n}"), exp)).await.unwrap();
+        s.insert_session(&session(n, exp)).await.unwrap();
+        assert!(s.remember_assertion_jti(T1, "web-1", &format!("purge-jti-{n}"), exp).await.unwrap());
+        let at = AccessTokenRecord { expires_at: exp, ..access(&format!("purge-at-{n}"), None) };
+        s.insert_access_token(&at).await.unwrap();
+        let code = AuthCode { expires_at: exp, ..code(&format!("purge-code-{n}"), "purge-fam") };
+        s.insert_code(&code).await.unwrap();
+        // written through a seeding code that expires at 10 000
+        seed_refresh(s, &RefreshToken { expires_at: exp, ..refresh(&format!("purge-rt-{n}"), "purge-fam") })
+            .await;
+    }
+    assert_eq!(s.purge_expired(50).await.unwrap(), 0);
+    // at 200: interaction, session, jti, access and refresh token of set 1 go; its code stays
+    assert_eq!(s.purge_expired(200).await.unwrap(), 5);
+    assert_eq!(s.interaction(T1, "int-1").await.unwrap(), None);
+    assert!(s.interaction(T1, "int-2").await.unwrap().is_some());
+    assert_eq!(s.session(T1, "sess-hash-1").await.unwrap(), None);
+    assert!(s.session(T1, "sess-hash-2").await.unwrap().is_some());
+    assert!(s.remember_assertion_jti(T1, "web-1", "purge-jti-1", 100).await.unwrap(), "forgotten");
+    assert!(!s.remember_assertion_jti(T1, "web-1", "purge-jti-2", 300).await.unwrap(), "still known");
+    assert_eq!(s.access_token("purge-at-1").await.unwrap(), None);
+    assert!(s.access_token("purge-at-2").await.unwrap().is_some());
+    assert_eq!(s.refresh_token("purge-rt-1").await.unwrap(), None);
+    assert!(s.refresh_token("purge-rt-2").await.unwrap().is_some());
+    let expired = |_: &AuthCode| -> Out { Err(OAuthError::invalid_grant("The code has expired.")) };
+    is!(s.redeem_code("purge-code-1", &expired).await.unwrap(), Redeem::Refused(_));
+    // long after: the rest (jti 1 again, set 2, both codes, both seeding codes, and the token
+    // family the seeding wrote) is gone
+    assert_eq!(s.purge_expired(1_000_000).await.unwrap(), 11);
+    assert_eq!(s.interaction(T1, "int-2").await.unwrap(), None);
+    assert_eq!(s.refresh_token("purge-rt-2").await.unwrap(), None);
+    is!(s.redeem_code("purge-code-1", &expired).await.unwrap(), Redeem::NotFound);
+    assert_eq!(s.purge_expired(1_000_000).await.unwrap(), 0);
+}
+
+async fn tenants_and_keys(s: &dyn Store) {
+    assert!(s.list_tenants().await.unwrap().is_empty());
+    let (a, b) = (tenant(T1, "alpha", 100), tenant(T2, "beta", 200));
+    s.insert_tenant(&b).await.unwrap();
+    s.insert_tenant(&a).await.unwrap();
+    assert_eq!(s.tenant_by_slug("alpha").await.unwrap(), Some(a.clone()));
+    assert_eq!(s.tenant_by_slug("beta").await.unwrap(), Some(b.clone()));
+    assert_eq!(s.tenant_by_slug("gamma").await.unwrap(), None);
+    assert_eq!(s.list_tenants().await.unwrap(), vec![a, b], "ordered by creation");
+    is!(s.insert_tenant(&tenant("tenant-c", "alpha", 300)).await, Err(StoreError::Conflict(_)));
+    is!(s.insert_tenant(&tenant(T1, "delta", 300)).await, Err(StoreError::Conflict(_)));
+    assert_eq!(s.list_tenants().await.unwrap().len(), 2);
+
+    let key = |kid: &str, alg, created_at| SigningKeyRecord {
+        kid: kid.into(),
+        tenant_id: T1.into(),
+        alg,
+        sealed_private_key: vec![0, 1, 2, 255, 254],
+        created_at,
+        active: created_at == 101,
+    };
+    s.insert_signing_key(&key("kid-2", SigningAlg::RS256, 101)).await.unwrap();
+    s.insert_signing_key(&key("kid-1", SigningAlg::ES256, 100)).await.unwrap();
+    let keys = s.signing_keys(T1).await.unwrap();
+    let seen: Vec<_> = keys.iter().map(|k| (k.kid.as_str(), k.tenant_id.as_str(), k.alg, k.active)).collect();
+    assert_eq!(seen, vec![("kid-1", T1, SigningAlg::ES256, false), ("kid-2", T1, SigningAlg::RS256, true)]);
+    assert!(keys.iter().all(|k| k.sealed_private_key == vec![0, 1, 2, 255, 254]), "bytes round-trip");
+    assert!(s.signing_keys(T2).await.unwrap().is_empty(), "keys are per tenant");
+    is!(s.insert_signing_key(&key("kid-1", SigningAlg::EdDSA, 102)).await, Err(StoreError::Conflict(_)));
+    let orphan =
+        SigningKeyRecord { tenant_id: "no-such-tenant".into(), ..key("kid-9", SigningAlg::ES256, 1) };
+    assert!(s.insert_signing_key(&orphan).await.is_err(), "a key needs its tenant");
+}
+
+async fn clients(s: &dyn Store) {
+    let web = client(T1, "web-1", 100);
+    let svc = Client {
+        client_type: ClientType::Service,
+        secret_hash: None,
+        settings: ClientSettings { scope: "api".into(), ..Default::default() },
+        ..client(T1, "svc-1", 101)
+    };
+    s.insert_client(&svc).await.unwrap();
+    s.insert_client(&web).await.unwrap();
+    // The same client_id may exist in another tenant; it is a different client.
+    let other = Client { name: "Other Tenant App".into(), ..client(T2, "web-1", 100) };
+    s.insert_client(&other).await.unwrap();
+    s.insert_client(&client(T1, "only-a", 102)).await.unwrap();
+
+    assert_eq!(s.client(T1, "web-1").await.unwrap(), Some(web.clone()));
+    assert_eq!(s.client(T2, "web-1").await.unwrap(), Some(other.clone()));
+    assert_eq!(s.client(T2, "only-a").await.unwrap(), None, "tenant isolation");
+    assert_eq!(s.client(T1, "nope").await.unwrap(), None);
+    let ids: Vec<String> = s.list_clients(T1).await.unwrap().into_iter().map(|c| c.client_id).collect();
+    assert_eq!(ids, vec!["web-1", "svc-1", "only-a"], "ordered by creation");
+    assert_eq!(s.list_clients(T2).await.unwrap(), vec![other.clone()]);
+    is!(s.insert_client(&client(T1, "web-1", 200)).await, Err(StoreError::Conflict(_)));
+    assert!(s.insert_client(&client("no-such-tenant", "x", 1)).await.is_err(), "a client needs its tenant");
+
+    s.set_client_secret(T1, "web-1", "secret-hash-2").await.unwrap();
+    let secret = |c: Option<Client>| c.unwrap().secret_hash;
+    assert_eq!(secret(s.client(T1, "web-1").await.unwrap()).as_deref(), Some("secret-hash-2"));
+    assert_eq!(secret(s.client(T2, "web-1").await.unwrap()).as_deref(), Some("secret-hash-1"), "B untouched");
+    s.set_client_disabled(T1, "web-1", true).await.unwrap();
+    assert!(s.client(T1, "web-1").await.unwrap().unwrap().disabled);
+    assert!(!s.client(T2, "web-1").await.unwrap().unwrap().disabled, "only tenant A's client");
+    s.set_client_disabled(T1, "web-1", false).await.unwrap();
+    assert!(!s.client(T1, "web-1").await.unwrap().unwrap().disabled);
+    is!(s.set_client_secret(T1, "nope", "h").await, Err(StoreError::NotFound));
+    is!(s.set_client_secret(T2, "only-a", "h").await, Err(StoreError::NotFound));
+    is!(s.set_client_disabled(T1, "nope", true).await, Err(StoreError::NotFound));
+    is!(s.set_client_disabled(T2, "only-a", true).await, Err(StoreError::NotFound));
+    assert_eq!(s.client(T1, "only-a").await.unwrap(), Some(client(T1, "only-a", 102)), "untouched");
+
+    // client assertion jti: once per (tenant, client, jti)
+    assert!(s.remember_assertion_jti(T1, "web-1", "jti-1", 1000).await.unwrap());
+    assert!(!s.remember_assertion_jti(T1, "web-1", "jti-1", 1000).await.unwrap(), "replay");
+    assert!(!s.remember_assertion_jti(T1, "web-1", "jti-1", 2000).await.unwrap(), "replay, other expiry");
+    assert!(s.remember_assertion_jti(T1, "svc-1", "jti-1", 1000).await.unwrap(), "other client");
+    assert!(s.remember_assertion_jti(T2, "web-1", "jti-1", 1000).await.unwrap(), "other tenant");
+}
+
+async fn accounts(s: &dyn Store) {
+    let alice = account(T1, "acc-1", "alice", Some("+8613800000001"));
+    let bob =
+        Account { roles: vec![], locale: None, password_hash: None, ..account(T1, "acc-2", "bob", None) };
+    s.insert_account(&bob).await.unwrap();
+    s.insert_account(&alice).await.unwrap();
+    // two accounts without a phone do not collide; the same username in another tenant is fine
+    s.insert_account(&account(T1, "acc-3", "carol", None)).await.unwrap();
+    let alice_b = account(T2, "acc-b1", "alice", Some("+8613800000001"));
+    s.insert_account(&alice_b).await.unwrap();
+
+    assert_eq!(s.account(T1, "acc-1").await.unwrap(), Some(alice.clone()));
+    assert_eq!(s.account(T1, "acc-2").await.unwrap(), Some(bob));
+    assert_eq!(s.account(T2, "acc-1").await.unwrap(), None, "tenant isolation");
+    assert_eq!(s.account(T1, "nope").await.unwrap(), None);
+    assert_eq!(s.account_by_login(T1, "alice").await.unwrap(), Some(alice.clone()));
+    assert_eq!(s.account_by_login(T1, "+8613800000001").await.unwrap(), Some(alice), "by phone");
+    assert_eq!(s.account_by_login(T2, "alice").await.unwrap(), Some(alice_b.clone()));
+    assert_eq!(s.account_by_login(T2, "bob").await.unwrap(), None, "tenant isolation");
+    assert_eq!(s.account_by_login(T1, "dave").await.unwrap(), None);
+    // a username equal to someone else's phone number: the username wins
+    s.insert_account(&account(T1, "acc-4", "13900000000", None)).await.unwrap();
+    s.insert_account(&account(T1, "acc-5", "erin", Some("13900000000"))).await.unwrap();
+    assert_eq!(s.account_by_login(T1, "13900000000").await.unwrap().unwrap().id, "acc-4");
+    let names: Vec<String> = s.list_accounts(T1).await.unwrap().into_iter().map(|a| a.username).collect();
+    assert_eq!(names, vec!["13900000000", "alice", "bob", "carol", "erin"], "ordered by username");
+    assert_eq!(s.list_accounts(T2).await.unwrap(), vec![alice_b.clone()]);
+    is!(s.insert_account(&account(T1, "acc-9", "alice", None)).await, Err(StoreError::Conflict(_)));
+    is!(
+        s.insert_account(&account(T1, "acc-9", "frank", Some("+8613800000001"))).await,
+        Err(StoreError::Conflict(_))
+    );
+    is!(s.insert_account(&account(T1, "acc-1", "george", None)).await, Err(StoreError::Conflict(_)));
+
+    s.set_password_hash(T1, "acc-1", "$argon2id$new", 500).await.unwrap();
+    let a = acc(s, "acc-1").await;
+    assert_eq!((a.password_hash.as_deref(), a.updated_at), (Some("$argon2id$new"), 500));
+    is!(s.set_password_hash(T2, "acc-1", "h", 500).await, Err(StoreError::NotFound));
+    is!(s.set_account_disabled(T1, "nope", true, 500).await, Err(StoreError::NotFound));
+    is!(s.set_account_disabled(T2, "acc-1", true, 500).await, Err(StoreError::NotFound));
+    assert_eq!(s.account(T2, "acc-b1").await.unwrap(), Some(alice_b.clone()), "other tenant untouched");
+
+    // lockout: true exactly on the threshold-th failure, then the counter restarts
+    let fails = |lock_until| s.record_login_failure(T1, "acc-1", 3, lock_until);
+    let state = |a: Account| (a.failed_logins, a.locked_until);
+    assert!(!fails(1001).await.unwrap());
+    assert_eq!(state(acc(s, "acc-1").await), (1, None));
+    assert!(!fails(1002).await.unwrap());
+    assert!(fails(1003).await.unwrap(), "the third failure locks");
+    assert_eq!(state(acc(s, "acc-1").await), (0, Some(1003)));
+    assert!(!fails(2001).await.unwrap());
+    assert!(!fails(2002).await.unwrap());
+    assert_eq!(state(acc(s, "acc-1").await), (2, Some(1003)), "the old lock stays until relocked");
+    assert!(fails(2003).await.unwrap(), "the counter restarted: three more lock again");
+    assert_eq!(state(acc(s, "acc-1").await), (0, Some(2003)));
+    // failures within the same second as the locking one do not report "locked now" again
+    assert!(!fails(2003).await.unwrap());
+    assert!(!fails(2003).await.unwrap());
+    assert!(fails(2003).await.unwrap());
+    assert!(!s.record_login_failure(T1, "nope", 3, 1).await.unwrap(), "unknown account");
+    assert!(!s.record_login_failure(T2, "acc-1", 1, 1).await.unwrap(), "tenant isolation");
+    assert_eq!(s.account(T2, "acc-b1").await.unwrap(), Some(alice_b));
+    assert!(!fails(3001).await.unwrap());
+    s.reset_login_failures(T1, "acc-1").await.unwrap();
+    assert_eq!(state(acc(s, "acc-1").await), (0, None));
+    s.reset_login_failures(T1, "acc-1").await.unwrap();
+    s.reset_login_failures(T1, "nope").await.unwrap();
+
+    // disabling also clears the failure counter and the lock
+    assert!(!fails(4001).await.unwrap());
+    s.set_account_disabled(T1, "acc-1", true, 600).await.unwrap();
+    let a = acc(s, "acc-1").await;
+    assert_eq!((a.disabled, a.failed_logins, a.locked_until, a.updated_at), (true, 0, None, 600));
+    s.set_account_disabled(T1, "acc-1", false, 700).await.unwrap();
+    let a = acc(s, "acc-1").await;
+    assert_eq!((a.disabled, a.updated_at), (false, 700));
+}
+
+async fn sessions_and_interactions(s: &dyn Store) {
+    s.insert_session(&session(1, 5000)).await.unwrap();
+    s.insert_session(&session(2, 5000)).await.unwrap();
+    assert_eq!(s.session(T1, "sess-hash-1").await.unwrap(), Some(session(1, 5000)));
+    assert_eq!(s.session(T2, "sess-hash-1").await.unwrap(), None, "tenant isolation");
+    assert_eq!(s.session(T1, "nope").await.unwrap(), None);
+    let same_sid = Session { id_hash: "sess-hash-9".into(), ..session(1, 5000) };
+    is!(s.insert_session(&same_sid).await, Err(StoreError::Conflict(_)));
+    s.touch_session("sess-hash-1", 777).await.unwrap();
+    assert_eq!(s.session(T1, "sess-hash-1").await.unwrap().unwrap().last_seen, 777);
+    assert_eq!(s.session(T1, "sess-hash-2").await.unwrap().unwrap().last_seen, 100);
+    s.delete_session(T2, "sid-1").await.unwrap();
+    assert!(s.session(T1, "sess-hash-1").await.unwrap().is_some(), "another tenant cannot delete it");
+    s.delete_session(T1, "sid-1").await.unwrap();
+    assert_eq!(s.session(T1, "sess-hash-1").await.unwrap(), None);
+    assert!(s.session(T1, "sess-hash-2").await.unwrap().is_some());
+
+    let i = interaction("int-1", 700);
+    s.insert_interaction(&i).await.unwrap();
+    assert_eq!(s.interaction(T1, "int-1").await.unwrap(), Some(i.clone()));
+    assert_eq!(s.interaction(T2, "int-1").await.unwrap(), None, "tenant isolation");
+    is!(s.insert_interaction(&i).await, Err(StoreError::Conflict(_)));
+    s.set_interaction_session("int-1", "sid-2").await.unwrap();
+    let signed_in = Interaction { session_sid: Some("sid-2".into()), ..i };
+    assert_eq!(s.interaction(T1, "int-1").await.unwrap(), Some(signed_in));
+    s.delete_interaction("int-1").await.unwrap();
+    assert_eq!(s.interaction(T1, "int-1").await.unwrap(), None);
+    s.delete_interaction("int-1").await.unwrap();
+}
+
+async fn grants(s: &dyn Store) {
+    let g = |tenant_id: &str, scopes: &[&str], at| Grant {
+        tenant_id: tenant_id.into(),
+        account_id: "acc-1".into(),
+        client_id: "web-1".into(),
+        scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        created_at: at,
+        updated_at: at,
+    };
+    assert_eq!(s.grant(T1, "acc-1", "web-1").await.unwrap(), None);
+    s.upsert_grant(&g(T1, &["openid"], 100)).await.unwrap();
+    assert_eq!(s.grant(T1, "acc-1", "web-1").await.unwrap(), Some(g(T1, &["openid"], 100)));
+    assert_eq!(s.grant(T2, "acc-1", "web-1").await.unwrap(), None, "tenant isolation");
+    assert_eq!(s.grant(T1, "acc-1", "svc-1").await.unwrap(), None);
+    assert_eq!(s.grant(T1, "acc-2", "web-1").await.unwrap(), None);
+    s.upsert_grant(&g(T1, &["openid", "email", "phone"], 300)).await.unwrap();
+    let replaced = s.grant(T1, "acc-1", "web-1").await.unwrap().unwrap();
+    assert_eq!(replaced.scopes, vec!["openid", "email", "phone"], "scopes replaced, not merged");
+    assert_eq!((replaced.created_at, replaced.updated_at), (100, 300), "created_at kept");
+    s.upsert_grant(&g(T1, &["profile"], 400)).await.unwrap();
+    assert_eq!(s.grant(T1, "acc-1", "web-1").await.unwrap().unwrap().scopes, vec!["profile"]);
+    s.upsert_grant(&g(T2, &["email"], 500)).await.unwrap();
+    assert_eq!(s.grant(T2, "acc-1", "web-1").await.unwrap(), Some(g(T2, &["email"], 500)));
+    assert_eq!(s.grant(T1, "acc-1", "web-1").await.unwrap().unwrap().scopes, vec!["profile"], "A untouched");
+}
+
+async fn codes(s: &dyn Store) {
+    let calls = AtomicUsize::new(0);
+    let good = |c: &AuthCode| -> Out {
+        calls.fetch_add(1, Ordering::SeqCst);
+        issue("at-code-1", "rt-code-1", &c.family_id)
+    };
+    let c1 = code("code-1", "fam-code");
+    s.insert_code(&c1).await.unwrap();
+    is!(s.insert_code(&c1).await, Err(StoreError::Conflict(_)));
+    s.insert_access_token(&access("at-unrelated", Some("fam-unrelated"))).await.unwrap();
+    match s.redeem_code("code-1", &good).await.unwrap() {
+        Redeem::Issued(got, resp) => {
+            assert_eq!(AuthCode { consumed: false, ..got }, c1, "the stored code is handed over");
+            assert_eq!(resp, response("at-code-1"));
+        }
+        other => panic!("expected Issued, got {other:?}"),
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert!(!at_revoked(s, "at-code-1").await, "written in the same transaction");
+    assert_eq!(s.refresh_token("rt-code-1").await.unwrap(), Some(refresh("rt-code-1", "fam-code")));
+    // a second redemption: Replayed, and what was issued is revoked
+    is!(s.redeem_code("code-1", &good).await.unwrap(), Redeem::Replayed);
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "the closure is not run on replay");
+    assert!(at_revoked(s, "at-code-1").await && rt_revoked(s, "rt-code-1").await);
+    assert!(!at_revoked(s, "at-unrelated").await, "other families are untouched");
+    is!(s.redeem_code("no-such-code", &good).await.unwrap(), Redeem::NotFound);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+    // a refused redemption consumes the code anyway and writes nothing
+    s.insert_code(&code("code-2", "fam-code-2")).await.unwrap();
+    let refuse = |_: &AuthCode| -> Out { Err(OAuthError::invalid_grant("redirect_uri does not match.")) };
+    match s.redeem_code("code-2", &refuse).await.unwrap() {
+        Redeem::Refused(e) => {
+            assert_eq!((e.code, e.description.as_str()), ("invalid_grant", "redirect_uri does not match."))
+        }
+        other => panic!("expected Refused, got {other:?}"),
+    }
+    let fresh = |c: &AuthCode| issue("at-code-2", "rt-code-2", &c.family_id);
+    is!(s.redeem_code("code-2", &fresh).await.unwrap(), Redeem::Replayed);
+    assert_eq!(s.access_token("at-code-2").await.unwrap(), None);
+
+    // if writing the issued records fails, nothing happened: the code can still be redeemed
+    s.insert_code(&code("code-3", "fam-code-3")).await.unwrap();
+    let clash = |c: &AuthCode| issue("at-unrelated", "rt-code-3", &c.family_id);
+    is!(s.redeem_code("code-3", &clash).await, Err(StoreError::Conflict(_)));
+    assert_eq!(s.refresh_token("rt-code-3").await.unwrap(), None, "rolled back");
+    let ok3 = |c: &AuthCode| issue("at-code-3", "rt-code-3", &c.family_id);
+    is!(s.redeem_code("code-3", &ok3).await.unwrap(), Redeem::Issued(..));
+}
+
+async fn refresh_rotation(s: &dyn Store) {
+    seed_refresh(s, &refresh("rt-1", "fam-rt")).await;
+    match s.rotate_refresh_token("rt-1", 200, &successor("rt-2")).await.unwrap() {
+        Rotate::Rotated(old, resp) => {
+            assert_eq!(RefreshToken { used: false, ..old }, refresh("rt-1", "fam-rt"));
+            assert_eq!(resp.access_token, "at-rt-2");
+        }
+        other => panic!("expected Rotated, got {other:?}"),
+    }
+    assert!(s.refresh_token("rt-1").await.unwrap().unwrap().used, "marked used");
+    let rt2 = s.refresh_token("rt-2").await.unwrap();
+    assert_eq!(rt2, Some(refresh("rt-2", "fam-rt")), "successor written in the same transaction");
+    is!(s.rotate_refresh_token("rt-2", 300, &successor("rt-3")).await.unwrap(), Rotate::Rotated(..));
+    // replaying the first token revokes the whole family, successors included
+    is!(s.rotate_refresh_token("rt-1", 400, &successor("rt-x")).await.unwrap(), Rotate::Replayed);
+    assert_eq!(s.refresh_token("rt-x").await.unwrap(), None);
+    for rt in ["rt-1", "rt-2", "rt-3"] {
+        assert!(rt_revoked(s, rt).await, "{rt}");
+    }
+    assert!(at_revoked(s, "at-rt-2").await && at_revoked(s, "at-rt-3").await);
+    assert!(!at_revoked(s, "at-code-3").await, "other families are untouched");
+    is!(s.rotate_refresh_token("rt-3", 500, &successor("rt-y")).await.unwrap(), Rotate::Replayed);
+    is!(s.rotate_refresh_token("nope", 500, &successor("rt-z")).await.unwrap(), Rotate::NotFound);
+
+    // a refused rotation rolls back: the token stays usable
+    seed_refresh(s, &refresh("rt-r1", "fam-r")).await;
+    let refuse =
+        |_: &RefreshToken| -> Out { Err(OAuthError::invalid_scope("The scope admin was not granted.")) };
+    match s.rotate_refresh_token("rt-r1", 200, &refuse).await.unwrap() {
+        Rotate::Refused(e) => assert_eq!(e.code, "invalid_scope"),
+        other => panic!("expected Refused, got {other:?}"),
+    }
+    let r1 = s.refresh_token("rt-r1").await.unwrap().unwrap();
+    assert!(!r1.used && !r1.revoked, "not consumed by a refusal");
+    // a failed write rolls back too (the successor's records already exist)
+    is!(s.rotate_refresh_token("rt-r1", 200, &successor("rt-2")).await, Err(StoreError::Conflict(_)));
+    assert!(!s.refresh_token("rt-r1").await.unwrap().unwrap().used, "rolled back");
+    is!(s.rotate_refresh_token("rt-r1", 300, &successor("rt-r2")).await.unwrap(), Rotate::Rotated(..));
+    assert!(!rt_revoked(s, "rt-r2").await);
+
+    // a token revoked (not used) is refused as a replay
+    seed_refresh(s, &refresh("rt-v1", "fam-v")).await;
+    s.revoke_family("fam-v").await.unwrap();
+    is!(s.rotate_refresh_token("rt-v1", 300, &successor("rt-v2")).await.unwrap(), Rotate::Replayed);
+    assert_eq!(s.refresh_token("rt-v2").await.unwrap(), None);
+}
+
+async fn access_tokens_and_families(s: &dyn Store) {
+    let at = access("at-plain", None);
+    s.insert_access_token(&at).await.unwrap();
+    assert_eq!(s.access_token("at-plain").await.unwrap(), Some(at.clone()));
+    assert_eq!(s.access_token("nope").await.unwrap(), None);
+    is!(s.insert_access_token(&at).await, Err(StoreError::Conflict(_)));
+    s.revoke_access_token("at-plain").await.unwrap();
+    assert_eq!(s.access_token("at-plain").await.unwrap(), Some(AccessTokenRecord { revoked: true, ..at }));
+    s.revoke_access_token("nope").await.unwrap();
+
+    s.insert_access_token(&access("at-f1", Some("fam-f"))).await.unwrap();
+    s.insert_access_token(&access("at-f2", Some("fam-f"))).await.unwrap();
+    s.insert_access_token(&access("at-g1", Some("fam-g"))).await.unwrap();
+    seed_refresh(s, &refresh("rt-f1", "fam-f")).await;
+    seed_refresh(s, &refresh("rt-g1", "fam-g")).await;
+    s.revoke_family("fam-f").await.unwrap();
+    assert!(at_revoked(s, "at-f1").await && at_revoked(s, "at-f2").await && rt_revoked(s, "rt-f1").await);
+    assert!(!at_revoked(s, "at-g1").await && !rt_revoked(s, "rt-g1").await, "other family untouched");
+    s.revoke_family("no-such-family").await.unwrap();
+}
+
+async fn audit(s: &dyn Store) {
+    let event = |tenant_id: Option<&str>, kind: &str, at| AuditEvent {
+        tenant_id: tenant_id.map(str::to_string),
+        kind: kind.into(),
+        account_id: Some("acc-1".into()),
+        client_id: Some("web-1".into()),
+        ip: Some("192.0.2.1".into()),
+        detail: serde_json::json!({"reason": "password", "n": at}),
+        at,
+    };
+    assert!(s.audit_events(T1, 10).await.unwrap().is_empty());
+    s.append_audit(&event(Some(T1), "login_success", 10)).await.unwrap();
+    s.append_audit(&event(Some(T2), "login_failure", 20)).await.unwrap();
+    s.append_audit(&event(None, "bootstrap", 30)).await.unwrap();
+    s.append_audit(&event(Some(T1), "token_issued", 40)).await.unwrap();
+    s.append_audit(&event(Some(T1), "logout", 50)).await.unwrap();
+    let kinds = |v: Vec<AuditEvent>| v.into_iter().map(|e| e.kind).collect::<Vec<_>>();
+    assert_eq!(kinds(s.audit_events(T1, 10).await.unwrap()), vec!["logout", "token_issued", "login_success"]);
+    assert_eq!(kinds(s.audit_events(T1, 2).await.unwrap()), vec!["logout", "token_issued"]);
+    assert_eq!(s.audit_events(T2, 10).await.unwrap(), vec![event(Some(T2), "login_failure", 20)]);
+    assert!(s.audit_events("tenant-z", 10).await.unwrap().is_empty());
+}
+
+crate::both_backends!(store_contract_suite, contract);

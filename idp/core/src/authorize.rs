@@ -29,11 +29,7 @@ impl AuthResponse {
             params.push(("state".into(), s.clone()));
         }
         params.push(("iss".into(), issuer.to_string()));
-        Self {
-            redirect_uri: req.redirect_uri.clone(),
-            mode: req.mode,
-            params,
-        }
+        Self { redirect_uri: req.redirect_uri.clone(), mode: req.mode, params }
     }
 }
 
@@ -83,18 +79,13 @@ const MAX_PARAM: usize = 2048;
 
 fn is_pkce_value(s: &str) -> bool {
     (43..=128).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
 /// Runs the checks in order. `params` are the request's parameters as received (query or form).
 pub fn validate(params: &[(String, String)], client: Option<&Client>, issuer: &str) -> Validated {
     let get = |name: &str| -> Option<&str> {
-        params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .filter(|v| !v.is_empty())
+        params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
     };
     let user_err = |d: &str| Validated::ErrorToUser(OAuthError::invalid_request(d.to_string()));
 
@@ -107,10 +98,7 @@ pub fn validate(params: &[(String, String)], client: Option<&Client>, issuer: &s
     if params.iter().any(|(_, v)| v.len() > MAX_PARAM) || params.len() > 64 {
         return user_err("The request is too large.");
     }
-    if params
-        .iter()
-        .any(|(_, v)| v.chars().any(|c| c.is_control()))
-    {
+    if params.iter().any(|(_, v)| v.chars().any(|c| c.is_control())) {
         return user_err("The request contains control characters.");
     }
     // 2. client
@@ -118,9 +106,7 @@ pub fn validate(params: &[(String, String)], client: Option<&Client>, issuer: &s
         return user_err("The client_id parameter is missing.");
     };
     let Some(client) = client.filter(|c| c.client_id == client_id) else {
-        return Validated::ErrorToUser(
-            OAuthError::invalid_client("The client is unknown.").with_status(400),
-        );
+        return Validated::ErrorToUser(OAuthError::invalid_client("The client is unknown.").with_status(400));
     };
     if client.disabled {
         return Validated::ErrorToUser(
@@ -136,12 +122,7 @@ pub fn validate(params: &[(String, String)], client: Option<&Client>, issuer: &s
     let Some(redirect_uri) = get("redirect_uri") else {
         return user_err("The redirect_uri parameter is missing.");
     };
-    if !client
-        .settings
-        .redirect_uris
-        .iter()
-        .any(|r| r == redirect_uri)
-    {
+    if !client.settings.redirect_uris.iter().any(|r| r == redirect_uri) {
         return user_err("The redirect_uri is not registered for this client.");
     }
     // From here on errors are redirected to the verified redirect_uri.
@@ -155,8 +136,7 @@ pub fn validate(params: &[(String, String)], client: Option<&Client>, issuer: &s
         mode: mode.unwrap_or(ResponseMode::Query),
         state: get("state").map(str::to_string),
     };
-    let to_client =
-        |e: OAuthError| Validated::ErrorToClient(AuthResponse::error(&target, &e, issuer), e);
+    let to_client = |e: OAuthError| Validated::ErrorToClient(AuthResponse::error(&target, &e, issuer), e);
     if mode.is_err() {
         return to_client(OAuthError::invalid_request("Unsupported response_mode."));
     }
@@ -173,16 +153,10 @@ pub fn validate(params: &[(String, String)], client: Option<&Client>, issuer: &s
     }
     // 5. request objects are not supported (OIDC Core §6).
     if get("request").is_some() {
-        return to_client(OAuthError::new(
-            "request_not_supported",
-            "Request objects are not supported.",
-        ));
+        return to_client(OAuthError::new("request_not_supported", "Request objects are not supported."));
     }
     if get("request_uri").is_some() {
-        return to_client(OAuthError::new(
-            "request_uri_not_supported",
-            "request_uri is not supported.",
-        ));
+        return to_client(OAuthError::new("request_uri_not_supported", "request_uri is not supported."));
     }
     // 6. scope
     let scopes = match scope::parse(get("scope").unwrap_or_default()) {
@@ -193,13 +167,8 @@ pub fn validate(params: &[(String, String)], client: Option<&Client>, issuer: &s
         return to_client(OAuthError::invalid_scope("The openid scope is required."));
     }
     let allowed = scope::parse(&client.settings.scope).unwrap_or_default();
-    if let Some(bad) = scopes
-        .iter()
-        .find(|s| scope::info(s).is_none() || !allowed.contains(s))
-    {
-        return to_client(OAuthError::invalid_scope(format!(
-            "The scope {bad} is not available."
-        )));
+    if let Some(bad) = scopes.iter().find(|s| scope::info(s).is_none() || !allowed.contains(s)) {
+        return to_client(OAuthError::invalid_scope(format!("The scope {bad} is not available.")));
     }
     // 7. PKCE (RFC 7636): S256 only; required for public clients.
     let challenge = get("code_challenge");
@@ -218,34 +187,21 @@ pub fn validate(params: &[(String, String)], client: Option<&Client>, issuer: &s
         }
         (None, Some(_)) => {
             // RFC 7636 defaults to `plain` when the method is absent; we do not accept plain.
-            return to_client(OAuthError::invalid_request(
-                "code_challenge_method=S256 is required.",
-            ));
+            return to_client(OAuthError::invalid_request("code_challenge_method=S256 is required."));
         }
         (None, None) if !client.client_type.is_confidential() => {
-            return to_client(OAuthError::invalid_request(
-                "PKCE is required for this client.",
-            ));
+            return to_client(OAuthError::invalid_request("PKCE is required for this client."));
         }
         (None, None) => {}
     }
     // 8. prompt
-    let prompt: Vec<String> = get("prompt")
-        .unwrap_or_default()
-        .split(' ')
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect();
-    if prompt
-        .iter()
-        .any(|p| !matches!(p.as_str(), "none" | "login" | "consent" | "select_account"))
-    {
+    let prompt: Vec<String> =
+        get("prompt").unwrap_or_default().split(' ').filter(|s| !s.is_empty()).map(str::to_string).collect();
+    if prompt.iter().any(|p| !matches!(p.as_str(), "none" | "login" | "consent" | "select_account")) {
         return to_client(OAuthError::invalid_request("Unsupported prompt value."));
     }
     if prompt.iter().any(|p| p == "none") && prompt.len() > 1 {
-        return to_client(OAuthError::invalid_request(
-            "prompt=none cannot be combined.",
-        ));
+        return to_client(OAuthError::invalid_request("prompt=none cannot be combined."));
     }
     // 9. max_age
     let max_age = match get("max_age") {
@@ -253,9 +209,7 @@ pub fn validate(params: &[(String, String)], client: Option<&Client>, issuer: &s
         Some(v) => match v.parse::<i64>() {
             Ok(n) if n >= 0 => Some(n),
             _ => {
-                return to_client(OAuthError::invalid_request(
-                    "max_age must be a non-negative integer.",
-                ));
+                return to_client(OAuthError::invalid_request("max_age must be a non-negative integer."));
             }
         },
     };
@@ -292,11 +246,8 @@ pub enum Decision {
 }
 
 pub fn error_response(req: &AuthRequest, err: &OAuthError, issuer: &str) -> AuthResponse {
-    let target = Target {
-        redirect_uri: req.redirect_uri.clone(),
-        mode: req.response_mode,
-        state: req.state.clone(),
-    };
+    let target =
+        Target { redirect_uri: req.redirect_uri.clone(), mode: req.response_mode, state: req.state.clone() };
     AuthResponse::error(&target, err, issuer)
 }
 
@@ -312,31 +263,19 @@ pub fn decide(
     tenant_id: &str,
 ) -> Decision {
     let none = req.prompt.iter().any(|p| p == "none");
-    let to_client =
-        |e: OAuthError| Decision::ErrorToClient(error_response(req, &e, issuer), e.clone());
+    let to_client = |e: OAuthError| Decision::ErrorToClient(error_response(req, &e, issuer), e.clone());
     let Some(session) = session else {
         if none {
-            return to_client(OAuthError::new(
-                "login_required",
-                "The person is not signed in.",
-            ));
+            return to_client(OAuthError::new("login_required", "The person is not signed in."));
         }
         return Decision::Login;
     };
     if !fresh_login {
-        let too_old = req
-            .max_age
-            .is_some_and(|m| env.now() - session.auth_time > m);
-        let forced = req
-            .prompt
-            .iter()
-            .any(|p| p == "login" || p == "select_account");
+        let too_old = req.max_age.is_some_and(|m| env.now() - session.auth_time > m);
+        let forced = req.prompt.iter().any(|p| p == "login" || p == "select_account");
         if too_old || forced {
             if none {
-                return to_client(OAuthError::new(
-                    "login_required",
-                    "A new sign-in is required.",
-                ));
+                return to_client(OAuthError::new("login_required", "A new sign-in is required."));
             }
             return Decision::Login;
         }
@@ -375,11 +314,7 @@ pub fn decide(
         params.push(("state".into(), s.clone()));
     }
     params.push(("iss".into(), issuer.to_string()));
-    let response = AuthResponse {
-        redirect_uri: req.redirect_uri.clone(),
-        mode: req.response_mode,
-        params,
-    };
+    let response = AuthResponse { redirect_uri: req.redirect_uri.clone(), mode: req.response_mode, params };
     Decision::Issue(record, response)
 }
 

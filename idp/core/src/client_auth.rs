@@ -73,37 +73,25 @@ pub async fn authenticate(
     }
     let (method, client_id) = if let Some((id, _)) = &creds.basic {
         if creds.client_id.as_ref().is_some_and(|c| c != id) {
-            return Err(OAuthError::invalid_request(
-                "client_id does not match the credentials.",
-            ));
+            return Err(OAuthError::invalid_request("client_id does not match the credentials."));
         }
         (AuthMethod::ClientSecretBasic, id.clone())
     } else if creds.client_secret.is_some() {
-        let id = creds
-            .client_id
-            .clone()
-            .ok_or_else(|| fail("client_secret without client_id"))?;
+        let id = creds.client_id.clone().ok_or_else(|| fail("client_secret without client_id"))?;
         (AuthMethod::ClientSecretPost, id)
     } else if let Some(assertion) = &creds.client_assertion {
         if creds.client_assertion_type.as_deref() != Some(ASSERTION_TYPE) {
-            return Err(OAuthError::invalid_request(
-                "Unsupported client_assertion_type.",
-            ));
+            return Err(OAuthError::invalid_request("Unsupported client_assertion_type."));
         }
         let sub = unverified_sub(assertion).ok_or_else(|| fail("assertion without sub"))?;
         if creds.client_id.as_ref().is_some_and(|c| *c != sub) {
-            return Err(OAuthError::invalid_request(
-                "client_id does not match the assertion.",
-            ));
+            return Err(OAuthError::invalid_request("client_id does not match the assertion."));
         }
         (AuthMethod::PrivateKeyJwt, sub)
     } else if creds.client_assertion_type.is_some() {
         return Err(OAuthError::invalid_request("client_assertion is missing."));
     } else {
-        let id = creds
-            .client_id
-            .clone()
-            .ok_or_else(|| fail("no client authentication").with_status(401))?;
+        let id = creds.client_id.clone().ok_or_else(|| fail("no client authentication").with_status(401))?;
         (AuthMethod::None, id)
     };
     if client_id.is_empty() || client_id.len() > 200 {
@@ -126,10 +114,7 @@ pub async fn authenticate(
                 None => creds.client_secret.as_deref().unwrap_or_default(),
             };
             let expected = client.secret_hash.as_deref().unwrap_or_default();
-            if !ct_eq(
-                sha256_hex(secret.as_bytes()).as_bytes(),
-                expected.as_bytes(),
-            ) {
+            if !ct_eq(sha256_hex(secret.as_bytes()).as_bytes(), expected.as_bytes()) {
                 return Err(fail("wrong client secret"));
             }
         }
@@ -184,11 +169,8 @@ async fn verify_assertion(
         .clone()
         .and_then(|v| serde_json::from_value(v).ok())
         .ok_or_else(|| fail("client has no usable JWKS"))?;
-    let candidates: Vec<_> = jwks
-        .keys
-        .iter()
-        .filter(|k| header.kid.is_none() || k.common.key_id == header.kid)
-        .collect();
+    let candidates: Vec<_> =
+        jwks.keys.iter().filter(|k| header.kid.is_none() || k.common.key_id == header.kid).collect();
     let mut claims = None;
     for jwk in candidates {
         let Ok(key) = DecodingKey::from_jwk(jwk) else {
@@ -217,10 +199,7 @@ async fn verify_assertion(
     if claims.jti.is_empty() || claims.jti.len() > 256 {
         return Err(fail("assertion jti missing"));
     }
-    if !store
-        .remember_assertion_jti(&tenant.id, &client.client_id, &claims.jti, claims.exp + 60)
-        .await?
-    {
+    if !store.remember_assertion_jti(&tenant.id, &client.client_id, &claims.jti, claims.exp + 60).await? {
         return Err(fail("assertion jti replayed"));
     }
     Ok(())

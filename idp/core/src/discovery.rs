@@ -12,9 +12,7 @@ pub struct Endpoints {
 
 impl Endpoints {
     pub fn new(issuer: impl Into<String>) -> Self {
-        Self {
-            issuer: issuer.into(),
-        }
+        Self { issuer: issuer.into() }
     }
     pub fn at(&self, path: &str) -> String {
         format!("{}/{}", self.issuer, path)
@@ -42,20 +40,12 @@ impl Endpoints {
     }
 }
 
-pub const AUTH_METHODS: &[&str] = &[
-    "client_secret_basic",
-    "client_secret_post",
-    "private_key_jwt",
-    "none",
-];
+pub const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "private_key_jwt", "none"];
 pub const SIGNING_ALGS: &[&str] = &["ES256", "RS256", "EdDSA"];
 pub const ASSERTION_ALGS: &[&str] = &["ES256", "ES384", "RS256", "PS256", "EdDSA"];
 
 pub fn metadata(e: &Endpoints) -> Value {
-    let mut claims: Vec<&str> = SCOPES
-        .iter()
-        .flat_map(|s| s.claims.iter().copied())
-        .collect();
+    let mut claims: Vec<&str> = SCOPES.iter().flat_map(|s| s.claims.iter().copied()).collect();
     claims.extend(["iss", "aud", "exp", "iat", "nonce", "act_as"]);
     json!({
         "issuer": e.issuer,

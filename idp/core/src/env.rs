@@ -34,9 +34,7 @@ pub struct TestEnv {
 
 impl Default for TestEnv {
     fn default() -> Self {
-        Self {
-            now: Arc::new(AtomicI64::new(SystemEnv.now())),
-        }
+        Self { now: Arc::new(AtomicI64::new(SystemEnv.now())) }
     }
 }
 

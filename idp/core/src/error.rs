@@ -39,12 +39,7 @@ impl OAuthError {
             "slow_down" => 429,
             _ => 400,
         };
-        Self {
-            code,
-            description: description.into(),
-            detail: None,
-            status,
-        }
+        Self { code, description: description.into(), detail: None, status }
     }
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = Some(detail.into());

@@ -87,9 +87,7 @@ fn pkcs8_rsa_to_pkcs1(pkcs8: &[u8]) -> Option<Vec<u8>> {
             if n == 0 || n > 4 || rest.len() < n {
                 return None;
             }
-            let len = rest[..n]
-                .iter()
-                .fold(0usize, |acc, b| (acc << 8) | *b as usize);
+            let len = rest[..n].iter().fold(0usize, |acc, b| (acc << 8) | *b as usize);
             rest = &rest[n..];
             len
         };
@@ -118,8 +116,8 @@ impl LoadedKey {
                 EncodingKey::from_rsa_der(&pkcs8_rsa_to_pkcs1(&pkcs8).ok_or(KekError::Decrypt)?)
             }
         };
-        let mut jwk = Jwk::from_encoding_key(&encoding, jwt_alg(record.alg))
-            .map_err(|_| KekError::Decrypt)?;
+        let mut jwk =
+            Jwk::from_encoding_key(&encoding, jwt_alg(record.alg)).map_err(|_| KekError::Decrypt)?;
         jwk.common.key_id = Some(record.kid.clone());
         jwk.common.public_key_use = Some(PublicKeyUse::Signature);
         jwk.common.key_algorithm = Some(match record.alg {
@@ -128,14 +126,7 @@ impl LoadedKey {
             SigningAlg::EdDSA => KeyAlgorithm::EdDSA,
         });
         let decoding = DecodingKey::from_jwk(&jwk).map_err(|_| KekError::Decrypt)?;
-        Ok(Self {
-            kid: record.kid.clone(),
-            alg: record.alg,
-            active: record.active,
-            encoding,
-            decoding,
-            jwk,
-        })
+        Ok(Self { kid: record.kid.clone(), alg: record.alg, active: record.active, encoding, decoding, jwk })
     }
 }
 
@@ -157,17 +148,12 @@ pub enum JwtError {
 
 impl KeySet {
     pub fn load(records: &[SigningKeyRecord], kek: &Kek) -> Result<Self, KekError> {
-        let keys = records
-            .iter()
-            .map(|r| LoadedKey::open(r, kek))
-            .collect::<Result<_, _>>()?;
+        let keys = records.iter().map(|r| LoadedKey::open(r, kek)).collect::<Result<_, _>>()?;
         Ok(Self { keys })
     }
 
     pub fn jwks(&self) -> JwkSet {
-        JwkSet {
-            keys: self.keys.iter().map(|k| k.jwk.clone()).collect(),
-        }
+        JwkSet { keys: self.keys.iter().map(|k| k.jwk.clone()).collect() }
     }
 
     /// The newest active key of `alg`.
@@ -175,12 +161,7 @@ impl KeySet {
         self.keys.iter().rev().find(|k| k.alg == alg && k.active)
     }
 
-    pub fn sign<T: Serialize>(
-        &self,
-        alg: SigningAlg,
-        typ: &str,
-        claims: &T,
-    ) -> Result<String, JwtError> {
+    pub fn sign<T: Serialize>(&self, alg: SigningAlg, typ: &str, claims: &T) -> Result<String, JwtError> {
         let key = self.signer(alg).ok_or(JwtError::NoKey(alg.as_str()))?;
         let mut header = Header::new(jwt_alg(alg));
         header.kid = Some(key.kid.clone());
@@ -197,16 +178,10 @@ impl KeySet {
         allow_expired: bool,
         now: i64,
     ) -> Result<T, JwtError> {
-        let header =
-            jsonwebtoken::decode_header(token).map_err(|e| JwtError::Invalid(e.to_string()))?;
-        let kid = header
-            .kid
-            .ok_or_else(|| JwtError::Invalid("no kid".into()))?;
-        let key = self
-            .keys
-            .iter()
-            .find(|k| k.kid == kid)
-            .ok_or_else(|| JwtError::Invalid("unknown kid".into()))?;
+        let header = jsonwebtoken::decode_header(token).map_err(|e| JwtError::Invalid(e.to_string()))?;
+        let kid = header.kid.ok_or_else(|| JwtError::Invalid("no kid".into()))?;
+        let key =
+            self.keys.iter().find(|k| k.kid == kid).ok_or_else(|| JwtError::Invalid("unknown kid".into()))?;
         let mut v = Validation::new(jwt_alg(key.alg));
         v.set_issuer(&[issuer]);
         v.validate_aud = false;
@@ -232,10 +207,8 @@ mod tests {
     #[test]
     fn every_alg_signs_and_verifies_and_publishes_a_public_jwk() {
         let kek = Kek::generate(&SystemEnv);
-        let records: Vec<_> = SigningAlg::ALL
-            .iter()
-            .map(|a| generate(&SystemEnv, &kek, "t1", *a).unwrap())
-            .collect();
+        let records: Vec<_> =
+            SigningAlg::ALL.iter().map(|a| generate(&SystemEnv, &kek, "t1", *a).unwrap()).collect();
         let set = KeySet::load(&records, &kek).unwrap();
         let now = SystemEnv.now();
         for alg in SigningAlg::ALL {
@@ -243,22 +216,13 @@ mod tests {
             let jwt = set.sign(alg, "JWT", &claims).unwrap();
             let back: serde_json::Value = set.verify(&jwt, "https://x", false, now).unwrap();
             assert_eq!(back["sub"], "a");
-            assert!(
-                set.verify::<serde_json::Value>(&jwt, "https://y", false, now)
-                    .is_err()
-            );
-            assert!(
-                set.verify::<serde_json::Value>(&jwt, "https://x", false, now + 61)
-                    .is_err()
-            );
+            assert!(set.verify::<serde_json::Value>(&jwt, "https://y", false, now).is_err());
+            assert!(set.verify::<serde_json::Value>(&jwt, "https://x", false, now + 61).is_err());
         }
         let jwks = serde_json::to_value(set.jwks()).unwrap();
         assert_eq!(jwks["keys"].as_array().unwrap().len(), 3);
         let text = jwks.to_string();
-        assert!(
-            !text.contains("\"d\""),
-            "private parts must never be published: {text}"
-        );
+        assert!(!text.contains("\"d\""), "private parts must never be published: {text}");
     }
 
     #[test]

@@ -16,34 +16,25 @@ pub struct Argon2Params {
 
 impl Default for Argon2Params {
     fn default() -> Self {
-        Self {
-            memory_kib: 19 * 1024,
-            iterations: 2,
-            parallelism: 1,
-        }
+        Self { memory_kib: 19 * 1024, iterations: 2, parallelism: 1 }
     }
 }
 
 impl Argon2Params {
     fn hasher(&self) -> Argon2<'static> {
-        let params = Params::new(self.memory_kib, self.iterations, self.parallelism, None)
-            .unwrap_or_default();
+        let params =
+            Params::new(self.memory_kib, self.iterations, self.parallelism, None).unwrap_or_default();
         Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
     }
 
     pub fn hash(&self, password: &str) -> Result<String, String> {
-        self.hasher()
-            .hash_password(password.as_bytes())
-            .map(|h| h.to_string())
-            .map_err(|e| e.to_string())
+        self.hasher().hash_password(password.as_bytes()).map(|h| h.to_string()).map_err(|e| e.to_string())
     }
 
     /// Constant work whether or not the hash is well-formed.
     pub fn verify(&self, password: &str, hash: &str) -> bool {
         match PasswordHash::new(hash) {
-            Ok(parsed) => Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok(),
+            Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
             Err(_) => false,
         }
     }
@@ -51,10 +42,8 @@ impl Argon2Params {
     /// Whether a stored hash was made with other parameters (and should be rehashed on the next
     /// successful sign-in).
     pub fn needs_rehash(&self, hash: &str) -> bool {
-        let want = format!(
-            "$argon2id$v=19$m={},t={},p={}$",
-            self.memory_kib, self.iterations, self.parallelism
-        );
+        let want =
+            format!("$argon2id$v=19$m={},t={},p={}$", self.memory_kib, self.iterations, self.parallelism);
         !hash.starts_with(&want)
     }
 }
@@ -155,11 +144,7 @@ pub fn check_policy(password: &str) -> Result<(), PasswordProblem> {
 mod tests {
     use super::*;
 
-    const CHEAP: Argon2Params = Argon2Params {
-        memory_kib: 1024,
-        iterations: 1,
-        parallelism: 1,
-    };
+    const CHEAP: Argon2Params = Argon2Params { memory_kib: 1024, iterations: 1, parallelism: 1 };
 
     #[test]
     fn hash_verify_and_rehash() {
@@ -175,10 +160,7 @@ mod tests {
     #[test]
     fn policy() {
         assert_eq!(check_policy("Ab1!"), Err(PasswordProblem::TooShort));
-        assert_eq!(
-            check_policy("abcdefgh1"),
-            Err(PasswordProblem::TooFewClasses)
-        );
+        assert_eq!(check_policy("abcdefgh1"), Err(PasswordProblem::TooFewClasses));
         assert_eq!(check_policy("P@ssw0rd"), Err(PasswordProblem::Common));
         assert!(check_policy("Tiger-Lily-42").is_ok());
         assert!(check_policy("长城Abc123").is_ok());

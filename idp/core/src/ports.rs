@@ -41,8 +41,7 @@ pub enum Rotate<T> {
 }
 
 /// Builds the records to write from the consumed code or token; runs inside the transaction.
-pub type IssueFn<'a, R, T> =
-    &'a (dyn Fn(&R) -> std::result::Result<(Issue, T), OAuthError> + Send + Sync);
+pub type IssueFn<'a, R, T> = &'a (dyn Fn(&R) -> std::result::Result<(Issue, T), OAuthError> + Send + Sync);
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
@@ -83,20 +82,8 @@ pub trait Store: Send + Sync + 'static {
     /// By username or phone number.
     async fn account_by_login(&self, tenant_id: &str, login: &str) -> Result<Option<Account>>;
     async fn list_accounts(&self, tenant_id: &str) -> Result<Vec<Account>>;
-    async fn set_password_hash(
-        &self,
-        tenant_id: &str,
-        id: &str,
-        hash: &str,
-        now: i64,
-    ) -> Result<()>;
-    async fn set_account_disabled(
-        &self,
-        tenant_id: &str,
-        id: &str,
-        v: bool,
-        now: i64,
-    ) -> Result<()>;
+    async fn set_password_hash(&self, tenant_id: &str, id: &str, hash: &str, now: i64) -> Result<()>;
+    async fn set_account_disabled(&self, tenant_id: &str, id: &str, v: bool, now: i64) -> Result<()>;
     /// Atomically counts a failed password; when the count reaches `threshold` the account is
     /// locked until `lock_until` and the counter restarts. Returns whether it locked now.
     async fn record_login_failure(
@@ -121,12 +108,7 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_interaction(&self, id: &str) -> Result<()>;
 
     // grants (consent)
-    async fn grant(
-        &self,
-        tenant_id: &str,
-        account_id: &str,
-        client_id: &str,
-    ) -> Result<Option<Grant>>;
+    async fn grant(&self, tenant_id: &str, account_id: &str, client_id: &str) -> Result<Option<Grant>>;
     async fn upsert_grant(&self, grant: &Grant) -> Result<()>;
 
     // codes and tokens

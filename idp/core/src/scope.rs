@@ -50,10 +50,7 @@ pub fn info(name: &str) -> Option<&'static ScopeInfo> {
 pub fn parse(scope: &str) -> Result<Vec<String>, String> {
     let mut out: Vec<String> = vec![];
     for s in scope.split(' ').filter(|s| !s.is_empty()) {
-        if !s
-            .bytes()
-            .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
-        {
+        if !s.bytes().all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b)) {
             return Err("scope contains characters that are not allowed".into());
         }
         if !out.iter().any(|o| o == s) {
@@ -73,10 +70,7 @@ mod tests {
 
     #[test]
     fn parse_dedups_and_refuses_bad_characters() {
-        assert_eq!(
-            parse("openid  profile openid").unwrap(),
-            vec!["openid", "profile"]
-        );
+        assert_eq!(parse("openid  profile openid").unwrap(), vec!["openid", "profile"]);
         assert!(parse("openid \"x\"").is_err());
         assert!(parse("openid\u{0}").is_err());
         assert!(parse("").unwrap().is_empty());

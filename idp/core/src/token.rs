@@ -55,24 +55,20 @@ pub async fn exchange(
         Some("refresh_token") => refresh(ctx, &client.client, req).await,
         Some("client_credentials") => client_credentials(ctx, &client.client, req).await,
         None => Err(OAuthError::invalid_request("grant_type is missing.")),
-        Some(_) => Err(OAuthError::new(
-            "unsupported_grant_type",
-            "The grant_type is not supported.",
-        )),
+        Some(_) => Err(OAuthError::new("unsupported_grant_type", "The grant_type is not supported.")),
     }
 }
 
 fn pkce_ok(challenge: &Option<String>, verifier: &Option<String>) -> Result<(), OAuthError> {
     match (challenge, verifier) {
         (None, None) => Ok(()),
-        (None, Some(_)) => Err(OAuthError::invalid_grant(
-            "code_verifier given but no code_challenge was sent.",
-        )),
+        (None, Some(_)) => {
+            Err(OAuthError::invalid_grant("code_verifier given but no code_challenge was sent."))
+        }
         (Some(_), None) => Err(OAuthError::invalid_grant("code_verifier is missing.")),
         (Some(c), Some(v)) => {
             let well_formed = (43..=128).contains(&v.len())
-                && v.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
+                && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
             if well_formed && ct_eq(b64(&sha256(v.as_bytes())).as_bytes(), c.as_bytes()) {
                 Ok(())
             } else {
@@ -88,38 +84,25 @@ async fn authorization_code(
     req: &TokenRequest,
 ) -> Result<TokenResponse, OAuthError> {
     if client.client_type == ClientType::Service {
-        return Err(OAuthError::unauthorized_client(
-            "This client may not use authorization codes.",
-        ));
+        return Err(OAuthError::unauthorized_client("This client may not use authorization codes."));
     }
-    let code = req
-        .code
-        .as_deref()
-        .filter(|c| !c.is_empty() && c.len() <= 256);
+    let code = req.code.as_deref().filter(|c| !c.is_empty() && c.len() <= 256);
     let code = code.ok_or_else(|| OAuthError::invalid_request("code is missing."))?;
     let now = ctx.env.now();
     let issue = |c: &AuthCode| -> Result<(Issue, TokenResponse), OAuthError> {
         if c.authz.client_id != client.client_id || c.authz.tenant_id != ctx.tenant.id {
-            return Err(OAuthError::invalid_grant(
-                "The code was issued to another client.",
-            ));
+            return Err(OAuthError::invalid_grant("The code was issued to another client."));
         }
         if c.expires_at <= now {
             return Err(OAuthError::invalid_grant("The code has expired."));
         }
         if req.redirect_uri.as_deref() != Some(c.redirect_uri.as_str()) {
-            return Err(OAuthError::invalid_grant(
-                "redirect_uri does not match the authorization request.",
-            ));
+            return Err(OAuthError::invalid_grant("redirect_uri does not match the authorization request."));
         }
         pkce_ok(&c.code_challenge, &req.code_verifier)?;
         mint(ctx, client, &c.authz, Some(&c.family_id), true, now)
     };
-    match ctx
-        .store
-        .redeem_code(&sha256_hex(code.as_bytes()), &issue)
-        .await?
-    {
+    match ctx.store.redeem_code(&sha256_hex(code.as_bytes()), &issue).await? {
         Redeem::Issued(_, response) => Ok(response),
         Redeem::Refused(e) => Err(e),
         Redeem::NotFound => Err(OAuthError::invalid_grant("The code is invalid.")),
@@ -133,10 +116,7 @@ async fn refresh(
     client: &Client,
     req: &TokenRequest,
 ) -> Result<TokenResponse, OAuthError> {
-    let token = req
-        .refresh_token
-        .as_deref()
-        .filter(|c| !c.is_empty() && c.len() <= 256);
+    let token = req.refresh_token.as_deref().filter(|c| !c.is_empty() && c.len() <= 256);
     let token = token.ok_or_else(|| OAuthError::invalid_request("refresh_token is missing."))?;
     let hash = sha256_hex(token.as_bytes());
     let requested = match &req.scope {
@@ -150,17 +130,13 @@ async fn refresh(
         let account = ctx.store.account(&ctx.tenant.id, account_id).await?;
         if account.is_none_or(|a| a.disabled) {
             ctx.store.revoke_family(&rt.family_id).await?;
-            return Err(OAuthError::invalid_grant(
-                "The account is no longer active.",
-            ));
+            return Err(OAuthError::invalid_grant("The account is no longer active."));
         }
     }
     let now = ctx.env.now();
     let issue = |rt: &RefreshToken| -> Result<(Issue, TokenResponse), OAuthError> {
         if rt.authz.client_id != client.client_id || rt.authz.tenant_id != ctx.tenant.id {
-            return Err(OAuthError::invalid_grant(
-                "The refresh token was issued to another client.",
-            ));
+            return Err(OAuthError::invalid_grant("The refresh token was issued to another client."));
         }
         if rt.expires_at <= now {
             return Err(OAuthError::invalid_grant("The refresh token has expired."));
@@ -168,9 +144,7 @@ async fn refresh(
         let mut authz = rt.authz.clone();
         if let Some(scopes) = &requested {
             if let Some(bad) = scopes.iter().find(|s| !rt.authz.scope.contains(s)) {
-                return Err(OAuthError::invalid_scope(format!(
-                    "The scope {bad} was not granted."
-                )));
+                return Err(OAuthError::invalid_scope(format!("The scope {bad} was not granted.")));
             }
             authz.scope = scopes.clone();
         }
@@ -186,10 +160,8 @@ async fn refresh(
         Rotate::Rotated(_, response) => Ok(response),
         Rotate::Refused(e) => Err(e),
         Rotate::NotFound => Err(OAuthError::invalid_grant("The refresh token is invalid.")),
-        Rotate::Replayed => Err(OAuthError::invalid_grant(
-            "The refresh token has already been used.",
-        )
-        .with_detail("refresh token replay: family revoked")),
+        Rotate::Replayed => Err(OAuthError::invalid_grant("The refresh token has already been used.")
+            .with_detail("refresh token replay: family revoked")),
     }
 }
 
@@ -199,26 +171,19 @@ async fn client_credentials(
     req: &TokenRequest,
 ) -> Result<TokenResponse, OAuthError> {
     if client.client_type != ClientType::Service {
-        return Err(OAuthError::unauthorized_client(
-            "This client may not use client_credentials.",
-        ));
+        return Err(OAuthError::unauthorized_client("This client may not use client_credentials."));
     }
     let allowed = scope::parse(&client.settings.scope).unwrap_or_default();
     let scopes = match &req.scope {
         Some(s) => scope::parse(s).map_err(OAuthError::invalid_scope)?,
-        None => allowed
-            .iter()
-            .filter(|s| !matches!(s.as_str(), "openid" | "offline_access"))
-            .cloned()
-            .collect(),
+        None => {
+            allowed.iter().filter(|s| !matches!(s.as_str(), "openid" | "offline_access")).cloned().collect()
+        }
     };
-    if let Some(bad) = scopes
-        .iter()
-        .find(|s| !allowed.contains(s) || matches!(s.as_str(), "openid" | "offline_access"))
+    if let Some(bad) =
+        scopes.iter().find(|s| !allowed.contains(s) || matches!(s.as_str(), "openid" | "offline_access"))
     {
-        return Err(OAuthError::invalid_scope(format!(
-            "The scope {bad} is not available."
-        )));
+        return Err(OAuthError::invalid_scope(format!("The scope {bad} is not available.")));
     }
     let authz = Authorization {
         tenant_id: ctx.tenant.id.clone(),
@@ -281,10 +246,7 @@ fn mint(
 ) -> Result<(Issue, TokenResponse), OAuthError> {
     let s = &client.settings;
     let issuer = &ctx.endpoints.issuer;
-    let subject = authz
-        .account_id
-        .clone()
-        .unwrap_or_else(|| client.client_id.clone());
+    let subject = authz.account_id.clone().unwrap_or_else(|| client.client_id.clone());
     let exp = now + s.access_token_ttl;
     let (access_token, token_key) = match s.access_token_format {
         AccessTokenFormat::Opaque => {
@@ -330,9 +292,8 @@ fn mint(
             "iat": now, "exp": now + s.id_token_ttl,
             "at_hash": at_hash(s.id_token_alg, &access_token), "act_as": authz.act_as,
         });
-        let obj: &mut serde_json::Map<String, Value> = claims
-            .as_object_mut()
-            .ok_or_else(|| OAuthError::server_error("claims"))?;
+        let obj: &mut serde_json::Map<String, Value> =
+            claims.as_object_mut().ok_or_else(|| OAuthError::server_error("claims"))?;
         if let Some(t) = authz.auth_time {
             obj.insert("auth_time".into(), json!(t));
         }
@@ -359,9 +320,7 @@ fn mint(
     let wants_refresh = authz.account_id.is_some()
         && (authz.scope.iter().any(|s| s == "offline_access") || s.always_issue_refresh_token);
     let (refresh_record, refresh_value) = if with_first_refresh && wants_refresh {
-        let family = family
-            .map(str::to_string)
-            .unwrap_or_else(|| random_token(ctx.env, 16));
+        let family = family.map(str::to_string).unwrap_or_else(|| random_token(ctx.env, 16));
         let (r, v) = new_refresh(ctx.env, authz, &family, now, now + s.refresh_token_ttl);
         (Some(r), Some(v))
     } else {
@@ -375,11 +334,5 @@ fn mint(
         id_token,
         scope: scope::join(&authz.scope),
     };
-    Ok((
-        Issue {
-            access_token: Some(access_record),
-            refresh_token: refresh_record,
-        },
-        response,
-    ))
+    Ok((Issue { access_token: Some(access_record), refresh_token: refresh_record }, response))
 }

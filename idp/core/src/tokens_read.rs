@@ -39,8 +39,7 @@ impl ReadContext<'_> {
             sha256_hex(token.as_bytes())
         };
         let record = self.store.access_token(&key).await?;
-        Ok(record
-            .filter(|r| !r.revoked && r.expires_at > now && r.authz.tenant_id == self.tenant.id))
+        Ok(record.filter(|r| !r.revoked && r.expires_at > now && r.authz.tenant_id == self.tenant.id))
     }
 
     async fn refresh_token(&self, token: &str) -> Result<Option<RefreshToken>, OAuthError> {
@@ -48,13 +47,8 @@ impl ReadContext<'_> {
             return Ok(None);
         }
         let now = self.env.now();
-        let r = self
-            .store
-            .refresh_token(&sha256_hex(token.as_bytes()))
-            .await?;
-        Ok(r.filter(|r| {
-            !r.used && !r.revoked && r.expires_at > now && r.authz.tenant_id == self.tenant.id
-        }))
+        let r = self.store.refresh_token(&sha256_hex(token.as_bytes())).await?;
+        Ok(r.filter(|r| !r.used && !r.revoked && r.expires_at > now && r.authz.tenant_id == self.tenant.id))
     }
 
     pub async fn userinfo(&self, token: &str) -> Result<Map<String, Value>, OAuthError> {
@@ -62,10 +56,7 @@ impl ReadContext<'_> {
         let record = self.access_token(token).await?.ok_or_else(invalid)?;
         let account_id = record.authz.account_id.as_deref().ok_or_else(invalid)?;
         if !record.authz.scope.iter().any(|s| s == "openid") {
-            return Err(OAuthError::new(
-                "insufficient_scope",
-                "The openid scope is required.",
-            ));
+            return Err(OAuthError::new("insufficient_scope", "The openid scope is required."));
         }
         let account = self
             .store
@@ -73,11 +64,7 @@ impl ReadContext<'_> {
             .await?
             .filter(|a| !a.disabled)
             .ok_or_else(invalid)?;
-        Ok(claims::userinfo(
-            &account,
-            &record.authz.scope,
-            &record.authz.act_as,
-        ))
+        Ok(claims::userinfo(&account, &record.authz.scope, &record.authz.act_as))
     }
 
     /// RFC 7662 §2.2. Inactive tokens answer `{"active": false}` and nothing else.
@@ -88,9 +75,7 @@ impl ReadContext<'_> {
         hint: Option<&str>,
     ) -> Result<Value, OAuthError> {
         if !caller.client.client_type.is_confidential() {
-            return Err(OAuthError::invalid_client(
-                "Public clients may not introspect tokens.",
-            ));
+            return Err(OAuthError::invalid_client("Public clients may not introspect tokens."));
         }
         let as_access = |a: AccessTokenRecord| (a.authz, a.expires_at, a.created_at, true);
         let as_refresh = |r: RefreshToken| (r.authz, r.expires_at, r.created_at, false);
@@ -136,21 +121,12 @@ impl ReadContext<'_> {
 
     /// RFC 7009 §2: revokes the token if it belongs to the caller; answers success either way.
     /// Revoking a refresh token revokes its whole family, access tokens included.
-    pub async fn revoke(
-        &self,
-        caller: &AuthenticatedClient,
-        token: &str,
-    ) -> Result<(), OAuthError> {
+    pub async fn revoke(&self, caller: &AuthenticatedClient, token: &str) -> Result<(), OAuthError> {
         if token.is_empty() || token.len() > 8192 {
             return Ok(());
         }
-        if let Some(rt) = self
-            .store
-            .refresh_token(&sha256_hex(token.as_bytes()))
-            .await?
-        {
-            if rt.authz.client_id == caller.client.client_id && rt.authz.tenant_id == self.tenant.id
-            {
+        if let Some(rt) = self.store.refresh_token(&sha256_hex(token.as_bytes())).await? {
+            if rt.authz.client_id == caller.client.client_id && rt.authz.tenant_id == self.tenant.id {
                 self.store.revoke_family(&rt.family_id).await?;
             }
             return Ok(());

@@ -24,18 +24,11 @@ fn prepare_sqlite_dir(url: &str) -> anyhow::Result<()> {
     let Some(rest) = url.strip_prefix("sqlite:") else {
         return Ok(());
     };
-    let path = rest
-        .trim_start_matches("//")
-        .split('?')
-        .next()
-        .unwrap_or_default();
+    let path = rest.trim_start_matches("//").split('?').next().unwrap_or_default();
     if path.is_empty() || path.contains(":memory:") {
         return Ok(());
     }
-    if let Some(dir) = std::path::Path::new(path)
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-    {
+    if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     Ok(())
@@ -44,21 +37,11 @@ fn prepare_sqlite_dir(url: &str) -> anyhow::Result<()> {
 /// Opens the store and the operator handle without serving (for the CLI).
 pub async fn open_ops(config: Config, env: Arc<dyn Env>) -> anyhow::Result<Ops> {
     prepare_sqlite_dir(&config.database_url)?;
-    let store = idp_store::connect(&config.database_url)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot open the database {}",
-                crate::config::redact_url(&config.database_url)
-            )
-        })?;
+    let store = idp_store::connect(&config.database_url).await.with_context(|| {
+        format!("cannot open the database {}", crate::config::redact_url(&config.database_url))
+    })?;
     let kek = load_kek(&config, env.as_ref())?;
-    Ok(Ops {
-        store,
-        env,
-        kek,
-        config,
-    })
+    Ok(Ops { store, env, kek, config })
 }
 
 impl Application {
@@ -75,24 +58,14 @@ impl Application {
         }
         let bootstrap = config.bootstrap;
         let ops = open_ops(config, env).await?;
-        let bootstrap_admin = if bootstrap {
-            ops.bootstrap().await?
-        } else {
-            None
-        };
+        let bootstrap_admin = if bootstrap { ops.bootstrap().await? } else { None };
         let state = Arc::new(AppState::new(ops));
         state.spawn_housekeeping();
-        Ok(Self {
-            listener,
-            state,
-            bootstrap_admin,
-        })
+        Ok(Self { listener, state, bootstrap_admin })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+        self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
     pub fn public_url(&self) -> String {
@@ -100,17 +73,11 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then drains in-flight requests.
-    pub async fn run_until(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let router = crate::http::router(self.state.clone());
-        axum::serve(
-            self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
+        axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await
     }
 
     /// Serves until SIGINT or SIGTERM.
@@ -121,9 +88,7 @@ impl Application {
             };
             #[cfg(unix)]
             let term = async {
-                if let Ok(mut s) =
-                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                {
+                if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
                     s.recv().await;
                 }
             };

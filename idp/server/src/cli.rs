@@ -183,9 +183,7 @@ pub fn load_config(cli: &Cli) -> anyhow::Result<Config> {
 
 fn read_password() -> anyhow::Result<String> {
     let mut s = String::new();
-    std::io::stdin()
-        .read_to_string(&mut s)
-        .context("cannot read the password from stdin")?;
+    std::io::stdin().read_to_string(&mut s).context("cannot read the password from stdin")?;
     let pw = s.lines().next().unwrap_or_default().to_string();
     if pw.is_empty() {
         bail!("no password on standard input");
@@ -229,11 +227,7 @@ fn account_info(a: &Account) -> AccountInfo {
     }
 }
 
-fn print<T: serde::Serialize>(
-    json: bool,
-    value: &T,
-    text: impl FnOnce() -> String,
-) -> anyhow::Result<()> {
+fn print<T: serde::Serialize>(json: bool, value: &T, text: impl FnOnce() -> String) -> anyhow::Result<()> {
     if json {
         println!("{}", serde_json::to_string_pretty(value)?);
     } else {
@@ -245,9 +239,7 @@ fn print<T: serde::Serialize>(
 fn client_text(c: &ClientInfo) -> String {
     let mut s = format!("client_id: {}\n", c.client_id);
     if let Some(secret) = &c.client_secret {
-        s.push_str(&format!(
-            "client_secret: {secret}   (shown once; store it now)\n"
-        ));
+        s.push_str(&format!("client_secret: {secret}   (shown once; store it now)\n"));
     }
     s.push_str(&format!(
         "name: {}\ntype: {}\nscope: {}\nredirect_uris: {}\npost_logout_redirect_uris: {}\nauth_methods: {}\nid_token_alg: {}\naccess_token_format: {}\ndisabled: {}",
@@ -270,13 +262,7 @@ pub async fn run_command(cli: Cli) -> anyhow::Result<()> {
             print(json, &info, || format!("issuer: {}", info.issuer))
         }
         Command::Tenant(TenantCmd::List) => {
-            let list: Vec<_> = ops
-                .store
-                .list_tenants()
-                .await?
-                .iter()
-                .map(|t| tenant_info(&ops, t))
-                .collect();
+            let list: Vec<_> = ops.store.list_tenants().await?.iter().map(|t| tenant_info(&ops, t)).collect();
             print(json, &list, || {
                 list.iter()
                     .map(|t| format!("{}\t{}\t{}", t.slug, t.issuer, t.name))
@@ -329,8 +315,7 @@ async fn client_command(ops: &Ops, json: bool, cmd: ClientCmd) -> anyhow::Result
                 } else {
                     AccessTokenFormat::Jwt
                 },
-                id_token_alg: SigningAlg::parse(&id_token_alg)
-                    .ok_or_else(|| anyhow!("unknown algorithm"))?,
+                id_token_alg: SigningAlg::parse(&id_token_alg).ok_or_else(|| anyhow!("unknown algorithm"))?,
                 organisation,
                 always_issue_refresh_token: always_refresh,
                 ..ClientSettings::default()
@@ -367,13 +352,8 @@ async fn client_command(ops: &Ops, json: bool, cmd: ClientCmd) -> anyhow::Result
         }
         ClientCmd::List { tenant } => {
             let t = ops.tenant(&tenant.tenant).await?;
-            let list: Vec<_> = ops
-                .store
-                .list_clients(&t.id)
-                .await?
-                .iter()
-                .map(|c| client_info(c, None))
-                .collect();
+            let list: Vec<_> =
+                ops.store.list_clients(&t.id).await?.iter().map(|c| client_info(c, None)).collect();
             print(json, &list, || {
                 list.iter()
                     .map(|c| {
@@ -399,68 +379,36 @@ async fn client_command(ops: &Ops, json: bool, cmd: ClientCmd) -> anyhow::Result
             print(json, &info, || client_text(&info))
         }
         ClientCmd::Disable { tenant, client_id } => {
-            ops.set_client_disabled(&tenant.tenant, &client_id, true)
-                .await?;
-            print(
-                json,
-                &serde_json::json!({"client_id": client_id, "disabled": true}),
-                || format!("client {client_id} disabled"),
-            )
+            ops.set_client_disabled(&tenant.tenant, &client_id, true).await?;
+            print(json, &serde_json::json!({"client_id": client_id, "disabled": true}), || {
+                format!("client {client_id} disabled")
+            })
         }
         ClientCmd::Enable { tenant, client_id } => {
-            ops.set_client_disabled(&tenant.tenant, &client_id, false)
-                .await?;
-            print(
-                json,
-                &serde_json::json!({"client_id": client_id, "disabled": false}),
-                || format!("client {client_id} enabled"),
-            )
+            ops.set_client_disabled(&tenant.tenant, &client_id, false).await?;
+            print(json, &serde_json::json!({"client_id": client_id, "disabled": false}), || {
+                format!("client {client_id} enabled")
+            })
         }
     }
 }
 
 async fn account_command(ops: &Ops, json: bool, cmd: AccountCmd) -> anyhow::Result<()> {
     match cmd {
-        AccountCmd::Add {
-            tenant,
-            username,
-            password_stdin,
-            phone,
-            email,
-            name,
-        } => {
-            let password = if password_stdin {
-                Some(read_password()?)
-            } else {
-                None
-            };
+        AccountCmd::Add { tenant, username, password_stdin, phone, email, name } => {
+            let password = if password_stdin { Some(read_password()?) } else { None };
             let a = ops
                 .add_account(
                     &tenant.tenant,
-                    NewAccount {
-                        username,
-                        password,
-                        name,
-                        phone,
-                        email,
-                        roles: vec![],
-                    },
+                    NewAccount { username, password, name, phone, email, roles: vec![] },
                 )
                 .await?;
             let info = account_info(&a);
-            print(json, &info, || {
-                format!("account {} created (id {})", info.username, info.id)
-            })
+            print(json, &info, || format!("account {} created (id {})", info.username, info.id))
         }
         AccountCmd::List { tenant } => {
             let t = ops.tenant(&tenant.tenant).await?;
-            let list: Vec<_> = ops
-                .store
-                .list_accounts(&t.id)
-                .await?
-                .iter()
-                .map(account_info)
-                .collect();
+            let list: Vec<_> = ops.store.list_accounts(&t.id).await?.iter().map(account_info).collect();
             print(json, &list, || {
                 list.iter()
                     .map(|a| {
@@ -479,29 +427,21 @@ async fn account_command(ops: &Ops, json: bool, cmd: AccountCmd) -> anyhow::Resu
         AccountCmd::SetPassword { tenant, username } => {
             let pw = read_password()?;
             ops.set_password(&tenant.tenant, &username, &pw).await?;
-            print(
-                json,
-                &serde_json::json!({"username": username, "password_set": true}),
-                || format!("password of {username} set"),
-            )
+            print(json, &serde_json::json!({"username": username, "password_set": true}), || {
+                format!("password of {username} set")
+            })
         }
         AccountCmd::Lock { tenant, username } => {
-            ops.set_account_disabled(&tenant.tenant, &username, true)
-                .await?;
-            print(
-                json,
-                &serde_json::json!({"username": username, "disabled": true}),
-                || format!("{username} locked"),
-            )
+            ops.set_account_disabled(&tenant.tenant, &username, true).await?;
+            print(json, &serde_json::json!({"username": username, "disabled": true}), || {
+                format!("{username} locked")
+            })
         }
         AccountCmd::Unlock { tenant, username } => {
-            ops.set_account_disabled(&tenant.tenant, &username, false)
-                .await?;
-            print(
-                json,
-                &serde_json::json!({"username": username, "disabled": false}),
-                || format!("{username} unlocked"),
-            )
+            ops.set_account_disabled(&tenant.tenant, &username, false).await?;
+            print(json, &serde_json::json!({"username": username, "disabled": false}), || {
+                format!("{username} unlocked")
+            })
         }
     }
 }

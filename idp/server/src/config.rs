@@ -72,10 +72,7 @@ pub struct SessionPolicy {
 
 impl Default for SessionPolicy {
     fn default() -> Self {
-        Self {
-            idle_seconds: 30 * 60,
-            absolute_seconds: 12 * 3600,
-        }
+        Self { idle_seconds: 30 * 60, absolute_seconds: 12 * 3600 }
     }
 }
 

@@ -52,9 +52,7 @@ async fn serve(cli: Cli, listen: Option<String>, public_url: Option<String>) -> 
         println!("Bootstrap administrator created in tenant main:");
         println!("  username: {user}");
         println!("  password: {password}");
-        println!(
-            "This password is shown only now. Change it with `idp account set-password admin`."
-        );
+        println!("This password is shown only now. Change it with `idp account set-password admin`.");
     }
     tracing::info!(addr = %app.local_addr(), issuer = %app.state.config().issuer("main"), backend = app.state.store().backend(), "listening");
     app.run().await?;

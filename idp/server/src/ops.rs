@@ -47,8 +47,8 @@ pub fn load_kek(config: &Config, env: &dyn Env) -> anyhow::Result<Kek> {
     }
     let path = config.data_dir.join("kek");
     if path.exists() {
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
         return Kek::parse(&text).with_context(|| format!("{} is not a valid key", path.display()));
     }
     std::fs::create_dir_all(&config.data_dir)
@@ -68,18 +68,14 @@ fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut f = options
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
+    let mut f = options.open(path).with_context(|| format!("cannot create {}", path.display()))?;
     f.write_all(text.as_bytes())?;
     Ok(())
 }
 
 pub fn valid_slug(slug: &str) -> bool {
     (1..=40).contains(&slug.len())
-        && slug
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !slug.starts_with('-')
 }
 
@@ -106,10 +102,7 @@ impl Ops {
     }
 
     pub async fn tenant(&self, slug: &str) -> anyhow::Result<Tenant> {
-        self.store
-            .tenant_by_slug(slug)
-            .await?
-            .ok_or_else(|| anyhow!("no tenant {slug:?}"))
+        self.store.tenant_by_slug(slug).await?.ok_or_else(|| anyhow!("no tenant {slug:?}"))
     }
 
     /// Creates a tenant with a fresh ES256, RS256 and EdDSA key.
@@ -129,29 +122,21 @@ impl Ops {
         };
         self.store.insert_tenant(&tenant).await?;
         for alg in SigningAlg::ALL {
-            let key = keys::generate(self.env.as_ref(), &self.kek, &tenant.id, alg)
-                .map_err(|e| anyhow!(e))?;
+            let key =
+                keys::generate(self.env.as_ref(), &self.kek, &tenant.id, alg).map_err(|e| anyhow!(e))?;
             self.store.insert_signing_key(&key).await?;
         }
         Ok(tenant)
     }
 
     /// Registers a client; returns it with its secret (web and service clients), shown once.
-    pub async fn add_client(
-        &self,
-        slug: &str,
-        new: NewClient,
-    ) -> anyhow::Result<(Client, Option<String>)> {
+    pub async fn add_client(&self, slug: &str, new: NewClient) -> anyhow::Result<(Client, Option<String>)> {
         let tenant = self.tenant(slug).await?;
         let name = new.name.trim();
         if name.is_empty() || name.chars().count() > 100 {
             bail!("a client name has 1-100 characters");
         }
-        for uri in new
-            .redirect_uris
-            .iter()
-            .chain(&new.post_logout_redirect_uris)
-        {
+        for uri in new.redirect_uris.iter().chain(&new.post_logout_redirect_uris) {
             check_redirect_uri(uri)?;
         }
         if new.client_type != ClientType::Service && new.redirect_uris.is_empty() {
@@ -166,10 +151,7 @@ impl Ops {
         } else if new.client_type == ClientType::Service {
             settings.scope = "api".into();
         }
-        let secret = new
-            .client_type
-            .is_confidential()
-            .then(|| random_token(self.env.as_ref(), 32));
+        let secret = new.client_type.is_confidential().then(|| random_token(self.env.as_ref(), 32));
         let client = Client {
             tenant_id: tenant.id,
             client_id: random_token(self.env.as_ref(), 16),
@@ -192,32 +174,19 @@ impl Ops {
             .ok_or_else(|| anyhow!("no client {client_id:?} in tenant {slug:?}"))
     }
 
-    pub async fn rotate_client_secret(
-        &self,
-        slug: &str,
-        client_id: &str,
-    ) -> anyhow::Result<String> {
+    pub async fn rotate_client_secret(&self, slug: &str, client_id: &str) -> anyhow::Result<String> {
         let client = self.client(slug, client_id).await?;
         if !client.client_type.is_confidential() {
             bail!("public clients have no secret");
         }
         let secret = random_token(self.env.as_ref(), 32);
-        self.store
-            .set_client_secret(&client.tenant_id, client_id, &sha256_hex(secret.as_bytes()))
-            .await?;
+        self.store.set_client_secret(&client.tenant_id, client_id, &sha256_hex(secret.as_bytes())).await?;
         Ok(secret)
     }
 
-    pub async fn set_client_disabled(
-        &self,
-        slug: &str,
-        client_id: &str,
-        v: bool,
-    ) -> anyhow::Result<()> {
+    pub async fn set_client_disabled(&self, slug: &str, client_id: &str, v: bool) -> anyhow::Result<()> {
         let client = self.client(slug, client_id).await?;
-        self.store
-            .set_client_disabled(&client.tenant_id, client_id, v)
-            .await?;
+        self.store.set_client_disabled(&client.tenant_id, client_id, v).await?;
         Ok(())
     }
 
@@ -226,16 +195,13 @@ impl Ops {
         let username = new.username.trim().to_lowercase();
         if username.is_empty()
             || username.chars().count() > 64
-            || username
-                .chars()
-                .any(|c| c.is_control() || c.is_whitespace())
+            || username.chars().any(|c| c.is_control() || c.is_whitespace())
         {
             bail!("a username has 1-64 characters without spaces");
         }
         if let Some(phone) = &new.phone {
             let digits = phone.strip_prefix('+').unwrap_or(phone);
-            if digits.len() < 5 || digits.len() > 20 || !digits.bytes().all(|b| b.is_ascii_digit())
-            {
+            if digits.len() < 5 || digits.len() > 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
                 bail!("a phone number has 5-20 digits, optionally after '+'");
             }
         }
@@ -268,15 +234,12 @@ impl Ops {
             created_at: now,
             updated_at: now,
         };
-        self.store
-            .insert_account(&account)
-            .await
-            .map_err(|e| match e {
-                idp_core::StoreError::Conflict(_) => {
-                    anyhow!("the username or phone number is taken")
-                }
-                other => other.into(),
-            })?;
+        self.store.insert_account(&account).await.map_err(|e| match e {
+            idp_core::StoreError::Conflict(_) => {
+                anyhow!("the username or phone number is taken")
+            }
+            other => other.into(),
+        })?;
         Ok(account)
     }
 
@@ -292,25 +255,14 @@ impl Ops {
         let account = self.account(slug, login).await?;
         password::check_policy(pw).map_err(|e| anyhow!(e.message()))?;
         let hash = self.config.argon2.hash(pw).map_err(|e| anyhow!(e))?;
-        self.store
-            .set_password_hash(&account.tenant_id, &account.id, &hash, self.now())
-            .await?;
-        self.store
-            .reset_login_failures(&account.tenant_id, &account.id)
-            .await?;
+        self.store.set_password_hash(&account.tenant_id, &account.id, &hash, self.now()).await?;
+        self.store.reset_login_failures(&account.tenant_id, &account.id).await?;
         Ok(())
     }
 
-    pub async fn set_account_disabled(
-        &self,
-        slug: &str,
-        login: &str,
-        v: bool,
-    ) -> anyhow::Result<()> {
+    pub async fn set_account_disabled(&self, slug: &str, login: &str, v: bool) -> anyhow::Result<()> {
         let account = self.account(slug, login).await?;
-        self.store
-            .set_account_disabled(&account.tenant_id, &account.id, v, self.now())
-            .await?;
+        self.store.set_account_disabled(&account.tenant_id, &account.id, v, self.now()).await?;
         Ok(())
     }
 

@@ -32,18 +32,13 @@ pub struct Limiter {
 impl Limiter {
     fn per_minute(n: u32) -> Self {
         let n = NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN);
-        Self {
-            inner: DefaultKeyedRateLimiter::keyed(Quota::per_minute(n)),
-        }
+        Self { inner: DefaultKeyedRateLimiter::keyed(Quota::per_minute(n)) }
     }
     /// `Err(seconds to wait)` when the key is over its quota.
     pub fn check(&self, key: &str) -> Result<(), u64> {
-        self.inner.check_key(&key.to_string()).map_err(|not_until| {
-            not_until
-                .wait_time_from(DefaultClock::default().now())
-                .as_secs()
-                .max(1)
-        })
+        self.inner
+            .check_key(&key.to_string())
+            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()).as_secs().max(1))
     }
     pub fn forget_idle(&self) {
         self.inner.retain_recent();
@@ -73,12 +68,7 @@ impl AppState {
             token_ip: Limiter::per_minute(l.token_per_ip_per_minute),
             token_client: Limiter::per_minute(l.token_per_client_per_minute),
         };
-        Self {
-            ops,
-            dummy_hash: std::sync::OnceLock::new(),
-            tenants: RwLock::new(HashMap::new()),
-            limits,
-        }
+        Self { ops, dummy_hash: std::sync::OnceLock::new(), tenants: RwLock::new(HashMap::new()), limits }
     }
 
     /// A hash of a random password with the configured parameters: verifying against it costs
@@ -124,15 +114,9 @@ impl AppState {
             .map_err(|e| OAuthError::server_error(format!("tenant {slug} keys: {e}")))?;
         let endpoints = Endpoints::new(self.config().issuer(slug));
         let discovery_json = metadata(&endpoints).to_string();
-        let jwks_json = serde_json::to_string(&keys.jwks())
-            .map_err(|e| OAuthError::server_error(e.to_string()))?;
-        let ctx = Arc::new(TenantCtx {
-            tenant,
-            keys,
-            endpoints,
-            discovery_json,
-            jwks_json,
-        });
+        let jwks_json =
+            serde_json::to_string(&keys.jwks()).map_err(|e| OAuthError::server_error(e.to_string()))?;
+        let ctx = Arc::new(TenantCtx { tenant, keys, endpoints, discovery_json, jwks_json });
         if let Ok(mut map) = self.tenants.write() {
             map.insert(slug.to_string(), ctx.clone());
         }

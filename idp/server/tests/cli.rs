@@ -27,19 +27,13 @@ impl Idp {
     fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(BIN);
         c.args(["--database-url", &self.db]).args(args);
-        c.env("IDP_DATA_DIR", self.dir.path())
-            .env_remove("IDP_KEY_ENCRYPTION_KEY")
-            .env_remove("IDP_CONFIG");
+        c.env("IDP_DATA_DIR", self.dir.path()).env_remove("IDP_KEY_ENCRYPTION_KEY").env_remove("IDP_CONFIG");
         c
     }
 
     fn ok(&self, args: &[&str]) -> Value {
         let out = self.cmd(args).arg("--json").output().unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
         serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
     }
@@ -58,12 +52,7 @@ impl Idp {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
         child.wait_with_output().unwrap()
     }
 }
@@ -71,10 +60,7 @@ impl Idp {
 fn operator_commands(idp: &Idp) {
     let t = idp.ok(&["tenant", "add", "city", "--name", "City Hall"]);
     assert!(t["issuer"].as_str().unwrap().ends_with("/t/city"), "{t}");
-    assert!(
-        idp.fails(&["tenant", "add", "city"])
-            .contains("already exists")
-    );
+    assert!(idp.fails(&["tenant", "add", "city"]).contains("already exists"));
     assert!(idp.fails(&["tenant", "add", "Bad Slug"]).contains("slug"));
     let list = idp.ok(&["tenant", "list"]);
     assert!(list.as_array().unwrap().iter().any(|t| t["slug"] == "city"));
@@ -110,13 +96,8 @@ fn operator_commands(idp: &Idp) {
         "--redirect-uri",
         "http://localhost:3000/cb",
     ]);
-    assert!(
-        spa.get("client_secret").is_none(),
-        "public clients get no secret"
-    );
-    let svc = idp.ok(&[
-        "client", "add", "--tenant", "city", "--name", "Batch", "--type", "service",
-    ]);
+    assert!(spa.get("client_secret").is_none(), "public clients get no secret");
+    let svc = idp.ok(&["client", "add", "--tenant", "city", "--name", "Batch", "--type", "service"]);
     assert!(svc["client_secret"].is_string());
     assert!(
         idp.fails(&[
@@ -134,34 +115,21 @@ fn operator_commands(idp: &Idp) {
         .contains("https")
     );
     assert!(
-        idp.fails(&[
-            "client", "add", "--tenant", "city", "--name", "X", "--type", "web"
-        ])
-        .contains("redirect")
+        idp.fails(&["client", "add", "--tenant", "city", "--name", "X", "--type", "web"])
+            .contains("redirect")
     );
     assert!(
-        idp.fails(&[
-            "client", "add", "--tenant", "nope", "--name", "X", "--type", "service"
-        ])
-        .contains("no tenant")
+        idp.fails(&["client", "add", "--tenant", "nope", "--name", "X", "--type", "service"])
+            .contains("no tenant")
     );
     let shown = idp.ok(&["client", "show", "--tenant", "city", &id]);
-    assert!(
-        shown.get("client_secret").is_none(),
-        "secrets are shown once only"
-    );
+    assert!(shown.get("client_secret").is_none(), "secrets are shown once only");
     let listed = idp.ok(&["client", "list", "--tenant", "city"]);
     assert_eq!(listed.as_array().unwrap().len(), 3);
     let rotated = idp.ok(&["client", "rotate-secret", "--tenant", "city", &id]);
     assert_ne!(rotated["client_secret"].as_str().unwrap(), secret);
-    assert_eq!(
-        idp.ok(&["client", "disable", "--tenant", "city", &id])["disabled"],
-        true
-    );
-    assert_eq!(
-        idp.ok(&["client", "show", "--tenant", "city", &id])["disabled"],
-        true
-    );
+    assert_eq!(idp.ok(&["client", "disable", "--tenant", "city", &id])["disabled"], true);
+    assert_eq!(idp.ok(&["client", "show", "--tenant", "city", &id])["disabled"], true);
 
     let out = idp.with_stdin(
         &[
@@ -178,70 +146,30 @@ fn operator_commands(idp: &Idp) {
         ],
         "Tiger-Lily-42\n",
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let a: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(a["username"], "wang");
     let weak = idp.with_stdin(
-        &[
-            "account",
-            "add",
-            "--tenant",
-            "city",
-            "--username",
-            "li",
-            "--password-stdin",
-        ],
+        &["account", "add", "--tenant", "city", "--username", "li", "--password-stdin"],
         "password\n",
     );
     assert!(!weak.status.success());
     assert!(String::from_utf8_lossy(&weak.stderr).contains("password"));
     let dup = idp.with_stdin(
-        &[
-            "account",
-            "add",
-            "--tenant",
-            "city",
-            "--username",
-            "wang",
-            "--password-stdin",
-        ],
+        &["account", "add", "--tenant", "city", "--username", "wang", "--password-stdin"],
         "Tiger-Lily-42\n",
     );
     assert!(String::from_utf8_lossy(&dup.stderr).contains("taken"));
     let out = idp.with_stdin(
-        &[
-            "account",
-            "set-password",
-            "--tenant",
-            "city",
-            "13800000000",
-            "--json",
-        ],
+        &["account", "set-password", "--tenant", "city", "13800000000", "--json"],
         "Another-Pass-7\n",
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(
-        idp.ok(&["account", "lock", "--tenant", "city", "wang"])["disabled"],
-        true
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(idp.ok(&["account", "lock", "--tenant", "city", "wang"])["disabled"], true);
     let accounts = idp.ok(&["account", "list", "--tenant", "city"]);
     assert_eq!(accounts[0]["disabled"], true);
-    assert_eq!(
-        idp.ok(&["account", "unlock", "--tenant", "city", "wang"])["disabled"],
-        false
-    );
-    assert!(
-        idp.fails(&["account", "lock", "--tenant", "city", "nobody"])
-            .contains("no account")
-    );
+    assert_eq!(idp.ok(&["account", "unlock", "--tenant", "city", "wang"])["disabled"], false);
+    assert!(idp.fails(&["account", "lock", "--tenant", "city", "nobody"]).contains("no account"));
 }
 
 #[test]
@@ -254,10 +182,7 @@ fn operator_commands_on_sqlite() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(
-            std::fs::metadata(&kek).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
+        assert_eq!(std::fs::metadata(&kek).unwrap().permissions().mode() & 0o777, 0o600);
     }
 }
 
@@ -272,27 +197,17 @@ fn operator_commands_on_postgres() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let run = |sql: String| {
         rt.block_on(async {
-            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
-                .await
-                .unwrap_or_else(|e| {
+            let mut conn =
+                <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await.unwrap_or_else(|e| {
                     panic!("PostgreSQL at {admin} is needed ({e}); IDP_TEST_POSTGRES=off skips")
                 });
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .execute(&mut conn)
-                .await
-                .unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await.unwrap();
         })
     };
     run(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
     run(format!("CREATE DATABASE \"{name}\""));
     let dir = tempfile::tempdir().unwrap();
-    let idp = Idp {
-        db: admin
-            .rsplit_once('/')
-            .map(|(b, _)| format!("{b}/{name}"))
-            .unwrap(),
-        dir,
-    };
+    let idp = Idp { db: admin.rsplit_once('/').map(|(b, _)| format!("{b}/{name}")).unwrap(), dir };
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| operator_commands(&idp)));
     run(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
     if let Err(e) = result {
@@ -329,25 +244,16 @@ fn serve_bootstraps_once() {
             }
         }
         let addr = addr.expect("listening line");
-        let addr: String = addr
-            .chars()
-            .filter(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
-            .collect();
+        let addr: String = addr.chars().filter(|c| c.is_ascii_digit() || *c == '.' || *c == ':').collect();
         let body = http_get(&addr, "/t/main/.well-known/openid-configuration");
         assert!(body.contains("\"issuer\""), "{body}");
         child.kill().unwrap();
         let out = child.wait_with_output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
         if round == 0 {
-            assert!(
-                stdout.contains("password:"),
-                "first start prints the bootstrap password: {stdout}"
-            );
+            assert!(stdout.contains("password:"), "first start prints the bootstrap password: {stdout}");
         } else {
-            assert!(
-                !stdout.contains("password:"),
-                "second start prints no password: {stdout}"
-            );
+            assert!(!stdout.contains("password:"), "second start prints no password: {stdout}");
         }
     }
 }
@@ -355,11 +261,7 @@ fn serve_bootstraps_once() {
 fn http_get(addr: &str, path: &str) -> String {
     use std::io::Read;
     let mut s = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     out

@@ -28,9 +28,7 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     } else if url.starts_with("sqlite:") {
         Ok(Arc::new(SqliteStore::connect(url).await?))
     } else {
-        Err(StoreError::Other(
-            "the database URL must start with sqlite: or postgres://".into(),
-        ))
+        Err(StoreError::Other("the database URL must start with sqlite: or postgres://".into()))
     }
 }
 

@@ -130,14 +130,15 @@ macro_rules! impl_store {
             }
 
             async fn record_login_failure(&self, tenant_id: &str, id: &str, threshold: i64, lock_until: i64) -> Result<bool> {
-                let locked: Option<(Option<i64>,)> = sqlx::query_as(
+                let row: Option<(i64, Option<i64>)> = sqlx::query_as(
                     "UPDATE accounts SET \
                        locked_until = CASE WHEN failed_logins + 1 >= $3 THEN $4 ELSE locked_until END, \
                        failed_logins = CASE WHEN failed_logins + 1 >= $3 THEN 0 ELSE failed_logins + 1 END \
-                     WHERE tenant_id = $1 AND id = $2 RETURNING locked_until")
+                     WHERE tenant_id = $1 AND id = $2 RETURNING failed_logins, locked_until")
                     .bind(tenant_id).bind(id).bind(threshold).bind(lock_until)
                     .fetch_optional(&self.pool).await.map_err(map_err)?;
-                Ok(matches!(locked, Some((Some(t),)) if t == lock_until))
+                // The counter is 0 after this update only when this very failure reached the threshold.
+                Ok(matches!(row, Some((0, Some(t))) if t == lock_until))
             }
 
             async fn reset_login_failures(&self, tenant_id: &str, id: &str) -> Result<()> {
@@ -249,13 +250,22 @@ macro_rules! impl_store {
             }
 
             async fn rotate_refresh_token<'a>(&self, token_hash: &str, _now: i64, issue: IssueFn<'a, RefreshToken, TokenResponse>) -> Result<Rotate<TokenResponse>> {
+                // A token's family never changes, so it is read before the transaction: the
+                // transaction then starts with a write (SQLite cannot upgrade a read lock safely).
+                let family: Option<(String,)> = sqlx::query_as("SELECT family_id FROM refresh_tokens WHERE token_hash = $1")
+                    .bind(token_hash).fetch_optional(&self.pool).await.map_err(map_err)?;
+                let Some((family,)) = family else { return Ok(Rotate::NotFound) };
                 let mut tx = self.pool.begin().await.map_err(map_err)?;
+                // The family's lock first: rotations and revocations of one family take turns.
+                let state: Option<(bool,)> = sqlx::query_as("UPDATE token_families SET expires_at = expires_at WHERE family_id = $1 RETURNING revoked")
+                    .bind(&family).fetch_optional(&mut *tx).await.map_err(map_err)?;
+                if let Some((true,)) = state {
+                    tx.commit().await.map_err(map_err)?;
+                    return Ok(Rotate::Replayed);
+                }
                 let row: Option<RefreshRow> = sqlx::query_as("UPDATE refresh_tokens SET used = TRUE WHERE token_hash = $1 AND used = FALSE AND revoked = FALSE RETURNING *")
                     .bind(token_hash).fetch_optional(&mut *tx).await.map_err(map_err)?;
                 let Some(row) = row else {
-                    let family: Option<(String,)> = sqlx::query_as("SELECT family_id FROM refresh_tokens WHERE token_hash = $1")
-                        .bind(token_hash).fetch_optional(&mut *tx).await.map_err(map_err)?;
-                    let Some((family,)) = family else { return Ok(Rotate::NotFound) };
                     revoke_family_in(&mut tx, &family).await?;
                     tx.commit().await.map_err(map_err)?;
                     return Ok(Rotate::Replayed);
@@ -313,6 +323,7 @@ macro_rules! impl_store {
                     "DELETE FROM access_tokens WHERE expires_at < $1",
                     "DELETE FROM refresh_tokens WHERE expires_at < $1",
                     "DELETE FROM auth_codes WHERE expires_at < $1 - 3600",
+                    "DELETE FROM token_families WHERE expires_at < $1",
                 ] {
                     n += sqlx::query(sql).bind(now).execute(&self.pool).await.map_err(map_err)?.rows_affected();
                 }
@@ -335,6 +346,9 @@ macro_rules! impl_store {
         }
 
         async fn revoke_family_in<'c>(tx: &mut sqlx::Transaction<'c, $crate_db>, family: &str) -> Result<()> {
+            // The family row first (see migration 0002): one revoker or rotator at a time.
+            sqlx::query("UPDATE token_families SET revoked = TRUE WHERE family_id = $1")
+                .bind(family).execute(&mut **tx).await.map_err(map_err)?;
             sqlx::query("UPDATE refresh_tokens SET revoked = TRUE WHERE family_id = $1")
                 .bind(family).execute(&mut **tx).await.map_err(map_err)?;
             sqlx::query("UPDATE access_tokens SET revoked = TRUE WHERE family_id = $1")
@@ -343,6 +357,14 @@ macro_rules! impl_store {
         }
 
         async fn write_issue<'c>(tx: &mut sqlx::Transaction<'c, $crate_db>, issue: &Issue) -> Result<()> {
+            let family = issue.refresh_token.as_ref().map(|r| (&r.family_id, r.expires_at))
+                .or_else(|| issue.access_token.as_ref().and_then(|a| a.family_id.as_ref().map(|f| (f, a.expires_at))));
+            if let Some((family, expires_at)) = family {
+                let latest = issue.access_token.as_ref().map_or(expires_at, |a| a.expires_at.max(expires_at));
+                sqlx::query("INSERT INTO token_families (family_id, revoked, expires_at) VALUES ($1, FALSE, $2) \
+                             ON CONFLICT (family_id) DO UPDATE SET expires_at = CASE WHEN excluded.expires_at > token_families.expires_at THEN excluded.expires_at ELSE token_families.expires_at END")
+                    .bind(family).bind(latest).execute(&mut **tx).await.map_err(map_err)?;
+            }
             if let Some(t) = &issue.access_token {
                 insert_access(&mut **tx, t).await?;
             }

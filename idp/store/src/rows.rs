@@ -24,13 +24,7 @@ pub(crate) struct TenantRow {
 
 impl From<TenantRow> for Tenant {
     fn from(r: TenantRow) -> Self {
-        Tenant {
-            id: r.id,
-            slug: r.slug,
-            name: r.name,
-            created_at: r.created_at,
-            disabled: r.disabled,
-        }
+        Tenant { id: r.id, slug: r.slug, name: r.name, created_at: r.created_at, disabled: r.disabled }
     }
 }
 
@@ -75,9 +69,8 @@ impl TryFrom<ClientRow> for Client {
     type Error = StoreError;
     fn try_from(r: ClientRow) -> Result<Self, StoreError> {
         Ok(Client {
-            client_type: ClientType::parse(&r.client_type).ok_or_else(|| {
-                StoreError::Other(format!("unknown client type {}", r.client_type))
-            })?,
+            client_type: ClientType::parse(&r.client_type)
+                .ok_or_else(|| StoreError::Other(format!("unknown client type {}", r.client_type)))?,
             settings: from_json(&r.settings)?,
             tenant_id: r.tenant_id,
             client_id: r.client_id,

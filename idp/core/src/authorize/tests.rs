@@ -68,20 +68,10 @@ fn redirect_uri_must_match_exactly_and_errors_stay_with_the_user() {
         "HTTPS://APP.EXAMPLE/cb",
         "https://app.example/cb?x=1",
     ] {
-        assert_eq!(
-            code_of(validate(&params(&[("redirect_uri", bad)]), Some(&c), ISS)),
-            "user",
-            "{bad}"
-        );
+        assert_eq!(code_of(validate(&params(&[("redirect_uri", bad)]), Some(&c), ISS)), "user", "{bad}");
     }
-    assert_eq!(
-        code_of(validate(&params(&[]), None, ISS)),
-        "user:invalid_client"
-    );
-    assert_eq!(
-        code_of(validate(&params(&[("redirect_uri", "")]), Some(&c), ISS)),
-        "user"
-    );
+    assert_eq!(code_of(validate(&params(&[]), None, ISS)), "user:invalid_client");
+    assert_eq!(code_of(validate(&params(&[("redirect_uri", "")]), Some(&c), ISS)), "user");
 }
 
 #[test]
@@ -92,21 +82,9 @@ fn checks_after_the_redirect_uri_go_back_to_the_client() {
         (&[("response_type", "")], "invalid_request"),
         (&[("scope", "profile")], "invalid_scope"),
         (&[("scope", "openid admin")], "invalid_scope"),
-        (
-            &[
-                ("code_challenge", CHALLENGE),
-                ("code_challenge_method", "plain"),
-            ],
-            "invalid_request",
-        ),
+        (&[("code_challenge", CHALLENGE), ("code_challenge_method", "plain")], "invalid_request"),
         (&[("code_challenge", CHALLENGE)], "invalid_request"),
-        (
-            &[
-                ("code_challenge", "short"),
-                ("code_challenge_method", "S256"),
-            ],
-            "invalid_request",
-        ),
+        (&[("code_challenge", "short"), ("code_challenge_method", "S256")], "invalid_request"),
         (&[("prompt", "none login")], "invalid_request"),
         (&[("prompt", "bogus")], "invalid_request"),
         (&[("max_age", "-1")], "invalid_request"),
@@ -114,11 +92,7 @@ fn checks_after_the_redirect_uri_go_back_to_the_client() {
         (&[("response_mode", "fragment")], "invalid_request"),
     ];
     for (extra, want) in cases {
-        assert_eq!(
-            code_of(validate(&params(extra), Some(&c), ISS)),
-            *want,
-            "{extra:?}"
-        );
+        assert_eq!(code_of(validate(&params(extra), Some(&c), ISS)), *want, "{extra:?}");
     }
     assert_eq!(code_of(validate(&params(&[]), Some(&c), ISS)), "ok");
 }
@@ -126,14 +100,8 @@ fn checks_after_the_redirect_uri_go_back_to_the_client() {
 #[test]
 fn public_clients_need_s256() {
     let c = client(ClientType::Spa);
-    assert_eq!(
-        code_of(validate(&params(&[]), Some(&c), ISS)),
-        "invalid_request"
-    );
-    let ok = params(&[
-        ("code_challenge", CHALLENGE),
-        ("code_challenge_method", "S256"),
-    ]);
+    assert_eq!(code_of(validate(&params(&[]), Some(&c), ISS)), "invalid_request");
+    let ok = params(&[("code_challenge", CHALLENGE), ("code_challenge_method", "S256")]);
     assert_eq!(code_of(validate(&ok, Some(&c), ISS)), "ok");
 }
 
@@ -143,23 +111,15 @@ fn repeated_and_control_parameters_are_refused() {
     let mut p = params(&[]);
     p.push(("scope".into(), "openid".into()));
     assert_eq!(code_of(validate(&p, Some(&c), ISS)), "user");
-    assert_eq!(
-        code_of(validate(&params(&[("state", "a\u{0}b")]), Some(&c), ISS)),
-        "user"
-    );
+    assert_eq!(code_of(validate(&params(&[("state", "a\u{0}b")]), Some(&c), ISS)), "user");
 }
 
 #[test]
 fn decisions_follow_session_prompt_max_age_and_grant() {
     let env = TestEnv::default();
     let c = client(ClientType::Web);
-    let Validated::Ok(req) = validate(&params(&[]), Some(&c), ISS) else {
-        panic!()
-    };
-    assert!(matches!(
-        decide(&env, &req, None, false, None, ISS, "t"),
-        Decision::Login
-    ));
+    let Validated::Ok(req) = validate(&params(&[]), Some(&c), ISS) else { panic!() };
+    assert!(matches!(decide(&env, &req, None, false, None, ISS, "t"), Decision::Login));
     let session = Session {
         id_hash: "h".into(),
         sid: "sid".into(),
@@ -172,10 +132,7 @@ fn decisions_follow_session_prompt_max_age_and_grant() {
         last_seen: env.now(),
         expires_at: env.now() + 100,
     };
-    assert!(matches!(
-        decide(&env, &req, Some(&session), false, None, ISS, "t"),
-        Decision::Consent
-    ));
+    assert!(matches!(decide(&env, &req, Some(&session), false, None, ISS, "t"), Decision::Consent));
     let grant = Grant {
         tenant_id: "t".into(),
         account_id: "a".into(),
@@ -184,30 +141,17 @@ fn decisions_follow_session_prompt_max_age_and_grant() {
         created_at: 0,
         updated_at: 0,
     };
-    let Decision::Issue(code, resp) =
-        decide(&env, &req, Some(&session), false, Some(&grant), ISS, "t")
+    let Decision::Issue(code, resp) = decide(&env, &req, Some(&session), false, Some(&grant), ISS, "t")
     else {
         panic!()
     };
     assert_eq!(code.expires_at, env.now() + 60);
     assert!(resp.params.iter().any(|(k, v)| k == "iss" && v == ISS));
-    let Validated::Ok(none) = validate(&params(&[("prompt", "none")]), Some(&c), ISS) else {
-        panic!()
-    };
-    let Decision::ErrorToClient(_, e) = decide(&env, &none, None, false, None, ISS, "t") else {
-        panic!()
-    };
+    let Validated::Ok(none) = validate(&params(&[("prompt", "none")]), Some(&c), ISS) else { panic!() };
+    let Decision::ErrorToClient(_, e) = decide(&env, &none, None, false, None, ISS, "t") else { panic!() };
     assert_eq!(e.code, "login_required");
-    let Validated::Ok(aged) = validate(&params(&[("max_age", "10")]), Some(&c), ISS) else {
-        panic!()
-    };
+    let Validated::Ok(aged) = validate(&params(&[("max_age", "10")]), Some(&c), ISS) else { panic!() };
     env.advance(11);
-    assert!(matches!(
-        decide(&env, &aged, Some(&session), false, Some(&grant), ISS, "t"),
-        Decision::Login
-    ));
-    assert!(matches!(
-        decide(&env, &aged, Some(&session), true, Some(&grant), ISS, "t"),
-        Decision::Issue(..)
-    ));
+    assert!(matches!(decide(&env, &aged, Some(&session), false, Some(&grant), ISS, "t"), Decision::Login));
+    assert!(matches!(decide(&env, &aged, Some(&session), true, Some(&grant), ISS, "t"), Decision::Issue(..)));
 }

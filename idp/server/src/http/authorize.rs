@@ -29,12 +29,7 @@ pub async fn get(
     handle(&state, &slug, &headers, q.as_deref().unwrap_or_default()).await
 }
 
-pub async fn post(
-    state: State,
-    Path(slug): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub async fn post(state: State, Path(slug): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
     let lang = Lang::pick(None, &headers);
     match require_form(&headers).and_then(|_| body_text(&body)) {
         Ok(raw) => handle(&state, &slug, &headers, raw).await,
@@ -74,17 +69,7 @@ async fn handle(state: &Arc<AppState>, slug: &str, headers: &HeaderMap, raw: &st
                 Ok(s) => s,
                 Err(e) => return error_page(lang, &e),
             };
-            proceed(
-                state,
-                &t,
-                headers,
-                &req,
-                session.as_ref(),
-                false,
-                None,
-                lang,
-            )
-            .await
+            proceed(state, &t, headers, &req, session.as_ref(), false, None, lang).await
         }
     }
 }
@@ -103,25 +88,14 @@ pub async fn proceed(
     lang: Lang,
 ) -> Response {
     let grant = match session {
-        Some(s) => match state
-            .store()
-            .grant(&t.tenant.id, &s.account_id, &req.client_id)
-            .await
-        {
+        Some(s) => match state.store().grant(&t.tenant.id, &s.account_id, &req.client_id).await {
             Ok(g) => g,
             Err(e) => return error_page(lang, &e.into()),
         },
         None => None,
     };
-    let decision = decide(
-        state.env(),
-        req,
-        session,
-        fresh_login,
-        grant.as_ref(),
-        &t.endpoints.issuer,
-        &t.tenant.id,
-    );
+    let decision =
+        decide(state.env(), req, session, fresh_login, grant.as_ref(), &t.endpoints.issuer, &t.tenant.id);
     match decision {
         Decision::Login | Decision::Consent => {
             if let Some(i) = interaction {
@@ -146,8 +120,7 @@ pub async fn proceed(
             }
             let mut res = see_other(&interaction_url(t, &record.id));
             if is_new {
-                res.headers_mut()
-                    .append(header::SET_COOKIE, browser_cookie(state, t, &binding));
+                res.headers_mut().append(header::SET_COOKIE, browser_cookie(state, t, &binding));
             }
             res
         }
@@ -188,11 +161,7 @@ pub fn respond(resp: &AuthResponse) -> Response {
     match resp.mode {
         ResponseMode::Query => {
             let query = serde_urlencoded::to_string(&resp.params).unwrap_or_default();
-            let sep = if resp.redirect_uri.contains('?') {
-                '&'
-            } else {
-                '?'
-            };
+            let sep = if resp.redirect_uri.contains('?') { '&' } else { '?' };
             see_other(&format!("{}{sep}{query}", resp.redirect_uri))
         }
         ResponseMode::FormPost => {
@@ -202,11 +171,7 @@ pub fn respond(resp: &AuthResponse) -> Response {
                 .unwrap_or_default();
             let mut res = render(
                 StatusCode::OK,
-                &FormPostPage {
-                    action: &resp.redirect_uri,
-                    params: &resp.params,
-                    nonce: &nonce,
-                },
+                &FormPostPage { action: &resp.redirect_uri, params: &resp.params, nonce: &nonce },
             );
             let csp = format!(
                 "default-src 'none'; script-src 'nonce-{nonce}'; form-action {origin}; \

@@ -28,19 +28,10 @@ struct Loaded {
     organisation: Option<String>,
 }
 
-async fn load(
-    state: &AppState,
-    slug: &str,
-    id: &str,
-    headers: &HeaderMap,
-) -> Result<Loaded, Response> {
+async fn load(state: &AppState, slug: &str, id: &str, headers: &HeaderMap) -> Result<Loaded, Response> {
     let lang0 = Lang::pick(None, headers);
-    let expired = |lang: Lang| {
-        error_page(
-            lang,
-            &OAuthError::invalid_request(lang.texts().expired_interaction),
-        )
-    };
+    let expired =
+        |lang: Lang| error_page(lang, &OAuthError::invalid_request(lang.texts().expired_interaction));
     let t = match state.tenant(slug).await {
         Ok(Some(t)) => t,
         Ok(None) => return Err(expired(lang0)),
@@ -61,21 +52,12 @@ async fn load(
     if !bound {
         return Err(expired(lang));
     }
-    let (client_name, organisation) = match state
-        .store()
-        .client(&t.tenant.id, &interaction.request.client_id)
-        .await
-    {
-        Ok(Some(c)) => (c.name, c.settings.organisation),
-        _ => (interaction.request.client_id.clone(), None),
-    };
-    Ok(Loaded {
-        t,
-        interaction,
-        lang,
-        client_name,
-        organisation,
-    })
+    let (client_name, organisation) =
+        match state.store().client(&t.tenant.id, &interaction.request.client_id).await {
+            Ok(Some(c)) => (c.name, c.settings.organisation),
+            _ => (interaction.request.client_id.clone(), None),
+        };
+    Ok(Loaded { t, interaction, lang, client_name, organisation })
 }
 
 fn lang_switch(l: &Loaded) -> Option<String> {
@@ -93,13 +75,10 @@ pub async fn show(
         Err(r) => return r,
     };
     // ?lang=en|zh-CN switches the page language and remembers it in a cookie.
-    let chosen = q.as_deref().and_then(|q| q.strip_prefix("lang=")).map(|v| {
-        if v.starts_with("en") {
-            Lang::En
-        } else {
-            Lang::Zh
-        }
-    });
+    let chosen = q
+        .as_deref()
+        .and_then(|q| q.strip_prefix("lang="))
+        .map(|v| if v.starts_with("en") { Lang::En } else { Lang::Zh });
     if let Some(lang) = chosen {
         l.lang = lang;
     }
@@ -130,10 +109,7 @@ async fn session_of(
     if &session.sid != sid {
         return Ok(None);
     }
-    let account = state
-        .store()
-        .account(&l.t.tenant.id, &session.account_id)
-        .await?;
+    let account = state.store().account(&l.t.tenant.id, &session.account_id).await?;
     Ok(account.map(|a| (session, a.username)))
 }
 
@@ -145,21 +121,13 @@ fn login_page(
     status: StatusCode,
 ) -> Response {
     let csrf = super::cookie(headers, super::session::BROWSER_COOKIE).unwrap_or_default();
-    let hint = l
-        .interaction
-        .request
-        .login_hint
-        .as_deref()
-        .unwrap_or_default();
+    let hint = l.interaction.request.login_hint.as_deref().unwrap_or_default();
     let page = LoginPage {
         t: l.lang.texts(),
         lang_switch: lang_switch(l),
         client_name: &l.client_name,
         error,
-        action: format!(
-            "/t/{}/interaction/{}/login",
-            l.t.tenant.slug, l.interaction.id
-        ),
+        action: format!("/t/{}/interaction/{}/login", l.t.tenant.slug, l.interaction.id),
         csrf: &csrf,
         login: if login.is_empty() { hint } else { login },
     };
@@ -183,10 +151,7 @@ fn consent_page(l: &Loaded, headers: &HeaderMap, username: &str) -> Response {
         organisation: l.organisation.as_deref(),
         scopes,
         username,
-        action: format!(
-            "/t/{}/interaction/{}/consent",
-            l.t.tenant.slug, l.interaction.id
-        ),
+        action: format!("/t/{}/interaction/{}/consent", l.t.tenant.slug, l.interaction.id),
         csrf: &csrf,
     };
     render(StatusCode::OK, &page)
@@ -217,55 +182,23 @@ pub async fn login(
         Ok(p) => p,
         Err(e) => return error_page(l.lang, &e),
     };
-    if !csrf_ok(
-        &headers,
-        param(&params, "csrf"),
-        Some(&l.interaction.browser_hash),
-    ) {
-        return error_page(
-            l.lang,
-            &OAuthError::invalid_request(t.bad_csrf).with_status(403),
-        );
+    if !csrf_ok(&headers, param(&params, "csrf"), Some(&l.interaction.browser_hash)) {
+        return error_page(l.lang, &OAuthError::invalid_request(t.bad_csrf).with_status(403));
     }
-    let login = param(&params, "login")
-        .unwrap_or_default()
-        .trim()
-        .to_lowercase();
+    let login = param(&params, "login").unwrap_or_default().trim().to_lowercase();
     let password = param(&params, "password").unwrap_or_default().to_string();
     let ip = super::client_ip(&state, &headers, peer);
     let tenant_id = l.t.tenant.id.clone();
     if let Err(wait) = state.limits.signin_ip.check(&format!("{tenant_id}:{ip}")) {
-        let mut r = login_page(
-            &l,
-            &headers,
-            Some(t.too_many.into()),
-            &login,
-            StatusCode::TOO_MANY_REQUESTS,
-        );
+        let mut r = login_page(&l, &headers, Some(t.too_many.into()), &login, StatusCode::TOO_MANY_REQUESTS);
         r.headers_mut().insert(header::RETRY_AFTER, wait.into());
         return r;
     }
     if login.is_empty() || login.len() > 64 || password.is_empty() || password.len() > 256 {
-        return login_page(
-            &l,
-            &headers,
-            Some(t.bad_credentials.into()),
-            &login,
-            StatusCode::OK,
-        );
+        return login_page(&l, &headers, Some(t.bad_credentials.into()), &login, StatusCode::OK);
     }
-    if let Err(wait) = state
-        .limits
-        .signin_account
-        .check(&format!("{tenant_id}:{login}"))
-    {
-        let mut r = login_page(
-            &l,
-            &headers,
-            Some(t.too_many.into()),
-            &login,
-            StatusCode::TOO_MANY_REQUESTS,
-        );
+    if let Err(wait) = state.limits.signin_account.check(&format!("{tenant_id}:{login}")) {
+        let mut r = login_page(&l, &headers, Some(t.too_many.into()), &login, StatusCode::TOO_MANY_REQUESTS);
         r.headers_mut().insert(header::RETRY_AFTER, wait.into());
         return r;
     }
@@ -283,10 +216,7 @@ pub async fn login(
     let verified = tokio::task::spawn_blocking(move || {
         let ok = argon2.verify(&password, stored.as_deref().unwrap_or(&dummy));
         let rehash = ok && argon2.needs_rehash(stored.as_deref().unwrap_or_default());
-        (
-            ok && stored.is_some(),
-            rehash.then(|| argon2.hash(&password).ok()).flatten(),
-        )
+        (ok && stored.is_some(), rehash.then(|| argon2.hash(&password).ok()).flatten())
     })
     .await;
     let (ok, new_hash) = verified.unwrap_or((false, None));
@@ -301,13 +231,7 @@ pub async fn login(
             json!({"reason": "unknown_account"}),
         )
         .await;
-        return login_page(
-            &l,
-            &headers,
-            Some(t.bad_credentials.into()),
-            &login,
-            StatusCode::OK,
-        );
+        return login_page(&l, &headers, Some(t.bad_credentials.into()), &login, StatusCode::OK);
     };
     if account.disabled {
         audit(
@@ -320,13 +244,7 @@ pub async fn login(
             json!({"reason": "disabled"}),
         )
         .await;
-        return login_page(
-            &l,
-            &headers,
-            Some(t.bad_credentials.into()),
-            &login,
-            StatusCode::OK,
-        );
+        return login_page(&l, &headers, Some(t.bad_credentials.into()), &login, StatusCode::OK);
     }
     if let Some(until) = account.locked_until.filter(|u| *u > now) {
         audit(
@@ -381,26 +299,13 @@ pub async fn login(
             let msg = format!("{} {}", t.locked, utc_hhmm(now + limits.lockout_seconds));
             return login_page(&l, &headers, Some(msg), &login, StatusCode::OK);
         }
-        return login_page(
-            &l,
-            &headers,
-            Some(t.bad_credentials.into()),
-            &login,
-            StatusCode::OK,
-        );
+        return login_page(&l, &headers, Some(t.bad_credentials.into()), &login, StatusCode::OK);
     }
-    if let Err(e) = state
-        .store()
-        .reset_login_failures(&tenant_id, &account.id)
-        .await
-    {
+    if let Err(e) = state.store().reset_login_failures(&tenant_id, &account.id).await {
         return error_page(l.lang, &e.into());
     }
     if let Some(h) = new_hash
-        && let Err(e) = state
-            .store()
-            .set_password_hash(&tenant_id, &account.id, &h, now)
-            .await
+        && let Err(e) = state.store().set_password_hash(&tenant_id, &account.id, &h, now).await
     {
         tracing::warn!(error = %e, "could not store a rehashed password");
     }
@@ -424,11 +329,7 @@ pub async fn login(
     if let Err(e) = state.store().insert_session(&session).await {
         return error_page(l.lang, &e.into());
     }
-    if let Err(e) = state
-        .store()
-        .set_interaction_session(&l.interaction.id, &session.sid)
-        .await
-    {
+    if let Err(e) = state.store().set_interaction_session(&l.interaction.id, &session.sid).await {
         return error_page(l.lang, &e.into());
     }
     audit(
@@ -474,23 +375,13 @@ pub async fn consent(
         Ok(p) => p,
         Err(e) => return error_page(l.lang, &e),
     };
-    if !csrf_ok(
-        &headers,
-        param(&params, "csrf"),
-        Some(&l.interaction.browser_hash),
-    ) {
-        return error_page(
-            l.lang,
-            &OAuthError::invalid_request(l.lang.texts().bad_csrf).with_status(403),
-        );
+    if !csrf_ok(&headers, param(&params, "csrf"), Some(&l.interaction.browser_hash)) {
+        return error_page(l.lang, &OAuthError::invalid_request(l.lang.texts().bad_csrf).with_status(403));
     }
     let (session, _) = match session_of(&state, &l, &headers).await {
         Ok(Some(s)) => s,
         Ok(None) => {
-            return super::authorize::see_other(&super::authorize::interaction_url(
-                &l.t,
-                &l.interaction.id,
-            ));
+            return super::authorize::see_other(&super::authorize::interaction_url(&l.t, &l.interaction.id));
         }
         Err(e) => return error_page(l.lang, &e),
     };
@@ -513,16 +404,8 @@ pub async fn consent(
         return respond(&error_response(req, &e, &l.t.endpoints.issuer));
     }
     let now = state.env().now();
-    let previous = state
-        .store()
-        .grant(tenant_id, &session.account_id, &req.client_id)
-        .await
-        .ok()
-        .flatten();
-    let mut scopes = previous
-        .as_ref()
-        .map(|g| g.scopes.clone())
-        .unwrap_or_default();
+    let previous = state.store().grant(tenant_id, &session.account_id, &req.client_id).await.ok().flatten();
+    let mut scopes = previous.as_ref().map(|g| g.scopes.clone()).unwrap_or_default();
     for s in &req.scope {
         if !scopes.contains(s) {
             scopes.push(s.clone());
@@ -551,18 +434,7 @@ pub async fn consent(
     .await;
     // The session was checked in this interaction; consent given now must not loop back.
     let mut req = req.clone();
-    req.prompt
-        .retain(|p| p != "consent" && p != "login" && p != "select_account");
+    req.prompt.retain(|p| p != "consent" && p != "login" && p != "select_account");
     req.max_age = None;
-    proceed(
-        &state,
-        &l.t,
-        &headers,
-        &req,
-        Some(&session),
-        true,
-        Some(&l.interaction),
-        l.lang,
-    )
-    .await
+    proceed(&state, &l.t, &headers, &req, Some(&session), true, Some(&l.interaction), l.lang).await
 }

@@ -16,9 +16,7 @@ use serde_json::json;
 
 use super::authorize::see_other;
 use super::pages::{Lang, LogoutConfirmPage, error_page, message_page, render};
-use super::session::{
-    SESSION_COOKIE, audit, browser_binding, browser_cookie, csrf_ok, tenant_path,
-};
+use super::session::{SESSION_COOKIE, audit, browser_binding, browser_cookie, csrf_ok, tenant_path};
 use super::{State, body_text, param, parse_params, require_form};
 use crate::state::{AppState, TenantCtx};
 
@@ -42,31 +40,20 @@ async fn plan(
     params: &[(String, String)],
     session: Option<&idp_core::model::Session>,
 ) -> Result<Plan, OAuthError> {
-    let mut client_id = param(params, "client_id")
-        .filter(|c| !c.is_empty())
-        .map(str::to_string);
+    let mut client_id = param(params, "client_id").filter(|c| !c.is_empty()).map(str::to_string);
     let mut hint_matches_session = false;
     if let Some(hint) = param(params, "id_token_hint").filter(|h| !h.is_empty()) {
-        let claims: HintClaims = t
-            .keys
-            .verify(hint, &t.endpoints.issuer, true, state.env().now())
-            .map_err(|e| {
-                OAuthError::invalid_request("The id_token_hint is not valid.")
-                    .with_detail(e.to_string())
+        let claims: HintClaims =
+            t.keys.verify(hint, &t.endpoints.issuer, true, state.env().now()).map_err(|e| {
+                OAuthError::invalid_request("The id_token_hint is not valid.").with_detail(e.to_string())
             })?;
         let aud = match &claims.aud {
             serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Array(a) => a
-                .first()
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_string(),
+            serde_json::Value::Array(a) => a.first().and_then(|v| v.as_str()).unwrap_or_default().to_string(),
             _ => String::new(),
         };
         if client_id.as_ref().is_some_and(|c| *c != aud) {
-            return Err(OAuthError::invalid_request(
-                "client_id does not match the id_token_hint.",
-            ));
+            return Err(OAuthError::invalid_request("client_id does not match the id_token_hint."));
         }
         client_id = Some(aud);
         hint_matches_session = session.is_some_and(|s| {
@@ -77,9 +64,7 @@ async fn plan(
         None => None,
         Some(uri) => {
             let id = client_id.as_deref().ok_or_else(|| {
-                OAuthError::invalid_request(
-                    "post_logout_redirect_uri needs client_id or id_token_hint.",
-                )
+                OAuthError::invalid_request("post_logout_redirect_uri needs client_id or id_token_hint.")
             })?;
             let client = state
                 .store()
@@ -87,12 +72,7 @@ async fn plan(
                 .await?
                 .filter(|c| !c.disabled)
                 .ok_or_else(|| OAuthError::invalid_request("The client is unknown."))?;
-            if !client
-                .settings
-                .post_logout_redirect_uris
-                .iter()
-                .any(|r| r == uri)
-            {
+            if !client.settings.post_logout_redirect_uris.iter().any(|r| r == uri) {
                 return Err(OAuthError::invalid_request(
                     "The post_logout_redirect_uri is not registered for this client.",
                 ));
@@ -106,11 +86,7 @@ async fn plan(
             Some(url)
         }
     };
-    Ok(Plan {
-        redirect,
-        hint_matches_session,
-        client_id,
-    })
+    Ok(Plan { redirect, hint_matches_session, client_id })
 }
 
 pub async fn get(
@@ -120,14 +96,7 @@ pub async fn get(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Response {
-    handle(
-        &state,
-        &slug,
-        peer,
-        &headers,
-        q.as_deref().unwrap_or_default(),
-    )
-    .await
+    handle(&state, &slug, peer, &headers, q.as_deref().unwrap_or_default()).await
 }
 
 pub async fn post(
@@ -146,10 +115,9 @@ pub async fn post(
 async fn tenant(state: &AppState, slug: &str, lang: Lang) -> Result<Arc<TenantCtx>, Response> {
     match state.tenant(slug).await {
         Ok(Some(t)) => Ok(t),
-        Ok(None) => Err(error_page(
-            lang,
-            &OAuthError::invalid_request(lang.texts().unknown_tenant).with_status(404),
-        )),
+        Ok(None) => {
+            Err(error_page(lang, &OAuthError::invalid_request(lang.texts().unknown_tenant).with_status(404)))
+        }
         Err(e) => Err(error_page(lang, &e)),
     }
 }
@@ -184,16 +152,11 @@ async fn handle(
     }
     // Ask the person: a logout request without proof could come from anywhere.
     let (binding, is_new) = browser_binding(headers);
-    let carry: Vec<(String, String)> = [
-        "id_token_hint",
-        "client_id",
-        "post_logout_redirect_uri",
-        "state",
-        "ui_locales",
-    ]
-    .iter()
-    .filter_map(|k| param(&params, k).map(|v| (k.to_string(), v.to_string())))
-    .collect();
+    let carry: Vec<(String, String)> =
+        ["id_token_hint", "client_id", "post_logout_redirect_uri", "state", "ui_locales"]
+            .iter()
+            .filter_map(|k| param(&params, k).map(|v| (k.to_string(), v.to_string())))
+            .collect();
     let mut res = render(
         StatusCode::OK,
         &LogoutConfirmPage {
@@ -205,8 +168,7 @@ async fn handle(
         },
     );
     if is_new {
-        res.headers_mut()
-            .append(header::SET_COOKIE, browser_cookie(state, &t, &binding));
+        res.headers_mut().append(header::SET_COOKIE, browser_cookie(state, &t, &binding));
     }
     res
 }
@@ -219,19 +181,13 @@ pub async fn confirm(
     body: Bytes,
 ) -> Response {
     let lang0 = Lang::pick(None, &headers);
-    let params = match require_form(&headers)
-        .and_then(|_| body_text(&body))
-        .and_then(parse_params)
-    {
+    let params = match require_form(&headers).and_then(|_| body_text(&body)).and_then(parse_params) {
         Ok(p) => p,
         Err(e) => return error_page(lang0, &e),
     };
     let lang = Lang::pick(param(&params, "ui_locales"), &headers);
     if !csrf_ok(&headers, param(&params, "csrf"), None) {
-        return error_page(
-            lang,
-            &OAuthError::invalid_request(lang.texts().bad_csrf).with_status(403),
-        );
+        return error_page(lang, &OAuthError::invalid_request(lang.texts().bad_csrf).with_status(403));
     }
     let t = match tenant(&state, &slug, lang).await {
         Ok(t) => t,

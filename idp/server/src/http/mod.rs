@@ -7,11 +7,11 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
-use tower_http::cors::{Any, CorsLayer};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use idp_core::OAuthError;
+use tower_http::cors::{Any, CorsLayer};
 
 use crate::state::AppState;
 
@@ -67,19 +67,10 @@ pub fn router(state: Arc<AppState>) -> Router {
 async fn security_headers(req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    h.insert(
-        HeaderName::from_static("cross-origin-opener-policy"),
-        HeaderValue::from_static("same-origin"),
-    );
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(HeaderName::from_static("cross-origin-opener-policy"), HeaderValue::from_static("same-origin"));
     if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
         h.insert(
             header::CONTENT_SECURITY_POLICY,
@@ -103,36 +94,22 @@ pub fn parse_params(raw: &str) -> Result<Vec<(String, String)>, OAuthError> {
         .map_err(|_| OAuthError::invalid_request("The request parameters are malformed."))?;
     for (i, (k, _)) in pairs.iter().enumerate() {
         if pairs[..i].iter().any(|(p, _)| p == k) {
-            return Err(OAuthError::invalid_request(format!(
-                "The parameter {k} is repeated."
-            )));
+            return Err(OAuthError::invalid_request(format!("The parameter {k} is repeated.")));
         }
     }
-    if pairs.len() > 64
-        || pairs
-            .iter()
-            .any(|(k, v)| k.len() > 64 || v.len() > 16 * 1024)
-    {
-        return Err(OAuthError::invalid_request(
-            "The request parameters are too large.",
-        ));
+    if pairs.len() > 64 || pairs.iter().any(|(k, v)| k.len() > 64 || v.len() > 16 * 1024) {
+        return Err(OAuthError::invalid_request("The request parameters are too large."));
     }
     Ok(pairs)
 }
 
 pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
+    params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
 /// Requires `application/x-www-form-urlencoded` for POST bodies.
 pub fn require_form(headers: &HeaderMap) -> Result<(), OAuthError> {
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
+    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     if ct
         .split(';')
         .next()
@@ -141,9 +118,7 @@ pub fn require_form(headers: &HeaderMap) -> Result<(), OAuthError> {
     {
         Ok(())
     } else {
-        Err(OAuthError::invalid_request(
-            "The body must be application/x-www-form-urlencoded.",
-        ))
+        Err(OAuthError::invalid_request("The body must be application/x-www-form-urlencoded."))
     }
 }
 
@@ -153,10 +128,8 @@ pub fn body_text(body: &axum::body::Bytes) -> Result<&str, OAuthError> {
 
 pub fn client_ip(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> String {
     if state.config().trust_forwarded_for
-        && let Some(first) = headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+        && let Some(first) =
+            headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next())
     {
         let first = first.trim();
         if first.parse::<std::net::IpAddr>().is_ok() {
@@ -209,11 +182,9 @@ pub fn json_error(e: &OAuthError) -> Response {
         );
     }
     if e.code == "temporarily_unavailable" {
-        res.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
     }
-    res.headers_mut()
-        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    res.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     res
 }
 

@@ -35,11 +35,7 @@ impl Lang {
         headers
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.split(',')
-                    .next()
-                    .and_then(|f| from(f.split(';').next().unwrap_or("")))
-            })
+            .and_then(|v| v.split(',').next().and_then(|f| from(f.split(';').next().unwrap_or(""))))
             .unwrap_or(Lang::Zh)
     }
     pub fn code(self) -> &'static str {
@@ -227,33 +223,13 @@ pub fn render(status: StatusCode, page: &impl Template) -> Response {
 pub fn error_page(lang: Lang, e: &OAuthError) -> Response {
     super::log_error(e);
     let t = lang.texts();
-    let message = if e.status >= 500 {
-        t.server_error
-    } else {
-        e.description.as_str()
-    };
+    let message = if e.status >= 500 { t.server_error } else { e.description.as_str() };
     let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
-    render(
-        status,
-        &ErrorPage {
-            t,
-            lang_switch: None,
-            message,
-            code: e.code,
-        },
-    )
+    render(status, &ErrorPage { t, lang_switch: None, message, code: e.code })
 }
 
 pub fn message_page(lang: Lang, status: StatusCode, title: &str, message: &str) -> Response {
-    render(
-        status,
-        &MessagePage {
-            t: lang.texts(),
-            lang_switch: None,
-            title,
-            message,
-        },
-    )
+    render(status, &MessagePage { t: lang.texts(), lang_switch: None, title, message })
 }
 
 pub async fn home(headers: HeaderMap) -> Response {
@@ -275,13 +251,7 @@ pub async fn not_found(headers: HeaderMap) -> Response {
 
 pub async fn stylesheet() -> Response {
     let mut res = include_str!("../../templates/style.css").into_response();
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/css; charset=utf-8"),
-    );
-    res.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=3600"),
-    );
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
     res
 }

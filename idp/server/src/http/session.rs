@@ -32,18 +32,9 @@ pub async fn current(
     };
     let now = state.env().now();
     let idle = state.config().sessions.idle_seconds;
-    let account = state
-        .store()
-        .account(&t.tenant.id, &session.account_id)
-        .await?;
-    if session.expires_at <= now
-        || session.last_seen + idle <= now
-        || account.is_none_or(|a| a.disabled)
-    {
-        state
-            .store()
-            .delete_session(&t.tenant.id, &session.sid)
-            .await?;
+    let account = state.store().account(&t.tenant.id, &session.account_id).await?;
+    if session.expires_at <= now || session.last_seen + idle <= now || account.is_none_or(|a| a.disabled) {
+        state.store().delete_session(&t.tenant.id, &session.sid).await?;
         return Ok(None);
     }
     if now - session.last_seen >= 60 {

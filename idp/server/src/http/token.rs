@@ -41,30 +41,17 @@ fn percent_decode_form(s: &str) -> Option<String> {
 
 /// Client credentials from `Authorization: Basic` (RFC 6749 §2.3.1: id and secret are
 /// form-urlencoded before base64) and from the body.
-fn credentials(
-    headers: &HeaderMap,
-    params: &[(String, String)],
-) -> Result<PresentedCredentials, OAuthError> {
-    let basic = match headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    {
+fn credentials(headers: &HeaderMap, params: &[(String, String)]) -> Result<PresentedCredentials, OAuthError> {
+    let basic = match headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         Some(v) if v.len() > 6 && v[..6].eq_ignore_ascii_case("basic ") => {
             let bad = || OAuthError::invalid_client("Malformed Basic credentials.");
-            let raw = base64::engine::general_purpose::STANDARD
-                .decode(v[6..].trim())
-                .map_err(|_| bad())?;
+            let raw = base64::engine::general_purpose::STANDARD.decode(v[6..].trim()).map_err(|_| bad())?;
             let text = String::from_utf8(raw).map_err(|_| bad())?;
             let (id, secret) = text.split_once(':').ok_or_else(bad)?;
-            Some((
-                percent_decode_form(id).ok_or_else(bad)?,
-                percent_decode_form(secret).ok_or_else(bad)?,
-            ))
+            Some((percent_decode_form(id).ok_or_else(bad)?, percent_decode_form(secret).ok_or_else(bad)?))
         }
         Some(_) => {
-            return Err(OAuthError::invalid_client(
-                "Unsupported Authorization scheme.",
-            ));
+            return Err(OAuthError::invalid_client("Unsupported Authorization scheme."));
         }
         None => None,
     };
@@ -90,10 +77,8 @@ pub fn read_ctx<'a>(state: &'a AppState, t: &'a TenantCtx) -> ReadContext<'a> {
 
 fn no_store_json(body: serde_json::Value) -> Response {
     let mut res = (StatusCode::OK, axum::Json(body)).into_response();
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res.headers_mut()
-        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     res
 }
 
@@ -104,15 +89,7 @@ async fn front(
     peer: SocketAddr,
     headers: &HeaderMap,
     body: &Bytes,
-) -> Result<
-    (
-        Arc<TenantCtx>,
-        Vec<(String, String)>,
-        AuthenticatedClient,
-        String,
-    ),
-    Response,
-> {
+) -> Result<(Arc<TenantCtx>, Vec<(String, String)>, AuthenticatedClient, String), Response> {
     let t = match state.tenant(slug).await {
         Ok(Some(t)) => t,
         Ok(None) => return Err(super::discovery::unknown_tenant()),
@@ -127,16 +104,9 @@ async fn front(
         .and_then(parse_params)
         .map_err(|e| json_error(&e))?;
     let creds = credentials(headers, &params).map_err(|e| json_error(&e))?;
-    let id_for_limit = creds
-        .basic
-        .as_ref()
-        .map(|(id, _)| id.clone())
-        .or(creds.client_id.clone());
+    let id_for_limit = creds.basic.as_ref().map(|(id, _)| id.clone()).or(creds.client_id.clone());
     if let Some(id) = id_for_limit
-        && let Err(wait) = state
-            .limits
-            .token_client
-            .check(&format!("{}:{id}", t.tenant.id))
+        && let Err(wait) = state.limits.token_client.check(&format!("{}:{id}", t.tenant.id))
     {
         return Err(too_many(wait));
     }
@@ -212,9 +182,7 @@ pub async fn introspect(
     let Some(token) = param(&params, "token") else {
         return json_error(&OAuthError::invalid_request("token is missing."));
     };
-    let result = read_ctx(&state, &t)
-        .introspect(&client, token, param(&params, "token_type_hint"))
-        .await;
+    let result = read_ctx(&state, &t).introspect(&client, token, param(&params, "token_type_hint")).await;
     match result {
         Ok(v) => no_store_json(v),
         Err(e) => json_error(&e),

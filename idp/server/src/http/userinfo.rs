@@ -21,11 +21,9 @@ fn bearer_error(e: &OAuthError, with_code: bool) -> Response {
     } else {
         "Bearer realm=\"idp\"".to_string()
     };
-    let mut res = (
-        status,
-        axum::Json(serde_json::json!({"error": e.code, "error_description": e.description})),
-    )
-        .into_response();
+    let mut res =
+        (status, axum::Json(serde_json::json!({"error": e.code, "error_description": e.description})))
+            .into_response();
     if let Ok(v) = HeaderValue::from_str(&challenge) {
         res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }
@@ -33,16 +31,11 @@ fn bearer_error(e: &OAuthError, with_code: bool) -> Response {
 }
 
 fn header_token(headers: &HeaderMap) -> Result<Option<String>, OAuthError> {
-    match headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    {
+    match headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         Some(v) if v.len() > 7 && v[..7].eq_ignore_ascii_case("bearer ") => {
             Ok(Some(v[7..].trim().to_string()))
         }
-        Some(_) => Err(OAuthError::invalid_request(
-            "Unsupported Authorization scheme.",
-        )),
+        Some(_) => Err(OAuthError::invalid_request("Unsupported Authorization scheme.")),
         None => Ok(None),
     }
 }
@@ -54,10 +47,7 @@ async fn answer(state: State, slug: &str, token: Option<String>) -> Response {
         Err(e) => return super::json_error(&e),
     };
     let Some(token) = token else {
-        return bearer_error(
-            &OAuthError::invalid_request("No access token.").with_status(401),
-            false,
-        );
+        return bearer_error(&OAuthError::invalid_request("No access token.").with_status(401), false);
     };
     match super::token::read_ctx(&state, &t).userinfo(&token).await {
         Ok(claims) => (StatusCode::OK, axum::Json(claims)).into_response(),
@@ -73,12 +63,7 @@ pub async fn get(state: State, Path(slug): Path<String>, headers: HeaderMap) -> 
     }
 }
 
-pub async fn post(
-    state: State,
-    Path(slug): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub async fn post(state: State, Path(slug): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
     let from_header = match header_token(&headers) {
         Ok(t) => t,
         Err(e) => return bearer_error(&e, true),
@@ -86,10 +71,7 @@ pub async fn post(
     let from_body = if body.is_empty() {
         None
     } else {
-        match require_form(&headers)
-            .and_then(|_| body_text(&body))
-            .and_then(parse_params)
-        {
+        match require_form(&headers).and_then(|_| body_text(&body)).and_then(parse_params) {
             Ok(p) => param(&p, "access_token").map(str::to_string),
             Err(e) => return bearer_error(&e, true),
         }
