@@ -46,3 +46,23 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
         _ => StoreError::Other(e.to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    fn names(dialect: &str) -> Vec<String> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations").join(dialect);
+        let mut v: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn both_dialects_have_the_same_migrations() {
+        let sqlite = names("sqlite");
+        assert!(!sqlite.is_empty());
+        assert_eq!(sqlite, names("postgres"), "migrations/sqlite and migrations/postgres must match");
+    }
+}
