@@ -289,3 +289,17 @@ async fn cors(b: Backend) {
     assert!(res.headers().get("access-control-allow-origin").is_none());
 }
 crate::both_backends!(cors_on_browser_endpoints_only, cors);
+
+/// The language switch on the pages: `?lang=en` renders English and is remembered.
+async fn language_switch(b: Backend) {
+    let Some(s) = TestServer::start(b).await else { return };
+    let (web, _) = s.add_client(ClientType::Web, ClientSettings::default()).await;
+    let browser = Browser::new();
+    let (url, _, zh) = browser.get(&s, &auth_url(&s, &web, "")).await.page();
+    assert!(zh.contains("登录") && zh.contains("href=\"?lang=en\""), "{zh}");
+    let (_, _, en) = browser.get(&s, &format!("{url}?lang=en")).await.page();
+    assert!(en.contains("Sign in") && en.contains("lang=\"en\""), "{en}");
+    let (_, _, again) = browser.get(&s, &auth_url(&s, &web, "")).await.page();
+    assert!(again.contains("Sign in"), "the choice is remembered");
+}
+crate::both_backends!(language_switch_is_remembered, language_switch);

@@ -185,3 +185,45 @@ pub fn redact_url(url: &str) -> String {
         _ => url.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("idp.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9999\"\npublic_url = \"https://id.example.gov.cn/\"\n[limits]\nlockout_threshold = 7\n",
+        )
+        .unwrap();
+        let mut c = Config::load(Some(&path)).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:9999");
+        assert_eq!(c.limits.lockout_threshold, 7);
+        assert_eq!(c.limits.lockout_seconds, 1800, "unset keys keep their defaults");
+        assert_eq!(c.issuer("main"), "https://id.example.gov.cn/t/main");
+        assert!(c.secure_cookies());
+        let env = |k: &str| match k {
+            "IDP_LISTEN" => Some("0.0.0.0:80".to_string()),
+            "IDP_DATABASE_URL" => Some("postgres://idp:secret@db/idp".to_string()),
+            "IDP_BOOTSTRAP" => Some("false".to_string()),
+            _ => None,
+        };
+        c.apply_env(env).unwrap();
+        assert_eq!(c.listen, "0.0.0.0:80");
+        assert!(!c.bootstrap);
+        assert!(!c.to_string().contains("secret"), "the database password is never displayed");
+        assert!(c.apply_env(|k| (k == "IDP_BOOTSTRAP").then(|| "maybe".to_string())).is_err());
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("idp.toml");
+        std::fs::write(&path, "listne = \"x\"\n").unwrap();
+        let e = Config::load(Some(&path)).unwrap_err().to_string();
+        assert!(e.contains("listne"), "{e}");
+    }
+}
