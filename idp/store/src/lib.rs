@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use idp_core::{Store, StoreError};
 
+mod cache;
 mod macros;
 mod postgres;
 mod rows;

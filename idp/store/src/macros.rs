@@ -1,5 +1,6 @@
 //! The one body of SQL behind both backends (see the crate docs). `impl_store!(Type)` expands
-//! the `Store` implementation for a type with a `pool` field of either backend.
+//! the `Store` implementation for a type with a `pool` (reads) and a `write` pool (writes and
+//! transactions) of either backend.
 
 macro_rules! impl_store {
     ($ty:ty, $crate_db:ty, $backend:literal) => {
@@ -17,7 +18,7 @@ macro_rules! impl_store {
             async fn insert_tenant(&self, t: &Tenant) -> Result<()> {
                 sqlx::query("INSERT INTO tenants (id, slug, name, created_at, disabled) VALUES ($1, $2, $3, $4, $5)")
                     .bind(&t.id).bind(&t.slug).bind(&t.name).bind(t.created_at).bind(t.disabled)
-                    .execute(&self.pool).await.map_err(map_err)?;
+                    .execute(&self.write).await.map_err(map_err)?;
                 Ok(())
             }
 
@@ -37,7 +38,7 @@ macro_rules! impl_store {
                 sqlx::query("INSERT INTO signing_keys (kid, tenant_id, alg, sealed_private_key, created_at, active) VALUES ($1, $2, $3, $4, $5, $6)")
                     .bind(&k.kid).bind(&k.tenant_id).bind(k.alg.as_str()).bind(&k.sealed_private_key)
                     .bind(k.created_at).bind(k.active)
-                    .execute(&self.pool).await.map_err(map_err)?;
+                    .execute(&self.write).await.map_err(map_err)?;
                 Ok(())
             }
 
@@ -51,14 +52,21 @@ macro_rules! impl_store {
                 sqlx::query("INSERT INTO clients (tenant_id, client_id, name, client_type, secret_hash, settings, disabled, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
                     .bind(&c.tenant_id).bind(&c.client_id).bind(&c.name).bind(c.client_type.as_str())
                     .bind(&c.secret_hash).bind(to_json(&c.settings)?).bind(c.disabled).bind(c.created_at)
-                    .execute(&self.pool).await.map_err(map_err)?;
+                    .execute(&self.write).await.map_err(map_err)?;
+                // After the write: a reader racing it cannot leave the old record cached.
+                self.clients.forget(&c.tenant_id, &c.client_id);
                 Ok(())
             }
 
             async fn client(&self, tenant_id: &str, client_id: &str) -> Result<Option<Client>> {
+                if let Some(hit) = self.clients.get(tenant_id, client_id) {
+                    return Ok(hit);
+                }
                 let row: Option<ClientRow> = sqlx::query_as("SELECT * FROM clients WHERE tenant_id = $1 AND client_id = $2")
                     .bind(tenant_id).bind(client_id).fetch_optional(&self.pool).await.map_err(map_err)?;
-                row.map(TryInto::try_into).transpose()
+                let client: Option<Client> = row.map(TryInto::try_into).transpose()?;
+                self.clients.put(tenant_id, client_id, client.clone());
+                Ok(client)
             }
 
             async fn list_clients(&self, tenant_id: &str) -> Result<Vec<Client>> {
@@ -69,14 +77,18 @@ macro_rules! impl_store {
 
             async fn set_client_secret(&self, tenant_id: &str, client_id: &str, hash: &str) -> Result<()> {
                 let r = sqlx::query("UPDATE clients SET secret_hash = $3 WHERE tenant_id = $1 AND client_id = $2")
-                    .bind(tenant_id).bind(client_id).bind(hash).execute(&self.pool).await.map_err(map_err)?;
+                    .bind(tenant_id).bind(client_id).bind(hash).execute(&self.write).await.map_err(map_err)?;
+                // After the write: a reader racing it cannot leave the old record cached.
+                self.clients.forget(tenant_id, client_id);
                 if r.rows_affected() == 0 { return Err(StoreError::NotFound); }
                 Ok(())
             }
 
             async fn set_client_disabled(&self, tenant_id: &str, client_id: &str, v: bool) -> Result<()> {
                 let r = sqlx::query("UPDATE clients SET disabled = $3 WHERE tenant_id = $1 AND client_id = $2")
-                    .bind(tenant_id).bind(client_id).bind(v).execute(&self.pool).await.map_err(map_err)?;
+                    .bind(tenant_id).bind(client_id).bind(v).execute(&self.write).await.map_err(map_err)?;
+                // After the write: a reader racing it cannot leave the old record cached.
+                self.clients.forget(tenant_id, client_id);
                 if r.rows_affected() == 0 { return Err(StoreError::NotFound); }
                 Ok(())
             }
@@ -84,7 +96,7 @@ macro_rules! impl_store {
             async fn remember_assertion_jti(&self, tenant_id: &str, client_id: &str, jti: &str, expires_at: i64) -> Result<bool> {
                 let r = sqlx::query("INSERT INTO assertion_jtis (tenant_id, client_id, jti, expires_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
                     .bind(tenant_id).bind(client_id).bind(jti).bind(expires_at)
-                    .execute(&self.pool).await.map_err(map_err)?;
+                    .execute(&self.write).await.map_err(map_err)?;
                 Ok(r.rows_affected() == 1)
             }
 
@@ -93,7 +105,7 @@ macro_rules! impl_store {
                     .bind(&a.id).bind(&a.tenant_id).bind(&a.username).bind(&a.name).bind(&a.phone)
                     .bind(&a.email).bind(&a.password_hash).bind(a.failed_logins).bind(a.locked_until)
                     .bind(a.disabled).bind(to_json(&a.roles)?).bind(&a.locale).bind(a.created_at).bind(a.updated_at)
-                    .execute(&self.pool).await.map_err(map_err)?;
+                    .execute(&self.write).await.map_err(map_err)?;
                 Ok(())
             }
 
@@ -117,14 +129,14 @@ macro_rules! impl_store {
 
             async fn set_password_hash(&self, tenant_id: &str, id: &str, hash: &str, now: i64) -> Result<()> {
                 let r = sqlx::query("UPDATE accounts SET password_hash = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2")
-                    .bind(tenant_id).bind(id).bind(hash).bind(now).execute(&self.pool).await.map_err(map_err)?;
+                    .bind(tenant_id).bind(id).bind(hash).bind(now).execute(&self.write).await.map_err(map_err)?;
                 if r.rows_affected() == 0 { return Err(StoreError::NotFound); }
                 Ok(())
             }
 
             async fn set_account_disabled(&self, tenant_id: &str, id: &str, v: bool, now: i64) -> Result<()> {
                 let r = sqlx::query("UPDATE accounts SET disabled = $3, failed_logins = 0, locked_until = NULL, updated_at = $4 WHERE tenant_id = $1 AND id = $2")
-                    .bind(tenant_id).bind(id).bind(v).bind(now).execute(&self.pool).await.map_err(map_err)?;
+                    .bind(tenant_id).bind(id).bind(v).bind(now).execute(&self.write).await.map_err(map_err)?;
                 if r.rows_affected() == 0 { return Err(StoreError::NotFound); }
                 Ok(())
             }
@@ -136,14 +148,14 @@ macro_rules! impl_store {
                        failed_logins = CASE WHEN failed_logins + 1 >= $3 THEN 0 ELSE failed_logins + 1 END \
                      WHERE tenant_id = $1 AND id = $2 RETURNING failed_logins, locked_until")
                     .bind(tenant_id).bind(id).bind(threshold).bind(lock_until)
-                    .fetch_optional(&self.pool).await.map_err(map_err)?;
+                    .fetch_optional(&self.write).await.map_err(map_err)?;
                 // The counter is 0 after this update only when this very failure reached the threshold.
                 Ok(matches!(row, Some((0, Some(t))) if t == lock_until))
             }
 
             async fn reset_login_failures(&self, tenant_id: &str, id: &str) -> Result<()> {
                 sqlx::query("UPDATE accounts SET failed_logins = 0, locked_until = NULL WHERE tenant_id = $1 AND id = $2 AND (failed_logins <> 0 OR locked_until IS NOT NULL)")
-                    .bind(tenant_id).bind(id).execute(&self.pool).await.map_err(map_err)?;
+                    .bind(tenant_id).bind(id).execute(&self.write).await.map_err(map_err)?;
                 Ok(())
             }
 
@@ -151,7 +163,7 @@ macro_rules! impl_store {
                 sqlx::query("INSERT INTO sessions (id_hash, sid, tenant_id, account_id, auth_time, amr, acr, created_at, last_seen, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
                     .bind(&s.id_hash).bind(&s.sid).bind(&s.tenant_id).bind(&s.account_id).bind(s.auth_time)
                     .bind(to_json(&s.amr)?).bind(&s.acr).bind(s.created_at).bind(s.last_seen).bind(s.expires_at)
-                    .execute(&self.pool).await.map_err(map_err)?;
+                    .execute(&self.write).await.map_err(map_err)?;
                 Ok(())
             }
 
@@ -163,13 +175,13 @@ macro_rules! impl_store {
 
             async fn touch_session(&self, id_hash: &str, now: i64) -> Result<()> {
                 sqlx::query("UPDATE sessions SET last_seen = $2 WHERE id_hash = $1")
-                    .bind(id_hash).bind(now).execute(&self.pool).await.map_err(map_err)?;
+                    .bind(id_hash).bind(now).execute(&self.write).await.map_err(map_err)?;
                 Ok(())
             }
 
             async fn delete_session(&self, tenant_id: &str, sid: &str) -> Result<()> {
                 sqlx::query("DELETE FROM sessions WHERE tenant_id = $1 AND sid = $2")
-                    .bind(tenant_id).bind(sid).execute(&self.pool).await.map_err(map_err)?;
+                    .bind(tenant_id).bind(sid).execute(&self.write).await.map_err(map_err)?;
                 Ok(())
             }
 
@@ -177,7 +189,7 @@ macro_rules! impl_store {
                 sqlx::query("INSERT INTO interactions (id, tenant_id, request, browser_hash, session_sid, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                     .bind(&i.id).bind(&i.tenant_id).bind(to_json(&i.request)?).bind(&i.browser_hash)
                     .bind(&i.session_sid).bind(i.created_at).bind(i.expires_at)
-                    .execute(&self.pool).await.map_err(map_err)?;
+                    .execute(&self.write).await.map_err(map_err)?;
                 Ok(())
             }
 
@@ -189,13 +201,13 @@ macro_rules! impl_store {
 
             async fn set_interaction_session(&self, id: &str, sid: &str) -> Result<()> {
                 sqlx::query("UPDATE interactions SET session_sid = $2 WHERE id = $1")
-                    .bind(id).bind(sid).execute(&self.pool).await.map_err(map_err)?;
+                    .bind(id).bind(sid).execute(&self.write).await.map_err(map_err)?;
                 Ok(())
             }
 
             async fn delete_interaction(&self, id: &str) -> Result<()> {
                 sqlx::query("DELETE FROM interactions WHERE id = $1")
-                    .bind(id).execute(&self.pool).await.map_err(map_err)?;
+                    .bind(id).execute(&self.write).await.map_err(map_err)?;
                 Ok(())
             }
 
@@ -210,7 +222,7 @@ macro_rules! impl_store {
                              ON CONFLICT (tenant_id, account_id, client_id) DO UPDATE SET scopes = excluded.scopes, updated_at = excluded.updated_at")
                     .bind(&g.tenant_id).bind(&g.account_id).bind(&g.client_id).bind(to_json(&g.scopes)?)
                     .bind(g.created_at).bind(g.updated_at)
-                    .execute(&self.pool).await.map_err(map_err)?;
+                    .execute(&self.write).await.map_err(map_err)?;
                 Ok(())
             }
 
@@ -218,12 +230,12 @@ macro_rules! impl_store {
                 sqlx::query("INSERT INTO auth_codes (code_hash, family_id, authz, redirect_uri, code_challenge, expires_at, consumed) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                     .bind(&c.code_hash).bind(&c.family_id).bind(to_json(&c.authz)?).bind(&c.redirect_uri)
                     .bind(&c.code_challenge).bind(c.expires_at).bind(c.consumed)
-                    .execute(&self.pool).await.map_err(map_err)?;
+                    .execute(&self.write).await.map_err(map_err)?;
                 Ok(())
             }
 
             async fn redeem_code<'a>(&self, code_hash: &str, issue: IssueFn<'a, AuthCode, TokenResponse>) -> Result<Redeem<TokenResponse>> {
-                let mut tx = self.pool.begin().await.map_err(map_err)?;
+                let mut tx = self.write.begin().await.map_err(map_err)?;
                 let row: Option<CodeRow> = sqlx::query_as("UPDATE auth_codes SET consumed = TRUE WHERE code_hash = $1 AND consumed = FALSE RETURNING *")
                     .bind(code_hash).fetch_optional(&mut *tx).await.map_err(map_err)?;
                 let Some(row) = row else {
@@ -255,7 +267,7 @@ macro_rules! impl_store {
                 let family: Option<(String,)> = sqlx::query_as("SELECT family_id FROM refresh_tokens WHERE token_hash = $1")
                     .bind(token_hash).fetch_optional(&self.pool).await.map_err(map_err)?;
                 let Some((family,)) = family else { return Ok(Rotate::NotFound) };
-                let mut tx = self.pool.begin().await.map_err(map_err)?;
+                let mut tx = self.write.begin().await.map_err(map_err)?;
                 // The family's lock first: rotations and revocations of one family take turns.
                 let state: Option<(bool,)> = sqlx::query_as("UPDATE token_families SET expires_at = expires_at WHERE family_id = $1 RETURNING revoked")
                     .bind(&family).fetch_optional(&mut *tx).await.map_err(map_err)?;
@@ -286,7 +298,7 @@ macro_rules! impl_store {
             }
 
             async fn insert_access_token(&self, t: &AccessTokenRecord) -> Result<()> {
-                insert_access(&self.pool, t).await
+                insert_access(&self.write, t).await
             }
 
             async fn access_token(&self, token_key: &str) -> Result<Option<AccessTokenRecord>> {
@@ -303,12 +315,12 @@ macro_rules! impl_store {
 
             async fn revoke_access_token(&self, token_key: &str) -> Result<()> {
                 sqlx::query("UPDATE access_tokens SET revoked = TRUE WHERE token_key = $1")
-                    .bind(token_key).execute(&self.pool).await.map_err(map_err)?;
+                    .bind(token_key).execute(&self.write).await.map_err(map_err)?;
                 Ok(())
             }
 
             async fn revoke_family(&self, family_id: &str) -> Result<()> {
-                let mut tx = self.pool.begin().await.map_err(map_err)?;
+                let mut tx = self.write.begin().await.map_err(map_err)?;
                 revoke_family_in(&mut tx, family_id).await?;
                 tx.commit().await.map_err(map_err)?;
                 Ok(())
@@ -325,7 +337,7 @@ macro_rules! impl_store {
                     "DELETE FROM auth_codes WHERE expires_at < $1 - 3600",
                     "DELETE FROM token_families WHERE expires_at < $1",
                 ] {
-                    n += sqlx::query(sql).bind(now).execute(&self.pool).await.map_err(map_err)?.rows_affected();
+                    n += sqlx::query(sql).bind(now).execute(&self.write).await.map_err(map_err)?.rows_affected();
                 }
                 Ok(n)
             }
@@ -334,7 +346,7 @@ macro_rules! impl_store {
                 sqlx::query("INSERT INTO audit_events (tenant_id, kind, account_id, client_id, ip, detail, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                     .bind(&e.tenant_id).bind(&e.kind).bind(&e.account_id).bind(&e.client_id).bind(&e.ip)
                     .bind(to_json(&e.detail)?).bind(e.at)
-                    .execute(&self.pool).await.map_err(map_err)?;
+                    .execute(&self.write).await.map_err(map_err)?;
                 Ok(())
             }
 

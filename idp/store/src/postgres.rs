@@ -9,13 +9,20 @@ use idp_core::token::TokenResponse;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Postgres};
 
+use std::sync::Arc;
+
+use crate::cache::ClientCache;
 use crate::macros::impl_store;
 use crate::map_err;
 use crate::rows::*;
 
+/// One pool for reads and writes (`write` is the same pool): PostgreSQL handles concurrent
+/// writers itself.
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pub pool: PgPool,
+    pub write: PgPool,
+    clients: Arc<ClientCache>,
 }
 
 impl PgStore {
@@ -30,7 +37,7 @@ impl PgStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
-        Ok(Self { pool })
+        Ok(Self { write: pool.clone(), pool, clients: Arc::default() })
     }
 }
 

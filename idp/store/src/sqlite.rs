@@ -11,13 +11,20 @@ use idp_core::token::TokenResponse;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool};
 
+use std::sync::Arc;
+
+use crate::cache::ClientCache;
 use crate::macros::impl_store;
 use crate::map_err;
 use crate::rows::*;
 
+/// Reads go through a pool of connections; every write goes through ONE connection, so
+/// writers queue in the pool (cheap, async) instead of sleeping on SQLite's busy lock.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pub pool: SqlitePool,
+    pub write: SqlitePool,
+    clients: Arc<ClientCache>,
 }
 
 impl SqliteStore {
@@ -30,19 +37,21 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10))
             .journal_mode(if memory { SqliteJournalMode::Memory } else { SqliteJournalMode::Wal })
             .synchronous(SqliteSynchronous::Normal);
-        let pool = SqlitePoolOptions::new()
-            // An in-memory database exists once per connection: keep exactly one.
-            .max_connections(if memory { 1 } else { 8 })
-            .min_connections(1)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
-            .await
-            .map_err(map_err)?;
+        let open = |n: u32| {
+            SqlitePoolOptions::new()
+                .max_connections(n)
+                .min_connections(1)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options.clone())
+        };
+        let write = open(1).await.map_err(map_err)?;
         sqlx::migrate!("../../migrations/sqlite")
-            .run(&pool)
+            .run(&write)
             .await
             .map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
-        Ok(Self { pool })
+        // An in-memory database exists once per connection: there, one connection does all.
+        let pool = if memory { write.clone() } else { open(8).await.map_err(map_err)? };
+        Ok(Self { pool, write, clients: Arc::default() })
     }
 }
 
