@@ -7,11 +7,17 @@
 //! backends and no `if sqlite` exists anywhere. What really differs (connection options,
 //! migrations, the auto-increment column) lives in `sqlite.rs` and `postgres.rs`. The same
 //! contract tests run against both.
+//!
+//! Two more departures, for the hot paths: SQLite writes go through one writer connection
+//! (writers queue in the pool instead of sleeping on SQLite's lock), and the append-only rows
+//! of the hot paths (access-token records, audit events) are group-committed by a small task
+//! (`batch.rs`), which is why this crate uses tokio's channels directly.
 
 use std::sync::Arc;
 
 use idp_core::{Store, StoreError};
 
+mod batch;
 mod cache;
 mod macros;
 mod postgres;

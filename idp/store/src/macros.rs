@@ -298,7 +298,7 @@ macro_rules! impl_store {
             }
 
             async fn insert_access_token(&self, t: &AccessTokenRecord) -> Result<()> {
-                insert_access(&self.write, t).await
+                self.batch.submit(crate::batch::Item::Access(t.clone())).await
             }
 
             async fn access_token(&self, token_key: &str) -> Result<Option<AccessTokenRecord>> {
@@ -343,11 +343,7 @@ macro_rules! impl_store {
             }
 
             async fn append_audit(&self, e: &AuditEvent) -> Result<()> {
-                sqlx::query("INSERT INTO audit_events (tenant_id, kind, account_id, client_id, ip, detail, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-                    .bind(&e.tenant_id).bind(&e.kind).bind(&e.account_id).bind(&e.client_id).bind(&e.ip)
-                    .bind(to_json(&e.detail)?).bind(e.at)
-                    .execute(&self.write).await.map_err(map_err)?;
-                Ok(())
+                self.batch.submit(crate::batch::Item::Audit(e.clone())).await
             }
 
             async fn audit_events(&self, tenant_id: &str, limit: i64) -> Result<Vec<AuditEvent>> {
@@ -389,7 +385,29 @@ macro_rules! impl_store {
             Ok(())
         }
 
-        async fn insert_access<'e, E>(executor: E, t: &AccessTokenRecord) -> Result<()>
+/// Writes one group-commit batch (see `batch.rs`) in one transaction.
+        async fn flush_batch(pool: sqlx::Pool<$crate_db>, items: Vec<crate::batch::Item>) -> Result<()> {
+            let mut tx = pool.begin().await.map_err(map_err)?;
+            for item in &items {
+                match item {
+                    crate::batch::Item::Access(t) => insert_access(&mut *tx, t).await?,
+                    crate::batch::Item::Audit(e) => {
+                        sqlx::query("INSERT INTO audit_events (tenant_id, kind, account_id, client_id, ip, detail, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                            .bind(&e.tenant_id).bind(&e.kind).bind(&e.account_id).bind(&e.client_id).bind(&e.ip)
+                            .bind(to_json(&e.detail)?).bind(e.at)
+                            .execute(&mut *tx).await.map_err(map_err)?;
+                    }
+                }
+            }
+            tx.commit().await.map_err(map_err)
+        }
+
+        fn spawn_batcher(pool: &sqlx::Pool<$crate_db>) -> crate::batch::Batcher {
+            let pool = pool.clone();
+            crate::batch::Batcher::spawn(Box::new(move |items| Box::pin(flush_batch(pool.clone(), items))))
+        }
+
+                async fn insert_access<'e, E>(executor: E, t: &AccessTokenRecord) -> Result<()>
         where
             E: sqlx::Executor<'e, Database = $crate_db>,
         {

@@ -23,6 +23,7 @@ pub struct PgStore {
     pub pool: PgPool,
     pub write: PgPool,
     clients: Arc<ClientCache>,
+    batch: crate::batch::Batcher,
 }
 
 impl PgStore {
@@ -37,7 +38,7 @@ impl PgStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
-        Ok(Self { write: pool.clone(), pool, clients: Arc::default() })
+        Ok(Self { batch: spawn_batcher(&pool), write: pool.clone(), pool, clients: Arc::default() })
     }
 }
 

@@ -25,6 +25,7 @@ pub struct SqliteStore {
     pub pool: SqlitePool,
     pub write: SqlitePool,
     clients: Arc<ClientCache>,
+    batch: crate::batch::Batcher,
 }
 
 impl SqliteStore {
@@ -51,7 +52,8 @@ impl SqliteStore {
             .map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
         // An in-memory database exists once per connection: there, one connection does all.
         let pool = if memory { write.clone() } else { open(8).await.map_err(map_err)? };
-        Ok(Self { pool, write, clients: Arc::default() })
+        let batch = spawn_batcher(&write);
+        Ok(Self { pool, write, clients: Arc::default(), batch })
     }
 }
 
