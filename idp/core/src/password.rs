@@ -48,6 +48,105 @@ impl Argon2Params {
     }
 }
 
+/// Argon2id with reusable working memory. Each computation needs `memory_kib` KiB; allocating
+/// and freeing that per sign-in makes the allocator keep freed blocks around (the process's
+/// resident memory grows with concurrency), so buffers are kept and reused instead, one per
+/// concurrent computation (the caller bounds concurrency to the cores).
+pub struct Hasher {
+    pub params: Argon2Params,
+    buffers: std::sync::Mutex<Vec<Vec<argon2::Block>>>,
+}
+
+impl std::fmt::Debug for Hasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Hasher({:?})", self.params)
+    }
+}
+
+struct Phc {
+    m: u32,
+    t: u32,
+    p: u32,
+    salt: Vec<u8>,
+    hash: Vec<u8>,
+}
+
+fn parse_phc(s: &str) -> Option<Phc> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD_NO_PAD;
+    let mut parts = s.split('$');
+    if !parts.next()?.is_empty() || parts.next()? != "argon2id" || parts.next()? != "v=19" {
+        return None;
+    }
+    let (mut m, mut t, mut p) = (None, None, None);
+    for kv in parts.next()?.split(',') {
+        let (k, v) = kv.split_once('=')?;
+        let v: u32 = v.parse().ok()?;
+        match k {
+            "m" => m = Some(v),
+            "t" => t = Some(v),
+            "p" => p = Some(v),
+            _ => return None,
+        }
+    }
+    let salt = b64.decode(parts.next()?).ok()?;
+    let hash = b64.decode(parts.next()?).ok()?;
+    if parts.next().is_some() || hash.len() < 16 || hash.len() > 64 {
+        return None;
+    }
+    Some(Phc { m: m?, t: t?, p: p?, salt, hash })
+}
+
+impl Hasher {
+    pub fn new(params: Argon2Params) -> Self {
+        Self { params, buffers: std::sync::Mutex::new(vec![]) }
+    }
+
+    fn compute(&self, m: u32, t: u32, p: u32, password: &str, salt: &[u8], out: &mut [u8]) -> bool {
+        let Ok(params) = Params::new(m, t, p, Some(out.len())) else { return false };
+        // Refuse absurd costs in a stored hash rather than allocate gigabytes.
+        if m > 1024 * 1024 || t > 64 || p > 64 {
+            return false;
+        }
+        let need = params.block_count();
+        let mut buf = self.buffers.lock().ok().and_then(|mut b| b.pop()).unwrap_or_default();
+        if buf.len() < need {
+            buf.resize(need, argon2::Block::default());
+        }
+        let ok = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+            .hash_password_into_with_memory(password.as_bytes(), salt, out, &mut buf[..])
+            .is_ok();
+        if let Ok(mut b) = self.buffers.lock()
+            && b.len() < 64
+        {
+            b.push(buf);
+        }
+        ok
+    }
+
+    /// Verifies in constant time with respect to the stored hash; false for malformed hashes.
+    pub fn verify(&self, password: &str, stored: &str) -> bool {
+        let Some(phc) = parse_phc(stored) else { return false };
+        let mut out = vec![0u8; phc.hash.len()];
+        self.compute(phc.m, phc.t, phc.p, password, &phc.salt, &mut out)
+            && crate::crypto::ct_eq(&out, &phc.hash)
+    }
+
+    /// A new PHC string with a fresh 16-byte salt and the configured parameters.
+    pub fn hash(&self, env: &dyn crate::Env, password: &str) -> Result<String, String> {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD_NO_PAD;
+        let mut salt = [0u8; 16];
+        env.fill_random(&mut salt);
+        let mut out = [0u8; 32];
+        let Argon2Params { memory_kib: m, iterations: t, parallelism: p } = self.params;
+        if !self.compute(m, t, p, password, &salt, &mut out) {
+            return Err("password hashing failed".into());
+        }
+        Ok(format!("$argon2id$v=19$m={m},t={t},p={p}${}${}", b64.encode(salt), b64.encode(out)))
+    }
+}
+
 /// Passwords every attacker tries first; refused whatever their character classes.
 const COMMON: &[&str] = &[
     "password",
@@ -155,6 +254,20 @@ mod tests {
         assert!(!CHEAP.verify("x", "not a hash"));
         assert!(!CHEAP.needs_rehash(&h));
         assert!(Argon2Params::default().needs_rehash(&h));
+    }
+
+    #[test]
+    fn pooled_hasher_agrees_with_the_library() {
+        let h = Hasher::new(CHEAP);
+        let ours = h.hash(&crate::SystemEnv, "Correct-Horse-9").unwrap();
+        assert!(CHEAP.verify("Correct-Horse-9", &ours), "the library verifies our hashes");
+        let theirs = CHEAP.hash("Correct-Horse-9").unwrap();
+        assert!(h.verify("Correct-Horse-9", &theirs), "we verify the library's hashes");
+        assert!(!h.verify("correct-horse-9", &theirs));
+        assert!(!h.verify("x", "$argon2id$v=19$m=999999999,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"));
+        assert!(!h.verify("x", "$argon2i$v=19$m=1024,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"));
+        assert!(!h.verify("x", "garbage"));
+        assert!(!CHEAP.needs_rehash(&ours));
     }
 
     #[test]

@@ -54,6 +54,10 @@ pub struct Limiters {
 
 pub struct AppState {
     pub ops: Ops,
+    /// Bounds concurrent Argon2id computations to the number of cores.
+    pub argon2_permits: tokio::sync::Semaphore,
+    /// Argon2id with reused working memory.
+    pub hasher: Arc<idp_core::password::Hasher>,
     dummy_hash: std::sync::OnceLock<String>,
     tenants: RwLock<HashMap<String, Arc<TenantCtx>>>,
     pub limits: Limiters,
@@ -68,7 +72,16 @@ impl AppState {
             token_ip: Limiter::per_minute(l.token_per_ip_per_minute),
             token_client: Limiter::per_minute(l.token_per_client_per_minute),
         };
-        Self { ops, dummy_hash: std::sync::OnceLock::new(), tenants: RwLock::new(HashMap::new()), limits }
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let hasher = Arc::new(idp_core::password::Hasher::new(ops.config.argon2));
+        Self {
+            ops,
+            argon2_permits: tokio::sync::Semaphore::new(cores),
+            hasher,
+            dummy_hash: std::sync::OnceLock::new(),
+            tenants: RwLock::new(HashMap::new()),
+            limits,
+        }
     }
 
     /// A hash of a random password with the configured parameters: verifying against it costs
@@ -77,7 +90,7 @@ impl AppState {
         self.dummy_hash
             .get_or_init(|| {
                 let pw = idp_core::crypto::random_token(self.env(), 16);
-                self.config().argon2.hash(&pw).unwrap_or_default()
+                self.hasher.hash(self.env(), &pw).unwrap_or_default()
             })
             .clone()
     }

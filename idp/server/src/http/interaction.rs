@@ -211,14 +211,17 @@ pub async fn login(
     // Verify against a dummy hash when there is no usable account, so that an unknown user and
     // a wrong password take the same time and get the same answer.
     let stored = account.as_ref().and_then(|a| a.password_hash.clone());
-    let argon2 = state.config().argon2;
+    let hasher = state.hasher.clone();
     let dummy = state.dummy_hash();
+    // At most one Argon2 computation per core at a time: more only adds memory and contention.
+    let permit = state.argon2_permits.acquire().await;
     let verified = tokio::task::spawn_blocking(move || {
-        let ok = argon2.verify(&password, stored.as_deref().unwrap_or(&dummy));
-        let rehash = ok && argon2.needs_rehash(stored.as_deref().unwrap_or_default());
-        (ok && stored.is_some(), rehash.then(|| argon2.hash(&password).ok()).flatten())
+        let ok = hasher.verify(&password, stored.as_deref().unwrap_or(&dummy));
+        let rehash = ok && hasher.params.needs_rehash(stored.as_deref().unwrap_or_default());
+        (ok && stored.is_some(), rehash.then(|| hasher.hash(&idp_core::SystemEnv, &password).ok()).flatten())
     })
     .await;
+    drop(permit);
     let (ok, new_hash) = verified.unwrap_or((false, None));
     let Some(account) = account else {
         audit(
