@@ -10,9 +10,12 @@ use idp_core::model::Client;
 
 pub const TTL: Duration = Duration::from_secs(5);
 
+/// (tenant id, client id) → (when read, the record or its absence).
+type Entries = HashMap<(String, String), (Instant, Option<Client>)>;
+
 #[derive(Debug, Default)]
 pub struct ClientCache {
-    map: RwLock<HashMap<(String, String), (Instant, Option<Client>)>>,
+    map: RwLock<Entries>,
 }
 
 impl ClientCache {
