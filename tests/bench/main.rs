@@ -9,6 +9,7 @@
 mod flows;
 mod load;
 mod report;
+mod wrk;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -143,36 +144,78 @@ async fn scenarios(t: &Target, workers: usize, secs: u64) -> anyhow::Result<Vec<
             }
         }
     };
-    out.push(("discovery", run(workers, d, get(t.discovery.clone())).await));
-    out.push(("JWKS", run(workers, d, get(t.jwks.clone())).await));
-    for (name, jwt) in [("client_credentials (opaque)", false), ("client_credentials (JWT ES256)", true)] {
-        t.client_credentials(&shared, jwt).await?;
+    let form = |pairs: &[(String, String)]| {
+        url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
+    };
+    let cc_body = |jwt: bool| {
+        let mut pairs = vec![
+            ("grant_type".to_string(), "client_credentials".to_string()),
+            ("scope".into(), "api".into()),
+        ];
+        if jwt {
+            pairs.extend(t.cc_jwt_extra.iter().cloned());
+        }
+        form(&pairs)
+    };
+    let token = t.client_credentials(&shared, false).await?;
+    if wrk::available() {
+        let basic = |c: &Client| Some((c.id.clone(), c.secret.clone()));
+        let plan = [
+            ("discovery", wrk::Request { url: t.discovery.clone(), form: None, basic: None }),
+            ("JWKS", wrk::Request { url: t.jwks.clone(), form: None, basic: None }),
+            (
+                "client_credentials (opaque)",
+                wrk::Request { url: t.token.clone(), form: Some(cc_body(false)), basic: basic(&t.cc_opaque) },
+            ),
+            (
+                "client_credentials (JWT ES256)",
+                wrk::Request { url: t.token.clone(), form: Some(cc_body(true)), basic: basic(&t.cc_jwt) },
+            ),
+            (
+                "introspection",
+                wrk::Request {
+                    url: t.introspect.clone(),
+                    form: Some(form(&[("token".into(), token.clone())])),
+                    basic: basic(&t.cc_opaque),
+                },
+            ),
+        ];
+        t.client_credentials(&shared, true).await?;
+        for (name, req) in plan {
+            out.push((name, wrk::run(&req, workers, secs)?));
+        }
+    } else {
+        out.push(("discovery", run(workers, d, get(t.discovery.clone())).await));
+        out.push(("JWKS", run(workers, d, get(t.jwks.clone())).await));
+        for (name, jwt) in [("client_credentials (opaque)", false), ("client_credentials (JWT ES256)", true)]
+        {
+            t.client_credentials(&shared, jwt).await?;
+            let stats = run(workers, d, |_i, deadline| {
+                let (h, t) = (shared.clone(), t.clone());
+                async move {
+                    let mut s = Sample::default();
+                    while Instant::now() < deadline {
+                        s.time(async { t.client_credentials(&h, jwt).await.is_ok() }).await;
+                    }
+                    s
+                }
+            })
+            .await;
+            out.push((name, stats));
+        }
         let stats = run(workers, d, |_i, deadline| {
-            let (h, t) = (shared.clone(), t.clone());
+            let (h, t, token) = (shared.clone(), t.clone(), token.clone());
             async move {
                 let mut s = Sample::default();
                 while Instant::now() < deadline {
-                    s.time(async { t.client_credentials(&h, jwt).await.is_ok() }).await;
+                    s.time(async { t.introspect(&h, &token).await.unwrap_or(false) }).await;
                 }
                 s
             }
         })
         .await;
-        out.push((name, stats));
+        out.push(("introspection", stats));
     }
-    let token = t.client_credentials(&shared, false).await?;
-    let stats = run(workers, d, |_i, deadline| {
-        let (h, t, token) = (shared.clone(), t.clone(), token.clone());
-        async move {
-            let mut s = Sample::default();
-            while Instant::now() < deadline {
-                s.time(async { t.introspect(&h, &token).await.unwrap_or(false) }).await;
-            }
-            s
-        }
-    })
-    .await;
-    out.push(("introspection", stats));
     // Each worker signs in once (its own browser) and keeps its own refresh token family.
     let mut browsers = vec![];
     for _ in 0..workers {

@@ -16,6 +16,7 @@ for a in "$@"; do
         args+=("$a")
     fi
 done
+command -v wrk >/dev/null || { apt-get install -y wrk >/dev/null 2>&1 || echo "wrk unavailable: the Rust load generator drives every scenario"; }
 (cd tests/bench && npm ci --no-audit --no-fund --silent)
 cargo build --release --locked --bin idp --bin idp-bench
 mkdir -p docs
