@@ -471,7 +471,11 @@ async fn main() -> anyhow::Result<()> {
         })
         .collect();
     let report = report::Report {
-        backend: if a.pg.is_some() { "PostgreSQL" } else { "SQLite (durable, WAL)" },
+        backend: if a.pg.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite (WAL, synchronous=FULL: every commit is on disk)"
+        },
         workers: a.workers,
         seconds: a.seconds,
         rows,

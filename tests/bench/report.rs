@@ -98,7 +98,9 @@ impl Report {
              Scenarios: discovery and JWKS documents; client_credentials with opaque and JWT (ES256) \
              access tokens; introspection of an opaque token; the refresh_token grant (both rotate the \
              refresh token on every use); the SSO round trip (authorization request with an existing \
-             session and remembered consent, then the code exchange; one round trip = two requests).\n"
+             session and remembered consent, then the code exchange; one round trip = two requests).\n\n\
+             What was measured and changed along the way, and what limits the rest: \
+             [performance-history.md](performance-history.md).\n"
         )
     }
 }

@@ -147,6 +147,24 @@ impl TestServer {
         Some(TestServer { base, issuer, ops, env, shutdown: Some(tx), _db: db })
     }
 
+    /// Another node on the same database and key-encryption key (its own port, caches and rate
+    /// limiters), sharing the test clock; it stops when the returned value is dropped.
+    pub async fn another_node(&self) -> Node {
+        let mut config = self.ops.config.clone();
+        config.listen = "127.0.0.1:0".into();
+        config.public_url = None;
+        config.bootstrap = false;
+        let app = Application::build_with_env(config, Arc::new(self.env.clone()))
+            .await
+            .expect("second node starts");
+        let base = app.public_url();
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(app.run_until(async {
+            let _ = rx.await;
+        }));
+        Node { issuer: format!("{base}/t/main"), _shutdown: tx }
+    }
+
     pub async fn add_client(&self, kind: ClientType, settings: ClientSettings) -> (String, Option<String>) {
         self.add_client_in("main", kind, settings).await
     }
@@ -200,6 +218,11 @@ impl TestServer {
             .expect("account added")
             .id
     }
+}
+
+pub struct Node {
+    pub issuer: String,
+    _shutdown: oneshot::Sender<()>,
 }
 
 impl Drop for TestServer {

@@ -10,6 +10,7 @@
 mod browser;
 mod common;
 mod concurrency;
+mod horizontal;
 mod oidc_flow;
 mod refusals;
 mod sessions;

@@ -37,7 +37,7 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
             .journal_mode(if memory { SqliteJournalMode::Memory } else { SqliteJournalMode::Wal })
-            .synchronous(SqliteSynchronous::Normal);
+            .synchronous(SqliteSynchronous::Full);
         let open = |n: u32| {
             SqlitePoolOptions::new()
                 .max_connections(n)
