@@ -242,6 +242,22 @@ async fn assertions(b: Backend) {
         .unwrap();
     let forged = client_assertion(&jsonwebtoken::EncodingKey::from_ec_der(&pk), &id, &aud, "jti-5");
     assert_eq!(post(forged).await, 401);
+    // every single-byte change of a valid assertion is refused with a 4xx, never a 500
+    let valid = client_assertion(&key, &id, &aud, "jti-fuzz");
+    // (not the last character: its unused low bits can change without changing the signature)
+    for i in (0..valid.len() - 1).step_by(3) {
+        let mut bytes = valid.clone().into_bytes();
+        bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+        let status = post(String::from_utf8(bytes).unwrap()).await;
+        assert!(status == 401 || status == 400, "byte {i}: {status}");
+    }
+    // a header that names its own key (jwk/jku) is refused even when signed correctly
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    header.kid = Some("rp-key-1".into());
+    header.jku = Some("https://attacker.example/jwks".into());
+    let claims =
+        serde_json::json!({"iss": id, "sub": id, "aud": aud, "jti": "jti-jku", "exp": 4_000_000_000i64});
+    assert_eq!(post(jsonwebtoken::encode(&header, &claims, &key).unwrap()).await, 401);
     // HS256 with the public key as secret (algorithm confusion)
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
     header.kid = Some("rp-key-1".into());

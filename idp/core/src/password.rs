@@ -105,7 +105,7 @@ impl Hasher {
     fn compute(&self, m: u32, t: u32, p: u32, password: &str, salt: &[u8], out: &mut [u8]) -> bool {
         let Ok(params) = Params::new(m, t, p, Some(out.len())) else { return false };
         // Refuse absurd costs in a stored hash rather than allocate gigabytes.
-        if m > 1024 * 1024 || t > 64 || p > 64 {
+        if m > 256 * 1024 || t > 64 || p > 64 {
             return false;
         }
         let need = params.block_count();
