@@ -7,6 +7,8 @@ use crate::common::{PASSWORD, REDIRECT, TestServer};
 
 pub struct Browser {
     pub http: reqwest::Client,
+    /// The cookie jar, for tests that plant or read cookies.
+    pub jar: std::sync::Arc<reqwest::cookie::Jar>,
 }
 
 #[derive(Debug)]
@@ -61,9 +63,13 @@ impl Default for Browser {
 
 impl Browser {
     pub fn new() -> Self {
-        let http =
-            reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().expect("client");
-        Self { http }
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        let http = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(Policy::none())
+            .build()
+            .expect("client");
+        Self { http, jar }
     }
 
     async fn follow(&self, base: &str, mut res: reqwest::Response) -> Step {

@@ -11,6 +11,7 @@ mod browser;
 mod common;
 mod concurrency;
 mod horizontal;
+mod hostile;
 mod oidc_flow;
 mod refusals;
 mod sessions;

@@ -94,7 +94,7 @@ pub async fn authenticate(
         let id = creds.client_id.clone().ok_or_else(|| fail("no client authentication").with_status(401))?;
         (AuthMethod::None, id)
     };
-    if client_id.is_empty() || client_id.len() > 200 {
+    if client_id.is_empty() || client_id.len() > 200 || client_id.chars().any(char::is_control) {
         return Err(fail("client_id of bad length"));
     }
     let client = store

@@ -37,7 +37,7 @@ async fn load(state: &AppState, slug: &str, id: &str, headers: &HeaderMap) -> Re
         Ok(None) => return Err(expired(lang0)),
         Err(e) => return Err(error_page(lang0, &e)),
     };
-    if id.len() > 64 {
+    if id.len() > 64 || id.chars().any(|c| !c.is_ascii_alphanumeric() && c != '-' && c != '_') {
         return Err(expired(lang0));
     }
     let interaction = match state.store().interaction(&t.tenant.id, id).await {

@@ -97,6 +97,10 @@ pub fn parse_params(raw: &str) -> Result<Vec<(String, String)>, OAuthError> {
             return Err(OAuthError::invalid_request(format!("The parameter {k} is repeated.")));
         }
     }
+    // NUL is never part of a legitimate parameter, and PostgreSQL cannot store it in text.
+    if pairs.iter().any(|(k, v)| k.contains('\0') || v.contains('\0')) {
+        return Err(OAuthError::invalid_request("The request contains a NUL character."));
+    }
     if pairs.len() > 64 || pairs.iter().any(|(k, v)| k.len() > 64 || v.len() > 16 * 1024) {
         return Err(OAuthError::invalid_request("The request parameters are too large."));
     }
