@@ -80,6 +80,13 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// (admin URL, database name) of a PostgreSQL test database.
+    pub fn postgres(&self) -> Option<&(String, String)> {
+        self.pg.as_ref()
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some((admin, name)) = self.pg.take() {
@@ -163,6 +170,10 @@ impl TestServer {
             let _ = rx.await;
         }));
         Node { issuer: format!("{base}/t/main"), _shutdown: tx }
+    }
+
+    pub fn db(&self) -> &TestDb {
+        &self._db
     }
 
     pub async fn add_client(&self, kind: ClientType, settings: ClientSettings) -> (String, Option<String>) {

@@ -13,6 +13,7 @@ mod concurrency;
 mod horizontal;
 mod hostile;
 mod oidc_flow;
+mod outage;
 mod refusals;
 mod sessions;
 mod store_contract;

@@ -37,7 +37,10 @@ fn prepare_sqlite_dir(url: &str) -> anyhow::Result<()> {
 /// Opens the store and the operator handle without serving (for the CLI).
 pub async fn open_ops(config: Config, env: Arc<dyn Env>) -> anyhow::Result<Ops> {
     prepare_sqlite_dir(&config.database_url)?;
-    let store = idp_store::connect(&config.database_url).await.with_context(|| {
+    let options = idp_store::StoreOptions {
+        acquire_timeout: std::time::Duration::from_secs(config.database_acquire_timeout.clamp(1, 600)),
+    };
+    let store = idp_store::connect_with(&config.database_url, options).await.with_context(|| {
         format!("cannot open the database {}", crate::config::redact_url(&config.database_url))
     })?;
     let kek = load_kek(&config, env.as_ref())?;

@@ -22,6 +22,9 @@ pub struct Config {
     /// Key-encryption key for secrets at rest: 32 bytes, base64. When unset, one is generated
     /// on first start into `{data_dir}/kek` (mode 0600). `IDP_KEY_ENCRYPTION_KEY`.
     pub key_encryption_key: Option<String>,
+    /// Seconds a request waits for a database connection before it is answered 503.
+    /// `IDP_DATABASE_ACQUIRE_TIMEOUT`.
+    pub database_acquire_timeout: u64,
     /// Create the `main` tenant and a bootstrap administrator on an empty database.
     /// `IDP_BOOTSTRAP`.
     pub bootstrap: bool,
@@ -84,6 +87,7 @@ impl Default for Config {
             database_url: "sqlite:data/idp.db".into(),
             data_dir: PathBuf::from("data"),
             key_encryption_key: None,
+            database_acquire_timeout: 5,
             bootstrap: true,
             log: "info".into(),
             trust_forwarded_for: false,
@@ -132,6 +136,11 @@ impl Config {
         }
         if let Some(v) = var("IDP_KEY_ENCRYPTION_KEY") {
             self.key_encryption_key = Some(v);
+        }
+        if let Some(v) = var("IDP_DATABASE_ACQUIRE_TIMEOUT") {
+            self.database_acquire_timeout = v
+                .parse()
+                .map_err(|_| anyhow::anyhow!("IDP_DATABASE_ACQUIRE_TIMEOUT must be a number of seconds"))?;
         }
         if let Some(v) = var("IDP_BOOTSTRAP") {
             self.bootstrap = flag("IDP_BOOTSTRAP", &v)?;

@@ -42,11 +42,21 @@ impl Batcher {
                     }
                 }
                 let (items, replies): (Vec<Item>, Vec<Reply>) = batch.into_iter().unzip();
-                if flush(items.clone()).await.is_ok() {
-                    for r in replies {
-                        let _ = r.send(Ok(()));
+                match flush(items.clone()).await {
+                    Ok(()) => {
+                        for r in replies {
+                            let _ = r.send(Ok(()));
+                        }
+                        continue;
                     }
-                    continue;
+                    Err(StoreError::Unavailable(why)) => {
+                        // The database is away: every row fails alike, retrying each would only wait longer.
+                        for r in replies {
+                            let _ = r.send(Err(StoreError::Unavailable(why.clone())));
+                        }
+                        continue;
+                    }
+                    Err(_) => {}
                 }
                 // One bad row must not fail its neighbours: retry each on its own.
                 for (item, r) in items.into_iter().zip(replies) {

@@ -27,13 +27,30 @@ mod sqlite;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
+/// How the store waits for the database.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreOptions {
+    /// How long a request waits for a database connection before it is answered 503.
+    pub acquire_timeout: std::time::Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self { acquire_timeout: std::time::Duration::from_secs(5) }
+    }
+}
+
 /// Opens the database named by `url` (`sqlite:PATH`, `sqlite::memory:` or `postgres://…`),
 /// creating a SQLite file if missing, and runs pending migrations.
 pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    connect_with(url, StoreOptions::default()).await
+}
+
+pub async fn connect_with(url: &str, options: StoreOptions) -> Result<Arc<dyn Store>, StoreError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(PgStore::connect(url).await?))
+        Ok(Arc::new(PgStore::connect(url, options).await?))
     } else if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::connect(url).await?))
+        Ok(Arc::new(SqliteStore::connect(url, options).await?))
     } else {
         Err(StoreError::Other("the database URL must start with sqlite: or postgres://".into()))
     }
@@ -44,14 +61,29 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             StoreError::Conflict(db.message().to_string())
         }
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-            StoreError::Unavailable(e.to_string())
-        }
-        sqlx::Error::Database(db) if db.message().contains("database is locked") => {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e.to_string()),
+        sqlx::Error::Database(db) if unavailable(db.code().as_deref()) => {
             StoreError::Unavailable(e.to_string())
         }
         _ => StoreError::Other(e.to_string()),
     }
+}
+
+/// Database error codes that mean "not now" rather than "never": connection trouble,
+/// shutdown, full disk, lock contention (PostgreSQL SQLSTATE classes 08, 53, 57P; SQLite
+/// BUSY, LOCKED, IOERR, FULL, CANTOPEN).
+fn unavailable(code: Option<&str>) -> bool {
+    let Some(code) = code else { return false };
+    code.starts_with("08")
+        || code.starts_with("53")
+        || code.starts_with("57P")
+        || code == "55000"
+        || matches!(code.parse::<i32>().map(|c| c & 0xff), Ok(5 | 6 | 10 | 13 | 14))
 }
 
 #[cfg(test)]

@@ -1,7 +1,5 @@
 //! The PostgreSQL backend: the production store shared by many stateless idp nodes.
 
-use std::time::Duration;
-
 use idp_core::StoreError;
 use idp_core::model::*;
 use idp_core::ports::{Issue, IssueFn, Redeem, Result, Rotate};
@@ -27,10 +25,13 @@ pub struct PgStore {
 }
 
 impl PgStore {
-    pub async fn connect(url: &str) -> std::result::Result<Self, StoreError> {
+    pub async fn connect(
+        url: &str,
+        store_options: crate::StoreOptions,
+    ) -> std::result::Result<Self, StoreError> {
         let pool = PgPoolOptions::new()
             .max_connections(16)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(store_options.acquire_timeout)
             .connect(url)
             .await
             .map_err(map_err)?;

@@ -29,7 +29,10 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    pub async fn connect(url: &str) -> std::result::Result<Self, StoreError> {
+    pub async fn connect(
+        url: &str,
+        store_options: crate::StoreOptions,
+    ) -> std::result::Result<Self, StoreError> {
         let memory = url.contains(":memory:");
         let options = SqliteConnectOptions::from_str(url)
             .map_err(map_err)?
@@ -42,7 +45,7 @@ impl SqliteStore {
             SqlitePoolOptions::new()
                 .max_connections(n)
                 .min_connections(1)
-                .acquire_timeout(Duration::from_secs(10))
+                .acquire_timeout(store_options.acquire_timeout)
                 .connect_with(options.clone())
         };
         let write = open(1).await.map_err(map_err)?;
