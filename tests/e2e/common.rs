@@ -244,6 +244,14 @@ impl Drop for TestServer {
     }
 }
 
+/// An authorization request of a web client for `openid`, state `st`, plus `extra`.
+pub fn auth_url(issuer: &str, client_id: &str, extra: &str) -> String {
+    let redirect = serde_urlencoded::to_string([("redirect_uri", REDIRECT)]).unwrap();
+    format!(
+        "{issuer}/authorize?client_id={client_id}&{redirect}&response_type=code&scope=openid&state=st{extra}"
+    )
+}
+
 /// Runs `body` on SQLite and on PostgreSQL.
 #[macro_export]
 macro_rules! both_backends {

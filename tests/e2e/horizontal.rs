@@ -7,13 +7,9 @@ use serde_json::Value;
 
 use crate::browser::{Browser, rp_http};
 use crate::common::{Backend, PASSWORD, REDIRECT, TestServer};
-use crate::oidc_flow::urlencode;
 
 fn auth_url(issuer: &str, client_id: &str, extra: &str) -> String {
-    format!(
-        "{issuer}/authorize?client_id={client_id}&redirect_uri={}&response_type=code&scope=openid%20offline_access&state=st{extra}",
-        urlencode(REDIRECT)
-    )
+    crate::common::auth_url(issuer, client_id, extra).replace("scope=openid", "scope=openid%20offline_access")
 }
 
 async fn token(issuer: &str, id: &str, secret: &str, form: &[(&str, &str)]) -> (u16, Value) {

@@ -6,19 +6,11 @@ use idp_core::model::{ClientSettings, ClientType};
 use serde_json::Value;
 
 use crate::browser::{Browser, extract, form_action, rp_http};
-use crate::common::{Backend, PASSWORD, REDIRECT, TestServer};
+use crate::common::{Backend, PASSWORD, REDIRECT, TestServer, auth_url};
 use crate::oidc_flow::urlencode;
 
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-
-fn auth_url(s: &TestServer, client_id: &str, extra: &str) -> String {
-    format!(
-        "{}/authorize?client_id={client_id}&redirect_uri={}&response_type=code&scope=openid&state=st{extra}",
-        s.issuer,
-        urlencode(REDIRECT)
-    )
-}
 
 async fn token(
     s: &TestServer,
@@ -55,7 +47,7 @@ async fn authorization_refusals(b: Backend) {
         "http://evil.example/cb",
         "http://127.0.0.1:1/cb?x=1",
     ] {
-        let url = auth_url(&s, &web, "").replace(&urlencode(REDIRECT), &urlencode(bad));
+        let url = auth_url(&s.issuer, &web, "").replace(&urlencode(REDIRECT), &urlencode(bad));
         let res = browser.http.get(&url).send().await.unwrap();
         assert_eq!(res.status(), 400, "{bad}");
         assert!(res.headers().get("location").is_none());
@@ -63,35 +55,37 @@ async fn authorization_refusals(b: Backend) {
         assert!(body.contains("invalid_request"), "{body}");
     }
     // unknown client: page
-    let res = browser.http.get(auth_url(&s, "nope", "")).send().await.unwrap();
+    let res = browser.http.get(auth_url(&s.issuer, "nope", "")).send().await.unwrap();
     assert_eq!(res.status(), 400);
     assert!(res.text().await.unwrap().contains("invalid_client"));
 
     let error_of = |step: crate::browser::Step| step.callback().get("error").cloned().unwrap_or_default();
     // public client without PKCE, or with plain
-    assert_eq!(error_of(browser.get(&s, &auth_url(&s, &spa, "")).await), "invalid_request");
+    assert_eq!(error_of(browser.get(&s, &auth_url(&s.issuer, &spa, "")).await), "invalid_request");
     let plain = format!("&code_challenge={CHALLENGE}&code_challenge_method=plain");
-    assert_eq!(error_of(browser.get(&s, &auth_url(&s, &spa, &plain)).await), "invalid_request");
+    assert_eq!(error_of(browser.get(&s, &auth_url(&s.issuer, &spa, &plain)).await), "invalid_request");
     // unsupported response_type, unknown scope
-    let token_rt = auth_url(&s, &web, "").replace("response_type=code", "response_type=token");
+    let token_rt = auth_url(&s.issuer, &web, "").replace("response_type=code", "response_type=token");
     assert_eq!(error_of(browser.get(&s, &token_rt).await), "unsupported_response_type");
-    let admin = auth_url(&s, &web, "").replace("scope=openid", "scope=openid%20admin");
+    let admin = auth_url(&s.issuer, &web, "").replace("scope=openid", "scope=openid%20admin");
     assert_eq!(error_of(browser.get(&s, &admin).await), "invalid_scope");
     // prompt=none without a session
-    assert_eq!(error_of(browser.get(&s, &auth_url(&s, &web, "&prompt=none")).await), "login_required");
+    assert_eq!(error_of(browser.get(&s, &auth_url(&s.issuer, &web, "&prompt=none")).await), "login_required");
     // errors carry state and iss
-    let cb = browser.get(&s, &auth_url(&s, &web, "&prompt=none")).await.callback();
+    let cb = browser.get(&s, &auth_url(&s.issuer, &web, "&prompt=none")).await.callback();
     assert_eq!(cb["state"], "st");
     assert_eq!(cb["iss"], s.issuer);
 
     // sign in, then: max_age forces a new sign-in once the session is older
     let pkce = format!("&code_challenge={CHALLENGE}&code_challenge_method=S256");
-    let cb = browser.authorize(&s, &auth_url(&s, &web, &pkce), "carol").await.callback();
+    let cb = browser.authorize(&s, &auth_url(&s.issuer, &web, &pkce), "carol").await.callback();
     let code = cb["code"].clone();
     s.env.advance(20);
-    let (_, _, body) = browser.get(&s, &auth_url(&s, &web, "&max_age=10")).await.page();
+    let (_, _, body) = browser.get(&s, &auth_url(&s.issuer, &web, "&max_age=10")).await.page();
     assert!(body.contains("name=\"password\""), "max_age=10 after 20 s asks for the password again");
-    assert!(browser.get(&s, &auth_url(&s, &web, "&max_age=3600")).await.callback().contains_key("code"));
+    assert!(
+        browser.get(&s, &auth_url(&s.issuer, &web, "&max_age=3600")).await.callback().contains_key("code")
+    );
 
     // the code: expired after 60 s (20 s already passed), replay refused
     let form = [
@@ -103,7 +97,7 @@ async fn authorization_refusals(b: Backend) {
     s.env.advance(41);
     let (st, body, _) = token(&s, &web, &secret, &form).await;
     assert_eq!((st, body["error"].as_str()), (400, Some("invalid_grant")), "expired code");
-    let cb = browser.get(&s, &auth_url(&s, &web, &pkce)).await.callback();
+    let cb = browser.get(&s, &auth_url(&s.issuer, &web, &pkce)).await.callback();
     let code = cb["code"].clone();
     let form = [
         ("grant_type", "authorization_code"),
@@ -127,7 +121,7 @@ async fn authorization_refusals(b: Backend) {
         .unwrap();
     assert_eq!(intro["active"], false, "a replayed code revokes what it issued");
     // PKCE downgrade: a code issued with a challenge needs the verifier
-    let code = browser.get(&s, &auth_url(&s, &web, &pkce)).await.callback()["code"].clone();
+    let code = browser.get(&s, &auth_url(&s.issuer, &web, &pkce)).await.callback()["code"].clone();
     let (st, body, _) = token(
         &s,
         &web,
@@ -138,7 +132,7 @@ async fn authorization_refusals(b: Backend) {
     assert_eq!((st, body["error"].as_str()), (400, Some("invalid_grant")));
     // a code of one client redeemed by another
     let (other, other_secret) = s.add_client(ClientType::Web, ClientSettings::default()).await;
-    let code = browser.get(&s, &auth_url(&s, &web, &pkce)).await.callback()["code"].clone();
+    let code = browser.get(&s, &auth_url(&s.issuer, &web, &pkce)).await.callback()["code"].clone();
     let (st, body, _) = token(
         &s,
         &other,
@@ -245,7 +239,7 @@ async fn cross_tenant(b: Backend) {
     let other_issuer = format!("{}/t/other", s.base);
     let http = rp_http();
     // a main client at the other tenant's authorization endpoint: unknown there
-    let url = auth_url(&s, &web, "").replace(&s.issuer, &other_issuer);
+    let url = auth_url(&s.issuer, &web, "").replace(&s.issuer, &other_issuer);
     let res = http.get(url).send().await.unwrap();
     assert_eq!(res.status(), 400);
     assert!(res.headers().get("location").is_none());
@@ -283,7 +277,7 @@ async fn cross_tenant(b: Backend) {
         .unwrap();
     assert_eq!(intro, serde_json::json!({"active": false}));
     let browser = Browser::new();
-    let cb = browser.authorize(&s, &auth_url(&s, &web, ""), "dave").await.callback();
+    let cb = browser.authorize(&s, &auth_url(&s.issuer, &web, ""), "dave").await.callback();
     let body: Value = http
         .post(format!("{}/token", s.issuer))
         .basic_auth(&web, Some(&secret))
@@ -303,7 +297,7 @@ async fn cross_tenant(b: Backend) {
     assert_eq!(res.status(), 401);
     // the session of main does not sign the person in at other (dave does not exist there)
     let (oweb, _) = s.add_client_in("other", ClientType::Web, ClientSettings::default()).await;
-    let url = auth_url(&s, &oweb, "").replace(&s.issuer, &other_issuer);
+    let url = auth_url(&s.issuer, &oweb, "").replace(&s.issuer, &other_issuer);
     let (_, _, page) = browser.get(&s, &url).await.page();
     assert!(page.contains("name=\"password\""));
     // the other tenant publishes other keys
@@ -320,7 +314,7 @@ async fn sign_in_defences(b: Backend) {
     s.add_account("erin").await;
     let (web, _) = s.add_client(ClientType::Web, ClientSettings::default()).await;
     let browser = Browser::new();
-    let (_, _, page) = browser.get(&s, &auth_url(&s, &web, "")).await.page();
+    let (_, _, page) = browser.get(&s, &auth_url(&s.issuer, &web, "")).await.page();
     // CSRF: a forged form is refused
     let action = form_action(&page);
     let res = browser
@@ -357,11 +351,11 @@ async fn sign_in_defences(b: Backend) {
     assert!(page.contains("锁定"));
     // 30 minutes later the right password works (in a new interaction: the old one expired)
     s.env.advance(30 * 60 + 1);
-    let (_, _, page) = browser.get(&s, &auth_url(&s, &web, "")).await.page();
+    let (_, _, page) = browser.get(&s, &auth_url(&s.issuer, &web, "")).await.page();
     let (_, _, consent) = browser.sign_in(&s, &page, "erin", PASSWORD).await.page();
     assert!(consent.contains("value=\"allow\""));
     // security headers on pages, HttpOnly SameSite session cookies
-    let res = browser.http.get(auth_url(&s, &web, "&prompt=login")).send().await.unwrap();
+    let res = browser.http.get(auth_url(&s.issuer, &web, "&prompt=login")).send().await.unwrap();
     let loc = res.headers()["location"].to_str().unwrap().to_string();
     let res = browser.http.get(format!("{}{loc}", s.base)).send().await.unwrap();
     let h = res.headers();
@@ -370,7 +364,7 @@ async fn sign_in_defences(b: Backend) {
     assert_eq!(h["x-content-type-options"], "nosniff");
     assert_eq!(h["cache-control"], "no-store");
     // English on request
-    let (_, _, en) = browser.get(&s, &auth_url(&s, &web, "&prompt=login&ui_locales=en")).await.page();
+    let (_, _, en) = browser.get(&s, &auth_url(&s.issuer, &web, "&prompt=login&ui_locales=en")).await.page();
     assert!(en.contains("Sign in"), "{en}");
     let audit = s.ops.store.audit_events(&s.ops.tenant("main").await.unwrap().id, 100).await.unwrap();
     let kinds: Vec<_> = audit.iter().map(|e| e.kind.as_str()).collect();
@@ -395,7 +389,7 @@ async fn rate_limits(b: Backend) {
     s.add_account("fred").await;
     let (web, _) = s.add_client(ClientType::Web, ClientSettings::default()).await;
     let browser = Browser::new();
-    let (_, _, mut page) = browser.get(&s, &auth_url(&s, &web, "")).await.page();
+    let (_, _, mut page) = browser.get(&s, &auth_url(&s.issuer, &web, "")).await.page();
     for _ in 0..3 {
         page = browser.sign_in(&s, &page, "fred", "Wrong-Pass-1").await.page().2;
     }

@@ -7,19 +7,11 @@ use idp_core::model::{AuthMethod, ClientSettings, ClientType};
 use serde_json::Value;
 
 use crate::browser::{Browser, extract, form_action, rp_http};
-use crate::common::{Backend, POST_LOGOUT, REDIRECT, TestServer};
+use crate::common::{Backend, POST_LOGOUT, REDIRECT, TestServer, auth_url};
 use crate::oidc_flow::{client_assertion, urlencode};
 
-fn auth_url(s: &TestServer, client_id: &str, extra: &str) -> String {
-    format!(
-        "{}/authorize?client_id={client_id}&redirect_uri={}&response_type=code&scope=openid&state=st{extra}",
-        s.issuer,
-        urlencode(REDIRECT)
-    )
-}
-
 async fn id_token_for(s: &TestServer, browser: &Browser, id: &str, secret: &str) -> String {
-    let cb = browser.authorize(s, &auth_url(s, id, ""), "gina").await.callback();
+    let cb = browser.authorize(s, &auth_url(&s.issuer, id, ""), "gina").await.callback();
     let body: Value = rp_http()
         .post(format!("{}/token", s.issuer))
         .basic_auth(id, Some(secret))
@@ -61,7 +53,7 @@ async fn logout(b: Backend) {
     let url = format!("{}/end_session?id_token_hint=eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.", s.issuer);
     assert_eq!(browser.http.get(url).send().await.unwrap().status(), 400);
     assert!(
-        browser.get(&s, &auth_url(&s, &web, "&prompt=none")).await.callback().contains_key("code"),
+        browser.get(&s, &auth_url(&s.issuer, &web, "&prompt=none")).await.callback().contains_key("code"),
         "still signed in"
     );
 
@@ -95,11 +87,13 @@ async fn logout(b: Backend) {
     };
     let res = browser.http.post(format!("{}{action}", s.base)).form(&carry("no")).send().await.unwrap();
     assert_eq!(res.status(), 200);
-    assert!(browser.get(&s, &auth_url(&s, &web, "&prompt=none")).await.callback().contains_key("code"));
+    assert!(
+        browser.get(&s, &auth_url(&s.issuer, &web, "&prompt=none")).await.callback().contains_key("code")
+    );
     let res = browser.http.post(format!("{}{action}", s.base)).form(&carry("yes")).send().await.unwrap();
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()["location"], format!("{POST_LOGOUT}?state=s9").as_str());
-    let cb = browser.get(&s, &auth_url(&s, &web, "&prompt=none")).await.callback();
+    let cb = browser.get(&s, &auth_url(&s.issuer, &web, "&prompt=none")).await.callback();
     assert_eq!(cb["error"], "login_required");
 
     // with no session and no redirect: the signed-out page
@@ -116,32 +110,34 @@ async fn timeouts(b: Backend) {
     s.add_account("gina").await;
     let (web, _) = s.add_client(ClientType::Web, ClientSettings::default()).await;
     let browser = Browser::new();
-    browser.authorize(&s, &auth_url(&s, &web, ""), "gina").await.callback();
+    browser.authorize(&s, &auth_url(&s.issuer, &web, ""), "gina").await.callback();
     // idle: 29 minutes between requests is fine, 31 is not
     for _ in 0..3 {
         s.env.advance(29 * 60);
-        assert!(browser.get(&s, &auth_url(&s, &web, "&prompt=none")).await.callback().contains_key("code"));
+        assert!(
+            browser.get(&s, &auth_url(&s.issuer, &web, "&prompt=none")).await.callback().contains_key("code")
+        );
     }
     s.env.advance(31 * 60);
     assert_eq!(
-        browser.get(&s, &auth_url(&s, &web, "&prompt=none")).await.callback()["error"],
+        browser.get(&s, &auth_url(&s.issuer, &web, "&prompt=none")).await.callback()["error"],
         "login_required"
     );
     // absolute: 12 hours even when active
-    browser.authorize(&s, &auth_url(&s, &web, ""), "gina").await.callback();
+    browser.authorize(&s, &auth_url(&s.issuer, &web, ""), "gina").await.callback();
     for _ in 0..25 {
         s.env.advance(29 * 60);
-        let _ = browser.get(&s, &auth_url(&s, &web, "&prompt=none")).await;
+        let _ = browser.get(&s, &auth_url(&s.issuer, &web, "&prompt=none")).await;
     }
     assert_eq!(
-        browser.get(&s, &auth_url(&s, &web, "&prompt=none")).await.callback()["error"],
+        browser.get(&s, &auth_url(&s.issuer, &web, "&prompt=none")).await.callback()["error"],
         "login_required"
     );
     // prompt=none with a session but no consent for a new client
-    browser.authorize(&s, &auth_url(&s, &web, ""), "gina").await.callback();
+    browser.authorize(&s, &auth_url(&s.issuer, &web, ""), "gina").await.callback();
     let (other, _) = s.add_client(ClientType::Web, ClientSettings::default()).await;
     assert_eq!(
-        browser.get(&s, &auth_url(&s, &other, "&prompt=none")).await.callback()["error"],
+        browser.get(&s, &auth_url(&s.issuer, &other, "&prompt=none")).await.callback()["error"],
         "consent_required"
     );
 }
@@ -158,7 +154,7 @@ async fn rehash(b: Backend) {
     let old_hash = old.hash(crate::common::PASSWORD).unwrap();
     s.ops.store.set_password_hash(&tenant.id, &id, &old_hash, 0).await.unwrap();
     let (web, _) = s.add_client(ClientType::Web, ClientSettings::default()).await;
-    Browser::new().authorize(&s, &auth_url(&s, &web, ""), "gina").await.callback();
+    Browser::new().authorize(&s, &auth_url(&s.issuer, &web, ""), "gina").await.callback();
     let account = s.ops.store.account(&tenant.id, &id).await.unwrap().unwrap();
     let new_hash = account.password_hash.unwrap();
     assert_ne!(new_hash, old_hash);
@@ -311,11 +307,11 @@ async fn language_switch(b: Backend) {
     let Some(s) = TestServer::start(b).await else { return };
     let (web, _) = s.add_client(ClientType::Web, ClientSettings::default()).await;
     let browser = Browser::new();
-    let (url, _, zh) = browser.get(&s, &auth_url(&s, &web, "")).await.page();
+    let (url, _, zh) = browser.get(&s, &auth_url(&s.issuer, &web, "")).await.page();
     assert!(zh.contains("登录") && zh.contains("href=\"?lang=en\""), "{zh}");
     let (_, _, en) = browser.get(&s, &format!("{url}?lang=en")).await.page();
     assert!(en.contains("Sign in") && en.contains("lang=\"en\""), "{en}");
-    let (_, _, again) = browser.get(&s, &auth_url(&s, &web, "")).await.page();
+    let (_, _, again) = browser.get(&s, &auth_url(&s.issuer, &web, "")).await.page();
     assert!(again.contains("Sign in"), "the choice is remembered");
 }
 crate::both_backends!(language_switch_is_remembered, language_switch);
