@@ -43,7 +43,6 @@ pub struct AuthenticatedClient {
 struct AssertionClaims {
     iss: String,
     sub: String,
-    aud: serde_json::Value,
     exp: i64,
     jti: String,
 }
@@ -195,7 +194,6 @@ async fn verify_assertion(
     if claims.exp > now + 600 {
         return Err(fail("assertion lives too long"));
     }
-    let _ = &claims.aud;
     if claims.jti.is_empty() || claims.jti.len() > 256 {
         return Err(fail("assertion jti missing"));
     }

@@ -157,9 +157,26 @@ fn consent_page(l: &Loaded, headers: &HeaderMap, username: &str) -> Response {
     render(StatusCode::OK, &page)
 }
 
-async fn form(headers: &HeaderMap, body: &Bytes) -> Result<Vec<(String, String)>, OAuthError> {
-    require_form(headers)?;
-    parse_params(body_text(body)?)
+/// The common start of both form posts: the interaction, its form, and the CSRF check.
+async fn posted(
+    state: &AppState,
+    slug: &str,
+    id: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(Loaded, Vec<(String, String)>), Response> {
+    let l = load(state, slug, id, headers).await?;
+    let params = match require_form(headers).and_then(|_| parse_params(body_text(body)?)) {
+        Ok(p) => p,
+        Err(e) => return Err(error_page(l.lang, &e)),
+    };
+    if !csrf_ok(headers, param(&params, "csrf"), Some(&l.interaction.browser_hash)) {
+        return Err(error_page(
+            l.lang,
+            &OAuthError::invalid_request(l.lang.texts().bad_csrf).with_status(403),
+        ));
+    }
+    Ok((l, params))
 }
 
 fn utc_hhmm(t: i64) -> String {
@@ -173,18 +190,11 @@ pub async fn login(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let l = match load(&state, &slug, &id, &headers).await {
-        Ok(l) => l,
+    let (l, params) = match posted(&state, &slug, &id, &headers, &body).await {
+        Ok(v) => v,
         Err(r) => return r,
     };
     let t = l.lang.texts();
-    let params = match form(&headers, &body).await {
-        Ok(p) => p,
-        Err(e) => return error_page(l.lang, &e),
-    };
-    if !csrf_ok(&headers, param(&params, "csrf"), Some(&l.interaction.browser_hash)) {
-        return error_page(l.lang, &OAuthError::invalid_request(t.bad_csrf).with_status(403));
-    }
     let login = param(&params, "login").unwrap_or_default().trim().to_lowercase();
     let password = param(&params, "password").unwrap_or_default().to_string();
     let ip = super::client_ip(&state, &headers, peer);
@@ -370,17 +380,10 @@ pub async fn consent(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let l = match load(&state, &slug, &id, &headers).await {
-        Ok(l) => l,
+    let (l, params) = match posted(&state, &slug, &id, &headers, &body).await {
+        Ok(v) => v,
         Err(r) => return r,
     };
-    let params = match form(&headers, &body).await {
-        Ok(p) => p,
-        Err(e) => return error_page(l.lang, &e),
-    };
-    if !csrf_ok(&headers, param(&params, "csrf"), Some(&l.interaction.browser_hash)) {
-        return error_page(l.lang, &OAuthError::invalid_request(l.lang.texts().bad_csrf).with_status(403));
-    }
     let (session, _) = match session_of(&state, &l, &headers).await {
         Ok(Some(s)) => s,
         Ok(None) => {
