@@ -79,6 +79,10 @@ pub trait Store: Send + Sync + 'static {
     // accounts
     async fn insert_account(&self, account: &Account) -> Result<()>;
     async fn account(&self, tenant_id: &str, id: &str) -> Result<Option<Account>>;
+    /// Many accounts in one transaction (seeding and imports).
+    async fn bulk_insert_accounts(&self, accounts: &[Account]) -> Result<()>;
+    /// Many clients in one transaction (seeding and imports).
+    async fn bulk_insert_clients(&self, clients: &[Client]) -> Result<()>;
     /// By username or phone number.
     async fn account_by_login(&self, tenant_id: &str, login: &str) -> Result<Option<Account>>;
     async fn list_accounts(&self, tenant_id: &str) -> Result<Vec<Account>>;

@@ -48,6 +48,15 @@ pub enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     Account(AccountCmd),
+    /// Synthetic tenants, clients and accounts in bulk, for the scale benchmark.
+    Seed {
+        #[arg(long, default_value_t = 10)]
+        tenants: usize,
+        #[arg(long, default_value_t = 100)]
+        clients: usize,
+        #[arg(long, default_value_t = 1000)]
+        accounts: usize,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -272,6 +281,11 @@ pub async fn run_command(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Client(cmd) => client_command(&ops, json, cmd).await,
         Command::Account(cmd) => account_command(&ops, json, cmd).await,
+        Command::Seed { tenants, clients, accounts } => {
+            let seeded =
+                crate::seed::seed(&ops, tenants, clients, accounts, |p| eprintln!("seeded {p}")).await?;
+            print(json, &seeded, || format!("{seeded:#?}"))
+        }
     }
 }
 

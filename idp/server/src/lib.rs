@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod http;
 pub mod ops;
+pub mod seed;
 pub mod state;
 
 pub use app::Application;

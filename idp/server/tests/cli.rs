@@ -170,6 +170,13 @@ fn operator_commands(idp: &Idp) {
     assert_eq!(accounts[0]["disabled"], true);
     assert_eq!(idp.ok(&["account", "unlock", "--tenant", "city", "wang"])["disabled"], false);
     assert!(idp.fails(&["account", "lock", "--tenant", "city", "nobody"]).contains("no account"));
+
+    let seeded = idp.ok(&["seed", "--tenants", "2", "--clients", "4", "--accounts", "10"]);
+    let tenant = seeded["sample_tenant"].as_str().unwrap();
+    assert_eq!(idp.ok(&["account", "list", "--tenant", tenant]).as_array().unwrap().len(), 5);
+    let clients = idp.ok(&["client", "list", "--tenant", tenant]);
+    assert_eq!(clients.as_array().unwrap().len(), 2);
+    assert!(clients.as_array().unwrap().iter().any(|c| c["client_id"] == seeded["sample_client_id"]));
 }
 
 #[test]

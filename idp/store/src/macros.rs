@@ -49,10 +49,7 @@ macro_rules! impl_store {
             }
 
             async fn insert_client(&self, c: &Client) -> Result<()> {
-                sqlx::query("INSERT INTO clients (tenant_id, client_id, name, client_type, secret_hash, settings, disabled, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-                    .bind(&c.tenant_id).bind(&c.client_id).bind(&c.name).bind(c.client_type.as_str())
-                    .bind(&c.secret_hash).bind(to_json(&c.settings)?).bind(c.disabled).bind(c.created_at)
-                    .execute(&self.write).await.map_err(map_err)?;
+                insert_client_row(&self.write, c).await?;
                 // After the write: a reader racing it cannot leave the old record cached.
                 self.clients.forget(&c.tenant_id, &c.client_id);
                 Ok(())
@@ -101,12 +98,23 @@ macro_rules! impl_store {
             }
 
             async fn insert_account(&self, a: &Account) -> Result<()> {
-                sqlx::query("INSERT INTO accounts (id, tenant_id, username, name, phone, email, password_hash, failed_logins, locked_until, disabled, roles, locale, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)")
-                    .bind(&a.id).bind(&a.tenant_id).bind(&a.username).bind(&a.name).bind(&a.phone)
-                    .bind(&a.email).bind(&a.password_hash).bind(a.failed_logins).bind(a.locked_until)
-                    .bind(a.disabled).bind(to_json(&a.roles)?).bind(&a.locale).bind(a.created_at).bind(a.updated_at)
-                    .execute(&self.write).await.map_err(map_err)?;
-                Ok(())
+                insert_account_row(&self.write, a).await
+            }
+
+            async fn bulk_insert_accounts(&self, accounts: &[Account]) -> Result<()> {
+                let mut tx = self.write.begin().await.map_err(map_err)?;
+                for a in accounts {
+                    insert_account_row(&mut *tx, a).await?;
+                }
+                tx.commit().await.map_err(map_err)
+            }
+
+            async fn bulk_insert_clients(&self, clients: &[Client]) -> Result<()> {
+                let mut tx = self.write.begin().await.map_err(map_err)?;
+                for c in clients {
+                    insert_client_row(&mut *tx, c).await?;
+                }
+                tx.commit().await.map_err(map_err)
             }
 
             async fn account(&self, tenant_id: &str, id: &str) -> Result<Option<Account>> {
@@ -405,6 +413,29 @@ macro_rules! impl_store {
         fn spawn_batcher(pool: &sqlx::Pool<$crate_db>) -> crate::batch::Batcher {
             let pool = pool.clone();
             crate::batch::Batcher::spawn(Box::new(move |items| Box::pin(flush_batch(pool.clone(), items))))
+        }
+
+        async fn insert_account_row<'e, E>(executor: E, a: &Account) -> Result<()>
+        where
+            E: sqlx::Executor<'e, Database = $crate_db>,
+        {
+            sqlx::query("INSERT INTO accounts (id, tenant_id, username, name, phone, email, password_hash, failed_logins, locked_until, disabled, roles, locale, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)")
+                .bind(&a.id).bind(&a.tenant_id).bind(&a.username).bind(&a.name).bind(&a.phone)
+                .bind(&a.email).bind(&a.password_hash).bind(a.failed_logins).bind(a.locked_until)
+                .bind(a.disabled).bind(to_json(&a.roles)?).bind(&a.locale).bind(a.created_at).bind(a.updated_at)
+                .execute(executor).await.map_err(map_err)?;
+            Ok(())
+        }
+
+        async fn insert_client_row<'e, E>(executor: E, c: &Client) -> Result<()>
+        where
+            E: sqlx::Executor<'e, Database = $crate_db>,
+        {
+            sqlx::query("INSERT INTO clients (tenant_id, client_id, name, client_type, secret_hash, settings, disabled, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                .bind(&c.tenant_id).bind(&c.client_id).bind(&c.name).bind(c.client_type.as_str())
+                .bind(&c.secret_hash).bind(to_json(&c.settings)?).bind(c.disabled).bind(c.created_at)
+                .execute(executor).await.map_err(map_err)?;
+            Ok(())
         }
 
                 async fn insert_access<'e, E>(executor: E, t: &AccessTokenRecord) -> Result<()>
