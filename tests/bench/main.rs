@@ -9,6 +9,7 @@
 mod flows;
 mod load;
 mod report;
+mod scale;
 mod wrk;
 
 use std::path::PathBuf;
@@ -27,6 +28,8 @@ struct Args {
     idp: PathBuf,
     node_script: PathBuf,
     out: Option<PathBuf>,
+    /// `Some((tenants, clients, accounts))` for the scale measurement.
+    scale: Option<(usize, usize, usize)>,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -37,6 +40,7 @@ fn args() -> anyhow::Result<Args> {
         idp: PathBuf::from("target/release/idp"),
         node_script: PathBuf::from("tests/bench/node-provider.mjs"),
         out: None,
+        scale: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -48,18 +52,22 @@ fn args() -> anyhow::Result<Args> {
             "--idp" => a.idp = value()?.into(),
             "--node-script" => a.node_script = value()?.into(),
             "--out" => a.out = Some(value()?.into()),
+            "--scale" => a.scale = Some((1000, 10_000, 1_000_000)),
+            "--tenants" => a.scale.get_or_insert((1000, 10_000, 1_000_000)).0 = value()?.parse()?,
+            "--clients" => a.scale.get_or_insert((1000, 10_000, 1_000_000)).1 = value()?.parse()?,
+            "--accounts" => a.scale.get_or_insert((1000, 10_000, 1_000_000)).2 = value()?.parse()?,
             other => bail!("unknown argument {other}; see tests/bench/run.sh"),
         }
     }
     Ok(a)
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// A child process killed when dropped.
-struct Proc(Child);
+pub struct Proc(pub Child);
 impl Drop for Proc {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -67,7 +75,7 @@ impl Drop for Proc {
     }
 }
 
-async fn wait_ready(url: &str, within: Duration) -> anyhow::Result<Duration> {
+pub async fn wait_ready(url: &str, within: Duration) -> anyhow::Result<Duration> {
     let t0 = Instant::now();
     let http = http(false);
     while t0.elapsed() < within {
@@ -314,6 +322,10 @@ fn raw_argon2_per_second(secs: u64) -> f64 {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let a = args()?;
+    if let Some((tenants, clients, accounts)) = a.scale {
+        let size = scale::Size { tenants, clients, accounts };
+        return scale::scale(&a.idp, size, a.seconds.min(10), a.workers.min(8), a.out.as_deref()).await;
+    }
     let dir = tempfile::tempdir()?;
     let database_url = match &a.pg {
         Some(admin) => create_pg_database(admin).await?,

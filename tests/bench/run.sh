@@ -3,13 +3,18 @@
 # oidc-provider 9, runs both under the same load and writes docs/performance.md.
 #   tests/bench/run.sh            idp on SQLite
 #   tests/bench/run.sh --pg       idp on PostgreSQL (IDP_TEST_POSTGRES or the local server)
+#   tests/bench/run.sh --scale    latencies at 1,000 tenants, 10,000 clients, 1,000,000 accounts
+#                                 against an almost empty database (--tenants/--clients/--accounts N)
 # Other arguments go to idp-bench (--seconds N, --workers N).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 args=()
 out=docs/performance.md
 for a in "$@"; do
-    if [ "$a" = "--pg" ]; then
+    if [ "$a" = "--scale" ]; then
+        args+=(--scale)
+        out=docs/performance-scale.md
+    elif [ "$a" = "--pg" ]; then
         args+=(--pg "${IDP_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres}")
         out=docs/performance-postgres.md
     else

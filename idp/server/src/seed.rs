@@ -20,9 +20,11 @@ pub struct Seeded {
     pub accounts: usize,
     pub password: String,
     pub client_secret: String,
-    /// One tenant, client and username of each kind, to point a benchmark at.
+    /// The last tenant created, with a web client, a service client and an account of it, to
+    /// point a benchmark at.
     pub sample_tenant: String,
     pub sample_client_id: String,
+    pub sample_service_client_id: String,
     pub sample_username: String,
     pub redirect_uri: String,
 }
@@ -55,14 +57,16 @@ pub async fn seed(
         }
     }
     let mut batch = vec![];
-    let mut first_client = String::new();
+    let last = tenants - 1;
+    let (mut web_sample, mut service_sample) = (String::new(), String::new());
     for i in 0..clients {
         let (_, tenant_id) = &ids[i % tenants];
         let client = Client {
             tenant_id: tenant_id.clone(),
             client_id: random_token(env, 16),
             name: format!("Seed app {}", i + 1),
-            client_type: if i % 2 == 0 { ClientType::Web } else { ClientType::Service },
+            // each tenant gets web and service clients in turn
+            client_type: if (i / tenants) % 2 == 0 { ClientType::Web } else { ClientType::Service },
             secret_hash: Some(secret_hash.clone()),
             settings: ClientSettings {
                 redirect_uris: vec![redirect.clone()],
@@ -72,8 +76,12 @@ pub async fn seed(
             disabled: false,
             created_at: now,
         };
-        if i == 0 {
-            first_client = client.client_id.clone();
+        if i % tenants == last {
+            let sample =
+                if client.client_type == ClientType::Web { &mut web_sample } else { &mut service_sample };
+            if sample.is_empty() {
+                *sample = client.client_id.clone();
+            }
         }
         batch.push(client);
         if batch.len() == CHUNK || i + 1 == clients {
@@ -115,9 +123,10 @@ pub async fn seed(
         accounts,
         password: PASSWORD.into(),
         client_secret: secret,
-        sample_tenant: ids[0].0.clone(),
-        sample_client_id: first_client,
-        sample_username: "user-0000001".into(),
+        sample_tenant: ids[last].0.clone(),
+        sample_client_id: web_sample,
+        sample_service_client_id: service_sample,
+        sample_username: format!("user-{:07}", last + 1),
         redirect_uri: redirect,
     })
 }
