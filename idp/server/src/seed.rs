@@ -52,7 +52,7 @@ pub async fn seed(
     for i in 0..tenants {
         let slug = format!("seed-{run}-{:05}", i + 1);
         ids.push((slug.clone(), ops.add_tenant(&slug, Some(&format!("Seed tenant {}", i + 1))).await?.id));
-        if (i + 1) % 100 == 0 {
+        if (i + 1).is_multiple_of(100) {
             progress(&format!("{} tenants", i + 1));
         }
     }
@@ -66,7 +66,7 @@ pub async fn seed(
             client_id: random_token(env, 16),
             name: format!("Seed app {}", i + 1),
             // each tenant gets web and service clients in turn
-            client_type: if (i / tenants) % 2 == 0 { ClientType::Web } else { ClientType::Service },
+            client_type: if (i / tenants).is_multiple_of(2) { ClientType::Web } else { ClientType::Service },
             secret_hash: Some(secret_hash.clone()),
             settings: ClientSettings {
                 redirect_uris: vec![redirect.clone()],
@@ -112,7 +112,7 @@ pub async fn seed(
         if batch.len() == CHUNK || i + 1 == accounts {
             ops.store.bulk_insert_accounts(&batch).await?;
             batch.clear();
-            if (i + 1) % 50_000 == 0 || i + 1 == accounts {
+            if (i + 1).is_multiple_of(50_000) || i + 1 == accounts {
                 progress(&format!("{} accounts", i + 1));
             }
         }
