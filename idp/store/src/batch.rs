@@ -1,5 +1,5 @@
-//! Group commit for the append-only writes of the hot paths (access-token records and audit
-//! events): concurrent callers' rows are written in one transaction, and each caller is
+//! Group commit for the append-only writes of the hot paths (access-token records, audit
+//! events, authorization codes, browser sessions, interactions): concurrent callers' rows are written in one transaction, and each caller is
 //! answered only after that transaction committed, so nothing is acknowledged before it is
 //! durable. Under load one commit carries many rows instead of one each.
 
@@ -7,13 +7,16 @@ use std::future::Future;
 use std::pin::Pin;
 
 use idp_core::StoreError;
-use idp_core::model::{AccessTokenRecord, AuditEvent};
+use idp_core::model::{AccessTokenRecord, AuditEvent, AuthCode, Interaction, Session};
 use tokio::sync::{mpsc, oneshot};
 
 #[derive(Debug, Clone)]
 pub enum Item {
     Access(AccessTokenRecord),
     Audit(AuditEvent),
+    Code(AuthCode),
+    Session(Session),
+    Interaction(Interaction),
 }
 
 type Reply = oneshot::Sender<Result<(), StoreError>>;

@@ -168,11 +168,7 @@ macro_rules! impl_store {
             }
 
             async fn insert_session(&self, s: &Session) -> Result<()> {
-                sqlx::query("INSERT INTO sessions (id_hash, sid, tenant_id, account_id, auth_time, amr, acr, created_at, last_seen, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
-                    .bind(&s.id_hash).bind(&s.sid).bind(&s.tenant_id).bind(&s.account_id).bind(s.auth_time)
-                    .bind(to_json(&s.amr)?).bind(&s.acr).bind(s.created_at).bind(s.last_seen).bind(s.expires_at)
-                    .execute(&self.write).await.map_err(map_err)?;
-                Ok(())
+                self.batch.submit(crate::batch::Item::Session(s.clone())).await
             }
 
             async fn session(&self, tenant_id: &str, id_hash: &str) -> Result<Option<Session>> {
@@ -194,11 +190,7 @@ macro_rules! impl_store {
             }
 
             async fn insert_interaction(&self, i: &Interaction) -> Result<()> {
-                sqlx::query("INSERT INTO interactions (id, tenant_id, request, browser_hash, session_sid, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-                    .bind(&i.id).bind(&i.tenant_id).bind(to_json(&i.request)?).bind(&i.browser_hash)
-                    .bind(&i.session_sid).bind(i.created_at).bind(i.expires_at)
-                    .execute(&self.write).await.map_err(map_err)?;
-                Ok(())
+                self.batch.submit(crate::batch::Item::Interaction(i.clone())).await
             }
 
             async fn interaction(&self, tenant_id: &str, id: &str) -> Result<Option<Interaction>> {
@@ -235,11 +227,7 @@ macro_rules! impl_store {
             }
 
             async fn insert_code(&self, c: &AuthCode) -> Result<()> {
-                sqlx::query("INSERT INTO auth_codes (code_hash, family_id, authz, redirect_uri, code_challenge, expires_at, consumed) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-                    .bind(&c.code_hash).bind(&c.family_id).bind(to_json(&c.authz)?).bind(&c.redirect_uri)
-                    .bind(&c.code_challenge).bind(c.expires_at).bind(c.consumed)
-                    .execute(&self.write).await.map_err(map_err)?;
-                Ok(())
+                self.batch.submit(crate::batch::Item::Code(c.clone())).await
             }
 
             async fn redeem_code<'a>(&self, code_hash: &str, issue: IssueFn<'a, AuthCode, TokenResponse>) -> Result<Redeem<TokenResponse>> {
@@ -399,6 +387,24 @@ macro_rules! impl_store {
             for item in &items {
                 match item {
                     crate::batch::Item::Access(t) => insert_access(&mut *tx, t).await?,
+                    crate::batch::Item::Code(c) => {
+                        sqlx::query("INSERT INTO auth_codes (code_hash, family_id, authz, redirect_uri, code_challenge, expires_at, consumed) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                            .bind(&c.code_hash).bind(&c.family_id).bind(to_json(&c.authz)?).bind(&c.redirect_uri)
+                            .bind(&c.code_challenge).bind(c.expires_at).bind(c.consumed)
+                            .execute(&mut *tx).await.map_err(map_err)?;
+                    }
+                    crate::batch::Item::Session(s) => {
+                        sqlx::query("INSERT INTO sessions (id_hash, sid, tenant_id, account_id, auth_time, amr, acr, created_at, last_seen, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+                            .bind(&s.id_hash).bind(&s.sid).bind(&s.tenant_id).bind(&s.account_id).bind(s.auth_time)
+                            .bind(to_json(&s.amr)?).bind(&s.acr).bind(s.created_at).bind(s.last_seen).bind(s.expires_at)
+                            .execute(&mut *tx).await.map_err(map_err)?;
+                    }
+                    crate::batch::Item::Interaction(i) => {
+                        sqlx::query("INSERT INTO interactions (id, tenant_id, request, browser_hash, session_sid, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                            .bind(&i.id).bind(&i.tenant_id).bind(to_json(&i.request)?).bind(&i.browser_hash)
+                            .bind(&i.session_sid).bind(i.created_at).bind(i.expires_at)
+                            .execute(&mut *tx).await.map_err(map_err)?;
+                    }
                     crate::batch::Item::Audit(e) => {
                         sqlx::query("INSERT INTO audit_events (tenant_id, kind, account_id, client_id, ip, detail, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                             .bind(&e.tenant_id).bind(&e.kind).bind(&e.account_id).bind(&e.client_id).bind(&e.ip)
