@@ -360,7 +360,10 @@ async fn sign_in_defences(b: Backend) {
     let res = browser.http.get(format!("{}{loc}", s.base)).send().await.unwrap();
     let h = res.headers();
     assert_eq!(h["x-frame-options"], "DENY");
-    assert!(h["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+    let csp = h["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("frame-ancestors 'none'"));
+    // the sign-in form may post to the idp and be redirected to the client, nowhere else
+    assert!(csp.contains("form-action 'self' http://127.0.0.1:1"), "{csp}");
     assert_eq!(h["x-content-type-options"], "nosniff");
     assert_eq!(h["cache-control"], "no-store");
     // English on request

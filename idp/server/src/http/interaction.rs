@@ -15,7 +15,7 @@ use idp_core::{OAuthError, scope};
 use serde_json::json;
 
 use super::authorize::{proceed, respond};
-use super::pages::{ConsentPage, Lang, LoginPage, error_page, render};
+use super::pages::{ConsentPage, Lang, LoginPage, error_page, render, with_form_action};
 use super::session::{SESSION_COOKIE, audit, csrf_ok, tenant_path};
 use super::{State, body_text, param, parse_params, require_form};
 use crate::state::{AppState, TenantCtx};
@@ -131,7 +131,7 @@ fn login_page(
         csrf: &csrf,
         login: if login.is_empty() { hint } else { login },
     };
-    render(status, &page)
+    with_form_action(render(status, &page), Some(&l.interaction.request.redirect_uri))
 }
 
 fn consent_page(l: &Loaded, headers: &HeaderMap, username: &str) -> Response {
@@ -154,7 +154,7 @@ fn consent_page(l: &Loaded, headers: &HeaderMap, username: &str) -> Response {
         action: format!("/t/{}/interaction/{}/consent", l.t.tenant.slug, l.interaction.id),
         csrf: &csrf,
     };
-    render(StatusCode::OK, &page)
+    with_form_action(render(StatusCode::OK, &page), Some(&l.interaction.request.redirect_uri))
 }
 
 /// The common start of both form posts: the interaction, its form, and the CSRF check.

@@ -157,7 +157,7 @@ async fn handle(
             .iter()
             .filter_map(|k| param(&params, k).map(|v| (k.to_string(), v.to_string())))
             .collect();
-    let mut res = render(
+    let res = render(
         StatusCode::OK,
         &LogoutConfirmPage {
             t: lang.texts(),
@@ -167,6 +167,7 @@ async fn handle(
             carry,
         },
     );
+    let mut res = super::pages::with_form_action(res, plan.redirect.as_deref());
     if is_new {
         res.headers_mut().append(header::SET_COOKIE, browser_cookie(state, &t, &binding));
     }

@@ -62,8 +62,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// Headers on every response. Pages get a strict CSP; a page that needs an inline script
-/// (the form_post response) sets its own nonce-based CSP, which is kept.
+/// Headers on every response. Pages get a strict CSP; pages with a form (see
+/// `pages::with_form_action`) and the form_post response (nonce-based) set their own, which
+/// is kept.
 async fn security_headers(req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();

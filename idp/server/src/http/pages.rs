@@ -219,6 +219,24 @@ pub fn render(status: StatusCode, page: &impl Template) -> Response {
     }
 }
 
+/// Pages with a form get a CSP whose `form-action` names this origin and the origin the form's
+/// answer redirects to: browsers apply `form-action` to that redirect as well.
+pub fn with_form_action(mut res: Response, redirect_to: Option<&str>) -> Response {
+    let target = redirect_to
+        .and_then(|u| url::Url::parse(u).ok())
+        .map(|u| u.origin().ascii_serialization())
+        .filter(|o| o != "null")
+        .unwrap_or_default();
+    let csp = format!(
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; \
+         base-uri 'none'; form-action 'self' {target}"
+    );
+    if let Ok(v) = HeaderValue::from_str(csp.trim_end()) {
+        res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    res
+}
+
 /// An error page for a person (never a redirect).
 pub fn error_page(lang: Lang, e: &OAuthError) -> Response {
     super::log_error(e);
