@@ -142,6 +142,44 @@ impl Target {
         bail!("{}: the authorization did not finish", self.label)
     }
 
+    /// Mean answer time (ms) of `n` failed sign-ins with `login`/`password` on one sign-in page,
+    /// and the error text the page showed.
+    pub async fn failed_sign_ins(
+        &self,
+        login: &str,
+        password: &str,
+        n: usize,
+    ) -> anyhow::Result<(f64, String)> {
+        let http = http(true);
+        let verifier = random_token(&idp_core::SystemEnv, 32);
+        let url = self.authorize_url("openid", &b64(&sha256(verifier.as_bytes())), false);
+        let mut res = http.get(url).send().await?;
+        while res.status().is_redirection() {
+            let loc = res.headers().get("location").context("Location")?.to_str()?.to_string();
+            let next = res.url().join(&loc)?;
+            res = http.get(next).send().await?;
+        }
+        let page_url = res.url().clone();
+        let page = res.text().await?;
+        let (action, mut fields) = form_of(&page).context("no sign-in form")?;
+        fields.push(("login".into(), login.into()));
+        fields.push(("password".into(), password.into()));
+        let mut total = 0.0;
+        let mut message = String::new();
+        for _ in 0..n {
+            let t0 = std::time::Instant::now();
+            let body = http.post(page_url.join(&action)?).form(&fields).send().await?.text().await?;
+            total += t0.elapsed().as_secs_f64() * 1000.0;
+            message = body
+                .split("class=\"error\"")
+                .nth(1)
+                .and_then(|r| r.split("</p>").next())
+                .unwrap_or_default()
+                .to_string();
+        }
+        Ok((total / n as f64, message))
+    }
+
     pub async fn redeem(&self, http: &reqwest::Client, code: &str, verifier: &str) -> anyhow::Result<Value> {
         let form = [
             ("grant_type", "authorization_code"),

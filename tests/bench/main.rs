@@ -338,7 +338,8 @@ async fn main() -> anyhow::Result<()> {
         format!(
             "listen = \"127.0.0.1:{port}\"\ndatabase_url = \"{database_url}\"\ndata_dir = \"{}\"\nlog = \"warn\"\n\
              [limits]\nsignin_per_ip_per_minute = 100000000\nsignin_per_account_per_minute = 100000000\n\
-             token_per_ip_per_minute = 1000000000\ntoken_per_client_per_minute = 1000000000\n",
+             token_per_ip_per_minute = 1000000000\ntoken_per_client_per_minute = 1000000000\n\
+             lockout_threshold = 1000000\n",
             dir.path().display()
         ),
     )?;
@@ -471,6 +472,9 @@ async fn main() -> anyhow::Result<()> {
     let idp_rss = peak_rss_mib(idp.pid);
     let node_rss = peak_rss_mib(node.pid);
     let signins = sign_ins(&idp, a.workers, a.seconds).await;
+    // login enumeration: the same answer, in about the same time, for both
+    let (unknown_ms, unknown_msg) = idp.failed_sign_ins("no-such-person", "Wrong-Pass-1", 40).await?;
+    let (wrong_ms, wrong_msg) = idp.failed_sign_ins("bench", "Wrong-Pass-1", 40).await?;
     drop(node_proc);
     drop(idp_proc);
     let raw = raw_argon2_per_second(3);
@@ -494,6 +498,7 @@ async fn main() -> anyhow::Result<()> {
         idp_rss,
         node_rss,
         signins,
+        enumeration: (unknown_ms, wrong_ms, unknown_msg == wrong_msg),
         raw_argon2: raw,
         startup_ms,
     };
