@@ -171,7 +171,7 @@ async fn store_refresh_race(backend: Backend) {
                 stagger(i).await;
                 let key = format!("rt-{round}-racer-{i}");
                 let issue_fn = |rt: &RefreshToken| issue(&key, &rt.family_id);
-                store.rotate_refresh_token(&hash, 200, &issue_fn).await
+                store.rotate_refresh_token(&hash, &issue_fn).await
             }));
         }
         let mut winners = Vec::new();

@@ -129,7 +129,6 @@ pub trait Store: Send + Sync + 'static {
     async fn rotate_refresh_token<'a>(
         &self,
         token_hash: &str,
-        now: i64,
         issue: IssueFn<'a, RefreshToken, TokenResponse>,
     ) -> Result<Rotate<TokenResponse>>;
     async fn insert_access_token(&self, token: &AccessTokenRecord) -> Result<()>;

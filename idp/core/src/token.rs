@@ -156,7 +156,7 @@ async fn refresh(
         response.refresh_token = Some(value);
         Ok((issue, response))
     };
-    match ctx.store.rotate_refresh_token(&hash, now, &issue).await? {
+    match ctx.store.rotate_refresh_token(&hash, &issue).await? {
         Rotate::Rotated(_, response) => Ok(response),
         Rotate::Refused(e) => Err(e),
         Rotate::NotFound => Err(OAuthError::invalid_grant("The refresh token is invalid.")),

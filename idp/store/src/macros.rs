@@ -257,7 +257,7 @@ macro_rules! impl_store {
                 }
             }
 
-            async fn rotate_refresh_token<'a>(&self, token_hash: &str, _now: i64, issue: IssueFn<'a, RefreshToken, TokenResponse>) -> Result<Rotate<TokenResponse>> {
+            async fn rotate_refresh_token<'a>(&self, token_hash: &str, issue: IssueFn<'a, RefreshToken, TokenResponse>) -> Result<Rotate<TokenResponse>> {
                 // A token's family never changes, so it is read before the transaction: the
                 // transaction then starts with a write (SQLite cannot upgrade a read lock safely).
                 let family: Option<(String,)> = sqlx::query_as("SELECT family_id FROM refresh_tokens WHERE token_hash = $1")
