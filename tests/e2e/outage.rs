@@ -28,7 +28,17 @@ async fn database_outage_answers_503_and_recovers() {
             .form(&[("grant_type", "client_credentials")])
             .send()
     };
-    assert_eq!(cc().await.unwrap().status(), 200);
+    let token: serde_json::Value = cc().await.unwrap().json().await.unwrap();
+    let token = token["access_token"].as_str().unwrap().to_string();
+    // introspection needs the database (the revocation list); issuing a client-credentials token
+    // does not, while the client's record is cached
+    let introspect = || {
+        http.post(format!("{}/introspect", s.issuer))
+            .basic_auth(&id, secret.as_deref())
+            .form(&[("token", token.as_str())])
+            .send()
+    };
+    assert_eq!(introspect().await.unwrap().status(), 200);
     // (the web client's record is cached, so the authorization request below needs the
     // database only for its interaction)
     let probe = format!("{}/authorize?client_id={web}&prompt=none", s.issuer);
@@ -41,9 +51,9 @@ async fn database_outage_answers_503_and_recovers() {
         .await;
 
     let t0 = Instant::now();
-    let res = cc().await.unwrap();
+    let res = introspect().await.unwrap();
     assert_eq!(res.status(), 503, "{:?}", res.text().await);
-    let res = cc().await.unwrap();
+    let res = introspect().await.unwrap();
     assert!(res.headers().get("retry-after").is_some());
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["error"], "temporarily_unavailable");
@@ -62,7 +72,7 @@ async fn database_outage_answers_503_and_recovers() {
     admin(&url, format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS true")).await;
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        let status = cc().await.unwrap().status();
+        let status = introspect().await.unwrap().status();
         if status == 200 {
             break;
         }

@@ -146,17 +146,6 @@ fn refresh(hash: &str, family: &str) -> RefreshToken {
     }
 }
 
-fn access(key: &str, family: Option<&str>) -> AccessTokenRecord {
-    AccessTokenRecord {
-        token_key: key.into(),
-        family_id: family.map(str::to_string),
-        authz: authz(),
-        created_at: 100,
-        expires_at: 700,
-        revoked: false,
-    }
-}
-
 fn response(access_token: &str) -> TokenResponse {
     TokenResponse {
         access_token: access_token.into(),
@@ -168,10 +157,16 @@ fn response(access_token: &str) -> TokenResponse {
     }
 }
 
-/// The records a successful closure writes: an access token and a refresh token of `family`.
+/// The records a successful closure writes: a refresh token of `family` (and the family row
+/// through which its self-contained access token `at` would be revoked).
 fn issue(at: &str, rt: &str, family: &str) -> Out {
+    let refresh = refresh(rt, family);
     Ok((
-        Issue { access_token: Some(access(at, Some(family))), refresh_token: Some(refresh(rt, family)) },
+        Issue {
+            family: Some((family.into(), refresh.expires_at)),
+            refresh_token: Some(refresh),
+            audit: vec![],
+        },
         response(at),
     ))
 }
@@ -187,13 +182,14 @@ async fn seed_refresh(s: &dyn Store, rt: &RefreshToken) {
     s.insert_code(&code(&code_hash, &rt.family_id)).await.unwrap();
     let rt = rt.clone();
     let seed = move |_: &AuthCode| -> Out {
-        Ok((Issue { access_token: None, refresh_token: Some(rt.clone()) }, response("none")))
+        let family = Some((rt.family_id.clone(), rt.expires_at));
+        Ok((Issue { family, refresh_token: Some(rt.clone()), audit: vec![] }, response("none")))
     };
     is!(s.redeem_code(&code_hash, &seed).await.unwrap(), Redeem::Issued(..));
 }
 
-async fn at_revoked(s: &dyn Store, key: &str) -> bool {
-    s.access_token(key).await.unwrap().expect("access token exists").revoked
+async fn at_revoked(s: &dyn Store, jti: &str, family: &str) -> bool {
+    s.access_token_revoked(jti, Some(family)).await.unwrap()
 }
 
 async fn rt_revoked(s: &dyn Store, hash: &str) -> bool {
@@ -231,8 +227,7 @@ async fn purge(s: &dyn Store) {
         s.insert_interaction(&interaction(&format!("int-{n}"), exp)).await.unwrap();
         s.insert_session(&session(n, exp)).await.unwrap();
         assert!(s.remember_assertion_jti(T1, "web-1", &format!("purge-jti-{n}"), exp).await.unwrap());
-        let at = AccessTokenRecord { expires_at: exp, ..access(&format!("purge-at-{n}"), None) };
-        s.insert_access_token(&at).await.unwrap();
+        s.revoke_access_token(&format!("purge-at-{n}"), exp).await.unwrap();
         let code = AuthCode { expires_at: exp, ..code(&format!("purge-code-{n}"), "purge-fam") };
         s.insert_code(&code).await.unwrap();
         // written through a seeding code that expires at 10 000
@@ -240,7 +235,8 @@ async fn purge(s: &dyn Store) {
             .await;
     }
     assert_eq!(s.purge_expired(50).await.unwrap(), 0);
-    // at 200: interaction, session, jti, access and refresh token of set 1 go; its code stays
+    // at 200: interaction, session, jti, revoked access token and refresh token of set 1 go; its
+    // code stays
     assert_eq!(s.purge_expired(200).await.unwrap(), 5);
     assert_eq!(s.interaction(T1, "int-1").await.unwrap(), None);
     assert!(s.interaction(T1, "int-2").await.unwrap().is_some());
@@ -248,8 +244,8 @@ async fn purge(s: &dyn Store) {
     assert!(s.session(T1, "sess-hash-2").await.unwrap().is_some());
     assert!(s.remember_assertion_jti(T1, "web-1", "purge-jti-1", 100).await.unwrap(), "forgotten");
     assert!(!s.remember_assertion_jti(T1, "web-1", "purge-jti-2", 300).await.unwrap(), "still known");
-    assert_eq!(s.access_token("purge-at-1").await.unwrap(), None);
-    assert!(s.access_token("purge-at-2").await.unwrap().is_some());
+    assert!(!s.access_token_revoked("purge-at-1", None).await.unwrap(), "forgotten: it has expired anyway");
+    assert!(s.access_token_revoked("purge-at-2", None).await.unwrap());
     assert_eq!(s.refresh_token("purge-rt-1").await.unwrap(), None);
     assert!(s.refresh_token("purge-rt-2").await.unwrap().is_some());
     let expired = |_: &AuthCode| -> Out { Err(OAuthError::invalid_grant("The code has expired.")) };
@@ -488,7 +484,6 @@ async fn codes(s: &dyn Store) {
     let c1 = code("code-1", "fam-code");
     s.insert_code(&c1).await.unwrap();
     is!(s.insert_code(&c1).await, Err(StoreError::Conflict(_)));
-    s.insert_access_token(&access("at-unrelated", Some("fam-unrelated"))).await.unwrap();
     match s.redeem_code("code-1", &good).await.unwrap() {
         Redeem::Issued(got, resp) => {
             assert_eq!(AuthCode { consumed: false, ..got }, c1, "the stored code is handed over");
@@ -497,13 +492,13 @@ async fn codes(s: &dyn Store) {
         other => panic!("expected Issued, got {other:?}"),
     }
     assert_eq!(calls.load(Ordering::SeqCst), 1);
-    assert!(!at_revoked(s, "at-code-1").await, "written in the same transaction");
+    assert!(!at_revoked(s, "at-code-1", "fam-code").await);
     assert_eq!(s.refresh_token("rt-code-1").await.unwrap(), Some(refresh("rt-code-1", "fam-code")));
     // a second redemption: Replayed, and what was issued is revoked
     is!(s.redeem_code("code-1", &good).await.unwrap(), Redeem::Replayed);
     assert_eq!(calls.load(Ordering::SeqCst), 1, "the closure is not run on replay");
-    assert!(at_revoked(s, "at-code-1").await && rt_revoked(s, "rt-code-1").await);
-    assert!(!at_revoked(s, "at-unrelated").await, "other families are untouched");
+    assert!(at_revoked(s, "at-code-1", "fam-code").await && rt_revoked(s, "rt-code-1").await);
+    assert!(!at_revoked(s, "at-unrelated", "fam-unrelated").await, "other families are untouched");
     is!(s.redeem_code("no-such-code", &good).await.unwrap(), Redeem::NotFound);
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 
@@ -518,13 +513,13 @@ async fn codes(s: &dyn Store) {
     }
     let fresh = |c: &AuthCode| issue("at-code-2", "rt-code-2", &c.family_id);
     is!(s.redeem_code("code-2", &fresh).await.unwrap(), Redeem::Replayed);
-    assert_eq!(s.access_token("at-code-2").await.unwrap(), None);
+    assert_eq!(s.refresh_token("rt-code-2").await.unwrap(), None);
 
     // if writing the issued records fails, nothing happened: the code can still be redeemed
     s.insert_code(&code("code-3", "fam-code-3")).await.unwrap();
-    let clash = |c: &AuthCode| issue("at-unrelated", "rt-code-3", &c.family_id);
+    let clash = |c: &AuthCode| issue("at-code-3", "rt-code-1", &c.family_id);
     is!(s.redeem_code("code-3", &clash).await, Err(StoreError::Conflict(_)));
-    assert_eq!(s.refresh_token("rt-code-3").await.unwrap(), None, "rolled back");
+    assert_eq!(s.refresh_token("rt-code-1").await.unwrap().unwrap().family_id, "fam-code", "rolled back");
     let ok3 = |c: &AuthCode| issue("at-code-3", "rt-code-3", &c.family_id);
     is!(s.redeem_code("code-3", &ok3).await.unwrap(), Redeem::Issued(..));
 }
@@ -548,8 +543,8 @@ async fn refresh_rotation(s: &dyn Store) {
     for rt in ["rt-1", "rt-2", "rt-3"] {
         assert!(rt_revoked(s, rt).await, "{rt}");
     }
-    assert!(at_revoked(s, "at-rt-2").await && at_revoked(s, "at-rt-3").await);
-    assert!(!at_revoked(s, "at-code-3").await, "other families are untouched");
+    assert!(at_revoked(s, "at-rt-2", "fam-rt").await && at_revoked(s, "at-rt-3", "fam-rt").await);
+    assert!(!at_revoked(s, "at-code-3", "fam-code-3").await, "other families are untouched");
     is!(s.rotate_refresh_token("rt-3", &successor("rt-y")).await.unwrap(), Rotate::Replayed);
     is!(s.rotate_refresh_token("nope", &successor("rt-z")).await.unwrap(), Rotate::NotFound);
 
@@ -576,24 +571,26 @@ async fn refresh_rotation(s: &dyn Store) {
     assert_eq!(s.refresh_token("rt-v2").await.unwrap(), None);
 }
 
+/// Access tokens are self-contained: the store only knows which were revoked, on their own or
+/// with their family.
 async fn access_tokens_and_families(s: &dyn Store) {
-    let at = access("at-plain", None);
-    s.insert_access_token(&at).await.unwrap();
-    assert_eq!(s.access_token("at-plain").await.unwrap(), Some(at.clone()));
-    assert_eq!(s.access_token("nope").await.unwrap(), None);
-    is!(s.insert_access_token(&at).await, Err(StoreError::Conflict(_)));
-    s.revoke_access_token("at-plain").await.unwrap();
-    assert_eq!(s.access_token("at-plain").await.unwrap(), Some(AccessTokenRecord { revoked: true, ..at }));
-    s.revoke_access_token("nope").await.unwrap();
+    assert!(!s.access_token_revoked("at-plain", None).await.unwrap());
+    s.revoke_access_token("at-plain", 700).await.unwrap();
+    assert!(s.access_token_revoked("at-plain", None).await.unwrap());
+    assert!(s.access_token_revoked("at-plain", Some("fam-unrelated")).await.unwrap());
+    s.revoke_access_token("at-plain", 700).await.unwrap();
+    assert!(!s.access_token_revoked("nope", None).await.unwrap());
 
-    s.insert_access_token(&access("at-f1", Some("fam-f"))).await.unwrap();
-    s.insert_access_token(&access("at-f2", Some("fam-f"))).await.unwrap();
-    s.insert_access_token(&access("at-g1", Some("fam-g"))).await.unwrap();
     seed_refresh(s, &refresh("rt-f1", "fam-f")).await;
     seed_refresh(s, &refresh("rt-g1", "fam-g")).await;
+    assert!(!at_revoked(s, "at-f1", "fam-f").await);
     s.revoke_family("fam-f").await.unwrap();
-    assert!(at_revoked(s, "at-f1").await && at_revoked(s, "at-f2").await && rt_revoked(s, "rt-f1").await);
-    assert!(!at_revoked(s, "at-g1").await && !rt_revoked(s, "rt-g1").await, "other family untouched");
+    assert!(at_revoked(s, "at-f1", "fam-f").await && at_revoked(s, "at-f2", "fam-f").await);
+    assert!(rt_revoked(s, "rt-f1").await);
+    assert!(
+        !at_revoked(s, "at-g1", "fam-g").await && !rt_revoked(s, "rt-g1").await,
+        "other family untouched"
+    );
     s.revoke_family("no-such-family").await.unwrap();
 }
 

@@ -95,6 +95,18 @@ impl Kek {
         b64(&self.key)
     }
 
+    /// A subkey for one purpose (HMAC-SHA-256 of the label under this key, as in HKDF-Expand
+    /// with a single block): the same on every node that has the same KEK.
+    pub fn derive(&self, label: &str) -> Kek {
+        let tag = aws_lc_rs::hmac::sign(
+            &aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &self.key),
+            label.as_bytes(),
+        );
+        let mut key = [0u8; 32];
+        key.copy_from_slice(tag.as_ref());
+        Self { key }
+    }
+
     fn aead(&self) -> LessSafeKey {
         // A 32-byte key is always a valid AES-256 key.
         #[allow(clippy::expect_used)]

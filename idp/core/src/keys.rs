@@ -130,10 +130,12 @@ impl LoadedKey {
     }
 }
 
-/// The keys of one tenant, loaded and ready.
-#[derive(Debug, Default)]
+/// The keys of one tenant, loaded and ready: its signing keys, and the key that seals its
+/// opaque access tokens (derived from the KEK and the tenant id, so every node has it).
+#[derive(Debug)]
 pub struct KeySet {
     pub keys: Vec<LoadedKey>,
+    pub sealer: Kek,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -147,9 +149,9 @@ pub enum JwtError {
 }
 
 impl KeySet {
-    pub fn load(records: &[SigningKeyRecord], kek: &Kek) -> Result<Self, KekError> {
+    pub fn load(records: &[SigningKeyRecord], kek: &Kek, tenant_id: &str) -> Result<Self, KekError> {
         let keys = records.iter().map(|r| LoadedKey::open(r, kek)).collect::<Result<_, _>>()?;
-        Ok(Self { keys })
+        Ok(Self { keys, sealer: kek.derive(&format!("access-token-seal:{tenant_id}")) })
     }
 
     pub fn jwks(&self) -> JwkSet {
@@ -209,7 +211,7 @@ mod tests {
         let kek = Kek::generate(&SystemEnv);
         let records: Vec<_> =
             SigningAlg::ALL.iter().map(|a| generate(&SystemEnv, &kek, "t1", *a).unwrap()).collect();
-        let set = KeySet::load(&records, &kek).unwrap();
+        let set = KeySet::load(&records, &kek, "t").unwrap();
         let now = SystemEnv.now();
         for alg in SigningAlg::ALL {
             let claims = serde_json::json!({"iss": "https://x", "exp": now + 60, "sub": "a"});

@@ -9,6 +9,7 @@
 //! `async-trait`) rather than a generic parameter threaded through every type. One vtable call
 //! per query is nothing next to the I/O, and it keeps compile times and signatures small.
 
+pub mod access_token;
 pub mod authorize;
 pub mod claims;
 pub mod client_auth;

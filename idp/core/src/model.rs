@@ -333,17 +333,6 @@ pub struct RefreshToken {
     pub revoked: bool,
 }
 
-/// An issued access token: the SHA-256 of an opaque token, or `jti:` + the JWT's jti.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccessTokenRecord {
-    pub token_key: String,
-    pub family_id: Option<String>,
-    pub authz: Authorization,
-    pub created_at: i64,
-    pub expires_at: i64,
-    pub revoked: bool,
-}
-
 /// An audit event. `detail` never carries secrets or personal identifiers beyond ids.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct AuditEvent {

@@ -7,11 +7,16 @@ use crate::error::{OAuthError, StoreError};
 use crate::model::*;
 use crate::token::TokenResponse;
 
-/// Records written together when tokens are issued.
+/// Records written together when tokens are issued (access tokens themselves are
+/// self-contained and write nothing; see `access_token.rs`).
 #[derive(Debug, Clone, Default)]
 pub struct Issue {
-    pub access_token: Option<AccessTokenRecord>,
+    /// The family the tokens belong to and the latest expiry of anything issued in it: the
+    /// family row is kept that long, so that revoking it reaches every live token.
+    pub family: Option<(String, i64)>,
     pub refresh_token: Option<RefreshToken>,
+    /// Audit events committed with the tokens, in the same transaction.
+    pub audit: Vec<AuditEvent>,
 }
 
 /// The outcome of redeeming an authorization code.
@@ -40,7 +45,9 @@ pub enum Rotate<T> {
     Refused(OAuthError),
 }
 
-/// Builds the records to write from the consumed code or token; runs inside the transaction.
+/// Builds the records to write from the code or token as read. It runs before the conditional
+/// write that consumes the code or token; its records are written, in the same transaction as
+/// that write, only if this caller won it (a loser's output is thrown away).
 pub type IssueFn<'a, R, T> = &'a (dyn Fn(&R) -> std::result::Result<(Issue, T), OAuthError> + Send + Sync);
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -118,7 +125,9 @@ pub trait Store: Send + Sync + 'static {
     // codes and tokens
     async fn insert_code(&self, code: &AuthCode) -> Result<()>;
     /// Consumes the code (one caller only) and, in the same transaction, writes what `issue`
-    /// returns. A second redemption revokes every token of the code's family.
+    /// returns. A second redemption revokes every token of the code's family. Backends may
+    /// commit many callers' redemptions in one transaction (group commit); each is answered
+    /// only after it is durable.
     async fn redeem_code<'a>(
         &self,
         code_hash: &str,
@@ -131,10 +140,11 @@ pub trait Store: Send + Sync + 'static {
         token_hash: &str,
         issue: IssueFn<'a, RefreshToken, TokenResponse>,
     ) -> Result<Rotate<TokenResponse>>;
-    async fn insert_access_token(&self, token: &AccessTokenRecord) -> Result<()>;
-    async fn access_token(&self, token_key: &str) -> Result<Option<AccessTokenRecord>>;
     async fn refresh_token(&self, token_hash: &str) -> Result<Option<RefreshToken>>;
-    async fn revoke_access_token(&self, token_key: &str) -> Result<()>;
+    /// Puts an access token on the revocation list until it would have expired anyway.
+    async fn revoke_access_token(&self, jti: &str, expires_at: i64) -> Result<()>;
+    /// Whether an access token was revoked, on its own or with its family.
+    async fn access_token_revoked(&self, jti: &str, family_id: Option<&str>) -> Result<bool>;
     async fn revoke_family(&self, family_id: &str) -> Result<()>;
 
     /// Deletes what can no longer be used: expired interactions, sessions, client-assertion

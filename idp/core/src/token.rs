@@ -43,6 +43,8 @@ pub struct TokenContext<'a> {
     pub tenant: &'a Tenant,
     pub keys: &'a KeySet,
     pub endpoints: &'a Endpoints,
+    /// The caller's address, for the audit trail.
+    pub ip: Option<&'a str>,
 }
 
 pub async fn exchange(
@@ -100,7 +102,7 @@ async fn authorization_code(
             return Err(OAuthError::invalid_grant("redirect_uri does not match the authorization request."));
         }
         pkce_ok(&c.code_challenge, &req.code_verifier)?;
-        mint(ctx, client, &c.authz, Some(&c.family_id), true, now)
+        mint(ctx, client, &c.authz, Some(&c.family_id), "authorization_code", now)
     };
     match ctx.store.redeem_code(&sha256_hex(code.as_bytes()), &issue).await? {
         Redeem::Issued(_, response) => Ok(response),
@@ -149,7 +151,7 @@ async fn refresh(
             authz.scope = scopes.clone();
         }
         authz.nonce = None;
-        let (mut issue, mut response) = mint(ctx, client, &authz, Some(&rt.family_id), false, now)?;
+        let (mut issue, mut response) = mint(ctx, client, &authz, Some(&rt.family_id), "refresh_token", now)?;
         // Rotation: the successor keeps the original grant's scope and the family's expiry.
         let (record, value) = new_refresh(ctx.env, &rt.authz, &rt.family_id, now, rt.expires_at);
         issue.refresh_token = Some(record);
@@ -197,11 +199,9 @@ async fn client_credentials(
         nonce: None,
         act_as: "self".into(),
     };
-    let now = ctx.env.now();
-    let (issue, response) = mint(ctx, client, &authz, None, false, now)?;
-    if let Some(at) = &issue.access_token {
-        ctx.store.insert_access_token(at).await?;
-    }
+    // Nothing is written: the token is self-contained, and it releases no one's personal data
+    // (DOMAIN.md audits claim releases, not service-to-service tokens).
+    let (_, response) = mint(ctx, client, &authz, None, "client_credentials", ctx.env.now())?;
     Ok(response)
 }
 
@@ -241,51 +241,15 @@ fn mint(
     client: &Client,
     authz: &Authorization,
     family: Option<&str>,
-    with_first_refresh: bool,
+    grant_type: &str,
     now: i64,
 ) -> Result<(Issue, TokenResponse), OAuthError> {
+    let with_first_refresh = grant_type == "authorization_code";
     let s = &client.settings;
     let issuer = &ctx.endpoints.issuer;
     let subject = authz.account_id.clone().unwrap_or_else(|| client.client_id.clone());
-    let exp = now + s.access_token_ttl;
-    let (access_token, token_key) = match s.access_token_format {
-        AccessTokenFormat::Opaque => {
-            let v = random_token(ctx.env, 32);
-            let key = sha256_hex(v.as_bytes());
-            (v, key)
-        }
-        AccessTokenFormat::Jwt => {
-            let jti = random_token(ctx.env, 16);
-            let mut claims = json!({
-                "iss": issuer, "sub": subject, "aud": client.client_id, "client_id": client.client_id,
-                "iat": now, "exp": exp, "jti": jti, "scope": scope::join(&authz.scope),
-                "act_as": authz.act_as,
-            });
-            if let Some(t) = authz.auth_time {
-                claims["auth_time"] = json!(t);
-            }
-            if let Some(acr) = &authz.acr {
-                claims["acr"] = json!(acr);
-                claims["amr"] = json!(authz.amr);
-            }
-            if let Some(sid) = &authz.sid {
-                claims["sid"] = json!(sid);
-            }
-            let jwt = ctx
-                .keys
-                .sign(s.id_token_alg, "at+jwt", &claims)
-                .map_err(|e| OAuthError::server_error(e.to_string()))?;
-            (jwt, format!("jti:{jti}"))
-        }
-    };
-    let access_record = AccessTokenRecord {
-        token_key,
-        family_id: family.map(str::to_string),
-        authz: authz.clone(),
-        created_at: now,
-        expires_at: exp,
-        revoked: false,
-    };
+    let (access_token, access) =
+        crate::access_token::issue(ctx.keys, ctx.env, issuer, client, authz, family, now)?;
     let id_token = if authz.account_id.is_some() && authz.scope.iter().any(|s| s == "openid") {
         let mut claims = json!({
             "iss": issuer, "sub": subject, "aud": client.client_id, "azp": client.client_id,
@@ -334,5 +298,21 @@ fn mint(
         id_token,
         scope: scope::join(&authz.scope),
     };
-    Ok((Issue { access_token: Some(access_record), refresh_token: refresh_record }, response))
+    let family = family.map(|f| {
+        let latest =
+            refresh_record.as_ref().map_or(access.expires_at, |r| r.expires_at.max(access.expires_at));
+        (f.to_string(), latest)
+    });
+    // A person's tokens release their data: audited with the tokens, in the same transaction.
+    let audit = authz.account_id.iter().map(|_| AuditEvent {
+        tenant_id: Some(ctx.tenant.id.clone()),
+        kind: "token_issued".into(),
+        account_id: authz.account_id.clone(),
+        client_id: Some(client.client_id.clone()),
+        ip: ctx.ip.map(str::to_string),
+        detail: json!({"grant_type": grant_type, "scope": response.scope, "jti": access.jti}),
+        at: now,
+    });
+    let audit = audit.collect();
+    Ok((Issue { family, refresh_token: refresh_record, audit }, response))
 }

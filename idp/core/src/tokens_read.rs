@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::access_token::{self, AccessToken};
 use crate::claims;
 use crate::client_auth::AuthenticatedClient;
 use crate::crypto::sha256_hex;
@@ -21,29 +22,20 @@ pub struct ReadContext<'a> {
 }
 
 impl ReadContext<'_> {
-    /// A presented access token, resolved to its record if it is ours, live and unrevoked.
-    pub async fn access_token(&self, token: &str) -> Result<Option<AccessTokenRecord>, OAuthError> {
-        if token.is_empty() || token.len() > 8192 {
+    /// A presented access token, if it is ours, live and unrevoked.
+    pub async fn access_token(&self, token: &str) -> Result<Option<AccessToken>, OAuthError> {
+        let Some(at) = access_token::read(self.keys, self.issuer, &self.tenant.id, token, self.env.now())
+        else {
+            return Ok(None);
+        };
+        if self.store.access_token_revoked(&at.jti, at.family_id.as_deref()).await? {
             return Ok(None);
         }
-        let now = self.env.now();
-        let key = if token.matches('.').count() == 2 {
-            match self.keys.verify::<Value>(token, self.issuer, false, now) {
-                Ok(claims) => match claims.get("jti").and_then(|j| j.as_str()) {
-                    Some(jti) => format!("jti:{jti}"),
-                    None => return Ok(None),
-                },
-                Err(_) => return Ok(None),
-            }
-        } else {
-            sha256_hex(token.as_bytes())
-        };
-        let record = self.store.access_token(&key).await?;
-        Ok(record.filter(|r| !r.revoked && r.expires_at > now && r.authz.tenant_id == self.tenant.id))
+        Ok(Some(at))
     }
 
     async fn refresh_token(&self, token: &str) -> Result<Option<RefreshToken>, OAuthError> {
-        if token.is_empty() || token.len() > 8192 {
+        if token.is_empty() || token.len() > access_token::MAX_LEN {
             return Ok(None);
         }
         let now = self.env.now();
@@ -77,7 +69,7 @@ impl ReadContext<'_> {
         if !caller.client.client_type.is_confidential() {
             return Err(OAuthError::invalid_client("Public clients may not introspect tokens."));
         }
-        let as_access = |a: AccessTokenRecord| (a.authz, a.expires_at, a.created_at, true);
+        let as_access = |a: AccessToken| (a.authz, a.expires_at, a.issued_at, true);
         let as_refresh = |r: RefreshToken| (r.authz, r.expires_at, r.created_at, false);
         let found = if hint == Some("refresh_token") {
             match self.refresh_token(token).await? {
@@ -122,7 +114,7 @@ impl ReadContext<'_> {
     /// RFC 7009 §2: revokes the token if it belongs to the caller; answers success either way.
     /// Revoking a refresh token revokes its whole family, access tokens included.
     pub async fn revoke(&self, caller: &AuthenticatedClient, token: &str) -> Result<(), OAuthError> {
-        if token.is_empty() || token.len() > 8192 {
+        if token.is_empty() || token.len() > access_token::MAX_LEN {
             return Ok(());
         }
         if let Some(rt) = self.store.refresh_token(&sha256_hex(token.as_bytes())).await? {
@@ -134,7 +126,7 @@ impl ReadContext<'_> {
         if let Some(at) = self.access_token(token).await?
             && at.authz.client_id == caller.client.client_id
         {
-            self.store.revoke_access_token(&at.token_key).await?;
+            self.store.revoke_access_token(&at.jti, at.expires_at).await?;
         }
         Ok(())
     }

@@ -123,7 +123,7 @@ impl AppState {
             return Ok(None);
         }
         let records = self.store().signing_keys(&tenant.id).await?;
-        let keys = KeySet::load(&records, &self.ops.kek)
+        let keys = KeySet::load(&records, &self.ops.kek, &tenant.id)
             .map_err(|e| OAuthError::server_error(format!("tenant {slug} keys: {e}")))?;
         let endpoints = Endpoints::new(self.config().issuer(slug));
         let discovery_json = metadata(&endpoints).to_string();

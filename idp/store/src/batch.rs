@@ -1,29 +1,61 @@
-//! Group commit for the append-only writes of the hot paths (access-token records, audit
-//! events, authorization codes, browser sessions, interactions): concurrent callers' rows are written in one transaction, and each caller is
+//! Group commit for the writes of the hot paths: authorization codes, browser sessions,
+//! interactions, audit events, and the conditional writes that redeem a code or rotate a
+//! refresh token. Concurrent callers' items are written in one transaction, and each caller is
 //! answered only after that transaction committed, so nothing is acknowledged before it is
-//! durable. Under load one commit carries many rows instead of one each.
+//! durable. Under load one commit (one fsync) carries many requests instead of one each.
+//!
+//! A redemption or rotation is a compare-and-set inside the batch: the code or token is
+//! consumed only if it still is unconsumed, and only then are the caller's tokens written; the
+//! caller that loses (a replay, or a race inside the same batch) gets [`Outcome::Lost`] and the
+//! family is revoked in the same transaction.
 
 use std::future::Future;
 use std::pin::Pin;
 
 use idp_core::StoreError;
-use idp_core::model::{AccessTokenRecord, AuditEvent, AuthCode, Interaction, Session};
+use idp_core::model::{AuditEvent, AuthCode, Interaction, Session};
+use idp_core::ports::Issue;
 use tokio::sync::{mpsc, oneshot};
 
 #[derive(Debug, Clone)]
 pub enum Item {
-    Access(AccessTokenRecord),
     Audit(AuditEvent),
     Code(AuthCode),
     Session(Session),
     Interaction(Interaction),
+    /// Consume the code if it is unconsumed and write `issue`; otherwise revoke `family`.
+    Redeem {
+        code_hash: String,
+        family: String,
+        issue: Issue,
+    },
+    /// Mark the refresh token used if it is unused and its family unrevoked, and write `issue`;
+    /// otherwise revoke `family`.
+    Rotate {
+        token_hash: String,
+        family: String,
+        issue: Issue,
+    },
 }
 
-type Reply = oneshot::Sender<Result<(), StoreError>>;
-pub type Flush =
-    Box<dyn Fn(Vec<Item>) -> Pin<Box<dyn Future<Output = Result<(), StoreError>> + Send>> + Send + Sync>;
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// A plain insert was written.
+    Written,
+    /// The compare-and-set was won: the code or token was consumed by this caller.
+    Won,
+    /// It had been consumed already: nothing of the caller's was written, the family is revoked.
+    Lost,
+}
 
-/// The most rows one transaction carries.
+type Reply = oneshot::Sender<Result<Outcome, StoreError>>;
+pub type Flush = Box<
+    dyn for<'a> Fn(&'a [Item]) -> Pin<Box<dyn Future<Output = Result<Vec<Outcome>, StoreError>> + Send + 'a>>
+        + Send
+        + Sync,
+>;
+
+/// The most items one transaction carries.
 const MAX_BATCH: usize = 512;
 
 #[derive(Debug, Clone)]
@@ -36,42 +68,49 @@ impl Batcher {
     pub fn spawn(flush: Flush) -> Self {
         let (tx, mut rx) = mpsc::unbounded_channel::<(Item, Reply)>();
         tokio::spawn(async move {
-            while let Some(first) = rx.recv().await {
-                let mut batch = vec![first];
-                while batch.len() < MAX_BATCH {
+            let mut items = Vec::new();
+            let mut replies = Vec::new();
+            while let Some((first, reply)) = rx.recv().await {
+                items.push(first);
+                replies.push(reply);
+                while items.len() < MAX_BATCH {
                     match rx.try_recv() {
-                        Ok(next) => batch.push(next),
+                        Ok((next, reply)) => {
+                            items.push(next);
+                            replies.push(reply);
+                        }
                         Err(_) => break,
                     }
                 }
-                let (items, replies): (Vec<Item>, Vec<Reply>) = batch.into_iter().unzip();
-                match flush(items.clone()).await {
-                    Ok(()) => {
-                        for r in replies {
-                            let _ = r.send(Ok(()));
+                match flush(&items).await {
+                    Ok(outcomes) => {
+                        for (r, o) in replies.drain(..).zip(outcomes) {
+                            let _ = r.send(Ok(o));
                         }
-                        continue;
                     }
                     Err(StoreError::Unavailable(why)) => {
-                        // The database is away: every row fails alike, retrying each would only wait longer.
-                        for r in replies {
+                        // The database is away: every item fails alike, retrying each would only wait longer.
+                        for r in replies.drain(..) {
                             let _ = r.send(Err(StoreError::Unavailable(why.clone())));
                         }
-                        continue;
                     }
-                    Err(_) => {}
+                    Err(_) => {
+                        // The transaction was rolled back as a whole; one bad item must not fail
+                        // its neighbours: retry each on its own.
+                        for (item, r) in items.iter().zip(replies.drain(..)) {
+                            let one = flush(std::slice::from_ref(item)).await;
+                            let _ = r.send(one.map(|o| o.first().copied().unwrap_or(Outcome::Written)));
+                        }
+                    }
                 }
-                // One bad row must not fail its neighbours: retry each on its own.
-                for (item, r) in items.into_iter().zip(replies) {
-                    let _ = r.send(flush(vec![item]).await);
-                }
+                items.clear();
             }
         });
         Self { tx }
     }
 
-    /// Queues the row and waits until it is committed.
-    pub async fn submit(&self, item: Item) -> Result<(), StoreError> {
+    /// Queues the item and waits until it is committed.
+    pub async fn submit(&self, item: Item) -> Result<Outcome, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.tx.send((item, reply)).map_err(|_| StoreError::Unavailable("the writer has stopped".into()))?;
         answer.await.unwrap_or_else(|_| Err(StoreError::Unavailable("the writer has stopped".into())))

@@ -168,7 +168,7 @@ macro_rules! impl_store {
             }
 
             async fn insert_session(&self, s: &Session) -> Result<()> {
-                self.batch.submit(crate::batch::Item::Session(s.clone())).await
+                self.batch.submit(crate::batch::Item::Session(s.clone())).await.map(drop)
             }
 
             async fn session(&self, tenant_id: &str, id_hash: &str) -> Result<Option<Session>> {
@@ -190,7 +190,7 @@ macro_rules! impl_store {
             }
 
             async fn insert_interaction(&self, i: &Interaction) -> Result<()> {
-                self.batch.submit(crate::batch::Item::Interaction(i.clone())).await
+                self.batch.submit(crate::batch::Item::Interaction(i.clone())).await.map(drop)
             }
 
             async fn interaction(&self, tenant_id: &str, id: &str) -> Result<Option<Interaction>> {
@@ -227,80 +227,50 @@ macro_rules! impl_store {
             }
 
             async fn insert_code(&self, c: &AuthCode) -> Result<()> {
-                self.batch.submit(crate::batch::Item::Code(c.clone())).await
+                self.batch.submit(crate::batch::Item::Code(c.clone())).await.map(drop)
             }
 
             async fn redeem_code<'a>(&self, code_hash: &str, issue: IssueFn<'a, AuthCode, TokenResponse>) -> Result<Redeem<TokenResponse>> {
-                let mut tx = self.write.begin().await.map_err(map_err)?;
-                let row: Option<CodeRow> = sqlx::query_as("UPDATE auth_codes SET consumed = TRUE WHERE code_hash = $1 AND consumed = FALSE RETURNING *")
-                    .bind(code_hash).fetch_optional(&mut *tx).await.map_err(map_err)?;
-                let Some(row) = row else {
-                    let family: Option<(String,)> = sqlx::query_as("SELECT family_id FROM auth_codes WHERE code_hash = $1")
-                        .bind(code_hash).fetch_optional(&mut *tx).await.map_err(map_err)?;
-                    let Some((family,)) = family else { return Ok(Redeem::NotFound) };
-                    revoke_family_in(&mut tx, &family).await?;
-                    tx.commit().await.map_err(map_err)?;
-                    return Ok(Redeem::Replayed);
-                };
+                let row: Option<CodeRow> = sqlx::query_as("SELECT * FROM auth_codes WHERE code_hash = $1")
+                    .bind(code_hash).fetch_optional(&self.pool).await.map_err(map_err)?;
+                let Some(row) = row else { return Ok(Redeem::NotFound) };
                 let code: AuthCode = row.try_into()?;
-                match issue(&code) {
-                    Err(e) => {
-                        // The code stays consumed: a refused redemption cannot be retried.
-                        tx.commit().await.map_err(map_err)?;
-                        Ok(Redeem::Refused(e))
-                    }
-                    Ok((records, out)) => {
-                        write_issue(&mut tx, &records).await?;
-                        tx.commit().await.map_err(map_err)?;
-                        Ok(Redeem::Issued(code, out))
-                    }
+                if code.consumed {
+                    self.revoke_family(&code.family_id).await?;
+                    return Ok(Redeem::Replayed);
+                }
+                // A refused redemption still consumes the code: it cannot be tried again.
+                let (records, out) = match issue(&code) {
+                    Ok((records, out)) => (records, Ok(out)),
+                    Err(e) => (Issue::default(), Err(e)),
+                };
+                let item = crate::batch::Item::Redeem { code_hash: code_hash.to_string(), family: code.family_id.clone(), issue: records };
+                match (self.batch.submit(item).await?, out) {
+                    (crate::batch::Outcome::Won, Ok(out)) => Ok(Redeem::Issued(code, out)),
+                    (crate::batch::Outcome::Won, Err(e)) => Ok(Redeem::Refused(e)),
+                    _ => Ok(Redeem::Replayed),
                 }
             }
 
             async fn rotate_refresh_token<'a>(&self, token_hash: &str, issue: IssueFn<'a, RefreshToken, TokenResponse>) -> Result<Rotate<TokenResponse>> {
-                // A token's family never changes, so it is read before the transaction: the
-                // transaction then starts with a write (SQLite cannot upgrade a read lock safely).
-                let family: Option<(String,)> = sqlx::query_as("SELECT family_id FROM refresh_tokens WHERE token_hash = $1")
+                let row: Option<RefreshRow> = sqlx::query_as("SELECT * FROM refresh_tokens WHERE token_hash = $1")
                     .bind(token_hash).fetch_optional(&self.pool).await.map_err(map_err)?;
-                let Some((family,)) = family else { return Ok(Rotate::NotFound) };
-                let mut tx = self.write.begin().await.map_err(map_err)?;
-                // The family's lock first: rotations and revocations of one family take turns.
-                let state: Option<(bool,)> = sqlx::query_as("UPDATE token_families SET expires_at = expires_at WHERE family_id = $1 RETURNING revoked")
-                    .bind(&family).fetch_optional(&mut *tx).await.map_err(map_err)?;
-                if let Some((true,)) = state {
-                    tx.commit().await.map_err(map_err)?;
-                    return Ok(Rotate::Replayed);
-                }
-                let row: Option<RefreshRow> = sqlx::query_as("UPDATE refresh_tokens SET used = TRUE WHERE token_hash = $1 AND used = FALSE AND revoked = FALSE RETURNING *")
-                    .bind(token_hash).fetch_optional(&mut *tx).await.map_err(map_err)?;
-                let Some(row) = row else {
-                    revoke_family_in(&mut tx, &family).await?;
-                    tx.commit().await.map_err(map_err)?;
-                    return Ok(Rotate::Replayed);
-                };
+                let Some(row) = row else { return Ok(Rotate::NotFound) };
                 let token: RefreshToken = row.try_into()?;
-                match issue(&token) {
-                    Err(e) => {
-                        // Not consumed: a client's mistake (say, a wider scope) does not burn its token.
-                        tx.rollback().await.map_err(map_err)?;
-                        Ok(Rotate::Refused(e))
-                    }
-                    Ok((records, out)) => {
-                        write_issue(&mut tx, &records).await?;
-                        tx.commit().await.map_err(map_err)?;
-                        Ok(Rotate::Rotated(token, out))
-                    }
+                if token.used || token.revoked {
+                    self.revoke_family(&token.family_id).await?;
+                    return Ok(Rotate::Replayed);
                 }
-            }
-
-            async fn insert_access_token(&self, t: &AccessTokenRecord) -> Result<()> {
-                self.batch.submit(crate::batch::Item::Access(t.clone())).await
-            }
-
-            async fn access_token(&self, token_key: &str) -> Result<Option<AccessTokenRecord>> {
-                let row: Option<AccessRow> = sqlx::query_as("SELECT * FROM access_tokens WHERE token_key = $1")
-                    .bind(token_key).fetch_optional(&self.pool).await.map_err(map_err)?;
-                row.map(TryInto::try_into).transpose()
+                // Refused: not consumed (a client's mistake, say a wider scope, does not burn it).
+                let (records, out) = match issue(&token) {
+                    Ok(v) => v,
+                    Err(e) => return Ok(Rotate::Refused(e)),
+                };
+                let item = crate::batch::Item::Rotate { token_hash: token_hash.to_string(), family: token.family_id.clone(), issue: records };
+                match self.batch.submit(item).await? {
+                    crate::batch::Outcome::Won => Ok(Rotate::Rotated(token, out)),
+                    _ => Ok(Rotate::Replayed),
+                }
             }
 
             async fn refresh_token(&self, token_hash: &str) -> Result<Option<RefreshToken>> {
@@ -309,10 +279,16 @@ macro_rules! impl_store {
                 row.map(TryInto::try_into).transpose()
             }
 
-            async fn revoke_access_token(&self, token_key: &str) -> Result<()> {
-                sqlx::query("UPDATE access_tokens SET revoked = TRUE WHERE token_key = $1")
-                    .bind(token_key).execute(&self.write).await.map_err(map_err)?;
+            async fn revoke_access_token(&self, jti: &str, expires_at: i64) -> Result<()> {
+                sqlx::query("INSERT INTO revoked_access_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING")
+                    .bind(jti).bind(expires_at).execute(&self.write).await.map_err(map_err)?;
                 Ok(())
+            }
+
+            async fn access_token_revoked(&self, jti: &str, family_id: Option<&str>) -> Result<bool> {
+                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM revoked_access_tokens WHERE jti = $1) \
+                                    OR EXISTS (SELECT 1 FROM token_families WHERE family_id = $2 AND revoked = TRUE)")
+                    .bind(jti).bind(family_id).fetch_one(&self.pool).await.map_err(map_err)
             }
 
             async fn revoke_family(&self, family_id: &str) -> Result<()> {
@@ -328,7 +304,7 @@ macro_rules! impl_store {
                     "DELETE FROM interactions WHERE expires_at < $1",
                     "DELETE FROM sessions WHERE expires_at < $1",
                     "DELETE FROM assertion_jtis WHERE expires_at < $1",
-                    "DELETE FROM access_tokens WHERE expires_at < $1",
+                    "DELETE FROM revoked_access_tokens WHERE expires_at < $1",
                     "DELETE FROM refresh_tokens WHERE expires_at < $1",
                     "DELETE FROM auth_codes WHERE expires_at < $1 - 3600",
                     "DELETE FROM token_families WHERE expires_at < $1",
@@ -339,7 +315,7 @@ macro_rules! impl_store {
             }
 
             async fn append_audit(&self, e: &AuditEvent) -> Result<()> {
-                self.batch.submit(crate::batch::Item::Audit(e.clone())).await
+                self.batch.submit(crate::batch::Item::Audit(e.clone())).await.map(drop)
             }
 
             async fn audit_events(&self, tenant_id: &str, limit: i64) -> Result<Vec<AuditEvent>> {
@@ -355,22 +331,14 @@ macro_rules! impl_store {
                 .bind(family).execute(&mut **tx).await.map_err(map_err)?;
             sqlx::query("UPDATE refresh_tokens SET revoked = TRUE WHERE family_id = $1")
                 .bind(family).execute(&mut **tx).await.map_err(map_err)?;
-            sqlx::query("UPDATE access_tokens SET revoked = TRUE WHERE family_id = $1")
-                .bind(family).execute(&mut **tx).await.map_err(map_err)?;
             Ok(())
         }
 
         async fn write_issue<'c>(tx: &mut sqlx::Transaction<'c, $crate_db>, issue: &Issue) -> Result<()> {
-            let family = issue.refresh_token.as_ref().map(|r| (&r.family_id, r.expires_at))
-                .or_else(|| issue.access_token.as_ref().and_then(|a| a.family_id.as_ref().map(|f| (f, a.expires_at))));
-            if let Some((family, expires_at)) = family {
-                let latest = issue.access_token.as_ref().map_or(expires_at, |a| a.expires_at.max(expires_at));
+            if let Some((family, expires_at)) = &issue.family {
                 sqlx::query("INSERT INTO token_families (family_id, revoked, expires_at) VALUES ($1, FALSE, $2) \
                              ON CONFLICT (family_id) DO UPDATE SET expires_at = CASE WHEN excluded.expires_at > token_families.expires_at THEN excluded.expires_at ELSE token_families.expires_at END")
-                    .bind(family).bind(latest).execute(&mut **tx).await.map_err(map_err)?;
-            }
-            if let Some(t) = &issue.access_token {
-                insert_access(&mut **tx, t).await?;
+                    .bind(family).bind(expires_at).execute(&mut **tx).await.map_err(map_err)?;
             }
             if let Some(r) = &issue.refresh_token {
                 sqlx::query("INSERT INTO refresh_tokens (token_hash, family_id, authz, created_at, expires_at, used, revoked) VALUES ($1, $2, $3, $4, $5, $6, $7)")
@@ -378,47 +346,91 @@ macro_rules! impl_store {
                     .bind(r.expires_at).bind(r.used).bind(r.revoked)
                     .execute(&mut **tx).await.map_err(map_err)?;
             }
+            for e in &issue.audit {
+                insert_audit(&mut **tx, e).await?;
+            }
             Ok(())
         }
 
-/// Writes one group-commit batch (see `batch.rs`) in one transaction.
-        async fn flush_batch(pool: sqlx::Pool<$crate_db>, items: Vec<crate::batch::Item>) -> Result<()> {
+        /// Writes one group-commit batch (see `batch.rs`) in one transaction.
+        async fn flush_batch(pool: &sqlx::Pool<$crate_db>, items: &[crate::batch::Item]) -> Result<Vec<crate::batch::Outcome>> {
+            use crate::batch::{Item, Outcome};
             let mut tx = pool.begin().await.map_err(map_err)?;
-            for item in &items {
-                match item {
-                    crate::batch::Item::Access(t) => insert_access(&mut *tx, t).await?,
-                    crate::batch::Item::Code(c) => {
+            let mut outcomes = Vec::with_capacity(items.len());
+            for item in items {
+                outcomes.push(match item {
+                    Item::Code(c) => {
                         sqlx::query("INSERT INTO auth_codes (code_hash, family_id, authz, redirect_uri, code_challenge, expires_at, consumed) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                             .bind(&c.code_hash).bind(&c.family_id).bind(to_json(&c.authz)?).bind(&c.redirect_uri)
                             .bind(&c.code_challenge).bind(c.expires_at).bind(c.consumed)
                             .execute(&mut *tx).await.map_err(map_err)?;
+                        Outcome::Written
                     }
-                    crate::batch::Item::Session(s) => {
+                    Item::Session(s) => {
                         sqlx::query("INSERT INTO sessions (id_hash, sid, tenant_id, account_id, auth_time, amr, acr, created_at, last_seen, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
                             .bind(&s.id_hash).bind(&s.sid).bind(&s.tenant_id).bind(&s.account_id).bind(s.auth_time)
                             .bind(to_json(&s.amr)?).bind(&s.acr).bind(s.created_at).bind(s.last_seen).bind(s.expires_at)
                             .execute(&mut *tx).await.map_err(map_err)?;
+                        Outcome::Written
                     }
-                    crate::batch::Item::Interaction(i) => {
+                    Item::Interaction(i) => {
                         sqlx::query("INSERT INTO interactions (id, tenant_id, request, browser_hash, session_sid, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                             .bind(&i.id).bind(&i.tenant_id).bind(to_json(&i.request)?).bind(&i.browser_hash)
                             .bind(&i.session_sid).bind(i.created_at).bind(i.expires_at)
                             .execute(&mut *tx).await.map_err(map_err)?;
+                        Outcome::Written
                     }
-                    crate::batch::Item::Audit(e) => {
-                        sqlx::query("INSERT INTO audit_events (tenant_id, kind, account_id, client_id, ip, detail, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-                            .bind(&e.tenant_id).bind(&e.kind).bind(&e.account_id).bind(&e.client_id).bind(&e.ip)
-                            .bind(to_json(&e.detail)?).bind(e.at)
-                            .execute(&mut *tx).await.map_err(map_err)?;
+                    Item::Audit(e) => {
+                        insert_audit(&mut *tx, e).await?;
+                        Outcome::Written
                     }
-                }
+                    Item::Redeem { code_hash, family, issue } => {
+                        let won = sqlx::query("UPDATE auth_codes SET consumed = TRUE WHERE code_hash = $1 AND consumed = FALSE")
+                            .bind(code_hash).execute(&mut *tx).await.map_err(map_err)?.rows_affected() == 1;
+                        if won {
+                            write_issue(&mut tx, issue).await?;
+                            Outcome::Won
+                        } else {
+                            revoke_family_in(&mut tx, family).await?;
+                            Outcome::Lost
+                        }
+                    }
+                    Item::Rotate { token_hash, family, issue } => {
+                        // The family's lock first (see migration 0002): rotations and revocations
+                        // of one family take turns.
+                        let state: Option<(bool,)> = sqlx::query_as("UPDATE token_families SET expires_at = expires_at WHERE family_id = $1 RETURNING revoked")
+                            .bind(family).fetch_optional(&mut *tx).await.map_err(map_err)?;
+                        let won = state != Some((true,))
+                            && sqlx::query("UPDATE refresh_tokens SET used = TRUE WHERE token_hash = $1 AND used = FALSE AND revoked = FALSE")
+                                .bind(token_hash).execute(&mut *tx).await.map_err(map_err)?.rows_affected() == 1;
+                        if won {
+                            write_issue(&mut tx, issue).await?;
+                            Outcome::Won
+                        } else {
+                            revoke_family_in(&mut tx, family).await?;
+                            Outcome::Lost
+                        }
+                    }
+                });
             }
-            tx.commit().await.map_err(map_err)
+            tx.commit().await.map_err(map_err)?;
+            Ok(outcomes)
+        }
+
+        async fn insert_audit<'e, E>(executor: E, e: &AuditEvent) -> Result<()>
+        where
+            E: sqlx::Executor<'e, Database = $crate_db>,
+        {
+            sqlx::query("INSERT INTO audit_events (tenant_id, kind, account_id, client_id, ip, detail, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                .bind(&e.tenant_id).bind(&e.kind).bind(&e.account_id).bind(&e.client_id).bind(&e.ip)
+                .bind(to_json(&e.detail)?).bind(e.at)
+                .execute(executor).await.map_err(map_err)?;
+            Ok(())
         }
 
         fn spawn_batcher(pool: &sqlx::Pool<$crate_db>) -> crate::batch::Batcher {
             let pool = pool.clone();
-            crate::batch::Batcher::spawn(Box::new(move |items| Box::pin(flush_batch(pool.clone(), items))))
+            crate::batch::Batcher::spawn(Box::new(move |items| { let pool = pool.clone(); Box::pin(async move { flush_batch(&pool, items).await }) }))
         }
 
         async fn insert_account_row<'e, E>(executor: E, a: &Account) -> Result<()>
@@ -444,16 +456,6 @@ macro_rules! impl_store {
             Ok(())
         }
 
-                async fn insert_access<'e, E>(executor: E, t: &AccessTokenRecord) -> Result<()>
-        where
-            E: sqlx::Executor<'e, Database = $crate_db>,
-        {
-            sqlx::query("INSERT INTO access_tokens (token_key, family_id, authz, created_at, expires_at, revoked) VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind(&t.token_key).bind(&t.family_id).bind(to_json(&t.authz)?).bind(t.created_at)
-                .bind(t.expires_at).bind(t.revoked)
-                .execute(executor).await.map_err(map_err)?;
-            Ok(())
-        }
     };
 }
 

@@ -257,30 +257,6 @@ impl TryFrom<RefreshRow> for RefreshToken {
 }
 
 #[derive(sqlx::FromRow)]
-pub(crate) struct AccessRow {
-    token_key: String,
-    family_id: Option<String>,
-    authz: String,
-    created_at: i64,
-    expires_at: i64,
-    revoked: bool,
-}
-
-impl TryFrom<AccessRow> for AccessTokenRecord {
-    type Error = StoreError;
-    fn try_from(r: AccessRow) -> Result<Self, StoreError> {
-        Ok(AccessTokenRecord {
-            authz: from_json(&r.authz)?,
-            token_key: r.token_key,
-            family_id: r.family_id,
-            created_at: r.created_at,
-            expires_at: r.expires_at,
-            revoked: r.revoked,
-        })
-    }
-}
-
-#[derive(sqlx::FromRow)]
 pub(crate) struct AuditRow {
     tenant_id: Option<String>,
     kind: String,

@@ -143,13 +143,11 @@ pub async fn token(
         tenant: &t.tenant,
         keys: &t.keys,
         endpoints: &t.endpoints,
+        ip: Some(&ip),
     };
     match exchange(&ctx, &client, &req).await {
-        Ok(resp) => {
-            audit(&state, &t.tenant.id, "token_issued", None, Some(&client.client.client_id), Some(&ip),
-                json!({"grant_type": req.grant_type, "scope": resp.scope, "refresh": resp.refresh_token.is_some()})).await;
-            no_store_json(serde_json::to_value(&resp).unwrap_or_default())
-        }
+        // audited by the engine, in the transaction that issued the tokens
+        Ok(resp) => no_store_json(serde_json::to_value(&resp).unwrap_or_default()),
         Err(e) => {
             if e.detail.as_deref().is_some_and(|d| d.contains("replay")) {
                 audit(
