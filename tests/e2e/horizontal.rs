@@ -1,7 +1,9 @@
 //! Two nodes on one PostgreSQL database: a session started on one is honoured by the other,
 //! a code issued by one is redeemed at the other, refresh-token reuse is detected across
-//! them, and a lockout reached through both holds on both.
+//! them, a lockout and the sign-in rate limits reached through both hold on both, and a key
+//! rotated through one is published and used by both.
 
+use idp_core::Env;
 use idp_core::model::{ClientSettings, ClientType};
 use serde_json::Value;
 
@@ -83,6 +85,88 @@ async fn two_nodes_share_sessions_codes_tokens_and_lockouts() {
     }
     let body = sign_in_at(&other, &b.issuer, &auth_url(&b.issuer, &web, "&n=last"), PASSWORD).await;
     assert!(body.contains("锁定"), "locked on B after failures on A and B: {body}");
+}
+
+/// The sign-in rate limit per IP is counted in the database: attempts spread over two nodes
+/// add up, and the one over the limit is refused by either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_nodes_share_the_sign_in_rate_limit() {
+    let Some(a) = TestServer::start_with(Backend::Postgres, |c| c.limits.signin_per_ip_per_minute = 4).await
+    else {
+        return;
+    };
+    let b = a.another_node().await;
+    a.add_account("ivan").await;
+    let (web, _) = a.add_client(ClientType::Web, ClientSettings::default()).await;
+    let browser = Browser::new();
+    // keep the four attempts inside one minute's window of the test clock
+    let now = a.env.now();
+    a.env.advance(60 - now.rem_euclid(60) + 1);
+    for (i, issuer) in [&a.issuer, &b.issuer, &a.issuer, &b.issuer].into_iter().enumerate() {
+        let body =
+            sign_in_at(&browser, issuer, &auth_url(issuer, &web, &format!("&n={i}")), "Wrong-Pass-1").await;
+        assert!(!body.contains("尝试过于频繁"), "attempt {i} is within the limit: {body}");
+    }
+    let body = sign_in_at(&browser, &a.issuer, &auth_url(&a.issuer, &web, "&n=5"), PASSWORD).await;
+    assert!(
+        body.contains("尝试过于频繁"),
+        "the fifth attempt, on A, is over the limit counted on both: {body}"
+    );
+    let body = sign_in_at(&browser, &b.issuer, &auth_url(&b.issuer, &web, "&n=6"), PASSWORD).await;
+    assert!(body.contains("尝试过于频繁"), "and on B: {body}");
+    // the next window opens again
+    a.env.advance(61);
+    let body = sign_in_at(&browser, &b.issuer, &auth_url(&b.issuer, &web, "&n=7"), PASSWORD).await;
+    assert!(!body.contains("尝试过于频繁"), "a new window: {body}");
+}
+
+/// A key rotated through one node (here the operator's, as `idp key rotate` does) is
+/// published by both and signs on both within the poll interval; tokens the old key signed
+/// keep introspecting as active.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_key_rotated_through_one_node_is_published_and_used_by_both() {
+    let Some(a) = TestServer::start(Backend::Postgres).await else { return };
+    let b = a.another_node().await;
+    let (svc, secret) = a.add_client(ClientType::Service, ClientSettings::default()).await;
+    let secret = secret.unwrap();
+    let kid_of = |jwt: &str| jsonwebtoken::decode_header(jwt).unwrap().kid.unwrap();
+    let cc = [("grant_type", "client_credentials")];
+    // (each test node has its own issuer, its URL; behind a load balancer they share one)
+    let mut old = vec![];
+    for issuer in [&a.issuer, &b.issuer] {
+        let (_, t) = token(issuer, &svc, &secret, &cc).await;
+        old.push(t["access_token"].as_str().unwrap().to_string());
+    }
+    let old_kid = kid_of(&old[0]);
+    assert_eq!(kid_of(&old[1]), old_kid, "both sign with the same key");
+
+    let new_kid = a.ops.rotate_key("main", idp_core::model::SigningAlg::ES256).await.unwrap().kid;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    for (issuer, old) in [&a.issuer, &b.issuer].into_iter().zip(old) {
+        loop {
+            let jwks: Value =
+                rp_http().get(format!("{issuer}/jwks")).send().await.unwrap().json().await.unwrap();
+            let kids: Vec<&str> =
+                jwks["keys"].as_array().unwrap().iter().filter_map(|k| k["kid"].as_str()).collect();
+            let (_, t) = token(issuer, &svc, &secret, &cc).await;
+            let signed_by = kid_of(t["access_token"].as_str().unwrap());
+            if kids.contains(&new_kid.as_str()) && signed_by == new_kid {
+                assert!(kids.contains(&old_kid.as_str()), "the old key stays published");
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "{issuer} did not pick up the rotation: {kids:?}");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let res = rp_http()
+            .post(format!("{issuer}/introspect"))
+            .basic_auth(&svc, Some(&secret))
+            .form(&[("token", old.as_str())])
+            .send()
+            .await
+            .unwrap();
+        let v: Value = res.json().await.unwrap();
+        assert_eq!(v["active"], true, "a token of the old key still introspects at {issuer}");
+    }
 }
 
 /// Opens the sign-in page of `issuer` (following its redirects) and submits `password` for ivan.

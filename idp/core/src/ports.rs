@@ -67,6 +67,17 @@ pub trait Store: Send + Sync + 'static {
     // signing keys
     async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<()>;
     async fn signing_keys(&self, tenant_id: &str) -> Result<Vec<SigningKeyRecord>>;
+    /// Stops every key of `alg` of the tenant but `keep_kid` from signing (they stay published
+    /// and keep verifying what they signed).
+    async fn deactivate_signing_keys(&self, tenant_id: &str, alg: SigningAlg, keep_kid: &str) -> Result<()>;
+
+    // shared state of the nodes
+    /// Counts one hit on `key` in the fixed window starting at `window_start`; returns the
+    /// window's hits so far, this one included (a new window starts again at 1).
+    async fn count_hit(&self, key: &str, window_start: i64) -> Result<i64>;
+    /// Bumps the change counter `name`; every node polls it with [`Store::change_version`].
+    async fn bump_change(&self, name: &str) -> Result<()>;
+    async fn change_version(&self, name: &str) -> Result<i64>;
 
     // clients
     async fn insert_client(&self, client: &Client) -> Result<()>;

@@ -48,6 +48,9 @@ pub enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     Account(AccountCmd),
+    /// Manage a tenant's signing keys.
+    #[command(subcommand)]
+    Key(KeyCmd),
     /// Synthetic tenants, clients and accounts in bulk, for the scale benchmark.
     Seed {
         #[arg(long, default_value_t = 10)]
@@ -68,6 +71,23 @@ pub enum TenantCmd {
         name: Option<String>,
     },
     List,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeyCmd {
+    /// The tenant's keys: published ones, and which of them sign.
+    List {
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+    /// A new key of ALG signs from now on, on every node within a second; the keys it replaces
+    /// stay published and keep verifying what they signed.
+    Rotate {
+        #[command(flatten)]
+        tenant: TenantArg,
+        #[arg(long, value_parser = ["ES256", "RS256", "EdDSA"])]
+        alg: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -280,6 +300,35 @@ pub async fn run_command(cli: Cli) -> anyhow::Result<()> {
             })
         }
         Command::Client(cmd) => client_command(&ops, json, cmd).await,
+        Command::Key(cmd) => {
+            let (slug, rotated) = match cmd {
+                KeyCmd::List { tenant } => (tenant.tenant, None),
+                KeyCmd::Rotate { tenant, alg } => {
+                    let alg =
+                        SigningAlg::ALL.into_iter().find(|a| a.as_str() == alg).context("unknown alg")?;
+                    let key = ops.rotate_key(&tenant.tenant, alg).await?;
+                    (tenant.tenant, Some(key.kid))
+                }
+            };
+            let t = ops.tenant(&slug).await?;
+            let keys: Vec<_> = ops.store.signing_keys(&t.id).await?.into_iter()
+                .map(|k| serde_json::json!({"kid": k.kid, "alg": k.alg.as_str(), "active": k.active, "created_at": k.created_at}))
+                .collect();
+            let out = serde_json::json!({"tenant": slug, "rotated": rotated, "keys": keys});
+            print(json, &out, || {
+                keys.iter()
+                    .map(|k| {
+                        format!(
+                            "{}\t{}\t{}",
+                            k["kid"].as_str().unwrap_or(""),
+                            k["alg"].as_str().unwrap_or(""),
+                            if k["active"] == true { "signs" } else { "verifies only" }
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
         Command::Account(cmd) => account_command(&ops, json, cmd).await,
         Command::Seed { tenants, clients, accounts } => {
             let seeded =

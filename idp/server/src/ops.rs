@@ -129,6 +129,27 @@ impl Ops {
         Ok(tenant)
     }
 
+    /// A new signing key of `alg` for the tenant: it signs from now on (on every node within
+    /// `TENANT_POLL`); the keys it replaces stay published and keep verifying what they signed.
+    pub async fn rotate_key(&self, slug: &str, alg: SigningAlg) -> anyhow::Result<SigningKeyRecord> {
+        let tenant = self.tenant(slug).await?;
+        let key = keys::generate(self.env.as_ref(), &self.kek, &tenant.id, alg).map_err(|e| anyhow!(e))?;
+        self.store.insert_signing_key(&key).await?;
+        self.store.deactivate_signing_keys(&tenant.id, alg, &key.kid).await?;
+        self.store.bump_change(crate::state::TENANTS_CHANGED).await?;
+        let event = AuditEvent {
+            tenant_id: Some(tenant.id.clone()),
+            kind: "key_rotated".into(),
+            account_id: None,
+            client_id: None,
+            ip: None,
+            detail: serde_json::json!({"kid": key.kid, "alg": alg.as_str()}),
+            at: self.now(),
+        };
+        self.store.append_audit(&event).await?;
+        Ok(key)
+    }
+
     /// Registers a client; returns it with its secret (web and service clients), shown once.
     pub async fn add_client(&self, slug: &str, new: NewClient) -> anyhow::Result<(Client, Option<String>)> {
         let tenant = self.tenant(slug).await?;

@@ -25,20 +25,49 @@ pub struct TenantCtx {
     pub jwks_json: String,
 }
 
+/// A rate limit per key and minute. In memory (governor) for one node; with `shared`, a
+/// fixed one-minute window counted in the database, so that the limit holds across every node
+/// on that database (used for the credential limits on PostgreSQL, see `AppState::new`).
+/// The change counter bumped when a tenant or its keys change (see `Ops::rotate_key`).
+pub const TENANTS_CHANGED: &str = "tenants";
+/// How often a node looks for tenant changes made by another node.
+pub const TENANT_POLL: Duration = Duration::from_secs(1);
+
 pub struct Limiter {
     inner: DefaultKeyedRateLimiter<String>,
+    shared: Option<(&'static str, i64)>,
 }
 
 impl Limiter {
     fn per_minute(n: u32) -> Self {
         let n = NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN);
-        Self { inner: DefaultKeyedRateLimiter::keyed(Quota::per_minute(n)) }
+        Self { inner: DefaultKeyedRateLimiter::keyed(Quota::per_minute(n)), shared: None }
     }
-    /// `Err(seconds to wait)` when the key is over its quota.
+
+    fn shared(name: &'static str, n: u32) -> Self {
+        Self { shared: Some((name, i64::from(n.max(1)))), ..Self::per_minute(n) }
+    }
+
+    /// `Err(seconds to wait)` when the key is over its quota (in-memory limit only).
     pub fn check(&self, key: &str) -> Result<(), u64> {
         self.inner
             .check_key(&key.to_string())
             .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()).as_secs().max(1))
+    }
+
+    /// Like [`Limiter::check`], through the database when the limit is shared. If the
+    /// database cannot count, the node's own limit applies.
+    pub async fn check_shared(&self, store: &dyn Store, now: i64, key: &str) -> Result<(), u64> {
+        let Some((name, limit)) = self.shared else { return self.check(key) };
+        let window = now - now.rem_euclid(60);
+        match store.count_hit(&format!("{name}:{key}"), window).await {
+            Ok(hits) if hits > limit => Err((window + 60 - now).max(1) as u64),
+            Ok(_) => Ok(()),
+            Err(e) => {
+                tracing::warn!(error = %e, "shared rate limit unavailable; using this node's");
+                self.check(key)
+            }
+        }
     }
     pub fn forget_idle(&self) {
         self.inner.retain_recent();
@@ -66,9 +95,17 @@ pub struct AppState {
 impl AppState {
     pub fn new(ops: Ops) -> Self {
         let l = &ops.config.limits;
+        // The credential limits are shared by every node of a PostgreSQL deployment (a sign-in
+        // costs an Argon2id computation; one more write is nothing next to it). SQLite serves
+        // one node, whose memory is the cheaper place to count. The token endpoint's limits
+        // protect each node and stay in memory: counting every token request in the database
+        // would cost more than the requests themselves.
+        let credential = |name, n| {
+            if ops.store.backend() == "postgres" { Limiter::shared(name, n) } else { Limiter::per_minute(n) }
+        };
         let limits = Limiters {
-            signin_ip: Limiter::per_minute(l.signin_per_ip_per_minute),
-            signin_account: Limiter::per_minute(l.signin_per_account_per_minute),
+            signin_ip: credential("signin_ip", l.signin_per_ip_per_minute),
+            signin_account: credential("signin_account", l.signin_per_account_per_minute),
             token_ip: Limiter::per_minute(l.token_per_ip_per_minute),
             token_client: Limiter::per_minute(l.token_per_client_per_minute),
         };
@@ -136,8 +173,26 @@ impl AppState {
         Ok(Some(ctx))
     }
 
-    /// Periodic housekeeping: forget idle rate-limit keys.
+    /// Periodic housekeeping: purge expired rows and forget idle rate-limit keys every minute;
+    /// every second, drop the cached tenants when any node changed them (key rotation).
     pub fn spawn_housekeeping(self: &Arc<Self>) {
+        let weak = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(TENANT_POLL);
+            let mut seen = None;
+            loop {
+                tick.tick().await;
+                let Some(state) = weak.upgrade() else { break };
+                let Ok(version) = state.store().change_version(TENANTS_CHANGED).await else { continue };
+                if seen.is_some_and(|v| v != version) {
+                    tracing::info!(version, "tenants changed: reloading keys and documents");
+                    if let Ok(mut map) = state.tenants.write() {
+                        map.clear();
+                    }
+                }
+                seen = Some(version);
+            }
+        });
         let weak = Arc::downgrade(self);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));

@@ -48,6 +48,34 @@ macro_rules! impl_store {
                 rows.into_iter().map(TryInto::try_into).collect()
             }
 
+            async fn deactivate_signing_keys(&self, tenant_id: &str, alg: SigningAlg, keep_kid: &str) -> Result<()> {
+                sqlx::query("UPDATE signing_keys SET active = FALSE WHERE tenant_id = $1 AND alg = $2 AND kid <> $3")
+                    .bind(tenant_id).bind(alg.as_str()).bind(keep_kid).execute(&self.write).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn count_hit(&self, key: &str, window_start: i64) -> Result<i64> {
+                sqlx::query_scalar("INSERT INTO rate_limit_windows (key, window_start, hits) VALUES ($1, $2, 1) \
+                                    ON CONFLICT (key) DO UPDATE SET \
+                                    hits = CASE WHEN rate_limit_windows.window_start = excluded.window_start THEN rate_limit_windows.hits + 1 ELSE 1 END, \
+                                    window_start = excluded.window_start \
+                                    RETURNING hits")
+                    .bind(key).bind(window_start).fetch_one(&self.write).await.map_err(map_err)
+            }
+
+            async fn bump_change(&self, name: &str) -> Result<()> {
+                sqlx::query("INSERT INTO change_counters (name, version) VALUES ($1, 1) \
+                             ON CONFLICT (name) DO UPDATE SET version = change_counters.version + 1")
+                    .bind(name).execute(&self.write).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn change_version(&self, name: &str) -> Result<i64> {
+                let v: Option<i64> = sqlx::query_scalar("SELECT version FROM change_counters WHERE name = $1")
+                    .bind(name).fetch_optional(&self.pool).await.map_err(map_err)?;
+                Ok(v.unwrap_or(0))
+            }
+
             async fn insert_client(&self, c: &Client) -> Result<()> {
                 insert_client_row(&self.write, c).await?;
                 // After the write: a reader racing it cannot leave the old record cached.
@@ -308,6 +336,7 @@ macro_rules! impl_store {
                     "DELETE FROM refresh_tokens WHERE expires_at < $1",
                     "DELETE FROM auth_codes WHERE expires_at < $1 - 3600",
                     "DELETE FROM token_families WHERE expires_at < $1",
+                    "DELETE FROM rate_limit_windows WHERE window_start < $1 - 120",
                 ] {
                     n += sqlx::query(sql).bind(now).execute(&self.write).await.map_err(map_err)?.rows_affected();
                 }

@@ -199,7 +199,10 @@ pub async fn login(
     let password = param(&params, "password").unwrap_or_default().to_string();
     let ip = super::client_ip(&state, &headers, peer);
     let tenant_id = l.t.tenant.id.clone();
-    if let Err(wait) = state.limits.signin_ip.check(&format!("{tenant_id}:{ip}")) {
+    let now = state.env().now();
+    if let Err(wait) =
+        state.limits.signin_ip.check_shared(state.store(), now, &format!("{tenant_id}:{ip}")).await
+    {
         let mut r = login_page(&l, &headers, Some(t.too_many.into()), &login, StatusCode::TOO_MANY_REQUESTS);
         r.headers_mut().insert(header::RETRY_AFTER, wait.into());
         return r;
@@ -207,7 +210,9 @@ pub async fn login(
     if login.is_empty() || login.len() > 64 || password.is_empty() || password.len() > 256 {
         return login_page(&l, &headers, Some(t.bad_credentials.into()), &login, StatusCode::OK);
     }
-    if let Err(wait) = state.limits.signin_account.check(&format!("{tenant_id}:{login}")) {
+    if let Err(wait) =
+        state.limits.signin_account.check_shared(state.store(), now, &format!("{tenant_id}:{login}")).await
+    {
         let mut r = login_page(&l, &headers, Some(t.too_many.into()), &login, StatusCode::TOO_MANY_REQUESTS);
         r.headers_mut().insert(header::RETRY_AFTER, wait.into());
         return r;
