@@ -116,3 +116,36 @@ impl Batcher {
         answer.await.unwrap_or_else(|_| Err(StoreError::Unavailable("the writer has stopped".into())))
     }
 }
+
+/// The inserts of one batch, gathered while its conditional updates run and then written with
+/// one multi-row statement per table (a batch of 32 rotations is then 64 updates and 3 inserts
+/// rather than 160 statements).
+#[derive(Default)]
+pub struct Pending<'a> {
+    pub codes: Vec<&'a AuthCode>,
+    pub sessions: Vec<&'a Session>,
+    pub interactions: Vec<&'a Interaction>,
+    pub audit: Vec<&'a AuditEvent>,
+    pub refresh: Vec<&'a idp_core::model::RefreshToken>,
+    /// Family rows to create or extend: id and expiry.
+    pub families: Vec<(&'a str, i64)>,
+}
+
+impl<'a> Pending<'a> {
+    /// What a won redemption or rotation writes; `family` unless its row is already up to date.
+    pub fn add(&mut self, issue: &'a Issue, family: bool) {
+        if family && let Some((id, until)) = &issue.family {
+            self.families.push((id, *until));
+        }
+        self.refresh.extend(&issue.refresh_token);
+        self.audit.extend(&issue.audit);
+    }
+
+    /// The families, each once with its latest expiry (one upsert may not touch a row twice).
+    pub fn take_families(&mut self) -> Vec<(&'a str, i64)> {
+        let mut f = std::mem::take(&mut self.families);
+        f.sort_unstable_by(|a, b| a.0.cmp(b.0).then(b.1.cmp(&a.1)));
+        f.dedup_by(|later, first| later.0 == first.0);
+        f
+    }
+}

@@ -363,97 +363,117 @@ macro_rules! impl_store {
             Ok(())
         }
 
-        async fn write_issue<'c>(tx: &mut sqlx::Transaction<'c, $crate_db>, issue: &Issue) -> Result<()> {
-            if let Some((family, expires_at)) = &issue.family {
-                sqlx::query("INSERT INTO token_families (family_id, revoked, expires_at) VALUES ($1, FALSE, $2) \
-                             ON CONFLICT (family_id) DO UPDATE SET expires_at = CASE WHEN excluded.expires_at > token_families.expires_at THEN excluded.expires_at ELSE token_families.expires_at END")
-                    .bind(family).bind(expires_at).execute(&mut **tx).await.map_err(map_err)?;
-            }
-            if let Some(r) = &issue.refresh_token {
-                sqlx::query("INSERT INTO refresh_tokens (token_hash, family_id, authz, created_at, expires_at, used, revoked) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-                    .bind(&r.token_hash).bind(&r.family_id).bind(to_json(&r.authz)?).bind(r.created_at)
-                    .bind(r.expires_at).bind(r.used).bind(r.revoked)
-                    .execute(&mut **tx).await.map_err(map_err)?;
-            }
-            for e in &issue.audit {
-                insert_audit(&mut **tx, e).await?;
-            }
-            Ok(())
-        }
-
-        /// Writes one group-commit batch (see `batch.rs`) in one transaction.
+        /// Writes one group-commit batch (see `batch.rs`) in one transaction: the conditional
+        /// updates in order, the inserts gathered and written at the end (and before any family
+        /// revocation, which must reach the rows the batch writes).
         async fn flush_batch(pool: &sqlx::Pool<$crate_db>, items: &[crate::batch::Item]) -> Result<Vec<crate::batch::Outcome>> {
-            use crate::batch::{Item, Outcome};
+            use crate::batch::{Item, Outcome, Pending};
             let mut tx = pool.begin().await.map_err(map_err)?;
             let mut outcomes = Vec::with_capacity(items.len());
+            let mut p = Pending::default();
             for item in items {
                 outcomes.push(match item {
-                    Item::Code(c) => {
-                        sqlx::query("INSERT INTO auth_codes (code_hash, family_id, authz, redirect_uri, code_challenge, expires_at, consumed) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-                            .bind(&c.code_hash).bind(&c.family_id).bind(to_json(&c.authz)?).bind(&c.redirect_uri)
-                            .bind(&c.code_challenge).bind(c.expires_at).bind(c.consumed)
-                            .execute(&mut *tx).await.map_err(map_err)?;
-                        Outcome::Written
-                    }
-                    Item::Session(s) => {
-                        sqlx::query("INSERT INTO sessions (id_hash, sid, tenant_id, account_id, auth_time, amr, acr, created_at, last_seen, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
-                            .bind(&s.id_hash).bind(&s.sid).bind(&s.tenant_id).bind(&s.account_id).bind(s.auth_time)
-                            .bind(to_json(&s.amr)?).bind(&s.acr).bind(s.created_at).bind(s.last_seen).bind(s.expires_at)
-                            .execute(&mut *tx).await.map_err(map_err)?;
-                        Outcome::Written
-                    }
-                    Item::Interaction(i) => {
-                        sqlx::query("INSERT INTO interactions (id, tenant_id, request, browser_hash, session_sid, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-                            .bind(&i.id).bind(&i.tenant_id).bind(to_json(&i.request)?).bind(&i.browser_hash)
-                            .bind(&i.session_sid).bind(i.created_at).bind(i.expires_at)
-                            .execute(&mut *tx).await.map_err(map_err)?;
-                        Outcome::Written
-                    }
-                    Item::Audit(e) => {
-                        insert_audit(&mut *tx, e).await?;
-                        Outcome::Written
-                    }
+                    Item::Code(c) => { p.codes.push(c); Outcome::Written }
+                    Item::Session(s) => { p.sessions.push(s); Outcome::Written }
+                    Item::Interaction(i) => { p.interactions.push(i); Outcome::Written }
+                    Item::Audit(e) => { p.audit.push(e); Outcome::Written }
                     Item::Redeem { code_hash, family, issue } => {
                         let won = sqlx::query("UPDATE auth_codes SET consumed = TRUE WHERE code_hash = $1 AND consumed = FALSE")
                             .bind(code_hash).execute(&mut *tx).await.map_err(map_err)?.rows_affected() == 1;
                         if won {
-                            write_issue(&mut tx, issue).await?;
+                            p.add(issue, true);
                             Outcome::Won
                         } else {
+                            write_pending(&mut tx, &mut p).await?;
                             revoke_family_in(&mut tx, family).await?;
                             Outcome::Lost
                         }
                     }
                     Item::Rotate { token_hash, family, issue } => {
                         // The family's lock first (see migration 0002): rotations and revocations
-                        // of one family take turns.
-                        let state: Option<(bool,)> = sqlx::query_as("UPDATE token_families SET expires_at = expires_at WHERE family_id = $1 RETURNING revoked")
-                            .bind(family).fetch_optional(&mut *tx).await.map_err(map_err)?;
+                        // of one family take turns. It extends the family's life at the same time.
+                        let until = issue.family.as_ref().map_or(0, |f| f.1);
+                        let state: Option<(bool,)> = sqlx::query_as("UPDATE token_families SET expires_at = CASE WHEN $2 > expires_at THEN $2 ELSE expires_at END WHERE family_id = $1 RETURNING revoked")
+                            .bind(family).bind(until).fetch_optional(&mut *tx).await.map_err(map_err)?;
                         let won = state != Some((true,))
                             && sqlx::query("UPDATE refresh_tokens SET used = TRUE WHERE token_hash = $1 AND used = FALSE AND revoked = FALSE")
                                 .bind(token_hash).execute(&mut *tx).await.map_err(map_err)?.rows_affected() == 1;
                         if won {
-                            write_issue(&mut tx, issue).await?;
+                            p.add(issue, state.is_none());
                             Outcome::Won
                         } else {
+                            write_pending(&mut tx, &mut p).await?;
                             revoke_family_in(&mut tx, family).await?;
                             Outcome::Lost
                         }
                     }
                 });
             }
+            write_pending(&mut tx, &mut p).await?;
             tx.commit().await.map_err(map_err)?;
             Ok(outcomes)
         }
 
-        async fn insert_audit<'e, E>(executor: E, e: &AuditEvent) -> Result<()>
-        where
-            E: sqlx::Executor<'e, Database = $crate_db>,
-        {
-            sqlx::query("INSERT INTO audit_events (tenant_id, kind, account_id, client_id, ip, detail, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-                .bind(&e.tenant_id).bind(&e.kind).bind(&e.account_id).bind(&e.client_id).bind(&e.ip)
-                .bind(to_json(&e.detail)?).bind(e.at)
-                .execute(executor).await.map_err(map_err)?;
+        /// One multi-row INSERT per table for what `p` gathered; empties it.
+        async fn write_pending<'c>(tx: &mut sqlx::Transaction<'c, $crate_db>, p: &mut crate::batch::Pending<'_>) -> Result<()> {
+            type Q = sqlx::QueryBuilder<$crate_db>;
+            let families = p.take_families();
+            if !families.is_empty() {
+                let mut q = Q::new("INSERT INTO token_families (family_id, revoked, expires_at) ");
+                q.push_values(&families, |mut b, (id, until)| { b.push_bind(*id).push_bind(false).push_bind(*until); });
+                q.push(" ON CONFLICT (family_id) DO UPDATE SET expires_at = CASE WHEN excluded.expires_at > token_families.expires_at THEN excluded.expires_at ELSE token_families.expires_at END");
+                q.build().persistent(false).execute(&mut **tx).await.map_err(map_err)?;
+            }
+            if !p.refresh.is_empty() {
+                let authz = p.refresh.iter().map(|r| to_json(&r.authz)).collect::<Result<Vec<_>>>()?;
+                let mut q = Q::new("INSERT INTO refresh_tokens (token_hash, family_id, authz, created_at, expires_at, used, revoked) ");
+                q.push_values(p.refresh.iter().zip(authz), |mut b, (r, authz)| {
+                    b.push_bind(&r.token_hash).push_bind(&r.family_id).push_bind(authz).push_bind(r.created_at)
+                        .push_bind(r.expires_at).push_bind(r.used).push_bind(r.revoked);
+                });
+                q.build().persistent(false).execute(&mut **tx).await.map_err(map_err)?;
+                p.refresh.clear();
+            }
+            if !p.codes.is_empty() {
+                let authz = p.codes.iter().map(|c| to_json(&c.authz)).collect::<Result<Vec<_>>>()?;
+                let mut q = Q::new("INSERT INTO auth_codes (code_hash, family_id, authz, redirect_uri, code_challenge, expires_at, consumed) ");
+                q.push_values(p.codes.iter().zip(authz), |mut b, (c, authz)| {
+                    b.push_bind(&c.code_hash).push_bind(&c.family_id).push_bind(authz).push_bind(&c.redirect_uri)
+                        .push_bind(&c.code_challenge).push_bind(c.expires_at).push_bind(c.consumed);
+                });
+                q.build().persistent(false).execute(&mut **tx).await.map_err(map_err)?;
+                p.codes.clear();
+            }
+            if !p.sessions.is_empty() {
+                let amr = p.sessions.iter().map(|s| to_json(&s.amr)).collect::<Result<Vec<_>>>()?;
+                let mut q = Q::new("INSERT INTO sessions (id_hash, sid, tenant_id, account_id, auth_time, amr, acr, created_at, last_seen, expires_at) ");
+                q.push_values(p.sessions.iter().zip(amr), |mut b, (s, amr)| {
+                    b.push_bind(&s.id_hash).push_bind(&s.sid).push_bind(&s.tenant_id).push_bind(&s.account_id).push_bind(s.auth_time)
+                        .push_bind(amr).push_bind(&s.acr).push_bind(s.created_at).push_bind(s.last_seen).push_bind(s.expires_at);
+                });
+                q.build().persistent(false).execute(&mut **tx).await.map_err(map_err)?;
+                p.sessions.clear();
+            }
+            if !p.interactions.is_empty() {
+                let request = p.interactions.iter().map(|i| to_json(&i.request)).collect::<Result<Vec<_>>>()?;
+                let mut q = Q::new("INSERT INTO interactions (id, tenant_id, request, browser_hash, session_sid, created_at, expires_at) ");
+                q.push_values(p.interactions.iter().zip(request), |mut b, (i, request)| {
+                    b.push_bind(&i.id).push_bind(&i.tenant_id).push_bind(request).push_bind(&i.browser_hash)
+                        .push_bind(&i.session_sid).push_bind(i.created_at).push_bind(i.expires_at);
+                });
+                q.build().persistent(false).execute(&mut **tx).await.map_err(map_err)?;
+                p.interactions.clear();
+            }
+            if !p.audit.is_empty() {
+                let detail = p.audit.iter().map(|e| to_json(&e.detail)).collect::<Result<Vec<_>>>()?;
+                let mut q = Q::new("INSERT INTO audit_events (tenant_id, kind, account_id, client_id, ip, detail, at) ");
+                q.push_values(p.audit.iter().zip(detail), |mut b, (e, detail)| {
+                    b.push_bind(&e.tenant_id).push_bind(&e.kind).push_bind(&e.account_id).push_bind(&e.client_id)
+                        .push_bind(&e.ip).push_bind(detail).push_bind(e.at);
+                });
+                q.build().persistent(false).execute(&mut **tx).await.map_err(map_err)?;
+                p.audit.clear();
+            }
             Ok(())
         }
 
