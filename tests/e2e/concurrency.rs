@@ -166,7 +166,9 @@ async fn store_refresh_race(backend: Backend) {
                 stagger(i).await;
                 let key = format!("rt-{round}-racer-{i}");
                 let issue_fn = |rt: &RefreshToken| issue(&key, &rt.family_id);
-                store.rotate_refresh_token(&hash, &issue_fn).await
+                // each racer reads the token, then rotates it, as the token endpoint does
+                let token = store.refresh_token(&hash).await?.expect("the seeded token exists");
+                store.rotate_refresh_token(&token, &issue_fn).await
             }));
         }
         let mut winners = Vec::new();

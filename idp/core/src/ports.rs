@@ -40,7 +40,6 @@ pub enum Rotate<T> {
     Rotated(RefreshToken, T),
     /// The token had been used or revoked before: its whole family is now revoked.
     Replayed,
-    NotFound,
     /// Refused by the caller; the token is NOT consumed (a client's mistake does not burn it).
     Refused(OAuthError),
 }
@@ -144,11 +143,12 @@ pub trait Store: Send + Sync + 'static {
         code_hash: &str,
         issue: IssueFn<'a, AuthCode, TokenResponse>,
     ) -> Result<Redeem<TokenResponse>>;
-    /// Marks the refresh token used (one caller only) and writes its successor in the same
-    /// transaction. A used or revoked token presented again revokes its whole family.
+    /// Marks the refresh token (as the caller read it with [`Store::refresh_token`]) used, one
+    /// caller only, and writes its successor in the same transaction. A used or revoked token
+    /// presented again revokes its whole family. Group-committed like `redeem_code`.
     async fn rotate_refresh_token<'a>(
         &self,
-        token_hash: &str,
+        token: &RefreshToken,
         issue: IssueFn<'a, RefreshToken, TokenResponse>,
     ) -> Result<Rotate<TokenResponse>>;
     async fn refresh_token(&self, token_hash: &str) -> Result<Option<RefreshToken>>;

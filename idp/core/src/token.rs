@@ -125,10 +125,11 @@ async fn refresh(
         Some(s) => Some(scope::parse(s).map_err(OAuthError::invalid_scope)?),
         None => None,
     };
+    let Some(rt) = ctx.store.refresh_token(&hash).await? else {
+        return Err(OAuthError::invalid_grant("The refresh token is invalid."));
+    };
     // The account must still be allowed to sign in.
-    if let Some(rt) = ctx.store.refresh_token(&hash).await?
-        && let Some(account_id) = &rt.authz.account_id
-    {
+    if let Some(account_id) = &rt.authz.account_id {
         let account = ctx.store.account(&ctx.tenant.id, account_id).await?;
         if account.is_none_or(|a| a.disabled) {
             ctx.store.revoke_family(&rt.family_id).await?;
@@ -158,10 +159,9 @@ async fn refresh(
         response.refresh_token = Some(value);
         Ok((issue, response))
     };
-    match ctx.store.rotate_refresh_token(&hash, &issue).await? {
+    match ctx.store.rotate_refresh_token(&rt, &issue).await? {
         Rotate::Rotated(_, response) => Ok(response),
         Rotate::Refused(e) => Err(e),
-        Rotate::NotFound => Err(OAuthError::invalid_grant("The refresh token is invalid.")),
         Rotate::Replayed => Err(OAuthError::invalid_grant("The refresh token has already been used.")
             .with_detail("refresh token replay: family revoked")),
     }

@@ -280,23 +280,21 @@ macro_rules! impl_store {
                 }
             }
 
-            async fn rotate_refresh_token<'a>(&self, token_hash: &str, issue: IssueFn<'a, RefreshToken, TokenResponse>) -> Result<Rotate<TokenResponse>> {
-                let row: Option<RefreshRow> = sqlx::query_as("SELECT * FROM refresh_tokens WHERE token_hash = $1")
-                    .bind(token_hash).fetch_optional(&self.pool).await.map_err(map_err)?;
-                let Some(row) = row else { return Ok(Rotate::NotFound) };
-                let token: RefreshToken = row.try_into()?;
+            async fn rotate_refresh_token<'a>(&self, token: &RefreshToken, issue: IssueFn<'a, RefreshToken, TokenResponse>) -> Result<Rotate<TokenResponse>> {
+                // The token as the caller read it: the conditional update below decides, so a
+                // stale read can only lose.
                 if token.used || token.revoked {
                     self.revoke_family(&token.family_id).await?;
                     return Ok(Rotate::Replayed);
                 }
                 // Refused: not consumed (a client's mistake, say a wider scope, does not burn it).
-                let (records, out) = match issue(&token) {
+                let (records, out) = match issue(token) {
                     Ok(v) => v,
                     Err(e) => return Ok(Rotate::Refused(e)),
                 };
-                let item = crate::batch::Item::Rotate { token_hash: token_hash.to_string(), family: token.family_id.clone(), issue: records };
+                let item = crate::batch::Item::Rotate { token_hash: token.token_hash.clone(), family: token.family_id.clone(), issue: records };
                 match self.batch.submit(item).await? {
-                    crate::batch::Outcome::Won => Ok(Rotate::Rotated(token, out)),
+                    crate::batch::Outcome::Won => Ok(Rotate::Rotated(token.clone(), out)),
                     _ => Ok(Rotate::Replayed),
                 }
             }
