@@ -117,9 +117,8 @@ impl Batcher {
     }
 }
 
-/// The inserts of one batch, gathered while its conditional updates run and then written with
-/// one multi-row statement per table (a batch of 32 rotations is then 64 updates and 3 inserts
-/// rather than 160 statements).
+/// The inserts of one batch, written with one multi-row statement per table (a batch of 32
+/// rotations is a handful of statements rather than 160).
 #[derive(Default)]
 pub struct Pending<'a> {
     pub codes: Vec<&'a AuthCode>,
@@ -132,9 +131,9 @@ pub struct Pending<'a> {
 }
 
 impl<'a> Pending<'a> {
-    /// What a won redemption or rotation writes; `family` unless its row is already up to date.
-    pub fn add(&mut self, issue: &'a Issue, family: bool) {
-        if family && let Some((id, until)) = &issue.family {
+    /// What a won redemption or rotation writes.
+    pub fn add(&mut self, issue: &'a Issue) {
+        if let Some((id, until)) = &issue.family {
             self.families.push((id, *until));
         }
         self.refresh.extend(&issue.refresh_token);

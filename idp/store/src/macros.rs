@@ -361,55 +361,73 @@ macro_rules! impl_store {
             Ok(())
         }
 
-        /// Writes one group-commit batch (see `batch.rs`) in one transaction: the conditional
-        /// updates in order, the inserts gathered and written at the end (and before any family
-        /// revocation, which must reach the rows the batch writes).
+        /// Writes one group-commit batch (see `batch.rs`) in one transaction, in a fixed number
+        /// of statements whatever its size: the rotations' families locked first (migration
+        /// 0002), one conditional update consuming the batch's codes and one its refresh tokens
+        /// (the first claimant of each wins), one multi-row INSERT per table, then the rare
+        /// family revocations of the losers, which thus reach every row the batch wrote.
         async fn flush_batch(pool: &sqlx::Pool<$crate_db>, items: &[crate::batch::Item]) -> Result<Vec<crate::batch::Outcome>> {
             use crate::batch::{Item, Outcome, Pending};
             let mut tx = pool.begin().await.map_err(map_err)?;
+            let mut families: Vec<&str> = items.iter().filter_map(|i| match i { Item::Rotate { family, .. } => Some(family.as_str()), _ => None }).collect();
+            families.sort_unstable();
+            families.dedup();
+            if !families.is_empty() {
+                let mut q = sqlx::QueryBuilder::<$crate_db>::new("UPDATE token_families SET expires_at = expires_at WHERE family_id IN (");
+                let mut list = q.separated(", ");
+                for f in &families {
+                    list.push_bind(*f);
+                }
+                q.push(")");
+                q.build().persistent(false).execute(&mut *tx).await.map_err(map_err)?;
+            }
+            let codes: Vec<&str> = items.iter().filter_map(|i| match i { Item::Redeem { code_hash, .. } => Some(code_hash.as_str()), _ => None }).collect();
+            let tokens: Vec<&str> = items.iter().filter_map(|i| match i { Item::Rotate { token_hash, .. } => Some(token_hash.as_str()), _ => None }).collect();
+            let mut consumed_codes = consume(&mut tx, "UPDATE auth_codes SET consumed = TRUE WHERE consumed = FALSE AND code_hash IN (", &codes, ") RETURNING code_hash").await?;
+            let mut consumed_tokens = consume(&mut tx, "UPDATE refresh_tokens SET used = TRUE WHERE used = FALSE AND revoked = FALSE AND token_hash IN (", &tokens, ") RETURNING token_hash").await?;
             let mut outcomes = Vec::with_capacity(items.len());
             let mut p = Pending::default();
+            let mut lost = Vec::new();
             for item in items {
                 outcomes.push(match item {
                     Item::Code(c) => { p.codes.push(c); Outcome::Written }
                     Item::Session(s) => { p.sessions.push(s); Outcome::Written }
                     Item::Interaction(i) => { p.interactions.push(i); Outcome::Written }
                     Item::Audit(e) => { p.audit.push(e); Outcome::Written }
-                    Item::Redeem { code_hash, family, issue } => {
-                        let won = sqlx::query("UPDATE auth_codes SET consumed = TRUE WHERE code_hash = $1 AND consumed = FALSE")
-                            .bind(code_hash).execute(&mut *tx).await.map_err(map_err)?.rows_affected() == 1;
+                    Item::Redeem { code_hash: key, family, issue } | Item::Rotate { token_hash: key, family, issue } => {
+                        let won = match item { Item::Redeem { .. } => consumed_codes.remove(key), _ => consumed_tokens.remove(key) };
                         if won {
-                            p.add(issue, true);
+                            p.add(issue);
                             Outcome::Won
                         } else {
-                            write_pending(&mut tx, &mut p).await?;
-                            revoke_family_in(&mut tx, family).await?;
-                            Outcome::Lost
-                        }
-                    }
-                    Item::Rotate { token_hash, family, issue } => {
-                        // The family's lock first (see migration 0002): rotations and revocations
-                        // of one family take turns. It extends the family's life at the same time.
-                        let until = issue.family.as_ref().map_or(0, |f| f.1);
-                        let state: Option<(bool,)> = sqlx::query_as("UPDATE token_families SET expires_at = CASE WHEN $2 > expires_at THEN $2 ELSE expires_at END WHERE family_id = $1 RETURNING revoked")
-                            .bind(family).bind(until).fetch_optional(&mut *tx).await.map_err(map_err)?;
-                        let won = state != Some((true,))
-                            && sqlx::query("UPDATE refresh_tokens SET used = TRUE WHERE token_hash = $1 AND used = FALSE AND revoked = FALSE")
-                                .bind(token_hash).execute(&mut *tx).await.map_err(map_err)?.rows_affected() == 1;
-                        if won {
-                            p.add(issue, state.is_none());
-                            Outcome::Won
-                        } else {
-                            write_pending(&mut tx, &mut p).await?;
-                            revoke_family_in(&mut tx, family).await?;
+                            lost.push(family.as_str());
                             Outcome::Lost
                         }
                     }
                 });
             }
             write_pending(&mut tx, &mut p).await?;
+            for family in lost {
+                revoke_family_in(&mut tx, family).await?;
+            }
             tx.commit().await.map_err(map_err)?;
             Ok(outcomes)
+        }
+
+        /// Runs `head` + a bind list of `keys` + `tail` (an UPDATE ... RETURNING the key) and
+        /// returns the keys it updated.
+        async fn consume<'c>(tx: &mut sqlx::Transaction<'c, $crate_db>, head: &str, keys: &[&str], tail: &str) -> Result<std::collections::HashSet<String>> {
+            if keys.is_empty() {
+                return Ok(Default::default());
+            }
+            let mut q = sqlx::QueryBuilder::<$crate_db>::new(head);
+            let mut list = q.separated(", ");
+            for k in keys {
+                list.push_bind(*k);
+            }
+            q.push(tail);
+            let rows: Vec<(String,)> = q.build_query_as().persistent(false).fetch_all(&mut **tx).await.map_err(map_err)?;
+            Ok(rows.into_iter().map(|(k,)| k).collect())
         }
 
         /// One multi-row INSERT per table for what `p` gathered; empties it.
