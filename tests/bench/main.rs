@@ -116,7 +116,16 @@ pub fn peak_rss_mib(pid: u32) -> f64 {
         .unwrap_or(0.0)
 }
 
-async fn create_pg_database(admin: &str) -> anyhow::Result<String> {
+pub async fn drop_pg_database(admin: &str) -> anyhow::Result<()> {
+    let name = format!("idp_bench_{}", std::process::id());
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(admin).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")))
+        .execute(&mut conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn create_pg_database(admin: &str) -> anyhow::Result<String> {
     let name = format!("idp_bench_{}", std::process::id());
     let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(admin).await?;
     sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")))
@@ -324,7 +333,8 @@ async fn main() -> anyhow::Result<()> {
     let a = args()?;
     if let Some((tenants, clients, accounts)) = a.scale {
         let size = scale::Size { tenants, clients, accounts };
-        return scale::scale(&a.idp, size, a.seconds.min(10), a.workers.min(8), a.out.as_deref()).await;
+        let (secs, workers) = (a.seconds.min(10), a.workers.min(8));
+        return scale::scale(&a.idp, size, secs, workers, a.out.as_deref(), a.pg.as_deref()).await;
     }
     let dir = tempfile::tempdir()?;
     let database_url = match &a.pg {
@@ -509,11 +519,7 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("wrote {}", out.display());
     }
     if let Some(admin) = &a.pg {
-        let name = format!("idp_bench_{}", std::process::id());
-        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(admin).await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")))
-            .execute(&mut conn)
-            .await?;
+        drop_pg_database(admin).await?;
     }
     Ok(())
 }

@@ -4,24 +4,32 @@
 #   tests/bench/run.sh            idp on SQLite
 #   tests/bench/run.sh --pg       idp on PostgreSQL (IDP_TEST_POSTGRES or the local server)
 #   tests/bench/run.sh --scale    latencies at 1,000 tenants, 10,000 clients, 1,000,000 accounts
-#                                 against an almost empty database (--tenants/--clients/--accounts N)
+#                                 against an almost empty database (--tenants/--clients/--accounts N);
+#                                 with --pg on PostgreSQL
 # Other arguments go to idp-bench (--seconds N, --workers N).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 args=()
-out=docs/performance.md
+scale=0
+pg=0
 for a in "$@"; do
     if [ "$a" = "--scale" ]; then
         args+=(--scale)
-        out=docs/performance-scale.md
+        scale=1
     elif [ "$a" = "--pg" ]; then
         # loopback: no TLS (its handshake alone costs ~110 ms of start-up here)
         args+=(--pg "${IDP_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}")
-        out=docs/performance-postgres.md
+        pg=1
     else
         args+=("$a")
     fi
 done
+case "$scale$pg" in
+    00) out=docs/performance.md ;;
+    01) out=docs/performance-postgres.md ;;
+    10) out=docs/performance-scale.md ;;
+    11) out=docs/performance-scale-postgres.md ;;
+esac
 command -v wrk >/dev/null || { apt-get install -y wrk >/dev/null 2>&1 || echo "wrk unavailable: the Rust load generator drives every scenario"; }
 (cd tests/bench && npm ci --no-audit --no-fund --silent)
 cargo build --release --locked --bin idp --bin idp-bench

@@ -171,6 +171,24 @@ fn operator_commands(idp: &Idp) {
     assert_eq!(idp.ok(&["account", "unlock", "--tenant", "city", "wang"])["disabled"], false);
     assert!(idp.fails(&["account", "lock", "--tenant", "city", "nobody"]).contains("no account"));
 
+    // keys: three published, one of each algorithm signing; a rotation adds a signing key and
+    // keeps the old one published for verification
+    let keys = idp.ok(&["key", "list", "--tenant", "city"]);
+    assert_eq!(keys["keys"].as_array().unwrap().len(), 3);
+    assert!(keys["keys"].as_array().unwrap().iter().all(|k| k["active"] == true));
+    let rotated = idp.ok(&["key", "rotate", "--tenant", "city", "--alg", "ES256"]);
+    let new_kid = rotated["rotated"].as_str().unwrap();
+    let keys = rotated["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 4);
+    let es: Vec<_> = keys.iter().filter(|k| k["alg"] == "ES256").collect();
+    assert_eq!(es.len(), 2);
+    assert!(
+        es.iter().all(|k| (k["kid"] == new_kid) == (k["active"] == true)),
+        "only the new key signs: {es:?}"
+    );
+    assert!(idp.fails(&["key", "rotate", "--tenant", "city", "--alg", "HS256"]).contains("invalid value"));
+    assert!(idp.fails(&["key", "rotate", "--tenant", "nowhere", "--alg", "ES256"]).contains("no tenant"));
+
     let seeded = idp.ok(&["seed", "--tenants", "2", "--clients", "4", "--accounts", "10"]);
     let tenant = seeded["sample_tenant"].as_str().unwrap();
     assert_eq!(idp.ok(&["account", "list", "--tenant", tenant]).as_array().unwrap().len(), 5);
