@@ -3,9 +3,12 @@
 //!
 //! - **JWT** (RFC 9068): signed with the tenant's key; `jti` is `<family>.<random>` for tokens
 //!   issued from an authorization code or refresh token, `<random>` for client credentials.
-//! - **Opaque**: `oat_` + base64url(AES-256-GCM(nonce, JSON of the authorization)) under the
-//!   tenant's sealing key ([`KeySet::sealer`], derived from the KEK, so every node reads every
-//!   node's tokens and nobody else can read or forge one).
+//! - **Opaque**: `oat_<hour>.` + base64url(AES-256-GCM(random nonce, JSON of the
+//!   authorization)) under the key of that hour, derived from the tenant's sealing key
+//!   ([`KeySet::sealer`], itself derived from the KEK): every node reads every node's tokens and
+//!   nobody else can read or forge one. A key per hour keeps the number of messages under one
+//!   key, and so the chance of a repeated random nonce, negligible at any issuance rate
+//!   (NIST SP 800-38D's 2^32 bound would otherwise be reached in about a day at full speed).
 //!
 //! Revocation stays exact: a token is live only if its `jti` is not on the revocation list and
 //! its family (if any) is not revoked ([`crate::Store::access_token_revoked`], one indexed read).
@@ -67,7 +70,8 @@ pub fn issue(
     let value = match client.settings.access_token_format {
         AccessTokenFormat::Opaque => {
             let plain = serde_json::to_vec(&token).map_err(|e| OAuthError::server_error(e.to_string()))?;
-            format!("{OPAQUE_PREFIX}{}", b64(&keys.sealer.seal(env, &plain, SEAL_CONTEXT)))
+            let hour = now.div_euclid(3600);
+            format!("{OPAQUE_PREFIX}{hour}.{}", b64(&hour_key(keys, hour).seal(env, &plain, SEAL_CONTEXT)))
         }
         AccessTokenFormat::Jwt => {
             let a = &token.authz;
@@ -100,15 +104,25 @@ pub fn read(keys: &KeySet, issuer: &str, tenant_id: &str, token: &str, now: i64)
     if token.is_empty() || token.len() > MAX_LEN {
         return None;
     }
-    let read = if let Some(sealed) = token.strip_prefix(OPAQUE_PREFIX) {
-        let plain = keys.sealer.open(&b64_decode(sealed)?, SEAL_CONTEXT).ok()?;
+    let read = if let Some(rest) = token.strip_prefix(OPAQUE_PREFIX) {
+        let (hour, sealed) = rest.split_once('.')?;
+        let hour: i64 = hour.parse().ok().filter(|h| (0..=now.div_euclid(3600) + 1).contains(h))?;
+        let plain = hour_key(keys, hour).open(&b64_decode(sealed)?, SEAL_CONTEXT).ok()?;
         serde_json::from_slice::<AccessToken>(&plain).ok()?
     } else if token.matches('.').count() == 2 {
+        // only what we signed as an access token (an ID token is signed with the same keys)
+        if jsonwebtoken::decode_header(token).ok()?.typ.as_deref() != Some("at+jwt") {
+            return None;
+        }
         from_jwt(keys.verify::<Value>(token, issuer, false, now).ok()?, tenant_id)?
     } else {
         return None;
     };
     (read.authz.tenant_id == tenant_id && read.expires_at > now).then_some(read)
+}
+
+fn hour_key(keys: &KeySet, hour: i64) -> crate::crypto::Kek {
+    keys.sealer.derive(&hour.to_string())
 }
 
 fn from_jwt(c: Value, tenant_id: &str) -> Option<AccessToken> {
@@ -220,10 +234,33 @@ mod tests {
         let kek = Kek::generate(&SystemEnv);
         let k = keys(&kek, "ta");
         let now = SystemEnv.now();
-        for t in ["", "oat_", "oat_!!", "a.b.c", "oat_AAAA", &"x".repeat(MAX_LEN + 1), "eyJ.eyJ.sig"] {
+        let far = format!("oat_{}.AAAA", now / 3600 + 5);
+        for t in [
+            "",
+            "oat_",
+            "oat_!!",
+            "oat_1.",
+            "oat_-1.AAAA",
+            &far,
+            "a.b.c",
+            "oat_AAAA",
+            &"x".repeat(MAX_LEN + 1),
+            "eyJ.eyJ.sig",
+        ] {
             assert_eq!(read(&k, ISS, "ta", t, now), None, "{t}");
         }
-        let sealed = b64(&k.sealer.seal(&SystemEnv, b"{\"not\":\"a token\"}", SEAL_CONTEXT));
-        assert_eq!(read(&k, ISS, "ta", &format!("{OPAQUE_PREFIX}{sealed}"), now), None);
+        let hour = now.div_euclid(3600);
+        let sealed = b64(&hour_key(&k, hour).seal(&SystemEnv, b"{\"not\":\"a token\"}", SEAL_CONTEXT));
+        assert_eq!(read(&k, ISS, "ta", &format!("{OPAQUE_PREFIX}{hour}.{sealed}"), now), None);
+        // an ID token is not an access token, though signed with the same key
+        let id_token = k
+            .sign(
+                SigningAlg::ES256,
+                "JWT",
+                &serde_json::json!({"iss": ISS, "sub": "a", "client_id": "app",
+                "jti": "j", "scope": "openid", "act_as": "self", "iat": now, "exp": now + 60}),
+            )
+            .unwrap();
+        assert_eq!(read(&k, ISS, "ta", &id_token, now), None);
     }
 }
