@@ -227,6 +227,7 @@ async fn contract(backend: Backend) {
     codes(s).await;
     refresh_rotation(s).await;
     access_tokens_and_families(s).await;
+    totp_and_recovery_codes(s).await;
     audit(s).await;
 }
 
@@ -602,6 +603,54 @@ async fn access_tokens_and_families(s: &dyn Store) {
         "other family untouched"
     );
     s.revoke_family("no-such-family").await.unwrap();
+}
+
+/// TOTP enrolment is pending until confirmed; a confirmed credential is not overwritten; each
+/// time step is recorded once (a replay or an older step is refused); recovery codes work once.
+async fn totp_and_recovery_codes(s: &dyn Store) {
+    let cred = |secret: &[u8], at| TotpCredential {
+        account_id: "acc-1".into(),
+        tenant_id: T1.into(),
+        sealed_secret: secret.to_vec(),
+        confirmed: false,
+        last_step: None,
+        created_at: at,
+    };
+    assert_eq!(s.totp("acc-1").await.unwrap(), None);
+    assert!(s.begin_totp(&cred(b"first", 10)).await.unwrap());
+    assert!(s.begin_totp(&cred(b"second", 20)).await.unwrap(), "a pending enrolment restarts");
+    assert_eq!(s.totp("acc-1").await.unwrap(), Some(cred(b"second", 20)));
+    assert!(!s.record_totp_step("acc-1", 5).await.unwrap(), "not before confirmation");
+    assert!(s.confirm_totp("acc-1", 100).await.unwrap());
+    assert!(!s.confirm_totp("acc-1", 101).await.unwrap(), "confirmed once");
+    assert!(!s.begin_totp(&cred(b"third", 30)).await.unwrap(), "a confirmed credential stays");
+    let got = s.totp("acc-1").await.unwrap().unwrap();
+    assert_eq!(
+        (got.confirmed, got.last_step, got.sealed_secret.as_slice()),
+        (true, Some(100), &b"second"[..])
+    );
+    assert!(!s.record_totp_step("acc-1", 100).await.unwrap(), "the confirming step is used");
+    assert!(!s.record_totp_step("acc-1", 99).await.unwrap(), "older");
+    assert!(s.record_totp_step("acc-1", 101).await.unwrap());
+    assert!(!s.record_totp_step("acc-1", 101).await.unwrap(), "replayed");
+    assert!(!s.record_totp_step("acc-nobody", 500).await.unwrap());
+
+    let hashes: Vec<String> = (0..3).map(|i| format!("hash-{i}")).collect();
+    s.replace_recovery_codes("acc-1", &hashes).await.unwrap();
+    assert_eq!(s.recovery_codes_left("acc-1").await.unwrap(), 3);
+    assert!(s.use_recovery_code("acc-1", "hash-1", 50).await.unwrap());
+    assert!(!s.use_recovery_code("acc-1", "hash-1", 51).await.unwrap(), "once");
+    assert!(!s.use_recovery_code("acc-2", "hash-0", 51).await.unwrap(), "another account's");
+    assert_eq!(s.recovery_codes_left("acc-1").await.unwrap(), 2);
+    s.replace_recovery_codes("acc-1", &["new-0".to_string()]).await.unwrap();
+    assert!(!s.use_recovery_code("acc-1", "hash-0", 52).await.unwrap(), "replaced");
+    assert_eq!(s.recovery_codes_left("acc-1").await.unwrap(), 1);
+
+    s.delete_totp("acc-1").await.unwrap();
+    assert_eq!(s.totp("acc-1").await.unwrap(), None);
+    assert_eq!(s.recovery_codes_left("acc-1").await.unwrap(), 0);
+    assert!(s.begin_totp(&cred(b"again", 40)).await.unwrap(), "after removal, enrolment starts anew");
+    s.delete_totp("acc-1").await.unwrap();
 }
 
 async fn audit(s: &dyn Store) {

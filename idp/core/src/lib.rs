@@ -24,6 +24,7 @@ pub mod ports;
 pub mod scope;
 pub mod token;
 pub mod tokens_read;
+pub mod totp;
 
 pub use env::{Env, SystemEnv, TestEnv};
 pub use error::{OAuthError, StoreError};

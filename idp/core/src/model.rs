@@ -333,6 +333,31 @@ pub struct RefreshToken {
     pub revoked: bool,
 }
 
+/// A TOTP credential of an account (see `totp.rs`). Its `Debug` never shows the sealed seed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TotpCredential {
+    pub account_id: String,
+    pub tenant_id: String,
+    /// The seed, sealed under the KEK with the account id as context.
+    pub sealed_secret: Vec<u8>,
+    /// False until the first correct code confirms the enrolment.
+    pub confirmed: bool,
+    /// The last accepted time step.
+    pub last_step: Option<i64>,
+    pub created_at: i64,
+}
+
+impl std::fmt::Debug for TotpCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TotpCredential")
+            .field("account_id", &self.account_id)
+            .field("confirmed", &self.confirmed)
+            .field("last_step", &self.last_step)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
 /// An audit event. `detail` never carries secrets or personal identifiers beyond ids.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct AuditEvent {

@@ -70,6 +70,23 @@ pub trait Store: Send + Sync + 'static {
     /// and keep verifying what they signed).
     async fn deactivate_signing_keys(&self, tenant_id: &str, alg: SigningAlg, keep_kid: &str) -> Result<()>;
 
+    // second factors
+    /// Starts (or restarts) a TOTP enrolment; refused (false) while a confirmed credential
+    /// exists: that one must be removed first.
+    async fn begin_totp(&self, c: &TotpCredential) -> Result<bool>;
+    async fn totp(&self, account_id: &str) -> Result<Option<TotpCredential>>;
+    /// Confirms a pending enrolment with the step of its first correct code (one caller only).
+    async fn confirm_totp(&self, account_id: &str, step: i64) -> Result<bool>;
+    /// Records `step` as used if it is later than the last one: false for a replayed code.
+    async fn record_totp_step(&self, account_id: &str, step: i64) -> Result<bool>;
+    /// Removes the TOTP credential and the recovery codes.
+    async fn delete_totp(&self, account_id: &str) -> Result<()>;
+    /// Replaces the account's recovery codes (SHA-256 digests) in one transaction.
+    async fn replace_recovery_codes(&self, account_id: &str, hashes: &[String]) -> Result<()>;
+    /// Uses the recovery code once: false if unknown or used before.
+    async fn use_recovery_code(&self, account_id: &str, hash: &str, now: i64) -> Result<bool>;
+    async fn recovery_codes_left(&self, account_id: &str) -> Result<i64>;
+
     // shared state of the nodes
     /// Counts one hit on `key` in the fixed window starting at `window_start`; returns the
     /// window's hits so far, this one included (a new window starts again at 1).

@@ -54,6 +54,63 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            async fn begin_totp(&self, c: &TotpCredential) -> Result<bool> {
+                let r = sqlx::query("INSERT INTO totp_credentials (account_id, tenant_id, sealed_secret, confirmed, last_step, created_at) \
+                                     VALUES ($1, $2, $3, FALSE, NULL, $4) \
+                                     ON CONFLICT (account_id) DO UPDATE SET sealed_secret = excluded.sealed_secret, last_step = NULL, \
+                                     created_at = excluded.created_at WHERE totp_credentials.confirmed = FALSE")
+                    .bind(&c.account_id).bind(&c.tenant_id).bind(&c.sealed_secret).bind(c.created_at)
+                    .execute(&self.write).await.map_err(map_err)?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn totp(&self, account_id: &str) -> Result<Option<TotpCredential>> {
+                let row: Option<TotpRow> = sqlx::query_as("SELECT * FROM totp_credentials WHERE account_id = $1")
+                    .bind(account_id).fetch_optional(&self.pool).await.map_err(map_err)?;
+                Ok(row.map(Into::into))
+            }
+
+            async fn confirm_totp(&self, account_id: &str, step: i64) -> Result<bool> {
+                let r = sqlx::query("UPDATE totp_credentials SET confirmed = TRUE, last_step = $2 WHERE account_id = $1 AND confirmed = FALSE")
+                    .bind(account_id).bind(step).execute(&self.write).await.map_err(map_err)?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn record_totp_step(&self, account_id: &str, step: i64) -> Result<bool> {
+                let r = sqlx::query("UPDATE totp_credentials SET last_step = $2 WHERE account_id = $1 AND confirmed = TRUE \
+                                     AND (last_step IS NULL OR last_step < $2)")
+                    .bind(account_id).bind(step).execute(&self.write).await.map_err(map_err)?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn delete_totp(&self, account_id: &str) -> Result<()> {
+                let mut tx = self.write.begin().await.map_err(map_err)?;
+                sqlx::query("DELETE FROM recovery_codes WHERE account_id = $1").bind(account_id).execute(&mut *tx).await.map_err(map_err)?;
+                sqlx::query("DELETE FROM totp_credentials WHERE account_id = $1").bind(account_id).execute(&mut *tx).await.map_err(map_err)?;
+                tx.commit().await.map_err(map_err)
+            }
+
+            async fn replace_recovery_codes(&self, account_id: &str, hashes: &[String]) -> Result<()> {
+                let mut tx = self.write.begin().await.map_err(map_err)?;
+                sqlx::query("DELETE FROM recovery_codes WHERE account_id = $1").bind(account_id).execute(&mut *tx).await.map_err(map_err)?;
+                for h in hashes {
+                    sqlx::query("INSERT INTO recovery_codes (account_id, code_hash, used_at) VALUES ($1, $2, NULL)")
+                        .bind(account_id).bind(h).execute(&mut *tx).await.map_err(map_err)?;
+                }
+                tx.commit().await.map_err(map_err)
+            }
+
+            async fn use_recovery_code(&self, account_id: &str, hash: &str, now: i64) -> Result<bool> {
+                let r = sqlx::query("UPDATE recovery_codes SET used_at = $3 WHERE account_id = $1 AND code_hash = $2 AND used_at IS NULL")
+                    .bind(account_id).bind(hash).bind(now).execute(&self.write).await.map_err(map_err)?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn recovery_codes_left(&self, account_id: &str) -> Result<i64> {
+                sqlx::query_scalar("SELECT COUNT(*) FROM recovery_codes WHERE account_id = $1 AND used_at IS NULL")
+                    .bind(account_id).fetch_one(&self.pool).await.map_err(map_err)
+            }
+
             async fn count_hit(&self, key: &str, window_start: i64) -> Result<i64> {
                 sqlx::query_scalar("INSERT INTO rate_limit_windows (key, window_start, hits) VALUES ($1, $2, 1) \
                                     ON CONFLICT (key) DO UPDATE SET \

@@ -281,3 +281,26 @@ impl TryFrom<AuditRow> for AuditEvent {
         })
     }
 }
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct TotpRow {
+    account_id: String,
+    tenant_id: String,
+    sealed_secret: Vec<u8>,
+    confirmed: bool,
+    last_step: Option<i64>,
+    created_at: i64,
+}
+
+impl From<TotpRow> for TotpCredential {
+    fn from(r: TotpRow) -> Self {
+        TotpCredential {
+            account_id: r.account_id,
+            tenant_id: r.tenant_id,
+            sealed_secret: r.sealed_secret,
+            confirmed: r.confirmed,
+            last_step: r.last_step,
+            created_at: r.created_at,
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! TOTP (RFC 6238) as every authenticator app speaks it: SHA-1, 6 digits, 30-second steps,
+//! a 160-bit secret (RFC 4226 §4), codes accepted one step either side of now, and each time
+//! step accepted at most once per account (the caller records the returned step atomically, see
+//! `Store::record_totp_step`; a replayed or older code is refused). Recovery codes are
+//! server-generated, high-entropy, shown once and stored as SHA-256 digests.
+//!
+//! The code arithmetic is totp-rs's; this module adds the step bookkeeping, the enrolment URI
+//! and the recovery codes.
+
+use totp_rs::{Algorithm, Builder, Totp};
+
+use crate::Env;
+use crate::crypto::{ct_eq, sha256_hex};
+
+pub const DIGITS: usize = 6;
+pub const STEP_SECONDS: u64 = 30;
+/// Steps accepted either side of the current one (clock drift of the phone).
+pub const SKEW_STEPS: i64 = 1;
+pub const SECRET_BYTES: usize = 20;
+pub const RECOVERY_CODES: usize = 10;
+
+/// A TOTP secret. Its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Vec<u8>);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("totp::Secret([redacted])")
+    }
+}
+
+impl Secret {
+    pub fn generate(env: &dyn Env) -> Self {
+        let mut bytes = vec![0u8; SECRET_BYTES];
+        env.fill_random(&mut bytes);
+        Self(bytes)
+    }
+
+    pub fn from_bytes(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// RFC 4648 base32 without padding, as authenticator apps and `oathtool -b` take it.
+    pub fn base32(&self) -> String {
+        totp_rs::Secret::new(self.0.clone().into_boxed_slice()).to_base32()
+    }
+
+    fn totp(&self, issuer: Option<&str>, account: &str) -> Option<Totp> {
+        // 160-bit secrets satisfy totp-rs's 128-bit minimum; anything shorter is refused.
+        Builder::new()
+            .with_algorithm(Algorithm::SHA1)
+            .with_digits(DIGITS as u8)
+            .with_skew(SKEW_STEPS as u16)
+            .with_step_duration(STEP_SECONDS)
+            .with_secret(totp_rs::Secret::new(self.0.clone().into_boxed_slice()))
+            .with_account_name(account)
+            .with_issuer(issuer)
+            .build()
+            .ok()
+    }
+
+    /// The `otpauth://totp/…` URI an authenticator app scans (as a QR code) or takes typed in.
+    /// Empty if the issuer or account name contains a colon, which the URI format cannot carry.
+    pub fn otpauth_uri(&self, issuer: &str, account: &str) -> String {
+        self.totp(Some(issuer), account).and_then(|t| t.to_url().ok()).unwrap_or_default()
+    }
+
+    /// The code of time step `step`.
+    pub fn code_at_step(&self, step: i64) -> String {
+        let time = u64::try_from(step).unwrap_or(0) * STEP_SECONDS;
+        self.totp(None, "-").map(|t| t.generate(time).to_string()).unwrap_or_default()
+    }
+
+    /// The time step `code` belongs to, if it is one of now's steps (±[`SKEW_STEPS`]) and later
+    /// than `last_step`, the last one this account used. The caller must record the returned
+    /// step atomically ("only if later than what is recorded") before accepting the code.
+    pub fn verify(&self, code: &str, now: i64, last_step: Option<i64>) -> Option<i64> {
+        let code = code.trim();
+        if code.len() != DIGITS || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let current = now.div_euclid(STEP_SECONDS as i64);
+        // Check every candidate step (constant work), then take the match.
+        let mut matched = None;
+        for step in current - SKEW_STEPS..=current + SKEW_STEPS {
+            if ct_eq(self.code_at_step(step).as_bytes(), code.as_bytes()) && matched.is_none() {
+                matched = Some(step);
+            }
+        }
+        matched.filter(|s| last_step.is_none_or(|last| *s > last))
+    }
+}
+
+/// Ten fresh recovery codes (`xxxxx-xxxxx`, 50 bits each, lower-case base32 without look-alike
+/// confusion) and their SHA-256 digests for storage.
+pub fn recovery_codes(env: &dyn Env) -> Vec<(String, String)> {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    (0..RECOVERY_CODES)
+        .map(|_| {
+            let mut raw = [0u8; 10];
+            env.fill_random(&mut raw);
+            let mut code: String =
+                raw.iter().map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect();
+            code.insert(5, '-');
+            let hash = recovery_hash(&code);
+            (code, hash)
+        })
+        .collect()
+}
+
+/// The stored form of a recovery code as typed: spaces and case ignored, the dash optional.
+pub fn recovery_hash(typed: &str) -> String {
+    let normal: String =
+        typed.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_lowercase()).collect();
+    let with_dash = if normal.len() == 10 { format!("{}-{}", &normal[..5], &normal[5..]) } else { normal };
+    sha256_hex(with_dash.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::TestEnv;
+
+    /// RFC 6238 Appendix B, SHA-1 with the 20-byte ASCII secret "12345678901234567890"
+    /// (the RFC's 8-digit values, of which the 6-digit codes are the last six digits).
+    #[test]
+    fn rfc_6238_vectors() {
+        let s = Secret::from_bytes(b"12345678901234567890".to_vec());
+        for (t, eight) in [
+            (59, "94287082"),
+            (1111111109, "07081804"),
+            (1111111111, "14050471"),
+            (1234567890, "89005924"),
+            (2000000000, "69279037"),
+        ] {
+            assert_eq!(s.code_at_step(t / 30), eight[2..], "t = {t}");
+        }
+    }
+
+    #[test]
+    fn window_edges_and_single_use() {
+        let s = Secret::generate(&TestEnv::default());
+        let now = 1_800_000_015; // inside step 60_000_000
+        let step = now / 30;
+        for (offset, accepted) in [(-2, false), (-1, true), (0, true), (1, true), (2, false)] {
+            let code = s.code_at_step(step + offset);
+            assert_eq!(s.verify(&code, now, None).is_some(), accepted, "offset {offset}");
+        }
+        let code = s.code_at_step(step);
+        assert_eq!(s.verify(&code, now, None), Some(step));
+        assert_eq!(s.verify(&code, now, Some(step)), None, "the same step twice is a replay");
+        assert_eq!(s.verify(&s.code_at_step(step - 1), now, Some(step)), None, "older than the last");
+        assert_eq!(s.verify(&s.code_at_step(step + 1), now, Some(step)), Some(step + 1));
+        for bad in ["", "12345", "1234567", "12345a", "１２３４５６"] {
+            assert_eq!(s.verify(bad, now, None), None, "{bad:?}");
+        }
+        assert_eq!(s.verify(&format!(" {code} "), now, None), Some(step), "spaces around are fine");
+    }
+
+    #[test]
+    fn uri_and_base32_for_apps() {
+        let s = Secret::from_bytes(b"12345678901234567890".to_vec());
+        assert_eq!(s.base32(), "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
+        let uri = s.otpauth_uri("Province ID", "zhang.san");
+        assert!(uri.starts_with("otpauth://totp/Province%20ID:zhang.san?"), "{uri}");
+        assert!(uri.contains("secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"), "{uri}");
+        assert!(uri.contains("issuer=Province%20ID"), "{uri}");
+        assert!(!format!("{s:?}").contains("GEZD"), "Debug hides the secret");
+    }
+
+    #[test]
+    fn recovery_codes_are_distinct_and_match_as_typed() {
+        let codes = recovery_codes(&TestEnv::default());
+        assert_eq!(codes.len(), RECOVERY_CODES);
+        let mut plain: Vec<_> = codes.iter().map(|(c, _)| c.clone()).collect();
+        plain.sort();
+        plain.dedup();
+        assert_eq!(plain.len(), RECOVERY_CODES);
+        for (code, hash) in &codes {
+            assert_eq!(code.len(), 11);
+            assert_eq!(&recovery_hash(code), hash);
+            assert_eq!(&recovery_hash(&code.to_uppercase().replace('-', " ")), hash, "as typed");
+            assert_eq!(&recovery_hash(&code.replace('-', "")), hash, "without the dash");
+        }
+        assert_ne!(recovery_hash("aaaaa-aaaaa"), codes[0].1);
+    }
+}
