@@ -16,4 +16,5 @@ mod oidc_flow;
 mod outage;
 mod refusals;
 mod sessions;
+mod step_up;
 mod store_contract;

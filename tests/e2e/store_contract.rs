@@ -102,6 +102,7 @@ fn interaction(id: &str, expires_at: i64) -> Interaction {
         request,
         browser_hash: "browser-hash-1".into(),
         session_sid: None,
+        pending: None,
         created_at: 100,
         expires_at,
     }
@@ -441,6 +442,13 @@ async fn sessions_and_interactions(s: &dyn Store) {
     s.touch_session("sess-hash-1", 777).await.unwrap();
     assert_eq!(s.session(T1, "sess-hash-1").await.unwrap().unwrap().last_seen, 777);
     assert_eq!(s.session(T1, "sess-hash-2").await.unwrap().unwrap().last_seen, 100);
+    // a step-up raises the session's methods and level; another tenant cannot
+    let mfa = vec!["pwd".to_string(), "otp".to_string(), "mfa".to_string()];
+    s.upgrade_session(T2, "sid-2", &mfa, "aal2").await.unwrap();
+    assert_eq!(s.session(T1, "sess-hash-2").await.unwrap().unwrap().acr, "aal1");
+    s.upgrade_session(T1, "sid-2", &mfa, "aal2").await.unwrap();
+    let up = s.session(T1, "sess-hash-2").await.unwrap().unwrap();
+    assert_eq!((up.amr, up.acr.as_str()), (mfa, "aal2"));
     s.delete_session(T2, "sid-1").await.unwrap();
     assert!(s.session(T1, "sess-hash-1").await.unwrap().is_some(), "another tenant cannot delete it");
     s.delete_session(T1, "sid-1").await.unwrap();
@@ -454,6 +462,12 @@ async fn sessions_and_interactions(s: &dyn Store) {
     is!(s.insert_interaction(&i).await, Err(StoreError::Conflict(_)));
     s.set_interaction_session("int-1", "sid-2").await.unwrap();
     let signed_in = Interaction { session_sid: Some("sid-2".into()), ..i };
+    assert_eq!(s.interaction(T1, "int-1").await.unwrap(), Some(signed_in.clone()));
+    let pending = PendingSignIn { account_id: "acc-1".into(), amr: vec!["pwd".into()], auth_time: 300 };
+    s.set_interaction_pending("int-1", Some(&pending)).await.unwrap();
+    let waiting = Interaction { pending: Some(pending), ..signed_in.clone() };
+    assert_eq!(s.interaction(T1, "int-1").await.unwrap(), Some(waiting));
+    s.set_interaction_pending("int-1", None).await.unwrap();
     assert_eq!(s.interaction(T1, "int-1").await.unwrap(), Some(signed_in));
     s.delete_interaction("int-1").await.unwrap();
     assert_eq!(s.interaction(T1, "int-1").await.unwrap(), None);

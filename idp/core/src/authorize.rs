@@ -240,6 +240,8 @@ pub fn validate(params: &[(String, String)], client: Option<&Client>, issuer: &s
 pub enum Decision {
     Login,
     Consent,
+    /// Signed in, but below the level the request needs: add a factor to the session.
+    StepUp,
     /// Issue a code: the caller stores `code` and redirects with `response`.
     Issue(AuthCode, AuthResponse),
     ErrorToClient(AuthResponse, OAuthError),
@@ -252,12 +254,14 @@ pub fn error_response(req: &AuthRequest, err: &OAuthError, issuer: &str) -> Auth
 }
 
 /// Decides given the current session (if any), whether it was made in this very interaction,
-/// and the person's grant for this client.
+/// the level the request needs (`policy::required`) and the person's grant for this client.
+#[allow(clippy::too_many_arguments)]
 pub fn decide(
     env: &dyn Env,
     req: &AuthRequest,
     session: Option<&Session>,
     fresh_login: bool,
+    required: Option<&str>,
     grant: Option<&Grant>,
     issuer: &str,
     tenant_id: &str,
@@ -279,6 +283,12 @@ pub fn decide(
             }
             return Decision::Login;
         }
+    }
+    if !crate::policy::satisfies(&session.acr, required) {
+        if none {
+            return to_client(OAuthError::new("interaction_required", "A stronger sign-in is required."));
+        }
+        return Decision::StepUp;
     }
     let covered = grant.is_some_and(|g| req.scope.iter().all(|s| g.scopes.contains(s)));
     let ask = req.prompt.iter().any(|p| p == "consent");

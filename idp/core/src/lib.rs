@@ -20,6 +20,7 @@ pub mod error;
 pub mod keys;
 pub mod model;
 pub mod password;
+pub mod policy;
 pub mod ports;
 pub mod scope;
 pub mod token;

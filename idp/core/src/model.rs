@@ -138,6 +138,9 @@ pub struct ClientSettings {
     pub always_issue_refresh_token: bool,
     /// The receiving organisation shown on the consent page.
     pub organisation: Option<String>,
+    /// The least assurance level (`aal1`..`aal3`) this client accepts for any sign-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_acr: Option<String>,
 }
 
 impl Default for ClientSettings {
@@ -155,6 +158,7 @@ impl Default for ClientSettings {
             refresh_token_ttl: 30 * 24 * 3600,
             always_issue_refresh_token: false,
             organisation: None,
+            min_acr: None,
         }
     }
 }
@@ -280,8 +284,18 @@ pub struct Interaction {
     pub browser_hash: String,
     /// Set once the person has signed in during this interaction (or had a valid session).
     pub session_sid: Option<String>,
+    /// A sign-in waiting for its second factor.
+    pub pending: Option<PendingSignIn>,
     pub created_at: i64,
     pub expires_at: i64,
+}
+
+/// The first factor of a sign-in is done; the second is awaited before a session exists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingSignIn {
+    pub account_id: String,
+    pub amr: Vec<String>,
+    pub auth_time: i64,
 }
 
 /// A consent record: what one account granted one client.

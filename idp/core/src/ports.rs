@@ -70,6 +70,11 @@ pub trait Store: Send + Sync + 'static {
     /// and keep verifying what they signed).
     async fn deactivate_signing_keys(&self, tenant_id: &str, alg: SigningAlg, keep_kid: &str) -> Result<()>;
 
+    /// Marks the interaction as waiting for a second factor (`None` clears it).
+    async fn set_interaction_pending(&self, id: &str, pending: Option<&PendingSignIn>) -> Result<()>;
+    /// Raises a live session after a step-up: its methods and level.
+    async fn upgrade_session(&self, tenant_id: &str, sid: &str, amr: &[String], acr: &str) -> Result<()>;
+
     // second factors
     /// Starts (or restarts) a TOTP enrolment; refused (false) while a confirmed credential
     /// exists: that one must be removed first.

@@ -150,6 +150,59 @@ impl Ops {
         Ok(key)
     }
 
+    /// Starts a TOTP enrolment for an account (what the account page will call): a new secret,
+    /// sealed at rest, pending until [`Ops::confirm_totp`] sees a correct code. Refused while a
+    /// confirmed one exists.
+    pub async fn enrol_totp(&self, slug: &str, login: &str) -> anyhow::Result<idp_core::totp::Secret> {
+        let tenant = self.tenant(slug).await?;
+        let account = self
+            .store
+            .account_by_login(&tenant.id, login)
+            .await?
+            .ok_or_else(|| anyhow!("no account {login:?}"))?;
+        let secret = idp_core::totp::Secret::generate(self.env.as_ref());
+        let sealed = self.kek.seal(
+            self.env.as_ref(),
+            secret.as_bytes(),
+            &crate::http::factor::totp_context(&account.id),
+        );
+        let cred = TotpCredential {
+            account_id: account.id.clone(),
+            tenant_id: tenant.id.clone(),
+            sealed_secret: sealed,
+            confirmed: false,
+            last_step: None,
+            created_at: self.now(),
+        };
+        if !self.store.begin_totp(&cred).await? {
+            bail!("{login:?} already has a confirmed authenticator; remove it first");
+        }
+        Ok(secret)
+    }
+
+    /// Confirms a pending TOTP enrolment with a code from the app; returns the recovery codes
+    /// (shown once).
+    pub async fn confirm_totp(&self, slug: &str, login: &str, code: &str) -> anyhow::Result<Vec<String>> {
+        let tenant = self.tenant(slug).await?;
+        let account = self
+            .store
+            .account_by_login(&tenant.id, login)
+            .await?
+            .ok_or_else(|| anyhow!("no account {login:?}"))?;
+        let cred =
+            self.store.totp(&account.id).await?.filter(|c| !c.confirmed).context("no enrolment pending")?;
+        let seed = self.kek.open(&cred.sealed_secret, &crate::http::factor::totp_context(&account.id))?;
+        let step =
+            idp_core::totp::Secret::from_bytes(seed).verify(code, self.now(), None).context("wrong code")?;
+        if !self.store.confirm_totp(&account.id, step).await? {
+            bail!("the enrolment was confirmed or replaced meanwhile");
+        }
+        let codes = idp_core::totp::recovery_codes(self.env.as_ref());
+        let hashes: Vec<String> = codes.iter().map(|(_, h)| h.clone()).collect();
+        self.store.replace_recovery_codes(&account.id, &hashes).await?;
+        Ok(codes.into_iter().map(|(c, _)| c).collect())
+    }
+
     /// Registers a client; returns it with its secret (web and service clients), shown once.
     pub async fn add_client(&self, slug: &str, new: NewClient) -> anyhow::Result<(Client, Option<String>)> {
         let tenant = self.tenant(slug).await?;

@@ -54,6 +54,19 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            async fn set_interaction_pending(&self, id: &str, pending: Option<&PendingSignIn>) -> Result<()> {
+                let json = pending.map(to_json).transpose()?;
+                sqlx::query("UPDATE interactions SET pending = $2 WHERE id = $1")
+                    .bind(id).bind(json).execute(&self.write).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn upgrade_session(&self, tenant_id: &str, sid: &str, amr: &[String], acr: &str) -> Result<()> {
+                sqlx::query("UPDATE sessions SET amr = $3, acr = $4 WHERE tenant_id = $1 AND sid = $2")
+                    .bind(tenant_id).bind(sid).bind(to_json(&amr)?).bind(acr).execute(&self.write).await.map_err(map_err)?;
+                Ok(())
+            }
+
             async fn begin_totp(&self, c: &TotpCredential) -> Result<bool> {
                 let r = sqlx::query("INSERT INTO totp_credentials (account_id, tenant_id, sealed_secret, confirmed, last_step, created_at) \
                                      VALUES ($1, $2, $3, FALSE, NULL, $4) \

@@ -163,6 +163,7 @@ pub(crate) struct InteractionRow {
     session_sid: Option<String>,
     created_at: i64,
     expires_at: i64,
+    pending: Option<String>,
 }
 
 impl TryFrom<InteractionRow> for Interaction {
@@ -174,6 +175,7 @@ impl TryFrom<InteractionRow> for Interaction {
             tenant_id: r.tenant_id,
             browser_hash: r.browser_hash,
             session_sid: r.session_sid,
+            pending: r.pending.as_deref().map(from_json).transpose()?,
             created_at: r.created_at,
             expires_at: r.expires_at,
         })

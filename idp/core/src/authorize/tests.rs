@@ -119,7 +119,7 @@ fn decisions_follow_session_prompt_max_age_and_grant() {
     let env = TestEnv::default();
     let c = client(ClientType::Web);
     let Validated::Ok(req) = validate(&params(&[]), Some(&c), ISS) else { panic!() };
-    assert!(matches!(decide(&env, &req, None, false, None, ISS, "t"), Decision::Login));
+    assert!(matches!(decide(&env, &req, None, false, None, None, ISS, "t"), Decision::Login));
     let session = Session {
         id_hash: "h".into(),
         sid: "sid".into(),
@@ -132,7 +132,7 @@ fn decisions_follow_session_prompt_max_age_and_grant() {
         last_seen: env.now(),
         expires_at: env.now() + 100,
     };
-    assert!(matches!(decide(&env, &req, Some(&session), false, None, ISS, "t"), Decision::Consent));
+    assert!(matches!(decide(&env, &req, Some(&session), false, None, None, ISS, "t"), Decision::Consent));
     let grant = Grant {
         tenant_id: "t".into(),
         account_id: "a".into(),
@@ -141,17 +141,42 @@ fn decisions_follow_session_prompt_max_age_and_grant() {
         created_at: 0,
         updated_at: 0,
     };
-    let Decision::Issue(code, resp) = decide(&env, &req, Some(&session), false, Some(&grant), ISS, "t")
+    let Decision::Issue(code, resp) = decide(&env, &req, Some(&session), false, None, Some(&grant), ISS, "t")
     else {
         panic!()
     };
     assert_eq!(code.expires_at, env.now() + 60);
     assert!(resp.params.iter().any(|(k, v)| k == "iss" && v == ISS));
     let Validated::Ok(none) = validate(&params(&[("prompt", "none")]), Some(&c), ISS) else { panic!() };
-    let Decision::ErrorToClient(_, e) = decide(&env, &none, None, false, None, ISS, "t") else { panic!() };
+    let Decision::ErrorToClient(_, e) = decide(&env, &none, None, false, None, None, ISS, "t") else {
+        panic!()
+    };
     assert_eq!(e.code, "login_required");
     let Validated::Ok(aged) = validate(&params(&[("max_age", "10")]), Some(&c), ISS) else { panic!() };
     env.advance(11);
-    assert!(matches!(decide(&env, &aged, Some(&session), false, Some(&grant), ISS, "t"), Decision::Login));
-    assert!(matches!(decide(&env, &aged, Some(&session), true, Some(&grant), ISS, "t"), Decision::Issue(..)));
+    assert!(matches!(
+        decide(&env, &aged, Some(&session), false, None, Some(&grant), ISS, "t"),
+        Decision::Login
+    ));
+    assert!(matches!(
+        decide(&env, &aged, Some(&session), true, None, Some(&grant), ISS, "t"),
+        Decision::Issue(..)
+    ));
+    // a session below the required level steps up, even with the grant; prompt=none cannot
+    let aal2 = Some("aal2");
+    assert!(matches!(
+        decide(&env, &req, Some(&session), false, aal2, Some(&grant), ISS, "t"),
+        Decision::StepUp
+    ));
+    let Decision::ErrorToClient(_, e) =
+        decide(&env, &none, Some(&session), false, aal2, Some(&grant), ISS, "t")
+    else {
+        panic!()
+    };
+    assert_eq!(e.code, "interaction_required");
+    let strong = Session { acr: "aal2".into(), ..session.clone() };
+    assert!(matches!(
+        decide(&env, &req, Some(&strong), false, aal2, Some(&grant), ISS, "t"),
+        Decision::Issue(..)
+    ));
 }

@@ -94,10 +94,22 @@ pub async fn proceed(
         },
         None => None,
     };
-    let decision =
-        decide(state.env(), req, session, fresh_login, grant.as_ref(), &t.endpoints.issuer, &t.tenant.id);
+    let required = match session {
+        Some(_) => super::factor::required_for(state, t, req).await,
+        None => None,
+    };
+    let decision = decide(
+        state.env(),
+        req,
+        session,
+        fresh_login,
+        required,
+        grant.as_ref(),
+        &t.endpoints.issuer,
+        &t.tenant.id,
+    );
     match decision {
-        Decision::Login | Decision::Consent => {
+        Decision::Login | Decision::Consent | Decision::StepUp => {
             if let Some(i) = interaction {
                 return see_other(&interaction_url(t, &i.id));
             }
@@ -109,9 +121,10 @@ pub async fn proceed(
                 request: req.clone(),
                 browser_hash: sha256_hex(binding.as_bytes()),
                 session_sid: match decision {
-                    Decision::Consent => session.map(|s| s.sid.clone()),
+                    Decision::Consent | Decision::StepUp => session.map(|s| s.sid.clone()),
                     _ => None,
                 },
+                pending: None,
                 created_at: now,
                 expires_at: now + INTERACTION_TTL,
             };

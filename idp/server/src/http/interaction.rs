@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use idp_core::authorize::error_response;
 use idp_core::crypto::{random_token, sha256_hex};
-use idp_core::model::{Grant, Interaction, Session};
+use idp_core::model::{Grant, Interaction, PendingSignIn, Session};
 use idp_core::{OAuthError, scope};
 use serde_json::json;
 
@@ -20,12 +20,12 @@ use super::session::{SESSION_COOKIE, audit, csrf_ok, tenant_path};
 use super::{State, body_text, param, parse_params, require_form};
 use crate::state::{AppState, TenantCtx};
 
-struct Loaded {
-    t: Arc<TenantCtx>,
-    interaction: Interaction,
-    lang: Lang,
-    client_name: String,
-    organisation: Option<String>,
+pub(super) struct Loaded {
+    pub t: Arc<TenantCtx>,
+    pub interaction: Interaction,
+    pub lang: Lang,
+    pub client_name: String,
+    pub organisation: Option<String>,
 }
 
 async fn load(state: &AppState, slug: &str, id: &str, headers: &HeaderMap) -> Result<Loaded, Response> {
@@ -60,7 +60,7 @@ async fn load(state: &AppState, slug: &str, id: &str, headers: &HeaderMap) -> Re
     Ok(Loaded { t, interaction, lang, client_name, organisation })
 }
 
-fn lang_switch(l: &Loaded) -> Option<String> {
+pub(super) fn lang_switch(l: &Loaded) -> Option<String> {
     Some(format!("?lang={}", l.lang.other().code()))
 }
 
@@ -82,10 +82,18 @@ pub async fn show(
     if let Some(lang) = chosen {
         l.lang = lang;
     }
-    let mut res = match session_of(&state, &l, &headers).await {
-        Ok(Some((_, username))) => consent_page(&l, &headers, &username),
-        Ok(None) => login_page(&l, &headers, None, "", StatusCode::OK),
-        Err(e) => error_page(l.lang, &e),
+    let mut res = if l.interaction.pending.is_some() {
+        // the first factor is done: the second is awaited
+        super::factor::totp_page(&l, &headers, None)
+    } else {
+        match session_of(&state, &l, &headers).await {
+            Ok(Some((session, _))) if !super::factor::satisfied(&state, &l, &session).await => {
+                super::factor::step_up(&state, &l, &headers, &session).await
+            }
+            Ok(Some((_, username))) => consent_page(&l, &headers, &username),
+            Ok(None) => login_page(&l, &headers, None, "", StatusCode::OK),
+            Err(e) => error_page(l.lang, &e),
+        }
     };
     if let Some(lang) = chosen {
         let c = super::set_cookie(&state, "idp_lang", lang.code(), "/", Some(365 * 86400));
@@ -95,7 +103,7 @@ pub async fn show(
 }
 
 /// The session attached to this interaction, if it is still this browser's live session.
-async fn session_of(
+pub(super) async fn session_of(
     state: &AppState,
     l: &Loaded,
     headers: &HeaderMap,
@@ -157,8 +165,8 @@ fn consent_page(l: &Loaded, headers: &HeaderMap, username: &str) -> Response {
     with_form_action(render(StatusCode::OK, &page), Some(&l.interaction.request.redirect_uri))
 }
 
-/// The common start of both form posts: the interaction, its form, and the CSRF check.
-async fn posted(
+/// The common start of the form posts: the interaction, its form, and the CSRF check.
+pub(super) async fn posted(
     state: &AppState,
     slug: &str,
     id: &str,
@@ -179,7 +187,7 @@ async fn posted(
     Ok((l, params))
 }
 
-fn utc_hhmm(t: i64) -> String {
+pub(super) fn utc_hhmm(t: i64) -> String {
     format!("{:02}:{:02}", (t % 86400) / 3600, (t % 3600) / 60)
 }
 
@@ -327,8 +335,46 @@ pub async fn login(
     {
         tracing::warn!(error = %e, "could not store a rehashed password");
     }
-    // A new session id at every sign-in (no session fixation); the old session ends.
-    if let Ok(Some(old)) = super::session::current(&state, &l.t, &headers).await {
+    // A second factor enrolled: no session until it is given.
+    match state.store().totp(&account.id).await {
+        Ok(Some(c)) if c.confirmed => {
+            let pending =
+                PendingSignIn { account_id: account.id.clone(), amr: vec!["pwd".into()], auth_time: now };
+            if let Err(e) = state.store().set_interaction_pending(&l.interaction.id, Some(&pending)).await {
+                return error_page(l.lang, &e.into());
+            }
+            audit(
+                &state,
+                &tenant_id,
+                "login_first_factor",
+                Some(&account.id),
+                Some(&client_id),
+                Some(&ip),
+                json!({"amr": pending.amr}),
+            )
+            .await;
+            return super::authorize::see_other(&super::authorize::interaction_url(&l.t, &l.interaction.id));
+        }
+        Ok(_) => {}
+        Err(e) => return error_page(l.lang, &e.into()),
+    }
+    signed_in(&state, &l, &headers, &account.id, vec!["pwd".into()], now, &ip).await
+}
+
+/// Starts the session of a completed sign-in (a new session id every time, so no session
+/// fixation; the browser's old session ends), audits it and carries on with the request.
+pub(super) async fn signed_in(
+    state: &AppState,
+    l: &Loaded,
+    headers: &HeaderMap,
+    account_id: &str,
+    amr: Vec<String>,
+    auth_time: i64,
+    ip: &str,
+) -> Response {
+    let tenant_id = l.t.tenant.id.clone();
+    let now = state.env().now();
+    if let Ok(Some(old)) = super::session::current(state, &l.t, headers).await {
         let _ = state.store().delete_session(&tenant_id, &old.sid).await;
     }
     let value = random_token(state.env(), 32);
@@ -336,10 +382,10 @@ pub async fn login(
         id_hash: sha256_hex(value.as_bytes()),
         sid: random_token(state.env(), 16),
         tenant_id: tenant_id.clone(),
-        account_id: account.id.clone(),
-        auth_time: now,
-        amr: vec!["pwd".into()],
-        acr: "aal1".into(),
+        account_id: account_id.to_string(),
+        auth_time,
+        acr: idp_core::policy::acr_of(&amr).into(),
+        amr,
         created_at: now,
         last_seen: now,
         expires_at: now + state.config().sessions.absolute_seconds,
@@ -350,30 +396,24 @@ pub async fn login(
     if let Err(e) = state.store().set_interaction_session(&l.interaction.id, &session.sid).await {
         return error_page(l.lang, &e.into());
     }
+    let client_id = &l.interaction.request.client_id;
     audit(
-        &state,
+        state,
         &tenant_id,
         "login_success",
-        Some(&account.id),
-        Some(&client_id),
-        Some(&ip),
-        json!({"amr": session.amr, "sid": session.sid}),
+        Some(account_id),
+        Some(client_id),
+        Some(ip),
+        json!({"amr": session.amr, "acr": session.acr, "sid": session.sid}),
     )
     .await;
     let mut interaction = l.interaction.clone();
     interaction.session_sid = Some(session.sid.clone());
-    let mut res = proceed(
-        &state,
-        &l.t,
-        &headers,
-        &interaction.request,
-        Some(&session),
-        true,
-        Some(&interaction),
-        l.lang,
-    )
-    .await;
-    let cookie = super::set_cookie(&state, SESSION_COOKIE, &value, &tenant_path(&l.t), None);
+    interaction.pending = None;
+    let mut res =
+        proceed(state, &l.t, headers, &interaction.request, Some(&session), true, Some(&interaction), l.lang)
+            .await;
+    let cookie = super::set_cookie(state, SESSION_COOKIE, &value, &tenant_path(&l.t), None);
     res.headers_mut().append(header::SET_COOKIE, cookie);
     res
 }

@@ -17,6 +17,7 @@ use crate::state::AppState;
 
 pub mod authorize;
 pub mod discovery;
+pub mod factor;
 pub mod interaction;
 pub mod logout;
 pub mod pages;
@@ -53,6 +54,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/t/{tenant}/interaction/{id}", get(interaction::show))
         .route("/t/{tenant}/interaction/{id}/login", post(interaction::login))
         .route("/t/{tenant}/interaction/{id}/consent", post(interaction::consent))
+        .route("/t/{tenant}/interaction/{id}/totp", post(factor::totp))
         .route("/t/{tenant}/introspect", post(token::introspect))
         .route("/t/{tenant}/end_session", get(logout::get).post(logout::post))
         .route("/t/{tenant}/end_session/confirm", post(logout::confirm))

@@ -86,6 +86,12 @@ pub struct Texts {
     pub bad_csrf: &'static str,
     pub unknown_tenant: &'static str,
     pub server_error: &'static str,
+    pub second_factor: &'static str,
+    pub totp_prompt: &'static str,
+    pub totp_code: &'static str,
+    pub verify: &'static str,
+    pub bad_code: &'static str,
+    pub unmet_acr: &'static str,
 }
 
 pub static ZH: Texts = Texts {
@@ -116,6 +122,12 @@ pub static ZH: Texts = Texts {
     bad_csrf: "表单已失效，请返回应用重新发起登录。",
     unknown_tenant: "该认证域不存在。",
     server_error: "服务暂时不可用，请稍后再试。",
+    second_factor: "两步验证",
+    totp_prompt: "请输入身份验证器应用中显示的 6 位验证码。",
+    totp_code: "验证码",
+    verify: "验证",
+    bad_code: "验证码不正确或已使用，请输入新的验证码。",
+    unmet_acr: "该应用要求更高强度的登录方式，但您的账号尚未设置第二重验证。",
 };
 
 pub static EN: Texts = Texts {
@@ -146,6 +158,12 @@ pub static EN: Texts = Texts {
     bad_csrf: "The form has expired. Go back to the application and start again.",
     unknown_tenant: "There is no such tenant.",
     server_error: "The service is temporarily unavailable; please try again shortly.",
+    second_factor: "Two-step verification",
+    totp_prompt: "Enter the 6-digit code your authenticator app shows.",
+    totp_code: "Code",
+    verify: "Verify",
+    bad_code: "The code is wrong or was already used; enter a new one.",
+    unmet_acr: "This application needs a stronger sign-in, and your account has no second factor yet.",
 };
 
 #[derive(Template)]
@@ -158,6 +176,17 @@ pub struct LoginPage<'a> {
     pub action: String,
     pub csrf: &'a str,
     pub login: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "totp.html")]
+pub struct TotpPage<'a> {
+    pub t: &'a Texts,
+    pub lang_switch: Option<String>,
+    pub client_name: &'a str,
+    pub error: Option<String>,
+    pub action: String,
+    pub csrf: &'a str,
 }
 
 #[derive(Template)]

@@ -1,0 +1,83 @@
+//! Which factors make which assurance level (DOMAIN.md "Authentication assurance"), in one
+//! place: `aal1` is one factor; `aal2` two factors of different kinds (something known —
+//! password or SMS code to a verified phone — plus something held: TOTP, passkey, security
+//! key); `aal3` is reserved for hardware-bound authenticators with user verification (not
+//! offered yet). amr values follow RFC 8176.
+
+/// The known levels, weakest first.
+pub const LEVELS: [&str; 3] = ["aal1", "aal2", "aal3"];
+
+/// The rank of an acr value (0 for unknown values).
+pub fn level(acr: &str) -> usize {
+    LEVELS.iter().position(|l| *l == acr).map_or(0, |p| p + 1)
+}
+
+/// The level the methods in `amr` reach together.
+pub fn acr_of(amr: &[String]) -> &'static str {
+    let has = |m: &str| amr.iter().any(|a| a == m);
+    let known = has("pwd") || has("sms");
+    let held = has("otp") || has("hwk") || has("swk");
+    if known && held { "aal2" } else { "aal1" }
+}
+
+/// The amr of a sign-in that added `method` to `amr` (with `mfa` once two are present).
+pub fn add_method(amr: &[String], method: &str) -> Vec<String> {
+    let mut out: Vec<String> = amr.iter().filter(|a| *a != "mfa").cloned().collect();
+    if !out.iter().any(|a| a == method) {
+        out.push(method.to_string());
+    }
+    if out.len() >= 2 {
+        out.push("mfa".into());
+    }
+    out
+}
+
+/// The level a request needs: what the client asked for with `acr_values` (the weakest of the
+/// known values it lists, since any of them satisfies it) and never less than the client's
+/// registered minimum. `None` when nothing beyond a sign-in is needed.
+pub fn required(acr_values: Option<&str>, client_minimum: Option<&str>) -> Option<&'static str> {
+    let asked = acr_values.and_then(|v| v.split(' ').map(level).filter(|l| *l > 0).min());
+    let floor = client_minimum.map(level).filter(|l| *l > 0);
+    let need = asked.max(floor)?;
+    (need > 1).then(|| LEVELS[need - 1])
+}
+
+/// Whether a session at `acr` satisfies `required`.
+pub fn satisfies(acr: &str, required: Option<&str>) -> bool {
+    required.is_none_or(|r| level(acr) >= level(r))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(x: &[&str]) -> Vec<String> {
+        x.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn levels_from_methods() {
+        assert_eq!(acr_of(&v(&["pwd"])), "aal1");
+        assert_eq!(acr_of(&v(&["otp"])), "aal1", "a held factor alone is one factor");
+        assert_eq!(acr_of(&v(&["pwd", "otp", "mfa"])), "aal2");
+        assert_eq!(acr_of(&v(&["sms", "hwk"])), "aal2");
+        assert_eq!(acr_of(&v(&["pwd", "sms"])), "aal1", "two known factors are not two kinds");
+        assert_eq!(add_method(&v(&["pwd"]), "otp"), v(&["pwd", "otp", "mfa"]));
+        assert_eq!(add_method(&v(&["pwd", "otp", "mfa"]), "otp"), v(&["pwd", "otp", "mfa"]));
+    }
+
+    #[test]
+    fn what_a_request_needs() {
+        assert_eq!(required(None, None), None);
+        assert_eq!(required(Some("aal1"), None), None);
+        assert_eq!(required(Some("aal2"), None), Some("aal2"));
+        assert_eq!(required(Some("aal2 aal1"), None), None, "aal1 is acceptable to the client");
+        assert_eq!(required(Some("urn:unknown aal2"), None), Some("aal2"));
+        assert_eq!(required(Some("urn:unknown"), None), None);
+        assert_eq!(required(None, Some("aal2")), Some("aal2"), "the client's minimum applies");
+        assert_eq!(required(Some("aal1"), Some("aal2")), Some("aal2"));
+        assert_eq!(required(Some("aal3"), Some("aal2")), Some("aal3"));
+        assert!(satisfies("aal2", Some("aal2")) && satisfies("aal1", None));
+        assert!(!satisfies("aal1", Some("aal2")) && !satisfies("aal2", Some("aal3")));
+    }
+}

@@ -1,0 +1,206 @@
+//! The second factor of a sign-in, and step-up inside a live session: a TOTP code. Which level
+//! a request needs and which methods reach it is decided in `idp_core::policy`; this module only
+//! shows the page and checks the code (single use; failures count towards the same lockout as
+//! wrong passwords, DOMAIN.md).
+
+use std::net::SocketAddr;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use idp_core::authorize::error_response;
+use idp_core::model::{AuthRequest, Session};
+use idp_core::totp::Secret;
+use idp_core::{OAuthError, policy};
+use serde_json::json;
+
+use super::authorize::{interaction_url, proceed, respond, see_other};
+use super::interaction::{Loaded, lang_switch, posted, session_of, signed_in, utc_hhmm};
+use super::pages::{TotpPage, error_page, render, with_form_action};
+use super::session::audit;
+use super::{State, param};
+use crate::state::{AppState, TenantCtx};
+
+/// The level `req` needs: its `acr_values` and the client's minimum.
+pub(super) async fn required_for(state: &AppState, t: &TenantCtx, req: &AuthRequest) -> Option<&'static str> {
+    let client = state.store().client(&t.tenant.id, &req.client_id).await.ok().flatten();
+    let minimum = client.and_then(|c| c.settings.min_acr);
+    policy::required(req.acr_values.as_deref(), minimum.as_deref())
+}
+
+pub(super) async fn satisfied(state: &AppState, l: &Loaded, session: &Session) -> bool {
+    policy::satisfies(&session.acr, required_for(state, &l.t, &l.interaction.request).await)
+}
+
+/// A live session below the level the request needs: ask for the factor the account has, or
+/// tell the client the requirement cannot be met (OpenID Connect Core §3.1.2.6 registry:
+/// `unmet_authentication_requirements`).
+pub(super) async fn step_up(
+    state: &AppState,
+    l: &Loaded,
+    headers: &HeaderMap,
+    session: &Session,
+) -> Response {
+    match state.store().totp(&session.account_id).await {
+        Ok(Some(c)) if c.confirmed => totp_page(l, headers, None),
+        Ok(_) => {
+            let _ = state.store().delete_interaction(&l.interaction.id).await;
+            let e = OAuthError::new("unmet_authentication_requirements", l.lang.texts().unmet_acr);
+            respond(&error_response(&l.interaction.request, &e, &l.t.endpoints.issuer))
+        }
+        Err(e) => error_page(l.lang, &e.into()),
+    }
+}
+
+pub(super) fn totp_page(l: &Loaded, headers: &HeaderMap, error: Option<String>) -> Response {
+    totp_page_with(l, headers, error, StatusCode::OK)
+}
+
+fn totp_page_with(l: &Loaded, headers: &HeaderMap, error: Option<String>, status: StatusCode) -> Response {
+    let csrf = super::cookie(headers, super::session::BROWSER_COOKIE).unwrap_or_default();
+    let page = TotpPage {
+        t: l.lang.texts(),
+        lang_switch: lang_switch(l),
+        client_name: &l.client_name,
+        error,
+        action: format!("/t/{}/interaction/{}/totp", l.t.tenant.slug, l.interaction.id),
+        csrf: &csrf,
+    };
+    with_form_action(render(status, &page), Some(&l.interaction.request.redirect_uri))
+}
+
+/// POST of the TOTP page: for a sign-in whose password is done, or a step-up of the session.
+pub async fn totp(
+    state: State,
+    Path((slug, id)): Path<(String, String)>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (l, params) = match posted(&state, &slug, &id, &headers, &body).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let t = l.lang.texts();
+    let ip = super::client_ip(&state, &headers, peer);
+    let tenant_id = l.t.tenant.id.clone();
+    let now = state.env().now();
+    // Whose code: the pending sign-in's, or the live session's.
+    let (account_id, session) = match &l.interaction.pending {
+        Some(p) => (p.account_id.clone(), None),
+        None => match session_of(&state, &l, &headers).await {
+            Ok(Some((s, _))) => (s.account_id.clone(), Some(s)),
+            Ok(None) => return see_other(&interaction_url(&l.t, &l.interaction.id)),
+            Err(e) => return error_page(l.lang, &e),
+        },
+    };
+    let key = format!("{tenant_id}:totp:{account_id}");
+    if let Err(wait) = state.limits.signin_account.check_shared(state.store(), now, &key).await {
+        let mut r = totp_page_with(&l, &headers, Some(t.too_many.into()), StatusCode::TOO_MANY_REQUESTS);
+        r.headers_mut().insert(header::RETRY_AFTER, wait.into());
+        return r;
+    }
+    let expired = || error_page(l.lang, &OAuthError::invalid_request(t.expired_interaction));
+    let account = match state.store().account(&tenant_id, &account_id).await {
+        Ok(Some(a)) if !a.disabled => a,
+        Ok(_) => return expired(),
+        Err(e) => return error_page(l.lang, &e.into()),
+    };
+    if let Some(until) = account.locked_until.filter(|u| *u > now) {
+        return totp_page(&l, &headers, Some(format!("{} {}", t.locked, utc_hhmm(until))));
+    }
+    let cred = match state.store().totp(&account_id).await {
+        Ok(Some(c)) if c.confirmed => c,
+        Ok(_) => return expired(),
+        Err(e) => return error_page(l.lang, &e.into()),
+    };
+    let secret = match state.ops.kek.open(&cred.sealed_secret, &totp_context(&account_id)) {
+        Ok(bytes) => Secret::from_bytes(bytes),
+        Err(e) => return error_page(l.lang, &OAuthError::server_error(e.to_string())),
+    };
+    let code = param(&params, "code").unwrap_or_default();
+    let accepted = match secret.verify(code, now, cred.last_step) {
+        // the step is taken atomically: of two requests with one code, one wins
+        Some(step) => match state.store().record_totp_step(&account_id, step).await {
+            Ok(won) => won,
+            Err(e) => return error_page(l.lang, &e.into()),
+        },
+        None => false,
+    };
+    let client_id = l.interaction.request.client_id.clone();
+    if !accepted {
+        let limits = &state.config().limits;
+        let until = now + limits.lockout_seconds;
+        let locked = match state
+            .store()
+            .record_login_failure(&tenant_id, &account_id, limits.lockout_threshold, until)
+            .await
+        {
+            Ok(v) => v,
+            Err(e) => return error_page(l.lang, &e.into()),
+        };
+        audit(
+            &state,
+            &tenant_id,
+            "login_failure",
+            Some(&account_id),
+            Some(&client_id),
+            Some(&ip),
+            json!({"reason": "totp"}),
+        )
+        .await;
+        if locked {
+            audit(
+                &state,
+                &tenant_id,
+                "account_locked",
+                Some(&account_id),
+                None,
+                Some(&ip),
+                json!({"until": until}),
+            )
+            .await;
+            return totp_page(&l, &headers, Some(format!("{} {}", t.locked, utc_hhmm(until))));
+        }
+        return totp_page(&l, &headers, Some(t.bad_code.into()));
+    }
+    if let Err(e) = state.store().reset_login_failures(&tenant_id, &account_id).await {
+        return error_page(l.lang, &e.into());
+    }
+    match (&l.interaction.pending, session) {
+        (Some(p), _) => {
+            if let Err(e) = state.store().set_interaction_pending(&l.interaction.id, None).await {
+                return error_page(l.lang, &e.into());
+            }
+            let amr = policy::add_method(&p.amr, "otp");
+            signed_in(&state, &l, &headers, &account_id, amr, now, &ip).await
+        }
+        (None, Some(s)) => {
+            let amr = policy::add_method(&s.amr, "otp");
+            let acr = policy::acr_of(&amr);
+            if let Err(e) = state.store().upgrade_session(&tenant_id, &s.sid, &amr, acr).await {
+                return error_page(l.lang, &e.into());
+            }
+            audit(
+                &state,
+                &tenant_id,
+                "step_up",
+                Some(&account_id),
+                Some(&client_id),
+                Some(&ip),
+                json!({"amr": amr, "acr": acr, "sid": s.sid}),
+            )
+            .await;
+            let upgraded = Session { amr, acr: acr.into(), ..s };
+            let req = &l.interaction.request;
+            proceed(&state, &l.t, &headers, req, Some(&upgraded), false, Some(&l.interaction), l.lang).await
+        }
+        (None, None) => expired(),
+    }
+}
+
+/// The associated data a TOTP seed is sealed with: a seed moved to another account will not open.
+pub fn totp_context(account_id: &str) -> String {
+    format!("totp:{account_id}")
+}

@@ -1,0 +1,125 @@
+//! Two factors through the real pages, with TOTP codes computed from the test clock: a person
+//! with an authenticator gets the code page after the password, and no session before it; a
+//! client asking `acr_values=aal2` of an aal1 session gets the code page (not the password
+//! page) and then an ID token saying `acr=aal2` with the right amr; a code is accepted once;
+//! wrong codes count towards the lockout; prompt=none cannot step up; an account without a
+//! second factor gets `unmet_authentication_requirements`.
+
+use base64::Engine;
+use idp_core::Env;
+use idp_core::model::{ClientSettings, ClientType};
+use idp_core::totp::Secret;
+use serde_json::Value;
+
+use crate::browser::{Browser, Step, extract, form_action, rp_http};
+use crate::common::{Backend, PASSWORD, REDIRECT, TestServer, auth_url};
+
+/// The claims of a JWT (its signature is checked by the `oidc_flow` tests).
+fn claims(jwt: &str) -> Value {
+    let payload = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap())
+        .unwrap()
+}
+
+async fn id_token(s: &TestServer, client: &str, secret: &str, code: &str) -> Value {
+    let res = rp_http()
+        .post(format!("{}/token", s.issuer))
+        .basic_auth(client, Some(secret))
+        .form(&[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", REDIRECT)])
+        .send()
+        .await
+        .unwrap();
+    let body: Value = res.json().await.unwrap();
+    claims(body["id_token"].as_str().unwrap_or_else(|| panic!("no id_token: {body}")))
+}
+
+/// Enrols and confirms an authenticator for `login`, as the account page will.
+async fn enrol(s: &TestServer, login: &str) -> Secret {
+    let secret = s.ops.enrol_totp("main", login).await.unwrap();
+    let codes = s.ops.confirm_totp("main", login, &secret.code_at_step(s.env.now() / 30)).await.unwrap();
+    assert_eq!(codes.len(), 10, "ten recovery codes");
+    // the confirming step is used: move on to the next one
+    s.env.advance(30);
+    secret
+}
+
+async fn submit_code(b: &Browser, s: &TestServer, page: &str, code: &str) -> Step {
+    assert!(page.contains("name=\"code\""), "not the code page: {page}");
+    let csrf = extract(page, "csrf").unwrap();
+    b.post_form(s, &form_action(page), &[("csrf", &csrf), ("code", code)]).await
+}
+
+fn is_code_page(step: Step) -> String {
+    let (_, status, body) = step.page();
+    assert_eq!(status, 200);
+    assert!(body.contains("name=\"code\"") && !body.contains("name=\"password\""), "{body}");
+    body
+}
+
+async fn step_up(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    s.add_account("hana").await;
+    s.add_account("ivan").await;
+    let (web, secret) = s.add_client(ClientType::Web, ClientSettings::default()).await;
+    let secret = secret.unwrap();
+
+    // aal1: password only
+    let b = Browser::new();
+    let cb = b.authorize(&s, &auth_url(&s.issuer, &web, ""), "hana").await.callback();
+    let c = id_token(&s, &web, &secret, &cb["code"]).await;
+    assert_eq!((c["acr"].as_str(), c["amr"].clone()), (Some("aal1"), serde_json::json!(["pwd"])));
+
+    // the client asks for aal2; hana enrols an authenticator (on the account page, later)
+    let totp = enrol(&s, "hana").await;
+    let url = auth_url(&s.issuer, &web, "&acr_values=aal2");
+    // prompt=none cannot step up
+    let cb = b.get(&s, &format!("{url}&prompt=none")).await.callback();
+    assert_eq!(cb["error"], "interaction_required");
+    let page = is_code_page(b.get(&s, &url).await);
+    // a wrong code: the page again, with the reason
+    let (_, _, again) = submit_code(&b, &s, &page, "000000").await.page();
+    assert!(again.contains("验证码不正确"), "{again}");
+    let code = totp.code_at_step(s.env.now() / 30);
+    let cb = submit_code(&b, &s, &again, &code).await.callback();
+    let c = id_token(&s, &web, &secret, &cb["code"]).await;
+    assert_eq!(c["acr"], "aal2");
+    assert_eq!(c["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
+    // the session is aal2 now: the next request for aal2 needs nothing more
+    let cb = b.get(&s, &url).await.callback();
+    assert_eq!(id_token(&s, &web, &secret, &cb["code"]).await["acr"], "aal2");
+
+    // sign-in of a person with an authenticator: code page after the password, no session yet
+    let b2 = Browser::new();
+    let (_, _, login) = b2.get(&s, &auth_url(&s.issuer, &web, "")).await.page();
+    let page = is_code_page(b2.sign_in(&s, &login, "hana", PASSWORD).await);
+    let cb = b2.get(&s, &auth_url(&s.issuer, &web, "&prompt=none")).await.callback();
+    assert_eq!(cb["error"], "login_required", "no session before the second factor");
+    // the same code as before is a replay, even in another browser
+    let (_, _, again) = submit_code(&b2, &s, &page, &code).await.page();
+    assert!(again.contains("验证码不正确"), "a code is accepted once: {again}");
+    s.env.advance(30);
+    let cb = submit_code(&b2, &s, &again, &totp.code_at_step(s.env.now() / 30)).await;
+    let (_, _, consent_or_cb) = match cb {
+        Step::Left(u) => ("".into(), 0, u.to_string()),
+        other => other.page(),
+    };
+    assert!(consent_or_cb.contains("code="), "signed in and sent back: {consent_or_cb}");
+
+    // wrong codes count towards the lockout (5 by default)
+    let b3 = Browser::new();
+    let (_, _, login) = b3.get(&s, &auth_url(&s.issuer, &web, "")).await.page();
+    let mut page = is_code_page(b3.sign_in(&s, &login, "hana", PASSWORD).await);
+    for _ in 0..5 {
+        let (_, _, next) = submit_code(&b3, &s, &page, "123456").await.page();
+        page = next;
+    }
+    assert!(page.contains("锁定"), "locked after five wrong codes: {page}");
+
+    // an account without a second factor cannot reach aal2
+    let b4 = Browser::new();
+    let cb = b4.authorize(&s, &auth_url(&s.issuer, &web, ""), "ivan").await.callback();
+    assert!(cb.contains_key("code"));
+    let cb = b4.get(&s, &url).await.callback();
+    assert_eq!(cb["error"], "unmet_authentication_requirements");
+}
+crate::both_backends!(totp_second_factor_and_step_up, step_up);
