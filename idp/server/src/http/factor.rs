@@ -119,14 +119,38 @@ pub async fn totp(
         Ok(bytes) => Secret::from_bytes(bytes),
         Err(e) => return error_page(l.lang, &OAuthError::server_error(e.to_string())),
     };
-    let code = param(&params, "code").unwrap_or_default();
-    let accepted = match secret.verify(code, now, cred.last_step) {
-        // the step is taken atomically: of two requests with one code, one wins
-        Some(step) => match state.store().record_totp_step(&account_id, step).await {
-            Ok(won) => won,
+    let code = param(&params, "code").unwrap_or_default().trim();
+    let is_totp = code.len() == idp_core::totp::DIGITS && code.bytes().all(|b| b.is_ascii_digit());
+    let accepted = if is_totp {
+        match secret.verify(code, now, cred.last_step) {
+            // the step is taken atomically: of two requests with one code, one wins
+            Some(step) => match state.store().record_totp_step(&account_id, step).await {
+                Ok(won) => won,
+                Err(e) => return error_page(l.lang, &e.into()),
+            },
+            None => false,
+        }
+    } else {
+        // a recovery code, for a lost phone: each works once
+        let hash = idp_core::totp::recovery_hash(code);
+        match state.store().use_recovery_code(&account_id, &hash, now).await {
+            Ok(true) => {
+                let left = state.store().recovery_codes_left(&account_id).await.unwrap_or(0);
+                audit(
+                    &state,
+                    &tenant_id,
+                    "recovery_code_used",
+                    Some(&account_id),
+                    None,
+                    Some(&ip),
+                    json!({"left": left}),
+                )
+                .await;
+                true
+            }
+            Ok(false) => false,
             Err(e) => return error_page(l.lang, &e.into()),
-        },
-        None => false,
+        }
     };
     let client_id = l.interaction.request.client_id.clone();
     if !accepted {
