@@ -7,6 +7,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod account;
 mod browser;
 mod common;
 mod concurrency;

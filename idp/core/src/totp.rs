@@ -40,6 +40,12 @@ impl Secret {
         Self(bytes)
     }
 
+    /// From base32 as an app shows it (spaces and case ignored).
+    pub fn from_base32(text: &str) -> Option<Self> {
+        let clean: String = text.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase();
+        totp_rs::Secret::try_from_base32(clean).ok().map(|s| Self(s.as_bytes().to_vec()))
+    }
+
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }

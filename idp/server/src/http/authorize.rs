@@ -108,6 +108,15 @@ pub async fn proceed(
         &t.endpoints.issuer,
         &t.tenant.id,
     );
+    // The account pages are first party: once signed in, back to them, no consent, no code.
+    if req.client_id == super::account::ACCOUNT_CONSOLE
+        && matches!(decision, Decision::Consent | Decision::Issue(..))
+    {
+        if let Some(i) = interaction {
+            let _ = state.store().delete_interaction(&i.id).await;
+        }
+        return see_other(&super::account::home_url(t));
+    }
     match decision {
         Decision::Login | Decision::Consent | Decision::StepUp => {
             if let Some(i) = interaction {

@@ -55,6 +55,9 @@ async fn load(state: &AppState, slug: &str, id: &str, headers: &HeaderMap) -> Re
     let (client_name, organisation) =
         match state.store().client(&t.tenant.id, &interaction.request.client_id).await {
             Ok(Some(c)) => (c.name, c.settings.organisation),
+            _ if interaction.request.client_id == super::account::ACCOUNT_CONSOLE => {
+                (lang.texts().account_title.to_string(), None)
+            }
             _ => (interaction.request.client_id.clone(), None),
         };
     Ok(Loaded { t, interaction, lang, client_name, organisation })

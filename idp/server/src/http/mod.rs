@@ -15,6 +15,7 @@ use tower_http::cors::{Any, CorsLayer};
 
 use crate::state::AppState;
 
+pub mod account;
 pub mod authorize;
 pub mod discovery;
 pub mod factor;
@@ -55,6 +56,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/t/{tenant}/interaction/{id}/login", post(interaction::login))
         .route("/t/{tenant}/interaction/{id}/consent", post(interaction::consent))
         .route("/t/{tenant}/interaction/{id}/totp", post(factor::totp))
+        .route("/t/{tenant}/account", get(account::show))
+        .route("/t/{tenant}/account/totp/begin", post(account::totp_begin))
+        .route("/t/{tenant}/account/totp/confirm", post(account::totp_confirm))
+        .route("/t/{tenant}/account/totp/remove", post(account::totp_remove))
         .route("/t/{tenant}/introspect", post(token::introspect))
         .route("/t/{tenant}/end_session", get(logout::get).post(logout::post))
         .route("/t/{tenant}/end_session/confirm", post(logout::confirm))

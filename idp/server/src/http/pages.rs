@@ -92,6 +92,19 @@ pub struct Texts {
     pub verify: &'static str,
     pub bad_code: &'static str,
     pub unmet_acr: &'static str,
+    pub account_title: &'static str,
+    pub two_step: &'static str,
+    pub totp_on: &'static str,
+    pub totp_off: &'static str,
+    pub totp_setup: &'static str,
+    pub totp_remove: &'static str,
+    pub totp_scan: &'static str,
+    pub totp_key: &'static str,
+    pub recovery_title: &'static str,
+    pub recovery_note: &'static str,
+    pub recovery_left: &'static str,
+    pub need_aal2: &'static str,
+    pub back: &'static str,
 }
 
 pub static ZH: Texts = Texts {
@@ -128,6 +141,19 @@ pub static ZH: Texts = Texts {
     verify: "验证",
     bad_code: "验证码不正确或已使用，请输入新的验证码。",
     unmet_acr: "该应用要求更高强度的登录方式，但您的账号尚未设置第二重验证。",
+    account_title: "我的账号",
+    two_step: "两步验证",
+    totp_on: "已开启：登录时需要输入身份验证器应用中的验证码。",
+    totp_off: "未开启。开启后，登录时除密码外还需输入手机身份验证器应用中的验证码。",
+    totp_setup: "设置身份验证器",
+    totp_remove: "关闭两步验证",
+    totp_scan: "用身份验证器应用（如 Google Authenticator、Microsoft Authenticator、FreeOTP）扫描二维码，或手动输入以下密钥，然后输入应用显示的 6 位验证码完成设置。",
+    totp_key: "密钥",
+    recovery_title: "恢复码",
+    recovery_note: "请妥善保存以下恢复码：手机丢失时，每个恢复码可代替验证码使用一次。它们只显示这一次。",
+    recovery_left: "剩余恢复码：",
+    need_aal2: "请先使用两步验证重新登录，再关闭两步验证。",
+    back: "返回",
 };
 
 pub static EN: Texts = Texts {
@@ -164,6 +190,19 @@ pub static EN: Texts = Texts {
     verify: "Verify",
     bad_code: "The code is wrong or was already used; enter a new one.",
     unmet_acr: "This application needs a stronger sign-in, and your account has no second factor yet.",
+    account_title: "My account",
+    two_step: "Two-step verification",
+    totp_on: "On: signing in asks for a code from your authenticator app.",
+    totp_off: "Off. Once on, signing in asks for a code from an authenticator app on your phone as well as your password.",
+    totp_setup: "Set up an authenticator",
+    totp_remove: "Turn off two-step verification",
+    totp_scan: "Scan the QR code with an authenticator app (such as Google Authenticator, Microsoft Authenticator or FreeOTP), or type in the key below, then enter the 6-digit code the app shows.",
+    totp_key: "Key",
+    recovery_title: "Recovery codes",
+    recovery_note: "Keep these recovery codes somewhere safe: if you lose your phone, each one stands in for a code once. They are shown only now.",
+    recovery_left: "Recovery codes left:",
+    need_aal2: "Sign in again with two-step verification before turning it off.",
+    back: "Back",
 };
 
 #[derive(Template)]
@@ -187,6 +226,41 @@ pub struct TotpPage<'a> {
     pub error: Option<String>,
     pub action: String,
     pub csrf: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+pub struct AccountPage<'a> {
+    pub t: &'a Texts,
+    pub lang_switch: Option<String>,
+    pub username: &'a str,
+    pub totp_on: bool,
+    pub recovery_left: i64,
+    pub message: Option<&'a str>,
+    pub base: String,
+    pub csrf: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "totp_enrol.html")]
+pub struct TotpEnrolPage<'a> {
+    pub t: &'a Texts,
+    pub lang_switch: Option<String>,
+    /// An SVG we drew ourselves from the otpauth URI.
+    pub qr_svg: &'a str,
+    pub key: &'a str,
+    pub error: Option<&'a str>,
+    pub base: String,
+    pub csrf: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "recovery_codes.html")]
+pub struct RecoveryCodesPage<'a> {
+    pub t: &'a Texts,
+    pub lang_switch: Option<String>,
+    pub codes: &'a [String],
+    pub base: String,
 }
 
 #[derive(Template)]

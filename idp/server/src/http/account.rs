@@ -1,0 +1,272 @@
+//! The account pages (`/t/{tenant}/account`): the person's own console. Sign-in goes through the
+//! same interaction pages as any client's, for a built-in first-party "client" that needs no
+//! consent and receives no code: once signed in, the browser comes back here with its session.
+//!
+//! So far: two-step verification — set up an authenticator (QR code and key, activated only
+//! by a correct code, recovery codes shown once) and turn it off (only from a session that
+//! used it).
+
+use axum::body::Bytes;
+use axum::extract::Path;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use idp_core::model::{Account, AuthRequest, ResponseMode, Session, TotpCredential};
+use idp_core::totp::Secret;
+use idp_core::{OAuthError, policy, totp};
+use serde_json::json;
+
+use super::authorize::{proceed, see_other};
+use super::factor::totp_context;
+use super::pages::{
+    AccountPage, Lang, RecoveryCodesPage, TotpEnrolPage, error_page, render, with_form_action,
+};
+use super::session::{BROWSER_COOKIE, audit, browser_binding, browser_cookie, csrf_ok};
+use super::{State, body_text, param, parse_params, require_form};
+use crate::state::{AppState, TenantCtx};
+
+/// The reserved id of the account pages in interactions. Registered client ids are random
+/// tokens, and the authorization endpoint only accepts registered ones, so no client can
+/// take this one.
+pub const ACCOUNT_CONSOLE: &str = "account-console";
+
+fn base(t: &TenantCtx) -> String {
+    format!("/t/{}", t.tenant.slug)
+}
+
+pub fn home_url(t: &TenantCtx) -> String {
+    format!("{}/account", base(t))
+}
+
+/// The tenant, the page language and the signed-in person, or the response to send instead
+/// (a sign-in for a browser without a session).
+async fn signed_in(
+    state: &AppState,
+    slug: &str,
+    headers: &HeaderMap,
+) -> Result<(std::sync::Arc<TenantCtx>, Lang, Session, Account), Response> {
+    let lang = Lang::pick(None, headers);
+    let t = match state.tenant(slug).await {
+        Ok(Some(t)) => t,
+        Ok(None) => return Err(super::discovery::unknown_tenant()),
+        Err(e) => return Err(error_page(lang, &e)),
+    };
+    let session = match super::session::current(state, &t, headers).await {
+        Ok(s) => s,
+        Err(e) => return Err(error_page(lang, &e)),
+    };
+    let account = match &session {
+        Some(s) => match state.store().account(&t.tenant.id, &s.account_id).await {
+            Ok(a) => a.filter(|a| !a.disabled),
+            Err(e) => return Err(error_page(lang, &e.into())),
+        },
+        None => None,
+    };
+    match (session, account) {
+        (Some(s), Some(a)) => Ok((t, lang, s, a)),
+        _ => {
+            let req = AuthRequest {
+                client_id: ACCOUNT_CONSOLE.into(),
+                redirect_uri: format!("{}/account", t.endpoints.issuer),
+                response_mode: ResponseMode::Query,
+                scope: vec!["openid".into()],
+                state: None,
+                nonce: None,
+                code_challenge: None,
+                prompt: vec![],
+                max_age: None,
+                login_hint: None,
+                ui_locales: None,
+                claims_locales: None,
+                acr_values: None,
+            };
+            Err(proceed(state, &t, headers, &req, None, false, None, lang).await)
+        }
+    }
+}
+
+/// A form post of the account pages: signed in, a form, and the CSRF token.
+async fn posted(
+    state: &AppState,
+    slug: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(std::sync::Arc<TenantCtx>, Lang, Session, Account), Response> {
+    let (t, lang, session, account) = signed_in(state, slug, headers).await?;
+    let params = require_form(headers)
+        .and_then(|_| parse_params(body_text(body)?))
+        .map_err(|e| error_page(lang, &e))?;
+    if !csrf_ok(headers, param(&params, "csrf"), None) {
+        return Err(error_page(lang, &OAuthError::invalid_request(lang.texts().bad_csrf).with_status(403)));
+    }
+    Ok((t, lang, session, account))
+}
+
+async fn show_account(
+    state: &AppState,
+    t: &TenantCtx,
+    lang: Lang,
+    headers: &HeaderMap,
+    account: &Account,
+    message: Option<&str>,
+) -> Response {
+    let totp_on = matches!(state.store().totp(&account.id).await, Ok(Some(c)) if c.confirmed);
+    let recovery_left =
+        if totp_on { state.store().recovery_codes_left(&account.id).await.unwrap_or(0) } else { 0 };
+    let (csrf, is_new) = browser_binding(headers);
+    let page = AccountPage {
+        t: lang.texts(),
+        lang_switch: None,
+        username: &account.username,
+        totp_on,
+        recovery_left,
+        message,
+        base: base(t),
+        csrf: &csrf,
+    };
+    let mut res = with_form_action(render(StatusCode::OK, &page), None);
+    if is_new {
+        res.headers_mut().append(header::SET_COOKIE, browser_cookie(state, t, &csrf));
+    }
+    res
+}
+
+pub async fn show(state: State, Path(slug): Path<String>, headers: HeaderMap) -> Response {
+    match signed_in(&state, &slug, &headers).await {
+        Ok((t, lang, _, account)) => show_account(&state, &t, lang, &headers, &account, None).await,
+        Err(r) => r,
+    }
+}
+
+fn enrol_page(
+    t: &TenantCtx,
+    lang: Lang,
+    headers: &HeaderMap,
+    secret: &Secret,
+    account: &Account,
+    error: Option<&str>,
+) -> Response {
+    let uri = secret.otpauth_uri(&t.tenant.name.replace(':', " "), &account.username.replace(':', " "));
+    let qr = qrcode::QrCode::new(uri.as_bytes())
+        .map(|c| c.render::<qrcode::render::svg::Color>().min_dimensions(200, 200).build())
+        .unwrap_or_default();
+    let svg = qr.find("<svg").map_or("", |i| &qr[i..]);
+    let csrf = super::cookie(headers, BROWSER_COOKIE).unwrap_or_default();
+    let key = secret.base32();
+    let page = TotpEnrolPage {
+        t: lang.texts(),
+        lang_switch: None,
+        qr_svg: svg,
+        key: &key,
+        error,
+        base: base(t),
+        csrf: &csrf,
+    };
+    with_form_action(render(StatusCode::OK, &page), None)
+}
+
+/// Starts setting up an authenticator: a new secret, pending until a correct code.
+pub async fn totp_begin(state: State, Path(slug): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+    let (t, lang, _, account) = match posted(&state, &slug, &headers, &body).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let secret = Secret::generate(state.env());
+    let cred = TotpCredential {
+        account_id: account.id.clone(),
+        tenant_id: t.tenant.id.clone(),
+        sealed_secret: state.ops.kek.seal(state.env(), secret.as_bytes(), &totp_context(&account.id)),
+        confirmed: false,
+        last_step: None,
+        created_at: state.env().now(),
+    };
+    match state.store().begin_totp(&cred).await {
+        Ok(true) => enrol_page(&t, lang, &headers, &secret, &account, None),
+        // already on: nothing to set up
+        Ok(false) => see_other(&home_url(&t)),
+        Err(e) => error_page(lang, &e.into()),
+    }
+}
+
+/// Activates the pending authenticator with its first code; shows the recovery codes once.
+pub async fn totp_confirm(
+    state: State,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (t, lang, session, account) = match posted(&state, &slug, &headers, &body).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let params = body_text(&body).and_then(parse_params).unwrap_or_default();
+    let pending = match state.store().totp(&account.id).await {
+        Ok(Some(c)) if !c.confirmed => c,
+        Ok(_) => return see_other(&home_url(&t)),
+        Err(e) => return error_page(lang, &e.into()),
+    };
+    let secret = match state.ops.kek.open(&pending.sealed_secret, &totp_context(&account.id)) {
+        Ok(b) => Secret::from_bytes(b),
+        Err(e) => return error_page(lang, &OAuthError::server_error(e.to_string())),
+    };
+    let now = state.env().now();
+    let code = param(&params, "code").unwrap_or_default();
+    let Some(step) = secret.verify(code, now, None) else {
+        return enrol_page(&t, lang, &headers, &secret, &account, Some(lang.texts().bad_code));
+    };
+    match state.store().confirm_totp(&account.id, step).await {
+        Ok(true) => {}
+        Ok(false) => return see_other(&home_url(&t)),
+        Err(e) => return error_page(lang, &e.into()),
+    }
+    let codes = totp::recovery_codes(state.env());
+    let hashes: Vec<String> = codes.iter().map(|(_, h)| h.clone()).collect();
+    if let Err(e) = state.store().replace_recovery_codes(&account.id, &hashes).await {
+        return error_page(lang, &e.into());
+    }
+    audit(
+        &state,
+        &t.tenant.id,
+        "factor_added",
+        Some(&account.id),
+        None,
+        None,
+        json!({"factor": "totp", "sid": session.sid}),
+    )
+    .await;
+    let plain: Vec<String> = codes.into_iter().map(|(c, _)| c).collect();
+    let page = RecoveryCodesPage { t: lang.texts(), lang_switch: None, codes: &plain, base: base(&t) };
+    let mut res = render(StatusCode::OK, &page);
+    res.headers_mut().insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    res
+}
+
+/// Turns two-step verification off: only from a session that used it (aal2), so a stolen
+/// password alone cannot remove the second factor.
+pub async fn totp_remove(
+    state: State,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (t, lang, session, account) = match posted(&state, &slug, &headers, &body).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if !policy::satisfies(&session.acr, Some("aal2")) {
+        return show_account(&state, &t, lang, &headers, &account, Some(lang.texts().need_aal2)).await;
+    }
+    if let Err(e) = state.store().delete_totp(&account.id).await {
+        return error_page(lang, &e.into());
+    }
+    audit(
+        &state,
+        &t.tenant.id,
+        "factor_removed",
+        Some(&account.id),
+        None,
+        None,
+        json!({"factor": "totp", "sid": session.sid}),
+    )
+    .await;
+    see_other(&home_url(&t))
+}
