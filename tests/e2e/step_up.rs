@@ -142,5 +142,25 @@ async fn step_up(backend: Backend) {
     assert!(cb.contains_key("code"));
     let cb = b4.get(&s, &url).await.callback();
     assert_eq!(cb["error"], "unmet_authentication_requirements");
+    // the same through an essential acr in the claims parameter
+    let claims = r#"{"id_token":{"acr":{"essential":true,"values":["aal2"]}}}"#;
+    let essential = format!("&claims={}", crate::oidc_flow::urlencode(claims));
+    let cb = b4.get(&s, &auth_url(&s.issuer, &web, &essential)).await.callback();
+    assert_eq!(cb["error"], "unmet_authentication_requirements");
+
+    // a client registered with a minimum of aal2: every sign-in for it needs two factors
+    let strict = ClientSettings { min_acr: Some("aal2".into()), ..ClientSettings::default() };
+    let (strict, strict_secret) = s.add_client(ClientType::Web, strict).await;
+    let cb = b4.authorize(&s, &auth_url(&s.issuer, &strict, ""), "ivan").await.callback();
+    assert_eq!(cb["error"], "unmet_authentication_requirements", "ivan has no second factor");
+    s.env.advance(30);
+    let b7 = Browser::new();
+    let (_, _, login) = b7.get(&s, &auth_url(&s.issuer, &strict, "")).await.page();
+    let page = is_code_page(b7.sign_in(&s, &login, "hana", PASSWORD).await);
+    let step = submit_code(&b7, &s, &page, &totp.code_at_step(s.env.now() / 30)).await;
+    let (_, _, consent) = step.page();
+    let cb = b7.consent(&s, &consent, true).await.callback();
+    let c = id_token(&s, &strict, &strict_secret.unwrap(), &cb["code"]).await;
+    assert_eq!(c["acr"], "aal2");
 }
 crate::both_backends!(totp_second_factor_and_step_up, step_up);

@@ -95,6 +95,7 @@ fn interaction(id: &str, expires_at: i64) -> Interaction {
         ui_locales: Some("zh-CN en".into()),
         claims_locales: None,
         acr_values: None,
+        claims_acr: None,
     };
     Interaction {
         id: id.into(),

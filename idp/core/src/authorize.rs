@@ -213,6 +213,14 @@ pub fn validate(params: &[(String, String)], client: Option<&Client>, issuer: &s
             }
         },
     };
+    // 10. claims (OIDC Core §5.5): only the acr member is acted on; others are accepted.
+    let claims_acr = match get("claims").map(claims_acr) {
+        None => None,
+        Some(Ok(v)) => v,
+        Some(Err(())) => {
+            return to_client(OAuthError::invalid_request("The claims parameter is not valid JSON."));
+        }
+    };
     let short = |name: &str, max: usize| get(name).filter(|v| v.len() <= max).map(str::to_string);
     if get("nonce").is_some_and(|n| n.len() > 512) || get("state").is_some_and(|s| s.len() > 1024) {
         return to_client(OAuthError::invalid_request("nonce or state is too long."));
@@ -231,7 +239,29 @@ pub fn validate(params: &[(String, String)], client: Option<&Client>, issuer: &s
         ui_locales: short("ui_locales", 128),
         claims_locales: short("claims_locales", 128),
         acr_values: short("acr_values", 256),
+        claims_acr,
     })
+}
+
+/// The acr values a `claims` parameter asks for (`{"id_token": {"acr": {"essential": true,
+/// "values": ["aal2"]}}}`, or `"value"`, or under `userinfo`), space-separated.
+fn claims_acr(json: &str) -> Result<Option<String>, ()> {
+    let v: serde_json::Value = serde_json::from_str(json).map_err(|_| ())?;
+    if !v.is_object() {
+        return Err(());
+    }
+    let mut out: Vec<String> = vec![];
+    for member in ["id_token", "userinfo"] {
+        let Some(acr) = v.get(member).and_then(|m| m.get("acr")) else { continue };
+        if let Some(one) = acr.get("value").and_then(|x| x.as_str()) {
+            out.push(one.to_string());
+        }
+        if let Some(many) = acr.get("values").and_then(|x| x.as_array()) {
+            out.extend(many.iter().filter_map(|x| x.as_str().map(str::to_string)));
+        }
+    }
+    out.retain(|a| !a.is_empty() && a.len() <= 64 && !a.contains(' '));
+    Ok((!out.is_empty()).then(|| out.join(" ")))
 }
 
 /// What to do with a validated request now.

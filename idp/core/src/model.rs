@@ -266,6 +266,11 @@ pub struct AuthRequest {
     pub ui_locales: Option<String>,
     pub claims_locales: Option<String>,
     pub acr_values: Option<String>,
+    /// The acr values asked for through the `claims` parameter (`id_token` or `userinfo`
+    /// member `acr`), space-separated; an essential one that cannot be met ends the request
+    /// with `unmet_authentication_requirements`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims_acr: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]

@@ -42,6 +42,14 @@ pub fn required(acr_values: Option<&str>, client_minimum: Option<&str>) -> Optio
     (need > 1).then(|| LEVELS[need - 1])
 }
 
+/// The stronger of two requirements.
+pub fn strongest(a: Option<&'static str>, b: Option<&'static str>) -> Option<&'static str> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(if level(x) >= level(y) { x } else { y }),
+        (x, y) => x.or(y),
+    }
+}
+
 /// Whether a session at `acr` satisfies `required`.
 pub fn satisfies(acr: &str, required: Option<&str>) -> bool {
     required.is_none_or(|r| level(acr) >= level(r))

@@ -28,6 +28,9 @@ pub struct ClientInfo {
     pub token_endpoint_auth_methods: Vec<String>,
     pub id_token_signed_response_alg: String,
     pub access_token_format: String,
+    /// The least assurance level a sign-in for this client must reach.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_acr: Option<String>,
     pub disabled: bool,
 }
 

@@ -130,6 +130,9 @@ pub enum ClientCmd {
         /// Issue refresh tokens without offline_access.
         #[arg(long)]
         always_refresh: bool,
+        /// The least assurance level any sign-in for this client must reach (aal2: two factors).
+        #[arg(long, value_parser = ["aal1", "aal2"])]
+        min_acr: Option<String>,
         #[arg(long)]
         access_token_ttl: Option<i64>,
         #[arg(long)]
@@ -239,6 +242,7 @@ pub fn client_info(c: &Client, secret: Option<String>) -> ClientInfo {
             AccessTokenFormat::Jwt => "jwt".into(),
             AccessTokenFormat::Opaque => "opaque".into(),
         },
+        min_acr: c.settings.min_acr.clone(),
         disabled: c.disabled,
     }
 }
@@ -367,6 +371,7 @@ async fn client_command(ops: &Ops, json: bool, cmd: ClientCmd) -> anyhow::Result
             private_key_jwt_only,
             organisation,
             always_refresh,
+            min_acr,
             access_token_ttl,
             refresh_token_ttl,
         } => {
@@ -381,6 +386,7 @@ async fn client_command(ops: &Ops, json: bool, cmd: ClientCmd) -> anyhow::Result
                 id_token_alg: SigningAlg::parse(&id_token_alg).ok_or_else(|| anyhow!("unknown algorithm"))?,
                 organisation,
                 always_issue_refresh_token: always_refresh,
+                min_acr,
                 ..ClientSettings::default()
             };
             if let Some(ttl) = access_token_ttl {

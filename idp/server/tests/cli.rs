@@ -98,6 +98,37 @@ fn operator_commands(idp: &Idp) {
     ]);
     assert!(spa.get("client_secret").is_none(), "public clients get no secret");
     let svc = idp.ok(&["client", "add", "--tenant", "city", "--name", "Batch", "--type", "service"]);
+    assert!(svc.get("min_acr").is_none(), "no minimum unless asked");
+    let strict = idp.ok(&[
+        "client",
+        "add",
+        "--tenant",
+        "city",
+        "--name",
+        "Tax",
+        "--type",
+        "web",
+        "--redirect-uri",
+        "https://tax.example/cb",
+        "--min-acr",
+        "aal2",
+    ]);
+    assert_eq!(strict["min_acr"], "aal2");
+    assert!(
+        idp.fails(&[
+            "client",
+            "add",
+            "--tenant",
+            "city",
+            "--name",
+            "X",
+            "--type",
+            "web",
+            "--min-acr",
+            "aal9"
+        ])
+        .contains("invalid value")
+    );
     assert!(svc["client_secret"].is_string());
     assert!(
         idp.fails(&[
@@ -125,7 +156,7 @@ fn operator_commands(idp: &Idp) {
     let shown = idp.ok(&["client", "show", "--tenant", "city", &id]);
     assert!(shown.get("client_secret").is_none(), "secrets are shown once only");
     let listed = idp.ok(&["client", "list", "--tenant", "city"]);
-    assert_eq!(listed.as_array().unwrap().len(), 3);
+    assert_eq!(listed.as_array().unwrap().len(), 4);
     let rotated = idp.ok(&["client", "rotate-secret", "--tenant", "city", &id]);
     assert_ne!(rotated["client_secret"].as_str().unwrap(), secret);
     assert_eq!(idp.ok(&["client", "disable", "--tenant", "city", &id])["disabled"], true);

@@ -180,3 +180,22 @@ fn decisions_follow_session_prompt_max_age_and_grant() {
         Decision::Issue(..)
     ));
 }
+
+#[test]
+fn the_claims_parameter_asks_for_acr() {
+    let c = client(ClientType::Web);
+    let acr = |claims: &str| match validate(&params(&[("claims", claims)]), Some(&c), ISS) {
+        Validated::Ok(r) => Ok(r.claims_acr),
+        Validated::ErrorToClient(_, e) => Err(e.code),
+        Validated::ErrorToUser(e) => Err(e.code),
+    };
+    assert_eq!(acr(r#"{"id_token":{"acr":{"essential":true,"values":["aal2"]}}}"#), Ok(Some("aal2".into())));
+    assert_eq!(
+        acr(r#"{"userinfo":{"acr":{"value":"aal2"}},"id_token":{"email":null}}"#),
+        Ok(Some("aal2".into()))
+    );
+    assert_eq!(acr(r#"{"id_token":{"email":{"essential":true}}}"#), Ok(None), "other members are accepted");
+    assert_eq!(acr(r#"{"id_token":{"acr":{"values":[1, "", "a b"]}}}"#), Ok(None), "junk values are ignored");
+    assert_eq!(acr("{not json"), Err("invalid_request"));
+    assert_eq!(acr("[1]"), Err("invalid_request"));
+}

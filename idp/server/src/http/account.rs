@@ -78,6 +78,7 @@ async fn signed_in(
                 ui_locales: None,
                 claims_locales: None,
                 acr_values: None,
+                claims_acr: None,
             };
             Err(proceed(state, &t, headers, &req, None, false, None, lang).await)
         }

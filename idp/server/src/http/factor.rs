@@ -22,11 +22,13 @@ use super::session::audit;
 use super::{State, param};
 use crate::state::{AppState, TenantCtx};
 
-/// The level `req` needs: its `acr_values` and the client's minimum.
+/// The level `req` needs: its `acr_values`, the acr of its `claims` parameter, and the
+/// client's minimum.
 pub(super) async fn required_for(state: &AppState, t: &TenantCtx, req: &AuthRequest) -> Option<&'static str> {
     let client = state.store().client(&t.tenant.id, &req.client_id).await.ok().flatten();
     let minimum = client.and_then(|c| c.settings.min_acr);
-    policy::required(req.acr_values.as_deref(), minimum.as_deref())
+    let asked = policy::required(req.acr_values.as_deref(), minimum.as_deref());
+    policy::strongest(asked, policy::required(req.claims_acr.as_deref(), None))
 }
 
 pub(super) async fn satisfied(state: &AppState, l: &Loaded, session: &Session) -> bool {
