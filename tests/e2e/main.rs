@@ -17,5 +17,6 @@ mod oidc_flow;
 mod outage;
 mod refusals;
 mod sessions;
+mod sms;
 mod step_up;
 mod store_contract;

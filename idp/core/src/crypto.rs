@@ -50,6 +50,12 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && bool::from(a.ct_eq(b))
 }
 
+/// HMAC-SHA-256 of `data` under an arbitrary `key`, as lower-case hex.
+pub fn hmac_sha256_hex(key: &[u8], data: &[u8]) -> String {
+    let tag = aws_lc_rs::hmac::sign(&aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key), data);
+    tag.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The key-encryption key. Its `Debug` never shows the key.
 #[derive(Clone)]
 pub struct Kek {
@@ -95,16 +101,19 @@ impl Kek {
         b64(&self.key)
     }
 
+    /// HMAC-SHA-256 of `data` under this key.
+    pub fn mac(&self, data: &[u8]) -> [u8; 32] {
+        let tag =
+            aws_lc_rs::hmac::sign(&aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &self.key), data);
+        let mut out = [0u8; 32];
+        out.copy_from_slice(tag.as_ref());
+        out
+    }
+
     /// A subkey for one purpose (HMAC-SHA-256 of the label under this key, as in HKDF-Expand
     /// with a single block): the same on every node that has the same KEK.
     pub fn derive(&self, label: &str) -> Kek {
-        let tag = aws_lc_rs::hmac::sign(
-            &aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &self.key),
-            label.as_bytes(),
-        );
-        let mut key = [0u8; 32];
-        key.copy_from_slice(tag.as_ref());
-        Self { key }
+        Self { key: self.mac(label.as_bytes()) }
     }
 
     fn aead(&self) -> LessSafeKey {

@@ -23,6 +23,7 @@ pub mod password;
 pub mod policy;
 pub mod ports;
 pub mod scope;
+pub mod sms;
 pub mod token;
 pub mod tokens_read;
 pub mod totp;

@@ -377,6 +377,30 @@ impl std::fmt::Debug for TotpCredential {
     }
 }
 
+/// A live SMS code (see `sms.rs`); the code itself is never stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmsCode {
+    pub tenant_id: String,
+    pub phone: String,
+    /// `signin` or `verify`.
+    pub purpose: String,
+    pub code_mac: String,
+    pub attempts: i64,
+    pub expires_at: i64,
+    pub created_at: i64,
+}
+
+/// What checking an SMS code found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmsCheck {
+    /// Right, and now used up.
+    Accepted,
+    /// Wrong; this many tries are left.
+    Wrong(i64),
+    /// No live code: never sent, expired, or out of tries.
+    Gone,
+}
+
 /// An audit event. `detail` never carries secrets or personal identifiers beyond ids.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct AuditEvent {

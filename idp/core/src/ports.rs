@@ -92,6 +92,20 @@ pub trait Store: Send + Sync + 'static {
     async fn use_recovery_code(&self, account_id: &str, hash: &str, now: i64) -> Result<bool>;
     async fn recovery_codes_left(&self, account_id: &str) -> Result<i64>;
 
+    /// Stores a new SMS code for the phone and purpose, replacing the previous one.
+    async fn put_sms_code(&self, code: &SmsCode) -> Result<()>;
+    /// Checks a code by its MAC: a right one is used up (one caller only); a wrong one costs a
+    /// try, and after `max_attempts` tries or after expiry nothing matches any more.
+    async fn take_sms_code(
+        &self,
+        tenant_id: &str,
+        phone: &str,
+        purpose: &str,
+        code_mac: &str,
+        now: i64,
+        max_attempts: i64,
+    ) -> Result<SmsCheck>;
+
     // shared state of the nodes
     /// Counts one hit on `key` in the fixed window starting at `window_start`; returns the
     /// window's hits so far, this one included (a new window starts again at 1).

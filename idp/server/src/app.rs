@@ -62,7 +62,8 @@ impl Application {
         let bootstrap = config.bootstrap;
         let ops = open_ops(config, env).await?;
         let bootstrap_admin = if bootstrap { ops.bootstrap().await? } else { None };
-        let state = Arc::new(AppState::new(ops));
+        let sms = crate::sms::from_config(&ops.config)?;
+        let state = Arc::new(AppState::new(ops, sms));
         state.spawn_housekeeping();
         Ok(Self { listener, state, bootstrap_admin })
     }

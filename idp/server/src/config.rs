@@ -36,6 +36,51 @@ pub struct Config {
     pub argon2: Argon2Params,
     pub limits: Limits,
     pub sessions: SessionPolicy,
+    pub sms: SmsConfig,
+}
+
+/// Where SMS codes go (see `sms.rs`). The default writes them to a file for development; a
+/// real deployment sets `sender = "webhook"` and its gateway.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmsConfig {
+    /// `file`, `webhook` or `none` (no SMS sign-in offered).
+    pub sender: String,
+    /// The file sender's file; default `{data_dir}/sms-outbox.txt`.
+    pub file: Option<PathBuf>,
+    pub webhook_url: Option<String>,
+    /// Sent as the `Authorization` header, e.g. `Bearer …`.
+    pub webhook_authorization: Option<String>,
+    /// Signs the body: `X-Signature: sha256=<hex HMAC-SHA-256>`.
+    pub webhook_hmac_secret: Option<String>,
+    pub timeout_seconds: u64,
+    pub retries: u32,
+}
+
+impl Default for SmsConfig {
+    fn default() -> Self {
+        Self {
+            sender: "file".into(),
+            file: None,
+            webhook_url: None,
+            webhook_authorization: None,
+            webhook_hmac_secret: None,
+            timeout_seconds: 5,
+            retries: 2,
+        }
+    }
+}
+
+impl std::fmt::Debug for SmsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmsConfig")
+            .field("sender", &self.sender)
+            .field("file", &self.file)
+            .field("webhook_url", &self.webhook_url)
+            .field("timeout_seconds", &self.timeout_seconds)
+            .field("retries", &self.retries)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Rate limits (per minute) and lockout. Exceeding a rate limit answers 429 with Retry-After.
@@ -94,6 +139,7 @@ impl Default for Config {
             argon2: Argon2Params::default(),
             limits: Limits::default(),
             sessions: SessionPolicy::default(),
+            sms: SmsConfig::default(),
         }
     }
 }

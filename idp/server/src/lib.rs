@@ -8,6 +8,7 @@ pub mod config;
 pub mod http;
 pub mod ops;
 pub mod seed;
+pub mod sms;
 pub mod state;
 
 pub use app::Application;

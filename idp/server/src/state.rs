@@ -90,10 +90,12 @@ pub struct AppState {
     dummy_hash: std::sync::OnceLock<String>,
     tenants: RwLock<HashMap<String, Arc<TenantCtx>>>,
     pub limits: Limiters,
+    /// Where SMS codes go; `None` when the tenant's deployment offers no SMS sign-in.
+    pub sms: Option<Arc<dyn crate::sms::SmsSender>>,
 }
 
 impl AppState {
-    pub fn new(ops: Ops) -> Self {
+    pub fn new(ops: Ops, sms: Option<Arc<dyn crate::sms::SmsSender>>) -> Self {
         let l = &ops.config.limits;
         // The credential limits are shared by every node of a PostgreSQL deployment (a sign-in
         // costs an Argon2id computation; one more write is nothing next to it). SQLite serves
@@ -118,6 +120,7 @@ impl AppState {
             dummy_hash: std::sync::OnceLock::new(),
             tenants: RwLock::new(HashMap::new()),
             limits,
+            sms,
         }
     }
 

@@ -124,6 +124,33 @@ macro_rules! impl_store {
                     .bind(account_id).fetch_one(&self.pool).await.map_err(map_err)
             }
 
+            async fn put_sms_code(&self, c: &SmsCode) -> Result<()> {
+                sqlx::query("INSERT INTO sms_codes (tenant_id, phone, purpose, code_mac, attempts, expires_at, created_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, phone, purpose) DO UPDATE SET \
+                             code_mac = excluded.code_mac, attempts = excluded.attempts, expires_at = excluded.expires_at, \
+                             created_at = excluded.created_at")
+                    .bind(&c.tenant_id).bind(&c.phone).bind(&c.purpose).bind(&c.code_mac).bind(c.attempts)
+                    .bind(c.expires_at).bind(c.created_at).execute(&self.write).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn take_sms_code(&self, tenant_id: &str, phone: &str, purpose: &str, code_mac: &str, now: i64, max_attempts: i64) -> Result<SmsCheck> {
+                let taken = sqlx::query("DELETE FROM sms_codes WHERE tenant_id = $1 AND phone = $2 AND purpose = $3 \
+                                         AND code_mac = $4 AND expires_at > $5 AND attempts < $6")
+                    .bind(tenant_id).bind(phone).bind(purpose).bind(code_mac).bind(now).bind(max_attempts)
+                    .execute(&self.write).await.map_err(map_err)?.rows_affected();
+                if taken == 1 {
+                    return Ok(SmsCheck::Accepted);
+                }
+                let tried: Option<(i64, i64)> = sqlx::query_as("UPDATE sms_codes SET attempts = attempts + 1 \
+                                         WHERE tenant_id = $1 AND phone = $2 AND purpose = $3 RETURNING attempts, expires_at")
+                    .bind(tenant_id).bind(phone).bind(purpose).fetch_optional(&self.write).await.map_err(map_err)?;
+                Ok(match tried {
+                    Some((attempts, expires_at)) if expires_at > now && attempts < max_attempts => SmsCheck::Wrong(max_attempts - attempts),
+                    _ => SmsCheck::Gone,
+                })
+            }
+
             async fn count_hit(&self, key: &str, window_start: i64) -> Result<i64> {
                 sqlx::query_scalar("INSERT INTO rate_limit_windows (key, window_start, hits) VALUES ($1, $2, 1) \
                                     ON CONFLICT (key) DO UPDATE SET \
@@ -404,7 +431,8 @@ macro_rules! impl_store {
                     "DELETE FROM refresh_tokens WHERE expires_at < $1",
                     "DELETE FROM auth_codes WHERE expires_at < $1 - 3600",
                     "DELETE FROM token_families WHERE expires_at < $1",
-                    "DELETE FROM rate_limit_windows WHERE window_start < $1 - 120",
+                    "DELETE FROM rate_limit_windows WHERE window_start < $1 - 7200",
+                    "DELETE FROM sms_codes WHERE expires_at < $1",
                 ] {
                     n += sqlx::query(sql).bind(now).execute(&self.write).await.map_err(map_err)?.rows_affected();
                 }

@@ -26,9 +26,16 @@ pub(super) struct Loaded {
     pub lang: Lang,
     pub client_name: String,
     pub organisation: Option<String>,
+    /// SMS codes are offered.
+    pub sms: bool,
 }
 
-async fn load(state: &AppState, slug: &str, id: &str, headers: &HeaderMap) -> Result<Loaded, Response> {
+pub(super) async fn load(
+    state: &AppState,
+    slug: &str,
+    id: &str,
+    headers: &HeaderMap,
+) -> Result<Loaded, Response> {
     let lang0 = Lang::pick(None, headers);
     let expired =
         |lang: Lang| error_page(lang, &OAuthError::invalid_request(lang.texts().expired_interaction));
@@ -60,7 +67,7 @@ async fn load(state: &AppState, slug: &str, id: &str, headers: &HeaderMap) -> Re
             }
             _ => (interaction.request.client_id.clone(), None),
         };
-    Ok(Loaded { t, interaction, lang, client_name, organisation })
+    Ok(Loaded { t, interaction, lang, client_name, organisation, sms: state.sms.is_some() })
 }
 
 pub(super) fn lang_switch(l: &Loaded) -> Option<String> {
@@ -141,6 +148,7 @@ fn login_page(
         action: format!("/t/{}/interaction/{}/login", l.t.tenant.slug, l.interaction.id),
         csrf: &csrf,
         login: if login.is_empty() { hint } else { login },
+        sms_link: l.sms.then(|| format!("/t/{}/interaction/{}/sms", l.t.tenant.slug, l.interaction.id)),
     };
     with_form_action(render(status, &page), Some(&l.interaction.request.redirect_uri))
 }

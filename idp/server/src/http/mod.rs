@@ -23,6 +23,7 @@ pub mod interaction;
 pub mod logout;
 pub mod pages;
 pub mod session;
+pub mod sms;
 pub mod token;
 pub mod userinfo;
 
@@ -56,6 +57,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/t/{tenant}/interaction/{id}/login", post(interaction::login))
         .route("/t/{tenant}/interaction/{id}/consent", post(interaction::consent))
         .route("/t/{tenant}/interaction/{id}/totp", post(factor::totp))
+        .route("/t/{tenant}/interaction/{id}/sms", get(sms::show))
+        .route("/t/{tenant}/interaction/{id}/sms/send", post(sms::send))
+        .route("/t/{tenant}/interaction/{id}/sms/verify", post(sms::verify))
         .route("/t/{tenant}/account", get(account::show))
         .route("/t/{tenant}/account/totp/begin", post(account::totp_begin))
         .route("/t/{tenant}/account/totp/confirm", post(account::totp_confirm))

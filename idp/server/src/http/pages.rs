@@ -105,6 +105,15 @@ pub struct Texts {
     pub recovery_left: &'static str,
     pub need_aal2: &'static str,
     pub back: &'static str,
+    pub sms_sign_in: &'static str,
+    pub phone: &'static str,
+    pub send_code: &'static str,
+    pub sms_sent: &'static str,
+    pub sms_failed: &'static str,
+    pub sms_gone: &'static str,
+    pub sms_wrong: &'static str,
+    pub bad_phone: &'static str,
+    pub use_password: &'static str,
 }
 
 pub static ZH: Texts = Texts {
@@ -154,6 +163,15 @@ pub static ZH: Texts = Texts {
     recovery_left: "剩余恢复码：",
     need_aal2: "请先使用两步验证重新登录，再关闭两步验证。",
     back: "返回",
+    sms_sign_in: "手机验证码登录",
+    phone: "手机号",
+    send_code: "获取验证码",
+    sms_sent: "如果该号码已注册，验证码已发送，5 分钟内有效。",
+    sms_failed: "短信发送失败，请稍后再试。",
+    sms_gone: "验证码已失效，请重新获取。",
+    sms_wrong: "验证码不正确，剩余尝试次数：",
+    bad_phone: "请输入正确的手机号。",
+    use_password: "使用密码登录",
 };
 
 pub static EN: Texts = Texts {
@@ -203,6 +221,15 @@ pub static EN: Texts = Texts {
     recovery_left: "Recovery codes left:",
     need_aal2: "Sign in again with two-step verification before turning it off.",
     back: "Back",
+    sms_sign_in: "Sign in with a text message code",
+    phone: "Phone number",
+    send_code: "Send code",
+    sms_sent: "If this number is registered, a code is on its way; it is valid for 5 minutes.",
+    sms_failed: "The text message could not be sent; please try again later.",
+    sms_gone: "The code is no longer valid; ask for a new one.",
+    sms_wrong: "Wrong code; tries left:",
+    bad_phone: "Enter a valid phone number.",
+    use_password: "Sign in with a password",
 };
 
 #[derive(Template)]
@@ -215,6 +242,26 @@ pub struct LoginPage<'a> {
     pub action: String,
     pub csrf: &'a str,
     pub login: &'a str,
+    /// The SMS sign-in page, where SMS codes are offered.
+    pub sms_link: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "sms.html")]
+pub struct SmsPage<'a> {
+    pub t: &'a Texts,
+    pub lang_switch: Option<String>,
+    pub client_name: &'a str,
+    pub error: Option<String>,
+    pub notice: Option<&'a str>,
+    /// Where the phone number goes (send) and where the code goes (verify).
+    pub send_action: String,
+    pub verify_action: String,
+    pub password_link: String,
+    pub csrf: &'a str,
+    pub phone: &'a str,
+    /// A code was (or may have been) sent: show the code field.
+    pub code_step: bool,
 }
 
 #[derive(Template)]

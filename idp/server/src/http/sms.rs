@@ -1,0 +1,246 @@
+//! Sign-in with a phone number and an SMS code (the usual citizen path): 6 digits, 5 minutes,
+//! 5 tries (`idp_core::sms`); at most one code a minute and five an hour per phone number and
+//! the sign-in limit per IP, counted in the database so that they hold across nodes. The answer
+//! to "send a code" is the same whether or not the number is registered. A person with an
+//! authenticator still gives its code afterwards.
+
+use std::net::SocketAddr;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use idp_core::OAuthError;
+use idp_core::model::{PendingSignIn, SmsCheck, SmsCode};
+use idp_core::sms;
+use serde_json::json;
+
+use super::authorize::{interaction_url, see_other};
+use super::interaction::{Loaded, lang_switch, load, posted, signed_in, utc_hhmm};
+use super::pages::{Lang, SmsPage, error_page, render, with_form_action};
+use super::session::audit;
+use super::{State, param};
+use crate::state::AppState;
+
+const PURPOSE: &str = "signin";
+
+fn page(
+    l: &Loaded,
+    headers: &HeaderMap,
+    phone: &str,
+    code_step: bool,
+    error: Option<String>,
+    notice: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let csrf = super::cookie(headers, super::session::BROWSER_COOKIE).unwrap_or_default();
+    let base = format!("/t/{}/interaction/{}", l.t.tenant.slug, l.interaction.id);
+    let p = SmsPage {
+        t: l.lang.texts(),
+        lang_switch: lang_switch(l),
+        client_name: &l.client_name,
+        error,
+        notice,
+        send_action: format!("{base}/sms/send"),
+        verify_action: format!("{base}/sms/verify"),
+        password_link: base.clone(),
+        csrf: &csrf,
+        phone,
+        code_step,
+    };
+    with_form_action(render(status, &p), Some(&l.interaction.request.redirect_uri))
+}
+
+fn too_many(l: &Loaded, headers: &HeaderMap, phone: &str, code_step: bool, wait: u64) -> Response {
+    let t = l.lang.texts();
+    let mut r =
+        page(l, headers, phone, code_step, Some(t.too_many.into()), None, StatusCode::TOO_MANY_REQUESTS);
+    r.headers_mut().insert(header::RETRY_AFTER, wait.into());
+    r
+}
+
+pub async fn show(state: State, Path((slug, id)): Path<(String, String)>, headers: HeaderMap) -> Response {
+    match load(&state, &slug, &id, &headers).await {
+        Ok(l) if l.sms => page(&l, &headers, "", false, None, None, StatusCode::OK),
+        Ok(l) => see_other(&interaction_url(&l.t, &l.interaction.id)),
+        Err(r) => r,
+    }
+}
+
+/// One hit on a per-phone window of `seconds`; `Err(wait)` beyond `limit`.
+async fn phone_window(state: &AppState, key: &str, seconds: i64, limit: i64) -> Result<(), u64> {
+    let now = state.env().now();
+    let start = now - now.rem_euclid(seconds);
+    match state.store().count_hit(key, start).await {
+        Ok(hits) if hits > limit => Err((start + seconds - now).max(1) as u64),
+        _ => Ok(()),
+    }
+}
+
+pub async fn send(
+    state: State,
+    Path((slug, id)): Path<(String, String)>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (l, params) = match posted(&state, &slug, &id, &headers, &body).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let Some(sender) = state.sms.clone() else { return see_other(&interaction_url(&l.t, &l.interaction.id)) };
+    let t = l.lang.texts();
+    let typed = param(&params, "phone").unwrap_or_default();
+    let Some(phone) = sms::normalise_phone(typed) else {
+        return page(&l, &headers, "", false, Some(t.bad_phone.into()), None, StatusCode::OK);
+    };
+    let tenant_id = l.t.tenant.id.clone();
+    let ip = super::client_ip(&state, &headers, peer);
+    let now = state.env().now();
+    if let Err(wait) =
+        state.limits.signin_ip.check_shared(state.store(), now, &format!("{tenant_id}:{ip}")).await
+    {
+        return too_many(&l, &headers, &phone, false, wait);
+    }
+    for (window, seconds, limit) in [("sms_minute", 60, 1), ("sms_hour", 3600, 5)] {
+        if let Err(wait) =
+            phone_window(&state, &format!("{window}:{tenant_id}:{phone}"), seconds, limit).await
+        {
+            return too_many(&l, &headers, &phone, true, wait);
+        }
+    }
+    let account = match state.store().account_by_login(&tenant_id, &phone).await {
+        Ok(a) => a.filter(|a| !a.disabled && a.phone.as_deref() == Some(phone.as_str())),
+        Err(e) => return error_page(l.lang, &e.into()),
+    };
+    // Only a registered number gets a code; the answer is the same either way.
+    if account.is_some() {
+        let code = sms::new_code(state.env());
+        let record = SmsCode {
+            tenant_id: tenant_id.clone(),
+            phone: phone.clone(),
+            purpose: PURPOSE.into(),
+            code_mac: sms::code_mac(&state.ops.kek, &tenant_id, &phone, PURPOSE, &code),
+            attempts: 0,
+            expires_at: now + sms::TTL_SECONDS,
+            created_at: now,
+        };
+        if let Err(e) = state.store().put_sms_code(&record).await {
+            return error_page(l.lang, &e.into());
+        }
+        let message = match l.lang {
+            Lang::Zh => format!("【{}】您的登录验证码是 {code}，5 分钟内有效，请勿告诉他人。", t.brand),
+            Lang::En => format!(
+                "{}: your sign-in code is {code}. It is valid for 5 minutes; do not share it.",
+                t.brand
+            ),
+        };
+        if let Err(why) = sender.send(&phone, &message).await {
+            tracing::warn!(error = %why, "an SMS code could not be sent");
+            return page(
+                &l,
+                &headers,
+                &phone,
+                false,
+                Some(t.sms_failed.into()),
+                None,
+                StatusCode::SERVICE_UNAVAILABLE,
+            );
+        }
+        audit(
+            &state,
+            &tenant_id,
+            "sms_code_sent",
+            account.as_ref().map(|a| a.id.as_str()),
+            None,
+            Some(&ip),
+            json!({"purpose": PURPOSE}),
+        )
+        .await;
+    }
+    page(&l, &headers, &phone, true, None, Some(t.sms_sent), StatusCode::OK)
+}
+
+pub async fn verify(
+    state: State,
+    Path((slug, id)): Path<(String, String)>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (l, params) = match posted(&state, &slug, &id, &headers, &body).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if state.sms.is_none() {
+        return see_other(&interaction_url(&l.t, &l.interaction.id));
+    }
+    let t = l.lang.texts();
+    let Some(phone) = sms::normalise_phone(param(&params, "phone").unwrap_or_default()) else {
+        return page(&l, &headers, "", false, Some(t.bad_phone.into()), None, StatusCode::OK);
+    };
+    let code = param(&params, "code").unwrap_or_default();
+    let tenant_id = l.t.tenant.id.clone();
+    let ip = super::client_ip(&state, &headers, peer);
+    let now = state.env().now();
+    let key = format!("{tenant_id}:sms:{phone}");
+    if let Err(wait) = state.limits.signin_account.check_shared(state.store(), now, &key).await {
+        return too_many(&l, &headers, &phone, true, wait);
+    }
+    let mac = sms::code_mac(&state.ops.kek, &tenant_id, &phone, PURPOSE, code);
+    let check =
+        match state.store().take_sms_code(&tenant_id, &phone, PURPOSE, &mac, now, sms::MAX_ATTEMPTS).await {
+            Ok(c) => c,
+            Err(e) => return error_page(l.lang, &e.into()),
+        };
+    let account = match state.store().account_by_login(&tenant_id, &phone).await {
+        Ok(a) => a.filter(|a| !a.disabled && a.phone.as_deref() == Some(phone.as_str())),
+        Err(e) => return error_page(l.lang, &e.into()),
+    };
+    let client_id = l.interaction.request.client_id.clone();
+    let account = match (check, account) {
+        (SmsCheck::Accepted, Some(a)) => a,
+        (check, account) => {
+            if let Some(a) = &account {
+                let limits = &state.config().limits;
+                let until = now + limits.lockout_seconds;
+                let _ = state
+                    .store()
+                    .record_login_failure(&tenant_id, &a.id, limits.lockout_threshold, until)
+                    .await;
+                audit(
+                    &state,
+                    &tenant_id,
+                    "login_failure",
+                    Some(&a.id),
+                    Some(&client_id),
+                    Some(&ip),
+                    json!({"reason": "sms"}),
+                )
+                .await;
+            }
+            let (msg, code_step) = match check {
+                SmsCheck::Wrong(left) => (format!("{} {left}", t.sms_wrong), true),
+                _ => (t.sms_gone.to_string(), false),
+            };
+            return page(&l, &headers, &phone, code_step, Some(msg), None, StatusCode::OK);
+        }
+    };
+    if let Some(until) = account.locked_until.filter(|u| *u > now) {
+        let msg = format!("{} {}", t.locked, utc_hhmm(until));
+        return page(&l, &headers, &phone, false, Some(msg), None, StatusCode::OK);
+    }
+    let _ = state.store().reset_login_failures(&tenant_id, &account.id).await;
+    let amr = vec!["sms".to_string()];
+    match state.store().totp(&account.id).await {
+        Ok(Some(c)) if c.confirmed => {
+            let pending = PendingSignIn { account_id: account.id.clone(), amr, auth_time: now };
+            if let Err(e) = state.store().set_interaction_pending(&l.interaction.id, Some(&pending)).await {
+                return error_page(l.lang, &e.into());
+            }
+            see_other(&interaction_url(&l.t, &l.interaction.id))
+        }
+        Ok(_) => signed_in(&state, &l, &headers, &account.id, amr, now, &ip).await,
+        Err(e) => error_page(l.lang, &OAuthError::from(e)),
+    }
+}
