@@ -10,16 +10,22 @@ use crate::common::{Backend, PASSWORD, TestServer, auth_url};
 
 const PHONE: &str = "+8613800001111";
 
-/// The code in the last message to `phone` in the outbox file.
-fn last_code(outbox: &std::path::Path, phone: &str) -> Option<String> {
-    let text = std::fs::read_to_string(outbox).unwrap_or_default();
-    let line = text.lines().rev().find(|l| l.starts_with(&format!("{phone}\t")))?;
-    // the message's only run of six digits is the code
-    line.split('\t')
-        .nth(1)?
-        .split(|c: char| !c.is_ascii_digit())
-        .find(|run| run.len() == 6)
-        .map(str::to_string)
+/// The code of the `n`th message (1-based) in the outbox, once it is there (messages go out
+/// after the answer).
+async fn code_of_message(outbox: &std::path::Path, n: usize) -> String {
+    for _ in 0..200 {
+        if messages(outbox) >= n {
+            let text = std::fs::read_to_string(outbox).unwrap();
+            let line = text.lines().nth(n - 1).unwrap();
+            assert!(line.starts_with(&format!("{PHONE}\t")), "{line}");
+            // the message's only run of six digits is the code
+            let code =
+                line.split('\t').nth(1).unwrap().split(|c: char| !c.is_ascii_digit()).find(|r| r.len() == 6);
+            return code.expect("a six-digit code").to_string();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("message {n} never came");
 }
 
 fn messages(outbox: &std::path::Path) -> usize {
@@ -88,10 +94,10 @@ async fn sms_sign_in(backend: Backend) {
     // the registered number (typed with spaces) gets a code; a second one within the minute waits
     let (_, _, sent) = post(&b, &s, &page, "/sms/send", &[("phone", "+86 138 0000 1111")]).await.page();
     assert!(sent.contains("如果该号码已注册"), "{sent}");
-    assert_eq!(messages(&outbox), 1);
-    let code = last_code(&outbox, PHONE).expect("a code was sent");
+    let code = code_of_message(&outbox, 1).await;
     let (_, status, _) = post(&b, &s, &sent, "/sms/send", &[("phone", PHONE)]).await.page();
     assert_eq!(status, 429, "one code a minute per number");
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     assert_eq!(messages(&outbox), 1);
 
     // a wrong code costs a try; the right one signs in, once
@@ -116,7 +122,7 @@ async fn sms_sign_in(backend: Backend) {
     // five wrong tries kill a code; so do five minutes
     s.env.advance(61);
     let (_, _, sent) = post(&b2, &s, &page2, "/sms/send", &[("phone", PHONE)]).await.page();
-    let code = last_code(&outbox, PHONE).unwrap();
+    let code = code_of_message(&outbox, 2).await;
     let mut page = sent;
     for _ in 0..5 {
         let (_, _, next) =
@@ -127,7 +133,7 @@ async fn sms_sign_in(backend: Backend) {
     assert!(dead.contains("验证码已失效"), "dead after five wrong tries: {dead}");
     s.env.advance(61);
     let (_, _, sent) = post(&b2, &s, &page2, "/sms/send", &[("phone", PHONE)]).await.page();
-    let code = last_code(&outbox, PHONE).unwrap();
+    let code = code_of_message(&outbox, 3).await;
     s.env.advance(301);
     let (_, _, late) = post(&b2, &s, &sent, "/sms/verify", &[("phone", PHONE), ("code", &code)]).await.page();
     assert!(late.contains("验证码已失效"), "dead after five minutes: {late}");

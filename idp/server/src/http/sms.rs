@@ -1,8 +1,9 @@
 //! Sign-in with a phone number and an SMS code (the usual citizen path): 6 digits, 5 minutes,
 //! 5 tries (`idp_core::sms`); at most one code a minute and five an hour per phone number and
 //! the sign-in limit per IP, counted in the database so that they hold across nodes. The answer
-//! to "send a code" is the same whether or not the number is registered. A person with an
-//! authenticator still gives its code afterwards.
+//! to "send a code" is the same, and as fast, whether or not the number is registered (the
+//! message goes out after the answer). A person with an authenticator still gives its code
+//! afterwards.
 
 use std::net::SocketAddr;
 
@@ -135,18 +136,14 @@ pub async fn send(
                 t.brand
             ),
         };
-        if let Err(why) = sender.send(&phone, &message).await {
-            tracing::warn!(error = %why, "an SMS code could not be sent");
-            return page(
-                &l,
-                &headers,
-                &phone,
-                false,
-                Some(t.sms_failed.into()),
-                None,
-                StatusCode::SERVICE_UNAVAILABLE,
-            );
-        }
+        // Sent after answering: waiting for the gateway would tell a registered number from an
+        // unregistered one by the time the answer takes. A failure is logged (never the message).
+        let to = phone.clone();
+        tokio::spawn(async move {
+            if let Err(why) = sender.send(&to, &message).await {
+                tracing::warn!(error = %why, "an SMS code could not be sent");
+            }
+        });
         audit(
             &state,
             &tenant_id,
