@@ -137,16 +137,8 @@ impl Ops {
         self.store.insert_signing_key(&key).await?;
         self.store.deactivate_signing_keys(&tenant.id, alg, &key.kid).await?;
         self.store.bump_change(crate::state::TENANTS_CHANGED).await?;
-        let event = AuditEvent {
-            tenant_id: Some(tenant.id.clone()),
-            kind: "key_rotated".into(),
-            account_id: None,
-            client_id: None,
-            ip: None,
-            detail: serde_json::json!({"kid": key.kid, "alg": alg.as_str()}),
-            at: self.now(),
-        };
-        self.store.append_audit(&event).await?;
+        self.audit(&tenant.id, "key_rotated", None, serde_json::json!({"kid": key.kid, "alg": alg.as_str()}))
+            .await?;
         Ok(key)
     }
 
@@ -331,12 +323,36 @@ impl Ops {
         let hash = self.config.argon2.hash(pw).map_err(|e| anyhow!(e))?;
         self.store.set_password_hash(&account.tenant_id, &account.id, &hash, self.now()).await?;
         self.store.reset_login_failures(&account.tenant_id, &account.id).await?;
-        Ok(())
+        self.audit(&account.tenant_id, "password_set_by_operator", Some(&account.id), serde_json::json!({}))
+            .await
     }
 
     pub async fn set_account_disabled(&self, slug: &str, login: &str, v: bool) -> anyhow::Result<()> {
         let account = self.account(slug, login).await?;
         self.store.set_account_disabled(&account.tenant_id, &account.id, v, self.now()).await?;
+        let kind = if v { "account_disabled_by_operator" } else { "account_enabled_by_operator" };
+        self.audit(&account.tenant_id, kind, Some(&account.id), serde_json::json!({})).await
+    }
+
+    /// Records what an operator did (the CLI has no signed-in identity yet: `by` says so).
+    async fn audit(
+        &self,
+        tenant_id: &str,
+        kind: &str,
+        account_id: Option<&str>,
+        mut detail: serde_json::Value,
+    ) -> anyhow::Result<()> {
+        detail["by"] = serde_json::json!("operator-cli");
+        let event = AuditEvent {
+            tenant_id: Some(tenant_id.to_string()),
+            kind: kind.into(),
+            account_id: account_id.map(str::to_string),
+            client_id: None,
+            ip: None,
+            detail,
+            at: self.now(),
+        };
+        self.store.append_audit(&event).await?;
         Ok(())
     }
 

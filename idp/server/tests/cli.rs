@@ -220,6 +220,22 @@ fn operator_commands(idp: &Idp) {
     assert!(idp.fails(&["key", "rotate", "--tenant", "city", "--alg", "HS256"]).contains("invalid value"));
     assert!(idp.fails(&["key", "rotate", "--tenant", "nowhere", "--alg", "ES256"]).contains("no tenant"));
 
+    // what the operator did is in the audit trail
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let kinds = rt.block_on(async {
+        let store = idp_store::connect(&idp.db).await.unwrap();
+        let city = store.tenant_by_slug("city").await.unwrap().unwrap();
+        store.audit_events(&city.id, 50).await.unwrap().into_iter().map(|e| e.kind).collect::<Vec<_>>()
+    });
+    for kind in [
+        "key_rotated",
+        "account_disabled_by_operator",
+        "account_enabled_by_operator",
+        "password_set_by_operator",
+    ] {
+        assert!(kinds.iter().any(|k| k == kind), "{kind} in {kinds:?}");
+    }
+
     let seeded = idp.ok(&["seed", "--tenants", "2", "--clients", "4", "--accounts", "10"]);
     let tenant = seeded["sample_tenant"].as_str().unwrap();
     assert_eq!(idp.ok(&["account", "list", "--tenant", tenant]).as_array().unwrap().len(), 5);
