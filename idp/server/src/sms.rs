@@ -86,9 +86,12 @@ pub fn from_config(config: &Config) -> anyhow::Result<Option<std::sync::Arc<dyn 
     let c: &SmsConfig = &config.sms;
     Ok(match c.sender.as_str() {
         "none" => None,
-        "file" => Some(std::sync::Arc::new(FileSender {
-            path: c.file.clone().unwrap_or_else(|| config.data_dir.join("sms-outbox.txt")),
-        })),
+        "file" => {
+            let path = c.file.clone().unwrap_or_else(|| config.data_dir.join("sms-outbox.txt"));
+            tracing::warn!(path = %path.display(), "SMS codes go to a file (the development sender); \
+                set [sms] sender = \"webhook\" for a real gateway, or \"none\"");
+            Some(std::sync::Arc::new(FileSender { path }))
+        }
         "webhook" => {
             let url = c.webhook_url.clone().ok_or_else(|| anyhow::anyhow!("sms.webhook_url is required"))?;
             let http = reqwest::Client::builder()
