@@ -75,7 +75,7 @@ pub fn metadata(e: &Endpoints) -> Value {
         "claims_parameter_supported": false,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
-        "acr_values_supported": ["aal1"],
+        "acr_values_supported": crate::policy::OFFERED,
         "prompt_values_supported": ["none", "login", "consent"],
         "ui_locales_supported": ["zh-CN", "en"],
         "claims_locales_supported": ["zh-CN", "en"],

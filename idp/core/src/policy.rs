@@ -6,6 +6,8 @@
 
 /// The known levels, weakest first.
 pub const LEVELS: [&str; 3] = ["aal1", "aal2", "aal3"];
+/// The levels a sign-in here can reach (published as `acr_values_supported`).
+pub const OFFERED: [&str; 2] = ["aal1", "aal2"];
 
 /// The rank of an acr value (0 for unknown values).
 pub fn level(acr: &str) -> usize {
@@ -87,5 +89,7 @@ mod tests {
         assert_eq!(required(Some("aal3"), Some("aal2")), Some("aal3"));
         assert!(satisfies("aal2", Some("aal2")) && satisfies("aal1", None));
         assert!(!satisfies("aal1", Some("aal2")) && !satisfies("aal2", Some("aal3")));
+        let published = crate::discovery::metadata(&crate::discovery::Endpoints::new("https://x/t/a"));
+        assert_eq!(published["acr_values_supported"], serde_json::json!(OFFERED));
     }
 }
