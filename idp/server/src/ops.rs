@@ -142,57 +142,56 @@ impl Ops {
         Ok(key)
     }
 
-    /// Starts a TOTP enrolment for an account (what the account page will call): a new secret,
-    /// sealed at rest, pending until [`Ops::confirm_totp`] sees a correct code. Refused while a
-    /// confirmed one exists.
-    pub async fn enrol_totp(&self, slug: &str, login: &str) -> anyhow::Result<idp_core::totp::Secret> {
-        let tenant = self.tenant(slug).await?;
-        let account = self
-            .store
-            .account_by_login(&tenant.id, login)
-            .await?
-            .ok_or_else(|| anyhow!("no account {login:?}"))?;
+    /// A new authenticator for the account, sealed at rest and pending until
+    /// [`Ops::activate_totp`]; `None` while a confirmed one exists (it must be removed first).
+    pub async fn begin_totp(&self, account: &Account) -> anyhow::Result<Option<idp_core::totp::Secret>> {
         let secret = idp_core::totp::Secret::generate(self.env.as_ref());
-        let sealed = self.kek.seal(
-            self.env.as_ref(),
-            secret.as_bytes(),
-            &crate::http::factor::totp_context(&account.id),
-        );
         let cred = TotpCredential {
             account_id: account.id.clone(),
-            tenant_id: tenant.id.clone(),
-            sealed_secret: sealed,
+            tenant_id: account.tenant_id.clone(),
+            sealed_secret: self.kek.seal(self.env.as_ref(), secret.as_bytes(), &totp_context(&account.id)),
             confirmed: false,
             last_step: None,
             created_at: self.now(),
         };
-        if !self.store.begin_totp(&cred).await? {
-            bail!("{login:?} already has a confirmed authenticator; remove it first");
-        }
-        Ok(secret)
+        Ok(self.store.begin_totp(&cred).await?.then_some(secret))
     }
 
-    /// Confirms a pending TOTP enrolment with a code from the app; returns the recovery codes
-    /// (shown once).
-    pub async fn confirm_totp(&self, slug: &str, login: &str, code: &str) -> anyhow::Result<Vec<String>> {
-        let tenant = self.tenant(slug).await?;
-        let account = self
-            .store
-            .account_by_login(&tenant.id, login)
-            .await?
-            .ok_or_else(|| anyhow!("no account {login:?}"))?;
-        let cred =
-            self.store.totp(&account.id).await?.filter(|c| !c.confirmed).context("no enrolment pending")?;
-        let seed = self.kek.open(&cred.sealed_secret, &crate::http::factor::totp_context(&account.id))?;
-        let step =
-            idp_core::totp::Secret::from_bytes(seed).verify(code, self.now(), None).context("wrong code")?;
-        if !self.store.confirm_totp(&account.id, step).await? {
-            bail!("the enrolment was confirmed or replaced meanwhile");
+    /// The seed of a stored TOTP credential.
+    pub fn totp_secret(&self, cred: &TotpCredential) -> anyhow::Result<idp_core::totp::Secret> {
+        let seed = self.kek.open(&cred.sealed_secret, &totp_context(&cred.account_id))?;
+        Ok(idp_core::totp::Secret::from_bytes(seed))
+    }
+
+    /// Activates the pending authenticator with the step of its first correct code; returns the
+    /// ten recovery codes (shown once), or `None` if it was activated or replaced meanwhile.
+    pub async fn activate_totp(&self, account_id: &str, step: i64) -> anyhow::Result<Option<Vec<String>>> {
+        if !self.store.confirm_totp(account_id, step).await? {
+            return Ok(None);
         }
         let codes = idp_core::totp::recovery_codes(self.env.as_ref());
         let hashes: Vec<String> = codes.iter().map(|(_, h)| h.clone()).collect();
-        self.store.replace_recovery_codes(&account.id, &hashes).await?;
-        Ok(codes.into_iter().map(|(c, _)| c).collect())
+        self.store.replace_recovery_codes(account_id, &hashes).await?;
+        Ok(Some(codes.into_iter().map(|(c, _)| c).collect()))
+    }
+
+    /// [`Ops::begin_totp`] by tenant and login name (for tests and operators).
+    pub async fn enrol_totp(&self, slug: &str, login: &str) -> anyhow::Result<idp_core::totp::Secret> {
+        let account = self.account(slug, login).await?;
+        self.begin_totp(&account)
+            .await?
+            .with_context(|| format!("{login:?} already has a confirmed authenticator; remove it first"))
+    }
+
+    /// Activates `login`'s pending authenticator with a code from the app.
+    pub async fn confirm_totp(&self, slug: &str, login: &str, code: &str) -> anyhow::Result<Vec<String>> {
+        let account = self.account(slug, login).await?;
+        let cred =
+            self.store.totp(&account.id).await?.filter(|c| !c.confirmed).context("no enrolment pending")?;
+        let step = self.totp_secret(&cred)?.verify(code, self.now(), None).context("wrong code")?;
+        self.activate_totp(&account.id, step)
+            .await?
+            .context("the enrolment was confirmed or replaced meanwhile")
     }
 
     /// Registers a client; returns it with its secret (web and service clients), shown once.
@@ -378,4 +377,9 @@ impl Ops {
         .await?;
         Ok(Some(("admin".into(), pw)))
     }
+}
+
+/// The associated data a TOTP seed is sealed with: a seed moved to another account will not open.
+fn totp_context(account_id: &str) -> String {
+    format!("totp:{account_id}")
 }

@@ -10,13 +10,12 @@ use axum::body::Bytes;
 use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
-use idp_core::model::{Account, AuthRequest, ResponseMode, Session, TotpCredential};
+use idp_core::model::{Account, AuthRequest, ResponseMode, Session};
 use idp_core::totp::Secret;
-use idp_core::{OAuthError, policy, totp};
+use idp_core::{OAuthError, policy};
 use serde_json::json;
 
 use super::authorize::{proceed, see_other};
-use super::factor::totp_context;
 use super::pages::{
     AccountPage, Lang, RecoveryCodesPage, TotpEnrolPage, error_page, render, with_form_action,
 };
@@ -86,12 +85,15 @@ async fn signed_in(
 }
 
 /// A form post of the account pages: signed in, a form, and the CSRF token.
-async fn posted(
-    state: &AppState,
-    slug: &str,
-    headers: &HeaderMap,
-    body: &Bytes,
-) -> Result<(std::sync::Arc<TenantCtx>, Lang, Session, Account), Response> {
+struct Posted {
+    t: std::sync::Arc<TenantCtx>,
+    lang: Lang,
+    session: Session,
+    account: Account,
+    params: Vec<(String, String)>,
+}
+
+async fn posted(state: &AppState, slug: &str, headers: &HeaderMap, body: &Bytes) -> Result<Posted, Response> {
     let (t, lang, session, account) = signed_in(state, slug, headers).await?;
     let params = require_form(headers)
         .and_then(|_| parse_params(body_text(body)?))
@@ -99,7 +101,7 @@ async fn posted(
     if !csrf_ok(headers, param(&params, "csrf"), None) {
         return Err(error_page(lang, &OAuthError::invalid_request(lang.texts().bad_csrf).with_status(403)));
     }
-    Ok((t, lang, session, account))
+    Ok(Posted { t, lang, session, account, params })
 }
 
 async fn show_account(
@@ -167,24 +169,15 @@ fn enrol_page(
 
 /// Starts setting up an authenticator: a new secret, pending until a correct code.
 pub async fn totp_begin(state: State, Path(slug): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    let (t, lang, _, account) = match posted(&state, &slug, &headers, &body).await {
+    let Posted { t, lang, account, .. } = match posted(&state, &slug, &headers, &body).await {
         Ok(v) => v,
         Err(r) => return r,
     };
-    let secret = Secret::generate(state.env());
-    let cred = TotpCredential {
-        account_id: account.id.clone(),
-        tenant_id: t.tenant.id.clone(),
-        sealed_secret: state.ops.kek.seal(state.env(), secret.as_bytes(), &totp_context(&account.id)),
-        confirmed: false,
-        last_step: None,
-        created_at: state.env().now(),
-    };
-    match state.store().begin_totp(&cred).await {
-        Ok(true) => enrol_page(&t, lang, &headers, &secret, &account, None),
+    match state.ops.begin_totp(&account).await {
+        Ok(Some(secret)) => enrol_page(&t, lang, &headers, &secret, &account, None),
         // already on: nothing to set up
-        Ok(false) => see_other(&home_url(&t)),
-        Err(e) => error_page(lang, &e.into()),
+        Ok(None) => see_other(&home_url(&t)),
+        Err(e) => error_page(lang, &OAuthError::server_error(e.to_string())),
     }
 }
 
@@ -195,18 +188,17 @@ pub async fn totp_confirm(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (t, lang, session, account) = match posted(&state, &slug, &headers, &body).await {
+    let Posted { t, lang, session, account, params } = match posted(&state, &slug, &headers, &body).await {
         Ok(v) => v,
         Err(r) => return r,
     };
-    let params = body_text(&body).and_then(parse_params).unwrap_or_default();
     let pending = match state.store().totp(&account.id).await {
         Ok(Some(c)) if !c.confirmed => c,
         Ok(_) => return see_other(&home_url(&t)),
         Err(e) => return error_page(lang, &e.into()),
     };
-    let secret = match state.ops.kek.open(&pending.sealed_secret, &totp_context(&account.id)) {
-        Ok(b) => Secret::from_bytes(b),
+    let secret = match state.ops.totp_secret(&pending) {
+        Ok(s) => s,
         Err(e) => return error_page(lang, &OAuthError::server_error(e.to_string())),
     };
     let now = state.env().now();
@@ -214,16 +206,11 @@ pub async fn totp_confirm(
     let Some(step) = secret.verify(code, now, None) else {
         return enrol_page(&t, lang, &headers, &secret, &account, Some(lang.texts().bad_code));
     };
-    match state.store().confirm_totp(&account.id, step).await {
-        Ok(true) => {}
-        Ok(false) => return see_other(&home_url(&t)),
-        Err(e) => return error_page(lang, &e.into()),
-    }
-    let codes = totp::recovery_codes(state.env());
-    let hashes: Vec<String> = codes.iter().map(|(_, h)| h.clone()).collect();
-    if let Err(e) = state.store().replace_recovery_codes(&account.id, &hashes).await {
-        return error_page(lang, &e.into());
-    }
+    let plain = match state.ops.activate_totp(&account.id, step).await {
+        Ok(Some(codes)) => codes,
+        Ok(None) => return see_other(&home_url(&t)),
+        Err(e) => return error_page(lang, &OAuthError::server_error(e.to_string())),
+    };
     audit(
         &state,
         &t.tenant.id,
@@ -234,7 +221,6 @@ pub async fn totp_confirm(
         json!({"factor": "totp", "sid": session.sid}),
     )
     .await;
-    let plain: Vec<String> = codes.into_iter().map(|(c, _)| c).collect();
     let page = RecoveryCodesPage { t: lang.texts(), lang_switch: None, codes: &plain, base: base(&t) };
     let mut res = render(StatusCode::OK, &page);
     res.headers_mut().insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
@@ -249,7 +235,7 @@ pub async fn totp_remove(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (t, lang, session, account) = match posted(&state, &slug, &headers, &body).await {
+    let Posted { t, lang, session, account, .. } = match posted(&state, &slug, &headers, &body).await {
         Ok(v) => v,
         Err(r) => return r,
     };

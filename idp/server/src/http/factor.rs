@@ -11,12 +11,11 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use idp_core::authorize::error_response;
 use idp_core::model::{AuthRequest, Session};
-use idp_core::totp::Secret;
 use idp_core::{OAuthError, policy};
 use serde_json::json;
 
 use super::authorize::{interaction_url, proceed, respond, see_other};
-use super::interaction::{Loaded, lang_switch, posted, session_of, signed_in, utc_hhmm};
+use super::interaction::{Loaded, credential_failed, lang_switch, posted, session_of, signed_in, utc_hhmm};
 use super::pages::{TotpPage, error_page, render, with_form_action};
 use super::session::audit;
 use super::{State, param};
@@ -117,8 +116,8 @@ pub async fn totp(
         Ok(_) => return expired(),
         Err(e) => return error_page(l.lang, &e.into()),
     };
-    let secret = match state.ops.kek.open(&cred.sealed_secret, &totp_context(&account_id)) {
-        Ok(bytes) => Secret::from_bytes(bytes),
+    let secret = match state.ops.totp_secret(&cred) {
+        Ok(s) => s,
         Err(e) => return error_page(l.lang, &OAuthError::server_error(e.to_string())),
     };
     let code = param(&params, "code").unwrap_or_default().trim();
@@ -156,40 +155,12 @@ pub async fn totp(
     };
     let client_id = l.interaction.request.client_id.clone();
     if !accepted {
-        let limits = &state.config().limits;
-        let until = now + limits.lockout_seconds;
-        let locked = match state
-            .store()
-            .record_login_failure(&tenant_id, &account_id, limits.lockout_threshold, until)
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return error_page(l.lang, &e.into()),
+        let msg = match credential_failed(&state, &tenant_id, &account_id, &client_id, &ip, "totp").await {
+            Ok(Some(until)) => format!("{} {}", t.locked, utc_hhmm(until)),
+            Ok(None) => t.bad_code.into(),
+            Err(e) => return error_page(l.lang, &e),
         };
-        audit(
-            &state,
-            &tenant_id,
-            "login_failure",
-            Some(&account_id),
-            Some(&client_id),
-            Some(&ip),
-            json!({"reason": "totp"}),
-        )
-        .await;
-        if locked {
-            audit(
-                &state,
-                &tenant_id,
-                "account_locked",
-                Some(&account_id),
-                None,
-                Some(&ip),
-                json!({"until": until}),
-            )
-            .await;
-            return totp_page(&l, &headers, Some(format!("{} {}", t.locked, utc_hhmm(until))));
-        }
-        return totp_page(&l, &headers, Some(t.bad_code.into()));
+        return totp_page(&l, &headers, Some(msg));
     }
     if let Err(e) = state.store().reset_login_failures(&tenant_id, &account_id).await {
         return error_page(l.lang, &e.into());
@@ -224,9 +195,4 @@ pub async fn totp(
         }
         (None, None) => expired(),
     }
-}
-
-/// The associated data a TOTP seed is sealed with: a seed moved to another account will not open.
-pub fn totp_context(account_id: &str) -> String {
-    format!("totp:{account_id}")
 }

@@ -298,45 +298,13 @@ pub async fn login(
         return login_page(&l, &headers, Some(msg), &login, StatusCode::OK);
     }
     if !ok {
-        let limits = &state.config().limits;
-        let locked = match state
-            .store()
-            .record_login_failure(
-                &tenant_id,
-                &account.id,
-                limits.lockout_threshold,
-                now + limits.lockout_seconds,
-            )
-            .await
+        let msg = match credential_failed(&state, &tenant_id, &account.id, &client_id, &ip, "password").await
         {
-            Ok(v) => v,
-            Err(e) => return error_page(l.lang, &e.into()),
+            Ok(Some(until)) => format!("{} {}", t.locked, utc_hhmm(until)),
+            Ok(None) => t.bad_credentials.into(),
+            Err(e) => return error_page(l.lang, &e),
         };
-        audit(
-            &state,
-            &tenant_id,
-            "login_failure",
-            Some(&account.id),
-            Some(&client_id),
-            Some(&ip),
-            json!({"reason": "password"}),
-        )
-        .await;
-        if locked {
-            audit(
-                &state,
-                &tenant_id,
-                "account_locked",
-                Some(&account.id),
-                None,
-                Some(&ip),
-                json!({"until": now + limits.lockout_seconds}),
-            )
-            .await;
-            let msg = format!("{} {}", t.locked, utc_hhmm(now + limits.lockout_seconds));
-            return login_page(&l, &headers, Some(msg), &login, StatusCode::OK);
-        }
-        return login_page(&l, &headers, Some(t.bad_credentials.into()), &login, StatusCode::OK);
+        return login_page(&l, &headers, Some(msg), &login, StatusCode::OK);
     }
     if let Err(e) = state.store().reset_login_failures(&tenant_id, &account.id).await {
         return error_page(l.lang, &e.into());
@@ -346,30 +314,67 @@ pub async fn login(
     {
         tracing::warn!(error = %e, "could not store a rehashed password");
     }
-    // A second factor enrolled: no session until it is given.
-    match state.store().totp(&account.id).await {
+    first_factor_done(&state, &l, &headers, &account.id, vec!["pwd".into()], &ip).await
+}
+
+/// Counts a failed credential (password, TOTP or SMS code) towards the account's lockout and
+/// audits it, and the lockout it caused; returns the lockout's end if this failure locked it.
+pub(super) async fn credential_failed(
+    state: &AppState,
+    tenant_id: &str,
+    account_id: &str,
+    client_id: &str,
+    ip: &str,
+    reason: &str,
+) -> Result<Option<i64>, OAuthError> {
+    let limits = &state.config().limits;
+    let until = state.env().now() + limits.lockout_seconds;
+    let locked =
+        state.store().record_login_failure(tenant_id, account_id, limits.lockout_threshold, until).await?;
+    let detail = json!({"reason": reason});
+    audit(state, tenant_id, "login_failure", Some(account_id), Some(client_id), Some(ip), detail).await;
+    if !locked {
+        return Ok(None);
+    }
+    audit(state, tenant_id, "account_locked", Some(account_id), None, Some(ip), json!({"until": until}))
+        .await;
+    Ok(Some(until))
+}
+
+/// The first factor (password or SMS code) is done: with an authenticator enrolled the code
+/// page comes next and no session exists before it; otherwise the sign-in is complete.
+pub(super) async fn first_factor_done(
+    state: &AppState,
+    l: &Loaded,
+    headers: &HeaderMap,
+    account_id: &str,
+    amr: Vec<String>,
+    ip: &str,
+) -> Response {
+    let now = state.env().now();
+    match state.store().totp(account_id).await {
         Ok(Some(c)) if c.confirmed => {
-            let pending =
-                PendingSignIn { account_id: account.id.clone(), amr: vec!["pwd".into()], auth_time: now };
+            let pending = PendingSignIn { account_id: account_id.to_string(), amr, auth_time: now };
             if let Err(e) = state.store().set_interaction_pending(&l.interaction.id, Some(&pending)).await {
                 return error_page(l.lang, &e.into());
             }
+            let (tenant_id, client_id) = (&l.t.tenant.id, &l.interaction.request.client_id);
+            let detail = json!({"amr": pending.amr});
             audit(
-                &state,
-                &tenant_id,
+                state,
+                tenant_id,
                 "login_first_factor",
-                Some(&account.id),
-                Some(&client_id),
-                Some(&ip),
-                json!({"amr": pending.amr}),
+                Some(account_id),
+                Some(client_id),
+                Some(ip),
+                detail,
             )
             .await;
-            return super::authorize::see_other(&super::authorize::interaction_url(&l.t, &l.interaction.id));
+            super::authorize::see_other(&super::authorize::interaction_url(&l.t, &l.interaction.id))
         }
-        Ok(_) => {}
-        Err(e) => return error_page(l.lang, &e.into()),
+        Ok(_) => signed_in(state, l, headers, account_id, amr, now, ip).await,
+        Err(e) => error_page(l.lang, &e.into()),
     }
-    signed_in(&state, &l, &headers, &account.id, vec!["pwd".into()], now, &ip).await
 }
 
 /// Starts the session of a completed sign-in (a new session id every time, so no session

@@ -11,13 +11,12 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
-use idp_core::OAuthError;
-use idp_core::model::{PendingSignIn, SmsCheck, SmsCode};
+use idp_core::model::{SmsCheck, SmsCode};
 use idp_core::sms;
 use serde_json::json;
 
 use super::authorize::{interaction_url, see_other};
-use super::interaction::{Loaded, lang_switch, load, posted, signed_in, utc_hhmm};
+use super::interaction::{Loaded, credential_failed, first_factor_done, lang_switch, load, posted, utc_hhmm};
 use super::pages::{Lang, SmsPage, error_page, render, with_form_action};
 use super::session::audit;
 use super::{State, param};
@@ -198,23 +197,10 @@ pub async fn verify(
     let account = match (check, account) {
         (SmsCheck::Accepted, Some(a)) => a,
         (check, account) => {
-            if let Some(a) = &account {
-                let limits = &state.config().limits;
-                let until = now + limits.lockout_seconds;
-                let _ = state
-                    .store()
-                    .record_login_failure(&tenant_id, &a.id, limits.lockout_threshold, until)
-                    .await;
-                audit(
-                    &state,
-                    &tenant_id,
-                    "login_failure",
-                    Some(&a.id),
-                    Some(&client_id),
-                    Some(&ip),
-                    json!({"reason": "sms"}),
-                )
-                .await;
+            if let Some(a) = &account
+                && let Err(e) = credential_failed(&state, &tenant_id, &a.id, &client_id, &ip, "sms").await
+            {
+                return error_page(l.lang, &e);
             }
             let (msg, code_step) = match check {
                 SmsCheck::Wrong(left) => (format!("{} {left}", t.sms_wrong), true),
@@ -228,16 +214,5 @@ pub async fn verify(
         return page(&l, &headers, &phone, false, Some(msg), None, StatusCode::OK);
     }
     let _ = state.store().reset_login_failures(&tenant_id, &account.id).await;
-    let amr = vec!["sms".to_string()];
-    match state.store().totp(&account.id).await {
-        Ok(Some(c)) if c.confirmed => {
-            let pending = PendingSignIn { account_id: account.id.clone(), amr, auth_time: now };
-            if let Err(e) = state.store().set_interaction_pending(&l.interaction.id, Some(&pending)).await {
-                return error_page(l.lang, &e.into());
-            }
-            see_other(&interaction_url(&l.t, &l.interaction.id))
-        }
-        Ok(_) => signed_in(&state, &l, &headers, &account.id, amr, now, &ip).await,
-        Err(e) => error_page(l.lang, &OAuthError::from(e)),
-    }
+    first_factor_done(&state, &l, &headers, &account.id, vec!["sms".into()], &ip).await
 }
