@@ -230,6 +230,7 @@ async fn contract(backend: Backend) {
     refresh_rotation(s).await;
     access_tokens_and_families(s).await;
     totp_and_recovery_codes(s).await;
+    crate::store_contract_webauthn::webauthn(s).await;
     audit(s).await;
 }
 
@@ -663,6 +664,8 @@ async fn totp_and_recovery_codes(s: &dyn Store) {
 
     s.delete_totp("acc-1").await.unwrap();
     assert_eq!(s.totp("acc-1").await.unwrap(), None);
+    assert_eq!(s.recovery_codes_left("acc-1").await.unwrap(), 1, "they serve any second factor");
+    s.replace_recovery_codes("acc-1", &[]).await.unwrap();
     assert_eq!(s.recovery_codes_left("acc-1").await.unwrap(), 0);
     assert!(s.begin_totp(&cred(b"again", 40)).await.unwrap(), "after removal, enrolment starts anew");
     s.delete_totp("acc-1").await.unwrap();

@@ -19,6 +19,7 @@ pub mod env;
 pub mod error;
 pub mod keys;
 pub mod model;
+pub mod passkey;
 pub mod password;
 pub mod policy;
 pub mod ports;

@@ -401,6 +401,51 @@ pub enum SmsCheck {
     Gone,
 }
 
+/// A registered passkey or security key (see `passkey.rs`). Holds only public data: the
+/// credential id, the public key and the sign counter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebauthnCredential {
+    /// Our handle for it (in the account pages' URLs).
+    pub id: String,
+    pub tenant_id: String,
+    pub account_id: String,
+    /// base64url of the WebAuthn credential id (unique in the tenant).
+    pub cred_id: String,
+    /// `passkey` or `security_key`.
+    pub kind: String,
+    /// The person's name for it ("phone", "blue key").
+    pub name: String,
+    /// The webauthn-rs credential as JSON: public key, counter, flags.
+    pub credential: String,
+    pub backup_eligible: bool,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    /// When a sign counter that did not grow showed it may have been cloned; it is refused
+    /// from then on.
+    pub flagged_at: Option<i64>,
+}
+
+/// The server-side state of a WebAuthn ceremony between its two requests, used once.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Ceremony {
+    /// `{interaction or session}:{purpose}`: a new ceremony for the same page replaces the last.
+    pub key: String,
+    pub tenant_id: String,
+    /// Whose ceremony it is, when known (registration, second factor).
+    pub account_id: Option<String>,
+    pub state: String,
+    pub expires_at: i64,
+}
+
+impl std::fmt::Debug for Ceremony {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ceremony")
+            .field("key", &self.key)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
 /// An audit event. `detail` never carries secrets or personal identifiers beyond ids.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct AuditEvent {

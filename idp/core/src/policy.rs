@@ -1,7 +1,8 @@
 //! Which factors make which assurance level (DOMAIN.md "Authentication assurance"), in one
 //! place: `aal1` is one factor; `aal2` two factors of different kinds (something known —
 //! password or SMS code to a verified phone — plus something held: TOTP, passkey, security
-//! key); `aal3` is reserved for hardware-bound authenticators with user verification (not
+//! key), or a passkey or security key that verified its user (`user`: PIN or biometric on the
+//! authenticator, which makes it two factors in one); `aal3` is reserved for hardware-bound authenticators with user verification (not
 //! offered yet). amr values follow RFC 8176.
 
 /// The known levels, weakest first.
@@ -19,7 +20,9 @@ pub fn acr_of(amr: &[String]) -> &'static str {
     let has = |m: &str| amr.iter().any(|a| a == m);
     let known = has("pwd") || has("sms");
     let held = has("otp") || has("hwk") || has("swk");
-    if known && held { "aal2" } else { "aal1" }
+    // a passkey that verified its user (PIN or biometric) is two factors in one
+    let verified_key = (has("hwk") || has("swk")) && has("user");
+    if (known && held) || verified_key { "aal2" } else { "aal1" }
 }
 
 /// The amr of a sign-in that added `method` to `amr` (with `mfa` once two are present).
@@ -72,6 +75,9 @@ mod tests {
         assert_eq!(acr_of(&v(&["pwd", "otp", "mfa"])), "aal2");
         assert_eq!(acr_of(&v(&["sms", "hwk"])), "aal2");
         assert_eq!(acr_of(&v(&["pwd", "sms"])), "aal1", "two known factors are not two kinds");
+        assert_eq!(acr_of(&v(&["swk", "user", "mfa"])), "aal2", "a passkey with user verification");
+        assert_eq!(acr_of(&v(&["hwk"])), "aal1", "a security key without user verification");
+        assert_eq!(acr_of(&v(&["otp", "user"])), "aal1", "user verification belongs to a key");
         assert_eq!(add_method(&v(&["pwd"]), "otp"), v(&["pwd", "otp", "mfa"]));
         assert_eq!(add_method(&v(&["pwd", "otp", "mfa"]), "otp"), v(&["pwd", "otp", "mfa"]));
     }

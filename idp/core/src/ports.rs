@@ -84,13 +84,33 @@ pub trait Store: Send + Sync + 'static {
     async fn confirm_totp(&self, account_id: &str, step: i64) -> Result<bool>;
     /// Records `step` as used if it is later than the last one: false for a replayed code.
     async fn record_totp_step(&self, account_id: &str, step: i64) -> Result<bool>;
-    /// Removes the TOTP credential and the recovery codes.
+    /// Removes the TOTP credential (the recovery codes stay while another factor does).
     async fn delete_totp(&self, account_id: &str) -> Result<()>;
-    /// Replaces the account's recovery codes (SHA-256 digests) in one transaction.
+    /// Replaces the account's recovery codes (SHA-256 digests) in one transaction; none
+    /// removes them.
     async fn replace_recovery_codes(&self, account_id: &str, hashes: &[String]) -> Result<()>;
     /// Uses the recovery code once: false if unknown or used before.
     async fn use_recovery_code(&self, account_id: &str, hash: &str, now: i64) -> Result<bool>;
     async fn recovery_codes_left(&self, account_id: &str) -> Result<i64>;
+
+    /// Registers a passkey or security key: false if its credential id is already registered
+    /// in the tenant (to this or another account).
+    async fn add_webauthn_credential(&self, c: &WebauthnCredential) -> Result<bool>;
+    /// The account's passkeys and security keys, oldest first.
+    async fn webauthn_credentials(&self, account_id: &str) -> Result<Vec<WebauthnCredential>>;
+    async fn webauthn_credential(&self, tenant_id: &str, cred_id: &str)
+    -> Result<Option<WebauthnCredential>>;
+    /// After a verified use: the last-use time, and the credential JSON when its counter or
+    /// backup state changed.
+    async fn use_webauthn_credential(&self, id: &str, now: i64, credential: Option<&str>) -> Result<()>;
+    /// Marks a credential as possibly cloned (refused from then on).
+    async fn flag_webauthn_credential(&self, id: &str, now: i64) -> Result<()>;
+    /// Removes one of the account's credentials: false if it has none with that id.
+    async fn delete_webauthn_credential(&self, account_id: &str, id: &str) -> Result<bool>;
+    /// Stores a ceremony's state, replacing one under the same key.
+    async fn put_ceremony(&self, c: &Ceremony) -> Result<()>;
+    /// Takes a live ceremony (one caller only): it cannot be answered twice.
+    async fn take_ceremony(&self, key: &str, now: i64) -> Result<Option<Ceremony>>;
 
     /// Stores a new SMS code for the phone and purpose, replacing the previous one.
     async fn put_sms_code(&self, code: &SmsCode) -> Result<()>;

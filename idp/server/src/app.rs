@@ -56,8 +56,14 @@ impl Application {
         let listener = TcpListener::bind(&config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
-        if config.public_url.is_none() {
-            config.public_url = Some(format!("http://{}", listener.local_addr()?));
+        match config.public_url.as_deref().map(url::Url::parse) {
+            None => config.public_url = Some(format!("http://{}", listener.local_addr()?)),
+            // port 0 in the public URL means the port the listener got (tests on localhost)
+            Some(Ok(mut u)) if u.port() == Some(0) => {
+                let _ = u.set_port(Some(listener.local_addr()?.port()));
+                config.public_url = Some(u.as_str().trim_end_matches('/').to_string());
+            }
+            Some(_) => {}
         }
         let bootstrap = config.bootstrap;
         let ops = open_ops(config, env).await?;

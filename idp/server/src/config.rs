@@ -12,7 +12,8 @@ pub struct Config {
     /// Address to listen on. `IDP_LISTEN`.
     pub listen: String,
     /// The externally visible base URL; issuers are `{public_url}/t/{tenant}`. Defaults to
-    /// `http://{listen}`. `IDP_PUBLIC_URL`.
+    /// `http://{listen}`; port 0 stands for the port the listener got. Passkeys need a domain
+    /// name here (HTTPS, or `http://localhost`). `IDP_PUBLIC_URL`.
     pub public_url: Option<String>,
     /// `sqlite:PATH` (the default, `sqlite:data/idp.db`) or `postgres://…`. `IDP_DATABASE_URL`.
     pub database_url: String,

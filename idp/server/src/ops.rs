@@ -169,10 +169,16 @@ impl Ops {
         if !self.store.confirm_totp(account_id, step).await? {
             return Ok(None);
         }
+        Ok(Some(self.new_recovery_codes(account_id).await?))
+    }
+
+    /// Ten new recovery codes for the account, replacing any it had; returns them to be shown
+    /// once (only their digests are stored).
+    pub async fn new_recovery_codes(&self, account_id: &str) -> anyhow::Result<Vec<String>> {
         let codes = idp_core::totp::recovery_codes(self.env.as_ref());
         let hashes: Vec<String> = codes.iter().map(|(_, h)| h.clone()).collect();
         self.store.replace_recovery_codes(account_id, &hashes).await?;
-        Ok(Some(codes.into_iter().map(|(c, _)| c).collect()))
+        Ok(codes.into_iter().map(|(c, _)| c).collect())
     }
 
     /// [`Ops::begin_totp`] by tenant and login name (for tests and operators).

@@ -92,6 +92,9 @@ pub struct AppState {
     pub limits: Limiters,
     /// Where SMS codes go; `None` when the tenant's deployment offers no SMS sign-in.
     pub sms: Option<Arc<dyn crate::sms::SmsSender>>,
+    /// The WebAuthn relying party; `None` when the public URL cannot have one (an IP address,
+    /// or plain HTTP other than on localhost).
+    pub passkeys: Option<idp_core::passkey::RelyingParty>,
 }
 
 impl AppState {
@@ -113,6 +116,14 @@ impl AppState {
         };
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         let hasher = Arc::new(idp_core::password::Hasher::new(ops.config.argon2));
+        let passkeys = match idp_core::passkey::RelyingParty::new(&ops.config.public_url(), "统一身份认证")
+        {
+            Ok(rp) => Some(rp),
+            Err(why) => {
+                tracing::info!(reason = %why, "passkeys and security keys are off");
+                None
+            }
+        };
         Self {
             ops,
             argon2_permits: tokio::sync::Semaphore::new(cores),
@@ -121,6 +132,7 @@ impl AppState {
             tenants: RwLock::new(HashMap::new()),
             limits,
             sms,
+            passkeys,
         }
     }
 

@@ -97,10 +97,8 @@ macro_rules! impl_store {
             }
 
             async fn delete_totp(&self, account_id: &str) -> Result<()> {
-                let mut tx = self.write.begin().await.map_err(map_err)?;
-                sqlx::query("DELETE FROM recovery_codes WHERE account_id = $1").bind(account_id).execute(&mut *tx).await.map_err(map_err)?;
-                sqlx::query("DELETE FROM totp_credentials WHERE account_id = $1").bind(account_id).execute(&mut *tx).await.map_err(map_err)?;
-                tx.commit().await.map_err(map_err)
+                sqlx::query("DELETE FROM totp_credentials WHERE account_id = $1").bind(account_id).execute(&self.write).await.map_err(map_err)?;
+                Ok(())
             }
 
             async fn replace_recovery_codes(&self, account_id: &str, hashes: &[String]) -> Result<()> {
@@ -122,6 +120,61 @@ macro_rules! impl_store {
             async fn recovery_codes_left(&self, account_id: &str) -> Result<i64> {
                 sqlx::query_scalar("SELECT COUNT(*) FROM recovery_codes WHERE account_id = $1 AND used_at IS NULL")
                     .bind(account_id).fetch_one(&self.pool).await.map_err(map_err)
+            }
+
+            async fn add_webauthn_credential(&self, c: &WebauthnCredential) -> Result<bool> {
+                let r = sqlx::query("INSERT INTO webauthn_credentials (id, tenant_id, account_id, cred_id, kind, name, credential, \
+                                     backup_eligible, created_at, last_used_at, flagged_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+                                     ON CONFLICT (tenant_id, cred_id) DO NOTHING")
+                    .bind(&c.id).bind(&c.tenant_id).bind(&c.account_id).bind(&c.cred_id).bind(&c.kind).bind(&c.name)
+                    .bind(&c.credential).bind(c.backup_eligible).bind(c.created_at).bind(c.last_used_at).bind(c.flagged_at)
+                    .execute(&self.write).await.map_err(map_err)?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn webauthn_credentials(&self, account_id: &str) -> Result<Vec<WebauthnCredential>> {
+                let rows: Vec<WebauthnRow> = sqlx::query_as("SELECT * FROM webauthn_credentials WHERE account_id = $1 ORDER BY created_at, id")
+                    .bind(account_id).fetch_all(&self.pool).await.map_err(map_err)?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn webauthn_credential(&self, tenant_id: &str, cred_id: &str) -> Result<Option<WebauthnCredential>> {
+                let row: Option<WebauthnRow> = sqlx::query_as("SELECT * FROM webauthn_credentials WHERE tenant_id = $1 AND cred_id = $2")
+                    .bind(tenant_id).bind(cred_id).fetch_optional(&self.pool).await.map_err(map_err)?;
+                Ok(row.map(Into::into))
+            }
+
+            async fn use_webauthn_credential(&self, id: &str, now: i64, credential: Option<&str>) -> Result<()> {
+                sqlx::query("UPDATE webauthn_credentials SET last_used_at = $2, credential = COALESCE($3, credential) WHERE id = $1")
+                    .bind(id).bind(now).bind(credential).execute(&self.write).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn flag_webauthn_credential(&self, id: &str, now: i64) -> Result<()> {
+                sqlx::query("UPDATE webauthn_credentials SET flagged_at = COALESCE(flagged_at, $2) WHERE id = $1")
+                    .bind(id).bind(now).execute(&self.write).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn delete_webauthn_credential(&self, account_id: &str, id: &str) -> Result<bool> {
+                let r = sqlx::query("DELETE FROM webauthn_credentials WHERE account_id = $1 AND id = $2")
+                    .bind(account_id).bind(id).execute(&self.write).await.map_err(map_err)?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn put_ceremony(&self, c: &Ceremony) -> Result<()> {
+                sqlx::query("INSERT INTO webauthn_ceremonies (key, tenant_id, account_id, state, expires_at) VALUES ($1, $2, $3, $4, $5) \
+                             ON CONFLICT (key) DO UPDATE SET tenant_id = excluded.tenant_id, account_id = excluded.account_id, \
+                             state = excluded.state, expires_at = excluded.expires_at")
+                    .bind(&c.key).bind(&c.tenant_id).bind(&c.account_id).bind(&c.state).bind(c.expires_at)
+                    .execute(&self.write).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn take_ceremony(&self, key: &str, now: i64) -> Result<Option<Ceremony>> {
+                let row: Option<CeremonyRow> = sqlx::query_as("DELETE FROM webauthn_ceremonies WHERE key = $1 RETURNING *")
+                    .bind(key).fetch_optional(&self.write).await.map_err(map_err)?;
+                Ok(row.map(Ceremony::from).filter(|c| c.expires_at > now))
             }
 
             async fn put_sms_code(&self, c: &SmsCode) -> Result<()> {
@@ -433,6 +486,7 @@ macro_rules! impl_store {
                     "DELETE FROM token_families WHERE expires_at < $1",
                     "DELETE FROM rate_limit_windows WHERE window_start < $1 - 7200",
                     "DELETE FROM sms_codes WHERE expires_at < $1",
+                    "DELETE FROM webauthn_ceremonies WHERE expires_at < $1",
                 ] {
                     n += sqlx::query(sql).bind(now).execute(&self.write).await.map_err(map_err)?.rows_affected();
                 }

@@ -306,3 +306,57 @@ impl From<TotpRow> for TotpCredential {
         }
     }
 }
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct WebauthnRow {
+    id: String,
+    tenant_id: String,
+    account_id: String,
+    cred_id: String,
+    kind: String,
+    name: String,
+    credential: String,
+    backup_eligible: bool,
+    created_at: i64,
+    last_used_at: Option<i64>,
+    flagged_at: Option<i64>,
+}
+
+impl From<WebauthnRow> for WebauthnCredential {
+    fn from(r: WebauthnRow) -> Self {
+        WebauthnCredential {
+            id: r.id,
+            tenant_id: r.tenant_id,
+            account_id: r.account_id,
+            cred_id: r.cred_id,
+            kind: r.kind,
+            name: r.name,
+            credential: r.credential,
+            backup_eligible: r.backup_eligible,
+            created_at: r.created_at,
+            last_used_at: r.last_used_at,
+            flagged_at: r.flagged_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct CeremonyRow {
+    key: String,
+    tenant_id: String,
+    account_id: Option<String>,
+    state: String,
+    expires_at: i64,
+}
+
+impl From<CeremonyRow> for Ceremony {
+    fn from(r: CeremonyRow) -> Self {
+        Ceremony {
+            key: r.key,
+            tenant_id: r.tenant_id,
+            account_id: r.account_id,
+            state: r.state,
+            expires_at: r.expires_at,
+        }
+    }
+}

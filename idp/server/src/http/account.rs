@@ -3,8 +3,10 @@
 //! consent and receives no code: once signed in, the browser comes back here with its session.
 //!
 //! So far: two-step verification — set up an authenticator (QR code and key, activated only
-//! by a correct code, recovery codes shown once) and turn it off (only from a session that
-//! used it).
+//! by a correct code, recovery codes shown once) and turn it off; passkeys and security keys
+//! (`account_keys.rs`). Once the account has a second factor, changing its factors needs a
+//! session that used one (aal2), so a stolen password alone can neither remove a factor nor
+//! add one of the thief's.
 
 use axum::body::Bytes;
 use axum::extract::Path;
@@ -17,7 +19,8 @@ use serde_json::json;
 
 use super::authorize::{proceed, see_other};
 use super::pages::{
-    AccountPage, Lang, RecoveryCodesPage, TotpEnrolPage, error_page, render, with_form_action,
+    AccountPage, KeyRow, Lang, RecoveryCodesPage, TotpEnrolPage, error_page, render, utc_datetime,
+    with_form_action,
 };
 use super::session::{BROWSER_COOKIE, audit, browser_binding, browser_cookie, csrf_ok};
 use super::{State, body_text, param, parse_params, require_form};
@@ -28,7 +31,7 @@ use crate::state::{AppState, TenantCtx};
 /// take this one.
 pub const ACCOUNT_CONSOLE: &str = "account-console";
 
-fn base(t: &TenantCtx) -> String {
+pub(super) fn base(t: &TenantCtx) -> String {
     format!("/t/{}", t.tenant.slug)
 }
 
@@ -38,7 +41,7 @@ pub fn home_url(t: &TenantCtx) -> String {
 
 /// The tenant, the page language and the signed-in person, or the response to send instead
 /// (a sign-in for a browser without a session).
-async fn signed_in(
+pub(super) async fn signed_in(
     state: &AppState,
     slug: &str,
     headers: &HeaderMap,
@@ -85,15 +88,20 @@ async fn signed_in(
 }
 
 /// A form post of the account pages: signed in, a form, and the CSRF token.
-struct Posted {
-    t: std::sync::Arc<TenantCtx>,
-    lang: Lang,
-    session: Session,
-    account: Account,
-    params: Vec<(String, String)>,
+pub(super) struct Posted {
+    pub t: std::sync::Arc<TenantCtx>,
+    pub lang: Lang,
+    pub session: Session,
+    pub account: Account,
+    pub params: Vec<(String, String)>,
 }
 
-async fn posted(state: &AppState, slug: &str, headers: &HeaderMap, body: &Bytes) -> Result<Posted, Response> {
+pub(super) async fn posted(
+    state: &AppState,
+    slug: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Posted, Response> {
     let (t, lang, session, account) = signed_in(state, slug, headers).await?;
     let params = require_form(headers)
         .and_then(|_| parse_params(body_text(body)?))
@@ -104,17 +112,50 @@ async fn posted(state: &AppState, slug: &str, headers: &HeaderMap, body: &Bytes)
     Ok(Posted { t, lang, session, account, params })
 }
 
-async fn show_account(
+/// Whether this session may change the account's factors: any session while it has none,
+/// then only one that used a second factor.
+pub(super) async fn may_change_factors(state: &AppState, session: &Session) -> Result<bool, OAuthError> {
+    if policy::satisfies(&session.acr, Some("aal2")) {
+        return Ok(true);
+    }
+    let totp = matches!(state.store().totp(&session.account_id).await?, Some(c) if c.confirmed);
+    Ok(!totp && state.store().webauthn_credentials(&session.account_id).await?.is_empty())
+}
+
+/// After a factor was removed: with no second factor left, the recovery codes go too.
+pub(super) async fn after_factor_removed(state: &AppState, account_id: &str) -> Result<(), OAuthError> {
+    let totp = state.store().totp(account_id).await?.is_some_and(|c| c.confirmed);
+    if !totp && state.store().webauthn_credentials(account_id).await?.is_empty() {
+        state.store().replace_recovery_codes(account_id, &[]).await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn show_account(
     state: &AppState,
     t: &TenantCtx,
     lang: Lang,
     headers: &HeaderMap,
+    session: &Session,
     account: &Account,
     message: Option<&str>,
 ) -> Response {
     let totp_on = matches!(state.store().totp(&account.id).await, Ok(Some(c)) if c.confirmed);
-    let recovery_left =
-        if totp_on { state.store().recovery_codes_left(&account.id).await.unwrap_or(0) } else { 0 };
+    let recovery_left = state.store().recovery_codes_left(&account.id).await.unwrap_or(0);
+    let keys = state.store().webauthn_credentials(&account.id).await.unwrap_or_default();
+    let texts = lang.texts();
+    let keys: Vec<KeyRow> = keys
+        .into_iter()
+        .map(|k| KeyRow {
+            kind: if k.kind == "passkey" { texts.kind_passkey } else { texts.kind_security_key },
+            created: utc_datetime(k.created_at),
+            last_used: k.last_used_at.map(utc_datetime),
+            flagged: k.flagged_at.is_some(),
+            id: k.id,
+            name: k.name,
+        })
+        .collect();
+    let keys_add = state.passkeys.is_some() && may_change_factors(state, session).await.unwrap_or(false);
     let (csrf, is_new) = browser_binding(headers);
     let page = AccountPage {
         t: lang.texts(),
@@ -125,6 +166,8 @@ async fn show_account(
         message,
         base: base(t),
         csrf: &csrf,
+        keys,
+        keys_add,
     };
     let mut res = with_form_action(render(StatusCode::OK, &page), None);
     if is_new {
@@ -135,7 +178,9 @@ async fn show_account(
 
 pub async fn show(state: State, Path(slug): Path<String>, headers: HeaderMap) -> Response {
     match signed_in(&state, &slug, &headers).await {
-        Ok((t, lang, _, account)) => show_account(&state, &t, lang, &headers, &account, None).await,
+        Ok((t, lang, session, account)) => {
+            show_account(&state, &t, lang, &headers, &session, &account, None).await
+        }
         Err(r) => r,
     }
 }
@@ -169,10 +214,26 @@ fn enrol_page(
 
 /// Starts setting up an authenticator: a new secret, pending until a correct code.
 pub async fn totp_begin(state: State, Path(slug): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    let Posted { t, lang, account, .. } = match posted(&state, &slug, &headers, &body).await {
+    let Posted { t, lang, session, account, .. } = match posted(&state, &slug, &headers, &body).await {
         Ok(v) => v,
         Err(r) => return r,
     };
+    match may_change_factors(&state, &session).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return show_account(
+                &state,
+                &t,
+                lang,
+                &headers,
+                &session,
+                &account,
+                Some(lang.texts().need_aal2),
+            )
+            .await;
+        }
+        Err(e) => return error_page(lang, &e),
+    }
     match state.ops.begin_totp(&account).await {
         Ok(Some(secret)) => enrol_page(&t, lang, &headers, &secret, &account, None),
         // already on: nothing to set up
@@ -240,10 +301,14 @@ pub async fn totp_remove(
         Err(r) => return r,
     };
     if !policy::satisfies(&session.acr, Some("aal2")) {
-        return show_account(&state, &t, lang, &headers, &account, Some(lang.texts().need_aal2)).await;
+        return show_account(&state, &t, lang, &headers, &session, &account, Some(lang.texts().need_aal2))
+            .await;
     }
     if let Err(e) = state.store().delete_totp(&account.id).await {
         return error_page(lang, &e.into());
+    }
+    if let Err(e) = after_factor_removed(&state, &account.id).await {
+        return error_page(lang, &e);
     }
     audit(
         &state,

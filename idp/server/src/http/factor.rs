@@ -1,7 +1,8 @@
-//! The second factor of a sign-in, and step-up inside a live session: a TOTP code. Which level
-//! a request needs and which methods reach it is decided in `idp_core::policy`; this module only
-//! shows the page and checks the code (single use; failures count towards the same lockout as
-//! wrong passwords, DOMAIN.md).
+//! The second factor of a sign-in, and step-up inside a live session: a TOTP code, a recovery
+//! code, or a passkey or security key (whose ceremony is in `passkey.rs`). Which level a request
+//! needs and which methods reach it is decided in `idp_core::policy`; this module shows the page,
+//! checks codes (single use; failures count towards the same lockout as wrong passwords,
+//! DOMAIN.md) and finishes the sign-in or step-up once a factor is done.
 
 use std::net::SocketAddr;
 
@@ -16,7 +17,7 @@ use serde_json::json;
 
 use super::authorize::{interaction_url, proceed, respond, see_other};
 use super::interaction::{Loaded, credential_failed, lang_switch, posted, session_of, signed_in, utc_hhmm};
-use super::pages::{TotpPage, error_page, render, with_form_action};
+use super::pages::{FactorPage, error_page, render, with_form_action};
 use super::session::audit;
 use super::{State, param};
 use crate::state::{AppState, TenantCtx};
@@ -34,7 +35,32 @@ pub(super) async fn satisfied(state: &AppState, l: &Loaded, session: &Session) -
     policy::satisfies(&session.acr, required_for(state, &l.t, &l.interaction.request).await)
 }
 
-/// A live session below the level the request needs: ask for the factor the account has, or
+/// The second factors an account can use now.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Factors {
+    pub totp: bool,
+    /// Passkeys or security keys that are not flagged (and the deployment offers WebAuthn).
+    pub keys: bool,
+    pub recovery: bool,
+}
+
+impl Factors {
+    /// Something held, so the sign-in asks for it after the password or SMS code.
+    pub fn any(&self) -> bool {
+        self.totp || self.keys
+    }
+}
+
+pub(super) async fn factors_of(state: &AppState, account_id: &str) -> Result<Factors, OAuthError> {
+    let store = state.store();
+    let totp = matches!(store.totp(account_id).await?, Some(c) if c.confirmed);
+    let keys = state.passkeys.is_some()
+        && store.webauthn_credentials(account_id).await?.iter().any(|c| c.flagged_at.is_none());
+    let recovery = store.recovery_codes_left(account_id).await? > 0;
+    Ok(Factors { totp, keys, recovery })
+}
+
+/// A live session below the level the request needs: ask for a factor the account has, or
 /// tell the client the requirement cannot be met (OpenID Connect Core §3.1.2.6 registry:
 /// `unmet_authentication_requirements`).
 pub(super) async fn step_up(
@@ -43,29 +69,54 @@ pub(super) async fn step_up(
     headers: &HeaderMap,
     session: &Session,
 ) -> Response {
-    match state.store().totp(&session.account_id).await {
-        Ok(Some(c)) if c.confirmed => totp_page(l, headers, None),
+    match factors_of(state, &session.account_id).await {
+        Ok(f) if f.any() => factor_page(l, headers, f, None),
         Ok(_) => {
             let _ = state.store().delete_interaction(&l.interaction.id).await;
             let e = OAuthError::new("unmet_authentication_requirements", l.lang.texts().unmet_acr);
             respond(&error_response(&l.interaction.request, &e, &l.t.endpoints.issuer))
         }
-        Err(e) => error_page(l.lang, &e.into()),
+        Err(e) => error_page(l.lang, &e),
     }
 }
 
-pub(super) fn totp_page(l: &Loaded, headers: &HeaderMap, error: Option<String>) -> Response {
-    totp_page_with(l, headers, error, StatusCode::OK)
+/// The second-factor page of the account whose sign-in or step-up this is.
+pub(super) async fn factor_page_for(
+    state: &AppState,
+    l: &Loaded,
+    headers: &HeaderMap,
+    account_id: &str,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    match factors_of(state, account_id).await {
+        Ok(f) => factor_page_with(l, headers, f, error, status),
+        Err(e) => error_page(l.lang, &e),
+    }
 }
 
-fn totp_page_with(l: &Loaded, headers: &HeaderMap, error: Option<String>, status: StatusCode) -> Response {
+pub(super) fn factor_page(l: &Loaded, headers: &HeaderMap, f: Factors, error: Option<String>) -> Response {
+    factor_page_with(l, headers, f, error, StatusCode::OK)
+}
+
+fn factor_page_with(
+    l: &Loaded,
+    headers: &HeaderMap,
+    f: Factors,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
     let csrf = super::cookie(headers, super::session::BROWSER_COOKIE).unwrap_or_default();
-    let page = TotpPage {
+    let base = format!("/t/{}/interaction/{}", l.t.tenant.slug, l.interaction.id);
+    let page = FactorPage {
         t: l.lang.texts(),
         lang_switch: lang_switch(l),
         client_name: &l.client_name,
         error,
-        action: format!("/t/{}/interaction/{}/totp", l.t.tenant.slug, l.interaction.id),
+        totp: f.totp,
+        code: f.totp || f.recovery,
+        keys: f.keys,
+        base,
         csrf: &csrf,
     };
     with_form_action(render(status, &page), Some(&l.interaction.request.redirect_uri))
@@ -88,17 +139,21 @@ pub async fn totp(
     let tenant_id = l.t.tenant.id.clone();
     let now = state.env().now();
     // Whose code: the pending sign-in's, or the live session's.
-    let (account_id, session) = match &l.interaction.pending {
-        Some(p) => (p.account_id.clone(), None),
-        None => match session_of(&state, &l, &headers).await {
-            Ok(Some((s, _))) => (s.account_id.clone(), Some(s)),
-            Ok(None) => return see_other(&interaction_url(&l.t, &l.interaction.id)),
-            Err(e) => return error_page(l.lang, &e),
-        },
+    let (account_id, session) = match whose(&state, &l, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
     };
     let key = format!("{tenant_id}:totp:{account_id}");
     if let Err(wait) = state.limits.signin_account.check_shared(state.store(), now, &key).await {
-        let mut r = totp_page_with(&l, &headers, Some(t.too_many.into()), StatusCode::TOO_MANY_REQUESTS);
+        let mut r = factor_page_for(
+            &state,
+            &l,
+            &headers,
+            &account_id,
+            Some(t.too_many.into()),
+            StatusCode::TOO_MANY_REQUESTS,
+        )
+        .await;
         r.headers_mut().insert(header::RETRY_AFTER, wait.into());
         return r;
     }
@@ -109,20 +164,31 @@ pub async fn totp(
         Err(e) => return error_page(l.lang, &e.into()),
     };
     if let Some(until) = account.locked_until.filter(|u| *u > now) {
-        return totp_page(&l, &headers, Some(format!("{} {}", t.locked, utc_hhmm(until))));
+        let msg = format!("{} {}", t.locked, utc_hhmm(until));
+        return factor_page_for(&state, &l, &headers, &account_id, Some(msg), StatusCode::OK).await;
     }
     let cred = match state.store().totp(&account_id).await {
-        Ok(Some(c)) if c.confirmed => c,
-        Ok(_) => return expired(),
+        Ok(c) => c.filter(|c| c.confirmed),
         Err(e) => return error_page(l.lang, &e.into()),
-    };
-    let secret = match state.ops.totp_secret(&cred) {
-        Ok(s) => s,
-        Err(e) => return error_page(l.lang, &OAuthError::server_error(e.to_string())),
     };
     let code = param(&params, "code").unwrap_or_default().trim();
     let is_totp = code.len() == idp_core::totp::DIGITS && code.bytes().all(|b| b.is_ascii_digit());
     let accepted = if is_totp {
+        let Some(cred) = cred else {
+            return factor_page_for(
+                &state,
+                &l,
+                &headers,
+                &account_id,
+                Some(t.bad_code.into()),
+                StatusCode::OK,
+            )
+            .await;
+        };
+        let secret = match state.ops.totp_secret(&cred) {
+            Ok(s) => s,
+            Err(e) => return error_page(l.lang, &OAuthError::server_error(e.to_string())),
+        };
         match secret.verify(code, now, cred.last_step) {
             // the step is taken atomically: of two requests with one code, one wins
             Some(step) => match state.store().record_totp_step(&account_id, step).await {
@@ -160,38 +226,72 @@ pub async fn totp(
             Ok(None) => t.bad_code.into(),
             Err(e) => return error_page(l.lang, &e),
         };
-        return totp_page(&l, &headers, Some(msg));
+        return factor_page_for(&state, &l, &headers, &account_id, Some(msg), StatusCode::OK).await;
     }
     if let Err(e) = state.store().reset_login_failures(&tenant_id, &account_id).await {
         return error_page(l.lang, &e.into());
     }
+    second_factor_done(&state, &l, &headers, &account_id, session, &["otp"], &ip).await
+}
+
+/// Whose second factor this is: the pending sign-in's account, or the live session's (a
+/// step-up); `Err` is the response to send instead.
+pub(super) async fn whose(
+    state: &AppState,
+    l: &Loaded,
+    headers: &HeaderMap,
+) -> Result<(String, Option<Session>), Response> {
+    match &l.interaction.pending {
+        Some(p) => Ok((p.account_id.clone(), None)),
+        None => match session_of(state, l, headers).await {
+            Ok(Some((s, _))) => Ok((s.account_id.clone(), Some(s))),
+            Ok(None) => Err(see_other(&interaction_url(&l.t, &l.interaction.id))),
+            Err(e) => Err(error_page(l.lang, &e)),
+        },
+    }
+}
+
+/// A second factor (`methods`, RFC 8176) is done: finish the pending sign-in, or raise the
+/// live session and carry on with the request.
+pub(super) async fn second_factor_done(
+    state: &AppState,
+    l: &Loaded,
+    headers: &HeaderMap,
+    account_id: &str,
+    session: Option<Session>,
+    methods: &[&str],
+    ip: &str,
+) -> Response {
+    let add = |amr: &[String]| methods.iter().fold(amr.to_vec(), |a, m| policy::add_method(&a, m));
+    let tenant_id = l.t.tenant.id.clone();
+    let client_id = l.interaction.request.client_id.clone();
+    let expired = || error_page(l.lang, &OAuthError::invalid_request(l.lang.texts().expired_interaction));
     match (&l.interaction.pending, session) {
         (Some(p), _) => {
             if let Err(e) = state.store().set_interaction_pending(&l.interaction.id, None).await {
                 return error_page(l.lang, &e.into());
             }
-            let amr = policy::add_method(&p.amr, "otp");
-            signed_in(&state, &l, &headers, &account_id, amr, now, &ip).await
+            signed_in(state, l, headers, account_id, add(&p.amr), state.env().now(), ip).await
         }
         (None, Some(s)) => {
-            let amr = policy::add_method(&s.amr, "otp");
+            let amr = add(&s.amr);
             let acr = policy::acr_of(&amr);
             if let Err(e) = state.store().upgrade_session(&tenant_id, &s.sid, &amr, acr).await {
                 return error_page(l.lang, &e.into());
             }
             audit(
-                &state,
+                state,
                 &tenant_id,
                 "step_up",
-                Some(&account_id),
+                Some(account_id),
                 Some(&client_id),
-                Some(&ip),
+                Some(ip),
                 json!({"amr": amr, "acr": acr, "sid": s.sid}),
             )
             .await;
             let upgraded = Session { amr, acr: acr.into(), ..s };
             let req = &l.interaction.request;
-            proceed(&state, &l.t, &headers, req, Some(&upgraded), false, Some(&l.interaction), l.lang).await
+            proceed(state, &l.t, headers, req, Some(&upgraded), false, Some(&l.interaction), l.lang).await
         }
         (None, None) => expired(),
     }

@@ -28,6 +28,8 @@ pub(super) struct Loaded {
     pub organisation: Option<String>,
     /// SMS codes are offered.
     pub sms: bool,
+    /// Passkeys are offered (the deployment has a WebAuthn relying party).
+    pub passkeys: bool,
 }
 
 pub(super) async fn load(
@@ -67,7 +69,8 @@ pub(super) async fn load(
             }
             _ => (interaction.request.client_id.clone(), None),
         };
-    Ok(Loaded { t, interaction, lang, client_name, organisation, sms: state.sms.is_some() })
+    let (sms, passkeys) = (state.sms.is_some(), state.passkeys.is_some());
+    Ok(Loaded { t, interaction, lang, client_name, organisation, sms, passkeys })
 }
 
 pub(super) fn lang_switch(l: &Loaded) -> Option<String> {
@@ -92,9 +95,9 @@ pub async fn show(
     if let Some(lang) = chosen {
         l.lang = lang;
     }
-    let mut res = if l.interaction.pending.is_some() {
+    let mut res = if let Some(p) = &l.interaction.pending {
         // the first factor is done: the second is awaited
-        super::factor::totp_page(&l, &headers, None)
+        super::factor::factor_page_for(&state, &l, &headers, &p.account_id, None, StatusCode::OK).await
     } else {
         match session_of(&state, &l, &headers).await {
             Ok(Some((session, _))) if !super::factor::satisfied(&state, &l, &session).await => {
@@ -131,7 +134,7 @@ pub(super) async fn session_of(
     Ok(account.map(|a| (session, a.username)))
 }
 
-fn login_page(
+pub(super) fn login_page(
     l: &Loaded,
     headers: &HeaderMap,
     error: Option<String>,
@@ -149,6 +152,8 @@ fn login_page(
         csrf: &csrf,
         login: if login.is_empty() { hint } else { login },
         sms_link: l.sms.then(|| format!("/t/{}/interaction/{}/sms", l.t.tenant.slug, l.interaction.id)),
+        passkeys: l.passkeys,
+        base: format!("/t/{}/interaction/{}", l.t.tenant.slug, l.interaction.id),
     };
     with_form_action(render(status, &page), Some(&l.interaction.request.redirect_uri))
 }
@@ -341,8 +346,9 @@ pub(super) async fn credential_failed(
     Ok(Some(until))
 }
 
-/// The first factor (password or SMS code) is done: with an authenticator enrolled the code
-/// page comes next and no session exists before it; otherwise the sign-in is complete.
+/// The first factor (password or SMS code) is done: with a second factor set up (authenticator
+/// app, passkey or security key) its page comes next and no session exists before it;
+/// otherwise the sign-in is complete.
 pub(super) async fn first_factor_done(
     state: &AppState,
     l: &Loaded,
@@ -352,8 +358,8 @@ pub(super) async fn first_factor_done(
     ip: &str,
 ) -> Response {
     let now = state.env().now();
-    match state.store().totp(account_id).await {
-        Ok(Some(c)) if c.confirmed => {
+    match super::factor::factors_of(state, account_id).await {
+        Ok(f) if f.any() => {
             let pending = PendingSignIn { account_id: account_id.to_string(), amr, auth_time: now };
             if let Err(e) = state.store().set_interaction_pending(&l.interaction.id, Some(&pending)).await {
                 return error_page(l.lang, &e.into());
@@ -373,7 +379,7 @@ pub(super) async fn first_factor_done(
             super::authorize::see_other(&super::authorize::interaction_url(&l.t, &l.interaction.id))
         }
         Ok(_) => signed_in(state, l, headers, account_id, amr, now, ip).await,
-        Err(e) => error_page(l.lang, &e.into()),
+        Err(e) => error_page(l.lang, &e),
     }
 }
 

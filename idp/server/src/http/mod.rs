@@ -16,14 +16,17 @@ use tower_http::cors::{Any, CorsLayer};
 use crate::state::AppState;
 
 pub mod account;
+pub mod account_keys;
 pub mod authorize;
 pub mod discovery;
 pub mod factor;
 pub mod interaction;
 pub mod logout;
 pub mod pages;
+pub mod passkey;
 pub mod session;
 pub mod sms;
+mod texts;
 pub mod token;
 pub mod userinfo;
 
@@ -52,11 +55,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/", get(pages::home))
         .route("/healthz", get(|| async { "ok" }))
         .route("/static/style.css", get(pages::stylesheet))
+        .route("/static/webauthn.js", get(pages::webauthn_script))
         .route("/t/{tenant}/authorize", get(authorize::get).post(authorize::post))
         .route("/t/{tenant}/interaction/{id}", get(interaction::show))
         .route("/t/{tenant}/interaction/{id}/login", post(interaction::login))
         .route("/t/{tenant}/interaction/{id}/consent", post(interaction::consent))
         .route("/t/{tenant}/interaction/{id}/totp", post(factor::totp))
+        .route("/t/{tenant}/interaction/{id}/passkey/begin", post(passkey::begin))
+        .route("/t/{tenant}/interaction/{id}/passkey", post(passkey::finish))
         .route("/t/{tenant}/interaction/{id}/sms", get(sms::show))
         .route("/t/{tenant}/interaction/{id}/sms/send", post(sms::send))
         .route("/t/{tenant}/interaction/{id}/sms/verify", post(sms::verify))
@@ -64,6 +70,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/t/{tenant}/account/totp/begin", post(account::totp_begin))
         .route("/t/{tenant}/account/totp/confirm", post(account::totp_confirm))
         .route("/t/{tenant}/account/totp/remove", post(account::totp_remove))
+        .route("/t/{tenant}/account/keys/begin", post(account_keys::begin))
+        .route("/t/{tenant}/account/keys/finish", post(account_keys::finish))
+        .route("/t/{tenant}/account/keys/{key}/remove", post(account_keys::remove))
         .route("/t/{tenant}/introspect", post(token::introspect))
         .route("/t/{tenant}/end_session", get(logout::get).post(logout::post))
         .route("/t/{tenant}/end_session/confirm", post(logout::confirm))
@@ -87,8 +96,8 @@ async fn security_headers(req: Request, next: Next) -> Response {
         h.insert(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(
-                "default-src 'none'; style-src 'self'; img-src 'self' data:; \
-                 frame-ancestors 'none'; base-uri 'none'",
+                "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; \
+                 connect-src 'self'; frame-ancestors 'none'; base-uri 'none'",
             ),
         );
     }
