@@ -9,6 +9,7 @@
 
 mod account;
 mod browser;
+mod chromium;
 mod common;
 mod concurrency;
 mod horizontal;
