@@ -75,14 +75,24 @@ async fn sms_sign_in(backend: Backend) {
                 username: "lin".into(),
                 password: Some(PASSWORD.into()),
                 name: None,
-                phone: Some(PHONE.into()),
+                // written as a person would; stored in E.164
+                phone: Some("138 0000 1111".into()),
                 email: None,
                 roles: vec![],
             },
         )
         .await
         .unwrap();
+    assert_eq!(s.ops.account("main", "lin").await.unwrap().phone.as_deref(), Some(PHONE));
     let (web, _) = s.add_client(ClientType::Web, ClientSettings::default()).await;
+    // the password sign-in takes the number in any usual form
+    for typed in ["13800001111", "+86 138-0000-1111"] {
+        let b = Browser::new();
+        let (_, _, login) = b.get(&s, &auth_url(&s.issuer, &web, "")).await.page();
+        let step = b.sign_in(&s, &login, typed, PASSWORD).await;
+        let (_, _, consent) = step.page();
+        assert!(consent.contains("value=\"allow\""), "{typed}: {consent}");
+    }
 
     // an unregistered number: the same answer, no message
     let b = Browser::new();

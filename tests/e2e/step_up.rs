@@ -164,3 +164,53 @@ async fn step_up(backend: Backend) {
     assert_eq!(c["acr"], "aal2");
 }
 crate::both_backends!(totp_second_factor_and_step_up, step_up);
+
+/// Staff and administrators (any account role) need aal2 for every client, whatever the client
+/// asks; without a second factor they reach only the account pages, to set one up. The
+/// requirement rides in the session: the SSO path of a later request steps up without a
+/// password.
+async fn staff_need_two_factors(backend: Backend) {
+    let Some(s) = TestServer::start_with(backend, |c| c.limits.signin_per_account_per_minute = 100).await
+    else {
+        return;
+    };
+    let staff = idp_server::ops::NewAccount {
+        username: "sam".into(),
+        password: Some(PASSWORD.into()),
+        name: Some("Sam 石".into()),
+        phone: None,
+        email: None,
+        roles: vec!["staff".into()],
+    };
+    s.ops.add_account("main", staff).await.unwrap();
+    let (web, secret) = s.add_client(ClientType::Web, ClientSettings::default()).await;
+    let secret = secret.unwrap();
+
+    // no second factor: the client (which asks for nothing) is told the requirement is unmet
+    let b = Browser::new();
+    let cb = b.authorize(&s, &auth_url(&s.issuer, &web, ""), "sam").await.callback();
+    assert_eq!(cb["error"], "unmet_authentication_requirements", "{cb:?}");
+    // the account pages, where a factor is set up, stay reachable
+    let (url, _, page) = b.get(&s, &format!("{}/t/main/account", s.base)).await.page();
+    assert!(url.ends_with("/account") && page.contains("data-on=\"false\""), "{url}: {page}");
+
+    // with an authenticator: the same aal1 session steps up on the SSO path, no password
+    let (totp, _) = enrol(&s, "sam").await;
+    let page = is_code_page(b.get(&s, &auth_url(&s.issuer, &web, "")).await);
+    let step = submit_code(&b, &s, &page, &totp.code_at_step(s.env.now() / 30)).await;
+    let cb = match step {
+        Step::Page { body, .. } => b.consent(&s, &body, true).await.callback(),
+        left => left.callback(),
+    };
+    let c = id_token(&s, &web, &secret, &cb["code"]).await;
+    assert_eq!(
+        (c["acr"].as_str(), c["amr"].clone()),
+        (Some("aal2"), serde_json::json!(["pwd", "otp", "mfa"]))
+    );
+
+    // a citizen at the same client still signs in with the password alone
+    s.add_account("cora").await;
+    let cb = Browser::new().authorize(&s, &auth_url(&s.issuer, &web, ""), "cora").await.callback();
+    assert_eq!(id_token(&s, &web, &secret, &cb["code"]).await["acr"], "aal1");
+}
+crate::both_backends!(staff_and_administrators_need_aal2, staff_need_two_factors);

@@ -74,6 +74,7 @@ fn session(n: u32, expires_at: i64) -> Session {
         auth_time: 100,
         amr: vec!["pwd".into(), "otp".into()],
         acr: "aal1".into(),
+        min_acr: Some("aal2".into()),
         created_at: 100,
         last_seen: 100,
         expires_at,

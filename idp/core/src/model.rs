@@ -245,6 +245,9 @@ pub struct Session {
     pub auth_time: i64,
     pub amr: Vec<String>,
     pub acr: String,
+    /// The level every request of this session needs, whatever the client asks: fixed at
+    /// sign-in from the account's roles (`policy::required_by_roles`).
+    pub min_acr: Option<String>,
     pub created_at: i64,
     pub last_seen: i64,
     pub expires_at: i64,

@@ -47,6 +47,13 @@ pub fn required(acr_values: Option<&str>, client_minimum: Option<&str>) -> Optio
     (need > 1).then(|| LEVELS[need - 1])
 }
 
+/// The level an account's roles demand of every sign-in (DOMAIN.md: staff and administrators
+/// need `aal2` at least). Every account role is a staff or administrator role — citizens have
+/// none, and enterprise roles are memberships, not account roles — so any role means `aal2`.
+pub fn required_by_roles(roles: &[String]) -> Option<&'static str> {
+    (!roles.is_empty()).then_some("aal2")
+}
+
 /// The stronger of two requirements.
 pub fn strongest(a: Option<&'static str>, b: Option<&'static str>) -> Option<&'static str> {
     match (a, b) {
@@ -94,6 +101,9 @@ mod tests {
         assert_eq!(required(Some("aal1"), Some("aal2")), Some("aal2"));
         assert_eq!(required(Some("aal3"), Some("aal2")), Some("aal3"));
         assert!(satisfies("aal2", Some("aal2")) && satisfies("aal1", None));
+        assert_eq!(required_by_roles(&[]), None, "a citizen");
+        assert_eq!(required_by_roles(&v(&["system_admin"])), Some("aal2"));
+        assert_eq!(required_by_roles(&v(&["clerk"])), Some("aal2"));
         assert!(!satisfies("aal1", Some("aal2")) && !satisfies("aal2", Some("aal3")));
         let published = crate::discovery::metadata(&crate::discovery::Endpoints::new("https://x/t/a"));
         assert_eq!(published["acr_values_supported"], serde_json::json!(OFFERED));

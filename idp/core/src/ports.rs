@@ -156,8 +156,19 @@ pub trait Store: Send + Sync + 'static {
     async fn bulk_insert_accounts(&self, accounts: &[Account]) -> Result<()>;
     /// Many clients in one transaction (seeding and imports).
     async fn bulk_insert_clients(&self, clients: &[Client]) -> Result<()>;
-    /// By username or phone number.
+    /// By username or phone number (exactly as stored).
     async fn account_by_login(&self, tenant_id: &str, login: &str) -> Result<Option<Account>>;
+    /// By username, or by a phone number as a person types it: normalised to E.164, the form
+    /// phone numbers are stored in (`sms::normalise_phone`).
+    async fn account_by_typed_login(&self, tenant_id: &str, login: &str) -> Result<Option<Account>> {
+        if let Some(a) = self.account_by_login(tenant_id, login).await? {
+            return Ok(Some(a));
+        }
+        match crate::sms::normalise_phone(login) {
+            Some(phone) if phone != login => self.account_by_login(tenant_id, &phone).await,
+            _ => Ok(None),
+        }
+    }
     async fn list_accounts(&self, tenant_id: &str) -> Result<Vec<Account>>;
     async fn set_password_hash(&self, tenant_id: &str, id: &str, hash: &str, now: i64) -> Result<()>;
     async fn set_account_disabled(&self, tenant_id: &str, id: &str, v: bool, now: i64) -> Result<()>;

@@ -33,11 +33,36 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A phone number as typed, reduced to `+` and digits; `None` if it cannot be one.
+/// The country calling code assumed for numbers typed without one (the deployment serves a
+/// province of China).
+pub const DEFAULT_COUNTRY: &str = "86";
+
+/// A phone number as typed, in E.164 (`+` and at most 15 digits), the one form in which phone
+/// numbers are stored, looked up and sent to; `None` if it cannot be one.
+///
+/// Spaces, dashes, dots and parentheses are dropped. `+` or the international prefix `00`
+/// starts a full number; otherwise the number is national to [`DEFAULT_COUNTRY`]: an 11-digit
+/// mobile number (`1…`), or a landline with its trunk prefix `0` (dropped). `86` followed by an
+/// 11-digit mobile number, as some forms write it, is taken as the full number.
 pub fn normalise_phone(input: &str) -> Option<String> {
-    let kept: String = input.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')')).collect();
-    let digits = kept.strip_prefix('+').unwrap_or(&kept);
-    (digits.len() >= 6 && digits.len() <= 20 && digits.bytes().all(|b| b.is_ascii_digit())).then_some(kept)
+    let kept: String = input.chars().filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')')).collect();
+    let digits_only = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let full = if let Some(rest) = kept.strip_prefix('+').or_else(|| kept.strip_prefix("00")) {
+        rest.to_string()
+    } else if !digits_only(&kept) {
+        return None;
+    } else if kept.len() == 11 && kept.starts_with('1') {
+        format!("{DEFAULT_COUNTRY}{kept}")
+    } else if kept.len() == 13 && kept.starts_with(DEFAULT_COUNTRY) && kept[2..].starts_with('1') {
+        kept
+    } else if let Some(national) = kept.strip_prefix('0') {
+        format!("{DEFAULT_COUNTRY}{national}")
+    } else {
+        return None;
+    };
+    // E.164: a country code that does not start with 0, and at most 15 digits in all
+    (digits_only(&full) && (8..=15).contains(&full.len()) && !full.starts_with('0'))
+        .then(|| format!("+{full}"))
 }
 
 #[cfg(test)]
@@ -74,9 +99,32 @@ mod tests {
 
     #[test]
     fn phone_numbers() {
-        assert_eq!(normalise_phone("138 0000-0000").as_deref(), Some("13800000000"));
-        assert_eq!(normalise_phone("+86 138 0000 0000").as_deref(), Some("+8613800000000"));
-        for bad in ["", "12345", "abc12345678", "+", "1".repeat(21).as_str(), "138\u{0}0000000"] {
+        for same in [
+            "+8613800000000",
+            "+86 138 0000 0000",
+            "138 0000-0000",
+            "13800000000",
+            "008613800000000",
+            "8613800000000",
+            "(+86) 138.0000.0000",
+        ] {
+            assert_eq!(normalise_phone(same).as_deref(), Some("+8613800000000"), "{same:?}");
+        }
+        assert_eq!(normalise_phone("010-6552 9988").as_deref(), Some("+861065529988"), "a Beijing landline");
+        assert_eq!(normalise_phone("+852 9123 4567").as_deref(), Some("+85291234567"), "Hong Kong");
+        assert_eq!(normalise_phone("0044 20 7946 0018").as_deref(), Some("+442079460018"));
+        for bad in [
+            "",
+            "12345",
+            "abc12345678",
+            "+",
+            "+0123456789",
+            "+1234567890123456",
+            "23800000000",
+            "1".repeat(21).as_str(),
+            "138\u{0}0000000",
+            "+86 138 0000 000a",
+        ] {
             assert_eq!(normalise_phone(bad), None, "{bad:?}");
         }
     }

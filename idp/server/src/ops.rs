@@ -270,12 +270,12 @@ impl Ops {
         {
             bail!("a username has 1-64 characters without spaces");
         }
-        if let Some(phone) = &new.phone {
-            let digits = phone.strip_prefix('+').unwrap_or(phone);
-            if digits.len() < 5 || digits.len() > 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-                bail!("a phone number has 5-20 digits, optionally after '+'");
-            }
-        }
+        // phone numbers are stored in E.164, the form every lookup uses
+        let phone = match new.phone.as_deref().map(idp_core::sms::normalise_phone) {
+            Some(None) => bail!("not a phone number (E.164, or a national number of +86)"),
+            Some(Some(p)) => Some(p),
+            None => None,
+        };
         if let Some(email) = &new.email
             && (!email.contains('@') || email.len() > 254)
         {
@@ -294,7 +294,7 @@ impl Ops {
             tenant_id: tenant.id,
             username,
             name: new.name,
-            phone: new.phone,
+            phone,
             email: new.email,
             password_hash,
             failed_logins: 0,
@@ -317,7 +317,7 @@ impl Ops {
     pub async fn account(&self, slug: &str, login: &str) -> anyhow::Result<Account> {
         let tenant = self.tenant(slug).await?;
         self.store
-            .account_by_login(&tenant.id, &login.trim().to_lowercase())
+            .account_by_typed_login(&tenant.id, &login.trim().to_lowercase())
             .await?
             .ok_or_else(|| anyhow!("no account {login:?} in tenant {slug:?}"))
     }

@@ -614,10 +614,10 @@ macro_rules! impl_store {
             }
             if !p.sessions.is_empty() {
                 let amr = p.sessions.iter().map(|s| to_json(&s.amr)).collect::<Result<Vec<_>>>()?;
-                let mut q = Q::new("INSERT INTO sessions (id_hash, sid, tenant_id, account_id, auth_time, amr, acr, created_at, last_seen, expires_at) ");
+                let mut q = Q::new("INSERT INTO sessions (id_hash, sid, tenant_id, account_id, auth_time, amr, acr, min_acr, created_at, last_seen, expires_at) ");
                 q.push_values(p.sessions.iter().zip(amr), |mut b, (s, amr)| {
                     b.push_bind(&s.id_hash).push_bind(&s.sid).push_bind(&s.tenant_id).push_bind(&s.account_id).push_bind(s.auth_time)
-                        .push_bind(amr).push_bind(&s.acr).push_bind(s.created_at).push_bind(s.last_seen).push_bind(s.expires_at);
+                        .push_bind(amr).push_bind(&s.acr).push_bind(&s.min_acr).push_bind(s.created_at).push_bind(s.last_seen).push_bind(s.expires_at);
                 });
                 q.build().persistent(false).execute(&mut **tx).await.map_err(map_err)?;
                 p.sessions.clear();

@@ -128,6 +128,7 @@ fn decisions_follow_session_prompt_max_age_and_grant() {
         auth_time: env.now(),
         amr: vec!["pwd".into()],
         acr: "aal1".into(),
+        min_acr: None,
         created_at: env.now(),
         last_seen: env.now(),
         expires_at: env.now() + 100,

@@ -95,7 +95,7 @@ pub async fn proceed(
         None => None,
     };
     let required = match session {
-        Some(_) => super::factor::required_for(state, t, req).await,
+        Some(s) => super::factor::required_for(state, t, req, s).await,
         None => None,
     };
     let decision = decide(

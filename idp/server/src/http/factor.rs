@@ -22,17 +22,29 @@ use super::session::audit;
 use super::{State, param};
 use crate::state::{AppState, TenantCtx};
 
-/// The level `req` needs: its `acr_values`, the acr of its `claims` parameter, and the
-/// client's minimum.
-pub(super) async fn required_for(state: &AppState, t: &TenantCtx, req: &AuthRequest) -> Option<&'static str> {
+/// The level `req` needs of `session`: its `acr_values`, the acr of its `claims` parameter,
+/// the client's minimum, and what the account's roles demand (carried by the session). The
+/// account pages are the exception to the last: a staff member without a second factor must
+/// be able to reach them to set one up.
+pub(super) async fn required_for(
+    state: &AppState,
+    t: &TenantCtx,
+    req: &AuthRequest,
+    session: &Session,
+) -> Option<&'static str> {
     let client = state.store().client(&t.tenant.id, &req.client_id).await.ok().flatten();
     let minimum = client.and_then(|c| c.settings.min_acr);
     let asked = policy::required(req.acr_values.as_deref(), minimum.as_deref());
-    policy::strongest(asked, policy::required(req.claims_acr.as_deref(), None))
+    let asked = policy::strongest(asked, policy::required(req.claims_acr.as_deref(), None));
+    let roles = match req.client_id.as_str() {
+        super::account::ACCOUNT_CONSOLE => None,
+        _ => policy::required(None, session.min_acr.as_deref()),
+    };
+    policy::strongest(asked, roles)
 }
 
 pub(super) async fn satisfied(state: &AppState, l: &Loaded, session: &Session) -> bool {
-    policy::satisfies(&session.acr, required_for(state, &l.t, &l.interaction.request).await)
+    policy::satisfies(&session.acr, required_for(state, &l.t, &l.interaction.request, session).await)
 }
 
 /// The second factors an account can use now.

@@ -241,7 +241,7 @@ pub async fn login(
         r.headers_mut().insert(header::RETRY_AFTER, wait.into());
         return r;
     }
-    let account = match state.store().account_by_login(&tenant_id, &login).await {
+    let account = match state.store().account_by_typed_login(&tenant_id, &login).await {
         Ok(a) => a,
         Err(e) => return error_page(l.lang, &e.into()),
     };
@@ -400,6 +400,10 @@ pub(super) async fn signed_in(
         let _ = state.store().delete_session(&tenant_id, &old.sid).await;
     }
     let value = random_token(state.env(), 32);
+    let roles = match state.store().account(&tenant_id, account_id).await {
+        Ok(a) => a.map(|a| a.roles).unwrap_or_default(),
+        Err(e) => return error_page(l.lang, &e.into()),
+    };
     let session = Session {
         id_hash: sha256_hex(value.as_bytes()),
         sid: random_token(state.env(), 16),
@@ -407,6 +411,7 @@ pub(super) async fn signed_in(
         account_id: account_id.to_string(),
         auth_time,
         acr: idp_core::policy::acr_of(&amr).into(),
+        min_acr: idp_core::policy::required_by_roles(&roles).map(str::to_string),
         amr,
         created_at: now,
         last_seen: now,
