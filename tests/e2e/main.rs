@@ -17,6 +17,7 @@ mod hostile;
 mod oidc_flow;
 mod outage;
 mod passkeys;
+mod phone;
 mod refusals;
 mod sessions;
 mod sms;

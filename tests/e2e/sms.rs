@@ -12,12 +12,12 @@ const PHONE: &str = "+8613800001111";
 
 /// The code of the `n`th message (1-based) in the outbox, once it is there (messages go out
 /// after the answer).
-async fn code_of_message(outbox: &std::path::Path, n: usize) -> String {
+pub(crate) async fn code_of_message(outbox: &std::path::Path, n: usize, phone: &str) -> String {
     for _ in 0..200 {
         if messages(outbox) >= n {
             let text = std::fs::read_to_string(outbox).unwrap();
             let line = text.lines().nth(n - 1).unwrap();
-            assert!(line.starts_with(&format!("{PHONE}\t")), "{line}");
+            assert!(line.starts_with(&format!("{phone}\t")), "{line}");
             // the message's only run of six digits is the code
             let code =
                 line.split('\t').nth(1).unwrap().split(|c: char| !c.is_ascii_digit()).find(|r| r.len() == 6);
@@ -28,11 +28,17 @@ async fn code_of_message(outbox: &std::path::Path, n: usize) -> String {
     panic!("message {n} never came");
 }
 
-fn messages(outbox: &std::path::Path) -> usize {
+pub(crate) fn messages(outbox: &std::path::Path) -> usize {
     std::fs::read_to_string(outbox).unwrap_or_default().lines().count()
 }
 
-async fn post(b: &Browser, s: &TestServer, page: &str, action_end: &str, form: &[(&str, &str)]) -> Step {
+pub(crate) async fn post(
+    b: &Browser,
+    s: &TestServer,
+    page: &str,
+    action_end: &str,
+    form: &[(&str, &str)],
+) -> Step {
     let csrf = extract(page, "csrf").expect("csrf");
     // the page has two forms: pick the one whose action ends as asked
     let action = page
@@ -104,7 +110,7 @@ async fn sms_sign_in(backend: Backend) {
     // the registered number (typed with spaces) gets a code; a second one within the minute waits
     let (_, _, sent) = post(&b, &s, &page, "/sms/send", &[("phone", "+86 138 0000 1111")]).await.page();
     assert!(sent.contains("如果该号码已注册"), "{sent}");
-    let code = code_of_message(&outbox, 1).await;
+    let code = code_of_message(&outbox, 1, PHONE).await;
     let (_, status, _) = post(&b, &s, &sent, "/sms/send", &[("phone", PHONE)]).await.page();
     assert_eq!(status, 429, "one code a minute per number");
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -132,7 +138,7 @@ async fn sms_sign_in(backend: Backend) {
     // five wrong tries kill a code; so do five minutes
     s.env.advance(61);
     let (_, _, sent) = post(&b2, &s, &page2, "/sms/send", &[("phone", PHONE)]).await.page();
-    let code = code_of_message(&outbox, 2).await;
+    let code = code_of_message(&outbox, 2, PHONE).await;
     let mut page = sent;
     for _ in 0..5 {
         let (_, _, next) =
@@ -143,7 +149,7 @@ async fn sms_sign_in(backend: Backend) {
     assert!(dead.contains("验证码已失效"), "dead after five wrong tries: {dead}");
     s.env.advance(61);
     let (_, _, sent) = post(&b2, &s, &page2, "/sms/send", &[("phone", PHONE)]).await.page();
-    let code = code_of_message(&outbox, 3).await;
+    let code = code_of_message(&outbox, 3, PHONE).await;
     s.env.advance(301);
     let (_, _, late) = post(&b2, &s, &sent, "/sms/verify", &[("phone", PHONE), ("code", &code)]).await.page();
     assert!(late.contains("验证码已失效"), "dead after five minutes: {late}");

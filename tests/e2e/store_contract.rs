@@ -25,7 +25,14 @@ macro_rules! is {
 }
 
 fn tenant(id: &str, slug: &str, created_at: i64) -> Tenant {
-    Tenant { id: id.into(), slug: slug.into(), name: format!("Tenant {slug}"), created_at, disabled: false }
+    Tenant {
+        id: id.into(),
+        slug: slug.into(),
+        name: format!("Tenant {slug}"),
+        created_at,
+        disabled: false,
+        settings: TenantSettings::default(),
+    }
 }
 
 fn client(tenant_id: &str, client_id: &str, created_at: i64) -> Client {
@@ -53,6 +60,7 @@ fn account(tenant_id: &str, id: &str, username: &str, phone: Option<&str>) -> Ac
         username: username.into(),
         name: Some(format!("{username} 张")),
         phone: phone.map(str::to_string),
+        phone_verified_at: None,
         email: Some(format!("{username}@example.test")),
         password_hash: Some("$argon2id$v=19$hash".into()),
         failed_logins: 0,
@@ -232,6 +240,7 @@ async fn contract(backend: Backend) {
     access_tokens_and_families(s).await;
     totp_and_recovery_codes(s).await;
     crate::store_contract_webauthn::webauthn(s).await;
+    crate::store_contract_webauthn::settings_and_phones(s).await;
     audit(s).await;
 }
 

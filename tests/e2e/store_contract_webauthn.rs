@@ -1,4 +1,5 @@
-//! The `Store` contract for passkeys and WebAuthn ceremonies (part of `store_contract`): a
+//! The `Store` contract for the second factors and settings of issue 4 (part of
+//! `store_contract`). Passkeys and WebAuthn ceremonies: a
 //! credential id registered once per tenant, per-account listing, use and flagging, removal
 //! only by its owner; a ceremony taken once and not after it expired.
 
@@ -73,4 +74,30 @@ pub async fn webauthn(s: &dyn Store) {
     s.put_ceremony(&c("old", 5)).await.unwrap();
     assert!(s.purge_expired(10).await.unwrap() >= 1);
     assert_eq!(s.take_ceremony("int-1:signin", 1).await.unwrap(), None, "purged");
+}
+
+/// Tenant settings round-trip (and default when never set); a verified phone is stored with
+/// its time and refused when another account of the tenant has the number.
+pub async fn settings_and_phones(s: &dyn Store) {
+    use idp_core::StoreError;
+    use idp_core::model::TenantSettings;
+    let before = s.tenant_by_slug("alpha").await.unwrap().unwrap();
+    assert_eq!(before.settings, TenantSettings::default());
+    let mut settings = TenantSettings::default();
+    settings.factors.sms_signin = false;
+    settings.factors.sms_recovery = true;
+    s.set_tenant_settings(&before.id, &settings).await.unwrap();
+    assert_eq!(s.tenant_by_slug("alpha").await.unwrap().unwrap().settings, settings);
+    assert!(s.list_tenants().await.unwrap().iter().any(|t| t.settings == settings));
+
+    s.set_account_phone("tenant-a", "acc-3", "+8613800000003", 70).await.unwrap();
+    let carol = s.account("tenant-a", "acc-3").await.unwrap().unwrap();
+    assert_eq!((carol.phone.as_deref(), carol.phone_verified_at), (Some("+8613800000003"), Some(70)));
+    // acc-1 holds +8613800000001
+    let taken = s.set_account_phone("tenant-a", "acc-3", "+8613800000001", 80).await;
+    assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
+    assert_eq!(
+        s.account("tenant-a", "acc-3").await.unwrap().unwrap().phone.as_deref(),
+        Some("+8613800000003")
+    );
 }

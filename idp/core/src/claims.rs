@@ -22,7 +22,9 @@ pub fn userinfo(account: &Account, scopes: &[String], act_as: &str) -> Map<Strin
                 // Contact details are not verified yet (verification comes with SMS codes).
                 "email_verified" => account.email.as_ref().map(|_| json!(false)),
                 "phone_number" => account.phone.as_ref().map(|v| json!(v)),
-                "phone_number_verified" => account.phone.as_ref().map(|_| json!(false)),
+                "phone_number_verified" => {
+                    account.phone.as_ref().map(|_| json!(account.phone_verified_at.is_some()))
+                }
                 _ => None,
             };
             if let Some(v) = value {

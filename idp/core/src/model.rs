@@ -13,6 +13,73 @@ pub struct Tenant {
     pub name: String,
     pub created_at: i64,
     pub disabled: bool,
+    pub settings: TenantSettings,
+}
+
+/// A tenant's own settings (JSON in the database; members missing there take their defaults).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct TenantSettings {
+    pub factors: OfferedFactors,
+}
+
+/// Which sign-in methods and second factors a tenant offers. What is off cannot be set up or
+/// used to sign in with; a second factor a person already has is still asked for, so turning
+/// an offer off never makes anyone's sign-in weaker.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct OfferedFactors {
+    /// Authenticator apps (TOTP).
+    pub totp: bool,
+    /// Passkeys: passwordless sign-in (button and autofill), and registration.
+    pub passkeys: bool,
+    /// Security keys as a second factor.
+    pub security_keys: bool,
+    /// Sign-in with a phone number and an SMS code.
+    pub sms_signin: bool,
+    /// A code to the account's verified phone in place of a lost second factor.
+    pub sms_recovery: bool,
+}
+
+impl Default for OfferedFactors {
+    fn default() -> Self {
+        Self { totp: true, passkeys: true, security_keys: true, sms_signin: true, sms_recovery: false }
+    }
+}
+
+impl OfferedFactors {
+    /// The names the operator commands use, with whether each is on.
+    pub fn named(&self) -> [(&'static str, bool); 5] {
+        [
+            ("totp", self.totp),
+            ("passkeys", self.passkeys),
+            ("security_keys", self.security_keys),
+            ("sms_signin", self.sms_signin),
+            ("sms_recovery", self.sms_recovery),
+        ]
+    }
+
+    /// Exactly the named ones on; an unknown name is an error.
+    pub fn only(names: &[String]) -> Result<OfferedFactors, String> {
+        let mut f = OfferedFactors {
+            totp: false,
+            passkeys: false,
+            security_keys: false,
+            sms_signin: false,
+            sms_recovery: false,
+        };
+        for n in names {
+            match n.as_str() {
+                "totp" => f.totp = true,
+                "passkeys" => f.passkeys = true,
+                "security_keys" => f.security_keys = true,
+                "sms_signin" => f.sms_signin = true,
+                "sms_recovery" => f.sms_recovery = true,
+                other => return Err(format!("unknown factor {other:?}")),
+            }
+        }
+        Ok(f)
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
@@ -212,7 +279,10 @@ pub struct Account {
     pub tenant_id: String,
     pub username: String,
     pub name: Option<String>,
+    /// In E.164 (`sms::normalise_phone`).
     pub phone: Option<String>,
+    /// When an SMS code sent to `phone` last proved it.
+    pub phone_verified_at: Option<i64>,
     pub email: Option<String>,
     pub password_hash: Option<String>,
     pub failed_logins: i64,

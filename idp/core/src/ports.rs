@@ -62,6 +62,7 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_tenant(&self, tenant: &Tenant) -> Result<()>;
     async fn tenant_by_slug(&self, slug: &str) -> Result<Option<Tenant>>;
     async fn list_tenants(&self) -> Result<Vec<Tenant>>;
+    async fn set_tenant_settings(&self, tenant_id: &str, settings: &TenantSettings) -> Result<()>;
 
     // signing keys
     async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<()>;
@@ -170,6 +171,10 @@ pub trait Store: Send + Sync + 'static {
         }
     }
     async fn list_accounts(&self, tenant_id: &str) -> Result<Vec<Account>>;
+    /// Sets the account's phone number, proven now by an SMS code (`Conflict` if another
+    /// account of the tenant has it).
+    async fn set_account_phone(&self, tenant_id: &str, id: &str, phone: &str, verified_at: i64)
+    -> Result<()>;
     async fn set_password_hash(&self, tenant_id: &str, id: &str, hash: &str, now: i64) -> Result<()>;
     async fn set_account_disabled(&self, tenant_id: &str, id: &str, v: bool, now: i64) -> Result<()>;
     /// Atomically counts a failed password; when the count reaches `threshold` the account is

@@ -71,6 +71,13 @@ pub enum TenantCmd {
         name: Option<String>,
     },
     List,
+    /// Which sign-in methods and second factors the tenant offers. With names, exactly those
+    /// are on (totp, passkeys, security_keys, sms_signin, sms_recovery); without, shows them.
+    Factors {
+        #[command(flatten)]
+        tenant: TenantArg,
+        names: Vec<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -299,6 +306,19 @@ pub async fn run_command(cli: Cli) -> anyhow::Result<()> {
             print(json, &list, || {
                 list.iter()
                     .map(|t| format!("{}\t{}\t{}", t.slug, t.issuer, t.name))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
+        Command::Tenant(TenantCmd::Factors { tenant, names }) => {
+            let set = (!names.is_empty()).then_some(names.as_slice());
+            let t = ops.tenant_factors(&tenant.tenant, set).await?;
+            let offered: serde_json::Map<String, serde_json::Value> =
+                t.settings.factors.named().into_iter().map(|(n, on)| (n.to_string(), on.into())).collect();
+            print(json, &offered, || {
+                offered
+                    .iter()
+                    .map(|(n, on)| format!("{n}\t{}", if on == true { "on" } else { "off" }))
                     .collect::<Vec<_>>()
                     .join("\n")
             })

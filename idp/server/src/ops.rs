@@ -119,12 +119,28 @@ impl Ops {
             name: name.unwrap_or(slug).to_string(),
             created_at: self.now(),
             disabled: false,
+            settings: Default::default(),
         };
         self.store.insert_tenant(&tenant).await?;
         for alg in SigningAlg::ALL {
             let key =
                 keys::generate(self.env.as_ref(), &self.kek, &tenant.id, alg).map_err(|e| anyhow!(e))?;
             self.store.insert_signing_key(&key).await?;
+        }
+        Ok(tenant)
+    }
+
+    /// Which sign-in methods and second factors the tenant offers: exactly `names` (see
+    /// `OfferedFactors::only`), on every node within `TENANT_POLL`; `None` leaves them.
+    pub async fn tenant_factors(&self, slug: &str, names: Option<&[String]>) -> anyhow::Result<Tenant> {
+        let mut tenant = self.tenant(slug).await?;
+        if let Some(names) = names {
+            tenant.settings.factors = OfferedFactors::only(names).map_err(|e| anyhow!(e))?;
+            self.store.set_tenant_settings(&tenant.id, &tenant.settings).await?;
+            self.store.bump_change(crate::state::TENANTS_CHANGED).await?;
+            let on: Vec<_> =
+                tenant.settings.factors.named().into_iter().filter(|(_, on)| *on).map(|(n, _)| n).collect();
+            self.audit(&tenant.id, "tenant_factors_set", None, serde_json::json!({"offered": on})).await?;
         }
         Ok(tenant)
     }
@@ -295,6 +311,7 @@ impl Ops {
             username,
             name: new.name,
             phone,
+            phone_verified_at: None,
             email: new.email,
             password_hash,
             failed_logins: 0,

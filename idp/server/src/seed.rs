@@ -99,6 +99,7 @@ pub async fn seed(
             username: format!("user-{:07}", i + 1),
             name: Some(format!("Seed person {}", i + 1)),
             phone: Some(format!("+86139{:08}", i + 1)),
+            phone_verified_at: None,
             email: None,
             password_hash: Some(password_hash.clone()),
             failed_logins: 0,

@@ -62,6 +62,17 @@ fn operator_commands(idp: &Idp) {
     assert!(t["issuer"].as_str().unwrap().ends_with("/t/city"), "{t}");
     assert!(idp.fails(&["tenant", "add", "city"]).contains("already exists"));
     assert!(idp.fails(&["tenant", "add", "Bad Slug"]).contains("slug"));
+    // the factors a tenant offers: all but SMS recovery by default; set exactly by name
+    let f = idp.ok(&["tenant", "factors", "--tenant", "city"]);
+    assert_eq!((f["totp"].clone(), f["sms_recovery"].clone()), (true.into(), false.into()), "{f}");
+    let f = idp.ok(&["tenant", "factors", "--tenant", "city", "totp", "passkeys"]);
+    assert_eq!(
+        f,
+        serde_json::json!({"totp": true, "passkeys": true, "security_keys": false, "sms_signin": false, "sms_recovery": false})
+    );
+    assert!(
+        idp.fails(&["tenant", "factors", "--tenant", "city", "carrier-pigeon"]).contains("unknown factor")
+    );
     let list = idp.ok(&["tenant", "list"]);
     assert!(list.as_array().unwrap().iter().any(|t| t["slug"] == "city"));
 

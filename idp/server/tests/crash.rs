@@ -130,6 +130,7 @@ async fn scenario(database_url: String, dir: &std::path::Path) {
             username: "someone".into(),
             name: None,
             phone: None,
+            phone_verified_at: None,
             email: None,
             password_hash: None,
             failed_logins: 0,

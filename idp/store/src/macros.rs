@@ -16,8 +16,8 @@ macro_rules! impl_store {
             }
 
             async fn insert_tenant(&self, t: &Tenant) -> Result<()> {
-                sqlx::query("INSERT INTO tenants (id, slug, name, created_at, disabled) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(&t.id).bind(&t.slug).bind(&t.name).bind(t.created_at).bind(t.disabled)
+                sqlx::query("INSERT INTO tenants (id, slug, name, created_at, disabled, settings) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(&t.id).bind(&t.slug).bind(&t.name).bind(t.created_at).bind(t.disabled).bind(to_json(&t.settings)?)
                     .execute(&self.write).await.map_err(map_err)?;
                 Ok(())
             }
@@ -25,13 +25,25 @@ macro_rules! impl_store {
             async fn tenant_by_slug(&self, slug: &str) -> Result<Option<Tenant>> {
                 let row: Option<TenantRow> = sqlx::query_as("SELECT * FROM tenants WHERE slug = $1")
                     .bind(slug).fetch_optional(&self.pool).await.map_err(map_err)?;
-                Ok(row.map(Into::into))
+                row.map(TryInto::try_into).transpose()
             }
 
             async fn list_tenants(&self) -> Result<Vec<Tenant>> {
                 let rows: Vec<TenantRow> = sqlx::query_as("SELECT * FROM tenants ORDER BY created_at, slug")
                     .fetch_all(&self.pool).await.map_err(map_err)?;
-                Ok(rows.into_iter().map(Into::into).collect())
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn set_tenant_settings(&self, tenant_id: &str, settings: &TenantSettings) -> Result<()> {
+                sqlx::query("UPDATE tenants SET settings = $2 WHERE id = $1")
+                    .bind(tenant_id).bind(to_json(settings)?).execute(&self.write).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn set_account_phone(&self, tenant_id: &str, id: &str, phone: &str, verified_at: i64) -> Result<()> {
+                sqlx::query("UPDATE accounts SET phone = $3, phone_verified_at = $4, updated_at = $4 WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant_id).bind(id).bind(phone).bind(verified_at).execute(&self.write).await.map_err(map_err)?;
+                Ok(())
             }
 
             async fn insert_signing_key(&self, k: &SigningKeyRecord) -> Result<()> {
@@ -654,10 +666,11 @@ macro_rules! impl_store {
         where
             E: sqlx::Executor<'e, Database = $crate_db>,
         {
-            sqlx::query("INSERT INTO accounts (id, tenant_id, username, name, phone, email, password_hash, failed_logins, locked_until, disabled, roles, locale, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)")
+            sqlx::query("INSERT INTO accounts (id, tenant_id, username, name, phone, phone_verified_at, email, password_hash, failed_logins, locked_until, disabled, roles, locale, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $15, $6, $7, $8, $9, $10, $11, $12, $13, $14)")
                 .bind(&a.id).bind(&a.tenant_id).bind(&a.username).bind(&a.name).bind(&a.phone)
                 .bind(&a.email).bind(&a.password_hash).bind(a.failed_logins).bind(a.locked_until)
                 .bind(a.disabled).bind(to_json(&a.roles)?).bind(&a.locale).bind(a.created_at).bind(a.updated_at)
+                .bind(a.phone_verified_at)
                 .execute(executor).await.map_err(map_err)?;
             Ok(())
         }

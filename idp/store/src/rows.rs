@@ -20,11 +20,20 @@ pub(crate) struct TenantRow {
     name: String,
     created_at: i64,
     disabled: bool,
+    settings: String,
 }
 
-impl From<TenantRow> for Tenant {
-    fn from(r: TenantRow) -> Self {
-        Tenant { id: r.id, slug: r.slug, name: r.name, created_at: r.created_at, disabled: r.disabled }
+impl TryFrom<TenantRow> for Tenant {
+    type Error = StoreError;
+    fn try_from(r: TenantRow) -> Result<Self, StoreError> {
+        Ok(Tenant {
+            settings: from_json(&r.settings)?,
+            id: r.id,
+            slug: r.slug,
+            name: r.name,
+            created_at: r.created_at,
+            disabled: r.disabled,
+        })
     }
 }
 
@@ -89,6 +98,7 @@ pub(crate) struct AccountRow {
     username: String,
     name: Option<String>,
     phone: Option<String>,
+    phone_verified_at: Option<i64>,
     email: Option<String>,
     password_hash: Option<String>,
     failed_logins: i64,
@@ -110,6 +120,7 @@ impl TryFrom<AccountRow> for Account {
             username: r.username,
             name: r.name,
             phone: r.phone,
+            phone_verified_at: r.phone_verified_at,
             email: r.email,
             password_hash: r.password_hash,
             failed_logins: r.failed_logins,

@@ -140,6 +140,21 @@ pub(super) async fn show_account(
     account: &Account,
     message: Option<&str>,
 ) -> Response {
+    show_account_with(state, t, lang, headers, session, account, message, None).await
+}
+
+/// The account page; `phone_pending` is a number a code was sent to, awaiting the code.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn show_account_with(
+    state: &AppState,
+    t: &TenantCtx,
+    lang: Lang,
+    headers: &HeaderMap,
+    session: &Session,
+    account: &Account,
+    message: Option<&str>,
+    phone_pending: Option<String>,
+) -> Response {
     let totp_on = matches!(state.store().totp(&account.id).await, Ok(Some(c)) if c.confirmed);
     let recovery_left = state.store().recovery_codes_left(&account.id).await.unwrap_or(0);
     let keys = state.store().webauthn_credentials(&account.id).await.unwrap_or_default();
@@ -155,7 +170,16 @@ pub(super) async fn show_account(
             name: k.name,
         })
         .collect();
-    let keys_add = state.passkeys.is_some() && may_change_factors(state, session).await.unwrap_or(false);
+    let offered = &t.tenant.settings.factors;
+    let mut kinds = vec![];
+    if offered.passkeys {
+        kinds.push(("passkey", texts.kind_passkey));
+    }
+    if offered.security_keys {
+        kinds.push(("security_key", texts.kind_security_key));
+    }
+    let may_change = may_change_factors(state, session).await.unwrap_or(false);
+    let keys_add = state.passkeys.is_some() && !kinds.is_empty() && may_change;
     let (csrf, is_new) = browser_binding(headers);
     let page = AccountPage {
         t: lang.texts(),
@@ -168,6 +192,12 @@ pub(super) async fn show_account(
         csrf: &csrf,
         keys,
         keys_add,
+        kinds,
+        totp_offered: offered.totp,
+        phone: account.phone.as_deref(),
+        phone_verified: account.phone_verified_at.is_some(),
+        phone_offered: state.sms.is_some(),
+        phone_pending,
     };
     let mut res = with_form_action(render(StatusCode::OK, &page), None);
     if is_new {
@@ -218,6 +248,9 @@ pub async fn totp_begin(state: State, Path(slug): Path<String>, headers: HeaderM
         Ok(v) => v,
         Err(r) => return r,
     };
+    if !t.tenant.settings.factors.totp {
+        return see_other(&home_url(&t));
+    }
     match may_change_factors(&state, &session).await {
         Ok(true) => {}
         Ok(false) => {

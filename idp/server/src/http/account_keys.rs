@@ -49,8 +49,14 @@ pub async fn begin(state: State, Path(slug): Path<String>, headers: HeaderMap, b
         }
         Err(e) => return json_error(&e),
     }
-    let Some(kind) = param(&params, "kind").and_then(Kind::parse) else {
-        return json_error(&OAuthError::invalid_request("kind must be passkey or security_key"));
+    let offered = &t.tenant.settings.factors;
+    let Some(kind) = param(&params, "kind")
+        .and_then(Kind::parse)
+        .filter(|k| if *k == Kind::Passkey { offered.passkeys } else { offered.security_keys })
+    else {
+        return json_error(&OAuthError::invalid_request(
+            "kind must be one the tenant offers: passkey or security_key",
+        ));
     };
     let existing = match state.store().webauthn_credentials(&account.id).await {
         Ok(v) => v.iter().filter_map(|c| passkey::credential(&c.credential)).collect::<Vec<_>>(),

@@ -26,9 +26,10 @@ pub(super) struct Loaded {
     pub lang: Lang,
     pub client_name: String,
     pub organisation: Option<String>,
-    /// SMS codes are offered.
+    /// SMS sign-in is offered (a sender is configured and the tenant offers it).
     pub sms: bool,
-    /// Passkeys are offered (the deployment has a WebAuthn relying party).
+    /// Passwordless passkeys are offered (the deployment has a WebAuthn relying party and the
+    /// tenant offers them).
     pub passkeys: bool,
 }
 
@@ -69,7 +70,9 @@ pub(super) async fn load(
             }
             _ => (interaction.request.client_id.clone(), None),
         };
-    let (sms, passkeys) = (state.sms.is_some(), state.passkeys.is_some());
+    let offered = &t.tenant.settings.factors;
+    let sms = state.sms.is_some() && offered.sms_signin;
+    let passkeys = state.passkeys.is_some() && offered.passkeys;
     Ok(Loaded { t, interaction, lang, client_name, organisation, sms, passkeys })
 }
 

@@ -17,6 +17,7 @@ use crate::state::AppState;
 
 pub mod account;
 pub mod account_keys;
+pub mod account_phone;
 pub mod authorize;
 pub mod discovery;
 pub mod factor;
@@ -70,6 +71,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/t/{tenant}/account/totp/begin", post(account::totp_begin))
         .route("/t/{tenant}/account/totp/confirm", post(account::totp_confirm))
         .route("/t/{tenant}/account/totp/remove", post(account::totp_remove))
+        .route("/t/{tenant}/account/phone/send", post(account_phone::send))
+        .route("/t/{tenant}/account/phone/verify", post(account_phone::verify))
         .route("/t/{tenant}/account/keys/begin", post(account_keys::begin))
         .route("/t/{tenant}/account/keys/finish", post(account_keys::finish))
         .route("/t/{tenant}/account/keys/{key}/remove", post(account_keys::remove))

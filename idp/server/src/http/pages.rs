@@ -129,6 +129,16 @@ pub struct AccountPage<'a> {
     /// Keys can be added here (the deployment offers WebAuthn, and the session may change
     /// the account's factors).
     pub keys_add: bool,
+    /// The kinds of key the tenant offers: (form value, label).
+    pub kinds: Vec<(&'static str, &'static str)>,
+    /// Authenticator apps can be set up.
+    pub totp_offered: bool,
+    pub phone: Option<&'a str>,
+    pub phone_verified: bool,
+    /// Phone numbers can be verified (an SMS sender is configured).
+    pub phone_offered: bool,
+    /// A number a code was just sent to, awaiting the code.
+    pub phone_pending: Option<String>,
 }
 
 /// A passkey or security key on the account page.

@@ -73,6 +73,9 @@ pub async fn begin(
         return super::too_many(wait);
     }
     let (account_id, started) = match purpose(&params) {
+        Some(Purpose::SignIn) if !l.passkeys => {
+            return problem(StatusCode::NOT_FOUND, "invalid_request", "passkeys are not offered here");
+        }
         Some(Purpose::SignIn) => (None, rp.begin_discover()),
         Some(Purpose::Second) => {
             let account_id = match whose(&state, &l, &headers).await {

@@ -67,6 +67,67 @@ pub async fn show(state: State, Path((slug, id)): Path<(String, String)>, header
     }
 }
 
+/// The per-number limits of sending: one code a minute and five an hour (per purpose), counted
+/// in the database so that they hold across nodes; `Err(wait)` beyond them.
+pub(super) async fn phone_limits(
+    state: &AppState,
+    tenant_id: &str,
+    phone: &str,
+    purpose: &str,
+) -> Result<(), u64> {
+    for (window, seconds, limit) in [("sms_minute", 60, 1), ("sms_hour", 3600, 5)] {
+        phone_window(state, &format!("{window}:{purpose}:{tenant_id}:{phone}"), seconds, limit).await?;
+    }
+    Ok(())
+}
+
+/// Draws a code for `phone` and `purpose`, stores its MAC (replacing the last one) and sends it
+/// after the caller has answered: waiting for the gateway would tell a registered number from
+/// an unregistered one by the time the answer takes. A failure is logged (never the message).
+pub(super) async fn send_code(
+    state: &AppState,
+    sender: std::sync::Arc<dyn crate::sms::SmsSender>,
+    tenant_id: &str,
+    phone: &str,
+    purpose: &str,
+    lang: Lang,
+) -> Result<(), idp_core::OAuthError> {
+    let now = state.env().now();
+    let code = sms::new_code(state.env());
+    let record = SmsCode {
+        tenant_id: tenant_id.to_string(),
+        phone: phone.to_string(),
+        purpose: purpose.into(),
+        code_mac: sms::code_mac(&state.ops.kek, tenant_id, phone, purpose, &code),
+        attempts: 0,
+        expires_at: now + sms::TTL_SECONDS,
+        created_at: now,
+    };
+    state.store().put_sms_code(&record).await?;
+    let brand = lang.texts().brand;
+    let message = match (lang, purpose == PURPOSE) {
+        (Lang::Zh, true) => format!("【{brand}】您的登录验证码是 {code}，5 分钟内有效，请勿告诉他人。"),
+        (Lang::Zh, false) => {
+            format!("【{brand}】您正在验证手机号，验证码是 {code}，5 分钟内有效，请勿告诉他人。")
+        }
+        (Lang::En, true) => {
+            format!("{brand}: your sign-in code is {code}. It is valid for 5 minutes; do not share it.")
+        }
+        (Lang::En, false) => {
+            format!(
+                "{brand}: your code to verify this number is {code}. It is valid for 5 minutes; do not share it."
+            )
+        }
+    };
+    let to = phone.to_string();
+    tokio::spawn(async move {
+        if let Err(why) = sender.send(&to, &message).await {
+            tracing::warn!(error = %why, "an SMS code could not be sent");
+        }
+    });
+    Ok(())
+}
+
 /// One hit on a per-phone window of `seconds`; `Err(wait)` beyond `limit`.
 async fn phone_window(state: &AppState, key: &str, seconds: i64, limit: i64) -> Result<(), u64> {
     let now = state.env().now();
@@ -88,7 +149,9 @@ pub async fn send(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let Some(sender) = state.sms.clone() else { return see_other(&interaction_url(&l.t, &l.interaction.id)) };
+    let Some(sender) = state.sms.clone().filter(|_| l.sms) else {
+        return see_other(&interaction_url(&l.t, &l.interaction.id));
+    };
     let t = l.lang.texts();
     let typed = param(&params, "phone").unwrap_or_default();
     let Some(phone) = sms::normalise_phone(typed) else {
@@ -102,12 +165,8 @@ pub async fn send(
     {
         return too_many(&l, &headers, &phone, false, wait);
     }
-    for (window, seconds, limit) in [("sms_minute", 60, 1), ("sms_hour", 3600, 5)] {
-        if let Err(wait) =
-            phone_window(&state, &format!("{window}:{tenant_id}:{phone}"), seconds, limit).await
-        {
-            return too_many(&l, &headers, &phone, true, wait);
-        }
+    if let Err(wait) = phone_limits(&state, &tenant_id, &phone, PURPOSE).await {
+        return too_many(&l, &headers, &phone, true, wait);
     }
     let account = match state.store().account_by_login(&tenant_id, &phone).await {
         Ok(a) => a.filter(|a| !a.disabled && a.phone.as_deref() == Some(phone.as_str())),
@@ -115,34 +174,9 @@ pub async fn send(
     };
     // Only a registered number gets a code; the answer is the same either way.
     if account.is_some() {
-        let code = sms::new_code(state.env());
-        let record = SmsCode {
-            tenant_id: tenant_id.clone(),
-            phone: phone.clone(),
-            purpose: PURPOSE.into(),
-            code_mac: sms::code_mac(&state.ops.kek, &tenant_id, &phone, PURPOSE, &code),
-            attempts: 0,
-            expires_at: now + sms::TTL_SECONDS,
-            created_at: now,
-        };
-        if let Err(e) = state.store().put_sms_code(&record).await {
-            return error_page(l.lang, &e.into());
+        if let Err(e) = send_code(&state, sender, &tenant_id, &phone, PURPOSE, l.lang).await {
+            return error_page(l.lang, &e);
         }
-        let message = match l.lang {
-            Lang::Zh => format!("【{}】您的登录验证码是 {code}，5 分钟内有效，请勿告诉他人。", t.brand),
-            Lang::En => format!(
-                "{}: your sign-in code is {code}. It is valid for 5 minutes; do not share it.",
-                t.brand
-            ),
-        };
-        // Sent after answering: waiting for the gateway would tell a registered number from an
-        // unregistered one by the time the answer takes. A failure is logged (never the message).
-        let to = phone.clone();
-        tokio::spawn(async move {
-            if let Err(why) = sender.send(&to, &message).await {
-                tracing::warn!(error = %why, "an SMS code could not be sent");
-            }
-        });
         audit(
             &state,
             &tenant_id,
@@ -168,7 +202,7 @@ pub async fn verify(
         Ok(v) => v,
         Err(r) => return r,
     };
-    if state.sms.is_none() {
+    if !l.sms {
         return see_other(&interaction_url(&l.t, &l.interaction.id));
     }
     let t = l.lang.texts();
@@ -214,5 +248,11 @@ pub async fn verify(
         return page(&l, &headers, &phone, false, Some(msg), None, StatusCode::OK);
     }
     let _ = state.store().reset_login_failures(&tenant_id, &account.id).await;
+    // the code reached this number: it is verified
+    if account.phone_verified_at.is_none()
+        && let Err(e) = state.store().set_account_phone(&tenant_id, &account.id, &phone, now).await
+    {
+        tracing::warn!(error = %e, "could not record a verified phone");
+    }
     first_factor_done(&state, &l, &headers, &account.id, vec!["sms".into()], &ip).await
 }

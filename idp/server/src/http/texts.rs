@@ -76,6 +76,12 @@ pub struct Texts {
     pub passkey_duplicate: &'static str,
     pub needs_js: &'static str,
     pub recovery_prompt: &'static str,
+    pub phone_is_verified: &'static str,
+    pub phone_unverified: &'static str,
+    pub phone_none: &'static str,
+    pub phone_send: &'static str,
+    pub phone_code_sent: &'static str,
+    pub phone_taken: &'static str,
 }
 
 pub static ZH: Texts = Texts {
@@ -154,6 +160,12 @@ pub static ZH: Texts = Texts {
     passkey_duplicate: "该密钥已经添加过。",
     needs_js: "此功能需要浏览器支持通行密钥并启用 JavaScript。",
     recovery_prompt: "密钥丢失时，可输入一个恢复码（每个只能使用一次）。",
+    phone_is_verified: "已验证",
+    phone_unverified: "未验证",
+    phone_none: "未设置",
+    phone_send: "发送验证码",
+    phone_code_sent: "验证码已发送到该号码，5 分钟内有效。",
+    phone_taken: "该手机号已被其他账号使用。如果那是您的另一个账号，请使用手机验证码登录该账号。",
 };
 
 pub static EN: Texts = Texts {
@@ -232,4 +244,10 @@ pub static EN: Texts = Texts {
     passkey_duplicate: "This key is already registered.",
     needs_js: "This needs a browser with passkey support and JavaScript.",
     recovery_prompt: "If you lost your key, enter one of your recovery codes (each works once).",
+    phone_is_verified: "verified",
+    phone_unverified: "not verified",
+    phone_none: "none",
+    phone_send: "Send a code",
+    phone_code_sent: "A code is on its way to this number; it is valid for 5 minutes.",
+    phone_taken: "This number belongs to another account. If that account is yours, sign in to it with a text message code.",
 };
