@@ -97,3 +97,55 @@ fn sms_link(login: &str) -> String {
     let start = login[..i].rfind('"').unwrap() + 1;
     login[start..i + 4].to_string()
 }
+
+/// A lost authenticator, where the tenant offers SMS recovery: a code to the verified phone
+/// completes a sign-in to the account pages (only there; other clients' code pages link
+/// there), and that session may remove the lost factor. Wrong codes count as failures.
+async fn sms_recovery(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = dir.path().join("outbox.txt");
+    let path = outbox.clone();
+    let Some(s) = TestServer::start_with(backend, move |c| c.sms.file = Some(path)).await else { return };
+    let all: Vec<String> = ["totp", "passkeys", "security_keys", "sms_signin", "sms_recovery"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    s.ops.tenant_factors("main", Some(&all)).await.unwrap();
+    let id = s.add_account("rui").await;
+    let tenant = s.ops.tenant("main").await.unwrap().id;
+    s.ops.store.set_account_phone(&tenant, &id, "+8613900004444", 1).await.unwrap();
+    let secret = s.ops.enrol_totp("main", "rui").await.unwrap();
+    let now = idp_core::Env::now(&s.env);
+    s.ops.confirm_totp("main", "rui", &secret.code_at_step(now / 30)).await.unwrap();
+    let (web, _) = s.add_client(ClientType::Web, ClientSettings::default()).await;
+
+    // at a client's code page: a link to the account pages, where recovery happens
+    let b = Browser::new();
+    let (_, _, login) = b.get(&s, &auth_url(&s.issuer, &web, "")).await.page();
+    let (_, _, code_page) = b.sign_in(&s, &login, "rui", PASSWORD).await.page();
+    assert!(code_page.contains("name=\"code\"") && code_page.contains("用手机找回"), "{code_page}");
+    assert!(!code_page.contains("/recovery/send") && code_page.contains("/t/main/account\""), "{code_page}");
+
+    // on the account pages' sign-in: a code to the verified phone (masked on the page)
+    let b2 = Browser::new();
+    let (_, _, login) = b2.get(&s, &format!("{}/t/main/account", s.base)).await.page();
+    let (_, _, code_page) = b2.sign_in(&s, &login, "rui", PASSWORD).await.page();
+    assert!(code_page.contains("+86139****4444") && !code_page.contains("+8613900004444"), "{code_page}");
+    let (_, _, sent) = post(&b2, &s, &code_page, "/recovery/send", &[]).await.page();
+    assert!(sent.contains("name=\"sms_code\""), "{sent}");
+    let code = code_of_message(&outbox, 1, "+8613900004444").await;
+    let (_, _, wrong) = post(&b2, &s, &sent, "/recovery/verify", &[("sms_code", "000000")]).await.page();
+    assert!(wrong.contains("剩余尝试次数"), "{wrong}");
+    let (url, _, account) = post(&b2, &s, &wrong, "/recovery/verify", &[("sms_code", &code)]).await.page();
+    assert!(url.ends_with("/t/main/account") && account.contains("data-on=\"true\""), "{url}: {account}");
+    // this session may turn the lost authenticator off
+    let (_, _, off) = post(&b2, &s, &account, "/totp/remove", &[]).await.page();
+    assert!(off.contains("data-on=\"false\""), "{off}");
+    let events = s.ops.store.audit_events(&tenant, 30).await.unwrap();
+    assert!(events.iter().any(|e| e.kind == "factor_recovery"), "{events:?}");
+    assert!(
+        events.iter().any(|e| e.kind == "login_failure" && e.detail["reason"] == "sms_recovery"),
+        "a wrong recovery code is a failed credential"
+    );
+}
+crate::both_backends!(sms_recovery_of_a_lost_factor, sms_recovery);

@@ -113,9 +113,16 @@ pub(super) async fn posted(
 }
 
 /// Whether this session may change the account's factors: any session while it has none,
-/// then only one that used a second factor.
-pub(super) async fn may_change_factors(state: &AppState, session: &Session) -> Result<bool, OAuthError> {
-    if policy::satisfies(&session.acr, Some("aal2")) {
+/// then only one that used a second factor, or (where the tenant offers SMS recovery) one that
+/// recovered with the password and a code to the verified phone (`recovery.rs`).
+pub(super) async fn may_change_factors(
+    state: &AppState,
+    t: &TenantCtx,
+    session: &Session,
+) -> Result<bool, OAuthError> {
+    let used = |m: &str| session.amr.iter().any(|a| a == m);
+    let recovered = t.tenant.settings.factors.sms_recovery && used("pwd") && used("sms");
+    if policy::satisfies(&session.acr, Some("aal2")) || recovered {
         return Ok(true);
     }
     let totp = matches!(state.store().totp(&session.account_id).await?, Some(c) if c.confirmed);
@@ -178,7 +185,7 @@ pub(super) async fn show_account_with(
     if offered.security_keys {
         kinds.push(("security_key", texts.kind_security_key));
     }
-    let may_change = may_change_factors(state, session).await.unwrap_or(false);
+    let may_change = may_change_factors(state, t, session).await.unwrap_or(false);
     let keys_add = state.passkeys.is_some() && !kinds.is_empty() && may_change;
     let (csrf, is_new) = browser_binding(headers);
     let page = AccountPage {
@@ -251,7 +258,7 @@ pub async fn totp_begin(state: State, Path(slug): Path<String>, headers: HeaderM
     if !t.tenant.settings.factors.totp {
         return see_other(&home_url(&t));
     }
-    match may_change_factors(&state, &session).await {
+    match may_change_factors(&state, &t, &session).await {
         Ok(true) => {}
         Ok(false) => {
             return show_account(
@@ -321,8 +328,8 @@ pub async fn totp_confirm(
     res
 }
 
-/// Turns two-step verification off: only from a session that used it (aal2), so a stolen
-/// password alone cannot remove the second factor.
+/// Turns two-step verification off: only from a session that used a second factor (aal2) or
+/// recovered (`may_change_factors`), so a stolen password alone cannot remove it.
 pub async fn totp_remove(
     state: State,
     Path(slug): Path<String>,
@@ -333,7 +340,7 @@ pub async fn totp_remove(
         Ok(v) => v,
         Err(r) => return r,
     };
-    if !policy::satisfies(&session.acr, Some("aal2")) {
+    if !may_change_factors(&state, &t, &session).await.unwrap_or(false) {
         return show_account(&state, &t, lang, &headers, &session, &account, Some(lang.texts().need_aal2))
             .await;
     }

@@ -40,7 +40,7 @@ pub async fn begin(state: State, Path(slug): Path<String>, headers: HeaderMap, b
     let Some(rp) = state.passkeys.as_ref() else {
         return json_error(&OAuthError::invalid_request("passkeys are not offered here").with_status(404));
     };
-    match may_change_factors(&state, &session).await {
+    match may_change_factors(&state, &t, &session).await {
         Ok(true) => {}
         Ok(false) => {
             return json_error(
@@ -170,7 +170,7 @@ pub async fn remove(
         Ok(v) => v,
         Err(r) => return r,
     };
-    if !idp_core::policy::satisfies(&session.acr, Some("aal2")) {
+    if !may_change_factors(&state, &t, &session).await.unwrap_or(false) {
         return show_account(&state, &t, lang, &headers, &session, &account, Some(lang.texts().need_aal2))
             .await;
     }

@@ -42,7 +42,7 @@ pub async fn send(
         show_account_with(&state, &t, lang, &headers, &session, &account, Some(msg), pending)
     };
     let Some(sender) = state.sms.clone() else { return see_other(&home_url(&t)) };
-    match may_change_factors(&state, &session).await {
+    match may_change_factors(&state, &t, &session).await {
         Ok(true) => {}
         Ok(false) => return show(texts.need_aal2, None).await,
         Err(e) => return error_page(lang, &e),
@@ -93,7 +93,7 @@ pub async fn verify(
         Err(r) => return r,
     };
     let texts = lang.texts();
-    match may_change_factors(&state, &session).await {
+    match may_change_factors(&state, &t, &session).await {
         Ok(true) => {}
         Ok(false) => {
             return show_account_with(

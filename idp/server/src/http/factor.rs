@@ -48,12 +48,16 @@ pub(super) async fn satisfied(state: &AppState, l: &Loaded, session: &Session) -
 }
 
 /// The second factors an account can use now.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub(super) struct Factors {
     pub totp: bool,
     /// Passkeys or security keys that are not flagged (and the deployment offers WebAuthn).
     pub keys: bool,
     pub recovery: bool,
+    /// The verified phone a recovery code can go to, where the tenant offers SMS recovery.
+    pub phone: Option<String>,
+    /// A recovery code was just sent to `phone`: ask for it.
+    pub sms_sent: bool,
 }
 
 impl Factors {
@@ -63,13 +67,26 @@ impl Factors {
     }
 }
 
-pub(super) async fn factors_of(state: &AppState, account_id: &str) -> Result<Factors, OAuthError> {
+pub(super) async fn factors_of(
+    state: &AppState,
+    t: &TenantCtx,
+    account_id: &str,
+) -> Result<Factors, OAuthError> {
     let store = state.store();
     let totp = matches!(store.totp(account_id).await?, Some(c) if c.confirmed);
     let keys = state.passkeys.is_some()
         && store.webauthn_credentials(account_id).await?.iter().any(|c| c.flagged_at.is_none());
     let recovery = store.recovery_codes_left(account_id).await? > 0;
-    Ok(Factors { totp, keys, recovery })
+    let phone = if t.tenant.settings.factors.sms_recovery && state.sms.is_some() {
+        store
+            .account(&t.tenant.id, account_id)
+            .await?
+            .filter(|a| a.phone_verified_at.is_some())
+            .and_then(|a| a.phone)
+    } else {
+        None
+    };
+    Ok(Factors { totp, keys, recovery, phone, sms_sent: false })
 }
 
 /// A live session below the level the request needs: ask for a factor the account has, or
@@ -81,7 +98,7 @@ pub(super) async fn step_up(
     headers: &HeaderMap,
     session: &Session,
 ) -> Response {
-    match factors_of(state, &session.account_id).await {
+    match factors_of(state, &l.t, &session.account_id).await {
         Ok(f) if f.any() => factor_page(l, headers, f, None),
         Ok(_) => {
             let _ = state.store().delete_interaction(&l.interaction.id).await;
@@ -101,7 +118,7 @@ pub(super) async fn factor_page_for(
     error: Option<String>,
     status: StatusCode,
 ) -> Response {
-    match factors_of(state, account_id).await {
+    match factors_of(state, &l.t, account_id).await {
         Ok(f) => factor_page_with(l, headers, f, error, status),
         Err(e) => error_page(l.lang, &e),
     }
@@ -111,7 +128,7 @@ pub(super) fn factor_page(l: &Loaded, headers: &HeaderMap, f: Factors, error: Op
     factor_page_with(l, headers, f, error, StatusCode::OK)
 }
 
-fn factor_page_with(
+pub(super) fn factor_page_with(
     l: &Loaded,
     headers: &HeaderMap,
     f: Factors,
@@ -128,10 +145,30 @@ fn factor_page_with(
         totp: f.totp,
         code: f.totp || f.recovery,
         keys: f.keys,
+        recovery_phone: f.phone.as_deref().map(mask_phone),
+        // the recovery itself happens on the account pages, where the lost factor is replaced
+        recovery_here: l.interaction.request.client_id == super::account::ACCOUNT_CONSOLE,
+        sms_sent: f.sms_sent,
+        account_url: super::account::home_url(&l.t),
         base,
         csrf: &csrf,
     };
     with_form_action(render(status, &page), Some(&l.interaction.request.redirect_uri))
+}
+
+/// A phone number as shown to its owner on a page: `+86138****1111`.
+pub(super) fn mask_phone(phone: &str) -> String {
+    let chars: Vec<char> = phone.chars().collect();
+    if chars.len() <= 10 {
+        return "*".repeat(chars.len());
+    }
+    let (head, tail) = (&chars[..6], &chars[chars.len() - 4..]);
+    format!(
+        "{}{}{}",
+        head.iter().collect::<String>(),
+        "*".repeat(chars.len() - 10),
+        tail.iter().collect::<String>()
+    )
 }
 
 /// POST of the TOTP page: for a sign-in whose password is done, or a step-up of the session.

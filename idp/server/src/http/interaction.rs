@@ -361,7 +361,7 @@ pub(super) async fn first_factor_done(
     ip: &str,
 ) -> Response {
     let now = state.env().now();
-    match super::factor::factors_of(state, account_id).await {
+    match super::factor::factors_of(state, &l.t, account_id).await {
         Ok(f) if f.any() => {
             let pending = PendingSignIn { account_id: account_id.to_string(), amr, auth_time: now };
             if let Err(e) = state.store().set_interaction_pending(&l.interaction.id, Some(&pending)).await {

@@ -25,6 +25,7 @@ pub mod interaction;
 pub mod logout;
 pub mod pages;
 pub mod passkey;
+pub mod recovery;
 pub mod session;
 pub mod sms;
 mod texts;
@@ -64,6 +65,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/t/{tenant}/interaction/{id}/totp", post(factor::totp))
         .route("/t/{tenant}/interaction/{id}/passkey/begin", post(passkey::begin))
         .route("/t/{tenant}/interaction/{id}/passkey", post(passkey::finish))
+        .route("/t/{tenant}/interaction/{id}/recovery/send", post(recovery::send))
+        .route("/t/{tenant}/interaction/{id}/recovery/verify", post(recovery::verify))
         .route("/t/{tenant}/interaction/{id}/sms", get(sms::show))
         .route("/t/{tenant}/interaction/{id}/sms/send", post(sms::send))
         .route("/t/{tenant}/interaction/{id}/sms/verify", post(sms::verify))

@@ -109,6 +109,13 @@ pub struct FactorPage<'a> {
     pub code: bool,
     /// Passkeys or security keys can be used.
     pub keys: bool,
+    /// The masked verified phone a recovery code can go to (the tenant offers SMS recovery).
+    pub recovery_phone: Option<String>,
+    /// This sign-in is for the account pages, where recovery happens; elsewhere, a link there.
+    pub recovery_here: bool,
+    /// A recovery code was sent: the form for it.
+    pub sms_sent: bool,
+    pub account_url: String,
     /// `/t/{tenant}/interaction/{id}`.
     pub base: String,
     pub csrf: &'a str,

@@ -105,15 +105,23 @@ pub(super) async fn send_code(
     };
     state.store().put_sms_code(&record).await?;
     let brand = lang.texts().brand;
-    let message = match (lang, purpose == PURPOSE) {
-        (Lang::Zh, true) => format!("【{brand}】您的登录验证码是 {code}，5 分钟内有效，请勿告诉他人。"),
-        (Lang::Zh, false) => {
+    let message = match (lang, purpose) {
+        (Lang::Zh, PURPOSE) => format!("【{brand}】您的登录验证码是 {code}，5 分钟内有效，请勿告诉他人。"),
+        (Lang::Zh, "recovery") => {
+            format!(
+                "【{brand}】您正在找回账号的登录方式，验证码是 {code}，5 分钟内有效。如非本人操作，请勿提供。"
+            )
+        }
+        (Lang::Zh, _) => {
             format!("【{brand}】您正在验证手机号，验证码是 {code}，5 分钟内有效，请勿告诉他人。")
         }
-        (Lang::En, true) => {
+        (Lang::En, PURPOSE) => {
             format!("{brand}: your sign-in code is {code}. It is valid for 5 minutes; do not share it.")
         }
-        (Lang::En, false) => {
+        (Lang::En, "recovery") => format!(
+            "{brand}: your code to recover access to your account is {code}. It is valid for 5 minutes; if this was not you, do not share it."
+        ),
+        (Lang::En, _) => {
             format!(
                 "{brand}: your code to verify this number is {code}. It is valid for 5 minutes; do not share it."
             )

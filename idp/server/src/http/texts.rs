@@ -82,6 +82,9 @@ pub struct Texts {
     pub phone_send: &'static str,
     pub phone_code_sent: &'static str,
     pub phone_taken: &'static str,
+    pub recovery_sms_title: &'static str,
+    pub recovery_sms_prompt: &'static str,
+    pub recovery_sms_link: &'static str,
 }
 
 pub static ZH: Texts = Texts {
@@ -166,6 +169,9 @@ pub static ZH: Texts = Texts {
     phone_send: "发送验证码",
     phone_code_sent: "验证码已发送到该号码，5 分钟内有效。",
     phone_taken: "该手机号已被其他账号使用。如果那是您的另一个账号，请使用手机验证码登录该账号。",
+    recovery_sms_title: "用手机找回",
+    recovery_sms_prompt: "丢失了身份验证器或密钥？可向已验证的手机发送验证码：",
+    recovery_sms_link: "丢失了验证方式？在“我的账号”中用已验证的手机找回。",
 };
 
 pub static EN: Texts = Texts {
@@ -250,4 +256,7 @@ pub static EN: Texts = Texts {
     phone_send: "Send a code",
     phone_code_sent: "A code is on its way to this number; it is valid for 5 minutes.",
     phone_taken: "This number belongs to another account. If that account is yours, sign in to it with a text message code.",
+    recovery_sms_title: "Recover with your phone",
+    recovery_sms_prompt: "Lost your authenticator or key? Get a code on your verified phone:",
+    recovery_sms_link: "Lost it? Recover with your verified phone on your account page.",
 };
