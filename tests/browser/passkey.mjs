@@ -4,11 +4,11 @@
 // script (webauthn.js), so this checks the JavaScript half of passkeys that the Rust tests'
 // software authenticators cannot.
 //
-// usage: node passkey.mjs <base URL> <username> <password>
+// usage: node passkey.mjs <base URL> <username> <password> <authorization URL> <redirect URI>
 // Prints one JSON line per step; exits non-zero on the first failure.
 import { chromium } from "playwright-core";
 
-const [base, username, password] = process.argv.slice(2);
+const [base, username, password, authorizeUrl, redirectUri] = process.argv.slice(2);
 const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
 const step = (name, detail = {}) => console.log(JSON.stringify({ step: name, ...detail }));
 
@@ -18,6 +18,9 @@ const browser = await chromium.launch({
   args: [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    // the tests' redirect URI is http://127.0.0.1:1/cb, a port Chromium blocks by default
+    // (the request must be made to be seen)
+    "--explicitly-allowed-ports=1",
   ],
 });
 try {
@@ -64,19 +67,25 @@ try {
   }
   step("registered", { resident: credentials[0].isResidentCredential, signCount: credentials[0].signCount });
 
-  // 3. Signed out (cookies gone), back to the sign-in page: the passkey is offered in the
-  //    username's autofill (conditional mediation), which the virtual authenticator accepts at
-  //    once, so the person is signed in without typing anything.
+  // 3. Signed out (cookies gone), a department application's authorization request: the
+  //    sign-in page offers the passkey in the username's autofill (conditional mediation),
+  //    which the virtual authenticator accepts at once, so the person signs in without typing
+  //    anything; then consent, and the browser is sent back to the client with a code (caught
+  //    here: the redirect URI has no server). The test exchanges the code.
   await context.clearCookies();
   const conditional = await page.evaluate(() => PublicKeyCredential.isConditionalMediationAvailable());
   if (!conditional) throw new Error("conditional mediation not available");
-  await page.goto(`${base}/t/main/account`);
-  await page.waitForURL(/\/account$/);
-  if (await page.getAttribute("#keys", "data-count") !== "1") {
-    throw new Error(`account page after the autofill sign-in: ${await page.content()}`);
-  }
+  // (a followed redirect is not routable in Playwright: the request is watched instead; the
+  //  load itself then fails, nothing listens there)
+  let callback = null;
+  page.on("request", (r) => { if (r.url().startsWith(redirectUri)) callback = r.url(); });
+  await page.goto(authorizeUrl);
+  await page.waitForSelector("button[name=decision][value=allow]");
+  await page.click("button[name=decision][value=allow]");
+  for (let i = 0; i < 100 && !callback; i++) await new Promise((r) => setTimeout(r, 50));
+  if (!callback || !callback.includes("code=")) throw new Error(`no code came back: ${callback}`);
   const after = (await cdp.send("WebAuthn.getCredentials", { authenticatorId })).credentials[0];
-  step("autofill_sign_in", { signCount: after.signCount });
+  step("autofill_sign_in", { callback, signCount: after.signCount });
 
   // 4. Another browser holding the same key, not discoverable there: the password, then the
   //    key as the second step with the button on the second-factor page.

@@ -1,11 +1,15 @@
 //! The pages' WebAuthn script in a real browser: Debian's Chromium, headless, with a virtual
 //! authenticator, driven by npm `playwright-core` (`tests/browser/passkey.mjs`): sign in with the
-//! password, register a passkey on the account page (recovery codes shown), sign in again with
-//! the passkey alone from the username's autofill (conditional mediation), and, in a second
+//! password, register a passkey on the account page (recovery codes shown), sign in to an OIDC
+//! client with the passkey alone from the username's autofill (conditional mediation; the test
+//! then redeems the code: `acr=aal2`), and, in a second
 //! browser holding the same key, use it as the second step after the password. `.ci/run`
 //! installs Chromium and the npm package.
 
-use crate::common::{Backend, PASSWORD, TestServer};
+use idp_core::model::{ClientSettings, ClientType};
+
+use crate::browser::rp_http;
+use crate::common::{Backend, PASSWORD, REDIRECT, TestServer, auth_url};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_registers_and_signs_in_with_a_passkey() {
@@ -21,11 +25,13 @@ async fn chromium_registers_and_signs_in_with_a_passkey() {
         .await
         .unwrap();
     let account = s.add_account("lena").await;
+    let (web, secret) = s.add_client(ClientType::Web, ClientSettings::default()).await;
+    let authorize = auth_url(&s.issuer, &web, "&nonce=n-1");
     let base = s.base.clone();
     let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new("node")
             .arg(dir.join("passkey.mjs"))
-            .args([&base, "lena", PASSWORD])
+            .args([&base, "lena", PASSWORD, &authorize, REDIRECT])
             .env("CHROMIUM", chromium)
             .output()
             .expect("node runs")
@@ -35,6 +41,34 @@ async fn chromium_registers_and_signs_in_with_a_passkey() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("\"step\":\"done\""), "{stdout}");
+
+    // the client's side of the passwordless sign-in: the code gives an ID token at aal2
+    let callback = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find_map(|v| v["callback"].as_str().map(str::to_string))
+        .expect("the callback URL");
+    let code =
+        url::Url::parse(&callback).unwrap().query_pairs().find(|(k, _)| k == "code").unwrap().1.to_string();
+    let res = rp_http()
+        .post(format!("{}/token", s.issuer))
+        .basic_auth(&web, secret.as_deref())
+        .form(&[("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT)])
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = res.json().await.unwrap();
+    let jwt = body["id_token"].as_str().unwrap_or_else(|| panic!("{body}"));
+    let claims: serde_json::Value = serde_json::from_slice(
+        &base64::Engine::decode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            jwt.split('.').nth(1).unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!((claims["acr"].as_str(), claims["nonce"].as_str()), (Some("aal2"), Some("n-1")), "{claims}");
+    assert_eq!(claims["amr"], serde_json::json!(["hwk", "user", "mfa"]));
 
     // what the browser did, as the server saw it
     let keys = s.ops.store.webauthn_credentials(&account).await.unwrap();
