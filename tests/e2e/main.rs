@@ -18,6 +18,7 @@ mod oidc_flow;
 mod outage;
 mod passkeys;
 mod phone;
+mod realname;
 mod refusals;
 mod sessions;
 mod sms;

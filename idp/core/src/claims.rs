@@ -2,11 +2,18 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::model::Account;
+use crate::model::{Account, RealName};
 use crate::scope;
 
 /// The UserInfo claims for `scopes`: exactly the claims of the granted scopes, nothing else.
-pub fn userinfo(account: &Account, scopes: &[String], act_as: &str) -> Map<String, Value> {
+/// `real_name` is the account's bound identity (read only when `realname` is granted); without
+/// one, `realname_level` is 0 and the other real-name claims are absent.
+pub fn userinfo(
+    account: &Account,
+    real_name: Option<&RealName>,
+    scopes: &[String],
+    act_as: &str,
+) -> Map<String, Value> {
     let mut out = Map::new();
     out.insert("sub".into(), json!(account.id));
     out.insert("act_as".into(), json!(act_as));
@@ -25,6 +32,10 @@ pub fn userinfo(account: &Account, scopes: &[String], act_as: &str) -> Map<Strin
                 "phone_number_verified" => {
                     account.phone.as_ref().map(|_| json!(account.phone_verified_at.is_some()))
                 }
+                "realname_level" => Some(json!(real_name.map_or(0, |r| r.level))),
+                "verified_name" => real_name.map(|r| json!(r.name)),
+                "id_type" => real_name.map(|r| json!(r.id_type)),
+                "id_number_masked" => real_name.map(|r| json!(r.id_masked)),
                 _ => None,
             };
             if let Some(v) = value {

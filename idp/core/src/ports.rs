@@ -113,6 +113,14 @@ pub trait Store: Send + Sync + 'static {
     /// Takes a live ceremony (one caller only): it cannot be answered twice.
     async fn take_ceremony(&self, key: &str, now: i64) -> Result<Option<Ceremony>>;
 
+    /// The account's bound identity.
+    async fn real_name(&self, account_id: &str) -> Result<Option<RealName>>;
+    /// Binds (or re-binds) the account's identity: false if another account of the tenant has
+    /// this ID number.
+    async fn put_real_name(&self, r: &RealName) -> Result<bool>;
+    /// Who has this ID number (by its keyed hash) in the tenant.
+    async fn real_name_by_hash(&self, tenant_id: &str, id_hash: &str) -> Result<Option<RealName>>;
+
     /// Stores a new SMS code for the phone and purpose, replacing the previous one.
     async fn put_sms_code(&self, code: &SmsCode) -> Result<()>;
     /// Checks a code by its MAC: a right one is used up (one caller only); a wrong one costs a

@@ -34,6 +34,12 @@ pub const SCOPES: &[ScopeInfo] = &[
         en: "Phone number",
     },
     ScopeInfo {
+        name: "realname",
+        claims: &["realname_level", "verified_name", "id_type", "id_number_masked"],
+        zh: "实名信息：实名等级、已核验的姓名、证件类型和部分隐藏的证件号码",
+        en: "Your verified identity: real-name level, verified name, document type and the document number with most digits hidden",
+    },
+    ScopeInfo {
         name: "offline_access",
         claims: &[],
         zh: "在您离开后继续访问上述信息（长期授权）",

@@ -56,7 +56,12 @@ impl ReadContext<'_> {
             .await?
             .filter(|a| !a.disabled)
             .ok_or_else(invalid)?;
-        Ok(claims::userinfo(&account, &record.authz.scope, &record.authz.act_as))
+        let real_name = if record.authz.scope.iter().any(|s| s == "realname") {
+            self.store.real_name(&account.id).await?
+        } else {
+            None
+        };
+        Ok(claims::userinfo(&account, real_name.as_ref(), &record.authz.scope, &record.authz.act_as))
     }
 
     /// RFC 7662 §2.2. Inactive tokens answer `{"active": false}` and nothing else.

@@ -31,6 +31,8 @@ pub struct ClientInfo {
     /// The least assurance level a sign-in for this client must reach.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub min_acr: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_realname_level: Option<i64>,
     pub disabled: bool,
 }
 

@@ -69,7 +69,8 @@ impl Application {
         let ops = open_ops(config, env).await?;
         let bootstrap_admin = if bootstrap { ops.bootstrap().await? } else { None };
         let sms = crate::sms::from_config(&ops.config)?;
-        let state = Arc::new(AppState::new(ops, sms));
+        let verifier = crate::verifier::from_config(&ops.config)?;
+        let state = Arc::new(AppState::new(ops, sms, verifier));
         state.spawn_housekeeping();
         Ok(Self { listener, state, bootstrap_admin })
     }

@@ -140,6 +140,10 @@ pub enum ClientCmd {
         /// The least assurance level any sign-in for this client must reach (aal2: two factors).
         #[arg(long, value_parser = ["aal1", "aal2"])]
         min_acr: Option<String>,
+        /// The least real-name level (1-4) of the people it serves; below it, the sign-in offers
+        /// the upgrade.
+        #[arg(long, value_parser = clap::value_parser!(i64).range(1..=4))]
+        min_realname_level: Option<i64>,
         #[arg(long)]
         access_token_ttl: Option<i64>,
         #[arg(long)]
@@ -250,6 +254,7 @@ pub fn client_info(c: &Client, secret: Option<String>) -> ClientInfo {
             AccessTokenFormat::Opaque => "opaque".into(),
         },
         min_acr: c.settings.min_acr.clone(),
+        min_realname_level: c.settings.min_realname_level,
         disabled: c.disabled,
     }
 }
@@ -392,6 +397,7 @@ async fn client_command(ops: &Ops, json: bool, cmd: ClientCmd) -> anyhow::Result
             organisation,
             always_refresh,
             min_acr,
+            min_realname_level,
             access_token_ttl,
             refresh_token_ttl,
         } => {
@@ -407,6 +413,7 @@ async fn client_command(ops: &Ops, json: bool, cmd: ClientCmd) -> anyhow::Result
                 organisation,
                 always_issue_refresh_token: always_refresh,
                 min_acr,
+                min_realname_level,
                 ..ClientSettings::default()
             };
             if let Some(ttl) = access_token_ttl {

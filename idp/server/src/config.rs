@@ -38,6 +38,55 @@ pub struct Config {
     pub limits: Limits,
     pub sessions: SessionPolicy,
     pub sms: SmsConfig,
+    pub realname: RealNameConfig,
+}
+
+/// The identity verification provider (see `verifier.rs`).
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RealNameConfig {
+    /// `none` (bindings are self-asserted, level 1), `simulator` (development, sandbox) or
+    /// `http` (the real gateway).
+    pub provider: String,
+    pub url: Option<String>,
+    /// Sent as the `Authorization` header.
+    pub authorization: Option<String>,
+    /// Signs the body: `X-Signature: sha256=<hex HMAC-SHA-256>`.
+    pub hmac_secret: Option<String>,
+    /// A PEM file with the client certificate and key, for mutual TLS.
+    pub client_identity_pem: Option<PathBuf>,
+    pub timeout_seconds: u64,
+    pub retries: u32,
+    /// Consecutive failures that open the circuit, and for how long it stays open.
+    pub breaker_failures: u32,
+    pub breaker_seconds: u64,
+}
+
+impl Default for RealNameConfig {
+    fn default() -> Self {
+        Self {
+            provider: "none".into(),
+            url: None,
+            authorization: None,
+            hmac_secret: None,
+            client_identity_pem: None,
+            timeout_seconds: 5,
+            retries: 1,
+            breaker_failures: 5,
+            breaker_seconds: 30,
+        }
+    }
+}
+
+impl std::fmt::Debug for RealNameConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RealNameConfig")
+            .field("provider", &self.provider)
+            .field("url", &self.url)
+            .field("client_identity_pem", &self.client_identity_pem)
+            .field("timeout_seconds", &self.timeout_seconds)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Where SMS codes go (see `sms.rs`). The default writes them to a file for development; a
@@ -141,6 +190,7 @@ impl Default for Config {
             limits: Limits::default(),
             sessions: SessionPolicy::default(),
             sms: SmsConfig::default(),
+            realname: RealNameConfig::default(),
         }
     }
 }
@@ -191,6 +241,9 @@ impl Config {
         }
         if let Some(v) = var("IDP_BOOTSTRAP") {
             self.bootstrap = flag("IDP_BOOTSTRAP", &v)?;
+        }
+        if let Some(v) = var("IDP_REALNAME_PROVIDER") {
+            self.realname.provider = v;
         }
         if let Some(v) = var("IDP_LOG") {
             self.log = v;

@@ -10,6 +10,8 @@ pub mod ops;
 pub mod seed;
 pub mod sms;
 pub mod state;
+pub mod verifier;
+pub mod webhook;
 
 pub use app::Application;
 pub use config::Config;

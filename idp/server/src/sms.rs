@@ -34,50 +34,16 @@ impl SmsSender for FileSender {
     }
 }
 
-/// POSTs to an SMS gateway.
+/// POSTs `{"phone", "message"}` to an SMS gateway.
 pub struct WebhookSender {
-    http: reqwest::Client,
-    url: String,
-    authorization: Option<String>,
-    hmac_secret: Option<String>,
-    retries: u32,
+    gateway: crate::webhook::SignedPost,
 }
 
 #[async_trait::async_trait]
 impl SmsSender for WebhookSender {
     async fn send(&self, phone: &str, message: &str) -> Result<(), String> {
         let body = serde_json::json!({"phone": phone, "message": message}).to_string();
-        let mut last = String::new();
-        for attempt in 0..=self.retries {
-            if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
-            }
-            let mut req =
-                self.http.post(&self.url).header("content-type", "application/json").body(body.clone());
-            if let Some(a) = &self.authorization {
-                req = req.header("authorization", a);
-            }
-            if let Some(secret) = &self.hmac_secret {
-                let hex = idp_core::crypto::hmac_sha256_hex(secret.as_bytes(), body.as_bytes());
-                req = req.header("x-signature", format!("sha256={hex}"));
-            }
-            match req.send().await {
-                Ok(r) if r.status().is_success() => return Ok(()),
-                // a refusal is final; a server error or a timeout may pass
-                Ok(r) if r.status().is_client_error() => {
-                    return Err(format!("the SMS gateway refused: {}", r.status()));
-                }
-                Ok(r) => last = format!("the SMS gateway answered {}", r.status()),
-                Err(e) => {
-                    last = if e.is_timeout() {
-                        "the SMS gateway timed out".into()
-                    } else {
-                        "the SMS gateway is unreachable".into()
-                    }
-                }
-            }
-        }
-        Err(last)
+        self.gateway.post(&body).await.map(drop).map_err(|e| format!("SMS: {e}"))
     }
 }
 
@@ -94,17 +60,15 @@ pub fn from_config(config: &Config) -> anyhow::Result<Option<std::sync::Arc<dyn 
         }
         "webhook" => {
             let url = c.webhook_url.clone().ok_or_else(|| anyhow::anyhow!("sms.webhook_url is required"))?;
-            let http = reqwest::Client::builder()
-                .timeout(Duration::from_secs(c.timeout_seconds.max(1)))
-                .build()
-                .map_err(|e| anyhow::anyhow!("sms webhook client: {e}"))?;
-            Some(std::sync::Arc::new(WebhookSender {
-                http,
+            let gateway = crate::webhook::SignedPost::new(
                 url,
-                authorization: c.webhook_authorization.clone(),
-                hmac_secret: c.webhook_hmac_secret.clone(),
-                retries: c.retries.min(5),
-            }))
+                c.webhook_authorization.clone(),
+                c.webhook_hmac_secret.clone(),
+                None,
+                Duration::from_secs(c.timeout_seconds.max(1)),
+                c.retries,
+            )?;
+            Some(std::sync::Arc::new(WebhookSender { gateway }))
         }
         other => anyhow::bail!("sms.sender must be file, webhook or none, not {other:?}"),
     })

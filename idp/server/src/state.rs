@@ -95,10 +95,16 @@ pub struct AppState {
     /// The WebAuthn relying party; `None` when the public URL cannot have one (an IP address,
     /// or plain HTTP other than on localhost).
     pub passkeys: Option<idp_core::passkey::RelyingParty>,
+    /// The identity verification provider; `None`: bindings are self-asserted (level 1).
+    pub verifier: Option<Arc<dyn idp_core::realname::Verifier>>,
 }
 
 impl AppState {
-    pub fn new(ops: Ops, sms: Option<Arc<dyn crate::sms::SmsSender>>) -> Self {
+    pub fn new(
+        ops: Ops,
+        sms: Option<Arc<dyn crate::sms::SmsSender>>,
+        verifier: Option<Arc<dyn idp_core::realname::Verifier>>,
+    ) -> Self {
         let l = &ops.config.limits;
         // The credential limits are shared by every node of a PostgreSQL deployment (a sign-in
         // costs an Argon2id computation; one more write is nothing next to it). SQLite serves
@@ -133,6 +139,7 @@ impl AppState {
             limits,
             sms,
             passkeys,
+            verifier,
         }
     }
 

@@ -189,6 +189,35 @@ macro_rules! impl_store {
                 Ok(row.map(Ceremony::from).filter(|c| c.expires_at > now))
             }
 
+            async fn real_name(&self, account_id: &str) -> Result<Option<RealName>> {
+                let row: Option<RealNameRow> = sqlx::query_as("SELECT * FROM real_names WHERE account_id = $1")
+                    .bind(account_id).fetch_optional(&self.pool).await.map_err(map_err)?;
+                Ok(row.map(Into::into))
+            }
+
+            async fn put_real_name(&self, r: &RealName) -> Result<bool> {
+                let res = sqlx::query("INSERT INTO real_names (account_id, tenant_id, level, name, id_type, id_sealed, id_hash, id_masked, \
+                                       method, verifier, verified_at, evidence) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                                       ON CONFLICT (account_id) DO UPDATE SET level = excluded.level, name = excluded.name, \
+                                       id_type = excluded.id_type, id_sealed = excluded.id_sealed, id_hash = excluded.id_hash, \
+                                       id_masked = excluded.id_masked, method = excluded.method, verifier = excluded.verifier, \
+                                       verified_at = excluded.verified_at, evidence = excluded.evidence")
+                    .bind(&r.account_id).bind(&r.tenant_id).bind(r.level).bind(&r.name).bind(&r.id_type).bind(&r.id_sealed)
+                    .bind(&r.id_hash).bind(&r.id_masked).bind(&r.method).bind(&r.verifier).bind(r.verified_at).bind(&r.evidence)
+                    .execute(&self.write).await;
+                match res {
+                    Ok(_) => Ok(true),
+                    Err(sqlx::Error::Database(db)) if db.is_unique_violation() => Ok(false),
+                    Err(e) => Err(map_err(e)),
+                }
+            }
+
+            async fn real_name_by_hash(&self, tenant_id: &str, id_hash: &str) -> Result<Option<RealName>> {
+                let row: Option<RealNameRow> = sqlx::query_as("SELECT * FROM real_names WHERE tenant_id = $1 AND id_hash = $2")
+                    .bind(tenant_id).bind(id_hash).fetch_optional(&self.pool).await.map_err(map_err)?;
+                Ok(row.map(Into::into))
+            }
+
             async fn put_sms_code(&self, c: &SmsCode) -> Result<()> {
                 sqlx::query("INSERT INTO sms_codes (tenant_id, phone, purpose, code_mac, attempts, expires_at, created_at) \
                              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, phone, purpose) DO UPDATE SET \

@@ -373,3 +373,38 @@ impl From<CeremonyRow> for Ceremony {
         }
     }
 }
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct RealNameRow {
+    account_id: String,
+    tenant_id: String,
+    level: i64,
+    name: String,
+    id_type: String,
+    id_sealed: Vec<u8>,
+    id_hash: String,
+    id_masked: String,
+    method: String,
+    verifier: String,
+    verified_at: i64,
+    evidence: Option<String>,
+}
+
+impl From<RealNameRow> for RealName {
+    fn from(r: RealNameRow) -> Self {
+        RealName {
+            account_id: r.account_id,
+            tenant_id: r.tenant_id,
+            level: r.level,
+            name: r.name,
+            id_type: r.id_type,
+            id_sealed: r.id_sealed,
+            id_hash: r.id_hash,
+            id_masked: r.id_masked,
+            method: r.method,
+            verifier: r.verifier,
+            verified_at: r.verified_at,
+            evidence: r.evidence,
+        }
+    }
+}

@@ -186,6 +186,14 @@ pub(super) async fn show_account_with(
         kinds.push(("security_key", texts.kind_security_key));
     }
     let may_change = may_change_factors(state, t, session).await.unwrap_or(false);
+    let bound = state.store().real_name(&account.id).await.ok().flatten();
+    let types = super::pages::id_types(texts);
+    let realname = bound.as_ref().map(|r| super::pages::RealNameRow {
+        level: r.level,
+        name: r.name.clone(),
+        id_type: types.iter().find(|(v, _)| *v == r.id_type).map_or("", |(_, l)| l),
+        masked: r.id_masked.clone(),
+    });
     let keys_add = state.passkeys.is_some() && !kinds.is_empty() && may_change;
     let (csrf, is_new) = browser_binding(headers);
     let page = AccountPage {
@@ -205,6 +213,9 @@ pub(super) async fn show_account_with(
         phone_verified: account.phone_verified_at.is_some(),
         phone_offered: state.sms.is_some(),
         phone_pending,
+        realname_form: bound.as_ref().is_none_or(|r| r.level < idp_core::realname::IN_PERSON),
+        realname,
+        id_types: types,
     };
     let mut res = with_form_action(render(StatusCode::OK, &page), None);
     if is_new {

@@ -8,7 +8,7 @@ use axum::extract::{Path, RawQuery};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use idp_core::OAuthError;
-use idp_core::authorize::{AuthResponse, Decision, Validated, decide, validate};
+use idp_core::authorize::{AuthResponse, Decision, Validated, decide, error_response, validate};
 use idp_core::crypto::{random_token, sha256_hex};
 use idp_core::model::{AuthRequest, Interaction, ResponseMode, Session};
 
@@ -108,6 +108,22 @@ pub async fn proceed(
         &t.endpoints.issuer,
         &t.tenant.id,
     );
+    // A client that needs a higher real-name level than the person has: the sign-in offers the
+    // upgrade (the interaction shows it), or, with prompt=none, tells the client.
+    let decision = match (decision, session) {
+        (d @ (Decision::Consent | Decision::Issue(..)), Some(s)) => {
+            match super::realname::short_of(state, t, req, s).await {
+                Some(_) if req.prompt.iter().any(|p| p == "none") => {
+                    let e =
+                        OAuthError::new("interaction_required", "The client needs a higher real-name level.");
+                    Decision::ErrorToClient(error_response(req, &e, &t.endpoints.issuer), e)
+                }
+                Some(_) => Decision::Consent,
+                None => d,
+            }
+        }
+        (d, _) => d,
+    };
     // The account pages are first party: once signed in, back to them, no consent, no code.
     if req.client_id == super::account::ACCOUNT_CONSOLE
         && matches!(decision, Decision::Consent | Decision::Issue(..))

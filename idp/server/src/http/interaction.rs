@@ -106,7 +106,12 @@ pub async fn show(
             Ok(Some((session, _))) if !super::factor::satisfied(&state, &l, &session).await => {
                 super::factor::step_up(&state, &l, &headers, &session).await
             }
-            Ok(Some((_, username))) => consent_page(&l, &headers, &username),
+            Ok(Some((session, username))) => {
+                match super::realname::short_of(&state, &l.t, &l.interaction.request, &session).await {
+                    Some(needed) => super::realname::upgrade_page(&l, &headers, needed, None),
+                    None => consent_page(&l, &headers, &username),
+                }
+            }
             Ok(None) => login_page(&l, &headers, None, "", StatusCode::OK),
             Err(e) => error_page(l.lang, &e),
         }

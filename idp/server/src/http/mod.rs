@@ -19,12 +19,14 @@ pub mod account;
 pub mod account_keys;
 pub mod account_phone;
 pub mod authorize;
+pub mod counter;
 pub mod discovery;
 pub mod factor;
 pub mod interaction;
 pub mod logout;
 pub mod pages;
 pub mod passkey;
+pub mod realname;
 pub mod recovery;
 pub mod session;
 pub mod sms;
@@ -74,6 +76,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/t/{tenant}/account/totp/begin", post(account::totp_begin))
         .route("/t/{tenant}/account/totp/confirm", post(account::totp_confirm))
         .route("/t/{tenant}/account/totp/remove", post(account::totp_remove))
+        .route("/t/{tenant}/account/realname", post(realname::account_bind))
+        .route("/t/{tenant}/counter", get(counter::show).post(counter::check))
+        .route("/t/{tenant}/interaction/{id}/realname", post(realname::upgrade))
         .route("/t/{tenant}/account/phone/send", post(account_phone::send))
         .route("/t/{tenant}/account/phone/verify", post(account_phone::verify))
         .route("/t/{tenant}/account/keys/begin", post(account_keys::begin))

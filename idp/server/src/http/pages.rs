@@ -146,6 +146,58 @@ pub struct AccountPage<'a> {
     pub phone_offered: bool,
     /// A number a code was just sent to, awaiting the code.
     pub phone_pending: Option<String>,
+    pub realname: Option<RealNameRow>,
+    /// The binding form is shown (below level 4).
+    pub realname_form: bool,
+    pub id_types: Vec<(&'static str, &'static str)>,
+}
+
+/// The bound identity as the account page shows it (masked number).
+pub struct RealNameRow {
+    pub level: i64,
+    pub name: String,
+    pub id_type: &'static str,
+    pub masked: String,
+}
+
+/// The page that offers a real-name upgrade inside a sign-in.
+#[derive(Template)]
+#[template(path = "realname.html")]
+pub struct RealNamePage<'a> {
+    pub t: &'a Texts,
+    pub lang_switch: Option<String>,
+    pub client_name: &'a str,
+    pub needed: i64,
+    pub error: Option<String>,
+    /// `/t/{tenant}/interaction/{id}`.
+    pub base: String,
+    pub csrf: &'a str,
+    pub id_types: Vec<(&'static str, &'static str)>,
+}
+
+/// The counter clerk's page.
+#[derive(Template)]
+#[template(path = "counter.html")]
+pub struct CounterPage<'a> {
+    pub t: &'a Texts,
+    pub lang_switch: Option<String>,
+    pub clerk: &'a str,
+    /// The signed-in person is a clerk with a two-factor session.
+    pub allowed: bool,
+    pub message: Option<&'a str>,
+    pub base: String,
+    pub csrf: &'a str,
+    pub id_types: Vec<(&'static str, &'static str)>,
+}
+
+/// The document types with their labels, in the page's language.
+pub fn id_types(t: &Texts) -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("resident_id", t.type_resident_id),
+        ("hk_macau_permit", t.type_hk_macau_permit),
+        ("taiwan_permit", t.type_taiwan_permit),
+        ("foreign_permanent_resident", t.type_foreign_permanent_resident),
+    ]
 }
 
 /// A passkey or security key on the account page.

@@ -1,0 +1,304 @@
+//! Real-name binding through the pages: the person submits name, document type and number on
+//! the account pages, or inside a sign-in when the client needs a higher level; a counter
+//! clerk raises a person to level 4 after checking the card (`counter.rs`). One function binds,
+//! whoever asks: the number is validated (`idp_core::identifiers`), looked up by its keyed hash
+//! (one number binds one account per tenant; a conflict is explained with a way forward), and
+//! checked by the verification provider. A provider that fails changes nothing and says so.
+
+use axum::body::Bytes;
+use axum::extract::Path;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use idp_core::OAuthError;
+use idp_core::authorize::error_response;
+use idp_core::identifiers::IdError;
+use idp_core::model::{Account, AuthRequest, RealName, Session};
+use idp_core::realname::{self, Outcome};
+use serde_json::json;
+
+use super::account::{Posted, posted as account_posted, show_account};
+use super::authorize::{proceed, respond};
+use super::interaction::{Loaded, lang_switch, posted, session_of};
+use super::pages::{RealNamePage, Texts, error_page, id_types, render, with_form_action};
+use super::session::audit;
+use super::{State, param};
+use crate::state::{AppState, TenantCtx};
+
+/// Why a binding did not happen; each says what to do next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The number fails validation (the message names what is wrong, never the number);
+    /// `None`: the name is missing.
+    Invalid(Option<IdError>),
+    /// The number is of another document type than the one chosen.
+    WrongType,
+    /// Another account of the tenant has this number.
+    Taken,
+    Mismatch,
+    NotFound,
+    /// The provider could not answer: nothing changed.
+    Unavailable,
+    /// Without a provider, a self-asserted binding needs a verified phone.
+    NeedPhone,
+    /// The account already has this or a higher level for this number.
+    Nothing,
+}
+
+impl Refusal {
+    pub fn message(&self, t: &Texts) -> String {
+        match self {
+            Refusal::Invalid(None) => t.rn_name.into(),
+            Refusal::Invalid(Some(e)) => format!("{} {}", t.rn_invalid, id_error(e, t.html_lang != "en")),
+            Refusal::WrongType => t.rn_wrong_type.into(),
+            Refusal::Taken => t.rn_taken.into(),
+            Refusal::Mismatch => t.rn_mismatch.into(),
+            Refusal::NotFound => t.rn_not_found.into(),
+            Refusal::Unavailable => t.rn_unavailable.into(),
+            Refusal::NeedPhone => t.rn_need_phone.into(),
+            Refusal::Nothing => t.rn_nothing.into(),
+        }
+    }
+}
+
+/// What is wrong with a number, in the page's language.
+fn id_error(e: &IdError, zh: bool) -> String {
+    match (e, zh) {
+        (IdError::WrongLength { expected, found }, true) => {
+            format!("应为 {expected} 位，实际为 {found} 位。")
+        }
+        (IdError::BadCharacter { position }, true) => format!("第 {position} 位字符不正确。"),
+        (IdError::ImpossibleBirthDate, true) => "出生日期不存在。".into(),
+        (IdError::BirthDateInFuture, true) => "出生日期晚于今天。".into(),
+        (IdError::CheckMismatch { expected, found }, true) => {
+            format!("最后一位校验码应为 {expected}，填写的是 {found}，请核对号码。")
+        }
+        (e, false) => format!("{e}."),
+    }
+}
+
+/// The document's type, its number in canonical form and masked, or why it is not one.
+pub fn check_number(id_type: &str, number: &str, now: i64) -> Result<(String, String), Refusal> {
+    let id =
+        idp_core::identifiers::parse_person_id(number.trim(), now).map_err(|e| Refusal::Invalid(Some(e)))?;
+    if id.kind.as_str() != id_type {
+        return Err(Refusal::WrongType);
+    }
+    let masked = idp_core::identifiers::mask_id_number(&id.number);
+    Ok((id.number, masked))
+}
+
+/// How a binding is made: by the person through the provider (or self-asserted without one),
+/// or by a clerk at the counter.
+pub enum Via<'a> {
+    Person,
+    Counter { clerk: &'a Account },
+}
+
+/// Binds `account` to the identity, audits it and returns the record; nothing changes on a
+/// refusal.
+pub async fn bind(
+    state: &AppState,
+    t: &TenantCtx,
+    account: &Account,
+    name: &str,
+    id_type: &str,
+    number: &str,
+    via: Via<'_>,
+) -> Result<RealName, Refusal> {
+    let now = state.env().now();
+    let name: String = name.trim().chars().filter(|c| !c.is_control()).take(64).collect();
+    if name.is_empty() {
+        return Err(Refusal::Invalid(None));
+    }
+    let (number, masked) = check_number(id_type, number, now)?;
+    let kek = &state.ops.kek;
+    let tenant_id = &t.tenant.id;
+    let hash = realname::id_hash(kek, tenant_id, &number);
+    let current = state.store().real_name(&account.id).await.map_err(|_| Refusal::Unavailable)?;
+    match state.store().real_name_by_hash(tenant_id, &hash).await {
+        Ok(Some(other)) if other.account_id != account.id => return Err(Refusal::Taken),
+        Ok(_) => {}
+        Err(_) => return Err(Refusal::Unavailable),
+    }
+    let (level, method, verifier, evidence) = match via {
+        Via::Counter { clerk } => (
+            realname::IN_PERSON,
+            "counter",
+            clerk.id.clone(),
+            Some(format!("counter:{}:{now}", clerk.username)),
+        ),
+        Via::Person => match &state.verifier {
+            None if account.phone_verified_at.is_none() => return Err(Refusal::NeedPhone),
+            None => (realname::SELF_ASSERTED, "self_asserted", "self".to_string(), None),
+            Some(v) => match v.verify(&name, id_type, &number).await {
+                Outcome::Match { reference } => {
+                    (realname::PROVIDER_MATCH, "provider", v.name().to_string(), Some(reference))
+                }
+                Outcome::Mismatch => return Err(Refusal::Mismatch),
+                Outcome::NotFound => return Err(Refusal::NotFound),
+                Outcome::Unavailable(why) => {
+                    tracing::warn!(reason = %why, "the identity verification provider could not answer");
+                    return Err(Refusal::Unavailable);
+                }
+            },
+        },
+    };
+    if let Some(c) = &current
+        && c.id_hash == hash
+        && c.level >= level
+        && c.name == name
+    {
+        return Err(Refusal::Nothing);
+    }
+    let record = RealName {
+        account_id: account.id.clone(),
+        tenant_id: tenant_id.clone(),
+        level,
+        name,
+        id_type: id_type.to_string(),
+        id_sealed: realname::seal_id(kek, state.env(), tenant_id, &number),
+        id_hash: hash,
+        id_masked: masked,
+        method: method.into(),
+        verifier,
+        verified_at: now,
+        evidence,
+    };
+    match state.store().put_real_name(&record).await {
+        Ok(true) => {}
+        Ok(false) => return Err(Refusal::Taken),
+        Err(_) => return Err(Refusal::Unavailable),
+    }
+    let clerk = match via {
+        Via::Counter { clerk } => Some(clerk.id.clone()),
+        Via::Person => None,
+    };
+    let detail = json!({
+        "level": record.level, "method": record.method, "verifier": record.verifier,
+        "previous_level": current.map(|c| c.level), "clerk": clerk,
+    });
+    audit(state, tenant_id, "realname_bound", Some(&account.id), None, None, detail).await;
+    Ok(record)
+}
+
+/// The level `req`'s client needs, when the signed-in person is below it (one read, and only
+/// for clients that set a level).
+pub(super) async fn short_of(
+    state: &AppState,
+    t: &TenantCtx,
+    req: &AuthRequest,
+    session: &Session,
+) -> Option<i64> {
+    let client = state.store().client(&t.tenant.id, &req.client_id).await.ok().flatten()?;
+    let needed = client.settings.min_realname_level?;
+    let has = state.store().real_name(&session.account_id).await.ok().flatten().map_or(0, |r| r.level);
+    (has < needed).then_some(needed)
+}
+
+/// The upgrade page of a sign-in.
+pub(super) fn upgrade_page(l: &Loaded, headers: &HeaderMap, needed: i64, error: Option<String>) -> Response {
+    let csrf = super::cookie(headers, super::session::BROWSER_COOKIE).unwrap_or_default();
+    let page = RealNamePage {
+        t: l.lang.texts(),
+        lang_switch: lang_switch(l),
+        client_name: &l.client_name,
+        needed,
+        error,
+        base: format!("/t/{}/interaction/{}", l.t.tenant.slug, l.interaction.id),
+        csrf: &csrf,
+        id_types: id_types(l.lang.texts()),
+    };
+    with_form_action(render(StatusCode::OK, &page), Some(&l.interaction.request.redirect_uri))
+}
+
+/// The upgrade page's form: bind and carry on with the request, or decline (the client hears
+/// `access_denied`).
+pub async fn upgrade(
+    state: State,
+    Path((slug, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (l, params) = match posted(&state, &slug, &id, &headers, &body).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let t = l.lang.texts();
+    let expired = || error_page(l.lang, &OAuthError::invalid_request(t.expired_interaction));
+    let session = match session_of(&state, &l, &headers).await {
+        Ok(Some((s, _))) => s,
+        Ok(None) => return expired(),
+        Err(e) => return error_page(l.lang, &e),
+    };
+    let req = &l.interaction.request;
+    let Some(needed) = short_of(&state, &l.t, req, &session).await else {
+        return proceed(&state, &l.t, &headers, req, Some(&session), false, Some(&l.interaction), l.lang)
+            .await;
+    };
+    if param(&params, "decision") != Some("verify") || needed > realname::PROVIDER_MATCH {
+        let _ = state.store().delete_interaction(&l.interaction.id).await;
+        let e = OAuthError::new(
+            "access_denied",
+            "The person has not reached the real-name level this client needs.",
+        );
+        return respond(&error_response(req, &e, &l.t.endpoints.issuer));
+    }
+    // (a provider call costs: limited per account like credentials)
+    let key = format!("{}:realname:{}", l.t.tenant.id, session.account_id);
+    if let Err(wait) = state.limits.signin_account.check_shared(state.store(), state.env().now(), &key).await
+    {
+        let mut r = upgrade_page(&l, &headers, needed, Some(t.too_many.into()));
+        *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+        r.headers_mut().insert(header::RETRY_AFTER, wait.into());
+        return r;
+    }
+    let account = match state.store().account(&l.t.tenant.id, &session.account_id).await {
+        Ok(Some(a)) if !a.disabled => a,
+        Ok(_) => return expired(),
+        Err(e) => return error_page(l.lang, &e.into()),
+    };
+    let (name, id_type, number) = form_identity(&params);
+    match bind(&state, &l.t, &account, name, id_type, number, Via::Person).await {
+        Ok(_) | Err(Refusal::Nothing) => {
+            proceed(&state, &l.t, &headers, req, Some(&session), false, Some(&l.interaction), l.lang).await
+        }
+        Err(r) => upgrade_page(&l, &headers, needed, Some(r.message(t))),
+    }
+}
+
+fn form_identity(params: &[(String, String)]) -> (&str, &str, &str) {
+    (
+        param(params, "name").unwrap_or_default(),
+        param(params, "id_type").unwrap_or_default(),
+        param(params, "id_number").unwrap_or_default(),
+    )
+}
+
+/// The account page's binding form.
+pub async fn account_bind(
+    state: State,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Posted { t, lang, session, account, params } =
+        match account_posted(&state, &slug, &headers, &body).await {
+            Ok(v) => v,
+            Err(r) => return r,
+        };
+    let texts = lang.texts();
+    let key = format!("{}:realname:{}", t.tenant.id, account.id);
+    if let Err(wait) = state.limits.signin_account.check_shared(state.store(), state.env().now(), &key).await
+    {
+        let mut r = show_account(&state, &t, lang, &headers, &session, &account, Some(texts.too_many)).await;
+        *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+        r.headers_mut().insert(header::RETRY_AFTER, wait.into());
+        return r;
+    }
+    let (name, id_type, number) = form_identity(&params);
+    let message = match bind(&state, &t, &account, name, id_type, number, Via::Person).await {
+        Ok(_) => texts.rn_bound.to_string(),
+        Err(r) => r.message(texts),
+    };
+    show_account(&state, &t, lang, &headers, &session, &account, Some(&message)).await
+}

@@ -1,0 +1,214 @@
+//! The identity verification provider the configuration names (`[realname]`): `none` (no
+//! provider: a binding is self-asserted, level 1), `simulator` (development and sandbox:
+//! deterministic outcomes, see `idp_core::realname::Simulator`) or `http` (the real gateway).
+//!
+//! The HTTP adapter POSTs `{"name", "id_type", "id_number"}` (HMAC signature and/or
+//! Authorization header, or a client certificate; timeout; retries) and reads
+//! `{"result": "match"|"mismatch"|"not_found", "reference": "…"}`. A circuit breaker stops
+//! asking a failing gateway: after `breaker_failures` consecutive failures every call answers
+//! "unavailable" at once for `breaker_seconds`, then one call is let through to try again.
+
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use idp_core::realname::{Outcome, Simulator, Verifier};
+
+use crate::config::{Config, RealNameConfig};
+use crate::webhook::SignedPost;
+
+pub struct HttpVerifier {
+    gateway: SignedPost,
+    breaker: Breaker,
+}
+
+/// Consecutive failures, and until when the circuit stays open.
+struct Breaker {
+    state: Mutex<(u32, Option<Instant>)>,
+    failures: u32,
+    open_for: Duration,
+}
+
+impl Breaker {
+    fn open(&self) -> bool {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        match s.1 {
+            Some(until) if Instant::now() < until => true,
+            Some(_) => {
+                // half-open: let this call try; a failure opens it again at once
+                s.1 = None;
+                s.0 = self.failures.saturating_sub(1);
+                false
+            }
+            None => false,
+        }
+    }
+    fn record(&self, ok: bool) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if ok {
+            *s = (0, None);
+        } else {
+            s.0 += 1;
+            if s.0 >= self.failures {
+                s.1 = Some(Instant::now() + self.open_for);
+                tracing::warn!(
+                    seconds = self.open_for.as_secs(),
+                    "the verification gateway keeps failing: not asking it for a while"
+                );
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Verifier for HttpVerifier {
+    fn name(&self) -> &str {
+        "gateway"
+    }
+
+    async fn verify(&self, name: &str, id_type: &str, id_number: &str) -> Outcome {
+        if self.breaker.open() {
+            return Outcome::Unavailable("circuit open".into());
+        }
+        let body = serde_json::json!({"name": name, "id_type": id_type, "id_number": id_number}).to_string();
+        let answer = self.gateway.post(&body).await;
+        let outcome = match answer {
+            Ok(bytes) => match serde_json::from_slice::<serde_json::Value>(&bytes) {
+                Ok(v) => match v["result"].as_str() {
+                    Some("match") => Outcome::Match {
+                        reference: v["reference"].as_str().unwrap_or_default().chars().take(128).collect(),
+                    },
+                    Some("mismatch") => Outcome::Mismatch,
+                    Some("not_found") => Outcome::NotFound,
+                    _ => Outcome::Unavailable("the gateway's answer has no known result".into()),
+                },
+                Err(_) => Outcome::Unavailable("the gateway's answer is not JSON".into()),
+            },
+            Err(e) => Outcome::Unavailable(e.to_string()),
+        };
+        self.breaker.record(!matches!(outcome, Outcome::Unavailable(_)));
+        outcome
+    }
+}
+
+/// The verifier the configuration names; `None` for `none`.
+pub fn from_config(config: &Config) -> anyhow::Result<Option<Arc<dyn Verifier>>> {
+    let c: &RealNameConfig = &config.realname;
+    Ok(match c.provider.as_str() {
+        "none" => None,
+        "simulator" => {
+            tracing::warn!("real-name checks use the simulator (development and sandbox only)");
+            Some(Arc::new(Simulator))
+        }
+        "http" => {
+            let url = c.url.clone().ok_or_else(|| anyhow::anyhow!("realname.url is required"))?;
+            let gateway = SignedPost::new(
+                url,
+                c.authorization.clone(),
+                c.hmac_secret.clone(),
+                c.client_identity_pem.as_deref(),
+                Duration::from_secs(c.timeout_seconds.max(1)),
+                c.retries,
+            )?;
+            let breaker = Breaker {
+                state: Mutex::new((0, None)),
+                failures: c.breaker_failures.max(1),
+                open_for: Duration::from_secs(c.breaker_seconds.max(1)),
+            };
+            Some(Arc::new(HttpVerifier { gateway, breaker }))
+        }
+        other => anyhow::bail!("realname.provider must be none, simulator or http, not {other:?}"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::routing::post;
+
+    use super::*;
+
+    /// A gateway answering by the number's last character: `1` match, `2` mismatch, `3` not
+    /// found, anything else 503. It checks the signature and counts the calls.
+    async fn gateway() -> (String, Arc<AtomicUsize>) {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let c = calls.clone();
+        let app = axum::Router::new().route(
+            "/verify",
+            post(move |headers: HeaderMap, body: String| {
+                let c = c.clone();
+                async move {
+                    c.fetch_add(1, Ordering::SeqCst);
+                    let sig = idp_core::crypto::hmac_sha256_hex(b"gw-secret", body.as_bytes());
+                    if headers.get("x-signature").and_then(|v| v.to_str().ok())
+                        != Some(&format!("sha256={sig}"))
+                    {
+                        return (StatusCode::UNAUTHORIZED, String::new());
+                    }
+                    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+                    let result = match v["id_number"].as_str().and_then(|n| n.chars().last()) {
+                        Some('1') => "match",
+                        Some('2') => "mismatch",
+                        Some('3') => "not_found",
+                        _ => return (StatusCode::SERVICE_UNAVAILABLE, String::new()),
+                    };
+                    (StatusCode::OK, serde_json::json!({"result": result, "reference": "tx-42"}).to_string())
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (format!("http://{addr}/verify"), calls)
+    }
+
+    fn config(url: &str, secret: &str) -> Config {
+        let realname = RealNameConfig {
+            provider: "http".into(),
+            url: Some(url.into()),
+            hmac_secret: Some(secret.into()),
+            timeout_seconds: 2,
+            retries: 1,
+            breaker_failures: 2,
+            breaker_seconds: 60,
+            ..RealNameConfig::default()
+        };
+        Config { realname, ..Config::default() }
+    }
+
+    #[tokio::test]
+    async fn the_http_adapter_signs_reads_and_breaks_the_circuit() {
+        let (url, calls) = gateway().await;
+        let v = from_config(&config(&url, "gw-secret")).unwrap().unwrap();
+        assert_eq!(v.verify("张三", "resident_id", "x1").await, Outcome::Match { reference: "tx-42".into() });
+        assert_eq!(v.verify("张三", "resident_id", "x2").await, Outcome::Mismatch);
+        assert_eq!(v.verify("张三", "resident_id", "x3").await, Outcome::NotFound);
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+        // a failing gateway: retried, then unavailable; two failures open the circuit
+        assert!(matches!(v.verify("张三", "resident_id", "x9").await, Outcome::Unavailable(_)));
+        assert_eq!(calls.load(Ordering::SeqCst), 5, "one retry");
+        assert!(matches!(v.verify("张三", "resident_id", "x9").await, Outcome::Unavailable(_)));
+        let before = calls.load(Ordering::SeqCst);
+        assert_eq!(v.verify("张三", "resident_id", "x1").await, Outcome::Unavailable("circuit open".into()));
+        assert_eq!(calls.load(Ordering::SeqCst), before, "an open circuit does not call");
+        // a wrong signature is refused by the gateway: unavailable, and no retry of a 4xx
+        let bad = from_config(&config(&url, "wrong")).unwrap().unwrap();
+        let before = calls.load(Ordering::SeqCst);
+        assert!(matches!(bad.verify("张三", "resident_id", "x1").await, Outcome::Unavailable(_)));
+        assert_eq!(calls.load(Ordering::SeqCst), before + 1);
+        // the configuration is checked at start-up
+        let missing = Config {
+            realname: RealNameConfig { provider: "http".into(), ..RealNameConfig::default() },
+            ..Config::default()
+        };
+        assert!(from_config(&missing).is_err());
+        let unknown = Config {
+            realname: RealNameConfig { provider: "oracle".into(), ..RealNameConfig::default() },
+            ..Config::default()
+        };
+        assert!(from_config(&unknown).is_err());
+        assert!(from_config(&Config::default()).unwrap().is_none(), "none by default");
+    }
+}

@@ -1,0 +1,97 @@
+//! JSON POSTs to an outside gateway (the SMS gateway, the identity verification gateway): an
+//! `Authorization` header and/or an HMAC-SHA-256 signature of the body (`X-Signature:
+//! sha256=<hex>`), optionally a client certificate (mutual TLS), a timeout, and retries with a
+//! growing pause on server errors and timeouts. A 4xx answer is final. Errors are safe to log:
+//! they never carry the body.
+
+use std::time::Duration;
+
+/// How to reach one gateway.
+pub struct SignedPost {
+    http: reqwest::Client,
+    url: String,
+    authorization: Option<String>,
+    hmac_secret: Option<String>,
+    retries: u32,
+}
+
+/// Why a POST got no usable answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PostError {
+    /// The gateway refused the request (4xx): retrying will not help.
+    Refused(u16),
+    /// Server errors, timeouts or no connection, after every retry.
+    Failed(String),
+}
+
+impl std::fmt::Display for PostError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PostError::Refused(s) => write!(f, "the gateway refused the request ({s})"),
+            PostError::Failed(why) => f.write_str(why),
+        }
+    }
+}
+
+impl SignedPost {
+    /// `client_identity_pem`: a PEM file with the client certificate chain and its private key.
+    pub fn new(
+        url: String,
+        authorization: Option<String>,
+        hmac_secret: Option<String>,
+        client_identity_pem: Option<&std::path::Path>,
+        timeout: Duration,
+        retries: u32,
+    ) -> anyhow::Result<Self> {
+        let mut builder = reqwest::Client::builder().timeout(timeout);
+        if let Some(path) = client_identity_pem {
+            let pem = std::fs::read(path).map_err(|e| {
+                anyhow::anyhow!("cannot read the client certificate {}: {}", path.display(), e.kind())
+            })?;
+            let identity = reqwest::Identity::from_pem(&pem).map_err(|e| {
+                anyhow::anyhow!("the client certificate {} is not usable: {e}", path.display())
+            })?;
+            builder = builder.identity(identity);
+        }
+        let http = builder.build().map_err(|e| anyhow::anyhow!("gateway client: {e}"))?;
+        Ok(Self { http, url, authorization, hmac_secret, retries: retries.min(5) })
+    }
+
+    /// POSTs `body` (JSON) and returns the body of the first 2xx answer.
+    pub async fn post(&self, body: &str) -> Result<Vec<u8>, PostError> {
+        let mut last = String::new();
+        for attempt in 0..=self.retries {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+            }
+            let mut req =
+                self.http.post(&self.url).header("content-type", "application/json").body(body.to_string());
+            if let Some(a) = &self.authorization {
+                req = req.header("authorization", a);
+            }
+            if let Some(secret) = &self.hmac_secret {
+                let hex = idp_core::crypto::hmac_sha256_hex(secret.as_bytes(), body.as_bytes());
+                req = req.header("x-signature", format!("sha256={hex}"));
+            }
+            match req.send().await {
+                Ok(r) if r.status().is_success() => {
+                    return r
+                        .bytes()
+                        .await
+                        .map(|b| b.to_vec())
+                        .map_err(|_| PostError::Failed("the answer broke off".into()));
+                }
+                Ok(r) if r.status().is_client_error() => return Err(PostError::Refused(r.status().as_u16())),
+                Ok(r) => last = format!("the gateway answered {}", r.status()),
+                Err(e) => {
+                    last = if e.is_timeout() {
+                        "the gateway timed out".into()
+                    } else {
+                        "the gateway is unreachable".into()
+                    }
+                }
+            }
+        }
+        Err(PostError::Failed(last))
+    }
+}
