@@ -25,4 +25,5 @@ mod sms;
 mod softkey;
 mod step_up;
 mod store_contract;
+mod store_contract_org;
 mod store_contract_webauthn;

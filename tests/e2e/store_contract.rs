@@ -241,6 +241,7 @@ async fn contract(backend: Backend) {
     totp_and_recovery_codes(s).await;
     crate::store_contract_webauthn::webauthn(s).await;
     crate::store_contract_webauthn::settings_and_phones(s).await;
+    crate::store_contract_org::organisations(s).await;
     audit(s).await;
 }
 

@@ -20,6 +20,7 @@ pub mod error;
 pub mod identifiers;
 pub mod keys;
 pub mod model;
+pub mod org;
 pub mod passkey;
 pub mod password;
 pub mod policy;

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 
 use crate::error::{OAuthError, StoreError};
 use crate::model::*;
+use crate::org::{Membership, Organisation};
 use crate::token::TokenResponse;
 
 /// Records written together when tokens are issued (access tokens themselves are
@@ -112,6 +113,18 @@ pub trait Store: Send + Sync + 'static {
     async fn put_ceremony(&self, c: &Ceremony) -> Result<()>;
     /// Takes a live ceremony (one caller only): it cannot be answered twice.
     async fn take_ceremony(&self, key: &str, now: i64) -> Result<Option<Ceremony>>;
+
+    // the organisation tree
+    /// `Conflict` when the tenant has an organisation with the same USCC.
+    async fn insert_organisation(&self, o: &Organisation) -> Result<()>;
+    async fn organisation(&self, tenant_id: &str, id: &str) -> Result<Option<Organisation>>;
+    /// The organisations whose path starts with `path` (`/` for all), in tree order.
+    async fn organisations_under(&self, tenant_id: &str, path: &str) -> Result<Vec<Organisation>>;
+    async fn insert_membership(&self, m: &Membership) -> Result<()>;
+    /// The account's memberships, live and ended, oldest first.
+    async fn memberships(&self, account_id: &str) -> Result<Vec<Membership>>;
+    /// Ends a live membership now; `None` if there is none with that id in the tenant.
+    async fn revoke_membership(&self, tenant_id: &str, id: &str, now: i64) -> Result<Option<Membership>>;
 
     /// The account's bound identity.
     async fn real_name(&self, account_id: &str) -> Result<Option<RealName>>;

@@ -51,6 +51,12 @@ pub enum Command {
     /// Manage a tenant's signing keys.
     #[command(subcommand)]
     Key(KeyCmd),
+    /// The organisation tree: government bodies, departments, enterprises.
+    #[command(subcommand)]
+    Org(crate::cli_org::OrgCmd),
+    /// Staff memberships of accounts in the organisation tree.
+    #[command(subcommand)]
+    Member(crate::cli_org::MemberCmd),
     /// Synthetic tenants, clients and accounts in bulk, for the scale benchmark.
     Seed {
         #[arg(long, default_value_t = 10)]
@@ -272,7 +278,11 @@ fn account_info(a: &Account) -> AccountInfo {
     }
 }
 
-fn print<T: serde::Serialize>(json: bool, value: &T, text: impl FnOnce() -> String) -> anyhow::Result<()> {
+pub(crate) fn print<T: serde::Serialize>(
+    json: bool,
+    value: &T,
+    text: impl FnOnce() -> String,
+) -> anyhow::Result<()> {
     if json {
         println!("{}", serde_json::to_string_pretty(value)?);
     } else {
@@ -329,6 +339,8 @@ pub async fn run_command(cli: Cli) -> anyhow::Result<()> {
             })
         }
         Command::Client(cmd) => client_command(&ops, json, cmd).await,
+        Command::Org(cmd) => crate::cli_org::org_command(&ops, json, cmd).await,
+        Command::Member(cmd) => crate::cli_org::member_command(&ops, json, cmd).await,
         Command::Key(cmd) => {
             let (slug, rotated) = match cmd {
                 KeyCmd::List { tenant } => (tenant.tenant, None),

@@ -4,9 +4,11 @@
 
 pub mod app;
 pub mod cli;
+pub mod cli_org;
 pub mod config;
 pub mod http;
 pub mod ops;
+pub mod ops_org;
 pub mod seed;
 pub mod sms;
 pub mod state;

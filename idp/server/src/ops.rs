@@ -357,7 +357,7 @@ impl Ops {
     }
 
     /// Records what an operator did (the CLI has no signed-in identity yet: `by` says so).
-    async fn audit(
+    pub(crate) async fn audit(
         &self,
         tenant_id: &str,
         kind: &str,

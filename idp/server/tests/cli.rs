@@ -213,6 +213,103 @@ fn operator_commands(idp: &Idp) {
     assert_eq!(idp.ok(&["account", "unlock", "--tenant", "city", "wang"])["disabled"], false);
     assert!(idp.fails(&["account", "lock", "--tenant", "city", "nobody"]).contains("no account"));
 
+    // the organisation tree: a province, a city under it, a department, an enterprise (its
+    // code flagged when a check character disagrees), placements that make no sense refused
+    let org = |args: &[&str]| {
+        let mut all = vec!["org", "add", "--tenant", "city"];
+        all.extend_from_slice(args);
+        idp.ok(&all)
+    };
+    let province = org(&[
+        "--kind",
+        "government",
+        "--level",
+        "province",
+        "--region",
+        "220000",
+        "--name",
+        "吉林省人民政府",
+    ]);
+    let pid = province["id"].as_str().unwrap().to_string();
+    let city_gov = org(&[
+        "--kind",
+        "government",
+        "--level",
+        "city",
+        "--region",
+        "220100",
+        "--name",
+        "长春市人民政府",
+        "--parent",
+        &pid,
+    ]);
+    let cid = city_gov["id"].as_str().unwrap().to_string();
+    let dept = org(&["--kind", "department", "--name", "长春市民政局", "--parent", &cid]);
+    assert_eq!(dept["path"], format!("/{pid}/{cid}/{}/", dept["id"].as_str().unwrap()));
+    let ent = org(&["--kind", "enterprise", "--name", "示例科技有限公司", "--uscc", "91220101MA0Y3K5Q3C"]);
+    assert_eq!(ent["uscc_flagged"], false);
+    let pilot = org(&["--kind", "enterprise", "--name", "早期试点企业", "--uscc", "91220101ma0y3k5q3d"]);
+    assert_eq!(
+        (pilot["uscc"].as_str(), pilot["uscc_flagged"].as_bool()),
+        (Some("91220101MA0Y3K5Q3D"), Some(true))
+    );
+    let fails = |args: &[&str]| {
+        let mut all = vec!["org", "add", "--tenant", "city"];
+        all.extend_from_slice(args);
+        idp.fails(&all)
+    };
+    assert!(
+        fails(&[
+            "--kind",
+            "government",
+            "--level",
+            "province",
+            "--region",
+            "220000",
+            "--name",
+            "x",
+            "--parent",
+            &cid
+        ])
+        .contains("cannot be placed")
+    );
+    assert!(fails(&["--kind", "department", "--name", "孤儿局"]).contains("parent"));
+    assert!(
+        fails(&["--kind", "enterprise", "--name", "x", "--uscc", "91220101MA0Y3K5Q3"]).contains("length")
+    );
+    assert!(
+        fails(&["--kind", "enterprise", "--name", "x", "--uscc", "91220101MA0Y3K5Q3C"]).contains("exists")
+    );
+    let under = idp.ok(&["org", "list", "--tenant", "city", "--under", &cid]);
+    assert_eq!(under.as_array().unwrap().len(), 2, "the city and its department: {under}");
+    assert_eq!(idp.ok(&["org", "list", "--tenant", "city"]).as_array().unwrap().len(), 5);
+
+    // staff memberships
+    let dept_id = dept["id"].as_str().unwrap();
+    let m = idp.ok(&[
+        "member",
+        "add",
+        "--tenant",
+        "city",
+        "--account",
+        "wang",
+        "--org",
+        dept_id,
+        "--role",
+        "clerk",
+    ]);
+    assert_eq!(m["roles"], serde_json::json!(["clerk"]));
+    let ent_id = ent["id"].as_str().unwrap();
+    assert!(
+        idp.fails(&["member", "add", "--tenant", "city", "--account", "wang", "--org", ent_id])
+            .contains("mandates")
+    );
+    let mid = m["id"].as_str().unwrap();
+    assert_eq!(idp.ok(&["member", "revoke", "--tenant", "city", mid])["id"], mid);
+    assert!(idp.fails(&["member", "revoke", "--tenant", "city", mid]).contains("no live membership"));
+    let listed = idp.ok(&["member", "list", "--tenant", "city", "--account", "wang"]);
+    assert!(listed[0]["revoked_at"].is_i64(), "{listed}");
+
     // keys: three published, one of each algorithm signing; a rotation adds a signing key and
     // keeps the old one published for verification
     let keys = idp.ok(&["key", "list", "--tenant", "city"]);

@@ -189,6 +189,50 @@ macro_rules! impl_store {
                 Ok(row.map(Ceremony::from).filter(|c| c.expires_at > now))
             }
 
+            async fn insert_organisation(&self, o: &Organisation) -> Result<()> {
+                sqlx::query("INSERT INTO organisations (id, tenant_id, kind, name, parent_id, level, region_code, uscc, uscc_flagged, path, created_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+                    .bind(&o.id).bind(&o.tenant_id).bind(&o.kind).bind(&o.name).bind(&o.parent_id).bind(&o.level)
+                    .bind(&o.region_code).bind(&o.uscc).bind(o.uscc_flagged).bind(&o.path).bind(o.created_at)
+                    .execute(&self.write).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn organisation(&self, tenant_id: &str, id: &str) -> Result<Option<Organisation>> {
+                sqlx::query_as::<_, OrganisationRow>("SELECT * FROM organisations WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant_id).bind(id).fetch_optional(&self.pool).await.map_err(map_err).map(|r| r.map(Into::into))
+            }
+
+            async fn organisations_under(&self, tenant_id: &str, path: &str) -> Result<Vec<Organisation>> {
+                // a prefix comparison, not LIKE: ids may hold LIKE's wildcards
+                let rows: Vec<OrganisationRow> = sqlx::query_as("SELECT * FROM organisations WHERE tenant_id = $1 \
+                                                                  AND substr(path, 1, length($2)) = $2 ORDER BY path")
+                    .bind(tenant_id).bind(path).fetch_all(&self.pool).await.map_err(map_err)?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn insert_membership(&self, m: &Membership) -> Result<()> {
+                sqlx::query("INSERT INTO memberships (id, tenant_id, account_id, organisation_id, kind, roles, created_at, revoked_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                    .bind(&m.id).bind(&m.tenant_id).bind(&m.account_id).bind(&m.organisation_id).bind(&m.kind)
+                    .bind(to_json(&m.roles)?).bind(m.created_at).bind(m.revoked_at)
+                    .execute(&self.write).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn memberships(&self, account_id: &str) -> Result<Vec<Membership>> {
+                let rows: Vec<MembershipRow> = sqlx::query_as("SELECT * FROM memberships WHERE account_id = $1 ORDER BY created_at, id")
+                    .bind(account_id).fetch_all(&self.pool).await.map_err(map_err)?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn revoke_membership(&self, tenant_id: &str, id: &str, now: i64) -> Result<Option<Membership>> {
+                let row: Option<MembershipRow> = sqlx::query_as("UPDATE memberships SET revoked_at = $3 WHERE tenant_id = $1 AND id = $2 \
+                                                                 AND revoked_at IS NULL RETURNING *")
+                    .bind(tenant_id).bind(id).bind(now).fetch_optional(&self.write).await.map_err(map_err)?;
+                row.map(TryInto::try_into).transpose()
+            }
+
             async fn real_name(&self, account_id: &str) -> Result<Option<RealName>> {
                 let row: Option<RealNameRow> = sqlx::query_as("SELECT * FROM real_names WHERE account_id = $1")
                     .bind(account_id).fetch_optional(&self.pool).await.map_err(map_err)?;

@@ -2,6 +2,7 @@
 
 use idp_core::StoreError;
 use idp_core::model::*;
+use idp_core::org::{Membership, Organisation};
 use idp_core::ports::{Issue, IssueFn, Redeem, Result, Rotate};
 use idp_core::token::TokenResponse;
 use sqlx::postgres::PgPoolOptions;

@@ -2,6 +2,7 @@
 
 use idp_core::StoreError;
 use idp_core::model::*;
+use idp_core::org::{Membership, Organisation};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -406,5 +407,66 @@ impl From<RealNameRow> for RealName {
             verified_at: r.verified_at,
             evidence: r.evidence,
         }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct OrganisationRow {
+    id: String,
+    tenant_id: String,
+    kind: String,
+    name: String,
+    parent_id: Option<String>,
+    level: Option<String>,
+    region_code: Option<String>,
+    uscc: Option<String>,
+    uscc_flagged: bool,
+    path: String,
+    created_at: i64,
+}
+
+impl From<OrganisationRow> for Organisation {
+    fn from(r: OrganisationRow) -> Self {
+        Organisation {
+            id: r.id,
+            tenant_id: r.tenant_id,
+            kind: r.kind,
+            name: r.name,
+            parent_id: r.parent_id,
+            level: r.level,
+            region_code: r.region_code,
+            uscc: r.uscc,
+            uscc_flagged: r.uscc_flagged,
+            path: r.path,
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct MembershipRow {
+    id: String,
+    tenant_id: String,
+    account_id: String,
+    organisation_id: String,
+    kind: String,
+    roles: String,
+    created_at: i64,
+    revoked_at: Option<i64>,
+}
+
+impl TryFrom<MembershipRow> for Membership {
+    type Error = StoreError;
+    fn try_from(r: MembershipRow) -> Result<Self, StoreError> {
+        Ok(Membership {
+            roles: from_json(&r.roles)?,
+            id: r.id,
+            tenant_id: r.tenant_id,
+            account_id: r.account_id,
+            organisation_id: r.organisation_id,
+            kind: r.kind,
+            created_at: r.created_at,
+            revoked_at: r.revoked_at,
+        })
     }
 }

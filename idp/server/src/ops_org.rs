@@ -1,0 +1,130 @@
+//! Operator actions on the organisation tree and memberships (`idp org …`, `idp member …`);
+//! the admin API (issue 6) will call the same. Every change is audited.
+
+use anyhow::{Context, anyhow};
+use idp_core::crypto::random_token;
+use idp_core::org::{self, Membership, NewOrganisation, Organisation};
+
+use crate::ops::Ops;
+
+impl Ops {
+    /// Adds an organisation under `parent` (an organisation id; `None`: a root).
+    pub async fn add_organisation(
+        &self,
+        slug: &str,
+        parent: Option<&str>,
+        new: NewOrganisation,
+    ) -> anyhow::Result<Organisation> {
+        let tenant = self.tenant(slug).await?;
+        let parent = match parent {
+            Some(id) => Some(
+                self.store
+                    .organisation(&tenant.id, id)
+                    .await?
+                    .with_context(|| format!("no organisation {id:?} in tenant {slug:?}"))?,
+            ),
+            None => None,
+        };
+        let (kind, level, region_code, uscc, uscc_flagged) =
+            org::check(&new, parent.as_ref()).map_err(|e| anyhow!(e))?;
+        let id = random_token(self.env.as_ref(), 9).replace(['-', '_'], "x");
+        let o = Organisation {
+            path: org::path_of(parent.as_ref(), &id),
+            id,
+            tenant_id: tenant.id.clone(),
+            kind: kind.as_str().into(),
+            name: new.name.trim().to_string(),
+            parent_id: parent.map(|p| p.id),
+            level,
+            region_code,
+            uscc,
+            uscc_flagged,
+            created_at: self.now(),
+        };
+        self.store.insert_organisation(&o).await.map_err(|e| match e {
+            idp_core::StoreError::Conflict(_) => {
+                anyhow!("an organisation with this unified social credit code exists")
+            }
+            e => e.into(),
+        })?;
+        let detail =
+            serde_json::json!({"organisation": o.id, "kind": o.kind, "uscc_flagged": o.uscc_flagged});
+        self.audit(&tenant.id, "organisation_added", None, detail).await?;
+        Ok(o)
+    }
+
+    /// The tenant's organisations in tree order; with `under`, that organisation's subtree.
+    pub async fn organisations(&self, slug: &str, under: Option<&str>) -> anyhow::Result<Vec<Organisation>> {
+        let tenant = self.tenant(slug).await?;
+        let path = match under {
+            Some(id) => {
+                self.store
+                    .organisation(&tenant.id, id)
+                    .await?
+                    .with_context(|| format!("no organisation {id:?}"))?
+                    .path
+            }
+            None => "/".into(),
+        };
+        Ok(self.store.organisations_under(&tenant.id, &path).await?)
+    }
+
+    /// Makes `login` staff of the organisation with `roles`.
+    pub async fn add_membership(
+        &self,
+        slug: &str,
+        login: &str,
+        organisation_id: &str,
+        roles: Vec<String>,
+    ) -> anyhow::Result<Membership> {
+        let account = self.account(slug, login).await?;
+        let o = self
+            .store
+            .organisation(&account.tenant_id, organisation_id)
+            .await?
+            .with_context(|| format!("no organisation {organisation_id:?}"))?;
+        if o.kind == "enterprise" {
+            anyhow::bail!(
+                "staff memberships are in government bodies and departments; enterprise roles come with mandates"
+            );
+        }
+        let roles: Vec<String> =
+            roles.into_iter().map(|r| r.trim().to_string()).filter(|r| !r.is_empty()).collect();
+        if roles.iter().any(|r| r.len() > 64 || r.chars().any(|c| c.is_whitespace() || c.is_control())) {
+            anyhow::bail!("a role is a word of at most 64 characters");
+        }
+        let m = Membership {
+            id: random_token(self.env.as_ref(), 9).replace(['-', '_'], "x"),
+            tenant_id: account.tenant_id.clone(),
+            account_id: account.id.clone(),
+            organisation_id: o.id,
+            kind: "staff".into(),
+            roles,
+            created_at: self.now(),
+            revoked_at: None,
+        };
+        self.store.insert_membership(&m).await?;
+        let detail =
+            serde_json::json!({"membership": m.id, "organisation": m.organisation_id, "roles": m.roles});
+        self.audit(&account.tenant_id, "membership_added", Some(&account.id), detail).await?;
+        Ok(m)
+    }
+
+    pub async fn memberships(&self, slug: &str, login: &str) -> anyhow::Result<Vec<Membership>> {
+        let account = self.account(slug, login).await?;
+        Ok(self.store.memberships(&account.id).await?)
+    }
+
+    /// Ends a membership now (its tokens stop carrying it; see the acting context).
+    pub async fn revoke_membership(&self, slug: &str, id: &str) -> anyhow::Result<Membership> {
+        let tenant = self.tenant(slug).await?;
+        let m = self
+            .store
+            .revoke_membership(&tenant.id, id, self.now())
+            .await?
+            .with_context(|| format!("no live membership {id:?} in tenant {slug:?}"))?;
+        let detail = serde_json::json!({"membership": m.id, "organisation": m.organisation_id});
+        self.audit(&tenant.id, "membership_revoked", Some(&m.account_id), detail).await?;
+        Ok(m)
+    }
+}
