@@ -30,6 +30,7 @@ fn authz() -> Authorization {
         amr: vec!["pwd".into()],
         nonce: None,
         act_as: "self".into(),
+        context: None,
     }
 }
 

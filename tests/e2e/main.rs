@@ -12,6 +12,7 @@ mod browser;
 mod chromium;
 mod common;
 mod concurrency;
+mod context;
 mod horizontal;
 mod hostile;
 mod oidc_flow;

@@ -113,6 +113,7 @@ fn interaction(id: &str, expires_at: i64) -> Interaction {
         browser_hash: "browser-hash-1".into(),
         session_sid: None,
         pending: None,
+        act_context: None,
         created_at: 100,
         expires_at,
     }
@@ -130,6 +131,7 @@ fn authz() -> Authorization {
         amr: vec!["pwd".into()],
         nonce: Some("n-1".into()),
         act_as: "self".into(),
+        context: None,
     }
 }
 

@@ -91,6 +91,9 @@ pub fn issue(
             if let Some(sid) = &a.sid {
                 claims["sid"] = json!(sid);
             }
+            if let Some(c) = &a.context {
+                claims["act_context"] = json!(c);
+            }
             keys.sign(client.settings.id_token_alg, "at+jwt", &claims)
                 .map_err(|e| OAuthError::server_error(e.to_string()))?
         }
@@ -146,6 +149,7 @@ fn from_jwt(c: Value, tenant_id: &str) -> Option<AccessToken> {
             .unwrap_or_default(),
         nonce: None,
         act_as: s("act_as")?,
+        context: s("act_context"),
     };
     Some(AccessToken {
         jti,
@@ -197,6 +201,7 @@ mod tests {
             amr: if account.is_some() { vec!["pwd".into()] } else { vec![] },
             nonce: Some("n-0".into()),
             act_as: "self".into(),
+            context: None,
         }
     }
 

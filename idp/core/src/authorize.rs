@@ -343,6 +343,7 @@ pub fn decide(
             amr: session.amr.clone(),
             nonce: req.nonce.clone(),
             act_as: "self".into(),
+            context: None,
         },
         redirect_uri: req.redirect_uri.clone(),
         code_challenge: req.code_challenge.clone(),

@@ -3,17 +3,23 @@
 use serde_json::{Map, Value, json};
 
 use crate::model::{Account, RealName};
+use crate::org::Organisation;
+
+/// What the claims may need beyond the account, read only for the scopes that release it.
+#[derive(Default, Clone, Copy)]
+pub struct Extra<'a> {
+    /// The bound identity (`realname`).
+    pub real_name: Option<&'a RealName>,
+    /// The organisation and roles of the staff context the token acts in (`org`).
+    pub staff: Option<(&'a Organisation, &'a [String])>,
+}
 use crate::scope;
 
 /// The UserInfo claims for `scopes`: exactly the claims of the granted scopes, nothing else.
 /// `real_name` is the account's bound identity (read only when `realname` is granted); without
 /// one, `realname_level` is 0 and the other real-name claims are absent.
-pub fn userinfo(
-    account: &Account,
-    real_name: Option<&RealName>,
-    scopes: &[String],
-    act_as: &str,
-) -> Map<String, Value> {
+pub fn userinfo(account: &Account, extra: Extra<'_>, scopes: &[String], act_as: &str) -> Map<String, Value> {
+    let real_name = extra.real_name;
     let mut out = Map::new();
     out.insert("sub".into(), json!(account.id));
     out.insert("act_as".into(), json!(act_as));
@@ -36,6 +42,10 @@ pub fn userinfo(
                 "verified_name" => real_name.map(|r| json!(r.name)),
                 "id_type" => real_name.map(|r| json!(r.id_type)),
                 "id_number_masked" => real_name.map(|r| json!(r.id_masked)),
+                "org" => extra.staff.map(|(o, _)| {
+                    json!({"id": o.id, "name": o.name, "path": o.path, "region_code": o.region_code})
+                }),
+                "roles" => extra.staff.map(|(_, roles)| json!(roles)),
                 _ => None,
             };
             if let Some(v) = value {

@@ -212,6 +212,14 @@ pub struct ClientSettings {
     /// below it is offered the upgrade inside the sign-in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_realname_level: Option<i64>,
+    /// The acting contexts this client accepts (`self`, `staff`): a staff-only application
+    /// accepts only `staff`. Default: `self`.
+    #[serde(default = "self_only")]
+    pub contexts: Vec<String>,
+}
+
+fn self_only() -> Vec<String> {
+    vec!["self".into()]
 }
 
 impl Default for ClientSettings {
@@ -231,6 +239,7 @@ impl Default for ClientSettings {
             organisation: None,
             min_acr: None,
             min_realname_level: None,
+            contexts: self_only(),
         }
     }
 }
@@ -369,6 +378,8 @@ pub struct Interaction {
     pub session_sid: Option<String>,
     /// A sign-in waiting for its second factor.
     pub pending: Option<PendingSignIn>,
+    /// The acting context chosen here: `self` or a membership id.
+    pub act_context: Option<String>,
     pub created_at: i64,
     pub expires_at: i64,
 }
@@ -406,6 +417,10 @@ pub struct Authorization {
     pub amr: Vec<String>,
     pub nonce: Option<String>,
     pub act_as: String,
+    /// The membership the person acts through (`act_as` staff); it must still be live for the
+    /// tokens to work.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

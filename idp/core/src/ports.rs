@@ -72,6 +72,8 @@ pub trait Store: Send + Sync + 'static {
     /// and keep verifying what they signed).
     async fn deactivate_signing_keys(&self, tenant_id: &str, alg: SigningAlg, keep_kid: &str) -> Result<()>;
 
+    /// Records the acting context chosen in the interaction.
+    async fn set_interaction_context(&self, id: &str, context: &str) -> Result<()>;
     /// Marks the interaction as waiting for a second factor (`None` clears it).
     async fn set_interaction_pending(&self, id: &str, pending: Option<&PendingSignIn>) -> Result<()>;
     /// Raises a live session after a step-up: its methods and level.
@@ -121,6 +123,7 @@ pub trait Store: Send + Sync + 'static {
     /// The organisations whose path starts with `path` (`/` for all), in tree order.
     async fn organisations_under(&self, tenant_id: &str, path: &str) -> Result<Vec<Organisation>>;
     async fn insert_membership(&self, m: &Membership) -> Result<()>;
+    async fn membership(&self, tenant_id: &str, id: &str) -> Result<Option<Membership>>;
     /// The account's memberships, live and ended, oldest first.
     async fn memberships(&self, account_id: &str) -> Result<Vec<Membership>>;
     /// Ends a live membership now; `None` if there is none with that id in the tenant.

@@ -40,6 +40,12 @@ pub const SCOPES: &[ScopeInfo] = &[
         en: "Your verified identity: real-name level, verified name, document type and the document number with most digits hidden",
     },
     ScopeInfo {
+        name: "org",
+        claims: &["org", "roles"],
+        zh: "工作身份：您所在的部门及岗位角色（以工作人员身份办理时）",
+        en: "Your staff context: your department and roles (when you act as staff)",
+    },
+    ScopeInfo {
         name: "offline_access",
         claims: &[],
         zh: "在您离开后继续访问上述信息（长期授权）",

@@ -136,6 +136,11 @@ async fn refresh(
             return Err(OAuthError::invalid_grant("The account is no longer active."));
         }
     }
+    // …and the membership it acts through still live.
+    if !crate::tokens_read::context_live(ctx.store, &ctx.tenant.id, &rt.authz).await? {
+        ctx.store.revoke_family(&rt.family_id).await?;
+        return Err(OAuthError::invalid_grant("The acting context of this grant has ended."));
+    }
     let now = ctx.env.now();
     let issue = |rt: &RefreshToken| -> Result<(Issue, TokenResponse), OAuthError> {
         if rt.authz.client_id != client.client_id || rt.authz.tenant_id != ctx.tenant.id {
@@ -198,6 +203,7 @@ async fn client_credentials(
         amr: vec![],
         nonce: None,
         act_as: "self".into(),
+        context: None,
     };
     // Nothing is written: the token is self-contained, and it releases no one's personal data
     // (DOMAIN.md audits claim releases, not service-to-service tokens).

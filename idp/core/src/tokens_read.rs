@@ -31,6 +31,9 @@ impl ReadContext<'_> {
         if self.store.access_token_revoked(&at.jti, at.family_id.as_deref()).await? {
             return Ok(None);
         }
+        if !context_live(self.store, &self.tenant.id, &at.authz).await? {
+            return Ok(None);
+        }
         Ok(Some(at))
     }
 
@@ -40,7 +43,12 @@ impl ReadContext<'_> {
         }
         let now = self.env.now();
         let r = self.store.refresh_token(&sha256_hex(token.as_bytes())).await?;
-        Ok(r.filter(|r| !r.used && !r.revoked && r.expires_at > now && r.authz.tenant_id == self.tenant.id))
+        let r =
+            r.filter(|r| !r.used && !r.revoked && r.expires_at > now && r.authz.tenant_id == self.tenant.id);
+        match r {
+            Some(r) if context_live(self.store, &self.tenant.id, &r.authz).await? => Ok(Some(r)),
+            _ => Ok(None),
+        }
     }
 
     pub async fn userinfo(&self, token: &str) -> Result<Map<String, Value>, OAuthError> {
@@ -56,12 +64,22 @@ impl ReadContext<'_> {
             .await?
             .filter(|a| !a.disabled)
             .ok_or_else(invalid)?;
-        let real_name = if record.authz.scope.iter().any(|s| s == "realname") {
-            self.store.real_name(&account.id).await?
-        } else {
-            None
+        let wants = |s: &str| record.authz.scope.iter().any(|x| x == s);
+        let real_name = if wants("realname") { self.store.real_name(&account.id).await? } else { None };
+        let staff = match (&record.authz.context, wants("org")) {
+            (Some(id), true) => match self.store.membership(&self.tenant.id, id).await? {
+                Some(m) => {
+                    self.store.organisation(&self.tenant.id, &m.organisation_id).await?.map(|o| (o, m.roles))
+                }
+                None => None,
+            },
+            _ => None,
         };
-        Ok(claims::userinfo(&account, real_name.as_ref(), &record.authz.scope, &record.authz.act_as))
+        let extra = claims::Extra {
+            real_name: real_name.as_ref(),
+            staff: staff.as_ref().map(|(o, r)| (o, r.as_slice())),
+        };
+        Ok(claims::userinfo(&account, extra, &record.authz.scope, &record.authz.act_as))
     }
 
     /// RFC 7662 §2.2. Inactive tokens answer `{"active": false}` and nothing else.
@@ -135,4 +153,16 @@ impl ReadContext<'_> {
         }
         Ok(())
     }
+}
+
+/// Whether the acting context of a grant still holds: no context, or a live membership (an
+/// ended one makes its tokens inactive and its refresh tokens useless at once).
+pub async fn context_live(
+    store: &dyn Store,
+    tenant_id: &str,
+    authz: &Authorization,
+) -> Result<bool, OAuthError> {
+    let Some(id) = &authz.context else { return Ok(true) };
+    let m = store.membership(tenant_id, id).await?;
+    Ok(m.is_some_and(|m| m.revoked_at.is_none() && Some(&m.account_id) == authz.account_id.as_ref()))
 }

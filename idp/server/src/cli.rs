@@ -150,6 +150,10 @@ pub enum ClientCmd {
         /// the upgrade.
         #[arg(long, value_parser = clap::value_parser!(i64).range(1..=4))]
         min_realname_level: Option<i64>,
+        /// The acting contexts it accepts (repeat; default self): a staff-only application
+        /// takes `--context staff`.
+        #[arg(long = "context", value_parser = ["self", "staff"])]
+        contexts: Vec<String>,
         #[arg(long)]
         access_token_ttl: Option<i64>,
         #[arg(long)]
@@ -410,6 +414,7 @@ async fn client_command(ops: &Ops, json: bool, cmd: ClientCmd) -> anyhow::Result
             always_refresh,
             min_acr,
             min_realname_level,
+            contexts,
             access_token_ttl,
             refresh_token_ttl,
         } => {
@@ -428,6 +433,9 @@ async fn client_command(ops: &Ops, json: bool, cmd: ClientCmd) -> anyhow::Result
                 min_realname_level,
                 ..ClientSettings::default()
             };
+            if !contexts.is_empty() {
+                settings.contexts = contexts;
+            }
             if let Some(ttl) = access_token_ttl {
                 settings.access_token_ttl = ttl.clamp(30, 86400);
             }

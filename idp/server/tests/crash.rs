@@ -111,6 +111,7 @@ async fn scenario(database_url: String, dir: &std::path::Path) {
                     amr: vec!["pwd".into()],
                     nonce: None,
                     act_as: "self".into(),
+                    context: None,
                 },
                 redirect_uri: REDIRECT.into(),
                 code_challenge: None,

@@ -66,6 +66,12 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            async fn set_interaction_context(&self, id: &str, context: &str) -> Result<()> {
+                sqlx::query("UPDATE interactions SET act_context = $2 WHERE id = $1")
+                    .bind(id).bind(context).execute(&self.write).await.map_err(map_err)?;
+                Ok(())
+            }
+
             async fn set_interaction_pending(&self, id: &str, pending: Option<&PendingSignIn>) -> Result<()> {
                 let json = pending.map(to_json).transpose()?;
                 sqlx::query("UPDATE interactions SET pending = $2 WHERE id = $1")
@@ -218,6 +224,12 @@ macro_rules! impl_store {
                     .bind(to_json(&m.roles)?).bind(m.created_at).bind(m.revoked_at)
                     .execute(&self.write).await.map_err(map_err)?;
                 Ok(())
+            }
+
+            async fn membership(&self, tenant_id: &str, id: &str) -> Result<Option<Membership>> {
+                let row: Option<MembershipRow> = sqlx::query_as("SELECT * FROM memberships WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant_id).bind(id).fetch_optional(&self.pool).await.map_err(map_err)?;
+                row.map(TryInto::try_into).transpose()
             }
 
             async fn memberships(&self, account_id: &str) -> Result<Vec<Membership>> {

@@ -178,6 +178,7 @@ pub(crate) struct InteractionRow {
     created_at: i64,
     expires_at: i64,
     pending: Option<String>,
+    act_context: Option<String>,
 }
 
 impl TryFrom<InteractionRow> for Interaction {
@@ -190,6 +191,7 @@ impl TryFrom<InteractionRow> for Interaction {
             browser_hash: r.browser_hash,
             session_sid: r.session_sid,
             pending: r.pending.as_deref().map(from_json).transpose()?,
+            act_context: r.act_context,
             created_at: r.created_at,
             expires_at: r.expires_at,
         })

@@ -12,6 +12,7 @@ use idp_core::authorize::{AuthResponse, Decision, Validated, decide, error_respo
 use idp_core::crypto::{random_token, sha256_hex};
 use idp_core::model::{AuthRequest, Interaction, ResponseMode, Session};
 
+use super::context::Chosen;
 use super::pages::{FormPostPage, Lang, error_page, render};
 use super::session::{browser_binding, browser_cookie};
 use super::{State, body_text, param, parse_params, require_form};
@@ -124,6 +125,36 @@ pub async fn proceed(
         }
         (d, _) => d,
     };
+    // The acting context goes into the grant; with more than one to choose from, the
+    // interaction asks (with prompt=none, the client hears it needs interaction).
+    let decision = match (decision, session) {
+        (Decision::Issue(mut code, resp), Some(s)) => {
+            match super::context::choose(state, t, req, s, interaction, lang.texts()).await {
+                Ok(Chosen::Ready(act_as, context)) => {
+                    code.authz.act_as = act_as.into();
+                    code.authz.context = context;
+                    Decision::Issue(code, resp)
+                }
+                Ok(Chosen::Ask) if req.prompt.iter().any(|p| p == "none") => {
+                    let e = OAuthError::new(
+                        "interaction_required",
+                        "The person has to choose an acting context.",
+                    );
+                    Decision::ErrorToClient(error_response(req, &e, &t.endpoints.issuer), e)
+                }
+                Ok(Chosen::Ask) => Decision::Consent,
+                Ok(Chosen::Nothing) => {
+                    let e = OAuthError::new(
+                        "access_denied",
+                        "The person has no acting context this client accepts.",
+                    );
+                    Decision::ErrorToClient(error_response(req, &e, &t.endpoints.issuer), e)
+                }
+                Err(e) => return error_page(lang, &e),
+            }
+        }
+        (d, _) => d,
+    };
     // The account pages are first party: once signed in, back to them, no consent, no code.
     if req.client_id == super::account::ACCOUNT_CONSOLE
         && matches!(decision, Decision::Consent | Decision::Issue(..))
@@ -150,6 +181,7 @@ pub async fn proceed(
                     _ => None,
                 },
                 pending: None,
+                act_context: None,
                 created_at: now,
                 expires_at: now + INTERACTION_TTL,
             };

@@ -19,6 +19,7 @@ pub mod account;
 pub mod account_keys;
 pub mod account_phone;
 pub mod authorize;
+pub mod context;
 pub mod counter;
 pub mod discovery;
 pub mod factor;
@@ -79,6 +80,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/t/{tenant}/account/realname", post(realname::account_bind))
         .route("/t/{tenant}/counter", get(counter::show).post(counter::check))
         .route("/t/{tenant}/interaction/{id}/realname", post(realname::upgrade))
+        .route("/t/{tenant}/interaction/{id}/context", post(context::pick))
         .route("/t/{tenant}/account/phone/send", post(account_phone::send))
         .route("/t/{tenant}/account/phone/verify", post(account_phone::verify))
         .route("/t/{tenant}/account/keys/begin", post(account_keys::begin))

@@ -175,6 +175,19 @@ pub struct RealNamePage<'a> {
     pub id_types: Vec<(&'static str, &'static str)>,
 }
 
+/// The acting-context chooser.
+#[derive(Template)]
+#[template(path = "context.html")]
+pub struct ContextPage<'a> {
+    pub t: &'a Texts,
+    pub lang_switch: Option<String>,
+    pub client_name: &'a str,
+    /// (form value, label)
+    pub options: Vec<(String, String)>,
+    pub action: String,
+    pub csrf: &'a str,
+}
+
 /// The counter clerk's page.
 #[derive(Template)]
 #[template(path = "counter.html")]

@@ -115,6 +115,9 @@ pub struct Texts {
     pub counter_done: &'static str,
     pub counter_no_account: &'static str,
     pub counter_not_clerk: &'static str,
+    pub ctx_title: &'static str,
+    pub ctx_self: &'static str,
+    pub ctx_staff: &'static str,
 }
 
 pub static ZH: Texts = Texts {
@@ -232,6 +235,9 @@ pub static ZH: Texts = Texts {
     counter_done: "已将该账号提升至实名等级 4。",
     counter_no_account: "未找到该账号。",
     counter_not_clerk: "只有具有窗口核验权限（clerk）的工作人员可以使用此页面。",
+    ctx_title: "选择办理身份",
+    ctx_self: "本人",
+    ctx_staff: "工作人员 · ",
 };
 
 pub static EN: Texts = Texts {
@@ -349,4 +355,7 @@ pub static EN: Texts = Texts {
     counter_done: "The account is now at real-name level 4.",
     counter_no_account: "There is no such account.",
     counter_not_clerk: "Only staff with the clerk role may use this page.",
+    ctx_title: "Act as",
+    ctx_self: "Myself",
+    ctx_staff: "Staff · ",
 };

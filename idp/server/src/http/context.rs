@@ -1,0 +1,162 @@
+//! The acting context (DOMAIN.md "Identity model"): after authentication, a person with more
+//! than one context the client accepts chooses — myself, or staff of a department — on a
+//! chooser page; with one, it is taken without asking; with none, the client hears
+//! `access_denied`. `prompt=select_account` asks again. The choice goes into the grant
+//! (`act_as`, and the membership it acts through, which must stay live for the tokens).
+//!
+//! A client that accepts only `self` (the default) costs nothing: no membership is read.
+
+use axum::body::Bytes;
+use axum::extract::Path;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use idp_core::OAuthError;
+use idp_core::model::{AuthRequest, Interaction, Session};
+
+use super::authorize::proceed;
+use super::interaction::{Loaded, lang_switch, posted, session_of};
+use super::pages::{ContextPage, Texts, error_page, render, with_form_action};
+use super::{State, param};
+use crate::state::{AppState, TenantCtx};
+
+/// One context a person may act in.
+pub(super) struct Choice {
+    /// `self` or a membership id (the form value).
+    pub value: String,
+    pub act_as: &'static str,
+    pub label: String,
+}
+
+pub(super) enum Chosen {
+    /// (act_as, membership id)
+    Ready(&'static str, Option<String>),
+    /// More than one applies and none is chosen yet: the chooser.
+    Ask,
+    /// The client accepts none of the person's contexts.
+    Nothing,
+}
+
+/// The contexts `session`'s person has that the client of `req` accepts.
+pub(super) async fn choices(
+    state: &AppState,
+    t: &TenantCtx,
+    req: &AuthRequest,
+    session: &Session,
+    texts: &Texts,
+) -> Result<Vec<Choice>, OAuthError> {
+    let accepted = match state.store().client(&t.tenant.id, &req.client_id).await? {
+        Some(c) => c.settings.contexts,
+        None => vec!["self".into()],
+    };
+    let mut out = vec![];
+    if accepted.iter().any(|c| c == "self") {
+        out.push(Choice { value: "self".into(), act_as: "self", label: texts.ctx_self.into() });
+    }
+    if accepted.iter().any(|c| c == "staff") {
+        for m in state.store().memberships(&session.account_id).await? {
+            if m.revoked_at.is_some() || m.kind != "staff" {
+                continue;
+            }
+            let Some(o) = state.store().organisation(&t.tenant.id, &m.organisation_id).await? else {
+                continue;
+            };
+            let roles = if m.roles.is_empty() { String::new() } else { format!(" ({})", m.roles.join(", ")) };
+            out.push(Choice {
+                value: m.id,
+                act_as: "staff",
+                label: format!("{}{}{roles}", texts.ctx_staff, o.name),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The context of this authorization: chosen in `interaction`, the only one, or to be asked.
+pub(super) async fn choose(
+    state: &AppState,
+    t: &TenantCtx,
+    req: &AuthRequest,
+    session: &Session,
+    interaction: Option<&Interaction>,
+    texts: &Texts,
+) -> Result<Chosen, OAuthError> {
+    let client = state.store().client(&t.tenant.id, &req.client_id).await?;
+    if client.as_ref().is_none_or(|c| c.settings.contexts.iter().all(|x| x == "self")) {
+        return Ok(Chosen::Ready("self", None));
+    }
+    let options = choices(state, t, req, session, texts).await?;
+    let picked = interaction.and_then(|i| i.act_context.as_deref());
+    if let Some(c) = picked.and_then(|p| options.iter().find(|c| c.value == p)) {
+        return Ok(ready(c));
+    }
+    let select = req.prompt.iter().any(|p| p == "select_account");
+    Ok(match options.as_slice() {
+        [] => Chosen::Nothing,
+        [only] if !select => ready(only),
+        _ => Chosen::Ask,
+    })
+}
+
+fn ready(c: &Choice) -> Chosen {
+    Chosen::Ready(c.act_as, (c.act_as != "self").then(|| c.value.clone()))
+}
+
+/// The chooser page.
+pub(super) fn chooser(l: &Loaded, headers: &HeaderMap, options: Vec<Choice>) -> Response {
+    let csrf = super::cookie(headers, super::session::BROWSER_COOKIE).unwrap_or_default();
+    let page = ContextPage {
+        t: l.lang.texts(),
+        lang_switch: lang_switch(l),
+        client_name: &l.client_name,
+        options: options.into_iter().map(|c| (c.value, c.label)).collect(),
+        action: format!("/t/{}/interaction/{}/context", l.t.tenant.slug, l.interaction.id),
+        csrf: &csrf,
+    };
+    with_form_action(render(StatusCode::OK, &page), Some(&l.interaction.request.redirect_uri))
+}
+
+/// Whether the interaction must show the chooser now (a context is still to be chosen).
+pub(super) async fn needs_chooser(
+    state: &AppState,
+    l: &Loaded,
+    session: &Session,
+) -> Result<Option<Vec<Choice>>, OAuthError> {
+    let texts = l.lang.texts();
+    match choose(state, &l.t, &l.interaction.request, session, Some(&l.interaction), texts).await? {
+        Chosen::Ask => Ok(Some(choices(state, &l.t, &l.interaction.request, session, texts).await?)),
+        _ => Ok(None),
+    }
+}
+
+/// The chooser's form: records the choice and carries on with the request.
+pub async fn pick(
+    state: State,
+    Path((slug, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (l, params) = match posted(&state, &slug, &id, &headers, &body).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let t = l.lang.texts();
+    let session = match session_of(&state, &l, &headers).await {
+        Ok(Some((s, _))) => s,
+        Ok(None) => return error_page(l.lang, &OAuthError::invalid_request(t.expired_interaction)),
+        Err(e) => return error_page(l.lang, &e),
+    };
+    let options = match choices(&state, &l.t, &l.interaction.request, &session, t).await {
+        Ok(o) => o,
+        Err(e) => return error_page(l.lang, &e),
+    };
+    let Some(choice) = param(&params, "context").filter(|v| options.iter().any(|c| c.value == *v)) else {
+        return chooser(&l, &headers, options);
+    };
+    if let Err(e) = state.store().set_interaction_context(&l.interaction.id, choice).await {
+        return error_page(l.lang, &e.into());
+    }
+    let mut interaction = l.interaction.clone();
+    interaction.act_context = Some(choice.to_string());
+    proceed(&state, &l.t, &headers, &interaction.request, Some(&session), false, Some(&interaction), l.lang)
+        .await
+}
