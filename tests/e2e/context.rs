@@ -60,7 +60,7 @@ async fn acting_contexts(backend: Backend) {
         name: name.into(),
         level: level.map(str::to_string),
         region_code: region.map(str::to_string),
-        uscc: None,
+        ..NewOrganisation::default()
     };
     let city = s
         .ops

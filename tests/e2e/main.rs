@@ -13,6 +13,7 @@ mod chromium;
 mod common;
 mod concurrency;
 mod context;
+mod enterprise;
 mod horizontal;
 mod hostile;
 mod oidc_flow;

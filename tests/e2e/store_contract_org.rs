@@ -18,6 +18,8 @@ fn org(id: &str, path: &str, uscc: Option<&str>) -> Organisation {
         uscc_flagged: false,
         path: path.into(),
         created_at: 5,
+        representative_name: None,
+        representative_hash: None,
     }
 }
 
@@ -49,6 +51,11 @@ pub async fn organisations(s: &dyn Store) {
         roles: vec!["clerk".into(), "approver".into()],
         created_at: 7,
         revoked_at: None,
+        matters: vec![],
+        starts_at: None,
+        expires_at: None,
+        confirmed_at: None,
+        granted_by: None,
     };
     s.insert_membership(&m).await.unwrap();
     assert_eq!(s.memberships("acc-1").await.unwrap(), vec![m.clone()]);
@@ -57,4 +64,46 @@ pub async fn organisations(s: &dyn Store) {
     assert_eq!(ended.revoked_at, Some(9));
     assert_eq!(s.revoke_membership("tenant-a", "m1", 10).await.unwrap(), None, "once");
     assert_eq!(s.memberships("acc-1").await.unwrap()[0].revoked_at, Some(9));
+
+    // an enterprise with its registered representative; an agent's mandate, confirmed once by
+    // its agent only; a new representative ends every enterprise role at once
+    let ent = Organisation {
+        kind: "enterprise".into(),
+        representative_name: Some("法人".into()),
+        representative_hash: Some("rep-hash".into()),
+        ..org("e1", "/e1/", Some("91220101MA0Y3K5Q3C"))
+    };
+    s.insert_organisation(&ent).await.unwrap();
+    assert_eq!(s.organisation_by_uscc("tenant-a", "91220101MA0Y3K5Q3C").await.unwrap(), Some(ent.clone()));
+    assert_eq!(s.organisation_by_uscc("tenant-b", "91220101MA0Y3K5Q3C").await.unwrap(), None);
+    let rep = Membership {
+        id: "r1".into(),
+        organisation_id: "e1".into(),
+        kind: "legal_representative".into(),
+        ..m.clone()
+    };
+    let agent = Membership {
+        id: "a1".into(),
+        account_id: "acc-3".into(),
+        organisation_id: "e1".into(),
+        kind: "agent".into(),
+        roles: vec![],
+        matters: vec!["tax".into(), "social_security".into()],
+        starts_at: Some(10),
+        expires_at: Some(100),
+        granted_by: Some("r1".into()),
+        ..m.clone()
+    };
+    s.insert_membership(&rep).await.unwrap();
+    s.insert_membership(&agent).await.unwrap();
+    assert_eq!(s.membership("tenant-a", "a1").await.unwrap(), Some(agent.clone()));
+    assert!(!agent.active(50), "not confirmed yet");
+    assert!(!s.confirm_membership("tenant-a", "a1", "acc-1", 20).await.unwrap(), "only by its agent");
+    assert!(s.confirm_membership("tenant-a", "a1", "acc-3", 20).await.unwrap());
+    assert!(!s.confirm_membership("tenant-a", "a1", "acc-3", 21).await.unwrap(), "once");
+    let confirmed = s.membership("tenant-a", "a1").await.unwrap().unwrap();
+    assert!(confirmed.active(50) && !confirmed.active(5) && !confirmed.active(100), "inside its window");
+    assert_eq!(s.members_of("tenant-a", "e1").await.unwrap().len(), 2);
+    assert_eq!(s.end_enterprise_roles("tenant-a", "e1", 60).await.unwrap(), 2);
+    assert!(s.members_of("tenant-a", "e1").await.unwrap().iter().all(|m| m.revoked_at == Some(60)));
 }

@@ -3,15 +3,16 @@
 use serde_json::{Map, Value, json};
 
 use crate::model::{Account, RealName};
-use crate::org::Organisation;
+use crate::org::{Membership, Organisation};
 
 /// What the claims may need beyond the account, read only for the scopes that release it.
 #[derive(Default, Clone, Copy)]
 pub struct Extra<'a> {
     /// The bound identity (`realname`).
     pub real_name: Option<&'a RealName>,
-    /// The organisation and roles of the staff context the token acts in (`org`).
-    pub staff: Option<(&'a Organisation, &'a [String])>,
+    /// The organisation and membership of the context the token acts in (`org` for staff,
+    /// `enterprise` for an enterprise role).
+    pub context: Option<(&'a Organisation, &'a Membership)>,
 }
 use crate::scope;
 
@@ -20,6 +21,8 @@ use crate::scope;
 /// one, `realname_level` is 0 and the other real-name claims are absent.
 pub fn userinfo(account: &Account, extra: Extra<'_>, scopes: &[String], act_as: &str) -> Map<String, Value> {
     let real_name = extra.real_name;
+    let staff = extra.context.filter(|(_, m)| act_as == "staff" && m.kind == "staff");
+    let enterprise = extra.context.filter(|(_, m)| act_as == "enterprise" && m.kind != "staff");
     let mut out = Map::new();
     out.insert("sub".into(), json!(account.id));
     out.insert("act_as".into(), json!(act_as));
@@ -42,10 +45,18 @@ pub fn userinfo(account: &Account, extra: Extra<'_>, scopes: &[String], act_as: 
                 "verified_name" => real_name.map(|r| json!(r.name)),
                 "id_type" => real_name.map(|r| json!(r.id_type)),
                 "id_number_masked" => real_name.map(|r| json!(r.id_masked)),
-                "org" => extra.staff.map(|(o, _)| {
+                "org" => staff.map(|(o, _)| {
                     json!({"id": o.id, "name": o.name, "path": o.path, "region_code": o.region_code})
                 }),
-                "roles" => extra.staff.map(|(_, roles)| json!(roles)),
+                "roles" => staff.map(|(_, m)| json!(m.roles)),
+                "entity" => enterprise.map(|(o, m)| {
+                    json!({
+                        "uscc": o.uscc, "name": o.name, "role": m.kind,
+                        "mandate_id": (m.kind == "agent").then_some(&m.id),
+                        "matters": (m.kind == "agent").then_some(&m.matters),
+                        "expiry": m.expires_at,
+                    })
+                }),
                 _ => None,
             };
             if let Some(v) = value {

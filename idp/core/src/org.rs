@@ -62,6 +62,12 @@ pub struct Organisation {
     /// `/root-id/…/own-id/`.
     pub path: String,
     pub created_at: i64,
+    /// An enterprise's registered legal representative (registry data): the name, and the keyed
+    /// hash of the ID number (`realname::id_hash`), never the number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub representative_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub representative_hash: Option<String>,
 }
 
 /// A staff membership: an account in a department (or body) with roles there.
@@ -71,11 +77,38 @@ pub struct Membership {
     pub tenant_id: String,
     pub account_id: String,
     pub organisation_id: String,
-    /// `staff` (enterprise roles arrive with mandates).
+    /// `staff`, or an enterprise role: `legal_representative`, `enterprise_admin`, `agent`.
     pub kind: String,
     pub roles: Vec<String>,
     pub created_at: i64,
     pub revoked_at: Option<i64>,
+    /// An agent's mandate: the matters it covers, its window, who granted it (a membership
+    /// id), and when the agent confirmed it (a mandate is active only once confirmed).
+    #[serde(default)]
+    pub matters: Vec<String>,
+    #[serde(default)]
+    pub starts_at: Option<i64>,
+    #[serde(default)]
+    pub expires_at: Option<i64>,
+    #[serde(default)]
+    pub confirmed_at: Option<i64>,
+    #[serde(default)]
+    pub granted_by: Option<String>,
+}
+
+/// The enterprise roles, as memberships name them.
+pub const ENTERPRISE_ROLES: [&str; 3] = ["legal_representative", "enterprise_admin", "agent"];
+
+impl Membership {
+    /// Whether it can be acted in at `now`: not ended and, for an agent, confirmed and inside
+    /// the mandate's window.
+    pub fn active(&self, now: i64) -> bool {
+        self.revoked_at.is_none()
+            && (self.kind != "agent"
+                || (self.confirmed_at.is_some()
+                    && self.starts_at.is_none_or(|s| s <= now)
+                    && self.expires_at.is_none_or(|e| now < e)))
+    }
 }
 
 /// What is wrong with a new organisation.
@@ -105,6 +138,10 @@ pub struct NewOrganisation {
     pub level: Option<String>,
     pub region_code: Option<String>,
     pub uscc: Option<String>,
+    /// An enterprise's registered legal representative: name and ID number (registry data; the
+    /// number is kept only as its keyed hash).
+    pub representative_name: Option<String>,
+    pub representative_id: Option<String>,
 }
 
 /// The checked fields: (kind, level, region code, canonical USCC, flagged).
@@ -190,6 +227,8 @@ mod tests {
             uscc_flagged: false,
             path: "/p/".into(),
             created_at: 0,
+            representative_name: None,
+            representative_hash: None,
         }
     }
 
@@ -200,6 +239,7 @@ mod tests {
             level: level.map(str::to_string),
             region_code: Some("220100".into()),
             uscc: uscc.map(str::to_string),
+            ..NewOrganisation::default()
         }
     }
 

@@ -124,6 +124,23 @@ pub trait Store: Send + Sync + 'static {
     async fn organisations_under(&self, tenant_id: &str, path: &str) -> Result<Vec<Organisation>>;
     async fn insert_membership(&self, m: &Membership) -> Result<()>;
     async fn membership(&self, tenant_id: &str, id: &str) -> Result<Option<Membership>>;
+    async fn organisation_by_uscc(&self, tenant_id: &str, uscc: &str) -> Result<Option<Organisation>>;
+    /// The enterprise's registered legal representative changed (registry data).
+    async fn set_representative(
+        &self,
+        tenant_id: &str,
+        organisation_id: &str,
+        name: &str,
+        id_hash: &str,
+    ) -> Result<()>;
+    /// Everyone's memberships in one organisation, live and ended.
+    async fn members_of(&self, tenant_id: &str, organisation_id: &str) -> Result<Vec<Membership>>;
+    /// The agent confirms a mandate granted to them: false if it is not theirs, ended, or
+    /// confirmed already.
+    async fn confirm_membership(&self, tenant_id: &str, id: &str, account_id: &str, now: i64)
+    -> Result<bool>;
+    /// Ends every live enterprise role in the organisation (a new legal representative).
+    async fn end_enterprise_roles(&self, tenant_id: &str, organisation_id: &str, now: i64) -> Result<u64>;
     /// The account's memberships, live and ended, oldest first.
     async fn memberships(&self, account_id: &str) -> Result<Vec<Membership>>;
     /// Ends a live membership now; `None` if there is none with that id in the tenant.

@@ -46,6 +46,12 @@ pub const SCOPES: &[ScopeInfo] = &[
         en: "Your staff context: your department and roles (when you act as staff)",
     },
     ScopeInfo {
+        name: "enterprise",
+        claims: &["entity"],
+        zh: "企业身份：您代表的企业（统一社会信用代码、名称）及您的角色和委托事项（以企业身份办理时）",
+        en: "Your enterprise context: the enterprise you act for (credit code, name), your role and mandated matters (when you act for it)",
+    },
+    ScopeInfo {
         name: "offline_access",
         claims: &[],
         zh: "在您离开后继续访问上述信息（长期授权）",

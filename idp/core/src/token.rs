@@ -137,7 +137,7 @@ async fn refresh(
         }
     }
     // …and the membership it acts through still live.
-    if !crate::tokens_read::context_live(ctx.store, &ctx.tenant.id, &rt.authz).await? {
+    if !crate::tokens_read::context_live(ctx.store, &ctx.tenant.id, &rt.authz, ctx.env.now()).await? {
         ctx.store.revoke_family(&rt.family_id).await?;
         return Err(OAuthError::invalid_grant("The acting context of this grant has ended."));
     }

@@ -31,7 +31,7 @@ impl ReadContext<'_> {
         if self.store.access_token_revoked(&at.jti, at.family_id.as_deref()).await? {
             return Ok(None);
         }
-        if !context_live(self.store, &self.tenant.id, &at.authz).await? {
+        if !context_live(self.store, &self.tenant.id, &at.authz, self.env.now()).await? {
             return Ok(None);
         }
         Ok(Some(at))
@@ -46,7 +46,7 @@ impl ReadContext<'_> {
         let r =
             r.filter(|r| !r.used && !r.revoked && r.expires_at > now && r.authz.tenant_id == self.tenant.id);
         match r {
-            Some(r) if context_live(self.store, &self.tenant.id, &r.authz).await? => Ok(Some(r)),
+            Some(r) if context_live(self.store, &self.tenant.id, &r.authz, now).await? => Ok(Some(r)),
             _ => Ok(None),
         }
     }
@@ -66,19 +66,17 @@ impl ReadContext<'_> {
             .ok_or_else(invalid)?;
         let wants = |s: &str| record.authz.scope.iter().any(|x| x == s);
         let real_name = if wants("realname") { self.store.real_name(&account.id).await? } else { None };
-        let staff = match (&record.authz.context, wants("org")) {
+        let context = match (&record.authz.context, wants("org") || wants("enterprise")) {
             (Some(id), true) => match self.store.membership(&self.tenant.id, id).await? {
                 Some(m) => {
-                    self.store.organisation(&self.tenant.id, &m.organisation_id).await?.map(|o| (o, m.roles))
+                    self.store.organisation(&self.tenant.id, &m.organisation_id).await?.map(|o| (o, m))
                 }
                 None => None,
             },
             _ => None,
         };
-        let extra = claims::Extra {
-            real_name: real_name.as_ref(),
-            staff: staff.as_ref().map(|(o, r)| (o, r.as_slice())),
-        };
+        let extra =
+            claims::Extra { real_name: real_name.as_ref(), context: context.as_ref().map(|(o, m)| (o, m)) };
         Ok(claims::userinfo(&account, extra, &record.authz.scope, &record.authz.act_as))
     }
 
@@ -155,14 +153,16 @@ impl ReadContext<'_> {
     }
 }
 
-/// Whether the acting context of a grant still holds: no context, or a live membership (an
-/// ended one makes its tokens inactive and its refresh tokens useless at once).
+/// Whether the acting context of a grant still holds: no context, or a membership still active
+/// (not ended; a mandate confirmed and inside its window). One that stopped makes its tokens
+/// inactive and its refresh tokens useless at once.
 pub async fn context_live(
     store: &dyn Store,
     tenant_id: &str,
     authz: &Authorization,
+    now: i64,
 ) -> Result<bool, OAuthError> {
     let Some(id) = &authz.context else { return Ok(true) };
     let m = store.membership(tenant_id, id).await?;
-    Ok(m.is_some_and(|m| m.revoked_at.is_none() && Some(&m.account_id) == authz.account_id.as_ref()))
+    Ok(m.is_some_and(|m| m.active(now) && Some(&m.account_id) == authz.account_id.as_ref()))
 }

@@ -25,6 +25,12 @@ pub enum OrgCmd {
         region: Option<String>,
         #[arg(long)]
         uscc: Option<String>,
+        /// An enterprise's registered legal representative (registry data), with
+        /// --representative-id: only its keyed hash is kept.
+        #[arg(long)]
+        representative_name: Option<String>,
+        #[arg(long)]
+        representative_id: Option<String>,
     },
     /// The tree (or the subtree under --under), in tree order.
     List {
@@ -65,8 +71,26 @@ pub enum MemberCmd {
 
 pub async fn org_command(ops: &Ops, json: bool, cmd: OrgCmd) -> anyhow::Result<()> {
     match cmd {
-        OrgCmd::Add { tenant, kind, name, parent, level, region, uscc } => {
-            let new = NewOrganisation { kind, name, level, region_code: region, uscc };
+        OrgCmd::Add {
+            tenant,
+            kind,
+            name,
+            parent,
+            level,
+            region,
+            uscc,
+            representative_name,
+            representative_id,
+        } => {
+            let new = NewOrganisation {
+                kind,
+                name,
+                level,
+                region_code: region,
+                uscc,
+                representative_name,
+                representative_id,
+            };
             let o = ops.add_organisation(&tenant.tenant, parent.as_deref(), new).await?;
             print(json, &o, || {
                 let flag = if o.uscc_flagged {

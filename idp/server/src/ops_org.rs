@@ -27,8 +27,19 @@ impl Ops {
         };
         let (kind, level, region_code, uscc, uscc_flagged) =
             org::check(&new, parent.as_ref()).map_err(|e| anyhow!(e))?;
+        let representative_hash = match (&new.representative_name, &new.representative_id) {
+            (Some(_), Some(number)) if kind == org::OrgKind::Enterprise => {
+                let id = idp_core::identifiers::parse_person_id(number.trim(), self.now())
+                    .map_err(|e| anyhow!("the representative's ID number: {e}"))?;
+                Some(idp_core::realname::id_hash(&self.kek, &tenant.id, &id.number))
+            }
+            (None, None) => None,
+            _ => anyhow::bail!("a legal representative is an enterprise's, with both name and ID number"),
+        };
         let id = random_token(self.env.as_ref(), 9).replace(['-', '_'], "x");
         let o = Organisation {
+            representative_name: new.representative_name.as_deref().map(|n| n.trim().to_string()),
+            representative_hash,
             path: org::path_of(parent.as_ref(), &id),
             id,
             tenant_id: tenant.id.clone(),
@@ -69,6 +80,34 @@ impl Ops {
         Ok(self.store.organisations_under(&tenant.id, &path).await?)
     }
 
+    /// Records a change of an enterprise's registered legal representative (registry data:
+    /// name and ID number, kept as its keyed hash). The new representative then binds on the
+    /// account pages, which ends every earlier enterprise role.
+    pub async fn set_representative(
+        &self,
+        slug: &str,
+        organisation_id: &str,
+        name: &str,
+        id_number: &str,
+    ) -> anyhow::Result<()> {
+        let tenant = self.tenant(slug).await?;
+        let o = self
+            .store
+            .organisation(&tenant.id, organisation_id)
+            .await?
+            .with_context(|| format!("no organisation {organisation_id:?}"))?;
+        if o.kind != "enterprise" {
+            anyhow::bail!("only an enterprise has a legal representative");
+        }
+        let id = idp_core::identifiers::parse_person_id(id_number.trim(), self.now())
+            .map_err(|e| anyhow!("the representative's ID number: {e}"))?;
+        let hash = idp_core::realname::id_hash(&self.kek, &tenant.id, &id.number);
+        self.store.set_representative(&tenant.id, &o.id, name.trim(), &hash).await?;
+        self.audit(&tenant.id, "representative_registered", None, serde_json::json!({"organisation": o.id}))
+            .await?;
+        Ok(())
+    }
+
     /// Makes `login` staff of the organisation with `roles`.
     pub async fn add_membership(
         &self,
@@ -102,6 +141,11 @@ impl Ops {
             roles,
             created_at: self.now(),
             revoked_at: None,
+            matters: vec![],
+            starts_at: None,
+            expires_at: None,
+            confirmed_at: None,
+            granted_by: None,
         };
         self.store.insert_membership(&m).await?;
         let detail =

@@ -196,10 +196,11 @@ macro_rules! impl_store {
             }
 
             async fn insert_organisation(&self, o: &Organisation) -> Result<()> {
-                sqlx::query("INSERT INTO organisations (id, tenant_id, kind, name, parent_id, level, region_code, uscc, uscc_flagged, path, created_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+                sqlx::query("INSERT INTO organisations (id, tenant_id, kind, name, parent_id, level, region_code, uscc, uscc_flagged, path, created_at, \
+                             representative_name, representative_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
                     .bind(&o.id).bind(&o.tenant_id).bind(&o.kind).bind(&o.name).bind(&o.parent_id).bind(&o.level)
                     .bind(&o.region_code).bind(&o.uscc).bind(o.uscc_flagged).bind(&o.path).bind(o.created_at)
+                    .bind(&o.representative_name).bind(&o.representative_hash)
                     .execute(&self.write).await.map_err(map_err)?;
                 Ok(())
             }
@@ -218,10 +219,11 @@ macro_rules! impl_store {
             }
 
             async fn insert_membership(&self, m: &Membership) -> Result<()> {
-                sqlx::query("INSERT INTO memberships (id, tenant_id, account_id, organisation_id, kind, roles, created_at, revoked_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                sqlx::query("INSERT INTO memberships (id, tenant_id, account_id, organisation_id, kind, roles, created_at, revoked_at, \
+                             matters, starts_at, expires_at, confirmed_at, granted_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
                     .bind(&m.id).bind(&m.tenant_id).bind(&m.account_id).bind(&m.organisation_id).bind(&m.kind)
                     .bind(to_json(&m.roles)?).bind(m.created_at).bind(m.revoked_at)
+                    .bind(to_json(&m.matters)?).bind(m.starts_at).bind(m.expires_at).bind(m.confirmed_at).bind(&m.granted_by)
                     .execute(&self.write).await.map_err(map_err)?;
                 Ok(())
             }
@@ -230,6 +232,38 @@ macro_rules! impl_store {
                 let row: Option<MembershipRow> = sqlx::query_as("SELECT * FROM memberships WHERE tenant_id = $1 AND id = $2")
                     .bind(tenant_id).bind(id).fetch_optional(&self.pool).await.map_err(map_err)?;
                 row.map(TryInto::try_into).transpose()
+            }
+
+            async fn organisation_by_uscc(&self, tenant_id: &str, uscc: &str) -> Result<Option<Organisation>> {
+                sqlx::query_as::<_, OrganisationRow>("SELECT * FROM organisations WHERE tenant_id = $1 AND uscc = $2")
+                    .bind(tenant_id).bind(uscc).fetch_optional(&self.pool).await.map_err(map_err).map(|r| r.map(Into::into))
+            }
+
+            async fn set_representative(&self, tenant_id: &str, organisation_id: &str, name: &str, id_hash: &str) -> Result<()> {
+                sqlx::query("UPDATE organisations SET representative_name = $3, representative_hash = $4 WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant_id).bind(organisation_id).bind(name).bind(id_hash).execute(&self.write).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn members_of(&self, tenant_id: &str, organisation_id: &str) -> Result<Vec<Membership>> {
+                let rows: Vec<MembershipRow> = sqlx::query_as("SELECT * FROM memberships WHERE tenant_id = $1 AND organisation_id = $2 \
+                                                                ORDER BY created_at, id")
+                    .bind(tenant_id).bind(organisation_id).fetch_all(&self.pool).await.map_err(map_err)?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn confirm_membership(&self, tenant_id: &str, id: &str, account_id: &str, now: i64) -> Result<bool> {
+                let r = sqlx::query("UPDATE memberships SET confirmed_at = $4 WHERE tenant_id = $1 AND id = $2 AND account_id = $3 \
+                                     AND confirmed_at IS NULL AND revoked_at IS NULL")
+                    .bind(tenant_id).bind(id).bind(account_id).bind(now).execute(&self.write).await.map_err(map_err)?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn end_enterprise_roles(&self, tenant_id: &str, organisation_id: &str, now: i64) -> Result<u64> {
+                let r = sqlx::query("UPDATE memberships SET revoked_at = $3 WHERE tenant_id = $1 AND organisation_id = $2 \
+                                     AND revoked_at IS NULL AND kind IN ('legal_representative', 'enterprise_admin', 'agent')")
+                    .bind(tenant_id).bind(organisation_id).bind(now).execute(&self.write).await.map_err(map_err)?;
+                Ok(r.rows_affected())
             }
 
             async fn memberships(&self, account_id: &str) -> Result<Vec<Membership>> {

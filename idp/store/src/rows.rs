@@ -425,6 +425,8 @@ pub(crate) struct OrganisationRow {
     uscc_flagged: bool,
     path: String,
     created_at: i64,
+    representative_name: Option<String>,
+    representative_hash: Option<String>,
 }
 
 impl From<OrganisationRow> for Organisation {
@@ -441,6 +443,8 @@ impl From<OrganisationRow> for Organisation {
             uscc_flagged: r.uscc_flagged,
             path: r.path,
             created_at: r.created_at,
+            representative_name: r.representative_name,
+            representative_hash: r.representative_hash,
         }
     }
 }
@@ -455,6 +459,11 @@ pub(crate) struct MembershipRow {
     roles: String,
     created_at: i64,
     revoked_at: Option<i64>,
+    matters: Option<String>,
+    starts_at: Option<i64>,
+    expires_at: Option<i64>,
+    confirmed_at: Option<i64>,
+    granted_by: Option<String>,
 }
 
 impl TryFrom<MembershipRow> for Membership {
@@ -469,6 +478,11 @@ impl TryFrom<MembershipRow> for Membership {
             kind: r.kind,
             created_at: r.created_at,
             revoked_at: r.revoked_at,
+            matters: r.matters.as_deref().map(from_json).transpose()?.unwrap_or_default(),
+            starts_at: r.starts_at,
+            expires_at: r.expires_at,
+            confirmed_at: r.confirmed_at,
+            granted_by: r.granted_by,
         })
     }
 }

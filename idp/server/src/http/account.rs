@@ -216,6 +216,7 @@ pub(super) async fn show_account_with(
         realname_form: bound.as_ref().is_none_or(|r| r.level < idp_core::realname::IN_PERSON),
         realname,
         id_types: types,
+        enterprises: super::account_enterprise::rows(state, t, account, texts).await,
     };
     let mut res = with_form_action(render(StatusCode::OK, &page), None);
     if is_new {

@@ -1,5 +1,6 @@
 //! The acting context (DOMAIN.md "Identity model"): after authentication, a person with more
-//! than one context the client accepts chooses — myself, or staff of a department — on a
+//! than one context the client accepts chooses — myself, staff of a department, or an
+//! enterprise they represent, administer or hold an active mandate for — on a
 //! chooser page; with one, it is taken without asking; with none, the client hears
 //! `access_denied`. `prompt=select_account` asks again. The choice goes into the grant
 //! (`act_as`, and the membership it acts through, which must stay live for the tokens).
@@ -13,7 +14,9 @@ use axum::response::Response;
 use idp_core::OAuthError;
 use idp_core::model::{AuthRequest, Interaction, Session};
 
-use super::authorize::proceed;
+use idp_core::authorize::error_response;
+
+use super::authorize::{proceed, respond};
 use super::interaction::{Loaded, lang_switch, posted, session_of};
 use super::pages::{ContextPage, Texts, error_page, render, with_form_action};
 use super::{State, param};
@@ -52,21 +55,25 @@ pub(super) async fn choices(
     if accepted.iter().any(|c| c == "self") {
         out.push(Choice { value: "self".into(), act_as: "self", label: texts.ctx_self.into() });
     }
-    if accepted.iter().any(|c| c == "staff") {
-        for m in state.store().memberships(&session.account_id).await? {
-            if m.revoked_at.is_some() || m.kind != "staff" {
-                continue;
-            }
-            let Some(o) = state.store().organisation(&t.tenant.id, &m.organisation_id).await? else {
-                continue;
-            };
-            let roles = if m.roles.is_empty() { String::new() } else { format!(" ({})", m.roles.join(", ")) };
-            out.push(Choice {
-                value: m.id,
-                act_as: "staff",
-                label: format!("{}{}{roles}", texts.ctx_staff, o.name),
-            });
+    let staff = accepted.iter().any(|c| c == "staff");
+    let enterprise = accepted.iter().any(|c| c == "enterprise");
+    if !staff && !enterprise {
+        return Ok(out);
+    }
+    let now = state.env().now();
+    for m in state.store().memberships(&session.account_id).await? {
+        let is_staff = m.kind == "staff";
+        if !m.active(now) || (is_staff && !staff) || (!is_staff && !enterprise) {
+            continue;
         }
+        let Some(o) = state.store().organisation(&t.tenant.id, &m.organisation_id).await? else { continue };
+        let (act_as, label) = if is_staff {
+            let roles = if m.roles.is_empty() { String::new() } else { format!(" ({})", m.roles.join(", ")) };
+            ("staff", format!("{}{}{roles}", texts.ctx_staff, o.name))
+        } else {
+            ("enterprise", format!("{} · {}", o.name, role_label(texts, &m.kind)))
+        };
+        out.push(Choice { value: m.id, act_as, label });
     }
     Ok(out)
 }
@@ -97,6 +104,15 @@ pub(super) async fn choose(
     })
 }
 
+/// An enterprise role in the page's language.
+pub(super) fn role_label(t: &Texts, kind: &str) -> &'static str {
+    match kind {
+        "legal_representative" => t.role_legal_representative,
+        "enterprise_admin" => t.role_enterprise_admin,
+        _ => t.role_agent,
+    }
+}
+
 fn ready(c: &Choice) -> Chosen {
     Chosen::Ready(c.act_as, (c.act_as != "self").then(|| c.value.clone()))
 }
@@ -115,16 +131,29 @@ pub(super) fn chooser(l: &Loaded, headers: &HeaderMap, options: Vec<Choice>) -> 
     with_form_action(render(StatusCode::OK, &page), Some(&l.interaction.request.redirect_uri))
 }
 
-/// Whether the interaction must show the chooser now (a context is still to be chosen).
-pub(super) async fn needs_chooser(
+/// What the interaction shows once the person is signed in: the chooser, the consent page
+/// (`None`), or, when the client accepts none of the person's contexts, the refusal sent to
+/// the client.
+pub(super) async fn before_consent(
     state: &AppState,
     l: &Loaded,
+    headers: &HeaderMap,
     session: &Session,
-) -> Result<Option<Vec<Choice>>, OAuthError> {
+) -> Option<Response> {
     let texts = l.lang.texts();
-    match choose(state, &l.t, &l.interaction.request, session, Some(&l.interaction), texts).await? {
-        Chosen::Ask => Ok(Some(choices(state, &l.t, &l.interaction.request, session, texts).await?)),
-        _ => Ok(None),
+    let req = &l.interaction.request;
+    match choose(state, &l.t, req, session, Some(&l.interaction), texts).await {
+        Ok(Chosen::Ask) => match choices(state, &l.t, req, session, texts).await {
+            Ok(options) => Some(chooser(l, headers, options)),
+            Err(e) => Some(error_page(l.lang, &e)),
+        },
+        Ok(Chosen::Nothing) => {
+            let _ = state.store().delete_interaction(&l.interaction.id).await;
+            let e = OAuthError::new("access_denied", "The person has no acting context this client accepts.");
+            Some(respond(&error_response(req, &e, &l.t.endpoints.issuer)))
+        }
+        Ok(Chosen::Ready(..)) => None,
+        Err(e) => Some(error_page(l.lang, &e)),
     }
 }
 

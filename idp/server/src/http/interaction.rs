@@ -109,10 +109,9 @@ pub async fn show(
             Ok(Some((session, username))) => {
                 match super::realname::short_of(&state, &l.t, &l.interaction.request, &session).await {
                     Some(needed) => super::realname::upgrade_page(&l, &headers, needed, None),
-                    None => match super::context::needs_chooser(&state, &l, &session).await {
-                        Ok(Some(options)) => super::context::chooser(&l, &headers, options),
-                        Ok(None) => consent_page(&l, &headers, &username),
-                        Err(e) => error_page(l.lang, &e),
+                    None => match super::context::before_consent(&state, &l, &headers, &session).await {
+                        Some(r) => r,
+                        None => consent_page(&l, &headers, &username),
                     },
                 }
             }

@@ -16,6 +16,7 @@ use tower_http::cors::{Any, CorsLayer};
 use crate::state::AppState;
 
 pub mod account;
+pub mod account_enterprise;
 pub mod account_keys;
 pub mod account_phone;
 pub mod authorize;
@@ -78,6 +79,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/t/{tenant}/account/totp/confirm", post(account::totp_confirm))
         .route("/t/{tenant}/account/totp/remove", post(account::totp_remove))
         .route("/t/{tenant}/account/realname", post(realname::account_bind))
+        .route("/t/{tenant}/account/enterprise/bind", post(account_enterprise::bind))
+        .route("/t/{tenant}/account/enterprise/{org}/{what}", post(account_enterprise::grant))
+        .route("/t/{tenant}/account/role/{id}/{what}", post(account_enterprise::decide))
         .route("/t/{tenant}/counter", get(counter::show).post(counter::check))
         .route("/t/{tenant}/interaction/{id}/realname", post(realname::upgrade))
         .route("/t/{tenant}/interaction/{id}/context", post(context::pick))

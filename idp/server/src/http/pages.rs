@@ -150,6 +150,35 @@ pub struct AccountPage<'a> {
     /// The binding form is shown (below level 4).
     pub realname_form: bool,
     pub id_types: Vec<(&'static str, &'static str)>,
+    pub enterprises: Vec<EntRow>,
+}
+
+/// An enterprise role of the person on the account page.
+pub struct EntRow {
+    pub membership_id: String,
+    pub organisation_id: String,
+    pub name: String,
+    pub uscc: String,
+    pub role: &'static str,
+    /// A mandate the person has still to confirm.
+    pub pending: bool,
+    pub matters: String,
+    pub expiry: Option<String>,
+    /// The person may grant mandates here (legal representative or administrator).
+    pub manage: bool,
+    /// …and appoint administrators (legal representative).
+    pub appoint: bool,
+    /// The enterprise's administrators and agents, for a manager.
+    pub members: Vec<EntMember>,
+}
+
+pub struct EntMember {
+    pub id: String,
+    pub who: String,
+    pub role: &'static str,
+    pub pending: bool,
+    pub matters: String,
+    pub expiry: Option<String>,
 }
 
 /// The bound identity as the account page shows it (masked number).

@@ -1,0 +1,207 @@
+//! Enterprise roles through the account pages, with the simulator as verification provider:
+//! the registered legal representative binds (an impostor with another verified identity is
+//! refused), appoints an administrator, who mandates an agent; the mandate counts only once the
+//! agent confirms it; the agent signs in to an enterprise-context client and the tokens carry
+//! the entity; ending the mandate stops the tokens at once; a new legal representative ends
+//! every earlier role.
+
+use idp_core::model::{ClientSettings, ClientType};
+use idp_core::org::NewOrganisation;
+use serde_json::Value;
+
+use crate::browser::{Browser, Step, extract, rp_http};
+use crate::common::{Backend, PASSWORD, REDIRECT, TestServer, auth_url};
+use crate::realname::resident;
+
+const USCC: &str = "91220101MA0Y3K5Q3C";
+
+async fn post(b: &Browser, s: &TestServer, page: &str, action: &str, form: &[(&str, &str)]) -> String {
+    let csrf = extract(page, "csrf").expect("csrf");
+    let mut full = vec![("csrf", csrf.as_str())];
+    full.extend_from_slice(form);
+    match b.post_form(s, action, &full).await {
+        Step::Page { body, .. } => body,
+        Step::Left(u) => panic!("left for {u}"),
+    }
+}
+
+/// A browser signed in to the account pages of `who`.
+async fn account(s: &TestServer, who: &str) -> (Browser, String) {
+    let b = Browser::new();
+    let (_, _, login) = b.get(s, &format!("{}/t/main/account", s.base)).await.page();
+    let (_, _, page) = b.sign_in(s, &login, who, PASSWORD).await.page();
+    (b, page)
+}
+
+fn attr_after(page: &str, marker: &str, name: &str) -> String {
+    let i = page.find(marker).unwrap_or_else(|| panic!("{marker} not in {page}"));
+    let key = format!("{name}=\"");
+    let j = page[i..].find(&key).unwrap() + i + key.len();
+    page[j..j + page[j..].find('"').unwrap()].to_string()
+}
+
+async fn enterprises(backend: Backend) {
+    let Some(s) = TestServer::start_with(backend, |c| {
+        c.realname.provider = "simulator".into();
+        c.limits.signin_per_account_per_minute = 100;
+    })
+    .await
+    else {
+        return;
+    };
+    let rep_number = resident("22010219800101001");
+    let new_rep_number = resident("22010219850505003");
+    let ent = NewOrganisation {
+        kind: "enterprise".into(),
+        name: "示例科技有限公司".into(),
+        uscc: Some(USCC.into()),
+        representative_name: Some("法人甲".into()),
+        representative_id: Some(rep_number.clone()),
+        ..NewOrganisation::default()
+    };
+    let org = s.ops.add_organisation("main", None, ent).await.unwrap();
+    for who in ["fa", "he", "gu", "yi"] {
+        s.add_account(who).await;
+    }
+    let tax = ClientSettings {
+        contexts: vec!["enterprise".into()],
+        scope: "openid enterprise".into(),
+        always_issue_refresh_token: true,
+        ..ClientSettings::default()
+    };
+    let (client, secret) = s.add_client(ClientType::Web, tax).await;
+    let secret = secret.unwrap();
+    let url = auth_url(&s.issuer, &client, "").replace("scope=openid", "scope=openid%20enterprise");
+
+    // the representative verifies their identity, then binds; an impostor cannot
+    let (fa, page) = account(&s, "fa").await;
+    let page = post(
+        &fa,
+        &s,
+        &page,
+        "/t/main/account/realname",
+        &[("name", "法人甲"), ("id_type", "resident_id"), ("id_number", &rep_number)],
+    )
+    .await;
+    assert!(page.contains("data-level=\"2\""), "{page}");
+    let (yi, page_yi) = account(&s, "yi").await;
+    let page_yi = post(
+        &yi,
+        &s,
+        &page_yi,
+        "/t/main/account/realname",
+        &[("name", "乙某"), ("id_type", "resident_id"), ("id_number", &new_rep_number)],
+    )
+    .await;
+    let refused = post(&yi, &s, &page_yi, "/t/main/account/enterprise/bind", &[("uscc", USCC)]).await;
+    assert!(
+        refused.contains("不一致") && refused.contains("id=\"enterprises\" data-count=\"0\""),
+        "{refused}"
+    );
+    let bound =
+        post(&fa, &s, &page, "/t/main/account/enterprise/bind", &[("uscc", &USCC.to_lowercase())]).await;
+    assert!(bound.contains("已绑定为该企业的法定代表人") && bound.contains("法定代表人"), "{bound}");
+
+    // the representative appoints an administrator, who mandates an agent
+    let page =
+        post(&fa, &s, &bound, &format!("/t/main/account/enterprise/{}/appoint", org.id), &[("person", "he")])
+            .await;
+    assert!(page.contains("he · 企业管理员"), "{page}");
+    let (he, page_he) = account(&s, "he").await;
+    assert!(page_he.contains("企业管理员") && page_he.contains("/mandate\""), "{page_he}");
+    let form = [("person", "gu"), ("matters", "税务申报，社保登记"), ("days", "30")];
+    let page_he =
+        post(&he, &s, &page_he, &format!("/t/main/account/enterprise/{}/mandate", org.id), &form).await;
+    assert!(page_he.contains("gu · 经办人 (待确认) · 税务申报, 社保登记"), "{page_he}");
+
+    // not confirmed yet: no enterprise context for gu
+    let (gu, page_gu) = account(&s, "gu").await;
+    let cb = gu.get(&s, &url).await.callback();
+    assert_eq!(cb["error"], "access_denied", "an unconfirmed mandate is no context");
+    let mandate = attr_after(&page_gu, "data-pending=\"true\"", "action");
+    assert!(mandate.ends_with("/confirm"), "{mandate}");
+    post(&gu, &s, &page_gu, &mandate, &[]).await;
+
+    // confirmed: the agent signs in for the enterprise; the tokens carry the entity
+    let step = gu.get(&s, &url).await;
+    let cb = match step {
+        Step::Page { body, .. } => gu.consent(&s, &body, true).await.callback(),
+        other => other.callback(),
+    };
+    let t: Value = rp_http()
+        .post(format!("{}/token", s.issuer))
+        .basic_auth(&client, Some(&secret))
+        .form(&[("grant_type", "authorization_code"), ("code", &cb["code"]), ("redirect_uri", REDIRECT)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let at = t["access_token"].as_str().unwrap().to_string();
+    let rt = t["refresh_token"].as_str().unwrap().to_string();
+    let info: Value = rp_http()
+        .get(format!("{}/userinfo", s.issuer))
+        .bearer_auth(&at)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["act_as"], "enterprise", "{info}");
+    let e = &info["entity"];
+    assert_eq!(
+        (e["uscc"].as_str(), e["name"].as_str(), e["role"].as_str()),
+        (Some(USCC), Some("示例科技有限公司"), Some("agent")),
+        "{info}"
+    );
+    assert_eq!(e["matters"], serde_json::json!(["税务申报", "社保登记"]));
+    assert!(e["mandate_id"].is_string() && e["expiry"].is_i64(), "{info}");
+
+    // the administrator ends the mandate: the agent's tokens stop at once
+    let page_he = he.get(&s, &format!("{}/t/main/account", s.base)).await.page().2;
+    let revoke = attr_after(&page_he, "data-member=", "action");
+    post(&he, &s, &page_he, &revoke, &[]).await;
+    let status =
+        rp_http().get(format!("{}/userinfo", s.issuer)).bearer_auth(&at).send().await.unwrap().status();
+    assert_eq!(status.as_u16(), 401);
+    let refreshed: Value = rp_http()
+        .post(format!("{}/token", s.issuer))
+        .basic_auth(&client, Some(&secret))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", rt.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(refreshed["error"], "invalid_grant");
+
+    // the registry names a new legal representative: when they bind, every earlier role ends
+    s.ops.set_representative("main", &org.id, "乙某", &new_rep_number).await.unwrap();
+    let page_yi = yi.get(&s, &format!("{}/t/main/account", s.base)).await.page().2;
+    let bound = post(&yi, &s, &page_yi, "/t/main/account/enterprise/bind", &[("uscc", USCC)]).await;
+    assert!(bound.contains("原有的管理员和委托均已终止"), "{bound}");
+    let page = fa.get(&s, &format!("{}/t/main/account", s.base)).await.page().2;
+    assert!(
+        page.contains("id=\"enterprises\" data-count=\"0\""),
+        "the old representative's role ended: {page}"
+    );
+    let page_he = he.get(&s, &format!("{}/t/main/account", s.base)).await.page().2;
+    assert!(page_he.contains("id=\"enterprises\" data-count=\"0\""), "and the administrator's: {page_he}");
+    let tenant = s.ops.tenant("main").await.unwrap().id;
+    let events = s.ops.store.audit_events(&tenant, 200).await.unwrap();
+    for kind in [
+        "legal_representative_bound",
+        "legal_representative_refused",
+        "enterprise_admin_appointed",
+        "mandate_granted",
+        "mandate_confirmed",
+        "enterprise_role_ended",
+        "enterprise_roles_ended",
+    ] {
+        assert!(events.iter().any(|e| e.kind == kind), "{kind} audited");
+    }
+}
+crate::both_backends!(enterprise_roles_and_mandates, enterprises);
