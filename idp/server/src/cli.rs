@@ -152,7 +152,7 @@ pub enum ClientCmd {
         min_realname_level: Option<i64>,
         /// The acting contexts it accepts (repeat; default self): a staff-only application
         /// takes `--context staff`.
-        #[arg(long = "context", value_parser = ["self", "staff"])]
+        #[arg(long = "context", value_parser = ["self", "staff", "enterprise"])]
         contexts: Vec<String>,
         #[arg(long)]
         access_token_ttl: Option<i64>,
