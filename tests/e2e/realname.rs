@@ -208,7 +208,11 @@ async fn realname(backend: Backend) {
     let (_, _, done) = post(&bk, &s, &counter, "/t/main/counter", &form).await.page();
     assert!(done.contains("实名等级 4"), "{done}");
     let (_, _, page) = b.get(&s, &home).await.page();
-    assert!(page.contains("data-level=\"4\""), "{page}");
+    assert!(page.contains("data-level=\"4\"") && !page.contains("/account/realname\""), "{page}");
+    // and ada cannot replace it online (the form is gone, and a forged post is refused)
+    let other = resident("22010219900307005");
+    let p = bind(&b, &s, &page, "艾达", "resident_id", &other).await;
+    assert!(p.contains("窗口核验") && p.contains("data-level=\"4\""), "{p}");
     let (_, status, _) = b2.get(&s, &format!("{}/t/main/counter", s.base)).await.page();
     assert_eq!(status, 403, "bo is no clerk");
 

@@ -42,6 +42,8 @@ pub enum Refusal {
     NeedPhone,
     /// The account already has this or a higher level for this number.
     Nothing,
+    /// A binding checked at a counter is changed only at a counter.
+    AtCounter,
 }
 
 impl Refusal {
@@ -56,6 +58,7 @@ impl Refusal {
             Refusal::Unavailable => t.rn_unavailable.into(),
             Refusal::NeedPhone => t.rn_need_phone.into(),
             Refusal::Nothing => t.rn_nothing.into(),
+            Refusal::AtCounter => t.rn_needs_counter.into(),
         }
     }
 }
@@ -115,6 +118,10 @@ pub async fn bind(
     let tenant_id = &t.tenant.id;
     let hash = realname::id_hash(kek, tenant_id, &number);
     let current = state.store().real_name(&account.id).await.map_err(|_| Refusal::Unavailable)?;
+    // what a clerk checked in person, the person cannot replace online
+    if matches!(via, Via::Person) && current.as_ref().is_some_and(|c| c.level >= realname::IN_PERSON) {
+        return Err(Refusal::AtCounter);
+    }
     match state.store().real_name_by_hash(tenant_id, &hash).await {
         Ok(Some(other)) if other.account_id != account.id => return Err(Refusal::Taken),
         Ok(_) => {}
