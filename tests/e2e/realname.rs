@@ -117,6 +117,10 @@ async fn realname(backend: Backend) {
     );
     assert_eq!(info["id_number_masked"], "2201**********0013");
     assert!(!info.to_string().contains(ada_number), "never the full number: {info}");
+    // the release is recorded and shown to ada: which claims, to whom, when (not their values)
+    let (_, _, page) = b.get(&s, &home).await.page();
+    assert!(page.contains("id=\"releases\" data-count=\"1\"") && page.contains("Department App"), "{page}");
+    assert!(page.contains("verified_name") && page.contains("id_number_masked"), "{page}");
 
     // a client that needs level 2: cy is offered the upgrade inside the sign-in
     let strict = ClientSettings { min_realname_level: Some(2), ..scope.clone() };
@@ -227,6 +231,7 @@ async fn realname(backend: Backend) {
     );
     let all = format!("{events:?}");
     assert!(!all.contains(ada_number) && !all.contains(&cy_number), "no ID number in the audit trail");
+    assert!(!all.contains("艾达"), "nor the released values");
 }
 crate::both_backends!(realname_binding_upgrade_and_counter, realname);
 

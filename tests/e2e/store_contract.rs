@@ -705,6 +705,10 @@ async fn audit(s: &dyn Store) {
     assert_eq!(kinds(s.audit_events(T1, 2).await.unwrap()), vec!["logout", "token_issued"]);
     assert_eq!(s.audit_events(T2, 10).await.unwrap(), vec![event(Some(T2), "login_failure", 20)]);
     assert!(s.audit_events("tenant-z", 10).await.unwrap().is_empty());
+    // one account's events of one kind
+    assert_eq!(kinds(s.account_events(T1, "acc-1", "logout", 10).await.unwrap()), vec!["logout"]);
+    assert!(s.account_events(T1, "acc-1", "claims_released", 10).await.unwrap().is_empty());
+    assert!(s.account_events(T2, "acc-1", "logout", 10).await.unwrap().is_empty(), "tenant isolation");
 }
 
 crate::both_backends!(store_contract_suite, contract);

@@ -279,4 +279,12 @@ pub trait Store: Send + Sync + 'static {
     // audit
     async fn append_audit(&self, event: &AuditEvent) -> Result<()>;
     async fn audit_events(&self, tenant_id: &str, limit: i64) -> Result<Vec<AuditEvent>>;
+    /// One account's events of `kind`, newest first.
+    async fn account_events(
+        &self,
+        tenant_id: &str,
+        account_id: &str,
+        kind: &str,
+        limit: i64,
+    ) -> Result<Vec<AuditEvent>>;
 }

@@ -77,7 +77,24 @@ impl ReadContext<'_> {
         };
         let extra =
             claims::Extra { real_name: real_name.as_ref(), context: context.as_ref().map(|(o, m)| (o, m)) };
-        Ok(claims::userinfo(&account, extra, &record.authz.scope, &record.authz.act_as))
+        let released = claims::userinfo(&account, extra, &record.authz.scope, &record.authz.act_as);
+        // Every release of personal data is recorded (PIPL; the person sees it on the account
+        // pages): which claims, to which client, when — never their values. No record, no release.
+        let names: Vec<&String> =
+            released.keys().filter(|k| !matches!(k.as_str(), "sub" | "act_as")).collect();
+        if !names.is_empty() {
+            let event = AuditEvent {
+                tenant_id: Some(self.tenant.id.clone()),
+                kind: "claims_released".into(),
+                account_id: Some(account.id.clone()),
+                client_id: Some(record.authz.client_id.clone()),
+                ip: None,
+                detail: json!({"claims": names, "act_as": record.authz.act_as}),
+                at: self.env.now(),
+            };
+            self.store.append_audit(&event).await?;
+        }
+        Ok(released)
     }
 
     /// RFC 7662 §2.2. Inactive tokens answer `{"active": false}` and nothing else.

@@ -129,6 +129,30 @@ pub(super) async fn may_change_factors(
     Ok(!totp && state.store().webauthn_credentials(&session.account_id).await?.is_empty())
 }
 
+/// The latest claims released about the person (`claims_released` events): when, to which
+/// client, which claims.
+async fn releases(state: &AppState, t: &TenantCtx, account: &Account) -> Vec<(String, String, String)> {
+    let events = state
+        .store()
+        .account_events(&t.tenant.id, &account.id, "claims_released", 20)
+        .await
+        .unwrap_or_default();
+    let mut out = vec![];
+    for e in events {
+        let client_id = e.client_id.unwrap_or_default();
+        let name = match state.store().client(&t.tenant.id, &client_id).await {
+            Ok(Some(c)) => c.name,
+            _ => client_id,
+        };
+        let claims = e.detail["claims"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(", "))
+            .unwrap_or_default();
+        out.push((utc_datetime(e.at), name, claims));
+    }
+    out
+}
+
 /// After a factor was removed: with no second factor left, the recovery codes go too.
 pub(super) async fn after_factor_removed(state: &AppState, account_id: &str) -> Result<(), OAuthError> {
     let totp = state.store().totp(account_id).await?.is_some_and(|c| c.confirmed);
@@ -217,6 +241,7 @@ pub(super) async fn show_account_with(
         realname,
         id_types: types,
         enterprises: super::account_enterprise::rows(state, t, account, texts).await,
+        releases: releases(state, t, account).await,
     };
     let mut res = with_form_action(render(StatusCode::OK, &page), None);
     if is_new {

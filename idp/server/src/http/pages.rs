@@ -151,6 +151,8 @@ pub struct AccountPage<'a> {
     pub realname_form: bool,
     pub id_types: Vec<(&'static str, &'static str)>,
     pub enterprises: Vec<EntRow>,
+    /// The latest releases of the person's claims: (when, client, claim names).
+    pub releases: Vec<(String, String, String)>,
 }
 
 /// An enterprise role of the person on the account page.

@@ -138,6 +138,8 @@ pub struct Texts {
     pub ent_revoke: &'static str,
     pub ent_done: &'static str,
     pub ent_not_allowed: &'static str,
+    pub rel_title: &'static str,
+    pub rel_none: &'static str,
 }
 
 pub static ZH: Texts = Texts {
@@ -278,6 +280,8 @@ pub static ZH: Texts = Texts {
     ent_revoke: "终止",
     ent_done: "已完成。",
     ent_not_allowed: "只有该企业的法定代表人或管理员可以这样做。",
+    rel_title: "个人信息提供记录",
+    rel_none: "暂无记录。",
 };
 
 pub static EN: Texts = Texts {
@@ -418,4 +422,6 @@ pub static EN: Texts = Texts {
     ent_revoke: "End",
     ent_done: "Done.",
     ent_not_allowed: "Only the enterprise's legal representative or an administrator may do this.",
+    rel_title: "Who received your information",
+    rel_none: "Nothing yet.",
 };
