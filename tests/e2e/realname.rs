@@ -56,6 +56,27 @@ async fn userinfo(s: &TestServer, b: &Browser, client: &str, secret: &str) -> Va
         .unwrap()
 }
 
+async fn userinfo_of(s: &TestServer, client: &str, secret: &str, code: &str) -> Value {
+    let res = rp_http()
+        .post(format!("{}/token", s.issuer))
+        .basic_auth(client, Some(secret))
+        .form(&[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", REDIRECT)])
+        .send()
+        .await
+        .unwrap();
+    let token: Value = res.json().await.unwrap();
+    let at = token["access_token"].as_str().unwrap_or_else(|| panic!("{token}"));
+    rp_http()
+        .get(format!("{}/userinfo", s.issuer))
+        .bearer_auth(at)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 async fn realname(backend: Backend) {
     let Some(s) = TestServer::start_with(backend, |c| {
         c.realname.provider = "simulator".into();
@@ -101,6 +122,30 @@ async fn realname(backend: Backend) {
     assert!(p.contains("data-level=\"2\"") && p.contains("2201**********0013"), "{p}");
     assert!(!p.contains(ada_number));
 
+    // the full number: only for a client registered with it, and only with its own tick
+    let refused = auth_url(&s.issuer, &web, "").replace("scope=openid", "scope=openid%20id_number");
+    assert_eq!(b.get(&s, &refused).await.callback()["error"], "invalid_scope", "web was not allowed it");
+    let allowed = ClientSettings { scope: "openid realname id_number".into(), ..ClientSettings::default() };
+    let (tax, tax_secret) = s.add_client(ClientType::Web, allowed).await;
+    let tax_secret = tax_secret.unwrap();
+    let ask = auth_url(&s.issuer, &tax, "").replace("scope=openid", "scope=openid%20realname%20id_number");
+    let (_, _, consent) = b.get(&s, &ask).await.page();
+    assert!(
+        consent.contains("name=\"sensitive\" value=\"id_number\"") && consent.contains("敏感个人信息"),
+        "{consent}"
+    );
+    // allowed without the tick: no number
+    let cb = b.consent(&s, &consent, true).await.callback();
+    let info = userinfo_of(&s, &tax, &tax_secret, &cb["code"]).await;
+    assert!(info.get("id_number").is_none() && info["realname_level"] == 2, "{info}");
+    // with the tick (the request asks again: the grant does not cover it)
+    let (_, _, consent) = b.get(&s, &ask).await.page();
+    let csrf = extract(&consent, "csrf").unwrap();
+    let form = [("csrf", csrf.as_str()), ("sensitive", "id_number"), ("decision", "allow")];
+    let cb = b.post_form(&s, &crate::browser::form_action(&consent), &form).await.callback();
+    let info = userinfo_of(&s, &tax, &tax_secret, &cb["code"]).await;
+    assert_eq!(info["id_number"], ada_number, "{info}");
+
     // one number, one account: bo is told what to do
     let b2 = Browser::new();
     let (_, _, login) = b2.get(&s, &home).await.page();
@@ -119,8 +164,13 @@ async fn realname(backend: Backend) {
     assert!(!info.to_string().contains(ada_number), "never the full number: {info}");
     // the release is recorded and shown to ada: which claims, to whom, when (not their values)
     let (_, _, page) = b.get(&s, &home).await.page();
-    assert!(page.contains("id=\"releases\" data-count=\"1\"") && page.contains("Department App"), "{page}");
+    assert!(page.contains("id=\"releases\" data-count=\"3\"") && page.contains("Department App"), "{page}");
     assert!(page.contains("verified_name") && page.contains("id_number_masked"), "{page}");
+    assert!(
+        page.contains("id_number,") || page.contains(", id_number"),
+        "the number's release is listed: {page}"
+    );
+    assert!(!page.contains(ada_number), "the account page never shows the full number");
 
     // a client that needs level 2: cy is offered the upgrade inside the sign-in
     let strict = ClientSettings { min_realname_level: Some(2), ..scope.clone() };

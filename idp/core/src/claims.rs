@@ -13,6 +13,8 @@ pub struct Extra<'a> {
     /// The organisation and membership of the context the token acts in (`org` for staff,
     /// `enterprise` for an enterprise role).
     pub context: Option<(&'a Organisation, &'a Membership)>,
+    /// The full ID number, opened from its sealed form (`id_number`).
+    pub id_number: Option<&'a str>,
 }
 use crate::scope;
 
@@ -45,6 +47,7 @@ pub fn userinfo(account: &Account, extra: Extra<'_>, scopes: &[String], act_as: 
                 "verified_name" => real_name.map(|r| json!(r.name)),
                 "id_type" => real_name.map(|r| json!(r.id_type)),
                 "id_number_masked" => real_name.map(|r| json!(r.id_masked)),
+                "id_number" => extra.id_number.map(|n| json!(n)),
                 "org" => staff.map(|(o, _)| {
                     json!({"id": o.id, "name": o.name, "path": o.path, "region_code": o.region_code})
                 }),

@@ -40,6 +40,12 @@ pub const SCOPES: &[ScopeInfo] = &[
         en: "Your verified identity: real-name level, verified name, document type and the document number with most digits hidden",
     },
     ScopeInfo {
+        name: "id_number",
+        claims: &["id_number"],
+        zh: "完整的身份证件号码（敏感个人信息）",
+        en: "Your full identity document number (sensitive personal information)",
+    },
+    ScopeInfo {
         name: "org",
         claims: &["org", "roles"],
         zh: "工作身份：您所在的部门及岗位角色（以工作人员身份办理时）",
@@ -58,6 +64,10 @@ pub const SCOPES: &[ScopeInfo] = &[
         en: "Keep access to the above when you are not present",
     },
 ];
+
+/// Scopes that release sensitive personal information (PIPL art. 28): requested only by clients
+/// an administrator registered with them, and consented to with their own tick.
+pub const SENSITIVE: &[&str] = &["id_number"];
 
 pub fn info(name: &str) -> Option<&'static ScopeInfo> {
     SCOPES.iter().find(|s| s.name == name)

@@ -19,6 +19,8 @@ pub struct ReadContext<'a> {
     pub tenant: &'a Tenant,
     pub keys: &'a KeySet,
     pub issuer: &'a str,
+    /// Opens sealed ID numbers (the `id_number` scope).
+    pub kek: &'a crate::crypto::Kek,
 }
 
 impl ReadContext<'_> {
@@ -65,7 +67,17 @@ impl ReadContext<'_> {
             .filter(|a| !a.disabled)
             .ok_or_else(invalid)?;
         let wants = |s: &str| record.authz.scope.iter().any(|x| x == s);
-        let real_name = if wants("realname") { self.store.real_name(&account.id).await? } else { None };
+        let real_name = if wants("realname") || wants("id_number") {
+            self.store.real_name(&account.id).await?
+        } else {
+            None
+        };
+        let id_number = match (&real_name, wants("id_number")) {
+            (Some(r), true) => crate::realname::open_id(self.kek, &self.tenant.id, &r.id_sealed),
+            _ => None,
+        };
+        // the realname claims only with their own scope
+        let real_name = real_name.filter(|_| wants("realname"));
         let context = match (&record.authz.context, wants("org") || wants("enterprise")) {
             (Some(id), true) => match self.store.membership(&self.tenant.id, id).await? {
                 Some(m) => {
@@ -75,8 +87,11 @@ impl ReadContext<'_> {
             },
             _ => None,
         };
-        let extra =
-            claims::Extra { real_name: real_name.as_ref(), context: context.as_ref().map(|(o, m)| (o, m)) };
+        let extra = claims::Extra {
+            real_name: real_name.as_ref(),
+            context: context.as_ref().map(|(o, m)| (o, m)),
+            id_number: id_number.as_deref(),
+        };
         let released = claims::userinfo(&account, extra, &record.authz.scope, &record.authz.act_as);
         // Every release of personal data is recorded (PIPL; the person sees it on the account
         // pages): which claims, to which client, when — never their values. No record, no release.

@@ -127,6 +127,10 @@ pub enum ClientCmd {
         /// Space-separated scopes the client may request.
         #[arg(long)]
         scope: Option<String>,
+        /// Allow it to ask for the full ID number (scope id_number, sensitive: the person
+        /// still ticks it separately on the consent page).
+        #[arg(long)]
+        allow_id_number: bool,
         #[arg(long, value_parser = ["jwt", "opaque"], default_value = "jwt")]
         access_token_format: String,
         #[arg(long, value_parser = ["ES256", "RS256", "EdDSA"], default_value = "ES256")]
@@ -406,6 +410,7 @@ async fn client_command(ops: &Ops, json: bool, cmd: ClientCmd) -> anyhow::Result
             redirect_uris,
             post_logout_redirect_uris,
             scope,
+            allow_id_number,
             access_token_format,
             id_token_alg,
             jwks_file,
@@ -454,6 +459,12 @@ async fn client_command(ops: &Ops, json: bool, cmd: ClientCmd) -> anyhow::Result
                     settings.auth_methods = vec![AuthMethod::PrivateKeyJwt];
                 }
             }
+            let scope = if allow_id_number {
+                let base = scope.unwrap_or_else(|| ClientSettings::default().scope);
+                Some(format!("{base} id_number"))
+            } else {
+                scope
+            };
             let new = NewClient {
                 name,
                 client_type,

@@ -176,10 +176,21 @@ fn consent_page(l: &Loaded, headers: &HeaderMap, username: &str) -> Response {
         .request
         .scope
         .iter()
+        .filter(|s| !scope::SENSITIVE.contains(&s.as_str()))
         .filter_map(|s| scope::info(s))
         .map(|i| if l.lang == Lang::En { i.en } else { i.zh })
         .collect();
+    let sensitive = l
+        .interaction
+        .request
+        .scope
+        .iter()
+        .filter(|s| scope::SENSITIVE.contains(&s.as_str()))
+        .filter_map(|s| scope::info(s))
+        .map(|i| (i.name, if l.lang == Lang::En { i.en } else { i.zh }))
+        .collect();
     let page = ConsentPage {
+        sensitive,
         t: l.lang.texts(),
         lang_switch: lang_switch(l),
         client_name: &l.client_name,
@@ -492,6 +503,13 @@ pub async fn consent(
         let e = OAuthError::new("access_denied", "The person denied the request.");
         return respond(&error_response(req, &e, &l.t.endpoints.issuer));
     }
+    // Sensitive items are granted only with their own tick (PIPL art. 29); unticked, this
+    // authorization goes on without them.
+    let ticked: Vec<&str> =
+        params.iter().filter(|(k, _)| k == "sensitive").map(|(_, v)| v.as_str()).collect();
+    let mut narrowed = req.clone();
+    narrowed.scope.retain(|s| !scope::SENSITIVE.contains(&s.as_str()) || ticked.contains(&s.as_str()));
+    let req = &narrowed;
     let now = state.env().now();
     let previous = state.store().grant(tenant_id, &session.account_id, &req.client_id).await.ok().flatten();
     let mut scopes = previous.as_ref().map(|g| g.scopes.clone()).unwrap_or_default();

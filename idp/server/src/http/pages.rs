@@ -310,6 +310,8 @@ pub struct ConsentPage<'a> {
     pub client_name: &'a str,
     pub organisation: Option<&'a str>,
     pub scopes: Vec<&'static str>,
+    /// Sensitive items, each with its own tick: (scope, description).
+    pub sensitive: Vec<(&'static str, &'static str)>,
     pub username: &'a str,
     pub action: String,
     pub csrf: &'a str,

@@ -140,6 +140,8 @@ pub struct Texts {
     pub ent_not_allowed: &'static str,
     pub rel_title: &'static str,
     pub rel_none: &'static str,
+    pub sensitive_title: &'static str,
+    pub sensitive_notice: &'static str,
 }
 
 pub static ZH: Texts = Texts {
@@ -282,6 +284,8 @@ pub static ZH: Texts = Texts {
     ent_not_allowed: "只有该企业的法定代表人或管理员可以这样做。",
     rel_title: "个人信息提供记录",
     rel_none: "暂无记录。",
+    sensitive_title: "敏感个人信息（需单独同意）",
+    sensitive_notice: "该应用称办理业务必须使用以下敏感个人信息。如不勾选，应用将不会收到这些信息，部分业务可能无法办理。",
 };
 
 pub static EN: Texts = Texts {
@@ -424,4 +428,6 @@ pub static EN: Texts = Texts {
     ent_not_allowed: "Only the enterprise's legal representative or an administrator may do this.",
     rel_title: "Who received your information",
     rel_none: "Nothing yet.",
+    sensitive_title: "Sensitive personal information (separate consent)",
+    sensitive_notice: "The application states it needs the following sensitive information for this service. Left unticked, it will not receive it, and some services may not be available.",
 };

@@ -72,6 +72,7 @@ pub fn read_ctx<'a>(state: &'a AppState, t: &'a TenantCtx) -> ReadContext<'a> {
         tenant: &t.tenant,
         keys: &t.keys,
         issuer: &t.endpoints.issuer,
+        kek: &state.ops.kek,
     }
 }
 
