@@ -145,6 +145,20 @@ async fn realname(backend: Backend) {
     let cb = b.post_form(&s, &crate::browser::form_action(&consent), &form).await.callback();
     let info = userinfo_of(&s, &tax, &tax_secret, &cb["code"]).await;
     assert_eq!(info["id_number"], ada_number, "{info}");
+    // a client under a statutory duty informs (every item listed, no question, no tick)
+    let duty = ClientSettings {
+        scope: "openid realname id_number".into(),
+        statutory: true,
+        ..ClientSettings::default()
+    };
+    let (police, police_secret) = s.add_client(ClientType::Web, duty).await;
+    let ask = auth_url(&s.issuer, &police, "").replace("scope=openid", "scope=openid%20realname%20id_number");
+    let (_, _, inform) = b.get(&s, &ask).await.page();
+    assert!(inform.contains("id=\"statutory\"") && inform.contains("data-scope=\"id_number\""), "{inform}");
+    assert!(!inform.contains("value=\"deny\"") && !inform.contains("type=\"checkbox\""), "{inform}");
+    let cb = b.consent(&s, &inform, true).await.callback();
+    let info = userinfo_of(&s, &police, police_secret.as_deref().unwrap(), &cb["code"]).await;
+    assert_eq!(info["id_number"], ada_number, "{info}");
 
     // one number, one account: bo is told what to do
     let b2 = Browser::new();
@@ -164,7 +178,7 @@ async fn realname(backend: Backend) {
     assert!(!info.to_string().contains(ada_number), "never the full number: {info}");
     // the release is recorded and shown to ada: which claims, to whom, when (not their values)
     let (_, _, page) = b.get(&s, &home).await.page();
-    assert!(page.contains("id=\"releases\" data-count=\"3\"") && page.contains("Department App"), "{page}");
+    assert!(page.contains("id=\"releases\" data-count=\"4\"") && page.contains("Department App"), "{page}");
     assert!(page.contains("verified_name") && page.contains("id_number_masked"), "{page}");
     assert!(
         page.contains("id_number,") || page.contains(", id_number"),

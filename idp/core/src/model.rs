@@ -216,6 +216,10 @@ pub struct ClientSettings {
     /// accepts only `staff`. Default: `self`.
     #[serde(default = "self_only")]
     pub contexts: Vec<String>,
+    /// Processes personal data under a statutory duty (PIPL art. 13(3)), as an administrator
+    /// marked it: the consent page informs instead of asking, and still lists every item.
+    #[serde(default)]
+    pub statutory: bool,
 }
 
 fn self_only() -> Vec<String> {
@@ -240,6 +244,7 @@ impl Default for ClientSettings {
             min_acr: None,
             min_realname_level: None,
             contexts: self_only(),
+            statutory: false,
         }
     }
 }

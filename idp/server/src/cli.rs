@@ -131,6 +131,10 @@ pub enum ClientCmd {
         /// still ticks it separately on the consent page).
         #[arg(long)]
         allow_id_number: bool,
+        /// It processes personal data under a statutory duty: the consent page informs
+        /// instead of asking.
+        #[arg(long)]
+        statutory: bool,
         #[arg(long, value_parser = ["jwt", "opaque"], default_value = "jwt")]
         access_token_format: String,
         #[arg(long, value_parser = ["ES256", "RS256", "EdDSA"], default_value = "ES256")]
@@ -411,6 +415,7 @@ async fn client_command(ops: &Ops, json: bool, cmd: ClientCmd) -> anyhow::Result
             post_logout_redirect_uris,
             scope,
             allow_id_number,
+            statutory,
             access_token_format,
             id_token_alg,
             jwks_file,
@@ -436,6 +441,7 @@ async fn client_command(ops: &Ops, json: bool, cmd: ClientCmd) -> anyhow::Result
                 always_issue_refresh_token: always_refresh,
                 min_acr,
                 min_realname_level,
+                statutory,
                 ..ClientSettings::default()
             };
             if !contexts.is_empty() {

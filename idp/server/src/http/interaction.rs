@@ -31,6 +31,8 @@ pub(super) struct Loaded {
     /// Passwordless passkeys are offered (the deployment has a WebAuthn relying party and the
     /// tenant offers them).
     pub passkeys: bool,
+    /// The client acts under a statutory duty: consent informs instead of asking.
+    pub statutory: bool,
 }
 
 pub(super) async fn load(
@@ -62,18 +64,18 @@ pub(super) async fn load(
     if !bound {
         return Err(expired(lang));
     }
-    let (client_name, organisation) =
+    let (client_name, organisation, statutory) =
         match state.store().client(&t.tenant.id, &interaction.request.client_id).await {
-            Ok(Some(c)) => (c.name, c.settings.organisation),
+            Ok(Some(c)) => (c.name, c.settings.organisation, c.settings.statutory),
             _ if interaction.request.client_id == super::account::ACCOUNT_CONSOLE => {
-                (lang.texts().account_title.to_string(), None)
+                (lang.texts().account_title.to_string(), None, false)
             }
-            _ => (interaction.request.client_id.clone(), None),
+            _ => (interaction.request.client_id.clone(), None, false),
         };
     let offered = &t.tenant.settings.factors;
     let sms = state.sms.is_some() && offered.sms_signin;
     let passkeys = state.passkeys.is_some() && offered.passkeys;
-    Ok(Loaded { t, interaction, lang, client_name, organisation, sms, passkeys })
+    Ok(Loaded { t, interaction, lang, client_name, organisation, sms, passkeys, statutory })
 }
 
 pub(super) fn lang_switch(l: &Loaded) -> Option<String> {
@@ -190,6 +192,7 @@ fn consent_page(l: &Loaded, headers: &HeaderMap, username: &str) -> Response {
         .map(|i| (i.name, if l.lang == Lang::En { i.en } else { i.zh }))
         .collect();
     let page = ConsentPage {
+        statutory: l.statutory,
         sensitive,
         t: l.lang.texts(),
         lang_switch: lang_switch(l),
@@ -496,7 +499,7 @@ pub async fn consent(
             Some(&session.account_id),
             Some(&req.client_id),
             Some(&ip),
-            json!({"scope": req.scope}),
+            json!({"scope": req.scope, "statutory": l.statutory}),
         )
         .await;
         let _ = state.store().delete_interaction(&l.interaction.id).await;
@@ -508,7 +511,10 @@ pub async fn consent(
     let ticked: Vec<&str> =
         params.iter().filter(|(k, _)| k == "sensitive").map(|(_, v)| v.as_str()).collect();
     let mut narrowed = req.clone();
-    narrowed.scope.retain(|s| !scope::SENSITIVE.contains(&s.as_str()) || ticked.contains(&s.as_str()));
+    // (a client under a statutory duty is informed of, not asked for, every item)
+    narrowed
+        .scope
+        .retain(|s| l.statutory || !scope::SENSITIVE.contains(&s.as_str()) || ticked.contains(&s.as_str()));
     let req = &narrowed;
     let now = state.env().now();
     let previous = state.store().grant(tenant_id, &session.account_id, &req.client_id).await.ok().flatten();

@@ -312,6 +312,8 @@ pub struct ConsentPage<'a> {
     pub scopes: Vec<&'static str>,
     /// Sensitive items, each with its own tick: (scope, description).
     pub sensitive: Vec<(&'static str, &'static str)>,
+    /// The client acts under a statutory duty: inform, do not ask.
+    pub statutory: bool,
     pub username: &'a str,
     pub action: String,
     pub csrf: &'a str,

@@ -142,6 +142,10 @@ pub struct Texts {
     pub rel_none: &'static str,
     pub sensitive_title: &'static str,
     pub sensitive_notice: &'static str,
+    pub statutory_title: &'static str,
+    pub statutory_uses: &'static str,
+    pub statutory_notice: &'static str,
+    pub statutory_continue: &'static str,
 }
 
 pub static ZH: Texts = Texts {
@@ -286,6 +290,10 @@ pub static ZH: Texts = Texts {
     rel_none: "暂无记录。",
     sensitive_title: "敏感个人信息（需单独同意）",
     sensitive_notice: "该应用称办理业务必须使用以下敏感个人信息。如不勾选，应用将不会收到这些信息，部分业务可能无法办理。",
+    statutory_title: "信息使用告知",
+    statutory_uses: "将使用您的以下信息：",
+    statutory_notice: "该部门依据法律、行政法规履行法定职责，处理上述信息无需取得您的同意（《个人信息保护法》第十三条）。",
+    statutory_continue: "知道了，继续",
 };
 
 pub static EN: Texts = Texts {
@@ -430,4 +438,8 @@ pub static EN: Texts = Texts {
     rel_none: "Nothing yet.",
     sensitive_title: "Sensitive personal information (separate consent)",
     sensitive_notice: "The application states it needs the following sensitive information for this service. Left unticked, it will not receive it, and some services may not be available.",
+    statutory_title: "How your information is used",
+    statutory_uses: "will use the following information about you:",
+    statutory_notice: "The department processes this information to perform a statutory duty under laws and administrative regulations, which needs no consent (Personal Information Protection Law, article 13).",
+    statutory_continue: "Understood, continue",
 };
