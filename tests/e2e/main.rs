@@ -18,6 +18,7 @@ mod horizontal;
 mod hostile;
 mod oidc_flow;
 mod outage;
+mod pairwise;
 mod passkeys;
 mod phone;
 mod realname;

@@ -75,7 +75,11 @@ pub fn issue(
         }
         AccessTokenFormat::Jwt => {
             let a = &token.authz;
-            let subject = a.account_id.as_deref().unwrap_or(&a.client_id);
+            let sector = client.settings.sector.as_deref();
+            let subject = match &a.account_id {
+                Some(id) => crate::keys::subject(keys, sector, id),
+                None => a.client_id.clone(),
+            };
             let mut claims = json!({
                 "iss": issuer, "sub": subject, "aud": a.client_id, "client_id": a.client_id,
                 "iat": now, "exp": token.expires_at, "jti": token.jti, "scope": scope::join(&a.scope),
@@ -93,6 +97,11 @@ pub fn issue(
             }
             if let Some(c) = &a.context {
                 claims["act_context"] = json!(c);
+            }
+            // a pairwise sub does not lead back to the account: the id travels sealed
+            if let (Some(id), Some(_)) = (&a.account_id, sector) {
+                claims["acct"] =
+                    json!(b64(&keys.sealer.derive(ACCT_CONTEXT).seal(env, id.as_bytes(), ACCT_CONTEXT)));
             }
             keys.sign(client.settings.id_token_alg, "at+jwt", &claims)
                 .map_err(|e| OAuthError::server_error(e.to_string()))?
@@ -117,7 +126,7 @@ pub fn read(keys: &KeySet, issuer: &str, tenant_id: &str, token: &str, now: i64)
         if jsonwebtoken::decode_header(token).ok()?.typ.as_deref() != Some("at+jwt") {
             return None;
         }
-        from_jwt(keys.verify::<Value>(token, issuer, false, now).ok()?, tenant_id)?
+        from_jwt(keys.verify::<Value>(token, issuer, false, now).ok()?, tenant_id, keys)?
     } else {
         return None;
     };
@@ -128,10 +137,18 @@ fn hour_key(keys: &KeySet, hour: i64) -> crate::crypto::Kek {
     keys.sealer.derive(&hour.to_string())
 }
 
-fn from_jwt(c: Value, tenant_id: &str) -> Option<AccessToken> {
+const ACCT_CONTEXT: &str = "at-account";
+
+fn from_jwt(c: Value, tenant_id: &str, keys: &KeySet) -> Option<AccessToken> {
     let s = |k: &str| c.get(k).and_then(Value::as_str).map(str::to_string);
     let client_id = s("client_id")?;
-    let sub = s("sub")?;
+    let sub = match s("acct") {
+        Some(sealed) => {
+            let plain = keys.sealer.derive(ACCT_CONTEXT).open(&b64_decode(&sealed)?, ACCT_CONTEXT).ok()?;
+            String::from_utf8(plain).ok()?
+        }
+        None => s("sub")?,
+    };
     let jti = s("jti")?;
     let family_id = jti.split_once('.').map(|(f, _)| f.to_string());
     let authz = Authorization {

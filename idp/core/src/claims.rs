@@ -21,12 +21,19 @@ use crate::scope;
 /// The UserInfo claims for `scopes`: exactly the claims of the granted scopes, nothing else.
 /// `real_name` is the account's bound identity (read only when `realname` is granted); without
 /// one, `realname_level` is 0 and the other real-name claims are absent.
-pub fn userinfo(account: &Account, extra: Extra<'_>, scopes: &[String], act_as: &str) -> Map<String, Value> {
+/// `sub` is what this client sees (`keys::subject`).
+pub fn userinfo(
+    account: &Account,
+    sub: &str,
+    extra: Extra<'_>,
+    scopes: &[String],
+    act_as: &str,
+) -> Map<String, Value> {
     let real_name = extra.real_name;
     let staff = extra.context.filter(|(_, m)| act_as == "staff" && m.kind == "staff");
     let enterprise = extra.context.filter(|(_, m)| act_as == "enterprise" && m.kind != "staff");
     let mut out = Map::new();
-    out.insert("sub".into(), json!(account.id));
+    out.insert("sub".into(), json!(sub));
     out.insert("act_as".into(), json!(act_as));
     for s in scopes {
         let Some(info) = scope::info(s) else { continue };

@@ -201,6 +201,20 @@ impl KeySet {
     }
 }
 
+/// The `sub` a client sees for an account (OIDC Core §8): the account id, or, for a client
+/// in a sector, a pairwise identifier — an HMAC of sector and account id under a key derived
+/// from the tenant's sealing key, so it is stable across nodes and clients of one sector, and
+/// unlinkable across sectors and tenants.
+pub fn subject(keys: &KeySet, sector: Option<&str>, account_id: &str) -> String {
+    match sector {
+        None => account_id.to_string(),
+        Some(sector) => {
+            let mac = keys.sealer.derive("pairwise-sub").mac(format!("{sector}\n{account_id}").as_bytes());
+            format!("p{}", crate::crypto::b64(&mac[..24]))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -220,6 +220,10 @@ pub struct ClientSettings {
     /// marked it: the consent page informs instead of asking, and still lists every item.
     #[serde(default)]
     pub statutory: bool,
+    /// The sector (OIDC Core §8.1) whose clients share a pairwise `sub`; `None`: the public
+    /// `sub` (the account id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sector: Option<String>,
 }
 
 fn self_only() -> Vec<String> {
@@ -245,6 +249,7 @@ impl Default for ClientSettings {
             min_realname_level: None,
             contexts: self_only(),
             statutory: false,
+            sector: None,
         }
     }
 }

@@ -253,7 +253,10 @@ fn mint(
     let with_first_refresh = grant_type == "authorization_code";
     let s = &client.settings;
     let issuer = &ctx.endpoints.issuer;
-    let subject = authz.account_id.clone().unwrap_or_else(|| client.client_id.clone());
+    let subject = match &authz.account_id {
+        Some(id) => crate::keys::subject(ctx.keys, s.sector.as_deref(), id),
+        None => client.client_id.clone(),
+    };
     let (access_token, access) =
         crate::access_token::issue(ctx.keys, ctx.env, issuer, client, authz, family, now)?;
     let id_token = if authz.account_id.is_some() && authz.scope.iter().any(|s| s == "openid") {

@@ -53,6 +53,13 @@ impl ReadContext<'_> {
         }
     }
 
+    /// The `sub` the client sees for the account (pairwise in a sector).
+    async fn subject(&self, client_id: &str, account_id: &str) -> Result<String, OAuthError> {
+        let client = self.store.client(&self.tenant.id, client_id).await?;
+        let sector = client.as_ref().and_then(|c| c.settings.sector.as_deref());
+        Ok(crate::keys::subject(self.keys, sector, account_id))
+    }
+
     pub async fn userinfo(&self, token: &str) -> Result<Map<String, Value>, OAuthError> {
         let invalid = || OAuthError::invalid_token("The access token is invalid or has expired.");
         let record = self.access_token(token).await?.ok_or_else(invalid)?;
@@ -92,7 +99,8 @@ impl ReadContext<'_> {
             context: context.as_ref().map(|(o, m)| (o, m)),
             id_number: id_number.as_deref(),
         };
-        let released = claims::userinfo(&account, extra, &record.authz.scope, &record.authz.act_as);
+        let sub = self.subject(&record.authz.client_id, &account.id).await?;
+        let released = claims::userinfo(&account, &sub, extra, &record.authz.scope, &record.authz.act_as);
         // Every release of personal data is recorded (PIPL; the person sees it on the account
         // pages): which claims, to which client, when — never their values. No record, no release.
         let names: Vec<&String> =
@@ -146,7 +154,10 @@ impl ReadContext<'_> {
             "exp": exp,
             "iat": iat,
             "iss": self.issuer,
-            "sub": authz.account_id.clone().unwrap_or_else(|| authz.client_id.clone()),
+            "sub": match &authz.account_id {
+                Some(id) => self.subject(&authz.client_id, id).await?,
+                None => authz.client_id.clone(),
+            },
             "aud": authz.client_id,
             "act_as": authz.act_as,
         });

@@ -135,6 +135,10 @@ pub enum ClientCmd {
         /// instead of asking.
         #[arg(long)]
         statutory: bool,
+        /// Its sector (e.g. https://dept.example.gov.cn): clients of one sector share a pairwise
+        /// `sub`, clients of different sectors cannot link their people.
+        #[arg(long)]
+        sector: Option<String>,
         #[arg(long, value_parser = ["jwt", "opaque"], default_value = "jwt")]
         access_token_format: String,
         #[arg(long, value_parser = ["ES256", "RS256", "EdDSA"], default_value = "ES256")]
@@ -416,6 +420,7 @@ async fn client_command(ops: &Ops, json: bool, cmd: ClientCmd) -> anyhow::Result
             scope,
             allow_id_number,
             statutory,
+            sector,
             access_token_format,
             id_token_alg,
             jwks_file,
@@ -442,6 +447,7 @@ async fn client_command(ops: &Ops, json: bool, cmd: ClientCmd) -> anyhow::Result
                 min_acr,
                 min_realname_level,
                 statutory,
+                sector,
                 ..ClientSettings::default()
             };
             if !contexts.is_empty() {

@@ -55,9 +55,15 @@ async fn plan(
         if client_id.as_ref().is_some_and(|c| *c != aud) {
             return Err(OAuthError::invalid_request("client_id does not match the id_token_hint."));
         }
+        // the hint's sub is the one its client sees (pairwise in a sector)
+        let sector = match state.store().client(&t.tenant.id, &aud).await? {
+            Some(c) => c.settings.sector,
+            None => None,
+        };
         client_id = Some(aud);
         hint_matches_session = session.is_some_and(|s| {
-            s.account_id == claims.sub && claims.sid.as_ref().is_none_or(|sid| *sid == s.sid)
+            idp_core::keys::subject(&t.keys, sector.as_deref(), &s.account_id) == claims.sub
+                && claims.sid.as_ref().is_none_or(|sid| *sid == s.sid)
         });
     }
     let redirect = match param(params, "post_logout_redirect_uri").filter(|u| !u.is_empty()) {
