@@ -20,6 +20,8 @@ use idp_core::{Store, StoreError};
 mod batch;
 mod cache;
 mod macros;
+#[macro_use]
+mod identity_sql;
 mod postgres;
 mod rows;
 mod sqlite;

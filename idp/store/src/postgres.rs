@@ -45,3 +45,4 @@ impl PgStore {
 }
 
 impl_store!(PgStore, Postgres, "postgres");
+impl_identity_sql!(PgStore);

@@ -62,3 +62,4 @@ impl SqliteStore {
 }
 
 impl_store!(SqliteStore, Sqlite, "sqlite");
+impl_identity_sql!(SqliteStore);

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use idp_core::StoreError;
 use idp_core::model::SmsCheck;
@@ -59,10 +59,7 @@ pub async fn send(
             Err(wait) => Err(wait),
         };
     if let Err(wait) = limited {
-        let mut r = show(texts.too_many, Some(phone)).await;
-        *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-        r.headers_mut().insert(header::RETRY_AFTER, wait.into());
-        return r;
+        return super::limited(show(texts.too_many, Some(phone)).await, wait);
     }
     if let Err(e) = send_code(&state, sender, &t.tenant.id, &phone, PURPOSE, lang).await {
         return error_page(lang, &e);

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use idp_core::authorize::error_response;
 use idp_core::model::{AuthRequest, Session};
@@ -194,17 +194,18 @@ pub async fn totp(
     };
     let key = format!("{tenant_id}:totp:{account_id}");
     if let Err(wait) = state.limits.signin_account.check_shared(state.store(), now, &key).await {
-        let mut r = factor_page_for(
-            &state,
-            &l,
-            &headers,
-            &account_id,
-            Some(t.too_many.into()),
-            StatusCode::TOO_MANY_REQUESTS,
-        )
-        .await;
-        r.headers_mut().insert(header::RETRY_AFTER, wait.into());
-        return r;
+        return super::limited(
+            factor_page_for(
+                &state,
+                &l,
+                &headers,
+                &account_id,
+                Some(t.too_many.into()),
+                StatusCode::TOO_MANY_REQUESTS,
+            )
+            .await,
+            wait,
+        );
     }
     let expired = || error_page(l.lang, &OAuthError::invalid_request(t.expired_interaction));
     let account = match state.store().account(&tenant_id, &account_id).await {

@@ -252,9 +252,10 @@ pub async fn login(
     if let Err(wait) =
         state.limits.signin_ip.check_shared(state.store(), now, &format!("{tenant_id}:{ip}")).await
     {
-        let mut r = login_page(&l, &headers, Some(t.too_many.into()), &login, StatusCode::TOO_MANY_REQUESTS);
-        r.headers_mut().insert(header::RETRY_AFTER, wait.into());
-        return r;
+        return super::limited(
+            login_page(&l, &headers, Some(t.too_many.into()), &login, StatusCode::TOO_MANY_REQUESTS),
+            wait,
+        );
     }
     if login.is_empty() || login.len() > 64 || password.is_empty() || password.len() > 256 {
         return login_page(&l, &headers, Some(t.bad_credentials.into()), &login, StatusCode::OK);
@@ -262,9 +263,10 @@ pub async fn login(
     if let Err(wait) =
         state.limits.signin_account.check_shared(state.store(), now, &format!("{tenant_id}:{login}")).await
     {
-        let mut r = login_page(&l, &headers, Some(t.too_many.into()), &login, StatusCode::TOO_MANY_REQUESTS);
-        r.headers_mut().insert(header::RETRY_AFTER, wait.into());
-        return r;
+        return super::limited(
+            login_page(&l, &headers, Some(t.too_many.into()), &login, StatusCode::TOO_MANY_REQUESTS),
+            wait,
+        );
     }
     let account = match state.store().account_by_typed_login(&tenant_id, &login).await {
         Ok(a) => a,

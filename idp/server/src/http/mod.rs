@@ -240,6 +240,13 @@ pub fn log_error(e: &OAuthError) {
 }
 
 /// 429 with Retry-After.
+/// A page answering a rate-limited request: 429 and when to try again.
+pub fn limited(mut page: Response, wait: u64) -> Response {
+    *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    page.headers_mut().insert(header::RETRY_AFTER, wait.into());
+    page
+}
+
 pub fn too_many(retry_after: u64) -> Response {
     let e = OAuthError::new("slow_down", "Too many requests; try again later.").with_status(429);
     let mut res = json_error(&e);

@@ -247,9 +247,10 @@ pub async fn finish(
     if let Err(wait) =
         state.limits.signin_ip.check_shared(state.store(), now, &format!("{tenant_id}:{ip}")).await
     {
-        let mut r = login_page(&l, &headers, Some(t.too_many.into()), "", StatusCode::TOO_MANY_REQUESTS);
-        r.headers_mut().insert(header::RETRY_AFTER, wait.into());
-        return r;
+        return super::limited(
+            login_page(&l, &headers, Some(t.too_many.into()), "", StatusCode::TOO_MANY_REQUESTS),
+            wait,
+        );
     }
     let Some(p) = purpose(&params) else {
         return super::pages::error_page(

@@ -7,7 +7,7 @@
 
 use axum::body::Bytes;
 use axum::extract::Path;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use idp_core::OAuthError;
 use idp_core::authorize::error_response;
@@ -254,10 +254,7 @@ pub async fn upgrade(
     let key = format!("{}:realname:{}", l.t.tenant.id, session.account_id);
     if let Err(wait) = state.limits.signin_account.check_shared(state.store(), state.env().now(), &key).await
     {
-        let mut r = upgrade_page(&l, &headers, needed, Some(t.too_many.into()));
-        *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-        r.headers_mut().insert(header::RETRY_AFTER, wait.into());
-        return r;
+        return super::limited(upgrade_page(&l, &headers, needed, Some(t.too_many.into())), wait);
     }
     let account = match state.store().account(&l.t.tenant.id, &session.account_id).await {
         Ok(Some(a)) if !a.disabled => a,
@@ -297,10 +294,10 @@ pub async fn account_bind(
     let key = format!("{}:realname:{}", t.tenant.id, account.id);
     if let Err(wait) = state.limits.signin_account.check_shared(state.store(), state.env().now(), &key).await
     {
-        let mut r = show_account(&state, &t, lang, &headers, &session, &account, Some(texts.too_many)).await;
-        *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-        r.headers_mut().insert(header::RETRY_AFTER, wait.into());
-        return r;
+        return super::limited(
+            show_account(&state, &t, lang, &headers, &session, &account, Some(texts.too_many)).await,
+            wait,
+        );
     }
     let (name, id_type, number) = form_identity(&params);
     let message = match bind(&state, &t, &account, name, id_type, number, Via::Person).await {

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use idp_core::model::SmsCheck;
 use idp_core::{OAuthError, sms};
@@ -72,9 +72,10 @@ pub async fn send(
         };
     if let Err(wait) = limited {
         f.sms_sent = true;
-        let mut r = factor_page_with(&l, &headers, f, Some(t.too_many.into()), StatusCode::TOO_MANY_REQUESTS);
-        r.headers_mut().insert(header::RETRY_AFTER, wait.into());
-        return r;
+        return super::limited(
+            factor_page_with(&l, &headers, f, Some(t.too_many.into()), StatusCode::TOO_MANY_REQUESTS),
+            wait,
+        );
     }
     if let Err(e) = send_code(&state, sender, &tenant_id, &phone, PURPOSE, l.lang).await {
         return error_page(l.lang, &e);
@@ -119,9 +120,10 @@ pub async fn verify(
         .await
     {
         f.sms_sent = true;
-        let mut r = factor_page_with(&l, &headers, f, Some(t.too_many.into()), StatusCode::TOO_MANY_REQUESTS);
-        r.headers_mut().insert(header::RETRY_AFTER, wait.into());
-        return r;
+        return super::limited(
+            factor_page_with(&l, &headers, f, Some(t.too_many.into()), StatusCode::TOO_MANY_REQUESTS),
+            wait,
+        );
     }
     let mac = sms::code_mac(
         &state.ops.kek,

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use idp_core::model::{SmsCheck, SmsCode};
 use idp_core::sms;
@@ -53,10 +53,10 @@ fn page(
 
 fn too_many(l: &Loaded, headers: &HeaderMap, phone: &str, code_step: bool, wait: u64) -> Response {
     let t = l.lang.texts();
-    let mut r =
-        page(l, headers, phone, code_step, Some(t.too_many.into()), None, StatusCode::TOO_MANY_REQUESTS);
-    r.headers_mut().insert(header::RETRY_AFTER, wait.into());
-    r
+    super::limited(
+        page(l, headers, phone, code_step, Some(t.too_many.into()), None, StatusCode::TOO_MANY_REQUESTS),
+        wait,
+    )
 }
 
 pub async fn show(state: State, Path((slug, id)): Path<(String, String)>, headers: HeaderMap) -> Response {
