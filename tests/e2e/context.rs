@@ -1,39 +1,15 @@
 //! Acting contexts through the pages: a staff-only application gets the staff context without
 //! a question and the `org` claims; an application that accepts both shows the chooser (and so
 //! does `prompt=select_account`); a person with no context the client accepts is refused; ending
-//! the membership makes the staff tokens inactive and their refresh fail at once.
+//! the membership makes the staff tokens inactive and their refresh fail at once. The account
+//! page switches the session's context, which later authorizations take without asking.
 
 use idp_core::model::{ClientSettings, ClientType};
 use idp_core::org::NewOrganisation;
-use serde_json::Value;
 
-use crate::browser::{Browser, Step, extract, form_action, rp_http};
-use crate::common::{Backend, PASSWORD, REDIRECT, TestServer, auth_url};
-
-async fn tokens(s: &TestServer, client: &str, secret: &str, code: &str) -> Value {
-    let res = rp_http()
-        .post(format!("{}/token", s.issuer))
-        .basic_auth(client, Some(secret))
-        .form(&[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", REDIRECT)])
-        .send()
-        .await
-        .unwrap();
-    res.json().await.unwrap()
-}
-
-async fn userinfo(s: &TestServer, at: &str) -> (u16, Value) {
-    let res = rp_http().get(format!("{}/userinfo", s.issuer)).bearer_auth(at).send().await.unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or_default())
-}
-
-fn claims(jwt: &str) -> Value {
-    let payload = jwt.split('.').nth(1).unwrap();
-    serde_json::from_slice(
-        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload).unwrap(),
-    )
-    .unwrap()
-}
+use crate::browser::{Browser, Step, extract, form_action};
+use crate::common::{Backend, PASSWORD, TestServer, auth_url};
+use crate::rp::{claims, introspect, redeem as tokens, refresh, userinfo};
 
 /// Through consent if asked; the callback.
 async fn finish(b: &Browser, s: &TestServer, step: Step) -> std::collections::HashMap<String, String> {
@@ -128,6 +104,35 @@ async fn acting_contexts(backend: Backend) {
     // prompt=none cannot ask
     let cb = b.get(&s, &with_org(&hall, "&prompt=none")).await.callback();
     assert_eq!(cb["error"], "interaction_required");
+
+    // the account page switches the session's context without signing in again: later
+    // authorizations take it without the chooser, prompt=none too; a forged one is refused
+    let account_url = format!("{}/t/main/account", s.base);
+    let account = b.get(&s, &account_url).await.page().2;
+    assert!(account.contains("id=\"contexts\"") && !account.contains("data-current"), "{account}");
+    let switch = |value: String| {
+        let csrf = extract(&account, "csrf").unwrap();
+        let b = &b;
+        let s = &s;
+        async move {
+            b.post_form(s, "/t/main/account/context", &[("csrf", &csrf), ("context", &value)]).await.page().2
+        }
+    };
+    let forged = switch("someone-elses".into()).await;
+    assert!(forged.contains("role=\"alert\"") && !forged.contains("data-current"), "{forged}");
+    let switched = switch(m.id.clone()).await;
+    assert!(switched.contains(&format!("value=\"{}\" checked data-current", m.id)), "{switched}");
+    let cb = finish(&b, &s, b.get(&s, &with_org(&hall, "")).await).await;
+    let t = tokens(&s, &hall, hall_secret.as_deref().unwrap(), &cb["code"]).await;
+    assert_eq!(claims(t["id_token"].as_str().unwrap())["act_as"], "staff", "{t}");
+    let cb = b.get(&s, &with_org(&hall, "&prompt=none")).await.callback();
+    let t = tokens(&s, &hall, hall_secret.as_deref().unwrap(), &cb["code"]).await;
+    assert_eq!(claims(t["id_token"].as_str().unwrap())["act_as"], "staff", "{t}");
+    switch("self".into()).await;
+    let cb = b.get(&s, &with_org(&hall, "&prompt=none")).await.callback();
+    let t = tokens(&s, &hall, hall_secret.as_deref().unwrap(), &cb["code"]).await;
+    assert_eq!(claims(t["id_token"].as_str().unwrap())["act_as"], "self", "{t}");
+
     // prompt=select_account (a fresh sign-in here) asks even where one context applies
     let (_, _, login) = b.get(&s, &with_org(&oa, "&prompt=select_account")).await.page();
     let (_, _, chooser) = b.sign_in(&s, &login, "lei", PASSWORD).await.page();
@@ -144,27 +149,9 @@ async fn acting_contexts(backend: Backend) {
     s.ops.revoke_membership("main", &m.id).await.unwrap();
     let (status, _) = userinfo(&s, &at).await;
     assert_eq!(status, 401, "userinfo refuses a token of an ended membership");
-    let intro: Value = rp_http()
-        .post(format!("{}/introspect", s.issuer))
-        .basic_auth(&oa, Some(&oa_secret))
-        .form(&[("token", at.as_str())])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let intro = introspect(&s, &oa, &oa_secret, &at).await;
     assert_eq!(intro["active"], false, "{intro}");
-    let refreshed: Value = rp_http()
-        .post(format!("{}/token", s.issuer))
-        .basic_auth(&oa, Some(&oa_secret))
-        .form(&[("grant_type", "refresh_token"), ("refresh_token", rt.as_str())])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let refreshed = refresh(&s, &oa, &oa_secret, &rt).await;
     assert_eq!(refreshed["error"], "invalid_grant", "{refreshed}");
 }
 crate::both_backends!(acting_contexts_staff_and_self, acting_contexts);

@@ -5,13 +5,15 @@
 //! the entity; ending the mandate stops the tokens at once; a new legal representative ends
 //! every earlier role.
 
+use idp_core::Env;
+use idp_core::identifiers::CalendarDate;
 use idp_core::model::{ClientSettings, ClientType};
 use idp_core::org::NewOrganisation;
-use serde_json::Value;
 
-use crate::browser::{Browser, Step, extract, rp_http};
-use crate::common::{Backend, PASSWORD, REDIRECT, TestServer, auth_url};
+use crate::browser::{Browser, Step, extract};
+use crate::common::{Backend, PASSWORD, TestServer, auth_url};
 use crate::realname::resident;
+use crate::rp::{redeem, refresh, userinfo, userinfo_of};
 
 const USCC: &str = "91220101MA0Y3K5Q3C";
 
@@ -60,7 +62,7 @@ async fn enterprises(backend: Backend) {
         ..NewOrganisation::default()
     };
     let org = s.ops.add_organisation("main", None, ent).await.unwrap();
-    for who in ["fa", "he", "gu", "yi"] {
+    for who in ["fa", "he", "gu", "yi", "ding"] {
         s.add_account(who).await;
     }
     let tax = ClientSettings {
@@ -128,27 +130,10 @@ async fn enterprises(backend: Backend) {
         Step::Page { body, .. } => gu.consent(&s, &body, true).await.callback(),
         other => other.callback(),
     };
-    let t: Value = rp_http()
-        .post(format!("{}/token", s.issuer))
-        .basic_auth(&client, Some(&secret))
-        .form(&[("grant_type", "authorization_code"), ("code", &cb["code"]), ("redirect_uri", REDIRECT)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let t = redeem(&s, &client, &secret, &cb["code"]).await;
     let at = t["access_token"].as_str().unwrap().to_string();
     let rt = t["refresh_token"].as_str().unwrap().to_string();
-    let info: Value = rp_http()
-        .get(format!("{}/userinfo", s.issuer))
-        .bearer_auth(&at)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let info = userinfo_of(&s, &t).await;
     assert_eq!(info["act_as"], "enterprise", "{info}");
     let e = &info["entity"];
     assert_eq!(
@@ -159,23 +144,36 @@ async fn enterprises(backend: Backend) {
     assert_eq!(e["matters"], serde_json::json!(["税务申报", "社保登记"]));
     assert!(e["mandate_id"].is_string() && e["expiry"].is_i64(), "{info}");
 
+    // a mandate may start on a later date (00:00 China Standard Time): confirmed, it is no
+    // context before that day and the agent's context from it; a date in the past is refused
+    let t0 = s.env.now();
+    let day = |d: i64| CalendarDate::from_unix_in_china(t0 + d * 86400);
+    let mandate_url = format!("/t/main/account/enterprise/{}/mandate", org.id);
+    let past = [("person", "ding"), ("matters", "年报"), ("days", "10"), ("start", &day(-1).to_string())];
+    let refused = post(&he, &s, &page_he, &mandate_url, &past).await;
+    assert!(refused.contains("起始日期须为") && !refused.contains("ding ·"), "{refused}");
+    let later = [("person", "ding"), ("matters", "年报"), ("days", "10"), ("start", &day(2).to_string())];
+    let page_he = post(&he, &s, &refused, &mandate_url, &later).await;
+    assert!(page_he.contains("ding · 经办人 (待确认) · 年报 · 生效于 "), "{page_he}");
+    let (ding, page_ding) = account(&s, "ding").await;
+    assert!(page_ding.contains("生效于"), "{page_ding}");
+    post(&ding, &s, &page_ding, &attr_after(&page_ding, "data-pending=\"true\"", "action"), &[]).await;
+    assert_eq!(ding.get(&s, &url).await.callback()["error"], "access_denied", "not started yet");
+    s.env.set(day(2).start_in_china());
+    let cb = ding.authorize(&s, &url, "ding").await.callback();
+    let info = userinfo_of(&s, &redeem(&s, &client, &secret, &cb["code"]).await).await;
+    assert_eq!(
+        (info["act_as"].as_str(), info["entity"]["matters"][0].as_str()),
+        (Some("enterprise"), Some("年报"))
+    );
+    s.env.set(t0);
+
     // the administrator ends the mandate: the agent's tokens stop at once
     let page_he = he.get(&s, &format!("{}/t/main/account", s.base)).await.page().2;
-    let revoke = attr_after(&page_he, "data-member=", "action");
+    let revoke = attr_after(&page_he, ">gu · ", "action");
     post(&he, &s, &page_he, &revoke, &[]).await;
-    let status =
-        rp_http().get(format!("{}/userinfo", s.issuer)).bearer_auth(&at).send().await.unwrap().status();
-    assert_eq!(status.as_u16(), 401);
-    let refreshed: Value = rp_http()
-        .post(format!("{}/token", s.issuer))
-        .basic_auth(&client, Some(&secret))
-        .form(&[("grant_type", "refresh_token"), ("refresh_token", rt.as_str())])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    assert_eq!(userinfo(&s, &at).await.0, 401);
+    let refreshed = refresh(&s, &client, &secret, &rt).await;
     assert_eq!(refreshed["error"], "invalid_grant");
 
     // the registry names a new legal representative: when they bind, every earlier role ends

@@ -23,6 +23,7 @@ mod passkeys;
 mod phone;
 mod realname;
 mod refusals;
+mod rp;
 mod sessions;
 mod sms;
 mod softkey;

@@ -4,10 +4,10 @@
 //! still works at UserInfo.
 
 use idp_core::model::{AccessTokenFormat, ClientSettings, ClientType};
-use serde_json::Value;
 
-use crate::browser::{Browser, rp_http};
-use crate::common::{Backend, REDIRECT, TestServer, auth_url};
+use crate::browser::Browser;
+use crate::common::{Backend, TestServer, auth_url};
+use crate::rp;
 
 /// (ID token sub, UserInfo sub, introspection sub) for `who` at `client`.
 async fn subs(
@@ -18,42 +18,11 @@ async fn subs(
     who: &str,
 ) -> (String, String, String) {
     let cb = b.authorize(s, &auth_url(&s.issuer, client, ""), who).await.callback();
-    let t: Value = rp_http()
-        .post(format!("{}/token", s.issuer))
-        .basic_auth(client, Some(secret))
-        .form(&[("grant_type", "authorization_code"), ("code", &cb["code"]), ("redirect_uri", REDIRECT)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let payload = t["id_token"].as_str().unwrap().split('.').nth(1).unwrap();
-    let id: Value = serde_json::from_slice(
-        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload).unwrap(),
-    )
-    .unwrap();
-    let at = t["access_token"].as_str().unwrap();
-    let info: Value = rp_http()
-        .get(format!("{}/userinfo", s.issuer))
-        .bearer_auth(at)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let intro: Value = rp_http()
-        .post(format!("{}/introspect", s.issuer))
-        .basic_auth(client, Some(secret))
-        .form(&[("token", at)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let get = |v: &Value| v["sub"].as_str().unwrap_or_else(|| panic!("no sub: {v}")).to_string();
+    let t = rp::redeem(s, client, secret, &cb["code"]).await;
+    let id = rp::id_token(&t);
+    let info = rp::userinfo_of(s, &t).await;
+    let intro = rp::introspect(s, client, secret, t["access_token"].as_str().unwrap()).await;
+    let get = |v: &serde_json::Value| v["sub"].as_str().unwrap_or_else(|| panic!("no sub: {v}")).to_string();
     (get(&id), get(&info), get(&intro))
 }
 

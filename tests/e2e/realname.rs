@@ -10,8 +10,9 @@ use idp_core::model::{ClientSettings, ClientType};
 use idp_server::ops::NewAccount;
 use serde_json::Value;
 
-use crate::browser::{Browser, Step, extract, rp_http};
-use crate::common::{Backend, PASSWORD, REDIRECT, TestServer, auth_url};
+use crate::browser::{Browser, Step, extract};
+use crate::common::{Backend, PASSWORD, TestServer, auth_url};
+use crate::rp;
 
 /// A synthetic resident ID: 17 digits and their ISO 7064 MOD 11-2 check character.
 pub fn resident(first17: &str) -> String {
@@ -36,45 +37,11 @@ async fn bind(b: &Browser, s: &TestServer, page: &str, name: &str, kind: &str, n
 async fn userinfo(s: &TestServer, b: &Browser, client: &str, secret: &str) -> Value {
     let url = auth_url(&s.issuer, client, "").replace("scope=openid", "scope=openid%20realname");
     let cb = b.authorize(s, &url, "").await.callback();
-    let res = rp_http()
-        .post(format!("{}/token", s.issuer))
-        .basic_auth(client, Some(secret))
-        .form(&[("grant_type", "authorization_code"), ("code", &cb["code"]), ("redirect_uri", REDIRECT)])
-        .send()
-        .await
-        .unwrap();
-    let token: Value = res.json().await.unwrap();
-    let at = token["access_token"].as_str().unwrap();
-    rp_http()
-        .get(format!("{}/userinfo", s.issuer))
-        .bearer_auth(at)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    userinfo_of(s, client, secret, &cb["code"]).await
 }
 
 async fn userinfo_of(s: &TestServer, client: &str, secret: &str, code: &str) -> Value {
-    let res = rp_http()
-        .post(format!("{}/token", s.issuer))
-        .basic_auth(client, Some(secret))
-        .form(&[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", REDIRECT)])
-        .send()
-        .await
-        .unwrap();
-    let token: Value = res.json().await.unwrap();
-    let at = token["access_token"].as_str().unwrap_or_else(|| panic!("{token}"));
-    rp_http()
-        .get(format!("{}/userinfo", s.issuer))
-        .bearer_auth(at)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    rp::userinfo_of(s, &rp::redeem(s, client, secret, code).await).await
 }
 
 async fn realname(backend: Backend) {

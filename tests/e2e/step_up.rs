@@ -6,32 +6,16 @@
 //! prompt=none cannot step up; an account without a second factor gets
 //! `unmet_authentication_requirements`.
 
-use base64::Engine;
 use idp_core::Env;
 use idp_core::model::{ClientSettings, ClientType};
 use idp_core::totp::Secret;
 use serde_json::Value;
 
-use crate::browser::{Browser, Step, extract, form_action, rp_http};
-use crate::common::{Backend, PASSWORD, REDIRECT, TestServer, auth_url};
-
-/// The claims of a JWT (its signature is checked by the `oidc_flow` tests).
-fn claims(jwt: &str) -> Value {
-    let payload = jwt.split('.').nth(1).unwrap();
-    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap())
-        .unwrap()
-}
+use crate::browser::{Browser, Step, extract, form_action};
+use crate::common::{Backend, PASSWORD, TestServer, auth_url};
 
 async fn id_token(s: &TestServer, client: &str, secret: &str, code: &str) -> Value {
-    let res = rp_http()
-        .post(format!("{}/token", s.issuer))
-        .basic_auth(client, Some(secret))
-        .form(&[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", REDIRECT)])
-        .send()
-        .await
-        .unwrap();
-    let body: Value = res.json().await.unwrap();
-    claims(body["id_token"].as_str().unwrap_or_else(|| panic!("no id_token: {body}")))
+    crate::rp::id_token(&crate::rp::redeem(s, client, secret, code).await)
 }
 
 /// Enrols and confirms an authenticator for `login`, as the account page will; returns it

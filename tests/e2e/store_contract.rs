@@ -83,6 +83,7 @@ fn session(n: u32, expires_at: i64) -> Session {
         amr: vec!["pwd".into(), "otp".into()],
         acr: "aal1".into(),
         min_acr: Some("aal2".into()),
+        act_context: None,
         created_at: 100,
         last_seen: 100,
         expires_at,
@@ -464,6 +465,13 @@ async fn sessions_and_interactions(s: &dyn Store) {
     s.upgrade_session(T1, "sid-2", &mfa, "aal2").await.unwrap();
     let up = s.session(T1, "sess-hash-2").await.unwrap().unwrap();
     assert_eq!((up.amr, up.acr.as_str()), (mfa, "aal2"));
+    // the acting context switched to on the account pages; another tenant cannot set it
+    s.set_session_context(T2, "sid-2", Some("m-1")).await.unwrap();
+    assert_eq!(s.session(T1, "sess-hash-2").await.unwrap().unwrap().act_context, None);
+    s.set_session_context(T1, "sid-2", Some("m-1")).await.unwrap();
+    assert_eq!(s.session(T1, "sess-hash-2").await.unwrap().unwrap().act_context.as_deref(), Some("m-1"));
+    s.set_session_context(T1, "sid-2", None).await.unwrap();
+    assert_eq!(s.session(T1, "sess-hash-2").await.unwrap().unwrap().act_context, None);
     s.delete_session(T2, "sid-1").await.unwrap();
     assert!(s.session(T1, "sess-hash-1").await.unwrap().is_some(), "another tenant cannot delete it");
     s.delete_session(T1, "sid-1").await.unwrap();

@@ -77,6 +77,30 @@ impl CalendarDate {
         }
     }
 
+    /// A date written `YYYY-MM-DD` (as an HTML date input sends it), if it exists.
+    pub fn parse_iso(s: &str) -> Option<Self> {
+        let b = s.as_bytes();
+        if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+            return None;
+        }
+        let num = |r: std::ops::Range<usize>| {
+            s.get(r).filter(|d| d.bytes().all(|c| c.is_ascii_digit()))?.parse().ok()
+        };
+        Self::new(num(0..4)?, u8::try_from(num(5..7)?).ok()?, u8::try_from(num(8..10)?).ok()?)
+    }
+
+    /// The Unix time at which this date begins in China Standard Time.
+    pub fn start_in_china(self) -> i64 {
+        // Howard Hinnant's days_from_civil.
+        let (m, d) = (i64::from(self.month), i64::from(self.day));
+        let y = i64::from(self.year) - i64::from(m <= 2);
+        let era = y.div_euclid(400);
+        let yoe = y.rem_euclid(400);
+        let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        (era * 146_097 + doe - 719_468) * 86_400 - CHINA_UTC_OFFSET_SECONDS
+    }
+
     pub fn year(self) -> u16 {
         self.year
     }

@@ -342,6 +342,9 @@ pub struct Session {
     /// The level every request of this session needs, whatever the client asks: fixed at
     /// sign-in from the account's roles (`policy::required_by_roles`).
     pub min_acr: Option<String>,
+    /// The acting context the person switched to on the account pages (`self` or a
+    /// membership id): later authorizations take it without the chooser.
+    pub act_context: Option<String>,
     pub created_at: i64,
     pub last_seen: i64,
     pub expires_at: i64,

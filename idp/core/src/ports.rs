@@ -77,6 +77,8 @@ pub trait Store: Send + Sync + 'static {
     /// Marks the interaction as waiting for a second factor (`None` clears it).
     async fn set_interaction_pending(&self, id: &str, pending: Option<&PendingSignIn>) -> Result<()>;
     /// Raises a live session after a step-up: its methods and level.
+    /// Records the acting context a person switched to for the rest of this session.
+    async fn set_session_context(&self, tenant_id: &str, sid: &str, context: Option<&str>) -> Result<()>;
     async fn upgrade_session(&self, tenant_id: &str, sid: &str, amr: &[String], acr: &str) -> Result<()>;
 
     // second factors

@@ -79,6 +79,12 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            async fn set_session_context(&self, tenant_id: &str, sid: &str, context: Option<&str>) -> Result<()> {
+                sqlx::query("UPDATE sessions SET act_context = $3 WHERE tenant_id = $1 AND sid = $2")
+                    .bind(tenant_id).bind(sid).bind(context).execute(&self.write).await.map_err(map_err)?;
+                Ok(())
+            }
+
             async fn upgrade_session(&self, tenant_id: &str, sid: &str, amr: &[String], acr: &str) -> Result<()> {
                 sqlx::query("UPDATE sessions SET amr = $3, acr = $4 WHERE tenant_id = $1 AND sid = $2")
                     .bind(tenant_id).bind(sid).bind(to_json(&amr)?).bind(acr).execute(&self.write).await.map_err(map_err)?;

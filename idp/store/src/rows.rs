@@ -147,6 +147,7 @@ pub(crate) struct SessionRow {
     created_at: i64,
     last_seen: i64,
     expires_at: i64,
+    act_context: Option<String>,
 }
 
 impl TryFrom<SessionRow> for Session {
@@ -161,6 +162,7 @@ impl TryFrom<SessionRow> for Session {
             auth_time: r.auth_time,
             acr: r.acr,
             min_acr: r.min_acr,
+            act_context: r.act_context,
             created_at: r.created_at,
             last_seen: r.last_seen,
             expires_at: r.expires_at,

@@ -129,6 +129,7 @@ fn decisions_follow_session_prompt_max_age_and_grant() {
         amr: vec!["pwd".into()],
         acr: "aal1".into(),
         min_acr: None,
+        act_context: None,
         created_at: env.now(),
         last_seen: env.now(),
         expires_at: env.now() + 100,

@@ -319,3 +319,32 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn iso_dates_parse_and_begin_at_midnight_in_china() {
+    let d = CalendarDate::parse_iso("2024-01-01").unwrap();
+    assert_eq!(d.start_in_china(), 1_704_038_400); // 2023-12-31T16:00:00Z
+    assert_eq!(CalendarDate::parse_iso("2000-02-29").unwrap().start_in_china(), 951_782_400 - 8 * 3600);
+    assert_eq!(CalendarDate::parse_iso("1970-01-01").unwrap().start_in_china(), -8 * 3600);
+    for bad in [
+        "2023-02-29",
+        "2024-1-01",
+        "2024/01/01",
+        "",
+        "2024-01-0a",
+        "+024-01-01",
+        "2024-13-01",
+        "２０２４-01-01",
+    ] {
+        assert_eq!(CalendarDate::parse_iso(bad), None, "{bad}");
+    }
+    // round trip over four centuries of days
+    for day in (-20_000..150_000).step_by(7) {
+        let t = day * 86_400;
+        let date = CalendarDate::from_unix_in_china(t);
+        assert_eq!(CalendarDate::parse_iso(&date.to_string()), Some(date));
+        assert!((0..86_400).contains(&(t - date.start_in_china())), "{date}");
+        assert_eq!(CalendarDate::from_unix_in_china(date.start_in_china()), date);
+        assert!(CalendarDate::from_unix_in_china(date.start_in_china() - 1) < date);
+    }
+}

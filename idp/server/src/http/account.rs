@@ -241,6 +241,7 @@ pub(super) async fn show_account_with(
         realname,
         id_types: types,
         enterprises: super::account_enterprise::rows(state, t, account, texts).await,
+        contexts: super::context::account_options(state, t, session, texts).await,
         releases: releases(state, t, account).await,
     };
     let mut res = with_form_action(render(StatusCode::OK, &page), None);

@@ -52,6 +52,7 @@ pub(super) async fn rows(state: &AppState, t: &TenantCtx, account: &Account, tex
                     pending: other.kind == "agent" && other.confirmed_at.is_none(),
                     matters: other.matters.join(", "),
                     expiry: other.expires_at.map(utc_datetime),
+                    starts: future(other.starts_at, now),
                 });
             }
         }
@@ -64,12 +65,18 @@ pub(super) async fn rows(state: &AppState, t: &TenantCtx, account: &Account, tex
             pending: m.kind == "agent" && m.confirmed_at.is_none(),
             matters: m.matters.join(", "),
             expiry: m.expires_at.map(utc_datetime),
+            starts: future(m.starts_at, now),
             manage,
             appoint: manage && m.kind == "legal_representative",
             members,
         });
     }
     out
+}
+
+/// A start still ahead, for the page.
+fn future(starts_at: Option<i64>, now: i64) -> Option<String> {
+    starts_at.filter(|s| *s > now).map(utc_datetime)
 }
 
 async fn done(state: &AppState, p: &Posted, headers: &HeaderMap, message: &str) -> Response {
@@ -174,6 +181,20 @@ fn membership(
     }
 }
 
+/// When a mandate starts: now, or at the beginning (China Standard Time) of a later date
+/// within a year; `None` for a date that does not parse, lies in the past or too far ahead.
+fn mandate_start(date: Option<&str>, now: i64) -> Option<i64> {
+    let date = date.map(str::trim).filter(|d| !d.is_empty());
+    let Some(date) = date else { return Some(now) };
+    let start = idp_core::identifiers::CalendarDate::parse_iso(date)?.start_in_china();
+    let today = idp_core::identifiers::CalendarDate::from_unix_in_china(now).start_in_china();
+    match start {
+        s if s == today => Some(now),
+        s if s > now && s <= now + MAX_DAYS * 86400 => Some(s),
+        _ => None,
+    }
+}
+
 /// The caller's active managing role (legal representative or administrator) in `org`.
 async fn manager(state: &AppState, account: &Account, org: &str) -> Option<Membership> {
     let now = state.env().now();
@@ -222,6 +243,9 @@ pub async fn grant(
             .take(MAX_MATTERS)
             .collect();
         let days = param(&p.params, "days").and_then(|d| d.trim().parse::<i64>().ok()).unwrap_or(0);
+        let Some(start) = mandate_start(param(&p.params, "start"), now) else {
+            return done(&state, &p, &headers, texts.ent_bad_start).await;
+        };
         if matters.is_empty() || !(1..=MAX_DAYS).contains(&days) {
             return done(&state, &p, &headers, texts.ent_matters).await;
         }
@@ -231,7 +255,7 @@ pub async fn grant(
             &org,
             "agent",
             matters,
-            Some((now, now + days * 86400)),
+            Some((start, start + days * 86400)),
             Some(by.id.clone()),
             None,
         )
@@ -240,7 +264,7 @@ pub async fn grant(
         return super::pages::error_page(p.lang, &e.into());
     }
     let kind = if what == "appoint" { "enterprise_admin_appointed" } else { "mandate_granted" };
-    let detail = json!({"organisation": org, "membership": m.id, "by": p.account.id, "matters": m.matters, "expires_at": m.expires_at});
+    let detail = json!({"organisation": org, "membership": m.id, "by": p.account.id, "matters": m.matters, "starts_at": m.starts_at, "expires_at": m.expires_at});
     audit(&state, &p.t.tenant.id, kind, Some(&person.id), None, None, detail).await;
     done(&state, &p, &headers, texts.ent_done).await
 }

@@ -2,7 +2,11 @@
 //! than one context the client accepts chooses — myself, staff of a department, or an
 //! enterprise they represent, administer or hold an active mandate for — on a
 //! chooser page; with one, it is taken without asking; with none, the client hears
-//! `access_denied`. `prompt=select_account` asks again. The choice goes into the grant
+//! `access_denied`. `prompt=select_account` asks again. On the account pages the person can
+//! switch context for the rest of the session without signing in again (`switch`): later
+//! authorizations take that context when the client accepts it, so a client picks the switch
+//! up at its next authorization request, silently with `prompt=none`. Tokens already issued
+//! keep the context they were issued in (refresh included). The choice goes into the grant
 //! (`act_as`, and the membership it acts through, which must stay live for the tokens).
 //!
 //! A client that accepts only `self` (the default) costs nothing: no membership is read.
@@ -51,6 +55,18 @@ pub(super) async fn choices(
         Some(c) => c.settings.contexts,
         None => vec!["self".into()],
     };
+    contexts_of(state, t, &session.account_id, &accepted, texts).await
+}
+
+/// Every context the person can act in now, of the kinds in `accepted`
+/// (`self`, `staff`, `enterprise`).
+pub(super) async fn contexts_of(
+    state: &AppState,
+    t: &TenantCtx,
+    account_id: &str,
+    accepted: &[String],
+    texts: &Texts,
+) -> Result<Vec<Choice>, OAuthError> {
     let mut out = vec![];
     if accepted.iter().any(|c| c == "self") {
         out.push(Choice { value: "self".into(), act_as: "self", label: texts.ctx_self.into() });
@@ -61,7 +77,7 @@ pub(super) async fn choices(
         return Ok(out);
     }
     let now = state.env().now();
-    for m in state.store().memberships(&session.account_id).await? {
+    for m in state.store().memberships(account_id).await? {
         let is_staff = m.kind == "staff";
         if !m.active(now) || (is_staff && !staff) || (!is_staff && !enterprise) {
             continue;
@@ -92,11 +108,14 @@ pub(super) async fn choose(
         return Ok(Chosen::Ready("self", None));
     }
     let options = choices(state, t, req, session, texts).await?;
+    let select = req.prompt.iter().any(|p| p == "select_account");
+    // chosen in this interaction, or (unless the client asks again) switched to on the
+    // account pages for this session
     let picked = interaction.and_then(|i| i.act_context.as_deref());
+    let picked = picked.or(session.act_context.as_deref().filter(|_| !select));
     if let Some(c) = picked.and_then(|p| options.iter().find(|c| c.value == p)) {
         return Ok(ready(c));
     }
-    let select = req.prompt.iter().any(|p| p == "select_account");
     Ok(match options.as_slice() {
         [] => Chosen::Nothing,
         [only] if !select => ready(only),
@@ -188,4 +207,68 @@ pub async fn pick(
     interaction.act_context = Some(choice.to_string());
     proceed(&state, &l.t, &headers, &interaction.request, Some(&session), false, Some(&interaction), l.lang)
         .await
+}
+
+/// The account page's context switch: every context the person can act in now, as
+/// (value, label, current); empty when there is only one (nothing to switch).
+pub(super) async fn account_options(
+    state: &AppState,
+    t: &TenantCtx,
+    session: &Session,
+    texts: &Texts,
+) -> Vec<(String, String, bool)> {
+    let options = contexts_of(state, t, &session.account_id, &ALL_KINDS.map(String::from), texts)
+        .await
+        .unwrap_or_default();
+    if options.len() < 2 {
+        return vec![];
+    }
+    let current = session.act_context.as_deref();
+    options
+        .into_iter()
+        .map(|c| {
+            let on = current == Some(c.value.as_str());
+            (c.value, c.label, on)
+        })
+        .collect()
+}
+
+const ALL_KINDS: [&str; 3] = ["self", "staff", "enterprise"];
+
+/// The account page's switch: later authorizations of this session act in the chosen context.
+pub async fn switch(state: State, Path(slug): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+    let p = match super::account::posted(&state, &slug, &headers, &body).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let texts = p.lang.texts();
+    let options = contexts_of(&state, &p.t, &p.account.id, &ALL_KINDS.map(String::from), texts)
+        .await
+        .unwrap_or_default();
+    let wanted = param(&p.params, "context");
+    let Some(choice) = options.iter().find(|c| Some(c.value.as_str()) == wanted) else {
+        let message = Some(texts.ctx_unknown);
+        return super::account::show_account(&state, &p.t, p.lang, &headers, &p.session, &p.account, message)
+            .await;
+    };
+    if let Err(e) =
+        state.store().set_session_context(&p.t.tenant.id, &p.session.sid, Some(&choice.value)).await
+    {
+        return error_page(p.lang, &e.into());
+    }
+    let membership = (choice.act_as != "self").then_some(&choice.value);
+    let detail = serde_json::json!({"act_as": choice.act_as, "membership": membership, "sid": p.session.sid});
+    let account = Some(p.account.id.as_str());
+    super::session::audit(&state, &p.t.tenant.id, "context_switched", account, None, None, detail).await;
+    let session = Session { act_context: Some(choice.value.clone()), ..p.session };
+    super::account::show_account(
+        &state,
+        &p.t,
+        p.lang,
+        &headers,
+        &session,
+        &p.account,
+        Some(texts.ctx_switched),
+    )
+    .await
 }

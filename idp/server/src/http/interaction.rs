@@ -439,6 +439,7 @@ pub(super) async fn signed_in(
         auth_time,
         acr: idp_core::policy::acr_of(&amr).into(),
         min_acr: idp_core::policy::required_by_roles(&roles).map(str::to_string),
+        act_context: None,
         amr,
         created_at: now,
         last_seen: now,

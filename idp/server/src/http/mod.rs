@@ -80,6 +80,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/t/{tenant}/account/totp/remove", post(account::totp_remove))
         .route("/t/{tenant}/account/realname", post(realname::account_bind))
         .route("/t/{tenant}/account/enterprise/bind", post(account_enterprise::bind))
+        .route("/t/{tenant}/account/context", post(context::switch))
         .route("/t/{tenant}/account/enterprise/{org}/{what}", post(account_enterprise::grant))
         .route("/t/{tenant}/account/role/{id}/{what}", post(account_enterprise::decide))
         .route("/t/{tenant}/counter", get(counter::show).post(counter::check))

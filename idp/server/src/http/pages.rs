@@ -151,6 +151,8 @@ pub struct AccountPage<'a> {
     pub realname_form: bool,
     pub id_types: Vec<(&'static str, &'static str)>,
     pub enterprises: Vec<EntRow>,
+    /// The contexts the person can switch between: (value, label, current); empty with one.
+    pub contexts: Vec<(String, String, bool)>,
     /// The latest releases of the person's claims: (when, client, claim names).
     pub releases: Vec<(String, String, String)>,
 }
@@ -166,6 +168,8 @@ pub struct EntRow {
     pub pending: bool,
     pub matters: String,
     pub expiry: Option<String>,
+    /// A mandate's start, while it lies in the future.
+    pub starts: Option<String>,
     /// The person may grant mandates here (legal representative or administrator).
     pub manage: bool,
     /// …and appoint administrators (legal representative).
@@ -181,6 +185,7 @@ pub struct EntMember {
     pub pending: bool,
     pub matters: String,
     pub expiry: Option<String>,
+    pub starts: Option<String>,
 }
 
 /// The bound identity as the account page shows it (masked number).
