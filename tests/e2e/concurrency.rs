@@ -31,6 +31,7 @@ fn authz() -> Authorization {
         nonce: None,
         act_as: "self".into(),
         context: None,
+        claims: None,
     }
 }
 

@@ -10,6 +10,7 @@
 mod account;
 mod browser;
 mod chromium;
+mod claims_param;
 mod common;
 mod concurrency;
 mod context;

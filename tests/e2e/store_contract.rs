@@ -106,6 +106,7 @@ fn interaction(id: &str, expires_at: i64) -> Interaction {
         claims_locales: None,
         acr_values: None,
         claims_acr: None,
+        claims: None,
     };
     Interaction {
         id: id.into(),
@@ -133,6 +134,7 @@ fn authz() -> Authorization {
         nonce: Some("n-1".into()),
         act_as: "self".into(),
         context: None,
+        claims: None,
     }
 }
 

@@ -60,6 +60,10 @@ pub fn issue(
     };
     let mut authz = authz.clone();
     authz.nonce = None;
+    // the token needs only what UserInfo will answer: the verified claims asked of it
+    authz.claims = authz.claims.take().filter(|c| !c.userinfo_verified.is_empty()).map(|c| {
+        crate::claims_request::ClaimsRequest { userinfo_verified: c.userinfo_verified, ..Default::default() }
+    });
     let token = AccessToken {
         jti,
         family_id: family.map(str::to_string),
@@ -97,6 +101,9 @@ pub fn issue(
             }
             if let Some(c) = &a.context {
                 claims["act_context"] = json!(c);
+            }
+            if let Some(c) = &a.claims {
+                claims["claims_req"] = json!(c);
             }
             // a pairwise sub does not lead back to the account: the id travels sealed
             if let (Some(id), Some(_)) = (&a.account_id, sector) {
@@ -167,6 +174,7 @@ fn from_jwt(c: Value, tenant_id: &str, keys: &KeySet) -> Option<AccessToken> {
         nonce: None,
         act_as: s("act_as")?,
         context: s("act_context"),
+        claims: c.get("claims_req").and_then(|v| serde_json::from_value(v.clone()).ok()),
     };
     Some(AccessToken {
         jti,
@@ -219,6 +227,16 @@ mod tests {
             nonce: Some("n-0".into()),
             act_as: "self".into(),
             context: None,
+            // what UserInfo will be asked travels in the token; the ID token's part does not
+            claims: account.map(|_| crate::claims_request::ClaimsRequest {
+                id_token: vec!["name".into()],
+                userinfo_verified: vec![crate::claims_request::VerifiedRequest {
+                    claims: vec!["name".into()],
+                    max_age: Some(60),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
         }
     }
 
@@ -234,6 +252,8 @@ mod tests {
                     let (value, minted) =
                         issue(&ka, &SystemEnv, ISS, &c, &authz(account), family, now).unwrap();
                     assert_eq!(minted.authz.nonce, None, "a nonce belongs to the ID token only");
+                    let kept = minted.authz.claims.as_ref();
+                    assert!(kept.is_none_or(|c| c.id_token.is_empty() && c.userinfo_verified.len() == 1));
                     assert_eq!(minted.family_id.as_deref(), family);
                     assert_eq!(read(&ka, ISS, "ta", &value, now), Some(minted.clone()), "{format:?} {alg:?}");
                     // expired; another tenant's keys; another tenant (its own issuer)

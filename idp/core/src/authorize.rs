@@ -42,6 +42,7 @@ struct Target {
 }
 
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // returned once per request and consumed at once
 pub enum Validated {
     /// The request is well formed; decide with the session next.
     Ok(AuthRequest),
@@ -213,13 +214,11 @@ pub fn validate(params: &[(String, String)], client: Option<&Client>, issuer: &s
             }
         },
     };
-    // 10. claims (OIDC Core §5.5): only the acr member is acted on; others are accepted.
-    let claims_acr = match get("claims").map(claims_acr) {
-        None => None,
-        Some(Ok(v)) => v,
-        Some(Err(())) => {
-            return to_client(OAuthError::invalid_request("The claims parameter is not valid JSON."));
-        }
+    // 10. claims (OIDC Core §5.5, OIDC4IA; see `claims_request`)
+    let claims = match get("claims").map(crate::claims_request::parse) {
+        None => crate::claims_request::Parsed::default(),
+        Some(Ok(p)) => p,
+        Some(Err(e)) => return to_client(OAuthError::invalid_request(e)),
     };
     let short = |name: &str, max: usize| get(name).filter(|v| v.len() <= max).map(str::to_string);
     if get("nonce").is_some_and(|n| n.len() > 512) || get("state").is_some_and(|s| s.len() > 1024) {
@@ -239,29 +238,9 @@ pub fn validate(params: &[(String, String)], client: Option<&Client>, issuer: &s
         ui_locales: short("ui_locales", 128),
         claims_locales: short("claims_locales", 128),
         acr_values: short("acr_values", 256),
-        claims_acr,
+        claims_acr: claims.acr,
+        claims: claims.request,
     })
-}
-
-/// The acr values a `claims` parameter asks for (`{"id_token": {"acr": {"essential": true,
-/// "values": ["aal2"]}}}`, or `"value"`, or under `userinfo`), space-separated.
-fn claims_acr(json: &str) -> Result<Option<String>, ()> {
-    let v: serde_json::Value = serde_json::from_str(json).map_err(|_| ())?;
-    if !v.is_object() {
-        return Err(());
-    }
-    let mut out: Vec<String> = vec![];
-    for member in ["id_token", "userinfo"] {
-        let Some(acr) = v.get(member).and_then(|m| m.get("acr")) else { continue };
-        if let Some(one) = acr.get("value").and_then(|x| x.as_str()) {
-            out.push(one.to_string());
-        }
-        if let Some(many) = acr.get("values").and_then(|x| x.as_array()) {
-            out.extend(many.iter().filter_map(|x| x.as_str().map(str::to_string)));
-        }
-    }
-    out.retain(|a| !a.is_empty() && a.len() <= 64 && !a.contains(' '));
-    Ok((!out.is_empty()).then(|| out.join(" ")))
 }
 
 /// What to do with a validated request now.
@@ -328,7 +307,14 @@ pub fn decide(
         }
         return Decision::Consent;
     }
-    let code = random_token(env, 32);
+    // a code whose ID token carries requested claims says so, for the token endpoint to read
+    // them ahead (`token::CLAIMS_CODE_PREFIX`); other codes cost no extra read
+    let code = match &req.claims {
+        Some(c) if c.wants_id_token_claims() => {
+            format!("{}{}", crate::token::CLAIMS_CODE_PREFIX, random_token(env, 32))
+        }
+        _ => random_token(env, 32),
+    };
     let record = AuthCode {
         code_hash: sha256_hex(code.as_bytes()),
         family_id: random_token(env, 16),
@@ -344,6 +330,7 @@ pub fn decide(
             nonce: req.nonce.clone(),
             act_as: "self".into(),
             context: None,
+            claims: req.claims.clone(),
         },
         redirect_uri: req.redirect_uri.clone(),
         code_challenge: req.code_challenge.clone(),

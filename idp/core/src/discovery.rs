@@ -46,7 +46,7 @@ pub const ASSERTION_ALGS: &[&str] = &["ES256", "ES384", "RS256", "PS256", "EdDSA
 
 pub fn metadata(e: &Endpoints) -> Value {
     let mut claims: Vec<&str> = SCOPES.iter().flat_map(|s| s.claims.iter().copied()).collect();
-    claims.extend(["iss", "aud", "exp", "iat", "nonce", "act_as"]);
+    claims.extend(["iss", "aud", "exp", "iat", "nonce", "act_as", "verified_claims"]);
     json!({
         "issuer": e.issuer,
         "authorization_endpoint": e.authorization(),
@@ -60,7 +60,7 @@ pub fn metadata(e: &Endpoints) -> Value {
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
-        "subject_types_supported": ["public"],
+        "subject_types_supported": ["public", "pairwise"],
         "id_token_signing_alg_values_supported": SIGNING_ALGS,
         "userinfo_signing_alg_values_supported": [],
         "token_endpoint_auth_methods_supported": AUTH_METHODS,
@@ -72,11 +72,19 @@ pub fn metadata(e: &Endpoints) -> Value {
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": claims,
         "claim_types_supported": ["normal"],
-        "claims_parameter_supported": false,
+        "claims_parameter_supported": true,
+        // OpenID Connect for Identity Assurance 1.0 (see `claims::verified`)
+        "verified_claims_supported": true,
+        "trust_frameworks_supported": [crate::claims::TRUST_FRAMEWORK],
+        "evidence_supported": crate::claims::EVIDENCE,
+        "documents_supported": crate::claims::DOCUMENTS,
+        "documents_check_methods_supported": ["vpip"],
+        "electronic_records_supported": ["population_register"],
+        "claims_in_verified_claims_supported": crate::claims::VERIFIED.map(|(n, _)| n),
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "acr_values_supported": crate::policy::OFFERED,
-        "prompt_values_supported": ["none", "login", "consent"],
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "ui_locales_supported": ["zh-CN", "en"],
         "claims_locales_supported": ["zh-CN", "en"],
         "authorization_response_iss_parameter_supported": true,

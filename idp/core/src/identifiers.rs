@@ -59,7 +59,16 @@ impl CalendarDate {
 
     /// The date in China Standard Time at `unix_seconds` (e.g. `Env::now()`).
     pub fn from_unix_in_china(unix_seconds: i64) -> Self {
-        let days = unix_seconds.saturating_add(CHINA_UTC_OFFSET_SECONDS).div_euclid(86_400);
+        Self::from_days(unix_seconds.saturating_add(CHINA_UTC_OFFSET_SECONDS).div_euclid(86_400))
+    }
+
+    /// The date in UTC at `unix_seconds`.
+    pub fn from_unix_utc(unix_seconds: i64) -> Self {
+        Self::from_days(unix_seconds.div_euclid(86_400))
+    }
+
+    /// The date `days` after 1970-01-01 (clamped to years 0–9999).
+    fn from_days(days: i64) -> Self {
         // Howard Hinnant's civil_from_days.
         let z = days + 719_468;
         let era = z.div_euclid(146_097);
@@ -99,6 +108,13 @@ impl CalendarDate {
         let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
         let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
         (era * 146_097 + doe - 719_468) * 86_400 - CHINA_UTC_OFFSET_SECONDS
+    }
+
+    /// `unix_seconds` as an RFC 3339 date-time in UTC (`2026-11-28T01:40:00Z`).
+    pub fn rfc3339_utc(unix_seconds: i64) -> String {
+        let secs = unix_seconds.rem_euclid(86_400);
+        let date = Self::from_unix_utc(unix_seconds);
+        format!("{date}T{:02}:{:02}:{:02}Z", secs / 3600, (secs % 3600) / 60, secs % 60)
     }
 
     pub fn year(self) -> u16 {

@@ -12,6 +12,7 @@
 pub mod access_token;
 pub mod authorize;
 pub mod claims;
+pub mod claims_request;
 pub mod client_auth;
 pub mod crypto;
 pub mod discovery;

@@ -371,6 +371,9 @@ pub struct AuthRequest {
     /// with `unmet_authentication_requirements`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claims_acr: Option<String>,
+    /// What the `claims` parameter asked for beyond `acr`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<crate::claims_request::ClaimsRequest>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -434,6 +437,9 @@ pub struct Authorization {
     /// tokens to work.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<String>,
+    /// What the `claims` parameter of the authorization request asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<crate::claims_request::ClaimsRequest>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

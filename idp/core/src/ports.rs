@@ -249,6 +249,9 @@ pub trait Store: Send + Sync + 'static {
 
     // codes and tokens
     async fn insert_code(&self, code: &AuthCode) -> Result<()>;
+    /// Reads a code without consuming it (the token endpoint reads ahead only for codes whose
+    /// ID token carries requested claims).
+    async fn code(&self, code_hash: &str) -> Result<Option<AuthCode>>;
     /// Consumes the code (one caller only) and, in the same transaction, writes what `issue`
     /// returns. A second redemption revokes every token of the code's family. Backends may
     /// commit many callers' redemptions in one transaction (group commit); each is answered

@@ -3,7 +3,7 @@
 //! and opaque refresh tokens rotated on every use.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::client_auth::AuthenticatedClient;
 use crate::crypto::{b64, ct_eq, random_token, sha256, sha256_hex, sha512};
@@ -45,6 +45,28 @@ pub struct TokenContext<'a> {
     pub endpoints: &'a Endpoints,
     /// The caller's address, for the audit trail.
     pub ip: Option<&'a str>,
+    /// Opens sealed ID numbers (an ID token asked to carry `id_number` verified).
+    pub kek: &'a crate::crypto::Kek,
+}
+
+/// Starts the codes whose ID token carries claims asked for with the `claims` parameter
+/// (random tokens are base64url: no dot).
+pub const CLAIMS_CODE_PREFIX: &str = "ic.";
+
+/// The personal claims the `claims` parameter asked to see in the ID token of `authz`; read
+/// only for such grants.
+async fn id_token_claims(
+    ctx: &TokenContext<'_>,
+    authz: &Authorization,
+) -> Result<Option<Map<String, Value>>, OAuthError> {
+    let Some(asked) = authz.claims.as_ref().filter(|c| c.wants_id_token_claims()) else { return Ok(None) };
+    let Some(account_id) = &authz.account_id else { return Ok(None) };
+    let Some(account) = ctx.store.account(&ctx.tenant.id, account_id).await?.filter(|a| !a.disabled) else {
+        return Ok(None);
+    };
+    let data = crate::tokens_read::ClaimData::load(ctx.store, ctx.kek, &ctx.tenant.id, authz).await?;
+    let extra = crate::claims::Extra { now: ctx.env.now(), ..data.extra() };
+    Ok(Some(crate::claims::id_token(&account, "", extra, &authz.scope, &authz.act_as, asked)))
 }
 
 pub async fn exchange(
@@ -91,6 +113,16 @@ async fn authorization_code(
     let code = req.code.as_deref().filter(|c| !c.is_empty() && c.len() <= 256);
     let code = code.ok_or_else(|| OAuthError::invalid_request("code is missing."))?;
     let now = ctx.env.now();
+    let hash = sha256_hex(code.as_bytes());
+    let personal = match code.starts_with(CLAIMS_CODE_PREFIX) {
+        true => match ctx.store.code(&hash).await? {
+            Some(c) if c.authz.client_id == client.client_id && c.authz.tenant_id == ctx.tenant.id => {
+                id_token_claims(ctx, &c.authz).await?
+            }
+            _ => None,
+        },
+        false => None,
+    };
     let issue = |c: &AuthCode| -> Result<(Issue, TokenResponse), OAuthError> {
         if c.authz.client_id != client.client_id || c.authz.tenant_id != ctx.tenant.id {
             return Err(OAuthError::invalid_grant("The code was issued to another client."));
@@ -102,9 +134,9 @@ async fn authorization_code(
             return Err(OAuthError::invalid_grant("redirect_uri does not match the authorization request."));
         }
         pkce_ok(&c.code_challenge, &req.code_verifier)?;
-        mint(ctx, client, &c.authz, Some(&c.family_id), "authorization_code", now)
+        mint(ctx, client, &c.authz, Some(&c.family_id), "authorization_code", now, personal.as_ref())
     };
-    match ctx.store.redeem_code(&sha256_hex(code.as_bytes()), &issue).await? {
+    match ctx.store.redeem_code(&hash, &issue).await? {
         Redeem::Issued(_, response) => Ok(response),
         Redeem::Refused(e) => Err(e),
         Redeem::NotFound => Err(OAuthError::invalid_grant("The code is invalid.")),
@@ -142,6 +174,11 @@ async fn refresh(
         return Err(OAuthError::invalid_grant("The acting context of this grant has ended."));
     }
     let now = ctx.env.now();
+    let narrowed = Authorization {
+        scope: requested.clone().unwrap_or_else(|| rt.authz.scope.clone()),
+        ..rt.authz.clone()
+    };
+    let personal = id_token_claims(ctx, &narrowed).await?;
     let issue = |rt: &RefreshToken| -> Result<(Issue, TokenResponse), OAuthError> {
         if rt.authz.client_id != client.client_id || rt.authz.tenant_id != ctx.tenant.id {
             return Err(OAuthError::invalid_grant("The refresh token was issued to another client."));
@@ -157,7 +194,8 @@ async fn refresh(
             authz.scope = scopes.clone();
         }
         authz.nonce = None;
-        let (mut issue, mut response) = mint(ctx, client, &authz, Some(&rt.family_id), "refresh_token", now)?;
+        let (mut issue, mut response) =
+            mint(ctx, client, &authz, Some(&rt.family_id), "refresh_token", now, personal.as_ref())?;
         // Rotation: the successor keeps the original grant's scope and the family's expiry.
         let (record, value) = new_refresh(ctx.env, &rt.authz, &rt.family_id, now, rt.expires_at);
         issue.refresh_token = Some(record);
@@ -197,6 +235,7 @@ async fn client_credentials(
         client_id: client.client_id.clone(),
         account_id: None,
         scope: scopes,
+        claims: None,
         sid: None,
         auth_time: None,
         acr: None,
@@ -207,7 +246,7 @@ async fn client_credentials(
     };
     // Nothing is written: the token is self-contained, and it releases no one's personal data
     // (DOMAIN.md audits claim releases, not service-to-service tokens).
-    let (_, response) = mint(ctx, client, &authz, None, "client_credentials", ctx.env.now())?;
+    let (_, response) = mint(ctx, client, &authz, None, "client_credentials", ctx.env.now(), None)?;
     Ok(response)
 }
 
@@ -249,6 +288,7 @@ fn mint(
     family: Option<&str>,
     grant_type: &str,
     now: i64,
+    personal: Option<&Map<String, Value>>,
 ) -> Result<(Issue, TokenResponse), OAuthError> {
     let with_first_refresh = grant_type == "authorization_code";
     let s = &client.settings;
@@ -281,6 +321,9 @@ fn mint(
         }
         if let Some(sid) = &authz.sid {
             obj.insert("sid".into(), json!(sid));
+        }
+        for (k, v) in personal.into_iter().flatten() {
+            obj.entry(k.clone()).or_insert_with(|| v.clone());
         }
         Some(
             ctx.keys
@@ -322,6 +365,8 @@ fn mint(
         detail: json!({"grant_type": grant_type, "scope": response.scope, "jti": access.jti}),
         at: now,
     });
-    let audit = audit.collect();
+    let mut audit: Vec<AuditEvent> = audit.collect();
+    let released = personal.filter(|_| response.id_token.is_some());
+    audit.extend(released.and_then(|p| crate::tokens_read::release_record(p, authz, "id_token", now)));
     Ok((Issue { family, refresh_token: refresh_record, audit }, response))
 }

@@ -12,6 +12,74 @@ use crate::keys::KeySet;
 use crate::model::*;
 use crate::{Env, Store, scope};
 
+/// What releasing claims about an account needs beyond the account, read only for the scopes
+/// granted: the bound identity, the opened ID number, the acting context.
+#[derive(Default)]
+pub struct ClaimData {
+    real_name: Option<RealName>,
+    id_number: Option<String>,
+    context: Option<(crate::org::Organisation, crate::org::Membership)>,
+}
+
+impl ClaimData {
+    pub async fn load(
+        store: &dyn Store,
+        kek: &crate::crypto::Kek,
+        tenant_id: &str,
+        authz: &Authorization,
+    ) -> Result<Self, OAuthError> {
+        let wants = |s: &str| authz.scope.iter().any(|x| x == s);
+        let Some(account_id) = authz.account_id.as_deref() else { return Ok(Self::default()) };
+        let real_name =
+            if wants("realname") || wants("id_number") { store.real_name(account_id).await? } else { None };
+        let id_number = match (&real_name, wants("id_number")) {
+            (Some(r), true) => crate::realname::open_id(kek, tenant_id, &r.id_sealed),
+            _ => None,
+        };
+        // the realname claims only with their own scope
+        let real_name = real_name.filter(|_| wants("realname"));
+        let context = match (&authz.context, wants("org") || wants("enterprise")) {
+            (Some(id), true) => match store.membership(tenant_id, id).await? {
+                Some(m) => store.organisation(tenant_id, &m.organisation_id).await?.map(|o| (o, m)),
+                None => None,
+            },
+            _ => None,
+        };
+        Ok(Self { real_name, id_number, context })
+    }
+
+    pub fn extra(&self) -> claims::Extra<'_> {
+        claims::Extra {
+            real_name: self.real_name.as_ref(),
+            context: self.context.as_ref().map(|(o, m)| (o, m)),
+            id_number: self.id_number.as_deref(),
+            verified: &[],
+            now: 0,
+        }
+    }
+}
+
+/// The record of a release of personal data (PIPL; the person sees it on the account pages):
+/// which claims, to which client, by which way (`userinfo`, `id_token`), when — never their
+/// values. `None` when nothing personal was released.
+pub fn release_record(
+    released: &Map<String, Value>,
+    authz: &Authorization,
+    via: &str,
+    now: i64,
+) -> Option<AuditEvent> {
+    let names: Vec<&String> = released.keys().filter(|k| !matches!(k.as_str(), "sub" | "act_as")).collect();
+    (!names.is_empty()).then(|| AuditEvent {
+        tenant_id: Some(authz.tenant_id.clone()),
+        kind: "claims_released".into(),
+        account_id: authz.account_id.clone(),
+        client_id: Some(authz.client_id.clone()),
+        ip: None,
+        detail: json!({"claims": names, "act_as": authz.act_as, "via": via}),
+        at: now,
+    })
+}
+
 /// What reading a token of one tenant needs.
 pub struct ReadContext<'a> {
     pub store: &'a dyn Store,
@@ -73,48 +141,13 @@ impl ReadContext<'_> {
             .await?
             .filter(|a| !a.disabled)
             .ok_or_else(invalid)?;
-        let wants = |s: &str| record.authz.scope.iter().any(|x| x == s);
-        let real_name = if wants("realname") || wants("id_number") {
-            self.store.real_name(&account.id).await?
-        } else {
-            None
-        };
-        let id_number = match (&real_name, wants("id_number")) {
-            (Some(r), true) => crate::realname::open_id(self.kek, &self.tenant.id, &r.id_sealed),
-            _ => None,
-        };
-        // the realname claims only with their own scope
-        let real_name = real_name.filter(|_| wants("realname"));
-        let context = match (&record.authz.context, wants("org") || wants("enterprise")) {
-            (Some(id), true) => match self.store.membership(&self.tenant.id, id).await? {
-                Some(m) => {
-                    self.store.organisation(&self.tenant.id, &m.organisation_id).await?.map(|o| (o, m))
-                }
-                None => None,
-            },
-            _ => None,
-        };
-        let extra = claims::Extra {
-            real_name: real_name.as_ref(),
-            context: context.as_ref().map(|(o, m)| (o, m)),
-            id_number: id_number.as_deref(),
-        };
+        let data = ClaimData::load(self.store, self.kek, &self.tenant.id, &record.authz).await?;
+        let asked = record.authz.claims.as_ref().map_or(&[][..], |c| &c.userinfo_verified[..]);
+        let extra = claims::Extra { verified: asked, now: self.env.now(), ..data.extra() };
         let sub = self.subject(&record.authz.client_id, &account.id).await?;
         let released = claims::userinfo(&account, &sub, extra, &record.authz.scope, &record.authz.act_as);
-        // Every release of personal data is recorded (PIPL; the person sees it on the account
-        // pages): which claims, to which client, when — never their values. No record, no release.
-        let names: Vec<&String> =
-            released.keys().filter(|k| !matches!(k.as_str(), "sub" | "act_as")).collect();
-        if !names.is_empty() {
-            let event = AuditEvent {
-                tenant_id: Some(self.tenant.id.clone()),
-                kind: "claims_released".into(),
-                account_id: Some(account.id.clone()),
-                client_id: Some(record.authz.client_id.clone()),
-                ip: None,
-                detail: json!({"claims": names, "act_as": record.authz.act_as}),
-                at: self.env.now(),
-            };
+        // No record, no release.
+        if let Some(event) = release_record(&released, &record.authz, "userinfo", self.env.now()) {
             self.store.append_audit(&event).await?;
         }
         Ok(released)

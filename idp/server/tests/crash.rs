@@ -112,6 +112,7 @@ async fn scenario(database_url: String, dir: &std::path::Path) {
                     nonce: None,
                     act_as: "self".into(),
                     context: None,
+                    claims: None,
                 },
                 redirect_uri: REDIRECT.into(),
                 code_challenge: None,

@@ -449,11 +449,14 @@ macro_rules! impl_store {
                 self.batch.submit(crate::batch::Item::Code(c.clone())).await.map(drop)
             }
 
-            async fn redeem_code<'a>(&self, code_hash: &str, issue: IssueFn<'a, AuthCode, TokenResponse>) -> Result<Redeem<TokenResponse>> {
+            async fn code(&self, code_hash: &str) -> Result<Option<AuthCode>> {
                 let row: Option<CodeRow> = sqlx::query_as("SELECT * FROM auth_codes WHERE code_hash = $1")
                     .bind(code_hash).fetch_optional(&self.pool).await.map_err(map_err)?;
-                let Some(row) = row else { return Ok(Redeem::NotFound) };
-                let code: AuthCode = row.try_into()?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn redeem_code<'a>(&self, code_hash: &str, issue: IssueFn<'a, AuthCode, TokenResponse>) -> Result<Redeem<TokenResponse>> {
+                let Some(code) = self.code(code_hash).await? else { return Ok(Redeem::NotFound) };
                 if code.consumed {
                     self.revoke_family(&code.family_id).await?;
                     return Ok(Redeem::Replayed);

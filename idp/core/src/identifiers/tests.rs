@@ -348,3 +348,11 @@ fn iso_dates_parse_and_begin_at_midnight_in_china() {
         assert!(CalendarDate::from_unix_in_china(date.start_in_china() - 1) < date);
     }
 }
+
+#[test]
+fn utc_dates_and_rfc3339() {
+    assert_eq!(CalendarDate::from_unix_utc(1_704_038_399).to_string(), "2023-12-31");
+    assert_eq!(CalendarDate::from_unix_utc(-1).to_string(), "1969-12-31");
+    assert_eq!(CalendarDate::rfc3339_utc(1_795_830_000), "2026-11-28T01:40:00Z");
+    assert_eq!(CalendarDate::rfc3339_utc(951_782_399), "2000-02-28T23:59:59Z");
+}

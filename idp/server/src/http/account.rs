@@ -81,6 +81,7 @@ pub(super) async fn signed_in(
                 claims_locales: None,
                 acr_values: None,
                 claims_acr: None,
+                claims: None,
             };
             Err(proceed(state, &t, headers, &req, None, false, None, lang).await)
         }

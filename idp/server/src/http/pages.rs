@@ -261,18 +261,9 @@ pub struct KeyRow {
 
 /// `YYYY-MM-DD HH:MM` (UTC) of a Unix time.
 pub fn utc_datetime(t: i64) -> String {
-    // civil-from-days (H. Hinnant), proleptic Gregorian
-    let (days, secs) = (t.div_euclid(86400), t.rem_euclid(86400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", secs / 3600, (secs % 3600) / 60)
+    let secs = t.rem_euclid(86400);
+    let date = idp_core::identifiers::CalendarDate::from_unix_utc(t);
+    format!("{date} {:02}:{:02}", secs / 3600, (secs % 3600) / 60)
 }
 
 #[cfg(test)]

@@ -145,6 +145,7 @@ pub async fn token(
         keys: &t.keys,
         endpoints: &t.endpoints,
         ip: Some(&ip),
+        kek: &state.ops.kek,
     };
     match exchange(&ctx, &client, &req).await {
         // audited by the engine, in the transaction that issued the tokens
