@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod account;
+mod admin_api;
 mod browser;
 mod chromium;
 mod claims_param;

@@ -20,7 +20,7 @@ async fn id_token(s: &TestServer, client: &str, secret: &str, code: &str) -> Val
 
 /// Enrols and confirms an authenticator for `login`, as the account page will; returns it
 /// and the recovery codes.
-async fn enrol(s: &TestServer, login: &str) -> (Secret, Vec<String>) {
+pub(crate) async fn enrol(s: &TestServer, login: &str) -> (Secret, Vec<String>) {
     let secret = s.ops.enrol_totp("main", login).await.unwrap();
     let codes = s.ops.confirm_totp("main", login, &secret.code_at_step(s.env.now() / 30)).await.unwrap();
     assert_eq!(codes.len(), 10, "ten recovery codes");
@@ -29,7 +29,7 @@ async fn enrol(s: &TestServer, login: &str) -> (Secret, Vec<String>) {
     (secret, codes)
 }
 
-async fn submit_code(b: &Browser, s: &TestServer, page: &str, code: &str) -> Step {
+pub(crate) async fn submit_code(b: &Browser, s: &TestServer, page: &str, code: &str) -> Step {
     assert!(page.contains("name=\"code\""), "not the code page: {page}");
     let csrf = extract(page, "csrf").unwrap();
     b.post_form(s, &form_action(page), &[("csrf", &csrf), ("code", code)]).await

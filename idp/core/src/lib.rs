@@ -10,6 +10,7 @@
 //! per query is nothing next to the I/O, and it keeps compile times and signatures small.
 
 pub mod access_token;
+pub mod admin;
 pub mod authorize;
 pub mod claims;
 pub mod claims_request;

@@ -58,6 +58,12 @@ pub const SCOPES: &[ScopeInfo] = &[
         en: "Your enterprise context: the enterprise you act for (credit code, name), your role and mandated matters (when you act for it)",
     },
     ScopeInfo {
+        name: "admin",
+        claims: &[],
+        zh: "以您的管理员身份管理本租户（组织机构、应用、账号等，以您的权限为限）",
+        en: "Administer this tenant as you (organisations, applications, accounts — within your rights)",
+    },
+    ScopeInfo {
         name: "offline_access",
         claims: &[],
         zh: "在您离开后继续访问上述信息（长期授权）",

@@ -214,6 +214,11 @@ pub enum AccountCmd {
         email: Option<String>,
         #[arg(long)]
         name: Option<String>,
+        /// An account role (repeatable): `system_admin`, `security_admin` or `audit_admin` (at
+        /// most one of these three), `clerk`, or any staff role. Any role makes every sign-in
+        /// need two factors.
+        #[arg(long = "role")]
+        roles: Vec<String>,
     },
     List {
         #[command(flatten)]
@@ -534,13 +539,10 @@ async fn client_command(ops: &Ops, json: bool, cmd: ClientCmd) -> anyhow::Result
 
 async fn account_command(ops: &Ops, json: bool, cmd: AccountCmd) -> anyhow::Result<()> {
     match cmd {
-        AccountCmd::Add { tenant, username, password_stdin, phone, email, name } => {
+        AccountCmd::Add { tenant, username, password_stdin, phone, email, name, roles } => {
             let password = if password_stdin { Some(read_password()?) } else { None };
             let a = ops
-                .add_account(
-                    &tenant.tenant,
-                    NewAccount { username, password, name, phone, email, roles: vec![] },
-                )
+                .add_account(&tenant.tenant, NewAccount { username, password, name, phone, email, roles })
                 .await?;
             let info = account_info(&a);
             print(json, &info, || format!("account {} created (id {})", info.username, info.id))

@@ -2,6 +2,7 @@
 //! identity provider. [`Application::build`] binds its own listener, so tests run many servers
 //! side by side on port 0.
 
+pub mod admin;
 pub mod app;
 pub mod cli;
 pub mod cli_org;

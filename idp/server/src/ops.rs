@@ -11,6 +11,9 @@ use idp_core::{Env, Store, keys, password};
 
 use crate::config::Config;
 
+/// Who acts through the CLI, in the audit trail.
+pub const OPERATOR: &str = "operator-cli";
+
 #[derive(Clone)]
 pub struct Ops {
     pub store: Arc<dyn Store>,
@@ -304,6 +307,7 @@ impl Ops {
             }
             None => None,
         };
+        idp_core::admin::check_separation(&new.roles).map_err(|e| anyhow!(e))?;
         let now = self.now();
         let account = Account {
             id: random_token(self.env.as_ref(), 16),
@@ -362,9 +366,21 @@ impl Ops {
         tenant_id: &str,
         kind: &str,
         account_id: Option<&str>,
-        mut detail: serde_json::Value,
+        detail: serde_json::Value,
     ) -> anyhow::Result<()> {
-        detail["by"] = serde_json::json!("operator-cli");
+        self.audit_by(tenant_id, kind, account_id, detail, OPERATOR).await
+    }
+
+    /// Audits an action taken by `by`: an administrator's account id, or [`OPERATOR`].
+    pub(crate) async fn audit_by(
+        &self,
+        tenant_id: &str,
+        kind: &str,
+        account_id: Option<&str>,
+        mut detail: serde_json::Value,
+        by: &str,
+    ) -> anyhow::Result<()> {
+        detail["by"] = serde_json::json!(by);
         let event = AuditEvent {
             tenant_id: Some(tenant_id.to_string()),
             kind: kind.into(),

@@ -5,7 +5,7 @@ use anyhow::{Context, anyhow};
 use idp_core::crypto::random_token;
 use idp_core::org::{self, Membership, NewOrganisation, Organisation};
 
-use crate::ops::Ops;
+use crate::ops::{OPERATOR, Ops};
 
 impl Ops {
     /// Adds an organisation under `parent` (an organisation id; `None`: a root).
@@ -14,6 +14,17 @@ impl Ops {
         slug: &str,
         parent: Option<&str>,
         new: NewOrganisation,
+    ) -> anyhow::Result<Organisation> {
+        self.add_organisation_by(slug, parent, new, OPERATOR).await
+    }
+
+    /// [`Ops::add_organisation`] by `by` (an administrator's account id, for the audit trail).
+    pub async fn add_organisation_by(
+        &self,
+        slug: &str,
+        parent: Option<&str>,
+        new: NewOrganisation,
+        by: &str,
     ) -> anyhow::Result<Organisation> {
         let tenant = self.tenant(slug).await?;
         let parent = match parent {
@@ -53,14 +64,14 @@ impl Ops {
             created_at: self.now(),
         };
         self.store.insert_organisation(&o).await.map_err(|e| match e {
-            idp_core::StoreError::Conflict(_) => {
-                anyhow!("an organisation with this unified social credit code exists")
+            e @ idp_core::StoreError::Conflict(_) => {
+                anyhow::Error::new(e).context("an organisation with this unified social credit code exists")
             }
             e => e.into(),
         })?;
         let detail =
             serde_json::json!({"organisation": o.id, "kind": o.kind, "uscc_flagged": o.uscc_flagged});
-        self.audit(&tenant.id, "organisation_added", None, detail).await?;
+        self.audit_by(&tenant.id, "organisation_added", None, detail, by).await?;
         Ok(o)
     }
 
@@ -116,6 +127,18 @@ impl Ops {
         organisation_id: &str,
         roles: Vec<String>,
     ) -> anyhow::Result<Membership> {
+        self.add_membership_by(slug, login, organisation_id, roles, OPERATOR).await
+    }
+
+    /// [`Ops::add_membership`] by `by`.
+    pub async fn add_membership_by(
+        &self,
+        slug: &str,
+        login: &str,
+        organisation_id: &str,
+        roles: Vec<String>,
+        by: &str,
+    ) -> anyhow::Result<Membership> {
         let account = self.account(slug, login).await?;
         let o = self
             .store
@@ -150,7 +173,7 @@ impl Ops {
         self.store.insert_membership(&m).await?;
         let detail =
             serde_json::json!({"membership": m.id, "organisation": m.organisation_id, "roles": m.roles});
-        self.audit(&account.tenant_id, "membership_added", Some(&account.id), detail).await?;
+        self.audit_by(&account.tenant_id, "membership_added", Some(&account.id), detail, by).await?;
         Ok(m)
     }
 
@@ -161,6 +184,11 @@ impl Ops {
 
     /// Ends a membership now (its tokens stop carrying it; see the acting context).
     pub async fn revoke_membership(&self, slug: &str, id: &str) -> anyhow::Result<Membership> {
+        self.revoke_membership_by(slug, id, OPERATOR).await
+    }
+
+    /// [`Ops::revoke_membership`] by `by`.
+    pub async fn revoke_membership_by(&self, slug: &str, id: &str, by: &str) -> anyhow::Result<Membership> {
         let tenant = self.tenant(slug).await?;
         let m = self
             .store
@@ -168,7 +196,7 @@ impl Ops {
             .await?
             .with_context(|| format!("no live membership {id:?} in tenant {slug:?}"))?;
         let detail = serde_json::json!({"membership": m.id, "organisation": m.organisation_id});
-        self.audit(&tenant.id, "membership_revoked", Some(&m.account_id), detail).await?;
+        self.audit_by(&tenant.id, "membership_revoked", Some(&m.account_id), detail, by).await?;
         Ok(m)
     }
 }

@@ -58,6 +58,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(cors);
     Router::new()
         .merge(api)
+        .merge(crate::admin::routes())
         .route("/", get(pages::home))
         .route("/healthz", get(|| async { "ok" }))
         .route("/static/style.css", get(pages::stylesheet))

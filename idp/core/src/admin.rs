@@ -1,0 +1,176 @@
+//! Who may do what through the admin API (DOMAIN.md "Security baseline"): three administrator
+//! roles no account may combine — system (tenants, clients, organisations, configuration),
+//! security (policies, keys, account security) and audit (reads the audit trail only) — and
+//! delegated organisation administrators: staff whose membership in an organisation carries
+//! the role `org_admin` manage exactly that organisation's subtree (its departments, their
+//! staff), nothing above or beside it.
+//!
+//! Callers come with an access token issued by the tenant's own issuer, with the `admin` scope
+//! and a sign-in at `aal2` (`Caller::from_token`).
+
+use crate::model::Account;
+use crate::org::Membership;
+use crate::policy;
+
+pub const SYSTEM_ADMIN: &str = "system_admin";
+pub const SECURITY_ADMIN: &str = "security_admin";
+pub const AUDIT_ADMIN: &str = "audit_admin";
+/// The three separated administrator roles.
+pub const ADMIN_ROLES: [&str; 3] = [SYSTEM_ADMIN, SECURITY_ADMIN, AUDIT_ADMIN];
+/// The staff-membership role of a delegated organisation administrator.
+pub const ORG_ADMIN: &str = "org_admin";
+/// The scope an access token needs for the admin API.
+pub const SCOPE: &str = "admin";
+
+/// Refuses a set of account roles holding two administrator roles (separation of duties).
+pub fn check_separation(roles: &[String]) -> Result<(), String> {
+    let held: Vec<&str> = ADMIN_ROLES.into_iter().filter(|r| roles.iter().any(|x| x == r)).collect();
+    match held.as_slice() {
+        [a, b, ..] => Err(format!("no account may hold two administrator roles ({a} and {b})")),
+        _ => Ok(()),
+    }
+}
+
+/// What a caller asks to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    ReadOrganisations,
+    ManageOrganisations,
+    ReadMembers,
+    ManageMembers,
+}
+
+impl Action {
+    pub const ALL: [Action; 4] =
+        [Action::ReadOrganisations, Action::ManageOrganisations, Action::ReadMembers, Action::ManageMembers];
+
+    fn reads(self) -> bool {
+        matches!(self, Action::ReadOrganisations | Action::ReadMembers)
+    }
+}
+
+/// An authenticated administrator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub account_id: String,
+    pub roles: Vec<String>,
+    /// The materialised paths (`/…/id/`) of the subtrees the caller administers by delegation.
+    pub subtrees: Vec<String>,
+}
+
+/// Why a caller is refused before any action is considered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The token lacks the `admin` scope.
+    Scope,
+    /// The sign-in behind the token was below `aal2`.
+    Level,
+    /// Neither an administrator role nor a delegation.
+    NotAdministrator,
+}
+
+impl Caller {
+    /// The caller behind a live access token of the tenant: its scope, the level of its
+    /// sign-in, the account's roles and its active staff memberships (with their
+    /// organisations' paths) decide.
+    pub fn from_token(
+        scope: &[String],
+        acr: Option<&str>,
+        account: &Account,
+        memberships: &[(Membership, String)],
+        now: i64,
+    ) -> Result<Caller, Refusal> {
+        if !scope.iter().any(|s| s == SCOPE) {
+            return Err(Refusal::Scope);
+        }
+        if !policy::satisfies(acr.unwrap_or(""), Some("aal2")) {
+            return Err(Refusal::Level);
+        }
+        let roles: Vec<String> =
+            account.roles.iter().filter(|r| ADMIN_ROLES.contains(&r.as_str())).cloned().collect();
+        let subtrees: Vec<String> = memberships
+            .iter()
+            .filter(|(m, _)| m.kind == "staff" && m.active(now) && m.roles.iter().any(|r| r == ORG_ADMIN))
+            .map(|(_, path)| path.clone())
+            .collect();
+        if roles.is_empty() && subtrees.is_empty() {
+            return Err(Refusal::NotAdministrator);
+        }
+        Ok(Caller { account_id: account.id.clone(), roles, subtrees })
+    }
+
+    fn has(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
+
+    /// Whether the caller may do `action` on the organisation at `path`; `None` stands for the
+    /// tenant as a whole (a new root organisation, every organisation at once).
+    pub fn may(&self, action: Action, path: Option<&str>) -> bool {
+        if self.has(SYSTEM_ADMIN) || (action.reads() && self.has(SECURITY_ADMIN)) {
+            return true;
+        }
+        path.is_some_and(|p| self.within(p))
+    }
+
+    /// Whether `path` lies in a subtree the caller administers by delegation.
+    pub fn within(&self, path: &str) -> bool {
+        self.subtrees.iter().any(|s| path.starts_with(s.as_str()))
+    }
+
+    /// Sees the whole tenant's tree (rather than only its subtrees).
+    pub fn sees_all(&self) -> bool {
+        self.has(SYSTEM_ADMIN) || self.has(SECURITY_ADMIN)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caller(roles: &[&str], subtrees: &[&str]) -> Caller {
+        Caller {
+            account_id: "a".into(),
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+            subtrees: subtrees.iter().map(|r| r.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn roles_cannot_be_combined() {
+        let v = |r: &[&str]| r.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert!(check_separation(&v(&["system_admin", "clerk"])).is_ok());
+        assert!(check_separation(&v(&[])).is_ok());
+        for pair in [
+            ["system_admin", "security_admin"],
+            ["security_admin", "audit_admin"],
+            ["audit_admin", "system_admin"],
+        ] {
+            assert!(check_separation(&v(&pair)).is_err(), "{pair:?}");
+        }
+    }
+
+    #[test]
+    fn the_matrix() {
+        let city = "/prov/city/";
+        let dept = "/prov/city/dept/";
+        let other = "/prov/other/";
+        let system = caller(&[SYSTEM_ADMIN], &[]);
+        let security = caller(&[SECURITY_ADMIN], &[]);
+        let audit = caller(&[AUDIT_ADMIN], &[]);
+        let delegated = caller(&[], &[city]);
+        for a in Action::ALL {
+            for p in [None, Some(city), Some(dept), Some(other)] {
+                assert!(system.may(a, p), "system {a:?} {p:?}");
+                assert_eq!(security.may(a, p), a.reads(), "security {a:?} {p:?}");
+                assert!(!audit.may(a, p), "audit {a:?} {p:?}");
+                assert_eq!(
+                    delegated.may(a, p),
+                    matches!(p, Some(x) if x == city || x == dept),
+                    "delegated {a:?} {p:?}"
+                );
+            }
+        }
+        // a prefix that is not a path prefix does not count
+        assert!(!caller(&[], &["/prov/ci/"]).within(city));
+    }
+}

@@ -1,0 +1,296 @@
+//! The admin JSON API for the organisation tree, driven with access tokens each administrator
+//! got through the real pages (password, then a TOTP code from the test clock: `aal2`):
+//! every role × every action (system, security, audit and a delegated city administrator, who
+//! cannot leave the city's subtree), role separation, a token without the admin scope or from
+//! an aal1 sign-in, another tenant's token, unknown tenants, bad bodies; changes audited with
+//! the administrator's account id; the OpenAPI document served.
+
+use idp_core::Env;
+use idp_core::model::{ClientSettings, ClientType};
+use idp_core::org::NewOrganisation;
+use idp_core::totp::Secret;
+use idp_server::ops::NewAccount;
+use serde_json::{Value, json};
+
+use crate::browser::{Browser, Step, rp_http};
+use crate::common::{Backend, PASSWORD, TestServer, auth_url};
+use crate::step_up::{enrol, submit_code};
+
+/// An access token for `login` from `client`, asking for `scope` at aal2 when `totp` is given.
+async fn token(
+    s: &TestServer,
+    client: &str,
+    secret: &str,
+    scope: &str,
+    login: &str,
+    totp: Option<&Secret>,
+) -> String {
+    let b = Browser::new();
+    let acr = if totp.is_some() { "&acr_values=aal2" } else { "" };
+    let url = auth_url(&s.issuer, client, acr).replace("scope=openid", &format!("scope={scope}"));
+    let (_, _, login_page) = b.get(s, &url).await.page();
+    let mut step = b.sign_in(s, &login_page, login, PASSWORD).await;
+    if let Some(totp) = totp {
+        let (_, _, page) = step.page();
+        step = submit_code(&b, s, &page, &totp.code_at_step(s.env.now() / 30)).await;
+    }
+    let cb = match step {
+        Step::Page { body, .. } => b.consent(s, &body, true).await.callback(),
+        left => left.callback(),
+    };
+    let t = crate::rp::redeem(s, client, secret, &cb["code"]).await;
+    t["access_token"].as_str().unwrap_or_else(|| panic!("{t}")).to_string()
+}
+
+struct Api<'a> {
+    s: &'a TestServer,
+}
+
+impl Api<'_> {
+    async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+        let url = format!("{}/admin/v1/tenants/{path}", self.s.base);
+        let mut req = match method {
+            "GET" => rp_http().get(url),
+            "POST" => rp_http().post(url),
+            _ => rp_http().delete(url),
+        };
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        if status >= 400 {
+            let ct = res.headers()["content-type"].to_str().unwrap().to_string();
+            assert_eq!(ct, "application/problem+json", "{method} {path}");
+        }
+        (status, res.json().await.unwrap_or_default())
+    }
+}
+
+async fn admin_api(backend: Backend) {
+    let Some(s) = TestServer::start_with(backend, |c| c.limits.signin_per_account_per_minute = 100).await
+    else {
+        return;
+    };
+    let gov = |kind: &str, level: Option<&str>, region: Option<&str>, name: &str| NewOrganisation {
+        kind: kind.into(),
+        name: name.into(),
+        level: level.map(str::to_string),
+        region_code: region.map(str::to_string),
+        ..NewOrganisation::default()
+    };
+    let prov = s
+        .ops
+        .add_organisation("main", None, gov("government", Some("province"), Some("220000"), "省政府"))
+        .await
+        .unwrap();
+    let city = s
+        .ops
+        .add_organisation("main", Some(&prov.id), gov("government", Some("city"), Some("220100"), "长春市"))
+        .await
+        .unwrap();
+    let dept = s
+        .ops
+        .add_organisation("main", Some(&city.id), gov("department", None, None, "长春市民政局"))
+        .await
+        .unwrap();
+    let other = s
+        .ops
+        .add_organisation("main", Some(&prov.id), gov("government", Some("city"), Some("220200"), "吉林市"))
+        .await
+        .unwrap();
+    let other_dept = s
+        .ops
+        .add_organisation("main", Some(&other.id), gov("department", None, None, "吉林市民政局"))
+        .await
+        .unwrap();
+    let account = |username: &str, roles: &[&str]| NewAccount {
+        username: username.into(),
+        password: Some(PASSWORD.into()),
+        name: None,
+        phone: None,
+        email: None,
+        roles: roles.iter().map(|r| r.to_string()).collect(),
+    };
+    // role separation: no account holds two administrator roles
+    let both = s.ops.add_account("main", account("greedy", &["system_admin", "audit_admin"])).await;
+    assert!(both.unwrap_err().to_string().contains("two administrator roles"));
+    for (who, roles) in
+        [("sys", &["system_admin"][..]), ("sec", &["security_admin"]), ("aud", &["audit_admin"])]
+    {
+        s.ops.add_account("main", account(who, roles)).await.unwrap();
+    }
+    for who in ["deleg", "nobody", "staffer", "clerk1"] {
+        s.add_account(who).await;
+    }
+    let deleg_id = s.ops.account("main", "deleg").await.unwrap().id;
+    s.ops.add_membership("main", "deleg", &city.id, vec!["org_admin".into()]).await.unwrap();
+    let in_other =
+        s.ops.add_membership("main", "clerk1", &other_dept.id, vec!["clerk".into()]).await.unwrap();
+
+    let admin_client = ClientSettings { scope: "openid admin".into(), ..ClientSettings::default() };
+    let (console, console_secret) = s.add_client(ClientType::Web, admin_client).await;
+    let console_secret = console_secret.unwrap();
+    let (plain, plain_secret) = s.add_client(ClientType::Web, ClientSettings::default()).await;
+    let mut tokens = std::collections::HashMap::new();
+    let mut sys_totp = None;
+    for who in ["sys", "sec", "aud", "deleg", "nobody"] {
+        let (totp, _) = enrol(&s, who).await;
+        tokens.insert(who, token(&s, &console, &console_secret, "openid%20admin", who, Some(&totp)).await);
+        if who == "sys" {
+            sys_totp = Some(totp);
+        }
+    }
+    let api = Api { s: &s };
+    let tk = |who: &str| tokens[who].clone();
+
+    // who is refused before any action
+    let (status, p) = api.call("GET", "main/organisations", None, None).await;
+    assert_eq!((status, p["status"].as_u64()), (401, Some(401)));
+    assert_eq!(api.call("GET", "main/organisations", Some("not-a-token"), None).await.0, 401);
+    let (status, p) = api.call("GET", "main/organisations", Some(&tk("nobody")), None).await;
+    assert_eq!(status, 403, "no administrator role: {p}");
+    let aal1 = token(&s, &console, &console_secret, "openid%20admin", "staffer", None).await;
+    let (status, p) = api.call("GET", "main/organisations", Some(&aal1), None).await;
+    assert!(status == 403 && p["detail"].as_str().unwrap().contains("aal2"), "{p}");
+    s.env.advance(30);
+    let no_scope =
+        token(&s, &plain, plain_secret.as_deref().unwrap(), "openid", "sys", sys_totp.as_ref()).await;
+    let (status, p) = api.call("GET", "main/organisations", Some(&no_scope), None).await;
+    assert!(status == 403 && p["detail"].as_str().unwrap().contains("admin scope"), "{p}");
+    assert_eq!(api.call("GET", "nowhere/organisations", Some(&tk("sys")), None).await.0, 404);
+    s.ops.add_tenant("north", None).await.unwrap();
+    assert_eq!(
+        api.call("GET", "north/organisations", Some(&tk("sys")), None).await.0,
+        401,
+        "another tenant's token"
+    );
+
+    // the matrix: (action, expected for sys, sec, aud, deleg)
+    let ids = |v: &Value| -> Vec<String> {
+        v.as_array().unwrap().iter().map(|o| o["id"].as_str().unwrap().to_string()).collect()
+    };
+    for (who, seen) in [("sys", 5), ("sec", 5), ("deleg", 2)] {
+        let (status, list) = api.call("GET", "main/organisations", Some(&tk(who)), None).await;
+        assert_eq!((status, ids(&list).len()), (200, seen), "{who}: {list}");
+    }
+    let (_, list) = api.call("GET", "main/organisations", Some(&tk("deleg")), None).await;
+    assert_eq!(ids(&list), vec![city.id.clone(), dept.id.clone()], "the city's subtree only");
+    assert_eq!(api.call("GET", "main/organisations", Some(&tk("aud")), None).await.0, 403);
+    let q = format!("main/organisations?under={}", other.id);
+    assert_eq!(api.call("GET", &q, Some(&tk("deleg")), None).await.0, 403);
+
+    let dept_new =
+        |parent: &str, name: &str| json!({"parent_id": parent, "kind": "department", "name": name});
+    let root_new =
+        json!({"kind": "government", "name": "另一个省", "level": "province", "region_code": "230000"});
+    type Case = (&'static str, String, Option<Value>, [u16; 4]);
+    let cases: Vec<Case> = vec![
+        ("GET", format!("main/organisations/{}", dept.id), None, [200, 200, 403, 200]),
+        ("GET", format!("main/organisations/{}", other.id), None, [200, 200, 403, 403]),
+        ("GET", format!("main/organisations/{}", prov.id), None, [200, 200, 403, 403]),
+        ("POST", "main/organisations".into(), Some(root_new), [201, 403, 403, 403]),
+        ("POST", "main/organisations".into(), Some(dept_new(&city.id, "长春市人社局")), [201, 403, 403, 201]),
+        (
+            "POST",
+            "main/organisations".into(),
+            Some(dept_new(&other.id, "吉林市人社局")),
+            [201, 403, 403, 403],
+        ),
+        ("GET", format!("main/organisations/{}/members", dept.id), None, [200, 200, 403, 200]),
+        ("GET", format!("main/organisations/{}/members", other_dept.id), None, [200, 200, 403, 403]),
+        (
+            "POST",
+            format!("main/organisations/{}/members", dept.id),
+            Some(json!({"username": "staffer", "roles": ["approver"]})),
+            [201, 403, 403, 201],
+        ),
+        (
+            "POST",
+            format!("main/organisations/{}/members", other_dept.id),
+            Some(json!({"username": "staffer", "roles": ["approver"]})),
+            [201, 403, 403, 403],
+        ),
+    ];
+    for (method, path, body, expected) in cases {
+        for (who, want) in ["sys", "sec", "aud", "deleg"].into_iter().zip(expected) {
+            // a name per caller, so creations do not collide
+            let body = body.clone().map(|mut b| {
+                if let Some(n) = b.get("name").and_then(Value::as_str) {
+                    b["name"] = json!(format!("{n}{who}"));
+                }
+                if b.get("region_code").is_some() {
+                    b["region_code"] = json!(format!(
+                        "23{:04}",
+                        ["sys", "sec", "aud", "deleg"].iter().position(|w| *w == who).unwrap()
+                    ));
+                }
+                b
+            });
+            let (status, answer) = api.call(method, &path, Some(&tk(who)), body).await;
+            assert_eq!(status, want, "{who} {method} {path}: {answer}");
+        }
+    }
+    // revoking: inside the subtree yes, outside no; then gone
+    let (_, members) =
+        api.call("GET", &format!("main/organisations/{}/members", dept.id), Some(&tk("deleg")), None).await;
+    let mine = members.as_array().unwrap().iter().find(|m| m["roles"] == json!(["approver"])).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let m = format!("main/memberships/{}", in_other.id);
+    for who in ["sec", "aud", "deleg"] {
+        assert_eq!(api.call("DELETE", &m, Some(&tk(who)), None).await.0, 403, "{who}");
+    }
+    let (status, ended) =
+        api.call("DELETE", &format!("main/memberships/{mine}"), Some(&tk("deleg")), None).await;
+    assert!(status == 200 && ended["revoked_at"].is_i64(), "{ended}");
+    assert_eq!(
+        api.call("DELETE", &format!("main/memberships/{mine}"), Some(&tk("deleg")), None).await.0,
+        404
+    );
+    assert_eq!(api.call("DELETE", &m, Some(&tk("sys")), None).await.0, 200);
+
+    // bad input: precise problems, nothing created
+    let bad = [
+        (json!({"kind": "department", "name": "x", "parent_id": "nope"}), 400),
+        (
+            json!({"kind": "enterprise", "name": "坏企业", "parent_id": null, "uscc": "91220101MA0Y3K5Q3"}),
+            400,
+        ),
+        (json!({"kind": "department", "name": ""}), 400),
+        (json!({"kind": "department", "name": "x", "colour": "red"}), 400),
+        (json!([1, 2]), 400),
+    ];
+    for (body, want) in bad {
+        let (status, p) = api.call("POST", "main/organisations", Some(&tk("sys")), Some(body.clone())).await;
+        assert!(status == want && p["detail"].is_string(), "{body}: {status} {p}");
+    }
+    let ent = json!({"kind": "enterprise", "name": "示例科技有限公司", "uscc": "91220101MA0Y3K5Q3C"});
+    assert_eq!(api.call("POST", "main/organisations", Some(&tk("sys")), Some(ent.clone())).await.0, 201);
+    assert_eq!(api.call("POST", "main/organisations", Some(&tk("sys")), Some(ent)).await.0, 409);
+    let res = rp_http()
+        .post(format!("{}/admin/v1/tenants/main/organisations", s.base))
+        .bearer_auth(tk("sys"))
+        .form(&[("kind", "department")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 415);
+
+    // audited with the administrator's identity
+    let tenant = s.ops.tenant("main").await.unwrap().id;
+    let events = s.ops.store.audit_events(&tenant, 300).await.unwrap();
+    assert!(events.iter().any(|e| e.kind == "organisation_added" && e.detail["by"] == deleg_id.as_str()));
+    assert!(events.iter().any(|e| e.kind == "membership_revoked" && e.detail["by"] == deleg_id.as_str()));
+
+    // the OpenAPI document
+    let doc: Value =
+        reqwest::get(format!("{}/admin/v1/openapi.json", s.base)).await.unwrap().json().await.unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert!(doc["paths"]["/tenants/{tenant}/organisations"]["post"].is_object());
+}
+crate::both_backends!(admin_api_organisation_tree, admin_api);
