@@ -33,3 +33,4 @@ mod step_up;
 mod store_contract;
 mod store_contract_org;
 mod store_contract_webauthn;
+mod tls;

@@ -14,6 +14,10 @@ use crate::state::AppState;
 
 pub struct Application {
     listener: TcpListener,
+    /// HTTPS (`tls_cert`, `tls_key`), checked at build.
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    /// The plain-HTTP listener that redirects to HTTPS (`http_redirect_listen`).
+    redirect: Option<TcpListener>,
     pub state: Arc<AppState>,
     /// The bootstrap administrator's (username, password), when this start created it.
     pub bootstrap_admin: Option<(String, String)>,
@@ -53,11 +57,26 @@ impl Application {
     }
 
     pub async fn build_with_env(mut config: Config, env: Arc<dyn Env>) -> anyhow::Result<Self> {
+        let tls = match (&config.tls_cert, &config.tls_key) {
+            (Some(cert), Some(key)) => Some(crate::tls::server_config(cert, key)?),
+            (None, None) => None,
+            _ => anyhow::bail!("tls_cert and tls_key go together"),
+        };
         let listener = TcpListener::bind(&config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let redirect = match (&config.http_redirect_listen, &tls) {
+            (Some(addr), Some(_)) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {addr} (HTTP redirect)"))?,
+            ),
+            (Some(_), None) => anyhow::bail!("http_redirect_listen needs TLS (tls_cert and tls_key)"),
+            (None, _) => None,
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
         match config.public_url.as_deref().map(url::Url::parse) {
-            None => config.public_url = Some(format!("http://{}", listener.local_addr()?)),
+            None => config.public_url = Some(format!("{scheme}://{}", listener.local_addr()?)),
             // port 0 in the public URL means the port the listener got (tests on localhost)
             Some(Ok(mut u)) if u.port() == Some(0) => {
                 let _ = u.set_port(Some(listener.local_addr()?.port()));
@@ -72,7 +91,7 @@ impl Application {
         let verifier = crate::verifier::from_config(&ops.config)?;
         let state = Arc::new(AppState::new(ops, sms, verifier));
         state.spawn_housekeeping();
-        Ok(Self { listener, state, bootstrap_admin })
+        Ok(Self { listener, tls, redirect, state, bootstrap_admin })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -83,12 +102,36 @@ impl Application {
         self.state.config().public_url()
     }
 
+    /// The address of the plain-HTTP redirect listener, if any.
+    pub fn redirect_addr(&self) -> Option<SocketAddr> {
+        self.redirect.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
     /// Serves until `shutdown` completes, then drains in-flight requests.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let router = crate::http::router(self.state.clone());
-        axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await
+        let Some(tls) = self.tls else {
+            return axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(shutdown)
+                .await;
+        };
+        let hsts = tower_http::set_header::SetResponseHeaderLayer::overriding(
+            axum::http::header::STRICT_TRANSPORT_SECURITY,
+            axum::http::HeaderValue::from_static(crate::tls::HSTS),
+        );
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        if let Some(listener) = self.redirect {
+            let mut stopped = stopped.clone();
+            let public_url = self.state.config().public_url();
+            tokio::spawn(crate::tls::serve_redirects(listener, public_url, async move {
+                let _ = stopped.changed().await;
+            }));
+        }
+        let shutdown = async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        };
+        crate::tls::serve(self.listener, router.layer(hsts), tls, shutdown).await
     }
 
     /// Serves until SIGINT or SIGTERM.

@@ -57,6 +57,15 @@ pub enum Command {
     /// Staff memberships of accounts in the organisation tree.
     #[command(subcommand)]
     Member(crate::cli_org::MemberCmd),
+    /// A development PKI for HTTPS and mutual TLS: a fresh CA, a server certificate for
+    /// localhost (and `--name`s), a client identity. Never for production.
+    DevCerts {
+        #[arg(long, default_value = "certs/dev")]
+        out: std::path::PathBuf,
+        /// A further DNS name or IP address for the server certificate (repeatable).
+        #[arg(long = "name")]
+        names: Vec<String>,
+    },
     /// Synthetic tenants, clients and accounts in bulk, for the scale benchmark.
     Seed {
         #[arg(long, default_value_t = 10)]
@@ -327,11 +336,25 @@ fn client_text(c: &ClientInfo) -> String {
 
 /// Runs an operator command (anything but `serve`).
 pub async fn run_command(cli: Cli) -> anyhow::Result<()> {
+    if let Command::DevCerts { out, names } = &cli.command {
+        crate::devcerts::write_dev_pki(out, names)?;
+        let files = ["ca.pem", "server.pem", "server-key.pem", "client-identity.pem"];
+        let list: Vec<String> = files.iter().map(|f| out.join(f).display().to_string()).collect();
+        return print(cli.json, &list, || {
+            format!(
+                "{}
+serve with: IDP_TLS_CERT={} IDP_TLS_KEY={} idp serve",
+                list.join("\n"),
+                list[1],
+                list[2]
+            )
+        });
+    }
     let config = load_config(&cli)?;
     let ops: Ops = crate::app::open_ops(config, Arc::new(SystemEnv)).await?;
     let json = cli.json;
     match cli.command {
-        Command::Serve { .. } => unreachable_serve(),
+        Command::Serve { .. } | Command::DevCerts { .. } => unreachable_serve(),
         Command::Tenant(TenantCmd::Add { slug, name }) => {
             let t = ops.add_tenant(&slug, name.as_deref()).await?;
             let info = tenant_info(&ops, &t);

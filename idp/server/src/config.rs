@@ -34,6 +34,13 @@ pub struct Config {
     /// Use the left-most `X-Forwarded-For` address as the client IP (only behind a trusted
     /// proxy). `IDP_TRUST_FORWARDED_FOR`.
     pub trust_forwarded_for: bool,
+    /// Serve HTTPS with this certificate chain and private key (PEM files); both or neither.
+    /// `IDP_TLS_CERT`, `IDP_TLS_KEY`.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// With TLS: also listen here for plain HTTP and redirect every request to the HTTPS public
+    /// URL. `IDP_HTTP_REDIRECT_LISTEN`.
+    pub http_redirect_listen: Option<String>,
     pub argon2: Argon2Params,
     pub limits: Limits,
     pub sessions: SessionPolicy,
@@ -55,6 +62,9 @@ pub struct RealNameConfig {
     pub hmac_secret: Option<String>,
     /// A PEM file with the client certificate and key, for mutual TLS.
     pub client_identity_pem: Option<PathBuf>,
+    /// The gateway's CA certificates (PEM), for a gateway on a private PKI: when set, the only
+    /// ones trusted for it.
+    pub ca_pem: Option<PathBuf>,
     pub timeout_seconds: u64,
     pub retries: u32,
     /// Consecutive failures that open the circuit, and for how long it stays open.
@@ -70,6 +80,7 @@ impl Default for RealNameConfig {
             authorization: None,
             hmac_secret: None,
             client_identity_pem: None,
+            ca_pem: None,
             timeout_seconds: 5,
             retries: 1,
             breaker_failures: 5,
@@ -186,6 +197,9 @@ impl Default for Config {
             bootstrap: true,
             log: "info".into(),
             trust_forwarded_for: false,
+            tls_cert: None,
+            tls_key: None,
+            http_redirect_listen: None,
             argon2: Argon2Params::default(),
             limits: Limits::default(),
             sessions: SessionPolicy::default(),
@@ -248,6 +262,15 @@ impl Config {
         if let Some(v) = var("IDP_LOG") {
             self.log = v;
         }
+        if let Some(v) = var("IDP_TLS_CERT") {
+            self.tls_cert = Some(v.into());
+        }
+        if let Some(v) = var("IDP_TLS_KEY") {
+            self.tls_key = Some(v.into());
+        }
+        if let Some(v) = var("IDP_HTTP_REDIRECT_LISTEN") {
+            self.http_redirect_listen = Some(v);
+        }
         if let Some(v) = var("IDP_TRUST_FORWARDED_FOR") {
             self.trust_forwarded_for = flag("IDP_TRUST_FORWARDED_FOR", &v)?;
         }
@@ -257,9 +280,14 @@ impl Config {
     pub fn public_url(&self) -> String {
         self.public_url
             .clone()
-            .unwrap_or_else(|| format!("http://{}", self.listen))
+            .unwrap_or_else(|| format!("{}://{}", if self.tls() { "https" } else { "http" }, self.listen))
             .trim_end_matches('/')
             .to_string()
+    }
+
+    /// Whether this server itself serves HTTPS (`tls_cert` and `tls_key`).
+    pub fn tls(&self) -> bool {
+        self.tls_cert.is_some() && self.tls_key.is_some()
     }
 
     pub fn issuer(&self, slug: &str) -> String {

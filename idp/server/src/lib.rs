@@ -7,12 +7,14 @@ pub mod app;
 pub mod cli;
 pub mod cli_org;
 pub mod config;
+pub mod devcerts;
 pub mod http;
 pub mod ops;
 pub mod ops_org;
 pub mod seed;
 pub mod sms;
 pub mod state;
+pub mod tls;
 pub mod verifier;
 pub mod webhook;
 

@@ -64,7 +64,7 @@ pub fn from_config(config: &Config) -> anyhow::Result<Option<std::sync::Arc<dyn 
                 url,
                 c.webhook_authorization.clone(),
                 c.webhook_hmac_secret.clone(),
-                None,
+                crate::webhook::GatewayTls::default(),
                 Duration::from_secs(c.timeout_seconds.max(1)),
                 c.retries,
             )?;

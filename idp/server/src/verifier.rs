@@ -106,7 +106,10 @@ pub fn from_config(config: &Config) -> anyhow::Result<Option<Arc<dyn Verifier>>>
                 url,
                 c.authorization.clone(),
                 c.hmac_secret.clone(),
-                c.client_identity_pem.as_deref(),
+                crate::webhook::GatewayTls {
+                    client_identity_pem: c.client_identity_pem.as_deref(),
+                    ca_pem: c.ca_pem.as_deref(),
+                },
                 Duration::from_secs(c.timeout_seconds.max(1)),
                 c.retries,
             )?;
@@ -210,5 +213,94 @@ mod tests {
         };
         assert!(from_config(&unknown).is_err());
         assert!(from_config(&Config::default()).unwrap().is_none(), "none by default");
+    }
+}
+
+#[cfg(test)]
+mod mutual_tls {
+    use std::sync::Arc;
+
+    use axum::routing::post;
+    use tokio_rustls::rustls::ServerConfig;
+    use tokio_rustls::rustls::server::WebPkiClientVerifier;
+
+    use super::*;
+    use crate::devcerts::DevCa;
+
+    /// A gateway on its own PKI that only talks to clients with a certificate of its CA.
+    async fn gateway(ca: &DevCa, dir: &std::path::Path) -> String {
+        let server = ca.server(&[]).unwrap();
+        std::fs::write(dir.join("ca.pem"), ca.cert_pem()).unwrap();
+        std::fs::write(dir.join("server.pem"), &server.cert_pem).unwrap();
+        std::fs::write(dir.join("server-key.pem"), &server.key_pem).unwrap();
+        let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+        for c in crate::tls::certificates(&dir.join("ca.pem")).unwrap() {
+            roots.add(c).unwrap();
+        }
+        let clients = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), crate::tls::provider())
+            .build()
+            .unwrap();
+        let config = ServerConfig::builder_with_provider(crate::tls::provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_client_cert_verifier(clients)
+            .with_single_cert(
+                crate::tls::certificates(&dir.join("server.pem")).unwrap(),
+                crate::tls::private_key(&dir.join("server-key.pem")).unwrap(),
+            )
+            .unwrap();
+        let app = axum::Router::new().route(
+            "/verify",
+            post(|| async { serde_json::json!({"result": "match", "reference": "mtls-1"}).to_string() }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(crate::tls::serve(listener, app, Arc::new(config), std::future::pending()));
+        format!("https://localhost:{port}/verify")
+    }
+
+    fn config(url: &str, identity: Option<std::path::PathBuf>, ca: std::path::PathBuf) -> Config {
+        let realname = RealNameConfig {
+            provider: "http".into(),
+            url: Some(url.into()),
+            client_identity_pem: identity,
+            ca_pem: Some(ca),
+            timeout_seconds: 2,
+            retries: 0,
+            ..RealNameConfig::default()
+        };
+        Config { realname, ..Config::default() }
+    }
+
+    #[tokio::test]
+    async fn the_http_adapter_authenticates_with_a_client_certificate() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = DevCa::new().unwrap();
+        let url = gateway(&ca, dir.path()).await;
+        let identity = dir.path().join("client-identity.pem");
+        std::fs::write(&identity, ca.client("idp").unwrap().identity_pem()).unwrap();
+        let ca_pem = dir.path().join("ca.pem");
+
+        let v = from_config(&config(&url, Some(identity.clone()), ca_pem.clone())).unwrap().unwrap();
+        assert_eq!(
+            v.verify("张三", "resident_id", "x1").await,
+            Outcome::Match { reference: "mtls-1".into() }
+        );
+
+        // no client certificate: the gateway ends the handshake; nothing is learnt
+        let anonymous = from_config(&config(&url, None, ca_pem.clone())).unwrap().unwrap();
+        assert!(matches!(anonymous.verify("张三", "resident_id", "x1").await, Outcome::Unavailable(_)));
+
+        // a certificate of another CA: refused as well
+        let stranger = dir.path().join("stranger.pem");
+        std::fs::write(&stranger, DevCa::new().unwrap().client("idp").unwrap().identity_pem()).unwrap();
+        let v = from_config(&config(&url, Some(stranger), ca_pem)).unwrap().unwrap();
+        assert!(matches!(v.verify("张三", "resident_id", "x1").await, Outcome::Unavailable(_)));
+
+        // and the gateway itself must be of the configured CA
+        let other_ca = dir.path().join("other-ca.pem");
+        std::fs::write(&other_ca, DevCa::new().unwrap().cert_pem()).unwrap();
+        let v = from_config(&config(&url, Some(identity), other_ca)).unwrap().unwrap();
+        assert!(matches!(v.verify("张三", "resident_id", "x1").await, Outcome::Unavailable(_)));
     }
 }

@@ -33,18 +33,37 @@ impl std::fmt::Display for PostError {
     }
 }
 
+/// TLS towards a gateway beyond the defaults.
+#[derive(Default, Clone, Copy)]
+pub struct GatewayTls<'a> {
+    /// A PEM file with the client certificate chain and its private key (mutual TLS).
+    pub client_identity_pem: Option<&'a std::path::Path>,
+    /// The CA certificates (PEM) of a gateway on a private PKI: when given, the only ones
+    /// trusted for it.
+    pub ca_pem: Option<&'a std::path::Path>,
+}
+
 impl SignedPost {
-    /// `client_identity_pem`: a PEM file with the client certificate chain and its private key.
     pub fn new(
         url: String,
         authorization: Option<String>,
         hmac_secret: Option<String>,
-        client_identity_pem: Option<&std::path::Path>,
+        tls: GatewayTls<'_>,
         timeout: Duration,
         retries: u32,
     ) -> anyhow::Result<Self> {
         let mut builder = reqwest::Client::builder().timeout(timeout);
-        if let Some(path) = client_identity_pem {
+        if let Some(path) = tls.ca_pem {
+            let pem = std::fs::read(path).map_err(|e| {
+                anyhow::anyhow!("cannot read the gateway's CA certificates {}: {}", path.display(), e.kind())
+            })?;
+            let cas = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                anyhow::anyhow!("the gateway's CA certificates {} are not usable: {e}", path.display())
+            })?;
+            anyhow::ensure!(!cas.is_empty(), "{} holds no certificate", path.display());
+            builder = builder.tls_certs_only(cas);
+        }
+        if let Some(path) = tls.client_identity_pem {
             let pem = std::fs::read(path).map_err(|e| {
                 anyhow::anyhow!("cannot read the client certificate {}: {}", path.display(), e.kind())
             })?;

@@ -1,0 +1,60 @@
+//! HTTPS: `idp serve` with a certificate and key from the development PKI (`idp dev-certs`)
+//! answers over TLS only, with HSTS; the `openidconnect` crate discovers it and reads its keys
+//! trusting only that CA; a client that does not trust the CA is refused; the plain-HTTP
+//! redirect listener sends every request to the same path on the HTTPS public URL.
+
+use std::sync::Arc;
+
+use idp_server::app::Application;
+use openidconnect::IssuerUrl;
+use openidconnect::core::CoreProviderMetadata;
+use reqwest::redirect::Policy;
+
+use crate::browser::rp_call;
+use crate::common::{Backend, TestDb, test_config};
+
+#[tokio::test]
+async fn the_provider_serves_https_with_hsts_and_redirects_plain_http() {
+    let db = TestDb::new(Backend::Sqlite).await.unwrap();
+    let pki = db.dir.path().join("certs");
+    idp_server::devcerts::write_dev_pki(&pki, &[]).unwrap();
+    let mut config = test_config(&db);
+    config.tls_cert = Some(pki.join("server.pem"));
+    config.tls_key = Some(pki.join("server-key.pem"));
+    config.public_url = Some("https://localhost:0".into());
+    config.http_redirect_listen = Some("127.0.0.1:0".into());
+    let app = Application::build_with_env(config, Arc::new(idp_core::SystemEnv)).await.expect("starts");
+    let base = app.public_url();
+    let port = app.local_addr().port();
+    let redirect = app.redirect_addr().expect("a redirect listener");
+    assert_eq!(base, format!("https://localhost:{port}"));
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async {
+        let _ = rx.await;
+    }));
+
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(pki.join("ca.pem")).unwrap()).unwrap();
+    let http = reqwest::Client::builder().redirect(Policy::none()).tls_certs_only([ca]).build().unwrap();
+    let res = http.get(format!("{base}/t/main/.well-known/openid-configuration")).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(res.headers()["strict-transport-security"], "max-age=31536000; includeSubDomains");
+    // a real client library, over TLS
+    let f = |r| rp_call(&http, r);
+    let meta = CoreProviderMetadata::discover_async(IssuerUrl::new(format!("{base}/t/main")).unwrap(), &f)
+        .await
+        .expect("discovery over https");
+    assert!(!meta.jwks().keys().is_empty(), "keys fetched over https");
+    assert!(meta.token_endpoint().unwrap().as_str().starts_with("https://localhost:"));
+
+    // a client that does not trust the development CA is refused; plain HTTP gets no answer
+    let untrusting = reqwest::Client::new();
+    assert!(untrusting.get(format!("{base}/healthz")).send().await.is_err());
+    assert!(reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await.is_err());
+
+    // the redirect listener: same path and query, 308 (a POST stays a POST)
+    let plain = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
+    let res = plain.post(format!("http://{redirect}/t/main/token?x=1")).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 308);
+    assert_eq!(res.headers()["location"], format!("{base}/t/main/token?x=1").as_str());
+    let _ = tx.send(());
+}
