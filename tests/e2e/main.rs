@@ -24,6 +24,7 @@ mod pairwise;
 mod passkeys;
 mod phone;
 mod realname;
+mod realname_card;
 mod refusals;
 mod rp;
 mod sessions;

@@ -190,11 +190,11 @@ async fn realname(backend: Backend) {
 
     // a level only the counter gives: ada (level 2) hears where to go; once she has consented,
     // prompt=none tells the client that interaction is required
-    let counter_only = ClientSettings { min_realname_level: Some(3), ..scope.clone() };
+    let counter_only = ClientSettings { min_realname_level: Some(4), ..scope.clone() };
     let (hall, _) = s.add_client(ClientType::Web, counter_only).await;
     let (_, _, upgrade) = b.get(&s, &auth_url(&s.issuer, &hall, "")).await.page();
     assert!(
-        upgrade.contains("data-level=\"3\"")
+        upgrade.contains("data-level=\"4\"")
             && upgrade.contains("窗口核验")
             && !upgrade.contains("id_number"),
         "{upgrade}"

@@ -178,16 +178,19 @@ fn verified(extra: Extra<'_>, scopes: &[String]) -> Option<Value> {
 }
 
 /// How the identity was verified, as OIDC4IA evidence: the physical card checked in person at
-/// a counter (`document`, `vpip`), or the name and number checked against the population
-/// register by the verification provider (`electronic_record`, `data`).
+/// a counter (`document`, `vpip`), the name and number checked against the population register
+/// by the verification provider (`electronic_record`, `data`), or, at level 3, against a bank's
+/// account record with the card and phone (`electronic_record` `bank_account`, `data`).
 fn evidence(r: &RealName, time: &str) -> Value {
     let (mut check, mut out) = if r.method == "counter" {
         let kind = if r.id_type == "resident_id" { "idcard" } else { "residence_permit" };
         (json!({"check_method": "vpip"}), json!({"type": "document", "document_details": {"type": kind}}))
     } else {
+        // level 3 by the bank-card four-factor check: the bank's account record
+        let record = if r.method == "bank_card" { "bank_account" } else { "population_register" };
         (
             json!({"check_method": "data", "organization": r.verifier}),
-            json!({"type": "electronic_record", "record": {"type": "population_register"}}),
+            json!({"type": "electronic_record", "record": {"type": record}}),
         )
     };
     if let Some(txn) = &r.evidence {

@@ -79,7 +79,7 @@ pub fn metadata(e: &Endpoints) -> Value {
         "evidence_supported": crate::claims::EVIDENCE,
         "documents_supported": crate::claims::DOCUMENTS,
         "documents_check_methods_supported": ["vpip"],
-        "electronic_records_supported": ["population_register"],
+        "electronic_records_supported": ["population_register", "bank_account"],
         "claims_in_verified_claims_supported": crate::claims::VERIFIED.map(|(n, _)| n),
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,

@@ -5,8 +5,10 @@
 //!
 //! Levels: 1 self-asserted (a verified phone and a number that passes the format check, where
 //! the deployment has no provider), 2 matched by the provider against the population database,
-//! 3 reserved (liveness, bank card, CTID: no adapter yet), 4 checked in person by a counter
-//! clerk.
+//! 3 a real person confirmed — here by the bank-card four-factor check (name, ID number, bank
+//! card number and the phone registered with the bank, all matching at the card's bank),
+//! offered where the provider offers it; face liveness and CTID need an app and are not offered
+//! — 4 checked in person by a counter clerk.
 
 use async_trait::async_trait;
 
@@ -15,6 +17,7 @@ use crate::crypto::Kek;
 
 pub const SELF_ASSERTED: i64 = 1;
 pub const PROVIDER_MATCH: i64 = 2;
+pub const REAL_PERSON: i64 = 3;
 pub const IN_PERSON: i64 = 4;
 
 /// What a verification provider said about a name and ID number.
@@ -36,6 +39,69 @@ pub trait Verifier: Send + Sync {
     /// The name recorded as the verifier of a match.
     fn name(&self) -> &str;
     async fn verify(&self, name: &str, id_type: &str, id_number: &str) -> Outcome;
+    /// Whether the bank-card four-factor check (level 3) is offered.
+    fn offers_bank_card(&self) -> bool {
+        false
+    }
+    /// The bank-card four-factor check: the card (`parse_bank_card`) belongs to this person and
+    /// the bank has this phone for it.
+    async fn verify_bank_card(&self, _person: &BankCardCheck<'_>) -> Outcome {
+        Outcome::Unavailable("the bank-card check is not offered".into())
+    }
+}
+
+/// What the bank-card four-factor check compares. Its `Debug` shows none of it.
+pub struct BankCardCheck<'a> {
+    pub name: &'a str,
+    pub id_type: &'a str,
+    pub id_number: &'a str,
+    pub card_number: &'a str,
+    pub phone: &'a str,
+}
+
+impl std::fmt::Debug for BankCardCheck<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BankCardCheck { .. }")
+    }
+}
+
+/// What is wrong with a bank card number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CardError {
+    #[error("a bank card number has 16 to 19 digits, found {found}")]
+    Length { found: usize },
+    #[error("character {position} is not a digit")]
+    BadCharacter { position: usize },
+    #[error("the check digit does not match: the number is mistyped")]
+    Check,
+}
+
+/// A bank card number (UnionPay: 16–19 digits, Luhn check digit), spaces and dashes removed.
+pub fn parse_bank_card(input: &str) -> Result<String, CardError> {
+    let digits: Vec<char> = input.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+    if let Some(i) = digits.iter().position(|c| !c.is_ascii_digit()) {
+        return Err(CardError::BadCharacter { position: i + 1 });
+    }
+    if !(16..=19).contains(&digits.len()) {
+        return Err(CardError::Length { found: digits.len() });
+    }
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, c)| {
+            let d = c.to_digit(10).unwrap_or(0);
+            match (i % 2 == 1, d * 2) {
+                (true, x) if x > 9 => x - 9,
+                (true, x) => x,
+                (false, _) => d,
+            }
+        })
+        .sum();
+    if !sum.is_multiple_of(10) {
+        return Err(CardError::Check);
+    }
+    Ok(digits.into_iter().collect())
 }
 
 /// The simulator for development and sandbox tenants: deterministic outcomes on synthetic
@@ -49,6 +115,30 @@ pub struct Simulator;
 impl Verifier for Simulator {
     fn name(&self) -> &str {
         "simulator"
+    }
+
+    fn offers_bank_card(&self) -> bool {
+        true
+    }
+
+    /// Synthetic banks by the card's first six digits: `629999` answers mismatch (the card is
+    /// someone else's, or the phone is not the one the bank has), `629998` not found; otherwise
+    /// the person's number decides as for [`Verifier::verify`].
+    async fn verify_bank_card(&self, p: &BankCardCheck<'_>) -> Outcome {
+        match p.card_number.get(..6) {
+            Some("629999") => Outcome::Mismatch,
+            Some("629998") => Outcome::NotFound,
+            _ => match self.verify(p.name, p.id_type, p.id_number).await {
+                Outcome::Match { .. } => Outcome::Match {
+                    reference: format!(
+                        "sim-card-{}",
+                        &crate::crypto::sha256_hex(format!("{}{}", p.id_number, p.card_number).as_bytes())
+                            [..12]
+                    ),
+                },
+                other => other,
+            },
+        }
     }
 
     async fn verify(&self, _name: &str, _id_type: &str, id_number: &str) -> Outcome {
@@ -120,5 +210,46 @@ mod tests {
         assert_eq!(v("220102199003070970"), Outcome::NotFound);
         assert!(matches!(v("220102199003070980"), Outcome::Unavailable(_)));
         assert!(matches!(v("220102199003070990"), Outcome::Unavailable(_)));
+    }
+}
+
+#[cfg(test)]
+mod bank_cards {
+    use super::*;
+
+    /// `prefix` completed to `len` digits with the Luhn check digit.
+    pub fn card(prefix: &str, len: usize) -> String {
+        let mut body: String = prefix.to_string();
+        while body.len() < len - 1 {
+            body.push('0');
+        }
+        (0..10).map(|d| format!("{body}{d}")).find(|c| parse_bank_card(c).is_ok()).unwrap()
+    }
+
+    #[test]
+    fn card_numbers_are_checked() {
+        assert_eq!(parse_bank_card("4111 1111 1111 1111").as_deref(), Ok("4111111111111111"));
+        assert_eq!(parse_bank_card("4111111111111112"), Err(CardError::Check));
+        assert_eq!(parse_bank_card("411111111111"), Err(CardError::Length { found: 12 }));
+        assert_eq!(parse_bank_card("41111111x1111111"), Err(CardError::BadCharacter { position: 9 }));
+        for len in 16..=19 {
+            let c = card("622202", len);
+            assert_eq!(parse_bank_card(&c).as_deref(), Ok(c.as_str()));
+            // any single changed digit is caught
+            for i in 0..len {
+                let mut wrong: Vec<char> = c.chars().collect();
+                wrong[i] = char::from_digit((wrong[i].to_digit(10).unwrap() + 1) % 10, 10).unwrap();
+                let wrong: String = wrong.into_iter().collect();
+                assert_eq!(parse_bank_card(&wrong), Err(CardError::Check), "{wrong}");
+            }
+        }
+        let check = BankCardCheck {
+            name: "n",
+            id_type: "t",
+            id_number: "220102199003070013",
+            card_number: "c",
+            phone: "p",
+        };
+        assert!(!format!("{check:?}").contains("2201"));
     }
 }

@@ -67,6 +67,8 @@ pub struct RealNameConfig {
     pub ca_pem: Option<PathBuf>,
     pub timeout_seconds: u64,
     pub retries: u32,
+    /// The gateway also offers the bank-card four-factor check (real-name level 3).
+    pub bank_card: bool,
     /// Consecutive failures that open the circuit, and for how long it stays open.
     pub breaker_failures: u32,
     pub breaker_seconds: u64,
@@ -81,6 +83,7 @@ impl Default for RealNameConfig {
             hmac_secret: None,
             client_identity_pem: None,
             ca_pem: None,
+            bank_card: false,
             timeout_seconds: 5,
             retries: 1,
             breaker_failures: 5,

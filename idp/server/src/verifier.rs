@@ -4,7 +4,10 @@
 //!
 //! The HTTP adapter POSTs `{"name", "id_type", "id_number"}` (HMAC signature and/or
 //! Authorization header, or a client certificate; timeout; retries) and reads
-//! `{"result": "match"|"mismatch"|"not_found", "reference": "…"}`. A circuit breaker stops
+//! `{"result": "match"|"mismatch"|"not_found", "reference": "…"}`. Where the gateway offers
+//! the bank-card four-factor check (`bank_card = true`, level 3) it gets `{"check":
+//! "bank_card", "name", "id_type", "id_number", "card_number", "phone"}` and answers alike. A
+//! circuit breaker stops
 //! asking a failing gateway: after `breaker_failures` consecutive failures every call answers
 //! "unavailable" at once for `breaker_seconds`, then one call is let through to try again.
 
@@ -12,7 +15,7 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use idp_core::realname::{Outcome, Simulator, Verifier};
+use idp_core::realname::{BankCardCheck, Outcome, Simulator, Verifier};
 
 use crate::config::{Config, RealNameConfig};
 use crate::webhook::SignedPost;
@@ -20,6 +23,7 @@ use crate::webhook::SignedPost;
 pub struct HttpVerifier {
     gateway: SignedPost,
     breaker: Breaker,
+    bank_card: bool,
 }
 
 /// Consecutive failures, and until when the circuit stays open.
@@ -67,11 +71,31 @@ impl Verifier for HttpVerifier {
     }
 
     async fn verify(&self, name: &str, id_type: &str, id_number: &str) -> Outcome {
+        self.ask(serde_json::json!({"name": name, "id_type": id_type, "id_number": id_number})).await
+    }
+
+    fn offers_bank_card(&self) -> bool {
+        self.bank_card
+    }
+
+    async fn verify_bank_card(&self, p: &BankCardCheck<'_>) -> Outcome {
+        if !self.bank_card {
+            return Outcome::Unavailable("the bank-card check is not offered".into());
+        }
+        self.ask(serde_json::json!({
+            "check": "bank_card", "name": p.name, "id_type": p.id_type, "id_number": p.id_number,
+            "card_number": p.card_number, "phone": p.phone,
+        }))
+        .await
+    }
+}
+
+impl HttpVerifier {
+    async fn ask(&self, body: serde_json::Value) -> Outcome {
         if self.breaker.open() {
             return Outcome::Unavailable("circuit open".into());
         }
-        let body = serde_json::json!({"name": name, "id_type": id_type, "id_number": id_number}).to_string();
-        let answer = self.gateway.post(&body).await;
+        let answer = self.gateway.post(&body.to_string()).await;
         let outcome = match answer {
             Ok(bytes) => match serde_json::from_slice::<serde_json::Value>(&bytes) {
                 Ok(v) => match v["result"].as_str() {
@@ -118,7 +142,7 @@ pub fn from_config(config: &Config) -> anyhow::Result<Option<Arc<dyn Verifier>>>
                 failures: c.breaker_failures.max(1),
                 open_for: Duration::from_secs(c.breaker_seconds.max(1)),
             };
-            Some(Arc::new(HttpVerifier { gateway, breaker }))
+            Some(Arc::new(HttpVerifier { gateway, breaker, bank_card: c.bank_card }))
         }
         other => anyhow::bail!("realname.provider must be none, simulator or http, not {other:?}"),
     })
@@ -189,9 +213,20 @@ mod tests {
         assert_eq!(v.verify("张三", "resident_id", "x2").await, Outcome::Mismatch);
         assert_eq!(v.verify("张三", "resident_id", "x3").await, Outcome::NotFound);
         assert_eq!(calls.load(Ordering::SeqCst), 3);
+        // the bank-card check only where configured
+        let card = BankCardCheck { name: "张三", id_type: "resident_id", id_number: "x2", card_number: "c", phone: "p" };
+        assert!(!v.offers_bank_card());
+        assert!(matches!(v.verify_bank_card(&card).await, Outcome::Unavailable(_)));
+        assert_eq!(calls.load(Ordering::SeqCst), 3, "not asked");
+        let mut with_card = config(&url, "gw-secret");
+        with_card.realname.bank_card = true;
+        let vc = from_config(&with_card).unwrap().unwrap();
+        assert!(vc.offers_bank_card());
+        assert_eq!(vc.verify_bank_card(&card).await, Outcome::Mismatch);
+        assert_eq!(calls.load(Ordering::SeqCst), 4);
         // a failing gateway: retried, then unavailable; two failures open the circuit
         assert!(matches!(v.verify("张三", "resident_id", "x9").await, Outcome::Unavailable(_)));
-        assert_eq!(calls.load(Ordering::SeqCst), 5, "one retry");
+        assert_eq!(calls.load(Ordering::SeqCst), 6, "one retry");
         assert!(matches!(v.verify("张三", "resident_id", "x9").await, Outcome::Unavailable(_)));
         let before = calls.load(Ordering::SeqCst);
         assert_eq!(v.verify("张三", "resident_id", "x1").await, Outcome::Unavailable("circuit open".into()));

@@ -110,7 +110,7 @@ pub async fn show(
             }
             Ok(Some((session, username))) => {
                 match super::realname::short_of(&state, &l.t, &l.interaction.request, &session).await {
-                    Some(needed) => super::realname::upgrade_page(&l, &headers, needed, None),
+                    Some(short) => super::realname::upgrade_page(&state, &l, &headers, short, None),
                     None => match super::context::before_consent(&state, &l, &headers, &session).await {
                         Some(r) => r,
                         None => consent_page(&l, &headers, &username),

@@ -149,6 +149,8 @@ pub struct AccountPage<'a> {
     pub realname: Option<RealNameRow>,
     /// The binding form is shown (below level 4).
     pub realname_form: bool,
+    /// The bank-card form (level 2 → 3) is shown.
+    pub card_form: bool,
     pub id_types: Vec<(&'static str, &'static str)>,
     pub enterprises: Vec<EntRow>,
     /// The contexts the person can switch between: (value, label, current); empty with one.
@@ -204,6 +206,10 @@ pub struct RealNamePage<'a> {
     pub lang_switch: Option<String>,
     pub client_name: &'a str,
     pub needed: i64,
+    /// The name-and-number form is offered.
+    pub bind: bool,
+    /// The bank-card form (level 3) is offered.
+    pub card: bool,
     pub error: Option<String>,
     /// `/t/{tenant}/interaction/{id}`.
     pub base: String,

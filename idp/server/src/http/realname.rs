@@ -44,6 +44,13 @@ pub enum Refusal {
     Nothing,
     /// A binding checked at a counter is changed only at a counter.
     AtCounter,
+    /// The bank card number is mistyped.
+    CardInvalid(realname::CardError),
+    /// The bank's records do not tie the card and the phone to this person.
+    CardMismatch,
+    CardNotFound,
+    /// Level 3 builds on a level 2 binding.
+    NeedsBinding,
 }
 
 impl Refusal {
@@ -59,6 +66,12 @@ impl Refusal {
             Refusal::NeedPhone => t.rn_need_phone.into(),
             Refusal::Nothing => t.rn_nothing.into(),
             Refusal::AtCounter => t.rn_needs_counter.into(),
+            Refusal::CardInvalid(e) => {
+                format!("{} {}", t.rn_card_invalid, card_error(e, t.html_lang != "en"))
+            }
+            Refusal::CardMismatch => t.rn_card_mismatch.into(),
+            Refusal::CardNotFound => t.rn_card_not_found.into(),
+            Refusal::NeedsBinding => t.rn_card_needs_binding.into(),
         }
     }
 }
@@ -77,6 +90,83 @@ fn id_error(e: &IdError, zh: bool) -> String {
         }
         (e, false) => format!("{e}."),
     }
+}
+
+fn card_error(e: &realname::CardError, zh: bool) -> String {
+    match (e, zh) {
+        (realname::CardError::Length { found }, true) => {
+            format!("银行卡号应为 16 至 19 位数字，实际为 {found} 位。")
+        }
+        (realname::CardError::BadCharacter { position }, true) => format!("第 {position} 位不是数字。"),
+        (realname::CardError::Check, true) => "校验位不符，卡号可能输错了。".into(),
+        (e, false) => format!("{e}."),
+    }
+}
+
+/// Whether the bank-card check (level 3) can be offered to a person at `level`.
+pub fn card_offered(state: &AppState, level: i64) -> bool {
+    level == realname::PROVIDER_MATCH && state.verifier.as_ref().is_some_and(|v| v.offers_bank_card())
+}
+
+/// Raises a level-2 binding to level 3 by the bank-card four-factor check: the bound name and
+/// number, the card, and the account's verified phone (the one the bank must have). The card
+/// number is used for the check only and kept nowhere.
+pub async fn raise_by_card(
+    state: &AppState,
+    t: &TenantCtx,
+    account: &Account,
+    card: &str,
+) -> Result<RealName, Refusal> {
+    let card = realname::parse_bank_card(card).map_err(Refusal::CardInvalid)?;
+    let current = state.store().real_name(&account.id).await.map_err(|_| Refusal::Unavailable)?;
+    let current = match current {
+        Some(c) if c.level >= realname::REAL_PERSON => return Err(Refusal::Nothing),
+        Some(c) if c.level == realname::PROVIDER_MATCH => c,
+        _ => return Err(Refusal::NeedsBinding),
+    };
+    let Some(phone) = account.phone.as_deref().filter(|_| account.phone_verified_at.is_some()) else {
+        return Err(Refusal::NeedPhone);
+    };
+    let Some(v) = state.verifier.as_ref().filter(|v| v.offers_bank_card()) else {
+        return Err(Refusal::Unavailable);
+    };
+    let number =
+        realname::open_id(&state.ops.kek, &t.tenant.id, &current.id_sealed).ok_or(Refusal::Unavailable)?;
+    let check = realname::BankCardCheck {
+        name: &current.name,
+        id_type: &current.id_type,
+        id_number: &number,
+        card_number: &card,
+        phone,
+    };
+    let reference = match v.verify_bank_card(&check).await {
+        Outcome::Match { reference } => reference,
+        Outcome::Mismatch => return Err(Refusal::CardMismatch),
+        Outcome::NotFound => return Err(Refusal::CardNotFound),
+        Outcome::Unavailable(why) => {
+            tracing::warn!(reason = %why, "the bank-card check could not answer");
+            return Err(Refusal::Unavailable);
+        }
+    };
+    let record = RealName {
+        level: realname::REAL_PERSON,
+        method: "bank_card".into(),
+        verifier: v.name().to_string(),
+        verified_at: state.env().now(),
+        evidence: Some(reference),
+        ..current
+    };
+    match state.store().put_real_name(&record).await {
+        Ok(true) => {}
+        Ok(false) => return Err(Refusal::Taken),
+        Err(_) => return Err(Refusal::Unavailable),
+    }
+    let detail = json!({
+        "level": record.level, "method": record.method, "verifier": record.verifier,
+        "previous_level": realname::PROVIDER_MATCH,
+    });
+    audit(state, &t.tenant.id, "realname_bound", Some(&account.id), None, None, detail).await;
+    Ok(record)
 }
 
 /// The document's type, its number in canonical form and masked, or why it is not one.
@@ -188,28 +278,57 @@ pub async fn bind(
     Ok(record)
 }
 
-/// The level `req`'s client needs, when the signed-in person is below it (one read, and only
-/// for clients that set a level).
+/// The level `req`'s client needs and the person's, when the signed-in person is below it (one
+/// read, and only for clients that set a level).
 pub(super) async fn short_of(
     state: &AppState,
     t: &TenantCtx,
     req: &AuthRequest,
     session: &Session,
-) -> Option<i64> {
+) -> Option<(i64, i64)> {
     let client = state.store().client(&t.tenant.id, &req.client_id).await.ok().flatten()?;
     let needed = client.settings.min_realname_level?;
     let has = state.store().real_name(&session.account_id).await.ok().flatten().map_or(0, |r| r.level);
-    (has < needed).then_some(needed)
+    (has < needed).then_some((needed, has))
 }
 
-/// The upgrade page of a sign-in.
-pub(super) fn upgrade_page(l: &Loaded, headers: &HeaderMap, needed: i64, error: Option<String>) -> Response {
+/// What the upgrade page offers the person at `has` for a client needing `needed`.
+#[derive(Clone, Copy)]
+pub(super) struct Offer {
+    pub needed: i64,
+    /// The name-and-number form (below level 2).
+    pub bind: bool,
+    /// The bank-card form (level 2 towards 3).
+    pub card: bool,
+}
+
+fn offer(state: &AppState, (needed, has): (i64, i64)) -> Offer {
+    let card_possible =
+        needed == realname::REAL_PERSON && state.verifier.as_ref().is_some_and(|v| v.offers_bank_card());
+    Offer {
+        needed,
+        bind: has < realname::PROVIDER_MATCH && (needed <= realname::PROVIDER_MATCH || card_possible),
+        card: card_possible && has == realname::PROVIDER_MATCH,
+    }
+}
+
+/// The upgrade page of a sign-in for a person at `short.1` and a client needing `short.0`.
+pub(super) fn upgrade_page(
+    state: &AppState,
+    l: &Loaded,
+    headers: &HeaderMap,
+    short: (i64, i64),
+    error: Option<String>,
+) -> Response {
     let csrf = super::cookie(headers, super::session::BROWSER_COOKIE).unwrap_or_default();
+    let o = offer(state, short);
     let page = RealNamePage {
         t: l.lang.texts(),
         lang_switch: lang_switch(l),
         client_name: &l.client_name,
-        needed,
+        needed: o.needed,
+        bind: o.bind,
+        card: o.card,
         error,
         base: format!("/t/{}/interaction/{}", l.t.tenant.slug, l.interaction.id),
         csrf: &csrf,
@@ -238,11 +357,14 @@ pub async fn upgrade(
         Err(e) => return error_page(l.lang, &e),
     };
     let req = &l.interaction.request;
-    let Some(needed) = short_of(&state, &l.t, req, &session).await else {
+    let Some(short) = short_of(&state, &l.t, req, &session).await else {
         return proceed(&state, &l.t, &headers, req, Some(&session), false, Some(&l.interaction), l.lang)
             .await;
     };
-    if param(&params, "decision") != Some("verify") || needed > realname::PROVIDER_MATCH {
+    let o = offer(&state, short);
+    let decision = param(&params, "decision");
+    let acting = (decision == Some("verify") && o.bind) || (decision == Some("card") && o.card);
+    if !acting {
         let _ = state.store().delete_interaction(&l.interaction.id).await;
         let e = OAuthError::new(
             "access_denied",
@@ -254,19 +376,25 @@ pub async fn upgrade(
     let key = format!("{}:realname:{}", l.t.tenant.id, session.account_id);
     if let Err(wait) = state.limits.signin_account.check_shared(state.store(), state.env().now(), &key).await
     {
-        return super::limited(upgrade_page(&l, &headers, needed, Some(t.too_many.into())), wait);
+        return super::limited(upgrade_page(&state, &l, &headers, short, Some(t.too_many.into())), wait);
     }
     let account = match state.store().account(&l.t.tenant.id, &session.account_id).await {
         Ok(Some(a)) if !a.disabled => a,
         Ok(_) => return expired(),
         Err(e) => return error_page(l.lang, &e.into()),
     };
-    let (name, id_type, number) = form_identity(&params);
-    match bind(&state, &l.t, &account, name, id_type, number, Via::Person).await {
+    let done = if decision == Some("card") {
+        raise_by_card(&state, &l.t, &account, param(&params, "card_number").unwrap_or_default()).await
+    } else {
+        let (name, id_type, number) = form_identity(&params);
+        bind(&state, &l.t, &account, name, id_type, number, Via::Person).await
+    };
+    match done {
+        // on to the client, or to the next step (the card after the binding)
         Ok(_) | Err(Refusal::Nothing) => {
             proceed(&state, &l.t, &headers, req, Some(&session), false, Some(&l.interaction), l.lang).await
         }
-        Err(r) => upgrade_page(&l, &headers, needed, Some(r.message(t))),
+        Err(r) => upgrade_page(&state, &l, &headers, short, Some(r.message(t))),
     }
 }
 
@@ -300,7 +428,11 @@ pub async fn account_bind(
         );
     }
     let (name, id_type, number) = form_identity(&params);
-    let message = match bind(&state, &t, &account, name, id_type, number, Via::Person).await {
+    let done = match param(&params, "card_number") {
+        Some(card) => raise_by_card(&state, &t, &account, card).await,
+        None => bind(&state, &t, &account, name, id_type, number, Via::Person).await,
+    };
+    let message = match done {
         Ok(_) => texts.rn_bound.to_string(),
         Err(r) => r.message(texts),
     };
