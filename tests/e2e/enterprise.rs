@@ -161,11 +161,20 @@ async fn enterprises(backend: Backend) {
     assert_eq!(ding.get(&s, &url).await.callback()["error"], "access_denied", "not started yet");
     s.env.set(day(2).start_in_china());
     let cb = ding.authorize(&s, &url, "ding").await.callback();
-    let info = userinfo_of(&s, &redeem(&s, &client, &secret, &cb["code"]).await).await;
+    let ding_tokens = redeem(&s, &client, &secret, &cb["code"]).await;
+    let info = userinfo_of(&s, &ding_tokens).await;
     assert_eq!(
         (info["act_as"].as_str(), info["entity"]["matters"][0].as_str()),
         (Some("enterprise"), Some("年报"))
     );
+    // on its last day the mandate still refreshes; ten days on it has expired and the refresh
+    // token is refused (the family ends)
+    s.env.set(day(2).start_in_china() + 10 * 86400 - 60);
+    let rt = ding_tokens["refresh_token"].as_str().unwrap();
+    let renewed = refresh(&s, &client, &secret, rt).await;
+    let rt = renewed["refresh_token"].as_str().unwrap_or_else(|| panic!("{renewed}"));
+    s.env.set(day(2).start_in_china() + 10 * 86400);
+    assert_eq!(refresh(&s, &client, &secret, rt).await["error"], "invalid_grant", "an expired mandate");
     s.env.set(t0);
 
     // the administrator ends the mandate: the agent's tokens stop at once

@@ -214,7 +214,13 @@ mod tests {
         assert_eq!(v.verify("张三", "resident_id", "x3").await, Outcome::NotFound);
         assert_eq!(calls.load(Ordering::SeqCst), 3);
         // the bank-card check only where configured
-        let card = BankCardCheck { name: "张三", id_type: "resident_id", id_number: "x2", card_number: "c", phone: "p" };
+        let card = BankCardCheck {
+            name: "张三",
+            id_type: "resident_id",
+            id_number: "x2",
+            card_number: "c",
+            phone: "p",
+        };
         assert!(!v.offers_bank_card());
         assert!(matches!(v.verify_bank_card(&card).await, Outcome::Unavailable(_)));
         assert_eq!(calls.load(Ordering::SeqCst), 3, "not asked");

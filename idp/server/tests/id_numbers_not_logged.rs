@@ -1,0 +1,156 @@
+//! ID numbers never reach the logs: the real `idp` binary, logging at `debug` to stderr with
+//! the simulator as verification provider, goes through every binding outcome on the account
+//! pages (a mistyped check character, a mismatch, a provider error, a timeout, a match, a number
+//! already bound to another account, a level-3 bank card) — and its whole log is searched for
+//! the numbers, their significant parts and the card. The answers say what went wrong without
+//! the number too.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Write;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_idp");
+
+struct Server(Child);
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn idp(config: &std::path::Path, args: &[&str], stdin: Option<&str>) {
+    let mut child = Command::new(BIN)
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(s) = stdin {
+        child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn between<'a>(page: &'a str, start: &str, end: char) -> &'a str {
+    let i = page.find(start).unwrap_or_else(|| panic!("{start} not in {page}")) + start.len();
+    &page[i..i + page[i..].find(end).unwrap()]
+}
+
+/// A resident ID from its first 17 digits (ISO 7064 MOD 11-2).
+fn resident(first17: &str) -> String {
+    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = first17.chars().zip(W).map(|(c, w)| c.to_digit(10).unwrap() * w).sum();
+    format!("{first17}{}", "10X98765432".as_bytes()[(sum % 11) as usize] as char)
+}
+
+/// Signs `login` in to the account pages; returns the client and the account page.
+async fn signed_in(base: &str, login: &str) -> (reqwest::Client, String) {
+    let http = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let page = http.get(format!("{base}/t/main/account")).send().await.unwrap().text().await.unwrap();
+    let action = between(&page, "action=\"", '"').to_string();
+    let csrf = between(&page, "name=\"csrf\" value=\"", '"').to_string();
+    let form = [("csrf", csrf.as_str()), ("login", login), ("password", "Correct-Horse-9")];
+    let page = http.post(format!("{base}{action}")).form(&form).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("id=\"realname\""), "signed in: {page}");
+    (http, page)
+}
+
+async fn submit(http: &reqwest::Client, base: &str, page: &str, form: &[(&str, &str)]) -> String {
+    let csrf = between(page, "name=\"csrf\" value=\"", '"').to_string();
+    let mut full = vec![("csrf", csrf.as_str())];
+    full.extend_from_slice(form);
+    http.post(format!("{base}/t/main/account/realname"))
+        .form(&full)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn id_numbers_and_cards_never_reach_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let config = dir.path().join("idp.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:{port}\"\npublic_url = \"http://localhost:{port}\"\n\
+             database_url = \"sqlite:{0}/idp.db\"\ndata_dir = \"{0}\"\nbootstrap = false\nlog = \"debug\"\n\
+             [argon2]\nmemory_kib = 1024\niterations = 1\nparallelism = 1\n\
+             [realname]\nprovider = \"simulator\"\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    idp(&config, &["tenant", "add", "main"], None);
+    for (who, phone) in [("wu", "13900001111"), ("zhao", "13900002222")] {
+        let args = ["account", "add", "--username", who, "--phone", phone, "--password-stdin"];
+        idp(&config, &args, Some("Correct-Horse-9\n"));
+    }
+    let log = dir.path().join("stderr.log");
+    let child = Command::new(BIN)
+        .arg("--config")
+        .arg(&config)
+        .arg("serve")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let server = Server(child);
+    let base = format!("http://localhost:{port}");
+    let started = Instant::now();
+    while reqwest::get(format!("{base}/healthz")).await.is_err() {
+        assert!(started.elapsed() < Duration::from_secs(20), "the server starts");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let matched = resident("11010519491231001");
+    let numbers = [
+        // a mistyped check character
+        format!("{}{}", &matched[..17], if matched.ends_with('7') { '8' } else { '7' }),
+        resident("11010519491231096"), // mismatch
+        resident("11010519491231099"), // provider error
+        resident("11010519491231098"), // timeout
+        matched.clone(),
+    ];
+    let (http, mut page) = signed_in(&base, "wu").await;
+    for n in &numbers {
+        page = submit(&http, &base, &page, &[("name", "吴某"), ("id_type", "resident_id"), ("id_number", n)])
+            .await;
+        assert!(!page.contains(n.as_str()), "the answer does not repeat the number");
+    }
+    assert!(page.contains("data-level=\"2\""), "{page}");
+    // the card (level 3) needs a verified phone, which wu has not: refused, then nothing logged
+    let card = "6222020000000000006";
+    page = submit(&http, &base, &page, &[("card_number", card)]).await;
+    assert!(page.contains("data-level=\"2\""));
+    // zhao tries wu's number: taken
+    let (http2, page2) = signed_in(&base, "zhao").await;
+    let taken = submit(
+        &http2,
+        &base,
+        &page2,
+        &[("name", "赵某"), ("id_type", "resident_id"), ("id_number", &matched)],
+    )
+    .await;
+    assert!(taken.contains("已绑定到其他账号") && !taken.contains(matched.as_str()), "{taken}");
+
+    drop(server);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("could not answer"), "the provider failures were logged: {text}");
+    for n in numbers.iter().map(String::as_str).chain([card]) {
+        for part in [n, &n[..14], &n[6..14]] {
+            assert!(!text.contains(part), "{part} is in the log:\n{text}");
+        }
+    }
+}
