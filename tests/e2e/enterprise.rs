@@ -170,11 +170,12 @@ async fn enterprises(backend: Backend) {
     // on its last day the mandate still refreshes; ten days on it has expired and the refresh
     // token is refused (the family ends)
     s.env.set(day(2).start_in_china() + 10 * 86400 - 60);
-    let rt = ding_tokens["refresh_token"].as_str().unwrap();
-    let renewed = refresh(&s, &client, &secret, rt).await;
-    let rt = renewed["refresh_token"].as_str().unwrap_or_else(|| panic!("{renewed}"));
+    let ding_rt = ding_tokens["refresh_token"].as_str().unwrap();
+    let renewed = refresh(&s, &client, &secret, ding_rt).await;
+    let ding_rt = renewed["refresh_token"].as_str().unwrap_or_else(|| panic!("{renewed}"));
     s.env.set(day(2).start_in_china() + 10 * 86400);
-    assert_eq!(refresh(&s, &client, &secret, rt).await["error"], "invalid_grant", "an expired mandate");
+    let expired = refresh(&s, &client, &secret, ding_rt).await;
+    assert_eq!(expired["error"], "invalid_grant", "an expired mandate");
     s.env.set(t0);
 
     // the administrator ends the mandate: the agent's tokens stop at once
