@@ -287,6 +287,31 @@ async fn admin_api(backend: Backend) {
     assert!(events.iter().any(|e| e.kind == "organisation_added" && e.detail["by"] == deleg_id.as_str()));
     assert!(events.iter().any(|e| e.kind == "membership_revoked" && e.detail["by"] == deleg_id.as_str()));
 
+    // the audit trail: auditors only, read-only
+    for who in ["sys", "sec", "deleg"] {
+        assert_eq!(api.call("GET", "main/audit", Some(&tk(who)), None).await.0, 403, "{who}");
+        assert_eq!(api.call("GET", "main/audit/verify", Some(&tk(who)), None).await.0, 403, "{who}");
+    }
+    let q = "main/audit?kind=organisation_added&limit=50";
+    let (status, records) = api.call("GET", q, Some(&tk("aud")), None).await;
+    assert_eq!(status, 200, "{records}");
+    let records = records.as_array().unwrap();
+    assert!(records.len() >= 5 && records.iter().all(|r| r["kind"] == "organisation_added"), "{records:?}");
+    assert!(records.iter().any(|r| r["detail"].as_str().unwrap().contains(&deleg_id)));
+    let (status, report) = api.call("GET", "main/audit/verify", Some(&tk("aud")), None).await;
+    assert!(
+        status == 200 && report["chains"].as_array().unwrap().iter().all(|c| c["problems"] == json!([])),
+        "{report}"
+    );
+    let csv = rp_http()
+        .get(format!("{}/admin/v1/tenants/main/audit?format=csv&limit=5", s.base))
+        .bearer_auth(tk("aud"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    assert!(csv.text().await.unwrap().starts_with("seq,at,kind,"));
+
     // the OpenAPI document
     let doc: Value =
         reqwest::get(format!("{}/admin/v1/openapi.json", s.base)).await.unwrap().json().await.unwrap();

@@ -9,6 +9,7 @@
 
 mod account;
 mod admin_api;
+mod audit_chain;
 mod browser;
 mod chromium;
 mod claims_param;

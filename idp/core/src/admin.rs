@@ -38,11 +38,18 @@ pub enum Action {
     ManageOrganisations,
     ReadMembers,
     ManageMembers,
+    /// Read, search, export and verify the audit trail: audit administrators only.
+    ReadAudit,
 }
 
 impl Action {
-    pub const ALL: [Action; 4] =
-        [Action::ReadOrganisations, Action::ManageOrganisations, Action::ReadMembers, Action::ManageMembers];
+    pub const ALL: [Action; 5] = [
+        Action::ReadOrganisations,
+        Action::ManageOrganisations,
+        Action::ReadMembers,
+        Action::ManageMembers,
+        Action::ReadAudit,
+    ];
 
     fn reads(self) -> bool {
         matches!(self, Action::ReadOrganisations | Action::ReadMembers)
@@ -106,6 +113,9 @@ impl Caller {
     /// Whether the caller may do `action` on the organisation at `path`; `None` stands for the
     /// tenant as a whole (a new root organisation, every organisation at once).
     pub fn may(&self, action: Action, path: Option<&str>) -> bool {
+        if action == Action::ReadAudit {
+            return self.has(AUDIT_ADMIN);
+        }
         if self.has(SYSTEM_ADMIN) || (action.reads() && self.has(SECURITY_ADMIN)) {
             return true;
         }
@@ -158,7 +168,14 @@ mod tests {
         let security = caller(&[SECURITY_ADMIN], &[]);
         let audit = caller(&[AUDIT_ADMIN], &[]);
         let delegated = caller(&[], &[city]);
-        for a in Action::ALL {
+        for p in [None, Some(city)] {
+            let reads: Vec<bool> = [&system, &security, &audit, &delegated]
+                .iter()
+                .map(|c| c.may(Action::ReadAudit, p))
+                .collect();
+            assert_eq!(reads, vec![false, false, true, false], "only auditors read the audit trail");
+        }
+        for a in Action::ALL.into_iter().filter(|a| *a != Action::ReadAudit) {
             for p in [None, Some(city), Some(dept), Some(other)] {
                 assert!(system.may(a, p), "system {a:?} {p:?}");
                 assert_eq!(security.may(a, p), a.reads(), "security {a:?} {p:?}");

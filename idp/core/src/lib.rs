@@ -11,6 +11,7 @@
 
 pub mod access_token;
 pub mod admin;
+pub mod audit;
 pub mod authorize;
 pub mod claims;
 pub mod claims_request;

@@ -284,6 +284,23 @@ pub trait Store: Send + Sync + 'static {
     // audit
     async fn append_audit(&self, event: &AuditEvent) -> Result<()>;
     async fn audit_events(&self, tenant_id: &str, limit: i64) -> Result<Vec<AuditEvent>>;
+    /// Every chain's head: (chain, last sequence number, its hash).
+    async fn audit_heads(&self) -> Result<Vec<(String, i64, String)>>;
+    /// A chain's records after `after_seq`, in order, at most `limit`.
+    async fn audit_chain(
+        &self,
+        chain: &str,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<crate::audit::ChainedRecord>>;
+    /// How many records carry no chain (written before chaining began).
+    async fn audit_unchained(&self) -> Result<i64>;
+    /// A tenant's records matching `filter`, newest first.
+    async fn audit_search(
+        &self,
+        tenant_id: &str,
+        filter: &crate::audit::Filter,
+    ) -> Result<Vec<crate::audit::ChainedRecord>>;
     /// One account's events of `kind`, newest first.
     async fn account_events(
         &self,

@@ -41,13 +41,14 @@ fn prepare_sqlite_dir(url: &str) -> anyhow::Result<()> {
 /// Opens the store and the operator handle without serving (for the CLI).
 pub async fn open_ops(config: Config, env: Arc<dyn Env>) -> anyhow::Result<Ops> {
     prepare_sqlite_dir(&config.database_url)?;
+    let kek = load_kek(&config, env.as_ref())?;
     let options = idp_store::StoreOptions {
         acquire_timeout: std::time::Duration::from_secs(config.database_acquire_timeout.clamp(1, 600)),
+        audit_key: idp_core::audit::chain_key(&kek),
     };
     let store = idp_store::connect_with(&config.database_url, options).await.with_context(|| {
         format!("cannot open the database {}", crate::config::redact_url(&config.database_url))
     })?;
-    let kek = load_kek(&config, env.as_ref())?;
     Ok(Ops { store, env, kek, config })
 }
 

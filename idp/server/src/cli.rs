@@ -57,6 +57,9 @@ pub enum Command {
     /// Staff memberships of accounts in the organisation tree.
     #[command(subcommand)]
     Member(crate::cli_org::MemberCmd),
+    /// The audit trail: verify its hash chains, export records.
+    #[command(subcommand)]
+    Audit(crate::cli_audit::AuditCmd),
     /// A development PKI for HTTPS and mutual TLS: a fresh CA, a server certificate for
     /// localhost (and `--name`s), a client identity. Never for production.
     DevCerts {
@@ -385,6 +388,7 @@ serve with: IDP_TLS_CERT={} IDP_TLS_KEY={} idp serve",
         Command::Client(cmd) => client_command(&ops, json, cmd).await,
         Command::Org(cmd) => crate::cli_org::org_command(&ops, json, cmd).await,
         Command::Member(cmd) => crate::cli_org::member_command(&ops, json, cmd).await,
+        Command::Audit(cmd) => crate::cli_audit::audit_command(&ops, json, cmd).await,
         Command::Key(cmd) => {
             let (slug, rotated) = match cmd {
                 KeyCmd::List { tenant } => (tenant.tenant, None),

@@ -5,11 +5,13 @@
 pub mod admin;
 pub mod app;
 pub mod cli;
+pub mod cli_audit;
 pub mod cli_org;
 pub mod config;
 pub mod devcerts;
 pub mod http;
 pub mod ops;
+pub mod ops_audit;
 pub mod ops_org;
 pub mod seed;
 pub mod sms;

@@ -30,15 +30,21 @@ pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 /// How the store waits for the database.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct StoreOptions {
     /// How long a request waits for a database connection before it is answered 503.
     pub acquire_timeout: std::time::Duration,
+    /// The key audit records are chained with (`idp_core::audit::chain_key` of the KEK). The
+    /// default, all zeros, is for tests of the store alone: the provider always passes its own.
+    pub audit_key: idp_core::crypto::Kek,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        Self { acquire_timeout: std::time::Duration::from_secs(5) }
+        Self {
+            acquire_timeout: std::time::Duration::from_secs(5),
+            audit_key: idp_core::crypto::Kek::from_bytes([0; 32]),
+        }
     }
 }
 

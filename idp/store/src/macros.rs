@@ -548,6 +548,39 @@ macro_rules! impl_store {
                 rows.into_iter().map(TryInto::try_into).collect()
             }
 
+            async fn audit_heads(&self) -> Result<Vec<(String, i64, String)>> {
+                sqlx::query_as("SELECT chain, seq, hash FROM audit_heads ORDER BY chain")
+                    .fetch_all(&self.pool).await.map_err(map_err)
+            }
+
+            async fn audit_chain(&self, chain: &str, after_seq: i64, limit: i64) -> Result<Vec<idp_core::audit::ChainedRecord>> {
+                let rows: Vec<ChainedRow> = sqlx::query_as("SELECT chain, seq, prev_hash, hash, tenant_id, kind, account_id, client_id, ip, detail, at \
+                                                            FROM audit_events WHERE chain = $1 AND seq > $2 ORDER BY seq LIMIT $3")
+                    .bind(chain).bind(after_seq).bind(limit).fetch_all(&self.pool).await.map_err(map_err)?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn audit_unchained(&self) -> Result<i64> {
+                let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_events WHERE chain IS NULL")
+                    .fetch_one(&self.pool).await.map_err(map_err)?;
+                Ok(n)
+            }
+
+            async fn audit_search(&self, tenant_id: &str, f: &idp_core::audit::Filter) -> Result<Vec<idp_core::audit::ChainedRecord>> {
+                let mut q = sqlx::QueryBuilder::<$crate_db>::new("SELECT chain, seq, prev_hash, hash, tenant_id, kind, account_id, client_id, ip, detail, at \
+                                                                 FROM audit_events WHERE chain IS NOT NULL AND tenant_id = ");
+                q.push_bind(tenant_id);
+                if let Some(k) = &f.kind { q.push(" AND kind = ").push_bind(k); }
+                if let Some(a) = &f.account_id { q.push(" AND account_id = ").push_bind(a); }
+                if let Some(c) = &f.client_id { q.push(" AND client_id = ").push_bind(c); }
+                if let Some(s) = f.since { q.push(" AND at >= ").push_bind(s); }
+                if let Some(u) = f.until { q.push(" AND at <= ").push_bind(u); }
+                if let Some(b) = f.before_seq { q.push(" AND seq < ").push_bind(b); }
+                q.push(" ORDER BY seq DESC LIMIT ").push_bind(f.limit.clamp(1, 10_000));
+                let rows: Vec<ChainedRow> = q.build_query_as().persistent(false).fetch_all(&self.pool).await.map_err(map_err)?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
             async fn audit_events(&self, tenant_id: &str, limit: i64) -> Result<Vec<AuditEvent>> {
                 let rows: Vec<AuditRow> = sqlx::query_as("SELECT tenant_id, kind, account_id, client_id, ip, detail, at FROM audit_events WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2")
                     .bind(tenant_id).bind(limit).fetch_all(&self.pool).await.map_err(map_err)?;
@@ -569,7 +602,7 @@ macro_rules! impl_store {
         /// 0002), one conditional update consuming the batch's codes and one its refresh tokens
         /// (the first claimant of each wins), one multi-row INSERT per table, then the rare
         /// family revocations of the losers, which thus reach every row the batch wrote.
-        async fn flush_batch(pool: &sqlx::Pool<$crate_db>, items: &[crate::batch::Item]) -> Result<Vec<crate::batch::Outcome>> {
+        async fn flush_batch(pool: &sqlx::Pool<$crate_db>, items: &[crate::batch::Item], key: &idp_core::crypto::Kek) -> Result<Vec<crate::batch::Outcome>> {
             use crate::batch::{Item, Outcome, Pending};
             let mut tx = pool.begin().await.map_err(map_err)?;
             let mut families: Vec<&str> = items.iter().filter_map(|i| match i { Item::Rotate { family, .. } => Some(family.as_str()), _ => None }).collect();
@@ -609,7 +642,7 @@ macro_rules! impl_store {
                     }
                 });
             }
-            write_pending(&mut tx, &mut p).await?;
+            write_pending(&mut tx, &mut p, key).await?;
             for family in lost {
                 revoke_family_in(&mut tx, family).await?;
             }
@@ -634,7 +667,7 @@ macro_rules! impl_store {
         }
 
         /// One multi-row INSERT per table for what `p` gathered; empties it.
-        async fn write_pending<'c>(tx: &mut sqlx::Transaction<'c, $crate_db>, p: &mut crate::batch::Pending<'_>) -> Result<()> {
+        async fn write_pending<'c>(tx: &mut sqlx::Transaction<'c, $crate_db>, p: &mut crate::batch::Pending<'_>, key: &idp_core::crypto::Kek) -> Result<()> {
             type Q = sqlx::QueryBuilder<$crate_db>;
             let families = p.take_families();
             if !families.is_empty() {
@@ -684,11 +717,36 @@ macro_rules! impl_store {
                 p.interactions.clear();
             }
             if !p.audit.is_empty() {
-                let detail = p.audit.iter().map(|e| to_json(&e.detail)).collect::<Result<Vec<_>>>()?;
-                let mut q = Q::new("INSERT INTO audit_events (tenant_id, kind, account_id, client_id, ip, detail, at) ");
-                q.push_values(p.audit.iter().zip(detail), |mut b, (e, detail)| {
+                // Chained per tenant (idp_core::audit): each chain's head is locked by a no-op
+                // update (chains in sorted order, so two writers never wait on each other in
+                // turn), the records linked after it, and the head moved on.
+                let mut chains: Vec<&str> = p.audit.iter().map(|e| idp_core::audit::chain_of(e.tenant_id.as_deref())).collect();
+                chains.sort_unstable();
+                chains.dedup();
+                let mut rows: Vec<(&AuditEvent, String, i64, String, String)> = Vec::with_capacity(p.audit.len());
+                for chain in chains {
+                    sqlx::query("INSERT INTO audit_heads (chain, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (chain) DO NOTHING")
+                        .bind(chain).bind(idp_core::audit::GENESIS).execute(&mut **tx).await.map_err(map_err)?;
+                    let (mut seq, mut prev): (i64, String) = sqlx::query_as("UPDATE audit_heads SET seq = seq WHERE chain = $1 RETURNING seq, hash")
+                        .bind(chain).fetch_one(&mut **tx).await.map_err(map_err)?;
+                    for e in p.audit.iter().filter(|e| idp_core::audit::chain_of(e.tenant_id.as_deref()) == chain) {
+                        seq += 1;
+                        let detail = to_json(&e.detail)?;
+                        let fields = idp_core::audit::Fields {
+                            chain, seq, tenant_id: e.tenant_id.as_deref(), kind: &e.kind, account_id: e.account_id.as_deref(),
+                            client_id: e.client_id.as_deref(), ip: e.ip.as_deref(), detail: &detail, at: e.at,
+                        };
+                        let hash = idp_core::audit::link(key, &prev, &fields);
+                        rows.push((e, detail, seq, std::mem::replace(&mut prev, hash.clone()), hash));
+                    }
+                    sqlx::query("UPDATE audit_heads SET seq = $2, hash = $3 WHERE chain = $1")
+                        .bind(chain).bind(seq).bind(&prev).execute(&mut **tx).await.map_err(map_err)?;
+                }
+                let mut q = Q::new("INSERT INTO audit_events (tenant_id, kind, account_id, client_id, ip, detail, at, chain, seq, prev_hash, hash) ");
+                q.push_values(&rows, |mut b, (e, detail, seq, prev, hash)| {
                     b.push_bind(&e.tenant_id).push_bind(&e.kind).push_bind(&e.account_id).push_bind(&e.client_id)
-                        .push_bind(&e.ip).push_bind(detail).push_bind(e.at);
+                        .push_bind(&e.ip).push_bind(detail).push_bind(e.at)
+                        .push_bind(idp_core::audit::chain_of(e.tenant_id.as_deref())).push_bind(*seq).push_bind(prev).push_bind(hash);
                 });
                 q.build().persistent(false).execute(&mut **tx).await.map_err(map_err)?;
                 p.audit.clear();
@@ -696,9 +754,13 @@ macro_rules! impl_store {
             Ok(())
         }
 
-        fn spawn_batcher(pool: &sqlx::Pool<$crate_db>) -> crate::batch::Batcher {
+        fn spawn_batcher(pool: &sqlx::Pool<$crate_db>, key: idp_core::crypto::Kek) -> crate::batch::Batcher {
             let pool = pool.clone();
-            crate::batch::Batcher::spawn(Box::new(move |items| { let pool = pool.clone(); Box::pin(async move { flush_batch(&pool, items).await }) }))
+            let key = std::sync::Arc::new(key);
+            crate::batch::Batcher::spawn(Box::new(move |items| {
+                let (pool, key) = (pool.clone(), key.clone());
+                Box::pin(async move { flush_batch(&pool, items, &key).await })
+            }))
         }
 
         async fn insert_account_row<'e, E>(executor: E, a: &Account) -> Result<()>

@@ -40,7 +40,8 @@ impl PgStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
-        Ok(Self { batch: spawn_batcher(&pool), write: pool.clone(), pool, clients: Arc::default() })
+        let batch = spawn_batcher(&pool, store_options.audit_key.clone());
+        Ok(Self { batch, write: pool.clone(), pool, clients: Arc::default() })
     }
 }
 

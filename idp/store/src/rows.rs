@@ -488,3 +488,36 @@ impl TryFrom<MembershipRow> for Membership {
         })
     }
 }
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ChainedRow {
+    chain: String,
+    seq: i64,
+    prev_hash: String,
+    hash: String,
+    tenant_id: Option<String>,
+    kind: String,
+    account_id: Option<String>,
+    client_id: Option<String>,
+    ip: Option<String>,
+    detail: String,
+    at: i64,
+}
+
+impl From<ChainedRow> for idp_core::audit::ChainedRecord {
+    fn from(r: ChainedRow) -> Self {
+        Self {
+            chain: r.chain,
+            seq: r.seq,
+            prev_hash: r.prev_hash,
+            hash: r.hash,
+            tenant_id: r.tenant_id,
+            kind: r.kind,
+            account_id: r.account_id,
+            client_id: r.client_id,
+            ip: r.ip,
+            detail: r.detail,
+            at: r.at,
+        }
+    }
+}

@@ -56,7 +56,7 @@ impl SqliteStore {
             .map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
         // An in-memory database exists once per connection: there, one connection does all.
         let pool = if memory { write.clone() } else { open(8).await.map_err(map_err)? };
-        let batch = spawn_batcher(&write);
+        let batch = spawn_batcher(&write, store_options.audit_key.clone());
         Ok(Self { pool, write, clients: Arc::default(), batch })
     }
 }

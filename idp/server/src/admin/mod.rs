@@ -8,7 +8,7 @@
 //! another tenant is not valid here. Every change is audited with the administrator's account
 //! id. Errors are RFC 9457 problem details (`application/problem+json`).
 //!
-//! So far: the organisation tree and staff memberships (`org.rs`).
+//! So far: the organisation tree and staff memberships (`org.rs`), the audit trail (`audit.rs`).
 
 use std::sync::Arc;
 
@@ -22,6 +22,7 @@ use serde::de::DeserializeOwned;
 
 use crate::state::{AppState, TenantCtx};
 
+mod audit;
 mod org;
 
 /// The OpenAPI document.
@@ -35,6 +36,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/admin/v1/tenants/{tenant}/organisations/{id}/members"),
     ("post", "/admin/v1/tenants/{tenant}/organisations/{id}/members"),
     ("delete", "/admin/v1/tenants/{tenant}/memberships/{id}"),
+    ("get", "/admin/v1/tenants/{tenant}/audit"),
+    ("get", "/admin/v1/tenants/{tenant}/audit/verify"),
 ];
 
 pub fn routes() -> Router<Arc<AppState>> {
@@ -47,6 +50,8 @@ pub fn routes() -> Router<Arc<AppState>> {
             get(org::members).post(org::add_member),
         )
         .route("/admin/v1/tenants/{tenant}/memberships/{id}", delete(org::revoke_member))
+        .route("/admin/v1/tenants/{tenant}/audit", get(audit::search))
+        .route("/admin/v1/tenants/{tenant}/audit/verify", get(audit::verify))
 }
 
 async fn openapi() -> Response {

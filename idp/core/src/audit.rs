@@ -1,0 +1,232 @@
+//! The tamper-evident audit trail (DOMAIN.md "Security baseline"): records are append-only
+//! and each carries the keyed hash of the one before it, per chain (one chain per tenant, `-`
+//! for events of no tenant), so that editing, deleting or reordering any record — or cutting
+//! off the newest — is detected by [`verify`].
+//!
+//! The link is an HMAC-SHA-256 under a key derived from the key-encryption key, not a bare
+//! hash: someone who can write to the database but does not hold the KEK cannot rebuild a
+//! consistent chain after changing it. The chain head (last sequence number and hash) is kept
+//! beside the records, updated in the same transaction, so a truncated tail shows too.
+
+use serde::Serialize;
+
+use crate::crypto::Kek;
+
+/// The previous hash of a chain's first record.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The chain an event of `tenant_id` belongs to.
+pub fn chain_of(tenant_id: Option<&str>) -> &str {
+    tenant_id.unwrap_or("-")
+}
+
+/// A stored record with its place in the chain. `detail` is the JSON text exactly as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChainedRecord {
+    pub chain: String,
+    pub seq: i64,
+    pub prev_hash: String,
+    pub hash: String,
+    pub tenant_id: Option<String>,
+    pub kind: String,
+    pub account_id: Option<String>,
+    pub client_id: Option<String>,
+    pub ip: Option<String>,
+    pub detail: String,
+    pub at: i64,
+}
+
+/// The fields a link covers.
+pub struct Fields<'a> {
+    pub chain: &'a str,
+    pub seq: i64,
+    pub tenant_id: Option<&'a str>,
+    pub kind: &'a str,
+    pub account_id: Option<&'a str>,
+    pub client_id: Option<&'a str>,
+    pub ip: Option<&'a str>,
+    pub detail: &'a str,
+    pub at: i64,
+}
+
+/// The key links are made with.
+pub fn chain_key(kek: &Kek) -> Kek {
+    kek.derive("audit-chain")
+}
+
+/// The hash of a record following `prev`: HMAC-SHA-256 over the length-prefixed fields.
+pub fn link(key: &Kek, prev: &str, f: &Fields<'_>) -> String {
+    let mut buf: Vec<u8> = Vec::with_capacity(256 + f.detail.len());
+    let mut put = |v: Option<&[u8]>| match v {
+        Some(b) => {
+            buf.extend_from_slice(&(b.len() as u64).to_be_bytes());
+            buf.extend_from_slice(b);
+        }
+        None => buf.extend_from_slice(&u64::MAX.to_be_bytes()),
+    };
+    put(Some(prev.as_bytes()));
+    put(Some(f.chain.as_bytes()));
+    put(Some(&f.seq.to_be_bytes()));
+    put(f.tenant_id.map(str::as_bytes));
+    put(Some(f.kind.as_bytes()));
+    put(f.account_id.map(str::as_bytes));
+    put(f.client_id.map(str::as_bytes));
+    put(f.ip.map(str::as_bytes));
+    put(Some(f.detail.as_bytes()));
+    put(Some(&f.at.to_be_bytes()));
+    key.mac(&buf).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl ChainedRecord {
+    fn fields(&self) -> Fields<'_> {
+        Fields {
+            chain: &self.chain,
+            seq: self.seq,
+            tenant_id: self.tenant_id.as_deref(),
+            kind: &self.kind,
+            account_id: self.account_id.as_deref(),
+            client_id: self.client_id.as_deref(),
+            ip: self.ip.as_deref(),
+            detail: &self.detail,
+            at: self.at,
+        }
+    }
+}
+
+/// What is wrong with a chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "problem", rename_all = "snake_case")]
+pub enum Problem {
+    /// The record's content does not match its hash: it was edited (or moved).
+    Edited { seq: i64 },
+    /// The record does not follow the one before it: records between were deleted or the
+    /// order was changed.
+    BrokenLink { seq: i64 },
+    /// Sequence numbers jump: records were deleted.
+    Missing { from: i64, to: i64 },
+    /// The newest records are gone: the head says `head`, the last record is `last`.
+    Truncated { head: i64, last: i64 },
+}
+
+/// Walks a chain in pages. `verify` is fed the records in sequence order.
+#[derive(Debug, Default)]
+pub struct Verifier {
+    last: Option<(i64, String)>,
+    pub records: i64,
+    pub problems: Vec<Problem>,
+}
+
+impl Verifier {
+    pub fn feed(&mut self, key: &Kek, r: &ChainedRecord) {
+        self.records += 1;
+        let (expected_seq, expected_prev) = match &self.last {
+            Some((seq, hash)) => (seq + 1, hash.as_str()),
+            None => (1, GENESIS),
+        };
+        if r.seq != expected_seq {
+            self.problems.push(Problem::Missing { from: expected_seq, to: r.seq - 1 });
+        } else if r.prev_hash != expected_prev {
+            self.problems.push(Problem::BrokenLink { seq: r.seq });
+        }
+        if link(key, &r.prev_hash, &r.fields()) != r.hash {
+            self.problems.push(Problem::Edited { seq: r.seq });
+        }
+        self.last = Some((r.seq, r.hash.clone()));
+    }
+
+    /// Ends the walk against the chain's head.
+    pub fn finish(mut self, head: Option<(i64, &str)>) -> (i64, Vec<Problem>) {
+        let last = self.last.as_ref().map_or(0, |(s, _)| *s);
+        match head {
+            Some((seq, _)) if seq > last => self.problems.push(Problem::Truncated { head: seq, last }),
+            Some((seq, hash)) if seq == last && self.last.as_ref().is_some_and(|(_, h)| h != hash) => {
+                self.problems.push(Problem::Edited { seq })
+            }
+            _ => {}
+        }
+        (self.records, self.problems)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SystemEnv;
+
+    fn chain(key: &Kek, n: i64) -> Vec<ChainedRecord> {
+        let mut prev = GENESIS.to_string();
+        (1..=n)
+            .map(|seq| {
+                let mut r = ChainedRecord {
+                    chain: "t".into(),
+                    seq,
+                    prev_hash: prev.clone(),
+                    hash: String::new(),
+                    tenant_id: Some("t".into()),
+                    kind: "k".into(),
+                    account_id: None,
+                    client_id: None,
+                    ip: None,
+                    detail: format!("{{\"n\":{seq}}}"),
+                    at: 100 + seq,
+                };
+                r.hash = link(key, &prev, &r.fields());
+                prev = r.hash.clone();
+                r
+            })
+            .collect()
+    }
+
+    fn check(key: &Kek, rows: &[ChainedRecord], head: (i64, &str)) -> Vec<Problem> {
+        let mut v = Verifier::default();
+        for r in rows {
+            v.feed(key, r);
+        }
+        v.finish(Some(head)).1
+    }
+
+    #[test]
+    fn every_kind_of_tampering_shows() {
+        let key = Kek::generate(&SystemEnv);
+        let rows = chain(&key, 5);
+        let head = (5, rows[4].hash.clone());
+        assert_eq!(check(&key, &rows, (head.0, &head.1)), vec![]);
+        // edited
+        let mut edited = rows.clone();
+        edited[2].detail = "{\"n\":99}".into();
+        assert_eq!(check(&key, &edited, (head.0, &head.1)), vec![Problem::Edited { seq: 3 }]);
+        // deleted in the middle
+        let mut deleted = rows.clone();
+        deleted.remove(1);
+        assert_eq!(check(&key, &deleted, (head.0, &head.1)), vec![Problem::Missing { from: 2, to: 2 }]);
+        // the newest cut off
+        assert_eq!(check(&key, &rows[..3], (head.0, &head.1)), vec![Problem::Truncated { head: 5, last: 3 }]);
+        // two records swapped (their sequence numbers too, so they read in order)
+        let mut swapped = rows.clone();
+        swapped.swap(1, 2);
+        swapped[1].seq = 2;
+        swapped[2].seq = 3;
+        let p = check(&key, &swapped, (head.0, &head.1));
+        assert!(
+            p.contains(&Problem::BrokenLink { seq: 2 }) && p.contains(&Problem::Edited { seq: 2 }),
+            "{p:?}"
+        );
+        // rebuilt without the key: every record fails
+        let forged = chain(&Kek::generate(&SystemEnv), 5);
+        assert_eq!(check(&key, &forged, (5, &forged[4].hash)).len(), 5);
+    }
+}
+
+/// Which records a search returns (newest first).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub kind: Option<String>,
+    pub account_id: Option<String>,
+    pub client_id: Option<String>,
+    /// Unix times, inclusive.
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    /// Only records older than this sequence number (the next page).
+    pub before_seq: Option<i64>,
+    pub limit: i64,
+}
