@@ -19,6 +19,7 @@ mod context;
 mod enterprise;
 mod horizontal;
 mod hostile;
+mod key_rotation;
 mod oidc_flow;
 mod outage;
 mod pairwise;

@@ -309,6 +309,9 @@ async fn tenants_and_keys(s: &dyn Store) {
         sealed_private_key: vec![0, 1, 2, 255, 254],
         created_at,
         active: created_at == 101,
+        activates_at: created_at,
+        retires_at: None,
+        revoked_at: None,
     };
     s.insert_signing_key(&key("kid-2", SigningAlg::RS256, 101)).await.unwrap();
     s.insert_signing_key(&key("kid-1", SigningAlg::ES256, 100)).await.unwrap();
@@ -318,6 +321,20 @@ async fn tenants_and_keys(s: &dyn Store) {
     assert!(keys.iter().all(|k| k.sealed_private_key == vec![0, 1, 2, 255, 254]), "bytes round-trip");
     assert!(s.signing_keys(T2).await.unwrap().is_empty(), "keys are per tenant");
     is!(s.insert_signing_key(&key("kid-1", SigningAlg::EdDSA, 102)).await, Err(StoreError::Conflict(_)));
+    // a later ES256 key replaces kid-1: kid-1 retires (once), other algorithms are untouched
+    let later = SigningKeyRecord { activates_at: 500, ..key("kid-3", SigningAlg::ES256, 400) };
+    s.insert_signing_key(&later).await.unwrap();
+    s.retire_signing_keys(T1, SigningAlg::ES256, "kid-3", 900).await.unwrap();
+    s.retire_signing_keys(T1, SigningAlg::ES256, "kid-3", 999).await.unwrap();
+    let keys = s.signing_keys(T1).await.unwrap();
+    let retires: Vec<_> = keys.iter().map(|k| (k.kid.as_str(), k.retires_at, k.activates_at)).collect();
+    assert_eq!(retires, vec![("kid-1", Some(900), 100), ("kid-2", None, 101), ("kid-3", None, 500)]);
+    // revoking: once, in its tenant only
+    assert!(!s.revoke_signing_key(T2, "kid-2", 700).await.unwrap());
+    assert!(s.revoke_signing_key(T1, "kid-2", 700).await.unwrap());
+    assert!(!s.revoke_signing_key(T1, "kid-2", 800).await.unwrap());
+    let k2 = s.signing_keys(T1).await.unwrap().into_iter().find(|k| k.kid == "kid-2").unwrap();
+    assert_eq!(k2.revoked_at, Some(700));
     let orphan =
         SigningKeyRecord { tenant_id: "no-such-tenant".into(), ..key("kid-9", SigningAlg::ES256, 1) };
     assert!(s.insert_signing_key(&orphan).await.is_err(), "a key needs its tenant");

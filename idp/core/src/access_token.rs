@@ -198,7 +198,7 @@ mod tests {
     fn keys(kek: &Kek, tenant: &str) -> KeySet {
         let records: Vec<_> =
             SigningAlg::ALL.iter().map(|a| generate(&SystemEnv, kek, tenant, *a).unwrap()).collect();
-        KeySet::load(&records, kek, tenant).unwrap()
+        KeySet::load(&records, kek, tenant, SystemEnv.now()).unwrap()
     }
 
     fn client(format: AccessTokenFormat, alg: SigningAlg) -> Client {

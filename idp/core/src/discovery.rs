@@ -41,7 +41,7 @@ impl Endpoints {
 }
 
 pub const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "private_key_jwt", "none"];
-pub const SIGNING_ALGS: &[&str] = &["ES256", "RS256", "EdDSA"];
+pub const SIGNING_ALGS: &[&str] = &["ES256", "RS256", "PS256", "EdDSA"];
 pub const ASSERTION_ALGS: &[&str] = &["ES256", "ES384", "RS256", "PS256", "EdDSA"];
 
 pub fn metadata(e: &Endpoints) -> Value {

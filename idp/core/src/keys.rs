@@ -1,5 +1,13 @@
-//! Signing keys of a tenant: generation (ES256, RS256, EdDSA via aws-lc-rs), sealing under the
-//! KEK, the public JWK Set (RFC 7517) and JWS signing/verification through `jsonwebtoken`.
+//! Signing keys of a tenant: generation (ES256, RS256, PS256, EdDSA via aws-lc-rs), sealing
+//! under the KEK, the public JWK Set (RFC 7517), JWS signing/verification through
+//! `jsonwebtoken`, and the rotation schedule.
+//!
+//! The schedule is in the keys themselves (`activates_at`, `retires_at`, `revoked_at`), so
+//! every node reaches the same state at the same time without talking: a key is published from
+//! creation, the newest activated key of an algorithm signs, a replaced key stays published
+//! until `retires_at` — the replacement's activation plus [`MAX_TOKEN_LIFETIME`] and a margin
+//! — and a revoked key is gone at once. [`next_rotation`] says when to create the next key so
+//! it is published `publish_ahead` before it signs.
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair};
@@ -16,8 +24,56 @@ pub fn jwt_alg(alg: SigningAlg) -> Algorithm {
     match alg {
         SigningAlg::ES256 => Algorithm::ES256,
         SigningAlg::RS256 => Algorithm::RS256,
+        SigningAlg::PS256 => Algorithm::PS256,
         SigningAlg::EdDSA => Algorithm::EdDSA,
     }
+}
+
+/// The longest a token we sign lives (access tokens are capped at a day; ID tokens less).
+pub const MAX_TOKEN_LIFETIME: i64 = 86_400;
+/// Added to [`MAX_TOKEN_LIFETIME`] before a replaced key retires, for clock skew.
+pub const RETIRE_MARGIN: i64 = 300;
+
+/// When a key replaced at `replaced_at` retires.
+pub fn retirement(replaced_at: i64) -> i64 {
+    replaced_at + MAX_TOKEN_LIFETIME + RETIRE_MARGIN
+}
+
+/// How often keys rotate by themselves, and how long before signing a new key is published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RotationPolicy {
+    /// 0: no automatic rotation.
+    pub every: i64,
+    pub publish_ahead: i64,
+}
+
+/// When the signer of `alg` should be replaced, if a key for that is due to be created now:
+/// the current signer has signed for `every - publish_ahead` and no successor exists yet.
+pub fn next_rotation(
+    records: &[SigningKeyRecord],
+    alg: SigningAlg,
+    now: i64,
+    p: RotationPolicy,
+) -> Option<i64> {
+    if p.every <= 0 {
+        return None;
+    }
+    let live = |k: &&SigningKeyRecord| k.alg == alg && k.active && k.revoked_at.is_none();
+    if records.iter().filter(live).any(|k| k.activates_at > now) {
+        return None;
+    }
+    let signer =
+        records.iter().filter(live).filter(|k| k.activates_at <= now).max_by_key(|k| k.activates_at)?;
+    let due = signer.activates_at + p.every;
+    (due - p.publish_ahead.clamp(0, p.every) <= now).then_some(due.max(now))
+}
+
+/// The kid of the key scheduled to sign `alg` from `activates_at`: derived, so two nodes
+/// scheduling the same rotation write the same row (the second insert conflicts).
+pub fn scheduled_kid(kek: &Kek, tenant_id: &str, alg: SigningAlg, activates_at: i64) -> String {
+    let mac =
+        kek.derive("scheduled-key").mac(format!("{tenant_id}|{}|{activates_at}", alg.as_str()).as_bytes());
+    crate::crypto::b64(&mac[..12])
 }
 
 fn seal_context(kid: &str) -> String {
@@ -31,22 +87,35 @@ pub fn generate(
     tenant_id: &str,
     alg: SigningAlg,
 ) -> Result<SigningKeyRecord, String> {
+    generate_at(env, kek, tenant_id, alg, env.now(), random_token(env, 12))
+}
+
+/// A new key that signs from `activates_at`, under `kid`.
+pub fn generate_at(
+    env: &dyn Env,
+    kek: &Kek,
+    tenant_id: &str,
+    alg: SigningAlg,
+    activates_at: i64,
+    kid: String,
+) -> Result<SigningKeyRecord, String> {
     let pkcs8: Vec<u8> = match alg {
         SigningAlg::ES256 => EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
             .and_then(|k| k.to_pkcs8v1())
             .map(|d| d.as_ref().to_vec())
             .map_err(|_| "EC key generation failed")?,
-        SigningAlg::RS256 => aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
-            .map_err(|_| "RSA key generation failed")?
-            .as_der()
-            .map(|d| d.as_ref().to_vec())
-            .map_err(|_| "RSA key export failed")?,
+        SigningAlg::RS256 | SigningAlg::PS256 => {
+            aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
+                .map_err(|_| "RSA key generation failed")?
+                .as_der()
+                .map(|d| d.as_ref().to_vec())
+                .map_err(|_| "RSA key export failed")?
+        }
         SigningAlg::EdDSA => Ed25519KeyPair::generate()
             .and_then(|k| k.to_pkcs8v1())
             .map(|d| d.as_ref().to_vec())
             .map_err(|_| "Ed25519 key generation failed")?,
     };
-    let kid = random_token(env, 12);
     let sealed = kek.seal(env, &pkcs8, &seal_context(&kid));
     Ok(SigningKeyRecord {
         kid,
@@ -55,6 +124,9 @@ pub fn generate(
         sealed_private_key: sealed,
         created_at: env.now(),
         active: true,
+        activates_at,
+        retires_at: None,
+        revoked_at: None,
     })
 }
 
@@ -112,7 +184,7 @@ impl LoadedKey {
         let encoding = match record.alg {
             SigningAlg::ES256 => EncodingKey::from_ec_der(&pkcs8),
             SigningAlg::EdDSA => EncodingKey::from_ed_der(&pkcs8),
-            SigningAlg::RS256 => {
+            SigningAlg::RS256 | SigningAlg::PS256 => {
                 EncodingKey::from_rsa_der(&pkcs8_rsa_to_pkcs1(&pkcs8).ok_or(KekError::Decrypt)?)
             }
         };
@@ -123,10 +195,11 @@ impl LoadedKey {
         jwk.common.key_algorithm = Some(match record.alg {
             SigningAlg::ES256 => KeyAlgorithm::ES256,
             SigningAlg::RS256 => KeyAlgorithm::RS256,
+            SigningAlg::PS256 => KeyAlgorithm::PS256,
             SigningAlg::EdDSA => KeyAlgorithm::EdDSA,
         });
         let decoding = DecodingKey::from_jwk(&jwk).map_err(|_| KekError::Decrypt)?;
-        Ok(Self { kid: record.kid.clone(), alg: record.alg, active: record.active, encoding, decoding, jwk })
+        Ok(Self { kid: record.kid.clone(), alg: record.alg, active: false, encoding, decoding, jwk })
     }
 }
 
@@ -134,8 +207,11 @@ impl LoadedKey {
 /// opaque access tokens (derived from the KEK and the tenant id, so every node has it).
 #[derive(Debug)]
 pub struct KeySet {
+    /// The published keys (verifying); `active` marks each algorithm's signer.
     pub keys: Vec<LoadedKey>,
     pub sealer: Kek,
+    /// When the schedule next changes this set (a key activates or retires): load it again then.
+    pub next_change_at: Option<i64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -149,9 +225,38 @@ pub enum JwtError {
 }
 
 impl KeySet {
-    pub fn load(records: &[SigningKeyRecord], kek: &Kek, tenant_id: &str) -> Result<Self, KekError> {
-        let keys = records.iter().map(|r| LoadedKey::open(r, kek)).collect::<Result<_, _>>()?;
-        Ok(Self { keys, sealer: kek.derive(&format!("access-token-seal:{tenant_id}")) })
+    /// The keys as they stand at `now`: revoked and retired ones left out, each algorithm's
+    /// newest activated key signing.
+    pub fn load(
+        records: &[SigningKeyRecord],
+        kek: &Kek,
+        tenant_id: &str,
+        now: i64,
+    ) -> Result<Self, KekError> {
+        let published: Vec<&SigningKeyRecord> = records
+            .iter()
+            .filter(|r| r.revoked_at.is_none() && r.retires_at.is_none_or(|t| t > now))
+            .collect();
+        let mut keys: Vec<LoadedKey> =
+            published.iter().map(|r| LoadedKey::open(r, kek)).collect::<Result<_, _>>()?;
+        for alg in SigningAlg::ALL {
+            let signer = published
+                .iter()
+                .filter(|r| r.alg == alg && r.active && r.activates_at <= now)
+                .max_by_key(|r| (r.activates_at, r.created_at));
+            if let Some(s) = signer
+                && let Some(k) = keys.iter_mut().find(|k| k.kid == s.kid)
+            {
+                k.active = true;
+            }
+        }
+        let next_change_at = published
+            .iter()
+            .flat_map(|r| [Some(r.activates_at), r.retires_at])
+            .flatten()
+            .filter(|t| *t > now)
+            .min();
+        Ok(Self { keys, sealer: kek.derive(&format!("access-token-seal:{tenant_id}")), next_change_at })
     }
 
     pub fn jwks(&self) -> JwkSet {
@@ -225,7 +330,7 @@ mod tests {
         let kek = Kek::generate(&SystemEnv);
         let records: Vec<_> =
             SigningAlg::ALL.iter().map(|a| generate(&SystemEnv, &kek, "t1", *a).unwrap()).collect();
-        let set = KeySet::load(&records, &kek, "t").unwrap();
+        let set = KeySet::load(&records, &kek, "t", SystemEnv.now()).unwrap();
         let now = SystemEnv.now();
         for alg in SigningAlg::ALL {
             let claims = serde_json::json!({"iss": "https://x", "exp": now + 60, "sub": "a"});
@@ -236,7 +341,7 @@ mod tests {
             assert!(set.verify::<serde_json::Value>(&jwt, "https://x", false, now + 61).is_err());
         }
         let jwks = serde_json::to_value(set.jwks()).unwrap();
-        assert_eq!(jwks["keys"].as_array().unwrap().len(), 3);
+        assert_eq!(jwks["keys"].as_array().unwrap().len(), 4);
         let text = jwks.to_string();
         assert!(!text.contains("\"d\""), "private parts must never be published: {text}");
     }
@@ -246,5 +351,52 @@ mod tests {
         let kek = Kek::generate(&SystemEnv);
         let rec = generate(&SystemEnv, &kek, "t1", SigningAlg::ES256).unwrap();
         assert!(LoadedKey::open(&rec, &Kek::generate(&SystemEnv)).is_err());
+    }
+}
+
+#[cfg(test)]
+mod schedule {
+    use super::*;
+    use crate::TestEnv;
+
+    #[test]
+    fn keys_are_published_ahead_sign_in_turn_and_retire() {
+        let env = TestEnv::default();
+        let kek = Kek::generate(&env);
+        let t0 = env.now();
+        let p = RotationPolicy { every: 1000, publish_ahead: 100 };
+        let mut records = vec![generate(&env, &kek, "t", SigningAlg::ES256).unwrap()];
+        assert_eq!(next_rotation(&records, SigningAlg::ES256, t0 + 899, p), None, "not yet");
+        assert_eq!(next_rotation(&records, SigningAlg::ES256, t0 + 900, p), Some(t0 + 1000));
+        assert_eq!(next_rotation(&records, SigningAlg::RS256, t0 + 900, p), None, "no key of that alg");
+        let kid = scheduled_kid(&kek, "t", SigningAlg::ES256, t0 + 1000);
+        assert_eq!(kid, scheduled_kid(&kek, "t", SigningAlg::ES256, t0 + 1000), "the same on every node");
+        let mut next = generate_at(&env, &kek, "t", SigningAlg::ES256, t0 + 1000, kid).unwrap();
+        next.created_at = t0 + 900;
+        records[0].retires_at = Some(retirement(t0 + 1000));
+        records.push(next);
+        assert_eq!(next_rotation(&records, SigningAlg::ES256, t0 + 950, p), None, "a successor exists");
+        let at = |records: &[SigningKeyRecord], now: i64| {
+            let set = KeySet::load(records, &kek, "t", now).unwrap();
+            let kids: Vec<String> = set.keys.iter().map(|k| k.kid.clone()).collect();
+            (set.keys.iter().find(|k| k.active).map(|k| k.kid.clone()), kids, set.next_change_at)
+        };
+        let (first, second) = (records[0].kid.clone(), records[1].kid.clone());
+        // published ahead, not signing
+        assert_eq!(
+            at(&records, t0 + 950),
+            (Some(first.clone()), vec![first.clone(), second.clone()], Some(t0 + 1000))
+        );
+        // signing; the old one still published
+        let r = retirement(t0 + 1000);
+        assert_eq!(
+            at(&records, t0 + 1000),
+            (Some(second.clone()), vec![first.clone(), second.clone()], Some(r))
+        );
+        // retired
+        assert_eq!(at(&records, r), (Some(second.clone()), vec![second.clone()], None));
+        // revoked: gone at once
+        records[1].revoked_at = Some(t0 + 1001);
+        assert_eq!(at(&records, t0 + 1002).1, vec![first]);
     }
 }

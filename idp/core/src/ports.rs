@@ -70,7 +70,17 @@ pub trait Store: Send + Sync + 'static {
     async fn signing_keys(&self, tenant_id: &str) -> Result<Vec<SigningKeyRecord>>;
     /// Stops every key of `alg` of the tenant but `keep_kid` from signing (they stay published
     /// and keep verifying what they signed).
-    async fn deactivate_signing_keys(&self, tenant_id: &str, alg: SigningAlg, keep_kid: &str) -> Result<()>;
+    /// Schedules the retirement of the keys of `alg` that `keep_kid` replaces (activated no
+    /// later than it, not yet scheduled).
+    async fn retire_signing_keys(
+        &self,
+        tenant_id: &str,
+        alg: SigningAlg,
+        keep_kid: &str,
+        retires_at: i64,
+    ) -> Result<()>;
+    /// Withdraws a key at once; false when there is no such unrevoked key.
+    async fn revoke_signing_key(&self, tenant_id: &str, kid: &str, at: i64) -> Result<bool>;
 
     /// Records the acting context chosen in the interaction.
     async fn set_interaction_context(&self, id: &str, context: &str) -> Result<()>;

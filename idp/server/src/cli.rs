@@ -110,8 +110,15 @@ pub enum KeyCmd {
     Rotate {
         #[command(flatten)]
         tenant: TenantArg,
-        #[arg(long, value_parser = ["ES256", "RS256", "EdDSA"])]
+        #[arg(long, value_parser = ["ES256", "RS256", "PS256", "EdDSA"])]
         alg: String,
+    },
+    /// Withdraw a key at once (a compromise): no longer published or accepted, so what it
+    /// signed stops verifying; a signing key is replaced by a new one at once.
+    Revoke {
+        #[command(flatten)]
+        tenant: TenantArg,
+        kid: String,
     },
 }
 
@@ -392,6 +399,10 @@ serve with: IDP_TLS_CERT={} IDP_TLS_KEY={} idp serve",
         Command::Key(cmd) => {
             let (slug, rotated) = match cmd {
                 KeyCmd::List { tenant } => (tenant.tenant, None),
+                KeyCmd::Revoke { tenant, kid } => {
+                    ops.revoke_key_by(&tenant.tenant, &kid, crate::ops::OPERATOR).await?;
+                    (tenant.tenant, None)
+                }
                 KeyCmd::Rotate { tenant, alg } => {
                     let alg =
                         SigningAlg::ALL.into_iter().find(|a| a.as_str() == alg).context("unknown alg")?;
@@ -400,8 +411,26 @@ serve with: IDP_TLS_CERT={} IDP_TLS_KEY={} idp serve",
                 }
             };
             let t = ops.tenant(&slug).await?;
-            let keys: Vec<_> = ops.store.signing_keys(&t.id).await?.into_iter()
-                .map(|k| serde_json::json!({"kid": k.kid, "alg": k.alg.as_str(), "active": k.active, "created_at": k.created_at}))
+            let records = ops.store.signing_keys(&t.id).await?;
+            let now = ops.env.now();
+            let set = idp_core::keys::KeySet::load(&records, &ops.kek, &t.id, now)?;
+            let keys: Vec<_> = records
+                .iter()
+                .map(|k| {
+                    let state = if k.revoked_at.is_some() {
+                        "revoked"
+                    } else if k.retires_at.is_some_and(|r| r <= now) {
+                        "retired"
+                    } else if set.keys.iter().any(|l| l.kid == k.kid && l.active) {
+                        "signs"
+                    } else if k.activates_at > now {
+                        "published, signs later"
+                    } else {
+                        "verifies only"
+                    };
+                    serde_json::json!({"kid": k.kid, "alg": k.alg.as_str(), "state": state, "created_at": k.created_at,
+                        "activates_at": k.activates_at, "retires_at": k.retires_at, "revoked_at": k.revoked_at})
+                })
                 .collect();
             let out = serde_json::json!({"tenant": slug, "rotated": rotated, "keys": keys});
             print(json, &out, || {
@@ -411,7 +440,7 @@ serve with: IDP_TLS_CERT={} IDP_TLS_KEY={} idp serve",
                             "{}\t{}\t{}",
                             k["kid"].as_str().unwrap_or(""),
                             k["alg"].as_str().unwrap_or(""),
-                            if k["active"] == true { "signs" } else { "verifies only" }
+                            k["state"].as_str().unwrap_or("")
                         )
                     })
                     .collect::<Vec<_>>()

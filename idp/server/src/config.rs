@@ -46,6 +46,32 @@ pub struct Config {
     pub sessions: SessionPolicy,
     pub sms: SmsConfig,
     pub realname: RealNameConfig,
+    pub keys: KeyConfig,
+}
+
+/// The automatic rotation of signing keys (`idp_core::keys`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KeyConfig {
+    /// Each key signs this long before the next takes over; 0 turns automatic rotation off.
+    pub rotate_every_days: i64,
+    /// The next key is published in the JWKS this long before it signs.
+    pub publish_ahead_hours: i64,
+}
+
+impl Default for KeyConfig {
+    fn default() -> Self {
+        Self { rotate_every_days: 90, publish_ahead_hours: 48 }
+    }
+}
+
+impl KeyConfig {
+    pub fn policy(&self) -> idp_core::keys::RotationPolicy {
+        idp_core::keys::RotationPolicy {
+            every: self.rotate_every_days.max(0) * 86_400,
+            publish_ahead: self.publish_ahead_hours.max(0) * 3600,
+        }
+    }
 }
 
 /// The identity verification provider (see `verifier.rs`).
@@ -208,6 +234,7 @@ impl Default for Config {
             sessions: SessionPolicy::default(),
             sms: SmsConfig::default(),
             realname: RealNameConfig::default(),
+            keys: KeyConfig::default(),
         }
     }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, anyhow, bail};
 use idp_core::crypto::{Kek, random_token, sha256_hex};
+use idp_core::keys::{KeySet, next_rotation};
 use idp_core::model::*;
 use idp_core::{Env, Store, keys, password};
 
@@ -151,14 +152,95 @@ impl Ops {
     /// A new signing key of `alg` for the tenant: it signs from now on (on every node within
     /// `TENANT_POLL`); the keys it replaces stay published and keep verifying what they signed.
     pub async fn rotate_key(&self, slug: &str, alg: SigningAlg) -> anyhow::Result<SigningKeyRecord> {
+        self.rotate_key_by(slug, alg, OPERATOR).await
+    }
+
+    /// A new key of `alg` signs from now; the keys it replaces stay published until every token
+    /// they signed has expired (`keys::retirement`).
+    pub async fn rotate_key_by(
+        &self,
+        slug: &str,
+        alg: SigningAlg,
+        by: &str,
+    ) -> anyhow::Result<SigningKeyRecord> {
         let tenant = self.tenant(slug).await?;
         let key = keys::generate(self.env.as_ref(), &self.kek, &tenant.id, alg).map_err(|e| anyhow!(e))?;
         self.store.insert_signing_key(&key).await?;
-        self.store.deactivate_signing_keys(&tenant.id, alg, &key.kid).await?;
+        self.store.retire_signing_keys(&tenant.id, alg, &key.kid, keys::retirement(key.activates_at)).await?;
         self.store.bump_change(crate::state::TENANTS_CHANGED).await?;
-        self.audit(&tenant.id, "key_rotated", None, serde_json::json!({"kid": key.kid, "alg": alg.as_str()}))
-            .await?;
+        let detail = serde_json::json!({"kid": key.kid, "alg": alg.as_str()});
+        self.audit_by(&tenant.id, "key_rotated", None, detail, by).await?;
         Ok(key)
+    }
+
+    /// Withdraws a key at once (a compromise): it is published and accepted no more, so tokens
+    /// it signed stop verifying and introspect inactive; if it was signing, a new key of its
+    /// algorithm takes over now.
+    pub async fn revoke_key_by(&self, slug: &str, kid: &str, by: &str) -> anyhow::Result<()> {
+        let tenant = self.tenant(slug).await?;
+        let records = self.store.signing_keys(&tenant.id).await?;
+        let key = records.iter().find(|k| k.kid == kid).with_context(|| format!("no key {kid:?}"))?;
+        let now = self.now();
+        let was_signing =
+            KeySet::load(&records, &self.kek, &tenant.id, now)?.keys.iter().any(|k| k.kid == kid && k.active);
+        anyhow::ensure!(
+            self.store.revoke_signing_key(&tenant.id, kid, now).await?,
+            "the key {kid} is already revoked"
+        );
+        if was_signing {
+            let next =
+                keys::generate(self.env.as_ref(), &self.kek, &tenant.id, key.alg).map_err(|e| anyhow!(e))?;
+            self.store.insert_signing_key(&next).await?;
+        }
+        self.store.bump_change(crate::state::TENANTS_CHANGED).await?;
+        let detail = serde_json::json!({"kid": kid, "alg": key.alg.as_str(), "replaced": was_signing});
+        self.audit_by(&tenant.id, "key_revoked", None, detail, by).await?;
+        Ok(())
+    }
+
+    /// The automatic rotation (`[keys]`), run every minute by every node: for each tenant and
+    /// algorithm whose signer is due, the next key is created `publish_ahead` before it signs
+    /// (a derived kid, so nodes racing write one row) and the signer's retirement scheduled; an
+    /// algorithm without any key gets one.
+    /// Says whether it created a key.
+    pub async fn rotate_keys_on_schedule(&self) -> anyhow::Result<bool> {
+        let policy = self.config.keys.policy();
+        let now = self.now();
+        let mut any = false;
+        for tenant in self.store.list_tenants().await? {
+            if tenant.disabled {
+                continue;
+            }
+            let records = self.store.signing_keys(&tenant.id).await?;
+            let mut changed = false;
+            for alg in SigningAlg::ALL {
+                let live = records
+                    .iter()
+                    .any(|k| k.alg == alg && k.revoked_at.is_none() && k.retires_at.is_none_or(|t| t > now));
+                let at = match next_rotation(&records, alg, now, policy) {
+                    Some(at) => at,
+                    None if !live => now,
+                    None => continue,
+                };
+                let kid = keys::scheduled_kid(&self.kek, &tenant.id, alg, at);
+                let key = keys::generate_at(self.env.as_ref(), &self.kek, &tenant.id, alg, at, kid)
+                    .map_err(|e| anyhow!(e))?;
+                match self.store.insert_signing_key(&key).await {
+                    Ok(()) => {}
+                    Err(idp_core::StoreError::Conflict(_)) => continue, // another node was first
+                    Err(e) => return Err(e.into()),
+                }
+                self.store.retire_signing_keys(&tenant.id, alg, &key.kid, keys::retirement(at)).await?;
+                let detail = serde_json::json!({"kid": key.kid, "alg": alg.as_str(), "signs_from": at});
+                self.audit_by(&tenant.id, "key_scheduled", None, detail, "key-schedule").await?;
+                changed = true;
+            }
+            if changed {
+                self.store.bump_change(crate::state::TENANTS_CHANGED).await?;
+                any = true;
+            }
+        }
+        Ok(any)
     }
 
     /// A new authenticator for the account, sealed at rest and pending until

@@ -167,8 +167,11 @@ impl AppState {
     /// The tenant by slug, from the cache or loaded (keys opened with the KEK) on first use.
     /// `Ok(None)` for an unknown or disabled tenant.
     pub async fn tenant(&self, slug: &str) -> Result<Option<Arc<TenantCtx>>, OAuthError> {
+        let now = self.env().now();
         if let Ok(map) = self.tenants.read()
             && let Some(t) = map.get(slug)
+            // the key schedule moves on by the clock alone: reload when it does
+            && t.keys.next_change_at.is_none_or(|at| now < at)
         {
             return Ok(Some(t.clone()));
         }
@@ -182,7 +185,7 @@ impl AppState {
             return Ok(None);
         }
         let records = self.store().signing_keys(&tenant.id).await?;
-        let keys = KeySet::load(&records, &self.ops.kek, &tenant.id)
+        let keys = KeySet::load(&records, &self.ops.kek, &tenant.id, now)
             .map_err(|e| OAuthError::server_error(format!("tenant {slug} keys: {e}")))?;
         let endpoints = Endpoints::new(self.config().issuer(slug));
         let discovery_json = metadata(&endpoints).to_string();
@@ -225,6 +228,9 @@ impl AppState {
                     Ok(0) => {}
                     Ok(n) => tracing::debug!(rows = n, "purged expired records"),
                     Err(e) => tracing::warn!(error = %e, "could not purge expired records"),
+                }
+                if let Err(e) = state.ops.rotate_keys_on_schedule().await {
+                    tracing::warn!(error = %e, "could not schedule key rotations");
                 }
                 for l in [
                     &state.limits.signin_ip,

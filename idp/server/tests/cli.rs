@@ -310,21 +310,31 @@ fn operator_commands(idp: &Idp) {
     let listed = idp.ok(&["member", "list", "--tenant", "city", "--account", "wang"]);
     assert!(listed[0]["revoked_at"].is_i64(), "{listed}");
 
-    // keys: three published, one of each algorithm signing; a rotation adds a signing key and
-    // keeps the old one published for verification
+    // keys: four published, one of each algorithm signing; a rotation adds a signing key and
+    // keeps the old one published for verification until its tokens have expired
     let keys = idp.ok(&["key", "list", "--tenant", "city"]);
-    assert_eq!(keys["keys"].as_array().unwrap().len(), 3);
-    assert!(keys["keys"].as_array().unwrap().iter().all(|k| k["active"] == true));
+    assert_eq!(keys["keys"].as_array().unwrap().len(), 4);
+    assert!(keys["keys"].as_array().unwrap().iter().all(|k| k["state"] == "signs"));
     let rotated = idp.ok(&["key", "rotate", "--tenant", "city", "--alg", "ES256"]);
     let new_kid = rotated["rotated"].as_str().unwrap();
     let keys = rotated["keys"].as_array().unwrap();
-    assert_eq!(keys.len(), 4);
+    assert_eq!(keys.len(), 5);
     let es: Vec<_> = keys.iter().filter(|k| k["alg"] == "ES256").collect();
     assert_eq!(es.len(), 2);
     assert!(
-        es.iter().all(|k| (k["kid"] == new_kid) == (k["active"] == true)),
+        es.iter().all(|k| (k["kid"] == new_kid) == (k["state"] == "signs")),
         "only the new key signs: {es:?}"
     );
+    let old = es.iter().find(|k| k["kid"] != new_kid).unwrap();
+    assert!(old["state"] == "verifies only" && old["retires_at"].is_i64(), "{old}");
+    // an emergency revocation: gone, and replaced as it was signing
+    let revoked = idp.ok(&["key", "revoke", "--tenant", "city", new_kid]);
+    let es: Vec<_> =
+        revoked["keys"].as_array().unwrap().iter().filter(|k| k["alg"] == "ES256").cloned().collect();
+    assert_eq!(es.len(), 3, "{es:?}");
+    assert!(es.iter().any(|k| k["kid"] == new_kid && k["state"] == "revoked"));
+    assert_eq!(es.iter().filter(|k| k["state"] == "signs").count(), 1);
+    assert!(idp.fails(&["key", "revoke", "--tenant", "city", new_kid]).contains("already revoked"));
     assert!(idp.fails(&["key", "rotate", "--tenant", "city", "--alg", "HS256"]).contains("invalid value"));
     assert!(idp.fails(&["key", "rotate", "--tenant", "nowhere", "--alg", "ES256"]).contains("no tenant"));
 

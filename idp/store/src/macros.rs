@@ -47,9 +47,10 @@ macro_rules! impl_store {
             }
 
             async fn insert_signing_key(&self, k: &SigningKeyRecord) -> Result<()> {
-                sqlx::query("INSERT INTO signing_keys (kid, tenant_id, alg, sealed_private_key, created_at, active) VALUES ($1, $2, $3, $4, $5, $6)")
+                sqlx::query("INSERT INTO signing_keys (kid, tenant_id, alg, sealed_private_key, created_at, active, activates_at, retires_at, revoked_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
                     .bind(&k.kid).bind(&k.tenant_id).bind(k.alg.as_str()).bind(&k.sealed_private_key)
-                    .bind(k.created_at).bind(k.active)
+                    .bind(k.created_at).bind(k.active).bind(k.activates_at).bind(k.retires_at).bind(k.revoked_at)
                     .execute(&self.write).await.map_err(map_err)?;
                 Ok(())
             }
@@ -60,10 +61,17 @@ macro_rules! impl_store {
                 rows.into_iter().map(TryInto::try_into).collect()
             }
 
-            async fn deactivate_signing_keys(&self, tenant_id: &str, alg: SigningAlg, keep_kid: &str) -> Result<()> {
-                sqlx::query("UPDATE signing_keys SET active = FALSE WHERE tenant_id = $1 AND alg = $2 AND kid <> $3")
-                    .bind(tenant_id).bind(alg.as_str()).bind(keep_kid).execute(&self.write).await.map_err(map_err)?;
+            async fn retire_signing_keys(&self, tenant_id: &str, alg: SigningAlg, keep_kid: &str, retires_at: i64) -> Result<()> {
+                sqlx::query("UPDATE signing_keys SET retires_at = $4 WHERE tenant_id = $1 AND alg = $2 AND kid <> $3 \
+                             AND retires_at IS NULL AND activates_at <= (SELECT activates_at FROM signing_keys WHERE kid = $3)")
+                    .bind(tenant_id).bind(alg.as_str()).bind(keep_kid).bind(retires_at).execute(&self.write).await.map_err(map_err)?;
                 Ok(())
+            }
+
+            async fn revoke_signing_key(&self, tenant_id: &str, kid: &str, at: i64) -> Result<bool> {
+                let r = sqlx::query("UPDATE signing_keys SET revoked_at = $3 WHERE tenant_id = $1 AND kid = $2 AND revoked_at IS NULL")
+                    .bind(tenant_id).bind(kid).bind(at).execute(&self.write).await.map_err(map_err)?;
+                Ok(r.rows_affected() == 1)
             }
 
             async fn set_interaction_context(&self, id: &str, context: &str) -> Result<()> {

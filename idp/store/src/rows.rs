@@ -46,6 +46,9 @@ pub(crate) struct KeyRow {
     sealed_private_key: Vec<u8>,
     created_at: i64,
     active: bool,
+    activates_at: Option<i64>,
+    retires_at: Option<i64>,
+    revoked_at: Option<i64>,
 }
 
 impl TryFrom<KeyRow> for SigningKeyRecord {
@@ -57,8 +60,11 @@ impl TryFrom<KeyRow> for SigningKeyRecord {
             kid: r.kid,
             tenant_id: r.tenant_id,
             sealed_private_key: r.sealed_private_key,
+            activates_at: r.activates_at.unwrap_or(r.created_at),
             created_at: r.created_at,
             active: r.active,
+            retires_at: r.retires_at,
+            revoked_at: r.revoked_at,
         })
     }
 }
