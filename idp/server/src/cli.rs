@@ -160,7 +160,7 @@ pub enum ClientCmd {
         sector: Option<String>,
         #[arg(long, value_parser = ["jwt", "opaque"], default_value = "jwt")]
         access_token_format: String,
-        #[arg(long, value_parser = ["ES256", "RS256", "EdDSA"], default_value = "ES256")]
+        #[arg(long, value_parser = ["ES256", "RS256", "PS256", "EdDSA"], default_value = "ES256")]
         id_token_alg: String,
         /// A JWK Set file: enables private_key_jwt client authentication.
         #[arg(long)]
