@@ -70,6 +70,11 @@ impl Api<'_> {
     }
 }
 
+async fn events_of(s: &TestServer, kind: &str) -> Vec<idp_core::model::AuditEvent> {
+    let tenant = s.ops.tenant("main").await.unwrap().id;
+    s.ops.store.audit_events(&tenant, 500).await.unwrap().into_iter().filter(|e| e.kind == kind).collect()
+}
+
 async fn admin_api(backend: Backend) {
     let Some(s) = TestServer::start_with(backend, |c| c.limits.signin_per_account_per_minute = 100).await
     else {
@@ -311,6 +316,34 @@ async fn admin_api(backend: Backend) {
         .unwrap();
     assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
     assert!(csv.text().await.unwrap().starts_with("seq,at,kind,"));
+
+    // signing keys: security administrators only
+    for who in ["sys", "aud", "deleg"] {
+        assert_eq!(api.call("GET", "main/keys", Some(&tk(who)), None).await.0, 403, "{who}");
+        let rotate = Some(json!({"alg": "ES256"}));
+        assert_eq!(api.call("POST", "main/keys/rotate", Some(&tk(who)), rotate).await.0, 403, "{who}");
+    }
+    let (status, keys) = api.call("GET", "main/keys", Some(&tk("sec")), None).await;
+    assert_eq!((status, keys.as_array().unwrap().len()), (200, 4), "{keys}");
+    let bad = Some(json!({"alg": "HS256"}));
+    assert_eq!(api.call("POST", "main/keys/rotate", Some(&tk("sec")), bad).await.0, 400);
+    let (status, keys) =
+        api.call("POST", "main/keys/rotate", Some(&tk("sec")), Some(json!({"alg": "PS256"}))).await;
+    assert_eq!(status, 201);
+    let ps: Vec<&Value> = keys.as_array().unwrap().iter().filter(|k| k["alg"] == "PS256").collect();
+    assert_eq!(ps.len(), 2);
+    let signing = ps.iter().find(|k| k["state"] == "signs").unwrap()["kid"].as_str().unwrap().to_string();
+    for who in ["sys", "aud", "deleg"] {
+        let path = format!("main/keys/{signing}/revoke");
+        assert_eq!(api.call("POST", &path, Some(&tk(who)), None).await.0, 403, "{who}");
+    }
+    let path = format!("main/keys/{signing}/revoke");
+    let (status, keys) = api.call("POST", &path, Some(&tk("sec")), None).await;
+    assert_eq!(status, 200);
+    assert!(keys.as_array().unwrap().iter().any(|k| k["kid"] == signing.as_str() && k["state"] == "revoked"));
+    assert_eq!(api.call("POST", &path, Some(&tk("sec")), None).await.0, 409);
+    assert_eq!(api.call("POST", "main/keys/nope/revoke", Some(&tk("sec")), None).await.0, 404);
+    assert!(events_of(&s, "key_revoked").await.iter().any(|e| e.detail["by"] != "operator-cli"));
 
     // the OpenAPI document
     let doc: Value =

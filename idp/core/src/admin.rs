@@ -40,15 +40,18 @@ pub enum Action {
     ManageMembers,
     /// Read, search, export and verify the audit trail: audit administrators only.
     ReadAudit,
+    /// See, rotate and revoke signing keys: security administrators only.
+    ManageKeys,
 }
 
 impl Action {
-    pub const ALL: [Action; 5] = [
+    pub const ALL: [Action; 6] = [
         Action::ReadOrganisations,
         Action::ManageOrganisations,
         Action::ReadMembers,
         Action::ManageMembers,
         Action::ReadAudit,
+        Action::ManageKeys,
     ];
 
     fn reads(self) -> bool {
@@ -113,8 +116,10 @@ impl Caller {
     /// Whether the caller may do `action` on the organisation at `path`; `None` stands for the
     /// tenant as a whole (a new root organisation, every organisation at once).
     pub fn may(&self, action: Action, path: Option<&str>) -> bool {
-        if action == Action::ReadAudit {
-            return self.has(AUDIT_ADMIN);
+        match action {
+            Action::ReadAudit => return self.has(AUDIT_ADMIN),
+            Action::ManageKeys => return self.has(SECURITY_ADMIN),
+            _ => {}
         }
         if self.has(SYSTEM_ADMIN) || (action.reads() && self.has(SECURITY_ADMIN)) {
             return true;
@@ -175,7 +180,14 @@ mod tests {
                 .collect();
             assert_eq!(reads, vec![false, false, true, false], "only auditors read the audit trail");
         }
-        for a in Action::ALL.into_iter().filter(|a| *a != Action::ReadAudit) {
+        for p in [None, Some(city)] {
+            let keys: Vec<bool> = [&system, &security, &audit, &delegated]
+                .iter()
+                .map(|c| c.may(Action::ManageKeys, p))
+                .collect();
+            assert_eq!(keys, vec![false, true, false, false], "only security administrators handle keys");
+        }
+        for a in Action::ALL.into_iter().filter(|a| !matches!(a, Action::ReadAudit | Action::ManageKeys)) {
             for p in [None, Some(city), Some(dept), Some(other)] {
                 assert!(system.may(a, p), "system {a:?} {p:?}");
                 assert_eq!(security.may(a, p), a.reads(), "security {a:?} {p:?}");

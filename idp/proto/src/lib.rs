@@ -133,3 +133,17 @@ pub struct Problem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
 }
+
+/// A tenant's signing key and where it stands in its schedule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyInfo {
+    pub kid: String,
+    /// `ES256`, `RS256`, `PS256` or `EdDSA`.
+    pub alg: String,
+    /// `signs`, `published, signs later`, `verifies only`, `retired` or `revoked`.
+    pub state: String,
+    pub created_at: i64,
+    pub activates_at: i64,
+    pub retires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}

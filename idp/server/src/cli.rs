@@ -410,39 +410,11 @@ serve with: IDP_TLS_CERT={} IDP_TLS_KEY={} idp serve",
                     (tenant.tenant, Some(key.kid))
                 }
             };
-            let t = ops.tenant(&slug).await?;
-            let records = ops.store.signing_keys(&t.id).await?;
-            let now = ops.env.now();
-            let set = idp_core::keys::KeySet::load(&records, &ops.kek, &t.id, now)?;
-            let keys: Vec<_> = records
-                .iter()
-                .map(|k| {
-                    let state = if k.revoked_at.is_some() {
-                        "revoked"
-                    } else if k.retires_at.is_some_and(|r| r <= now) {
-                        "retired"
-                    } else if set.keys.iter().any(|l| l.kid == k.kid && l.active) {
-                        "signs"
-                    } else if k.activates_at > now {
-                        "published, signs later"
-                    } else {
-                        "verifies only"
-                    };
-                    serde_json::json!({"kid": k.kid, "alg": k.alg.as_str(), "state": state, "created_at": k.created_at,
-                        "activates_at": k.activates_at, "retires_at": k.retires_at, "revoked_at": k.revoked_at})
-                })
-                .collect();
+            let keys = ops.keys(&slug).await?;
             let out = serde_json::json!({"tenant": slug, "rotated": rotated, "keys": keys});
             print(json, &out, || {
                 keys.iter()
-                    .map(|k| {
-                        format!(
-                            "{}\t{}\t{}",
-                            k["kid"].as_str().unwrap_or(""),
-                            k["alg"].as_str().unwrap_or(""),
-                            k["state"].as_str().unwrap_or("")
-                        )
-                    })
+                    .map(|k| format!("{}\t{}\t{}", k.kid, k.alg, k.state))
                     .collect::<Vec<_>>()
                     .join("\n")
             })

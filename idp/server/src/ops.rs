@@ -173,6 +173,39 @@ impl Ops {
         Ok(key)
     }
 
+    /// The tenant's keys, each with where it stands in its schedule now.
+    pub async fn keys(&self, slug: &str) -> anyhow::Result<Vec<idp_proto::KeyInfo>> {
+        let t = self.tenant(slug).await?;
+        let records = self.store.signing_keys(&t.id).await?;
+        let now = self.now();
+        let set = KeySet::load(&records, &self.kek, &t.id, now)?;
+        Ok(records
+            .iter()
+            .map(|k| {
+                let state = if k.revoked_at.is_some() {
+                    "revoked"
+                } else if k.retires_at.is_some_and(|r| r <= now) {
+                    "retired"
+                } else if set.keys.iter().any(|l| l.kid == k.kid && l.active) {
+                    "signs"
+                } else if k.activates_at > now {
+                    "published, signs later"
+                } else {
+                    "verifies only"
+                };
+                idp_proto::KeyInfo {
+                    kid: k.kid.clone(),
+                    alg: k.alg.as_str().into(),
+                    state: state.into(),
+                    created_at: k.created_at,
+                    activates_at: k.activates_at,
+                    retires_at: k.retires_at,
+                    revoked_at: k.revoked_at,
+                }
+            })
+            .collect())
+    }
+
     /// Withdraws a key at once (a compromise): it is published and accepted no more, so tokens
     /// it signed stop verifying and introspect inactive; if it was signing, a new key of its
     /// algorithm takes over now.

@@ -8,7 +8,8 @@
 //! another tenant is not valid here. Every change is audited with the administrator's account
 //! id. Errors are RFC 9457 problem details (`application/problem+json`).
 //!
-//! So far: the organisation tree and staff memberships (`org.rs`), the audit trail (`audit.rs`).
+//! So far: the organisation tree and staff memberships (`org.rs`), the audit trail (`audit.rs`),
+//! signing keys (`keys.rs`).
 
 use std::sync::Arc;
 
@@ -16,13 +17,14 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post};
 use idp_core::admin::{Caller, Refusal};
 use serde::de::DeserializeOwned;
 
 use crate::state::{AppState, TenantCtx};
 
 mod audit;
+mod keys;
 mod org;
 
 /// The OpenAPI document.
@@ -38,6 +40,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("delete", "/admin/v1/tenants/{tenant}/memberships/{id}"),
     ("get", "/admin/v1/tenants/{tenant}/audit"),
     ("get", "/admin/v1/tenants/{tenant}/audit/verify"),
+    ("get", "/admin/v1/tenants/{tenant}/keys"),
+    ("post", "/admin/v1/tenants/{tenant}/keys/rotate"),
+    ("post", "/admin/v1/tenants/{tenant}/keys/{kid}/revoke"),
 ];
 
 pub fn routes() -> Router<Arc<AppState>> {
@@ -52,6 +57,9 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/admin/v1/tenants/{tenant}/memberships/{id}", delete(org::revoke_member))
         .route("/admin/v1/tenants/{tenant}/audit", get(audit::search))
         .route("/admin/v1/tenants/{tenant}/audit/verify", get(audit::verify))
+        .route("/admin/v1/tenants/{tenant}/keys", get(keys::list))
+        .route("/admin/v1/tenants/{tenant}/keys/rotate", post(keys::rotate))
+        .route("/admin/v1/tenants/{tenant}/keys/{kid}/revoke", post(keys::revoke))
 }
 
 async fn openapi() -> Response {
