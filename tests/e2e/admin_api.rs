@@ -345,6 +345,83 @@ async fn admin_api(backend: Backend) {
     assert_eq!(api.call("POST", "main/keys/nope/revoke", Some(&tk("sec")), None).await.0, 404);
     assert!(events_of(&s, "key_revoked").await.iter().any(|e| e.detail["by"] != "operator-cli"));
 
+    // people's accounts: security administrators only
+    for who in ["sys", "aud", "deleg"] {
+        assert_eq!(api.call("GET", "main/accounts?q=staff", Some(&tk(who)), None).await.0, 403, "{who}");
+    }
+    let (status, found) = api.call("GET", "main/accounts?q=STAFF", Some(&tk("sec")), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        found.as_array().unwrap().iter().map(|a| a["username"].as_str().unwrap()).collect::<Vec<_>>(),
+        vec!["staffer"]
+    );
+    assert_eq!(api.call("GET", "main/accounts?q=%25", Some(&tk("sec")), None).await.0, 400, "too short");
+    let (_, none) = api.call("GET", "main/accounts?q=%25%25%25", Some(&tk("sec")), None).await;
+    assert_eq!(none, json!([]), "LIKE wildcards are literal");
+    // by ID number, through the keyed hash: bind one first
+    let tenant = s.ops.tenant("main").await.unwrap().id;
+    let nobody_id = s.ops.account("main", "nobody").await.unwrap().id;
+    let record = idp_core::model::RealName {
+        account_id: nobody_id.clone(),
+        tenant_id: tenant.clone(),
+        level: 2,
+        name: "某人".into(),
+        id_type: "resident_id".into(),
+        id_sealed: idp_core::realname::seal_id(&s.ops.kek, &s.env, &tenant, "220102199003070013"),
+        id_hash: idp_core::realname::id_hash(&s.ops.kek, &tenant, "220102199003070013"),
+        id_masked: "2201**********0013".into(),
+        method: "provider".into(),
+        verifier: "simulator".into(),
+        verified_at: 1,
+        evidence: None,
+    };
+    s.ops.store.put_real_name(&record).await.unwrap();
+    let (_, found) = api.call("GET", "main/accounts?q=220102199003070013", Some(&tk("sec")), None).await;
+    assert_eq!(found[0]["id"], nobody_id.as_str(), "{found}");
+    let (status, detail) =
+        api.call("GET", &format!("main/accounts/{nobody_id}"), Some(&tk("sec")), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(detail["realname"]["id_number_masked"], "2201**********0013");
+    assert!(!detail.to_string().contains("220102199003070013"), "never in full");
+    assert_eq!(detail["totp"], true);
+    assert!(!detail["sessions"].as_array().unwrap().is_empty(), "{detail}");
+    // reset factors: no authenticator, no sessions; the person signs in with the password alone
+    let path = format!("main/accounts/{nobody_id}/reset-factors");
+    for who in ["sys", "aud", "deleg"] {
+        assert_eq!(api.call("POST", &path, Some(&tk(who)), None).await.0, 403, "{who}");
+    }
+    let (status, after) = api.call("POST", &path, Some(&tk("sec")), None).await;
+    assert!(status == 200 && after["totp"] == false && after["sessions"] == json!([]), "{after}");
+    // lock: sign-ins refused and sessions ended; unlock
+    let (status, after) =
+        api.call("POST", &format!("main/accounts/{nobody_id}/lock"), Some(&tk("sec")), None).await;
+    assert!(status == 200 && after["account"]["disabled"] == true, "{after}");
+    let (_, after) =
+        api.call("POST", &format!("main/accounts/{nobody_id}/unlock"), Some(&tk("sec")), None).await;
+    assert_eq!(after["account"]["disabled"], false);
+    let (status, _) =
+        api.call("POST", &format!("main/accounts/{nobody_id}/end-sessions"), Some(&tk("sec")), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        api.call("POST", &format!("main/accounts/{nobody_id}/explode"), Some(&tk("sec")), None).await.0,
+        404
+    );
+    assert_eq!(api.call("GET", "main/accounts/nope", Some(&tk("sec")), None).await.0, 404);
+    for kind in [
+        "factors_reset_by_admin",
+        "account_locked_by_admin",
+        "account_unlocked_by_admin",
+        "sessions_ended_by_admin",
+    ] {
+        let e = events_of(&s, kind).await;
+        assert!(
+            e.iter()
+                .any(|e| e.account_id.as_deref() == Some(nobody_id.as_str())
+                    && e.detail["by"] != "operator-cli"),
+            "{kind}"
+        );
+    }
+
     // the OpenAPI document
     let doc: Value =
         reqwest::get(format!("{}/admin/v1/openapi.json", s.base)).await.unwrap().json().await.unwrap();

@@ -42,16 +42,20 @@ pub enum Action {
     ReadAudit,
     /// See, rotate and revoke signing keys: security administrators only.
     ManageKeys,
+    /// Search, see, lock and unlock accounts, reset their factors, end their sessions:
+    /// security administrators only.
+    ManageAccounts,
 }
 
 impl Action {
-    pub const ALL: [Action; 6] = [
+    pub const ALL: [Action; 7] = [
         Action::ReadOrganisations,
         Action::ManageOrganisations,
         Action::ReadMembers,
         Action::ManageMembers,
         Action::ReadAudit,
         Action::ManageKeys,
+        Action::ManageAccounts,
     ];
 
     fn reads(self) -> bool {
@@ -118,7 +122,7 @@ impl Caller {
     pub fn may(&self, action: Action, path: Option<&str>) -> bool {
         match action {
             Action::ReadAudit => return self.has(AUDIT_ADMIN),
-            Action::ManageKeys => return self.has(SECURITY_ADMIN),
+            Action::ManageKeys | Action::ManageAccounts => return self.has(SECURITY_ADMIN),
             _ => {}
         }
         if self.has(SYSTEM_ADMIN) || (action.reads() && self.has(SECURITY_ADMIN)) {
@@ -181,13 +185,16 @@ mod tests {
             assert_eq!(reads, vec![false, false, true, false], "only auditors read the audit trail");
         }
         for p in [None, Some(city)] {
-            let keys: Vec<bool> = [&system, &security, &audit, &delegated]
-                .iter()
-                .map(|c| c.may(Action::ManageKeys, p))
-                .collect();
-            assert_eq!(keys, vec![false, true, false, false], "only security administrators handle keys");
+            for a in [Action::ManageKeys, Action::ManageAccounts] {
+                let who: Vec<bool> =
+                    [&system, &security, &audit, &delegated].iter().map(|c| c.may(a, p)).collect();
+                assert_eq!(who, vec![false, true, false, false], "only security administrators: {a:?}");
+            }
         }
-        for a in Action::ALL.into_iter().filter(|a| !matches!(a, Action::ReadAudit | Action::ManageKeys)) {
+        for a in Action::ALL
+            .into_iter()
+            .filter(|a| !matches!(a, Action::ReadAudit | Action::ManageKeys | Action::ManageAccounts))
+        {
             for p in [None, Some(city), Some(dept), Some(other)] {
                 assert!(system.may(a, p), "system {a:?} {p:?}");
                 assert_eq!(security.may(a, p), a.reads(), "security {a:?} {p:?}");

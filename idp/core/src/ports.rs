@@ -243,6 +243,12 @@ pub trait Store: Send + Sync + 'static {
 
     // browser sessions
     async fn insert_session(&self, session: &Session) -> Result<()>;
+    /// The account's live sessions, newest first.
+    async fn account_sessions(&self, tenant_id: &str, account_id: &str, now: i64) -> Result<Vec<Session>>;
+    /// Ends every session of the account; how many there were.
+    async fn end_account_sessions(&self, tenant_id: &str, account_id: &str) -> Result<u64>;
+    /// Accounts whose username, name or phone contains `query` (case-insensitive).
+    async fn search_accounts(&self, tenant_id: &str, query: &str, limit: i64) -> Result<Vec<Account>>;
     async fn session(&self, tenant_id: &str, id_hash: &str) -> Result<Option<Session>>;
     async fn touch_session(&self, id_hash: &str, now: i64) -> Result<()>;
     async fn delete_session(&self, tenant_id: &str, sid: &str) -> Result<()>;

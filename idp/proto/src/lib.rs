@@ -147,3 +147,51 @@ pub struct KeyInfo {
     pub retires_at: Option<i64>,
     pub revoked_at: Option<i64>,
 }
+
+/// Everything an administrator sees about an account (admin API `/accounts/{id}`). The ID
+/// number only ever masked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountDetail {
+    pub account: AccountInfo,
+    pub realname: Option<RealNameInfo>,
+    pub totp: bool,
+    pub keys: Vec<FactorKeyInfo>,
+    pub recovery_codes_left: i64,
+    pub memberships: Vec<MembershipInfo>,
+    pub sessions: Vec<SessionInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RealNameInfo {
+    pub level: i64,
+    pub name: String,
+    pub id_type: String,
+    pub id_number_masked: String,
+    /// `self_asserted`, `provider`, `bank_card` or `counter`.
+    pub method: String,
+    pub verified_at: i64,
+}
+
+/// A passkey or security key of an account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FactorKeyInfo {
+    pub id: String,
+    pub name: String,
+    /// `passkey` or `security_key`.
+    pub kind: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    /// Its signature counter went backwards once: possibly cloned, refused since.
+    pub flagged: bool,
+}
+
+/// A live browser session of an account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub sid: String,
+    pub acr: String,
+    pub amr: Vec<String>,
+    pub created_at: i64,
+    pub last_seen: i64,
+    pub expires_at: i64,
+}

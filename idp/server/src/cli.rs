@@ -305,7 +305,7 @@ pub fn client_info(c: &Client, secret: Option<String>) -> ClientInfo {
     }
 }
 
-fn account_info(a: &Account) -> AccountInfo {
+pub(crate) fn account_info(a: &Account) -> AccountInfo {
     AccountInfo {
         id: a.id.clone(),
         username: a.username.clone(),

@@ -11,6 +11,7 @@ pub mod config;
 pub mod devcerts;
 pub mod http;
 pub mod ops;
+pub mod ops_accounts;
 pub mod ops_audit;
 pub mod ops_org;
 pub mod seed;

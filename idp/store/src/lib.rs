@@ -22,6 +22,8 @@ mod cache;
 mod macros;
 #[macro_use]
 mod identity_sql;
+#[macro_use]
+mod admin_sql;
 mod postgres;
 mod rows;
 mod sqlite;

@@ -47,3 +47,4 @@ impl PgStore {
 
 impl_store!(PgStore, Postgres, "postgres");
 impl_identity_sql!(PgStore);
+impl_admin_sql!(PgStore);

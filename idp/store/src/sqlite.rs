@@ -63,3 +63,4 @@ impl SqliteStore {
 
 impl_store!(SqliteStore, Sqlite, "sqlite");
 impl_identity_sql!(SqliteStore);
+impl_admin_sql!(SqliteStore);

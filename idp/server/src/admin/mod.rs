@@ -9,7 +9,7 @@
 //! id. Errors are RFC 9457 problem details (`application/problem+json`).
 //!
 //! So far: the organisation tree and staff memberships (`org.rs`), the audit trail (`audit.rs`),
-//! signing keys (`keys.rs`).
+//! signing keys (`keys.rs`), people's accounts (`accounts.rs`).
 
 use std::sync::Arc;
 
@@ -23,6 +23,7 @@ use serde::de::DeserializeOwned;
 
 use crate::state::{AppState, TenantCtx};
 
+mod accounts;
 mod audit;
 mod keys;
 mod org;
@@ -43,6 +44,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/admin/v1/tenants/{tenant}/keys"),
     ("post", "/admin/v1/tenants/{tenant}/keys/rotate"),
     ("post", "/admin/v1/tenants/{tenant}/keys/{kid}/revoke"),
+    ("get", "/admin/v1/tenants/{tenant}/accounts"),
+    ("get", "/admin/v1/tenants/{tenant}/accounts/{id}"),
+    ("post", "/admin/v1/tenants/{tenant}/accounts/{id}/{action}"),
 ];
 
 pub fn routes() -> Router<Arc<AppState>> {
@@ -60,6 +64,9 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/admin/v1/tenants/{tenant}/keys", get(keys::list))
         .route("/admin/v1/tenants/{tenant}/keys/rotate", post(keys::rotate))
         .route("/admin/v1/tenants/{tenant}/keys/{kid}/revoke", post(keys::revoke))
+        .route("/admin/v1/tenants/{tenant}/accounts", get(accounts::search))
+        .route("/admin/v1/tenants/{tenant}/accounts/{id}", get(accounts::one))
+        .route("/admin/v1/tenants/{tenant}/accounts/{id}/{action}", post(accounts::act))
 }
 
 async fn openapi() -> Response {

@@ -1,0 +1,93 @@
+//! People's accounts through the admin API, for security administrators (DOMAIN.md: account
+//! security): search, see, lock and unlock, reset factors, end sessions.
+
+use axum::extract::{Path, Query};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use idp_core::admin::Action;
+use serde::Deserialize;
+
+use super::{caller, forbidden, ok, problem, refused};
+use crate::http::State;
+
+#[derive(Deserialize)]
+pub struct Search {
+    q: Option<String>,
+}
+
+async fn security(state: &State, slug: &str, headers: &HeaderMap) -> Result<(String, String), Response> {
+    let (t, c) = caller(state, slug, headers).await?;
+    if !c.may(Action::ManageAccounts, None) {
+        return Err(forbidden());
+    }
+    Ok((t.tenant.slug.clone(), c.account_id))
+}
+
+/// `GET /accounts?q=`: by username, name, phone or ID number.
+pub async fn search(
+    state: State,
+    Path(slug): Path<String>,
+    Query(s): Query<Search>,
+    headers: HeaderMap,
+) -> Response {
+    let (slug, _) = match security(&state, &slug, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let q = s.q.unwrap_or_default();
+    if q.trim().chars().count() < 2 || q.len() > 64 {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "q: 2 to 64 characters of a username, name, phone or ID number.",
+        );
+    }
+    match state.ops.search_accounts(&slug, &q).await {
+        Ok(found) => ok(StatusCode::OK, &found),
+        Err(e) => refused(e),
+    }
+}
+
+/// `GET /accounts/{id}`.
+pub async fn one(state: State, Path((slug, id)): Path<(String, String)>, headers: HeaderMap) -> Response {
+    let (slug, _) = match security(&state, &slug, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    match state.ops.account_detail(&slug, &id).await {
+        Ok(Some(d)) => ok(StatusCode::OK, &d),
+        Ok(None) => problem(StatusCode::NOT_FOUND, "There is no such account."),
+        Err(e) => refused(e),
+    }
+}
+
+/// `POST /accounts/{id}/{lock|unlock|reset-factors|end-sessions}`.
+pub async fn act(
+    state: State,
+    Path((slug, id, what)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let (slug, by) = match security(&state, &slug, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    match state.ops.account_detail(&slug, &id).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return problem(StatusCode::NOT_FOUND, "There is no such account."),
+        Err(e) => return refused(e),
+    }
+    let done = match what.as_str() {
+        "lock" => state.ops.lock_account_by(&slug, &id, true, &by).await,
+        "unlock" => state.ops.lock_account_by(&slug, &id, false, &by).await,
+        "reset-factors" => state.ops.reset_factors_by(&slug, &id, &by).await,
+        "end-sessions" => state.ops.end_sessions_by(&slug, &id, &by).await.map(drop),
+        _ => return problem(StatusCode::NOT_FOUND, "No such action."),
+    };
+    if let Err(e) = done {
+        return refused(e);
+    }
+    match state.ops.account_detail(&slug, &id).await {
+        Ok(Some(d)) => ok(StatusCode::OK, &d),
+        Ok(None) => problem(StatusCode::NOT_FOUND, "There is no such account."),
+        Err(e) => refused(e),
+    }
+}

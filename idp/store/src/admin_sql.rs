@@ -1,0 +1,40 @@
+//! The SQL behind account administration (issue 6: search, sessions of an account), for both
+//! backends like `macros.rs`, whose `impl_store!` delegates to these.
+
+macro_rules! impl_admin_sql {
+    ($ty:ty) => {
+        impl $ty {
+            pub(crate) async fn sql_search_accounts(&self, tenant_id: &str, query: &str, limit: i64) -> Result<Vec<Account>> {
+                let escaped: String = query
+                    .to_lowercase()
+                    .chars()
+                    .flat_map(|c| match c { '%' | '_' | '\\' => vec!['\\', c], c => vec![c] })
+                    .collect();
+                let pattern = format!("%{escaped}%");
+                let rows: Vec<AccountRow> = sqlx::query_as(
+                    "SELECT * FROM accounts WHERE tenant_id = $1 AND (LOWER(username) LIKE $2 ESCAPE '\\' \
+                     OR LOWER(COALESCE(name, '')) LIKE $2 ESCAPE '\\' OR COALESCE(phone, '') LIKE $2 ESCAPE '\\') \
+                     ORDER BY username LIMIT $3",
+                )
+                .bind(tenant_id).bind(pattern).bind(limit.clamp(1, 500))
+                .fetch_all(&self.pool).await.map_err(map_err)?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            pub(crate) async fn sql_account_sessions(&self, tenant_id: &str, account_id: &str, now: i64) -> Result<Vec<Session>> {
+                let rows: Vec<SessionRow> = sqlx::query_as(
+                    "SELECT * FROM sessions WHERE tenant_id = $1 AND account_id = $2 AND expires_at > $3 ORDER BY created_at DESC",
+                )
+                .bind(tenant_id).bind(account_id).bind(now)
+                .fetch_all(&self.pool).await.map_err(map_err)?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            pub(crate) async fn sql_end_account_sessions(&self, tenant_id: &str, account_id: &str) -> Result<u64> {
+                let r = sqlx::query("DELETE FROM sessions WHERE tenant_id = $1 AND account_id = $2")
+                    .bind(tenant_id).bind(account_id).execute(&self.write).await.map_err(map_err)?;
+                Ok(r.rows_affected())
+            }
+        }
+    };
+}
