@@ -52,6 +52,7 @@ impl Api<'_> {
         let mut req = match method {
             "GET" => rp_http().get(url),
             "POST" => rp_http().post(url),
+            "PATCH" => rp_http().patch(url),
             _ => rp_http().delete(url),
         };
         if let Some(t) = token {
@@ -68,6 +69,25 @@ impl Api<'_> {
         }
         (status, res.json().await.unwrap_or_default())
     }
+}
+
+/// The token endpoint's error for a made-up code: `invalid_grant` once the client has
+/// authenticated, `invalid_client` when it could not.
+async fn token_error(s: &TestServer, id: &str, secret: &str) -> String {
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", "nothing"),
+        ("redirect_uri", "https://app.example.gov.cn/cb"),
+    ];
+    let res = rp_http()
+        .post(format!("{}/token", s.issuer))
+        .basic_auth(id, Some(secret))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let body: Value = res.json().await.unwrap();
+    body["error"].as_str().unwrap_or_default().to_string()
 }
 
 async fn events_of(s: &TestServer, kind: &str) -> Vec<idp_core::model::AuditEvent> {
@@ -421,6 +441,106 @@ async fn admin_api(backend: Backend) {
             "{kind}"
         );
     }
+
+    // clients: system administrators all, a delegated administrator those of its subtree
+    let web = |name: &str, org: Option<&str>| {
+        json!({"name": name, "type": "web", "redirect_uris": ["https://app.example.gov.cn/cb"],
+               "scope": "openid profile realname", "purposes": {"realname": "核验申请人身份"},
+               "organisation_id": org, "consent": "statutory", "min_realname_level": 2})
+    };
+    for who in ["sec", "aud"] {
+        assert_eq!(
+            api.call("POST", "main/clients", Some(&tk(who)), Some(web("x", None))).await.0,
+            403,
+            "{who}"
+        );
+    }
+    assert_eq!(
+        api.call("POST", "main/clients", Some(&tk("deleg")), Some(web("x", None))).await.0,
+        403,
+        "no organisation: not the delegate's"
+    );
+    assert_eq!(
+        api.call("POST", "main/clients", Some(&tk("deleg")), Some(web("x", Some(&other.id)))).await.0,
+        403
+    );
+    let (status, mine) =
+        api.call("POST", "main/clients", Some(&tk("deleg")), Some(web("民政服务", Some(&dept.id)))).await;
+    assert_eq!(status, 201, "{mine}");
+    let secret = mine["client_secret"].as_str().unwrap().to_string();
+    let id = mine["client_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        (mine["consent"].as_str(), mine["purposes"]["realname"].as_str()),
+        (Some("statutory"), Some("核验申请人身份"))
+    );
+    let (_, theirs) =
+        api.call("POST", "main/clients", Some(&tk("sys")), Some(web("吉林服务", Some(&other.id)))).await;
+    let theirs_id = theirs["client_id"].as_str().unwrap().to_string();
+    let (_, list) = api.call("GET", "main/clients", Some(&tk("deleg")), None).await;
+    let ids: Vec<&str> = list.as_array().unwrap().iter().map(|c| c["client_id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&id.as_str()) && !ids.contains(&theirs_id.as_str()), "{ids:?}");
+    assert_eq!(api.call("GET", &format!("main/clients/{theirs_id}"), Some(&tk("deleg")), None).await.0, 403);
+    assert_eq!(api.call("GET", &format!("main/clients/{theirs_id}"), Some(&tk("sys")), None).await.0, 200);
+    // bad input
+    for bad in [
+        json!({"name": "x", "type": "kiosk", "redirect_uris": ["https://a.example/cb"]}),
+        json!({"name": "x", "type": "web", "redirect_uris": ["http://evil.example/cb"]}),
+        json!({"name": "x", "type": "web", "redirect_uris": ["https://a.example/cb"], "purposes": {"realname": "why"}}),
+        json!({"name": "x", "type": "web", "redirect_uris": ["https://a.example/cb"], "min_realname_level": 7}),
+        json!({"name": "x", "type": "web", "redirect_uris": ["https://a.example/cb"], "access_token_ttl": 999999}),
+    ] {
+        let (status, p) = api.call("POST", "main/clients", Some(&tk("sys")), Some(bad.clone())).await;
+        assert!(status == 400 && p["detail"].is_string(), "{bad}: {status} {p}");
+    }
+    // change it
+    let change =
+        json!({"scope": "openid profile", "purposes": {}, "consent": "ask", "access_token_ttl": 300});
+    let (status, changed) =
+        api.call("PATCH", &format!("main/clients/{id}"), Some(&tk("deleg")), Some(change)).await;
+    assert!(
+        status == 200 && changed["scope"] == "openid profile" && changed["consent"] == "ask",
+        "{changed}"
+    );
+    let bad = json!({"type": "service"});
+    assert_eq!(api.call("PATCH", &format!("main/clients/{id}"), Some(&tk("deleg")), Some(bad)).await.0, 400);
+    // the secret rotates with an overlap: both work until it ends, then only the new one
+    assert_eq!(token_error(&s, &id, &secret).await, "invalid_grant", "authenticated, the code is just wrong");
+    let path = format!("main/clients/{id}/rotate-secret");
+    let (status, rotated) =
+        api.call("POST", &path, Some(&tk("deleg")), Some(json!({"overlap_seconds": 60}))).await;
+    assert_eq!(status, 200, "{rotated}");
+    let new_secret = rotated["client_secret"].as_str().unwrap().to_string();
+    assert!(rotated["previous_secret_until"].is_i64());
+    assert_eq!(token_error(&s, &id, &secret).await, "invalid_grant", "the old secret during the overlap");
+    assert_eq!(token_error(&s, &id, &new_secret).await, "invalid_grant");
+    s.env.advance(61);
+    assert_eq!(token_error(&s, &id, &secret).await, "invalid_client", "the old secret after the overlap");
+    assert_eq!(token_error(&s, &id, &new_secret).await, "invalid_grant");
+    // disable, enable
+    let (_, off) = api.call("POST", &format!("main/clients/{id}/disable"), Some(&tk("deleg")), None).await;
+    assert_eq!(off["disabled"], true);
+    assert_eq!(token_error(&s, &id, &new_secret).await, "invalid_client");
+    let (_, on) = api.call("POST", &format!("main/clients/{id}/enable"), Some(&tk("deleg")), None).await;
+    assert_eq!(on["disabled"], false);
+    for kind in
+        ["client_registered", "client_updated", "client_secret_rotated", "client_disabled", "client_enabled"]
+    {
+        assert!(events_of(&s, kind).await.iter().any(|e| e.detail["by"] == deleg_id.as_str()), "{kind}");
+    }
+
+    // the purposes registered are on the consent page, beside their items
+    let with_purpose = json!({"name": "社保查询", "type": "web", "redirect_uris": [crate::common::REDIRECT],
+        "scope": "openid profile", "purposes": {"profile": "在办事记录中显示您的姓名"}});
+    let (_, c) = api.call("POST", "main/clients", Some(&tk("sys")), Some(with_purpose)).await;
+    let url = auth_url(&s.issuer, c["client_id"].as_str().unwrap(), "")
+        .replace("scope=openid", "scope=openid%20profile");
+    let b = Browser::new();
+    let (_, _, login) = b.get(&s, &url).await.page();
+    let (_, _, consent) = b.sign_in(&s, &login, "clerk1", PASSWORD).await.page();
+    assert!(consent.contains("用途：在办事记录中显示您的姓名"), "{consent}");
+
+    // a method a path does not have: a problem too
+    assert_eq!(api.call("DELETE", "main/organisations", Some(&tk("sys")), None).await.0, 405);
 
     // the OpenAPI document
     let doc: Value =

@@ -45,10 +45,13 @@ pub enum Action {
     /// Search, see, lock and unlock accounts, reset their factors, end their sessions:
     /// security administrators only.
     ManageAccounts,
+    /// Register and look after clients: system administrators, and delegated administrators
+    /// for clients of their subtree.
+    ManageClients,
 }
 
 impl Action {
-    pub const ALL: [Action; 7] = [
+    pub const ALL: [Action; 8] = [
         Action::ReadOrganisations,
         Action::ManageOrganisations,
         Action::ReadMembers,
@@ -56,6 +59,7 @@ impl Action {
         Action::ReadAudit,
         Action::ManageKeys,
         Action::ManageAccounts,
+        Action::ManageClients,
     ];
 
     fn reads(self) -> bool {

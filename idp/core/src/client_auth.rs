@@ -113,7 +113,15 @@ pub async fn authenticate(
                 None => creds.client_secret.as_deref().unwrap_or_default(),
             };
             let expected = client.secret_hash.as_deref().unwrap_or_default();
-            if !ct_eq(sha256_hex(secret.as_bytes()).as_bytes(), expected.as_bytes()) {
+            let given = sha256_hex(secret.as_bytes());
+            // after a rotation with overlap, the previous secret until its time is up
+            let previous = client
+                .settings
+                .previous_secret
+                .as_ref()
+                .filter(|(_, until)| env.now() < *until)
+                .is_some_and(|(hash, _)| ct_eq(given.as_bytes(), hash.as_bytes()));
+            if !ct_eq(given.as_bytes(), expected.as_bytes()) && !previous {
                 return Err(fail("wrong client secret"));
             }
         }

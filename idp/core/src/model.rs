@@ -234,6 +234,16 @@ pub struct ClientSettings {
     /// `sub` (the account id).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sector: Option<String>,
+    /// The organisation of the tree this client belongs to: its delegated administrators
+    /// manage it (`admin`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation_id: Option<String>,
+    /// Why the client receives each scope (scope → purpose), shown on the consent page.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub purposes: std::collections::BTreeMap<String, String>,
+    /// The secret replaced by a rotation with overlap, accepted until then: (SHA-256, until).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_secret: Option<(String, i64)>,
 }
 
 fn self_only() -> Vec<String> {
@@ -260,6 +270,9 @@ impl Default for ClientSettings {
             contexts: self_only(),
             statutory: false,
             sector: None,
+            organisation_id: None,
+            purposes: Default::default(),
+            previous_secret: None,
         }
     }
 }

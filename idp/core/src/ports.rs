@@ -194,6 +194,15 @@ pub trait Store: Send + Sync + 'static {
     async fn list_clients(&self, tenant_id: &str) -> Result<Vec<Client>>;
     async fn set_client_secret(&self, tenant_id: &str, client_id: &str, hash: &str) -> Result<()>;
     async fn set_client_disabled(&self, tenant_id: &str, client_id: &str, v: bool) -> Result<()>;
+    /// Changes a client's name and settings (and, when given, its secret) in one write.
+    async fn update_client(
+        &self,
+        tenant_id: &str,
+        client_id: &str,
+        name: &str,
+        settings: &ClientSettings,
+        secret_hash: Option<&str>,
+    ) -> Result<()>;
     /// Records a client-assertion `jti`; false if it was seen before (replay).
     async fn remember_assertion_jti(
         &self,

@@ -34,6 +34,68 @@ pub struct ClientInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_realname_level: Option<i64>,
     pub disabled: bool,
+    /// The organisation of the tree the client belongs to (its delegated administrators
+    /// manage it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation_id: Option<String>,
+    /// Why the client receives each scope: the register of who may receive what, and why.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub purposes: std::collections::BTreeMap<String, String>,
+    /// `ask` (the consent page asks) or `statutory` (it informs).
+    #[serde(default)]
+    pub consent: String,
+    #[serde(default)]
+    pub contexts: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sector: Option<String>,
+    #[serde(default)]
+    pub access_token_ttl: i64,
+    #[serde(default)]
+    pub refresh_token_ttl: i64,
+    /// Until when the previous secret is still accepted after a rotation with overlap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_secret_until: Option<i64>,
+}
+
+/// A client to register (`POST /clients`, every field but `name` and `type` optional) or the
+/// changes to one (`PATCH /clients/{id}`, every field optional; `type` cannot change).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientRequest {
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `web`, `spa` or `service`.
+    #[serde(default, rename = "type")]
+    pub client_type: Option<String>,
+    #[serde(default)]
+    pub redirect_uris: Option<Vec<String>>,
+    #[serde(default)]
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    #[serde(default)]
+    pub scope: Option<String>,
+    #[serde(default)]
+    pub purposes: Option<std::collections::BTreeMap<String, String>>,
+    #[serde(default)]
+    pub organisation_id: Option<String>,
+    /// `ask` or `statutory`.
+    #[serde(default)]
+    pub consent: Option<String>,
+    #[serde(default)]
+    pub min_acr: Option<String>,
+    #[serde(default)]
+    pub min_realname_level: Option<i64>,
+    #[serde(default)]
+    pub contexts: Option<Vec<String>>,
+    #[serde(default)]
+    pub sector: Option<String>,
+    #[serde(default)]
+    pub access_token_format: Option<String>,
+    #[serde(default)]
+    pub id_token_signed_response_alg: Option<String>,
+    #[serde(default)]
+    pub access_token_ttl: Option<i64>,
+    #[serde(default)]
+    pub refresh_token_ttl: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -302,6 +302,14 @@ pub fn client_info(c: &Client, secret: Option<String>) -> ClientInfo {
         min_acr: c.settings.min_acr.clone(),
         min_realname_level: c.settings.min_realname_level,
         disabled: c.disabled,
+        organisation_id: c.settings.organisation_id.clone(),
+        purposes: c.settings.purposes.clone(),
+        consent: if c.settings.statutory { "statutory" } else { "ask" }.into(),
+        contexts: c.settings.contexts.clone(),
+        sector: c.settings.sector.clone(),
+        access_token_ttl: c.settings.access_token_ttl,
+        refresh_token_ttl: c.settings.refresh_token_ttl,
+        previous_secret_until: c.settings.previous_secret.as_ref().map(|(_, until)| *until),
     }
 }
 

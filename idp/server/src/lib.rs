@@ -13,6 +13,7 @@ pub mod http;
 pub mod ops;
 pub mod ops_accounts;
 pub mod ops_audit;
+pub mod ops_clients;
 pub mod ops_org;
 pub mod seed;
 pub mod sms;

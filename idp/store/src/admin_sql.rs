@@ -30,6 +30,16 @@ macro_rules! impl_admin_sql {
                 rows.into_iter().map(TryInto::try_into).collect()
             }
 
+            pub(crate) async fn sql_update_client(&self, tenant_id: &str, client_id: &str, name: &str, settings: &ClientSettings, secret_hash: Option<&str>) -> Result<()> {
+                let r = sqlx::query("UPDATE clients SET name = $3, settings = $4, secret_hash = COALESCE($5, secret_hash) WHERE tenant_id = $1 AND client_id = $2")
+                    .bind(tenant_id).bind(client_id).bind(name).bind(to_json(settings)?).bind(secret_hash)
+                    .execute(&self.write).await.map_err(map_err)?;
+                // after the write: a reader racing it cannot leave the old record cached
+                self.clients.forget(tenant_id, client_id);
+                if r.rows_affected() == 0 { return Err(StoreError::NotFound); }
+                Ok(())
+            }
+
             pub(crate) async fn sql_end_account_sessions(&self, tenant_id: &str, account_id: &str) -> Result<u64> {
                 let r = sqlx::query("DELETE FROM sessions WHERE tenant_id = $1 AND account_id = $2")
                     .bind(tenant_id).bind(account_id).execute(&self.write).await.map_err(map_err)?;

@@ -9,7 +9,7 @@
 //! id. Errors are RFC 9457 problem details (`application/problem+json`).
 //!
 //! So far: the organisation tree and staff memberships (`org.rs`), the audit trail (`audit.rs`),
-//! signing keys (`keys.rs`), people's accounts (`accounts.rs`).
+//! signing keys (`keys.rs`), people's accounts (`accounts.rs`), clients (`clients.rs`).
 
 use std::sync::Arc;
 
@@ -25,6 +25,7 @@ use crate::state::{AppState, TenantCtx};
 
 mod accounts;
 mod audit;
+mod clients;
 mod keys;
 mod org;
 
@@ -47,6 +48,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/admin/v1/tenants/{tenant}/accounts"),
     ("get", "/admin/v1/tenants/{tenant}/accounts/{id}"),
     ("post", "/admin/v1/tenants/{tenant}/accounts/{id}/{action}"),
+    ("get", "/admin/v1/tenants/{tenant}/clients"),
+    ("post", "/admin/v1/tenants/{tenant}/clients"),
+    ("get", "/admin/v1/tenants/{tenant}/clients/{id}"),
+    ("patch", "/admin/v1/tenants/{tenant}/clients/{id}"),
+    ("post", "/admin/v1/tenants/{tenant}/clients/{id}/{action}"),
 ];
 
 pub fn routes() -> Router<Arc<AppState>> {
@@ -67,6 +73,15 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/admin/v1/tenants/{tenant}/accounts", get(accounts::search))
         .route("/admin/v1/tenants/{tenant}/accounts/{id}", get(accounts::one))
         .route("/admin/v1/tenants/{tenant}/accounts/{id}/{action}", post(accounts::act))
+        .route("/admin/v1/tenants/{tenant}/clients", get(clients::list).post(clients::add))
+        .route("/admin/v1/tenants/{tenant}/clients/{id}", get(clients::one).patch(clients::update))
+        .route("/admin/v1/tenants/{tenant}/clients/{id}/{action}", post(clients::act))
+        .method_not_allowed_fallback(|| async {
+            problem(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "This path does not take that method; see /admin/v1/openapi.json.",
+            )
+        })
 }
 
 async fn openapi() -> Response {

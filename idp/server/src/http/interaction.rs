@@ -33,6 +33,8 @@ pub(super) struct Loaded {
     pub passkeys: bool,
     /// The client acts under a statutory duty: consent informs instead of asking.
     pub statutory: bool,
+    /// Why the client receives each scope (its register entry), shown beside the item.
+    pub purposes: std::collections::BTreeMap<String, String>,
 }
 
 pub(super) async fn load(
@@ -64,18 +66,18 @@ pub(super) async fn load(
     if !bound {
         return Err(expired(lang));
     }
-    let (client_name, organisation, statutory) =
+    let (client_name, organisation, statutory, purposes) =
         match state.store().client(&t.tenant.id, &interaction.request.client_id).await {
-            Ok(Some(c)) => (c.name, c.settings.organisation, c.settings.statutory),
+            Ok(Some(c)) => (c.name, c.settings.organisation, c.settings.statutory, c.settings.purposes),
             _ if interaction.request.client_id == super::account::ACCOUNT_CONSOLE => {
-                (lang.texts().account_title.to_string(), None, false)
+                (lang.texts().account_title.to_string(), None, false, Default::default())
             }
-            _ => (interaction.request.client_id.clone(), None, false),
+            _ => (interaction.request.client_id.clone(), None, false, Default::default()),
         };
     let offered = &t.tenant.settings.factors;
     let sms = state.sms.is_some() && offered.sms_signin;
     let passkeys = state.passkeys.is_some() && offered.passkeys;
-    Ok(Loaded { t, interaction, lang, client_name, organisation, sms, passkeys, statutory })
+    Ok(Loaded { t, interaction, lang, client_name, organisation, sms, passkeys, statutory, purposes })
 }
 
 pub(super) fn lang_switch(l: &Loaded) -> Option<String> {
@@ -180,7 +182,7 @@ fn consent_page(l: &Loaded, headers: &HeaderMap, username: &str) -> Response {
         .iter()
         .filter(|s| !scope::SENSITIVE.contains(&s.as_str()))
         .filter_map(|s| scope::info(s))
-        .map(|i| if l.lang == Lang::En { i.en } else { i.zh })
+        .map(|i| (if l.lang == Lang::En { i.en } else { i.zh }, l.purposes.get(i.name).map(String::as_str)))
         .collect();
     let sensitive = l
         .interaction

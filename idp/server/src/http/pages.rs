@@ -311,7 +311,8 @@ pub struct ConsentPage<'a> {
     pub lang_switch: Option<String>,
     pub client_name: &'a str,
     pub organisation: Option<&'a str>,
-    pub scopes: Vec<&'static str>,
+    /// Each item with the client's purpose for it, if registered.
+    pub scopes: Vec<(&'static str, Option<&'a str>)>,
     /// Sensitive items, each with its own tick: (scope, description).
     pub sensitive: Vec<(&'static str, &'static str)>,
     /// The client acts under a statutory duty: inform, do not ask.

@@ -1,0 +1,186 @@
+//! Department applications through the admin API: system administrators manage every client;
+//! a delegated organisation administrator manages the clients registered to organisations of
+//! its subtree (and registers new ones there); security and audit administrators have no
+//! rights here.
+
+use axum::body::Bytes;
+use axum::extract::Path;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use idp_core::admin::{Action, Caller};
+use idp_core::model::Client;
+use idp_proto::ClientRequest;
+use serde::Deserialize;
+
+use super::{caller, failed, forbidden, json_body, ok, problem, refused};
+use crate::cli::client_info;
+use crate::http::State;
+use crate::state::{AppState, TenantCtx};
+
+/// The materialised path of the client's organisation, if it has one.
+async fn path_of(
+    state: &AppState,
+    t: &TenantCtx,
+    organisation_id: Option<&str>,
+) -> Result<Option<String>, Response> {
+    let Some(id) = organisation_id else { return Ok(None) };
+    match state.store().organisation(&t.tenant.id, id).await {
+        Ok(o) => Ok(o.map(|o| o.path)),
+        Err(e) => Err(failed(e)),
+    }
+}
+
+/// The client `id` if the caller may manage it.
+async fn target(state: &AppState, t: &TenantCtx, c: &Caller, id: &str) -> Result<Client, Response> {
+    let client = match state.store().client(&t.tenant.id, id).await {
+        Ok(Some(cl)) => cl,
+        Ok(None) => return Err(problem(StatusCode::NOT_FOUND, "There is no such client.")),
+        Err(e) => return Err(failed(e)),
+    };
+    let path = path_of(state, t, client.settings.organisation_id.as_deref()).await?;
+    if c.may(Action::ManageClients, path.as_deref()) { Ok(client) } else { Err(forbidden()) }
+}
+
+/// `GET /clients`: every client the caller manages.
+pub async fn list(state: State, Path(slug): Path<String>, headers: HeaderMap) -> Response {
+    let (t, c) = match caller(&state, &slug, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let all = match state.store().list_clients(&t.tenant.id).await {
+        Ok(l) => l,
+        Err(e) => return failed(e),
+    };
+    let mut out = vec![];
+    for cl in all {
+        let path = match path_of(&state, &t, cl.settings.organisation_id.as_deref()).await {
+            Ok(p) => p,
+            Err(r) => return r,
+        };
+        if c.may(Action::ManageClients, path.as_deref()) {
+            out.push(client_info(&cl, None));
+        }
+    }
+    if out.is_empty() && !c.may(Action::ManageClients, None) && c.subtrees.is_empty() {
+        return forbidden();
+    }
+    ok(StatusCode::OK, &out)
+}
+
+/// `POST /clients`: a new client, its secret in the answer once. A delegated administrator
+/// registers it to an organisation of its subtree.
+pub async fn add(state: State, Path(slug): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+    let (t, c) = match caller(&state, &slug, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let req: ClientRequest = match json_body(&headers, &body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let path = match path_of(&state, &t, req.organisation_id.as_deref()).await {
+        Ok(Some(p)) => Some(p),
+        Ok(None) if req.organisation_id.is_some() => {
+            return problem(StatusCode::BAD_REQUEST, "organisation_id names no organisation of this tenant.");
+        }
+        Ok(None) => None,
+        Err(r) => return r,
+    };
+    if !c.may(Action::ManageClients, path.as_deref()) {
+        return forbidden();
+    }
+    match state.ops.register_client_by(&t.tenant.slug, &req, req.organisation_id.clone(), &c.account_id).await
+    {
+        Ok((client, secret)) => ok(StatusCode::CREATED, &client_info(&client, secret)),
+        Err(e) => refused(e),
+    }
+}
+
+/// `GET /clients/{id}`.
+pub async fn one(state: State, Path((slug, id)): Path<(String, String)>, headers: HeaderMap) -> Response {
+    let (t, c) = match caller(&state, &slug, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    match target(&state, &t, &c, &id).await {
+        Ok(cl) => ok(StatusCode::OK, &client_info(&cl, None)),
+        Err(r) => r,
+    }
+}
+
+/// `PATCH /clients/{id}`: changes (not of its type, nor of its organisation).
+pub async fn update(
+    state: State,
+    Path((slug, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (t, c) = match caller(&state, &slug, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if let Err(r) = target(&state, &t, &c, &id).await {
+        return r;
+    }
+    let req: ClientRequest = match json_body(&headers, &body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if req.organisation_id.is_some() {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "A client's organisation cannot change; register a new client.",
+        );
+    }
+    match state.ops.update_client_by(&t.tenant.slug, &id, &req, &c.account_id).await {
+        Ok(cl) => ok(StatusCode::OK, &client_info(&cl, None)),
+        Err(e) => refused(e),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Rotation {
+    #[serde(default)]
+    overlap_seconds: i64,
+}
+
+/// `POST /clients/{id}/{rotate-secret|disable|enable}`.
+pub async fn act(
+    state: State,
+    Path((slug, id, what)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (t, c) = match caller(&state, &slug, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if let Err(r) = target(&state, &t, &c, &id).await {
+        return r;
+    }
+    let slug = &t.tenant.slug;
+    match what.as_str() {
+        "rotate-secret" => {
+            let r: Rotation = if body.is_empty() {
+                Rotation::default()
+            } else {
+                match json_body(&headers, &body) {
+                    Ok(v) => v,
+                    Err(r) => return r,
+                }
+            };
+            match state.ops.rotate_client_secret_by(slug, &id, r.overlap_seconds, &c.account_id).await {
+                Ok((cl, secret)) => ok(StatusCode::OK, &client_info(&cl, Some(secret))),
+                Err(e) => refused(e),
+            }
+        }
+        "disable" | "enable" => {
+            match state.ops.set_client_disabled_by(slug, &id, what == "disable", &c.account_id).await {
+                Ok(cl) => ok(StatusCode::OK, &client_info(&cl, None)),
+                Err(e) => refused(e),
+            }
+        }
+        _ => problem(StatusCode::NOT_FOUND, "No such action."),
+    }
+}

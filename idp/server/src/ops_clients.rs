@@ -1,0 +1,207 @@
+//! Registering and looking after department applications (issue 6, "Clients") for the admin
+//! API: one set of rules for a new client and for changes to one (`apply`), secret rotation
+//! with an overlap (the old secret keeps working until then), enable and disable. Every change
+//! is audited with the administrator's identity.
+
+use anyhow::{anyhow, bail};
+use idp_core::crypto::{random_token, sha256_hex};
+use idp_core::model::{AccessTokenFormat, Client, ClientSettings, ClientType, SigningAlg};
+use idp_proto::ClientRequest;
+
+use crate::ops::{NewClient, Ops, check_redirect_uri};
+
+/// The longest overlap a rotated secret keeps working.
+pub const MAX_OVERLAP: i64 = 30 * 86_400;
+
+/// Applies `req` to `s`, refusing what is not allowed.
+pub fn apply(s: &mut ClientSettings, req: &ClientRequest) -> anyhow::Result<()> {
+    if let Some(uris) = &req.redirect_uris {
+        uris.iter().try_for_each(|u| check_redirect_uri(u))?;
+        s.redirect_uris = uris.clone();
+    }
+    if let Some(uris) = &req.post_logout_redirect_uris {
+        uris.iter().try_for_each(|u| check_redirect_uri(u))?;
+        s.post_logout_redirect_uris = uris.clone();
+    }
+    if let Some(scope) = &req.scope {
+        let parsed = idp_core::scope::parse(scope).map_err(|e| anyhow!(e))?;
+        s.scope = parsed.join(" ");
+    }
+    if let Some(p) = &req.purposes {
+        s.purposes = p.clone();
+    }
+    let granted: Vec<&str> = s.scope.split(' ').collect();
+    for (scope, text) in &s.purposes {
+        if !granted.contains(&scope.as_str()) {
+            bail!("a purpose is for one of the client's scopes, not {scope:?}");
+        }
+        if text.trim().is_empty() || text.chars().count() > 200 {
+            bail!("a purpose is 1 to 200 characters");
+        }
+    }
+    match req.consent.as_deref() {
+        None => {}
+        Some("ask") => s.statutory = false,
+        Some("statutory") => s.statutory = true,
+        Some(_) => bail!("consent is ask or statutory"),
+    }
+    if let Some(acr) = &req.min_acr {
+        match acr.as_str() {
+            "" => s.min_acr = None,
+            a if idp_core::policy::OFFERED.contains(&a) => s.min_acr = Some(a.into()),
+            _ => bail!("min_acr is aal1 or aal2"),
+        }
+    }
+    if let Some(level) = req.min_realname_level {
+        match level {
+            0 => s.min_realname_level = None,
+            1..=4 => s.min_realname_level = Some(level),
+            _ => bail!("min_realname_level is 0 (none) to 4"),
+        }
+    }
+    if let Some(c) = &req.contexts {
+        if c.is_empty() || c.iter().any(|x| !matches!(x.as_str(), "self" | "staff" | "enterprise")) {
+            bail!("contexts are some of self, staff, enterprise");
+        }
+        s.contexts = c.clone();
+    }
+    if let Some(sector) = &req.sector {
+        s.sector = match sector.as_str() {
+            "" => None,
+            u if url::Url::parse(u).is_ok_and(|u| u.scheme() == "https" && u.host().is_some()) => {
+                Some(u.into())
+            }
+            _ => bail!("a sector is an https URI"),
+        };
+    }
+    if let Some(f) = &req.access_token_format {
+        s.access_token_format = match f.as_str() {
+            "jwt" => AccessTokenFormat::Jwt,
+            "opaque" => AccessTokenFormat::Opaque,
+            _ => bail!("access_token_format is jwt or opaque"),
+        };
+    }
+    if let Some(alg) = &req.id_token_signed_response_alg {
+        s.id_token_alg = SigningAlg::parse(alg)
+            .ok_or_else(|| anyhow!("the ID token algorithm is ES256, RS256, PS256 or EdDSA"))?;
+    }
+    if let Some(ttl) = req.access_token_ttl {
+        if !(30..=idp_core::keys::MAX_TOKEN_LIFETIME).contains(&ttl) {
+            bail!("access_token_ttl is 30 to 86400 seconds");
+        }
+        s.access_token_ttl = ttl;
+    }
+    if let Some(ttl) = req.refresh_token_ttl {
+        if !(60..=90 * 86_400).contains(&ttl) {
+            bail!("refresh_token_ttl is 60 seconds to 90 days");
+        }
+        s.refresh_token_ttl = ttl;
+    }
+    Ok(())
+}
+
+impl Ops {
+    /// Registers a client; its secret (web, service) is in the answer, once.
+    pub async fn register_client_by(
+        &self,
+        slug: &str,
+        req: &ClientRequest,
+        organisation_id: Option<String>,
+        by: &str,
+    ) -> anyhow::Result<(Client, Option<String>)> {
+        let client_type = match req.client_type.as_deref() {
+            Some("web") => ClientType::Web,
+            Some("spa") => ClientType::Spa,
+            Some("service") => ClientType::Service,
+            _ => bail!("type is web, spa or service"),
+        };
+        let mut settings = ClientSettings::default();
+        if client_type == ClientType::Service && req.scope.is_none() {
+            settings.scope = "api".into();
+        }
+        apply(&mut settings, req)?;
+        settings.organisation_id = organisation_id;
+        let new = NewClient {
+            name: req.name.clone().unwrap_or_default(),
+            client_type,
+            redirect_uris: settings.redirect_uris.clone(),
+            post_logout_redirect_uris: settings.post_logout_redirect_uris.clone(),
+            scope: Some(settings.scope.clone()),
+            settings: Some(settings),
+        };
+        let (client, secret) = self.add_client(slug, new).await?;
+        let detail = serde_json::json!({"client": client.client_id, "name": client.name, "scope": client.settings.scope});
+        self.audit_by(&client.tenant_id, "client_registered", None, detail, by).await?;
+        Ok((client, secret))
+    }
+
+    /// Changes a client (not its type).
+    pub async fn update_client_by(
+        &self,
+        slug: &str,
+        id: &str,
+        req: &ClientRequest,
+        by: &str,
+    ) -> anyhow::Result<Client> {
+        let mut client = self.client(slug, id).await?;
+        if req.client_type.as_deref().is_some_and(|t| t != client.client_type.as_str()) {
+            bail!("a client's type cannot change; register a new client");
+        }
+        if let Some(name) = &req.name {
+            let name = name.trim();
+            if name.is_empty() || name.chars().count() > 100 {
+                bail!("a client name has 1-100 characters");
+            }
+            client.name = name.to_string();
+        }
+        apply(&mut client.settings, req)?;
+        if client.client_type != ClientType::Service && client.settings.redirect_uris.is_empty() {
+            bail!("web and spa clients need at least one redirect URI");
+        }
+        self.store.update_client(&client.tenant_id, id, &client.name, &client.settings, None).await?;
+        let detail = serde_json::json!({"client": id, "changes": req});
+        self.audit_by(&client.tenant_id, "client_updated", None, detail, by).await?;
+        Ok(client)
+    }
+
+    /// A new secret, returned once; the old one keeps working for `overlap` seconds so the
+    /// application can be redeployed without an outage (0: at once no more).
+    pub async fn rotate_client_secret_by(
+        &self,
+        slug: &str,
+        id: &str,
+        overlap: i64,
+        by: &str,
+    ) -> anyhow::Result<(Client, String)> {
+        let mut client = self.client(slug, id).await?;
+        if !client.client_type.is_confidential() {
+            bail!("public clients have no secret");
+        }
+        if !(0..=MAX_OVERLAP).contains(&overlap) {
+            bail!("the overlap is 0 to 30 days (in seconds)");
+        }
+        let secret = random_token(self.env.as_ref(), 32);
+        client.settings.previous_secret =
+            client.secret_hash.clone().filter(|_| overlap > 0).map(|h| (h, self.now() + overlap));
+        let hash = sha256_hex(secret.as_bytes());
+        self.store.update_client(&client.tenant_id, id, &client.name, &client.settings, Some(&hash)).await?;
+        client.secret_hash = Some(hash);
+        let detail = serde_json::json!({"client": id, "overlap_seconds": overlap});
+        self.audit_by(&client.tenant_id, "client_secret_rotated", None, detail, by).await?;
+        Ok((client, secret))
+    }
+
+    pub async fn set_client_disabled_by(
+        &self,
+        slug: &str,
+        id: &str,
+        v: bool,
+        by: &str,
+    ) -> anyhow::Result<Client> {
+        self.set_client_disabled(slug, id, v).await?;
+        let client = self.client(slug, id).await?;
+        let kind = if v { "client_disabled" } else { "client_enabled" };
+        self.audit_by(&client.tenant_id, kind, None, serde_json::json!({"client": id}), by).await?;
+        Ok(client)
+    }
+}
