@@ -17,7 +17,7 @@ use crate::common::{Backend, PASSWORD, TestServer, auth_url};
 use crate::step_up::{enrol, submit_code};
 
 /// An access token for `login` from `client`, asking for `scope` at aal2 when `totp` is given.
-async fn token(
+pub(crate) async fn token(
     s: &TestServer,
     client: &str,
     secret: &str,

@@ -9,6 +9,7 @@
 
 mod account;
 mod admin_api;
+mod admin_tenants;
 mod audit_chain;
 mod browser;
 mod chromium;

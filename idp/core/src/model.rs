@@ -21,6 +21,23 @@ pub struct Tenant {
 #[serde(default)]
 pub struct TenantSettings {
     pub factors: OfferedFactors,
+    /// A sandbox for integrators: the simulated verification provider whatever the deployment
+    /// has, and synthetic people on request.
+    #[serde(default)]
+    pub sandbox: bool,
+    /// The tenant's own session and lockout rules, where they differ from the deployment's.
+    #[serde(default)]
+    pub policy: TenantPolicy,
+}
+
+/// A tenant's own rules; `None` keeps the deployment's (configuration).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct TenantPolicy {
+    pub session_idle_seconds: Option<i64>,
+    pub session_absolute_seconds: Option<i64>,
+    pub lockout_threshold: Option<i64>,
+    pub lockout_seconds: Option<i64>,
 }
 
 /// Which sign-in methods and second factors a tenant offers. What is off cannot be set up or

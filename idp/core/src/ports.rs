@@ -64,6 +64,7 @@ pub trait Store: Send + Sync + 'static {
     async fn tenant_by_slug(&self, slug: &str) -> Result<Option<Tenant>>;
     async fn list_tenants(&self) -> Result<Vec<Tenant>>;
     async fn set_tenant_settings(&self, tenant_id: &str, settings: &TenantSettings) -> Result<()>;
+    async fn set_tenant_disabled(&self, tenant_id: &str, disabled: bool) -> Result<()>;
 
     // signing keys
     async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<()>;

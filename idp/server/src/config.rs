@@ -41,6 +41,9 @@ pub struct Config {
     /// With TLS: also listen here for plain HTTP and redirect every request to the HTTPS public
     /// URL. `IDP_HTTP_REDIRECT_LISTEN`.
     pub http_redirect_listen: Option<String>,
+    /// The tenant whose system administrators create, list, disable and enable tenants through
+    /// the admin API. `IDP_ADMIN_TENANT`.
+    pub admin_tenant: String,
     pub argon2: Argon2Params,
     pub limits: Limits,
     pub sessions: SessionPolicy,
@@ -229,6 +232,7 @@ impl Default for Config {
             tls_cert: None,
             tls_key: None,
             http_redirect_listen: None,
+            admin_tenant: "main".into(),
             argon2: Argon2Params::default(),
             limits: Limits::default(),
             sessions: SessionPolicy::default(),
@@ -291,6 +295,9 @@ impl Config {
         }
         if let Some(v) = var("IDP_LOG") {
             self.log = v;
+        }
+        if let Some(v) = var("IDP_ADMIN_TENANT") {
+            self.admin_tenant = v;
         }
         if let Some(v) = var("IDP_TLS_CERT") {
             self.tls_cert = Some(v.into());

@@ -15,6 +15,7 @@ pub mod ops_accounts;
 pub mod ops_audit;
 pub mod ops_clients;
 pub mod ops_org;
+pub mod ops_tenants;
 pub mod seed;
 pub mod sms;
 pub mod state;

@@ -164,6 +164,31 @@ impl AppState {
         &self.ops.config
     }
 
+    /// The identity verification provider for a tenant: the simulator in a sandbox tenant,
+    /// else the deployment's.
+    pub fn verifier_for(&self, t: &TenantCtx) -> Option<Arc<dyn idp_core::realname::Verifier>> {
+        if t.tenant.settings.sandbox {
+            return Some(Arc::new(idp_core::realname::Simulator));
+        }
+        self.verifier.clone()
+    }
+
+    /// The session and lockout rules of a (loaded) tenant: its own where set, else the
+    /// deployment's: (idle, absolute, lockout threshold, lockout seconds).
+    pub fn rules(&self, tenant_id: &str) -> (i64, i64, i64, i64) {
+        let c = self.config();
+        let policy = self.tenants.read().ok().and_then(|m| {
+            m.values().find(|t| t.tenant.id == tenant_id).map(|t| t.tenant.settings.policy.clone())
+        });
+        let p = policy.unwrap_or_default();
+        (
+            p.session_idle_seconds.unwrap_or(c.sessions.idle_seconds),
+            p.session_absolute_seconds.unwrap_or(c.sessions.absolute_seconds),
+            p.lockout_threshold.unwrap_or(c.limits.lockout_threshold),
+            p.lockout_seconds.unwrap_or(c.limits.lockout_seconds),
+        )
+    }
+
     /// The tenant by slug, from the cache or loaded (keys opened with the KEK) on first use.
     /// `Ok(None)` for an unknown or disabled tenant.
     pub async fn tenant(&self, slug: &str) -> Result<Option<Arc<TenantCtx>>, OAuthError> {

@@ -40,6 +40,12 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            async fn set_tenant_disabled(&self, tenant_id: &str, disabled: bool) -> Result<()> {
+                sqlx::query("UPDATE tenants SET disabled = $2 WHERE id = $1")
+                    .bind(tenant_id).bind(disabled).execute(&self.write).await.map_err(map_err)?;
+                Ok(())
+            }
+
             async fn set_account_phone(&self, tenant_id: &str, id: &str, phone: &str, verified_at: i64) -> Result<()> {
                 sqlx::query("UPDATE accounts SET phone = $3, phone_verified_at = $4, updated_at = $4 WHERE tenant_id = $1 AND id = $2")
                     .bind(tenant_id).bind(id).bind(phone).bind(verified_at).execute(&self.write).await.map_err(map_err)?;

@@ -9,7 +9,8 @@
 //! id. Errors are RFC 9457 problem details (`application/problem+json`).
 //!
 //! So far: the organisation tree and staff memberships (`org.rs`), the audit trail (`audit.rs`),
-//! signing keys (`keys.rs`), people's accounts (`accounts.rs`), clients (`clients.rs`).
+//! signing keys (`keys.rs`), people's accounts (`accounts.rs`), clients (`clients.rs`),
+//! tenants (`tenants.rs`).
 
 use std::sync::Arc;
 
@@ -28,12 +29,19 @@ mod audit;
 mod clients;
 mod keys;
 mod org;
+mod tenants;
 
 /// The OpenAPI document.
 pub const OPENAPI: &str = include_str!("openapi.json");
 
 /// The routes, as (method, path) — what the OpenAPI document must describe.
 pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/admin/v1/tenants"),
+    ("post", "/admin/v1/tenants"),
+    ("post", "/admin/v1/tenants/{tenant}/{action}"),
+    ("get", "/admin/v1/tenants/{tenant}/settings"),
+    ("put", "/admin/v1/tenants/{tenant}/settings"),
+    ("post", "/admin/v1/tenants/{tenant}/synthetic-people"),
     ("get", "/admin/v1/tenants/{tenant}/organisations"),
     ("post", "/admin/v1/tenants/{tenant}/organisations"),
     ("get", "/admin/v1/tenants/{tenant}/organisations/{id}"),
@@ -58,6 +66,10 @@ pub const ROUTES: &[(&str, &str)] = &[
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/admin/v1/openapi.json", get(openapi))
+        .route("/admin/v1/tenants", get(tenants::list).post(tenants::add))
+        .route("/admin/v1/tenants/{tenant}/{action}", post(tenants::switch))
+        .route("/admin/v1/tenants/{tenant}/settings", get(tenants::settings).put(tenants::set_settings))
+        .route("/admin/v1/tenants/{tenant}/synthetic-people", post(tenants::synthetic))
         .route("/admin/v1/tenants/{tenant}/organisations", get(org::list).post(org::add))
         .route("/admin/v1/tenants/{tenant}/organisations/{id}", get(org::one))
         .route(

@@ -239,7 +239,7 @@ pub(super) async fn show_account_with(
         phone_offered: state.sms.is_some(),
         phone_pending,
         realname_form: bound.as_ref().is_none_or(|r| r.level < idp_core::realname::IN_PERSON),
-        card_form: super::realname::card_offered(state, bound.as_ref().map_or(0, |r| r.level)),
+        card_form: super::realname::card_offered(state, t, bound.as_ref().map_or(0, |r| r.level)),
         realname,
         id_types: types,
         enterprises: super::account_enterprise::rows(state, t, account, texts).await,

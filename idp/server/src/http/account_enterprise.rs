@@ -111,7 +111,7 @@ pub async fn bind(state: State, Path(slug): Path<String>, headers: HeaderMap, bo
     let registered = org.representative_hash.as_deref() == Some(rn.id_hash.as_str())
         && org.representative_name.as_deref() == Some(rn.name.as_str());
     let confirmed = registered
-        && match (&state.verifier, realname::open_id(&state.ops.kek, &tenant_id, &rn.id_sealed)) {
+        && match (&state.verifier_for(&p.t), realname::open_id(&state.ops.kek, &tenant_id, &rn.id_sealed)) {
             (Some(v), Some(number)) => match v.verify(&rn.name, &rn.id_type, &number).await {
                 Outcome::Match { .. } => true,
                 Outcome::Unavailable(_) => return show(texts.rn_unavailable).await,

@@ -361,10 +361,9 @@ pub(super) async fn credential_failed(
     ip: &str,
     reason: &str,
 ) -> Result<Option<i64>, OAuthError> {
-    let limits = &state.config().limits;
-    let until = state.env().now() + limits.lockout_seconds;
-    let locked =
-        state.store().record_login_failure(tenant_id, account_id, limits.lockout_threshold, until).await?;
+    let (.., threshold, lockout_seconds) = state.rules(tenant_id);
+    let until = state.env().now() + lockout_seconds;
+    let locked = state.store().record_login_failure(tenant_id, account_id, threshold, until).await?;
     let detail = json!({"reason": reason});
     audit(state, tenant_id, "login_failure", Some(account_id), Some(client_id), Some(ip), detail).await;
     if !locked {
@@ -445,7 +444,7 @@ pub(super) async fn signed_in(
         amr,
         created_at: now,
         last_seen: now,
-        expires_at: now + state.config().sessions.absolute_seconds,
+        expires_at: now + state.rules(&tenant_id).1,
     };
     if let Err(e) = state.store().insert_session(&session).await {
         return error_page(l.lang, &e.into());

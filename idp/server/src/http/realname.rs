@@ -104,8 +104,8 @@ fn card_error(e: &realname::CardError, zh: bool) -> String {
 }
 
 /// Whether the bank-card check (level 3) can be offered to a person at `level`.
-pub fn card_offered(state: &AppState, level: i64) -> bool {
-    level == realname::PROVIDER_MATCH && state.verifier.as_ref().is_some_and(|v| v.offers_bank_card())
+pub fn card_offered(state: &AppState, t: &TenantCtx, level: i64) -> bool {
+    level == realname::PROVIDER_MATCH && state.verifier_for(t).is_some_and(|v| v.offers_bank_card())
 }
 
 /// Raises a level-2 binding to level 3 by the bank-card four-factor check: the bound name and
@@ -127,7 +127,7 @@ pub async fn raise_by_card(
     let Some(phone) = account.phone.as_deref().filter(|_| account.phone_verified_at.is_some()) else {
         return Err(Refusal::NeedPhone);
     };
-    let Some(v) = state.verifier.as_ref().filter(|v| v.offers_bank_card()) else {
+    let Some(v) = state.verifier_for(t).filter(|v| v.offers_bank_card()) else {
         return Err(Refusal::Unavailable);
     };
     let number =
@@ -224,7 +224,7 @@ pub async fn bind(
             clerk.id.clone(),
             Some(format!("counter:{}:{now}", clerk.username)),
         ),
-        Via::Person => match &state.verifier {
+        Via::Person => match &state.verifier_for(t) {
             None if account.phone_verified_at.is_none() => return Err(Refusal::NeedPhone),
             None => (realname::SELF_ASSERTED, "self_asserted", "self".to_string(), None),
             Some(v) => match v.verify(&name, id_type, &number).await {
@@ -302,9 +302,9 @@ pub(super) struct Offer {
     pub card: bool,
 }
 
-fn offer(state: &AppState, (needed, has): (i64, i64)) -> Offer {
+fn offer(state: &AppState, t: &TenantCtx, (needed, has): (i64, i64)) -> Offer {
     let card_possible =
-        needed == realname::REAL_PERSON && state.verifier.as_ref().is_some_and(|v| v.offers_bank_card());
+        needed == realname::REAL_PERSON && state.verifier_for(t).is_some_and(|v| v.offers_bank_card());
     Offer {
         needed,
         bind: has < realname::PROVIDER_MATCH && (needed <= realname::PROVIDER_MATCH || card_possible),
@@ -321,7 +321,7 @@ pub(super) fn upgrade_page(
     error: Option<String>,
 ) -> Response {
     let csrf = super::cookie(headers, super::session::BROWSER_COOKIE).unwrap_or_default();
-    let o = offer(state, short);
+    let o = offer(state, &l.t, short);
     let page = RealNamePage {
         t: l.lang.texts(),
         lang_switch: lang_switch(l),
@@ -361,7 +361,7 @@ pub async fn upgrade(
         return proceed(&state, &l.t, &headers, req, Some(&session), false, Some(&l.interaction), l.lang)
             .await;
     };
-    let o = offer(&state, short);
+    let o = offer(&state, &l.t, short);
     let decision = param(&params, "decision");
     let acting = (decision == Some("verify") && o.bind) || (decision == Some("card") && o.card);
     if !acting {

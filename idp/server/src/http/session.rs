@@ -31,7 +31,7 @@ pub async fn current(
         return Ok(None);
     };
     let now = state.env().now();
-    let idle = state.config().sessions.idle_seconds;
+    let (idle, ..) = state.rules(&t.tenant.id);
     let account = state.store().account(&t.tenant.id, &session.account_id).await?;
     if session.expires_at <= now || session.last_seen + idle <= now || account.is_none_or(|a| a.disabled) {
         state.store().delete_session(&t.tenant.id, &session.sid).await?;

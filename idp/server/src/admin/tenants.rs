@@ -1,0 +1,156 @@
+//! Tenants through the admin API. Creating, listing, disabling and enabling tenants belongs to
+//! the system administrators of the administrators' own tenant (`admin_tenant`, by default
+//! `main`), with a token of that tenant; a tenant's own rules (offered factors, sessions,
+//! lockout) to its security administrators; synthetic people of a sandbox tenant to its system
+//! administrators.
+
+use axum::body::Bytes;
+use axum::extract::Path;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use idp_core::admin::SYSTEM_ADMIN;
+use idp_core::model::{Tenant, TenantPolicy};
+use serde::Deserialize;
+
+use super::{caller, forbidden, json_body, ok, problem, refused};
+use crate::http::State;
+
+fn info(state: &crate::state::AppState, t: &Tenant) -> serde_json::Value {
+    serde_json::json!({
+        "slug": t.slug, "name": t.name, "issuer": state.config().issuer(&t.slug), "disabled": t.disabled,
+        "created_at": t.created_at, "sandbox": t.settings.sandbox,
+        "factors": t.settings.factors.named().into_iter().filter(|(_, on)| *on).map(|(n, _)| n).collect::<Vec<_>>(),
+        "policy": t.settings.policy,
+    })
+}
+
+/// The caller, if a system administrator of the administrators' tenant.
+async fn platform(state: &State, headers: &HeaderMap) -> Result<String, Response> {
+    let (_, c) = caller(state, &state.config().admin_tenant.clone(), headers).await?;
+    if c.roles.iter().any(|r| r == SYSTEM_ADMIN) { Ok(c.account_id) } else { Err(forbidden()) }
+}
+
+/// `GET /tenants`.
+pub async fn list(state: State, headers: HeaderMap) -> Response {
+    if let Err(r) = platform(&state, &headers).await {
+        return r;
+    }
+    match state.store().list_tenants().await {
+        Ok(all) => ok(StatusCode::OK, &all.iter().map(|t| info(&state, t)).collect::<Vec<_>>()),
+        Err(e) => super::failed(e),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewTenant {
+    slug: String,
+    name: Option<String>,
+    #[serde(default)]
+    sandbox: bool,
+}
+
+/// `POST /tenants`: its own issuer and keys at once.
+pub async fn add(state: State, headers: HeaderMap, body: Bytes) -> Response {
+    let by = match platform(&state, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let n: NewTenant = match json_body(&headers, &body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    match state.ops.create_tenant_by(&n.slug, n.name.as_deref(), n.sandbox, &by).await {
+        Ok(t) => ok(StatusCode::CREATED, &info(&state, &t)),
+        Err(e) => refused(e),
+    }
+}
+
+/// `POST /tenants/{tenant}/disable|enable`.
+pub async fn switch(
+    state: State,
+    Path((slug, what)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let by = match platform(&state, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let disabled = match what.as_str() {
+        "disable" => true,
+        "enable" => false,
+        _ => return problem(StatusCode::NOT_FOUND, "No such action."),
+    };
+    match state.ops.set_tenant_disabled_by(&slug, disabled, &by).await {
+        Ok(t) => ok(StatusCode::OK, &info(&state, &t)),
+        Err(e) => refused(e),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rules {
+    factors: Option<Vec<String>>,
+    policy: Option<TenantPolicy>,
+}
+
+/// `GET /tenants/{tenant}/settings`: the tenant's rules (its security administrators).
+pub async fn settings(state: State, Path(slug): Path<String>, headers: HeaderMap) -> Response {
+    let (t, c) = match caller(&state, &slug, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if !c.may(idp_core::admin::Action::ManageKeys, None) {
+        return forbidden();
+    }
+    ok(StatusCode::OK, &info(&state, &t.tenant))
+}
+
+/// `PUT /tenants/{tenant}/settings`: offered factors and session/lockout policy.
+pub async fn set_settings(
+    state: State,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (t, c) = match caller(&state, &slug, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if !c.may(idp_core::admin::Action::ManageKeys, None) {
+        return forbidden();
+    }
+    let r: Rules = match json_body(&headers, &body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    match state.ops.set_tenant_rules_by(&t.tenant.slug, r.factors.as_deref(), r.policy, &c.account_id).await {
+        Ok(t) => ok(StatusCode::OK, &info(&state, &t)),
+        Err(e) => refused(e),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct People {
+    count: usize,
+}
+
+/// `POST /tenants/{tenant}/synthetic-people`: sandbox tenants only, their system administrators.
+pub async fn synthetic(state: State, Path(slug): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+    let (t, c) = match caller(&state, &slug, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if !c.roles.iter().any(|r| r == SYSTEM_ADMIN) {
+        return forbidden();
+    }
+    let p: People = match json_body(&headers, &body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    match state.ops.synthetic_people_by(&t.tenant.slug, p.count, &c.account_id).await {
+        Ok(people) => ok(StatusCode::CREATED, &people),
+        Err(e) => refused(e),
+    }
+}
