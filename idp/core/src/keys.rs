@@ -243,7 +243,8 @@ impl KeySet {
             let signer = published
                 .iter()
                 .filter(|r| r.alg == alg && r.active && r.activates_at <= now)
-                .max_by_key(|r| (r.activates_at, r.created_at));
+                // newest first; within one second, the key not yet replaced (no retirement set)
+                .max_by_key(|r| (r.activates_at, r.retires_at.is_none(), r.created_at));
             if let Some(s) = signer
                 && let Some(k) = keys.iter_mut().find(|k| k.kid == s.kid)
             {
