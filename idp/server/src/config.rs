@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use idp_core::password::Argon2Params;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Address to listen on. `IDP_LISTEN`.
@@ -337,6 +337,33 @@ impl Config {
     }
 }
 
+/// Never shows the key-encryption key or the database password.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("public_url", &self.public_url)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("data_dir", &self.data_dir)
+            .field("key_encryption_key", &self.key_encryption_key.as_ref().map(|_| "[redacted]"))
+            .field("database_acquire_timeout", &self.database_acquire_timeout)
+            .field("bootstrap", &self.bootstrap)
+            .field("log", &self.log)
+            .field("trust_forwarded_for", &self.trust_forwarded_for)
+            .field("tls_cert", &self.tls_cert)
+            .field("tls_key", &self.tls_key)
+            .field("http_redirect_listen", &self.http_redirect_listen)
+            .field("admin_tenant", &self.admin_tenant)
+            .field("argon2", &self.argon2)
+            .field("limits", &self.limits)
+            .field("sessions", &self.sessions)
+            .field("sms", &self.sms)
+            .field("realname", &self.realname)
+            .field("keys", &self.keys)
+            .finish()
+    }
+}
+
 impl std::fmt::Display for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
@@ -399,5 +426,17 @@ mod tests {
         std::fs::write(&path, "listne = \"x\"\n").unwrap();
         let e = Config::load(Some(&path)).unwrap_err().to_string();
         assert!(e.contains("listne"), "{e}");
+    }
+
+    #[test]
+    fn debug_never_shows_secrets() {
+        let c = Config {
+            key_encryption_key: Some("c2VjcmV0LWtleS1lbmNyeXB0aW9uLWtleS0zMmJ5dGVz".into()),
+            database_url: "postgres://idp:hunter2@db/idp".into(),
+            ..Config::default()
+        };
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("c2VjcmV0") && !shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("[redacted]") && shown.contains("***"), "{shown}");
     }
 }
