@@ -315,3 +315,44 @@ async fn language_switch(b: Backend) {
     assert!(again.contains("Sign in"), "the choice is remembered");
 }
 crate::both_backends!(language_switch_is_remembered, language_switch);
+
+/// Administrators' sessions go idle after 15 minutes; other people's after the tenant's 30.
+async fn admin_idle(backend: crate::common::Backend) {
+    let Some(s) = crate::common::TestServer::start(backend).await else { return };
+    let admin = idp_server::ops::NewAccount {
+        username: "root".into(),
+        password: Some(crate::common::PASSWORD.into()),
+        name: None,
+        phone: None,
+        email: None,
+        roles: vec!["security_admin".into()],
+    };
+    s.ops.add_account("main", admin).await.unwrap();
+    s.add_account("cit").await;
+    let (totp, _) = crate::step_up::enrol(&s, "root").await;
+    let account = format!("{}/t/main/account", s.base);
+    let sign_in = |who: &'static str| {
+        let s = &s;
+        let account = account.clone();
+        let totp = &totp;
+        async move {
+            let b = crate::browser::Browser::new();
+            let (_, _, login) = b.get(s, &account).await.page();
+            let (_, _, mut page) = b.sign_in(s, &login, who, crate::common::PASSWORD).await.page();
+            if page.contains("name=\"code\"") {
+                let code = totp.code_at_step(idp_core::Env::now(&s.env) / 30);
+                page = crate::step_up::submit_code(&b, s, &page, &code).await.page().2;
+            }
+            assert!(page.contains("id=\"totp-state\""), "{who} on the account page: {page}");
+            b
+        }
+    };
+    let root = sign_in("root").await;
+    let cit = sign_in("cit").await;
+    s.env.advance(16 * 60);
+    let root_page = root.get(&s, &account).await.page().2;
+    assert!(!root_page.contains("id=\"totp-state\""), "an administrator idle for 16 minutes signs in again");
+    let cit_page = cit.get(&s, &account).await.page().2;
+    assert!(cit_page.contains("id=\"totp-state\""), "a citizen idle for 16 minutes does not");
+}
+crate::both_backends!(administrators_go_idle_sooner, admin_idle);

@@ -12,12 +12,16 @@ use crate::state::{AppState, TenantCtx};
 pub const SESSION_COOKIE: &str = "idp_session";
 pub const BROWSER_COOKIE: &str = "idp_browser";
 
+/// How long an administrator's session may stay idle (DOMAIN.md "Sessions").
+pub const ADMIN_IDLE_SECONDS: i64 = 15 * 60;
+
 pub fn tenant_path(t: &TenantCtx) -> String {
     format!("/t/{}/", t.tenant.slug)
 }
 
 /// The live session of this browser in this tenant, if any. Expired (idle or absolute)
-/// sessions and sessions of disabled accounts are ended here.
+/// sessions and sessions of disabled accounts are ended here. Administrators' sessions go idle
+/// after at most 15 minutes (DOMAIN.md), whatever the tenant allows others.
 pub async fn current(
     state: &AppState,
     t: &TenantCtx,
@@ -33,6 +37,10 @@ pub async fn current(
     let now = state.env().now();
     let (idle, ..) = state.rules(&t.tenant.id);
     let account = state.store().account(&t.tenant.id, &session.account_id).await?;
+    let admin = account
+        .as_ref()
+        .is_some_and(|a| a.roles.iter().any(|r| idp_core::admin::ADMIN_ROLES.contains(&r.as_str())));
+    let idle = if admin { idle.min(ADMIN_IDLE_SECONDS) } else { idle };
     if session.expires_at <= now || session.last_seen + idle <= now || account.is_none_or(|a| a.disabled) {
         state.store().delete_session(&t.tenant.id, &session.sid).await?;
         return Ok(None);
