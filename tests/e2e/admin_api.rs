@@ -337,6 +337,22 @@ async fn admin_api(backend: Backend) {
     assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
     assert!(csv.text().await.unwrap().starts_with("seq,at,kind,"));
 
+    // the dashboard's figures: system and security administrators
+    for who in ["aud", "deleg"] {
+        assert_eq!(api.call("GET", "main/stats", Some(&tk(who)), None).await.0, 403, "{who}");
+    }
+    let (status, stats) = api.call("GET", "main/stats", Some(&tk("sys")), None).await;
+    assert_eq!(status, 200);
+    let hours = stats["hours"].as_array().unwrap();
+    assert_eq!(hours.len(), 24);
+    let sign_ins: i64 = hours.iter().map(|h| h["sign_ins"].as_i64().unwrap()).sum();
+    assert!(sign_ins >= 5, "{stats}");
+    assert!(
+        stats["live_sessions"].as_i64().unwrap() >= 5 && stats["keys"].as_array().unwrap().len() == 4,
+        "{stats}"
+    );
+    assert_eq!(api.call("GET", "main/stats", Some(&tk("sec")), None).await.0, 200);
+
     // signing keys: security administrators only
     for who in ["sys", "aud", "deleg"] {
         assert_eq!(api.call("GET", "main/keys", Some(&tk(who)), None).await.0, 403, "{who}");

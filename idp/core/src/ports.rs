@@ -257,6 +257,16 @@ pub trait Store: Send + Sync + 'static {
     async fn account_sessions(&self, tenant_id: &str, account_id: &str, now: i64) -> Result<Vec<Session>>;
     /// Ends every session of the account; how many there were.
     async fn end_account_sessions(&self, tenant_id: &str, account_id: &str) -> Result<u64>;
+    /// How many audit events of each of `kinds` there were per hour since `since`:
+    /// (hour start, kind, count), by hour.
+    async fn hourly_counts(
+        &self,
+        tenant_id: &str,
+        kinds: &[&str],
+        since: i64,
+    ) -> Result<Vec<(i64, String, i64)>>;
+    /// How many browser sessions of the tenant are live.
+    async fn live_sessions(&self, tenant_id: &str, now: i64) -> Result<i64>;
     /// Accounts whose username, name or phone contains `query` (case-insensitive).
     async fn search_accounts(&self, tenant_id: &str, query: &str, limit: i64) -> Result<Vec<Account>>;
     async fn session(&self, tenant_id: &str, id_hash: &str) -> Result<Option<Session>>;

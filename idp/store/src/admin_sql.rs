@@ -40,6 +40,26 @@ macro_rules! impl_admin_sql {
                 Ok(())
             }
 
+            pub(crate) async fn sql_hourly_counts(&self, tenant_id: &str, kinds: &[&str], since: i64) -> Result<Vec<(i64, String, i64)>> {
+                if kinds.is_empty() {
+                    return Ok(vec![]);
+                }
+                let mut q = sqlx::QueryBuilder::<_>::new("SELECT (at / 3600) * 3600 AS hour, kind, COUNT(*) AS n FROM audit_events WHERE tenant_id = ");
+                q.push_bind(tenant_id).push(" AND at >= ").push_bind(since).push(" AND kind IN (");
+                let mut list = q.separated(", ");
+                for k in kinds {
+                    list.push_bind(*k);
+                }
+                q.push(") GROUP BY hour, kind ORDER BY hour, kind");
+                q.build_query_as().persistent(false).fetch_all(&self.pool).await.map_err(map_err)
+            }
+
+            pub(crate) async fn sql_live_sessions(&self, tenant_id: &str, now: i64) -> Result<i64> {
+                let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM sessions WHERE tenant_id = $1 AND expires_at > $2")
+                    .bind(tenant_id).bind(now).fetch_one(&self.pool).await.map_err(map_err)?;
+                Ok(n)
+            }
+
             pub(crate) async fn sql_end_account_sessions(&self, tenant_id: &str, account_id: &str) -> Result<u64> {
                 let r = sqlx::query("DELETE FROM sessions WHERE tenant_id = $1 AND account_id = $2")
                     .bind(tenant_id).bind(account_id).execute(&self.write).await.map_err(map_err)?;

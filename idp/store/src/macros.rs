@@ -219,6 +219,8 @@ macro_rules! impl_store {
             async fn search_accounts(&self, tenant_id: &str, query: &str, limit: i64) -> Result<Vec<Account>> { self.sql_search_accounts(tenant_id, query, limit).await }
             async fn account_sessions(&self, tenant_id: &str, account_id: &str, now: i64) -> Result<Vec<Session>> { self.sql_account_sessions(tenant_id, account_id, now).await }
             async fn end_account_sessions(&self, tenant_id: &str, account_id: &str) -> Result<u64> { self.sql_end_account_sessions(tenant_id, account_id).await }
+            async fn hourly_counts(&self, tenant_id: &str, kinds: &[&str], since: i64) -> Result<Vec<(i64, String, i64)>> { self.sql_hourly_counts(tenant_id, kinds, since).await }
+            async fn live_sessions(&self, tenant_id: &str, now: i64) -> Result<i64> { self.sql_live_sessions(tenant_id, now).await }
             async fn update_client(&self, tenant_id: &str, client_id: &str, name: &str, settings: &ClientSettings, secret_hash: Option<&str>) -> Result<()> { self.sql_update_client(tenant_id, client_id, name, settings, secret_hash).await }
 
             // the organisation tree, memberships and real names: SQL in `identity_sql.rs`

@@ -29,6 +29,7 @@ mod audit;
 mod clients;
 mod keys;
 mod org;
+mod stats;
 mod tenants;
 
 /// The OpenAPI document.
@@ -53,6 +54,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/admin/v1/tenants/{tenant}/keys"),
     ("post", "/admin/v1/tenants/{tenant}/keys/rotate"),
     ("post", "/admin/v1/tenants/{tenant}/keys/{kid}/revoke"),
+    ("get", "/admin/v1/tenants/{tenant}/stats"),
     ("get", "/admin/v1/tenants/{tenant}/accounts"),
     ("get", "/admin/v1/tenants/{tenant}/accounts/{id}"),
     ("post", "/admin/v1/tenants/{tenant}/accounts/{id}/{action}"),
@@ -82,6 +84,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/admin/v1/tenants/{tenant}/keys", get(keys::list))
         .route("/admin/v1/tenants/{tenant}/keys/rotate", post(keys::rotate))
         .route("/admin/v1/tenants/{tenant}/keys/{kid}/revoke", post(keys::revoke))
+        .route("/admin/v1/tenants/{tenant}/stats", get(stats::stats))
         .route("/admin/v1/tenants/{tenant}/accounts", get(accounts::search))
         .route("/admin/v1/tenants/{tenant}/accounts/{id}", get(accounts::one))
         .route("/admin/v1/tenants/{tenant}/accounts/{id}/{action}", post(accounts::act))
