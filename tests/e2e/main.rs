@@ -16,6 +16,7 @@ mod chromium;
 mod claims_param;
 mod common;
 mod concurrency;
+mod console;
 mod context;
 mod enterprise;
 mod horizontal;

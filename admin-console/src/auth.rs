@@ -1,0 +1,212 @@
+//! Signing administrators in through the idp: the code flow with PKCE, `acr_values=aal2`, the
+//! ID token checked by the `openidconnect` crate (signature from the idp's JWKS, issuer,
+//! audience, nonce) and its `acr` required to be `aal2`; the access token kept in the
+//! server-side session.
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
+use openidconnect::{
+    AuthenticationContextClass, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
+    OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
+};
+use serde::Deserialize;
+
+use crate::{Session, Shared};
+
+pub(crate) const COOKIE: &str = "console_session";
+
+/// The session id of the request's cookie.
+pub(crate) fn session_id(headers: &HeaderMap) -> Option<String> {
+    let cookies = headers.get(header::COOKIE)?.to_str().ok()?;
+    cookies
+        .split(';')
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v.to_string())
+}
+
+/// The signed-in session of the request, if any and not expired.
+pub(crate) fn signed_in(shared: &Shared, headers: &HeaderMap) -> Option<Session> {
+    let id = session_id(headers)?;
+    let sessions = shared.sessions.lock().ok()?;
+    let s = sessions.get(&id)?;
+    (s.access_token.is_some() && s.expires_at > now()).then(|| s.clone())
+}
+
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+#[derive(Debug)]
+pub(crate) struct HttpError(String);
+impl std::fmt::Display for HttpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for HttpError {}
+
+/// `openidconnect`'s HTTP calls through our reqwest client.
+async fn call(
+    http: &reqwest::Client,
+    req: openidconnect::HttpRequest,
+) -> Result<openidconnect::HttpResponse, HttpError> {
+    let (parts, body) = req.into_parts();
+    let mut r = http.request(parts.method, parts.uri.to_string()).body(body);
+    for (k, v) in parts.headers.iter() {
+        r = r.header(k, v);
+    }
+    let res = r.send().await.map_err(|e| HttpError(e.to_string()))?;
+    let mut builder = http::Response::builder().status(res.status());
+    for (k, v) in res.headers() {
+        builder = builder.header(k, v);
+    }
+    let bytes = res.bytes().await.map_err(|e| HttpError(e.to_string()))?;
+    builder.body(bytes.to_vec()).map_err(|e| HttpError(e.to_string()))
+}
+
+type Client = CoreClient<
+    openidconnect::EndpointSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointMaybeSet,
+    openidconnect::EndpointMaybeSet,
+>;
+
+/// The HTTP function `openidconnect` calls (owning its client, so the futures are `Send`).
+fn http_fn(
+    shared: &Shared,
+) -> impl Fn(
+    openidconnect::HttpRequest,
+) -> std::pin::Pin<Box<dyn Future<Output = Result<openidconnect::HttpResponse, HttpError>> + Send>> {
+    let http = shared.http.clone();
+    move |r| {
+        let http = http.clone();
+        Box::pin(async move { call(&http, r).await })
+    }
+}
+
+/// The idp's metadata (fetched each sign-in: keys rotate) and the client.
+async fn client(shared: &Shared) -> Result<Client, String> {
+    let f = http_fn(shared);
+    let issuer = IssuerUrl::new(shared.config.issuer.clone()).map_err(|e| e.to_string())?;
+    let meta =
+        CoreProviderMetadata::discover_async(issuer, &f).await.map_err(|e| format!("discovery: {e}"))?;
+    let redirect = RedirectUrl::new(format!("{}/callback", shared.public_url)).map_err(|e| e.to_string())?;
+    Ok(CoreClient::from_provider_metadata(
+        meta,
+        ClientId::new(shared.config.client_id.clone()),
+        Some(ClientSecret::new(shared.config.client_secret.clone())),
+    )
+    .set_redirect_uri(redirect))
+}
+
+fn unavailable(why: &str) -> Response {
+    tracing::warn!(reason = why, "sign-in through the idp failed");
+    (StatusCode::BAD_GATEWAY, "The identity provider could not be reached; try again.").into_response()
+}
+
+/// `GET /login`: off to the idp.
+pub async fn login(State(shared): State<Arc<Shared>>) -> Response {
+    let client = match client(&shared).await {
+        Ok(c) => c,
+        Err(e) => return unavailable(&e),
+    };
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (url, state, nonce) = client
+        .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+        .add_scope(Scope::new("admin".into()))
+        .add_auth_context_value(AuthenticationContextClass::new("aal2".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+    let id = CsrfToken::new_random().secret().clone();
+    let session = Session {
+        csrf: CsrfToken::new_random().secret().clone(),
+        pending: Some((state.secret().clone(), nonce.secret().clone(), verifier.secret().clone())),
+        expires_at: now() + 600,
+        ..Session::default()
+    };
+    if let Ok(mut s) = shared.sessions.lock() {
+        s.retain(|_, v| v.expires_at > now());
+        s.insert(id.clone(), session);
+    }
+    let secure = if shared.public_url.starts_with("https://") { "; Secure" } else { "" };
+    let cookie = format!("{COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax{secure}");
+    let mut res = Redirect::to(url.as_str()).into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        res.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    res
+}
+
+#[derive(Deserialize)]
+pub struct Callback {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+/// `GET /callback`: the code for tokens; the ID token must verify and say `aal2`.
+pub async fn callback(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(q): Query<Callback>,
+) -> Response {
+    let Some(id) = session_id(&headers) else { return Redirect::to("/login").into_response() };
+    let pending = shared.sessions.lock().ok().and_then(|mut s| s.get_mut(&id).and_then(|s| s.pending.take()));
+    let Some((state, nonce, verifier)) = pending else { return Redirect::to("/login").into_response() };
+    if let Some(e) = q.error {
+        return (StatusCode::FORBIDDEN, format!("The identity provider refused the sign-in: {e}"))
+            .into_response();
+    }
+    if q.state.as_deref() != Some(state.as_str()) {
+        return (StatusCode::BAD_REQUEST, "The sign-in did not come back as it left; start again.")
+            .into_response();
+    }
+    let Some(code) = q.code else { return Redirect::to("/login").into_response() };
+    let client = match client(&shared).await {
+        Ok(c) => c,
+        Err(e) => return unavailable(&e),
+    };
+    let f = http_fn(&shared);
+    let exchange = match client.exchange_code(AuthorizationCode::new(code)) {
+        Ok(x) => x,
+        Err(e) => return unavailable(&e.to_string()),
+    };
+    let tokens = match exchange.set_pkce_verifier(PkceCodeVerifier::new(verifier)).request_async(&f).await {
+        Ok(t) => t,
+        Err(e) => return unavailable(&e.to_string()),
+    };
+    let Some(id_token) = tokens.id_token() else { return unavailable("no ID token") };
+    let claims = match id_token.claims(&client.id_token_verifier(), &Nonce::new(nonce)) {
+        Ok(c) => c,
+        Err(e) => return unavailable(&e.to_string()),
+    };
+    if claims.auth_context_ref().map(|a| a.as_str()) != Some("aal2") {
+        return (StatusCode::FORBIDDEN, "Administration needs a sign-in with two factors.").into_response();
+    }
+    let lifetime = tokens.expires_in().map_or(600, |d| d.as_secs() as i64);
+    if let Ok(mut s) = shared.sessions.lock()
+        && let Some(session) = s.get_mut(&id)
+    {
+        session.access_token = Some(tokens.access_token().secret().clone());
+        session.subject = claims.subject().as_str().to_string();
+        session.expires_at = now() + lifetime;
+    }
+    Redirect::to("/").into_response()
+}
+
+/// `POST /logout`: the session ends here (the idp session stays; sign out there too).
+pub async fn logout(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    if let Some(id) = session_id(&headers)
+        && let Ok(mut s) = shared.sessions.lock()
+    {
+        s.remove(&id);
+    }
+    Redirect::to(&format!("{}/t/{}/end_session", shared.idp_base, shared.tenant)).into_response()
+}

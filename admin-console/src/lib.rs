@@ -1,0 +1,142 @@
+//! The administrators' console (issue 6): server-rendered pages (askama, compile-checked; a
+//! vendored htmx for smoother navigation, no front-end build) over the idp's admin JSON API.
+//!
+//! It is an ordinary OpenID Connect client of the idp (code flow with PKCE, `acr_values=aal2`,
+//! scope `openid admin`): the administrator signs in there with a second factor, and every page
+//! calls the admin API with the administrator's own access token, so the idp alone decides what
+//! each administrator may do. Sessions are kept in memory (one console process; a restart signs
+//! everyone out) behind an HttpOnly, SameSite=Lax cookie; every form carries a CSRF token.
+//!
+//! Configuration (environment): `CONSOLE_LISTEN` (default `127.0.0.1:8090`),
+//! `CONSOLE_PUBLIC_URL` (default `http://{listen}`), `CONSOLE_ISSUER` (the administrators'
+//! tenant's issuer, e.g. `http://localhost:8080/t/main`), `CONSOLE_CLIENT_ID`,
+//! `CONSOLE_CLIENT_SECRET`, `CONSOLE_LOG`.
+//!
+//! Depends on `idp-proto` only (DESIGN.md), never on the provider's own crates.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::routing::{get, post};
+
+mod api;
+mod auth;
+mod pages;
+mod texts;
+
+/// The console's settings.
+#[derive(Clone)]
+pub struct Config {
+    pub listen: String,
+    pub public_url: Option<String>,
+    /// The administrators' tenant's issuer.
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub log: String,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    pub fn from_env() -> anyhow::Result<Self> {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let need = |k: &str| var(k).ok_or_else(|| anyhow::anyhow!("{k} is required"));
+        Ok(Self {
+            listen: var("CONSOLE_LISTEN").unwrap_or_else(|| "127.0.0.1:8090".into()),
+            public_url: var("CONSOLE_PUBLIC_URL"),
+            issuer: need("CONSOLE_ISSUER")?,
+            client_id: need("CONSOLE_CLIENT_ID")?,
+            client_secret: need("CONSOLE_CLIENT_SECRET")?,
+            log: var("CONSOLE_LOG").unwrap_or_else(|| "info".into()),
+        })
+    }
+}
+
+/// A signed-in administrator's session, or one on its way through the sign-in.
+#[derive(Clone, Default)]
+pub(crate) struct Session {
+    pub csrf: String,
+    pub access_token: Option<String>,
+    pub expires_at: i64,
+    pub subject: String,
+    /// While signing in: (state, nonce, PKCE verifier).
+    pub pending: Option<(String, String, String)>,
+}
+
+pub(crate) struct Shared {
+    pub config: Config,
+    pub public_url: String,
+    pub http: reqwest::Client,
+    pub sessions: Mutex<HashMap<String, Session>>,
+    /// The idp's base URL and the tenant slug, from the issuer.
+    pub idp_base: String,
+    pub tenant: String,
+}
+
+pub struct App {
+    shared: Arc<Shared>,
+}
+
+impl App {
+    /// The console for `config`, reachable at `addr` (the bound listener's address).
+    pub fn new(config: Config, addr: SocketAddr) -> Self {
+        let public_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"))
+            .trim_end_matches('/')
+            .to_string();
+        let (idp_base, tenant) = match config.issuer.rsplit_once("/t/") {
+            Some((base, slug)) => (base.to_string(), slug.trim_end_matches('/').to_string()),
+            None => (config.issuer.clone(), "main".into()),
+        };
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new());
+        let shared =
+            Arc::new(Shared { config, public_url, http, sessions: Mutex::default(), idp_base, tenant });
+        Self { shared }
+    }
+
+    pub fn public_url(&self) -> String {
+        self.shared.public_url.clone()
+    }
+
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/", get(pages::dashboard))
+            .route("/login", get(auth::login))
+            .route("/callback", get(auth::callback))
+            .route("/logout", post(auth::logout))
+            .route("/organisations", get(pages::organisations).post(pages::add_organisation))
+            .route("/clients", get(pages::clients).post(pages::register_client))
+            .route("/clients/{id}/rotate", post(pages::rotate_client))
+            .route("/keys", get(pages::keys).post(pages::rotate_key))
+            .route("/accounts", get(pages::accounts))
+            .route("/audit", get(pages::audit))
+            .route("/static/htmx.min.js", get(pages::htmx))
+            .route("/static/console.css", get(pages::stylesheet))
+            .layer(axum::middleware::from_fn(pages::security_headers))
+            .with_state(self.shared.clone())
+    }
+
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(listener, self.router()).with_graceful_shutdown(shutdown).await
+    }
+}

@@ -1,0 +1,77 @@
+// The admin console in a real browser: Debian's Chromium, headless, driven by playwright-core.
+// An administrator opens the console, is sent to the idp, signs in with the password and a
+// TOTP code (given by the test, computed on the provider's test clock), allows the console,
+// lands on the dashboard, registers a client, sees it listed, rotates its secret (shown once
+// each time). Screenshots of each page go to the artefact directory.
+//
+// usage: node console.mjs <console URL> <username> <password> <TOTP code> <artefact dir>
+// Prints one JSON line per step; exits non-zero on the first failure.
+import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+
+const [consoleUrl, username, password, code, artefacts] = process.argv.slice(2);
+const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
+const step = (name, detail = {}) => console.log(JSON.stringify({ step: name, ...detail }));
+mkdirSync(artefacts, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath,
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-sync"],
+});
+try {
+  const page = await (await browser.newContext({ locale: "zh-CN" })).newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("console", (m) => {
+    if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) errors.push(m.text());
+  });
+  page.on("response", (r) => {
+    if (r.status() >= 400 && !r.url().endsWith("/favicon.ico")) errors.push(`${r.status()} ${r.url()}`);
+  });
+  const shot = (name) => page.screenshot({ path: `${artefacts}/${name}.png`, fullPage: true });
+
+  // to the idp and back, with two factors
+  await page.goto(consoleUrl);
+  await page.fill("input[name=login]", username);
+  await page.fill("input[name=password]", password);
+  await shot("1-idp-sign-in");
+  await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
+  await page.fill("input[name=code]", code);
+  await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
+  step("second factor");
+  if (await page.locator("button[value=allow]").count()) {
+    await Promise.all([page.waitForNavigation(), page.click("button[value=allow]")]);
+  }
+  await page.waitForSelector("svg#signins");
+  if (!page.url().startsWith(consoleUrl)) throw new Error(`not back at the console: ${page.url()}`);
+  await shot("2-dashboard");
+  step("dashboard");
+
+  // register a client, see it listed
+  await page.click("nav a[href='/clients']");
+  await page.waitForSelector("form#register");
+  await page.fill("form#register input[name=name]", "不动产登记系统");
+  await page.fill("form#register input[name=redirect_uri]", "https://bdc.example.gov.cn/callback");
+  await page.click("form#register button[type=submit]");
+  await page.waitForSelector("#secret");
+  const client = await page.getAttribute("#secret", "data-client");
+  const first = await page.textContent("#secret code");
+  await page.waitForSelector(`tr[data-client="${client}"]`);
+  await shot("3-client-registered");
+  step("registered", { client });
+
+  // rotate its secret
+  await page.click(`tr[data-client="${client}"] button[type=submit]`);
+  await page.waitForFunction((old) => {
+    const c = document.querySelector("#secret code");
+    return c && c.textContent !== old;
+  }, first);
+  await shot("4-secret-rotated");
+  step("rotated", { client });
+
+  if (errors.length) throw new Error(`page errors: ${errors.join("; ")}`);
+  step("done", { client });
+} finally {
+  await browser.close();
+}

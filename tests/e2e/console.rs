@@ -1,0 +1,181 @@
+//! The admin console beside a real provider: an administrator signs in to it through the idp
+//! (password, then a TOTP code: `aal2`), sees the dashboard, registers a client and sees it
+//! listed, rotates its secret (shown once each time), switches to English; a visitor without a
+//! session is sent to sign in; a form without the session's CSRF token is refused.
+
+use idp_core::Env;
+use idp_core::model::{ClientSettings, ClientType};
+use idp_server::ops::{NewAccount, NewClient};
+
+use crate::browser::{Browser, extract, form_action};
+use crate::common::{Backend, PASSWORD, TestServer};
+use crate::step_up::enrol;
+
+/// GET `url` and follow redirects across the console and the idp; the last page and its URL.
+async fn follow(b: &Browser, mut res: reqwest::Response) -> (String, String) {
+    while res.status().is_redirection() {
+        let loc = res.headers()["location"].to_str().unwrap().to_string();
+        let next = res.url().join(&loc).unwrap();
+        res = b.http.get(next).send().await.unwrap();
+    }
+    let url = res.url().to_string();
+    (url, res.text().await.unwrap())
+}
+
+async fn post(b: &Browser, base: &str, page: &str, action: &str, form: &[(&str, &str)]) -> (String, String) {
+    let csrf = extract(page, "csrf").expect("csrf");
+    let mut full = vec![("csrf", csrf.as_str())];
+    full.extend_from_slice(form);
+    let url = if action.starts_with("http") { action.to_string() } else { format!("{base}{action}") };
+    follow(b, b.http.post(url).form(&full).send().await.unwrap()).await
+}
+
+async fn console(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    let admin = NewAccount {
+        username: "ops".into(),
+        password: Some(PASSWORD.into()),
+        name: Some("运维".into()),
+        phone: None,
+        email: None,
+        roles: vec!["system_admin".into()],
+    };
+    s.ops.add_account("main", admin).await.unwrap();
+    let (totp, _) = enrol(&s, "ops").await;
+
+    let base = start_console(&s).await;
+
+    // no session: off to sign in at the idp
+    let b = Browser::new();
+    let (url, login) = follow(&b, b.http.get(format!("{base}/clients")).send().await.unwrap()).await;
+    assert!(url.starts_with(&s.base) && login.contains("name=\"password\""), "{url}");
+    let (_, code_page) =
+        post(&b, &s.base, &login, &form_action(&login), &[("login", "ops"), ("password", PASSWORD)]).await;
+    assert!(code_page.contains("name=\"code\""), "the second factor: {code_page}");
+    let code = totp.code_at_step(s.env.now() / 30);
+    let (_, consent) = post(&b, &s.base, &code_page, &form_action(&code_page), &[("code", &code)]).await;
+    let (url, dashboard) =
+        post(&b, &s.base, &consent, &form_action(&consent), &[("decision", "allow")]).await;
+    assert!(url.starts_with(&base), "back at the console: {url}");
+    assert!(
+        dashboard.contains("<svg id=\"signins\"") && dashboard.contains("id=\"sessions\""),
+        "{dashboard}"
+    );
+
+    // register a client, see it listed, rotate its secret
+    let (_, page) = follow(&b, b.http.get(format!("{base}/clients")).send().await.unwrap()).await;
+    assert!(page.contains("id=\"register\""), "{page}");
+    let form = [
+        ("name", "民政业务系统"),
+        ("type", "web"),
+        ("redirect_uri", "https://mz.example.gov.cn/cb"),
+        ("scope", "openid profile"),
+    ];
+    let (_, page) = post(&b, &base, &page, "/clients", &form).await;
+    let first = extract_secret(&page);
+    assert!(page.contains("民政业务系统"), "listed: {page}");
+    let id = attr(&page, "id=\"secret\" data-client=\"");
+    let (_, page) = post(&b, &base, &page, &format!("/clients/{id}/rotate"), &[("overlap", "3600")]).await;
+    let second = extract_secret(&page);
+    assert_ne!(first, second, "a new secret");
+    let stored = s.ops.client("main", &id).await.unwrap();
+    assert!(stored.settings.previous_secret.is_some(), "the old one overlaps");
+
+    // English on request; a form without the session's CSRF token is refused
+    let (_, en) = follow(&b, b.http.get(format!("{base}/?lang=en")).send().await.unwrap()).await;
+    assert!(en.contains("Dashboard") && en.contains("lang=\"en\""));
+    let forged =
+        b.http.post(format!("{base}/clients")).form(&[("name", "x"), ("type", "web")]).send().await.unwrap();
+    assert_eq!(forged.status().as_u16(), 403);
+}
+crate::both_backends!(the_console_signs_in_and_manages_clients, console);
+
+/// The same in Debian's Chromium (`tests/browser/console.mjs`), screenshots kept under
+/// `target/artefacts/console/`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_signs_in_to_the_console_and_registers_a_client() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("browser");
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        std::path::Path::new(&chromium).exists() && dir.join("node_modules/playwright-core").exists(),
+        "this test needs Debian's chromium ({chromium}) and playwright-core (`npm ci` in {}); .ci/run installs both",
+        dir.display()
+    );
+    let s = TestServer::start(Backend::Sqlite).await.unwrap();
+    let admin = NewAccount {
+        username: "ops".into(),
+        password: Some(PASSWORD.into()),
+        name: None,
+        phone: None,
+        email: None,
+        roles: vec!["system_admin".into()],
+    };
+    s.ops.add_account("main", admin).await.unwrap();
+    let (totp, _) = enrol(&s, "ops").await;
+    let base = start_console(&s).await;
+    let code = totp.code_at_step(s.env.now() / 30);
+    let artefacts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/artefacts/console");
+    let artefacts_arg = artefacts.display().to_string();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node")
+            .arg(dir.join("console.mjs"))
+            .args([&base, "ops", PASSWORD, &code, &artefacts_arg])
+            .env("CHROMIUM", chromium)
+            .output()
+            .expect("node runs")
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("\"step\":\"done\""), "{stdout}");
+    let client = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find_map(|v| v["client"].as_str().map(str::to_string))
+        .unwrap();
+    let stored = s.ops.client("main", &client).await.unwrap();
+    assert_eq!(stored.name, "不动产登记系统");
+    assert!(stored.settings.previous_secret.is_some(), "rotated with an overlap");
+    for shot in ["1-idp-sign-in", "2-dashboard", "3-client-registered", "4-secret-rotated"] {
+        assert!(artefacts.join(format!("{shot}.png")).exists(), "{shot}.png");
+    }
+}
+
+/// A console for `s`'s main tenant, its client registered; its URL.
+async fn start_console(s: &TestServer) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let base = format!("http://127.0.0.1:{}", addr.port());
+    let new = NewClient {
+        name: "管理控制台".into(),
+        client_type: ClientType::Web,
+        redirect_uris: vec![format!("{base}/callback")],
+        post_logout_redirect_uris: vec![],
+        scope: Some("openid admin".into()),
+        settings: Some(ClientSettings::default()),
+    };
+    let (client, secret) = s.ops.add_client("main", new).await.unwrap();
+    let config = admin_console::Config {
+        listen: addr.to_string(),
+        public_url: Some(base.clone()),
+        issuer: s.issuer.clone(),
+        client_id: client.client_id,
+        client_secret: secret.unwrap(),
+        log: "warn".into(),
+    };
+    tokio::spawn(admin_console::App::new(config, addr).serve(listener, std::future::pending()));
+    base
+}
+
+fn attr(page: &str, marker: &str) -> String {
+    let i = page.find(marker).unwrap_or_else(|| panic!("{marker} not in {page}")) + marker.len();
+    page[i..i + page[i..].find('"').unwrap()].to_string()
+}
+
+fn extract_secret(page: &str) -> String {
+    let i = page.find("id=\"secret\"").unwrap_or_else(|| panic!("no secret shown: {page}"));
+    let rest = &page[i..];
+    let j = rest.find("<code>").unwrap() + 6;
+    rest[j..j + rest[j..].find("</code>").unwrap()].to_string()
+}
