@@ -361,9 +361,15 @@ pub async fn register_client(
     }
 }
 
-pub async fn rotate_client(
+/// A path segment from the page, safe to put into an API path.
+fn segment(v: &str) -> String {
+    v.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_')).collect()
+}
+
+/// `POST /clients/{id}/{rotate|disable|enable}`.
+pub async fn client_action(
     State(shared): State<Arc<Shared>>,
-    Path(id): Path<String>,
+    Path((id, action)): Path<(String, String)>,
     headers: HeaderMap,
     body: String,
 ) -> Response {
@@ -372,9 +378,14 @@ pub async fn rotate_client(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let overlap: i64 = field(&p, "overlap").and_then(|v| v.parse().ok()).unwrap_or(0);
     let token = s.access_token.clone().unwrap_or_default();
-    let path = format!("clients/{}/rotate-secret", id.replace(['/', '?', '#'], ""));
+    if matches!(action.as_str(), "disable" | "enable") {
+        let path = format!("clients/{}/{action}", segment(&id));
+        let error = api::post(&shared, &token, &path, &json!({})).await.err();
+        return clients_page(&shared, t, &s, None, error).await;
+    }
+    let overlap: i64 = field(&p, "overlap").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let path = format!("clients/{}/rotate-secret", segment(&id));
     match api::post(&shared, &token, &path, &json!({"overlap_seconds": overlap})).await {
         Ok(c) => {
             let secret = c["client_secret"]
@@ -429,6 +440,23 @@ pub async fn keys(
     }
 }
 
+/// `POST /keys/{kid}/revoke`.
+pub async fn revoke_key(
+    State(shared): State<Arc<Shared>>,
+    Path(kid): Path<String>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let t = texts(&Common::default(), &headers);
+    let (s, _) = match form(&shared, &headers, &body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let token = s.access_token.clone().unwrap_or_default();
+    let error = api::post(&shared, &token, &format!("keys/{}/revoke", segment(&kid)), &json!({})).await.err();
+    keys_page(&shared, t, &s, error).await
+}
+
 pub async fn rotate_key(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: String) -> Response {
     let t = texts(&Common::default(), &headers);
     let (s, p) = match form(&shared, &headers, &body) {
@@ -446,8 +474,10 @@ pub async fn rotate_key(State(shared): State<Arc<Shared>>, headers: HeaderMap, b
 pub struct AccountsPage {
     pub l: Layout,
     pub q: String,
-    /// (username, name, phone, disabled)
-    pub rows: Vec<(String, String, String, bool)>,
+    /// (id, username, name, phone, disabled)
+    pub rows: Vec<(String, String, String, String, bool)>,
+    /// What can be done to an account: (action, label).
+    pub actions: Vec<(&'static str, &'static str)>,
 }
 
 pub async fn accounts(
@@ -460,23 +490,63 @@ pub async fn accounts(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let mut l = layout(t, &s, "accounts", "/accounts");
-    let query = q.q.clone().unwrap_or_default();
+    accounts_page(&shared, t, &s, q.q.clone().unwrap_or_default(), None, None).await
+}
+
+/// `POST /accounts/{id}/{lock|unlock|reset-factors|end-sessions}` (`q` keeps the search).
+pub async fn account_action(
+    State(shared): State<Arc<Shared>>,
+    Path((id, action)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let t = texts(&Common::default(), &headers);
+    let (s, p) = match form(&shared, &headers, &body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let token = s.access_token.clone().unwrap_or_default();
+    let path = format!("accounts/{}/{}", segment(&id), segment(&action));
+    let (message, error) = match api::post(&shared, &token, &path, &json!({})).await {
+        Ok(a) => (Some(format!("{} ✓ {action}", txt(&a["account"], "username"))), None),
+        Err(e) => (None, Some(e)),
+    };
+    let q = field(&p, "q").unwrap_or_default().to_string();
+    accounts_page(&shared, t, &s, q, message, error).await
+}
+
+async fn accounts_page(
+    shared: &Shared,
+    t: &'static Texts,
+    s: &Session,
+    query: String,
+    message: Option<String>,
+    error: Option<String>,
+) -> Response {
+    let mut l = layout(t, s, "accounts", "/accounts");
+    l.message = message;
+    l.error = error;
     let mut found = vec![];
     if query.trim().chars().count() >= 2 {
         let token = s.access_token.clone().unwrap_or_default();
         let path =
             format!("accounts?{}", serde_urlencoded::to_string([("q", query.trim())]).unwrap_or_default());
-        match api::get(&shared, &token, &path).await {
+        match api::get(shared, &token, &path).await {
             Ok(v) => found = rows(&v),
             Err(e) => l.error = Some(e),
         }
     }
     let rows = found
         .iter()
-        .map(|a| (txt(a, "username"), txt(a, "name"), txt(a, "phone"), a["disabled"] == true))
+        .map(|a| (txt(a, "id"), txt(a, "username"), txt(a, "name"), txt(a, "phone"), a["disabled"] == true))
         .collect();
-    page(t, &AccountsPage { l, q: query, rows })
+    let actions = vec![
+        ("lock", t.lock),
+        ("unlock", t.unlock),
+        ("reset-factors", t.reset_factors),
+        ("end-sessions", t.end_sessions),
+    ];
+    page(t, &AccountsPage { l, q: query, rows, actions })
 }
 
 #[derive(Template)]

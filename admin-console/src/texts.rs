@@ -34,6 +34,13 @@ pub struct Texts {
     pub event: &'static str,
     pub disabled: &'static str,
     pub none: &'static str,
+    pub lock: &'static str,
+    pub unlock: &'static str,
+    pub reset_factors: &'static str,
+    pub end_sessions: &'static str,
+    pub revoke: &'static str,
+    pub disable: &'static str,
+    pub enable: &'static str,
 }
 
 pub const ZH: Texts = Texts {
@@ -70,6 +77,13 @@ pub const ZH: Texts = Texts {
     event: "事件",
     disabled: "已停用",
     none: "暂无",
+    lock: "锁定",
+    unlock: "解锁",
+    reset_factors: "重置双因子",
+    end_sessions: "结束会话",
+    revoke: "紧急吊销",
+    disable: "停用",
+    enable: "启用",
 };
 
 pub const EN: Texts = Texts {
@@ -106,4 +120,11 @@ pub const EN: Texts = Texts {
     event: "Event",
     disabled: "disabled",
     none: "None",
+    lock: "Lock",
+    unlock: "Unlock",
+    reset_factors: "Reset factors",
+    end_sessions: "End sessions",
+    revoke: "Revoke (emergency)",
+    disable: "Disable",
+    enable: "Enable",
 };

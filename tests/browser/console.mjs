@@ -62,7 +62,7 @@ try {
   step("registered", { client });
 
   // rotate its secret
-  await page.click(`tr[data-client="${client}"] button[type=submit]`);
+  await page.click(`tr[data-client="${client}"] button[value=rotate]`);
   await page.waitForFunction((old) => {
     const c = document.querySelector("#secret code");
     return c && c.textContent !== old;

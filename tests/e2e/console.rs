@@ -81,6 +81,21 @@ async fn console(backend: Backend) {
     let stored = s.ops.client("main", &id).await.unwrap();
     assert!(stored.settings.previous_secret.is_some(), "the old one overlaps");
 
+    // disable and enable it
+    let (_, page) = post(&b, &base, &page, &format!("/clients/{id}/disable"), &[]).await;
+    assert!(s.ops.client("main", &id).await.unwrap().disabled && page.contains("(已停用)"), "{page}");
+    let (_, page) = post(&b, &base, &page, &format!("/clients/{id}/enable"), &[]).await;
+    assert!(!s.ops.client("main", &id).await.unwrap().disabled);
+    // the idp decides: a system administrator may not lock accounts nor handle keys
+    let (_, found) = follow(&b, b.http.get(format!("{base}/accounts?q=ops")).send().await.unwrap()).await;
+    assert!(found.contains("role=\"alert\""), "searching accounts is for security administrators: {found}");
+    let account = s.ops.account("main", "ops").await.unwrap().id;
+    let (_, refused) = post(&b, &base, &page, &format!("/accounts/{account}/lock"), &[("q", "ops")]).await;
+    assert!(refused.contains("outside your administrative rights"), "{refused}");
+    assert!(!s.ops.account("main", "ops").await.unwrap().disabled);
+    let (_, keys) = follow(&b, b.http.get(format!("{base}/keys")).send().await.unwrap()).await;
+    assert!(keys.contains("role=\"alert\""), "{keys}");
+
     // English on request; a form without the session's CSRF token is refused
     let (_, en) = follow(&b, b.http.get(format!("{base}/?lang=en")).send().await.unwrap()).await;
     assert!(en.contains("Dashboard") && en.contains("lang=\"en\""));
