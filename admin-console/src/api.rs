@@ -21,6 +21,24 @@ async fn answer(res: Result<reqwest::Response, reqwest::Error>) -> Result<Value,
     }
 }
 
+/// `path` under `/admin/v1/` itself (tenants are above any one tenant).
+fn root_url(shared: &Shared, path: &str) -> String {
+    format!("{}/admin/v1/{path}", shared.idp_base)
+}
+
+pub(crate) async fn get_root(shared: &Shared, token: &str, path: &str) -> Result<Value, String> {
+    answer(shared.http.get(root_url(shared, path)).bearer_auth(token).send().await).await
+}
+
+pub(crate) async fn post_root(
+    shared: &Shared,
+    token: &str,
+    path: &str,
+    body: &Value,
+) -> Result<Value, String> {
+    answer(shared.http.post(root_url(shared, path)).bearer_auth(token).json(body).send().await).await
+}
+
 pub(crate) async fn get(shared: &Shared, token: &str, path: &str) -> Result<Value, String> {
     answer(shared.http.get(url(shared, path)).bearer_auth(token).send().await).await
 }

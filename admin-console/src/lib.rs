@@ -120,6 +120,8 @@ impl App {
             .route("/login", get(auth::login))
             .route("/callback", get(auth::callback))
             .route("/logout", post(auth::logout))
+            .route("/tenants", get(pages::tenants).post(pages::create_tenant))
+            .route("/tenants/{slug}/{action}", post(pages::tenant_action))
             .route("/organisations", get(pages::organisations).post(pages::add_organisation))
             .route("/clients", get(pages::clients).post(pages::register_client))
             .route("/clients/{id}/{action}", post(pages::client_action))

@@ -194,6 +194,78 @@ pub async fn dashboard(
 }
 
 #[derive(Template)]
+#[template(path = "tenants.html")]
+pub struct TenantsPage {
+    pub l: Layout,
+    /// (slug, name, issuer, sandbox, disabled)
+    pub rows: Vec<(String, String, String, bool, bool)>,
+}
+
+async fn tenants_page(shared: &Shared, t: &'static Texts, s: &Session, error: Option<String>) -> Response {
+    let mut l = layout(t, s, "tenants", "/tenants");
+    let token = s.access_token.clone().unwrap_or_default();
+    let list = match api::get_root(shared, &token, "tenants").await {
+        Ok(v) => rows(&v),
+        Err(e) => {
+            l.error = Some(e);
+            vec![]
+        }
+    };
+    let rows = list
+        .iter()
+        .map(|x| {
+            (txt(x, "slug"), txt(x, "name"), txt(x, "issuer"), x["sandbox"] == true, x["disabled"] == true)
+        })
+        .collect();
+    if error.is_some() {
+        l.error = error;
+    }
+    page(t, &TenantsPage { l, rows })
+}
+
+pub async fn tenants(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(q): Query<Common>,
+) -> Response {
+    let t = texts(&q, &headers);
+    match session(&shared, &headers) {
+        Ok(s) => tenants_page(&shared, t, &s, None).await,
+        Err(r) => r,
+    }
+}
+
+pub async fn create_tenant(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: String) -> Response {
+    let t = texts(&Common::default(), &headers);
+    let (s, p) = match form(&shared, &headers, &body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let new = json!({"slug": field(&p, "slug").unwrap_or_default(), "name": field(&p, "name"), "sandbox": field(&p, "sandbox").is_some()});
+    let token = s.access_token.clone().unwrap_or_default();
+    let error = api::post_root(&shared, &token, "tenants", &new).await.err();
+    tenants_page(&shared, t, &s, error).await
+}
+
+/// `POST /tenants/{slug}/{disable|enable}`.
+pub async fn tenant_action(
+    State(shared): State<Arc<Shared>>,
+    Path((slug, action)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let t = texts(&Common::default(), &headers);
+    let (s, _) = match form(&shared, &headers, &body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let token = s.access_token.clone().unwrap_or_default();
+    let path = format!("tenants/{}/{}", segment(&slug), segment(&action));
+    let error = api::post_root(&shared, &token, &path, &json!({})).await.err();
+    tenants_page(&shared, t, &s, error).await
+}
+
+#[derive(Template)]
 #[template(path = "organisations.html")]
 pub struct OrganisationsPage {
     pub l: Layout,

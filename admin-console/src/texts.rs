@@ -41,6 +41,10 @@ pub struct Texts {
     pub revoke: &'static str,
     pub disable: &'static str,
     pub enable: &'static str,
+    pub tenants: &'static str,
+    pub slug: &'static str,
+    pub sandbox: &'static str,
+    pub create: &'static str,
 }
 
 pub const ZH: Texts = Texts {
@@ -84,6 +88,10 @@ pub const ZH: Texts = Texts {
     revoke: "紧急吊销",
     disable: "停用",
     enable: "启用",
+    tenants: "租户",
+    slug: "标识",
+    sandbox: "联调沙箱",
+    create: "创建租户",
 };
 
 pub const EN: Texts = Texts {
@@ -127,4 +135,8 @@ pub const EN: Texts = Texts {
     revoke: "Revoke (emergency)",
     disable: "Disable",
     enable: "Enable",
+    tenants: "Tenants",
+    slug: "Slug",
+    sandbox: "Sandbox",
+    create: "Create tenant",
 };

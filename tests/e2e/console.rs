@@ -96,6 +96,19 @@ async fn console(backend: Backend) {
     let (_, keys) = follow(&b, b.http.get(format!("{base}/keys")).send().await.unwrap()).await;
     assert!(keys.contains("role=\"alert\""), "{keys}");
 
+    // tenants: create a sandbox, see it listed, disable it
+    let (_, tenants) = follow(&b, b.http.get(format!("{base}/tenants")).send().await.unwrap()).await;
+    assert!(tenants.contains("data-tenant=\"main\""), "{tenants}");
+    let (_, tenants) =
+        post(&b, &base, &tenants, "/tenants", &[("slug", "pilot"), ("name", "试点"), ("sandbox", "on")])
+            .await;
+    assert!(tenants.contains("data-tenant=\"pilot\"") && tenants.contains("/t/pilot"), "{tenants}");
+    assert!(s.ops.tenant("pilot").await.unwrap().settings.sandbox);
+    let (_, tenants) = post(&b, &base, &tenants, "/tenants/pilot/disable", &[]).await;
+    assert!(s.ops.tenant("pilot").await.unwrap().disabled, "{tenants}");
+    let (_, refused) = post(&b, &base, &tenants, "/tenants/main/disable", &[]).await;
+    assert!(refused.contains("role=\"alert\"") && !s.ops.tenant("main").await.unwrap().disabled);
+
     // English on request; a form without the session's CSRF token is refused
     let (_, en) = follow(&b, b.http.get(format!("{base}/?lang=en")).send().await.unwrap()).await;
     assert!(en.contains("Dashboard") && en.contains("lang=\"en\""));
