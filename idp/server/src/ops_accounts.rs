@@ -8,6 +8,23 @@ use idp_proto::{AccountDetail, FactorKeyInfo, MembershipInfo, RealNameInfo, Sess
 
 use crate::ops::Ops;
 
+/// A membership as the admin API shows it.
+pub fn membership_info(m: idp_core::org::Membership) -> MembershipInfo {
+    MembershipInfo {
+        id: m.id,
+        organisation_id: m.organisation_id,
+        account_id: m.account_id,
+        kind: m.kind,
+        roles: m.roles,
+        created_at: m.created_at,
+        revoked_at: m.revoked_at,
+        matters: m.matters,
+        starts_at: m.starts_at,
+        expires_at: m.expires_at,
+        confirmed_at: m.confirmed_at,
+    }
+}
+
 impl Ops {
     /// Accounts matching `query`: an ID number finds its one bound account (by keyed hash), a
     /// phone number however typed, anything else is matched within usernames, names and phones.
@@ -59,25 +76,7 @@ impl Ops {
                 flagged: k.flagged_at.is_some(),
             })
             .collect();
-        let memberships = self
-            .store
-            .memberships(&a.id)
-            .await?
-            .into_iter()
-            .map(|m| MembershipInfo {
-                id: m.id,
-                organisation_id: m.organisation_id,
-                account_id: m.account_id,
-                kind: m.kind,
-                roles: m.roles,
-                created_at: m.created_at,
-                revoked_at: m.revoked_at,
-                matters: m.matters,
-                starts_at: m.starts_at,
-                expires_at: m.expires_at,
-                confirmed_at: m.confirmed_at,
-            })
-            .collect();
+        let memberships = self.store.memberships(&a.id).await?.into_iter().map(membership_info).collect();
         let sessions = self
             .store
             .account_sessions(&tenant.id, &a.id, self.now())

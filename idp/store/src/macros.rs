@@ -570,38 +570,11 @@ macro_rules! impl_store {
                 rows.into_iter().map(TryInto::try_into).collect()
             }
 
-            async fn audit_heads(&self) -> Result<Vec<(String, i64, String)>> {
-                sqlx::query_as("SELECT chain, seq, hash FROM audit_heads ORDER BY chain")
-                    .fetch_all(&self.pool).await.map_err(map_err)
-            }
-
-            async fn audit_chain(&self, chain: &str, after_seq: i64, limit: i64) -> Result<Vec<idp_core::audit::ChainedRecord>> {
-                let rows: Vec<ChainedRow> = sqlx::query_as("SELECT chain, seq, prev_hash, hash, tenant_id, kind, account_id, client_id, ip, detail, at \
-                                                            FROM audit_events WHERE chain = $1 AND seq > $2 ORDER BY seq LIMIT $3")
-                    .bind(chain).bind(after_seq).bind(limit).fetch_all(&self.pool).await.map_err(map_err)?;
-                Ok(rows.into_iter().map(Into::into).collect())
-            }
-
-            async fn audit_unchained(&self) -> Result<i64> {
-                let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_events WHERE chain IS NULL")
-                    .fetch_one(&self.pool).await.map_err(map_err)?;
-                Ok(n)
-            }
-
-            async fn audit_search(&self, tenant_id: &str, f: &idp_core::audit::Filter) -> Result<Vec<idp_core::audit::ChainedRecord>> {
-                let mut q = sqlx::QueryBuilder::<$crate_db>::new("SELECT chain, seq, prev_hash, hash, tenant_id, kind, account_id, client_id, ip, detail, at \
-                                                                 FROM audit_events WHERE chain IS NOT NULL AND tenant_id = ");
-                q.push_bind(tenant_id);
-                if let Some(k) = &f.kind { q.push(" AND kind = ").push_bind(k); }
-                if let Some(a) = &f.account_id { q.push(" AND account_id = ").push_bind(a); }
-                if let Some(c) = &f.client_id { q.push(" AND client_id = ").push_bind(c); }
-                if let Some(s) = f.since { q.push(" AND at >= ").push_bind(s); }
-                if let Some(u) = f.until { q.push(" AND at <= ").push_bind(u); }
-                if let Some(b) = f.before_seq { q.push(" AND seq < ").push_bind(b); }
-                q.push(" ORDER BY seq DESC LIMIT ").push_bind(f.limit.clamp(1, 10_000));
-                let rows: Vec<ChainedRow> = q.build_query_as().persistent(false).fetch_all(&self.pool).await.map_err(map_err)?;
-                Ok(rows.into_iter().map(Into::into).collect())
-            }
+            // the audit chain's reads: SQL in `admin_sql.rs`
+            async fn audit_heads(&self) -> Result<Vec<(String, i64, String)>> { self.sql_audit_heads().await }
+            async fn audit_chain(&self, chain: &str, after_seq: i64, limit: i64) -> Result<Vec<idp_core::audit::ChainedRecord>> { self.sql_audit_chain(chain, after_seq, limit).await }
+            async fn audit_unchained(&self) -> Result<i64> { self.sql_audit_unchained().await }
+            async fn audit_search(&self, tenant_id: &str, f: &idp_core::audit::Filter) -> Result<Vec<idp_core::audit::ChainedRecord>> { self.sql_audit_search(tenant_id, f).await }
 
             async fn audit_events(&self, tenant_id: &str, limit: i64) -> Result<Vec<AuditEvent>> {
                 let rows: Vec<AuditRow> = sqlx::query_as("SELECT tenant_id, kind, account_id, client_id, ip, detail, at FROM audit_events WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2")

@@ -10,12 +10,13 @@ use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use idp_core::admin::{Action, Caller};
-use idp_core::org::{Membership, Organisation};
-use idp_proto::{MembershipInfo, NewMembership, NewOrganisation, OrganisationInfo};
+use idp_core::org::Organisation;
+use idp_proto::{NewMembership, NewOrganisation, OrganisationInfo};
 use serde::Deserialize;
 
 use super::{caller, failed, forbidden, json_body, ok, problem, refused};
 use crate::http::State;
+use crate::ops_accounts::membership_info;
 use crate::state::{AppState, TenantCtx};
 
 fn info(o: Organisation) -> OrganisationInfo {
@@ -31,22 +32,6 @@ fn info(o: Organisation) -> OrganisationInfo {
         path: o.path,
         created_at: o.created_at,
         representative_name: o.representative_name,
-    }
-}
-
-fn member_info(m: Membership) -> MembershipInfo {
-    MembershipInfo {
-        id: m.id,
-        organisation_id: m.organisation_id,
-        account_id: m.account_id,
-        kind: m.kind,
-        roles: m.roles,
-        created_at: m.created_at,
-        revoked_at: m.revoked_at,
-        matters: m.matters,
-        starts_at: m.starts_at,
-        expires_at: m.expires_at,
-        confirmed_at: m.confirmed_at,
     }
 }
 
@@ -169,7 +154,7 @@ pub async fn members(state: State, Path((slug, id)): Path<(String, String)>, hea
         Err(r) => return r,
     };
     match state.store().members_of(&t.tenant.id, &o.id).await {
-        Ok(list) => ok(StatusCode::OK, &list.into_iter().map(member_info).collect::<Vec<_>>()),
+        Ok(list) => ok(StatusCode::OK, &list.into_iter().map(membership_info).collect::<Vec<_>>()),
         Err(e) => failed(e),
     }
 }
@@ -196,7 +181,7 @@ pub async fn add_member(
     };
     let login = new.username.trim().to_lowercase();
     match state.ops.add_membership_by(&t.tenant.slug, &login, &o.id, new.roles, &c.account_id).await {
-        Ok(m) => ok(StatusCode::CREATED, &member_info(m)),
+        Ok(m) => ok(StatusCode::CREATED, &membership_info(m)),
         Err(e) => refused(e),
     }
 }
@@ -221,7 +206,7 @@ pub async fn revoke_member(
         return r;
     }
     match state.ops.revoke_membership_by(&t.tenant.slug, &m.id, &c.account_id).await {
-        Ok(m) => ok(StatusCode::OK, &member_info(m)),
+        Ok(m) => ok(StatusCode::OK, &membership_info(m)),
         Err(e) => refused(e),
     }
 }
