@@ -44,5 +44,37 @@ pub(crate) async fn get(shared: &Shared, token: &str, path: &str) -> Result<Valu
 }
 
 pub(crate) async fn post(shared: &Shared, token: &str, path: &str, body: &Value) -> Result<Value, String> {
-    answer(shared.http.post(url(shared, path)).bearer_auth(token).json(body).send().await).await
+    send(shared, token, reqwest::Method::POST, path, Some(body)).await
+}
+
+/// Any method, with a JSON body or none.
+pub(crate) async fn send(
+    shared: &Shared,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<&Value>,
+) -> Result<Value, String> {
+    let mut req = shared.http.request(method, url(shared, path)).bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(b);
+    }
+    answer(req.send().await).await
+}
+
+/// A download (the audit export): the answer's type and bytes as the idp sent them.
+pub(crate) async fn raw(shared: &Shared, token: &str, path: &str) -> Result<(String, Vec<u8>), String> {
+    let res = shared.http.get(url(shared, path)).bearer_auth(token).send().await;
+    let res = res.map_err(|_| "The identity provider could not be reached.".to_string())?;
+    if !res.status().is_success() {
+        return answer(Ok(res)).await.map(|_| Default::default());
+    }
+    let content_type = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json")
+        .to_string();
+    let bytes = res.bytes().await.map_err(|_| "The download was cut short.".to_string())?;
+    Ok((content_type, bytes.to_vec()))
 }

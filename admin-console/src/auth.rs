@@ -111,8 +111,36 @@ fn unavailable(why: &str) -> Response {
     (StatusCode::BAD_GATEWAY, "The identity provider could not be reached; try again.").into_response()
 }
 
+/// A page asked for without a live session goes through the sign-in and comes back: the
+/// layer on every route (form posts are sent to `/login` by their handlers).
+pub async fn require(
+    State(shared): State<Arc<Shared>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = req.uri().path();
+    let open = path == "/login" || path == "/callback" || path.starts_with("/static/");
+    if req.method() == axum::http::Method::GET && !open && signed_in(&shared, req.headers()).is_none() {
+        let here = req.uri().path_and_query().map_or("/", |p| p.as_str());
+        let to = format!("/login?{}", serde_urlencoded::to_string([("next", here)]).unwrap_or_default());
+        return Redirect::to(&to).into_response();
+    }
+    next.run(req).await
+}
+
+/// A console path to come back to: local, absolute, and not a scheme-relative URL.
+fn local_path(p: &str) -> Option<String> {
+    let ok = p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && p.len() <= 512;
+    ok.then(|| p.to_string())
+}
+
+#[derive(Deserialize)]
+pub struct Login {
+    next: Option<String>,
+}
+
 /// `GET /login`: off to the idp.
-pub async fn login(State(shared): State<Arc<Shared>>) -> Response {
+pub async fn login(State(shared): State<Arc<Shared>>, Query(q): Query<Login>) -> Response {
     let client = match client(&shared).await {
         Ok(c) => c,
         Err(e) => return unavailable(&e),
@@ -128,6 +156,7 @@ pub async fn login(State(shared): State<Arc<Shared>>) -> Response {
     let session = Session {
         csrf: CsrfToken::new_random().secret().clone(),
         pending: Some((state.secret().clone(), nonce.secret().clone(), verifier.secret().clone())),
+        next: q.next.as_deref().and_then(local_path),
         expires_at: now() + 600,
         ..Session::default()
     };
@@ -191,14 +220,16 @@ pub async fn callback(
         return (StatusCode::FORBIDDEN, "Administration needs a sign-in with two factors.").into_response();
     }
     let lifetime = tokens.expires_in().map_or(600, |d| d.as_secs() as i64);
+    let mut back = None;
     if let Ok(mut s) = shared.sessions.lock()
         && let Some(session) = s.get_mut(&id)
     {
         session.access_token = Some(tokens.access_token().secret().clone());
         session.subject = claims.subject().as_str().to_string();
         session.expires_at = now() + lifetime;
+        back = session.next.take();
     }
-    Redirect::to("/").into_response()
+    Redirect::to(back.as_deref().unwrap_or("/")).into_response()
 }
 
 /// `POST /logout`: the session ends here (the idp session stays; sign out there too).
@@ -209,4 +240,15 @@ pub async fn logout(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Re
         s.remove(&id);
     }
     Redirect::to(&format!("{}/t/{}/end_session", shared.idp_base, shared.tenant)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_local_paths_to_come_back_to() {
+        assert_eq!(super::local_path("/clients/abc?lang=en").as_deref(), Some("/clients/abc?lang=en"));
+        for bad in ["https://evil.example/", "//evil.example/x", "/\\evil.example", "clients", ""] {
+            assert_eq!(super::local_path(bad), None, "{bad}");
+        }
+    }
 }

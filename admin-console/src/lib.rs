@@ -7,12 +7,21 @@
 //! each administrator may do. Sessions are kept in memory (one console process; a restart signs
 //! everyone out) behind an HttpOnly, SameSite=Lax cookie; every form carries a CSRF token.
 //!
-//! Configuration (environment): `CONSOLE_LISTEN` (default `127.0.0.1:8090`),
-//! `CONSOLE_PUBLIC_URL` (default `http://{listen}`), `CONSOLE_ISSUER` (the administrators'
-//! tenant's issuer, e.g. `http://localhost:8080/t/main`), `CONSOLE_CLIENT_ID`,
-//! `CONSOLE_CLIENT_SECRET`, `CONSOLE_LOG`.
+//! A console session lasts as long as the access token. No refresh token is kept: when the
+//! token expires, the next page goes back through the idp, whose SSO session answers at once
+//! while it lives — so the idp alone applies the administrators' 15-minute idle timeout, and an
+//! administrator whose sessions were ended, or whose account was locked, is out of the console
+//! too. The page asked for is where the sign-in comes back to.
 //!
-//! Depends on `idp-proto` only (DESIGN.md), never on the provider's own crates.
+//! Configuration (environment): `CONSOLE_LISTEN` (default `127.0.0.1:8090`),
+//! `CONSOLE_PUBLIC_URL` (default `http(s)://{listen}`), `CONSOLE_ISSUER` (the administrators'
+//! tenant's issuer, e.g. `http://localhost:8080/t/main`), `CONSOLE_CLIENT_ID`,
+//! `CONSOLE_CLIENT_SECRET`, `CONSOLE_LOG`; HTTPS with `CONSOLE_TLS_CERT` and `CONSOLE_TLS_KEY`
+//! (PEM files; HSTS then), and `CONSOLE_IDP_CA` (PEM) to trust a private CA for the idp's
+//! own HTTPS (the development CA of `idp dev-certs`).
+//!
+//! Depends on `idp-proto` (DESIGN.md) and `https-serve` (a TLS loop that knows nothing of
+//! identity, split out of the idp so both serve HTTPS alike), never on the provider's crates.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -36,6 +45,11 @@ pub struct Config {
     pub client_id: String,
     pub client_secret: String,
     pub log: String,
+    /// HTTPS: the certificate chain and key (PEM files).
+    pub tls_cert: Option<std::path::PathBuf>,
+    pub tls_key: Option<std::path::PathBuf>,
+    /// A CA to trust for the idp's HTTPS, besides the system's.
+    pub idp_ca: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Config {
@@ -59,6 +73,9 @@ impl Config {
             client_id: need("CONSOLE_CLIENT_ID")?,
             client_secret: need("CONSOLE_CLIENT_SECRET")?,
             log: var("CONSOLE_LOG").unwrap_or_else(|| "info".into()),
+            tls_cert: var("CONSOLE_TLS_CERT").map(Into::into),
+            tls_key: var("CONSOLE_TLS_KEY").map(Into::into),
+            idp_ca: var("CONSOLE_IDP_CA").map(Into::into),
         })
     }
 }
@@ -72,6 +89,8 @@ pub(crate) struct Session {
     pub subject: String,
     /// While signing in: (state, nonce, PKCE verifier).
     pub pending: Option<(String, String, String)>,
+    /// While signing in: the console page to come back to.
+    pub next: Option<String>,
 }
 
 pub(crate) struct Shared {
@@ -86,28 +105,39 @@ pub(crate) struct Shared {
 
 pub struct App {
     shared: Arc<Shared>,
+    tls: Option<Arc<https_serve::ServerConfig>>,
 }
 
 impl App {
-    /// The console for `config`, reachable at `addr` (the bound listener's address).
-    pub fn new(config: Config, addr: SocketAddr) -> Self {
+    /// The console for `config`, reachable at `addr` (the bound listener's address); fails on
+    /// unreadable TLS or CA files.
+    pub fn new(config: Config, addr: SocketAddr) -> anyhow::Result<Self> {
+        let tls = match (&config.tls_cert, &config.tls_key) {
+            (Some(cert), Some(key)) => Some(https_serve::server_config(cert, key)?),
+            (None, None) => None,
+            _ => anyhow::bail!("CONSOLE_TLS_CERT and CONSOLE_TLS_KEY go together"),
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let public_url = config
             .public_url
             .clone()
-            .unwrap_or_else(|| format!("http://{addr}"))
+            .unwrap_or_else(|| format!("{scheme}://{addr}"))
             .trim_end_matches('/')
             .to_string();
         let (idp_base, tenant) = match config.issuer.rsplit_once("/t/") {
             Some((base, slug)) => (base.to_string(), slug.trim_end_matches('/').to_string()),
             None => (config.issuer.clone(), "main".into()),
         };
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_else(|_| reqwest::Client::new());
+        let mut http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
+        if let Some(ca) = &config.idp_ca {
+            for cert in https_serve::certificates(ca)? {
+                http = http.add_root_certificate(reqwest::Certificate::from_der(&cert)?);
+            }
+        }
+        let http = http.build()?;
         let shared =
             Arc::new(Shared { config, public_url, http, sessions: Mutex::default(), idp_base, tenant });
-        Self { shared }
+        Ok(Self { shared, tls })
     }
 
     pub fn public_url(&self) -> String {
@@ -122,25 +152,44 @@ impl App {
             .route("/logout", post(auth::logout))
             .route("/tenants", get(pages::tenants).post(pages::create_tenant))
             .route("/tenants/{slug}/{action}", post(pages::tenant_action))
+            .route("/settings", get(pages::settings).post(pages::save_rules))
+            .route("/settings/branding", post(pages::save_branding))
             .route("/organisations", get(pages::organisations).post(pages::add_organisation))
+            .route("/organisations/{id}", get(pages::organisation).post(pages::add_member))
+            .route("/memberships/{id}/remove", post(pages::remove_member))
             .route("/clients", get(pages::clients).post(pages::register_client))
+            .route("/clients/{id}", get(pages::client).post(pages::edit_client))
             .route("/clients/{id}/{action}", post(pages::client_action))
             .route("/keys", get(pages::keys).post(pages::rotate_key))
             .route("/keys/{kid}/revoke", post(pages::revoke_key))
             .route("/accounts", get(pages::accounts))
+            .route("/accounts/{id}", get(pages::account))
             .route("/accounts/{id}/{action}", post(pages::account_action))
             .route("/audit", get(pages::audit))
+            .route("/audit/export", get(pages::audit_export))
             .route("/static/htmx.min.js", get(pages::htmx))
             .route("/static/console.css", get(pages::stylesheet))
+            .layer(axum::middleware::from_fn_with_state(self.shared.clone(), auth::require))
             .layer(axum::middleware::from_fn(pages::security_headers))
             .with_state(self.shared.clone())
     }
 
+    /// Serves until `shutdown`: HTTPS with HSTS when configured, else HTTP.
     pub async fn serve(
         self,
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(listener, self.router()).with_graceful_shutdown(shutdown).await
+        let router = self.router();
+        match self.tls {
+            Some(tls) => {
+                let hsts = tower_http::set_header::SetResponseHeaderLayer::overriding(
+                    axum::http::header::STRICT_TRANSPORT_SECURITY,
+                    axum::http::HeaderValue::from_static(https_serve::HSTS),
+                );
+                https_serve::serve(listener, router.layer(hsts), tls, shutdown).await
+            }
+            None => axum::serve(listener, router).with_graceful_shutdown(shutdown).await,
+        }
     }
 }

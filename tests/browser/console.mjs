@@ -70,6 +70,15 @@ try {
   await shot("4-secret-rotated");
   step("rotated", { client });
 
+  // the client's own page, and the tenant's settings
+  await page.click(`tr[data-client="${client}"] a[href="/clients/${client}"]`);
+  await page.waitForSelector("form#edit-client");
+  await shot("5-client-detail");
+  await page.click("nav a[href='/settings']");
+  await page.waitForSelector("form#branding");
+  await shot("6-settings");
+  step("pages");
+
   if (errors.length) throw new Error(`page errors: ${errors.join("; ")}`);
   step("done", { client });
 } finally {

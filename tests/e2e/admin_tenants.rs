@@ -13,7 +13,13 @@ use crate::browser::{Browser, rp_http};
 use crate::common::{Backend, PASSWORD, TestServer};
 use crate::step_up::enrol;
 
-async fn call(s: &TestServer, method: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
+pub(crate) async fn call(
+    s: &TestServer,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let url = format!("{}/admin/v1/{path}", s.base);
     let mut req = match method {
         "GET" => rp_http().get(url),
@@ -29,18 +35,15 @@ async fn call(s: &TestServer, method: &str, path: &str, token: &str, body: Optio
     (status, res.json().await.unwrap_or_default())
 }
 
-async fn wait_for(what: impl AsyncFn() -> bool) {
+pub(crate) async fn wait_for(what: impl AsyncFn() -> bool) {
     let started = std::time::Instant::now();
     while !what().await && started.elapsed().as_secs() < 5 {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
 
-async fn tenants(backend: Backend) {
-    let Some(s) = TestServer::start_with(backend, |c| c.limits.signin_per_account_per_minute = 100).await
-    else {
-        return;
-    };
+/// A system and a security administrator of `main`, and their admin tokens (aal2).
+pub(crate) async fn admins(s: &TestServer) -> (String, String) {
     for (who, role) in [("sys", "system_admin"), ("sec", "security_admin")] {
         let a = NewAccount {
             username: who.into(),
@@ -55,10 +58,19 @@ async fn tenants(backend: Backend) {
     let settings = ClientSettings { scope: "openid admin".into(), ..ClientSettings::default() };
     let (console, secret) = s.add_client(ClientType::Web, settings).await;
     let secret = secret.unwrap();
-    let (sys_totp, _) = enrol(&s, "sys").await;
-    let sys = token(&s, &console, &secret, "openid%20admin", "sys", Some(&sys_totp)).await;
-    let (sec_totp, _) = enrol(&s, "sec").await;
-    let sec = token(&s, &console, &secret, "openid%20admin", "sec", Some(&sec_totp)).await;
+    let (sys_totp, _) = enrol(s, "sys").await;
+    let sys = token(s, &console, &secret, "openid%20admin", "sys", Some(&sys_totp)).await;
+    let (sec_totp, _) = enrol(s, "sec").await;
+    let sec = token(s, &console, &secret, "openid%20admin", "sec", Some(&sec_totp)).await;
+    (sys, sec)
+}
+
+async fn tenants(backend: Backend) {
+    let Some(s) = TestServer::start_with(backend, |c| c.limits.signin_per_account_per_minute = 100).await
+    else {
+        return;
+    };
+    let (sys, sec) = admins(&s).await;
 
     // create and list: the administrators' tenant's system administrators only
     assert_eq!(call(&s, "GET", "tenants", &sec, None).await.0, 403);

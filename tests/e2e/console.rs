@@ -5,6 +5,7 @@
 
 use idp_core::Env;
 use idp_core::model::{ClientSettings, ClientType};
+use idp_core::totp::Secret;
 use idp_server::ops::{NewAccount, NewClient};
 
 use crate::browser::{Browser, extract, form_action};
@@ -12,7 +13,7 @@ use crate::common::{Backend, PASSWORD, TestServer};
 use crate::step_up::enrol;
 
 /// GET `url` and follow redirects across the console and the idp; the last page and its URL.
-async fn follow(b: &Browser, mut res: reqwest::Response) -> (String, String) {
+pub(crate) async fn follow(b: &Browser, mut res: reqwest::Response) -> (String, String) {
     while res.status().is_redirection() {
         let loc = res.headers()["location"].to_str().unwrap().to_string();
         let next = res.url().join(&loc).unwrap();
@@ -22,12 +23,38 @@ async fn follow(b: &Browser, mut res: reqwest::Response) -> (String, String) {
     (url, res.text().await.unwrap())
 }
 
-async fn post(b: &Browser, base: &str, page: &str, action: &str, form: &[(&str, &str)]) -> (String, String) {
+pub(crate) async fn post(
+    b: &Browser,
+    base: &str,
+    page: &str,
+    action: &str,
+    form: &[(&str, &str)],
+) -> (String, String) {
     let csrf = extract(page, "csrf").expect("csrf");
     let mut full = vec![("csrf", csrf.as_str())];
     full.extend_from_slice(form);
     let url = if action.starts_with("http") { action.to_string() } else { format!("{base}{action}") };
     follow(b, b.http.post(url).form(&full).send().await.unwrap()).await
+}
+
+/// Opens `path` on the console without a session: the idp's sign-in with the password and a
+/// TOTP code, consent, and back to `path`; the URL and the page.
+pub(crate) async fn sign_in(
+    s: &TestServer,
+    b: &Browser,
+    base: &str,
+    path: &str,
+    login: &str,
+    totp: &Secret,
+) -> (String, String) {
+    let (url, page) = follow(b, b.http.get(format!("{base}{path}")).send().await.unwrap()).await;
+    assert!(url.starts_with(&s.base) && page.contains("name=\"password\""), "{url}");
+    let (_, code_page) =
+        post(b, &s.base, &page, &form_action(&page), &[("login", login), ("password", PASSWORD)]).await;
+    assert!(code_page.contains("name=\"code\""), "the second factor: {code_page}");
+    let code = totp.code_at_step(s.env.now() / 30);
+    let (_, consent) = post(b, &s.base, &code_page, &form_action(&code_page), &[("code", &code)]).await;
+    post(b, &s.base, &consent, &form_action(&consent), &[("decision", "allow")]).await
 }
 
 async fn console(backend: Backend) {
@@ -47,15 +74,7 @@ async fn console(backend: Backend) {
 
     // no session: off to sign in at the idp
     let b = Browser::new();
-    let (url, login) = follow(&b, b.http.get(format!("{base}/clients")).send().await.unwrap()).await;
-    assert!(url.starts_with(&s.base) && login.contains("name=\"password\""), "{url}");
-    let (_, code_page) =
-        post(&b, &s.base, &login, &form_action(&login), &[("login", "ops"), ("password", PASSWORD)]).await;
-    assert!(code_page.contains("name=\"code\""), "the second factor: {code_page}");
-    let code = totp.code_at_step(s.env.now() / 30);
-    let (_, consent) = post(&b, &s.base, &code_page, &form_action(&code_page), &[("code", &code)]).await;
-    let (url, dashboard) =
-        post(&b, &s.base, &consent, &form_action(&consent), &[("decision", "allow")]).await;
+    let (url, dashboard) = sign_in(&s, &b, &base, "/", "ops", &totp).await;
     assert!(url.starts_with(&base), "back at the console: {url}");
     assert!(
         dashboard.contains("<svg id=\"signins\"") && dashboard.contains("id=\"sessions\""),
@@ -165,13 +184,20 @@ async fn chromium_signs_in_to_the_console_and_registers_a_client() {
     let stored = s.ops.client("main", &client).await.unwrap();
     assert_eq!(stored.name, "不动产登记系统");
     assert!(stored.settings.previous_secret.is_some(), "rotated with an overlap");
-    for shot in ["1-idp-sign-in", "2-dashboard", "3-client-registered", "4-secret-rotated"] {
+    for shot in [
+        "1-idp-sign-in",
+        "2-dashboard",
+        "3-client-registered",
+        "4-secret-rotated",
+        "5-client-detail",
+        "6-settings",
+    ] {
         assert!(artefacts.join(format!("{shot}.png")).exists(), "{shot}.png");
     }
 }
 
 /// A console for `s`'s main tenant, its client registered; its URL.
-async fn start_console(s: &TestServer) -> String {
+pub(crate) async fn start_console(s: &TestServer) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let base = format!("http://127.0.0.1:{}", addr.port());
@@ -191,12 +217,15 @@ async fn start_console(s: &TestServer) -> String {
         client_id: client.client_id,
         client_secret: secret.unwrap(),
         log: "warn".into(),
+        tls_cert: None,
+        tls_key: None,
+        idp_ca: None,
     };
-    tokio::spawn(admin_console::App::new(config, addr).serve(listener, std::future::pending()));
+    tokio::spawn(admin_console::App::new(config, addr).unwrap().serve(listener, std::future::pending()));
     base
 }
 
-fn attr(page: &str, marker: &str) -> String {
+pub(crate) fn attr(page: &str, marker: &str) -> String {
     let i = page.find(marker).unwrap_or_else(|| panic!("{marker} not in {page}")) + marker.len();
     page[i..i + page[i..].find('"').unwrap()].to_string()
 }

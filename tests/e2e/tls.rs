@@ -1,7 +1,8 @@
 //! HTTPS: `idp serve` with a certificate and key from the development PKI (`idp dev-certs`)
 //! answers over TLS only, with HSTS; the `openidconnect` crate discovers it and reads its keys
 //! trusting only that CA; a client that does not trust the CA is refused; the plain-HTTP
-//! redirect listener sends every request to the same path on the HTTPS public URL.
+//! redirect listener sends every request to the same path on the HTTPS public URL. The admin
+//! console serves HTTPS the same way and reaches the idp over HTTPS trusting the same CA.
 
 use std::sync::Arc;
 
@@ -56,5 +57,49 @@ async fn the_provider_serves_https_with_hsts_and_redirects_plain_http() {
     let res = plain.post(format!("http://{redirect}/t/main/token?x=1")).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 308);
     assert_eq!(res.headers()["location"], format!("{base}/t/main/token?x=1").as_str());
+
+    // the console over HTTPS too, calling the idp over HTTPS trusting the development CA
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let console_url = format!("https://localhost:{}", addr.port());
+    let config = admin_console::Config {
+        listen: addr.to_string(),
+        public_url: Some(console_url.clone()),
+        issuer: format!("{base}/t/main"),
+        client_id: "console".into(),
+        client_secret: "not-used-here".into(),
+        log: "warn".into(),
+        tls_cert: Some(pki.join("server.pem")),
+        tls_key: Some(pki.join("server-key.pem")),
+        idp_ca: Some(pki.join("ca.pem")),
+    };
+    let console = admin_console::App::new(config, addr).expect("the console starts with TLS");
+    tokio::spawn(console.serve(listener, std::future::pending()));
+    let res = http.get(format!("{console_url}/clients?lang=en")).send().await.unwrap();
+    assert_eq!(res.headers()["strict-transport-security"], "max-age=31536000; includeSubDomains");
+    assert_eq!(
+        res.headers()["location"],
+        "/login?next=%2Fclients%3Flang%3Den",
+        "back to the page after sign-in"
+    );
+    let res = http.get(format!("{console_url}/login?next=%2Fclients")).send().await.unwrap();
+    let to_idp = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(to_idp.starts_with(&format!("{base}/t/main/authorize?")), "discovered over https: {to_idp}");
+    assert!(to_idp.contains("acr_values=aal2"), "{to_idp}");
+    let cookie = res.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    assert!(untrusting.get(format!("{console_url}/login")).send().await.is_err());
+    let half = admin_console::Config {
+        listen: addr.to_string(),
+        public_url: None,
+        issuer: format!("{base}/t/main"),
+        client_id: "console".into(),
+        client_secret: "x".into(),
+        log: "warn".into(),
+        tls_cert: Some(pki.join("server.pem")),
+        tls_key: None,
+        idp_ca: None,
+    };
+    assert!(admin_console::App::new(half, addr).is_err(), "a certificate without its key is refused");
     let _ = tx.send(());
 }

@@ -13,6 +13,7 @@ pub mod access_token;
 pub mod admin;
 pub mod audit;
 pub mod authorize;
+pub mod branding;
 pub mod claims;
 pub mod claims_request;
 pub mod client_auth;

@@ -28,6 +28,9 @@ pub struct TenantSettings {
     /// The tenant's own session and lockout rules, where they differ from the deployment's.
     #[serde(default)]
     pub policy: TenantPolicy,
+    /// Name, logo and colours on the tenant's pages.
+    #[serde(default)]
+    pub branding: crate::branding::Branding,
 }
 
 /// A tenant's own rules; `None` keeps the deployment's (configuration).
@@ -38,6 +41,24 @@ pub struct TenantPolicy {
     pub session_absolute_seconds: Option<i64>,
     pub lockout_threshold: Option<i64>,
     pub lockout_seconds: Option<i64>,
+    /// Stricter password rules than the baseline (8 characters, 3 of 4 classes), never weaker.
+    pub password_min_length: Option<i64>,
+    pub password_min_classes: Option<i64>,
+}
+
+impl TenantPolicy {
+    /// The password rules in force: the tenant's where stricter, else the baseline.
+    pub fn password_rules(&self) -> crate::password::Rules {
+        let base = crate::password::Rules::default();
+        crate::password::Rules {
+            min_length: self
+                .password_min_length
+                .map_or(base.min_length, |n| (n.max(0) as usize).max(base.min_length)),
+            min_classes: self
+                .password_min_classes
+                .map_or(base.min_classes, |n| (n.max(0) as usize).clamp(base.min_classes, 4)),
+        }
+    }
 }
 
 /// Which sign-in methods and second factors a tenant offers. What is off cannot be set up or

@@ -195,30 +195,52 @@ const COMMON: &[&str] = &[
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PasswordProblem {
-    TooShort,
-    TooFewClasses,
+    /// Shorter than the rules' minimum (which is in the message).
+    TooShort(usize),
+    TooFewClasses(usize),
     Common,
     TooLong,
 }
 
+/// Password rules: the baseline of DOMAIN.md by default, stricter per tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rules {
+    pub min_length: usize,
+    /// Of lower case, upper case, digits and symbols.
+    pub min_classes: usize,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules { min_length: 8, min_classes: 3 }
+    }
+}
+
 impl PasswordProblem {
-    pub fn message(&self) -> &'static str {
+    pub fn message(&self) -> String {
         match self {
-            PasswordProblem::TooShort => "the password must have at least 8 characters",
-            PasswordProblem::TooFewClasses => {
-                "the password must mix at least 3 of: lower case, upper case, digits, symbols"
+            PasswordProblem::TooShort(n) => format!("the password must have at least {n} characters"),
+            PasswordProblem::TooFewClasses(n) => {
+                format!("the password must mix at least {n} of: lower case, upper case, digits, symbols")
             }
-            PasswordProblem::Common => "this password is too common",
-            PasswordProblem::TooLong => "the password must have at most 256 characters",
+            PasswordProblem::Common => "this password is too common".into(),
+            PasswordProblem::TooLong => "the password must have at most 256 characters".into(),
         }
     }
 }
 
 /// At least 8 characters with 3 of 4 character classes, not on the common list.
 pub fn check_policy(password: &str) -> Result<(), PasswordProblem> {
+    check_rules(password, Rules::default())
+}
+
+/// The rules given (never below the baseline), and not on the common list.
+pub fn check_rules(password: &str, rules: Rules) -> Result<(), PasswordProblem> {
+    let min_length = rules.min_length.max(Rules::default().min_length);
+    let min_classes = rules.min_classes.clamp(Rules::default().min_classes, 4);
     let len = password.chars().count();
-    if len < 8 {
-        return Err(PasswordProblem::TooShort);
+    if len < min_length {
+        return Err(PasswordProblem::TooShort(min_length));
     }
     if len > 256 {
         return Err(PasswordProblem::TooLong);
@@ -229,8 +251,8 @@ pub fn check_policy(password: &str) -> Result<(), PasswordProblem> {
         password.chars().any(|c| c.is_ascii_digit()),
         password.chars().any(|c| !c.is_alphanumeric()),
     ];
-    if classes.iter().filter(|c| **c).count() < 3 {
-        return Err(PasswordProblem::TooFewClasses);
+    if classes.iter().filter(|c| **c).count() < min_classes {
+        return Err(PasswordProblem::TooFewClasses(min_classes));
     }
     let lower = password.to_lowercase();
     if COMMON.iter().any(|c| c.to_lowercase() == lower) {
@@ -272,10 +294,20 @@ mod tests {
 
     #[test]
     fn policy() {
-        assert_eq!(check_policy("Ab1!"), Err(PasswordProblem::TooShort));
-        assert_eq!(check_policy("abcdefgh1"), Err(PasswordProblem::TooFewClasses));
+        assert_eq!(check_policy("Ab1!"), Err(PasswordProblem::TooShort(8)));
+        assert_eq!(check_policy("abcdefgh1"), Err(PasswordProblem::TooFewClasses(3)));
         assert_eq!(check_policy("P@ssw0rd"), Err(PasswordProblem::Common));
         assert!(check_policy("Tiger-Lily-42").is_ok());
         assert!(check_policy("长城Abc123").is_ok());
+        let strict = Rules { min_length: 12, min_classes: 4 };
+        assert_eq!(check_rules("tiger-lily-42", strict), Err(PasswordProblem::TooFewClasses(4)));
+        assert_eq!(check_rules("Tiger-Lily4", strict), Err(PasswordProblem::TooShort(12)));
+        assert!(check_rules("Tiger-Lily-42", strict).is_ok());
+        assert!(check_rules("tiger-lily-42", Rules { min_length: 12, min_classes: 3 }).is_ok());
+        // weaker rules than the baseline are never applied
+        let lax = Rules { min_length: 1, min_classes: 1 };
+        assert_eq!(check_rules("abcdefg", lax), Err(PasswordProblem::TooShort(8)));
+        assert_eq!(check_rules("abcdefghij", lax), Err(PasswordProblem::TooFewClasses(3)));
+        assert!(PasswordProblem::TooShort(12).message().contains("12"));
     }
 }

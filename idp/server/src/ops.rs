@@ -417,7 +417,8 @@ impl Ops {
         }
         let password_hash = match &new.password {
             Some(p) => {
-                password::check_policy(p).map_err(|e| anyhow!(e.message()))?;
+                let rules = tenant.settings.policy.password_rules();
+                password::check_rules(p, rules).map_err(|e| anyhow!(e.message()))?;
                 Some(self.config.argon2.hash(p).map_err(|e| anyhow!(e))?)
             }
             None => None,
@@ -460,7 +461,8 @@ impl Ops {
 
     pub async fn set_password(&self, slug: &str, login: &str, pw: &str) -> anyhow::Result<()> {
         let account = self.account(slug, login).await?;
-        password::check_policy(pw).map_err(|e| anyhow!(e.message()))?;
+        let rules = self.tenant(slug).await?.settings.policy.password_rules();
+        password::check_rules(pw, rules).map_err(|e| anyhow!(e.message()))?;
         let hash = self.config.argon2.hash(pw).map_err(|e| anyhow!(e))?;
         self.store.set_password_hash(&account.tenant_id, &account.id, &hash, self.now()).await?;
         self.store.reset_login_failures(&account.tenant_id, &account.id).await?;

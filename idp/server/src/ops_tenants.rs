@@ -77,12 +77,36 @@ impl Ops {
             within(p.session_absolute_seconds, 300, 30 * 86_400, "session_absolute_seconds")?;
             within(p.lockout_threshold, 3, 20, "lockout_threshold")?;
             within(p.lockout_seconds, 60, 86_400, "lockout_seconds")?;
+            within(p.password_min_length, 8, 64, "password_min_length")?;
+            within(p.password_min_classes, 3, 4, "password_min_classes")?;
             tenant.settings.policy = p;
         }
         self.store.set_tenant_settings(&tenant.id, &tenant.settings).await?;
         self.store.bump_change(crate::state::TENANTS_CHANGED).await?;
-        let detail = serde_json::json!({"settings": tenant.settings});
+        let s = &tenant.settings;
+        let detail = serde_json::json!({"factors": s.factors, "policy": s.policy});
         self.audit_by(&tenant.id, "tenant_settings_set", None, detail, by).await?;
+        Ok(tenant)
+    }
+
+    /// The tenant's name, logo and colours on its pages (checked, see `idp_core::branding`);
+    /// audited with the logo's digest, not the image.
+    pub async fn set_tenant_branding_by(
+        &self,
+        slug: &str,
+        branding: idp_core::branding::Branding,
+        by: &str,
+    ) -> anyhow::Result<Tenant> {
+        let mut tenant = self.tenant(slug).await?;
+        tenant.settings.branding = branding.checked().map_err(|e| anyhow!(e))?;
+        self.store.set_tenant_settings(&tenant.id, &tenant.settings).await?;
+        self.store.bump_change(crate::state::TENANTS_CHANGED).await?;
+        let b = &tenant.settings.branding;
+        let mut detail = b.summary();
+        if let Some(logo) = &b.logo {
+            detail["logo"]["sha256"] = idp_core::crypto::sha256_hex(&logo.bytes()).into();
+        }
+        self.audit_by(&tenant.id, "tenant_branding_set", None, detail, by).await?;
         Ok(tenant)
     }
 

@@ -23,6 +23,8 @@ pub struct TenantCtx {
     pub endpoints: Endpoints,
     pub discovery_json: String,
     pub jwks_json: String,
+    /// Name, logo and colours on the tenant's pages.
+    pub look: Arc<crate::http::look::Look>,
 }
 
 /// A rate limit per key and minute. In memory (governor) for one node; with `shared`, a
@@ -216,7 +218,8 @@ impl AppState {
         let discovery_json = metadata(&endpoints).to_string();
         let jwks_json =
             serde_json::to_string(&keys.jwks()).map_err(|e| OAuthError::server_error(e.to_string()))?;
-        let ctx = Arc::new(TenantCtx { tenant, keys, endpoints, discovery_json, jwks_json });
+        let look = Arc::new(crate::http::look::Look::of(&tenant));
+        let ctx = Arc::new(TenantCtx { tenant, keys, endpoints, discovery_json, jwks_json, look });
         if let Ok(mut map) = self.tenants.write() {
             map.insert(slug.to_string(), ctx.clone());
         }

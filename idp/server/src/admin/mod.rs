@@ -42,6 +42,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/admin/v1/tenants/{tenant}/{action}"),
     ("get", "/admin/v1/tenants/{tenant}/settings"),
     ("put", "/admin/v1/tenants/{tenant}/settings"),
+    ("get", "/admin/v1/tenants/{tenant}/branding"),
+    ("put", "/admin/v1/tenants/{tenant}/branding"),
     ("post", "/admin/v1/tenants/{tenant}/synthetic-people"),
     ("get", "/admin/v1/tenants/{tenant}/organisations"),
     ("post", "/admin/v1/tenants/{tenant}/organisations"),
@@ -71,6 +73,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/admin/v1/tenants", get(tenants::list).post(tenants::add))
         .route("/admin/v1/tenants/{tenant}/{action}", post(tenants::switch))
         .route("/admin/v1/tenants/{tenant}/settings", get(tenants::settings).put(tenants::set_settings))
+        .route("/admin/v1/tenants/{tenant}/branding", get(tenants::branding).put(tenants::set_branding))
         .route("/admin/v1/tenants/{tenant}/synthetic-people", post(tenants::synthetic))
         .route("/admin/v1/tenants/{tenant}/organisations", get(org::list).post(org::add))
         .route("/admin/v1/tenants/{tenant}/organisations/{id}", get(org::one))

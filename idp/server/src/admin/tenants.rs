@@ -1,8 +1,8 @@
 //! Tenants through the admin API. Creating, listing, disabling and enabling tenants belongs to
 //! the system administrators of the administrators' own tenant (`admin_tenant`, by default
 //! `main`), with a token of that tenant; a tenant's own rules (offered factors, sessions,
-//! lockout) to its security administrators; synthetic people of a sandbox tenant to its system
-//! administrators.
+//! lockout, passwords) to its security administrators; its branding (name, logo, colours) and,
+//! in a sandbox tenant, synthetic people to its system administrators.
 
 use axum::body::Bytes;
 use axum::extract::Path;
@@ -20,7 +20,7 @@ fn info(state: &crate::state::AppState, t: &Tenant) -> serde_json::Value {
         "slug": t.slug, "name": t.name, "issuer": state.config().issuer(&t.slug), "disabled": t.disabled,
         "created_at": t.created_at, "sandbox": t.settings.sandbox,
         "factors": t.settings.factors.named().into_iter().filter(|(_, on)| *on).map(|(n, _)| n).collect::<Vec<_>>(),
-        "policy": t.settings.policy,
+        "policy": t.settings.policy, "branding": t.settings.branding.summary(),
     })
 }
 
@@ -94,13 +94,14 @@ pub struct Rules {
     policy: Option<TenantPolicy>,
 }
 
-/// `GET /tenants/{tenant}/settings`: the tenant's rules (its security administrators).
+/// `GET /tenants/{tenant}/settings`: the tenant's rules and branding (its security
+/// administrators, who set the rules, and its system administrators, who set the branding).
 pub async fn settings(state: State, Path(slug): Path<String>, headers: HeaderMap) -> Response {
     let (t, c) = match caller(&state, &slug, &headers).await {
         Ok(v) => v,
         Err(r) => return r,
     };
-    if !c.may(idp_core::admin::Action::ManageKeys, None) {
+    if !c.may(idp_core::admin::Action::ManageKeys, None) && !c.roles.iter().any(|r| r == SYSTEM_ADMIN) {
         return forbidden();
     }
     ok(StatusCode::OK, &info(&state, &t.tenant))
@@ -125,6 +126,46 @@ pub async fn set_settings(
         Err(r) => return r,
     };
     match state.ops.set_tenant_rules_by(&t.tenant.slug, r.factors.as_deref(), r.policy, &c.account_id).await {
+        Ok(t) => ok(StatusCode::OK, &info(&state, &t)),
+        Err(e) => refused(e),
+    }
+}
+
+/// `GET /tenants/{tenant}/branding`: the whole branding, the logo's data included, as stored
+/// now (not as this node's cache has it), for an editor to send back what it keeps.
+pub async fn branding(state: State, Path(slug): Path<String>, headers: HeaderMap) -> Response {
+    let (t, c) = match caller(&state, &slug, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if !c.may(idp_core::admin::Action::ManageKeys, None) && !c.roles.iter().any(|r| r == SYSTEM_ADMIN) {
+        return forbidden();
+    }
+    match state.ops.tenant(&t.tenant.slug).await {
+        Ok(fresh) => ok(StatusCode::OK, &fresh.settings.branding),
+        Err(e) => refused(e),
+    }
+}
+
+/// `PUT /tenants/{tenant}/branding`: name, logo and colours (the tenant's system administrators).
+pub async fn set_branding(
+    state: State,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (t, c) = match caller(&state, &slug, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if !c.roles.iter().any(|r| r == SYSTEM_ADMIN) {
+        return forbidden();
+    }
+    let b: idp_core::branding::Branding = match json_body(&headers, &body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    match state.ops.set_tenant_branding_by(&t.tenant.slug, b, &c.account_id).await {
         Ok(t) => ok(StatusCode::OK, &info(&state, &t)),
         Err(e) => refused(e),
     }

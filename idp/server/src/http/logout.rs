@@ -210,7 +210,7 @@ pub async fn confirm(
     };
     if param(&params, "decision") != Some("yes") {
         let tx = lang.texts();
-        return message_page(lang, StatusCode::OK, tx.stay_signed_in, tx.brand);
+        return message_page(lang, StatusCode::OK, tx.stay_signed_in, &tx.look().name);
     }
     let ip = super::client_ip(&state, &headers, peer);
     finish(&state, &t, session.as_ref(), &plan, lang, &ip).await

@@ -26,6 +26,7 @@ pub mod discovery;
 pub mod factor;
 pub mod interaction;
 pub mod logout;
+pub mod look;
 pub mod pages;
 pub mod passkey;
 pub mod realname;
@@ -56,13 +57,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/t/{tenant}/revoke", post(token::revoke))
         .route("/t/{tenant}/userinfo", get(userinfo::get).post(userinfo::post))
         .layer(cors);
-    Router::new()
-        .merge(api)
-        .merge(crate::admin::routes())
-        .route("/", get(pages::home))
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/static/style.css", get(pages::stylesheet))
-        .route("/static/webauthn.js", get(pages::webauthn_script))
+    // The tenant's pages, each with the tenant's look (see `look`).
+    let pages = Router::new()
+        .route("/t/{tenant}/look.css", get(look::stylesheet))
+        .route("/t/{tenant}/logo", get(look::logo))
         .route("/t/{tenant}/authorize", get(authorize::get).post(authorize::post))
         .route("/t/{tenant}/interaction/{id}", get(interaction::show))
         .route("/t/{tenant}/interaction/{id}/login", post(interaction::login))
@@ -92,9 +90,18 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/t/{tenant}/account/keys/begin", post(account_keys::begin))
         .route("/t/{tenant}/account/keys/finish", post(account_keys::finish))
         .route("/t/{tenant}/account/keys/{key}/remove", post(account_keys::remove))
-        .route("/t/{tenant}/introspect", post(token::introspect))
         .route("/t/{tenant}/end_session", get(logout::get).post(logout::post))
         .route("/t/{tenant}/end_session/confirm", post(logout::confirm))
+        .route_layer(middleware::from_fn_with_state(state.clone(), look::scope));
+    Router::new()
+        .merge(api)
+        .merge(crate::admin::routes())
+        .merge(pages)
+        .route("/", get(pages::home))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/static/style.css", get(pages::stylesheet))
+        .route("/static/webauthn.js", get(pages::webauthn_script))
+        .route("/t/{tenant}/introspect", post(token::introspect))
         .fallback(pages::not_found)
         .layer(middleware::from_fn(security_headers))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

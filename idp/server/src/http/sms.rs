@@ -104,7 +104,7 @@ pub(super) async fn send_code(
         created_at: now,
     };
     state.store().put_sms_code(&record).await?;
-    let brand = lang.texts().brand;
+    let brand = lang.texts().look().name;
     let message = match (lang, purpose) {
         (Lang::Zh, PURPOSE) => format!("【{brand}】您的登录验证码是 {code}，5 分钟内有效，请勿告诉他人。"),
         (Lang::Zh, "recovery") => {

@@ -1,5 +1,13 @@
 //! The texts of the pages, in zh-CN (the default) and English.
 
+impl Texts {
+    /// The look of the page being rendered: the tenant's name, stylesheet and logo where it
+    /// has them (see `look`).
+    pub fn look(&self) -> super::look::Shown {
+        super::look::shown(self.brand, self.html_lang == "en")
+    }
+}
+
 pub struct Texts {
     pub html_lang: &'static str,
     pub brand: &'static str,

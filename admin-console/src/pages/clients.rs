@@ -1,0 +1,277 @@
+//! Department applications: register, edit, rotate secrets, disable and enable.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::{Common, Layout, field, form, layout, page, rows, segment, session, texts, txt};
+use crate::texts::Texts;
+use crate::{Session, Shared, api};
+
+#[derive(Template)]
+#[template(path = "clients.html")]
+pub struct ClientsPage {
+    pub l: Layout,
+    /// (client_id, name, type, scope, disabled, rotatable)
+    pub rows: Vec<(String, String, String, String, bool, bool)>,
+    /// A secret to show once.
+    pub secret: Option<Shown>,
+}
+
+/// A client secret shown once.
+pub struct Shown {
+    pub client: String,
+    pub secret: String,
+}
+
+async fn clients_page(
+    shared: &Shared,
+    t: &'static Texts,
+    s: &Session,
+    secret: Option<Shown>,
+    error: Option<String>,
+) -> Response {
+    let mut l = layout(t, s, "clients", "/clients");
+    let token = s.access_token.clone().unwrap_or_default();
+    let list = match api::get(shared, &token, "clients").await {
+        Ok(v) => rows(&v),
+        Err(e) => {
+            l.error = Some(e);
+            vec![]
+        }
+    };
+    let rows = list
+        .iter()
+        .map(|c| {
+            let kind = txt(c, "type");
+            let rotatable = kind != "spa";
+            (txt(c, "client_id"), txt(c, "name"), kind, txt(c, "scope"), c["disabled"] == true, rotatable)
+        })
+        .collect();
+    if error.is_some() {
+        l.error = error;
+    }
+    page(t, &ClientsPage { l, rows, secret })
+}
+
+pub async fn clients(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(q): Query<Common>,
+) -> Response {
+    let t = texts(&q, &headers);
+    match session(&shared, &headers) {
+        Ok(s) => clients_page(&shared, t, &s, None, None).await,
+        Err(r) => r,
+    }
+}
+
+pub async fn register_client(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let t = texts(&Common::default(), &headers);
+    let (s, p) = match form(&shared, &headers, &body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let mut new =
+        json!({"name": field(&p, "name").unwrap_or_default(), "type": field(&p, "type").unwrap_or("web")});
+    if let Some(uri) = field(&p, "redirect_uri") {
+        new["redirect_uris"] = json!([uri]);
+    }
+    if let Some(scope) = field(&p, "scope") {
+        new["scope"] = json!(scope);
+    }
+    let token = s.access_token.clone().unwrap_or_default();
+    match api::post(&shared, &token, "clients", &new).await {
+        Ok(c) => {
+            let secret = c["client_secret"]
+                .as_str()
+                .map(|x| Shown { client: txt(&c, "client_id"), secret: x.to_string() });
+            clients_page(&shared, t, &s, secret, None).await
+        }
+        Err(e) => clients_page(&shared, t, &s, None, Some(e)).await,
+    }
+}
+
+/// `POST /clients/{id}/{rotate|disable|enable}`.
+pub async fn client_action(
+    State(shared): State<Arc<Shared>>,
+    Path((id, action)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let t = texts(&Common::default(), &headers);
+    let (s, p) = match form(&shared, &headers, &body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let token = s.access_token.clone().unwrap_or_default();
+    if matches!(action.as_str(), "disable" | "enable") {
+        let path = format!("clients/{}/{action}", segment(&id));
+        let error = api::post(&shared, &token, &path, &json!({})).await.err();
+        return clients_page(&shared, t, &s, None, error).await;
+    }
+    let overlap: i64 = field(&p, "overlap").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let path = format!("clients/{}/rotate-secret", segment(&id));
+    match api::post(&shared, &token, &path, &json!({"overlap_seconds": overlap})).await {
+        Ok(c) => {
+            let secret = c["client_secret"]
+                .as_str()
+                .map(|x| Shown { client: txt(&c, "client_id"), secret: x.to_string() });
+            clients_page(&shared, t, &s, secret, None).await
+        }
+        Err(e) => clients_page(&shared, t, &s, None, Some(e)).await,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "client.html")]
+pub struct ClientPage {
+    pub l: Layout,
+    pub id: String,
+    pub kind: String,
+    pub organisation: String,
+    pub name: String,
+    pub redirect_uris: String,
+    pub logout_uris: String,
+    pub scope: String,
+    /// `scope: why` lines.
+    pub purposes: String,
+    pub statutory: bool,
+    pub min_acr: String,
+    pub min_realname: i64,
+    pub jwt: bool,
+    pub access_ttl: String,
+    pub refresh_ttl: String,
+    pub sector: String,
+}
+
+async fn client_page(
+    shared: &Shared,
+    t: &'static Texts,
+    s: &Session,
+    id: &str,
+    message: Option<String>,
+    error: Option<String>,
+) -> Response {
+    let id = segment(id);
+    let mut l = layout(t, s, "clients", &format!("/clients/{id}"));
+    let token = s.access_token.clone().unwrap_or_default();
+    let c = api::get(shared, &token, &format!("clients/{id}")).await.unwrap_or_else(|e| {
+        l.error = Some(e);
+        Value::Null
+    });
+    l.message = message;
+    if error.is_some() {
+        l.error = error;
+    }
+    let lines = |v: &Value| {
+        v.as_array().into_iter().flatten().filter_map(Value::as_str).collect::<Vec<_>>().join("\n")
+    };
+    let purposes = c["purposes"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}: {}", v.as_str().unwrap_or_default()))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let p = ClientPage {
+        l,
+        kind: txt(&c, "type"),
+        organisation: txt(&c, "organisation_id"),
+        name: txt(&c, "name"),
+        redirect_uris: lines(&c["redirect_uris"]),
+        logout_uris: lines(&c["post_logout_redirect_uris"]),
+        scope: txt(&c, "scope"),
+        purposes,
+        statutory: c["consent"] == "statutory",
+        min_acr: txt(&c, "min_acr"),
+        min_realname: c["min_realname_level"].as_i64().unwrap_or(0),
+        jwt: c["access_token_format"] != "opaque",
+        access_ttl: txt(&c, "access_token_ttl"),
+        refresh_ttl: txt(&c, "refresh_token_ttl"),
+        sector: txt(&c, "sector"),
+        id,
+    };
+    page(t, &p)
+}
+
+pub async fn client(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<Common>,
+) -> Response {
+    let t = texts(&q, &headers);
+    match session(&shared, &headers) {
+        Ok(s) => client_page(&shared, t, &s, &id, None, None).await,
+        Err(r) => r,
+    }
+}
+
+/// `POST /clients/{id}`: the edit form, sent to the admin API as one PATCH.
+pub async fn edit_client(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let t = texts(&Common::default(), &headers);
+    let (s, p) = match form(&shared, &headers, &body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let lines = |k: &str| -> Vec<String> {
+        field(&p, k)
+            .unwrap_or_default()
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(String::from)
+            .collect()
+    };
+    let mut purposes = serde_json::Map::new();
+    for line in lines("purposes") {
+        match line.split_once(':') {
+            Some((scope, why)) => {
+                purposes.insert(scope.trim().to_string(), json!(why.trim()));
+            }
+            None => {
+                return client_page(&shared, t, &s, &id, None, Some(format!("{}: {line}", t.purposes))).await;
+            }
+        }
+    }
+    let number = |k: &str| field(&p, k).and_then(|v| v.parse::<i64>().ok());
+    let mut change = json!({
+        "name": field(&p, "name").unwrap_or_default(),
+        "scope": field(&p, "scope").unwrap_or_default(),
+        "purposes": purposes,
+        "consent": field(&p, "consent").unwrap_or("ask"),
+        "min_acr": field(&p, "min_acr").unwrap_or_default(),
+        "min_realname_level": number("min_realname_level").unwrap_or(0),
+        "access_token_format": field(&p, "access_token_format").unwrap_or("jwt"),
+        "sector": field(&p, "sector").unwrap_or_default(),
+    });
+    if field(&p, "type") != Some("service") {
+        change["redirect_uris"] = json!(lines("redirect_uris"));
+        change["post_logout_redirect_uris"] = json!(lines("logout_uris"));
+    }
+    for (k, f) in [("access_token_ttl", "access_ttl"), ("refresh_token_ttl", "refresh_ttl")] {
+        if let Some(n) = number(f) {
+            change[k] = json!(n);
+        }
+    }
+    let token = s.access_token.clone().unwrap_or_default();
+    let path = format!("clients/{}", segment(&id));
+    match api::send(&shared, &token, reqwest::Method::PATCH, &path, Some(&change)).await {
+        Ok(_) => client_page(&shared, t, &s, &id, Some(t.saved.into()), None).await,
+        Err(e) => client_page(&shared, t, &s, &id, None, Some(e)).await,
+    }
+}

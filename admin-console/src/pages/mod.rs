@@ -1,0 +1,278 @@
+//! The pages: each calls the admin API with the signed-in administrator's token and renders
+//! what it got (or the problem the idp answered — the idp decides every right).
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::texts::{EN, Texts, ZH};
+use crate::{Session, Shared, api, auth};
+
+mod accounts;
+mod clients;
+mod org;
+mod records;
+mod tenants;
+
+pub use accounts::*;
+pub use clients::*;
+pub use org::*;
+pub use records::*;
+pub use tenants::*;
+
+/// What every page shows around its content.
+pub struct Layout {
+    pub t: &'static Texts,
+    pub csrf: String,
+    pub subject: String,
+    pub active: &'static str,
+    pub lang_href: String,
+    pub message: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct Common {
+    pub(crate) lang: Option<String>,
+    pub(crate) q: Option<String>,
+    pub(crate) kind: Option<String>,
+    /// The audit export's format (`csv`, `json`).
+    pub(crate) format: Option<String>,
+    /// The audit page: verify the chains.
+    pub(crate) verify: Option<String>,
+}
+
+pub(crate) fn texts(q: &Common, headers: &HeaderMap) -> &'static Texts {
+    let cookie = headers.get(header::COOKIE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    match q.lang.as_deref() {
+        Some("en") => &EN,
+        Some(_) => &ZH,
+        None if cookie.contains("console_lang=en") => &EN,
+        None => &ZH,
+    }
+}
+
+/// The signed-in session, or the way to sign in.
+#[allow(clippy::result_large_err)] // the handlers' early-return shape
+pub(crate) fn session(shared: &Shared, headers: &HeaderMap) -> Result<Session, Response> {
+    auth::signed_in(shared, headers).ok_or_else(|| Redirect::to("/login").into_response())
+}
+
+pub(crate) fn layout(t: &'static Texts, s: &Session, active: &'static str, path: &str) -> Layout {
+    let other = if t.html_lang == "en" { "zh" } else { "en" };
+    Layout {
+        t,
+        csrf: s.csrf.clone(),
+        subject: s.subject.clone(),
+        active,
+        lang_href: format!("{path}?lang={other}"),
+        message: None,
+        error: None,
+    }
+}
+
+pub(crate) fn page(t: &'static Texts, tpl: &impl Template) -> Response {
+    match tpl.render() {
+        Ok(html) => {
+            let mut res = Html(html).into_response();
+            let cookie = format!(
+                "console_lang={}; Path=/; SameSite=Lax",
+                if t.html_lang == "en" { "en" } else { "zh" }
+            );
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                res.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            res
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "template");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// A form post: signed in, and the session's CSRF token.
+#[allow(clippy::result_large_err)] // the handlers' early-return shape
+pub(crate) fn form(
+    shared: &Shared,
+    headers: &HeaderMap,
+    body: &str,
+) -> Result<(Session, Vec<(String, String)>), Response> {
+    let s = session(shared, headers)?;
+    let params: Vec<(String, String)> = serde_urlencoded::from_str(body).unwrap_or_default();
+    let csrf = params.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str());
+    if csrf != Some(s.csrf.as_str()) {
+        return Err((StatusCode::FORBIDDEN, "The form has expired; reload the page.").into_response());
+    }
+    Ok((s, params))
+}
+
+/// A multipart form post (the settings page's logo): signed in, the session's CSRF token; the
+/// text fields, and the uploaded file (type and bytes) if one was chosen.
+pub(crate) async fn multipart_form(
+    shared: &Shared,
+    headers: &HeaderMap,
+    mut mp: axum::extract::Multipart,
+) -> Result<(Session, Vec<(String, String)>, Option<(String, Vec<u8>)>), Response> {
+    let s = session(shared, headers)?;
+    let bad = || (StatusCode::BAD_REQUEST, "The form could not be read.").into_response();
+    let (mut params, mut file) = (vec![], None);
+    while let Some(part) = mp.next_field().await.map_err(|_| bad())? {
+        let name = part.name().unwrap_or_default().to_string();
+        if part.file_name().is_some() {
+            let content_type = part.content_type().unwrap_or_default().to_string();
+            let bytes = part.bytes().await.map_err(|_| bad())?;
+            if !bytes.is_empty() {
+                file = Some((content_type, bytes.to_vec()));
+            }
+        } else {
+            params.push((name, part.text().await.map_err(|_| bad())?));
+        }
+    }
+    let csrf = params.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str());
+    if csrf != Some(s.csrf.as_str()) {
+        return Err((StatusCode::FORBIDDEN, "The form has expired; reload the page.").into_response());
+    }
+    Ok((s, params, file))
+}
+
+pub(crate) fn field<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim()).filter(|v| !v.is_empty())
+}
+
+/// Unix seconds as `YYYY-MM-DD HH:MM`, UTC.
+pub(crate) fn utc(t: i64) -> String {
+    let (days, secs) = (t.div_euclid(86400), t.rem_euclid(86400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", secs / 3600, (secs % 3600) / 60)
+}
+
+pub(crate) fn rows(v: &Value) -> Vec<Value> {
+    v.as_array().cloned().unwrap_or_default()
+}
+
+pub(crate) fn txt(v: &Value, k: &str) -> String {
+    match &v[k] {
+        Value::String(x) => x.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// A path segment from the page, safe to put into an API path.
+pub(crate) fn segment(v: &str) -> String {
+    v.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_')).collect()
+}
+
+/// One hour's bar of the dashboard chart (SVG coordinates computed here).
+pub struct Bar {
+    pub x: i64,
+    pub ok_y: i64,
+    pub ok_h: i64,
+    pub fail_y: i64,
+    pub fail_h: i64,
+    pub title: String,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+pub struct DashboardPage {
+    pub l: Layout,
+    pub bars: Vec<Bar>,
+    pub sessions: i64,
+    pub keys: Vec<(String, String, String)>,
+}
+
+pub async fn dashboard(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(q): Query<Common>,
+) -> Response {
+    let t = texts(&q, &headers);
+    let s = match session(&shared, &headers) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let mut l = layout(t, &s, "dashboard", "/");
+    let token = s.access_token.clone().unwrap_or_default();
+    let stats = api::get(&shared, &token, "stats").await.unwrap_or_else(|e| {
+        l.error = Some(e);
+        Value::Null
+    });
+    let hours = rows(&stats["hours"]);
+    let max = hours
+        .iter()
+        .map(|h| h["sign_ins"].as_i64().unwrap_or(0) + h["failures"].as_i64().unwrap_or(0))
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let bars = hours
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let ok = h["sign_ins"].as_i64().unwrap_or(0);
+            let fail = h["failures"].as_i64().unwrap_or(0);
+            let ok_h = ok * 100 / max;
+            let fail_h = fail * 100 / max;
+            Bar {
+                x: i as i64 * 20 + 2,
+                ok_y: 110 - ok_h,
+                ok_h,
+                fail_y: 110 - ok_h - fail_h,
+                fail_h,
+                title: format!("{} UTC: {ok} / {fail}", utc(h["hour"].as_i64().unwrap_or(0))),
+            }
+        })
+        .collect();
+    let keys = rows(&stats["keys"]).iter().map(|k| (txt(k, "kid"), txt(k, "alg"), txt(k, "state"))).collect();
+    let p = DashboardPage { l, bars, sessions: stats["live_sessions"].as_i64().unwrap_or(0), keys };
+    page(t, &p)
+}
+
+pub async fn htmx() -> Response {
+    let mut res = include_str!("../../static/htmx.min.js").into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/javascript"));
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));
+    res
+}
+
+pub async fn stylesheet() -> Response {
+    let mut res = include_str!("../../static/console.css").into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css"));
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    res
+}
+
+/// The same strict headers as the idp's pages.
+pub async fn security_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; connect-src 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
+}

@@ -1,0 +1,227 @@
+//! Tenants: the list (create, disable, enable) and the console tenant's own settings.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::{Common, Layout, field, form, layout, page, rows, segment, session, texts, txt};
+use crate::texts::Texts;
+use crate::{Session, Shared, api};
+
+#[derive(Template)]
+#[template(path = "tenants.html")]
+pub struct TenantsPage {
+    pub l: Layout,
+    /// (slug, name, issuer, sandbox, disabled)
+    pub rows: Vec<(String, String, String, bool, bool)>,
+}
+
+async fn tenants_page(shared: &Shared, t: &'static Texts, s: &Session, error: Option<String>) -> Response {
+    let mut l = layout(t, s, "tenants", "/tenants");
+    let token = s.access_token.clone().unwrap_or_default();
+    let list = match api::get_root(shared, &token, "tenants").await {
+        Ok(v) => rows(&v),
+        Err(e) => {
+            l.error = Some(e);
+            vec![]
+        }
+    };
+    let rows = list
+        .iter()
+        .map(|x| {
+            (txt(x, "slug"), txt(x, "name"), txt(x, "issuer"), x["sandbox"] == true, x["disabled"] == true)
+        })
+        .collect();
+    if error.is_some() {
+        l.error = error;
+    }
+    page(t, &TenantsPage { l, rows })
+}
+
+pub async fn tenants(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(q): Query<Common>,
+) -> Response {
+    let t = texts(&q, &headers);
+    match session(&shared, &headers) {
+        Ok(s) => tenants_page(&shared, t, &s, None).await,
+        Err(r) => r,
+    }
+}
+
+pub async fn create_tenant(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: String) -> Response {
+    let t = texts(&Common::default(), &headers);
+    let (s, p) = match form(&shared, &headers, &body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let new = json!({"slug": field(&p, "slug").unwrap_or_default(), "name": field(&p, "name"), "sandbox": field(&p, "sandbox").is_some()});
+    let token = s.access_token.clone().unwrap_or_default();
+    let error = api::post_root(&shared, &token, "tenants", &new).await.err();
+    tenants_page(&shared, t, &s, error).await
+}
+
+/// `POST /tenants/{slug}/{disable|enable}`.
+pub async fn tenant_action(
+    State(shared): State<Arc<Shared>>,
+    Path((slug, action)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let t = texts(&Common::default(), &headers);
+    let (s, _) = match form(&shared, &headers, &body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let token = s.access_token.clone().unwrap_or_default();
+    let path = format!("tenants/{}/{}", segment(&slug), segment(&action));
+    let error = api::post_root(&shared, &token, &path, &json!({})).await.err();
+    tenants_page(&shared, t, &s, error).await
+}
+
+/// The sign-in methods a tenant may offer, as the admin API names them.
+const FACTORS: [&str; 5] = ["totp", "passkeys", "security_keys", "sms_signin", "sms_recovery"];
+/// The policy's numbers, as the admin API names them.
+const POLICY: [&str; 6] = [
+    "session_idle_seconds",
+    "session_absolute_seconds",
+    "lockout_threshold",
+    "lockout_seconds",
+    "password_min_length",
+    "password_min_classes",
+];
+
+#[derive(Template)]
+#[template(path = "settings.html")]
+pub struct SettingsPage {
+    pub l: Layout,
+    pub slug: String,
+    /// (name, offered)
+    pub factors: Vec<(&'static str, bool)>,
+    /// (field, label, value)
+    pub policy: Vec<(&'static str, &'static str, String)>,
+    /// (field, label, value, the default colour for a colour) of the branding's texts and colours.
+    pub look: Vec<(&'static str, &'static str, String, Option<&'static str>)>,
+    /// The current logo as a `data:` URL (the console's CSP allows no other origin's images).
+    pub logo: Option<String>,
+}
+
+pub(crate) async fn settings_page(
+    shared: &Shared,
+    t: &'static Texts,
+    s: &Session,
+    message: Option<String>,
+    error: Option<String>,
+) -> Response {
+    let mut l = layout(t, s, "settings", "/settings");
+    let token = s.access_token.clone().unwrap_or_default();
+    let tenant = api::get(shared, &token, "settings").await.unwrap_or_else(|e| {
+        l.error = Some(e);
+        Value::Null
+    });
+    l.message = message;
+    if error.is_some() {
+        l.error = error;
+    }
+    let on: Vec<&str> =
+        tenant["factors"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    let labels = [
+        t.session_idle,
+        t.session_absolute,
+        t.lockout_threshold,
+        t.lockout_seconds,
+        t.password_min_length,
+        t.password_min_classes,
+    ];
+    let policy = POLICY.iter().zip(labels).map(|(f, label)| (*f, label, txt(&tenant["policy"], f))).collect();
+    let b = api::get(shared, &token, "branding").await.unwrap_or(Value::Null);
+    let look = vec![
+        ("name_zh", t.name_zh, txt(&b, "name_zh"), None),
+        ("name_en", t.name_en, txt(&b, "name_en"), None),
+        ("accent", t.accent, txt(&b, "accent"), Some("#b3261e")),
+        ("background", t.background, txt(&b, "background"), Some("#f4f6f9")),
+    ];
+    let logo = b["logo"]["data"]
+        .as_str()
+        .map(|data| format!("data:{};base64,{data}", txt(&b["logo"], "content_type")));
+    let factors = FACTORS.iter().map(|f| (*f, on.contains(f))).collect();
+    page(t, &SettingsPage { l, slug: shared.tenant.clone(), factors, policy, look, logo })
+}
+
+pub async fn settings(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(q): Query<Common>,
+) -> Response {
+    let t = texts(&q, &headers);
+    match session(&shared, &headers) {
+        Ok(s) => settings_page(&shared, t, &s, None, None).await,
+        Err(r) => r,
+    }
+}
+
+/// `POST /settings`: offered factors and policy (the tenant's security administrators).
+pub async fn save_rules(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: String) -> Response {
+    let t = texts(&Common::default(), &headers);
+    let (s, p) = match form(&shared, &headers, &body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let factors: Vec<&str> = p.iter().filter(|(k, _)| k == "factor").map(|(_, v)| v.as_str()).collect();
+    let mut policy = serde_json::Map::new();
+    for f in POLICY {
+        let v = match field(&p, f).map(str::parse::<i64>) {
+            None => Value::Null,
+            Some(Ok(n)) => json!(n),
+            Some(Err(_)) => return settings_page(&shared, t, &s, None, Some(format!("{f}: ?"))).await,
+        };
+        policy.insert(f.into(), v);
+    }
+    let token = s.access_token.clone().unwrap_or_default();
+    let rules = json!({"factors": factors, "policy": policy});
+    match api::send(&shared, &token, reqwest::Method::PUT, "settings", Some(&rules)).await {
+        Ok(_) => settings_page(&shared, t, &s, Some(t.saved.into()), None).await,
+        Err(e) => settings_page(&shared, t, &s, None, Some(e)).await,
+    }
+}
+
+/// `POST /settings/branding` (multipart, for the logo): the tenant's system administrators.
+/// The admin API replaces the whole branding, so a logo kept as it is is read through the API
+/// and sent back.
+pub async fn save_branding(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    multipart: axum::extract::Multipart,
+) -> Response {
+    let t = texts(&Common::default(), &headers);
+    let (s, p, upload) = match super::multipart_form(&shared, &headers, multipart).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let mut look = json!({});
+    for f in ["name_zh", "name_en", "accent", "background"] {
+        look[f] = field(&p, f).map_or(Value::Null, |v| json!(v));
+    }
+    let token = s.access_token.clone().unwrap_or_default();
+    match upload {
+        Some((content_type, bytes)) => {
+            use base64::Engine;
+            let data = base64::engine::general_purpose::STANDARD.encode(bytes);
+            look["logo"] = json!({"content_type": content_type, "data": data});
+        }
+        None if field(&p, "remove_logo").is_some() => {}
+        None => match api::get(&shared, &token, "branding").await {
+            Ok(current) => look["logo"] = current["logo"].clone(),
+            Err(e) => return settings_page(&shared, t, &s, None, Some(e)).await,
+        },
+    }
+    match api::send(&shared, &token, reqwest::Method::PUT, "branding", Some(&look)).await {
+        Ok(_) => settings_page(&shared, t, &s, Some(t.saved.into()), None).await,
+        Err(e) => settings_page(&shared, t, &s, None, Some(e)).await,
+    }
+}

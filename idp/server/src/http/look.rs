@@ -1,0 +1,159 @@
+//! The tenant's look (name, logo, colours; `idp_core::branding`) on every page of that tenant.
+//!
+//! The look is request-scoped context, like the language: a layer on the tenant's page routes
+//! sets it for the request's task, and the shared layout reads it, so every page — error pages
+//! included, of which there are a hundred call sites — carries it without each handler passing
+//! it on. It is set once per request and never changed, so it is not global mutable state
+//! (DESIGN.md); outside a tenant's pages the default look applies.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Request};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use idp_core::model::Tenant;
+
+use super::State;
+
+/// A tenant's look, prepared when the tenant is loaded.
+#[derive(Debug, Default)]
+pub struct Look {
+    slug: String,
+    name_zh: Option<String>,
+    name_en: Option<String>,
+    /// The stylesheet over the default one, and its version (for the URL).
+    css: Option<(String, String)>,
+    /// The logo's type, bytes and version.
+    logo: Option<(String, Vec<u8>, String)>,
+}
+
+impl Look {
+    pub fn of(tenant: &Tenant) -> Look {
+        let b = &tenant.settings.branding;
+        let version = |bytes: &[u8]| idp_core::crypto::sha256_hex(bytes)[..12].to_string();
+        Look {
+            slug: tenant.slug.clone(),
+            name_zh: b.name_zh.clone(),
+            name_en: b.name_en.clone(),
+            css: b.css().map(|c| {
+                let v = version(c.as_bytes());
+                (c, v)
+            }),
+            logo: b.logo.as_ref().map(|l| {
+                let bytes = l.bytes();
+                let v = version(&bytes);
+                (l.content_type.clone(), bytes, v)
+            }),
+        }
+    }
+}
+
+tokio::task_local! {
+    static CURRENT: Arc<Look>;
+}
+
+/// What the layout shows.
+pub struct Shown {
+    pub name: String,
+    pub css: Option<String>,
+    pub logo: Option<String>,
+}
+
+/// The look of the page being rendered: the tenant's where it has one, in the page's language.
+pub fn shown(default_name: &str, english: bool) -> Shown {
+    let look = CURRENT.try_with(Arc::clone).ok();
+    let Some(l) = look else {
+        return Shown { name: default_name.to_string(), css: None, logo: None };
+    };
+    let name = if english { l.name_en.as_ref().or(l.name_zh.as_ref()) } else { l.name_zh.as_ref() };
+    Shown {
+        name: name.cloned().unwrap_or_else(|| default_name.to_string()),
+        css: l.css.as_ref().map(|(_, v)| format!("/t/{}/look.css?v={v}", l.slug)),
+        logo: l.logo.as_ref().map(|(_, _, v)| format!("/t/{}/logo?v={v}", l.slug)),
+    }
+}
+
+/// The layer on the tenant's page routes: runs the request with the tenant's look.
+pub async fn scope(
+    state: State,
+    Path(params): Path<Vec<(String, String)>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let slug = params.iter().find(|(k, _)| k == "tenant").map(|(_, v)| v.as_str());
+    let look = match slug {
+        Some(s) => state.tenant(s).await.ok().flatten().map(|t| t.look.clone()),
+        None => None,
+    };
+    match look {
+        Some(l) => CURRENT.scope(l, next.run(req)).await,
+        None => next.run(req).await,
+    }
+}
+
+fn cached(mut res: Response, content_type: &str) -> Response {
+    let h = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(content_type) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    // the URL carries the version: a change is a new URL
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));
+    res
+}
+
+/// `GET /t/{tenant}/look.css`.
+pub async fn stylesheet(state: State, Path(slug): Path<String>) -> Response {
+    match state.tenant(&slug).await.ok().flatten().and_then(|t| t.look.css.clone()) {
+        Some((css, _)) => cached(css.into_response(), "text/css; charset=utf-8"),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// `GET /t/{tenant}/logo`: an SVG logo is also sandboxed should anyone open it directly.
+pub async fn logo(state: State, Path(slug): Path<String>) -> Response {
+    let Some(t) = state.tenant(&slug).await.ok().flatten() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let Some((content_type, bytes, _)) = &t.look.logo else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let mut res = cached(bytes.clone().into_response(), content_type);
+    res.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; sandbox"),
+    );
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_tenants_name_in_the_pages_language() {
+        assert_eq!(shown("统一身份认证", false).name, "统一身份认证", "outside a tenant: the default");
+        let look = Look {
+            slug: "jl".into(),
+            name_zh: Some("吉林省政务服务".into()),
+            name_en: None,
+            css: Some((":root{}".into(), "abc".into())),
+            logo: None,
+        };
+        CURRENT
+            .scope(Arc::new(look), async {
+                let zh = shown("统一身份认证", false);
+                assert_eq!(
+                    (zh.name.as_str(), zh.css.as_deref()),
+                    ("吉林省政务服务", Some("/t/jl/look.css?v=abc"))
+                );
+                assert_eq!(
+                    shown("Unified Identity", true).name,
+                    "吉林省政务服务",
+                    "no English name: the Chinese one"
+                );
+                assert!(shown("x", true).logo.is_none());
+            })
+            .await;
+    }
+}

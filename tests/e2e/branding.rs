@@ -1,0 +1,110 @@
+//! A tenant's look and password rules through the admin API: its system administrators set
+//! its name, logo and colours, which then appear on every page of that tenant (error pages
+//! too) and nowhere else; the logo is served sandboxed; its security administrators make the
+//! password rules stricter than the baseline, never weaker.
+
+use base64::Engine;
+use idp_server::ops::NewAccount;
+use serde_json::json;
+
+use crate::admin_tenants::{admins, call, wait_for};
+use crate::browser::Browser;
+use crate::common::{Backend, TestServer};
+
+const LOGO: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><circle cx="16" cy="16" r="14" fill="#0b3d91"/></svg>"##;
+
+/// What follows `start` up to `end`.
+fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let rest = &text[text.find(start)? + start.len()..];
+    Some(&rest[..rest.find(end)?])
+}
+
+fn b64(s: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+async fn branding(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else {
+        return;
+    };
+    let (sys, sec) = admins(&s).await;
+    s.ops.add_tenant("other", None).await.unwrap();
+    let look = json!({
+        "name_zh": "吉林省政务服务", "name_en": "Jilin Government Services",
+        "accent": "#0B3D91", "background": "#F7F3E8",
+        "logo": {"content_type": "image/svg+xml", "data": b64(LOGO)},
+    });
+    assert_eq!(call(&s, "PUT", "tenants/main/branding", &sec, Some(look.clone())).await.0, 403);
+    let (status, t) = call(&s, "PUT", "tenants/main/branding", &sys, Some(look)).await;
+    assert_eq!(status, 200, "{t}");
+    assert_eq!(t["branding"]["accent"], "#0b3d91");
+    assert_eq!(t["branding"]["logo"], json!({"content_type": "image/svg+xml", "bytes": LOGO.len()}));
+    for bad in [
+        json!({"accent": "red"}),
+        json!({"background": "#202020"}),
+        json!({"name_zh": ""}),
+        json!({"logo": {"content_type": "image/svg+xml", "data": b64("<svg onload=\"alert(1)\"/>")}}),
+        json!({"logo": {"content_type": "image/png", "data": b64(LOGO)}}),
+        json!({"colour": "#000000"}),
+    ] {
+        let (status, p) = call(&s, "PUT", "tenants/main/branding", &sys, Some(bad.clone())).await;
+        assert_eq!(status, 400, "{bad}: {p}");
+    }
+
+    // every page of the tenant carries it: the sign-in page, an error page
+    let s = &s;
+    let page = async |url: String| Browser::new().get(s, &url).await.page().2;
+    let signin = format!("{}/t/main/account", s.base);
+    wait_for(async || page(signin.clone()).await.contains("吉林省政务服务")).await;
+    let login = page(signin).await;
+    assert!(login.contains(" · 吉林省政务服务</title>"), "{login}");
+    let css_url = between(&login, "<link rel=\"stylesheet\" href=\"/t/main/look.css", "\"")
+        .map(|v| format!("/t/main/look.css{v}"))
+        .expect("the tenant's stylesheet");
+    let logo_url = between(&login, "<img class=\"logo\" src=\"", "\"").expect("the logo");
+    let error = page(format!("{}/t/main/interaction/no-such-thing", s.base)).await;
+    assert!(error.contains("吉林省政务服务") && error.contains(&css_url), "{error}");
+    // ... and no other tenant's
+    let other = page(format!("{}/t/other/account", s.base)).await;
+    assert!(
+        other.contains("统一身份认证") && !other.contains("吉林") && !other.contains("look.css"),
+        "{other}"
+    );
+
+    let css = reqwest::get(format!("{}{css_url}", s.base)).await.unwrap();
+    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+    assert!(css.headers()["cache-control"].to_str().unwrap().starts_with("public"));
+    assert_eq!(css.text().await.unwrap(), ":root{--accent:#0b3d91;--accent-ink:#fff;--page:#f7f3e8;}");
+    let logo = reqwest::get(format!("{}{logo_url}", s.base)).await.unwrap();
+    assert_eq!(logo.headers()["content-type"], "image/svg+xml");
+    assert!(logo.headers()["content-security-policy"].to_str().unwrap().contains("sandbox"));
+    assert_eq!(logo.text().await.unwrap(), LOGO);
+    let none = reqwest::get(format!("{}/t/other/logo", s.base)).await.unwrap();
+    assert_eq!(none.status(), 404);
+
+    // password rules: stricter only, by the security administrators, applied to new passwords
+    let strict = json!({"policy": {"password_min_length": 12, "password_min_classes": 4}});
+    assert_eq!(call(s, "PUT", "tenants/main/settings", &sys, Some(strict.clone())).await.0, 403);
+    let (status, t) = call(s, "PUT", "tenants/main/settings", &sec, Some(strict)).await;
+    assert_eq!((status, &t["policy"]["password_min_length"]), (200, &json!(12)), "{t}");
+    for weaker in [json!({"password_min_length": 6}), json!({"password_min_classes": 2})] {
+        let body = json!({"policy": weaker});
+        assert_eq!(call(s, "PUT", "tenants/main/settings", &sec, Some(body)).await.0, 400);
+    }
+    let person = |user: &str, pw: &str| NewAccount {
+        username: user.into(),
+        password: Some(pw.into()),
+        name: None,
+        phone: None,
+        email: None,
+        roles: vec![],
+    };
+    let refused = s.ops.add_account("main", person("p1", "tiger-lily-42x")).await.unwrap_err();
+    assert!(refused.to_string().contains("at least 4 of"), "{refused}");
+    let refused = s.ops.add_account("main", person("p2", "Tiger-Lily4")).await.unwrap_err();
+    assert!(refused.to_string().contains("at least 12 characters"), "{refused}");
+    s.ops.add_account("main", person("p3", "Tiger-Lily-42")).await.expect("4 classes, 13 characters");
+    // the other tenant keeps the baseline
+    s.ops.add_account("other", person("p1", "tiger-lily-42x")).await.expect("the baseline elsewhere");
+}
+crate::both_backends!(branding_and_password_rules, branding);
