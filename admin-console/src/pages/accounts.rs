@@ -3,14 +3,13 @@
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::extract::{Path, State};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::{Common, Layout, field, form, layout, page, rows, segment, session, texts, txt, utc};
+use super::{Admin, Layout, Posted, field, layout, page, rows, segment, txt, utc};
 use crate::texts::Texts;
-use crate::{Session, Shared, api};
+use crate::{Shared, api};
 
 #[derive(Template)]
 #[template(path = "accounts.html")]
@@ -23,58 +22,43 @@ pub struct AccountsPage {
     pub actions: Vec<(&'static str, &'static str)>,
 }
 
-pub async fn accounts(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Query(q): Query<Common>,
-) -> Response {
-    let t = texts(&q, &headers);
-    let s = match session(&shared, &headers) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    accounts_page(&shared, t, &s, q.q.clone().unwrap_or_default(), None, None).await
+pub async fn accounts(State(shared): State<Arc<Shared>>, a: Admin) -> Response {
+    let q = &a.q;
+    accounts_page(&shared, &a, q.q.clone().unwrap_or_default(), None, None).await
 }
 
 /// `POST /accounts/{id}/{lock|unlock|reset-factors|end-sessions}` (`q` keeps the search).
 pub async fn account_action(
     State(shared): State<Arc<Shared>>,
     Path((id, action)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: String,
+    Posted { a, p }: Posted,
 ) -> Response {
-    let t = texts(&Common::default(), &headers);
-    let (s, p) = match form(&shared, &headers, &body) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let token = s.access_token.clone().unwrap_or_default();
     let path = format!("accounts/{}/{}", segment(&id), segment(&action));
-    let (message, error) = match api::post(&shared, &token, &path, &json!({})).await {
+    let (message, error) = match api::post(&shared, &a.token, &path, &json!({})).await {
         Ok(a) => (Some(format!("{} ✓ {action}", txt(&a["account"], "username"))), None),
         Err(e) => (None, Some(e)),
     };
     let q = field(&p, "q").unwrap_or_default().to_string();
-    accounts_page(&shared, t, &s, q, message, error).await
+    accounts_page(&shared, &a, q, message, error).await
 }
 
 async fn accounts_page(
     shared: &Shared,
-    t: &'static Texts,
-    s: &Session,
+    a: &Admin,
     query: String,
     message: Option<String>,
     error: Option<String>,
 ) -> Response {
-    let mut l = layout(t, s, "accounts", "/accounts");
+    let t = a.t;
+    let mut l = layout(a, "accounts", "/accounts");
     l.message = message;
     l.error = error;
     let mut found = vec![];
     if query.trim().chars().count() >= 2 {
-        let token = s.access_token.clone().unwrap_or_default();
+        let _token = &a.token;
         let path =
             format!("accounts?{}", serde_urlencoded::to_string([("q", query.trim())]).unwrap_or_default());
-        match api::get(shared, &token, &path).await {
+        match api::get(shared, &a.token, &path).await {
             Ok(v) => found = rows(&v),
             Err(e) => l.error = Some(e),
         }
@@ -118,21 +102,11 @@ pub struct AccountDetailPage {
     pub actions: Vec<(&'static str, &'static str)>,
 }
 
-pub async fn account(
-    State(shared): State<Arc<Shared>>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    Query(q): Query<Common>,
-) -> Response {
-    let t = texts(&q, &headers);
-    let s = match session(&shared, &headers) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+pub async fn account(State(shared): State<Arc<Shared>>, Path(id): Path<String>, a: Admin) -> Response {
+    let t = a.t;
     let id = segment(&id);
-    let mut l = layout(t, &s, "accounts", &format!("/accounts/{id}"));
-    let token = s.access_token.clone().unwrap_or_default();
-    let d = api::get(&shared, &token, &format!("accounts/{id}")).await.unwrap_or_else(|e| {
+    let mut l = layout(&a, "accounts", &format!("/accounts/{id}"));
+    let d = api::get(&shared, &a.token, &format!("accounts/{id}")).await.unwrap_or_else(|e| {
         l.error = Some(e);
         Value::Null
     });

@@ -3,14 +3,12 @@
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::extract::{Path, State};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::{Common, Layout, field, form, layout, page, rows, segment, session, texts, txt};
-use crate::texts::Texts;
-use crate::{Session, Shared, api};
+use super::{Admin, Layout, Posted, field, layout, page, rows, segment, txt};
+use crate::{Shared, api};
 
 #[derive(Template)]
 #[template(path = "clients.html")]
@@ -28,16 +26,10 @@ pub struct Shown {
     pub secret: String,
 }
 
-async fn clients_page(
-    shared: &Shared,
-    t: &'static Texts,
-    s: &Session,
-    secret: Option<Shown>,
-    error: Option<String>,
-) -> Response {
-    let mut l = layout(t, s, "clients", "/clients");
-    let token = s.access_token.clone().unwrap_or_default();
-    let list = match api::get(shared, &token, "clients").await {
+async fn clients_page(shared: &Shared, a: &Admin, secret: Option<Shown>, error: Option<String>) -> Response {
+    let t = a.t;
+    let mut l = layout(a, "clients", "/clients");
+    let list = match api::get(shared, &a.token, "clients").await {
         Ok(v) => rows(&v),
         Err(e) => {
             l.error = Some(e);
@@ -58,28 +50,11 @@ async fn clients_page(
     page(t, &ClientsPage { l, rows, secret })
 }
 
-pub async fn clients(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Query(q): Query<Common>,
-) -> Response {
-    let t = texts(&q, &headers);
-    match session(&shared, &headers) {
-        Ok(s) => clients_page(&shared, t, &s, None, None).await,
-        Err(r) => r,
-    }
+pub async fn clients(State(shared): State<Arc<Shared>>, a: Admin) -> Response {
+    clients_page(&shared, &a, None, None).await
 }
 
-pub async fn register_client(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: String,
-) -> Response {
-    let t = texts(&Common::default(), &headers);
-    let (s, p) = match form(&shared, &headers, &body) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+pub async fn register_client(State(shared): State<Arc<Shared>>, Posted { a, p }: Posted) -> Response {
     let mut new =
         json!({"name": field(&p, "name").unwrap_or_default(), "type": field(&p, "type").unwrap_or("web")});
     if let Some(uri) = field(&p, "redirect_uri") {
@@ -88,15 +63,14 @@ pub async fn register_client(
     if let Some(scope) = field(&p, "scope") {
         new["scope"] = json!(scope);
     }
-    let token = s.access_token.clone().unwrap_or_default();
-    match api::post(&shared, &token, "clients", &new).await {
+    match api::post(&shared, &a.token, "clients", &new).await {
         Ok(c) => {
             let secret = c["client_secret"]
                 .as_str()
                 .map(|x| Shown { client: txt(&c, "client_id"), secret: x.to_string() });
-            clients_page(&shared, t, &s, secret, None).await
+            clients_page(&shared, &a, secret, None).await
         }
-        Err(e) => clients_page(&shared, t, &s, None, Some(e)).await,
+        Err(e) => clients_page(&shared, &a, None, Some(e)).await,
     }
 }
 
@@ -104,30 +78,23 @@ pub async fn register_client(
 pub async fn client_action(
     State(shared): State<Arc<Shared>>,
     Path((id, action)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: String,
+    Posted { a, p }: Posted,
 ) -> Response {
-    let t = texts(&Common::default(), &headers);
-    let (s, p) = match form(&shared, &headers, &body) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let token = s.access_token.clone().unwrap_or_default();
     if matches!(action.as_str(), "disable" | "enable") {
         let path = format!("clients/{}/{action}", segment(&id));
-        let error = api::post(&shared, &token, &path, &json!({})).await.err();
-        return clients_page(&shared, t, &s, None, error).await;
+        let error = api::post(&shared, &a.token, &path, &json!({})).await.err();
+        return clients_page(&shared, &a, None, error).await;
     }
     let overlap: i64 = field(&p, "overlap").and_then(|v| v.parse().ok()).unwrap_or(0);
     let path = format!("clients/{}/rotate-secret", segment(&id));
-    match api::post(&shared, &token, &path, &json!({"overlap_seconds": overlap})).await {
+    match api::post(&shared, &a.token, &path, &json!({"overlap_seconds": overlap})).await {
         Ok(c) => {
             let secret = c["client_secret"]
                 .as_str()
                 .map(|x| Shown { client: txt(&c, "client_id"), secret: x.to_string() });
-            clients_page(&shared, t, &s, secret, None).await
+            clients_page(&shared, &a, secret, None).await
         }
-        Err(e) => clients_page(&shared, t, &s, None, Some(e)).await,
+        Err(e) => clients_page(&shared, &a, None, Some(e)).await,
     }
 }
 
@@ -155,16 +122,15 @@ pub struct ClientPage {
 
 async fn client_page(
     shared: &Shared,
-    t: &'static Texts,
-    s: &Session,
+    a: &Admin,
     id: &str,
     message: Option<String>,
     error: Option<String>,
 ) -> Response {
+    let t = a.t;
     let id = segment(id);
-    let mut l = layout(t, s, "clients", &format!("/clients/{id}"));
-    let token = s.access_token.clone().unwrap_or_default();
-    let c = api::get(shared, &token, &format!("clients/{id}")).await.unwrap_or_else(|e| {
+    let mut l = layout(a, "clients", &format!("/clients/{id}"));
+    let c = api::get(shared, &a.token, &format!("clients/{id}")).await.unwrap_or_else(|e| {
         l.error = Some(e);
         Value::Null
     });
@@ -203,31 +169,17 @@ async fn client_page(
     page(t, &p)
 }
 
-pub async fn client(
-    State(shared): State<Arc<Shared>>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    Query(q): Query<Common>,
-) -> Response {
-    let t = texts(&q, &headers);
-    match session(&shared, &headers) {
-        Ok(s) => client_page(&shared, t, &s, &id, None, None).await,
-        Err(r) => r,
-    }
+pub async fn client(State(shared): State<Arc<Shared>>, Path(id): Path<String>, a: Admin) -> Response {
+    client_page(&shared, &a, &id, None, None).await
 }
 
 /// `POST /clients/{id}`: the edit form, sent to the admin API as one PATCH.
 pub async fn edit_client(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: String,
+    Posted { a, p }: Posted,
 ) -> Response {
-    let t = texts(&Common::default(), &headers);
-    let (s, p) = match form(&shared, &headers, &body) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let t = a.t;
     let lines = |k: &str| -> Vec<String> {
         field(&p, k)
             .unwrap_or_default()
@@ -244,7 +196,7 @@ pub async fn edit_client(
                 purposes.insert(scope.trim().to_string(), json!(why.trim()));
             }
             None => {
-                return client_page(&shared, t, &s, &id, None, Some(format!("{}: {line}", t.purposes))).await;
+                return client_page(&shared, &a, &id, None, Some(format!("{}: {line}", t.purposes))).await;
             }
         }
     }
@@ -268,10 +220,9 @@ pub async fn edit_client(
             change[k] = json!(n);
         }
     }
-    let token = s.access_token.clone().unwrap_or_default();
     let path = format!("clients/{}", segment(&id));
-    match api::send(&shared, &token, reqwest::Method::PATCH, &path, Some(&change)).await {
-        Ok(_) => client_page(&shared, t, &s, &id, Some(t.saved.into()), None).await,
-        Err(e) => client_page(&shared, t, &s, &id, None, Some(e)).await,
+    match api::send(&shared, &a.token, reqwest::Method::PATCH, &path, Some(&change)).await {
+        Ok(_) => client_page(&shared, &a, &id, Some(t.saved.into()), None).await,
+        Err(e) => client_page(&shared, &a, &id, None, Some(e)).await,
     }
 }

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{Query, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -58,13 +59,59 @@ pub(crate) fn texts(q: &Common, headers: &HeaderMap) -> &'static Texts {
     }
 }
 
-/// The signed-in session, or the way to sign in.
-#[allow(clippy::result_large_err)] // the handlers' early-return shape
-pub(crate) fn session(shared: &Shared, headers: &HeaderMap) -> Result<Session, Response> {
-    auth::signed_in(shared, headers).ok_or_else(|| Redirect::to("/login").into_response())
+/// A signed-in administrator's request: the page's language and query, the session, and its
+/// access token for the admin API. Without a live session the request is sent to sign in.
+pub struct Admin {
+    pub t: &'static Texts,
+    pub q: Common,
+    pub s: Session,
+    pub token: String,
 }
 
-pub(crate) fn layout(t: &'static Texts, s: &Session, active: &'static str, path: &str) -> Layout {
+impl FromRequestParts<Arc<Shared>> for Admin {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, shared: &Arc<Shared>) -> Result<Self, Response> {
+        let q: Common = Query::try_from_uri(&parts.uri).map(|q| q.0).unwrap_or_default();
+        let t = texts(&q, &parts.headers);
+        let s =
+            auth::signed_in(shared, &parts.headers).ok_or_else(|| Redirect::to("/login").into_response())?;
+        Ok(Admin { t, q, token: s.access_token.clone().unwrap_or_default(), s })
+    }
+}
+
+/// A signed-in administrator's form post with the session's CSRF token: its fields.
+pub struct Posted {
+    pub a: Admin,
+    pub p: Vec<(String, String)>,
+}
+
+impl FromRequest<Arc<Shared>> for Posted {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, shared: &Arc<Shared>) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let a = Admin::from_request_parts(&mut parts, shared).await?;
+        let body = String::from_request(Request::from_parts(parts, body), shared)
+            .await
+            .map_err(|_| (StatusCode::BAD_REQUEST, "The form could not be read.").into_response())?;
+        let p: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap_or_default();
+        check_csrf(&a, &p)?;
+        Ok(Posted { a, p })
+    }
+}
+
+#[allow(clippy::result_large_err)] // the extractors' rejection
+fn check_csrf(a: &Admin, p: &[(String, String)]) -> Result<(), Response> {
+    let csrf = p.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str());
+    if csrf != Some(a.s.csrf.as_str()) {
+        return Err((StatusCode::FORBIDDEN, "The form has expired; reload the page.").into_response());
+    }
+    Ok(())
+}
+
+pub(crate) fn layout(a: &Admin, active: &'static str, path: &str) -> Layout {
+    let (t, s) = (a.t, &a.s);
     let other = if t.html_lang == "en" { "zh" } else { "en" };
     Layout {
         t,
@@ -97,30 +144,12 @@ pub(crate) fn page(t: &'static Texts, tpl: &impl Template) -> Response {
     }
 }
 
-/// A form post: signed in, and the session's CSRF token.
-#[allow(clippy::result_large_err)] // the handlers' early-return shape
-pub(crate) fn form(
-    shared: &Shared,
-    headers: &HeaderMap,
-    body: &str,
-) -> Result<(Session, Vec<(String, String)>), Response> {
-    let s = session(shared, headers)?;
-    let params: Vec<(String, String)> = serde_urlencoded::from_str(body).unwrap_or_default();
-    let csrf = params.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str());
-    if csrf != Some(s.csrf.as_str()) {
-        return Err((StatusCode::FORBIDDEN, "The form has expired; reload the page.").into_response());
-    }
-    Ok((s, params))
-}
-
-/// A multipart form post (the settings page's logo): signed in, the session's CSRF token; the
-/// text fields, and the uploaded file (type and bytes) if one was chosen.
+/// A multipart form post (the settings page's logo) with the session's CSRF token: the text
+/// fields, and the uploaded file (type and bytes) if one was chosen.
 pub(crate) async fn multipart_form(
-    shared: &Shared,
-    headers: &HeaderMap,
+    a: &Admin,
     mut mp: axum::extract::Multipart,
-) -> Result<(Session, Vec<(String, String)>, Option<(String, Vec<u8>)>), Response> {
-    let s = session(shared, headers)?;
+) -> Result<(Vec<(String, String)>, Option<(String, Vec<u8>)>), Response> {
     let bad = || (StatusCode::BAD_REQUEST, "The form could not be read.").into_response();
     let (mut params, mut file) = (vec![], None);
     while let Some(part) = mp.next_field().await.map_err(|_| bad())? {
@@ -135,11 +164,8 @@ pub(crate) async fn multipart_form(
             params.push((name, part.text().await.map_err(|_| bad())?));
         }
     }
-    let csrf = params.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str());
-    if csrf != Some(s.csrf.as_str()) {
-        return Err((StatusCode::FORBIDDEN, "The form has expired; reload the page.").into_response());
-    }
-    Ok((s, params, file))
+    check_csrf(a, &params)?;
+    Ok((params, file))
 }
 
 pub(crate) fn field<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -197,19 +223,10 @@ pub struct DashboardPage {
     pub keys: Vec<(String, String, String)>,
 }
 
-pub async fn dashboard(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Query(q): Query<Common>,
-) -> Response {
-    let t = texts(&q, &headers);
-    let s = match session(&shared, &headers) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let mut l = layout(t, &s, "dashboard", "/");
-    let token = s.access_token.clone().unwrap_or_default();
-    let stats = api::get(&shared, &token, "stats").await.unwrap_or_else(|e| {
+pub async fn dashboard(State(shared): State<Arc<Shared>>, a: Admin) -> Response {
+    let t = a.t;
+    let mut l = layout(&a, "dashboard", "/");
+    let stats = api::get(&shared, &a.token, "stats").await.unwrap_or_else(|e| {
         l.error = Some(e);
         Value::Null
     });

@@ -3,14 +3,12 @@
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::extract::{Path, State};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::{Common, Layout, field, form, layout, page, rows, segment, session, texts, txt, utc};
-use crate::texts::Texts;
-use crate::{Session, Shared, api};
+use super::{Admin, Layout, Posted, field, layout, page, rows, segment, txt, utc};
+use crate::{Shared, api};
 
 #[derive(Template)]
 #[template(path = "organisations.html")]
@@ -22,14 +20,13 @@ pub struct OrganisationsPage {
 
 async fn organisations_page(
     shared: &Shared,
-    t: &'static Texts,
-    s: &Session,
+    a: &Admin,
     message: Option<String>,
     error: Option<String>,
 ) -> Response {
-    let mut l = layout(t, s, "organisations", "/organisations");
-    let token = s.access_token.clone().unwrap_or_default();
-    let list = match api::get(shared, &token, "organisations").await {
+    let t = a.t;
+    let mut l = layout(a, "organisations", "/organisations");
+    let list = match api::get(shared, &a.token, "organisations").await {
         Ok(v) => rows(&v),
         Err(e) => {
             l.error = Some(e);
@@ -58,37 +55,19 @@ async fn organisations_page(
     page(t, &OrganisationsPage { l, rows })
 }
 
-pub async fn organisations(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Query(q): Query<Common>,
-) -> Response {
-    let t = texts(&q, &headers);
-    match session(&shared, &headers) {
-        Ok(s) => organisations_page(&shared, t, &s, None, None).await,
-        Err(r) => r,
-    }
+pub async fn organisations(State(shared): State<Arc<Shared>>, a: Admin) -> Response {
+    organisations_page(&shared, &a, None, None).await
 }
 
-pub async fn add_organisation(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: String,
-) -> Response {
-    let t = texts(&Common::default(), &headers);
-    let (s, p) = match form(&shared, &headers, &body) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+pub async fn add_organisation(State(shared): State<Arc<Shared>>, Posted { a, p }: Posted) -> Response {
     let new = json!({
         "kind": field(&p, "kind").unwrap_or("department"), "name": field(&p, "name").unwrap_or_default(),
         "parent_id": field(&p, "parent_id"), "level": field(&p, "level"), "region_code": field(&p, "region_code"),
         "uscc": field(&p, "uscc"),
     });
-    let token = s.access_token.clone().unwrap_or_default();
-    match api::post(&shared, &token, "organisations", &new).await {
-        Ok(o) => organisations_page(&shared, t, &s, Some(format!("{} ✓", txt(&o, "name"))), None).await,
-        Err(e) => organisations_page(&shared, t, &s, None, Some(e)).await,
+    match api::post(&shared, &a.token, "organisations", &new).await {
+        Ok(o) => organisations_page(&shared, &a, Some(format!("{} ✓", txt(&o, "name"))), None).await,
+        Err(e) => organisations_page(&shared, &a, None, Some(e)).await,
     }
 }
 
@@ -105,19 +84,18 @@ pub struct OrganisationPage {
 
 async fn organisation_page(
     shared: &Shared,
-    t: &'static Texts,
-    s: &Session,
+    a: &Admin,
     id: &str,
     message: Option<String>,
     error: Option<String>,
 ) -> Response {
-    let mut l = layout(t, s, "organisations", &format!("/organisations/{}", segment(id)));
-    let token = s.access_token.clone().unwrap_or_default();
-    let o = api::get(shared, &token, &format!("organisations/{}", segment(id))).await.unwrap_or_else(|e| {
+    let t = a.t;
+    let mut l = layout(a, "organisations", &format!("/organisations/{}", segment(id)));
+    let o = api::get(shared, &a.token, &format!("organisations/{}", segment(id))).await.unwrap_or_else(|e| {
         l.error = Some(e);
         Value::Null
     });
-    let list = match api::get(shared, &token, &format!("organisations/{}/members", segment(id))).await {
+    let list = match api::get(shared, &a.token, &format!("organisations/{}/members", segment(id))).await {
         Ok(v) => rows(&v),
         Err(e) => {
             l.error.get_or_insert(e);
@@ -148,39 +126,23 @@ async fn organisation_page(
     page(t, &OrganisationPage { l, id: segment(id), name, kind, members })
 }
 
-pub async fn organisation(
-    State(shared): State<Arc<Shared>>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    Query(q): Query<Common>,
-) -> Response {
-    let t = texts(&q, &headers);
-    match session(&shared, &headers) {
-        Ok(s) => organisation_page(&shared, t, &s, &id, None, None).await,
-        Err(r) => r,
-    }
+pub async fn organisation(State(shared): State<Arc<Shared>>, Path(id): Path<String>, a: Admin) -> Response {
+    organisation_page(&shared, &a, &id, None, None).await
 }
 
 /// `POST /organisations/{id}`: a person joins as staff with roles.
 pub async fn add_member(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: String,
+    Posted { a, p }: Posted,
 ) -> Response {
-    let t = texts(&Common::default(), &headers);
-    let (s, p) = match form(&shared, &headers, &body) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let roles: Vec<&str> = field(&p, "roles").unwrap_or_default().split_whitespace().collect();
     let new = json!({"username": field(&p, "username").unwrap_or_default(), "roles": roles});
-    let token = s.access_token.clone().unwrap_or_default();
-    match api::post(&shared, &token, &format!("organisations/{}/members", segment(&id)), &new).await {
+    match api::post(&shared, &a.token, &format!("organisations/{}/members", segment(&id)), &new).await {
         Ok(m) => {
-            organisation_page(&shared, t, &s, &id, Some(format!("{} ✓", txt(&m, "account_id"))), None).await
+            organisation_page(&shared, &a, &id, Some(format!("{} ✓", txt(&m, "account_id"))), None).await
         }
-        Err(e) => organisation_page(&shared, t, &s, &id, None, Some(e)).await,
+        Err(e) => organisation_page(&shared, &a, &id, None, Some(e)).await,
     }
 }
 
@@ -188,17 +150,11 @@ pub async fn add_member(
 pub async fn remove_member(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: String,
+    Posted { a, p }: Posted,
 ) -> Response {
-    let t = texts(&Common::default(), &headers);
-    let (s, p) = match form(&shared, &headers, &body) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let t = a.t;
     let org = field(&p, "org").unwrap_or_default().to_string();
-    let token = s.access_token.clone().unwrap_or_default();
     let path = format!("memberships/{}", segment(&id));
-    let error = api::send(&shared, &token, reqwest::Method::DELETE, &path, None).await.err();
-    organisation_page(&shared, t, &s, &org, error.is_none().then(|| t.saved.to_string()), error).await
+    let error = api::send(&shared, &a.token, reqwest::Method::DELETE, &path, None).await.err();
+    organisation_page(&shared, &a, &org, error.is_none().then(|| t.saved.to_string()), error).await
 }

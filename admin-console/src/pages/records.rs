@@ -3,14 +3,13 @@
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::{Common, Layout, field, form, layout, page, rows, segment, session, texts, txt, utc};
-use crate::texts::Texts;
-use crate::{Session, Shared, api};
+use super::{Admin, Layout, Posted, field, layout, page, rows, segment, txt, utc};
+use crate::{Shared, api};
 
 #[derive(Template)]
 #[template(path = "keys.html")]
@@ -20,10 +19,10 @@ pub struct KeysPage {
     pub rows: Vec<(String, String, String, String, String)>,
 }
 
-async fn keys_page(shared: &Shared, t: &'static Texts, s: &Session, error: Option<String>) -> Response {
-    let mut l = layout(t, s, "keys", "/keys");
-    let token = s.access_token.clone().unwrap_or_default();
-    let list = match api::get(shared, &token, "keys").await {
+async fn keys_page(shared: &Shared, a: &Admin, error: Option<String>) -> Response {
+    let t = a.t;
+    let mut l = layout(a, "keys", "/keys");
+    let list = match api::get(shared, &a.token, "keys").await {
         Ok(v) => rows(&v),
         Err(e) => {
             l.error = Some(e);
@@ -43,45 +42,25 @@ async fn keys_page(shared: &Shared, t: &'static Texts, s: &Session, error: Optio
     page(t, &KeysPage { l, rows })
 }
 
-pub async fn keys(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Query(q): Query<Common>,
-) -> Response {
-    let t = texts(&q, &headers);
-    match session(&shared, &headers) {
-        Ok(s) => keys_page(&shared, t, &s, None).await,
-        Err(r) => r,
-    }
+pub async fn keys(State(shared): State<Arc<Shared>>, a: Admin) -> Response {
+    keys_page(&shared, &a, None).await
 }
 
 /// `POST /keys/{kid}/revoke`.
 pub async fn revoke_key(
     State(shared): State<Arc<Shared>>,
     Path(kid): Path<String>,
-    headers: HeaderMap,
-    body: String,
+    Posted { a, .. }: Posted,
 ) -> Response {
-    let t = texts(&Common::default(), &headers);
-    let (s, _) = match form(&shared, &headers, &body) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let token = s.access_token.clone().unwrap_or_default();
-    let error = api::post(&shared, &token, &format!("keys/{}/revoke", segment(&kid)), &json!({})).await.err();
-    keys_page(&shared, t, &s, error).await
+    let error =
+        api::post(&shared, &a.token, &format!("keys/{}/revoke", segment(&kid)), &json!({})).await.err();
+    keys_page(&shared, &a, error).await
 }
 
-pub async fn rotate_key(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: String) -> Response {
-    let t = texts(&Common::default(), &headers);
-    let (s, p) = match form(&shared, &headers, &body) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let token = s.access_token.clone().unwrap_or_default();
+pub async fn rotate_key(State(shared): State<Arc<Shared>>, Posted { a, p }: Posted) -> Response {
     let alg = field(&p, "alg").unwrap_or("ES256");
-    let error = api::post(&shared, &token, "keys/rotate", &json!({"alg": alg})).await.err();
-    keys_page(&shared, t, &s, error).await
+    let error = api::post(&shared, &a.token, "keys/rotate", &json!({"alg": alg})).await.err();
+    keys_page(&shared, &a, error).await
 }
 
 #[derive(Template)]
@@ -95,25 +74,16 @@ pub struct AuditPage {
     pub rows: Vec<(String, String, String, String, String)>,
 }
 
-pub async fn audit(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Query(q): Query<Common>,
-) -> Response {
-    let t = texts(&q, &headers);
-    let s = match session(&shared, &headers) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let mut l = layout(t, &s, "audit", "/audit");
+pub async fn audit(State(shared): State<Arc<Shared>>, a: Admin) -> Response {
+    let (t, q) = (a.t, &a.q);
+    let mut l = layout(&a, "audit", "/audit");
     let kind = q.kind.clone().unwrap_or_default();
     let mut query = vec![("limit", "100".to_string())];
     if !kind.trim().is_empty() {
         query.push(("kind", kind.trim().to_string()));
     }
-    let token = s.access_token.clone().unwrap_or_default();
     if q.verify.is_some() {
-        match api::get(&shared, &token, "audit/verify").await {
+        match api::get(&shared, &a.token, "audit/verify").await {
             Ok(report) => {
                 let chains = rows(&report["chains"]);
                 let records: i64 = chains.iter().filter_map(|c| c["records"].as_i64()).sum();
@@ -133,7 +103,7 @@ pub async fn audit(
     }
     let export = format!("/audit/export?{}", serde_urlencoded::to_string(&query[1..]).unwrap_or_default());
     let path = format!("audit?{}", serde_urlencoded::to_string(&query).unwrap_or_default());
-    let records = match api::get(&shared, &token, &path).await {
+    let records = match api::get(&shared, &a.token, &path).await {
         Ok(v) => rows(&v),
         Err(e) => {
             l.error = Some(e);
@@ -156,23 +126,15 @@ pub async fn audit(
 }
 
 /// `GET /audit/export?format=csv|json&kind=`: the records as a file, at most 10 000.
-pub async fn audit_export(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Query(q): Query<Common>,
-) -> Response {
-    let s = match session(&shared, &headers) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+pub async fn audit_export(State(shared): State<Arc<Shared>>, a: Admin) -> Response {
+    let q = &a.q;
     let format = if q.format.as_deref() == Some("json") { "json" } else { "csv" };
     let mut query = vec![("limit", "10000".to_string()), ("format", format.to_string())];
     if let Some(kind) = q.kind.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
         query.push(("kind", kind.to_string()));
     }
-    let token = s.access_token.clone().unwrap_or_default();
     let path = format!("audit?{}", serde_urlencoded::to_string(&query).unwrap_or_default());
-    match api::raw(&shared, &token, &path).await {
+    match api::raw(&shared, &a.token, &path).await {
         Ok((content_type, bytes)) => {
             let disposition = format!("attachment; filename=\"audit.{format}\"");
             let mut res = bytes.into_response();

@@ -3,14 +3,12 @@
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::extract::{Path, State};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::{Common, Layout, field, form, layout, page, rows, segment, session, texts, txt};
-use crate::texts::Texts;
-use crate::{Session, Shared, api};
+use super::{Admin, Layout, Posted, field, layout, page, rows, segment, txt};
+use crate::{Shared, api};
 
 #[derive(Template)]
 #[template(path = "tenants.html")]
@@ -20,10 +18,10 @@ pub struct TenantsPage {
     pub rows: Vec<(String, String, String, bool, bool)>,
 }
 
-async fn tenants_page(shared: &Shared, t: &'static Texts, s: &Session, error: Option<String>) -> Response {
-    let mut l = layout(t, s, "tenants", "/tenants");
-    let token = s.access_token.clone().unwrap_or_default();
-    let list = match api::get_root(shared, &token, "tenants").await {
+async fn tenants_page(shared: &Shared, a: &Admin, error: Option<String>) -> Response {
+    let t = a.t;
+    let mut l = layout(a, "tenants", "/tenants");
+    let list = match api::get_root(shared, &a.token, "tenants").await {
         Ok(v) => rows(&v),
         Err(e) => {
             l.error = Some(e);
@@ -42,46 +40,25 @@ async fn tenants_page(shared: &Shared, t: &'static Texts, s: &Session, error: Op
     page(t, &TenantsPage { l, rows })
 }
 
-pub async fn tenants(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Query(q): Query<Common>,
-) -> Response {
-    let t = texts(&q, &headers);
-    match session(&shared, &headers) {
-        Ok(s) => tenants_page(&shared, t, &s, None).await,
-        Err(r) => r,
-    }
+pub async fn tenants(State(shared): State<Arc<Shared>>, a: Admin) -> Response {
+    tenants_page(&shared, &a, None).await
 }
 
-pub async fn create_tenant(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: String) -> Response {
-    let t = texts(&Common::default(), &headers);
-    let (s, p) = match form(&shared, &headers, &body) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+pub async fn create_tenant(State(shared): State<Arc<Shared>>, Posted { a, p }: Posted) -> Response {
     let new = json!({"slug": field(&p, "slug").unwrap_or_default(), "name": field(&p, "name"), "sandbox": field(&p, "sandbox").is_some()});
-    let token = s.access_token.clone().unwrap_or_default();
-    let error = api::post_root(&shared, &token, "tenants", &new).await.err();
-    tenants_page(&shared, t, &s, error).await
+    let error = api::post_root(&shared, &a.token, "tenants", &new).await.err();
+    tenants_page(&shared, &a, error).await
 }
 
 /// `POST /tenants/{slug}/{disable|enable}`.
 pub async fn tenant_action(
     State(shared): State<Arc<Shared>>,
     Path((slug, action)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: String,
+    Posted { a, .. }: Posted,
 ) -> Response {
-    let t = texts(&Common::default(), &headers);
-    let (s, _) = match form(&shared, &headers, &body) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let token = s.access_token.clone().unwrap_or_default();
     let path = format!("tenants/{}/{}", segment(&slug), segment(&action));
-    let error = api::post_root(&shared, &token, &path, &json!({})).await.err();
-    tenants_page(&shared, t, &s, error).await
+    let error = api::post_root(&shared, &a.token, &path, &json!({})).await.err();
+    tenants_page(&shared, &a, error).await
 }
 
 /// The sign-in methods a tenant may offer, as the admin API names them.
@@ -113,14 +90,13 @@ pub struct SettingsPage {
 
 pub(crate) async fn settings_page(
     shared: &Shared,
-    t: &'static Texts,
-    s: &Session,
+    a: &Admin,
     message: Option<String>,
     error: Option<String>,
 ) -> Response {
-    let mut l = layout(t, s, "settings", "/settings");
-    let token = s.access_token.clone().unwrap_or_default();
-    let tenant = api::get(shared, &token, "settings").await.unwrap_or_else(|e| {
+    let t = a.t;
+    let mut l = layout(a, "settings", "/settings");
+    let tenant = api::get(shared, &a.token, "settings").await.unwrap_or_else(|e| {
         l.error = Some(e);
         Value::Null
     });
@@ -139,7 +115,7 @@ pub(crate) async fn settings_page(
         t.password_min_classes,
     ];
     let policy = POLICY.iter().zip(labels).map(|(f, label)| (*f, label, txt(&tenant["policy"], f))).collect();
-    let b = api::get(shared, &token, "branding").await.unwrap_or(Value::Null);
+    let b = api::get(shared, &a.token, "branding").await.unwrap_or(Value::Null);
     let look = vec![
         ("name_zh", t.name_zh, txt(&b, "name_zh"), None),
         ("name_en", t.name_en, txt(&b, "name_en"), None),
@@ -153,40 +129,27 @@ pub(crate) async fn settings_page(
     page(t, &SettingsPage { l, slug: shared.tenant.clone(), factors, policy, look, logo })
 }
 
-pub async fn settings(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    Query(q): Query<Common>,
-) -> Response {
-    let t = texts(&q, &headers);
-    match session(&shared, &headers) {
-        Ok(s) => settings_page(&shared, t, &s, None, None).await,
-        Err(r) => r,
-    }
+pub async fn settings(State(shared): State<Arc<Shared>>, a: Admin) -> Response {
+    settings_page(&shared, &a, None, None).await
 }
 
 /// `POST /settings`: offered factors and policy (the tenant's security administrators).
-pub async fn save_rules(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: String) -> Response {
-    let t = texts(&Common::default(), &headers);
-    let (s, p) = match form(&shared, &headers, &body) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+pub async fn save_rules(State(shared): State<Arc<Shared>>, Posted { a, p }: Posted) -> Response {
+    let t = a.t;
     let factors: Vec<&str> = p.iter().filter(|(k, _)| k == "factor").map(|(_, v)| v.as_str()).collect();
     let mut policy = serde_json::Map::new();
     for f in POLICY {
         let v = match field(&p, f).map(str::parse::<i64>) {
             None => Value::Null,
             Some(Ok(n)) => json!(n),
-            Some(Err(_)) => return settings_page(&shared, t, &s, None, Some(format!("{f}: ?"))).await,
+            Some(Err(_)) => return settings_page(&shared, &a, None, Some(format!("{f}: ?"))).await,
         };
         policy.insert(f.into(), v);
     }
-    let token = s.access_token.clone().unwrap_or_default();
     let rules = json!({"factors": factors, "policy": policy});
-    match api::send(&shared, &token, reqwest::Method::PUT, "settings", Some(&rules)).await {
-        Ok(_) => settings_page(&shared, t, &s, Some(t.saved.into()), None).await,
-        Err(e) => settings_page(&shared, t, &s, None, Some(e)).await,
+    match api::send(&shared, &a.token, reqwest::Method::PUT, "settings", Some(&rules)).await {
+        Ok(_) => settings_page(&shared, &a, Some(t.saved.into()), None).await,
+        Err(e) => settings_page(&shared, &a, None, Some(e)).await,
     }
 }
 
@@ -195,11 +158,11 @@ pub async fn save_rules(State(shared): State<Arc<Shared>>, headers: HeaderMap, b
 /// and sent back.
 pub async fn save_branding(
     State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
+    a: Admin,
     multipart: axum::extract::Multipart,
 ) -> Response {
-    let t = texts(&Common::default(), &headers);
-    let (s, p, upload) = match super::multipart_form(&shared, &headers, multipart).await {
+    let t = a.t;
+    let (p, upload) = match super::multipart_form(&a, multipart).await {
         Ok(v) => v,
         Err(r) => return r,
     };
@@ -207,7 +170,6 @@ pub async fn save_branding(
     for f in ["name_zh", "name_en", "accent", "background"] {
         look[f] = field(&p, f).map_or(Value::Null, |v| json!(v));
     }
-    let token = s.access_token.clone().unwrap_or_default();
     match upload {
         Some((content_type, bytes)) => {
             use base64::Engine;
@@ -215,13 +177,13 @@ pub async fn save_branding(
             look["logo"] = json!({"content_type": content_type, "data": data});
         }
         None if field(&p, "remove_logo").is_some() => {}
-        None => match api::get(&shared, &token, "branding").await {
+        None => match api::get(&shared, &a.token, "branding").await {
             Ok(current) => look["logo"] = current["logo"].clone(),
-            Err(e) => return settings_page(&shared, t, &s, None, Some(e)).await,
+            Err(e) => return settings_page(&shared, &a, None, Some(e)).await,
         },
     }
-    match api::send(&shared, &token, reqwest::Method::PUT, "branding", Some(&look)).await {
-        Ok(_) => settings_page(&shared, t, &s, Some(t.saved.into()), None).await,
-        Err(e) => settings_page(&shared, t, &s, None, Some(e)).await,
+    match api::send(&shared, &a.token, reqwest::Method::PUT, "branding", Some(&look)).await {
+        Ok(_) => settings_page(&shared, &a, Some(t.saved.into()), None).await,
+        Err(e) => settings_page(&shared, &a, None, Some(e)).await,
     }
 }
