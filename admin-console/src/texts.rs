@@ -95,6 +95,7 @@ pub struct Texts {
     pub verify: &'static str,
     pub verified: &'static str,
     pub export: &'static str,
+    pub location: &'static str,
     pub yes: &'static str,
     pub no: &'static str,
 }
@@ -194,6 +195,7 @@ pub const ZH: Texts = Texts {
     verify: "校验完整性",
     verified: "已校验的哈希链 / 记录",
     export: "导出",
+    location: "位置（大厅与机位，自助终端）",
     yes: "是",
     no: "否",
 };
@@ -293,6 +295,7 @@ pub const EN: Texts = Texts {
     verify: "Verify integrity",
     verified: "Chains / records verified",
     export: "Export",
+    location: "Location (hall and place, kiosks)",
     yes: "Yes",
     no: "No",
 };

@@ -20,6 +20,7 @@ mod concurrency;
 mod console;
 mod console_pages;
 mod context;
+mod device;
 mod enterprise;
 mod horizontal;
 mod hostile;

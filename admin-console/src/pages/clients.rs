@@ -63,6 +63,9 @@ pub async fn register_client(State(shared): State<Arc<Shared>>, Posted { a, p }:
     if let Some(scope) = field(&p, "scope") {
         new["scope"] = json!(scope);
     }
+    if let Some(place) = field(&p, "location") {
+        new["location"] = json!(place);
+    }
     match api::post(&shared, &a.token, "clients", &new).await {
         Ok(c) => {
             let secret = c["client_secret"]
@@ -118,6 +121,8 @@ pub struct ClientPage {
     pub access_ttl: String,
     pub refresh_ttl: String,
     pub sector: String,
+    /// A kiosk's hall and place.
+    pub location: String,
 }
 
 async fn client_page(
@@ -164,6 +169,7 @@ async fn client_page(
         access_ttl: txt(&c, "access_token_ttl"),
         refresh_ttl: txt(&c, "refresh_token_ttl"),
         sector: txt(&c, "sector"),
+        location: txt(&c, "location"),
         id,
     };
     page(t, &p)
@@ -211,7 +217,10 @@ pub async fn edit_client(
         "access_token_format": field(&p, "access_token_format").unwrap_or("jwt"),
         "sector": field(&p, "sector").unwrap_or_default(),
     });
-    if field(&p, "type") != Some("service") {
+    if field(&p, "type") == Some("kiosk") {
+        change["location"] = json!(field(&p, "location").unwrap_or_default());
+    }
+    if matches!(field(&p, "type"), Some("web" | "spa")) {
         change["redirect_uris"] = json!(lines("redirect_uris"));
         change["post_logout_redirect_uris"] = json!(lines("logout_uris"));
     }

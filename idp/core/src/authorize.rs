@@ -114,7 +114,7 @@ pub fn validate(params: &[(String, String)], client: Option<&Client>, issuer: &s
             OAuthError::invalid_client("The client is disabled.").with_status(400),
         );
     }
-    if client.client_type == ClientType::Service {
+    if matches!(client.client_type, ClientType::Service | ClientType::Kiosk) {
         return Validated::ErrorToUser(OAuthError::unauthorized_client(
             "This client may not use the authorization endpoint.",
         ));

@@ -47,7 +47,7 @@ pub const ASSERTION_ALGS: &[&str] = &["ES256", "ES384", "RS256", "PS256", "EdDSA
 pub fn metadata(e: &Endpoints) -> Value {
     let mut claims: Vec<&str> = SCOPES.iter().flat_map(|s| s.claims.iter().copied()).collect();
     claims.extend(["iss", "aud", "exp", "iat", "nonce", "act_as", "verified_claims"]);
-    json!({
+    let mut m = json!({
         "issuer": e.issuer,
         "authorization_endpoint": e.authorization(),
         "token_endpoint": e.token(),
@@ -59,7 +59,7 @@ pub fn metadata(e: &Endpoints) -> Value {
         "scopes_supported": SCOPES.iter().map(|s| s.name).collect::<Vec<_>>(),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", crate::device::GRANT_TYPE],
         "subject_types_supported": ["public", "pairwise"],
         "id_token_signing_alg_values_supported": SIGNING_ALGS,
         "userinfo_signing_alg_values_supported": [],
@@ -90,5 +90,8 @@ pub fn metadata(e: &Endpoints) -> Value {
         "authorization_response_iss_parameter_supported": true,
         "frontchannel_logout_supported": false,
         "backchannel_logout_supported": false,
-    })
+    });
+    // RFC 8628 §4 (outside the json! above, which is at the macro's recursion limit)
+    m["device_authorization_endpoint"] = json!(e.at("device_authorization"));
+    m
 }

@@ -18,6 +18,7 @@ pub mod claims;
 pub mod claims_request;
 pub mod client_auth;
 pub mod crypto;
+pub mod device;
 pub mod discovery;
 pub mod env;
 pub mod error;

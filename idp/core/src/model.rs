@@ -181,6 +181,9 @@ pub enum ClientType {
     Spa,
     /// Confidential machine client (client credentials only).
     Service,
+    /// A service-hall kiosk (RFC 8628 device authorization grant only, secret): short-lived
+    /// tokens, never a refresh token, never a browser session.
+    Kiosk,
 }
 
 impl ClientType {
@@ -189,6 +192,7 @@ impl ClientType {
             ClientType::Web => "web",
             ClientType::Spa => "spa",
             ClientType::Service => "service",
+            ClientType::Kiosk => "kiosk",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -196,11 +200,16 @@ impl ClientType {
             "web" => Some(ClientType::Web),
             "spa" => Some(ClientType::Spa),
             "service" => Some(ClientType::Service),
+            "kiosk" => Some(ClientType::Kiosk),
             _ => None,
         }
     }
     pub fn is_confidential(self) -> bool {
         !matches!(self, ClientType::Spa)
+    }
+    /// Web and SPA clients sign people in through redirects.
+    pub fn needs_redirect_uri(self) -> bool {
+        matches!(self, ClientType::Web | ClientType::Spa)
     }
 }
 
@@ -264,6 +273,9 @@ pub struct ClientSettings {
     /// accepts only `staff`. Default: `self`.
     #[serde(default = "self_only")]
     pub contexts: Vec<String>,
+    /// Where a kiosk stands (hall and place), shown on the phone that approves its sign-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
     /// Processes personal data under a statutory duty (PIPL art. 13(3)), as an administrator
     /// marked it: the consent page informs instead of asking, and still lists every item.
     #[serde(default)]
@@ -307,6 +319,7 @@ impl Default for ClientSettings {
             min_realname_level: None,
             contexts: self_only(),
             statutory: false,
+            location: None,
             sector: None,
             organisation_id: None,
             purposes: Default::default(),
@@ -501,6 +514,28 @@ pub struct Authorization {
     /// What the `claims` parameter of the authorization request asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claims: Option<crate::claims_request::ClaimsRequest>,
+}
+
+/// A kiosk's pending sign-in (RFC 8628): the device code (as its SHA-256) the kiosk polls
+/// with, the user code a person approves on the phone. On approval an authorization code is
+/// stored under the same hash for the kiosk's poll to redeem, once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceGrant {
+    pub device_hash: String,
+    pub tenant_id: String,
+    pub client_id: String,
+    /// Eight letters of `device::ALPHABET`, without the dash.
+    pub user_code: String,
+    pub scope: Vec<String>,
+    /// `pending`, `approved` or `denied`.
+    pub status: String,
+    /// Who approved or denied.
+    pub account_id: Option<String>,
+    /// Seconds the kiosk must wait between polls (raised by `slow_down`).
+    pub interval: i64,
+    pub last_poll_at: i64,
+    pub expires_at: i64,
+    pub created_at: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -168,6 +168,26 @@ pub trait Store: Send + Sync + 'static {
     async fn real_name_by_hash(&self, tenant_id: &str, id_hash: &str) -> Result<Option<RealName>>;
 
     /// Stores a new SMS code for the phone and purpose, replacing the previous one.
+    /// A kiosk's new device grant; `false` when its user code is live in the tenant already.
+    async fn insert_device_grant(&self, g: &DeviceGrant) -> Result<bool>;
+    async fn device_grant(&self, device_hash: &str) -> Result<Option<DeviceGrant>>;
+    async fn device_grant_by_user_code(
+        &self,
+        tenant_id: &str,
+        user_code: &str,
+    ) -> Result<Option<DeviceGrant>>;
+    /// Records a person's decision (`approved`, `denied`) on a pending, unexpired grant;
+    /// `false` when it was not pending any more.
+    async fn decide_device_grant(
+        &self,
+        device_hash: &str,
+        status: &str,
+        account_id: &str,
+        now: i64,
+    ) -> Result<bool>;
+    /// Records a poll and the interval the kiosk must keep from now on.
+    async fn poll_device_grant(&self, device_hash: &str, now: i64, interval: i64) -> Result<()>;
+
     async fn put_sms_code(&self, code: &SmsCode) -> Result<()>;
     /// Checks a code by its MAC: a right one is used up (one caller only); a wrong one costs a
     /// try, and after `max_attempts` tries or after expiry nothing matches any more.

@@ -22,6 +22,8 @@ pub struct TokenRequest {
     pub code_verifier: Option<String>,
     pub refresh_token: Option<String>,
     pub scope: Option<String>,
+    /// RFC 8628 §3.4.
+    pub device_code: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -78,8 +80,37 @@ pub async fn exchange(
         Some("authorization_code") => authorization_code(ctx, &client.client, req).await,
         Some("refresh_token") => refresh(ctx, &client.client, req).await,
         Some("client_credentials") => client_credentials(ctx, &client.client, req).await,
+        Some(crate::device::GRANT_TYPE) => crate::device::token(ctx, &client.client, req).await,
         None => Err(OAuthError::invalid_request("grant_type is missing.")),
         Some(_) => Err(OAuthError::new("unsupported_grant_type", "The grant_type is not supported.")),
+    }
+}
+
+/// Redeems the authorization code a person's approval stored under a device code's hash
+/// (`device::decide`): once; a second poll after the tokens is `invalid_grant`.
+pub(crate) async fn redeem_device_code(
+    ctx: &TokenContext<'_>,
+    client: &Client,
+    hash: &str,
+) -> Result<TokenResponse, OAuthError> {
+    let now = ctx.env.now();
+    let issue = |c: &AuthCode| -> Result<(Issue, TokenResponse), OAuthError> {
+        if c.authz.client_id != client.client_id
+            || c.authz.tenant_id != ctx.tenant.id
+            || c.redirect_uri != crate::device::GRANT_TYPE
+        {
+            return Err(OAuthError::invalid_grant("The device code is invalid."));
+        }
+        if c.expires_at <= now {
+            return Err(OAuthError::new("expired_token", "The device code has expired; start again."));
+        }
+        mint(ctx, client, &c.authz, None, crate::device::GRANT_TYPE, now, None)
+    };
+    match ctx.store.redeem_code(hash, &issue).await? {
+        Redeem::Issued(_, response) => Ok(response),
+        Redeem::Refused(e) => Err(e),
+        Redeem::NotFound => Err(OAuthError::invalid_grant("The device code is invalid.")),
+        Redeem::Replayed => Err(OAuthError::invalid_grant("The device code has already been used.")),
     }
 }
 
@@ -107,7 +138,7 @@ async fn authorization_code(
     client: &Client,
     req: &TokenRequest,
 ) -> Result<TokenResponse, OAuthError> {
-    if client.client_type == ClientType::Service {
+    if matches!(client.client_type, ClientType::Service | ClientType::Kiosk) {
         return Err(OAuthError::unauthorized_client("This client may not use authorization codes."));
     }
     let code = req.code.as_deref().filter(|c| !c.is_empty() && c.len() <= 256);
@@ -130,7 +161,9 @@ async fn authorization_code(
         if c.expires_at <= now {
             return Err(OAuthError::invalid_grant("The code has expired."));
         }
-        if req.redirect_uri.as_deref() != Some(c.redirect_uri.as_str()) {
+        if c.redirect_uri == crate::device::GRANT_TYPE
+            || req.redirect_uri.as_deref() != Some(c.redirect_uri.as_str())
+        {
             return Err(OAuthError::invalid_grant("redirect_uri does not match the authorization request."));
         }
         pkce_ok(&c.code_challenge, &req.code_verifier)?;
@@ -333,7 +366,9 @@ fn mint(
     } else {
         None
     };
+    // a kiosk never gets a refresh token (DOMAIN.md), whatever its settings say
     let wants_refresh = authz.account_id.is_some()
+        && client.client_type != ClientType::Kiosk
         && (authz.scope.iter().any(|s| s == "offline_access") || s.always_issue_refresh_token);
     let (refresh_record, refresh_value) = if with_first_refresh && wants_refresh {
         let family = family.map(str::to_string).unwrap_or_else(|| random_token(ctx.env, 16));

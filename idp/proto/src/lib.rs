@@ -55,6 +55,9 @@ pub struct ClientInfo {
     /// Until when the previous secret is still accepted after a rotation with overlap.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_secret_until: Option<i64>,
+    /// A kiosk's hall and place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
 }
 
 /// A client to register (`POST /clients`, every field but `name` and `type` optional) or the
@@ -64,7 +67,7 @@ pub struct ClientInfo {
 pub struct ClientRequest {
     #[serde(default)]
     pub name: Option<String>,
-    /// `web`, `spa` or `service`.
+    /// `web`, `spa`, `service` or `kiosk`.
     #[serde(default, rename = "type")]
     pub client_type: Option<String>,
     #[serde(default)]
@@ -96,6 +99,9 @@ pub struct ClientRequest {
     pub access_token_ttl: Option<i64>,
     #[serde(default)]
     pub refresh_token_ttl: Option<i64>,
+    /// A kiosk's hall and place, shown on the phone that approves its sign-in.
+    #[serde(default)]
+    pub location: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

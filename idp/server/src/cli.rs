@@ -137,7 +137,7 @@ pub enum ClientCmd {
         tenant: TenantArg,
         #[arg(long)]
         name: String,
-        #[arg(long = "type", value_parser = ["web", "spa", "service"])]
+        #[arg(long = "type", value_parser = ["web", "spa", "service", "kiosk"])]
         client_type: String,
         #[arg(long = "redirect-uri")]
         redirect_uris: Vec<String>,
@@ -171,6 +171,9 @@ pub enum ClientCmd {
         /// The organisation operating the client, shown on the consent page.
         #[arg(long)]
         organisation: Option<String>,
+        /// A kiosk's hall and place, shown on the phone that approves its sign-in.
+        #[arg(long)]
+        location: Option<String>,
         /// Issue refresh tokens without offline_access.
         #[arg(long)]
         always_refresh: bool,
@@ -310,6 +313,7 @@ pub fn client_info(c: &Client, secret: Option<String>) -> ClientInfo {
         access_token_ttl: c.settings.access_token_ttl,
         refresh_token_ttl: c.settings.refresh_token_ttl,
         previous_secret_until: c.settings.previous_secret.as_ref().map(|(_, until)| *until),
+        location: c.settings.location.clone(),
     }
 }
 
@@ -468,6 +472,7 @@ async fn client_command(ops: &Ops, json: bool, cmd: ClientCmd) -> anyhow::Result
             private_key_jwt_only,
             organisation,
             always_refresh,
+            location,
             min_acr,
             min_realname_level,
             contexts,
@@ -489,6 +494,7 @@ async fn client_command(ops: &Ops, json: bool, cmd: ClientCmd) -> anyhow::Result
                 min_realname_level,
                 statutory,
                 sector,
+                location,
                 ..ClientSettings::default()
             };
             if !contexts.is_empty() {

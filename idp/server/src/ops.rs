@@ -344,7 +344,7 @@ impl Ops {
         for uri in new.redirect_uris.iter().chain(&new.post_logout_redirect_uris) {
             check_redirect_uri(uri)?;
         }
-        if new.client_type != ClientType::Service && new.redirect_uris.is_empty() {
+        if new.client_type.needs_redirect_uri() && new.redirect_uris.is_empty() {
             bail!("web and spa clients need at least one --redirect-uri");
         }
         let mut settings = new.settings.unwrap_or_default();
@@ -355,6 +355,18 @@ impl Ops {
             settings.scope = parsed.join(" ");
         } else if new.client_type == ClientType::Service {
             settings.scope = "api".into();
+        } else if new.client_type == ClientType::Kiosk {
+            settings.scope = "openid profile".into();
+        }
+        if new.client_type == ClientType::Kiosk {
+            // short-lived tokens (DOMAIN.md): 5 minutes unless set, at most 15; and no redirects
+            if settings.access_token_ttl == ClientSettings::default().access_token_ttl {
+                settings.access_token_ttl = 300;
+            }
+            settings.access_token_ttl = settings.access_token_ttl.min(idp_core::device::KIOSK_MAX_ACCESS_TTL);
+            if !settings.redirect_uris.is_empty() {
+                bail!("a kiosk has no redirect URIs (it signs in with the device grant)");
+            }
         }
         let secret = new.client_type.is_confidential().then(|| random_token(self.env.as_ref(), 32));
         let client = Client {

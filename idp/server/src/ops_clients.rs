@@ -91,11 +91,32 @@ pub fn apply(s: &mut ClientSettings, req: &ClientRequest) -> anyhow::Result<()> 
         }
         s.access_token_ttl = ttl;
     }
+    if let Some(place) = &req.location {
+        let place = place.trim();
+        if place.chars().count() > 100 || place.chars().any(char::is_control) {
+            bail!("a location has at most 100 characters");
+        }
+        s.location = (!place.is_empty()).then(|| place.to_string());
+    }
     if let Some(ttl) = req.refresh_token_ttl {
         if !(60..=90 * 86_400).contains(&ttl) {
             bail!("refresh_token_ttl is 60 seconds to 90 days");
         }
         s.refresh_token_ttl = ttl;
+    }
+    Ok(())
+}
+
+/// A kiosk's tokens are short-lived (DOMAIN.md); it has no use for redirect URIs.
+fn kiosk_limits(t: ClientType, s: &ClientSettings) -> anyhow::Result<()> {
+    if t != ClientType::Kiosk {
+        return Ok(());
+    }
+    if s.access_token_ttl > idp_core::device::KIOSK_MAX_ACCESS_TTL {
+        bail!("a kiosk's access_token_ttl is at most {} seconds", idp_core::device::KIOSK_MAX_ACCESS_TTL);
+    }
+    if !s.redirect_uris.is_empty() {
+        bail!("a kiosk has no redirect URIs (it signs in with the device grant)");
     }
     Ok(())
 }
@@ -113,13 +134,19 @@ impl Ops {
             Some("web") => ClientType::Web,
             Some("spa") => ClientType::Spa,
             Some("service") => ClientType::Service,
-            _ => bail!("type is web, spa or service"),
+            Some("kiosk") => ClientType::Kiosk,
+            _ => bail!("type is web, spa, service or kiosk"),
         };
         let mut settings = ClientSettings::default();
         if client_type == ClientType::Service && req.scope.is_none() {
             settings.scope = "api".into();
         }
+        if client_type == ClientType::Kiosk {
+            settings.scope = "openid profile".into();
+            settings.access_token_ttl = 300;
+        }
         apply(&mut settings, req)?;
+        kiosk_limits(client_type, &settings)?;
         settings.organisation_id = organisation_id;
         let new = NewClient {
             name: req.name.clone().unwrap_or_default(),
@@ -155,7 +182,8 @@ impl Ops {
             client.name = name.to_string();
         }
         apply(&mut client.settings, req)?;
-        if client.client_type != ClientType::Service && client.settings.redirect_uris.is_empty() {
+        kiosk_limits(client.client_type, &client.settings)?;
+        if client.client_type.needs_redirect_uri() && client.settings.redirect_uris.is_empty() {
             bail!("web and spa clients need at least one redirect URI");
         }
         self.store.update_client(&client.tenant_id, id, &client.name, &client.settings, None).await?;

@@ -23,6 +23,8 @@ mod macros;
 #[macro_use]
 mod identity_sql;
 #[macro_use]
+mod device_sql;
+#[macro_use]
 mod admin_sql;
 mod postgres;
 mod rows;

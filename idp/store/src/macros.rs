@@ -223,6 +223,13 @@ macro_rules! impl_store {
             async fn live_sessions(&self, tenant_id: &str, now: i64) -> Result<i64> { self.sql_live_sessions(tenant_id, now).await }
             async fn update_client(&self, tenant_id: &str, client_id: &str, name: &str, settings: &ClientSettings, secret_hash: Option<&str>) -> Result<()> { self.sql_update_client(tenant_id, client_id, name, settings, secret_hash).await }
 
+            // kiosk sign-ins: SQL in `device_sql.rs`
+            async fn insert_device_grant(&self, g: &DeviceGrant) -> Result<bool> { self.sql_insert_device_grant(g).await }
+            async fn device_grant(&self, device_hash: &str) -> Result<Option<DeviceGrant>> { self.sql_device_grant(device_hash).await }
+            async fn device_grant_by_user_code(&self, tenant_id: &str, user_code: &str) -> Result<Option<DeviceGrant>> { self.sql_device_grant_by_user_code(tenant_id, user_code).await }
+            async fn decide_device_grant(&self, device_hash: &str, status: &str, account_id: &str, now: i64) -> Result<bool> { self.sql_decide_device_grant(device_hash, status, account_id, now).await }
+            async fn poll_device_grant(&self, device_hash: &str, now: i64, interval: i64) -> Result<()> { self.sql_poll_device_grant(device_hash, now, interval).await }
+
             // the organisation tree, memberships and real names: SQL in `identity_sql.rs`
             async fn insert_organisation(&self, o: &Organisation) -> Result<()> { self.sql_insert_organisation(o).await }
             async fn organisation(&self, tenant_id: &str, id: &str) -> Result<Option<Organisation>> { self.sql_organisation(tenant_id, id).await }
@@ -553,6 +560,7 @@ macro_rules! impl_store {
                     "DELETE FROM rate_limit_windows WHERE window_start < $1 - 7200",
                     "DELETE FROM sms_codes WHERE expires_at < $1",
                     "DELETE FROM webauthn_ceremonies WHERE expires_at < $1",
+                    "DELETE FROM device_grants WHERE expires_at < $1",
                 ] {
                     n += sqlx::query(sql).bind(now).execute(&self.write).await.map_err(map_err)?.rows_affected();
                 }

@@ -47,4 +47,5 @@ impl PgStore {
 
 impl_store!(PgStore, Postgres, "postgres");
 impl_identity_sql!(PgStore);
+impl_device_sql!(PgStore);
 impl_admin_sql!(PgStore);

@@ -63,4 +63,5 @@ impl SqliteStore {
 
 impl_store!(SqliteStore, Sqlite, "sqlite");
 impl_identity_sql!(SqliteStore);
+impl_device_sql!(SqliteStore);
 impl_admin_sql!(SqliteStore);

@@ -46,6 +46,18 @@ pub(super) async fn signed_in(
     slug: &str,
     headers: &HeaderMap,
 ) -> Result<(std::sync::Arc<TenantCtx>, Lang, Session, Account), Response> {
+    signed_in_to(state, slug, headers, "account", None).await
+}
+
+/// The same for another first-party page (`back`, under the issuer: where the sign-in returns
+/// to), with the assurance level it needs (a weaker session goes through the step-up).
+pub(super) async fn signed_in_to(
+    state: &AppState,
+    slug: &str,
+    headers: &HeaderMap,
+    back: &str,
+    acr: Option<&str>,
+) -> Result<(std::sync::Arc<TenantCtx>, Lang, Session, Account), Response> {
     let lang = Lang::pick(None, headers);
     let t = match state.tenant(slug).await {
         Ok(Some(t)) => t,
@@ -64,11 +76,11 @@ pub(super) async fn signed_in(
         None => None,
     };
     match (session, account) {
-        (Some(s), Some(a)) => Ok((t, lang, s, a)),
-        _ => {
+        (Some(s), Some(a)) if policy::satisfies(&s.acr, acr) => Ok((t, lang, s, a)),
+        (session, _) => {
             let req = AuthRequest {
                 client_id: ACCOUNT_CONSOLE.into(),
-                redirect_uri: format!("{}/account", t.endpoints.issuer),
+                redirect_uri: format!("{}/{back}", t.endpoints.issuer),
                 response_mode: ResponseMode::Query,
                 scope: vec!["openid".into()],
                 state: None,
@@ -79,11 +91,11 @@ pub(super) async fn signed_in(
                 login_hint: None,
                 ui_locales: None,
                 claims_locales: None,
-                acr_values: None,
+                acr_values: acr.map(str::to_string),
                 claims_acr: None,
                 claims: None,
             };
-            Err(proceed(state, &t, headers, &req, None, false, None, lang).await)
+            Err(proceed(state, &t, headers, &req, session.as_ref(), false, None, lang).await)
         }
     }
 }

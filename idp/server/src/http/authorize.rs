@@ -162,7 +162,10 @@ pub async fn proceed(
         if let Some(i) = interaction {
             let _ = state.store().delete_interaction(&i.id).await;
         }
-        return see_other(&super::account::home_url(t));
+        // back to the first-party page that asked (the account pages, a kiosk's approval)
+        let ours = req.redirect_uri.strip_prefix(&t.endpoints.issuer).is_some_and(|p| p.starts_with('/'));
+        let back = if ours { req.redirect_uri.clone() } else { super::account::home_url(t) };
+        return see_other(&back);
     }
     match decision {
         Decision::Login | Decision::Consent | Decision::StepUp => {

@@ -22,6 +22,7 @@ pub mod account_phone;
 pub mod authorize;
 pub mod context;
 pub mod counter;
+pub mod device;
 pub mod discovery;
 pub mod factor;
 pub mod interaction;
@@ -54,6 +55,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/t/{tenant}/.well-known/openid-configuration", get(discovery::openid_configuration))
         .route("/t/{tenant}/jwks", get(discovery::jwks))
         .route("/t/{tenant}/token", post(token::token))
+        .route("/t/{tenant}/device_authorization", post(token::device_authorization))
         .route("/t/{tenant}/revoke", post(token::revoke))
         .route("/t/{tenant}/userinfo", get(userinfo::get).post(userinfo::post))
         .layer(cors);
@@ -90,6 +92,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/t/{tenant}/account/keys/begin", post(account_keys::begin))
         .route("/t/{tenant}/account/keys/finish", post(account_keys::finish))
         .route("/t/{tenant}/account/keys/{key}/remove", post(account_keys::remove))
+        .route("/t/{tenant}/device", get(device::show).post(device::decide))
+        .route("/t/{tenant}/device/qr.svg", get(device::qr))
         .route("/t/{tenant}/end_session", get(logout::get).post(logout::post))
         .route("/t/{tenant}/end_session/confirm", post(logout::confirm))
         .route_layer(middleware::from_fn_with_state(state.clone(), look::scope));

@@ -76,6 +76,18 @@ pub fn read_ctx<'a>(state: &'a AppState, t: &'a TenantCtx) -> ReadContext<'a> {
     }
 }
 
+fn token_ctx<'a>(state: &'a AppState, t: &'a TenantCtx, ip: &'a str) -> TokenContext<'a> {
+    TokenContext {
+        store: state.store(),
+        env: state.env(),
+        tenant: &t.tenant,
+        keys: &t.keys,
+        endpoints: &t.endpoints,
+        ip: Some(ip),
+        kek: &state.ops.kek,
+    }
+}
+
 fn no_store_json(body: serde_json::Value) -> Response {
     let mut res = (StatusCode::OK, axum::Json(body)).into_response();
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -118,6 +130,25 @@ async fn front(
     Ok((t, params, client, ip))
 }
 
+/// `POST /device_authorization` (RFC 8628 §3.1): a kiosk's device and user codes.
+pub async fn device_authorization(
+    state: State,
+    Path(slug): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (t, params, client, ip) = match front(&state, &slug, peer, &headers, &body).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let ctx = token_ctx(&state, &t, &ip);
+    match idp_core::device::authorize(&ctx, &client.client, param(&params, "scope")).await {
+        Ok(answer) => no_store_json(serde_json::to_value(&answer).unwrap_or_default()),
+        Err(e) => json_error(&e),
+    }
+}
+
 pub async fn token(
     state: State,
     Path(slug): Path<String>,
@@ -137,16 +168,9 @@ pub async fn token(
         code_verifier: get("code_verifier"),
         refresh_token: get("refresh_token"),
         scope: get("scope"),
+        device_code: get("device_code"),
     };
-    let ctx = TokenContext {
-        store: state.store(),
-        env: state.env(),
-        tenant: &t.tenant,
-        keys: &t.keys,
-        endpoints: &t.endpoints,
-        ip: Some(&ip),
-        kek: &state.ops.kek,
-    };
+    let ctx = token_ctx(&state, &t, &ip);
     match exchange(&ctx, &client, &req).await {
         // audited by the engine, in the transaction that issued the tokens
         Ok(resp) => no_store_json(serde_json::to_value(&resp).unwrap_or_default()),
