@@ -39,6 +39,21 @@ pub(crate) async fn post_root(
     answer(shared.http.post(root_url(shared, path)).bearer_auth(token).json(body).send().await).await
 }
 
+/// Any method under `/admin/v1/` itself (another tenant's settings).
+pub(crate) async fn send_root(
+    shared: &Shared,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<&Value>,
+) -> Result<Value, String> {
+    let mut req = shared.http.request(method, root_url(shared, path)).bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(b);
+    }
+    answer(req.send().await).await
+}
+
 pub(crate) async fn get(shared: &Shared, token: &str, path: &str) -> Result<Value, String> {
     answer(shared.http.get(url(shared, path)).bearer_auth(token).send().await).await
 }

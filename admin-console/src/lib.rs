@@ -152,6 +152,8 @@ impl App {
             .route("/logout", post(auth::logout))
             .route("/tenants", get(pages::tenants).post(pages::create_tenant))
             .route("/tenants/{slug}/{action}", post(pages::tenant_action))
+            .route("/tenants/{slug}/settings", get(pages::tenant_settings).post(pages::save_tenant_rules))
+            .route("/tenants/{slug}/settings/branding", post(pages::save_tenant_branding))
             .route("/settings", get(pages::settings).post(pages::save_rules))
             .route("/settings/branding", post(pages::save_branding))
             .route("/organisations", get(pages::organisations).post(pages::add_organisation))

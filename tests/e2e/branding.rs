@@ -1,7 +1,8 @@
 //! A tenant's look and password rules through the admin API: its system administrators set
 //! its name, logo and colours, which then appear on every page of that tenant (error pages
 //! too) and nowhere else; the logo is served sandboxed; its security administrators make the
-//! password rules stricter than the baseline, never weaker.
+//! password rules stricter than the baseline, never weaker. The administrators' tenant's
+//! administrators configure other tenants too, each within their role.
 
 use base64::Engine;
 use idp_server::ops::NewAccount;
@@ -81,6 +82,18 @@ async fn branding(backend: Backend) {
     assert_eq!(logo.text().await.unwrap(), LOGO);
     let none = reqwest::get(format!("{}/t/other/logo", s.base)).await.unwrap();
     assert_eq!(none.status(), 404);
+
+    // platform administrators (of the administrators' tenant) configure every tenant, each
+    // within their role
+    let other_look = json!({"name_zh": "其他租户"});
+    assert_eq!(call(s, "PUT", "tenants/other/branding", &sec, Some(other_look.clone())).await.0, 403);
+    let (status, t) = call(s, "PUT", "tenants/other/branding", &sys, Some(other_look)).await;
+    assert_eq!((status, &t["slug"]), (200, &json!("other")), "{t}");
+    let rules = json!({"policy": {"lockout_threshold": 4}});
+    assert_eq!(call(s, "PUT", "tenants/other/settings", &sys, Some(rules.clone())).await.0, 403);
+    assert_eq!(call(s, "PUT", "tenants/other/settings", &sec, Some(rules)).await.0, 200);
+    assert_eq!(s.ops.tenant("other").await.unwrap().settings.policy.lockout_threshold, Some(4));
+    assert_eq!(call(s, "GET", "tenants/nowhere/settings", &sec, None).await.0, 404);
 
     // password rules: stricter only, by the security administrators, applied to new passwords
     let strict = json!({"policy": {"password_min_length": 12, "password_min_classes": 4}});

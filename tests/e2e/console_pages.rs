@@ -81,6 +81,26 @@ async fn pages(backend: Backend) {
     assert!(s.ops.tenant("main").await.unwrap().settings.branding.logo.is_none(), "{saved}");
     let refused = branding(&ops, &base, &saved, &[("accent", "#222")], None).await;
     assert!(refused.contains("role=\"alert\""), "{refused}");
+    // another tenant's, from the tenants page (platform administrators)
+    s.ops.add_tenant("pilot", Some("试点")).await.unwrap();
+    let tenants = get(&ops, format!("{base}/tenants")).await;
+    assert!(tenants.contains("href=\"/tenants/pilot/settings\""), "{tenants}");
+    let pilot = get(&ops, format!("{base}/tenants/pilot/settings")).await;
+    assert!(pilot.contains("action=\"/tenants/pilot/settings/branding\""), "{pilot}");
+    let csrf = crate::browser::extract(&pilot, "csrf").unwrap();
+    let form = reqwest::multipart::Form::new().text("csrf", csrf).text("name_zh", "试点服务");
+    let res = ops
+        .http
+        .post(format!("{base}/tenants/pilot/settings/branding"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let saved = follow(&ops, res).await.1;
+    assert!(saved.contains("role=\"status\""), "{saved}");
+    assert_eq!(s.ops.tenant("pilot").await.unwrap().settings.branding.name_zh.as_deref(), Some("试点服务"));
+    assert!(s.ops.tenant("main").await.unwrap().settings.branding.name_zh.is_some(), "main's untouched");
+
     // the rules are not the system administrator's
     let (_, refused) = post(&ops, &base, &saved, "/settings", &[("factor", "totp")]).await;
     assert!(refused.contains("role=\"alert\""), "{refused}");

@@ -78,6 +78,8 @@ const POLICY: [&str; 6] = [
 pub struct SettingsPage {
     pub l: Layout,
     pub slug: String,
+    /// Where the forms go: `/settings` (the console's tenant) or `/tenants/{slug}/settings`.
+    pub base: String,
     /// (name, offered)
     pub factors: Vec<(&'static str, bool)>,
     /// (field, label, value)
@@ -88,18 +90,33 @@ pub struct SettingsPage {
     pub logo: Option<String>,
 }
 
+/// Whose settings: the console's own tenant, or the one in the path (platform administrators).
+fn whose(shared: &Shared, slug: Option<String>) -> (String, String) {
+    match slug {
+        Some(s) => {
+            let s = segment(&s);
+            let base = format!("/tenants/{s}/settings");
+            (s, base)
+        }
+        None => (shared.tenant.clone(), "/settings".into()),
+    }
+}
+
 pub(crate) async fn settings_page(
     shared: &Shared,
     a: &Admin,
+    slug: Option<String>,
     message: Option<String>,
     error: Option<String>,
 ) -> Response {
     let t = a.t;
-    let mut l = layout(a, "settings", "/settings");
-    let tenant = api::get(shared, &a.token, "settings").await.unwrap_or_else(|e| {
-        l.error = Some(e);
-        Value::Null
-    });
+    let (slug, base) = whose(shared, slug);
+    let mut l = layout(a, "settings", &base);
+    let tenant =
+        api::get_root(shared, &a.token, &format!("tenants/{slug}/settings")).await.unwrap_or_else(|e| {
+            l.error = Some(e);
+            Value::Null
+        });
     l.message = message;
     if error.is_some() {
         l.error = error;
@@ -115,7 +132,7 @@ pub(crate) async fn settings_page(
         t.password_min_classes,
     ];
     let policy = POLICY.iter().zip(labels).map(|(f, label)| (*f, label, txt(&tenant["policy"], f))).collect();
-    let b = api::get(shared, &a.token, "branding").await.unwrap_or(Value::Null);
+    let b = api::get_root(shared, &a.token, &format!("tenants/{slug}/branding")).await.unwrap_or(Value::Null);
     let look = vec![
         ("name_zh", t.name_zh, txt(&b, "name_zh"), None),
         ("name_en", t.name_en, txt(&b, "name_en"), None),
@@ -126,15 +143,37 @@ pub(crate) async fn settings_page(
         .as_str()
         .map(|data| format!("data:{};base64,{data}", txt(&b["logo"], "content_type")));
     let factors = FACTORS.iter().map(|f| (*f, on.contains(f))).collect();
-    page(t, &SettingsPage { l, slug: shared.tenant.clone(), factors, policy, look, logo })
+    page(t, &SettingsPage { l, slug, base, factors, policy, look, logo })
 }
 
 pub async fn settings(State(shared): State<Arc<Shared>>, a: Admin) -> Response {
-    settings_page(&shared, &a, None, None).await
+    settings_page(&shared, &a, None, None, None).await
+}
+
+/// `GET /tenants/{slug}/settings`: another tenant's (platform administrators).
+pub async fn tenant_settings(
+    State(shared): State<Arc<Shared>>,
+    Path(slug): Path<String>,
+    a: Admin,
+) -> Response {
+    settings_page(&shared, &a, Some(slug), None, None).await
 }
 
 /// `POST /settings`: offered factors and policy (the tenant's security administrators).
-pub async fn save_rules(State(shared): State<Arc<Shared>>, Posted { a, p }: Posted) -> Response {
+pub async fn save_rules(State(shared): State<Arc<Shared>>, posted: Posted) -> Response {
+    rules(&shared, posted, None).await
+}
+
+/// `POST /tenants/{slug}/settings`.
+pub async fn save_tenant_rules(
+    State(shared): State<Arc<Shared>>,
+    Path(slug): Path<String>,
+    posted: Posted,
+) -> Response {
+    rules(&shared, posted, Some(slug)).await
+}
+
+async fn rules(shared: &Shared, Posted { a, p }: Posted, slug: Option<String>) -> Response {
     let t = a.t;
     let factors: Vec<&str> = p.iter().filter(|(k, _)| k == "factor").map(|(_, v)| v.as_str()).collect();
     let mut policy = serde_json::Map::new();
@@ -142,30 +181,51 @@ pub async fn save_rules(State(shared): State<Arc<Shared>>, Posted { a, p }: Post
         let v = match field(&p, f).map(str::parse::<i64>) {
             None => Value::Null,
             Some(Ok(n)) => json!(n),
-            Some(Err(_)) => return settings_page(&shared, &a, None, Some(format!("{f}: ?"))).await,
+            Some(Err(_)) => return settings_page(shared, &a, slug, None, Some(format!("{f}: ?"))).await,
         };
         policy.insert(f.into(), v);
     }
     let rules = json!({"factors": factors, "policy": policy});
-    match api::send(&shared, &a.token, reqwest::Method::PUT, "settings", Some(&rules)).await {
-        Ok(_) => settings_page(&shared, &a, Some(t.saved.into()), None).await,
-        Err(e) => settings_page(&shared, &a, None, Some(e)).await,
+    let path = format!("tenants/{}/settings", whose(shared, slug.clone()).0);
+    match api::send_root(shared, &a.token, reqwest::Method::PUT, &path, Some(&rules)).await {
+        Ok(_) => settings_page(shared, &a, slug, Some(t.saved.into()), None).await,
+        Err(e) => settings_page(shared, &a, slug, None, Some(e)).await,
     }
 }
 
 /// `POST /settings/branding` (multipart, for the logo): the tenant's system administrators.
-/// The admin API replaces the whole branding, so a logo kept as it is is read through the API
-/// and sent back.
 pub async fn save_branding(
     State(shared): State<Arc<Shared>>,
     a: Admin,
     multipart: axum::extract::Multipart,
+) -> Response {
+    branding(&shared, a, multipart, None).await
+}
+
+/// `POST /tenants/{slug}/settings/branding`.
+pub async fn save_tenant_branding(
+    State(shared): State<Arc<Shared>>,
+    Path(slug): Path<String>,
+    a: Admin,
+    multipart: axum::extract::Multipart,
+) -> Response {
+    branding(&shared, a, multipart, Some(slug)).await
+}
+
+/// The admin API replaces the whole branding, so a logo kept as it is is read through the API
+/// and sent back.
+async fn branding(
+    shared: &Shared,
+    a: Admin,
+    multipart: axum::extract::Multipart,
+    slug: Option<String>,
 ) -> Response {
     let t = a.t;
     let (p, upload) = match super::multipart_form(&a, multipart).await {
         Ok(v) => v,
         Err(r) => return r,
     };
+    let path = format!("tenants/{}/branding", whose(shared, slug.clone()).0);
     let mut look = json!({});
     for f in ["name_zh", "name_en", "accent", "background"] {
         look[f] = field(&p, f).map_or(Value::Null, |v| json!(v));
@@ -177,13 +237,13 @@ pub async fn save_branding(
             look["logo"] = json!({"content_type": content_type, "data": data});
         }
         None if field(&p, "remove_logo").is_some() => {}
-        None => match api::get(&shared, &a.token, "branding").await {
+        None => match api::get_root(shared, &a.token, &path).await {
             Ok(current) => look["logo"] = current["logo"].clone(),
-            Err(e) => return settings_page(&shared, &a, None, Some(e)).await,
+            Err(e) => return settings_page(shared, &a, slug, None, Some(e)).await,
         },
     }
-    match api::send(&shared, &a.token, reqwest::Method::PUT, "branding", Some(&look)).await {
-        Ok(_) => settings_page(&shared, &a, Some(t.saved.into()), None).await,
-        Err(e) => settings_page(&shared, &a, None, Some(e)).await,
+    match api::send_root(shared, &a.token, reqwest::Method::PUT, &path, Some(&look)).await {
+        Ok(_) => settings_page(shared, &a, slug, Some(t.saved.into()), None).await,
+        Err(e) => settings_page(shared, &a, slug, None, Some(e)).await,
     }
 }

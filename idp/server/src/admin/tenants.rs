@@ -2,18 +2,23 @@
 //! the system administrators of the administrators' own tenant (`admin_tenant`, by default
 //! `main`), with a token of that tenant; a tenant's own rules (offered factors, sessions,
 //! lockout, passwords) to its security administrators; its branding (name, logo, colours) and,
-//! in a sandbox tenant, synthetic people to its system administrators.
+//! in a sandbox tenant, synthetic people to its system administrators. The rules and the
+//! branding of every tenant are also open to the administrators' tenant's security and system
+//! administrators respectively (`admin_of`), as Keycloak's master realm configures every realm.
+
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use idp_core::admin::SYSTEM_ADMIN;
+use idp_core::admin::{Caller, SYSTEM_ADMIN};
 use idp_core::model::{Tenant, TenantPolicy};
 use serde::Deserialize;
 
 use super::{caller, forbidden, json_body, ok, problem, refused};
 use crate::http::State;
+use crate::state::TenantCtx;
 
 fn info(state: &crate::state::AppState, t: &Tenant) -> serde_json::Value {
     serde_json::json!({
@@ -28,6 +33,28 @@ fn info(state: &crate::state::AppState, t: &Tenant) -> serde_json::Value {
 async fn platform(state: &State, headers: &HeaderMap) -> Result<String, Response> {
     let (_, c) = caller(state, &state.config().admin_tenant.clone(), headers).await?;
     if c.roles.iter().any(|r| r == SYSTEM_ADMIN) { Ok(c.account_id) } else { Err(forbidden()) }
+}
+
+/// The tenant and an administrator for its settings and branding: one of its own, or one of
+/// the administrators' tenant (platform administrators configure every tenant, each within
+/// their role: security administrators the rules, system administrators the branding).
+async fn admin_of(
+    state: &State,
+    slug: &str,
+    headers: &HeaderMap,
+) -> Result<(Arc<TenantCtx>, Caller), Response> {
+    let platform = state.config().admin_tenant.clone();
+    match caller(state, slug, headers).await {
+        Err(r) if r.status() == StatusCode::UNAUTHORIZED && slug != platform => {
+            let (_, c) = caller(state, &platform, headers).await.map_err(|_| r)?;
+            match state.tenant(slug).await {
+                Ok(Some(t)) => Ok((t, c)),
+                Ok(None) => Err(problem(StatusCode::NOT_FOUND, "There is no such tenant.")),
+                Err(e) => Err(super::failed(e.description)),
+            }
+        }
+        other => other,
+    }
 }
 
 /// `GET /tenants`.
@@ -97,7 +124,7 @@ pub struct Rules {
 /// `GET /tenants/{tenant}/settings`: the tenant's rules and branding (its security
 /// administrators, who set the rules, and its system administrators, who set the branding).
 pub async fn settings(state: State, Path(slug): Path<String>, headers: HeaderMap) -> Response {
-    let (t, c) = match caller(&state, &slug, &headers).await {
+    let (t, c) = match admin_of(&state, &slug, &headers).await {
         Ok(v) => v,
         Err(r) => return r,
     };
@@ -114,7 +141,7 @@ pub async fn set_settings(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (t, c) = match caller(&state, &slug, &headers).await {
+    let (t, c) = match admin_of(&state, &slug, &headers).await {
         Ok(v) => v,
         Err(r) => return r,
     };
@@ -134,7 +161,7 @@ pub async fn set_settings(
 /// `GET /tenants/{tenant}/branding`: the whole branding, the logo's data included, as stored
 /// now (not as this node's cache has it), for an editor to send back what it keeps.
 pub async fn branding(state: State, Path(slug): Path<String>, headers: HeaderMap) -> Response {
-    let (t, c) = match caller(&state, &slug, &headers).await {
+    let (t, c) = match admin_of(&state, &slug, &headers).await {
         Ok(v) => v,
         Err(r) => return r,
     };
@@ -154,7 +181,7 @@ pub async fn set_branding(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (t, c) = match caller(&state, &slug, &headers).await {
+    let (t, c) = match admin_of(&state, &slug, &headers).await {
         Ok(v) => v,
         Err(r) => return r,
     };
