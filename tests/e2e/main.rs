@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod account;
+mod account_sessions;
 mod admin_api;
 mod admin_tenants;
 mod audit_chain;
@@ -25,6 +26,7 @@ mod enterprise;
 mod horizontal;
 mod hostile;
 mod key_rotation;
+mod logout_everywhere;
 mod oidc_flow;
 mod outage;
 mod pairwise;

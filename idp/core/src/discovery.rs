@@ -88,10 +88,17 @@ pub fn metadata(e: &Endpoints) -> Value {
         "ui_locales_supported": ["zh-CN", "en"],
         "claims_locales_supported": ["zh-CN", "en"],
         "authorization_response_iss_parameter_supported": true,
-        "frontchannel_logout_supported": false,
-        "backchannel_logout_supported": false,
     });
-    // RFC 8628 §4 (outside the json! above, which is at the macro's recursion limit)
+    // RFC 8628 §4 and the logout specs (outside the json! above, which is at the macro's
+    // recursion limit)
     m["device_authorization_endpoint"] = json!(e.at("device_authorization"));
+    for flag in [
+        "frontchannel_logout_supported",
+        "frontchannel_logout_session_supported",
+        "backchannel_logout_supported",
+        "backchannel_logout_session_supported",
+    ] {
+        m[flag] = json!(true);
+    }
     m
 }

@@ -24,6 +24,7 @@ pub mod env;
 pub mod error;
 pub mod identifiers;
 pub mod keys;
+pub mod logout;
 pub mod model;
 pub mod org;
 pub mod passkey;

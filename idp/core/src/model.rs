@@ -294,6 +294,14 @@ pub struct ClientSettings {
     /// The secret replaced by a rotation with overlap, accepted until then: (SHA-256, until).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_secret: Option<(String, i64)>,
+    /// Where logout tokens are POSTed when a session the client took part in ends
+    /// (OpenID Connect Back-Channel Logout 1.0; `sid` is always sent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
+    /// The page the signed-out page loads in an iframe, with `iss` and `sid`
+    /// (OpenID Connect Front-Channel Logout 1.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frontchannel_logout_uri: Option<String>,
 }
 
 fn self_only() -> Vec<String> {
@@ -324,6 +332,8 @@ impl Default for ClientSettings {
             organisation_id: None,
             purposes: Default::default(),
             previous_secret: None,
+            backchannel_logout_uri: None,
+            frontchannel_logout_uri: None,
         }
     }
 }
@@ -698,4 +708,26 @@ pub struct AuditEvent {
     pub ip: Option<String>,
     pub detail: serde_json::Value,
     pub at: i64,
+}
+
+/// A logout token on its way to a client's back-channel logout URI (see `logout.rs`): queued
+/// when a session the client took part in ends, sent by one node at a time under a lease, and
+/// retried with a growing pause until delivered or too old.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogoutDelivery {
+    pub id: String,
+    pub tenant_id: String,
+    pub client_id: String,
+    pub account_id: String,
+    pub sid: String,
+    pub uri: String,
+    /// `pending`, `delivered` or `expired` (given up).
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    /// The last failure: an HTTP status or what went wrong on the way (never a token).
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub delivered_at: Option<i64>,
+    pub expires_at: i64,
 }

@@ -302,6 +302,12 @@ pub trait Store: Send + Sync + 'static {
     // grants (consent)
     async fn grant(&self, tenant_id: &str, account_id: &str, client_id: &str) -> Result<Option<Grant>>;
     async fn upsert_grant(&self, grant: &Grant) -> Result<()>;
+    /// The account's grants, most recently changed first.
+    async fn account_grants(&self, tenant_id: &str, account_id: &str) -> Result<Vec<Grant>>;
+    /// Withdraws the grant and, in the same transaction, revokes every token family of the
+    /// account and client (refresh and access tokens, and codes not yet redeemed); false when
+    /// there was no grant.
+    async fn withdraw_grant(&self, tenant_id: &str, account_id: &str, client_id: &str) -> Result<bool>;
 
     // codes and tokens
     async fn insert_code(&self, code: &AuthCode) -> Result<()>;
@@ -336,6 +342,29 @@ pub trait Store: Send + Sync + 'static {
     /// ids and tokens, and codes a while after expiry (kept that long to detect replays).
     /// Returns the number of rows removed.
     async fn purge_expired(&self, now: i64) -> Result<u64>;
+
+    // logout everywhere (`logout.rs`)
+    /// The clients that received a code in the session (recorded with each code).
+    async fn session_clients(&self, tenant_id: &str, sid: &str) -> Result<Vec<String>>;
+    async fn insert_logout_deliveries(&self, deliveries: &[LogoutDelivery]) -> Result<()>;
+    /// Takes up to `limit` pending deliveries due by `now` that no node holds, each leased to
+    /// this caller until `lease_until` (one caller only, across nodes).
+    async fn claim_logout_deliveries(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+    ) -> Result<Vec<LogoutDelivery>>;
+    /// Stores an attempt's outcome (status, attempts, next attempt, last error) and releases
+    /// the lease.
+    async fn finish_logout_delivery(&self, d: &LogoutDelivery) -> Result<()>;
+    /// A tenant's deliveries, newest first, of one client or all.
+    async fn logout_deliveries(
+        &self,
+        tenant_id: &str,
+        client_id: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<LogoutDelivery>>;
 
     // audit
     async fn append_audit(&self, event: &AuditEvent) -> Result<()>;

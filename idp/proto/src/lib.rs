@@ -58,6 +58,12 @@ pub struct ClientInfo {
     /// A kiosk's hall and place.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
+    /// Where logout tokens are POSTed (OpenID Connect Back-Channel Logout 1.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
+    /// The page the signed-out page loads in an iframe (Front-Channel Logout 1.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frontchannel_logout_uri: Option<String>,
 }
 
 /// A client to register (`POST /clients`, every field but `name` and `type` optional) or the
@@ -102,6 +108,33 @@ pub struct ClientRequest {
     /// A kiosk's hall and place, shown on the phone that approves its sign-in.
     #[serde(default)]
     pub location: Option<String>,
+    /// `""` removes it.
+    #[serde(default)]
+    pub backchannel_logout_uri: Option<String>,
+    /// `""` removes it.
+    #[serde(default)]
+    pub frontchannel_logout_uri: Option<String>,
+}
+
+/// A back-channel logout token on its way to a client (`GET /logout-deliveries`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogoutDeliveryInfo {
+    pub id: String,
+    pub client_id: String,
+    /// The ended session's `sid`.
+    pub sid: String,
+    pub uri: String,
+    /// `pending`, `delivered` or `expired` (given up).
+    pub status: String,
+    pub attempts: i64,
+    /// When the next attempt is due (pending ones).
+    pub next_attempt_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivered_at: Option<i64>,
+    pub expires_at: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -92,6 +92,7 @@ impl Application {
         let verifier = crate::verifier::from_config(&ops.config)?;
         let state = Arc::new(AppState::new(ops, sms, verifier));
         state.spawn_housekeeping();
+        crate::logout_everywhere::spawn_deliveries(&state);
         Ok(Self { listener, tls, redirect, state, bootstrap_admin })
     }
 

@@ -44,7 +44,7 @@ pub enum Command {
     Tenant(TenantCmd),
     /// Manage clients (relying parties).
     #[command(subcommand)]
-    Client(ClientCmd),
+    Client(Box<ClientCmd>),
     /// Manage accounts.
     #[command(subcommand)]
     Account(AccountCmd),
@@ -177,6 +177,13 @@ pub enum ClientCmd {
         /// Issue refresh tokens without offline_access.
         #[arg(long)]
         always_refresh: bool,
+        /// Where logout tokens are POSTed when a session it took part in ends (Back-Channel
+        /// Logout 1.0).
+        #[arg(long)]
+        backchannel_logout_uri: Option<String>,
+        /// The page the signed-out page loads in an iframe (Front-Channel Logout 1.0).
+        #[arg(long)]
+        frontchannel_logout_uri: Option<String>,
         /// The least assurance level any sign-in for this client must reach (aal2: two factors).
         #[arg(long, value_parser = ["aal1", "aal2"])]
         min_acr: Option<String>,
@@ -314,6 +321,8 @@ pub fn client_info(c: &Client, secret: Option<String>) -> ClientInfo {
         refresh_token_ttl: c.settings.refresh_token_ttl,
         previous_secret_until: c.settings.previous_secret.as_ref().map(|(_, until)| *until),
         location: c.settings.location.clone(),
+        backchannel_logout_uri: c.settings.backchannel_logout_uri.clone(),
+        frontchannel_logout_uri: c.settings.frontchannel_logout_uri.clone(),
     }
 }
 
@@ -404,7 +413,7 @@ serve with: IDP_TLS_CERT={} IDP_TLS_KEY={} idp serve",
                     .join("\n")
             })
         }
-        Command::Client(cmd) => client_command(&ops, json, cmd).await,
+        Command::Client(cmd) => client_command(&ops, json, *cmd).await,
         Command::Org(cmd) => crate::cli_org::org_command(&ops, json, cmd).await,
         Command::Member(cmd) => crate::cli_org::member_command(&ops, json, cmd).await,
         Command::Audit(cmd) => crate::cli_audit::audit_command(&ops, json, cmd).await,
@@ -472,6 +481,8 @@ async fn client_command(ops: &Ops, json: bool, cmd: ClientCmd) -> anyhow::Result
             private_key_jwt_only,
             organisation,
             always_refresh,
+            backchannel_logout_uri,
+            frontchannel_logout_uri,
             location,
             min_acr,
             min_realname_level,
@@ -500,6 +511,11 @@ async fn client_command(ops: &Ops, json: bool, cmd: ClientCmd) -> anyhow::Result
             if !contexts.is_empty() {
                 settings.contexts = contexts;
             }
+            for uri in backchannel_logout_uri.iter().chain(&frontchannel_logout_uri) {
+                idp_core::logout::valid_uri(uri).map_err(|e| anyhow!("{uri}: {e}"))?;
+            }
+            settings.backchannel_logout_uri = backchannel_logout_uri;
+            settings.frontchannel_logout_uri = frontchannel_logout_uri;
             if let Some(ttl) = access_token_ttl {
                 settings.access_token_ttl = ttl.clamp(30, 86400);
             }

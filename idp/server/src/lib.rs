@@ -10,6 +10,7 @@ pub mod cli_org;
 pub mod config;
 pub mod devcerts;
 pub mod http;
+pub mod logout_everywhere;
 pub mod ops;
 pub mod ops_accounts;
 pub mod ops_audit;

@@ -117,7 +117,7 @@ impl Ops {
         let (tenant_id, a) = self.account_by_id(slug, id).await?;
         self.store.set_account_disabled(&tenant_id, &a.id, lock, self.now()).await?;
         if lock {
-            self.store.end_account_sessions(&tenant_id, &a.id).await?;
+            self.end_account_sessions(&tenant_id, &a.id).await?;
         }
         let kind = if lock { "account_locked_by_admin" } else { "account_unlocked_by_admin" };
         self.audit_by(&tenant_id, kind, Some(&a.id), serde_json::json!({}), by).await
@@ -133,7 +133,7 @@ impl Ops {
             self.store.delete_webauthn_credential(&a.id, &k.id).await?;
         }
         self.store.replace_recovery_codes(&a.id, &[]).await?;
-        self.store.end_account_sessions(&tenant_id, &a.id).await?;
+        self.end_account_sessions(&tenant_id, &a.id).await?;
         let detail = serde_json::json!({"keys_removed": keys.len()});
         self.audit_by(&tenant_id, "factors_reset_by_admin", Some(&a.id), detail, by).await
     }
@@ -141,7 +141,7 @@ impl Ops {
     /// Ends every session of the account (signed out everywhere); how many.
     pub async fn end_sessions_by(&self, slug: &str, id: &str, by: &str) -> anyhow::Result<u64> {
         let (tenant_id, a) = self.account_by_id(slug, id).await?;
-        let n = self.store.end_account_sessions(&tenant_id, &a.id).await?;
+        let n = self.end_account_sessions(&tenant_id, &a.id).await?;
         self.audit_by(
             &tenant_id,
             "sessions_ended_by_admin",

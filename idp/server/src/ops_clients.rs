@@ -98,6 +98,19 @@ pub fn apply(s: &mut ClientSettings, req: &ClientRequest) -> anyhow::Result<()> 
         }
         s.location = (!place.is_empty()).then(|| place.to_string());
     }
+    for (given, field) in [
+        (&req.backchannel_logout_uri, &mut s.backchannel_logout_uri),
+        (&req.frontchannel_logout_uri, &mut s.frontchannel_logout_uri),
+    ] {
+        match given.as_deref() {
+            None => {}
+            Some("") => *field = None,
+            Some(uri) => {
+                idp_core::logout::valid_uri(uri).map_err(|e| anyhow!(e))?;
+                *field = Some(uri.to_string());
+            }
+        }
+    }
     if let Some(ttl) = req.refresh_token_ttl {
         if !(60..=90 * 86_400).contains(&ttl) {
             bail!("refresh_token_ttl is 60 seconds to 90 days");

@@ -99,6 +99,8 @@ pub struct AppState {
     pub passkeys: Option<idp_core::passkey::RelyingParty>,
     /// The identity verification provider; `None`: bindings are self-asserted (level 1).
     pub verifier: Option<Arc<dyn idp_core::realname::Verifier>>,
+    /// Wakes the back-channel logout task when a session ended on this node.
+    pub logout_wake: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -142,6 +144,7 @@ impl AppState {
             sms,
             passkeys,
             verifier,
+            logout_wake: Arc::default(),
         }
     }
 
@@ -189,6 +192,24 @@ impl AppState {
             p.lockout_threshold.unwrap_or(c.limits.lockout_threshold),
             p.lockout_seconds.unwrap_or(c.limits.lockout_seconds),
         )
+    }
+
+    /// The tenant by id (background tasks know tenants by id): the cached one, else found by
+    /// slug.
+    pub async fn tenant_by_id(&self, id: &str) -> Result<Option<Arc<TenantCtx>>, OAuthError> {
+        let cached = self
+            .tenants
+            .read()
+            .ok()
+            .and_then(|m| m.values().find(|t| t.tenant.id == id).map(|t| t.tenant.slug.clone()));
+        let slug = match cached {
+            Some(slug) => slug,
+            None => match self.store().list_tenants().await?.into_iter().find(|t| t.id == id) {
+                Some(t) => t.slug,
+                None => return Ok(None),
+            },
+        };
+        self.tenant(&slug).await
     }
 
     /// The tenant by slug, from the cache or loaded (keys opened with the KEK) on first use.

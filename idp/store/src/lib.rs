@@ -26,6 +26,8 @@ mod identity_sql;
 mod device_sql;
 #[macro_use]
 mod admin_sql;
+#[macro_use]
+mod logout_sql;
 mod postgres;
 mod rows;
 mod sqlite;

@@ -230,6 +230,15 @@ macro_rules! impl_store {
             async fn decide_device_grant(&self, device_hash: &str, status: &str, account_id: &str, now: i64) -> Result<bool> { self.sql_decide_device_grant(device_hash, status, account_id, now).await }
             async fn poll_device_grant(&self, device_hash: &str, now: i64, interval: i64) -> Result<()> { self.sql_poll_device_grant(device_hash, now, interval).await }
 
+            // logout everywhere: SQL in `logout_sql.rs`
+            async fn session_clients(&self, tenant_id: &str, sid: &str) -> Result<Vec<String>> { self.sql_session_clients(tenant_id, sid).await }
+            async fn insert_logout_deliveries(&self, ds: &[LogoutDelivery]) -> Result<()> { self.sql_insert_logout_deliveries(ds).await }
+            async fn claim_logout_deliveries(&self, now: i64, lease_until: i64, limit: i64) -> Result<Vec<LogoutDelivery>> { self.sql_claim_logout_deliveries(now, lease_until, limit).await }
+            async fn finish_logout_delivery(&self, d: &LogoutDelivery) -> Result<()> { self.sql_finish_logout_delivery(d).await }
+            async fn logout_deliveries(&self, tenant_id: &str, client_id: Option<&str>, limit: i64) -> Result<Vec<LogoutDelivery>> { self.sql_logout_deliveries(tenant_id, client_id, limit).await }
+            async fn account_grants(&self, tenant_id: &str, account_id: &str) -> Result<Vec<Grant>> { self.sql_account_grants(tenant_id, account_id).await }
+            async fn withdraw_grant(&self, tenant_id: &str, account_id: &str, client_id: &str) -> Result<bool> { self.sql_withdraw_grant(tenant_id, account_id, client_id).await }
+
             // the organisation tree, memberships and real names: SQL in `identity_sql.rs`
             async fn insert_organisation(&self, o: &Organisation) -> Result<()> { self.sql_insert_organisation(o).await }
             async fn organisation(&self, tenant_id: &str, id: &str) -> Result<Option<Organisation>> { self.sql_organisation(tenant_id, id).await }
@@ -432,6 +441,8 @@ macro_rules! impl_store {
             }
 
             async fn delete_session(&self, tenant_id: &str, sid: &str) -> Result<()> {
+                // its clients (`session_clients`) are purged once no session has the sid: signing
+                // in again as the same person continues a session under its sid
                 sqlx::query("DELETE FROM sessions WHERE tenant_id = $1 AND sid = $2")
                     .bind(tenant_id).bind(sid).execute(&self.write).await.map_err(map_err)?;
                 Ok(())
@@ -561,6 +572,10 @@ macro_rules! impl_store {
                     "DELETE FROM sms_codes WHERE expires_at < $1",
                     "DELETE FROM webauthn_ceremonies WHERE expires_at < $1",
                     "DELETE FROM device_grants WHERE expires_at < $1",
+                    "DELETE FROM session_clients WHERE NOT EXISTS (SELECT 1 FROM sessions WHERE sessions.sid = session_clients.sid)",
+                    "DELETE FROM logout_deliveries WHERE status <> 'pending' AND created_at < $1 - 7 * 86400",
+                    "DELETE FROM grant_families WHERE code_expires_at < $1 - 3600 \
+                     AND NOT EXISTS (SELECT 1 FROM token_families f WHERE f.family_id = grant_families.family_id)",
                 ] {
                     n += sqlx::query(sql).bind(now).execute(&self.write).await.map_err(map_err)?.rows_affected();
                 }
@@ -697,6 +712,29 @@ macro_rules! impl_store {
                         .push_bind(&c.code_challenge).push_bind(c.expires_at).push_bind(c.consumed);
                 });
                 q.build().persistent(false).execute(&mut **tx).await.map_err(map_err)?;
+                // the clients that take part in each browser session, for logout everywhere
+                let mut taking_part: Vec<(&str, &str, &str)> = p.codes.iter()
+                    .filter_map(|c| Some((c.authz.sid.as_deref()?, c.authz.client_id.as_str(), c.authz.tenant_id.as_str())))
+                    .collect();
+                taking_part.sort_unstable();
+                taking_part.dedup();
+                if !taking_part.is_empty() {
+                    let mut q = Q::new("INSERT INTO session_clients (sid, client_id, tenant_id) ");
+                    q.push_values(&taking_part, |mut b, (sid, client, tenant)| { b.push_bind(*sid).push_bind(*client).push_bind(*tenant); });
+                    q.push(" ON CONFLICT (sid, client_id) DO NOTHING");
+                    q.build().persistent(false).execute(&mut **tx).await.map_err(map_err)?;
+                }
+                // whose families they start, so that withdrawing a grant reaches them
+                let owned: Vec<&AuthCode> = p.codes.iter().copied().filter(|c| c.authz.account_id.is_some()).collect();
+                if !owned.is_empty() {
+                    let mut q = Q::new("INSERT INTO grant_families (family_id, tenant_id, account_id, client_id, code_expires_at) ");
+                    q.push_values(&owned, |mut b, c| {
+                        b.push_bind(&c.family_id).push_bind(&c.authz.tenant_id).push_bind(&c.authz.account_id)
+                            .push_bind(&c.authz.client_id).push_bind(c.expires_at);
+                    });
+                    q.push(" ON CONFLICT (family_id) DO NOTHING");
+                    q.build().persistent(false).execute(&mut **tx).await.map_err(map_err)?;
+                }
                 p.codes.clear();
             }
             if !p.sessions.is_empty() {

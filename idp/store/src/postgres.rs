@@ -49,3 +49,4 @@ impl_store!(PgStore, Postgres, "postgres");
 impl_identity_sql!(PgStore);
 impl_device_sql!(PgStore);
 impl_admin_sql!(PgStore);
+impl_logout_sql!(PgStore);

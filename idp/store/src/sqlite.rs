@@ -65,3 +65,4 @@ impl_store!(SqliteStore, Sqlite, "sqlite");
 impl_identity_sql!(SqliteStore);
 impl_device_sql!(SqliteStore);
 impl_admin_sql!(SqliteStore);
+impl_logout_sql!(SqliteStore);

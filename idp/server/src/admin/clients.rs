@@ -108,6 +108,45 @@ pub async fn one(state: State, Path((slug, id)): Path<(String, String)>, headers
     }
 }
 
+/// `GET /clients/{id}/logout-deliveries`: the back-channel logout tokens sent to the client
+/// (or still on their way), newest first, with every attempt's outcome.
+pub async fn logout_deliveries(
+    state: State,
+    Path((slug, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let (t, c) = match caller(&state, &slug, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let client = match target(&state, &t, &c, &id).await {
+        Ok(cl) => cl,
+        Err(r) => return r,
+    };
+    match state.store().logout_deliveries(&t.tenant.id, Some(&client.client_id), 100).await {
+        Ok(list) => {
+            let out: Vec<idp_proto::LogoutDeliveryInfo> = list
+                .into_iter()
+                .map(|d| idp_proto::LogoutDeliveryInfo {
+                    id: d.id,
+                    client_id: d.client_id,
+                    sid: d.sid,
+                    uri: d.uri,
+                    status: d.status,
+                    attempts: d.attempts,
+                    next_attempt_at: d.next_attempt_at,
+                    last_error: d.last_error,
+                    created_at: d.created_at,
+                    delivered_at: d.delivered_at,
+                    expires_at: d.expires_at,
+                })
+                .collect();
+            ok(StatusCode::OK, &out)
+        }
+        Err(e) => failed(e),
+    }
+}
+
 /// `PATCH /clients/{id}`: changes (not of its type, nor of its organisation).
 pub async fn update(
     state: State,

@@ -65,6 +65,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/admin/v1/tenants/{tenant}/clients/{id}"),
     ("patch", "/admin/v1/tenants/{tenant}/clients/{id}"),
     ("post", "/admin/v1/tenants/{tenant}/clients/{id}/{action}"),
+    ("get", "/admin/v1/tenants/{tenant}/clients/{id}/logout-deliveries"),
 ];
 
 pub fn routes() -> Router<Arc<AppState>> {
@@ -94,6 +95,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/admin/v1/tenants/{tenant}/clients", get(clients::list).post(clients::add))
         .route("/admin/v1/tenants/{tenant}/clients/{id}", get(clients::one).patch(clients::update))
         .route("/admin/v1/tenants/{tenant}/clients/{id}/{action}", post(clients::act))
+        .route("/admin/v1/tenants/{tenant}/clients/{id}/logout-deliveries", get(clients::logout_deliveries))
         .method_not_allowed_fallback(|| async {
             problem(
                 StatusCode::METHOD_NOT_ALLOWED,

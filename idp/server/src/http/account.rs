@@ -257,6 +257,9 @@ pub(super) async fn show_account_with(
         enterprises: super::account_enterprise::rows(state, t, account, texts).await,
         contexts: super::context::account_options(state, t, session, texts).await,
         releases: releases(state, t, account).await,
+        grants: super::account_grants::rows(state, t, account, lang).await,
+        sessions: super::account_sessions::rows(state, t, account, session).await,
+        history: super::account_sessions::history(state, t, account, texts).await,
     };
     let mut res = with_form_action(render(StatusCode::OK, &page), None);
     if is_new {

@@ -424,8 +424,19 @@ pub(super) async fn signed_in(
 ) -> Response {
     let tenant_id = l.t.tenant.id.clone();
     let now = state.env().now();
+    // The browser's old session ends. Signing in again as the same person continues it under
+    // its `sid` (the clients that took part stay with it; the cookie is new all the same);
+    // another person's sign-in ends it everywhere.
+    let mut sid = None;
     if let Ok(Some(old)) = super::session::current(state, &l.t, headers).await {
-        let _ = state.store().delete_session(&tenant_id, &old.sid).await;
+        if old.account_id == account_id {
+            let _ = state.store().delete_session(&tenant_id, &old.sid).await;
+            sid = Some(old.sid);
+        } else if let Err(e) = state.ops.end_sessions(&tenant_id, std::slice::from_ref(&old)).await {
+            tracing::warn!(error = %e, "could not end the browser's previous session");
+        } else {
+            state.logout_wake.notify_one();
+        }
     }
     let value = random_token(state.env(), 32);
     let roles = match state.store().account(&tenant_id, account_id).await {
@@ -434,7 +445,7 @@ pub(super) async fn signed_in(
     };
     let session = Session {
         id_hash: sha256_hex(value.as_bytes()),
-        sid: random_token(state.env(), 16),
+        sid: sid.unwrap_or_else(|| random_token(state.env(), 16)),
         tenant_id: tenant_id.clone(),
         account_id: account_id.to_string(),
         auth_time,

@@ -14,7 +14,6 @@ use idp_core::OAuthError;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::authorize::see_other;
 use super::pages::{Lang, LogoutConfirmPage, error_page, message_page, render};
 use super::session::{SESSION_COOKIE, audit, browser_binding, browser_cookie, csrf_ok, tenant_path};
 use super::{State, body_text, param, parse_params, require_form};
@@ -224,10 +223,15 @@ async fn finish(
     lang: Lang,
     ip: &str,
 ) -> Response {
+    let mut frames = vec![];
     if let Some(s) = session {
-        if let Err(e) = state.store().delete_session(&t.tenant.id, &s.sid).await {
-            return error_page(lang, &e.into());
-        }
+        // every client of the session is told: back-channel in the background, front-channel
+        // on the page below
+        frames = match state.ops.end_sessions(&t.tenant.id, std::slice::from_ref(s)).await {
+            Ok(f) => f,
+            Err(e) => return error_page(lang, &OAuthError::server_error(e.to_string())),
+        };
+        state.logout_wake.notify_one();
         audit(
             state,
             &t.tenant.id,
@@ -239,13 +243,7 @@ async fn finish(
         )
         .await;
     }
-    let mut res = match &plan.redirect {
-        Some(url) => see_other(url),
-        None => {
-            let tx = lang.texts();
-            message_page(lang, StatusCode::OK, tx.signed_out, tx.signed_out_text)
-        }
-    };
+    let mut res = super::signed_out::page(lang, &t.endpoints.issuer, &frames, plan.redirect.as_deref());
     let clear = super::set_cookie(state, SESSION_COOKIE, "", &tenant_path(t), Some(0));
     res.headers_mut().append(header::SET_COOKIE, clear);
     res

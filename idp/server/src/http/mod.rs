@@ -17,8 +17,10 @@ use crate::state::AppState;
 
 pub mod account;
 pub mod account_enterprise;
+pub mod account_grants;
 pub mod account_keys;
 pub mod account_phone;
+pub mod account_sessions;
 pub mod authorize;
 pub mod context;
 pub mod counter;
@@ -33,6 +35,7 @@ pub mod passkey;
 pub mod realname;
 pub mod recovery;
 pub mod session;
+pub mod signed_out;
 pub mod sms;
 mod texts;
 pub mod token;
@@ -82,6 +85,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/t/{tenant}/account/realname", post(realname::account_bind))
         .route("/t/{tenant}/account/enterprise/bind", post(account_enterprise::bind))
         .route("/t/{tenant}/account/context", post(context::switch))
+        .route("/t/{tenant}/account/sessions/{sid}/end", post(account_sessions::end))
+        .route("/t/{tenant}/account/grants/{client}/withdraw", post(account_grants::withdraw))
         .route("/t/{tenant}/account/enterprise/{org}/{what}", post(account_enterprise::grant))
         .route("/t/{tenant}/account/role/{id}/{what}", post(account_enterprise::decide))
         .route("/t/{tenant}/counter", get(counter::show).post(counter::check))
@@ -105,6 +110,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/static/style.css", get(pages::stylesheet))
         .route("/static/webauthn.js", get(pages::webauthn_script))
+        .route("/static/signed-out.js", get(signed_out::script))
         .route("/t/{tenant}/introspect", post(token::introspect))
         .fallback(pages::not_found)
         .layer(middleware::from_fn(security_headers))

@@ -157,6 +157,10 @@ pub struct AccountPage<'a> {
     pub contexts: Vec<(String, String, bool)>,
     /// The latest releases of the person's claims: (when, client, claim names).
     pub releases: Vec<(String, String, String)>,
+    pub grants: Vec<super::account_grants::GrantRow>,
+    pub sessions: Vec<super::account_sessions::SessionRow>,
+    /// The latest sign-ins and failed attempts: (when, what, address).
+    pub history: Vec<(String, &'static str, String)>,
 }
 
 /// An enterprise role of the person on the account page.

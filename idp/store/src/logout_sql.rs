@@ -1,0 +1,134 @@
+//! The SQL of logout everywhere (issue 7: which clients took part in a session, and the
+//! back-channel deliveries) and of withdrawing grants, for both backends like `macros.rs` (whose `impl_store!`
+//! delegates to these). The clients of a session are written with its codes (`macros.rs`,
+//! `write_pending`) and deleted with the session.
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct LogoutDeliveryRow {
+    id: String,
+    tenant_id: String,
+    client_id: String,
+    account_id: String,
+    sid: String,
+    uri: String,
+    status: String,
+    attempts: i64,
+    next_attempt_at: i64,
+    #[allow(dead_code)] // read by `SELECT *`; only the claim query uses it
+    leased_until: i64,
+    last_error: Option<String>,
+    created_at: i64,
+    delivered_at: Option<i64>,
+    expires_at: i64,
+}
+
+impl From<LogoutDeliveryRow> for idp_core::model::LogoutDelivery {
+    fn from(r: LogoutDeliveryRow) -> Self {
+        idp_core::model::LogoutDelivery {
+            id: r.id,
+            tenant_id: r.tenant_id,
+            client_id: r.client_id,
+            account_id: r.account_id,
+            sid: r.sid,
+            uri: r.uri,
+            status: r.status,
+            attempts: r.attempts,
+            next_attempt_at: r.next_attempt_at,
+            last_error: r.last_error,
+            created_at: r.created_at,
+            delivered_at: r.delivered_at,
+            expires_at: r.expires_at,
+        }
+    }
+}
+
+macro_rules! impl_logout_sql {
+    ($ty:ty) => {
+        impl $ty {
+            pub(crate) async fn sql_session_clients(&self, tenant_id: &str, sid: &str) -> Result<Vec<String>> {
+                let rows: Vec<(String,)> = sqlx::query_as("SELECT client_id FROM session_clients WHERE tenant_id = $1 AND sid = $2 ORDER BY client_id")
+                    .bind(tenant_id).bind(sid).fetch_all(&self.write).await.map_err(map_err)?;
+                Ok(rows.into_iter().map(|(c,)| c).collect())
+            }
+
+            pub(crate) async fn sql_insert_logout_deliveries(&self, ds: &[LogoutDelivery]) -> Result<()> {
+                if ds.is_empty() {
+                    return Ok(());
+                }
+                let mut q = sqlx::QueryBuilder::new("INSERT INTO logout_deliveries (id, tenant_id, client_id, account_id, sid, uri, status, attempts, \
+                                                     next_attempt_at, leased_until, last_error, created_at, delivered_at, expires_at) ");
+                q.push_values(ds, |mut b, d| {
+                    b.push_bind(&d.id).push_bind(&d.tenant_id).push_bind(&d.client_id).push_bind(&d.account_id).push_bind(&d.sid)
+                        .push_bind(&d.uri).push_bind(&d.status).push_bind(d.attempts).push_bind(d.next_attempt_at).push_bind(0i64)
+                        .push_bind(&d.last_error).push_bind(d.created_at).push_bind(d.delivered_at).push_bind(d.expires_at);
+                });
+                q.build().persistent(false).execute(&self.write).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            pub(crate) async fn sql_claim_logout_deliveries(&self, now: i64, lease_until: i64, limit: i64) -> Result<Vec<LogoutDelivery>> {
+                // a cheap read first: most seconds nothing is due, and the claim is a write
+                let due: Option<(String,)> = sqlx::query_as("SELECT id FROM logout_deliveries WHERE status = 'pending' AND next_attempt_at <= $1 AND leased_until <= $1 LIMIT 1")
+                    .bind(now).fetch_optional(&self.pool).await.map_err(map_err)?;
+                if due.is_none() {
+                    return Ok(vec![]);
+                }
+                // the outer condition is checked again on each row as it is updated, so two
+                // nodes claiming at once never both win a row
+                let rows: Vec<crate::logout_sql::LogoutDeliveryRow> = sqlx::query_as(
+                    "UPDATE logout_deliveries SET leased_until = $2 WHERE status = 'pending' AND next_attempt_at <= $1 AND leased_until <= $1 \
+                     AND id IN (SELECT id FROM logout_deliveries WHERE status = 'pending' AND next_attempt_at <= $1 AND leased_until <= $1 \
+                     ORDER BY next_attempt_at LIMIT $3) RETURNING *",
+                )
+                .bind(now).bind(lease_until).bind(limit).fetch_all(&self.write).await.map_err(map_err)?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            pub(crate) async fn sql_finish_logout_delivery(&self, d: &LogoutDelivery) -> Result<()> {
+                sqlx::query("UPDATE logout_deliveries SET status = $2, attempts = $3, next_attempt_at = $4, last_error = $5, delivered_at = $6, \
+                             leased_until = 0 WHERE id = $1")
+                    .bind(&d.id).bind(&d.status).bind(d.attempts).bind(d.next_attempt_at).bind(&d.last_error).bind(d.delivered_at)
+                    .execute(&self.write).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            pub(crate) async fn sql_logout_deliveries(&self, tenant_id: &str, client_id: Option<&str>, limit: i64) -> Result<Vec<LogoutDelivery>> {
+                let rows: Vec<crate::logout_sql::LogoutDeliveryRow> = sqlx::query_as(
+                    "SELECT * FROM logout_deliveries WHERE tenant_id = $1 AND ($2 IS NULL OR client_id = $2) ORDER BY created_at DESC, id LIMIT $3",
+                )
+                .bind(tenant_id).bind(client_id).bind(limit.clamp(1, 500)).fetch_all(&self.pool).await.map_err(map_err)?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            pub(crate) async fn sql_account_grants(&self, tenant_id: &str, account_id: &str) -> Result<Vec<Grant>> {
+                let rows: Vec<GrantRow> = sqlx::query_as("SELECT * FROM grants WHERE tenant_id = $1 AND account_id = $2 ORDER BY updated_at DESC, client_id")
+                    .bind(tenant_id).bind(account_id).fetch_all(&self.pool).await.map_err(map_err)?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            pub(crate) async fn sql_withdraw_grant(&self, tenant_id: &str, account_id: &str, client_id: &str) -> Result<bool> {
+                let mut tx = self.write.begin().await.map_err(map_err)?;
+                let n = sqlx::query("DELETE FROM grants WHERE tenant_id = $1 AND account_id = $2 AND client_id = $3")
+                    .bind(tenant_id).bind(account_id).bind(client_id).execute(&mut *tx).await.map_err(map_err)?.rows_affected();
+                // the family rows first (migration 0002: one revoker or rotator at a time); a
+                // code not yet redeemed gets its row now, revoked, kept past the code's life
+                sqlx::query("INSERT INTO token_families (family_id, revoked, expires_at) \
+                             SELECT family_id, TRUE, code_expires_at + 3600 FROM grant_families WHERE tenant_id = $1 AND account_id = $2 AND client_id = $3 \
+                             ON CONFLICT (family_id) DO UPDATE SET revoked = TRUE")
+                    .bind(tenant_id).bind(account_id).bind(client_id).execute(&mut *tx).await.map_err(map_err)?;
+                // refresh tokens revoked, and a code not yet redeemed used up (redeeming it later
+                // is a replay: refused)
+                for sql in [
+                    "UPDATE refresh_tokens SET revoked = TRUE WHERE family_id IN \
+                     (SELECT family_id FROM grant_families WHERE tenant_id = $1 AND account_id = $2 AND client_id = $3)",
+                    "UPDATE auth_codes SET consumed = TRUE WHERE consumed = FALSE AND family_id IN \
+                     (SELECT family_id FROM grant_families WHERE tenant_id = $1 AND account_id = $2 AND client_id = $3)",
+                ] {
+                    sqlx::query(sql).bind(tenant_id).bind(account_id).bind(client_id).execute(&mut *tx).await.map_err(map_err)?;
+                }
+                tx.commit().await.map_err(map_err)?;
+                Ok(n > 0)
+            }
+        }
+    };
+}

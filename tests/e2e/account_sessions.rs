@@ -1,0 +1,78 @@
+//! The person's sessions and sign-in history on the account pages: two browsers signed in are
+//! both listed (this one marked); ending the other's signs that browser out; a failed attempt
+//! and the sign-ins show in the history; ending all the others keeps this browser signed in;
+//! another person's session cannot be ended from here.
+
+use crate::browser::{Browser, extract};
+use crate::common::{Backend, PASSWORD, TestServer};
+
+async fn signed_in(s: &TestServer, login: &str) -> (Browser, String) {
+    let b = Browser::new();
+    let (_, _, page) = b.get(s, &format!("{}/t/main/account", s.base)).await.page();
+    let (_, _, page) = b.sign_in(s, &page, login, PASSWORD).await.page();
+    assert!(page.contains("id=\"sessions\""), "{page}");
+    (b, page)
+}
+
+fn sids(page: &str) -> Vec<String> {
+    page.match_indices("data-sid=\"")
+        .map(|(i, m)| page[i + m.len()..].split('"').next().unwrap().to_string())
+        .collect()
+}
+
+fn current(page: &str) -> String {
+    let i = page.find("data-current=\"true\"").expect("this browser's session");
+    let start = page[..i].rfind("data-sid=\"").unwrap() + 10;
+    page[start..].split('"').next().unwrap().to_string()
+}
+
+async fn sessions(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    s.add_account("mei").await;
+    s.add_account("other").await;
+    let home = format!("{}/t/main/account", s.base);
+    // a failed attempt first, then two browsers
+    let failing = Browser::new();
+    let (_, _, login) = failing.get(&s, &home).await.page();
+    failing.sign_in(&s, &login, "mei", "Wrong-Password-1").await;
+    let (a, _) = signed_in(&s, "mei").await;
+    let (b, _) = signed_in(&s, "mei").await;
+    let (_, _, page_a) = a.get(&s, &home).await.page();
+    assert_eq!(sids(&page_a).len(), 2, "{page_a}");
+    let this = current(&page_a);
+    let theirs = sids(&page_a).into_iter().find(|x| *x != this).unwrap();
+    assert!(page_a.contains("id=\"end-others\""));
+    let history = &page_a[page_a.find("id=\"history\"").expect("history")..];
+    assert!(history.contains("登录成功") && history.contains("登录失败"), "{history}");
+
+    // another person's session is not reachable from here
+    let (other, other_page) = signed_in(&s, "other").await;
+    let stranger = current(&other_page);
+    let csrf = extract(&page_a, "csrf").unwrap();
+    a.post_form(&s, &format!("/t/main/account/sessions/{stranger}/end"), &[("csrf", &csrf)]).await;
+    let (_, _, still) = other.get(&s, &home).await.page();
+    assert!(still.contains("id=\"sessions\""), "still signed in: {still}");
+
+    // end the other browser's: it is signed out, this one stays
+    let (_, _, page) =
+        a.post_form(&s, &format!("/t/main/account/sessions/{theirs}/end"), &[("csrf", &csrf)]).await.page();
+    assert!(page.contains("已结束所选会话") && sids(&page) == vec![this.clone()], "{page}");
+    let (_, _, b_page) = b.get(&s, &home).await.page();
+    assert!(b_page.contains("name=\"password\""), "signed out there: {b_page}");
+
+    // end all others: this browser stays signed in
+    let (c, _) = signed_in(&s, "mei").await;
+    let (_, _, page) = a.get(&s, &home).await.page();
+    assert_eq!(sids(&page).len(), 2);
+    let (_, _, page) =
+        a.post_form(&s, "/t/main/account/sessions/others/end", &[("csrf", &csrf)]).await.page();
+    assert_eq!(sids(&page), vec![this.clone()], "{page}");
+    let (_, _, c_page) = c.get(&s, &home).await.page();
+    assert!(c_page.contains("name=\"password\""));
+
+    // and its own: signed out here
+    let (_, _, page) =
+        a.post_form(&s, &format!("/t/main/account/sessions/{this}/end"), &[("csrf", &csrf)]).await.page();
+    assert!(page.contains("name=\"password\""), "{page}");
+}
+crate::both_backends!(sessions_listed_and_ended_by_the_person, sessions);
