@@ -21,7 +21,7 @@ fn sids(page: &str) -> Vec<String> {
 }
 
 fn current(page: &str) -> String {
-    let i = page.find("data-current=\"true\"").expect("this browser's session");
+    let i = page.find("data-this=\"true\"").expect("this browser's session");
     let start = page[..i].rfind("data-sid=\"").unwrap() + 10;
     page[start..].split('"').next().unwrap().to_string()
 }

@@ -172,6 +172,11 @@ impl TestServer {
         Node { issuer: format!("{base}/t/main"), _shutdown: tx }
     }
 
+    /// The id of the tenant `main`.
+    pub async fn tenant_id(&self) -> String {
+        self.ops.store.tenant_by_slug("main").await.unwrap().unwrap().id
+    }
+
     pub fn db(&self) -> &TestDb {
         &self._db
     }

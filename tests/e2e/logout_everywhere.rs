@@ -203,7 +203,7 @@ async fn logout_everywhere(backend: Backend) {
     assert_eq!((flaky.tokens().len(), steady.tokens().len()), (3, 1));
 
     // administrators see what happened
-    let list = s.ops.store.logout_deliveries(&tenant_id(&s).await, Some(&a), 10).await.unwrap();
+    let list = s.ops.store.logout_deliveries(&s.tenant_id().await, Some(&a), 10).await.unwrap();
     assert_eq!(list.len(), 1);
     assert_eq!((list[0].status.as_str(), list[0].attempts), ("delivered", 3));
     let admin = admin_token(&s).await;
@@ -243,10 +243,6 @@ async fn logout_everywhere(backend: Backend) {
     assert_eq!(valid_logout_token(&s, &got[2], &b).await["sid"], b3["sid"]);
 }
 crate::both_backends!(one_logout_reaches_every_client_with_retries, logout_everywhere);
-
-async fn tenant_id(s: &TestServer) -> String {
-    s.ops.store.tenant_by_slug("main").await.unwrap().unwrap().id
-}
 
 /// A system administrator's admin API token (password and TOTP: aal2).
 async fn admin_token(s: &TestServer) -> String {

@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod account;
+mod account_grants;
 mod account_sessions;
 mod admin_api;
 mod admin_tenants;
@@ -41,6 +42,7 @@ mod sms;
 mod softkey;
 mod step_up;
 mod store_contract;
+mod store_contract_logout;
 mod store_contract_org;
 mod store_contract_webauthn;
 mod tls;

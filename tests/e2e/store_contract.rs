@@ -10,7 +10,7 @@ use idp_core::{OAuthError, Store, StoreError};
 
 use crate::common::{Backend, TestDb};
 
-const T1: &str = "tenant-a";
+pub(crate) const T1: &str = "tenant-a";
 const T2: &str = "tenant-b";
 
 /// What an issue closure returns.
@@ -35,7 +35,7 @@ fn tenant(id: &str, slug: &str, created_at: i64) -> Tenant {
     }
 }
 
-fn client(tenant_id: &str, client_id: &str, created_at: i64) -> Client {
+pub(crate) fn client(tenant_id: &str, client_id: &str, created_at: i64) -> Client {
     Client {
         tenant_id: tenant_id.into(),
         client_id: client_id.into(),
@@ -53,7 +53,7 @@ fn client(tenant_id: &str, client_id: &str, created_at: i64) -> Client {
     }
 }
 
-fn account(tenant_id: &str, id: &str, username: &str, phone: Option<&str>) -> Account {
+pub(crate) fn account(tenant_id: &str, id: &str, username: &str, phone: Option<&str>) -> Account {
     Account {
         id: id.into(),
         tenant_id: tenant_id.into(),
@@ -73,7 +73,7 @@ fn account(tenant_id: &str, id: &str, username: &str, phone: Option<&str>) -> Ac
     }
 }
 
-fn session(n: u32, expires_at: i64) -> Session {
+pub(crate) fn session(n: u32, expires_at: i64) -> Session {
     Session {
         id_hash: format!("sess-hash-{n}"),
         sid: format!("sid-{n}"),
@@ -121,7 +121,7 @@ fn interaction(id: &str, expires_at: i64) -> Interaction {
     }
 }
 
-fn authz() -> Authorization {
+pub(crate) fn authz() -> Authorization {
     Authorization {
         tenant_id: T1.into(),
         client_id: "web-1".into(),
@@ -138,7 +138,7 @@ fn authz() -> Authorization {
     }
 }
 
-fn code(hash: &str, family: &str) -> AuthCode {
+pub(crate) fn code(hash: &str, family: &str) -> AuthCode {
     AuthCode {
         code_hash: hash.into(),
         family_id: family.into(),
@@ -248,6 +248,7 @@ async fn contract(backend: Backend) {
     crate::store_contract_webauthn::settings_and_phones(s).await;
     crate::store_contract_org::organisations(s).await;
     audit(s).await;
+    crate::store_contract_logout::logout(s).await;
 }
 
 /// `purge_expired` removes what expired before `now`; codes only long after (replay detection).
@@ -265,9 +266,9 @@ async fn purge(s: &dyn Store) {
             .await;
     }
     assert_eq!(s.purge_expired(50).await.unwrap(), 0);
-    // at 200: interaction, session, jti, revoked access token and refresh token of set 1 go; its
-    // code stays
-    assert_eq!(s.purge_expired(200).await.unwrap(), 5);
+    // at 200: interaction, session, jti, revoked access token and refresh token of set 1 go, and
+    // the record that the codes' client took part in that session (sid-1); its code stays
+    assert_eq!(s.purge_expired(200).await.unwrap(), 6);
     assert_eq!(s.interaction(T1, "int-1").await.unwrap(), None);
     assert!(s.interaction(T1, "int-2").await.unwrap().is_some());
     assert_eq!(s.session(T1, "sess-hash-1").await.unwrap(), None);
@@ -280,9 +281,9 @@ async fn purge(s: &dyn Store) {
     assert!(s.refresh_token("purge-rt-2").await.unwrap().is_some());
     let expired = |_: &AuthCode| -> Out { Err(OAuthError::invalid_grant("The code has expired.")) };
     is!(s.redeem_code("purge-code-1", &expired).await.unwrap(), Redeem::Refused(_));
-    // long after: the rest (jti 1 again, set 2, both codes, both seeding codes, and the token
-    // family the seeding wrote) is gone
-    assert_eq!(s.purge_expired(1_000_000).await.unwrap(), 11);
+    // long after: the rest (jti 1 again, set 2, both codes, both seeding codes, the token
+    // family the seeding wrote and the record of whose family it was) is gone
+    assert_eq!(s.purge_expired(1_000_000).await.unwrap(), 12);
     assert_eq!(s.interaction(T1, "int-2").await.unwrap(), None);
     assert_eq!(s.refresh_token("purge-rt-2").await.unwrap(), None);
     is!(s.redeem_code("purge-code-1", &expired).await.unwrap(), Redeem::NotFound);

@@ -259,6 +259,11 @@ pub trait Store: Send + Sync + 'static {
     async fn set_account_phone(&self, tenant_id: &str, id: &str, phone: &str, verified_at: i64)
     -> Result<()>;
     async fn set_password_hash(&self, tenant_id: &str, id: &str, hash: &str, now: i64) -> Result<()>;
+    /// Deletes the account and everything that describes the person — credentials, factors,
+    /// real name, memberships, grants, sessions — and revokes all its tokens, in one
+    /// transaction; the audit trail keeps only the account's random id (`Store` never edits
+    /// it). False when there was no such account.
+    async fn delete_account(&self, tenant_id: &str, account_id: &str) -> Result<bool>;
     async fn set_account_disabled(&self, tenant_id: &str, id: &str, v: bool, now: i64) -> Result<()>;
     /// Atomically counts a failed password; when the count reaches `threshold` the account is
     /// locked until `lock_until` and the counter restarts. Returns whether it locked now.

@@ -1,5 +1,5 @@
 //! The SQL of logout everywhere (issue 7: which clients took part in a session, and the
-//! back-channel deliveries) and of withdrawing grants, for both backends like `macros.rs` (whose `impl_store!`
+//! back-channel deliveries), of withdrawing grants and of deleting an account, for both backends like `macros.rs` (whose `impl_store!`
 //! delegates to these). The clients of a session are written with its codes (`macros.rs`,
 //! `write_pending`) and deleted with the session.
 
@@ -128,6 +128,46 @@ macro_rules! impl_logout_sql {
                 }
                 tx.commit().await.map_err(map_err)?;
                 Ok(n > 0)
+            }
+
+            pub(crate) async fn sql_delete_account(&self, tenant_id: &str, account_id: &str) -> Result<bool> {
+                let mut tx = self.write.begin().await.map_err(map_err)?;
+                let found: Option<(String,)> = sqlx::query_as("SELECT id FROM accounts WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant_id).bind(account_id).fetch_optional(&mut *tx).await.map_err(map_err)?;
+                if found.is_none() {
+                    return Ok(false);
+                }
+                // every token family of the account dies first (as in a withdrawal, for all
+                // its clients), then every row that describes the person
+                for sql in [
+                    "INSERT INTO token_families (family_id, revoked, expires_at) \
+                     SELECT family_id, TRUE, code_expires_at + 3600 FROM grant_families WHERE tenant_id = $1 AND account_id = $2 \
+                     ON CONFLICT (family_id) DO UPDATE SET revoked = TRUE",
+                    "UPDATE refresh_tokens SET revoked = TRUE WHERE family_id IN \
+                     (SELECT family_id FROM grant_families WHERE tenant_id = $1 AND account_id = $2)",
+                    "UPDATE auth_codes SET consumed = TRUE WHERE consumed = FALSE AND family_id IN \
+                     (SELECT family_id FROM grant_families WHERE tenant_id = $1 AND account_id = $2)",
+                    "DELETE FROM grant_families WHERE tenant_id = $1 AND account_id = $2",
+                    "DELETE FROM grants WHERE tenant_id = $1 AND account_id = $2",
+                    "DELETE FROM sessions WHERE tenant_id = $1 AND account_id = $2",
+                    "DELETE FROM device_grants WHERE tenant_id = $1 AND account_id = $2",
+                    "DELETE FROM memberships WHERE tenant_id = $1 AND account_id = $2",
+                ] {
+                    sqlx::query(sql).bind(tenant_id).bind(account_id).execute(&mut *tx).await.map_err(map_err)?;
+                }
+                // the rows keyed by the account alone (found in this tenant above)
+                for sql in [
+                    "DELETE FROM totp_credentials WHERE account_id = $1",
+                    "DELETE FROM recovery_codes WHERE account_id = $1",
+                    "DELETE FROM webauthn_ceremonies WHERE account_id = $1",
+                    "DELETE FROM webauthn_credentials WHERE account_id = $1",
+                    "DELETE FROM real_names WHERE account_id = $1",
+                    "DELETE FROM accounts WHERE id = $1",
+                ] {
+                    sqlx::query(sql).bind(account_id).execute(&mut *tx).await.map_err(map_err)?;
+                }
+                tx.commit().await.map_err(map_err)?;
+                Ok(true)
             }
         }
     };

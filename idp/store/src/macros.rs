@@ -237,6 +237,7 @@ macro_rules! impl_store {
             async fn finish_logout_delivery(&self, d: &LogoutDelivery) -> Result<()> { self.sql_finish_logout_delivery(d).await }
             async fn logout_deliveries(&self, tenant_id: &str, client_id: Option<&str>, limit: i64) -> Result<Vec<LogoutDelivery>> { self.sql_logout_deliveries(tenant_id, client_id, limit).await }
             async fn account_grants(&self, tenant_id: &str, account_id: &str) -> Result<Vec<Grant>> { self.sql_account_grants(tenant_id, account_id).await }
+            async fn delete_account(&self, tenant_id: &str, account_id: &str) -> Result<bool> { self.sql_delete_account(tenant_id, account_id).await }
             async fn withdraw_grant(&self, tenant_id: &str, account_id: &str, client_id: &str) -> Result<bool> { self.sql_withdraw_grant(tenant_id, account_id, client_id).await }
 
             // the organisation tree, memberships and real names: SQL in `identity_sql.rs`
