@@ -22,13 +22,13 @@ use crate::oidc_flow::urlencode;
 
 /// A back-channel logout receiver: records every logout token; the first `fail` POSTs get 500.
 #[derive(Clone, Default)]
-struct Receiver {
+pub(crate) struct Receiver {
     tokens: Arc<Mutex<Vec<String>>>,
     fail: Arc<Mutex<usize>>,
 }
 
 impl Receiver {
-    async fn start(fail: usize) -> (Receiver, String) {
+    pub(crate) async fn start(fail: usize) -> (Receiver, String) {
         let r = Receiver { fail: Arc::new(Mutex::new(fail)), ..Receiver::default() };
         async fn take(AxState(r): AxState<Receiver>, body: axum::body::Bytes) -> StatusCode {
             let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
@@ -55,7 +55,7 @@ impl Receiver {
     }
 
     /// Waits (real time, the deliveries run every second) until `n` tokens came.
-    async fn wait_for(&self, n: usize) -> Vec<String> {
+    pub(crate) async fn wait_for(&self, n: usize) -> Vec<String> {
         for _ in 0..100 {
             if self.tokens().len() >= n {
                 return self.tokens();
@@ -68,7 +68,7 @@ impl Receiver {
 
 /// Checks a logout token as a relying party must (Back-Channel Logout 1.0 §2.6) against the
 /// provider's JWKS; returns its claims.
-async fn valid_logout_token(s: &TestServer, token: &str, client: &str) -> Value {
+pub(crate) async fn valid_logout_token(s: &TestServer, token: &str, client: &str) -> Value {
     let header = jsonwebtoken::decode_header(token).unwrap();
     assert_eq!(header.typ.as_deref(), Some("logout+jwt"));
     let jwks: jsonwebtoken::jwk::JwkSet =

@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod account;
+mod account_delete;
 mod account_grants;
 mod account_sessions;
 mod admin_api;

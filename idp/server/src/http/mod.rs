@@ -16,6 +16,7 @@ use tower_http::cors::{Any, CorsLayer};
 use crate::state::AppState;
 
 pub mod account;
+pub mod account_delete;
 pub mod account_enterprise;
 pub mod account_grants;
 pub mod account_keys;
@@ -87,6 +88,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/t/{tenant}/account/context", post(context::switch))
         .route("/t/{tenant}/account/sessions/{sid}/end", post(account_sessions::end))
         .route("/t/{tenant}/account/grants/{client}/withdraw", post(account_grants::withdraw))
+        .route("/t/{tenant}/account/delete", post(account_delete::delete))
         .route("/t/{tenant}/account/enterprise/{org}/{what}", post(account_enterprise::grant))
         .route("/t/{tenant}/account/role/{id}/{what}", post(account_enterprise::decide))
         .route("/t/{tenant}/counter", get(counter::show).post(counter::check))

@@ -208,7 +208,7 @@ async fn verify(
             if let Err(e) = state.store().flag_webauthn_credential(&cred.id, now).await {
                 tracing::warn!(error = %e, "could not flag a cloned passkey");
             }
-            let detail = json!({"credential": cred.id, "name": cred.name});
+            let detail = json!({"credential": cred.id});
             audit(
                 state,
                 tenant_id,

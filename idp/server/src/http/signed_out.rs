@@ -18,11 +18,25 @@ struct SignedOutPage<'a> {
     lang_switch: Option<String>,
     frames: Vec<String>,
     next: Option<&'a str>,
+    title: &'a str,
+    text: &'a str,
 }
 
 /// Signed out: straight on to `next` when no client has a front-channel URI, else the page
 /// with the frames.
 pub fn page(lang: Lang, issuer: &str, frames: &[FrontChannel], next: Option<&str>) -> Response {
+    let t = lang.texts();
+    page_with(lang, issuer, frames, next, (t.signed_out, t.signed_out_text))
+}
+
+/// [`page`] with its own heading and text.
+pub fn page_with(
+    lang: Lang,
+    issuer: &str,
+    frames: &[FrontChannel],
+    next: Option<&str>,
+    (title, text): (&str, &str),
+) -> Response {
     let urls: Vec<String> =
         frames.iter().filter_map(|f| idp_core::logout::front_channel_url(&f.uri, issuer, &f.sid)).collect();
     if urls.is_empty()
@@ -38,8 +52,10 @@ pub fn page(lang: Lang, issuer: &str, frames: &[FrontChannel], next: Option<&str
     origins.sort();
     origins.dedup();
     let frame_src = if origins.is_empty() { "'none'".to_string() } else { origins.join(" ") };
-    let mut res =
-        render(StatusCode::OK, &SignedOutPage { t: lang.texts(), lang_switch: None, frames: urls, next });
+    let mut res = render(
+        StatusCode::OK,
+        &SignedOutPage { t: lang.texts(), lang_switch: None, frames: urls, next, title, text },
+    );
     let csp = format!(
         "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; frame-src {frame_src}; \
          frame-ancestors 'none'; base-uri 'none'; form-action 'self'"

@@ -1,0 +1,85 @@
+//! Deleting one's own account (issue 7 §4, DOMAIN.md "Account deletion removes personal data
+//! and anonymises the audit trail that must be kept"). The person types their username to
+//! confirm, from a session that used their second factor if they have one; administrators
+//! cannot delete themselves (another administrator must take their roles first). Every session
+//! ends everywhere (back- and front-channel logout), then `Store::delete_account` removes in
+//! one transaction what describes the person — username, name, phone, email, password hash,
+//! factors, real name and ID number, memberships, grants — and revokes all their tokens.
+//!
+//! The audit trail is append-only and hash-chained, so it is not edited: its records name the
+//! account only by its random id, which after deletion resolves to nobody, and their details
+//! carry identifiers of records, never a name, number, phone or address book entry; sign-in
+//! records keep the network address, which the security baseline requires for the retention
+//! period.
+
+use axum::body::Bytes;
+use axum::extract::Path;
+use axum::http::{HeaderMap, header};
+use axum::response::Response;
+use idp_core::OAuthError;
+
+use super::State;
+use super::account::{Posted, may_change_factors, posted, show_account};
+use super::pages::error_page;
+use super::param;
+
+/// `POST /account/delete` with `confirm` = the username.
+pub async fn delete(state: State, Path(slug): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+    let Posted { t, lang, session, account, params } = match posted(&state, &slug, &headers, &body).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let texts = lang.texts();
+    let refuse = |message| show_account(&state, &t, lang, &headers, &session, &account, Some(message));
+    if param(&params, "confirm").map(str::trim) != Some(account.username.as_str()) {
+        return refuse(texts.delete_wrong_confirm).await;
+    }
+    if account.roles.iter().any(|r| idp_core::admin::ADMIN_ROLES.contains(&r.as_str())) {
+        return refuse(texts.delete_admin).await;
+    }
+    match may_change_factors(&state, &t, &session).await {
+        Ok(true) => {}
+        Ok(false) => return refuse(texts.need_aal2).await,
+        Err(e) => return error_page(lang, &e),
+    }
+    let live = match state.store().account_sessions(&t.tenant.id, &account.id, state.env().now()).await {
+        Ok(l) => l,
+        Err(e) => return error_page(lang, &e.into()),
+    };
+    let frames = match state.ops.end_sessions(&t.tenant.id, &live).await {
+        Ok(f) => f,
+        Err(e) => return error_page(lang, &OAuthError::server_error(e.to_string())),
+    };
+    state.logout_wake.notify_one();
+    match state.store().delete_account(&t.tenant.id, &account.id).await {
+        Ok(_) => {}
+        Err(e) => return error_page(lang, &e.into()),
+    }
+    super::session::audit(
+        &state,
+        &t.tenant.id,
+        "account_deleted",
+        Some(&account.id),
+        None,
+        None,
+        serde_json::json!({}),
+    )
+    .await;
+    let own: Vec<_> = frames.into_iter().filter(|f| f.sid == session.sid).collect();
+    let mut res = super::signed_out::page_with(
+        lang,
+        &t.endpoints.issuer,
+        &own,
+        None,
+        (texts.deleted_title, texts.deleted_text),
+    );
+    let clear = super::set_cookie(
+        &state,
+        super::session::SESSION_COOKIE,
+        "",
+        &super::session::tenant_path(&t),
+        Some(0),
+    );
+    res.headers_mut().append(header::SET_COOKIE, clear);
+    res
+}
