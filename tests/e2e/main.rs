@@ -25,6 +25,7 @@ mod console_pages;
 mod context;
 mod device;
 mod enterprise;
+mod examples;
 mod horizontal;
 mod hostile;
 mod key_rotation;
