@@ -9,6 +9,7 @@
 
 mod account;
 mod account_delete;
+mod account_email;
 mod account_grants;
 mod account_sessions;
 mod admin_api;

@@ -61,6 +61,7 @@ pub(crate) fn account(tenant_id: &str, id: &str, username: &str, phone: Option<&
         name: Some(format!("{username} 张")),
         phone: phone.map(str::to_string),
         phone_verified_at: None,
+        email_verified_at: None,
         email: Some(format!("{username}@example.test")),
         password_hash: Some("$argon2id$v=19$hash".into()),
         failed_logins: 0,

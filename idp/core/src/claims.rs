@@ -51,7 +51,7 @@ pub fn userinfo(
                 "updated_at" => Some(json!(account.updated_at)),
                 "email" => account.email.as_ref().map(|v| json!(v)),
                 // Contact details are not verified yet (verification comes with SMS codes).
-                "email_verified" => account.email.as_ref().map(|_| json!(false)),
+                "email_verified" => account.email.as_ref().map(|_| json!(account.email_verified_at.is_some())),
                 "phone_number" => account.phone.as_ref().map(|v| json!(v)),
                 "phone_number_verified" => {
                     account.phone.as_ref().map(|_| json!(account.phone_verified_at.is_some()))
@@ -213,6 +213,7 @@ mod tests {
             name: Some("Ada".into()),
             phone: None,
             phone_verified_at: None,
+            email_verified_at: None,
             email: None,
             password_hash: None,
             failed_logins: 0,

@@ -392,6 +392,8 @@ pub struct Account {
     /// When an SMS code sent to `phone` last proved it.
     pub phone_verified_at: Option<i64>,
     pub email: Option<String>,
+    /// When a code sent to `email` last proved it.
+    pub email_verified_at: Option<i64>,
     pub password_hash: Option<String>,
     pub failed_logins: i64,
     pub locked_until: Option<i64>,

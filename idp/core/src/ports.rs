@@ -258,6 +258,9 @@ pub trait Store: Send + Sync + 'static {
     /// account of the tenant has it).
     async fn set_account_phone(&self, tenant_id: &str, id: &str, phone: &str, verified_at: i64)
     -> Result<()>;
+    /// Sets the account's email address, proven now by a code sent to it.
+    async fn set_account_email(&self, tenant_id: &str, id: &str, email: &str, verified_at: i64)
+    -> Result<()>;
     async fn set_password_hash(&self, tenant_id: &str, id: &str, hash: &str, now: i64) -> Result<()>;
     /// Deletes the account and everything that describes the person — credentials, factors,
     /// real name, memberships, grants, sessions — and revokes all its tokens, in one

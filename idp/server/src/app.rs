@@ -90,7 +90,10 @@ impl Application {
         let bootstrap_admin = if bootstrap { ops.bootstrap().await? } else { None };
         let sms = crate::sms::from_config(&ops.config)?;
         let verifier = crate::verifier::from_config(&ops.config)?;
-        let state = Arc::new(AppState::new(ops, sms, verifier));
+        let email = crate::sms::email_from_config(&ops.config)?;
+        let mut state = AppState::new(ops, sms, verifier);
+        state.email = email;
+        let state = Arc::new(state);
         state.spawn_housekeeping();
         crate::logout_everywhere::spawn_deliveries(&state);
         Ok(Self { listener, tls, redirect, state, bootstrap_admin })

@@ -48,6 +48,9 @@ pub struct Config {
     pub limits: Limits,
     pub sessions: SessionPolicy,
     pub sms: SmsConfig,
+    /// Where email verification codes go: the same settings as `[sms]` (the file sender's
+    /// default file is `{data_dir}/email-outbox.txt`; the webhook gets `{"email", "message"}`).
+    pub email: SmsConfig,
     pub realname: RealNameConfig,
     pub keys: KeyConfig,
 }
@@ -237,6 +240,7 @@ impl Default for Config {
             limits: Limits::default(),
             sessions: SessionPolicy::default(),
             sms: SmsConfig::default(),
+            email: SmsConfig::default(),
             realname: RealNameConfig::default(),
             keys: KeyConfig::default(),
         }
@@ -358,6 +362,7 @@ impl std::fmt::Debug for Config {
             .field("limits", &self.limits)
             .field("sessions", &self.sessions)
             .field("sms", &self.sms)
+            .field("email", &self.email)
             .field("realname", &self.realname)
             .field("keys", &self.keys)
             .finish()

@@ -444,6 +444,7 @@ impl Ops {
             name: new.name,
             phone,
             phone_verified_at: None,
+            email_verified_at: None,
             email: new.email,
             password_hash,
             failed_logins: 0,

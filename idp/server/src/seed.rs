@@ -100,6 +100,7 @@ pub async fn seed(
             name: Some(format!("Seed person {}", i + 1)),
             phone: Some(format!("+86139{:08}", i + 1)),
             phone_verified_at: None,
+            email_verified_at: None,
             email: None,
             password_hash: Some(password_hash.clone()),
             failed_logins: 0,

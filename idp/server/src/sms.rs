@@ -34,32 +34,50 @@ impl SmsSender for FileSender {
     }
 }
 
-/// POSTs `{"phone", "message"}` to an SMS gateway.
+/// POSTs `{"phone", "message"}` to an SMS gateway (`{"email", "message"}` to a mail gateway).
 pub struct WebhookSender {
     gateway: crate::webhook::SignedPost,
+    /// The JSON member that names the recipient.
+    field: &'static str,
 }
 
 #[async_trait::async_trait]
 impl SmsSender for WebhookSender {
-    async fn send(&self, phone: &str, message: &str) -> Result<(), String> {
-        let body = serde_json::json!({"phone": phone, "message": message}).to_string();
-        self.gateway.post(&body).await.map(drop).map_err(|e| format!("SMS: {e}"))
+    async fn send(&self, to: &str, message: &str) -> Result<(), String> {
+        let body = serde_json::json!({self.field: to, "message": message}).to_string();
+        self.gateway.post(&body).await.map(drop).map_err(|e| format!("{}: {e}", self.field))
     }
 }
 
-/// The sender the configuration names (`None`: SMS codes are not offered).
+/// The SMS sender the configuration names (`None`: SMS codes are not offered).
 pub fn from_config(config: &Config) -> anyhow::Result<Option<std::sync::Arc<dyn SmsSender>>> {
-    let c: &SmsConfig = &config.sms;
+    outbox(&config.sms, config, "sms", "phone")
+}
+
+/// The email sender (`[email]`, the same settings as `[sms]`; `None`: email addresses cannot be
+/// verified). Messages carry a code, so they are never logged either.
+pub fn email_from_config(config: &Config) -> anyhow::Result<Option<std::sync::Arc<dyn SmsSender>>> {
+    outbox(&config.email, config, "email", "email")
+}
+
+fn outbox(
+    c: &SmsConfig,
+    config: &Config,
+    section: &'static str,
+    field: &'static str,
+) -> anyhow::Result<Option<std::sync::Arc<dyn SmsSender>>> {
     Ok(match c.sender.as_str() {
         "none" => None,
         "file" => {
-            let path = c.file.clone().unwrap_or_else(|| config.data_dir.join("sms-outbox.txt"));
-            tracing::warn!(path = %path.display(), "SMS codes go to a file (the development sender); \
-                set [sms] sender = \"webhook\" for a real gateway, or \"none\"");
+            let path =
+                c.file.clone().unwrap_or_else(|| config.data_dir.join(format!("{section}-outbox.txt")));
+            tracing::warn!(path = %path.display(), "{section} codes go to a file (the development sender); \
+                set [{section}] sender = \"webhook\" for a real gateway, or \"none\"");
             Some(std::sync::Arc::new(FileSender { path }))
         }
         "webhook" => {
-            let url = c.webhook_url.clone().ok_or_else(|| anyhow::anyhow!("sms.webhook_url is required"))?;
+            let url =
+                c.webhook_url.clone().ok_or_else(|| anyhow::anyhow!("{section}.webhook_url is required"))?;
             let gateway = crate::webhook::SignedPost::new(
                 url,
                 c.webhook_authorization.clone(),
@@ -68,9 +86,9 @@ pub fn from_config(config: &Config) -> anyhow::Result<Option<std::sync::Arc<dyn 
                 Duration::from_secs(c.timeout_seconds.max(1)),
                 c.retries,
             )?;
-            Some(std::sync::Arc::new(WebhookSender { gateway }))
+            Some(std::sync::Arc::new(WebhookSender { gateway, field }))
         }
-        other => anyhow::bail!("sms.sender must be file, webhook or none, not {other:?}"),
+        other => anyhow::bail!("{section}.sender must be file, webhook or none, not {other:?}"),
     })
 }
 

@@ -99,6 +99,8 @@ pub struct AppState {
     pub passkeys: Option<idp_core::passkey::RelyingParty>,
     /// The identity verification provider; `None`: bindings are self-asserted (level 1).
     pub verifier: Option<Arc<dyn idp_core::realname::Verifier>>,
+    /// Where email verification codes go; `None` when email addresses cannot be verified.
+    pub email: Option<Arc<dyn crate::sms::SmsSender>>,
     /// Wakes the back-channel logout task when a session ended on this node.
     pub logout_wake: Arc<tokio::sync::Notify>,
 }
@@ -144,6 +146,7 @@ impl AppState {
             sms,
             passkeys,
             verifier,
+            email: None,
             logout_wake: Arc::default(),
         }
     }

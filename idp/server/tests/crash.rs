@@ -133,6 +133,7 @@ async fn scenario(database_url: String, dir: &std::path::Path) {
             name: None,
             phone: None,
             phone_verified_at: None,
+            email_verified_at: None,
             email: None,
             password_hash: None,
             failed_logins: 0,

@@ -46,6 +46,12 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            async fn set_account_email(&self, tenant_id: &str, id: &str, email: &str, verified_at: i64) -> Result<()> {
+                sqlx::query("UPDATE accounts SET email = $3, email_verified_at = $4, updated_at = $4 WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant_id).bind(id).bind(email).bind(verified_at).execute(&self.write).await.map_err(map_err)?;
+                Ok(())
+            }
+
             async fn set_account_phone(&self, tenant_id: &str, id: &str, phone: &str, verified_at: i64) -> Result<()> {
                 sqlx::query("UPDATE accounts SET phone = $3, phone_verified_at = $4, updated_at = $4 WHERE tenant_id = $1 AND id = $2")
                     .bind(tenant_id).bind(id).bind(phone).bind(verified_at).execute(&self.write).await.map_err(map_err)?;
@@ -809,11 +815,11 @@ macro_rules! impl_store {
         where
             E: sqlx::Executor<'e, Database = $crate_db>,
         {
-            sqlx::query("INSERT INTO accounts (id, tenant_id, username, name, phone, phone_verified_at, email, password_hash, failed_logins, locked_until, disabled, roles, locale, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $15, $6, $7, $8, $9, $10, $11, $12, $13, $14)")
+            sqlx::query("INSERT INTO accounts (id, tenant_id, username, name, phone, phone_verified_at, email, password_hash, failed_logins, locked_until, disabled, roles, locale, created_at, updated_at, email_verified_at) VALUES ($1, $2, $3, $4, $5, $15, $6, $7, $8, $9, $10, $11, $12, $13, $14, $16)")
                 .bind(&a.id).bind(&a.tenant_id).bind(&a.username).bind(&a.name).bind(&a.phone)
                 .bind(&a.email).bind(&a.password_hash).bind(a.failed_logins).bind(a.locked_until)
                 .bind(a.disabled).bind(to_json(&a.roles)?).bind(&a.locale).bind(a.created_at).bind(a.updated_at)
-                .bind(a.phone_verified_at)
+                .bind(a.phone_verified_at).bind(a.email_verified_at)
                 .execute(executor).await.map_err(map_err)?;
             Ok(())
         }

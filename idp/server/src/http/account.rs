@@ -187,7 +187,13 @@ pub(super) async fn show_account(
     show_account_with(state, t, lang, headers, session, account, message, None).await
 }
 
-/// The account page; `phone_pending` is a number a code was sent to, awaiting the code.
+/// A phone number or email address a code was sent to, awaiting the code.
+pub enum Pending {
+    Phone(String),
+    Email(String),
+}
+
+/// The account page; `pending` is an address a code was sent to, awaiting the code.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn show_account_with(
     state: &AppState,
@@ -197,8 +203,13 @@ pub(super) async fn show_account_with(
     session: &Session,
     account: &Account,
     message: Option<&str>,
-    phone_pending: Option<String>,
+    pending: Option<Pending>,
 ) -> Response {
+    let (phone_pending, email_pending) = match pending {
+        Some(Pending::Phone(p)) => (Some(p), None),
+        Some(Pending::Email(e)) => (None, Some(e)),
+        None => (None, None),
+    };
     let totp_on = matches!(state.store().totp(&account.id).await, Ok(Some(c)) if c.confirmed);
     let recovery_left = state.store().recovery_codes_left(&account.id).await.unwrap_or(0);
     let keys = state.store().webauthn_credentials(&account.id).await.unwrap_or_default();
@@ -250,6 +261,10 @@ pub(super) async fn show_account_with(
         phone_verified: account.phone_verified_at.is_some(),
         phone_offered: state.sms.is_some(),
         phone_pending,
+        email: account.email.as_deref(),
+        email_verified: account.email_verified_at.is_some(),
+        email_offered: state.email.is_some(),
+        email_pending,
         realname_form: bound.as_ref().is_none_or(|r| r.level < idp_core::realname::IN_PERSON),
         card_form: super::realname::card_offered(state, t, bound.as_ref().map_or(0, |r| r.level)),
         realname,

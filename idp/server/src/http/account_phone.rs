@@ -17,7 +17,7 @@ use idp_core::sms;
 use serde_json::json;
 
 use super::State;
-use super::account::{Posted, home_url, may_change_factors, posted, show_account_with};
+use super::account::{Pending, Posted, home_url, may_change_factors, posted, show_account_with};
 use super::authorize::see_other;
 use super::pages::error_page;
 use super::session::audit;
@@ -39,7 +39,16 @@ pub async fn send(
     };
     let texts = lang.texts();
     let show = |msg: &'static str, pending: Option<String>| {
-        show_account_with(&state, &t, lang, &headers, &session, &account, Some(msg), pending)
+        show_account_with(
+            &state,
+            &t,
+            lang,
+            &headers,
+            &session,
+            &account,
+            Some(msg),
+            pending.map(Pending::Phone),
+        )
     };
     let Some(sender) = state.sms.clone() else { return see_other(&home_url(&t)) };
     match may_change_factors(&state, &t, &session).await {
@@ -160,5 +169,15 @@ pub async fn verify(
             .await;
         }
     };
-    show_account_with(&state, &t, lang, &headers, &session, &account, Some(&message), Some(phone)).await
+    show_account_with(
+        &state,
+        &t,
+        lang,
+        &headers,
+        &session,
+        &account,
+        Some(&message),
+        Some(Pending::Phone(phone)),
+    )
+    .await
 }

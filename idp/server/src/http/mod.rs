@@ -17,6 +17,7 @@ use crate::state::AppState;
 
 pub mod account;
 pub mod account_delete;
+pub mod account_email;
 pub mod account_enterprise;
 pub mod account_grants;
 pub mod account_keys;
@@ -89,6 +90,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/t/{tenant}/account/sessions/{sid}/end", post(account_sessions::end))
         .route("/t/{tenant}/account/grants/{client}/withdraw", post(account_grants::withdraw))
         .route("/t/{tenant}/account/delete", post(account_delete::delete))
+        .route("/t/{tenant}/account/email/send", post(account_email::send))
+        .route("/t/{tenant}/account/email/verify", post(account_email::verify))
         .route("/t/{tenant}/account/enterprise/{org}/{what}", post(account_enterprise::grant))
         .route("/t/{tenant}/account/role/{id}/{what}", post(account_enterprise::decide))
         .route("/t/{tenant}/counter", get(counter::show).post(counter::check))

@@ -146,6 +146,12 @@ pub struct AccountPage<'a> {
     pub phone_offered: bool,
     /// A number a code was just sent to, awaiting the code.
     pub phone_pending: Option<String>,
+    pub email: Option<&'a str>,
+    pub email_verified: bool,
+    /// Whether codes can be sent to email addresses.
+    pub email_offered: bool,
+    /// An address a code was sent to, awaiting the code.
+    pub email_pending: Option<String>,
     pub realname: Option<RealNameRow>,
     /// The binding form is shown (below level 4).
     pub realname_form: bool,

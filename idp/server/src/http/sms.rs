@@ -112,6 +112,12 @@ pub(super) async fn send_code(
                 "【{brand}】您正在找回账号的登录方式，验证码是 {code}，5 分钟内有效。如非本人操作，请勿提供。"
             )
         }
+        (Lang::Zh, "email") => {
+            format!("【{brand}】您正在验证电子邮箱，验证码是 {code}，5 分钟内有效，请勿告诉他人。")
+        }
+        (Lang::En, "email") => format!(
+            "{brand}: your code to verify this email address is {code}. It is valid for 5 minutes; do not share it."
+        ),
         (Lang::Zh, _) => {
             format!("【{brand}】您正在验证手机号，验证码是 {code}，5 分钟内有效，请勿告诉他人。")
         }
@@ -130,7 +136,7 @@ pub(super) async fn send_code(
     let to = phone.to_string();
     tokio::spawn(async move {
         if let Err(why) = sender.send(&to, &message).await {
-            tracing::warn!(error = %why, "an SMS code could not be sent");
+            tracing::warn!(error = %why, "a code could not be sent");
         }
     });
     Ok(())
