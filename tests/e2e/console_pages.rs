@@ -153,6 +153,8 @@ async fn pages(backend: Backend) {
         ("access_ttl", "600"),
         ("refresh_ttl", "86400"),
         ("sector", ""),
+        ("backchannel_logout_uri", "https://sb.example.gov.cn/backchannel-logout"),
+        ("frontchannel_logout_uri", ""),
     ];
     let (_, saved) = post(&ops, &base, &detail, &format!("/clients/{id}"), &edit).await;
     assert!(saved.contains("role=\"status\""), "{saved}");
@@ -162,6 +164,16 @@ async fn pages(backend: Backend) {
     assert_eq!(c.settings.purposes.get("phone").map(String::as_str), Some("发送缴费提醒"));
     assert!(c.settings.statutory && c.settings.min_acr.as_deref() == Some("aal2"));
     assert_eq!((c.settings.access_token_ttl, c.settings.min_realname_level), (600, Some(2)));
+    assert_eq!(
+        c.settings.backchannel_logout_uri.as_deref(),
+        Some("https://sb.example.gov.cn/backchannel-logout")
+    );
+    assert_eq!(c.settings.frontchannel_logout_uri, None);
+    assert!(saved.contains("id=\"deliveries\" data-count=\"0\""), "the logout notifications: {saved}");
+    let mut bad = edit.to_vec();
+    bad[13] = ("backchannel_logout_uri", "http://sb.example.gov.cn/plain-http");
+    let (_, refused) = post(&ops, &base, &saved, &format!("/clients/{id}"), &bad).await;
+    assert!(refused.contains("role=\"alert\""), "{refused}");
     let mut bad = edit.to_vec();
     bad[5] = ("purposes", "no colon here");
     let (_, refused) = post(&ops, &base, &saved, &format!("/clients/{id}"), &bad).await;

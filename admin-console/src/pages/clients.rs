@@ -123,6 +123,10 @@ pub struct ClientPage {
     pub sector: String,
     /// A kiosk's hall and place.
     pub location: String,
+    pub backchannel_uri: String,
+    pub frontchannel_uri: String,
+    /// The back-channel logout deliveries: (created, sid, status, attempts, last error).
+    pub deliveries: Vec<(String, String, String, i64, String)>,
 }
 
 async fn client_page(
@@ -170,9 +174,31 @@ async fn client_page(
         refresh_ttl: txt(&c, "refresh_token_ttl"),
         sector: txt(&c, "sector"),
         location: txt(&c, "location"),
+        backchannel_uri: txt(&c, "backchannel_logout_uri"),
+        frontchannel_uri: txt(&c, "frontchannel_logout_uri"),
+        deliveries: deliveries(shared, a, &id).await,
         id,
     };
     page(t, &p)
+}
+
+/// The client's back-channel logout deliveries, newest first (none when they cannot be read).
+async fn deliveries(shared: &Shared, a: &Admin, id: &str) -> Vec<(String, String, String, i64, String)> {
+    let list =
+        api::get(shared, &a.token, &format!("clients/{id}/logout-deliveries")).await.unwrap_or_default();
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| {
+            (
+                super::utc(d["created_at"].as_i64().unwrap_or(0)),
+                txt(d, "sid"),
+                txt(d, "status"),
+                d["attempts"].as_i64().unwrap_or(0),
+                txt(d, "last_error"),
+            )
+        })
+        .collect()
 }
 
 pub async fn client(State(shared): State<Arc<Shared>>, Path(id): Path<String>, a: Admin) -> Response {
@@ -223,6 +249,9 @@ pub async fn edit_client(
     if matches!(field(&p, "type"), Some("web" | "spa")) {
         change["redirect_uris"] = json!(lines("redirect_uris"));
         change["post_logout_redirect_uris"] = json!(lines("logout_uris"));
+        for k in ["backchannel_logout_uri", "frontchannel_logout_uri"] {
+            change[k] = json!(field(&p, k).unwrap_or_default().trim());
+        }
     }
     for (k, f) in [("access_token_ttl", "access_ttl"), ("refresh_token_ttl", "refresh_ttl")] {
         if let Some(n) = number(f) {
