@@ -182,8 +182,11 @@ async fn logout_everywhere(backend: Backend) {
     assert_eq!(got.len(), 1);
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     assert_eq!(flaky.tokens().len(), 1, "no retry before its time");
+    // (the clock moves only once the failed attempt is recorded, as it would by itself)
+    recorded(&s, &a, 1).await;
     s.env.advance(5);
     flaky.wait_for(2).await;
+    recorded(&s, &a, 2).await;
     s.env.advance(10);
     let got = flaky.wait_for(3).await;
     let mut jtis = vec![];
@@ -243,6 +246,19 @@ async fn logout_everywhere(backend: Backend) {
     assert_eq!(valid_logout_token(&s, &got[2], &b).await["sid"], b3["sid"]);
 }
 crate::both_backends!(one_logout_reaches_every_client_with_retries, logout_everywhere);
+
+/// Waits until the client's delivery has `attempts` recorded.
+async fn recorded(s: &TestServer, client: &str, attempts: i64) {
+    let tenant = s.tenant_id().await;
+    for _ in 0..100 {
+        let list = s.ops.store.logout_deliveries(&tenant, Some(client), 10).await.unwrap();
+        if list.first().is_some_and(|d| d.attempts >= attempts) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("attempt {attempts} never recorded");
+}
 
 /// A system administrator's admin API token (password and TOTP: aal2).
 async fn admin_token(s: &TestServer) -> String {

@@ -14,9 +14,8 @@
 
 use axum::body::Bytes;
 use axum::extract::Path;
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use axum::response::Response;
-use idp_core::OAuthError;
 
 use super::State;
 use super::account::{Posted, may_change_factors, posted, show_account};
@@ -46,11 +45,10 @@ pub async fn delete(state: State, Path(slug): Path<String>, headers: HeaderMap, 
         Ok(l) => l,
         Err(e) => return error_page(lang, &e.into()),
     };
-    let frames = match state.ops.end_sessions(&t.tenant.id, &live).await {
+    let frames = match super::signed_out::end_sessions(&state, &t, &live, Some(&session.sid)).await {
         Ok(f) => f,
-        Err(e) => return error_page(lang, &OAuthError::server_error(e.to_string())),
+        Err(e) => return error_page(lang, &e),
     };
-    state.logout_wake.notify_one();
     match state.store().delete_account(&t.tenant.id, &account.id).await {
         Ok(_) => {}
         Err(e) => return error_page(lang, &e.into()),
@@ -65,21 +63,5 @@ pub async fn delete(state: State, Path(slug): Path<String>, headers: HeaderMap, 
         serde_json::json!({}),
     )
     .await;
-    let own: Vec<_> = frames.into_iter().filter(|f| f.sid == session.sid).collect();
-    let mut res = super::signed_out::page_with(
-        lang,
-        &t.endpoints.issuer,
-        &own,
-        None,
-        (texts.deleted_title, texts.deleted_text),
-    );
-    let clear = super::set_cookie(
-        &state,
-        super::session::SESSION_COOKIE,
-        "",
-        &super::session::tenant_path(&t),
-        Some(0),
-    );
-    res.headers_mut().append(header::SET_COOKIE, clear);
-    res
+    super::signed_out::here(&state, &t, lang, &frames, None, (texts.deleted_title, texts.deleted_text))
 }

@@ -20,7 +20,7 @@ use super::account::{Pending, Posted, home_url, posted, show_account_with};
 use super::authorize::see_other;
 use super::pages::error_page;
 use super::session::audit;
-use super::sms::{phone_limits, send_code};
+use super::sms::{NotSent, send_verification};
 
 const PURPOSE: &str = "email";
 
@@ -63,23 +63,13 @@ pub async fn send(
     let Some(email) = normalise_email(super::param(&params, "email").unwrap_or_default()) else {
         return show(texts.email_bad, None).await;
     };
-    let now = state.env().now();
     let ip = super::client_ip(&state, &headers, peer);
-    let limited =
-        match state.limits.signin_ip.check_shared(state.store(), now, &format!("{}:{ip}", t.tenant.id)).await
-        {
-            Ok(()) => phone_limits(&state, &t.tenant.id, &email, PURPOSE).await,
-            Err(wait) => Err(wait),
-        };
-    if let Err(wait) = limited {
-        return super::limited(show(texts.too_many, Some(email)).await, wait);
+    let how = (lang, "email_code_sent");
+    match send_verification(&state, &t.tenant.id, &account.id, &ip, sender, &email, PURPOSE, how).await {
+        Ok(()) => show(texts.email_code_sent, Some(email)).await,
+        Err(NotSent::Limited(wait)) => super::limited(show(texts.too_many, Some(email)).await, wait),
+        Err(NotSent::Failed(e)) => error_page(lang, &e),
     }
-    if let Err(e) = send_code(&state, sender, &t.tenant.id, &email, PURPOSE, lang).await {
-        return error_page(lang, &e);
-    }
-    let detail = json!({"purpose": PURPOSE});
-    audit(&state, &t.tenant.id, "email_code_sent", Some(&account.id), None, Some(&ip), detail).await;
-    show(texts.email_code_sent, Some(email)).await
 }
 
 /// Checks the code; a right one sets the address as the account's, verified now.

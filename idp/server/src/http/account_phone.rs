@@ -21,7 +21,7 @@ use super::account::{Pending, Posted, home_url, may_change_factors, posted, show
 use super::authorize::see_other;
 use super::pages::error_page;
 use super::session::audit;
-use super::sms::{phone_limits, send_code};
+use super::sms::{NotSent, send_verification};
 
 const PURPOSE: &str = "verify";
 
@@ -59,31 +59,13 @@ pub async fn send(
     let Some(phone) = sms::normalise_phone(super::param(&params, "phone").unwrap_or_default()) else {
         return show(texts.bad_phone, None).await;
     };
-    let now = state.env().now();
     let ip = super::client_ip(&state, &headers, peer);
-    let limited =
-        match state.limits.signin_ip.check_shared(state.store(), now, &format!("{}:{ip}", t.tenant.id)).await
-        {
-            Ok(()) => phone_limits(&state, &t.tenant.id, &phone, PURPOSE).await,
-            Err(wait) => Err(wait),
-        };
-    if let Err(wait) = limited {
-        return super::limited(show(texts.too_many, Some(phone)).await, wait);
+    let how = (lang, "sms_code_sent");
+    match send_verification(&state, &t.tenant.id, &account.id, &ip, sender, &phone, PURPOSE, how).await {
+        Ok(()) => show(texts.phone_code_sent, Some(phone)).await,
+        Err(NotSent::Limited(wait)) => super::limited(show(texts.too_many, Some(phone)).await, wait),
+        Err(NotSent::Failed(e)) => error_page(lang, &e),
     }
-    if let Err(e) = send_code(&state, sender, &t.tenant.id, &phone, PURPOSE, lang).await {
-        return error_page(lang, &e);
-    }
-    audit(
-        &state,
-        &t.tenant.id,
-        "sms_code_sent",
-        Some(&account.id),
-        None,
-        Some(&ip),
-        json!({"purpose": PURPOSE}),
-    )
-    .await;
-    show(texts.phone_code_sent, Some(phone)).await
 }
 
 /// Checks the code; a right one sets the number as the account's, verified now.

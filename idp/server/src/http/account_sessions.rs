@@ -88,11 +88,10 @@ pub async fn end(
         .collect();
     // their clients are told (back-channel); this browser's own also loads the front-channel
     // pages below
-    let frames = match state.ops.end_sessions(&t.tenant.id, &ending).await {
+    let frames = match super::signed_out::end_sessions(&state, &t, &ending, Some(&session.sid)).await {
         Ok(f) => f,
-        Err(e) => return error_page(lang, &idp_core::OAuthError::server_error(e.to_string())),
+        Err(e) => return error_page(lang, &e),
     };
-    state.logout_wake.notify_one();
     let detail = serde_json::json!({"sessions": ending.iter().map(|s| &s.sid).collect::<Vec<_>>()});
     super::session::audit(
         &state,
@@ -106,18 +105,16 @@ pub async fn end(
     .await;
     if ending.iter().any(|s| s.sid == session.sid) {
         // this browser's own: signed out here too
-        let own: Vec<_> = frames.into_iter().filter(|f| f.sid == session.sid).collect();
         let home = format!("/t/{}/account", t.tenant.slug);
-        let mut res = super::signed_out::page(lang, &t.endpoints.issuer, &own, Some(&home));
-        let clear = super::set_cookie(
+        let tx = lang.texts();
+        return super::signed_out::here(
             &state,
-            super::session::SESSION_COOKIE,
-            "",
-            &super::session::tenant_path(&t),
-            Some(0),
+            &t,
+            lang,
+            &frames,
+            Some(&home),
+            (tx.signed_out, tx.signed_out_text),
         );
-        res.headers_mut().append(axum::http::header::SET_COOKIE, clear);
-        return res;
     }
     let texts = lang.texts();
     show_account(&state, &t, lang, &headers, &session, &account, Some(texts.sessions_ended)).await

@@ -432,10 +432,10 @@ pub(super) async fn signed_in(
         if old.account_id == account_id {
             let _ = state.store().delete_session(&tenant_id, &old.sid).await;
             sid = Some(old.sid);
-        } else if let Err(e) = state.ops.end_sessions(&tenant_id, std::slice::from_ref(&old)).await {
-            tracing::warn!(error = %e, "could not end the browser's previous session");
-        } else {
-            state.logout_wake.notify_one();
+        } else if let Err(e) =
+            super::signed_out::end_sessions(state, &l.t, std::slice::from_ref(&old), None).await
+        {
+            tracing::warn!(error = %e.description, "could not end the browser's previous session");
         }
     }
     let value = random_token(state.env(), 32);

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::pages::{Lang, LogoutConfirmPage, error_page, message_page, render};
-use super::session::{SESSION_COOKIE, audit, browser_binding, browser_cookie, csrf_ok, tenant_path};
+use super::session::{audit, browser_binding, browser_cookie, csrf_ok};
 use super::{State, body_text, param, parse_params, require_form};
 use crate::state::{AppState, TenantCtx};
 
@@ -227,11 +227,11 @@ async fn finish(
     if let Some(s) = session {
         // every client of the session is told: back-channel in the background, front-channel
         // on the page below
-        frames = match state.ops.end_sessions(&t.tenant.id, std::slice::from_ref(s)).await {
+        frames = match super::signed_out::end_sessions(state, t, std::slice::from_ref(s), Some(&s.sid)).await
+        {
             Ok(f) => f,
-            Err(e) => return error_page(lang, &OAuthError::server_error(e.to_string())),
+            Err(e) => return error_page(lang, &e),
         };
-        state.logout_wake.notify_one();
         audit(
             state,
             &t.tenant.id,
@@ -243,8 +243,13 @@ async fn finish(
         )
         .await;
     }
-    let mut res = super::signed_out::page(lang, &t.endpoints.issuer, &frames, plan.redirect.as_deref());
-    let clear = super::set_cookie(state, SESSION_COOKIE, "", &tenant_path(t), Some(0));
-    res.headers_mut().append(header::SET_COOKIE, clear);
-    res
+    let tx = lang.texts();
+    super::signed_out::here(
+        state,
+        t,
+        lang,
+        &frames,
+        plan.redirect.as_deref(),
+        (tx.signed_out, tx.signed_out_text),
+    )
 }

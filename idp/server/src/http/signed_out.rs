@@ -1,15 +1,58 @@
 //! The signed-out page (OpenID Connect Front-Channel Logout 1.0 §3, §4): it loads each
 //! client's front-channel logout URI, with `iss` and `sid`, in a hidden iframe, and then goes on
 //! to the client's `post_logout_redirect_uri` (a small script once every frame has loaded, a
-//! meta refresh without it). Its CSP allows exactly those frames' origins.
+//! meta refresh without it). Its CSP allows exactly those frames' origins. And the one way
+//! the pages end sessions, [`end_sessions`], which tells every client that took part.
 
 use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
+use idp_core::OAuthError;
+use idp_core::model::Session;
 
 use super::authorize::see_other;
 use super::pages::{Lang, Texts, render};
 use crate::logout_everywhere::FrontChannel;
+use crate::state::{AppState, TenantCtx};
+
+/// Ends the sessions everywhere: their clients' back-channel logouts are queued and the
+/// delivery task woken; the front-channel frames of `this` session (the browser present), if
+/// it is among them.
+pub async fn end_sessions(
+    state: &AppState,
+    t: &TenantCtx,
+    sessions: &[Session],
+    this: Option<&str>,
+) -> Result<Vec<FrontChannel>, OAuthError> {
+    let frames = state
+        .ops
+        .end_sessions(&t.tenant.id, sessions)
+        .await
+        .map_err(|e| OAuthError::server_error(e.to_string()))?;
+    state.logout_wake.notify_one();
+    Ok(frames.into_iter().filter(|f| this == Some(f.sid.as_str())).collect())
+}
+
+/// [`page_with`] for this browser, whose session cookie it clears.
+pub fn here(
+    state: &AppState,
+    t: &TenantCtx,
+    lang: Lang,
+    frames: &[FrontChannel],
+    next: Option<&str>,
+    heading: (&str, &str),
+) -> Response {
+    let mut res = page_with(lang, &t.endpoints.issuer, frames, next, heading);
+    let clear = super::set_cookie(
+        state,
+        super::session::SESSION_COOKIE,
+        "",
+        &super::session::tenant_path(t),
+        Some(0),
+    );
+    res.headers_mut().append(header::SET_COOKIE, clear);
+    res
+}
 
 #[derive(Template)]
 #[template(path = "signed_out.html")]
@@ -23,14 +66,8 @@ struct SignedOutPage<'a> {
 }
 
 /// Signed out: straight on to `next` when no client has a front-channel URI, else the page
-/// with the frames.
-pub fn page(lang: Lang, issuer: &str, frames: &[FrontChannel], next: Option<&str>) -> Response {
-    let t = lang.texts();
-    page_with(lang, issuer, frames, next, (t.signed_out, t.signed_out_text))
-}
-
-/// [`page`] with its own heading and text.
-pub fn page_with(
+/// (with its heading and text) with the frames.
+fn page_with(
     lang: Lang,
     issuer: &str,
     frames: &[FrontChannel],

@@ -142,6 +142,40 @@ pub(super) async fn send_code(
     Ok(())
 }
 
+/// Why a verification code was not sent.
+pub(super) enum NotSent {
+    /// Over the per-IP or per-address limit: wait this many seconds.
+    Limited(u64),
+    Failed(idp_core::OAuthError),
+}
+
+/// Sends a code proving `address` (a phone number or an email address) to the signed-in
+/// account's page: the sign-in limit per IP and the per-address limits first, then the code,
+/// audited as `kind` (never with the address or the code).
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn send_verification(
+    state: &AppState,
+    tenant_id: &str,
+    account_id: &str,
+    ip: &str,
+    sender: std::sync::Arc<dyn crate::sms::SmsSender>,
+    address: &str,
+    purpose: &str,
+    (lang, kind): (Lang, &str),
+) -> Result<(), NotSent> {
+    let now = state.env().now();
+    state
+        .limits
+        .signin_ip
+        .check_shared(state.store(), now, &format!("{tenant_id}:{ip}"))
+        .await
+        .map_err(NotSent::Limited)?;
+    phone_limits(state, tenant_id, address, purpose).await.map_err(NotSent::Limited)?;
+    send_code(state, sender, tenant_id, address, purpose, lang).await.map_err(NotSent::Failed)?;
+    audit(state, tenant_id, kind, Some(account_id), None, Some(ip), json!({"purpose": purpose})).await;
+    Ok(())
+}
+
 /// One hit on a per-phone window of `seconds`; `Err(wait)` beyond `limit`.
 async fn phone_window(state: &AppState, key: &str, seconds: i64, limit: i64) -> Result<(), u64> {
     let now = state.env().now();
