@@ -52,7 +52,8 @@ async function verifyIdToken(token, nonce) {
   const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
   if (claims.iss !== meta.issuer) throw new Error("the ID token is from another issuer");
   if (!aud.includes(cfg.client_id)) throw new Error("the ID token is for another client");
-  if (claims.exp * 1000 < Date.now() - 60000) throw new Error("the ID token has expired");
+  if (aud.length > 1 && claims.azp !== cfg.client_id) throw new Error("the ID token was issued to another client");
+  if (typeof claims.exp !== "number" || claims.exp * 1000 < Date.now() - 60000) throw new Error("the ID token has expired");
   if (claims.nonce !== nonce) throw new Error("the ID token's nonce does not match");
   return claims;
 }

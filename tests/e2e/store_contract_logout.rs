@@ -50,6 +50,22 @@ pub async fn logout(s: &dyn Store) {
     assert_eq!(s.session_clients(T1, "sid-l").await.unwrap(), vec!["web-1", "web-2"]);
     assert!(s.session_clients("tenant-b", "sid-l").await.unwrap().is_empty(), "per tenant");
 
+    // the same person signing in again renews the session in place, under its sid
+    let renewed =
+        Session { id_hash: "sess-hash-l2".into(), acr: "aal2".into(), last_seen: 70, ..session(9, 60_000) };
+    let renewed = Session { sid: "sid-l".into(), ..renewed };
+    assert!(s.renew_session(&renewed).await.unwrap());
+    assert!(s.session(T1, "sess-hash-l").await.unwrap().is_none(), "the old cookie is dead");
+    let now_live = s.session(T1, "sess-hash-l2").await.unwrap().expect("renewed");
+    assert_eq!(
+        (now_live.sid.as_str(), now_live.acr.as_str(), now_live.expires_at),
+        ("sid-l", "aal2", 60_000)
+    );
+    assert_eq!(s.session_clients(T1, "sid-l").await.unwrap(), vec!["web-1", "web-2"], "its clients stay");
+    let stranger = Session { account_id: "acc-2".into(), id_hash: "sess-hash-x".into(), ..renewed.clone() };
+    assert!(!s.renew_session(&stranger).await.unwrap(), "only the same person's");
+    assert!(!s.renew_session(&Session { sid: "sid-none".into(), ..renewed }).await.unwrap());
+
     // deliveries: claimed once, leased, retried at their time
     let now = 60_000;
     let batch: Vec<_> =

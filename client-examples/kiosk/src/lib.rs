@@ -68,9 +68,14 @@ pub async fn sign_in(config: &Config, screen: &mut (dyn Write + Send)) -> anyhow
     screen.flush()?;
 
     let mut interval = grant["interval"].as_u64().unwrap_or(5);
+    let deadline =
+        std::time::Instant::now() + Duration::from_secs(grant["expires_in"].as_u64().unwrap_or(600));
     let token_endpoint = endpoint(&doc, "token_endpoint")?;
     let tokens = loop {
         tokio::time::sleep(Duration::from_secs(interval)).await;
+        if std::time::Instant::now() >= deadline {
+            return Err(Ended::Expired.into());
+        }
         let res = http
             .post(token_endpoint)
             .basic_auth(&config.client_id, Some(&config.client_secret))

@@ -8,7 +8,7 @@
 //!
 //! Everything is kept in memory: this is an example, not a framework.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -27,6 +27,9 @@ use serde_json::Value;
 
 mod http_client;
 mod logout_token;
+
+/// How long a logout token's `jti` is remembered: longer than any logout token lives.
+const JTI_MEMORY: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// What the application needs to know.
 #[derive(Debug, Clone)]
@@ -70,8 +73,8 @@ struct App {
     pending: Mutex<HashMap<String, (String, String)>>,
     /// session cookie value → person.
     sessions: Mutex<HashMap<String, Local>>,
-    /// Logout token ids already seen (§2.6 step 10, replay).
-    seen_jti: Mutex<HashSet<String>>,
+    /// Logout token ids already seen (§2.6, replay), with when: forgotten after [`JTI_MEMORY`].
+    seen_jti: Mutex<HashMap<String, std::time::Instant>>,
 }
 
 /// Discovers the provider and builds the application's routes.
@@ -275,7 +278,14 @@ async fn backchannel_logout(State(app): State<Arc<App>>, Form(form): Form<Logout
     match app.keys.verify(&app.http, &token, &app.config.issuer, &app.config.client_id).await {
         Ok(claims) => {
             let jti = claims["jti"].as_str().unwrap_or_default().to_string();
-            let fresh = app.seen_jti.lock().map(|mut s| s.insert(jti)).unwrap_or(false);
+            let fresh = app
+                .seen_jti
+                .lock()
+                .map(|mut seen| {
+                    seen.retain(|_, at| at.elapsed() < JTI_MEMORY);
+                    seen.insert(jti, std::time::Instant::now()).is_none()
+                })
+                .unwrap_or(false);
             if !fresh {
                 return (StatusCode::BAD_REQUEST, no_store, "logout token replayed").into_response();
             }

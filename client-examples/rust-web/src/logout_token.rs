@@ -11,9 +11,14 @@ use serde_json::Value;
 
 const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 
+/// How often an unknown `kid` may make us fetch the provider's keys again: anyone can POST a
+/// token naming one.
+const REFETCH_AFTER: std::time::Duration = std::time::Duration::from_secs(30);
+
 pub struct Keys {
     jwks_uri: String,
-    cached: Mutex<Option<JwkSet>>,
+    /// The keys and when they were fetched.
+    cached: Mutex<Option<(JwkSet, std::time::Instant)>>,
 }
 
 impl Keys {
@@ -22,9 +27,15 @@ impl Keys {
     }
 
     async fn find(&self, http: &reqwest::Client, kid: &str) -> Result<jsonwebtoken::jwk::Jwk, String> {
-        let known = self.cached.lock().ok().and_then(|c| c.as_ref().and_then(|s| s.find(kid).cloned()));
+        let (known, fresh) = match self.cached.lock().ok().as_deref() {
+            Some(Some((set, at))) => (set.find(kid).cloned(), at.elapsed() < REFETCH_AFTER),
+            _ => (None, false),
+        };
         if let Some(k) = known {
             return Ok(k);
+        }
+        if fresh {
+            return Err("signed by an unknown key".into());
         }
         let set: JwkSet = http
             .get(&self.jwks_uri)
@@ -36,7 +47,7 @@ impl Keys {
             .map_err(|e| format!("the provider's JWKS is not valid: {e}"))?;
         let found = set.find(kid).cloned();
         if let Ok(mut c) = self.cached.lock() {
-            *c = Some(set);
+            *c = Some((set, std::time::Instant::now()));
         }
         found.ok_or_else(|| "signed by an unknown key".to_string())
     }
@@ -56,12 +67,12 @@ impl Keys {
         let kid = header.kid.ok_or("no kid")?;
         let jwk = self.find(http, &kid).await?;
         let key = DecodingKey::from_jwk(&jwk).map_err(|e| format!("unusable key: {e}"))?;
-        // the key's own algorithm, never only the token's say-so
+        // the key's own algorithm, never the token's say-so
         let alg = jwk
             .common
             .key_algorithm
             .and_then(|a| jsonwebtoken::Algorithm::try_from(a).ok())
-            .unwrap_or(header.alg);
+            .ok_or("the provider's key names no algorithm")?;
         let mut v = Validation::new(alg);
         v.set_issuer(&[issuer]);
         v.set_audience(&[client_id]);

@@ -72,6 +72,11 @@ pub async fn api(config: ApiConfig) -> anyhow::Result<Router> {
 /// RFC 6750 §3: the challenge says what was wrong.
 fn refuse(error: &str, description: &str) -> Response {
     let status = if error == "insufficient_scope" { StatusCode::FORBIDDEN } else { StatusCode::UNAUTHORIZED };
+    // RFC 6750 §3: error_description is printable ASCII without `"` and `\`
+    let description: String = description
+        .chars()
+        .map(|c| if (c.is_ascii_graphic() && c != '"' && c != '\\') || c == ' ' { c } else { '?' })
+        .collect();
     let challenge = format!("Bearer error=\"{error}\", error_description=\"{description}\"");
     (
         status,
@@ -85,7 +90,9 @@ async fn hello(State(api): State<Arc<Api>>, headers: HeaderMap) -> Response {
     let Some(token) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
     else {
         return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")]).into_response();
     };

@@ -281,6 +281,9 @@ pub trait Store: Send + Sync + 'static {
 
     // browser sessions
     async fn insert_session(&self, session: &Session) -> Result<()>;
+    /// The same person signed in again: the live session with this `sid` takes the new cookie
+    /// hash, methods, level and times in one write; false when there is no such session.
+    async fn renew_session(&self, session: &Session) -> Result<bool>;
     /// The account's live sessions, newest first.
     async fn account_sessions(&self, tenant_id: &str, account_id: &str, now: i64) -> Result<Vec<Session>>;
     /// Ends every session of the account; how many there were.

@@ -149,6 +149,12 @@ async fn attempt(state: &AppState, http: &reqwest::Client, d: &LogoutDelivery) -
         .map_err(|e| e.to_string())?
         .filter(|c| !c.disabled)
         .ok_or("the client is disabled")?;
+    // the URI as registered now: an administrator may have corrected or removed it
+    let uri = client
+        .settings
+        .backchannel_logout_uri
+        .as_deref()
+        .ok_or("the client no longer has a back-channel URI")?;
     let sub = idp_core::keys::subject(&t.keys, client.settings.sector.as_deref(), &d.account_id);
     let jti = idp_core::crypto::random_token(state.env(), 16);
     let claims =
@@ -158,7 +164,7 @@ async fn attempt(state: &AppState, http: &reqwest::Client, d: &LogoutDelivery) -
         .sign(client.settings.id_token_alg, logout::LOGOUT_TOKEN_TYP, &claims)
         .map_err(|e| format!("signing failed: {e}"))?;
     let res = http
-        .post(&d.uri)
+        .post(uri)
         .header(reqwest::header::CACHE_CONTROL, "no-store")
         .form(&[("logout_token", token)])
         .send()

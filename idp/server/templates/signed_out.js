@@ -7,6 +7,8 @@
   var left = frames.length;
   var go = function () { window.location.replace(next.href); };
   if (left === 0) { go(); return; }
+  // a frame may have loaded before this script ran: go on after 2 s whatever happens
+  setTimeout(go, 2000);
   frames.forEach(function (f) {
     f.addEventListener("load", function () { left -= 1; if (left === 0) go(); });
   });

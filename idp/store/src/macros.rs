@@ -447,6 +447,15 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            async fn renew_session(&self, s: &Session) -> Result<bool> {
+                let n = sqlx::query("UPDATE sessions SET id_hash = $3, auth_time = $4, amr = $5, acr = $6, min_acr = $7, act_context = NULL, \
+                                     created_at = $8, last_seen = $8, expires_at = $9 WHERE tenant_id = $1 AND sid = $2 AND account_id = $10")
+                    .bind(&s.tenant_id).bind(&s.sid).bind(&s.id_hash).bind(s.auth_time).bind(to_json(&s.amr)?).bind(&s.acr)
+                    .bind(&s.min_acr).bind(s.created_at).bind(s.expires_at).bind(&s.account_id)
+                    .execute(&self.write).await.map_err(map_err)?.rows_affected();
+                Ok(n == 1)
+            }
+
             async fn delete_session(&self, tenant_id: &str, sid: &str) -> Result<()> {
                 // its clients (`session_clients`) are purged once no session has the sid: signing
                 // in again as the same person continues a session under its sid

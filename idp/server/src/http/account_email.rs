@@ -2,8 +2,8 @@
 //! it, proven by a code sent to it — 6 digits, 5 minutes, 5 tries, one a minute and five an hour
 //! per address, stored only as an HMAC, exactly like the phone's SMS codes (the same table and
 //! limits, keyed by the address, purpose `email`). The `email_verified` claim says whether the
-//! address was proven. An address is contact information, not a way to sign in, so changing it
-//! needs no second factor.
+//! address was proven, and clients may link accounts by it, so changing it follows the rule
+//! for factors (`account::may_change_factors`): a stolen password alone cannot change it.
 
 use std::net::SocketAddr;
 
@@ -16,7 +16,7 @@ use idp_core::sms;
 use serde_json::json;
 
 use super::State;
-use super::account::{Pending, Posted, home_url, posted, show_account_with};
+use super::account::{Pending, Posted, home_url, may_change_factors, posted, show_account_with};
 use super::authorize::see_other;
 use super::pages::error_page;
 use super::session::audit;
@@ -60,6 +60,11 @@ pub async fn send(
         )
     };
     let Some(sender) = state.email.clone() else { return see_other(&home_url(&t)) };
+    match may_change_factors(&state, &t, &session).await {
+        Ok(true) => {}
+        Ok(false) => return show(texts.need_aal2, None).await,
+        Err(e) => return error_page(lang, &e),
+    }
     let Some(email) = normalise_email(super::param(&params, "email").unwrap_or_default()) else {
         return show(texts.email_bad, None).await;
     };
@@ -85,6 +90,14 @@ pub async fn verify(
         Err(r) => return r,
     };
     let texts = lang.texts();
+    match may_change_factors(&state, &t, &session).await {
+        Ok(true) => {}
+        Ok(false) => {
+            let msg = Some(texts.need_aal2);
+            return show_account_with(&state, &t, lang, &headers, &session, &account, msg, None).await;
+        }
+        Err(e) => return error_page(lang, &e),
+    }
     let Some(email) = normalise_email(super::param(&params, "email").unwrap_or_default()) else {
         return see_other(&home_url(&t));
     };

@@ -430,7 +430,6 @@ pub(super) async fn signed_in(
     let mut sid = None;
     if let Ok(Some(old)) = super::session::current(state, &l.t, headers).await {
         if old.account_id == account_id {
-            let _ = state.store().delete_session(&tenant_id, &old.sid).await;
             sid = Some(old.sid);
         } else if let Err(e) =
             super::signed_out::end_sessions(state, &l.t, std::slice::from_ref(&old), None).await
@@ -445,7 +444,7 @@ pub(super) async fn signed_in(
     };
     let session = Session {
         id_hash: sha256_hex(value.as_bytes()),
-        sid: sid.unwrap_or_else(|| random_token(state.env(), 16)),
+        sid: sid.clone().unwrap_or_else(|| random_token(state.env(), 16)),
         tenant_id: tenant_id.clone(),
         account_id: account_id.to_string(),
         auth_time,
@@ -457,7 +456,18 @@ pub(super) async fn signed_in(
         last_seen: now,
         expires_at: now + state.rules(&tenant_id).1,
     };
-    if let Err(e) = state.store().insert_session(&session).await {
+    // the same person's session is renewed in place (one statement, so its clients are never
+    // without a session row); otherwise a new one
+    let renewed = match &sid {
+        Some(_) => state.store().renew_session(&session).await,
+        None => Ok(false),
+    };
+    let written = match renewed {
+        Ok(true) => Ok(()),
+        Ok(false) => state.store().insert_session(&session).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = written {
         return error_page(l.lang, &e.into());
     }
     if let Err(e) = state.store().set_interaction_session(&l.interaction.id, &session.sid).await {
