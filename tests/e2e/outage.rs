@@ -1,6 +1,7 @@
 //! The database goes away and comes back: requests that need it get clean 503 answers
 //! (`temporarily_unavailable` with Retry-After, or the error page) rather than 500s or hangs,
-//! what needs no database keeps working, and service resumes by itself.
+//! what needs no database keeps working, `/readyz` says the node is not ready (and why) while
+//! `/healthz` still answers, and service resumes by itself.
 
 use std::time::{Duration, Instant};
 
@@ -67,6 +68,15 @@ async fn database_outage_answers_503_and_recovers() {
     let res = http.get(page).send().await.unwrap();
     assert_eq!(res.status(), 503);
     assert_eq!(http.get(format!("{}/jwks", s.issuer)).send().await.unwrap().status(), 200);
+    // the node says it is not ready, and why; it is still alive
+    let res = http.get(format!("{}/readyz", s.base)).send().await.unwrap();
+    assert_eq!(res.status(), 503);
+    let ready: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(
+        (ready["status"].as_str(), ready["checks"]["database"].as_str()),
+        (Some("not_ready"), Some("unreachable"))
+    );
+    assert_eq!(http.get(format!("{}/healthz", s.base)).send().await.unwrap().status(), 200);
 
     // the database comes back: service resumes without a restart
     admin(&url, format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS true")).await;
@@ -79,4 +89,7 @@ async fn database_outage_answers_503_and_recovers() {
         assert!(Instant::now() < deadline, "no recovery: still {status}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    let ready: serde_json::Value =
+        http.get(format!("{}/readyz", s.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(ready["status"], "ready", "{ready}");
 }

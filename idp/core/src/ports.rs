@@ -58,6 +58,8 @@ pub trait Store: Send + Sync + 'static {
     fn backend(&self) -> &'static str;
     /// Ping the database.
     async fn ping(&self) -> Result<()>;
+    /// The newest migration applied to the database (0 before any).
+    async fn schema_version(&self) -> Result<i64>;
 
     // tenants
     async fn insert_tenant(&self, tenant: &Tenant) -> Result<()>;

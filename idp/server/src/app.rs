@@ -112,8 +112,35 @@ impl Application {
         self.redirect.as_ref().and_then(|l| l.local_addr().ok())
     }
 
-    /// Serves until `shutdown` completes, then drains in-flight requests.
+    /// Serves until `shutdown` completes; then `/readyz` says so, no new connection is
+    /// accepted, and in-flight requests may finish within `shutdown_grace_seconds`, after
+    /// which the process goes on regardless.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let state = self.state.clone();
+        let grace = std::time::Duration::from_secs(state.config().shutdown_grace_seconds);
+        let (began, begun) = tokio::sync::oneshot::channel::<()>();
+        let signalled = async move {
+            shutdown.await;
+            state.draining.store(true, std::sync::atomic::Ordering::SeqCst);
+            let _ = began.send(());
+        };
+        let serving = self.serve(signalled);
+        tokio::pin!(serving);
+        tokio::select! {
+            r = &mut serving => r,
+            () = async {
+                if begun.await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+                tokio::time::sleep(grace).await;
+            } => {
+                tracing::warn!(seconds = grace.as_secs(), "requests still running after the shutdown grace period; exiting");
+                Ok(())
+            }
+        }
+    }
+
+    async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let router = crate::http::router(self.state.clone());
         let Some(tls) = self.tls else {
             return axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())

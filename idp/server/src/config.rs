@@ -26,6 +26,9 @@ pub struct Config {
     /// Seconds a request waits for a database connection before it is answered 503.
     /// `IDP_DATABASE_ACQUIRE_TIMEOUT`.
     pub database_acquire_timeout: u64,
+    /// After SIGTERM or SIGINT: how long in-flight requests may still take before the process
+    /// exits anyway. `IDP_SHUTDOWN_GRACE_SECONDS`.
+    pub shutdown_grace_seconds: u64,
     /// Create the `main` tenant and a bootstrap administrator on an empty database.
     /// `IDP_BOOTSTRAP`.
     pub bootstrap: bool,
@@ -229,6 +232,7 @@ impl Default for Config {
             data_dir: PathBuf::from("data"),
             key_encryption_key: None,
             database_acquire_timeout: 5,
+            shutdown_grace_seconds: 20,
             bootstrap: true,
             log: "info".into(),
             trust_forwarded_for: false,
@@ -291,6 +295,11 @@ impl Config {
                 .parse()
                 .map_err(|_| anyhow::anyhow!("IDP_DATABASE_ACQUIRE_TIMEOUT must be a number of seconds"))?;
         }
+        if let Some(v) = var("IDP_SHUTDOWN_GRACE_SECONDS") {
+            self.shutdown_grace_seconds = v
+                .parse()
+                .map_err(|_| anyhow::anyhow!("IDP_SHUTDOWN_GRACE_SECONDS must be a number of seconds"))?;
+        }
         if let Some(v) = var("IDP_BOOTSTRAP") {
             self.bootstrap = flag("IDP_BOOTSTRAP", &v)?;
         }
@@ -351,6 +360,7 @@ impl std::fmt::Debug for Config {
             .field("data_dir", &self.data_dir)
             .field("key_encryption_key", &self.key_encryption_key.as_ref().map(|_| "[redacted]"))
             .field("database_acquire_timeout", &self.database_acquire_timeout)
+            .field("shutdown_grace_seconds", &self.shutdown_grace_seconds)
             .field("bootstrap", &self.bootstrap)
             .field("log", &self.log)
             .field("trust_forwarded_for", &self.trust_forwarded_for)

@@ -101,6 +101,8 @@ pub struct AppState {
     pub verifier: Option<Arc<dyn idp_core::realname::Verifier>>,
     /// Where email verification codes go; `None` when email addresses cannot be verified.
     pub email: Option<Arc<dyn crate::sms::SmsSender>>,
+    /// Set once shutdown began: `/readyz` answers 503 from then on.
+    pub draining: std::sync::atomic::AtomicBool,
     /// Wakes the back-channel logout task when a session ended on this node.
     pub logout_wake: Arc<tokio::sync::Notify>,
 }
@@ -147,6 +149,7 @@ impl AppState {
             passkeys,
             verifier,
             email: None,
+            draining: Default::default(),
             logout_wake: Arc::default(),
         }
     }

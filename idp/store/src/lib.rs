@@ -33,6 +33,11 @@ mod rows;
 mod sqlite;
 
 pub use postgres::PgStore;
+
+/// The newest migration this build ships (the same numbers for both backends).
+pub fn shipped_schema_version() -> i64 {
+    sqlx::migrate!("../../migrations/sqlite").migrations.iter().map(|m| m.version).max().unwrap_or(0)
+}
 pub use sqlite::SqliteStore;
 
 /// How the store waits for the database.

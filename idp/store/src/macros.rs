@@ -15,6 +15,11 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            async fn schema_version(&self) -> Result<i64> {
+                sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success = TRUE")
+                    .fetch_one(&self.pool).await.map_err(map_err)
+            }
+
             async fn insert_tenant(&self, t: &Tenant) -> Result<()> {
                 sqlx::query("INSERT INTO tenants (id, slug, name, created_at, disabled, settings) VALUES ($1, $2, $3, $4, $5, $6)")
                     .bind(&t.id).bind(&t.slug).bind(&t.name).bind(t.created_at).bind(t.disabled).bind(to_json(&t.settings)?)

@@ -29,6 +29,7 @@ pub mod counter;
 pub mod device;
 pub mod discovery;
 pub mod factor;
+pub mod health;
 pub mod interaction;
 pub mod logout;
 pub mod look;
@@ -112,7 +113,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(crate::admin::routes())
         .merge(pages)
         .route("/", get(pages::home))
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
         .route("/static/style.css", get(pages::stylesheet))
         .route("/static/webauthn.js", get(pages::webauthn_script))
         .route("/static/signed-out.js", get(signed_out::script))

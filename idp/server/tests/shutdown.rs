@@ -1,0 +1,136 @@
+//! Health and shutdown of the real binary: `/healthz` and `/readyz` (database, migrations,
+//! keys) answer; on SIGTERM the listener closes, a request already in flight still gets its
+//! answer, and the process exits cleanly; a request that never completes holds the exit no
+//! longer than `shutdown_grace_seconds`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use idp_core::SystemEnv;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const BIN: &str = env!("CARGO_BIN_EXE_idp");
+
+struct Server(Child);
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn start(dir: &std::path::Path, port: u16, grace: u64) -> Server {
+    let config = dir.join("idp.toml");
+    let kek = idp_core::crypto::Kek::generate(&SystemEnv).encode();
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:{port}\"\ndatabase_url = \"sqlite:{}/idp.db\"\ndata_dir = \"{}\"\n\
+             key_encryption_key = \"{kek}\"\nlog = \"warn\"\nshutdown_grace_seconds = {grace}\n\
+             [argon2]\nmemory_kib = 1024\niterations = 1\nparallelism = 1\n",
+            dir.display(),
+            dir.display()
+        ),
+    )
+    .unwrap();
+    let server = Server(
+        Command::new(BIN)
+            .arg("--config")
+            .arg(&config)
+            .arg("serve")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(20) {
+        if reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await.is_ok() {
+            return server;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the server did not start");
+}
+
+fn terminate(server: &Server) {
+    let status = Command::new("kill").args(["-TERM", &server.0.id().to_string()]).status().unwrap();
+    assert!(status.success());
+}
+
+/// Waits for the process to exit: its status and how long it took.
+fn exit_of(server: &mut Server, within: Duration) -> (std::process::ExitStatus, Duration) {
+    let t0 = Instant::now();
+    while t0.elapsed() < within {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            return (status, t0.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("the process did not exit within {within:?}");
+}
+
+/// A token request whose body comes only when `finish` is called: in flight meanwhile.
+async fn half_sent(port: u16) -> tokio::net::TcpStream {
+    let mut c = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let head = "POST /t/main/token HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+                Content-Length: 29\r\nConnection: close\r\n\r\n";
+    c.write_all(head.as_bytes()).await.unwrap();
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ready_then_drains_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut server = start(dir.path(), port, 10).await;
+    let res = reqwest::get(format!("http://127.0.0.1:{port}/readyz")).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["status"], "ready", "{body}");
+    for check in ["database", "migrations", "keys"] {
+        assert_eq!(body["checks"][check], "ok", "{body}");
+    }
+
+    let mut in_flight = half_sent(port).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    terminate(&server);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // no new connection is served any more
+    let refused = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{port}/healthz"))
+        .timeout(Duration::from_secs(2))
+        .send()
+        .await;
+    assert!(refused.is_err(), "still accepting: {refused:?}");
+    // the request already in flight is answered (an unknown client: 401 invalid_client)
+    in_flight.write_all(b"grant_type=client_credentials").await.unwrap();
+    let mut answer = String::new();
+    in_flight.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 401") && answer.contains("invalid_client"), "{answer}");
+    let (status, took) = exit_of(&mut server, Duration::from_secs(10));
+    assert!(status.success(), "{status}");
+    assert!(took < Duration::from_secs(5), "it exits once drained, not at the end of the grace: {took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stuck_request_holds_the_exit_no_longer_than_the_grace() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut server = start(dir.path(), port, 2).await;
+    let _stuck = half_sent(port).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let t0 = Instant::now();
+    terminate(&server);
+    let (status, _) = exit_of(&mut server, Duration::from_secs(15));
+    let took = t0.elapsed();
+    assert!(status.success(), "{status}");
+    assert!(took >= Duration::from_millis(1500) && took < Duration::from_secs(8), "{took:?}");
+}
