@@ -69,6 +69,24 @@ pub enum Command {
         #[arg(long = "name")]
         names: Vec<String>,
     },
+    /// The migrations this build would apply; without --dry-run, apply them.
+    Migrate {
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// An online, consistent copy of the SQLite database into a new file.
+    Backup {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Put a backup in place of the SQLite database (with the provider stopped).
+    Restore {
+        #[arg(long)]
+        from: PathBuf,
+        /// Replace an existing database.
+        #[arg(long)]
+        replace: bool,
+    },
     /// Synthetic tenants, clients and accounts in bulk, for the scale benchmark.
     Seed {
         #[arg(long, default_value_t = 10)]
@@ -382,10 +400,17 @@ serve with: IDP_TLS_CERT={} IDP_TLS_KEY={} idp serve",
         });
     }
     let config = load_config(&cli)?;
+    if let Some(done) = crate::cli_ops::run(&cli, &config).await {
+        return done;
+    }
     let ops: Ops = crate::app::open_ops(config, Arc::new(SystemEnv)).await?;
     let json = cli.json;
     match cli.command {
-        Command::Serve { .. } | Command::DevCerts { .. } => unreachable_serve(),
+        Command::Serve { .. }
+        | Command::DevCerts { .. }
+        | Command::Migrate { .. }
+        | Command::Backup { .. }
+        | Command::Restore { .. } => unreachable_serve(),
         Command::Tenant(TenantCmd::Add { slug, name }) => {
             let t = ops.add_tenant(&slug, name.as_deref()).await?;
             let info = tenant_info(&ops, &t);

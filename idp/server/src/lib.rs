@@ -6,6 +6,7 @@ pub mod admin;
 pub mod app;
 pub mod cli;
 pub mod cli_audit;
+pub mod cli_ops;
 pub mod cli_org;
 pub mod config;
 pub mod devcerts;

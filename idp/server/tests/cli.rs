@@ -360,6 +360,49 @@ fn operator_commands(idp: &Idp) {
     let clients = idp.ok(&["client", "list", "--tenant", tenant]);
     assert_eq!(clients.as_array().unwrap().len(), 2);
     assert!(clients.as_array().unwrap().iter().any(|c| c["client_id"] == seeded["sample_client_id"]));
+
+    // every migration has run: nothing would be applied
+    assert_eq!(idp.ok(&["migrate", "--dry-run"]), serde_json::json!([]));
+}
+
+/// `idp migrate --dry-run` on a new database lists every migration and creates nothing;
+/// `idp migrate` applies them; `idp backup` copies the database (refusing to overwrite), and
+/// `idp restore` puts a copy in place (refusing to replace a database without --replace);
+/// PostgreSQL is sent to its own tools.
+#[test]
+fn migrate_backup_and_restore() {
+    let idp = Idp::sqlite();
+    let file = idp.dir.path().join("idp.db");
+    let pending = idp.ok(&["migrate", "--dry-run"]);
+    let pending = pending.as_array().unwrap();
+    assert!(pending.len() >= 22 && pending[0]["version"] == 1, "{pending:?}");
+    assert!(!file.exists(), "a dry run creates nothing");
+    assert_eq!(idp.ok(&["migrate"]).as_array().unwrap().len(), pending.len());
+    assert_eq!(idp.ok(&["migrate", "--dry-run"]), serde_json::json!([]));
+    idp.ok(&["tenant", "add", "copied"]);
+
+    let backup = idp.dir.path().join("backup.db");
+    let b = backup.to_str().unwrap();
+    let made = idp.ok(&["backup", "--out", b]);
+    assert_eq!(made["schema_version"], pending.last().unwrap()["version"]);
+    assert!(idp.fails(&["backup", "--out", b]).contains("exists already"));
+
+    // into a fresh place, then over an existing database only with --replace
+    let other = Idp { dir: tempfile::tempdir().unwrap(), db: String::new() };
+    let other = Idp { db: format!("sqlite:{}", other.dir.path().join("restored.db").display()), ..other };
+    other.ok(&["restore", "--from", b]);
+    let tenants = other.ok(&["tenant", "list"]);
+    assert!(tenants.as_array().unwrap().iter().any(|t| t["slug"] == "copied"), "{tenants}");
+    assert!(other.fails(&["restore", "--from", b]).contains("--replace"));
+    other.ok(&["restore", "--from", b, "--replace"]);
+    // a file that is not a database of this provider is refused
+    let junk = idp.dir.path().join("junk.db");
+    std::fs::write(&junk, b"not a database").unwrap();
+    assert!(!other.fails(&["restore", "--from", junk.to_str().unwrap(), "--replace"]).is_empty());
+
+    let pg =
+        Idp { dir: tempfile::tempdir().unwrap(), db: "postgres://postgres@127.0.0.1:5432/postgres".into() };
+    assert!(pg.fails(&["backup", "--out", "x.db"]).contains("pg_basebackup"));
 }
 
 #[test]

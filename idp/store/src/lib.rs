@@ -20,6 +20,7 @@ use idp_core::{Store, StoreError};
 mod batch;
 mod cache;
 mod macros;
+pub mod maintenance;
 #[macro_use]
 mod identity_sql;
 #[macro_use]

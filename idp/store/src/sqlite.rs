@@ -50,10 +50,16 @@ impl SqliteStore {
                 .connect_with(options.clone())
         };
         let write = open(1).await.map_err(map_err)?;
-        sqlx::migrate!("../../migrations/sqlite")
-            .run(&write)
-            .await
-            .map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
+        // SQLite has no advisory lock: when two processes start on a new file together, the one
+        // that loses a migration's race rolls it back and tries again, finding it applied
+        let mut tries = 0;
+        while let Err(e) = sqlx::migrate!("../../migrations/sqlite").run(&write).await {
+            tries += 1;
+            if tries == 20 {
+                return Err(StoreError::Other(format!("migration failed: {e}")));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         // An in-memory database exists once per connection: there, one connection does all.
         let pool = if memory { write.clone() } else { open(8).await.map_err(map_err)? };
         let batch = spawn_batcher(&write, store_options.audit_key.clone());
