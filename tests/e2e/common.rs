@@ -128,6 +128,8 @@ pub struct TestServer {
     pub issuer: String,
     pub ops: Ops,
     pub env: TestEnv,
+    /// `http://…/metrics` when the configuration has a metrics listener.
+    pub metrics: Option<String>,
     shutdown: Option<oneshot::Sender<()>>,
     /// Dropped last: the database outlives the server.
     _db: TestDb,
@@ -145,13 +147,14 @@ impl TestServer {
         let env = TestEnv::default();
         let app = Application::build_with_env(config, Arc::new(env.clone())).await.expect("server starts");
         let base = app.public_url();
+        let metrics = app.metrics_addr().map(|a| format!("http://{a}/metrics"));
         let ops = app.state.ops.clone();
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(app.run_until(async {
             let _ = rx.await;
         }));
         let issuer = format!("{base}/t/main");
-        Some(TestServer { base, issuer, ops, env, shutdown: Some(tx), _db: db })
+        Some(TestServer { base, issuer, ops, env, metrics, shutdown: Some(tx), _db: db })
     }
 
     /// Another node on the same database and key-encryption key (its own port, caches and rate

@@ -32,6 +32,7 @@ mod horizontal;
 mod hostile;
 mod key_rotation;
 mod logout_everywhere;
+mod metrics;
 mod migrations;
 mod oidc_flow;
 mod outage;

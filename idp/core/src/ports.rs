@@ -58,6 +58,9 @@ pub trait Store: Send + Sync + 'static {
     fn backend(&self) -> &'static str;
     /// Ping the database.
     async fn ping(&self) -> Result<()>;
+    /// The connection pools, `read` and `write` (one and the same where the backend shares
+    /// one): (name, open connections, idle ones, the most allowed).
+    fn pool_usage(&self) -> Vec<(&'static str, u32, u32, u32)>;
     /// The newest migration applied to the database (0 before any).
     async fn schema_version(&self) -> Result<i64>;
 

@@ -18,6 +18,8 @@ pub struct Application {
     tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
     /// The plain-HTTP listener that redirects to HTTPS (`http_redirect_listen`).
     redirect: Option<TcpListener>,
+    /// The Prometheus listener (`metrics_listen`).
+    metrics: Option<TcpListener>,
     pub state: Arc<AppState>,
     /// The bootstrap administrator's (username, password), when this start created it.
     pub bootstrap_admin: Option<(String, String)>,
@@ -75,6 +77,14 @@ impl Application {
             (Some(_), None) => anyhow::bail!("http_redirect_listen needs TLS (tls_cert and tls_key)"),
             (None, _) => None,
         };
+        let metrics = match &config.metrics_listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {addr} (metrics_listen)"))?,
+            ),
+            None => None,
+        };
         let scheme = if tls.is_some() { "https" } else { "http" };
         match config.public_url.as_deref().map(url::Url::parse) {
             None => config.public_url = Some(format!("{scheme}://{}", listener.local_addr()?)),
@@ -96,7 +106,7 @@ impl Application {
         let state = Arc::new(state);
         state.spawn_housekeeping();
         crate::logout_everywhere::spawn_deliveries(&state);
-        Ok(Self { listener, tls, redirect, state, bootstrap_admin })
+        Ok(Self { listener, tls, redirect, metrics, state, bootstrap_admin })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -105,6 +115,11 @@ impl Application {
 
     pub fn public_url(&self) -> String {
         self.state.config().public_url()
+    }
+
+    /// The address of the metrics listener, if any.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     /// The address of the plain-HTTP redirect listener, if any.
@@ -140,7 +155,16 @@ impl Application {
         }
     }
 
-    async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    async fn serve(mut self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        if let Some(listener) = self.metrics.take() {
+            let app = crate::metrics::router(self.state.clone());
+            // it ends with the process: scrapes during shutdown still see the drain
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, app).await {
+                    tracing::error!(error = %e, "the metrics listener failed");
+                }
+            });
+        }
         let router = crate::http::router(self.state.clone());
         let Some(tls) = self.tls else {
             return axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())

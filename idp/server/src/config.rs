@@ -26,6 +26,9 @@ pub struct Config {
     /// Seconds a request waits for a database connection before it is answered 503.
     /// `IDP_DATABASE_ACQUIRE_TIMEOUT`.
     pub database_acquire_timeout: u64,
+    /// Serve Prometheus metrics at `/metrics` on this address (its own listener; off when
+    /// unset). `IDP_METRICS_LISTEN`.
+    pub metrics_listen: Option<String>,
     /// After SIGTERM or SIGINT: how long in-flight requests may still take before the process
     /// exits anyway. `IDP_SHUTDOWN_GRACE_SECONDS`.
     pub shutdown_grace_seconds: u64,
@@ -233,6 +236,7 @@ impl Default for Config {
             key_encryption_key: None,
             database_acquire_timeout: 5,
             shutdown_grace_seconds: 20,
+            metrics_listen: None,
             bootstrap: true,
             log: "info".into(),
             trust_forwarded_for: false,
@@ -294,6 +298,9 @@ impl Config {
             self.database_acquire_timeout = v
                 .parse()
                 .map_err(|_| anyhow::anyhow!("IDP_DATABASE_ACQUIRE_TIMEOUT must be a number of seconds"))?;
+        }
+        if let Some(v) = var("IDP_METRICS_LISTEN") {
+            self.metrics_listen = Some(v);
         }
         if let Some(v) = var("IDP_SHUTDOWN_GRACE_SECONDS") {
             self.shutdown_grace_seconds = v
@@ -361,6 +368,7 @@ impl std::fmt::Debug for Config {
             .field("key_encryption_key", &self.key_encryption_key.as_ref().map(|_| "[redacted]"))
             .field("database_acquire_timeout", &self.database_acquire_timeout)
             .field("shutdown_grace_seconds", &self.shutdown_grace_seconds)
+            .field("metrics_listen", &self.metrics_listen)
             .field("bootstrap", &self.bootstrap)
             .field("log", &self.log)
             .field("trust_forwarded_for", &self.trust_forwarded_for)

@@ -12,6 +12,7 @@ pub mod config;
 pub mod devcerts;
 pub mod http;
 pub mod logout_everywhere;
+pub mod metrics;
 pub mod ops;
 pub mod ops_accounts;
 pub mod ops_audit;

@@ -101,6 +101,7 @@ pub struct AppState {
     pub verifier: Option<Arc<dyn idp_core::realname::Verifier>>,
     /// Where email verification codes go; `None` when email addresses cannot be verified.
     pub email: Option<Arc<dyn crate::sms::SmsSender>>,
+    pub metrics: crate::metrics::Metrics,
     /// Set once shutdown began: `/readyz` answers 503 from then on.
     pub draining: std::sync::atomic::AtomicBool,
     /// Wakes the back-channel logout task when a session ended on this node.
@@ -150,6 +151,7 @@ impl AppState {
             verifier,
             email: None,
             draining: Default::default(),
+            metrics: Default::default(),
             logout_wake: Arc::default(),
         }
     }
@@ -198,6 +200,14 @@ impl AppState {
             p.lockout_threshold.unwrap_or(c.limits.lockout_threshold),
             p.lockout_seconds.unwrap_or(c.limits.lockout_seconds),
         )
+    }
+
+    /// The tenants this node has loaded: (slug, id).
+    pub fn loaded_tenants(&self) -> Vec<(String, String)> {
+        self.tenants
+            .read()
+            .map(|m| m.values().map(|t| (t.tenant.slug.clone(), t.tenant.id.clone())).collect())
+            .unwrap_or_default()
     }
 
     /// The tenant by id (background tasks know tenants by id): the cached one, else found by

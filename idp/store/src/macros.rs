@@ -15,6 +15,14 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            fn pool_usage(&self) -> Vec<(&'static str, u32, u32, u32)> {
+                let usage = |p: &sqlx::Pool<$crate_db>| (p.size(), p.num_idle() as u32, p.options().get_max_connections());
+                // SQLite writes through a one-connection pool of their own; on PostgreSQL both
+                // names are the one shared pool
+                let ((rs, ri, rm), (ws, wi, wm)) = (usage(&self.pool), usage(&self.write));
+                vec![("read", rs, ri, rm), ("write", ws, wi, wm)]
+            }
+
             async fn schema_version(&self) -> Result<i64> {
                 sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success = TRUE")
                     .fetch_one(&self.pool).await.map_err(map_err)

@@ -120,6 +120,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/static/signed-out.js", get(signed_out::script))
         .route("/t/{tenant}/introspect", post(token::introspect))
         .fallback(pages::not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), crate::metrics::track))
         .layer(middleware::from_fn(security_headers))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)

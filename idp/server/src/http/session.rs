@@ -86,6 +86,7 @@ pub async fn audit(
     ip: Option<&str>,
     detail: serde_json::Value,
 ) {
+    state.metrics.audited(kind, &detail);
     let event = AuditEvent {
         tenant_id: Some(tenant_id.to_string()),
         kind: kind.to_string(),

@@ -173,7 +173,10 @@ pub async fn token(
     let ctx = token_ctx(&state, &t, &ip);
     match exchange(&ctx, &client, &req).await {
         // audited by the engine, in the transaction that issued the tokens
-        Ok(resp) => no_store_json(serde_json::to_value(&resp).unwrap_or_default()),
+        Ok(resp) => {
+            state.metrics.token_issued(req.grant_type.as_deref().unwrap_or_default());
+            no_store_json(serde_json::to_value(&resp).unwrap_or_default())
+        }
         Err(e) => {
             if e.detail.as_deref().is_some_and(|d| d.contains("replay")) {
                 audit(
