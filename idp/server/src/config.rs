@@ -37,6 +37,9 @@ pub struct Config {
     pub bootstrap: bool,
     /// Log filter (tracing `EnvFilter` syntax). `IDP_LOG`.
     pub log: String,
+    /// `text` (for people) or `json` (one object a line, with the request id, for log
+    /// collectors). `IDP_LOG_FORMAT`.
+    pub log_format: String,
     /// Use the left-most `X-Forwarded-For` address as the client IP (only behind a trusted
     /// proxy). `IDP_TRUST_FORWARDED_FOR`.
     pub trust_forwarded_for: bool,
@@ -239,6 +242,7 @@ impl Default for Config {
             metrics_listen: None,
             bootstrap: true,
             log: "info".into(),
+            log_format: "text".into(),
             trust_forwarded_for: false,
             tls_cert: None,
             tls_key: None,
@@ -298,6 +302,9 @@ impl Config {
             self.database_acquire_timeout = v
                 .parse()
                 .map_err(|_| anyhow::anyhow!("IDP_DATABASE_ACQUIRE_TIMEOUT must be a number of seconds"))?;
+        }
+        if let Some(v) = var("IDP_LOG_FORMAT") {
+            self.log_format = v;
         }
         if let Some(v) = var("IDP_METRICS_LISTEN") {
             self.metrics_listen = Some(v);
@@ -369,6 +376,7 @@ impl std::fmt::Debug for Config {
             .field("database_acquire_timeout", &self.database_acquire_timeout)
             .field("shutdown_grace_seconds", &self.shutdown_grace_seconds)
             .field("metrics_listen", &self.metrics_listen)
+            .field("log_format", &self.log_format)
             .field("bootstrap", &self.bootstrap)
             .field("log", &self.log)
             .field("trust_forwarded_for", &self.trust_forwarded_for)

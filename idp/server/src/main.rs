@@ -4,15 +4,17 @@ use clap::Parser;
 use idp_server::Application;
 use idp_server::cli::{Cli, Command, load_config, run_command};
 
-fn init_logging(filter: &str) {
+fn init_logging(filter: &str, format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     use std::io::IsTerminal;
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .try_init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if format == "json" {
+        // one JSON object a line; the request's span (with its id) rides along
+        builder.json().with_current_span(true).with_span_list(false).try_init()
+    } else {
+        builder.with_ansi(std::io::stderr().is_terminal()).try_init()
+    };
 }
 
 #[tokio::main]
@@ -24,7 +26,7 @@ async fn main() -> std::process::ExitCode {
             serve(cli, listen, public_url).await
         }
         _ => {
-            init_logging("warn");
+            init_logging("warn", "text");
             run_command(cli).await
         }
     };
@@ -45,7 +47,10 @@ async fn serve(cli: Cli, listen: Option<String>, public_url: Option<String>) -> 
     if let Some(p) = public_url {
         config.public_url = Some(p);
     }
-    init_logging(&config.log);
+    if !matches!(config.log_format.as_str(), "text" | "json") {
+        anyhow::bail!("log_format must be text or json, not {:?}", config.log_format);
+    }
+    init_logging(&config.log, &config.log_format);
     let app = Application::build(config).await?;
     if let Some((user, password)) = &app.bootstrap_admin {
         // Printed once, to the terminal only; never logged.

@@ -1,7 +1,8 @@
-//! Health and shutdown of the real binary: `/healthz` and `/readyz` (database, migrations,
-//! keys) answer; on SIGTERM the listener closes, a request already in flight still gets its
-//! answer, and the process exits cleanly; a request that never completes holds the exit no
-//! longer than `shutdown_grace_seconds`.
+//! The real binary as operators run it: `/healthz` and `/readyz` (database, migrations, keys)
+//! answer; on SIGTERM the listener closes, a request already in flight still gets its answer,
+//! and the process exits cleanly; a request that never completes holds the exit no longer than
+//! `shutdown_grace_seconds`. With `log_format = "json"` every log line is a JSON object naming
+//! its request's id, the caller's `X-Request-Id` or a new one, which the answer carries back.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -26,13 +27,17 @@ fn free_port() -> u16 {
 }
 
 async fn start(dir: &std::path::Path, port: u16, grace: u64) -> Server {
+    start_with(dir, port, &format!("shutdown_grace_seconds = {grace}\nlog = \"warn\"\n"), Stdio::null()).await
+}
+
+async fn start_with(dir: &std::path::Path, port: u16, extra: &str, stderr: Stdio) -> Server {
     let config = dir.join("idp.toml");
     let kek = idp_core::crypto::Kek::generate(&SystemEnv).encode();
     std::fs::write(
         &config,
         format!(
             "listen = \"127.0.0.1:{port}\"\ndatabase_url = \"sqlite:{}/idp.db\"\ndata_dir = \"{}\"\n\
-             key_encryption_key = \"{kek}\"\nlog = \"warn\"\nshutdown_grace_seconds = {grace}\n\
+             key_encryption_key = \"{kek}\"\n{extra}\
              [argon2]\nmemory_kib = 1024\niterations = 1\nparallelism = 1\n",
             dir.display(),
             dir.display()
@@ -45,7 +50,7 @@ async fn start(dir: &std::path::Path, port: u16, grace: u64) -> Server {
             .arg(&config)
             .arg("serve")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .unwrap(),
     );
@@ -133,4 +138,46 @@ async fn a_stuck_request_holds_the_exit_no_longer_than_the_grace() {
     let took = t0.elapsed();
     assert!(status.success(), "{status}");
     assert!(took >= Duration::from_millis(1500) && took < Duration::from_secs(8), "{took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_name_the_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let extra = "log = \"debug\"\nlog_format = \"json\"\n";
+    let mut server = start_with(dir.path(), port, extra, Stdio::piped()).await;
+    let http = reqwest::Client::new();
+    let res = http
+        .post(format!("http://127.0.0.1:{port}/t/main/token"))
+        .header("x-request-id", "req-abc.123")
+        .form(&[("grant_type", "client_credentials"), ("client_id", "nobody"), ("client_secret", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(res.headers()["x-request-id"], "req-abc.123");
+    // an id that is not a plain token is replaced by a new one
+    let res = http
+        .get(format!("http://127.0.0.1:{port}/healthz"))
+        .header("x-request-id", "a b<c>")
+        .send()
+        .await
+        .unwrap();
+    let made = res.headers()["x-request-id"].to_str().unwrap().to_string();
+    assert!(made.len() >= 16 && made != "a b<c>", "{made}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    terminate(&server);
+    exit_of(&mut server, Duration::from_secs(10));
+    let mut log = String::new();
+    std::io::Read::read_to_string(server.0.stderr.as_mut().unwrap(), &mut log).unwrap();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(lines.len() > 3, "{log}");
+    assert!(lines.iter().all(|l| l["timestamp"].is_string() && l["level"].is_string()), "{log}");
+    let ours: Vec<_> = lines.iter().filter(|l| l["span"]["id"] == "req-abc.123").collect();
+    assert!(!ours.is_empty(), "a log line of the request names its id: {log}");
+    assert!(ours.iter().all(|l| l["span"]["method"] == "POST"));
 }

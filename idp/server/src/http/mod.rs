@@ -121,9 +121,31 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/t/{tenant}/introspect", post(token::introspect))
         .fallback(pages::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), crate::metrics::track))
+        .layer(middleware::from_fn(request_id))
         .layer(middleware::from_fn(security_headers))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
+}
+
+/// Every request runs in a span with its id: the caller's `X-Request-Id` when it is a plain
+/// token (at most 64 of `A-Za-z0-9._-`, as load balancers make them), else a new one; the
+/// answer carries it back, and every log line of the request names it.
+async fn request_id(req: Request, next: Next) -> Response {
+    use tracing::Instrument;
+    let given = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64)
+        .filter(|v| v.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)))
+        .map(str::to_string);
+    let id = given.unwrap_or_else(|| idp_core::crypto::random_token(&idp_core::SystemEnv, 12));
+    let span = tracing::info_span!("request", id = %id, method = %req.method());
+    let mut res = next.run(req).instrument(span).await;
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(HeaderName::from_static("x-request-id"), v);
+    }
+    res
 }
 
 /// Headers on every response. Pages get a strict CSP; pages with a form (see
