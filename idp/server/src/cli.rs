@@ -69,6 +69,8 @@ pub enum Command {
         #[arg(long = "name")]
         names: Vec<String>,
     },
+    /// Print the configuration reference (Markdown; docs/configuration.md).
+    ConfigReference,
     /// The migrations this build would apply; without --dry-run, apply them.
     Migrate {
         #[arg(long)]
@@ -385,6 +387,10 @@ fn client_text(c: &ClientInfo) -> String {
 
 /// Runs an operator command (anything but `serve`).
 pub async fn run_command(cli: Cli) -> anyhow::Result<()> {
+    if let Command::ConfigReference = &cli.command {
+        print!("{}", crate::config_env::reference());
+        return Ok(());
+    }
     if let Command::DevCerts { out, names } = &cli.command {
         crate::devcerts::write_dev_pki(out, names)?;
         let files = ["ca.pem", "server.pem", "server-key.pem", "client-identity.pem"];
@@ -408,6 +414,7 @@ serve with: IDP_TLS_CERT={} IDP_TLS_KEY={} idp serve",
     match cli.command {
         Command::Serve { .. }
         | Command::DevCerts { .. }
+        | Command::ConfigReference
         | Command::Migrate { .. }
         | Command::Backup { .. }
         | Command::Restore { .. } => unreachable_serve(),

@@ -271,74 +271,13 @@ impl Config {
             }
             None => Config::default(),
         };
-        config.apply_env(|k| std::env::var(k).ok())?;
+        config.apply_env(&std::env::vars().collect::<Vec<_>>())?;
         Ok(config)
     }
 
-    pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
-        fn flag(name: &str, v: &str) -> anyhow::Result<bool> {
-            match v {
-                "1" | "true" | "yes" | "on" => Ok(true),
-                "0" | "false" | "no" | "off" => Ok(false),
-                _ => anyhow::bail!("{name} must be true or false, not {v:?}"),
-            }
-        }
-        if let Some(v) = var("IDP_LISTEN") {
-            self.listen = v;
-        }
-        if let Some(v) = var("IDP_PUBLIC_URL") {
-            self.public_url = Some(v);
-        }
-        if let Some(v) = var("IDP_DATABASE_URL") {
-            self.database_url = v;
-        }
-        if let Some(v) = var("IDP_DATA_DIR") {
-            self.data_dir = v.into();
-        }
-        if let Some(v) = var("IDP_KEY_ENCRYPTION_KEY") {
-            self.key_encryption_key = Some(v);
-        }
-        if let Some(v) = var("IDP_DATABASE_ACQUIRE_TIMEOUT") {
-            self.database_acquire_timeout = v
-                .parse()
-                .map_err(|_| anyhow::anyhow!("IDP_DATABASE_ACQUIRE_TIMEOUT must be a number of seconds"))?;
-        }
-        if let Some(v) = var("IDP_LOG_FORMAT") {
-            self.log_format = v;
-        }
-        if let Some(v) = var("IDP_METRICS_LISTEN") {
-            self.metrics_listen = Some(v);
-        }
-        if let Some(v) = var("IDP_SHUTDOWN_GRACE_SECONDS") {
-            self.shutdown_grace_seconds = v
-                .parse()
-                .map_err(|_| anyhow::anyhow!("IDP_SHUTDOWN_GRACE_SECONDS must be a number of seconds"))?;
-        }
-        if let Some(v) = var("IDP_BOOTSTRAP") {
-            self.bootstrap = flag("IDP_BOOTSTRAP", &v)?;
-        }
-        if let Some(v) = var("IDP_REALNAME_PROVIDER") {
-            self.realname.provider = v;
-        }
-        if let Some(v) = var("IDP_LOG") {
-            self.log = v;
-        }
-        if let Some(v) = var("IDP_ADMIN_TENANT") {
-            self.admin_tenant = v;
-        }
-        if let Some(v) = var("IDP_TLS_CERT") {
-            self.tls_cert = Some(v.into());
-        }
-        if let Some(v) = var("IDP_TLS_KEY") {
-            self.tls_key = Some(v.into());
-        }
-        if let Some(v) = var("IDP_HTTP_REDIRECT_LISTEN") {
-            self.http_redirect_listen = Some(v);
-        }
-        if let Some(v) = var("IDP_TRUST_FORWARDED_FOR") {
-            self.trust_forwarded_for = flag("IDP_TRUST_FORWARDED_FOR", &v)?;
-        }
-        Ok(())
+    /// Applies the `IDP_*` variables among `vars` (`config_env` says how they are named).
+    pub fn apply_env(&mut self, vars: &[(String, String)]) -> anyhow::Result<()> {
+        crate::config_env::apply(self, vars)
     }
 
     pub fn public_url(&self) -> String {
@@ -437,17 +376,17 @@ mod tests {
         assert_eq!(c.limits.lockout_seconds, 1800, "unset keys keep their defaults");
         assert_eq!(c.issuer("main"), "https://id.example.gov.cn/t/main");
         assert!(c.secure_cookies());
-        let env = |k: &str| match k {
-            "IDP_LISTEN" => Some("0.0.0.0:80".to_string()),
-            "IDP_DATABASE_URL" => Some("postgres://idp:secret@db/idp".to_string()),
-            "IDP_BOOTSTRAP" => Some("false".to_string()),
-            _ => None,
-        };
-        c.apply_env(env).unwrap();
+        let env = [
+            ("IDP_LISTEN", "0.0.0.0:80"),
+            ("IDP_DATABASE_URL", "postgres://idp:secret@db/idp"),
+            ("IDP_BOOTSTRAP", "false"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        c.apply_env(&env).unwrap();
         assert_eq!(c.listen, "0.0.0.0:80");
         assert!(!c.bootstrap);
         assert!(!c.to_string().contains("secret"), "the database password is never displayed");
-        assert!(c.apply_env(|k| (k == "IDP_BOOTSTRAP").then(|| "maybe".to_string())).is_err());
+        assert!(c.apply_env(&[("IDP_BOOTSTRAP".to_string(), "maybe".to_string())]).is_err());
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod cli_audit;
 pub mod cli_ops;
 pub mod cli_org;
 pub mod config;
+pub mod config_env;
 pub mod devcerts;
 pub mod http;
 pub mod logout_everywhere;
