@@ -69,8 +69,16 @@ pub enum Command {
         #[arg(long = "name")]
         names: Vec<String>,
     },
+    /// Exit 0 when the provider at URL answers ready (for container health checks, in
+    /// images without curl).
+    Healthcheck {
+        #[arg(long, default_value = "http://127.0.0.1:8080/readyz")]
+        url: String,
+    },
     /// Print the configuration reference (Markdown; docs/configuration.md).
     ConfigReference,
+    /// Print an example configuration file, every option commented (deploy/idp.toml.example).
+    ConfigExample,
     /// The migrations this build would apply; without --dry-run, apply them.
     Migrate {
         #[arg(long)]
@@ -387,8 +395,20 @@ fn client_text(c: &ClientInfo) -> String {
 
 /// Runs an operator command (anything but `serve`).
 pub async fn run_command(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Healthcheck { url } = &cli.command {
+        let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(5)).build()?;
+        let res = http.get(url).send().await.with_context(|| format!("{url} does not answer"))?;
+        if !res.status().is_success() {
+            bail!("{url}: {} {}", res.status(), res.text().await.unwrap_or_default());
+        }
+        return Ok(());
+    }
     if let Command::ConfigReference = &cli.command {
         print!("{}", crate::config_env::reference());
+        return Ok(());
+    }
+    if let Command::ConfigExample = &cli.command {
+        print!("{}", crate::config_env::example());
         return Ok(());
     }
     if let Command::DevCerts { out, names } = &cli.command {
@@ -415,6 +435,8 @@ serve with: IDP_TLS_CERT={} IDP_TLS_KEY={} idp serve",
         Command::Serve { .. }
         | Command::DevCerts { .. }
         | Command::ConfigReference
+        | Command::ConfigExample
+        | Command::Healthcheck { .. }
         | Command::Migrate { .. }
         | Command::Backup { .. }
         | Command::Restore { .. } => unreachable_serve(),

@@ -103,6 +103,9 @@ async fn ready_then_drains_on_sigterm() {
     for check in ["database", "migrations", "keys"] {
         assert_eq!(body["checks"][check], "ok", "{body}");
     }
+    // the container health check: the binary asks /readyz
+    let url = format!("http://127.0.0.1:{port}/readyz");
+    assert!(Command::new(BIN).args(["healthcheck", "--url", &url]).status().unwrap().success());
 
     let mut in_flight = half_sent(port).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -123,6 +126,8 @@ async fn ready_then_drains_on_sigterm() {
     let (status, took) = exit_of(&mut server, Duration::from_secs(10));
     assert!(status.success(), "{status}");
     assert!(took < Duration::from_secs(5), "it exits once drained, not at the end of the grace: {took:?}");
+    let down = Command::new(BIN).args(["healthcheck", "--url", &url]).output().unwrap();
+    assert!(!down.status.success());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
