@@ -124,4 +124,50 @@ mod tests {
         assert!(!sqlite.is_empty());
         assert_eq!(sqlite, names("postgres"), "migrations/sqlite and migrations/postgres must match");
     }
+
+    /// The migrations from which rolling upgrades are promised on.
+    const EXPAND_ONLY_FROM: u32 = 20;
+
+    /// Expand/contract: during a rolling upgrade version N and N+1 run on one database, so a
+    /// migration may only add — tables, nullable columns or columns with a default, indexes —
+    /// and never drop, rename or retype what the previous version still uses. A contract
+    /// migration (dropping what no running version reads any more) must say so on a line
+    /// `-- contract: <why it is safe now>`.
+    #[test]
+    fn migrations_only_expand_unless_marked_as_contract() {
+        for dialect in ["sqlite", "postgres"] {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations").join(dialect);
+            for name in names(dialect) {
+                let number: u32 = name[..4].parse().unwrap_or(0);
+                if number < EXPAND_ONLY_FROM {
+                    continue;
+                }
+                let text = std::fs::read_to_string(dir.join(&name)).unwrap();
+                if text.lines().any(|l| l.trim_start().starts_with("-- contract:")) {
+                    continue;
+                }
+                let sql: String = text
+                    .lines()
+                    .map(|l| l.split("--").next().unwrap_or_default())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .to_uppercase();
+                let sql = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+                for destructive in
+                    ["DROP TABLE", "DROP COLUMN", "RENAME", "ALTER COLUMN", "DROP INDEX", "DROP VIEW"]
+                {
+                    assert!(
+                        !sql.contains(destructive),
+                        "{dialect}/{name}: {destructive} in an expand-only migration"
+                    );
+                }
+                for statement in sql.split(';').filter(|s| s.contains("ADD COLUMN")) {
+                    assert!(
+                        !statement.contains("NOT NULL") || statement.contains("DEFAULT"),
+                        "{dialect}/{name}: a NOT NULL column without a default breaks the previous version's inserts: {statement}"
+                    );
+                }
+            }
+        }
+    }
 }
