@@ -40,6 +40,11 @@ pub struct Config {
     /// `text` (for people) or `json` (one object a line, with the request id, for log
     /// collectors). `IDP_LOG_FORMAT`.
     pub log_format: String,
+    /// Export traces by OTLP over HTTP (protobuf) to this URL, e.g.
+    /// `http://collector:4318/v1/traces`; off when unset. `IDP_OTLP_ENDPOINT`.
+    pub otlp_endpoint: Option<String>,
+    /// The `service.name` of the exported traces. `IDP_OTLP_SERVICE_NAME`.
+    pub otlp_service_name: String,
     /// Use the left-most `X-Forwarded-For` address as the client IP (only behind a trusted
     /// proxy). `IDP_TRUST_FORWARDED_FOR`.
     pub trust_forwarded_for: bool,
@@ -243,6 +248,8 @@ impl Default for Config {
             bootstrap: true,
             log: "info".into(),
             log_format: "text".into(),
+            otlp_endpoint: None,
+            otlp_service_name: "idp".into(),
             trust_forwarded_for: false,
             tls_cert: None,
             tls_key: None,
@@ -316,6 +323,8 @@ impl std::fmt::Debug for Config {
             .field("shutdown_grace_seconds", &self.shutdown_grace_seconds)
             .field("metrics_listen", &self.metrics_listen)
             .field("log_format", &self.log_format)
+            .field("otlp_endpoint", &self.otlp_endpoint)
+            .field("otlp_service_name", &self.otlp_service_name)
             .field("bootstrap", &self.bootstrap)
             .field("log", &self.log)
             .field("trust_forwarded_for", &self.trust_forwarded_for)

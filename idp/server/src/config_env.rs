@@ -50,6 +50,11 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
     ),
     ("log", "tracing filter (`info`, `idp_server=debug,warn`, …)"),
     ("log_format", "`text` or `json` (one object a line, with the request id)"),
+    (
+        "otlp_endpoint",
+        "export traces by OTLP over HTTP (protobuf) to this URL, e.g. `http://collector:4318/v1/traces`; off when unset",
+    ),
+    ("otlp_service_name", "the `service.name` of the exported traces"),
     ("trust_forwarded_for", "take the client IP from `X-Forwarded-For` (only behind a trusted proxy)"),
     ("tls_cert", "serve HTTPS with this PEM certificate chain (with `tls_key`); HSTS on every answer"),
     ("tls_key", "the PEM private key for `tls_cert`"),

@@ -3,6 +3,8 @@
 //! and the process exits cleanly; a request that never completes holds the exit no longer than
 //! `shutdown_grace_seconds`. With `log_format = "json"` every log line is a JSON object naming
 //! its request's id, the caller's `X-Request-Id` or a new one, which the answer carries back.
+//! With `otlp_endpoint` the requests' spans reach an OTLP/HTTP collector, sent at the latest
+//! when the process stops.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -185,4 +187,48 @@ async fn json_logs_name_the_request() {
     let ours: Vec<_> = lines.iter().filter(|l| l["span"]["id"] == "req-abc.123").collect();
     assert!(!ours.is_empty(), "a log line of the request names its id: {log}");
     assert!(ours.iter().all(|l| l["span"]["method"] == "POST"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traces_reach_the_otlp_collector() {
+    use std::sync::{Arc, Mutex};
+    type Seen = Arc<Mutex<Vec<(String, String, Vec<u8>)>>>;
+    let seen: Seen = Arc::default();
+    let record = seen.clone();
+    let collector = axum::Router::new().fallback(
+        move |uri: axum::http::Uri, headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+            let record = record.clone();
+            async move {
+                let ct =
+                    headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+                record.lock().unwrap().push((uri.path().to_string(), ct, body.to_vec()));
+                axum::http::StatusCode::OK
+            }
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}/v1/traces", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, collector).await.unwrap() });
+
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let extra =
+        format!("log = \"warn\"\notlp_endpoint = \"{endpoint}\"\notlp_service_name = \"idp-under-test\"\n");
+    let mut server = start_with(dir.path(), port, &extra, Stdio::null()).await;
+    for _ in 0..3 {
+        reqwest::get(format!("http://127.0.0.1:{port}/t/main/.well-known/openid-configuration"))
+            .await
+            .unwrap();
+    }
+    terminate(&server);
+    let (status, _) = exit_of(&mut server, Duration::from_secs(15));
+    assert!(status.success());
+    let seen = seen.lock().unwrap();
+    assert!(!seen.is_empty(), "no export reached the collector");
+    let (path, ct, body) = &seen[0];
+    assert_eq!((path.as_str(), ct.as_str()), ("/v1/traces", "application/x-protobuf"));
+    let has = |needle: &[u8]| seen.iter().any(|(_, _, b)| b.windows(needle.len()).any(|w| w == needle));
+    assert!(has(b"idp-under-test"), "the service name");
+    assert!(has(b"request"), "the request spans");
+    assert!(!body.is_empty());
 }
