@@ -66,6 +66,15 @@ pub async fn logout(s: &dyn Store) {
     assert!(!s.renew_session(&stranger).await.unwrap(), "only the same person's");
     assert!(!s.renew_session(&Session { sid: "sid-none".into(), ..renewed }).await.unwrap());
 
+    // a background job's lease: one holder at a time, renewed by it, taken over once run out
+    assert!(s.claim_job("housekeeping", "node-a", 1_000, 1_090).await.unwrap());
+    assert!(!s.claim_job("housekeeping", "node-b", 1_010, 1_100).await.unwrap(), "node-a holds it");
+    assert!(s.claim_job("housekeeping", "node-a", 1_060, 1_150).await.unwrap(), "renewed");
+    assert!(!s.claim_job("housekeeping", "node-b", 1_100, 1_190).await.unwrap(), "still node-a's");
+    assert!(s.claim_job("other-job", "node-b", 1_100, 1_190).await.unwrap(), "leases are per job");
+    assert!(s.claim_job("housekeeping", "node-b", 1_150, 1_240).await.unwrap(), "run out: taken over");
+    assert!(!s.claim_job("housekeeping", "node-a", 1_200, 1_290).await.unwrap());
+
     // deliveries: claimed once, leased, retried at their time
     let now = 60_000;
     let batch: Vec<_> =

@@ -210,6 +210,10 @@ pub trait Store: Send + Sync + 'static {
     /// Counts one hit on `key` in the fixed window starting at `window_start`; returns the
     /// window's hits so far, this one included (a new window starts again at 1).
     async fn count_hit(&self, key: &str, window_start: i64) -> Result<i64>;
+    /// Takes (or renews) the lease of background job `name` for `holder` until `until`: true
+    /// when `holder` has it now — nobody held it, the last lease ran out by `now`, or it was
+    /// `holder`'s already. One holder at a time, across nodes.
+    async fn claim_job(&self, name: &str, holder: &str, now: i64, until: i64) -> Result<bool>;
     /// Bumps the change counter `name`; every node polls it with [`Store::change_version`].
     async fn bump_change(&self, name: &str) -> Result<()>;
     async fn change_version(&self, name: &str) -> Result<i64>;

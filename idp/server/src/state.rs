@@ -102,6 +102,8 @@ pub struct AppState {
     /// Where email verification codes go; `None` when email addresses cannot be verified.
     pub email: Option<Arc<dyn crate::sms::SmsSender>>,
     pub metrics: crate::metrics::Metrics,
+    /// This node's name in job leases (random per process).
+    pub node: String,
     /// Set once shutdown began: `/readyz` answers 503 from then on.
     pub draining: std::sync::atomic::AtomicBool,
     /// Wakes the back-channel logout task when a session ended on this node.
@@ -151,6 +153,7 @@ impl AppState {
             verifier,
             email: None,
             draining: Default::default(),
+            node: idp_core::crypto::random_token(&idp_core::SystemEnv, 12),
             metrics: Default::default(),
             logout_wake: Arc::default(),
         }
@@ -289,13 +292,21 @@ impl AppState {
             loop {
                 tick.tick().await;
                 let Some(state) = weak.upgrade() else { break };
-                match state.store().purge_expired(state.env().now()).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::debug!(rows = n, "purged expired records"),
-                    Err(e) => tracing::warn!(error = %e, "could not purge expired records"),
-                }
-                if let Err(e) = state.ops.rotate_keys_on_schedule().await {
-                    tracing::warn!(error = %e, "could not schedule key rotations");
+                // one node does the minute's housekeeping: whoever holds its lease
+                let now = state.env().now();
+                match state.store().claim_job("housekeeping", &state.node, now, now + 90).await {
+                    Ok(true) => {
+                        match state.store().purge_expired(now).await {
+                            Ok(0) => {}
+                            Ok(n) => tracing::debug!(rows = n, "purged expired records"),
+                            Err(e) => tracing::warn!(error = %e, "could not purge expired records"),
+                        }
+                        if let Err(e) = state.ops.rotate_keys_on_schedule().await {
+                            tracing::warn!(error = %e, "could not schedule key rotations");
+                        }
+                    }
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(error = %e, "could not claim the housekeeping lease"),
                 }
                 for l in [
                     &state.limits.signin_ip,

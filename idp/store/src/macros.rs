@@ -303,6 +303,16 @@ macro_rules! impl_store {
                 })
             }
 
+            async fn claim_job(&self, name: &str, holder: &str, now: i64, until: i64) -> Result<bool> {
+                let won: Option<(String,)> = sqlx::query_as(
+                    "INSERT INTO job_leases (name, holder, until) VALUES ($1, $2, $3) \
+                     ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until \
+                     WHERE job_leases.until <= $4 OR job_leases.holder = excluded.holder RETURNING holder",
+                )
+                .bind(name).bind(holder).bind(until).bind(now).fetch_optional(&self.write).await.map_err(map_err)?;
+                Ok(won.is_some())
+            }
+
             async fn count_hit(&self, key: &str, window_start: i64) -> Result<i64> {
                 sqlx::query_scalar("INSERT INTO rate_limit_windows (key, window_start, hits) VALUES ($1, $2, 1) \
                                     ON CONFLICT (key) DO UPDATE SET \
