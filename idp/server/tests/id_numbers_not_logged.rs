@@ -3,7 +3,9 @@
 //! pages (a mistyped check character, a mismatch, a provider error, a timeout, a match, a number
 //! already bound to another account, a level-3 bank card) — and its whole log is searched for
 //! the numbers, their significant parts and the card. The answers say what went wrong without
-//! the number too.
+//! the number too. And no secret either: after a sign-in, a code, tokens, a refresh, an
+//! introspection and client credentials, logged at `debug` as JSON, the log holds no password,
+//! client secret, code, token, cookie or CSRF value.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -153,4 +155,179 @@ async fn id_numbers_and_cards_never_reach_the_log() {
             assert!(!text.contains(part), "{part} is in the log:\n{text}");
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_and_tokens_never_reach_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let config = dir.path().join("idp.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:{port}\"\ndatabase_url = \"sqlite:{0}/idp.db\"\ndata_dir = \"{0}\"\n\
+             bootstrap = false\nlog = \"debug\"\nlog_format = \"json\"\n\
+             [argon2]\nmemory_kib = 1024\niterations = 1\nparallelism = 1\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    idp(&config, &["tenant", "add", "main"], None);
+    let args = ["account", "add", "--username", "qian", "--password-stdin"];
+    idp(&config, &args, Some("Correct-Horse-9\n"));
+    let add = |args: &[&str]| {
+        let out = Command::new(BIN).arg("--config").arg(&config).args(args).arg("--json").output().unwrap();
+        assert!(out.status.success());
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (v["client_id"].as_str().unwrap().to_string(), v["client_secret"].as_str().unwrap().to_string())
+    };
+    let redirect = "http://127.0.0.1:1/cb";
+    let (web, web_secret) = add(&[
+        "client",
+        "add",
+        "--name",
+        "web",
+        "--type",
+        "web",
+        "--redirect-uri",
+        redirect,
+        "--always-refresh",
+    ]);
+    let (svc, svc_secret) = add(&["client", "add", "--name", "svc", "--type", "service"]);
+    let log = dir.path().join("stderr.log");
+    let child = Command::new(BIN)
+        .arg("--config")
+        .arg(&config)
+        .arg("serve")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let server = Server(child);
+    let base = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    while reqwest::get(format!("{base}/healthz")).await.is_err() {
+        assert!(started.elapsed() < Duration::from_secs(20), "the server starts");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // the code flow through the pages, with the cookies a browser keeps
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut secrets = vec!["Correct-Horse-9".to_string(), web_secret.clone(), svc_secret.clone()];
+    let authorize = format!(
+        "{base}/t/main/authorize?client_id={web}&redirect_uri={}&response_type=code&scope=openid&state=s1",
+        "http%3A%2F%2F127.0.0.1%3A1%2Fcb"
+    );
+    let mut res = http.get(&authorize).send().await.unwrap();
+    let mut form: Vec<(String, String)> =
+        vec![("login".into(), "qian".into()), ("password".into(), "Correct-Horse-9".into())];
+    let code = loop {
+        let location = res.headers().get("location").map(|v| v.to_str().unwrap().to_string());
+        match location {
+            Some(l) if l.starts_with(redirect) => {
+                break url_param(&l, "code");
+            }
+            Some(l) => res = http.get(format!("{base}{l}")).send().await.unwrap(),
+            None => {
+                let page = res.text().await.unwrap();
+                let action = between(&page, "action=\"", '"').to_string();
+                let csrf = between(&page, "name=\"csrf\" value=\"", '"').to_string();
+                secrets.push(csrf.clone());
+                let mut fields = vec![("csrf".to_string(), csrf)];
+                fields.append(&mut form);
+                if page.contains("value=\"allow\"") {
+                    fields.push(("decision".into(), "allow".into()));
+                }
+                res = http.post(format!("{base}{action}")).form(&fields).send().await.unwrap();
+            }
+        }
+    };
+    secrets.push(code.clone());
+    let token = |form: Vec<(&'static str, String)>, id: String, secret: String| {
+        let http = reqwest::Client::new();
+        let url = format!("{base}/t/main/token");
+        async move {
+            let v: serde_json::Value = http
+                .post(url)
+                .basic_auth(id, Some(secret))
+                .form(&form)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            v
+        }
+    };
+    let tokens = token(
+        vec![
+            ("grant_type", "authorization_code".to_string()),
+            ("code", code.clone()),
+            ("redirect_uri", redirect.to_string()),
+        ],
+        web.clone(),
+        web_secret.clone(),
+    )
+    .await;
+    let refreshed = token(
+        vec![
+            ("grant_type", "refresh_token".to_string()),
+            ("refresh_token", tokens["refresh_token"].as_str().unwrap().to_string()),
+        ],
+        web.clone(),
+        web_secret.clone(),
+    )
+    .await;
+    let machine =
+        token(vec![("grant_type", "client_credentials".to_string())], svc.clone(), svc_secret.clone()).await;
+    for t in [&tokens, &refreshed, &machine] {
+        for k in ["access_token", "refresh_token", "id_token"] {
+            if let Some(v) = t[k].as_str() {
+                secrets.push(v.to_string());
+            }
+        }
+    }
+    let introspected: serde_json::Value = reqwest::Client::new()
+        .post(format!("{base}/t/main/introspect"))
+        .basic_auth(&web, Some(&web_secret))
+        .form(&[("token", refreshed["access_token"].as_str().unwrap())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(introspected["active"], true);
+    // a wrong secret and a replayed code are refused, and logged as such
+    let wrong =
+        token(vec![("grant_type", "client_credentials".to_string())], svc.clone(), "not-the-secret".into())
+            .await;
+    assert_eq!(wrong["error"], "invalid_client");
+    secrets.push("not-the-secret".into());
+    drop(server);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.lines().count() > 10, "debug logging happened: {text}");
+    for s in &secrets {
+        assert!(s.len() >= 8, "{s}");
+        assert!(!text.contains(s.as_str()), "a secret is in the log: {s}");
+        // and no large part of a token either
+        if s.len() > 40 {
+            assert!(!text.contains(&s[s.len() - 40..]), "the end of a token is in the log");
+        }
+    }
+}
+
+fn url_param(url: &str, name: &str) -> String {
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+        .unwrap()
 }
