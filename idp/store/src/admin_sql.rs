@@ -13,7 +13,7 @@ macro_rules! impl_admin_sql {
                     .collect();
                 let pattern = format!("%{escaped}%");
                 let rows: Vec<AccountRow> = sqlx::query_as(
-                    "SELECT * FROM accounts WHERE tenant_id = $1 AND (LOWER(username) LIKE $2 ESCAPE '\\' \
+                    "SELECT accounts.*, (SELECT v.verified_at FROM email_verifications v WHERE v.account_id = accounts.id AND v.email = accounts.email) AS email_verified_at FROM accounts WHERE tenant_id = $1 AND (LOWER(username) LIKE $2 ESCAPE '\\' \
                      OR LOWER(COALESCE(name, '')) LIKE $2 ESCAPE '\\' OR COALESCE(phone, '') LIKE $2 ESCAPE '\\') \
                      ORDER BY username LIMIT $3",
                 )

@@ -129,8 +129,8 @@ mod tests {
     const EXPAND_ONLY_FROM: u32 = 20;
 
     /// Expand/contract: during a rolling upgrade version N and N+1 run on one database, so a
-    /// migration may only add — tables, nullable columns or columns with a default, indexes —
-    /// and never drop, rename or retype what the previous version still uses. A contract
+    /// migration may only add — tables and indexes; not even columns, see below — and never
+    /// drop, rename or retype what the previous version still uses. A contract
     /// migration (dropping what no running version reads any more) must say so on a line
     /// `-- contract: <why it is safe now>`.
     #[test]
@@ -161,12 +161,14 @@ mod tests {
                         "{dialect}/{name}: {destructive} in an expand-only migration"
                     );
                 }
-                for statement in sql.split(';').filter(|s| s.contains("ADD COLUMN")) {
-                    assert!(
-                        !statement.contains("NOT NULL") || statement.contains("DEFAULT"),
-                        "{dialect}/{name}: a NOT NULL column without a default breaks the previous version's inserts: {statement}"
-                    );
-                }
+                // a new column of an existing table changes the result type of the previous
+                // release's `SELECT *` statements, which PostgreSQL then refuses on their
+                // prepared plans ("cached plan must not change result type"): new data goes into
+                // new tables (the upgrade test against the previous release found this)
+                assert!(
+                    !sql.contains("ADD COLUMN"),
+                    "{dialect}/{name}: ADD COLUMN breaks the previous release's prepared SELECT * on PostgreSQL"
+                );
             }
         }
     }

@@ -60,8 +60,15 @@ macro_rules! impl_store {
             }
 
             async fn set_account_email(&self, tenant_id: &str, id: &str, email: &str, verified_at: i64) -> Result<()> {
-                sqlx::query("UPDATE accounts SET email = $3, email_verified_at = $4, updated_at = $4 WHERE tenant_id = $1 AND id = $2")
-                    .bind(tenant_id).bind(id).bind(email).bind(verified_at).execute(&self.write).await.map_err(map_err)?;
+                let mut tx = self.write.begin().await.map_err(map_err)?;
+                let n = sqlx::query("UPDATE accounts SET email = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant_id).bind(id).bind(email).bind(verified_at).execute(&mut *tx).await.map_err(map_err)?.rows_affected();
+                if n == 1 {
+                    sqlx::query("INSERT INTO email_verifications (account_id, email, verified_at) VALUES ($1, $2, $3) \
+                                 ON CONFLICT (account_id) DO UPDATE SET email = excluded.email, verified_at = excluded.verified_at")
+                        .bind(id).bind(email).bind(verified_at).execute(&mut *tx).await.map_err(map_err)?;
+                }
+                tx.commit().await.map_err(map_err)?;
                 Ok(())
             }
 
@@ -405,19 +412,19 @@ macro_rules! impl_store {
             }
 
             async fn account(&self, tenant_id: &str, id: &str) -> Result<Option<Account>> {
-                let row: Option<AccountRow> = sqlx::query_as("SELECT * FROM accounts WHERE tenant_id = $1 AND id = $2")
+                let row: Option<AccountRow> = sqlx::query_as("SELECT accounts.*, (SELECT v.verified_at FROM email_verifications v WHERE v.account_id = accounts.id AND v.email = accounts.email) AS email_verified_at FROM accounts WHERE tenant_id = $1 AND id = $2")
                     .bind(tenant_id).bind(id).fetch_optional(&self.pool).await.map_err(map_err)?;
                 row.map(TryInto::try_into).transpose()
             }
 
             async fn account_by_login(&self, tenant_id: &str, login: &str) -> Result<Option<Account>> {
-                let row: Option<AccountRow> = sqlx::query_as("SELECT * FROM accounts WHERE tenant_id = $1 AND (username = $2 OR phone = $2) ORDER BY username = $2 DESC LIMIT 1")
+                let row: Option<AccountRow> = sqlx::query_as("SELECT accounts.*, (SELECT v.verified_at FROM email_verifications v WHERE v.account_id = accounts.id AND v.email = accounts.email) AS email_verified_at FROM accounts WHERE tenant_id = $1 AND (username = $2 OR phone = $2) ORDER BY username = $2 DESC LIMIT 1")
                     .bind(tenant_id).bind(login).fetch_optional(&self.pool).await.map_err(map_err)?;
                 row.map(TryInto::try_into).transpose()
             }
 
             async fn list_accounts(&self, tenant_id: &str) -> Result<Vec<Account>> {
-                let rows: Vec<AccountRow> = sqlx::query_as("SELECT * FROM accounts WHERE tenant_id = $1 ORDER BY username")
+                let rows: Vec<AccountRow> = sqlx::query_as("SELECT accounts.*, (SELECT v.verified_at FROM email_verifications v WHERE v.account_id = accounts.id AND v.email = accounts.email) AS email_verified_at FROM accounts WHERE tenant_id = $1 ORDER BY username")
                     .bind(tenant_id).fetch_all(&self.pool).await.map_err(map_err)?;
                 rows.into_iter().map(TryInto::try_into).collect()
             }
@@ -847,11 +854,12 @@ macro_rules! impl_store {
         where
             E: sqlx::Executor<'e, Database = $crate_db>,
         {
-            sqlx::query("INSERT INTO accounts (id, tenant_id, username, name, phone, phone_verified_at, email, password_hash, failed_logins, locked_until, disabled, roles, locale, created_at, updated_at, email_verified_at) VALUES ($1, $2, $3, $4, $5, $15, $6, $7, $8, $9, $10, $11, $12, $13, $14, $16)")
+            // (a new account's email is unverified: `set_account_email` records a proof)
+            sqlx::query("INSERT INTO accounts (id, tenant_id, username, name, phone, phone_verified_at, email, password_hash, failed_logins, locked_until, disabled, roles, locale, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $15, $6, $7, $8, $9, $10, $11, $12, $13, $14)")
                 .bind(&a.id).bind(&a.tenant_id).bind(&a.username).bind(&a.name).bind(&a.phone)
                 .bind(&a.email).bind(&a.password_hash).bind(a.failed_logins).bind(a.locked_until)
                 .bind(a.disabled).bind(to_json(&a.roles)?).bind(&a.locale).bind(a.created_at).bind(a.updated_at)
-                .bind(a.phone_verified_at).bind(a.email_verified_at)
+                .bind(a.phone_verified_at)
                 .execute(executor).await.map_err(map_err)?;
             Ok(())
         }

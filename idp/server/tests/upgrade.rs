@@ -1,0 +1,311 @@
+//! A rolling upgrade, for real: the previous release (the last commit that landed before the
+//! migrations of this one, built from the repository's history into `target/upgrade/`) and
+//! this build run side by side on one PostgreSQL database. A person signed in through the old
+//! node; the new node starts and applies its migrations while the old one keeps serving; then
+//! the one browser session and the one token family work on both — a silent authorization,
+//! code exchange, refresh rotation and introspection across the nodes — and a logout on the
+//! new node ends the session for the old one too.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use idp_core::SystemEnv;
+
+/// The previous release: migrations up to 0019.
+const PREVIOUS: &str = "0fe5e39c5ec58ed4607ab23c22d3407eee01a02a";
+const BIN: &str = env!("CARGO_BIN_EXE_idp");
+const REDIRECT: &str = "http://127.0.0.1:1/cb";
+
+struct Server(Child);
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The previous release's `idp`, built once into `target/upgrade/` (its own target directory:
+/// its workspace crates share names with ours).
+fn previous_binary() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let up = root.join("target/upgrade");
+    let src = up.join(format!("src-{}", &PREVIOUS[..12]));
+    if !src.join("Cargo.toml").exists() {
+        std::fs::create_dir_all(&src).unwrap();
+        let tar = up.join("previous.tar");
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(&root)
+            .args(["archive", "--format=tar", "-o"])
+            .arg(&tar)
+            .arg(PREVIOUS)
+            .output()
+            .expect("git runs");
+        assert!(
+            out.status.success(),
+            "this test builds the previous release from the repository's history ({}); \
+             a shallow clone needs `git fetch --unshallow`",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(Command::new("tar").arg("-xf").arg(&tar).arg("-C").arg(&src).status().unwrap().success());
+        // its binary gets a name of its own
+        let manifest = src.join("idp/server/Cargo.toml");
+        let text = std::fs::read_to_string(&manifest).unwrap();
+        std::fs::write(&manifest, text.replacen("name = \"idp\"\npath", "name = \"idp-previous\"\npath", 1))
+            .unwrap();
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args(["build", "--locked", "-q", "-p", "idp-server", "--bin", "idp-previous", "--manifest-path"])
+        .arg(src.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(up.join("target"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "building the previous release: {}", String::from_utf8_lossy(&out.stderr));
+    up.join("target/debug/idp-previous")
+}
+
+fn config(dir: &Path, name: &str, port: u16, public_port: u16, database_url: &str, kek: &str) -> PathBuf {
+    // only keys the previous release knows (it refuses unknown ones)
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(
+        &path,
+        format!(
+            "listen = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{public_port}\"\n\
+             database_url = \"{database_url}\"\ndata_dir = \"{}\"\nkey_encryption_key = \"{kek}\"\n\
+             bootstrap = false\nlog = \"warn\"\n[argon2]\nmemory_kib = 1024\niterations = 1\nparallelism = 1\n",
+            dir.display()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn cli(bin: &Path, config: &Path, args: &[&str], stdin: Option<&str>) -> serde_json::Value {
+    use std::io::Write;
+    let mut child = Command::new(bin)
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .arg("--json")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(s) = stdin {
+        child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or_default()
+}
+
+async fn serve(bin: &Path, config: &Path, port: u16) -> Server {
+    let server = Server(
+        Command::new(bin).arg("--config").arg(config).arg("serve").stdout(Stdio::null()).spawn().unwrap(),
+    );
+    let t0 = Instant::now();
+    while reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await.is_err() {
+        assert!(t0.elapsed() < Duration::from_secs(30), "the server on {port} starts");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server
+}
+
+fn between<'a>(page: &'a str, start: &str, end: char) -> &'a str {
+    let i = page.find(start).unwrap_or_else(|| panic!("{start} not in {page}")) + start.len();
+    &page[i..i + page[i..].find(end).unwrap()]
+}
+
+/// An authorization request at the node on `port`, through whatever pages it shows, to the
+/// redirect back: its query.
+async fn authorize(http: &reqwest::Client, port: u16, client: &str, extra: &str) -> String {
+    let base = format!("http://127.0.0.1:{port}");
+    let url = format!(
+        "{base}/t/main/authorize?client_id={client}&redirect_uri=http%3A%2F%2F127.0.0.1%3A1%2Fcb\
+         &response_type=code&scope=openid&state=s1{extra}"
+    );
+    let mut res = http.get(url).send().await.unwrap();
+    for _ in 0..8 {
+        if let Some(l) = res.headers().get("location").map(|v| v.to_str().unwrap().to_string()) {
+            if l.starts_with(REDIRECT) {
+                return l;
+            }
+            res = http.get(format!("{base}{l}")).send().await.unwrap();
+            continue;
+        }
+        let page = res.text().await.unwrap();
+        let action = between(&page, "action=\"", '"').to_string();
+        let csrf = between(&page, "name=\"csrf\" value=\"", '"').to_string();
+        let mut form = vec![("csrf", csrf.as_str())];
+        if page.contains("name=\"password\"") {
+            form.extend([("login", "li"), ("password", "Correct-Horse-9")]);
+        } else {
+            form.push(("decision", "allow"));
+        }
+        res = http.post(format!("{base}{action}")).form(&form).send().await.unwrap();
+    }
+    panic!("no redirect back");
+}
+
+fn param(url: &str, name: &str) -> Option<String> {
+    url::Url::parse(url).unwrap().query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.to_string())
+}
+
+async fn token(port: u16, client: &str, secret: &str, form: &[(&str, &str)]) -> serde_json::Value {
+    reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/t/main/token"))
+        .basic_auth(client, Some(secret))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn active(port: u16, client: &str, secret: &str, access_token: &str) -> bool {
+    let v: serde_json::Value = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/t/main/introspect"))
+        .basic_auth(client, Some(secret))
+        .form(&[("token", access_token)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["active"] == true
+}
+
+#[test]
+fn previous_and_new_release_side_by_side() {
+    let admin = match std::env::var("IDP_TEST_POSTGRES") {
+        Ok(v) if v == "off" => return eprintln!("IDP_TEST_POSTGRES=off: skipping"),
+        Ok(v) if !v.is_empty() => v,
+        _ => "postgres://postgres@127.0.0.1:5432/postgres".to_string(),
+    };
+    let previous = previous_binary();
+    let name = format!("idp_upgrade_test_{}", std::process::id());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let sql = |q: String| {
+        rt.block_on(async {
+            let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await.unwrap_or_else(|e| {
+                panic!("PostgreSQL at {admin} is needed ({e}); IDP_TEST_POSTGRES=off skips")
+            });
+            sqlx::query(sqlx::AssertSqlSafe(q)).execute(&mut c).await.unwrap();
+        })
+    };
+    sql(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
+    sql(format!("CREATE DATABASE \"{name}\""));
+    let url = admin.rsplit_once('/').map(|(b, _)| format!("{b}/{name}")).unwrap();
+    let result =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rt.block_on(scenario(&previous, &url))));
+    sql(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}
+
+async fn scenario(previous: &Path, database_url: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (old_port, new_port) = (free(), free());
+    let kek = idp_core::crypto::Kek::generate(&SystemEnv).encode();
+    // both nodes answer for one issuer, as behind a load balancer
+    let old_cfg = config(dir.path(), "old", old_port, old_port, database_url, &kek);
+    let new_cfg = config(dir.path(), "new", new_port, old_port, database_url, &kek);
+
+    // the previous release creates the database and serves
+    cli(previous, &old_cfg, &["tenant", "add", "main"], None);
+    let web = cli(
+        previous,
+        &old_cfg,
+        &["client", "add", "--name", "web", "--type", "web", "--redirect-uri", REDIRECT, "--always-refresh"],
+        None,
+    );
+    let (id, secret) =
+        (web["client_id"].as_str().unwrap().to_string(), web["client_secret"].as_str().unwrap().to_string());
+    cli(
+        previous,
+        &old_cfg,
+        &["account", "add", "--username", "li", "--password-stdin"],
+        Some("Correct-Horse-9\n"),
+    );
+    let _old = serve(previous, &old_cfg, old_port).await;
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let back = authorize(&browser, old_port, &id, "").await;
+    let code = param(&back, "code").expect("a code from the old node");
+    let first = token(
+        old_port,
+        &id,
+        &secret,
+        &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT)],
+    )
+    .await;
+    let rt1 = first["refresh_token"].as_str().expect("refresh token").to_string();
+
+    // this build starts on the same database: its migrations run while the old node serves
+    let pending = cli(Path::new(BIN), &new_cfg, &["migrate", "--dry-run"], None);
+    assert!(!pending.as_array().unwrap().is_empty(), "this build has migrations to apply");
+    let _new = serve(Path::new(BIN), &new_cfg, new_port).await;
+    let ready = reqwest::get(format!("http://127.0.0.1:{new_port}/readyz")).await.unwrap();
+    assert_eq!(ready.status(), 200, "{:?}", ready.text().await);
+    assert_eq!(cli(Path::new(BIN), &new_cfg, &["migrate", "--dry-run"], None), serde_json::json!([]));
+
+    // the old node still works on the migrated database: the session, a code, a refresh
+    let back = authorize(&browser, old_port, &id, "&prompt=none").await;
+    let code = param(&back, "code").unwrap_or_else(|| panic!("the old node kept the session: {back}"));
+    let second = token(
+        old_port,
+        &id,
+        &secret,
+        &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT)],
+    )
+    .await;
+    assert!(second["access_token"].is_string(), "{second}");
+    let rotated =
+        token(old_port, &id, &secret, &[("grant_type", "refresh_token"), ("refresh_token", &rt1)]).await;
+    let rt2 = rotated["refresh_token"].as_str().unwrap_or_else(|| panic!("{rotated}")).to_string();
+
+    // the new node takes the same session and the same token family
+    let back = authorize(&browser, new_port, &id, "&prompt=none").await;
+    let code = param(&back, "code").unwrap_or_else(|| panic!("the new node knows the session: {back}"));
+    let third = token(
+        new_port,
+        &id,
+        &secret,
+        &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT)],
+    )
+    .await;
+    assert!(third["id_token"].is_string(), "{third}");
+    let again =
+        token(new_port, &id, &secret, &[("grant_type", "refresh_token"), ("refresh_token", &rt2)]).await;
+    assert!(again["access_token"].is_string(), "the new node rotates the old node's refresh token: {again}");
+    let replay =
+        token(old_port, &id, &secret, &[("grant_type", "refresh_token"), ("refresh_token", &rt2)]).await;
+    assert_eq!(replay["error"], "invalid_grant", "and the old node sees it used");
+    assert!(active(new_port, &id, &secret, second["access_token"].as_str().unwrap()).await);
+    assert!(active(old_port, &id, &secret, third["access_token"].as_str().unwrap()).await);
+
+    // a logout on the new node ends the session for the old one too
+    let hint = third["id_token"].as_str().unwrap();
+    let res = browser
+        .get(format!("http://127.0.0.1:{new_port}/t/main/end_session?id_token_hint={hint}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success() || res.status().is_redirection(), "{}", res.status());
+    let back = authorize(&browser, old_port, &id, "&prompt=none").await;
+    assert_eq!(param(&back, "error").as_deref(), Some("login_required"), "{back}");
+}
