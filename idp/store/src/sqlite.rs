@@ -49,17 +49,24 @@ impl SqliteStore {
                 .acquire_timeout(store_options.acquire_timeout)
                 .connect_with(options.clone())
         };
-        let write = open(1).await.map_err(map_err)?;
-        // SQLite has no advisory lock: when two processes start on a new file together, the one
-        // that loses a migration's race rolls it back and tries again, finding it applied
+        // SQLite has no advisory lock: when processes start on a new file together, switching it
+        // to WAL can find it busy at once (no busy wait there), and the one that loses a
+        // migration's race rolls it back; either tries again, and finds the work done
         let mut tries = 0;
-        while let Err(e) = sqlx::migrate!("../../migrations/sqlite").run(&write).await {
+        let write = loop {
+            let failed = match open(1).await {
+                Ok(write) => match sqlx::migrate!("../../migrations/sqlite").run(&write).await {
+                    Ok(()) => break write,
+                    Err(e) => StoreError::Other(format!("migration failed: {e}")),
+                },
+                Err(e) => map_err(e),
+            };
             tries += 1;
             if tries == 20 {
-                return Err(StoreError::Other(format!("migration failed: {e}")));
+                return Err(failed);
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        };
         // An in-memory database exists once per connection: there, one connection does all.
         let pool = if memory { write.clone() } else { open(8).await.map_err(map_err)? };
         let batch = spawn_batcher(&write, store_options.audit_key.clone());
