@@ -54,6 +54,26 @@ pub async fn open_ops(config: Config, env: Arc<dyn Env>) -> anyhow::Result<Ops> 
     Ok(Ops { store, env, kek, config })
 }
 
+/// [`open_ops`], trying again once a second for `database_wait_seconds` while the database is
+/// unavailable (not yet accepting connections, starting up): nodes, their database and their
+/// orchestrator may start in any order. Any other error ends the wait at once.
+async fn open_ops_waiting(config: Config, env: Arc<dyn Env>) -> anyhow::Result<Ops> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(config.database_wait_seconds);
+    loop {
+        match open_ops(config.clone(), env.clone()).await {
+            Err(e) if std::time::Instant::now() < deadline && is_unavailable(&e) => {
+                tracing::warn!(error = %format!("{e:#}"), "the database is not answering yet; trying again");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+fn is_unavailable(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| matches!(c.downcast_ref(), Some(idp_core::StoreError::Unavailable(_))))
+}
+
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         Self::build_with_env(config, Arc::new(SystemEnv)).await
@@ -96,7 +116,7 @@ impl Application {
             Some(_) => {}
         }
         let bootstrap = config.bootstrap;
-        let ops = open_ops(config, env).await?;
+        let ops = open_ops_waiting(config, env).await?;
         let bootstrap_admin = if bootstrap { ops.bootstrap().await? } else { None };
         let sms = crate::sms::from_config(&ops.config)?;
         let verifier = crate::verifier::from_config(&ops.config)?;

@@ -26,6 +26,10 @@ pub struct Config {
     /// Seconds a request waits for a database connection before it is answered 503.
     /// `IDP_DATABASE_ACQUIRE_TIMEOUT`.
     pub database_acquire_timeout: u64,
+    /// `serve` only: how long to keep trying, once a second, while the database does not
+    /// answer yet at start-up (a node started with, or before, its database); 0 gives up at
+    /// once. `IDP_DATABASE_WAIT_SECONDS`.
+    pub database_wait_seconds: u64,
     /// Serve Prometheus metrics at `/metrics` on this address (its own listener; off when
     /// unset). `IDP_METRICS_LISTEN`.
     pub metrics_listen: Option<String>,
@@ -243,6 +247,7 @@ impl Default for Config {
             data_dir: PathBuf::from("data"),
             key_encryption_key: None,
             database_acquire_timeout: 5,
+            database_wait_seconds: 60,
             shutdown_grace_seconds: 20,
             metrics_listen: None,
             bootstrap: true,
@@ -320,6 +325,7 @@ impl std::fmt::Debug for Config {
             .field("data_dir", &self.data_dir)
             .field("key_encryption_key", &self.key_encryption_key.as_ref().map(|_| "[redacted]"))
             .field("database_acquire_timeout", &self.database_acquire_timeout)
+            .field("database_wait_seconds", &self.database_wait_seconds)
             .field("shutdown_grace_seconds", &self.shutdown_grace_seconds)
             .field("metrics_listen", &self.metrics_listen)
             .field("log_format", &self.log_format)

@@ -37,6 +37,10 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
         "seconds a request waits for a database connection; then 503 (`temporarily_unavailable`, Retry-After)",
     ),
     (
+        "database_wait_seconds",
+        "`serve` only: how long start-up keeps trying, once a second, while the database does not answer yet; 0 gives up at once",
+    ),
+    (
         "shutdown_grace_seconds",
         "after SIGTERM/SIGINT, how long requests in flight may still take before the process exits anyway",
     ),

@@ -6,7 +6,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -14,27 +16,12 @@ use idp_core::crypto::{random_token, sha256_hex};
 use idp_core::model::{AuthCode, Authorization};
 use idp_core::{Env, SystemEnv};
 use serde_json::Value;
+use common::{BIN, REDIRECT, Server, free_port, cli};
 
-const BIN: &str = env!("CARGO_BIN_EXE_idp");
-const REDIRECT: &str = "http://127.0.0.1:1/cb";
 const WORKERS: usize = 6;
 
-struct Server(Child);
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 fn idp(config: &std::path::Path, args: &[&str]) -> Value {
-    let out = Command::new(BIN).arg("--config").arg(config).args(args).arg("--json").output().unwrap();
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
+    cli(std::path::Path::new(BIN), config, args, None)
 }
 
 async fn start(config: &std::path::Path, port: u16) -> Server {

@@ -9,40 +9,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::Write;
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_idp");
-
-struct Server(Child);
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::{BIN, Server, between, cli, param};
 
 fn idp(config: &std::path::Path, args: &[&str], stdin: Option<&str>) {
-    let mut child = Command::new(BIN)
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(s) = stdin {
-        child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-fn between<'a>(page: &'a str, start: &str, end: char) -> &'a str {
-    let i = page.find(start).unwrap_or_else(|| panic!("{start} not in {page}")) + start.len();
-    &page[i..i + page[i..].find(end).unwrap()]
+    cli(std::path::Path::new(BIN), config, args, stdin);
 }
 
 /// A resident ID from its first 17 digits (ISO 7064 MOD 11-2).
@@ -229,7 +203,7 @@ async fn secrets_and_tokens_never_reach_the_log() {
         let location = res.headers().get("location").map(|v| v.to_str().unwrap().to_string());
         match location {
             Some(l) if l.starts_with(redirect) => {
-                break url_param(&l, "code");
+                break param(&l, "code").unwrap();
             }
             Some(l) => res = http.get(format!("{base}{l}")).send().await.unwrap(),
             None => {
@@ -320,14 +294,4 @@ async fn secrets_and_tokens_never_reach_the_log() {
             assert!(!text.contains(&s[s.len() - 40..]), "the end of a token is in the log");
         }
     }
-}
-
-fn url_param(url: &str, name: &str) -> String {
-    let query = url.split_once('?').map_or("", |(_, q)| q);
-    query
-        .split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
-        .unwrap()
 }

@@ -4,58 +4,27 @@
 //! `shutdown_grace_seconds`. With `log_format = "json"` every log line is a JSON object naming
 //! its request's id, the caller's `X-Request-Id` or a new one, which the answer carries back.
 //! With `otlp_endpoint` the requests' spans reach an OTLP/HTTP collector, sent at the latest
-//! when the process stops.
+//! when the process stops. A node started before its database waits for it
+//! (`database_wait_seconds`) and serves once it answers.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use idp_core::SystemEnv;
+use common::{BIN, Server, free_port};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-const BIN: &str = env!("CARGO_BIN_EXE_idp");
-
-struct Server(Child);
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 async fn start(dir: &std::path::Path, port: u16, grace: u64) -> Server {
     start_with(dir, port, &format!("shutdown_grace_seconds = {grace}\nlog = \"warn\"\n"), Stdio::null()).await
 }
 
 async fn start_with(dir: &std::path::Path, port: u16, extra: &str, stderr: Stdio) -> Server {
-    let config = dir.join("idp.toml");
-    let kek = idp_core::crypto::Kek::generate(&SystemEnv).encode();
-    std::fs::write(
-        &config,
-        format!(
-            "listen = \"127.0.0.1:{port}\"\ndatabase_url = \"sqlite:{}/idp.db\"\ndata_dir = \"{}\"\n\
-             key_encryption_key = \"{kek}\"\n{extra}\
-             [argon2]\nmemory_kib = 1024\niterations = 1\nparallelism = 1\n",
-            dir.display(),
-            dir.display()
-        ),
-    )
-    .unwrap();
-    let server = Server(
-        Command::new(BIN)
-            .arg("--config")
-            .arg(&config)
-            .arg("serve")
-            .stdout(Stdio::null())
-            .stderr(stderr)
-            .spawn()
-            .unwrap(),
-    );
+    let database_url = format!("sqlite:{}/idp.db", dir.display());
+    let server = spawn(&write_config(dir, port, &database_url, extra), stderr);
     let t0 = Instant::now();
     while t0.elapsed() < Duration::from_secs(20) {
         if reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await.is_ok() {
@@ -64,6 +33,35 @@ async fn start_with(dir: &std::path::Path, port: u16, extra: &str, stderr: Stdio
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     panic!("the server did not start");
+}
+
+fn write_config(dir: &std::path::Path, port: u16, database_url: &str, extra: &str) -> std::path::PathBuf {
+    let config = dir.join("idp.toml");
+    let kek = idp_core::crypto::Kek::generate(&SystemEnv).encode();
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:{port}\"\ndatabase_url = \"{database_url}\"\ndata_dir = \"{}\"\n\
+             key_encryption_key = \"{kek}\"\n{extra}\
+             [argon2]\nmemory_kib = 1024\niterations = 1\nparallelism = 1\n",
+            dir.display()
+        ),
+    )
+    .unwrap();
+    config
+}
+
+fn spawn(config: &std::path::Path, stderr: Stdio) -> Server {
+    Server(
+        Command::new(BIN)
+            .arg("--config")
+            .arg(config)
+            .arg("serve")
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .unwrap(),
+    )
 }
 
 fn terminate(server: &Server) {
@@ -231,4 +229,55 @@ async fn traces_reach_the_otlp_collector() {
     assert!(has(b"idp-under-test"), "the service name");
     assert!(has(b"request"), "the request spans");
     assert!(!body.is_empty());
+}
+
+/// PostgreSQL behind a relay that is not listening yet: the node keeps trying, then serves
+/// once the relay (the database "coming up") forwards to the real server.
+#[test]
+fn serve_waits_for_a_database_that_comes_up_later() {
+    common::with_postgres_database("wait", |rt, url| {
+        rt.block_on(async {
+            let mut via_relay = url::Url::parse(url).unwrap();
+            let target = format!("{}:{}", via_relay.host_str().unwrap(), via_relay.port().unwrap_or(5432));
+            let relay = free_port();
+            via_relay.set_port(Some(relay)).unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            let port = free_port();
+            let log = dir.path().join("stderr.log");
+            let config = write_config(dir.path(), port, via_relay.as_str(), "log = \"warn\"\n");
+            let mut server = spawn(&config, Stdio::from(std::fs::File::create(&log).unwrap()));
+            // (each attempt itself takes up to `database_acquire_timeout`, 5 s)
+            let t0 = Instant::now();
+            while !std::fs::read_to_string(&log).unwrap().contains("the database is not answering yet") {
+                assert!(server.0.try_wait().unwrap().is_none(), "waiting, not exited");
+                assert!(t0.elapsed() < Duration::from_secs(20), "it says it waits");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            assert!(server.0.try_wait().unwrap().is_none(), "still waiting");
+
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", relay)).await.unwrap();
+            tokio::spawn(async move {
+                while let Ok((mut inbound, _)) = listener.accept().await {
+                    let target = target.clone();
+                    tokio::spawn(async move {
+                        if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                            let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                        }
+                    });
+                }
+            });
+            let t0 = Instant::now();
+            loop {
+                let ready = reqwest::get(format!("http://127.0.0.1:{port}/readyz")).await;
+                if ready.is_ok_and(|r| r.status() == 200) {
+                    break;
+                }
+                assert!(t0.elapsed() < Duration::from_secs(30), "ready once the database answers");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            terminate(&server);
+            let (status, _) = exit_of(&mut server, Duration::from_secs(20));
+            assert!(status.success(), "{status}");
+        })
+    });
 }

@@ -8,24 +8,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{BIN, REDIRECT, Server, active, authorize, cli, free_port, param, token};
 use idp_core::SystemEnv;
 
 /// The previous release: migrations up to 0019.
 const PREVIOUS: &str = "0fe5e39c5ec58ed4607ab23c22d3407eee01a02a";
-const BIN: &str = env!("CARGO_BIN_EXE_idp");
-const REDIRECT: &str = "http://127.0.0.1:1/cb";
-
-struct Server(Child);
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// The previous release's `idp`, built from history as `idp-previous`. Its workspace is
 /// moved under `previous/` so that its crates, named as ours, are not mistaken for ours: then
@@ -100,26 +93,13 @@ fn config(dir: &Path, name: &str, port: u16, public_port: u16, database_url: &st
     path
 }
 
-fn cli(bin: &Path, config: &Path, args: &[&str], stdin: Option<&str>) -> serde_json::Value {
-    use std::io::Write;
-    let mut child = Command::new(bin)
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .arg("--json")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(s) = stdin {
-        child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap_or_default()
+#[test]
+fn previous_and_new_release_side_by_side() {
+    let previous = previous_binary();
+    common::with_postgres_database("upgrade", |rt, url| rt.block_on(scenario(&previous, url)));
 }
 
+/// The node at `port` answering `/healthz`.
 async fn serve(bin: &Path, config: &Path, port: u16) -> Server {
     let server = Server(
         Command::new(bin).arg("--config").arg(config).arg("serve").stdout(Stdio::null()).spawn().unwrap(),
@@ -132,106 +112,11 @@ async fn serve(bin: &Path, config: &Path, port: u16) -> Server {
     server
 }
 
-fn between<'a>(page: &'a str, start: &str, end: char) -> &'a str {
-    let i = page.find(start).unwrap_or_else(|| panic!("{start} not in {page}")) + start.len();
-    &page[i..i + page[i..].find(end).unwrap()]
-}
-
-/// An authorization request at the node on `port`, through whatever pages it shows, to the
-/// redirect back: its query.
-async fn authorize(http: &reqwest::Client, port: u16, client: &str, extra: &str) -> String {
-    let base = format!("http://127.0.0.1:{port}");
-    let url = format!(
-        "{base}/t/main/authorize?client_id={client}&redirect_uri=http%3A%2F%2F127.0.0.1%3A1%2Fcb\
-         &response_type=code&scope=openid&state=s1{extra}"
-    );
-    let mut res = http.get(url).send().await.unwrap();
-    for _ in 0..8 {
-        if let Some(l) = res.headers().get("location").map(|v| v.to_str().unwrap().to_string()) {
-            if l.starts_with(REDIRECT) {
-                return l;
-            }
-            res = http.get(format!("{base}{l}")).send().await.unwrap();
-            continue;
-        }
-        let page = res.text().await.unwrap();
-        let action = between(&page, "action=\"", '"').to_string();
-        let csrf = between(&page, "name=\"csrf\" value=\"", '"').to_string();
-        let mut form = vec![("csrf", csrf.as_str())];
-        if page.contains("name=\"password\"") {
-            form.extend([("login", "li"), ("password", "Correct-Horse-9")]);
-        } else {
-            form.push(("decision", "allow"));
-        }
-        res = http.post(format!("{base}{action}")).form(&form).send().await.unwrap();
-    }
-    panic!("no redirect back");
-}
-
-fn param(url: &str, name: &str) -> Option<String> {
-    url::Url::parse(url).unwrap().query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.to_string())
-}
-
-async fn token(port: u16, client: &str, secret: &str, form: &[(&str, &str)]) -> serde_json::Value {
-    reqwest::Client::new()
-        .post(format!("http://127.0.0.1:{port}/t/main/token"))
-        .basic_auth(client, Some(secret))
-        .form(form)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
-async fn active(port: u16, client: &str, secret: &str, access_token: &str) -> bool {
-    let v: serde_json::Value = reqwest::Client::new()
-        .post(format!("http://127.0.0.1:{port}/t/main/introspect"))
-        .basic_auth(client, Some(secret))
-        .form(&[("token", access_token)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    v["active"] == true
-}
-
-#[test]
-fn previous_and_new_release_side_by_side() {
-    let admin = match std::env::var("IDP_TEST_POSTGRES") {
-        Ok(v) if v == "off" => return eprintln!("IDP_TEST_POSTGRES=off: skipping"),
-        Ok(v) if !v.is_empty() => v,
-        _ => "postgres://postgres@127.0.0.1:5432/postgres".to_string(),
-    };
-    let previous = previous_binary();
-    let name = format!("idp_upgrade_test_{}", std::process::id());
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let sql = |q: String| {
-        rt.block_on(async {
-            let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await.unwrap_or_else(|e| {
-                panic!("PostgreSQL at {admin} is needed ({e}); IDP_TEST_POSTGRES=off skips")
-            });
-            sqlx::query(sqlx::AssertSqlSafe(q)).execute(&mut c).await.unwrap();
-        })
-    };
-    sql(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
-    sql(format!("CREATE DATABASE \"{name}\""));
-    let url = admin.rsplit_once('/').map(|(b, _)| format!("{b}/{name}")).unwrap();
-    let result =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rt.block_on(scenario(&previous, &url))));
-    sql(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
-    if let Err(e) = result {
-        std::panic::resume_unwind(e);
-    }
-}
-
 async fn scenario(previous: &Path, database_url: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let (old_port, new_port) = (free(), free());
+    let (old_port, new_port) = (free_port(), free_port());
+    let (old, new) = (format!("http://127.0.0.1:{old_port}"), format!("http://127.0.0.1:{new_port}"));
+    const LI: (&str, &str) = ("li", "Correct-Horse-9");
     let kek = idp_core::crypto::Kek::generate(&SystemEnv).encode();
     // both nodes answer for one issuer, as behind a load balancer
     let old_cfg = config(dir.path(), "old", old_port, old_port, database_url, &kek);
@@ -259,10 +144,10 @@ async fn scenario(previous: &Path, database_url: &str) {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let back = authorize(&browser, old_port, &id, "").await;
+    let back = authorize(&browser, &old, &id, LI, "").await;
     let code = param(&back, "code").expect("a code from the old node");
     let first = token(
-        old_port,
+        &old,
         &id,
         &secret,
         &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT)],
@@ -279,10 +164,10 @@ async fn scenario(previous: &Path, database_url: &str) {
     assert_eq!(cli(Path::new(BIN), &new_cfg, &["migrate", "--dry-run"], None), serde_json::json!([]));
 
     // the old node still works on the migrated database: the session, a code, a refresh
-    let back = authorize(&browser, old_port, &id, "&prompt=none").await;
+    let back = authorize(&browser, &old, &id, LI, "&prompt=none").await;
     let code = param(&back, "code").unwrap_or_else(|| panic!("the old node kept the session: {back}"));
     let second = token(
-        old_port,
+        &old,
         &id,
         &secret,
         &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT)],
@@ -290,14 +175,15 @@ async fn scenario(previous: &Path, database_url: &str) {
     .await;
     assert!(second["access_token"].is_string(), "{second}");
     let rotated =
-        token(old_port, &id, &secret, &[("grant_type", "refresh_token"), ("refresh_token", &rt1)]).await;
+        token(
+        &old, &id, &secret, &[("grant_type", "refresh_token"), ("refresh_token", &rt1)]).await;
     let rt2 = rotated["refresh_token"].as_str().unwrap_or_else(|| panic!("{rotated}")).to_string();
 
     // the new node takes the same session and the same token family
-    let back = authorize(&browser, new_port, &id, "&prompt=none").await;
+    let back = authorize(&browser, &new, &id, LI, "&prompt=none").await;
     let code = param(&back, "code").unwrap_or_else(|| panic!("the new node knows the session: {back}"));
     let third = token(
-        new_port,
+        &new,
         &id,
         &secret,
         &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT)],
@@ -305,13 +191,15 @@ async fn scenario(previous: &Path, database_url: &str) {
     .await;
     assert!(third["id_token"].is_string(), "{third}");
     let again =
-        token(new_port, &id, &secret, &[("grant_type", "refresh_token"), ("refresh_token", &rt2)]).await;
+        token(
+        &new, &id, &secret, &[("grant_type", "refresh_token"), ("refresh_token", &rt2)]).await;
     assert!(again["access_token"].is_string(), "the new node rotates the old node's refresh token: {again}");
     let replay =
-        token(old_port, &id, &secret, &[("grant_type", "refresh_token"), ("refresh_token", &rt2)]).await;
+        token(
+        &old, &id, &secret, &[("grant_type", "refresh_token"), ("refresh_token", &rt2)]).await;
     assert_eq!(replay["error"], "invalid_grant", "and the old node sees it used");
-    assert!(active(new_port, &id, &secret, second["access_token"].as_str().unwrap()).await);
-    assert!(active(old_port, &id, &secret, third["access_token"].as_str().unwrap()).await);
+    assert!(active(&new, &id, &secret, second["access_token"].as_str().unwrap()).await);
+    assert!(active(&old, &id, &secret, third["access_token"].as_str().unwrap()).await);
 
     // a logout on the new node ends the session for the old one too
     let hint = third["id_token"].as_str().unwrap();
@@ -321,6 +209,6 @@ async fn scenario(previous: &Path, database_url: &str) {
         .await
         .unwrap();
     assert!(res.status().is_success() || res.status().is_redirection(), "{}", res.status());
-    let back = authorize(&browser, old_port, &id, "&prompt=none").await;
+    let back = authorize(&browser, &old, &id, LI, "&prompt=none").await;
     assert_eq!(param(&back, "error").as_deref(), Some("login_required"), "{back}");
 }
