@@ -69,11 +69,14 @@ pub enum Command {
         #[arg(long = "name")]
         names: Vec<String>,
     },
-    /// Exit 0 when the provider at URL answers ready (for container health checks, in
-    /// images without curl).
+    /// Exit 0 when the provider answers ready (for container health checks, in images without
+    /// curl): by default this node's own `/readyz`, on loopback at the configured `listen` port
+    /// (HTTPS when TLS is configured; the certificate, made out to the public name, is not
+    /// checked on that loopback probe).
     Healthcheck {
-        #[arg(long, default_value = "http://127.0.0.1:8080/readyz")]
-        url: String,
+        /// Ask this URL instead.
+        #[arg(long)]
+        url: Option<String>,
     },
     /// Print the configuration reference (Markdown; docs/configuration.md).
     ConfigReference,
@@ -393,11 +396,38 @@ fn client_text(c: &ClientInfo) -> String {
     s
 }
 
+/// This node's `/readyz` at its `listen` address, an unspecified one (`0.0.0.0`, `[::]`)
+/// replaced by loopback.
+fn own_readyz(config: &crate::config::Config) -> String {
+    let scheme = if config.tls_cert.is_some() { "https" } else { "http" };
+    let host = match config.listen.parse::<std::net::SocketAddr>() {
+        Ok(mut addr) => {
+            if addr.ip().is_unspecified() {
+                addr.set_ip(match addr {
+                    std::net::SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+                    std::net::SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+                });
+            }
+            addr.to_string()
+        }
+        Err(_) => config.listen.clone(), // a host name and port
+    };
+    format!("{scheme}://{host}/readyz")
+}
+
 /// Runs an operator command (anything but `serve`).
 pub async fn run_command(cli: Cli) -> anyhow::Result<()> {
     if let Command::Healthcheck { url } = &cli.command {
-        let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(5)).build()?;
-        let res = http.get(url).send().await.with_context(|| format!("{url} does not answer"))?;
+        let mut http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(5));
+        let url = match url {
+            Some(url) => url.clone(),
+            None => {
+                let config = load_config(&cli)?;
+                http = http.danger_accept_invalid_certs(config.tls_cert.is_some());
+                own_readyz(&config)
+            }
+        };
+        let res = http.build()?.get(&url).send().await.with_context(|| format!("{url} does not answer"))?;
         if !res.status().is_success() {
             bail!("{url}: {} {}", res.status(), res.text().await.unwrap_or_default());
         }

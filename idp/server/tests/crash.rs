@@ -12,11 +12,11 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::{BIN, REDIRECT, Server, cli, free_port};
 use idp_core::crypto::{random_token, sha256_hex};
 use idp_core::model::{AuthCode, Authorization};
 use idp_core::{Env, SystemEnv};
 use serde_json::Value;
-use common::{BIN, REDIRECT, Server, free_port, cli};
 
 const WORKERS: usize = 6;
 

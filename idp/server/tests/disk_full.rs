@@ -15,8 +15,8 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
 use common::{BIN, Server, cli};
+use serde_json::Value;
 
 fn idp(config: &std::path::Path, args: &[&str]) -> Value {
     cli(std::path::Path::new(BIN), config, args, None)

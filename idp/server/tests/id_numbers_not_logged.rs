@@ -11,9 +11,9 @@
 
 mod common;
 
+use common::{BIN, Server, between, cli, param};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use common::{BIN, Server, between, cli, param};
 
 fn idp(config: &std::path::Path, args: &[&str], stdin: Option<&str>) {
     cli(std::path::Path::new(BIN), config, args, stdin);

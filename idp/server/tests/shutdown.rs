@@ -14,8 +14,8 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use idp_core::SystemEnv;
 use common::{BIN, Server, free_port};
+use idp_core::SystemEnv;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn start(dir: &std::path::Path, port: u16, grace: u64) -> Server {
@@ -106,6 +106,10 @@ async fn ready_then_drains_on_sigterm() {
     // the container health check: the binary asks /readyz
     let url = format!("http://127.0.0.1:{port}/readyz");
     assert!(Command::new(BIN).args(["healthcheck", "--url", &url]).status().unwrap().success());
+    // by default its own node's, at the configured listen address
+    let config = dir.path().join("idp.toml");
+    let own = Command::new(BIN).arg("--config").arg(&config).arg("healthcheck").output().unwrap();
+    assert!(own.status.success(), "{}", String::from_utf8_lossy(&own.stderr));
 
     let mut in_flight = half_sent(port).await;
     tokio::time::sleep(Duration::from_millis(200)).await;

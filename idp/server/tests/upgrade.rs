@@ -175,8 +175,7 @@ async fn scenario(previous: &Path, database_url: &str) {
     .await;
     assert!(second["access_token"].is_string(), "{second}");
     let rotated =
-        token(
-        &old, &id, &secret, &[("grant_type", "refresh_token"), ("refresh_token", &rt1)]).await;
+        token(&old, &id, &secret, &[("grant_type", "refresh_token"), ("refresh_token", &rt1)]).await;
     let rt2 = rotated["refresh_token"].as_str().unwrap_or_else(|| panic!("{rotated}")).to_string();
 
     // the new node takes the same session and the same token family
@@ -190,13 +189,9 @@ async fn scenario(previous: &Path, database_url: &str) {
     )
     .await;
     assert!(third["id_token"].is_string(), "{third}");
-    let again =
-        token(
-        &new, &id, &secret, &[("grant_type", "refresh_token"), ("refresh_token", &rt2)]).await;
+    let again = token(&new, &id, &secret, &[("grant_type", "refresh_token"), ("refresh_token", &rt2)]).await;
     assert!(again["access_token"].is_string(), "the new node rotates the old node's refresh token: {again}");
-    let replay =
-        token(
-        &old, &id, &secret, &[("grant_type", "refresh_token"), ("refresh_token", &rt2)]).await;
+    let replay = token(&old, &id, &secret, &[("grant_type", "refresh_token"), ("refresh_token", &rt2)]).await;
     assert_eq!(replay["error"], "invalid_grant", "and the old node sees it used");
     assert!(active(&new, &id, &secret, second["access_token"].as_str().unwrap()).await);
     assert!(active(&old, &id, &secret, third["access_token"].as_str().unwrap()).await);

@@ -18,6 +18,8 @@ use std::sync::Arc;
 use idp_core::{Store, StoreError};
 
 mod batch;
+#[macro_use]
+mod batch_sql;
 mod cache;
 mod macros;
 pub mod maintenance;

@@ -49,4 +49,5 @@ impl_store!(PgStore, Postgres, "postgres");
 impl_identity_sql!(PgStore);
 impl_device_sql!(PgStore);
 impl_admin_sql!(PgStore);
+impl_batch_sql!(Postgres);
 impl_logout_sql!(PgStore);

@@ -78,4 +78,5 @@ impl_store!(SqliteStore, Sqlite, "sqlite");
 impl_identity_sql!(SqliteStore);
 impl_device_sql!(SqliteStore);
 impl_admin_sql!(SqliteStore);
+impl_batch_sql!(Sqlite);
 impl_logout_sql!(SqliteStore);

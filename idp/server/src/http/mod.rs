@@ -16,12 +16,11 @@ use tower_http::cors::{Any, CorsLayer};
 use crate::state::AppState;
 
 pub mod account;
+pub mod account_contact;
 pub mod account_delete;
-pub mod account_email;
 pub mod account_enterprise;
 pub mod account_grants;
 pub mod account_keys;
-pub mod account_phone;
 pub mod account_sessions;
 pub mod authorize;
 pub mod context;
@@ -91,15 +90,15 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/t/{tenant}/account/sessions/{sid}/end", post(account_sessions::end))
         .route("/t/{tenant}/account/grants/{client}/withdraw", post(account_grants::withdraw))
         .route("/t/{tenant}/account/delete", post(account_delete::delete))
-        .route("/t/{tenant}/account/email/send", post(account_email::send))
-        .route("/t/{tenant}/account/email/verify", post(account_email::verify))
+        .route("/t/{tenant}/account/email/send", post(account_contact::send_email))
+        .route("/t/{tenant}/account/email/verify", post(account_contact::verify_email))
         .route("/t/{tenant}/account/enterprise/{org}/{what}", post(account_enterprise::grant))
         .route("/t/{tenant}/account/role/{id}/{what}", post(account_enterprise::decide))
         .route("/t/{tenant}/counter", get(counter::show).post(counter::check))
         .route("/t/{tenant}/interaction/{id}/realname", post(realname::upgrade))
         .route("/t/{tenant}/interaction/{id}/context", post(context::pick))
-        .route("/t/{tenant}/account/phone/send", post(account_phone::send))
-        .route("/t/{tenant}/account/phone/verify", post(account_phone::verify))
+        .route("/t/{tenant}/account/phone/send", post(account_contact::send_phone))
+        .route("/t/{tenant}/account/phone/verify", post(account_contact::verify_phone))
         .route("/t/{tenant}/account/keys/begin", post(account_keys::begin))
         .route("/t/{tenant}/account/keys/finish", post(account_keys::finish))
         .route("/t/{tenant}/account/keys/{key}/remove", post(account_keys::remove))
