@@ -184,7 +184,12 @@ async fn compose(root: &Path) {
     let compose = |args: &[&str], extra: &[(&str, String)]| run(&mut compose_cmd(args, extra));
     let (idp1, idp2, console) =
         (format!("{project}_idp_1"), format!("{project}_idp_2"), format!("{project}_console_1"));
-    let _cleanup = Cleanup(vec![compose_cmd(&["down", "-v"], &[]), podman_cmd(&["rm", "-f", &idp2])]);
+    // (`rm -v` first: the image's VOLUME gives the console and node 2 anonymous volumes)
+    let postgres = format!("{project}_postgres_1");
+    let _cleanup = Cleanup(vec![
+        compose_cmd(&["down", "-v"], &[]),
+        podman_cmd(&["rm", "-f", "-v", &idp2, &console, &idp1, &postgres]),
+    ]);
     compose(&["up", "-d"], &[]);
     let node1 = format!("http://127.0.0.1:{idp_port}");
     ready(&format!("{node1}/readyz"), Duration::from_secs(120)).await;
@@ -239,7 +244,7 @@ async fn compose(root: &Path) {
 
     // the console, configured, sends the browser to the idp it found on the internal network
     compose(
-        &["up", "-d", "console"],
+        &["up", "-d", "--no-deps", "console"],
         &[
             ("CONSOLE_CLIENT_ID", console_client["client_id"].as_str().unwrap().to_string()),
             ("CONSOLE_CLIENT_SECRET", console_client["client_secret"].as_str().unwrap().to_string()),
@@ -252,14 +257,18 @@ async fn compose(root: &Path) {
         .build()
         .unwrap();
     let t0 = Instant::now();
-    let to_idp = loop {
-        if let Ok(res) = browser.get(format!("http://127.0.0.1:{console_port}/")).send().await
-            && let Some(l) = res.headers().get("location")
-        {
-            let l = l.to_str().unwrap().to_string();
+    let to_idp = 'console: loop {
+        // "/" sends to the console's "/login", which sends to the idp
+        let mut next = format!("http://127.0.0.1:{console_port}/");
+        for _ in 0..3 {
+            let Ok(res) = browser.get(&next).send().await else { break };
+            let Some(l) = res.headers().get("location").map(|l| l.to_str().unwrap().to_string()) else {
+                break;
+            };
             if l.starts_with(&format!("{public}/t/main/authorize")) {
-                break l;
+                break 'console l;
             }
+            next = format!("http://127.0.0.1:{console_port}{l}");
         }
         assert!(t0.elapsed() < Duration::from_secs(60), "the console sends the browser to the idp");
         tokio::time::sleep(Duration::from_millis(250)).await;
