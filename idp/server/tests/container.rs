@@ -106,6 +106,8 @@ fn the_image_and_the_compose_file_work_as_shipped() {
     let root = root();
     run(Command::new(root.join("deploy/test/base-images.sh")).current_dir(&root));
     // as `compose.yaml`'s build section says: context the repository, deploy/Containerfile
+    let before =
+        Command::new("podman").args(["image", "inspect", IMAGE, "--format", "{{.Id}}"]).output().unwrap();
     let t0 = Instant::now();
     run(Command::new("podman").current_dir(&root).args([
         "build",
@@ -120,6 +122,11 @@ fn the_image_and_the_compose_file_work_as_shipped() {
         ".",
     ]));
     eprintln!("container image built in {:?}", t0.elapsed());
+    let now = podman(&["image", "inspect", IMAGE, "--format", "{{.Id}}"]);
+    if before.status.success() && text(&before) != now {
+        // the previous build, now untagged (kept if something still uses it)
+        let _ = Command::new("podman").args(["rmi", text(&before).as_str()]).stderr(Stdio::null()).output();
+    }
     let user = podman(&["image", "inspect", IMAGE, "--format", "{{.Config.User}}"]);
     assert_eq!(user, "10001:10001", "the image runs unprivileged");
     let size: u64 = podman(&["image", "inspect", IMAGE, "--format", "{{.Size}}"]).parse().unwrap();
