@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{REDIRECT, active, authorize, free_port, param, token};
+use common::{REDIRECT, active, authorize, free_port, json_of, param, ready, token};
 
 const IMAGE: &str = "localhost/idp:latest";
 const LI: (&str, &str) = ("li", "Correct-Horse-9");
@@ -66,18 +66,6 @@ fn podman_cmd(args: &[&str]) -> Command {
     let mut cmd = Command::new("podman");
     cmd.args(args);
     cmd
-}
-
-/// Waits until `url` answers 200.
-async fn ready(url: &str, within: Duration) {
-    let t0 = Instant::now();
-    loop {
-        if reqwest::get(url).await.is_ok_and(|r| r.status() == 200) {
-            return;
-        }
-        assert!(t0.elapsed() < within, "{url} did not become ready");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
 }
 
 /// Waits for a container to exit: its exit code.
@@ -213,21 +201,10 @@ async fn compose(root: &Path) {
     podman(&["rm", "-v", &console]); // (with its anonymous volume: the image declares one)
 
     // the operator registers clients and a person with the CLI inside the idp container
-    let idp_cli = |args: &[&str], stdin: Option<&str>| -> serde_json::Value {
-        use std::io::Write;
-        let mut child = Command::new("podman")
-            .args(["exec", "-i", &idp1, "/usr/local/bin/idp"])
-            .args(args)
-            .arg("--json")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(stdin.unwrap_or("").as_bytes()).unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "idp {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        serde_json::from_slice(&out.stdout).unwrap_or_default()
+    let idp_cli = |args: &[&str], stdin: Option<&str>| {
+        let mut cmd = Command::new("podman");
+        cmd.args(["exec", "-i", &idp1, "/usr/local/bin/idp"]).args(args);
+        json_of(cmd, stdin)
     };
     let console_redirect = format!("http://localhost:{console_port}/callback");
     let console_client = idp_cli(

@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{BIN, Server, between, cli, param};
+use common::{BIN, Server, active, between, cli, param, token};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -221,44 +221,17 @@ async fn secrets_and_tokens_never_reach_the_log() {
         }
     };
     secrets.push(code.clone());
-    let token = |form: Vec<(&'static str, String)>, id: String, secret: String| {
-        let http = reqwest::Client::new();
-        let url = format!("{base}/t/main/token");
-        async move {
-            let v: serde_json::Value = http
-                .post(url)
-                .basic_auth(id, Some(secret))
-                .form(&form)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            v
-        }
-    };
     let tokens = token(
-        vec![
-            ("grant_type", "authorization_code".to_string()),
-            ("code", code.clone()),
-            ("redirect_uri", redirect.to_string()),
-        ],
-        web.clone(),
-        web_secret.clone(),
+        &base,
+        &web,
+        &web_secret,
+        &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", redirect)],
     )
     .await;
-    let refreshed = token(
-        vec![
-            ("grant_type", "refresh_token".to_string()),
-            ("refresh_token", tokens["refresh_token"].as_str().unwrap().to_string()),
-        ],
-        web.clone(),
-        web_secret.clone(),
-    )
-    .await;
-    let machine =
-        token(vec![("grant_type", "client_credentials".to_string())], svc.clone(), svc_secret.clone()).await;
+    let rt = tokens["refresh_token"].as_str().unwrap();
+    let refreshed =
+        token(&base, &web, &web_secret, &[("grant_type", "refresh_token"), ("refresh_token", rt)]).await;
+    let machine = token(&base, &svc, &svc_secret, &[("grant_type", "client_credentials")]).await;
     for t in [&tokens, &refreshed, &machine] {
         for k in ["access_token", "refresh_token", "id_token"] {
             if let Some(v) = t[k].as_str() {
@@ -266,21 +239,9 @@ async fn secrets_and_tokens_never_reach_the_log() {
             }
         }
     }
-    let introspected: serde_json::Value = reqwest::Client::new()
-        .post(format!("{base}/t/main/introspect"))
-        .basic_auth(&web, Some(&web_secret))
-        .form(&[("token", refreshed["access_token"].as_str().unwrap())])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(introspected["active"], true);
+    assert!(active(&base, &web, &web_secret, refreshed["access_token"].as_str().unwrap()).await);
     // a wrong secret and a replayed code are refused, and logged as such
-    let wrong =
-        token(vec![("grant_type", "client_credentials".to_string())], svc.clone(), "not-the-secret".into())
-            .await;
+    let wrong = token(&base, &svc, "not-the-secret", &[("grant_type", "client_credentials")]).await;
     assert_eq!(wrong["error"], "invalid_client");
     secrets.push("not-the-secret".into());
     drop(server);

@@ -14,7 +14,7 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{BIN, Server, free_port};
+use common::{BIN, Server, free_port, ready};
 use idp_core::SystemEnv;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -25,14 +25,8 @@ async fn start(dir: &std::path::Path, port: u16, grace: u64) -> Server {
 async fn start_with(dir: &std::path::Path, port: u16, extra: &str, stderr: Stdio) -> Server {
     let database_url = format!("sqlite:{}/idp.db", dir.display());
     let server = spawn(&write_config(dir, port, &database_url, extra), stderr);
-    let t0 = Instant::now();
-    while t0.elapsed() < Duration::from_secs(20) {
-        if reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await.is_ok() {
-            return server;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("the server did not start");
+    ready(&format!("http://127.0.0.1:{port}/healthz"), Duration::from_secs(20)).await;
+    server
 }
 
 fn write_config(dir: &std::path::Path, port: u16, database_url: &str, extra: &str) -> std::path::PathBuf {
@@ -270,15 +264,8 @@ fn serve_waits_for_a_database_that_comes_up_later() {
                     });
                 }
             });
-            let t0 = Instant::now();
-            loop {
-                let ready = reqwest::get(format!("http://127.0.0.1:{port}/readyz")).await;
-                if ready.is_ok_and(|r| r.status() == 200) {
-                    break;
-                }
-                assert!(t0.elapsed() < Duration::from_secs(30), "ready once the database answers");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
+            // ready once the database answers
+            ready(&format!("http://127.0.0.1:{port}/readyz"), Duration::from_secs(30)).await;
             terminate(&server);
             let (status, _) = exit_of(&mut server, Duration::from_secs(20));
             assert!(status.success(), "{status}");

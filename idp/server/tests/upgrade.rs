@@ -12,9 +12,9 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{BIN, REDIRECT, Server, active, authorize, cli, free_port, param, token};
+use common::{BIN, REDIRECT, Server, active, authorize, cli, free_port, param, ready, token};
 use idp_core::SystemEnv;
 
 /// The previous release: migrations up to 0019.
@@ -104,11 +104,7 @@ async fn serve(bin: &Path, config: &Path, port: u16) -> Server {
     let server = Server(
         Command::new(bin).arg("--config").arg(config).arg("serve").stdout(Stdio::null()).spawn().unwrap(),
     );
-    let t0 = Instant::now();
-    while reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await.is_err() {
-        assert!(t0.elapsed() < Duration::from_secs(30), "the server on {port} starts");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    ready(&format!("http://127.0.0.1:{port}/healthz"), Duration::from_secs(30)).await;
     server
 }
 

@@ -141,6 +141,21 @@ pub async fn verify_email(
     verify(Contact::Email, state, slug, peer, headers, body).await
 }
 
+/// The signed-in person's form, once the session may change factors (`may_change_factors`);
+/// else the page that says why not.
+async fn open(state: &State, slug: &str, headers: &HeaderMap, body: &Bytes) -> Result<Posted, Response> {
+    let posted = posted(state, slug, headers, body).await?;
+    match may_change_factors(state, &posted.t, &posted.session).await {
+        Ok(true) => Ok(posted),
+        Ok(false) => {
+            let Posted { t, lang, session, account, .. } = &posted;
+            let msg = Some(lang.texts().need_aal2);
+            Err(show_account_with(state, t, *lang, headers, session, account, msg, None).await)
+        }
+        Err(e) => Err(error_page(posted.lang, &e)),
+    }
+}
+
 async fn send(
     contact: Contact,
     state: State,
@@ -149,21 +164,16 @@ async fn send(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Posted { t, lang, session, account, params } = match posted(&state, &slug, &headers, &body).await {
+    let Posted { t, lang, session, account, params } = match open(&state, &slug, &headers, &body).await {
         Ok(v) => v,
         Err(r) => return r,
     };
+    let Some(sender) = contact.sender(&state) else { return see_other(&home_url(&t)) };
     let texts = lang.texts();
     let show = |msg: &'static str, pending: Option<String>| {
         let pending = pending.map(|a| contact.pending(a));
         show_account_with(&state, &t, lang, &headers, &session, &account, Some(msg), pending)
     };
-    let Some(sender) = contact.sender(&state) else { return see_other(&home_url(&t)) };
-    match may_change_factors(&state, &t, &session).await {
-        Ok(true) => {}
-        Ok(false) => return show(texts.need_aal2, None).await,
-        Err(e) => return error_page(lang, &e),
-    }
     let (bad, sent, kind) = contact.texts(texts);
     let Some(address) = contact.normalise(super::param(&params, contact.field()).unwrap_or_default()) else {
         return show(bad, None).await;
@@ -187,7 +197,7 @@ async fn verify(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Posted { t, lang, session, account, params } = match posted(&state, &slug, &headers, &body).await {
+    let Posted { t, lang, session, account, params } = match open(&state, &slug, &headers, &body).await {
         Ok(v) => v,
         Err(r) => return r,
     };
@@ -198,11 +208,6 @@ async fn verify(
         let (state, t, headers, session, account) = page;
         async move { show_account_with(state, t, lang, headers, session, account, Some(&msg), pending).await }
     };
-    match may_change_factors(&state, &t, &session).await {
-        Ok(true) => {}
-        Ok(false) => return show(texts.need_aal2.to_string(), None).await,
-        Err(e) => return error_page(lang, &e),
-    }
     let Some(address) = contact.normalise(super::param(&params, contact.field()).unwrap_or_default()) else {
         return see_other(&home_url(&t));
     };

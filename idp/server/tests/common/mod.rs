@@ -27,13 +27,31 @@ pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// Waits until `url` answers 200 (a node coming up), failing the test after `within`.
+pub async fn ready(url: &str, within: std::time::Duration) {
+    let t0 = std::time::Instant::now();
+    loop {
+        if reqwest::get(url).await.is_ok_and(|r| r.status() == 200) {
+            return;
+        }
+        assert!(t0.elapsed() < within, "{url} did not answer 200 within {within:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 /// `bin --config CONFIG ARGS… --json`, with `stdin` written to it: its JSON output (null if it
 /// printed none). Fails the test, showing its stderr, when the command fails.
 pub fn cli(bin: &Path, config: &Path, args: &[&str], stdin: Option<&str>) -> serde_json::Value {
-    let mut child = Command::new(bin)
-        .arg("--config")
-        .arg(config)
-        .args(args)
+    let mut cmd = Command::new(bin);
+    cmd.arg("--config").arg(config).args(args);
+    json_of(cmd, stdin)
+}
+
+/// Runs an `idp` command line (`cmd`, to which `--json` is added) with `stdin` written to it:
+/// its JSON output (null if it printed none). Fails the test, showing its stderr, when the
+/// command fails.
+pub fn json_of(mut cmd: Command, stdin: Option<&str>) -> serde_json::Value {
+    let mut child = cmd
         .arg("--json")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -44,7 +62,7 @@ pub fn cli(bin: &Path, config: &Path, args: &[&str], stdin: Option<&str>) -> ser
         child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
     }
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap_or_default()
 }
 
