@@ -128,10 +128,28 @@ pub async fn require(
     next.run(req).await
 }
 
-/// A console path to come back to: local, absolute, and not a scheme-relative URL.
+/// A console path to come back to: local, absolute, and not a scheme-relative URL. Browsers
+/// drop tabs and newlines inside a URL (WHATWG URL parsing), so `/\t/evil.example` would go to
+/// `//evil.example`: any control character, whitespace or backslash is refused, and what is
+/// kept is what the URL parser leaves on the console's own origin.
 fn local_path(p: &str) -> Option<String> {
-    let ok = p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && p.len() <= 512;
-    ok.then(|| p.to_string())
+    if p.len() > 512
+        || !p.starts_with('/')
+        || p.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+    {
+        return None;
+    }
+    let base = url::Url::parse("http://console.invalid/").ok()?;
+    let u = base.join(p).ok()?;
+    if u.origin() != base.origin() || u.username() != "" || u.password().is_some() {
+        return None;
+    }
+    let mut out = u.path().to_string();
+    if let Some(q) = u.query() {
+        out.push('?');
+        out.push_str(q);
+    }
+    (out.starts_with('/') && !out.starts_with("//")).then_some(out)
 }
 
 #[derive(Deserialize)]
@@ -247,7 +265,20 @@ mod tests {
     #[test]
     fn only_local_paths_to_come_back_to() {
         assert_eq!(super::local_path("/clients/abc?lang=en").as_deref(), Some("/clients/abc?lang=en"));
-        for bad in ["https://evil.example/", "//evil.example/x", "/\\evil.example", "clients", ""] {
+        for bad in [
+            "https://evil.example/",
+            "//evil.example/x",
+            "/\\evil.example",
+            "clients",
+            "",
+            "/\t/evil.example/x",
+            "/\n/evil.example/x",
+            "/\r\n/evil.example",
+            "/ /evil.example",
+            "/\u{0}/evil.example",
+            "/\u{85}/evil.example",
+            "/\u{3000}/evil.example",
+        ] {
             assert_eq!(super::local_path(bad), None, "{bad}");
         }
     }

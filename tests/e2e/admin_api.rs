@@ -25,9 +25,23 @@ pub(crate) async fn token(
     login: &str,
     totp: Option<&Secret>,
 ) -> String {
+    token_in(s, "main", client, secret, scope, login, totp).await
+}
+
+/// [`token`] in the tenant `slug`.
+pub(crate) async fn token_in(
+    s: &TestServer,
+    slug: &str,
+    client: &str,
+    secret: &str,
+    scope: &str,
+    login: &str,
+    totp: Option<&Secret>,
+) -> String {
     let b = Browser::new();
     let acr = if totp.is_some() { "&acr_values=aal2" } else { "" };
-    let url = auth_url(&s.issuer, client, acr).replace("scope=openid", &format!("scope={scope}"));
+    let issuer = format!("{}/t/{slug}", s.base);
+    let url = auth_url(&issuer, client, acr).replace("scope=openid", &format!("scope={scope}"));
     let (_, _, login_page) = b.get(s, &url).await.page();
     let mut step = b.sign_in(s, &login_page, login, PASSWORD).await;
     if let Some(totp) = totp {
@@ -38,16 +52,33 @@ pub(crate) async fn token(
         Step::Page { body, .. } => b.consent(s, &body, true).await.callback(),
         left => left.callback(),
     };
-    let t = crate::rp::redeem(s, client, secret, &cb["code"]).await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", cb["code"].as_str()),
+        ("redirect_uri", crate::common::REDIRECT),
+    ];
+    let res =
+        rp_http().post(format!("{issuer}/token")).basic_auth(client, Some(secret)).form(&form).send().await;
+    let t: Value = res.unwrap().json().await.unwrap();
     t["access_token"].as_str().unwrap_or_else(|| panic!("{t}")).to_string()
 }
 
-struct Api<'a> {
-    s: &'a TestServer,
+pub(crate) fn urlencoding(v: &str) -> String {
+    url::form_urlencoded::byte_serialize(v.as_bytes()).collect()
+}
+
+pub(crate) struct Api<'a> {
+    pub s: &'a TestServer,
 }
 
 impl Api<'_> {
-    async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+    pub(crate) async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let url = format!("{}/admin/v1/tenants/{path}", self.s.base);
         let mut req = match method {
             "GET" => rp_http().get(url),
@@ -156,7 +187,8 @@ async fn admin_api(backend: Backend) {
     let in_other =
         s.ops.add_membership("main", "clerk1", &other_dept.id, vec!["clerk".into()]).await.unwrap();
 
-    let admin_client = ClientSettings { scope: "openid admin".into(), ..ClientSettings::default() };
+    let admin_client =
+        ClientSettings { scope: "openid admin".into(), admin_client: true, ..ClientSettings::default() };
     let (console, console_secret) = s.add_client(ClientType::Web, admin_client).await;
     let console_secret = console_secret.unwrap();
     let (plain, plain_secret) = s.add_client(ClientType::Web, ClientSettings::default()).await;
@@ -184,6 +216,12 @@ async fn admin_api(backend: Backend) {
     s.env.advance(30);
     let no_scope =
         token(&s, &plain, plain_secret.as_deref().unwrap(), "openid", "sys", sys_totp.as_ref()).await;
+    let (status, p) = api.call("GET", "main/organisations", Some(&no_scope), None).await;
+    assert!(status == 401 && p["detail"].as_str().unwrap().contains("not for the admin API"), "{p}");
+    // the administrators' client, for the admin API, but without the admin scope
+    let resource = format!("openid&resource={}", urlencoding(&format!("{}/admin/v1", s.base)));
+    s.env.advance(30);
+    let no_scope = token(&s, &console, &console_secret, &resource, "sys", sys_totp.as_ref()).await;
     let (status, p) = api.call("GET", "main/organisations", Some(&no_scope), None).await;
     assert!(status == 403 && p["detail"].as_str().unwrap().contains("admin scope"), "{p}");
     assert_eq!(api.call("GET", "nowhere/organisations", Some(&tk("sys")), None).await.0, 404);

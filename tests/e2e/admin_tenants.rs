@@ -55,7 +55,8 @@ pub(crate) async fn admins(s: &TestServer) -> (String, String) {
         };
         s.ops.add_account("main", a).await.unwrap();
     }
-    let settings = ClientSettings { scope: "openid admin".into(), ..ClientSettings::default() };
+    let settings =
+        ClientSettings { scope: "openid admin".into(), admin_client: true, ..ClientSettings::default() };
     let (console, secret) = s.add_client(ClientType::Web, settings).await;
     let secret = secret.unwrap();
     let (sys_totp, _) = enrol(s, "sys").await;

@@ -32,6 +32,7 @@ fn authz() -> Authorization {
         act_as: "self".into(),
         context: None,
         claims: None,
+        resource: None,
     }
 }
 
@@ -106,7 +107,10 @@ async fn assert_revoked(store: &dyn Store, keys: &[&str]) {
     for key in keys {
         let rt = store.refresh_token(&format!("rt-{key}")).await.unwrap().expect("refresh token written");
         assert!(rt.revoked, "refresh token rt-{key} must be revoked");
-        let at_revoked = store.access_token_revoked(&format!("at-{key}"), Some(&rt.family_id)).await.unwrap();
+        let at_revoked = store
+            .access_token_revoked(&format!("at-{key}"), Some(&rt.family_id), "no-tenant", "no-client")
+            .await
+            .unwrap();
         assert!(at_revoked, "access token at-{key} must be revoked");
     }
 }
@@ -125,7 +129,7 @@ async fn store_code_race(backend: Backend) {
                 stagger(i).await;
                 let key = format!("code-{round}-racer-{i}");
                 let issue_fn = |c: &AuthCode| issue(&key, &c.family_id);
-                store.redeem_code(&hash, &issue_fn).await
+                store.redeem_code(&hash, "tenant-a", "web-1", &issue_fn).await
             }));
         }
         let mut winners = Vec::new();
@@ -160,7 +164,10 @@ async fn store_refresh_race(backend: Backend) {
         let (seed, family) = (format!("seed-{round}"), format!("fam-rt-{round}"));
         store.insert_code(&code(&seed, &family)).await.unwrap();
         let seed_fn = |c: &AuthCode| issue(&seed, &c.family_id);
-        assert!(matches!(store.redeem_code(&seed, &seed_fn).await.unwrap(), Redeem::Issued(..)));
+        assert!(matches!(
+            store.redeem_code(&seed, "tenant-a", "web-1", &seed_fn).await.unwrap(),
+            Redeem::Issued(..)
+        ));
         let mut tasks = Vec::new();
         for i in 0..RACERS {
             let (store, hash) = (store.clone(), format!("rt-{seed}"));

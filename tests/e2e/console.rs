@@ -206,8 +206,8 @@ pub(crate) async fn start_console(s: &TestServer) -> String {
         client_type: ClientType::Web,
         redirect_uris: vec![format!("{base}/callback")],
         post_logout_redirect_uris: vec![],
-        scope: Some("openid admin".into()),
-        settings: Some(ClientSettings::default()),
+        scope: Some("openid".into()),
+        settings: Some(ClientSettings { admin_client: true, ..ClientSettings::default() }),
     };
     let (client, secret) = s.ops.add_client("main", new).await.unwrap();
     let config = admin_console::Config {

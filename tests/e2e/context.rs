@@ -1,9 +1,11 @@
-//! Acting contexts through the pages: a staff-only application gets the staff context without
+//! Acting contexts through the pages: staff acting as staff need two factors (so does anyone
+//! at a staff-only application); a staff-only application gets the staff context without
 //! a question and the `org` claims; an application that accepts both shows the chooser (and so
 //! does `prompt=select_account`); a person with no context the client accepts is refused; ending
 //! the membership makes the staff tokens inactive and their refresh fail at once. The account
 //! page switches the session's context, which later authorizations take without asking.
 
+use idp_core::Env;
 use idp_core::model::{ClientSettings, ClientType};
 use idp_core::org::NewOrganisation;
 
@@ -69,9 +71,15 @@ async fn acting_contexts(backend: Backend) {
         auth_url(&s.issuer, client, extra).replace("scope=openid", "scope=openid%20org")
     };
 
-    // the staff-only application: no question, the staff context and its claims
+    // the staff-only application: two factors (DOMAIN.md: staff acting as staff need aal2),
+    // then no question, the staff context and its claims
+    let (totp, _) = crate::step_up::enrol(&s, "lei").await;
     let b = Browser::new();
-    let cb = b.authorize(&s, &with_org(&oa, ""), "lei").await.callback();
+    let (_, _, login) = b.get(&s, &with_org(&oa, "")).await.page();
+    let (_, _, code_page) = b.sign_in(&s, &login, "lei", PASSWORD).await.page();
+    assert!(code_page.contains("name=\"code\""), "a password alone is not enough: {code_page}");
+    let code = totp.code_at_step(s.env.now() / 30);
+    let cb = finish(&b, &s, crate::step_up::submit_code(&b, &s, &code_page, &code).await).await;
     let t = tokens(&s, &oa, &oa_secret, &cb["code"]).await;
     assert_eq!(claims(t["id_token"].as_str().unwrap())["act_as"], "staff", "{t}");
     let at = t["access_token"].as_str().unwrap().to_string();
@@ -134,16 +142,37 @@ async fn acting_contexts(backend: Backend) {
     assert_eq!(claims(t["id_token"].as_str().unwrap())["act_as"], "self", "{t}");
 
     // prompt=select_account (a fresh sign-in here) asks even where one context applies
+    s.env.advance(30);
     let (_, _, login) = b.get(&s, &with_org(&oa, "&prompt=select_account")).await.page();
-    let (_, _, chooser) = b.sign_in(&s, &login, "lei", PASSWORD).await.page();
+    let (_, _, code_page) = b.sign_in(&s, &login, "lei", PASSWORD).await.page();
+    let code = totp.code_at_step(s.env.now() / 30);
+    let (_, _, chooser) = crate::step_up::submit_code(&b, &s, &code_page, &code).await.page();
     assert!(
         chooser.contains(&format!("value=\"{}\"", m.id)) && !chooser.contains("value=\"self\""),
         "{chooser}"
     );
 
-    // no staff membership: the staff-only application is refused
+    // a staff-only application needs two factors of everyone; with them, no staff membership
+    // is refused
     let cb = Browser::new().authorize(&s, &with_org(&oa, ""), "zoe").await.callback();
+    assert_eq!(cb["error"], "unmet_authentication_requirements");
+    let (zoe_totp, _) = crate::step_up::enrol(&s, "zoe").await;
+    let bz = Browser::new();
+    let (_, _, login) = bz.get(&s, &with_org(&oa, "")).await.page();
+    let (_, _, code_page) = bz.sign_in(&s, &login, "zoe", PASSWORD).await.page();
+    let code = zoe_totp.code_at_step(s.env.now() / 30);
+    let cb = crate::step_up::submit_code(&bz, &s, &code_page, &code).await.callback();
     assert_eq!(cb["error"], "access_denied");
+    // a citizen at the application that accepts both contexts: the password alone
+    let (hall_self, _) = s
+        .add_client(
+            ClientType::Web,
+            ClientSettings { contexts: vec!["self".into(), "staff".into()], ..ClientSettings::default() },
+        )
+        .await;
+    s.add_account("cai").await;
+    let cb = Browser::new().authorize(&s, &auth_url(&s.issuer, &hall_self, ""), "cai").await.callback();
+    assert!(cb.contains_key("code"), "{cb:?}");
 
     // the membership ends: its tokens stop at once
     s.ops.revoke_membership("main", &m.id).await.unwrap();

@@ -87,8 +87,8 @@ async fn kiosks(backend: Backend) {
     // polling before the person decides; too fast
     let (status, e) = poll(&s, id, &secret, device_code).await;
     assert_eq!((status, e["error"].as_str()), (400, Some("authorization_pending")), "{e}");
-    let (_, e) = poll(&s, id, &secret, device_code).await;
-    assert_eq!(e["error"], "slow_down", "{e}");
+    let (status, e) = poll(&s, id, &secret, device_code).await;
+    assert_eq!((status, e["error"].as_str()), (400, Some("slow_down")), "RFC 8628 §3.5 / RFC 6749 §5.2: {e}");
     s.env.advance(6);
     let (_, e) = poll(&s, id, &secret, device_code).await;
     assert_eq!(e["error"], "slow_down", "the interval grew to 10 s, and now to 15: {e}");

@@ -271,7 +271,8 @@ async fn admin_token(s: &TestServer) -> String {
         roles: vec!["system_admin".into()],
     };
     s.ops.add_account("main", account).await.unwrap();
-    let settings = ClientSettings { scope: "openid admin".into(), ..ClientSettings::default() };
+    let settings =
+        ClientSettings { scope: "openid admin".into(), admin_client: true, ..ClientSettings::default() };
     let (console, secret) = s.add_client(ClientType::Web, settings).await;
     let (totp, _) = crate::step_up::enrol(s, "sys").await;
     crate::admin_api::token(s, &console, &secret.unwrap(), "openid%20admin", "sys", Some(&totp)).await

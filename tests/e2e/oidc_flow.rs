@@ -380,7 +380,8 @@ async fn introspect(
     token: &str,
 ) -> Value {
     if auth == Auth::Public {
-        // Public clients cannot introspect; ask as a confidential resource server instead.
+        // Public clients cannot introspect, and another client is told nothing of a token not
+        // issued to it or for its resource (`token_binding.rs`): UserInfo says whether it lives.
         let (id, secret) = s.add_client(ClientType::Service, ClientSettings::default()).await;
         let res = rp_http()
             .post(format!("{}/introspect", s.issuer))
@@ -389,7 +390,9 @@ async fn introspect(
             .send()
             .await
             .unwrap();
-        return res.json().await.unwrap();
+        assert_eq!(res.json::<Value>().await.unwrap(), serde_json::json!({"active": false}));
+        let live = crate::rp::userinfo(s, token).await.0 == 200;
+        return serde_json::json!({"active": live});
     }
     let res = authed_post(s, rp, auth, key, "introspect", &[("token", token)]).await;
     assert_eq!(res.status(), 200);

@@ -108,6 +108,7 @@ fn interaction(id: &str, expires_at: i64) -> Interaction {
         acr_values: None,
         claims_acr: None,
         claims: None,
+        resource: None,
     };
     Interaction {
         id: id.into(),
@@ -136,6 +137,7 @@ pub(crate) fn authz() -> Authorization {
         act_as: "self".into(),
         context: None,
         claims: None,
+        resource: None,
     }
 }
 
@@ -202,7 +204,7 @@ async fn seed_refresh(s: &dyn Store, rt: &RefreshToken) {
         let family = Some((rt.family_id.clone(), rt.expires_at));
         Ok((Issue { family, refresh_token: Some(rt.clone()), audit: vec![] }, response("none")))
     };
-    is!(s.redeem_code(&code_hash, &seed).await.unwrap(), Redeem::Issued(..));
+    is!(s.redeem_code(&code_hash, T1, "web-1", &seed).await.unwrap(), Redeem::Issued(..));
 }
 
 /// Reads the refresh token and rotates it, as the token endpoint does.
@@ -216,7 +218,7 @@ async fn rotate<'a>(
 }
 
 async fn at_revoked(s: &dyn Store, jti: &str, family: &str) -> bool {
-    s.access_token_revoked(jti, Some(family)).await.unwrap()
+    s.access_token_revoked(jti, Some(family), "no-tenant", "no-client").await.unwrap()
 }
 
 async fn rt_revoked(s: &dyn Store, hash: &str) -> bool {
@@ -276,18 +278,21 @@ async fn purge(s: &dyn Store) {
     assert!(s.session(T1, "sess-hash-2").await.unwrap().is_some());
     assert!(s.remember_assertion_jti(T1, "web-1", "purge-jti-1", 100).await.unwrap(), "forgotten");
     assert!(!s.remember_assertion_jti(T1, "web-1", "purge-jti-2", 300).await.unwrap(), "still known");
-    assert!(!s.access_token_revoked("purge-at-1", None).await.unwrap(), "forgotten: it has expired anyway");
-    assert!(s.access_token_revoked("purge-at-2", None).await.unwrap());
+    assert!(
+        !s.access_token_revoked("purge-at-1", None, "no-tenant", "no-client").await.unwrap(),
+        "forgotten: it has expired anyway"
+    );
+    assert!(s.access_token_revoked("purge-at-2", None, "no-tenant", "no-client").await.unwrap());
     assert_eq!(s.refresh_token("purge-rt-1").await.unwrap(), None);
     assert!(s.refresh_token("purge-rt-2").await.unwrap().is_some());
     let expired = |_: &AuthCode| -> Out { Err(OAuthError::invalid_grant("The code has expired.")) };
-    is!(s.redeem_code("purge-code-1", &expired).await.unwrap(), Redeem::Refused(_));
+    is!(s.redeem_code("purge-code-1", T1, "web-1", &expired).await.unwrap(), Redeem::Refused(_));
     // long after: the rest (jti 1 again, set 2, both codes, both seeding codes, the token
     // family the seeding wrote and the record of whose family it was) is gone
     assert_eq!(s.purge_expired(1_000_000).await.unwrap(), 12);
     assert_eq!(s.interaction(T1, "int-2").await.unwrap(), None);
     assert_eq!(s.refresh_token("purge-rt-2").await.unwrap(), None);
-    is!(s.redeem_code("purge-code-1", &expired).await.unwrap(), Redeem::NotFound);
+    is!(s.redeem_code("purge-code-1", T1, "web-1", &expired).await.unwrap(), Redeem::NotFound);
     assert_eq!(s.purge_expired(1_000_000).await.unwrap(), 0);
 }
 
@@ -553,7 +558,7 @@ async fn codes(s: &dyn Store) {
     let c1 = code("code-1", "fam-code");
     s.insert_code(&c1).await.unwrap();
     is!(s.insert_code(&c1).await, Err(StoreError::Conflict(_)));
-    match s.redeem_code("code-1", &good).await.unwrap() {
+    match s.redeem_code("code-1", T1, "web-1", &good).await.unwrap() {
         Redeem::Issued(got, resp) => {
             assert_eq!(AuthCode { consumed: false, ..got }, c1, "the stored code is handed over");
             assert_eq!(resp, response("at-code-1"));
@@ -563,34 +568,40 @@ async fn codes(s: &dyn Store) {
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     assert!(!at_revoked(s, "at-code-1", "fam-code").await);
     assert_eq!(s.refresh_token("rt-code-1").await.unwrap(), Some(refresh("rt-code-1", "fam-code")));
+    // another client, or the same client id in another tenant, presenting the used code: not
+    // found, and nothing revoked
+    for (tenant, client) in [(T1, "web-2"), (T2, "web-1")] {
+        is!(s.redeem_code("code-1", tenant, client, &good).await.unwrap(), Redeem::NotFound);
+    }
+    assert!(!at_revoked(s, "at-code-1", "fam-code").await && !rt_revoked(s, "rt-code-1").await);
     // a second redemption: Replayed, and what was issued is revoked
-    is!(s.redeem_code("code-1", &good).await.unwrap(), Redeem::Replayed);
+    is!(s.redeem_code("code-1", T1, "web-1", &good).await.unwrap(), Redeem::Replayed);
     assert_eq!(calls.load(Ordering::SeqCst), 1, "the closure is not run on replay");
     assert!(at_revoked(s, "at-code-1", "fam-code").await && rt_revoked(s, "rt-code-1").await);
     assert!(!at_revoked(s, "at-unrelated", "fam-unrelated").await, "other families are untouched");
-    is!(s.redeem_code("no-such-code", &good).await.unwrap(), Redeem::NotFound);
+    is!(s.redeem_code("no-such-code", T1, "web-1", &good).await.unwrap(), Redeem::NotFound);
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 
     // a refused redemption consumes the code anyway and writes nothing
     s.insert_code(&code("code-2", "fam-code-2")).await.unwrap();
     let refuse = |_: &AuthCode| -> Out { Err(OAuthError::invalid_grant("redirect_uri does not match.")) };
-    match s.redeem_code("code-2", &refuse).await.unwrap() {
+    match s.redeem_code("code-2", T1, "web-1", &refuse).await.unwrap() {
         Redeem::Refused(e) => {
             assert_eq!((e.code, e.description.as_str()), ("invalid_grant", "redirect_uri does not match."))
         }
         other => panic!("expected Refused, got {other:?}"),
     }
     let fresh = |c: &AuthCode| issue("at-code-2", "rt-code-2", &c.family_id);
-    is!(s.redeem_code("code-2", &fresh).await.unwrap(), Redeem::Replayed);
+    is!(s.redeem_code("code-2", T1, "web-1", &fresh).await.unwrap(), Redeem::Replayed);
     assert_eq!(s.refresh_token("rt-code-2").await.unwrap(), None);
 
     // if writing the issued records fails, nothing happened: the code can still be redeemed
     s.insert_code(&code("code-3", "fam-code-3")).await.unwrap();
     let clash = |c: &AuthCode| issue("at-code-3", "rt-code-1", &c.family_id);
-    is!(s.redeem_code("code-3", &clash).await, Err(StoreError::Conflict(_)));
+    is!(s.redeem_code("code-3", T1, "web-1", &clash).await, Err(StoreError::Conflict(_)));
     assert_eq!(s.refresh_token("rt-code-1").await.unwrap().unwrap().family_id, "fam-code", "rolled back");
     let ok3 = |c: &AuthCode| issue("at-code-3", "rt-code-3", &c.family_id);
-    is!(s.redeem_code("code-3", &ok3).await.unwrap(), Redeem::Issued(..));
+    is!(s.redeem_code("code-3", T1, "web-1", &ok3).await.unwrap(), Redeem::Issued(..));
 }
 
 async fn refresh_rotation(s: &dyn Store) {
@@ -643,12 +654,14 @@ async fn refresh_rotation(s: &dyn Store) {
 /// Access tokens are self-contained: the store only knows which were revoked, on their own or
 /// with their family.
 async fn access_tokens_and_families(s: &dyn Store) {
-    assert!(!s.access_token_revoked("at-plain", None).await.unwrap());
+    assert!(!s.access_token_revoked("at-plain", None, "no-tenant", "no-client").await.unwrap());
     s.revoke_access_token("at-plain", 700).await.unwrap();
-    assert!(s.access_token_revoked("at-plain", None).await.unwrap());
-    assert!(s.access_token_revoked("at-plain", Some("fam-unrelated")).await.unwrap());
+    assert!(s.access_token_revoked("at-plain", None, "no-tenant", "no-client").await.unwrap());
+    assert!(
+        s.access_token_revoked("at-plain", Some("fam-unrelated"), "no-tenant", "no-client").await.unwrap()
+    );
     s.revoke_access_token("at-plain", 700).await.unwrap();
-    assert!(!s.access_token_revoked("nope", None).await.unwrap());
+    assert!(!s.access_token_revoked("nope", None, "no-tenant", "no-client").await.unwrap());
 
     seed_refresh(s, &refresh("rt-f1", "fam-f")).await;
     seed_refresh(s, &refresh("rt-g1", "fam-g")).await;

@@ -150,12 +150,21 @@ pub async fn logout(s: &dyn Store) {
     assert_eq!(listed, vec!["web-2", "web-1"], "most recently changed first");
     assert!(s.withdraw_grant(T1, "acc-l1", "web-1").await.unwrap());
     assert!(!s.withdraw_grant(T1, "acc-l1", "web-1").await.unwrap(), "once");
-    assert!(s.access_token_revoked("any-jti", Some("fam-gw-1")).await.unwrap());
-    assert!(!s.access_token_revoked("any-jti", Some("fam-gw-2")).await.unwrap(), "another client's");
-    assert!(!s.access_token_revoked("any-jti", Some("fam-gw-3")).await.unwrap(), "another person's");
+    assert!(s.access_token_revoked("any-jti", Some("fam-gw-1"), "no-tenant", "no-client").await.unwrap());
+    assert!(
+        !s.access_token_revoked("any-jti", Some("fam-gw-2"), "no-tenant", "no-client").await.unwrap(),
+        "another client's"
+    );
+    assert!(
+        !s.access_token_revoked("any-jti", Some("fam-gw-3"), "no-tenant", "no-client").await.unwrap(),
+        "another person's"
+    );
     let refuse =
         |_: &AuthCode| -> Result<_, idp_core::OAuthError> { Err(idp_core::OAuthError::invalid_grant("no")) };
-    assert!(matches!(s.redeem_code("gw-1", &refuse).await.unwrap(), Redeem::Replayed), "used up");
+    assert!(
+        matches!(s.redeem_code("gw-1", T1, "web-1", &refuse).await.unwrap(), Redeem::Replayed),
+        "used up"
+    );
     assert_eq!(s.account_grants(T1, "acc-l1").await.unwrap().len(), 1);
 
     // deleting the account: everything that describes the person goes, its tokens die
@@ -163,8 +172,11 @@ pub async fn logout(s: &dyn Store) {
     assert!(s.delete_account(T1, "acc-l1").await.unwrap());
     assert_eq!(s.account(T1, "acc-l1").await.unwrap(), None);
     assert!(s.account_grants(T1, "acc-l1").await.unwrap().is_empty());
-    assert!(s.access_token_revoked("any-jti", Some("fam-gw-2")).await.unwrap());
-    assert!(!s.access_token_revoked("any-jti", Some("fam-gw-3")).await.unwrap(), "another person's");
+    assert!(s.access_token_revoked("any-jti", Some("fam-gw-2"), "no-tenant", "no-client").await.unwrap());
+    assert!(
+        !s.access_token_revoked("any-jti", Some("fam-gw-3"), "no-tenant", "no-client").await.unwrap(),
+        "another person's"
+    );
     assert!(s.account_by_login(T1, "lena").await.unwrap().is_none());
     assert!(!s.delete_account(T1, "acc-l1").await.unwrap(), "once");
 }

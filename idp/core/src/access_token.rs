@@ -85,7 +85,7 @@ pub fn issue(
                 None => a.client_id.clone(),
             };
             let mut claims = json!({
-                "iss": issuer, "sub": subject, "aud": a.client_id, "client_id": a.client_id,
+                "iss": issuer, "sub": subject, "aud": a.resource.as_deref().unwrap_or(&a.client_id), "client_id": a.client_id,
                 "iat": now, "exp": token.expires_at, "jti": token.jti, "scope": scope::join(&a.scope),
                 "act_as": a.act_as,
             });
@@ -156,6 +156,8 @@ fn from_jwt(c: Value, tenant_id: &str, keys: &KeySet) -> Option<AccessToken> {
         }
         None => s("sub")?,
     };
+    // RFC 9068 §2.2: `aud` is the resource the token is for, else the client itself
+    let resource = s("aud").filter(|aud| *aud != client_id);
     let jti = s("jti")?;
     let family_id = jti.split_once('.').map(|(f, _)| f.to_string());
     let authz = Authorization {
@@ -175,6 +177,7 @@ fn from_jwt(c: Value, tenant_id: &str, keys: &KeySet) -> Option<AccessToken> {
         act_as: s("act_as")?,
         context: s("act_context"),
         claims: c.get("claims_req").and_then(|v| serde_json::from_value(v.clone()).ok()),
+        resource,
     };
     Some(AccessToken {
         jti,
@@ -237,6 +240,7 @@ mod tests {
                 }],
                 ..Default::default()
             }),
+            resource: account.map(|_| "https://api.example/records".into()),
         }
     }
 

@@ -5,10 +5,14 @@
 //! the role `org_admin` manage exactly that organisation's subtree (its departments, their
 //! staff), nothing above or beside it.
 //!
-//! Callers come with an access token issued by the tenant's own issuer, with the `admin` scope
-//! and a sign-in at `aal2` (`Caller::from_token`).
+//! Callers come with an access token issued by the tenant's own issuer for the admin API as its
+//! resource (RFC 8707: its audience is [`resource`]), to an administrators' client, with the
+//! `admin` scope and from a sign-in at `aal2` (`Caller::from_token`). A department
+//! application's token never qualifies, whoever signed in to it: only administrators' clients
+//! may carry the `admin` scope or ask for the admin API ([`check_client`]), and only system
+//! administrators (and the operator's CLI) may mark a client so.
 
-use crate::model::Account;
+use crate::model::{Account, Authorization, Client};
 use crate::org::Membership;
 use crate::policy;
 
@@ -21,6 +25,43 @@ pub const ADMIN_ROLES: [&str; 3] = [SYSTEM_ADMIN, SECURITY_ADMIN, AUDIT_ADMIN];
 pub const ORG_ADMIN: &str = "org_admin";
 /// The scope an access token needs for the admin API.
 pub const SCOPE: &str = "admin";
+
+/// The admin API's resource identifier (RFC 8707 §2) for the tenant of `issuer`
+/// (`{public_url}/t/{slug}`): `{public_url}/admin/v1`.
+pub fn resource(issuer: &str) -> String {
+    let base = issuer.rsplit_once("/t/").map_or(issuer, |(base, _)| base);
+    format!("{base}/admin/v1")
+}
+
+/// The rule for the `admin` scope on a client's registration: an administrators' client is a
+/// web or browser application and always has the scope; no other client may have it, nor ask
+/// for the admin API as a resource. `admin_resource` is the tenant's [`resource`].
+pub fn check_client(
+    client_type: crate::model::ClientType,
+    s: &mut crate::model::ClientSettings,
+    admin_resource: &str,
+) -> Result<(), String> {
+    use crate::model::ClientType;
+    let mut scopes: Vec<String> = s.scope.split(' ').filter(|x| !x.is_empty()).map(str::to_string).collect();
+    if s.admin_client {
+        if !matches!(client_type, ClientType::Web | ClientType::Spa) {
+            return Err("an administrators' client is a web or spa application".into());
+        }
+        if !scopes.iter().any(|x| x == SCOPE) {
+            scopes.push(SCOPE.into());
+        }
+    } else if scopes.iter().any(|x| x == SCOPE) {
+        return Err("the admin scope belongs to administrators' clients only, which system \
+                    administrators register as such (admin_client)"
+            .into());
+    }
+    s.scope = scopes.join(" ");
+    let is_admin = |r: &str| r.trim_end_matches('/') == admin_resource;
+    if s.resources.iter().any(|r| is_admin(r)) || s.resource_uri.as_deref().is_some_and(is_admin) {
+        return Err("the admin API is not a resource a client may name".into());
+    }
+    Ok(())
+}
 
 /// Refuses a set of account roles holding two administrator roles (separation of duties).
 pub fn check_separation(roles: &[String]) -> Result<(), String> {
@@ -79,6 +120,9 @@ pub struct Caller {
 /// Why a caller is refused before any action is considered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
+    /// The token is not for the admin API, or its client is not (or no longer) a live
+    /// administrators' client.
+    Audience,
     /// The token lacks the `admin` scope.
     Scope,
     /// The sign-in behind the token was below `aal2`.
@@ -88,20 +132,27 @@ pub enum Refusal {
 }
 
 impl Caller {
-    /// The caller behind a live access token of the tenant: its scope, the level of its
-    /// sign-in, the account's roles and its active staff memberships (with their
-    /// organisations' paths) decide.
+    /// The caller behind a live access token of the tenant: its audience and client, its
+    /// scope, the level of its sign-in, the account's roles and its active staff memberships
+    /// (with their organisations' paths) decide. `client` is the token's client as registered
+    /// now; `admin_resource` the tenant's [`resource`].
     pub fn from_token(
-        scope: &[String],
-        acr: Option<&str>,
+        token: &Authorization,
+        client: Option<&Client>,
+        admin_resource: &str,
         account: &Account,
         memberships: &[(Membership, String)],
         now: i64,
     ) -> Result<Caller, Refusal> {
-        if !scope.iter().any(|s| s == SCOPE) {
+        let client_ok =
+            client.is_some_and(|c| c.client_id == token.client_id && !c.disabled && c.settings.admin_client);
+        if token.resource.as_deref() != Some(admin_resource) || !client_ok {
+            return Err(Refusal::Audience);
+        }
+        if !token.scope.iter().any(|s| s == SCOPE) {
             return Err(Refusal::Scope);
         }
-        if !policy::satisfies(acr.unwrap_or(""), Some("aal2")) {
+        if !policy::satisfies(token.acr.as_deref().unwrap_or(""), Some("aal2")) {
             return Err(Refusal::Level);
         }
         let roles: Vec<String> =
@@ -115,6 +166,12 @@ impl Caller {
             return Err(Refusal::NotAdministrator);
         }
         Ok(Caller { account_id: account.id.clone(), roles, subtrees })
+    }
+
+    /// A system administrator of the tenant (not by delegation): the only one who may mark a
+    /// client as an administrators' client, or change one.
+    pub fn system(&self) -> bool {
+        self.has(SYSTEM_ADMIN)
     }
 
     fn has(&self, role: &str) -> bool {

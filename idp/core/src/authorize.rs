@@ -74,6 +74,7 @@ const KNOWN: &[&str] = &[
     "request_uri",
     "registration",
     "claims",
+    "resource",
 ];
 
 const MAX_PARAM: usize = 2048;
@@ -171,6 +172,34 @@ pub fn validate(params: &[(String, String)], client: Option<&Client>, issuer: &s
     if let Some(bad) = scopes.iter().find(|s| scope::info(s).is_none() || !allowed.contains(s)) {
         return to_client(OAuthError::invalid_scope(format!("The scope {bad} is not available.")));
     }
+    // 6b. resource (RFC 8707 §2): one the client may ask for; the admin API only for an
+    // administrators' client, and the `admin` scope only ever for the admin API.
+    let admin_api = crate::admin::resource(issuer);
+    let resource = match get("resource") {
+        None => None,
+        Some(r) if r == admin_api && client.settings.admin_client => Some(r.to_string()),
+        Some(r) if r != admin_api && client.settings.resources.iter().any(|x| x == r) => Some(r.to_string()),
+        Some(_) => {
+            return to_client(OAuthError::new(
+                "invalid_target",
+                "This client may not ask for that resource.",
+            ));
+        }
+    };
+    let resource = if scopes.iter().any(|s| s == crate::admin::SCOPE) {
+        if !client.settings.admin_client {
+            return to_client(OAuthError::invalid_scope("The scope admin is not available."));
+        }
+        if resource.as_ref().is_some_and(|r| *r != admin_api) {
+            return to_client(OAuthError::new(
+                "invalid_target",
+                "The admin scope is for the admin API only.",
+            ));
+        }
+        Some(admin_api)
+    } else {
+        resource
+    };
     // 7. PKCE (RFC 7636): S256 only; required for public clients.
     let challenge = get("code_challenge");
     match (get("code_challenge_method"), challenge) {
@@ -240,6 +269,7 @@ pub fn validate(params: &[(String, String)], client: Option<&Client>, issuer: &s
         acr_values: short("acr_values", 256),
         claims_acr: claims.acr,
         claims: claims.request,
+        resource,
     })
 }
 
@@ -331,6 +361,7 @@ pub fn decide(
             act_as: "self".into(),
             context: None,
             claims: req.claims.clone(),
+            resource: req.resource.clone(),
         },
         redirect_uri: req.redirect_uri.clone(),
         code_challenge: req.code_challenge.clone(),

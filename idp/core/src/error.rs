@@ -36,7 +36,8 @@ impl OAuthError {
             "insufficient_scope" | "access_denied" => 403,
             "server_error" => 500,
             "temporarily_unavailable" => 503,
-            "slow_down" => 429,
+            // RFC 8628 §3.5 `slow_down` is a token-endpoint error of RFC 6749 §5.2: 400, like
+            // the others (a rate limiter that answers 429 says so with `with_status`).
             _ => 400,
         };
         Self { code, description: description.into(), detail: None, status }

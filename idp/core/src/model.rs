@@ -302,6 +302,17 @@ pub struct ClientSettings {
     /// (OpenID Connect Front-Channel Logout 1.0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frontchannel_logout_uri: Option<String>,
+    /// An administrators' client (the admin console): the only kind that may carry the `admin`
+    /// scope and ask tokens for the admin API. Only system administrators and the operator's
+    /// CLI mark a client so (`admin::check_client`).
+    #[serde(default)]
+    pub admin_client: bool,
+    /// The resources (RFC 8707) this client may ask access tokens for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
+    /// The resource this (service) client is: it may introspect the tokens issued for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_uri: Option<String>,
 }
 
 fn self_only() -> Vec<String> {
@@ -334,6 +345,9 @@ impl Default for ClientSettings {
             previous_secret: None,
             backchannel_logout_uri: None,
             frontchannel_logout_uri: None,
+            admin_client: false,
+            resources: vec![],
+            resource_uri: None,
         }
     }
 }
@@ -460,6 +474,9 @@ pub struct AuthRequest {
     /// What the `claims` parameter asked for beyond `acr`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claims: Option<crate::claims_request::ClaimsRequest>,
+    /// The resource (RFC 8707 `resource`) the access token will be for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -526,6 +543,10 @@ pub struct Authorization {
     /// What the `claims` parameter of the authorization request asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claims: Option<crate::claims_request::ClaimsRequest>,
+    /// The resource (RFC 8707) the access token is for, its `aud`; `None`: the client itself
+    /// (and UserInfo). The admin API is one (`admin::resource`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
 }
 
 /// A kiosk's pending sign-in (RFC 8628): the device code (as its SHA-256) the kiosk polls

@@ -54,6 +54,9 @@ pub fn required_by_roles(roles: &[String]) -> Option<&'static str> {
     (!roles.is_empty()).then_some("aal2")
 }
 
+/// The level staff acting as staff need (DOMAIN.md).
+pub const STAFF: &str = "aal2";
+
 /// The stronger of two requirements.
 pub fn strongest(a: Option<&'static str>, b: Option<&'static str>) -> Option<&'static str> {
     match (a, b) {

@@ -223,6 +223,8 @@ pub trait Store: Send + Sync + 'static {
     async fn client(&self, tenant_id: &str, client_id: &str) -> Result<Option<Client>>;
     async fn list_clients(&self, tenant_id: &str) -> Result<Vec<Client>>;
     async fn set_client_secret(&self, tenant_id: &str, client_id: &str, hash: &str) -> Result<()>;
+    /// Disables (or enables) a client; disabling also revokes every token family it holds, so
+    /// its refresh tokens are dead at once on every node and stay so after re-enabling.
     async fn set_client_disabled(&self, tenant_id: &str, client_id: &str, v: bool) -> Result<()>;
     /// Changes a client's name and settings (and, when given, its secret) in one write.
     async fn update_client(
@@ -335,12 +337,15 @@ pub trait Store: Send + Sync + 'static {
     /// ID token carries requested claims).
     async fn code(&self, code_hash: &str) -> Result<Option<AuthCode>>;
     /// Consumes the code (one caller only) and, in the same transaction, writes what `issue`
-    /// returns. A second redemption revokes every token of the code's family. Backends may
-    /// commit many callers' redemptions in one transaction (group commit); each is answered
-    /// only after it is durable.
+    /// returns. A second redemption revokes every token of the code's family. A code of
+    /// another tenant or client (`tenant_id`, `client_id` are the presenter's) is `NotFound`:
+    /// neither consumed nor revoking anything. Backends may commit many callers' redemptions
+    /// in one transaction (group commit); each is answered only after it is durable.
     async fn redeem_code<'a>(
         &self,
         code_hash: &str,
+        tenant_id: &str,
+        client_id: &str,
         issue: IssueFn<'a, AuthCode, TokenResponse>,
     ) -> Result<Redeem<TokenResponse>>;
     /// Marks the refresh token (as the caller read it with [`Store::refresh_token`]) used, one
@@ -354,8 +359,15 @@ pub trait Store: Send + Sync + 'static {
     async fn refresh_token(&self, token_hash: &str) -> Result<Option<RefreshToken>>;
     /// Puts an access token on the revocation list until it would have expired anyway.
     async fn revoke_access_token(&self, jti: &str, expires_at: i64) -> Result<()>;
-    /// Whether an access token was revoked, on its own or with its family.
-    async fn access_token_revoked(&self, jti: &str, family_id: Option<&str>) -> Result<bool>;
+    /// Whether an access token was revoked, on its own or with its family, or its client is
+    /// disabled: read from the database itself (no cache), so every node agrees at once.
+    async fn access_token_revoked(
+        &self,
+        jti: &str,
+        family_id: Option<&str>,
+        tenant_id: &str,
+        client_id: &str,
+    ) -> Result<bool>;
     async fn revoke_family(&self, family_id: &str) -> Result<()>;
 
     /// Deletes what can no longer be used: expired interactions, sessions, client-assertion

@@ -24,6 +24,18 @@ pub struct TokenRequest {
     pub scope: Option<String>,
     /// RFC 8628 §3.4.
     pub device_code: Option<String>,
+    /// RFC 8707 §2.2: the resource the access token is for.
+    pub resource: Option<String>,
+}
+
+/// RFC 8707 §2.2: a token request may name only the resource the grant was authorized for.
+fn same_resource(req: &TokenRequest, authz: &Authorization) -> Result<(), OAuthError> {
+    match &req.resource {
+        Some(r) if Some(r) != authz.resource.as_ref() => {
+            Err(OAuthError::new("invalid_target", "The resource was not part of this grant."))
+        }
+        _ => Ok(()),
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -106,7 +118,7 @@ pub(crate) async fn redeem_device_code(
         }
         mint(ctx, client, &c.authz, None, crate::device::GRANT_TYPE, now, None)
     };
-    match ctx.store.redeem_code(hash, &issue).await? {
+    match ctx.store.redeem_code(hash, &ctx.tenant.id, &client.client_id, &issue).await? {
         Redeem::Issued(_, response) => Ok(response),
         Redeem::Refused(e) => Err(e),
         Redeem::NotFound => Err(OAuthError::invalid_grant("The device code is invalid.")),
@@ -167,9 +179,10 @@ async fn authorization_code(
             return Err(OAuthError::invalid_grant("redirect_uri does not match the authorization request."));
         }
         pkce_ok(&c.code_challenge, &req.code_verifier)?;
+        same_resource(req, &c.authz)?;
         mint(ctx, client, &c.authz, Some(&c.family_id), "authorization_code", now, personal.as_ref())
     };
-    match ctx.store.redeem_code(&hash, &issue).await? {
+    match ctx.store.redeem_code(&hash, &ctx.tenant.id, &client.client_id, &issue).await? {
         Redeem::Issued(_, response) => Ok(response),
         Redeem::Refused(e) => Err(e),
         Redeem::NotFound => Err(OAuthError::invalid_grant("The code is invalid.")),
@@ -193,6 +206,11 @@ async fn refresh(
     let Some(rt) = ctx.store.refresh_token(&hash).await? else {
         return Err(OAuthError::invalid_grant("The refresh token is invalid."));
     };
+    // Before anything can revoke its family: another client (of this tenant or another) that
+    // presents a token learns nothing and harms no one.
+    if rt.authz.client_id != client.client_id || rt.authz.tenant_id != ctx.tenant.id {
+        return Err(OAuthError::invalid_grant("The refresh token is invalid."));
+    }
     // The account must still be allowed to sign in.
     if let Some(account_id) = &rt.authz.account_id {
         let account = ctx.store.account(&ctx.tenant.id, account_id).await?;
@@ -219,6 +237,7 @@ async fn refresh(
         if rt.expires_at <= now {
             return Err(OAuthError::invalid_grant("The refresh token has expired."));
         }
+        same_resource(req, &rt.authz)?;
         let mut authz = rt.authz.clone();
         if let Some(scopes) = &requested {
             if let Some(bad) = scopes.iter().find(|s| !rt.authz.scope.contains(s)) {
@@ -263,6 +282,15 @@ async fn client_credentials(
     {
         return Err(OAuthError::invalid_scope(format!("The scope {bad} is not available.")));
     }
+    // a service may ask for the resources it is registered for (never the admin API, which
+    // only people's tokens from an administrators' client reach)
+    let resource = match req.resource.as_deref() {
+        None => None,
+        Some(r) if client.settings.resources.iter().any(|x| x == r) => Some(r.to_string()),
+        Some(_) => {
+            return Err(OAuthError::new("invalid_target", "This client may not ask for that resource."));
+        }
+    };
     let authz = Authorization {
         tenant_id: ctx.tenant.id.clone(),
         client_id: client.client_id.clone(),
@@ -276,6 +304,7 @@ async fn client_credentials(
         nonce: None,
         act_as: "self".into(),
         context: None,
+        resource,
     };
     // Nothing is written: the token is self-contained, and it releases no one's personal data
     // (DOMAIN.md audits claim releases, not service-to-service tokens).

@@ -98,7 +98,8 @@ impl ReadContext<'_> {
         else {
             return Ok(None);
         };
-        if self.store.access_token_revoked(&at.jti, at.family_id.as_deref()).await? {
+        let (jti, family) = (&at.jti, at.family_id.as_deref());
+        if self.store.access_token_revoked(jti, family, &at.authz.tenant_id, &at.authz.client_id).await? {
             return Ok(None);
         }
         if !context_live(self.store, &self.tenant.id, &at.authz, self.env.now()).await? {
@@ -131,6 +132,11 @@ impl ReadContext<'_> {
     pub async fn userinfo(&self, token: &str) -> Result<Map<String, Value>, OAuthError> {
         let invalid = || OAuthError::invalid_token("The access token is invalid or has expired.");
         let record = self.access_token(token).await?.ok_or_else(invalid)?;
+        // a token for another resource (RFC 8707) is not for UserInfo (DESIGN.md: a resource
+        // accepts only tokens for itself)
+        if record.authz.resource.is_some() {
+            return Err(OAuthError::invalid_token("The access token is for another resource."));
+        }
         let account_id = record.authz.account_id.as_deref().ok_or_else(invalid)?;
         if !record.authz.scope.iter().any(|s| s == "openid") {
             return Err(OAuthError::new("insufficient_scope", "The openid scope is required."));
@@ -179,6 +185,15 @@ impl ReadContext<'_> {
         let Some((authz, exp, iat, is_access)) = found else {
             return Ok(json!({"active": false}));
         };
+        // A client learns only about its own tokens, or (as a resource server) the access
+        // tokens issued for the resource it is registered as: to anyone else a token is
+        // inactive, so a leaked token tells another client nothing.
+        let own = authz.client_id == caller.client.client_id;
+        let for_it =
+            is_access && authz.resource.is_some() && authz.resource == caller.client.settings.resource_uri;
+        if !(own || for_it) {
+            return Ok(json!({"active": false}));
+        }
         let mut out = json!({
             "active": true,
             "scope": scope::join(&authz.scope),
@@ -191,7 +206,7 @@ impl ReadContext<'_> {
                 Some(id) => self.subject(&authz.client_id, id).await?,
                 None => authz.client_id.clone(),
             },
-            "aud": authz.client_id,
+            "aud": authz.resource.as_deref().unwrap_or(&authz.client_id),
             "act_as": authz.act_as,
         });
         if let Some(account_id) = &authz.account_id
@@ -200,7 +215,10 @@ impl ReadContext<'_> {
             if a.disabled {
                 return Ok(json!({"active": false}));
             }
-            out["username"] = json!(a.username);
+            // the username is a `profile` claim: only where the person granted that scope
+            if authz.scope.iter().any(|s| s == "profile") {
+                out["username"] = json!(a.username);
+            }
         }
         if let Some(t) = authz.auth_time {
             out["auth_time"] = json!(t);

@@ -101,9 +101,18 @@ impl Secret {
     }
 }
 
+/// Whose recovery codes: the key they are stored under is bound to the tenant and account, so
+/// a digest from one account's rows matches nowhere else, and without the key-encryption key
+/// a stolen table cannot be searched offline (as SMS codes, `sms::code_mac`).
+pub struct RecoveryKey<'a> {
+    pub kek: &'a crate::crypto::Kek,
+    pub tenant_id: &'a str,
+    pub account_id: &'a str,
+}
+
 /// Ten fresh recovery codes (`xxxxx-xxxxx`, 50 bits each, lower-case base32 without look-alike
-/// confusion) and their SHA-256 digests for storage.
-pub fn recovery_codes(env: &dyn Env) -> Vec<(String, String)> {
+/// confusion) and their keyed digests for storage.
+pub fn recovery_codes(env: &dyn Env, key: &RecoveryKey<'_>) -> Vec<(String, String)> {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
     (0..RECOVERY_CODES)
         .map(|_| {
@@ -112,18 +121,33 @@ pub fn recovery_codes(env: &dyn Env) -> Vec<(String, String)> {
             let mut code: String =
                 raw.iter().map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect();
             code.insert(5, '-');
-            let hash = recovery_hash(&code);
+            let hash = recovery_hash(key, &code);
             (code, hash)
         })
         .collect()
 }
 
-/// The stored form of a recovery code as typed: spaces and case ignored, the dash optional.
-pub fn recovery_hash(typed: &str) -> String {
+/// A recovery code as typed, in one form: spaces and case ignored, the dash optional.
+fn normal_code(typed: &str) -> String {
     let normal: String =
         typed.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_lowercase()).collect();
-    let with_dash = if normal.len() == 10 { format!("{}-{}", &normal[..5], &normal[5..]) } else { normal };
-    sha256_hex(with_dash.as_bytes())
+    if normal.len() == 10 { format!("{}-{}", &normal[..5], &normal[5..]) } else { normal }
+}
+
+/// The stored form of a recovery code as typed: an HMAC-SHA-256 under a key derived from the
+/// KEK, over the tenant, the account and the code.
+pub fn recovery_hash(key: &RecoveryKey<'_>, typed: &str) -> String {
+    let mac = key
+        .kek
+        .derive("recovery-code")
+        .mac(format!("{}\n{}\n{}", key.tenant_id, key.account_id, normal_code(typed)).as_bytes());
+    mac.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The form codes issued before keyed digests were stored in (bare SHA-256): still accepted,
+/// once each, so that nobody is locked out by an upgrade; new codes never take it.
+pub fn legacy_recovery_hash(typed: &str) -> String {
+    sha256_hex(normal_code(typed).as_bytes())
 }
 
 #[cfg(test)]
@@ -180,7 +204,9 @@ mod tests {
 
     #[test]
     fn recovery_codes_are_distinct_and_match_as_typed() {
-        let codes = recovery_codes(&TestEnv::default());
+        let kek = crate::crypto::Kek::generate(&crate::SystemEnv);
+        let key = RecoveryKey { kek: &kek, tenant_id: "t1", account_id: "a1" };
+        let codes = recovery_codes(&TestEnv::default(), &key);
         assert_eq!(codes.len(), RECOVERY_CODES);
         let mut plain: Vec<_> = codes.iter().map(|(c, _)| c.clone()).collect();
         plain.sort();
@@ -188,10 +214,18 @@ mod tests {
         assert_eq!(plain.len(), RECOVERY_CODES);
         for (code, hash) in &codes {
             assert_eq!(code.len(), 11);
-            assert_eq!(&recovery_hash(code), hash);
-            assert_eq!(&recovery_hash(&code.to_uppercase().replace('-', " ")), hash, "as typed");
-            assert_eq!(&recovery_hash(&code.replace('-', "")), hash, "without the dash");
+            assert_eq!(&recovery_hash(&key, code), hash);
+            assert_eq!(&recovery_hash(&key, &code.to_uppercase().replace('-', " ")), hash, "as typed");
+            assert_eq!(&recovery_hash(&key, &code.replace('-', "")), hash, "without the dash");
+            // keyed and bound: not the bare digest, not another account's or tenant's, not
+            // under another key
+            assert_ne!(&sha256_hex(code.as_bytes()), hash);
+            assert_ne!(&legacy_recovery_hash(code), hash);
+            assert_ne!(&recovery_hash(&RecoveryKey { account_id: "a2", ..key }, code), hash);
+            assert_ne!(&recovery_hash(&RecoveryKey { tenant_id: "t2", ..key }, code), hash);
+            let kek2 = crate::crypto::Kek::generate(&crate::SystemEnv);
+            assert_ne!(&recovery_hash(&RecoveryKey { kek: &kek2, ..key }, code), hash);
         }
-        assert_ne!(recovery_hash("aaaaa-aaaaa"), codes[0].1);
+        assert_ne!(recovery_hash(&key, "aaaaa-aaaaa"), codes[0].1);
     }
 }

@@ -64,6 +64,15 @@ pub struct ClientInfo {
     /// The page the signed-out page loads in an iframe (Front-Channel Logout 1.0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frontchannel_logout_uri: Option<String>,
+    /// An administrators' client: the only kind with the `admin` scope.
+    #[serde(default)]
+    pub admin_client: bool,
+    /// The resources (RFC 8707) it may ask access tokens for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
+    /// The resource a service client is: it may introspect the tokens issued for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_uri: Option<String>,
 }
 
 /// A client to register (`POST /clients`, every field but `name` and `type` optional) or the
@@ -114,6 +123,16 @@ pub struct ClientRequest {
     /// `""` removes it.
     #[serde(default)]
     pub frontchannel_logout_uri: Option<String>,
+    /// An administrators' client (the admin console): the only kind with the `admin` scope.
+    /// Set by system administrators only.
+    #[serde(default)]
+    pub admin_client: Option<bool>,
+    /// The resources (RFC 8707 URIs) the client may ask access tokens for.
+    #[serde(default)]
+    pub resources: Option<Vec<String>>,
+    /// The resource a service client is (it may introspect the tokens for it); `""` removes it.
+    #[serde(default)]
+    pub resource_uri: Option<String>,
 }
 
 /// A back-channel logout token on its way to a client (`GET /logout-deliveries`).

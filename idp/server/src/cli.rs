@@ -230,6 +230,16 @@ pub enum ClientCmd {
         access_token_ttl: Option<i64>,
         #[arg(long)]
         refresh_token_ttl: Option<i64>,
+        /// An administrators' client (the admin console): the only kind that gets the `admin`
+        /// scope and tokens for the admin API.
+        #[arg(long)]
+        admin_client: bool,
+        /// A resource (RFC 8707 URI) it may ask access tokens for (repeatable).
+        #[arg(long = "resource")]
+        resources: Vec<String>,
+        /// The resource this service is (it may then introspect the tokens issued for it).
+        #[arg(long)]
+        resource_uri: Option<String>,
     },
     List {
         #[command(flatten)]
@@ -354,6 +364,9 @@ pub fn client_info(c: &Client, secret: Option<String>) -> ClientInfo {
         location: c.settings.location.clone(),
         backchannel_logout_uri: c.settings.backchannel_logout_uri.clone(),
         frontchannel_logout_uri: c.settings.frontchannel_logout_uri.clone(),
+        admin_client: c.settings.admin_client,
+        resources: c.settings.resources.clone(),
+        resource_uri: c.settings.resource_uri.clone(),
     }
 }
 
@@ -573,7 +586,13 @@ async fn client_command(ops: &Ops, json: bool, cmd: ClientCmd) -> anyhow::Result
             contexts,
             access_token_ttl,
             refresh_token_ttl,
+            admin_client,
+            resources,
+            resource_uri,
         } => {
+            for r in resources.iter().chain(&resource_uri) {
+                crate::ops_clients::check_resource(r)?;
+            }
             let client_type =
                 ClientType::parse(&client_type).ok_or_else(|| anyhow!("unknown client type"))?;
             let mut settings = ClientSettings {
@@ -590,6 +609,9 @@ async fn client_command(ops: &Ops, json: bool, cmd: ClientCmd) -> anyhow::Result
                 statutory,
                 sector,
                 location,
+                admin_client,
+                resources,
+                resource_uri,
                 ..ClientSettings::default()
             };
             if !contexts.is_empty() {

@@ -299,17 +299,23 @@ impl Ops {
 
     /// Activates the pending authenticator with the step of its first correct code; returns the
     /// ten recovery codes (shown once), or `None` if it was activated or replaced meanwhile.
-    pub async fn activate_totp(&self, account_id: &str, step: i64) -> anyhow::Result<Option<Vec<String>>> {
+    pub async fn activate_totp(
+        &self,
+        tenant_id: &str,
+        account_id: &str,
+        step: i64,
+    ) -> anyhow::Result<Option<Vec<String>>> {
         if !self.store.confirm_totp(account_id, step).await? {
             return Ok(None);
         }
-        Ok(Some(self.new_recovery_codes(account_id).await?))
+        Ok(Some(self.new_recovery_codes(tenant_id, account_id).await?))
     }
 
     /// Ten new recovery codes for the account, replacing any it had; returns them to be shown
     /// once (only their digests are stored).
-    pub async fn new_recovery_codes(&self, account_id: &str) -> anyhow::Result<Vec<String>> {
-        let codes = idp_core::totp::recovery_codes(self.env.as_ref());
+    pub async fn new_recovery_codes(&self, tenant_id: &str, account_id: &str) -> anyhow::Result<Vec<String>> {
+        let key = idp_core::totp::RecoveryKey { kek: &self.kek, tenant_id, account_id };
+        let codes = idp_core::totp::recovery_codes(self.env.as_ref(), &key);
         let hashes: Vec<String> = codes.iter().map(|(_, h)| h.clone()).collect();
         self.store.replace_recovery_codes(account_id, &hashes).await?;
         Ok(codes.into_iter().map(|(c, _)| c).collect())
@@ -329,7 +335,7 @@ impl Ops {
         let cred =
             self.store.totp(&account.id).await?.filter(|c| !c.confirmed).context("no enrolment pending")?;
         let step = self.totp_secret(&cred)?.verify(code, self.now(), None).context("wrong code")?;
-        self.activate_totp(&account.id, step)
+        self.activate_totp(&account.tenant_id, &account.id, step)
             .await?
             .context("the enrolment was confirmed or replaced meanwhile")
     }
@@ -368,6 +374,7 @@ impl Ops {
                 bail!("a kiosk has no redirect URIs (it signs in with the device grant)");
             }
         }
+        self.check_admin_scope(slug, new.client_type, &mut settings)?;
         let secret = new.client_type.is_confidential().then(|| random_token(self.env.as_ref(), 32));
         let client = Client {
             tenant_id: tenant.id,
@@ -383,6 +390,18 @@ impl Ops {
         Ok((client, secret))
     }
 
+    /// The `admin` scope only on administrators' clients, and the admin API as nobody's
+    /// resource (`idp_core::admin::check_client`).
+    pub fn check_admin_scope(
+        &self,
+        slug: &str,
+        client_type: ClientType,
+        settings: &mut ClientSettings,
+    ) -> anyhow::Result<()> {
+        let admin_api = idp_core::admin::resource(&self.config.issuer(slug));
+        idp_core::admin::check_client(client_type, settings, &admin_api).map_err(|e| anyhow!(e))
+    }
+
     pub async fn client(&self, slug: &str, client_id: &str) -> anyhow::Result<Client> {
         let tenant = self.tenant(slug).await?;
         self.store
@@ -396,8 +415,13 @@ impl Ops {
         if !client.client_type.is_confidential() {
             bail!("public clients have no secret");
         }
+        // The operator's rotation is the emergency one: every older secret ends at once,
+        // including one still inside an overlap the admin API gave.
+        let mut settings = client.settings.clone();
+        settings.previous_secret = None;
         let secret = random_token(self.env.as_ref(), 32);
-        self.store.set_client_secret(&client.tenant_id, client_id, &sha256_hex(secret.as_bytes())).await?;
+        let hash = sha256_hex(secret.as_bytes());
+        self.store.update_client(&client.tenant_id, client_id, &client.name, &settings, Some(&hash)).await?;
         Ok(secret)
     }
 

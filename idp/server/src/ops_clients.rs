@@ -111,11 +111,46 @@ pub fn apply(s: &mut ClientSettings, req: &ClientRequest) -> anyhow::Result<()> 
             }
         }
     }
+    if let Some(list) = &req.resources {
+        list.iter().try_for_each(|r| check_resource(r))?;
+        s.resources = list.clone();
+    }
+    match req.resource_uri.as_deref() {
+        None => {}
+        Some("") => s.resource_uri = None,
+        Some(r) => {
+            check_resource(r)?;
+            s.resource_uri = Some(r.to_string());
+        }
+    }
+    if let Some(admin) = req.admin_client {
+        if !admin && s.admin_client {
+            s.scope =
+                s.scope.split(' ').filter(|x| *x != idp_core::admin::SCOPE).collect::<Vec<_>>().join(" ");
+        }
+        s.admin_client = admin;
+    }
     if let Some(ttl) = req.refresh_token_ttl {
         if !(60..=90 * 86_400).contains(&ttl) {
             bail!("refresh_token_ttl is 60 seconds to 90 days");
         }
         s.refresh_token_ttl = ttl;
+    }
+    Ok(())
+}
+
+/// A resource identifier (RFC 8707 §2): an absolute https URI (http only on loopback, for
+/// development) without a fragment.
+pub fn check_resource(r: &str) -> anyhow::Result<()> {
+    let ok = r.len() <= 512
+        && url::Url::parse(r).is_ok_and(|u| {
+            u.fragment().is_none()
+                && (u.scheme() == "https"
+                    || (u.scheme() == "http"
+                        && matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))))
+        });
+    if !ok {
+        bail!("a resource is an absolute https URI without a fragment (at most 512 characters)");
     }
     Ok(())
 }
@@ -196,6 +231,7 @@ impl Ops {
         }
         apply(&mut client.settings, req)?;
         kiosk_limits(client.client_type, &client.settings)?;
+        self.check_admin_scope(slug, client.client_type, &mut client.settings)?;
         if client.client_type.needs_redirect_uri() && client.settings.redirect_uris.is_empty() {
             bail!("web and spa clients need at least one redirect URI");
         }

@@ -376,8 +376,25 @@ macro_rules! impl_store {
             }
 
             async fn set_client_disabled(&self, tenant_id: &str, client_id: &str, v: bool) -> Result<()> {
+                let mut tx = self.write.begin().await.map_err(map_err)?;
                 let r = sqlx::query("UPDATE clients SET disabled = $3 WHERE tenant_id = $1 AND client_id = $2")
-                    .bind(tenant_id).bind(client_id).bind(v).execute(&self.write).await.map_err(map_err)?;
+                    .bind(tenant_id).bind(client_id).bind(v).execute(&mut *tx).await.map_err(map_err)?;
+                if v {
+                    // every family of the client dies (as in a withdrawal, for every person);
+                    // the family rows first (migration 0002: one revoker or rotator at a time)
+                    for sql in [
+                        "INSERT INTO token_families (family_id, revoked, expires_at) \
+                         SELECT family_id, TRUE, code_expires_at + 3600 FROM grant_families WHERE tenant_id = $1 AND client_id = $2 \
+                         ON CONFLICT (family_id) DO UPDATE SET revoked = TRUE",
+                        "UPDATE refresh_tokens SET revoked = TRUE WHERE family_id IN \
+                         (SELECT family_id FROM grant_families WHERE tenant_id = $1 AND client_id = $2)",
+                        "UPDATE auth_codes SET consumed = TRUE WHERE consumed = FALSE AND family_id IN \
+                         (SELECT family_id FROM grant_families WHERE tenant_id = $1 AND client_id = $2)",
+                    ] {
+                        sqlx::query(sql).bind(tenant_id).bind(client_id).execute(&mut *tx).await.map_err(map_err)?;
+                    }
+                }
+                tx.commit().await.map_err(map_err)?;
                 // After the write: a reader racing it cannot leave the old record cached.
                 self.clients.forget(tenant_id, client_id);
                 if r.rows_affected() == 0 { return Err(StoreError::NotFound); }
@@ -541,8 +558,12 @@ macro_rules! impl_store {
                 row.map(TryInto::try_into).transpose()
             }
 
-            async fn redeem_code<'a>(&self, code_hash: &str, issue: IssueFn<'a, AuthCode, TokenResponse>) -> Result<Redeem<TokenResponse>> {
+            async fn redeem_code<'a>(&self, code_hash: &str, tenant_id: &str, client_id: &str, issue: IssueFn<'a, AuthCode, TokenResponse>) -> Result<Redeem<TokenResponse>> {
                 let Some(code) = self.code(code_hash).await? else { return Ok(Redeem::NotFound) };
+                // the presenter's binding first: another client's replay revokes nothing
+                if code.authz.tenant_id != tenant_id || code.authz.client_id != client_id {
+                    return Ok(Redeem::NotFound);
+                }
                 if code.consumed {
                     self.revoke_family(&code.family_id).await?;
                     return Ok(Redeem::Replayed);
@@ -591,10 +612,12 @@ macro_rules! impl_store {
                 Ok(())
             }
 
-            async fn access_token_revoked(&self, jti: &str, family_id: Option<&str>) -> Result<bool> {
+            async fn access_token_revoked(&self, jti: &str, family_id: Option<&str>, tenant_id: &str, client_id: &str) -> Result<bool> {
                 sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM revoked_access_tokens WHERE jti = $1) \
-                                    OR EXISTS (SELECT 1 FROM token_families WHERE family_id = $2 AND revoked = TRUE)")
-                    .bind(jti).bind(family_id).fetch_one(&self.pool).await.map_err(map_err)
+                                    OR EXISTS (SELECT 1 FROM token_families WHERE family_id = $2 AND revoked = TRUE) \
+                                    OR EXISTS (SELECT 1 FROM clients WHERE tenant_id = $3 AND client_id = $4 AND disabled = TRUE)")
+                    .bind(jti).bind(family_id).bind(tenant_id).bind(client_id)
+                    .fetch_one(&self.pool).await.map_err(map_err)
             }
 
             async fn revoke_family(&self, family_id: &str) -> Result<()> {

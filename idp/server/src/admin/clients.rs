@@ -1,7 +1,8 @@
 //! Department applications through the admin API: system administrators manage every client;
 //! a delegated organisation administrator manages the clients registered to organisations of
 //! its subtree (and registers new ones there); security and audit administrators have no
-//! rights here.
+//! rights here. Administrators' clients (`admin_client`, the only ones with the `admin` scope)
+//! are registered, seen and changed by system administrators only.
 
 use axum::body::Bytes;
 use axum::extract::Path;
@@ -37,6 +38,11 @@ async fn target(state: &AppState, t: &TenantCtx, c: &Caller, id: &str) -> Result
         Ok(None) => return Err(problem(StatusCode::NOT_FOUND, "There is no such client.")),
         Err(e) => return Err(failed(e)),
     };
+    // an administrators' client is the system administrators' alone: whoever could change its
+    // redirect URIs or secret could collect administrators' tokens
+    if client.settings.admin_client && !c.system() {
+        return Err(forbidden());
+    }
     let path = path_of(state, t, client.settings.organisation_id.as_deref()).await?;
     if c.may(Action::ManageClients, path.as_deref()) { Ok(client) } else { Err(forbidden()) }
 }
@@ -57,7 +63,7 @@ pub async fn list(state: State, Path(slug): Path<String>, headers: HeaderMap) ->
             Ok(p) => p,
             Err(r) => return r,
         };
-        if c.may(Action::ManageClients, path.as_deref()) {
+        if c.may(Action::ManageClients, path.as_deref()) && (c.system() || !cl.settings.admin_client) {
             out.push(client_info(&cl, None));
         }
     }
@@ -86,7 +92,7 @@ pub async fn add(state: State, Path(slug): Path<String>, headers: HeaderMap, bod
         Ok(None) => None,
         Err(r) => return r,
     };
-    if !c.may(Action::ManageClients, path.as_deref()) {
+    if !c.may(Action::ManageClients, path.as_deref()) || (req.admin_client == Some(true) && !c.system()) {
         return forbidden();
     }
     match state.ops.register_client_by(&t.tenant.slug, &req, req.organisation_id.clone(), &c.account_id).await
@@ -165,6 +171,9 @@ pub async fn update(
         Ok(v) => v,
         Err(r) => return r,
     };
+    if req.admin_client.is_some() && !c.system() {
+        return forbidden();
+    }
     if req.organisation_id.is_some() {
         return problem(
             StatusCode::BAD_REQUEST,

@@ -3,7 +3,9 @@
 //! and the routes below agree).
 //!
 //! Callers present an access token issued by that tenant's own issuer (`Authorization:
-//! Bearer`), for a person, with the `admin` scope, from a sign-in at `aal2`; what they may do
+//! Bearer`) for the admin API as its resource (RFC 8707; `aud` is `{public_url}/admin/v1`),
+//! to a live administrators' client, for a person, with the `admin` scope, from a sign-in at
+//! `aal2`; what they may do
 //! is decided by `idp_core::admin` (administrator roles, delegated subtrees). A token of
 //! another tenant is not valid here. Every change is audited with the administrator's account
 //! id. Errors are RFC 9457 problem details (`application/problem+json`).
@@ -182,8 +184,14 @@ pub async fn caller(
         }
     }
     let now = state.env().now();
-    match Caller::from_token(&at.authz.scope, at.authz.acr.as_deref(), &account, &memberships, now) {
+    let client = store.client(&t.tenant.id, &at.authz.client_id).await.map_err(failed)?;
+    let resource = idp_core::admin::resource(&t.endpoints.issuer);
+    match Caller::from_token(&at.authz, client.as_ref(), &resource, &account, &memberships, now) {
         Ok(c) => Ok((t, c)),
+        Err(Refusal::Audience) => Err(problem(
+            StatusCode::UNAUTHORIZED,
+            "The access token is not for the admin API: sign in through an administrators' client.",
+        )),
         Err(Refusal::Scope) => Err(problem(StatusCode::FORBIDDEN, "The access token lacks the admin scope.")),
         Err(Refusal::Level) => {
             Err(problem(StatusCode::FORBIDDEN, "Administration needs a sign-in with two factors (aal2)."))

@@ -94,6 +94,7 @@ pub(super) async fn signed_in_to(
                 acr_values: acr.map(str::to_string),
                 claims_acr: None,
                 claims: None,
+                resource: None,
             };
             Err(proceed(state, &t, headers, &req, session.as_ref(), false, None, lang).await)
         }
@@ -377,7 +378,7 @@ pub async fn totp_confirm(
     let Some(step) = secret.verify(code, now, None) else {
         return enrol_page(&t, lang, &headers, &secret, &account, Some(lang.texts().bad_code));
     };
-    let plain = match state.ops.activate_totp(&account.id, step).await {
+    let plain = match state.ops.activate_totp(&account.tenant_id, &account.id, step).await {
         Ok(Some(codes)) => codes,
         Ok(None) => return see_other(&home_url(&t)),
         Err(e) => return error_page(lang, &OAuthError::server_error(e.to_string())),

@@ -118,10 +118,25 @@ pub async fn show(
         Ok(None) => return page(&t, lang, &headers, &account, None, Some(lang.texts().device_unknown)),
         Err(e) => return error_page(lang, &e),
     };
-    // the kiosk's own requirements: a stronger sign-in first (and back here), real-name level
-    if let Some(acr) = client.settings.min_acr.as_deref()
+    // the kiosk's requirements and the person's own: a stronger sign-in first (and back
+    // here), real-name level
+    if let Some(acr) = approval_level(&client, &session)
         && !idp_core::policy::satisfies(&session.acr, Some(acr))
     {
+        // without a second factor there is nothing to step up with: say what to do
+        match super::factor::factors_of(&state, &t, &account.id).await {
+            Ok(f) if !f.any() => {
+                let texts = lang.texts();
+                return message_page(
+                    lang,
+                    StatusCode::FORBIDDEN,
+                    texts.device_title,
+                    texts.device_needs_factor,
+                );
+            }
+            Ok(_) => {}
+            Err(e) => return error_page(lang, &e),
+        }
         return match signed_in_to(&state, &slug, &headers, &back, Some(acr)).await {
             Ok(_) => error_page(lang, &OAuthError::server_error("step-up")),
             Err(r) => r,
@@ -132,6 +147,16 @@ pub async fn show(
     }
     let kiosk = kiosk(lang, &grant, &client);
     page(&t, lang, &headers, &account, Some(kiosk), None)
+}
+
+/// The level approving a kiosk's sign-in needs: the stronger of the kiosk's minimum and what
+/// the person's own roles demand (carried by the session, DOMAIN.md: staff and administrators
+/// need `aal2`), so an administrator without a second factor approves nothing at `aal1`.
+fn approval_level(client: &Client, session: &Session) -> Option<&'static str> {
+    idp_core::policy::strongest(
+        idp_core::policy::required(None, client.settings.min_acr.as_deref()),
+        idp_core::policy::required(None, session.min_acr.as_deref()),
+    )
 }
 
 fn kiosk(lang: Lang, grant: &DeviceGrant, client: &Client) -> Kiosk {
@@ -185,7 +210,7 @@ pub async fn decide(state: State, Path(slug): Path<String>, headers: HeaderMap, 
     let allow = param(&params, "decision") == Some("allow");
     if allow {
         // the same requirements as the question page
-        let acr_ok = idp_core::policy::satisfies(&session.acr, client.settings.min_acr.as_deref());
+        let acr_ok = idp_core::policy::satisfies(&session.acr, approval_level(&client, &session));
         if !acr_ok {
             return error_page(
                 lang,
@@ -234,6 +259,7 @@ fn approval(t: &TenantCtx, session: &Session, grant: &DeviceGrant) -> Authorizat
         act_as: "self".into(),
         context: None,
         claims: None,
+        resource: None,
     }
 }
 

@@ -23,9 +23,12 @@ use super::{State, param};
 use crate::state::{AppState, TenantCtx};
 
 /// The level `req` needs of `session`: its `acr_values`, the acr of its `claims` parameter,
-/// the client's minimum, and what the account's roles demand (carried by the session). The
-/// account pages are the exception to the last: a staff member without a second factor must
-/// be able to reach them to set one up.
+/// the client's minimum, what the account's roles demand (carried by the session), and the
+/// staff rule (DOMAIN.md: staff acting as staff need `aal2`): a client accepting only the staff
+/// context needs it of everyone, and a client accepting staff among others needs it of anyone
+/// with a live staff membership, before the context is chosen (so no choice, made now or on the
+/// account pages, reaches staff below `aal2`). The account pages are the exception to the
+/// last two: a staff member without a second factor must be able to reach them to set one up.
 pub(super) async fn required_for(
     state: &AppState,
     t: &TenantCtx,
@@ -33,14 +36,28 @@ pub(super) async fn required_for(
     session: &Session,
 ) -> Option<&'static str> {
     let client = state.store().client(&t.tenant.id, &req.client_id).await.ok().flatten();
+    let accepts_staff = client.as_ref().is_some_and(|c| c.settings.contexts.iter().any(|x| x == "staff"));
+    let staff_only = client.as_ref().is_some_and(|c| c.settings.contexts.iter().all(|x| x == "staff"));
     let minimum = client.and_then(|c| c.settings.min_acr);
     let asked = policy::required(req.acr_values.as_deref(), minimum.as_deref());
     let asked = policy::strongest(asked, policy::required(req.claims_acr.as_deref(), None));
-    let roles = match req.client_id.as_str() {
-        super::account::ACCOUNT_CONSOLE => None,
-        _ => policy::required(None, session.min_acr.as_deref()),
+    if req.client_id == super::account::ACCOUNT_CONSOLE {
+        return asked;
+    }
+    let roles = policy::required(None, session.min_acr.as_deref());
+    let staff = if staff_only {
+        Some(policy::STAFF)
+    } else if accepts_staff && roles.is_none() {
+        let now = state.env().now();
+        // a read failure counts as staff: the stronger requirement
+        let memberships = state.store().memberships(&session.account_id).await;
+        memberships
+            .map_or(true, |ms| ms.iter().any(|m| m.kind == "staff" && m.active(now)))
+            .then_some(policy::STAFF)
+    } else {
+        None
     };
-    policy::strongest(asked, roles)
+    policy::strongest(policy::strongest(asked, roles), staff)
 }
 
 pub(super) async fn satisfied(state: &AppState, l: &Loaded, session: &Session) -> bool {
@@ -249,8 +266,20 @@ pub async fn totp(
         }
     } else {
         // a recovery code, for a lost phone: each works once
-        let hash = idp_core::totp::recovery_hash(code);
-        match state.store().use_recovery_code(&account_id, &hash, now).await {
+        let key = idp_core::totp::RecoveryKey {
+            kek: &state.ops.kek,
+            tenant_id: &tenant_id,
+            account_id: &account_id,
+        };
+        let keyed = idp_core::totp::recovery_hash(&key, code);
+        let used = match state.store().use_recovery_code(&account_id, &keyed, now).await {
+            Ok(false) => {
+                let legacy = idp_core::totp::legacy_recovery_hash(code);
+                state.store().use_recovery_code(&account_id, &legacy, now).await
+            }
+            other => other,
+        };
+        match used {
             Ok(true) => {
                 let left = state.store().recovery_codes_left(&account_id).await.unwrap_or(0);
                 audit(
@@ -277,9 +306,6 @@ pub async fn totp(
             Err(e) => return error_page(l.lang, &e),
         };
         return factor_page_for(&state, &l, &headers, &account_id, Some(msg), StatusCode::OK).await;
-    }
-    if let Err(e) = state.store().reset_login_failures(&tenant_id, &account_id).await {
-        return error_page(l.lang, &e.into());
     }
     second_factor_done(&state, &l, &headers, &account_id, session, &["otp"], &ip).await
 }
@@ -327,6 +353,10 @@ pub(super) async fn second_factor_done(
             let amr = add(&s.amr);
             let acr = policy::acr_of(&amr);
             if let Err(e) = state.store().upgrade_session(&tenant_id, &s.sid, &amr, acr).await {
+                return error_page(l.lang, &e.into());
+            }
+            // the step-up is a complete sign-in too: the failures are forgotten
+            if let Err(e) = state.store().reset_login_failures(&tenant_id, account_id).await {
                 return error_page(l.lang, &e.into());
             }
             audit(

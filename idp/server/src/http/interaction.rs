@@ -340,9 +340,8 @@ pub async fn login(
         };
         return login_page(&l, &headers, Some(msg), &login, StatusCode::OK);
     }
-    if let Err(e) = state.store().reset_login_failures(&tenant_id, &account.id).await {
-        return error_page(l.lang, &e.into());
-    }
+    // the failure counter is reset only when the whole sign-in succeeds (`signed_in`): a
+    // password holder gets no fresh second-factor guesses by entering it again
     if let Some(h) = new_hash
         && let Err(e) = state.store().set_password_hash(&tenant_id, &account.id, &h, now).await
     {
@@ -424,6 +423,12 @@ pub(super) async fn signed_in(
 ) -> Response {
     let tenant_id = l.t.tenant.id.clone();
     let now = state.env().now();
+    // The whole sign-in succeeded: only now are the failures of any factor forgotten
+    // (DOMAIN.md "failures of any factor count towards the lockout until the whole sign-in
+    // succeeds").
+    if let Err(e) = state.store().reset_login_failures(&tenant_id, account_id).await {
+        return error_page(l.lang, &e.into());
+    }
     // The browser's old session ends. Signing in again as the same person continues it under
     // its `sid` (the clients that took part stay with it; the cookie is new all the same);
     // another person's sign-in ends it everywhere.

@@ -51,6 +51,8 @@ pub enum Refusal {
     CardNotFound,
     /// Level 3 builds on a level 2 binding.
     NeedsBinding,
+    /// A clerk tried to bind their own account at the counter.
+    OwnAccount,
 }
 
 impl Refusal {
@@ -72,6 +74,7 @@ impl Refusal {
             Refusal::CardMismatch => t.rn_card_mismatch.into(),
             Refusal::CardNotFound => t.rn_card_not_found.into(),
             Refusal::NeedsBinding => t.rn_card_needs_binding.into(),
+            Refusal::OwnAccount => t.counter_own_account.into(),
         }
     }
 }
@@ -180,6 +183,24 @@ pub fn check_number(id_type: &str, number: &str, now: i64) -> Result<(String, St
     Ok((id.number, masked))
 }
 
+/// The provider's reference for a match of name and number, or why there is none.
+async fn provider_match(
+    v: &dyn realname::Verifier,
+    name: &str,
+    id_type: &str,
+    number: &str,
+) -> Result<String, Refusal> {
+    match v.verify(name, id_type, number).await {
+        Outcome::Match { reference } => Ok(reference),
+        Outcome::Mismatch => Err(Refusal::Mismatch),
+        Outcome::NotFound => Err(Refusal::NotFound),
+        Outcome::Unavailable(why) => {
+            tracing::warn!(reason = %why, "the identity verification provider could not answer");
+            Err(Refusal::Unavailable)
+        }
+    }
+}
+
 /// How a binding is made: by the person through the provider (or self-asserted without one),
 /// or by a clerk at the counter.
 pub enum Via<'a> {
@@ -218,26 +239,32 @@ pub async fn bind(
         Err(_) => return Err(Refusal::Unavailable),
     }
     let (level, method, verifier, evidence) = match via {
-        Via::Counter { clerk } => (
-            realname::IN_PERSON,
-            "counter",
-            clerk.id.clone(),
-            Some(format!("counter:{}:{now}", clerk.username)),
-        ),
+        // Four eyes: a clerk never acts on their own account (DOMAIN.md). Where a verification
+        // provider is configured the counter asks it too, and binds only on its match: the
+        // clerk vouches for the person and the document, the population register for the pair
+        // of name and number (docs/realname.md).
+        Via::Counter { clerk } if clerk.id == account.id => return Err(Refusal::OwnAccount),
+        Via::Counter { clerk } => {
+            let provider = match &state.verifier_for(t) {
+                None => String::new(),
+                Some(v) => {
+                    format!(";{}:{}", v.name(), provider_match(v.as_ref(), &name, id_type, &number).await?)
+                }
+            };
+            (
+                realname::IN_PERSON,
+                "counter",
+                clerk.id.clone(),
+                Some(format!("counter:{}:{now}{provider}", clerk.username)),
+            )
+        }
         Via::Person => match &state.verifier_for(t) {
             None if account.phone_verified_at.is_none() => return Err(Refusal::NeedPhone),
             None => (realname::SELF_ASSERTED, "self_asserted", "self".to_string(), None),
-            Some(v) => match v.verify(&name, id_type, &number).await {
-                Outcome::Match { reference } => {
-                    (realname::PROVIDER_MATCH, "provider", v.name().to_string(), Some(reference))
-                }
-                Outcome::Mismatch => return Err(Refusal::Mismatch),
-                Outcome::NotFound => return Err(Refusal::NotFound),
-                Outcome::Unavailable(why) => {
-                    tracing::warn!(reason = %why, "the identity verification provider could not answer");
-                    return Err(Refusal::Unavailable);
-                }
-            },
+            Some(v) => {
+                let reference = provider_match(v.as_ref(), &name, id_type, &number).await?;
+                (realname::PROVIDER_MATCH, "provider", v.name().to_string(), Some(reference))
+            }
         },
     };
     if let Some(c) = &current

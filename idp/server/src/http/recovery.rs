@@ -153,9 +153,6 @@ pub async fn verify(
             };
         return factor_page_with(&l, &headers, f, Some(msg), StatusCode::OK);
     }
-    if let Err(e) = state.store().reset_login_failures(&tenant_id, &account_id).await {
-        return error_page(l.lang, &e.into());
-    }
     audit(
         &state,
         &tenant_id,

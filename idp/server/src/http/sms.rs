@@ -295,7 +295,6 @@ pub async fn verify(
         let msg = format!("{} {}", t.locked, utc_hhmm(until));
         return page(&l, &headers, &phone, false, Some(msg), None, StatusCode::OK);
     }
-    let _ = state.store().reset_login_failures(&tenant_id, &account.id).await;
     // the code reached this number: it is verified
     if account.phone_verified_at.is_none()
         && let Err(e) = state.store().set_account_phone(&tenant_id, &account.id, &phone, now).await

@@ -169,6 +169,7 @@ pub async fn token(
         refresh_token: get("refresh_token"),
         scope: get("scope"),
         device_code: get("device_code"),
+        resource: get("resource"),
     };
     let ctx = token_ctx(&state, &t, &ip);
     match exchange(&ctx, &client, &req).await {
