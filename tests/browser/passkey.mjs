@@ -92,6 +92,13 @@ try {
   const other = await browser.newContext({ locale: "en-US" });
   const page2 = await other.newPage();
   page2.on("pageerror", (e) => errors.push(String(e)));
+  // the browser's own refusal of a ceremony, by name (the page only says it failed)
+  const refusals = [];
+  page2.on("console", (m) => { if (m.type() === "error" && m.text().startsWith("create:")) refusals.push(m.text()); });
+  await other.addInitScript(() => {
+    const create = navigator.credentials.create.bind(navigator.credentials);
+    navigator.credentials.create = (o) => create(o).catch((e) => { console.error(`create: ${e.name}: ${e.message}`); throw e; });
+  });
   const cdp2 = await other.newCDPSession(page2);
   await cdp2.send("WebAuthn.enable");
   const second = await cdp2.send("WebAuthn.addVirtualAuthenticator", {
@@ -114,6 +121,39 @@ try {
     throw new Error(`account page after the second factor: ${await page2.content()}`);
   }
   step("second_factor");
+
+  // 5. Register a real security key in this (two-factor) session: a USB CTAP 2.1 key, not
+  //    discoverable, without user verification, supporting credProtect (Chromium's virtual key
+  //    offers credProtect together with credBlob). Chromium refuses inconsistent credProtect
+  //    options before it asks the key, so this is where such options would fail.
+  await cdp2.send("WebAuthn.removeVirtualAuthenticator", { authenticatorId: second.authenticatorId });
+  const { authenticatorId: keyId } = await cdp2.send("WebAuthn.addVirtualAuthenticator", {
+    options: {
+      protocol: "ctap2", ctap2Version: "ctap2_1", transport: "usb", hasResidentKey: false,
+      hasUserVerification: false, hasCredBlob: true, automaticPresenceSimulation: true,
+    },
+  });
+  await page2.fill("#key-name", "usb key");
+  await page2.selectOption("#key-kind", "security_key");
+  await page2.click("form[data-webauthn=create] button");
+  await page2.waitForSelector("#keys[data-count='2']", { timeout: 15000 }).catch((e) => {
+    throw new Error(`security key not registered: ${refusals.join("; ") || e}`);
+  });
+  const [sk] = (await cdp2.send("WebAuthn.getCredentials", { authenticatorId: keyId })).credentials;
+  if (!sk || sk.isResidentCredential) throw new Error(`expected one non-resident credential: ${JSON.stringify(sk)}`);
+  step("security_key_registered");
+
+  // 6. Signed out: the password, then that security key as the second step.
+  await other.clearCookies();
+  await page2.goto(`${base}/t/main/account`);
+  await page2.fill("#login", username);
+  await page2.fill("#password", password);
+  await Promise.all([page2.waitForURL(/\/interaction\//), page2.click("form[action$='/login'] button")]);
+  await page2.waitForSelector("form[data-webauthn=get] input[value=second]", { state: "attached" });
+  await Promise.all([page2.waitForURL(/\/account$/), page2.click("form[data-webauthn=get] button")]);
+  const used = (await cdp2.send("WebAuthn.getCredentials", { authenticatorId: keyId })).credentials[0];
+  if (!(used.signCount > sk.signCount)) throw new Error(`security key not used: ${JSON.stringify(used)}`);
+  step("security_key_second_factor");
 
   if (errors.length) throw new Error(`script errors: ${errors.join("; ")}`);
   step("done");

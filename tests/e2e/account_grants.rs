@@ -55,8 +55,13 @@ async fn grants(backend: Backend) {
     assert_eq!(userinfo(&s, at).await.0, 401);
     assert_eq!(introspect(&s, &social, &social_secret, at).await["active"], false);
     let rt = social_tokens["refresh_token"].as_str().unwrap();
-    assert_eq!(refresh(&s, &social, &social_secret, rt).await["error"], "invalid_grant");
-    assert_eq!(redeem(&s, &social, &social_secret, &pending).await["error"], "invalid_grant");
+    // …and says why (not "already used")
+    let e = refresh(&s, &social, &social_secret, rt).await;
+    assert_eq!(e["error"], "invalid_grant");
+    assert!(e["error_description"].as_str().unwrap().contains("withdrew consent"), "{e}");
+    let e = redeem(&s, &social, &social_secret, &pending).await;
+    assert_eq!(e["error"], "invalid_grant");
+    assert!(e["error_description"].as_str().unwrap().contains("withdrew consent"), "{e}");
     // the tax office's are untouched
     assert_eq!(userinfo(&s, tax_tokens["access_token"].as_str().unwrap()).await.0, 200);
     let rt = tax_tokens["refresh_token"].as_str().unwrap();

@@ -1,7 +1,7 @@
 //! The person's sessions and sign-in history on the account pages: two browsers signed in are
 //! both listed (this one marked); ending the other's signs that browser out; a failed attempt
 //! and the sign-ins show in the history; ending all the others keeps this browser signed in;
-//! another person's session cannot be ended from here.
+//! another person's session cannot be ended from here. Times are the tenant's local time.
 
 use crate::browser::{Browser, extract};
 use crate::common::{Backend, PASSWORD, TestServer};
@@ -44,6 +44,13 @@ async fn sessions(backend: Backend) {
     assert!(page_a.contains("id=\"end-others\""));
     let history = &page_a[page_a.find("id=\"history\"").expect("history")..];
     assert!(history.contains("登录成功") && history.contains("登录失败"), "{history}");
+    // times in the tenant's time zone (Asia/Shanghai by default), today's without a date,
+    // never UTC; a week-old one with its date
+    let now = idp_core::Env::now(&s.env);
+    let local = (now + 8 * 3600).rem_euclid(86_400);
+    let hhmm = format!("{:02}:{:02}", local / 3600, (local % 3600) / 60);
+    assert!(history.contains(&format!("<li>{hhmm} ·")), "{hhmm} in {history}");
+    assert!(!page_a.contains("UTC"), "no UTC for citizens");
 
     // another person's session is not reachable from here
     let (other, other_page) = signed_in(&s, "other").await;
@@ -74,5 +81,12 @@ async fn sessions(backend: Backend) {
     let (_, _, page) =
         a.post_form(&s, &format!("/t/main/account/sessions/{this}/end"), &[("csrf", &csrf)]).await.page();
     assert!(page.contains("name=\"password\""), "{page}");
+
+    // a week later, the old sign-ins show with their date
+    s.env.advance(7 * 86_400 - 600);
+    let (_, later) = signed_in(&s, "mei").await;
+    let history = &later[later.find("id=\"history\"").expect("history")..];
+    let day = idp_core::identifiers::CalendarDate::from_unix_utc(now + 8 * 3600);
+    assert!(history.contains(&format!("<li>{day} {hhmm} ·")), "{day} {hhmm} in {history}");
 }
 crate::both_backends!(sessions_listed_and_ended_by_the_person, sessions);

@@ -178,16 +178,9 @@ async fn audit_chains_per_tenant(backend: Backend) {
         s.env.advance(30);
         let settings = ClientSettings { admin_client: true, ..ClientSettings::default() };
         let (console, secret) = s.add_client_in(slug, ClientType::Web, settings).await;
-        let tk = crate::admin_api::token_in(
-            &s,
-            slug,
-            &console,
-            &secret.unwrap(),
-            "openid%20admin",
-            "aud",
-            Some(&totp),
-        );
-        tokens.push(tk.await);
+        let secret = secret.unwrap();
+        let admin = "openid%20admin";
+        tokens.push(crate::admin_api::token_in(&s, slug, &console, &secret, admin, "aud", Some(&totp)).await);
         s.env.advance(30);
     }
     let api = Api { s: &s };
@@ -206,3 +199,34 @@ async fn audit_chains_per_tenant(backend: Backend) {
 }
 
 crate::both_backends!(an_auditor_verifies_only_their_tenants_chain, audit_chains_per_tenant);
+
+/// Delegated organisation administrators are administrators: their sessions go idle after 15
+/// minutes, like the three roles', while other staff keep the tenant's 30.
+async fn delegated_idle_timeout(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    let new = NewOrganisation {
+        kind: "government".into(),
+        name: "长春市".into(),
+        level: Some("city".into()),
+        region_code: Some("220100".into()),
+        ..NewOrganisation::default()
+    };
+    let city = s.ops.add_organisation("main", None, new).await.unwrap();
+    for (who, role) in [("deleg", "org_admin"), ("clerky", "approver")] {
+        s.add_account(who).await;
+        s.ops.add_membership("main", who, &city.id, vec![role.into()]).await.unwrap();
+    }
+    let (web, _) = s.add_client(ClientType::Web, ClientSettings::default()).await;
+    let (bd, bs) = (Browser::new(), Browser::new());
+    for (b, who) in [(&bd, "deleg"), (&bs, "clerky")] {
+        assert!(b.authorize(&s, &auth_url(&s.issuer, &web, ""), who).await.callback().contains_key("code"));
+    }
+    s.env.advance(16 * 60);
+    let silent = auth_url(&s.issuer, &web, "&prompt=none");
+    let cb = bd.get(&s, &silent).await.callback();
+    assert_eq!(cb["error"], "login_required", "the delegate's session idled out");
+    let cb = bs.get(&s, &silent).await.callback();
+    assert!(cb.contains_key("code"), "other staff keep the tenant's idle time");
+}
+
+crate::both_backends!(a_delegated_administrators_session_idles_out_after_15_minutes, delegated_idle_timeout);

@@ -3,8 +3,10 @@
 //! password, register a passkey on the account page (recovery codes shown), sign in to an OIDC
 //! client with the passkey alone from the username's autofill (conditional mediation; the test
 //! then redeems the code: `acr=aal2`), and, in a second
-//! browser holding the same key, use it as the second step after the password. `.ci/run`
-//! installs Chromium and the npm package.
+//! browser holding the same key, use it as the second step after the password; then register a
+//! security key there (a USB CTAP 2.1 key without user verification: the options must be ones
+//! Chromium accepts, which it checks before asking any key) and sign in with the password and
+//! that key. `.ci/run` installs Chromium and the npm package.
 
 use idp_core::model::{ClientSettings, ClientType};
 
@@ -41,6 +43,7 @@ async fn chromium_registers_and_signs_in_with_a_passkey() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("\"step\":\"done\""), "{stdout}");
+    assert!(stdout.contains("\"step\":\"security_key_second_factor\""), "{stdout}");
 
     // the client's side of the passwordless sign-in: the code gives an ID token at aal2
     let callback = stdout
@@ -72,18 +75,25 @@ async fn chromium_registers_and_signs_in_with_a_passkey() {
 
     // what the browser did, as the server saw it
     let keys = s.ops.store.webauthn_credentials(&account).await.unwrap();
-    assert_eq!(keys.len(), 1, "{keys:?}");
-    assert_eq!((keys[0].name.as_str(), keys[0].kind.as_str()), ("laptop", "passkey"));
-    assert!(keys[0].last_used_at.is_some() && keys[0].flagged_at.is_none(), "{:?}", keys[0]);
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    let by = |k: &str| keys.iter().find(|c| c.kind == k).unwrap_or_else(|| panic!("{k}: {keys:?}"));
+    let passkey = by("passkey");
+    assert_eq!(passkey.name, "laptop");
+    assert!(passkey.last_used_at.is_some() && passkey.flagged_at.is_none(), "{passkey:?}");
+    // a security key registered in the real browser, and used as the second step
+    let sk = by("security_key");
+    assert!(sk.name == "usb key" && sk.last_used_at.is_some() && sk.flagged_at.is_none(), "{sk:?}");
     let tenant = s.ops.tenant("main").await.unwrap().id;
     let events = s.ops.store.audit_events(&tenant, 20).await.unwrap();
     let acrs: Vec<_> =
         events.iter().filter(|e| e.kind == "login_success").map(|e| e.detail["amr"].clone()).collect();
-    // newest first: password + key, passkey alone, password alone (Chromium's virtual
+    // newest first: password + security key (no user verification), password + key, passkey
+    // alone, password alone (Chromium's virtual
     // authenticator is not backup eligible: a hardware-bound key, `hwk`)
     assert_eq!(
         acrs,
         vec![
+            serde_json::json!(["pwd", "hwk", "mfa"]),
             serde_json::json!(["pwd", "hwk", "user", "mfa"]),
             serde_json::json!(["hwk", "user", "mfa"]),
             serde_json::json!(["pwd"])

@@ -84,7 +84,9 @@ async fn two_nodes_share_sessions_codes_tokens_and_lockouts() {
         assert!(body.contains("class=\"error\""), "{body}");
     }
     let body = sign_in_at(&other, &b.issuer, &auth_url(&b.issuer, &web, "&n=last"), PASSWORD).await;
-    assert!(body.contains("锁定"), "locked on B after failures on A and B: {body}");
+    assert!(body.contains("class=\"error\"") && !body.contains("value=\"allow\""), "refused on B: {body}");
+    let ivan = a.ops.account("main", "ivan").await.unwrap();
+    assert!(ivan.locked_until.is_some(), "locked after failures on A and B");
 }
 
 /// The sign-in rate limit per IP is counted in the database: attempts spread over two nodes

@@ -183,6 +183,18 @@ async fn passkeys(backend: Backend) {
         webauthn_begin(&b2, &s, &page, &[("kind", "security_key"), ("name", "blue key")]).await;
     let excluded: Value = serde_json::from_str(&options).unwrap();
     assert_eq!(excluded["publicKey"]["excludeCredentials"][0]["id"].as_str(), Some(phone.ids()[0].as_str()));
+    // options Chromium accepts (it refuses credProtect userVerificationRequired without
+    // userVerification required, before asking the key; tests/browser/passkey.mjs proves it)
+    let (ext, sel) = (&excluded["publicKey"]["extensions"], &excluded["publicKey"]["authenticatorSelection"]);
+    assert_eq!(
+        ext["credentialProtectionPolicy"], "userVerificationOptionalWithCredentialIDList",
+        "{excluded}"
+    );
+    assert_eq!(ext["enforceCredentialProtectionPolicy"], false, "{excluded}");
+    assert_eq!(
+        (sel["userVerification"].as_str(), sel["residentKey"].as_str()),
+        (Some("preferred"), Some("discouraged"))
+    );
     let origin = url::Url::parse(&s.base).unwrap();
     let mut yubi = SoftPasskey::new(true);
     let ccr: CreationChallengeResponse = serde_json::from_str(&options).unwrap();

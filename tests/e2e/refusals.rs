@@ -346,9 +346,16 @@ async fn sign_in_defences(b: Backend) {
     for _ in 0..4 {
         page = browser.sign_in(&s, &page, "erin", "Wrong-Pass-1").await.page().2;
     }
-    assert!(page.contains("锁定"), "locked after 5 failures: {page}");
-    let (_, _, page) = browser.sign_in(&s, &page, "erin", PASSWORD).await.page();
-    assert!(page.contains("锁定"));
+    let erin = s.ops.account("main", "erin").await.unwrap();
+    assert!(erin.locked_until.is_some(), "locked after 5 failures");
+    // …and the answers tell nothing: the locking failure, the right password while locked and
+    // a wrong one all read as an unknown name's (no name is confirmed, no guess either)
+    assert_eq!(msg(&page), msg(&unknown), "the locking failure");
+    let (_, _, right) = browser.sign_in(&s, &page, "erin", PASSWORD).await.page();
+    assert_eq!(msg(&right), msg(&unknown), "the right password while locked");
+    assert!(!right.contains("value=\"allow\""), "and no way in");
+    let (_, _, other) = browser.sign_in(&s, &right, "nobody", "Wrong-Pass-1").await.page();
+    assert_eq!(msg(&other), msg(&right));
     // 30 minutes later the right password works (in a new interaction: the old one expired)
     s.env.advance(30 * 60 + 1);
     let (_, _, page) = browser.get(&s, &auth_url(&s.issuer, &web, "")).await.page();

@@ -46,7 +46,10 @@ async fn lockout_spans_the_sign_in(backend: Backend) {
     }
     assert!(failures().await.1, "locked after five second-factor failures");
     let (_, page) = password(&s, &web, "ann").await;
-    assert!(page.contains("账号已暂时锁定"), "the password alone does not unlock: {page}");
+    assert!(
+        page.contains("class=\"error\"") && !page.contains("name=\"code\""),
+        "the password alone does not unlock: {page}"
+    );
 
     // once the lockout is over, a complete sign-in (password and code) clears the count
     s.env.advance(31 * 60);

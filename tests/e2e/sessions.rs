@@ -10,7 +10,8 @@ use crate::browser::{Browser, extract, form_action, rp_http};
 use crate::common::{Backend, POST_LOGOUT, REDIRECT, TestServer, auth_url};
 use crate::oidc_flow::{client_assertion, urlencode};
 
-async fn id_token_for(s: &TestServer, browser: &Browser, id: &str, secret: &str) -> String {
+/// The ID token and the (JWT) access token of a sign-in.
+async fn id_token_for(s: &TestServer, browser: &Browser, id: &str, secret: &str) -> (String, String) {
     let cb = browser.authorize(s, &auth_url(&s.issuer, id, ""), "gina").await.callback();
     let body: Value = rp_http()
         .post(format!("{}/token", s.issuer))
@@ -22,7 +23,7 @@ async fn id_token_for(s: &TestServer, browser: &Browser, id: &str, secret: &str)
         .json()
         .await
         .unwrap();
-    body["id_token"].as_str().unwrap().to_string()
+    (body["id_token"].as_str().unwrap().to_string(), body["access_token"].as_str().unwrap().to_string())
 }
 
 async fn logout(b: Backend) {
@@ -33,7 +34,7 @@ async fn logout(b: Backend) {
     let (web, secret) = s.add_client(ClientType::Web, ClientSettings::default()).await;
     let secret = secret.unwrap();
     let browser = Browser::new();
-    let id_token = id_token_for(&s, &browser, &web, &secret).await;
+    let (id_token, access_token) = id_token_for(&s, &browser, &web, &secret).await;
 
     // an unregistered post_logout_redirect_uri: error page, no redirect, still signed in
     for bad in ["http://127.0.0.1:1/bye/", "http://evil.example/", "http://127.0.0.1:1/bye?next=x"] {
@@ -49,9 +50,13 @@ async fn logout(b: Backend) {
     // post_logout_redirect_uri without any way to know the client
     let url = format!("{}/end_session?post_logout_redirect_uri={}", s.issuer, urlencode(POST_LOGOUT));
     assert_eq!(browser.http.get(url).send().await.unwrap().status(), 400);
-    // a forged hint
+    // a forged hint; an access token (signed with the same keys, `typ` at+jwt) is no ID token
     let url = format!("{}/end_session?id_token_hint=eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.", s.issuer);
     assert_eq!(browser.http.get(url).send().await.unwrap().status(), 400);
+    let url = format!("{}/end_session?id_token_hint={access_token}", s.issuer);
+    let res = browser.http.get(url).send().await.unwrap();
+    assert_eq!(res.status(), 400, "an access token as id_token_hint");
+    assert!(res.text().await.unwrap().contains("not an ID token"));
     assert!(
         browser.get(&s, &auth_url(&s.issuer, &web, "&prompt=none")).await.callback().contains_key("code"),
         "still signed in"

@@ -577,6 +577,7 @@ async fn codes(s: &dyn Store) {
     // a second redemption: Replayed, and what was issued is revoked
     is!(s.redeem_code("code-1", T1, "web-1", &good).await.unwrap(), Redeem::Replayed);
     assert_eq!(calls.load(Ordering::SeqCst), 1, "the closure is not run on replay");
+    assert_eq!(s.family_revocation("fam-code").await.unwrap().as_deref(), Some("code_replay"));
     assert!(at_revoked(s, "at-code-1", "fam-code").await && rt_revoked(s, "rt-code-1").await);
     assert!(!at_revoked(s, "at-unrelated", "fam-unrelated").await, "other families are untouched");
     is!(s.redeem_code("no-such-code", T1, "web-1", &good).await.unwrap(), Redeem::NotFound);
@@ -646,7 +647,7 @@ async fn refresh_rotation(s: &dyn Store) {
 
     // a token revoked (not used) is refused as a replay
     seed_refresh(s, &refresh("rt-v1", "fam-v")).await;
-    s.revoke_family("fam-v").await.unwrap();
+    s.revoke_family("fam-v", "withdrawn").await.unwrap();
     is!(rotate(s, "rt-v1", &successor("rt-v2")).await.unwrap(), Rotate::Replayed);
     assert_eq!(s.refresh_token("rt-v2").await.unwrap(), None);
 }
@@ -666,14 +667,18 @@ async fn access_tokens_and_families(s: &dyn Store) {
     seed_refresh(s, &refresh("rt-f1", "fam-f")).await;
     seed_refresh(s, &refresh("rt-g1", "fam-g")).await;
     assert!(!at_revoked(s, "at-f1", "fam-f").await);
-    s.revoke_family("fam-f").await.unwrap();
+    assert_eq!(s.family_revocation("fam-f").await.unwrap(), None);
+    s.revoke_family("fam-f", "revoked").await.unwrap();
+    // the first reason stays
+    s.revoke_family("fam-f", "refresh_replay").await.unwrap();
+    assert_eq!(s.family_revocation("fam-f").await.unwrap().as_deref(), Some("revoked"));
     assert!(at_revoked(s, "at-f1", "fam-f").await && at_revoked(s, "at-f2", "fam-f").await);
     assert!(rt_revoked(s, "rt-f1").await);
     assert!(
         !at_revoked(s, "at-g1", "fam-g").await && !rt_revoked(s, "rt-g1").await,
         "other family untouched"
     );
-    s.revoke_family("no-such-family").await.unwrap();
+    s.revoke_family("no-such-family", "revoked").await.unwrap();
 }
 
 /// TOTP enrolment is pending until confirmed; a confirmed credential is not overwritten; each

@@ -202,9 +202,23 @@ async fn foreign_presenters(backend: Backend) {
     assert_eq!(userinfo(&s, t2["access_token"].as_str().unwrap()).await.0, 200, "the family lives");
     let t3 = refresh(&s, &app, &app_secret, &rt2).await;
     assert!(t3["access_token"].is_string(), "{t3}");
-    // the replay check itself still works for the client's own replay
-    assert_eq!(refresh(&s, &app, &app_secret, &rt1).await["error"], "invalid_grant");
+    // the replay check itself still works for the client's own replay, and the family's
+    // other tokens say why they died
+    let e = refresh(&s, &app, &app_secret, &rt1).await;
+    assert_eq!(e["error"], "invalid_grant");
+    assert!(e["error_description"].as_str().unwrap().contains("already been used"), "{e}");
     assert_eq!(userinfo(&s, t3["access_token"].as_str().unwrap()).await.0, 401, "family revoked");
+    let e = refresh(&s, &app, &app_secret, t3["refresh_token"].as_str().unwrap()).await;
+    assert!(e["error_description"].as_str().unwrap().contains("refresh tokens was presented twice"), "{e}");
+    // a code redeemed twice by its own client: the tokens of the first redemption say so
+    let c = code(&s, &b, &app, "openid", "", "lin").await;
+    let t = redeem(&s, &app, &app_secret, &c).await;
+    assert_eq!(redeem(&s, &app, &app_secret, &c).await["error"], "invalid_grant");
+    let e = refresh(&s, &app, &app_secret, t["refresh_token"].as_str().unwrap()).await;
+    assert!(
+        e["error_description"].as_str().unwrap().contains("authorization code was presented twice"),
+        "{e}"
+    );
 }
 
 async fn operator_rotation(backend: Backend) {

@@ -150,8 +150,8 @@ impl Branding {
     }
 }
 
-/// The image type by its first bytes; SVG only without scripts (it is also served with a
-/// sandboxing CSP and shown only through `<img>`, where no script runs).
+/// The image type by its first bytes; SVG only when it is plain drawing (`svg::is_safe`; it is
+/// also served with a sandboxing CSP and shown only through `<img>`, where no script runs).
 pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
     if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
         return Some("image/png");
@@ -160,22 +160,8 @@ pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
         return Some("image/jpeg");
     }
     let text = std::str::from_utf8(bytes).ok()?;
-    let lower = text.to_ascii_lowercase();
-    let start = lower.trim_start_matches('\u{feff}').trim_start();
-    let svg = (start.starts_with("<svg") || start.starts_with("<?xml")) && lower.contains("<svg");
-    let active = ["<script", "javascript:", "<foreignobject", " on"].iter().any(|bad| {
-        // " on" only as an event-handler attribute: ` onload=`, ` onclick =` …
-        if *bad == " on" {
-            lower.match_indices(" on").any(|(i, _)| {
-                let rest = &lower[i + 3..];
-                let name_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
-                name_len > 0 && rest[name_len..].trim_start().starts_with('=')
-            })
-        } else {
-            lower.contains(bad)
-        }
-    });
-    (svg && !active).then_some("image/svg+xml")
+    let text = text.trim_start_matches('\u{feff}');
+    crate::svg::is_safe(text).then_some("image/svg+xml")
 }
 
 #[cfg(test)]
@@ -223,6 +209,9 @@ mod tests {
         assert!(logo("image/jpeg", b"\x89PNG\r\n\x1a\n....").checked().is_err(), "type must match");
         assert!(logo("image/jpeg", &[0xff, 0xd8, 0xff, 0xe0]).checked().is_ok());
         let svg = br#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><circle r="4"/></svg>"#;
+        assert!(
+            logo("image/svg+xml", &[b"\xef\xbb\xbf".as_slice(), svg.as_slice()].concat()).checked().is_ok()
+        );
         assert!(logo("image/svg+xml", svg).checked().is_ok());
         for bad in [
             &br#"<svg><script>alert(1)</script></svg>"#[..],

@@ -277,6 +277,12 @@ impl KeySet {
         jsonwebtoken::encode(&header, claims, &key.encoding).map_err(|_| JwtError::Sign)
     }
 
+    /// The `typ` of a JWT's header (`JWT` for ID tokens, `at+jwt` for access tokens,
+    /// `logout+jwt` for logout tokens), read without verifying anything.
+    pub fn typ_of(token: &str) -> Option<String> {
+        jsonwebtoken::decode_header(token).ok()?.typ
+    }
+
     /// Verifies a JWT this tenant signed: signature by one of our keys (chosen by `kid`, with the
     /// algorithm that key is for, never the header's say-so), `iss`, and `exp` unless `allow_expired`.
     pub fn verify<T: DeserializeOwned>(

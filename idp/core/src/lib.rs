@@ -34,6 +34,7 @@ pub mod ports;
 pub mod realname;
 pub mod scope;
 pub mod sms;
+pub mod svg;
 pub mod token;
 pub mod tokens_read;
 pub mod totp;

@@ -44,7 +44,14 @@ pub struct TenantPolicy {
     /// Stricter password rules than the baseline (8 characters, 3 of 4 classes), never weaker.
     pub password_min_length: Option<i64>,
     pub password_min_classes: Option<i64>,
+    /// The IANA time zone in which the tenant's pages show times (DOMAIN.md: default
+    /// `Asia/Shanghai`, China Standard Time).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
 }
+
+/// The time zone of pages when a tenant sets none.
+pub const DEFAULT_TIME_ZONE: &str = "Asia/Shanghai";
 
 impl TenantPolicy {
     /// The password rules in force: the tenant's where stricter, else the baseline.

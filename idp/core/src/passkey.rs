@@ -6,8 +6,10 @@
 //! - a **passkey** is created discoverable and with user verification required, so it signs in
 //!   on its own; with UV it is two factors in one (possession plus PIN or biometric), which
 //!   DOMAIN.md counts as `aal2`;
-//! - a **security key** is registered with user verification preferred; it is only ever a second
-//!   factor after something known, never a sign-in on its own.
+//! - a **security key** is registered with user verification preferred and credProtect level 2
+//!   (`userVerificationOptionalWithCredentialIDList`, not enforced: the only combination every
+//!   browser accepts for a non-discoverable credential); it is only ever a second factor after
+//!   something known, never a sign-in on its own.
 //!
 //! Ceremony state (the challenge) is kept server-side and used once (`Store::take_ceremony`),
 //! as webauthn-rs requires; what reaches the browser is only the options JSON. The user handle
@@ -27,6 +29,9 @@ use webauthn_rs::prelude::{
 };
 
 use crate::crypto::{Kek, b64};
+
+/// The credential protection level asked of security keys (CTAP 2.1 credProtect level 2).
+pub const SECURITY_KEY_CRED_PROTECT: &str = "userVerificationOptionalWithCredentialIDList";
 
 /// How long a ceremony may take (the browser's timeout is the same).
 pub const CEREMONY_SECONDS: i64 = 300;
@@ -185,12 +190,27 @@ impl RelyingParty {
             }
         };
         let mut options = serde_json::to_value(&options).map_err(refused)?;
-        if kind == Kind::Passkey {
-            // A passkey must be discoverable to sign in without a username (the stored state
-            // does not depend on it; the authenticator reports what it did in credProps).
-            if let Some(sel) = options.pointer_mut("/publicKey/authenticatorSelection") {
-                sel["residentKey"] = "required".into();
-                sel["requireResidentKey"] = true.into();
+        match kind {
+            Kind::Passkey => {
+                // A passkey must be discoverable to sign in without a username (the stored
+                // state does not depend on it; the authenticator reports what it did in
+                // credProps).
+                if let Some(sel) = options.pointer_mut("/publicKey/authenticatorSelection") {
+                    sel["residentKey"] = "required".into();
+                    sel["requireResidentKey"] = true.into();
+                }
+            }
+            Kind::SecurityKey => {
+                // webauthn-rs asks for credProtect `userVerificationRequired` with user
+                // verification only preferred. Chromium (Chrome, Edge, 360, QQ) refuses that
+                // pair with NotSupportedError before asking the key, and refuses
+                // `userVerificationOptional` for a credential that is not discoverable. Level 2,
+                // not enforced, is accepted by every browser; the level the key returns is only
+                // recorded by webauthn-rs, never checked, so the stored state is unaffected.
+                if let Some(ext) = options.pointer_mut("/publicKey/extensions") {
+                    ext["credentialProtectionPolicy"] = SECURITY_KEY_CRED_PROTECT.into();
+                    ext["enforceCredentialProtectionPolicy"] = false.into();
+                }
             }
         }
         Ok((options.to_string(), state))

@@ -368,7 +368,10 @@ pub trait Store: Send + Sync + 'static {
         tenant_id: &str,
         client_id: &str,
     ) -> Result<bool>;
-    async fn revoke_family(&self, family_id: &str) -> Result<()>;
+    /// Revokes a family for `reason` (see migration 0024; the first reason recorded stays).
+    async fn revoke_family(&self, family_id: &str, reason: &str) -> Result<()>;
+    /// Why the family was revoked, if it was and the reason is known.
+    async fn family_revocation(&self, family_id: &str) -> Result<Option<String>>;
 
     /// Deletes what can no longer be used: expired interactions, sessions, client-assertion
     /// ids and tokens, and codes a while after expiry (kept that long to detect replays).

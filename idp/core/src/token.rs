@@ -186,8 +186,39 @@ async fn authorization_code(
         Redeem::Issued(_, response) => Ok(response),
         Redeem::Refused(e) => Err(e),
         Redeem::NotFound => Err(OAuthError::invalid_grant("The code is invalid.")),
-        Redeem::Replayed => Err(OAuthError::invalid_grant("The code has already been used.")
-            .with_detail("code replay: issued tokens revoked")),
+        Redeem::Replayed => {
+            // a code used up by a withdrawal (or a disabled client) says so
+            let family = ctx.store.code(&hash).await?.map(|c| c.family_id);
+            let why = match &family {
+                Some(f) => ctx.store.family_revocation(f).await?,
+                None => None,
+            };
+            match why.as_deref() {
+                Some(w @ ("withdrawn" | "client_disabled")) => {
+                    Err(OAuthError::invalid_grant(revoked_because(Some(w))))
+                }
+                _ => Err(OAuthError::invalid_grant("The code has already been used.")
+                    .with_detail("code replay: issued tokens revoked")),
+            }
+        }
+    }
+}
+
+/// The `error_description` for a token of a revoked family, by the reason recorded
+/// (migration 0024).
+pub fn revoked_because(reason: Option<&str>) -> &'static str {
+    match reason {
+        Some("code_replay") => {
+            "This grant was revoked because its authorization code was presented twice; sign the person in again."
+        }
+        Some("refresh_replay") => {
+            "This grant was revoked because one of its refresh tokens was presented twice; sign the person in again."
+        }
+        Some("withdrawn") => "The person withdrew consent for this application; sign the person in again.",
+        Some("client_disabled") => "This application was disabled and its grants revoked.",
+        Some("account") => "The account is no longer active.",
+        Some("context") => "The acting context of this grant has ended.",
+        _ => "The refresh token was revoked.",
     }
 }
 
@@ -211,17 +242,22 @@ async fn refresh(
     if rt.authz.client_id != client.client_id || rt.authz.tenant_id != ctx.tenant.id {
         return Err(OAuthError::invalid_grant("The refresh token is invalid."));
     }
+    // a token whose family was revoked (not this token's own replay): say why
+    if rt.revoked && !rt.used {
+        let why = ctx.store.family_revocation(&rt.family_id).await?;
+        return Err(OAuthError::invalid_grant(revoked_because(why.as_deref())));
+    }
     // The account must still be allowed to sign in.
     if let Some(account_id) = &rt.authz.account_id {
         let account = ctx.store.account(&ctx.tenant.id, account_id).await?;
         if account.is_none_or(|a| a.disabled) {
-            ctx.store.revoke_family(&rt.family_id).await?;
+            ctx.store.revoke_family(&rt.family_id, "account").await?;
             return Err(OAuthError::invalid_grant("The account is no longer active."));
         }
     }
     // …and the membership it acts through still live.
     if !crate::tokens_read::context_live(ctx.store, &ctx.tenant.id, &rt.authz, ctx.env.now()).await? {
-        ctx.store.revoke_family(&rt.family_id).await?;
+        ctx.store.revoke_family(&rt.family_id, "context").await?;
         return Err(OAuthError::invalid_grant("The acting context of this grant has ended."));
     }
     let now = ctx.env.now();

@@ -234,7 +234,7 @@ impl ReadContext<'_> {
         }
         if let Some(rt) = self.store.refresh_token(&sha256_hex(token.as_bytes())).await? {
             if rt.authz.client_id == caller.client.client_id && rt.authz.tenant_id == self.tenant.id {
-                self.store.revoke_family(&rt.family_id).await?;
+                self.store.revoke_family(&rt.family_id, "revoked").await?;
             }
             return Ok(());
         }

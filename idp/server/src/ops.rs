@@ -454,7 +454,9 @@ impl Ops {
         let password_hash = match &new.password {
             Some(p) => {
                 let rules = tenant.settings.policy.password_rules();
-                password::check_rules(p, rules).map_err(|e| anyhow!(e.message()))?;
+                let personal = [Some(username.as_str()), new.name.as_deref(), new.email.as_deref()];
+                let personal = password::personal_words(&personal.into_iter().flatten().collect::<Vec<_>>());
+                password::check_rules_for(p, rules, &personal).map_err(|e| anyhow!(e.message()))?;
                 Some(self.config.argon2.hash(p).map_err(|e| anyhow!(e))?)
             }
             None => None,
@@ -499,7 +501,9 @@ impl Ops {
     pub async fn set_password(&self, slug: &str, login: &str, pw: &str) -> anyhow::Result<()> {
         let account = self.account(slug, login).await?;
         let rules = self.tenant(slug).await?.settings.policy.password_rules();
-        password::check_rules(pw, rules).map_err(|e| anyhow!(e.message()))?;
+        let personal = [Some(account.username.as_str()), account.name.as_deref(), account.email.as_deref()];
+        let personal = password::personal_words(&personal.into_iter().flatten().collect::<Vec<_>>());
+        password::check_rules_for(pw, rules, &personal).map_err(|e| anyhow!(e.message()))?;
         let hash = self.config.argon2.hash(pw).map_err(|e| anyhow!(e))?;
         self.store.set_password_hash(&account.tenant_id, &account.id, &hash, self.now()).await?;
         self.store.reset_login_failures(&account.tenant_id, &account.id).await?;

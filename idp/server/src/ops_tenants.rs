@@ -79,6 +79,11 @@ impl Ops {
             within(p.lockout_seconds, 60, 86_400, "lockout_seconds")?;
             within(p.password_min_length, 8, 64, "password_min_length")?;
             within(p.password_min_classes, 3, 4, "password_min_classes")?;
+            if let Some(tz) = &p.time_zone
+                && crate::http::pages::time_zone(Some(tz)).is_none()
+            {
+                bail!("time_zone is an IANA time zone name, such as Asia/Shanghai");
+            }
             tenant.settings.policy = p;
         }
         self.store.set_tenant_settings(&tenant.id, &tenant.settings).await?;

@@ -25,6 +25,15 @@ pub struct TenantCtx {
     pub jwks_json: String,
     /// Name, logo and colours on the tenant's pages.
     pub look: Arc<crate::http::look::Look>,
+    /// The time zone of the tenant's pages.
+    pub tz: jiff::tz::TimeZone,
+}
+
+impl TenantCtx {
+    /// A Unix time as the tenant's pages show it (`http::pages::local_time`).
+    pub fn local(&self, at: i64, now: i64) -> String {
+        crate::http::pages::local_time(&self.tz, at, now)
+    }
 }
 
 /// A rate limit per key and minute. In memory (governor) for one node; with `shared`, a
@@ -259,7 +268,10 @@ impl AppState {
         let jwks_json =
             serde_json::to_string(&keys.jwks()).map_err(|e| OAuthError::server_error(e.to_string()))?;
         let look = Arc::new(crate::http::look::Look::of(&tenant));
-        let ctx = Arc::new(TenantCtx { tenant, keys, endpoints, discovery_json, jwks_json, look });
+        let tz = crate::http::pages::time_zone(tenant.settings.policy.time_zone.as_deref())
+            .or_else(|| crate::http::pages::time_zone(None))
+            .unwrap_or(jiff::tz::TimeZone::UTC);
+        let ctx = Arc::new(TenantCtx { tenant, keys, endpoints, discovery_json, jwks_json, look, tz });
         if let Ok(mut map) = self.tenants.write() {
             map.insert(slug.to_string(), ctx.clone());
         }

@@ -45,15 +45,16 @@ macro_rules! impl_batch_sql {
                             p.add(issue);
                             Outcome::Won
                         } else {
-                            lost.push(family.as_str());
+                            let reason = match item { Item::Redeem { .. } => "code_replay", _ => "refresh_replay" };
+                            lost.push((family.as_str(), reason));
                             Outcome::Lost
                         }
                     }
                 });
             }
             write_pending(&mut tx, &mut p, key).await?;
-            for family in lost {
-                revoke_family_in(&mut tx, family).await?;
+            for (family, reason) in lost {
+                revoke_family_in(&mut tx, family, reason).await?;
             }
             tx.commit().await.map_err(map_err)?;
             Ok(outcomes)

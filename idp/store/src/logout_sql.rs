@@ -116,6 +116,10 @@ macro_rules! impl_logout_sql {
                              SELECT family_id, TRUE, code_expires_at + 3600 FROM grant_families WHERE tenant_id = $1 AND account_id = $2 AND client_id = $3 \
                              ON CONFLICT (family_id) DO UPDATE SET revoked = TRUE")
                     .bind(tenant_id).bind(account_id).bind(client_id).execute(&mut *tx).await.map_err(map_err)?;
+                sqlx::query("INSERT INTO family_revocations (family_id, reason) \
+                             SELECT family_id, 'withdrawn' FROM grant_families WHERE tenant_id = $1 AND account_id = $2 AND client_id = $3 \
+                             ON CONFLICT (family_id) DO NOTHING")
+                    .bind(tenant_id).bind(account_id).bind(client_id).execute(&mut *tx).await.map_err(map_err)?;
                 // refresh tokens revoked, and a code not yet redeemed used up (redeeming it later
                 // is a replay: refused)
                 for sql in [

@@ -383,6 +383,9 @@ macro_rules! impl_store {
                     // every family of the client dies (as in a withdrawal, for every person);
                     // the family rows first (migration 0002: one revoker or rotator at a time)
                     for sql in [
+                        "INSERT INTO family_revocations (family_id, reason) \
+                         SELECT family_id, 'client_disabled' FROM grant_families WHERE tenant_id = $1 AND client_id = $2 \
+                         ON CONFLICT (family_id) DO NOTHING",
                         "INSERT INTO token_families (family_id, revoked, expires_at) \
                          SELECT family_id, TRUE, code_expires_at + 3600 FROM grant_families WHERE tenant_id = $1 AND client_id = $2 \
                          ON CONFLICT (family_id) DO UPDATE SET revoked = TRUE",
@@ -565,7 +568,7 @@ macro_rules! impl_store {
                     return Ok(Redeem::NotFound);
                 }
                 if code.consumed {
-                    self.revoke_family(&code.family_id).await?;
+                    self.revoke_family(&code.family_id, "code_replay").await?;
                     return Ok(Redeem::Replayed);
                 }
                 // A refused redemption still consumes the code: it cannot be tried again.
@@ -585,7 +588,7 @@ macro_rules! impl_store {
                 // The token as the caller read it: the conditional update below decides, so a
                 // stale read can only lose.
                 if token.used || token.revoked {
-                    self.revoke_family(&token.family_id).await?;
+                    self.revoke_family(&token.family_id, "refresh_replay").await?;
                     return Ok(Rotate::Replayed);
                 }
                 // Refused: not consumed (a client's mistake, say a wider scope, does not burn it).
@@ -620,11 +623,16 @@ macro_rules! impl_store {
                     .fetch_one(&self.pool).await.map_err(map_err)
             }
 
-            async fn revoke_family(&self, family_id: &str) -> Result<()> {
+            async fn revoke_family(&self, family_id: &str, reason: &str) -> Result<()> {
                 let mut tx = self.write.begin().await.map_err(map_err)?;
-                revoke_family_in(&mut tx, family_id).await?;
+                revoke_family_in(&mut tx, family_id, reason).await?;
                 tx.commit().await.map_err(map_err)?;
                 Ok(())
+            }
+
+            async fn family_revocation(&self, family_id: &str) -> Result<Option<String>> {
+                sqlx::query_scalar("SELECT reason FROM family_revocations WHERE family_id = $1")
+                    .bind(family_id).fetch_optional(&self.pool).await.map_err(map_err)
             }
 
             async fn purge_expired(&self, now: i64) -> Result<u64> {
@@ -645,6 +653,9 @@ macro_rules! impl_store {
                     "DELETE FROM logout_deliveries WHERE status <> 'pending' AND created_at < $1 - 7 * 86400",
                     "DELETE FROM grant_families WHERE code_expires_at < $1 - 3600 \
                      AND NOT EXISTS (SELECT 1 FROM token_families f WHERE f.family_id = grant_families.family_id)",
+                    "DELETE FROM family_revocations WHERE $1 > 0 \
+                     AND NOT EXISTS (SELECT 1 FROM token_families f WHERE f.family_id = family_revocations.family_id) \
+                     AND NOT EXISTS (SELECT 1 FROM auth_codes c WHERE c.family_id = family_revocations.family_id)",
                 ] {
                     n += sqlx::query(sql).bind(now).execute(&self.write).await.map_err(map_err)?.rows_affected();
                 }
@@ -675,10 +686,12 @@ macro_rules! impl_store {
             }
         }
 
-        async fn revoke_family_in<'c>(tx: &mut sqlx::Transaction<'c, $crate_db>, family: &str) -> Result<()> {
+        async fn revoke_family_in<'c>(tx: &mut sqlx::Transaction<'c, $crate_db>, family: &str, reason: &str) -> Result<()> {
             // The family row first (see migration 0002): one revoker or rotator at a time.
             sqlx::query("UPDATE token_families SET revoked = TRUE WHERE family_id = $1")
                 .bind(family).execute(&mut **tx).await.map_err(map_err)?;
+            sqlx::query("INSERT INTO family_revocations (family_id, reason) VALUES ($1, $2) ON CONFLICT (family_id) DO NOTHING")
+                .bind(family).bind(reason).execute(&mut **tx).await.map_err(map_err)?;
             sqlx::query("UPDATE refresh_tokens SET revoked = TRUE WHERE family_id = $1")
                 .bind(family).execute(&mut **tx).await.map_err(map_err)?;
             Ok(())

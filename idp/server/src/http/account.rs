@@ -19,8 +19,7 @@ use serde_json::json;
 
 use super::authorize::{proceed, see_other};
 use super::pages::{
-    AccountPage, KeyRow, Lang, RecoveryCodesPage, TotpEnrolPage, error_page, render, utc_datetime,
-    with_form_action,
+    AccountPage, KeyRow, Lang, RecoveryCodesPage, TotpEnrolPage, error_page, render, with_form_action,
 };
 use super::session::{BROWSER_COOKIE, audit, browser_binding, browser_cookie, csrf_ok};
 use super::{State, body_text, param, parse_params, require_form};
@@ -162,7 +161,7 @@ async fn releases(state: &AppState, t: &TenantCtx, account: &Account) -> Vec<(St
             .as_array()
             .map(|a| a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(", "))
             .unwrap_or_default();
-        out.push((utc_datetime(e.at), name, claims));
+        out.push((t.local(e.at, state.env().now()), name, claims));
     }
     out
 }
@@ -215,12 +214,13 @@ pub(super) async fn show_account_with(
     let recovery_left = state.store().recovery_codes_left(&account.id).await.unwrap_or(0);
     let keys = state.store().webauthn_credentials(&account.id).await.unwrap_or_default();
     let texts = lang.texts();
+    let now = state.env().now();
     let keys: Vec<KeyRow> = keys
         .into_iter()
         .map(|k| KeyRow {
             kind: if k.kind == "passkey" { texts.kind_passkey } else { texts.kind_security_key },
-            created: utc_datetime(k.created_at),
-            last_used: k.last_used_at.map(utc_datetime),
+            created: t.local(k.created_at, now),
+            last_used: k.last_used_at.map(|u| t.local(u, now)),
             flagged: k.flagged_at.is_some(),
             id: k.id,
             name: k.name,

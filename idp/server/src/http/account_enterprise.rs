@@ -17,7 +17,7 @@ use serde_json::json;
 
 use super::account::{Posted, posted, show_account};
 use super::context::role_label;
-use super::pages::{EntMember, EntRow, Texts, utc_datetime};
+use super::pages::{EntMember, EntRow, Texts};
 use super::session::audit;
 use super::{State, param};
 use crate::state::{AppState, TenantCtx};
@@ -51,8 +51,8 @@ pub(super) async fn rows(state: &AppState, t: &TenantCtx, account: &Account, tex
                     role: role_label(texts, &other.kind),
                     pending: other.kind == "agent" && other.confirmed_at.is_none(),
                     matters: other.matters.join(", "),
-                    expiry: other.expires_at.map(utc_datetime),
-                    starts: future(other.starts_at, now),
+                    expiry: other.expires_at.map(|x| t.local(x, now)),
+                    starts: future(t, other.starts_at, now),
                 });
             }
         }
@@ -64,8 +64,8 @@ pub(super) async fn rows(state: &AppState, t: &TenantCtx, account: &Account, tex
             role: role_label(texts, &m.kind),
             pending: m.kind == "agent" && m.confirmed_at.is_none(),
             matters: m.matters.join(", "),
-            expiry: m.expires_at.map(utc_datetime),
-            starts: future(m.starts_at, now),
+            expiry: m.expires_at.map(|x| t.local(x, now)),
+            starts: future(t, m.starts_at, now),
             manage,
             appoint: manage && m.kind == "legal_representative",
             members,
@@ -75,8 +75,8 @@ pub(super) async fn rows(state: &AppState, t: &TenantCtx, account: &Account, tex
 }
 
 /// A start still ahead, for the page.
-fn future(starts_at: Option<i64>, now: i64) -> Option<String> {
-    starts_at.filter(|s| *s > now).map(utc_datetime)
+fn future(t: &TenantCtx, starts_at: Option<i64>, now: i64) -> Option<String> {
+    starts_at.filter(|s| *s > now).map(|s| t.local(s, now))
 }
 
 async fn done(state: &AppState, p: &Posted, headers: &HeaderMap, message: &str) -> Response {

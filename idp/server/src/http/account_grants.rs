@@ -11,7 +11,7 @@ use idp_core::model::Account;
 
 use super::State;
 use super::account::{Posted, posted, show_account};
-use super::pages::{Lang, error_page, utc_datetime};
+use super::pages::{Lang, error_page};
 use crate::state::{AppState, TenantCtx};
 
 /// A grant on the account page.
@@ -52,7 +52,7 @@ pub(super) async fn rows(state: &AppState, t: &TenantCtx, account: &Account, lan
             organisation: client.and_then(|c| c.settings.organisation),
             client_id: g.client_id,
             items,
-            since: utc_datetime(g.updated_at),
+            since: t.local(g.updated_at, state.env().now()),
         });
     }
     out

@@ -11,7 +11,7 @@ use idp_core::model::{Account, Session};
 
 use super::State;
 use super::account::{Posted, posted, show_account};
-use super::pages::{Texts, error_page, utc_datetime};
+use super::pages::{Texts, error_page};
 use crate::state::{AppState, TenantCtx};
 
 /// A live session on the account page.
@@ -38,8 +38,8 @@ pub(super) async fn rows(
     list.into_iter()
         .map(|s| SessionRow {
             current: s.sid == current.sid,
-            created: utc_datetime(s.created_at),
-            last_seen: utc_datetime(s.last_seen),
+            created: t.local(s.created_at, now),
+            last_seen: t.local(s.last_seen, now),
             acr: s.acr,
             amr: s.amr.join(" "),
             sid: s.sid,
@@ -62,7 +62,8 @@ pub(super) async fn history(
     }
     events.sort_by_key(|(at, _, _)| std::cmp::Reverse(*at));
     events.truncate(10);
-    events.into_iter().map(|(at, label, ip)| (utc_datetime(at), label, ip)).collect()
+    let now = state.env().now();
+    events.into_iter().map(|(at, label, ip)| (t.local(at, now), label, ip)).collect()
 }
 
 /// `POST /account/sessions/{sid}/end` (`others`: every session but this one).

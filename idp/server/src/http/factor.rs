@@ -16,7 +16,7 @@ use idp_core::{OAuthError, policy};
 use serde_json::json;
 
 use super::authorize::{interaction_url, proceed, respond, see_other};
-use super::interaction::{Loaded, credential_failed, lang_switch, posted, session_of, signed_in, utc_hhmm};
+use super::interaction::{Loaded, credential_failed, lang_switch, lock_end, posted, session_of, signed_in};
 use super::pages::{FactorPage, error_page, render, with_form_action};
 use super::session::audit;
 use super::{State, param};
@@ -231,7 +231,7 @@ pub async fn totp(
         Err(e) => return error_page(l.lang, &e.into()),
     };
     if let Some(until) = account.locked_until.filter(|u| *u > now) {
-        let msg = format!("{} {}", t.locked, utc_hhmm(until));
+        let msg = format!("{} {}", t.locked, lock_end(&state, &l.t, until));
         return factor_page_for(&state, &l, &headers, &account_id, Some(msg), StatusCode::OK).await;
     }
     let cred = match state.store().totp(&account_id).await {
@@ -301,7 +301,7 @@ pub async fn totp(
     let client_id = l.interaction.request.client_id.clone();
     if !accepted {
         let msg = match credential_failed(&state, &tenant_id, &account_id, &client_id, &ip, "totp").await {
-            Ok(Some(until)) => format!("{} {}", t.locked, utc_hhmm(until)),
+            Ok(Some(until)) => format!("{} {}", t.locked, lock_end(&state, &l.t, until)),
             Ok(None) => t.bad_code.into(),
             Err(e) => return error_page(l.lang, &e),
         };

@@ -230,8 +230,9 @@ pub(super) async fn posted(
     Ok((l, params))
 }
 
-pub(super) fn utc_hhmm(t: i64) -> String {
-    format!("{:02}:{:02}", (t % 86400) / 3600, (t % 3600) / 60)
+/// When a lockout ends, as the tenant's pages show times.
+pub(super) fn lock_end(state: &AppState, t: &crate::state::TenantCtx, until: i64) -> String {
+    t.local(until, state.env().now())
 }
 
 pub async fn login(
@@ -292,6 +293,9 @@ pub async fn login(
     drop(permit);
     let (ok, new_hash) = verified.unwrap_or((false, None));
     let Some(account) = account else {
+        // the same work as a failure of a real account (one counted write), so an unknown name
+        // is not told apart by time either
+        ghost_failure(&state, &tenant_id, &login).await;
         audit(
             &state,
             &tenant_id,
@@ -317,7 +321,13 @@ pub async fn login(
         .await;
         return login_page(&l, &headers, Some(t.bad_credentials.into()), &login, StatusCode::OK);
     }
-    if let Some(until) = account.locked_until.filter(|u| *u > now) {
+    // A locked account answers exactly as an unknown name or a wrong password, whether or not
+    // the password was right: the answer tells neither that the name exists nor, during the
+    // lockout, whether a guess was right. The generic message says that repeated failures
+    // pause sign-in; the person learns the time on a page reached with the password (the
+    // second factor's) once the lockout is over, or from an administrator.
+    if account.locked_until.is_some_and(|u| u > now) {
+        ghost_failure(&state, &tenant_id, &login).await;
         audit(
             &state,
             &tenant_id,
@@ -328,17 +338,15 @@ pub async fn login(
             json!({"reason": "locked"}),
         )
         .await;
-        let msg = format!("{} {}", t.locked, utc_hhmm(until));
-        return login_page(&l, &headers, Some(msg), &login, StatusCode::OK);
+        return login_page(&l, &headers, Some(t.bad_credentials.into()), &login, StatusCode::OK);
     }
     if !ok {
-        let msg = match credential_failed(&state, &tenant_id, &account.id, &client_id, &ip, "password").await
+        // the failure that locks the account answers like any other
+        if let Err(e) = credential_failed(&state, &tenant_id, &account.id, &client_id, &ip, "password").await
         {
-            Ok(Some(until)) => format!("{} {}", t.locked, utc_hhmm(until)),
-            Ok(None) => t.bad_credentials.into(),
-            Err(e) => return error_page(l.lang, &e),
-        };
-        return login_page(&l, &headers, Some(msg), &login, StatusCode::OK);
+            return error_page(l.lang, &e);
+        }
+        return login_page(&l, &headers, Some(t.bad_credentials.into()), &login, StatusCode::OK);
     }
     // the failure counter is reset only when the whole sign-in succeeds (`signed_in`): a
     // password holder gets no fresh second-factor guesses by entering it again
@@ -348,6 +356,16 @@ pub async fn login(
         tracing::warn!(error = %e, "could not store a rehashed password");
     }
     first_factor_done(&state, &l, &headers, &account.id, vec!["pwd".into()], &ip).await
+}
+
+/// A failure that counts against no account (an unknown name or number, a locked account):
+/// one counted write, as `credential_failed` makes, so that the answer takes as long.
+pub(super) async fn ghost_failure(state: &AppState, tenant_id: &str, login: &str) {
+    let now = state.env().now();
+    let key = format!("ghost-failure:{tenant_id}:{}", idp_core::crypto::sha256_hex(login.as_bytes()));
+    if let Err(e) = state.store().count_hit(&key, now - now % 3600).await {
+        tracing::warn!(error = %e, "could not count a failure");
+    }
 }
 
 /// Counts a failed credential (password, TOTP or SMS code) towards the account's lockout and

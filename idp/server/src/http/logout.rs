@@ -42,6 +42,10 @@ async fn plan(
     let mut client_id = param(params, "client_id").filter(|c| !c.is_empty()).map(str::to_string);
     let mut hint_matches_session = false;
     if let Some(hint) = param(params, "id_token_hint").filter(|h| !h.is_empty()) {
+        // an ID token, not an access or logout token signed with the same keys
+        if idp_core::keys::KeySet::typ_of(hint).as_deref() != Some("JWT") {
+            return Err(OAuthError::invalid_request("The id_token_hint is not an ID token."));
+        }
         let claims: HintClaims =
             t.keys.verify(hint, &t.endpoints.issuer, true, state.env().now()).map_err(|e| {
                 OAuthError::invalid_request("The id_token_hint is not valid.").with_detail(e.to_string())

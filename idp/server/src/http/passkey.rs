@@ -285,7 +285,7 @@ pub async fn finish(
         Err(e) => return super::pages::error_page(l.lang, &e.into()),
     };
     if let Some(until) = account.locked_until.filter(|u| *u > now) {
-        let msg = format!("{} {}", t.locked, super::interaction::utc_hhmm(until));
+        let msg = format!("{} {}", t.locked, super::interaction::lock_end(&state, &l.t, until));
         return login_page(&l, &headers, Some(msg), "", StatusCode::OK);
     }
     match second {

@@ -139,18 +139,19 @@ pub async fn verify(
         };
     if check != SmsCheck::Accepted {
         let client_id = &l.interaction.request.client_id;
-        let msg =
-            match credential_failed(&state, &tenant_id, &account_id, client_id, &ip, "sms_recovery").await {
-                Ok(Some(until)) => format!("{} {}", t.locked, super::interaction::utc_hhmm(until)),
-                Ok(None) => match check {
-                    SmsCheck::Wrong(left) => {
-                        f.sms_sent = true;
-                        format!("{} {left}", t.sms_wrong)
-                    }
-                    _ => t.sms_gone.into(),
-                },
-                Err(e) => return error_page(l.lang, &e),
-            };
+        let msg = match credential_failed(&state, &tenant_id, &account_id, client_id, &ip, "sms_recovery")
+            .await
+        {
+            Ok(Some(until)) => format!("{} {}", t.locked, super::interaction::lock_end(&state, &l.t, until)),
+            Ok(None) => match check {
+                SmsCheck::Wrong(left) => {
+                    f.sms_sent = true;
+                    format!("{} {left}", t.sms_wrong)
+                }
+                _ => t.sms_gone.into(),
+            },
+            Err(e) => return error_page(l.lang, &e),
+        };
         return factor_page_with(&l, &headers, f, Some(msg), StatusCode::OK);
     }
     audit(

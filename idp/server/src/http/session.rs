@@ -20,8 +20,9 @@ pub fn tenant_path(t: &TenantCtx) -> String {
 }
 
 /// The live session of this browser in this tenant, if any. Expired (idle or absolute)
-/// sessions and sessions of disabled accounts are ended here. Administrators' sessions go idle
-/// after at most 15 minutes (DOMAIN.md), whatever the tenant allows others.
+/// sessions and sessions of disabled accounts are ended here. Administrators' sessions (the
+/// three roles, and delegated organisation administrators) go idle after at most 15 minutes
+/// (DOMAIN.md), whatever the tenant allows others.
 pub async fn current(
     state: &AppState,
     t: &TenantCtx,
@@ -40,7 +41,15 @@ pub async fn current(
     let admin = account
         .as_ref()
         .is_some_and(|a| a.roles.iter().any(|r| idp_core::admin::ADMIN_ROLES.contains(&r.as_str())));
-    let idle = if admin { idle.min(ADMIN_IDLE_SECONDS) } else { idle };
+    // delegated organisation administrators are administrators too (DOMAIN.md); their
+    // memberships are read only when it matters: a session idle longer than 15 minutes
+    let idle_for = now - session.last_seen;
+    let delegated = !admin
+        && (ADMIN_IDLE_SECONDS..idle).contains(&idle_for)
+        && state.store().memberships(&session.account_id).await?.iter().any(|m| {
+            m.kind == "staff" && m.active(now) && m.roles.iter().any(|r| r == idp_core::admin::ORG_ADMIN)
+        });
+    let idle = if admin || delegated { idle.min(ADMIN_IDLE_SECONDS) } else { idle };
     if session.expires_at <= now || session.last_seen + idle <= now || account.is_none_or(|a| a.disabled) {
         state.store().delete_session(&t.tenant.id, &session.sid).await?;
         return Ok(None);

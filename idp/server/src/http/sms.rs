@@ -16,7 +16,7 @@ use idp_core::sms;
 use serde_json::json;
 
 use super::authorize::{interaction_url, see_other};
-use super::interaction::{Loaded, credential_failed, first_factor_done, lang_switch, load, posted, utc_hhmm};
+use super::interaction::{Loaded, credential_failed, first_factor_done, lang_switch, load, lock_end, posted};
 use super::pages::{Lang, SmsPage, error_page, render, with_form_action};
 use super::session::audit;
 use super::{State, param};
@@ -279,10 +279,21 @@ pub async fn verify(
     let account = match (check, account) {
         (SmsCheck::Accepted, Some(a)) => a,
         (check, account) => {
-            if let Some(a) = &account
-                && let Err(e) = credential_failed(&state, &tenant_id, &a.id, &client_id, &ip, "sms").await
-            {
-                return error_page(l.lang, &e);
+            // a registered number's failure counts towards its account's lockout; an unknown
+            // number's costs the same one write, and the answer is the same
+            match &account {
+                Some(a) => {
+                    if let Err(e) = credential_failed(&state, &tenant_id, &a.id, &client_id, &ip, "sms").await
+                    {
+                        return error_page(l.lang, &e);
+                    }
+                }
+                None => {
+                    super::interaction::ghost_failure(&state, &tenant_id, &phone).await;
+                    let detail = serde_json::json!({"reason": "unknown_number"});
+                    audit(&state, &tenant_id, "login_failure", None, Some(&client_id), Some(&ip), detail)
+                        .await;
+                }
             }
             let (msg, code_step) = match check {
                 SmsCheck::Wrong(left) => (format!("{} {left}", t.sms_wrong), true),
@@ -292,7 +303,7 @@ pub async fn verify(
         }
     };
     if let Some(until) = account.locked_until.filter(|u| *u > now) {
-        let msg = format!("{} {}", t.locked, utc_hhmm(until));
+        let msg = format!("{} {}", t.locked, lock_end(&state, &l.t, until));
         return page(&l, &headers, &phone, false, Some(msg), None, StatusCode::OK);
     }
     // the code reached this number: it is verified
