@@ -119,6 +119,11 @@ pub fn test_config(db: &TestDb) -> Config {
         key_encryption_key: Some(idp_core::crypto::Kek::generate(&idp_core::SystemEnv).encode()),
         argon2: TEST_ARGON2,
         log: "warn".into(),
+        // the tests' back-channel receivers and gateways listen on loopback
+        outbound: idp_server::outbound::OutboundConfig {
+            allow_networks: vec!["127.0.0.0/8".into(), "::1/128".into()],
+            ..Default::default()
+        },
         ..Config::default()
     }
 }

@@ -54,6 +54,11 @@ impl Receiver {
         self.tokens.lock().unwrap().clone()
     }
 
+    /// Whether no token came at all.
+    pub(crate) fn got_none(&self) -> bool {
+        self.tokens().is_empty()
+    }
+
     /// Waits (real time, the deliveries run every second) until `n` tokens came.
     pub(crate) async fn wait_for(&self, n: usize) -> Vec<String> {
         for _ in 0..100 {

@@ -37,6 +37,7 @@ mod metrics;
 mod migrations;
 mod oidc_flow;
 mod outage;
+mod outbound;
 mod pairwise;
 mod passkeys;
 mod phone;

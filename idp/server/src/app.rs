@@ -119,6 +119,8 @@ impl Application {
         let ops = open_ops_waiting(config, env).await?;
         let bootstrap_admin = if bootstrap { ops.bootstrap().await? } else { None };
         let sms = crate::sms::from_config(&ops.config)?;
+        // the outbound rules are checked at start, whether or not a gateway uses them yet
+        crate::outbound::Policy::new(&ops.config.outbound)?;
         let verifier = crate::verifier::from_config(&ops.config)?;
         let email = crate::sms::email_from_config(&ops.config)?;
         let mut state = AppState::new(ops, sms, verifier);

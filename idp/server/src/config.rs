@@ -71,6 +71,8 @@ pub struct Config {
     pub email: SmsConfig,
     pub realname: RealNameConfig,
     pub keys: KeyConfig,
+    /// Where outbound requests may go (`outbound.rs`).
+    pub outbound: crate::outbound::OutboundConfig,
 }
 
 /// The automatic rotation of signing keys (`idp_core::keys`).
@@ -267,6 +269,7 @@ impl Default for Config {
             email: SmsConfig::default(),
             realname: RealNameConfig::default(),
             keys: KeyConfig::default(),
+            outbound: Default::default(),
         }
     }
 }

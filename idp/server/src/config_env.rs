@@ -129,6 +129,14 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
         "each signing key signs this long before the next takes over; 0: rotation by hand only",
     ),
     ("keys.publish_ahead_hours", "the next key is published in the JWKS this long before it signs"),
+    (
+        "outbound.allow_hosts",
+        "host names the server's own requests (back-channel logout URIs, SMS, email and real-name gateways) may go to: `host.example` or `*.example` for its subdomains; empty: any name",
+    ),
+    (
+        "outbound.allow_networks",
+        "networks (CIDR) such requests may reach although loopback, link-local or private (a department on a private network, a gateway on loopback); checked on the resolved address at every connection",
+    ),
 ];
 
 /// Every option: (dotted path, its default as JSON).

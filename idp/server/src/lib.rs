@@ -20,6 +20,7 @@ pub mod ops_audit;
 pub mod ops_clients;
 pub mod ops_org;
 pub mod ops_tenants;
+pub mod outbound;
 pub mod seed;
 pub mod sms;
 pub mod state;

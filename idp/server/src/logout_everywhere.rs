@@ -77,11 +77,16 @@ const POST_TIMEOUT: Duration = Duration::from_secs(10);
 /// (`AppState::logout_wake`) after a session ended on this node.
 pub fn spawn_deliveries(state: &Arc<AppState>) {
     let weak = Arc::downgrade(state);
-    let http = match reqwest::Client::builder()
-        .timeout(POST_TIMEOUT)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-    {
+    // back-channel URIs are registered by administrators: the operator's outbound rules decide
+    // where they may lead (`outbound.rs`), checked again at every connection
+    let policy = match crate::outbound::Policy::new(&state.config().outbound) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!(error = %e, "back-channel logout is off: the outbound rules are invalid");
+            return;
+        }
+    };
+    let http = match policy.client(POST_TIMEOUT).build() {
         Ok(h) => h,
         Err(e) => {
             tracing::error!(error = %e, "back-channel logout is off: no HTTP client");
@@ -163,16 +168,33 @@ async fn attempt(state: &AppState, http: &reqwest::Client, d: &LogoutDelivery) -
         .keys
         .sign(client.settings.id_token_alg, logout::LOGOUT_TOKEN_TYP, &claims)
         .map_err(|e| format!("signing failed: {e}"))?;
+    // What administrators see of a failure is generic (no timeouts against refusals against
+    // status codes: that would scan the network behind a URI); the log has the reason.
+    const NOT_DELIVERED: &str = "not delivered (the server log has the reason)";
+    if crate::outbound::Policy::new(&state.config().outbound).map_or(true, |p| p.check_url(uri).is_err()) {
+        tracing::warn!(client = %client.client_id, "back-channel logout URI refused by the outbound rules");
+        return Err(crate::outbound::Refused.to_string());
+    }
     let res = http
         .post(uri)
         .header(reqwest::header::CACHE_CONTROL, "no-store")
         .form(&[("logout_token", token)])
         .send()
         .await
-        .map_err(|e| if e.is_timeout() { "timed out".to_string() } else { "no connection".to_string() })?;
+        .map_err(|e| {
+            if crate::outbound::is_refusal(&e) {
+                return crate::outbound::Refused.to_string();
+            }
+            let why = if e.is_timeout() { "timed out" } else { "no connection" };
+            tracing::warn!(client = %client.client_id, reason = why, "back-channel logout attempt failed");
+            NOT_DELIVERED.to_string()
+        })?;
     // "If the logout succeeded, the RP MUST respond with HTTP 200 OK" (§2.8); 204 is common
     match res.status().as_u16() {
         200..=299 => Ok(()),
-        s => Err(format!("HTTP {s}")),
+        s => {
+            tracing::warn!(client = %client.client_id, status = s, "back-channel logout attempt refused");
+            Err(NOT_DELIVERED.into())
+        }
     }
 }

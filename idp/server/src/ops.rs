@@ -375,6 +375,7 @@ impl Ops {
             }
         }
         self.check_admin_scope(slug, new.client_type, &mut settings)?;
+        self.check_outbound(&settings)?;
         let secret = new.client_type.is_confidential().then(|| random_token(self.env.as_ref(), 32));
         let client = Client {
             tenant_id: tenant.id,
@@ -388,6 +389,22 @@ impl Ops {
         };
         self.store.insert_client(&client).await?;
         Ok((client, secret))
+    }
+
+    /// A back-channel logout URI (fetched by the server) must lead where the operator's
+    /// outbound rules allow (`outbound.rs`); it is checked again, resolved, at every delivery.
+    pub fn check_outbound(&self, settings: &ClientSettings) -> anyhow::Result<()> {
+        if let Some(uri) = &settings.backchannel_logout_uri {
+            let policy = crate::outbound::Policy::new(&self.config.outbound)?;
+            if policy.check_url(uri).is_err() {
+                bail!(
+                    "the back-channel logout URI is not an allowed destination: its host must be in the \
+                     operator's [outbound] allow_hosts (when set), and a loopback or private address in \
+                     allow_networks"
+                );
+            }
+        }
+        Ok(())
     }
 
     /// The `admin` scope only on administrators' clients, and the admin API as nobody's

@@ -232,6 +232,7 @@ impl Ops {
         apply(&mut client.settings, req)?;
         kiosk_limits(client.client_type, &client.settings)?;
         self.check_admin_scope(slug, client.client_type, &mut client.settings)?;
+        self.check_outbound(&client.settings)?;
         if client.client_type.needs_redirect_uri() && client.settings.redirect_uris.is_empty() {
             bail!("web and spa clients need at least one redirect URI");
         }

@@ -85,6 +85,7 @@ fn outbox(
                 crate::webhook::GatewayTls::default(),
                 Duration::from_secs(c.timeout_seconds.max(1)),
                 c.retries,
+                &crate::outbound::Policy::new(&config.outbound)?,
             )?;
             Some(std::sync::Arc::new(WebhookSender { gateway, field }))
         }
@@ -143,7 +144,12 @@ mod tests {
             retries,
             ..SmsConfig::default()
         };
-        Config { sms, ..Config::default() }
+        // the test gateway listens on loopback: its network must be allowed
+        let outbound = crate::outbound::OutboundConfig {
+            allow_networks: vec!["127.0.0.0/8".into()],
+            ..Default::default()
+        };
+        Config { sms, outbound, ..Config::default() }
     }
 
     #[tokio::test]
@@ -180,5 +186,10 @@ mod tests {
         assert!(from_config(&bad).is_err(), "a webhook needs its URL");
         bad.sms.sender = "none".into();
         assert!(from_config(&bad).unwrap().is_none());
+        // a gateway on loopback without its network allowed ([outbound]) is refused at start
+        let mut local = config(&url, 0);
+        local.outbound = Default::default();
+        let e = from_config(&local).err().expect("refused");
+        assert!(e.to_string().contains("allow_networks"), "{e}");
     }
 }

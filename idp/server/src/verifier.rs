@@ -136,6 +136,7 @@ pub fn from_config(config: &Config) -> anyhow::Result<Option<Arc<dyn Verifier>>>
                 },
                 Duration::from_secs(c.timeout_seconds.max(1)),
                 c.retries,
+                &crate::outbound::Policy::new(&config.outbound)?,
             )?;
             let breaker = Breaker {
                 state: Mutex::new((0, None)),
@@ -202,7 +203,11 @@ mod tests {
             breaker_seconds: 60,
             ..RealNameConfig::default()
         };
-        Config { realname, ..Config::default() }
+        let outbound = crate::outbound::OutboundConfig {
+            allow_networks: vec!["127.0.0.0/8".into()],
+            ..Default::default()
+        };
+        Config { realname, outbound, ..Config::default() }
     }
 
     #[tokio::test]
@@ -310,7 +315,11 @@ mod mutual_tls {
             retries: 0,
             ..RealNameConfig::default()
         };
-        Config { realname, ..Config::default() }
+        let outbound = crate::outbound::OutboundConfig {
+            allow_networks: vec!["127.0.0.0/8".into()],
+            ..Default::default()
+        };
+        Config { realname, outbound, ..Config::default() }
     }
 
     #[tokio::test]

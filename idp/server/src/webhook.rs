@@ -44,6 +44,7 @@ pub struct GatewayTls<'a> {
 }
 
 impl SignedPost {
+    #[allow(clippy::too_many_arguments)] // one gateway's whole description, read once at start
     pub fn new(
         url: String,
         authorization: Option<String>,
@@ -51,8 +52,16 @@ impl SignedPost {
         tls: GatewayTls<'_>,
         timeout: Duration,
         retries: u32,
+        outbound: &crate::outbound::Policy,
     ) -> anyhow::Result<Self> {
-        let mut builder = reqwest::Client::builder().timeout(timeout);
+        if outbound.check_url(&url).is_err() {
+            anyhow::bail!(
+                "the gateway {url} is not an allowed destination: an http(s) URL whose host is in \
+                 [outbound] allow_hosts (when set) and, for a loopback or private address, whose network \
+                 is in [outbound] allow_networks"
+            );
+        }
+        let mut builder = outbound.client(timeout);
         if let Some(path) = tls.ca_pem {
             let pem = std::fs::read(path).map_err(|e| {
                 anyhow::anyhow!("cannot read the gateway's CA certificates {}: {}", path.display(), e.kind())
@@ -102,6 +111,11 @@ impl SignedPost {
                 }
                 Ok(r) if r.status().is_client_error() => return Err(PostError::Refused(r.status().as_u16())),
                 Ok(r) => last = format!("the gateway answered {}", r.status()),
+                Err(e) if crate::outbound::is_refusal(&e) => {
+                    return Err(PostError::Failed(
+                        "the gateway's address is not allowed ([outbound])".into(),
+                    ));
+                }
                 Err(e) => {
                     last = if e.is_timeout() {
                         "the gateway timed out".into()
