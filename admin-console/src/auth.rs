@@ -18,20 +18,30 @@ use serde::Deserialize;
 use crate::{Session, Shared};
 
 pub(crate) const COOKIE: &str = "console_session";
+/// Over HTTPS the cookie carries the `__Host-` prefix (RFC 6265bis §4.1.3.2): the browser
+/// keeps it only when Secure, for Path=/ and without Domain, so no other host of the domain
+/// can plant or shadow it.
+pub(crate) const HOST_COOKIE: &str = "__Host-console_session";
 
-/// The session id of the request's cookie.
-pub(crate) fn session_id(headers: &HeaderMap) -> Option<String> {
+/// The session cookie's name for this console.
+pub(crate) fn cookie_name(shared: &Shared) -> &'static str {
+    if shared.public_url.starts_with("https://") { HOST_COOKIE } else { COOKIE }
+}
+
+/// The session id of the request's cookie (only the name this console sets).
+pub(crate) fn session_id(shared: &Shared, headers: &HeaderMap) -> Option<String> {
+    let name = cookie_name(shared);
     let cookies = headers.get(header::COOKIE)?.to_str().ok()?;
     cookies
         .split(';')
         .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
+        .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_string())
 }
 
 /// The signed-in session of the request, if any and not expired.
 pub(crate) fn signed_in(shared: &Shared, headers: &HeaderMap) -> Option<Session> {
-    let id = session_id(headers)?;
+    let id = session_id(shared, headers)?;
     let sessions = shared.sessions.lock().ok()?;
     let s = sessions.get(&id)?;
     (s.access_token.is_some() && s.expires_at > now()).then(|| s.clone())
@@ -183,7 +193,7 @@ pub async fn login(State(shared): State<Arc<Shared>>, Query(q): Query<Login>) ->
         s.insert(id.clone(), session);
     }
     let secure = if shared.public_url.starts_with("https://") { "; Secure" } else { "" };
-    let cookie = format!("{COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax{secure}");
+    let cookie = format!("{}={id}; Path=/; HttpOnly; SameSite=Lax{secure}", cookie_name(&shared));
     let mut res = Redirect::to(url.as_str()).into_response();
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         res.headers_mut().insert(header::SET_COOKIE, v);
@@ -204,7 +214,7 @@ pub async fn callback(
     headers: HeaderMap,
     Query(q): Query<Callback>,
 ) -> Response {
-    let Some(id) = session_id(&headers) else { return Redirect::to("/login").into_response() };
+    let Some(id) = session_id(&shared, &headers) else { return Redirect::to("/login").into_response() };
     let pending = shared.sessions.lock().ok().and_then(|mut s| s.get_mut(&id).and_then(|s| s.pending.take()));
     let Some((state, nonce, verifier)) = pending else { return Redirect::to("/login").into_response() };
     if let Some(e) = q.error {
@@ -252,7 +262,7 @@ pub async fn callback(
 
 /// `POST /logout`: the session ends here (the idp session stays; sign out there too).
 pub async fn logout(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    if let Some(id) = session_id(&headers)
+    if let Some(id) = session_id(&shared, &headers)
         && let Ok(mut s) = shared.sessions.lock()
     {
         s.remove(&id);

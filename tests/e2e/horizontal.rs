@@ -185,3 +185,34 @@ async fn sign_in_at(browser: &Browser, issuer: &str, url: &str, password: &str) 
     let form = [("csrf", csrf.as_str()), ("login", "ivan"), ("password", password)];
     browser.http.post(format!("{base}{action}")).form(&form).send().await.unwrap().text().await.unwrap()
 }
+
+/// Trying user codes on the phone is limited per person as sign-ins are, counted in the
+/// database: tries spread over two nodes add up, and the one over the limit is refused by
+/// either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_nodes_share_the_user_code_limit() {
+    let Some(a) =
+        TestServer::start_with(Backend::Postgres, |c| c.limits.signin_per_account_per_minute = 4).await
+    else {
+        return;
+    };
+    let b = a.another_node().await;
+    a.add_account("dora").await;
+    let browser = Browser::new();
+    let now = a.env.now();
+    a.env.advance(60 - now.rem_euclid(60) + 1);
+    // signed in on A (the session is in the database: B knows it too)
+    let (_, _, login) = browser.get(&a, &format!("{}/device", a.issuer)).await.page();
+    let (_, status, _) = browser.sign_in(&a, &login, "dora", PASSWORD).await.page();
+    assert_eq!(status, 200);
+    let try_code = |issuer: &str, n: usize| {
+        let url = format!("{issuer}/device?user_code=BCDF-GHJ{}", ["K", "L", "M", "N", "P", "Q"][n]);
+        let (browser, a) = (&browser, &a);
+        async move { browser.get(a, &url).await.page().1 }
+    };
+    for (i, issuer) in [&a.issuer, &b.issuer, &a.issuer, &b.issuer].into_iter().enumerate() {
+        assert_eq!(try_code(issuer, i).await, 200, "try {i} is within the limit");
+    }
+    assert_eq!(try_code(&a.issuer, 4).await, 429, "the fifth, on A, counted on both");
+    assert_eq!(try_code(&b.issuer, 5).await, 429, "and on B");
+}

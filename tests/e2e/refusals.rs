@@ -373,6 +373,25 @@ async fn sign_in_defences(b: Backend) {
     assert!(csp.contains("form-action 'self' http://127.0.0.1:1"), "{csp}");
     assert_eq!(h["x-content-type-options"], "nosniff");
     assert_eq!(h["cache-control"], "no-store");
+    // the session cookie: HttpOnly, SameSite=Lax, this tenant's path, not Secure over plain
+    // HTTP (tls.rs asserts Secure under TLS)
+    let fresh = Browser::new();
+    let (_, _, login2) = fresh.get(&s, &auth_url(&s.issuer, &web, "&prompt=login")).await.page();
+    let csrf = extract(&login2, "csrf").unwrap();
+    let form = [("csrf", csrf.as_str()), ("login", "erin"), ("password", PASSWORD)];
+    let res =
+        fresh.http.post(format!("{}{}", s.base, form_action(&login2))).form(&form).send().await.unwrap();
+    let cookies: Vec<String> =
+        res.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).collect();
+    let session =
+        cookies.iter().find(|c| c.starts_with("idp_session=")).unwrap_or_else(|| panic!("{cookies:?}"));
+    assert!(
+        session.contains("; HttpOnly")
+            && session.contains("; SameSite=Lax")
+            && session.contains("; Path=/t/main/")
+            && !session.contains("Secure"),
+        "{session}"
+    );
     // English on request
     let (_, _, en) = browser.get(&s, &auth_url(&s.issuer, &web, "&prompt=login&ui_locales=en")).await.page();
     assert!(en.contains("Sign in"), "{en}");

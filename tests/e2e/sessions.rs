@@ -128,16 +128,18 @@ async fn timeouts(b: Backend) {
         browser.get(&s, &auth_url(&s.issuer, &web, "&prompt=none")).await.callback()["error"],
         "login_required"
     );
-    // absolute: 12 hours even when active
+    // absolute: 12 hours even when active — accepted up to the last minute, refused after
     browser.authorize(&s, &auth_url(&s.issuer, &web, ""), "gina").await.callback();
-    for _ in 0..25 {
+    let silent_url = auth_url(&s.issuer, &web, "&prompt=none");
+    let silent = || browser.get(&s, &silent_url);
+    for step in 0..24 {
         s.env.advance(29 * 60);
-        let _ = browser.get(&s, &auth_url(&s.issuer, &web, "&prompt=none")).await;
+        assert!(silent().await.callback().contains_key("code"), "alive after {} min", (step + 1) * 29);
     }
-    assert_eq!(
-        browser.get(&s, &auth_url(&s.issuer, &web, "&prompt=none")).await.callback()["error"],
-        "login_required"
-    );
+    s.env.advance(12 * 3600 - 24 * 29 * 60 - 60); // 11:59
+    assert!(silent().await.callback().contains_key("code"), "alive at 11:59");
+    s.env.advance(61); // 12:00:01
+    assert_eq!(silent().await.callback()["error"], "login_required", "ended at 12 hours");
     // prompt=none with a session but no consent for a new client
     browser.authorize(&s, &auth_url(&s.issuer, &web, ""), "gina").await.callback();
     let (other, _) = s.add_client(ClientType::Web, ClientSettings::default()).await;
@@ -252,21 +254,40 @@ async fn assertions(b: Backend) {
         let status = post(String::from_utf8(bytes).unwrap()).await;
         assert!(status == 401 || status == 400, "byte {i}: {status}");
     }
-    // a header that names its own key (jwk/jku) is refused even when signed correctly
+    // Assertions that differ from an accepted one only in what the check names, with a
+    // current `iat`/`exp` (one far in the future would be refused for that alone, and the test
+    // would prove nothing).
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let claims = |jti: &str| serde_json::json!({"iss": id, "sub": id, "aud": aud, "jti": jti, "iat": now, "exp": now + 60});
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
     header.kid = Some("rp-key-1".into());
-    header.jku = Some("https://attacker.example/jwks".into());
-    let claims =
-        serde_json::json!({"iss": id, "sub": id, "aud": aud, "jti": "jti-jku", "exp": 4_000_000_000i64});
-    assert_eq!(post(jsonwebtoken::encode(&header, &claims, &key).unwrap()).await, 401);
-    // HS256 with the public key as secret (algorithm confusion)
-    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
-    header.kid = Some("rp-key-1".into());
-    let claims =
-        serde_json::json!({"iss": id, "sub": id, "aud": aud, "jti": "jti-6", "exp": 4_000_000_000i64});
-    let hs =
-        jsonwebtoken::encode(&header, &claims, &jsonwebtoken::EncodingKey::from_secret(b"public")).unwrap();
-    assert_eq!(post(hs).await, 401);
+    assert_eq!(
+        post(jsonwebtoken::encode(&header, &claims("jti-control"), &key).unwrap()).await,
+        200,
+        "control"
+    );
+    // a header that names its own key (jku, jwk, x5u) is refused even when signed correctly
+    let mut jku = header.clone();
+    jku.jku = Some("https://attacker.example/jwks".into());
+    assert_eq!(post(jsonwebtoken::encode(&jku, &claims("jti-jku"), &key).unwrap()).await, 401, "jku");
+    let mut x5u = header.clone();
+    x5u.x5u = Some("https://attacker.example/cert.pem".into());
+    assert_eq!(post(jsonwebtoken::encode(&x5u, &claims("jti-x5u"), &key).unwrap()).await, 401, "x5u");
+    // HS256 (algorithm confusion): with the client's own secret, as client_secret_jwt would
+    // sign (this client is private_key_jwt only), and with its public key as the secret
+    let mut hs = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    hs.kid = Some("rp-key-1".into());
+    let own_secret = secret.clone().expect("a service has a secret");
+    let with_secret = jsonwebtoken::EncodingKey::from_secret(own_secret.as_bytes());
+    assert_eq!(post(jsonwebtoken::encode(&hs, &claims("jti-hs-secret"), &with_secret).unwrap()).await, 401);
+    let public = serde_json::to_vec(
+        &jsonwebtoken::jwk::Jwk::from_encoding_key(&key, jsonwebtoken::Algorithm::ES256).unwrap(),
+    )
+    .unwrap();
+    let with_public = jsonwebtoken::EncodingKey::from_secret(&public);
+    assert_eq!(post(jsonwebtoken::encode(&hs, &claims("jti-hs-public"), &with_public).unwrap()).await, 401);
+    // the controls' jtis were fresh: only the checks named above refused the others
+    assert_eq!(post(jsonwebtoken::encode(&header, &claims("jti-control-2"), &key).unwrap()).await, 200);
 }
 crate::both_backends!(private_key_jwt_assertions, assertions);
 

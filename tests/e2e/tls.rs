@@ -29,10 +29,20 @@ async fn the_provider_serves_https_with_hsts_and_redirects_plain_http() {
     let port = app.local_addr().port();
     let redirect = app.redirect_addr().expect("a redirect listener");
     assert_eq!(base, format!("https://localhost:{port}"));
+    let ops = app.state.ops.clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until(async {
         let _ = rx.await;
     }));
+    let tess = idp_server::ops::NewAccount {
+        username: "tess".into(),
+        password: Some(crate::common::PASSWORD.into()),
+        name: None,
+        phone: None,
+        email: None,
+        roles: vec![],
+    };
+    ops.add_account("main", tess).await.unwrap();
 
     let ca = reqwest::Certificate::from_pem(&std::fs::read(pki.join("ca.pem")).unwrap()).unwrap();
     let http = reqwest::Client::builder().redirect(Policy::none()).tls_certs_only([ca]).build().unwrap();
@@ -46,6 +56,44 @@ async fn the_provider_serves_https_with_hsts_and_redirects_plain_http() {
         .expect("discovery over https");
     assert!(!meta.jwks().keys().is_empty(), "keys fetched over https");
     assert!(meta.token_endpoint().unwrap().as_str().starts_with("https://localhost:"));
+
+    // the pages' cookies under TLS: Secure, HttpOnly, SameSite=Lax, the tenant's path (a
+    // tenant-scoped cookie cannot take the `__Host-` prefix, which requires Path=/)
+    let pages = reqwest::Client::builder()
+        .redirect(Policy::none())
+        .cookie_store(true)
+        .tls_certs_only(
+            [reqwest::Certificate::from_pem(&std::fs::read(pki.join("ca.pem")).unwrap()).unwrap()],
+        )
+        .build()
+        .unwrap();
+    let mut set_cookies = vec![];
+    let mut res = pages.get(format!("{base}/t/main/account")).send().await.unwrap();
+    while res.status().is_redirection() {
+        set_cookies
+            .extend(res.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()));
+        let next = res.url().join(res.headers()["location"].to_str().unwrap()).unwrap();
+        res = pages.get(next).send().await.unwrap();
+    }
+    let login = res.text().await.unwrap();
+    let csrf = crate::browser::extract(&login, "csrf").unwrap();
+    let form = [("csrf", csrf.as_str()), ("login", "tess"), ("password", crate::common::PASSWORD)];
+    let action = crate::browser::form_action(&login);
+    let res = pages.post(format!("{base}{action}")).form(&form).send().await.unwrap();
+    set_cookies.extend(res.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()));
+    for name in ["idp_browser=", "idp_session="] {
+        let c = set_cookies
+            .iter()
+            .find(|c| c.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} {set_cookies:?}"));
+        assert!(
+            c.contains("; Secure")
+                && c.contains("; HttpOnly")
+                && c.contains("; SameSite=Lax")
+                && c.contains("; Path=/t/main/"),
+            "{c}"
+        );
+    }
 
     // a client that does not trust the development CA is refused; plain HTTP gets no answer
     let untrusting = reqwest::Client::new();
@@ -87,7 +135,15 @@ async fn the_provider_serves_https_with_hsts_and_redirects_plain_http() {
     assert!(to_idp.starts_with(&format!("{base}/t/main/authorize?")), "discovered over https: {to_idp}");
     assert!(to_idp.contains("acr_values=aal2"), "{to_idp}");
     let cookie = res.headers()["set-cookie"].to_str().unwrap();
-    assert!(cookie.contains("; Secure"), "{cookie}");
+    assert!(
+        cookie.starts_with("__Host-console_session=")
+            && cookie.contains("; Secure")
+            && cookie.contains("; Path=/;")
+            && cookie.contains("; HttpOnly")
+            && cookie.contains("; SameSite=Lax")
+            && !cookie.contains("Domain="),
+        "{cookie}"
+    );
     assert!(untrusting.get(format!("{console_url}/login")).send().await.is_err());
     let half = admin_console::Config {
         listen: addr.to_string(),

@@ -85,9 +85,11 @@ fn page(
 
 /// The per-person limit on trying user codes (the signed-in session's account): the sign-in
 /// limit per account, so that guessing codes is as slow as guessing passwords.
-fn limited(state: &AppState, t: &TenantCtx, account: &Account, lang: Lang) -> Option<Response> {
+async fn limited(state: &AppState, t: &TenantCtx, account: &Account, lang: Lang) -> Option<Response> {
     let key = format!("device:{}:{}", t.tenant.id, account.id);
-    state.limits.signin_account.check(&key).err().map(|_| {
+    // counted in the database on PostgreSQL: the limit holds across every node
+    let now = state.env().now();
+    state.limits.signin_account.check_shared(state.store(), now, &key).await.err().map(|_| {
         let e = OAuthError::new("slow_down", lang.texts().device_unknown).with_status(429);
         error_page(lang, &e)
     })
@@ -110,7 +112,7 @@ pub async fn show(
         Err(r) => return r,
     };
     let Some(typed) = typed else { return page(&t, lang, &headers, &account, None, None) };
-    if let Some(r) = limited(&state, &t, &account, lang) {
+    if let Some(r) = limited(&state, &t, &account, lang).await {
         return r;
     }
     let (grant, client) = match pending(&state, &t, &typed).await {
@@ -197,7 +199,7 @@ pub async fn decide(state: State, Path(slug): Path<String>, headers: HeaderMap, 
         Ok(v) => v,
         Err(r) => return r,
     };
-    if let Some(r) = limited(&state, &t, &account, lang) {
+    if let Some(r) = limited(&state, &t, &account, lang).await {
         return r;
     }
     let texts = lang.texts();
