@@ -95,3 +95,81 @@ async fn audit_chain(backend: Backend) {
     assert!(!s.ops.verify_audit().await.unwrap().intact());
 }
 crate::both_backends!(the_audit_chain_reveals_tampering, audit_chain);
+
+/// What the chains alone cannot show — the newest records cut with the head rewound, a chain
+/// deleted with its head — the signed checkpoints outside the database do; a forged
+/// checkpoint line is reported too.
+async fn anchors(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else {
+        return;
+    };
+    let tenant = s.ops.tenant("main").await.unwrap().id;
+    let (client, _) = s.add_client(idp_core::model::ClientType::Web, Default::default()).await;
+    for who in ["an", "bo", "cy"] {
+        s.add_account(who).await;
+        Browser::new().authorize(&s, &auth_url(&s.issuer, &client, ""), who).await.callback();
+    }
+    s.ops.add_tenant("north", None).await.unwrap();
+    s.add_account_in("north", "nu").await;
+    s.ops.set_account_disabled("north", "nu", true).await.unwrap();
+    let north = s.ops.tenant("north").await.unwrap().id;
+    let written = s.ops.write_audit_anchors(&mut Default::default()).await.unwrap();
+    assert!(written >= 2, "{written}: {:?}", s.ops.store.audit_heads().await.unwrap());
+    let report = s.ops.verify_audit().await.unwrap();
+    assert!(report.intact(), "{report:?}");
+    let file = s.db().dir.path().join("audit-anchors.jsonl");
+    let lines = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        lines
+            .lines()
+            .all(|l| jsonwebtoken::decode_header(l).unwrap().typ.as_deref() == Some("audit-anchor+jwt"))
+    );
+    let head = |chain: &str| {
+        let chain = chain.to_string();
+        let store = s.ops.store.clone();
+        async move { store.audit_heads().await.unwrap().into_iter().find(|(c, ..)| *c == chain).unwrap() }
+    };
+    let (_, n, _) = head(&tenant).await;
+
+    // with the database's guard dropped: cut the newest two records and rewind the head to the
+    // one before — the chain itself is consistent again
+    let drop_guard = if s.db().url.starts_with("sqlite:") {
+        "DROP TRIGGER audit_events_no_update; DROP TRIGGER audit_events_no_delete;"
+    } else {
+        "DROP TRIGGER audit_events_append_only ON audit_events"
+    };
+    sql(&s, drop_guard).await.unwrap();
+    let prev = s.ops.store.audit_chain(&tenant, n - 3, 1).await.unwrap().remove(0);
+    sql(&s, &format!("DELETE FROM audit_events WHERE chain = '{tenant}' AND seq > {}", n - 2)).await.unwrap();
+    sql(
+        &s,
+        &format!(
+            "UPDATE audit_heads SET seq = {}, hash = '{}' WHERE chain = '{tenant}'",
+            prev.seq, prev.hash
+        ),
+    )
+    .await
+    .unwrap();
+    let p = problems(&s, &tenant).await;
+    assert_eq!(p, vec![Problem::Shortened { anchored: n, head: n - 2 }], "{p:?}");
+    // a whole chain deleted with its head
+    sql(&s, &format!("DELETE FROM audit_events WHERE chain = '{north}'; DELETE FROM audit_heads WHERE chain = '{north}'"))
+        .await
+        .unwrap();
+    let p = problems(&s, &north).await;
+    assert!(matches!(p.as_slice(), [Problem::Deleted { .. }]), "{p:?}");
+    // a checkpoint line forged (claims changed, signature kept) is reported
+    let first = lines.lines().next().unwrap().to_string();
+    let mut parts: Vec<String> = first.split('.').map(str::to_string).collect();
+    let mut claims: serde_json::Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &parts[1]).unwrap(),
+    )
+    .unwrap();
+    claims["seq"] = serde_json::json!(1_000_000);
+    parts[1] = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, claims.to_string());
+    std::fs::write(&file, format!("{lines}{}\n", parts.join("."))).unwrap();
+    let chain = claims["chain"].as_str().unwrap().to_string();
+    assert!(problems(&s, &chain).await.iter().any(|p| matches!(p, Problem::Unverifiable { .. })));
+    assert!(!s.ops.verify_audit().await.unwrap().intact());
+}
+crate::both_backends!(signed_checkpoints_reveal_a_shortened_or_deleted_chain, anchors);

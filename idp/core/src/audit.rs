@@ -106,7 +106,32 @@ pub enum Problem {
     Missing { from: i64, to: i64 },
     /// The newest records are gone: the head says `head`, the last record is `last`.
     Truncated { head: i64, last: i64 },
+    /// A signed checkpoint (`anchor`) says the chain reached `anchored`; the database's chain
+    /// now ends before it (the tail was cut and the head rewound).
+    Shortened { anchored: i64, head: i64 },
+    /// The record a signed checkpoint names has another hash now (the chain was rebuilt).
+    Rewritten { seq: i64 },
+    /// A signed checkpoint names a chain the database no longer has (deleted with its head).
+    Deleted { anchored: i64 },
+    /// A checkpoint whose signature does not verify with the tenant's published keys (a
+    /// forged or damaged line, or a key since retired: anchor again).
+    Unverifiable { line: usize },
 }
+
+/// A signed checkpoint of a chain (the claims of an `audit-anchor+jwt`): its head when the
+/// checkpoint was taken. Written where the database cannot rewrite it (an append-only file,
+/// an outside collector) and checked by `verify`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Anchor {
+    pub iss: String,
+    pub chain: String,
+    pub seq: i64,
+    pub hash: String,
+    pub iat: i64,
+}
+
+/// The `typ` of a checkpoint's JWS.
+pub const ANCHOR_TYP: &str = "audit-anchor+jwt";
 
 /// Walks a chain in pages. `verify` is fed the records in sequence order.
 #[derive(Debug, Default)]

@@ -73,6 +73,8 @@ pub struct Config {
     pub keys: KeyConfig,
     /// Where outbound requests may go (`outbound.rs`).
     pub outbound: crate::outbound::OutboundConfig,
+    /// Signed checkpoints of the audit chains (`audit_anchor.rs`).
+    pub audit: crate::audit_anchor::AuditConfig,
 }
 
 /// The automatic rotation of signing keys (`idp_core::keys`).
@@ -270,6 +272,7 @@ impl Default for Config {
             realname: RealNameConfig::default(),
             keys: KeyConfig::default(),
             outbound: Default::default(),
+            audit: Default::default(),
         }
     }
 }

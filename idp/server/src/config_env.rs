@@ -130,6 +130,18 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
     ),
     ("keys.publish_ahead_hours", "the next key is published in the JWKS this long before it signs"),
     (
+        "audit.anchor_file",
+        "the append-only file of signed audit-chain checkpoints; default `{data_dir}/audit-anchors.jsonl` (make it append-only: `chattr +a`)",
+    ),
+    (
+        "audit.anchor_url",
+        "also POST each checkpoint (`{\"anchor\": \"<jws>\"}`) to this collector (outbound rules apply)",
+    ),
+    (
+        "audit.anchor_every_seconds",
+        "how often the chains are checkpointed (a chain that did not move is skipped); 0: never",
+    ),
+    (
         "outbound.allow_hosts",
         "host names the server's own requests (back-channel logout URIs, SMS, email and real-name gateways) may go to: `host.example` or `*.example` for its subdomains; empty: any name",
     ),

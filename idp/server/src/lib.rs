@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod audit_anchor;
 pub mod cli;
 pub mod cli_audit;
 pub mod cli_ops;

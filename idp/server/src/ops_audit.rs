@@ -2,7 +2,9 @@
 //! searching and exporting a tenant's records as JSON or CSV (`idp audit export`, the admin
 //! API). Records are only ever appended (database triggers refuse changes; the chains reveal
 //! changes made around them), and none is ever removed: retention is unlimited, above the
-//! 180 days DOMAIN.md demands.
+//! 180 days DOMAIN.md demands. Signed checkpoints kept outside the database
+//! (`audit_anchor.rs`) catch what the chains alone cannot: a cut tail with a rewound head, a
+//! deleted chain.
 
 use idp_core::audit::{self, ChainedRecord, Filter, Problem};
 use serde::Serialize;
@@ -42,6 +44,13 @@ impl Ops {
     /// audit administrator may see. The count of records not yet chained is the deployment's,
     /// so it is reported only for the whole.
     pub async fn verify_audit_of(&self, only: Option<&str>) -> anyhow::Result<AuditReport> {
+        let mut report = self.verify_chains(only).await?;
+        self.check_audit_anchors(&mut report, only).await?;
+        Ok(report)
+    }
+
+    /// The chains by themselves (`verify_audit_of` adds the checkpoints).
+    async fn verify_chains(&self, only: Option<&str>) -> anyhow::Result<AuditReport> {
         let key = audit::chain_key(&self.kek);
         let mut chains = vec![];
         let heads = self.store.audit_heads().await?;

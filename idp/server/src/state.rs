@@ -117,6 +117,9 @@ pub struct AppState {
     pub draining: std::sync::atomic::AtomicBool,
     /// Wakes the back-channel logout task when a session ended on this node.
     pub logout_wake: Arc<tokio::sync::Notify>,
+    /// When this node last checkpointed the audit chains, and each chain's head then.
+    anchored_at: std::sync::Mutex<i64>,
+    anchored: std::sync::Mutex<HashMap<String, i64>>,
 }
 
 impl AppState {
@@ -165,6 +168,8 @@ impl AppState {
             node: idp_core::crypto::random_token(&idp_core::SystemEnv, 12),
             metrics: Default::default(),
             logout_wake: Arc::default(),
+            anchored_at: std::sync::Mutex::new(0),
+            anchored: Default::default(),
         }
     }
 
@@ -315,6 +320,25 @@ impl AppState {
                         }
                         if let Err(e) = state.ops.rotate_keys_on_schedule().await {
                             tracing::warn!(error = %e, "could not schedule key rotations");
+                        }
+                        let every = state.config().audit.anchor_every_seconds as i64;
+                        let due = state.anchored_at.lock().map(|mut at| {
+                            let due = every > 0 && now - *at >= every;
+                            if due {
+                                *at = now;
+                            }
+                            due
+                        });
+                        if due.unwrap_or(false) {
+                            let mut heads = state.anchored.lock().map(|h| h.clone()).unwrap_or_default();
+                            match state.ops.write_audit_anchors(&mut heads).await {
+                                Ok(0) => {}
+                                Ok(n) => tracing::info!(chains = n, "audit chains checkpointed"),
+                                Err(e) => tracing::warn!(error = %e, "could not checkpoint the audit chains"),
+                            }
+                            if let Ok(mut h) = state.anchored.lock() {
+                                *h = heads;
+                            }
                         }
                     }
                     Ok(false) => {}
