@@ -114,6 +114,28 @@ async fn attack(backend: Backend) {
     let marked = ClientSettings { admin_client: true, ..ClientSettings::default() };
     assert!(s.ops.add_client("main", plain(ClientType::Service, marked)).await.is_err());
 
+    // …nor let its application ask for another department's API: a resource is a registered
+    // service, and only one inside the delegate's subtree may be named
+    let hr =
+        ClientSettings { resource_uri: Some("https://hr.example.gov.cn/api".into()), ..Default::default() };
+    s.add_client(ClientType::Service, hr).await;
+    let asks_hr = json!({"name": "x", "type": "web", "redirect_uris": [crate::common::REDIRECT],
+                         "organisation_id": city.id, "resources": ["https://hr.example.gov.cn/api"]});
+    assert_eq!(api.call("POST", "main/clients", Some(&deleg_tk), Some(asks_hr)).await.0, 403);
+    let (status, _) = api
+        .call("PATCH", &path, Some(&deleg_tk), Some(json!({"resources": ["https://hr.example.gov.cn/api"]})))
+        .await;
+    assert_eq!(status, 403);
+    let (status, _) = api
+        .call(
+            "PATCH",
+            &path,
+            Some(&deleg_tk),
+            Some(json!({"resources": ["https://nowhere.example.gov.cn/"]})),
+        )
+        .await;
+    assert_eq!(status, 400, "not a registered resource");
+
     // 2. the delegate cannot see, change or take over the administrators' client
     let (_, list) = api.call("GET", "main/clients", Some(&deleg_tk), None).await;
     assert!(list.as_array().unwrap().iter().all(|c| c["client_id"] != console.as_str()), "{list}");
@@ -147,7 +169,43 @@ async fn attack(backend: Backend) {
     );
     assert_eq!(userinfo(&s, &sys_tk).await.0, 401);
 
-    // 5. a disabled administrators' client: its tokens stop at once
+    // …and only for the admin API exactly (a trailing slash is another resource)
+    let slash =
+        auth_url(&s.issuer, &console, &format!("&resource={}", urlencoding(&format!("{admin_api}/"))));
+    assert_eq!(error_of(Browser::new().get(&s, &slash).await), "invalid_target");
+    // the console's token without the admin scope is not for the API either, and the
+    // console gets no refresh tokens (its access lasts as long as a sign-in)
+    s.env.advance(30);
+    let plain_console = token(&s, &console, &console_secret, "openid", "sys", Some(&sys_totp)).await;
+    assert_eq!(api.call("GET", "main/clients", Some(&plain_console), None).await.0, 401);
+    let (_, info) = api.call("GET", &format!("main/clients/{console}"), Some(&sys_tk), None).await;
+    assert!(!info["scope"].as_str().unwrap().contains("offline_access"), "{info}");
+    let refresh =
+        ClientSettings { admin_client: true, always_issue_refresh_token: true, ..ClientSettings::default() };
+    assert!(s.ops.add_client("main", plain(ClientType::Web, refresh)).await.is_err());
+
+    // 5. a client no longer marked as an administrators' client: its tokens stop at once
+    let (status, _) = api.call("POST", "main/clients", Some(&sys_tk), Some(json!({
+        "name": "第二控制台", "type": "web", "redirect_uris": [crate::common::REDIRECT], "admin_client": true})))
+    .await;
+    assert_eq!(status, 201);
+    let (_, list) = api.call("GET", "main/clients", Some(&sys_tk), None).await;
+    let second = list.as_array().unwrap().iter().find(|c| c["name"] == "第二控制台").unwrap().clone();
+    let second_id = second["client_id"].as_str().unwrap().to_string();
+    let (_, rotated) =
+        api.call("POST", &format!("main/clients/{second_id}/rotate-secret"), Some(&sys_tk), None).await;
+    let second_secret = rotated["client_secret"].as_str().unwrap().to_string();
+    s.env.advance(30);
+    let second_tk = token(&s, &second_id, &second_secret, "openid%20admin", "sys", Some(&sys_totp)).await;
+    assert_eq!(api.call("GET", "main/clients", Some(&second_tk), None).await.0, 200);
+    let unmark = json!({"admin_client": false});
+    assert_eq!(
+        api.call("PATCH", &format!("main/clients/{second_id}"), Some(&sys_tk), Some(unmark)).await.0,
+        200
+    );
+    assert_eq!(api.call("GET", "main/clients", Some(&second_tk), None).await.0, 401, "unmarked: refused");
+
+    // 6. a disabled administrators' client: its tokens stop at once
     assert_eq!(api.call("POST", &format!("{console_path}/disable"), Some(&sys_tk), None).await.0, 200);
     assert_eq!(api.call("GET", "main/clients", Some(&sys_tk), None).await.0, 401);
 }

@@ -2,8 +2,9 @@
 //! an administrator registers is refused when it names a loopback, link-local or private
 //! address the operator has not allowed (however the address is written), or a host outside
 //! the operator's host list; a name that passes registration but resolves to such an address
-//! is refused at connect time (nothing reaches the listener there); and what administrators
-//! see of a failed delivery is generic — not a port scan.
+//! is refused at connect time (nothing reaches the listener there), and so is an address
+//! written into the stored client past registration; and what administrators see of a failed
+//! delivery is one generic reason — not a map of the network.
 
 use idp_core::model::{ClientSettings, ClientType};
 use idp_server::outbound::OutboundConfig;
@@ -76,8 +77,18 @@ async fn refused_destinations(backend: Backend) {
     let d = attempted(&s, &client).await;
     assert_eq!(
         d.last_error.as_deref(),
-        Some("the destination is not allowed ([outbound] allow_hosts / allow_networks)")
+        Some("not delivered (the server log has the reason)"),
+        "as any failure"
     );
+    // an address written into the stored client (as someone with database access could, past
+    // the registration check) is refused before the request too
+    let literal = register(&s, "https://rs.example.gov.cn/bc").await.unwrap();
+    let mut c = s.ops.client("main", &literal).await.unwrap();
+    c.settings.backchannel_logout_uri = Some(url.clone());
+    s.ops.store.update_client(&c.tenant_id, &literal, &c.name, &c.settings, None).await.unwrap();
+    sign_in_and_out(&s, &literal, "lin").await;
+    let d = attempted(&s, &literal).await;
+    assert_eq!(d.last_error.as_deref(), Some("not delivered (the server log has the reason)"));
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert!(receiver.got_none(), "nothing reached the loopback listener");
 }

@@ -46,10 +46,11 @@ async fn lockout_spans_the_sign_in(backend: Backend) {
     }
     assert!(failures().await.1, "locked after five second-factor failures");
     let (_, page) = password(&s, &web, "ann").await;
-    assert!(
-        page.contains("class=\"error\"") && !page.contains("name=\"code\""),
-        "the password alone does not unlock: {page}"
-    );
+    let (_, unknown) = password(&s, &web, "nobody-at-all").await;
+    let msg =
+        |p: &str| p[p.find("class=\"error\"").expect("an error")..].split("</p>").next().unwrap().to_string();
+    assert!(!page.contains("name=\"code\""), "the password alone does not unlock: {page}");
+    assert_eq!(msg(&page), msg(&unknown), "and the answer is an unknown name's");
 
     // once the lockout is over, a complete sign-in (password and code) clears the count
     s.env.advance(31 * 60);

@@ -36,6 +36,10 @@ async fn token_form(s: &TestServer, issuer: &str, id: &str, secret: &str, form: 
 async fn introspection(backend: Backend) {
     let Some(s) = TestServer::start(backend).await else { return };
     s.add_account("lin").await;
+    // the resource first: a client may list only a resource some service of the tenant is
+    let records = ClientSettings { resource_uri: Some(RECORDS.into()), ..ClientSettings::default() };
+    let (rs, rs_secret) = s.add_client(ClientType::Service, records).await;
+    let rs_secret = rs_secret.unwrap();
     let web = ClientSettings {
         resources: vec![RECORDS.into()],
         always_issue_refresh_token: true,
@@ -46,9 +50,6 @@ async fn introspection(backend: Backend) {
     let opaque = ClientSettings { access_token_format: AccessTokenFormat::Opaque, ..web };
     let (app2, app2_secret) = s.add_client(ClientType::Web, opaque).await;
     let app2_secret = app2_secret.unwrap();
-    let records = ClientSettings { resource_uri: Some(RECORDS.into()), ..ClientSettings::default() };
-    let (rs, rs_secret) = s.add_client(ClientType::Service, records).await;
-    let rs_secret = rs_secret.unwrap();
     let (other, other_secret) = s.add_client(ClientType::Service, ClientSettings::default()).await;
     let other_secret = other_secret.unwrap();
     let b = Browser::new();
@@ -108,11 +109,46 @@ async fn introspection(backend: Backend) {
     assert_eq!(introspect(&s, &rs, &rs_secret, t["access_token"].as_str().unwrap()).await["active"], true);
     let t = token_form(&s, &s.issuer, &svc, &svc_secret, &cc("https://other.example.gov.cn/")).await;
     assert_eq!(t["error"], "invalid_target", "{t}");
+
+    // resources are registered objects: one service is each, a client lists only those
+    let dup = ClientSettings { resource_uri: Some(RECORDS.into()), ..ClientSettings::default() };
+    let e = s.ops.add_client("main", new_client(ClientType::Service, dup)).await.unwrap_err();
+    assert!(e.to_string().contains("already is the resource"), "{e}");
+    let unknown =
+        ClientSettings { resources: vec!["https://hr.example.gov.cn/api".into()], ..Default::default() };
+    let e = s.ops.add_client("main", new_client(ClientType::Web, unknown)).await.unwrap_err();
+    assert!(e.to_string().contains("not a resource registered"), "{e}");
+    // a refresh after the client lost the resource prolongs nothing
+    let c = code(&s, &b, &app, "openid", &resource, "lin").await;
+    let t = redeem(&s, &app, &app_secret, &c).await;
+    let mut changed = s.ops.client("main", &app).await.unwrap();
+    changed.settings.resources.clear();
+    s.ops
+        .store
+        .update_client(&changed.tenant_id, &app, &changed.name, &changed.settings, None)
+        .await
+        .unwrap();
+    let e = refresh(&s, &app, &app_secret, t["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(e["error"], "invalid_grant", "{e}");
+}
+
+fn new_client(kind: ClientType, settings: ClientSettings) -> idp_server::ops::NewClient {
+    idp_server::ops::NewClient {
+        name: "x".into(),
+        client_type: kind,
+        redirect_uris: if kind == ClientType::Service { vec![] } else { vec![REDIRECT.into()] },
+        post_logout_redirect_uris: vec![],
+        scope: None,
+        settings: Some(settings),
+    }
 }
 
 async fn disabled_client(backend: Backend) {
     let Some(s) = TestServer::start(backend).await else { return };
     s.add_account("lin").await;
+    let records = ClientSettings { resource_uri: Some(RECORDS.into()), ..ClientSettings::default() };
+    let (rs, rs_secret) = s.add_client(ClientType::Service, records).await;
+    let rs_secret = rs_secret.unwrap();
     // opaque tokens: a second node (its own public URL, so its own issuer) reads them too
     let web = ClientSettings {
         resources: vec![RECORDS.into()],
@@ -122,9 +158,6 @@ async fn disabled_client(backend: Backend) {
     };
     let (app, app_secret) = s.add_client(ClientType::Web, web).await;
     let app_secret = app_secret.unwrap();
-    let records = ClientSettings { resource_uri: Some(RECORDS.into()), ..ClientSettings::default() };
-    let (rs, rs_secret) = s.add_client(ClientType::Service, records).await;
-    let rs_secret = rs_secret.unwrap();
     let b = Browser::new();
     let t = redeem(&s, &app, &app_secret, &code(&s, &b, &app, "openid", "", "lin").await).await;
     let c = code(&s, &b, &app, "openid", &format!("&resource={}", urlencoding(RECORDS)), "lin").await;
@@ -139,10 +172,41 @@ async fn disabled_client(backend: Backend) {
     assert_eq!(ui(node.issuer.clone(), at.into()).await, 200);
     assert_eq!(introspect(&s, &rs, &rs_secret, at_rs).await["active"], true);
 
+    // a service's client-credentials token belongs to no family: only the client's own state
+    // can stop it (opaque, so that the other node reads it too)
+    let svc = ClientSettings { access_token_format: AccessTokenFormat::Opaque, ..ClientSettings::default() };
+    let (svc, svc_secret) = s.add_client(ClientType::Service, svc).await;
+    let svc_secret = svc_secret.unwrap();
+    let cc = token_form(&s, &s.issuer, &svc, &svc_secret, &[("grant_type", "client_credentials")]).await;
+    let cc_at = cc["access_token"].as_str().unwrap().to_string();
+    let own = |issuer: String| {
+        let (svc, svc_secret, cc_at) = (svc.clone(), svc_secret.clone(), cc_at.clone());
+        async move {
+            let res = rp_http()
+                .post(format!("{issuer}/introspect"))
+                .basic_auth(&svc, Some(&svc_secret))
+                .form(&[("token", cc_at.as_str())])
+                .send()
+                .await
+                .unwrap();
+            (res.status().as_u16(), res.json::<Value>().await.unwrap_or_default())
+        }
+    };
+    assert_eq!(own(node.issuer.clone()).await.1["active"], true, "cached as enabled on the other node");
+
     s.ops.set_client_disabled("main", &app, true).await.unwrap();
+    s.ops.set_client_disabled("main", &svc, true).await.unwrap();
     for issuer in [s.issuer.clone(), node.issuer.clone()] {
         assert_eq!(ui(issuer.clone(), at.into()).await, 401, "{issuer}");
     }
+    // the disabled service cannot introspect at all; an enabled resource server reading its
+    // token would see it inactive: the revocation check reads the client's state
+    for issuer in [s.issuer.clone(), node.issuer.clone()] {
+        let (status, body) = own(issuer.clone()).await;
+        assert!(status == 401 || body["active"] == false, "{issuer}: {status} {body}");
+    }
+    let store_says = s.ops.store.access_token_revoked("any", None, &s.tenant_id().await, &svc).await.unwrap();
+    assert!(store_says, "a disabled client's tokens are revoked, family or not");
     assert_eq!(introspect(&s, &rs, &rs_secret, at_rs).await["active"], false);
     let resp = rp_http()
         .post(format!("{}/introspect", node.issuer))
@@ -184,8 +248,14 @@ async fn foreign_presenters(backend: Backend) {
     let t2 = refresh(&s, &app, &app_secret, &rt1).await;
     let rt2 = t2["refresh_token"].as_str().unwrap().to_string();
 
-    // the used refresh token presented by another client, here or in another tenant
+    // the used refresh token presented by another client, here or in another tenant — even a
+    // client of the other tenant that has the very same client id
     assert_eq!(refresh(&s, &thief, &thief_secret, &rt1).await["error"], "invalid_grant");
+    let mut twin = s.ops.client("north", &north).await.unwrap();
+    twin.client_id = app.clone();
+    s.ops.store.insert_client(&twin).await.unwrap();
+    let form = [("grant_type", "refresh_token"), ("refresh_token", rt1.as_str())];
+    assert_eq!(token_form(&s, &north_issuer, &app, &north_secret, &form).await["error"], "invalid_grant");
     let form = [("grant_type", "refresh_token"), ("refresh_token", rt1.as_str())];
     assert_eq!(token_form(&s, &north_issuer, &north, &north_secret, &form).await["error"], "invalid_grant");
     // and revoked by another client: nothing happens

@@ -34,7 +34,8 @@ pub fn resource(issuer: &str) -> String {
 }
 
 /// The rule for the `admin` scope on a client's registration: an administrators' client is a
-/// web or browser application and always has the scope; no other client may have it, nor ask
+/// web or browser application and always has the scope, never `offline_access` (no refresh
+/// tokens: access lasts as long as a sign-in); no other client may have the scope, nor ask
 /// for the admin API as a resource. `admin_resource` is the tenant's [`resource`].
 pub fn check_client(
     client_type: crate::model::ClientType,
@@ -49,6 +50,13 @@ pub fn check_client(
         }
         if !scopes.iter().any(|x| x == SCOPE) {
             scopes.push(SCOPE.into());
+        }
+        // no refresh tokens: an administrator's access lives only as long as a sign-in
+        scopes.retain(|x| x != "offline_access");
+        if s.always_issue_refresh_token {
+            return Err(
+                "an administrators' client gets no refresh tokens (always_issue_refresh_token)".into()
+            );
         }
     } else if scopes.iter().any(|x| x == SCOPE) {
         return Err("the admin scope belongs to administrators' clients only, which system \

@@ -156,6 +156,10 @@ fn value_ok(name: &str, value: &str) -> bool {
     if squeezed.contains("javascript:") || squeezed.contains("data:") || squeezed.contains("vbscript:") {
         return false;
     }
+    // presentation attributes are read as CSS, where `\75rl(` is `url(`: no escapes at all
+    if value.contains('\\') {
+        return false;
+    }
     if name == "href" {
         return value.starts_with('#') && !value.contains(':');
     }
@@ -214,6 +218,8 @@ mod tests {
             svg(r#"<style>@import url(https://evil.example/x.css);</style>"#),
             svg(r#"<image href="https://evil.example/t.png"/>"#),
             svg(r#"<rect fill="url(https://evil.example/p.svg#a)"/>"#),
+            svg(r#"<rect fill="\75rl(https://evil.example/p.svg#a)"/>"#),
+            svg(r#"<rect fill="u\rl(https://evil.example/p.svg#a)"/>"#),
             svg(r#"<rect style="fill:red"/>"#),
             svg(r#"<iframe xmlns="http://www.w3.org/1999/xhtml" src="x"/>"#),
             svg("<?xml-stylesheet href=\"x.css\"?><g/>"),

@@ -242,6 +242,19 @@ async fn refresh(
     if rt.authz.client_id != client.client_id || rt.authz.tenant_id != ctx.tenant.id {
         return Err(OAuthError::invalid_grant("The refresh token is invalid."));
     }
+    // Administrators' tokens are never refreshed: each needs a live sign-in (the 15-minute
+    // idle rule, a factor reset, an ended session must stop them). And a resource the client
+    // may no longer ask for is not prolonged.
+    if let Some(r) = &rt.authz.resource {
+        if *r == crate::admin::resource(&ctx.endpoints.issuer) {
+            return Err(OAuthError::invalid_grant(
+                "Tokens for the admin API are not refreshed; sign in again.",
+            ));
+        }
+        if !client.settings.resources.contains(r) {
+            return Err(OAuthError::invalid_grant("This client may no longer ask for that resource."));
+        }
+    }
     // a token whose family was revoked (not this token's own replay): say why
     if rt.revoked && !rt.used {
         let why = ctx.store.family_revocation(&rt.family_id).await?;

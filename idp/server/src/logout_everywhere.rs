@@ -120,7 +120,9 @@ async fn send_due(state: &Arc<AppState>, http: &reqwest::Client) -> usize {
         let (state, http) = (state.clone(), http.clone());
         sending.spawn(async move {
             let outcome = attempt(&state, &http, &d).await;
-            let after = logout::after_attempt(&d, outcome, state.env().now());
+            // the next attempt counts from the claim, not from the end of this one: how long
+            // an attempt took (a timeout against a refusal) shows nowhere
+            let after = logout::after_attempt(&d, outcome, now);
             match after.status.as_str() {
                 "delivered" => {
                     tracing::info!(client = %d.client_id, attempts = after.attempts, "logout token delivered")
@@ -168,12 +170,13 @@ async fn attempt(state: &AppState, http: &reqwest::Client, d: &LogoutDelivery) -
         .keys
         .sign(client.settings.id_token_alg, logout::LOGOUT_TOKEN_TYP, &claims)
         .map_err(|e| format!("signing failed: {e}"))?;
-    // What administrators see of a failure is generic (no timeouts against refusals against
-    // status codes: that would scan the network behind a URI); the log has the reason.
+    // What administrators see of a failure is one generic reason (no refusal by the outbound
+    // rules against timeouts against status codes: that would map the network behind a URI);
+    // the log has the reason.
     const NOT_DELIVERED: &str = "not delivered (the server log has the reason)";
     if crate::outbound::Policy::new(&state.config().outbound).map_or(true, |p| p.check_url(uri).is_err()) {
         tracing::warn!(client = %client.client_id, "back-channel logout URI refused by the outbound rules");
-        return Err(crate::outbound::Refused.to_string());
+        return Err(NOT_DELIVERED.into());
     }
     let res = http
         .post(uri)
@@ -182,10 +185,13 @@ async fn attempt(state: &AppState, http: &reqwest::Client, d: &LogoutDelivery) -
         .send()
         .await
         .map_err(|e| {
-            if crate::outbound::is_refusal(&e) {
-                return crate::outbound::Refused.to_string();
-            }
-            let why = if e.is_timeout() { "timed out" } else { "no connection" };
+            let why = if crate::outbound::is_refusal(&e) {
+                "refused by the outbound rules"
+            } else if e.is_timeout() {
+                "timed out"
+            } else {
+                "no connection"
+            };
             tracing::warn!(client = %client.client_id, reason = why, "back-channel logout attempt failed");
             NOT_DELIVERED.to_string()
         })?;

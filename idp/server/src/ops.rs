@@ -376,6 +376,7 @@ impl Ops {
         }
         self.check_admin_scope(slug, new.client_type, &mut settings)?;
         self.check_outbound(&settings)?;
+        self.check_resources(&tenant.id, None, new.client_type, &settings).await?;
         let secret = new.client_type.is_confidential().then(|| random_token(self.env.as_ref(), 32));
         let client = Client {
             tenant_id: tenant.id,
@@ -389,6 +390,39 @@ impl Ops {
         };
         self.store.insert_client(&client).await?;
         Ok((client, secret))
+    }
+
+    /// Resources are registered objects (RFC 8707): a `resource_uri` belongs to one service
+    /// client of the tenant (unique), and a client may list in `resources` only URIs some
+    /// enabled service of the tenant is. Returns the owners of the listed resources, for the
+    /// caller's rights to be checked against them (`admin/clients.rs`).
+    pub async fn check_resources(
+        &self,
+        tenant_id: &str,
+        client_id: Option<&str>,
+        client_type: ClientType,
+        settings: &ClientSettings,
+    ) -> anyhow::Result<Vec<Client>> {
+        let all = self.store.list_clients(tenant_id).await?;
+        let others = || all.iter().filter(|c| Some(c.client_id.as_str()) != client_id);
+        if let Some(uri) = &settings.resource_uri {
+            if client_type != ClientType::Service {
+                bail!("only a service client is a resource (resource_uri)");
+            }
+            if others().any(|c| c.settings.resource_uri.as_deref() == Some(uri.as_str())) {
+                bail!("another client already is the resource {uri}");
+            }
+        }
+        let mut owners = vec![];
+        for r in &settings.resources {
+            match others().find(|c| c.settings.resource_uri.as_deref() == Some(r.as_str()) && !c.disabled) {
+                Some(owner) => owners.push(owner.clone()),
+                None => {
+                    bail!("{r} is not a resource registered in this tenant (a service client's resource_uri)")
+                }
+            }
+        }
+        Ok(owners)
     }
 
     /// A back-channel logout URI (fetched by the server) must lead where the operator's

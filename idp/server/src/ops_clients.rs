@@ -233,6 +233,7 @@ impl Ops {
         kiosk_limits(client.client_type, &client.settings)?;
         self.check_admin_scope(slug, client.client_type, &mut client.settings)?;
         self.check_outbound(&client.settings)?;
+        self.check_resources(&client.tenant_id, Some(id), client.client_type, &client.settings).await?;
         if client.client_type.needs_redirect_uri() && client.settings.redirect_uris.is_empty() {
             bail!("web and spa clients need at least one redirect URI");
         }

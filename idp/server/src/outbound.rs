@@ -145,12 +145,18 @@ pub fn special(ip: IpAddr) -> bool {
                 return special(IpAddr::V4(v4));
             }
             let seg = v6.segments();
-            // NAT64 (64:ff9b::/96) carries an IPv4 address
-            if seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-                let o = v6.octets();
+            let o = v6.octets();
+            // forms that carry an IPv4 address: NAT64 (64:ff9b::/96, and the local-use
+            // 64:ff9b:1::/48, RFC 8215) in the last 32 bits, 6to4 (2002::/16) in bits 16-48
+            if seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0] || seg[..3] == [0x64, 0xff9b, 1] {
                 return special(IpAddr::V4(std::net::Ipv4Addr::new(o[12], o[13], o[14], o[15])));
             }
+            if seg[0] == 0x2002 {
+                return special(IpAddr::V4(std::net::Ipv4Addr::new(o[2], o[3], o[4], o[5])));
+            }
             v6.is_loopback()
+                || (seg[0] == 0x2001 && seg[1] == 0) // Teredo: tunnels to anywhere
+                || (seg[0] & 0xffc0) == 0xfec0 // site-local (deprecated, still routed inside)
                 || v6.is_unspecified()
                 || v6.is_multicast()
                 || v6.is_unique_local()
@@ -230,6 +236,10 @@ mod tests {
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
             "64:ff9b::a9fe:a9fe",
+            "64:ff9b:1::a00:5",
+            "2002:a00:5::1",
+            "2001:0:4136:e378::1",
+            "fec0::1",
             "::127.0.0.1",
         ] {
             assert!(special(a.parse().unwrap()), "{a}");

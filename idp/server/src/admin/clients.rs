@@ -47,6 +47,30 @@ async fn target(state: &AppState, t: &TenantCtx, c: &Caller, id: &str) -> Result
     if c.may(Action::ManageClients, path.as_deref()) { Ok(client) } else { Err(forbidden()) }
 }
 
+/// A delegated administrator may let a client ask for a resource (RFC 8707) only when the
+/// service that is that resource belongs to its subtree; system administrators for any.
+async fn resources_allowed(
+    state: &AppState,
+    t: &TenantCtx,
+    c: &Caller,
+    req: &ClientRequest,
+) -> Result<(), Response> {
+    let Some(wanted) = &req.resources else { return Ok(()) };
+    if c.system() || wanted.is_empty() {
+        return Ok(());
+    }
+    let all = state.store().list_clients(&t.tenant.id).await.map_err(failed)?;
+    for r in wanted {
+        let owner = all.iter().find(|o| o.settings.resource_uri.as_deref() == Some(r.as_str()));
+        let Some(owner) = owner else { continue }; // refused as input by the operation
+        let path = path_of(state, t, owner.settings.organisation_id.as_deref()).await?;
+        if owner.settings.admin_client || !c.may(Action::ManageClients, path.as_deref()) {
+            return Err(forbidden());
+        }
+    }
+    Ok(())
+}
+
 /// `GET /clients`: every client the caller manages.
 pub async fn list(state: State, Path(slug): Path<String>, headers: HeaderMap) -> Response {
     let (t, c) = match caller(&state, &slug, &headers).await {
@@ -94,6 +118,9 @@ pub async fn add(state: State, Path(slug): Path<String>, headers: HeaderMap, bod
     };
     if !c.may(Action::ManageClients, path.as_deref()) || (req.admin_client == Some(true) && !c.system()) {
         return forbidden();
+    }
+    if let Err(r) = resources_allowed(&state, &t, &c, &req).await {
+        return r;
     }
     match state.ops.register_client_by(&t.tenant.slug, &req, req.organisation_id.clone(), &c.account_id).await
     {
@@ -173,6 +200,9 @@ pub async fn update(
     };
     if req.admin_client.is_some() && !c.system() {
         return forbidden();
+    }
+    if let Err(r) = resources_allowed(&state, &t, &c, &req).await {
+        return r;
     }
     if req.organisation_id.is_some() {
         return problem(
