@@ -422,6 +422,23 @@ async fn main() -> anyhow::Result<()> {
         .spawn()?;
     std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"Tiger-Lily-42\n")?;
     child.wait()?;
+    // a locked account: its answer must read, and take, as an unknown login's
+    let mut child = Command::new(&a.idp)
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "account",
+            "add",
+            "--username",
+            "bench-locked",
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()?;
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"Tiger-Lily-42\n")?;
+    child.wait()?;
+    idp_cmd(&a, &config, &["account", "lock", "--tenant", "main", "bench-locked"])?;
 
     // start-up to serving, on the existing database
     let mut startups = vec![];
@@ -485,6 +502,7 @@ async fn main() -> anyhow::Result<()> {
     // login enumeration: the same answer, in about the same time, for both
     let (unknown_ms, unknown_msg) = idp.failed_sign_ins("no-such-person", "Wrong-Pass-1", 40).await?;
     let (wrong_ms, wrong_msg) = idp.failed_sign_ins("bench", "Wrong-Pass-1", 40).await?;
+    let (locked_ms, locked_msg) = idp.failed_sign_ins("bench-locked", "Tiger-Lily-42", 40).await?;
     drop(node_proc);
     drop(idp_proc);
     let raw = raw_argon2_per_second(3);
@@ -509,6 +527,7 @@ async fn main() -> anyhow::Result<()> {
         node_rss,
         signins,
         enumeration: (unknown_ms, wrong_ms, unknown_msg == wrong_msg),
+        locked: (locked_ms, locked_msg == unknown_msg),
         raw_argon2: raw,
         startup_ms,
     };

@@ -13,6 +13,9 @@ pub struct Report {
     pub signins: Stats,
     /// Mean answer ms for an unknown login and for a wrong password; whether the pages matched.
     pub enumeration: (f64, f64, bool),
+    /// Mean answer ms for a locked account given its right password; whether the page matched
+    /// the unknown login's.
+    pub locked: (f64, bool),
     pub raw_argon2: f64,
     pub startup_ms: f64,
 }
@@ -54,7 +57,8 @@ impl Report {
              | peak RSS idp / node | {:.1} MiB / {:.1} MiB = {:.2} | ≤ 0.33 | {} |\n\
              | password sign-ins/s (full page flow) vs raw Argon2id verifications/s | {:.1} / {:.1} = {:.0} % | ≥ 85 % | {} |\n\
              | start-up to serving on an existing database (median of 5) | {:.0} ms | ≤ 200 ms | {} |\n\
-             | failed sign-in, unknown login / wrong password (mean of 40; same message: {}) | {:.1} ms / {:.1} ms | similar | {} |\n",
+             | failed sign-in, unknown login / wrong password (mean of 40; same message: {}) | {:.1} ms / {:.1} ms | similar | {} |\n\
+             | account locked by the operator, with its right password / unknown login (mean of 40; same message: {}) | {:.1} ms / {:.1} ms | similar | {} |\n",
             self.idp_rss,
             self.node_rss,
             rss_ratio,
@@ -69,6 +73,10 @@ impl Report {
             self.enumeration.0,
             self.enumeration.1,
             met(self.enumeration.2 && (self.enumeration.0 - self.enumeration.1).abs() <= 0.25 * self.enumeration.1.max(0.001)),
+            self.locked.1,
+            self.locked.0,
+            self.enumeration.0,
+            met(self.locked.1 && (self.locked.0 - self.enumeration.0).abs() <= 0.25 * self.enumeration.0.max(0.001)),
         ));
         s
     }

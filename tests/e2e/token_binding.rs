@@ -311,7 +311,63 @@ async fn operator_rotation(backend: Backend) {
     assert_eq!(s.ops.client("main", &svc).await.unwrap().settings.previous_secret, None);
 }
 
+/// A client with a reuse interval (relying parties refreshing from several workers at once):
+/// the token just rotated, presented again within it, is answered like a rotation and
+/// audited; after it, or two rotations on, reuse revokes the family as always.
+async fn reuse_interval(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    s.add_account("lin").await;
+    let web = ClientSettings {
+        always_issue_refresh_token: true,
+        refresh_reuse_seconds: Some(30),
+        ..ClientSettings::default()
+    };
+    let (app, secret) = s.add_client(ClientType::Web, web).await;
+    let secret = secret.unwrap();
+    let b = Browser::new();
+    let t = redeem(&s, &app, &secret, &code(&s, &b, &app, "openid", "", "lin").await).await;
+    let rt1 = t["refresh_token"].as_str().unwrap().to_string();
+    let t2 = refresh(&s, &app, &secret, &rt1).await;
+    let rt2 = t2["refresh_token"].as_str().unwrap().to_string();
+    // a second worker presents rt1 five seconds later: new tokens, the family lives
+    s.env.advance(5);
+    let again = refresh(&s, &app, &secret, &rt1).await;
+    assert!(again["access_token"].is_string() && again["refresh_token"].is_string(), "{again}");
+    assert!(
+        refresh(&s, &app, &secret, &rt2).await["access_token"].is_string(),
+        "the first worker's chain lives"
+    );
+    let events = s.ops.store.audit_events(&s.tenant_id().await, 50).await.unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == "refresh_token_reused" && e.client_id.as_deref() == Some(app.as_str()))
+    );
+    // rt1 is now two rotations old (rt2 was rotated): reuse revokes everything
+    let e = refresh(&s, &app, &secret, &rt1).await;
+    assert_eq!(e["error"], "invalid_grant", "{e}");
+    assert_eq!(
+        refresh(&s, &app, &secret, again["refresh_token"].as_str().unwrap()).await["error"],
+        "invalid_grant"
+    );
+
+    // past the interval: reuse revokes
+    let t = redeem(&s, &app, &secret, &code(&s, &b, &app, "openid", "", "lin").await).await;
+    let rt1 = t["refresh_token"].as_str().unwrap().to_string();
+    let t2 = refresh(&s, &app, &secret, &rt1).await;
+    s.env.advance(31);
+    assert_eq!(refresh(&s, &app, &secret, &rt1).await["error"], "invalid_grant");
+    assert_eq!(
+        refresh(&s, &app, &secret, t2["refresh_token"].as_str().unwrap()).await["error"],
+        "invalid_grant"
+    );
+    // the interval is bounded
+    let too_long = ClientSettings { refresh_reuse_seconds: Some(61), ..ClientSettings::default() };
+    assert!(s.ops.add_client("main", new_client(ClientType::Web, too_long)).await.is_err());
+}
+
 crate::both_backends!(introspection_answers_only_the_tokens_client_or_resource, introspection);
+crate::both_backends!(a_refresh_token_reused_within_the_interval_keeps_its_family, reuse_interval);
 crate::both_backends!(a_disabled_clients_tokens_stop_at_once_on_every_node, disabled_client);
 crate::both_backends!(another_client_presenting_a_token_revokes_nothing, foreign_presenters);
 crate::both_backends!(the_operators_rotation_ends_every_older_secret, operator_rotation);

@@ -44,11 +44,17 @@ pub struct TenantPolicy {
     /// Stricter password rules than the baseline (8 characters, 3 of 4 classes), never weaker.
     pub password_min_length: Option<i64>,
     pub password_min_classes: Option<i64>,
+    /// The tenant's default for `ClientSettings::refresh_reuse_seconds` (0-60; none: 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_reuse_seconds: Option<i64>,
     /// The IANA time zone in which the tenant's pages show times (DOMAIN.md: default
     /// `Asia/Shanghai`, China Standard Time).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
 }
+
+/// The longest refresh-token reuse interval a client or tenant may set.
+pub const MAX_REFRESH_REUSE_SECONDS: i64 = 60;
 
 /// The time zone of pages when a tenant sets none.
 pub const DEFAULT_TIME_ZONE: &str = "Asia/Shanghai";
@@ -320,6 +326,11 @@ pub struct ClientSettings {
     /// The resource this (service) client is: it may introspect the tokens issued for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_uri: Option<String>,
+    /// Seconds (at most 60) in which the refresh token just rotated may be presented again by
+    /// this client without revoking its family (relying parties that refresh from several
+    /// workers at once); `None`: the tenant's default; 0: never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_reuse_seconds: Option<i64>,
 }
 
 fn self_only() -> Vec<String> {
@@ -355,6 +366,7 @@ impl Default for ClientSettings {
             admin_client: false,
             resources: vec![],
             resource_uri: None,
+            refresh_reuse_seconds: None,
         }
     }
 }

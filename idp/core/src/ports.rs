@@ -357,6 +357,12 @@ pub trait Store: Send + Sync + 'static {
         issue: IssueFn<'a, RefreshToken, TokenResponse>,
     ) -> Result<Rotate<TokenResponse>>;
     async fn refresh_token(&self, token_hash: &str) -> Result<Option<RefreshToken>>;
+    /// The refresh tokens of a family created at or after `after` (a rotation's successors,
+    /// and whatever else came in that second).
+    async fn family_refresh_after(&self, family_id: &str, after: i64) -> Result<Vec<RefreshToken>>;
+    /// Writes what `issue` holds into a live family (taking the family row's lock first, as
+    /// rotation does); false, and nothing written, when the family is revoked or unknown.
+    async fn issue_in_family(&self, family_id: &str, issue: &Issue) -> Result<bool>;
     /// Puts an access token on the revocation list until it would have expired anyway.
     async fn revoke_access_token(&self, jti: &str, expires_at: i64) -> Result<()>;
     /// Whether an access token was revoked, on its own or with its family, or its client is

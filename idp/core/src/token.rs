@@ -204,6 +204,33 @@ async fn authorization_code(
     }
 }
 
+/// Whether `rt` (used) is presented again within its client's reuse interval: every token of
+/// its family issued since is unused, live and younger than the interval.
+async fn within_reuse(
+    ctx: &TokenContext<'_>,
+    client: &Client,
+    rt: &RefreshToken,
+    now: i64,
+) -> Result<bool, OAuthError> {
+    let seconds = client
+        .settings
+        .refresh_reuse_seconds
+        .or(ctx.tenant.settings.policy.refresh_reuse_seconds)
+        .unwrap_or(0)
+        .clamp(0, MAX_REFRESH_REUSE_SECONDS);
+    if seconds == 0 {
+        return Ok(false);
+    }
+    let later: Vec<RefreshToken> = ctx
+        .store
+        .family_refresh_after(&rt.family_id, rt.created_at)
+        .await?
+        .into_iter()
+        .filter(|t| t.token_hash != rt.token_hash)
+        .collect();
+    Ok(!later.is_empty() && later.iter().all(|t| !t.used && !t.revoked && now - t.created_at <= seconds))
+}
+
 /// The `error_description` for a token of a revoked family, by the reason recorded
 /// (migration 0024).
 pub fn revoked_because(reason: Option<&str>) -> &'static str {
@@ -303,6 +330,25 @@ async fn refresh(
         response.refresh_token = Some(value);
         Ok((issue, response))
     };
+    // A relying party refreshing from several workers at once presents the token just rotated
+    // again. Within the reuse interval (the client's, or the tenant's default; at most 60 s,
+    // off unless set) that is answered like a rotation — another successor in the same family
+    // — and audited; outside it, or for a token two rotations old, reuse revokes the family.
+    if rt.used && !rt.revoked && within_reuse(ctx, client, &rt, now).await? {
+        let (mut records, response) = issue(&rt)?;
+        records.audit.push(AuditEvent {
+            tenant_id: Some(ctx.tenant.id.clone()),
+            kind: "refresh_token_reused".into(),
+            account_id: rt.authz.account_id.clone(),
+            client_id: Some(client.client_id.clone()),
+            ip: ctx.ip.map(str::to_string),
+            detail: json!({"family": rt.family_id}),
+            at: now,
+        });
+        if ctx.store.issue_in_family(&rt.family_id, &records).await? {
+            return Ok(response);
+        }
+    }
     match ctx.store.rotate_refresh_token(&rt, &issue).await? {
         Rotate::Rotated(_, response) => Ok(response),
         Rotate::Refused(e) => Err(e),

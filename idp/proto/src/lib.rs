@@ -73,6 +73,9 @@ pub struct ClientInfo {
     /// The resource a service client is: it may introspect the tokens issued for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_uri: Option<String>,
+    /// The refresh-token reuse interval, when the client sets its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_reuse_seconds: Option<i64>,
 }
 
 /// A client to register (`POST /clients`, every field but `name` and `type` optional) or the
@@ -133,6 +136,10 @@ pub struct ClientRequest {
     /// The resource a service client is (it may introspect the tokens for it); `""` removes it.
     #[serde(default)]
     pub resource_uri: Option<String>,
+    /// Seconds (0-60) in which a just-rotated refresh token may be presented again without
+    /// revoking its family; `-1` returns to the tenant's default.
+    #[serde(default)]
+    pub refresh_reuse_seconds: Option<i64>,
 }
 
 /// A back-channel logout token on its way to a client (`GET /logout-deliveries`).

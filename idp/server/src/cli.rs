@@ -240,6 +240,10 @@ pub enum ClientCmd {
         /// The resource this service is (it may then introspect the tokens issued for it).
         #[arg(long)]
         resource_uri: Option<String>,
+        /// Seconds (at most 60) in which a just-rotated refresh token may be presented again
+        /// without revoking its family (for relying parties refreshing from several workers).
+        #[arg(long, value_parser = clap::value_parser!(i64).range(0..=60))]
+        refresh_reuse_seconds: Option<i64>,
     },
     List {
         #[command(flatten)]
@@ -367,6 +371,7 @@ pub fn client_info(c: &Client, secret: Option<String>) -> ClientInfo {
         admin_client: c.settings.admin_client,
         resources: c.settings.resources.clone(),
         resource_uri: c.settings.resource_uri.clone(),
+        refresh_reuse_seconds: c.settings.refresh_reuse_seconds,
     }
 }
 
@@ -589,6 +594,7 @@ async fn client_command(ops: &Ops, json: bool, cmd: ClientCmd) -> anyhow::Result
             admin_client,
             resources,
             resource_uri,
+            refresh_reuse_seconds,
         } => {
             for r in resources.iter().chain(&resource_uri) {
                 crate::ops_clients::check_resource(r)?;
@@ -612,6 +618,7 @@ async fn client_command(ops: &Ops, json: bool, cmd: ClientCmd) -> anyhow::Result
                 admin_client,
                 resources,
                 resource_uri,
+                refresh_reuse_seconds,
                 ..ClientSettings::default()
             };
             if !contexts.is_empty() {

@@ -377,6 +377,12 @@ impl Ops {
         self.check_admin_scope(slug, new.client_type, &mut settings)?;
         self.check_outbound(&settings)?;
         self.check_resources(&tenant.id, None, new.client_type, &settings).await?;
+        if settings
+            .refresh_reuse_seconds
+            .is_some_and(|n| !(0..=idp_core::model::MAX_REFRESH_REUSE_SECONDS).contains(&n))
+        {
+            bail!("refresh_reuse_seconds is 0 to 60");
+        }
         let secret = new.client_type.is_confidential().then(|| random_token(self.env.as_ref(), 32));
         let client = Client {
             tenant_id: tenant.id,

@@ -123,6 +123,14 @@ pub fn apply(s: &mut ClientSettings, req: &ClientRequest) -> anyhow::Result<()> 
             s.resource_uri = Some(r.to_string());
         }
     }
+    match req.refresh_reuse_seconds {
+        None => {}
+        Some(-1) => s.refresh_reuse_seconds = None,
+        Some(n) if (0..=idp_core::model::MAX_REFRESH_REUSE_SECONDS).contains(&n) => {
+            s.refresh_reuse_seconds = Some(n)
+        }
+        Some(_) => bail!("refresh_reuse_seconds is 0 to 60 (-1: the tenant's default)"),
+    }
     if let Some(admin) = req.admin_client {
         if !admin && s.admin_client {
             s.scope =

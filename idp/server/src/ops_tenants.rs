@@ -79,6 +79,7 @@ impl Ops {
             within(p.lockout_seconds, 60, 86_400, "lockout_seconds")?;
             within(p.password_min_length, 8, 64, "password_min_length")?;
             within(p.password_min_classes, 3, 4, "password_min_classes")?;
+            within(p.refresh_reuse_seconds, 0, 60, "refresh_reuse_seconds")?;
             if let Some(tz) = &p.time_zone
                 && crate::http::pages::time_zone(Some(tz)).is_none()
             {

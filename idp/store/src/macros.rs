@@ -609,6 +609,35 @@ macro_rules! impl_store {
                 row.map(TryInto::try_into).transpose()
             }
 
+            async fn family_refresh_after(&self, family_id: &str, after: i64) -> Result<Vec<RefreshToken>> {
+                let rows: Vec<RefreshRow> = sqlx::query_as("SELECT * FROM refresh_tokens WHERE family_id = $1 AND created_at >= $2 ORDER BY created_at")
+                    .bind(family_id).bind(after).fetch_all(&self.pool).await.map_err(map_err)?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn issue_in_family(&self, family_id: &str, issue: &Issue) -> Result<bool> {
+                let mut tx = self.write.begin().await.map_err(map_err)?;
+                // the family row's lock first (migration 0002), and only while it lives
+                let until = issue.family.as_ref().map_or(0, |(_, until)| *until);
+                let live = sqlx::query("UPDATE token_families SET expires_at = CASE WHEN $2 > expires_at THEN $2 ELSE expires_at END \
+                                        WHERE family_id = $1 AND revoked = FALSE")
+                    .bind(family_id).bind(until).execute(&mut *tx).await.map_err(map_err)?.rows_affected();
+                if live == 0 {
+                    return Ok(false);
+                }
+                if let Some(r) = &issue.refresh_token {
+                    sqlx::query("INSERT INTO refresh_tokens (token_hash, family_id, authz, created_at, expires_at, used, revoked) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                        .bind(&r.token_hash).bind(&r.family_id).bind(to_json(&r.authz)?).bind(r.created_at)
+                        .bind(r.expires_at).bind(r.used).bind(r.revoked)
+                        .execute(&mut *tx).await.map_err(map_err)?;
+                }
+                tx.commit().await.map_err(map_err)?;
+                for e in &issue.audit {
+                    self.append_audit(e).await?;
+                }
+                Ok(true)
+            }
+
             async fn revoke_access_token(&self, jti: &str, expires_at: i64) -> Result<()> {
                 sqlx::query("INSERT INTO revoked_access_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING")
                     .bind(jti).bind(expires_at).execute(&self.write).await.map_err(map_err)?;

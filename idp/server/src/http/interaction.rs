@@ -309,6 +309,7 @@ pub async fn login(
         return login_page(&l, &headers, Some(t.bad_credentials.into()), &login, StatusCode::OK);
     };
     if account.disabled {
+        ghost_failure(&state, &tenant_id, &login).await;
         audit(
             &state,
             &tenant_id,
