@@ -147,6 +147,9 @@ async fn service_token_and_protected_api() {
         scope: Some(scope.into()),
         settings: None,
     };
+    // the tenant defines the API scope `reports` for the second service
+    let policy = idp_core::model::TenantPolicy { api_scopes: vec!["reports".into()], ..Default::default() };
+    s.ops.set_tenant_rules_by("main", None, Some(policy), "test").await.unwrap();
     let (caller, secret) = s.ops.add_client("main", service("api")).await.unwrap();
     let (other, other_secret) = s.ops.add_client("main", service("reports")).await.unwrap();
     let (caller, other) = (caller.client_id, other.client_id);

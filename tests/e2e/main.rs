@@ -45,6 +45,7 @@ mod realname;
 mod realname_card;
 mod refusals;
 mod rp;
+mod scopes;
 mod second_factor_rules;
 mod sessions;
 mod sms;

@@ -165,11 +165,14 @@ pub fn validate(params: &[(String, String)], client: Option<&Client>, issuer: &s
         Ok(s) => s,
         Err(e) => return to_client(OAuthError::invalid_scope(e)),
     };
+    // values this provider does not understand are ignored (OIDC Core §3.1.2.1); one it
+    // understands that the client may not have is refused
+    let scopes = scope::understood(scopes, &[]);
     if !scopes.iter().any(|s| s == "openid") {
         return to_client(OAuthError::invalid_scope("The openid scope is required."));
     }
     let allowed = scope::parse(&client.settings.scope).unwrap_or_default();
-    if let Some(bad) = scopes.iter().find(|s| scope::info(s).is_none() || !allowed.contains(s)) {
+    if let Some(bad) = scopes.iter().find(|s| !allowed.contains(s)) {
         return to_client(OAuthError::invalid_scope(format!("The scope {bad} is not available.")));
     }
     // 6b. resource (RFC 8707 §2): one the client may ask for; the admin API only for an

@@ -21,6 +21,8 @@ pub struct Extra<'a> {
     pub verified: &'a [VerifiedRequest],
     /// The time, for `max_age` constraints on verified claims.
     pub now: i64,
+    /// What the person told about themselves (`profile`, `address`).
+    pub profile: Option<&'a crate::model::Profile>,
 }
 use crate::scope;
 
@@ -40,7 +42,13 @@ pub fn userinfo(
     let enterprise = extra.context.filter(|(_, m)| act_as == "enterprise" && m.kind != "staff");
     let mut out = Map::new();
     out.insert("sub".into(), json!(sub));
-    out.insert("act_as".into(), json!(act_as));
+    // `act_as` is a claim of the acting-context scopes; the tokens carry it anyway
+    if scopes.iter().any(|s| s == "org" || s == "enterprise") {
+        out.insert("act_as".into(), json!(act_as));
+    }
+    let p = extra.profile;
+    let text =
+        |f: fn(&crate::model::Profile) -> &Option<String>| p.and_then(|p| f(p).as_ref()).map(|v| json!(v));
     for s in scopes {
         let Some(info) = scope::info(s) else { continue };
         for claim in info.claims {
@@ -48,6 +56,16 @@ pub fn userinfo(
                 "name" => account.name.as_ref().map(|v| json!(v)),
                 "preferred_username" => Some(json!(account.username)),
                 "locale" => account.locale.as_ref().map(|v| json!(v)),
+                "given_name" => text(|p| &p.given_name),
+                "family_name" => text(|p| &p.family_name),
+                "middle_name" => text(|p| &p.middle_name),
+                "nickname" => text(|p| &p.nickname),
+                "picture" => text(|p| &p.picture),
+                "website" => text(|p| &p.website),
+                "gender" => text(|p| &p.gender),
+                "birthdate" => text(|p| &p.birthdate),
+                "zoneinfo" => text(|p| &p.zoneinfo),
+                "address" => p.and_then(|p| p.address.as_ref()).map(|a| json!(a)),
                 "updated_at" => Some(json!(account.updated_at)),
                 "email" => account.email.as_ref().map(|v| json!(v)),
                 // Contact details are not verified yet (verification comes with SMS codes).

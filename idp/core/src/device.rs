@@ -77,7 +77,7 @@ pub struct DeviceAuthorization {
 fn scopes(client: &Client, asked: Option<&str>) -> Result<Vec<String>, OAuthError> {
     let allowed = scope::parse(&client.settings.scope).unwrap_or_default();
     let scopes = match asked {
-        Some(s) => scope::parse(s).map_err(OAuthError::invalid_scope)?,
+        Some(s) => scope::understood(scope::parse(s).map_err(OAuthError::invalid_scope)?, &[]),
         None => allowed.clone(),
     };
     if let Some(bad) = scopes.iter().find(|s| !allowed.contains(s) || s.as_str() == "offline_access") {

@@ -357,6 +357,16 @@ pub trait Store: Send + Sync + 'static {
         issue: IssueFn<'a, RefreshToken, TokenResponse>,
     ) -> Result<Rotate<TokenResponse>>;
     async fn refresh_token(&self, token_hash: &str) -> Result<Option<RefreshToken>>;
+    /// What the person told about themselves (`account_profiles`).
+    async fn account_profile(&self, account_id: &str) -> Result<Option<Profile>>;
+    /// Replaces it, and moves the account's `updated_at`.
+    async fn set_account_profile(
+        &self,
+        tenant_id: &str,
+        account_id: &str,
+        profile: &Profile,
+        now: i64,
+    ) -> Result<()>;
     /// The refresh tokens of a family created at or after `after` (a rotation's successors,
     /// and whatever else came in that second).
     async fn family_refresh_after(&self, family_id: &str, after: i64) -> Result<Vec<RefreshToken>>;

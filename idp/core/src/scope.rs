@@ -17,9 +17,23 @@ pub const SCOPES: &[ScopeInfo] = &[
     },
     ScopeInfo {
         name: "profile",
-        claims: &["name", "preferred_username", "locale", "updated_at"],
-        zh: "基本资料：姓名、用户名、语言",
-        en: "Basic profile: name, username, language",
+        claims: &[
+            "name",
+            "given_name",
+            "family_name",
+            "middle_name",
+            "nickname",
+            "preferred_username",
+            "picture",
+            "website",
+            "gender",
+            "birthdate",
+            "zoneinfo",
+            "locale",
+            "updated_at",
+        ],
+        zh: "基本资料：姓名、昵称、用户名、头像、性别、出生日期、时区与语言",
+        en: "Basic profile: name, nickname, username, picture, gender, birth date, time zone and language",
     },
     ScopeInfo {
         name: "email",
@@ -27,6 +41,7 @@ pub const SCOPES: &[ScopeInfo] = &[
         zh: "电子邮箱地址",
         en: "Email address",
     },
+    ScopeInfo { name: "address", claims: &["address"], zh: "通讯地址", en: "Postal address" },
     ScopeInfo {
         name: "phone",
         claims: &["phone_number", "phone_number_verified"],
@@ -77,6 +92,20 @@ pub const SENSITIVE: &[&str] = &["id_number"];
 
 pub fn info(name: &str) -> Option<&'static ScopeInfo> {
     SCOPES.iter().find(|s| s.name == name)
+}
+
+/// The requested scope values this provider understands; the others are ignored (OIDC Core
+/// §3.1.2.1: "Scope values used that are not understood by an implementation SHOULD be
+/// ignored"). `also` are values the client was registered with beyond the standard ones (a
+/// service's API scopes).
+pub fn understood(requested: Vec<String>, also: &[String]) -> Vec<String> {
+    requested.into_iter().filter(|s| info(s).is_some() || also.contains(s)).collect()
+}
+
+/// The scope values a tenant defines: the standard ones, `api` (a service's default) and the
+/// tenant's own API scopes.
+pub fn defined(name: &str, tenant_api_scopes: &[String]) -> bool {
+    info(name).is_some() || name == "api" || tenant_api_scopes.iter().any(|s| s == name)
 }
 
 /// Parses a space-separated scope string into distinct values in order. Refuses characters

@@ -257,8 +257,9 @@ async fn refresh(
     let token = req.refresh_token.as_deref().filter(|c| !c.is_empty() && c.len() <= 256);
     let token = token.ok_or_else(|| OAuthError::invalid_request("refresh_token is missing."))?;
     let hash = sha256_hex(token.as_bytes());
+    // values not understood are ignored (OIDC Core §3.1.2.1); narrowing keeps what is known
     let requested = match &req.scope {
-        Some(s) => Some(scope::parse(s).map_err(OAuthError::invalid_scope)?),
+        Some(s) => Some(scope::understood(scope::parse(s).map_err(OAuthError::invalid_scope)?, &[])),
         None => None,
     };
     let Some(rt) = ctx.store.refresh_token(&hash).await? else {
@@ -367,7 +368,7 @@ async fn client_credentials(
     }
     let allowed = scope::parse(&client.settings.scope).unwrap_or_default();
     let scopes = match &req.scope {
-        Some(s) => scope::parse(s).map_err(OAuthError::invalid_scope)?,
+        Some(s) => scope::understood(scope::parse(s).map_err(OAuthError::invalid_scope)?, &allowed),
         None => {
             allowed.iter().filter(|s| !matches!(s.as_str(), "openid" | "offline_access")).cloned().collect()
         }

@@ -17,6 +17,7 @@ use crate::{Env, Store, scope};
 #[derive(Default)]
 pub struct ClaimData {
     real_name: Option<RealName>,
+    profile: Option<Profile>,
     id_number: Option<String>,
     context: Option<(crate::org::Organisation, crate::org::Membership)>,
 }
@@ -45,7 +46,12 @@ impl ClaimData {
             },
             _ => None,
         };
-        Ok(Self { real_name, id_number, context })
+        let profile = if wants("profile") || wants("address") {
+            store.account_profile(account_id).await?
+        } else {
+            None
+        };
+        Ok(Self { real_name, id_number, context, profile })
     }
 
     pub fn extra(&self) -> claims::Extra<'_> {
@@ -55,6 +61,7 @@ impl ClaimData {
             id_number: self.id_number.as_deref(),
             verified: &[],
             now: 0,
+            profile: self.profile.as_ref(),
         }
     }
 }

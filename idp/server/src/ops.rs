@@ -23,6 +23,25 @@ pub struct Ops {
     pub config: Config,
 }
 
+/// A client's scopes must be ones the tenant defines (`idp_core::scope::defined`).
+pub fn check_scopes_defined(
+    tenant: &idp_core::model::Tenant,
+    settings: &ClientSettings,
+) -> anyhow::Result<()> {
+    let own = &tenant.settings.policy.api_scopes;
+    if let Some(bad) =
+        settings.scope.split(' ').filter(|s| !s.is_empty()).find(|s| !idp_core::scope::defined(s, own))
+    {
+        let standard: Vec<&str> = idp_core::scope::SCOPES.iter().map(|s| s.name).collect();
+        bail!(
+            "the scope {bad:?} is not defined in this tenant: use the standard ones ({}), api, or add it to \
+             the tenant's API scopes (policy.api_scopes)",
+            standard.join(", ")
+        );
+    }
+    Ok(())
+}
+
 /// A client to register.
 #[derive(Debug, Clone)]
 pub struct NewClient {
@@ -375,6 +394,7 @@ impl Ops {
             }
         }
         self.check_admin_scope(slug, new.client_type, &mut settings)?;
+        check_scopes_defined(&tenant, &settings)?;
         self.check_outbound(&settings)?;
         self.check_resources(&tenant.id, None, new.client_type, &settings).await?;
         if settings

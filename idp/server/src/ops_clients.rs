@@ -240,6 +240,7 @@ impl Ops {
         apply(&mut client.settings, req)?;
         kiosk_limits(client.client_type, &client.settings)?;
         self.check_admin_scope(slug, client.client_type, &mut client.settings)?;
+        crate::ops::check_scopes_defined(&self.tenant(slug).await?, &client.settings)?;
         self.check_outbound(&client.settings)?;
         self.check_resources(&client.tenant_id, Some(id), client.client_type, &client.settings).await?;
         if client.client_type.needs_redirect_uri() && client.settings.redirect_uris.is_empty() {

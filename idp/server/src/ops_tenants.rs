@@ -80,6 +80,15 @@ impl Ops {
             within(p.password_min_length, 8, 64, "password_min_length")?;
             within(p.password_min_classes, 3, 4, "password_min_classes")?;
             within(p.refresh_reuse_seconds, 0, 60, "refresh_reuse_seconds")?;
+            if p.api_scopes.len() > 100
+                || p.api_scopes.iter().any(|s| {
+                    s.is_empty()
+                        || s.len() > 64
+                        || idp_core::scope::parse(s).map(|v| v.len() != 1).unwrap_or(true)
+                })
+            {
+                bail!("api_scopes are at most 100 scope tokens (RFC 6749 §3.3) of 1-64 characters");
+            }
             if let Some(tz) = &p.time_zone
                 && crate::http::pages::time_zone(Some(tz)).is_none()
             {

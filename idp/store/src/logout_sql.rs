@@ -167,6 +167,7 @@ macro_rules! impl_logout_sql {
                     "DELETE FROM webauthn_credentials WHERE account_id = $1",
                     "DELETE FROM real_names WHERE account_id = $1",
                     "DELETE FROM email_verifications WHERE account_id = $1",
+                    "DELETE FROM account_profiles WHERE account_id = $1",
                     "DELETE FROM accounts WHERE id = $1",
                 ] {
                     sqlx::query(sql).bind(account_id).execute(&mut *tx).await.map_err(map_err)?;

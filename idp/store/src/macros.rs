@@ -609,6 +609,26 @@ macro_rules! impl_store {
                 row.map(TryInto::try_into).transpose()
             }
 
+            async fn account_profile(&self, account_id: &str) -> Result<Option<Profile>> {
+                let row: Option<(String,)> = sqlx::query_as("SELECT profile FROM account_profiles WHERE account_id = $1")
+                    .bind(account_id).fetch_optional(&self.pool).await.map_err(map_err)?;
+                row.map(|(p,)| crate::rows::from_json(&p)).transpose()
+            }
+
+            async fn set_account_profile(&self, tenant_id: &str, account_id: &str, profile: &Profile, now: i64) -> Result<()> {
+                let mut tx = self.write.begin().await.map_err(map_err)?;
+                let n = sqlx::query("UPDATE accounts SET updated_at = $3 WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant_id).bind(account_id).bind(now).execute(&mut *tx).await.map_err(map_err)?.rows_affected();
+                if n == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                sqlx::query("INSERT INTO account_profiles (account_id, tenant_id, profile) VALUES ($1, $2, $3) \
+                             ON CONFLICT (account_id) DO UPDATE SET profile = excluded.profile")
+                    .bind(account_id).bind(tenant_id).bind(to_json(profile)?).execute(&mut *tx).await.map_err(map_err)?;
+                tx.commit().await.map_err(map_err)?;
+                Ok(())
+            }
+
             async fn family_refresh_after(&self, family_id: &str, after: i64) -> Result<Vec<RefreshToken>> {
                 let rows: Vec<RefreshRow> = sqlx::query_as("SELECT * FROM refresh_tokens WHERE family_id = $1 AND created_at >= $2 ORDER BY created_at")
                     .bind(family_id).bind(after).fetch_all(&self.pool).await.map_err(map_err)?;

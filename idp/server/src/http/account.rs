@@ -276,6 +276,7 @@ pub(super) async fn show_account_with(
         grants: super::account_grants::rows(state, t, account, lang).await,
         sessions: super::account_sessions::rows(state, t, account, session).await,
         history: super::account_sessions::history(state, t, account, texts).await,
+        profile: super::account_profile::fields(state, account, texts).await,
     };
     let mut res = with_form_action(render(StatusCode::OK, &page), None);
     if is_new {

@@ -21,6 +21,7 @@ pub mod account_delete;
 pub mod account_enterprise;
 pub mod account_grants;
 pub mod account_keys;
+pub mod account_profile;
 pub mod account_sessions;
 pub mod authorize;
 pub mod context;
@@ -90,6 +91,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/t/{tenant}/account/sessions/{sid}/end", post(account_sessions::end))
         .route("/t/{tenant}/account/grants/{client}/withdraw", post(account_grants::withdraw))
         .route("/t/{tenant}/account/delete", post(account_delete::delete))
+        .route("/t/{tenant}/account/profile", post(account_profile::save))
         .route("/t/{tenant}/account/email/send", post(account_contact::send_email))
         .route("/t/{tenant}/account/email/verify", post(account_contact::verify_email))
         .route("/t/{tenant}/account/enterprise/{org}/{what}", post(account_enterprise::grant))

@@ -167,6 +167,8 @@ pub struct AccountPage<'a> {
     pub sessions: Vec<super::account_sessions::SessionRow>,
     /// The latest sign-ins and failed attempts: (when, what, address).
     pub history: Vec<(String, &'static str, String)>,
+    /// The profile form's fields.
+    pub profile: Vec<super::account_profile::ProfileField>,
 }
 
 /// An enterprise role of the person on the account page.
