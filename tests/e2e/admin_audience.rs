@@ -135,6 +135,10 @@ async fn attack(backend: Backend) {
         )
         .await;
     assert_eq!(status, 400, "not a registered resource");
+    // and may not make one of its services answer to an API's address (first come)
+    let claim = json!({"name": "y", "type": "service", "organisation_id": city.id,
+                       "resource_uri": "https://payroll.example.gov.cn/api"});
+    assert_eq!(api.call("POST", "main/clients", Some(&deleg_tk), Some(claim)).await.0, 403);
 
     // 2. the delegate cannot see, change or take over the administrators' client
     let (_, list) = api.call("GET", "main/clients", Some(&deleg_tk), None).await;

@@ -70,7 +70,12 @@ fn issue(key: &str, family: &str) -> Result<(Issue, TokenResponse), OAuthError> 
         scope: "openid offline_access".into(),
     };
     Ok((
-        Issue { family: Some((family.into(), 90_000)), refresh_token: Some(refresh), audit: vec![] },
+        Issue {
+            family: Some((family.into(), 90_000)),
+            refresh_token: Some(refresh),
+            audit: vec![],
+            spare_on_loss: false,
+        },
         response,
     ))
 }

@@ -185,6 +185,7 @@ fn issue(at: &str, rt: &str, family: &str) -> Out {
             family: Some((family.into(), refresh.expires_at)),
             refresh_token: Some(refresh),
             audit: vec![],
+            spare_on_loss: false,
         },
         response(at),
     ))
@@ -202,7 +203,10 @@ async fn seed_refresh(s: &dyn Store, rt: &RefreshToken) {
     let rt = rt.clone();
     let seed = move |_: &AuthCode| -> Out {
         let family = Some((rt.family_id.clone(), rt.expires_at));
-        Ok((Issue { family, refresh_token: Some(rt.clone()), audit: vec![] }, response("none")))
+        Ok((
+            Issue { family, refresh_token: Some(rt.clone()), audit: vec![], spare_on_loss: false },
+            response("none"),
+        ))
     };
     is!(s.redeem_code(&code_hash, T1, "web-1", &seed).await.unwrap(), Redeem::Issued(..));
 }

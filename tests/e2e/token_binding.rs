@@ -114,6 +114,12 @@ async fn introspection(backend: Backend) {
     let dup = ClientSettings { resource_uri: Some(RECORDS.into()), ..ClientSettings::default() };
     let e = s.ops.add_client("main", new_client(ClientType::Service, dup)).await.unwrap_err();
     assert!(e.to_string().contains("already is the resource"), "{e}");
+    let near = ClientSettings {
+        resource_uri: Some(format!("{}/", RECORDS.replace("records", "RECORDS"))),
+        ..Default::default()
+    };
+    let e = s.ops.add_client("main", new_client(ClientType::Service, near)).await;
+    assert!(e.is_err(), "a near-duplicate (case, trailing slash) is the same resource");
     let unknown =
         ClientSettings { resources: vec!["https://hr.example.gov.cn/api".into()], ..Default::default() };
     let e = s.ops.add_client("main", new_client(ClientType::Web, unknown)).await.unwrap_err();

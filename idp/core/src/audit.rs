@@ -113,25 +113,43 @@ pub enum Problem {
     Rewritten { seq: i64 },
     /// A signed checkpoint names a chain the database no longer has (deleted with its head).
     Deleted { anchored: i64 },
-    /// A checkpoint whose signature does not verify with the tenant's published keys (a
-    /// forged or damaged line, or a key since retired: anchor again).
+    /// A checkpoint line whose MAC does not verify (forged or damaged).
     Unverifiable { line: usize },
 }
 
-/// A signed checkpoint of a chain (the claims of an `audit-anchor+jwt`): its head when the
-/// checkpoint was taken. Written where the database cannot rewrite it (an append-only file,
-/// an outside collector) and checked by `verify`.
+/// A checkpoint of a chain: its head when the checkpoint was taken. Written where the database
+/// cannot rewrite it (an append-only file, an outside collector) and checked by `verify`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Anchor {
-    pub iss: String,
     pub chain: String,
     pub seq: i64,
     pub hash: String,
-    pub iat: i64,
+    pub at: i64,
 }
 
-/// The `typ` of a checkpoint's JWS.
-pub const ANCHOR_TYP: &str = "audit-anchor+jwt";
+impl Anchor {
+    /// The key a chain's checkpoints are authenticated with: derived from the KEK for that
+    /// chain (its tenant), so neither the database nor its signing keys can forge or void one.
+    fn key(kek: &Kek, chain: &str) -> Kek {
+        kek.derive(&format!("audit-anchor:{chain}"))
+    }
+
+    /// One line: base64url(JSON) `.` base64url(HMAC-SHA-256).
+    pub fn line(&self, kek: &Kek) -> String {
+        let payload = serde_json::to_vec(self).unwrap_or_default();
+        let mac = Self::key(kek, &self.chain).mac(&payload);
+        format!("{}.{}", crate::crypto::b64(&payload), crate::crypto::b64(&mac))
+    }
+
+    /// A line's checkpoint when its MAC verifies.
+    pub fn read(kek: &Kek, line: &str) -> Option<Anchor> {
+        let (payload, mac) = line.trim().split_once('.')?;
+        let payload = crate::crypto::b64_decode(payload)?;
+        let anchor: Anchor = serde_json::from_slice(&payload).ok()?;
+        let expected = Self::key(kek, &anchor.chain).mac(&payload);
+        crate::crypto::ct_eq(&expected, &crate::crypto::b64_decode(mac)?).then_some(anchor)
+    }
+}
 
 /// Walks a chain in pages. `verify` is fed the records in sequence order.
 #[derive(Debug, Default)]

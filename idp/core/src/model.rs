@@ -111,11 +111,18 @@ impl Profile {
     /// 200 characters or with control characters, a picture or website that is not an https
     /// URL, a birth date that is not `YYYY-MM-DD`, `0000-MM-DD` or `YYYY`.
     pub fn checked(mut self) -> Result<Self, String> {
+        // control characters and the invisible ones that reorder or hide text (bidirectional
+        // controls, zero-width characters): a nickname must read as what it is
+        fn invisible(c: char) -> bool {
+            c.is_control()
+                || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}' | '\u{061c}')
+        }
         fn clean(v: &mut Option<String>, what: &str) -> Result<(), String> {
             if let Some(s) = v.as_mut() {
                 *s = s.trim().to_string();
-                if s.chars().count() > 200 || s.chars().any(char::is_control) {
-                    return Err(format!("{what} has at most 200 characters, without control characters"));
+                let max = if what == "address.formatted" { 1000 } else { 200 };
+                if s.chars().count() > max || s.chars().any(invisible) {
+                    return Err(format!("{what} has at most {max} characters, without control characters"));
                 }
             }
             if v.as_deref() == Some("") {
@@ -138,7 +145,9 @@ impl Profile {
         }
         for (v, what) in [(&self.picture, "picture"), (&self.website, "website")] {
             if let Some(u) = v
-                && !(u.starts_with("https://") && u.len() > 8 && !u.contains(char::is_whitespace))
+                && !(u.starts_with("https://")
+                    && u.len() > 8
+                    && !u.contains(|c: char| c.is_whitespace() || matches!(c, '"' | '<' | '>' | '\\' | '`')))
             {
                 return Err(format!("{what} is an https URL"));
             }

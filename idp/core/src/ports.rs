@@ -18,6 +18,10 @@ pub struct Issue {
     pub refresh_token: Option<RefreshToken>,
     /// Audit events committed with the tokens, in the same transaction.
     pub audit: Vec<AuditEvent>,
+    /// A rotation that loses a race (another request rotated the same token first) leaves the
+    /// family alive: the caller then answers the loser as a reuse within the client's reuse
+    /// interval (`token::within_reuse`).
+    pub spare_on_loss: bool,
 }
 
 /// The outcome of redeeming an authorization code.
@@ -370,9 +374,11 @@ pub trait Store: Send + Sync + 'static {
     /// The refresh tokens of a family created at or after `after` (a rotation's successors,
     /// and whatever else came in that second).
     async fn family_refresh_after(&self, family_id: &str, after: i64) -> Result<Vec<RefreshToken>>;
-    /// Writes what `issue` holds into a live family (taking the family row's lock first, as
-    /// rotation does); false, and nothing written, when the family is revoked or unknown.
-    async fn issue_in_family(&self, family_id: &str, issue: &Issue) -> Result<bool>;
+    /// Writes what `issue` holds into the live family of `presented` (taking the family row's
+    /// lock first, as rotation does) if, checked under that lock, exactly one token of the
+    /// family was issued since `presented` and it is unused and unrevoked (a reuse within the
+    /// interval, once); false, and nothing written, otherwise.
+    async fn issue_in_family(&self, presented: &RefreshToken, issue: &Issue) -> Result<bool>;
     /// Puts an access token on the revocation list until it would have expired anyway.
     async fn revoke_access_token(&self, jti: &str, expires_at: i64) -> Result<()>;
     /// Whether an access token was revoked, on its own or with its family, or its client is

@@ -204,20 +204,51 @@ async fn authorization_code(
     }
 }
 
-/// Whether `rt` (used) is presented again within its client's reuse interval: every token of
-/// its family issued since is unused, live and younger than the interval.
+/// The client's refresh-token reuse interval: its own or the tenant's, at most 60 s; never
+/// for a public client (its tokens are not bound to a secret: a thief could fork the family).
+fn reuse_seconds(ctx: &TokenContext<'_>, client: &Client) -> i64 {
+    if !client.client_type.is_confidential() {
+        return 0;
+    }
+    client
+        .settings
+        .refresh_reuse_seconds
+        .or(ctx.tenant.settings.policy.refresh_reuse_seconds)
+        .unwrap_or(0)
+        .clamp(0, MAX_REFRESH_REUSE_SECONDS)
+}
+
+/// Answers a reuse within the interval: another successor in the family, audited; `None` when
+/// the store finds, under the family's lock, that it is no longer one (`issue_in_family`).
+async fn reuse(
+    ctx: &TokenContext<'_>,
+    client: &Client,
+    rt: &RefreshToken,
+    issue: crate::ports::IssueFn<'_, RefreshToken, TokenResponse>,
+    now: i64,
+) -> Result<Option<TokenResponse>, OAuthError> {
+    let (mut records, response) = issue(rt)?;
+    records.audit.push(AuditEvent {
+        tenant_id: Some(ctx.tenant.id.clone()),
+        kind: "refresh_token_reused".into(),
+        account_id: rt.authz.account_id.clone(),
+        client_id: Some(client.client_id.clone()),
+        ip: ctx.ip.map(str::to_string),
+        detail: json!({"family": rt.family_id}),
+        at: now,
+    });
+    Ok(ctx.store.issue_in_family(rt, &records).await?.then_some(response))
+}
+
+/// Whether `rt` (used) is presented again within its client's reuse interval, once: exactly
+/// one token of its family was issued since, unused, live and younger than the interval.
 async fn within_reuse(
     ctx: &TokenContext<'_>,
     client: &Client,
     rt: &RefreshToken,
     now: i64,
 ) -> Result<bool, OAuthError> {
-    let seconds = client
-        .settings
-        .refresh_reuse_seconds
-        .or(ctx.tenant.settings.policy.refresh_reuse_seconds)
-        .unwrap_or(0)
-        .clamp(0, MAX_REFRESH_REUSE_SECONDS);
+    let seconds = reuse_seconds(ctx, client);
     if seconds == 0 {
         return Ok(false);
     }
@@ -228,7 +259,7 @@ async fn within_reuse(
         .into_iter()
         .filter(|t| t.token_hash != rt.token_hash)
         .collect();
-    Ok(!later.is_empty() && later.iter().all(|t| !t.used && !t.revoked && now - t.created_at <= seconds))
+    Ok(later.len() == 1 && later.iter().all(|t| !t.used && !t.revoked && now - t.created_at <= seconds))
 }
 
 /// The `error_description` for a token of a revoked family, by the reason recorded
@@ -258,8 +289,10 @@ async fn refresh(
     let token = token.ok_or_else(|| OAuthError::invalid_request("refresh_token is missing."))?;
     let hash = sha256_hex(token.as_bytes());
     // values not understood are ignored (OIDC Core §3.1.2.1); narrowing keeps what is known
+    // (nothing understood left: the scope unchanged)
     let requested = match &req.scope {
-        Some(s) => Some(scope::understood(scope::parse(s).map_err(OAuthError::invalid_scope)?, &[])),
+        Some(s) => Some(scope::understood(scope::parse(s).map_err(OAuthError::invalid_scope)?, &[]))
+            .filter(|v| !v.is_empty()),
         None => None,
     };
     let Some(rt) = ctx.store.refresh_token(&hash).await? else {
@@ -335,22 +368,33 @@ async fn refresh(
     // again. Within the reuse interval (the client's, or the tenant's default; at most 60 s,
     // off unless set) that is answered like a rotation — another successor in the same family
     // — and audited; outside it, or for a token two rotations old, reuse revokes the family.
-    if rt.used && !rt.revoked && within_reuse(ctx, client, &rt, now).await? {
-        let (mut records, response) = issue(&rt)?;
-        records.audit.push(AuditEvent {
-            tenant_id: Some(ctx.tenant.id.clone()),
-            kind: "refresh_token_reused".into(),
-            account_id: rt.authz.account_id.clone(),
-            client_id: Some(client.client_id.clone()),
-            ip: ctx.ip.map(str::to_string),
-            detail: json!({"family": rt.family_id}),
-            at: now,
-        });
-        if ctx.store.issue_in_family(&rt.family_id, &records).await? {
-            return Ok(response);
-        }
+    let grace = reuse_seconds(ctx, client) > 0;
+    if rt.used
+        && !rt.revoked
+        && within_reuse(ctx, client, &rt, now).await?
+        && let Some(response) = reuse(ctx, client, &rt, &issue, now).await?
+    {
+        return Ok(response);
     }
-    match ctx.store.rotate_refresh_token(&rt, &issue).await? {
+    // with a reuse interval, a rotation that loses a race with another request for the same
+    // token (truly simultaneous workers) leaves the family alive and is answered as a reuse
+    let spare = |r: &RefreshToken| {
+        issue(r).map(|(mut records, response)| {
+            records.spare_on_loss = grace;
+            (records, response)
+        })
+    };
+    match ctx.store.rotate_refresh_token(&rt, &spare).await? {
+        Rotate::Replayed if grace && !rt.used => {
+            let now_read = ctx.store.refresh_token(&rt.token_hash).await?;
+            if let Some(read) = now_read.filter(|r| r.used && !r.revoked)
+                && let Some(response) = reuse(ctx, client, &read, &issue, now).await?
+            {
+                return Ok(response);
+            }
+            ctx.store.revoke_family(&rt.family_id, "refresh_replay").await?;
+            Err(OAuthError::invalid_grant("The refresh token has already been used."))
+        }
         Rotate::Rotated(_, response) => Ok(response),
         Rotate::Refused(e) => Err(e),
         Rotate::Replayed => Err(OAuthError::invalid_grant("The refresh token has already been used.")
@@ -367,8 +411,15 @@ async fn client_credentials(
         return Err(OAuthError::unauthorized_client("This client may not use client_credentials."));
     }
     let allowed = scope::parse(&client.settings.scope).unwrap_or_default();
-    let scopes = match &req.scope {
-        Some(s) => scope::understood(scope::parse(s).map_err(OAuthError::invalid_scope)?, &allowed),
+    // values the tenant does not define are ignored; a defined one the client may not have is
+    // refused below
+    let defined = &ctx.tenant.settings.policy.api_scopes;
+    let scopes: Vec<String> = match &req.scope {
+        Some(s) => scope::parse(s)
+            .map_err(OAuthError::invalid_scope)?
+            .into_iter()
+            .filter(|v| scope::defined(v, defined) || allowed.contains(v))
+            .collect(),
         None => {
             allowed.iter().filter(|s| !matches!(s.as_str(), "openid" | "offline_access")).cloned().collect()
         }
@@ -377,6 +428,9 @@ async fn client_credentials(
         scopes.iter().find(|s| !allowed.contains(s) || matches!(s.as_str(), "openid" | "offline_access"))
     {
         return Err(OAuthError::invalid_scope(format!("The scope {bad} is not available.")));
+    }
+    if scopes.is_empty() && req.scope.is_some() {
+        return Err(OAuthError::invalid_scope("None of the scopes asked for is available."));
     }
     // a service may ask for the resources it is registered for (never the admin API, which
     // only people's tokens from an administrators' client reach)
@@ -528,5 +582,5 @@ fn mint(
     let mut audit: Vec<AuditEvent> = audit.collect();
     let released = personal.filter(|_| response.id_token.is_some());
     audit.extend(released.and_then(|p| crate::tokens_read::release_record(p, authz, "id_token", now)));
-    Ok((Issue { family, refresh_token: refresh_record, audit }, response))
+    Ok((Issue { family, refresh_token: refresh_record, audit, spare_on_loss: false }, response))
 }

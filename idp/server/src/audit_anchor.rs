@@ -14,13 +14,11 @@
 //! a collector (or the files at one shared append-only volume) so that every checkpoint lands
 //! in one place.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::PathBuf;
 
-use idp_core::audit::{ANCHOR_TYP, Anchor, Problem};
-use idp_core::keys::KeySet;
-use idp_core::model::SigningAlg;
+use idp_core::audit::{Anchor, Problem};
 use serde::{Deserialize, Serialize};
 
 use crate::ops::Ops;
@@ -45,6 +43,13 @@ impl Default for AuditConfig {
     }
 }
 
+/// The checkpoints of the anchor file that verify, per chain by sequence number, and the
+/// numbers of the lines that do not.
+pub struct Anchors {
+    pub chains: HashMap<String, BTreeMap<i64, String>>,
+    pub unverifiable: Vec<(usize, Option<String>)>,
+}
+
 impl Ops {
     fn anchor_file(&self) -> PathBuf {
         self.config
@@ -54,34 +59,51 @@ impl Ops {
             .unwrap_or_else(|| self.config.data_dir.join("audit-anchors.jsonl"))
     }
 
-    /// The signing keys and issuer of the tenant whose chain `chain` is (`-`: the
-    /// administrators' tenant).
-    async fn chain_signer(&self, chain: &str) -> anyhow::Result<Option<(String, KeySet)>> {
-        let tenants = self.store.list_tenants().await?;
-        let tenant = match chain {
-            "-" => tenants.into_iter().find(|t| t.slug == self.config.admin_tenant),
-            id => tenants.into_iter().find(|t| t.id == id),
+    /// Reads the anchor file (none yet: empty).
+    pub fn read_anchors(&self) -> anyhow::Result<Anchors> {
+        let path = self.anchor_file();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
         };
-        let Some(t) = tenant else { return Ok(None) };
-        let records = self.store.signing_keys(&t.id).await?;
-        let keys =
-            KeySet::load(&records, &self.kek, &t.id, self.now()).map_err(|e| anyhow::anyhow!("{e}"))?;
-        Ok(Some((self.config.issuer(&t.slug), keys)))
+        let mut out = Anchors { chains: HashMap::new(), unverifiable: vec![] };
+        for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            match Anchor::read(&self.kek, line) {
+                Some(a) => {
+                    out.chains.entry(a.chain).or_default().insert(a.seq, a.hash);
+                }
+                // which chain a bad line claims to be about, for a tenant's own report
+                None => out.unverifiable.push((i + 1, claimed_chain(line))),
+            }
+        }
+        Ok(out)
     }
 
-    /// Checkpoints every chain whose head moved since `last` (chain → sequence number);
-    /// returns how many were written.
+    /// Checkpoints every chain whose head moved since `last` (chain → sequence number, read
+    /// from the file when empty); returns how many were written. A chain whose head went back
+    /// below its last checkpoint is not checkpointed again (that would bless the cut): it is
+    /// logged as an error, and `verify` reports it.
     pub async fn write_audit_anchors(&self, last: &mut HashMap<String, i64>) -> anyhow::Result<usize> {
+        if last.is_empty() {
+            for (chain, seqs) in self.read_anchors()?.chains {
+                if let Some((seq, _)) = seqs.last_key_value() {
+                    last.insert(chain, *seq);
+                }
+            }
+        }
         let mut lines = vec![];
         for (chain, seq, hash) in self.store.audit_heads().await? {
-            if last.get(&chain) == Some(&seq) {
-                continue;
+            match last.get(&chain) {
+                Some(l) if *l == seq => continue,
+                Some(l) if *l > seq => {
+                    tracing::error!(chain = %chain, anchored = l, head = seq, "an audit chain went back below its checkpoint; not checkpointing it");
+                    continue;
+                }
+                _ => {}
             }
-            let Some((iss, keys)) = self.chain_signer(&chain).await? else { continue };
-            let anchor = Anchor { iss, chain: chain.clone(), seq, hash, iat: self.now() };
-            let jws =
-                keys.sign(SigningAlg::ES256, ANCHOR_TYP, &anchor).map_err(|e| anyhow::anyhow!("{e}"))?;
-            lines.push((chain, seq, jws));
+            let anchor = Anchor { chain: chain.clone(), seq, hash, at: self.now() };
+            lines.push((chain, seq, anchor.line(&self.kek)));
         }
         if lines.is_empty() {
             return Ok(0);
@@ -92,10 +114,13 @@ impl Ops {
             .append(true)
             .open(&path)
             .map_err(|e| anyhow::anyhow!("cannot append to {}: {e}", path.display()))?;
-        for (_, _, jws) in &lines {
-            writeln!(file, "{jws}")?;
+        for (_, _, line) in &lines {
+            writeln!(file, "{line}")?;
         }
         file.sync_data()?;
+        for (chain, seq, _) in &lines {
+            last.insert(chain.clone(), *seq);
+        }
         if let Some(url) = &self.config.audit.anchor_url {
             let policy = crate::outbound::Policy::new(&self.config.outbound)?;
             let post = crate::webhook::SignedPost::new(
@@ -107,86 +132,69 @@ impl Ops {
                 2,
                 &policy,
             )?;
-            for (_, _, jws) in &lines {
-                post.post(&serde_json::json!({ "anchor": jws }).to_string())
+            for (_, _, line) in &lines {
+                post.post(&serde_json::json!({ "anchor": line }).to_string())
                     .await
                     .map_err(|e| anyhow::anyhow!("the anchor collector: {e}"))?;
             }
         }
-        for (chain, seq, _) in &lines {
-            last.insert(chain.clone(), *seq);
-        }
         Ok(lines.len())
     }
 
-    /// Checks the newest checkpoint of each chain (of `only`'s chain, when given) against the
-    /// database, adding what is wrong to `report`.
-    pub async fn check_audit_anchors(
+    /// Adds to `report` what the checkpoints say against the walked chains: every verified
+    /// checkpoint's record must still be there with its hash (`walked` holds the hashes at the
+    /// checkpointed sequence numbers, as the walk found them, and each chain's last sequence
+    /// number), no chain may have lost one, and no line may be forged.
+    pub fn check_anchors(
         &self,
+        anchors: &Anchors,
+        walked: &HashMap<String, (i64, HashMap<i64, String>)>,
         report: &mut AuditReport,
         only: Option<&str>,
-    ) -> anyhow::Result<()> {
-        let path = self.anchor_file();
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
-        };
-        // the newest checkpoint of each chain, by sequence number (line numbers from 1)
-        let mut newest: HashMap<String, (usize, Anchor, String)> = HashMap::new();
-        let mut unreadable = vec![];
-        for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-            match unverified(line) {
-                Some(a) if only.is_none_or(|t| idp_core::audit::chain_of(Some(t)) == a.chain) => {
-                    if newest.get(&a.chain).is_none_or(|(_, n, _)| a.seq >= n.seq) {
-                        newest.insert(a.chain.clone(), (i + 1, a, line.to_string()));
-                    }
-                }
-                Some(_) => {}
-                None => unreadable.push(i + 1),
-            }
-        }
-        let heads: HashMap<String, i64> =
-            self.store.audit_heads().await?.into_iter().map(|(c, seq, _)| (c, seq)).collect();
-        for (chain, (line, anchor, jws)) in newest {
+    ) {
+        let wanted = |chain: &str| only.is_none_or(|t| idp_core::audit::chain_of(Some(t)) == chain);
+        for (chain, seqs) in anchors.chains.iter().filter(|(c, _)| wanted(c)) {
             let mut problems = vec![];
-            let verified = match self.chain_signer(&chain).await? {
-                Some((iss, keys)) => keys.verify::<Anchor>(&jws, &iss, true, self.now()).ok(),
-                None => None,
-            };
-            match verified.filter(|v| *v == anchor && KeySet::typ_of(&jws).as_deref() == Some(ANCHOR_TYP)) {
-                None => problems.push(Problem::Unverifiable { line }),
-                Some(a) => match heads.get(&a.chain) {
-                    None => problems.push(Problem::Deleted { anchored: a.seq }),
-                    Some(&head) if head < a.seq => {
-                        problems.push(Problem::Shortened { anchored: a.seq, head })
+            match walked.get(chain) {
+                None => {
+                    let anchored = seqs.keys().next_back().copied().unwrap_or(0);
+                    problems.push(Problem::Deleted { anchored });
+                }
+                Some((last, hashes)) => {
+                    if let Some((&anchored, _)) = seqs.last_key_value()
+                        && anchored > *last
+                    {
+                        problems.push(Problem::Shortened { anchored, head: *last });
                     }
-                    Some(_) => {
-                        let at = self.store.audit_chain(&a.chain, a.seq - 1, 1).await?;
-                        if at.first().is_none_or(|r| r.seq != a.seq || r.hash != a.hash) {
-                            problems.push(Problem::Rewritten { seq: a.seq });
+                    for (seq, hash) in seqs.iter().filter(|(s, _)| **s <= *last) {
+                        if hashes.get(seq) != Some(hash) {
+                            problems.push(Problem::Rewritten { seq: *seq });
                         }
                     }
-                },
+                }
             }
             if problems.is_empty() {
                 continue;
             }
-            match report.chains.iter_mut().find(|c| c.chain == chain) {
+            match report.chains.iter_mut().find(|c| c.chain == *chain) {
                 Some(c) => c.problems.extend(problems),
-                None => report.chains.push(ChainReport { chain, records: 0, problems }),
+                None => report.chains.push(ChainReport { chain: chain.clone(), records: 0, problems }),
             }
         }
-        if !unreadable.is_empty() && only.is_none() {
-            let problems = unreadable.into_iter().map(|line| Problem::Unverifiable { line }).collect();
-            report.chains.push(ChainReport { chain: "(anchor file)".into(), records: 0, problems });
+        let bad: Vec<Problem> = anchors
+            .unverifiable
+            .iter()
+            .filter(|(_, c)| only.is_none() || c.as_deref().is_some_and(wanted))
+            .map(|(line, _)| Problem::Unverifiable { line: *line })
+            .collect();
+        if !bad.is_empty() {
+            report.chains.push(ChainReport { chain: "(anchor file)".into(), records: 0, problems: bad });
         }
-        Ok(())
     }
 }
 
-/// A checkpoint's claims, before its signature is checked (to find whose keys check it).
-fn unverified(jws: &str) -> Option<Anchor> {
-    let payload = jws.trim().split('.').nth(1)?;
-    serde_json::from_slice(&idp_core::crypto::b64_decode(payload)?).ok()
+/// The chain a line claims to be about, before its MAC is checked.
+fn claimed_chain(line: &str) -> Option<String> {
+    let payload = idp_core::crypto::b64_decode(line.trim().split('.').next()?)?;
+    serde_json::from_slice::<serde_json::Value>(&payload).ok()?["chain"].as_str().map(str::to_string)
 }

@@ -23,6 +23,15 @@ pub struct Ops {
     pub config: Config,
 }
 
+/// A resource identifier as compared for uniqueness: lower-case scheme and host, no trailing
+/// slash.
+fn resource_key(uri: &str) -> String {
+    match url::Url::parse(uri) {
+        Ok(u) => u.as_str().trim_end_matches('/').to_string(),
+        Err(_) => uri.trim_end_matches('/').to_ascii_lowercase(),
+    }
+}
+
 /// A client's scopes must be ones the tenant defines (`idp_core::scope::defined`).
 pub fn check_scopes_defined(
     tenant: &idp_core::model::Tenant,
@@ -435,7 +444,9 @@ impl Ops {
             if client_type != ClientType::Service {
                 bail!("only a service client is a resource (resource_uri)");
             }
-            if others().any(|c| c.settings.resource_uri.as_deref() == Some(uri.as_str())) {
+            // near-duplicates too (case of scheme and host, a trailing slash)
+            let key = resource_key(uri);
+            if others().any(|c| c.settings.resource_uri.as_deref().map(resource_key) == Some(key.clone())) {
                 bail!("another client already is the resource {uri}");
             }
         }

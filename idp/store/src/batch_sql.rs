@@ -46,7 +46,9 @@ macro_rules! impl_batch_sql {
                             Outcome::Won
                         } else {
                             let reason = match item { Item::Redeem { .. } => "code_replay", _ => "refresh_replay" };
-                            lost.push((family.as_str(), reason));
+                            if !issue.spare_on_loss {
+                                lost.push((family.as_str(), reason));
+                            }
                             Outcome::Lost
                         }
                     }

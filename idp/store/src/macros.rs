@@ -635,7 +635,8 @@ macro_rules! impl_store {
                 rows.into_iter().map(TryInto::try_into).collect()
             }
 
-            async fn issue_in_family(&self, family_id: &str, issue: &Issue) -> Result<bool> {
+            async fn issue_in_family(&self, presented: &RefreshToken, issue: &Issue) -> Result<bool> {
+                let family_id = presented.family_id.as_str();
                 let mut tx = self.write.begin().await.map_err(map_err)?;
                 // the family row's lock first (migration 0002), and only while it lives
                 let until = issue.family.as_ref().map_or(0, |(_, until)| *until);
@@ -645,6 +646,15 @@ macro_rules! impl_store {
                 if live == 0 {
                     return Ok(false);
                 }
+                // under the lock: exactly one successor since the presented token, still fresh
+                let (later, spent): (i64, i64) = sqlx::query_as(
+                    "SELECT COUNT(*), COALESCE(SUM(CASE WHEN used OR revoked THEN 1 ELSE 0 END), 0) FROM refresh_tokens \
+                     WHERE family_id = $1 AND created_at >= $2 AND token_hash <> $3")
+                    .bind(family_id).bind(presented.created_at).bind(&presented.token_hash)
+                    .fetch_one(&mut *tx).await.map_err(map_err)?;
+                if later != 1 || spent != 0 {
+                    return Ok(false);
+                }
                 if let Some(r) = &issue.refresh_token {
                     sqlx::query("INSERT INTO refresh_tokens (token_hash, family_id, authz, created_at, expires_at, used, revoked) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                         .bind(&r.token_hash).bind(&r.family_id).bind(to_json(&r.authz)?).bind(r.created_at)
@@ -652,6 +662,8 @@ macro_rules! impl_store {
                         .execute(&mut *tx).await.map_err(map_err)?;
                 }
                 tx.commit().await.map_err(map_err)?;
+                // (audited right after, group-committed: the audit chain's key lives with the
+                // batcher; a crash in between loses this record, not the tokens' safety)
                 for e in &issue.audit {
                     self.append_audit(e).await?;
                 }

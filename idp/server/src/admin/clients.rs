@@ -55,6 +55,11 @@ async fn resources_allowed(
     c: &Caller,
     req: &ClientRequest,
 ) -> Result<(), Response> {
+    // which address a service answers to is the system administrators' to say: a delegated
+    // administrator could otherwise claim an API that never registered itself
+    if req.resource_uri.as_deref().is_some_and(|u| !u.is_empty()) && !c.system() {
+        return Err(forbidden());
+    }
     let Some(wanted) = &req.resources else { return Ok(()) };
     if c.system() || wanted.is_empty() {
         return Ok(());
