@@ -106,6 +106,15 @@ async fn sms_sign_in(backend: Backend) {
     let (_, _, unknown) = post(&b, &s, &page, "/sms/send", &[("phone", "+8613999999999")]).await.page();
     assert!(unknown.contains("如果该号码已注册") && unknown.contains("name=\"code\""), "{unknown}");
     assert_eq!(messages(&outbox), 0);
+    // …and a wrong code for it answers as for a registered number: tries left
+    let (_, _, wrong_unknown) =
+        post(&b, &s, &unknown, "/sms/verify", &[("phone", "+8613999999999"), ("code", "000000")])
+            .await
+            .page();
+    assert!(
+        wrong_unknown.contains("剩余尝试次数： 4") || wrong_unknown.contains("剩余尝试次数：4"),
+        "{wrong_unknown}"
+    );
 
     // the registered number (typed with spaces) gets a code; a second one within the minute waits
     let (_, _, sent) = post(&b, &s, &page, "/sms/send", &[("phone", "+86 138 0000 1111")]).await.page();

@@ -81,17 +81,13 @@ pub(super) async fn phone_limits(
     Ok(())
 }
 
-/// Draws a code for `phone` and `purpose`, stores its MAC (replacing the last one) and sends it
-/// after the caller has answered: waiting for the gateway would tell a registered number from
-/// an unregistered one by the time the answer takes. A failure is logged (never the message).
-pub(super) async fn send_code(
+/// Draws a code for `phone` and `purpose` and stores its MAC (replacing the last one).
+async fn put_code(
     state: &AppState,
-    sender: std::sync::Arc<dyn crate::sms::SmsSender>,
     tenant_id: &str,
     phone: &str,
     purpose: &str,
-    lang: Lang,
-) -> Result<(), idp_core::OAuthError> {
+) -> Result<String, idp_core::OAuthError> {
     let now = state.env().now();
     let code = sms::new_code(state.env());
     let record = SmsCode {
@@ -104,6 +100,21 @@ pub(super) async fn send_code(
         created_at: now,
     };
     state.store().put_sms_code(&record).await?;
+    Ok(code)
+}
+
+/// Draws a code for `phone` and `purpose`, stores its MAC (replacing the last one) and sends it
+/// after the caller has answered: waiting for the gateway would tell a registered number from
+/// an unregistered one by the time the answer takes. A failure is logged (never the message).
+pub(super) async fn send_code(
+    state: &AppState,
+    sender: std::sync::Arc<dyn crate::sms::SmsSender>,
+    tenant_id: &str,
+    phone: &str,
+    purpose: &str,
+    lang: Lang,
+) -> Result<(), idp_core::OAuthError> {
+    let code = put_code(state, tenant_id, phone, purpose).await?;
     let brand = lang.texts().look().name;
     let message = match (lang, purpose) {
         (Lang::Zh, PURPOSE) => format!("【{brand}】您的登录验证码是 {code}，5 分钟内有效，请勿告诉他人。"),
@@ -220,7 +231,14 @@ pub async fn send(
         Ok(a) => a.filter(|a| !a.disabled && a.phone.as_deref() == Some(phone.as_str())),
         Err(e) => return error_page(l.lang, &e.into()),
     };
-    // Only a registered number gets a code; the answer is the same either way.
+    // Only a registered number gets a code; the answer is the same either way. An unregistered
+    // one gets a code stored that is never sent, so that wrong codes then answer alike too
+    // (tries left, then gone) and take the same work.
+    if account.is_none()
+        && let Err(e) = put_code(&state, &tenant_id, &phone, PURPOSE).await
+    {
+        return error_page(l.lang, &e);
+    }
     if account.is_some() {
         if let Err(e) = send_code(&state, sender, &tenant_id, &phone, PURPOSE, l.lang).await {
             return error_page(l.lang, &e);
