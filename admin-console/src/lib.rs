@@ -1,4 +1,4 @@
-//! The administrators' console (issue 6): server-rendered pages (askama, compile-checked; a
+//! The administrators' console: server-rendered pages (askama, compile-checked; a
 //! vendored htmx for smoother navigation, no front-end build) over the idp's admin JSON API.
 //!
 //! It is an ordinary OpenID Connect client of the idp (code flow with PKCE, `acr_values=aal2`,
@@ -20,7 +20,7 @@
 //! (PEM files; HSTS then), and `CONSOLE_IDP_CA` (PEM) to trust a private CA for the idp's
 //! own HTTPS (the development CA of `idp dev-certs`).
 //!
-//! Depends on `idp-proto` (DESIGN.md) and `https-serve` (a TLS loop that knows nothing of
+//! Depends on `idp-proto` (docs/design.md) and `https-serve` (a TLS loop that knows nothing of
 //! identity, split out of the idp so both serve HTTPS alike), never on the provider's crates.
 
 use std::collections::HashMap;

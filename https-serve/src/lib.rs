@@ -5,7 +5,7 @@
 //!
 //! axum's own `serve` has no TLS; `axum-server` would add a second server stack for what is
 //! this one loop over hyper-util, already in the tree. A crate of its own so that the admin
-//! console, which must not depend on the provider's crates (DESIGN.md), serves HTTPS the same
+//! console, which must not depend on the provider's crates (docs/design.md), serves HTTPS the same
 //! way; it knows nothing of identity.
 
 use std::net::SocketAddr;

@@ -1,7 +1,7 @@
 //! `idp-bench`: the side-by-side benchmark. It starts the idp (a release build, SQLite by
 //! default, `--pg URL` for PostgreSQL) and node oidc-provider (in-memory), runs the same
 //! closed-loop load against both, and prints requests/s, p50, p99 and peak RSS for each with
-//! the ratios and targets of issue 3; `--out FILE` also writes the Markdown report.
+//! the ratios and targets of docs/performance.md; `--out FILE` also writes the Markdown report.
 //! Run it through `tests/bench/run.sh`, which builds and installs what it needs.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -95,6 +95,26 @@ fn idp_cmd(a: &Args, config: &std::path::Path, args: &[&str]) -> anyhow::Result<
         bail!("idp {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     }
     Ok(serde_json::from_slice(&out.stdout)?)
+}
+
+/// An account with the bench password, through the operator CLI (password on stdin).
+fn add_account(a: &Args, config: &std::path::Path, username: &str) -> anyhow::Result<()> {
+    let mut child = Command::new(&a.idp)
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "account",
+            "add",
+            "--username",
+            username,
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()?;
+    std::io::Write::write_all(&mut child.stdin.take().context("stdin")?, b"Tiger-Lily-42\n")?;
+    child.wait()?;
+    Ok(())
 }
 
 fn client_of(v: &Value) -> Client {
@@ -407,37 +427,9 @@ async fn main() -> anyhow::Result<()> {
             "opaque",
         ],
     )?);
-    let mut child = Command::new(&a.idp)
-        .args([
-            "--config",
-            config.to_str().unwrap(),
-            "account",
-            "add",
-            "--username",
-            "bench",
-            "--password-stdin",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()?;
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"Tiger-Lily-42\n")?;
-    child.wait()?;
+    add_account(&a, &config, "bench")?;
     // a locked account: its answer must read, and take, as an unknown login's
-    let mut child = Command::new(&a.idp)
-        .args([
-            "--config",
-            config.to_str().unwrap(),
-            "account",
-            "add",
-            "--username",
-            "bench-locked",
-            "--password-stdin",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()?;
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"Tiger-Lily-42\n")?;
-    child.wait()?;
+    add_account(&a, &config, "bench-locked")?;
     idp_cmd(&a, &config, &["account", "lock", "--tenant", "main", "bench-locked"])?;
 
     // start-up to serving, on the existing database

@@ -1,4 +1,4 @@
-//! Grants on the account pages (DOMAIN.md "Consent"): every department the person allowed is
+//! Grants on the account pages (docs/domain.md "Consent"): every department the person allowed is
 //! listed with what it received (and why) and when; withdrawing one revokes that client's
 //! refresh and access tokens at once — and a code it has not redeemed yet — and is audited;
 //! the client's next sign-in asks again; another client's grant and tokens are untouched.

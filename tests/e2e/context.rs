@@ -71,7 +71,7 @@ async fn acting_contexts(backend: Backend) {
         auth_url(&s.issuer, client, extra).replace("scope=openid", "scope=openid%20org")
     };
 
-    // the staff-only application: two factors (DOMAIN.md: staff acting as staff need aal2),
+    // the staff-only application: two factors (docs/domain.md: staff acting as staff need aal2),
     // then no question, the staff context and its claims
     let (totp, _) = crate::step_up::enrol(&s, "lei").await;
     let b = Browser::new();

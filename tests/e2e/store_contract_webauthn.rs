@@ -1,4 +1,4 @@
-//! The `Store` contract for the second factors and settings of issue 4 (part of
+//! The `Store` contract for the second factors and settings (part of
 //! `store_contract`). Passkeys and WebAuthn ceremonies: a
 //! credential id registered once per tenant, per-account listing, use and flagging, removal
 //! only by its owner; a ceremony taken once and not after it expired.

@@ -33,13 +33,18 @@ async fn token_form(s: &TestServer, issuer: &str, id: &str, secret: &str, form: 
     res.json().await.unwrap_or_else(|_| panic!("{}", s.issuer))
 }
 
-async fn introspection(backend: Backend) {
-    let Some(s) = TestServer::start(backend).await else { return };
+/// The account `lin` and the service that is the resource `RECORDS` (registered first: a client
+/// may list only a resource some service of the tenant is); its id and secret.
+async fn records_server(s: &TestServer) -> (String, String) {
     s.add_account("lin").await;
-    // the resource first: a client may list only a resource some service of the tenant is
     let records = ClientSettings { resource_uri: Some(RECORDS.into()), ..ClientSettings::default() };
     let (rs, rs_secret) = s.add_client(ClientType::Service, records).await;
-    let rs_secret = rs_secret.unwrap();
+    (rs, rs_secret.unwrap())
+}
+
+async fn introspection(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    let (rs, rs_secret) = records_server(&s).await;
     let web = ClientSettings {
         resources: vec![RECORDS.into()],
         always_issue_refresh_token: true,
@@ -151,10 +156,7 @@ fn new_client(kind: ClientType, settings: ClientSettings) -> idp_server::ops::Ne
 
 async fn disabled_client(backend: Backend) {
     let Some(s) = TestServer::start(backend).await else { return };
-    s.add_account("lin").await;
-    let records = ClientSettings { resource_uri: Some(RECORDS.into()), ..ClientSettings::default() };
-    let (rs, rs_secret) = s.add_client(ClientType::Service, records).await;
-    let rs_secret = rs_secret.unwrap();
+    let (rs, rs_secret) = records_server(&s).await;
     // opaque tokens: a second node (its own public URL, so its own issuer) reads them too
     let web = ClientSettings {
         resources: vec![RECORDS.into()],

@@ -1,4 +1,4 @@
-//! Access tokens are self-contained, so issuing one writes nothing to the database (DESIGN.md:
+//! Access tokens are self-contained, so issuing one writes nothing to the database (docs/design.md:
 //! "no database write a grant does not need"):
 //!
 //! - **JWT** (RFC 9068): signed with the tenant's key; `jti` is `<family>.<random>` for tokens

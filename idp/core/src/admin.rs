@@ -1,4 +1,4 @@
-//! Who may do what through the admin API (DOMAIN.md "Security baseline"): three administrator
+//! Who may do what through the admin API (docs/domain.md "Security baseline"): three administrator
 //! roles no account may combine — system (tenants, clients, organisations, configuration),
 //! security (policies, keys, account security) and audit (reads the audit trail only) — and
 //! delegated organisation administrators: staff whose membership in an organisation carries

@@ -1,4 +1,4 @@
-//! The tamper-evident audit trail (DOMAIN.md "Security baseline"): records are append-only
+//! The tamper-evident audit trail (docs/domain.md "Security baseline"): records are append-only
 //! and each carries the keyed hash of the one before it, per chain (one chain per tenant, `-`
 //! for events of no tenant), so that editing, deleting or reordering any record — or cutting
 //! off the newest — is detected by [`verify`].

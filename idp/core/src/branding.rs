@@ -1,5 +1,5 @@
 //! A tenant's look: its name in each language, its logo and its colours, on every page the
-//! people of that tenant see (issue 6, "branding"). The colours are checked so that text stays
+//! people of that tenant see ("branding"). The colours are checked so that text stays
 //! readable whatever an administrator picks: the text on the accent colour is chosen for
 //! contrast (at least 4.5:1, WCAG AA), and the page background must be light.
 

@@ -1,4 +1,4 @@
-//! Claims released about an account, per granted scope (OIDC Core §5.1, §5.4; DOMAIN.md).
+//! Claims released about an account, per granted scope (OIDC Core §5.1, §5.4; docs/domain.md).
 
 use serde_json::{Map, Value, json};
 
@@ -122,7 +122,7 @@ pub fn id_token(
     all
 }
 
-/// The trust framework our verified claims are made under: the real-name rules of DOMAIN.md
+/// The trust framework our verified claims are made under: the real-name rules of docs/domain.md
 /// (levels 1–4). No registered OIDC4IA value covers them.
 pub const TRUST_FRAMEWORK: &str = "cn_realname";
 

@@ -5,7 +5,7 @@
 //! - `acr` (either member) with `value`/`values`: the sign-in must reach it
 //!   (`AuthRequest::claims_acr`).
 //! - `id_token` individual claims: put into the ID token — but only claims of scopes the person
-//!   granted. Consent here is per scope (DOMAIN.md "Consent"), so a claim outside the granted
+//!   granted. Consent here is per scope (docs/domain.md "Consent"), so a claim outside the granted
 //!   scopes is not released, essential or not (OIDC Core §5.5.1 lets the OP omit it); a client
 //!   asks for its scope to get it.
 //! - `userinfo` individual claims: UserInfo already releases every claim of the granted scopes.

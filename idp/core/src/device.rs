@@ -1,4 +1,4 @@
-//! The device authorization grant (RFC 8628) for service-hall kiosks (DOMAIN.md "Service halls
+//! The device authorization grant (RFC 8628) for service-hall kiosks (docs/domain.md "Service halls
 //! and kiosks"): the kiosk asks for a device code and a user code, shows the verification URI
 //! as a QR code, and polls the token endpoint while the person approves on a phone already
 //! signed in. The approval stores an authorization code under the device code's hash, so the

@@ -1,4 +1,4 @@
-//! Validation of Chinese personal and organisation identifiers (DOMAIN.md, "Identifier
+//! Validation of Chinese personal and organisation identifiers (docs/domain.md, "Identifier
 //! validation").
 //!
 //! - Citizen identity numbers, GB 11643-1999: 6-digit region code (GB/T 2260), 8-digit birth

@@ -5,7 +5,7 @@
 //! parameters, an [`Env`] (clock and randomness) and a [`Store`] (the storage port), and return
 //! decisions as values; the HTTP layer in `idp-server` only extracts, calls and maps outcomes.
 //!
-//! Departure from DESIGN.md, on purpose: the store is used through `dyn Store` (via
+//! Departure from docs/design.md, on purpose: the store is used through `dyn Store` (via
 //! `async-trait`) rather than a generic parameter threaded through every type. One vtable call
 //! per query is nothing next to the I/O, and it keeps compile times and signatures small.
 
@@ -31,6 +31,7 @@ pub mod passkey;
 pub mod password;
 pub mod policy;
 pub mod ports;
+pub mod profile;
 pub mod realname;
 pub mod scope;
 pub mod sms;

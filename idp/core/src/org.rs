@@ -1,4 +1,4 @@
-//! The organisation tree of a tenant (DOMAIN.md "Identity model"): government bodies by
+//! The organisation tree of a tenant (docs/domain.md "Identity model"): government bodies by
 //! administrative level with their region codes (province → city → county → township), their
 //! departments, and enterprises and other legal persons keyed by their unified social credit
 //! code; and memberships, which link an account to an organisation (staff of a department, with
@@ -57,7 +57,7 @@ pub struct Organisation {
     /// The unified social credit code (enterprises must have one; bodies may).
     pub uscc: Option<String>,
     /// The code is well formed but a check character disagrees: to be verified against the
-    /// registry (DOMAIN.md), not rejected.
+    /// registry (docs/domain.md), not rejected.
     pub uscc_flagged: bool,
     /// `/root-id/…/own-id/`.
     pub path: String,

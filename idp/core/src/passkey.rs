@@ -5,7 +5,7 @@
 //! Two kinds of credential, told apart when registered:
 //! - a **passkey** is created discoverable and with user verification required, so it signs in
 //!   on its own; with UV it is two factors in one (possession plus PIN or biometric), which
-//!   DOMAIN.md counts as `aal2`;
+//!   docs/domain.md counts as `aal2`;
 //! - a **security key** is registered with user verification preferred and credProtect level 2
 //!   (`userVerificationOptionalWithCredentialIDList`, not enforced: the only combination every
 //!   browser accepts for a non-discoverable credential); it is only ever a second factor after

@@ -1,4 +1,4 @@
-//! Password policy (DOMAIN.md security baseline) and Argon2id hashing with rehash on
+//! Password policy (docs/domain.md security baseline) and Argon2id hashing with rehash on
 //! parameter change.
 
 use argon2::password_hash::phc::PasswordHash;
@@ -209,7 +209,7 @@ pub enum PasswordProblem {
 /// from an offline slow-hash scenario" — our hashes are Argon2id.
 pub const MIN_SCORE: u8 = 3;
 
-/// Password rules: the baseline of DOMAIN.md by default, stricter per tenant.
+/// Password rules: the baseline of docs/domain.md by default, stricter per tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rules {
     pub min_length: usize,

@@ -1,4 +1,4 @@
-//! Which factors make which assurance level (DOMAIN.md "Authentication assurance"), in one
+//! Which factors make which assurance level (docs/domain.md "Authentication assurance"), in one
 //! place: `aal1` is one factor; `aal2` two factors of different kinds (something known —
 //! password or SMS code to a verified phone — plus something held: TOTP, passkey, security
 //! key), or a passkey or security key that verified its user (`user`: PIN or biometric on the
@@ -47,14 +47,14 @@ pub fn required(acr_values: Option<&str>, client_minimum: Option<&str>) -> Optio
     (need > 1).then(|| LEVELS[need - 1])
 }
 
-/// The level an account's roles demand of every sign-in (DOMAIN.md: staff and administrators
+/// The level an account's roles demand of every sign-in (docs/domain.md: staff and administrators
 /// need `aal2` at least). Every account role is a staff or administrator role — citizens have
 /// none, and enterprise roles are memberships, not account roles — so any role means `aal2`.
 pub fn required_by_roles(roles: &[String]) -> Option<&'static str> {
     (!roles.is_empty()).then_some("aal2")
 }
 
-/// The level staff acting as staff need (DOMAIN.md).
+/// The level staff acting as staff need (docs/domain.md).
 pub const STAFF: &str = "aal2";
 
 /// The stronger of two requirements.

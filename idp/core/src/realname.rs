@@ -1,4 +1,4 @@
-//! Real-name binding (DOMAIN.md "Real-name (identity) assurance levels"): the verification
+//! Real-name binding (docs/domain.md "Real-name (identity) assurance levels"): the verification
 //! provider port, its built-in simulator, and how an ID number is kept — sealed under the KEK,
 //! with a keyed hash for lookup (one number binds at most one account per tenant) and a masked
 //! form for pages and claims. The number itself never appears in logs, errors or `Debug`.
@@ -169,7 +169,7 @@ pub fn seal_id(kek: &Kek, env: &dyn Env, tenant_id: &str, id_number: &str) -> Ve
     kek.seal(env, id_number.as_bytes(), &format!("id-number:{tenant_id}"))
 }
 
-/// The number back from its sealed form (for the `id_number` scope, issue 5 item 7).
+/// The number back from its sealed form (for the `id_number` scope).
 pub fn open_id(kek: &Kek, tenant_id: &str, sealed: &[u8]) -> Option<String> {
     kek.open(sealed, &format!("id-number:{tenant_id}")).ok().and_then(|b| String::from_utf8(b).ok())
 }

@@ -1,4 +1,4 @@
-//! Scopes this provider understands (DOMAIN.md "Scopes and claims") with the claims each
+//! Scopes this provider understands (docs/domain.md "Scopes and claims") with the claims each
 //! releases and the plain-words description shown on the consent page.
 
 pub struct ScopeInfo {

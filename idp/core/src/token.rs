@@ -457,7 +457,7 @@ async fn client_credentials(
         resource,
     };
     // Nothing is written: the token is self-contained, and it releases no one's personal data
-    // (DOMAIN.md audits claim releases, not service-to-service tokens).
+    // (docs/domain.md audits claim releases, not service-to-service tokens).
     let (_, response) = mint(ctx, client, &authz, None, "client_credentials", ctx.env.now(), None)?;
     Ok(response)
 }
@@ -545,7 +545,7 @@ fn mint(
     } else {
         None
     };
-    // a kiosk never gets a refresh token (DOMAIN.md), whatever its settings say
+    // a kiosk never gets a refresh token (docs/domain.md), whatever its settings say
     let wants_refresh = authz.account_id.is_some()
         && client.client_type != ClientType::Kiosk
         && (authz.scope.iter().any(|s| s == "offline_access") || s.always_issue_refresh_token);

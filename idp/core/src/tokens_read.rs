@@ -139,7 +139,7 @@ impl ReadContext<'_> {
     pub async fn userinfo(&self, token: &str) -> Result<Map<String, Value>, OAuthError> {
         let invalid = || OAuthError::invalid_token("The access token is invalid or has expired.");
         let record = self.access_token(token).await?.ok_or_else(invalid)?;
-        // a token for another resource (RFC 8707) is not for UserInfo (DESIGN.md: a resource
+        // a token for another resource (RFC 8707) is not for UserInfo (docs/design.md: a resource
         // accepts only tokens for itself)
         if record.authz.resource.is_some() {
             return Err(OAuthError::invalid_token("The access token is for another resource."));

@@ -1,4 +1,4 @@
-//! Checkpoints of the audit chains, kept where the database cannot rewrite them (DOMAIN.md:
+//! Checkpoints of the audit chains, kept where the database cannot rewrite them (docs/domain.md:
 //! the audit trail is tamper-evident). The chains reveal an edited, deleted or reordered
 //! record, but someone with database access could still cut the newest records and rewind the
 //! chain's head, or delete a chain with its head. So, periodically (`[audit]

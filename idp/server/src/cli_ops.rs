@@ -1,6 +1,6 @@
 //! The operator commands that work on the database itself, before (or instead of) opening it
 //! as a store: `idp migrate [--dry-run]`, `idp backup --out FILE`, `idp restore --from FILE
-//! [--replace]` (issue 8 §5, §6; `idp_store::maintenance` says how).
+//! [--replace]` (§6; `idp_store::maintenance` says how).
 
 use std::sync::Arc;
 

@@ -228,7 +228,7 @@ impl Default for Limits {
     }
 }
 
-/// Browser session lifetimes (DOMAIN.md: idle 30 minutes, absolute 12 hours).
+/// Browser session lifetimes (docs/domain.md: idle 30 minutes, absolute 12 hours).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SessionPolicy {

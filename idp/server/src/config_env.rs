@@ -1,5 +1,5 @@
-//! Every configuration option from the environment, and the configuration reference (issue 8
-//! §7), both derived from the configuration types themselves: the options are the leaves of
+//! Every configuration option from the environment, and the configuration reference, both
+//! derived from the configuration types themselves: the options are the leaves of
 //! `Config::default()` serialised (so a new field is at once settable and listed), each named
 //! `IDP_{KEY}` at the top level and `IDP_{SECTION}__{KEY}` inside a section (`IDP_SMS__SENDER`).
 //! A value is read as the option's type (true/false, a number, text, a comma-separated list);

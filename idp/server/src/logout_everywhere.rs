@@ -1,4 +1,4 @@
-//! Logout everywhere (issue 7 §2): ending a session tells every client that took part in it.
+//! Logout everywhere: ending a session tells every client that took part in it.
 //! [`Ops::end_sessions`] queues a back-channel logout for each client with a back-channel URI
 //! (OpenID Connect Back-Channel Logout 1.0) and returns the front-channel frames for the
 //! signed-out page (Front-Channel Logout 1.0); the delivery task ([`spawn_deliveries`]) signs
@@ -97,7 +97,7 @@ pub fn spawn_deliveries(state: &Arc<AppState>) {
         loop {
             let Some(state) = weak.upgrade() else { break };
             let wake = state.logout_wake.clone();
-            while send_due(&state, &http).await == BATCH as usize {}
+            while send_due(&state, &http, &policy).await == BATCH as usize {}
             drop(state);
             let _ = tokio::time::timeout(Duration::from_secs(1), wake.notified()).await;
         }
@@ -105,7 +105,7 @@ pub fn spawn_deliveries(state: &Arc<AppState>) {
 }
 
 /// Claims and sends one batch of due deliveries; how many it claimed.
-async fn send_due(state: &Arc<AppState>, http: &reqwest::Client) -> usize {
+async fn send_due(state: &Arc<AppState>, http: &reqwest::Client, policy: &crate::outbound::Policy) -> usize {
     let now = state.env().now();
     let due = match state.store().claim_logout_deliveries(now, now + logout::LEASE, BATCH).await {
         Ok(d) => d,
@@ -117,9 +117,9 @@ async fn send_due(state: &Arc<AppState>, http: &reqwest::Client) -> usize {
     let n = due.len();
     let mut sending = tokio::task::JoinSet::new();
     for d in due {
-        let (state, http) = (state.clone(), http.clone());
+        let (state, http, policy) = (state.clone(), http.clone(), policy.clone());
         sending.spawn(async move {
-            let outcome = attempt(&state, &http, &d).await;
+            let outcome = attempt(&state, &http, &policy, &d).await;
             // the next attempt counts from the claim, not from the end of this one: how long
             // an attempt took (a timeout against a refusal) shows nowhere
             let after = logout::after_attempt(&d, outcome, now);
@@ -146,7 +146,12 @@ async fn send_due(state: &Arc<AppState>, http: &reqwest::Client) -> usize {
 
 /// One POST of a freshly signed logout token (Back-Channel Logout 1.0 §2.5); `Err` says why
 /// it failed, without the token.
-async fn attempt(state: &AppState, http: &reqwest::Client, d: &LogoutDelivery) -> Result<(), String> {
+async fn attempt(
+    state: &AppState,
+    http: &reqwest::Client,
+    policy: &crate::outbound::Policy,
+    d: &LogoutDelivery,
+) -> Result<(), String> {
     let t =
         state.tenant_by_id(&d.tenant_id).await.map_err(|e| e.description)?.ok_or("the tenant is disabled")?;
     let client = state
@@ -174,7 +179,7 @@ async fn attempt(state: &AppState, http: &reqwest::Client, d: &LogoutDelivery) -
     // rules against timeouts against status codes: that would map the network behind a URI);
     // the log has the reason.
     const NOT_DELIVERED: &str = "not delivered (the server log has the reason)";
-    if crate::outbound::Policy::new(&state.config().outbound).map_or(true, |p| p.check_url(uri).is_err()) {
+    if policy.check_url(uri).is_err() {
         tracing::warn!(client = %client.client_id, "back-channel logout URI refused by the outbound rules");
         return Err(NOT_DELIVERED.into());
     }

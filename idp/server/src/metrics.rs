@@ -1,4 +1,4 @@
-//! Prometheus metrics (issue 8 §3), served on their own listener (`metrics_listen`) so that
+//! Prometheus metrics, served on their own listener (`metrics_listen`) so that
 //! they never share a port with the public endpoints. Names follow the Prometheus conventions
 //! (`idp_` prefix, `_total` counters, `_seconds` histograms, base units) and are listed in
 //! `docs/metrics.md`. Labels carry only bounded values: the route template (never the

@@ -393,7 +393,7 @@ impl Ops {
             settings.scope = "openid profile".into();
         }
         if new.client_type == ClientType::Kiosk {
-            // short-lived tokens (DOMAIN.md): 5 minutes unless set, at most 15; and no redirects
+            // short-lived tokens (docs/domain.md): 5 minutes unless set, at most 15; and no redirects
             if settings.access_token_ttl == ClientSettings::default().access_token_ttl {
                 settings.access_token_ttl = 300;
             }

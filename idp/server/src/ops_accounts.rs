@@ -1,4 +1,4 @@
-//! Looking after people's accounts (issue 6, "Accounts"): search by username, name, phone or
+//! Looking after people's accounts ("Accounts"): search by username, name, phone or
 //! ID number (through its keyed hash; the number is never shown in full), everything about an
 //! account at once, lock and unlock, reset its second factors, end its sessions. Every change
 //! is audited with the administrator's identity. The admin API calls these.

@@ -2,7 +2,7 @@
 //! searching and exporting a tenant's records as JSON or CSV (`idp audit export`, the admin
 //! API). Records are only ever appended (database triggers refuse changes; the chains reveal
 //! changes made around them), and none is ever removed: retention is unlimited, above the
-//! 180 days DOMAIN.md demands. Signed checkpoints kept outside the database
+//! 180 days docs/domain.md demands. Signed checkpoints kept outside the database
 //! (`audit_anchor.rs`) catch what the chains alone cannot: a cut tail with a rewound head, a
 //! deleted chain.
 

@@ -1,4 +1,4 @@
-//! Registering and looking after department applications (issue 6, "Clients") for the admin
+//! Registering and looking after department applications ("Clients") for the admin
 //! API: one set of rules for a new client and for changes to one (`apply`), secret rotation
 //! with an overlap (the old secret keeps working until then), enable and disable. Every change
 //! is audited with the administrator's identity.
@@ -163,7 +163,7 @@ pub fn check_resource(r: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A kiosk's tokens are short-lived (DOMAIN.md); it has no use for redirect URIs.
+/// A kiosk's tokens are short-lived (docs/domain.md); it has no use for redirect URIs.
 fn kiosk_limits(t: ClientType, s: &ClientSettings) -> anyhow::Result<()> {
     if t != ClientType::Kiosk {
         return Ok(());

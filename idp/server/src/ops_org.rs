@@ -1,5 +1,5 @@
 //! Operator actions on the organisation tree and memberships (`idp org …`, `idp member …`);
-//! the admin API (issue 6) will call the same. Every change is audited.
+//! the admin API will call the same. Every change is audited.
 
 use anyhow::{Context, anyhow};
 use idp_core::crypto::random_token;

@@ -1,4 +1,4 @@
-//! Tenants for the admin API (issue 6, "Tenants"): create (optionally as a sandbox), list,
+//! Tenants for the admin API ("Tenants"): create (optionally as a sandbox), list,
 //! disable and enable; a tenant's own rules (offered factors, sessions, lockout); and, in a
 //! sandbox, synthetic people for integrators to sign in as. Every change is audited with the
 //! administrator's identity.

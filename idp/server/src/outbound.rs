@@ -1,6 +1,6 @@
 //! Every request the server makes to an address it did not choose itself — back-channel logout
 //! URIs (registered by administrators), the SMS and email gateways, the identity verification
-//! gateway — goes through a client built here (DESIGN.md "Outbound requests"):
+//! gateway — goes through a client built here (docs/design.md "Outbound requests"):
 //!
 //! - an operator's allow-list of host names (`[outbound] allow_hosts`: exact names or
 //!   `*.example.gov.cn` for the subdomains; empty allows any name);

@@ -1,4 +1,4 @@
-//! The SQL behind administration (issue 6: account search, an account's sessions, the audit
+//! The SQL behind administration (account search, an account's sessions, the audit
 //! chain's reads, dashboard counts), for both
 //! backends like `macros.rs`, whose `impl_store!` delegates to these.
 

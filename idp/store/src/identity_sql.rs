@@ -1,4 +1,4 @@
-//! The SQL of the organisation tree, memberships and real-name bindings (issue 5), for both
+//! The SQL of the organisation tree, memberships and real-name bindings, for both
 //! backends like `macros.rs` (whose `impl_store!` delegates to these), kept apart so that neither
 //! file grows past what one reads at once.
 

@@ -1,6 +1,6 @@
 //! idp-store: the SQLite and PostgreSQL implementations of the `idp_core::Store` port (sqlx).
 //!
-//! Departure from DESIGN.md, on purpose: instead of two mirrored source trees, both backends
+//! Departure from docs/design.md, on purpose: instead of two mirrored source trees, both backends
 //! are generated from ONE body of SQL by [`impl_store!`]. The SQL is written in the common
 //! subset of both dialects (`$N` placeholders, which SQLite also accepts, `RETURNING`,
 //! `ON CONFLICT`, integer Unix times, JSON as TEXT), so a query can never differ between the

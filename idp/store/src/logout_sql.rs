@@ -1,4 +1,4 @@
-//! The SQL of logout everywhere (issue 7: which clients took part in a session, and the
+//! The SQL of logout everywhere (which clients took part in a session, and the
 //! back-channel deliveries), of withdrawing grants and of deleting an account, for both backends like `macros.rs` (whose `impl_store!`
 //! delegates to these). The clients of a session are written with its codes (`batch_sql.rs`,
 //! `write_pending`) and deleted with the session.

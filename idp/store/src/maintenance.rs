@@ -1,4 +1,4 @@
-//! Operator work on the database itself (issue 8 §5, §6): which migrations would run, and the
+//! Operator work on the database itself: which migrations would run, and the
 //! SQLite backup and restore. Migrations run when a store connects (`connect`); sqlx takes a
 //! PostgreSQL advisory lock around them, so nodes starting together never race, and SQLite's
 //! single writer serialises them. A backup is `VACUUM INTO`: a consistent copy of one read

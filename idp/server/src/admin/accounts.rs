@@ -1,4 +1,4 @@
-//! People's accounts through the admin API, for security administrators (DOMAIN.md: account
+//! People's accounts through the admin API, for security administrators (docs/domain.md: account
 //! security): search, see, lock and unlock, reset factors, end sessions.
 
 use axum::extract::{Path, Query};

@@ -1,4 +1,4 @@
-//! The phone number and the email address on the account pages (issue 7 §4, contact
+//! The phone number and the email address on the account pages (contact
 //! verification): set or change either, proven by a code sent to it — 6 digits, 5 minutes, 5
 //! tries, one a minute and five an hour per address, stored only as an HMAC (the SMS codes'
 //! table and limits, keyed by the address; purpose `verify` for the phone, like sign-in

@@ -1,4 +1,4 @@
-//! Deleting one's own account (issue 7 §4, DOMAIN.md "Account deletion removes personal data
+//! Deleting one's own account (docs/domain.md "Account deletion removes personal data
 //! and anonymises the audit trail that must be kept"). The person types their username to
 //! confirm, from a session that used their second factor if they have one; administrators
 //! cannot delete themselves (another administrator must take their roles first). Every session

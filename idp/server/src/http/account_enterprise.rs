@@ -1,4 +1,4 @@
-//! Enterprise roles on the account pages (DOMAIN.md "Who signs in"): a person whose verified
+//! Enterprise roles on the account pages (docs/domain.md "Who signs in"): a person whose verified
 //! identity (real-name level 2 or more) is the enterprise's registered legal representative —
 //! compared by the keyed hash of the ID number and the name, and confirmed once more by the
 //! verification provider — binds as its legal representative; a new representative ends every

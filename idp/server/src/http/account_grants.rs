@@ -1,4 +1,4 @@
-//! The person's grants on the account pages (issue 7 §4, DOMAIN.md "Consent"): what each
+//! The person's grants on the account pages (docs/domain.md "Consent"): what each
 //! department was granted and when, under which purposes; withdrawing a grant revokes every
 //! token of that client for the person at once (`Store::withdraw_grant`), and the client's next
 //! sign-in asks again.

@@ -1,4 +1,4 @@
-//! The person's sessions and sign-in history on the account pages (issue 7 §4): every live
+//! The person's sessions and sign-in history on the account pages: every live
 //! session of the account with when it began, when it was last used and how the person signed
 //! in, this browser's marked; end one, or all the others. And the latest sign-ins and failed
 //! attempts with their addresses, from the audit trail.

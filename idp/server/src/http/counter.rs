@@ -1,4 +1,4 @@
-//! The service-hall counter (DOMAIN.md "Service halls and kiosks"): a clerk — staff with the
+//! The service-hall counter (docs/domain.md "Service halls and kiosks"): a clerk — staff with the
 //! `clerk` role, signed in with two factors — checks a person and the original document and
 //! raises the person's account to real-name level 4. The binding records the clerk as its
 //! verifier and the audit event names both (the person's account, the clerk in its detail).

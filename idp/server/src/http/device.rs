@@ -152,7 +152,7 @@ pub async fn show(
 }
 
 /// The level approving a kiosk's sign-in needs: the stronger of the kiosk's minimum and what
-/// the person's own roles demand (carried by the session, DOMAIN.md: staff and administrators
+/// the person's own roles demand (carried by the session, docs/domain.md: staff and administrators
 /// need `aal2`), so an administrator without a second factor approves nothing at `aal1`.
 fn approval_level(client: &Client, session: &Session) -> Option<&'static str> {
     idp_core::policy::strongest(

@@ -2,7 +2,7 @@
 //! code, or a passkey or security key (whose ceremony is in `passkey.rs`). Which level a request
 //! needs and which methods reach it is decided in `idp_core::policy`; this module shows the page,
 //! checks codes (single use; failures count towards the same lockout as wrong passwords,
-//! DOMAIN.md) and finishes the sign-in or step-up once a factor is done.
+//! docs/domain.md) and finishes the sign-in or step-up once a factor is done.
 
 use std::net::SocketAddr;
 
@@ -24,7 +24,7 @@ use crate::state::{AppState, TenantCtx};
 
 /// The level `req` needs of `session`: its `acr_values`, the acr of its `claims` parameter,
 /// the client's minimum, what the account's roles demand (carried by the session), and the
-/// staff rule (DOMAIN.md: staff acting as staff need `aal2`): a client accepting only the staff
+/// staff rule (docs/domain.md: staff acting as staff need `aal2`): a client accepting only the staff
 /// context needs it of everyone, and a client accepting staff among others needs it of anyone
 /// with a live staff membership, before the context is chosen (so no choice, made now or on the
 /// account pages, reaches staff below `aal2`). The account pages are the exception to the

@@ -1,4 +1,4 @@
-//! Health for load balancers and orchestrators (issue 8 §2): `/healthz` says the process
+//! Health for load balancers and orchestrators: `/healthz` says the process
 //! answers; `/readyz` whether this node should get traffic — the database answers, it holds
 //! every migration this build ships (a newer node may have applied more: that is fine), the
 //! administrators' tenant's signing keys load, and shutdown has not begun. JSON either way,

@@ -443,7 +443,7 @@ pub(super) async fn signed_in(
     let tenant_id = l.t.tenant.id.clone();
     let now = state.env().now();
     // The whole sign-in succeeded: only now are the failures of any factor forgotten
-    // (DOMAIN.md "failures of any factor count towards the lockout until the whole sign-in
+    // (docs/domain.md "failures of any factor count towards the lockout until the whole sign-in
     // succeeds").
     if let Err(e) = state.store().reset_login_failures(&tenant_id, account_id).await {
         return error_page(l.lang, &e.into());

@@ -4,7 +4,7 @@
 //! sets it for the request's task, and the shared layout reads it, so every page — error pages
 //! included, of which there are a hundred call sites — carries it without each handler passing
 //! it on. It is set once per request and never changed, so it is not global mutable state
-//! (DESIGN.md); outside a tenant's pages the default look applies.
+//! (docs/design.md); outside a tenant's pages the default look applies.
 
 use std::sync::Arc;
 

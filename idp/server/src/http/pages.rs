@@ -288,7 +288,7 @@ pub fn time_zone(name: Option<&str>) -> Option<jiff::tz::TimeZone> {
 }
 
 /// A Unix time as people read it in the tenant's time zone: `HH:MM` when it is today there,
-/// `YYYY-MM-DD HH:MM` otherwise (DOMAIN.md: local time, with the date where it is not today).
+/// `YYYY-MM-DD HH:MM` otherwise (docs/domain.md: local time, with the date where it is not today).
 pub fn local_time(tz: &jiff::tz::TimeZone, t: i64, now: i64) -> String {
     let at = |s: i64| jiff::Timestamp::from_second(s).ok().map(|ts| ts.to_zoned(tz.clone()));
     match (at(t), at(now)) {

@@ -239,7 +239,7 @@ pub async fn bind(
         Err(_) => return Err(Refusal::Unavailable),
     }
     let (level, method, verifier, evidence) = match via {
-        // Four eyes: a clerk never acts on their own account (DOMAIN.md). Where a verification
+        // Four eyes: a clerk never acts on their own account (docs/domain.md). Where a verification
         // provider is configured the counter asks it too, and binds only on its match: the
         // clerk vouches for the person and the document, the population register for the pair
         // of name and number (docs/realname.md).

@@ -113,7 +113,7 @@ pub async fn verify(
     let t = l.lang.texts();
     let (tenant_id, now) = (l.t.tenant.id.clone(), state.env().now());
     let ip = super::client_ip(&state, &headers, peer);
-    // a locked account stays locked here too: failures of any factor count (DOMAIN.md)
+    // a locked account stays locked here too: failures of any factor count (docs/domain.md)
     match state.store().account(&tenant_id, &account_id).await {
         Ok(Some(a)) if a.locked_until.is_some_and(|u| u > now) => {
             let until = a.locked_until.unwrap_or(now);

@@ -12,7 +12,7 @@ use crate::state::{AppState, TenantCtx};
 pub const SESSION_COOKIE: &str = "idp_session";
 pub const BROWSER_COOKIE: &str = "idp_browser";
 
-/// How long an administrator's session may stay idle (DOMAIN.md "Sessions").
+/// How long an administrator's session may stay idle (docs/domain.md "Sessions").
 pub const ADMIN_IDLE_SECONDS: i64 = 15 * 60;
 
 pub fn tenant_path(t: &TenantCtx) -> String {
@@ -22,7 +22,7 @@ pub fn tenant_path(t: &TenantCtx) -> String {
 /// The live session of this browser in this tenant, if any. Expired (idle or absolute)
 /// sessions and sessions of disabled accounts are ended here. Administrators' sessions (the
 /// three roles, and delegated organisation administrators) go idle after at most 15 minutes
-/// (DOMAIN.md), whatever the tenant allows others.
+/// (docs/domain.md), whatever the tenant allows others.
 pub async fn current(
     state: &AppState,
     t: &TenantCtx,
@@ -41,7 +41,7 @@ pub async fn current(
     let admin = account
         .as_ref()
         .is_some_and(|a| a.roles.iter().any(|r| idp_core::admin::ADMIN_ROLES.contains(&r.as_str())));
-    // delegated organisation administrators are administrators too (DOMAIN.md); their
+    // delegated organisation administrators are administrators too (docs/domain.md); their
     // memberships are read only when it matters: a session idle longer than 15 minutes
     let idle_for = now - session.last_seen;
     let delegated = !admin
