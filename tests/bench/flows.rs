@@ -1,7 +1,7 @@
 //! What the benchmark does at each provider: endpoints from discovery, sign-in through the real
 //! pages (the idp's, or oidc-provider's development interactions), code and token exchanges.
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{Context, anyhow, bail, ensure};
 use idp_core::crypto::{b64, random_token, sha256};
 use reqwest::redirect::Policy;
 use serde_json::Value;
@@ -151,6 +151,42 @@ impl Target {
         n: usize,
     ) -> anyhow::Result<(f64, String)> {
         let http = http(true);
+        let (page_url, page) = self.sign_in_page(&http).await?;
+        let (action, mut fields) = form_of(&page).context("no sign-in form")?;
+        fields.push(("login".into(), login.into()));
+        fields.push(("password".into(), password.into()));
+        let (ms, messages) = timed_posts(&http, page_url.join(&action)?, &fields, n).await?;
+        Ok((ms, messages.last().cloned().unwrap_or_default()))
+    }
+
+    /// Mean answer time (ms) of `n` wrong SMS codes for `phone`, after asking the SMS sign-in
+    /// page for a code, and the error text of every answer in order (tries left, then gone).
+    pub async fn failed_sms_codes(&self, phone: &str, n: usize) -> anyhow::Result<(f64, Vec<String>)> {
+        let http = http(true);
+        let (page_url, page) = self.sign_in_page(&http).await?;
+        let link = page
+            .split("href=\"")
+            .skip(1)
+            .filter_map(|r| r.split('"').next())
+            .find(|h| h.ends_with("/sms"))
+            .context("the sign-in page links to SMS sign-in")?;
+        let sms_url = page_url.join(link)?;
+        let res = http.get(sms_url.clone()).send().await?;
+        ensure!(res.status().is_success(), "SMS page: {}", res.status());
+        let (send, mut fields) = form_of(&res.text().await?).context("no send form")?;
+        fields.push(("phone".into(), phone.into()));
+        let res = http.post(sms_url.join(&send)?).form(&fields).send().await?;
+        ensure!(res.status().is_success(), "sending a code to {phone}: {}", res.status());
+        let sent = res.text().await?;
+        // the code step's form comes first, with the number as a hidden field
+        let (verify, mut fields) = form_of(&sent).context("no code form")?;
+        ensure!(verify.ends_with("/sms/verify"), "no code step after sending: {sent}");
+        fields.push(("code".into(), "000000".into()));
+        timed_posts(&http, sms_url.join(&verify)?, &fields, n).await
+    }
+
+    /// The sign-in page of a fresh authorization request: its address and text.
+    async fn sign_in_page(&self, http: &reqwest::Client) -> anyhow::Result<(url::Url, String)> {
         let verifier = random_token(&idp_core::SystemEnv, 32);
         let url = self.authorize_url("openid", &b64(&sha256(verifier.as_bytes())), false);
         let mut res = http.get(url).send().await?;
@@ -160,24 +196,7 @@ impl Target {
             res = http.get(next).send().await?;
         }
         let page_url = res.url().clone();
-        let page = res.text().await?;
-        let (action, mut fields) = form_of(&page).context("no sign-in form")?;
-        fields.push(("login".into(), login.into()));
-        fields.push(("password".into(), password.into()));
-        let mut total = 0.0;
-        let mut message = String::new();
-        for _ in 0..n {
-            let t0 = std::time::Instant::now();
-            let body = http.post(page_url.join(&action)?).form(&fields).send().await?.text().await?;
-            total += t0.elapsed().as_secs_f64() * 1000.0;
-            message = body
-                .split("class=\"error\"")
-                .nth(1)
-                .and_then(|r| r.split("</p>").next())
-                .unwrap_or_default()
-                .to_string();
-        }
-        Ok((total / n as f64, message))
+        Ok((page_url, res.text().await?))
     }
 
     pub async fn redeem(&self, http: &reqwest::Client, code: &str, verifier: &str) -> anyhow::Result<Value> {
@@ -257,4 +276,27 @@ fn attr(tag: &str, name: &str) -> Option<String> {
     let s = tag.find(&marker)? + marker.len();
     let e = tag[s..].find('"')? + s;
     Some(tag[s..e].to_string())
+}
+
+/// Posts `fields` to `url` `n` times; the mean answer time (ms) and each page's error text.
+/// Every answer must be a page (200): a redirect or a refusal would time something else.
+async fn timed_posts(
+    http: &reqwest::Client,
+    url: url::Url,
+    fields: &[(String, String)],
+    n: usize,
+) -> anyhow::Result<(f64, Vec<String>)> {
+    let mut total = 0.0;
+    let mut messages = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t0 = std::time::Instant::now();
+        let res = http.post(url.clone()).form(fields).send().await?;
+        let status = res.status();
+        let body = res.text().await?;
+        total += t0.elapsed().as_secs_f64() * 1000.0;
+        ensure!(status.is_success(), "POST {url}: {status}");
+        let message = body.split("class=\"error\"").nth(1).and_then(|r| r.split("</p>").next());
+        messages.push(message.context("the answer shows no error")?.to_string());
+    }
+    Ok((total / n as f64, messages))
 }

@@ -462,6 +462,46 @@ async fn sso_second_client(b: Backend) {
 }
 crate::both_backends!(sso, sso_second_client);
 
+/// Consent to a scope that has since come to release more no longer covers it: the person is
+/// asked again, and a later consent to other scopes does not renew it silently.
+async fn widened_scope_asks_again(b: Backend) {
+    let Some(s) = TestServer::start(b).await else {
+        return;
+    };
+    s.add_account("bob").await;
+    let (c, _) = s.add_client(ClientType::Web, ClientSettings::default()).await;
+    let browser = Browser::new();
+    let url = |scope: &str| {
+        format!(
+            "{}/authorize?client_id={c}&redirect_uri={}&response_type=code&scope={}&state=x",
+            s.issuer,
+            urlencode(REDIRECT),
+            urlencode(scope)
+        )
+    };
+    assert!(browser.authorize(&s, &url("openid profile"), "bob").await.callback().contains_key("code"));
+    // the grant dates from before `profile` widened
+    let tenant = s.ops.tenant("main").await.unwrap().id;
+    let account = s.ops.account("main", "bob").await.unwrap().id;
+    let mut grant = s.ops.store.grant(&tenant, &account, &c).await.unwrap().expect("a grant");
+    assert!(grant.scopes.contains(&"profile".to_string()));
+    let widened_at = idp_core::scope::WIDENED.iter().find(|(n, _)| *n == "profile").unwrap().1;
+    grant.updated_at = widened_at - 1;
+    s.ops.store.upsert_grant(&grant).await.unwrap();
+    assert!(browser.get(&s, &url("openid")).await.callback().contains_key("code"), "openid still covered");
+    let (_, _, body) = browser.get(&s, &url("openid profile")).await.page();
+    assert!(body.contains("value=\"allow\""), "profile asked again: {body}");
+    // consenting to email now does not carry the stale profile consent forward
+    let (_, _, body) = browser.get(&s, &url("openid email")).await.page();
+    assert!(browser.consent(&s, &body, true).await.callback().contains_key("code"));
+    let grant = s.ops.store.grant(&tenant, &account, &c).await.unwrap().unwrap();
+    assert!(!grant.scopes.contains(&"profile".to_string()), "{:?}", grant.scopes);
+    let (_, _, body) = browser.get(&s, &url("openid profile")).await.page();
+    assert!(browser.consent(&s, &body, true).await.callback().contains_key("code"));
+    assert!(browser.get(&s, &url("openid profile email")).await.callback().contains_key("code"));
+}
+crate::both_backends!(widened_scope, widened_scope_asks_again);
+
 /// client_credentials, with JWT and opaque access tokens.
 async fn client_credentials(b: Backend) {
     let Some(s) = TestServer::start(b).await else {

@@ -332,7 +332,7 @@ pub fn decide(
         }
         return Decision::StepUp;
     }
-    let covered = grant.is_some_and(|g| req.scope.iter().all(|s| g.scopes.contains(s)));
+    let covered = grant.is_some_and(|g| req.scope.iter().all(|s| g.covers(s)));
     let ask = req.prompt.iter().any(|p| p == "consent");
     if !covered || ask {
         if none {

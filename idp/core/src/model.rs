@@ -547,6 +547,19 @@ pub struct Grant {
     pub updated_at: i64,
 }
 
+impl Grant {
+    /// The granted scopes whose consent is still current (`scope::consent_current`): a scope
+    /// that has since widened is asked for again.
+    pub fn current_scopes(&self) -> impl Iterator<Item = &String> {
+        self.scopes.iter().filter(|s| crate::scope::consent_current(s, self.updated_at))
+    }
+
+    /// Whether the grant covers `scope` as the consent page now describes it.
+    pub fn covers(&self, scope: &str) -> bool {
+        self.current_scopes().any(|s| s == scope)
+    }
+}
+
 /// What a code or a token was issued for: who, to which client, with which sign-in.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Authorization {

@@ -90,6 +90,18 @@ pub const SCOPES: &[ScopeInfo] = &[
 /// an administrator registered with them, and consented to with their own tick.
 pub const SENSITIVE: &[&str] = &["id_number"];
 
+/// When a scope last came to release more than before (seconds since the epoch): consent given
+/// earlier was informed of less, so it no longer covers the scope and the person is asked again
+/// (PIPL art. 14 and 17: consent is informed, and a change of what is processed needs it anew).
+/// `profile` widened from name and username to the standard claims of OIDC Core §5.1 on
+/// 2026-12-05.
+pub const WIDENED: &[(&str, i64)] = &[("profile", 1_796_428_800)];
+
+/// Whether a consent given (last confirmed) at `granted_at` for `scope` still covers it.
+pub fn consent_current(scope: &str, granted_at: i64) -> bool {
+    WIDENED.iter().all(|(name, at)| *name != scope || granted_at >= *at)
+}
+
 pub fn info(name: &str) -> Option<&'static ScopeInfo> {
     SCOPES.iter().find(|s| s.name == name)
 }

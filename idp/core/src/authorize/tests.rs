@@ -141,8 +141,35 @@ fn decisions_follow_session_prompt_max_age_and_grant() {
         client_id: "c1".into(),
         scopes: vec!["openid".into(), "profile".into()],
         created_at: 0,
-        updated_at: 0,
+        updated_at: env.now(),
     };
+    // consent to `profile` given before it widened covers `openid` still, `profile` no more
+    let widened_at = crate::scope::WIDENED.iter().find(|(s, _)| *s == "profile").unwrap().1;
+    let old = Grant { updated_at: widened_at - 1, ..grant.clone() };
+    assert!(matches!(
+        decide(&env, &req, Some(&session), false, None, Some(&old), ISS, "t"),
+        Decision::Consent
+    ));
+    let Validated::Ok(openid_only) = validate(&params(&[("scope", "openid")]), Some(&c), ISS) else {
+        panic!()
+    };
+    assert!(matches!(
+        decide(&env, &openid_only, Some(&session), false, None, Some(&old), ISS, "t"),
+        Decision::Issue(..)
+    ));
+    assert!(matches!(
+        decide(
+            &env,
+            &req,
+            Some(&session),
+            false,
+            None,
+            Some(&Grant { updated_at: widened_at, ..old }),
+            ISS,
+            "t"
+        ),
+        Decision::Issue(..)
+    ));
     let Decision::Issue(code, resp) = decide(&env, &req, Some(&session), false, None, Some(&grant), ISS, "t")
     else {
         panic!()

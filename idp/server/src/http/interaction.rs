@@ -567,7 +567,10 @@ pub async fn consent(
     let req = &narrowed;
     let now = state.env().now();
     let previous = state.store().grant(tenant_id, &session.account_id, &req.client_id).await.ok().flatten();
-    let mut scopes = previous.as_ref().map(|g| g.scopes.clone()).unwrap_or_default();
+    // (what was granted before and is still current stays granted; a widened scope not asked
+    // for now is dropped, since this consent's time would otherwise seem to cover it)
+    let mut scopes: Vec<String> =
+        previous.as_ref().map(|g| g.current_scopes().cloned().collect()).unwrap_or_default();
     for s in &req.scope {
         if !scopes.contains(s) {
             scopes.push(s.clone());
