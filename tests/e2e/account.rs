@@ -26,7 +26,7 @@ fn oathtool(key: &str, at: i64) -> String {
     let out = std::process::Command::new("oathtool")
         .args(["--totp", "-b", key, "--now", &format!("@{at}")])
         .output()
-        .expect("oathtool is installed (Debian package oathtool; .ci/run installs it)");
+        .expect("oathtool is installed (Debian package oathtool; scripts/test.sh installs it)");
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 

@@ -59,7 +59,7 @@ async fn audit_chain(backend: Backend) {
     );
     let older = Filter { before_seq: Some(found[1].seq), ..locks.clone() };
     assert_eq!(s.ops.search_audit("main", &older).await.unwrap().len(), 2);
-    let csv = idp_server::ops_audit::to_csv(&found);
+    let csv = idp_server::ops::audit::to_csv(&found);
     assert_eq!(csv.lines().count(), 5, "{csv}");
 
     // the database itself refuses changes

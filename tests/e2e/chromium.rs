@@ -6,7 +6,7 @@
 //! browser holding the same key, use it as the second step after the password; then register a
 //! security key there (a USB CTAP 2.1 key without user verification: the options must be ones
 //! Chromium accepts, which it checks before asking any key) and sign in with the password and
-//! that key. `.ci/run` installs Chromium and the npm package.
+//! that key. `scripts/test.sh` installs Chromium and the npm package.
 
 use idp_core::model::{ClientSettings, ClientType};
 
@@ -20,7 +20,7 @@ async fn chromium_registers_and_signs_in_with_a_passkey() {
     assert!(
         std::path::Path::new(&chromium).exists() && dir.join("node_modules/playwright-core").exists(),
         "this test needs Debian's chromium ({chromium}; `apt-get install chromium`) and playwright-core \
-         (`npm ci` in {}); .ci/run installs both",
+         (`npm ci` in {}); scripts/test.sh installs both",
         dir.display()
     );
     let s = TestServer::start_with(Backend::Sqlite, |c| c.public_url = Some("http://localhost:0".into()))

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use idp_core::model::*;
+use idp_core::model::{AuthCode, Authorization, ClientSettings, ClientType, RefreshToken};
 use idp_core::ports::{Issue, Redeem, Rotate};
 use idp_core::token::TokenResponse;
 use idp_core::{OAuthError, Store, StoreError};

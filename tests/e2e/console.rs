@@ -145,7 +145,7 @@ async fn chromium_signs_in_to_the_console_and_registers_a_client() {
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     assert!(
         std::path::Path::new(&chromium).exists() && dir.join("node_modules/playwright-core").exists(),
-        "this test needs Debian's chromium ({chromium}) and playwright-core (`npm ci` in {}); .ci/run installs both",
+        "this test needs Debian's chromium ({chromium}) and playwright-core (`npm ci` in {}); scripts/test.sh installs both",
         dir.display()
     );
     let s = TestServer::start(Backend::Sqlite).await.unwrap();

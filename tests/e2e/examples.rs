@@ -258,7 +258,7 @@ async fn spa_in_chromium() {
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     assert!(
         std::path::Path::new(&chromium).exists() && browser_dir.join("node_modules/playwright-core").exists(),
-        "this test needs Debian's chromium and playwright-core (`npm ci` in {}); .ci/run installs both",
+        "this test needs Debian's chromium and playwright-core (`npm ci` in {}); scripts/test.sh installs both",
         browser_dir.display()
     );
     let s = TestServer::start(Backend::Sqlite).await.unwrap();

@@ -3,7 +3,11 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use idp_core::model::*;
+use idp_core::model::{
+    AccessTokenFormat, Account, AuditEvent, AuthCode, AuthRequest, Authorization, Client, ClientSettings,
+    ClientType, Grant, Interaction, PendingSignIn, RefreshToken, ResponseMode, Session, SigningAlg,
+    SigningKeyRecord, Tenant, TenantSettings, TotpCredential,
+};
 use idp_core::ports::{Issue, Redeem, Rotate};
 use idp_core::token::TokenResponse;
 use idp_core::{OAuthError, Store, StoreError};

@@ -5,7 +5,7 @@
 //! account removes what describes the person and kills its tokens.
 
 use idp_core::Store;
-use idp_core::model::*;
+use idp_core::model::{AuthCode, Authorization, Grant, LogoutDelivery, Session};
 use idp_core::ports::Redeem;
 
 use crate::store_contract::{T1, account, authz, code, session};

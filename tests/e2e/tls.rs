@@ -18,7 +18,7 @@ use crate::common::{Backend, TestDb, test_config};
 async fn the_provider_serves_https_with_hsts_and_redirects_plain_http() {
     let db = TestDb::new(Backend::Sqlite).await.unwrap();
     let pki = db.dir.path().join("certs");
-    idp_server::devcerts::write_dev_pki(&pki, &[]).unwrap();
+    idp_server::tls::devcerts::write_dev_pki(&pki, &[]).unwrap();
     let mut config = test_config(&db);
     config.tls_cert = Some(pki.join("server.pem"));
     config.tls_key = Some(pki.join("server-key.pem"));

@@ -8,7 +8,7 @@
 
 use crate::crypto::{random_token, sha256_hex};
 use crate::error::OAuthError;
-use crate::model::*;
+use crate::model::{AuthCode, AuthRequest, Authorization, Client, ClientType, Grant, ResponseMode, Session};
 use crate::{Env, scope};
 
 /// Where and how a response goes back to the client.

@@ -4,7 +4,11 @@
 use async_trait::async_trait;
 
 use crate::error::{OAuthError, StoreError};
-use crate::model::*;
+use crate::model::{
+    Account, AuditEvent, AuthCode, Ceremony, Client, ClientSettings, DeviceGrant, Grant, Interaction,
+    LogoutDelivery, PendingSignIn, Profile, RealName, RefreshToken, Session, SigningAlg, SigningKeyRecord,
+    SmsCheck, SmsCode, Tenant, TenantSettings, TotpCredential, WebauthnCredential,
+};
 use crate::org::{Membership, Organisation};
 use crate::token::TokenResponse;
 

@@ -10,7 +10,10 @@ use crate::crypto::{b64, ct_eq, random_token, sha256, sha256_hex, sha512};
 use crate::discovery::Endpoints;
 use crate::error::OAuthError;
 use crate::keys::KeySet;
-use crate::model::*;
+use crate::model::{
+    AuditEvent, AuthCode, Authorization, Client, ClientType, MAX_REFRESH_REUSE_SECONDS, RefreshToken,
+    SigningAlg, Tenant,
+};
 use crate::ports::{Issue, Redeem, Rotate};
 use crate::{Env, Store, scope};
 

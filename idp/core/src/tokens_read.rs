@@ -9,7 +9,7 @@ use crate::client_auth::AuthenticatedClient;
 use crate::crypto::sha256_hex;
 use crate::error::OAuthError;
 use crate::keys::KeySet;
-use crate::model::*;
+use crate::model::{AuditEvent, Authorization, Profile, RealName, RefreshToken, Tenant};
 use crate::{Env, Store, scope};
 
 /// What releasing claims about an account needs beyond the account, read only for the scopes

@@ -10,7 +10,7 @@ fn oathtool(secret_b32: &str, at: i64) -> String {
     let out = std::process::Command::new("oathtool")
         .args(["--totp", "-b", secret_b32, "--now", &format!("@{at}")])
         .output()
-        .expect("oathtool is installed (Debian package oathtool; .ci/run installs it)");
+        .expect("oathtool is installed (Debian package oathtool; scripts/test.sh installs it)");
     assert!(out.status.success(), "oathtool: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }

@@ -118,16 +118,16 @@ impl Application {
         let bootstrap = config.bootstrap;
         let ops = open_ops_waiting(config, env).await?;
         let bootstrap_admin = if bootstrap { ops.bootstrap().await? } else { None };
-        let sms = crate::sms::from_config(&ops.config)?;
+        let sms = crate::outbound::sms::from_config(&ops.config)?;
         // the outbound rules are checked at start, whether or not a gateway uses them yet
         crate::outbound::Policy::new(&ops.config.outbound)?;
-        let verifier = crate::verifier::from_config(&ops.config)?;
-        let email = crate::sms::email_from_config(&ops.config)?;
+        let verifier = crate::outbound::verifier::from_config(&ops.config)?;
+        let email = crate::outbound::sms::email_from_config(&ops.config)?;
         let mut state = AppState::new(ops, sms, verifier);
         state.email = email;
         let state = Arc::new(state);
         state.spawn_housekeeping();
-        crate::logout_everywhere::spawn_deliveries(&state);
+        crate::outbound::logout::spawn_deliveries(&state);
         Ok(Self { listener, tls, redirect, metrics, state, bootstrap_admin })
     }
 

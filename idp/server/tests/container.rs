@@ -11,7 +11,7 @@
 //!   same database, the first stops (SIGTERM) and the second carries the session and the token
 //!   family on; the first comes back and knows the session too.
 //!
-//! Needs podman, podman-compose, buildah and debootstrap (`.ci/run` installs them) and root.
+//! Needs podman, podman-compose, buildah and debootstrap (`scripts/test.sh` installs them) and root.
 //! `IDP_TEST_CONTAINERS=off` skips it, saying so; `.ci/run` refuses that. The release build
 //! inside the image takes most of its time (about eight minutes on two cores).
 
@@ -88,7 +88,7 @@ fn the_image_and_the_compose_file_work_as_shipped() {
         let found = Command::new("sh").args(["-c", &format!("command -v {tool}")]).output().unwrap();
         assert!(
             found.status.success(),
-            "{tool} is needed: install {package} (.ci/run does), or set IDP_TEST_CONTAINERS=off"
+            "{tool} is needed: install {package} (scripts/test.sh does), or set IDP_TEST_CONTAINERS=off"
         );
     }
     let root = root();

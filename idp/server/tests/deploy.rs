@@ -2,7 +2,7 @@
 //! the Kubernetes manifests against the Kubernetes schemas (`kubernetes-validate --strict`,
 //! which also refuses a misspelt field), the systemd unit with `systemd-analyze verify`, the
 //! alert rules with `promtool check rules`; the compose file parses; and every metric the
-//! alerts and the Grafana dashboard use is one `docs/metrics.md` documents. `.ci/run`
+//! alerts and the Grafana dashboard use is one `docs/metrics.md` documents. `scripts/test.sh`
 //! installs the tools (PyPI kubernetes-validate, Debian's prometheus and systemd).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -15,10 +15,9 @@ fn root() -> PathBuf {
 }
 
 fn run(tool: &str, args: &[&str], install: &str) -> std::process::Output {
-    Command::new(tool)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("this test needs {tool} ({e}); install it with: {install} (.ci/run does)"))
+    Command::new(tool).args(args).output().unwrap_or_else(|e| {
+        panic!("this test needs {tool} ({e}); install it with: {install} (scripts/test.sh does)")
+    })
 }
 
 #[test]

@@ -1,7 +1,10 @@
 //! Row structs shared by both backends and their conversion to the core's records.
 
 use idp_core::StoreError;
-use idp_core::model::*;
+use idp_core::model::{
+    Account, AuditEvent, AuthCode, Ceremony, Client, ClientType, Grant, Interaction, RealName, RefreshToken,
+    Session, SigningAlg, SigningKeyRecord, Tenant, TotpCredential, WebauthnCredential,
+};
 use idp_core::org::{Membership, Organisation};
 use serde::Serialize;
 use serde::de::DeserializeOwned;

@@ -5,7 +5,11 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use idp_core::StoreError;
-use idp_core::model::*;
+use idp_core::model::{
+    Account, AuditEvent, AuthCode, Ceremony, Client, ClientSettings, DeviceGrant, Grant, Interaction,
+    LogoutDelivery, PendingSignIn, Profile, RealName, RefreshToken, Session, SigningAlg, SigningKeyRecord,
+    SmsCheck, SmsCode, Tenant, TenantSettings, TotpCredential, WebauthnCredential,
+};
 use idp_core::org::{Membership, Organisation};
 use idp_core::ports::{Issue, IssueFn, Redeem, Result, Rotate};
 use idp_core::token::TokenResponse;

@@ -1,5 +1,6 @@
 use super::*;
 use crate::TestEnv;
+use crate::model::ClientSettings;
 
 fn client(kind: ClientType) -> Client {
     Client {

@@ -8,7 +8,7 @@ use idp_core::admin::Action;
 use serde::Deserialize;
 
 use super::{caller, forbidden, ok, problem, refused};
-use crate::http::State;
+use crate::state::State;
 
 #[derive(Deserialize)]
 pub struct Search {

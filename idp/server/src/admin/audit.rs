@@ -10,7 +10,7 @@ use idp_core::audit::Filter;
 use serde::Deserialize;
 
 use super::{caller, failed, forbidden, ok, problem};
-use crate::http::State;
+use crate::state::State;
 
 #[derive(Deserialize)]
 pub struct AuditQuery {
@@ -54,7 +54,7 @@ pub async fn search(
     match q.format.as_deref() {
         None | Some("json") => ok(StatusCode::OK, &records),
         Some("csv") => {
-            let mut res = (StatusCode::OK, crate::ops_audit::to_csv(&records)).into_response();
+            let mut res = (StatusCode::OK, crate::ops::audit::to_csv(&records)).into_response();
             res.headers_mut()
                 .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
             res.headers_mut().insert(

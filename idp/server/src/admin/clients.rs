@@ -14,8 +14,8 @@ use idp_proto::ClientRequest;
 use serde::Deserialize;
 
 use super::{caller, failed, forbidden, json_body, ok, problem, refused};
-use crate::cli::client_info;
-use crate::http::State;
+use crate::ops::clients::client_info;
+use crate::state::State;
 use crate::state::{AppState, TenantCtx};
 
 /// The materialised path of the client's organisation, if it has one.

@@ -10,7 +10,7 @@ use idp_core::model::SigningAlg;
 use serde::Deserialize;
 
 use super::{caller, forbidden, json_body, ok, problem, refused};
-use crate::http::State;
+use crate::state::State;
 
 /// `GET /keys`.
 pub async fn list(state: State, Path(slug): Path<String>, headers: HeaderMap) -> Response {

@@ -162,7 +162,7 @@ pub async fn caller(
         }
     };
     let invalid = || problem(StatusCode::UNAUTHORIZED, "The access token is invalid or has expired.");
-    let at = match crate::http::token::read_ctx(state, &t).access_token(&token).await {
+    let at = match state.read_ctx(&t).access_token(&token).await {
         Ok(Some(at)) => at,
         Ok(None) => return Err(invalid()),
         Err(e) => return Err(failed(e.description)),

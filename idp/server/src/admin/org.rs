@@ -15,8 +15,8 @@ use idp_proto::{NewMembership, NewOrganisation, OrganisationInfo};
 use serde::Deserialize;
 
 use super::{caller, failed, forbidden, json_body, ok, problem, refused};
-use crate::http::State;
-use crate::ops_accounts::membership_info;
+use crate::ops::accounts::membership_info;
+use crate::state::State;
 use crate::state::{AppState, TenantCtx};
 
 fn info(o: Organisation) -> OrganisationInfo {

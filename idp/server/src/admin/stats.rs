@@ -9,7 +9,7 @@ use idp_core::admin::{SECURITY_ADMIN, SYSTEM_ADMIN};
 use serde_json::json;
 
 use super::{caller, failed, forbidden, ok, refused};
-use crate::http::State;
+use crate::state::State;
 
 /// `GET /stats`.
 pub async fn stats(state: State, Path(slug): Path<String>, headers: HeaderMap) -> Response {

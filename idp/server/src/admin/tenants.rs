@@ -17,7 +17,7 @@ use idp_core::model::{Tenant, TenantPolicy};
 use serde::Deserialize;
 
 use super::{caller, forbidden, json_body, ok, problem, refused};
-use crate::http::State;
+use crate::state::State;
 use crate::state::TenantCtx;
 
 fn info(state: &crate::state::AppState, t: &Tenant) -> serde_json::Value {

@@ -12,42 +12,9 @@ use axum::extract::{Path, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use idp_core::model::Tenant;
 
 use super::State;
-
-/// A tenant's look, prepared when the tenant is loaded.
-#[derive(Debug, Default)]
-pub struct Look {
-    slug: String,
-    name_zh: Option<String>,
-    name_en: Option<String>,
-    /// The stylesheet over the default one, and its version (for the URL).
-    css: Option<(String, String)>,
-    /// The logo's type, bytes and version.
-    logo: Option<(String, Vec<u8>, String)>,
-}
-
-impl Look {
-    pub fn of(tenant: &Tenant) -> Look {
-        let b = &tenant.settings.branding;
-        let version = |bytes: &[u8]| idp_core::crypto::sha256_hex(bytes)[..12].to_string();
-        Look {
-            slug: tenant.slug.clone(),
-            name_zh: b.name_zh.clone(),
-            name_en: b.name_en.clone(),
-            css: b.css().map(|c| {
-                let v = version(c.as_bytes());
-                (c, v)
-            }),
-            logo: b.logo.as_ref().map(|l| {
-                let bytes = l.bytes();
-                let v = version(&bytes);
-                (l.content_type.clone(), bytes, v)
-            }),
-        }
-    }
-}
+pub use crate::state::look::Look;
 
 tokio::task_local! {
     static CURRENT: Arc<Look>;

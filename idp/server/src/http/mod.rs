@@ -16,35 +16,16 @@ use tower_http::cors::{Any, CorsLayer};
 use crate::state::AppState;
 
 pub mod account;
-pub mod account_contact;
-pub mod account_delete;
-pub mod account_enterprise;
-pub mod account_grants;
-pub mod account_keys;
-pub mod account_profile;
-pub mod account_sessions;
-pub mod authorize;
-pub mod context;
-pub mod counter;
-pub mod device;
-pub mod discovery;
-pub mod factor;
+pub mod hall;
 pub mod health;
-pub mod interaction;
-pub mod logout;
 pub mod look;
+pub mod oidc;
 pub mod pages;
-pub mod passkey;
-pub mod realname;
-pub mod recovery;
 pub mod session;
-pub mod signed_out;
-pub mod sms;
+pub mod signin;
 mod texts;
-pub mod token;
-pub mod userinfo;
 
-pub type State = axum::extract::State<Arc<AppState>>;
+pub use crate::state::State;
 
 /// Largest request body accepted anywhere (413 beyond).
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -58,56 +39,56 @@ pub fn router(state: Arc<AppState>) -> Router {
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
         .max_age(std::time::Duration::from_secs(600));
     let api = Router::new()
-        .route("/t/{tenant}/.well-known/openid-configuration", get(discovery::openid_configuration))
-        .route("/t/{tenant}/jwks", get(discovery::jwks))
-        .route("/t/{tenant}/token", post(token::token))
-        .route("/t/{tenant}/device_authorization", post(token::device_authorization))
-        .route("/t/{tenant}/revoke", post(token::revoke))
-        .route("/t/{tenant}/userinfo", get(userinfo::get).post(userinfo::post))
+        .route("/t/{tenant}/.well-known/openid-configuration", get(oidc::discovery::openid_configuration))
+        .route("/t/{tenant}/jwks", get(oidc::discovery::jwks))
+        .route("/t/{tenant}/token", post(oidc::token::token))
+        .route("/t/{tenant}/device_authorization", post(oidc::token::device_authorization))
+        .route("/t/{tenant}/revoke", post(oidc::token::revoke))
+        .route("/t/{tenant}/userinfo", get(oidc::userinfo::get).post(oidc::userinfo::post))
         .layer(cors);
     // The tenant's pages, each with the tenant's look (see `look`).
     let pages = Router::new()
         .route("/t/{tenant}/look.css", get(look::stylesheet))
         .route("/t/{tenant}/logo", get(look::logo))
-        .route("/t/{tenant}/authorize", get(authorize::get).post(authorize::post))
-        .route("/t/{tenant}/interaction/{id}", get(interaction::show))
-        .route("/t/{tenant}/interaction/{id}/login", post(interaction::login))
-        .route("/t/{tenant}/interaction/{id}/consent", post(interaction::consent))
-        .route("/t/{tenant}/interaction/{id}/totp", post(factor::totp))
-        .route("/t/{tenant}/interaction/{id}/passkey/begin", post(passkey::begin))
-        .route("/t/{tenant}/interaction/{id}/passkey", post(passkey::finish))
-        .route("/t/{tenant}/interaction/{id}/recovery/send", post(recovery::send))
-        .route("/t/{tenant}/interaction/{id}/recovery/verify", post(recovery::verify))
-        .route("/t/{tenant}/interaction/{id}/sms", get(sms::show))
-        .route("/t/{tenant}/interaction/{id}/sms/send", post(sms::send))
-        .route("/t/{tenant}/interaction/{id}/sms/verify", post(sms::verify))
+        .route("/t/{tenant}/authorize", get(oidc::authorize::get).post(oidc::authorize::post))
+        .route("/t/{tenant}/interaction/{id}", get(signin::interaction::show))
+        .route("/t/{tenant}/interaction/{id}/login", post(signin::interaction::login))
+        .route("/t/{tenant}/interaction/{id}/consent", post(signin::interaction::consent))
+        .route("/t/{tenant}/interaction/{id}/totp", post(signin::factor::totp))
+        .route("/t/{tenant}/interaction/{id}/passkey/begin", post(signin::passkey::begin))
+        .route("/t/{tenant}/interaction/{id}/passkey", post(signin::passkey::finish))
+        .route("/t/{tenant}/interaction/{id}/recovery/send", post(signin::recovery::send))
+        .route("/t/{tenant}/interaction/{id}/recovery/verify", post(signin::recovery::verify))
+        .route("/t/{tenant}/interaction/{id}/sms", get(signin::sms::show))
+        .route("/t/{tenant}/interaction/{id}/sms/send", post(signin::sms::send))
+        .route("/t/{tenant}/interaction/{id}/sms/verify", post(signin::sms::verify))
         .route("/t/{tenant}/account", get(account::show))
         .route("/t/{tenant}/account/totp/begin", post(account::totp_begin))
         .route("/t/{tenant}/account/totp/confirm", post(account::totp_confirm))
         .route("/t/{tenant}/account/totp/remove", post(account::totp_remove))
-        .route("/t/{tenant}/account/realname", post(realname::account_bind))
-        .route("/t/{tenant}/account/enterprise/bind", post(account_enterprise::bind))
-        .route("/t/{tenant}/account/context", post(context::switch))
-        .route("/t/{tenant}/account/sessions/{sid}/end", post(account_sessions::end))
-        .route("/t/{tenant}/account/grants/{client}/withdraw", post(account_grants::withdraw))
-        .route("/t/{tenant}/account/delete", post(account_delete::delete))
-        .route("/t/{tenant}/account/profile", post(account_profile::save))
-        .route("/t/{tenant}/account/email/send", post(account_contact::send_email))
-        .route("/t/{tenant}/account/email/verify", post(account_contact::verify_email))
-        .route("/t/{tenant}/account/enterprise/{org}/{what}", post(account_enterprise::grant))
-        .route("/t/{tenant}/account/role/{id}/{what}", post(account_enterprise::decide))
-        .route("/t/{tenant}/counter", get(counter::show).post(counter::check))
-        .route("/t/{tenant}/interaction/{id}/realname", post(realname::upgrade))
-        .route("/t/{tenant}/interaction/{id}/context", post(context::pick))
-        .route("/t/{tenant}/account/phone/send", post(account_contact::send_phone))
-        .route("/t/{tenant}/account/phone/verify", post(account_contact::verify_phone))
-        .route("/t/{tenant}/account/keys/begin", post(account_keys::begin))
-        .route("/t/{tenant}/account/keys/finish", post(account_keys::finish))
-        .route("/t/{tenant}/account/keys/{key}/remove", post(account_keys::remove))
-        .route("/t/{tenant}/device", get(device::show).post(device::decide))
-        .route("/t/{tenant}/device/qr.svg", get(device::qr))
-        .route("/t/{tenant}/end_session", get(logout::get).post(logout::post))
-        .route("/t/{tenant}/end_session/confirm", post(logout::confirm))
+        .route("/t/{tenant}/account/realname", post(signin::realname::account_bind))
+        .route("/t/{tenant}/account/enterprise/bind", post(account::enterprise::bind))
+        .route("/t/{tenant}/account/context", post(signin::context::switch))
+        .route("/t/{tenant}/account/sessions/{sid}/end", post(account::sessions::end))
+        .route("/t/{tenant}/account/grants/{client}/withdraw", post(account::grants::withdraw))
+        .route("/t/{tenant}/account/delete", post(account::delete::delete))
+        .route("/t/{tenant}/account/profile", post(account::profile::save))
+        .route("/t/{tenant}/account/email/send", post(account::contact::send_email))
+        .route("/t/{tenant}/account/email/verify", post(account::contact::verify_email))
+        .route("/t/{tenant}/account/enterprise/{org}/{what}", post(account::enterprise::grant))
+        .route("/t/{tenant}/account/role/{id}/{what}", post(account::enterprise::decide))
+        .route("/t/{tenant}/counter", get(hall::counter::show).post(hall::counter::check))
+        .route("/t/{tenant}/interaction/{id}/realname", post(signin::realname::upgrade))
+        .route("/t/{tenant}/interaction/{id}/context", post(signin::context::pick))
+        .route("/t/{tenant}/account/phone/send", post(account::contact::send_phone))
+        .route("/t/{tenant}/account/phone/verify", post(account::contact::verify_phone))
+        .route("/t/{tenant}/account/keys/begin", post(account::keys::begin))
+        .route("/t/{tenant}/account/keys/finish", post(account::keys::finish))
+        .route("/t/{tenant}/account/keys/{key}/remove", post(account::keys::remove))
+        .route("/t/{tenant}/device", get(hall::device::show).post(hall::device::decide))
+        .route("/t/{tenant}/device/qr.svg", get(hall::device::qr))
+        .route("/t/{tenant}/end_session", get(oidc::logout::get).post(oidc::logout::post))
+        .route("/t/{tenant}/end_session/confirm", post(oidc::logout::confirm))
         .route_layer(middleware::from_fn_with_state(state.clone(), look::scope));
     Router::new()
         .merge(api)
@@ -118,8 +99,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/static/style.css", get(pages::stylesheet))
         .route("/static/webauthn.js", get(pages::webauthn_script))
-        .route("/static/signed-out.js", get(signed_out::script))
-        .route("/t/{tenant}/introspect", post(token::introspect))
+        .route("/static/signed-out.js", get(oidc::signed_out::script))
+        .route("/t/{tenant}/introspect", post(oidc::token::introspect))
         .fallback(pages::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), crate::metrics::track))
         .layer(middleware::from_fn(request_id))

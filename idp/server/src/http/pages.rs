@@ -163,12 +163,12 @@ pub struct AccountPage<'a> {
     pub contexts: Vec<(String, String, bool)>,
     /// The latest releases of the person's claims: (when, client, claim names).
     pub releases: Vec<(String, String, String)>,
-    pub grants: Vec<super::account_grants::GrantRow>,
-    pub sessions: Vec<super::account_sessions::SessionRow>,
+    pub grants: Vec<super::account::grants::GrantRow>,
+    pub sessions: Vec<super::account::sessions::SessionRow>,
     /// The latest sign-ins and failed attempts: (when, what, address).
     pub history: Vec<(String, &'static str, String)>,
     /// The profile form's fields.
-    pub profile: Vec<super::account_profile::ProfileField>,
+    pub profile: Vec<super::account::profile::ProfileField>,
 }
 
 /// An enterprise role of the person on the account page.
@@ -275,59 +275,6 @@ pub struct KeyRow {
     pub created: String,
     pub last_used: Option<String>,
     pub flagged: bool,
-}
-
-/// The time zone named (IANA, from the bundled database), or the default (`Asia/Shanghai`)
-/// for `None`; `None` back for a name that is not one.
-pub fn time_zone(name: Option<&str>) -> Option<jiff::tz::TimeZone> {
-    let name = name.unwrap_or(idp_core::model::DEFAULT_TIME_ZONE);
-    if name.is_empty() || name.len() > 64 {
-        return None;
-    }
-    jiff::tz::TimeZone::get(name).ok()
-}
-
-/// A Unix time as people read it in the tenant's time zone: `HH:MM` when it is today there,
-/// `YYYY-MM-DD HH:MM` otherwise (docs/domain.md: local time, with the date where it is not today).
-pub fn local_time(tz: &jiff::tz::TimeZone, t: i64, now: i64) -> String {
-    let at = |s: i64| jiff::Timestamp::from_second(s).ok().map(|ts| ts.to_zoned(tz.clone()));
-    match (at(t), at(now)) {
-        (Some(z), Some(n)) if z.date() == n.date() => z.strftime("%H:%M").to_string(),
-        (Some(z), _) => z.strftime("%Y-%m-%d %H:%M").to_string(),
-        _ => String::new(),
-    }
-}
-
-#[cfg(test)]
-mod date_tests {
-    #[test]
-    fn local_times() {
-        let cst = super::time_zone(None).unwrap();
-        let now = 1_795_830_000; // 2026-11-28 01:40 UTC = 09:40 in Shanghai
-        assert_eq!(super::local_time(&cst, now, now), "09:40");
-        assert_eq!(super::local_time(&cst, now - 3600, now), "08:40", "earlier today there");
-        // 23:30 UTC the day before is 07:30 today in Shanghai
-        assert_eq!(super::local_time(&cst, now - 2 * 3600 - 10 * 60, now), "07:30");
-        assert_eq!(super::local_time(&cst, now - 86_400, now), "2026-11-27 09:40");
-        assert_eq!(super::local_time(&cst, 951_782_400, now), "2000-02-29 08:00");
-        let urumqi = super::time_zone(Some("Asia/Urumqi")).unwrap();
-        assert_eq!(super::local_time(&urumqi, now, now), "07:40");
-        assert!(super::time_zone(Some("Mars/Olympus")).is_none());
-        assert!(super::time_zone(Some("")).is_none());
-    }
-}
-
-#[derive(Template)]
-#[template(path = "totp_enrol.html")]
-pub struct TotpEnrolPage<'a> {
-    pub t: &'a Texts,
-    pub lang_switch: Option<String>,
-    /// An SVG we drew ourselves from the otpauth URI.
-    pub qr_svg: &'a str,
-    pub key: &'a str,
-    pub error: Option<&'a str>,
-    pub base: String,
-    pub csrf: &'a str,
 }
 
 #[derive(Template)]
@@ -465,4 +412,17 @@ pub async fn stylesheet() -> Response {
     res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
     res
+}
+
+#[derive(Template)]
+#[template(path = "totp_enrol.html")]
+pub struct TotpEnrolPage<'a> {
+    pub t: &'a Texts,
+    pub lang_switch: Option<String>,
+    /// An SVG we drew ourselves from the otpauth URI.
+    pub qr_svg: &'a str,
+    pub key: &'a str,
+    pub error: Option<&'a str>,
+    pub base: String,
+    pub csrf: &'a str,
 }

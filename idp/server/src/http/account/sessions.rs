@@ -1,0 +1,123 @@
+//! The person's sessions and sign-in history on the account pages: every live
+//! session of the account with when it began, when it was last used and how the person signed
+//! in, this browser's marked; end one, or all the others. And the latest sign-ins and failed
+//! attempts with their addresses, from the audit trail.
+
+use axum::body::Bytes;
+use axum::extract::Path;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use idp_core::model::{Account, Session};
+
+use crate::http::State;
+use crate::http::account::{Posted, posted, show_account};
+use crate::http::pages::{Texts, error_page};
+use crate::state::{AppState, TenantCtx};
+
+/// A live session on the account page.
+pub struct SessionRow {
+    pub sid: String,
+    pub created: String,
+    pub last_seen: String,
+    pub acr: String,
+    pub amr: String,
+    /// The session of this browser.
+    pub current: bool,
+}
+
+/// The account's live sessions, newest first.
+pub(crate) async fn rows(
+    state: &AppState,
+    t: &TenantCtx,
+    account: &Account,
+    current: &Session,
+) -> Vec<SessionRow> {
+    let now = state.env().now();
+    let mut list = state.store().account_sessions(&t.tenant.id, &account.id, now).await.unwrap_or_default();
+    list.sort_by_key(|s| std::cmp::Reverse(s.created_at));
+    list.into_iter()
+        .map(|s| SessionRow {
+            current: s.sid == current.sid,
+            created: t.local(s.created_at, now),
+            last_seen: t.local(s.last_seen, now),
+            acr: s.acr,
+            amr: s.amr.join(" "),
+            sid: s.sid,
+        })
+        .collect()
+}
+
+/// The latest sign-ins and failed attempts: (when, what, address).
+pub(crate) async fn history(
+    state: &AppState,
+    t: &TenantCtx,
+    account: &Account,
+    texts: &Texts,
+) -> Vec<(String, &'static str, String)> {
+    let mut events = vec![];
+    for (kind, label) in [("login_success", texts.history_ok), ("login_failure", texts.history_failed)] {
+        let found =
+            state.store().account_events(&t.tenant.id, &account.id, kind, 10).await.unwrap_or_default();
+        events.extend(found.into_iter().map(|e| (e.at, label, e.ip.unwrap_or_default())));
+    }
+    events.sort_by_key(|(at, _, _)| std::cmp::Reverse(*at));
+    events.truncate(10);
+    let now = state.env().now();
+    events.into_iter().map(|(at, label, ip)| (t.local(at, now), label, ip)).collect()
+}
+
+/// `POST /account/sessions/{sid}/end` (`others`: every session but this one).
+pub async fn end(
+    state: State,
+    Path((slug, which)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Posted { t, lang, session, account, .. } = match posted(&state, &slug, &headers, &body).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let now = state.env().now();
+    let live = match state.store().account_sessions(&t.tenant.id, &account.id, now).await {
+        Ok(l) => l,
+        Err(e) => return error_page(lang, &e.into()),
+    };
+    // only the account's own sessions; `others` keeps this browser's
+    let ending: Vec<Session> = live
+        .into_iter()
+        .filter(|s| if which == "others" { s.sid != session.sid } else { s.sid == which })
+        .collect();
+    // their clients are told (back-channel); this browser's own also loads the front-channel
+    // pages below
+    let frames =
+        match crate::http::oidc::signed_out::end_sessions(&state, &t, &ending, Some(&session.sid)).await {
+            Ok(f) => f,
+            Err(e) => return error_page(lang, &e),
+        };
+    let detail = serde_json::json!({"sessions": ending.iter().map(|s| &s.sid).collect::<Vec<_>>()});
+    crate::http::session::audit(
+        &state,
+        &t.tenant.id,
+        "sessions_ended_by_person",
+        Some(&account.id),
+        None,
+        None,
+        detail,
+    )
+    .await;
+    if ending.iter().any(|s| s.sid == session.sid) {
+        // this browser's own: signed out here too
+        let home = format!("/t/{}/account", t.tenant.slug);
+        let tx = lang.texts();
+        return crate::http::oidc::signed_out::here(
+            &state,
+            &t,
+            lang,
+            &frames,
+            Some(&home),
+            (tx.signed_out, tx.signed_out_text),
+        );
+    }
+    let texts = lang.texts();
+    show_account(&state, &t, lang, &headers, &session, &account, Some(texts.sessions_ended)).await
+}

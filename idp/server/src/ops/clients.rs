@@ -1,0 +1,337 @@
+//! Registering and looking after department applications ("Clients") for the admin
+//! API: one set of rules for a new client and for changes to one (`apply`), secret rotation
+//! with an overlap (the old secret keeps working until then), enable and disable. Every change
+//! is audited with the administrator's identity.
+
+use anyhow::{anyhow, bail};
+use idp_core::crypto::{random_token, sha256_hex};
+use idp_core::model::{AccessTokenFormat, Client, ClientSettings, ClientType, SigningAlg};
+use idp_proto::{ClientInfo, ClientRequest};
+
+use crate::ops::{NewClient, Ops, check_redirect_uri};
+
+/// The longest overlap a rotated secret keeps working.
+pub const MAX_OVERLAP: i64 = 30 * 86_400;
+
+/// Applies `req` to `s`, refusing what is not allowed.
+pub fn apply(s: &mut ClientSettings, req: &ClientRequest) -> anyhow::Result<()> {
+    if let Some(uris) = &req.redirect_uris {
+        uris.iter().try_for_each(|u| check_redirect_uri(u))?;
+        s.redirect_uris = uris.clone();
+    }
+    if let Some(uris) = &req.post_logout_redirect_uris {
+        uris.iter().try_for_each(|u| check_redirect_uri(u))?;
+        s.post_logout_redirect_uris = uris.clone();
+    }
+    if let Some(scope) = &req.scope {
+        let parsed = idp_core::scope::parse(scope).map_err(|e| anyhow!(e))?;
+        s.scope = parsed.join(" ");
+    }
+    if let Some(p) = &req.purposes {
+        s.purposes = p.clone();
+    }
+    let granted: Vec<&str> = s.scope.split(' ').collect();
+    for (scope, text) in &s.purposes {
+        if !granted.contains(&scope.as_str()) {
+            bail!("a purpose is for one of the client's scopes, not {scope:?}");
+        }
+        if text.trim().is_empty() || text.chars().count() > 200 {
+            bail!("a purpose is 1 to 200 characters");
+        }
+    }
+    match req.consent.as_deref() {
+        None => {}
+        Some("ask") => s.statutory = false,
+        Some("statutory") => s.statutory = true,
+        Some(_) => bail!("consent is ask or statutory"),
+    }
+    if let Some(acr) = &req.min_acr {
+        match acr.as_str() {
+            "" => s.min_acr = None,
+            a if idp_core::policy::OFFERED.contains(&a) => s.min_acr = Some(a.into()),
+            _ => bail!("min_acr is aal1 or aal2"),
+        }
+    }
+    if let Some(level) = req.min_realname_level {
+        match level {
+            0 => s.min_realname_level = None,
+            1..=4 => s.min_realname_level = Some(level),
+            _ => bail!("min_realname_level is 0 (none) to 4"),
+        }
+    }
+    if let Some(c) = &req.contexts {
+        if c.is_empty() || c.iter().any(|x| !matches!(x.as_str(), "self" | "staff" | "enterprise")) {
+            bail!("contexts are some of self, staff, enterprise");
+        }
+        s.contexts = c.clone();
+    }
+    if let Some(sector) = &req.sector {
+        s.sector = match sector.as_str() {
+            "" => None,
+            u if url::Url::parse(u).is_ok_and(|u| u.scheme() == "https" && u.host().is_some()) => {
+                Some(u.into())
+            }
+            _ => bail!("a sector is an https URI"),
+        };
+    }
+    if let Some(f) = &req.access_token_format {
+        s.access_token_format = match f.as_str() {
+            "jwt" => AccessTokenFormat::Jwt,
+            "opaque" => AccessTokenFormat::Opaque,
+            _ => bail!("access_token_format is jwt or opaque"),
+        };
+    }
+    if let Some(alg) = &req.id_token_signed_response_alg {
+        s.id_token_alg = SigningAlg::parse(alg)
+            .ok_or_else(|| anyhow!("the ID token algorithm is ES256, RS256, PS256 or EdDSA"))?;
+    }
+    if let Some(ttl) = req.access_token_ttl {
+        if !(30..=idp_core::keys::MAX_TOKEN_LIFETIME).contains(&ttl) {
+            bail!("access_token_ttl is 30 to 86400 seconds");
+        }
+        s.access_token_ttl = ttl;
+    }
+    if let Some(place) = &req.location {
+        let place = place.trim();
+        if place.chars().count() > 100 || place.chars().any(char::is_control) {
+            bail!("a location has at most 100 characters");
+        }
+        s.location = (!place.is_empty()).then(|| place.to_string());
+    }
+    for (given, field) in [
+        (&req.backchannel_logout_uri, &mut s.backchannel_logout_uri),
+        (&req.frontchannel_logout_uri, &mut s.frontchannel_logout_uri),
+    ] {
+        match given.as_deref() {
+            None => {}
+            Some("") => *field = None,
+            Some(uri) => {
+                idp_core::logout::valid_uri(uri).map_err(|e| anyhow!(e))?;
+                *field = Some(uri.to_string());
+            }
+        }
+    }
+    if let Some(list) = &req.resources {
+        list.iter().try_for_each(|r| check_resource(r))?;
+        s.resources = list.clone();
+    }
+    match req.resource_uri.as_deref() {
+        None => {}
+        Some("") => s.resource_uri = None,
+        Some(r) => {
+            check_resource(r)?;
+            s.resource_uri = Some(r.to_string());
+        }
+    }
+    match req.refresh_reuse_seconds {
+        None => {}
+        Some(-1) => s.refresh_reuse_seconds = None,
+        Some(n) if (0..=idp_core::model::MAX_REFRESH_REUSE_SECONDS).contains(&n) => {
+            s.refresh_reuse_seconds = Some(n)
+        }
+        Some(_) => bail!("refresh_reuse_seconds is 0 to 60 (-1: the tenant's default)"),
+    }
+    if let Some(admin) = req.admin_client {
+        if !admin && s.admin_client {
+            s.scope =
+                s.scope.split(' ').filter(|x| *x != idp_core::admin::SCOPE).collect::<Vec<_>>().join(" ");
+        }
+        s.admin_client = admin;
+    }
+    if let Some(ttl) = req.refresh_token_ttl {
+        if !(60..=90 * 86_400).contains(&ttl) {
+            bail!("refresh_token_ttl is 60 seconds to 90 days");
+        }
+        s.refresh_token_ttl = ttl;
+    }
+    Ok(())
+}
+
+/// A resource identifier (RFC 8707 §2): an absolute https URI (http only on loopback, for
+/// development) without a fragment.
+pub fn check_resource(r: &str) -> anyhow::Result<()> {
+    let ok = r.len() <= 512
+        && url::Url::parse(r).is_ok_and(|u| {
+            u.fragment().is_none()
+                && (u.scheme() == "https"
+                    || (u.scheme() == "http"
+                        && matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))))
+        });
+    if !ok {
+        bail!("a resource is an absolute https URI without a fragment (at most 512 characters)");
+    }
+    Ok(())
+}
+
+/// A kiosk's tokens are short-lived (docs/domain.md); it has no use for redirect URIs.
+fn kiosk_limits(t: ClientType, s: &ClientSettings) -> anyhow::Result<()> {
+    if t != ClientType::Kiosk {
+        return Ok(());
+    }
+    if s.access_token_ttl > idp_core::device::KIOSK_MAX_ACCESS_TTL {
+        bail!("a kiosk's access_token_ttl is at most {} seconds", idp_core::device::KIOSK_MAX_ACCESS_TTL);
+    }
+    if !s.redirect_uris.is_empty() {
+        bail!("a kiosk has no redirect URIs (it signs in with the device grant)");
+    }
+    Ok(())
+}
+
+impl Ops {
+    /// Registers a client; its secret (web, service) is in the answer, once.
+    pub async fn register_client_by(
+        &self,
+        slug: &str,
+        req: &ClientRequest,
+        organisation_id: Option<String>,
+        by: &str,
+    ) -> anyhow::Result<(Client, Option<String>)> {
+        let client_type = match req.client_type.as_deref() {
+            Some("web") => ClientType::Web,
+            Some("spa") => ClientType::Spa,
+            Some("service") => ClientType::Service,
+            Some("kiosk") => ClientType::Kiosk,
+            _ => bail!("type is web, spa, service or kiosk"),
+        };
+        let mut settings = ClientSettings::default();
+        if client_type == ClientType::Service && req.scope.is_none() {
+            settings.scope = "api".into();
+        }
+        if client_type == ClientType::Kiosk {
+            settings.scope = "openid profile".into();
+            settings.access_token_ttl = 300;
+        }
+        apply(&mut settings, req)?;
+        kiosk_limits(client_type, &settings)?;
+        settings.organisation_id = organisation_id;
+        let new = NewClient {
+            name: req.name.clone().unwrap_or_default(),
+            client_type,
+            redirect_uris: settings.redirect_uris.clone(),
+            post_logout_redirect_uris: settings.post_logout_redirect_uris.clone(),
+            scope: Some(settings.scope.clone()),
+            settings: Some(settings),
+        };
+        let (client, secret) = self.add_client(slug, new).await?;
+        let detail = serde_json::json!({"client": client.client_id, "name": client.name, "scope": client.settings.scope});
+        self.audit_by(&client.tenant_id, "client_registered", None, detail, by).await?;
+        Ok((client, secret))
+    }
+
+    /// Changes a client (not its type).
+    pub async fn update_client_by(
+        &self,
+        slug: &str,
+        id: &str,
+        req: &ClientRequest,
+        by: &str,
+    ) -> anyhow::Result<Client> {
+        let mut client = self.client(slug, id).await?;
+        if req.client_type.as_deref().is_some_and(|t| t != client.client_type.as_str()) {
+            bail!("a client's type cannot change; register a new client");
+        }
+        if let Some(name) = &req.name {
+            let name = name.trim();
+            if name.is_empty() || name.chars().count() > 100 {
+                bail!("a client name has 1-100 characters");
+            }
+            client.name = name.to_string();
+        }
+        apply(&mut client.settings, req)?;
+        kiosk_limits(client.client_type, &client.settings)?;
+        self.check_admin_scope(slug, client.client_type, &mut client.settings)?;
+        crate::ops::check_scopes_defined(&self.tenant(slug).await?, &client.settings)?;
+        self.check_outbound(&client.settings)?;
+        self.check_resources(&client.tenant_id, Some(id), client.client_type, &client.settings).await?;
+        if client.client_type.needs_redirect_uri() && client.settings.redirect_uris.is_empty() {
+            bail!("web and spa clients need at least one redirect URI");
+        }
+        self.store.update_client(&client.tenant_id, id, &client.name, &client.settings, None).await?;
+        let detail = serde_json::json!({"client": id, "changes": req});
+        self.audit_by(&client.tenant_id, "client_updated", None, detail, by).await?;
+        Ok(client)
+    }
+
+    /// A new secret, returned once; the old one keeps working for `overlap` seconds so the
+    /// application can be redeployed without an outage (0: at once no more).
+    pub async fn rotate_client_secret_by(
+        &self,
+        slug: &str,
+        id: &str,
+        overlap: i64,
+        by: &str,
+    ) -> anyhow::Result<(Client, String)> {
+        let mut client = self.client(slug, id).await?;
+        if !client.client_type.is_confidential() {
+            bail!("public clients have no secret");
+        }
+        if !(0..=MAX_OVERLAP).contains(&overlap) {
+            bail!("the overlap is 0 to 30 days (in seconds)");
+        }
+        let secret = random_token(self.env.as_ref(), 32);
+        client.settings.previous_secret =
+            client.secret_hash.clone().filter(|_| overlap > 0).map(|h| (h, self.now() + overlap));
+        let hash = sha256_hex(secret.as_bytes());
+        self.store.update_client(&client.tenant_id, id, &client.name, &client.settings, Some(&hash)).await?;
+        client.secret_hash = Some(hash);
+        let detail = serde_json::json!({"client": id, "overlap_seconds": overlap});
+        self.audit_by(&client.tenant_id, "client_secret_rotated", None, detail, by).await?;
+        Ok((client, secret))
+    }
+
+    pub async fn set_client_disabled_by(
+        &self,
+        slug: &str,
+        id: &str,
+        v: bool,
+        by: &str,
+    ) -> anyhow::Result<Client> {
+        self.set_client_disabled(slug, id, v).await?;
+        let client = self.client(slug, id).await?;
+        let kind = if v { "client_disabled" } else { "client_enabled" };
+        self.audit_by(&client.tenant_id, kind, None, serde_json::json!({"client": id}), by).await?;
+        Ok(client)
+    }
+}
+
+/// What the CLI prints and the admin API answers for a client (`idp_proto::ClientInfo`); the
+/// secret only when it was just made.
+pub fn client_info(c: &Client, secret: Option<String>) -> ClientInfo {
+    ClientInfo {
+        client_id: c.client_id.clone(),
+        client_secret: secret,
+        name: c.name.clone(),
+        client_type: c.client_type.as_str().into(),
+        redirect_uris: c.settings.redirect_uris.clone(),
+        post_logout_redirect_uris: c.settings.post_logout_redirect_uris.clone(),
+        scope: c.settings.scope.clone(),
+        token_endpoint_auth_methods: c
+            .allowed_auth_methods()
+            .iter()
+            .map(|m| m.as_str().to_string())
+            .collect(),
+        id_token_signed_response_alg: c.settings.id_token_alg.as_str().into(),
+        access_token_format: match c.settings.access_token_format {
+            AccessTokenFormat::Jwt => "jwt".into(),
+            AccessTokenFormat::Opaque => "opaque".into(),
+        },
+        min_acr: c.settings.min_acr.clone(),
+        min_realname_level: c.settings.min_realname_level,
+        disabled: c.disabled,
+        organisation_id: c.settings.organisation_id.clone(),
+        purposes: c.settings.purposes.clone(),
+        consent: if c.settings.statutory { "statutory" } else { "ask" }.into(),
+        contexts: c.settings.contexts.clone(),
+        sector: c.settings.sector.clone(),
+        access_token_ttl: c.settings.access_token_ttl,
+        refresh_token_ttl: c.settings.refresh_token_ttl,
+        previous_secret_until: c.settings.previous_secret.as_ref().map(|(_, until)| *until),
+        location: c.settings.location.clone(),
+        backchannel_logout_uri: c.settings.backchannel_logout_uri.clone(),
+        frontchannel_logout_uri: c.settings.frontchannel_logout_uri.clone(),
+        admin_client: c.settings.admin_client,
+        resources: c.settings.resources.clone(),
+        resource_uri: c.settings.resource_uri.clone(),
+        refresh_reuse_seconds: c.settings.refresh_reuse_seconds,
+    }
+}

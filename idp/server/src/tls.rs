@@ -1,3 +1,0 @@
-//! HTTPS: the `https-serve` crate, shared with the admin console (one TLS loop for both).
-
-pub use https_serve::*;

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The test suite, on a fresh machine as on a developer's: installs what the tests call (Debian
+# packages, PyPI tools, the browser test's npm packages; each only when missing), then runs
+# `cargo test --workspace --locked` with any extra arguments. Installing needs root (these
+# machines run as root; elsewhere run it under sudo once, or install the listed tools yourself).
+#
+# The PostgreSQL tests use IDP_TEST_POSTGRES (default: the server on 127.0.0.1:5432, user
+# postgres); `IDP_TEST_POSTGRES=off` skips them with a message, as `IDP_TEST_CONTAINERS=off`
+# skips the container image test. CI (.ci/run) refuses both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# What tests call: prlimit (util-linux) fills the "disk" in the disk-full test; oathtool is the
+# TOTP interop reference; Debian's Chromium with npm playwright-core runs the passkey pages in
+# a real browser (tests/browser, versions pinned by its package-lock.json).
+need_pkg() {
+    apt-get install -y "$1" >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y "$1" >/dev/null; }
+}
+need() {
+    command -v "$1" >/dev/null && return
+    need_pkg "$2"
+}
+need prlimit util-linux
+need oathtool oathtool
+need chromium chromium
+# The deployment files' checks (idp/server/tests/deploy.rs): promtool from Debian's
+# prometheus (the server is not started), systemd-analyze, and the offline Kubernetes schemas
+# of PyPI kubernetes-validate (which brings PyYAML, for the compose file).
+command -v promtool >/dev/null || { apt-get install -y --no-install-recommends prometheus >/dev/null 2>&1 \
+    || { apt-get update >/dev/null && apt-get install -y --no-install-recommends prometheus >/dev/null; }; }
+need systemd-analyze systemd
+command -v kubernetes-validate >/dev/null || python3 -m pip install -q kubernetes-validate==1.37.0
+# The container image test (idp/server/tests/container.rs): podman, buildah and debootstrap
+# from Debian (netavark needs iptables), podman-compose from PyPI. Two quirks of these
+# machines, fixed here rather than in the test: the kernel leaves a controller (hugetlb) on the
+# cgroup v2 hierarchy beside the v1 ones, which crun refuses ("hybrid mode"), so it is
+# mounted as v1 too; and podman's default RLIMIT_NPROC/NOFILE exceed this sandbox's hard limits.
+for tool in podman buildah debootstrap iptables; do need "$tool" "$tool"; done
+dpkg -s netavark aardvark-dns >/dev/null 2>&1 || apt-get install -y --no-install-recommends netavark aardvark-dns >/dev/null
+command -v podman-compose >/dev/null || python3 -m pip install -q podman-compose==1.5.0
+v2_controllers=$(cat /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null || true)
+if [ -d /sys/fs/cgroup/cpu ] && [ -n "$v2_controllers" ]; then
+    for c in $v2_controllers; do
+        mkdir -p "/sys/fs/cgroup/$c" && mount -t cgroup -o "$c" cgroup "/sys/fs/cgroup/$c" || true
+    done
+fi
+if [ ! -e /etc/containers/containers.conf ]; then
+    mkdir -p /etc/containers
+    printf '[containers]\ndefault_ulimits = ["nofile=%s:%s", "nproc=4096:4096"]\n' "$(ulimit -Hn)" "$(ulimit -Hn)" \
+        >/etc/containers/containers.conf
+fi
+# A CJK font, so that the screenshots the browser tests keep show the Chinese pages as text.
+fc-list :lang=zh 2>/dev/null | grep -q . || need_pkg fonts-wqy-microhei
+(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+
+# The upgrade test (idp/server/tests/upgrade.rs) builds the previous release from history.
+if [ "$(git rev-parse --is-shallow-repository 2>/dev/null)" = "true" ]; then
+    git fetch --unshallow --quiet || echo "warning: a shallow clone; the upgrade test needs history" >&2
+fi
+
+exec cargo test --workspace --locked "$@"
