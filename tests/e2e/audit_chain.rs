@@ -6,24 +6,7 @@
 use idp_core::audit::{Filter, Problem};
 
 use crate::browser::Browser;
-use crate::common::{Backend, TestServer, auth_url};
-
-/// Runs SQL on the test database directly, as someone with database access would.
-async fn sql(s: &TestServer, statement: &str) -> Result<(), String> {
-    let url = &s.db().url;
-    let q = sqlx::AssertSqlSafe(statement.to_string());
-    if url.starts_with("sqlite:") {
-        let pool = sqlx::SqlitePool::connect(url).await.map_err(|e| e.to_string())?;
-        let r = sqlx::raw_sql(q).execute(&pool).await.map(drop).map_err(|e| e.to_string());
-        pool.close().await;
-        r
-    } else {
-        let pool = sqlx::PgPool::connect(url).await.map_err(|e| e.to_string())?;
-        let r = sqlx::raw_sql(q).execute(&pool).await.map(drop).map_err(|e| e.to_string());
-        pool.close().await;
-        r
-    }
-}
+use crate::common::{Backend, TestServer, auth_url, sql};
 
 async fn problems(s: &TestServer, chain: &str) -> Vec<Problem> {
     let report = s.ops.verify_audit().await.unwrap();

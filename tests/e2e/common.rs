@@ -281,3 +281,20 @@ macro_rules! both_backends {
         }
     };
 }
+
+/// Runs SQL on the test database directly, as someone with database access would.
+pub async fn sql(s: &TestServer, statement: &str) -> Result<(), String> {
+    let url = &s.db().url;
+    let q = sqlx::AssertSqlSafe(statement.to_string());
+    if url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(url).await.map_err(|e| e.to_string())?;
+        let r = sqlx::raw_sql(q).execute(&pool).await.map(drop).map_err(|e| e.to_string());
+        pool.close().await;
+        r
+    } else {
+        let pool = sqlx::PgPool::connect(url).await.map_err(|e| e.to_string())?;
+        let r = sqlx::raw_sql(q).execute(&pool).await.map(drop).map_err(|e| e.to_string());
+        pool.close().await;
+        r
+    }
+}

@@ -13,9 +13,9 @@ macro_rules! impl_admin_sql {
                     .collect();
                 let pattern = format!("%{escaped}%");
                 let rows: Vec<AccountRow> = sqlx::query_as(
-                    "SELECT accounts.*, (SELECT v.verified_at FROM email_verifications v WHERE v.account_id = accounts.id AND v.email = accounts.email) AS email_verified_at FROM accounts WHERE tenant_id = $1 AND (LOWER(username) LIKE $2 ESCAPE '\\' \
+                    concat!("SELECT ", accounts_columns!(), ", (SELECT v.verified_at FROM email_verifications v WHERE v.account_id = accounts.id AND v.email = accounts.email) AS email_verified_at FROM accounts WHERE tenant_id = $1 AND (LOWER(username) LIKE $2 ESCAPE '\\' \
                      OR LOWER(COALESCE(name, '')) LIKE $2 ESCAPE '\\' OR COALESCE(phone, '') LIKE $2 ESCAPE '\\') \
-                     ORDER BY username LIMIT $3",
+                     ORDER BY username LIMIT $3"),
                 )
                 .bind(tenant_id).bind(pattern).bind(limit.clamp(1, 500))
                 .fetch_all(&self.pool).await.map_err(map_err)?;
@@ -24,7 +24,7 @@ macro_rules! impl_admin_sql {
 
             pub(crate) async fn sql_account_sessions(&self, tenant_id: &str, account_id: &str, now: i64) -> Result<Vec<Session>> {
                 let rows: Vec<SessionRow> = sqlx::query_as(
-                    "SELECT * FROM sessions WHERE tenant_id = $1 AND account_id = $2 AND expires_at > $3 ORDER BY created_at DESC",
+                    concat!("SELECT ", sessions_columns!(), " FROM sessions WHERE tenant_id = $1 AND account_id = $2 AND expires_at > $3 ORDER BY created_at DESC"),
                 )
                 .bind(tenant_id).bind(account_id).bind(now)
                 .fetch_all(&self.pool).await.map_err(map_err)?;

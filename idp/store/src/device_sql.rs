@@ -48,14 +48,14 @@ macro_rules! impl_device_sql {
             }
 
             pub(crate) async fn sql_device_grant(&self, device_hash: &str) -> Result<Option<DeviceGrant>> {
-                let row: Option<crate::device_sql::DeviceGrantRow> = sqlx::query_as("SELECT * FROM device_grants WHERE device_hash = $1")
+                let row: Option<crate::device_sql::DeviceGrantRow> = sqlx::query_as(concat!("SELECT ", device_grants_columns!(), " FROM device_grants WHERE device_hash = $1"))
                     .bind(device_hash).fetch_optional(&self.write).await.map_err(map_err)?;
                 Ok(row.map(Into::into))
             }
 
             pub(crate) async fn sql_device_grant_by_user_code(&self, tenant_id: &str, user_code: &str) -> Result<Option<DeviceGrant>> {
                 let row: Option<crate::device_sql::DeviceGrantRow> =
-                    sqlx::query_as("SELECT * FROM device_grants WHERE tenant_id = $1 AND user_code = $2")
+                    sqlx::query_as(concat!("SELECT ", device_grants_columns!(), " FROM device_grants WHERE tenant_id = $1 AND user_code = $2"))
                         .bind(tenant_id).bind(user_code).fetch_optional(&self.pool).await.map_err(map_err)?;
                 Ok(row.map(Into::into))
             }

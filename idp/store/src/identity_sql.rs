@@ -16,14 +16,14 @@ macro_rules! impl_identity_sql {
             }
 
             pub(crate) async fn sql_organisation(&self, tenant_id: &str, id: &str) -> Result<Option<Organisation>> {
-                sqlx::query_as::<_, OrganisationRow>("SELECT * FROM organisations WHERE tenant_id = $1 AND id = $2")
+                sqlx::query_as::<_, OrganisationRow>(concat!("SELECT ", organisations_columns!(), " FROM organisations WHERE tenant_id = $1 AND id = $2"))
                     .bind(tenant_id).bind(id).fetch_optional(&self.pool).await.map_err(map_err).map(|r| r.map(Into::into))
             }
 
             pub(crate) async fn sql_organisations_under(&self, tenant_id: &str, path: &str) -> Result<Vec<Organisation>> {
                 // a prefix comparison, not LIKE: ids may hold LIKE's wildcards
-                let rows: Vec<OrganisationRow> = sqlx::query_as("SELECT * FROM organisations WHERE tenant_id = $1 \
-                                                                  AND substr(path, 1, length($2)) = $2 ORDER BY path")
+                let rows: Vec<OrganisationRow> = sqlx::query_as(concat!("SELECT ", organisations_columns!(), " FROM organisations WHERE tenant_id = $1 \
+                                                                  AND substr(path, 1, length($2)) = $2 ORDER BY path"))
                     .bind(tenant_id).bind(path).fetch_all(&self.pool).await.map_err(map_err)?;
                 Ok(rows.into_iter().map(Into::into).collect())
             }
@@ -39,13 +39,13 @@ macro_rules! impl_identity_sql {
             }
 
             pub(crate) async fn sql_membership(&self, tenant_id: &str, id: &str) -> Result<Option<Membership>> {
-                let row: Option<MembershipRow> = sqlx::query_as("SELECT * FROM memberships WHERE tenant_id = $1 AND id = $2")
+                let row: Option<MembershipRow> = sqlx::query_as(concat!("SELECT ", memberships_columns!(), " FROM memberships WHERE tenant_id = $1 AND id = $2"))
                     .bind(tenant_id).bind(id).fetch_optional(&self.pool).await.map_err(map_err)?;
                 row.map(TryInto::try_into).transpose()
             }
 
             pub(crate) async fn sql_organisation_by_uscc(&self, tenant_id: &str, uscc: &str) -> Result<Option<Organisation>> {
-                sqlx::query_as::<_, OrganisationRow>("SELECT * FROM organisations WHERE tenant_id = $1 AND uscc = $2")
+                sqlx::query_as::<_, OrganisationRow>(concat!("SELECT ", organisations_columns!(), " FROM organisations WHERE tenant_id = $1 AND uscc = $2"))
                     .bind(tenant_id).bind(uscc).fetch_optional(&self.pool).await.map_err(map_err).map(|r| r.map(Into::into))
             }
 
@@ -56,8 +56,8 @@ macro_rules! impl_identity_sql {
             }
 
             pub(crate) async fn sql_members_of(&self, tenant_id: &str, organisation_id: &str) -> Result<Vec<Membership>> {
-                let rows: Vec<MembershipRow> = sqlx::query_as("SELECT * FROM memberships WHERE tenant_id = $1 AND organisation_id = $2 \
-                                                                ORDER BY created_at, id")
+                let rows: Vec<MembershipRow> = sqlx::query_as(concat!("SELECT ", memberships_columns!(), " FROM memberships WHERE tenant_id = $1 AND organisation_id = $2 \
+                                                                ORDER BY created_at, id"))
                     .bind(tenant_id).bind(organisation_id).fetch_all(&self.pool).await.map_err(map_err)?;
                 rows.into_iter().map(TryInto::try_into).collect()
             }
@@ -77,20 +77,20 @@ macro_rules! impl_identity_sql {
             }
 
             pub(crate) async fn sql_memberships(&self, account_id: &str) -> Result<Vec<Membership>> {
-                let rows: Vec<MembershipRow> = sqlx::query_as("SELECT * FROM memberships WHERE account_id = $1 ORDER BY created_at, id")
+                let rows: Vec<MembershipRow> = sqlx::query_as(concat!("SELECT ", memberships_columns!(), " FROM memberships WHERE account_id = $1 ORDER BY created_at, id"))
                     .bind(account_id).fetch_all(&self.pool).await.map_err(map_err)?;
                 rows.into_iter().map(TryInto::try_into).collect()
             }
 
             pub(crate) async fn sql_revoke_membership(&self, tenant_id: &str, id: &str, now: i64) -> Result<Option<Membership>> {
-                let row: Option<MembershipRow> = sqlx::query_as("UPDATE memberships SET revoked_at = $3 WHERE tenant_id = $1 AND id = $2 \
-                                                                 AND revoked_at IS NULL RETURNING *")
+                let row: Option<MembershipRow> = sqlx::query_as(concat!("UPDATE memberships SET revoked_at = $3 WHERE tenant_id = $1 AND id = $2 \
+                                                                 AND revoked_at IS NULL RETURNING ", memberships_columns!()))
                     .bind(tenant_id).bind(id).bind(now).fetch_optional(&self.write).await.map_err(map_err)?;
                 row.map(TryInto::try_into).transpose()
             }
 
             pub(crate) async fn sql_real_name(&self, account_id: &str) -> Result<Option<RealName>> {
-                let row: Option<RealNameRow> = sqlx::query_as("SELECT * FROM real_names WHERE account_id = $1")
+                let row: Option<RealNameRow> = sqlx::query_as(concat!("SELECT ", real_names_columns!(), " FROM real_names WHERE account_id = $1"))
                     .bind(account_id).fetch_optional(&self.pool).await.map_err(map_err)?;
                 Ok(row.map(Into::into))
             }
@@ -113,7 +113,7 @@ macro_rules! impl_identity_sql {
             }
 
             pub(crate) async fn sql_real_name_by_hash(&self, tenant_id: &str, id_hash: &str) -> Result<Option<RealName>> {
-                let row: Option<RealNameRow> = sqlx::query_as("SELECT * FROM real_names WHERE tenant_id = $1 AND id_hash = $2")
+                let row: Option<RealNameRow> = sqlx::query_as(concat!("SELECT ", real_names_columns!(), " FROM real_names WHERE tenant_id = $1 AND id_hash = $2"))
                     .bind(tenant_id).bind(id_hash).fetch_optional(&self.pool).await.map_err(map_err)?;
                 Ok(row.map(Into::into))
             }

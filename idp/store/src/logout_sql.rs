@@ -14,7 +14,7 @@ pub(crate) struct LogoutDeliveryRow {
     status: String,
     attempts: i64,
     next_attempt_at: i64,
-    #[allow(dead_code)] // read by `SELECT *`; only the claim query uses it
+    #[allow(dead_code)] // read with the other columns; only the claim query uses it
     leased_until: i64,
     last_error: Option<String>,
     created_at: i64,
@@ -76,9 +76,9 @@ macro_rules! impl_logout_sql {
                 // the outer condition is checked again on each row as it is updated, so two
                 // nodes claiming at once never both win a row
                 let rows: Vec<crate::logout_sql::LogoutDeliveryRow> = sqlx::query_as(
-                    "UPDATE logout_deliveries SET leased_until = $2 WHERE status = 'pending' AND next_attempt_at <= $1 AND leased_until <= $1 \
+                    concat!("UPDATE logout_deliveries SET leased_until = $2 WHERE status = 'pending' AND next_attempt_at <= $1 AND leased_until <= $1 \
                      AND id IN (SELECT id FROM logout_deliveries WHERE status = 'pending' AND next_attempt_at <= $1 AND leased_until <= $1 \
-                     ORDER BY next_attempt_at LIMIT $3) RETURNING *",
+                     ORDER BY next_attempt_at LIMIT $3) RETURNING ", logout_deliveries_columns!()),
                 )
                 .bind(now).bind(lease_until).bind(limit).fetch_all(&self.write).await.map_err(map_err)?;
                 Ok(rows.into_iter().map(Into::into).collect())
@@ -94,14 +94,14 @@ macro_rules! impl_logout_sql {
 
             pub(crate) async fn sql_logout_deliveries(&self, tenant_id: &str, client_id: Option<&str>, limit: i64) -> Result<Vec<LogoutDelivery>> {
                 let rows: Vec<crate::logout_sql::LogoutDeliveryRow> = sqlx::query_as(
-                    "SELECT * FROM logout_deliveries WHERE tenant_id = $1 AND ($2 IS NULL OR client_id = $2) ORDER BY created_at DESC, id LIMIT $3",
+                    concat!("SELECT ", logout_deliveries_columns!(), " FROM logout_deliveries WHERE tenant_id = $1 AND ($2 IS NULL OR client_id = $2) ORDER BY created_at DESC, id LIMIT $3"),
                 )
                 .bind(tenant_id).bind(client_id).bind(limit.clamp(1, 500)).fetch_all(&self.pool).await.map_err(map_err)?;
                 Ok(rows.into_iter().map(Into::into).collect())
             }
 
             pub(crate) async fn sql_account_grants(&self, tenant_id: &str, account_id: &str) -> Result<Vec<Grant>> {
-                let rows: Vec<GrantRow> = sqlx::query_as("SELECT * FROM grants WHERE tenant_id = $1 AND account_id = $2 ORDER BY updated_at DESC, client_id")
+                let rows: Vec<GrantRow> = sqlx::query_as(concat!("SELECT ", grants_columns!(), " FROM grants WHERE tenant_id = $1 AND account_id = $2 ORDER BY updated_at DESC, client_id"))
                     .bind(tenant_id).bind(account_id).fetch_all(&self.pool).await.map_err(map_err)?;
                 rows.into_iter().map(TryInto::try_into).collect()
             }

@@ -36,13 +36,13 @@ macro_rules! impl_store {
             }
 
             async fn tenant_by_slug(&self, slug: &str) -> Result<Option<Tenant>> {
-                let row: Option<TenantRow> = sqlx::query_as("SELECT * FROM tenants WHERE slug = $1")
+                let row: Option<TenantRow> = sqlx::query_as(concat!("SELECT ", tenants_columns!(), " FROM tenants WHERE slug = $1"))
                     .bind(slug).fetch_optional(&self.pool).await.map_err(map_err)?;
                 row.map(TryInto::try_into).transpose()
             }
 
             async fn list_tenants(&self) -> Result<Vec<Tenant>> {
-                let rows: Vec<TenantRow> = sqlx::query_as("SELECT * FROM tenants ORDER BY created_at, slug")
+                let rows: Vec<TenantRow> = sqlx::query_as(concat!("SELECT ", tenants_columns!(), " FROM tenants ORDER BY created_at, slug"))
                     .fetch_all(&self.pool).await.map_err(map_err)?;
                 rows.into_iter().map(TryInto::try_into).collect()
             }
@@ -88,7 +88,7 @@ macro_rules! impl_store {
             }
 
             async fn signing_keys(&self, tenant_id: &str) -> Result<Vec<SigningKeyRecord>> {
-                let rows: Vec<KeyRow> = sqlx::query_as("SELECT * FROM signing_keys WHERE tenant_id = $1 ORDER BY created_at, kid")
+                let rows: Vec<KeyRow> = sqlx::query_as(concat!("SELECT ", signing_keys_columns!(), " FROM signing_keys WHERE tenant_id = $1 ORDER BY created_at, kid"))
                     .bind(tenant_id).fetch_all(&self.pool).await.map_err(map_err)?;
                 rows.into_iter().map(TryInto::try_into).collect()
             }
@@ -142,7 +142,7 @@ macro_rules! impl_store {
             }
 
             async fn totp(&self, account_id: &str) -> Result<Option<TotpCredential>> {
-                let row: Option<TotpRow> = sqlx::query_as("SELECT * FROM totp_credentials WHERE account_id = $1")
+                let row: Option<TotpRow> = sqlx::query_as(concat!("SELECT ", totp_credentials_columns!(), " FROM totp_credentials WHERE account_id = $1"))
                     .bind(account_id).fetch_optional(&self.pool).await.map_err(map_err)?;
                 Ok(row.map(Into::into))
             }
@@ -197,13 +197,13 @@ macro_rules! impl_store {
             }
 
             async fn webauthn_credentials(&self, account_id: &str) -> Result<Vec<WebauthnCredential>> {
-                let rows: Vec<WebauthnRow> = sqlx::query_as("SELECT * FROM webauthn_credentials WHERE account_id = $1 ORDER BY created_at, id")
+                let rows: Vec<WebauthnRow> = sqlx::query_as(concat!("SELECT ", webauthn_credentials_columns!(), " FROM webauthn_credentials WHERE account_id = $1 ORDER BY created_at, id"))
                     .bind(account_id).fetch_all(&self.pool).await.map_err(map_err)?;
                 Ok(rows.into_iter().map(Into::into).collect())
             }
 
             async fn webauthn_credential(&self, tenant_id: &str, cred_id: &str) -> Result<Option<WebauthnCredential>> {
-                let row: Option<WebauthnRow> = sqlx::query_as("SELECT * FROM webauthn_credentials WHERE tenant_id = $1 AND cred_id = $2")
+                let row: Option<WebauthnRow> = sqlx::query_as(concat!("SELECT ", webauthn_credentials_columns!(), " FROM webauthn_credentials WHERE tenant_id = $1 AND cred_id = $2"))
                     .bind(tenant_id).bind(cred_id).fetch_optional(&self.pool).await.map_err(map_err)?;
                 Ok(row.map(Into::into))
             }
@@ -236,7 +236,7 @@ macro_rules! impl_store {
             }
 
             async fn take_ceremony(&self, key: &str, now: i64) -> Result<Option<Ceremony>> {
-                let row: Option<CeremonyRow> = sqlx::query_as("DELETE FROM webauthn_ceremonies WHERE key = $1 RETURNING *")
+                let row: Option<CeremonyRow> = sqlx::query_as(concat!("DELETE FROM webauthn_ceremonies WHERE key = $1 RETURNING ", webauthn_ceremonies_columns!()))
                     .bind(key).fetch_optional(&self.write).await.map_err(map_err)?;
                 Ok(row.map(Ceremony::from).filter(|c| c.expires_at > now))
             }
@@ -353,7 +353,7 @@ macro_rules! impl_store {
                 if let Some(hit) = self.clients.get(tenant_id, client_id) {
                     return Ok(hit);
                 }
-                let row: Option<ClientRow> = sqlx::query_as("SELECT * FROM clients WHERE tenant_id = $1 AND client_id = $2")
+                let row: Option<ClientRow> = sqlx::query_as(concat!("SELECT ", clients_columns!(), " FROM clients WHERE tenant_id = $1 AND client_id = $2"))
                     .bind(tenant_id).bind(client_id).fetch_optional(&self.pool).await.map_err(map_err)?;
                 let client: Option<Client> = row.map(TryInto::try_into).transpose()?;
                 self.clients.put(tenant_id, client_id, client.clone());
@@ -361,7 +361,7 @@ macro_rules! impl_store {
             }
 
             async fn list_clients(&self, tenant_id: &str) -> Result<Vec<Client>> {
-                let rows: Vec<ClientRow> = sqlx::query_as("SELECT * FROM clients WHERE tenant_id = $1 ORDER BY created_at, client_id")
+                let rows: Vec<ClientRow> = sqlx::query_as(concat!("SELECT ", clients_columns!(), " FROM clients WHERE tenant_id = $1 ORDER BY created_at, client_id"))
                     .bind(tenant_id).fetch_all(&self.pool).await.map_err(map_err)?;
                 rows.into_iter().map(TryInto::try_into).collect()
             }
@@ -432,19 +432,19 @@ macro_rules! impl_store {
             }
 
             async fn account(&self, tenant_id: &str, id: &str) -> Result<Option<Account>> {
-                let row: Option<AccountRow> = sqlx::query_as("SELECT accounts.*, (SELECT v.verified_at FROM email_verifications v WHERE v.account_id = accounts.id AND v.email = accounts.email) AS email_verified_at FROM accounts WHERE tenant_id = $1 AND id = $2")
+                let row: Option<AccountRow> = sqlx::query_as(concat!("SELECT ", accounts_columns!(), ", (SELECT v.verified_at FROM email_verifications v WHERE v.account_id = accounts.id AND v.email = accounts.email) AS email_verified_at FROM accounts WHERE tenant_id = $1 AND id = $2"))
                     .bind(tenant_id).bind(id).fetch_optional(&self.pool).await.map_err(map_err)?;
                 row.map(TryInto::try_into).transpose()
             }
 
             async fn account_by_login(&self, tenant_id: &str, login: &str) -> Result<Option<Account>> {
-                let row: Option<AccountRow> = sqlx::query_as("SELECT accounts.*, (SELECT v.verified_at FROM email_verifications v WHERE v.account_id = accounts.id AND v.email = accounts.email) AS email_verified_at FROM accounts WHERE tenant_id = $1 AND (username = $2 OR phone = $2) ORDER BY username = $2 DESC LIMIT 1")
+                let row: Option<AccountRow> = sqlx::query_as(concat!("SELECT ", accounts_columns!(), ", (SELECT v.verified_at FROM email_verifications v WHERE v.account_id = accounts.id AND v.email = accounts.email) AS email_verified_at FROM accounts WHERE tenant_id = $1 AND (username = $2 OR phone = $2) ORDER BY username = $2 DESC LIMIT 1"))
                     .bind(tenant_id).bind(login).fetch_optional(&self.pool).await.map_err(map_err)?;
                 row.map(TryInto::try_into).transpose()
             }
 
             async fn list_accounts(&self, tenant_id: &str) -> Result<Vec<Account>> {
-                let rows: Vec<AccountRow> = sqlx::query_as("SELECT accounts.*, (SELECT v.verified_at FROM email_verifications v WHERE v.account_id = accounts.id AND v.email = accounts.email) AS email_verified_at FROM accounts WHERE tenant_id = $1 ORDER BY username")
+                let rows: Vec<AccountRow> = sqlx::query_as(concat!("SELECT ", accounts_columns!(), ", (SELECT v.verified_at FROM email_verifications v WHERE v.account_id = accounts.id AND v.email = accounts.email) AS email_verified_at FROM accounts WHERE tenant_id = $1 ORDER BY username"))
                     .bind(tenant_id).fetch_all(&self.pool).await.map_err(map_err)?;
                 rows.into_iter().map(TryInto::try_into).collect()
             }
@@ -486,7 +486,7 @@ macro_rules! impl_store {
             }
 
             async fn session(&self, tenant_id: &str, id_hash: &str) -> Result<Option<Session>> {
-                let row: Option<SessionRow> = sqlx::query_as("SELECT * FROM sessions WHERE tenant_id = $1 AND id_hash = $2")
+                let row: Option<SessionRow> = sqlx::query_as(concat!("SELECT ", sessions_columns!(), " FROM sessions WHERE tenant_id = $1 AND id_hash = $2"))
                     .bind(tenant_id).bind(id_hash).fetch_optional(&self.pool).await.map_err(map_err)?;
                 row.map(TryInto::try_into).transpose()
             }
@@ -519,7 +519,7 @@ macro_rules! impl_store {
             }
 
             async fn interaction(&self, tenant_id: &str, id: &str) -> Result<Option<Interaction>> {
-                let row: Option<InteractionRow> = sqlx::query_as("SELECT * FROM interactions WHERE tenant_id = $1 AND id = $2")
+                let row: Option<InteractionRow> = sqlx::query_as(concat!("SELECT ", interactions_columns!(), " FROM interactions WHERE tenant_id = $1 AND id = $2"))
                     .bind(tenant_id).bind(id).fetch_optional(&self.pool).await.map_err(map_err)?;
                 row.map(TryInto::try_into).transpose()
             }
@@ -537,7 +537,7 @@ macro_rules! impl_store {
             }
 
             async fn grant(&self, tenant_id: &str, account_id: &str, client_id: &str) -> Result<Option<Grant>> {
-                let row: Option<GrantRow> = sqlx::query_as("SELECT * FROM grants WHERE tenant_id = $1 AND account_id = $2 AND client_id = $3")
+                let row: Option<GrantRow> = sqlx::query_as(concat!("SELECT ", grants_columns!(), " FROM grants WHERE tenant_id = $1 AND account_id = $2 AND client_id = $3"))
                     .bind(tenant_id).bind(account_id).bind(client_id).fetch_optional(&self.pool).await.map_err(map_err)?;
                 row.map(TryInto::try_into).transpose()
             }
@@ -556,7 +556,7 @@ macro_rules! impl_store {
             }
 
             async fn code(&self, code_hash: &str) -> Result<Option<AuthCode>> {
-                let row: Option<CodeRow> = sqlx::query_as("SELECT * FROM auth_codes WHERE code_hash = $1")
+                let row: Option<CodeRow> = sqlx::query_as(concat!("SELECT ", auth_codes_columns!(), " FROM auth_codes WHERE code_hash = $1"))
                     .bind(code_hash).fetch_optional(&self.pool).await.map_err(map_err)?;
                 row.map(TryInto::try_into).transpose()
             }
@@ -604,7 +604,7 @@ macro_rules! impl_store {
             }
 
             async fn refresh_token(&self, token_hash: &str) -> Result<Option<RefreshToken>> {
-                let row: Option<RefreshRow> = sqlx::query_as("SELECT * FROM refresh_tokens WHERE token_hash = $1")
+                let row: Option<RefreshRow> = sqlx::query_as(concat!("SELECT ", refresh_tokens_columns!(), " FROM refresh_tokens WHERE token_hash = $1"))
                     .bind(token_hash).fetch_optional(&self.pool).await.map_err(map_err)?;
                 row.map(TryInto::try_into).transpose()
             }
@@ -630,7 +630,7 @@ macro_rules! impl_store {
             }
 
             async fn family_refresh_after(&self, family_id: &str, after: i64) -> Result<Vec<RefreshToken>> {
-                let rows: Vec<RefreshRow> = sqlx::query_as("SELECT * FROM refresh_tokens WHERE family_id = $1 AND created_at >= $2 ORDER BY created_at")
+                let rows: Vec<RefreshRow> = sqlx::query_as(concat!("SELECT ", refresh_tokens_columns!(), " FROM refresh_tokens WHERE family_id = $1 AND created_at >= $2 ORDER BY created_at"))
                     .bind(family_id).bind(after).fetch_all(&self.pool).await.map_err(map_err)?;
                 rows.into_iter().map(TryInto::try_into).collect()
             }
