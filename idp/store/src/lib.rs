@@ -1,7 +1,9 @@
 //! idp-store: the SQLite and PostgreSQL implementations of the `idp_core::Store` port (sqlx).
 //!
 //! Departure from docs/design.md, on purpose: instead of two mirrored source trees, both backends
-//! are generated from ONE body of SQL by [`impl_store!`]. The SQL is written in the common
+//! are compiled from ONE body of SQL, the `sql/` folder, which `sqlite.rs` and `postgres.rs`
+//! each include as a module over their own database type (`#[path = "sql/mod.rs"]`; see
+//! `sql/mod.rs`). Every query names its columns (`columns.rs`). The SQL is written in the common
 //! subset of both dialects (`$N` placeholders, which SQLite also accepts, `RETURNING`,
 //! `ON CONFLICT`, integer Unix times, JSON as TEXT), so a query can never differ between the
 //! backends and no `if sqlite` exists anywhere. What really differs (connection options,
@@ -20,19 +22,8 @@ use idp_core::{Store, StoreError};
 mod batch;
 #[macro_use]
 mod columns;
-#[macro_use]
-mod batch_sql;
 mod cache;
-mod macros;
 pub mod maintenance;
-#[macro_use]
-mod identity_sql;
-#[macro_use]
-mod device_sql;
-#[macro_use]
-mod admin_sql;
-#[macro_use]
-mod logout_sql;
 mod postgres;
 mod rows;
 mod sqlite;

@@ -1,23 +1,13 @@
 //! The PostgreSQL backend: the production store shared by many stateless idp nodes.
 
 use idp_core::StoreError;
-use idp_core::model::{
-    Account, AuditEvent, AuthCode, Ceremony, Client, ClientSettings, DeviceGrant, Grant, Interaction,
-    LogoutDelivery, PendingSignIn, Profile, RealName, RefreshToken, Session, SigningAlg, SigningKeyRecord,
-    SmsCheck, SmsCode, Tenant, TenantSettings, TotpCredential, WebauthnCredential,
-};
-use idp_core::org::{Membership, Organisation};
-use idp_core::ports::{Issue, IssueFn, Redeem, Result, Rotate};
-use idp_core::token::TokenResponse;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Postgres};
 
 use std::sync::Arc;
 
 use crate::cache::ClientCache;
-use crate::macros::impl_store;
 use crate::map_err;
-use crate::rows::*;
 
 /// One pool for reads and writes (`write` is the same pool): PostgreSQL handles concurrent
 /// writers itself.
@@ -44,14 +34,16 @@ impl PgStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
-        let batch = spawn_batcher(&pool, store_options.audit_key.clone());
+        let batch = sql::batch::spawn_batcher(&pool, store_options.audit_key.clone());
         Ok(Self { batch, write: pool.clone(), pool, clients: Arc::default() })
     }
 }
 
-impl_store!(PgStore, Postgres, "postgres");
-impl_identity_sql!(PgStore);
-impl_device_sql!(PgStore);
-impl_admin_sql!(PgStore);
-impl_batch_sql!(Postgres);
-impl_logout_sql!(PgStore);
+type Db = Postgres;
+type This = PgStore;
+const BACKEND: &str = "postgres";
+
+// the one body of SQL, compiled for this backend (see sql/mod.rs): loaded twice on purpose
+#[allow(clippy::duplicate_mod)]
+#[path = "sql/mod.rs"]
+mod sql;

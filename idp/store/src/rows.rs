@@ -532,3 +532,75 @@ impl From<ChainedRow> for idp_core::audit::ChainedRecord {
         }
     }
 }
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct DeviceGrantRow {
+    device_hash: String,
+    tenant_id: String,
+    client_id: String,
+    user_code: String,
+    scope: String,
+    status: String,
+    account_id: Option<String>,
+    interval_seconds: i64,
+    last_poll_at: i64,
+    expires_at: i64,
+    created_at: i64,
+}
+
+impl From<DeviceGrantRow> for idp_core::model::DeviceGrant {
+    fn from(r: DeviceGrantRow) -> Self {
+        idp_core::model::DeviceGrant {
+            device_hash: r.device_hash,
+            tenant_id: r.tenant_id,
+            client_id: r.client_id,
+            user_code: r.user_code,
+            scope: r.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+            status: r.status,
+            account_id: r.account_id,
+            interval: r.interval_seconds,
+            last_poll_at: r.last_poll_at,
+            expires_at: r.expires_at,
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct LogoutDeliveryRow {
+    id: String,
+    tenant_id: String,
+    client_id: String,
+    account_id: String,
+    sid: String,
+    uri: String,
+    status: String,
+    attempts: i64,
+    next_attempt_at: i64,
+    #[allow(dead_code)] // read with the other columns; only the claim query uses it
+    leased_until: i64,
+    last_error: Option<String>,
+    created_at: i64,
+    delivered_at: Option<i64>,
+    expires_at: i64,
+}
+
+impl From<LogoutDeliveryRow> for idp_core::model::LogoutDelivery {
+    fn from(r: LogoutDeliveryRow) -> Self {
+        idp_core::model::LogoutDelivery {
+            id: r.id,
+            tenant_id: r.tenant_id,
+            client_id: r.client_id,
+            account_id: r.account_id,
+            sid: r.sid,
+            uri: r.uri,
+            status: r.status,
+            attempts: r.attempts,
+            next_attempt_at: r.next_attempt_at,
+            last_error: r.last_error,
+            created_at: r.created_at,
+            delivered_at: r.delivered_at,
+            expires_at: r.expires_at,
+        }
+    }
+}

@@ -5,23 +5,13 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use idp_core::StoreError;
-use idp_core::model::{
-    Account, AuditEvent, AuthCode, Ceremony, Client, ClientSettings, DeviceGrant, Grant, Interaction,
-    LogoutDelivery, PendingSignIn, Profile, RealName, RefreshToken, Session, SigningAlg, SigningKeyRecord,
-    SmsCheck, SmsCode, Tenant, TenantSettings, TotpCredential, WebauthnCredential,
-};
-use idp_core::org::{Membership, Organisation};
-use idp_core::ports::{Issue, IssueFn, Redeem, Result, Rotate};
-use idp_core::token::TokenResponse;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool};
 
 use std::sync::Arc;
 
 use crate::cache::ClientCache;
-use crate::macros::impl_store;
 use crate::map_err;
-use crate::rows::*;
 
 /// Reads go through a pool of connections; every write goes through ONE connection, so
 /// writers queue in the pool (cheap, async) instead of sleeping on SQLite's busy lock.
@@ -73,14 +63,16 @@ impl SqliteStore {
         };
         // An in-memory database exists once per connection: there, one connection does all.
         let pool = if memory { write.clone() } else { open(8).await.map_err(map_err)? };
-        let batch = spawn_batcher(&write, store_options.audit_key.clone());
+        let batch = sql::batch::spawn_batcher(&write, store_options.audit_key.clone());
         Ok(Self { pool, write, clients: Arc::default(), batch })
     }
 }
 
-impl_store!(SqliteStore, Sqlite, "sqlite");
-impl_identity_sql!(SqliteStore);
-impl_device_sql!(SqliteStore);
-impl_admin_sql!(SqliteStore);
-impl_batch_sql!(Sqlite);
-impl_logout_sql!(SqliteStore);
+type Db = Sqlite;
+type This = SqliteStore;
+const BACKEND: &str = "sqlite";
+
+// the one body of SQL, compiled for this backend (see sql/mod.rs): loaded twice on purpose
+#[allow(clippy::duplicate_mod)]
+#[path = "sql/mod.rs"]
+mod sql;

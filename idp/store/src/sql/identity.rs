@@ -1,0 +1,299 @@
+//! The organisation tree, memberships and real-name bindings.
+
+use idp_core::model::RealName;
+use idp_core::org::{Membership, Organisation};
+use idp_core::ports::Result;
+
+use super::super::This;
+use crate::map_err;
+use crate::rows::{MembershipRow, OrganisationRow, RealNameRow, to_json};
+
+impl This {
+    pub(crate) async fn sql_insert_organisation(&self, o: &Organisation) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO organisations (id, tenant_id, kind, name, parent_id, level, region_code, uscc, \
+             uscc_flagged, path, created_at, representative_name, representative_hash) VALUES ($1, $2, $3, \
+             $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(&o.id)
+        .bind(&o.tenant_id)
+        .bind(&o.kind)
+        .bind(&o.name)
+        .bind(&o.parent_id)
+        .bind(&o.level)
+        .bind(&o.region_code)
+        .bind(&o.uscc)
+        .bind(o.uscc_flagged)
+        .bind(&o.path)
+        .bind(o.created_at)
+        .bind(&o.representative_name)
+        .bind(&o.representative_hash)
+        .execute(&self.write)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    pub(crate) async fn sql_organisation(&self, tenant_id: &str, id: &str) -> Result<Option<Organisation>> {
+        sqlx::query_as::<_, OrganisationRow>(concat!(
+            "SELECT ",
+            organisations_columns!(),
+            " FROM organisations WHERE tenant_id = $1 AND id = $2"
+        ))
+        .bind(tenant_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)
+        .map(|r| r.map(Into::into))
+    }
+
+    pub(crate) async fn sql_organisations_under(
+        &self,
+        tenant_id: &str,
+        path: &str,
+    ) -> Result<Vec<Organisation>> {
+        // a prefix comparison, not LIKE: ids may hold LIKE's wildcards
+        let rows: Vec<OrganisationRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            organisations_columns!(),
+            " FROM organisations WHERE tenant_id = $1 AND substr(path, 1, length($2)) = $2 ORDER BY path"
+        ))
+        .bind(tenant_id)
+        .bind(path)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    pub(crate) async fn sql_insert_membership(&self, m: &Membership) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO memberships (id, tenant_id, account_id, organisation_id, kind, roles, created_at, \
+             revoked_at, matters, starts_at, expires_at, confirmed_at, granted_by) VALUES ($1, $2, $3, $4, \
+             $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(&m.id)
+        .bind(&m.tenant_id)
+        .bind(&m.account_id)
+        .bind(&m.organisation_id)
+        .bind(&m.kind)
+        .bind(to_json(&m.roles)?)
+        .bind(m.created_at)
+        .bind(m.revoked_at)
+        .bind(to_json(&m.matters)?)
+        .bind(m.starts_at)
+        .bind(m.expires_at)
+        .bind(m.confirmed_at)
+        .bind(&m.granted_by)
+        .execute(&self.write)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    pub(crate) async fn sql_membership(&self, tenant_id: &str, id: &str) -> Result<Option<Membership>> {
+        let row: Option<MembershipRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            memberships_columns!(),
+            " FROM memberships WHERE tenant_id = $1 AND id = $2"
+        ))
+        .bind(tenant_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    pub(crate) async fn sql_organisation_by_uscc(
+        &self,
+        tenant_id: &str,
+        uscc: &str,
+    ) -> Result<Option<Organisation>> {
+        sqlx::query_as::<_, OrganisationRow>(concat!(
+            "SELECT ",
+            organisations_columns!(),
+            " FROM organisations WHERE tenant_id = $1 AND uscc = $2"
+        ))
+        .bind(tenant_id)
+        .bind(uscc)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)
+        .map(|r| r.map(Into::into))
+    }
+
+    pub(crate) async fn sql_set_representative(
+        &self,
+        tenant_id: &str,
+        organisation_id: &str,
+        name: &str,
+        id_hash: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE organisations SET representative_name = $3, representative_hash = $4 WHERE tenant_id = \
+             $1 AND id = $2",
+        )
+        .bind(tenant_id)
+        .bind(organisation_id)
+        .bind(name)
+        .bind(id_hash)
+        .execute(&self.write)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    pub(crate) async fn sql_members_of(
+        &self,
+        tenant_id: &str,
+        organisation_id: &str,
+    ) -> Result<Vec<Membership>> {
+        let rows: Vec<MembershipRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            memberships_columns!(),
+            " FROM memberships WHERE tenant_id = $1 AND organisation_id = $2 ORDER BY created_at, id"
+        ))
+        .bind(tenant_id)
+        .bind(organisation_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    pub(crate) async fn sql_confirm_membership(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        account_id: &str,
+        now: i64,
+    ) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE memberships SET confirmed_at = $4 WHERE tenant_id = $1 AND id = $2 AND account_id = $3 \
+             AND confirmed_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(tenant_id)
+        .bind(id)
+        .bind(account_id)
+        .bind(now)
+        .execute(&self.write)
+        .await
+        .map_err(map_err)?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    pub(crate) async fn sql_end_enterprise_roles(
+        &self,
+        tenant_id: &str,
+        organisation_id: &str,
+        now: i64,
+    ) -> Result<u64> {
+        let r = sqlx::query(
+            "UPDATE memberships SET revoked_at = $3 WHERE tenant_id = $1 AND organisation_id = $2 AND \
+             revoked_at IS NULL AND kind IN ('legal_representative', 'enterprise_admin', 'agent')",
+        )
+        .bind(tenant_id)
+        .bind(organisation_id)
+        .bind(now)
+        .execute(&self.write)
+        .await
+        .map_err(map_err)?;
+        Ok(r.rows_affected())
+    }
+
+    pub(crate) async fn sql_memberships(&self, account_id: &str) -> Result<Vec<Membership>> {
+        let rows: Vec<MembershipRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            memberships_columns!(),
+            " FROM memberships WHERE account_id = $1 ORDER BY created_at, id"
+        ))
+        .bind(account_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    pub(crate) async fn sql_revoke_membership(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        now: i64,
+    ) -> Result<Option<Membership>> {
+        let row: Option<MembershipRow> = sqlx::query_as(concat!(
+            "UPDATE memberships SET revoked_at = $3 WHERE tenant_id = $1 AND id = $2 AND revoked_at IS \
+             NULL RETURNING ",
+            memberships_columns!()
+        ))
+        .bind(tenant_id)
+        .bind(id)
+        .bind(now)
+        .fetch_optional(&self.write)
+        .await
+        .map_err(map_err)?;
+        row.map(TryInto::try_into).transpose()
+    }
+
+    pub(crate) async fn sql_real_name(&self, account_id: &str) -> Result<Option<RealName>> {
+        let row: Option<RealNameRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            real_names_columns!(),
+            " FROM real_names WHERE account_id = $1"
+        ))
+        .bind(account_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(row.map(Into::into))
+    }
+
+    pub(crate) async fn sql_put_real_name(&self, r: &RealName) -> Result<bool> {
+        let res = sqlx::query(
+            "INSERT INTO real_names (account_id, tenant_id, level, name, id_type, id_sealed, id_hash, \
+             id_masked, method, verifier, verified_at, evidence) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
+             $9, $10, $11, $12) ON CONFLICT (account_id) DO UPDATE SET level = excluded.level, name = \
+             excluded.name, id_type = excluded.id_type, id_sealed = excluded.id_sealed, id_hash = \
+             excluded.id_hash, id_masked = excluded.id_masked, method = excluded.method, verifier = \
+             excluded.verifier, verified_at = excluded.verified_at, evidence = excluded.evidence",
+        )
+        .bind(&r.account_id)
+        .bind(&r.tenant_id)
+        .bind(r.level)
+        .bind(&r.name)
+        .bind(&r.id_type)
+        .bind(&r.id_sealed)
+        .bind(&r.id_hash)
+        .bind(&r.id_masked)
+        .bind(&r.method)
+        .bind(&r.verifier)
+        .bind(r.verified_at)
+        .bind(&r.evidence)
+        .execute(&self.write)
+        .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => Ok(false),
+            Err(e) => Err(map_err(e)),
+        }
+    }
+
+    pub(crate) async fn sql_real_name_by_hash(
+        &self,
+        tenant_id: &str,
+        id_hash: &str,
+    ) -> Result<Option<RealName>> {
+        let row: Option<RealNameRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            real_names_columns!(),
+            " FROM real_names WHERE tenant_id = $1 AND id_hash = $2"
+        ))
+        .bind(tenant_id)
+        .bind(id_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(row.map(Into::into))
+    }
+}
