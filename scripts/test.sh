@@ -13,31 +13,40 @@ cd "$(dirname "$0")/.."
 # What tests call: prlimit (util-linux) fills the "disk" in the disk-full test; oathtool is the
 # TOTP interop reference; Debian's Chromium with npm playwright-core runs the passkey pages in
 # a real browser (tests/browser, versions pinned by its package-lock.json).
+export DEBIAN_FRONTEND=noninteractive
 need_pkg() {
-    apt-get install -y "$1" >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y "$1" >/dev/null; }
+    apt-get install -y "$@" >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y "$@" >/dev/null; }
 }
 need() {
     command -v "$1" >/dev/null && return
     need_pkg "$2"
 }
+# A PyPI tool: pip may need installing, and Debian's own Python refuses to install into
+# itself without being told to (PEP 668).
+need_pip() {
+    command -v "$1" >/dev/null && return
+    python3 -m pip --version >/dev/null 2>&1 || need_pkg python3-pip
+    python3 -m pip install -q "$2" 2>/dev/null || python3 -m pip install -q --break-system-packages "$2"
+}
+need node nodejs
+need npm npm
 need prlimit util-linux
 need oathtool oathtool
 need chromium chromium
 # The deployment files' checks (idp/server/tests/deploy.rs): promtool from Debian's
 # prometheus (the server is not started), systemd-analyze, and the offline Kubernetes schemas
 # of PyPI kubernetes-validate (which brings PyYAML, for the compose file).
-command -v promtool >/dev/null || { apt-get install -y --no-install-recommends prometheus >/dev/null 2>&1 \
-    || { apt-get update >/dev/null && apt-get install -y --no-install-recommends prometheus >/dev/null; }; }
+command -v promtool >/dev/null || need_pkg --no-install-recommends prometheus
 need systemd-analyze systemd
-command -v kubernetes-validate >/dev/null || python3 -m pip install -q kubernetes-validate==1.37.0
+need_pip kubernetes-validate kubernetes-validate==1.37.0
 # The container image test (idp/server/tests/container.rs): podman, buildah and debootstrap
 # from Debian (netavark needs iptables), podman-compose from PyPI. Two quirks of these
 # machines, fixed here rather than in the test: the kernel leaves a controller (hugetlb) on the
 # cgroup v2 hierarchy beside the v1 ones, which crun refuses ("hybrid mode"), so it is
 # mounted as v1 too; and podman's default RLIMIT_NPROC/NOFILE exceed this sandbox's hard limits.
 for tool in podman buildah debootstrap iptables; do need "$tool" "$tool"; done
-dpkg -s netavark aardvark-dns >/dev/null 2>&1 || apt-get install -y --no-install-recommends netavark aardvark-dns >/dev/null
-command -v podman-compose >/dev/null || python3 -m pip install -q podman-compose==1.5.0
+dpkg -s netavark aardvark-dns >/dev/null 2>&1 || need_pkg --no-install-recommends netavark aardvark-dns
+need_pip podman-compose podman-compose==1.5.0
 v2_controllers=$(cat /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null || true)
 if [ -d /sys/fs/cgroup/cpu ] && [ -n "$v2_controllers" ]; then
     for c in $v2_controllers; do
@@ -46,11 +55,13 @@ if [ -d /sys/fs/cgroup/cpu ] && [ -n "$v2_controllers" ]; then
 fi
 if [ ! -e /etc/containers/containers.conf ]; then
     mkdir -p /etc/containers
-    printf '[containers]\ndefault_ulimits = ["nofile=%s:%s", "nproc=4096:4096"]\n' "$(ulimit -Hn)" "$(ulimit -Hn)" \
+    nofile=$(ulimit -Hn)
+    [ "$nofile" = unlimited ] && nofile=1048576
+    printf '[containers]\ndefault_ulimits = ["nofile=%s:%s", "nproc=4096:4096"]\n' "$nofile" "$nofile" \
         >/etc/containers/containers.conf
 fi
 # A CJK font, so that the screenshots the browser tests keep show the Chinese pages as text.
-fc-list :lang=zh 2>/dev/null | grep -q . || need_pkg fonts-wqy-microhei
+[ -n "$(fc-list :lang=zh 2>/dev/null)" ] || need_pkg fonts-wqy-microhei
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 
 # The upgrade test (idp/server/tests/upgrade.rs) builds the previous release from history.
@@ -58,4 +69,9 @@ if [ "$(git rev-parse --is-shallow-repository 2>/dev/null)" = "true" ]; then
     git fetch --unshallow --quiet || echo "warning: a shallow clone; the upgrade test needs history" >&2
 fi
 
-exec cargo test --workspace --locked "$@"
+# the whole workspace unless packages are named (cargo ignores -p beside --workspace)
+workspace=--workspace
+for a in "$@"; do
+    case "$a" in -p | --package | -p?* | --package=*) workspace= ;; esac
+done
+exec cargo test $workspace --locked "$@"

@@ -1,4 +1,4 @@
-//! The organisation tree of a tenant (docs/domain.md "Identity model"): government bodies by
+//! The organisation tree of a tenant (docs/domain.md "Who signs in"): government bodies by
 //! administrative level with their region codes (province → city → county → township), their
 //! departments, and enterprises and other legal persons keyed by their unified social credit
 //! code; and memberships, which link an account to an organisation (staff of a department, with

@@ -1,9 +1,10 @@
-//! Which factors make which assurance level (docs/domain.md "Authentication assurance"), in one
-//! place: `aal1` is one factor; `aal2` two factors of different kinds (something known —
-//! password or SMS code to a verified phone — plus something held: TOTP, passkey, security
-//! key), or a passkey or security key that verified its user (`user`: PIN or biometric on the
-//! authenticator, which makes it two factors in one); `aal3` is reserved for hardware-bound authenticators with user verification (not
-//! offered yet). amr values follow RFC 8176.
+//! Which factors make which assurance level (docs/domain.md "Authentication assurance (acr) and
+//! methods (amr)"), in one place: `aal1` is one factor; `aal2` two factors of different kinds
+//! (something known — password or SMS code to a verified phone — plus something held: TOTP,
+//! passkey, security key), or a passkey or security key that verified its user (`user`: PIN or
+//! biometric on the authenticator, which makes it two factors in one); `aal3` is reserved for
+//! hardware-bound authenticators with user verification (not offered yet). amr values follow RFC
+//! 8176.
 
 /// The known levels, weakest first.
 pub const LEVELS: [&str; 3] = ["aal1", "aal2", "aal3"];

@@ -1,4 +1,4 @@
-//! Real-name binding (docs/domain.md "Real-name (identity) assurance levels"): the verification
+//! Real-name binding (docs/domain.md "Real-name levels"): the verification
 //! provider port, its built-in simulator, and how an ID number is kept — sealed under the KEK,
 //! with a keyed hash for lookup (one number binds at most one account per tenant) and a masked
 //! form for pages and claims. The number itself never appears in logs, errors or `Debug`.

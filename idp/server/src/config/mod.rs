@@ -295,7 +295,7 @@ impl Config {
         Ok(config)
     }
 
-    /// Applies the `IDP_*` variables among `vars` (`config_env` says how they are named).
+    /// Applies the `IDP_*` variables among `vars` (`config::env` says how they are named).
     pub fn apply_env(&mut self, vars: &[(String, String)]) -> anyhow::Result<()> {
         crate::config::env::apply(self, vars)
     }

@@ -12,7 +12,7 @@ use crate::state::{AppState, TenantCtx};
 pub const SESSION_COOKIE: &str = "idp_session";
 pub const BROWSER_COOKIE: &str = "idp_browser";
 
-/// How long an administrator's session may stay idle (docs/domain.md "Sessions").
+/// How long an administrator's session may stay idle (docs/domain.md "Security baseline", sessions).
 pub const ADMIN_IDLE_SECONDS: i64 = 15 * 60;
 
 pub fn tenant_path(t: &TenantCtx) -> String {

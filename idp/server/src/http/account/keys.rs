@@ -1,7 +1,7 @@
 //! Passkeys and security keys on the account pages: register one (several per account, each
 //! named), see when each was added and last used and whether it was flagged as cloned, and
 //! remove it. The first second factor of an account also brings its ten recovery codes, shown
-//! once. Adding or removing needs a session allowed to change factors (`account.rs`).
+//! once. Adding or removing needs a session allowed to change factors (`http/account/mod.rs`).
 //!
 //! `begin` answers JSON (the options for `navigator.credentials.create`); `finish` and
 //! `remove` are form posts answered with a page.

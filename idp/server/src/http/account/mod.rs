@@ -4,7 +4,7 @@
 //!
 //! So far: two-step verification — set up an authenticator (QR code and key, activated only
 //! by a correct code, recovery codes shown once) and turn it off; passkeys and security keys
-//! (`account_keys.rs`). Once the account has a second factor, changing its factors needs a
+//! (`keys.rs`). Once the account has a second factor, changing its factors needs a
 //! session that used one (aal2), so a stolen password alone can neither remove a factor nor
 //! add one of the thief's.
 
@@ -135,7 +135,7 @@ pub(crate) async fn posted(
 
 /// Whether this session may change the account's factors: any session while it has none,
 /// then only one that used a second factor, or (where the tenant offers SMS recovery) one that
-/// recovered with the password and a code to the verified phone (`recovery.rs`).
+/// recovered with the password and a code to the verified phone (`http/signin/recovery.rs`).
 pub(crate) async fn may_change_factors(
     state: &AppState,
     t: &TenantCtx,

@@ -1,4 +1,4 @@
-//! The acting context (docs/domain.md "Identity model"): after authentication, a person with more
+//! The acting context (docs/domain.md "Who signs in"): after authentication, a person with more
 //! than one context the client accepts chooses — myself, staff of a department, or an
 //! enterprise they represent, administer or hold an active mandate for — on a
 //! chooser page; with one, it is taken without asking; with none, the client hears

@@ -1,6 +1,6 @@
 //! Real-name binding through the pages: the person submits name, document type and number on
 //! the account pages, or inside a sign-in when the client needs a higher level; a counter
-//! clerk raises a person to level 4 after checking the card (`counter.rs`). One function binds,
+//! clerk raises a person to level 4 after checking the card (`http/hall/counter.rs`). One function binds,
 //! whoever asks: the number is validated (`idp_core::identifiers`), looked up by its keyed hash
 //! (one number binds one account per tenant; a conflict is explained with a way forward), and
 //! checked by the verification provider. A provider that fails changes nothing and says so.
@@ -242,7 +242,7 @@ pub async fn bind(
         // Four eyes: a clerk never acts on their own account (docs/domain.md). Where a verification
         // provider is configured the counter asks it too, and binds only on its match: the
         // clerk vouches for the person and the document, the population register for the pair
-        // of name and number (docs/realname.md).
+        // of name and number (README "Real-name binding", four eyes at the counter).
         Via::Counter { clerk } if clerk.id == account.id => return Err(Refusal::OwnAccount),
         Via::Counter { clerk } => {
             let provider = match &state.verifier_for(t) {
