@@ -33,6 +33,7 @@ fn authz() -> Authorization {
         context: None,
         claims: None,
         resource: None,
+        consented_at: None,
     }
 }
 

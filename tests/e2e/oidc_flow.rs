@@ -502,6 +502,53 @@ async fn widened_scope_asks_again(b: Backend) {
 }
 crate::both_backends!(widened_scope, widened_scope_asks_again);
 
+/// A refresh token whose consent predates a scope's widening keeps working without that scope:
+/// the refresh leaves it out and says so in `scope`, and UserInfo releases none of its claims.
+async fn widened_scope_left_out_at_refresh(b: Backend) {
+    let Some(s) = TestServer::start(b).await else {
+        return;
+    };
+    s.add_account("bob").await;
+    let (c, secret) = s.add_client(ClientType::Web, ClientSettings::default()).await;
+    let secret = secret.expect("a web client has a secret");
+    let url = format!(
+        "{}/authorize?client_id={c}&redirect_uri={}&response_type=code&scope={}&state=x",
+        s.issuer,
+        urlencode(REDIRECT),
+        urlencode("openid profile offline_access")
+    );
+    let code = Browser::new().authorize(&s, &url, "bob").await.callback()["code"].clone();
+    let tokens = crate::rp::redeem(&s, &c, &secret, &code).await;
+    let rt = tokens["refresh_token"].as_str().unwrap_or_else(|| panic!("{tokens}"));
+    // consent given now is current: the refresh keeps profile
+    let fresh = crate::rp::refresh(&s, &c, &secret, rt).await;
+    assert_eq!(fresh["scope"], "openid profile offline_access", "{fresh}");
+    assert_eq!(crate::rp::userinfo_of(&s, &fresh).await["preferred_username"], "bob");
+    // the family's consent dates from before profile widened
+    let stored = format!("\"consented_at\":{}", idp_core::Env::now(&s.env));
+    let sql = format!("UPDATE refresh_tokens SET authz = REPLACE(authz, '{stored}', '\"consented_at\":1')");
+    crate::common::sql(&s, &sql).await.unwrap();
+    let rt = fresh["refresh_token"].as_str().unwrap();
+    let narrowed = crate::rp::refresh(&s, &c, &secret, rt).await;
+    assert_eq!(narrowed["scope"], "openid offline_access", "{narrowed}");
+    let info = crate::rp::userinfo_of(&s, &narrowed).await;
+    assert!(info.get("preferred_username").is_none() && info.get("name").is_none(), "{info}");
+    // asking for it back at refresh is refused (a new authorization is the way)
+    let again = crate::rp::token_form(
+        &s,
+        &c,
+        &secret,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", narrowed["refresh_token"].as_str().unwrap()),
+            ("scope", "openid profile"),
+        ],
+    )
+    .await;
+    assert_eq!(again["error"], "invalid_scope", "{again}");
+}
+crate::both_backends!(widened_scope_at_refresh, widened_scope_left_out_at_refresh);
+
 /// client_credentials, with JWT and opaque access tokens.
 async fn client_credentials(b: Backend) {
     let Some(s) = TestServer::start(b).await else {

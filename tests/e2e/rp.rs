@@ -9,7 +9,7 @@ use crate::common::{REDIRECT, TestServer};
 
 /// The token response for an authorization code (an error response too).
 pub async fn redeem(s: &TestServer, client: &str, secret: &str, code: &str) -> Value {
-    token(
+    token_form(
         s,
         client,
         secret,
@@ -20,10 +20,11 @@ pub async fn redeem(s: &TestServer, client: &str, secret: &str, code: &str) -> V
 
 /// The token response for a refresh token.
 pub async fn refresh(s: &TestServer, client: &str, secret: &str, refresh_token: &str) -> Value {
-    token(s, client, secret, &[("grant_type", "refresh_token"), ("refresh_token", refresh_token)]).await
+    token_form(s, client, secret, &[("grant_type", "refresh_token"), ("refresh_token", refresh_token)]).await
 }
 
-async fn token(s: &TestServer, client: &str, secret: &str, form: &[(&str, &str)]) -> Value {
+/// Any token request's response, with client_secret_basic.
+pub async fn token_form(s: &TestServer, client: &str, secret: &str, form: &[(&str, &str)]) -> Value {
     let res = rp_http()
         .post(format!("{}/token", s.issuer))
         .basic_auth(client, Some(secret))

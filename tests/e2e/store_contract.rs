@@ -142,6 +142,7 @@ pub(crate) fn authz() -> Authorization {
         context: None,
         claims: None,
         resource: None,
+        consented_at: Some(1_000),
     }
 }
 

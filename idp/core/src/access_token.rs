@@ -178,6 +178,8 @@ fn from_jwt(c: Value, tenant_id: &str, keys: &KeySet) -> Option<AccessToken> {
         context: s("act_context"),
         claims: c.get("claims_req").and_then(|v| serde_json::from_value(v.clone()).ok()),
         resource,
+        // (what an access token may release was settled when it was minted)
+        consented_at: None,
     };
     Some(AccessToken {
         jti,
@@ -241,6 +243,7 @@ mod tests {
                 ..Default::default()
             }),
             resource: account.map(|_| "https://api.example/records".into()),
+            consented_at: None,
         }
     }
 

@@ -365,6 +365,7 @@ pub fn decide(
             context: None,
             claims: req.claims.clone(),
             resource: req.resource.clone(),
+            consented_at: Some(env.now()),
         },
         redirect_uri: req.redirect_uri.clone(),
         code_challenge: req.code_challenge.clone(),

@@ -283,6 +283,15 @@ pub fn revoked_because(reason: Option<&str>) -> &'static str {
     }
 }
 
+/// The authorization less the scopes its consent no longer covers: a scope that came to release
+/// more after the consent was given (`scope::WIDENED`) is left out of every refresh, which
+/// RFC 6749 §6 allows (the new scope may be narrower; the response's `scope` says which).
+fn consented(authz: &Authorization) -> Authorization {
+    let at = authz.consented_at.unwrap_or(0);
+    let scope = authz.scope.iter().filter(|s| scope::consent_current(s, at)).cloned().collect();
+    Authorization { scope, ..authz.clone() }
+}
+
 async fn refresh(
     ctx: &TokenContext<'_>,
     client: &Client,
@@ -339,7 +348,7 @@ async fn refresh(
     }
     let now = ctx.env.now();
     let narrowed = Authorization {
-        scope: requested.clone().unwrap_or_else(|| rt.authz.scope.clone()),
+        scope: requested.clone().unwrap_or_else(|| consented(&rt.authz).scope),
         ..rt.authz.clone()
     };
     let personal = id_token_claims(ctx, &narrowed).await?;
@@ -351,9 +360,10 @@ async fn refresh(
             return Err(OAuthError::invalid_grant("The refresh token has expired."));
         }
         same_resource(req, &rt.authz)?;
-        let mut authz = rt.authz.clone();
+        let granted = consented(&rt.authz);
+        let mut authz = granted.clone();
         if let Some(scopes) = &requested {
-            if let Some(bad) = scopes.iter().find(|s| !rt.authz.scope.contains(s)) {
+            if let Some(bad) = scopes.iter().find(|s| !granted.scope.contains(s)) {
                 return Err(OAuthError::invalid_scope(format!("The scope {bad} was not granted.")));
             }
             authz.scope = scopes.clone();
@@ -361,8 +371,9 @@ async fn refresh(
         authz.nonce = None;
         let (mut issue, mut response) =
             mint(ctx, client, &authz, Some(&rt.family_id), "refresh_token", now, personal.as_ref())?;
-        // Rotation: the successor keeps the original grant's scope and the family's expiry.
-        let (record, value) = new_refresh(ctx.env, &rt.authz, &rt.family_id, now, rt.expires_at);
+        // Rotation: the successor keeps the grant's scope (less what its consent no longer
+        // covers) and the family's expiry.
+        let (record, value) = new_refresh(ctx.env, &granted, &rt.family_id, now, rt.expires_at);
         issue.refresh_token = Some(record);
         response.refresh_token = Some(value);
         Ok((issue, response))
@@ -458,6 +469,7 @@ async fn client_credentials(
         act_as: "self".into(),
         context: None,
         resource,
+        consented_at: None,
     };
     // Nothing is written: the token is self-contained, and it releases no one's personal data
     // (docs/domain.md audits claim releases, not service-to-service tokens).

@@ -101,6 +101,7 @@ async fn scenario(database_url: String, dir: &std::path::Path) {
                     context: None,
                     claims: None,
                     resource: None,
+                    consented_at: None,
                 },
                 redirect_uri: REDIRECT.into(),
                 code_challenge: None,

@@ -27,6 +27,12 @@ pub struct Authorization {
     /// (and UserInfo). The admin API is one (`admin::resource`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource: Option<String>,
+    /// When the person's consent behind this authorization was last given or confirmed (the
+    /// code's issue); `None` for tokens from before this was recorded, and for client
+    /// credentials. A scope that widened since (`scope::WIDENED`) is no longer covered: a
+    /// refresh leaves it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consented_at: Option<i64>,
 }
 
 /// A kiosk's pending sign-in (RFC 8628): the device code (as its SHA-256) the kiosk polls

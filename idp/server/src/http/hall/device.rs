@@ -223,7 +223,7 @@ pub async fn decide(state: State, Path(slug): Path<String>, headers: HeaderMap, 
             return r;
         }
     }
-    let authz = allow.then(|| approval(&t, &session, &grant));
+    let authz = allow.then(|| approval(&t, &session, &grant, state.env().now()));
     match idp_core::device::decide(state.store(), state.env(), &grant, authz, &account.id).await {
         Ok(true) => {}
         Ok(false) => return page(&t, lang, &headers, &account, None, Some(texts.device_unknown)),
@@ -246,8 +246,8 @@ pub async fn decide(state: State, Path(slug): Path<String>, headers: HeaderMap, 
 }
 
 /// What the kiosk's tokens say: this person, as signed in on the phone, for the scopes the
-/// kiosk asked; no `sid` (the kiosk shares no session) and no nonce.
-fn approval(t: &TenantCtx, session: &Session, grant: &DeviceGrant) -> Authorization {
+/// kiosk asked, consented to now; no `sid` (the kiosk shares no session) and no nonce.
+fn approval(t: &TenantCtx, session: &Session, grant: &DeviceGrant, now: i64) -> Authorization {
     Authorization {
         tenant_id: t.tenant.id.clone(),
         client_id: grant.client_id.clone(),
@@ -262,6 +262,7 @@ fn approval(t: &TenantCtx, session: &Session, grant: &DeviceGrant) -> Authorizat
         context: None,
         claims: None,
         resource: None,
+        consented_at: Some(now),
     }
 }
 
