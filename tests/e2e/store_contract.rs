@@ -9,6 +9,7 @@ use idp_core::model::{
     SigningKeyRecord, Tenant, TenantSettings, TotpCredential,
 };
 use idp_core::ports::{Issue, Redeem, Rotate};
+use idp_core::signin::FrontRequest;
 use idp_core::token::TokenResponse;
 use idp_core::{OAuthError, Store, StoreError};
 
@@ -117,7 +118,7 @@ fn interaction(id: &str, expires_at: i64) -> Interaction {
     Interaction {
         id: id.into(),
         tenant_id: T1.into(),
-        request,
+        front: FrontRequest::Oidc(request),
         browser_hash: "browser-hash-1".into(),
         session_sid: None,
         pending: None,

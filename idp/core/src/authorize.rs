@@ -9,6 +9,7 @@
 use crate::crypto::{random_token, sha256_hex};
 use crate::error::OAuthError;
 use crate::model::{AuthCode, AuthRequest, Authorization, Client, ClientType, Grant, ResponseMode, Session};
+use crate::signin::{FrontRequest, SignedIn, Step};
 use crate::{Env, scope};
 
 /// Where and how a response goes back to the client.
@@ -276,7 +277,8 @@ pub fn validate(params: &[(String, String)], client: Option<&Client>, issuer: &s
     })
 }
 
-/// What to do with a validated request now.
+/// What to do with a validated request now: the engine's [`Step`] with the OpenID Connect
+/// answer made.
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant)] // returned once per request and consumed at once
 pub enum Decision {
@@ -295,8 +297,8 @@ pub fn error_response(req: &AuthRequest, err: &OAuthError, issuer: &str) -> Auth
     AuthResponse::error(&target, err, issuer)
 }
 
-/// Decides given the current session (if any), whether it was made in this very interaction,
-/// the level the request needs (`policy::required`) and the person's grant for this client.
+/// The sign-in engine's decision ([`crate::signin::decide`]) for an OpenID Connect request,
+/// as the protocol answers it.
 #[allow(clippy::too_many_arguments)]
 pub fn decide(
     env: &dyn Env,
@@ -308,38 +310,28 @@ pub fn decide(
     issuer: &str,
     tenant_id: &str,
 ) -> Decision {
-    let none = req.prompt.iter().any(|p| p == "none");
-    let to_client = |e: OAuthError| Decision::ErrorToClient(error_response(req, &e, issuer), e.clone());
-    let Some(session) = session else {
-        if none {
-            return to_client(OAuthError::new("login_required", "The person is not signed in."));
+    let ask = FrontRequest::Oidc(req.clone()).sign_in();
+    match crate::signin::decide(env, &ask, session, fresh_login, required, grant) {
+        Step::Login => Decision::Login,
+        Step::Consent => Decision::Consent,
+        Step::StepUp => Decision::StepUp,
+        Step::Done(done) => {
+            let (code, response) = issue(env, req, &done, issuer, tenant_id);
+            Decision::Issue(code, response)
         }
-        return Decision::Login;
-    };
-    if !fresh_login {
-        let too_old = req.max_age.is_some_and(|m| env.now() - session.auth_time > m);
-        let forced = req.prompt.iter().any(|p| p == "login" || p == "select_account");
-        if too_old || forced {
-            if none {
-                return to_client(OAuthError::new("login_required", "A new sign-in is required."));
-            }
-            return Decision::Login;
-        }
+        Step::Refuse(e) => Decision::ErrorToClient(error_response(req, &e, issuer), e),
     }
-    if !crate::policy::satisfies(&session.acr, required) {
-        if none {
-            return to_client(OAuthError::new("interaction_required", "A stronger sign-in is required."));
-        }
-        return Decision::StepUp;
-    }
-    let covered = grant.is_some_and(|g| req.scope.iter().all(|s| g.covers(s)));
-    let ask = req.prompt.iter().any(|p| p == "consent");
-    if !covered || ask {
-        if none {
-            return to_client(OAuthError::new("consent_required", "Consent is required."));
-        }
-        return Decision::Consent;
-    }
+}
+
+/// The code for a finished sign-in and the response that carries it (RFC 6749 §4.1.2,
+/// RFC 9207 `iss`).
+pub fn issue(
+    env: &dyn Env,
+    req: &AuthRequest,
+    done: &SignedIn,
+    issuer: &str,
+    tenant_id: &str,
+) -> (AuthCode, AuthResponse) {
     // a code whose ID token carries requested claims says so, for the token endpoint to read
     // them ahead (`token::CLAIMS_CODE_PREFIX`); other codes cost no extra read
     let code = match &req.claims {
@@ -354,18 +346,18 @@ pub fn decide(
         authz: Authorization {
             tenant_id: tenant_id.to_string(),
             client_id: req.client_id.clone(),
-            account_id: Some(session.account_id.clone()),
-            scope: req.scope.clone(),
-            sid: Some(session.sid.clone()),
-            auth_time: Some(session.auth_time),
-            acr: Some(session.acr.clone()),
-            amr: session.amr.clone(),
+            account_id: Some(done.account_id.clone()),
+            scope: done.release.clone(),
+            sid: Some(done.sid.clone()),
+            auth_time: Some(done.auth_time),
+            acr: Some(done.acr.clone()),
+            amr: done.amr.clone(),
             nonce: req.nonce.clone(),
-            act_as: "self".into(),
-            context: None,
+            act_as: done.act_as.clone(),
+            context: done.context.clone(),
             claims: req.claims.clone(),
             resource: req.resource.clone(),
-            consented_at: Some(env.now()),
+            consented_at: Some(done.consented_at),
         },
         redirect_uri: req.redirect_uri.clone(),
         code_challenge: req.code_challenge.clone(),
@@ -377,8 +369,7 @@ pub fn decide(
         params.push(("state".into(), s.clone()));
     }
     params.push(("iss".into(), issuer.to_string()));
-    let response = AuthResponse { redirect_uri: req.redirect_uri.clone(), mode: req.response_mode, params };
-    Decision::Issue(record, response)
+    (record, AuthResponse { redirect_uri: req.redirect_uri.clone(), mode: req.response_mode, params })
 }
 
 /// Authorization codes live 60 seconds.

@@ -34,6 +34,7 @@ pub mod ports;
 pub mod profile;
 pub mod realname;
 pub mod scope;
+pub mod signin;
 pub mod sms;
 pub mod svg;
 pub mod token;

@@ -198,7 +198,7 @@ impl TryFrom<InteractionRow> for Interaction {
     type Error = StoreError;
     fn try_from(r: InteractionRow) -> Result<Self, StoreError> {
         Ok(Interaction {
-            request: from_json(&r.request)?,
+            front: from_json(&r.request)?,
             id: r.id,
             tenant_id: r.tenant_id,
             browser_hash: r.browser_hash,

@@ -121,20 +121,7 @@ fn decisions_follow_session_prompt_max_age_and_grant() {
     let c = client(ClientType::Web);
     let Validated::Ok(req) = validate(&params(&[]), Some(&c), ISS) else { panic!() };
     assert!(matches!(decide(&env, &req, None, false, None, None, ISS, "t"), Decision::Login));
-    let session = Session {
-        id_hash: "h".into(),
-        sid: "sid".into(),
-        tenant_id: "t".into(),
-        account_id: "a".into(),
-        auth_time: env.now(),
-        amr: vec!["pwd".into()],
-        acr: "aal1".into(),
-        min_acr: None,
-        act_context: None,
-        created_at: env.now(),
-        last_seen: env.now(),
-        expires_at: env.now() + 100,
-    };
+    let session = crate::signin::tests::session(&env);
     assert!(matches!(decide(&env, &req, Some(&session), false, None, None, ISS, "t"), Decision::Consent));
     let grant = Grant {
         tenant_id: "t".into(),

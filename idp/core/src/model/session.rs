@@ -60,12 +60,15 @@ pub enum ResponseMode {
     FormPost,
 }
 
-/// One login/consent round trip. `browser_hash` binds it to the browser that started it.
+/// One sign-in round trip of the engine (`crate::signin`). `browser_hash` binds it to the
+/// browser that started it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Interaction {
     pub id: String,
     pub tenant_id: String,
-    pub request: AuthRequest,
+    /// The front-end's request, kept for its answer; the engine reads
+    /// [`FrontRequest::sign_in`].
+    pub front: crate::signin::FrontRequest,
     pub browser_hash: String,
     /// Set once the person has signed in during this interaction (or had a valid session).
     pub session_sid: Option<String>,

@@ -16,12 +16,14 @@ use tower_http::cors::{Any, CorsLayer};
 use crate::state::AppState;
 
 pub mod account;
+pub mod fronts;
 pub mod hall;
 pub mod health;
 pub mod look;
 pub mod oidc;
 pub mod pages;
 pub mod session;
+pub mod signed_out;
 pub mod signin;
 mod texts;
 
@@ -99,7 +101,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/static/style.css", get(pages::stylesheet))
         .route("/static/webauthn.js", get(pages::webauthn_script))
-        .route("/static/signed-out.js", get(oidc::signed_out::script))
+        .route("/static/signed-out.js", get(signed_out::script))
         .route("/t/{tenant}/introspect", post(oidc::token::introspect))
         .fallback(pages::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), crate::metrics::track))
@@ -259,6 +261,14 @@ pub fn json_error(e: &OAuthError) -> Response {
     }
     res.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     res
+}
+
+/// 303 to `location`.
+pub fn see_other(location: &str) -> Response {
+    match HeaderValue::from_str(location) {
+        Ok(v) => (StatusCode::SEE_OTHER, [(header::LOCATION, v)]).into_response(),
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "bad redirect").into_response(),
+    }
 }
 
 pub fn log_error(e: &OAuthError) {

@@ -258,7 +258,7 @@ async fn write_pending<'c>(
         p.sessions.clear();
     }
     if !p.interactions.is_empty() {
-        let request = p.interactions.iter().map(|i| to_json(&i.request)).collect::<Result<Vec<_>>>()?;
+        let request = p.interactions.iter().map(|i| to_json(&i.front)).collect::<Result<Vec<_>>>()?;
         let mut q = Q::new(
             "INSERT INTO interactions (id, tenant_id, request, browser_hash, session_sid, created_at, \
              expires_at) ",

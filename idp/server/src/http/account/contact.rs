@@ -22,8 +22,8 @@ use serde_json::json;
 
 use crate::http::State;
 use crate::http::account::{Pending, Posted, home_url, may_change_factors, posted, show_account_with};
-use crate::http::oidc::authorize::see_other;
 use crate::http::pages::{Texts, error_page};
+use crate::http::see_other;
 use crate::http::session::audit;
 use crate::http::signin::sms::{NotSent, send_verification};
 

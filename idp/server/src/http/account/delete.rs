@@ -45,11 +45,10 @@ pub async fn delete(state: State, Path(slug): Path<String>, headers: HeaderMap, 
         Ok(l) => l,
         Err(e) => return error_page(lang, &e.into()),
     };
-    let frames =
-        match crate::http::oidc::signed_out::end_sessions(&state, &t, &live, Some(&session.sid)).await {
-            Ok(f) => f,
-            Err(e) => return error_page(lang, &e),
-        };
+    let frames = match crate::http::signed_out::end_sessions(&state, &t, &live, Some(&session.sid)).await {
+        Ok(f) => f,
+        Err(e) => return error_page(lang, &e),
+    };
     match state.store().delete_account(&t.tenant.id, &account.id).await {
         Ok(_) => {}
         Err(e) => return error_page(lang, &e.into()),
@@ -64,12 +63,5 @@ pub async fn delete(state: State, Path(slug): Path<String>, headers: HeaderMap, 
         serde_json::json!({}),
     )
     .await;
-    crate::http::oidc::signed_out::here(
-        &state,
-        &t,
-        lang,
-        &frames,
-        None,
-        (texts.deleted_title, texts.deleted_text),
-    )
+    crate::http::signed_out::here(&state, &t, lang, &frames, None, (texts.deleted_title, texts.deleted_text))
 }

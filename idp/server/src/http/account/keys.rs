@@ -19,8 +19,8 @@ use serde_json::json;
 use crate::http::account::{
     Posted, after_factor_removed, base, home_url, may_change_factors, posted, show_account,
 };
-use crate::http::oidc::authorize::see_other;
 use crate::http::pages::{RecoveryCodesPage, error_page, render};
+use crate::http::see_other;
 use crate::http::session::audit;
 use crate::http::{State, json_error, param};
 

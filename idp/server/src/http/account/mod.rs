@@ -20,23 +20,20 @@ use axum::body::Bytes;
 use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
-use idp_core::model::{Account, AuthRequest, ResponseMode, Session};
+use idp_core::model::{Account, Session};
+use idp_core::signin::{AccountReturn, FrontRequest};
 use idp_core::totp::Secret;
 use idp_core::{OAuthError, policy};
 use serde_json::json;
 
-use super::oidc::authorize::{proceed, see_other};
 use super::pages::{
     AccountPage, KeyRow, Lang, RecoveryCodesPage, TotpEnrolPage, error_page, render, with_form_action,
 };
+use super::see_other;
 use super::session::{BROWSER_COOKIE, audit, browser_binding, browser_cookie, csrf_ok};
+use super::signin::engine;
 use super::{State, body_text, param, parse_params, require_form};
 use crate::state::{AppState, TenantCtx};
-
-/// The reserved id of the account pages in interactions. Registered client ids are random
-/// tokens, and the authorization endpoint only accepts registered ones, so no client can
-/// take this one.
-pub const ACCOUNT_CONSOLE: &str = "account-console";
 
 pub(crate) fn base(t: &TenantCtx) -> String {
     format!("/t/{}", t.tenant.slug)
@@ -85,25 +82,12 @@ pub(crate) async fn signed_in_to(
     match (session, account) {
         (Some(s), Some(a)) if policy::satisfies(&s.acr, acr) => Ok((t, lang, s, a)),
         (session, _) => {
-            let req = AuthRequest {
-                client_id: ACCOUNT_CONSOLE.into(),
-                redirect_uri: format!("{}/{back}", t.endpoints.issuer),
-                response_mode: ResponseMode::Query,
-                scope: vec!["openid".into()],
-                state: None,
-                nonce: None,
-                code_challenge: None,
-                prompt: vec![],
-                max_age: None,
-                login_hint: None,
-                ui_locales: None,
-                claims_locales: None,
-                acr_values: acr.map(str::to_string),
-                claims_acr: None,
-                claims: None,
-                resource: None,
-            };
-            Err(proceed(state, &t, headers, &req, session.as_ref(), false, None, lang).await)
+            let front = FrontRequest::Account(AccountReturn {
+                return_to: format!("{}/{back}", t.endpoints.issuer),
+                level: acr.map(str::to_string),
+            });
+            let ask = front.sign_in();
+            Err(engine::proceed(state, &t, headers, &front, &ask, session.as_ref(), false, None, lang).await)
         }
     }
 }

@@ -89,11 +89,10 @@ pub async fn end(
         .collect();
     // their clients are told (back-channel); this browser's own also loads the front-channel
     // pages below
-    let frames =
-        match crate::http::oidc::signed_out::end_sessions(&state, &t, &ending, Some(&session.sid)).await {
-            Ok(f) => f,
-            Err(e) => return error_page(lang, &e),
-        };
+    let frames = match crate::http::signed_out::end_sessions(&state, &t, &ending, Some(&session.sid)).await {
+        Ok(f) => f,
+        Err(e) => return error_page(lang, &e),
+    };
     let detail = serde_json::json!({"sessions": ending.iter().map(|s| &s.sid).collect::<Vec<_>>()});
     crate::http::session::audit(
         &state,
@@ -109,7 +108,7 @@ pub async fn end(
         // this browser's own: signed out here too
         let home = format!("/t/{}/account", t.tenant.slug);
         let tx = lang.texts();
-        return crate::http::oidc::signed_out::here(
+        return crate::http::signed_out::here(
             &state,
             &t,
             lang,

@@ -231,13 +231,8 @@ async fn finish(
     if let Some(s) = session {
         // every client of the session is told: back-channel in the background, front-channel
         // on the page below
-        frames = match crate::http::oidc::signed_out::end_sessions(
-            state,
-            t,
-            std::slice::from_ref(s),
-            Some(&s.sid),
-        )
-        .await
+        frames = match crate::http::signed_out::end_sessions(state, t, std::slice::from_ref(s), Some(&s.sid))
+            .await
         {
             Ok(f) => f,
             Err(e) => return error_page(lang, &e),
@@ -254,7 +249,7 @@ async fn finish(
         .await;
     }
     let tx = lang.texts();
-    crate::http::oidc::signed_out::here(
+    crate::http::signed_out::here(
         state,
         t,
         lang,

@@ -16,12 +16,11 @@ use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use idp_core::OAuthError;
-use idp_core::model::{AuthRequest, Interaction, Session};
+use idp_core::model::{Interaction, Session};
+use idp_core::signin::SignInRequest;
 
-use idp_core::authorize::error_response;
-
-use crate::http::oidc::authorize::{proceed, respond};
 use crate::http::pages::{ContextPage, Texts, error_page, render, with_form_action};
+use crate::http::signin::engine;
 use crate::http::signin::interaction::{Loaded, lang_switch, posted, session_of};
 use crate::http::{State, param};
 use crate::state::{AppState, TenantCtx};
@@ -47,11 +46,11 @@ pub(crate) enum Chosen {
 pub(crate) async fn choices(
     state: &AppState,
     t: &TenantCtx,
-    req: &AuthRequest,
+    ask: &SignInRequest,
     session: &Session,
     texts: &Texts,
 ) -> Result<Vec<Choice>, OAuthError> {
-    let accepted = match state.store().client(&t.tenant.id, &req.client_id).await? {
+    let accepted = match state.store().client(&t.tenant.id, &ask.party).await? {
         Some(c) => c.settings.contexts,
         None => vec!["self".into()],
     };
@@ -98,17 +97,17 @@ pub(crate) async fn contexts_of(
 pub(crate) async fn choose(
     state: &AppState,
     t: &TenantCtx,
-    req: &AuthRequest,
+    ask: &SignInRequest,
     session: &Session,
     interaction: Option<&Interaction>,
     texts: &Texts,
 ) -> Result<Chosen, OAuthError> {
-    let client = state.store().client(&t.tenant.id, &req.client_id).await?;
+    let client = state.store().client(&t.tenant.id, &ask.party).await?;
     if client.as_ref().is_none_or(|c| c.settings.contexts.iter().all(|x| x == "self")) {
         return Ok(Chosen::Ready("self", None));
     }
-    let options = choices(state, t, req, session, texts).await?;
-    let select = req.prompt.iter().any(|p| p == "select_account");
+    let options = choices(state, t, ask, session, texts).await?;
+    let select = ask.select_account;
     // chosen in this interaction, or (unless the client asks again) switched to on the
     // account pages for this session
     let picked = interaction.and_then(|i| i.act_context.as_deref());
@@ -147,7 +146,7 @@ pub(crate) fn chooser(l: &Loaded, headers: &HeaderMap, options: Vec<Choice>) -> 
         action: format!("/t/{}/interaction/{}/context", l.t.tenant.slug, l.interaction.id),
         csrf: &csrf,
     };
-    with_form_action(render(StatusCode::OK, &page), Some(&l.interaction.request.redirect_uri))
+    with_form_action(render(StatusCode::OK, &page), Some(&l.ask.return_to))
 }
 
 /// What the interaction shows once the person is signed in: the chooser, the consent page
@@ -160,16 +159,15 @@ pub(crate) async fn before_consent(
     session: &Session,
 ) -> Option<Response> {
     let texts = l.lang.texts();
-    let req = &l.interaction.request;
-    match choose(state, &l.t, req, session, Some(&l.interaction), texts).await {
-        Ok(Chosen::Ask) => match choices(state, &l.t, req, session, texts).await {
+    let ask = &l.ask;
+    match choose(state, &l.t, ask, session, Some(&l.interaction), texts).await {
+        Ok(Chosen::Ask) => match choices(state, &l.t, ask, session, texts).await {
             Ok(options) => Some(chooser(l, headers, options)),
             Err(e) => Some(error_page(l.lang, &e)),
         },
         Ok(Chosen::Nothing) => {
-            let _ = state.store().delete_interaction(&l.interaction.id).await;
             let e = OAuthError::new("access_denied", "The person has no acting context this client accepts.");
-            Some(respond(&error_response(req, &e, &l.t.endpoints.issuer)))
+            Some(engine::refuse(state, &l.t, &l.interaction.front, Some(&l.interaction), &e).await)
         }
         Ok(Chosen::Ready(..)) => None,
         Err(e) => Some(error_page(l.lang, &e)),
@@ -193,7 +191,7 @@ pub async fn pick(
         Ok(None) => return error_page(l.lang, &OAuthError::invalid_request(t.expired_interaction)),
         Err(e) => return error_page(l.lang, &e),
     };
-    let options = match choices(&state, &l.t, &l.interaction.request, &session, t).await {
+    let options = match choices(&state, &l.t, &l.ask, &session, t).await {
         Ok(o) => o,
         Err(e) => return error_page(l.lang, &e),
     };
@@ -205,8 +203,7 @@ pub async fn pick(
     }
     let mut interaction = l.interaction.clone();
     interaction.act_context = Some(choice.to_string());
-    proceed(&state, &l.t, &headers, &interaction.request, Some(&session), false, Some(&interaction), l.lang)
-        .await
+    engine::resume(&state, &l.t, &headers, &interaction, Some(&session), false, l.lang).await
 }
 
 /// The account page's context switch: every context the person can act in now, as

@@ -10,14 +10,15 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use idp_core::authorize::error_response;
-use idp_core::model::{AuthRequest, Session};
+use idp_core::model::Session;
+use idp_core::signin::SignInRequest;
 use idp_core::{OAuthError, policy};
 use serde_json::json;
 
-use crate::http::oidc::authorize::{interaction_url, proceed, respond, see_other};
 use crate::http::pages::{FactorPage, error_page, render, with_form_action};
+use crate::http::see_other;
 use crate::http::session::audit;
+use crate::http::signin::engine::{self, interaction_url};
 use crate::http::signin::interaction::{
     Loaded, credential_failed, lang_switch, lock_end, posted, session_of, signed_in,
 };
@@ -34,16 +35,16 @@ use crate::state::{AppState, TenantCtx};
 pub(crate) async fn required_for(
     state: &AppState,
     t: &TenantCtx,
-    req: &AuthRequest,
+    ask: &SignInRequest,
     session: &Session,
 ) -> Option<&'static str> {
-    let client = state.store().client(&t.tenant.id, &req.client_id).await.ok().flatten();
+    let client = state.store().client(&t.tenant.id, &ask.party).await.ok().flatten();
     let accepts_staff = client.as_ref().is_some_and(|c| c.settings.contexts.iter().any(|x| x == "staff"));
     let staff_only = client.as_ref().is_some_and(|c| c.settings.contexts.iter().all(|x| x == "staff"));
     let minimum = client.and_then(|c| c.settings.min_acr);
-    let asked = policy::required(req.acr_values.as_deref(), minimum.as_deref());
-    let asked = policy::strongest(asked, policy::required(req.claims_acr.as_deref(), None));
-    if req.client_id == crate::http::account::ACCOUNT_CONSOLE {
+    let asked = policy::required(ask.level.as_deref(), minimum.as_deref());
+    let asked = policy::strongest(asked, policy::required(ask.essential_level.as_deref(), None));
+    if ask.first_party {
         return asked;
     }
     let roles = policy::required(None, session.min_acr.as_deref());
@@ -63,7 +64,7 @@ pub(crate) async fn required_for(
 }
 
 pub(crate) async fn satisfied(state: &AppState, l: &Loaded, session: &Session) -> bool {
-    policy::satisfies(&session.acr, required_for(state, &l.t, &l.interaction.request, session).await)
+    policy::satisfies(&session.acr, required_for(state, &l.t, &l.ask, session).await)
 }
 
 /// The second factors an account can use now.
@@ -120,9 +121,8 @@ pub(crate) async fn step_up(
     match factors_of(state, &l.t, &session.account_id).await {
         Ok(f) if f.any() => factor_page(l, headers, f, None),
         Ok(_) => {
-            let _ = state.store().delete_interaction(&l.interaction.id).await;
             let e = OAuthError::new("unmet_authentication_requirements", l.lang.texts().unmet_acr);
-            respond(&error_response(&l.interaction.request, &e, &l.t.endpoints.issuer))
+            engine::refuse(state, &l.t, &l.interaction.front, Some(&l.interaction), &e).await
         }
         Err(e) => error_page(l.lang, &e),
     }
@@ -166,13 +166,13 @@ pub(crate) fn factor_page_with(
         keys: f.keys,
         recovery_phone: f.phone.as_deref().map(mask_phone),
         // the recovery itself happens on the account pages, where the lost factor is replaced
-        recovery_here: l.interaction.request.client_id == crate::http::account::ACCOUNT_CONSOLE,
+        recovery_here: l.ask.first_party,
         sms_sent: f.sms_sent,
         account_url: crate::http::account::home_url(&l.t),
         base,
         csrf: &csrf,
     };
-    with_form_action(render(status, &page), Some(&l.interaction.request.redirect_uri))
+    with_form_action(render(status, &page), Some(&l.ask.return_to))
 }
 
 /// A phone number as shown to its owner on a page: `+86138****1111`.
@@ -300,7 +300,7 @@ pub async fn totp(
             Err(e) => return error_page(l.lang, &e.into()),
         }
     };
-    let client_id = l.interaction.request.client_id.clone();
+    let client_id = l.ask.party.clone();
     if !accepted {
         let msg = match credential_failed(&state, &tenant_id, &account_id, &client_id, &ip, "totp").await {
             Ok(Some(until)) => format!("{} {}", t.locked, lock_end(&state, &l.t, until)),
@@ -342,7 +342,7 @@ pub(crate) async fn second_factor_done(
 ) -> Response {
     let add = |amr: &[String]| methods.iter().fold(amr.to_vec(), |a, m| policy::add_method(&a, m));
     let tenant_id = l.t.tenant.id.clone();
-    let client_id = l.interaction.request.client_id.clone();
+    let client_id = l.ask.party.clone();
     let expired = || error_page(l.lang, &OAuthError::invalid_request(l.lang.texts().expired_interaction));
     match (&l.interaction.pending, session) {
         (Some(p), _) => {
@@ -372,8 +372,7 @@ pub(crate) async fn second_factor_done(
             )
             .await;
             let upgraded = Session { amr, acr: acr.into(), ..s };
-            let req = &l.interaction.request;
-            proceed(state, &l.t, headers, req, Some(&upgraded), false, Some(&l.interaction), l.lang).await
+            engine::resume(state, &l.t, headers, &l.interaction, Some(&upgraded), false, l.lang).await
         }
         (None, None) => expired(),
     }

@@ -8,21 +8,23 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
-use idp_core::authorize::error_response;
 use idp_core::crypto::{random_token, sha256_hex};
 use idp_core::model::{Grant, Interaction, PendingSignIn, Session};
+use idp_core::signin::SignInRequest;
 use idp_core::{OAuthError, scope};
 use serde_json::json;
 
-use crate::http::oidc::authorize::{proceed, respond};
 use crate::http::pages::{ConsentPage, Lang, LoginPage, error_page, render, with_form_action};
 use crate::http::session::{SESSION_COOKIE, audit, csrf_ok, tenant_path};
+use crate::http::signin::engine;
 use crate::http::{State, body_text, param, parse_params, require_form};
 use crate::state::{AppState, TenantCtx};
 
 pub(crate) struct Loaded {
     pub t: Arc<TenantCtx>,
     pub interaction: Interaction,
+    /// What the interaction's front-end asks of the sign-in.
+    pub ask: SignInRequest,
     pub lang: Lang,
     pub client_name: String,
     pub organisation: Option<String>,
@@ -59,7 +61,8 @@ pub(crate) async fn load(
         Ok(_) => return Err(expired(lang0)),
         Err(e) => return Err(error_page(lang0, &e.into())),
     };
-    let lang = Lang::pick(interaction.request.ui_locales.as_deref(), headers);
+    let ask = interaction.front.sign_in();
+    let lang = Lang::pick(ask.locale.as_deref(), headers);
     // The interaction belongs to the browser that started it.
     let bound = crate::http::cookie(headers, crate::http::session::BROWSER_COOKIE)
         .is_some_and(|c| sha256_hex(c.as_bytes()) == interaction.browser_hash);
@@ -67,17 +70,15 @@ pub(crate) async fn load(
         return Err(expired(lang));
     }
     let (client_name, organisation, statutory, purposes) =
-        match state.store().client(&t.tenant.id, &interaction.request.client_id).await {
+        match state.store().client(&t.tenant.id, &ask.party).await {
             Ok(Some(c)) => (c.name, c.settings.organisation, c.settings.statutory, c.settings.purposes),
-            _ if interaction.request.client_id == crate::http::account::ACCOUNT_CONSOLE => {
-                (lang.texts().account_title.to_string(), None, false, Default::default())
-            }
-            _ => (interaction.request.client_id.clone(), None, false, Default::default()),
+            _ if ask.first_party => (lang.texts().account_title.to_string(), None, false, Default::default()),
+            _ => (ask.party.clone(), None, false, Default::default()),
         };
     let offered = &t.tenant.settings.factors;
     let sms = state.sms.is_some() && offered.sms_signin;
     let passkeys = state.passkeys.is_some() && offered.passkeys;
-    Ok(Loaded { t, interaction, lang, client_name, organisation, sms, passkeys, statutory, purposes })
+    Ok(Loaded { t, interaction, ask, lang, client_name, organisation, sms, passkeys, statutory, purposes })
 }
 
 pub(crate) fn lang_switch(l: &Loaded) -> Option<String> {
@@ -119,9 +120,7 @@ pub async fn show(
                 crate::http::signin::factor::step_up(&state, &l, &headers, &session).await
             }
             Ok(Some((session, username))) => {
-                match crate::http::signin::realname::short_of(&state, &l.t, &l.interaction.request, &session)
-                    .await
-                {
+                match crate::http::signin::realname::short_of(&state, &l.t, &l.ask, &session).await {
                     Some(short) => {
                         crate::http::signin::realname::upgrade_page(&state, &l, &headers, short, None)
                     }
@@ -173,7 +172,7 @@ pub(crate) fn login_page(
     status: StatusCode,
 ) -> Response {
     let csrf = crate::http::cookie(headers, crate::http::session::BROWSER_COOKIE).unwrap_or_default();
-    let hint = l.interaction.request.login_hint.as_deref().unwrap_or_default();
+    let hint = l.ask.login_hint.as_deref().unwrap_or_default();
     let page = LoginPage {
         t: l.lang.texts(),
         lang_switch: lang_switch(l),
@@ -186,24 +185,22 @@ pub(crate) fn login_page(
         passkeys: l.passkeys,
         base: format!("/t/{}/interaction/{}", l.t.tenant.slug, l.interaction.id),
     };
-    with_form_action(render(status, &page), Some(&l.interaction.request.redirect_uri))
+    with_form_action(render(status, &page), Some(&l.ask.return_to))
 }
 
 fn consent_page(l: &Loaded, headers: &HeaderMap, username: &str) -> Response {
     let csrf = crate::http::cookie(headers, crate::http::session::BROWSER_COOKIE).unwrap_or_default();
     let scopes = l
-        .interaction
-        .request
-        .scope
+        .ask
+        .release
         .iter()
         .filter(|s| !scope::SENSITIVE.contains(&s.as_str()))
         .filter_map(|s| scope::info(s))
         .map(|i| (if l.lang == Lang::En { i.en } else { i.zh }, l.purposes.get(i.name).map(String::as_str)))
         .collect();
     let sensitive = l
-        .interaction
-        .request
-        .scope
+        .ask
+        .release
         .iter()
         .filter(|s| scope::SENSITIVE.contains(&s.as_str()))
         .filter_map(|s| scope::info(s))
@@ -221,7 +218,7 @@ fn consent_page(l: &Loaded, headers: &HeaderMap, username: &str) -> Response {
         action: format!("/t/{}/interaction/{}/consent", l.t.tenant.slug, l.interaction.id),
         csrf: &csrf,
     };
-    with_form_action(render(StatusCode::OK, &page), Some(&l.interaction.request.redirect_uri))
+    with_form_action(render(StatusCode::OK, &page), Some(&l.ask.return_to))
 }
 
 /// The common start of the form posts: the interaction, its form, and the CSRF check.
@@ -292,7 +289,7 @@ pub async fn login(
         Err(e) => return error_page(l.lang, &e.into()),
     };
     let now = state.env().now();
-    let client_id = l.interaction.request.client_id.clone();
+    let client_id = l.ask.party.clone();
     // Verify against a dummy hash when there is no usable account, so that an unknown user and
     // a wrong password take the same time and get the same answer.
     let stored = account.as_ref().and_then(|a| a.password_hash.clone());
@@ -426,7 +423,7 @@ pub(crate) async fn first_factor_done(
             if let Err(e) = state.store().set_interaction_pending(&l.interaction.id, Some(&pending)).await {
                 return error_page(l.lang, &e.into());
             }
-            let (tenant_id, client_id) = (&l.t.tenant.id, &l.interaction.request.client_id);
+            let (tenant_id, client_id) = (&l.t.tenant.id, &l.ask.party);
             let detail = json!({"amr": pending.amr});
             audit(
                 state,
@@ -438,10 +435,7 @@ pub(crate) async fn first_factor_done(
                 detail,
             )
             .await;
-            crate::http::oidc::authorize::see_other(&crate::http::oidc::authorize::interaction_url(
-                &l.t,
-                &l.interaction.id,
-            ))
+            crate::http::see_other(&crate::http::signin::engine::interaction_url(&l.t, &l.interaction.id))
         }
         Ok(_) => signed_in(state, l, headers, account_id, amr, now, ip).await,
         Err(e) => error_page(l.lang, &e),
@@ -475,7 +469,7 @@ pub(crate) async fn signed_in(
         if old.account_id == account_id {
             sid = Some(old.sid);
         } else if let Err(e) =
-            crate::http::oidc::signed_out::end_sessions(state, &l.t, std::slice::from_ref(&old), None).await
+            crate::http::signed_out::end_sessions(state, &l.t, std::slice::from_ref(&old), None).await
         {
             tracing::warn!(error = %e.description, "could not end the browser's previous session");
         }
@@ -516,7 +510,7 @@ pub(crate) async fn signed_in(
     if let Err(e) = state.store().set_interaction_session(&l.interaction.id, &session.sid).await {
         return error_page(l.lang, &e.into());
     }
-    let client_id = &l.interaction.request.client_id;
+    let client_id = &l.ask.party;
     audit(
         state,
         &tenant_id,
@@ -530,9 +524,7 @@ pub(crate) async fn signed_in(
     let mut interaction = l.interaction.clone();
     interaction.session_sid = Some(session.sid.clone());
     interaction.pending = None;
-    let mut res =
-        proceed(state, &l.t, headers, &interaction.request, Some(&session), true, Some(&interaction), l.lang)
-            .await;
+    let mut res = engine::resume(state, &l.t, headers, &interaction, Some(&session), true, l.lang).await;
     let cookie = crate::http::set_cookie(state, SESSION_COOKIE, &value, &tenant_path(&l.t), None);
     res.headers_mut().append(header::SET_COOKIE, cookie);
     res
@@ -552,14 +544,14 @@ pub async fn consent(
     let (session, _) = match session_of(&state, &l, &headers).await {
         Ok(Some(s)) => s,
         Ok(None) => {
-            return crate::http::oidc::authorize::see_other(&crate::http::oidc::authorize::interaction_url(
+            return crate::http::see_other(&crate::http::signin::engine::interaction_url(
                 &l.t,
                 &l.interaction.id,
             ));
         }
         Err(e) => return error_page(l.lang, &e),
     };
-    let req = &l.interaction.request;
+    let ask = &l.ask;
     let ip = crate::http::client_ip(&state, &headers, peer);
     let tenant_id = &l.t.tenant.id;
     if param(&params, "decision") != Some("allow") {
@@ -568,32 +560,31 @@ pub async fn consent(
             tenant_id,
             "consent_denied",
             Some(&session.account_id),
-            Some(&req.client_id),
+            Some(&ask.party),
             Some(&ip),
-            json!({"scope": req.scope, "statutory": l.statutory}),
+            json!({"scope": ask.release, "statutory": l.statutory}),
         )
         .await;
-        let _ = state.store().delete_interaction(&l.interaction.id).await;
         let e = OAuthError::new("access_denied", "The person denied the request.");
-        return respond(&error_response(req, &e, &l.t.endpoints.issuer));
+        return engine::refuse(&state, &l.t, &l.interaction.front, Some(&l.interaction), &e).await;
     }
     // Sensitive items are granted only with their own tick (PIPL art. 29); unticked, this
     // authorization goes on without them.
     let ticked: Vec<&str> =
         params.iter().filter(|(k, _)| k == "sensitive").map(|(_, v)| v.as_str()).collect();
-    let mut narrowed = req.clone();
-    // (a client under a statutory duty is informed of, not asked for, every item)
-    narrowed
-        .scope
+    let mut release = ask.release.clone();
+    // (a party under a statutory duty is informed of, not asked for, every item)
+    release
         .retain(|s| l.statutory || !scope::SENSITIVE.contains(&s.as_str()) || ticked.contains(&s.as_str()));
-    let req = &narrowed;
+    // The session was checked in this interaction; consent given now must not loop back.
+    let ask = ask.consented(release);
     let now = state.env().now();
-    let previous = state.store().grant(tenant_id, &session.account_id, &req.client_id).await.ok().flatten();
+    let previous = state.store().grant(tenant_id, &session.account_id, &ask.party).await.ok().flatten();
     // (what was granted before and is still current stays granted; a widened scope not asked
     // for now is dropped, since this consent's time would otherwise seem to cover it)
     let mut scopes: Vec<String> =
         previous.as_ref().map(|g| g.current_scopes().cloned().collect()).unwrap_or_default();
-    for s in &req.scope {
+    for s in &ask.release {
         if !scopes.contains(s) {
             scopes.push(s.clone());
         }
@@ -601,7 +592,7 @@ pub async fn consent(
     let grant = Grant {
         tenant_id: tenant_id.clone(),
         account_id: session.account_id.clone(),
-        client_id: req.client_id.clone(),
+        client_id: ask.party.clone(),
         scopes,
         created_at: previous.map(|g| g.created_at).unwrap_or(now),
         updated_at: now,
@@ -614,14 +605,12 @@ pub async fn consent(
         tenant_id,
         "consent_granted",
         Some(&session.account_id),
-        Some(&req.client_id),
+        Some(&ask.party),
         Some(&ip),
-        json!({"scope": req.scope}),
+        json!({"scope": ask.release}),
     )
     .await;
-    // The session was checked in this interaction; consent given now must not loop back.
-    let mut req = req.clone();
-    req.prompt.retain(|p| p != "consent" && p != "login" && p != "select_account");
-    req.max_age = None;
-    proceed(&state, &l.t, &headers, &req, Some(&session), true, Some(&l.interaction), l.lang).await
+    let front = &l.interaction.front;
+    engine::proceed(&state, &l.t, &headers, front, &ask, Some(&session), true, Some(&l.interaction), l.lang)
+        .await
 }

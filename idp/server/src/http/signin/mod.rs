@@ -1,9 +1,12 @@
-//! The sign-in pages (the interaction): password, SMS code, second factors (TOTP, passkeys,
-//! recovery by SMS), the choice of acting context, the real-name upgrade and consent. An
-//! interaction is started by a protocol front-end (`super::oidc::authorize` today) and ends by
-//! handing its result back to it.
+//! The sign-in engine (`engine.rs`) and its pages (the interaction): password, SMS code, second
+//! factors (TOTP, passkeys, recovery by SMS), the choice of acting context, the real-name
+//! upgrade and consent. An interaction is started by a protocol front-end
+//! (`super::oidc::authorize` today, CAS and SAML next) or the account pages with a
+//! `SignInRequest` (`idp_core::signin`), and ends by handing a `SignedIn` or a refusal back to
+//! it through `super::fronts`. Nothing here reads a protocol's request.
 
 pub mod context;
+pub mod engine;
 pub mod factor;
 pub mod interaction;
 pub mod passkey;

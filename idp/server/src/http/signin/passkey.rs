@@ -161,7 +161,7 @@ async fn verify(
         Ok(Some(c)) => c,
         _ => return Err(t.passkey_failed),
     };
-    let client_id = l.interaction.request.client_id.as_str();
+    let client_id = l.ask.party.as_str();
     let (account_id, id) = (cred.account_id.clone(), cred.id.clone());
     let refuse = |reason: &'static str, msg: &'static str| {
         let detail = json!({"reason": reason, "method": "passkey", "credential": id});

@@ -10,16 +10,16 @@ use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use idp_core::OAuthError;
-use idp_core::authorize::error_response;
 use idp_core::identifiers::IdError;
-use idp_core::model::{Account, AuthRequest, RealName, Session};
+use idp_core::model::{Account, RealName, Session};
 use idp_core::realname::{self, Outcome};
+use idp_core::signin::SignInRequest;
 use serde_json::json;
 
 use crate::http::account::{Posted, posted as account_posted, show_account};
-use crate::http::oidc::authorize::{proceed, respond};
 use crate::http::pages::{RealNamePage, Texts, error_page, id_types, render, with_form_action};
 use crate::http::session::audit;
+use crate::http::signin::engine;
 use crate::http::signin::interaction::{Loaded, lang_switch, posted, session_of};
 use crate::http::{State, param};
 use crate::state::{AppState, TenantCtx};
@@ -310,10 +310,10 @@ pub async fn bind(
 pub(crate) async fn short_of(
     state: &AppState,
     t: &TenantCtx,
-    req: &AuthRequest,
+    ask: &SignInRequest,
     session: &Session,
 ) -> Option<(i64, i64)> {
-    let client = state.store().client(&t.tenant.id, &req.client_id).await.ok().flatten()?;
+    let client = state.store().client(&t.tenant.id, &ask.party).await.ok().flatten()?;
     let needed = client.settings.min_realname_level?;
     let has = state.store().real_name(&session.account_id).await.ok().flatten().map_or(0, |r| r.level);
     (has < needed).then_some((needed, has))
@@ -361,7 +361,7 @@ pub(crate) fn upgrade_page(
         csrf: &csrf,
         id_types: id_types(l.lang.texts()),
     };
-    with_form_action(render(StatusCode::OK, &page), Some(&l.interaction.request.redirect_uri))
+    with_form_action(render(StatusCode::OK, &page), Some(&l.ask.return_to))
 }
 
 /// The upgrade page's form: bind and carry on with the request, or decline (the client hears
@@ -383,21 +383,18 @@ pub async fn upgrade(
         Ok(None) => return expired(),
         Err(e) => return error_page(l.lang, &e),
     };
-    let req = &l.interaction.request;
-    let Some(short) = short_of(&state, &l.t, req, &session).await else {
-        return proceed(&state, &l.t, &headers, req, Some(&session), false, Some(&l.interaction), l.lang)
-            .await;
+    let Some(short) = short_of(&state, &l.t, &l.ask, &session).await else {
+        return engine::resume(&state, &l.t, &headers, &l.interaction, Some(&session), false, l.lang).await;
     };
     let o = offer(&state, &l.t, short);
     let decision = param(&params, "decision");
     let acting = (decision == Some("verify") && o.bind) || (decision == Some("card") && o.card);
     if !acting {
-        let _ = state.store().delete_interaction(&l.interaction.id).await;
         let e = OAuthError::new(
             "access_denied",
             "The person has not reached the real-name level this client needs.",
         );
-        return respond(&error_response(req, &e, &l.t.endpoints.issuer));
+        return engine::refuse(&state, &l.t, &l.interaction.front, Some(&l.interaction), &e).await;
     }
     // (a provider call costs: limited per account like credentials)
     let key = format!("{}:realname:{}", l.t.tenant.id, session.account_id);
@@ -422,7 +419,7 @@ pub async fn upgrade(
     match done {
         // on to the client, or to the next step (the card after the binding)
         Ok(_) | Err(Refusal::Nothing) => {
-            proceed(&state, &l.t, &headers, req, Some(&session), false, Some(&l.interaction), l.lang).await
+            engine::resume(&state, &l.t, &headers, &l.interaction, Some(&session), false, l.lang).await
         }
         Err(r) => upgrade_page(&state, &l, &headers, short, Some(r.message(t))),
     }

@@ -31,7 +31,7 @@ const PURPOSE: &str = "recovery";
 async fn recovering(state: &AppState, l: &Loaded) -> Result<(String, Factors, String), Response> {
     let refuse = || error_page(l.lang, &OAuthError::invalid_request(l.lang.texts().expired_interaction));
     let Some(p) = &l.interaction.pending else { return Err(refuse()) };
-    if l.interaction.request.client_id != crate::http::account::ACCOUNT_CONSOLE {
+    if !l.ask.first_party {
         return Err(refuse());
     }
     match factors_of(state, &l.t, &p.account_id).await {
@@ -149,7 +149,7 @@ pub async fn verify(
             Err(e) => return error_page(l.lang, &e.into()),
         };
     if check != SmsCheck::Accepted {
-        let client_id = &l.interaction.request.client_id;
+        let client_id = &l.ask.party;
         let msg = match credential_failed(&state, &tenant_id, &account_id, client_id, &ip, "sms_recovery")
             .await
         {

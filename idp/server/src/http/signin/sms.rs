@@ -15,9 +15,10 @@ use idp_core::model::{SmsCheck, SmsCode};
 use idp_core::sms;
 use serde_json::json;
 
-use crate::http::oidc::authorize::{interaction_url, see_other};
 use crate::http::pages::{Lang, SmsPage, error_page, render, with_form_action};
+use crate::http::see_other;
 use crate::http::session::audit;
+use crate::http::signin::engine::interaction_url;
 use crate::http::signin::interaction::{
     Loaded, credential_failed, first_factor_done, lang_switch, load, lock_end, posted,
 };
@@ -50,7 +51,7 @@ fn page(
         phone,
         code_step,
     };
-    with_form_action(render(status, &p), Some(&l.interaction.request.redirect_uri))
+    with_form_action(render(status, &p), Some(&l.ask.return_to))
 }
 
 fn too_many(l: &Loaded, headers: &HeaderMap, phone: &str, code_step: bool, wait: u64) -> Response {
@@ -295,7 +296,7 @@ pub async fn verify(
         Ok(a) => a.filter(|a| !a.disabled && a.phone.as_deref() == Some(phone.as_str())),
         Err(e) => return error_page(l.lang, &e.into()),
     };
-    let client_id = l.interaction.request.client_id.clone();
+    let client_id = l.ask.party.clone();
     let account = match (check, account) {
         (SmsCheck::Accepted, Some(a)) => a,
         (check, account) => {

@@ -10,8 +10,8 @@ use axum::response::Response;
 use idp_core::OAuthError;
 use idp_core::model::Session;
 
-use crate::http::oidc::authorize::see_other;
 use crate::http::pages::{Lang, Texts, render};
+use crate::http::see_other;
 use crate::outbound::logout::FrontChannel;
 use crate::state::{AppState, TenantCtx};
 
@@ -107,7 +107,7 @@ fn page_with(
 /// The page's script (see the file's head).
 pub async fn script() -> Response {
     use axum::response::IntoResponse;
-    let mut res = include_str!("../../../templates/signed_out.js").into_response();
+    let mut res = include_str!("../../templates/signed_out.js").into_response();
     res.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8"));
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));

@@ -1,0 +1,45 @@
+//! The table of the sign-in engine's front-ends: how each protocol answers a finished sign-in
+//! ([`SignedIn`]) or a refused one. The engine (`signin::engine`) reaches the front-ends only
+//! through here, as the router reaches the handlers only through `http/mod.rs`; a new protocol
+//! adds its `FrontRequest` variant and one arm to each function.
+
+use axum::response::Response;
+use idp_core::OAuthError;
+use idp_core::authorize::error_response;
+use idp_core::model::AuthRequest;
+use idp_core::signin::{FrontRequest, SignedIn};
+
+use crate::http::pages::Lang;
+use crate::http::{account, oidc, see_other};
+use crate::state::{AppState, TenantCtx};
+
+/// The front-end's answer to a finished sign-in.
+pub async fn finish(
+    state: &AppState,
+    t: &TenantCtx,
+    front: &FrontRequest,
+    done: &SignedIn,
+    lang: Lang,
+) -> Response {
+    match front {
+        FrontRequest::Oidc(req) => oidc::authorize::finish(state, t, req, done, lang).await,
+        // the account pages are first party: back to the page that asked (theirs, or a kiosk's
+        // approval), no code
+        FrontRequest::Account(a) => {
+            let ours = a.return_to.strip_prefix(&t.endpoints.issuer).is_some_and(|p| p.starts_with('/'));
+            see_other(&if ours { a.return_to.clone() } else { account::home_url(t) })
+        }
+    }
+}
+
+/// The front-end's answer to a refused sign-in (`e.code` is one of the engine's refusals).
+pub fn refuse(t: &TenantCtx, front: &FrontRequest, e: &OAuthError) -> Response {
+    match front {
+        FrontRequest::Oidc(req) => oidc::authorize::respond(&error_response(req, e, &t.endpoints.issuer)),
+        // the account pages hear it as an OpenID Connect client of their own would
+        FrontRequest::Account(_) => {
+            let req = AuthRequest::from(front.clone());
+            oidc::authorize::respond(&error_response(&req, e, &t.endpoints.issuer))
+        }
+    }
+}
