@@ -34,4 +34,5 @@ command -v wrk >/dev/null || { apt-get install -y wrk >/dev/null 2>&1 || echo "w
 (cd tests/bench && npm ci --no-audit --no-fund --silent)
 cargo build --release --locked --bin idp --bin idp-bench
 mkdir -p docs
-target/release/idp-bench --idp target/release/idp --node-script tests/bench/node-provider.mjs --out "$out" "${args[@]}"
+bin="${CARGO_TARGET_DIR:-target}/release"
+"$bin/idp-bench" --idp "$bin/idp" --node-script tests/bench/node-provider.mjs --out "$out" "${args[@]}"

@@ -269,6 +269,13 @@ pub(crate) mod tests {
             level: Some("aal2".into()),
         });
         let json = serde_json::to_string(&account).unwrap();
+        // byte for byte what the previous version stored for the account pages
+        let stored = r#"{"client_id":"account-console","redirect_uri":"https://idp/t/x/account","#
+            .to_string()
+            + r#""response_mode":"query","scope":["openid"],"state":null,"nonce":null,"#
+            + r#""code_challenge":null,"prompt":[],"max_age":null,"login_hint":null,"#
+            + r#""ui_locales":null,"claims_locales":null,"acr_values":"aal2"}"#;
+        assert_eq!(json, stored);
         // the stored form is the OpenID Connect request of the reserved client
         let as_oidc: AuthRequest = serde_json::from_str(&json).unwrap();
         assert_eq!(as_oidc.client_id, ACCOUNT_PAGES);

@@ -13,21 +13,21 @@ use crate::http::pages::Lang;
 use crate::http::{account, oidc, see_other};
 use crate::state::{AppState, TenantCtx};
 
-/// The front-end's answer to a finished sign-in.
+/// The front-end's answer to a finished sign-in, or the page to show when it could not be made
+/// (the interaction is then kept).
 pub async fn finish(
     state: &AppState,
     t: &TenantCtx,
     front: &FrontRequest,
     done: &SignedIn,
     lang: Lang,
-) -> Response {
+) -> Result<Response, Response> {
     match front {
         FrontRequest::Oidc(req) => oidc::authorize::finish(state, t, req, done, lang).await,
         // the account pages are first party: back to the page that asked (theirs, or a kiosk's
         // approval), no code
         FrontRequest::Account(a) => {
-            let ours = a.return_to.strip_prefix(&t.endpoints.issuer).is_some_and(|p| p.starts_with('/'));
-            see_other(&if ours { a.return_to.clone() } else { account::home_url(t) })
+            Ok(see_other(&if ours(t, &a.return_to) { a.return_to.clone() } else { account::home_url(t) }))
         }
     }
 }
@@ -36,10 +36,19 @@ pub async fn finish(
 pub fn refuse(t: &TenantCtx, front: &FrontRequest, e: &OAuthError) -> Response {
     match front {
         FrontRequest::Oidc(req) => oidc::authorize::respond(&error_response(req, e, &t.endpoints.issuer)),
-        // the account pages hear it as an OpenID Connect client of their own would
-        FrontRequest::Account(_) => {
-            let req = AuthRequest::from(front.clone());
+        // the account pages hear it as an OpenID Connect client of their own would, at their
+        // own address
+        FrontRequest::Account(a) => {
+            let mut req = AuthRequest::from(front.clone());
+            if !ours(t, &a.return_to) {
+                req.redirect_uri = account::home_url(t);
+            }
             oidc::authorize::respond(&error_response(&req, e, &t.endpoints.issuer))
         }
     }
+}
+
+/// `url` is one of this tenant's own pages.
+fn ours(t: &TenantCtx, url: &str) -> bool {
+    url.strip_prefix(&t.endpoints.issuer).is_some_and(|p| p.starts_with('/'))
 }

@@ -71,7 +71,8 @@ async fn handle(state: &Arc<AppState>, slug: &str, headers: &HeaderMap, raw: &st
                 Ok(s) => s,
                 Err(e) => return error_page(lang, &e),
             };
-            let front = FrontRequest::Oidc(req);
+            // (as a stored interaction reads it back, so both agree on what it is)
+            let front = FrontRequest::from(req);
             let ask = front.sign_in();
             engine::proceed(state, &t, headers, &front, &ask, session.as_ref(), false, None, lang).await
         }
@@ -85,12 +86,12 @@ pub async fn finish(
     req: &AuthRequest,
     done: &SignedIn,
     lang: Lang,
-) -> Response {
+) -> Result<Response, Response> {
     let (code, resp) = issue(state.env(), req, done, &t.endpoints.issuer, &t.tenant.id);
     if let Err(e) = state.store().insert_code(&code).await {
-        return error_page(lang, &e.into());
+        return Err(error_page(lang, &e.into()));
     }
-    respond(&resp)
+    Ok(respond(&resp))
 }
 
 /// Sends the authorization response to the (verified) redirect_uri.

@@ -143,7 +143,11 @@ pub async fn proceed(
             res
         }
         Step::Done(done) => {
-            let res = fronts::finish(state, t, front, &done, lang).await;
+            // (an answer that could not be made leaves the interaction, to be tried again)
+            let res = match fronts::finish(state, t, front, &done, lang).await {
+                Ok(res) => res,
+                Err(page) => return page,
+            };
             if let Some(i) = interaction
                 && let Err(e) = state.store().delete_interaction(&i.id).await
             {
