@@ -2,7 +2,7 @@
 //! described by the OpenAPI 3.1 document served at `/admin/v1/openapi.json`.
 //!
 //! One table (`routes.rs`) names every operation: its method, path, handler, summary, request
-//! body and answers. [`routes`] makes the router from it and `doc.rs` the OpenAPI document, so
+//! body and answers. [`routes()`] makes the router from it and `doc.rs` the OpenAPI document, so
 //! the two cannot disagree. Every request and response body is a type of `idp-proto`
 //! (`idp/proto/src/admin/`): the handlers read and answer exactly those types, the admin console
 //! reads and writes them, and their schemas in the document are derived from them
