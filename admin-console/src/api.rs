@@ -1,7 +1,11 @@
-//! The admin API with the administrator's own token: JSON in, JSON out, a problem's detail as
-//! the error to show.
+//! The admin API with the administrator's own token, typed: every request and answer body is
+//! an `idp-proto` type (the very types the idp's handlers read and answer), and an error is
+//! the detail of the RFC 9457 problem the idp answered (`idp_proto::Problem`), to show.
+//! An answer whose body is not wanted is read as `serde::de::IgnoredAny`.
 
-use serde_json::Value;
+use reqwest::Method;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::Shared;
 
@@ -10,71 +14,97 @@ fn url(shared: &Shared, path: &str) -> String {
     format!("{}/admin/v1/tenants/{}/{path}", shared.idp_base, shared.tenant)
 }
 
-async fn answer(res: Result<reqwest::Response, reqwest::Error>) -> Result<Value, String> {
-    let res = res.map_err(|_| "The identity provider could not be reached.".to_string())?;
-    let status = res.status();
-    let body: Value = res.json().await.unwrap_or(Value::Null);
-    if status.is_success() {
-        Ok(body)
-    } else {
-        Err(body["detail"].as_str().map(str::to_string).unwrap_or_else(|| format!("HTTP {status}")))
-    }
-}
-
 /// `path` under `/admin/v1/` itself (tenants are above any one tenant).
 fn root_url(shared: &Shared, path: &str) -> String {
     format!("{}/admin/v1/{path}", shared.idp_base)
 }
 
-pub(crate) async fn get_root(shared: &Shared, token: &str, path: &str) -> Result<Value, String> {
-    answer(shared.http.get(root_url(shared, path)).bearer_auth(token).send().await).await
+/// What to show for a failed answer: its problem's detail, else its status.
+async fn problem(res: reqwest::Response) -> String {
+    let status = res.status();
+    match res.json::<idp_proto::Problem>().await {
+        Ok(idp_proto::Problem { detail: Some(detail), .. }) => detail,
+        _ => format!("HTTP {status}"),
+    }
 }
 
-pub(crate) async fn post_root(
+async fn answer<T: DeserializeOwned>(res: Result<reqwest::Response, reqwest::Error>) -> Result<T, String> {
+    let res = res.map_err(|_| "The identity provider could not be reached.".to_string())?;
+    if !res.status().is_success() {
+        return Err(problem(res).await);
+    }
+    res.json::<T>().await.map_err(|e| {
+        tracing::warn!(error = %e, "an admin API answer of an unexpected shape");
+        "The identity provider's answer could not be read.".to_string()
+    })
+}
+
+/// `method` on `url` with a JSON body or none.
+async fn call<B: Serialize, T: DeserializeOwned>(
+    shared: &Shared,
+    token: &str,
+    method: Method,
+    url: String,
+    body: Option<&B>,
+) -> Result<T, String> {
+    let mut req = shared.http.request(method, url).bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(b);
+    }
+    answer(req.send().await).await
+}
+
+pub(crate) async fn get_root<T: DeserializeOwned>(
     shared: &Shared,
     token: &str,
     path: &str,
-    body: &Value,
-) -> Result<Value, String> {
-    answer(shared.http.post(root_url(shared, path)).bearer_auth(token).json(body).send().await).await
+) -> Result<T, String> {
+    call::<(), T>(shared, token, Method::GET, root_url(shared, path), None).await
+}
+
+pub(crate) async fn post_root<B: Serialize, T: DeserializeOwned>(
+    shared: &Shared,
+    token: &str,
+    path: &str,
+    body: Option<&B>,
+) -> Result<T, String> {
+    call(shared, token, Method::POST, root_url(shared, path), body).await
 }
 
 /// Any method under `/admin/v1/` itself (another tenant's settings).
-pub(crate) async fn send_root(
+pub(crate) async fn send_root<B: Serialize, T: DeserializeOwned>(
     shared: &Shared,
     token: &str,
-    method: reqwest::Method,
+    method: Method,
     path: &str,
-    body: Option<&Value>,
-) -> Result<Value, String> {
-    let mut req = shared.http.request(method, root_url(shared, path)).bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(b);
-    }
-    answer(req.send().await).await
+    body: Option<&B>,
+) -> Result<T, String> {
+    call(shared, token, method, root_url(shared, path), body).await
 }
 
-pub(crate) async fn get(shared: &Shared, token: &str, path: &str) -> Result<Value, String> {
-    answer(shared.http.get(url(shared, path)).bearer_auth(token).send().await).await
+pub(crate) async fn get<T: DeserializeOwned>(shared: &Shared, token: &str, path: &str) -> Result<T, String> {
+    call::<(), T>(shared, token, Method::GET, url(shared, path), None).await
 }
 
-pub(crate) async fn post(shared: &Shared, token: &str, path: &str, body: &Value) -> Result<Value, String> {
-    send(shared, token, reqwest::Method::POST, path, Some(body)).await
+/// A POST with a JSON body, or none (the actions: `disable`, `lock`, `revoke` and the like).
+pub(crate) async fn post<B: Serialize, T: DeserializeOwned>(
+    shared: &Shared,
+    token: &str,
+    path: &str,
+    body: Option<&B>,
+) -> Result<T, String> {
+    call(shared, token, Method::POST, url(shared, path), body).await
 }
 
 /// Any method, with a JSON body or none.
-pub(crate) async fn send(
+pub(crate) async fn send<B: Serialize, T: DeserializeOwned>(
     shared: &Shared,
     token: &str,
-    method: reqwest::Method,
+    method: Method,
     path: &str,
-    body: Option<&Value>,
-) -> Result<Value, String> {
-    let mut req = shared.http.request(method, url(shared, path)).bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(b);
-    }
-    answer(req.send().await).await
+    body: Option<&B>,
+) -> Result<T, String> {
+    call(shared, token, method, url(shared, path), body).await
 }
 
 /// A download (the audit export): the answer's type and bytes as the idp sent them.
@@ -82,7 +112,7 @@ pub(crate) async fn raw(shared: &Shared, token: &str, path: &str) -> Result<(Str
     let res = shared.http.get(url(shared, path)).bearer_auth(token).send().await;
     let res = res.map_err(|_| "The identity provider could not be reached.".to_string())?;
     if !res.status().is_success() {
-        return answer(Ok(res)).await.map(|_| Default::default());
+        return Err(problem(res).await);
     }
     let content_type = res
         .headers()

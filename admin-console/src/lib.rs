@@ -22,6 +22,8 @@
 //!
 //! Depends on `idp-proto` (docs/design.md) and `https-serve` (a TLS loop that knows nothing of
 //! identity, split out of the idp so both serve HTTPS alike), never on the provider's crates.
+//! Every admin API request and answer is read and written as its `idp-proto` type (`api.rs`),
+//! the very types the idp's handlers use, without that crate's `openapi` feature.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use serde_json::{Value, json};
+use idp_proto::{AccountDetail, AccountInfo, AccountSearch};
 
-use super::{Admin, Layout, Posted, field, layout, page, rows, segment, txt, utc};
+use super::{Admin, Layout, Posted, field, layout, opt, page, segment, utc, when};
 use crate::texts::Texts;
 use crate::{Shared, api};
 
@@ -34,8 +34,8 @@ pub async fn account_action(
     Posted { a, p }: Posted,
 ) -> Response {
     let path = format!("accounts/{}/{}", segment(&id), segment(&action));
-    let (message, error) = match api::post(&shared, &a.token, &path, &json!({})).await {
-        Ok(a) => (Some(format!("{} ✓ {action}", txt(&a["account"], "username"))), None),
+    let (message, error) = match api::post::<(), AccountDetail>(&shared, &a.token, &path, None).await {
+        Ok(d) => (Some(format!("{} ✓ {action}", d.account.username)), None),
         Err(e) => (None, Some(e)),
     };
     let q = field(&p, "q").unwrap_or_default().to_string();
@@ -53,20 +53,17 @@ async fn accounts_page(
     let mut l = layout(a, "accounts", "/accounts");
     l.message = message;
     l.error = error;
-    let mut found = vec![];
+    let mut found: Vec<AccountInfo> = vec![];
     if query.trim().chars().count() >= 2 {
-        let _token = &a.token;
-        let path =
-            format!("accounts?{}", serde_urlencoded::to_string([("q", query.trim())]).unwrap_or_default());
+        let search = AccountSearch { q: Some(query.trim().to_string()) };
+        let path = format!("accounts?{}", serde_urlencoded::to_string(&search).unwrap_or_default());
         match api::get(shared, &a.token, &path).await {
-            Ok(v) => found = rows(&v),
+            Ok(v) => found = v,
             Err(e) => l.error = Some(e),
         }
     }
-    let rows = found
-        .iter()
-        .map(|a| (txt(a, "id"), txt(a, "username"), txt(a, "name"), txt(a, "phone"), a["disabled"] == true))
-        .collect();
+    let rows =
+        found.into_iter().map(|a| (a.id, a.username, opt(&a.name), opt(&a.phone), a.disabled)).collect();
     page(t, &AccountsPage { l, q: query, rows, actions: action_labels(t) })
 }
 
@@ -106,51 +103,55 @@ pub async fn account(State(shared): State<Arc<Shared>>, Path(id): Path<String>, 
     let t = a.t;
     let id = segment(&id);
     let mut l = layout(&a, "accounts", &format!("/accounts/{id}"));
-    let d = api::get(&shared, &a.token, &format!("accounts/{id}")).await.unwrap_or_else(|e| {
-        l.error = Some(e);
-        Value::Null
-    });
-    let when = |v: &Value| v.as_i64().map(utc).unwrap_or_default();
-    let words = |v: &Value| {
-        v.as_array().into_iter().flatten().filter_map(Value::as_str).collect::<Vec<_>>().join(" ")
+    let d: Option<AccountDetail> = match api::get(&shared, &a.token, &format!("accounts/{id}")).await {
+        Ok(d) => Some(d),
+        Err(e) => {
+            l.error = Some(e);
+            None
+        }
     };
-    let a = &d["account"];
-    let r = &d["realname"];
-    let realname = r.is_object().then(|| {
-        (
-            txt(r, "level"),
-            txt(r, "name"),
-            txt(r, "id_number_masked"),
-            txt(r, "method"),
-            when(&r["verified_at"]),
-        )
-    });
-    let keys = rows(&d["keys"])
-        .iter()
-        .map(|k| (txt(k, "name"), txt(k, "kind"), when(&k["last_used_at"]), k["flagged"] == true))
-        .collect();
-    let memberships = rows(&d["memberships"])
-        .iter()
-        .map(|m| (txt(m, "organisation_id"), txt(m, "kind"), words(&m["roles"]), !m["revoked_at"].is_null()))
-        .collect();
-    let sessions = rows(&d["sessions"])
-        .iter()
-        .map(|x| (txt(x, "acr"), words(&x["amr"]), when(&x["last_seen"]), when(&x["expires_at"])))
-        .collect();
-    let p = AccountDetailPage {
-        username: txt(a, "username"),
-        name: txt(a, "name"),
-        phone: txt(a, "phone"),
-        disabled: a["disabled"] == true,
-        realname,
-        totp: d["totp"] == true,
-        keys,
-        recovery_left: txt(&d, "recovery_codes_left"),
-        memberships,
-        sessions,
-        actions: action_labels(t),
-        l,
-        id,
+    let p = match d {
+        Some(d) => AccountDetailPage {
+            username: d.account.username,
+            name: opt(&d.account.name),
+            phone: opt(&d.account.phone),
+            disabled: d.account.disabled,
+            realname: d
+                .realname
+                .map(|r| (r.level.to_string(), r.name, r.id_number_masked, r.method, utc(r.verified_at))),
+            totp: d.totp,
+            keys: d.keys.into_iter().map(|k| (k.name, k.kind, when(k.last_used_at), k.flagged)).collect(),
+            recovery_left: d.recovery_codes_left.to_string(),
+            memberships: d
+                .memberships
+                .into_iter()
+                .map(|m| (m.organisation_id, m.kind, m.roles.join(" "), m.revoked_at.is_some()))
+                .collect(),
+            sessions: d
+                .sessions
+                .into_iter()
+                .map(|x| (x.acr, x.amr.join(" "), utc(x.last_seen), utc(x.expires_at)))
+                .collect(),
+            actions: action_labels(t),
+            l,
+            id,
+        },
+        // the account could not be read: the problem, and nothing of it
+        None => AccountDetailPage {
+            username: String::new(),
+            name: String::new(),
+            phone: String::new(),
+            disabled: false,
+            realname: None,
+            totp: false,
+            keys: vec![],
+            recovery_left: String::new(),
+            memberships: vec![],
+            sessions: vec![],
+            actions: action_labels(t),
+            l,
+            id,
+        },
     };
     page(t, &p)
 }

@@ -5,9 +5,10 @@ use std::sync::Arc;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use serde_json::{Value, json};
+use idp_proto::{ClientInfo, ClientRequest, LogoutDeliveryInfo, SecretRotation};
+use serde::de::IgnoredAny;
 
-use super::{Admin, Layout, Posted, field, layout, page, rows, segment, txt};
+use super::{Admin, Layout, Posted, field, layout, opt, page, segment};
 use crate::{Shared, api};
 
 #[derive(Template)]
@@ -29,19 +30,18 @@ pub struct Shown {
 async fn clients_page(shared: &Shared, a: &Admin, secret: Option<Shown>, error: Option<String>) -> Response {
     let t = a.t;
     let mut l = layout(a, "clients", "/clients");
-    let list = match api::get(shared, &a.token, "clients").await {
-        Ok(v) => rows(&v),
+    let list: Vec<ClientInfo> = match api::get(shared, &a.token, "clients").await {
+        Ok(v) => v,
         Err(e) => {
             l.error = Some(e);
             vec![]
         }
     };
     let rows = list
-        .iter()
+        .into_iter()
         .map(|c| {
-            let kind = txt(c, "type");
-            let rotatable = kind != "spa";
-            (txt(c, "client_id"), txt(c, "name"), kind, txt(c, "scope"), c["disabled"] == true, rotatable)
+            let rotatable = c.client_type != "spa";
+            (c.client_id, c.name, c.client_type, c.scope, c.disabled, rotatable)
         })
         .collect();
     if error.is_some() {
@@ -55,26 +55,23 @@ pub async fn clients(State(shared): State<Arc<Shared>>, a: Admin) -> Response {
 }
 
 pub async fn register_client(State(shared): State<Arc<Shared>>, Posted { a, p }: Posted) -> Response {
-    let mut new =
-        json!({"name": field(&p, "name").unwrap_or_default(), "type": field(&p, "type").unwrap_or("web")});
-    if let Some(uri) = field(&p, "redirect_uri") {
-        new["redirect_uris"] = json!([uri]);
-    }
-    if let Some(scope) = field(&p, "scope") {
-        new["scope"] = json!(scope);
-    }
-    if let Some(place) = field(&p, "location") {
-        new["location"] = json!(place);
-    }
-    match api::post(&shared, &a.token, "clients", &new).await {
-        Ok(c) => {
-            let secret = c["client_secret"]
-                .as_str()
-                .map(|x| Shown { client: txt(&c, "client_id"), secret: x.to_string() });
-            clients_page(&shared, &a, secret, None).await
-        }
+    let new = ClientRequest {
+        name: Some(field(&p, "name").unwrap_or_default().into()),
+        client_type: Some(field(&p, "type").unwrap_or("web").into()),
+        redirect_uris: field(&p, "redirect_uri").map(|uri| vec![uri.into()]),
+        scope: field(&p, "scope").map(String::from),
+        location: field(&p, "location").map(String::from),
+        ..ClientRequest::default()
+    };
+    match api::post::<_, ClientInfo>(&shared, &a.token, "clients", Some(&new)).await {
+        Ok(c) => clients_page(&shared, &a, shown(c), None).await,
         Err(e) => clients_page(&shared, &a, None, Some(e)).await,
     }
+}
+
+/// The secret of an answer that has one, to show once.
+fn shown(c: ClientInfo) -> Option<Shown> {
+    c.client_secret.map(|secret| Shown { client: c.client_id, secret })
 }
 
 /// `POST /clients/{id}/{rotate|disable|enable}`.
@@ -85,18 +82,14 @@ pub async fn client_action(
 ) -> Response {
     if matches!(action.as_str(), "disable" | "enable") {
         let path = format!("clients/{}/{action}", segment(&id));
-        let error = api::post(&shared, &a.token, &path, &json!({})).await.err();
+        let error = api::post::<(), IgnoredAny>(&shared, &a.token, &path, None).await.err();
         return clients_page(&shared, &a, None, error).await;
     }
     let overlap: i64 = field(&p, "overlap").and_then(|v| v.parse().ok()).unwrap_or(0);
     let path = format!("clients/{}/rotate-secret", segment(&id));
-    match api::post(&shared, &a.token, &path, &json!({"overlap_seconds": overlap})).await {
-        Ok(c) => {
-            let secret = c["client_secret"]
-                .as_str()
-                .map(|x| Shown { client: txt(&c, "client_id"), secret: x.to_string() });
-            clients_page(&shared, &a, secret, None).await
-        }
+    let rotation = SecretRotation { overlap_seconds: overlap };
+    match api::post::<_, ClientInfo>(&shared, &a.token, &path, Some(&rotation)).await {
+        Ok(c) => clients_page(&shared, &a, shown(c), None).await,
         Err(e) => clients_page(&shared, &a, None, Some(e)).await,
     }
 }
@@ -139,65 +132,74 @@ async fn client_page(
     let t = a.t;
     let id = segment(id);
     let mut l = layout(a, "clients", &format!("/clients/{id}"));
-    let c = api::get(shared, &a.token, &format!("clients/{id}")).await.unwrap_or_else(|e| {
-        l.error = Some(e);
-        Value::Null
-    });
+    let c: Option<ClientInfo> = match api::get(shared, &a.token, &format!("clients/{id}")).await {
+        Ok(c) => Some(c),
+        Err(e) => {
+            l.error = Some(e);
+            None
+        }
+    };
     l.message = message;
     if error.is_some() {
         l.error = error;
     }
-    let lines = |v: &Value| {
-        v.as_array().into_iter().flatten().filter_map(Value::as_str).collect::<Vec<_>>().join("\n")
-    };
-    let purposes = c["purposes"]
-        .as_object()
-        .into_iter()
-        .flatten()
-        .map(|(k, v)| format!("{k}: {}", v.as_str().unwrap_or_default()))
-        .collect::<Vec<_>>()
-        .join("\n");
-    let p = ClientPage {
-        l,
-        kind: txt(&c, "type"),
-        organisation: txt(&c, "organisation_id"),
-        name: txt(&c, "name"),
-        redirect_uris: lines(&c["redirect_uris"]),
-        logout_uris: lines(&c["post_logout_redirect_uris"]),
-        scope: txt(&c, "scope"),
-        purposes,
-        statutory: c["consent"] == "statutory",
-        min_acr: txt(&c, "min_acr"),
-        min_realname: c["min_realname_level"].as_i64().unwrap_or(0),
-        jwt: c["access_token_format"] != "opaque",
-        access_ttl: txt(&c, "access_token_ttl"),
-        refresh_ttl: txt(&c, "refresh_token_ttl"),
-        sector: txt(&c, "sector"),
-        location: txt(&c, "location"),
-        backchannel_uri: txt(&c, "backchannel_logout_uri"),
-        frontchannel_uri: txt(&c, "frontchannel_logout_uri"),
-        deliveries: deliveries(shared, a, &id).await,
-        id,
+    let deliveries = deliveries(shared, a, &id).await;
+    let p = match c {
+        Some(c) => ClientPage {
+            l,
+            kind: c.client_type,
+            organisation: opt(&c.organisation_id),
+            name: c.name,
+            redirect_uris: c.redirect_uris.join("\n"),
+            logout_uris: c.post_logout_redirect_uris.join("\n"),
+            scope: c.scope,
+            purposes: c.purposes.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join("\n"),
+            statutory: c.consent == "statutory",
+            min_acr: opt(&c.min_acr),
+            min_realname: c.min_realname_level.unwrap_or(0),
+            jwt: c.access_token_format != "opaque",
+            access_ttl: c.access_token_ttl.to_string(),
+            refresh_ttl: c.refresh_token_ttl.to_string(),
+            sector: opt(&c.sector),
+            location: opt(&c.location),
+            backchannel_uri: opt(&c.backchannel_logout_uri),
+            frontchannel_uri: opt(&c.frontchannel_logout_uri),
+            deliveries,
+            id,
+        },
+        // the client could not be read: an empty form under the problem
+        None => ClientPage {
+            l,
+            kind: String::new(),
+            organisation: String::new(),
+            name: String::new(),
+            redirect_uris: String::new(),
+            logout_uris: String::new(),
+            scope: String::new(),
+            purposes: String::new(),
+            statutory: false,
+            min_acr: String::new(),
+            min_realname: 0,
+            jwt: true,
+            access_ttl: String::new(),
+            refresh_ttl: String::new(),
+            sector: String::new(),
+            location: String::new(),
+            backchannel_uri: String::new(),
+            frontchannel_uri: String::new(),
+            deliveries,
+            id,
+        },
     };
     page(t, &p)
 }
 
 /// The client's back-channel logout deliveries, newest first (none when they cannot be read).
 async fn deliveries(shared: &Shared, a: &Admin, id: &str) -> Vec<(String, String, String, i64, String)> {
-    let list =
-        api::get(shared, &a.token, &format!("clients/{id}/logout-deliveries")).await.unwrap_or_default();
-    list.as_array()
-        .into_iter()
-        .flatten()
-        .map(|d| {
-            (
-                super::utc(d["created_at"].as_i64().unwrap_or(0)),
-                txt(d, "sid"),
-                txt(d, "status"),
-                d["attempts"].as_i64().unwrap_or(0),
-                txt(d, "last_error"),
-            )
-        })
+    let path = format!("clients/{id}/logout-deliveries");
+    let list: Vec<LogoutDeliveryInfo> = api::get(shared, &a.token, &path).await.unwrap_or_default();
+    list.into_iter()
+        .map(|d| (super::utc(d.created_at), d.sid, d.status, d.attempts, opt(&d.last_error)))
         .collect()
 }
 
@@ -221,11 +223,11 @@ pub async fn edit_client(
             .map(String::from)
             .collect()
     };
-    let mut purposes = serde_json::Map::new();
+    let mut purposes = std::collections::BTreeMap::new();
     for line in lines("purposes") {
         match line.split_once(':') {
             Some((scope, why)) => {
-                purposes.insert(scope.trim().to_string(), json!(why.trim()));
+                purposes.insert(scope.trim().to_string(), why.trim().to_string());
             }
             None => {
                 return client_page(&shared, &a, &id, None, Some(format!("{}: {line}", t.purposes))).await;
@@ -233,33 +235,31 @@ pub async fn edit_client(
         }
     }
     let number = |k: &str| field(&p, k).and_then(|v| v.parse::<i64>().ok());
-    let mut change = json!({
-        "name": field(&p, "name").unwrap_or_default(),
-        "scope": field(&p, "scope").unwrap_or_default(),
-        "purposes": purposes,
-        "consent": field(&p, "consent").unwrap_or("ask"),
-        "min_acr": field(&p, "min_acr").unwrap_or_default(),
-        "min_realname_level": number("min_realname_level").unwrap_or(0),
-        "access_token_format": field(&p, "access_token_format").unwrap_or("jwt"),
-        "sector": field(&p, "sector").unwrap_or_default(),
-    });
+    let text = |k: &str| Some(field(&p, k).unwrap_or_default().to_string());
+    let mut change = ClientRequest {
+        name: text("name"),
+        scope: text("scope"),
+        purposes: Some(purposes),
+        consent: Some(field(&p, "consent").unwrap_or("ask").into()),
+        min_acr: text("min_acr"),
+        min_realname_level: Some(number("min_realname_level").unwrap_or(0)),
+        access_token_format: Some(field(&p, "access_token_format").unwrap_or("jwt").into()),
+        sector: text("sector"),
+        access_token_ttl: number("access_ttl"),
+        refresh_token_ttl: number("refresh_ttl"),
+        ..ClientRequest::default()
+    };
     if field(&p, "type") == Some("kiosk") {
-        change["location"] = json!(field(&p, "location").unwrap_or_default());
+        change.location = text("location");
     }
     if matches!(field(&p, "type"), Some("web" | "spa")) {
-        change["redirect_uris"] = json!(lines("redirect_uris"));
-        change["post_logout_redirect_uris"] = json!(lines("logout_uris"));
-        for k in ["backchannel_logout_uri", "frontchannel_logout_uri"] {
-            change[k] = json!(field(&p, k).unwrap_or_default().trim());
-        }
-    }
-    for (k, f) in [("access_token_ttl", "access_ttl"), ("refresh_token_ttl", "refresh_ttl")] {
-        if let Some(n) = number(f) {
-            change[k] = json!(n);
-        }
+        change.redirect_uris = Some(lines("redirect_uris"));
+        change.post_logout_redirect_uris = Some(lines("logout_uris"));
+        change.backchannel_logout_uri = text("backchannel_logout_uri");
+        change.frontchannel_logout_uri = text("frontchannel_logout_uri");
     }
     let path = format!("clients/{}", segment(&id));
-    match api::send(&shared, &a.token, reqwest::Method::PATCH, &path, Some(&change)).await {
+    match api::send::<_, IgnoredAny>(&shared, &a.token, reqwest::Method::PATCH, &path, Some(&change)).await {
         Ok(_) => client_page(&shared, &a, &id, Some(t.saved.into()), None).await,
         Err(e) => client_page(&shared, &a, &id, None, Some(e)).await,
     }

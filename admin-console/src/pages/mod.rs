@@ -10,7 +10,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use serde_json::Value;
 
 use crate::texts::{EN, Texts, ZH};
 use crate::{Session, Shared, api, auth};
@@ -187,16 +186,14 @@ pub(crate) fn utc(t: i64) -> String {
     format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", secs / 3600, (secs % 3600) / 60)
 }
 
-pub(crate) fn rows(v: &Value) -> Vec<Value> {
-    v.as_array().cloned().unwrap_or_default()
+/// An optional text as the pages show it: nothing for none.
+pub(crate) fn opt(v: &Option<String>) -> String {
+    v.clone().unwrap_or_default()
 }
 
-pub(crate) fn txt(v: &Value, k: &str) -> String {
-    match &v[k] {
-        Value::String(x) => x.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
+/// An optional time as the pages show it: nothing for none.
+pub(crate) fn when(t: Option<i64>) -> String {
+    t.map(utc).unwrap_or_default()
 }
 
 /// A path segment from the page, safe to put into an API path.
@@ -226,23 +223,23 @@ pub struct DashboardPage {
 pub async fn dashboard(State(shared): State<Arc<Shared>>, a: Admin) -> Response {
     let t = a.t;
     let mut l = layout(&a, "dashboard", "/");
-    let stats = api::get(&shared, &a.token, "stats").await.unwrap_or_else(|e| {
-        l.error = Some(e);
-        Value::Null
-    });
-    let hours = rows(&stats["hours"]);
-    let max = hours
-        .iter()
-        .map(|h| h["sign_ins"].as_i64().unwrap_or(0) + h["failures"].as_i64().unwrap_or(0))
-        .max()
-        .unwrap_or(0)
-        .max(1);
+    let stats: Option<idp_proto::Stats> = match api::get(&shared, &a.token, "stats").await {
+        Ok(v) => Some(v),
+        Err(e) => {
+            l.error = Some(e);
+            None
+        }
+    };
+    let (hours, sessions, keys) = match stats {
+        Some(s) => (s.hours, s.live_sessions, s.keys),
+        None => (vec![], 0, vec![]),
+    };
+    let max = hours.iter().map(|h| h.sign_ins + h.failures).max().unwrap_or(0).max(1);
     let bars = hours
         .iter()
         .enumerate()
         .map(|(i, h)| {
-            let ok = h["sign_ins"].as_i64().unwrap_or(0);
-            let fail = h["failures"].as_i64().unwrap_or(0);
+            let (ok, fail) = (h.sign_ins, h.failures);
             let ok_h = ok * 100 / max;
             let fail_h = fail * 100 / max;
             Bar {
@@ -251,12 +248,12 @@ pub async fn dashboard(State(shared): State<Arc<Shared>>, a: Admin) -> Response 
                 ok_h,
                 fail_y: 110 - ok_h - fail_h,
                 fail_h,
-                title: format!("{} UTC: {ok} / {fail}", utc(h["hour"].as_i64().unwrap_or(0))),
+                title: format!("{} UTC: {ok} / {fail}", utc(h.hour)),
             }
         })
         .collect();
-    let keys = rows(&stats["keys"]).iter().map(|k| (txt(k, "kid"), txt(k, "alg"), txt(k, "state"))).collect();
-    let p = DashboardPage { l, bars, sessions: stats["live_sessions"].as_i64().unwrap_or(0), keys };
+    let keys = keys.into_iter().map(|k| (k.kid, k.alg, k.state)).collect();
+    let p = DashboardPage { l, bars, sessions, keys };
     page(t, &p)
 }
 

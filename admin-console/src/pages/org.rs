@@ -5,9 +5,10 @@ use std::sync::Arc;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use serde_json::{Value, json};
+use idp_proto::{MembershipInfo, NewMembership, NewOrganisation, OrganisationInfo};
+use serde::de::IgnoredAny;
 
-use super::{Admin, Layout, Posted, field, layout, page, rows, segment, txt, utc};
+use super::{Admin, Layout, Posted, field, layout, opt, page, segment, utc};
 use crate::{Shared, api};
 
 #[derive(Template)]
@@ -26,26 +27,18 @@ async fn organisations_page(
 ) -> Response {
     let t = a.t;
     let mut l = layout(a, "organisations", "/organisations");
-    let list = match api::get(shared, &a.token, "organisations").await {
-        Ok(v) => rows(&v),
+    let list: Vec<OrganisationInfo> = match api::get(shared, &a.token, "organisations").await {
+        Ok(v) => v,
         Err(e) => {
             l.error = Some(e);
             vec![]
         }
     };
     let rows = list
-        .iter()
+        .into_iter()
         .map(|o| {
-            let depth = txt(o, "path").matches('/').count().saturating_sub(2);
-            (
-                txt(o, "id"),
-                txt(o, "kind"),
-                txt(o, "name"),
-                txt(o, "level"),
-                txt(o, "region_code"),
-                txt(o, "uscc"),
-                depth,
-            )
+            let depth = o.path.matches('/').count().saturating_sub(2);
+            (o.id, o.kind, o.name, opt(&o.level), opt(&o.region_code), opt(&o.uscc), depth)
         })
         .collect();
     l.message = message;
@@ -60,13 +53,18 @@ pub async fn organisations(State(shared): State<Arc<Shared>>, a: Admin) -> Respo
 }
 
 pub async fn add_organisation(State(shared): State<Arc<Shared>>, Posted { a, p }: Posted) -> Response {
-    let new = json!({
-        "kind": field(&p, "kind").unwrap_or("department"), "name": field(&p, "name").unwrap_or_default(),
-        "parent_id": field(&p, "parent_id"), "level": field(&p, "level"), "region_code": field(&p, "region_code"),
-        "uscc": field(&p, "uscc"),
-    });
-    match api::post(&shared, &a.token, "organisations", &new).await {
-        Ok(o) => organisations_page(&shared, &a, Some(format!("{} ✓", txt(&o, "name"))), None).await,
+    let text = |k: &str| field(&p, k).map(String::from);
+    let new = NewOrganisation {
+        kind: field(&p, "kind").unwrap_or("department").into(),
+        name: field(&p, "name").unwrap_or_default().into(),
+        parent_id: text("parent_id"),
+        level: text("level"),
+        region_code: text("region_code"),
+        uscc: text("uscc"),
+        ..NewOrganisation::default()
+    };
+    match api::post::<_, OrganisationInfo>(&shared, &a.token, "organisations", Some(&new)).await {
+        Ok(o) => organisations_page(&shared, &a, Some(format!("{} ✓", o.name)), None).await,
         Err(e) => organisations_page(&shared, &a, None, Some(e)).await,
     }
 }
@@ -91,38 +89,31 @@ async fn organisation_page(
 ) -> Response {
     let t = a.t;
     let mut l = layout(a, "organisations", &format!("/organisations/{}", segment(id)));
-    let o = api::get(shared, &a.token, &format!("organisations/{}", segment(id))).await.unwrap_or_else(|e| {
-        l.error = Some(e);
-        Value::Null
-    });
-    let list = match api::get(shared, &a.token, &format!("organisations/{}/members", segment(id))).await {
-        Ok(v) => rows(&v),
+    let o: Option<OrganisationInfo> =
+        match api::get(shared, &a.token, &format!("organisations/{}", segment(id))).await {
+            Ok(o) => Some(o),
+            Err(e) => {
+                l.error = Some(e);
+                None
+            }
+        };
+    let path = format!("organisations/{}/members", segment(id));
+    let list: Vec<MembershipInfo> = match api::get(shared, &a.token, &path).await {
+        Ok(v) => v,
         Err(e) => {
             l.error.get_or_insert(e);
             vec![]
         }
     };
     let members = list
-        .iter()
-        .map(|m| {
-            let roles =
-                m["roles"].as_array().into_iter().flatten().filter_map(Value::as_str).collect::<Vec<_>>();
-            let since = m["created_at"].as_i64().map(utc).unwrap_or_default();
-            (
-                txt(m, "id"),
-                txt(m, "account_id"),
-                txt(m, "kind"),
-                roles.join(" "),
-                since,
-                !m["revoked_at"].is_null(),
-            )
-        })
+        .into_iter()
+        .map(|m| (m.id, m.account_id, m.kind, m.roles.join(" "), utc(m.created_at), m.revoked_at.is_some()))
         .collect();
     l.message = message;
     if error.is_some() {
         l.error = error;
     }
-    let (name, kind) = (txt(&o, "name"), txt(&o, "kind"));
+    let (name, kind) = o.map(|o| (o.name, o.kind)).unwrap_or_default();
     page(t, &OrganisationPage { l, id: segment(id), name, kind, members })
 }
 
@@ -136,12 +127,11 @@ pub async fn add_member(
     Path(id): Path<String>,
     Posted { a, p }: Posted,
 ) -> Response {
-    let roles: Vec<&str> = field(&p, "roles").unwrap_or_default().split_whitespace().collect();
-    let new = json!({"username": field(&p, "username").unwrap_or_default(), "roles": roles});
-    match api::post(&shared, &a.token, &format!("organisations/{}/members", segment(&id)), &new).await {
-        Ok(m) => {
-            organisation_page(&shared, &a, &id, Some(format!("{} ✓", txt(&m, "account_id"))), None).await
-        }
+    let roles = field(&p, "roles").unwrap_or_default().split_whitespace().map(String::from).collect();
+    let new = NewMembership { username: field(&p, "username").unwrap_or_default().into(), roles };
+    let path = format!("organisations/{}/members", segment(&id));
+    match api::post::<_, MembershipInfo>(&shared, &a.token, &path, Some(&new)).await {
+        Ok(m) => organisation_page(&shared, &a, &id, Some(format!("{} ✓", m.account_id)), None).await,
         Err(e) => organisation_page(&shared, &a, &id, None, Some(e)).await,
     }
 }
@@ -155,6 +145,7 @@ pub async fn remove_member(
     let t = a.t;
     let org = field(&p, "org").unwrap_or_default().to_string();
     let path = format!("memberships/{}", segment(&id));
-    let error = api::send(&shared, &a.token, reqwest::Method::DELETE, &path, None).await.err();
+    let error =
+        api::send::<(), IgnoredAny>(&shared, &a.token, reqwest::Method::DELETE, &path, None).await.err();
     organisation_page(&shared, &a, &org, error.is_none().then(|| t.saved.to_string()), error).await
 }

@@ -6,9 +6,10 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use idp_proto::{AuditRecord, AuditReport, ChainProblem, KeyInfo, KeyRotation};
+use serde::de::IgnoredAny;
 
-use super::{Admin, Layout, Posted, field, layout, page, rows, segment, txt, utc};
+use super::{Admin, Layout, Posted, field, layout, opt, page, segment, utc, when};
 use crate::{Shared, api};
 
 #[derive(Template)]
@@ -22,20 +23,15 @@ pub struct KeysPage {
 async fn keys_page(shared: &Shared, a: &Admin, error: Option<String>) -> Response {
     let t = a.t;
     let mut l = layout(a, "keys", "/keys");
-    let list = match api::get(shared, &a.token, "keys").await {
-        Ok(v) => rows(&v),
+    let list: Vec<KeyInfo> = match api::get(shared, &a.token, "keys").await {
+        Ok(v) => v,
         Err(e) => {
             l.error = Some(e);
             vec![]
         }
     };
-    let when = |v: &Value| v.as_i64().map(utc).unwrap_or_default();
-    let rows = list
-        .iter()
-        .map(|k| {
-            (txt(k, "kid"), txt(k, "alg"), txt(k, "state"), when(&k["activates_at"]), when(&k["retires_at"]))
-        })
-        .collect();
+    let rows =
+        list.into_iter().map(|k| (k.kid, k.alg, k.state, utc(k.activates_at), when(k.retires_at))).collect();
     if error.is_some() {
         l.error = error;
     }
@@ -52,14 +48,15 @@ pub async fn revoke_key(
     Path(kid): Path<String>,
     Posted { a, .. }: Posted,
 ) -> Response {
-    let error =
-        api::post(&shared, &a.token, &format!("keys/{}/revoke", segment(&kid)), &json!({})).await.err();
+    let path = format!("keys/{}/revoke", segment(&kid));
+    let error = api::post::<(), IgnoredAny>(&shared, &a.token, &path, None).await.err();
     keys_page(&shared, &a, error).await
 }
 
 pub async fn rotate_key(State(shared): State<Arc<Shared>>, Posted { a, p }: Posted) -> Response {
     let alg = field(&p, "alg").unwrap_or("ES256");
-    let error = api::post(&shared, &a.token, "keys/rotate", &json!({"alg": alg})).await.err();
+    let rotation = KeyRotation { alg: alg.into() };
+    let error = api::post::<_, IgnoredAny>(&shared, &a.token, "keys/rotate", Some(&rotation)).await.err();
     keys_page(&shared, &a, error).await
 }
 
@@ -83,15 +80,11 @@ pub async fn audit(State(shared): State<Arc<Shared>>, a: Admin) -> Response {
         query.push(("kind", kind.trim().to_string()));
     }
     if q.verify.is_some() {
-        match api::get(&shared, &a.token, "audit/verify").await {
+        match api::get::<AuditReport>(&shared, &a.token, "audit/verify").await {
             Ok(report) => {
-                let chains = rows(&report["chains"]);
-                let records: i64 = chains.iter().filter_map(|c| c["records"].as_i64()).sum();
-                let problems: Vec<String> = chains
-                    .iter()
-                    .flat_map(|c| rows(&c["problems"]))
-                    .map(|p| format!("{} {}", txt(&p, "problem"), txt(&p, "seq")))
-                    .collect();
+                let chains = report.chains;
+                let records: i64 = chains.iter().map(|c| c.records).sum();
+                let problems: Vec<String> = chains.iter().flat_map(|c| &c.problems).map(problem).collect();
                 let summary = format!("{}: {} / {records}", t.verified, chains.len());
                 match problems.is_empty() {
                     true => l.message = Some(format!("{summary} ✓")),
@@ -103,26 +96,33 @@ pub async fn audit(State(shared): State<Arc<Shared>>, a: Admin) -> Response {
     }
     let export = format!("/audit/export?{}", serde_urlencoded::to_string(&query[1..]).unwrap_or_default());
     let path = format!("audit?{}", serde_urlencoded::to_string(&query).unwrap_or_default());
-    let records = match api::get(&shared, &a.token, &path).await {
-        Ok(v) => rows(&v),
+    let records: Vec<AuditRecord> = match api::get(&shared, &a.token, &path).await {
+        Ok(v) => v,
         Err(e) => {
             l.error = Some(e);
             vec![]
         }
     };
     let rows = records
-        .iter()
-        .map(|r| {
-            (
-                txt(r, "seq"),
-                r["at"].as_i64().map(utc).unwrap_or_default(),
-                txt(r, "kind"),
-                txt(r, "account_id"),
-                txt(r, "detail"),
-            )
-        })
+        .into_iter()
+        .map(|r| (r.seq.to_string(), utc(r.at), r.kind, opt(&r.account_id), r.detail))
         .collect();
     page(t, &AuditPage { l, kind, export, rows })
+}
+
+/// A chain's problem as the audit page names it: its kind and the record it is at, if one.
+fn problem(p: &ChainProblem) -> String {
+    let (name, seq) = match p {
+        ChainProblem::Edited { seq } => ("edited", Some(seq)),
+        ChainProblem::BrokenLink { seq } => ("broken_link", Some(seq)),
+        ChainProblem::Missing { .. } => ("missing", None),
+        ChainProblem::Truncated { .. } => ("truncated", None),
+        ChainProblem::Shortened { .. } => ("shortened", None),
+        ChainProblem::Rewritten { seq } => ("rewritten", Some(seq)),
+        ChainProblem::Deleted { .. } => ("deleted", None),
+        ChainProblem::Unverifiable { .. } => ("unverifiable", None),
+    };
+    format!("{name} {}", seq.map(i64::to_string).unwrap_or_default())
 }
 
 /// `GET /audit/export?format=csv|json&kind=`: the records as a file, at most 10 000.

@@ -5,9 +5,10 @@ use std::sync::Arc;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use serde_json::{Value, json};
+use idp_proto::{Branding, Logo, NewTenant, TenantDetail, TenantPolicy, TenantRules};
+use serde::de::IgnoredAny;
 
-use super::{Admin, Layout, Posted, field, layout, page, rows, segment, txt};
+use super::{Admin, Layout, Posted, field, layout, opt, page, segment};
 use crate::{Shared, api};
 
 #[derive(Template)]
@@ -21,19 +22,14 @@ pub struct TenantsPage {
 async fn tenants_page(shared: &Shared, a: &Admin, error: Option<String>) -> Response {
     let t = a.t;
     let mut l = layout(a, "tenants", "/tenants");
-    let list = match api::get_root(shared, &a.token, "tenants").await {
-        Ok(v) => rows(&v),
+    let list: Vec<TenantDetail> = match api::get_root(shared, &a.token, "tenants").await {
+        Ok(v) => v,
         Err(e) => {
             l.error = Some(e);
             vec![]
         }
     };
-    let rows = list
-        .iter()
-        .map(|x| {
-            (txt(x, "slug"), txt(x, "name"), txt(x, "issuer"), x["sandbox"] == true, x["disabled"] == true)
-        })
-        .collect();
+    let rows = list.into_iter().map(|x| (x.slug, x.name, x.issuer, x.sandbox, x.disabled)).collect();
     if error.is_some() {
         l.error = error;
     }
@@ -45,8 +41,12 @@ pub async fn tenants(State(shared): State<Arc<Shared>>, a: Admin) -> Response {
 }
 
 pub async fn create_tenant(State(shared): State<Arc<Shared>>, Posted { a, p }: Posted) -> Response {
-    let new = json!({"slug": field(&p, "slug").unwrap_or_default(), "name": field(&p, "name"), "sandbox": field(&p, "sandbox").is_some()});
-    let error = api::post_root(&shared, &a.token, "tenants", &new).await.err();
+    let new = NewTenant {
+        slug: field(&p, "slug").unwrap_or_default().into(),
+        name: field(&p, "name").map(String::from),
+        sandbox: field(&p, "sandbox").is_some(),
+    };
+    let error = api::post_root::<_, IgnoredAny>(&shared, &a.token, "tenants", Some(&new)).await.err();
     tenants_page(&shared, &a, error).await
 }
 
@@ -57,7 +57,7 @@ pub async fn tenant_action(
     Posted { a, .. }: Posted,
 ) -> Response {
     let path = format!("tenants/{}/{}", segment(&slug), segment(&action));
-    let error = api::post_root(&shared, &a.token, &path, &json!({})).await.err();
+    let error = api::post_root::<(), IgnoredAny>(&shared, &a.token, &path, None).await.err();
     tenants_page(&shared, &a, error).await
 }
 
@@ -90,6 +90,18 @@ pub struct SettingsPage {
     pub logo: Option<String>,
 }
 
+/// The policy's numbers in the order of [`POLICY`].
+fn policy_numbers(p: &TenantPolicy) -> [Option<i64>; 6] {
+    [
+        p.session_idle_seconds,
+        p.session_absolute_seconds,
+        p.lockout_threshold,
+        p.lockout_seconds,
+        p.password_min_length,
+        p.password_min_classes,
+    ]
+}
+
 /// Whose settings: the console's own tenant, or the one in the path (platform administrators).
 fn whose(shared: &Shared, slug: Option<String>) -> (String, String) {
     match slug {
@@ -112,17 +124,19 @@ pub(crate) async fn settings_page(
     let t = a.t;
     let (slug, base) = whose(shared, slug);
     let mut l = layout(a, "settings", &base);
-    let tenant =
-        api::get_root(shared, &a.token, &format!("tenants/{slug}/settings")).await.unwrap_or_else(|e| {
-            l.error = Some(e);
-            Value::Null
-        });
+    let tenant: Option<TenantDetail> =
+        match api::get_root(shared, &a.token, &format!("tenants/{slug}/settings")).await {
+            Ok(v) => Some(v),
+            Err(e) => {
+                l.error = Some(e);
+                None
+            }
+        };
     l.message = message;
     if error.is_some() {
         l.error = error;
     }
-    let on: Vec<&str> =
-        tenant["factors"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    let on: Vec<String> = tenant.as_ref().map(|x| x.factors.clone()).unwrap_or_default();
     let labels = [
         t.session_idle,
         t.session_absolute,
@@ -131,18 +145,23 @@ pub(crate) async fn settings_page(
         t.password_min_length,
         t.password_min_classes,
     ];
-    let policy = POLICY.iter().zip(labels).map(|(f, label)| (*f, label, txt(&tenant["policy"], f))).collect();
-    let b = api::get_root(shared, &a.token, &format!("tenants/{slug}/branding")).await.unwrap_or(Value::Null);
+    let numbers = tenant.as_ref().map(|x| policy_numbers(&x.policy)).unwrap_or_default();
+    let policy = POLICY
+        .iter()
+        .zip(labels)
+        .zip(numbers)
+        .map(|((f, label), n)| (*f, label, n.map(|n| n.to_string()).unwrap_or_default()))
+        .collect();
+    let b: Branding =
+        api::get_root(shared, &a.token, &format!("tenants/{slug}/branding")).await.unwrap_or_default();
     let look = vec![
-        ("name_zh", t.name_zh, txt(&b, "name_zh"), None),
-        ("name_en", t.name_en, txt(&b, "name_en"), None),
-        ("accent", t.accent, txt(&b, "accent"), Some("#b3261e")),
-        ("background", t.background, txt(&b, "background"), Some("#f4f6f9")),
+        ("name_zh", t.name_zh, opt(&b.name_zh), None),
+        ("name_en", t.name_en, opt(&b.name_en), None),
+        ("accent", t.accent, opt(&b.accent), Some("#b3261e")),
+        ("background", t.background, opt(&b.background), Some("#f4f6f9")),
     ];
-    let logo = b["logo"]["data"]
-        .as_str()
-        .map(|data| format!("data:{};base64,{data}", txt(&b["logo"], "content_type")));
-    let factors = FACTORS.iter().map(|f| (*f, on.contains(f))).collect();
+    let logo = b.logo.map(|l| format!("data:{};base64,{}", l.content_type, l.data));
+    let factors = FACTORS.iter().map(|f| (*f, on.iter().any(|o| o == f))).collect();
     page(t, &SettingsPage { l, slug, base, factors, policy, look, logo })
 }
 
@@ -175,19 +194,35 @@ pub async fn save_tenant_rules(
 
 async fn rules(shared: &Shared, Posted { a, p }: Posted, slug: Option<String>) -> Response {
     let t = a.t;
-    let factors: Vec<&str> = p.iter().filter(|(k, _)| k == "factor").map(|(_, v)| v.as_str()).collect();
-    let mut policy = serde_json::Map::new();
-    for f in POLICY {
-        let v = match field(&p, f).map(str::parse::<i64>) {
-            None => Value::Null,
-            Some(Ok(n)) => json!(n),
+    let factors: Vec<String> = p.iter().filter(|(k, _)| k == "factor").map(|(_, v)| v.clone()).collect();
+    let mut numbers = [None; 6];
+    for (f, n) in POLICY.iter().zip(&mut numbers) {
+        *n = match field(&p, f).map(str::parse::<i64>) {
+            None => None,
+            Some(Ok(v)) => Some(v),
             Some(Err(_)) => return settings_page(shared, &a, slug, None, Some(format!("{f}: ?"))).await,
         };
-        policy.insert(f.into(), v);
     }
-    let rules = json!({"factors": factors, "policy": policy});
+    let [
+        session_idle_seconds,
+        session_absolute_seconds,
+        lockout_threshold,
+        lockout_seconds,
+        min_length,
+        min_classes,
+    ] = numbers;
+    let policy = TenantPolicy {
+        session_idle_seconds,
+        session_absolute_seconds,
+        lockout_threshold,
+        lockout_seconds,
+        password_min_length: min_length,
+        password_min_classes: min_classes,
+        ..TenantPolicy::default()
+    };
+    let rules = TenantRules { factors: Some(factors), policy: Some(policy) };
     let path = format!("tenants/{}/settings", whose(shared, slug.clone()).0);
-    match api::send_root(shared, &a.token, reqwest::Method::PUT, &path, Some(&rules)).await {
+    match api::send_root::<_, IgnoredAny>(shared, &a.token, reqwest::Method::PUT, &path, Some(&rules)).await {
         Ok(_) => settings_page(shared, &a, slug, Some(t.saved.into()), None).await,
         Err(e) => settings_page(shared, &a, slug, None, Some(e)).await,
     }
@@ -226,23 +261,27 @@ async fn branding(
         Err(r) => return r,
     };
     let path = format!("tenants/{}/branding", whose(shared, slug.clone()).0);
-    let mut look = json!({});
-    for f in ["name_zh", "name_en", "accent", "background"] {
-        look[f] = field(&p, f).map_or(Value::Null, |v| json!(v));
-    }
+    let text = |f: &str| field(&p, f).map(String::from);
+    let mut look = Branding {
+        name_zh: text("name_zh"),
+        name_en: text("name_en"),
+        accent: text("accent"),
+        background: text("background"),
+        logo: None,
+    };
     match upload {
         Some((content_type, bytes)) => {
             use base64::Engine;
             let data = base64::engine::general_purpose::STANDARD.encode(bytes);
-            look["logo"] = json!({"content_type": content_type, "data": data});
+            look.logo = Some(Logo { content_type, data });
         }
         None if field(&p, "remove_logo").is_some() => {}
-        None => match api::get_root(shared, &a.token, &path).await {
-            Ok(current) => look["logo"] = current["logo"].clone(),
+        None => match api::get_root::<Branding>(shared, &a.token, &path).await {
+            Ok(current) => look.logo = current.logo,
             Err(e) => return settings_page(shared, &a, slug, None, Some(e)).await,
         },
     }
-    match api::send_root(shared, &a.token, reqwest::Method::PUT, &path, Some(&look)).await {
+    match api::send_root::<_, IgnoredAny>(shared, &a.token, reqwest::Method::PUT, &path, Some(&look)).await {
         Ok(_) => settings_page(shared, &a, slug, Some(t.saved.into()), None).await,
         Err(e) => settings_page(shared, &a, slug, None, Some(e)).await,
     }

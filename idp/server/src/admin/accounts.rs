@@ -5,15 +5,10 @@ use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use idp_core::admin::Action;
-use serde::Deserialize;
+use idp_proto::AccountSearch;
 
 use super::{caller, forbidden, ok, problem, refused};
 use crate::state::State;
-
-#[derive(Deserialize)]
-pub struct Search {
-    q: Option<String>,
-}
 
 async fn security(state: &State, slug: &str, headers: &HeaderMap) -> Result<(String, String), Response> {
     let (t, c) = caller(state, slug, headers).await?;
@@ -27,7 +22,7 @@ async fn security(state: &State, slug: &str, headers: &HeaderMap) -> Result<(Str
 pub async fn search(
     state: State,
     Path(slug): Path<String>,
-    Query(s): Query<Search>,
+    Query(s): Query<AccountSearch>,
     headers: HeaderMap,
 ) -> Response {
     let (slug, _) = match security(&state, &slug, &headers).await {

@@ -6,22 +6,54 @@ use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use idp_core::admin::Action;
-use idp_core::audit::Filter;
-use serde::Deserialize;
+use idp_core::audit::{ChainedRecord, Filter, Problem};
+use idp_proto::{AuditQuery, AuditRecord, AuditReport, ChainProblem, ChainReport};
 
 use super::{caller, failed, forbidden, ok, problem};
 use crate::state::State;
 
-#[derive(Deserialize)]
-pub struct AuditQuery {
-    kind: Option<String>,
-    account_id: Option<String>,
-    client_id: Option<String>,
-    since: Option<i64>,
-    until: Option<i64>,
-    before: Option<i64>,
-    limit: Option<i64>,
-    format: Option<String>,
+fn record(r: &ChainedRecord) -> AuditRecord {
+    AuditRecord {
+        chain: r.chain.clone(),
+        seq: r.seq,
+        prev_hash: r.prev_hash.clone(),
+        hash: r.hash.clone(),
+        tenant_id: r.tenant_id.clone(),
+        kind: r.kind.clone(),
+        account_id: r.account_id.clone(),
+        client_id: r.client_id.clone(),
+        ip: r.ip.clone(),
+        detail: r.detail.clone(),
+        at: r.at,
+    }
+}
+
+fn chain_problem(p: Problem) -> ChainProblem {
+    match p {
+        Problem::Edited { seq } => ChainProblem::Edited { seq },
+        Problem::BrokenLink { seq } => ChainProblem::BrokenLink { seq },
+        Problem::Missing { from, to } => ChainProblem::Missing { from, to },
+        Problem::Truncated { head, last } => ChainProblem::Truncated { head, last },
+        Problem::Shortened { anchored, head } => ChainProblem::Shortened { anchored, head },
+        Problem::Rewritten { seq } => ChainProblem::Rewritten { seq },
+        Problem::Deleted { anchored } => ChainProblem::Deleted { anchored },
+        Problem::Unverifiable { line } => ChainProblem::Unverifiable { line: line as u64 },
+    }
+}
+
+fn report(r: crate::ops::audit::AuditReport) -> AuditReport {
+    AuditReport {
+        chains: r
+            .chains
+            .into_iter()
+            .map(|c| ChainReport {
+                chain: c.chain,
+                records: c.records,
+                problems: c.problems.into_iter().map(chain_problem).collect(),
+            })
+            .collect(),
+        unchained: r.unchained,
+    }
 }
 
 /// `GET /audit`: the tenant's records, newest first (`before`: the next page).
@@ -52,7 +84,7 @@ pub async fn search(
         Err(e) => return failed(e),
     };
     match q.format.as_deref() {
-        None | Some("json") => ok(StatusCode::OK, &records),
+        None | Some("json") => ok(StatusCode::OK, &records.iter().map(record).collect::<Vec<_>>()),
         Some("csv") => {
             let mut res = (StatusCode::OK, crate::ops::audit::to_csv(&records)).into_response();
             res.headers_mut()
@@ -80,7 +112,7 @@ pub async fn verify(state: State, Path(slug): Path<String>, headers: HeaderMap) 
     // platform's) every chain
     let only = (t.tenant.slug != state.config().admin_tenant).then_some(t.tenant.id.as_str());
     match state.ops.verify_audit_of(only).await {
-        Ok(report) => ok(StatusCode::OK, &report),
+        Ok(r) => ok(StatusCode::OK, &report(r)),
         Err(e) => failed(e),
     }
 }

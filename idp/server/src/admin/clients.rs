@@ -10,8 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use idp_core::admin::{Action, Caller};
 use idp_core::model::Client;
-use idp_proto::ClientRequest;
-use serde::Deserialize;
+use idp_proto::{ClientRequest, SecretRotation};
 
 use super::{caller, failed, forbidden, json_body, ok, problem, refused};
 use crate::ops::clients::client_info;
@@ -221,13 +220,6 @@ pub async fn update(
     }
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct Rotation {
-    #[serde(default)]
-    overlap_seconds: i64,
-}
-
 /// `POST /clients/{id}/{rotate-secret|disable|enable}`.
 pub async fn act(
     state: State,
@@ -245,8 +237,8 @@ pub async fn act(
     let slug = &t.tenant.slug;
     match what.as_str() {
         "rotate-secret" => {
-            let r: Rotation = if body.is_empty() {
-                Rotation::default()
+            let r: SecretRotation = if body.is_empty() {
+                SecretRotation::default()
             } else {
                 match json_body(&headers, &body) {
                     Ok(v) => v,

@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use idp_core::admin::Action;
 use idp_core::model::SigningAlg;
-use serde::Deserialize;
+use idp_proto::KeyRotation;
 
 use super::{caller, forbidden, json_body, ok, problem, refused};
 use crate::state::State;
@@ -27,12 +27,6 @@ pub async fn list(state: State, Path(slug): Path<String>, headers: HeaderMap) ->
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Rotate {
-    alg: String,
-}
-
 /// `POST /keys/rotate` `{"alg"}`: a new key of that algorithm signs from now.
 pub async fn rotate(state: State, Path(slug): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
     let (t, c) = match caller(&state, &slug, &headers).await {
@@ -42,7 +36,7 @@ pub async fn rotate(state: State, Path(slug): Path<String>, headers: HeaderMap, 
     if !c.may(Action::ManageKeys, None) {
         return forbidden();
     }
-    let r: Rotate = match json_body(&headers, &body) {
+    let r: KeyRotation = match json_body(&headers, &body) {
         Ok(v) => v,
         Err(r) => return r,
     };

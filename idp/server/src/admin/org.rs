@@ -11,8 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use idp_core::admin::{Action, Caller};
 use idp_core::org::Organisation;
-use idp_proto::{NewMembership, NewOrganisation, OrganisationInfo};
-use serde::Deserialize;
+use idp_proto::{NewMembership, NewOrganisation, OrganisationInfo, OrganisationsQuery};
 
 use super::{caller, failed, forbidden, json_body, ok, problem, refused};
 use crate::ops::accounts::membership_info;
@@ -52,17 +51,12 @@ async fn target(
     }
 }
 
-#[derive(Deserialize)]
-pub struct ListQuery {
-    under: Option<String>,
-}
-
 /// `GET /organisations[?under=id]`: the tree in order, or a subtree; a delegated administrator
 /// sees its subtrees.
 pub async fn list(
     state: State,
     Path(slug): Path<String>,
-    Query(q): Query<ListQuery>,
+    Query(q): Query<OrganisationsQuery>,
     headers: HeaderMap,
 ) -> Response {
     let (t, c) = match caller(&state, &slug, &headers).await {

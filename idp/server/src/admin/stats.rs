@@ -6,7 +6,7 @@ use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use idp_core::admin::{SECURITY_ADMIN, SYSTEM_ADMIN};
-use serde_json::json;
+use idp_proto::{HourCounts, Stats};
 
 use super::{caller, failed, forbidden, ok, refused};
 use crate::state::State;
@@ -27,11 +27,11 @@ pub async fn stats(state: State, Path(slug): Path<String>, headers: HeaderMap) -
             Ok(c) => c,
             Err(e) => return failed(e),
         };
-    let hours: Vec<serde_json::Value> = (0..24)
+    let hours: Vec<HourCounts> = (0..24)
         .map(|i| {
             let hour = since + i * 3600;
             let n = |kind: &str| counts.iter().find(|(h, k, _)| *h == hour && k == kind).map_or(0, |c| c.2);
-            json!({"hour": hour, "sign_ins": n("login_success"), "failures": n("login_failure")})
+            HourCounts { hour, sign_ins: n("login_success"), failures: n("login_failure") }
         })
         .collect();
     let sessions = match state.store().live_sessions(&t.tenant.id, now).await {
@@ -42,5 +42,5 @@ pub async fn stats(state: State, Path(slug): Path<String>, headers: HeaderMap) -
         Ok(k) => k,
         Err(e) => return refused(e),
     };
-    ok(StatusCode::OK, &json!({"now": now, "hours": hours, "live_sessions": sessions, "keys": keys}))
+    ok(StatusCode::OK, &Stats { now, hours, live_sessions: sessions, keys })
 }

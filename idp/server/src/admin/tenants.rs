@@ -13,20 +13,91 @@ use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use idp_core::admin::{Caller, SYSTEM_ADMIN};
+use idp_core::branding;
 use idp_core::model::{Tenant, TenantPolicy};
-use serde::Deserialize;
+use idp_proto::{BrandingSummary, LogoSummary, NewTenant, SyntheticPeople, TenantDetail, TenantRules};
 
 use super::{caller, forbidden, json_body, ok, problem, refused};
 use crate::state::State;
 use crate::state::TenantCtx;
 
-fn info(state: &crate::state::AppState, t: &Tenant) -> serde_json::Value {
-    serde_json::json!({
-        "slug": t.slug, "name": t.name, "issuer": state.config().issuer(&t.slug), "disabled": t.disabled,
-        "created_at": t.created_at, "sandbox": t.settings.sandbox,
-        "factors": t.settings.factors.named().into_iter().filter(|(_, on)| *on).map(|(n, _)| n).collect::<Vec<_>>(),
-        "policy": t.settings.policy, "branding": t.settings.branding.summary(),
-    })
+fn info(state: &crate::state::AppState, t: &Tenant) -> TenantDetail {
+    let b = &t.settings.branding;
+    TenantDetail {
+        slug: t.slug.clone(),
+        name: t.name.clone(),
+        issuer: state.config().issuer(&t.slug),
+        disabled: t.disabled,
+        created_at: t.created_at,
+        sandbox: t.settings.sandbox,
+        factors: t
+            .settings
+            .factors
+            .named()
+            .into_iter()
+            .filter(|(_, on)| *on)
+            .map(|(n, _)| n.into())
+            .collect(),
+        policy: policy_out(&t.settings.policy),
+        branding: BrandingSummary {
+            name_zh: b.name_zh.clone(),
+            name_en: b.name_en.clone(),
+            accent: b.accent.clone(),
+            background: b.background.clone(),
+            logo: b
+                .logo
+                .as_ref()
+                .map(|l| LogoSummary { content_type: l.content_type.clone(), bytes: l.bytes().len() as u64 }),
+        },
+    }
+}
+
+fn policy_out(p: &TenantPolicy) -> idp_proto::TenantPolicy {
+    idp_proto::TenantPolicy {
+        session_idle_seconds: p.session_idle_seconds,
+        session_absolute_seconds: p.session_absolute_seconds,
+        lockout_threshold: p.lockout_threshold,
+        lockout_seconds: p.lockout_seconds,
+        password_min_length: p.password_min_length,
+        password_min_classes: p.password_min_classes,
+        api_scopes: p.api_scopes.clone(),
+        refresh_reuse_seconds: p.refresh_reuse_seconds,
+        time_zone: p.time_zone.clone(),
+    }
+}
+
+fn policy_in(p: idp_proto::TenantPolicy) -> TenantPolicy {
+    TenantPolicy {
+        session_idle_seconds: p.session_idle_seconds,
+        session_absolute_seconds: p.session_absolute_seconds,
+        lockout_threshold: p.lockout_threshold,
+        lockout_seconds: p.lockout_seconds,
+        password_min_length: p.password_min_length,
+        password_min_classes: p.password_min_classes,
+        api_scopes: p.api_scopes,
+        refresh_reuse_seconds: p.refresh_reuse_seconds,
+        time_zone: p.time_zone,
+    }
+}
+
+fn branding_out(b: branding::Branding) -> idp_proto::Branding {
+    idp_proto::Branding {
+        name_zh: b.name_zh,
+        name_en: b.name_en,
+        accent: b.accent,
+        background: b.background,
+        logo: b.logo.map(|l| idp_proto::Logo { content_type: l.content_type, data: l.data }),
+    }
+}
+
+fn branding_in(b: idp_proto::Branding) -> branding::Branding {
+    branding::Branding {
+        name_zh: b.name_zh,
+        name_en: b.name_en,
+        accent: b.accent,
+        background: b.background,
+        logo: b.logo.map(|l| branding::Logo { content_type: l.content_type, data: l.data }),
+    }
 }
 
 /// The caller, if a system administrator of the administrators' tenant.
@@ -68,15 +139,6 @@ pub async fn list(state: State, headers: HeaderMap) -> Response {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewTenant {
-    slug: String,
-    name: Option<String>,
-    #[serde(default)]
-    sandbox: bool,
-}
-
 /// `POST /tenants`: its own issuer and keys at once.
 pub async fn add(state: State, headers: HeaderMap, body: Bytes) -> Response {
     let by = match platform(&state, &headers).await {
@@ -114,13 +176,6 @@ pub async fn switch(
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Rules {
-    factors: Option<Vec<String>>,
-    policy: Option<TenantPolicy>,
-}
-
 /// `GET /tenants/{tenant}/settings`: the tenant's rules and branding (its security
 /// administrators, who set the rules, and its system administrators, who set the branding).
 pub async fn settings(state: State, Path(slug): Path<String>, headers: HeaderMap) -> Response {
@@ -148,11 +203,15 @@ pub async fn set_settings(
     if !c.may(idp_core::admin::Action::ManageKeys, None) {
         return forbidden();
     }
-    let r: Rules = match json_body(&headers, &body) {
+    let r: TenantRules = match json_body(&headers, &body) {
         Ok(v) => v,
         Err(r) => return r,
     };
-    match state.ops.set_tenant_rules_by(&t.tenant.slug, r.factors.as_deref(), r.policy, &c.account_id).await {
+    match state
+        .ops
+        .set_tenant_rules_by(&t.tenant.slug, r.factors.as_deref(), r.policy.map(policy_in), &c.account_id)
+        .await
+    {
         Ok(t) => ok(StatusCode::OK, &info(&state, &t)),
         Err(e) => refused(e),
     }
@@ -169,7 +228,7 @@ pub async fn branding(state: State, Path(slug): Path<String>, headers: HeaderMap
         return forbidden();
     }
     match state.ops.tenant(&t.tenant.slug).await {
-        Ok(fresh) => ok(StatusCode::OK, &fresh.settings.branding),
+        Ok(fresh) => ok(StatusCode::OK, &branding_out(fresh.settings.branding)),
         Err(e) => refused(e),
     }
 }
@@ -188,20 +247,14 @@ pub async fn set_branding(
     if !c.roles.iter().any(|r| r == SYSTEM_ADMIN) {
         return forbidden();
     }
-    let b: idp_core::branding::Branding = match json_body(&headers, &body) {
+    let b: idp_proto::Branding = match json_body(&headers, &body) {
         Ok(v) => v,
         Err(r) => return r,
     };
-    match state.ops.set_tenant_branding_by(&t.tenant.slug, b, &c.account_id).await {
+    match state.ops.set_tenant_branding_by(&t.tenant.slug, branding_in(b), &c.account_id).await {
         Ok(t) => ok(StatusCode::OK, &info(&state, &t)),
         Err(e) => refused(e),
     }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct People {
-    count: usize,
 }
 
 /// `POST /tenants/{tenant}/synthetic-people`: sandbox tenants only, their system administrators.
@@ -213,12 +266,24 @@ pub async fn synthetic(state: State, Path(slug): Path<String>, headers: HeaderMa
     if !c.roles.iter().any(|r| r == SYSTEM_ADMIN) {
         return forbidden();
     }
-    let p: People = match json_body(&headers, &body) {
+    let p: SyntheticPeople = match json_body(&headers, &body) {
         Ok(v) => v,
         Err(r) => return r,
     };
     match state.ops.synthetic_people_by(&t.tenant.slug, p.count, &c.account_id).await {
-        Ok(people) => ok(StatusCode::CREATED, &people),
+        Ok(people) => {
+            let people: Vec<idp_proto::SyntheticPerson> = people
+                .into_iter()
+                .map(|p| idp_proto::SyntheticPerson {
+                    username: p.username,
+                    password: p.password,
+                    name: p.name,
+                    id_number: p.id_number,
+                    phone: p.phone,
+                })
+                .collect();
+            ok(StatusCode::CREATED, &people)
+        }
         Err(e) => refused(e),
     }
 }
