@@ -132,8 +132,8 @@ pub struct SyntheticPeople {
 }
 
 /// A synthetic person of a sandbox tenant, bound at real-name level 2: sign in with these (the
-/// password is shown once).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// password is shown once). `Debug` leaves the password out.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SyntheticPerson {
     pub username: String,
@@ -142,4 +142,16 @@ pub struct SyntheticPerson {
     /// Synthetic (valid check character, matched by the simulator); never a real person's.
     pub id_number: String,
     pub phone: String,
+}
+
+impl std::fmt::Debug for SyntheticPerson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyntheticPerson")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .field("name", &self.name)
+            .field("id_number", &self.id_number)
+            .field("phone", &self.phone)
+            .finish()
+    }
 }

@@ -271,19 +271,7 @@ pub async fn synthetic(state: State, Path(slug): Path<String>, headers: HeaderMa
         Err(r) => return r,
     };
     match state.ops.synthetic_people_by(&t.tenant.slug, p.count, &c.account_id).await {
-        Ok(people) => {
-            let people: Vec<idp_proto::SyntheticPerson> = people
-                .into_iter()
-                .map(|p| idp_proto::SyntheticPerson {
-                    username: p.username,
-                    password: p.password,
-                    name: p.name,
-                    id_number: p.id_number,
-                    phone: p.phone,
-                })
-                .collect();
-            ok(StatusCode::CREATED, &people)
-        }
+        Ok(people) => ok(StatusCode::CREATED, &people),
         Err(e) => refused(e),
     }
 }

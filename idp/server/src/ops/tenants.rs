@@ -6,18 +6,9 @@
 use anyhow::{anyhow, bail};
 use idp_core::model::{OfferedFactors, RealName, Tenant, TenantPolicy};
 
-use crate::ops::{NewAccount, Ops};
+use idp_proto::SyntheticPerson;
 
-/// A synthetic person of a sandbox tenant: sign in with these.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct SyntheticPerson {
-    pub username: String,
-    pub password: String,
-    pub name: String,
-    /// Synthetic (valid check character, matched by the simulator); never a real person's.
-    pub id_number: String,
-    pub phone: String,
-}
+use crate::ops::{NewAccount, Ops};
 
 impl Ops {
     /// What the CLI prints and the admin API answers for a tenant (`idp_proto::TenantInfo`).
