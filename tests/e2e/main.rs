@@ -19,6 +19,7 @@ mod audit_chain;
 mod backup;
 mod branding;
 mod browser;
+mod cas;
 mod chromium;
 mod claims_param;
 mod common;

@@ -25,6 +25,7 @@ fn delivery(id: &str, client: &str, now: i64) -> LogoutDelivery {
         created_at: now,
         delivered_at: None,
         expires_at: now + 86_400,
+        session_index: None,
     }
 }
 

@@ -8,7 +8,7 @@
 
 use crate::crypto::{random_token, sha256_hex};
 use crate::error::OAuthError;
-use crate::model::{AuthCode, AuthRequest, Authorization, Client, ClientType, Grant, ResponseMode, Session};
+use crate::model::{AuthCode, AuthRequest, Authorization, Client, Grant, ResponseMode, Session};
 use crate::signin::{FrontRequest, SignedIn, Step};
 use crate::{Env, scope};
 
@@ -116,7 +116,7 @@ pub fn validate(params: &[(String, String)], client: Option<&Client>, issuer: &s
             OAuthError::invalid_client("The client is disabled.").with_status(400),
         );
     }
-    if matches!(client.client_type, ClientType::Service | ClientType::Kiosk) {
+    if !client.client_type.is_oidc_relying_party() {
         return Validated::ErrorToUser(OAuthError::unauthorized_client(
             "This client may not use the authorization endpoint.",
         ));

@@ -103,6 +103,10 @@ pub async fn authenticate(
     if client.disabled {
         return Err(fail("client disabled"));
     }
+    // a CAS service validates its tickets at /cas/*; it has no business at the OAuth endpoints
+    if client.client_type == crate::model::ClientType::Cas {
+        return Err(fail("a CAS service is not an OAuth client"));
+    }
     if !client.allowed_auth_methods().contains(&method) {
         return Err(fail(format!("method {} not allowed", method.as_str())));
     }

@@ -14,6 +14,7 @@ pub mod admin;
 pub mod audit;
 pub mod authorize;
 pub mod branding;
+pub mod cas;
 pub mod claims;
 pub mod claims_request;
 pub mod client_auth;

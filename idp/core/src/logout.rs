@@ -83,6 +83,42 @@ pub fn deliveries(
                 created_at: now,
                 delivered_at: None,
                 expires_at: now + GIVE_UP_AFTER,
+                session_index: None,
+            })
+        })
+        .collect()
+}
+
+/// A CAS single-logout delivery for each ticket validated in the ended session whose service
+/// is still registered, enabled and wants single logout (the `logoutRequest` goes to the
+/// service URL the ticket was validated for).
+pub fn cas_deliveries(
+    clients: &[Client],
+    tickets: &[crate::model::CasTicketUse],
+    account_id: &str,
+    now: i64,
+    mut new_id: impl FnMut() -> String,
+) -> Vec<LogoutDelivery> {
+    tickets
+        .iter()
+        .filter_map(|t| {
+            let c = clients.iter().find(|c| c.client_id == t.client_id && !c.disabled)?;
+            let registered = c.settings.cas.services.iter().any(|p| crate::cas::matches(p, &t.service));
+            (c.settings.cas.single_logout && registered).then(|| LogoutDelivery {
+                id: new_id(),
+                tenant_id: t.tenant_id.clone(),
+                client_id: t.client_id.clone(),
+                account_id: account_id.to_string(),
+                sid: t.sid.clone(),
+                uri: t.service.clone(),
+                status: "pending".into(),
+                attempts: 0,
+                next_attempt_at: now,
+                last_error: None,
+                created_at: now,
+                delivered_at: None,
+                expires_at: now + GIVE_UP_AFTER,
+                session_index: Some(t.ticket.clone()),
             })
         })
         .collect()

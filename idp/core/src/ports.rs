@@ -408,6 +408,14 @@ pub trait Store: Send + Sync + 'static {
     /// The clients that received a code in the session (recorded with each code).
     async fn session_clients(&self, tenant_id: &str, sid: &str) -> Result<Vec<String>>;
     async fn insert_logout_deliveries(&self, deliveries: &[LogoutDelivery]) -> Result<()>;
+    /// Records a CAS ticket validated in a session, for its single logout.
+    async fn record_cas_ticket(&self, used: &crate::model::CasTicketUse) -> Result<()>;
+    /// The CAS tickets validated in the session, oldest first.
+    async fn cas_session_tickets(
+        &self,
+        tenant_id: &str,
+        sid: &str,
+    ) -> Result<Vec<crate::model::CasTicketUse>>;
     /// Takes up to `limit` pending deliveries due by `now` that no node holds, each leased to
     /// this caller until `lease_until` (one caller only, across nodes).
     async fn claim_logout_deliveries(

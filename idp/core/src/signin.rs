@@ -93,6 +93,8 @@ pub struct SignedIn {
     /// The membership acted through, when not `self`.
     pub context: Option<String>,
     pub consented_at: i64,
+    /// The person signed in within this very sign-in (rather than by an earlier session).
+    pub new_login: bool,
 }
 
 /// What happens next in a sign-in.
@@ -157,6 +159,7 @@ pub fn decide(
         act_as: "self".into(),
         context: None,
         consented_at: env.now(),
+        new_login: fresh_login,
     })
 }
 
@@ -172,13 +175,48 @@ pub struct AccountReturn {
 ///
 /// Stored as the OpenID Connect request it is (or, for the account pages, as the equivalent
 /// request of the reserved [`ACCOUNT_PAGES`] client), so interactions written by an earlier
-/// version read the same; a later front-end adds a form tagged with its name.
+/// version read the same; a later front-end's form is tagged with its name (`"front":"cas"`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(from = "AuthRequest", into = "AuthRequest")]
+#[serde(from = "Stored", into = "Stored")]
 #[allow(clippy::large_enum_variant)] // one per sign-in, borrowed by the pages, never copied in bulk
 pub enum FrontRequest {
     Oidc(AuthRequest),
     Account(AccountReturn),
+    Cas(crate::cas::CasLogin),
+}
+
+/// The stored forms: a front-end's tagged form, else an OpenID Connect request.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+#[allow(clippy::large_enum_variant)] // a conversion step of (de)serialisation only
+enum Stored {
+    Tagged(Tagged),
+    Oidc(AuthRequest),
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "front", rename_all = "lowercase")]
+enum Tagged {
+    Cas(crate::cas::CasLogin),
+}
+
+impl From<Stored> for FrontRequest {
+    fn from(s: Stored) -> Self {
+        match s {
+            Stored::Tagged(Tagged::Cas(c)) => FrontRequest::Cas(c),
+            Stored::Oidc(r) => r.into(),
+        }
+    }
+}
+
+impl From<FrontRequest> for Stored {
+    fn from(f: FrontRequest) -> Self {
+        match f {
+            FrontRequest::Cas(c) => Stored::Tagged(Tagged::Cas(c)),
+            FrontRequest::Oidc(r) => Stored::Oidc(r),
+            FrontRequest::Account(a) => Stored::Oidc(account_request(a)),
+        }
+    }
 }
 
 impl FrontRequest {
@@ -203,6 +241,21 @@ impl FrontRequest {
                     first_party: false,
                 }
             }
+            FrontRequest::Cas(c) => SignInRequest {
+                party: c.client_id.clone(),
+                return_to: c.service.clone(),
+                release: c.release.clone(),
+                force: c.renew,
+                passive: c.gateway,
+                ask_consent: false,
+                select_account: false,
+                max_age: None,
+                level: None,
+                essential_level: None,
+                login_hint: None,
+                locale: c.locale.clone(),
+                first_party: false,
+            },
             FrontRequest::Account(a) => SignInRequest {
                 party: ACCOUNT_PAGES.into(),
                 return_to: a.return_to.clone(),
@@ -232,29 +285,26 @@ impl From<AuthRequest> for FrontRequest {
     }
 }
 
-impl From<FrontRequest> for AuthRequest {
-    fn from(f: FrontRequest) -> Self {
-        match f {
-            FrontRequest::Oidc(r) => r,
-            FrontRequest::Account(a) => AuthRequest {
-                client_id: ACCOUNT_PAGES.into(),
-                redirect_uri: a.return_to,
-                response_mode: ResponseMode::Query,
-                scope: vec!["openid".into()],
-                state: None,
-                nonce: None,
-                code_challenge: None,
-                prompt: vec![],
-                max_age: None,
-                login_hint: None,
-                ui_locales: None,
-                claims_locales: None,
-                acr_values: a.level,
-                claims_acr: None,
-                claims: None,
-                resource: None,
-            },
-        }
+/// The account pages' request as the equivalent OpenID Connect request of the reserved
+/// [`ACCOUNT_PAGES`] client (their stored form, and how their refusals are answered).
+pub fn account_request(a: AccountReturn) -> AuthRequest {
+    AuthRequest {
+        client_id: ACCOUNT_PAGES.into(),
+        redirect_uri: a.return_to,
+        response_mode: ResponseMode::Query,
+        scope: vec!["openid".into()],
+        state: None,
+        nonce: None,
+        code_challenge: None,
+        prompt: vec![],
+        max_age: None,
+        login_hint: None,
+        ui_locales: None,
+        claims_locales: None,
+        acr_values: a.level,
+        claims_acr: None,
+        claims: None,
+        resource: None,
     }
 }
 
@@ -286,16 +336,33 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_cas_login_is_stored_tagged_and_maps_renew_and_gateway() {
+        let cas = FrontRequest::Cas(crate::cas::CasLogin {
+            client_id: "c".into(),
+            service: "https://app/x".into(),
+            release: vec!["openid".into(), "profile".into()],
+            renew: true,
+            gateway: true,
+            post: false,
+            locale: None,
+        });
+        let json = serde_json::to_string(&cas).unwrap();
+        assert!(json.starts_with(r#"{"front":"cas","#), "{json}");
+        assert_eq!(serde_json::from_str::<FrontRequest>(&json).unwrap(), cas);
+        let ask = cas.sign_in();
+        assert!(ask.force && ask.passive && !ask.first_party);
+        assert_eq!((ask.party.as_str(), ask.return_to.as_str()), ("c", "https://app/x"));
+        assert_eq!(ask.release, ["openid", "profile"]);
+    }
+
+    #[test]
     fn the_prompt_values_map_onto_the_engine_flags() {
         let FrontRequest::Account(a) =
-            FrontRequest::from(AuthRequest::from(FrontRequest::Account(AccountReturn {
-                return_to: "r".into(),
-                level: None,
-            })))
+            FrontRequest::from(account_request(AccountReturn { return_to: "r".into(), level: None }))
         else {
             panic!("the account pages' request round-trips");
         };
-        let mut r = AuthRequest::from(FrontRequest::Account(a));
+        let mut r = account_request(a);
         r.client_id = "c".into();
         r.prompt = vec!["none".into(), "consent".into()];
         let ask = FrontRequest::from(r).sign_in();
@@ -324,8 +391,7 @@ pub(crate) mod tests {
     }
 
     fn ask(party: &str) -> SignInRequest {
-        let mut r =
-            AuthRequest::from(FrontRequest::Account(AccountReturn { return_to: "r".into(), level: None }));
+        let mut r = account_request(AccountReturn { return_to: "r".into(), level: None });
         r.client_id = party.into();
         FrontRequest::from(r).sign_in()
     }

@@ -41,7 +41,7 @@ fn same_resource(req: &TokenRequest, authz: &Authorization) -> Result<(), OAuthE
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: String,
@@ -153,7 +153,7 @@ async fn authorization_code(
     client: &Client,
     req: &TokenRequest,
 ) -> Result<TokenResponse, OAuthError> {
-    if matches!(client.client_type, ClientType::Service | ClientType::Kiosk) {
+    if !client.client_type.is_oidc_relying_party() {
         return Err(OAuthError::unauthorized_client("This client may not use authorization codes."));
     }
     let code = req.code.as_deref().filter(|c| !c.is_empty() && c.len() <= 256);

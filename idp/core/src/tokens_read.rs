@@ -136,6 +136,29 @@ impl ReadContext<'_> {
         Ok(crate::keys::subject(self.keys, sector, account_id))
     }
 
+    /// What a party that signs people in by another protocol (a CAS service) may know of the
+    /// person behind `authz`: the subject it sees and exactly the claims of the granted scopes,
+    /// as UserInfo would release them; `None` when the account is disabled or gone, or the
+    /// acting context has ended. The caller records the release (`release_record`).
+    pub async fn released(
+        &self,
+        authz: &Authorization,
+    ) -> Result<Option<(String, Map<String, Value>)>, OAuthError> {
+        let Some(account_id) = authz.account_id.as_deref() else { return Ok(None) };
+        let Some(account) = self.store.account(&self.tenant.id, account_id).await?.filter(|a| !a.disabled)
+        else {
+            return Ok(None);
+        };
+        if !context_live(self.store, &self.tenant.id, authz, self.env.now()).await? {
+            return Ok(None);
+        }
+        let data = ClaimData::load(self.store, self.kek, &self.tenant.id, authz).await?;
+        let extra = claims::Extra { now: self.env.now(), ..data.extra() };
+        let sub = self.subject(&authz.client_id, &account.id).await?;
+        let released = claims::userinfo(&account, &sub, extra, &authz.scope, &authz.act_as);
+        Ok(Some((sub, released)))
+    }
+
     pub async fn userinfo(&self, token: &str) -> Result<Map<String, Value>, OAuthError> {
         let invalid = || OAuthError::invalid_token("The access token is invalid or has expired.");
         let record = self.access_token(token).await?.ok_or_else(invalid)?;

@@ -583,6 +583,7 @@ pub(crate) struct LogoutDeliveryRow {
     created_at: i64,
     delivered_at: Option<i64>,
     expires_at: i64,
+    session_index: Option<String>,
 }
 
 impl From<LogoutDeliveryRow> for idp_core::model::LogoutDelivery {
@@ -601,6 +602,7 @@ impl From<LogoutDeliveryRow> for idp_core::model::LogoutDelivery {
             created_at: r.created_at,
             delivered_at: r.delivered_at,
             expires_at: r.expires_at,
+            session_index: r.session_index,
         }
     }
 }

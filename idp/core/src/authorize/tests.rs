@@ -1,6 +1,7 @@
 use super::*;
 use crate::TestEnv;
 use crate::model::ClientSettings;
+use crate::model::ClientType;
 
 fn client(kind: ClientType) -> Client {
     Client {

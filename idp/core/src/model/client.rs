@@ -16,6 +16,8 @@ pub enum ClientType {
     /// A service-hall kiosk (RFC 8628 device authorization grant only, secret): short-lived
     /// tokens, never a refresh token, never a browser session.
     Kiosk,
+    /// A CAS service (`cas.rs`): service tickets through `/cas/login`, no secret, no tokens.
+    Cas,
 }
 
 impl ClientType {
@@ -25,6 +27,7 @@ impl ClientType {
             ClientType::Spa => "spa",
             ClientType::Service => "service",
             ClientType::Kiosk => "kiosk",
+            ClientType::Cas => "cas",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -33,11 +36,17 @@ impl ClientType {
             "spa" => Some(ClientType::Spa),
             "service" => Some(ClientType::Service),
             "kiosk" => Some(ClientType::Kiosk),
+            "cas" => Some(ClientType::Cas),
             _ => None,
         }
     }
+    /// Has a secret (CAS services validate tickets without one, as the protocol has it).
     pub fn is_confidential(self) -> bool {
-        !matches!(self, ClientType::Spa)
+        !matches!(self, ClientType::Spa | ClientType::Cas)
+    }
+    /// Signs people in through OpenID Connect (`/authorize` and the token endpoint's codes).
+    pub fn is_oidc_relying_party(self) -> bool {
+        matches!(self, ClientType::Web | ClientType::Spa)
     }
     /// Web and SPA clients sign people in through redirects.
     pub fn needs_redirect_uri(self) -> bool {
@@ -150,6 +159,9 @@ pub struct ClientSettings {
     /// workers at once); `None`: the tenant's default; 0: never.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_reuse_seconds: Option<i64>,
+    /// A CAS service's registration (type `cas`).
+    #[serde(default, skip_serializing_if = "crate::cas::CasSettings::is_empty")]
+    pub cas: crate::cas::CasSettings,
 }
 
 fn self_only() -> Vec<String> {
@@ -186,6 +198,7 @@ impl Default for ClientSettings {
             resources: vec![],
             resource_uri: None,
             refresh_reuse_seconds: None,
+            cas: Default::default(),
         }
     }
 }

@@ -25,7 +25,9 @@ pub use credential::{Ceremony, SmsCheck, SmsCode, TotpCredential, WebauthnCreden
 pub use grant::Grant;
 pub use identity::RealName;
 pub use key::{SigningAlg, SigningKeyRecord};
-pub use session::{AuthRequest, Interaction, LogoutDelivery, PendingSignIn, ResponseMode, Session};
+pub use session::{
+    AuthRequest, CasTicketUse, Interaction, LogoutDelivery, PendingSignIn, ResponseMode, Session,
+};
 pub use tenant::{
     DEFAULT_TIME_ZONE, MAX_REFRESH_REUSE_SECONDS, OfferedFactors, Tenant, TenantPolicy, TenantSettings,
 };

@@ -108,4 +108,19 @@ pub struct LogoutDelivery {
     pub created_at: i64,
     pub delivered_at: Option<i64>,
     pub expires_at: i64,
+    /// A CAS single logout: the ticket the service validated (the `logoutRequest`'s
+    /// `SessionIndex`), POSTed to `uri`, the service URL; `None`: an OpenID Connect logout token.
+    pub session_index: Option<String>,
+}
+
+/// A CAS service ticket validated in a browser session: the service is told its ticket when
+/// the session ends (`cas::logout_request`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CasTicketUse {
+    pub sid: String,
+    pub ticket: String,
+    pub tenant_id: String,
+    pub client_id: String,
+    pub service: String,
+    pub created_at: i64,
 }

@@ -67,6 +67,22 @@ pub struct ClientInfo {
     /// The refresh-token reuse interval, when the client sets its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_reuse_seconds: Option<i64>,
+    /// A CAS service's registration (type `cas`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cas: Option<CasServiceInfo>,
+}
+
+/// A CAS service's registration: where its tickets may go, how long they live, and whether it
+/// takes single logout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CasServiceInfo {
+    /// Exact service URLs, or origin-and-path prefixes ending in `/*` (no other wildcard).
+    pub services: Vec<String>,
+    /// Seconds a service ticket lives.
+    pub ticket_ttl: i64,
+    /// Whether the service is sent the CAS `logoutRequest` when a session it took part in ends.
+    pub single_logout: bool,
 }
 
 /// A client to register (`POST /clients`, every field but `name` and `type` optional) or the
@@ -78,7 +94,7 @@ pub struct ClientInfo {
 pub struct ClientRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// `web`, `spa`, `service` or `kiosk`.
+    /// `web`, `spa`, `service`, `kiosk` or `cas`.
     #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
     pub client_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -133,6 +149,16 @@ pub struct ClientRequest {
     /// revoking its family; `-1` returns to the tenant's default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_reuse_seconds: Option<i64>,
+    /// A CAS service's URLs: exact URLs, or prefixes ending in `/*` (type `cas` only; a CAS
+    /// service has at least one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub services: Option<Vec<String>>,
+    /// Seconds a CAS service ticket lives (1-300; default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket_ttl: Option<i64>,
+    /// Whether a CAS service is sent the `logoutRequest` when a session ends (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub single_logout: Option<bool>,
 }
 
 /// A back-channel logout token on its way to a client (`GET /logout-deliveries`).

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod cas;
 pub mod client;
 pub mod database;
 pub mod org;
@@ -53,6 +54,9 @@ pub enum Command {
     /// Manage clients (relying parties).
     #[command(subcommand)]
     Client(Box<ClientCmd>),
+    /// Register CAS services (department systems that sign in with CAS 3.0).
+    #[command(subcommand)]
+    CasService(crate::cli::cas::CasServiceCmd),
     /// Manage accounts.
     #[command(subcommand)]
     Account(AccountCmd),
@@ -222,6 +226,7 @@ serve with: IDP_TLS_CERT={} IDP_TLS_KEY={} idp serve",
         | Command::Restore { .. } => unreachable_serve(),
         Command::Tenant(cmd) => tenant::tenant_command(&ops, json, cmd).await,
         Command::Client(cmd) => client::client_command(&ops, json, *cmd).await,
+        Command::CasService(cmd) => crate::cli::cas::cas_service_command(&ops, json, cmd).await,
         Command::Org(cmd) => crate::cli::org::org_command(&ops, json, cmd).await,
         Command::Member(cmd) => crate::cli::org::member_command(&ops, json, cmd).await,
         Command::Audit(cmd) => crate::cli::audit::audit_command(&ops, json, cmd).await,

@@ -6,11 +6,10 @@
 use axum::response::Response;
 use idp_core::OAuthError;
 use idp_core::authorize::error_response;
-use idp_core::model::AuthRequest;
-use idp_core::signin::{FrontRequest, SignedIn};
+use idp_core::signin::{FrontRequest, SignedIn, account_request};
 
 use crate::http::pages::Lang;
-use crate::http::{account, oidc, see_other};
+use crate::http::{account, cas, oidc, see_other};
 use crate::state::{AppState, TenantCtx};
 
 /// The front-end's answer to a finished sign-in, or the page to show when it could not be made
@@ -24,6 +23,7 @@ pub async fn finish(
 ) -> Result<Response, Response> {
     match front {
         FrontRequest::Oidc(req) => oidc::authorize::finish(state, t, req, done, lang).await,
+        FrontRequest::Cas(login) => cas::finish(state, t, login, done, lang).await,
         // the account pages are first party: back to the page that asked (theirs, or a kiosk's
         // approval), no code
         FrontRequest::Account(a) => {
@@ -38,8 +38,11 @@ pub fn refuse(t: &TenantCtx, front: &FrontRequest, e: &OAuthError) -> Response {
         FrontRequest::Oidc(req) => oidc::authorize::respond(&error_response(req, e, &t.endpoints.issuer)),
         // the account pages hear it as an OpenID Connect client of their own would, at their
         // own address
+        FrontRequest::Cas(login) => {
+            cas::refuse(login, e, Lang::pick(login.locale.as_deref(), &Default::default()))
+        }
         FrontRequest::Account(a) => {
-            let mut req = AuthRequest::from(front.clone());
+            let mut req = account_request(a.clone());
             if !ours(t, &a.return_to) {
                 req.redirect_uri = account::home_url(t);
             }

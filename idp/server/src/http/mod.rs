@@ -16,6 +16,7 @@ use tower_http::cors::{Any, CorsLayer};
 use crate::state::AppState;
 
 pub mod account;
+pub mod cas;
 pub mod fronts;
 pub mod hall;
 pub mod health;
@@ -90,6 +91,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/t/{tenant}/device", get(hall::device::show).post(hall::device::decide))
         .route("/t/{tenant}/device/qr.svg", get(hall::device::qr))
         .route("/t/{tenant}/end_session", get(oidc::logout::get).post(oidc::logout::post))
+        .route("/t/{tenant}/cas/login", get(cas::login))
+        .route("/t/{tenant}/cas/logout", get(cas::logout))
         .route("/t/{tenant}/end_session/confirm", post(oidc::logout::confirm))
         .route_layer(middleware::from_fn_with_state(state.clone(), look::scope));
     Router::new()
@@ -103,6 +106,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/static/webauthn.js", get(pages::webauthn_script))
         .route("/static/signed-out.js", get(signed_out::script))
         .route("/t/{tenant}/introspect", post(oidc::token::introspect))
+        .route("/t/{tenant}/cas/validate", get(cas::validate::v1))
+        .route("/t/{tenant}/cas/serviceValidate", get(cas::validate::service_validate))
+        .route("/t/{tenant}/cas/proxyValidate", get(cas::validate::service_validate))
+        .route("/t/{tenant}/cas/p3/serviceValidate", get(cas::validate::service_validate))
+        .route("/t/{tenant}/cas/p3/proxyValidate", get(cas::validate::service_validate))
+        .route("/t/{tenant}/cas/proxy", get(cas::validate::proxy))
         .fallback(pages::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), crate::metrics::track))
         .layer(middleware::from_fn(request_id))

@@ -27,6 +27,22 @@ pub fn apply(s: &mut ClientSettings, req: &ClientRequest) -> anyhow::Result<()> 
         let parsed = idp_core::scope::parse(scope).map_err(|e| anyhow!(e))?;
         s.scope = parsed.join(" ");
     }
+    if let Some(services) = &req.services {
+        if services.len() > 50 {
+            bail!("a CAS service has at most 50 service URLs");
+        }
+        services.iter().try_for_each(|p| idp_core::cas::valid_pattern(p).map_err(|e| anyhow!(e)))?;
+        s.cas.services = services.clone();
+    }
+    if let Some(ttl) = req.ticket_ttl {
+        if !(1..=idp_core::cas::MAX_TICKET_TTL).contains(&ttl) {
+            bail!("ticket_ttl is 1 to {} seconds", idp_core::cas::MAX_TICKET_TTL);
+        }
+        s.cas.ticket_ttl = Some(ttl);
+    }
+    if let Some(v) = req.single_logout {
+        s.cas.single_logout = v;
+    }
     if let Some(p) = &req.purposes {
         s.purposes = p.clone();
     }
@@ -163,8 +179,27 @@ pub fn check_resource(r: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A kiosk's tokens are short-lived (docs/domain.md); it has no use for redirect URIs.
-fn kiosk_limits(t: ClientType, s: &ClientSettings) -> anyhow::Result<()> {
+/// A kiosk's tokens are short-lived (docs/domain.md); it has no use for redirect URIs. A CAS
+/// service has service URLs and nothing of OAuth's; only a CAS service has service URLs.
+fn type_limits(t: ClientType, s: &ClientSettings) -> anyhow::Result<()> {
+    if t == ClientType::Cas {
+        if s.cas.services.is_empty() {
+            bail!("a CAS service needs at least one service URL");
+        }
+        if !s.redirect_uris.is_empty() || !s.post_logout_redirect_uris.is_empty() || !s.resources.is_empty() {
+            bail!("a CAS service has service URLs, not redirect URIs or resources");
+        }
+        if s.backchannel_logout_uri.is_some() || s.frontchannel_logout_uri.is_some() {
+            bail!("a CAS service is told of logouts by CAS single logout (single_logout)");
+        }
+        if s.scope.split(' ').any(|x| x == "offline_access" || x == "admin") {
+            bail!("a CAS service receives no tokens: offline_access and admin are not for it");
+        }
+        return Ok(());
+    }
+    if !s.cas.is_empty() {
+        bail!("only a CAS service (type cas) has services, ticket_ttl and single_logout");
+    }
     if t != ClientType::Kiosk {
         return Ok(());
     }
@@ -191,7 +226,8 @@ impl Ops {
             Some("spa") => ClientType::Spa,
             Some("service") => ClientType::Service,
             Some("kiosk") => ClientType::Kiosk,
-            _ => bail!("type is web, spa, service or kiosk"),
+            Some("cas") => ClientType::Cas,
+            _ => bail!("type is web, spa, service, kiosk or cas"),
         };
         let mut settings = ClientSettings::default();
         if client_type == ClientType::Service && req.scope.is_none() {
@@ -201,8 +237,11 @@ impl Ops {
             settings.scope = "openid profile".into();
             settings.access_token_ttl = 300;
         }
+        if client_type == ClientType::Cas {
+            settings.scope = "openid profile".into();
+        }
         apply(&mut settings, req)?;
-        kiosk_limits(client_type, &settings)?;
+        type_limits(client_type, &settings)?;
         settings.organisation_id = organisation_id;
         let new = NewClient {
             name: req.name.clone().unwrap_or_default(),
@@ -238,7 +277,7 @@ impl Ops {
             client.name = name.to_string();
         }
         apply(&mut client.settings, req)?;
-        kiosk_limits(client.client_type, &client.settings)?;
+        type_limits(client.client_type, &client.settings)?;
         self.check_admin_scope(slug, client.client_type, &mut client.settings)?;
         crate::ops::check_scopes_defined(&self.tenant(slug).await?, &client.settings)?;
         self.check_outbound(&client.settings)?;
@@ -333,5 +372,10 @@ pub fn client_info(c: &Client, secret: Option<String>) -> ClientInfo {
         resources: c.settings.resources.clone(),
         resource_uri: c.settings.resource_uri.clone(),
         refresh_reuse_seconds: c.settings.refresh_reuse_seconds,
+        cas: (c.client_type == ClientType::Cas).then(|| idp_proto::CasServiceInfo {
+            services: c.settings.cas.services.clone(),
+            ticket_ttl: c.settings.cas.ticket_ttl(),
+            single_logout: c.settings.cas.single_logout,
+        }),
     }
 }

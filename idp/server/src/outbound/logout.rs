@@ -42,9 +42,10 @@ impl Ops {
                     clients.push(c);
                 }
             }
-            let deliveries = logout::deliveries(&clients, &s.account_id, &s.sid, now, || {
-                idp_core::crypto::random_token(self.env.as_ref(), 16)
-            });
+            let new_id = || idp_core::crypto::random_token(self.env.as_ref(), 16);
+            let mut deliveries = logout::deliveries(&clients, &s.account_id, &s.sid, now, new_id);
+            let tickets = self.store.cas_session_tickets(tenant_id, &s.sid).await?;
+            deliveries.extend(logout::cas_deliveries(&clients, &tickets, &s.account_id, now, new_id));
             self.store.insert_logout_deliveries(&deliveries).await?;
             frames.extend(clients.iter().filter(|c| !c.disabled).filter_map(|c| {
                 Some(FrontChannel {
@@ -161,6 +162,9 @@ async fn attempt(
         .map_err(|e| e.to_string())?
         .filter(|c| !c.disabled)
         .ok_or("the client is disabled")?;
+    if let Some(ticket) = &d.session_index {
+        return cas_attempt(state, http, policy, &client, d, ticket).await;
+    }
     // the URI as registered now: an administrator may have corrected or removed it
     let uri = client
         .settings
@@ -175,36 +179,65 @@ async fn attempt(
         .keys
         .sign(client.settings.id_token_alg, logout::LOGOUT_TOKEN_TYP, &claims)
         .map_err(|e| format!("signing failed: {e}"))?;
-    // What administrators see of a failure is one generic reason (no refusal by the outbound
-    // rules against timeouts against status codes: that would map the network behind a URI);
-    // the log has the reason.
-    const NOT_DELIVERED: &str = "not delivered (the server log has the reason)";
+    post(http, policy, &client.client_id, uri, &[("logout_token", token)]).await
+}
+
+/// What administrators see of a failure is one generic reason (no refusal by the outbound
+/// rules against timeouts against status codes: that would map the network behind a URI);
+/// the log has the reason.
+const NOT_DELIVERED: &str = "not delivered (the server log has the reason)";
+
+/// CAS single logout (CAS 3.0 §2.3.3): the `logoutRequest` naming the ticket, POSTed as a form
+/// to the service URL, while that URL is still one the service's registration allows and the
+/// service wants single logout.
+async fn cas_attempt(
+    state: &AppState,
+    http: &reqwest::Client,
+    policy: &crate::outbound::Policy,
+    client: &idp_core::model::Client,
+    d: &LogoutDelivery,
+    ticket: &str,
+) -> Result<(), String> {
+    let cas = &client.settings.cas;
+    if !cas.single_logout || !cas.services.iter().any(|p| idp_core::cas::matches(p, &d.uri)) {
+        return Err("the service no longer takes single logout at this URL".into());
+    }
+    let id = format!("LR-{}", idp_core::crypto::random_token(state.env(), 16));
+    let message = idp_core::cas::logout_request(&id, state.env().now(), ticket);
+    post(http, policy, &client.client_id, &d.uri, &[("logoutRequest", message)]).await
+}
+
+/// One POST of a form to a party's logout URI; `Err` says why it failed, without the content.
+async fn post(
+    http: &reqwest::Client,
+    policy: &crate::outbound::Policy,
+    client_id: &str,
+    uri: &str,
+    form: &[(&str, String)],
+) -> Result<(), String> {
     if policy.check_url(uri).is_err() {
-        tracing::warn!(client = %client.client_id, "back-channel logout URI refused by the outbound rules");
+        tracing::warn!(client = %client_id, "logout URI refused by the outbound rules");
         return Err(NOT_DELIVERED.into());
     }
-    let res = http
-        .post(uri)
-        .header(reqwest::header::CACHE_CONTROL, "no-store")
-        .form(&[("logout_token", token)])
-        .send()
-        .await
-        .map_err(|e| {
-            let why = if crate::outbound::is_refusal(&e) {
-                "refused by the outbound rules"
-            } else if e.is_timeout() {
-                "timed out"
-            } else {
-                "no connection"
-            };
-            tracing::warn!(client = %client.client_id, reason = why, "back-channel logout attempt failed");
-            NOT_DELIVERED.to_string()
-        })?;
+    let res =
+        http.post(uri).header(reqwest::header::CACHE_CONTROL, "no-store").form(form).send().await.map_err(
+            |e| {
+                let why = if crate::outbound::is_refusal(&e) {
+                    "refused by the outbound rules"
+                } else if e.is_timeout() {
+                    "timed out"
+                } else {
+                    "no connection"
+                };
+                tracing::warn!(client = %client_id, reason = why, "back-channel logout attempt failed");
+                NOT_DELIVERED.to_string()
+            },
+        )?;
     // "If the logout succeeded, the RP MUST respond with HTTP 200 OK" (§2.8); 204 is common
     match res.status().as_u16() {
         200..=299 => Ok(()),
         s => {
-            tracing::warn!(client = %client.client_id, status = s, "back-channel logout attempt refused");
+            tracing::warn!(client = %client_id, status = s, "back-channel logout attempt refused");
             Err(NOT_DELIVERED.into())
         }
     }

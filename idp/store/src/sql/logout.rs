@@ -2,7 +2,7 @@
 //! withdrawing grants and deleting an account. The clients of a session are written with its
 //! codes (`batch.rs`, `write_pending`) and deleted with the session.
 
-use idp_core::model::{Grant, LogoutDelivery};
+use idp_core::model::{CasTicketUse, Grant, LogoutDelivery};
 use idp_core::ports::Result;
 
 use super::super::This;
@@ -22,13 +22,58 @@ impl This {
         Ok(rows.into_iter().map(|(c,)| c).collect())
     }
 
+    pub(crate) async fn sql_record_cas_ticket(&self, u: &CasTicketUse) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO cas_session_tickets (sid, ticket, tenant_id, client_id, service, created_at) VALUES \
+             ($1, $2, $3, $4, $5, $6) ON CONFLICT (sid, ticket) DO NOTHING",
+        )
+        .bind(&u.sid)
+        .bind(&u.ticket)
+        .bind(&u.tenant_id)
+        .bind(&u.client_id)
+        .bind(&u.service)
+        .bind(u.created_at)
+        .execute(&self.write)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    pub(crate) async fn sql_cas_session_tickets(
+        &self,
+        tenant_id: &str,
+        sid: &str,
+    ) -> Result<Vec<CasTicketUse>> {
+        let rows: Vec<(String, String, String, String, String, i64)> = sqlx::query_as(
+            "SELECT sid, ticket, tenant_id, client_id, service, created_at FROM cas_session_tickets WHERE \
+             tenant_id = $1 AND sid = $2 ORDER BY created_at, ticket",
+        )
+        .bind(tenant_id)
+        .bind(sid)
+        .fetch_all(&self.write)
+        .await
+        .map_err(map_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(sid, ticket, tenant_id, client_id, service, created_at)| CasTicketUse {
+                sid,
+                ticket,
+                tenant_id,
+                client_id,
+                service,
+                created_at,
+            })
+            .collect())
+    }
+
     pub(crate) async fn sql_insert_logout_deliveries(&self, ds: &[LogoutDelivery]) -> Result<()> {
         if ds.is_empty() {
             return Ok(());
         }
         let mut q = sqlx::QueryBuilder::new(
             "INSERT INTO logout_deliveries (id, tenant_id, client_id, account_id, sid, uri, status, \
-             attempts, next_attempt_at, leased_until, last_error, created_at, delivered_at, expires_at) ",
+             attempts, next_attempt_at, leased_until, last_error, created_at, delivered_at, expires_at, \
+             session_index) ",
         );
         q.push_values(ds, |mut b, d| {
             b.push_bind(&d.id)
@@ -44,7 +89,8 @@ impl This {
                 .push_bind(&d.last_error)
                 .push_bind(d.created_at)
                 .push_bind(d.delivered_at)
-                .push_bind(d.expires_at);
+                .push_bind(d.expires_at)
+                .push_bind(&d.session_index);
         });
         q.build().persistent(false).execute(&self.write).await.map_err(map_err)?;
         Ok(())

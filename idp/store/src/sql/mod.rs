@@ -277,6 +277,18 @@ impl idp_core::Store for This {
         self.sql_insert_logout_deliveries(ds).await
     }
 
+    async fn record_cas_ticket(&self, used: &idp_core::model::CasTicketUse) -> Result<()> {
+        self.sql_record_cas_ticket(used).await
+    }
+
+    async fn cas_session_tickets(
+        &self,
+        tenant_id: &str,
+        sid: &str,
+    ) -> Result<Vec<idp_core::model::CasTicketUse>> {
+        self.sql_cas_session_tickets(tenant_id, sid).await
+    }
+
     async fn claim_logout_deliveries(
         &self,
         now: i64,
