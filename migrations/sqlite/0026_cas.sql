@@ -14,3 +14,18 @@ CREATE TABLE cas_session_tickets (
 -- a CAS single-logout delivery names the ticket (the SAML SessionIndex); NULL: an OpenID
 -- Connect back-channel logout token
 ALTER TABLE logout_deliveries ADD COLUMN session_index TEXT;
+-- cas_pgts: proxy-granting tickets (by the SHA-256 of their value; `id` is the public reference
+-- proxy tickets carry), with the sign-in behind them (JSON) and the proxy chain; usable while
+-- the session of `sid` lives, purged with it or at expiry.
+CREATE TABLE cas_pgts (
+    id TEXT PRIMARY KEY,
+    pgt_hash TEXT NOT NULL UNIQUE,
+    tenant_id TEXT NOT NULL,
+    sid TEXT NOT NULL,
+    authz TEXT NOT NULL,
+    pgt_url TEXT NOT NULL,
+    proxies TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX cas_pgts_sid ON cas_pgts (sid);

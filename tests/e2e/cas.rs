@@ -157,9 +157,12 @@ async fn cas(backend: Backend) {
     assert_eq!(validate(&s, "validate", &service, &ticket, "").await, "no\n\n");
 
     // malformed and forged tickets
-    for (t, code) in
-        [("", "INVALID_REQUEST"), ("PT-abc", "INVALID_TICKET_SPEC"), ("ST-1-forged", "INVALID_TICKET")]
-    {
+    for (t, code) in [
+        ("", "INVALID_REQUEST"),
+        ("PT-abc", "INVALID_TICKET"),
+        ("TGT-abc", "INVALID_TICKET_SPEC"),
+        ("ST-1-forged", "INVALID_TICKET"),
+    ] {
         assert_eq!(failure_code(&validate(&s, "proxyValidate", &service, t, "").await), code, "{t}");
     }
     let long = format!("ST-{}", "a".repeat(300));

@@ -98,6 +98,7 @@ async fn host_list_and_generic_errors(backend: Backend) {
         c.outbound = OutboundConfig {
             allow_hosts: vec!["*.gov.cn".into(), "localhost".into()],
             allow_networks: vec!["127.0.0.0/8".into()],
+            ca_file: None,
         }
     })
     .await

@@ -24,6 +24,15 @@ use crate::model::{Authorization, Client, ClientType};
 
 /// The prefix of service tickets (CAS 3.0 §3.1.1).
 pub const SERVICE_TICKET_PREFIX: &str = "ST-";
+/// The prefix of proxy tickets (§3.2.1).
+pub const PROXY_TICKET_PREFIX: &str = "PT-";
+/// The prefix of proxy-granting tickets (§3.3.1) and of their IOUs (§3.4.1).
+pub const PGT_PREFIX: &str = "PGT-";
+pub const PGT_IOU_PREFIX: &str = "PGTIOU-";
+/// How long a proxy-granting ticket lives at most (it dies with its session before that).
+pub const PGT_TTL: i64 = 2 * 3600;
+/// The longest proxy chain accepted (each proxy adds one).
+pub const MAX_PROXY_CHAIN: usize = 4;
 /// How long a service ticket lives unless the service's registration says otherwise.
 pub const DEFAULT_TICKET_TTL: i64 = 10;
 /// The longest life a registration may give its tickets.
@@ -44,11 +53,15 @@ pub struct CasSettings {
     pub ticket_ttl: Option<i64>,
     /// Whether the service is sent the CAS `logoutRequest` when a session it took part in ends.
     pub single_logout: bool,
+    /// Where the service may receive proxy-granting tickets (`pgtUrl`, §2.5.4): https URLs or
+    /// prefixes as for `services`. Empty: the service may not proxy.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub proxy_callbacks: Vec<String>,
 }
 
 impl Default for CasSettings {
     fn default() -> Self {
-        Self { services: vec![], ticket_ttl: None, single_logout: true }
+        Self { services: vec![], ticket_ttl: None, single_logout: true, proxy_callbacks: vec![] }
     }
 }
 
@@ -112,6 +125,16 @@ pub fn valid_pattern(p: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks a registered proxy callback pattern: as [`valid_pattern`], and https always (§2.5.4:
+/// the callback's certificate proves who receives the ticket).
+pub fn valid_callback(p: &str) -> Result<(), String> {
+    valid_pattern(p)?;
+    if !p.starts_with("https://") {
+        return Err(format!("{p:?}: a proxy callback uses https"));
+    }
+    Ok(())
+}
+
 /// Whether `service` (as sent by the service) is one `pattern` allows. An exact pattern
 /// without a query allows the same URL with any query; a prefix allows the URLs under its
 /// path on the same origin. The service URL must be in its normal form (no dot segments,
@@ -163,15 +186,21 @@ pub mod code {
     pub const INVALID_TICKET: &str = "INVALID_TICKET";
     pub const INVALID_SERVICE: &str = "INVALID_SERVICE";
     pub const UNAUTHORIZED_SERVICE_PROXY: &str = "UNAUTHORIZED_SERVICE_PROXY";
+    pub const UNAUTHORIZED_SERVICE: &str = "UNAUTHORIZED_SERVICE";
+    pub const INVALID_PROXY_CALLBACK: &str = "INVALID_PROXY_CALLBACK";
     pub const INTERNAL_ERROR: &str = "INTERNAL_ERROR";
 }
 
 /// A successful validation: who, and what the service may know.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Success {
     pub user: String,
     /// Attribute name and values, in order.
     pub attributes: Vec<(String, Vec<String>)>,
+    /// The IOU of a proxy-granting ticket delivered to the service's callback.
+    pub pgt_iou: Option<String>,
+    /// The proxies a proxy ticket went through, the most recent first (§2.6.2).
+    pub proxies: Vec<String>,
 }
 
 /// What a validation tells the service about the person: the released claims (flattened to
@@ -269,6 +298,19 @@ pub fn success(format: Format, s: &Success) -> String {
                 }
                 x.push_str("    </cas:attributes>\n");
             }
+            if let Some(iou) = &s.pgt_iou {
+                x.push_str(&format!(
+                    "    <cas:proxyGrantingTicket>{}</cas:proxyGrantingTicket>\n",
+                    escape(iou)
+                ));
+            }
+            if !s.proxies.is_empty() {
+                x.push_str("    <cas:proxies>\n");
+                for p in &s.proxies {
+                    x.push_str(&format!("      <cas:proxy>{}</cas:proxy>\n", escape(p)));
+                }
+                x.push_str("    </cas:proxies>\n");
+            }
             x.push_str("  </cas:authenticationSuccess>\n</cas:serviceResponse>\n");
             x
         }
@@ -277,6 +319,12 @@ pub fn success(format: Format, s: &Success) -> String {
                 s.attributes.iter().map(|(n, v)| (n.clone(), Value::from(v.clone()))).collect();
             let mut ok = Map::new();
             ok.insert("user".into(), Value::from(s.user.clone()));
+            if let Some(iou) = &s.pgt_iou {
+                ok.insert("proxyGrantingTicket".into(), Value::from(iou.clone()));
+            }
+            if !s.proxies.is_empty() {
+                ok.insert("proxies".into(), Value::from(s.proxies.clone()));
+            }
             if !attributes.is_empty() {
                 ok.insert("attributes".into(), Value::Object(attributes));
             }
@@ -297,6 +345,28 @@ pub fn failure(format: Format, code: &str, description: &str) -> String {
             "serviceResponse": {"authenticationFailure": {"code": code, "description": description}}
         })
         .to_string(),
+    }
+}
+
+/// The `/proxy` answers (§2.7.2): a proxy ticket, or why not.
+pub fn proxy_answer(format: Format, outcome: Result<&str, (&str, &str)>) -> String {
+    match (format, outcome) {
+        (Format::Xml, Ok(pt)) => format!(
+            "<cas:serviceResponse xmlns:cas=\"{CAS_NS}\">\n  <cas:proxySuccess>\n    <cas:proxyTicket>{}</cas:proxyTicket>\n  </cas:proxySuccess>\n</cas:serviceResponse>\n",
+            escape(pt)
+        ),
+        (Format::Xml, Err((code, why))) => format!(
+            "<cas:serviceResponse xmlns:cas=\"{CAS_NS}\">\n  <cas:proxyFailure code=\"{}\">{}</cas:proxyFailure>\n</cas:serviceResponse>\n",
+            escape(code),
+            escape(why)
+        ),
+        (Format::Json, Ok(pt)) => {
+            serde_json::json!({"serviceResponse": {"proxySuccess": {"proxyTicket": pt}}}).to_string()
+        }
+        (Format::Json, Err((code, why))) => {
+            serde_json::json!({"serviceResponse": {"proxyFailure": {"code": code, "description": why}}})
+                .to_string()
+        }
     }
 }
 
@@ -372,6 +442,8 @@ mod tests {
                 ("name".into(), vec!["张三 <x>".into()]),
                 ("roles".into(), vec!["a".into(), "b".into()]),
             ],
+            pgt_iou: Some("PGTIOU-1".into()),
+            proxies: vec!["https://p1/cb".into()],
         };
         let xml = success(Format::Xml, &s);
         assert!(xml.contains("<cas:user>a&lt;b&gt;&amp;&quot;</cas:user>"));
@@ -384,6 +456,19 @@ mod tests {
             json["serviceResponse"]["authenticationSuccess"]["attributes"]["roles"],
             serde_json::json!(["a", "b"])
         );
+        assert_eq!(
+            json["serviceResponse"]["authenticationSuccess"]["proxies"],
+            serde_json::json!(["https://p1/cb"])
+        );
+        // the schema's order: user, attributes, proxyGrantingTicket, proxies
+        let (a, p, x) =
+            (xml.find("<cas:attributes>"), xml.find("<cas:proxyGrantingTicket>"), xml.find("<cas:proxies>"));
+        assert!(a < p && p < x, "{xml}");
+        for answer in
+            [proxy_answer(Format::Xml, Ok("PT-1")), proxy_answer(Format::Xml, Err(("INVALID_TICKET", "<x>")))]
+        {
+            assert!(roxmltree::Document::parse(&answer).is_ok(), "{answer}");
+        }
         let f = failure(Format::Xml, code::INVALID_TICKET, "no <such> ticket");
         assert!(roxmltree::Document::parse(&f).is_ok() && f.contains("code=\"INVALID_TICKET\""));
         assert_eq!(escape("a\u{1}b"), "ab");

@@ -410,6 +410,10 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_logout_deliveries(&self, deliveries: &[LogoutDelivery]) -> Result<()>;
     /// Records a CAS ticket validated in a session, for its single logout.
     async fn record_cas_ticket(&self, used: &crate::model::CasTicketUse) -> Result<()>;
+    async fn insert_cas_pgt(&self, pgt: &crate::model::CasPgt) -> Result<()>;
+    /// A live or expired proxy-granting ticket by the SHA-256 of its value, or by its id.
+    async fn cas_pgt(&self, pgt_hash: Option<&str>, id: Option<&str>)
+    -> Result<Option<crate::model::CasPgt>>;
     /// The CAS tickets validated in the session, oldest first.
     async fn cas_session_tickets(
         &self,

@@ -1,19 +1,24 @@
-//! Issuing and validating service tickets (CAS 3.0 §2.4–§2.6, §3.1).
+//! Issuing and validating service and proxy tickets (CAS 3.0 §2.4–§2.7, §3.1–§3.4).
 //!
-//! A ticket is `ST-` followed by whether it came from a new sign-in (`1-` or `0-`, for
+//! A service ticket is `ST-` followed by whether it came from a new sign-in (`1-` or `0-`, for
 //! `renew=true` validations) and 43 random characters; the whole string's SHA-256 is the key of
 //! an authorization code of the service's client whose redirect URI is the service URL. The
 //! marker cannot be changed without changing the key, so it is as trustworthy as the ticket.
+//! A proxy ticket is `PT-` followed by the public id of the proxy-granting ticket that granted
+//! it, a dot and the random part: an authorization code of the target service's client, whose
+//! validation answers the proxy chain read from that proxy-granting ticket.
 //! Validation reads the code ahead (to know the service and the person), prepares the release,
 //! and then consumes the code in the store's one atomic redemption, which writes the release
 //! record with it: a ticket is valid once, for its own service, within its life.
 
 use serde_json::json;
 
-use super::{CasLogin, SERVICE_TICKET_PREFIX, Success, code};
+use super::{
+    CasLogin, PGT_IOU_PREFIX, PGT_PREFIX, PROXY_TICKET_PREFIX, SERVICE_TICKET_PREFIX, Success, code,
+};
 use crate::crypto::{random_token, sha256_hex};
 use crate::error::OAuthError;
-use crate::model::{AuditEvent, AuthCode, Authorization, CasTicketUse, Client, ClientType};
+use crate::model::{AuditEvent, AuthCode, Authorization, CasPgt, CasTicketUse, Client, ClientType};
 use crate::ports::{Issue, Redeem};
 use crate::signin::SignedIn;
 use crate::token::TokenResponse;
@@ -68,12 +73,15 @@ pub struct Validation<'a> {
     pub service: &'a str,
     pub ticket: &'a str,
     pub renew: bool,
+    /// The endpoint also validates proxy tickets (`/proxyValidate`).
+    pub proxy: bool,
 }
 
-/// A validation's outcome: the person, or the failure code and description to answer.
+/// A validation's outcome: the person (with the service and the sign-in, for a
+/// proxy-granting ticket), or the failure code and description to answer.
 #[derive(Debug)]
 pub enum Outcome {
-    Valid(Success),
+    Valid(Success, Box<(Client, Authorization)>),
     Invalid(&'static str, String),
 }
 
@@ -87,8 +95,13 @@ pub async fn validate(ctx: &ReadContext<'_>, v: Validation<'_>) -> Result<Outcom
     if v.service.is_empty() || v.ticket.is_empty() {
         return Ok(invalid(code::INVALID_REQUEST, "service and ticket are both required"));
     }
-    if v.ticket.len() > cas::MAX_TICKET_LEN || !v.ticket.starts_with(SERVICE_TICKET_PREFIX) {
-        return Ok(invalid(code::INVALID_TICKET_SPEC, "the ticket is not a service ticket"));
+    let proxied = v.ticket.starts_with(PROXY_TICKET_PREFIX);
+    if v.ticket.len() > cas::MAX_TICKET_LEN || !(v.ticket.starts_with(SERVICE_TICKET_PREFIX) || proxied) {
+        return Ok(invalid(code::INVALID_TICKET_SPEC, "the ticket is not a service or proxy ticket"));
+    }
+    // §2.5: /serviceValidate MUST NOT validate proxy tickets
+    if proxied && !v.proxy {
+        return Ok(invalid(code::INVALID_TICKET_SPEC, "a proxy ticket is validated at /proxyValidate"));
     }
     let not_recognised = || invalid(code::INVALID_TICKET, format!("ticket {} not recognised", v.ticket));
     let hash = sha256_hex(v.ticket.as_bytes());
@@ -120,7 +133,8 @@ pub async fn validate(ctx: &ReadContext<'_>, v: Validation<'_>) -> Result<Outcom
         {
             return refuse(code::INVALID_SERVICE, "the ticket was not issued for this service");
         }
-        if v.renew && !from_new_login(v.ticket) {
+        // a proxy ticket never comes from the presentation of credentials (§2.6.1)
+        if v.renew && (proxied || !from_new_login(v.ticket)) {
             return refuse(code::INVALID_TICKET, "the ticket did not come from a new sign-in (renew)");
         }
         let Some((_, claims)) = prepared else {
@@ -153,7 +167,15 @@ pub async fn validate(ctx: &ReadContext<'_>, v: Validation<'_>) -> Result<Outcom
         Redeem::NotFound => return Ok(not_recognised()),
     };
     let Some((user, claims)) = released else { return Ok(not_recognised()) };
-    if let Some(sid) = &code.authz.sid {
+    // a proxy ticket answers the chain of proxies behind it
+    let mut proxies = vec![];
+    if proxied {
+        let id = v.ticket[PROXY_TICKET_PREFIX.len()..].split('.').next().unwrap_or_default();
+        let Some(pgt) = ctx.store.cas_pgt(None, Some(id)).await? else { return Ok(not_recognised()) };
+        proxies.push(pgt.pgt_url);
+        proxies.extend(pgt.proxies);
+    }
+    if let Some(sid) = code.authz.sid.as_ref().filter(|_| !proxied) {
         let used = CasTicketUse {
             sid: sid.clone(),
             ticket: v.ticket.to_string(),
@@ -164,6 +186,106 @@ pub async fn validate(ctx: &ReadContext<'_>, v: Validation<'_>) -> Result<Outcom
         };
         ctx.store.record_cas_ticket(&used).await?;
     }
-    let attributes = cas::attributes(&claims, &code.authz, from_new_login(v.ticket));
-    Ok(Outcome::Valid(Success { user, attributes }))
+    let attributes = cas::attributes(&claims, &code.authz, !proxied && from_new_login(v.ticket));
+    let success = Success { user, attributes, pgt_iou: None, proxies };
+    Ok(Outcome::Valid(success, Box::new((client, code.authz))))
+}
+
+/// A proxy-granting ticket for a validated ticket's service (§2.5.4): the ticket, its IOU and
+/// the record to store once the callback at `pgt_url` has received both. `proxies` is the chain
+/// the validated ticket came through (empty for a service ticket).
+pub fn new_pgt(
+    env: &dyn Env,
+    authz: &Authorization,
+    pgt_url: &str,
+    proxies: Vec<String>,
+) -> (String, String, CasPgt) {
+    let pgt = format!("{PGT_PREFIX}{}", random_token(env, 32));
+    let iou = format!("{PGT_IOU_PREFIX}{}", random_token(env, 32));
+    // hex: no dot, so a proxy ticket's id ends at the first one
+    let id = sha256_hex(random_token(env, 16).as_bytes())[..32].to_string();
+    let record = CasPgt {
+        id,
+        pgt_hash: sha256_hex(pgt.as_bytes()),
+        authz: authz.clone(),
+        pgt_url: pgt_url.to_string(),
+        proxies,
+        created_at: env.now(),
+        expires_at: env.now() + cas::PGT_TTL,
+    };
+    (pgt, iou, record)
+}
+
+/// A `/proxy` request's outcome: a proxy ticket for the target service, or the failure.
+#[derive(Debug)]
+pub enum ProxyOutcome {
+    Ticket(String),
+    Refused(&'static str, String),
+}
+
+/// Grants a proxy ticket for `target` (§2.7): the proxy-granting ticket must be live, its
+/// session too, its service still allowed to proxy through that callback, and the target a
+/// registered service of the tenant (`clients`). The target receives the person's identifier
+/// as it sees it and only the attributes the person consented to for the target itself.
+pub async fn proxy(
+    ctx: &ReadContext<'_>,
+    clients: &[Client],
+    pgt: &str,
+    target: &str,
+) -> Result<ProxyOutcome, OAuthError> {
+    let refused = |c: &'static str, why: &str| Ok(ProxyOutcome::Refused(c, why.to_string()));
+    if pgt.is_empty() || target.is_empty() {
+        return refused(code::INVALID_REQUEST, "pgt and targetService are both required");
+    }
+    if pgt.len() > cas::MAX_TICKET_LEN || !pgt.starts_with(PGT_PREFIX) {
+        return refused(code::INVALID_REQUEST, "pgt is not a proxy-granting ticket");
+    }
+    let now = ctx.env.now();
+    let record = ctx.store.cas_pgt(Some(&sha256_hex(pgt.as_bytes())), None).await?;
+    let Some(record) = record.filter(|r| r.expires_at > now && r.authz.tenant_id == ctx.tenant.id) else {
+        return refused(code::INVALID_TICKET, "the proxy-granting ticket is not recognised or has expired");
+    };
+    let (Some(account), Some(sid)) = (record.authz.account_id.as_deref(), record.authz.sid.as_deref()) else {
+        return refused(code::INVALID_TICKET, "the proxy-granting ticket is not recognised");
+    };
+    let live = ctx.store.account_sessions(&ctx.tenant.id, account, now).await?;
+    if !live.iter().any(|s| s.sid == sid) {
+        return refused(code::INVALID_TICKET, "the session behind the proxy-granting ticket has ended");
+    }
+    let proxy_ok = clients.iter().any(|c| {
+        c.client_id == record.authz.client_id
+            && !c.disabled
+            && c.settings.cas.proxy_callbacks.iter().any(|p| cas::matches(p, &record.pgt_url))
+    });
+    if !proxy_ok {
+        return refused(code::UNAUTHORIZED_SERVICE_PROXY, "the service may no longer proxy");
+    }
+    if record.proxies.len() + 1 >= cas::MAX_PROXY_CHAIN {
+        return refused(code::UNAUTHORIZED_SERVICE_PROXY, "the proxy chain is too long");
+    }
+    let Some(target_client) = cas::service_of(clients, target) else {
+        return refused(code::UNAUTHORIZED_SERVICE, "the target service is not registered");
+    };
+    let grant = ctx.store.grant(&ctx.tenant.id, account, &target_client.client_id).await?;
+    let mut scope = vec!["openid".to_string()];
+    scope.extend(
+        target_client
+            .settings
+            .scope
+            .split(' ')
+            .filter(|s| *s != "openid" && grant.as_ref().is_some_and(|g| g.covers(s)))
+            .map(String::from),
+    );
+    let ticket = format!("{PROXY_TICKET_PREFIX}{}.{}", record.id, random_token(ctx.env, 32));
+    let code = AuthCode {
+        code_hash: sha256_hex(ticket.as_bytes()),
+        family_id: random_token(ctx.env, 16),
+        authz: Authorization { client_id: target_client.client_id.clone(), scope, ..record.authz.clone() },
+        redirect_uri: target.to_string(),
+        code_challenge: None,
+        expires_at: now + target_client.settings.cas.ticket_ttl(),
+        consumed: false,
+    };
+    ctx.store.insert_code(&code).await?;
+    Ok(ProxyOutcome::Ticket(ticket))
 }

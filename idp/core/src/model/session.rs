@@ -113,6 +113,23 @@ pub struct LogoutDelivery {
     pub session_index: Option<String>,
 }
 
+/// A CAS proxy-granting ticket (CAS 3.0 §3.3): held by a service to obtain proxy tickets for
+/// other services on the person's behalf while the session lasts. Stored by the SHA-256 of the
+/// ticket; `id` is a public reference the proxy tickets it grants carry (to find the chain).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CasPgt {
+    pub id: String,
+    pub pgt_hash: String,
+    /// The sign-in behind it, as the service's ticket carried it.
+    pub authz: crate::model::Authorization,
+    /// The callback it was delivered to (the proxy, as the next service sees it).
+    pub pgt_url: String,
+    /// The proxies before this one, the most recent first.
+    pub proxies: Vec<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
 /// A CAS service ticket validated in a browser session: the service is told its ticket when
 /// the session ends (`cas::logout_request`).
 #[derive(Debug, Clone, PartialEq, Eq)]

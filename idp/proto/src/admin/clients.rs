@@ -83,6 +83,9 @@ pub struct CasServiceInfo {
     pub ticket_ttl: i64,
     /// Whether the service is sent the CAS `logoutRequest` when a session it took part in ends.
     pub single_logout: bool,
+    /// Where it may receive proxy-granting tickets (https); empty: it may not proxy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub proxy_callbacks: Vec<String>,
 }
 
 /// A client to register (`POST /clients`, every field but `name` and `type` optional) or the
@@ -159,6 +162,10 @@ pub struct ClientRequest {
     /// Whether a CAS service is sent the `logoutRequest` when a session ends (default true).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub single_logout: Option<bool>,
+    /// Where a CAS service may receive proxy-granting tickets (https URLs or prefixes ending in
+    /// `/*`); empty: it may not proxy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_callbacks: Option<Vec<String>>,
 }
 
 /// A back-channel logout token on its way to a client (`GET /logout-deliveries`).

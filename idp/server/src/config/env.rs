@@ -143,11 +143,15 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
     ),
     (
         "outbound.allow_hosts",
-        "host names the server's own requests (back-channel logout URIs, SMS, email and real-name gateways) may go to: `host.example` or `*.example` for its subdomains; empty: any name",
+        "host names the server's own requests (back-channel and CAS logout, CAS proxy callbacks, SMS, email and real-name gateways) may go to: `host.example` or `*.example` for its subdomains; empty: any name",
     ),
     (
         "outbound.allow_networks",
         "networks (CIDR) such requests may reach although loopback, link-local or private (a department on a private network, a gateway on loopback); checked on the resolved address at every connection",
+    ),
+    (
+        "outbound.ca_file",
+        "certificate authorities (PEM) trusted for the server's own HTTPS requests besides the public ones (the province's PKI behind department systems: CAS proxy callbacks, back-channel logout)",
     ),
 ];
 

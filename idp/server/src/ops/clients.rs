@@ -43,6 +43,13 @@ pub fn apply(s: &mut ClientSettings, req: &ClientRequest) -> anyhow::Result<()> 
     if let Some(v) = req.single_logout {
         s.cas.single_logout = v;
     }
+    if let Some(callbacks) = &req.proxy_callbacks {
+        if callbacks.len() > 20 {
+            bail!("a CAS service has at most 20 proxy callbacks");
+        }
+        callbacks.iter().try_for_each(|p| idp_core::cas::valid_callback(p).map_err(|e| anyhow!(e)))?;
+        s.cas.proxy_callbacks = callbacks.clone();
+    }
     if let Some(p) = &req.purposes {
         s.purposes = p.clone();
     }
@@ -376,6 +383,7 @@ pub fn client_info(c: &Client, secret: Option<String>) -> ClientInfo {
             services: c.settings.cas.services.clone(),
             ticket_ttl: c.settings.cas.ticket_ttl(),
             single_logout: c.settings.cas.single_logout,
+            proxy_callbacks: c.settings.cas.proxy_callbacks.clone(),
         }),
     }
 }

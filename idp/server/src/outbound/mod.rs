@@ -41,6 +41,10 @@ pub struct OutboundConfig {
     /// Networks (CIDR, e.g. `10.20.0.0/16`) that may be reached although they are loopback,
     /// link-local or private.
     pub allow_networks: Vec<String>,
+    /// Certificate authorities (a PEM file) trusted for outbound HTTPS besides the public
+    /// ones: the province's own PKI behind department systems.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// The destination is not one the operator allows.
@@ -60,6 +64,7 @@ impl std::error::Error for Refused {}
 pub struct Policy {
     hosts: Vec<String>,
     networks: Vec<ipnet::IpNet>,
+    roots: Vec<reqwest::Certificate>,
 }
 
 impl Policy {
@@ -82,7 +87,16 @@ impl Policy {
                     .map_err(|_| anyhow::anyhow!("outbound.allow_networks: {n:?} is not a CIDR network"))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(Self { hosts, networks })
+        let mut roots = vec![];
+        if let Some(path) = &c.ca_file {
+            let pem = std::fs::read(path).map_err(|e| {
+                anyhow::anyhow!("outbound.ca_file: cannot read {}: {}", path.display(), e.kind())
+            })?;
+            roots = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| anyhow::anyhow!("outbound.ca_file: {} is not usable: {e}", path.display()))?;
+            anyhow::ensure!(!roots.is_empty(), "outbound.ca_file: {} holds no certificate", path.display());
+        }
+        Ok(Self { hosts, networks, roots })
     }
 
     /// Whether requests may go to the host `name` (before resolving it).
@@ -125,6 +139,7 @@ impl Policy {
             .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
             .dns_resolver(Arc::new(Resolver { policy: self.clone() }))
+            .tls_certs_merge(self.roots.clone())
     }
 }
 
@@ -219,6 +234,7 @@ mod tests {
         Policy::new(&OutboundConfig {
             allow_hosts: hosts.iter().map(|s| s.to_string()).collect(),
             allow_networks: nets.iter().map(|s| s.to_string()).collect(),
+            ca_file: None,
         })
         .unwrap()
     }

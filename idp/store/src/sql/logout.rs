@@ -2,12 +2,12 @@
 //! withdrawing grants and deleting an account. The clients of a session are written with its
 //! codes (`batch.rs`, `write_pending`) and deleted with the session.
 
-use idp_core::model::{CasTicketUse, Grant, LogoutDelivery};
+use idp_core::model::{CasPgt, CasTicketUse, Grant, LogoutDelivery};
 use idp_core::ports::Result;
 
 use super::super::This;
 use crate::map_err;
-use crate::rows::{GrantRow, LogoutDeliveryRow};
+use crate::rows::{GrantRow, LogoutDeliveryRow, from_json, to_json};
 
 impl This {
     pub(crate) async fn sql_session_clients(&self, tenant_id: &str, sid: &str) -> Result<Vec<String>> {
@@ -64,6 +64,60 @@ impl This {
                 created_at,
             })
             .collect())
+    }
+
+    pub(crate) async fn sql_insert_cas_pgt(&self, p: &CasPgt) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO cas_pgts (id, pgt_hash, tenant_id, sid, authz, pgt_url, proxies, created_at, \
+             expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&p.id)
+        .bind(&p.pgt_hash)
+        .bind(&p.authz.tenant_id)
+        .bind(p.authz.sid.as_deref().unwrap_or_default())
+        .bind(to_json(&p.authz)?)
+        .bind(&p.pgt_url)
+        .bind(to_json(&p.proxies)?)
+        .bind(p.created_at)
+        .bind(p.expires_at)
+        .execute(&self.write)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    pub(crate) async fn sql_cas_pgt(
+        &self,
+        pgt_hash: Option<&str>,
+        id: Option<&str>,
+    ) -> Result<Option<CasPgt>> {
+        type Row = (String, String, String, String, String, i64, i64);
+        let (sql, key) = match (pgt_hash, id) {
+            (Some(h), _) => (
+                "SELECT id, pgt_hash, authz, pgt_url, proxies, created_at, expires_at FROM cas_pgts WHERE \
+                 pgt_hash = $1",
+                h,
+            ),
+            (None, Some(id)) => (
+                "SELECT id, pgt_hash, authz, pgt_url, proxies, created_at, expires_at FROM cas_pgts WHERE id = $1",
+                id,
+            ),
+            (None, None) => return Ok(None),
+        };
+        let row: Option<Row> =
+            sqlx::query_as(sql).bind(key).fetch_optional(&self.write).await.map_err(map_err)?;
+        let Some((id, pgt_hash, authz, pgt_url, proxies, created_at, expires_at)) = row else {
+            return Ok(None);
+        };
+        Ok(Some(CasPgt {
+            id,
+            pgt_hash,
+            authz: from_json(&authz)?,
+            pgt_url,
+            proxies: from_json(&proxies)?,
+            created_at,
+            expires_at,
+        }))
     }
 
     pub(crate) async fn sql_insert_logout_deliveries(&self, ds: &[LogoutDelivery]) -> Result<()> {

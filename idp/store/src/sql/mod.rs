@@ -281,6 +281,18 @@ impl idp_core::Store for This {
         self.sql_record_cas_ticket(used).await
     }
 
+    async fn insert_cas_pgt(&self, pgt: &idp_core::model::CasPgt) -> Result<()> {
+        self.sql_insert_cas_pgt(pgt).await
+    }
+
+    async fn cas_pgt(
+        &self,
+        pgt_hash: Option<&str>,
+        id: Option<&str>,
+    ) -> Result<Option<idp_core::model::CasPgt>> {
+        self.sql_cas_pgt(pgt_hash, id).await
+    }
+
     async fn cas_session_tickets(
         &self,
         tenant_id: &str,
