@@ -60,6 +60,15 @@ if [ ! -e /etc/containers/containers.conf ]; then
     printf '[containers]\ndefault_ulimits = ["nofile=%s:%s", "nproc=4096:4096"]\n' "$nofile" "$nofile" \
         >/etc/containers/containers.conf
 fi
+# CAS clients nobody here wrote (tests/e2e/cas_interop.rs): Apereo's phpCAS run by PHP's CLI
+# server, Apache with mod_auth_cas, and PyPI python-cas.
+dpkg -s php-cli php-cas php-curl php-xml apache2 libapache2-mod-auth-cas >/dev/null 2>&1 ||
+    need_pkg --no-install-recommends php-cli php-cas php-curl php-xml apache2 libapache2-mod-auth-cas
+python3 -c 'import cas' 2>/dev/null || {
+    python3 -m pip --version >/dev/null 2>&1 || need_pkg python3-pip
+    python3 -m pip install -q python-cas==1.6.0 2>/dev/null ||
+        python3 -m pip install -q --break-system-packages python-cas==1.6.0
+}
 # A CJK font, so that the screenshots the browser tests keep show the Chinese pages as text.
 [ -n "$(fc-list :lang=zh 2>/dev/null)" ] || need_pkg fonts-wqy-microhei
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)

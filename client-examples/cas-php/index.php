@@ -80,10 +80,10 @@ if (($ca = getenv('CAS_CA_FILE')) !== false && $ca !== '') {
 }
 
 // Single logout: a POST with `logoutRequest` destroys the session of the ticket it names and
-// ends the request here. With CAS_LOGOUT_FROM (comma-separated IP addresses, e.g. 127.0.0.1)
-// only those senders are obeyed; without it, any sender is (phpCAS's default check compares
-// the sender's reverse-DNS name with the CAS server's host name, which never matches an IP
-// literal such as 127.0.0.1: reverse DNS gives "localhost").
+// ends the request here. With CAS_LOGOUT_FROM (comma-separated IP addresses or host names,
+// e.g. 127.0.0.1) only those senders are obeyed; without it, any sender is. (phpCAS's own
+// default, handleLogoutRequests() with no list, accepts only the CAS server's host name, by
+// address or reverse DNS: wrong as soon as the provider's outbound address differs.)
 $from = getenv('CAS_LOGOUT_FROM');
 if ($from !== false && $from !== '') {
     phpCAS::handleLogoutRequests(true, array_map('trim', explode(',', $from)));

@@ -16,7 +16,8 @@ use crate::browser::{Browser, Step, rp_http};
 use crate::common::{Backend, TestServer, auth_url};
 use crate::oidc_flow::urlencode;
 
-/// A CAS service's back end: records the single-logout messages POSTed to it.
+/// A CAS service's back end: records the single-logout messages POSTed to it, and answers them
+/// with a redirect, as mod_auth_cas does.
 #[derive(Clone, Default)]
 pub(crate) struct Service {
     logouts: Arc<Mutex<Vec<String>>>,
@@ -25,12 +26,12 @@ pub(crate) struct Service {
 impl Service {
     pub(crate) async fn start() -> (Service, String) {
         let s = Service::default();
-        async fn take(AxState(s): AxState<Service>, body: axum::body::Bytes) -> &'static str {
+        async fn take(AxState(s): AxState<Service>, body: axum::body::Bytes) -> axum::response::Redirect {
             let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
             if let Some((_, v)) = form.into_iter().find(|(k, _)| k == "logoutRequest") {
                 s.logouts.lock().unwrap().push(v);
             }
-            "ok"
+            axum::response::Redirect::to("/app")
         }
         let app = axum::Router::new().route("/app", axum::routing::post(take)).with_state(s.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -124,6 +125,8 @@ async fn cas(backend: Backend) {
     let back = b.consent(&s, &consent, true).await.left();
     let ticket = back.query_pairs().find(|(k, _)| k == "ticket").unwrap().1.into_owned();
     assert!(ticket.starts_with("ST-1-") && ticket.len() >= 40, "{ticket}");
+    // only the characters the protocol allows (mod_auth_cas ignores any other ticket)
+    assert!(ticket.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'), "{ticket}");
 
     // a ticket presented for another service is refused, and burnt
     let other = format!("{base}/app2");
@@ -246,8 +249,23 @@ async fn cas(backend: Backend) {
     assert!(got[0].starts_with("<samlp:LogoutRequest"), "{got:?}");
     let cb = b.get(&s, &auth_url(&s.issuer, &oidc, "&prompt=none")).await.callback();
     assert_eq!(cb.get("error").map(String::as_str), Some("login_required"), "signed out of OIDC too");
-    let deliveries = s.ops.store.logout_deliveries(&s.tenant_id().await, Some(&id), 50).await.unwrap();
-    assert!(deliveries.iter().all(|d| d.session_index.is_some() && d.uri == service), "{deliveries:?}");
+    // delivered at the first attempt, whatever the service answered (fire and forget)
+    let mut deliveries = vec![];
+    for _ in 0..50 {
+        deliveries = s.ops.store.logout_deliveries(&s.tenant_id().await, Some(&id), 50).await.unwrap();
+        if deliveries.iter().all(|d| d.status == "delivered") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(!deliveries.is_empty());
+    assert!(
+        deliveries.iter().all(|d| d.session_index.is_some()
+            && d.uri == service
+            && d.status == "delivered"
+            && d.attempts == 1),
+        "{deliveries:?}"
+    );
     // logout never redirects to an unregistered URL
     let (_, status, _) = b
         .get(&s, &format!("{}/cas/logout?service={}", s.issuer, urlencode("https://evil.example/")))

@@ -20,6 +20,7 @@ mod backup;
 mod branding;
 mod browser;
 mod cas;
+mod cas_interop;
 mod cas_proxy;
 mod chromium;
 mod claims_param;

@@ -211,6 +211,18 @@ pub fn attributes(
     new_login: bool,
 ) -> Vec<(String, Vec<String>)> {
     let mut out: Vec<(String, Vec<String>)> = vec![];
+    // the authentication first, as the protocol's schema lists it
+    if let Some(t) = authz.auth_time {
+        out.push(("authenticationDate".into(), vec![CalendarDate::rfc3339_utc(t)]));
+    }
+    out.push(("isFromNewLogin".into(), vec![new_login.to_string()]));
+    out.push(("longTermAuthenticationRequestTokenUsed".into(), vec!["false".into()]));
+    if let Some(acr) = &authz.acr {
+        out.push(("authnContextClass".into(), vec![acr.clone()]));
+    }
+    if !authz.amr.is_empty() {
+        out.push(("authenticationMethod".into(), authz.amr.clone()));
+    }
     let text = |v: &Value| match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),
@@ -237,17 +249,6 @@ pub fn attributes(
             }
             other => add(claim.clone(), other),
         }
-    }
-    if let Some(t) = authz.auth_time {
-        out.push(("authenticationDate".into(), vec![CalendarDate::rfc3339_utc(t)]));
-    }
-    out.push(("isFromNewLogin".into(), vec![new_login.to_string()]));
-    out.push(("longTermAuthenticationRequestTokenUsed".into(), vec!["false".into()]));
-    if let Some(acr) = &authz.acr {
-        out.push(("authnContextClass".into(), vec![acr.clone()]));
-    }
-    if !authz.amr.is_empty() {
-        out.push(("authenticationMethod".into(), authz.amr.clone()));
     }
     out
 }

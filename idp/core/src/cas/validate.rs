@@ -1,11 +1,12 @@
 //! Issuing and validating service and proxy tickets (CAS 3.0 §2.4–§2.7, §3.1–§3.4).
 //!
-//! A service ticket is `ST-` followed by whether it came from a new sign-in (`1-` or `0-`, for
-//! `renew=true` validations) and 43 random characters; the whole string's SHA-256 is the key of
+//! Tickets hold only `A-Z a-z 0-9 -` (§3.7; mod_auth_cas ignores any other): 32 random bytes
+//! in hex ([`random_part`]). A service ticket is `ST-` followed by whether it came from a new
+//! sign-in (`1-` or `0-`, for `renew=true` validations) and the random part; the whole string's SHA-256 is the key of
 //! an authorization code of the service's client whose redirect URI is the service URL. The
 //! marker cannot be changed without changing the key, so it is as trustworthy as the ticket.
 //! A proxy ticket is `PT-` followed by the public id of the proxy-granting ticket that granted
-//! it, a dot and the random part: an authorization code of the target service's client, whose
+//! it (hex), a dash and the random part: an authorization code of the target service's client, whose
 //! validation answers the proxy chain read from that proxy-granting ticket.
 //! Validation reads the code ahead (to know the service and the person), prepares the release,
 //! and then consumes the code in the store's one atomic redemption, which writes the release
@@ -25,6 +26,13 @@ use crate::token::TokenResponse;
 use crate::tokens_read::{ReadContext, release_record};
 use crate::{Env, cas};
 
+/// 32 random bytes in lower-case hex: the random part of every ticket.
+pub fn random_part(env: &dyn Env) -> String {
+    let mut buf = [0u8; 32];
+    env.fill_random(&mut buf);
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// A new service ticket for a finished sign-in, and the code record to store for it.
 pub fn issue(
     env: &dyn Env,
@@ -34,7 +42,7 @@ pub fn issue(
     tenant_id: &str,
 ) -> (String, AuthCode) {
     let marker = if done.new_login { "1-" } else { "0-" };
-    let ticket = format!("{SERVICE_TICKET_PREFIX}{marker}{}", random_token(env, 32));
+    let ticket = format!("{SERVICE_TICKET_PREFIX}{marker}{}", random_part(env));
     let record = AuthCode {
         code_hash: sha256_hex(ticket.as_bytes()),
         family_id: random_token(env, 16),
@@ -170,7 +178,7 @@ pub async fn validate(ctx: &ReadContext<'_>, v: Validation<'_>) -> Result<Outcom
     // a proxy ticket answers the chain of proxies behind it
     let mut proxies = vec![];
     if proxied {
-        let id = v.ticket[PROXY_TICKET_PREFIX.len()..].split('.').next().unwrap_or_default();
+        let id = v.ticket[PROXY_TICKET_PREFIX.len()..].split('-').next().unwrap_or_default();
         let Some(pgt) = ctx.store.cas_pgt(None, Some(id)).await? else { return Ok(not_recognised()) };
         proxies.push(pgt.pgt_url);
         proxies.extend(pgt.proxies);
@@ -200,10 +208,10 @@ pub fn new_pgt(
     pgt_url: &str,
     proxies: Vec<String>,
 ) -> (String, String, CasPgt) {
-    let pgt = format!("{PGT_PREFIX}{}", random_token(env, 32));
-    let iou = format!("{PGT_IOU_PREFIX}{}", random_token(env, 32));
-    // hex: no dot, so a proxy ticket's id ends at the first one
-    let id = sha256_hex(random_token(env, 16).as_bytes())[..32].to_string();
+    let pgt = format!("{PGT_PREFIX}{}", random_part(env));
+    let iou = format!("{PGT_IOU_PREFIX}{}", random_part(env));
+    // hex, so a proxy ticket's id ends at its first dash
+    let id = random_part(env)[..32].to_string();
     let record = CasPgt {
         id,
         pgt_hash: sha256_hex(pgt.as_bytes()),
@@ -276,7 +284,7 @@ pub async fn proxy(
             .filter(|s| *s != "openid" && grant.as_ref().is_some_and(|g| g.covers(s)))
             .map(String::from),
     );
-    let ticket = format!("{PROXY_TICKET_PREFIX}{}.{}", record.id, random_token(ctx.env, 32));
+    let ticket = format!("{PROXY_TICKET_PREFIX}{}-{}", record.id, random_part(ctx.env));
     let code = AuthCode {
         code_hash: sha256_hex(ticket.as_bytes()),
         family_id: random_token(ctx.env, 16),

@@ -126,14 +126,14 @@ async fn send_due(state: &Arc<AppState>, http: &reqwest::Client, policy: &crate:
             let after = logout::after_attempt(&d, outcome, now);
             match after.status.as_str() {
                 "delivered" => {
-                    tracing::info!(client = %d.client_id, attempts = after.attempts, "logout token delivered")
+                    tracing::info!(client = %d.client_id, attempts = after.attempts, "logout delivered")
                 }
                 status => tracing::warn!(
                     client = %d.client_id,
                     attempts = after.attempts,
                     status,
                     error = after.last_error.as_deref().unwrap_or_default(),
-                    "logout token not delivered"
+                    "logout not delivered"
                 ),
             }
             if let Err(e) = state.store().finish_logout_delivery(&after).await {
@@ -179,7 +179,7 @@ async fn attempt(
         .keys
         .sign(client.settings.id_token_alg, logout::LOGOUT_TOKEN_TYP, &claims)
         .map_err(|e| format!("signing failed: {e}"))?;
-    post(http, policy, &client.client_id, uri, &[("logout_token", token)]).await
+    post(http, policy, &client.client_id, uri, &[("logout_token", token)], false).await
 }
 
 /// What administrators see of a failure is one generic reason (no refusal by the outbound
@@ -189,7 +189,9 @@ const NOT_DELIVERED: &str = "not delivered (the server log has the reason)";
 
 /// CAS single logout (CAS 3.0 §2.3.3): the `logoutRequest` naming the ticket, POSTed as a form
 /// to the service URL, while that URL is still one the service's registration allows and the
-/// service wants single logout.
+/// service wants single logout. The protocol is "fire and forget" (§2.3.3.1: the server SHALL
+/// ignore all errors): any HTTP answer counts as delivered (mod_auth_cas answers 302); only a
+/// service that could not be reached is tried again.
 async fn cas_attempt(
     state: &AppState,
     http: &reqwest::Client,
@@ -204,16 +206,18 @@ async fn cas_attempt(
     }
     let id = format!("LR-{}", idp_core::crypto::random_token(state.env(), 16));
     let message = idp_core::cas::logout_request(&id, state.env().now(), ticket);
-    post(http, policy, &client.client_id, &d.uri, &[("logoutRequest", message)]).await
+    post(http, policy, &client.client_id, &d.uri, &[("logoutRequest", message)], true).await
 }
 
 /// One POST of a form to a party's logout URI; `Err` says why it failed, without the content.
+/// `any_answer`: every HTTP status counts as delivered.
 async fn post(
     http: &reqwest::Client,
     policy: &crate::outbound::Policy,
     client_id: &str,
     uri: &str,
     form: &[(&str, String)],
+    any_answer: bool,
 ) -> Result<(), String> {
     if policy.check_url(uri).is_err() {
         tracing::warn!(client = %client_id, "logout URI refused by the outbound rules");
@@ -229,15 +233,16 @@ async fn post(
                 } else {
                     "no connection"
                 };
-                tracing::warn!(client = %client_id, reason = why, "back-channel logout attempt failed");
+                tracing::warn!(client = %client_id, reason = why, "logout delivery attempt failed");
                 NOT_DELIVERED.to_string()
             },
         )?;
     // "If the logout succeeded, the RP MUST respond with HTTP 200 OK" (§2.8); 204 is common
     match res.status().as_u16() {
+        _ if any_answer => Ok(()),
         200..=299 => Ok(()),
         s => {
-            tracing::warn!(client = %client_id, status = s, "back-channel logout attempt refused");
+            tracing::warn!(client = %client_id, status = s, "logout delivery attempt refused");
             Err(NOT_DELIVERED.into())
         }
     }

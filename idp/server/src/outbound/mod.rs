@@ -43,7 +43,6 @@ pub struct OutboundConfig {
     pub allow_networks: Vec<String>,
     /// Certificate authorities (a PEM file) trusted for outbound HTTPS besides the public
     /// ones: the province's own PKI behind department systems.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<std::path::PathBuf>,
 }
 
