@@ -527,6 +527,32 @@ async fn admin_api(backend: Backend) {
         (mine["consent"].as_str(), mine["purposes"]["realname"].as_str()),
         (Some("statutory"), Some("核验申请人身份"))
     );
+    // CAS services are clients of type cas under the same rules
+    let cas = |org: &str, service: &str| {
+        json!({"name": "不动产登记", "type": "cas", "services": [service], "scope": "openid profile",
+               "organisation_id": org, "ticket_ttl": 20})
+    };
+    let service = "https://bdc.example.gov.cn/cas/*";
+    assert_eq!(
+        api.call("POST", "main/clients", Some(&tk("deleg")), Some(cas(&other.id, service))).await.0,
+        403
+    );
+    let (status, bad) =
+        api.call("POST", "main/clients", Some(&tk("deleg")), Some(cas(&dept.id, "https://*.gov.cn/"))).await;
+    assert_eq!(status, 400, "{bad}");
+    let (status, cas_service) =
+        api.call("POST", "main/clients", Some(&tk("deleg")), Some(cas(&dept.id, service))).await;
+    assert_eq!(status, 201, "{cas_service}");
+    assert!(cas_service.get("client_secret").is_none(), "a CAS service has no secret");
+    assert_eq!(cas_service["cas"], json!({"services": [service], "ticket_ttl": 20, "single_logout": true}));
+    let path = format!("main/clients/{}", cas_service["client_id"].as_str().unwrap());
+    let (status, _) =
+        api.call("PATCH", &path, Some(&tk("deleg")), Some(json!({"redirect_uris": ["https://x/cb"]}))).await;
+    assert_eq!(status, 400, "a CAS service has no redirect URIs");
+    let (status, changed) =
+        api.call("PATCH", &path, Some(&tk("deleg")), Some(json!({"single_logout": false}))).await;
+    assert!(status == 200 && changed["cas"]["single_logout"] == false, "{changed}");
+    assert!(!events_of(&s, "client_updated").await.is_empty());
     let (_, theirs) =
         api.call("POST", "main/clients", Some(&tk("sys")), Some(web("吉林服务", Some(&other.id)))).await;
     let theirs_id = theirs["client_id"].as_str().unwrap().to_string();

@@ -76,8 +76,19 @@ pub(crate) async fn ticket_for(s: &TestServer, b: &Browser, service: &str, extra
 }
 
 pub(crate) async fn validate(s: &TestServer, path: &str, service: &str, ticket: &str, extra: &str) -> String {
+    validate_at(&s.issuer, path, service, ticket, extra).await
+}
+
+/// [`validate`] at a tenant's issuer.
+pub(crate) async fn validate_at(
+    issuer: &str,
+    path: &str,
+    service: &str,
+    ticket: &str,
+    extra: &str,
+) -> String {
     let url =
-        format!("{}/cas/{path}?service={}&ticket={}{extra}", s.issuer, urlencode(service), urlencode(ticket));
+        format!("{issuer}/cas/{path}?service={}&ticket={}{extra}", urlencode(service), urlencode(ticket));
     let res = rp_http().get(url).send().await.unwrap();
     assert_eq!(res.status(), 200);
     res.text().await.unwrap()
@@ -275,3 +286,57 @@ async fn cas(backend: Backend) {
 }
 
 crate::both_backends!(a_cas_service_signs_in_validates_and_logs_out, cas);
+
+/// What a CAS service must not get: a ticket of another tenant, a ticket after the service was
+/// disabled or the person withdrew their consent, a ticket when the person declined, and a
+/// service registered in another tenant.
+async fn refusals(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    s.add_account("lin").await;
+    s.ops.add_tenant("north", None).await.unwrap();
+    let service = "http://127.0.0.1:9/app";
+    let id = register(&s, &[service], "openid profile").await;
+    let b = Browser::new();
+
+    // a ticket of this tenant is unknown to another tenant's CAS server (and stays usable here)
+    let ticket = ticket_for(&s, &b, service, "").await;
+    let north = s.issuer.replace("/t/main", "/t/north");
+    assert_eq!(
+        failure_code(&validate_at(&north, "serviceValidate", service, &ticket, "").await),
+        "INVALID_TICKET"
+    );
+    assert!(validate(&s, "serviceValidate", service, &ticket, "").await.contains("authenticationSuccess"));
+    // nor is the service registered there
+    let at_north = format!("{north}/cas/login?service={}", urlencode(service));
+    let (_, status, _) = Browser::new().get(&s, &at_north).await.page();
+    assert_eq!(status, 400);
+
+    // the person withdraws consent: the next ticket for the service needs consent again, and a
+    // ticket issued before the withdrawal is dead
+    let ticket = ticket_for(&s, &b, service, "").await;
+    let lin = s.ops.account("main", "lin").await.unwrap();
+    s.ops.store.withdraw_grant(&s.tenant_id().await, &lin.id, &id).await.unwrap();
+    assert_eq!(failure_code(&validate(&s, "serviceValidate", service, &ticket, "").await), "INVALID_TICKET");
+    let (_, _, page) = b.get(&s, &login_url(&s, service, "")).await.page();
+    assert!(page.contains("value=\"allow\""), "consent again: {page}");
+    // declined: a page for the person, no ticket for the service
+    let res = b.consent(&s, &page, false).await;
+    assert!(matches!(res, Step::Page { status: 403, .. }), "{res:?}");
+    // gateway after declining: back without a ticket
+    let back = b.get(&s, &login_url(&s, service, "&gateway=true")).await.left();
+    assert_eq!(back.as_str(), service);
+
+    // a disabled service: no sign-in, and its outstanding tickets are refused
+    let ticket = ticket_for(&s, &b, service, "").await;
+    s.ops.set_client_disabled("main", &id, true).await.unwrap();
+    assert_eq!(failure_code(&validate(&s, "serviceValidate", service, &ticket, "").await), "INVALID_TICKET");
+    let (_, status, _) = b.get(&s, &login_url(&s, service, "")).await.page();
+    assert_eq!(status, 400);
+
+    // parameters given twice are refused, not guessed
+    let url = format!("{}&service={}", login_url(&s, service, ""), urlencode(service));
+    let (_, status, _) = b.get(&s, &url).await.page();
+    assert_eq!(status, 400);
+}
+
+crate::both_backends!(a_cas_service_gets_nothing_it_should_not, refusals);

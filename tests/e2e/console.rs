@@ -105,6 +105,30 @@ async fn console(backend: Backend) {
     assert!(s.ops.client("main", &id).await.unwrap().disabled && page.contains("(已停用)"), "{page}");
     let (_, page) = post(&b, &base, &page, &format!("/clients/{id}/enable"), &[]).await;
     assert!(!s.ops.client("main", &id).await.unwrap().disabled);
+    // a CAS service: registered with its service URL, no secret; edited on its own page
+    let form = [("name", "不动产登记系统"), ("type", "cas"), ("service", "https://bdc.example.gov.cn/*")];
+    let (_, page) = post(&b, &base, &page, "/clients", &form).await;
+    assert!(page.contains("不动产登记系统") && !page.contains("id=\"secret\""), "{page}");
+    let cas = s.ops.store.list_clients(&s.tenant_id().await).await.unwrap();
+    let cas = cas.iter().find(|c| c.client_type == idp_core::model::ClientType::Cas).expect("registered");
+    assert_eq!(cas.settings.cas.services, ["https://bdc.example.gov.cn/*"]);
+    let (_, edit) =
+        follow(&b, b.http.get(format!("{base}/clients/{}", cas.client_id)).send().await.unwrap()).await;
+    assert!(edit.contains("name=\"services\"") && !edit.contains("name=\"access_ttl\""), "{edit}");
+    let form = [
+        ("type", "cas"),
+        ("name", "不动产登记系统"),
+        ("services", "https://bdc.example.gov.cn/*\nhttps://bdc2.example.gov.cn/login"),
+        ("ticket_ttl", "30"),
+        ("scope", "openid profile"),
+    ];
+    let (_, _) = post(&b, &base, &edit, &format!("/clients/{}", cas.client_id), &form).await;
+    let after = s.ops.client("main", &cas.client_id).await.unwrap().settings.cas;
+    assert_eq!(
+        (after.services.len(), after.ticket_ttl, after.single_logout),
+        (2, Some(30), false),
+        "{after:?}"
+    );
     // the idp decides: a system administrator may not lock accounts nor handle keys
     let (_, found) = follow(&b, b.http.get(format!("{base}/accounts?q=ops")).send().await.unwrap()).await;
     assert!(found.contains("role=\"alert\""), "searching accounts is for security administrators: {found}");

@@ -40,7 +40,7 @@ async fn clients_page(shared: &Shared, a: &Admin, secret: Option<Shown>, error: 
     let rows = list
         .into_iter()
         .map(|c| {
-            let rotatable = c.client_type != "spa";
+            let rotatable = !matches!(c.client_type.as_str(), "spa" | "cas");
             (c.client_id, c.name, c.client_type, c.scope, c.disabled, rotatable)
         })
         .collect();
@@ -59,6 +59,7 @@ pub async fn register_client(State(shared): State<Arc<Shared>>, Posted { a, p }:
         name: Some(field(&p, "name").unwrap_or_default().into()),
         client_type: Some(field(&p, "type").unwrap_or("web").into()),
         redirect_uris: field(&p, "redirect_uri").map(|uri| vec![uri.into()]),
+        services: field(&p, "service").map(|s| vec![s.into()]),
         scope: field(&p, "scope").map(String::from),
         location: field(&p, "location").map(String::from),
         ..ClientRequest::default()
@@ -118,6 +119,11 @@ pub struct ClientPage {
     pub location: String,
     pub backchannel_uri: String,
     pub frontchannel_uri: String,
+    /// A CAS service's URLs, one per line; its ticket life, single logout and proxy callbacks.
+    pub services: String,
+    pub ticket_ttl: String,
+    pub single_logout: bool,
+    pub proxy_callbacks: String,
     /// The back-channel logout deliveries: (created, sid, status, attempts, last error).
     pub deliveries: Vec<(String, String, String, i64, String)>,
 }
@@ -164,6 +170,10 @@ async fn client_page(
             location: opt(&c.location),
             backchannel_uri: opt(&c.backchannel_logout_uri),
             frontchannel_uri: opt(&c.frontchannel_logout_uri),
+            services: c.cas.as_ref().map(|x| x.services.join("\n")).unwrap_or_default(),
+            ticket_ttl: c.cas.as_ref().map(|x| x.ticket_ttl.to_string()).unwrap_or_default(),
+            single_logout: c.cas.as_ref().is_some_and(|x| x.single_logout),
+            proxy_callbacks: c.cas.as_ref().map(|x| x.proxy_callbacks.join("\n")).unwrap_or_default(),
             deliveries,
             id,
         },
@@ -187,6 +197,10 @@ async fn client_page(
             location: String::new(),
             backchannel_uri: String::new(),
             frontchannel_uri: String::new(),
+            services: String::new(),
+            ticket_ttl: String::new(),
+            single_logout: false,
+            proxy_callbacks: String::new(),
             deliveries,
             id,
         },
@@ -251,6 +265,16 @@ pub async fn edit_client(
     };
     if field(&p, "type") == Some("kiosk") {
         change.location = text("location");
+    }
+    if field(&p, "type") == Some("cas") {
+        change.services = Some(lines("services"));
+        change.ticket_ttl = number("ticket_ttl");
+        change.single_logout = Some(field(&p, "single_logout") == Some("on"));
+        change.proxy_callbacks = Some(lines("proxy_callbacks"));
+        // a CAS service has no tokens
+        change.access_token_format = None;
+        change.access_token_ttl = None;
+        change.refresh_token_ttl = None;
     }
     if matches!(field(&p, "type"), Some("web" | "spa")) {
         change.redirect_uris = Some(lines("redirect_uris"));
