@@ -109,17 +109,26 @@ impl Target {
         let verifier = random_token(&idp_core::SystemEnv, 32);
         let challenge = b64(&sha256(verifier.as_bytes()));
         let prompt = self.offline_needs_prompt && scope.contains("offline_access");
-        let mut res = http.get(self.authorize_url(scope, &challenge, prompt)).send().await?;
+        let next = self.through_pages(http, &self.authorize_url(scope, &challenge, prompt), REDIRECT).await?;
+        let code = next.query_pairs().find(|(k, _)| k == "code").map(|(_, v)| v.to_string());
+        Ok((code.with_context(|| format!("{}: no code in {next}", self.label))?, verifier))
+    }
+
+    /// Follows `start` through whatever pages appear (sign-in, consent), answering them as the
+    /// bench account, until a redirect to `back` (the party): that redirect's URL.
+    pub async fn through_pages(
+        &self,
+        http: &reqwest::Client,
+        start: &str,
+        back: &str,
+    ) -> anyhow::Result<url::Url> {
+        let mut res = http.get(start).send().await?;
         for _ in 0..12 {
             if res.status().is_redirection() {
                 let loc = res.headers().get("location").context("Location")?.to_str()?.to_string();
                 let next = res.url().join(&loc)?;
-                if next.as_str().starts_with(REDIRECT) {
-                    let code = next.query_pairs().find(|(k, _)| k == "code").map(|(_, v)| v.to_string());
-                    return Ok((
-                        code.with_context(|| format!("{}: no code in {next}", self.label))?,
-                        verifier,
-                    ));
+                if next.as_str().starts_with(back) {
+                    return Ok(next);
                 }
                 res = http.get(next).send().await?;
                 continue;
@@ -139,7 +148,7 @@ impl Target {
             }
             res = http.post(url.join(&action)?).form(&fields).send().await?;
         }
-        bail!("{}: the authorization did not finish", self.label)
+        bail!("{}: the sign-in did not finish", self.label)
     }
 
     /// Mean answer time (ms) of `n` failed sign-ins with `login`/`password` on one sign-in page,

@@ -8,6 +8,7 @@
 
 mod flows;
 mod load;
+mod protocols;
 mod report;
 mod scale;
 mod wrk;
@@ -435,6 +436,20 @@ async fn main() -> anyhow::Result<()> {
             "opaque",
         ],
     )?);
+    idp_cmd(
+        &a,
+        &config,
+        &[
+            "cas-service",
+            "add",
+            "--name",
+            "bench cas",
+            "--service",
+            protocols::CAS_SERVICE,
+            "--scope",
+            "openid profile",
+        ],
+    )?;
     add_account(&a, &config, "bench", Some(BENCH_PHONE))?;
     // a locked account: its answer must read, and take, as an unknown login's
     add_account(&a, &config, "bench-locked", None)?;
@@ -499,6 +514,7 @@ async fn main() -> anyhow::Result<()> {
     let idp_rss = peak_rss_mib(idp.pid);
     let node_rss = peak_rss_mib(node.pid);
     let signins = sign_ins(&idp, a.workers, a.seconds).await;
+    let protocols = protocols::protocols(&idp, a.workers, a.seconds).await?;
     // login enumeration: the same answer, in about the same time, for both
     let (unknown_ms, unknown_msg) = idp.failed_sign_ins("no-such-person", "Wrong-Pass-1", 40).await?;
     let (wrong_ms, wrong_msg) = idp.failed_sign_ins("bench", "Wrong-Pass-1", 40).await?;
@@ -535,6 +551,7 @@ async fn main() -> anyhow::Result<()> {
         sms: (sms_unknown_ms, sms_known_ms, sms_unknown_msgs == sms_known_msgs),
         raw_argon2: raw,
         startup_ms,
+        protocols,
     };
     let text = report.markdown();
     println!("{text}");

@@ -21,6 +21,8 @@ pub struct Report {
     pub sms: (f64, f64, bool),
     pub raw_argon2: f64,
     pub startup_ms: f64,
+    /// The protocols beside OpenID Connect, idp only (`protocols.rs`).
+    pub protocols: Vec<(&'static str, Stats)>,
 }
 
 fn met(ok: bool) -> &'static str {
@@ -91,6 +93,43 @@ impl Report {
             self.sms.1,
             met(self.sms.2 && similar(self.sms.0, self.sms.1)),
         ));
+        s.push_str(&self.protocols_table());
+        s
+    }
+
+    /// CAS beside OpenID Connect (no peer runs here: absolute figures, and the ratio to the
+    /// idp's own OpenID Connect flow).
+    fn protocols_table(&self) -> String {
+        let find = |name: &str| self.protocols.iter().find(|(n, _)| n.starts_with(name)).map(|(_, s)| s);
+        let mut s = String::from(
+            "\nProtocols beside OpenID Connect (the idp alone; a step \"alone\" is timed by itself, the \
+             round trip before it untimed):\n\n| scenario | req/s | p50 ms | p99 ms |\n|---|---:|---:|---:|\n",
+        );
+        for (name, st) in &self.protocols {
+            s.push_str(&format!("| {name} | {:.0} | {:.2} | {:.2} |\n", st.rps(), st.p50_ms, st.p99_ms));
+            if st.errors > 0 {
+                s.push_str(&format!("|  ↳ errors | {} | | |\n", st.errors));
+            }
+        }
+        if let (Some(code), Some(ticket)) = (find("OIDC code exchange"), find("CAS ticket validation")) {
+            let ok = ticket.p50_ms <= code.p50_ms * 1.05;
+            s.push_str(&format!(
+                "\n| measure | value | target | met |\n|---|---:|---:|---|\n\
+                 | CAS ticket validation / OIDC code exchange, p50 | {:.2} ms / {:.2} ms | validation no slower | {} |\n",
+                ticket.p50_ms,
+                code.p50_ms,
+                met(ok)
+            ));
+        }
+        let oidc = self.rows.iter().find(|r| r.scenario.starts_with("SSO round trip")).map(|r| &r.idp);
+        if let (Some(oidc), Some(cas)) = (oidc, find("CAS SSO round trip")) {
+            s.push_str(&format!(
+                "| CAS SSO round trip / OIDC SSO round trip, req/s | {:.0} / {:.0} = {:.2}× | (recorded) | – |\n",
+                cas.rps(),
+                oidc.rps(),
+                cas.rps() / oidc.rps().max(0.001)
+            ));
+        }
         s
     }
 

@@ -76,6 +76,7 @@ fn issue(key: &str, family: &str) -> Result<(Issue, TokenResponse), OAuthError> 
             refresh_token: Some(refresh),
             audit: vec![],
             spare_on_loss: false,
+            cas_ticket: None,
         },
         response,
     ))

@@ -192,6 +192,7 @@ fn issue(at: &str, rt: &str, family: &str) -> Out {
             refresh_token: Some(refresh),
             audit: vec![],
             spare_on_loss: false,
+            cas_ticket: None,
         },
         response(at),
     ))
@@ -210,7 +211,13 @@ async fn seed_refresh(s: &dyn Store, rt: &RefreshToken) {
     let seed = move |_: &AuthCode| -> Out {
         let family = Some((rt.family_id.clone(), rt.expires_at));
         Ok((
-            Issue { family, refresh_token: Some(rt.clone()), audit: vec![], spare_on_loss: false },
+            Issue {
+                family,
+                refresh_token: Some(rt.clone()),
+                audit: vec![],
+                spare_on_loss: false,
+                cas_ticket: None,
+            },
             response("none"),
         ))
     };

@@ -22,6 +22,8 @@ pub struct Issue {
     pub refresh_token: Option<RefreshToken>,
     /// Audit events committed with the tokens, in the same transaction.
     pub audit: Vec<AuditEvent>,
+    /// A CAS ticket validated in a browser session, recorded for its single logout.
+    pub cas_ticket: Option<crate::model::CasTicketUse>,
     /// A rotation that loses a race (another request rotated the same token first) leaves the
     /// family alive: the caller then answers the loser as a reuse within the client's reuse
     /// interval (`token::within_reuse`).
@@ -408,8 +410,6 @@ pub trait Store: Send + Sync + 'static {
     /// The clients that received a code in the session (recorded with each code).
     async fn session_clients(&self, tenant_id: &str, sid: &str) -> Result<Vec<String>>;
     async fn insert_logout_deliveries(&self, deliveries: &[LogoutDelivery]) -> Result<()>;
-    /// Records a CAS ticket validated in a session, for its single logout.
-    async fn record_cas_ticket(&self, used: &crate::model::CasTicketUse) -> Result<()>;
     async fn insert_cas_pgt(&self, pgt: &crate::model::CasPgt) -> Result<()>;
     /// A live or expired proxy-granting ticket by the SHA-256 of its value, or by its id.
     async fn cas_pgt(&self, pgt_hash: Option<&str>, id: Option<&str>)

@@ -597,5 +597,8 @@ fn mint(
     let mut audit: Vec<AuditEvent> = audit.collect();
     let released = personal.filter(|_| response.id_token.is_some());
     audit.extend(released.and_then(|p| crate::tokens_read::release_record(p, authz, "id_token", now)));
-    Ok((Issue { family, refresh_token: refresh_record, audit, spare_on_loss: false }, response))
+    Ok((
+        Issue { family, refresh_token: refresh_record, audit, spare_on_loss: false, cas_ticket: None },
+        response,
+    ))
 }

@@ -128,6 +128,8 @@ pub struct Pending<'a> {
     pub refresh: Vec<&'a idp_core::model::RefreshToken>,
     /// Family rows to create or extend: id and expiry.
     pub families: Vec<(&'a str, i64)>,
+    /// CAS tickets validated in browser sessions (for single logout).
+    pub cas_tickets: Vec<&'a idp_core::model::CasTicketUse>,
 }
 
 impl<'a> Pending<'a> {
@@ -138,6 +140,7 @@ impl<'a> Pending<'a> {
         }
         self.refresh.extend(&issue.refresh_token);
         self.audit.extend(&issue.audit);
+        self.cas_tickets.extend(&issue.cas_ticket);
     }
 
     /// The families, each once with its latest expiry (one upsert may not touch a row twice).

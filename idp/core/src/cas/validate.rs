@@ -10,7 +10,7 @@
 //! validation answers the proxy chain read from that proxy-granting ticket.
 //! Validation reads the code ahead (to know the service and the person), prepares the release,
 //! and then consumes the code in the store's one atomic redemption, which writes the release
-//! record with it: a ticket is valid once, for its own service, within its life.
+//! record and the session's record of the ticket (for single logout) with it: a ticket is valid once, for its own service, within its life.
 
 use serde_json::json;
 
@@ -158,7 +158,17 @@ pub async fn validate(ctx: &ReadContext<'_>, v: Validation<'_>) -> Result<Outcom
             at: now,
         }];
         audit.extend(release_record(claims, &c.authz, "cas", now));
-        Ok((Issue { audit, ..Issue::default() }, TokenResponse::default()))
+        // the service is told when the session ends (a proxy ticket's target is not: the
+        // proxying service holds the person's session there)
+        let cas_ticket = c.authz.sid.as_ref().filter(|_| !proxied).map(|sid| CasTicketUse {
+            sid: sid.clone(),
+            ticket: v.ticket.to_string(),
+            tenant_id: c.authz.tenant_id.clone(),
+            client_id: c.authz.client_id.clone(),
+            service: v.service.to_string(),
+            created_at: now,
+        });
+        Ok((Issue { audit, cas_ticket, ..Issue::default() }, TokenResponse::default()))
     };
     let code = match ctx.store.redeem_code(&hash, &ctx.tenant.id, &client.client_id, &check).await? {
         Redeem::Issued(code, _) => code,
@@ -182,17 +192,6 @@ pub async fn validate(ctx: &ReadContext<'_>, v: Validation<'_>) -> Result<Outcom
         let Some(pgt) = ctx.store.cas_pgt(None, Some(id)).await? else { return Ok(not_recognised()) };
         proxies.push(pgt.pgt_url);
         proxies.extend(pgt.proxies);
-    }
-    if let Some(sid) = code.authz.sid.as_ref().filter(|_| !proxied) {
-        let used = CasTicketUse {
-            sid: sid.clone(),
-            ticket: v.ticket.to_string(),
-            tenant_id: ctx.tenant.id.clone(),
-            client_id: client.client_id.clone(),
-            service: v.service.to_string(),
-            created_at: now,
-        };
-        ctx.store.record_cas_ticket(&used).await?;
     }
     let attributes = cas::attributes(&claims, &code.authz, !proxied && from_new_login(v.ticket));
     let success = Success { user, attributes, pgt_iou: None, proxies };

@@ -345,6 +345,22 @@ async fn write_pending<'c>(
         q.build().persistent(false).execute(&mut **tx).await.map_err(map_err)?;
         p.audit.clear();
     }
+    if !p.cas_tickets.is_empty() {
+        let mut q = Q::new(
+            "INSERT INTO cas_session_tickets (sid, ticket, tenant_id, client_id, service, created_at) ",
+        );
+        q.push_values(&p.cas_tickets, |mut b, u| {
+            b.push_bind(&u.sid)
+                .push_bind(&u.ticket)
+                .push_bind(&u.tenant_id)
+                .push_bind(&u.client_id)
+                .push_bind(&u.service)
+                .push_bind(u.created_at);
+        });
+        q.push(" ON CONFLICT (sid, ticket) DO NOTHING");
+        q.build().persistent(false).execute(&mut **tx).await.map_err(map_err)?;
+        p.cas_tickets.clear();
+    }
     Ok(())
 }
 

@@ -22,23 +22,6 @@ impl This {
         Ok(rows.into_iter().map(|(c,)| c).collect())
     }
 
-    pub(crate) async fn sql_record_cas_ticket(&self, u: &CasTicketUse) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO cas_session_tickets (sid, ticket, tenant_id, client_id, service, created_at) VALUES \
-             ($1, $2, $3, $4, $5, $6) ON CONFLICT (sid, ticket) DO NOTHING",
-        )
-        .bind(&u.sid)
-        .bind(&u.ticket)
-        .bind(&u.tenant_id)
-        .bind(&u.client_id)
-        .bind(&u.service)
-        .bind(u.created_at)
-        .execute(&self.write)
-        .await
-        .map_err(map_err)?;
-        Ok(())
-    }
-
     pub(crate) async fn sql_cas_session_tickets(
         &self,
         tenant_id: &str,

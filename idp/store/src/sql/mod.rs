@@ -277,10 +277,6 @@ impl idp_core::Store for This {
         self.sql_insert_logout_deliveries(ds).await
     }
 
-    async fn record_cas_ticket(&self, used: &idp_core::model::CasTicketUse) -> Result<()> {
-        self.sql_record_cas_ticket(used).await
-    }
-
     async fn insert_cas_pgt(&self, pgt: &idp_core::model::CasPgt) -> Result<()> {
         self.sql_insert_cas_pgt(pgt).await
     }
