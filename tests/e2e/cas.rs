@@ -40,14 +40,17 @@ impl Service {
         (s, base)
     }
 
-    pub(crate) async fn wait_for(&self, n: usize) -> Vec<String> {
+    /// Waits (real time: the deliveries run every second) for a logout request naming `ticket`.
+    pub(crate) async fn wait_for(&self, ticket: &str) -> Vec<String> {
+        let index = format!("<samlp:SessionIndex>{ticket}</samlp:SessionIndex>");
         for _ in 0..100 {
-            if self.logouts.lock().unwrap().len() >= n {
-                return self.logouts.lock().unwrap().clone();
+            let got = self.logouts.lock().unwrap().clone();
+            if got.iter().any(|m| m.contains(&index)) {
+                return got;
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
-        panic!("expected {n} logout requests, got {}", self.logouts.lock().unwrap().len());
+        panic!("no logout request for {ticket}: {:?}", self.logouts.lock().unwrap());
     }
 }
 
@@ -58,7 +61,9 @@ pub(crate) async fn register(s: &TestServer, services: &[&str], scope: &str) -> 
         client_type: Some("cas".into()),
         services: Some(services.iter().map(|x| x.to_string()).collect()),
         scope: Some(scope.into()),
-        purposes: Some([("profile".to_string(), "办理登记时核对申请人姓名".to_string())].into()),
+        purposes: scope
+            .contains("profile")
+            .then(|| [("profile".to_string(), "办理登记时核对申请人姓名".to_string())].into()),
         ..ClientRequest::default()
     };
     s.ops.register_client_by("main", &req, None, "test").await.expect("CAS service registered").0.client_id
@@ -248,18 +253,30 @@ async fn cas(backend: Backend) {
     let grants = s.ops.store.account_grants(&s.tenant_id().await, &lin).await.unwrap();
     assert!(grants.iter().any(|g| g.client_id == id), "{grants:?}");
 
+    // a consent page with an existing session is not a new sign-in (renew cannot be met by it)
+    let second = format!("{base}/second");
+    register(&s, &[&second], "openid").await;
+    s.env.advance(1);
+    let (_, _, page) = b.get(&s, &login_url(&s, &second, "")).await.page();
+    let back = b.consent(&s, &page, true).await.left();
+    let st = back.query_pairs().find(|(k, _)| k == "ticket").unwrap().1.into_owned();
+    assert!(st.starts_with("ST-0-"), "{st}");
+    assert_eq!(
+        failure_code(&validate(&s, "serviceValidate", &second, &st, "&renew=true").await),
+        "INVALID_TICKET"
+    );
+    // a ticket issued before the logout is worthless after it
+    let late = ticket_for(&s, &b, &service, "").await;
+
     // CAS logout: the session ends everywhere, the service is told which ticket's session ended,
     // and the browser goes back to the registered service
     let back = b.get(&s, &format!("{}/cas/logout?service={}", s.issuer, urlencode(&service))).await.left();
     assert_eq!(back.as_str(), service);
-    let got = receiver.wait_for(1).await;
-    assert!(
-        got.iter().any(|m| m.contains(&format!("<samlp:SessionIndex>{renewed}</samlp:SessionIndex>"))),
-        "{got:?}"
-    );
+    let got = receiver.wait_for(&renewed).await;
     assert!(got[0].starts_with("<samlp:LogoutRequest"), "{got:?}");
     let cb = b.get(&s, &auth_url(&s.issuer, &oidc, "&prompt=none")).await.callback();
     assert_eq!(cb.get("error").map(String::as_str), Some("login_required"), "signed out of OIDC too");
+    assert_eq!(failure_code(&validate(&s, "serviceValidate", &service, &late, "").await), "INVALID_TICKET");
     // delivered at the first attempt, whatever the service answered (fire and forget)
     let mut deliveries = vec![];
     for _ in 0..50 {
@@ -277,12 +294,14 @@ async fn cas(backend: Backend) {
             && d.attempts == 1),
         "{deliveries:?}"
     );
-    // logout never redirects to an unregistered URL
-    let (_, status, _) = b
+    // logout never redirects to an unregistered URL, and a link without a registered service
+    // (anyone could plant one) asks the person first
+    let (_, status, page) = b
         .get(&s, &format!("{}/cas/logout?service={}", s.issuer, urlencode("https://evil.example/")))
         .await
         .page();
-    assert_eq!(status, 200, "the signed-out page instead");
+    assert_eq!(status, 200);
+    assert!(!page.contains("evil.example"), "{page}");
 }
 
 crate::both_backends!(a_cas_service_signs_in_validates_and_logs_out, cas);
@@ -297,9 +316,23 @@ async fn refusals(backend: Backend) {
     let service = "http://127.0.0.1:9/app";
     let id = register(&s, &[service], "openid profile").await;
     let b = Browser::new();
+    // no second service may take over its URL, or a URL under it, or a prefix above it
+    for taken in [service.to_string(), format!("{service}?x=1"), "http://127.0.0.1:9/*".into()] {
+        let req = ClientRequest {
+            name: Some("x".into()),
+            client_type: Some("cas".into()),
+            services: Some(vec![taken.clone()]),
+            ..ClientRequest::default()
+        };
+        let e = s.ops.register_client_by("main", &req, None, "test").await.unwrap_err().to_string();
+        assert!(e.contains("overlaps"), "{taken}: {e}");
+    }
 
     // a ticket of this tenant is unknown to another tenant's CAS server (and stays usable here)
     let ticket = ticket_for(&s, &b, service, "").await;
+    // a logout link without a registered service (anyone could plant one) asks first
+    let (_, _, page) = b.get(&s, &format!("{}/cas/logout", s.issuer)).await.page();
+    assert!(page.contains("name=\"decision\""), "a confirmation: {page}");
     let north = s.issuer.replace("/t/main", "/t/north");
     assert_eq!(
         failure_code(&validate_at(&north, "serviceValidate", service, &ticket, "").await),

@@ -135,7 +135,8 @@ async fn phpcas_protects_a_page_and_obeys_single_logout() {
     assert_eq!(res.status(), 200, "signed in at the service");
 
     // logout at the provider: phpCAS destroys the session the ticket opened
-    let _ = b.get(&s, &format!("{}/cas/logout", s.issuer)).await;
+    let _ =
+        b.get(&s, &format!("{}/cas/logout?service={}", s.issuer, crate::oidc_flow::urlencode(&page))).await;
     for _ in 0..50 {
         let (url, _) = at_service(&b, page.clone(), &app).await;
         if url.starts_with(&s.issuer) {
@@ -178,7 +179,8 @@ async fn mod_auth_cas_protects_an_apache_page_and_obeys_single_logout() {
     let text = res.text().await.unwrap();
     assert!(text.contains(&format!("user={lin}\n")), "{text}");
 
-    let _ = b.get(&s, &format!("{}/cas/logout", s.issuer)).await;
+    let secured = crate::oidc_flow::urlencode(&format!("{app}/secured/"));
+    let _ = b.get(&s, &format!("{}/cas/logout?service={secured}", s.issuer)).await;
     for _ in 0..50 {
         let (url, _) = at_service(&b, format!("{app}/secured/"), &app).await;
         if url.starts_with(&s.issuer) {

@@ -91,24 +91,27 @@ async fn proxy(backend: Backend) {
         format!("{}/cas/proxy?pgt={}&targetService={}", s.issuer, urlencode(pgt), urlencode(t))
     };
     let ask = |url: String| async move { rp_http().get(url).send().await.unwrap().text().await.unwrap() };
+    // the person never allowed the back office: no proxy ticket for it
     let answer = ask(proxy_url(&pgt, target)).await;
-    let pt = between(&answer, "<cas:proxyTicket>", "</cas:proxyTicket>").expect(&answer).to_string();
-    assert!(pt.starts_with("PT-"));
-    // not at /serviceValidate
+    assert!(answer.contains("code=\"UNAUTHORIZED_SERVICE\""), "{answer}");
+    let _ = ticket_for(&s, &b, target, "").await;
+    // a proxy ticket is not validated at /serviceValidate
+    let pt = between(&ask(proxy_url(&pgt, target)).await, "<cas:proxyTicket>", "</cas:proxyTicket>")
+        .unwrap()
+        .to_string();
+    assert!(pt.starts_with("PT-") && pt.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'), "{pt}");
     let refused = validate(&s, "p3/serviceValidate", target, &pt, "").await;
     assert!(refused.contains("code=\"INVALID_TICKET_SPEC\""), "{refused}");
+    // once the person allowed it, it receives what they allowed, and the chain
     let pt = between(&ask(proxy_url(&pgt, target)).await, "<cas:proxyTicket>", "</cas:proxyTicket>")
         .unwrap()
         .to_string();
     let xml = validate(&s, "p3/proxyValidate", target, &pt, "").await;
     assert!(xml.contains("<cas:authenticationSuccess>"), "{xml}");
     assert_eq!(between(&xml, "<cas:proxy>", "</cas:proxy>"), Some(cb_url.as_str()), "{xml}");
-    // the person never consented to the back office: its identifier, nothing more
-    assert!(!xml.contains("preferred_username"), "{xml}");
+    assert!(xml.contains("<cas:isFromNewLogin>false</cas:isFromNewLogin>"), "{xml}");
     let replay = validate(&s, "p3/proxyValidate", target, &pt, "").await;
     assert!(replay.contains("code=\"INVALID_TICKET\""), "{replay}");
-    // once the person allowed the back office, it receives what they allowed
-    let _ = ticket_for(&s, &b, target, "").await;
     let pt = between(&ask(proxy_url(&pgt, target)).await, "<cas:proxyTicket>", "</cas:proxyTicket>")
         .unwrap()
         .to_string();
@@ -119,6 +122,14 @@ async fn proxy(backend: Backend) {
         serde_json::json!(["lin"])
     );
     assert_eq!(json["serviceResponse"]["authenticationSuccess"]["proxies"], serde_json::json!([cb_url]));
+    // a target that needs two factors gets no proxy ticket from a one-factor sign-in
+    let strict = ClientRequest {
+        min_acr: Some("aal2".into()),
+        ..register(vec!["http://127.0.0.1:9/strict".into()], None, "openid")
+    };
+    s.ops.register_client_by("main", &strict, None, "test").await.unwrap();
+    let answer = ask(proxy_url(&pgt, "http://127.0.0.1:9/strict")).await;
+    assert!(answer.contains("code=\"UNAUTHORIZED_SERVICE\""), "{answer}");
 
     // refusals
     let unknown = ask(proxy_url(&pgt, "https://evil.example/x")).await;
@@ -133,8 +144,17 @@ async fn proxy(backend: Backend) {
     assert!(!xml.contains("proxyGrantingTicket"), "{xml}");
     let _ = office;
 
+    // the person withdraws consent from the portal: its proxy-granting ticket is dead
+    let account = s.ops.account("main", "lin").await.unwrap().id;
+    let portal_id = s.ops.store.list_clients(&s.tenant_id().await).await.unwrap();
+    let portal_id = portal_id.iter().find(|c| c.settings.cas.services == [portal]).unwrap().client_id.clone();
+    s.ops.store.withdraw_grant(&s.tenant_id().await, &account, &portal_id).await.unwrap();
+    let withdrawn = ask(proxy_url(&pgt, target)).await;
+    assert!(withdrawn.contains("code=\"UNAUTHORIZED_SERVICE_PROXY\""), "{withdrawn}");
+    let _ = ticket_for(&s, &b, portal, "").await;
+
     // the session ends: the proxy-granting ticket is dead
-    let _ = b.get(&s, &format!("{}/cas/logout", s.issuer)).await;
+    let _ = b.get(&s, &format!("{}/cas/logout?service={}", s.issuer, urlencode(portal))).await;
     let dead = ask(proxy_url(&pgt, target)).await;
     assert!(dead.contains("code=\"INVALID_TICKET\""), "{dead}");
     let _ = login_url;

@@ -135,20 +135,28 @@ pub fn valid_callback(p: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Whether `service` (as sent by the service) is one `pattern` allows. An exact pattern
-/// without a query allows the same URL with any query; a prefix allows the URLs under its
-/// path on the same origin. The service URL must be in its normal form (no dot segments,
-/// user information or fragment), so the text compared is what a browser would visit.
-pub fn matches(pattern: &str, service: &str) -> bool {
+/// Whether `service` is a URL in its normal form, as a service may send it: parsed and written
+/// back unchanged (no dot segments, default ports, upper-case hosts), no user information or
+/// fragment, not too long.
+pub fn normal_service(service: &str) -> bool {
     if service.len() > MAX_SERVICE_LEN {
         return false;
     }
     let Ok(u) = url::Url::parse(service) else { return false };
-    if u.as_str() != service || u.fragment().is_some() || !u.username().is_empty() || u.password().is_some() {
-        return false;
-    }
+    u.as_str() == service && u.fragment().is_none() && u.username().is_empty() && u.password().is_none()
+}
+
+/// Whether `pattern` allows `service`, already known to be in its normal form
+/// ([`normal_service`]). An exact pattern without a query allows the same URL with any query; a
+/// prefix allows the URLs under its path on the same origin, but never a path that a server
+/// could read as leaving the prefix (`;` path parameters as in `..;`, encoded slashes or
+/// backslashes).
+fn allows(pattern: &str, service: &str) -> bool {
     match pattern.strip_suffix('*') {
-        Some(prefix) => service.starts_with(prefix),
+        Some(prefix) => service.strip_prefix(prefix).is_some_and(|rest| {
+            let path = rest.split('?').next().unwrap_or_default().to_ascii_lowercase();
+            !path.contains(';') && !path.contains("%2f") && !path.contains("%5c")
+        }),
         None => {
             service == pattern
                 || (!pattern.contains('?')
@@ -157,19 +165,55 @@ pub fn matches(pattern: &str, service: &str) -> bool {
     }
 }
 
-/// The enabled CAS service of `clients` whose registration allows `service`; the longest
-/// matching pattern wins, so a narrower registration beats a wider one.
+/// Whether `service` (as sent by the service) is one `pattern` allows: in its normal form (so
+/// the text compared is what a browser would visit) and allowed by the pattern.
+pub fn matches(pattern: &str, service: &str) -> bool {
+    normal_service(service) && allows(pattern, service)
+}
+
+/// Whether two registered patterns could allow the same service URL: then one service could
+/// receive the other's tickets, so a tenant never has both.
+pub fn overlaps(a: &str, b: &str) -> bool {
+    let base = |p: &str| {
+        p.strip_suffix('*').map(|x| (x.to_string(), true)).unwrap_or_else(|| (p.to_string(), false))
+    };
+    let ((pa, wa), (pb, wb)) = (base(a), base(b));
+    // an exact pattern without a query also stands for the URL with any query
+    let exact_key = |p: &str| p.split('?').next().unwrap_or_default().to_string();
+    match (wa, wb) {
+        (true, true) => pa.starts_with(&pb) || pb.starts_with(&pa),
+        (true, false) => pb.starts_with(&pa),
+        (false, true) => pa.starts_with(&pb),
+        (false, false) => {
+            exact_key(&pa) == exact_key(&pb) && (!pa.contains('?') || !pb.contains('?') || pa == pb)
+        }
+    }
+}
+
+/// The enabled CAS service of `clients` whose registration allows `service`: the one with the
+/// longest matching pattern; none when two services match equally well (registration refuses
+/// overlapping patterns, so that happens only with data written otherwise).
 pub fn service_of<'a>(clients: &'a [Client], service: &str) -> Option<&'a Client> {
-    clients
-        .iter()
-        .filter(|c| c.client_type == ClientType::Cas && !c.disabled)
-        .filter_map(|c| {
-            let best =
-                c.settings.cas.services.iter().filter(|p| matches(p, service)).map(|p| p.len()).max()?;
-            Some((best, c))
-        })
-        .max_by_key(|(len, _)| *len)
-        .map(|(_, c)| c)
+    if !normal_service(service) {
+        return None;
+    }
+    let mut best: Option<(usize, &Client)> = None;
+    let mut tie = false;
+    for c in clients.iter().filter(|c| c.client_type == ClientType::Cas && !c.disabled) {
+        let Some(len) = c.settings.cas.services.iter().filter(|p| allows(p, service)).map(|p| p.len()).max()
+        else {
+            continue;
+        };
+        match best {
+            Some((b, _)) if b > len => {}
+            Some((b, _)) if b == len => tie = true,
+            _ => {
+                best = Some((len, c));
+                tie = false;
+            }
+        }
+    }
+    if tie { None } else { best.map(|(_, c)| c) }
 }
 
 /// The answer format (§2.5.1 `format`, XML by default).
@@ -430,9 +474,25 @@ mod tests {
             "https://app.example/gov/#frag",
             "https://app.example:443/gov/x",
             "http://app.example/gov/",
+            "https://app.example/gov/..;/admin/",
+            "https://app.example/gov/a%2F..%2Fadmin",
+            "https://app.example/gov/a%5c..%5cadmin",
         ] {
             assert!(!matches(prefix, bad), "{bad} matched");
         }
+        assert!(matches(prefix, "https://app.example/gov/a?x=..;y"), "the query is the service's own");
+    }
+
+    #[test]
+    fn overlapping_patterns_are_found() {
+        assert!(overlaps("https://a/x", "https://a/x"));
+        assert!(overlaps("https://a/x", "https://a/x?y=1"));
+        assert!(!overlaps("https://a/x?y=1", "https://a/x?y=2"));
+        assert!(overlaps("https://a/gov/*", "https://a/gov/x"));
+        assert!(overlaps("https://a/gov/x", "https://a/gov/*"));
+        assert!(overlaps("https://a/*", "https://a/gov/*"));
+        assert!(!overlaps("https://a/gov/*", "https://a/govx/*"));
+        assert!(!overlaps("https://a/x", "https://a/y"));
     }
 
     #[test]

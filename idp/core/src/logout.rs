@@ -91,7 +91,9 @@ pub fn deliveries(
 
 /// A CAS single-logout delivery for each ticket validated in the ended session whose service
 /// is still registered, enabled and wants single logout (the `logoutRequest` goes to the
-/// service URL the ticket was validated for).
+/// service URL the ticket was validated for), at most [`MAX_CAS_LOGOUTS`] per service: the
+/// URLs under a prefix are the validating party's choice, and a session's logout must not
+/// become a flood of POSTs from the provider's network.
 pub fn cas_deliveries(
     clients: &[Client],
     tickets: &[crate::model::CasTicketUse],
@@ -99,8 +101,14 @@ pub fn cas_deliveries(
     now: i64,
     mut new_id: impl FnMut() -> String,
 ) -> Vec<LogoutDelivery> {
+    let mut per_service: std::collections::HashMap<&str, usize> = Default::default();
     tickets
         .iter()
+        .filter(|t| {
+            let n = per_service.entry(t.client_id.as_str()).or_default();
+            *n += 1;
+            *n <= MAX_CAS_LOGOUTS
+        })
         .filter_map(|t| {
             let c = clients.iter().find(|c| c.client_id == t.client_id && !c.disabled)?;
             let registered = c.settings.cas.services.iter().any(|p| crate::cas::matches(p, &t.service));
@@ -123,6 +131,9 @@ pub fn cas_deliveries(
         })
         .collect()
 }
+
+/// The most CAS single-logout messages one service receives for one ended session.
+pub const MAX_CAS_LOGOUTS: usize = 20;
 
 /// What an attempt came to: the delivery as it is to be stored afterwards.
 pub fn after_attempt(d: &LogoutDelivery, outcome: Result<(), String>, now: i64) -> LogoutDelivery {

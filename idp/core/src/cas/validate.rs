@@ -111,7 +111,8 @@ pub async fn validate(ctx: &ReadContext<'_>, v: Validation<'_>) -> Result<Outcom
     if proxied && !v.proxy {
         return Ok(invalid(code::INVALID_TICKET_SPEC, "a proxy ticket is validated at /proxyValidate"));
     }
-    let not_recognised = || invalid(code::INVALID_TICKET, format!("ticket {} not recognised", v.ticket));
+    // (descriptions never echo the ticket: they reach logs)
+    let not_recognised = || invalid(code::INVALID_TICKET, "the ticket is not recognised");
     let hash = sha256_hex(v.ticket.as_bytes());
     let Some(ahead) = ctx.store.code(&hash).await? else { return Ok(not_recognised()) };
     if ahead.authz.tenant_id != ctx.tenant.id {
@@ -122,8 +123,10 @@ pub async fn validate(ctx: &ReadContext<'_>, v: Validation<'_>) -> Result<Outcom
         return Ok(not_recognised());
     };
     // the release is prepared from the code as read ahead and recorded only if this caller
-    // consumes the code (the same code: its key is the ticket)
-    let released = if ahead.consumed { None } else { ctx.released(&ahead.authz).await? };
+    // consumes the code (the same code: its key is the ticket); a session that has ended since
+    // (logout) releases nothing
+    let live = !ahead.consumed && session_live(ctx, &ahead.authz).await?;
+    let released = if live { ctx.released(&ahead.authz).await? } else { None };
     let now = ctx.env.now();
     let prepared = released.as_ref();
     let check = |c: &AuthCode| -> Result<(Issue, TokenResponse), OAuthError> {
@@ -180,7 +183,7 @@ pub async fn validate(ctx: &ReadContext<'_>, v: Validation<'_>) -> Result<Outcom
             return Ok(invalid(code, e.description));
         }
         Redeem::Replayed => {
-            return Ok(invalid(code::INVALID_TICKET, format!("ticket {} already used", v.ticket)));
+            return Ok(invalid(code::INVALID_TICKET, "the ticket has already been used"));
         }
         Redeem::NotFound => return Ok(not_recognised()),
     };
@@ -196,6 +199,25 @@ pub async fn validate(ctx: &ReadContext<'_>, v: Validation<'_>) -> Result<Outcom
     let attributes = cas::attributes(&claims, &code.authz, !proxied && from_new_login(v.ticket));
     let success = Success { user, attributes, pgt_iou: None, proxies };
     Ok(Outcome::Valid(success, Box::new((client, code.authz))))
+}
+
+/// Whether the browser session behind `authz` is still live.
+async fn session_live(ctx: &ReadContext<'_>, authz: &Authorization) -> Result<bool, OAuthError> {
+    let (Some(account), Some(sid)) = (authz.account_id.as_deref(), authz.sid.as_deref()) else {
+        return Ok(false);
+    };
+    let live = ctx.store.account_sessions(&ctx.tenant.id, account, ctx.env.now()).await?;
+    Ok(live.iter().any(|s| s.sid == sid))
+}
+
+/// Whether the person still allows `client` what `authz` was granted for (a statutory service
+/// needs no consent): a withdrawal ends what a proxy-granting ticket can do.
+async fn allowed(
+    ctx: &ReadContext<'_>,
+    client: &Client,
+    account: &str,
+) -> Result<Option<crate::model::Grant>, OAuthError> {
+    Ok(ctx.store.grant(&ctx.tenant.id, account, &client.client_id).await?)
 }
 
 /// A proxy-granting ticket for a validated ticket's service (§2.5.4): the ticket, its IOU and
@@ -252,20 +274,21 @@ pub async fn proxy(
     let Some(record) = record.filter(|r| r.expires_at > now && r.authz.tenant_id == ctx.tenant.id) else {
         return refused(code::INVALID_TICKET, "the proxy-granting ticket is not recognised or has expired");
     };
-    let (Some(account), Some(sid)) = (record.authz.account_id.as_deref(), record.authz.sid.as_deref()) else {
+    let Some(account) = record.authz.account_id.as_deref() else {
         return refused(code::INVALID_TICKET, "the proxy-granting ticket is not recognised");
     };
-    let live = ctx.store.account_sessions(&ctx.tenant.id, account, now).await?;
-    if !live.iter().any(|s| s.sid == sid) {
+    if !session_live(ctx, &record.authz).await? {
         return refused(code::INVALID_TICKET, "the session behind the proxy-granting ticket has ended");
     }
-    let proxy_ok = clients.iter().any(|c| {
+    let Some(proxying) = clients.iter().find(|c| {
         c.client_id == record.authz.client_id
             && !c.disabled
             && c.settings.cas.proxy_callbacks.iter().any(|p| cas::matches(p, &record.pgt_url))
-    });
-    if !proxy_ok {
+    }) else {
         return refused(code::UNAUTHORIZED_SERVICE_PROXY, "the service may no longer proxy");
+    };
+    if !proxying.settings.statutory && allowed(ctx, proxying, account).await?.is_none() {
+        return refused(code::UNAUTHORIZED_SERVICE_PROXY, "the person no longer allows the proxying service");
     }
     if record.proxies.len() + 1 >= cas::MAX_PROXY_CHAIN {
         return refused(code::UNAUTHORIZED_SERVICE_PROXY, "the proxy chain is too long");
@@ -273,14 +296,30 @@ pub async fn proxy(
     let Some(target_client) = cas::service_of(clients, target) else {
         return refused(code::UNAUTHORIZED_SERVICE, "the target service is not registered");
     };
-    let grant = ctx.store.grant(&ctx.tenant.id, account, &target_client.client_id).await?;
+    // the target's own rules, as for a sign-in to it: the level, the acting contexts, the
+    // real-name level, and the person's consent (unless it informs under a statutory duty)
+    let ts = &target_client.settings;
+    if !crate::policy::satisfies(record.authz.acr.as_deref().unwrap_or_default(), ts.min_acr.as_deref()) {
+        return refused(code::UNAUTHORIZED_SERVICE, "the target service needs a stronger sign-in");
+    }
+    if !ts.contexts.contains(&record.authz.act_as) {
+        return refused(code::UNAUTHORIZED_SERVICE, "the target service does not accept this acting context");
+    }
+    if let Some(min) = ts.min_realname_level {
+        let level = ctx.store.real_name(account).await?.map_or(0, |r| r.level);
+        if level < min {
+            return refused(code::UNAUTHORIZED_SERVICE, "the target service needs a higher real-name level");
+        }
+    }
+    let grant = allowed(ctx, target_client, account).await?;
+    if grant.is_none() && !ts.statutory {
+        return refused(code::UNAUTHORIZED_SERVICE, "the person has not allowed the target service");
+    }
     let mut scope = vec!["openid".to_string()];
     scope.extend(
-        target_client
-            .settings
-            .scope
+        ts.scope
             .split(' ')
-            .filter(|s| *s != "openid" && grant.as_ref().is_some_and(|g| g.covers(s)))
+            .filter(|s| *s != "openid" && (ts.statutory || grant.as_ref().is_some_and(|g| g.covers(s))))
             .map(String::from),
     );
     let ticket = format!("{PROXY_TICKET_PREFIX}{}-{}", record.id, random_part(ctx.env));

@@ -33,13 +33,13 @@ pub async fn finish(
 }
 
 /// The front-end's answer to a refused sign-in (`e.code` is one of the engine's refusals).
-pub fn refuse(t: &TenantCtx, front: &FrontRequest, e: &OAuthError) -> Response {
+pub async fn refuse(state: &AppState, t: &TenantCtx, front: &FrontRequest, e: &OAuthError) -> Response {
     match front {
         FrontRequest::Oidc(req) => oidc::authorize::respond(&error_response(req, e, &t.endpoints.issuer)),
         // the account pages hear it as an OpenID Connect client of their own would, at their
         // own address
         FrontRequest::Cas(login) => {
-            cas::refuse(login, e, Lang::pick(login.locale.as_deref(), &Default::default()))
+            cas::refuse(state, t, login, e, Lang::pick(login.locale.as_deref(), &Default::default())).await
         }
         FrontRequest::Account(a) => {
             let mut req = account_request(a.clone());

@@ -220,6 +220,33 @@ fn type_limits(t: ClientType, s: &ClientSettings) -> anyhow::Result<()> {
 }
 
 impl Ops {
+    /// A CAS service's URLs may not overlap another service's (enabled or not) in the tenant:
+    /// the other could otherwise receive its tickets, or it theirs.
+    async fn check_cas_overlap(
+        &self,
+        slug: &str,
+        id: Option<&str>,
+        s: &ClientSettings,
+    ) -> anyhow::Result<()> {
+        if s.cas.services.is_empty() {
+            return Ok(());
+        }
+        let tenant = self.tenant(slug).await?;
+        for other in self.store.list_clients(&tenant.id).await? {
+            if Some(other.client_id.as_str()) == id || other.client_type != ClientType::Cas {
+                continue;
+            }
+            for mine in &s.cas.services {
+                if let Some(theirs) =
+                    other.settings.cas.services.iter().find(|t| idp_core::cas::overlaps(mine, t))
+                {
+                    bail!("{mine} overlaps {theirs}, a service URL already registered in this tenant");
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Registers a client; its secret (web, service) is in the answer, once.
     pub async fn register_client_by(
         &self,
@@ -249,6 +276,7 @@ impl Ops {
         }
         apply(&mut settings, req)?;
         type_limits(client_type, &settings)?;
+        self.check_cas_overlap(slug, None, &settings).await?;
         settings.organisation_id = organisation_id;
         let new = NewClient {
             name: req.name.clone().unwrap_or_default(),
@@ -285,6 +313,7 @@ impl Ops {
         }
         apply(&mut client.settings, req)?;
         type_limits(client.client_type, &client.settings)?;
+        self.check_cas_overlap(slug, Some(id), &client.settings).await?;
         self.check_admin_scope(slug, client.client_type, &mut client.settings)?;
         crate::ops::check_scopes_defined(&self.tenant(slug).await?, &client.settings)?;
         self.check_outbound(&client.settings)?;

@@ -136,6 +136,19 @@ pub async fn finish(
     Ok(back(login, Some(ticket)))
 }
 
+/// The service of a sign-in that began a while ago, if its registration still allows the
+/// service URL (an administrator may have changed or disabled it meanwhile).
+async fn still_registered(
+    state: &AppState,
+    t: &TenantCtx,
+    login: &CasLogin,
+) -> Result<Option<Client>, OAuthError> {
+    let client = state.store().client(&t.tenant.id, &login.client_id).await?;
+    Ok(client.filter(|c| {
+        !c.disabled && c.settings.cas.services.iter().any(|p| idp_core::cas::matches(p, &login.service))
+    }))
+}
+
 /// To the service, with the ticket if there is one.
 fn back(login: &CasLogin, ticket: Option<String>) -> Response {
     let mode = if login.post { ResponseMode::FormPost } else { ResponseMode::Query };
@@ -147,16 +160,25 @@ fn back(login: &CasLogin, ticket: Option<String>) -> Response {
 }
 
 /// The answer to a refused sign-in: a gateway request goes back to the service without a
-/// ticket (§2.1.1); otherwise the person is told on a page (CAS has no error response).
-pub fn refuse(login: &CasLogin, e: &OAuthError, lang: Lang) -> Response {
-    if login.gateway {
+/// ticket (§2.1.1), while the service URL is still registered; otherwise the person is told on
+/// a page (CAS has no error response).
+pub async fn refuse(
+    state: &AppState,
+    t: &TenantCtx,
+    login: &CasLogin,
+    e: &OAuthError,
+    lang: Lang,
+) -> Response {
+    if login.gateway && matches!(still_registered(state, t, login).await, Ok(Some(_))) {
         return back(login, None);
     }
     error_page(lang, &e.clone().with_status(StatusCode::FORBIDDEN.as_u16()))
 }
 
-/// `GET /cas/logout` (§2.3.1): the session ends at once, everywhere; then on to `service`
-/// when it is one of the tenant's registered services, else the signed-out page.
+/// `GET /cas/logout` (§2.3.1). A service's own logout link (`service` is a registered service
+/// of the tenant) ends the session at once, everywhere, and goes back to the service, as CAS
+/// clients expect; any other request is a link anyone could plant, so the person confirms
+/// first on the provider's logout page (the OpenID Connect `end_session` confirmation).
 pub async fn logout(
     state: State,
     Path(slug): Path<String>,
@@ -179,6 +201,9 @@ pub async fn logout(
         },
         None => None,
     };
+    if next.is_none() {
+        return see_other(&format!("{}/end_session", t.endpoints.issuer));
+    }
     let session = match crate::http::session::current(&state, &t, &headers).await {
         Ok(s) => s,
         Err(e) => return error_page(lang, &e),

@@ -142,7 +142,11 @@ pub async fn proceed(
             }
             res
         }
-        Step::Done(done) => {
+        Step::Done(mut done) => {
+            // a new sign-in is one whose authentication happened within this interaction (the
+            // consent page resumes the sign-in too, without anyone presenting credentials)
+            done.new_login =
+                interaction.is_some_and(|i| session.is_some_and(|s| s.auth_time >= i.created_at));
             // (an answer that could not be made leaves the interaction, to be tried again)
             let res = match fronts::finish(state, t, front, &done, lang).await {
                 Ok(res) => res,
@@ -172,5 +176,5 @@ pub async fn refuse(
     if let Some(i) = interaction {
         let _ = state.store().delete_interaction(&i.id).await;
     }
-    fronts::refuse(t, front, e)
+    fronts::refuse(state, t, front, e).await
 }
