@@ -69,6 +69,13 @@ python3 -c 'import cas' 2>/dev/null || {
     python3 -m pip install -q python-cas==1.6.0 2>/dev/null ||
         python3 -m pip install -q --break-system-packages python-cas==1.6.0
 }
+# SAML service providers nobody here wrote (tests/e2e/saml.rs): PyPI pysaml2, which signs and
+# verifies with Debian's xmlsec1 (the tests also verify the provider's signatures with it).
+command -v xmlsec1 >/dev/null || need_pkg --no-install-recommends xmlsec1
+python3 -c 'import saml2' 2>/dev/null || {
+    python3 -m pip install -q pysaml2==7.5.5 2>/dev/null ||
+        python3 -m pip install -q --break-system-packages pysaml2==7.5.5
+}
 # A CJK font, so that the screenshots the browser tests keep show the Chinese pages as text.
 [ -n "$(fc-list :lang=zh 2>/dev/null)" ] || need_pkg fonts-wqy-microhei
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)

@@ -48,6 +48,7 @@ mod realname;
 mod realname_card;
 mod refusals;
 mod rp;
+mod saml;
 mod scopes;
 mod second_factor_rules;
 mod sessions;

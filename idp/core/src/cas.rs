@@ -267,6 +267,15 @@ pub fn attributes(
     if !authz.amr.is_empty() {
         out.push(("authenticationMethod".into(), authz.amr.clone()));
     }
+    out.extend(flatten(released));
+    out
+}
+
+/// The released claims as named string values (for protocols whose attributes are strings):
+/// `sub` left out (the protocol names the person its own way), one level of objects flattened
+/// to `claim_field`, arrays as several values, names that are not plain identifiers left out.
+pub fn flatten(released: &Map<String, Value>) -> Vec<(String, Vec<String>)> {
+    let mut out: Vec<(String, Vec<String>)> = vec![];
     let text = |v: &Value| match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),

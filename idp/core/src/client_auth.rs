@@ -103,9 +103,9 @@ pub async fn authenticate(
     if client.disabled {
         return Err(fail("client disabled"));
     }
-    // a CAS service validates its tickets at /cas/*; it has no business at the OAuth endpoints
-    if client.client_type == crate::model::ClientType::Cas {
-        return Err(fail("a CAS service is not an OAuth client"));
+    // a CAS service or SAML service provider has no business at the OAuth endpoints
+    if matches!(client.client_type, crate::model::ClientType::Cas | crate::model::ClientType::Saml) {
+        return Err(fail("a CAS service or SAML service provider is not an OAuth client"));
     }
     if !client.allowed_auth_methods().contains(&method) {
         return Err(fail(format!("method {} not allowed", method.as_str())));

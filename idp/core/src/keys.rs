@@ -138,6 +138,8 @@ pub struct LoadedKey {
     encoding: EncodingKey,
     decoding: DecodingKey,
     pub jwk: Jwk,
+    /// An RS256 key's RSA key pair and its self-signed certificate (DER), for SAML signatures.
+    saml: Option<(aws_lc_rs::rsa::KeyPair, Vec<u8>)>,
 }
 
 impl std::fmt::Debug for LoadedKey {
@@ -199,8 +201,36 @@ impl LoadedKey {
             SigningAlg::EdDSA => KeyAlgorithm::EdDSA,
         });
         let decoding = DecodingKey::from_jwk(&jwk).map_err(|_| KekError::Decrypt)?;
-        Ok(Self { kid: record.kid.clone(), alg: record.alg, active: false, encoding, decoding, jwk })
+        let saml = match record.alg {
+            SigningAlg::RS256 => Some((
+                aws_lc_rs::rsa::KeyPair::from_pkcs8(&pkcs8).map_err(|_| KekError::Decrypt)?,
+                saml_certificate(&pkcs8, &record.kid, record.activates_at).ok_or(KekError::Decrypt)?,
+            )),
+            _ => None,
+        };
+        Ok(Self { kid: record.kid.clone(), alg: record.alg, active: false, encoding, decoding, jwk, saml })
     }
+}
+
+/// The self-signed certificate SAML metadata publishes for an RS256 key. Every node derives
+/// the same bytes from the key, its kid and its activation (validity from the activation,
+/// twenty years; serial from the kid), so nothing more is stored.
+fn saml_certificate(pkcs8: &[u8], kid: &str, activates_at: i64) -> Option<Vec<u8>> {
+    let key = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(
+        &rustls_pki_types::PrivatePkcs8KeyDer::from(pkcs8),
+        &rcgen::PKCS_RSA_SHA256,
+    )
+    .ok()?;
+    let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).ok()?;
+    p.distinguished_name = rcgen::DistinguishedName::new();
+    p.distinguished_name.push(rcgen::DnType::CommonName, format!("SAML signing key {kid}"));
+    let from = rcgen::date_time_ymd(1970, 1, 1) + std::time::Duration::from_secs(activates_at.max(0) as u64);
+    p.not_before = from;
+    p.not_after = from + std::time::Duration::from_secs(20 * 365 * 86_400);
+    let mut serial = crate::crypto::sha256(kid.as_bytes())[..16].to_vec();
+    serial[0] &= 0x7f;
+    p.serial_number = Some(rcgen::SerialNumber::from_slice(&serial));
+    Some(p.self_signed(&key).ok()?.der().to_vec())
 }
 
 /// The keys of one tenant, loaded and ready: its signing keys, and the key that seals its
@@ -258,6 +288,18 @@ impl KeySet {
             .filter(|t| *t > now)
             .min();
         Ok(Self { keys, sealer: kek.derive(&format!("access-token-seal:{tenant_id}")), next_change_at })
+    }
+
+    /// The SAML signer: the active RS256 key pair and its certificate.
+    pub fn saml_signer(&self) -> Option<(&aws_lc_rs::rsa::KeyPair, &[u8])> {
+        self.signer(SigningAlg::RS256).and_then(|k| k.saml.as_ref()).map(|(key, cert)| (key, cert.as_slice()))
+    }
+
+    /// The certificates of every published RS256 key (the signing one, the next, the retiring),
+    /// for SAML metadata: a service provider that reads it regularly trusts the next key before
+    /// it signs.
+    pub fn saml_certificates(&self) -> Vec<Vec<u8>> {
+        self.keys.iter().filter_map(|k| k.saml.as_ref()).map(|(_, c)| c.clone()).collect()
     }
 
     pub fn jwks(&self) -> JwkSet {

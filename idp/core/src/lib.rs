@@ -34,6 +34,7 @@ pub mod policy;
 pub mod ports;
 pub mod profile;
 pub mod realname;
+pub mod saml;
 pub mod scope;
 pub mod signin;
 pub mod sms;

@@ -183,6 +183,7 @@ pub enum FrontRequest {
     Oidc(AuthRequest),
     Account(AccountReturn),
     Cas(crate::cas::CasLogin),
+    Saml(crate::saml::SamlLogin),
 }
 
 /// The stored forms: a front-end's tagged form, else an OpenID Connect request.
@@ -198,12 +199,14 @@ enum Stored {
 #[serde(tag = "front", rename_all = "lowercase")]
 enum Tagged {
     Cas(crate::cas::CasLogin),
+    Saml(crate::saml::SamlLogin),
 }
 
 impl From<Stored> for FrontRequest {
     fn from(s: Stored) -> Self {
         match s {
             Stored::Tagged(Tagged::Cas(c)) => FrontRequest::Cas(c),
+            Stored::Tagged(Tagged::Saml(l)) => FrontRequest::Saml(l),
             Stored::Oidc(r) => r.into(),
         }
     }
@@ -213,6 +216,7 @@ impl From<FrontRequest> for Stored {
     fn from(f: FrontRequest) -> Self {
         match f {
             FrontRequest::Cas(c) => Stored::Tagged(Tagged::Cas(c)),
+            FrontRequest::Saml(l) => Stored::Tagged(Tagged::Saml(l)),
             FrontRequest::Oidc(r) => Stored::Oidc(r),
             FrontRequest::Account(a) => Stored::Oidc(account_request(a)),
         }
@@ -254,6 +258,22 @@ impl FrontRequest {
                 essential_level: None,
                 login_hint: None,
                 locale: c.locale.clone(),
+                first_party: false,
+            },
+            FrontRequest::Saml(l) => SignInRequest {
+                party: l.client_id.clone(),
+                return_to: l.acs.clone(),
+                release: l.release.clone(),
+                force: l.force,
+                passive: l.passive,
+                ask_consent: false,
+                select_account: false,
+                max_age: None,
+                level: l.level.clone(),
+                // a requested context that cannot be met ends the sign-in (NoAuthnContext)
+                essential_level: l.level.clone(),
+                login_hint: None,
+                locale: l.locale.clone(),
                 first_party: false,
             },
             FrontRequest::Account(a) => SignInRequest {

@@ -18,6 +18,9 @@ pub enum ClientType {
     Kiosk,
     /// A CAS service (`cas.rs`): service tickets through `/cas/login`, no secret, no tokens.
     Cas,
+    /// A SAML 2.0 service provider (`saml/`): assertions to its consumer service, no secret, no
+    /// tokens.
+    Saml,
 }
 
 impl ClientType {
@@ -28,6 +31,7 @@ impl ClientType {
             ClientType::Service => "service",
             ClientType::Kiosk => "kiosk",
             ClientType::Cas => "cas",
+            ClientType::Saml => "saml",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -37,12 +41,13 @@ impl ClientType {
             "service" => Some(ClientType::Service),
             "kiosk" => Some(ClientType::Kiosk),
             "cas" => Some(ClientType::Cas),
+            "saml" => Some(ClientType::Saml),
             _ => None,
         }
     }
     /// Has a secret (CAS services validate tickets without one, as the protocol has it).
     pub fn is_confidential(self) -> bool {
-        !matches!(self, ClientType::Spa | ClientType::Cas)
+        !matches!(self, ClientType::Spa | ClientType::Cas | ClientType::Saml)
     }
     /// Signs people in through OpenID Connect (`/authorize` and the token endpoint's codes).
     pub fn is_oidc_relying_party(self) -> bool {
@@ -162,6 +167,9 @@ pub struct ClientSettings {
     /// A CAS service's registration (type `cas`).
     #[serde(default, skip_serializing_if = "crate::cas::CasSettings::is_empty")]
     pub cas: crate::cas::CasSettings,
+    /// A SAML service provider's registration (type `saml`).
+    #[serde(default, skip_serializing_if = "crate::saml::SamlSettings::is_empty")]
+    pub saml: crate::saml::SamlSettings,
 }
 
 fn self_only() -> Vec<String> {
@@ -199,6 +207,7 @@ impl Default for ClientSettings {
             resource_uri: None,
             refresh_reuse_seconds: None,
             cas: Default::default(),
+            saml: Default::default(),
         }
     }
 }

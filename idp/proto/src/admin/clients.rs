@@ -70,6 +70,32 @@ pub struct ClientInfo {
     /// A CAS service's registration (type `cas`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cas: Option<CasServiceInfo>,
+    /// A SAML service provider's registration (type `saml`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saml: Option<SamlSpInfo>,
+}
+
+/// A SAML service provider's registration, as read from its metadata.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SamlSpInfo {
+    pub entity_id: String,
+    /// Its HTTP-POST assertion consumer services.
+    pub acs: Vec<String>,
+    /// Its single logout services.
+    #[serde(default)]
+    pub slo: Vec<String>,
+    /// The NameID format used when a request names none; and the formats it may ask for.
+    pub name_id_format: String,
+    pub name_id_formats: Vec<String>,
+    /// Its requests must be signed (HTTP-Redirect binding).
+    pub authn_requests_signed: bool,
+    pub sign_response: bool,
+    pub sign_assertion: bool,
+    /// How many signing certificates its metadata gave.
+    pub signing_certificates: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata_url: Option<String>,
 }
 
 /// A CAS service's registration: where its tickets may go, how long they live, and whether it
@@ -97,7 +123,7 @@ pub struct CasServiceInfo {
 pub struct ClientRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// `web`, `spa`, `service`, `kiosk` or `cas`.
+    /// `web`, `spa`, `service`, `kiosk`, `cas` or `saml`.
     #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
     pub client_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -166,6 +192,24 @@ pub struct ClientRequest {
     /// `/*`); empty: it may not proxy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy_callbacks: Option<Vec<String>>,
+    /// A SAML service provider's metadata (an `EntityDescriptor`, XML): its entity ID,
+    /// consumer and logout services, certificates and NameID formats (type `saml`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saml_metadata: Option<String>,
+    /// Where to fetch that metadata instead (through the outbound rules).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saml_metadata_url: Option<String>,
+    /// `persistent`, `transient`, `email` or `unspecified`: the NameID used when a request
+    /// names none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_id_format: Option<String>,
+    /// Require signed requests (beyond what the metadata says).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authn_requests_signed: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_response: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_assertion: Option<bool>,
 }
 
 /// A back-channel logout token on its way to a client (`GET /logout-deliveries`).

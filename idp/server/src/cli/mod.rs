@@ -7,6 +7,7 @@ pub mod cas;
 pub mod client;
 pub mod database;
 pub mod org;
+pub mod saml;
 pub mod tenant;
 
 pub use account::AccountCmd;
@@ -57,6 +58,9 @@ pub enum Command {
     /// Register CAS services (department systems that sign in with CAS 3.0).
     #[command(subcommand)]
     CasService(crate::cli::cas::CasServiceCmd),
+    /// Register SAML 2.0 service providers from their metadata.
+    #[command(subcommand)]
+    SamlSp(crate::cli::saml::SamlSpCmd),
     /// Manage accounts.
     #[command(subcommand)]
     Account(AccountCmd),
@@ -227,6 +231,7 @@ serve with: IDP_TLS_CERT={} IDP_TLS_KEY={} idp serve",
         Command::Tenant(cmd) => tenant::tenant_command(&ops, json, cmd).await,
         Command::Client(cmd) => client::client_command(&ops, json, *cmd).await,
         Command::CasService(cmd) => crate::cli::cas::cas_service_command(&ops, json, cmd).await,
+        Command::SamlSp(cmd) => crate::cli::saml::saml_sp_command(&ops, json, cmd).await,
         Command::Org(cmd) => crate::cli::org::org_command(&ops, json, cmd).await,
         Command::Member(cmd) => crate::cli::org::member_command(&ops, json, cmd).await,
         Command::Audit(cmd) => crate::cli::audit::audit_command(&ops, json, cmd).await,

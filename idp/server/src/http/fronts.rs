@@ -9,7 +9,7 @@ use idp_core::authorize::error_response;
 use idp_core::signin::{FrontRequest, SignedIn, account_request};
 
 use crate::http::pages::Lang;
-use crate::http::{account, cas, oidc, see_other};
+use crate::http::{account, cas, oidc, saml, see_other};
 use crate::state::{AppState, TenantCtx};
 
 /// The front-end's answer to a finished sign-in, or the page to show when it could not be made
@@ -24,6 +24,7 @@ pub async fn finish(
     match front {
         FrontRequest::Oidc(req) => oidc::authorize::finish(state, t, req, done, lang).await,
         FrontRequest::Cas(login) => cas::finish(state, t, login, done, lang).await,
+        FrontRequest::Saml(login) => saml::finish(state, t, login, done, lang).await,
         // the account pages are first party: back to the page that asked (theirs, or a kiosk's
         // approval), no code
         FrontRequest::Account(a) => {
@@ -40,6 +41,9 @@ pub async fn refuse(state: &AppState, t: &TenantCtx, front: &FrontRequest, e: &O
         // own address
         FrontRequest::Cas(login) => {
             cas::refuse(state, t, login, e, Lang::pick(login.locale.as_deref(), &Default::default())).await
+        }
+        FrontRequest::Saml(login) => {
+            saml::refuse(state, t, login, e, Lang::pick(login.locale.as_deref(), &Default::default())).await
         }
         FrontRequest::Account(a) => {
             let mut req = account_request(a.clone());

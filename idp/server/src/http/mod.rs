@@ -23,6 +23,7 @@ pub mod health;
 pub mod look;
 pub mod oidc;
 pub mod pages;
+pub mod saml;
 pub mod session;
 pub mod signed_out;
 pub mod signin;
@@ -93,6 +94,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/t/{tenant}/end_session", get(oidc::logout::get).post(oidc::logout::post))
         .route("/t/{tenant}/cas/login", get(cas::login))
         .route("/t/{tenant}/cas/logout", get(cas::logout))
+        .route("/t/{tenant}/saml/sso", get(saml::sso_redirect).post(saml::sso_post))
+        .route("/t/{tenant}/saml/init", get(saml::init))
         .route("/t/{tenant}/end_session/confirm", post(oidc::logout::confirm))
         .route_layer(middleware::from_fn_with_state(state.clone(), look::scope));
     Router::new()
@@ -106,6 +109,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/static/webauthn.js", get(pages::webauthn_script))
         .route("/static/signed-out.js", get(signed_out::script))
         .route("/t/{tenant}/introspect", post(oidc::token::introspect))
+        .route("/t/{tenant}/saml/metadata", get(saml::metadata))
         .route("/t/{tenant}/cas/validate", get(cas::validate::v1))
         .route("/t/{tenant}/cas/serviceValidate", get(cas::validate::service_validate))
         .route("/t/{tenant}/cas/proxyValidate", get(cas::validate::proxy_validate))

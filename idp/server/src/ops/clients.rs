@@ -43,6 +43,47 @@ pub fn apply(s: &mut ClientSettings, req: &ClientRequest) -> anyhow::Result<()> 
     if let Some(v) = req.single_logout {
         s.cas.single_logout = v;
     }
+    if let Some(xml) = &req.saml_metadata {
+        let read =
+            idp_core::saml::metadata::service_provider(xml).map_err(|e| anyhow!("the SAML metadata: {e}"))?;
+        let previous = std::mem::take(&mut s.saml);
+        s.saml = idp_core::saml::SamlSettings {
+            name_id_format: if previous.is_empty() {
+                read.name_id_format.clone()
+            } else {
+                previous.name_id_format
+            },
+            sign_response: previous.sign_response,
+            sign_assertion: previous.sign_assertion,
+            metadata_url: req.saml_metadata_url.clone().or(previous.metadata_url),
+            ..read
+        };
+    }
+    if let Some(f) = &req.name_id_format {
+        let format = match f.as_str() {
+            "persistent" => idp_core::saml::NAMEID_PERSISTENT,
+            "transient" => idp_core::saml::NAMEID_TRANSIENT,
+            "email" => idp_core::saml::NAMEID_EMAIL,
+            "unspecified" => idp_core::saml::NAMEID_UNSPECIFIED,
+            _ => bail!("name_id_format is persistent, transient, email or unspecified"),
+        };
+        s.saml.name_id_format = format.into();
+        if !s.saml.name_id_formats.iter().any(|x| x == format) {
+            s.saml.name_id_formats.push(format.into());
+        }
+    }
+    if let Some(v) = req.authn_requests_signed {
+        s.saml.authn_requests_signed = v || s.saml.authn_requests_signed;
+    }
+    if let Some(v) = req.sign_response {
+        s.saml.sign_response = v;
+    }
+    if let Some(v) = req.sign_assertion {
+        s.saml.sign_assertion = v;
+    }
+    if !s.saml.is_empty() && !s.saml.sign_response && !s.saml.sign_assertion {
+        bail!("a SAML service provider gets its response or its assertion signed, or both");
+    }
     if let Some(callbacks) = &req.proxy_callbacks {
         if callbacks.len() > 20 {
             bail!("a CAS service has at most 20 proxy callbacks");
@@ -220,6 +261,32 @@ fn type_limits(t: ClientType, s: &ClientSettings) -> anyhow::Result<()> {
 }
 
 impl Ops {
+    /// `req` with the metadata fetched from `saml_metadata_url` (through the outbound rules, at
+    /// most 256 KiB, 10 s) when no metadata was given inline.
+    async fn with_fetched_metadata(&self, req: &ClientRequest) -> anyhow::Result<ClientRequest> {
+        let mut req = req.clone();
+        let (Some(url), None) = (&req.saml_metadata_url, &req.saml_metadata) else { return Ok(req) };
+        let policy = crate::outbound::Policy::new(&self.config.outbound)?;
+        policy.check_url(url).map_err(|e| anyhow!("{url}: {e}"))?;
+        let http = policy.client(std::time::Duration::from_secs(10)).build()?;
+        let res = http
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| anyhow!("fetching the metadata failed: {}", e.without_url()))?;
+        if !res.status().is_success() {
+            bail!("fetching the metadata failed: HTTP {}", res.status().as_u16());
+        }
+        let body =
+            res.bytes().await.map_err(|e| anyhow!("fetching the metadata failed: {}", e.without_url()))?;
+        if body.len() > 256 * 1024 {
+            bail!("the metadata is larger than 256 KiB");
+        }
+        req.saml_metadata =
+            Some(String::from_utf8(body.to_vec()).map_err(|_| anyhow!("the metadata is not UTF-8"))?);
+        Ok(req)
+    }
+
     /// A CAS service's URLs may not overlap another service's (enabled or not) in the tenant:
     /// the other could otherwise receive its tickets, or it theirs.
     async fn check_cas_overlap(
@@ -228,12 +295,19 @@ impl Ops {
         id: Option<&str>,
         s: &ClientSettings,
     ) -> anyhow::Result<()> {
-        if s.cas.services.is_empty() {
+        if s.cas.services.is_empty() && s.saml.is_empty() {
             return Ok(());
         }
         let tenant = self.tenant(slug).await?;
         for other in self.store.list_clients(&tenant.id).await? {
-            if Some(other.client_id.as_str()) == id || other.client_type != ClientType::Cas {
+            if Some(other.client_id.as_str()) == id {
+                continue;
+            }
+            // a SAML service provider's entity ID is its name in every message: one per tenant
+            if !s.saml.is_empty() && other.settings.saml.entity_id == s.saml.entity_id {
+                bail!("the entity ID {} is registered in this tenant already", s.saml.entity_id);
+            }
+            if other.client_type != ClientType::Cas {
                 continue;
             }
             for mine in &s.cas.services {
@@ -261,7 +335,8 @@ impl Ops {
             Some("service") => ClientType::Service,
             Some("kiosk") => ClientType::Kiosk,
             Some("cas") => ClientType::Cas,
-            _ => bail!("type is web, spa, service, kiosk or cas"),
+            Some("saml") => ClientType::Saml,
+            _ => bail!("type is web, spa, service, kiosk, cas or saml"),
         };
         let mut settings = ClientSettings::default();
         if client_type == ClientType::Service && req.scope.is_none() {
@@ -271,9 +346,10 @@ impl Ops {
             settings.scope = "openid profile".into();
             settings.access_token_ttl = 300;
         }
-        if client_type == ClientType::Cas {
+        if matches!(client_type, ClientType::Cas | ClientType::Saml) {
             settings.scope = "openid profile".into();
         }
+        let req = &self.with_fetched_metadata(req).await?;
         apply(&mut settings, req)?;
         type_limits(client_type, &settings)?;
         self.check_cas_overlap(slug, None, &settings).await?;
@@ -311,6 +387,7 @@ impl Ops {
             }
             client.name = name.to_string();
         }
+        let req = &self.with_fetched_metadata(req).await?;
         apply(&mut client.settings, req)?;
         type_limits(client.client_type, &client.settings)?;
         self.check_cas_overlap(slug, Some(id), &client.settings).await?;
@@ -413,6 +490,26 @@ pub fn client_info(c: &Client, secret: Option<String>) -> ClientInfo {
             ticket_ttl: c.settings.cas.ticket_ttl(),
             single_logout: c.settings.cas.single_logout,
             proxy_callbacks: c.settings.cas.proxy_callbacks.clone(),
+        }),
+        saml: (c.client_type == ClientType::Saml).then(|| {
+            let s = &c.settings.saml;
+            idp_proto::SamlSpInfo {
+                entity_id: s.entity_id.clone(),
+                acs: s
+                    .acs
+                    .iter()
+                    .filter(|e| e.binding == idp_core::saml::BINDING_POST)
+                    .map(|e| e.location.clone())
+                    .collect(),
+                slo: s.slo.iter().map(|e| e.location.clone()).collect(),
+                name_id_format: s.name_id_format.clone(),
+                name_id_formats: s.name_id_formats.clone(),
+                authn_requests_signed: s.authn_requests_signed,
+                sign_response: s.sign_response,
+                sign_assertion: s.sign_assertion,
+                signing_certificates: s.signing_certificates.len(),
+                metadata_url: s.metadata_url.clone(),
+            }
         }),
     }
 }

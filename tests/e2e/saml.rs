@@ -1,0 +1,345 @@
+//! SAML 2.0 Web Browser SSO against a service provider nobody here wrote: PyPI `pysaml2`
+//! (`client-examples/saml-python/sp.py`) registers by its metadata, sends its `AuthnRequest`
+//! by HTTP-Redirect (signed and unsigned) and HTTP-POST, and accepts the provider's signed
+//! `Response` only after checking the signatures, audience, destination, `InResponseTo` and
+//! times; Debian's `xmlsec1` verifies the provider's signatures on its own. Also: the same
+//! session reaches an OpenID Connect client; `ForceAuthn`, `IsPassive` (`NoPassive`),
+//! `RequestedAuthnContext` (step-up, `NoAuthnContext`), NameID formats (pairwise persistent,
+//! transient, refused formats) and IdP-initiated SSO; and refusals: an unknown issuer, an
+//! unregistered consumer service, a forged or missing signature, a replayed or stale request.
+
+use std::process::Command;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use idp_proto::ClientRequest;
+use serde_json::Value;
+
+use crate::browser::{Browser, Step, extract, rp_http};
+use crate::common::{Backend, TestServer};
+
+fn root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// A pysaml2 service provider with its own key, trusting the provider's metadata.
+pub(crate) struct Sp {
+    dir: tempfile::TempDir,
+    pub entity: String,
+    pub acs: String,
+    sign: bool,
+}
+
+impl Sp {
+    pub(crate) async fn new(s: &TestServer, sign: bool) -> Sp {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=sp"])
+            .arg("-keyout")
+            .arg(dir.path().join("sp.key"))
+            .arg("-out")
+            .arg(dir.path().join("sp.crt"))
+            .output()
+            .expect("openssl runs")
+            .status
+            .success();
+        assert!(ok, "an SP key");
+        let metadata = rp_http().get(format!("{}/saml/metadata", s.issuer)).send().await.unwrap();
+        assert_eq!(metadata.headers()["content-type"], "application/samlmetadata+xml");
+        std::fs::write(dir.path().join("idp.xml"), metadata.text().await.unwrap()).unwrap();
+        Sp { dir, entity: "http://127.0.0.1:9/sp".into(), acs: "http://127.0.0.1:9/acs".into(), sign }
+    }
+
+    fn run(&self, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+        use std::io::Write;
+        let mut child = Command::new("python3")
+            .arg(root().join("client-examples/saml-python/sp.py"))
+            .args(args)
+            .env("IDP_METADATA", self.dir.path().join("idp.xml"))
+            .env("SP_ENTITY", &self.entity)
+            .env("SP_ACS", &self.acs)
+            .env("SP_KEY", self.dir.path().join("sp.key"))
+            .env("SP_CERT", self.dir.path().join("sp.crt"))
+            .env("SIGN_REQUESTS", if self.sign { "1" } else { "0" })
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs (scripts/test.sh installs PyPI pysaml2 and Debian xmlsec1)");
+        child.stdin.take().unwrap().write_all(stdin.unwrap_or_default().as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into(),
+            String::from_utf8_lossy(&out.stderr).into(),
+        )
+    }
+
+    pub(crate) fn metadata(&self) -> String {
+        let (ok, out, err) = self.run(&["metadata"], None);
+        assert!(ok, "{err}");
+        out
+    }
+
+    /// An AuthnRequest: (request id, where the browser goes).
+    pub(crate) fn login(&self, extra: &[&str]) -> (String, String) {
+        let mut args = vec!["login"];
+        args.extend(extra);
+        let (ok, out, err) = self.run(&args, None);
+        assert!(ok, "{err}");
+        let v: Value = serde_json::from_str(&out).unwrap();
+        (
+            v["request_id"].as_str().unwrap().to_string(),
+            v["location"].as_str().unwrap_or_default().to_string(),
+        )
+    }
+
+    /// The POST binding's form: (request id, action, SAMLRequest, RelayState).
+    pub(crate) fn login_post(&self) -> (String, String, String, String) {
+        let (ok, out, err) = self.run(&["login", "--binding", "post"], None);
+        assert!(ok, "{err}");
+        let v: Value = serde_json::from_str(&out).unwrap();
+        let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+        (s("request_id"), s("action"), s("SAMLRequest"), s("RelayState"))
+    }
+
+    /// pysaml2's verdict on a SAMLResponse: the identity, or its refusal.
+    pub(crate) fn acs(&self, request_id: Option<&str>, response: &str) -> Result<Value, String> {
+        let args: Vec<&str> = ["acs"].into_iter().chain(request_id).collect();
+        let (ok, out, err) = self.run(&args, Some(response));
+        if ok { Ok(serde_json::from_str(&out).unwrap()) } else { Err(err) }
+    }
+
+    /// `xmlsec1 --verify` of the assertion's and the response's signatures with the
+    /// provider's certificate from its metadata.
+    fn xmlsec_verifies(&self, response: &str) {
+        let xml = STANDARD.decode(response).unwrap();
+        let path = self.dir.path().join("response.xml");
+        std::fs::write(&path, &xml).unwrap();
+        let metadata = std::fs::read_to_string(self.dir.path().join("idp.xml")).unwrap();
+        let cert = metadata.split("<ds:X509Certificate>").nth(1).unwrap().split('<').next().unwrap();
+        let pem = format!("-----BEGIN CERTIFICATE-----\n{cert}\n-----END CERTIFICATE-----\n");
+        let pem_path = self.dir.path().join("idp.pem");
+        std::fs::write(&pem_path, pem).unwrap();
+        for (id_attr, node) in [
+            ("urn:oasis:names:tc:SAML:2.0:protocol:Response", None),
+            (
+                "urn:oasis:names:tc:SAML:2.0:assertion:Assertion",
+                Some("//*[local-name()='Assertion']/*[local-name()='Signature']"),
+            ),
+        ] {
+            let mut cmd = Command::new("xmlsec1");
+            cmd.args(["--verify", "--trusted-pem"]).arg(&pem_path).args(["--id-attr:ID", id_attr]);
+            if let Some(n) = node {
+                cmd.args(["--node-xpath", n]);
+            }
+            let out =
+                cmd.arg(&path).output().expect("xmlsec1 runs (scripts/test.sh installs Debian xmlsec1)");
+            assert!(out.status.success(), "xmlsec1 {id_attr}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+    }
+}
+
+/// Registers `sp` from its metadata, as an administrator would.
+pub(crate) async fn register(s: &TestServer, sp: &Sp, scope: &str, extra: ClientRequest) -> String {
+    let req = ClientRequest {
+        name: Some("社保业务系统".into()),
+        client_type: Some("saml".into()),
+        saml_metadata: Some(sp.metadata()),
+        scope: Some(scope.into()),
+        ..extra
+    };
+    s.ops.register_client_by("main", &req, None, "test").await.expect("SP registered").0.client_id
+}
+
+/// The SAMLResponse (and RelayState) the provider's auto-submitting form carries to `acs`.
+pub(crate) fn posted(step: Step, acs: &str) -> (String, Option<String>) {
+    let (_, status, page) = step.page();
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains(&format!("action=\"{acs}\"")), "a form to the ACS: {page}");
+    let unescape = |v: String| {
+        v.replace("&#x2b;", "+")
+            .replace("&#x2f;", "/")
+            .replace("&#x3d;", "=")
+            .replace("&#43;", "+")
+            .replace("&#47;", "/")
+            .replace("&#61;", "=")
+    };
+    (unescape(extract(&page, "SAMLResponse").expect(&page)), extract(&page, "RelayState").map(unescape))
+}
+
+async fn sso(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    let lin = s.add_account("lin").await;
+    let sp = Sp::new(&s, true).await;
+    let id = register(&s, &sp, "openid profile", ClientRequest::default()).await;
+    let b = Browser::new();
+
+    // SP-initiated, signed HTTP-Redirect request: sign-in, consent, a signed Response
+    let (request, location) = sp.login(&[]);
+    assert!(
+        location.starts_with(&format!("{}/saml/sso?SAMLRequest=", s.issuer))
+            && location.contains("&Signature=")
+    );
+    let step = b.authorize(&s, &location, "lin").await;
+    let (response, relay) = posted(step, &sp.acs);
+    assert_eq!(relay.as_deref(), Some("/after-login"));
+    let got = sp.acs(Some(&request), &response).expect("pysaml2 accepts the response");
+    sp.xmlsec_verifies(&response);
+    let persistent = got["name_id"].as_str().unwrap().to_string();
+    assert_eq!(got["name_id_format"], "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent");
+    assert!(persistent.starts_with('p') && persistent != lin, "pairwise: {persistent}");
+    assert_eq!(got["attributes"]["preferred_username"], serde_json::json!(["lin"]), "{got}");
+    assert_eq!(got["authn_context"], "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport");
+    assert_eq!(got["issuer"], format!("{}/saml", s.issuer));
+    // it answers that request and no other
+    assert!(sp.acs(Some("_another-request"), &response).is_err(), "InResponseTo is checked");
+
+    // SSO: a second request goes straight back, the same pairwise NameID
+    let (request, location) = sp.login(&[]);
+    let (response, _) = posted(b.get(&s, &location).await, &sp.acs);
+    let again = sp.acs(Some(&request), &response).unwrap();
+    assert_eq!(again["name_id"], persistent.as_str(), "stable");
+    // a transient NameID on request
+    let (request, location) = sp.login(&["--nameid", "urn:oasis:names:tc:SAML:2.0:nameid-format:transient"]);
+    let (response, _) = posted(b.get(&s, &location).await, &sp.acs);
+    let t = sp.acs(Some(&request), &response).unwrap();
+    assert!(t["name_id"].as_str().unwrap().starts_with('_') && t["name_id"] != persistent.as_str());
+    // an email NameID the registration does not allow: InvalidNameIDPolicy
+    let (request, location) =
+        sp.login(&["--nameid", "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"]);
+    let (response, _) = posted(b.get(&s, &location).await, &sp.acs);
+    let refused = sp.acs(Some(&request), &response).unwrap_err();
+    assert!(refused.contains("InvalidNameIDPolicy"), "{refused}");
+
+    // ForceAuthn: the sign-in page again
+    let (request, location) = sp.login(&["--force"]);
+    let (_, _, page) = b.get(&s, &location).await.page();
+    assert!(page.contains("name=\"password\""), "{page}");
+    let step = b.sign_in(&s, &page, "lin", crate::common::PASSWORD).await;
+    assert!(sp.acs(Some(&request), &posted(step, &sp.acs).0).is_ok());
+    // a RequestedAuthnContext no sign-in here can meet: NoAuthnContext
+    let (request, location) = sp.login(&["--context", "urn:example:retina-scan"]);
+    let (response, _) = posted(b.get(&s, &location).await, &sp.acs);
+    assert!(sp.acs(Some(&request), &response).unwrap_err().contains("NoAuthnContext"));
+    // two factors asked for: the step-up page (this account has no second factor: NoAuthnContext)
+    let (request, location) = sp.login(&["--context", "https://refeds.org/profile/mfa"]);
+    let (response, _) = posted(b.get(&s, &location).await, &sp.acs);
+    assert!(sp.acs(Some(&request), &response).unwrap_err().contains("NoAuthnContext"));
+
+    // IsPassive without a session: NoPassive, no page
+    let stranger = Browser::new();
+    let (request, location) = sp.login(&["--passive"]);
+    let (response, _) = posted(stranger.get(&s, &location).await, &sp.acs);
+    assert!(sp.acs(Some(&request), &response).unwrap_err().contains("NoPassive"));
+    // the HTTP-POST binding: on to the Redirect encoding (for the session cookie), then SSO
+    let nosign = Sp { sign: false, ..Sp::new(&s, false).await };
+    let nosign =
+        Sp { entity: "http://127.0.0.1:9/sp2".into(), acs: "http://127.0.0.1:9/acs2".into(), ..nosign };
+    register(&s, &nosign, "openid", ClientRequest::default()).await;
+    let (request, action, saml_request, relay) = nosign.login_post();
+    assert_eq!(action, format!("{}/saml/sso", s.issuer));
+    let step = b.post_form(&s, &action, &[("SAMLRequest", &saml_request), ("RelayState", &relay)]).await;
+    let step = match step {
+        Step::Page { body, .. } if body.contains("value=\"allow\"") => b.consent(&s, &body, true).await,
+        other => other,
+    };
+    let (response, _) = posted(step, &nosign.acs);
+    assert!(nosign.acs(Some(&request), &response).is_ok());
+
+    // IdP-initiated: unsolicited, no InResponseTo, to the default consumer service
+    let init =
+        format!("{}/saml/init?sp={}&RelayState=%2Fhome", s.issuer, crate::oidc_flow::urlencode(&sp.entity));
+    let (response, relay) = posted(b.get(&s, &init).await, &sp.acs);
+    assert_eq!(relay.as_deref(), Some("/home"));
+    let unsolicited = sp.acs(None, &response).expect("accepted as unsolicited");
+    assert_eq!(unsolicited["name_id"], persistent.as_str());
+
+    // one session: an OpenID Connect client signs in without the sign-in page
+    let (oidc, _) = s.add_client(idp_core::model::ClientType::Web, Default::default()).await;
+    let (_, _, page) = b.get(&s, &crate::common::auth_url(&s.issuer, &oidc, "")).await.page();
+    assert!(page.contains("value=\"allow\"") && !page.contains("name=\"password\""), "{page}");
+    // the account pages list the service provider among the applications allowed
+    let grants = s.ops.store.account_grants(&s.tenant_id().await, &lin).await.unwrap();
+    assert!(grants.iter().any(|g| g.client_id == id));
+}
+
+crate::both_backends!(a_saml_service_provider_signs_in_with_pysaml2, sso);
+
+/// Requests that get a page and no redirect: an unknown issuer, an unregistered consumer
+/// service, a missing or forged signature where the registration demands one, a replay, a
+/// stale request, a DTD; and administration refusals.
+async fn refusals(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    s.add_account("lin").await;
+    let sp = Sp::new(&s, true).await;
+    register(&s, &sp, "openid", ClientRequest::default()).await;
+    let b = Browser::new();
+    let page_400 = |step: Step| match step {
+        Step::Page { status, body, .. } => assert_eq!(status, 400, "{body}"),
+        Step::Left(u) => panic!("redirected to {u}"),
+    };
+    // the same entity ID twice, and metadata that is not SAML metadata
+    let dup = ClientRequest {
+        name: Some("x".into()),
+        client_type: Some("saml".into()),
+        saml_metadata: Some(sp.metadata()),
+        ..Default::default()
+    };
+    assert!(
+        s.ops
+            .register_client_by("main", &dup, None, "test")
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("registered")
+    );
+    let bad = ClientRequest { saml_metadata: Some("<x/>".into()), ..dup.clone() };
+    assert!(s.ops.register_client_by("main", &bad, None, "test").await.is_err());
+
+    let (_, location) = sp.login(&[]);
+    // replayed: the first use works, the second is refused
+    let first = b.authorize(&s, &location, "lin").await;
+    assert!(matches!(first, Step::Page { status: 200, .. }));
+    page_400(b.get(&s, &location).await);
+    // a forged signature
+    let (_, location) = sp.login(&[]);
+    let forged = location.replace("&Signature=", "&Signature=AAAA");
+    page_400(b.get(&s, &forged).await);
+    // the signature left out, where the registration demands it
+    let unsigned = location.split("&SigAlg=").next().unwrap().to_string();
+    page_400(b.get(&s, &unsigned).await);
+    // an unknown issuer
+    let other = Sp { entity: "http://127.0.0.1:9/unknown".into(), ..Sp::new(&s, true).await };
+    let (_, location) = other.login(&[]);
+    page_400(b.get(&s, &location).await);
+    // garbage, a DTD, a stale request
+    page_400(b.get(&s, &format!("{}/saml/sso?SAMLRequest=%%%", s.issuer)).await);
+    let dtd = "<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><x>&e;</x>";
+    let deflated = STANDARD.encode(miniz_oxide_deflate(dtd));
+    page_400(
+        b.get(&s, &format!("{}/saml/sso?SAMLRequest={}", s.issuer, crate::oidc_flow::urlencode(&deflated)))
+            .await,
+    );
+    let (_, location) = sp.login(&[]);
+    s.env.advance(3600);
+    page_400(b.get(&s, &location).await);
+}
+
+fn miniz_oxide_deflate(xml: &str) -> Vec<u8> {
+    // the test's own raw DEFLATE, through python (no compression crate in the tests)
+    let out = Command::new("python3")
+        .args(["-c", "import sys,zlib; c=zlib.compressobj(9, zlib.DEFLATED, -15); sys.stdout.buffer.write(c.compress(sys.stdin.buffer.read())+c.flush())"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(xml.as_bytes())?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    out.stdout
+}
+
+crate::both_backends!(a_saml_request_that_cannot_be_trusted_gets_a_page, refusals);
