@@ -9,6 +9,7 @@ Configuration (environment):
     SP_KEY SP_CERT its key and certificate (PEM), e.g. from
                    openssl req -x509 -newkey rsa:2048 -nodes -keyout sp.key -out sp.crt -subj /CN=sp -days 365
     SIGN_REQUESTS  1 to sign AuthnRequests (and say so in the metadata); default 0
+    SP_SLO         optional: its single logout service (HTTP-Redirect)
 
 Commands (each prints JSON on stdout; a refusal exits 1 with the reason on stderr):
     sp.py metadata                         the SP's metadata XML (register it with
@@ -21,6 +22,11 @@ Commands (each prints JSON on stdout; a refusal exits 1 with the reason on stder
                                            InResponseTo, time) and prints {"name_id", "name_id_format",
                                            "session_index", "authn_context", "attributes"};
                                            without REQUEST_ID an unsolicited (IdP-initiated) one
+    sp.py logout NAME_ID SESSION_INDEX     a signed HTTP-Redirect LogoutRequest: {"request_id", "location"}
+    sp.py logout-request < QUERY           checks the provider's Redirect LogoutRequest (the query
+                                           string of its URL, signature included): {"name_id",
+                                           "session_indexes"}
+    sp.py logout-response < QUERY          checks the provider's Redirect LogoutResponse: {"status"}
 """
 
 import argparse
@@ -48,7 +54,10 @@ def config(unsolicited=False):
         "allow_unknown_attributes": True,
         "service": {
             "sp": {
-                "endpoints": {"assertion_consumer_service": [(env["SP_ACS"], BINDING_HTTP_POST)]},
+                "endpoints": {
+                    "assertion_consumer_service": [(env["SP_ACS"], BINDING_HTTP_POST)],
+                    "single_logout_service": [(env["SP_SLO"], BINDING_HTTP_REDIRECT)] if env.get("SP_SLO") else [],
+                },
                 "authn_requests_signed": sign,
                 "want_assertions_signed": True,
                 "want_response_signed": False,
@@ -79,6 +88,11 @@ def main():
     login.add_argument("--relay-state", default="/after-login")
     acs = sub.add_parser("acs")
     acs.add_argument("request_id", nargs="?")
+    lo = sub.add_parser("logout")
+    lo.add_argument("name_id")
+    lo.add_argument("session_index")
+    sub.add_parser("logout-request")
+    sub.add_parser("logout-response")
     a = p.parse_args()
 
     if a.cmd == "metadata":
@@ -144,6 +158,65 @@ def main():
                 }
             )
         )
+        return 0
+    if a.cmd == "logout":
+        from saml2.saml import NameID, NAMEID_FORMAT_PERSISTENT
+
+        client = Saml2Client(config=config())
+        idp = next(iter(client.metadata.identity_providers()))
+        destination = client.metadata.single_logout_service(idp, BINDING_HTTP_REDIRECT, "idpsso")[0]["location"]
+        name_id = NameID(text=a.name_id, format=NAMEID_FORMAT_PERSISTENT, name_qualifier=idp, sp_name_qualifier=os.environ["SP_ENTITY"])
+        req_id, req = client.create_logout_request(destination, idp, name_id=name_id, session_indexes=[a.session_index], sign=False)
+        info = client.apply_binding(BINDING_HTTP_REDIRECT, str(req), destination, "/after-logout", sign=True, sigalg=xmldsig.SIG_RSA_SHA256)
+        print(json.dumps({"request_id": req_id, "location": dict(info["headers"])["Location"]}))
+        return 0
+    if a.cmd in ("logout-request", "logout-response"):
+        from urllib.parse import parse_qs
+
+        query = sys.stdin.read().strip()
+        q = {k: v[0] for k, v in parse_qs(query).items()}
+        client = Saml2Client(config=config())
+        try:
+            if a.cmd == "logout-request":
+                req = client.parse_logout_request(
+                    q["SAMLRequest"], BINDING_HTTP_REDIRECT, relay_state=q.get("RelayState"),
+                    sigalg=q.get("SigAlg"), signature=q.get("Signature"),
+                )
+                if req is None:
+                    raise ValueError("not verified")
+                m = req.message
+                print(json.dumps({"name_id": m.name_id.text, "session_indexes": [i.text for i in m.session_index]}))
+            else:
+                # pysaml2 reads a Redirect LogoutResponse without checking its query signature:
+                # check it here, over the URL-encoded values as received (Bindings §3.4.4.1)
+                import base64
+
+                from cryptography import x509
+                from cryptography.hazmat.primitives import hashes
+                from cryptography.hazmat.primitives.asymmetric import padding
+
+                raw = dict(p.split("=", 1) for p in query.split("&"))
+                signed = "&".join(f"{k}={raw[k]}" for k in ("SAMLResponse", "RelayState", "SigAlg") if k in raw)
+                if q.get("SigAlg") != xmldsig.SIG_RSA_SHA256:
+                    raise ValueError("not signed with RSA-SHA256")
+                idp = next(iter(client.metadata.identity_providers()))
+                verified = False
+                for _, cert in client.metadata.certs(idp, "idpsso", "signing"):
+                    key = x509.load_der_x509_certificate(base64.b64decode(cert)).public_key()
+                    try:
+                        key.verify(base64.b64decode(q["Signature"]), signed.encode(), padding.PKCS1v15(), hashes.SHA256())
+                        verified = True
+                    except Exception:
+                        pass
+                if not verified:
+                    raise ValueError("the LogoutResponse's signature does not verify")
+                resp = client.parse_logout_request_response(q["SAMLResponse"], BINDING_HTTP_REDIRECT)
+                if resp is None:
+                    raise ValueError("not a LogoutResponse")
+                print(json.dumps({"status": resp.response.status.status_code.value, "relay_state": q.get("RelayState")}))
+        except Exception as e:
+            print(f"{type(e).__name__}: {e}", file=sys.stderr)
+            return 1
         return 0
     return 2
 

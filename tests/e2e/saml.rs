@@ -28,6 +28,8 @@ pub(crate) struct Sp {
     pub entity: String,
     pub acs: String,
     sign: bool,
+    /// Its single logout service (HTTP-Redirect), if it has one.
+    pub slo: Option<String>,
 }
 
 impl Sp {
@@ -47,7 +49,13 @@ impl Sp {
         let metadata = rp_http().get(format!("{}/saml/metadata", s.issuer)).send().await.unwrap();
         assert_eq!(metadata.headers()["content-type"], "application/samlmetadata+xml");
         std::fs::write(dir.path().join("idp.xml"), metadata.text().await.unwrap()).unwrap();
-        Sp { dir, entity: "http://127.0.0.1:9/sp".into(), acs: "http://127.0.0.1:9/acs".into(), sign }
+        Sp {
+            dir,
+            entity: "http://127.0.0.1:9/sp".into(),
+            acs: "http://127.0.0.1:9/acs".into(),
+            sign,
+            slo: None,
+        }
     }
 
     fn run(&self, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
@@ -61,6 +69,7 @@ impl Sp {
             .env("SP_KEY", self.dir.path().join("sp.key"))
             .env("SP_CERT", self.dir.path().join("sp.crt"))
             .env("SIGN_REQUESTS", if self.sign { "1" } else { "0" })
+            .env("SP_SLO", self.slo.as_deref().unwrap_or_default())
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
@@ -107,6 +116,21 @@ impl Sp {
     pub(crate) fn acs(&self, request_id: Option<&str>, response: &str) -> Result<Value, String> {
         let args: Vec<&str> = ["acs"].into_iter().chain(request_id).collect();
         let (ok, out, err) = self.run(&args, Some(response));
+        if ok { Ok(serde_json::from_str(&out).unwrap()) } else { Err(err) }
+    }
+
+    /// A signed HTTP-Redirect LogoutRequest for an assertion: where the browser goes.
+    pub(crate) fn logout(&self, name_id: &str, session_index: &str) -> String {
+        let (ok, out, err) = self.run(&["logout", name_id, session_index], None);
+        assert!(ok, "{err}");
+        serde_json::from_str::<Value>(&out).unwrap()["location"].as_str().unwrap().to_string()
+    }
+
+    /// pysaml2's verdict on a Redirect message of the provider (`logout-request` or
+    /// `logout-response`), given the URL it was sent to.
+    pub(crate) fn check_redirect(&self, what: &str, url: &str) -> Result<Value, String> {
+        let query = url.split_once('?').map(|(_, q)| q).unwrap_or_default();
+        let (ok, out, err) = self.run(&[what], Some(query));
         if ok { Ok(serde_json::from_str(&out).unwrap()) } else { Err(err) }
     }
 
@@ -265,6 +289,66 @@ async fn sso(backend: Backend) {
 }
 
 crate::both_backends!(a_saml_service_provider_signs_in_with_pysaml2, sso);
+
+/// Signs in at `sp` through the pages: its NameID and SessionIndex.
+async fn signed_in(s: &TestServer, sp: &Sp, b: &Browser) -> (String, String) {
+    let (request, location) = sp.login(&[]);
+    let (response, _) = posted(b.authorize(s, &location, "lin").await, &sp.acs);
+    let got = sp.acs(Some(&request), &response).unwrap();
+    (got["name_id"].as_str().unwrap().to_string(), got["session_index"].as_str().unwrap().to_string())
+}
+
+/// Single logout both ways: a logout at the provider reaches the service provider by a signed
+/// Redirect `LogoutRequest` in the signed-out page (naming its NameID and SessionIndex); the
+/// service provider's own signed `LogoutRequest` ends the session everywhere (an OpenID
+/// Connect client of the same session is signed out too) and gets a signed `LogoutResponse`
+/// with its RelayState; an unsigned or replayed one gets a page.
+async fn single_logout(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    s.add_account("lin").await;
+    let sp = Sp { slo: Some("http://127.0.0.1:9/slo".into()), ..Sp::new(&s, true).await };
+    register(&s, &sp, "openid", ClientRequest::default()).await;
+    let (oidc, _) = s.add_client(idp_core::model::ClientType::Web, Default::default()).await;
+    let b = Browser::new();
+    let (name_id, index) = signed_in(&s, &sp, &b).await;
+    assert!(index.starts_with('_'), "a SessionIndex for single logout");
+
+    // logout at the provider (OpenID Connect's end_session, confirmed): the frame tells the SP
+    let (_, _, page) = b.get(&s, &format!("{}/end_session", s.issuer)).await.page();
+    let csrf = extract(&page, "csrf").unwrap();
+    let action = crate::browser::form_action(&page);
+    let (_, _, signed_out) = b.post_form(&s, &action, &[("csrf", &csrf), ("decision", "yes")]).await.page();
+    let frame = signed_out
+        .split("src=\"")
+        .skip(1)
+        .map(|r| r.split('"').next().unwrap().replace("&#38;", "&").replace("&amp;", "&"))
+        .find(|u| u.starts_with("http://127.0.0.1:9/slo?SAMLRequest="))
+        .unwrap_or_else(|| panic!("a frame for the SP: {signed_out}"));
+    let told = sp.check_redirect("logout-request", &frame).expect("pysaml2 verifies the LogoutRequest");
+    assert_eq!(told["name_id"], name_id.as_str());
+    assert_eq!(told["session_indexes"], serde_json::json!([index]));
+
+    // SP-initiated: the session ends everywhere and the SP gets a signed LogoutResponse
+    let (name_id, index) = signed_in(&s, &sp, &b).await;
+    let (_, _, page) = b.get(&s, &crate::common::auth_url(&s.issuer, &oidc, "")).await.page();
+    assert!(b.consent(&s, &page, true).await.callback().contains_key("code"));
+    let location = sp.logout(&name_id, &index);
+    let back = b.get(&s, &location).await.left();
+    assert!(back.as_str().starts_with("http://127.0.0.1:9/slo?SAMLResponse="), "{back}");
+    let answer =
+        sp.check_redirect("logout-response", back.as_str()).expect("pysaml2 verifies the LogoutResponse");
+    assert_eq!(answer["status"], "urn:oasis:names:tc:SAML:2.0:status:Success");
+    assert_eq!(answer["relay_state"], "/after-logout");
+    let cb = b.get(&s, &crate::common::auth_url(&s.issuer, &oidc, "&prompt=none")).await.callback();
+    assert_eq!(cb.get("error").map(String::as_str), Some("login_required"), "signed out of OIDC too");
+    // the same request again, and one without its signature: a page
+    let again = b.get(&s, &location).await;
+    assert!(matches!(again, Step::Page { status: 400, .. }), "{again:?}");
+    let unsigned = location.split("&SigAlg=").next().unwrap().to_string();
+    assert!(matches!(b.get(&s, &unsigned).await, Step::Page { status: 400, .. }));
+}
+
+crate::both_backends!(saml_single_logout_both_ways, single_logout);
 
 /// Requests that get a page and no redirect: an unknown issuer, an unregistered consumer
 /// service, a missing or forged signature where the registration demands one, a replay, a

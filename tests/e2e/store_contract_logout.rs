@@ -26,6 +26,7 @@ fn delivery(id: &str, client: &str, now: i64) -> LogoutDelivery {
         delivered_at: None,
         expires_at: now + 86_400,
         session_index: None,
+        name_id: None,
     }
 }
 

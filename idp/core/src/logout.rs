@@ -84,6 +84,7 @@ pub fn deliveries(
                 delivered_at: None,
                 expires_at: now + GIVE_UP_AFTER,
                 session_index: None,
+                name_id: None,
             })
         })
         .collect()
@@ -127,6 +128,42 @@ pub fn cas_deliveries(
                 delivered_at: None,
                 expires_at: now + GIVE_UP_AFTER,
                 session_index: Some(t.ticket.clone()),
+                name_id: None,
+            })
+        })
+        .collect()
+}
+
+/// A SAML back-channel (SOAP) logout for each assertion issued in the ended session to a
+/// service provider with a SOAP single-logout service (the others are told through the
+/// browser, on the signed-out page).
+pub fn saml_deliveries(
+    clients: &[Client],
+    issued: &[crate::model::SamlParticipation],
+    now: i64,
+    mut new_id: impl FnMut() -> String,
+) -> Vec<LogoutDelivery> {
+    issued
+        .iter()
+        .filter_map(|p| {
+            let c = clients.iter().find(|c| c.client_id == p.client_id && !c.disabled)?;
+            let soap = c.settings.saml.slo.iter().find(|e| e.binding == crate::saml::BINDING_SOAP)?;
+            Some(LogoutDelivery {
+                id: new_id(),
+                tenant_id: p.tenant_id.clone(),
+                client_id: p.client_id.clone(),
+                account_id: p.account_id.clone(),
+                sid: p.sid.clone(),
+                uri: soap.location.clone(),
+                status: "pending".into(),
+                attempts: 0,
+                next_attempt_at: now,
+                last_error: None,
+                created_at: now,
+                delivered_at: None,
+                expires_at: now + GIVE_UP_AFTER,
+                session_index: Some(p.session_index.clone()),
+                name_id: Some((p.name_id.clone(), p.name_id_format.clone())),
             })
         })
         .collect()

@@ -414,6 +414,22 @@ pub trait Store: Send + Sync + 'static {
     /// A live or expired proxy-granting ticket by the SHA-256 of its value, or by its id.
     async fn cas_pgt(&self, pgt_hash: Option<&str>, id: Option<&str>)
     -> Result<Option<crate::model::CasPgt>>;
+    /// Records an assertion issued to a SAML service provider, and that it takes part in the
+    /// session (as a code does for an OpenID Connect client), in one transaction.
+    async fn record_saml_participation(&self, p: &crate::model::SamlParticipation) -> Result<()>;
+    /// The assertions issued in the session, oldest first.
+    async fn saml_participations(
+        &self,
+        tenant_id: &str,
+        sid: &str,
+    ) -> Result<Vec<crate::model::SamlParticipation>>;
+    /// The assertions issued to `client_id` with `name_id` (a service provider's logout request).
+    async fn saml_participations_of(
+        &self,
+        tenant_id: &str,
+        client_id: &str,
+        name_id: &str,
+    ) -> Result<Vec<crate::model::SamlParticipation>>;
     /// The CAS tickets validated in the session, oldest first.
     async fn cas_session_tickets(
         &self,

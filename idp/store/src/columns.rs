@@ -114,6 +114,6 @@ macro_rules! device_grants_columns {
 macro_rules! logout_deliveries_columns {
     () => {
         "id, tenant_id, client_id, account_id, sid, uri, status, attempts, next_attempt_at, \
-         leased_until, last_error, created_at, delivered_at, expires_at, session_index"
+         leased_until, last_error, created_at, delivered_at, expires_at, session_index, name_id, name_id_format"
     };
 }

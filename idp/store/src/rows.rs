@@ -584,6 +584,8 @@ pub(crate) struct LogoutDeliveryRow {
     delivered_at: Option<i64>,
     expires_at: i64,
     session_index: Option<String>,
+    name_id: Option<String>,
+    name_id_format: Option<String>,
 }
 
 impl From<LogoutDeliveryRow> for idp_core::model::LogoutDelivery {
@@ -603,6 +605,7 @@ impl From<LogoutDeliveryRow> for idp_core::model::LogoutDelivery {
             delivered_at: r.delivered_at,
             expires_at: r.expires_at,
             session_index: r.session_index,
+            name_id: r.name_id.zip(r.name_id_format),
         }
     }
 }

@@ -26,7 +26,8 @@ pub use grant::Grant;
 pub use identity::RealName;
 pub use key::{SigningAlg, SigningKeyRecord};
 pub use session::{
-    AuthRequest, CasPgt, CasTicketUse, Interaction, LogoutDelivery, PendingSignIn, ResponseMode, Session,
+    AuthRequest, CasPgt, CasTicketUse, Interaction, LogoutDelivery, PendingSignIn, ResponseMode,
+    SamlParticipation, Session,
 };
 pub use tenant::{
     DEFAULT_TIME_ZONE, MAX_REFRESH_REUSE_SECONDS, OfferedFactors, Tenant, TenantPolicy, TenantSettings,

@@ -111,6 +111,8 @@ pub struct LogoutDelivery {
     /// A CAS single logout: the ticket the service validated (the `logoutRequest`'s
     /// `SessionIndex`), POSTed to `uri`, the service URL; `None`: an OpenID Connect logout token.
     pub session_index: Option<String>,
+    /// A SAML logout (SOAP): the NameID (value, format) of the assertion `session_index` names.
+    pub name_id: Option<(String, String)>,
 }
 
 /// A CAS proxy-granting ticket (CAS 3.0 §3.3): held by a service to obtain proxy tickets for
@@ -128,6 +130,20 @@ pub struct CasPgt {
     pub proxies: Vec<String>,
     pub created_at: i64,
     pub expires_at: i64,
+}
+
+/// An assertion issued to a SAML service provider in a browser session: what its single logout
+/// names (SAML Profiles §4.4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SamlParticipation {
+    pub sid: String,
+    pub client_id: String,
+    pub session_index: String,
+    pub tenant_id: String,
+    pub account_id: String,
+    pub name_id: String,
+    pub name_id_format: String,
+    pub created_at: i64,
 }
 
 /// A CAS service ticket validated in a browser session: the service is told its ticket when

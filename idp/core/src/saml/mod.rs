@@ -15,6 +15,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod logout;
 pub mod metadata;
 pub mod read;
 pub mod response;

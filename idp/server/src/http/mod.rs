@@ -96,6 +96,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/t/{tenant}/cas/logout", get(cas::logout))
         .route("/t/{tenant}/saml/sso", get(saml::sso_redirect).post(saml::sso_post))
         .route("/t/{tenant}/saml/init", get(saml::init))
+        .route("/t/{tenant}/saml/slo", get(saml::slo_get).post(saml::slo_post))
         .route("/t/{tenant}/end_session/confirm", post(oidc::logout::confirm))
         .route_layer(middleware::from_fn_with_state(state.clone(), look::scope));
     Router::new()

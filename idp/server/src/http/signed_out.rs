@@ -30,7 +30,11 @@ pub async fn end_sessions(
         .await
         .map_err(|e| OAuthError::server_error(e.to_string()))?;
     state.logout_wake.notify_one();
-    Ok(frames.into_iter().filter(|f| this == Some(f.sid.as_str())).collect())
+    let mut frames: Vec<FrontChannel> = frames.into_iter().filter(|f| this == Some(f.sid.as_str())).collect();
+    if let Some(sid) = this {
+        frames.extend(crate::http::saml::front_channel_logouts(state, t, sid).await);
+    }
+    Ok(frames)
 }
 
 /// [`page_with`] for this browser, whose session cookie it clears.
@@ -74,8 +78,13 @@ fn page_with(
     next: Option<&str>,
     (title, text): (&str, &str),
 ) -> Response {
-    let urls: Vec<String> =
-        frames.iter().filter_map(|f| idp_core::logout::front_channel_url(&f.uri, issuer, &f.sid)).collect();
+    let urls: Vec<String> = frames
+        .iter()
+        .filter_map(|f| match f.exact {
+            true => Some(f.uri.clone()),
+            false => idp_core::logout::front_channel_url(&f.uri, issuer, &f.sid),
+        })
+        .collect();
     if urls.is_empty()
         && let Some(url) = next
     {

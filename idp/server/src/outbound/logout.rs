@@ -22,6 +22,9 @@ pub struct FrontChannel {
     pub client_id: String,
     pub uri: String,
     pub sid: String,
+    /// The frame loads `uri` as it is (a SAML service provider's signed logout request);
+    /// otherwise `iss` and `sid` are added (Front-Channel Logout 1.0 §2).
+    pub exact: bool,
 }
 
 impl Ops {
@@ -46,12 +49,15 @@ impl Ops {
             let mut deliveries = logout::deliveries(&clients, &s.account_id, &s.sid, now, new_id);
             let tickets = self.store.cas_session_tickets(tenant_id, &s.sid).await?;
             deliveries.extend(logout::cas_deliveries(&clients, &tickets, &s.account_id, now, new_id));
+            let issued = self.store.saml_participations(tenant_id, &s.sid).await?;
+            deliveries.extend(logout::saml_deliveries(&clients, &issued, now, new_id));
             self.store.insert_logout_deliveries(&deliveries).await?;
             frames.extend(clients.iter().filter(|c| !c.disabled).filter_map(|c| {
                 Some(FrontChannel {
                     client_id: c.client_id.clone(),
                     uri: c.settings.frontchannel_logout_uri.clone()?,
                     sid: s.sid.clone(),
+                    exact: false,
                 })
             }));
             self.store.delete_session(tenant_id, &s.sid).await?;
@@ -162,6 +168,9 @@ async fn attempt(
         .map_err(|e| e.to_string())?
         .filter(|c| !c.disabled)
         .ok_or("the client is disabled")?;
+    if let (Some(index), Some((name_id, format))) = (&d.session_index, &d.name_id) {
+        return saml_attempt(state, http, policy, &t, &client, index, (name_id, format)).await;
+    }
     if let Some(ticket) = &d.session_index {
         return cas_attempt(state, http, policy, &client, d, ticket).await;
     }
@@ -207,6 +216,64 @@ async fn cas_attempt(
     let id = format!("LR-{}", idp_core::crypto::random_token(state.env(), 16));
     let message = idp_core::cas::logout_request(&id, state.env().now(), ticket);
     post(http, policy, &client.client_id, &d.uri, &[("logoutRequest", message)], true).await
+}
+
+/// SAML back-channel logout (Profiles §4.4.3.3, SOAP binding): a signed `LogoutRequest` naming
+/// the assertion, POSTed in a SOAP envelope to the service provider's SOAP endpoint as it is
+/// registered now; delivered when it answers a `LogoutResponse` with status Success.
+#[allow(clippy::too_many_arguments)] // one delivery's whole description
+async fn saml_attempt(
+    state: &AppState,
+    http: &reqwest::Client,
+    policy: &crate::outbound::Policy,
+    t: &crate::state::TenantCtx,
+    client: &idp_core::model::Client,
+    session_index: &str,
+    (name_id, format): (&str, &str),
+) -> Result<(), String> {
+    use idp_core::saml;
+    let uri = client
+        .settings
+        .saml
+        .slo
+        .iter()
+        .find(|e| e.binding == saml::BINDING_SOAP)
+        .map(|e| e.location.clone())
+        .ok_or("the service provider no longer has a SOAP logout service")?;
+    let (key, cert) = t.keys.saml_signer().ok_or("the tenant has no RS256 signing key")?;
+    let id = format!("_{}", idp_core::cas::validate::random_part(state.env()));
+    let issuer = crate::http::saml::entity_id(t);
+    let request = saml::logout::request(&saml::logout::Request {
+        issuer: &issuer,
+        destination: &uri,
+        sp: &client.settings.saml.entity_id,
+        name_id,
+        name_id_format: format,
+        session_index,
+        id: &id,
+        now: state.env().now(),
+    });
+    let envelope = saml::logout::soap(request, key, cert).map_err(|e| e.to_string())?;
+    if policy.check_url(&uri).is_err() {
+        tracing::warn!(client = %client.client_id, "SAML logout URI refused by the outbound rules");
+        return Err(NOT_DELIVERED.into());
+    }
+    let res = http
+        .post(&uri)
+        .header(reqwest::header::CONTENT_TYPE, "text/xml; charset=utf-8")
+        .header("SOAPAction", "http://www.oasis-open.org/committees/security")
+        .body(envelope)
+        .send()
+        .await
+        .map_err(|_| NOT_DELIVERED.to_string())?;
+    let ok = res.status().is_success();
+    let body = res.text().await.unwrap_or_default();
+    if ok && saml::logout::soap_success(&body) {
+        Ok(())
+    } else {
+        tracing::warn!(client = %client.client_id, "SAML logout not acknowledged with Success");
+        Err(NOT_DELIVERED.into())
+    }
 }
 
 /// One POST of a form to a party's logout URI; `Err` says why it failed, without the content.

@@ -2,7 +2,7 @@
 //! withdrawing grants and deleting an account. The clients of a session are written with its
 //! codes (`batch.rs`, `write_pending`) and deleted with the session.
 
-use idp_core::model::{CasPgt, CasTicketUse, Grant, LogoutDelivery};
+use idp_core::model::{CasPgt, CasTicketUse, Grant, LogoutDelivery, SamlParticipation};
 use idp_core::ports::Result;
 
 use super::super::This;
@@ -103,6 +103,95 @@ impl This {
         }))
     }
 
+    pub(crate) async fn sql_record_saml_participation(&self, p: &SamlParticipation) -> Result<()> {
+        let mut tx = self.write.begin().await.map_err(map_err)?;
+        sqlx::query(
+            "INSERT INTO saml_participations (sid, client_id, session_index, tenant_id, account_id, name_id, \
+             name_id_format, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (sid, client_id, \
+             session_index) DO NOTHING",
+        )
+        .bind(&p.sid)
+        .bind(&p.client_id)
+        .bind(&p.session_index)
+        .bind(&p.tenant_id)
+        .bind(&p.account_id)
+        .bind(&p.name_id)
+        .bind(&p.name_id_format)
+        .bind(p.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        sqlx::query(
+            "INSERT INTO session_clients (sid, client_id, tenant_id) VALUES ($1, $2, $3) ON CONFLICT (sid, \
+             client_id) DO NOTHING",
+        )
+        .bind(&p.sid)
+        .bind(&p.client_id)
+        .bind(&p.tenant_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(())
+    }
+
+    pub(crate) async fn sql_saml_participations(
+        &self,
+        tenant_id: &str,
+        sid: Option<&str>,
+        by_name: Option<(&str, &str)>,
+    ) -> Result<Vec<SamlParticipation>> {
+        type Row = (String, String, String, String, String, String, String, i64);
+        let columns = "SELECT sid, client_id, session_index, tenant_id, account_id, name_id, name_id_format, \
+                       created_at FROM saml_participations WHERE tenant_id = $1";
+        let rows: Vec<Row> = match (sid, by_name) {
+            (Some(sid), _) => {
+                sqlx::query_as(sqlx::AssertSqlSafe(format!("{columns} AND sid = $2 ORDER BY created_at")))
+                    .bind(tenant_id)
+                    .bind(sid)
+                    .fetch_all(&self.write)
+                    .await
+                    .map_err(map_err)?
+            }
+            (None, Some((client, name))) => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "{columns} AND client_id = $2 AND name_id = $3 ORDER BY created_at"
+            )))
+            .bind(tenant_id)
+            .bind(client)
+            .bind(name)
+            .fetch_all(&self.write)
+            .await
+            .map_err(map_err)?,
+            (None, None) => vec![],
+        };
+        Ok(rows
+            .into_iter()
+            .map(
+                |(
+                    sid,
+                    client_id,
+                    session_index,
+                    tenant_id,
+                    account_id,
+                    name_id,
+                    name_id_format,
+                    created_at,
+                )| {
+                    SamlParticipation {
+                        sid,
+                        client_id,
+                        session_index,
+                        tenant_id,
+                        account_id,
+                        name_id,
+                        name_id_format,
+                        created_at,
+                    }
+                },
+            )
+            .collect())
+    }
+
     pub(crate) async fn sql_insert_logout_deliveries(&self, ds: &[LogoutDelivery]) -> Result<()> {
         if ds.is_empty() {
             return Ok(());
@@ -110,7 +199,7 @@ impl This {
         let mut q = sqlx::QueryBuilder::new(
             "INSERT INTO logout_deliveries (id, tenant_id, client_id, account_id, sid, uri, status, \
              attempts, next_attempt_at, leased_until, last_error, created_at, delivered_at, expires_at, \
-             session_index) ",
+             session_index, name_id, name_id_format) ",
         );
         q.push_values(ds, |mut b, d| {
             b.push_bind(&d.id)
@@ -127,7 +216,9 @@ impl This {
                 .push_bind(d.created_at)
                 .push_bind(d.delivered_at)
                 .push_bind(d.expires_at)
-                .push_bind(&d.session_index);
+                .push_bind(&d.session_index)
+                .push_bind(d.name_id.as_ref().map(|(v, _)| v))
+                .push_bind(d.name_id.as_ref().map(|(_, f)| f));
         });
         q.build().persistent(false).execute(&self.write).await.map_err(map_err)?;
         Ok(())

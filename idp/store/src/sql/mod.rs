@@ -289,6 +289,27 @@ impl idp_core::Store for This {
         self.sql_cas_pgt(pgt_hash, id).await
     }
 
+    async fn record_saml_participation(&self, p: &idp_core::model::SamlParticipation) -> Result<()> {
+        self.sql_record_saml_participation(p).await
+    }
+
+    async fn saml_participations(
+        &self,
+        tenant_id: &str,
+        sid: &str,
+    ) -> Result<Vec<idp_core::model::SamlParticipation>> {
+        self.sql_saml_participations(tenant_id, Some(sid), None).await
+    }
+
+    async fn saml_participations_of(
+        &self,
+        tenant_id: &str,
+        client_id: &str,
+        name_id: &str,
+    ) -> Result<Vec<idp_core::model::SamlParticipation>> {
+        self.sql_saml_participations(tenant_id, None, Some((client_id, name_id))).await
+    }
+
     async fn cas_session_tickets(
         &self,
         tenant_id: &str,

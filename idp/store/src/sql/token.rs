@@ -243,6 +243,8 @@ impl This {
              session_clients.sid)",
             "DELETE FROM cas_session_tickets WHERE NOT EXISTS (SELECT 1 FROM sessions WHERE sessions.sid = \
              cas_session_tickets.sid)",
+            "DELETE FROM saml_participations WHERE NOT EXISTS (SELECT 1 FROM sessions WHERE sessions.sid = \
+             saml_participations.sid)",
             "DELETE FROM cas_pgts WHERE expires_at < $1 OR NOT EXISTS (SELECT 1 FROM sessions WHERE \
              sessions.sid = cas_pgts.sid)",
             "DELETE FROM logout_deliveries WHERE status <> 'pending' AND created_at < $1 - 7 * 86400",

@@ -32,7 +32,10 @@ use crate::http::signin::engine;
 use crate::http::{State, body_text, parse_params, require_form};
 use crate::state::{AppState, TenantCtx};
 
-/// The provider's entity ID, SSO and (not yet) SLO URLs in a tenant.
+mod slo;
+pub use slo::{front_channel_logouts, get as slo_get, post as slo_post};
+
+/// The provider's entity ID and SSO URL in a tenant.
 pub fn entity_id(t: &TenantCtx) -> String {
     format!("{}/saml", t.endpoints.issuer)
 }
@@ -41,7 +44,7 @@ fn sso_url(t: &TenantCtx) -> String {
     format!("{}/saml/sso", t.endpoints.issuer)
 }
 
-async fn tenant(state: &AppState, slug: &str, lang: Lang) -> Result<Arc<TenantCtx>, Response> {
+pub(super) async fn tenant(state: &AppState, slug: &str, lang: Lang) -> Result<Arc<TenantCtx>, Response> {
     match state.tenant(slug).await {
         Ok(Some(t)) => Ok(t),
         Ok(None) => {
@@ -57,8 +60,12 @@ pub async fn metadata(state: State, Path(slug): Path<String>, headers: HeaderMap
         Ok(t) => t,
         Err(r) => return r,
     };
-    let xml =
-        saml::metadata::identity_provider(&entity_id(&t), &sso_url(&t), None, &t.keys.saml_certificates());
+    let xml = saml::metadata::identity_provider(
+        &entity_id(&t),
+        &sso_url(&t),
+        Some(&slo::slo_url(&t)),
+        &t.keys.saml_certificates(),
+    );
     let mut res = (StatusCode::OK, xml).into_response();
     res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/samlmetadata+xml"));
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
@@ -92,7 +99,7 @@ fn release(client: &Client) -> Vec<String> {
 }
 
 /// A page for a request that cannot be answered to any consumer service (the reason is logged).
-fn bad_request(lang: Lang, why: &str) -> Response {
+pub(super) fn bad_request(lang: Lang, why: &str) -> Response {
     tracing::info!(reason = why, "SAML request refused");
     error_page(lang, &OAuthError::invalid_request(lang.texts().saml_bad_request))
 }
@@ -456,6 +463,20 @@ pub async fn finish(
         if let Err(e) = state.store().append_audit(e).await {
             return Err(error_page(lang, &e.into()));
         }
+    }
+    // what single logout will name
+    let issued = idp_core::model::SamlParticipation {
+        sid: done.sid.clone(),
+        client_id: client.client_id.clone(),
+        session_index: session_index.clone(),
+        tenant_id: t.tenant.id.clone(),
+        account_id: done.account_id.clone(),
+        name_id: name_id.clone(),
+        name_id_format: login.name_id_format.clone(),
+        created_at: now,
+    };
+    if let Err(e) = state.store().record_saml_participation(&issued).await {
+        return Err(error_page(lang, &e.into()));
     }
     Ok(post(login, &xml))
 }
