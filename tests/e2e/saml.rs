@@ -134,17 +134,36 @@ impl Sp {
         if ok { Ok(serde_json::from_str(&out).unwrap()) } else { Err(err) }
     }
 
+    /// `xmlsec1 --verify` of the signature of the `id_attr` element in the file at `path`.
+    fn xmlsec_file_verifies(&self, path: &std::path::Path, id_attr: &str) {
+        let pem_path = self.idp_pem();
+        let out = Command::new("xmlsec1")
+            .args(["--verify", "--trusted-pem"])
+            .arg(&pem_path)
+            .args(["--id-attr:ID", id_attr])
+            .arg(path)
+            .output()
+            .expect("xmlsec1 runs");
+        assert!(out.status.success(), "xmlsec1 {id_attr}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// The provider's certificate from its metadata, as a PEM file.
+    fn idp_pem(&self) -> std::path::PathBuf {
+        let metadata = std::fs::read_to_string(self.dir.path().join("idp.xml")).unwrap();
+        let cert = metadata.split("<ds:X509Certificate>").nth(1).unwrap().split('<').next().unwrap();
+        let pem = format!("-----BEGIN CERTIFICATE-----\n{cert}\n-----END CERTIFICATE-----\n");
+        let pem_path = self.dir.path().join("idp.pem");
+        std::fs::write(&pem_path, pem).unwrap();
+        pem_path
+    }
+
     /// `xmlsec1 --verify` of the assertion's and the response's signatures with the
     /// provider's certificate from its metadata.
     fn xmlsec_verifies(&self, response: &str) {
         let xml = STANDARD.decode(response).unwrap();
         let path = self.dir.path().join("response.xml");
         std::fs::write(&path, &xml).unwrap();
-        let metadata = std::fs::read_to_string(self.dir.path().join("idp.xml")).unwrap();
-        let cert = metadata.split("<ds:X509Certificate>").nth(1).unwrap().split('<').next().unwrap();
-        let pem = format!("-----BEGIN CERTIFICATE-----\n{cert}\n-----END CERTIFICATE-----\n");
-        let pem_path = self.dir.path().join("idp.pem");
-        std::fs::write(&pem_path, pem).unwrap();
+        let pem_path = self.idp_pem();
         for (id_attr, node) in [
             ("urn:oasis:names:tc:SAML:2.0:protocol:Response", None),
             (
@@ -349,6 +368,85 @@ async fn single_logout(backend: Backend) {
 }
 
 crate::both_backends!(saml_single_logout_both_ways, single_logout);
+
+/// Back-channel single logout (SOAP binding): a service provider that registered a SOAP logout
+/// service receives a signed `LogoutRequest` (xmlsec1 verifies it) when an administrator ends
+/// the person's sessions, and the delivery is recorded as delivered once it answers Success.
+async fn soap_logout(backend: Backend) {
+    use std::sync::{Arc, Mutex};
+    let Some(s) = TestServer::start(backend).await else { return };
+    s.add_account("lin").await;
+    let got: Arc<Mutex<Vec<String>>> = Arc::default();
+    async fn take(
+        axum::extract::State(got): axum::extract::State<Arc<Mutex<Vec<String>>>>,
+        body: String,
+    ) -> String {
+        got.lock().unwrap().push(body);
+        "<SOAP-ENV:Envelope xmlns:SOAP-ENV=\"http://schemas.xmlsoap.org/soap/envelope/\"><SOAP-ENV:Body>\
+         <samlp:LogoutResponse xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" ID=\"_x\" Version=\"2.0\" \
+         IssueInstant=\"2026-01-01T00:00:00Z\"><samlp:Status><samlp:StatusCode \
+         Value=\"urn:oasis:names:tc:SAML:2.0:status:Success\"/></samlp:Status></samlp:LogoutResponse>\
+         </SOAP-ENV:Body></SOAP-ENV:Envelope>"
+            .into()
+    }
+    let app = axum::Router::new().route("/soap", axum::routing::post(take)).with_state(got.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let soap = format!("http://{}/soap", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let sp = Sp::new(&s, true).await;
+    let metadata = sp.metadata();
+    let at = metadata.find(":SPSSODescriptor").unwrap();
+    let prefix_start = metadata[..at].rfind('<').unwrap() + 1;
+    let prefix = &metadata[prefix_start..at];
+    let open_end = at + metadata[at..].find('>').unwrap() + 1;
+    let with_soap = format!(
+        "{}<{prefix}:SingleLogoutService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:SOAP\" Location=\"{soap}\"/>{}",
+        &metadata[..open_end],
+        &metadata[open_end..]
+    );
+    let req = ClientRequest {
+        name: Some("社保".into()),
+        client_type: Some("saml".into()),
+        saml_metadata: Some(with_soap),
+        scope: Some("openid".into()),
+        ..ClientRequest::default()
+    };
+    let id = s.ops.register_client_by("main", &req, None, "test").await.unwrap().0.client_id;
+    let b = Browser::new();
+    let (name_id, index) = signed_in(&s, &sp, &b).await;
+    // an administrator ends the person's sessions: no browser present, the SOAP message goes
+    s.ops.end_sessions_by("main", &s.ops.account("main", "lin").await.unwrap().id, "test").await.unwrap();
+    let mut body = String::new();
+    for _ in 0..50 {
+        if let Some(b) = got.lock().unwrap().first() {
+            body = b.clone();
+        }
+        if !body.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        body.contains(&format!(">{name_id}</saml:NameID>"))
+            && body.contains(&format!(">{index}</samlp:SessionIndex>")),
+        "{body}"
+    );
+    let path = sp.dir.path().join("soap.xml");
+    std::fs::write(&path, &body).unwrap();
+    sp.xmlsec_file_verifies(&path, "urn:oasis:names:tc:SAML:2.0:protocol:LogoutRequest");
+    let mut delivered = false;
+    for _ in 0..50 {
+        let ds = s.ops.store.logout_deliveries(&s.tenant_id().await, Some(&id), 10).await.unwrap();
+        if ds.iter().any(|d| d.status == "delivered") {
+            delivered = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(delivered, "recorded as delivered");
+}
+
+crate::both_backends!(saml_back_channel_logout_by_soap, soap_logout);
 
 /// Requests that get a page and no redirect: an unknown issuer, an unregistered consumer
 /// service, a missing or forged signature where the registration demands one, a replay, a
