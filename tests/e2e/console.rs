@@ -129,6 +129,20 @@ async fn console(backend: Backend) {
         (2, Some(30), false),
         "{after:?}"
     );
+    // a SAML service provider, from its pasted metadata
+    let metadata = "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"https://sb.example.gov.cn/sp\">\
+        <md:SPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\"><md:AssertionConsumerService \
+        index=\"0\" Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" Location=\"https://sb.example.gov.cn/acs\"/>\
+        </md:SPSSODescriptor></md:EntityDescriptor>";
+    let form = [("name", "社保业务系统"), ("type", "saml"), ("saml_metadata", metadata)];
+    let (_, page) = post(&b, &base, &page, "/clients", &form).await;
+    assert!(page.contains("社保业务系统") && !page.contains("role=\"alert\""), "{page}");
+    let all = s.ops.store.list_clients(&s.tenant_id().await).await.unwrap();
+    let sp = all.iter().find(|c| c.client_type == idp_core::model::ClientType::Saml).expect("registered");
+    assert_eq!(sp.settings.saml.entity_id, "https://sb.example.gov.cn/sp");
+    let (_, edit) =
+        follow(&b, b.http.get(format!("{base}/clients/{}", sp.client_id)).send().await.unwrap()).await;
+    assert!(edit.contains("id=\"saml\"") && edit.contains("https://sb.example.gov.cn/acs"), "{edit}");
     // the idp decides: a system administrator may not lock accounts nor handle keys
     let (_, found) = follow(&b, b.http.get(format!("{base}/accounts?q=ops")).send().await.unwrap()).await;
     assert!(found.contains("role=\"alert\""), "searching accounts is for security administrators: {found}");

@@ -40,7 +40,7 @@ async fn clients_page(shared: &Shared, a: &Admin, secret: Option<Shown>, error: 
     let rows = list
         .into_iter()
         .map(|c| {
-            let rotatable = !matches!(c.client_type.as_str(), "spa" | "cas");
+            let rotatable = !matches!(c.client_type.as_str(), "spa" | "cas" | "saml");
             (c.client_id, c.name, c.client_type, c.scope, c.disabled, rotatable)
         })
         .collect();
@@ -60,6 +60,8 @@ pub async fn register_client(State(shared): State<Arc<Shared>>, Posted { a, p }:
         client_type: Some(field(&p, "type").unwrap_or("web").into()),
         redirect_uris: field(&p, "redirect_uri").map(|uri| vec![uri.into()]),
         services: field(&p, "service").map(|s| vec![s.into()]),
+        saml_metadata: field(&p, "saml_metadata").map(String::from),
+        saml_metadata_url: field(&p, "saml_metadata_url").map(String::from),
         scope: field(&p, "scope").map(String::from),
         location: field(&p, "location").map(String::from),
         ..ClientRequest::default()
@@ -124,6 +126,10 @@ pub struct ClientPage {
     pub ticket_ttl: String,
     pub single_logout: bool,
     pub proxy_callbacks: String,
+    /// A SAML service provider's entity ID, consumer services and default NameID format.
+    pub saml_entity: String,
+    pub saml_acs: String,
+    pub saml_name_id: String,
     /// The back-channel logout deliveries: (created, sid, status, attempts, last error).
     pub deliveries: Vec<(String, String, String, i64, String)>,
 }
@@ -174,6 +180,9 @@ async fn client_page(
             ticket_ttl: c.cas.as_ref().map(|x| x.ticket_ttl.to_string()).unwrap_or_default(),
             single_logout: c.cas.as_ref().is_some_and(|x| x.single_logout),
             proxy_callbacks: c.cas.as_ref().map(|x| x.proxy_callbacks.join("\n")).unwrap_or_default(),
+            saml_entity: c.saml.as_ref().map(|x| x.entity_id.clone()).unwrap_or_default(),
+            saml_acs: c.saml.as_ref().map(|x| x.acs.join(" ")).unwrap_or_default(),
+            saml_name_id: c.saml.as_ref().map(|x| x.name_id_format.clone()).unwrap_or_default(),
             deliveries,
             id,
         },
@@ -201,6 +210,9 @@ async fn client_page(
             ticket_ttl: String::new(),
             single_logout: false,
             proxy_callbacks: String::new(),
+            saml_entity: String::new(),
+            saml_acs: String::new(),
+            saml_name_id: String::new(),
             deliveries,
             id,
         },
@@ -265,6 +277,16 @@ pub async fn edit_client(
     };
     if field(&p, "type") == Some("kiosk") {
         change.location = text("location");
+    }
+    if matches!(field(&p, "type"), Some("cas" | "saml")) {
+        // CAS services and SAML service providers have no tokens
+        change.access_token_format = None;
+        change.access_token_ttl = None;
+        change.refresh_token_ttl = None;
+    }
+    if field(&p, "type") == Some("saml") {
+        // new metadata replaces the endpoints and certificates (a renewed SP certificate)
+        change.saml_metadata = field(&p, "saml_metadata").map(String::from);
     }
     if field(&p, "type") == Some("cas") {
         change.services = Some(lines("services"));
