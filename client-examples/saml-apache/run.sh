@@ -59,7 +59,7 @@ fi
 
 if [ -n "${IDP_METADATA_URL:-}" ]; then
     curl -fsS -o "$work/idp-metadata.xml" "$IDP_METADATA_URL"
-else
+elif ! [ "$IDP_METADATA" -ef "$work/idp-metadata.xml" ]; then
     cp "$IDP_METADATA" "$work/idp-metadata.xml"
 fi
 chmod 644 "$work/idp-metadata.xml"

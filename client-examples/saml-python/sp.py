@@ -50,6 +50,8 @@ def config(unsolicited=False):
         "xmlsec_binary": "/usr/bin/xmlsec1",
         "key_file": env["SP_KEY"],
         "cert_file": env["SP_CERT"],
+        # the same key decrypts assertions encrypted for the SP's certificate
+        "encryption_keypairs": [{"key_file": env["SP_KEY"], "cert_file": env["SP_CERT"]}],
         "accepted_time_diff": 60,
         "allow_unknown_attributes": True,
         "service": {

@@ -448,6 +448,30 @@ async fn soap_logout(backend: Backend) {
 
 crate::both_backends!(saml_back_channel_logout_by_soap, soap_logout);
 
+/// An encrypted assertion (AES-256-GCM, the key wrapped with RSA-OAEP for the service
+/// provider's certificate from its metadata): pysaml2 decrypts it and checks the signature
+/// inside; nothing of the person is readable in the Response itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_encrypted_assertion_is_read_by_pysaml2_alone() {
+    let s = TestServer::start(Backend::Sqlite).await.unwrap();
+    s.add_account("lin").await;
+    let sp = Sp::new(&s, true).await;
+    register(
+        &s,
+        &sp,
+        "openid profile",
+        ClientRequest { encrypt_assertions: Some(true), ..ClientRequest::default() },
+    )
+    .await;
+    let b = Browser::new();
+    let (request, location) = sp.login(&[]);
+    let (response, _) = posted(b.authorize(&s, &location, "lin").await, &sp.acs);
+    let xml = String::from_utf8(STANDARD.decode(&response).unwrap()).unwrap();
+    assert!(xml.contains("<saml:EncryptedAssertion") && !xml.contains("preferred_username"), "{xml}");
+    let got = sp.acs(Some(&request), &response).expect("pysaml2 decrypts and accepts it");
+    assert_eq!(got["attributes"]["preferred_username"], serde_json::json!(["lin"]));
+}
+
 /// Requests that get a page and no redirect: an unknown issuer, an unregistered consumer
 /// service, a missing or forged signature where the registration demands one, a replay, a
 /// stale request, a DTD; and administration refusals.

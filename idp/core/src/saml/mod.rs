@@ -84,6 +84,9 @@ pub struct SamlSettings {
     pub authn_requests_signed: bool,
     pub sign_response: bool,
     pub sign_assertion: bool,
+    /// Encrypt its assertions for its encryption certificate.
+    #[serde(default)]
+    pub encrypt_assertions: bool,
     /// Where its metadata was fetched from, if it was.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata_url: Option<String>,
@@ -102,6 +105,7 @@ impl Default for SamlSettings {
             authn_requests_signed: false,
             sign_response: true,
             sign_assertion: true,
+            encrypt_assertions: false,
             metadata_url: None,
         }
     }
@@ -128,6 +132,14 @@ impl SamlSettings {
                     .copied()
             }
         }
+    }
+
+    /// The certificate assertions are encrypted for, decoded.
+    pub fn encryption_der(&self) -> Option<Vec<u8>> {
+        use base64::Engine;
+        self.encryption_certificates
+            .first()
+            .and_then(|c| base64::engine::general_purpose::STANDARD.decode(c).ok())
     }
 
     /// The signing certificates, decoded.

@@ -62,12 +62,77 @@ fn response_root(id: &str, destination: &str, in_response_to: Option<&str>, now:
     el("samlp:Response", attrs, kids)
 }
 
-/// A successful `Response`, its assertion and/or itself signed as the registration asks.
+/// The assertion, signed first, encrypted for a service provider's certificate (XML Encryption
+/// 1.1, https://www.w3.org/TR/xmlenc-core1/): AES-256-GCM content (IV, ciphertext and tag in
+/// one `CipherValue`), the key wrapped with RSA-OAEP (MGF1 with SHA-1, `rsa-oaep-mgf1p`, what
+/// service providers support). Never RSA PKCS#1 v1.5 key transport, never CBC.
+pub fn encrypt(assertion: &El, certificate: &[u8]) -> Result<El, SignError> {
+    use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+    use aws_lc_rs::rsa::{OAEP_SHA1_MGF1SHA1, OaepPublicEncryptingKey, PublicEncryptingKey};
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    let (_, cert) = x509_parser::parse_x509_certificate(certificate).map_err(|_| SignError)?;
+    let public =
+        PublicEncryptingKey::from_der(cert.tbs_certificate.subject_pki.raw).map_err(|_| SignError)?;
+    let oaep = OaepPublicEncryptingKey::new(public).map_err(|_| SignError)?;
+    let mut key = [0u8; 32];
+    let mut iv = [0u8; 12];
+    aws_lc_rs::rand::fill(&mut key).map_err(|_| SignError)?;
+    aws_lc_rs::rand::fill(&mut iv).map_err(|_| SignError)?;
+    let sealing = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &key).map_err(|_| SignError)?);
+    let mut content = assertion.to_xml().into_bytes();
+    sealing
+        .seal_in_place_append_tag(Nonce::assume_unique_for_key(iv), Aad::empty(), &mut content)
+        .map_err(|_| SignError)?;
+    let mut wrapped = vec![0u8; oaep.ciphertext_size()];
+    let wrapped =
+        oaep.encrypt(&OAEP_SHA1_MGF1SHA1, &key, &mut wrapped, None).map_err(|_| SignError)?.to_vec();
+    let alg = |u: &str| vec![("Algorithm", u.to_string())];
+    let cipher = |bytes: &[u8]| {
+        el("xenc:CipherData", vec![], vec![text("xenc:CipherValue", vec![], &STANDARD.encode(bytes))])
+    };
+    Ok(el(
+        "saml:EncryptedAssertion",
+        vec![],
+        vec![el(
+            "xenc:EncryptedData",
+            vec![("Type", "http://www.w3.org/2001/04/xmlenc#Element".into())],
+            vec![
+                el("xenc:EncryptionMethod", alg("http://www.w3.org/2009/xmlenc11#aes256-gcm"), vec![]),
+                el(
+                    "ds:KeyInfo",
+                    vec![],
+                    vec![el(
+                        "xenc:EncryptedKey",
+                        vec![],
+                        vec![
+                            el(
+                                "xenc:EncryptionMethod",
+                                alg("http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"),
+                                vec![el(
+                                    "ds:DigestMethod",
+                                    alg("http://www.w3.org/2000/09/xmldsig#sha1"),
+                                    vec![],
+                                )],
+                            ),
+                            cipher(&wrapped),
+                        ],
+                    )],
+                ),
+                cipher(&[iv.as_slice(), &content].concat()),
+            ],
+        )],
+    ))
+}
+
+/// A successful `Response`, its assertion and/or itself signed as the registration asks, the
+/// assertion encrypted when `encrypt_for` names the service provider's certificate.
 pub fn success(
     a: &Assertion<'_>,
     signer: Signer<'_>,
     sign_assertion: bool,
     sign_response: bool,
+    encrypt_for: Option<&[u8]>,
 ) -> Result<String, SignError> {
     let (response_id, assertion_id) = a.ids;
     let mut confirmation =
@@ -135,6 +200,9 @@ pub fn success(
     if sign_assertion {
         assertion.sign(signer.0, signer.1)?;
     }
+    if let Some(cert) = encrypt_for {
+        assertion = encrypt(&assertion, cert)?;
+    }
     let mut response = response_root(
         response_id,
         a.acs,
@@ -188,7 +256,7 @@ mod tests {
             now: 100,
             ids: ("_r1", "_a1"),
         };
-        let xml = success(&a, (&key, b"cert"), true, true).unwrap();
+        let xml = success(&a, (&key, b"cert"), true, true, None).unwrap();
         let doc = roxmltree::Document::parse(&xml).unwrap();
         let root = doc.root_element();
         let names: Vec<&str> = root.children().map(|c| c.tag_name().name()).collect();

@@ -27,6 +27,7 @@ const NAMESPACES: &[(&str, &str)] = &[
     ("saml", "urn:oasis:names:tc:SAML:2.0:assertion"),
     ("samlp", "urn:oasis:names:tc:SAML:2.0:protocol"),
     ("SOAP-ENV", "http://schemas.xmlsoap.org/soap/envelope/"),
+    ("xenc", "http://www.w3.org/2001/04/xmlenc#"),
 ];
 
 fn namespace(prefix: &str) -> &'static str {

@@ -92,6 +92,8 @@ pub struct SamlSpInfo {
     pub authn_requests_signed: bool,
     pub sign_response: bool,
     pub sign_assertion: bool,
+    #[serde(default)]
+    pub encrypt_assertions: bool,
     /// How many signing certificates its metadata gave.
     pub signing_certificates: usize,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -210,6 +212,9 @@ pub struct ClientRequest {
     pub sign_response: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sign_assertion: Option<bool>,
+    /// Encrypt assertions for the service provider's encryption certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encrypt_assertions: Option<bool>,
 }
 
 /// A back-channel logout token on its way to a client (`GET /logout-deliveries`).

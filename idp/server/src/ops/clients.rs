@@ -55,6 +55,7 @@ pub fn apply(s: &mut ClientSettings, req: &ClientRequest) -> anyhow::Result<()> 
             },
             sign_response: previous.sign_response,
             sign_assertion: previous.sign_assertion,
+            encrypt_assertions: previous.encrypt_assertions && !read.encryption_certificates.is_empty(),
             metadata_url: req.saml_metadata_url.clone().or(previous.metadata_url),
             ..read
         };
@@ -80,6 +81,12 @@ pub fn apply(s: &mut ClientSettings, req: &ClientRequest) -> anyhow::Result<()> 
     }
     if let Some(v) = req.sign_assertion {
         s.saml.sign_assertion = v;
+    }
+    if let Some(v) = req.encrypt_assertions {
+        if v && s.saml.encryption_certificates.is_empty() {
+            bail!("the service provider's metadata has no encryption certificate");
+        }
+        s.saml.encrypt_assertions = v;
     }
     if !s.saml.is_empty() && !s.saml.sign_response && !s.saml.sign_assertion {
         bail!("a SAML service provider gets its response or its assertion signed, or both");
@@ -507,6 +514,7 @@ pub fn client_info(c: &Client, secret: Option<String>) -> ClientInfo {
                 authn_requests_signed: s.authn_requests_signed,
                 sign_response: s.sign_response,
                 sign_assertion: s.sign_assertion,
+                encrypt_assertions: s.encrypt_assertions,
                 signing_certificates: s.signing_certificates.len(),
                 metadata_url: s.metadata_url.clone(),
             }

@@ -445,7 +445,20 @@ pub async fn finish(
         return Err(error_page(lang, &OAuthError::server_error("the tenant has no RS256 signing key")));
     };
     let sp = &client.settings.saml;
-    let xml = match saml::response::success(&assertion, signer, sp.sign_assertion, sp.sign_response) {
+    let encrypt_for = if sp.encrypt_assertions { sp.encryption_der() } else { None };
+    if sp.encrypt_assertions && encrypt_for.is_none() {
+        return Err(error_page(
+            lang,
+            &OAuthError::server_error("the service provider has no encryption certificate"),
+        ));
+    }
+    let xml = match saml::response::success(
+        &assertion,
+        signer,
+        sp.sign_assertion,
+        sp.sign_response,
+        encrypt_for.as_deref(),
+    ) {
         Ok(x) => x,
         Err(e) => return Err(error_page(lang, &OAuthError::server_error(e.to_string()))),
     };
