@@ -215,7 +215,13 @@ async fn sso(backend: Backend) {
     let Some(s) = TestServer::start(backend).await else { return };
     let lin = s.add_account("lin").await;
     let sp = Sp::new(&s, true).await;
-    let id = register(&s, &sp, "openid profile", ClientRequest::default()).await;
+    let id = register(
+        &s,
+        &sp,
+        "openid profile",
+        ClientRequest { idp_initiated: Some(true), ..ClientRequest::default() },
+    )
+    .await;
     let b = Browser::new();
 
     // SP-initiated, signed HTTP-Redirect request: sign-in, consent, a signed Response
@@ -311,8 +317,12 @@ crate::both_backends!(a_saml_service_provider_signs_in_with_pysaml2, sso);
 
 /// Signs in at `sp` through the pages: its NameID and SessionIndex.
 async fn signed_in(s: &TestServer, sp: &Sp, b: &Browser) -> (String, String) {
+    signed_in_as(s, sp, b, "lin").await
+}
+
+async fn signed_in_as(s: &TestServer, sp: &Sp, b: &Browser, login: &str) -> (String, String) {
     let (request, location) = sp.login(&[]);
-    let (response, _) = posted(b.authorize(s, &location, "lin").await, &sp.acs);
+    let (response, _) = posted(b.authorize(s, &location, login).await, &sp.acs);
     let got = sp.acs(Some(&request), &response).unwrap();
     (got["name_id"].as_str().unwrap().to_string(), got["session_index"].as_str().unwrap().to_string())
 }
@@ -365,6 +375,19 @@ async fn single_logout(backend: Backend) {
     assert!(matches!(again, Step::Page { status: 400, .. }), "{again:?}");
     let unsigned = location.split("&SigAlg=").next().unwrap().to_string();
     assert!(matches!(b.get(&s, &unsigned).await, Step::Page { status: 400, .. }));
+
+    // someone else's logout link opened in this browser ends that person's session only
+    s.add_account("wu").await;
+    let other = Browser::new();
+    let (wu_name, wu_index) = signed_in_as(&s, &sp, &other, "wu").await;
+    let _ = signed_in(&s, &sp, &b).await;
+    let back = b.get(&s, &sp.logout(&wu_name, &wu_index)).await.left();
+    assert!(back.as_str().starts_with("http://127.0.0.1:9/slo?SAMLResponse="), "{back}");
+    let mine = b.get(&s, &crate::common::auth_url(&s.issuer, &oidc, "&prompt=none")).await.callback();
+    assert!(mine.contains_key("code"), "this browser's own session lives on: {mine:?}");
+    let (_, location) = sp.login(&["--passive"]);
+    let (response, _) = posted(other.get(&s, &location).await, &sp.acs);
+    assert!(sp.acs(None, &response).unwrap_err().contains("NoPassive"), "wu's session ended");
 }
 
 crate::both_backends!(saml_single_logout_both_ways, single_logout);
@@ -527,6 +550,9 @@ async fn refusals(backend: Backend) {
         b.get(&s, &format!("{}/saml/sso?SAMLRequest={}", s.issuer, crate::oidc_flow::urlencode(&deflated)))
             .await,
     );
+    // IdP-initiated sign-ins only for service providers registered to take them
+    let init = format!("{}/saml/init?sp={}", s.issuer, crate::oidc_flow::urlencode(&sp.entity));
+    page_400(b.get(&s, &init).await);
     let (_, location) = sp.login(&[]);
     s.env.advance(3600);
     page_400(b.get(&s, &location).await);

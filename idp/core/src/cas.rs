@@ -272,8 +272,9 @@ pub fn attributes(
 }
 
 /// The released claims as named string values (for protocols whose attributes are strings):
-/// `sub` left out (the protocol names the person its own way), one level of objects flattened
-/// to `claim_field`, arrays as several values, names that are not plain identifiers left out.
+/// `sub` left out (the protocol names the person its own way), an email address or phone
+/// number only when verified, one level of objects flattened to `claim_field`, arrays as
+/// several values, names that are not plain identifiers left out.
 pub fn flatten(released: &Map<String, Value>) -> Vec<(String, Vec<String>)> {
     let mut out: Vec<(String, Vec<String>)> = vec![];
     let text = |v: &Value| match v {
@@ -290,8 +291,14 @@ pub fn flatten(released: &Map<String, Value>) -> Vec<(String, Vec<String>)> {
             out.push((name, values));
         }
     };
+    // an address that is not verified is not released as one: a protocol whose parties read
+    // attributes (not a `_verified` flag beside them) could link an account by it
+    let verified = |flag: &str| released.get(flag) == Some(&Value::Bool(true));
     for (claim, v) in released {
-        if claim == "sub" {
+        if claim == "sub"
+            || (claim == "email" && !verified("email_verified"))
+            || (claim == "phone_number" && !verified("phone_number_verified"))
+        {
             continue;
         }
         match v {

@@ -103,6 +103,9 @@ pub fn service_provider(xml: &str) -> Result<SamlSettings, Refused> {
             .map(|c| {
                 let location = c.attribute("Location").ok_or(Refused("an endpoint has no Location"))?;
                 check_url(location)?;
+                if let Some(r) = c.attribute("ResponseLocation") {
+                    check_url(r)?;
+                }
                 Ok(Endpoint {
                     binding: c.attribute("Binding").ok_or(Refused("an endpoint has no Binding"))?.to_string(),
                     location: location.to_string(),

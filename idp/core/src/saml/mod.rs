@@ -87,6 +87,9 @@ pub struct SamlSettings {
     /// Encrypt its assertions for its encryption certificate.
     #[serde(default)]
     pub encrypt_assertions: bool,
+    /// It takes unsolicited (IdP-initiated) responses at `/saml/init`.
+    #[serde(default)]
+    pub idp_initiated: bool,
     /// Where its metadata was fetched from, if it was.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata_url: Option<String>,
@@ -106,6 +109,7 @@ impl Default for SamlSettings {
             sign_response: true,
             sign_assertion: true,
             encrypt_assertions: false,
+            idp_initiated: false,
             metadata_url: None,
         }
     }

@@ -94,6 +94,8 @@ pub struct SamlSpInfo {
     pub sign_assertion: bool,
     #[serde(default)]
     pub encrypt_assertions: bool,
+    #[serde(default)]
+    pub idp_initiated: bool,
     /// How many signing certificates its metadata gave.
     pub signing_certificates: usize,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -215,6 +217,9 @@ pub struct ClientRequest {
     /// Encrypt assertions for the service provider's encryption certificate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encrypt_assertions: Option<bool>,
+    /// The service provider takes IdP-initiated (unsolicited) sign-ins at `/saml/init`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp_initiated: Option<bool>,
 }
 
 /// A back-channel logout token on its way to a client (`GET /logout-deliveries`).

@@ -31,7 +31,8 @@ pub async fn end_sessions(
         .map_err(|e| OAuthError::server_error(e.to_string()))?;
     state.logout_wake.notify_one();
     let mut frames: Vec<FrontChannel> = frames.into_iter().filter(|f| this == Some(f.sid.as_str())).collect();
-    if let Some(sid) = this {
+    // (only for a session that did end here: never another person's in this browser)
+    if let Some(sid) = this.filter(|sid| sessions.iter().any(|s| s.sid == *sid)) {
         frames.extend(crate::http::saml::front_channel_logouts(state, t, sid).await);
     }
     Ok(frames)

@@ -56,6 +56,9 @@ pub fn apply(s: &mut ClientSettings, req: &ClientRequest) -> anyhow::Result<()> 
             sign_response: previous.sign_response,
             sign_assertion: previous.sign_assertion,
             encrypt_assertions: previous.encrypt_assertions && !read.encryption_certificates.is_empty(),
+            idp_initiated: previous.idp_initiated,
+            // what an administrator demanded stays demanded
+            authn_requests_signed: read.authn_requests_signed || previous.authn_requests_signed,
             metadata_url: req.saml_metadata_url.clone().or(previous.metadata_url),
             ..read
         };
@@ -81,6 +84,9 @@ pub fn apply(s: &mut ClientSettings, req: &ClientRequest) -> anyhow::Result<()> 
     }
     if let Some(v) = req.sign_assertion {
         s.saml.sign_assertion = v;
+    }
+    if let Some(v) = req.idp_initiated {
+        s.saml.idp_initiated = v;
     }
     if let Some(v) = req.encrypt_assertions {
         if v && s.saml.encryption_certificates.is_empty() {
@@ -312,7 +318,7 @@ impl Ops {
             }
             // a SAML service provider's entity ID is its name in every message: one per tenant
             if !s.saml.is_empty() && other.settings.saml.entity_id == s.saml.entity_id {
-                bail!("the entity ID {} is registered in this tenant already", s.saml.entity_id);
+                bail!("this entity ID cannot be registered");
             }
             if other.client_type != ClientType::Cas {
                 continue;
@@ -515,6 +521,7 @@ pub fn client_info(c: &Client, secret: Option<String>) -> ClientInfo {
                 sign_response: s.sign_response,
                 sign_assertion: s.sign_assertion,
                 encrypt_assertions: s.encrypt_assertions,
+                idp_initiated: s.idp_initiated,
                 signing_certificates: s.signing_certificates.len(),
                 metadata_url: s.metadata_url.clone(),
             }

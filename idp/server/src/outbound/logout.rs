@@ -267,8 +267,8 @@ async fn saml_attempt(
         .await
         .map_err(|_| NOT_DELIVERED.to_string())?;
     let ok = res.status().is_success();
-    let body = res.text().await.unwrap_or_default();
-    if ok && saml::logout::soap_success(&body) {
+    let body = crate::outbound::read_at_most(res, 64 * 1024).await.unwrap_or_default();
+    if ok && saml::logout::soap_success(&String::from_utf8_lossy(&body)) {
         Ok(())
     } else {
         tracing::warn!(client = %client.client_id, "SAML logout not acknowledged with Success");

@@ -142,6 +142,21 @@ impl Policy {
     }
 }
 
+/// The body of `res`, refused beyond `max` bytes without reading further.
+pub async fn read_at_most(mut res: reqwest::Response, max: usize) -> Result<Vec<u8>, String> {
+    if res.content_length().is_some_and(|n| n as usize > max) {
+        return Err(format!("larger than {max} bytes"));
+    }
+    let mut body = vec![];
+    while let Some(chunk) = res.chunk().await.map_err(|e| e.without_url().to_string())? {
+        if body.len() + chunk.len() > max {
+            return Err(format!("larger than {max} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// Addresses never reached unless their network is allowed.
 pub fn special(ip: IpAddr) -> bool {
     match ip {

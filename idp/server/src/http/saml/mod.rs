@@ -166,8 +166,11 @@ async fn sso(
         Err(e) => return error_page(lang, &e),
     };
     let sp = &client.settings.saml;
-    if req.destination.as_deref().is_some_and(|d| d != sso_url(&t)) {
-        return bad_request(lang, "the request is for another destination");
+    // a signed message must name where it was sent (Bindings §3.4.5.2); any other, if it does,
+    // must name this endpoint
+    let signed = received.query_signature.is_some();
+    if req.destination.as_deref().is_some_and(|d| d != sso_url(&t)) || (signed && req.destination.is_none()) {
+        return bad_request(lang, "the request is for another destination, or names none");
     }
     match &received.query_signature {
         Some(sig) => {
@@ -310,6 +313,10 @@ pub async fn init(
         Ok(None) => return error_page(lang, &OAuthError::invalid_request(lang.texts().saml_unknown_sp)),
         Err(e) => return error_page(lang, &e),
     };
+    // unsolicited responses only for service providers registered to take them
+    if !client.settings.saml.idp_initiated {
+        return bad_request(lang, "the service provider does not take IdP-initiated sign-ins");
+    }
     let Some(acs) = client.settings.saml.acs_for(None, None) else {
         return bad_request(lang, "the service provider has no HTTP-POST consumer service");
     };
@@ -423,7 +430,16 @@ pub async fn finish(
         _ => idp_core::keys::subject(&t.keys, Some(&sector), &done.account_id),
     };
     let attributes = idp_core::cas::flatten(&released);
-    let session_index = new_id(state);
+    // one SessionIndex per service provider and session for a stable NameID (its logout names
+    // them all); at most MAX_ASSERTIONS recorded per service provider and session
+    let issued_before = match state.store().saml_participations(&t.tenant.id, &done.sid).await {
+        Ok(p) => p.into_iter().filter(|p| p.client_id == client.client_id).collect::<Vec<_>>(),
+        Err(e) => return Err(error_page(lang, &e.into())),
+    };
+    let same =
+        issued_before.iter().find(|p| p.name_id == name_id && p.name_id_format == login.name_id_format);
+    let session_index = same.map(|p| p.session_index.clone()).unwrap_or_else(|| new_id(state));
+    let record = same.is_none() && issued_before.len() < MAX_ASSERTIONS;
     let class = saml::class_for(&done.acr, &login.classes);
     let (response_id, assertion_id) = (new_id(state), new_id(state));
     let assertion = saml::response::Assertion {
@@ -488,11 +504,14 @@ pub async fn finish(
         name_id_format: login.name_id_format.clone(),
         created_at: now,
     };
-    if let Err(e) = state.store().record_saml_participation(&issued).await {
+    if record && let Err(e) = state.store().record_saml_participation(&issued).await {
         return Err(error_page(lang, &e.into()));
     }
     Ok(post(login, &xml))
 }
+
+/// The most assertions with different NameIDs recorded for one service provider and session.
+const MAX_ASSERTIONS: usize = 20;
 
 /// How long a service provider may keep its own session from an assertion.
 const SP_SESSION: i64 = 8 * 3600;

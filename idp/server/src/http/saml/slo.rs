@@ -142,8 +142,9 @@ async fn logout_request(
         return bad_request(lang, e.0);
     }
     let now = state.env().now();
-    if req.destination.as_deref().is_some_and(|d| d != slo_url(t)) {
-        return bad_request(lang, "the request is for another destination");
+    // a signed message names where it was sent (Bindings §3.4.5.2)
+    if req.destination.as_deref() != Some(slo_url(t).as_str()) {
+        return bad_request(lang, "the request is for another destination, or names none");
     }
     if req.not_on_or_after.is_some_and(|n| n + saml::CLOCK_SKEW <= now)
         || req.issue_instant < now - saml::REQUEST_MAX_AGE - saml::CLOCK_SKEW
@@ -182,6 +183,9 @@ async fn logout_request(
     sessions.sort_by(|a, b| a.sid.cmp(&b.sid));
     sessions.dedup_by(|a, b| a.sid == b.sid);
     let here = crate::http::session::current(state, t, headers).await.ok().flatten().map(|s| s.sid);
+    // the browser present is signed out only if its own session is among those that end (a
+    // logout link of someone else's session, opened here, leaves this browser's session alone)
+    let ours = here.as_ref().is_some_and(|h| sessions.iter().any(|s| s.sid == *h));
     let mut frames = vec![];
     if !sessions.is_empty() {
         match crate::http::signed_out::end_sessions(state, t, &sessions, here.as_deref()).await {
@@ -193,6 +197,9 @@ async fn logout_request(
     frames.retain(|f| f.client_id != client.client_id);
     let Some(endpoint) = sp.slo.iter().find(|e| e.binding == saml::BINDING_REDIRECT) else {
         let tx = lang.texts();
+        if !ours {
+            return message_page(lang, axum::http::StatusCode::OK, tx.signed_out, tx.signed_out_text);
+        }
         return crate::http::signed_out::here(
             state,
             t,
@@ -209,6 +216,8 @@ async fn logout_request(
     let id = format!("_{}", idp_core::cas::validate::random_part(state.env()));
     let response = logout::response(&entity_id(t), &to, &req.id, true, &id, now);
     match logout::redirect_url(&to, "SAMLResponse", &response, received.relay_state.as_deref(), key) {
+        // not this browser's session: its cookie stays, and it goes straight back
+        Ok(url) if !ours => crate::http::see_other(&url),
         Ok(url) => {
             let tx = lang.texts();
             crate::http::signed_out::here(
