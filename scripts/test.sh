@@ -72,6 +72,8 @@ python3 -c 'import cas' 2>/dev/null || {
 # SAML service providers nobody here wrote (tests/e2e/saml.rs): PyPI pysaml2, which signs and
 # verifies with Debian's xmlsec1 (the tests also verify the provider's signatures with it).
 command -v xmlsec1 >/dev/null || need_pkg --no-install-recommends xmlsec1
+# and Apache with mod_auth_mellon (tests/e2e/saml_mellon.rs)
+dpkg -s libapache2-mod-auth-mellon >/dev/null 2>&1 || need_pkg --no-install-recommends libapache2-mod-auth-mellon
 python3 -c 'import saml2' 2>/dev/null || {
     python3 -m pip install -q pysaml2==7.5.5 2>/dev/null ||
         python3 -m pip install -q --break-system-packages pysaml2==7.5.5

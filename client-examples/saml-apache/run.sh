@@ -1,12 +1,12 @@
 #!/bin/sh
 # Fills httpd.conf.in and runs Apache with mod_auth_mellon in the foreground (Ctrl-C stops it).
 #
-#   IDP_METADATA_URL=http://127.0.0.1:8080/t/main/saml/metadata PORT=8093 \
+#   SAML_IDP_METADATA_URL=http://127.0.0.1:8080/t/main/saml/metadata PORT=8093 \
 #       WORK_DIR=/tmp/saml-apache client-examples/saml-apache/run.sh
 #
-# IDP_METADATA_URL  the provider's metadata ({tenant URL}/saml/metadata), fetched with curl at
+# SAML_IDP_METADATA_URL  the provider's metadata ({tenant URL}/saml/metadata), fetched with curl at
 #                   every start; or
-# IDP_METADATA      a file with it
+# SAML_IDP_METADATA      a file with it
 # PORT              where Apache listens on 127.0.0.1 (plain http; default 8093)
 # WORK_DIR          where the service provider's key, certificate and metadata, the filled
 #                   configuration and the logs go (default: a new temporary directory). The
@@ -27,8 +27,8 @@ port=${PORT:-8093}
 work=${WORK_DIR:-$(mktemp -d)}
 endpoint=http://127.0.0.1:$port/secret/mellon
 entity=$endpoint/metadata
-if [ -z "${IDP_METADATA_URL:-}" ] && [ -z "${IDP_METADATA:-}" ]; then
-    echo "set IDP_METADATA_URL to {tenant URL}/saml/metadata, or IDP_METADATA to a file with it" >&2
+if [ -z "${SAML_IDP_METADATA_URL:-}" ] && [ -z "${SAML_IDP_METADATA:-}" ]; then
+    echo "set SAML_IDP_METADATA_URL to {tenant URL}/saml/metadata, or SAML_IDP_METADATA to a file with it" >&2
     exit 1
 fi
 case ${NAME_ID_FORMAT:=persistent} in
@@ -57,10 +57,10 @@ if [ ! -f "$work/sp/sp.xml" ]; then
     chmod 644 "$work/sp/sp.xml"
 fi
 
-if [ -n "${IDP_METADATA_URL:-}" ]; then
-    curl -fsS -o "$work/idp-metadata.xml" "$IDP_METADATA_URL"
-elif ! [ "$IDP_METADATA" -ef "$work/idp-metadata.xml" ]; then
-    cp "$IDP_METADATA" "$work/idp-metadata.xml"
+if [ -n "${SAML_IDP_METADATA_URL:-}" ]; then
+    curl -fsS -o "$work/idp-metadata.xml" "$SAML_IDP_METADATA_URL"
+elif ! [ "$SAML_IDP_METADATA" -ef "$work/idp-metadata.xml" ]; then
+    cp "$SAML_IDP_METADATA" "$work/idp-metadata.xml"
 fi
 chmod 644 "$work/idp-metadata.xml"
 
@@ -81,7 +81,7 @@ sed -e "s|@SERVER_ROOT@|$work|g" \
     -e "s|@SP_METADATA@|$work/sp/sp.xml|g" \
     -e "s|@SP_KEY@|$work/sp/sp.key|g" \
     -e "s|@SP_CERT@|$work/sp/sp.cert|g" \
-    -e "s|@IDP_METADATA@|$work/idp-metadata.xml|g" \
+    -e "s|@SAML_IDP_METADATA@|$work/idp-metadata.xml|g" \
     -e "s|@DOCUMENT_ROOT@|$here/htdocs|g" \
     -e "s|@USER@|$user|g" \
     -e "s|@GROUP@|$group|g" \

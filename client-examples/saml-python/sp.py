@@ -3,7 +3,7 @@
 binary for signatures), as a Python department system would use it, without a web framework.
 
 Configuration (environment):
-    IDP_METADATA   file with the provider's metadata ({tenant URL}/saml/metadata)
+    SAML_IDP_METADATA   file with the provider's metadata ({tenant URL}/saml/metadata)
     SP_ENTITY      this service provider's entity ID, e.g. http://127.0.0.1:8092/sp
     SP_ACS         its assertion consumer service (HTTP-POST), e.g. http://127.0.0.1:8092/acs
     SP_KEY SP_CERT its key and certificate (PEM), e.g. from
@@ -69,8 +69,8 @@ def config(unsolicited=False):
             }
         },
     }
-    if env.get("IDP_METADATA"):
-        c["metadata"] = {"local": [env["IDP_METADATA"]]}
+    if env.get("SAML_IDP_METADATA"):
+        c["metadata"] = {"local": [env["SAML_IDP_METADATA"]]}
     conf = SPConfig()
     conf.load(c)
     return conf

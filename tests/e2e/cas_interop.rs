@@ -14,12 +14,12 @@ use crate::cas::{register, ticket_for};
 use crate::common::{Backend, TestServer};
 
 /// The repository's root (the tests run in `tests/`).
-fn root() -> std::path::PathBuf {
+pub(crate) fn root() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
 /// A process stopped when the test ends, however it ends.
-struct Running(Child);
+pub(crate) struct Running(pub Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -29,11 +29,11 @@ impl Drop for Running {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-async fn wait_for_port(port: u16, what: &str) {
+pub(crate) async fn wait_for_port(port: u16, what: &str) {
     for _ in 0..100 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
             return;
@@ -45,7 +45,7 @@ async fn wait_for_port(port: u16, what: &str) {
 
 /// Follows redirects within the service at `app` (its own URLs), stopping at the provider or
 /// at a page; the provider's pages are then driven by the browser.
-async fn at_service(b: &Browser, mut url: String, app: &str) -> (String, reqwest::Response) {
+pub(crate) async fn at_service(b: &Browser, mut url: String, app: &str) -> (String, reqwest::Response) {
     loop {
         let res = b.http.get(&url).send().await.expect("GET the service");
         if !res.status().is_redirection() {

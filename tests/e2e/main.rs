@@ -49,6 +49,7 @@ mod realname_card;
 mod refusals;
 mod rp;
 mod saml;
+mod saml_mellon;
 mod scopes;
 mod second_factor_rules;
 mod sessions;

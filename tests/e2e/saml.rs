@@ -63,7 +63,7 @@ impl Sp {
         let mut child = Command::new("python3")
             .arg(root().join("client-examples/saml-python/sp.py"))
             .args(args)
-            .env("IDP_METADATA", self.dir.path().join("idp.xml"))
+            .env("SAML_IDP_METADATA", self.dir.path().join("idp.xml"))
             .env("SP_ENTITY", &self.entity)
             .env("SP_ACS", &self.acs)
             .env("SP_KEY", self.dir.path().join("sp.key"))

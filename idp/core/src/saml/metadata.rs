@@ -35,14 +35,13 @@ pub fn identity_provider(entity_id: &str, sso: &str, slo: Option<&str>, certific
             )
         })
         .collect();
-    for binding in [BINDING_REDIRECT, BINDING_POST] {
-        if let Some(slo) = slo {
-            kids.push(el(
-                "md:SingleLogoutService",
-                vec![("Binding", binding.into()), ("Location", slo.into())],
-                vec![],
-            ));
-        }
+    // single logout by HTTP-Redirect only: a service provider's request must be query-signed
+    if let Some(slo) = slo {
+        kids.push(el(
+            "md:SingleLogoutService",
+            vec![("Binding", BINDING_REDIRECT.into()), ("Location", slo.into())],
+            vec![],
+        ));
     }
     for f in [NAMEID_PERSISTENT, NAMEID_TRANSIENT, NAMEID_EMAIL, NAMEID_UNSPECIFIED] {
         kids.push(text("md:NameIDFormat", vec![], f));

@@ -107,12 +107,23 @@ pub async fn post(state: State, Path(slug): Path<String>, headers: HeaderMap, bo
     bad_request(lang, "a logout request must be signed and sent by HTTP-Redirect")
 }
 
-/// A service provider's `LogoutResponse` to one of our frames: nothing to do but a page.
+/// A service provider's `LogoutResponse` to one of our frames: nothing to do but a page, which
+/// the signed-out page (our own origin, no other) may frame.
 fn answered(lang: Lang, xml: Result<String, read::Refused>) -> Response {
+    use axum::http::{HeaderValue, header};
     match xml {
         Ok(x) if logout::is_response(&x) => {
             let tx = lang.texts();
-            message_page(lang, axum::http::StatusCode::OK, tx.signed_out, tx.signed_out_text)
+            let mut res = message_page(lang, axum::http::StatusCode::OK, tx.signed_out, tx.signed_out_text);
+            let h = res.headers_mut();
+            h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("SAMEORIGIN"));
+            h.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(
+                    "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'self'; base-uri 'none'",
+                ),
+            );
+            res
         }
         _ => bad_request(lang, "not a LogoutResponse"),
     }
