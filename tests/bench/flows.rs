@@ -263,7 +263,7 @@ fn serde_urlencoded_pairs(q: &[(&str, &str)]) -> String {
 }
 
 /// The first form of a page: its action and hidden fields.
-fn form_of(page: &str) -> Option<(String, Vec<(String, String)>)> {
+pub fn form_of(page: &str) -> Option<(String, Vec<(String, String)>)> {
     let start = page.find("<form")?;
     let end = page[start..].find("</form>").map(|e| start + e).unwrap_or(page.len());
     let form = &page[start..end];

@@ -450,6 +450,22 @@ async fn main() -> anyhow::Result<()> {
             "openid profile",
         ],
     )?;
+    let sp_metadata = dir.path().join("saml-sp.xml");
+    std::fs::write(&sp_metadata, protocols::saml_metadata())?;
+    idp_cmd(
+        &a,
+        &config,
+        &[
+            "saml-sp",
+            "add",
+            "--name",
+            "bench saml",
+            "--metadata",
+            sp_metadata.to_str().unwrap(),
+            "--scope",
+            "openid profile",
+        ],
+    )?;
     add_account(&a, &config, "bench", Some(BENCH_PHONE))?;
     // a locked account: its answer must read, and take, as an unknown login's
     add_account(&a, &config, "bench-locked", None)?;
@@ -515,6 +531,7 @@ async fn main() -> anyhow::Result<()> {
     let node_rss = peak_rss_mib(node.pid);
     let signins = sign_ins(&idp, a.workers, a.seconds).await;
     let protocols = protocols::protocols(&idp, a.workers, a.seconds).await?;
+    let signing = protocols::signing(200);
     // login enumeration: the same answer, in about the same time, for both
     let (unknown_ms, unknown_msg) = idp.failed_sign_ins("no-such-person", "Wrong-Pass-1", 40).await?;
     let (wrong_ms, wrong_msg) = idp.failed_sign_ins("bench", "Wrong-Pass-1", 40).await?;
@@ -552,6 +569,7 @@ async fn main() -> anyhow::Result<()> {
         raw_argon2: raw,
         startup_ms,
         protocols,
+        signing,
     };
     let text = report.markdown();
     println!("{text}");

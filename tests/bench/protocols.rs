@@ -1,8 +1,10 @@
 //! The protocols beside OpenID Connect, measured on the idp alone (no peer runs here): CAS's
 //! ticket validation against the OpenID Connect code exchange it replaces, each timed alone
-//! (the sign-in round trip before it untimed), and the whole CAS single sign-on round trip
-//! (`/cas/login` with a session and remembered consent, then `/cas/serviceValidate`) beside the
-//! OpenID Connect one of the main table.
+//! (the sign-in round trip before it untimed), the whole CAS single sign-on round trip
+//! (`/cas/login` with a session and remembered consent, then `/cas/serviceValidate`) and the
+//! SAML one (an `AuthnRequest` by HTTP-Redirect answered with the signed `Response`) beside the
+//! OpenID Connect one of the main table; and, in process, signing a SAML `Response` (response
+//! and assertion, RSA-SHA256) against signing an ID token.
 
 use std::time::{Duration, Instant};
 
@@ -13,17 +15,148 @@ use crate::load::{Sample, Stats, run};
 
 /// The bench's CAS service URL (never called: the redirect to it is where the ticket is read).
 pub const CAS_SERVICE: &str = "http://127.0.0.1:1/cas-app";
+/// The bench's SAML service provider (its consumer service is never called either).
+pub const SAML_SP: &str = "http://127.0.0.1:1/saml-sp";
+pub const SAML_ACS: &str = "http://127.0.0.1:1/saml-acs";
 
-/// One signed-in browser per worker, having consented to the CAS service and the web client.
-async fn browsers(t: &Target, workers: usize, cas_login: &str) -> anyhow::Result<Vec<reqwest::Client>> {
+/// The bench service provider's metadata (it does not sign its requests).
+pub fn saml_metadata() -> String {
+    format!(
+        "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"{SAML_SP}\">\
+         <md:SPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">\
+         <md:AssertionConsumerService index=\"0\" Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" \
+         Location=\"{SAML_ACS}\"/></md:SPSSODescriptor></md:EntityDescriptor>"
+    )
+}
+
+/// A fresh (never seen) HTTP-Redirect `AuthnRequest` URL.
+fn authn_request_url(base: &str) -> String {
+    use base64::Engine;
+    let id = format!("_{}", idp_core::crypto::random_token(&idp_core::SystemEnv, 16).replace('-', "x"));
+    let now = idp_core::identifiers::CalendarDate::rfc3339_utc(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64),
+    );
+    let xml = format!(
+        "<samlp:AuthnRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" \
+         ID=\"{id}\" Version=\"2.0\" IssueInstant=\"{now}\" AssertionConsumerServiceURL=\"{SAML_ACS}\">\
+         <saml:Issuer>{SAML_SP}</saml:Issuer></samlp:AuthnRequest>"
+    );
+    let deflated = miniz_oxide::deflate::compress_to_vec(xml.as_bytes(), 6);
+    let encoded: String = url::form_urlencoded::byte_serialize(
+        base64::engine::general_purpose::STANDARD.encode(deflated).as_bytes(),
+    )
+    .collect();
+    format!("{base}/saml/sso?SAMLRequest={encoded}")
+}
+
+/// Signing in process, microseconds per operation (median of `n`): a SAML `Response` with its
+/// assertion (two RSA-SHA256 signatures, exclusive c14n by construction), an RS256 ID token and
+/// an ES256 ID token (the default).
+pub fn signing(n: usize) -> (f64, f64, f64) {
+    use idp_core::model::SigningAlg;
+    let env = idp_core::SystemEnv;
+    let kek = idp_core::crypto::Kek::generate(&env);
+    let records: Vec<_> = [SigningAlg::RS256, SigningAlg::ES256]
+        .into_iter()
+        .map(|alg| idp_core::keys::generate(&env, &kek, "t", alg).expect("a key"))
+        .collect();
+    let keys = idp_core::keys::KeySet::load(&records, &kek, "t", idp_core::Env::now(&env)).expect("keys");
+    let signer = keys.saml_signer().expect("an RS256 key");
+    let attributes = vec![
+        ("name".to_string(), vec!["林晓".to_string()]),
+        ("preferred_username".to_string(), vec!["lin".to_string()]),
+    ];
+    let assertion = idp_core::saml::response::Assertion {
+        issuer: "https://idp.example.gov.cn/t/main/saml",
+        audience: SAML_SP,
+        acs: SAML_ACS,
+        in_response_to: Some("_request"),
+        name_id_format: idp_core::saml::NAMEID_PERSISTENT,
+        name_id: "pHBfMumrkUfsBOQbPc8k1IfYHNoBkNHys",
+        session_index: "_session",
+        auth_instant: 0,
+        class_ref: "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport",
+        session_not_on_or_after: 3600,
+        attributes: &attributes,
+        now: 0,
+        ids: ("_response", "_assertion"),
+    };
+    let claims = serde_json::json!({"iss": "https://idp.example.gov.cn/t/main", "sub": "pHBfMumrkUfsBOQbPc8k1IfYHNoBkNHys",
+        "aud": "client", "exp": 2_000_000_000, "iat": 1_900_000_000, "auth_time": 1_900_000_000, "nonce": "n",
+        "acr": "aal1", "amr": ["pwd"], "sid": "s", "name": "林晓", "preferred_username": "lin"});
+    let median = |f: &dyn Fn()| {
+        let mut t: Vec<f64> = (0..n)
+            .map(|_| {
+                let t0 = Instant::now();
+                f();
+                t0.elapsed().as_secs_f64() * 1e6
+            })
+            .collect();
+        t.sort_by(f64::total_cmp);
+        t[n / 2]
+    };
+    let saml = median(&|| {
+        idp_core::saml::response::success(&assertion, signer, true, true, None).expect("signed");
+    });
+    let rs = median(&|| {
+        keys.sign(SigningAlg::RS256, "JWT", &claims).expect("signed");
+    });
+    let es = median(&|| {
+        keys.sign(SigningAlg::ES256, "JWT", &claims).expect("signed");
+    });
+    (saml, rs, es)
+}
+
+/// One signed-in browser per worker, having consented to the CAS service, the SAML service
+/// provider and the web client.
+async fn browsers(
+    t: &Target,
+    workers: usize,
+    cas_login: &str,
+    base: &str,
+) -> anyhow::Result<Vec<reqwest::Client>> {
     let mut out = vec![];
     for _ in 0..workers {
         let b = http(true);
         t.authorize(&b, "openid").await?;
         t.through_pages(&b, cas_login, CAS_SERVICE).await?;
+        saml_sso(t, &b, base, true).await?;
         out.push(b);
     }
     Ok(out)
+}
+
+/// An SP-initiated SAML sign-in through whatever pages appear (`pages`), or with none: whether
+/// the signed Response came back.
+async fn saml_sso(t: &Target, b: &reqwest::Client, base: &str, pages: bool) -> anyhow::Result<()> {
+    let mut res = b.get(authn_request_url(base)).send().await?;
+    for _ in 0..8 {
+        if res.status().is_redirection() && pages {
+            let loc = res.headers().get("location").context("Location")?.to_str()?.to_string();
+            let next = res.url().join(&loc)?;
+            res = b.get(next).send().await?;
+            continue;
+        }
+        let url = res.url().clone();
+        let page = res.text().await?;
+        if page.contains("name=\"SAMLResponse\"") {
+            return Ok(());
+        }
+        anyhow::ensure!(pages, "no SAMLResponse without pages: {page}");
+        let (action, mut fields) =
+            crate::flows::form_of(&page).with_context(|| format!("no form at {url}: {page}"))?;
+        if page.contains("name=\"login\"") {
+            fields.push(("login".into(), t.login.clone()));
+        }
+        if page.contains("name=\"password\"") {
+            fields.push(("password".into(), t.password.clone()));
+        }
+        if page.contains("name=\"decision\"") {
+            fields.push(("decision".into(), "allow".into()));
+        }
+        res = b.post(url.join(&action)?).form(&fields).send().await?;
+    }
+    anyhow::bail!("the SAML sign-in did not finish")
 }
 
 /// A fresh ticket from the session (no page: a redirect to the service).
@@ -46,7 +179,7 @@ pub async fn protocols(t: &Target, workers: usize, secs: u64) -> anyhow::Result<
     let service = url::form_urlencoded::byte_serialize(CAS_SERVICE.as_bytes()).collect::<String>();
     let cas_login = format!("{base}/cas/login?service={service}");
     let validate = format!("{base}/cas/serviceValidate?service={service}&ticket=");
-    let per_worker = std::sync::Arc::new(browsers(t, workers, &cas_login).await?);
+    let per_worker = std::sync::Arc::new(browsers(t, workers, &cas_login, &base).await?);
     let mut out = vec![];
     let stats = run(workers, d, |i, deadline| {
         let (t, pw) = (t.clone(), per_worker.clone());
@@ -98,5 +231,17 @@ pub async fn protocols(t: &Target, workers: usize, secs: u64) -> anyhow::Result<
     })
     .await;
     out.push(("CAS SSO round trip (login + serviceValidate)", stats));
+    let stats = run(workers, d, |i, deadline| {
+        let (t, pw, base) = (t.clone(), per_worker.clone(), base.clone());
+        async move {
+            let mut s = Sample::default();
+            while Instant::now() < deadline {
+                s.time(async { saml_sso(&t, &pw[i], &base, false).await.is_ok() }).await;
+            }
+            s
+        }
+    })
+    .await;
+    out.push(("SAML SSO round trip (AuthnRequest → signed Response)", stats));
     Ok(out)
 }

@@ -307,6 +307,9 @@ pub trait Store: Send + Sync + 'static {
     async fn renew_session(&self, session: &Session) -> Result<bool>;
     /// The account's live sessions, newest first.
     async fn account_sessions(&self, tenant_id: &str, account_id: &str, now: i64) -> Result<Vec<Session>>;
+    /// Whether the session `sid` of the tenant is live at `now` (one indexed read, however many
+    /// sessions its account has).
+    async fn session_live(&self, tenant_id: &str, sid: &str, now: i64) -> Result<bool>;
     /// Ends every session of the account; how many there were.
     async fn end_account_sessions(&self, tenant_id: &str, account_id: &str) -> Result<u64>;
     /// How many audit events of each of `kinds` there were per hour since `since`:

@@ -203,11 +203,8 @@ pub async fn validate(ctx: &ReadContext<'_>, v: Validation<'_>) -> Result<Outcom
 
 /// Whether the browser session behind `authz` is still live.
 async fn session_live(ctx: &ReadContext<'_>, authz: &Authorization) -> Result<bool, OAuthError> {
-    let (Some(account), Some(sid)) = (authz.account_id.as_deref(), authz.sid.as_deref()) else {
-        return Ok(false);
-    };
-    let live = ctx.store.account_sessions(&ctx.tenant.id, account, ctx.env.now()).await?;
-    Ok(live.iter().any(|s| s.sid == sid))
+    let Some(sid) = authz.sid.as_deref() else { return Ok(false) };
+    Ok(ctx.store.session_live(&ctx.tenant.id, sid, ctx.env.now()).await?)
 }
 
 /// Whether the person still allows `client` what `authz` was granted for (a statutory service

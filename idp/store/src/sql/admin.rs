@@ -42,6 +42,19 @@ impl This {
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
+    pub(crate) async fn sql_session_live(&self, tenant_id: &str, sid: &str, now: i64) -> Result<bool> {
+        let row: Option<(i64,)> = sqlx::query_as(
+            "SELECT CAST(1 AS BIGINT) FROM sessions WHERE sid = $1 AND tenant_id = $2 AND expires_at > $3",
+        )
+        .bind(sid)
+        .bind(tenant_id)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(row.is_some())
+    }
+
     pub(crate) async fn sql_account_sessions(
         &self,
         tenant_id: &str,

@@ -149,7 +149,7 @@ impl This {
                 sqlx::query_as(sqlx::AssertSqlSafe(format!("{columns} AND sid = $2 ORDER BY created_at")))
                     .bind(tenant_id)
                     .bind(sid)
-                    .fetch_all(&self.write)
+                    .fetch_all(&self.pool)
                     .await
                     .map_err(map_err)?
             }
@@ -159,7 +159,7 @@ impl This {
             .bind(tenant_id)
             .bind(client)
             .bind(name)
-            .fetch_all(&self.write)
+            .fetch_all(&self.pool)
             .await
             .map_err(map_err)?,
             (None, None) => vec![],

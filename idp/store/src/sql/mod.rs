@@ -211,6 +211,10 @@ impl idp_core::Store for This {
         self.sql_account_sessions(tenant_id, account_id, now).await
     }
 
+    async fn session_live(&self, tenant_id: &str, sid: &str, now: i64) -> Result<bool> {
+        self.sql_session_live(tenant_id, sid, now).await
+    }
+
     async fn end_account_sessions(&self, tenant_id: &str, account_id: &str) -> Result<u64> {
         self.sql_end_account_sessions(tenant_id, account_id).await
     }
