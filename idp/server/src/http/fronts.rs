@@ -55,6 +55,33 @@ pub async fn refuse(state: &AppState, t: &TenantCtx, front: &FrontRequest, e: &O
     }
 }
 
+/// The tenant of a front-end's request, or the page to show instead.
+pub async fn tenant(state: &AppState, slug: &str, lang: Lang) -> Result<std::sync::Arc<TenantCtx>, Response> {
+    match state.tenant(slug).await {
+        Ok(Some(t)) => Ok(t),
+        Ok(None) => Err(crate::http::pages::error_page(
+            lang,
+            &OAuthError::invalid_request(lang.texts().unknown_tenant).with_status(404),
+        )),
+        Err(e) => Err(crate::http::pages::error_page(lang, &e)),
+    }
+}
+
+/// What a CAS service or SAML service provider receives (they name no scopes in their
+/// requests): who the person is (`openid`) and its registered scopes, never tokens.
+pub fn release(client: &idp_core::model::Client) -> Vec<String> {
+    let mut r = vec!["openid".to_string()];
+    r.extend(
+        client
+            .settings
+            .scope
+            .split(' ')
+            .filter(|s| !s.is_empty() && *s != "openid" && *s != "offline_access")
+            .map(String::from),
+    );
+    r
+}
+
 /// `url` is one of this tenant's own pages.
 fn ours(t: &TenantCtx, url: &str) -> bool {
     url.strip_prefix(&t.endpoints.issuer).is_some_and(|p| p.starts_with('/'))

@@ -12,8 +12,6 @@
 //!   is a registered service of the tenant.
 //! - The validation endpoints are in [`validate`].
 
-use std::sync::Arc;
-
 use axum::extract::{Path, RawQuery};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -23,6 +21,7 @@ use idp_core::cas::CasLogin;
 use idp_core::model::{Client, ResponseMode};
 use idp_core::signin::{FrontRequest, SignedIn};
 
+use crate::http::fronts::{release, tenant};
 use crate::http::pages::{Lang, error_page};
 use crate::http::signin::engine;
 use crate::http::{State, param, parse_params, see_other};
@@ -30,35 +29,10 @@ use crate::state::{AppState, TenantCtx};
 
 pub mod validate;
 
-/// The tenant, or the page to show instead.
-async fn tenant(state: &AppState, slug: &str, lang: Lang) -> Result<Arc<TenantCtx>, Response> {
-    match state.tenant(slug).await {
-        Ok(Some(t)) => Ok(t),
-        Ok(None) => {
-            Err(error_page(lang, &OAuthError::invalid_request(lang.texts().unknown_tenant).with_status(404)))
-        }
-        Err(e) => Err(error_page(lang, &e)),
-    }
-}
-
 /// The registered CAS service that `service` belongs to.
 async fn service(state: &AppState, t: &TenantCtx, service: &str) -> Result<Option<Client>, OAuthError> {
     let clients = state.store().list_clients(&t.tenant.id).await?;
     Ok(idp_core::cas::service_of(&clients, service).cloned())
-}
-
-/// What the service receives: who the person is (`openid`) and its registered scopes.
-fn release(client: &Client) -> Vec<String> {
-    let mut r = vec!["openid".to_string()];
-    r.extend(
-        client
-            .settings
-            .scope
-            .split(' ')
-            .filter(|s| !s.is_empty() && *s != "openid" && *s != "offline_access")
-            .map(String::from),
-    );
-    r
 }
 
 /// `GET /cas/login` (§2.1.1).

@@ -14,6 +14,7 @@ use idp_core::OAuthError;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::http::fronts::tenant;
 use crate::http::pages::{Lang, LogoutConfirmPage, error_page, message_page, render};
 use crate::http::session::{audit, browser_binding, browser_cookie, csrf_ok};
 use crate::http::{State, body_text, param, parse_params, require_form};
@@ -118,16 +119,6 @@ pub async fn post(
     match require_form(&headers).and_then(|_| body_text(&body)) {
         Ok(raw) => handle(&state, &slug, peer, &headers, raw).await,
         Err(e) => error_page(Lang::pick(None, &headers), &e),
-    }
-}
-
-async fn tenant(state: &AppState, slug: &str, lang: Lang) -> Result<Arc<TenantCtx>, Response> {
-    match state.tenant(slug).await {
-        Ok(Some(t)) => Ok(t),
-        Ok(None) => {
-            Err(error_page(lang, &OAuthError::invalid_request(lang.texts().unknown_tenant).with_status(404)))
-        }
-        Err(e) => Err(error_page(lang, &e)),
     }
 }
 

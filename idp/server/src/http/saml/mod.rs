@@ -27,6 +27,8 @@ use idp_core::saml::read::{self, Received};
 use idp_core::saml::{self, SamlLogin, status};
 use idp_core::signin::{FrontRequest, SignedIn};
 
+use crate::http::fronts::release;
+pub(super) use crate::http::fronts::tenant;
 use crate::http::pages::{Lang, error_page};
 use crate::http::signin::engine;
 use crate::http::{State, body_text, parse_params, require_form};
@@ -42,16 +44,6 @@ pub fn entity_id(t: &TenantCtx) -> String {
 
 fn sso_url(t: &TenantCtx) -> String {
     format!("{}/saml/sso", t.endpoints.issuer)
-}
-
-pub(super) async fn tenant(state: &AppState, slug: &str, lang: Lang) -> Result<Arc<TenantCtx>, Response> {
-    match state.tenant(slug).await {
-        Ok(Some(t)) => Ok(t),
-        Ok(None) => {
-            Err(error_page(lang, &OAuthError::invalid_request(lang.texts().unknown_tenant).with_status(404)))
-        }
-        Err(e) => Err(error_page(lang, &e)),
-    }
 }
 
 /// `GET /saml/metadata`.
@@ -82,20 +74,6 @@ async fn service_provider(
     Ok(clients
         .into_iter()
         .find(|c| c.client_type == ClientType::Saml && !c.disabled && c.settings.saml.entity_id == entity_id))
-}
-
-/// What the service provider receives: who the person is (`openid`) and its registered scopes.
-fn release(client: &Client) -> Vec<String> {
-    let mut r = vec!["openid".to_string()];
-    r.extend(
-        client
-            .settings
-            .scope
-            .split(' ')
-            .filter(|s| !s.is_empty() && *s != "openid" && *s != "offline_access")
-            .map(String::from),
-    );
-    r
 }
 
 /// A page for a request that cannot be answered to any consumer service (the reason is logged).
