@@ -276,7 +276,9 @@ async fn cas(backend: Backend) {
     assert!(got[0].starts_with("<samlp:LogoutRequest"), "{got:?}");
     let cb = b.get(&s, &auth_url(&s.issuer, &oidc, "&prompt=none")).await.callback();
     assert_eq!(cb.get("error").map(String::as_str), Some("login_required"), "signed out of OIDC too");
-    assert_eq!(failure_code(&validate(&s, "serviceValidate", &service, &late, "").await), "INVALID_TICKET");
+    let ended = validate(&s, "serviceValidate", &service, &late, "").await;
+    assert_eq!(failure_code(&ended), "INVALID_TICKET");
+    assert!(ended.contains("session the ticket came from has ended"), "{ended}");
     // delivered at the first attempt, whatever the service answered (fire and forget)
     let mut deliveries = vec![];
     for _ in 0..50 {

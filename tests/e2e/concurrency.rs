@@ -77,6 +77,7 @@ fn issue(key: &str, family: &str) -> Result<(Issue, TokenResponse), OAuthError> 
             audit: vec![],
             spare_on_loss: false,
             cas_ticket: None,
+            live_session: None,
         },
         response,
     ))

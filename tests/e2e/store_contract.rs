@@ -193,6 +193,7 @@ fn issue(at: &str, rt: &str, family: &str) -> Out {
             audit: vec![],
             spare_on_loss: false,
             cas_ticket: None,
+            live_session: None,
         },
         response(at),
     ))
@@ -217,6 +218,7 @@ async fn seed_refresh(s: &dyn Store, rt: &RefreshToken) {
                 audit: vec![],
                 spare_on_loss: false,
                 cas_ticket: None,
+                live_session: None,
             },
             response("none"),
         ))

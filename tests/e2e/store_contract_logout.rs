@@ -2,11 +2,14 @@
 //! `store_contract`): the clients of a session come from its codes; a due delivery is claimed
 //! by one caller only, stays leased, and comes back at its next attempt; withdrawing a grant
 //! revokes the pair's families and uses up its unredeemed codes, nobody else's; deleting an
-//! account removes what describes the person and kills its tokens.
+//! account removes what describes the person and kills its tokens. A redemption that needs its
+//! session live writes only while it lives (in its tenant).
 
 use idp_core::Store;
+use idp_core::model::CasTicketUse;
 use idp_core::model::{AuthCode, Authorization, Grant, LogoutDelivery, Session};
-use idp_core::ports::Redeem;
+use idp_core::ports::{Issue, LiveSession, Redeem};
+use idp_core::token::TokenResponse;
 
 use crate::store_contract::{T1, account, authz, code, session};
 
@@ -51,6 +54,8 @@ pub async fn logout(s: &dyn Store) {
     s.insert_code(&with_sid("lc-4", "web-3", "sid-other")).await.unwrap();
     assert_eq!(s.session_clients(T1, "sid-l").await.unwrap(), vec!["web-1", "web-2"]);
     assert!(s.session_clients("tenant-b", "sid-l").await.unwrap().is_empty(), "per tenant");
+
+    live_session_redemption(s).await;
 
     // the same person signing in again renews the session in place, under its sid
     let renewed =
@@ -181,4 +186,53 @@ pub async fn logout(s: &dyn Store) {
     );
     assert!(s.account_by_login(T1, "lena").await.unwrap().is_none());
     assert!(!s.delete_account(T1, "acc-l1").await.unwrap(), "once");
+}
+
+/// A redemption that needs its browser session live (a CAS ticket's): written while the
+/// session lives; once it has ended, for another tenant's session of that sid, or for an unknown
+/// sid, the code is used up and nothing of the issue is written. Session "sid-l" (tenant T1)
+/// lives until 50,000.
+async fn live_session_redemption(s: &dyn Store) {
+    let redeem = async |hash: &str, tenant: &str, sid: &str, at: i64| {
+        let code = AuthCode {
+            authz: Authorization { client_id: "web-1".into(), sid: Some("sid-l".into()), ..authz() },
+            ..code(hash, &format!("fam-{hash}"))
+        };
+        s.insert_code(&code).await.unwrap();
+        let issue = |c: &AuthCode| -> Result<(Issue, TokenResponse), idp_core::OAuthError> {
+            let used = CasTicketUse {
+                sid: "sid-l".into(),
+                ticket: c.code_hash.clone(),
+                tenant_id: T1.into(),
+                client_id: "web-1".into(),
+                service: "https://app.example.test/".into(),
+                created_at: at,
+            };
+            let live = LiveSession { tenant_id: tenant.into(), sid: sid.into(), at };
+            Ok((
+                Issue { cas_ticket: Some(used), live_session: Some(live), ..Issue::default() },
+                Default::default(),
+            ))
+        };
+        let read = s.code(hash).await.unwrap().unwrap();
+        let outcome = s.redeem_read_code(read, T1, "web-1", &issue).await.unwrap();
+        let written = s.cas_session_tickets(T1, "sid-l").await.unwrap().iter().any(|t| t.ticket == hash);
+        let again = s.redeem_code(hash, T1, "web-1", &issue).await.unwrap();
+        assert!(matches!(again, Redeem::Replayed), "{hash}: used up either way");
+        (outcome, written)
+    };
+    let (outcome, written) = redeem("ls-1", T1, "sid-l", 49_999).await;
+    assert!(matches!(outcome, Redeem::Issued(..)) && written, "a live session");
+    for (hash, tenant, sid, at) in
+        [("ls-2", T1, "sid-l", 50_000), ("ls-3", "tenant-b", "sid-l", 100), ("ls-4", T1, "sid-none", 100)]
+    {
+        let (outcome, written) = redeem(hash, tenant, sid, at).await;
+        assert!(matches!(outcome, Redeem::SessionEnded) && !written, "{hash}");
+    }
+    // a code read before another caller consumed it loses, as a stale read must
+    let stale = s.code("ls-1").await.unwrap().map(|c| AuthCode { consumed: false, ..c }).unwrap();
+    let ok = |_: &AuthCode| -> Result<(Issue, TokenResponse), idp_core::OAuthError> {
+        Ok((Issue::default(), TokenResponse::default()))
+    };
+    assert!(matches!(s.redeem_read_code(stale, T1, "web-1", &ok).await.unwrap(), Redeem::Replayed));
 }

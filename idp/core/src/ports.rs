@@ -24,10 +24,24 @@ pub struct Issue {
     pub audit: Vec<AuditEvent>,
     /// A CAS ticket validated in a browser session, recorded for its single logout.
     pub cas_ticket: Option<crate::model::CasTicketUse>,
+    /// Written only if this browser session is still live when the batch commits; otherwise
+    /// the code is consumed, nothing else is written and the redemption answers
+    /// [`Redeem::SessionEnded`] (a CAS ticket dies with the session it was issued in). Checked
+    /// in the committing transaction, once for a whole batch: no read per request, no race
+    /// with a logout.
+    pub live_session: Option<LiveSession>,
     /// A rotation that loses a race (another request rotated the same token first) leaves the
     /// family alive: the caller then answers the loser as a reuse within the client's reuse
     /// interval (`token::within_reuse`).
     pub spare_on_loss: bool,
+}
+
+/// A browser session that must still be live (`expires_at > at`) for an issue to be written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LiveSession {
+    pub tenant_id: String,
+    pub sid: String,
+    pub at: i64,
 }
 
 /// The outcome of redeeming an authorization code.
@@ -42,6 +56,9 @@ pub enum Redeem<T> {
     /// The code is valid but the caller refused it (wrong client, PKCE, expiry...); it is
     /// consumed anyway, so it cannot be tried again.
     Refused(OAuthError),
+    /// The code was consumed, but the session the issue required ([`Issue::live_session`])
+    /// had ended: nothing else was written.
+    SessionEnded,
 }
 
 /// The outcome of rotating a refresh token.
@@ -361,6 +378,16 @@ pub trait Store: Send + Sync + 'static {
         client_id: &str,
         issue: IssueFn<'a, AuthCode, TokenResponse>,
     ) -> Result<Redeem<TokenResponse>>;
+    /// [`Store::redeem_code`] for a code the caller has just read with [`Store::code`] (to
+    /// prepare what `issue` writes): one read fewer. The consumption is still the conditional
+    /// update, so a stale read can only lose.
+    async fn redeem_read_code<'a>(
+        &self,
+        code: AuthCode,
+        tenant_id: &str,
+        client_id: &str,
+        issue: IssueFn<'a, AuthCode, TokenResponse>,
+    ) -> Result<Redeem<TokenResponse>>;
     /// Marks the refresh token (as the caller read it with [`Store::refresh_token`]) used, one
     /// caller only, and writes its successor in the same transaction. A used or revoked token
     /// presented again revokes its whole family. Group-committed like `redeem_code`.
@@ -417,9 +444,14 @@ pub trait Store: Send + Sync + 'static {
     /// A live or expired proxy-granting ticket by the SHA-256 of its value, or by its id.
     async fn cas_pgt(&self, pgt_hash: Option<&str>, id: Option<&str>)
     -> Result<Option<crate::model::CasPgt>>;
-    /// Records an assertion issued to a SAML service provider, and that it takes part in the
-    /// session (as a code does for an OpenID Connect client), in one transaction.
-    async fn record_saml_participation(&self, p: &crate::model::SamlParticipation) -> Result<()>;
+    /// Records an assertion issued to a SAML service provider: its audit events and, when
+    /// given, that the provider takes part in the session under this NameID and SessionIndex
+    /// (as a code does for an OpenID Connect client). One write, group-committed like codes.
+    async fn record_saml_assertion(
+        &self,
+        audit: &[AuditEvent],
+        participation: Option<&crate::model::SamlParticipation>,
+    ) -> Result<()>;
     /// The assertions issued in the session, oldest first.
     async fn saml_participations(
         &self,

@@ -125,6 +125,7 @@ pub(crate) async fn redeem_device_code(
         Redeem::Issued(_, response) => Ok(response),
         Redeem::Refused(e) => Err(e),
         Redeem::NotFound => Err(OAuthError::invalid_grant("The device code is invalid.")),
+        Redeem::SessionEnded => Err(OAuthError::invalid_grant("The sign-in session has ended.")),
         Redeem::Replayed => Err(OAuthError::invalid_grant("The device code has already been used.")),
     }
 }
@@ -160,14 +161,16 @@ async fn authorization_code(
     let code = code.ok_or_else(|| OAuthError::invalid_request("code is missing."))?;
     let now = ctx.env.now();
     let hash = sha256_hex(code.as_bytes());
-    let personal = match code.starts_with(CLAIMS_CODE_PREFIX) {
-        true => match ctx.store.code(&hash).await? {
-            Some(c) if c.authz.client_id == client.client_id && c.authz.tenant_id == ctx.tenant.id => {
-                id_token_claims(ctx, &c.authz).await?
-            }
-            _ => None,
-        },
+    // a code whose ID token carries requested claims is read ahead, to read those claims
+    let ahead = match code.starts_with(CLAIMS_CODE_PREFIX) {
+        true => ctx.store.code(&hash).await?,
         false => None,
+    };
+    let personal = match &ahead {
+        Some(c) if c.authz.client_id == client.client_id && c.authz.tenant_id == ctx.tenant.id => {
+            id_token_claims(ctx, &c.authz).await?
+        }
+        _ => None,
     };
     let issue = |c: &AuthCode| -> Result<(Issue, TokenResponse), OAuthError> {
         if c.authz.client_id != client.client_id || c.authz.tenant_id != ctx.tenant.id {
@@ -185,10 +188,15 @@ async fn authorization_code(
         same_resource(req, &c.authz)?;
         mint(ctx, client, &c.authz, Some(&c.family_id), "authorization_code", now, personal.as_ref())
     };
-    match ctx.store.redeem_code(&hash, &ctx.tenant.id, &client.client_id, &issue).await? {
+    let redeemed = match ahead {
+        Some(c) => ctx.store.redeem_read_code(c, &ctx.tenant.id, &client.client_id, &issue).await?,
+        None => ctx.store.redeem_code(&hash, &ctx.tenant.id, &client.client_id, &issue).await?,
+    };
+    match redeemed {
         Redeem::Issued(_, response) => Ok(response),
         Redeem::Refused(e) => Err(e),
         Redeem::NotFound => Err(OAuthError::invalid_grant("The code is invalid.")),
+        Redeem::SessionEnded => Err(OAuthError::invalid_grant("The sign-in session has ended.")),
         Redeem::Replayed => {
             // a code used up by a withdrawal (or a disabled client) says so
             let family = ctx.store.code(&hash).await?.map(|c| c.family_id);
@@ -597,8 +605,5 @@ fn mint(
     let mut audit: Vec<AuditEvent> = audit.collect();
     let released = personal.filter(|_| response.id_token.is_some());
     audit.extend(released.and_then(|p| crate::tokens_read::release_record(p, authz, "id_token", now)));
-    Ok((
-        Issue { family, refresh_token: refresh_record, audit, spare_on_loss: false, cas_ticket: None },
-        response,
-    ))
+    Ok((Issue { family, refresh_token: refresh_record, audit, ..Issue::default() }, response))
 }

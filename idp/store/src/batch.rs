@@ -29,6 +29,11 @@ pub enum Item {
         family: String,
         issue: Issue,
     },
+    /// A SAML assertion's audit events and the service provider's part in the session.
+    Assertion {
+        audit: Vec<AuditEvent>,
+        participation: Option<idp_core::model::SamlParticipation>,
+    },
     /// Mark the refresh token used if it is unused and its family unrevoked, and write `issue`;
     /// otherwise revoke `family`.
     Rotate {
@@ -46,6 +51,9 @@ pub enum Outcome {
     Won,
     /// It had been consumed already: nothing of the caller's was written, the family is revoked.
     Lost,
+    /// Consumed by this caller, but the session its issue required had ended
+    /// (`Issue::live_session`): nothing else of the caller's was written.
+    Ended,
 }
 
 type Reply = oneshot::Sender<Result<Outcome, StoreError>>;
@@ -130,6 +138,8 @@ pub struct Pending<'a> {
     pub families: Vec<(&'a str, i64)>,
     /// CAS tickets validated in browser sessions (for single logout).
     pub cas_tickets: Vec<&'a idp_core::model::CasTicketUse>,
+    /// SAML assertions' parts in browser sessions (for single logout).
+    pub saml: Vec<&'a idp_core::model::SamlParticipation>,
 }
 
 impl<'a> Pending<'a> {

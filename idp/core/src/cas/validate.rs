@@ -9,8 +9,10 @@
 //! it (hex), a dash and the random part: an authorization code of the target service's client, whose
 //! validation answers the proxy chain read from that proxy-granting ticket.
 //! Validation reads the code ahead (to know the service and the person), prepares the release,
-//! and then consumes the code in the store's one atomic redemption, which writes the release
-//! record and the session's record of the ticket (for single logout) with it: a ticket is valid once, for its own service, within its life.
+//! and then consumes that code in the store's one atomic redemption, which writes the release
+//! record and the session's record of the ticket (for single logout) with it only if the
+//! session is still live as it commits: a ticket is valid once, for its own service, within its
+//! life and its session's.
 
 use serde_json::json;
 
@@ -20,7 +22,7 @@ use super::{
 use crate::crypto::{random_token, sha256_hex};
 use crate::error::OAuthError;
 use crate::model::{AuditEvent, AuthCode, Authorization, CasPgt, CasTicketUse, Client, ClientType};
-use crate::ports::{Issue, Redeem};
+use crate::ports::{Issue, LiveSession, Redeem};
 use crate::signin::SignedIn;
 use crate::token::TokenResponse;
 use crate::tokens_read::{ReadContext, release_record};
@@ -123,10 +125,10 @@ pub async fn validate(ctx: &ReadContext<'_>, v: Validation<'_>) -> Result<Outcom
         return Ok(not_recognised());
     };
     // the release is prepared from the code as read ahead and recorded only if this caller
-    // consumes the code (the same code: its key is the ticket); a session that has ended since
-    // (logout) releases nothing
-    let live = !ahead.consumed && session_live(ctx, &ahead.authz).await?;
-    let released = if live { ctx.released(&ahead.authz).await? } else { None };
+    // consumes the code (the same code: its key is the ticket), and only while the session
+    // it was issued in lives: the store checks that as it commits (`Issue::live_session`)
+    let Some(sid) = ahead.authz.sid.clone() else { return Ok(not_recognised()) };
+    let released = if ahead.consumed { None } else { ctx.released(&ahead.authz).await? };
     let now = ctx.env.now();
     let prepared = released.as_ref();
     let check = |c: &AuthCode| -> Result<(Issue, TokenResponse), OAuthError> {
@@ -163,7 +165,7 @@ pub async fn validate(ctx: &ReadContext<'_>, v: Validation<'_>) -> Result<Outcom
         audit.extend(release_record(claims, &c.authz, "cas", now));
         // the service is told when the session ends (a proxy ticket's target is not: the
         // proxying service holds the person's session there)
-        let cas_ticket = c.authz.sid.as_ref().filter(|_| !proxied).map(|sid| CasTicketUse {
+        let cas_ticket = (!proxied).then(|| CasTicketUse {
             sid: sid.clone(),
             ticket: v.ticket.to_string(),
             tenant_id: c.authz.tenant_id.clone(),
@@ -171,10 +173,16 @@ pub async fn validate(ctx: &ReadContext<'_>, v: Validation<'_>) -> Result<Outcom
             service: v.service.to_string(),
             created_at: now,
         });
-        Ok((Issue { audit, cas_ticket, ..Issue::default() }, TokenResponse::default()))
+        let live_session = LiveSession { tenant_id: c.authz.tenant_id.clone(), sid: sid.clone(), at: now };
+        let issue = Issue { audit, cas_ticket, live_session: Some(live_session), ..Issue::default() };
+        Ok((issue, TokenResponse::default()))
     };
-    let code = match ctx.store.redeem_code(&hash, &ctx.tenant.id, &client.client_id, &check).await? {
+    let code = ctx.store.redeem_read_code(ahead, &ctx.tenant.id, &client.client_id, &check).await?;
+    let code = match code {
         Redeem::Issued(code, _) => code,
+        Redeem::SessionEnded => {
+            return Ok(invalid(code::INVALID_TICKET, "the sign-in session the ticket came from has ended"));
+        }
         Redeem::Refused(e) => {
             let code = [code::INVALID_SERVICE, code::INVALID_TICKET]
                 .into_iter()

@@ -71,6 +71,17 @@ pub(crate) async fn flush_batch(
         ") RETURNING token_hash",
     )
     .await?;
+    let required: Vec<&str> = items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Redeem { issue, .. } => issue.live_session.as_ref().map(|l| l.sid.as_str()),
+            _ => None,
+        })
+        .collect();
+    let sessions = session_ends(&mut tx, &required).await?;
+    let live = |l: &idp_core::ports::LiveSession| {
+        sessions.get(&l.sid).is_some_and(|(tenant, ends)| *tenant == l.tenant_id && *ends > l.at)
+    };
     let mut outcomes = Vec::with_capacity(items.len());
     let mut p = Pending::default();
     let mut lost = Vec::new();
@@ -92,13 +103,20 @@ pub(crate) async fn flush_batch(
                 p.audit.push(e);
                 Outcome::Written
             }
+            Item::Assertion { audit, participation } => {
+                p.audit.extend(audit);
+                p.saml.extend(participation);
+                Outcome::Written
+            }
             Item::Redeem { code_hash: key, family, issue }
             | Item::Rotate { token_hash: key, family, issue } => {
                 let won = match item {
                     Item::Redeem { .. } => consumed_codes.remove(key),
                     _ => consumed_tokens.remove(key),
                 };
-                if won {
+                if won && issue.live_session.as_ref().is_some_and(|l| !live(l)) {
+                    Outcome::Ended
+                } else if won {
                     p.add(issue);
                     Outcome::Won
                 } else {
@@ -120,6 +138,44 @@ pub(crate) async fn flush_batch(
     }
     tx.commit().await.map_err(map_err)?;
     Ok(outcomes)
+}
+
+/// Records that each (sid, client id, tenant id) client takes part in that browser session, for
+/// logout everywhere.
+async fn take_part<'c>(tx: &mut sqlx::Transaction<'c, Db>, mut rows: Vec<(&str, &str, &str)>) -> Result<()> {
+    rows.sort_unstable();
+    rows.dedup();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut q = sqlx::QueryBuilder::<Db>::new("INSERT INTO session_clients (sid, client_id, tenant_id) ");
+    q.push_values(&rows, |mut b, (sid, client, tenant)| {
+        b.push_bind(*sid).push_bind(*client).push_bind(*tenant);
+    });
+    q.push(" ON CONFLICT (sid, client_id) DO NOTHING");
+    q.build().persistent(false).execute(&mut **tx).await.map_err(map_err)?;
+    Ok(())
+}
+
+/// sid → (tenant id, end) of the browser sessions among `sids` that exist: one read for the
+/// whole batch (`Issue::live_session`).
+async fn session_ends<'c>(
+    tx: &mut sqlx::Transaction<'c, Db>,
+    sids: &[&str],
+) -> Result<std::collections::HashMap<String, (String, i64)>> {
+    if sids.is_empty() {
+        return Ok(Default::default());
+    }
+    let mut q =
+        sqlx::QueryBuilder::<Db>::new("SELECT sid, tenant_id, expires_at FROM sessions WHERE sid IN (");
+    let mut list = q.separated(", ");
+    for s in sids {
+        list.push_bind(*s);
+    }
+    q.push(")");
+    let rows: Vec<(String, String, i64)> =
+        q.build_query_as().persistent(false).fetch_all(&mut **tx).await.map_err(map_err)?;
+    Ok(rows.into_iter().map(|(sid, tenant, ends)| (sid, (tenant, ends))).collect())
 }
 
 /// Runs `head` + a bind list of `keys` + `tail` (an UPDATE ... RETURNING the key) and
@@ -198,23 +254,10 @@ async fn write_pending<'c>(
         });
         q.build().persistent(false).execute(&mut **tx).await.map_err(map_err)?;
         // the clients that take part in each browser session, for logout everywhere
-        let mut taking_part: Vec<(&str, &str, &str)> = p
-            .codes
-            .iter()
-            .filter_map(|c| {
-                Some((c.authz.sid.as_deref()?, c.authz.client_id.as_str(), c.authz.tenant_id.as_str()))
-            })
-            .collect();
-        taking_part.sort_unstable();
-        taking_part.dedup();
-        if !taking_part.is_empty() {
-            let mut q = Q::new("INSERT INTO session_clients (sid, client_id, tenant_id) ");
-            q.push_values(&taking_part, |mut b, (sid, client, tenant)| {
-                b.push_bind(*sid).push_bind(*client).push_bind(*tenant);
-            });
-            q.push(" ON CONFLICT (sid, client_id) DO NOTHING");
-            q.build().persistent(false).execute(&mut **tx).await.map_err(map_err)?;
-        }
+        let taking_part = p.codes.iter().filter_map(|c| {
+            Some((c.authz.sid.as_deref()?, c.authz.client_id.as_str(), c.authz.tenant_id.as_str()))
+        });
+        take_part(tx, taking_part.collect()).await?;
         // whose families they start, so that withdrawing a grant reaches them
         let owned: Vec<&AuthCode> =
             p.codes.iter().copied().filter(|c| c.authz.account_id.is_some()).collect();
@@ -344,6 +387,27 @@ async fn write_pending<'c>(
         });
         q.build().persistent(false).execute(&mut **tx).await.map_err(map_err)?;
         p.audit.clear();
+    }
+    if !p.saml.is_empty() {
+        let mut q = Q::new(
+            "INSERT INTO saml_participations (sid, client_id, session_index, tenant_id, account_id, \
+             name_id, name_id_format, created_at) ",
+        );
+        q.push_values(&p.saml, |mut b, s| {
+            b.push_bind(&s.sid)
+                .push_bind(&s.client_id)
+                .push_bind(&s.session_index)
+                .push_bind(&s.tenant_id)
+                .push_bind(&s.account_id)
+                .push_bind(&s.name_id)
+                .push_bind(&s.name_id_format)
+                .push_bind(s.created_at);
+        });
+        q.push(" ON CONFLICT (sid, client_id, session_index) DO NOTHING");
+        q.build().persistent(false).execute(&mut **tx).await.map_err(map_err)?;
+        let taking_part = p.saml.iter().map(|s| (s.sid.as_str(), s.client_id.as_str(), s.tenant_id.as_str()));
+        take_part(tx, taking_part.collect()).await?;
+        p.saml.clear();
     }
     if !p.cas_tickets.is_empty() {
         let mut q = Q::new(

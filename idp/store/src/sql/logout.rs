@@ -103,38 +103,6 @@ impl This {
         }))
     }
 
-    pub(crate) async fn sql_record_saml_participation(&self, p: &SamlParticipation) -> Result<()> {
-        let mut tx = self.write.begin().await.map_err(map_err)?;
-        sqlx::query(
-            "INSERT INTO saml_participations (sid, client_id, session_index, tenant_id, account_id, name_id, \
-             name_id_format, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (sid, client_id, \
-             session_index) DO NOTHING",
-        )
-        .bind(&p.sid)
-        .bind(&p.client_id)
-        .bind(&p.session_index)
-        .bind(&p.tenant_id)
-        .bind(&p.account_id)
-        .bind(&p.name_id)
-        .bind(&p.name_id_format)
-        .bind(p.created_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        sqlx::query(
-            "INSERT INTO session_clients (sid, client_id, tenant_id) VALUES ($1, $2, $3) ON CONFLICT (sid, \
-             client_id) DO NOTHING",
-        )
-        .bind(&p.sid)
-        .bind(&p.client_id)
-        .bind(&p.tenant_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        tx.commit().await.map_err(map_err)?;
-        Ok(())
-    }
-
     pub(crate) async fn sql_saml_participations(
         &self,
         tenant_id: &str,

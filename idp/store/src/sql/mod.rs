@@ -293,8 +293,14 @@ impl idp_core::Store for This {
         self.sql_cas_pgt(pgt_hash, id).await
     }
 
-    async fn record_saml_participation(&self, p: &idp_core::model::SamlParticipation) -> Result<()> {
-        self.sql_record_saml_participation(p).await
+    async fn record_saml_assertion(
+        &self,
+        audit: &[AuditEvent],
+        participation: Option<&idp_core::model::SamlParticipation>,
+    ) -> Result<()> {
+        let item =
+            crate::batch::Item::Assertion { audit: audit.to_vec(), participation: participation.cloned() };
+        self.batch.submit(item).await.map(drop)
     }
 
     async fn saml_participations(
@@ -596,6 +602,16 @@ impl idp_core::Store for This {
         issue: IssueFn<'a, AuthCode, TokenResponse>,
     ) -> Result<Redeem<TokenResponse>> {
         self.sql_redeem_code(code_hash, tenant_id, client_id, issue).await
+    }
+
+    async fn redeem_read_code<'a>(
+        &self,
+        code: AuthCode,
+        tenant_id: &str,
+        client_id: &str,
+        issue: IssueFn<'a, AuthCode, TokenResponse>,
+    ) -> Result<Redeem<TokenResponse>> {
+        self.sql_redeem_read_code(code, tenant_id, client_id, issue).await
     }
 
     async fn rotate_refresh_token<'a>(

@@ -36,6 +36,16 @@ impl This {
         issue: IssueFn<'a, AuthCode, TokenResponse>,
     ) -> Result<Redeem<TokenResponse>> {
         let Some(code) = self.code(code_hash).await? else { return Ok(Redeem::NotFound) };
+        self.sql_redeem_read_code(code, tenant_id, client_id, issue).await
+    }
+
+    pub(crate) async fn sql_redeem_read_code<'a>(
+        &self,
+        code: AuthCode,
+        tenant_id: &str,
+        client_id: &str,
+        issue: IssueFn<'a, AuthCode, TokenResponse>,
+    ) -> Result<Redeem<TokenResponse>> {
         // the presenter's binding first: another client's replay revokes nothing
         if code.authz.tenant_id != tenant_id || code.authz.client_id != client_id {
             return Ok(Redeem::NotFound);
@@ -50,13 +60,14 @@ impl This {
             Err(e) => (Issue::default(), Err(e)),
         };
         let item = crate::batch::Item::Redeem {
-            code_hash: code_hash.to_string(),
+            code_hash: code.code_hash.clone(),
             family: code.family_id.clone(),
             issue: records,
         };
         match (self.batch.submit(item).await?, out) {
             (crate::batch::Outcome::Won, Ok(out)) => Ok(Redeem::Issued(code, out)),
             (crate::batch::Outcome::Won, Err(e)) => Ok(Redeem::Refused(e)),
+            (crate::batch::Outcome::Ended, _) => Ok(Redeem::SessionEnded),
             _ => Ok(Redeem::Replayed),
         }
     }

@@ -466,11 +466,6 @@ pub async fn finish(
         at: now,
     }];
     events.extend(idp_core::tokens_read::release_record(&released, &authz, "saml", now));
-    for e in &events {
-        if let Err(e) = state.store().append_audit(e).await {
-            return Err(error_page(lang, &e.into()));
-        }
-    }
     // what single logout will name
     let issued = idp_core::model::SamlParticipation {
         sid: done.sid.clone(),
@@ -482,7 +477,8 @@ pub async fn finish(
         name_id_format: login.name_id_format.clone(),
         created_at: now,
     };
-    if record && let Err(e) = state.store().record_saml_participation(&issued).await {
+    let participation = Some(&issued).filter(|_| record);
+    if let Err(e) = state.store().record_saml_assertion(&events, participation).await {
         return Err(error_page(lang, &e.into()));
     }
     Ok(post(login, &xml))
