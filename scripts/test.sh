@@ -69,6 +69,8 @@ python3 -c 'import cas' 2>/dev/null || {
     python3 -m pip install -q python-cas==1.6.0 2>/dev/null ||
         python3 -m pip install -q --break-system-packages python-cas==1.6.0
 }
+# The Java CAS example (client-examples/cas-java), run by the JDK's single-file launcher.
+command -v javac >/dev/null || need_pkg --no-install-recommends default-jdk-headless
 # SAML service providers nobody here wrote (tests/e2e/saml.rs): PyPI pysaml2, which signs and
 # verifies with Debian's xmlsec1 (the tests also verify the provider's signatures with it).
 command -v xmlsec1 >/dev/null || need_pkg --no-install-recommends xmlsec1

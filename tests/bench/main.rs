@@ -450,6 +450,20 @@ async fn main() -> anyhow::Result<()> {
             "openid profile",
         ],
     )?;
+    idp_cmd(
+        &a,
+        &config,
+        &[
+            "cas-service",
+            "add",
+            "--name",
+            "bench cas id",
+            "--service",
+            protocols::CAS_SERVICE_ID,
+            "--scope",
+            "openid",
+        ],
+    )?;
     let sp_metadata = dir.path().join("saml-sp.xml");
     std::fs::write(&sp_metadata, protocols::saml_metadata())?;
     idp_cmd(

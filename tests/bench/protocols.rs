@@ -1,6 +1,6 @@
 //! The protocols beside OpenID Connect, measured on the idp alone (no peer runs here): CAS's
 //! ticket validation against the OpenID Connect code exchange it replaces, each timed alone
-//! (the sign-in round trip before it untimed), the whole CAS single sign-on round trip
+//! (the codes and tickets issued first, untimed, then only redeemed), the whole CAS single sign-on round trip
 //! (`/cas/login` with a session and remembered consent, then `/cas/serviceValidate`) and the
 //! SAML one (an `AuthnRequest` by HTTP-Redirect answered with the signed `Response`) beside the
 //! OpenID Connect one of the main table; and, in process, signing a SAML `Response` (response
@@ -13,8 +13,12 @@ use anyhow::Context;
 use crate::flows::{Target, http};
 use crate::load::{Sample, Stats, run};
 
-/// The bench's CAS service URL (never called: the redirect to it is where the ticket is read).
+/// The bench's CAS service URL (never called: the redirect to it is where the ticket is read);
+/// it receives the profile attributes.
 pub const CAS_SERVICE: &str = "http://127.0.0.1:1/cas-app";
+/// A CAS service that receives the person's identifier only (scope `openid`, as the code
+/// exchange it is compared with).
+pub const CAS_SERVICE_ID: &str = "http://127.0.0.1:1/cas-id";
 /// The bench's SAML service provider (its consumer service is never called either).
 pub const SAML_SP: &str = "http://127.0.0.1:1/saml-sp";
 pub const SAML_ACS: &str = "http://127.0.0.1:1/saml-acs";
@@ -120,6 +124,7 @@ async fn browsers(
         let b = http(true);
         t.authorize(&b, "openid").await?;
         t.through_pages(&b, cas_login, CAS_SERVICE).await?;
+        t.through_pages(&b, &cas_login_url(base, CAS_SERVICE_ID), CAS_SERVICE_ID).await?;
         saml_sso(t, &b, base, true).await?;
         out.push(b);
     }
@@ -159,9 +164,51 @@ async fn saml_sso(t: &Target, b: &reqwest::Client, base: &str, pages: bool) -> a
     anyhow::bail!("the SAML sign-in did not finish")
 }
 
+/// How many codes or tickets each worker is given before their redemption is timed: about
+/// as many as it redeems in a few seconds, so that none outlives its 10 s (ticket) or 60 s
+/// (code) life.
+const AHEAD: usize = 150;
+
+/// Each worker's `AHEAD` codes or tickets, issued concurrently by `issue` in the worker's
+/// browser (failures left out). Timing the redemptions of these alone measures the
+/// redemption, not the redemption beside the requests that issue (which differ by protocol).
+async fn ahead<T, F, Fut>(
+    workers: usize,
+    browsers: std::sync::Arc<Vec<reqwest::Client>>,
+    issue: F,
+) -> std::sync::Arc<Vec<std::sync::Mutex<Vec<T>>>>
+where
+    T: Send + 'static,
+    F: Fn(reqwest::Client) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<T>> + Send + 'static,
+{
+    let handles: Vec<_> = (0..workers)
+        .map(|i| {
+            let jobs: Vec<Fut> = (0..AHEAD).map(|_| issue(browsers[i].clone())).collect();
+            tokio::spawn(async move {
+                let mut got = Vec::with_capacity(jobs.len());
+                for job in jobs {
+                    got.extend(job.await.ok());
+                }
+                got
+            })
+        })
+        .collect();
+    let mut all = Vec::with_capacity(workers);
+    for h in handles {
+        all.push(std::sync::Mutex::new(h.await.unwrap_or_default()));
+    }
+    std::sync::Arc::new(all)
+}
+
+fn cas_login_url(base: &str, service: &str) -> String {
+    let service = url::form_urlencoded::byte_serialize(service.as_bytes()).collect::<String>();
+    format!("{base}/cas/login?service={service}")
+}
+
 /// A fresh ticket from the session (no page: a redirect to the service).
-async fn ticket(t: &Target, b: &reqwest::Client, cas_login: &str) -> anyhow::Result<String> {
-    let back = t.through_pages(b, cas_login, CAS_SERVICE).await?;
+async fn ticket(t: &Target, b: &reqwest::Client, cas_login: &str, service: &str) -> anyhow::Result<String> {
+    let back = t.through_pages(b, cas_login, service).await?;
     back.query_pairs().find(|(k, _)| k == "ticket").map(|(_, v)| v.into_owned()).context("no ticket")
 }
 
@@ -172,24 +219,65 @@ async fn validates(b: &reqwest::Client, url: &str) -> bool {
     }
 }
 
-/// (scenario, stats): the code exchange alone, ticket validation alone, the CAS round trip.
+/// Validations of tickets for `service` issued first (untimed), timed alone.
+async fn validation_alone(
+    t: &Target,
+    workers: usize,
+    d: Duration,
+    per_worker: &std::sync::Arc<Vec<reqwest::Client>>,
+    base: &str,
+    service: &str,
+) -> Stats {
+    let login = cas_login_url(base, service);
+    let encoded = url::form_urlencoded::byte_serialize(service.as_bytes()).collect::<String>();
+    let validate = format!("{base}/cas/serviceValidate?service={encoded}&ticket=");
+    let tickets = ahead(workers, per_worker.clone(), {
+        let (t, service) = (t.clone(), service.to_string());
+        move |b| {
+            let (t, login, service) = (t.clone(), login.clone(), service.clone());
+            async move { ticket(&t, &b, &login, &service).await }
+        }
+    })
+    .await;
+    run(workers, d, |i, deadline| {
+        let (pw, validate, tickets) = (per_worker.clone(), validate.clone(), tickets.clone());
+        async move {
+            let mut s = Sample::default();
+            let mine = tickets[i].lock().map(|mut t| std::mem::take(&mut *t)).unwrap_or_default();
+            for st in mine.into_iter().take_while(|_| Instant::now() < deadline) {
+                s.time(validates(&pw[i], &format!("{validate}{st}"))).await;
+            }
+            s
+        }
+    })
+    .await
+}
+
+/// (scenario, stats): the code exchange alone, ticket validation alone (identifier only, and
+/// with attributes), the CAS and SAML round trips.
 pub async fn protocols(t: &Target, workers: usize, secs: u64) -> anyhow::Result<Vec<(&'static str, Stats)>> {
     let d = Duration::from_secs(secs);
     let base = t.authorize.trim_end_matches("/authorize").to_string();
     let service = url::form_urlencoded::byte_serialize(CAS_SERVICE.as_bytes()).collect::<String>();
-    let cas_login = format!("{base}/cas/login?service={service}");
+    let cas_login = cas_login_url(&base, CAS_SERVICE);
     let validate = format!("{base}/cas/serviceValidate?service={service}&ticket=");
     let per_worker = std::sync::Arc::new(browsers(t, workers, &cas_login, &base).await?);
     let mut out = vec![];
+    // codes and tickets issued first, untimed; then only their redemption runs, and is timed
+    let codes = ahead(workers, per_worker.clone(), {
+        let t = t.clone();
+        move |b| {
+            let t = t.clone();
+            async move { t.authorize(&b, "openid").await }
+        }
+    })
+    .await;
     let stats = run(workers, d, |i, deadline| {
-        let (t, pw) = (t.clone(), per_worker.clone());
+        let (t, pw, codes) = (t.clone(), per_worker.clone(), codes.clone());
         async move {
             let mut s = Sample::default();
-            while Instant::now() < deadline {
-                let Ok((code, verifier)) = t.authorize(&pw[i], "openid").await else {
-                    s.errors += 1;
-                    continue;
-                };
+            let mine = codes[i].lock().map(|mut c| std::mem::take(&mut *c)).unwrap_or_default();
+            for (code, verifier) in mine.into_iter().take_while(|_| Instant::now() < deadline) {
                 s.time(async { t.redeem(&pw[i], &code, &verifier).await.is_ok() }).await;
             }
             s
@@ -197,29 +285,22 @@ pub async fn protocols(t: &Target, workers: usize, secs: u64) -> anyhow::Result<
     })
     .await;
     out.push(("OIDC code exchange alone (token request)", stats));
-    let stats = run(workers, d, |i, deadline| {
-        let (t, pw, login, validate) = (t.clone(), per_worker.clone(), cas_login.clone(), validate.clone());
-        async move {
-            let mut s = Sample::default();
-            while Instant::now() < deadline {
-                let Ok(st) = ticket(&t, &pw[i], &login).await else {
-                    s.errors += 1;
-                    continue;
-                };
-                s.time(validates(&pw[i], &format!("{validate}{st}"))).await;
-            }
-            s
-        }
-    })
-    .await;
-    out.push(("CAS ticket validation alone (serviceValidate)", stats));
+    for (name, service) in [
+        (
+            "CAS ticket validation alone, identifier only (serviceValidate; scope openid, as the code exchange)",
+            CAS_SERVICE_ID,
+        ),
+        ("CAS ticket validation alone, with profile attributes (serviceValidate)", CAS_SERVICE),
+    ] {
+        out.push((name, validation_alone(t, workers, d, &per_worker, &base, service).await));
+    }
     let stats = run(workers, d, |i, deadline| {
         let (t, pw, login, validate) = (t.clone(), per_worker.clone(), cas_login.clone(), validate.clone());
         async move {
             let mut s = Sample::default();
             while Instant::now() < deadline {
                 s.time(async {
-                    match ticket(&t, &pw[i], &login).await {
+                    match ticket(&t, &pw[i], &login, CAS_SERVICE).await {
                         Ok(st) => validates(&pw[i], &format!("{validate}{st}")).await,
                         Err(_) => false,
                     }

@@ -105,8 +105,8 @@ impl Report {
     fn protocols_table(&self) -> String {
         let find = |name: &str| self.protocols.iter().find(|(n, _)| n.starts_with(name)).map(|(_, s)| s);
         let mut s = String::from(
-            "\nProtocols beside OpenID Connect (the idp alone; a step \"alone\" is timed by itself, the \
-             round trip before it untimed):\n\n| scenario | req/s | p50 ms | p99 ms |\n|---|---:|---:|---:|\n",
+            "\nProtocols beside OpenID Connect (the idp alone; a step \"alone\" is timed by itself: its \
+             codes or tickets are issued first, untimed, then only redeemed):\n\n| scenario | req/s | p50 ms | p99 ms |\n|---|---:|---:|---:|\n",
         );
         for (name, st) in &self.protocols {
             s.push_str(&format!("| {name} | {:.0} | {:.2} | {:.2} |\n", st.rps(), st.p50_ms, st.p99_ms));
@@ -114,14 +114,25 @@ impl Report {
                 s.push_str(&format!("|  ↳ errors | {} | | |\n", st.errors));
             }
         }
-        if let (Some(code), Some(ticket)) = (find("OIDC code exchange"), find("CAS ticket validation")) {
+        let same_release = find("CAS ticket validation alone, identifier only");
+        if let (Some(code), Some(ticket)) = (find("OIDC code exchange"), same_release) {
             let ok = ticket.p50_ms <= code.p50_ms * 1.05;
             s.push_str(&format!(
                 "\n| measure | value | target | met |\n|---|---:|---:|---|\n\
-                 | CAS ticket validation / OIDC code exchange, p50 | {:.2} ms / {:.2} ms | validation no slower | {} |\n",
+                 | CAS ticket validation (identifier only) / OIDC code exchange, p50 | {:.2} ms / {:.2} ms | validation no slower | {} |\n",
                 ticket.p50_ms,
                 code.p50_ms,
                 met(ok)
+            ));
+        }
+        if let (Some(code), Some(ticket)) =
+            (find("OIDC code exchange"), find("CAS ticket validation alone, with"))
+        {
+            s.push_str(&format!(
+                "| CAS ticket validation with profile attributes / OIDC code exchange, p50 | {:.2} ms / {:.2} ms = {:.2}× | (recorded: the attributes are what UserInfo would answer after the exchange) | – |\n",
+                ticket.p50_ms,
+                code.p50_ms,
+                ticket.p50_ms / code.p50_ms.max(0.001)
             ));
         }
         let (saml, rs, es) = self.signing;

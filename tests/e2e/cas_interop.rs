@@ -1,10 +1,11 @@
 //! CAS clients nobody here wrote, against the provider's CAS server: PyPI `python-cas`
 //! validating a ticket, Apereo's phpCAS (Debian `php-cas`) protecting a PHP page, and Debian's
-//! `libapache2-mod-auth-cas` protecting a page served by Apache. Each runs the example of
-//! `client-examples/` that a department would start from; each signs a person in through the
-//! provider's pages, reads the user and the consented attributes, and (phpCAS, mod_auth_cas)
-//! loses its session when the person logs out at the provider (CAS single logout).
-//! `scripts/test.sh` installs the three clients.
+//! `libapache2-mod-auth-cas` protecting a page served by Apache; and the JDK-only Java
+//! application of `client-examples/cas-java` (Apereo's Java client needs Maven Central, which
+//! these machines cannot reach). Each runs the example of `client-examples/` that a department
+//! would start from; each signs a person in through the provider's pages, reads the user and the
+//! consented attributes, and (phpCAS, mod_auth_cas, Java) loses its session when the person logs
+//! out at the provider (CAS single logout). `scripts/test.sh` installs the clients and the JDK.
 
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
@@ -189,4 +190,55 @@ async fn mod_auth_cas_protects_an_apache_page_and_obeys_single_logout() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     panic!("mod_auth_cas kept the session after single logout");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_java_application_signs_in_by_cas_and_obeys_single_logout() {
+    let s = TestServer::start(Backend::Sqlite).await.unwrap();
+    let lin = s.add_account("lin").await;
+    let port = free_port();
+    let app = format!("http://127.0.0.1:{port}");
+    let page = format!("{app}/app");
+    register(&s, &[&page], "openid profile").await;
+    let _java = Running(
+        Command::new("java")
+            .arg(root().join("client-examples/cas-java/CasApp.java"))
+            .env("CAS_BASE", &s.issuer)
+            .env("SERVICE_URL", &page)
+            .env("CAS_LOGOUT_FROM", "127.0.0.1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("java runs (scripts/test.sh installs Debian default-jdk-headless)"),
+    );
+    // (the single-file launcher compiles the application first: a second or two)
+    wait_for_port(port, "java CasApp.java").await;
+
+    let b = Browser::new();
+    let res = sign_in_through(&s, &b, &page, &app).await;
+    assert_eq!(res.status(), 200);
+    let text = res.text().await.unwrap();
+    assert!(text.contains(&format!("user={lin}\n")), "{text}");
+    assert!(
+        text.contains("attr:preferred_username=lin\n") && text.contains("attr:isFromNewLogin=true"),
+        "{text}"
+    );
+    // a ticket it did not get from the provider is refused by the provider, and so by it
+    let forged = b.http.get(format!("{page}?ticket=ST-1-{}", "0".repeat(64))).send().await.unwrap();
+    assert_eq!(forged.status(), 403);
+    assert!(forged.text().await.unwrap().contains("INVALID_TICKET"));
+    let (_, res) = at_service(&b, page.clone(), &app).await;
+    assert_eq!(res.status(), 200, "signed in at the service");
+
+    let _ =
+        b.get(&s, &format!("{}/cas/logout?service={}", s.issuer, crate::oidc_flow::urlencode(&page))).await;
+    for _ in 0..50 {
+        let (url, _) = at_service(&b, page.clone(), &app).await;
+        if url.starts_with(&s.issuer) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the Java application kept the session after single logout");
 }

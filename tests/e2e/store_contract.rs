@@ -388,6 +388,18 @@ async fn clients(s: &dyn Store) {
     let ids: Vec<String> = s.list_clients(T1).await.unwrap().into_iter().map(|c| c.client_id).collect();
     assert_eq!(ids, vec!["web-1", "svc-1", "only-a"], "ordered by creation");
     assert_eq!(s.list_clients(T2).await.unwrap(), vec![other.clone()]);
+    // by type, per tenant; cached, but a change through this store is seen at once
+    let of_type = async |tenant: &str, kind: ClientType| -> Vec<String> {
+        s.clients_of_type(tenant, kind).await.unwrap().into_iter().map(|c| c.client_id).collect()
+    };
+    assert_eq!(of_type(T1, ClientType::Service).await, vec!["svc-1"]);
+    assert!(of_type(T2, ClientType::Service).await.is_empty(), "tenant isolation");
+    let svc2 = Client { client_id: "svc-2".into(), ..svc.clone() };
+    s.insert_client(&svc2).await.unwrap();
+    assert_eq!(of_type(T1, ClientType::Service).await, vec!["svc-1", "svc-2"], "a new one at once");
+    s.set_client_disabled(T1, "svc-2", true).await.unwrap();
+    let listed = s.clients_of_type(T1, ClientType::Service).await.unwrap();
+    assert!(listed.iter().any(|c| c.client_id == "svc-2" && c.disabled), "a change at once");
     is!(s.insert_client(&client(T1, "web-1", 200)).await, Err(StoreError::Conflict(_)));
     assert!(s.insert_client(&client("no-such-tenant", "x", 1)).await.is_err(), "a client needs its tenant");
 

@@ -249,6 +249,10 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_client(&self, client: &Client) -> Result<()>;
     async fn client(&self, tenant_id: &str, client_id: &str) -> Result<Option<Client>>;
     async fn list_clients(&self, tenant_id: &str) -> Result<Vec<Client>>;
+    /// The tenant's clients of one type (its CAS services, its SAML service providers), oldest
+    /// first. Cached like [`Store::client`]: a change through this process is seen at once,
+    /// one through another node within seconds.
+    async fn clients_of_type(&self, tenant_id: &str, kind: crate::model::ClientType) -> Result<Vec<Client>>;
     async fn set_client_secret(&self, tenant_id: &str, client_id: &str, hash: &str) -> Result<()>;
     /// Disables (or enables) a client; disabling also revokes every token family it holds, so
     /// its refresh tokens are dead at once on every node and stay so after re-enabling.

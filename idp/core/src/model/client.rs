@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::SigningAlg;
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
 #[serde(rename_all = "lowercase")]
 pub enum ClientType {
     /// Confidential web application (authorization code, secret).

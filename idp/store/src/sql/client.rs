@@ -1,7 +1,7 @@
 //! Clients, their secrets, and the replay guard of client assertions.
 
 use idp_core::StoreError;
-use idp_core::model::Client;
+use idp_core::model::{Client, ClientType};
 use idp_core::ports::Result;
 
 use super::super::{Db, This};
@@ -46,6 +46,26 @@ impl This {
         .await
         .map_err(map_err)?;
         rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    pub(crate) async fn sql_clients_of_type(&self, tenant_id: &str, kind: ClientType) -> Result<Vec<Client>> {
+        let stamp = match self.clients.get_list(tenant_id, kind) {
+            Ok(hit) => return Ok(hit.as_ref().clone()),
+            Err(stamp) => stamp,
+        };
+        let rows: Vec<ClientRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            clients_columns!(),
+            " FROM clients WHERE tenant_id = $1 AND client_type = $2 ORDER BY created_at, client_id"
+        ))
+        .bind(tenant_id)
+        .bind(kind.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        let list = rows.into_iter().map(TryInto::try_into).collect::<Result<Vec<Client>>>()?;
+        self.clients.put_list(tenant_id, kind, stamp, std::sync::Arc::new(list.clone()));
+        Ok(list)
     }
 
     pub(crate) async fn sql_set_client_secret(
@@ -136,7 +156,11 @@ impl This {
         for c in clients {
             insert_client_row(&mut *tx, c).await?;
         }
-        tx.commit().await.map_err(map_err)
+        tx.commit().await.map_err(map_err)?;
+        for c in clients {
+            self.clients.forget_lists(&c.tenant_id);
+        }
+        Ok(())
     }
 }
 

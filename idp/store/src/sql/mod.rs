@@ -478,6 +478,14 @@ impl idp_core::Store for This {
         self.sql_list_clients(tenant_id).await
     }
 
+    async fn clients_of_type(
+        &self,
+        tenant_id: &str,
+        kind: idp_core::model::ClientType,
+    ) -> Result<Vec<Client>> {
+        self.sql_clients_of_type(tenant_id, kind).await
+    }
+
     async fn set_client_secret(&self, tenant_id: &str, client_id: &str, hash: &str) -> Result<()> {
         self.sql_set_client_secret(tenant_id, client_id, hash).await
     }

@@ -18,7 +18,7 @@ use axum::response::Response;
 use idp_core::OAuthError;
 use idp_core::authorize::AuthResponse;
 use idp_core::cas::CasLogin;
-use idp_core::model::{Client, ResponseMode};
+use idp_core::model::{Client, ClientType, ResponseMode};
 use idp_core::signin::{FrontRequest, SignedIn};
 
 use crate::http::fronts::{release, tenant};
@@ -31,7 +31,7 @@ pub mod validate;
 
 /// The registered CAS service that `service` belongs to.
 async fn service(state: &AppState, t: &TenantCtx, service: &str) -> Result<Option<Client>, OAuthError> {
-    let clients = state.store().list_clients(&t.tenant.id).await?;
+    let clients = state.store().clients_of_type(&t.tenant.id, ClientType::Cas).await?;
     Ok(idp_core::cas::service_of(&clients, service).cloned())
 }
 

@@ -17,7 +17,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use idp_core::cas::validate::{Outcome, ProxyOutcome, Validation, new_pgt, proxy as grant_proxy, validate};
 use idp_core::cas::{self, Format, code};
-use idp_core::model::{Authorization, Client};
+use idp_core::model::{Authorization, Client, ClientType};
 
 use crate::http::{State, param, parse_params};
 use crate::state::AppState;
@@ -68,7 +68,7 @@ pub async fn proxy(state: State, Path(slug): Path<String>, RawQuery(q): RawQuery
     };
     let pgt = param(&params, "pgt").unwrap_or_default();
     let target = param(&params, "targetService").unwrap_or_default();
-    let outcome = match state.store().list_clients(&t.tenant.id).await {
+    let outcome = match state.store().clients_of_type(&t.tenant.id, ClientType::Cas).await {
         Ok(clients) => grant_proxy(&state.read_ctx(&t), &clients, pgt, target).await,
         Err(e) => Err(e.into()),
     };

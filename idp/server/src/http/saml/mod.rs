@@ -70,7 +70,7 @@ async fn service_provider(
     t: &TenantCtx,
     entity_id: &str,
 ) -> Result<Option<Client>, OAuthError> {
-    let clients = state.store().list_clients(&t.tenant.id).await?;
+    let clients = state.store().clients_of_type(&t.tenant.id, ClientType::Saml).await?;
     Ok(clients
         .into_iter()
         .find(|c| c.client_type == ClientType::Saml && !c.disabled && c.settings.saml.entity_id == entity_id))
