@@ -15,8 +15,10 @@
 // GET {SERVICE_URL}           signed in: `user=<id>` and `attr:<name>=<value>` lines (text/plain);
 //                             not signed in: a redirect to {CAS_BASE}/cas/login?service=...
 // GET {SERVICE_URL}?ticket=ST-...
-//                             validates the ticket at /cas/p3/serviceValidate, opens a session
-//                             (an HttpOnly cookie) and redirects to SERVICE_URL without the ticket
+//                             validates the ticket at /cas/p3/serviceValidate (only in a browser
+//                             that started the sign-in here), opens a new session (an HttpOnly
+//                             cookie; Secure and __Host- over https; 8 h at most, 30 min idle)
+//                             and redirects to SERVICE_URL without the ticket
 // GET {SERVICE_URL}?logout    ends the local session and sends the browser to /cas/logout
 // POST {SERVICE_URL} logoutRequest=<samlp:LogoutRequest>
 //                             the provider's single logout: ends the session opened by the
@@ -41,6 +43,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -59,16 +62,24 @@ import org.w3c.dom.Node;
 public final class CasApp {
     static final String CAS_NS = "http://www.yale.edu/tp/cas";
     static final String SAMLP_NS = "urn:oasis:names:tc:SAML:2.0:protocol";
-    static final String COOKIE = "CASAPP";
     /** The largest request body read (a logoutRequest is well under 4 KiB). */
     static final int MAX_BODY = 64 * 1024;
+    /** A session ends after this long, or after IDLE without a request. */
+    static final Duration LIFETIME = Duration.ofHours(8);
+    static final Duration IDLE = Duration.ofMinutes(30);
+    /** The most sessions kept (a crowd of logins must not exhaust the memory). */
+    static final int MAX_SESSIONS = 100_000;
 
     /** A signed-in person: the CAS user, the released attributes, the ticket that opened it. */
-    record SignedIn(String user, Map<String, List<String>> attributes, String ticket) {}
+    record SignedIn(String user, Map<String, List<String>> attributes, String ticket, Instant started, Instant seen) {}
 
     final String casBase;
     final URI service;
     final Set<String> logoutFrom;
+    /** Over https the cookies are Secure and host-only (`__Host-`). */
+    final String cookie;
+    final String loginCookie;
+    final String cookieFlags;
     final Map<String, SignedIn> sessions = new ConcurrentHashMap<>(); // session id -> person
     final Map<String, String> byTicket = new ConcurrentHashMap<>(); // ticket -> session id
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
@@ -78,6 +89,10 @@ public final class CasApp {
         this.casBase = casBase.replaceAll("/+$", "");
         this.service = service;
         this.logoutFrom = logoutFrom;
+        boolean https = "https".equals(service.getScheme());
+        this.cookie = https ? "__Host-CASAPP" : "CASAPP";
+        this.loginCookie = https ? "__Host-CASAPP-LOGIN" : "CASAPP-LOGIN";
+        this.cookieFlags = "; Path=/; HttpOnly; SameSite=Lax" + (https ? "; Secure" : "");
     }
 
     public static void main(String[] args) throws IOException {
@@ -107,13 +122,16 @@ public final class CasApp {
             } else if (query.containsKey("ticket")) {
                 validate(ex, query.get("ticket"));
             } else if (query.containsKey("logout")) {
-                end(sessionId(ex));
-                ex.getResponseHeaders().add("Set-Cookie", COOKIE + "=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax");
+                end(cookie(ex, cookie));
+                ex.getResponseHeaders().add("Set-Cookie", cookie + "=; Max-Age=0" + cookieFlags);
                 redirect(ex, casBase + "/cas/logout?service=" + enc(service.toString()));
             } else {
-                String sid = sessionId(ex);
-                SignedIn who = sid == null ? null : sessions.get(sid);
+                SignedIn who = current(ex);
                 if (who == null) {
+                    // this browser starts a sign-in: only a browser that did so may bring a
+                    // ticket back (CAS has no `state`; this stops an attacker's link with the
+                    // attacker's own ticket from signing a victim in as the attacker)
+                    ex.getResponseHeaders().add("Set-Cookie", loginCookie + "=" + newId() + "; Max-Age=600" + cookieFlags);
                     redirect(ex, casBase + "/cas/login?service=" + enc(service.toString()));
                 } else {
                     StringBuilder out = new StringBuilder("user=").append(who.user()).append('\n');
@@ -128,6 +146,12 @@ public final class CasApp {
 
     /** CAS 3.0 §2.5: the ticket is validated for this service; a session is opened on success. */
     void validate(HttpExchange ex, String ticket) throws IOException, InterruptedException {
+        if (cookie(ex, loginCookie) == null) {
+            // not a sign-in this browser started: start one (the ticket is left unused)
+            ex.getResponseHeaders().add("Set-Cookie", loginCookie + "=" + newId() + "; Max-Age=600" + cookieFlags);
+            redirect(ex, casBase + "/cas/login?service=" + enc(service.toString()));
+            return;
+        }
         URI url = URI.create(casBase + "/cas/p3/serviceValidate?service=" + enc(service.toString()) + "&ticket=" + enc(ticket));
         HttpResponse<byte[]> res = http.send(HttpRequest.newBuilder(url).timeout(Duration.ofSeconds(10)).GET().build(),
                 HttpResponse.BodyHandlers.ofByteArray());
@@ -147,12 +171,21 @@ public final class CasApp {
                 attributes.computeIfAbsent(a.getLocalName(), k -> new ArrayList<>()).add(a.getTextContent());
             }
         }
-        byte[] id = new byte[32];
-        random.nextBytes(id);
-        String sid = HexFormat.of().formatHex(id);
-        sessions.put(sid, new SignedIn(user.getTextContent().trim(), attributes, ticket));
+        // a new session id at every sign-in (never one the browser brought); the old one ends
+        end(cookie(ex, cookie));
+        if (sessions.size() >= MAX_SESSIONS) {
+            sessions.keySet().removeIf(id -> current(id) == null);
+            if (sessions.size() >= MAX_SESSIONS) {
+                text(ex, 503, "too many sessions\n");
+                return;
+            }
+        }
+        String sid = newId();
+        Instant now = Instant.now();
+        sessions.put(sid, new SignedIn(user.getTextContent().trim(), attributes, ticket, now, now));
         byTicket.put(ticket, sid);
-        ex.getResponseHeaders().add("Set-Cookie", COOKIE + "=" + sid + "; Path=/; HttpOnly; SameSite=Lax");
+        ex.getResponseHeaders().add("Set-Cookie", loginCookie + "=; Max-Age=0" + cookieFlags);
+        ex.getResponseHeaders().add("Set-Cookie", cookie + "=" + sid + cookieFlags);
         redirect(ex, service.toString());
     }
 
@@ -185,11 +218,38 @@ public final class CasApp {
         }
     }
 
-    String sessionId(HttpExchange ex) {
+    /** The live session the request's cookie names, its last use updated; `null` if none. */
+    SignedIn current(HttpExchange ex) {
+        String sid = cookie(ex, cookie);
+        SignedIn who = sid == null ? null : current(sid);
+        if (who != null) {
+            sessions.replace(sid, who, new SignedIn(who.user(), who.attributes(), who.ticket(), who.started(), Instant.now()));
+        }
+        return who;
+    }
+
+    /** The session `sid` if it is live; an expired one is ended. */
+    SignedIn current(String sid) {
+        SignedIn who = sessions.get(sid);
+        Instant now = Instant.now();
+        if (who != null && (now.isAfter(who.started().plus(LIFETIME)) || now.isAfter(who.seen().plus(IDLE)))) {
+            end(sid);
+            return null;
+        }
+        return who;
+    }
+
+    String newId() {
+        byte[] id = new byte[32];
+        random.nextBytes(id);
+        return HexFormat.of().formatHex(id);
+    }
+
+    static String cookie(HttpExchange ex, String name) {
         for (String header : ex.getRequestHeaders().getOrDefault("Cookie", List.of())) {
             for (String c : header.split(";")) {
                 String[] kv = c.trim().split("=", 2);
-                if (kv.length == 2 && kv[0].equals(COOKIE)) {
+                if (kv.length == 2 && kv[0].equals(name) && !kv[1].isEmpty()) {
                     return kv[1];
                 }
             }
@@ -244,6 +304,7 @@ public final class CasApp {
         byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
         ex.getResponseHeaders().add("Content-Type", "text/plain; charset=utf-8");
         ex.getResponseHeaders().add("Cache-Control", "no-store");
+        ex.getResponseHeaders().add("X-Content-Type-Options", "nosniff");
         ex.sendResponseHeaders(status, bytes.length);
         ex.getResponseBody().write(bytes);
     }

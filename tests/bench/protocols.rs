@@ -166,8 +166,8 @@ async fn saml_sso(t: &Target, b: &reqwest::Client, base: &str, pages: bool) -> a
 
 /// How many codes or tickets each worker is given before their redemption is timed: about
 /// as many as it redeems in a few seconds, so that none outlives its 10 s (ticket) or 60 s
-/// (code) life.
-const AHEAD: usize = 150;
+/// (code) life (issuing takes about 3 s here, redeeming about 3 s).
+const AHEAD: usize = 300;
 
 /// Each worker's `AHEAD` codes or tickets, issued concurrently by `issue` in the worker's
 /// browser (failures left out). Timing the redemptions of these alone measures the

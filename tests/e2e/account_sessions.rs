@@ -51,6 +51,10 @@ async fn sessions(backend: Backend) {
     let hhmm = format!("{:02}:{:02}", local / 3600, (local % 3600) / 60);
     assert!(history.contains(&format!("<li>{hhmm} ·")), "{hhmm} in {history}");
     assert!(!page_a.contains("UTC"), "no UTC for citizens");
+    // how each signed in, in plain words: never the protocol's codes
+    let list = &page_a[page_a.find("id=\"sessions\"").unwrap()..page_a.find("id=\"history\"").unwrap()];
+    assert!(list.contains("一步验证 · 密码"), "{list}");
+    assert!(!list.contains(">aal1") && !list.contains("pwd") && !list.contains("(pwd"), "{list}");
 
     // another person's session is not reachable from here
     let (other, other_page) = signed_in(&s, "other").await;

@@ -224,10 +224,18 @@ async fn a_java_application_signs_in_by_cas_and_obeys_single_logout() {
         text.contains("attr:preferred_username=lin\n") && text.contains("attr:isFromNewLogin=true"),
         "{text}"
     );
-    // a ticket it did not get from the provider is refused by the provider, and so by it
-    let forged = b.http.get(format!("{page}?ticket=ST-1-{}", "0".repeat(64))).send().await.unwrap();
-    assert_eq!(forged.status(), 403);
-    assert!(forged.text().await.unwrap().contains("INVALID_TICKET"));
+    // a ticket brought by a browser that did not start a sign-in there is not even tried (CAS
+    // has no `state`: this stops a link carrying an attacker's own ticket)
+    let forged = format!("{page}?ticket=ST-1-{}", "0".repeat(64));
+    let res = b.http.get(&forged).send().await.unwrap();
+    assert!(res.status().is_redirection(), "{}", res.status());
+    assert!(res.headers()["location"].to_str().unwrap().starts_with(&format!("{}/cas/login?", s.issuer)));
+    // in one that did, the provider refuses a ticket it never issued, and so does the application
+    let other = Browser::new();
+    assert!(other.http.get(&page).send().await.unwrap().status().is_redirection());
+    let res = other.http.get(&forged).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(res.text().await.unwrap().contains("INVALID_TICKET"));
     let (_, res) = at_service(&b, page.clone(), &app).await;
     assert_eq!(res.status(), 200, "signed in at the service");
 

@@ -41,6 +41,7 @@ mod migrations;
 mod oidc_flow;
 mod outage;
 mod outbound;
+mod pages_chrome;
 mod pairwise;
 mod passkeys;
 mod phone;

@@ -26,9 +26,11 @@ pub struct Issue {
     pub cas_ticket: Option<crate::model::CasTicketUse>,
     /// Written only if this browser session is still live when the batch commits; otherwise
     /// the code is consumed, nothing else is written and the redemption answers
-    /// [`Redeem::SessionEnded`] (a CAS ticket dies with the session it was issued in). Checked
-    /// in the committing transaction, once for a whole batch: no read per request, no race
-    /// with a logout.
+    /// [`Redeem::SessionEnded`] (a CAS ticket dies with the session it was issued in; a
+    /// rotation answers `Rotate::Replayed`). Checked in the committing transaction, once for
+    /// a whole batch, and on PostgreSQL the session row stays locked until it commits: a
+    /// logout deletes the session after it, and then sees what it recorded
+    /// (`Ops::end_sessions` looks at the session's parties again after the delete).
     pub live_session: Option<LiveSession>,
     /// A rotation that loses a race (another request rotated the same token first) leaves the
     /// family alive: the caller then answers the loser as a reuse within the client's reuse

@@ -28,6 +28,7 @@ pub mod session;
 pub mod signed_out;
 pub mod signin;
 mod texts;
+pub mod words;
 
 pub use crate::state::State;
 
@@ -104,9 +105,13 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(crate::admin::routes())
         .merge(pages)
         .route("/", get(pages::home))
+        .route("/t/{tenant}", get(pages::tenant_home))
+        .route("/t/{tenant}/", get(pages::tenant_home))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/static/style.css", get(pages::stylesheet))
+        .route("/static/favicon.svg", get(pages::favicon))
+        .route("/favicon.ico", get(pages::favicon))
         .route("/static/webauthn.js", get(pages::webauthn_script))
         .route("/static/signed-out.js", get(signed_out::script))
         .route("/t/{tenant}/introspect", post(oidc::token::introspect))

@@ -205,6 +205,9 @@ pub struct EntMember {
 /// The bound identity as the account page shows it (masked number).
 pub struct RealNameRow {
     pub level: i64,
+    /// The level in plain words, and how to reach the next one (`words::realname`).
+    pub meaning: &'static str,
+    pub next: Option<&'static str>,
     pub name: String,
     pub id_type: &'static str,
     pub masked: String,
@@ -381,15 +384,35 @@ pub fn message_page(lang: Lang, status: StatusCode, title: &str, message: &str) 
     render(status, &MessagePage { t: lang.texts(), lang_switch: None, title, message })
 }
 
-pub async fn home(headers: HeaderMap) -> Response {
+/// The root page: a choice of the enabled tenants' account centres.
+#[derive(Template)]
+#[template(path = "home.html")]
+pub struct HomePage<'a> {
+    pub t: &'a Texts,
+    pub lang_switch: Option<String>,
+    /// (slug, name).
+    pub tenants: Vec<(String, String)>,
+}
+
+/// `GET /`: the account centre of the only enabled tenant, or a choice between them (a person
+/// who types the provider's address lands where they can sign in and manage their account).
+pub async fn home(state: super::State, headers: HeaderMap) -> Response {
     let lang = Lang::pick(None, &headers);
-    let t = lang.texts();
-    message_page(
-        lang,
-        StatusCode::OK,
-        t.brand,
-        "OpenID Connect: /t/{tenant}/.well-known/openid-configuration",
-    )
+    let tenants = match state.store().list_tenants().await {
+        Ok(all) => all.into_iter().filter(|t| !t.disabled).collect::<Vec<_>>(),
+        Err(e) => return error_page(lang, &e.into()),
+    };
+    if let [only] = tenants.as_slice() {
+        return super::see_other(&format!("/t/{}/account", only.slug));
+    }
+    let tenants = tenants.into_iter().map(|t| (t.slug, t.name)).collect();
+    render(StatusCode::OK, &HomePage { t: lang.texts(), lang_switch: None, tenants })
+}
+
+/// `GET /t/{tenant}` and `/t/{tenant}/`: the tenant's account centre.
+pub async fn tenant_home(axum::extract::Path(slug): axum::extract::Path<String>) -> Response {
+    let slug: String = slug.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+    super::see_other(&format!("/t/{slug}/account"))
 }
 
 pub async fn not_found(headers: HeaderMap) -> Response {
@@ -404,6 +427,14 @@ pub async fn webauthn_script() -> Response {
     res.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8"));
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    res
+}
+
+/// The provider's icon (`/static/favicon.svg`, and `/favicon.ico` for browsers that ask there).
+pub async fn favicon() -> Response {
+    let mut res = include_str!("../../templates/favicon.svg").into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("image/svg+xml"));
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));
     res
 }
 

@@ -27,31 +27,28 @@ pub struct FrontChannel {
     pub exact: bool,
 }
 
+/// Who has been told of a session's end: client ids, CAS tickets, SAML (client, SessionIndex).
+#[derive(Default)]
+struct Parties {
+    clients: std::collections::HashSet<String>,
+    tickets: std::collections::HashSet<String>,
+    assertions: std::collections::HashSet<(String, String)>,
+}
+
 impl Ops {
     /// Ends the sessions and tells their clients: back-channel deliveries are queued before
     /// the session is deleted (a crash in between sends one logout too many, never one too
-    /// few). Returns the front-channel frames for the browser that is present, if any.
+    /// few), and the session's parties are read again once it is deleted: a CAS ticket
+    /// validated while the logout ran (its batch checked the session before the delete) is
+    /// told too. Returns the front-channel frames for the browser that is present, if any.
     pub async fn end_sessions(
         &self,
         tenant_id: &str,
         sessions: &[Session],
     ) -> anyhow::Result<Vec<FrontChannel>> {
-        let now = self.now();
         let mut frames = vec![];
         for s in sessions {
-            let mut clients = vec![];
-            for id in self.store.session_clients(tenant_id, &s.sid).await? {
-                if let Some(c) = self.store.client(tenant_id, &id).await? {
-                    clients.push(c);
-                }
-            }
-            let new_id = || idp_core::crypto::random_token(self.env.as_ref(), 16);
-            let mut deliveries = logout::deliveries(&clients, &s.account_id, &s.sid, now, new_id);
-            let tickets = self.store.cas_session_tickets(tenant_id, &s.sid).await?;
-            deliveries.extend(logout::cas_deliveries(&clients, &tickets, &s.account_id, now, new_id));
-            let issued = self.store.saml_participations(tenant_id, &s.sid).await?;
-            deliveries.extend(logout::saml_deliveries(&clients, &issued, now, new_id));
-            self.store.insert_logout_deliveries(&deliveries).await?;
+            let (told, clients) = self.tell_parties(tenant_id, s, &Parties::default()).await?;
             frames.extend(clients.iter().filter(|c| !c.disabled).filter_map(|c| {
                 Some(FrontChannel {
                     client_id: c.client_id.clone(),
@@ -61,8 +58,46 @@ impl Ops {
                 })
             }));
             self.store.delete_session(tenant_id, &s.sid).await?;
+            // no party can join the session from here on: the stragglers, if any
+            self.tell_parties(tenant_id, s, &told).await?;
         }
         Ok(frames)
+    }
+
+    /// Queues the logout deliveries for the parties of session `s` not in `told`; what it told
+    /// (with `told`) and the session's clients.
+    async fn tell_parties(
+        &self,
+        tenant_id: &str,
+        s: &Session,
+        told: &Parties,
+    ) -> anyhow::Result<(Parties, Vec<idp_core::model::Client>)> {
+        let now = self.now();
+        let mut clients = vec![];
+        for id in self.store.session_clients(tenant_id, &s.sid).await? {
+            if let Some(c) = self.store.client(tenant_id, &id).await? {
+                clients.push(c);
+            }
+        }
+        let mut tickets = self.store.cas_session_tickets(tenant_id, &s.sid).await?;
+        let mut issued = self.store.saml_participations(tenant_id, &s.sid).await?;
+        let all = Parties {
+            clients: clients.iter().map(|c| c.client_id.clone()).collect(),
+            tickets: tickets.iter().map(|t| t.ticket.clone()).collect(),
+            assertions: issued.iter().map(|p| (p.client_id.clone(), p.session_index.clone())).collect(),
+        };
+        let fresh: Vec<_> =
+            clients.iter().filter(|c| !told.clients.contains(&c.client_id)).cloned().collect();
+        tickets.retain(|t| !told.tickets.contains(&t.ticket));
+        issued.retain(|p| !told.assertions.contains(&(p.client_id.clone(), p.session_index.clone())));
+        let new_id = || idp_core::crypto::random_token(self.env.as_ref(), 16);
+        let mut deliveries = logout::deliveries(&fresh, &s.account_id, &s.sid, now, new_id);
+        deliveries.extend(logout::cas_deliveries(&clients, &tickets, &s.account_id, now, new_id));
+        deliveries.extend(logout::saml_deliveries(&clients, &issued, now, new_id));
+        if !deliveries.is_empty() {
+            self.store.insert_logout_deliveries(&deliveries).await?;
+        }
+        Ok((all, clients))
     }
 
     /// Ends every session of the account, telling their clients; how many were live.

@@ -74,7 +74,9 @@ pub(crate) async fn flush_batch(
     let required: Vec<&str> = items
         .iter()
         .filter_map(|i| match i {
-            Item::Redeem { issue, .. } => issue.live_session.as_ref().map(|l| l.sid.as_str()),
+            Item::Redeem { issue, .. } | Item::Rotate { issue, .. } => {
+                issue.live_session.as_ref().map(|l| l.sid.as_str())
+            }
             _ => None,
         })
         .collect();
@@ -172,7 +174,10 @@ async fn session_ends<'c>(
     for s in sids {
         list.push_bind(*s);
     }
-    q.push(")");
+    // PostgreSQL: the rows stay locked until the batch commits, so a logout's delete of the
+    // session waits for it and its second look at the session's parties
+    // (`Ops::end_sessions`) sees what the batch recorded (SQLite has one writer at a time)
+    q.push(if super::super::BACKEND == "postgres" { ") FOR SHARE" } else { ")" });
     let rows: Vec<(String, String, i64)> =
         q.build_query_as().persistent(false).fetch_all(&mut **tx).await.map_err(map_err)?;
     Ok(rows.into_iter().map(|(sid, tenant, ends)| (sid, (tenant, ends))).collect())

@@ -158,7 +158,7 @@ impl This {
         }
         tx.commit().await.map_err(map_err)?;
         for c in clients {
-            self.clients.forget_lists(&c.tenant_id);
+            self.clients.forget(&c.tenant_id, &c.client_id);
         }
         Ok(())
     }

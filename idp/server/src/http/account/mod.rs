@@ -231,6 +231,8 @@ pub(crate) async fn show_account_with(
     let types = super::pages::id_types(texts);
     let realname = bound.as_ref().map(|r| super::pages::RealNameRow {
         level: r.level,
+        meaning: super::words::realname(r.level, texts).0,
+        next: super::words::realname(r.level, texts).1,
         name: r.name.clone(),
         id_type: types.iter().find(|(v, _)| *v == r.id_type).map_or("", |(_, l)| l),
         masked: r.id_masked.clone(),
@@ -266,7 +268,7 @@ pub(crate) async fn show_account_with(
         contexts: super::signin::context::account_options(state, t, session, texts).await,
         releases: releases(state, t, account).await,
         grants: super::account::grants::rows(state, t, account, lang).await,
-        sessions: super::account::sessions::rows(state, t, account, session).await,
+        sessions: super::account::sessions::rows(state, t, account, session, texts).await,
         history: super::account::sessions::history(state, t, account, texts).await,
         profile: super::account::profile::fields(state, account, texts).await,
     };

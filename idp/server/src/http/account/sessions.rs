@@ -19,8 +19,10 @@ pub struct SessionRow {
     pub sid: String,
     pub created: String,
     pub last_seen: String,
+    /// The assurance level (for machines: a `data-` attribute).
     pub acr: String,
-    pub amr: String,
+    /// How the person signed in, in plain words: "两步验证 · 密码 + 身份验证器".
+    pub how: String,
     /// The session of this browser.
     pub current: bool,
 }
@@ -31,6 +33,7 @@ pub(crate) async fn rows(
     t: &TenantCtx,
     account: &Account,
     current: &Session,
+    texts: &Texts,
 ) -> Vec<SessionRow> {
     let now = state.env().now();
     let mut list = state.store().account_sessions(&t.tenant.id, &account.id, now).await.unwrap_or_default();
@@ -40,8 +43,12 @@ pub(crate) async fn rows(
             current: s.sid == current.sid,
             created: t.local(s.created_at, now),
             last_seen: t.local(s.last_seen, now),
+            how: format!(
+                "{} · {}",
+                crate::http::words::strength(&s.acr, texts),
+                crate::http::words::methods(&s.amr, texts)
+            ),
             acr: s.acr,
-            amr: s.amr.join(" "),
             sid: s.sid,
         })
         .collect()
