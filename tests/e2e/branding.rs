@@ -34,6 +34,9 @@ async fn branding(backend: Backend) {
         "name_zh": "吉林省政务服务", "name_en": "Jilin Government Services",
         "accent": "#0B3D91", "background": "#F7F3E8",
         "logo": {"content_type": "image/svg+xml", "data": b64(LOGO)},
+        "operator_zh": "吉林省政务服务和数字化建设管理局", "operator_en": "Jilin Government Services Bureau",
+        "icp_filing": "吉ICP备12345678号-1", "psb_filing": "吉公网安备 22010202000123号",
+        "help_phone": "0431-12345", "privacy_url": "https://zwfw.jl.gov.cn/privacy",
     });
     assert_eq!(call(&s, "PUT", "tenants/main/branding", &sec, Some(look.clone())).await.0, 403);
     let (status, t) = call(&s, "PUT", "tenants/main/branding", &sys, Some(look)).await;
@@ -47,6 +50,10 @@ async fn branding(backend: Backend) {
         json!({"logo": {"content_type": "image/svg+xml", "data": b64("<svg onload=\"alert(1)\"/>")}}),
         json!({"logo": {"content_type": "image/png", "data": b64(LOGO)}}),
         json!({"colour": "#000000"}),
+        json!({"privacy_url": "javascript:alert(1)"}),
+        json!({"privacy_url": "http://plain.example/privacy"}),
+        json!({"help_phone": "<a>12345</a>"}),
+        json!({"icp_filing": "x".repeat(41)}),
     ] {
         let (status, p) = call(&s, "PUT", "tenants/main/branding", &sys, Some(bad.clone())).await;
         assert_eq!(status, 400, "{bad}: {p}");
@@ -59,6 +66,26 @@ async fn branding(backend: Backend) {
     wait_for(async || page(signin.clone()).await.contains("吉林省政务服务")).await;
     let login = page(signin).await;
     assert!(login.contains(" · 吉林省政务服务</title>"), "{login}");
+    // the footer: operator, help line, privacy policy, both filing numbers linked to their registers
+    let footer = between(&login, "<footer class=\"site\"", "</footer>").expect("the tenant's footer");
+    assert!(footer.contains("主办单位：吉林省政务服务和数字化建设管理局"), "{footer}");
+    assert!(footer.contains("<a href=\"tel:043112345\">0431-12345</a>"), "{footer}");
+    assert!(footer.contains("<a href=\"https://zwfw.jl.gov.cn/privacy\">隐私政策</a>"), "{footer}");
+    assert!(
+        footer.contains("href=\"https://beian.miit.gov.cn/\" rel=\"noopener\">吉ICP备12345678号-1</a>"),
+        "{footer}"
+    );
+    assert!(footer.contains("webSearch?code=22010202000123\""), "{footer}");
+    let english = reqwest::Client::new()
+        .get(format!("{}/t/main/account", s.base))
+        .header("accept-language", "en")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(english.contains("Operated by Jilin Government Services Bureau"), "{english}");
     let css_url = between(&login, "<link rel=\"stylesheet\" href=\"/t/main/look.css", "\"")
         .map(|v| format!("/t/main/look.css{v}"))
         .expect("the tenant's stylesheet");
@@ -71,6 +98,7 @@ async fn branding(backend: Backend) {
         other.contains("统一身份认证") && !other.contains("吉林") && !other.contains("look.css"),
         "{other}"
     );
+    assert!(!other.contains("<footer"), "no footer without one set: {other}");
 
     let css = reqwest::get(format!("{}{css_url}", s.base)).await.unwrap();
     assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");

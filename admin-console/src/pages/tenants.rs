@@ -159,6 +159,12 @@ pub(crate) async fn settings_page(
         ("name_en", t.name_en, opt(&b.name_en), None),
         ("accent", t.accent, opt(&b.accent), Some("#b3261e")),
         ("background", t.background, opt(&b.background), Some("#f4f6f9")),
+        ("operator_zh", t.operator_zh, opt(&b.operator_zh), None),
+        ("operator_en", t.operator_en, opt(&b.operator_en), None),
+        ("icp_filing", t.icp_filing, opt(&b.icp_filing), Some("京ICP备12345678号-1")),
+        ("psb_filing", t.psb_filing, opt(&b.psb_filing), Some("京公网安备11010502030000号")),
+        ("help_phone", t.help_phone, opt(&b.help_phone), Some("12345")),
+        ("privacy_url", t.privacy_url, opt(&b.privacy_url), Some("https://")),
     ];
     let logo = b.logo.map(|l| format!("data:{};base64,{}", l.content_type, l.data));
     let factors = FACTORS.iter().map(|f| (*f, on.iter().any(|o| o == f))).collect();
@@ -268,6 +274,12 @@ async fn branding(
         accent: text("accent"),
         background: text("background"),
         logo: None,
+        operator_zh: text("operator_zh"),
+        operator_en: text("operator_en"),
+        icp_filing: text("icp_filing"),
+        psb_filing: text("psb_filing"),
+        help_phone: text("help_phone"),
+        privacy_url: text("privacy_url"),
     };
     match upload {
         Some((content_type, bytes)) => {

@@ -21,6 +21,18 @@ pub struct Branding {
     /// `#rrggbb`: the page around the content; light.
     pub background: Option<String>,
     pub logo: Option<Logo>,
+    /// The footer of every page: who runs the service, in Chinese and in English.
+    pub operator_zh: Option<String>,
+    pub operator_en: Option<String>,
+    /// The ICP filing number (ICP备案号, e.g. 京ICP备12345678号-1), linked to MIIT's register.
+    pub icp_filing: Option<String>,
+    /// The public-security filing number (公安备案号, e.g. 京公网安备11010502030000号),
+    /// linked to the Ministry of Public Security's register by its digits.
+    pub psb_filing: Option<String>,
+    /// The help line, as dialled (digits, spaces, `+`, `-`, parentheses).
+    pub help_phone: Option<String>,
+    /// The privacy policy: an https URL, or a path on this site.
+    pub privacy_url: Option<String>,
 }
 
 /// A logo: PNG, JPEG or SVG, base64 in `data`.
@@ -39,6 +51,12 @@ impl std::fmt::Debug for Branding {
             .field("accent", &self.accent)
             .field("background", &self.background)
             .field("logo", &self.logo.as_ref().map(|l| (&l.content_type, l.data.len())))
+            .field("operator_zh", &self.operator_zh)
+            .field("operator_en", &self.operator_en)
+            .field("icp_filing", &self.icp_filing)
+            .field("psb_filing", &self.psb_filing)
+            .field("help_phone", &self.help_phone)
+            .field("privacy_url", &self.privacy_url)
             .finish()
     }
 }
@@ -88,6 +106,40 @@ impl Branding {
                 }
                 *n = t;
             }
+        }
+        for (what, text, max) in [
+            ("operator_zh", &mut self.operator_zh, 60),
+            ("operator_en", &mut self.operator_en, 80),
+            ("icp_filing", &mut self.icp_filing, 40),
+            ("psb_filing", &mut self.psb_filing, 40),
+        ] {
+            if let Some(n) = text {
+                let t = n.trim().to_string();
+                if t.is_empty() || t.chars().count() > max || t.chars().any(|c| c.is_control() || c == '<') {
+                    return Err(format!("{what} has 1 to {max} characters"));
+                }
+                *n = t;
+            }
+        }
+        if self.psb_filing.as_deref().is_some_and(|p| !p.chars().any(|c| c.is_ascii_digit())) {
+            return Err("psb_filing carries the record's number".into());
+        }
+        if let Some(phone) = &mut self.help_phone {
+            let t = phone.trim().to_string();
+            let dialled = t.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c));
+            if !dialled || !(3..=20).contains(&t.len()) || !t.chars().any(|c| c.is_ascii_digit()) {
+                return Err("help_phone is a number as dialled: digits, spaces, + - ( )".into());
+            }
+            *phone = t;
+        }
+        if let Some(u) = &mut self.privacy_url {
+            let t = u.trim().to_string();
+            let path = t.starts_with('/') && !t.starts_with("//") && !t.contains('\\');
+            let https = url::Url::parse(&t).is_ok_and(|x| x.scheme() == "https" && x.host().is_some());
+            if !(path || https) || t.len() > 300 || t.chars().any(|c| c.is_control() || c.is_whitespace()) {
+                return Err("privacy_url is an https URL or a path on this site".into());
+            }
+            *u = t;
         }
         if let Some(a) = &mut self.accent {
             parse_colour(a).ok_or("accent is a colour #rrggbb")?;
@@ -146,6 +198,9 @@ impl Branding {
             "logo": self.logo.as_ref().map(|l| serde_json::json!({
                 "content_type": l.content_type, "bytes": l.bytes().len(),
             })),
+            "operator_zh": self.operator_zh, "operator_en": self.operator_en,
+            "icp_filing": self.icp_filing, "psb_filing": self.psb_filing,
+            "help_phone": self.help_phone, "privacy_url": self.privacy_url,
         })
     }
 }
@@ -197,6 +252,34 @@ mod tests {
         assert!(Branding { name_en: Some(" ".into()), ..Default::default() }.checked().is_err());
         assert!(Branding { name_en: Some("x".repeat(41)), ..Default::default() }.checked().is_err());
         assert!(Branding { name_en: Some("a\u{7}b".into()), ..Default::default() }.checked().is_err());
+        let footer = Branding {
+            operator_zh: Some(" 吉林省政务服务和数字化建设管理局 ".into()),
+            icp_filing: Some("吉ICP备12345678号-1".into()),
+            psb_filing: Some("吉公网安备22010202000123号".into()),
+            help_phone: Some("12345".into()),
+            privacy_url: Some("https://zwfw.jl.gov.cn/privacy".into()),
+            ..Default::default()
+        }
+        .checked()
+        .unwrap();
+        assert_eq!(footer.operator_zh.as_deref(), Some("吉林省政务服务和数字化建设管理局"));
+        assert!(
+            Branding { privacy_url: Some("/privacy.html".into()), ..Default::default() }.checked().is_ok()
+        );
+        for bad in
+            ["http://x.example/p", "javascript:alert(1)", "//evil.example/", "data:text/html,x", "/a b"]
+        {
+            let b = Branding { privacy_url: Some(bad.into()), ..Default::default() };
+            assert!(b.checked().is_err(), "{bad}");
+        }
+        for bad in ["call me", "1", "+86 <b>"] {
+            assert!(
+                Branding { help_phone: Some(bad.into()), ..Default::default() }.checked().is_err(),
+                "{bad}"
+            );
+        }
+        assert!(Branding { psb_filing: Some("公网安备".into()), ..Default::default() }.checked().is_err());
+        assert!(Branding { icp_filing: Some("<script>".into()), ..Default::default() }.checked().is_err());
     }
 
     #[test]

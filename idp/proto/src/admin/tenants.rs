@@ -90,6 +90,17 @@ pub struct Branding {
     /// `#rrggbb`: the page around the content; must be light (7:1 with the text).
     pub background: Option<String>,
     pub logo: Option<Logo>,
+    /// The footer: who runs the service (Chinese, at most 60 characters; English, 80).
+    pub operator_zh: Option<String>,
+    pub operator_en: Option<String>,
+    /// The ICP filing number (ICP备案号), linked to MIIT's register.
+    pub icp_filing: Option<String>,
+    /// The public-security filing number (公安备案号), linked to the MPS register by its digits.
+    pub psb_filing: Option<String>,
+    /// The help line, as dialled.
+    pub help_phone: Option<String>,
+    /// The privacy policy: an https URL or a path on this site.
+    pub privacy_url: Option<String>,
 }
 
 /// A logo: `image/png`, `image/jpeg` or `image/svg+xml`, at most 32 KiB decoded (an SVG
@@ -112,6 +123,12 @@ pub struct BrandingSummary {
     pub accent: Option<String>,
     pub background: Option<String>,
     pub logo: Option<LogoSummary>,
+    pub operator_zh: Option<String>,
+    pub operator_en: Option<String>,
+    pub icp_filing: Option<String>,
+    pub psb_filing: Option<String>,
+    pub help_phone: Option<String>,
+    pub privacy_url: Option<String>,
 }
 
 /// A logo's type and size.

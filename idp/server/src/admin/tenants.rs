@@ -48,6 +48,12 @@ fn info(state: &crate::state::AppState, t: &Tenant) -> TenantDetail {
                 .logo
                 .as_ref()
                 .map(|l| LogoSummary { content_type: l.content_type.clone(), bytes: l.bytes().len() as u64 }),
+            operator_zh: b.operator_zh.clone(),
+            operator_en: b.operator_en.clone(),
+            icp_filing: b.icp_filing.clone(),
+            psb_filing: b.psb_filing.clone(),
+            help_phone: b.help_phone.clone(),
+            privacy_url: b.privacy_url.clone(),
         },
     }
 }
@@ -87,6 +93,12 @@ fn branding_out(b: branding::Branding) -> idp_proto::Branding {
         accent: b.accent,
         background: b.background,
         logo: b.logo.map(|l| idp_proto::Logo { content_type: l.content_type, data: l.data }),
+        operator_zh: b.operator_zh,
+        operator_en: b.operator_en,
+        icp_filing: b.icp_filing,
+        psb_filing: b.psb_filing,
+        help_phone: b.help_phone,
+        privacy_url: b.privacy_url,
     }
 }
 
@@ -97,6 +109,12 @@ fn branding_in(b: idp_proto::Branding) -> branding::Branding {
         accent: b.accent,
         background: b.background,
         logo: b.logo.map(|l| branding::Logo { content_type: l.content_type, data: l.data }),
+        operator_zh: b.operator_zh,
+        operator_en: b.operator_en,
+        icp_filing: b.icp_filing,
+        psb_filing: b.psb_filing,
+        help_phone: b.help_phone,
+        privacy_url: b.privacy_url,
     }
 }
 

@@ -25,19 +25,56 @@ pub struct Shown {
     pub name: String,
     pub css: Option<String>,
     pub logo: Option<String>,
+    /// The tenant's footer, when it set any part of one.
+    pub footer: Option<ShownFooter>,
+}
+
+/// The footer as a page shows it, in the page's language.
+pub struct ShownFooter {
+    pub operator: Option<String>,
+    /// (as written, as dialled for a `tel:` link).
+    pub help: Option<(String, String)>,
+    pub privacy_url: Option<String>,
+    pub icp: Option<String>,
+    /// (as written, its digits for the register's link).
+    pub psb: Option<(String, String)>,
+}
+
+impl ShownFooter {
+    fn of(f: &crate::state::look::Footer, english: bool) -> Option<ShownFooter> {
+        let operator =
+            if english { f.operator_en.as_ref().or(f.operator_zh.as_ref()) } else { f.operator_zh.as_ref() };
+        let shown = ShownFooter {
+            operator: operator.cloned(),
+            help: f
+                .help_phone
+                .as_ref()
+                .map(|h| (h.clone(), h.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect())),
+            privacy_url: f.privacy_url.clone(),
+            icp: f.icp_filing.clone(),
+            psb: f.psb_filing.as_ref().map(|p| (p.clone(), p.chars().filter(char::is_ascii_digit).collect())),
+        };
+        let any = shown.operator.is_some()
+            || shown.help.is_some()
+            || shown.privacy_url.is_some()
+            || shown.icp.is_some()
+            || shown.psb.is_some();
+        any.then_some(shown)
+    }
 }
 
 /// The look of the page being rendered: the tenant's where it has one, in the page's language.
 pub fn shown(default_name: &str, english: bool) -> Shown {
     let look = CURRENT.try_with(Arc::clone).ok();
     let Some(l) = look else {
-        return Shown { name: default_name.to_string(), css: None, logo: None };
+        return Shown { name: default_name.to_string(), css: None, logo: None, footer: None };
     };
     let name = if english { l.name_en.as_ref().or(l.name_zh.as_ref()) } else { l.name_zh.as_ref() };
     Shown {
         name: name.cloned().unwrap_or_else(|| default_name.to_string()),
         css: l.css.as_ref().map(|(_, v)| format!("/t/{}/look.css?v={v}", l.slug)),
         logo: l.logo.as_ref().map(|(_, _, v)| format!("/t/{}/logo?v={v}", l.slug)),
+        footer: ShownFooter::of(&l.footer, english),
     }
 }
 
@@ -106,6 +143,7 @@ mod tests {
             name_en: None,
             css: Some((":root{}".into(), "abc".into())),
             logo: None,
+            footer: Default::default(),
         };
         CURRENT
             .scope(Arc::new(look), async {
