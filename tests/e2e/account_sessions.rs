@@ -68,6 +68,12 @@ async fn sessions(backend: Backend) {
     let (_, _, page) =
         a.post_form(&s, &format!("/t/main/account/sessions/{theirs}/end"), &[("csrf", &csrf)]).await.page();
     assert!(page.contains("已结束所选会话") && sids(&page) == vec![this.clone()], "{page}");
+    // said as done, not as an alarm
+    assert!(
+        page.contains("<p class=\"notice\" role=\"status\">已结束所选会话")
+            && !page.contains("role=\"alert\">"),
+        "{page}"
+    );
     let (_, _, b_page) = b.get(&s, &home).await.page();
     assert!(b_page.contains("name=\"password\""), "signed out there: {b_page}");
 

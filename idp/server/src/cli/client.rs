@@ -104,22 +104,26 @@ pub enum ClientCmd {
     Show {
         #[command(flatten)]
         tenant: TenantArg,
+        #[arg(allow_hyphen_values = true)]
         client_id: String,
     },
     /// Issue a new secret (the old one stops working at once); prints it once.
     RotateSecret {
         #[command(flatten)]
         tenant: TenantArg,
+        #[arg(allow_hyphen_values = true)]
         client_id: String,
     },
     Disable {
         #[command(flatten)]
         tenant: TenantArg,
+        #[arg(allow_hyphen_values = true)]
         client_id: String,
     },
     Enable {
         #[command(flatten)]
         tenant: TenantArg,
+        #[arg(allow_hyphen_values = true)]
         client_id: String,
     },
 }

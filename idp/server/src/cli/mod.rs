@@ -248,3 +248,23 @@ serve with: IDP_TLS_CERT={} IDP_TLS_KEY={} idp serve",
 fn unreachable_serve() -> anyhow::Result<()> {
     Err(anyhow!("serve is handled by main"))
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::Cli;
+
+    /// Generated ids are base64url and may begin with `-`: taken as ids, never as options.
+    #[test]
+    fn ids_that_begin_with_a_dash() {
+        for args in [
+            &["idp", "key", "revoke", "--tenant", "city", "-0d4-RWZyaPdIh6f"][..],
+            &["idp", "client", "show", "-Zk3"],
+            &["idp", "client", "disable", "--tenant", "main", "-Zk3"],
+            &["idp", "member", "revoke", "-m1"],
+        ] {
+            assert!(Cli::try_parse_from(args).is_ok(), "{args:?}");
+        }
+    }
+}

@@ -65,6 +65,7 @@ pub enum MemberCmd {
     Revoke {
         #[command(flatten)]
         tenant: TenantArg,
+        #[arg(allow_hyphen_values = true)]
         id: String,
     },
 }

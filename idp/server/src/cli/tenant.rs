@@ -45,6 +45,7 @@ pub enum KeyCmd {
     Revoke {
         #[command(flatten)]
         tenant: TenantArg,
+        #[arg(allow_hyphen_values = true)]
         kid: String,
     },
 }

@@ -18,6 +18,94 @@ pub use crate::state::look::Look;
 
 tokio::task_local! {
     static CURRENT: Arc<Look>;
+    /// Where the page being rendered switches language (`Here`): set with the look.
+    static HERE: Here;
+}
+
+/// The page a language switch returns to: an interaction's own page (it takes `?lang=`), or
+/// another page of the tenant, through `/t/{tenant}/lang/{code}?back=…` (which remembers the
+/// choice). A page answering a POST returns to the GET page it came from.
+#[derive(Clone)]
+enum Here {
+    Interaction(String),
+    Page(String),
+}
+
+impl Here {
+    /// From the request: `/t/{slug}/interaction/{id}[/…]` is that interaction's page; any other
+    /// GET is itself; any other POST the tenant's account centre.
+    fn of(slug: &str, req: &Request) -> Here {
+        let path = req.uri().path();
+        let tenant = format!("/t/{slug}");
+        if let Some(rest) = path.strip_prefix(&format!("{tenant}/interaction/")) {
+            let id = rest.split('/').next().unwrap_or_default();
+            return Here::Interaction(format!("{tenant}/interaction/{id}"));
+        }
+        if req.method() == axum::http::Method::GET {
+            let query: Vec<(String, String)> = req
+                .uri()
+                .query()
+                .map(|q| {
+                    url::form_urlencoded::parse(q.as_bytes())
+                        .into_owned()
+                        .filter(|(k, _)| k != "lang")
+                        .collect()
+                })
+                .unwrap_or_default();
+            let mut back = path.to_string();
+            if !query.is_empty() {
+                back.push('?');
+                back.push_str(
+                    &url::form_urlencoded::Serializer::new(String::new()).extend_pairs(query).finish(),
+                );
+            }
+            return Here::Page(back);
+        }
+        Here::Page(format!("{tenant}/account"))
+    }
+
+    fn link(&self, slug: &str, to: super::pages::Lang) -> String {
+        match self {
+            Here::Interaction(page) => format!("{page}?lang={}", to.code()),
+            Here::Page(back) => {
+                let back: String = url::form_urlencoded::byte_serialize(back.as_bytes()).collect();
+                format!("/t/{slug}/lang/{}?back={back}", to.code())
+            }
+        }
+    }
+}
+
+/// Whether `back` is a page of tenant `slug` to return to after a language switch: a path of
+/// the tenant, never another site (`//host`, a scheme, a backslash) and never a control
+/// character.
+pub fn back_within(slug: &str, back: &str) -> bool {
+    back.starts_with(&format!("/t/{slug}/"))
+        && !back.contains("//")
+        && !back.contains('\\')
+        && !back.chars().any(char::is_control)
+        && back.len() <= 2048
+}
+
+/// `GET /t/{tenant}/lang/{code}?back=PATH`: remembers the language (`idp_lang`, a year) and
+/// returns to the tenant's page `back` (its account centre when `back` is not one of its pages).
+pub async fn switch(
+    state: State,
+    Path((slug, code)): Path<(String, String)>,
+    axum::extract::RawQuery(q): axum::extract::RawQuery,
+) -> Response {
+    let lang = if code.starts_with("en") { super::pages::Lang::En } else { super::pages::Lang::Zh };
+    let back = q
+        .as_deref()
+        .and_then(|q| {
+            url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "back").map(|(_, v)| v.into_owned())
+        })
+        .filter(|b| back_within(&slug, b));
+    let slug: String = slug.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+    let to = back.unwrap_or_else(|| format!("/t/{slug}/account"));
+    let mut res = super::see_other(&to);
+    let c = super::set_cookie(&state, "idp_lang", lang.code(), "/", Some(365 * 86400));
+    res.headers_mut().append(header::SET_COOKIE, c);
+    res
 }
 
 /// What the layout shows.
@@ -27,6 +115,10 @@ pub struct Shown {
     pub logo: Option<String>,
     /// The tenant's footer, when it set any part of one.
     pub footer: Option<ShownFooter>,
+    /// The link to this page in the other language (on the tenant's pages).
+    pub lang_link: Option<String>,
+    /// The other language's code (the link's `lang`/`hreflang`).
+    pub other_lang: &'static str,
 }
 
 /// The footer as a page shows it, in the page's language.
@@ -65,9 +157,17 @@ impl ShownFooter {
 
 /// The look of the page being rendered: the tenant's where it has one, in the page's language.
 pub fn shown(default_name: &str, english: bool) -> Shown {
+    let other = if english { super::pages::Lang::Zh } else { super::pages::Lang::En };
     let look = CURRENT.try_with(Arc::clone).ok();
     let Some(l) = look else {
-        return Shown { name: default_name.to_string(), css: None, logo: None, footer: None };
+        return Shown {
+            name: default_name.to_string(),
+            css: None,
+            logo: None,
+            footer: None,
+            lang_link: None,
+            other_lang: other.code(),
+        };
     };
     let name = if english { l.name_en.as_ref().or(l.name_zh.as_ref()) } else { l.name_zh.as_ref() };
     Shown {
@@ -75,6 +175,8 @@ pub fn shown(default_name: &str, english: bool) -> Shown {
         css: l.css.as_ref().map(|(_, v)| format!("/t/{}/look.css?v={v}", l.slug)),
         logo: l.logo.as_ref().map(|(_, _, v)| format!("/t/{}/logo?v={v}", l.slug)),
         footer: ShownFooter::of(&l.footer, english),
+        lang_link: HERE.try_with(|h| h.link(&l.slug, other)).ok(),
+        other_lang: other.code(),
     }
 }
 
@@ -90,9 +192,12 @@ pub async fn scope(
         Some(s) => state.tenant(s).await.ok().flatten().map(|t| t.look.clone()),
         None => None,
     };
-    match look {
-        Some(l) => CURRENT.scope(l, next.run(req)).await,
-        None => next.run(req).await,
+    match (look, slug) {
+        (Some(l), Some(slug)) => {
+            let here = Here::of(slug, &req);
+            CURRENT.scope(l, HERE.scope(here, next.run(req))).await
+        }
+        _ => next.run(req).await,
     }
 }
 

@@ -99,6 +99,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/t/{tenant}/saml/init", get(saml::init))
         .route("/t/{tenant}/saml/slo", get(saml::slo_get).post(saml::slo_post))
         .route("/t/{tenant}/end_session/confirm", post(oidc::logout::confirm))
+        .route("/t/{tenant}/lang/{code}", get(look::switch))
         .route_layer(middleware::from_fn_with_state(state.clone(), look::scope));
     Router::new()
         .merge(api)

@@ -129,7 +129,7 @@ pub struct AccountPage<'a> {
     pub username: &'a str,
     pub totp_on: bool,
     pub recovery_left: i64,
-    pub message: Option<&'a str>,
+    pub note: Option<super::account::Note<'a>>,
     pub base: String,
     pub csrf: &'a str,
     pub keys: Vec<KeyRow>,

@@ -21,7 +21,7 @@ use idp_core::sms;
 use serde_json::json;
 
 use crate::http::State;
-use crate::http::account::{Pending, Posted, home_url, may_change_factors, posted, show_account_with};
+use crate::http::account::{Note, Pending, Posted, home_url, may_change_factors, posted, show_account_with};
 use crate::http::pages::{Texts, error_page};
 use crate::http::see_other;
 use crate::http::session::audit;
@@ -152,8 +152,8 @@ async fn open(state: &State, slug: &str, headers: &HeaderMap, body: &Bytes) -> R
         Ok(true) => Ok(posted),
         Ok(false) => {
             let Posted { t, lang, session, account, .. } = &posted;
-            let msg = Some(lang.texts().need_aal2);
-            Err(show_account_with(state, t, *lang, headers, session, account, msg, None).await)
+            let note = Some(Note::Problem(lang.texts().need_aal2));
+            Err(show_account_with(state, t, *lang, headers, session, account, note, None).await)
         }
         Err(e) => Err(error_page(posted.lang, &e)),
     }
@@ -173,22 +173,24 @@ async fn send(
     };
     let Some(sender) = contact.sender(&state) else { return see_other(&home_url(&t)) };
     let texts = lang.texts();
-    let show = |msg: &'static str, pending: Option<String>| {
+    let show = |note: Note<'static>, pending: Option<String>| {
         let pending = pending.map(|a| contact.pending(a));
-        show_account_with(&state, &t, lang, &headers, &session, &account, Some(msg), pending)
+        show_account_with(&state, &t, lang, &headers, &session, &account, Some(note), pending)
     };
     let (bad, sent, kind) = contact.texts(texts);
     let Some(address) = contact.normalise(crate::http::param(&params, contact.field()).unwrap_or_default())
     else {
-        return show(bad, None).await;
+        return show(Note::Problem(bad), None).await;
     };
     let ip = crate::http::client_ip(&state, &headers, peer);
     let purpose = contact.purpose();
     match send_verification(&state, &t.tenant.id, &account.id, &ip, sender, &address, purpose, (lang, kind))
         .await
     {
-        Ok(()) => show(sent, Some(address)).await,
-        Err(NotSent::Limited(wait)) => crate::http::limited(show(texts.too_many, Some(address)).await, wait),
+        Ok(()) => show(Note::Done(sent), Some(address)).await,
+        Err(NotSent::Limited(wait)) => {
+            crate::http::limited(show(Note::Problem(texts.too_many), Some(address)).await, wait)
+        }
         Err(NotSent::Failed(e)) => error_page(lang, &e),
     }
 }
@@ -210,7 +212,10 @@ async fn verify(
     let show = |msg: String, pending: Option<String>| {
         let pending = pending.map(|a| contact.pending(a));
         let (state, t, headers, session, account) = page;
-        async move { show_account_with(state, t, lang, headers, session, account, Some(&msg), pending).await }
+        async move {
+            show_account_with(state, t, lang, headers, session, account, Some(Note::Problem(&msg)), pending)
+                .await
+        }
     };
     let Some(address) = contact.normalise(crate::http::param(&params, contact.field()).unwrap_or_default())
     else {

@@ -15,7 +15,7 @@ use idp_core::org::Membership;
 use idp_core::realname::{self, Outcome};
 use serde_json::json;
 
-use crate::http::account::{Posted, posted, show_account};
+use crate::http::account::{Note, Posted, posted, show_account};
 use crate::http::pages::{EntMember, EntRow, Texts};
 use crate::http::session::audit;
 use crate::http::signin::context::role_label;
@@ -79,8 +79,11 @@ fn future(t: &TenantCtx, starts_at: Option<i64>, now: i64) -> Option<String> {
     starts_at.filter(|s| *s > now).map(|s| t.local(s, now))
 }
 
+/// The account page after an enterprise action: done (`ent_done`), or what stopped it.
 async fn done(state: &AppState, p: &Posted, headers: &HeaderMap, message: &str) -> Response {
-    show_account(state, &p.t, p.lang, headers, &p.session, &p.account, Some(message)).await
+    let texts = p.lang.texts();
+    let note = if message == texts.ent_done { Note::Done(message) } else { Note::Problem(message) };
+    super::show_account_with(state, &p.t, p.lang, headers, &p.session, &p.account, Some(note), None).await
 }
 
 /// Binds the person as the legal representative of the enterprise with the credit code typed.

@@ -83,7 +83,8 @@ pub async fn withdraw(
                 detail,
             )
             .await;
-            show_account(&state, &t, lang, &headers, &session, &account, Some(texts.grants_withdrawn)).await
+            super::show_account_done(&state, &t, lang, &headers, &session, &account, texts.grants_withdrawn)
+                .await
         }
         Ok(false) => {
             show_account(&state, &t, lang, &headers, &session, &account, Some(texts.grants_none)).await

@@ -167,6 +167,26 @@ pub(crate) async fn after_factor_removed(state: &AppState, account_id: &str) -> 
     Ok(())
 }
 
+/// What the account page says above its sections after an action: that it was done (a
+/// polite status, never in red), or what stopped it (an alert).
+#[derive(Clone, Copy)]
+pub enum Note<'a> {
+    Done(&'a str),
+    Problem(&'a str),
+}
+
+impl Note<'_> {
+    pub fn text(&self) -> &str {
+        match self {
+            Note::Done(t) | Note::Problem(t) => t,
+        }
+    }
+    pub fn done(&self) -> bool {
+        matches!(self, Note::Done(_))
+    }
+}
+
+/// The account page, with what stopped the action, if anything.
 pub(crate) async fn show_account(
     state: &AppState,
     t: &TenantCtx,
@@ -174,9 +194,22 @@ pub(crate) async fn show_account(
     headers: &HeaderMap,
     session: &Session,
     account: &Account,
-    message: Option<&str>,
+    problem: Option<&str>,
 ) -> Response {
-    show_account_with(state, t, lang, headers, session, account, message, None).await
+    show_account_with(state, t, lang, headers, session, account, problem.map(Note::Problem), None).await
+}
+
+/// The account page after an action that was done.
+pub(crate) async fn show_account_done(
+    state: &AppState,
+    t: &TenantCtx,
+    lang: Lang,
+    headers: &HeaderMap,
+    session: &Session,
+    account: &Account,
+    done: &str,
+) -> Response {
+    show_account_with(state, t, lang, headers, session, account, Some(Note::Done(done)), None).await
 }
 
 /// A phone number or email address a code was sent to, awaiting the code.
@@ -194,7 +227,7 @@ pub(crate) async fn show_account_with(
     headers: &HeaderMap,
     session: &Session,
     account: &Account,
-    message: Option<&str>,
+    note: Option<Note<'_>>,
     pending: Option<Pending>,
 ) -> Response {
     let (phone_pending, email_pending) = match pending {
@@ -245,7 +278,7 @@ pub(crate) async fn show_account_with(
         username: &account.username,
         totp_on,
         recovery_left,
-        message,
+        note,
         base: base(t),
         csrf: &csrf,
         keys,

@@ -138,5 +138,5 @@ pub async fn save(state: State, Path(slug): Path<String>, headers: HeaderMap, bo
         detail,
     )
     .await;
-    show_account(&state, &t, lang, &headers, &session, &account, Some(texts.pf_saved)).await
+    super::show_account_done(&state, &t, lang, &headers, &session, &account, texts.pf_saved).await
 }

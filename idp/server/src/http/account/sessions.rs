@@ -10,7 +10,7 @@ use axum::response::Response;
 use idp_core::model::{Account, Session};
 
 use crate::http::State;
-use crate::http::account::{Posted, posted, show_account};
+use crate::http::account::{Posted, posted, show_account_done};
 use crate::http::pages::{Texts, error_page};
 use crate::state::{AppState, TenantCtx};
 
@@ -125,5 +125,5 @@ pub async fn end(
         );
     }
     let texts = lang.texts();
-    show_account(&state, &t, lang, &headers, &session, &account, Some(texts.sessions_ended)).await
+    show_account_done(&state, &t, lang, &headers, &session, &account, texts.sessions_ended).await
 }

@@ -261,14 +261,14 @@ pub async fn switch(state: State, Path(slug): Path<String>, headers: HeaderMap, 
     crate::http::session::audit(&state, &p.t.tenant.id, "context_switched", account, None, None, detail)
         .await;
     let session = Session { act_context: Some(choice.value.clone()), ..p.session };
-    crate::http::account::show_account(
+    crate::http::account::show_account_done(
         &state,
         &p.t,
         p.lang,
         &headers,
         &session,
         &p.account,
-        Some(texts.ctx_switched),
+        texts.ctx_switched,
     )
     .await
 }

@@ -459,9 +459,19 @@ pub async fn account_bind(
         Some(card) => raise_by_card(&state, &t, &account, card).await,
         None => bind(&state, &t, &account, name, id_type, number, Via::Person).await,
     };
-    let message = match done {
-        Ok(_) => texts.rn_bound.to_string(),
-        Err(r) => r.message(texts),
-    };
-    show_account(&state, &t, lang, &headers, &session, &account, Some(&message)).await
+    match done {
+        Ok(_) => {
+            crate::http::account::show_account_done(
+                &state,
+                &t,
+                lang,
+                &headers,
+                &session,
+                &account,
+                texts.rn_bound,
+            )
+            .await
+        }
+        Err(r) => show_account(&state, &t, lang, &headers, &session, &account, Some(&r.message(texts))).await,
+    }
 }
