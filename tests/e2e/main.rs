@@ -11,6 +11,7 @@ mod account;
 mod account_delete;
 mod account_email;
 mod account_grants;
+mod account_password;
 mod account_sessions;
 mod admin_api;
 mod admin_audience;

@@ -87,6 +87,9 @@ async fn every_page_switches_language_and_returns_to_itself() {
         ("/t/other/account", "/t/main/account"),
         ("/t/main/\\evil", "/t/main/account"),
         ("/t/main/\r\nSet-Cookie:x=1", "/t/main/account"),
+        ("/t/main/../../t/evil/account", "/t/main/account"),
+        ("/t/main/..%2F..%2Ft%2Fevil%2Faccount", "/t/main/account"),
+        ("/t/main/./account", "/t/main/account"),
     ] {
         let encoded: String = url::form_urlencoded::byte_serialize(back.as_bytes()).collect();
         let res = http.get(format!("{}/t/main/lang/en?back={encoded}", s.base)).send().await.unwrap();

@@ -73,6 +73,14 @@ const POLICY: [&str; 6] = [
     "password_min_classes",
 ];
 
+/// What a branding field's input accepts (the API checks it again).
+pub struct LookInput {
+    pub max: u32,
+    pub placeholder: Option<&'static str>,
+    /// `#rrggbb`.
+    pub colour: bool,
+}
+
 #[derive(Template)]
 #[template(path = "settings.html")]
 pub struct SettingsPage {
@@ -85,7 +93,8 @@ pub struct SettingsPage {
     /// (field, label, value)
     pub policy: Vec<(&'static str, &'static str, String)>,
     /// (field, label, value, the default colour for a colour) of the branding's texts and colours.
-    pub look: Vec<(&'static str, &'static str, String, Option<&'static str>)>,
+    /// (field, label, value, input): what each branding field accepts.
+    pub look: Vec<(&'static str, &'static str, String, LookInput)>,
     /// The current logo as a `data:` URL (the console's CSP allows no other origin's images).
     pub logo: Option<String>,
 }
@@ -154,17 +163,19 @@ pub(crate) async fn settings_page(
         .collect();
     let b: Branding =
         api::get_root(shared, &a.token, &format!("tenants/{slug}/branding")).await.unwrap_or_default();
+    let text = |max: u32, placeholder: Option<&'static str>| LookInput { max, placeholder, colour: false };
+    let colour = |default: &'static str| LookInput { max: 7, placeholder: Some(default), colour: true };
     let look = vec![
-        ("name_zh", t.name_zh, opt(&b.name_zh), None),
-        ("name_en", t.name_en, opt(&b.name_en), None),
-        ("accent", t.accent, opt(&b.accent), Some("#b3261e")),
-        ("background", t.background, opt(&b.background), Some("#f4f6f9")),
-        ("operator_zh", t.operator_zh, opt(&b.operator_zh), None),
-        ("operator_en", t.operator_en, opt(&b.operator_en), None),
-        ("icp_filing", t.icp_filing, opt(&b.icp_filing), Some("京ICP备12345678号-1")),
-        ("psb_filing", t.psb_filing, opt(&b.psb_filing), Some("京公网安备11010502030000号")),
-        ("help_phone", t.help_phone, opt(&b.help_phone), Some("12345")),
-        ("privacy_url", t.privacy_url, opt(&b.privacy_url), Some("https://")),
+        ("name_zh", t.name_zh, opt(&b.name_zh), text(40, None)),
+        ("name_en", t.name_en, opt(&b.name_en), text(40, None)),
+        ("accent", t.accent, opt(&b.accent), colour("#b3261e")),
+        ("background", t.background, opt(&b.background), colour("#f4f6f9")),
+        ("operator_zh", t.operator_zh, opt(&b.operator_zh), text(60, None)),
+        ("operator_en", t.operator_en, opt(&b.operator_en), text(80, None)),
+        ("icp_filing", t.icp_filing, opt(&b.icp_filing), text(40, Some("京ICP备12345678号-1"))),
+        ("psb_filing", t.psb_filing, opt(&b.psb_filing), text(40, Some("京公网安备11010502030000号"))),
+        ("help_phone", t.help_phone, opt(&b.help_phone), text(20, Some("12345"))),
+        ("privacy_url", t.privacy_url, opt(&b.privacy_url), text(300, Some("https://"))),
     ];
     let logo = b.logo.map(|l| format!("data:{};base64,{}", l.content_type, l.data));
     let factors = FACTORS.iter().map(|f| (*f, on.iter().any(|o| o == f))).collect();

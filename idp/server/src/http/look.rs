@@ -76,13 +76,18 @@ impl Here {
 }
 
 /// Whether `back` is a page of tenant `slug` to return to after a language switch: a path of
-/// the tenant, never another site (`//host`, a scheme, a backslash) and never a control
-/// character.
+/// the tenant in plain characters (letters, digits, `-`, `_`, `.`, `/`), with no `.` or `..`
+/// segment and no `%` (nothing a browser would resolve or decode into another tenant's or
+/// another site's address), then any query without control characters.
 pub fn back_within(slug: &str, back: &str) -> bool {
-    back.starts_with(&format!("/t/{slug}/"))
-        && !back.contains("//")
-        && !back.contains('\\')
-        && !back.chars().any(char::is_control)
+    let (path, query) = back.split_once('?').unwrap_or((back, ""));
+    let plain = path.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
+    let segments_ok = path.split('/').skip(1).all(|s| !matches!(s, "." | ".."));
+    path.starts_with(&format!("/t/{slug}/"))
+        && plain
+        && segments_ok
+        && !path.contains("//")
+        && !query.chars().any(|c| c.is_control() || c == '\\')
         && back.len() <= 2048
 }
 

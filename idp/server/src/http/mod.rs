@@ -78,6 +78,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/t/{tenant}/account/grants/{client}/withdraw", post(account::grants::withdraw))
         .route("/t/{tenant}/account/delete", post(account::delete::delete))
         .route("/t/{tenant}/account/profile", post(account::profile::save))
+        .route("/t/{tenant}/account/password", post(account::password::change))
         .route("/t/{tenant}/account/email/send", post(account::contact::send_email))
         .route("/t/{tenant}/account/email/verify", post(account::contact::verify_email))
         .route("/t/{tenant}/account/enterprise/{org}/{what}", post(account::enterprise::grant))

@@ -130,6 +130,10 @@ pub struct AccountPage<'a> {
     pub totp_on: bool,
     pub recovery_left: i64,
     pub note: Option<super::account::Note<'a>>,
+    /// The account has a password (the form asks for it); else it may set one.
+    pub has_password: bool,
+    /// The tenant's password rules, shown beside the form.
+    pub pw_rules: Vec<String>,
     pub base: String,
     pub csrf: &'a str,
     pub keys: Vec<KeyRow>,

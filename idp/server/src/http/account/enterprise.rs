@@ -15,7 +15,7 @@ use idp_core::org::Membership;
 use idp_core::realname::{self, Outcome};
 use serde_json::json;
 
-use crate::http::account::{Note, Posted, posted, show_account};
+use crate::http::account::{Note, Posted, posted};
 use crate::http::pages::{EntMember, EntRow, Texts};
 use crate::http::session::audit;
 use crate::http::signin::context::role_label;
@@ -93,10 +93,20 @@ pub async fn bind(state: State, Path(slug): Path<String>, headers: HeaderMap, bo
         Err(r) => return r,
     };
     let texts = p.lang.texts();
+    // what stopped the binding; `ent_done` and `ent_bound` say it is done
     let show = |msg: &str| {
         let msg = msg.to_string();
         let (state, p, headers) = (&state, &p, &headers);
-        async move { show_account(state, &p.t, p.lang, headers, &p.session, &p.account, Some(&msg)).await }
+        async move {
+            let texts = p.lang.texts();
+            let note = if msg == texts.ent_done || msg == texts.ent_bound {
+                Note::Done(&msg)
+            } else {
+                Note::Problem(&msg)
+            };
+            super::show_account_with(state, &p.t, p.lang, headers, &p.session, &p.account, Some(note), None)
+                .await
+        }
     };
     let tenant_id = p.t.tenant.id.clone();
     let code = idp_core::identifiers::parse_uscc(param(&p.params, "uscc").unwrap_or_default().trim());
@@ -305,12 +315,25 @@ pub async fn decide(
             if !may {
                 return done(&state, &p, &headers, texts.ent_not_allowed).await;
             }
-            if let Ok(Some(m)) = state.store().revoke_membership(&tenant_id, &id, now).await {
-                let detail = json!({"organisation": m.organisation_id, "membership": id, "kind": m.kind, "by": p.account.id});
-                audit(&state, &tenant_id, "enterprise_role_ended", Some(&m.account_id), None, None, detail)
+            match state.store().revoke_membership(&tenant_id, &id, now).await {
+                Ok(Some(m)) => {
+                    let detail = json!({"organisation": m.organisation_id, "membership": id, "kind": m.kind, "by": p.account.id});
+                    audit(
+                        &state,
+                        &tenant_id,
+                        "enterprise_role_ended",
+                        Some(&m.account_id),
+                        None,
+                        None,
+                        detail,
+                    )
                     .await;
+                    done(&state, &p, &headers, texts.ent_done).await
+                }
+                // already ended: nothing left to do
+                Ok(None) => done(&state, &p, &headers, texts.ent_done).await,
+                Err(e) => crate::http::pages::error_page(p.lang, &e.into()),
             }
-            done(&state, &p, &headers, texts.ent_done).await
         }
         _ => done(&state, &p, &headers, texts.ent_not_allowed).await,
     }

@@ -13,6 +13,7 @@ pub mod delete;
 pub mod enterprise;
 pub mod grants;
 pub mod keys;
+pub mod password;
 pub mod profile;
 pub mod sessions;
 
@@ -279,6 +280,8 @@ pub(crate) async fn show_account_with(
         totp_on,
         recovery_left,
         note,
+        has_password: account.password_hash.is_some(),
+        pw_rules: password::rules_text(t.tenant.settings.policy.password_rules(), lang.texts()),
         base: base(t),
         csrf: &csrf,
         keys,
