@@ -1,6 +1,6 @@
 //! What every page carries, and where the provider's own addresses lead: the root page and a
-//! tenant's bare address go to the account centre (a choice of the enabled tenants when there
-//! are several); the icon is served; each page has a skip link to its content, the icon link and
+//! tenant's bare address go to the account centre (a choice of the enabled tenants, sandboxes
+//! left out, when there are several); the icon is served; each page has a skip link to its content, the icon link and
 //! a logo (the tenant's, or the provider's own). Every page of a tenant switches language —
 //! a sign-in page after a failed attempt too (its link goes to the interaction's own page, not
 //! to the POST address) — and the switch returns only to a page of the same tenant.
@@ -39,10 +39,13 @@ async fn the_root_page_leads_to_the_account_centre() {
     let city = s.ops.add_tenant("city", Some("City Hall")).await.unwrap();
     let closed = s.ops.add_tenant("closed", Some("Closed")).await.unwrap();
     s.ops.store.set_tenant_disabled(&closed.id, true).await.unwrap();
+    let sandbox = s.ops.add_tenant("try", Some("Sandbox")).await.unwrap();
+    let settings = idp_core::model::TenantSettings { sandbox: true, ..sandbox.settings.clone() };
+    s.ops.store.set_tenant_settings(&sandbox.id, &settings).await.unwrap();
     let (url, status, page) = b.get(&s, &format!("{}/", s.base)).await.page();
     assert_eq!((url.trim_end_matches('/'), status), (s.base.trim_end_matches('/'), 200));
     assert!(page.contains("href=\"/t/main/account\"") && page.contains("href=\"/t/city/account\""), "{page}");
-    assert!(page.contains(&city.name) && !page.contains("/t/closed/"), "{page}");
+    assert!(page.contains(&city.name) && !page.contains("/t/closed/") && !page.contains("/t/try/"), "{page}");
     chrome(&page);
 
     for path in ["/favicon.ico", "/static/favicon.svg"] {

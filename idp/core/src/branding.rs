@@ -92,6 +92,11 @@ pub fn contrast(a: f64, b: f64) -> f64 {
     (hi + 0.05) / (lo + 0.05)
 }
 
+/// The bidirectional controls, which make a text read otherwise than it is stored.
+fn bidi(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')
+}
+
 /// The dark text colour of the pages.
 const INK: &str = "#1d2733";
 
@@ -115,7 +120,10 @@ impl Branding {
         ] {
             if let Some(n) = text {
                 let t = n.trim().to_string();
-                if t.is_empty() || t.chars().count() > max || t.chars().any(|c| c.is_control() || c == '<') {
+                if t.is_empty()
+                    || t.chars().count() > max
+                    || t.chars().any(|c| c.is_control() || c == '<' || bidi(c))
+                {
                     return Err(format!("{what} has 1 to {max} characters"));
                 }
                 *n = t;
@@ -135,7 +143,13 @@ impl Branding {
         if let Some(u) = &mut self.privacy_url {
             let t = u.trim().to_string();
             let path = t.starts_with('/') && !t.starts_with("//") && !t.contains('\\');
-            let https = url::Url::parse(&t).is_ok_and(|x| x.scheme() == "https" && x.host().is_some());
+            // (no user part: `https://gov.cn@elsewhere.example/` reads as the province's address)
+            let https = url::Url::parse(&t).is_ok_and(|x| {
+                x.scheme() == "https"
+                    && x.host().is_some()
+                    && x.username().is_empty()
+                    && x.password().is_none()
+            });
             if !(path || https) || t.len() > 300 || t.chars().any(|c| c.is_control() || c.is_whitespace()) {
                 return Err("privacy_url is an https URL or a path on this site".into());
             }
@@ -266,9 +280,14 @@ mod tests {
         assert!(
             Branding { privacy_url: Some("/privacy.html".into()), ..Default::default() }.checked().is_ok()
         );
-        for bad in
-            ["http://x.example/p", "javascript:alert(1)", "//evil.example/", "data:text/html,x", "/a b"]
-        {
+        for bad in [
+            "http://x.example/p",
+            "javascript:alert(1)",
+            "//evil.example/",
+            "data:text/html,x",
+            "/a b",
+            "https://gov.cn@evil.example/",
+        ] {
             let b = Branding { privacy_url: Some(bad.into()), ..Default::default() };
             assert!(b.checked().is_err(), "{bad}");
         }
@@ -280,6 +299,8 @@ mod tests {
         }
         assert!(Branding { psb_filing: Some("公网安备".into()), ..Default::default() }.checked().is_err());
         assert!(Branding { icp_filing: Some("<script>".into()), ..Default::default() }.checked().is_err());
+        let flipped = Branding { operator_zh: Some("\u{202e}局理管".into()), ..Default::default() };
+        assert!(flipped.checked().is_err(), "no bidirectional controls");
     }
 
     #[test]

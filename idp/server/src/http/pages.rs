@@ -403,7 +403,8 @@ pub struct HomePage<'a> {
 pub async fn home(state: super::State, headers: HeaderMap) -> Response {
     let lang = Lang::pick(None, &headers);
     let tenants = match state.store().list_tenants().await {
-        Ok(all) => all.into_iter().filter(|t| !t.disabled).collect::<Vec<_>>(),
+        // (a sandbox tenant is for testing integrations, not for the public)
+        Ok(all) => all.into_iter().filter(|t| !t.disabled && !t.settings.sandbox).collect::<Vec<_>>(),
         Err(e) => return error_page(lang, &e.into()),
     };
     if let [only] = tenants.as_slice() {
