@@ -138,7 +138,7 @@ pub struct ShownFooter {
 }
 
 impl ShownFooter {
-    fn of(f: &crate::state::look::Footer, english: bool) -> Option<ShownFooter> {
+    fn of(f: &idp_core::branding::Branding, english: bool) -> Option<ShownFooter> {
         let operator =
             if english { f.operator_en.as_ref().or(f.operator_zh.as_ref()) } else { f.operator_zh.as_ref() };
         let shown = ShownFooter {

@@ -13,19 +13,9 @@ pub struct Look {
     pub(crate) css: Option<(String, String)>,
     /// The logo's type, bytes and version.
     pub(crate) logo: Option<(String, Vec<u8>, String)>,
-    /// The footer's parts, as the branding has them (checked there).
-    pub(crate) footer: Footer,
-}
-
-/// The tenant's footer: operator, filing numbers, help line and privacy policy.
-#[derive(Debug, Default, Clone)]
-pub struct Footer {
-    pub operator_zh: Option<String>,
-    pub operator_en: Option<String>,
-    pub icp_filing: Option<String>,
-    pub psb_filing: Option<String>,
-    pub help_phone: Option<String>,
-    pub privacy_url: Option<String>,
+    /// The branding's footer parts (operator, filing numbers, help line, privacy policy;
+    /// checked there); its logo is in `logo`.
+    pub(crate) footer: idp_core::branding::Branding,
 }
 
 impl Look {
@@ -45,14 +35,7 @@ impl Look {
                 let v = version(&bytes);
                 (l.content_type.clone(), bytes, v)
             }),
-            footer: Footer {
-                operator_zh: b.operator_zh.clone(),
-                operator_en: b.operator_en.clone(),
-                icp_filing: b.icp_filing.clone(),
-                psb_filing: b.psb_filing.clone(),
-                help_phone: b.help_phone.clone(),
-                privacy_url: b.privacy_url.clone(),
-            },
+            footer: idp_core::branding::Branding { logo: None, ..b.clone() },
         }
     }
 }
