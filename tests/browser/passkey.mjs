@@ -46,12 +46,12 @@ try {
   });
 
   // 1. Sign in with the password on the account page.
-  await page.goto(`${base}/t/main/account`);
+  await page.goto(`${base}/t/main/account/security`);
   const autofill = await page.getAttribute("#login", "autocomplete");
   if (autofill !== "username webauthn") throw new Error(`username field autocomplete: ${autofill}`);
   await page.fill("#login", username);
   await page.fill("#password", password);
-  await Promise.all([page.waitForURL(/\/account$/), page.click("form[action$='/login'] button")]);
+  await Promise.all([page.waitForURL(/\/account\/security$/), page.click("form[action$='/login'] button")]);
   step("password_sign_in");
 
   // 2. Register a passkey: the script fetches the options, Chromium asks the virtual
@@ -111,12 +111,12 @@ try {
     authenticatorId: second.authenticatorId,
     credential: { ...after, isResidentCredential: false, userHandle: undefined },
   });
-  await page2.goto(`${base}/t/main/account`);
+  await page2.goto(`${base}/t/main/account/security`);
   await page2.fill("#login", username);
   await page2.fill("#password", password);
   await Promise.all([page2.waitForURL(/\/interaction\//), page2.click("form[action$='/login'] button")]);
   await page2.waitForSelector("form[data-webauthn=get] input[value=second]", { state: "attached" });
-  await Promise.all([page2.waitForURL(/\/account$/), page2.click("form[data-webauthn=get] button")]);
+  await Promise.all([page2.waitForURL(/\/account\/security$/), page2.click("form[data-webauthn=get] button")]);
   if (await page2.getAttribute("#keys", "data-count") !== "1") {
     throw new Error(`account page after the second factor: ${await page2.content()}`);
   }
@@ -145,12 +145,12 @@ try {
 
   // 6. Signed out: the password, then that security key as the second step.
   await other.clearCookies();
-  await page2.goto(`${base}/t/main/account`);
+  await page2.goto(`${base}/t/main/account/security`);
   await page2.fill("#login", username);
   await page2.fill("#password", password);
   await Promise.all([page2.waitForURL(/\/interaction\//), page2.click("form[action$='/login'] button")]);
   await page2.waitForSelector("form[data-webauthn=get] input[value=second]", { state: "attached" });
-  await Promise.all([page2.waitForURL(/\/account$/), page2.click("form[data-webauthn=get] button")]);
+  await Promise.all([page2.waitForURL(/\/account\/security$/), page2.click("form[data-webauthn=get] button")]);
   const used = (await cdp2.send("WebAuthn.getCredentials", { authenticatorId: keyId })).credentials[0];
   if (!(used.signCount > sk.signCount)) throw new Error(`security key not used: ${JSON.stringify(used)}`);
   step("security_key_second_factor");

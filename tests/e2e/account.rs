@@ -33,14 +33,14 @@ fn oathtool(key: &str, at: i64) -> String {
 async fn account_pages(backend: Backend) {
     let Some(s) = TestServer::start(backend).await else { return };
     s.add_account("hana").await;
-    let home = format!("{}/t/main/account", s.base);
+    let home = format!("{}/t/main/account/security", s.base);
 
     // not signed in: the sign-in page, then back to the account page
     let b = Browser::new();
     let (_, _, login) = b.get(&s, &home).await.page();
     assert!(login.contains("name=\"password\""), "{login}");
     let (url, status, page) = b.sign_in(&s, &login, "hana", PASSWORD).await.page();
-    assert!(url.ends_with("/t/main/account") && status == 200, "{url}: {page}");
+    assert!(url.ends_with("/t/main/account/security") && status == 200, "{url}: {page}");
     assert!(page.contains("data-on=\"false\"") && page.contains("hana"), "{page}");
 
     // set up: QR code and key; a wrong code does not activate it
@@ -77,7 +77,7 @@ async fn account_pages(backend: Backend) {
     let secret = Secret::from_base32(&key).unwrap();
     let code = secret.code_at_step(s.env.now() / 30);
     let (url, _, on) = post(&b2, &s, &code_page, &[("code", &code)]).await.page();
-    assert!(url.ends_with("/account") && on.contains("data-on=\"true\""), "{url}: {on}");
+    assert!(url.ends_with("/account/security") && on.contains("data-on=\"true\""), "{url}: {on}");
     let (_, _, off) = post(&b2, &s, &on, &[]).await.page();
     assert!(off.contains("data-on=\"false\""), "{off}");
 
@@ -85,6 +85,6 @@ async fn account_pages(backend: Backend) {
     let b3 = Browser::new();
     let (_, _, login) = b3.get(&s, &home).await.page();
     let (url, _, _) = b3.sign_in(&s, &login, "hana", PASSWORD).await.page();
-    assert!(url.ends_with("/account"), "{url}");
+    assert!(url.ends_with("/account/security"), "{url}");
 }
 crate::both_backends!(account_pages_set_up_and_remove_totp, account_pages);

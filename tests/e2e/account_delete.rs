@@ -16,7 +16,7 @@ use crate::step_up::{enrol, submit_code};
 
 /// Signs `login` in to the account pages with the password and a TOTP code; the page.
 async fn account_page(s: &TestServer, b: &Browser, login: &str, totp: &idp_core::totp::Secret) -> String {
-    let (_, _, page) = b.get(s, &format!("{}/t/main/account", s.base)).await.page();
+    let (_, _, page) = b.get(s, &format!("{}/t/main/account/delete", s.base)).await.page();
     let (_, _, page) = b.sign_in(s, &page, login, PASSWORD).await.page();
     let (_, _, page) = submit_code(b, s, &page, &totp.code_at_step(s.env.now() / 30)).await.page();
     s.env.advance(30);

@@ -15,7 +15,7 @@ async fn email_verification(backend: Backend) {
     let path = outbox.clone();
     let Some(s) = TestServer::start_with(backend, move |c| c.email.file = Some(path)).await else { return };
     s.add_account("qing").await; // with qing@example.test, unverified
-    let home = format!("{}/t/main/account", s.base);
+    let home = format!("{}/t/main/account/profile", s.base);
     let b = Browser::new();
     let (_, _, login) = b.get(&s, &home).await.page();
     let (_, _, page) = b.sign_in(&s, &login, "qing", PASSWORD).await.page();
@@ -40,7 +40,7 @@ async fn email_verification(backend: Backend) {
         post(&b, &s, &wrong, "/email/verify", &[("email", "Qing@mail.example.cn"), ("code", &code)])
             .await
             .page();
-    assert!(url.ends_with("/account"), "{url}");
+    assert!(url.ends_with("/account/profile"), "{url}");
     assert!(done.contains("data-verified=\"true\">Qing@mail.example.cn · 已验证"), "{done}");
     // the code is used up
     let csrf = crate::browser::extract(&done, "csrf").unwrap();

@@ -31,7 +31,7 @@ async fn grants(backend: Backend) {
     // a code the social client has not redeemed yet
     let pending = b.get(&s, &url(&social)).await.callback()["code"].clone();
 
-    let home = format!("{}/t/main/account", s.base);
+    let home = format!("{}/t/main/account/privacy", s.base);
     let (_, _, page) = b.get(&s, &home).await.page();
     let list = &page[page.find("id=\"grants\"").expect("grants listed")..];
     assert!(list.starts_with("id=\"grants\" data-count=\"2\""), "{list}");

@@ -11,7 +11,7 @@ const NEW: &str = "Quiet-Harbour-Lantern-77";
 
 async fn signed_in(s: &TestServer, login: &str, password: &str) -> (Browser, String) {
     let b = Browser::new();
-    let (_, _, page) = b.get(s, &format!("{}/t/main/account", s.base)).await.page();
+    let (_, _, page) = b.get(s, &format!("{}/t/main/account/security", s.base)).await.page();
     let (_, _, page) = b.sign_in(s, &page, login, password).await.page();
     (b, page)
 }
@@ -23,7 +23,8 @@ async fn password(backend: Backend) {
     let (other, _) = signed_in(&s, "lin", PASSWORD).await;
     assert!(page.contains("id=\"change-password\" data-set=\"true\""), "{page}");
     assert!(
-        page.contains("<li>至少 8 个字符</li>") && page.contains("aria-describedby=\"pw-rules\""),
+        page.contains("<li data-rule=\"length:8\">至少 8 个字符</li>")
+            && page.contains("aria-describedby=\"pw-rules\""),
         "{page}"
     );
     let csrf = extract(&page, "csrf").unwrap();
@@ -48,18 +49,21 @@ async fn password(backend: Backend) {
         let (_, _, page) = change(current, new, again).await;
         assert!(page.contains(&format!("role=\"alert\">{why}")), "{why}: {page}");
     }
-    let (_, _, still) = other.get(&s, &format!("{}/t/main/account", s.base)).await.page();
+    let (_, _, still) = other.get(&s, &format!("{}/t/main/account/security", s.base)).await.page();
     assert!(still.contains("id=\"change-password\""), "nothing changed: still signed in there");
 
     // the change: said as done; the other browser is signed out
     let (_, _, page) = change(PASSWORD, NEW, NEW).await;
     assert!(page.contains("role=\"status\">密码已修改，其他设备已退出登录。"), "{page}");
-    let (_, _, there) = other.get(&s, &format!("{}/t/main/account", s.base)).await.page();
+    let (_, _, there) = other.get(&s, &format!("{}/t/main/account/security", s.base)).await.page();
     assert!(there.contains("name=\"password\"") && !there.contains("id=\"change-password\""), "{there}");
     let (_, old) = signed_in(&s, "lin", PASSWORD).await;
-    assert!(old.contains("name=\"password\"") && !old.contains("id=\"delete-account\""), "the old one fails");
+    assert!(
+        old.contains("name=\"password\"") && !old.contains("id=\"change-password\""),
+        "the old one fails"
+    );
     let (_, new) = signed_in(&s, "lin", NEW).await;
-    assert!(new.contains("id=\"delete-account\""), "the new one signs in: {new}");
+    assert!(new.contains("id=\"change-password\""), "the new one signs in: {new}");
     let events = s.ops.store.account_events(&s.tenant_id().await, &id, "password_changed", 5).await.unwrap();
     assert_eq!(events.len(), 1);
     assert!(!events[0].detail.to_string().contains(NEW), "never the password");

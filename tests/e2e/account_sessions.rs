@@ -8,7 +8,7 @@ use crate::common::{Backend, PASSWORD, TestServer};
 
 async fn signed_in(s: &TestServer, login: &str) -> (Browser, String) {
     let b = Browser::new();
-    let (_, _, page) = b.get(s, &format!("{}/t/main/account", s.base)).await.page();
+    let (_, _, page) = b.get(s, &format!("{}/t/main/account/devices", s.base)).await.page();
     let (_, _, page) = b.sign_in(s, &page, login, PASSWORD).await.page();
     assert!(page.contains("id=\"sessions\""), "{page}");
     (b, page)
@@ -30,7 +30,7 @@ async fn sessions(backend: Backend) {
     let Some(s) = TestServer::start(backend).await else { return };
     s.add_account("mei").await;
     s.add_account("other").await;
-    let home = format!("{}/t/main/account", s.base);
+    let home = format!("{}/t/main/account/devices", s.base);
     // a failed attempt first, then two browsers
     let failing = Browser::new();
     let (_, _, login) = failing.get(&s, &home).await.page();
@@ -42,7 +42,9 @@ async fn sessions(backend: Backend) {
     let this = current(&page_a);
     let theirs = sids(&page_a).into_iter().find(|x| *x != this).unwrap();
     assert!(page_a.contains("id=\"end-others\""));
-    let history = &page_a[page_a.find("id=\"history\"").expect("history")..];
+    let activity = format!("{}/t/main/account/activity", s.base);
+    let (_, _, act_a) = a.get(&s, &activity).await.page();
+    let history = &act_a[act_a.find("id=\"history\"").expect("history")..];
     assert!(history.contains("登录成功") && history.contains("登录失败"), "{history}");
     // times in the tenant's time zone (Asia/Shanghai by default), today's without a date,
     // never UTC; a week-old one with its date
@@ -50,9 +52,9 @@ async fn sessions(backend: Backend) {
     let local = (now + 8 * 3600).rem_euclid(86_400);
     let hhmm = format!("{:02}:{:02}", local / 3600, (local % 3600) / 60);
     assert!(history.contains(&format!("<li>{hhmm} ·")), "{hhmm} in {history}");
-    assert!(!page_a.contains("UTC"), "no UTC for citizens");
+    assert!(!page_a.contains("UTC") && !act_a.contains("UTC"), "no UTC for citizens");
     // how each signed in, in plain words: never the protocol's codes
-    let list = &page_a[page_a.find("id=\"sessions\"").unwrap()..page_a.find("id=\"history\"").unwrap()];
+    let list = &page_a[page_a.find("id=\"sessions\"").unwrap()..];
     assert!(list.contains("一步验证 · 密码"), "{list}");
     assert!(!list.contains(">aal1") && !list.contains("pwd") && !list.contains("(pwd"), "{list}");
 
@@ -94,7 +96,8 @@ async fn sessions(backend: Backend) {
 
     // a week later, the old sign-ins show with their date
     s.env.advance(7 * 86_400 - 600);
-    let (_, later) = signed_in(&s, "mei").await;
+    let (later_b, _) = signed_in(&s, "mei").await;
+    let (_, _, later) = later_b.get(&s, &activity).await.page();
     let history = &later[later.find("id=\"history\"").expect("history")..];
     let day = idp_core::identifiers::CalendarDate::from_unix_utc(now + 8 * 3600);
     assert!(history.contains(&format!("<li>{day} {hhmm} ·")), "{day} {hhmm} in {history}");

@@ -49,8 +49,13 @@ pub fn extract(body: &str, name: &str) -> Option<String> {
     Some(body[start..end].to_string())
 }
 
+/// The action of the page's first form (the header's sign-out form is not the page's).
 pub fn form_action(body: &str) -> String {
-    let start = body.find("action=\"").expect("form action") + 8;
+    let from = body
+        .find("<form class=\"signout\"")
+        .and_then(|i| body[i..].find("</form>").map(|j| i + j))
+        .unwrap_or(0);
+    let start = body[from..].find("action=\"").expect("form action") + from + 8;
     let end = body[start..].find('"').expect("end of action") + start;
     body[start..end].to_string()
 }

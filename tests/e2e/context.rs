@@ -115,7 +115,7 @@ async fn acting_contexts(backend: Backend) {
 
     // the account page switches the session's context without signing in again: later
     // authorizations take it without the chooser, prompt=none too; a forged one is refused
-    let account_url = format!("{}/t/main/account", s.base);
+    let account_url = format!("{}/t/main/account/identity", s.base);
     let account = b.get(&s, &account_url).await.page().2;
     assert!(account.contains("id=\"contexts\"") && !account.contains("data-current"), "{account}");
     let switch = |value: String| {

@@ -30,7 +30,7 @@ async fn post(b: &Browser, s: &TestServer, page: &str, action: &str, form: &[(&s
 /// A browser signed in to the account pages of `who`.
 async fn account(s: &TestServer, who: &str) -> (Browser, String) {
     let b = Browser::new();
-    let (_, _, login) = b.get(s, &format!("{}/t/main/account", s.base)).await.page();
+    let (_, _, login) = b.get(s, &format!("{}/t/main/account/identity", s.base)).await.page();
     let (_, _, page) = b.sign_in(s, &login, who, PASSWORD).await.page();
     (b, page)
 }
@@ -179,7 +179,7 @@ async fn enterprises(backend: Backend) {
     s.env.set(t0);
 
     // the administrator ends the mandate: the agent's tokens stop at once
-    let page_he = he.get(&s, &format!("{}/t/main/account", s.base)).await.page().2;
+    let page_he = he.get(&s, &format!("{}/t/main/account/identity", s.base)).await.page().2;
     let revoke = attr_after(&page_he, ">gu · ", "action");
     post(&he, &s, &page_he, &revoke, &[]).await;
     assert_eq!(userinfo(&s, &at).await.0, 401);
@@ -188,15 +188,15 @@ async fn enterprises(backend: Backend) {
 
     // the registry names a new legal representative: when they bind, every earlier role ends
     s.ops.set_representative("main", &org.id, "乙某", &new_rep_number).await.unwrap();
-    let page_yi = yi.get(&s, &format!("{}/t/main/account", s.base)).await.page().2;
+    let page_yi = yi.get(&s, &format!("{}/t/main/account/identity", s.base)).await.page().2;
     let bound = post(&yi, &s, &page_yi, "/t/main/account/enterprise/bind", &[("uscc", USCC)]).await;
     assert!(bound.contains("原有的管理员和委托均已终止"), "{bound}");
-    let page = fa.get(&s, &format!("{}/t/main/account", s.base)).await.page().2;
+    let page = fa.get(&s, &format!("{}/t/main/account/identity", s.base)).await.page().2;
     assert!(
         page.contains("id=\"enterprises\" data-count=\"0\""),
         "the old representative's role ended: {page}"
     );
-    let page_he = he.get(&s, &format!("{}/t/main/account", s.base)).await.page().2;
+    let page_he = he.get(&s, &format!("{}/t/main/account/identity", s.base)).await.page().2;
     assert!(page_he.contains("id=\"enterprises\" data-count=\"0\""), "and the administrator's: {page_he}");
     let tenant = s.ops.tenant("main").await.unwrap().id;
     let events = s.ops.store.audit_events(&tenant, 200).await.unwrap();

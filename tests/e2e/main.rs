@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod account;
+mod account_centre;
 mod account_delete;
 mod account_email;
 mod account_grants;

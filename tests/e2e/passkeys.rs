@@ -103,7 +103,7 @@ async fn passkeys(backend: Backend) {
     s.add_account("ines").await;
     let (web, secret) = s.add_client(ClientType::Web, ClientSettings::default()).await;
     let secret = secret.unwrap();
-    let home = format!("{}/t/main/account", s.base);
+    let home = format!("{}/t/main/account/security", s.base);
     let tenant = s.ops.tenant("main").await.unwrap().id;
 
     // 1. Register a passkey from a password session: the first factor brings recovery codes.
@@ -170,7 +170,7 @@ async fn passkeys(backend: Backend) {
         webauthn_finish(&br, &s, &login, &action, &[("purpose", "signin"), ("response", &response)])
             .await
             .page();
-    assert!(url.ends_with("/account"), "{url}");
+    assert!(url.ends_with("/account/security"), "{url}");
     let again =
         webauthn_finish(&br, &s, &login, &action, &[("purpose", "signin"), ("response", &response)]).await;
     let (_, _, again) = again.page();
@@ -204,7 +204,7 @@ async fn passkeys(backend: Backend) {
         webauthn_finish(&b2, &s, &page, &action_of_keys(), &[("name", "blue key"), ("response", &response)])
             .await;
     let (url, _, page) = step.page();
-    assert!(url.ends_with("/account") && page.contains("data-count=\"2\""), "{url}: {page}");
+    assert!(url.ends_with("/account/security") && page.contains("data-count=\"2\""), "{url}: {page}");
     assert!(page.contains("blue key") && page.contains("安全密钥"), "{page}");
     // registering the same authenticator again is refused by the exclude list
     let (options, _) = webauthn_begin(&b2, &s, &page, &[("kind", "passkey"), ("name", "again")]).await;
@@ -261,7 +261,7 @@ async fn passkeys(backend: Backend) {
     let b5 = Browser::new();
     let (_, _, login) = b5.get(&s, &home).await.page();
     let (url, _, _) = sign_in_with(&b5, &s, &login, &mut copy).await.page();
-    assert!(url.ends_with("/account"), "the copy is not yet known to be one: {url}");
+    assert!(url.ends_with("/account/security"), "the copy is not yet known to be one: {url}");
     let b6 = Browser::new();
     let (_, _, login) = b6.get(&s, &home).await.page();
     let (_, _, refused) = sign_in_with(&b6, &s, &login, &mut phone).await.page();
@@ -285,7 +285,9 @@ async fn passkeys(backend: Backend) {
     let (url, _, page) =
         b2.post_form(&s, &format!("/t/main/account/keys/{flagged}/remove"), &[("csrf", &csrf)]).await.page();
     assert!(
-        url.ends_with("/account") && page.contains("data-count=\"2\"") && !page.contains("data-flagged"),
+        url.ends_with("/account/security")
+            && page.contains("data-count=\"2\"")
+            && !page.contains("data-flagged"),
         "{page}"
     );
     let events = s.ops.store.audit_events(&tenant, 50).await.unwrap();
@@ -304,7 +306,7 @@ async fn no_passkeys_without_a_domain_name() {
     let s = TestServer::start(Backend::Sqlite).await.unwrap();
     s.add_account("ines").await;
     let b = Browser::new();
-    let (_, _, login) = b.get(&s, &format!("{}/t/main/account", s.base)).await.page();
+    let (_, _, login) = b.get(&s, &format!("{}/t/main/account/security", s.base)).await.page();
     assert!(!login.contains("webauthn"), "{login}");
     let (_, _, page) = b.sign_in(&s, &login, "ines", PASSWORD).await.page();
     assert!(!page.contains("data-webauthn"), "{page}");

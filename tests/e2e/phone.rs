@@ -26,7 +26,7 @@ async fn phone_verification(backend: Backend) {
         roles: vec![],
     };
     s.ops.add_account("main", other).await.unwrap();
-    let home = format!("{}/t/main/account", s.base);
+    let home = format!("{}/t/main/account/profile", s.base);
     let b = Browser::new();
     let (_, _, login) = b.get(&s, &home).await.page();
     let (_, _, page) = b.sign_in(&s, &login, "mia", PASSWORD).await.page();
@@ -41,7 +41,7 @@ async fn phone_verification(backend: Backend) {
     assert!(wrong.contains("剩余尝试次数") && wrong.contains("未设置"), "{wrong}");
     let (url, _, done) =
         post(&b, &s, &wrong, "/phone/verify", &[("phone", "+8613900002222"), ("code", &code)]).await.page();
-    assert!(url.ends_with("/account"), "{url}");
+    assert!(url.ends_with("/account/profile"), "{url}");
     assert!(done.contains("data-verified=\"true\">+8613900002222 · 已验证"), "{done}");
     let mia = s.ops.account("main", "13900002222").await.unwrap();
     assert!(mia.phone_verified_at.is_some() && mia.username == "mia");
@@ -128,7 +128,7 @@ async fn sms_recovery(backend: Backend) {
 
     // on the account pages' sign-in: a code to the verified phone (masked on the page)
     let b2 = Browser::new();
-    let (_, _, login) = b2.get(&s, &format!("{}/t/main/account", s.base)).await.page();
+    let (_, _, login) = b2.get(&s, &format!("{}/t/main/account/security", s.base)).await.page();
     let (_, _, code_page) = b2.sign_in(&s, &login, "rui", PASSWORD).await.page();
     assert!(code_page.contains("+86139****4444") && !code_page.contains("+8613900004444"), "{code_page}");
     let (_, _, sent) = post(&b2, &s, &code_page, "/recovery/send", &[]).await.page();
@@ -137,7 +137,10 @@ async fn sms_recovery(backend: Backend) {
     let (_, _, wrong) = post(&b2, &s, &sent, "/recovery/verify", &[("sms_code", "000000")]).await.page();
     assert!(wrong.contains("剩余尝试次数"), "{wrong}");
     let (url, _, account) = post(&b2, &s, &wrong, "/recovery/verify", &[("sms_code", &code)]).await.page();
-    assert!(url.ends_with("/t/main/account") && account.contains("data-on=\"true\""), "{url}: {account}");
+    assert!(
+        url.ends_with("/t/main/account/security") && account.contains("data-on=\"true\""),
+        "{url}: {account}"
+    );
     // this session may turn the lost authenticator off
     let (_, _, off) = post(&b2, &s, &account, "/totp/remove", &[]).await.page();
     assert!(off.contains("data-on=\"false\""), "{off}");

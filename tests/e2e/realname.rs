@@ -58,7 +58,7 @@ async fn realname(backend: Backend) {
     }
     let scope = ClientSettings { scope: "openid profile realname".into(), ..ClientSettings::default() };
     let (web, secret) = s.add_client(ClientType::Web, scope.clone()).await;
-    let home = format!("{}/t/main/account", s.base);
+    let home = format!("{}/t/main/account/identity", s.base);
     let tenant = s.ops.tenant("main").await.unwrap().id;
 
     let b = Browser::new();
@@ -144,7 +144,7 @@ async fn realname(backend: Backend) {
     assert_eq!(info["id_number_masked"], "2201**********0013");
     assert!(!info.to_string().contains(ada_number), "never the full number: {info}");
     // the release is recorded and shown to ada: which claims, to whom, when (not their values)
-    let (_, _, page) = b.get(&s, &home).await.page();
+    let (_, _, page) = b.get(&s, &format!("{}/t/main/account/privacy", s.base)).await.page();
     assert!(page.contains("id=\"releases\" data-count=\"4\"") && page.contains("Department App"), "{page}");
     assert!(page.contains("verified_name") && page.contains("id_number_masked"), "{page}");
     assert!(
@@ -278,7 +278,7 @@ async fn without_a_provider_a_binding_is_self_asserted() {
     let s = TestServer::start(Backend::Sqlite).await.unwrap();
     let id = s.add_account("eve").await;
     let b = Browser::new();
-    let (_, _, login) = b.get(&s, &format!("{}/t/main/account", s.base)).await.page();
+    let (_, _, login) = b.get(&s, &format!("{}/t/main/account/identity", s.base)).await.page();
     let (_, _, page) = b.sign_in(&s, &login, "eve", PASSWORD).await.page();
     let p = bind(&b, &s, &page, "伊芙", "resident_id", "22020219720101123X").await;
     assert!(p.contains("请先验证手机号") && p.contains("data-level=\"0\""), "{p}");

@@ -40,7 +40,7 @@ async fn bank_card(backend: Backend) {
     let tenant = s.ops.tenant("main").await.unwrap().id;
     let cai = s.add_account("cai").await;
     let b = Browser::new();
-    let (_, _, login) = b.get(&s, &format!("{}/t/main/account", s.base)).await.page();
+    let (_, _, login) = b.get(&s, &format!("{}/t/main/account/identity", s.base)).await.page();
     let (_, _, page) = b.sign_in(&s, &login, "cai", PASSWORD).await.page();
     assert!(!page.contains("id=\"card-form\""), "no card form below level 2");
     let number = resident("22010219800101003");

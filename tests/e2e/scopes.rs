@@ -25,7 +25,7 @@ async fn scopes(backend: Backend) {
     let b = Browser::new();
 
     // the person fills in the profile on the account pages
-    let home = format!("{}/t/main/account", s.base);
+    let home = format!("{}/t/main/account/profile", s.base);
     let (_, _, login) = b.get(&s, &home).await.page();
     let (_, _, page) = b.sign_in(&s, &login, "mei", crate::common::PASSWORD).await.page();
     assert!(page.contains("id=\"profile\""), "{page}");

@@ -357,7 +357,7 @@ async fn admin_idle(backend: crate::common::Backend) {
     s.ops.add_account("main", admin).await.unwrap();
     s.add_account("cit").await;
     let (totp, _) = crate::step_up::enrol(&s, "root").await;
-    let account = format!("{}/t/main/account", s.base);
+    let account = format!("{}/t/main/account/security", s.base);
     let sign_in = |who: &'static str| {
         let s = &s;
         let account = account.clone();

@@ -175,8 +175,8 @@ async fn staff_need_two_factors(backend: Backend) {
     let cb = b.authorize(&s, &auth_url(&s.issuer, &web, ""), "sam").await.callback();
     assert_eq!(cb["error"], "unmet_authentication_requirements", "{cb:?}");
     // the account pages, where a factor is set up, stay reachable
-    let (url, _, page) = b.get(&s, &format!("{}/t/main/account", s.base)).await.page();
-    assert!(url.ends_with("/account") && page.contains("data-on=\"false\""), "{url}: {page}");
+    let (url, _, page) = b.get(&s, &format!("{}/t/main/account/security", s.base)).await.page();
+    assert!(url.ends_with("/account/security") && page.contains("data-on=\"false\""), "{url}: {page}");
 
     // with an authenticator: the same aal1 session steps up on the SSO path, no password
     let (totp, _) = enrol(&s, "sam").await;

@@ -121,60 +121,6 @@ pub struct FactorPage<'a> {
     pub csrf: &'a str,
 }
 
-#[derive(Template)]
-#[template(path = "account.html")]
-pub struct AccountPage<'a> {
-    pub t: &'a Texts,
-    pub lang_switch: Option<String>,
-    pub username: &'a str,
-    pub totp_on: bool,
-    pub recovery_left: i64,
-    pub note: Option<super::account::Note<'a>>,
-    /// The account has a password (the form asks for it); else it may set one.
-    pub has_password: bool,
-    /// The tenant's password rules, shown beside the form.
-    pub pw_rules: Vec<String>,
-    pub base: String,
-    pub csrf: &'a str,
-    pub keys: Vec<KeyRow>,
-    /// Keys can be added here (the deployment offers WebAuthn, and the session may change
-    /// the account's factors).
-    pub keys_add: bool,
-    /// The kinds of key the tenant offers: (form value, label).
-    pub kinds: Vec<(&'static str, &'static str)>,
-    /// Authenticator apps can be set up.
-    pub totp_offered: bool,
-    pub phone: Option<&'a str>,
-    pub phone_verified: bool,
-    /// Phone numbers can be verified (an SMS sender is configured).
-    pub phone_offered: bool,
-    /// A number a code was just sent to, awaiting the code.
-    pub phone_pending: Option<String>,
-    pub email: Option<&'a str>,
-    pub email_verified: bool,
-    /// Whether codes can be sent to email addresses.
-    pub email_offered: bool,
-    /// An address a code was sent to, awaiting the code.
-    pub email_pending: Option<String>,
-    pub realname: Option<RealNameRow>,
-    /// The binding form is shown (below level 4).
-    pub realname_form: bool,
-    /// The bank-card form (level 2 → 3) is shown.
-    pub card_form: bool,
-    pub id_types: Vec<(&'static str, &'static str)>,
-    pub enterprises: Vec<EntRow>,
-    /// The contexts the person can switch between: (value, label, current); empty with one.
-    pub contexts: Vec<(String, String, bool)>,
-    /// The latest releases of the person's claims: (when, client, claim names).
-    pub releases: Vec<(String, String, String)>,
-    pub grants: Vec<super::account::grants::GrantRow>,
-    pub sessions: Vec<super::account::sessions::SessionRow>,
-    /// The latest sign-ins and failed attempts: (when, what, address).
-    pub history: Vec<(String, &'static str, String)>,
-    /// The profile form's fields.
-    pub profile: Vec<super::account::profile::ProfileField>,
-}
-
 /// An enterprise role of the person on the account page.
 pub struct EntRow {
     pub membership_id: String,
@@ -426,28 +372,40 @@ pub async fn not_found(headers: HeaderMap) -> Response {
     message_page(lang, StatusCode::NOT_FOUND, t.error_title, t.not_found)
 }
 
-/// The one script: the WebAuthn calls (see the file's head).
-pub async fn webauthn_script() -> Response {
-    let mut res = include_str!("../../templates/webauthn.js").into_response();
-    res.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8"));
-    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+/// A file of the pages (script, icon, stylesheet), compiled in.
+pub fn asset(body: &'static str, content_type: &'static str, max_age: u32) -> Response {
+    let mut res = body.into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={max_age}")) {
+        res.headers_mut().insert(header::CACHE_CONTROL, v);
+    }
     res
+}
+
+const SCRIPT: &str = "text/javascript; charset=utf-8";
+
+/// The WebAuthn calls (see the file's head).
+pub async fn webauthn_script() -> Response {
+    asset(include_str!("../../templates/webauthn.js"), SCRIPT, 3600)
+}
+
+/// The password rules marked as the person types (see the file's head).
+pub async fn password_script() -> Response {
+    asset(include_str!("../../templates/password-rules.js"), SCRIPT, 3600)
+}
+
+/// The signed-out page's move on to the client (see the file's head).
+pub async fn signed_out_script() -> Response {
+    asset(include_str!("../../templates/signed_out.js"), SCRIPT, 3600)
 }
 
 /// The provider's icon (`/static/favicon.svg`, and `/favicon.ico` for browsers that ask there).
 pub async fn favicon() -> Response {
-    let mut res = include_str!("../../templates/favicon.svg").into_response();
-    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("image/svg+xml"));
-    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));
-    res
+    asset(include_str!("../../templates/favicon.svg"), "image/svg+xml", 86400)
 }
 
 pub async fn stylesheet() -> Response {
-    let mut res = include_str!("../../templates/style.css").into_response();
-    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
-    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
-    res
+    asset(include_str!("../../templates/style.css"), "text/css; charset=utf-8", 3600)
 }
 
 #[derive(Template)]

@@ -68,6 +68,8 @@ struct SignedOutPage<'a> {
     next: Option<&'a str>,
     title: &'a str,
     text: &'a str,
+    /// The account centre, where the person can sign in again.
+    again: String,
 }
 
 /// Signed out: straight on to `next` when no client has a front-channel URI, else the page
@@ -101,7 +103,15 @@ fn page_with(
     let frame_src = if origins.is_empty() { "'none'".to_string() } else { origins.join(" ") };
     let mut res = render(
         StatusCode::OK,
-        &SignedOutPage { t: lang.texts(), lang_switch: None, frames: urls, next, title, text },
+        &SignedOutPage {
+            t: lang.texts(),
+            lang_switch: None,
+            frames: urls,
+            next,
+            title,
+            text,
+            again: format!("{issuer}/account"),
+        },
     );
     let csp = format!(
         "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; frame-src {frame_src}; \
@@ -111,15 +121,5 @@ fn page_with(
         res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
     }
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
-}
-
-/// The page's script (see the file's head).
-pub async fn script() -> Response {
-    use axum::response::IntoResponse;
-    let mut res = include_str!("../../templates/signed_out.js").into_response();
-    res.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8"));
-    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
     res
 }

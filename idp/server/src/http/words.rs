@@ -41,6 +41,56 @@ pub fn realname(level: i64, t: &Texts) -> (&'static str, Option<&'static str>) {
     (t.rn_levels[i], t.rn_next.get(i).copied())
 }
 
+/// The browser and system a sign-in came from, as a person names them ("Chrome · Windows",
+/// "微信 · iPhone"), from the `User-Agent` header: only this label is kept (on the sign-in's
+/// audit event), never the header itself. Empty when neither is recognised.
+pub fn device(user_agent: &str) -> String {
+    let has = |s: &str| user_agent.contains(s);
+    // the order matters: most browsers also claim to be Safari, Edge and Opera to be Chrome
+    let browser = if has("MicroMessenger") {
+        "微信"
+    } else if has("AlipayClient") {
+        "支付宝"
+    } else if has("Edg/") || has("EdgA/") || has("EdgiOS/") {
+        "Edge"
+    } else if has("OPR/") {
+        "Opera"
+    } else if has("Firefox/") || has("FxiOS/") {
+        "Firefox"
+    } else if has("Chrome/") || has("CriOS/") || has("Chromium/") {
+        "Chrome"
+    } else if has("Safari/") && has("Version/") {
+        "Safari"
+    } else {
+        ""
+    };
+    let system = if has("HarmonyOS") || has("OpenHarmony") {
+        "HarmonyOS"
+    } else if has("iPhone") {
+        "iPhone"
+    } else if has("iPad") {
+        "iPad"
+    } else if has("Android") {
+        "Android"
+    } else if has("Windows") {
+        "Windows"
+    } else if has("Mac OS X") || has("Macintosh") {
+        "macOS"
+    } else if has("CrOS") {
+        "ChromeOS"
+    } else if has("Linux") {
+        "Linux"
+    } else {
+        ""
+    };
+    match (browser, system) {
+        ("", "") => String::new(),
+        (b, "") => b.to_string(),
+        ("", s) => s.to_string(),
+        (b, s) => format!("{b} · {s}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,5 +123,24 @@ mod tests {
         assert_eq!(realname(4, &EN).1, None, "nothing above 4");
         assert_eq!(realname(9, &EN).0, EN.rn_levels[4], "clamped");
         assert_eq!(realname(-1, &EN).0, EN.rn_levels[0], "clamped");
+    }
+
+    #[test]
+    fn devices_as_people_name_them() {
+        let chrome_win = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+        assert_eq!(device(chrome_win), "Chrome · Windows");
+        let edge = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0";
+        assert_eq!(device(edge), "Edge · Windows");
+        let safari_iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
+        assert_eq!(device(safari_iphone), "Safari · iPhone");
+        let wechat = "Mozilla/5.0 (Linux; Android 14; V2309A) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/116.0.0.0 Mobile Safari/537.36 MicroMessenger/8.0.49";
+        assert_eq!(device(wechat), "微信 · Android");
+        let firefox_mac =
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X 14.5; rv:128.0) Gecko/20100101 Firefox/128.0";
+        assert_eq!(device(firefox_mac), "Firefox · macOS");
+        let harmony = "Mozilla/5.0 (Phone; OpenHarmony 4.1) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/114.0.0.0 Safari/537.36 ArkWeb/4.1.6.1 Mobile HuaweiBrowser/5.0.4.300";
+        assert_eq!(device(harmony), "Chrome · HarmonyOS");
+        assert_eq!(device("curl/8.5.0"), "");
+        assert_eq!(device("reqwest"), "");
     }
 }

@@ -21,7 +21,7 @@ use idp_core::sms;
 use serde_json::json;
 
 use crate::http::State;
-use crate::http::account::{Note, Pending, Posted, home_url, may_change_factors, posted, show_account_with};
+use crate::http::account::{Note, Pending, Posted, may_change_factors, posted, show_account_with};
 use crate::http::pages::{Texts, error_page};
 use crate::http::see_other;
 use crate::http::session::audit;
@@ -153,7 +153,18 @@ async fn open(state: &State, slug: &str, headers: &HeaderMap, body: &Bytes) -> R
         Ok(false) => {
             let Posted { t, lang, session, account, .. } = &posted;
             let note = Some(Note::Problem(lang.texts().need_aal2));
-            Err(show_account_with(state, t, *lang, headers, session, account, note, None).await)
+            Err(show_account_with(
+                state,
+                t,
+                *lang,
+                headers,
+                session,
+                account,
+                crate::http::account::Section::Profile,
+                note,
+                None,
+            )
+            .await)
         }
         Err(e) => Err(error_page(posted.lang, &e)),
     }
@@ -171,11 +182,23 @@ async fn send(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let Some(sender) = contact.sender(&state) else { return see_other(&home_url(&t)) };
+    let Some(sender) = contact.sender(&state) else {
+        return see_other(&crate::http::account::Section::Profile.url(&t));
+    };
     let texts = lang.texts();
     let show = |note: Note<'static>, pending: Option<String>| {
         let pending = pending.map(|a| contact.pending(a));
-        show_account_with(&state, &t, lang, &headers, &session, &account, Some(note), pending)
+        show_account_with(
+            &state,
+            &t,
+            lang,
+            &headers,
+            &session,
+            &account,
+            crate::http::account::Section::Profile,
+            Some(note),
+            pending,
+        )
     };
     let (bad, sent, kind) = contact.texts(texts);
     let Some(address) = contact.normalise(crate::http::param(&params, contact.field()).unwrap_or_default())
@@ -213,13 +236,23 @@ async fn verify(
         let pending = pending.map(|a| contact.pending(a));
         let (state, t, headers, session, account) = page;
         async move {
-            show_account_with(state, t, lang, headers, session, account, Some(Note::Problem(&msg)), pending)
-                .await
+            show_account_with(
+                state,
+                t,
+                lang,
+                headers,
+                session,
+                account,
+                crate::http::account::Section::Profile,
+                Some(Note::Problem(&msg)),
+                pending,
+            )
+            .await
         }
     };
     let Some(address) = contact.normalise(crate::http::param(&params, contact.field()).unwrap_or_default())
     else {
-        return see_other(&home_url(&t));
+        return see_other(&crate::http::account::Section::Profile.url(&t));
     };
     let now = state.env().now();
     let tenant_id = t.tenant.id.clone();
@@ -250,7 +283,7 @@ async fn verify(
                     let detail = json!({"sid": session.sid, "changed": changed});
                     let kind = format!("{}_verified", contact.field());
                     audit(&state, &tenant_id, &kind, Some(&account.id), None, Some(&ip), detail).await;
-                    see_other(&home_url(&t))
+                    see_other(&crate::http::account::Section::Profile.url(&t))
                 }
                 // (only a number is unique to one account)
                 Err(StoreError::Conflict(_)) if matches!(contact, Contact::Phone) => {

@@ -29,7 +29,18 @@ pub async fn delete(state: State, Path(slug): Path<String>, headers: HeaderMap, 
         Err(r) => return r,
     };
     let texts = lang.texts();
-    let refuse = |message| show_account(&state, &t, lang, &headers, &session, &account, Some(message));
+    let refuse = |message| {
+        show_account(
+            &state,
+            &t,
+            lang,
+            &headers,
+            &session,
+            &account,
+            crate::http::account::Section::Delete,
+            Some(message),
+        )
+    };
     if param(&params, "confirm").map(str::trim) != Some(account.username.as_str()) {
         return refuse(texts.delete_wrong_confirm).await;
     }

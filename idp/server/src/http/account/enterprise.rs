@@ -83,7 +83,18 @@ fn future(t: &TenantCtx, starts_at: Option<i64>, now: i64) -> Option<String> {
 async fn done(state: &AppState, p: &Posted, headers: &HeaderMap, message: &str) -> Response {
     let texts = p.lang.texts();
     let note = if message == texts.ent_done { Note::Done(message) } else { Note::Problem(message) };
-    super::show_account_with(state, &p.t, p.lang, headers, &p.session, &p.account, Some(note), None).await
+    super::show_account_with(
+        state,
+        &p.t,
+        p.lang,
+        headers,
+        &p.session,
+        &p.account,
+        crate::http::account::Section::Identity,
+        Some(note),
+        None,
+    )
+    .await
 }
 
 /// Binds the person as the legal representative of the enterprise with the credit code typed.
@@ -104,8 +115,18 @@ pub async fn bind(state: State, Path(slug): Path<String>, headers: HeaderMap, bo
             } else {
                 Note::Problem(&msg)
             };
-            super::show_account_with(state, &p.t, p.lang, headers, &p.session, &p.account, Some(note), None)
-                .await
+            super::show_account_with(
+                state,
+                &p.t,
+                p.lang,
+                headers,
+                &p.session,
+                &p.account,
+                crate::http::account::Section::Identity,
+                Some(note),
+                None,
+            )
+            .await
         }
     };
     let tenant_id = p.t.tenant.id.clone();

@@ -83,11 +83,30 @@ pub async fn withdraw(
                 detail,
             )
             .await;
-            super::show_account_done(&state, &t, lang, &headers, &session, &account, texts.grants_withdrawn)
-                .await
+            super::show_account_done(
+                &state,
+                &t,
+                lang,
+                &headers,
+                &session,
+                &account,
+                crate::http::account::Section::Privacy,
+                texts.grants_withdrawn,
+            )
+            .await
         }
         Ok(false) => {
-            show_account(&state, &t, lang, &headers, &session, &account, Some(texts.grants_none)).await
+            show_account(
+                &state,
+                &t,
+                lang,
+                &headers,
+                &session,
+                &account,
+                crate::http::account::Section::Privacy,
+                Some(texts.grants_none),
+            )
+            .await
         }
         Err(e) => error_page(lang, &e.into()),
     }

@@ -16,9 +16,7 @@ use idp_core::model::{Ceremony, Session, WebauthnCredential};
 use idp_core::passkey::{self, Kind, State as Ceremonial};
 use serde_json::json;
 
-use crate::http::account::{
-    Posted, after_factor_removed, base, home_url, may_change_factors, posted, show_account,
-};
+use crate::http::account::{Posted, after_factor_removed, base, may_change_factors, posted, show_account};
 use crate::http::pages::{RecoveryCodesPage, error_page, render};
 use crate::http::see_other;
 use crate::http::session::audit;
@@ -91,7 +89,18 @@ pub async fn finish(state: State, Path(slug): Path<String>, headers: HeaderMap, 
     };
     let texts = lang.texts();
     let now = state.env().now();
-    let fail = |msg| show_account(&state, &t, lang, &headers, &session, &account, Some(msg));
+    let fail = |msg| {
+        show_account(
+            &state,
+            &t,
+            lang,
+            &headers,
+            &session,
+            &account,
+            crate::http::account::Section::Security,
+            Some(msg),
+        )
+    };
     let Some(rp) = state.passkeys.as_ref() else { return fail(texts.passkey_not_added).await };
     let ceremony = match state.store().take_ceremony(&ceremony_key(&session), now).await {
         Ok(Some(c)) if c.account_id.as_deref() == Some(account.id.as_str()) => c,
@@ -154,7 +163,7 @@ pub async fn finish(state: State, Path(slug): Path<String>, headers: HeaderMap, 
             }
             Err(e) => error_page(lang, &OAuthError::server_error(e.to_string())),
         },
-        Ok(_) => see_other(&home_url(&t)),
+        Ok(_) => see_other(&crate::http::account::Section::Security.url(&t)),
         Err(e) => error_page(lang, &e.into()),
     }
 }
@@ -171,8 +180,17 @@ pub async fn remove(
         Err(r) => return r,
     };
     if !may_change_factors(&state, &t, &session).await.unwrap_or(false) {
-        return show_account(&state, &t, lang, &headers, &session, &account, Some(lang.texts().need_aal2))
-            .await;
+        return show_account(
+            &state,
+            &t,
+            lang,
+            &headers,
+            &session,
+            &account,
+            crate::http::account::Section::Security,
+            Some(lang.texts().need_aal2),
+        )
+        .await;
     }
     match state.store().delete_webauthn_credential(&account.id, &key).await {
         Ok(true) => {
@@ -181,9 +199,9 @@ pub async fn remove(
             if let Err(e) = after_factor_removed(&state, &account.id).await {
                 return error_page(lang, &e);
             }
-            see_other(&home_url(&t))
+            see_other(&crate::http::account::Section::Security.url(&t))
         }
-        Ok(false) => see_other(&home_url(&t)),
+        Ok(false) => see_other(&crate::http::account::Section::Security.url(&t)),
         Err(e) => error_page(lang, &e.into()),
     }
 }

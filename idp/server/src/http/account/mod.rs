@@ -13,6 +13,7 @@ pub mod delete;
 pub mod enterprise;
 pub mod grants;
 pub mod keys;
+pub mod page;
 pub mod password;
 pub mod profile;
 pub mod sessions;
@@ -27,14 +28,13 @@ use idp_core::totp::Secret;
 use idp_core::{OAuthError, policy};
 use serde_json::json;
 
-use super::pages::{
-    AccountPage, KeyRow, Lang, RecoveryCodesPage, TotpEnrolPage, error_page, render, with_form_action,
-};
+use super::pages::{Lang, RecoveryCodesPage, TotpEnrolPage, error_page, render, with_form_action};
 use super::see_other;
-use super::session::{BROWSER_COOKIE, audit, browser_binding, browser_cookie, csrf_ok};
+use super::session::{BROWSER_COOKIE, audit, csrf_ok};
 use super::signin::engine;
 use super::{State, body_text, param, parse_params, require_form};
 use crate::state::{AppState, TenantCtx};
+pub(crate) use page::{Note, Section, show_account, show_account_done, show_account_with};
 
 pub(crate) fn base(t: &TenantCtx) -> String {
     format!("/t/{}", t.tenant.slug)
@@ -135,30 +135,6 @@ pub(crate) async fn may_change_factors(
     Ok(!totp && state.store().webauthn_credentials(&session.account_id).await?.is_empty())
 }
 
-/// The latest claims released about the person (`claims_released` events): when, to which
-/// client, which claims.
-async fn releases(state: &AppState, t: &TenantCtx, account: &Account) -> Vec<(String, String, String)> {
-    let events = state
-        .store()
-        .account_events(&t.tenant.id, &account.id, "claims_released", 20)
-        .await
-        .unwrap_or_default();
-    let mut out = vec![];
-    for e in events {
-        let client_id = e.client_id.unwrap_or_default();
-        let name = match state.store().client(&t.tenant.id, &client_id).await {
-            Ok(Some(c)) => c.name,
-            _ => client_id,
-        };
-        let claims = e.detail["claims"]
-            .as_array()
-            .map(|a| a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(", "))
-            .unwrap_or_default();
-        out.push((t.local(e.at, state.env().now()), name, claims));
-    }
-    out
-}
-
 /// After a factor was removed: with no second factor left, the recovery codes go too.
 pub(crate) async fn after_factor_removed(state: &AppState, account_id: &str) -> Result<(), OAuthError> {
     let totp = state.store().totp(account_id).await?.is_some_and(|c| c.confirmed);
@@ -168,160 +144,14 @@ pub(crate) async fn after_factor_removed(state: &AppState, account_id: &str) -> 
     Ok(())
 }
 
-/// What the account page says above its sections after an action: that it was done (a
-/// polite status, never in red), or what stopped it (an alert).
-#[derive(Clone, Copy)]
-pub enum Note<'a> {
-    Done(&'a str),
-    Problem(&'a str),
-}
-
-impl Note<'_> {
-    pub fn text(&self) -> &str {
-        match self {
-            Note::Done(t) | Note::Problem(t) => t,
-        }
-    }
-    pub fn done(&self) -> bool {
-        matches!(self, Note::Done(_))
-    }
-}
-
-/// The account page, with what stopped the action, if anything.
-pub(crate) async fn show_account(
-    state: &AppState,
-    t: &TenantCtx,
-    lang: Lang,
-    headers: &HeaderMap,
-    session: &Session,
-    account: &Account,
-    problem: Option<&str>,
-) -> Response {
-    show_account_with(state, t, lang, headers, session, account, problem.map(Note::Problem), None).await
-}
-
-/// The account page after an action that was done.
-pub(crate) async fn show_account_done(
-    state: &AppState,
-    t: &TenantCtx,
-    lang: Lang,
-    headers: &HeaderMap,
-    session: &Session,
-    account: &Account,
-    done: &str,
-) -> Response {
-    show_account_with(state, t, lang, headers, session, account, Some(Note::Done(done)), None).await
-}
-
 /// A phone number or email address a code was sent to, awaiting the code.
 pub enum Pending {
     Phone(String),
     Email(String),
 }
 
-/// The account page; `pending` is an address a code was sent to, awaiting the code.
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn show_account_with(
-    state: &AppState,
-    t: &TenantCtx,
-    lang: Lang,
-    headers: &HeaderMap,
-    session: &Session,
-    account: &Account,
-    note: Option<Note<'_>>,
-    pending: Option<Pending>,
-) -> Response {
-    let (phone_pending, email_pending) = match pending {
-        Some(Pending::Phone(p)) => (Some(p), None),
-        Some(Pending::Email(e)) => (None, Some(e)),
-        None => (None, None),
-    };
-    let totp_on = matches!(state.store().totp(&account.id).await, Ok(Some(c)) if c.confirmed);
-    let recovery_left = state.store().recovery_codes_left(&account.id).await.unwrap_or(0);
-    let keys = state.store().webauthn_credentials(&account.id).await.unwrap_or_default();
-    let texts = lang.texts();
-    let now = state.env().now();
-    let keys: Vec<KeyRow> = keys
-        .into_iter()
-        .map(|k| KeyRow {
-            kind: if k.kind == "passkey" { texts.kind_passkey } else { texts.kind_security_key },
-            created: t.local(k.created_at, now),
-            last_used: k.last_used_at.map(|u| t.local(u, now)),
-            flagged: k.flagged_at.is_some(),
-            id: k.id,
-            name: k.name,
-        })
-        .collect();
-    let offered = &t.tenant.settings.factors;
-    let mut kinds = vec![];
-    if offered.passkeys {
-        kinds.push(("passkey", texts.kind_passkey));
-    }
-    if offered.security_keys {
-        kinds.push(("security_key", texts.kind_security_key));
-    }
-    let may_change = may_change_factors(state, t, session).await.unwrap_or(false);
-    let bound = state.store().real_name(&account.id).await.ok().flatten();
-    let types = super::pages::id_types(texts);
-    let realname = bound.as_ref().map(|r| super::pages::RealNameRow {
-        level: r.level,
-        meaning: super::words::realname(r.level, texts).0,
-        next: super::words::realname(r.level, texts).1,
-        name: r.name.clone(),
-        id_type: types.iter().find(|(v, _)| *v == r.id_type).map_or("", |(_, l)| l),
-        masked: r.id_masked.clone(),
-    });
-    let keys_add = state.passkeys.is_some() && !kinds.is_empty() && may_change;
-    let (csrf, is_new) = browser_binding(headers);
-    let page = AccountPage {
-        t: lang.texts(),
-        lang_switch: None,
-        username: &account.username,
-        totp_on,
-        recovery_left,
-        note,
-        has_password: account.password_hash.is_some(),
-        pw_rules: password::rules_text(t.tenant.settings.policy.password_rules(), lang.texts()),
-        base: base(t),
-        csrf: &csrf,
-        keys,
-        keys_add,
-        kinds,
-        totp_offered: offered.totp,
-        phone: account.phone.as_deref(),
-        phone_verified: account.phone_verified_at.is_some(),
-        phone_offered: state.sms.is_some(),
-        phone_pending,
-        email: account.email.as_deref(),
-        email_verified: account.email_verified_at.is_some(),
-        email_offered: state.email.is_some(),
-        email_pending,
-        realname_form: bound.as_ref().is_none_or(|r| r.level < idp_core::realname::IN_PERSON),
-        card_form: super::signin::realname::card_offered(state, t, bound.as_ref().map_or(0, |r| r.level)),
-        realname,
-        id_types: types,
-        enterprises: super::account::enterprise::rows(state, t, account, texts).await,
-        contexts: super::signin::context::account_options(state, t, session, texts).await,
-        releases: releases(state, t, account).await,
-        grants: super::account::grants::rows(state, t, account, lang).await,
-        sessions: super::account::sessions::rows(state, t, account, session, texts).await,
-        history: super::account::sessions::history(state, t, account, texts).await,
-        profile: super::account::profile::fields(state, account, texts).await,
-    };
-    let mut res = with_form_action(render(StatusCode::OK, &page), None);
-    if is_new {
-        res.headers_mut().append(header::SET_COOKIE, browser_cookie(state, t, &csrf));
-    }
-    res
-}
-
 pub async fn show(state: State, Path(slug): Path<String>, headers: HeaderMap) -> Response {
-    match signed_in(&state, &slug, &headers).await {
-        Ok((t, lang, session, account)) => {
-            show_account(&state, &t, lang, &headers, &session, &account, None).await
-        }
-        Err(r) => r,
-    }
+    page::show_signed_in(&state, &slug, &headers, Section::Overview).await
 }
 
 fn enrol_page(
@@ -358,7 +188,7 @@ pub async fn totp_begin(state: State, Path(slug): Path<String>, headers: HeaderM
         Err(r) => return r,
     };
     if !t.tenant.settings.factors.totp {
-        return see_other(&home_url(&t));
+        return see_other(&crate::http::account::Section::Security.url(&t));
     }
     match may_change_factors(&state, &t, &session).await {
         Ok(true) => {}
@@ -370,6 +200,7 @@ pub async fn totp_begin(state: State, Path(slug): Path<String>, headers: HeaderM
                 &headers,
                 &session,
                 &account,
+                crate::http::account::Section::Security,
                 Some(lang.texts().need_aal2),
             )
             .await;
@@ -379,7 +210,7 @@ pub async fn totp_begin(state: State, Path(slug): Path<String>, headers: HeaderM
     match state.ops.begin_totp(&account).await {
         Ok(Some(secret)) => enrol_page(&t, lang, &headers, &secret, &account, None),
         // already on: nothing to set up
-        Ok(None) => see_other(&home_url(&t)),
+        Ok(None) => see_other(&crate::http::account::Section::Security.url(&t)),
         Err(e) => error_page(lang, &OAuthError::server_error(e.to_string())),
     }
 }
@@ -397,7 +228,7 @@ pub async fn totp_confirm(
     };
     let pending = match state.store().totp(&account.id).await {
         Ok(Some(c)) if !c.confirmed => c,
-        Ok(_) => return see_other(&home_url(&t)),
+        Ok(_) => return see_other(&crate::http::account::Section::Security.url(&t)),
         Err(e) => return error_page(lang, &e.into()),
     };
     let secret = match state.ops.totp_secret(&pending) {
@@ -411,7 +242,7 @@ pub async fn totp_confirm(
     };
     let plain = match state.ops.activate_totp(&account.tenant_id, &account.id, step).await {
         Ok(Some(codes)) => codes,
-        Ok(None) => return see_other(&home_url(&t)),
+        Ok(None) => return see_other(&crate::http::account::Section::Security.url(&t)),
         Err(e) => return error_page(lang, &OAuthError::server_error(e.to_string())),
     };
     audit(
@@ -443,8 +274,17 @@ pub async fn totp_remove(
         Err(r) => return r,
     };
     if !may_change_factors(&state, &t, &session).await.unwrap_or(false) {
-        return show_account(&state, &t, lang, &headers, &session, &account, Some(lang.texts().need_aal2))
-            .await;
+        return show_account(
+            &state,
+            &t,
+            lang,
+            &headers,
+            &session,
+            &account,
+            crate::http::account::Section::Security,
+            Some(lang.texts().need_aal2),
+        )
+        .await;
     }
     if let Err(e) = state.store().delete_totp(&account.id).await {
         return error_page(lang, &e.into());
@@ -462,5 +302,5 @@ pub async fn totp_remove(
         json!({"factor": "totp", "sid": session.sid}),
     )
     .await;
-    see_other(&home_url(&t))
+    see_other(&crate::http::account::Section::Security.url(&t))
 }

@@ -29,14 +29,15 @@ pub fn problem_text(p: &PasswordProblem, t: &Texts) -> String {
     }
 }
 
-/// The tenant's rules as the page lists them.
-pub fn rules_text(rules: password::Rules, t: &Texts) -> Vec<String> {
+/// The tenant's rules as the page lists them: (text, what the page's script checks as the
+/// person types: `length:n`, `classes:n`, or nothing for what only the server can judge).
+pub fn rules_text(rules: password::Rules, t: &Texts) -> Vec<(String, String)> {
     let min_length = rules.min_length.max(password::Rules::default().min_length);
     let min_classes = rules.min_classes.clamp(password::Rules::default().min_classes, 4);
     vec![
-        t.pw_rule_length.replace("{n}", &min_length.to_string()),
-        t.pw_rule_classes.replace("{n}", &min_classes.to_string()),
-        t.pw_rule_guess.to_string(),
+        (t.pw_rule_length.replace("{n}", &min_length.to_string()), format!("length:{min_length}")),
+        (t.pw_rule_classes.replace("{n}", &min_classes.to_string()), format!("classes:{min_classes}")),
+        (t.pw_rule_guess.to_string(), String::new()),
     ]
 }
 
@@ -49,7 +50,19 @@ pub async fn change(state: State, Path(slug): Path<String>, headers: HeaderMap, 
     let texts = lang.texts();
     let refuse = |why: String| {
         let (state, t, headers, session, account) = (&state, &t, &headers, &session, &account);
-        async move { show_account(state, t, lang, headers, session, account, Some(&why)).await }
+        async move {
+            show_account(
+                state,
+                t,
+                lang,
+                headers,
+                session,
+                account,
+                crate::http::account::Section::Security,
+                Some(&why),
+            )
+            .await
+        }
     };
     match may_change_factors(&state, &t, &session).await {
         Ok(true) => {}
@@ -108,5 +121,15 @@ pub async fn change(state: State, Path(slug): Path<String>, headers: HeaderMap, 
     let detail = serde_json::json!({"sid": session.sid, "sessions_ended": others.len()});
     crate::http::session::audit(&state, &t.tenant.id, kind, Some(&account.id), None, None, detail).await;
     let account = idp_core::model::Account { password_hash: Some(hash), ..account };
-    show_account_done(&state, &t, lang, &headers, &session, &account, texts.pw_changed).await
+    show_account_done(
+        &state,
+        &t,
+        lang,
+        &headers,
+        &session,
+        &account,
+        crate::http::account::Section::Security,
+        texts.pw_changed,
+    )
+    .await
 }

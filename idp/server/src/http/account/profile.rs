@@ -114,12 +114,31 @@ pub async fn save(state: State, Path(slug): Path<String>, headers: HeaderMap, bo
     let profile = match profile.checked() {
         Ok(p) => p,
         Err(_) => {
-            return show_account(&state, &t, lang, &headers, &session, &account, Some(texts.pf_invalid))
-                .await;
+            return show_account(
+                &state,
+                &t,
+                lang,
+                &headers,
+                &session,
+                &account,
+                crate::http::account::Section::Profile,
+                Some(texts.pf_invalid),
+            )
+            .await;
         }
     };
     if profile.zoneinfo.as_deref().is_some_and(|z| crate::state::clock::time_zone(Some(z)).is_none()) {
-        return show_account(&state, &t, lang, &headers, &session, &account, Some(texts.pf_invalid)).await;
+        return show_account(
+            &state,
+            &t,
+            lang,
+            &headers,
+            &session,
+            &account,
+            crate::http::account::Section::Profile,
+            Some(texts.pf_invalid),
+        )
+        .await;
     }
     let now = state.env().now();
     if let Err(e) = state.store().set_account_profile(&t.tenant.id, &account.id, &profile, now).await {
@@ -138,5 +157,15 @@ pub async fn save(state: State, Path(slug): Path<String>, headers: HeaderMap, bo
         detail,
     )
     .await;
-    super::show_account_done(&state, &t, lang, &headers, &session, &account, texts.pf_saved).await
+    super::show_account_done(
+        &state,
+        &t,
+        lang,
+        &headers,
+        &session,
+        &account,
+        crate::http::account::Section::Profile,
+        texts.pf_saved,
+    )
+    .await
 }

@@ -25,6 +25,8 @@ pub struct SessionRow {
     pub how: String,
     /// The session of this browser.
     pub current: bool,
+    /// The browser and system it signed in from ("Chrome · Windows"), when known.
+    pub device: String,
 }
 
 /// The account's live sessions, newest first.
@@ -38,8 +40,23 @@ pub(crate) async fn rows(
     let now = state.env().now();
     let mut list = state.store().account_sessions(&t.tenant.id, &account.id, now).await.unwrap_or_default();
     list.sort_by_key(|s| std::cmp::Reverse(s.created_at));
+    // each session's device, from the label its sign-in recorded (`words::device`)
+    let signins = state
+        .store()
+        .account_events(&t.tenant.id, &account.id, "login_success", 100)
+        .await
+        .unwrap_or_default();
+    let device = |sid: &str| {
+        signins
+            .iter()
+            .find(|e| e.detail["sid"].as_str() == Some(sid))
+            .and_then(|e| e.detail["device"].as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
     list.into_iter()
         .map(|s| SessionRow {
+            device: device(&s.sid),
             current: s.sid == current.sid,
             created: t.local(s.created_at, now),
             last_seen: t.local(s.last_seen, now),
@@ -125,5 +142,15 @@ pub async fn end(
         );
     }
     let texts = lang.texts();
-    show_account_done(&state, &t, lang, &headers, &session, &account, texts.sessions_ended).await
+    show_account_done(
+        &state,
+        &t,
+        lang,
+        &headers,
+        &session,
+        &account,
+        crate::http::account::Section::Devices,
+        texts.sessions_ended,
+    )
+    .await
 }

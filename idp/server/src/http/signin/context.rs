@@ -246,7 +246,14 @@ pub async fn switch(state: State, Path(slug): Path<String>, headers: HeaderMap, 
     let Some(choice) = options.iter().find(|c| Some(c.value.as_str()) == wanted) else {
         let message = Some(texts.ctx_unknown);
         return crate::http::account::show_account(
-            &state, &p.t, p.lang, &headers, &p.session, &p.account, message,
+            &state,
+            &p.t,
+            p.lang,
+            &headers,
+            &p.session,
+            &p.account,
+            crate::http::account::Section::Identity,
+            message,
         )
         .await;
     };
@@ -268,6 +275,7 @@ pub async fn switch(state: State, Path(slug): Path<String>, headers: HeaderMap, 
         &headers,
         &session,
         &p.account,
+        crate::http::account::Section::Identity,
         texts.ctx_switched,
     )
     .await

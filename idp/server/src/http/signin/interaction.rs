@@ -511,6 +511,8 @@ pub(crate) async fn signed_in(
         return error_page(l.lang, &e.into());
     }
     let client_id = &l.ask.party;
+    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let device = crate::http::words::device(user_agent);
     audit(
         state,
         &tenant_id,
@@ -518,7 +520,7 @@ pub(crate) async fn signed_in(
         Some(account_id),
         Some(client_id),
         Some(ip),
-        json!({"amr": session.amr, "acr": session.acr, "sid": session.sid}),
+        json!({"amr": session.amr, "acr": session.acr, "sid": session.sid, "device": device}),
     )
     .await;
     let mut interaction = l.interaction.clone();

@@ -450,7 +450,17 @@ pub async fn account_bind(
     if let Err(wait) = state.limits.signin_account.check_shared(state.store(), state.env().now(), &key).await
     {
         return crate::http::limited(
-            show_account(&state, &t, lang, &headers, &session, &account, Some(texts.too_many)).await,
+            show_account(
+                &state,
+                &t,
+                lang,
+                &headers,
+                &session,
+                &account,
+                crate::http::account::Section::Identity,
+                Some(texts.too_many),
+            )
+            .await,
             wait,
         );
     }
@@ -468,10 +478,23 @@ pub async fn account_bind(
                 &headers,
                 &session,
                 &account,
+                crate::http::account::Section::Identity,
                 texts.rn_bound,
             )
             .await
         }
-        Err(r) => show_account(&state, &t, lang, &headers, &session, &account, Some(&r.message(texts))).await,
+        Err(r) => {
+            show_account(
+                &state,
+                &t,
+                lang,
+                &headers,
+                &session,
+                &account,
+                crate::http::account::Section::Identity,
+                Some(&r.message(texts)),
+            )
+            .await
+        }
     }
 }
