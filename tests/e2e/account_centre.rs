@@ -37,7 +37,10 @@ async fn the_account_centre_has_an_overview_and_a_page_per_section() {
     let attention = &overview[overview.find("id=\"attention\"").expect("attention")..];
     assert!(attention.starts_with("id=\"attention\" data-count=\"3\""), "{attention}");
     assert!(attention.contains("还没有开启两步验证") && attention.contains("尚未实名认证"), "{attention}");
-    assert!(attention.contains("手机号尚未验证") && attention.contains("/t/main/account/profile"), "{attention}");
+    assert!(
+        attention.contains("手机号尚未验证") && attention.contains("/t/main/account/profile"),
+        "{attention}"
+    );
     let cards = &overview[overview.find("id=\"cards\"").expect("cards")..];
     for section in SECTIONS {
         assert!(cards.contains(&format!("href=\"/t/main/account/{section}\"")), "{section}: {cards}");

@@ -62,7 +62,8 @@ pub async fn tenant_action(
 }
 
 /// The sign-in methods a tenant may offer, as the admin API names them.
-const FACTORS: [&str; 5] = ["totp", "passkeys", "security_keys", "sms_signin", "sms_recovery"];
+const FACTORS: [&str; 7] =
+    ["totp", "passkeys", "security_keys", "sms_signin", "sms_recovery", "registration", "password_reset"];
 /// The policy's numbers, as the admin API names them.
 const POLICY: [&str; 6] = [
     "session_idle_seconds",

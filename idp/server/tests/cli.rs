@@ -62,13 +62,16 @@ fn operator_commands(idp: &Idp) {
     assert!(t["issuer"].as_str().unwrap().ends_with("/t/city"), "{t}");
     assert!(idp.fails(&["tenant", "add", "city"]).contains("already exists"));
     assert!(idp.fails(&["tenant", "add", "Bad Slug"]).contains("slug"));
-    // the factors a tenant offers: all but SMS recovery by default; set exactly by name
+    // the factors a tenant offers: all but SMS recovery and self-registration by default; set
+    // exactly by name
     let f = idp.ok(&["tenant", "factors", "--tenant", "city"]);
     assert_eq!((f["totp"].clone(), f["sms_recovery"].clone()), (true.into(), false.into()), "{f}");
-    let f = idp.ok(&["tenant", "factors", "--tenant", "city", "totp", "passkeys"]);
+    assert_eq!((f["registration"].clone(), f["password_reset"].clone()), (false.into(), true.into()), "{f}");
+    let f = idp.ok(&["tenant", "factors", "--tenant", "city", "totp", "passkeys", "registration"]);
     assert_eq!(
         f,
-        serde_json::json!({"totp": true, "passkeys": true, "security_keys": false, "sms_signin": false, "sms_recovery": false})
+        serde_json::json!({"totp": true, "passkeys": true, "security_keys": false, "sms_signin": false,
+            "sms_recovery": false, "registration": true, "password_reset": false})
     );
     assert!(
         idp.fails(&["tenant", "factors", "--tenant", "city", "carrier-pigeon"]).contains("unknown factor")

@@ -90,23 +90,39 @@ pub struct OfferedFactors {
     pub sms_signin: bool,
     /// A code to the account's verified phone in place of a lost second factor.
     pub sms_recovery: bool,
+    /// Self-registration on the sign-in page: a phone number proven by an SMS code, a password,
+    /// and optionally a real-name binding at once (`http/signin/register.rs`).
+    pub registration: bool,
+    /// "Forgot password" on the sign-in page: a new password after a code to the account's
+    /// verified phone (`http/signin/reset.rs`); the second factor is still asked at sign-in.
+    pub password_reset: bool,
 }
 
 impl Default for OfferedFactors {
     fn default() -> Self {
-        Self { totp: true, passkeys: true, security_keys: true, sms_signin: true, sms_recovery: false }
+        Self {
+            totp: true,
+            passkeys: true,
+            security_keys: true,
+            sms_signin: true,
+            sms_recovery: false,
+            registration: false,
+            password_reset: true,
+        }
     }
 }
 
 impl OfferedFactors {
     /// The names the operator commands use, with whether each is on.
-    pub fn named(&self) -> [(&'static str, bool); 5] {
+    pub fn named(&self) -> [(&'static str, bool); 7] {
         [
             ("totp", self.totp),
             ("passkeys", self.passkeys),
             ("security_keys", self.security_keys),
             ("sms_signin", self.sms_signin),
             ("sms_recovery", self.sms_recovery),
+            ("registration", self.registration),
+            ("password_reset", self.password_reset),
         ]
     }
 
@@ -118,6 +134,8 @@ impl OfferedFactors {
             security_keys: false,
             sms_signin: false,
             sms_recovery: false,
+            registration: false,
+            password_reset: false,
         };
         for n in names {
             match n.as_str() {
@@ -126,6 +144,8 @@ impl OfferedFactors {
                 "security_keys" => f.security_keys = true,
                 "sms_signin" => f.sms_signin = true,
                 "sms_recovery" => f.sms_recovery = true,
+                "registration" => f.registration = true,
+                "password_reset" => f.password_reset = true,
                 other => return Err(format!("unknown factor {other:?}")),
             }
         }

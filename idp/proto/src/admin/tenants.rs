@@ -40,7 +40,8 @@ pub struct NewTenant {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TenantRules {
-    /// The offered ones of `totp`, `passkeys`, `security_keys`, `sms_signin`, `sms_recovery`.
+    /// The offered ones of `totp`, `passkeys`, `security_keys`, `sms_signin`, `sms_recovery`,
+    /// `registration` (self-registration) and `password_reset` (forgotten password).
     pub factors: Option<Vec<String>>,
     pub policy: Option<TenantPolicy>,
 }

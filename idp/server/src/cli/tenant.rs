@@ -17,7 +17,8 @@ pub enum TenantCmd {
     },
     List,
     /// Which sign-in methods and second factors the tenant offers. With names, exactly those
-    /// are on (totp, passkeys, security_keys, sms_signin, sms_recovery); without, shows them.
+    /// are on (totp, passkeys, security_keys, sms_signin, sms_recovery, registration,
+    /// password_reset); without, shows them.
     Factors {
         #[command(flatten)]
         tenant: TenantArg,

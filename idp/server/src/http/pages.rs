@@ -74,6 +74,11 @@ pub struct LoginPage<'a> {
     pub sms_link: Option<String>,
     /// Passkeys are offered: the passkey button and the username's autofill.
     pub passkeys: bool,
+    /// A polite status above the form (after a password reset).
+    pub notice: Option<&'a str>,
+    /// Self-registration and forgotten password, where offered.
+    pub register_link: Option<String>,
+    pub reset_link: Option<String>,
     /// `/t/{tenant}/interaction/{id}`.
     pub base: String,
 }

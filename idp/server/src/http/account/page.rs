@@ -153,6 +153,8 @@ pub struct AccountPage<'a> {
     /// Keys can be added here (the deployment offers WebAuthn, and the session may change
     /// the account's factors).
     pub keys_add: bool,
+    /// Passkeys or security keys are offered here (the deployment's WebAuthn and the tenant).
+    pub keys_offered: bool,
     /// The kinds of key the tenant offers: (form value, label).
     pub kinds: Vec<(&'static str, &'static str)>,
     /// Authenticator apps can be set up.
@@ -389,7 +391,8 @@ async fn security(
     let may_change = may_change_factors(state, t, session).await.unwrap_or(false);
     page.totp_on = totp_on;
     page.keys = keys;
-    page.keys_add = state.passkeys.is_some() && !page.kinds.is_empty() && may_change;
+    page.keys_offered = state.passkeys.is_some() && !page.kinds.is_empty();
+    page.keys_add = page.keys_offered && may_change;
     page.totp_offered = offered.totp;
     page.recovery_left = state.store().recovery_codes_left(&account.id).await.unwrap_or(0);
     page.has_password = account.password_hash.is_some();
@@ -463,11 +466,11 @@ async fn overview(
         });
     }
     if state.sms.is_some() && account.phone_verified_at.is_none() {
-        attention.push(Attention {
-            text: texts.att_phone,
-            href: url(Section::Profile),
-            action: texts.att_phone_go,
-        });
+        let (text, action) = match account.phone {
+            Some(_) => (texts.att_phone, texts.att_phone_go),
+            None => (texts.att_phone_none, texts.att_phone_add),
+        };
+        attention.push(Attention { text, href: url(Section::Profile), action });
     }
 
     let count = |template: &str, n: usize| template.replace("{n}", &n.to_string());
@@ -480,9 +483,11 @@ async fn overview(
         Some(r) => {
             format!("{} {} · {}", texts.rn_level, r.level, count(texts.sum_enterprises, enterprises.len()))
         }
-        None => format!("{} · {}", texts.rn_none, count(texts.sum_enterprises, enterprises.len())),
+        None => format!("{} · {}", texts.sum_rn_none, count(texts.sum_enterprises, enterprises.len())),
     };
-    let phone = match (&account.phone, account.phone_verified_at) {
+    // (masked here, as the ID number is; the section shows it whole)
+    let masked = account.phone.as_deref().map(crate::http::signin::factor::mask_phone);
+    let phone = match (&masked, account.phone_verified_at) {
         (Some(p), Some(_)) => format!("{p} · {}", texts.phone_is_verified),
         (Some(p), None) => format!("{p} · {}", texts.phone_unverified),
         (None, _) => texts.phone_none.to_string(),
@@ -490,7 +495,9 @@ async fn overview(
     let profile = texts.sum_phone.replace("{v}", &phone);
     let last = state
         .store()
-        .account_events(&t.tenant.id, &account.id, "login_success", 2)
+        // (a sign-in again as the same person, a step-up say, keeps the session's id: enough
+        // of them that one before this session shows)
+        .account_events(&t.tenant.id, &account.id, "login_success", 20)
         .await
         .unwrap_or_default()
         .into_iter()

@@ -17,6 +17,7 @@ use idp_core::password::{self, PasswordProblem};
 use crate::http::account::{Posted, may_change_factors, posted, show_account, show_account_done};
 use crate::http::pages::{Texts, error_page};
 use crate::http::{State, param};
+use crate::state::AppState;
 
 /// A rule problem in the page's language.
 pub fn problem_text(p: &PasswordProblem, t: &Texts) -> String {
@@ -39,6 +40,16 @@ pub fn rules_text(rules: password::Rules, t: &Texts) -> Vec<(String, String)> {
         (t.pw_rule_classes.replace("{n}", &min_classes.to_string()), format!("classes:{min_classes}")),
         (t.pw_rule_guess.to_string(), String::new()),
     ]
+}
+
+/// Hashes a new password off the async threads, under the Argon2 permits.
+pub(crate) async fn hash_new(state: &AppState, new: &str) -> Option<String> {
+    let hasher = state.hasher.clone();
+    let new = new.to_string();
+    let permit = state.argon2_permits.acquire().await;
+    let hash = tokio::task::spawn_blocking(move || hasher.hash(&idp_core::SystemEnv, &new).ok()).await;
+    drop(permit);
+    hash.ok().flatten()
 }
 
 /// `POST /account/password`: `current` (when the account has a password), `new`, `again`.

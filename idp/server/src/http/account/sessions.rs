@@ -25,8 +25,10 @@ pub struct SessionRow {
     pub how: String,
     /// The session of this browser.
     pub current: bool,
-    /// The browser and system it signed in from ("Chrome · Windows"), when known.
+    /// The browser and system it signed in from ("Chrome · Windows") as the browser said, when
+    /// known, and the address it signed in from: a label alone could be copied.
     pub device: String,
+    pub ip: String,
 }
 
 /// The account's live sessions, newest first.
@@ -46,17 +48,14 @@ pub(crate) async fn rows(
         .account_events(&t.tenant.id, &account.id, "login_success", 100)
         .await
         .unwrap_or_default();
-    let device = |sid: &str| {
-        signins
-            .iter()
-            .find(|e| e.detail["sid"].as_str() == Some(sid))
-            .and_then(|e| e.detail["device"].as_str())
-            .unwrap_or_default()
-            .to_string()
-    };
+    let signin = |sid: &str| signins.iter().find(|e| e.detail["sid"].as_str() == Some(sid));
+    let device =
+        |sid: &str| signin(sid).and_then(|e| e.detail["device"].as_str()).unwrap_or_default().to_string();
+    let ip = |sid: &str| signin(sid).and_then(|e| e.ip.clone()).unwrap_or_default();
     list.into_iter()
         .map(|s| SessionRow {
             device: device(&s.sid),
+            ip: ip(&s.sid),
             current: s.sid == current.sid,
             created: t.local(s.created_at, now),
             last_seen: t.local(s.last_seen, now),

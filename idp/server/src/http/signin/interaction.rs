@@ -33,6 +33,10 @@ pub(crate) struct Loaded {
     /// Passwordless passkeys are offered (the deployment has a WebAuthn relying party and the
     /// tenant offers them).
     pub passkeys: bool,
+    /// Self-registration and the forgotten-password pages are offered (the tenant's switches
+    /// and an SMS sender; `selfservice.rs`).
+    pub register: bool,
+    pub reset: bool,
     /// The client acts under a statutory duty: consent informs instead of asking.
     pub statutory: bool,
     /// Why the client receives each scope (its register entry), shown beside the item.
@@ -78,7 +82,22 @@ pub(crate) async fn load(
     let offered = &t.tenant.settings.factors;
     let sms = state.sms.is_some() && offered.sms_signin;
     let passkeys = state.passkeys.is_some() && offered.passkeys;
-    Ok(Loaded { t, interaction, ask, lang, client_name, organisation, sms, passkeys, statutory, purposes })
+    let register = state.sms.is_some() && offered.registration;
+    let reset = state.sms.is_some() && offered.password_reset;
+    Ok(Loaded {
+        t,
+        interaction,
+        ask,
+        lang,
+        client_name,
+        organisation,
+        sms,
+        passkeys,
+        register,
+        reset,
+        statutory,
+        purposes,
+    })
 }
 
 pub(crate) fn lang_switch(l: &Loaded) -> Option<String> {
@@ -171,6 +190,19 @@ pub(crate) fn login_page(
     login: &str,
     status: StatusCode,
 ) -> Response {
+    login_page_with(l, headers, error, None, login, status)
+}
+
+/// The sign-in page, with what stopped the last try or a notice (a polite status).
+pub(crate) fn login_page_with(
+    l: &Loaded,
+    headers: &HeaderMap,
+    error: Option<String>,
+    notice: Option<&str>,
+    login: &str,
+    status: StatusCode,
+) -> Response {
+    let base = format!("/t/{}/interaction/{}", l.t.tenant.slug, l.interaction.id);
     let csrf = crate::http::cookie(headers, crate::http::session::BROWSER_COOKIE).unwrap_or_default();
     let hint = l.ask.login_hint.as_deref().unwrap_or_default();
     let page = LoginPage {
@@ -181,9 +213,12 @@ pub(crate) fn login_page(
         action: format!("/t/{}/interaction/{}/login", l.t.tenant.slug, l.interaction.id),
         csrf: &csrf,
         login: if login.is_empty() { hint } else { login },
-        sms_link: l.sms.then(|| format!("/t/{}/interaction/{}/sms", l.t.tenant.slug, l.interaction.id)),
+        sms_link: l.sms.then(|| format!("{base}/sms")),
         passkeys: l.passkeys,
-        base: format!("/t/{}/interaction/{}", l.t.tenant.slug, l.interaction.id),
+        notice,
+        register_link: l.register.then(|| format!("{base}/register")),
+        reset_link: l.reset.then(|| format!("{base}/reset")),
+        base,
     };
     with_form_action(render(status, &page), Some(&l.ask.return_to))
 }

@@ -1,7 +1,8 @@
 //! The sign-in engine (`engine.rs`) and its pages (the interaction): password, SMS code, second
 //! factors (TOTP, passkeys, recovery by SMS), the choice of acting context, the real-name
-//! upgrade and consent. An interaction is started by a protocol front-end
-//! (`super::oidc::authorize` today, CAS and SAML next) or the account pages with a
+//! upgrade and consent; beside them self-registration and the forgotten password
+//! (`selfservice.rs`). An interaction is started by a protocol front-end (OpenID Connect,
+//! CAS, SAML) or the account pages with a
 //! `SignInRequest` (`idp_core::signin`), and ends by handing a `SignedIn` or a refusal back to
 //! it through `super::fronts`. Nothing here reads a protocol's request.
 
@@ -12,4 +13,5 @@ pub mod interaction;
 pub mod passkey;
 pub mod realname;
 pub mod recovery;
+pub mod selfservice;
 pub mod sms;

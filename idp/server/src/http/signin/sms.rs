@@ -85,7 +85,7 @@ pub(crate) async fn phone_limits(
 }
 
 /// Draws a code for `phone` and `purpose` and stores its MAC (replacing the last one).
-async fn put_code(
+pub(crate) async fn put_code(
     state: &AppState,
     tenant_id: &str,
     phone: &str,
@@ -126,6 +126,18 @@ pub(crate) async fn send_code(
                 "【{brand}】您正在找回账号的登录方式，验证码是 {code}，5 分钟内有效。如非本人操作，请勿提供。"
             )
         }
+        (Lang::Zh, "register") => {
+            format!("【{brand}】您正在注册账号，验证码是 {code}，5 分钟内有效，请勿告诉他人。")
+        }
+        (Lang::En, "register") => format!(
+            "{brand}: your code to register an account is {code}. It is valid for 5 minutes; do not share it."
+        ),
+        (Lang::Zh, "reset") => {
+            format!("【{brand}】您正在重设登录密码，验证码是 {code}，5 分钟内有效。如非本人操作，请勿提供。")
+        }
+        (Lang::En, "reset") => format!(
+            "{brand}: your code to set a new password is {code}. It is valid for 5 minutes; if this was not you, do not share it."
+        ),
         (Lang::Zh, "email") => {
             format!("【{brand}】您正在验证电子邮箱，验证码是 {code}，5 分钟内有效，请勿告诉他人。")
         }

@@ -1,0 +1,382 @@
+// The people's pages in a real browser: Debian's Chromium, headless, driven by playwright-core.
+// What a citizen meets — the sign-in page (before and after a wrong password), the consent
+// page, the account overview and its seven sections, the signed-out page and a page that does
+// not exist — is checked in Chinese (zh-CN, the default) and in English (chosen by the browser's
+// Accept-Language), and the overview on a phone (zh-CN), for:
+//
+//  - accessibility: axe-core (npm, pinned in package.json) with the WCAG 2.0 and 2.1 A and AA
+//    rules. A violation of impact "serious" or "critical" fails, printed with its rule, help
+//    and the offending elements; "moderate" and "minor" ones are printed on the page's line.
+//    axe is evaluated through the DevTools protocol (Runtime.evaluate), which the pages'
+//    `script-src 'self'` does not govern, so the pages are audited with their CSP enforced
+//    (a refused inline script or style shows as a console error and fails the run too).
+//  - weight: every byte a first visit transfers (cache disabled: the document, its redirects,
+//    the stylesheet, scripts, icon and images, headers included, from the DevTools protocol's
+//    Network.loadingFinished encodedDataLength) must stay under 50 KB per page: people sign
+//    in from old phones on slow mobile networks;
+//  - the page's language: <html lang> is the one asked for; a plain <title> (no stray markup)
+//    and one <h1> in <main>;
+//  - nothing alarming before the person acts: the first sign-in page shows no alert.
+//
+// Then, in fresh browsers:
+//  - keyboard only: Tab to the username field (the autofocus may already be there; the skip
+//    link is the first stop otherwise), type, Tab, type the password, Enter; on the consent
+//    page the first Tab is the skip link (visible when focused), which leads into the content;
+//    Tab to "allow", Enter; done when the browser asks the redirect URI for `code=` (the
+//    redirect URI has no server: the request is watched, as in passkey.mjs). Every stop must
+//    show a focus ring. `prompt=consent` is added to the authorization URL (unless it has a
+//    prompt) so the page is asked even though consent is remembered.
+//  - without JavaScript: sign in with the password and reach the account overview and the
+//    security section (every form works without script; only WebAuthn needs it).
+//
+// Screenshots (PNG, full page, after the fonts are ready) go to the screenshot directory:
+// signin.png (zh-CN, 1280x800), register.png and reset.png (where offered), consent.png, account.png, account-security.png and
+// account-phone.png (the overview on a 390x844 phone, which has the navigation as a menu), and
+// signed-out.png.
+//
+// usage: node pages.mjs <base URL> <username> <password> <authorization URL> <redirect URI> <screenshot dir>
+// Prints one JSON line per step; exits non-zero on the first failure (PAGES_ALL=1: audit every
+// page and fail at the end, to see every violation at once).
+import { chromium } from "playwright-core";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+const [base, username, password, authorizeUrl, redirectUri, shots] = process.argv.slice(2);
+if (!shots) {
+  console.error("usage: node pages.mjs <base URL> <username> <password> <authorization URL> <redirect URI> <screenshot dir>");
+  process.exit(2);
+}
+const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
+const step = (name, detail = {}) => console.log(JSON.stringify({ step: name, ...detail }));
+const keepGoing = process.env.PAGES_ALL === "1";
+const axePath = new URL("./node_modules/axe-core/axe.min.js", import.meta.url);
+let axeSource;
+try {
+  axeSource = readFileSync(axePath, "utf8");
+} catch (e) {
+  console.log(JSON.stringify({ error: `axe-core is not installed (\`npm ci\` in tests/browser): ${e}` }));
+  process.exit(1);
+}
+const WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
+const LIMIT = 50 * 1024;
+const DESKTOP = { width: 1280, height: 800 };
+mkdirSync(shots, { recursive: true });
+// the consent page is asked even when the person allowed the client before
+const consentUrl = /[?&]prompt=/.test(authorizeUrl) ? authorizeUrl : `${authorizeUrl}&prompt=consent`;
+
+const browser = await chromium.launch({
+  executablePath,
+  headless: true,
+  args: [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    // the tests' redirect URI is http://127.0.0.1:1/cb, a port Chromium blocks by default
+    // (the request must be made to be seen)
+    "--explicitly-allowed-ports=1",
+  ],
+});
+const failures = [];
+const fail = (message) => {
+  if (!keepGoing) throw new Error(message);
+  console.log(JSON.stringify({ failure: message }));
+  failures.push(message);
+};
+
+// Script errors, CSP refusals and failed loads, by page; `page.expectStatus` names the one
+// error status a step expects (the 404 page).
+function watch(page, errors) {
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("console", (m) => {
+    if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) errors.push(m.text());
+  });
+  page.on("response", (r) => {
+    const expected = page.expectStatus && r.url() === page.expectStatus.url && r.status() === page.expectStatus.status;
+    if (r.status() >= 400 && !expected && !r.url().endsWith("/favicon.ico")) errors.push(`${r.status()} ${r.url()}`);
+  });
+}
+
+// The bytes a page's load transferred, from the DevTools protocol, with the cache off so every
+// page is weighed as a first visit. `reset` before the navigation, `total` once it is idle.
+async function meter(context, page) {
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("Network.enable");
+  await cdp.send("Network.setCacheDisabled", { cacheDisabled: true });
+  let types = new Map();
+  let bytes = {};
+  const add = (type, n) => { bytes[type] = (bytes[type] || 0) + n; };
+  cdp.on("Network.requestWillBeSent", (e) => {
+    if (e.request.url.startsWith("data:")) return;
+    // a redirect's response is reported here, not by loadingFinished
+    if (e.redirectResponse) add("Redirect", e.redirectResponse.encodedDataLength || 0);
+    types.set(e.requestId, e.type || "Other");
+  });
+  // only what was asked since the reset (the page before may still be fetching its icon)
+  cdp.on("Network.loadingFinished", (e) => {
+    if (types.has(e.requestId)) add(types.get(e.requestId), e.encodedDataLength);
+  });
+  return {
+    cdp,
+    reset() { types = new Map(); bytes = {}; },
+    total() {
+      const total = Object.values(bytes).reduce((a, b) => a + b, 0);
+      return { total, by: { ...bytes } };
+    },
+  };
+}
+
+async function fontsReady(page) {
+  return page.evaluate(() => document.fonts.ready.then(() => document.fonts.status));
+}
+
+// One page, as it is now: language, weight, axe. `lang` is the <html lang> prefix expected.
+async function audit(page, m, name, lang) {
+  await page.waitForLoadState("networkidle");
+  const size = m.total();
+  const { htmlLang, title, h1 } = await page.evaluate(() => ({
+    htmlLang: document.documentElement.lang, title: document.title, h1: document.querySelectorAll("main h1").length,
+  }));
+  if (!htmlLang.toLowerCase().startsWith(lang)) fail(`${name}: <html lang="${htmlLang}">, expected ${lang}`);
+  // the tab's name is what a screen reader says first (markup there is a template slip)
+  if (!title.trim() || /[<>{}]/.test(title)) fail(`${name}: title ${JSON.stringify(title)}`);
+  if (h1 !== 1) fail(`${name}: ${h1} <h1> in <main>`);
+  if (size.total >= LIMIT) fail(`${name}: ${size.total} bytes transferred (${JSON.stringify(size.by)}), over ${LIMIT}`);
+  const exists = await page.evaluate(() => typeof window.axe);
+  if (exists !== "object") {
+    const r = await m.cdp.send("Runtime.evaluate", { expression: axeSource });
+    if (r.exceptionDetails) throw new Error(`${name}: axe did not load: ${JSON.stringify(r.exceptionDetails)}`);
+  }
+  const { violations, review } = await page.evaluate(async (tags) => {
+    const r = await window.axe.run(document, { runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] });
+    return {
+      violations: r.violations.map((v) => ({
+        id: v.id, impact: v.impact, help: v.help,
+        nodes: v.nodes.map((n) => ({ target: n.target.join(" "), html: n.html, summary: n.failureSummary })),
+      })),
+      // what axe could not decide by itself (a contrast over an image, say): for a person to look at
+      review: r.incomplete.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`),
+    };
+  }, WCAG);
+  const grave = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  // moderate and minor ones are shown, not failed
+  const info = violations.filter((v) => !grave.includes(v))
+    .map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target) }));
+  step(name, { url: page.url(), lang: htmlLang, bytes: size.total, by: size.by, axe_info: info, axe_review: review });
+  if (grave.length) {
+    // each on its own line, with the elements and what would fix them
+    for (const v of grave) {
+      console.log(JSON.stringify({
+        violation: v.id, page: name, impact: v.impact, help: v.help,
+        nodes: v.nodes.map((n) => ({ target: n.target, html: n.html, fix: (n.summary || "").replace(/\s+/g, " ") })),
+      }));
+    }
+    fail(`${name}: axe: ${grave.map((v) => `${v.id} (${v.impact}: ${v.help}) at ${v.nodes.map((n) => n.target).join(", ")}`).join("; ")}`);
+  }
+}
+
+async function shot(page, file) {
+  await fontsReady(page);
+  await page.screenshot({ path: join(shots, file), fullPage: true });
+}
+
+// Signs in on the sign-in page in front of `page` (Enter in the password field would do too).
+async function signIn(page, who, secret) {
+  await page.fill("#login", who);
+  await page.fill("#password", secret);
+  await Promise.all([page.waitForNavigation(), page.click("form[action$='/login'] button[type=submit]")]);
+}
+
+// The focused element, named for the log, and whether it shows a focus ring.
+const focused = (page) => page.evaluate(() => {
+  const e = document.activeElement;
+  if (!e || e === document.body) return { name: "body", ring: false, inMain: false };
+  const s = getComputedStyle(e);
+  const r = e.getBoundingClientRect();
+  const name = e.id ? `#${e.id}` : `${e.tagName.toLowerCase()}${e.className ? `.${e.className}` : ""}` +
+    `${e.getAttribute("name") ? `[${e.getAttribute("name")}=${e.value}]` : ""}`;
+  return {
+    name,
+    ring: (s.outlineStyle !== "none" && parseFloat(s.outlineWidth) > 0) || s.boxShadow !== "none",
+    onScreen: r.right > 0 && r.bottom > 0 && r.left < innerWidth && r.width > 0,
+    inMain: !!e.closest("main"),
+    allow: e.matches("button[name=decision][value=allow]"),
+  };
+});
+
+try {
+  // 1. Every page, in each language: a fresh browser, the account centre leads to the sign-in.
+  for (const [locale, lang] of [["zh-CN", "zh"], ["en-US", "en"]]) {
+    const zh = locale === "zh-CN";
+    const context = await browser.newContext({ locale, viewport: DESKTOP });
+    const page = await context.newPage();
+    const errors = [];
+    watch(page, errors);
+    const m = await meter(context, page);
+    const tag = (n) => `${n}.${locale}`;
+
+    m.reset();
+    await page.goto(`${base}/t/main/account`);
+    await page.waitForSelector("#login");
+    if (await page.locator("[role=alert]:visible, .error:visible").count()) fail(`${tag("signin")}: an alert before the person acted`);
+    await audit(page, m, tag("signin"), lang);
+    if (zh) await shot(page, "signin.png");
+
+    // self-registration and the forgotten password, where the tenant offers them: their
+    // first pages (the phone number)
+    for (const name of ["register", "reset"]) {
+      if (!(await page.locator(`#${name}-link`).count())) continue;
+      const back = page.url();
+      m.reset();
+      await Promise.all([page.waitForURL(new RegExp(`/${name}$`)), page.click(`#${name}-link`)]);
+      await page.waitForSelector("#selfservice-send");
+      await audit(page, m, tag(name), lang);
+      if (zh) await shot(page, `${name}.png`);
+      await page.goto(back);
+      await page.waitForSelector("#login");
+    }
+
+    // a wrong password: the same page with an alert
+    m.reset();
+    await signIn(page, username, `${password}-wrong`);
+    if (!(await page.locator("[role=alert]:visible").count())) fail(`${tag("signin_wrong_password")}: no alert: ${page.url()}`);
+    await audit(page, m, tag("signin_wrong_password"), lang);
+
+    // signed in, back at the overview (where the sign-in began)
+    m.reset();
+    await signIn(page, username, password);
+    if (!/\/t\/main\/account$/.test(page.url())) throw new Error(`${tag("account")}: signed in to ${page.url()}`);
+    await audit(page, m, tag("account"), lang);
+    if (zh) await shot(page, "account.png");
+    for (const section of ["security", "identity", "profile", "privacy", "devices", "activity", "delete"]) {
+      m.reset();
+      await page.goto(`${base}/t/main/account/${section}`);
+      if (!page.url().endsWith(`/account/${section}`)) throw new Error(`${tag(section)}: at ${page.url()}`);
+      await audit(page, m, tag(`account_${section}`), lang);
+      if (zh && section === "security") await shot(page, "account-security.png");
+    }
+
+    // the overview on a phone: the same session in a phone-sized browser
+    if (zh) {
+      const phone = await browser.newContext({
+        locale, storageState: await context.storageState(),
+        viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true,
+      });
+      const p = await phone.newPage();
+      watch(p, errors);
+      const pm = await meter(phone, p);
+      await p.goto(`${base}/t/main/account`);
+      if (!(await p.locator("nav.acct-menu summary").isVisible())) fail("account_phone: no navigation menu on a phone");
+      await audit(p, pm, tag("account_phone"), lang);
+      await shot(p, "account-phone.png");
+      await phone.close();
+    }
+
+    // the consent page, signed in (not answered: the keyboard run below allows)
+    m.reset();
+    await page.goto(consentUrl);
+    await page.waitForSelector("button[name=decision][value=allow]");
+    await audit(page, m, tag("consent"), lang);
+    if (zh) await shot(page, "consent.png");
+
+    // signed out with the header's button
+    await page.goto(`${base}/t/main/account`);
+    await page.waitForLoadState("networkidle");
+    m.reset();
+    await Promise.all([page.waitForNavigation(), page.click("form.signout button")]);
+    if (await page.locator("form.signout").count()) throw new Error(`${tag("signed_out")}: still signed in at ${page.url()}`);
+    await audit(page, m, tag("signed_out"), lang);
+    if (zh) await shot(page, "signed-out.png");
+
+    // a page that does not exist
+    m.reset();
+    page.expectStatus = { url: `${base}/no-such-page`, status: 404 };
+    const res = await page.goto(`${base}/no-such-page`);
+    if (res.status() !== 404) fail(`${tag("not_found")}: status ${res.status()}`);
+    await audit(page, m, tag("not_found"), lang);
+    page.expectStatus = null;
+
+    if (errors.length) fail(`${locale}: script errors: ${errors.join("; ")}`);
+    await context.close();
+  }
+
+  // 2. Keyboard only, in a fresh browser: sign in and allow the client.
+  {
+    const context = await browser.newContext({ locale: "zh-CN", viewport: DESKTOP });
+    const page = await context.newPage();
+    const errors = [];
+    watch(page, errors);
+    let callback = null;
+    page.on("request", (r) => { if (r.url().startsWith(redirectUri)) callback = r.url(); });
+    await page.goto(consentUrl);
+    await page.waitForSelector("#login");
+    const stops = [];
+    const tabTo = async (want, what) => {
+      for (let i = 0; i < 30; i++) {
+        const f = await focused(page);
+        if (want(f)) {
+          if (!f.ring) throw new Error(`keyboard: ${f.name} shows no focus ring`);
+          return f;
+        }
+        await page.keyboard.press("Tab");
+        const g = await focused(page);
+        stops.push(g.name);
+        if (g.name !== "body" && !g.ring) throw new Error(`keyboard: ${g.name} shows no focus ring (stops: ${stops.join(" ")})`);
+        if (g.name !== "body" && !g.onScreen) throw new Error(`keyboard: ${g.name} is focused off screen (stops: ${stops.join(" ")})`);
+      }
+      throw new Error(`keyboard: ${what} not reached with Tab (stops: ${stops.join(" ")})`);
+    };
+    await tabTo((f) => f.name === "#login", "the username field");
+    await page.keyboard.type(username);
+    await page.keyboard.press("Tab");
+    if ((await focused(page)).name !== "#password") throw new Error(`keyboard: Tab from the username went to ${(await focused(page)).name}`);
+    await page.keyboard.type(password);
+    await Promise.all([page.waitForNavigation(), page.keyboard.press("Enter")]);
+    await page.waitForSelector("button[name=decision][value=allow]");
+    const signinStops = stops.splice(0);
+    // the consent page: the skip link first, visible, and into the content
+    await page.keyboard.press("Tab");
+    const skip = await focused(page);
+    if (skip.name !== "a.skip" || !skip.onScreen) throw new Error(`keyboard: the first Tab reached ${skip.name} (on screen: ${skip.onScreen})`);
+    await page.keyboard.press("Enter");
+    await page.keyboard.press("Tab");
+    const into = await focused(page);
+    if (!into.inMain) throw new Error(`keyboard: the skip link led to ${into.name}, not into the content`);
+    stops.push("a.skip", into.name);
+    await tabTo((f) => f.allow, "the allow button");
+    await page.keyboard.press("Enter");
+    for (let i = 0; i < 100 && !callback; i++) await new Promise((r) => setTimeout(r, 50));
+    if (!callback || !callback.includes("code=")) throw new Error(`keyboard: no code came back: ${callback}`);
+    if (errors.length) fail(`keyboard: script errors: ${errors.join("; ")}`);
+    step("keyboard_only", { signin: signinStops, consent: stops, callback });
+    await context.close();
+  }
+
+  // 3. Without JavaScript: the password sign-in, the overview and the security section.
+  {
+    const context = await browser.newContext({ locale: "zh-CN", viewport: DESKTOP, javaScriptEnabled: false });
+    const page = await context.newPage();
+    const errors = [];
+    watch(page, errors);
+    await page.goto(`${base}/t/main/account`);
+    await page.waitForSelector("#login");
+    await signIn(page, username, password);
+    if (!/\/t\/main\/account$/.test(page.url()) || !(await page.locator("#cards").count())) {
+      throw new Error(`no script: sign-in ended at ${page.url()}`);
+    }
+    await page.goto(`${base}/t/main/account/security`);
+    const forms = await page.locator("main form").count();
+    if (!page.url().endsWith("/account/security") || !(await page.locator("main h1").count()) || !forms) {
+      throw new Error(`no script: security section at ${page.url()}`);
+    }
+    if (errors.length) fail(`no script: errors: ${errors.join("; ")}`);
+    step("no_script", { url: page.url(), forms });
+    await context.close();
+  }
+
+  if (failures.length) throw new Error(`${failures.length} failure(s), above`);
+  step("done");
+} catch (e) {
+  console.log(JSON.stringify({ error: String(e && e.stack || e) }));
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}

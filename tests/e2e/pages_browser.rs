@@ -1,0 +1,68 @@
+//! The people's pages in a real browser (`tests/browser/pages.mjs`: Debian's Chromium driven by
+//! npm playwright-core, audited by npm axe-core): the sign-in page before and after a wrong
+//! password, the first pages of self-registration and the forgotten password, consent, the
+//! account overview and its seven sections, the signed-out page and a
+//! missing page, in Chinese and in English, with no serious or critical WCAG 2.1 AA violation,
+//! each under 50 KB transferred; a keyboard-only sign-in to a client; a sign-in and the account
+//! pages with JavaScript off. Its screenshots are the README's (`docs/screenshots/`), so they
+//! show the pages as they are. Passkeys are on (a domain name in the public URL): the heaviest
+//! sign-in page.
+
+use idp_core::model::{ClientSettings, ClientType};
+
+use crate::common::{Backend, PASSWORD, REDIRECT, TestServer, auth_url};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_are_accessible_light_and_work_by_keyboard_and_without_script() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("browser");
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        std::path::Path::new(&chromium).exists() && dir.join("node_modules/axe-core").exists(),
+        "this test needs Debian's chromium ({chromium}) and the npm packages of {} (`npm ci` there); \
+         scripts/test.sh installs both",
+        dir.display()
+    );
+    let outbox = tempfile::tempdir().unwrap();
+    let sms = outbox.path().join("sms.txt");
+    let s = TestServer::start_with(Backend::Sqlite, move |c| {
+        c.public_url = Some("http://localhost:0".into());
+        c.sms.file = Some(sms);
+    })
+    .await
+    .unwrap();
+    // every self-service page too
+    let all = ["totp", "passkeys", "security_keys", "sms_signin", "registration", "password_reset"];
+    s.ops.tenant_factors("main", Some(&all.map(String::from))).await.unwrap();
+    s.add_account("lena").await;
+    let (web, _) = s.add_client(ClientType::Web, ClientSettings::default()).await;
+    let authorize = auth_url(&s.issuer, &web, "&nonce=n-1");
+    let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
+    let base = s.base.clone();
+    let out_dir = shots.display().to_string();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node")
+            .arg(dir.join("pages.mjs"))
+            .args([&base, "lena", PASSWORD, &authorize, REDIRECT, &out_dir])
+            .env("CHROMIUM", chromium)
+            .output()
+            .expect("node runs")
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    for step in ["keyboard_only", "no_script", "done"] {
+        assert!(stdout.contains(&format!("\"step\":\"{step}\"")), "{step}: {stdout}");
+    }
+    let shown = [
+        "signin.png",
+        "register.png",
+        "consent.png",
+        "account.png",
+        "account-security.png",
+        "account-phone.png",
+    ];
+    for shot in shown {
+        assert!(shots.join(shot).exists(), "{shot}");
+    }
+}
