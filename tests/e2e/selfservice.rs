@@ -213,3 +213,66 @@ async fn forgotten(backend: Backend) {
     offer(&s, &["totp", "passkeys", "security_keys", "sms_signin"], &start, "id=\"reset-link\"", false).await;
 }
 crate::both_backends!(forgotten_password_by_phone, forgotten);
+
+/// The forgotten password by a verified email address: the same answer for an unknown
+/// address, an unverified one and one that several accounts proved (whose holders get a
+/// notice saying to use the phone instead, never a code); the reset itself as by phone, the
+/// sign-in form then filled in with the username (an address does not sign in).
+async fn forgotten_by_email(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let (sms, mail) = (dir.path().join("sms.txt"), dir.path().join("mail.txt"));
+    let paths = (sms.clone(), mail.clone());
+    let Some(s) = TestServer::start_with(backend, move |c| {
+        c.sms.file = Some(paths.0);
+        c.email.file = Some(paths.1);
+    })
+    .await
+    else {
+        return;
+    };
+    let tenant = s.tenant_id().await;
+    let rui = s.add_account("rui").await; // rui@example.test, stored but not verified
+    let (web, _) = s.add_client(ClientType::Web, ClientSettings::default()).await;
+    let b = Browser::new();
+    let (url, _, _) = b.get(&s, &auth_url(&s.issuer, &web, "")).await.page();
+    let (_, _, start) = b.get(&s, &format!("{url}/reset")).await.page();
+    assert!(start.contains("手机号或电子邮箱"), "{start}");
+    let (_, _, unverified) = submit(&b, &s, &start, &[("phone", "rui@example.test")]).await;
+    s.ops.store.set_account_email(&tenant, &rui, "rui@example.test", 1).await.unwrap();
+    for twin in ["ann", "ben"] {
+        let id = s.add_account(twin).await;
+        s.ops.store.set_account_email(&tenant, &id, "twins@example.test", 1).await.unwrap();
+    }
+    let (_, _, unknown) = submit(&b, &s, &start, &[("phone", "nobody@example.test")]).await;
+    let (_, _, twins) = submit(&b, &s, &start, &[("phone", "twins@example.test")]).await;
+    s.env.advance(61); // (one code a minute to an address: rui's was asked for above)
+    let (_, _, sent) = submit(&b, &s, &start, &[("phone", " rui@EXAMPLE.test ")]).await;
+    let strip = |p: &str| {
+        ["rui@example.test", "nobody@example.test", "twins@example.test"]
+            .iter()
+            .fold(p.to_string(), |p, a| p.replace(a, "A"))
+    };
+    assert!(sent.contains("value=\"rui@example.test\""), "normalised: {sent}");
+    for other in [&unverified, &unknown, &twins] {
+        let (a, b) = (strip(other), strip(&sent));
+        let at = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
+        let part = |p: &str| p.chars().skip(at.saturating_sub(80)).take(240).collect::<String>();
+        assert_eq!(a, b, "the answer does not tell who has an account: {} | {}", part(&a), part(&b));
+    }
+    let code = code_of_message(&mail, 2, "rui@example.test").await;
+    let inbox = std::fs::read_to_string(&mail).unwrap();
+    let notice = inbox.lines().next().unwrap();
+    assert!(notice.starts_with("twins@example.test\t") && notice.contains("多个账号"), "{inbox}");
+    assert_eq!(messages(&mail), 2, "nothing for the unknown and the unverified address");
+    assert_eq!(messages(&sms), 0);
+
+    let form = [("phone", "rui@example.test"), ("code", code.as_str()), ("new", NEW), ("again", NEW)];
+    let (_, _, done) = submit(&b, &s, &sent, &form).await;
+    assert!(done.contains("role=\"status\">密码已重设") && done.contains("value=\"rui\""), "{done}");
+    let (url, _, _) = b.sign_in(&s, &done, "rui", NEW).await.page();
+    assert!(url.contains("/interaction/") || url.contains("consent"), "{url}");
+    let events = s.ops.store.account_events(&tenant, &rui, "password_reset", 5).await.unwrap();
+    assert_eq!(events[0].detail["via"], "email");
+    assert!(!events[0].detail.to_string().contains("example.test"), "no address in the trail");
+}
+crate::both_backends!(forgotten_password_by_email, forgotten_by_email);

@@ -460,6 +460,24 @@ async fn accounts(s: &dyn Store) {
     );
     is!(s.insert_account(&account(T1, "acc-1", "george", None)).await, Err(StoreError::Conflict(_)));
 
+    // by a verified email address: only where the account's current address was proven
+    let found = |t: &'static str, e: &'static str| async move {
+        s.accounts_by_verified_email(t, e, 10).await.unwrap().into_iter().map(|a| a.id).collect::<Vec<_>>()
+    };
+    assert!(found(T1, "alice@example.test").await.is_empty(), "stored, not verified");
+    for (t, id, name) in [(T1, "acc-6", "hana"), (T1, "acc-7", "ines"), (T2, "acc-b2", "hana")] {
+        s.insert_account(&account(t, id, name, None)).await.unwrap();
+    }
+    s.set_account_email(T1, "acc-6", "shared@example.test", 300).await.unwrap();
+    s.set_account_email(T1, "acc-7", "shared@example.test", 301).await.unwrap();
+    s.set_account_email(T2, "acc-b2", "shared@example.test", 302).await.unwrap();
+    assert_eq!(found(T1, "shared@example.test").await, vec!["acc-6", "acc-7"]);
+    assert_eq!(found(T2, "shared@example.test").await, vec!["acc-b2"], "tenant isolation");
+    assert!(found(T1, "hana@example.test").await.is_empty(), "the address it had before");
+    assert_eq!(s.accounts_by_verified_email(T1, "shared@example.test", 1).await.unwrap().len(), 1);
+    let a = &s.accounts_by_verified_email(T1, "shared@example.test", 1).await.unwrap()[0];
+    assert_eq!(a.email_verified_at, Some(300));
+
     s.set_password_hash(T1, "acc-1", "$argon2id$new", 500).await.unwrap();
     let a = acc(s, "acc-1").await;
     assert_eq!((a.password_hash.as_deref(), a.updated_at), (Some("$argon2id$new"), 500));

@@ -298,6 +298,15 @@ pub trait Store: Send + Sync + 'static {
         }
     }
     async fn list_accounts(&self, tenant_id: &str) -> Result<Vec<Account>>;
+    /// The accounts whose current email address is `email` (exactly as stored) and was
+    /// verified, at most `limit` (an address is not unique: several accounts may have proven
+    /// the same one).
+    async fn accounts_by_verified_email(
+        &self,
+        tenant_id: &str,
+        email: &str,
+        limit: i64,
+    ) -> Result<Vec<Account>>;
     /// Sets the account's phone number, proven now by an SMS code (`Conflict` if another
     /// account of the tenant has it).
     async fn set_account_phone(&self, tenant_id: &str, id: &str, phone: &str, verified_at: i64)

@@ -109,6 +109,28 @@ impl This {
         row.map(TryInto::try_into).transpose()
     }
 
+    pub(crate) async fn sql_accounts_by_verified_email(
+        &self,
+        tenant_id: &str,
+        email: &str,
+        limit: i64,
+    ) -> Result<Vec<Account>> {
+        let rows: Vec<AccountRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            accounts_columns!(),
+            ", v.verified_at AS email_verified_at FROM accounts JOIN email_verifications v ON \
+             v.account_id = accounts.id AND v.email = accounts.email WHERE accounts.tenant_id = $1 \
+             AND accounts.email = $2 ORDER BY accounts.username LIMIT $3"
+        ))
+        .bind(tenant_id)
+        .bind(email)
+        .bind(limit.clamp(1, 100))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
     pub(crate) async fn sql_list_accounts(&self, tenant_id: &str) -> Result<Vec<Account>> {
         let rows: Vec<AccountRow> = sqlx::query_as(concat!(
             "SELECT ",

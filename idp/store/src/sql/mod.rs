@@ -524,6 +524,15 @@ impl idp_core::Store for This {
         self.sql_account_by_login(tenant_id, login).await
     }
 
+    async fn accounts_by_verified_email(
+        &self,
+        tenant_id: &str,
+        email: &str,
+        limit: i64,
+    ) -> Result<Vec<Account>> {
+        self.sql_accounts_by_verified_email(tenant_id, email, limit).await
+    }
+
     async fn list_accounts(&self, tenant_id: &str) -> Result<Vec<Account>> {
         self.sql_list_accounts(tenant_id).await
     }

@@ -37,6 +37,8 @@ pub(crate) struct Loaded {
     /// and an SMS sender; `selfservice.rs`).
     pub register: bool,
     pub reset: bool,
+    /// Codes can go to email addresses (a reset by a verified address).
+    pub email: bool,
     /// The client acts under a statutory duty: consent informs instead of asking.
     pub statutory: bool,
     /// Why the client receives each scope (its register entry), shown beside the item.
@@ -83,7 +85,7 @@ pub(crate) async fn load(
     let sms = state.sms.is_some() && offered.sms_signin;
     let passkeys = state.passkeys.is_some() && offered.passkeys;
     let register = state.sms.is_some() && offered.registration;
-    let reset = state.sms.is_some() && offered.password_reset;
+    let reset = (state.sms.is_some() || state.email.is_some()) && offered.password_reset;
     Ok(Loaded {
         t,
         interaction,
@@ -95,6 +97,7 @@ pub(crate) async fn load(
         passkeys,
         register,
         reset,
+        email: state.email.is_some(),
         statutory,
         purposes,
     })

@@ -86,6 +86,8 @@ struct SelfServicePage<'a> {
     pw_rules: Vec<(String, String)>,
     /// The optional real-name fields (registration, where binding is possible).
     realname: bool,
+    /// A reset may go by email as well as by phone: the field takes either.
+    by_email: bool,
     id_types: Vec<(&'static str, &'static str)>,
 }
 
@@ -115,6 +117,7 @@ fn page(
         code_step,
         pw_rules: rules_text(l.t.tenant.settings.policy.password_rules(), texts),
         realname: flow == Flow::Register,
+        by_email: flow == Flow::Reset && l.email,
         id_types: id_types(texts),
     };
     with_form_action(render(StatusCode::OK, &p), Some(&l.ask.return_to))
@@ -144,19 +147,84 @@ pub async fn show_reset(
     show(Flow::Reset, state, slug, id, headers).await
 }
 
-/// The account a number belongs to, for this flow: any holder for registration; for a reset,
-/// one that verified it and is not disabled.
+/// Where a code goes: a phone number (E.164), or, for a reset where email is offered, an
+/// email address (`normalise_email`).
+enum To {
+    Phone(String),
+    Email(String),
+}
+
+impl To {
+    fn parse(flow: Flow, state: &AppState, typed: &str) -> Option<To> {
+        if flow == Flow::Reset && typed.contains('@') && state.email.is_some() {
+            return crate::http::account::contact::normalise_email(typed).map(To::Email);
+        }
+        sms::normalise_phone(typed).map(To::Phone)
+    }
+
+    fn address(&self) -> &str {
+        match self {
+            To::Phone(a) | To::Email(a) => a,
+        }
+    }
+
+    fn sender(&self, state: &AppState) -> Option<std::sync::Arc<dyn crate::outbound::sms::SmsSender>> {
+        match self {
+            To::Phone(_) => state.sms.clone(),
+            To::Email(_) => state.email.clone(),
+        }
+    }
+}
+
+/// Whose the address is, for this flow.
+enum Holder {
+    None,
+    One(Box<idp_core::model::Account>),
+    /// Several accounts proved the same email address: a reset by it cannot tell which.
+    Many,
+}
+
+/// For registration any account with the number; for a reset one that verified the number
+/// or the address and is not disabled.
 async fn holder(
     state: &AppState,
     tenant_id: &str,
-    phone: &str,
+    to: &To,
     flow: Flow,
-) -> Result<Option<idp_core::model::Account>, idp_core::OAuthError> {
-    let found = state.store().account_by_login(tenant_id, phone).await?;
-    Ok(found.filter(|a| {
-        a.phone.as_deref() == Some(phone)
-            && (flow == Flow::Register || (a.phone_verified_at.is_some() && !a.disabled))
-    }))
+) -> Result<Holder, idp_core::OAuthError> {
+    match to {
+        To::Phone(phone) => {
+            let found = state.store().account_by_login(tenant_id, phone).await?;
+            Ok(
+                match found.filter(|a| {
+                    a.phone.as_deref() == Some(phone.as_str())
+                        && (flow == Flow::Register || (a.phone_verified_at.is_some() && !a.disabled))
+                }) {
+                    Some(a) => Holder::One(Box::new(a)),
+                    None => Holder::None,
+                },
+            )
+        }
+        To::Email(email) => {
+            let mut found = state.store().accounts_by_verified_email(tenant_id, email, 2).await?;
+            found.retain(|a| !a.disabled);
+            Ok(match found.len() {
+                0 => Holder::None,
+                1 => Holder::One(Box::new(found.remove(0))),
+                _ => Holder::Many,
+            })
+        }
+    }
+}
+
+/// A message in place of a code (sent after the answer, like a code).
+fn notify(sender: std::sync::Arc<dyn crate::outbound::sms::SmsSender>, to: &str, message: String) {
+    let to = to.to_string();
+    tokio::spawn(async move {
+        if let Err(why) = sender.send(&to, &message).await {
+            tracing::warn!(error = %why, "a notice could not be sent");
+        }
+    });
 }
 
 async fn send(
@@ -171,53 +239,66 @@ async fn send(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let Some(sender) = state.sms.clone().filter(|_| flow.offered(&l)) else {
+    if !flow.offered(&l) {
         return see_other(&interaction_url(&l.t, &l.interaction.id));
-    };
+    }
     let t = l.lang.texts();
-    let Some(phone) = sms::normalise_phone(param(&params, "phone").unwrap_or_default()) else {
-        return page(flow, &l, &headers, "", false, (Some(t.bad_phone.into()), None));
+    let typed = param(&params, "phone").unwrap_or_default();
+    let Some((to, sender)) = To::parse(flow, &state, typed).and_then(|to| to.sender(&state).map(|s| (to, s)))
+    else {
+        return page(flow, &l, &headers, "", false, (Some(bad_address(flow, &state, t).into()), None));
     };
+    let address = to.address();
     let tenant_id = l.t.tenant.id.clone();
     let ip = crate::http::client_ip(&state, &headers, peer);
     let now = state.env().now();
     let limited =
         match state.limits.signin_ip.check_shared(state.store(), now, &format!("{tenant_id}:{ip}")).await {
-            Ok(()) => phone_limits(&state, &tenant_id, &phone, flow.purpose()).await,
+            Ok(()) => phone_limits(&state, &tenant_id, address, flow.purpose()).await,
             Err(wait) => Err(wait),
         };
     if let Err(wait) = limited {
-        let again = page(flow, &l, &headers, &phone, false, (Some(t.too_many.into()), None));
+        let again = page(flow, &l, &headers, address, false, (Some(t.too_many.into()), None));
         return crate::http::limited(again, wait);
     }
-    let holder = match holder(&state, &tenant_id, &phone, flow).await {
+    let holder = match holder(&state, &tenant_id, &to, flow).await {
         Ok(h) => h,
         Err(e) => return error_page(l.lang, &e),
     };
     // a code for whom it is meant; for anyone else one that is stored and never sent
+    let brand = &t.look().name;
     let sent = match (flow, &holder) {
-        (Flow::Register, None) | (Flow::Reset, Some(_)) => {
-            send_code(&state, sender, &tenant_id, &phone, flow.purpose(), l.lang).await
+        (Flow::Register, Holder::None) | (Flow::Reset, Holder::One(_)) => {
+            send_code(&state, sender, &tenant_id, address, flow.purpose(), l.lang).await
         }
-        (Flow::Register, Some(_)) => {
-            let notice = t.reg_taken_sms.replace("{brand}", &t.look().name);
-            let to = phone.clone();
-            tokio::spawn(async move {
-                if let Err(why) = sender.send(&to, &notice).await {
-                    tracing::warn!(error = %why, "a notice could not be sent");
-                }
-            });
-            put_code(&state, &tenant_id, &phone, flow.purpose()).await.map(|_| ())
+        (Flow::Register, _) => {
+            notify(sender, address, t.reg_taken_sms.replace("{brand}", brand));
+            put_code(&state, &tenant_id, address, flow.purpose()).await.map(|_| ())
         }
-        (Flow::Reset, None) => put_code(&state, &tenant_id, &phone, flow.purpose()).await.map(|_| ()),
+        (Flow::Reset, Holder::Many) => {
+            notify(sender, address, t.reset_many.replace("{brand}", brand));
+            put_code(&state, &tenant_id, address, flow.purpose()).await.map(|_| ())
+        }
+        (Flow::Reset, Holder::None) => {
+            put_code(&state, &tenant_id, address, flow.purpose()).await.map(|_| ())
+        }
     };
     if let Err(e) = sent {
         return error_page(l.lang, &e);
     }
-    let account = holder.as_ref().map(|a| a.id.as_str());
-    audit(&state, &tenant_id, "sms_code_sent", account, None, Some(&ip), json!({"purpose": flow.purpose()}))
-        .await;
-    page(flow, &l, &headers, &phone, true, (None, Some(t.ss_sent)))
+    let account = match &holder {
+        Holder::One(a) => Some(a.id.as_str()),
+        _ => None,
+    };
+    let via = if matches!(to, To::Email(_)) { "email" } else { "sms" };
+    let detail = json!({"purpose": flow.purpose(), "via": via});
+    audit(&state, &tenant_id, "sms_code_sent", account, None, Some(&ip), detail).await;
+    page(flow, &l, &headers, address, true, (None, Some(t.ss_sent)))
+}
+
+/// What the page says of an address it cannot use.
+fn bad_address(flow: Flow, state: &AppState, t: &'static Texts) -> &'static str {
+    if flow == Flow::Reset && state.email.is_some() { t.ss_bad_address } else { t.bad_phone }
 }
 
 pub async fn send_register(
@@ -256,9 +337,10 @@ async fn finish(
         return see_other(&interaction_url(&l.t, &l.interaction.id));
     }
     let t = l.lang.texts();
-    let Some(phone) = sms::normalise_phone(param(&params, "phone").unwrap_or_default()) else {
-        return page(flow, &l, &headers, "", false, (Some(t.bad_phone.into()), None));
+    let Some(to) = To::parse(flow, &state, param(&params, "phone").unwrap_or_default()) else {
+        return page(flow, &l, &headers, "", false, (Some(bad_address(flow, &state, t).into()), None));
     };
+    let phone = to.address().to_string();
     let refuse = |why: String| page(flow, &l, &headers, &phone, true, (Some(why), None));
     let tenant_id = l.t.tenant.id.clone();
     let ip = crate::http::client_ip(&state, &headers, peer);
@@ -292,16 +374,18 @@ async fn finish(
         _ => return page(flow, &l, &headers, &phone, false, (Some(t.sms_gone.into()), None)),
     }
     // the number is proven from here on
-    let holder = match holder(&state, &tenant_id, &phone, flow).await {
+    let holder = match holder(&state, &tenant_id, &to, flow).await {
         Ok(h) => h,
         Err(e) => return error_page(l.lang, &e),
     };
-    match (flow, holder) {
-        (Flow::Register, Some(_)) => refuse(t.reg_taken.into()),
-        (Flow::Register, None) => register(&state, &l, &headers, &params, &phone, &new, &ip).await,
-        (Flow::Reset, Some(account)) => reset(&state, &l, &headers, account, &phone, &new, &ip).await,
-        // (a code no one was sent cannot be accepted; an account that lost the number since)
-        (Flow::Reset, None) => page(flow, &l, &headers, &phone, false, (Some(t.sms_gone.into()), None)),
+    match (flow, holder, &to) {
+        (Flow::Register, Holder::None, To::Phone(_)) => {
+            register(&state, &l, &headers, &params, &phone, &new, &ip).await
+        }
+        (Flow::Register, ..) => refuse(t.reg_taken.into()),
+        (Flow::Reset, Holder::One(account), _) => reset(&state, &l, &headers, *account, &to, &new, &ip).await,
+        // (a code no one was sent cannot be accepted; an account that lost the address since)
+        (Flow::Reset, ..) => page(flow, &l, &headers, &phone, false, (Some(t.sms_gone.into()), None)),
     }
 }
 
@@ -411,11 +495,12 @@ async fn reset(
     l: &Loaded,
     headers: &HeaderMap,
     account: idp_core::model::Account,
-    phone: &str,
+    to: &To,
     new: &str,
     ip: &str,
 ) -> Response {
     let t = l.lang.texts();
+    let phone = to.address();
     let details = [Some(account.username.as_str()), account.name.as_deref(), account.email.as_deref()];
     let personal = password::personal_words(&details.into_iter().flatten().collect::<Vec<_>>());
     if let Err(p) = password::check_rules_for(new, l.t.tenant.settings.policy.password_rules(), &personal) {
@@ -440,7 +525,10 @@ async fn reset(
     if let Err(e) = crate::http::signed_out::end_sessions(state, &l.t, &sessions, None).await {
         return error_page(l.lang, &e);
     }
-    let detail = json!({"via": "sms", "sessions_ended": sessions.len()});
+    let via = if matches!(to, To::Email(_)) { "email" } else { "sms" };
+    let detail = json!({"via": via, "sessions_ended": sessions.len()});
     audit(state, tenant_id, "password_reset", Some(&account.id), Some(&l.ask.party), Some(ip), detail).await;
-    login_page_with(l, headers, None, Some(t.reset_done), phone, StatusCode::OK)
+    // the sign-in form filled in with what signs in: the number, or the username
+    let login = if matches!(to, To::Email(_)) { account.username.as_str() } else { phone };
+    login_page_with(l, headers, None, Some(t.reset_done), login, StatusCode::OK)
 }

@@ -327,7 +327,7 @@ pub static EN: Texts = Texts {
     reg_intro: "Register with your mobile number: we send a code by text message to confirm the number is yours.",
     reset_intro: "Enter the verified mobile number of your account: we send a code, then you set a new password.",
     ss_sent: "If this number can be used, a code has been sent to it; it is valid for 5 minutes.",
-    ss_code: "Code from the text message",
+    ss_code: "The code we sent",
     reg_realname: "Verify your real name now (optional)",
     reg_realname_hint: "Some services need a verified real name. You can also do this later in your account centre.",
     reg_submit: "Create account and sign in",
@@ -341,4 +341,8 @@ pub static EN: Texts = Texts {
     att_phone_none: "No mobile number yet: once one is added and verified, you can recover your account by text message.",
     att_phone_add: "Add one",
     sum_rn_none: "Real name not verified",
+    ss_bad_address: "Enter a valid mobile number or email address.",
+    reset_many: "{brand}: someone asked to set a new password by this email address, which several accounts use, so it cannot tell which: use the account's mobile number instead, or call the help line. If this was not you, ignore this message.",
+    reset_address: "Mobile number or email address",
+    reset_intro_email: "Enter the verified mobile number or email address of your account: we send a code, then you set a new password.",
 };

@@ -351,4 +351,8 @@ pub struct Texts {
     pub att_phone_none: &'static str,
     pub att_phone_add: &'static str,
     pub sum_rn_none: &'static str,
+    pub ss_bad_address: &'static str,
+    pub reset_many: &'static str,
+    pub reset_address: &'static str,
+    pub reset_intro_email: &'static str,
 }

@@ -327,7 +327,7 @@ pub static ZH: Texts = Texts {
     reg_intro: "用手机号注册：我们会发送一条验证码短信，以确认号码是您的。",
     reset_intro: "输入账号绑定并已验证的手机号，我们会发送验证码，之后即可设置新密码。",
     ss_sent: "如果可以继续，验证码已发送到该号码，5 分钟内有效。",
-    ss_code: "短信验证码",
+    ss_code: "验证码",
     reg_realname: "现在完成实名认证（可选）",
     reg_realname_hint: "部分办事服务需要实名认证。也可以以后在账号中心完成。",
     reg_submit: "注册并登录",
@@ -341,4 +341,8 @@ pub static ZH: Texts = Texts {
     att_phone_none: "还没有绑定手机号：绑定并验证后，忘记密码时可以用短信找回。",
     att_phone_add: "去添加",
     sum_rn_none: "未实名",
+    ss_bad_address: "请输入正确的手机号或电子邮箱。",
+    reset_many: "【{brand}】有人请求用这个邮箱重设密码，但有多个账号使用它，无法确定是哪一个：请改用账号的手机号重设，或联系服务热线。如非本人操作，请忽略。",
+    reset_address: "手机号或电子邮箱",
+    reset_intro_email: "输入账号已验证的手机号或电子邮箱，我们会发送验证码，之后即可设置新密码。",
 };
