@@ -33,7 +33,7 @@
 //
 // usage: node newcomer.mjs <base URL> <authorization URL> <redirect URI> <SMS outbox file> [screenshot dir]
 // Prints one JSON line per step and {"step":"done"}; exits non-zero on the first failure.
-// Screenshots (full page), where a directory is given: newcomer-1-signin.png … newcomer-13-activity.png.
+// Screenshots (full page), where a directory is given: newcomer-1-signin.png … newcomer-14-activity.png.
 // NEWCOMER_PHONE overrides the phone number registered (default 13912345678).
 import { chromium } from "playwright-core";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
@@ -209,7 +209,7 @@ try {
   await page.waitForLoadState("networkidle");
   await expectHeading(page, "登录", "the application's sign-in button");
   const signinText = await mainText(page);
-  const appName = (signinText.match(/登录以继续使用\s*(\S+)/) || [])[1];
+  const appName = (signinText.match(/登录以继续使用[ \t]*([^\n]+)/) || [])[1]?.trim();
   if (!appName) throw await stuck(page, "the sign-in page does not say which application the person is signing in to");
   const alarms = await page.locator("main [role=alert]:visible").allInnerTexts();
   if (alarms.length) throw await stuck(page, `the first sign-in page shows an alert before the person did anything: ${alarms.join(" ")}`);
@@ -244,13 +244,16 @@ try {
   const met = rulesText.match(/已满足 (\d+)\/(\d+) 项要求/);
   if (met && met[1] !== met[2]) throw await stuck(page, `the password ${PASSWORD} meets only ${met[0]}`);
   if (met && Number(met[2]) !== ruleCount) {
-    const unticked = squash((await rules.allInnerTexts()).filter((t) => !t.includes("✓")).join("; "));
+    // the marks are the stylesheet's (::before), as the person sees them
+    const marks = await rules.evaluateAll((lis) => lis.map((li) => [getComputedStyle(li, "::before").content, li.innerText]));
+    const unticked = squash(marks.filter(([m]) => !m.includes("✓")).map(([, t]) => t).join("; "));
     confusing("register", `the page lists ${ruleCount} password rules but counts "${met[0]}": the one left unticked (${unticked}) looks unmet`, met[0]);
   }
   let realname = false;
   const optional = page.getByText("现在完成实名认证（可选）", { exact: true });
   if (await optional.count()) {
-    await optional.click();
+    // (a <details>: opened by its summary, unless it is open already)
+    if (!(await page.getByLabel("姓名", { exact: true }).isVisible())) await optional.click();
     await (await field(page, "姓名", "the real name is asked")).fill(NAME);
     const type = await field(page, "证件类型", "the ID type is asked");
     const chosen = await type.evaluate((s) => s.options[s.selectedIndex].text);
@@ -286,12 +289,12 @@ try {
   await expectHeading(page, "我的账号", "the provider's address (the person was signed in a moment ago)");
   const overview = squash(await mainText(page));
   await shot(page, "account");
-  const level = (overview.match(/实名等级：\s*\d[^。]*?）/) || [overview.match(/尚未实名认证。/)?.[0]])[0] || null;
+  const level = (overview.match(/实名等级：\s*\d\s*—\s*\S+/) || overview.match(/尚未实名认证。/) || [null])[0];
   if (realname && /填写姓名和身份证号/.test(overview)) {
     confusing("account", `the person gave ${NAME} / ${ID_NUMBER} at registration, yet the overview says "${level}" and asks to "填写姓名和身份证号" again`, overview);
   }
   if (/账号活动\s*暂无记录/.test(overview)) {
-    confusing("account", "the 账号活动 card says 暂无记录 although the person has just registered and signed in", overview);
+    confusing("account", "the 账号活动 card says 暂无记录 although registering has just signed the person in (the card counts sign-ins before this one: for a first one it could say so)", overview);
   }
   // (for the log: what the overview asks the person to attend to)
   const attention = await page.locator("main h2:has-text('需要您注意') + *").innerText().catch(() => "");
@@ -392,13 +395,30 @@ try {
   if (/您的账号一切正常/.test(home) && /两步验证未开启/.test(home)) {
     confusing("account", "the overview says 您的账号一切正常 while its 登录与安全 card says 两步验证未开启", home);
   }
-  // what the person sees of that sign-in
-  await follow(page, await control(page, "link", "账号活动", "the person checks their sign-ins", { within: page.getByRole("navigation", { name: "账号中心" }) }));
+  // what the person sees of that sign-in: this device's session, signed in by passkey
+  const accountNav = page.getByRole("navigation", { name: "账号中心" });
+  await follow(page, await control(page, "link", "设备与会话", "the person checks how they are signed in", { within: accountNav }));
+  await expectHeading(page, "设备与会话", "\"设备与会话\"");
+  const here = page.locator("main li", { hasText: "当前设备" });
+  const latest = squash(await here.first().innerText().catch(() => ""));
+  if (!latest) throw await stuck(page, "设备与会话 does not mark this device's session (当前设备)");
+  if (!latest.includes("通行密钥")) {
+    // a passkey kept on this device only (not synchronised: amr hwk) is named as a security key
+    confusing("devices", `the person signed in with the 通行密钥 they added, but this device's session says "${(latest.match(/两步验证[^·]*·\s*([^·]+)/) || [, latest])[1].trim()}"`, latest);
+  }
+  await shot(page, "devices");
+  // and the sign-ins the person made (registering signed them in too)
+  await follow(page, await control(page, "link", "账号活动", "the person checks their sign-ins", { within: accountNav }));
   await expectHeading(page, "账号活动", "\"账号活动\"");
-  const latest = squash(await page.locator("main li").first().innerText().catch(() => ""));
-  if (!latest.includes("通行密钥")) throw await stuck(page, `the latest sign-in in 账号活动 does not say it was by passkey: "${latest}"`);
+  const history = (await page.locator("main li:not(nav li)").allInnerTexts()).map(squash);
+  if (history.filter((h) => h.includes("登录成功")).length < 2) {
+    confusing("activity", `账号活动 lists ${history.length} sign-in(s) although the person signed in twice (registering, then the passkey)`, history);
+  }
+  if (history.length && !/通行密钥|短信|密码/.test(history[0])) {
+    confusing("activity", "账号活动 says 登录成功 without how (设备与会话 does say how)", history[0]);
+  }
   await shot(page, "activity");
-  step("passkey_sign_in", { signed_out: outText, latest, password_typed: passwordTyped });
+  step("passkey_sign_in", { signed_out: outText, session: latest, history, password_typed: passwordTyped });
 
   if (errors.length) throw new Error(`script errors: ${errors.join("; ")}`);
   if (strict && confusions.length) throw new Error(`${confusions.length} confusing place(s), above: ${confusions.join("; ")}`);

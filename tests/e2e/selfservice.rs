@@ -46,13 +46,20 @@ async fn registration(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let outbox = dir.path().join("outbox.txt");
     let path = outbox.clone();
-    let Some(s) = TestServer::start_with(backend, move |c| c.sms.file = Some(path)).await else { return };
+    let Some(s) = TestServer::start_with(backend, move |c| {
+        c.sms.file = Some(path);
+        c.realname.provider = "simulator".into();
+    })
+    .await
+    else {
+        return;
+    };
     let home = format!("{}/t/main/account", s.base);
 
     // off by default: no link, and the page leads back to the sign-in
     let b = Browser::new();
     let (url, _, login) = b.get(&s, &home).await.page();
-    assert!(!login.contains("id=\"register-link\"") && login.contains("id=\"reset-link\""), "{login}");
+    assert!(!login.contains("id=\"register-link\"") && !login.contains("id=\"reset-link\""), "{login}");
     let (_, _, back) = b.get(&s, &format!("{url}/register")).await.page();
     assert!(back.contains("name=\"password\""), "{back}");
 
@@ -67,8 +74,12 @@ async fn registration(backend: Backend) {
     assert!(login.contains("id=\"register-link\""), "{login}");
     let (_, _, start) = b.get(&s, &format!("{url}/register")).await.page();
     assert!(start.contains("id=\"selfservice-send\"") && !start.contains("role=\"alert\""), "{start}");
-    let (_, _, bad) = submit(&b, &s, &start, &[("phone", "12")]).await;
-    assert!(bad.contains("role=\"alert\">请输入正确的手机号"), "{bad}");
+    // only mainland mobile numbers: no foreign or premium-rate ranges to pump
+    for bad in ["12", "+12025550123", "+8610123456789"] {
+        let (_, _, bad) = submit(&b, &s, &start, &[("phone", bad)]).await;
+        assert!(bad.contains("role=\"alert\">请输入正确的手机号"), "{bad}");
+    }
+    assert_eq!(messages(&outbox), 0);
 
     // a number with an account: the same answer; its holder gets a notice, not a code
     let (_, _, answer_taken) = submit(&b, &s, &start, &[("phone", "139 0000 7777")]).await;
@@ -88,6 +99,7 @@ async fn registration(backend: Backend) {
     let (_, _, sent) = submit(&b, &s, &start, &[("phone", "13900008888")]).await;
     let strip = |p: &str| p.replace("13900008888", "N").replace("13900007777", "N");
     assert_eq!(strip(&sent), strip(&answer_taken), "the answer does not tell who has an account");
+    assert!(sent.contains("id=\"rn-number\""), "the optional real-name fields: {sent}");
     let code = code_of_message(&outbox, 2, "+8613900008888").await;
     let finish = |code: &str, new: &str, again: &str| {
         let (b, s, sent) = (&b, &s, &sent);
@@ -119,7 +131,7 @@ async fn registration(backend: Backend) {
     let mia = s.ops.account("main", "+8613900008888").await.unwrap();
     assert!(mia.phone_verified_at.is_some() && mia.username.starts_with('u'), "{mia:?}");
     let bound = s.ops.store.real_name(&mia.id).await.unwrap();
-    assert!(bound.is_some_and(|r| r.level >= 1), "bound at once");
+    assert!(bound.is_some_and(|r| r.level == 2), "bound at once, by the provider");
     let events = s.ops.store.account_events(&tenant, &mia.id, "account_registered", 5).await.unwrap();
     assert_eq!(events.len(), 1);
     assert!(!events[0].detail.to_string().contains("13900008888"), "no number in the trail");
@@ -164,6 +176,9 @@ async fn forgotten(backend: Backend) {
     assert!(s.ops.add_account("main", zoe).await.unwrap().phone_verified_at.is_none());
     let (totp, _) = crate::step_up::enrol(&s, "rui").await;
     let (web, _) = s.add_client(ClientType::Web, ClientSettings::default()).await;
+    let signin_url = auth_url(&s.issuer, &web, "");
+    let on = ["totp", "passkeys", "security_keys", "sms_signin", "sms_recovery", "password_reset"];
+    offer(&s, &on, &signin_url, "id=\"reset-link\"", true).await;
 
     // a signed-in browser elsewhere, to be signed out by the reset
     let elsewhere = Browser::new();
@@ -188,6 +203,11 @@ async fn forgotten(backend: Backend) {
     let code = code_of_message(&outbox, 1, "+8613900004444").await;
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert_eq!(messages(&outbox), 1, "only the verified number got a message");
+    // a wrong code counts towards the lockout, as at the SMS sign-in
+    let wrong = [("phone", "+8613900004444"), ("code", "000000"), ("new", NEW), ("again", NEW)];
+    let (_, _, again) = submit(&b, &s, &sent, &wrong).await;
+    assert!(again.contains("验证码不正确"), "{again}");
+    assert_eq!(s.ops.store.account(&tenant, &id).await.unwrap().unwrap().failed_logins, 1);
 
     let (_, _, done) =
         submit(&b, &s, &sent, &[("phone", "+8613900004444"), ("code", &code), ("new", NEW), ("again", NEW)])
@@ -204,13 +224,20 @@ async fn forgotten(backend: Backend) {
     assert!(old.contains("name=\"password\"") && !old.contains("name=\"code\""), "{old}");
     let (_, _, factor) = b.sign_in(&s, &old, "rui", NEW).await.page();
     assert!(factor.contains("name=\"code\""), "the second factor is still asked: {factor}");
+    // and the phone that set the password cannot stand in for the second factor as well:
+    // no SMS recovery for a while, on the account pages' sign-in either
+    assert!(!factor.contains("用手机找回") && !factor.contains("/recovery/send"), "{factor}");
+    let c = Browser::new();
+    let (_, _, login) = c.get(&s, &home).await.page();
+    let (_, _, code_page) = c.sign_in(&s, &login, "rui", NEW).await.page();
+    assert!(code_page.contains("name=\"code\"") && !code_page.contains("/recovery/send"), "{code_page}");
     let events = s.ops.store.account_events(&tenant, &id, "password_reset", 5).await.unwrap();
     assert_eq!(events.len(), 1);
     assert!(!events[0].detail.to_string().contains(NEW));
 
     // switched off: the link and the pages are gone
-    let start = auth_url(&s.issuer, &web, "");
-    offer(&s, &["totp", "passkeys", "security_keys", "sms_signin"], &start, "id=\"reset-link\"", false).await;
+    let off = ["totp", "passkeys", "security_keys", "sms_signin"];
+    offer(&s, &off, &signin_url, "id=\"reset-link\"", false).await;
 }
 crate::both_backends!(forgotten_password_by_phone, forgotten);
 
@@ -233,6 +260,8 @@ async fn forgotten_by_email(backend: Backend) {
     let tenant = s.tenant_id().await;
     let rui = s.add_account("rui").await; // rui@example.test, stored but not verified
     let (web, _) = s.add_client(ClientType::Web, ClientSettings::default()).await;
+    let on = ["totp", "passkeys", "security_keys", "sms_signin", "password_reset"];
+    offer(&s, &on, &auth_url(&s.issuer, &web, ""), "id=\"reset-link\"", true).await;
     let b = Browser::new();
     let (url, _, _) = b.get(&s, &auth_url(&s.issuer, &web, "")).await.page();
     let (_, _, start) = b.get(&s, &format!("{url}/reset")).await.page();

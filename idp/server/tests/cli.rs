@@ -62,11 +62,11 @@ fn operator_commands(idp: &Idp) {
     assert!(t["issuer"].as_str().unwrap().ends_with("/t/city"), "{t}");
     assert!(idp.fails(&["tenant", "add", "city"]).contains("already exists"));
     assert!(idp.fails(&["tenant", "add", "Bad Slug"]).contains("slug"));
-    // the factors a tenant offers: all but SMS recovery and self-registration by default; set
-    // exactly by name
+    // the factors a tenant offers: all but SMS recovery, self-registration and the forgotten
+    // password by default; set exactly by name
     let f = idp.ok(&["tenant", "factors", "--tenant", "city"]);
     assert_eq!((f["totp"].clone(), f["sms_recovery"].clone()), (true.into(), false.into()), "{f}");
-    assert_eq!((f["registration"].clone(), f["password_reset"].clone()), (false.into(), true.into()), "{f}");
+    assert_eq!((f["registration"].clone(), f["password_reset"].clone()), (false.into(), false.into()), "{f}");
     let f = idp.ok(&["tenant", "factors", "--tenant", "city", "totp", "passkeys", "registration"]);
     assert_eq!(
         f,

@@ -91,10 +91,11 @@ pub struct OfferedFactors {
     /// A code to the account's verified phone in place of a lost second factor.
     pub sms_recovery: bool,
     /// Self-registration on the sign-in page: a phone number proven by an SMS code, a password,
-    /// and optionally a real-name binding at once (`http/signin/register.rs`).
+    /// and optionally a real-name binding at once (`http/signin/selfservice.rs`).
     pub registration: bool,
     /// "Forgot password" on the sign-in page: a new password after a code to the account's
-    /// verified phone (`http/signin/reset.rs`); the second factor is still asked at sign-in.
+    /// verified phone or email address (`http/signin/selfservice.rs`); the second factor is
+    /// still asked at sign-in. Off by default, like registration: an operator turns it on.
     pub password_reset: bool,
 }
 
@@ -107,7 +108,7 @@ impl Default for OfferedFactors {
             sms_signin: true,
             sms_recovery: false,
             registration: false,
-            password_reset: true,
+            password_reset: false,
         }
     }
 }

@@ -97,7 +97,10 @@ pub(crate) async fn factors_of(
     let keys = state.passkeys.is_some()
         && store.webauthn_credentials(account_id).await?.iter().any(|c| c.flagged_at.is_none());
     let recovery = store.recovery_codes_left(account_id).await? > 0;
-    let phone = if t.tenant.settings.factors.sms_recovery && state.sms.is_some() {
+    let phone = if t.tenant.settings.factors.sms_recovery
+        && state.sms.is_some()
+        && !crate::http::signin::selfservice::reset_by_phone_lately(state, &t.tenant.id, account_id).await
+    {
         store
             .account(&t.tenant.id, account_id)
             .await?

@@ -39,6 +39,8 @@ pub(crate) struct Loaded {
     pub reset: bool,
     /// Codes can go to email addresses (a reset by a verified address).
     pub email: bool,
+    /// An identity-verification provider checks real-name bindings for this tenant.
+    pub verifier: bool,
     /// The client acts under a statutory duty: consent informs instead of asking.
     pub statutory: bool,
     /// Why the client receives each scope (its register entry), shown beside the item.
@@ -86,6 +88,7 @@ pub(crate) async fn load(
     let passkeys = state.passkeys.is_some() && offered.passkeys;
     let register = state.sms.is_some() && offered.registration;
     let reset = (state.sms.is_some() || state.email.is_some()) && offered.password_reset;
+    let verifier = state.verifier_for(&t).is_some();
     Ok(Loaded {
         t,
         interaction,
@@ -98,6 +101,7 @@ pub(crate) async fn load(
         register,
         reset,
         email: state.email.is_some(),
+        verifier,
         statutory,
         purposes,
     })

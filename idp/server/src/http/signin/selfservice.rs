@@ -11,6 +11,21 @@
 //! both cases a code is stored that was never sent, so that wrong codes answer alike too. Only
 //! the holder of the phone learns anything. The sending limits are SMS sign-in's (per IP, one
 //! code a minute and five an hour per number and purpose), the code tries the sign-in's.
+//!
+//! What an attacker holding the phone (a swapped SIM) or scripting the pages could do, and
+//! what stops it:
+//! - A password set by a code to the phone is not a second secret: for [`RECOVERY_PAUSE`]
+//!   after such a reset, SMS recovery of a lost second factor is not offered
+//!   (`factor::factors_of`), so the phone alone never stands in for both factors.
+//! - A wrong reset code counts towards the account's lockout like a wrong SMS sign-in code
+//!   (an unknown number's costs the same one write); a locked account is not reset (the code
+//!   answers as used), and a reset does not clear a lockout.
+//! - Registration sends codes only to mainland mobile numbers (`+86 1…`, no premium-rate or
+//!   foreign ranges), at most [`REGISTER_SENDS_PER_HOUR`] a tenant an hour besides the limits
+//!   above, and a number that already has an account gets at most one notice a day.
+//! - The real-name fields at registration appear only where an identity-verification provider
+//!   is configured: a self-asserted binding by a fresh account would let anyone squat a
+//!   leaked ID number.
 
 use std::net::SocketAddr;
 
@@ -28,12 +43,27 @@ use crate::http::pages::{Texts, error_page, id_types, render, with_form_action};
 use crate::http::session::audit;
 use crate::http::signin::engine::interaction_url;
 use crate::http::signin::interaction::{
-    Loaded, first_factor_done, lang_switch, load, login_page_with, posted,
+    Loaded, credential_failed, first_factor_done, ghost_failure, lang_switch, load, login_page_with, posted,
 };
 use crate::http::signin::sms::{phone_limits, put_code, send_code};
 use crate::http::{State, param, see_other};
 use crate::ops::NewAccount;
 use crate::state::AppState;
+
+/// How long after a password reset by phone SMS recovery of a lost second factor is refused.
+pub const RECOVERY_PAUSE: i64 = 30 * 86_400;
+/// Registration codes a tenant sends in an hour at most (SMS pumping: every one costs money).
+pub const REGISTER_SENDS_PER_HOUR: i64 = 500;
+
+/// Whether the account's password was set by a code to its phone within [`RECOVERY_PAUSE`].
+pub(crate) async fn reset_by_phone_lately(state: &AppState, tenant_id: &str, account_id: &str) -> bool {
+    let since = state.env().now() - RECOVERY_PAUSE;
+    match state.store().account_events(tenant_id, account_id, "password_reset", 5).await {
+        Ok(events) => events.iter().any(|e| e.at >= since && e.detail["via"] == "sms"),
+        // (unknown: the safe answer)
+        Err(_) => true,
+    }
+}
 
 /// Which self-service.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -116,7 +146,7 @@ fn page(
         phone,
         code_step,
         pw_rules: rules_text(l.t.tenant.settings.policy.password_rules(), texts),
-        realname: flow == Flow::Register,
+        realname: flow == Flow::Register && l.verifier,
         by_email: flow == Flow::Reset && l.email,
         id_types: id_types(texts),
     };
@@ -159,7 +189,12 @@ impl To {
         if flow == Flow::Reset && typed.contains('@') && state.email.is_some() {
             return crate::http::account::contact::normalise_email(typed).map(To::Email);
         }
-        sms::normalise_phone(typed).map(To::Phone)
+        let phone = sms::normalise_phone(typed)?;
+        // registration texts strangers' numbers: mainland mobile numbers only
+        let mainland_mobile = phone
+            .strip_prefix("+86")
+            .is_some_and(|r| r.len() == 11 && r.starts_with('1') && matches!(r.as_bytes()[1], b'3'..=b'9'));
+        (flow == Flow::Reset || mainland_mobile).then_some(To::Phone(phone))
     }
 
     fn address(&self) -> &str {
@@ -217,6 +252,31 @@ async fn holder(
     }
 }
 
+/// One hit on a window of `seconds` under `key`; `Err(wait)` beyond `limit`.
+async fn window(state: &AppState, key: &str, seconds: i64, limit: i64) -> Result<(), u64> {
+    let now = state.env().now();
+    let start = now - now.rem_euclid(seconds);
+    match state.store().count_hit(key, start).await {
+        Ok(hits) if hits > limit => Err((start + seconds - now).max(1) as u64),
+        _ => Ok(()),
+    }
+}
+
+/// [`notify`], at most once a day to an address (the notice must not become a way to pester
+/// someone).
+async fn notify_daily(
+    state: &AppState,
+    tenant_id: &str,
+    sender: std::sync::Arc<dyn crate::outbound::sms::SmsSender>,
+    to: &str,
+    message: String,
+) {
+    let key = format!("notice:{tenant_id}:{}", idp_core::crypto::sha256_hex(to.as_bytes()));
+    if window(state, &key, 86_400, 1).await.is_ok() {
+        notify(sender, to, message);
+    }
+}
+
 /// A message in place of a code (sent after the answer, like a code).
 fn notify(sender: std::sync::Arc<dyn crate::outbound::sms::SmsSender>, to: &str, message: String) {
     let to = to.to_string();
@@ -257,6 +317,13 @@ async fn send(
             Ok(()) => phone_limits(&state, &tenant_id, address, flow.purpose()).await,
             Err(wait) => Err(wait),
         };
+    let limited = match (limited, flow) {
+        (Ok(()), Flow::Register) => {
+            let key = format!("register-sends:{tenant_id}");
+            window(&state, &key, 3600, REGISTER_SENDS_PER_HOUR).await
+        }
+        (other, _) => other,
+    };
     if let Err(wait) = limited {
         let again = page(flow, &l, &headers, address, false, (Some(t.too_many.into()), None));
         return crate::http::limited(again, wait);
@@ -272,11 +339,12 @@ async fn send(
             send_code(&state, sender, &tenant_id, address, flow.purpose(), l.lang).await
         }
         (Flow::Register, _) => {
-            notify(sender, address, t.reg_taken_sms.replace("{brand}", brand));
+            notify_daily(&state, &tenant_id, sender, address, t.reg_taken_sms.replace("{brand}", brand))
+                .await;
             put_code(&state, &tenant_id, address, flow.purpose()).await.map(|_| ())
         }
         (Flow::Reset, Holder::Many) => {
-            notify(sender, address, t.reset_many.replace("{brand}", brand));
+            notify_daily(&state, &tenant_id, sender, address, t.reset_many.replace("{brand}", brand)).await;
             put_code(&state, &tenant_id, address, flow.purpose()).await.map(|_| ())
         }
         (Flow::Reset, Holder::None) => {
@@ -290,9 +358,15 @@ async fn send(
         Holder::One(a) => Some(a.id.as_str()),
         _ => None,
     };
+    // what went out, for an investigation (the same one write whichever it was)
+    let kind = match (flow, &holder) {
+        (Flow::Register, Holder::None) | (Flow::Reset, Holder::One(_)) => "sms_code_sent",
+        (Flow::Register, _) | (Flow::Reset, Holder::Many) => "sms_notice_sent",
+        (Flow::Reset, Holder::None) => "sms_code_withheld",
+    };
     let via = if matches!(to, To::Email(_)) { "email" } else { "sms" };
     let detail = json!({"purpose": flow.purpose(), "via": via});
-    audit(&state, &tenant_id, "sms_code_sent", account, None, Some(&ip), detail).await;
+    audit(&state, &tenant_id, kind, account, None, Some(&ip), detail).await;
     page(flow, &l, &headers, address, true, (None, Some(t.ss_sent)))
 }
 
@@ -368,15 +442,33 @@ async fn finish(
         Ok(c) => c,
         Err(e) => return error_page(l.lang, &e.into()),
     };
+    let holder = match holder(&state, &tenant_id, &to, flow).await {
+        Ok(h) => h,
+        Err(e) => return error_page(l.lang, &e),
+    };
+    if flow == Flow::Reset && check != SmsCheck::Accepted {
+        // a wrong reset code counts as a wrong sign-in code would (an unknown address's costs
+        // the same one write)
+        match &holder {
+            Holder::One(a) => {
+                let client = &l.ask.party;
+                if let Err(e) = credential_failed(&state, &tenant_id, &a.id, client, &ip, "sms_reset").await {
+                    return error_page(l.lang, &e);
+                }
+            }
+            _ => ghost_failure(&state, &tenant_id, &phone).await,
+        }
+    }
     match check {
         SmsCheck::Accepted => {}
         SmsCheck::Wrong(left) => return refuse(format!("{} {left}", t.sms_wrong)),
         _ => return page(flow, &l, &headers, &phone, false, (Some(t.sms_gone.into()), None)),
     }
-    // the number is proven from here on
-    let holder = match holder(&state, &tenant_id, &to, flow).await {
-        Ok(h) => h,
-        Err(e) => return error_page(l.lang, &e),
+    // the address is proven from here on; a locked account is not reset (the code answers as
+    // used, as for an address without an account)
+    let holder = match holder {
+        Holder::One(a) if a.locked_until.is_some_and(|u| u > now) => Holder::None,
+        other => other,
     };
     match (flow, holder, &to) {
         (Flow::Register, Holder::None, To::Phone(_)) => {
@@ -440,8 +532,8 @@ async fn register(
     };
     let account = match state.ops.add_account(&l.t.tenant.slug, person).await {
         Ok(a) => a,
-        // (a race with another registration of the number)
-        Err(_) => {
+        // a race with another registration of the number (`Ops::add_account` says "taken")
+        Err(e) if e.to_string().contains("taken") => {
             return page(
                 Flow::Register,
                 l,
@@ -451,6 +543,7 @@ async fn register(
                 (Some(l.lang.texts().reg_taken.into()), None),
             );
         }
+        Err(e) => return error_page(l.lang, &idp_core::OAuthError::server_error(e.to_string())),
     };
     let now = state.env().now();
     let tenant_id = &l.t.tenant.id;
@@ -474,22 +567,24 @@ async fn register(
     .await;
     let name = param(params, "name").unwrap_or_default();
     let number = param(params, "id_number").unwrap_or_default();
-    if !name.trim().is_empty() && !number.trim().is_empty() {
+    // (only by a provider: see the module's head)
+    if !name.trim().is_empty() && !number.trim().is_empty() && state.verifier_for(&l.t).is_some() {
         let id_type = param(params, "id_type").unwrap_or_default();
         let via = crate::http::signin::realname::Via::Person;
         if crate::http::signin::realname::bind(state, &l.t, &account, name, id_type, number, via)
             .await
             .is_err()
         {
-            // (audited by `bind`; the account centre says it is not bound and offers the form)
-            tracing::info!("a real-name binding at registration was refused");
+            // (the account centre says it is not bound and offers the form)
+            let detail = json!({"at": "registration"});
+            audit(state, &l.t.tenant.id, "realname_refused", Some(&account.id), None, None, detail).await;
         }
     }
     first_factor_done(state, l, headers, &account.id, vec!["sms".into()], ip).await
 }
 
 /// The new password; every session of the account ends (whoever knew the old one is out),
-/// the lockout is cleared, and the person signs in with it as usual.
+/// and the person signs in with it as usual (a lockout stays: the next full sign-in ends it).
 async fn reset(
     state: &AppState,
     l: &Loaded,
@@ -513,9 +608,6 @@ async fn reset(
     let now = state.env().now();
     let tenant_id = &l.t.tenant.id;
     if let Err(e) = state.store().set_password_hash(tenant_id, &account.id, &hash, now).await {
-        return error_page(l.lang, &e.into());
-    }
-    if let Err(e) = state.store().reset_login_failures(tenant_id, &account.id).await {
         return error_page(l.lang, &e.into());
     }
     let sessions = match state.store().account_sessions(tenant_id, &account.id, now).await {
