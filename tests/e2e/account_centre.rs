@@ -38,7 +38,7 @@ async fn the_account_centre_has_an_overview_and_a_page_per_section() {
     assert!(attention.starts_with("id=\"attention\" data-count=\"3\""), "{attention}");
     assert!(attention.contains("还没有开启两步验证") && attention.contains("尚未实名认证"), "{attention}");
     assert!(
-        attention.contains("手机号尚未验证") && attention.contains("/t/main/account/profile"),
+        attention.contains("还没有绑定手机号") && attention.contains("/t/main/account/profile"),
         "{attention}"
     );
     let cards = &overview[overview.find("id=\"cards\"").expect("cards")..];

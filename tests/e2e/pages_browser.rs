@@ -66,3 +66,60 @@ async fn pages_are_accessible_light_and_work_by_keyboard_and_without_script() {
         assert!(shots.join(shot).exists(), "{shot}");
     }
 }
+
+/// A newcomer registers, allows a department application, adds a passkey, sees the
+/// application, signs out and signs in with the passkey — in Chromium, by what the pages say
+/// only (`tests/browser/newcomer.mjs` clicks links and buttons by their visible Chinese text and
+/// types no address but the application's sign-in link and the provider's own).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newcomer_registers_adds_a_passkey_and_signs_in_with_it_by_what_the_pages_say() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("browser");
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        std::path::Path::new(&chromium).exists() && dir.join("node_modules/playwright-core").exists(),
+        "needs Debian's chromium and `npm ci` in {}",
+        dir.display()
+    );
+    let outbox = tempfile::tempdir().unwrap();
+    let sms = outbox.path().join("sms.txt");
+    let sms_arg = sms.display().to_string();
+    let s = TestServer::start_with(Backend::Sqlite, move |c| {
+        c.public_url = Some("http://localhost:0".into());
+        c.sms.file = Some(sms);
+        c.realname.provider = "simulator".into();
+    })
+    .await
+    .unwrap();
+    let all = ["totp", "passkeys", "security_keys", "sms_signin", "registration", "password_reset"];
+    s.ops.tenant_factors("main", Some(&all.map(String::from))).await.unwrap();
+    let (web, _) = s.add_client(ClientType::Web, ClientSettings::default()).await;
+    let authorize = auth_url(&s.issuer, &web, "&nonce=n-1");
+    let base = s.base.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node")
+            .arg(dir.join("newcomer.mjs"))
+            .args([&base, &authorize, REDIRECT, &sms_arg])
+            .env("CHROMIUM", chromium)
+            .env("NEWCOMER_STRICT", "1")
+            .output()
+            .expect("node runs")
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    for step in [
+        "signin_page",
+        "code_sent",
+        "registered",
+        "consented",
+        "account_overview",
+        "passkey_added",
+        "applications",
+        "passkey_sign_in",
+        "done",
+    ] {
+        assert!(stdout.contains(&format!("\"step\":\"{step}\"")), "{step}: {stdout}");
+    }
+    assert!(stdout.contains("\"password_typed\":false"), "signed in by the passkey: {stdout}");
+}

@@ -94,7 +94,9 @@
           opts.mediation = "conditional";
           opts.signal = signal;
           return navigator.credentials.get(opts);
-        }).then(function (cred) { if (cred) finish(form, cred); }, function (e) { fail(form, e); });
+        // the autofill offer failing is not the person's doing (they did not pick a passkey):
+        // no alert; the button stays for when they do
+        }).then(function (cred) { if (cred) finish(form, cred); }, function () {});
       });
     }
   });

@@ -15,6 +15,8 @@ pub fn methods(amr: &[String], t: &Texts) -> String {
             "otp" => t.m_otp,
             "sms" => t.m_sms,
             "swk" => t.m_swk,
+            // a device-bound key that verified the person (Windows Hello, a phone) is a passkey
+            "hwk" if amr.iter().any(|a| a == "user") => t.m_swk,
             "hwk" => t.m_hwk,
             "face" => t.m_face,
             _ => continue,
@@ -39,6 +41,17 @@ pub fn strength(acr: &str, t: &Texts) -> &'static str {
 pub fn realname(level: i64, t: &Texts) -> (&'static str, Option<&'static str>) {
     let i = level.clamp(0, 4) as usize;
     (t.rn_levels[i], t.rn_next.get(i).copied())
+}
+
+/// How the pages name the signed-in person to themselves: the name they gave, else their
+/// phone number masked, else the username (a registration's is generated: people sign in with
+/// the number and would not recognise it).
+pub fn shown_name(account: &idp_core::model::Account) -> String {
+    match (&account.name, &account.phone) {
+        (Some(n), _) if !n.trim().is_empty() => n.clone(),
+        (_, Some(p)) => crate::http::signin::factor::mask_phone(p),
+        _ => account.username.clone(),
+    }
 }
 
 /// The browser and system a sign-in came from, as a person names them ("Chrome · Windows",

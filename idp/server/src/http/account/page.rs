@@ -136,6 +136,8 @@ pub struct AccountPage<'a> {
     /// The sign-out form's action.
     pub sign_out: String,
     pub username: &'a str,
+    /// How the header names the person (`words::shown_name`).
+    pub shown: String,
     pub note: Option<Note<'a>>,
     pub base: String,
     pub csrf: &'a str,
@@ -159,6 +161,8 @@ pub struct AccountPage<'a> {
     pub kinds: Vec<(&'static str, &'static str)>,
     /// Authenticator apps can be set up.
     pub totp_offered: bool,
+    /// This session may change the account's factors (`may_change_factors`).
+    pub may_change: bool,
     // personal details
     pub phone: Option<&'a str>,
     pub phone_verified: bool,
@@ -191,7 +195,7 @@ pub struct AccountPage<'a> {
     // devices and activity
     pub sessions: Vec<super::sessions::SessionRow>,
     /// The latest sign-ins and failed attempts: (when, what, address).
-    pub history: Vec<(String, &'static str, String)>,
+    pub history: Vec<(String, String, String)>,
 }
 
 impl Default for &Texts {
@@ -298,6 +302,7 @@ pub(crate) async fn show_account_with(
         nav,
         sign_out: format!("{}/end_session/confirm", base(t)),
         username: &account.username,
+        shown: words::shown_name(account),
         note,
         base: base(t),
         csrf: &csrf,
@@ -393,6 +398,7 @@ async fn security(
     page.keys = keys;
     page.keys_offered = state.passkeys.is_some() && !page.kinds.is_empty();
     page.keys_add = page.keys_offered && may_change;
+    page.may_change = may_change;
     page.totp_offered = offered.totp;
     page.recovery_left = state.store().recovery_codes_left(&account.id).await.unwrap_or(0);
     page.has_password = account.password_hash.is_some();
@@ -476,7 +482,7 @@ async fn overview(
     let count = |template: &str, n: usize| template.replace("{n}", &n.to_string());
     let security = format!(
         "{} · {}",
-        if totp_on { texts.sum_totp_on } else { texts.sum_totp_off },
+        if totp_on || !keys.is_empty() { texts.sum_totp_on } else { texts.sum_totp_off },
         count(texts.sum_keys, keys.len())
     );
     let identity = match &realname {
@@ -504,7 +510,7 @@ async fn overview(
         // the sign-in before this session's, if there was one
         .find(|e| e.detail["sid"].as_str() != Some(session.sid.as_str()))
         .map_or_else(
-            || texts.history_none.to_string(),
+            || texts.sum_first_signin.to_string(),
             |e| texts.sum_last.replace("{when}", &t.local(e.at, now)),
         );
     let card = |s: Section, summary: String| Card {

@@ -70,18 +70,28 @@ pub(crate) async fn rows(
         .collect()
 }
 
-/// The latest sign-ins and failed attempts: (when, what, address).
+/// The latest sign-ins (with how, in plain words) and failed attempts: (when, what, address).
 pub(crate) async fn history(
     state: &AppState,
     t: &TenantCtx,
     account: &Account,
     texts: &Texts,
-) -> Vec<(String, &'static str, String)> {
+) -> Vec<(String, String, String)> {
     let mut events = vec![];
     for (kind, label) in [("login_success", texts.history_ok), ("login_failure", texts.history_failed)] {
         let found =
             state.store().account_events(&t.tenant.id, &account.id, kind, 10).await.unwrap_or_default();
-        events.extend(found.into_iter().map(|e| (e.at, label, e.ip.unwrap_or_default())));
+        events.extend(found.into_iter().map(|e| {
+            let amr: Vec<String> = e.detail["amr"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+                .unwrap_or_default();
+            let what = match amr.is_empty() {
+                true => label.to_string(),
+                false => format!("{label} · {}", crate::http::words::methods(&amr, texts)),
+            };
+            (e.at, what, e.ip.unwrap_or_default())
+        }));
     }
     events.sort_by_key(|(at, _, _)| std::cmp::Reverse(*at));
     events.truncate(10);

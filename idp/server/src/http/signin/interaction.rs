@@ -187,7 +187,7 @@ pub(crate) async fn session_of(
         return Ok(None);
     }
     let account = state.store().account(&l.t.tenant.id, &session.account_id).await?;
-    Ok(account.map(|a| (session, a.username)))
+    Ok(account.map(|a| (session, crate::http::words::shown_name(&a))))
 }
 
 pub(crate) fn login_page(

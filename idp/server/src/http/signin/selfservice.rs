@@ -367,7 +367,9 @@ async fn send(
     let via = if matches!(to, To::Email(_)) { "email" } else { "sms" };
     let detail = json!({"purpose": flow.purpose(), "via": via});
     audit(&state, &tenant_id, kind, account, None, Some(&ip), detail).await;
-    page(flow, &l, &headers, address, true, (None, Some(t.ss_sent)))
+    // (a number with an account got a message too: the notice)
+    let said = if flow == Flow::Register { t.reg_sent } else { t.ss_sent };
+    page(flow, &l, &headers, address, true, (None, Some(said)))
 }
 
 /// What the page says of an address it cannot use.

@@ -355,4 +355,11 @@ pub struct Texts {
     pub reset_many: &'static str,
     pub reset_address: &'static str,
     pub reset_intro_email: &'static str,
+    pub reg_sent: &'static str,
+    pub recovery_back: &'static str,
+    pub key_added: &'static str,
+    pub two_step_keys: &'static str,
+    pub keys_need_aal2: &'static str,
+    pub sum_first_signin: &'static str,
+    pub totp_optional: &'static str,
 }
