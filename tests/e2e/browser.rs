@@ -174,3 +174,37 @@ pub async fn rp_call(
     let bytes = res.bytes().await.map_err(|e| HttpError(e.to_string()))?;
     builder.body(bytes.to_vec()).map_err(|e| HttpError(e.to_string()))
 }
+
+/// Runs `tests/browser/{script}` with node and Debian's Chromium (or `CHROMIUM`), after checking
+/// both and the npm packages are there (`scripts/test.sh` installs them); `envs` beside.
+/// Returns whether it succeeded, and what it printed.
+pub async fn browser_script(
+    script: &str,
+    args: Vec<String>,
+    envs: Vec<(&'static str, String)>,
+) -> (bool, String) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("browser");
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        std::path::Path::new(&chromium).exists()
+            && dir.join("node_modules/playwright-core").exists()
+            && dir.join("node_modules/axe-core").exists(),
+        "this test needs Debian's chromium ({chromium}) and `npm ci` in {}; scripts/test.sh installs both",
+        dir.display()
+    );
+    let script = dir.join(script);
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node")
+            .arg(script)
+            .args(args)
+            .env("CHROMIUM", chromium)
+            .envs(envs)
+            .output()
+            .expect("node runs")
+    })
+    .await
+    .unwrap();
+    let printed =
+        format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), printed)
+}

@@ -10,18 +10,11 @@
 
 use idp_core::model::{ClientSettings, ClientType};
 
+use crate::browser::browser_script;
 use crate::common::{Backend, PASSWORD, REDIRECT, TestServer, auth_url};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_are_accessible_light_and_work_by_keyboard_and_without_script() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("browser");
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(
-        std::path::Path::new(&chromium).exists() && dir.join("node_modules/axe-core").exists(),
-        "this test needs Debian's chromium ({chromium}) and the npm packages of {} (`npm ci` there); \
-         scripts/test.sh installs both",
-        dir.display()
-    );
     let outbox = tempfile::tempdir().unwrap();
     let sms = outbox.path().join("sms.txt");
     let s = TestServer::start_with(Backend::Sqlite, move |c| {
@@ -37,20 +30,9 @@ async fn pages_are_accessible_light_and_work_by_keyboard_and_without_script() {
     let (web, _) = s.add_client(ClientType::Web, ClientSettings::default()).await;
     let authorize = auth_url(&s.issuer, &web, "&nonce=n-1");
     let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
-    let base = s.base.clone();
-    let out_dir = shots.display().to_string();
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("node")
-            .arg(dir.join("pages.mjs"))
-            .args([&base, "lena", PASSWORD, &authorize, REDIRECT, &out_dir])
-            .env("CHROMIUM", chromium)
-            .output()
-            .expect("node runs")
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let args = [&s.base, "lena", PASSWORD, &authorize, REDIRECT, &shots.display().to_string()];
+    let (ok, stdout) = browser_script("pages.mjs", args.map(|a| a.to_string()).to_vec(), vec![]).await;
+    assert!(ok, "{stdout}");
     for step in ["keyboard_only", "no_script", "done"] {
         assert!(stdout.contains(&format!("\"step\":\"{step}\"")), "{step}: {stdout}");
     }
@@ -73,13 +55,6 @@ async fn pages_are_accessible_light_and_work_by_keyboard_and_without_script() {
 /// types no address but the application's sign-in link and the provider's own).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_newcomer_registers_adds_a_passkey_and_signs_in_with_it_by_what_the_pages_say() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("browser");
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(
-        std::path::Path::new(&chromium).exists() && dir.join("node_modules/playwright-core").exists(),
-        "needs Debian's chromium and `npm ci` in {}",
-        dir.display()
-    );
     let outbox = tempfile::tempdir().unwrap();
     let sms = outbox.path().join("sms.txt");
     let sms_arg = sms.display().to_string();
@@ -94,20 +69,9 @@ async fn a_newcomer_registers_adds_a_passkey_and_signs_in_with_it_by_what_the_pa
     s.ops.tenant_factors("main", Some(&all.map(String::from))).await.unwrap();
     let (web, _) = s.add_client(ClientType::Web, ClientSettings::default()).await;
     let authorize = auth_url(&s.issuer, &web, "&nonce=n-1");
-    let base = s.base.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("node")
-            .arg(dir.join("newcomer.mjs"))
-            .args([&base, &authorize, REDIRECT, &sms_arg])
-            .env("CHROMIUM", chromium)
-            .env("NEWCOMER_STRICT", "1")
-            .output()
-            .expect("node runs")
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let args = [&s.base, &authorize, REDIRECT, &sms_arg].map(|a| a.to_string()).to_vec();
+    let (ok, stdout) = browser_script("newcomer.mjs", args, vec![("NEWCOMER_STRICT", "1".into())]).await;
+    assert!(ok, "{stdout}");
     for step in [
         "signin_page",
         "code_sent",

@@ -73,6 +73,10 @@ enum Flow {
 }
 
 impl Flow {
+    fn named(path: &str) -> Option<Flow> {
+        [Flow::Register, Flow::Reset].into_iter().find(|f| f.purpose() == path)
+    }
+
     fn purpose(self) -> &'static str {
         match self {
             Flow::Register => "register",
@@ -153,28 +157,18 @@ fn page(
     with_form_action(render(StatusCode::OK, &p), Some(&l.ask.return_to))
 }
 
-async fn show(flow: Flow, state: State, slug: String, id: String, headers: HeaderMap) -> Response {
+/// `GET /t/{tenant}/interaction/{id}/{register|reset}`: the first page.
+pub async fn show(
+    state: State,
+    Path((slug, id, flow)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(flow) = Flow::named(&flow) else { return crate::http::pages::not_found(headers).await };
     match load(&state, &slug, &id, &headers).await {
         Ok(l) if flow.offered(&l) => page(flow, &l, &headers, "", false, (None, None)),
         Ok(l) => see_other(&interaction_url(&l.t, &l.interaction.id)),
         Err(r) => r,
     }
-}
-
-pub async fn show_register(
-    state: State,
-    Path((slug, id)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> Response {
-    show(Flow::Register, state, slug, id, headers).await
-}
-
-pub async fn show_reset(
-    state: State,
-    Path((slug, id)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> Response {
-    show(Flow::Reset, state, slug, id, headers).await
 }
 
 /// Where a code goes: a phone number (E.164), or, for a reset where email is offered, an
@@ -287,14 +281,15 @@ fn notify(sender: std::sync::Arc<dyn crate::outbound::sms::SmsSender>, to: &str,
     });
 }
 
-async fn send(
-    flow: Flow,
+/// `POST …/{register|reset}/send`: a code (or what stands for one) to the address typed.
+pub async fn send(
     state: State,
-    (slug, id): (String, String),
-    peer: SocketAddr,
+    Path((slug, id, flow)): Path<(String, String, String)>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let Some(flow) = Flow::named(&flow) else { return crate::http::pages::not_found(headers).await };
     let (l, params) = match posted(&state, &slug, &id, &headers, &body).await {
         Ok(v) => v,
         Err(r) => return r,
@@ -377,34 +372,15 @@ fn bad_address(flow: Flow, state: &AppState, t: &'static Texts) -> &'static str 
     if flow == Flow::Reset && state.email.is_some() { t.ss_bad_address } else { t.bad_phone }
 }
 
-pub async fn send_register(
+/// `POST …/{register|reset}/finish`: the code and the new password.
+pub async fn finish(
     state: State,
-    Path(ids): Path<(String, String)>,
+    Path((slug, id, flow)): Path<(String, String, String)>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    send(Flow::Register, state, ids, peer, headers, body).await
-}
-
-pub async fn send_reset(
-    state: State,
-    Path(ids): Path<(String, String)>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    send(Flow::Reset, state, ids, peer, headers, body).await
-}
-
-async fn finish(
-    flow: Flow,
-    state: State,
-    (slug, id): (String, String),
-    peer: SocketAddr,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+    let Some(flow) = Flow::named(&flow) else { return crate::http::pages::not_found(headers).await };
     let (l, params) = match posted(&state, &slug, &id, &headers, &body).await {
         Ok(v) => v,
         Err(r) => return r,
@@ -481,26 +457,6 @@ async fn finish(
         // (a code no one was sent cannot be accepted; an account that lost the address since)
         (Flow::Reset, ..) => page(flow, &l, &headers, &phone, false, (Some(t.sms_gone.into()), None)),
     }
-}
-
-pub async fn finish_register(
-    state: State,
-    Path(ids): Path<(String, String)>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    finish(Flow::Register, state, ids, peer, headers, body).await
-}
-
-pub async fn finish_reset(
-    state: State,
-    Path(ids): Path<(String, String)>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    finish(Flow::Reset, state, ids, peer, headers, body).await
 }
 
 /// The new account: a generated username (people sign in with the phone number), the proven
