@@ -78,6 +78,20 @@ async fn account_pages(backend: Backend) {
     let code = secret.code_at_step(s.env.now() / 30);
     let (url, _, on) = post(&b2, &s, &code_page, &[("code", &code)]).await.page();
     assert!(url.ends_with("/account/security") && on.contains("data-on=\"true\""), "{url}: {on}");
+
+    // new recovery codes: only from this session, shown once, the old ones replaced
+    let renew = "/t/main/account/recovery/renew";
+    assert!(on.contains("id=\"recovery-renew\"") && !refused.contains("id=\"recovery-renew\""), "{on}");
+    let csrf1 = crate::browser::extract(&refused, "csrf").unwrap();
+    let (_, _, no) = b.post_form(&s, renew, &[("csrf", &csrf1)]).await.page();
+    assert!(no.contains("请先使用两步验证"), "a password-only session: {no}");
+    let (_, _, forged) = b2.post_form(&s, renew, &[("csrf", "forged")]).await.page();
+    assert!(!forged.contains("<li><code>"), "{forged}");
+    let csrf2 = crate::browser::extract(&on, "csrf").unwrap();
+    let (_, _, fresh) = b2.post_form(&s, renew, &[("csrf", &csrf2)]).await.page();
+    assert_eq!(fresh.matches("<li><code>").count(), 10, "{fresh}");
+    let first = between(&codes, "<li><code>", "</code>").to_string();
+    assert!(!fresh.contains(&first), "new codes");
     let (_, _, off) = post(&b2, &s, &on, &[]).await.page();
     assert!(off.contains("data-on=\"false\""), "{off}");
 

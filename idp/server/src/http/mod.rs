@@ -75,6 +75,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/t/{tenant}/account/totp/begin", post(account::totp_begin))
         .route("/t/{tenant}/account/totp/confirm", post(account::totp_confirm))
         .route("/t/{tenant}/account/totp/remove", post(account::totp_remove))
+        .route("/t/{tenant}/account/recovery/renew", post(account::recovery_renew))
         .route("/t/{tenant}/account/realname", post(signin::realname::account_bind))
         .route("/t/{tenant}/account/enterprise/bind", post(account::enterprise::bind))
         .route("/t/{tenant}/account/context", post(signin::context::switch))

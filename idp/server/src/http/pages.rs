@@ -242,6 +242,8 @@ pub struct RecoveryCodesPage<'a> {
     pub lang_switch: Option<String>,
     pub codes: &'a [String],
     pub base: String,
+    /// What was just done, said above the codes (a key added).
+    pub done: Option<&'a str>,
 }
 
 #[derive(Template)]

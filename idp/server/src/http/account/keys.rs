@@ -8,7 +8,7 @@
 
 use axum::body::Bytes;
 use axum::extract::Path;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use idp_core::OAuthError;
 use idp_core::crypto::random_token;
@@ -16,8 +16,8 @@ use idp_core::model::{Ceremony, Session, WebauthnCredential};
 use idp_core::passkey::{self, Kind, State as Ceremonial};
 use serde_json::json;
 
-use crate::http::account::{Posted, after_factor_removed, base, may_change_factors, posted, show_account};
-use crate::http::pages::{RecoveryCodesPage, error_page, render};
+use crate::http::account::{Posted, after_factor_removed, may_change_factors, posted, show_account};
+use crate::http::pages::error_page;
 use crate::http::see_other;
 use crate::http::session::audit;
 use crate::http::{State, json_error, param};
@@ -155,12 +155,7 @@ pub async fn finish(state: State, Path(slug): Path<String>, headers: HeaderMap, 
     // The first second factor brings the recovery codes, for the day the key is lost.
     match state.store().recovery_codes_left(&account.id).await {
         Ok(0) => match state.ops.new_recovery_codes(&account.tenant_id, &account.id).await {
-            Ok(codes) => {
-                let page = RecoveryCodesPage { t: texts, lang_switch: None, codes: &codes, base: base(&t) };
-                let mut res = render(StatusCode::OK, &page);
-                res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-                res
-            }
+            Ok(codes) => crate::http::account::recovery_codes_page(&t, lang, &codes, Some(texts.key_added)),
             Err(e) => error_page(lang, &OAuthError::server_error(e.to_string())),
         },
         Ok(_) => see_other(&crate::http::account::Section::Security.url(&t)),

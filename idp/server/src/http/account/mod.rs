@@ -255,10 +255,7 @@ pub async fn totp_confirm(
         json!({"factor": "totp", "sid": session.sid}),
     )
     .await;
-    let page = RecoveryCodesPage { t: lang.texts(), lang_switch: None, codes: &plain, base: base(&t) };
-    let mut res = render(StatusCode::OK, &page);
-    res.headers_mut().insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
-    res
+    recovery_codes_page(&t, lang, &plain, None)
 }
 
 /// Turns two-step verification off: only from a session that used a second factor (aal2) or
@@ -303,4 +300,67 @@ pub async fn totp_remove(
     )
     .await;
     see_other(&crate::http::account::Section::Security.url(&t))
+}
+
+/// New recovery codes (the old ones stop working), shown once: for an account with a second
+/// factor, from a session that may change its factors.
+pub async fn recovery_renew(
+    state: State,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Posted { t, lang, session, account, .. } = match posted(&state, &slug, &headers, &body).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let has_factor = match state.store().totp(&account.id).await {
+        Ok(Some(c)) if c.confirmed => true,
+        Ok(_) => !state.store().webauthn_credentials(&account.id).await.unwrap_or_default().is_empty(),
+        Err(e) => return error_page(lang, &e.into()),
+    };
+    if !has_factor {
+        return see_other(&Section::Security.url(&t));
+    }
+    if !may_change_factors(&state, &t, &session).await.unwrap_or(false) {
+        return show_account(
+            &state,
+            &t,
+            lang,
+            &headers,
+            &session,
+            &account,
+            Section::Security,
+            Some(lang.texts().need_aal2),
+        )
+        .await;
+    }
+    let plain = match state.ops.new_recovery_codes(&t.tenant.id, &account.id).await {
+        Ok(c) => c,
+        Err(e) => return error_page(lang, &OAuthError::server_error(e.to_string())),
+    };
+    audit(
+        &state,
+        &t.tenant.id,
+        "recovery_codes_renewed",
+        Some(&account.id),
+        None,
+        None,
+        json!({"sid": session.sid}),
+    )
+    .await;
+    recovery_codes_page(&t, lang, &plain, None)
+}
+
+/// The recovery codes, shown this once (never cached).
+pub(crate) fn recovery_codes_page(
+    t: &TenantCtx,
+    lang: Lang,
+    plain: &[String],
+    done: Option<&str>,
+) -> Response {
+    let page = RecoveryCodesPage { t: lang.texts(), lang_switch: None, codes: plain, base: base(t), done };
+    let mut res = render(StatusCode::OK, &page);
+    res.headers_mut().insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    res
 }

@@ -352,4 +352,6 @@ pub static EN: Texts = Texts {
     keys_need_aal2: "To add another key or an authenticator, sign out and sign in again with a passkey or authenticator you have added.",
     sum_first_signin: "This is your first sign-in",
     totp_optional: "You can also set up an authenticator app as another way to complete the second step.",
+    recovery_renew: "Make new recovery codes",
+    recovery_renew_effect: "The old recovery codes all stop working; the new ones are shown only once.",
 };

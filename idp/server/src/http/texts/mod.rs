@@ -362,4 +362,6 @@ pub struct Texts {
     pub keys_need_aal2: &'static str,
     pub sum_first_signin: &'static str,
     pub totp_optional: &'static str,
+    pub recovery_renew: &'static str,
+    pub recovery_renew_effect: &'static str,
 }

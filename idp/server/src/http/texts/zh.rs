@@ -352,4 +352,6 @@ pub static ZH: Texts = Texts {
     keys_need_aal2: "要再添加密钥或身份验证器，请先退出，再用已添加的通行密钥或身份验证器登录。",
     sum_first_signin: "这是您第一次登录",
     totp_optional: "也可以再设置身份验证器应用，作为另一种第二步方式。",
+    recovery_renew: "生成新的恢复码",
+    recovery_renew_effect: "旧的恢复码将全部失效，新的恢复码只显示一次。",
 };
