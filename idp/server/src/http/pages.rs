@@ -280,6 +280,8 @@ pub struct MessagePage<'a> {
     pub lang_switch: Option<String>,
     pub title: &'a str,
     pub message: &'a str,
+    /// A link on to the account centre, where there is nothing else to do.
+    pub home: Option<&'a str>,
 }
 
 #[derive(Template)]
@@ -338,7 +340,7 @@ pub fn error_page(lang: Lang, e: &OAuthError) -> Response {
 }
 
 pub fn message_page(lang: Lang, status: StatusCode, title: &str, message: &str) -> Response {
-    render(status, &MessagePage { t: lang.texts(), lang_switch: None, title, message })
+    render(status, &MessagePage { t: lang.texts(), lang_switch: None, title, message, home: None })
 }
 
 /// The root page: a choice of the enabled tenants' account centres.
@@ -373,10 +375,14 @@ pub async fn tenant_home(axum::extract::Path(slug): axum::extract::Path<String>)
     super::see_other(&format!("/t/{slug}/account"))
 }
 
+/// A page that does not exist: said plainly, with the way to the account centre (the root
+/// page leads there).
 pub async fn not_found(headers: HeaderMap) -> Response {
     let lang = Lang::pick(None, &headers);
     let t = lang.texts();
-    message_page(lang, StatusCode::NOT_FOUND, t.error_title, t.not_found)
+    let page =
+        MessagePage { t, lang_switch: None, title: t.not_found_title, message: t.not_found, home: Some("/") };
+    render(StatusCode::NOT_FOUND, &page)
 }
 
 /// A file of the pages (script, icon, stylesheet), compiled in.

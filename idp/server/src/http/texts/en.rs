@@ -86,7 +86,7 @@ pub static EN: Texts = Texts {
     signed_out_text: "You have been signed out.",
     signed_out_everywhere: "Signing you out of the department applications you used as well.",
     signed_out_continue: "Continue",
-    not_found: "There is no such page.",
+    not_found: "The address may be mistyped, or the page has moved.",
     expired_interaction: "This sign-in has expired or is not valid. Go back to the application and start again.",
     bad_csrf: "The form has expired. Go back to the application and start again.",
     unknown_tenant: "There is no such tenant.",
@@ -354,4 +354,6 @@ pub static EN: Texts = Texts {
     totp_optional: "You can also set up an authenticator app as another way to complete the second step.",
     recovery_renew: "Make new recovery codes",
     recovery_renew_effect: "The old recovery codes all stop working; the new ones are shown only once.",
+    not_found_title: "Page not found",
+    go_account: "Go to your account centre",
 };

@@ -364,4 +364,6 @@ pub struct Texts {
     pub totp_optional: &'static str,
     pub recovery_renew: &'static str,
     pub recovery_renew_effect: &'static str,
+    pub not_found_title: &'static str,
+    pub go_account: &'static str,
 }

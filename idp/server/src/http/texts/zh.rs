@@ -86,7 +86,7 @@ pub static ZH: Texts = Texts {
     signed_out_text: "您已安全退出。",
     signed_out_everywhere: "正在同时退出您使用过的各部门应用。",
     signed_out_continue: "继续",
-    not_found: "页面不存在。",
+    not_found: "地址可能输错了，或者页面已经移走。",
     expired_interaction: "本次登录已过期或无效，请返回应用重新发起登录。",
     bad_csrf: "表单已失效，请返回应用重新发起登录。",
     unknown_tenant: "该认证域不存在。",
@@ -354,4 +354,6 @@ pub static ZH: Texts = Texts {
     totp_optional: "也可以再设置身份验证器应用，作为另一种第二步方式。",
     recovery_renew: "生成新的恢复码",
     recovery_renew_effect: "旧的恢复码将全部失效，新的恢复码只显示一次。",
+    not_found_title: "找不到这个页面",
+    go_account: "前往账号中心",
 };
