@@ -1,8 +1,15 @@
 // The people's pages in a real browser: Debian's Chromium, headless, driven by playwright-core.
-// What a citizen meets — the sign-in page (before and after a wrong password), the consent
-// page, the account overview and its seven sections, the signed-out page and a page that does
-// not exist — is checked in Chinese (zh-CN, the default) and in English (chosen by the browser's
-// Accept-Language), and the overview on a phone (zh-CN), for:
+// What a citizen meets — the sign-in page (before and after a wrong password), self-registration,
+// the forgotten password and the SMS sign-in (each's first page and its code step, asked for a
+// number no one has), the consent page, the account overview and its seven sections, the
+// question a sign-out request without an id_token_hint asks (and its "stay signed in" answer),
+// the signed-out page, a page that does not exist and a sign-in that expired — is checked in
+// Chinese (zh-CN, the default) and in English (chosen by the browser's Accept-Language), and the
+// overview on a phone (zh-CN). Then two-step verification, in both languages through the pages'
+// language link (the account sets its authenticator up once): the authenticator's set-up page,
+// the recovery codes shown once it is on (and when renewed), and the code page of the next
+// sign-in, with codes computed as an app would (totp.mjs); it is turned off again at the end.
+// Every page is checked for:
 //
 //  - accessibility: axe-core (npm, pinned in package.json) with the WCAG 2.0 and 2.1 A and AA
 //    rules. A violation of impact "serious" or "critical" fails, printed with its rule, help
@@ -16,7 +23,9 @@
 //    in from old phones on slow mobile networks;
 //  - the page's language: <html lang> is the one asked for; a plain <title> (no stray markup)
 //    and one <h1> in <main>;
-//  - nothing alarming before the person acts: the first sign-in page shows no alert.
+//  - nothing alarming before the person acts: the first sign-in page shows no alert;
+//  - shown, not failed: Chinese text in an English page not marked with its own lang (the
+//    step's `unmarked_chinese`).
 //
 // Then, in fresh browsers:
 //  - keyboard only: Tab to the username field (the autofocus may already be there; the skip
@@ -30,9 +39,12 @@
 //    security section (every form works without script; only WebAuthn needs it).
 //
 // Screenshots (PNG, full page, after the fonts are ready) go to the screenshot directory:
-// signin.png (zh-CN, 1280x800), register.png and reset.png (where offered), consent.png, account.png, account-security.png and
-// account-phone.png (the overview on a 390x844 phone, which has the navigation as a menu), and
-// signed-out.png.
+// signin.png (zh-CN, 1280x800), register.png and reset.png (where offered), consent.png,
+// account.png, account-security.png, account-phone.png (the overview on a 390x844 phone, which
+// has the navigation as a menu), signed-out.png and factor.png (the code page of a sign-in with
+// two steps). Each is the same from run to run, so the committed files change only when the
+// pages do; the authenticator's set-up page is audited but not pictured (its key is new each
+// time).
 //
 // usage: node pages.mjs <base URL> <username> <password> <authorization URL> <redirect URI> <screenshot dir>
 // Prints one JSON line per step; exits non-zero on the first failure (PAGES_ALL=1: audit every
@@ -40,8 +52,10 @@
 import { chromium } from "playwright-core";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { codeAt, stepAt } from "./totp.mjs";
 
 const [base, username, password, authorizeUrl, redirectUri, shots] = process.argv.slice(2);
+const started = Date.now() / 1000;
 if (!shots) {
   console.error("usage: node pages.mjs <base URL> <username> <password> <authorization URL> <redirect URI> <screenshot dir>");
   process.exit(2);
@@ -103,20 +117,37 @@ async function meter(context, page) {
   await cdp.send("Network.setCacheDisabled", { cacheDisabled: true });
   let types = new Map();
   let bytes = {};
+  // requests under way, and when the last one ended (for `idle`)
+  const open = new Set();
+  let quietSince = Date.now();
   const add = (type, n) => { bytes[type] = (bytes[type] || 0) + n; };
+  const ended = (id) => { if (open.delete(id) && !open.size) quietSince = Date.now(); };
   cdp.on("Network.requestWillBeSent", (e) => {
     if (e.request.url.startsWith("data:")) return;
     // a redirect's response is reported here, not by loadingFinished
     if (e.redirectResponse) add("Redirect", e.redirectResponse.encodedDataLength || 0);
     types.set(e.requestId, e.type || "Other");
+    open.add(e.requestId);
   });
   // only what was asked since the reset (the page before may still be fetching its icon)
   cdp.on("Network.loadingFinished", (e) => {
     if (types.has(e.requestId)) add(types.get(e.requestId), e.encodedDataLength);
+    ended(e.requestId);
   });
+  cdp.on("Network.loadingFailed", (e) => ended(e.requestId));
   return {
     cdp,
     reset() { types = new Map(); bytes = {}; },
+    // The page loaded and no request under way for `quiet` ms (playwright's "networkidle"
+    // waits 500 ms: over sixty pages, half a minute).
+    async idle(page, quiet = 150) {
+      await page.waitForLoadState("load");
+      for (let i = 0; i < 200; i++) {
+        if (!open.size && Date.now() - quietSince >= quiet) return;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      await page.waitForLoadState("networkidle");
+    },
     total() {
       const total = Object.values(bytes).reduce((a, b) => a + b, 0);
       return { total, by: { ...bytes } };
@@ -130,11 +161,24 @@ async function fontsReady(page) {
 
 // One page, as it is now: language, weight, axe. `lang` is the <html lang> prefix expected.
 async function audit(page, m, name, lang) {
-  await page.waitForLoadState("networkidle");
+  await m.idle(page);
   const size = m.total();
-  const { htmlLang, title, h1 } = await page.evaluate(() => ({
-    htmlLang: document.documentElement.lang, title: document.title, h1: document.querySelectorAll("main h1").length,
-  }));
+  const { htmlLang, title, h1, foreign } = await page.evaluate(() => {
+    // Chinese words in an English page not marked as such (WCAG 3.1.2, which axe cannot see)
+    const foreign = [];
+    if (document.documentElement.lang.toLowerCase().startsWith("en")) {
+      const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+      for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+        const marked = n.parentElement.closest("[lang]");
+        if (/\p{Script=Han}/u.test(n.nodeValue) && (!marked || marked.lang.toLowerCase().startsWith("en"))) {
+          foreign.push(n.nodeValue.trim());
+        }
+      }
+    }
+    return {
+      htmlLang: document.documentElement.lang, title: document.title, h1: document.querySelectorAll("main h1").length, foreign,
+    };
+  });
   if (!htmlLang.toLowerCase().startsWith(lang)) fail(`${name}: <html lang="${htmlLang}">, expected ${lang}`);
   // the tab's name is what a screen reader says first (markup there is a template slip)
   if (!title.trim() || /[<>{}]/.test(title)) fail(`${name}: title ${JSON.stringify(title)}`);
@@ -160,7 +204,10 @@ async function audit(page, m, name, lang) {
   // moderate and minor ones are shown, not failed
   const info = violations.filter((v) => !grave.includes(v))
     .map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target) }));
-  step(name, { url: page.url(), lang: htmlLang, bytes: size.total, by: size.by, axe_info: info, axe_review: review });
+  step(name, {
+    url: page.url(), lang: htmlLang, bytes: size.total, by: size.by, axe_info: info, axe_review: review,
+    ...(foreign.length ? { unmarked_chinese: foreign } : {}),
+  });
   if (grave.length) {
     // each on its own line, with the elements and what would fix them
     for (const v of grave) {
@@ -221,8 +268,11 @@ try {
     if (zh) await shot(page, "signin.png");
 
     // self-registration and the forgotten password, where the tenant offers them: their
-    // first pages (the phone number)
-    for (const name of ["register", "reset"]) {
+    // first pages (the phone number), then their code steps once a code was asked for (a number
+    // no one has: the pages answer the same for any number; one per flow and language, as a
+    // number gets one code a minute)
+    const phones = zh ? ["13900000001", "13900000002", "13900000003"] : ["13900000011", "13900000012", "13900000013"];
+    for (const [i, name] of ["register", "reset"].entries()) {
       if (!(await page.locator(`#${name}-link`).count())) continue;
       const back = page.url();
       m.reset();
@@ -230,6 +280,28 @@ try {
       await page.waitForSelector("#selfservice-send");
       await audit(page, m, tag(name), lang);
       if (zh) await shot(page, `${name}.png`);
+      await page.fill("#phone", phones[i]);
+      m.reset();
+      await Promise.all([page.waitForNavigation(), page.click("#selfservice-send button[type=submit]")]);
+      if (!(await page.locator("#selfservice-finish #code").count())) fail(`${tag(`${name}_code`)}: no code step at ${page.url()}`);
+      await audit(page, m, tag(`${name}_code`), lang);
+      await page.goto(back);
+      await page.waitForSelector("#login");
+    }
+
+    // sign-in with an SMS code, where offered: the page, then its code step
+    const smsLink = page.locator("main a[href$='/sms']");
+    if (await smsLink.count()) {
+      const back = page.url();
+      m.reset();
+      await Promise.all([page.waitForURL(/\/sms$/), smsLink.click()]);
+      await page.waitForSelector("#phone");
+      await audit(page, m, tag("sms"), lang);
+      await page.fill("#phone", phones[2]);
+      m.reset();
+      await Promise.all([page.waitForNavigation(), page.click("form[action$='/sms/send'] button[type=submit]")]);
+      if (!(await page.locator("form[action$='/sms/verify'] #code").count())) fail(`${tag("sms_code")}: no code step at ${page.url()}`);
+      await audit(page, m, tag("sms_code"), lang);
       await page.goto(back);
       await page.waitForSelector("#login");
     }
@@ -277,6 +349,16 @@ try {
     await audit(page, m, tag("consent"), lang);
     if (zh) await shot(page, "consent.png");
 
+    // a sign-out request without proof of its origin (no id_token_hint): the person is asked;
+    // staying signed in says so
+    m.reset();
+    await page.goto(`${base}/t/main/end_session`);
+    if (!(await page.locator("button[name=decision][value=no]").count())) throw new Error(`${tag("logout_confirm")}: not asked at ${page.url()}`);
+    await audit(page, m, tag("logout_confirm"), lang);
+    m.reset();
+    await Promise.all([page.waitForNavigation(), page.click("button[name=decision][value=no]")]);
+    await audit(page, m, tag("logout_stayed"), lang);
+
     // signed out with the header's button
     await page.goto(`${base}/t/main/account`);
     await page.waitForLoadState("networkidle");
@@ -292,9 +374,127 @@ try {
     const res = await page.goto(`${base}/no-such-page`);
     if (res.status() !== 404) fail(`${tag("not_found")}: status ${res.status()}`);
     await audit(page, m, tag("not_found"), lang);
+
+    // a sign-in that expired (or never was)
+    m.reset();
+    page.expectStatus = { url: `${base}/t/main/interaction/nonexistent`, status: 400 };
+    const gone = await page.goto(`${base}/t/main/interaction/nonexistent`);
+    if (gone.status() !== 400) fail(`${tag("interaction_gone")}: status ${gone.status()}`);
+    await audit(page, m, tag("interaction_gone"), lang);
     page.expectStatus = null;
 
     if (errors.length) fail(`${locale}: script errors: ${errors.join("; ")}`);
+    await context.close();
+  }
+
+  // 1b. Two-step verification, in a fresh browser (zh-CN; each page is met in English too
+  // through its language link, as the account sets its authenticator up once): the set-up page
+  // (and its answer to a wrong code), the recovery codes it leads to, the code page of the next
+  // sign-in, renewed recovery codes; and off again, so that the runs below sign in with the
+  // password alone.
+  {
+    const context = await browser.newContext({ locale: "zh-CN", viewport: DESKTOP });
+    const page = await context.newPage();
+    const errors = [];
+    watch(page, errors);
+    const m = await meter(context, page);
+    const security = async () => {
+      await page.goto(`${base}/t/main/account/security`);
+      if (!page.url().endsWith("/account/security")) throw new Error(`totp: the security section at ${page.url()}`);
+    };
+    // a page's language link (a GET page returns to itself, a form's answer to the overview)
+    const switchLanguage = async () => {
+      await Promise.all([page.waitForNavigation(), page.click("header a.lang")]);
+    };
+    const submit = (form) => Promise.all([page.waitForNavigation(), page.click(`${form} button[type=submit]`)]);
+    const confirmForm = "form[action$='/account/totp/confirm']";
+    // the set-up page, then its answer to a code of five digits (never right)
+    const setUp = async (locale, lang) => {
+      await security();
+      m.reset();
+      await submit("form[action$='/account/totp/begin']");
+      await page.waitForSelector("#totp-key");
+      if (!(await page.locator(".qr svg").count())) fail(`totp.${locale}: no QR code`);
+      await audit(page, m, `totp.${locale}`, lang);
+      await page.fill("#code", "12345");
+      m.reset();
+      await submit(confirmForm);
+      if (!(await page.locator("main [role=alert]:visible").count())) fail(`totp_wrong_code.${locale}: no alert at ${page.url()}`);
+      await audit(page, m, `totp_wrong_code.${locale}`, lang);
+    };
+
+    await page.goto(`${base}/t/main/account`);
+    await page.waitForSelector("#login");
+    await signIn(page, username, password);
+    if (!/\/t\/main\/account$/.test(page.url())) throw new Error(`totp: signed in to ${page.url()}`);
+    await setUp("zh-CN", "zh");
+    // the set-up page and the recovery codes offer no language switch (it would throw the
+    // key or the codes away): the person switches on the security section, then sets up again
+    if (await page.locator("header a.lang").count()) fail("totp: a language switch that would lose the key");
+    await security();
+    await switchLanguage();
+    // in English: a fresh key (the first was never confirmed)
+    await setUp("en-US", "en");
+    const key = (await page.textContent("#totp-key")).trim();
+    // The server takes its clock's step and one either side, each once. Its clock may stand
+    // still (the Rust test's is the time its server started), so the step is found, not
+    // assumed: upward from before this script began, the first code taken is the earliest the
+    // server accepts, which leaves the next one for the sign-in below.
+    let used = null;
+    for (let s = stepAt(started) - 3; s <= stepAt() + 1 && used === null; s++) {
+      await page.fill("#code", codeAt(key, s));
+      m.reset();
+      await submit(confirmForm);
+      if (await page.locator("ul.codes li").count()) used = s;
+      else if (!(await page.locator(confirmForm).count())) throw new Error(`totp: the set-up ended at ${page.url()}`);
+    }
+    if (used === null) throw new Error(`totp: no code the server took (key ${key})`);
+    await audit(page, m, "recovery_codes.en-US", "en");
+    if (await page.locator("header a.lang").count()) fail("recovery codes: a language switch that would lose them");
+
+    // signed out and in again: the password, then the authenticator's code
+    await security();
+    await switchLanguage();
+    await Promise.all([page.waitForNavigation(), page.click("form.signout button")]);
+    await page.goto(`${base}/t/main/account`);
+    await page.waitForSelector("#login");
+    m.reset();
+    await signIn(page, username, password);
+    const factorForm = "form[action$='/totp']";
+    if (!(await page.locator(`${factorForm} #code`).count())) throw new Error(`factor: no code page after the password: ${page.url()}`);
+    await audit(page, m, "factor.zh-CN", "zh");
+    await shot(page, "factor.png");
+    m.reset();
+    await switchLanguage();
+    if (!(await page.locator(`${factorForm} #code`).count())) throw new Error(`factor: the English page has no code field: ${page.url()}`);
+    await audit(page, m, "factor.en-US", "en");
+    // the next step's code (a moving clock may have passed it by one: then the one after)
+    let signedIn = null;
+    for (const s of [used + 1, used + 2]) {
+      await page.fill("#code", codeAt(key, s));
+      await submit(factorForm);
+      if (/\/t\/main\/account$/.test(page.url())) { signedIn = s; break; }
+    }
+    if (signedIn === null) throw new Error(`factor: codes of steps ${used + 1} and ${used + 2} refused: ${page.url()}`);
+
+    // new recovery codes, in Chinese (the session used two factors: it may)
+    await security();
+    await switchLanguage();
+    await page.click("details:has(#recovery-renew) summary");
+    m.reset();
+    await submit("#recovery-renew");
+    if ((await page.locator("ul.codes li").count()) < 1) throw new Error(`totp: no renewed recovery codes at ${page.url()}`);
+    await audit(page, m, "recovery_codes.zh-CN", "zh");
+
+    // and off again
+    await security();
+    const remove = "form[action$='/account/totp/remove']";
+    await page.click(`details:has(${remove}) summary`);
+    await submit(remove);
+    await security();
+    if ((await page.getAttribute("#totp-state", "data-on")) !== "false") throw new Error("totp: still on after removing it");
+    if (errors.length) fail(`totp: script errors: ${errors.join("; ")}`);
+    step("totp_off_again", { steps: [used, signedIn] });
     await context.close();
   }
 

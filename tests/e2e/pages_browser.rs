@@ -1,7 +1,8 @@
 //! The people's pages in a real browser (`tests/browser/pages.mjs`: Debian's Chromium driven by
 //! npm playwright-core, audited by npm axe-core): the sign-in page before and after a wrong
-//! password, the first pages of self-registration and the forgotten password, consent, the
-//! account overview and its seven sections, the signed-out page and a
+//! password, SMS sign-in, self-registration and the forgotten password (both steps), setting
+//! up an authenticator, the recovery codes, the second-factor page, consent, the sign-out
+//! question, an expired sign-in, the account overview and its seven sections, the signed-out page and a
 //! missing page, in Chinese and in English, with no serious or critical WCAG 2.1 AA violation,
 //! each under 50 KB transferred; a keyboard-only sign-in to a client; a sign-in and the account
 //! pages with JavaScript off. Its screenshots are the README's (`docs/screenshots/`), so they
@@ -43,6 +44,7 @@ async fn pages_are_accessible_light_and_work_by_keyboard_and_without_script() {
         "account.png",
         "account-security.png",
         "account-phone.png",
+        "factor.png",
     ];
     for shot in shown {
         assert!(shots.join(shot).exists(), "{shot}");

@@ -255,7 +255,7 @@ pub async fn totp_confirm(
         json!({"factor": "totp", "sid": session.sid}),
     )
     .await;
-    recovery_codes_page(&t, lang, &plain, None)
+    recovery_codes_page(&t, lang, &plain, Some(lang.texts().totp_enabled))
 }
 
 /// Turns two-step verification off: only from a session that used a second factor (aal2) or

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::http::fronts::tenant;
-use crate::http::pages::{Lang, LogoutConfirmPage, error_page, message_page, render};
+use crate::http::pages::{Lang, LogoutConfirmPage, MessagePage, error_page, render};
 use crate::http::session::{audit, browser_binding, browser_cookie, csrf_ok};
 use crate::http::{State, body_text, param, parse_params, require_form};
 use crate::state::{AppState, TenantCtx};
@@ -204,7 +204,15 @@ pub async fn confirm(
     };
     if param(&params, "decision") != Some("yes") {
         let tx = lang.texts();
-        return message_page(lang, StatusCode::OK, tx.stay_signed_in, &tx.look().name);
+        let account = format!("/t/{}/account", t.tenant.slug);
+        let page = MessagePage {
+            t: tx,
+            lang_switch: None,
+            title: tx.stay_signed_in,
+            message: tx.still_signed_in,
+            home: Some(&account),
+        };
+        return render(StatusCode::OK, &page);
     }
     let ip = crate::http::client_ip(&state, &headers, peer);
     finish(&state, &t, session.as_ref(), &plan, lang, &ip).await

@@ -128,6 +128,10 @@ pub async fn show(
         .map(|v| if v.starts_with("en") { Lang::En } else { Lang::Zh });
     if let Some(lang) = chosen {
         l.lang = lang;
+        // the account pages' own name, in the language chosen
+        if l.ask.first_party {
+            l.client_name = lang.texts().account_title.to_string();
+        }
     }
     let mut res = if let Some(p) = &l.interaction.pending {
         // the first factor is done: the second is awaited

@@ -356,4 +356,11 @@ pub static EN: Texts = Texts {
     recovery_renew_effect: "The old recovery codes all stop working; the new ones are shown only once.",
     not_found_title: "Page not found",
     go_account: "Go to your account centre",
+    totp_qr: "QR code for your authenticator app",
+    cancel: "Cancel",
+    error_code: "Error code:",
+    send_again: "Send a new code",
+    reg_continue: "After registering, continue to",
+    totp_enabled: "Two-step verification is on.",
+    still_signed_in: "You are still signed in.",
 };

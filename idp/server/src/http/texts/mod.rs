@@ -366,4 +366,11 @@ pub struct Texts {
     pub recovery_renew_effect: &'static str,
     pub not_found_title: &'static str,
     pub go_account: &'static str,
+    pub totp_qr: &'static str,
+    pub cancel: &'static str,
+    pub error_code: &'static str,
+    pub send_again: &'static str,
+    pub reg_continue: &'static str,
+    pub totp_enabled: &'static str,
+    pub still_signed_in: &'static str,
 }

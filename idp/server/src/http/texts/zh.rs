@@ -356,4 +356,11 @@ pub static ZH: Texts = Texts {
     recovery_renew_effect: "旧的恢复码将全部失效，新的恢复码只显示一次。",
     not_found_title: "找不到这个页面",
     go_account: "前往账号中心",
+    totp_qr: "身份验证器二维码",
+    cancel: "取消",
+    error_code: "错误代码：",
+    send_again: "重新获取验证码",
+    reg_continue: "注册后继续使用",
+    totp_enabled: "已开启两步验证。",
+    still_signed_in: "您仍处于登录状态。",
 };
