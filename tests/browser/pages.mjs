@@ -49,10 +49,9 @@
 // usage: node pages.mjs <base URL> <username> <password> <authorization URL> <redirect URI> <screenshot dir>
 // Prints one JSON line per step; exits non-zero on the first failure (PAGES_ALL=1: audit every
 // page and fail at the end, to see every violation at once).
-import { chromium } from "playwright-core";
-import { mkdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync } from "node:fs";
 import { codeAt, stepAt } from "./totp.mjs";
+import { DESKTOP, focused, launch, meter, run, signIn, step, watch } from "./audit.mjs";
 
 const [base, username, password, authorizeUrl, redirectUri, shots] = process.argv.slice(2);
 const started = Date.now() / 1000;
@@ -60,194 +59,14 @@ if (!shots) {
   console.error("usage: node pages.mjs <base URL> <username> <password> <authorization URL> <redirect URI> <screenshot dir>");
   process.exit(2);
 }
-const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
-const step = (name, detail = {}) => console.log(JSON.stringify({ step: name, ...detail }));
-const keepGoing = process.env.PAGES_ALL === "1";
-const axePath = new URL("./node_modules/axe-core/axe.min.js", import.meta.url);
-let axeSource;
-try {
-  axeSource = readFileSync(axePath, "utf8");
-} catch (e) {
-  console.log(JSON.stringify({ error: `axe-core is not installed (\`npm ci\` in tests/browser): ${e}` }));
-  process.exit(1);
-}
-const WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
-const LIMIT = 50 * 1024;
-const DESKTOP = { width: 1280, height: 800 };
+// axe-core is loaded here (or the run stops, saying why); `fail` throws, or with PAGES_ALL=1
+// remembers (audit.mjs)
+const { fail, failures, audit, shot } = run({ shots });
 mkdirSync(shots, { recursive: true });
 // the consent page is asked even when the person allowed the client before
 const consentUrl = /[?&]prompt=/.test(authorizeUrl) ? authorizeUrl : `${authorizeUrl}&prompt=consent`;
 
-const browser = await chromium.launch({
-  executablePath,
-  headless: true,
-  args: [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    // the tests' redirect URI is http://127.0.0.1:1/cb, a port Chromium blocks by default
-    // (the request must be made to be seen)
-    "--explicitly-allowed-ports=1",
-  ],
-});
-const failures = [];
-const fail = (message) => {
-  if (!keepGoing) throw new Error(message);
-  console.log(JSON.stringify({ failure: message }));
-  failures.push(message);
-};
-
-// Script errors, CSP refusals and failed loads, by page; `page.expectStatus` names the one
-// error status a step expects (the 404 page).
-function watch(page, errors) {
-  page.on("pageerror", (e) => errors.push(String(e)));
-  page.on("console", (m) => {
-    if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) errors.push(m.text());
-  });
-  page.on("response", (r) => {
-    const expected = page.expectStatus && r.url() === page.expectStatus.url && r.status() === page.expectStatus.status;
-    if (r.status() >= 400 && !expected && !r.url().endsWith("/favicon.ico")) errors.push(`${r.status()} ${r.url()}`);
-  });
-}
-
-// The bytes a page's load transferred, from the DevTools protocol, with the cache off so every
-// page is weighed as a first visit. `reset` before the navigation, `total` once it is idle.
-async function meter(context, page) {
-  const cdp = await context.newCDPSession(page);
-  await cdp.send("Network.enable");
-  await cdp.send("Network.setCacheDisabled", { cacheDisabled: true });
-  let types = new Map();
-  let bytes = {};
-  // requests under way, and when the last one ended (for `idle`)
-  const open = new Set();
-  let quietSince = Date.now();
-  const add = (type, n) => { bytes[type] = (bytes[type] || 0) + n; };
-  const ended = (id) => { if (open.delete(id) && !open.size) quietSince = Date.now(); };
-  cdp.on("Network.requestWillBeSent", (e) => {
-    if (e.request.url.startsWith("data:")) return;
-    // a redirect's response is reported here, not by loadingFinished
-    if (e.redirectResponse) add("Redirect", e.redirectResponse.encodedDataLength || 0);
-    types.set(e.requestId, e.type || "Other");
-    open.add(e.requestId);
-  });
-  // only what was asked since the reset (the page before may still be fetching its icon)
-  cdp.on("Network.loadingFinished", (e) => {
-    if (types.has(e.requestId)) add(types.get(e.requestId), e.encodedDataLength);
-    ended(e.requestId);
-  });
-  cdp.on("Network.loadingFailed", (e) => ended(e.requestId));
-  return {
-    cdp,
-    reset() { types = new Map(); bytes = {}; },
-    // The page loaded and no request under way for `quiet` ms (playwright's "networkidle"
-    // waits 500 ms: over sixty pages, half a minute).
-    async idle(page, quiet = 150) {
-      await page.waitForLoadState("load");
-      for (let i = 0; i < 200; i++) {
-        if (!open.size && Date.now() - quietSince >= quiet) return;
-        await new Promise((r) => setTimeout(r, 25));
-      }
-      await page.waitForLoadState("networkidle");
-    },
-    total() {
-      const total = Object.values(bytes).reduce((a, b) => a + b, 0);
-      return { total, by: { ...bytes } };
-    },
-  };
-}
-
-async function fontsReady(page) {
-  return page.evaluate(() => document.fonts.ready.then(() => document.fonts.status));
-}
-
-// One page, as it is now: language, weight, axe. `lang` is the <html lang> prefix expected.
-async function audit(page, m, name, lang) {
-  await m.idle(page);
-  const size = m.total();
-  const { htmlLang, title, h1, foreign } = await page.evaluate(() => {
-    // Chinese words in an English page not marked as such (WCAG 3.1.2, which axe cannot see)
-    const foreign = [];
-    if (document.documentElement.lang.toLowerCase().startsWith("en")) {
-      const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-      for (let n = walk.nextNode(); n; n = walk.nextNode()) {
-        const marked = n.parentElement.closest("[lang]");
-        if (/\p{Script=Han}/u.test(n.nodeValue) && (!marked || marked.lang.toLowerCase().startsWith("en"))) {
-          foreign.push(n.nodeValue.trim());
-        }
-      }
-    }
-    return {
-      htmlLang: document.documentElement.lang, title: document.title, h1: document.querySelectorAll("main h1").length, foreign,
-    };
-  });
-  if (!htmlLang.toLowerCase().startsWith(lang)) fail(`${name}: <html lang="${htmlLang}">, expected ${lang}`);
-  // the tab's name is what a screen reader says first (markup there is a template slip)
-  if (!title.trim() || /[<>{}]/.test(title)) fail(`${name}: title ${JSON.stringify(title)}`);
-  if (h1 !== 1) fail(`${name}: ${h1} <h1> in <main>`);
-  if (size.total >= LIMIT) fail(`${name}: ${size.total} bytes transferred (${JSON.stringify(size.by)}), over ${LIMIT}`);
-  const exists = await page.evaluate(() => typeof window.axe);
-  if (exists !== "object") {
-    const r = await m.cdp.send("Runtime.evaluate", { expression: axeSource });
-    if (r.exceptionDetails) throw new Error(`${name}: axe did not load: ${JSON.stringify(r.exceptionDetails)}`);
-  }
-  const { violations, review } = await page.evaluate(async (tags) => {
-    const r = await window.axe.run(document, { runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] });
-    return {
-      violations: r.violations.map((v) => ({
-        id: v.id, impact: v.impact, help: v.help,
-        nodes: v.nodes.map((n) => ({ target: n.target.join(" "), html: n.html, summary: n.failureSummary })),
-      })),
-      // what axe could not decide by itself (a contrast over an image, say): for a person to look at
-      review: r.incomplete.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`),
-    };
-  }, WCAG);
-  const grave = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  // moderate and minor ones are shown, not failed
-  const info = violations.filter((v) => !grave.includes(v))
-    .map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target) }));
-  step(name, {
-    url: page.url(), lang: htmlLang, bytes: size.total, by: size.by, axe_info: info, axe_review: review,
-    ...(foreign.length ? { unmarked_chinese: foreign } : {}),
-  });
-  if (grave.length) {
-    // each on its own line, with the elements and what would fix them
-    for (const v of grave) {
-      console.log(JSON.stringify({
-        violation: v.id, page: name, impact: v.impact, help: v.help,
-        nodes: v.nodes.map((n) => ({ target: n.target, html: n.html, fix: (n.summary || "").replace(/\s+/g, " ") })),
-      }));
-    }
-    fail(`${name}: axe: ${grave.map((v) => `${v.id} (${v.impact}: ${v.help}) at ${v.nodes.map((n) => n.target).join(", ")}`).join("; ")}`);
-  }
-}
-
-async function shot(page, file) {
-  await fontsReady(page);
-  await page.screenshot({ path: join(shots, file), fullPage: true });
-}
-
-// Signs in on the sign-in page in front of `page` (Enter in the password field would do too).
-async function signIn(page, who, secret) {
-  await page.fill("#login", who);
-  await page.fill("#password", secret);
-  await Promise.all([page.waitForNavigation(), page.click("form[action$='/login'] button[type=submit]")]);
-}
-
-// The focused element, named for the log, and whether it shows a focus ring.
-const focused = (page) => page.evaluate(() => {
-  const e = document.activeElement;
-  if (!e || e === document.body) return { name: "body", ring: false, inMain: false };
-  const s = getComputedStyle(e);
-  const r = e.getBoundingClientRect();
-  const name = e.id ? `#${e.id}` : `${e.tagName.toLowerCase()}${e.className ? `.${e.className}` : ""}` +
-    `${e.getAttribute("name") ? `[${e.getAttribute("name")}=${e.value}]` : ""}`;
-  return {
-    name,
-    ring: (s.outlineStyle !== "none" && parseFloat(s.outlineWidth) > 0) || s.boxShadow !== "none",
-    onScreen: r.right > 0 && r.bottom > 0 && r.left < innerWidth && r.width > 0,
-    inMain: !!e.closest("main"),
-    allow: e.matches("button[name=decision][value=allow]"),
-  };
-});
+const browser = await launch();
 
 try {
   // 1. Every page, in each language: a fresh browser, the account centre leads to the sign-in.

@@ -176,6 +176,8 @@ pub struct RealNamePage<'a> {
     pub lang_switch: Option<String>,
     pub client_name: &'a str,
     pub needed: i64,
+    /// The level needed in plain words (`words::realname`).
+    pub needed_words: &'static str,
     /// The name-and-number form is offered.
     pub bind: bool,
     /// The bank-card form (level 3) is offered.
@@ -256,7 +258,8 @@ pub struct ConsentPage<'a> {
     /// Each item with the client's purpose for it, if registered.
     pub scopes: Vec<(&'static str, Option<&'a str>)>,
     /// Sensitive items, each with its own tick: (scope, description).
-    pub sensitive: Vec<(&'static str, &'static str)>,
+    /// (scope, label, the client's purpose for it).
+    pub sensitive: Vec<(&'static str, &'static str, Option<&'a str>)>,
     /// The client acts under a statutory duty: inform, do not ask.
     pub statutory: bool,
     pub username: &'a str,

@@ -71,12 +71,13 @@ fn page(
     error: Option<&str>,
 ) -> Response {
     let csrf = crate::http::cookie(headers, crate::http::session::BROWSER_COOKIE).unwrap_or_default();
+    let shown = crate::http::words::shown_name(account);
     let page = DevicePage {
         t: lang.texts(),
         lang_switch: None,
         error,
         kiosk,
-        username: &account.username,
+        username: &shown,
         action: format!("/t/{}/device", t.tenant.slug),
         csrf: &csrf,
     };

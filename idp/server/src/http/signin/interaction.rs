@@ -250,7 +250,9 @@ fn consent_page(l: &Loaded, headers: &HeaderMap, username: &str) -> Response {
         .iter()
         .filter(|s| scope::SENSITIVE.contains(&s.as_str()))
         .filter_map(|s| scope::info(s))
-        .map(|i| (i.name, if l.lang == Lang::En { i.en } else { i.zh }))
+        .map(|i| {
+            (i.name, if l.lang == Lang::En { i.en } else { i.zh }, l.purposes.get(i.name).map(String::as_str))
+        })
         .collect();
     let page = ConsentPage {
         statutory: l.statutory,

@@ -354,6 +354,7 @@ pub(crate) fn upgrade_page(
         lang_switch: lang_switch(l),
         client_name: &l.client_name,
         needed: o.needed,
+        needed_words: crate::http::words::realname(o.needed, l.lang.texts()).0,
         bind: o.bind,
         card: o.card,
         error,

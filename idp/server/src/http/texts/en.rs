@@ -363,4 +363,5 @@ pub static EN: Texts = Texts {
     reg_continue: "After registering, continue to",
     totp_enabled: "Two-step verification is on.",
     still_signed_in: "You are still signed in.",
+    sensitive_title_statutory: "Sensitive personal information",
 };

@@ -373,4 +373,5 @@ pub struct Texts {
     pub reg_continue: &'static str,
     pub totp_enabled: &'static str,
     pub still_signed_in: &'static str,
+    pub sensitive_title_statutory: &'static str,
 }

@@ -363,4 +363,5 @@ pub static ZH: Texts = Texts {
     reg_continue: "注册后继续使用",
     totp_enabled: "已开启两步验证。",
     still_signed_in: "您仍处于登录状态。",
+    sensitive_title_statutory: "敏感个人信息",
 };
