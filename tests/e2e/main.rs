@@ -62,6 +62,7 @@ mod sms;
 mod softkey;
 mod step_up;
 mod store_contract;
+mod store_contract_accounts;
 mod store_contract_logout;
 mod store_contract_org;
 mod store_contract_webauthn;
