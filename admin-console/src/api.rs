@@ -30,6 +30,10 @@ async fn problem(res: reqwest::Response) -> String {
 
 async fn answer<T: DeserializeOwned>(res: Result<reqwest::Response, reqwest::Error>) -> Result<T, String> {
     let res = res.map_err(|_| "The identity provider could not be reached.".to_string())?;
+    if res.status() == reqwest::StatusCode::UNAUTHORIZED {
+        // the token expired or was revoked: the request ends in a new sign-in (`auth::require`)
+        crate::auth::sign_in_needed(None);
+    }
     if !res.status().is_success() {
         return Err(problem(res).await);
     }

@@ -15,7 +15,7 @@ use openidconnect::{
 };
 use serde::Deserialize;
 
-use crate::{Session, Shared};
+use crate::{Flash, MOUNT, Session, Shared};
 
 pub(crate) const COOKIE: &str = "console_session";
 /// Over HTTPS the cookie carries the `__Host-` prefix (RFC 6265bis §4.1.3.2): the browser
@@ -28,23 +28,36 @@ pub(crate) fn cookie_name(shared: &Shared) -> &'static str {
     if shared.public_url.starts_with("https://") { HOST_COOKIE } else { COOKIE }
 }
 
-/// The session id of the request's cookie (only the name this console sets).
-pub(crate) fn session_id(shared: &Shared, headers: &HeaderMap) -> Option<String> {
+/// The session of the request's cookie, as sealed (live or not).
+pub(crate) fn session(shared: &Shared, headers: &HeaderMap) -> Option<Session> {
     let name = cookie_name(shared);
-    let cookies = headers.get(header::COOKIE)?.to_str().ok()?;
-    cookies
-        .split(';')
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
         .filter_map(|c| c.trim().split_once('='))
         .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
+        .and_then(|(_, v)| shared.sealer.open(name, v))
 }
 
 /// The signed-in session of the request, if any and not expired.
 pub(crate) fn signed_in(shared: &Shared, headers: &HeaderMap) -> Option<Session> {
-    let id = session_id(shared, headers)?;
-    let sessions = shared.sessions.lock().ok()?;
-    let s = sessions.get(&id)?;
-    (s.access_token.is_some() && s.expires_at > now()).then(|| s.clone())
+    session(shared, headers).filter(|s| s.access_token.is_some() && s.expires_at > now())
+}
+
+/// `res` with the session cookie set to `s`, or cleared for `None`.
+pub(crate) fn with_session(shared: &Shared, mut res: Response, s: Option<&Session>) -> Response {
+    let name = cookie_name(shared);
+    let secure = if shared.public_url.starts_with("https://") { "; Secure" } else { "" };
+    let cookie = match s {
+        Some(s) => format!("{name}={}; Path=/; HttpOnly; SameSite=Lax{secure}", shared.sealer.seal(name, s)),
+        None => format!("{name}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{secure}"),
+    };
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
 }
 
 pub(crate) fn now() -> i64 {
@@ -107,7 +120,8 @@ async fn client(shared: &Shared) -> Result<Client, String> {
     let issuer = IssuerUrl::new(shared.config.issuer.clone()).map_err(|e| e.to_string())?;
     let meta =
         CoreProviderMetadata::discover_async(issuer, &f).await.map_err(|e| format!("discovery: {e}"))?;
-    let redirect = RedirectUrl::new(format!("{}/callback", shared.public_url)).map_err(|e| e.to_string())?;
+    let redirect =
+        RedirectUrl::new(format!("{}{MOUNT}/callback", shared.public_url)).map_err(|e| e.to_string())?;
     Ok(CoreClient::from_provider_metadata(
         meta,
         ClientId::new(shared.config.client_id.clone()),
@@ -121,28 +135,111 @@ fn unavailable(why: &str) -> Response {
     (StatusCode::BAD_GATEWAY, "The identity provider could not be reached; try again.").into_response()
 }
 
-/// A page asked for without a live session goes through the sign-in and comes back: the
-/// layer on every route (form posts are sent to `/login` by their handlers).
+/// What a request's handlers met that sends the administrator to sign in again: the admin
+/// API refusing the token (expired, revoked, the sessions ended), and the form they posted.
+#[derive(Default)]
+pub(crate) struct Seen {
+    pub rejected: bool,
+    pub kept: Option<(String, Vec<(String, String)>)>,
+}
+
+tokio::task_local! {
+    pub(crate) static SEEN: std::cell::RefCell<Seen>;
+}
+
+/// Marks the request for a new sign-in (the admin API refused the token), keeping `form`.
+pub(crate) fn sign_in_needed(form: Option<(String, Vec<(String, String)>)>) {
+    let _ = SEEN.try_with(|s| {
+        let mut s = s.borrow_mut();
+        s.rejected = true;
+        if form.is_some() {
+            s.kept = form;
+        }
+    });
+}
+
+/// The console page the request was made from: htmx names it (`HX-Current-URL`); else the
+/// request's own path (a form's address leads back to its page, `pages::elsewhere`).
+fn current_page(req: &axum::extract::Request) -> String {
+    let from_htmx = req
+        .headers()
+        .get("hx-current-url")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| url::Url::parse(v).ok())
+        .map(|u| match u.query() {
+            Some(q) => format!("{}?{q}", u.path()),
+            None => u.path().to_string(),
+        });
+    from_htmx
+        .or_else(|| req.uri().path_and_query().map(|p| p.to_string()))
+        .and_then(|p| local_path(&p))
+        .unwrap_or_else(|| format!("{MOUNT}/"))
+}
+
+/// Off to sign in again, coming back to `here` with `kept` filled in again. An htmx request is
+/// answered with `HX-Redirect`, so the browser itself goes (htmx cannot follow a redirect to
+/// the idp: another origin's page, and the CSP's `connect-src 'self'`).
+fn sign_in_again(
+    shared: &Shared,
+    headers: &HeaderMap,
+    here: &str,
+    kept: Option<(String, Vec<(String, String)>)>,
+) -> Response {
+    let to = format!("{MOUNT}/login?{}", serde_urlencoded::to_string([("next", here)]).unwrap_or_default());
+    let res = if headers.contains_key("hx-request") {
+        let mut res = StatusCode::NO_CONTENT.into_response();
+        if let Ok(v) = HeaderValue::from_str(&to) {
+            res.headers_mut().insert("hx-redirect", v);
+        }
+        res
+    } else {
+        Redirect::to(&to).into_response()
+    };
+    match kept {
+        Some(form) => {
+            let mut s = session(shared, headers).unwrap_or_default();
+            s.access_token = None;
+            s.flash = Some(Flash { form: Some(form), resumed: true, ..Flash::default() });
+            with_session(shared, res, Some(&s))
+        }
+        None => res,
+    }
+}
+
+/// Every console request: a page asked for without a live session goes through the sign-in
+/// and comes back; so does any request whose token the admin API refused, with the form it
+/// carried kept (form posts without a session are caught by `pages::Posted`).
 pub async fn require(
     State(shared): State<Arc<Shared>>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
     let path = req.uri().path();
-    let open = path == "/login" || path == "/callback" || path.starts_with("/static/");
-    if req.method() == axum::http::Method::GET && !open && signed_in(&shared, req.headers()).is_none() {
-        let here = req.uri().path_and_query().map_or("/", |p| p.as_str());
-        let to = format!("/login?{}", serde_urlencoded::to_string([("next", here)]).unwrap_or_default());
-        return Redirect::to(&to).into_response();
+    let open = path == format!("{MOUNT}/login")
+        || path == format!("{MOUNT}/callback")
+        || path.starts_with(&format!("{MOUNT}/static/"));
+    let here = current_page(&req);
+    let headers = req.headers().clone();
+    if req.method() == axum::http::Method::GET && !open && signed_in(&shared, &headers).is_none() {
+        return sign_in_again(&shared, &headers, &here, None);
     }
-    next.run(req).await
+    let (res, seen) = SEEN
+        .scope(std::cell::RefCell::new(Seen::default()), async move {
+            let res = next.run(req).await;
+            (res, SEEN.with(|s| std::mem::take(&mut *s.borrow_mut())))
+        })
+        .await;
+    if seen.rejected {
+        return sign_in_again(&shared, &headers, &here, seen.kept);
+    }
+    res
 }
 
 /// A console path to come back to: local, absolute, and not a scheme-relative URL. Browsers
 /// drop tabs and newlines inside a URL (WHATWG URL parsing), so `/\t/evil.example` would go to
 /// `//evil.example`: any control character, whitespace or backslash is refused, and what is
 /// kept is what the URL parser leaves on the console's own origin.
-fn local_path(p: &str) -> Option<String> {
+pub(crate) fn local_path(p: &str) -> Option<String> {
     if p.len() > 512
         || !p.starts_with('/')
         || p.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\')
@@ -159,7 +256,8 @@ fn local_path(p: &str) -> Option<String> {
         out.push('?');
         out.push_str(q);
     }
-    (out.starts_with('/') && !out.starts_with("//")).then_some(out)
+    let console = out == MOUNT || out.starts_with(&format!("{MOUNT}/"));
+    (console && !out.starts_with("//")).then_some(out)
 }
 
 #[derive(Deserialize)]
@@ -167,8 +265,13 @@ pub struct Login {
     next: Option<String>,
 }
 
-/// `GET /login`: off to the idp.
-pub async fn login(State(shared): State<Arc<Shared>>, Query(q): Query<Login>) -> Response {
+/// `GET /login`: off to the idp. A flash waiting in the cookie (a form kept across the
+/// sign-in) stays.
+pub async fn login(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(q): Query<Login>,
+) -> Response {
     let client = match client(&shared).await {
         Ok(c) => c,
         Err(e) => return unavailable(&e),
@@ -180,25 +283,16 @@ pub async fn login(State(shared): State<Arc<Shared>>, Query(q): Query<Login>) ->
         .add_auth_context_value(AuthenticationContextClass::new("aal2".into()))
         .set_pkce_challenge(challenge)
         .url();
-    let id = CsrfToken::new_random().secret().clone();
+    let flash = session(&shared, &headers).and_then(|s| s.flash);
     let session = Session {
         csrf: CsrfToken::new_random().secret().clone(),
         pending: Some((state.secret().clone(), nonce.secret().clone(), verifier.secret().clone())),
         next: q.next.as_deref().and_then(local_path),
         expires_at: now() + 600,
+        flash,
         ..Session::default()
     };
-    if let Ok(mut s) = shared.sessions.lock() {
-        s.retain(|_, v| v.expires_at > now());
-        s.insert(id.clone(), session);
-    }
-    let secure = if shared.public_url.starts_with("https://") { "; Secure" } else { "" };
-    let cookie = format!("{}={id}; Path=/; HttpOnly; SameSite=Lax{secure}", cookie_name(&shared));
-    let mut res = Redirect::to(url.as_str()).into_response();
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
-        res.headers_mut().insert(header::SET_COOKIE, v);
-    }
-    res
+    with_session(&shared, Redirect::to(url.as_str()).into_response(), Some(&session))
 }
 
 #[derive(Deserialize)]
@@ -208,24 +302,46 @@ pub struct Callback {
     error: Option<String>,
 }
 
-/// `GET /callback`: the code for tokens; the ID token must verify and say `aal2`.
+/// A page saying why the sign-in did not finish, with the way to try again.
+fn stopped(status: StatusCode, why: &str) -> Response {
+    let html = format!(
+        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" \
+         content=\"width=device-width, initial-scale=1\"><title>管理控制台</title><link rel=\"stylesheet\" \
+         href=\"{MOUNT}/static/console.css\"></head><body><main><h1>管理控制台</h1><p role=\"alert\">{}</p>\
+         <p><a class=\"button\" href=\"{MOUNT}/login\">重新登录 · Sign in again</a></p></main></body></html>",
+        why.replace('&', "&amp;").replace('<', "&lt;")
+    );
+    (status, axum::response::Html(html)).into_response()
+}
+
+/// `GET /callback`: the code for tokens; the ID token must verify and say `aal2`; who the
+/// administrator is comes from the admin API (`/me`), which also refuses a non-administrator.
 pub async fn callback(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     Query(q): Query<Callback>,
 ) -> Response {
-    let Some(id) = session_id(&shared, &headers) else { return Redirect::to("/login").into_response() };
-    let pending = shared.sessions.lock().ok().and_then(|mut s| s.get_mut(&id).and_then(|s| s.pending.take()));
-    let Some((state, nonce, verifier)) = pending else { return Redirect::to("/login").into_response() };
+    let restart = || Redirect::to(&format!("{MOUNT}/login")).into_response();
+    let Some(mut session) = session(&shared, &headers) else { return restart() };
+    let Some((state, nonce, verifier)) = session.pending.take() else { return restart() };
     if let Some(e) = q.error {
-        return (StatusCode::FORBIDDEN, format!("The identity provider refused the sign-in: {e}"))
-            .into_response();
+        let why = match e.as_str() {
+            "access_denied" => "登录已取消。The sign-in was cancelled.".to_string(),
+            "unmet_authentication_requirements" => {
+                "管理需要第二重验证，而该账号尚未设置。Administration needs a second factor, and this account has none."
+                    .to_string()
+            }
+            other => format!("身份认证服务拒绝了登录（{other}）。The identity provider refused the sign-in."),
+        };
+        return stopped(StatusCode::FORBIDDEN, &why);
     }
     if q.state.as_deref() != Some(state.as_str()) {
-        return (StatusCode::BAD_REQUEST, "The sign-in did not come back as it left; start again.")
-            .into_response();
+        return stopped(
+            StatusCode::BAD_REQUEST,
+            "登录未按原路返回，请重新登录。The sign-in did not come back as it left.",
+        );
     }
-    let Some(code) = q.code else { return Redirect::to("/login").into_response() };
+    let Some(code) = q.code else { return restart() };
     let client = match client(&shared).await {
         Ok(c) => c,
         Err(e) => return unavailable(&e),
@@ -245,36 +361,64 @@ pub async fn callback(
         Err(e) => return unavailable(&e.to_string()),
     };
     if claims.auth_context_ref().map(|a| a.as_str()) != Some("aal2") {
-        return (StatusCode::FORBIDDEN, "Administration needs a sign-in with two factors.").into_response();
+        return stopped(
+            StatusCode::FORBIDDEN,
+            "管理需要两种因素登录。Administration needs a sign-in with two factors.",
+        );
     }
+    let token = tokens.access_token().secret().clone();
+    let me: idp_proto::Me = match crate::api::get(&shared, &token, "me").await {
+        Ok(me) => me,
+        Err(e) => return stopped(StatusCode::FORBIDDEN, &e),
+    };
     let lifetime = tokens.expires_in().map_or(600, |d| d.as_secs() as i64);
-    let mut back = None;
-    if let Ok(mut s) = shared.sessions.lock()
-        && let Some(session) = s.get_mut(&id)
-    {
-        session.access_token = Some(tokens.access_token().secret().clone());
-        session.subject = claims.subject().as_str().to_string();
-        session.expires_at = now() + lifetime;
-        back = session.next.take();
+    session.access_token = Some(token);
+    session.subject = claims.subject().as_str().to_string();
+    session.name = me.name.filter(|n| !n.trim().is_empty()).unwrap_or(me.username);
+    session.roles = me.roles;
+    if me.delegated {
+        session.roles.push("org_admin".into());
     }
-    Redirect::to(back.as_deref().unwrap_or("/")).into_response()
+    session.time_zone = me.time_zone;
+    session.expires_at = now() + lifetime;
+    let back = session.next.take().unwrap_or_else(|| format!("{MOUNT}/"));
+    with_session(&shared, Redirect::to(&back).into_response(), Some(&session))
 }
 
-/// `POST /logout`: the session ends here (the idp session stays; sign out there too).
-pub async fn logout(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    if let Some(id) = session_id(&shared, &headers)
-        && let Ok(mut s) = shared.sessions.lock()
+/// `POST /logout` (with the CSRF token): the access token is revoked at the idp (RFC 7009),
+/// the cookie cleared, and the administrator taken to the idp's sign-out.
+pub async fn logout(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: String) -> Response {
+    let form: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap_or_default();
+    let csrf = form.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str());
+    let s = session(&shared, &headers);
+    if let Some(s) = &s
+        && csrf == Some(s.csrf.as_str())
+        && let Some(token) = &s.access_token
     {
-        s.remove(&id);
+        let revoke = format!("{}/revoke", shared.config.issuer.trim_end_matches('/'));
+        let sent = shared
+            .http
+            .post(revoke)
+            .basic_auth(&shared.config.client_id, Some(&shared.config.client_secret))
+            .form(&[("token", token.as_str()), ("token_type_hint", "access_token")])
+            .send()
+            .await;
+        if let Err(e) = sent {
+            tracing::warn!(error = %e, "the console could not revoke an access token at sign-out");
+        }
     }
-    Redirect::to(&format!("{}/t/{}/end_session", shared.idp_base, shared.tenant)).into_response()
+    let to = format!("{}/t/{}/end_session", shared.idp_base, shared.tenant);
+    with_session(&shared, Redirect::to(&to).into_response(), None)
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn only_local_paths_to_come_back_to() {
-        assert_eq!(super::local_path("/clients/abc?lang=en").as_deref(), Some("/clients/abc?lang=en"));
+        assert_eq!(
+            super::local_path("/console/clients/abc?lang=en").as_deref(),
+            Some("/console/clients/abc?lang=en")
+        );
         for bad in [
             "https://evil.example/",
             "//evil.example/x",
@@ -288,6 +432,9 @@ mod tests {
             "/\u{0}/evil.example",
             "/\u{85}/evil.example",
             "/\u{3000}/evil.example",
+            "/t/main/account",
+            "/console/../t/main/account",
+            "/consoleevil",
         ] {
             assert_eq!(super::local_path(bad), None, "{bad}");
         }

@@ -4,8 +4,13 @@
 //! It is an ordinary OpenID Connect client of the idp (code flow with PKCE, `acr_values=aal2`,
 //! scope `openid admin`): the administrator signs in there with a second factor, and every page
 //! calls the admin API with the administrator's own access token, so the idp alone decides what
-//! each administrator may do. Sessions are kept in memory (one console process; a restart signs
-//! everyone out) behind an HttpOnly, SameSite=Lax cookie; every form carries a CSRF token.
+//! each administrator may do. Sessions are sealed cookies (`session.rs`: HttpOnly,
+//! SameSite=Lax, nothing kept in the process); every form carries a CSRF token.
+//!
+//! It lives under `/console` and is served two ways: by `idp serve` itself, on the provider's
+//! own port, with its client registered at start (`idp_server::console`), which is what a new
+//! deployment gets with no configuration; or as this crate's own binary, in front of a provider
+//! elsewhere, configured from the environment below.
 //!
 //! A console session lasts as long as the access token. No refresh token is kept: when the
 //! token expires, the next page goes back through the idp, whose SSO session answers at once
@@ -25,9 +30,8 @@
 //! Every admin API request and answer is read and written as its `idp-proto` type (`api.rs`),
 //! the very types the idp's handlers use, without that crate's `openapi` feature.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -35,6 +39,7 @@ use axum::routing::{get, post};
 mod api;
 mod auth;
 mod pages;
+mod session;
 mod texts;
 
 /// The console's settings.
@@ -52,6 +57,9 @@ pub struct Config {
     pub tls_key: Option<std::path::PathBuf>,
     /// A CA to trust for the idp's HTTPS, besides the system's.
     pub idp_ca: Option<std::path::PathBuf>,
+    /// The key sealing session cookies; random for this process when none (a restart then
+    /// signs everyone out). Consoles behind one address share it.
+    pub session_key: Option<[u8; 32]>,
 }
 
 impl std::fmt::Debug for Config {
@@ -78,28 +86,35 @@ impl Config {
             tls_cert: var("CONSOLE_TLS_CERT").map(Into::into),
             tls_key: var("CONSOLE_TLS_KEY").map(Into::into),
             idp_ca: var("CONSOLE_IDP_CA").map(Into::into),
+            session_key: match var("CONSOLE_SESSION_KEY") {
+                None => None,
+                Some(k) => Some(session_key(&k)?),
+            },
         })
     }
 }
 
-/// A signed-in administrator's session, or one on its way through the sign-in.
-#[derive(Clone, Default)]
-pub(crate) struct Session {
-    pub csrf: String,
-    pub access_token: Option<String>,
-    pub expires_at: i64,
-    pub subject: String,
-    /// While signing in: (state, nonce, PKCE verifier).
-    pub pending: Option<(String, String, String)>,
-    /// While signing in: the console page to come back to.
-    pub next: Option<String>,
+/// `CONSOLE_SESSION_KEY`: 32 bytes, base64 (standard or URL-safe).
+fn session_key(k: &str) -> anyhow::Result<[u8; 32]> {
+    use base64::Engine;
+    let k = k.trim().trim_end_matches('=');
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(k)
+        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(k))
+        .map_err(|_| anyhow::anyhow!("CONSOLE_SESSION_KEY is not base64"))?;
+    bytes.try_into().map_err(|_| anyhow::anyhow!("CONSOLE_SESSION_KEY is not 32 bytes"))
 }
+
+pub(crate) use session::{Flash, Session};
+
+/// Where the console lives, on its own port as inside `idp serve`.
+pub const MOUNT: &str = "/console";
 
 pub(crate) struct Shared {
     pub config: Config,
     pub public_url: String,
     pub http: reqwest::Client,
-    pub sessions: Mutex<HashMap<String, Session>>,
+    pub sealer: session::Sealer,
     /// The idp's base URL and the tenant slug, from the issuer.
     pub idp_base: String,
     pub tenant: String,
@@ -137,8 +152,8 @@ impl App {
             }
         }
         let http = http.build()?;
-        let shared =
-            Arc::new(Shared { config, public_url, http, sessions: Mutex::default(), idp_base, tenant });
+        let sealer = config.session_key.map_or_else(session::Sealer::random, session::Sealer::new);
+        let shared = Arc::new(Shared { config, public_url, http, sealer, idp_base, tenant });
         Ok(Self { shared, tls })
     }
 
@@ -146,36 +161,52 @@ impl App {
         self.shared.public_url.clone()
     }
 
+    /// The console's routes, all under [`MOUNT`]. A form's address reloaded or opened from
+    /// history (a GET where only POST is taken) leads to the page the form belongs to.
     pub fn router(&self) -> Router {
-        Router::new()
-            .route("/", get(pages::dashboard))
-            .route("/login", get(auth::login))
-            .route("/callback", get(auth::callback))
-            .route("/logout", post(auth::logout))
-            .route("/tenants", get(pages::tenants).post(pages::create_tenant))
-            .route("/tenants/{slug}/{action}", post(pages::tenant_action))
-            .route("/tenants/{slug}/settings", get(pages::tenant_settings).post(pages::save_tenant_rules))
-            .route("/tenants/{slug}/settings/branding", post(pages::save_tenant_branding))
-            .route("/settings", get(pages::settings).post(pages::save_rules))
-            .route("/settings/branding", post(pages::save_branding))
-            .route("/organisations", get(pages::organisations).post(pages::add_organisation))
-            .route("/organisations/{id}", get(pages::organisation).post(pages::add_member))
-            .route("/memberships/{id}/remove", post(pages::remove_member))
-            .route("/clients", get(pages::clients).post(pages::register_client))
-            .route("/clients/{id}", get(pages::client).post(pages::edit_client))
-            .route("/clients/{id}/{action}", post(pages::client_action))
-            .route("/keys", get(pages::keys).post(pages::rotate_key))
-            .route("/keys/{kid}/revoke", post(pages::revoke_key))
-            .route("/accounts", get(pages::accounts))
-            .route("/accounts/{id}", get(pages::account))
-            .route("/accounts/{id}/{action}", post(pages::account_action))
-            .route("/audit", get(pages::audit))
-            .route("/audit/export", get(pages::audit_export))
-            .route("/static/htmx.min.js", get(pages::htmx))
-            .route("/static/console.css", get(pages::stylesheet))
+        let back = || get(pages::elsewhere);
+        let routes: Vec<(&str, axum::routing::MethodRouter<Arc<Shared>>)> = vec![
+            ("", get(pages::dashboard)),
+            ("/", get(pages::dashboard)),
+            ("/login", get(auth::login)),
+            ("/callback", get(auth::callback)),
+            ("/logout", post(auth::logout).merge(back())),
+            ("/tenants", get(pages::tenants).post(pages::create_tenant)),
+            ("/tenants/{slug}/{action}", post(pages::tenant_action).merge(back())),
+            ("/tenants/{slug}/settings", get(pages::tenant_settings).post(pages::save_tenant_rules)),
+            ("/tenants/{slug}/settings/branding", post(pages::save_tenant_branding).merge(back())),
+            ("/settings", get(pages::settings).post(pages::save_rules)),
+            ("/settings/branding", post(pages::save_branding).merge(back())),
+            ("/organisations", get(pages::organisations).post(pages::add_organisation)),
+            ("/organisations/{id}", get(pages::organisation).post(pages::add_member)),
+            ("/memberships/{id}/remove", post(pages::remove_member).merge(back())),
+            ("/clients", get(pages::clients).post(pages::register_client)),
+            ("/clients/{id}", get(pages::client).post(pages::edit_client)),
+            ("/clients/{id}/{action}", post(pages::client_action).merge(back())),
+            ("/keys", get(pages::keys).post(pages::rotate_key)),
+            ("/keys/{kid}/revoke", post(pages::revoke_key).merge(back())),
+            ("/accounts", get(pages::accounts)),
+            ("/accounts/{id}", get(pages::account)),
+            ("/accounts/{id}/{action}", post(pages::account_action).merge(back())),
+            ("/audit", get(pages::audit)),
+            ("/audit/export", get(pages::audit_export)),
+            ("/static/htmx.min.js", get(pages::htmx)),
+            ("/static/console.css", get(pages::stylesheet)),
+            ("/static/console.js", get(pages::script)),
+        ];
+        let mut router = Router::new();
+        for (path, method) in routes {
+            router = router.route(&format!("{MOUNT}{path}"), method);
+        }
+        router
             .layer(axum::middleware::from_fn_with_state(self.shared.clone(), auth::require))
             .layer(axum::middleware::from_fn(pages::security_headers))
             .with_state(self.shared.clone())
+    }
+
+    /// The standalone console: [`App::router`], and its root leading there.
+    pub fn standalone_router(&self) -> Router {
+        self.router().route("/", get(|| async { axum::response::Redirect::to(&format!("{MOUNT}/")) }))
     }
 
     /// Serves until `shutdown`: HTTPS with HSTS when configured, else HTTP.
@@ -184,7 +215,7 @@ impl App {
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let router = self.router();
+        let router = self.standalone_router();
         match self.tls {
             Some(tls) => {
                 let hsts = tower_http::set_header::SetResponseHeaderLayer::overriding(

@@ -1,8 +1,8 @@
 // The admin console in a real browser: Debian's Chromium, headless, driven by playwright-core.
 // An administrator opens the console, is sent to the idp, signs in with the password and a
 // TOTP code (given by the test, computed on the provider's test clock), allows the console,
-// lands on the dashboard, registers a client, sees it listed, rotates its secret (shown once
-// each time). Screenshots of each page go to the artefact directory.
+// lands on the dashboard, registers a client, sees it listed, rotates its secret after a
+// confirmation naming it (shown once each time). Screenshots of each page go to the artefact directory.
 //
 // usage: node console.mjs <console URL> <username> <password> <TOTP code> <artefact dir>
 // Prints one JSON line per step; exits non-zero on the first failure.
@@ -24,11 +24,15 @@ try {
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
   page.on("console", (m) => {
-    if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) errors.push(m.text());
+    if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) errors.push(`${m.text()} @ ${page.url()}`);
   });
   page.on("response", (r) => {
     if (r.status() >= 400 && !r.url().endsWith("/favicon.ico")) errors.push(`${r.status()} ${r.url()}`);
   });
+  await page.addInitScript(() => document.addEventListener("securitypolicyviolation", (e) => {
+    const t = e.target && e.target.outerHTML ? e.target.outerHTML.slice(0, 160) : String(e.target);
+    console.error(`CSP ${e.violatedDirective} at ${e.sourceFile}:${e.lineNumber}:${e.columnNumber} on ${t}`);
+  }));
   const shot = (name) => page.screenshot({ path: `${artefacts}/${name}.png`, fullPage: true });
 
   // to the idp and back, with two factors
@@ -49,7 +53,7 @@ try {
   step("dashboard");
 
   // register a client, see it listed
-  await page.click("nav a[href='/clients']");
+  await page.click("nav.wide a[href='/console/clients']");
   await page.waitForSelector("form#register");
   await page.fill("form#register input[name=name]", "不动产登记系统");
   await page.fill("form#register input[name=redirect_uri]", "https://bdc.example.gov.cn/callback");
@@ -63,6 +67,12 @@ try {
 
   // rotate its secret
   await page.click(`tr[data-client="${client}"] button[value=rotate]`);
+  // the confirmation names the client and says what the overlap does
+  await page.waitForSelector("dialog#confirm[open]");
+  const asked = await page.textContent("#confirm-text");
+  if (!asked.includes("不动产登记系统")) throw new Error(`the confirmation does not name the client: ${asked}`);
+  await shot("4a-confirm-rotation");
+  await page.click("#confirm-ok");
   await page.waitForFunction((old) => {
     const c = document.querySelector("#secret code");
     return c && c.textContent !== old;
@@ -71,10 +81,10 @@ try {
   step("rotated", { client });
 
   // the client's own page, and the tenant's settings
-  await page.click(`tr[data-client="${client}"] a[href="/clients/${client}"]`);
+  await page.click(`tr[data-client="${client}"] a[href="/console/clients/${client}"]`);
   await page.waitForSelector("form#edit-client");
   await shot("5-client-detail");
-  await page.click("nav a[href='/settings']");
+  await page.click("nav.wide a[href='/console/settings']");
   await page.waitForSelector("form#branding");
   await shot("6-settings");
   step("pages");

@@ -282,11 +282,12 @@ try {
   await page.waitForLoadState("load").catch(() => {});
   step("consented", { callback });
 
-  // 4. The account centre at the provider's address (the one typed address); the session is
-  //    remembered. The overview's card that mentions passkeys leads to 登录与安全.
+  // 4. The account centre from the provider's address (the one typed address: its one primary
+  //    button); the session is remembered. The overview's card that mentions passkeys leads to 登录与安全.
   await page.goto(`${base}/`);
   await page.waitForLoadState("load");
-  await expectHeading(page, "我的账号", "the provider's address (the person was signed in a moment ago)");
+  await follow(page, await control(page, "link", "进入个人账号中心", "the provider's address"));
+  await expectHeading(page, "我的账号", "the provider's address, then 进入个人账号中心 (the person was signed in a moment ago)");
   const overview = squash(await mainText(page));
   await shot(page, "account");
   const level = (overview.match(/实名等级：\s*\d\s*—\s*\S+/) || overview.match(/尚未实名认证。/) || [null])[0];

@@ -124,6 +124,18 @@ impl Browser {
         self.post_form(server, &action, &[("csrf", &csrf), ("decision", decision)]).await
     }
 
+    /// On the offer to set up a second factor (an account without one, a client needing
+    /// `aal2`): declines it, so the client is told the requirement is unmet.
+    pub async fn decline_set_up(&self, server: &TestServer, step: Step) -> Step {
+        let (_, _, body) = step.page();
+        assert!(body.contains("id=\"enrol-decline\""), "not the offer to set up a factor: {body}");
+        let csrf = extract(&body, "csrf").expect("csrf");
+        let from = body.find("id=\"enrol-decline\"").unwrap_or(0);
+        let start = body[..from].rfind("action=\"").expect("the decline form") + 8;
+        let end = body[start..].find('"').expect("end of action") + start;
+        self.post_form(server, &body[start..end], &[("csrf", &csrf)]).await
+    }
+
     /// Runs an authorization request through sign-in and consent, whichever are shown.
     pub async fn authorize(&self, server: &TestServer, url: &str, login: &str) -> Step {
         let mut step = self.get(server, url).await;

@@ -135,6 +135,8 @@ pub struct TestServer {
     pub env: TestEnv,
     /// `http://…/metrics` when the configuration has a metrics listener.
     pub metrics: Option<String>,
+    /// The bootstrap administrator's (username, password), as `idp serve` prints them once.
+    pub bootstrap_admin: Option<(String, String)>,
     shutdown: Option<oneshot::Sender<()>>,
     /// Dropped last: the database outlives the server.
     _db: TestDb,
@@ -153,13 +155,14 @@ impl TestServer {
         let app = Application::build_with_env(config, Arc::new(env.clone())).await.expect("server starts");
         let base = app.public_url();
         let metrics = app.metrics_addr().map(|a| format!("http://{a}/metrics"));
+        let bootstrap_admin = app.bootstrap_admin.clone();
         let ops = app.state.ops.clone();
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(app.run_until(async {
             let _ = rx.await;
         }));
         let issuer = format!("{base}/t/main");
-        Some(TestServer { base, issuer, ops, env, metrics, shutdown: Some(tx), _db: db })
+        Some(TestServer { base, issuer, ops, env, metrics, bootstrap_admin, shutdown: Some(tx), _db: db })
     }
 
     /// Another node on the same database and key-encryption key (its own port, caches and rate

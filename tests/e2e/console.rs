@@ -4,9 +4,8 @@
 //! session is sent to sign in; a form without the session's CSRF token is refused.
 
 use idp_core::Env;
-use idp_core::model::{ClientSettings, ClientType};
 use idp_core::totp::Secret;
-use idp_server::ops::{NewAccount, NewClient};
+use idp_server::ops::NewAccount;
 
 use crate::browser::{Browser, extract, form_action};
 use crate::common::{Backend, PASSWORD, TestServer};
@@ -94,14 +93,15 @@ async fn console(backend: Backend) {
     let first = extract_secret(&page);
     assert!(page.contains("民政业务系统"), "listed: {page}");
     let id = attr(&page, "id=\"secret\" data-client=\"");
-    let (_, page) = post(&b, &base, &page, &format!("/clients/{id}/rotate"), &[("overlap", "3600")]).await;
+    let (_, page) = post(&b, &base, &page, &format!("/clients/{id}/rotate"), &[("overlap_days", "1")]).await;
     let second = extract_secret(&page);
     assert_ne!(first, second, "a new secret");
     let stored = s.ops.client("main", &id).await.unwrap();
     assert!(stored.settings.previous_secret.is_some(), "the old one overlaps");
 
     // disable and enable it
-    let (_, page) = post(&b, &base, &page, &format!("/clients/{id}/disable"), &[]).await;
+    let (_, page) =
+        post(&b, &base, &page, &format!("/clients/{id}/disable"), &[("back", "/console/clients")]).await;
     assert!(s.ops.client("main", &id).await.unwrap().disabled && page.contains("(已停用)"), "{page}");
     let (_, page) = post(&b, &base, &page, &format!("/clients/{id}/enable"), &[]).await;
     assert!(!s.ops.client("main", &id).await.unwrap().disabled);
@@ -171,7 +171,9 @@ async fn console(backend: Backend) {
     assert!(en.contains("Dashboard") && en.contains("lang=\"en\""));
     let forged =
         b.http.post(format!("{base}/clients")).form(&[("name", "x"), ("type", "web")]).send().await.unwrap();
-    assert_eq!(forged.status().as_u16(), 403);
+    assert_eq!(forged.status().as_u16(), 303, "back to the page, saying the form had expired");
+    let all = s.ops.store.list_clients(&s.tenant_id().await).await.unwrap();
+    assert!(!all.iter().any(|c| c.name == "x"), "nothing registered without the CSRF token");
 }
 crate::both_backends!(the_console_signs_in_and_manages_clients, console);
 
@@ -234,33 +236,10 @@ async fn chromium_signs_in_to_the_console_and_registers_a_client() {
     }
 }
 
-/// A console for `s`'s main tenant, its client registered; its URL.
+/// The console `idp serve` serves for `s`'s main tenant (its client registered at start);
+/// its URL.
 pub(crate) async fn start_console(s: &TestServer) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let base = format!("http://127.0.0.1:{}", addr.port());
-    let new = NewClient {
-        name: "管理控制台".into(),
-        client_type: ClientType::Web,
-        redirect_uris: vec![format!("{base}/callback")],
-        post_logout_redirect_uris: vec![],
-        scope: Some("openid".into()),
-        settings: Some(ClientSettings { admin_client: true, ..ClientSettings::default() }),
-    };
-    let (client, secret) = s.ops.add_client("main", new).await.unwrap();
-    let config = admin_console::Config {
-        listen: addr.to_string(),
-        public_url: Some(base.clone()),
-        issuer: s.issuer.clone(),
-        client_id: client.client_id,
-        client_secret: secret.unwrap(),
-        log: "warn".into(),
-        tls_cert: None,
-        tls_key: None,
-        idp_ca: None,
-    };
-    tokio::spawn(admin_console::App::new(config, addr).unwrap().serve(listener, std::future::pending()));
-    base
+    format!("{}/console", s.base)
 }
 
 pub(crate) fn attr(page: &str, marker: &str) -> String {

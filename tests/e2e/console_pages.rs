@@ -84,9 +84,9 @@ async fn pages(backend: Backend) {
     // another tenant's, from the tenants page (platform administrators)
     s.ops.add_tenant("pilot", Some("试点")).await.unwrap();
     let tenants = get(&ops, format!("{base}/tenants")).await;
-    assert!(tenants.contains("href=\"/tenants/pilot/settings\""), "{tenants}");
+    assert!(tenants.contains("href=\"/console/tenants/pilot/settings\""), "{tenants}");
     let pilot = get(&ops, format!("{base}/tenants/pilot/settings")).await;
-    assert!(pilot.contains("action=\"/tenants/pilot/settings/branding\""), "{pilot}");
+    assert!(pilot.contains("action=\"/console/tenants/pilot/settings/branding\""), "{pilot}");
     let csrf = crate::browser::extract(&pilot, "csrf").unwrap();
     let form = reqwest::multipart::Form::new().text("csrf", csrf).text("name_zh", "试点服务");
     let res = ops
@@ -133,7 +133,7 @@ async fn pages(backend: Backend) {
     let form = [("name", "社保查询"), ("type", "web"), ("redirect_uri", "https://sb.example.gov.cn/cb")];
     let (_, listed) = post(&ops, &base, &clients, "/clients", &form).await;
     let id = crate::console::attr(&listed, "id=\"secret\" data-client=\"");
-    assert!(listed.contains(&format!("href=\"/clients/{id}\"")), "{listed}");
+    assert!(listed.contains(&format!("href=\"/console/clients/{id}\"")), "{listed}");
     let detail = get(&ops, format!("{base}/clients/{id}")).await;
     assert!(
         detail.contains("id=\"edit-client\"") && detail.contains("https://sb.example.gov.cn/cb"),
@@ -150,8 +150,8 @@ async fn pages(backend: Backend) {
         ("min_acr", "aal2"),
         ("min_realname_level", "2"),
         ("access_token_format", "jwt"),
-        ("access_ttl", "600"),
-        ("refresh_ttl", "86400"),
+        ("access_ttl", "10"),
+        ("refresh_ttl", "1440"),
         ("sector", ""),
         ("backchannel_logout_uri", "https://sb.example.gov.cn/backchannel-logout"),
         ("frontchannel_logout_uri", ""),
@@ -202,7 +202,7 @@ async fn pages(backend: Backend) {
         .into_iter()
         .find(|o| o.name == "测试市人民政府")
         .unwrap_or_else(|| panic!("{orgs}"));
-    assert!(orgs.contains(&format!("href=\"/organisations/{}\"", org.id)), "{orgs}");
+    assert!(orgs.contains(&format!("href=\"/console/organisations/{}\"", org.id)), "{orgs}");
     let page = get(&ops, format!("{base}/organisations/{}", org.id)).await;
     assert!(page.contains("id=\"add-member\""), "{page}");
     s.add_account("clerk").await;
@@ -226,7 +226,7 @@ async fn pages(backend: Backend) {
     // an account's detail: factors and sessions (searching is the security administrator's)
     let ops_id = s.ops.account("main", "ops").await.unwrap().id;
     let found = get(&sec, format!("{base}/accounts?q=ops")).await;
-    assert!(found.contains(&format!("href=\"/accounts/{ops_id}\"")), "{found}");
+    assert!(found.contains(&format!("href=\"/console/accounts/{ops_id}\"")), "{found}");
     let detail = get(&sec, format!("{base}/accounts/{ops_id}?lang=en")).await;
     assert!(detail.contains("ops-name") && detail.contains("Authenticator app: Yes"), "{detail}");
     assert!(detail.contains("<td>aal2</td>"), "the console sign-in's session: {detail}");

@@ -154,7 +154,9 @@ async fn acting_contexts(backend: Backend) {
 
     // a staff-only application needs two factors of everyone; with them, no staff membership
     // is refused
-    let cb = Browser::new().authorize(&s, &with_org(&oa, ""), "zoe").await.callback();
+    let bz0 = Browser::new();
+    let offer = bz0.authorize(&s, &with_org(&oa, ""), "zoe").await;
+    let cb = bz0.decline_set_up(&s, offer).await.callback();
     assert_eq!(cb["error"], "unmet_authentication_requirements");
     let (zoe_totp, _) = crate::step_up::enrol(&s, "zoe").await;
     let bz = Browser::new();

@@ -29,6 +29,7 @@ mod claims_param;
 mod common;
 mod concurrency;
 mod console;
+mod console_first_start;
 mod console_pages;
 mod context;
 mod device;

@@ -24,7 +24,16 @@ fn chrome(page: &str) {
 async fn the_root_page_leads_to_the_account_centre() {
     let s = TestServer::start(Backend::Sqlite).await.unwrap();
     let b = Browser::new();
-    for start in ["/", "/t/main", "/t/main/"] {
+    // the root page: the account centre as its one primary action, the console below it
+    let (_, status, home) = b.get(&s, &format!("{}/", s.base)).await.page();
+    assert_eq!(status, 200);
+    assert!(
+        home.contains("id=\"account-centre\" href=\"/t/main/account\"")
+            && home.contains("href=\"/console/\""),
+        "{home}"
+    );
+    chrome(&home);
+    for start in ["/t/main/account", "/t/main", "/t/main/"] {
         let (url, status, page) = b.get(&s, &format!("{}{start}", s.base)).await.page();
         assert_eq!(status, 200, "{start}");
         assert!(url.contains("/t/main/interaction/"), "{start} leads to the sign-in: {url}");

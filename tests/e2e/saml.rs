@@ -271,9 +271,11 @@ async fn sso(backend: Backend) {
     let (request, location) = sp.login(&["--context", "urn:example:retina-scan"]);
     let (response, _) = posted(b.get(&s, &location).await, &sp.acs);
     assert!(sp.acs(Some(&request), &response).unwrap_err().contains("NoAuthnContext"));
-    // two factors asked for: the step-up page (this account has no second factor: NoAuthnContext)
+    // two factors asked for: this account has none; the offer to set one up, declined:
+    // NoAuthnContext
     let (request, location) = sp.login(&["--context", "https://refeds.org/profile/mfa"]);
-    let (response, _) = posted(b.get(&s, &location).await, &sp.acs);
+    let offer = b.get(&s, &location).await;
+    let (response, _) = posted(b.decline_set_up(&s, offer).await, &sp.acs);
     assert!(sp.acs(Some(&request), &response).unwrap_err().contains("NoAuthnContext"));
 
     // IsPassive without a session: NoPassive, no page

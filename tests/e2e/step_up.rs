@@ -3,8 +3,8 @@
 //! client asking `acr_values=aal2` of an aal1 session gets the code page (not the password
 //! page) and then an ID token saying `acr=aal2` with the right amr; a code is accepted once;
 //! wrong codes count towards the lockout; a recovery code stands in for a lost phone, once;
-//! prompt=none cannot step up; an account without a second factor gets
-//! `unmet_authentication_requirements`.
+//! prompt=none cannot step up; an account without a second factor is offered to set one up,
+//! and declining, the client gets `unmet_authentication_requirements`.
 
 use idp_core::Env;
 use idp_core::model::{ClientSettings, ClientType};
@@ -124,18 +124,21 @@ async fn step_up(backend: Backend) {
     let b4 = Browser::new();
     let cb = b4.authorize(&s, &auth_url(&s.issuer, &web, ""), "ivan").await.callback();
     assert!(cb.contains_key("code"));
-    let cb = b4.get(&s, &url).await.callback();
+    let offer = b4.get(&s, &url).await;
+    let cb = b4.decline_set_up(&s, offer).await.callback();
     assert_eq!(cb["error"], "unmet_authentication_requirements");
     // the same through an essential acr in the claims parameter
     let claims = r#"{"id_token":{"acr":{"essential":true,"values":["aal2"]}}}"#;
     let essential = format!("&claims={}", crate::oidc_flow::urlencode(claims));
-    let cb = b4.get(&s, &auth_url(&s.issuer, &web, &essential)).await.callback();
+    let offer = b4.get(&s, &auth_url(&s.issuer, &web, &essential)).await;
+    let cb = b4.decline_set_up(&s, offer).await.callback();
     assert_eq!(cb["error"], "unmet_authentication_requirements");
 
     // a client registered with a minimum of aal2: every sign-in for it needs two factors
     let strict = ClientSettings { min_acr: Some("aal2".into()), ..ClientSettings::default() };
     let (strict, strict_secret) = s.add_client(ClientType::Web, strict).await;
-    let cb = b4.authorize(&s, &auth_url(&s.issuer, &strict, ""), "ivan").await.callback();
+    let offer = b4.authorize(&s, &auth_url(&s.issuer, &strict, ""), "ivan").await;
+    let cb = b4.decline_set_up(&s, offer).await.callback();
     assert_eq!(cb["error"], "unmet_authentication_requirements", "ivan has no second factor");
     s.env.advance(30);
     let b7 = Browser::new();
@@ -170,9 +173,11 @@ async fn staff_need_two_factors(backend: Backend) {
     let (web, secret) = s.add_client(ClientType::Web, ClientSettings::default()).await;
     let secret = secret.unwrap();
 
-    // no second factor: the client (which asks for nothing) is told the requirement is unmet
+    // no second factor: offered to set one up; declining, the client (which asks for nothing)
+    // is told the requirement is unmet
     let b = Browser::new();
-    let cb = b.authorize(&s, &auth_url(&s.issuer, &web, ""), "sam").await.callback();
+    let offer = b.authorize(&s, &auth_url(&s.issuer, &web, ""), "sam").await;
+    let cb = b.decline_set_up(&s, offer).await.callback();
     assert_eq!(cb["error"], "unmet_authentication_requirements", "{cb:?}");
     // the account pages, where a factor is set up, stay reachable
     let (url, _, page) = b.get(&s, &format!("{}/t/main/account/security", s.base)).await.page();

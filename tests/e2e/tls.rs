@@ -120,17 +120,19 @@ async fn the_provider_serves_https_with_hsts_and_redirects_plain_http() {
         tls_cert: Some(pki.join("server.pem")),
         tls_key: Some(pki.join("server-key.pem")),
         idp_ca: Some(pki.join("ca.pem")),
+        session_key: None,
     };
     let console = admin_console::App::new(config, addr).expect("the console starts with TLS");
     tokio::spawn(console.serve(listener, std::future::pending()));
-    let res = http.get(format!("{console_url}/clients?lang=en")).send().await.unwrap();
+    let res = http.get(format!("{console_url}/console/clients?lang=en")).send().await.unwrap();
     assert_eq!(res.headers()["strict-transport-security"], "max-age=31536000; includeSubDomains");
     assert_eq!(
         res.headers()["location"],
-        "/login?next=%2Fclients%3Flang%3Den",
+        "/console/login?next=%2Fconsole%2Fclients%3Flang%3Den",
         "back to the page after sign-in"
     );
-    let res = http.get(format!("{console_url}/login?next=%2Fclients")).send().await.unwrap();
+    let res =
+        http.get(format!("{console_url}/console/login?next=%2Fconsole%2Fclients")).send().await.unwrap();
     let to_idp = res.headers()["location"].to_str().unwrap().to_string();
     assert!(to_idp.starts_with(&format!("{base}/t/main/authorize?")), "discovered over https: {to_idp}");
     assert!(to_idp.contains("acr_values=aal2"), "{to_idp}");
@@ -144,7 +146,7 @@ async fn the_provider_serves_https_with_hsts_and_redirects_plain_http() {
             && !cookie.contains("Domain="),
         "{cookie}"
     );
-    assert!(untrusting.get(format!("{console_url}/login")).send().await.is_err());
+    assert!(untrusting.get(format!("{console_url}/console/login")).send().await.is_err());
     let half = admin_console::Config {
         listen: addr.to_string(),
         public_url: None,
@@ -155,6 +157,7 @@ async fn the_provider_serves_https_with_hsts_and_redirects_plain_http() {
         tls_cert: Some(pki.join("server.pem")),
         tls_key: None,
         idp_ca: None,
+        session_key: None,
     };
     assert!(admin_console::App::new(half, addr).is_err(), "a certificate without its key is refused");
     let _ = tx.send(());

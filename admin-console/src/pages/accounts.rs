@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use idp_proto::{AccountDetail, AccountInfo, AccountSearch};
 
-use super::{Admin, Layout, Posted, field, layout, opt, page, segment, utc, when};
+use super::{Admin, Layout, Posted, layout, opt, page, segment, utc, when};
 use crate::texts::Texts;
 use crate::{Shared, api};
 
@@ -18,41 +18,32 @@ pub struct AccountsPage {
     pub q: String,
     /// (id, username, name, phone, disabled)
     pub rows: Vec<(String, String, String, String, bool)>,
-    /// What can be done to an account: (action, label).
-    pub actions: Vec<(&'static str, &'static str)>,
+    /// What can be done to an account: (action, label, effect).
+    pub actions: Vec<(&'static str, &'static str, &'static str)>,
 }
 
-pub async fn accounts(State(shared): State<Arc<Shared>>, a: Admin) -> Response {
-    let q = &a.q;
-    accounts_page(&shared, &a, q.q.clone().unwrap_or_default(), None, None).await
-}
-
-/// `POST /accounts/{id}/{lock|unlock|reset-factors|end-sessions}` (`q` keeps the search).
+/// `POST /accounts/{id}/{lock|unlock|reset-factors|end-sessions}`: back to the page it was
+/// sent from (the search keeps its query).
 pub async fn account_action(
     State(shared): State<Arc<Shared>>,
     Path((id, action)): Path<(String, String)>,
-    Posted { a, p }: Posted,
+    posted: Posted,
 ) -> Response {
+    let t = posted.a.t;
     let path = format!("accounts/{}/{}", segment(&id), segment(&action));
-    let (message, error) = match api::post::<(), AccountDetail>(&shared, &a.token, &path, None).await {
-        Ok(d) => (Some(format!("{} ✓ {action}", d.account.username)), None),
-        Err(e) => (None, Some(e)),
-    };
-    let q = field(&p, "q").unwrap_or_default().to_string();
-    accounts_page(&shared, &a, q, message, error).await
+    let done = action_labels(t).into_iter().find(|(a, ..)| *a == action).map_or("", |(_, l, _)| l);
+    match api::post::<(), AccountDetail>(&shared, &posted.a.token, &path, None).await {
+        Ok(d) => posted.ok(format!("{}: {} ✓", d.account.username, done)),
+        Err(e) => posted.refused(e),
+    }
 }
 
-async fn accounts_page(
-    shared: &Shared,
-    a: &Admin,
-    query: String,
-    message: Option<String>,
-    error: Option<String>,
-) -> Response {
+pub async fn accounts(State(shared): State<Arc<Shared>>, a: Admin) -> Response {
+    let shared = &*shared;
+    let query = a.q.q.clone().unwrap_or_default();
+    let a = &a;
     let t = a.t;
     let mut l = layout(a, "accounts", "/accounts");
-    l.message = message;
-    l.error = error;
     let mut found: Vec<AccountInfo> = vec![];
     if query.trim().chars().count() >= 2 {
         let search = AccountSearch { q: Some(query.trim().to_string()) };
@@ -64,16 +55,16 @@ async fn accounts_page(
     }
     let rows =
         found.into_iter().map(|a| (a.id, a.username, opt(&a.name), opt(&a.phone), a.disabled)).collect();
-    page(t, &AccountsPage { l, q: query, rows, actions: action_labels(t) })
+    page(a, &AccountsPage { l, q: query, rows, actions: action_labels(t) })
 }
 
-/// What can be done to an account: (action, label).
-fn action_labels(t: &Texts) -> Vec<(&'static str, &'static str)> {
+/// What can be done to an account: (action, label, its effect for the confirmation).
+fn action_labels(t: &Texts) -> Vec<(&'static str, &'static str, &'static str)> {
     vec![
-        ("lock", t.lock),
-        ("unlock", t.unlock),
-        ("reset-factors", t.reset_factors),
-        ("end-sessions", t.end_sessions),
+        ("lock", t.lock, t.lock_effect),
+        ("unlock", t.unlock, t.unlock_effect),
+        ("reset-factors", t.reset_factors, t.reset_effect),
+        ("end-sessions", t.end_sessions, t.end_sessions_effect),
     ]
 }
 
@@ -96,7 +87,7 @@ pub struct AccountDetailPage {
     pub memberships: Vec<(String, String, String, bool)>,
     /// (acr, amr, last seen, expires)
     pub sessions: Vec<(String, String, String, String)>,
-    pub actions: Vec<(&'static str, &'static str)>,
+    pub actions: Vec<(&'static str, &'static str, &'static str)>,
 }
 
 pub async fn account(State(shared): State<Arc<Shared>>, Path(id): Path<String>, a: Admin) -> Response {
@@ -153,5 +144,5 @@ pub async fn account(State(shared): State<Arc<Shared>>, Path(id): Path<String>, 
             id,
         },
     };
-    page(t, &p)
+    page(&a, &p)
 }

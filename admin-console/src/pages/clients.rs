@@ -17,18 +17,10 @@ pub struct ClientsPage {
     pub l: Layout,
     /// (client_id, name, type, scope, disabled, rotatable)
     pub rows: Vec<(String, String, String, String, bool, bool)>,
-    /// A secret to show once.
-    pub secret: Option<Shown>,
 }
 
-/// A client secret shown once.
-pub struct Shown {
-    pub client: String,
-    pub secret: String,
-}
-
-async fn clients_page(shared: &Shared, a: &Admin, secret: Option<Shown>, error: Option<String>) -> Response {
-    let t = a.t;
+pub async fn clients(State(shared): State<Arc<Shared>>, a: Admin) -> Response {
+    let (shared, a) = (&*shared, &a);
     let mut l = layout(a, "clients", "/clients");
     let list: Vec<ClientInfo> = match api::get(shared, &a.token, "clients").await {
         Ok(v) => v,
@@ -44,56 +36,64 @@ async fn clients_page(shared: &Shared, a: &Admin, secret: Option<Shown>, error: 
             (c.client_id, c.name, c.client_type, c.scope, c.disabled, rotatable)
         })
         .collect();
-    if error.is_some() {
-        l.error = error;
-    }
-    page(t, &ClientsPage { l, rows, secret })
+    page(a, &ClientsPage { l, rows })
 }
 
-pub async fn clients(State(shared): State<Arc<Shared>>, a: Admin) -> Response {
-    clients_page(&shared, &a, None, None).await
-}
-
-pub async fn register_client(State(shared): State<Arc<Shared>>, Posted { a, p }: Posted) -> Response {
+pub async fn register_client(State(shared): State<Arc<Shared>>, posted: Posted) -> Response {
+    let (a, p) = (&posted.a, &posted.p);
     let new = ClientRequest {
-        name: Some(field(&p, "name").unwrap_or_default().into()),
-        client_type: Some(field(&p, "type").unwrap_or("web").into()),
-        redirect_uris: field(&p, "redirect_uri").map(|uri| vec![uri.into()]),
-        services: field(&p, "service").map(|s| vec![s.into()]),
-        saml_metadata: field(&p, "saml_metadata").map(String::from),
-        saml_metadata_url: field(&p, "saml_metadata_url").map(String::from),
-        scope: field(&p, "scope").map(String::from),
-        location: field(&p, "location").map(String::from),
+        name: Some(field(p, "name").unwrap_or_default().into()),
+        client_type: Some(field(p, "type").unwrap_or("web").into()),
+        redirect_uris: field(p, "redirect_uri").map(|uri| vec![uri.into()]),
+        services: field(p, "service").map(|s| vec![s.into()]),
+        saml_metadata: field(p, "saml_metadata").map(String::from),
+        saml_metadata_url: field(p, "saml_metadata_url").map(String::from),
+        scope: field(p, "scope").map(String::from),
+        location: field(p, "location").map(String::from),
         ..ClientRequest::default()
     };
     match api::post::<_, ClientInfo>(&shared, &a.token, "clients", Some(&new)).await {
-        Ok(c) => clients_page(&shared, &a, shown(c), None).await,
-        Err(e) => clients_page(&shared, &a, None, Some(e)).await,
+        Ok(c) => shown(&posted, c, a.t.registered),
+        Err(e) => posted.refused(e),
     }
 }
 
-/// The secret of an answer that has one, to show once.
-fn shown(c: ClientInfo) -> Option<Shown> {
-    c.client_secret.map(|secret| Shown { client: c.client_id, secret })
+/// Done with a client: its secret, if the answer has one, shown once on the page.
+fn shown(posted: &Posted, c: ClientInfo, done: &str) -> Response {
+    let message = format!("{}: {done}", c.name);
+    match c.client_secret {
+        Some(secret) => posted.secret((c.client_id, c.name, secret), message),
+        None => posted.ok(message),
+    }
 }
 
 /// `POST /clients/{id}/{rotate|disable|enable}`.
 pub async fn client_action(
     State(shared): State<Arc<Shared>>,
     Path((id, action)): Path<(String, String)>,
-    Posted { a, p }: Posted,
+    posted: Posted,
 ) -> Response {
+    let (a, p) = (&posted.a, &posted.p);
+    let t = a.t;
     if matches!(action.as_str(), "disable" | "enable") {
         let path = format!("clients/{}/{action}", segment(&id));
-        let error = api::post::<(), IgnoredAny>(&shared, &a.token, &path, None).await.err();
-        return clients_page(&shared, &a, None, error).await;
+        return match api::post::<(), ClientInfo>(&shared, &a.token, &path, None).await {
+            Ok(c) => {
+                posted.ok(format!("{}: {}", c.name, if action == "disable" { t.disabled } else { t.enabled }))
+            }
+            Err(e) => posted.refused(e),
+        };
     }
-    let overlap: i64 = field(&p, "overlap").and_then(|v| v.parse().ok()).unwrap_or(0);
+    // the overlap is chosen in days (0-30) and sent in seconds
+    let overlap = match field(p, "overlap_days").unwrap_or("0").parse::<i64>() {
+        Ok(d) if (0..=30).contains(&d) => d * 86_400,
+        _ => return posted.refused(t.overlap_range),
+    };
     let path = format!("clients/{}/rotate-secret", segment(&id));
     let rotation = SecretRotation { overlap_seconds: overlap };
     match api::post::<_, ClientInfo>(&shared, &a.token, &path, Some(&rotation)).await {
-        Ok(c) => clients_page(&shared, &a, shown(c), None).await,
-        Err(e) => clients_page(&shared, &a, None, Some(e)).await,
+        Ok(c) => shown(&posted, c, t.rotated),
+        Err(e) => posted.refused(e),
     }
 }
 
@@ -134,15 +134,9 @@ pub struct ClientPage {
     pub deliveries: Vec<(String, String, String, i64, String)>,
 }
 
-async fn client_page(
-    shared: &Shared,
-    a: &Admin,
-    id: &str,
-    message: Option<String>,
-    error: Option<String>,
-) -> Response {
-    let t = a.t;
-    let id = segment(id);
+pub async fn client(State(shared): State<Arc<Shared>>, Path(id): Path<String>, a: Admin) -> Response {
+    let (shared, a) = (&*shared, &a);
+    let id = segment(&id);
     let mut l = layout(a, "clients", &format!("/clients/{id}"));
     let c: Option<ClientInfo> = match api::get(shared, &a.token, &format!("clients/{id}")).await {
         Ok(c) => Some(c),
@@ -151,10 +145,6 @@ async fn client_page(
             None
         }
     };
-    l.message = message;
-    if error.is_some() {
-        l.error = error;
-    }
     let deliveries = deliveries(shared, a, &id).await;
     let p = match c {
         Some(c) => ClientPage {
@@ -170,8 +160,8 @@ async fn client_page(
             min_acr: opt(&c.min_acr),
             min_realname: c.min_realname_level.unwrap_or(0),
             jwt: c.access_token_format != "opaque",
-            access_ttl: c.access_token_ttl.to_string(),
-            refresh_ttl: c.refresh_token_ttl.to_string(),
+            access_ttl: minutes(c.access_token_ttl),
+            refresh_ttl: minutes(c.refresh_token_ttl),
             sector: opt(&c.sector),
             location: opt(&c.location),
             backchannel_uri: opt(&c.backchannel_logout_uri),
@@ -217,7 +207,7 @@ async fn client_page(
             id,
         },
     };
-    page(t, &p)
+    page(a, &p)
 }
 
 /// The client's back-channel logout deliveries, newest first (none when they cannot be read).
@@ -229,19 +219,16 @@ async fn deliveries(shared: &Shared, a: &Admin, id: &str) -> Vec<(String, String
         .collect()
 }
 
-pub async fn client(State(shared): State<Arc<Shared>>, Path(id): Path<String>, a: Admin) -> Response {
-    client_page(&shared, &a, &id, None, None).await
-}
-
 /// `POST /clients/{id}`: the edit form, sent to the admin API as one PATCH.
 pub async fn edit_client(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,
-    Posted { a, p }: Posted,
+    posted: Posted,
 ) -> Response {
+    let (a, p) = (&posted.a, &posted.p);
     let t = a.t;
     let lines = |k: &str| -> Vec<String> {
-        field(&p, k)
+        field(p, k)
             .unwrap_or_default()
             .lines()
             .map(str::trim)
@@ -255,50 +242,66 @@ pub async fn edit_client(
             Some((scope, why)) => {
                 purposes.insert(scope.trim().to_string(), why.trim().to_string());
             }
-            None => {
-                return client_page(&shared, &a, &id, None, Some(format!("{}: {line}", t.purposes))).await;
-            }
+            None => return posted.refused(format!("{}: {line}", t.purposes)),
         }
     }
-    let number = |k: &str| field(&p, k).and_then(|v| v.parse::<i64>().ok());
-    let text = |k: &str| Some(field(&p, k).unwrap_or_default().to_string());
+    // lifetimes are typed in minutes, and a number is a number (not "abc" quietly ignored)
+    let mut bad = None;
+    let mut number = |k: &str, unit: i64| -> Option<i64> {
+        let v = field(p, k)?;
+        match v.parse::<i64>() {
+            Ok(n) if n >= 0 => Some(n * unit),
+            _ => {
+                bad.get_or_insert_with(|| format!("{}: {v}", t.field_label(k)));
+                None
+            }
+        }
+    };
+    let min_realname_level = number("min_realname_level", 1);
+    let access_token_ttl = number("access_ttl", 60);
+    let refresh_token_ttl = number("refresh_ttl", 60);
+    let ticket_ttl = number("ticket_ttl", 1);
+    if let Some(bad) = bad {
+        return posted.refused(format!("{}: {bad}", t.not_a_number));
+    }
+    let text = |k: &str| Some(field(p, k).unwrap_or_default().to_string());
     let mut change = ClientRequest {
         name: text("name"),
         scope: text("scope"),
         purposes: Some(purposes),
-        consent: Some(field(&p, "consent").unwrap_or("ask").into()),
+        consent: Some(field(p, "consent").unwrap_or("ask").into()),
         min_acr: text("min_acr"),
-        min_realname_level: Some(number("min_realname_level").unwrap_or(0)),
-        access_token_format: Some(field(&p, "access_token_format").unwrap_or("jwt").into()),
+        min_realname_level: Some(min_realname_level.unwrap_or(0)),
+        access_token_format: Some(field(p, "access_token_format").unwrap_or("jwt").into()),
         sector: text("sector"),
-        access_token_ttl: number("access_ttl"),
-        refresh_token_ttl: number("refresh_ttl"),
+        access_token_ttl,
+        refresh_token_ttl,
         ..ClientRequest::default()
     };
-    if field(&p, "type") == Some("kiosk") {
+    if field(p, "type") == Some("kiosk") {
         change.location = text("location");
     }
-    if matches!(field(&p, "type"), Some("cas" | "saml")) {
+    if matches!(field(p, "type"), Some("cas" | "saml")) {
         // CAS services and SAML service providers have no tokens
         change.access_token_format = None;
         change.access_token_ttl = None;
         change.refresh_token_ttl = None;
     }
-    if field(&p, "type") == Some("saml") {
+    if field(p, "type") == Some("saml") {
         // new metadata replaces the endpoints and certificates (a renewed SP certificate)
-        change.saml_metadata = field(&p, "saml_metadata").map(String::from);
+        change.saml_metadata = field(p, "saml_metadata").map(String::from);
     }
-    if field(&p, "type") == Some("cas") {
+    if field(p, "type") == Some("cas") {
         change.services = Some(lines("services"));
-        change.ticket_ttl = number("ticket_ttl");
-        change.single_logout = Some(field(&p, "single_logout") == Some("on"));
+        change.ticket_ttl = ticket_ttl;
+        change.single_logout = Some(field(p, "single_logout") == Some("on"));
         change.proxy_callbacks = Some(lines("proxy_callbacks"));
         // a CAS service has no tokens
         change.access_token_format = None;
         change.access_token_ttl = None;
         change.refresh_token_ttl = None;
     }
-    if matches!(field(&p, "type"), Some("web" | "spa")) {
+    if matches!(field(p, "type"), Some("web" | "spa")) {
         change.redirect_uris = Some(lines("redirect_uris"));
         change.post_logout_redirect_uris = Some(lines("logout_uris"));
         change.backchannel_logout_uri = text("backchannel_logout_uri");
@@ -306,7 +309,12 @@ pub async fn edit_client(
     }
     let path = format!("clients/{}", segment(&id));
     match api::send::<_, IgnoredAny>(&shared, &a.token, reqwest::Method::PATCH, &path, Some(&change)).await {
-        Ok(_) => client_page(&shared, &a, &id, Some(t.saved.into()), None).await,
-        Err(e) => client_page(&shared, &a, &id, None, Some(e)).await,
+        Ok(_) => posted.ok(t.saved),
+        Err(e) => posted.refused(e),
     }
+}
+
+/// Seconds as whole minutes for a form (rounded up: a lifetime is never shown shorter).
+fn minutes(seconds: i64) -> String {
+    ((seconds + 59) / 60).to_string()
 }

@@ -12,10 +12,11 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use crate::texts::{EN, Texts, ZH};
-use crate::{Session, Shared, api, auth};
+use crate::{Flash, MOUNT, Session, Shared, api, auth};
 
 mod accounts;
 mod clients;
+mod nav;
 mod org;
 mod records;
 mod tenants;
@@ -30,11 +31,19 @@ pub use tenants::*;
 pub struct Layout {
     pub t: &'static Texts,
     pub csrf: String,
-    pub subject: String,
+    /// The administrator's name and roles (in words), for the header.
+    pub who: String,
+    pub roles: String,
+    /// What the navigation offers this administrator (`nav::links`).
+    pub nav: Vec<(&'static str, &'static str, &'static str)>,
     pub active: &'static str,
     pub lang_href: String,
     pub message: Option<String>,
     pub error: Option<String>,
+    /// A client secret to show once: (client id, client name, secret).
+    pub secret: Option<(String, String, String)>,
+    /// A form to fill in again: its action and fields.
+    pub kept: Option<(String, Vec<(String, String)>)>,
 }
 
 #[derive(Deserialize, Default)]
@@ -59,12 +68,14 @@ pub(crate) fn texts(q: &Common, headers: &HeaderMap) -> &'static Texts {
 }
 
 /// A signed-in administrator's request: the page's language and query, the session, and its
-/// access token for the admin API. Without a live session the request is sent to sign in.
+/// access token for the admin API. Without a live session the request is sent to sign in
+/// (`auth::require`, which also keeps a posted form).
 pub struct Admin {
     pub t: &'static Texts,
     pub q: Common,
     pub s: Session,
     pub token: String,
+    shared: Arc<Shared>,
 }
 
 impl FromRequestParts<Arc<Shared>> for Admin {
@@ -73,16 +84,36 @@ impl FromRequestParts<Arc<Shared>> for Admin {
     async fn from_request_parts(parts: &mut Parts, shared: &Arc<Shared>) -> Result<Self, Response> {
         let q: Common = Query::try_from_uri(&parts.uri).map(|q| q.0).unwrap_or_default();
         let t = texts(&q, &parts.headers);
-        let s =
-            auth::signed_in(shared, &parts.headers).ok_or_else(|| Redirect::to("/login").into_response())?;
-        Ok(Admin { t, q, token: s.access_token.clone().unwrap_or_default(), s })
+        let Some(s) = auth::signed_in(shared, &parts.headers) else {
+            auth::sign_in_needed(None);
+            return Err(StatusCode::UNAUTHORIZED.into_response());
+        };
+        Ok(Admin { t, q, token: s.access_token.clone().unwrap_or_default(), s, shared: shared.clone() })
     }
 }
 
-/// A signed-in administrator's form post with the session's CSRF token: its fields.
+impl Admin {
+    /// Post/Redirect/Get: to `to`, with `flash` for the page there.
+    pub fn done(&self, to: &str, flash: Flash) -> Response {
+        let mut s = self.s.clone();
+        s.flash = Some(flash);
+        auth::with_session(&self.shared, Redirect::to(to).into_response(), Some(&s))
+    }
+
+    pub fn has(&self, role: &str) -> bool {
+        self.s.roles.iter().any(|r| r == role)
+    }
+}
+
+/// A signed-in administrator's form post with the session's CSRF token: its fields, its
+/// address, and the page to come back to.
 pub struct Posted {
     pub a: Admin,
     pub p: Vec<(String, String)>,
+    /// The form's address.
+    pub action: String,
+    /// The page it was sent from (htmx names it), else the page its address belongs to.
+    pub back: String,
 }
 
 impl FromRequest<Arc<Shared>> for Posted {
@@ -90,40 +121,144 @@ impl FromRequest<Arc<Shared>> for Posted {
 
     async fn from_request(req: Request, shared: &Arc<Shared>) -> Result<Self, Response> {
         let (mut parts, body) = req.into_parts();
-        let a = Admin::from_request_parts(&mut parts, shared).await?;
-        let body = String::from_request(Request::from_parts(parts, body), shared)
+        let action = parts.uri.path().to_string();
+        let back = parts
+            .headers
+            .get("hx-current-url")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| url::Url::parse(v).ok())
+            .map(|u| u.path().to_string())
+            .filter(|p| p.starts_with(MOUNT) && !p.starts_with("//"))
+            .unwrap_or_else(|| page_of(&action));
+        let body = String::from_request(Request::from_parts(parts.clone(), body), shared)
             .await
             .map_err(|_| (StatusCode::BAD_REQUEST, "The form could not be read.").into_response())?;
         let p: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap_or_default();
-        check_csrf(&a, &p)?;
-        Ok(Posted { a, p })
+        // a list's forms name the list to come back to (with its query)
+        let back = field(&p, "back").and_then(auth::local_path).unwrap_or(back);
+        if auth::signed_in(shared, &parts.headers).is_none() {
+            auth::sign_in_needed(Some((action, keep(&p))));
+            return Err(StatusCode::UNAUTHORIZED.into_response());
+        }
+        let a = Admin::from_request_parts(&mut parts, shared).await?;
+        if let Err(e) = check_csrf(&a, &p) {
+            // a page left open across a sign-in: back to it, the form filled in again
+            return Err(Posted { a, p, action, back }.refused(e));
+        }
+        Ok(Posted { a, p, action, back })
+    }
+}
+
+/// A form's fields without its CSRF token (to fill the form in again).
+fn keep(p: &[(String, String)]) -> Vec<(String, String)> {
+    p.iter().filter(|(k, _)| k != "csrf" && k != "back").cloned().collect()
+}
+
+impl Posted {
+    /// Done: back to the page with `message`.
+    pub fn ok(&self, message: impl Into<String>) -> Response {
+        self.a.done(&self.back, Flash::message(message))
+    }
+
+    /// Refused: back to the page with `error`, the form filled in again.
+    pub fn refused(&self, error: impl Into<String>) -> Response {
+        let flash = Flash {
+            error: Some(error.into()),
+            form: Some((self.action.clone(), keep(&self.p))),
+            ..Flash::default()
+        };
+        self.a.done(&self.back, flash)
+    }
+
+    /// Done with a secret to show once on the page.
+    pub fn secret(&self, client: (String, String, String), message: impl Into<String>) -> Response {
+        let flash = Flash { message: Some(message.into()), secret: Some(client), ..Flash::default() };
+        self.a.done(&self.back, flash)
+    }
+
+    pub fn field(&self, name: &str) -> Option<&str> {
+        field(&self.p, name)
     }
 }
 
 #[allow(clippy::result_large_err)] // the extractors' rejection
-fn check_csrf(a: &Admin, p: &[(String, String)]) -> Result<(), Response> {
+fn check_csrf(a: &Admin, p: &[(String, String)]) -> Result<(), String> {
     let csrf = p.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str());
     if csrf != Some(a.s.csrf.as_str()) {
-        return Err((StatusCode::FORBIDDEN, "The form has expired; reload the page.").into_response());
+        return Err(a.t.form_expired.to_string());
     }
     Ok(())
+}
+
+/// The page a form's address belongs to: where a reload of it, or a post without htmx, goes.
+pub(crate) fn page_of(action: &str) -> String {
+    let rest = action.strip_prefix(MOUNT).unwrap_or(action).trim_end_matches('/');
+    let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
+    let page = match parts.as_slice() {
+        ["keys", ..] => "/keys".to_string(),
+        ["logout", ..] => "/".to_string(),
+        ["memberships", ..] => "/organisations".to_string(),
+        ["tenants", _, "settings", ..] => format!("/tenants/{}/settings", segment(parts[1])),
+        ["tenants", ..] => "/tenants".to_string(),
+        ["settings", ..] => "/settings".to_string(),
+        [first, second, ..] => format!("/{}/{}", segment(first), segment(second)),
+        [first, ..] => format!("/{}", segment(first)),
+        [] => "/".to_string(),
+    };
+    format!("{MOUNT}{page}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn each_form_address_belongs_to_a_page() {
+        for (action, page) in [
+            ("/console/clients/abc/disable", "/console/clients/abc"),
+            ("/console/clients/abc", "/console/clients/abc"),
+            ("/console/clients", "/console/clients"),
+            ("/console/keys/k1/revoke", "/console/keys"),
+            ("/console/memberships/m1/remove", "/console/organisations"),
+            ("/console/tenants/pilot/disable", "/console/tenants"),
+            ("/console/tenants/pilot/settings/branding", "/console/tenants/pilot/settings"),
+            ("/console/settings/branding", "/console/settings"),
+            ("/console/accounts/a1/lock", "/console/accounts/a1"),
+            ("/console/logout", "/console/"),
+            ("/console/clients/<x>/y", "/console/clients/x"),
+        ] {
+            assert_eq!(super::page_of(action), page, "{action}");
+        }
+    }
+}
+
+/// A GET on an address that only takes form posts (a reload after an action, history): the
+/// page it belongs to.
+pub async fn elsewhere(uri: axum::http::Uri) -> Response {
+    Redirect::to(&page_of(uri.path())).into_response()
 }
 
 pub(crate) fn layout(a: &Admin, active: &'static str, path: &str) -> Layout {
     let (t, s) = (a.t, &a.s);
     let other = if t.html_lang == "en" { "zh" } else { "en" };
+    let flash = s.flash.clone().unwrap_or_default();
+    let message = if flash.resumed { Some(t.resumed.to_string()) } else { flash.message };
     Layout {
         t,
         csrf: s.csrf.clone(),
-        subject: s.subject.clone(),
+        who: s.name.clone(),
+        roles: s.roles.iter().map(|r| t.role(r)).collect::<Vec<_>>().join(" · "),
+        nav: nav::links(t, &s.roles),
         active,
-        lang_href: format!("{path}?lang={other}"),
-        message: None,
-        error: None,
+        lang_href: format!("{MOUNT}{path}?lang={other}"),
+        message,
+        error: flash.error,
+        secret: flash.secret,
+        kept: flash.form,
     }
 }
 
-pub(crate) fn page(t: &'static Texts, tpl: &impl Template) -> Response {
+/// The page rendered; a flash it showed is cleared from the session cookie.
+pub(crate) fn page(a: &Admin, tpl: &impl Template) -> Response {
+    let t = a.t;
     match tpl.render() {
         Ok(html) => {
             let mut res = Html(html).into_response();
@@ -134,6 +269,11 @@ pub(crate) fn page(t: &'static Texts, tpl: &impl Template) -> Response {
             if let Ok(v) = HeaderValue::from_str(&cookie) {
                 res.headers_mut().insert(header::SET_COOKIE, v);
             }
+            if a.s.flash.is_some() {
+                let mut s = a.s.clone();
+                s.flash = None;
+                res = auth::with_session(&a.shared, res, Some(&s));
+            }
             res
         }
         Err(e) => {
@@ -143,27 +283,36 @@ pub(crate) fn page(t: &'static Texts, tpl: &impl Template) -> Response {
     }
 }
 
+/// The largest logo the idp takes (its branding rules).
+const LOGO_MAX: usize = 32 * 1024;
+
 /// A multipart form post (the settings page's logo) with the session's CSRF token: the text
-/// fields, and the uploaded file (type and bytes) if one was chosen.
+/// fields, and the uploaded file (type and bytes) if one was chosen. A refusal goes back to
+/// `back` saying why (a logo over 32 KiB, or a body too large to read at all).
 pub(crate) async fn multipart_form(
     a: &Admin,
     mut mp: axum::extract::Multipart,
+    back: &str,
 ) -> Result<(Vec<(String, String)>, Option<(String, Vec<u8>)>), Response> {
-    let bad = || (StatusCode::BAD_REQUEST, "The form could not be read.").into_response();
+    let t = a.t;
+    let too_large = || a.done(back, Flash::error(t.logo_too_large));
     let (mut params, mut file) = (vec![], None);
-    while let Some(part) = mp.next_field().await.map_err(|_| bad())? {
+    while let Some(part) = mp.next_field().await.map_err(|_| too_large())? {
         let name = part.name().unwrap_or_default().to_string();
         if part.file_name().is_some() {
             let content_type = part.content_type().unwrap_or_default().to_string();
-            let bytes = part.bytes().await.map_err(|_| bad())?;
+            let bytes = part.bytes().await.map_err(|_| too_large())?;
+            if bytes.len() > LOGO_MAX {
+                return Err(too_large());
+            }
             if !bytes.is_empty() {
                 file = Some((content_type, bytes.to_vec()));
             }
         } else {
-            params.push((name, part.text().await.map_err(|_| bad())?));
+            params.push((name, part.text().await.map_err(|_| too_large())?));
         }
     }
-    check_csrf(a, &params)?;
+    check_csrf(a, &params).map_err(|e| a.done(back, Flash::error(e)))?;
     Ok((params, file))
 }
 
@@ -221,7 +370,12 @@ pub struct DashboardPage {
 }
 
 pub async fn dashboard(State(shared): State<Arc<Shared>>, a: Admin) -> Response {
-    let t = a.t;
+    if !a.has("system_admin") && !a.has("security_admin") {
+        // the dashboard's figures are theirs; everyone else lands on their first page
+        if let Some(to) = nav::landing(a.t, &a.s.roles) {
+            return Redirect::to(&to).into_response();
+        }
+    }
     let mut l = layout(&a, "dashboard", "/");
     let stats: Option<idp_proto::Stats> = match api::get(&shared, &a.token, "stats").await {
         Ok(v) => Some(v),
@@ -254,13 +408,20 @@ pub async fn dashboard(State(shared): State<Arc<Shared>>, a: Admin) -> Response 
         .collect();
     let keys = keys.into_iter().map(|k| (k.kid, k.alg, k.state)).collect();
     let p = DashboardPage { l, bars, sessions, keys };
-    page(t, &p)
+    page(&a, &p)
 }
 
 pub async fn htmx() -> Response {
     let mut res = include_str!("../../static/htmx.min.js").into_response();
     res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/javascript"));
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));
+    res
+}
+
+pub async fn script() -> Response {
+    let mut res = include_str!("../../static/console.js").into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/javascript"));
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
     res
 }
 

@@ -6,10 +6,10 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use idp_proto::{AuditRecord, AuditReport, ChainProblem, KeyInfo, KeyRotation};
+use idp_proto::{AuditRecord, AuditReport, ChainProblem, KeyInfo, KeyRevocation, KeyRotation};
 use serde::de::IgnoredAny;
 
-use super::{Admin, Layout, Posted, field, layout, opt, page, segment, utc, when};
+use super::{Admin, Layout, Posted, layout, opt, page, segment, utc, when};
 use crate::{Shared, api};
 
 #[derive(Template)]
@@ -20,8 +20,9 @@ pub struct KeysPage {
     pub rows: Vec<(String, String, String, String, String)>,
 }
 
-async fn keys_page(shared: &Shared, a: &Admin, error: Option<String>) -> Response {
-    let t = a.t;
+pub async fn keys(State(shared): State<Arc<Shared>>, a: Admin) -> Response {
+    let shared = &*shared;
+    let a = &a;
     let mut l = layout(a, "keys", "/keys");
     let list: Vec<KeyInfo> = match api::get(shared, &a.token, "keys").await {
         Ok(v) => v,
@@ -32,32 +33,31 @@ async fn keys_page(shared: &Shared, a: &Admin, error: Option<String>) -> Respons
     };
     let rows =
         list.into_iter().map(|k| (k.kid, k.alg, k.state, utc(k.activates_at), when(k.retires_at))).collect();
-    if error.is_some() {
-        l.error = error;
-    }
-    page(t, &KeysPage { l, rows })
-}
-
-pub async fn keys(State(shared): State<Arc<Shared>>, a: Admin) -> Response {
-    keys_page(&shared, &a, None).await
+    page(a, &KeysPage { l, rows })
 }
 
 /// `POST /keys/{kid}/revoke`.
 pub async fn revoke_key(
     State(shared): State<Arc<Shared>>,
     Path(kid): Path<String>,
-    Posted { a, .. }: Posted,
+    posted: Posted,
 ) -> Response {
     let path = format!("keys/{}/revoke", segment(&kid));
-    let error = api::post::<(), IgnoredAny>(&shared, &a.token, &path, None).await.err();
-    keys_page(&shared, &a, error).await
+    // the kid typed in the confirmation, which the idp asks of the key signing administrators' tokens
+    let confirm = KeyRevocation { confirm: posted.field("confirm_name").map(String::from) };
+    match api::post::<_, IgnoredAny>(&shared, &posted.a.token, &path, Some(&confirm)).await {
+        Ok(_) => posted.ok(format!("{} {kid}", posted.a.t.revoked)),
+        Err(e) => posted.refused(e),
+    }
 }
 
-pub async fn rotate_key(State(shared): State<Arc<Shared>>, Posted { a, p }: Posted) -> Response {
-    let alg = field(&p, "alg").unwrap_or("ES256");
+pub async fn rotate_key(State(shared): State<Arc<Shared>>, posted: Posted) -> Response {
+    let alg = posted.field("alg").unwrap_or("ES256");
     let rotation = KeyRotation { alg: alg.into() };
-    let error = api::post::<_, IgnoredAny>(&shared, &a.token, "keys/rotate", Some(&rotation)).await.err();
-    keys_page(&shared, &a, error).await
+    match api::post::<_, IgnoredAny>(&shared, &posted.a.token, "keys/rotate", Some(&rotation)).await {
+        Ok(_) => posted.ok(posted.a.t.rotated),
+        Err(e) => posted.refused(e),
+    }
 }
 
 #[derive(Template)]
@@ -94,7 +94,8 @@ pub async fn audit(State(shared): State<Arc<Shared>>, a: Admin) -> Response {
             Err(e) => l.error = Some(e),
         }
     }
-    let export = format!("/audit/export?{}", serde_urlencoded::to_string(&query[1..]).unwrap_or_default());
+    let export =
+        format!("/console/audit/export?{}", serde_urlencoded::to_string(&query[1..]).unwrap_or_default());
     let path = format!("audit?{}", serde_urlencoded::to_string(&query).unwrap_or_default());
     let records: Vec<AuditRecord> = match api::get(&shared, &a.token, &path).await {
         Ok(v) => v,
@@ -107,7 +108,7 @@ pub async fn audit(State(shared): State<Arc<Shared>>, a: Admin) -> Response {
         .into_iter()
         .map(|r| (r.seq.to_string(), utc(r.at), r.kind, opt(&r.account_id), r.detail))
         .collect();
-    page(t, &AuditPage { l, kind, export, rows })
+    page(&a, &AuditPage { l, kind, export, rows })
 }
 
 /// A chain's problem as the audit page names it: its kind and the record it is at, if one.

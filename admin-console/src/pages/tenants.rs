@@ -9,7 +9,7 @@ use idp_proto::{Branding, Logo, NewTenant, TenantDetail, TenantPolicy, TenantRul
 use serde::de::IgnoredAny;
 
 use super::{Admin, Layout, Posted, field, layout, opt, page, segment};
-use crate::{Shared, api};
+use crate::{Flash, MOUNT, Shared, api};
 
 #[derive(Template)]
 #[template(path = "tenants.html")]
@@ -19,8 +19,8 @@ pub struct TenantsPage {
     pub rows: Vec<(String, String, String, bool, bool)>,
 }
 
-async fn tenants_page(shared: &Shared, a: &Admin, error: Option<String>) -> Response {
-    let t = a.t;
+pub async fn tenants(State(shared): State<Arc<Shared>>, a: Admin) -> Response {
+    let (shared, a) = (&*shared, &a);
     let mut l = layout(a, "tenants", "/tenants");
     let list: Vec<TenantDetail> = match api::get_root(shared, &a.token, "tenants").await {
         Ok(v) => v,
@@ -30,35 +30,35 @@ async fn tenants_page(shared: &Shared, a: &Admin, error: Option<String>) -> Resp
         }
     };
     let rows = list.into_iter().map(|x| (x.slug, x.name, x.issuer, x.sandbox, x.disabled)).collect();
-    if error.is_some() {
-        l.error = error;
-    }
-    page(t, &TenantsPage { l, rows })
+    page(a, &TenantsPage { l, rows })
 }
 
-pub async fn tenants(State(shared): State<Arc<Shared>>, a: Admin) -> Response {
-    tenants_page(&shared, &a, None).await
-}
-
-pub async fn create_tenant(State(shared): State<Arc<Shared>>, Posted { a, p }: Posted) -> Response {
+pub async fn create_tenant(State(shared): State<Arc<Shared>>, posted: Posted) -> Response {
+    let p = &posted.p;
     let new = NewTenant {
-        slug: field(&p, "slug").unwrap_or_default().into(),
-        name: field(&p, "name").map(String::from),
-        sandbox: field(&p, "sandbox").is_some(),
+        slug: field(p, "slug").unwrap_or_default().into(),
+        name: field(p, "name").map(String::from),
+        sandbox: field(p, "sandbox").is_some(),
     };
-    let error = api::post_root::<_, IgnoredAny>(&shared, &a.token, "tenants", Some(&new)).await.err();
-    tenants_page(&shared, &a, error).await
+    match api::post_root::<_, TenantDetail>(&shared, &posted.a.token, "tenants", Some(&new)).await {
+        Ok(x) => posted.ok(format!("{} ({}) ✓", x.name, x.slug)),
+        Err(e) => posted.refused(e),
+    }
 }
 
 /// `POST /tenants/{slug}/{disable|enable}`.
 pub async fn tenant_action(
     State(shared): State<Arc<Shared>>,
     Path((slug, action)): Path<(String, String)>,
-    Posted { a, .. }: Posted,
+    posted: Posted,
 ) -> Response {
+    let t = posted.a.t;
     let path = format!("tenants/{}/{}", segment(&slug), segment(&action));
-    let error = api::post_root::<(), IgnoredAny>(&shared, &a.token, &path, None).await.err();
-    tenants_page(&shared, &a, error).await
+    let done = if action == "disable" { t.disabled } else { t.enabled };
+    match api::post_root::<(), IgnoredAny>(&shared, &posted.a.token, &path, None).await {
+        Ok(_) => posted.ok(format!("{}: {done}", segment(&slug))),
+        Err(e) => posted.refused(e),
+    }
 }
 
 /// The sign-in methods a tenant may offer, as the admin API names them.
@@ -117,23 +117,17 @@ fn whose(shared: &Shared, slug: Option<String>) -> (String, String) {
     match slug {
         Some(s) => {
             let s = segment(&s);
-            let base = format!("/tenants/{s}/settings");
+            let base = format!("{MOUNT}/tenants/{s}/settings");
             (s, base)
         }
-        None => (shared.tenant.clone(), "/settings".into()),
+        None => (shared.tenant.clone(), format!("{MOUNT}/settings")),
     }
 }
 
-pub(crate) async fn settings_page(
-    shared: &Shared,
-    a: &Admin,
-    slug: Option<String>,
-    message: Option<String>,
-    error: Option<String>,
-) -> Response {
+pub(crate) async fn settings_page(shared: &Shared, a: &Admin, slug: Option<String>) -> Response {
     let t = a.t;
     let (slug, base) = whose(shared, slug);
-    let mut l = layout(a, "settings", &base);
+    let mut l = layout(a, "settings", base.strip_prefix(MOUNT).unwrap_or(&base));
     let tenant: Option<TenantDetail> =
         match api::get_root(shared, &a.token, &format!("tenants/{slug}/settings")).await {
             Ok(v) => Some(v),
@@ -142,10 +136,6 @@ pub(crate) async fn settings_page(
                 None
             }
         };
-    l.message = message;
-    if error.is_some() {
-        l.error = error;
-    }
     let on: Vec<String> = tenant.as_ref().map(|x| x.factors.clone()).unwrap_or_default();
     let labels = [
         t.session_idle,
@@ -160,7 +150,7 @@ pub(crate) async fn settings_page(
         .iter()
         .zip(labels)
         .zip(numbers)
-        .map(|((f, label), n)| (*f, label, n.map(|n| n.to_string()).unwrap_or_default()))
+        .map(|((f, label), n)| (*f, label, n.map(|n| (n / unit(f)).to_string()).unwrap_or_default()))
         .collect();
     let b: Branding =
         api::get_root(shared, &a.token, &format!("tenants/{slug}/branding")).await.unwrap_or_default();
@@ -180,11 +170,16 @@ pub(crate) async fn settings_page(
     ];
     let logo = b.logo.map(|l| format!("data:{};base64,{}", l.content_type, l.data));
     let factors = FACTORS.iter().map(|f| (*f, on.iter().any(|o| o == f))).collect();
-    page(t, &SettingsPage { l, slug, base, factors, policy, look, logo })
+    page(a, &SettingsPage { l, slug, base, factors, policy, look, logo })
+}
+
+/// What a policy number is typed in: minutes for the durations, else itself.
+fn unit(field: &str) -> i64 {
+    if field.ends_with("_seconds") { 60 } else { 1 }
 }
 
 pub async fn settings(State(shared): State<Arc<Shared>>, a: Admin) -> Response {
-    settings_page(&shared, &a, None, None, None).await
+    settings_page(&shared, &a, None).await
 }
 
 /// `GET /tenants/{slug}/settings`: another tenant's (platform administrators).
@@ -193,7 +188,7 @@ pub async fn tenant_settings(
     Path(slug): Path<String>,
     a: Admin,
 ) -> Response {
-    settings_page(&shared, &a, Some(slug), None, None).await
+    settings_page(&shared, &a, Some(slug)).await
 }
 
 /// `POST /settings`: offered factors and policy (the tenant's security administrators).
@@ -210,15 +205,19 @@ pub async fn save_tenant_rules(
     rules(&shared, posted, Some(slug)).await
 }
 
-async fn rules(shared: &Shared, Posted { a, p }: Posted, slug: Option<String>) -> Response {
+async fn rules(shared: &Shared, posted: Posted, slug: Option<String>) -> Response {
+    let (a, p) = (&posted.a, &posted.p);
     let t = a.t;
     let factors: Vec<String> = p.iter().filter(|(k, _)| k == "factor").map(|(_, v)| v.clone()).collect();
     let mut numbers = [None; 6];
     for (f, n) in POLICY.iter().zip(&mut numbers) {
-        *n = match field(&p, f).map(str::parse::<i64>) {
+        *n = match field(p, f).map(str::parse::<i64>) {
             None => None,
-            Some(Ok(v)) => Some(v),
-            Some(Err(_)) => return settings_page(shared, &a, slug, None, Some(format!("{f}: ?"))).await,
+            Some(Ok(v)) if v >= 0 => Some(v * unit(f)),
+            Some(_) => {
+                let typed = field(p, f).unwrap_or_default();
+                return posted.refused(format!("{}: {}: {typed}", t.not_a_number, t.field_label(f)));
+            }
         };
     }
     let [
@@ -229,6 +228,18 @@ async fn rules(shared: &Shared, Posted { a, p }: Posted, slug: Option<String>) -
         min_length,
         min_classes,
     ] = numbers;
+    if let (Some(idle), Some(absolute)) = (session_idle_seconds, session_absolute_seconds)
+        && idle >= absolute
+    {
+        return posted.refused(t.idle_not_shorter);
+    }
+    let path = format!("tenants/{}/settings", whose(shared, slug.clone()).0);
+    // the policy is replaced whole: what this form does not show (time zone, API scopes, the
+    // refresh reuse interval) is sent back as it is
+    let current = match api::get_root::<TenantDetail>(shared, &a.token, &path).await {
+        Ok(d) => d.policy,
+        Err(e) => return posted.refused(e),
+    };
     let policy = TenantPolicy {
         session_idle_seconds,
         session_absolute_seconds,
@@ -236,13 +247,12 @@ async fn rules(shared: &Shared, Posted { a, p }: Posted, slug: Option<String>) -
         lockout_seconds,
         password_min_length: min_length,
         password_min_classes: min_classes,
-        ..TenantPolicy::default()
+        ..current
     };
     let rules = TenantRules { factors: Some(factors), policy: Some(policy) };
-    let path = format!("tenants/{}/settings", whose(shared, slug.clone()).0);
     match api::send_root::<_, IgnoredAny>(shared, &a.token, reqwest::Method::PUT, &path, Some(&rules)).await {
-        Ok(_) => settings_page(shared, &a, slug, Some(t.saved.into()), None).await,
-        Err(e) => settings_page(shared, &a, slug, None, Some(e)).await,
+        Ok(_) => posted.ok(t.saved),
+        Err(e) => posted.refused(e),
     }
 }
 
@@ -274,10 +284,12 @@ async fn branding(
     slug: Option<String>,
 ) -> Response {
     let t = a.t;
-    let (p, upload) = match super::multipart_form(&a, multipart).await {
+    let back = whose(shared, slug.clone()).1;
+    let (p, upload) = match super::multipart_form(&a, multipart, &back).await {
         Ok(v) => v,
         Err(r) => return r,
     };
+    let refused = |e: String| a.done(&back, Flash::error(e));
     let path = format!("tenants/{}/branding", whose(shared, slug.clone()).0);
     let text = |f: &str| field(&p, f).map(String::from);
     let mut look = Branding {
@@ -302,11 +314,11 @@ async fn branding(
         None if field(&p, "remove_logo").is_some() => {}
         None => match api::get_root::<Branding>(shared, &a.token, &path).await {
             Ok(current) => look.logo = current.logo,
-            Err(e) => return settings_page(shared, &a, slug, None, Some(e)).await,
+            Err(e) => return refused(e),
         },
     }
     match api::send_root::<_, IgnoredAny>(shared, &a.token, reqwest::Method::PUT, &path, Some(&look)).await {
-        Ok(_) => settings_page(shared, &a, slug, Some(t.saved.into()), None).await,
-        Err(e) => settings_page(shared, &a, slug, None, Some(e)).await,
+        Ok(_) => a.done(&back, Flash::message(t.saved)),
+        Err(e) => refused(e),
     }
 }

@@ -120,6 +120,8 @@ impl Action {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     pub account_id: String,
+    /// The client the caller's token was issued to (the console they use).
+    pub client_id: String,
     pub roles: Vec<String>,
     /// The materialised paths (`/…/id/`) of the subtrees the caller administers by delegation.
     pub subtrees: Vec<String>,
@@ -173,7 +175,7 @@ impl Caller {
         if roles.is_empty() && subtrees.is_empty() {
             return Err(Refusal::NotAdministrator);
         }
-        Ok(Caller { account_id: account.id.clone(), roles, subtrees })
+        Ok(Caller { account_id: account.id.clone(), client_id: token.client_id.clone(), roles, subtrees })
     }
 
     /// A system administrator of the tenant (not by delegation): the only one who may mark a
@@ -218,6 +220,7 @@ mod tests {
     fn caller(roles: &[&str], subtrees: &[&str]) -> Caller {
         Caller {
             account_id: "a".into(),
+            client_id: "console".into(),
             roles: roles.iter().map(|r| r.to_string()).collect(),
             subtrees: subtrees.iter().map(|r| r.to_string()).collect(),
         }

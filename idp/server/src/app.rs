@@ -23,6 +23,8 @@ pub struct Application {
     pub state: Arc<AppState>,
     /// The bootstrap administrator's (username, password), when this start created it.
     pub bootstrap_admin: Option<(String, String)>,
+    /// The administrators' console's routes (`crate::console`), when served.
+    console: Option<axum::Router>,
 }
 
 /// Creates the directory of a SQLite database file if needed.
@@ -123,12 +125,14 @@ impl Application {
         crate::outbound::Policy::new(&ops.config.outbound)?;
         let verifier = crate::outbound::verifier::from_config(&ops.config)?;
         let email = crate::outbound::sms::email_from_config(&ops.config)?;
+        let public_url = ops.config.public_url();
+        let console = crate::console::router(&ops, &public_url, listener.local_addr()?).await?;
         let mut state = AppState::new(ops, sms, verifier);
         state.email = email;
         let state = Arc::new(state);
         state.spawn_housekeeping();
         crate::outbound::logout::spawn_deliveries(&state);
-        Ok(Self { listener, tls, redirect, metrics, state, bootstrap_admin })
+        Ok(Self { listener, tls, redirect, metrics, state, bootstrap_admin, console })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -187,7 +191,10 @@ impl Application {
                 }
             });
         }
-        let router = crate::http::router(self.state.clone());
+        let mut router = crate::http::router(self.state.clone());
+        if let Some(console) = self.console.take() {
+            router = router.merge(console);
+        }
         let Some(tls) = self.tls else {
             return axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
                 .with_graceful_shutdown(shutdown)

@@ -25,3 +25,12 @@ pub struct KeyRotation {
     /// `ES256`, `RS256`, `PS256` or `EdDSA`.
     pub alg: String,
 }
+
+/// `POST /keys/{kid}/revoke`, optional body: a key that signs the administrators' tokens is
+/// revoked only with its `kid` typed again here (every administrator signs in again after).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct KeyRevocation {
+    pub confirm: Option<String>,
+}

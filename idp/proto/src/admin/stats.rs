@@ -25,3 +25,18 @@ pub struct HourCounts {
     pub sign_ins: i64,
     pub failures: i64,
 }
+
+/// `GET /me`: who the administrator is, for the console's header and navigation.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Me {
+    pub account_id: String,
+    pub username: String,
+    pub name: Option<String>,
+    /// The tenant roles (`system_admin`, `security_admin`, `audit_admin`).
+    pub roles: Vec<String>,
+    /// Administers organisation subtrees by delegation (`org_admin` memberships).
+    pub delegated: bool,
+    /// The tenant's IANA time zone (its pages' local time).
+    pub time_zone: String,
+}

@@ -70,6 +70,15 @@ pub async fn act(
         Ok(None) => return problem(StatusCode::NOT_FOUND, "There is no such account."),
         Err(e) => return refused(e),
     }
+    // an administrator never locks themself out: their own lock and second factors are for
+    // another administrator (or the operator's CLI) to change
+    if id == by && matches!(what.as_str(), "lock" | "reset-factors") {
+        return problem(
+            StatusCode::CONFLICT,
+            "You cannot lock your own account or reset your own second factors: you would be signed \
+             out with no way back in. Ask another security administrator.",
+        );
+    }
     let done = match what.as_str() {
         "lock" => state.ops.lock_account_by(&slug, &id, true, &by).await,
         "unlock" => state.ops.lock_account_by(&slug, &id, false, &by).await,

@@ -235,6 +235,15 @@ pub async fn act(
         return r;
     }
     let slug = &t.tenant.slug;
+    // the client the administrator is using now (the console): disabling it, or rotating its
+    // secret, would end every administrator's console with no way back but the CLI
+    if id == c.client_id && matches!(what.as_str(), "disable" | "rotate-secret") {
+        return problem(
+            StatusCode::CONFLICT,
+            "This is the administrators' console you are signed in with: disabling it or rotating its \
+             secret would lock every administrator out. Use the operator's CLI if you must.",
+        );
+    }
     match what.as_str() {
         "rotate-secret" => {
             let r: SecretRotation = if body.is_empty() {

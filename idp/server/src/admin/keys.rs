@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use idp_core::admin::Action;
 use idp_core::model::SigningAlg;
-use idp_proto::KeyRotation;
+use idp_proto::{KeyRevocation, KeyRotation};
 
 use super::{caller, forbidden, json_body, ok, problem, refused};
 use crate::state::State;
@@ -53,7 +53,12 @@ pub async fn rotate(state: State, Path(slug): Path<String>, headers: HeaderMap, 
 }
 
 /// `POST /keys/{kid}/revoke`: withdrawn at once, replaced when it was signing.
-pub async fn revoke(state: State, Path((slug, kid)): Path<(String, String)>, headers: HeaderMap) -> Response {
+pub async fn revoke(
+    state: State,
+    Path((slug, kid)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let (t, c) = match caller(&state, &slug, &headers).await {
         Ok(v) => v,
         Err(r) => return r,
@@ -69,6 +74,25 @@ pub async fn revoke(state: State, Path((slug, kid)): Path<(String, String)>, hea
         None => return problem(StatusCode::NOT_FOUND, "There is no such key."),
         Some(k) if k.revoked_at.is_some() => {
             return problem(StatusCode::CONFLICT, "The key is already revoked.");
+        }
+        // the key signing the administrators' tokens: every administrator (this one too) is
+        // signed out by its revocation, so it is revoked only with its kid typed again
+        Some(k) if k.state == "signs" && t.tenant.slug == state.config().admin_tenant => {
+            let typed: KeyRevocation = if body.is_empty() {
+                KeyRevocation::default()
+            } else {
+                match json_body(&headers, &body) {
+                    Ok(v) => v,
+                    Err(r) => return r,
+                }
+            };
+            if typed.confirm.as_deref() != Some(kid.as_str()) {
+                return problem(
+                    StatusCode::CONFLICT,
+                    "This key signs the administrators' tokens: revoking it signs every administrator out, \
+                     you too. Send its kid as \"confirm\" to revoke it anyway.",
+                );
+            }
         }
         Some(_) => {}
     }

@@ -101,6 +101,15 @@ fn tenant_routes() -> Vec<Route> {
             stats::stats,
         )
         .answers::<p::Stats>(200, "Counts only"),
+        route(
+            Get,
+            "/tenants/{tenant}/me",
+            "getMe",
+            "The calling administrator: account, name, roles, whether they administer by delegation, \
+             and the tenant's time zone (any administrator)",
+            stats::me,
+        )
+        .answers::<p::Me>(200, "The administrator"),
     ]
 }
 
@@ -199,9 +208,10 @@ fn security_routes() -> Vec<Route> {
             "/tenants/{tenant}/keys/{kid}/revoke",
             "revokeKey",
             "Emergency: withdraw the key at once (what it signed stops verifying); a signing key is \
-             replaced",
+             replaced; the key signing the administrators' tokens only with its kid as `confirm`",
             keys::revoke,
         )
+        .body::<p::KeyRevocation>()
         .answers_list::<p::KeyInfo>(200, "The tenant's keys")
         .also(&[409]),
         route(

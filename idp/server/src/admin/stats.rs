@@ -44,3 +44,32 @@ pub async fn stats(state: State, Path(slug): Path<String>, headers: HeaderMap) -
     };
     ok(StatusCode::OK, &Stats { now, hours, live_sessions: sessions, keys })
 }
+
+/// `GET /me`: the calling administrator, for the console's header and navigation.
+pub async fn me(state: State, Path(slug): Path<String>, headers: HeaderMap) -> Response {
+    let (t, c) = match caller(&state, &slug, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let account = match state.store().account(&t.tenant.id, &c.account_id).await {
+        Ok(Some(a)) => a,
+        Ok(None) => return forbidden(),
+        Err(e) => return failed(e),
+    };
+    let time_zone = t
+        .tenant
+        .settings
+        .policy
+        .time_zone
+        .clone()
+        .unwrap_or_else(|| idp_core::model::DEFAULT_TIME_ZONE.to_string());
+    let me = idp_proto::Me {
+        account_id: account.id,
+        username: account.username,
+        name: account.name,
+        roles: c.roles,
+        delegated: !c.subtrees.is_empty(),
+        time_zone,
+    };
+    ok(StatusCode::OK, &me)
+}

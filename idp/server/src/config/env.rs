@@ -53,6 +53,14 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
         "on an empty database create tenant `main` and account `admin`, printing its password once",
     ),
     ("log", "tracing filter (`info`, `idp_server=debug,warn`, …)"),
+    (
+        "console.enabled",
+        "serve the administrators' console at `/console`, its client registered in `admin_tenant` at start (README, Admin console)",
+    ),
+    (
+        "console.idp_ca",
+        "a CA (PEM) the console trusts when it calls the provider at `public_url` over HTTPS with a private CA's certificate",
+    ),
     ("log_format", "`text` or `json` (one object a line, with the request id)"),
     (
         "otlp_endpoint",

@@ -77,6 +77,25 @@ pub struct Config {
     pub outbound: crate::outbound::OutboundConfig,
     /// Signed checkpoints of the audit chains (`crate::outbound::anchor`).
     pub audit: crate::outbound::anchor::AuditConfig,
+    /// The administrators' console served under `/console` (`crate::console`).
+    pub console: ConsoleConfig,
+}
+
+/// The administrators' console inside `idp serve` (`crate::console`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// Serve it, registering its client in the administrators' tenant at start.
+    pub enabled: bool,
+    /// A CA (PEM) the console trusts for the provider's own HTTPS, when `public_url` is served
+    /// with a private CA's certificate (`idp dev-certs`).
+    pub idp_ca: Option<PathBuf>,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        Self { enabled: true, idp_ca: None }
+    }
 }
 
 /// The automatic rotation of signing keys (`idp_core::keys`).
@@ -275,6 +294,7 @@ impl Default for Config {
             keys: KeyConfig::default(),
             outbound: Default::default(),
             audit: Default::default(),
+            console: ConsoleConfig::default(),
         }
     }
 }

@@ -246,6 +246,22 @@ pub struct RecoveryCodesPage<'a> {
     pub base: String,
     /// What was just done, said above the codes (a key added).
     pub done: Option<&'a str>,
+    /// A sign-in to carry on with once the codes are kept (set-up during a sign-in).
+    pub next: Option<String>,
+}
+
+/// A sign-in that needs a second factor the account does not have yet: the offer to set one
+/// up now (`signin::enrol`).
+#[derive(Template)]
+#[template(path = "enrol_needed.html")]
+pub struct EnrolNeededPage<'a> {
+    pub t: &'a Texts,
+    pub lang_switch: Option<String>,
+    pub client_name: &'a str,
+    pub action: String,
+    /// Not now: back to the client, refused.
+    pub decline: String,
+    pub csrf: &'a str,
 }
 
 #[derive(Template)]
@@ -346,7 +362,7 @@ pub fn message_page(lang: Lang, status: StatusCode, title: &str, message: &str) 
     render(status, &MessagePage { t: lang.texts(), lang_switch: None, title, message, home: None })
 }
 
-/// The root page: a choice of the enabled tenants' account centres.
+/// The root page: the enabled tenants' account centres, and the administrators' console.
 #[derive(Template)]
 #[template(path = "home.html")]
 pub struct HomePage<'a> {
@@ -354,10 +370,13 @@ pub struct HomePage<'a> {
     pub lang_switch: Option<String>,
     /// (slug, name).
     pub tenants: Vec<(String, String)>,
+    /// The console is served (`crate::console`).
+    pub console: bool,
 }
 
-/// `GET /`: the account centre of the only enabled tenant, or a choice between them (a person
-/// who types the provider's address lands where they can sign in and manage their account).
+/// `GET /`: the way to the account centre (one primary button with one tenant, a choice with
+/// several: a person who types the provider's address finds where to sign in and manage their
+/// account), and below it the administrators' console.
 pub async fn home(state: super::State, headers: HeaderMap) -> Response {
     let lang = Lang::pick(None, &headers);
     let tenants = match state.store().list_tenants().await {
@@ -365,11 +384,9 @@ pub async fn home(state: super::State, headers: HeaderMap) -> Response {
         Ok(all) => all.into_iter().filter(|t| !t.disabled && !t.settings.sandbox).collect::<Vec<_>>(),
         Err(e) => return error_page(lang, &e.into()),
     };
-    if let [only] = tenants.as_slice() {
-        return super::see_other(&format!("/t/{}/account", only.slug));
-    }
     let tenants = tenants.into_iter().map(|t| (t.slug, t.name)).collect();
-    render(StatusCode::OK, &HomePage { t: lang.texts(), lang_switch: None, tenants })
+    let console = state.config().console.enabled;
+    render(StatusCode::OK, &HomePage { t: lang.texts(), lang_switch: None, tenants, console })
 }
 
 /// `GET /t/{tenant}` and `/t/{tenant}/`: the tenant's account centre.
@@ -433,6 +450,8 @@ pub struct TotpEnrolPage<'a> {
     pub qr_svg: &'a str,
     pub key: &'a str,
     pub error: Option<&'a str>,
-    pub base: String,
+    /// Where the code goes, and the way back.
+    pub action: String,
+    pub cancel: String,
     pub csrf: &'a str,
 }

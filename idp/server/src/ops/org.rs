@@ -150,6 +150,15 @@ impl Ops {
                 "staff memberships are in government bodies and departments; enterprise roles come with mandates"
             );
         }
+        let now = self.now();
+        let live = self.store.memberships(&account.id).await?;
+        if live.iter().any(|m| m.organisation_id == o.id && m.kind == "staff" && m.active(now)) {
+            return Err(idp_core::StoreError::Conflict(format!(
+                "{login} is already a member of {}: change or end that membership instead",
+                o.name
+            ))
+            .into());
+        }
         let roles: Vec<String> =
             roles.into_iter().map(|r| r.trim().to_string()).filter(|r| !r.is_empty()).collect();
         if roles.iter().any(|r| r.len() > 64 || r.chars().any(|c| c.is_whitespace() || c.is_control())) {

@@ -68,7 +68,17 @@ impl Ops {
     ) -> anyhow::Result<Tenant> {
         let mut tenant = self.tenant(slug).await?;
         if let Some(names) = factors {
-            tenant.settings.factors = OfferedFactors::only(names).map_err(|e| anyhow!(e))?;
+            let offered = OfferedFactors::only(names).map_err(|e| anyhow!(e))?;
+            // administrators sign in with two factors: their tenant keeps offering one
+            if slug == self.config.admin_tenant
+                && !(offered.totp || offered.passkeys || offered.security_keys)
+            {
+                bail!(
+                    "the administrators' tenant must offer a second factor (totp, passkeys or security_keys): \
+                     without one no administrator could sign in"
+                );
+            }
+            tenant.settings.factors = offered;
         }
         if let Some(p) = policy {
             let within = |v: Option<i64>, lo: i64, hi: i64, what: &str| match v {
@@ -95,6 +105,14 @@ impl Ops {
                 && crate::state::clock::time_zone(Some(tz)).is_none()
             {
                 bail!("time_zone is an IANA time zone name, such as Asia/Shanghai");
+            }
+            let idle = p.session_idle_seconds.unwrap_or(self.config.sessions.idle_seconds);
+            let absolute = p.session_absolute_seconds.unwrap_or(self.config.sessions.absolute_seconds);
+            if idle >= absolute {
+                bail!(
+                    "session_idle_seconds ({idle}) must be shorter than session_absolute_seconds ({absolute}): a \
+                     session ends at the first of the two"
+                );
             }
             tenant.settings.policy = p;
         }

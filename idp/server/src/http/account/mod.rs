@@ -154,13 +154,16 @@ pub async fn show(state: State, Path(slug): Path<String>, headers: HeaderMap) ->
     page::show_signed_in(&state, &slug, &headers, Section::Overview).await
 }
 
-fn enrol_page(
+/// The authenticator set-up page: on the security page, or `within` a sign-in (its
+/// interaction id) that needs a second factor (`signin::enrol`).
+pub(crate) fn enrol_page(
     t: &TenantCtx,
     lang: Lang,
     headers: &HeaderMap,
     secret: &Secret,
     account: &Account,
     error: Option<&str>,
+    within: Option<&str>,
 ) -> Response {
     let uri = secret.otpauth_uri(&t.tenant.name.replace(':', " "), &account.username.replace(':', " "));
     let qr = qrcode::QrCode::new(uri.as_bytes())
@@ -175,7 +178,14 @@ fn enrol_page(
         qr_svg: svg,
         key: &key,
         error,
-        base: base(t),
+        action: match within {
+            Some(id) => format!("{}/enrol/confirm", engine::interaction_url(t, id)),
+            None => format!("{}/account/totp/confirm", base(t)),
+        },
+        cancel: match within {
+            Some(id) => engine::interaction_url(t, id),
+            None => format!("{}/account/security", base(t)),
+        },
         csrf: &csrf,
     };
     with_form_action(render(StatusCode::OK, &page), None)
@@ -208,7 +218,7 @@ pub async fn totp_begin(state: State, Path(slug): Path<String>, headers: HeaderM
         Err(e) => return error_page(lang, &e),
     }
     match state.ops.begin_totp(&account).await {
-        Ok(Some(secret)) => enrol_page(&t, lang, &headers, &secret, &account, None),
+        Ok(Some(secret)) => enrol_page(&t, lang, &headers, &secret, &account, None, None),
         // already on: nothing to set up
         Ok(None) => see_other(&crate::http::account::Section::Security.url(&t)),
         Err(e) => error_page(lang, &OAuthError::server_error(e.to_string())),
@@ -238,7 +248,7 @@ pub async fn totp_confirm(
     let now = state.env().now();
     let code = param(&params, "code").unwrap_or_default();
     let Some(step) = secret.verify(code, now, None) else {
-        return enrol_page(&t, lang, &headers, &secret, &account, Some(lang.texts().bad_code));
+        return enrol_page(&t, lang, &headers, &secret, &account, Some(lang.texts().bad_code), None);
     };
     let plain = match state.ops.activate_totp(&account.tenant_id, &account.id, step).await {
         Ok(Some(codes)) => codes,
@@ -359,7 +369,19 @@ pub(crate) fn recovery_codes_page(
     plain: &[String],
     done: Option<&str>,
 ) -> Response {
-    let page = RecoveryCodesPage { t: lang.texts(), lang_switch: None, codes: plain, base: base(t), done };
+    recovery_codes_then(t, lang, plain, done, None)
+}
+
+/// [`recovery_codes_page`], then on to `next` (a sign-in to carry on with).
+pub(crate) fn recovery_codes_then(
+    t: &TenantCtx,
+    lang: Lang,
+    plain: &[String],
+    done: Option<&str>,
+    next: Option<String>,
+) -> Response {
+    let page =
+        RecoveryCodesPage { t: lang.texts(), lang_switch: None, codes: plain, base: base(t), done, next };
     let mut res = render(StatusCode::OK, &page);
     res.headers_mut().insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
     res

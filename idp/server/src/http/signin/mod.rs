@@ -8,6 +8,7 @@
 
 pub mod context;
 pub mod engine;
+pub mod enrol;
 pub mod factor;
 pub mod interaction;
 pub mod passkey;

@@ -1,0 +1,183 @@
+//! A sign-in that needs a second factor (`aal2`: the client's minimum, `acr_values`, an
+//! administrator's or staff member's roles) from an account that has none: instead of
+//! sending the client `unmet_authentication_requirements`, the person is offered to set up an
+//! authenticator app there and then (where the tenant offers TOTP), is shown their recovery
+//! codes once, and carries on with the same sign-in. Keycloak calls this a required action.
+//!
+//! Allowed only while the account has no second factor at all: the same rule as the account
+//! pages (`account::may_change_factors`), so nothing here lets a password alone replace a
+//! factor someone already has. The first correct code proves the new authenticator, so the
+//! session is raised to `aal2` with `otp` among its methods, as a step-up would (audited
+//! `factor_added`, then `step_up`).
+
+use std::net::SocketAddr;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use idp_core::{OAuthError, policy};
+use serde_json::json;
+
+use crate::http::account::{enrol_page, recovery_codes_then};
+use crate::http::pages::{EnrolNeededPage, error_page, render, with_form_action};
+use crate::http::session::audit;
+use crate::http::signin::engine::interaction_url;
+use crate::http::signin::factor::factors_of;
+use crate::http::signin::interaction::{Loaded, lang_switch, posted, session_of};
+use crate::http::{State, param, see_other};
+use crate::state::AppState;
+
+/// Whether the sign-in of `l` may offer the set-up: the tenant offers authenticator apps.
+pub(crate) fn offered(l: &Loaded) -> bool {
+    l.t.tenant.settings.factors.totp
+}
+
+/// The offer, instead of refusing the client.
+pub(crate) fn needed_page(l: &Loaded, headers: &HeaderMap) -> Response {
+    let csrf = crate::http::cookie(headers, crate::http::session::BROWSER_COOKIE).unwrap_or_default();
+    let page = EnrolNeededPage {
+        t: l.lang.texts(),
+        lang_switch: lang_switch(l),
+        client_name: &l.client_name,
+        action: format!("{}/enrol", interaction_url(&l.t, &l.interaction.id)),
+        decline: format!("{}/enrol/decline", interaction_url(&l.t, &l.interaction.id)),
+        csrf: &csrf,
+    };
+    with_form_action(render(StatusCode::OK, &page), None)
+}
+
+/// The live session of the sign-in and its account, if it has no second factor yet; else the
+/// answer to send (back to the sign-in, which asks for the factor it has).
+async fn eligible(
+    state: &AppState,
+    l: &Loaded,
+    headers: &HeaderMap,
+) -> Result<(idp_core::model::Session, idp_core::model::Account), Response> {
+    let back = || see_other(&interaction_url(&l.t, &l.interaction.id));
+    if !offered(l) || l.interaction.pending.is_some() {
+        return Err(back());
+    }
+    let session = match session_of(state, l, headers).await {
+        Ok(Some((s, _))) => s,
+        Ok(None) => return Err(back()),
+        Err(e) => return Err(error_page(l.lang, &e)),
+    };
+    match factors_of(state, &l.t, &session.account_id).await {
+        Ok(f) if !f.any() => {}
+        Ok(_) => return Err(back()),
+        Err(e) => return Err(error_page(l.lang, &e)),
+    }
+    match state.store().account(&l.t.tenant.id, &session.account_id).await {
+        Ok(Some(a)) if !a.disabled => Ok((session, a)),
+        Ok(_) => Err(back()),
+        Err(e) => Err(error_page(l.lang, &e.into())),
+    }
+}
+
+/// `POST /t/{t}/interaction/{id}/enrol`: a new authenticator secret, pending until a code.
+pub async fn begin(
+    state: State,
+    Path((slug, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (l, _) = match posted(&state, &slug, &id, &headers, &body).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let (_, account) = match eligible(&state, &l, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    match state.ops.begin_totp(&account).await {
+        Ok(Some(secret)) => {
+            enrol_page(&l.t, l.lang, &headers, &secret, &account, None, Some(&l.interaction.id))
+        }
+        Ok(None) => see_other(&interaction_url(&l.t, &l.interaction.id)),
+        Err(e) => error_page(l.lang, &OAuthError::server_error(e.to_string())),
+    }
+}
+
+/// `POST /t/{t}/interaction/{id}/enrol/confirm`: the first code; the authenticator is on, the
+/// session raised, the recovery codes shown once with the way on to the client.
+pub async fn confirm(
+    state: State,
+    Path((slug, id)): Path<(String, String)>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (l, params) = match posted(&state, &slug, &id, &headers, &body).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let (session, account) = match eligible(&state, &l, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let pending = match state.store().totp(&account.id).await {
+        Ok(Some(c)) if !c.confirmed => c,
+        Ok(_) => return see_other(&interaction_url(&l.t, &l.interaction.id)),
+        Err(e) => return error_page(l.lang, &e.into()),
+    };
+    let secret = match state.ops.totp_secret(&pending) {
+        Ok(s) => s,
+        Err(e) => return error_page(l.lang, &OAuthError::server_error(e.to_string())),
+    };
+    let code = param(&params, "code").unwrap_or_default();
+    let Some(step) = secret.verify(code, state.env().now(), None) else {
+        let bad = Some(l.lang.texts().bad_code);
+        return enrol_page(&l.t, l.lang, &headers, &secret, &account, bad, Some(&l.interaction.id));
+    };
+    let plain = match state.ops.activate_totp(&account.tenant_id, &account.id, step).await {
+        Ok(Some(codes)) => codes,
+        Ok(None) => return see_other(&interaction_url(&l.t, &l.interaction.id)),
+        Err(e) => return error_page(l.lang, &OAuthError::server_error(e.to_string())),
+    };
+    let tenant_id = l.t.tenant.id.clone();
+    let ip = crate::http::client_ip(&state, &headers, peer);
+    audit(
+        &state,
+        &tenant_id,
+        "factor_added",
+        Some(&account.id),
+        None,
+        Some(&ip),
+        json!({"factor": "totp", "sid": session.sid}),
+    )
+    .await;
+    let amr = policy::add_method(&session.amr, "otp");
+    let acr = policy::acr_of(&amr);
+    if let Err(e) = state.store().upgrade_session(&tenant_id, &session.sid, &amr, acr).await {
+        return error_page(l.lang, &e.into());
+    }
+    audit(
+        &state,
+        &tenant_id,
+        "step_up",
+        Some(&account.id),
+        Some(&l.ask.party),
+        Some(&ip),
+        json!({"amr": amr, "acr": acr, "sid": session.sid, "enrolled": "totp"}),
+    )
+    .await;
+    let next = Some(interaction_url(&l.t, &l.interaction.id));
+    recovery_codes_then(&l.t, l.lang, &plain, Some(l.lang.texts().totp_enabled), next)
+}
+
+/// `POST /t/{t}/interaction/{id}/enrol/decline`: not now; the client is told the requirement
+/// is unmet (OpenID Connect Core §3.1.2.6: `unmet_authentication_requirements`).
+pub async fn decline(
+    state: State,
+    Path((slug, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (l, _) = match posted(&state, &slug, &id, &headers, &body).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let e = OAuthError::new("unmet_authentication_requirements", l.lang.texts().unmet_acr);
+    crate::http::signin::engine::refuse(&state, &l.t, &l.interaction.front, Some(&l.interaction), &e).await
+}
