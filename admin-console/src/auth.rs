@@ -158,6 +158,11 @@ pub(crate) fn sign_in_needed(form: Option<(String, Vec<(String, String)>)>) {
     });
 }
 
+/// Keeps `form` for the case the admin API refuses the token while it is handled.
+pub(crate) fn remember_form(form: (String, Vec<(String, String)>)) {
+    let _ = SEEN.try_with(|s| s.borrow_mut().kept = Some(form));
+}
+
 /// The console page the request was made from: htmx names it (`HX-Current-URL`); else the
 /// request's own path (a form's address leads back to its page, `pages::elsewhere`).
 fn current_page(req: &axum::extract::Request) -> String {

@@ -491,3 +491,46 @@ impl Texts {
         }
     }
 }
+
+/// What the admin API says (English, RFC 9457 `detail`), in the console's Chinese: the
+/// refusals an administrator meets, by the start or a telling part of their text; anything
+/// else is shown as the provider said it, introduced as its words.
+const API_ZH: &[(&str, &str)] = &[
+    ("This is outside your administrative rights", "这超出了您的管理权限。"),
+    (
+        "You cannot lock your own account",
+        "不能锁定自己的账号或重置自己的第二重验证：那样您将无法再登录。请其他安全管理员操作。",
+    ),
+    (
+        "This is the administrators' console you are signed in with",
+        "这是您正在使用的管理控制台：停用它或更换其密钥会让所有管理员无法登录。确需如此，请使用运维命令行。",
+    ),
+    (
+        "This key signs the administrators' tokens",
+        "该密钥正在签发管理员的令牌：吊销它会让所有管理员（包括您）退出登录。请在确认对话框中输入密钥编号（kid）后再吊销。",
+    ),
+    (
+        "the administrators' tenant must offer a second factor",
+        "管理员所在的租户必须至少提供一种第二重验证方式（身份验证器、通行密钥或安全密钥），否则没有管理员能够登录。",
+    ),
+    ("session_idle_seconds (", "会话空闲超时必须短于会话绝对超时：会话在先到的那个时限结束。"),
+    (" is already a member of ", "此人已是该机构的成员：请修改或结束现有的成员身份。"),
+    ("The identity provider could not be reached", "无法连接身份认证服务，请稍后重试。"),
+    ("There is no such", "要操作的对象不存在（可能已被删除）。"),
+    ("public clients have no secret", "公开客户端（浏览器和移动应用）没有密钥。"),
+];
+
+impl Texts {
+    /// An admin API refusal in this language.
+    pub fn api_says(&self, detail: &str) -> String {
+        if self.html_lang == "en" {
+            return detail.to_string();
+        }
+        match API_ZH.iter().find(|(en, _)| detail.contains(en)) {
+            Some((_, zh)) => (*zh).to_string(),
+            // the console's own words are already in Chinese
+            None if !detail.is_ascii() => detail.to_string(),
+            None => format!("身份认证服务拒绝了此操作：{detail}"),
+        }
+    }
+}

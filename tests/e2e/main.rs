@@ -31,6 +31,7 @@ mod concurrency;
 mod console;
 mod console_first_start;
 mod console_pages;
+mod console_safety;
 mod context;
 mod device;
 mod enterprise;

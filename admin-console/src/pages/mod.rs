@@ -140,6 +140,7 @@ impl FromRequest<Arc<Shared>> for Posted {
             auth::sign_in_needed(Some((action, keep(&p))));
             return Err(StatusCode::UNAUTHORIZED.into_response());
         }
+        auth::remember_form((action.clone(), keep(&p)));
         let a = Admin::from_request_parts(&mut parts, shared).await?;
         if let Err(e) = check_csrf(&a, &p) {
             // a page left open across a sign-in: back to it, the form filled in again

@@ -204,7 +204,11 @@ pub async fn settings(state: State, Path(slug): Path<String>, headers: HeaderMap
     if !c.may(idp_core::admin::Action::ManageKeys, None) && !c.roles.iter().any(|r| r == SYSTEM_ADMIN) {
         return forbidden();
     }
-    ok(StatusCode::OK, &info(&state, &t.tenant))
+    // as stored now, not as this node's cache has it: an editor reads back what it just saved
+    match state.ops.tenant(&t.tenant.slug).await {
+        Ok(fresh) => ok(StatusCode::OK, &info(&state, &fresh)),
+        Err(e) => refused(e),
+    }
 }
 
 /// `PUT /tenants/{tenant}/settings`: offered factors and session/lockout policy.
