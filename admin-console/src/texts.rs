@@ -142,6 +142,11 @@ pub struct Texts {
     pub type_to_confirm: &'static str,
     pub cancel: &'static str,
     pub confirm: &'static str,
+    pub methods: &'static str,
+    pub default_is: &'static str,
+    pub succeeded: &'static str,
+    pub algorithm: &'static str,
+    pub times_in: &'static str,
     pub idle_not_shorter: &'static str,
     pub revoke_effect: &'static str,
     pub revoke_signing_effect: &'static str,
@@ -166,7 +171,7 @@ pub const ZH: Texts = Texts {
     audit: "审计日志",
     sign_out: "退出",
     sign_ins_per_hour: "近24小时每小时登录次数",
-    failures: "失败",
+    failures: "登录失败",
     live_sessions: "当前会话数",
     name: "名称",
     kind: "类型",
@@ -192,7 +197,7 @@ pub const ZH: Texts = Texts {
     state: "状态",
     rotate: "立即轮换",
     search: "搜索",
-    when: "时间（UTC）",
+    when: "时间",
     event: "事件",
     disabled: "已停用",
     none: "暂无",
@@ -257,7 +262,7 @@ pub const ZH: Texts = Texts {
     member_login: "用户名或手机号",
     roles: "角色（空格分隔）",
     remove: "移除",
-    since: "加入时间（UTC）",
+    since: "加入时间",
     realname: "实名",
     not_verified: "未实名",
     authenticator: "身份验证器应用",
@@ -265,8 +270,8 @@ pub const ZH: Texts = Texts {
     recovery_left: "剩余恢复码",
     memberships: "机构身份",
     sessions: "会话",
-    last_seen: "最近活动（UTC）",
-    expires: "到期（UTC）",
+    last_seen: "最近活动",
+    expires: "到期",
     verify: "校验完整性",
     verified: "已校验的哈希链 / 记录",
     export: "导出",
@@ -306,6 +311,11 @@ pub const ZH: Texts = Texts {
     unlock_effect: "此人可以重新登录。",
     reset_effect: "此人的身份验证器、安全密钥和恢复码全部删除，下次登录时需重新设置。",
     end_sessions_effect: "此人在所有设备上的登录立即结束。",
+    methods: "登录方式",
+    times_in: "时间均按此时区显示：",
+    succeeded: "登录成功",
+    algorithm: "算法",
+    default_is: "留空则为默认值：",
 };
 
 pub const EN: Texts = Texts {
@@ -346,7 +356,7 @@ pub const EN: Texts = Texts {
     state: "State",
     rotate: "Rotate now",
     search: "Search",
-    when: "When (UTC)",
+    when: "When",
     event: "Event",
     disabled: "disabled",
     none: "None",
@@ -411,7 +421,7 @@ pub const EN: Texts = Texts {
     member_login: "Username or phone",
     roles: "Roles (space-separated)",
     remove: "Remove",
-    since: "Since (UTC)",
+    since: "Since",
     realname: "Real name",
     not_verified: "Not verified",
     authenticator: "Authenticator app",
@@ -419,8 +429,8 @@ pub const EN: Texts = Texts {
     recovery_left: "Recovery codes left",
     memberships: "Memberships",
     sessions: "Sessions",
-    last_seen: "Last seen (UTC)",
-    expires: "Expires (UTC)",
+    last_seen: "Last seen",
+    expires: "Expires",
     verify: "Verify integrity",
     verified: "Chains / records verified",
     export: "Export",
@@ -460,6 +470,11 @@ pub const EN: Texts = Texts {
     unlock_effect: "The person can sign in again.",
     reset_effect: "The person's authenticator, security keys and recovery codes are removed; they set up new ones at their next sign-in.",
     end_sessions_effect: "The person is signed out everywhere at once.",
+    methods: "Methods",
+    times_in: "Times are shown in this time zone:",
+    succeeded: "sign-ins",
+    algorithm: "Algorithm",
+    default_is: "empty means the default:",
 };
 
 impl Texts {
@@ -531,6 +546,97 @@ impl Texts {
             // the console's own words are already in Chinese
             None if !detail.is_ascii() => detail.to_string(),
             None => format!("身份认证服务拒绝了此操作：{detail}"),
+        }
+    }
+}
+
+/// The admin API's enumerations in words: (value, zh-CN, English).
+const TERMS: &[(&str, &str, &str)] = &[
+    ("web", "网站应用（服务端）", "Web application (server)"),
+    ("spa", "浏览器或移动应用", "Browser or mobile app"),
+    ("service", "后台服务", "Back-end service"),
+    ("kiosk", "大厅自助终端", "Service-hall kiosk"),
+    ("cas", "CAS 服务", "CAS service"),
+    ("saml", "SAML 服务提供方", "SAML service provider"),
+    ("signs", "正在签名", "Signing"),
+    ("published, signs later", "已发布，稍后启用", "Published, signs later"),
+    ("verifies only", "仅用于验证", "Verifies only"),
+    ("retired", "已退役", "Retired"),
+    ("revoked", "已吊销", "Revoked"),
+    ("pending", "待投递", "Pending"),
+    ("delivered", "已送达", "Delivered"),
+    ("expired", "已过期", "Expired"),
+    ("staff", "工作人员", "Staff"),
+    ("enterprise", "企业", "Enterprise"),
+    ("government", "政府", "Government"),
+    ("department", "部门", "Department"),
+    ("province", "省级", "Province"),
+    ("city", "市级", "City"),
+    ("county", "县级", "County"),
+    ("township", "乡镇级", "Township"),
+    ("aal1", "一重验证", "One factor"),
+    ("aal2", "两步验证", "Two factors"),
+    ("pwd", "密码", "password"),
+    ("otp", "身份验证器", "authenticator"),
+    ("sms", "短信验证码", "SMS code"),
+    ("hwk", "安全密钥", "security key"),
+    ("swk", "通行密钥", "passkey"),
+    ("user", "本人在场", "user present"),
+    ("mfa", "多因素", "multi-factor"),
+    ("passkey", "通行密钥", "Passkey"),
+    ("security_key", "安全密钥", "Security key"),
+    ("totp", "身份验证器应用", "Authenticator app"),
+    ("passkeys", "通行密钥", "Passkeys"),
+    ("security_keys", "安全密钥", "Security keys"),
+    ("sms_signin", "短信验证码登录", "Sign-in by SMS code"),
+    ("sms_recovery", "短信找回第二重验证", "Second factor recovery by SMS"),
+    ("registration", "自助注册", "Self-registration"),
+    ("password_reset", "自助重置密码", "Password reset"),
+];
+
+impl Texts {
+    /// An enumeration's value in words (each word of a space-separated list); itself when
+    /// unknown.
+    pub fn term(&self, value: &str) -> String {
+        let one = |v: &str| -> String {
+            match TERMS.iter().find(|(k, ..)| *k == v) {
+                Some((_, zh, en)) => (if self.html_lang == "en" { *en } else { *zh }).to_string(),
+                None => v.to_string(),
+            }
+        };
+        if TERMS.iter().any(|(k, ..)| *k == value) {
+            return one(value);
+        }
+        value.split(' ').map(one).collect::<Vec<_>>().join(" + ")
+    }
+}
+
+impl Texts {
+    /// What offering a sign-in method means, for the settings page.
+    pub fn factor_hint(&self, factor: &str) -> &'static str {
+        let zh = self.html_lang != "en";
+        match factor {
+            "totp" if zh => {
+                "手机上的身份验证器应用生成 6 位动态码，作为第二重验证。管理员所在租户至少要保留一种第二重验证。"
+            }
+            "totp" => {
+                "An authenticator app on a phone makes 6-digit codes: a second factor. The administrators' tenant keeps at least one second factor."
+            }
+            "passkeys" if zh => "用手机或电脑的指纹、面容或锁屏密码登录，可免输密码，也可作为第二重验证。",
+            "passkeys" => {
+                "Fingerprint, face or screen lock of a phone or computer: sign-in without a password, or a second factor."
+            }
+            "security_keys" if zh => "USB 或 NFC 安全密钥（FIDO2），作为第二重验证。",
+            "security_keys" => "USB or NFC security keys (FIDO2) as a second factor.",
+            "sms_signin" if zh => "用发到已验证手机号的短信验证码登录（需配置短信通道）。",
+            "sms_signin" => "Sign-in with a code sent to a verified phone (needs an SMS sender).",
+            "sms_recovery" if zh => "丢失第二重验证时，用密码加短信验证码找回。",
+            "sms_recovery" => "Recover a lost second factor with the password and an SMS code.",
+            "registration" if zh => "允许公众用手机号自助注册账号（需配置短信通道）。",
+            "registration" => "People register themselves with a phone number (needs an SMS sender).",
+            "password_reset" if zh => "允许通过已验证的手机号或邮箱自助重置密码。",
+            "password_reset" => "People reset their password by a code to a verified phone or email.",
+            _ => "",
         }
     }
 }

@@ -229,7 +229,7 @@ async fn pages(backend: Backend) {
     assert!(found.contains(&format!("href=\"/console/accounts/{ops_id}\"")), "{found}");
     let detail = get(&sec, format!("{base}/accounts/{ops_id}?lang=en")).await;
     assert!(detail.contains("ops-name") && detail.contains("Authenticator app: Yes"), "{detail}");
-    assert!(detail.contains("<td>aal2</td>"), "the console sign-in's session: {detail}");
+    assert!(detail.contains("<td>Two factors</td>"), "the console sign-in's session, in words: {detail}");
     assert!(detail.contains("Recovery codes left: 10"), "{detail}");
 
     // the audit trail: verified and exported by an audit administrator, in the browser

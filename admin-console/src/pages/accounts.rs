@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use idp_proto::{AccountDetail, AccountInfo, AccountSearch};
 
-use super::{Admin, Layout, Posted, layout, opt, page, segment, utc, when};
+use super::{Admin, Layout, Posted, layout, opt, page, segment};
 use crate::texts::Texts;
 use crate::{Shared, api};
 
@@ -109,9 +109,9 @@ pub async fn account(State(shared): State<Arc<Shared>>, Path(id): Path<String>, 
             disabled: d.account.disabled,
             realname: d
                 .realname
-                .map(|r| (r.level.to_string(), r.name, r.id_number_masked, r.method, utc(r.verified_at))),
+                .map(|r| (r.level.to_string(), r.name, r.id_number_masked, r.method, a.at(r.verified_at))),
             totp: d.totp,
-            keys: d.keys.into_iter().map(|k| (k.name, k.kind, when(k.last_used_at), k.flagged)).collect(),
+            keys: d.keys.into_iter().map(|k| (k.name, k.kind, a.at_opt(k.last_used_at), k.flagged)).collect(),
             recovery_left: d.recovery_codes_left.to_string(),
             memberships: d
                 .memberships
@@ -121,7 +121,7 @@ pub async fn account(State(shared): State<Arc<Shared>>, Path(id): Path<String>, 
             sessions: d
                 .sessions
                 .into_iter()
-                .map(|x| (x.acr, x.amr.join(" "), utc(x.last_seen), utc(x.expires_at)))
+                .map(|x| (x.acr, x.amr.join(" "), a.at(x.last_seen), a.at(x.expires_at)))
                 .collect(),
             actions: action_labels(t),
             l,

@@ -214,9 +214,7 @@ pub async fn client(State(shared): State<Arc<Shared>>, Path(id): Path<String>, a
 async fn deliveries(shared: &Shared, a: &Admin, id: &str) -> Vec<(String, String, String, i64, String)> {
     let path = format!("clients/{id}/logout-deliveries");
     let list: Vec<LogoutDeliveryInfo> = api::get(shared, &a.token, &path).await.unwrap_or_default();
-    list.into_iter()
-        .map(|d| (super::utc(d.created_at), d.sid, d.status, d.attempts, opt(&d.last_error)))
-        .collect()
+    list.into_iter().map(|d| (a.at(d.created_at), d.sid, d.status, d.attempts, opt(&d.last_error))).collect()
 }
 
 /// `POST /clients/{id}`: the edit form, sent to the admin API as one PATCH.

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{FromRequest, FromRequestParts, Query, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
@@ -12,10 +12,11 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use crate::texts::{EN, Texts, ZH};
-use crate::{Flash, MOUNT, Session, Shared, api, auth};
+use crate::{Flash, MOUNT, Session, Shared, auth};
 
 mod accounts;
 mod clients;
+mod dashboard;
 mod nav;
 mod org;
 mod records;
@@ -23,6 +24,7 @@ mod tenants;
 
 pub use accounts::*;
 pub use clients::*;
+pub use dashboard::*;
 pub use org::*;
 pub use records::*;
 pub use tenants::*;
@@ -44,6 +46,8 @@ pub struct Layout {
     pub secret: Option<(String, String, String)>,
     /// A form to fill in again: its action and fields.
     pub kept: Option<(String, Vec<(String, String)>)>,
+    /// The IANA time zone the page's times are in.
+    pub zone: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -98,6 +102,16 @@ impl Admin {
         let mut s = self.s.clone();
         s.flash = Some(flash);
         auth::with_session(&self.shared, Redirect::to(to).into_response(), Some(&s))
+    }
+
+    /// A Unix time as `YYYY-MM-DD HH:MM` in the tenant's time zone (from `/me`; UTC if none).
+    pub fn at(&self, t: i64) -> String {
+        local(&self.s.time_zone, t)
+    }
+
+    /// An optional time as the pages show it: nothing for none.
+    pub fn at_opt(&self, t: Option<i64>) -> String {
+        t.map(|t| self.at(t)).unwrap_or_default()
     }
 
     pub fn has(&self, role: &str) -> bool {
@@ -209,28 +223,6 @@ pub(crate) fn page_of(action: &str) -> String {
     format!("{MOUNT}{page}")
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn each_form_address_belongs_to_a_page() {
-        for (action, page) in [
-            ("/console/clients/abc/disable", "/console/clients/abc"),
-            ("/console/clients/abc", "/console/clients/abc"),
-            ("/console/clients", "/console/clients"),
-            ("/console/keys/k1/revoke", "/console/keys"),
-            ("/console/memberships/m1/remove", "/console/organisations"),
-            ("/console/tenants/pilot/disable", "/console/tenants"),
-            ("/console/tenants/pilot/settings/branding", "/console/tenants/pilot/settings"),
-            ("/console/settings/branding", "/console/settings"),
-            ("/console/accounts/a1/lock", "/console/accounts/a1"),
-            ("/console/logout", "/console/"),
-            ("/console/clients/<x>/y", "/console/clients/x"),
-        ] {
-            assert_eq!(super::page_of(action), page, "{action}");
-        }
-    }
-}
-
 /// A GET on an address that only takes form posts (a reload after an action, history): the
 /// page it belongs to.
 pub async fn elsewhere(uri: axum::http::Uri) -> Response {
@@ -254,6 +246,7 @@ pub(crate) fn layout(a: &Admin, active: &'static str, path: &str) -> Layout {
         error: flash.error,
         secret: flash.secret,
         kept: flash.form,
+        zone: if s.time_zone.is_empty() { "UTC".into() } else { s.time_zone.clone() },
     }
 }
 
@@ -321,19 +314,12 @@ pub(crate) fn field<'a>(params: &'a [(String, String)], name: &str) -> Option<&'
     params.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim()).filter(|v| !v.is_empty())
 }
 
-/// Unix seconds as `YYYY-MM-DD HH:MM`, UTC.
-pub(crate) fn utc(t: i64) -> String {
-    let (days, secs) = (t.div_euclid(86400), t.rem_euclid(86400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", secs / 3600, (secs % 3600) / 60)
+/// Unix seconds as `YYYY-MM-DD HH:MM` in the IANA time zone `zone` (UTC when it is not one).
+pub(crate) fn local(zone: &str, t: i64) -> String {
+    let tz = jiff::tz::TimeZone::get(zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    jiff::Timestamp::from_second(t)
+        .map(|ts| ts.to_zoned(tz).strftime("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default()
 }
 
 /// An optional text as the pages show it: nothing for none.
@@ -341,75 +327,9 @@ pub(crate) fn opt(v: &Option<String>) -> String {
     v.clone().unwrap_or_default()
 }
 
-/// An optional time as the pages show it: nothing for none.
-pub(crate) fn when(t: Option<i64>) -> String {
-    t.map(utc).unwrap_or_default()
-}
-
 /// A path segment from the page, safe to put into an API path.
 pub(crate) fn segment(v: &str) -> String {
     v.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_')).collect()
-}
-
-/// One hour's bar of the dashboard chart (SVG coordinates computed here).
-pub struct Bar {
-    pub x: i64,
-    pub ok_y: i64,
-    pub ok_h: i64,
-    pub fail_y: i64,
-    pub fail_h: i64,
-    pub title: String,
-}
-
-#[derive(Template)]
-#[template(path = "dashboard.html")]
-pub struct DashboardPage {
-    pub l: Layout,
-    pub bars: Vec<Bar>,
-    pub sessions: i64,
-    pub keys: Vec<(String, String, String)>,
-}
-
-pub async fn dashboard(State(shared): State<Arc<Shared>>, a: Admin) -> Response {
-    if !a.has("system_admin") && !a.has("security_admin") {
-        // the dashboard's figures are theirs; everyone else lands on their first page
-        if let Some(to) = nav::landing(a.t, &a.s.roles) {
-            return Redirect::to(&to).into_response();
-        }
-    }
-    let mut l = layout(&a, "dashboard", "/");
-    let stats: Option<idp_proto::Stats> = match api::get(&shared, &a.token, "stats").await {
-        Ok(v) => Some(v),
-        Err(e) => {
-            l.error = Some(e);
-            None
-        }
-    };
-    let (hours, sessions, keys) = match stats {
-        Some(s) => (s.hours, s.live_sessions, s.keys),
-        None => (vec![], 0, vec![]),
-    };
-    let max = hours.iter().map(|h| h.sign_ins + h.failures).max().unwrap_or(0).max(1);
-    let bars = hours
-        .iter()
-        .enumerate()
-        .map(|(i, h)| {
-            let (ok, fail) = (h.sign_ins, h.failures);
-            let ok_h = ok * 100 / max;
-            let fail_h = fail * 100 / max;
-            Bar {
-                x: i as i64 * 20 + 2,
-                ok_y: 110 - ok_h,
-                ok_h,
-                fail_y: 110 - ok_h - fail_h,
-                fail_h,
-                title: format!("{} UTC: {ok} / {fail}", utc(h.hour)),
-            }
-        })
-        .collect();
-    let keys = keys.into_iter().map(|k| (k.kid, k.alg, k.state)).collect();
-    let p = DashboardPage { l, bars, sessions, keys };
-    page(&a, &p)
 }
 
 pub async fn htmx() -> Response {
@@ -451,4 +371,26 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     res
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn each_form_address_belongs_to_a_page() {
+        for (action, page) in [
+            ("/console/clients/abc/disable", "/console/clients/abc"),
+            ("/console/clients/abc", "/console/clients/abc"),
+            ("/console/clients", "/console/clients"),
+            ("/console/keys/k1/revoke", "/console/keys"),
+            ("/console/memberships/m1/remove", "/console/organisations"),
+            ("/console/tenants/pilot/disable", "/console/tenants"),
+            ("/console/tenants/pilot/settings/branding", "/console/tenants/pilot/settings"),
+            ("/console/settings/branding", "/console/settings"),
+            ("/console/accounts/a1/lock", "/console/accounts/a1"),
+            ("/console/logout", "/console/"),
+            ("/console/clients/<x>/y", "/console/clients/x"),
+        ] {
+            assert_eq!(super::page_of(action), page, "{action}");
+        }
+    }
 }

@@ -8,7 +8,7 @@ use axum::response::Response;
 use idp_proto::{MembershipInfo, NewMembership, NewOrganisation, OrganisationInfo};
 use serde::de::IgnoredAny;
 
-use super::{Admin, Layout, Posted, field, layout, opt, page, segment, utc};
+use super::{Admin, Layout, Posted, field, layout, opt, page, segment};
 use crate::{MOUNT, Shared, api};
 
 #[derive(Template)]
@@ -89,7 +89,7 @@ pub async fn organisation(State(shared): State<Arc<Shared>>, Path(id): Path<Stri
     };
     let members = list
         .into_iter()
-        .map(|m| (m.id, m.account_id, m.kind, m.roles.join(" "), utc(m.created_at), m.revoked_at.is_some()))
+        .map(|m| (m.id, m.account_id, m.kind, m.roles.join(" "), a.at(m.created_at), m.revoked_at.is_some()))
         .collect();
     let (name, kind) = o.map(|o| (o.name, o.kind)).unwrap_or_default();
     page(a, &OrganisationPage { l, id: segment(id), name, kind, members })

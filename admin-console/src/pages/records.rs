@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use idp_proto::{AuditRecord, AuditReport, ChainProblem, KeyInfo, KeyRevocation, KeyRotation};
 use serde::de::IgnoredAny;
 
-use super::{Admin, Layout, Posted, layout, opt, page, segment, utc, when};
+use super::{Admin, Layout, Posted, layout, opt, page, segment};
 use crate::{Shared, api};
 
 #[derive(Template)]
@@ -31,8 +31,10 @@ pub async fn keys(State(shared): State<Arc<Shared>>, a: Admin) -> Response {
             vec![]
         }
     };
-    let rows =
-        list.into_iter().map(|k| (k.kid, k.alg, k.state, utc(k.activates_at), when(k.retires_at))).collect();
+    let rows = list
+        .into_iter()
+        .map(|k| (k.kid, k.alg, k.state, a.at(k.activates_at), a.at_opt(k.retires_at)))
+        .collect();
     page(a, &KeysPage { l, rows })
 }
 
@@ -106,7 +108,7 @@ pub async fn audit(State(shared): State<Arc<Shared>>, a: Admin) -> Response {
     };
     let rows = records
         .into_iter()
-        .map(|r| (r.seq.to_string(), utc(r.at), r.kind, opt(&r.account_id), r.detail))
+        .map(|r| (r.seq.to_string(), a.at(r.at), r.kind, opt(&r.account_id), r.detail))
         .collect();
     page(&a, &AuditPage { l, kind, export, rows })
 }

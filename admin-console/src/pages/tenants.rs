@@ -90,9 +90,10 @@ pub struct SettingsPage {
     /// Where the forms go: `/settings` (the console's tenant) or `/tenants/{slug}/settings`.
     pub base: String,
     /// (name, offered)
-    pub factors: Vec<(&'static str, bool)>,
-    /// (field, label, value)
-    pub policy: Vec<(&'static str, &'static str, String)>,
+    /// (name, offered, what it is)
+    pub factors: Vec<(&'static str, bool, &'static str)>,
+    /// (field, label, value, the effective default shown when empty)
+    pub policy: Vec<(&'static str, &'static str, String, String)>,
     /// (field, label, value, the default colour for a colour) of the branding's texts and colours.
     /// (field, label, value, input): what each branding field accepts.
     pub look: Vec<(&'static str, &'static str, String, LookInput)>,
@@ -146,11 +147,13 @@ pub(crate) async fn settings_page(shared: &Shared, a: &Admin, slug: Option<Strin
         t.password_min_classes,
     ];
     let numbers = tenant.as_ref().map(|x| policy_numbers(&x.policy)).unwrap_or_default();
+    let defaults = tenant.as_ref().map(|x| policy_numbers(&x.defaults)).unwrap_or_default();
+    let shown = |f: &str, n: Option<i64>| n.map(|n| (n / unit(f)).to_string()).unwrap_or_default();
     let policy = POLICY
         .iter()
         .zip(labels)
-        .zip(numbers)
-        .map(|((f, label), n)| (*f, label, n.map(|n| (n / unit(f)).to_string()).unwrap_or_default()))
+        .zip(numbers.into_iter().zip(defaults))
+        .map(|((f, label), (n, d))| (*f, label, shown(f, n), shown(f, d)))
         .collect();
     let b: Branding =
         api::get_root(shared, &a.token, &format!("tenants/{slug}/branding")).await.unwrap_or_default();
@@ -169,7 +172,7 @@ pub(crate) async fn settings_page(shared: &Shared, a: &Admin, slug: Option<Strin
         ("privacy_url", t.privacy_url, opt(&b.privacy_url), text(300, Some("https://"))),
     ];
     let logo = b.logo.map(|l| format!("data:{};base64,{}", l.content_type, l.data));
-    let factors = FACTORS.iter().map(|f| (*f, on.iter().any(|o| o == f))).collect();
+    let factors = FACTORS.iter().map(|f| (*f, on.iter().any(|o| o == f), t.factor_hint(f))).collect();
     page(a, &SettingsPage { l, slug, base, factors, policy, look, logo })
 }
 

@@ -19,6 +19,10 @@ pub struct TenantDetail {
     /// The sign-in methods and second factors offered, as `TenantRules::factors` names them.
     pub factors: Vec<String>,
     pub policy: TenantPolicy,
+    /// What applies where `policy` sets nothing: the deployment's configuration and the
+    /// baseline password rules.
+    #[serde(default)]
+    pub defaults: TenantPolicy,
     pub branding: BrandingSummary,
 }
 

@@ -39,6 +39,19 @@ fn info(state: &crate::state::AppState, t: &Tenant) -> TenantDetail {
             .map(|(n, _)| n.into())
             .collect(),
         policy: policy_out(&t.settings.policy),
+        defaults: {
+            let c = state.config();
+            idp_proto::TenantPolicy {
+                session_idle_seconds: Some(c.sessions.idle_seconds),
+                session_absolute_seconds: Some(c.sessions.absolute_seconds),
+                lockout_threshold: Some(c.limits.lockout_threshold),
+                lockout_seconds: Some(c.limits.lockout_seconds),
+                password_min_length: Some(8),
+                password_min_classes: Some(3),
+                time_zone: Some(idp_core::model::DEFAULT_TIME_ZONE.into()),
+                ..idp_proto::TenantPolicy::default()
+            }
+        },
         branding: BrandingSummary {
             name_zh: b.name_zh.clone(),
             name_en: b.name_en.clone(),
