@@ -18,14 +18,32 @@ use serde::Deserialize;
 use crate::{Flash, MOUNT, Session, Shared};
 
 pub(crate) const COOKIE: &str = "console_session";
-/// Over HTTPS the cookie carries the `__Host-` prefix (RFC 6265bis §4.1.3.2): the browser
-/// keeps it only when Secure, for Path=/ and without Domain, so no other host of the domain
-/// can plant or shadow it.
-pub(crate) const HOST_COOKIE: &str = "__Host-console_session";
+/// Over HTTPS the cookie carries the `__Secure-` prefix (RFC 6265bis §4.1.3.1): the browser
+/// keeps it only when Secure. It is host-only (no Domain) and scoped to `Path=/console`, so
+/// the provider's own pages on the same origin never receive it (`__Host-` would need
+/// `Path=/`).
+pub(crate) const SECURE_COOKIE: &str = "__Secure-console_session";
 
 /// The session cookie's name for this console.
 pub(crate) fn cookie_name(shared: &Shared) -> &'static str {
-    if shared.public_url.starts_with("https://") { HOST_COOKIE } else { COOKIE }
+    if shared.public_url.starts_with("https://") { SECURE_COOKIE } else { COOKIE }
+}
+
+/// Whether a request comes from another site: Fetch Metadata (`Sec-Fetch-Site` other than
+/// `same-origin` or `none`), else an `Origin` that is not the console's. Such a request never
+/// changes anything here, whatever cookie it carries.
+pub(crate) fn cross_site(shared: &Shared, headers: &HeaderMap) -> bool {
+    let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
+    if let Some(site) = header("sec-fetch-site") {
+        return !matches!(site, "same-origin" | "none");
+    }
+    match header("origin") {
+        Some(origin) => {
+            let own = url::Url::parse(&shared.public_url).map(|u| u.origin().ascii_serialization());
+            own.map_or(true, |own| origin != own)
+        }
+        None => false,
+    }
 }
 
 /// The session of the request's cookie, as sealed (live or not).
@@ -51,8 +69,10 @@ pub(crate) fn with_session(shared: &Shared, mut res: Response, s: Option<&Sessio
     let name = cookie_name(shared);
     let secure = if shared.public_url.starts_with("https://") { "; Secure" } else { "" };
     let cookie = match s {
-        Some(s) => format!("{name}={}; Path=/; HttpOnly; SameSite=Lax{secure}", shared.sealer.seal(name, s)),
-        None => format!("{name}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{secure}"),
+        Some(s) => {
+            format!("{name}={}; Path={MOUNT}; HttpOnly; SameSite=Lax{secure}", shared.sealer.seal(name, s))
+        }
+        None => format!("{name}=; Path={MOUNT}; Max-Age=0; HttpOnly; SameSite=Lax{secure}"),
     };
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         res.headers_mut().append(header::SET_COOKIE, v);
@@ -204,7 +224,8 @@ fn sign_in_again(
         Some(form) => {
             let mut s = session(shared, headers).unwrap_or_default();
             s.access_token = None;
-            s.flash = Some(Flash { form: Some(form), resumed: true, ..Flash::default() });
+            let for_subject = Some(s.subject.clone());
+            s.flash = Some(Flash { form: Some(form), resumed: true, for_subject, ..Flash::default() });
             with_session(shared, res, Some(&s))
         }
         None => res,
@@ -225,6 +246,11 @@ pub async fn require(
         || path.starts_with(&format!("{MOUNT}/static/"));
     let here = current_page(&req);
     let headers = req.headers().clone();
+    let reads = matches!(*req.method(), axum::http::Method::GET | axum::http::Method::HEAD);
+    if !reads && cross_site(&shared, &headers) {
+        return (StatusCode::FORBIDDEN, "跨站请求被拒绝。A request from another site was refused.")
+            .into_response();
+    }
     if req.method() == axum::http::Method::GET && !open && signed_in(&shared, &headers).is_none() {
         return sign_in_again(&shared, &headers, &here, None);
     }
@@ -288,7 +314,12 @@ pub async fn login(
         .add_auth_context_value(AuthenticationContextClass::new("aal2".into()))
         .set_pkce_challenge(challenge)
         .url();
-    let flash = session(&shared, &headers).and_then(|s| s.flash);
+    // only a form kept across the sign-in goes on (never a message or a secret), and only to
+    // the administrator it was typed by (checked at the callback)
+    let flash = session(&shared, &headers)
+        .and_then(|s| s.flash)
+        .filter(|f| f.form.is_some() && f.for_subject.is_some())
+        .map(|f| Flash { form: f.form, resumed: f.resumed, for_subject: f.for_subject, ..Flash::default() });
     let session = Session {
         csrf: CsrfToken::new_random().secret().clone(),
         pending: Some((state.secret().clone(), nonce.secret().clone(), verifier.secret().clone())),
@@ -379,6 +410,9 @@ pub async fn callback(
     let lifetime = tokens.expires_in().map_or(600, |d| d.as_secs() as i64);
     session.access_token = Some(token);
     session.subject = claims.subject().as_str().to_string();
+    if session.flash.as_ref().is_some_and(|f| f.for_subject.as_deref() != Some(session.subject.as_str())) {
+        session.flash = None;
+    }
     session.name = me.name.filter(|n| !n.trim().is_empty()).unwrap_or(me.username);
     session.roles = me.roles;
     if me.delegated {

@@ -165,6 +165,9 @@ impl App {
     /// history (a GET where only POST is taken) leads to the page the form belongs to.
     pub fn router(&self) -> Router {
         let back = || get(pages::elsewhere);
+        // the branding form (a logo): read whole, after the session is checked, so that a file
+        // too large is refused in words rather than by a cut connection
+        let upload = || axum::extract::DefaultBodyLimit::max(4 * 1024 * 1024);
         let routes: Vec<(&str, axum::routing::MethodRouter<Arc<Shared>>)> = vec![
             ("", get(pages::dashboard)),
             ("/", get(pages::dashboard)),
@@ -174,13 +177,17 @@ impl App {
             ("/tenants", get(pages::tenants).post(pages::create_tenant)),
             ("/tenants/{slug}/{action}", post(pages::tenant_action).merge(back())),
             ("/tenants/{slug}/settings", get(pages::tenant_settings).post(pages::save_tenant_rules)),
-            ("/tenants/{slug}/settings/branding", post(pages::save_tenant_branding).merge(back())),
+            (
+                "/tenants/{slug}/settings/branding",
+                post(pages::save_tenant_branding).layer(upload()).merge(back()),
+            ),
             ("/settings", get(pages::settings).post(pages::save_rules)),
-            ("/settings/branding", post(pages::save_branding).merge(back())),
+            ("/settings/branding", post(pages::save_branding).layer(upload()).merge(back())),
             ("/organisations", get(pages::organisations).post(pages::add_organisation)),
             ("/organisations/{id}", get(pages::organisation).post(pages::add_member)),
             ("/memberships/{id}/remove", post(pages::remove_member).merge(back())),
             ("/clients", get(pages::clients).post(pages::register_client)),
+            ("/clients/export", get(pages::export_clients)),
             ("/clients/{id}", get(pages::client).post(pages::edit_client)),
             ("/clients/{id}/{action}", post(pages::client_action).merge(back())),
             ("/keys", get(pages::keys).post(pages::rotate_key)),
@@ -199,6 +206,8 @@ impl App {
             router = router.route(&format!("{MOUNT}{path}"), method);
         }
         router
+            // forms are small (the branding's own limit is above)
+            .layer(axum::extract::DefaultBodyLimit::max(256 * 1024))
             .layer(axum::middleware::from_fn_with_state(self.shared.clone(), auth::require))
             .layer(axum::middleware::from_fn(pages::security_headers))
             .with_state(self.shared.clone())

@@ -59,6 +59,9 @@ pub(crate) struct Flash {
     /// The form is back after a sign-in in between (the session had ended): say so.
     #[serde(default)]
     pub resumed: bool,
+    /// Whose it is: kept across a sign-in only for the same administrator.
+    #[serde(default)]
+    pub for_subject: Option<String>,
 }
 
 impl Flash {

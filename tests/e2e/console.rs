@@ -252,8 +252,7 @@ pub(crate) fn attr(page: &str, marker: &str) -> String {
 }
 
 fn extract_secret(page: &str) -> String {
-    let i = page.find("id=\"secret\"").unwrap_or_else(|| panic!("no secret shown: {page}"));
-    let rest = &page[i..];
-    let j = rest.find("<code>").unwrap() + 6;
-    rest[j..j + rest[j..].find("</code>").unwrap()].to_string()
+    let marker = "id=\"secret-value\">";
+    let i = page.find(marker).unwrap_or_else(|| panic!("no secret shown: {page}")) + marker.len();
+    page[i..i + page[i..].find("</code>").unwrap()].to_string()
 }

@@ -109,3 +109,39 @@ async fn the_set_up_is_never_offered_to_an_account_with_a_factor() {
     let admin = s.ops.account("main", "admin").await.unwrap();
     assert!(s.ops.store.totp(&admin.id).await.unwrap().is_some_and(|c| c.confirmed), "the first one stays");
 }
+
+/// An account whose only factor is a passkey this node cannot use (WebAuthn is off on a plain
+/// http address), flagged as copied even: a password alone is still not offered a new factor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_passkey_the_node_cannot_use_still_counts_as_a_factor() {
+    let s = TestServer::start(Backend::Sqlite).await.unwrap();
+    let (user, password) = s.bootstrap_admin.clone().unwrap();
+    let admin = s.ops.account("main", &user).await.unwrap();
+    let key = idp_core::model::WebauthnCredential {
+        id: "k1".into(),
+        tenant_id: admin.tenant_id.clone(),
+        account_id: admin.id.clone(),
+        cred_id: "cred-1".into(),
+        kind: "passkey".into(),
+        name: "手机".into(),
+        credential: "{\"counter\":0}".into(),
+        backup_eligible: true,
+        created_at: s.env.now(),
+        last_used_at: None,
+        flagged_at: Some(s.env.now()),
+    };
+    assert!(s.ops.store.add_webauthn_credential(&key).await.unwrap());
+    let b = Browser::new();
+    let (_, page) = follow(&b, b.http.get(format!("{}/console/", s.base)).send().await.unwrap()).await;
+    let (url, next) =
+        post(&b, &s.base, &page, &form_action(&page), &[("login", &user), ("password", &password)]).await;
+    assert!(!next.contains("enrol-start"), "no set-up offered: {next}");
+    let id = url.split("/interaction/").nth(1).map(|r| r.split(['/', '?']).next().unwrap_or_default());
+    if let Some(id) = id.filter(|i| !i.is_empty()) {
+        let csrf = crate::browser::extract(&page, "csrf").unwrap();
+        let enrol = format!("{}/t/main/interaction/{id}/enrol", s.base);
+        let res = b.http.post(&enrol).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+        assert_ne!(res.status().as_u16(), 200, "the set-up refuses");
+    }
+    assert!(s.ops.store.totp(&admin.id).await.unwrap().is_none(), "no authenticator was added");
+}

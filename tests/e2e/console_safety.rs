@@ -242,3 +242,48 @@ async fn safety(backend: Backend) {
     assert!(url.contains("/t/main/") && !page.contains("name=\"code\""), "out of the console: {url}");
 }
 crate::both_backends!(the_console_refuses_lockouts_and_keeps_state_through_reloads, safety);
+
+/// Another site cannot make the console change anything, nor plant a form for the
+/// administrator to save; the built-in console's client stays as it must be whatever client
+/// the administrator came through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_site_cannot_post_to_the_console_nor_plant_a_form() {
+    let s = TestServer::start(Backend::Sqlite).await.unwrap();
+    let ops_totp = add_admin(&s, "ops", "system_admin").await;
+    let base = start_console(&s).await;
+    let ops = Browser::new();
+    let (_, page) = sign_in(&s, &ops, &base, "/settings", "ops", &ops_totp).await;
+    let csrf = crate::browser::extract(&page, "csrf").unwrap();
+    let evil = [("csrf", csrf.as_str()), ("factor", "totp"), ("factor", "registration")];
+
+    // a cross-site post (Fetch Metadata, or an Origin of another site): refused outright
+    for (header, value) in [("Sec-Fetch-Site", "cross-site"), ("Origin", "https://evil.example")] {
+        let res =
+            ops.http.post(format!("{base}/settings")).header(header, value).form(&evil).send().await.unwrap();
+        assert_eq!(res.status().as_u16(), 403, "{header}");
+        assert!(!res.headers().contains_key("set-cookie"), "{header}: the session is left alone");
+    }
+    assert!(!s.ops.tenant("main").await.unwrap().settings.factors.registration);
+
+    // without the session cookie (SameSite=Lax keeps it from a cross-site form): off to sign
+    // in, but nothing kept and no cookie written over the administrator's
+    let stranger = Browser::new();
+    let res = stranger.http.post(format!("{base}/settings")).form(&evil).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 303);
+    assert!(!res.headers().contains_key("set-cookie"), "no planted form");
+
+    // a wrong CSRF token from the administrator's own browser: refused, the fields not put back
+    let forged = [("csrf", "not-the-token"), ("factor", "totp"), ("factor", "registration")];
+    let res = ops.http.post(format!("{base}/settings")).form(&forged).send().await.unwrap();
+    let (_, page) = follow(&ops, res).await;
+    assert!(page.contains("role=\"alert\"") && !page.contains("id=\"kept\""), "{page}");
+    assert!(!s.ops.tenant("main").await.unwrap().settings.factors.registration);
+
+    // the console's client: its redirect URIs and its being an administrators' client stay
+    let (_, edit) = follow(&ops, ops.http.get(format!("{base}/clients/console")).send().await.unwrap()).await;
+    let form = [("type", "web"), ("name", "管理控制台"), ("redirect_uris", "https://evil.example/cb")];
+    let (_, page) = post(&ops, &base, &edit, "/clients/console", &form).await;
+    assert!(said(&page, "alert").contains("管理控制台"), "{page}");
+    let console = s.ops.client("main", "console").await.unwrap();
+    assert_eq!(console.settings.redirect_uris, [format!("{}/console/callback", s.base)]);
+}

@@ -138,9 +138,9 @@ async fn the_provider_serves_https_with_hsts_and_redirects_plain_http() {
     assert!(to_idp.contains("acr_values=aal2"), "{to_idp}");
     let cookie = res.headers()["set-cookie"].to_str().unwrap();
     assert!(
-        cookie.starts_with("__Host-console_session=")
+        cookie.starts_with("__Secure-console_session=")
             && cookie.contains("; Secure")
-            && cookie.contains("; Path=/;")
+            && cookie.contains("; Path=/console;")
             && cookie.contains("; HttpOnly")
             && cookie.contains("; SameSite=Lax")
             && !cookie.contains("Domain="),

@@ -3,11 +3,12 @@
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{Path, State};
-use axum::response::Response;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
 use idp_proto::{ClientInfo, ClientRequest, LogoutDeliveryInfo, SecretRotation};
 use serde::de::IgnoredAny;
 
+use super::table::{Header, ListQuery, csv, paginate};
 use super::{Admin, Layout, Posted, field, layout, opt, page, segment};
 use crate::{Shared, api};
 
@@ -15,28 +16,79 @@ use crate::{Shared, api};
 #[template(path = "clients.html")]
 pub struct ClientsPage {
     pub l: Layout,
+    pub q: ListQuery,
+    /// The sortable columns: name, type, state.
+    pub heads: Vec<Header>,
     /// (client_id, name, type, scope, disabled, rotatable)
     pub rows: Vec<(String, String, String, String, bool, bool)>,
+    pub page: usize,
+    pub pages: usize,
+    pub total: usize,
+    /// This list's query without the page (for the paging and export links).
+    pub here: String,
 }
 
-pub async fn clients(State(shared): State<Arc<Shared>>, a: Admin) -> Response {
+/// The tenant's clients the query selects, sorted as it asks.
+async fn selected(shared: &Shared, a: &Admin, q: &ListQuery) -> Result<Vec<ClientInfo>, String> {
+    let mut list: Vec<ClientInfo> = api::get(shared, &a.token, "clients").await?;
+    list.retain(|c| {
+        q.matches(&[&c.name, &c.client_id])
+            && (q.kind.is_empty() || c.client_type == q.kind)
+            && match q.state.as_str() {
+                "enabled" => !c.disabled,
+                "disabled" => c.disabled,
+                _ => true,
+            }
+    });
+    match q.sort.as_str() {
+        "type" => list.sort_by(|x, y| x.client_type.cmp(&y.client_type).then(x.name.cmp(&y.name))),
+        "state" => list.sort_by(|x, y| x.disabled.cmp(&y.disabled).then(x.name.cmp(&y.name))),
+        _ => list.sort_by(|x, y| x.name.cmp(&y.name)),
+    }
+    if q.desc() {
+        list.reverse();
+    }
+    Ok(list)
+}
+
+pub async fn clients(State(shared): State<Arc<Shared>>, Query(q): Query<ListQuery>, a: Admin) -> Response {
     let (shared, a) = (&*shared, &a);
+    let t = a.t;
     let mut l = layout(a, "clients", "/clients");
-    let list: Vec<ClientInfo> = match api::get(shared, &a.token, "clients").await {
-        Ok(v) => v,
-        Err(e) => {
-            l.error = Some(e);
-            vec![]
-        }
-    };
-    let rows = list
+    let list = selected(shared, a, &q).await.unwrap_or_else(|e| {
+        l.error = Some(e);
+        vec![]
+    });
+    let paged = paginate(list, q.page);
+    let rows = paged
+        .rows
         .into_iter()
         .map(|c| {
             let rotatable = !matches!(c.client_type.as_str(), "spa" | "cas" | "saml");
             (c.client_id, c.name, c.client_type, c.scope, c.disabled, rotatable)
         })
         .collect();
-    page(a, &ClientsPage { l, rows })
+    let heads = vec![q.header("name", t.name), q.header("type", t.client_type), q.header("state", t.state)];
+    let here = q.with(&[("page", "")]);
+    let p = ClientsPage { l, heads, rows, page: paged.page, pages: paged.pages, total: paged.total, here, q };
+    page(a, &p)
+}
+
+/// `GET /clients/export`: the selected clients as CSV.
+pub async fn export_clients(
+    State(shared): State<Arc<Shared>>,
+    Query(q): Query<ListQuery>,
+    a: Admin,
+) -> Response {
+    match selected(&shared, &a, &q).await {
+        Ok(list) => csv(
+            "clients.csv",
+            &["client_id", "name", "type", "scope", "disabled"],
+            list.into_iter()
+                .map(|c| vec![c.client_id, c.name, c.client_type, c.scope, c.disabled.to_string()]),
+        ),
+        Err(e) => (axum::http::StatusCode::FORBIDDEN, a.t.api_says(&e)).into_response(),
+    }
 }
 
 pub async fn register_client(State(shared): State<Arc<Shared>>, posted: Posted) -> Response {

@@ -15,14 +15,17 @@ use crate::texts::{EN, Texts, ZH};
 use crate::{Flash, MOUNT, Session, Shared, auth};
 
 mod accounts;
+mod audit;
 mod clients;
 mod dashboard;
 mod nav;
 mod org;
 mod records;
+mod table;
 mod tenants;
 
 pub use accounts::*;
+pub use audit::*;
 pub use clients::*;
 pub use dashboard::*;
 pub use org::*;
@@ -54,7 +57,6 @@ pub struct Layout {
 pub struct Common {
     pub(crate) lang: Option<String>,
     pub(crate) q: Option<String>,
-    pub(crate) kind: Option<String>,
     /// The audit export's format (`csv`, `json`).
     pub(crate) format: Option<String>,
     /// The audit page: verify the chains.
@@ -151,15 +153,20 @@ impl FromRequest<Arc<Shared>> for Posted {
         // a list's forms name the list to come back to (with its query)
         let back = field(&p, "back").and_then(auth::local_path).unwrap_or(back);
         if auth::signed_in(shared, &parts.headers).is_none() {
-            auth::sign_in_needed(Some((action, keep(&p))));
+            // the session ended: the form is kept for after the sign-in only when it is this
+            // session's own (its CSRF token), never one planted by another site
+            let csrf = field(&p, "csrf");
+            let own = auth::session(shared, &parts.headers).is_some_and(|s| Some(s.csrf.as_str()) == csrf);
+            auth::sign_in_needed(own.then(|| (action, keep(&p))));
             return Err(StatusCode::UNAUTHORIZED.into_response());
         }
-        auth::remember_form((action.clone(), keep(&p)));
         let a = Admin::from_request_parts(&mut parts, shared).await?;
         if let Err(e) = check_csrf(&a, &p) {
-            // a page left open across a sign-in: back to it, the form filled in again
-            return Err(Posted { a, p, action, back }.refused(e));
+            // a page left open across a sign-in: back to it, saying so (what it carried is not
+            // put back: it may not be the administrator's)
+            return Err(a.done(&back, Flash::error(e)));
         }
+        auth::remember_form((action.clone(), keep(&p)));
         Ok(Posted { a, p, action, back })
     }
 }
@@ -257,7 +264,7 @@ pub(crate) fn page(a: &Admin, tpl: &impl Template) -> Response {
         Ok(html) => {
             let mut res = Html(html).into_response();
             let cookie = format!(
-                "console_lang={}; Path=/; SameSite=Lax",
+                "console_lang={}; Path={MOUNT}; SameSite=Lax",
                 if t.html_lang == "en" { "en" } else { "zh" }
             );
             if let Ok(v) = HeaderValue::from_str(&cookie) {

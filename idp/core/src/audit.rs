@@ -266,6 +266,8 @@ pub struct Filter {
     pub kind: Option<String>,
     pub account_id: Option<String>,
     pub client_id: Option<String>,
+    /// Only records from this client IP address (as recorded).
+    pub ip: Option<String>,
     /// Unix times, inclusive.
     pub since: Option<i64>,
     pub until: Option<i64>,

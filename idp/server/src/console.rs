@@ -62,8 +62,8 @@ pub async fn router(ops: &Ops, public_url: &str, addr: SocketAddr) -> anyhow::Re
     Ok(Some(app.router()))
 }
 
-/// Registers the console's client, or brings it back to its redirect URI and secret. An
-/// operator's other changes (a name, lifetimes, being disabled) are kept.
+/// Registers the console's client, or brings it back to its redirect URI (added to those it
+/// has) and secret. An operator's other changes (a name, lifetimes, being disabled) are kept.
 async fn ensure_client(
     ops: &Ops,
     slug: &str,
@@ -74,11 +74,14 @@ async fn ensure_client(
     let hash = sha256_hex(secret.as_bytes());
     match ops.store.client(tenant_id, CLIENT_ID).await? {
         Some(mut c) => {
-            let uris_ok = c.settings.redirect_uris == [redirect.to_string()];
+            // added beside the others (nodes of one deployment may have their own public URLs)
+            let uris_ok = c.settings.redirect_uris.iter().any(|u| u == redirect);
             if uris_ok && c.secret_hash.as_deref() == Some(hash.as_str()) && c.settings.admin_client {
                 return Ok(());
             }
-            c.settings.redirect_uris = vec![redirect.to_string()];
+            if !uris_ok {
+                c.settings.redirect_uris.push(redirect.to_string());
+            }
             c.settings.admin_client = true;
             ops.check_admin_scope(slug, c.client_type, &mut c.settings)?;
             ops.store.update_client(tenant_id, CLIENT_ID, &c.name, &c.settings, Some(&hash)).await?;

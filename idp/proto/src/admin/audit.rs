@@ -16,6 +16,9 @@ pub struct AuditQuery {
     /// Only records about this client.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// Only records from this client IP address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
     /// Unix time, inclusive.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since: Option<i64>,

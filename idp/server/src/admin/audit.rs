@@ -74,6 +74,7 @@ pub async fn search(
         kind: q.kind,
         account_id: q.account_id,
         client_id: q.client_id,
+        ip: q.ip,
         since: q.since,
         until: q.until,
         before_seq: q.before,

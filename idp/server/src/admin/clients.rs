@@ -205,6 +205,15 @@ pub async fn update(
     if req.admin_client.is_some() && !c.system() {
         return forbidden();
     }
+    // the console's own sign-in (its redirect URIs, being an administrators' client) is kept
+    // as it must be: changed, no administrator could sign in to it
+    if protected(&id, &c) && (req.redirect_uris.is_some() || req.admin_client == Some(false)) {
+        return problem(
+            StatusCode::CONFLICT,
+            "This is the administrators' console you are signed in with: its redirect URIs and its being an \
+             administrators' client are kept as they are, or no administrator could sign in.",
+        );
+    }
     if let Err(r) = resources_allowed(&state, &t, &c, &req).await {
         return r;
     }
@@ -218,6 +227,12 @@ pub async fn update(
         Ok(cl) => ok(StatusCode::OK, &client_info(&cl, None)),
         Err(e) => refused(e),
     }
+}
+
+/// The administrators' console: the one built into the provider (`crate::console`), and the
+/// client the caller signed in with.
+fn protected(id: &str, c: &Caller) -> bool {
+    id == crate::console::CLIENT_ID || id == c.client_id
 }
 
 /// `POST /clients/{id}/{rotate-secret|disable|enable}`.
@@ -237,7 +252,7 @@ pub async fn act(
     let slug = &t.tenant.slug;
     // the client the administrator is using now (the console): disabling it, or rotating its
     // secret, would end every administrator's console with no way back but the CLI
-    if id == c.client_id && matches!(what.as_str(), "disable" | "rotate-secret") {
+    if protected(&id, &c) && matches!(what.as_str(), "disable" | "rotate-secret") {
         return problem(
             StatusCode::CONFLICT,
             "This is the administrators' console you are signed in with: disabling it or rotating its \

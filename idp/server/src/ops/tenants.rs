@@ -69,10 +69,12 @@ impl Ops {
         let mut tenant = self.tenant(slug).await?;
         if let Some(names) = factors {
             let offered = OfferedFactors::only(names).map_err(|e| anyhow!(e))?;
-            // administrators sign in with two factors: their tenant keeps offering one
-            if slug == self.config.admin_tenant
-                && !(offered.totp || offered.passkeys || offered.security_keys)
-            {
+            // administrators sign in with two factors: their tenant keeps offering one that works
+            // here (passkeys and security keys need WebAuthn, which needs an https public URL with
+            // a domain name)
+            let webauthn = idp_core::passkey::RelyingParty::new(&self.config.public_url(), "idp").is_ok();
+            let usable = offered.totp || (webauthn && (offered.passkeys || offered.security_keys));
+            if slug == self.config.admin_tenant && !usable {
                 bail!(
                     "the administrators' tenant must offer a second factor (totp, passkeys or security_keys): \
                      without one no administrator could sign in"

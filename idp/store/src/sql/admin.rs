@@ -189,6 +189,9 @@ impl This {
         if let Some(c) = &f.client_id {
             q.push(" AND client_id = ").push_bind(c);
         }
+        if let Some(ip) = &f.ip {
+            q.push(" AND ip = ").push_bind(ip);
+        }
         if let Some(s) = f.since {
             q.push(" AND at >= ").push_bind(s);
         }

@@ -4,9 +4,10 @@
 //! authenticator app there and then (where the tenant offers TOTP), is shown their recovery
 //! codes once, and carries on with the same sign-in. Keycloak calls this a required action.
 //!
-//! Allowed only while the account has no second factor at all: the same rule as the account
-//! pages (`account::may_change_factors`), so nothing here lets a password alone replace a
-//! factor someone already has. The first correct code proves the new authenticator, so the
+//! Allowed only while the account has no second factor at all — no authenticator and no
+//! passkey or security key, flagged or not, whether or not this node offers WebAuthn: the same
+//! rule as the account pages (`account::may_change_factors`), so nothing here lets a password
+//! alone add to or replace a factor someone already has. The first correct code proves the new authenticator, so the
 //! session is raised to `aal2` with `otp` among its methods, as a step-up would (audited
 //! `factor_added`, then `step_up`).
 
@@ -23,7 +24,6 @@ use crate::http::account::{enrol_page, recovery_codes_then};
 use crate::http::pages::{EnrolNeededPage, error_page, render, with_form_action};
 use crate::http::session::audit;
 use crate::http::signin::engine::interaction_url;
-use crate::http::signin::factor::factors_of;
 use crate::http::signin::interaction::{Loaded, lang_switch, posted, session_of};
 use crate::http::{State, param, see_other};
 use crate::state::AppState;
@@ -31,6 +31,14 @@ use crate::state::AppState;
 /// Whether the sign-in of `l` may offer the set-up: the tenant offers authenticator apps.
 pub(crate) fn offered(l: &Loaded) -> bool {
     l.t.tenant.settings.factors.totp
+}
+
+/// Whether the account has no second factor of any kind: no authenticator and no passkey or
+/// security key, flagged or not, whether or not this node offers WebAuthn.
+pub(crate) async fn no_factor_at_all(state: &AppState, account_id: &str) -> Result<bool, OAuthError> {
+    let store = state.store();
+    let totp = store.totp(account_id).await?.is_some_and(|c| c.confirmed);
+    Ok(!totp && store.webauthn_credentials(account_id).await?.is_empty())
 }
 
 /// The offer, instead of refusing the client.
@@ -63,9 +71,9 @@ async fn eligible(
         Ok(None) => return Err(back()),
         Err(e) => return Err(error_page(l.lang, &e)),
     };
-    match factors_of(state, &l.t, &session.account_id).await {
-        Ok(f) if !f.any() => {}
-        Ok(_) => return Err(back()),
+    match no_factor_at_all(state, &session.account_id).await {
+        Ok(true) => {}
+        Ok(false) => return Err(back()),
         Err(e) => return Err(error_page(l.lang, &e)),
     }
     match state.store().account(&l.t.tenant.id, &session.account_id).await {

@@ -123,10 +123,12 @@ pub(crate) async fn step_up(
 ) -> Response {
     match factors_of(state, &l.t, &session.account_id).await {
         Ok(f) if f.any() => factor_page(l, headers, f, None),
-        Ok(_) if crate::http::signin::enrol::offered(l) => {
-            crate::http::signin::enrol::needed_page(l, headers)
-        }
         Ok(_) => {
+            use crate::http::signin::enrol;
+            if enrol::offered(l) && enrol::no_factor_at_all(state, &session.account_id).await.unwrap_or(false)
+            {
+                return enrol::needed_page(l, headers);
+            }
             let e = OAuthError::new("unmet_authentication_requirements", l.lang.texts().unmet_acr);
             engine::refuse(state, &l.t, &l.interaction.front, Some(&l.interaction), &e).await
         }
