@@ -102,7 +102,7 @@ public final class OidcApp {
         try {
             app = new OidcApp(env("OIDC_ISSUER"), env("OIDC_CLIENT_ID"), env("OIDC_CLIENT_SECRET"), env("APP_URL"));
         } catch (Exception e) {
-            exit(1, "cannot start: " + e.getMessage());
+            exit(1, "cannot start: " + e); // e.g. the provider is not reachable
         }
         HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", app.port), 0);
         server.createContext("/", app::handle);
@@ -180,8 +180,9 @@ public final class OidcApp {
                 400, "the state does not match this browser's sign-in");
         // RFC 9207 §2.4: the response names its issuer (and must, when discovery says it does)
         String iss = q.get("iss");
-        check(iss != null ? iss.equals(issuer) : !Boolean.TRUE.equals(meta.get("authorization_response_iss_parameter_supported")),
-                400, "the authorization response does not name this issuer (RFC 9207)");
+        boolean issRequired = Boolean.TRUE.equals(meta.get("authorization_response_iss_parameter_supported"));
+        check(iss != null ? iss.equals(issuer) : !issRequired, 400,
+                "the authorization response does not name this issuer (RFC 9207)");
         check(!q.containsKey("error"), 403, "the provider refused the sign-in: " + q.get("error"));
         String code = q.get("code");
         check(code != null && !code.isEmpty(), 400, "no code in the callback");
@@ -241,7 +242,8 @@ public final class OidcApp {
         }
         // id_token_hint tells the provider which session and client ask (it signs out without
         // asking); without one (no local session any more) it asks the person first
-        Map<String, String> params = new HashMap<>(Map.of("post_logout_redirect_uri", appUrl + "/", "client_id", clientId));
+        Map<String, String> params = new HashMap<>(Map.of("post_logout_redirect_uri", appUrl + "/",
+                "client_id", clientId));
         if (s != null && s.signedIn()) params.put("id_token_hint", s.idToken);
         redirect(ex, withQuery(end, params));
     }
@@ -306,8 +308,8 @@ public final class OidcApp {
             case "EdDSA" -> kty.equals("OKP");
             default -> false;
         };
-        check(fits && alg.equals(jwk.getOrDefault("alg", alg)) && "sig".equals(jwk.getOrDefault("use", "sig")),
-                400, "the token's algorithm " + alg + " does not fit its key");
+        fits = fits && alg.equals(jwk.getOrDefault("alg", alg)) && "sig".equals(jwk.getOrDefault("use", "sig"));
+        check(fits, 400, "the token's algorithm " + alg + " does not fit its key");
         Signature sig = switch (alg) {
             // RFC 7518 §3.4: JOSE sends r||s (64 bytes), not the DER SEQUENCE that plain
             // SHA256withECDSA expects; the JDK's P1363 variant takes r||s as it is
@@ -340,7 +342,8 @@ public final class OidcApp {
             }
             if (attempt == 0 && System.currentTimeMillis() - jwksFetched > 30_000) {
                 jwksFetched = System.currentTimeMillis(); // anyone can POST a token naming some kid
-                HttpResponse<String> res = send(HttpRequest.newBuilder(URI.create((String) meta.get("jwks_uri"))).GET());
+                URI jwksUri = URI.create((String) meta.get("jwks_uri"));
+                HttpResponse<String> res = send(HttpRequest.newBuilder(jwksUri).GET());
                 if (res.statusCode() == 200 && parseObject(res.body()).get("keys") instanceof List<?> keys) jwks = keys;
             }
         }

@@ -16,7 +16,7 @@ use crate::common::{Backend, PASSWORD, TestServer};
 use crate::console::{follow, post, sign_in, start_console};
 use crate::step_up::enrol;
 
-async fn add_admin(s: &TestServer, who: &str, role: &str) -> idp_core::totp::Secret {
+pub(crate) async fn add_admin(s: &TestServer, who: &str, role: &str) -> idp_core::totp::Secret {
     let a = NewAccount {
         username: who.into(),
         password: Some(PASSWORD.into()),

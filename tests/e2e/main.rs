@@ -30,6 +30,7 @@ mod common;
 mod concurrency;
 mod console;
 mod console_first_start;
+mod console_lists;
 mod console_pages;
 mod console_safety;
 mod context;
