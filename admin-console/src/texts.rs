@@ -142,6 +142,8 @@ pub struct Texts {
     pub cancel: &'static str,
     pub confirm: &'static str,
     pub methods: &'static str,
+    pub no_parent: &'static str,
+    pub roles_hint: &'static str,
     pub all: &'static str,
     pub enabled_state: &'static str,
     pub actions: &'static str,
@@ -342,6 +344,8 @@ pub const ZH: Texts = Texts {
     pages: "分页",
     previous: "上一页",
     next: "下一页",
+    no_parent: "（顶层机构）",
+    roles_hint: "多个角色用空格分开；org_admin 表示由此人管理本机构及其下属机构。",
 };
 
 pub const EN: Texts = Texts {
@@ -514,6 +518,8 @@ pub const EN: Texts = Texts {
     pages: "Pages",
     previous: "Previous",
     next: "Next",
+    no_parent: "(top level)",
+    roles_hint: "Separate roles with spaces; org_admin makes the person the administrator of this organisation and those below it.",
 };
 
 impl Texts {

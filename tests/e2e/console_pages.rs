@@ -216,6 +216,25 @@ async fn pages(backend: Backend) {
     .await;
     let clerk = s.ops.account("main", "clerk").await.unwrap().id;
     assert!(page.contains(&clerk) && page.contains("clerk reviewer"), "{page}");
+    // named, not by account id; the roles offered to pick from
+    let who = s.ops.account("main", "clerk").await.unwrap();
+    let shown = match &who.name {
+        Some(n) => format!(">{n}（clerk）</a>"),
+        None => ">clerk</a>".to_string(),
+    };
+    assert!(page.contains(&shown), "the member by name: {page}");
+    assert!(page.contains("<datalist id=\"known-roles\">") && page.contains("value=\"reviewer\""), "{page}");
+    // the parent picker names the organisations
+    let orgs_page = get(&ops, format!("{base}/organisations")).await;
+    assert!(
+        orgs_page.contains(&format!("<option value=\"{}\">测试市人民政府</option>", org.id))
+            || orgs_page.contains(&format!("<option value=\"{}\">　测试市人民政府</option>", org.id)),
+        "{orgs_page}"
+    );
+    let filtered = get(&ops, format!("{base}/organisations?q=测试市")).await;
+    assert!(filtered.contains(&format!("data-id=\"{}\"", org.id)), "{filtered}");
+    let none = get(&ops, format!("{base}/organisations?q=没有这个机构")).await;
+    assert!(!none.contains("<tr data-id="), "{none}");
     let membership = crate::console::attr(&page, "data-membership=\"");
     let (_, page) =
         post(&ops, &base, &page, &format!("/memberships/{membership}/remove"), &[("org", &org.id)]).await;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use idp_proto::{MembershipInfo, NewMembership, NewOrganisation, OrganisationInfo};
 use serde::de::IgnoredAny;
@@ -17,9 +17,17 @@ pub struct OrganisationsPage {
     pub l: Layout,
     /// (id, kind, name, level, region, uscc, depth)
     pub rows: Vec<(String, String, String, String, String, String, usize)>,
+    /// The parent picker: (id, name indented by its depth).
+    pub parents: Vec<(String, String)>,
+    /// The name filter.
+    pub q: String,
 }
 
-pub async fn organisations(State(shared): State<Arc<Shared>>, a: Admin) -> Response {
+pub async fn organisations(
+    State(shared): State<Arc<Shared>>,
+    Query(lq): Query<super::table::ListQuery>,
+    a: Admin,
+) -> Response {
     let (shared, a) = (&*shared, &a);
     let mut l = layout(a, "organisations", "/organisations");
     let list: Vec<OrganisationInfo> = match api::get(shared, &a.token, "organisations").await {
@@ -29,14 +37,24 @@ pub async fn organisations(State(shared): State<Arc<Shared>>, a: Admin) -> Respo
             vec![]
         }
     };
+    let depth = |o: &OrganisationInfo| o.path.matches('/').count().saturating_sub(2);
+    let parents = list
+        .iter()
+        .filter(|o| o.kind != "enterprise")
+        .map(|o| (o.id.clone(), format!("{}{}", "　".repeat(depth(o)), o.name)))
+        .collect();
+    // the tree in its order; filtered, the matches with their place in it
     let rows = list
         .into_iter()
+        .filter(|o| {
+            lq.matches(&[&o.name, o.region_code.as_deref().unwrap_or(""), o.uscc.as_deref().unwrap_or("")])
+        })
         .map(|o| {
-            let depth = o.path.matches('/').count().saturating_sub(2);
-            (o.id, o.kind, o.name, opt(&o.level), opt(&o.region_code), opt(&o.uscc), depth)
+            let d = depth(&o);
+            (o.id, o.kind, o.name, opt(&o.level), opt(&o.region_code), opt(&o.uscc), d)
         })
         .collect();
-    page(a, &OrganisationsPage { l, rows })
+    page(a, &OrganisationsPage { l, rows, parents, q: lq.q })
 }
 
 pub async fn add_organisation(State(shared): State<Arc<Shared>>, posted: Posted) -> Response {
@@ -64,8 +82,10 @@ pub struct OrganisationPage {
     pub id: String,
     pub name: String,
     pub kind: String,
-    /// (membership id, account id, kind, roles, since, ended)
-    pub members: Vec<(String, String, String, String, String, bool)>,
+    /// (membership id, account id, who (name and username), kind, roles, since, ended)
+    pub members: Vec<(String, String, String, String, String, String, bool)>,
+    /// Roles to pick from: those of this organisation's members, and `org_admin`.
+    pub known_roles: Vec<String>,
 }
 
 pub async fn organisation(State(shared): State<Arc<Shared>>, Path(id): Path<String>, a: Admin) -> Response {
@@ -87,12 +107,24 @@ pub async fn organisation(State(shared): State<Arc<Shared>>, Path(id): Path<Stri
             vec![]
         }
     };
+    let mut known_roles: Vec<String> = list.iter().flat_map(|m| m.roles.clone()).collect();
+    known_roles.push("org_admin".into());
+    known_roles.sort();
+    known_roles.dedup();
     let members = list
         .into_iter()
-        .map(|m| (m.id, m.account_id, m.kind, m.roles.join(" "), a.at(m.created_at), m.revoked_at.is_some()))
+        .map(|m| {
+            let who = match (&m.name, &m.username) {
+                (Some(n), Some(u)) => format!("{n}（{u}）"),
+                (None, Some(u)) => u.clone(),
+                _ => m.account_id.clone(),
+            };
+            let roles = m.roles.join(" ");
+            (m.id, m.account_id, who, m.kind, roles, a.at(m.created_at), m.revoked_at.is_some())
+        })
         .collect();
     let (name, kind) = o.map(|o| (o.name, o.kind)).unwrap_or_default();
-    page(a, &OrganisationPage { l, id: segment(id), name, kind, members })
+    page(a, &OrganisationPage { l, id: segment(id), name, kind, members, known_roles })
 }
 
 /// `POST /organisations/{id}`: a person joins as staff with roles.

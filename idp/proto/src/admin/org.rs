@@ -55,7 +55,15 @@ pub struct NewOrganisation {
 pub struct MembershipInfo {
     pub id: String,
     pub organisation_id: String,
+    /// The organisation's name, where the answer is about a person's memberships.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation_name: Option<String>,
     pub account_id: String,
+    /// The member's username and name, where the answer lists an organisation's members.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// `staff`, `legal_representative`, `enterprise_admin` or `agent`.
     pub kind: String,
     pub roles: Vec<String>,

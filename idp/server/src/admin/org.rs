@@ -147,10 +147,21 @@ pub async fn members(state: State, Path((slug, id)): Path<(String, String)>, hea
         Ok(o) => o,
         Err(r) => return r,
     };
-    match state.store().members_of(&t.tenant.id, &o.id).await {
-        Ok(list) => ok(StatusCode::OK, &list.into_iter().map(membership_info).collect::<Vec<_>>()),
-        Err(e) => failed(e),
+    let list = match state.store().members_of(&t.tenant.id, &o.id).await {
+        Ok(list) => list,
+        Err(e) => return failed(e),
+    };
+    // named, not only by account id (an administrator reads names)
+    let mut out = Vec::with_capacity(list.len());
+    for m in list {
+        let account = match state.store().account(&t.tenant.id, &m.account_id).await {
+            Ok(a) => a,
+            Err(e) => return failed(e),
+        };
+        let (username, name) = account.map(|a| (Some(a.username), a.name)).unwrap_or_default();
+        out.push(idp_proto::MembershipInfo { username, name, ..membership_info(m) });
     }
+    ok(StatusCode::OK, &out)
 }
 
 /// `POST /organisations/{id}/members`: makes a person staff with roles. Granting `org_admin`

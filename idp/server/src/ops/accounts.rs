@@ -14,7 +14,10 @@ pub fn membership_info(m: idp_core::org::Membership) -> MembershipInfo {
     MembershipInfo {
         id: m.id,
         organisation_id: m.organisation_id,
+        organisation_name: None,
         account_id: m.account_id,
+        username: None,
+        name: None,
         kind: m.kind,
         roles: m.roles,
         created_at: m.created_at,
@@ -77,7 +80,11 @@ impl Ops {
                 flagged: k.flagged_at.is_some(),
             })
             .collect();
-        let memberships = self.store.memberships(&a.id).await?.into_iter().map(membership_info).collect();
+        let mut memberships = vec![];
+        for m in self.store.memberships(&a.id).await? {
+            let org = self.store.organisation(&a.tenant_id, &m.organisation_id).await?.map(|o| o.name);
+            memberships.push(MembershipInfo { organisation_name: org, ..membership_info(m) });
+        }
         let sessions = self
             .store
             .account_sessions(&tenant.id, &a.id, self.now())
