@@ -39,6 +39,7 @@ mod enterprise;
 mod examples;
 mod horizontal;
 mod hostile;
+mod java_oidc;
 mod key_rotation;
 mod logout_everywhere;
 mod metrics;
