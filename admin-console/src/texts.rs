@@ -142,6 +142,8 @@ pub struct Texts {
     pub cancel: &'static str,
     pub confirm: &'static str,
     pub methods: &'static str,
+    pub console_itself: &'static str,
+    pub account_search: &'static str,
     pub no_parent: &'static str,
     pub roles_hint: &'static str,
     pub all: &'static str,
@@ -346,6 +348,8 @@ pub const ZH: Texts = Texts {
     next: "下一页",
     no_parent: "（顶层机构）",
     roles_hint: "多个角色用空格分开；org_admin 表示由此人管理本机构及其下属机构。",
+    account_search: "用户名、姓名、手机号或身份证号",
+    console_itself: "本管理控制台：不能在此停用或更换密钥",
 };
 
 pub const EN: Texts = Texts {
@@ -520,6 +524,8 @@ pub const EN: Texts = Texts {
     next: "Next",
     no_parent: "(top level)",
     roles_hint: "Separate roles with spaces; org_admin makes the person the administrator of this organisation and those below it.",
+    account_search: "Username, name, phone or ID number",
+    console_itself: "This console: not disabled or rotated here",
 };
 
 impl Texts {

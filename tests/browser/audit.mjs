@@ -138,6 +138,28 @@ export function loadAxe() {
   }
 }
 
+// axe-core's WCAG 2.0/2.1 A and AA violations of the page as it is, and what it could not
+// decide (for a person to look at); loaded through the DevTools protocol `cdp`, which the page's
+// CSP does not govern.
+export async function axeOf(page, cdp, axeSource, name) {
+  const exists = await page.evaluate(() => typeof window.axe);
+  if (exists !== "object") {
+    const r = await cdp.send("Runtime.evaluate", { expression: axeSource });
+    if (r.exceptionDetails) throw new Error(`${name}: axe did not load: ${JSON.stringify(r.exceptionDetails)}`);
+  }
+  return page.evaluate(async (tags) => {
+    const r = await window.axe.run(document, { runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] });
+    return {
+      violations: r.violations.map((v) => ({
+        id: v.id, impact: v.impact, help: v.help,
+        nodes: v.nodes.map((n) => ({ target: n.target.join(" "), html: n.html, summary: n.failureSummary })),
+      })),
+      // what axe could not decide by itself (a contrast over an image, say): for a person to look at
+      review: r.incomplete.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`),
+    };
+  }, WCAG);
+}
+
 export function run({ shots, keepGoing = process.env.PAGES_ALL === "1" }) {
   const axeSource = loadAxe();
   const failures = [];
@@ -172,22 +194,7 @@ export function run({ shots, keepGoing = process.env.PAGES_ALL === "1" }) {
     if (!title.trim() || /[<>{}]/.test(title)) fail(`${name}: title ${JSON.stringify(title)}`);
     if (h1 !== 1) fail(`${name}: ${h1} <h1> in <main>`);
     if (size.total >= LIMIT) fail(`${name}: ${size.total} bytes transferred (${JSON.stringify(size.by)}), over ${LIMIT}`);
-    const exists = await page.evaluate(() => typeof window.axe);
-    if (exists !== "object") {
-      const r = await m.cdp.send("Runtime.evaluate", { expression: axeSource });
-      if (r.exceptionDetails) throw new Error(`${name}: axe did not load: ${JSON.stringify(r.exceptionDetails)}`);
-    }
-    const { violations, review } = await page.evaluate(async (tags) => {
-      const r = await window.axe.run(document, { runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] });
-      return {
-        violations: r.violations.map((v) => ({
-          id: v.id, impact: v.impact, help: v.help,
-          nodes: v.nodes.map((n) => ({ target: n.target.join(" "), html: n.html, summary: n.failureSummary })),
-        })),
-        // what axe could not decide by itself (a contrast over an image, say): for a person to look at
-        review: r.incomplete.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`),
-      };
-    }, WCAG);
+    const { violations, review } = await axeOf(page, m.cdp, axeSource, name);
     const grave = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
     // moderate and minor ones are shown, not failed
     const info = violations.filter((v) => !grave.includes(v))

@@ -29,6 +29,7 @@ mod claims_param;
 mod common;
 mod concurrency;
 mod console;
+mod console_browser;
 mod console_first_start;
 mod console_lists;
 mod console_pages;
