@@ -142,6 +142,12 @@ pub struct Texts {
     pub cancel: &'static str,
     pub confirm: &'static str,
     pub methods: &'static str,
+    pub bad_filter: &'static str,
+    pub to_before_from: &'static str,
+    pub export_too_many: &'static str,
+    pub username: &'static str,
+    pub phone: &'static str,
+    pub narrow_search: &'static str,
     pub console_itself: &'static str,
     pub account_search: &'static str,
     pub no_parent: &'static str,
@@ -350,6 +356,12 @@ pub const ZH: Texts = Texts {
     roles_hint: "多个角色用空格分开；org_admin 表示由此人管理本机构及其下属机构。",
     account_search: "用户名、姓名、手机号或身份证号",
     console_itself: "本管理控制台：不能在此停用或更换密钥",
+    username: "用户名",
+    phone: "手机号",
+    narrow_search: "最多显示 100 个结果，请输入更具体的条件",
+    bad_filter: "筛选条件无效",
+    to_before_from: "结束日期早于开始日期",
+    export_too_many: "符合条件的记录达到 10 000 条上限，请缩小日期范围后分批导出，以免漏掉较早的记录。",
 };
 
 pub const EN: Texts = Texts {
@@ -526,6 +538,12 @@ pub const EN: Texts = Texts {
     roles_hint: "Separate roles with spaces; org_admin makes the person the administrator of this organisation and those below it.",
     account_search: "Username, name, phone or ID number",
     console_itself: "This console: not disabled or rotated here",
+    username: "Username",
+    phone: "Phone",
+    narrow_search: "at most 100 shown: make the search narrower",
+    bad_filter: "A filter is not valid",
+    to_before_from: "The end date is before the start date",
+    export_too_many: "10 000 records or more match: narrow the dates and export in parts, so that no older record is left out.",
 };
 
 impl Texts {

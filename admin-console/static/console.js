@@ -2,7 +2,8 @@
 // - A button with data-confirm asks in a dialog before its form is sent; with
 //   data-confirm-name the dialog also asks for that name typed (the server checks it too).
 // - A button with data-copy copies the text of the element it names.
-// - A form kept by the server (#kept: after a refusal or a sign-in in between) is filled in again.
+// - A form kept by the server (#kept: after a refusal or a sign-in in between) is filled in
+//   again, with the refusal moved beside it.
 (function () {
   "use strict";
   var pending = null;
@@ -80,6 +81,9 @@
       if (!form && f.getAttribute("action") === kept.dataset.action) form = f;
     });
     if (!form) return;
+    // the refusal beside the form it is about
+    var alert = document.querySelector("main > p[role=alert]");
+    if (alert) form.parentNode.insertBefore(alert, form);
     var values = {};
     kept.querySelectorAll("input").forEach(function (i) {
       (values[i.dataset.k] = values[i.dataset.k] || []).push(i.value);

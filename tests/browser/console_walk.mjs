@@ -203,6 +203,22 @@ try {
     await audited(page, name);
   }
 
+  // a refusal stands beside the form it is about, with what was typed
+  await nav(page, page.click("nav.wide a[href='/console/settings']"));
+  await fresh(page);
+  await page.fill("form#rules input[name=session_idle_seconds]", "120");
+  await page.fill("form#rules input[name=session_absolute_seconds]", "60");
+  await page.click("form#rules button[type=submit]");
+  // (the page comes back with the form kept and filled in again by console.js)
+  await page.waitForSelector("#kept[data-done='1']", { state: "attached" });
+  const beside = await page.evaluate(() => {
+    const prev = document.querySelector("form#rules").previousElementSibling;
+    return prev && prev.getAttribute("role") === "alert" ? prev.textContent : "";
+  });
+  const typed = await page.inputValue("form#rules input[name=session_idle_seconds]");
+  if (!beside.includes("短于") || typed !== "120") throw new Error(`the refusal: ${JSON.stringify(beside)}, typed ${typed}`);
+  await audited(page, "18a-refusal-beside-the-form");
+
   // 9. the security administrator: their own account, the signing key, the second factors
   const sec = (await open()).page;
   await sec.goto(`${base}/console/`);

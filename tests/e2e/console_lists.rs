@@ -99,9 +99,32 @@ async fn lists(backend: Backend) {
     assert_eq!(page.matches("<tr><td>").count(), 50);
     let page = get(&aud, format!("{base}/audit?client={}&from={yesterday}&to={yesterday}", webs[0])).await;
     assert_eq!(page.matches("<tr><td>").count(), 0);
+    // a filter that is not one is said, never dropped (the unfiltered trail is not shown)
+    for bad in ["ip=not-an-address", "from=2026-02-30", "from=2026-12-05&to=2026-12-01"] {
+        let page = get(&aud, format!("{base}/audit?{bad}")).await;
+        assert!(page.contains("role=\"alert\"") && page.matches("<tr><td>").count() == 0, "{bad}: {page}");
+    }
     // exported: the same filtered set
     let csv = aud.http.get(format!("{base}/audit/export?ip=198.51.100.7&format=csv")).send().await.unwrap();
     let csv = csv.text().await.unwrap();
     assert_eq!(csv.lines().filter(|l| l.contains("198.51.100.7")).count(), 10, "{csv}");
+
+    // accounts: a search's matches paged and sorted, with headers
+    for i in 0..55 {
+        s.add_account(&format!("staff{i:02}")).await;
+    }
+    let sec_totp = add_admin(&s, "sec", "security_admin").await;
+    let sec = Browser::new();
+    let (_, page) = sign_in(&s, &sec, &base, "/accounts?q=staff", "sec", &sec_totp).await;
+    let accounts = |p: &str| p.matches("<tr data-account=").count();
+    assert!(page.contains("<thead>") && page.contains("aria-sort"), "{page}");
+    assert_eq!(accounts(&page), 50, "a page of 50");
+    assert!(page.contains(">staff00<"), "by username: {page}");
+    let rest = get(&sec, format!("{base}/accounts?q=staff&page=2")).await;
+    assert_eq!(accounts(&rest), 5);
+    let desc = get(&sec, format!("{base}/accounts?q=staff&sort=username&dir=desc")).await;
+    let first = desc.find(">staff54<").unwrap_or(usize::MAX);
+    let later = desc.find(">staff53<").unwrap_or(0);
+    assert!(first < later, "descending: {desc}");
 }
 crate::both_backends!(the_consoles_lists_filter_sort_page_and_export, lists);

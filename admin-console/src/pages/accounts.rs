@@ -3,10 +3,11 @@
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use idp_proto::{AccountDetail, AccountInfo, AccountSearch};
 
+use super::table::{Header, ListQuery, paginate};
 use super::{Admin, Layout, Posted, layout, opt, page, segment};
 use crate::texts::Texts;
 use crate::{Shared, api};
@@ -16,8 +17,17 @@ use crate::{Shared, api};
 pub struct AccountsPage {
     pub l: Layout,
     pub q: String,
+    /// The sortable columns: username, name, state.
+    pub heads: Vec<Header>,
     /// (id, username, name, phone, disabled)
     pub rows: Vec<(String, String, String, String, bool)>,
+    pub page: usize,
+    pub pages: usize,
+    pub total: usize,
+    /// The search found as many as the admin API answers: narrow it.
+    pub capped: bool,
+    /// This list's query without the page.
+    pub here: String,
     /// What can be done to an account: (action, label, effect).
     pub actions: Vec<(&'static str, &'static str, &'static str)>,
 }
@@ -38,9 +48,12 @@ pub async fn account_action(
     }
 }
 
-pub async fn accounts(State(shared): State<Arc<Shared>>, a: Admin) -> Response {
+/// The most matches the admin API answers for one search.
+const MATCHES: usize = 100;
+
+pub async fn accounts(State(shared): State<Arc<Shared>>, Query(lq): Query<ListQuery>, a: Admin) -> Response {
     let shared = &*shared;
-    let query = a.q.q.clone().unwrap_or_default();
+    let query = lq.q.clone();
     let a = &a;
     let t = a.t;
     let mut l = layout(a, "accounts", "/accounts");
@@ -53,9 +66,34 @@ pub async fn accounts(State(shared): State<Arc<Shared>>, a: Admin) -> Response {
             Err(e) => l.error = Some(e),
         }
     }
+    let capped = found.len() >= MATCHES;
+    match lq.sort.as_str() {
+        "name" => found.sort_by(|x, y| x.name.cmp(&y.name).then(x.username.cmp(&y.username))),
+        "state" => found.sort_by(|x, y| x.disabled.cmp(&y.disabled).then(x.username.cmp(&y.username))),
+        _ => found.sort_by(|x, y| x.username.cmp(&y.username)),
+    }
+    if lq.desc() {
+        found.reverse();
+    }
+    let paged = paginate(found, lq.page_no());
     let rows =
-        found.into_iter().map(|a| (a.id, a.username, opt(&a.name), opt(&a.phone), a.disabled)).collect();
-    page(a, &AccountsPage { l, q: query, rows, actions: action_labels(t) })
+        paged.rows.into_iter().map(|a| (a.id, a.username, opt(&a.name), opt(&a.phone), a.disabled)).collect();
+    let heads =
+        vec![lq.header("username", t.username), lq.header("name", t.name), lq.header("state", t.state)];
+    let here = lq.with(&[("page", "")]);
+    let p = AccountsPage {
+        l,
+        q: query,
+        heads,
+        rows,
+        page: paged.page,
+        pages: paged.pages,
+        total: paged.total,
+        capped,
+        here,
+        actions: action_labels(t),
+    };
+    page(a, &p)
 }
 
 /// What can be done to an account: (action, label, its effect for the confirmation).
@@ -83,8 +121,8 @@ pub struct AccountDetailPage {
     /// (name, kind, last used, flagged)
     pub keys: Vec<(String, String, String, bool)>,
     pub recovery_left: String,
-    /// (organisation, kind, roles, ended)
-    pub memberships: Vec<(String, String, String, bool)>,
+    /// (organisation id, its name, kind, roles, ended)
+    pub memberships: Vec<(String, String, String, String, bool)>,
     /// (acr, amr, last seen, expires)
     pub sessions: Vec<(String, String, String, String)>,
     pub actions: Vec<(&'static str, &'static str, &'static str)>,
@@ -116,7 +154,10 @@ pub async fn account(State(shared): State<Arc<Shared>>, Path(id): Path<String>, 
             memberships: d
                 .memberships
                 .into_iter()
-                .map(|m| (m.organisation_id, m.kind, m.roles.join(" "), m.revoked_at.is_some()))
+                .map(|m| {
+                    let org = m.organisation_name.clone().unwrap_or_else(|| m.organisation_id.clone());
+                    (m.organisation_id, org, m.kind, m.roles.join(" "), m.revoked_at.is_some())
+                })
                 .collect(),
             sessions: d
                 .sessions

@@ -18,6 +18,18 @@ use crate::{Shared, api};
 /// Records per page.
 const PAGE: i64 = 50;
 
+/// The most records one export holds (the admin API's largest page).
+const EXPORT_MAX: usize = 10_000;
+
+/// How many records an export holds: a JSON array's length, a CSV's lines but its header.
+fn records_in(format: &str, bytes: &[u8]) -> usize {
+    if format == "json" {
+        serde_json::from_slice::<Vec<serde_json::Value>>(bytes).map_or(0, |v| v.len())
+    } else {
+        bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()).count().saturating_sub(1)
+    }
+}
+
 /// The page's filters, as the form sends them.
 #[derive(Deserialize, Default, Clone)]
 pub struct Filters {
@@ -34,10 +46,36 @@ pub struct Filters {
     from: String,
     #[serde(default)]
     to: String,
-    before: Option<i64>,
+    /// Read leniently: anything but a sequence number is the newest page.
+    #[serde(default)]
+    before: String,
 }
 
 impl Filters {
+    /// What is wrong with the filters as typed (never dropped silently: the page would show
+    /// the unfiltered trail under a form still showing the filter).
+    fn problem(&self, t: &crate::texts::Texts, zone: &str) -> Option<String> {
+        let fields = [&self.kind, &self.account, &self.client, &self.ip];
+        if fields.iter().any(|v| v.trim().len() > 100) {
+            return Some(t.bad_filter.to_string());
+        }
+        let ip = self.ip.trim();
+        if !ip.is_empty() && ip.parse::<std::net::IpAddr>().is_err() {
+            return Some(format!("{}: IP {ip}", t.bad_filter));
+        }
+        let from = self.from.trim();
+        let to = self.to.trim();
+        for d in [from, to] {
+            if !d.is_empty() && day_start(zone, d, 0).is_none() {
+                return Some(format!("{}: {d}", t.bad_filter));
+            }
+        }
+        if !from.is_empty() && !to.is_empty() && day_start(zone, to, 0) < day_start(zone, from, 0) {
+            return Some(t.to_before_from.to_string());
+        }
+        None
+    }
+
     /// The admin API's query for these filters in `zone` (empty fields are no filter).
     fn query(&self, zone: &str) -> Vec<(&'static str, String)> {
         let mut q = vec![];
@@ -50,7 +88,14 @@ impl Filters {
         put("kind", &self.kind);
         put("account_id", &self.account);
         put("client_id", &self.client);
-        put("ip", &self.ip);
+        // an address as the provider records it (IPv6 in its canonical, lower-case form)
+        let ip = self
+            .ip
+            .trim()
+            .parse::<std::net::IpAddr>()
+            .map(|a| a.to_canonical().to_string())
+            .unwrap_or_default();
+        put("ip", &ip);
         if let Some(t) = day_start(zone, &self.from, 0) {
             q.push(("since", t.to_string()));
         }
@@ -117,16 +162,22 @@ pub async fn audit(State(shared): State<Arc<Shared>>, Query(f): Query<Filters>, 
     }
     let mut query = f.query(&a.s.time_zone);
     query.push(("limit", PAGE.to_string()));
-    if let Some(b) = f.before {
+    if let Ok(b) = f.before.trim().parse::<i64>() {
         query.push(("before", b.to_string()));
     }
     let path = format!("audit?{}", serde_urlencoded::to_string(&query).unwrap_or_default());
-    let records: Vec<AuditRecord> = match api::get(&shared, &a.token, &path).await {
-        Ok(v) => v,
-        Err(e) => {
-            l.error = Some(e);
+    let records: Vec<AuditRecord> = match f.problem(t, &a.s.time_zone) {
+        Some(p) => {
+            l.error = Some(p);
             vec![]
         }
+        None => match api::get(&shared, &a.token, &path).await {
+            Ok(v) => v,
+            Err(e) => {
+                l.error = Some(e);
+                vec![]
+            }
+        },
     };
     let older = (records.len() as i64 == PAGE).then(|| records.last().map(|r| r.seq)).flatten();
     let rows = records
@@ -154,12 +205,20 @@ fn problem(p: &ChainProblem) -> String {
 
 /// `GET /audit/export?format=csv|json&…`: the page's filtered set as a file, at most 10 000.
 pub async fn audit_export(State(shared): State<Arc<Shared>>, Query(f): Query<Filters>, a: Admin) -> Response {
+    let back = format!("{}/audit?{}", crate::MOUNT, f.own());
+    if let Some(p) = f.problem(a.t, &a.s.time_zone) {
+        return a.done(&back, crate::Flash::error(p));
+    }
     let format = if a.q.format.as_deref() == Some("json") { "json" } else { "csv" };
     let mut query = f.query(&a.s.time_zone);
-    query.push(("limit", "10000".into()));
+    query.push(("limit", EXPORT_MAX.to_string()));
     query.push(("format", format.into()));
     let path = format!("audit?{}", serde_urlencoded::to_string(&query).unwrap_or_default());
     match api::raw(&shared, &a.token, &path).await {
+        // as many as the API answers at once: there may be more, so not "the filtered set"
+        Ok((_, bytes)) if records_in(format, &bytes) >= EXPORT_MAX => {
+            a.done(&back, crate::Flash::error(a.t.export_too_many))
+        }
         Ok((content_type, bytes)) => {
             let disposition = format!("attachment; filename=\"audit.{format}\"");
             let mut res = bytes.into_response();

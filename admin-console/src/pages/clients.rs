@@ -59,7 +59,7 @@ pub async fn clients(State(shared): State<Arc<Shared>>, Query(q): Query<ListQuer
         l.error = Some(e);
         vec![]
     });
-    let paged = paginate(list, q.page);
+    let paged = paginate(list, q.page_no());
     let rows = paged
         .rows
         .into_iter()

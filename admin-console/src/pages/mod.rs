@@ -56,7 +56,6 @@ pub struct Layout {
 #[derive(Deserialize, Default)]
 pub struct Common {
     pub(crate) lang: Option<String>,
-    pub(crate) q: Option<String>,
     /// The audit export's format (`csv`, `json`).
     pub(crate) format: Option<String>,
     /// The audit page: verify the chains.

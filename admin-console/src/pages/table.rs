@@ -22,10 +22,16 @@ pub struct ListQuery {
     pub sort: String,
     #[serde(default)]
     pub dir: String,
-    pub page: Option<usize>,
+    /// Read leniently: anything but a page number is the first page.
+    #[serde(default)]
+    pub page: String,
 }
 
 impl ListQuery {
+    pub fn page_no(&self) -> Option<usize> {
+        self.page.trim().parse().ok()
+    }
+
     pub fn desc(&self) -> bool {
         self.dir == "desc"
     }
@@ -38,7 +44,7 @@ impl ListQuery {
 
     /// This query as a query string, with `changes` applied (`""` removes a key).
     pub fn with(&self, changes: &[(&str, &str)]) -> String {
-        let page = self.page.map(|p| p.to_string()).unwrap_or_default();
+        let page = self.page_no().map(|p| p.to_string()).unwrap_or_default();
         let mut pairs: Vec<(&str, String)> = [
             ("q", self.q.trim().to_string()),
             ("kind", self.kind.clone()),
@@ -95,13 +101,6 @@ pub fn paginate<T>(rows: Vec<T>, page: Option<usize>) -> Paged<T> {
     Paged { rows, page, pages, total }
 }
 
-/// One CSV field (RFC 4180), defused for spreadsheets: a cell that would start a formula
-/// (`=`, `+`, `-`, `@`, tab, carriage return) is prefixed with `'` (OWASP, CSV injection).
-pub fn csv_field(v: &str) -> String {
-    let v = if v.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{v}") } else { v.to_string() };
-    if v.contains([',', '"', '\n', '\r']) { format!("\"{}\"", v.replace('"', "\"\"")) } else { v }
-}
-
 /// A CSV download named `name`.
 pub fn csv(name: &str, header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> axum::response::Response {
     use axum::http::{HeaderValue, header};
@@ -109,7 +108,7 @@ pub fn csv(name: &str, header: &[&str], rows: impl Iterator<Item = Vec<String>>)
     let mut out = header.join(",");
     out.push_str("\r\n");
     for r in rows {
-        out.push_str(&r.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(","));
+        out.push_str(&r.iter().map(|c| idp_proto::csv_field(c)).collect::<Vec<_>>().join(","));
         out.push_str("\r\n");
     }
     let mut res = out.into_response();
@@ -134,7 +133,8 @@ mod tests {
         assert_eq!(h.aria, "ascending");
         assert!(h.href.contains("dir=desc") && h.href.contains("q=%E6%B0%91%E6%94%BF"), "{}", h.href);
         assert_eq!(q.header("type", "类型").aria, "none");
-        assert_eq!(csv_field("=cmd|' /C calc'!A0"), "'=cmd|' /C calc'!A0");
-        assert_eq!(csv_field("a,\"b\""), "\"a,\"\"b\"\"\"");
+        assert_eq!(idp_proto::csv_field("=cmd|' /C calc'!A0"), "'=cmd|' /C calc'!A0");
+        assert_eq!(idp_proto::csv_field("\tx"), "'\tx");
+        assert_eq!(idp_proto::csv_field("a,\"b\""), "\"a,\"\"b\"\"\"");
     }
 }

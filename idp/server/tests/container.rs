@@ -206,7 +206,7 @@ async fn compose(root: &Path) {
         cmd.args(["exec", "-i", &idp1, "/usr/local/bin/idp"]).args(args);
         json_of(cmd, stdin)
     };
-    let console_redirect = format!("http://localhost:{console_port}/callback");
+    let console_redirect = format!("http://localhost:{console_port}/console/callback");
     let console_client = idp_cli(
         &[
             "client",
@@ -246,7 +246,7 @@ async fn compose(root: &Path) {
         .unwrap();
     let t0 = Instant::now();
     let to_idp = 'console: loop {
-        // "/" sends to the console's "/login", which sends to the idp
+        // "/" sends to "/console/", then to the console's "/console/login", which sends to the idp
         let mut next = format!("http://127.0.0.1:{console_port}/");
         for _ in 0..3 {
             let Ok(res) = browser.get(&next).send().await else { break };

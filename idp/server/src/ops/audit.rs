@@ -91,11 +91,6 @@ impl Ops {
 
 /// Records as CSV (RFC 4180): a header line, then one line per record; the detail is its JSON.
 pub fn to_csv(records: &[ChainedRecord]) -> String {
-    fn field(s: &str) -> String {
-        // quoted when needed; a leading formula character is defused for spreadsheets
-        let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_string() };
-        if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }
-    }
     let mut out = String::from("seq,at,kind,account_id,client_id,ip,detail,hash\r\n");
     for r in records {
         let cells = [
@@ -108,7 +103,7 @@ pub fn to_csv(records: &[ChainedRecord]) -> String {
             r.detail.clone(),
             r.hash.clone(),
         ];
-        out.push_str(&cells.iter().map(|c| field(c)).collect::<Vec<_>>().join(","));
+        out.push_str(&cells.iter().map(|c| idp_proto::csv_field(c)).collect::<Vec<_>>().join(","));
         out.push_str("\r\n");
     }
     out

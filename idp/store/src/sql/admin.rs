@@ -180,6 +180,9 @@ impl This {
              FROM audit_events WHERE chain IS NOT NULL AND tenant_id = ",
         );
         q.push_bind(tenant_id);
+        // a tenant's records are its own chain (`idp_core::audit::chain_of`): this lets the
+        // (chain, seq) index serve the order
+        q.push(" AND chain = ").push_bind(tenant_id);
         if let Some(k) = &f.kind {
             q.push(" AND kind = ").push_bind(k);
         }
