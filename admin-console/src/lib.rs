@@ -184,6 +184,7 @@ impl App {
             ("/settings", get(pages::settings).post(pages::save_rules)),
             ("/settings/branding", post(pages::save_branding).layer(upload()).merge(back())),
             ("/organisations", get(pages::organisations).post(pages::add_organisation)),
+            ("/organisations/export", get(pages::export_organisations)),
             ("/organisations/{id}", get(pages::organisation).post(pages::add_member)),
             ("/memberships/{id}/remove", post(pages::remove_member).merge(back())),
             ("/clients", get(pages::clients).post(pages::register_client)),

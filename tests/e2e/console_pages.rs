@@ -235,6 +235,12 @@ async fn pages(backend: Backend) {
     assert!(filtered.contains(&format!("data-id=\"{}\"", org.id)), "{filtered}");
     let none = get(&ops, format!("{base}/organisations?q=没有这个机构")).await;
     assert!(!none.contains("<tr data-id="), "{none}");
+    // exported: the filtered set, each with its parent named
+    let csv = ops.http.get(format!("{base}/organisations/export?q=测试市")).send().await.unwrap();
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = csv.text().await.unwrap();
+    assert!(csv.starts_with("id,name,kind,level,region_code,uscc,parent\r\n"), "{csv}");
+    assert!(csv.lines().skip(1).all(|l| l.contains("测试市")) && csv.contains(&org.id), "{csv}");
     let membership = crate::console::attr(&page, "data-membership=\"");
     let (_, page) =
         post(&ops, &base, &page, &format!("/memberships/{membership}/remove"), &[("org", &org.id)]).await;

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use idp_proto::{MembershipInfo, NewMembership, NewOrganisation, OrganisationInfo};
 use serde::de::IgnoredAny;
 
@@ -55,6 +55,47 @@ pub async fn organisations(
         })
         .collect();
     page(a, &OrganisationsPage { l, rows, parents, q: lq.q })
+}
+
+/// `GET /organisations/export?q=`: the organisations the filter selects, as CSV, in the
+/// tree's order with each one's parent named.
+pub async fn export_organisations(
+    State(shared): State<Arc<Shared>>,
+    Query(lq): Query<super::table::ListQuery>,
+    a: Admin,
+) -> Response {
+    let list: Vec<OrganisationInfo> = match api::get(&shared, &a.token, "organisations").await {
+        Ok(v) => v,
+        Err(e) => return (axum::http::StatusCode::FORBIDDEN, a.t.api_says(&e)).into_response(),
+    };
+    let name_of = |id: &Option<String>| {
+        id.as_ref()
+            .and_then(|id| list.iter().find(|o| &o.id == id))
+            .map(|o| o.name.clone())
+            .unwrap_or_default()
+    };
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .filter(|o| {
+            lq.matches(&[&o.name, o.region_code.as_deref().unwrap_or(""), o.uscc.as_deref().unwrap_or("")])
+        })
+        .map(|o| {
+            vec![
+                o.id.clone(),
+                o.name.clone(),
+                o.kind.clone(),
+                opt(&o.level),
+                opt(&o.region_code),
+                opt(&o.uscc),
+                name_of(&o.parent_id),
+            ]
+        })
+        .collect();
+    super::table::csv(
+        "organisations.csv",
+        &["id", "name", "kind", "level", "region_code", "uscc", "parent"],
+        rows.into_iter(),
+    )
 }
 
 pub async fn add_organisation(State(shared): State<Arc<Shared>>, posted: Posted) -> Response {
