@@ -28,16 +28,21 @@ async fn problem(res: reqwest::Response) -> String {
     }
 }
 
-async fn answer<T: DeserializeOwned>(res: Result<reqwest::Response, reqwest::Error>) -> Result<T, String> {
+/// A successful answer, or what to show: the idp unreachable, or its problem. A token the
+/// admin API refuses (expired, revoked) ends the request in a new sign-in (`auth::require`).
+async fn succeeded(res: Result<reqwest::Response, reqwest::Error>) -> Result<reqwest::Response, String> {
     let res = res.map_err(|_| "The identity provider could not be reached.".to_string())?;
     if res.status() == reqwest::StatusCode::UNAUTHORIZED {
-        // the token expired or was revoked: the request ends in a new sign-in (`auth::require`)
         crate::auth::sign_in_needed(None);
     }
     if !res.status().is_success() {
         return Err(problem(res).await);
     }
-    res.json::<T>().await.map_err(|e| {
+    Ok(res)
+}
+
+async fn answer<T: DeserializeOwned>(res: Result<reqwest::Response, reqwest::Error>) -> Result<T, String> {
+    succeeded(res).await?.json::<T>().await.map_err(|e| {
         tracing::warn!(error = %e, "an admin API answer of an unexpected shape");
         "The identity provider's answer could not be read.".to_string()
     })
@@ -113,11 +118,7 @@ pub(crate) async fn send<B: Serialize, T: DeserializeOwned>(
 
 /// A download (the audit export): the answer's type and bytes as the idp sent them.
 pub(crate) async fn raw(shared: &Shared, token: &str, path: &str) -> Result<(String, Vec<u8>), String> {
-    let res = shared.http.get(url(shared, path)).bearer_auth(token).send().await;
-    let res = res.map_err(|_| "The identity provider could not be reached.".to_string())?;
-    if !res.status().is_success() {
-        return Err(problem(res).await);
-    }
+    let res = succeeded(shared.http.get(url(shared, path)).bearer_auth(token).send().await).await?;
     let content_type = res
         .headers()
         .get("content-type")

@@ -1,7 +1,8 @@
 //! Signing administrators in through the idp: the code flow with PKCE, `acr_values=aal2`, the
 //! ID token checked by the `openidconnect` crate (signature from the idp's JWKS, issuer,
-//! audience, nonce) and its `acr` required to be `aal2`; the access token kept in the
-//! server-side session.
+//! audience, nonce) and its `acr` required to be `aal2`; the access token kept in the sealed
+//! session cookie (`session.rs`). And what sends an administrator to sign in again: no live
+//! session, or a token the admin API refused, with the form they posted kept.
 
 use std::sync::Arc;
 
@@ -59,9 +60,14 @@ pub(crate) fn session(shared: &Shared, headers: &HeaderMap) -> Option<Session> {
         .and_then(|(_, v)| shared.sealer.open(name, v))
 }
 
+/// Whether `s` is signed in and not expired.
+pub(crate) fn live(s: &Session) -> bool {
+    s.access_token.is_some() && s.expires_at > now()
+}
+
 /// The signed-in session of the request, if any and not expired.
 pub(crate) fn signed_in(shared: &Shared, headers: &HeaderMap) -> Option<Session> {
-    session(shared, headers).filter(|s| s.access_token.is_some() && s.expires_at > now())
+    session(shared, headers).filter(live)
 }
 
 /// `res` with the session cookie set to `s`, or cleared for `None`.
@@ -183,21 +189,21 @@ pub(crate) fn remember_form(form: (String, Vec<(String, String)>)) {
     let _ = SEEN.try_with(|s| s.borrow_mut().kept = Some(form));
 }
 
-/// The console page the request was made from: htmx names it (`HX-Current-URL`); else the
-/// request's own path (a form's address leads back to its page, `pages::elsewhere`).
+/// The console page an htmx request was made from (`HX-Current-URL`), with its query.
+pub(crate) fn htmx_page(headers: &HeaderMap) -> Option<String> {
+    let u = url::Url::parse(headers.get("hx-current-url")?.to_str().ok()?).ok()?;
+    let page = match u.query() {
+        Some(q) => format!("{}?{q}", u.path()),
+        None => u.path().to_string(),
+    };
+    local_path(&page)
+}
+
+/// The console page the request was made from: htmx names it; else the request's own path (a
+/// form's address leads back to its page, `pages::elsewhere`).
 fn current_page(req: &axum::extract::Request) -> String {
-    let from_htmx = req
-        .headers()
-        .get("hx-current-url")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| url::Url::parse(v).ok())
-        .map(|u| match u.query() {
-            Some(q) => format!("{}?{q}", u.path()),
-            None => u.path().to_string(),
-        });
-    from_htmx
-        .or_else(|| req.uri().path_and_query().map(|p| p.to_string()))
-        .and_then(|p| local_path(&p))
+    htmx_page(req.headers())
+        .or_else(|| req.uri().path_and_query().and_then(|p| local_path(p.as_str())))
         .unwrap_or_else(|| format!("{MOUNT}/"))
 }
 

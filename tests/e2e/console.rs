@@ -240,6 +240,21 @@ async fn chromium_signs_in_to_the_console_and_registers_a_client() {
     }
 }
 
+/// An administrator of `main` with `role`, named `{who}-name`, the password [`PASSWORD`] and
+/// an authenticator; its secret.
+pub(crate) async fn add_admin(s: &TestServer, who: &str, role: &str) -> Secret {
+    let a = NewAccount {
+        username: who.into(),
+        password: Some(PASSWORD.into()),
+        name: Some(format!("{who}-name")),
+        phone: None,
+        email: None,
+        roles: vec![role.into()],
+    };
+    s.ops.add_account("main", a).await.unwrap();
+    enrol(s, who).await.0
+}
+
 /// The console `idp serve` serves for `s`'s main tenant (its client registered at start);
 /// its URL.
 pub(crate) async fn start_console(s: &TestServer) -> String {

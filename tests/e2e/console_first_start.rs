@@ -132,16 +132,19 @@ async fn a_passkey_the_node_cannot_use_still_counts_as_a_factor() {
     };
     assert!(s.ops.store.add_webauthn_credential(&key).await.unwrap());
     let b = Browser::new();
-    let (_, page) = follow(&b, b.http.get(format!("{}/console/", s.base)).send().await.unwrap()).await;
+    let (signin, page) = follow(&b, b.http.get(format!("{}/console/", s.base)).send().await.unwrap()).await;
     let (url, next) =
         post(&b, &s.base, &page, &form_action(&page), &[("login", &user), ("password", &password)]).await;
     assert!(!next.contains("enrol-start"), "no set-up offered: {next}");
-    let id = url.split("/interaction/").nth(1).map(|r| r.split(['/', '?']).next().unwrap_or_default());
-    if let Some(id) = id.filter(|i| !i.is_empty()) {
-        let csrf = crate::browser::extract(&page, "csrf").unwrap();
-        let enrol = format!("{}/t/main/interaction/{id}/enrol", s.base);
-        let res = b.http.post(&enrol).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
-        assert_ne!(res.status().as_u16(), 200, "the set-up refuses");
-    }
+    // the console is told the requirement is unmet (no factor this node can ask for)
+    assert!(url.starts_with(&format!("{}/console/callback?", s.base)), "{url}");
+    assert!(next.contains("尚未设置"), "{next}");
+    // and the set-up's own address refuses that sign-in: no secret is shown
+    let id = signin.split("/interaction/").nth(1).unwrap().split(['/', '?']).next().unwrap();
+    let csrf = crate::browser::extract(&page, "csrf").unwrap();
+    let enrol = format!("{}/t/main/interaction/{id}/enrol", s.base);
+    let res = b.http.post(&enrol).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    assert_ne!(res.status().as_u16(), 200, "the set-up refuses");
+    assert!(!res.text().await.unwrap().contains("totp-key"), "no secret shown");
     assert!(s.ops.store.totp(&admin.id).await.unwrap().is_none(), "no authenticator was added");
 }

@@ -8,8 +8,7 @@ use idp_core::model::{ClientSettings, ClientType};
 
 use crate::browser::Browser;
 use crate::common::{Backend, TestServer};
-use crate::console::{follow, sign_in, start_console};
-use crate::console_safety::add_admin;
+use crate::console::{add_admin, follow, sign_in, start_console};
 
 async fn get(b: &Browser, url: String) -> String {
     follow(b, b.http.get(url).send().await.unwrap()).await.1

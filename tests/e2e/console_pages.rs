@@ -7,12 +7,9 @@
 //! back to that page after the sign-in. The idp decides every right: each administrator is
 //! refused what belongs to the other.
 
-use idp_server::ops::NewAccount;
-
 use crate::browser::Browser;
-use crate::common::{Backend, PASSWORD, TestServer};
-use crate::console::{follow, post, sign_in, start_console};
-use crate::step_up::enrol;
+use crate::common::{Backend, TestServer};
+use crate::console::{add_admin, follow, post, sign_in, start_console};
 
 const LOGO: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 8 8"><rect width="8" height="8" fill="#0b3d91"/></svg>"##;
 
@@ -44,19 +41,9 @@ async fn branding(
 
 async fn pages(backend: Backend) {
     let Some(s) = TestServer::start(backend).await else { return };
-    for (who, role) in [("ops", "system_admin"), ("sec", "security_admin"), ("aud", "audit_admin")] {
-        let a = NewAccount {
-            username: who.into(),
-            password: Some(PASSWORD.into()),
-            name: Some(format!("{who}-name")),
-            phone: None,
-            email: None,
-            roles: vec![role.into()],
-        };
-        s.ops.add_account("main", a).await.unwrap();
-    }
-    let (ops_totp, _) = enrol(&s, "ops").await;
-    let (sec_totp, _) = enrol(&s, "sec").await;
+    let ops_totp = add_admin(&s, "ops", "system_admin").await;
+    let sec_totp = add_admin(&s, "sec", "security_admin").await;
+    let aud_totp = add_admin(&s, "aud", "audit_admin").await;
     let base = start_console(&s).await;
     let ops = Browser::new();
     let (url, settings) = sign_in(&s, &ops, &base, "/settings", "ops", &ops_totp).await;
@@ -258,7 +245,6 @@ async fn pages(backend: Backend) {
     assert!(detail.contains("Recovery codes left: 10"), "{detail}");
 
     // the audit trail: verified and exported by an audit administrator, in the browser
-    let (aud_totp, _) = enrol(&s, "aud").await;
     let aud = Browser::new();
     let (_, verified) =
         sign_in(&s, &aud, &base, "/audit?verify=1&kind=tenant_branding_set", "aud", &aud_totp).await;

@@ -8,26 +8,11 @@
 //! reported as an unreachable provider.
 
 use idp_core::Env;
-use idp_server::ops::NewAccount;
 use reqwest::header::LOCATION;
 
 use crate::browser::Browser;
-use crate::common::{Backend, PASSWORD, TestServer};
-use crate::console::{follow, post, sign_in, start_console};
-use crate::step_up::enrol;
-
-pub(crate) async fn add_admin(s: &TestServer, who: &str, role: &str) -> idp_core::totp::Secret {
-    let a = NewAccount {
-        username: who.into(),
-        password: Some(PASSWORD.into()),
-        name: Some(format!("{who}-name")),
-        phone: None,
-        email: None,
-        roles: vec![role.into()],
-    };
-    s.ops.add_account("main", a).await.unwrap();
-    enrol(s, who).await.0
-}
+use crate::common::{Backend, TestServer};
+use crate::console::{add_admin, follow, post, sign_in, start_console};
 
 async fn get(b: &Browser, url: String) -> String {
     follow(b, b.http.get(url).send().await.unwrap()).await.1

@@ -49,6 +49,10 @@ pub struct Filters {
     /// Read leniently: anything but a sequence number is the newest page.
     #[serde(default)]
     before: String,
+    /// Verify the chains too.
+    verify: Option<String>,
+    /// The export's format: `csv` (the default) or `json`.
+    format: Option<String>,
 }
 
 impl Filters {
@@ -145,7 +149,7 @@ pub struct AuditPage {
 pub async fn audit(State(shared): State<Arc<Shared>>, Query(f): Query<Filters>, a: Admin) -> Response {
     let t = a.t;
     let mut l = layout(&a, "audit", "/audit");
-    if a.q.verify.is_some() {
+    if f.verify.is_some() {
         match api::get::<AuditReport>(&shared, &a.token, "audit/verify").await {
             Ok(report) => {
                 let chains = report.chains;
@@ -209,7 +213,7 @@ pub async fn audit_export(State(shared): State<Arc<Shared>>, Query(f): Query<Fil
     if let Some(p) = f.problem(a.t, &a.s.time_zone) {
         return a.done(&back, crate::Flash::error(p));
     }
-    let format = if a.q.format.as_deref() == Some("json") { "json" } else { "csv" };
+    let format = if f.format.as_deref() == Some("json") { "json" } else { "csv" };
     let mut query = f.query(&a.s.time_zone);
     query.push(("limit", EXPORT_MAX.to_string()));
     query.push(("format", format.into()));

@@ -68,11 +68,7 @@ pub async fn dashboard(State(shared): State<Arc<Shared>>, a: Admin) -> Response 
     let most = hours.iter().map(|h| h.sign_ins + h.failures).max().unwrap_or(0).max(1);
     let mut top = 1;
     while top < most {
-        top = match top.to_string().as_bytes()[0] {
-            b'1' => top * 2,
-            b'2' => top / 2 * 5,
-            _ => top * 2,
-        };
+        top = if top.to_string().starts_with('2') { top / 2 * 5 } else { top * 2 };
     }
     let scale = |n: i64| n * HEIGHT / top;
     let bars = hours

@@ -53,13 +53,10 @@ pub struct Layout {
     pub zone: String,
 }
 
+/// What every page's query may carry: the language asked for.
 #[derive(Deserialize, Default)]
 pub struct Common {
     pub(crate) lang: Option<String>,
-    /// The audit export's format (`csv`, `json`).
-    pub(crate) format: Option<String>,
-    /// The audit page: verify the chains.
-    pub(crate) verify: Option<String>,
 }
 
 pub(crate) fn texts(q: &Common, headers: &HeaderMap) -> &'static Texts {
@@ -72,12 +69,11 @@ pub(crate) fn texts(q: &Common, headers: &HeaderMap) -> &'static Texts {
     }
 }
 
-/// A signed-in administrator's request: the page's language and query, the session, and its
-/// access token for the admin API. Without a live session the request is sent to sign in
+/// A signed-in administrator's request: the page's language, the session, and its access
+/// token for the admin API. Without a live session the request is sent to sign in
 /// (`auth::require`, which also keeps a posted form).
 pub struct Admin {
     pub t: &'static Texts,
-    pub q: Common,
     pub s: Session,
     pub token: String,
     shared: Arc<Shared>,
@@ -93,11 +89,15 @@ impl FromRequestParts<Arc<Shared>> for Admin {
             auth::sign_in_needed(None);
             return Err(StatusCode::UNAUTHORIZED.into_response());
         };
-        Ok(Admin { t, q, token: s.access_token.clone().unwrap_or_default(), s, shared: shared.clone() })
+        Ok(Admin::new(t, s, shared))
     }
 }
 
 impl Admin {
+    fn new(t: &'static Texts, s: Session, shared: &Arc<Shared>) -> Self {
+        Admin { t, token: s.access_token.clone().unwrap_or_default(), s, shared: shared.clone() }
+    }
+
     /// Post/Redirect/Get: to `to`, with `flash` for the page there.
     pub fn done(&self, to: &str, flash: Flash) -> Response {
         let mut s = self.s.clone();
@@ -135,31 +135,26 @@ impl FromRequest<Arc<Shared>> for Posted {
     type Rejection = Response;
 
     async fn from_request(req: Request, shared: &Arc<Shared>) -> Result<Self, Response> {
-        let (mut parts, body) = req.into_parts();
+        let (parts, body) = req.into_parts();
         let action = parts.uri.path().to_string();
-        let back = parts
-            .headers
-            .get("hx-current-url")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| url::Url::parse(v).ok())
-            .map(|u| u.path().to_string())
-            .filter(|p| p.starts_with(MOUNT) && !p.starts_with("//"))
-            .unwrap_or_else(|| page_of(&action));
-        let body = String::from_request(Request::from_parts(parts.clone(), body), shared)
+        let back = auth::htmx_page(&parts.headers).unwrap_or_else(|| page_of(&action));
+        let session = auth::session(shared, &parts.headers);
+        let q: Common = Query::try_from_uri(&parts.uri).map(|q| q.0).unwrap_or_default();
+        let t = texts(&q, &parts.headers);
+        let body = String::from_request(Request::from_parts(parts, body), shared)
             .await
             .map_err(|_| (StatusCode::BAD_REQUEST, "The form could not be read.").into_response())?;
         let p: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap_or_default();
         // a list's forms name the list to come back to (with its query)
         let back = field(&p, "back").and_then(auth::local_path).unwrap_or(back);
-        if auth::signed_in(shared, &parts.headers).is_none() {
+        let Some(s) = session.clone().filter(auth::live) else {
             // the session ended: the form is kept for after the sign-in only when it is this
             // session's own (its CSRF token), never one planted by another site
-            let csrf = field(&p, "csrf");
-            let own = auth::session(shared, &parts.headers).is_some_and(|s| Some(s.csrf.as_str()) == csrf);
+            let own = session.is_some_and(|s| Some(s.csrf.as_str()) == field(&p, "csrf"));
             auth::sign_in_needed(own.then(|| (action, keep(&p))));
             return Err(StatusCode::UNAUTHORIZED.into_response());
-        }
-        let a = Admin::from_request_parts(&mut parts, shared).await?;
+        };
+        let a = Admin::new(t, s, shared);
         if let Err(e) = check_csrf(&a, &p) {
             // a page left open across a sign-in: back to it, saying so (what it carried is not
             // put back: it may not be the administrator's)
@@ -202,7 +197,6 @@ impl Posted {
     }
 }
 
-#[allow(clippy::result_large_err)] // the extractors' rejection
 fn check_csrf(a: &Admin, p: &[(String, String)]) -> Result<(), String> {
     let csrf = p.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str());
     if csrf != Some(a.s.csrf.as_str()) {

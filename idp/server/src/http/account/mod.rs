@@ -236,36 +236,53 @@ pub async fn totp_confirm(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let pending = match state.store().totp(&account.id).await {
-        Ok(Some(c)) if !c.confirmed => c,
-        Ok(_) => return see_other(&crate::http::account::Section::Security.url(&t)),
-        Err(e) => return error_page(lang, &e.into()),
-    };
-    let secret = match state.ops.totp_secret(&pending) {
-        Ok(s) => s,
-        Err(e) => return error_page(lang, &OAuthError::server_error(e.to_string())),
-    };
-    let now = state.env().now();
     let code = param(&params, "code").unwrap_or_default();
-    let Some(step) = secret.verify(code, now, None) else {
-        return enrol_page(&t, lang, &headers, &secret, &account, Some(lang.texts().bad_code), None);
+    match activate_pending_totp(&state, &account, code, &session.sid, None).await {
+        Ok(Activation::On(plain)) => recovery_codes_page(&t, lang, &plain, Some(lang.texts().totp_enabled)),
+        Ok(Activation::BadCode(secret)) => {
+            enrol_page(&t, lang, &headers, &secret, &account, Some(lang.texts().bad_code), None)
+        }
+        Ok(Activation::NothingPending) => see_other(&crate::http::account::Section::Security.url(&t)),
+        Err(e) => error_page(lang, &e),
+    }
+}
+
+/// What a code typed on an authenticator set-up page did.
+pub(crate) enum Activation {
+    /// Nothing is pending: already on, or never begun.
+    NothingPending,
+    /// Not the code: the page again, with the same secret.
+    BadCode(Secret),
+    /// On: the new recovery codes, to show once.
+    On(Vec<String>),
+}
+
+/// Activates `account`'s pending authenticator with its first `code`, auditing `factor_added`
+/// for the session `sid` (from `ip` when known): the set-up of the account pages and of a
+/// sign-in (`signin::enrol`) alike.
+pub(crate) async fn activate_pending_totp(
+    state: &AppState,
+    account: &Account,
+    code: &str,
+    sid: &str,
+    ip: Option<&str>,
+) -> Result<Activation, OAuthError> {
+    let pending = match state.store().totp(&account.id).await? {
+        Some(c) if !c.confirmed => c,
+        _ => return Ok(Activation::NothingPending),
+    };
+    let secret = state.ops.totp_secret(&pending).map_err(|e| OAuthError::server_error(e.to_string()))?;
+    let Some(step) = secret.verify(code, state.env().now(), None) else {
+        return Ok(Activation::BadCode(secret));
     };
     let plain = match state.ops.activate_totp(&account.tenant_id, &account.id, step).await {
         Ok(Some(codes)) => codes,
-        Ok(None) => return see_other(&crate::http::account::Section::Security.url(&t)),
-        Err(e) => return error_page(lang, &OAuthError::server_error(e.to_string())),
+        Ok(None) => return Ok(Activation::NothingPending),
+        Err(e) => return Err(OAuthError::server_error(e.to_string())),
     };
-    audit(
-        &state,
-        &t.tenant.id,
-        "factor_added",
-        Some(&account.id),
-        None,
-        None,
-        json!({"factor": "totp", "sid": session.sid}),
-    )
-    .await;
-    recovery_codes_page(&t, lang, &plain, Some(lang.texts().totp_enabled))
+    let detail = json!({"factor": "totp", "sid": sid});
+    audit(state, &account.tenant_id, "factor_added", Some(&account.id), None, ip, detail).await;
+    Ok(Activation::On(plain))
 }
 
 /// Turns two-step verification off: only from a session that used a second factor (aal2) or

@@ -17,10 +17,11 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use idp_core::model::{Account, Session};
 use idp_core::{OAuthError, policy};
 use serde_json::json;
 
-use crate::http::account::{enrol_page, recovery_codes_then};
+use crate::http::account::{Activation, activate_pending_totp, enrol_page, recovery_codes_then};
 use crate::http::pages::{EnrolNeededPage, error_page, render, with_form_action};
 use crate::http::session::audit;
 use crate::http::signin::engine::interaction_url;
@@ -55,18 +56,22 @@ pub(crate) fn needed_page(l: &Loaded, headers: &HeaderMap) -> Response {
     with_form_action(render(StatusCode::OK, &page), None)
 }
 
-/// The live session of the sign-in and its account, if it has no second factor yet; else the
-/// answer to send (back to the sign-in, which asks for the factor it has).
-async fn eligible(
+/// The set-up's request: the sign-in, its form, its live session and the account, when that
+/// account has no second factor yet; else the answer to send (back to the sign-in, which asks
+/// for the factor it has).
+async fn enrolling(
     state: &AppState,
-    l: &Loaded,
+    slug: &str,
+    id: &str,
     headers: &HeaderMap,
-) -> Result<(idp_core::model::Session, idp_core::model::Account), Response> {
+    body: &Bytes,
+) -> Result<(Loaded, Vec<(String, String)>, Session, Account), Response> {
+    let (l, params) = posted(state, slug, id, headers, body).await?;
     let back = || see_other(&interaction_url(&l.t, &l.interaction.id));
-    if !offered(l) || l.interaction.pending.is_some() {
+    if !offered(&l) || l.interaction.pending.is_some() {
         return Err(back());
     }
-    let session = match session_of(state, l, headers).await {
+    let session = match session_of(state, &l, headers).await {
         Ok(Some((s, _))) => s,
         Ok(None) => return Err(back()),
         Err(e) => return Err(error_page(l.lang, &e)),
@@ -77,7 +82,7 @@ async fn eligible(
         Err(e) => return Err(error_page(l.lang, &e)),
     }
     match state.store().account(&l.t.tenant.id, &session.account_id).await {
-        Ok(Some(a)) if !a.disabled => Ok((session, a)),
+        Ok(Some(a)) if !a.disabled => Ok((l, params, session, a)),
         Ok(_) => Err(back()),
         Err(e) => Err(error_page(l.lang, &e.into())),
     }
@@ -90,11 +95,7 @@ pub async fn begin(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (l, _) = match posted(&state, &slug, &id, &headers, &body).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let (_, account) = match eligible(&state, &l, &headers).await {
+    let (l, _, _, account) = match enrolling(&state, &slug, &id, &headers, &body).await {
         Ok(v) => v,
         Err(r) => return r,
     };
@@ -116,45 +117,22 @@ pub async fn confirm(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (l, params) = match posted(&state, &slug, &id, &headers, &body).await {
+    let (l, params, session, account) = match enrolling(&state, &slug, &id, &headers, &body).await {
         Ok(v) => v,
         Err(r) => return r,
     };
-    let (session, account) = match eligible(&state, &l, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let pending = match state.store().totp(&account.id).await {
-        Ok(Some(c)) if !c.confirmed => c,
-        Ok(_) => return see_other(&interaction_url(&l.t, &l.interaction.id)),
-        Err(e) => return error_page(l.lang, &e.into()),
-    };
-    let secret = match state.ops.totp_secret(&pending) {
-        Ok(s) => s,
-        Err(e) => return error_page(l.lang, &OAuthError::server_error(e.to_string())),
-    };
+    let ip = crate::http::client_ip(&state, &headers, peer);
     let code = param(&params, "code").unwrap_or_default();
-    let Some(step) = secret.verify(code, state.env().now(), None) else {
-        let bad = Some(l.lang.texts().bad_code);
-        return enrol_page(&l.t, l.lang, &headers, &secret, &account, bad, Some(&l.interaction.id));
-    };
-    let plain = match state.ops.activate_totp(&account.tenant_id, &account.id, step).await {
-        Ok(Some(codes)) => codes,
-        Ok(None) => return see_other(&interaction_url(&l.t, &l.interaction.id)),
-        Err(e) => return error_page(l.lang, &OAuthError::server_error(e.to_string())),
+    let plain = match activate_pending_totp(&state, &account, code, &session.sid, Some(&ip)).await {
+        Ok(Activation::On(plain)) => plain,
+        Ok(Activation::BadCode(secret)) => {
+            let bad = Some(l.lang.texts().bad_code);
+            return enrol_page(&l.t, l.lang, &headers, &secret, &account, bad, Some(&l.interaction.id));
+        }
+        Ok(Activation::NothingPending) => return see_other(&interaction_url(&l.t, &l.interaction.id)),
+        Err(e) => return error_page(l.lang, &e),
     };
     let tenant_id = l.t.tenant.id.clone();
-    let ip = crate::http::client_ip(&state, &headers, peer);
-    audit(
-        &state,
-        &tenant_id,
-        "factor_added",
-        Some(&account.id),
-        None,
-        Some(&ip),
-        json!({"factor": "totp", "sid": session.sid}),
-    )
-    .await;
     let amr = policy::add_method(&session.amr, "otp");
     let acr = policy::acr_of(&amr);
     if let Err(e) = state.store().upgrade_session(&tenant_id, &session.sid, &amr, acr).await {
