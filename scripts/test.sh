@@ -83,6 +83,14 @@ python3 -c 'import saml2' 2>/dev/null || {
 # A CJK font, so that the screenshots the browser tests keep show the Chinese pages as text.
 [ -n "$(fc-list :lang=zh 2>/dev/null)" ] || need_pkg fonts-wqy-microhei
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+# SM2/SM3 implementations nobody here wrote (tests/e2e/sm_crypto.rs): npm sm-crypto in the
+# Node.js relying-party example, PyPI gmssl in the Python one
+(cd client-examples/sm2-node && npm ci --no-audit --no-fund --loglevel=error)
+python3 -c 'import gmssl' 2>/dev/null || {
+    python3 -m pip --version >/dev/null 2>&1 || need_pkg python3-pip
+    python3 -m pip install -q gmssl==3.2.2 2>/dev/null ||
+        python3 -m pip install -q --break-system-packages gmssl==3.2.2
+}
 
 # The upgrade test (idp/server/tests/upgrade.rs) builds the previous release from history.
 if [ "$(git rev-parse --is-shallow-repository 2>/dev/null)" = "true" ]; then

@@ -64,7 +64,9 @@ pub fn signing(n: usize) -> (f64, f64, f64) {
         .into_iter()
         .map(|alg| idp_core::keys::generate(&env, &kek, "t", alg).expect("a key"))
         .collect();
-    let keys = idp_core::keys::KeySet::load(&records, &kek, "t", idp_core::Env::now(&env)).expect("keys");
+    let keys =
+        idp_core::keys::KeySet::load(&records, &kek, &Default::default(), "t", idp_core::Env::now(&env))
+            .expect("keys");
     let signer = keys.saml_signer().expect("an RS256 key");
     let attributes = vec![
         ("name".to_string(), vec!["林晓".to_string()]),

@@ -63,6 +63,7 @@ mod scopes;
 mod second_factor_rules;
 mod selfservice;
 mod sessions;
+mod sm_crypto;
 mod sms;
 mod softkey;
 mod step_up;

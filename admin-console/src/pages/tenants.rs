@@ -252,7 +252,7 @@ async fn rules(shared: &Shared, posted: Posted, slug: Option<String>) -> Respons
         password_min_classes: min_classes,
         ..current
     };
-    let rules = TenantRules { factors: Some(factors), policy: Some(policy) };
+    let rules = TenantRules { factors: Some(factors), policy: Some(policy), crypto: None };
     match api::send_root::<_, IgnoredAny>(shared, &a.token, reqwest::Method::PUT, &path, Some(&rules)).await {
         Ok(_) => posted.ok(t.saved),
         Err(e) => posted.refused(e),

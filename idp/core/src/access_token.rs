@@ -130,7 +130,7 @@ pub fn read(keys: &KeySet, issuer: &str, tenant_id: &str, token: &str, now: i64)
         serde_json::from_slice::<AccessToken>(&plain).ok()?
     } else if token.matches('.').count() == 2 {
         // only what we signed as an access token (an ID token is signed with the same keys)
-        if jsonwebtoken::decode_header(token).ok()?.typ.as_deref() != Some("at+jwt") {
+        if KeySet::typ_of(token).as_deref() != Some("at+jwt") {
             return None;
         }
         from_jwt(keys.verify::<Value>(token, issuer, false, now).ok()?, tenant_id, keys)?
@@ -198,12 +198,19 @@ mod tests {
     use crate::model::{ClientSettings, ClientType, SigningAlg};
     use crate::{Env, SystemEnv};
 
+    fn dual() -> crate::suite::Suite {
+        crate::suite::Suite::of(&crate::model::CryptoSettings {
+            profile: crate::model::CryptoProfile::Dual,
+            ..Default::default()
+        })
+    }
+
     const ISS: &str = "https://idp.example/t/a";
 
     fn keys(kek: &Kek, tenant: &str) -> KeySet {
         let records: Vec<_> =
             SigningAlg::ALL.iter().map(|a| generate(&SystemEnv, kek, tenant, *a).unwrap()).collect();
-        KeySet::load(&records, kek, tenant, SystemEnv.now()).unwrap()
+        KeySet::load(&records, kek, &dual(), tenant, SystemEnv.now()).unwrap()
     }
 
     fn client(format: AccessTokenFormat, alg: SigningAlg) -> Client {

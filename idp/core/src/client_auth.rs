@@ -2,14 +2,37 @@
 //! client_secret_basic and client_secret_post (RFC 6749 §2.3.1), private_key_jwt
 //! (OIDC Core §9, RFC 7523 §3) and `none` for public clients.
 
-use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use jsonwebtoken::jwk::Jwk;
+use jsonwebtoken::{DecodingKey, Validation};
 use serde::Deserialize;
 
 use crate::crypto::{ct_eq, sha256_hex};
 use crate::error::OAuthError;
-use crate::model::{AuthMethod, Client, Tenant};
+use crate::keys::{CompactJws, sm2_verifier_of};
+use crate::model::{AuthMethod, Client, SigningAlg, Tenant};
+use crate::suite::Suite;
 use crate::{Env, Store};
+
+/// Seconds of clock skew allowed on an assertion's `exp`.
+const LEEWAY: i64 = 30;
+
+/// RFC 7523 §3's checks of an assertion's claims, as `jsonwebtoken::Validation` makes them for
+/// the international algorithms: `iss` and `sub` the client, `aud` one of `audiences`, `exp`
+/// not passed (with [`LEEWAY`]) and `nbf`, if present, reached.
+fn valid_registered_claims(c: &serde_json::Value, client: &Client, audiences: &[String], now: i64) -> bool {
+    let aud_ok = match &c["aud"] {
+        serde_json::Value::String(a) => audiences.contains(a),
+        serde_json::Value::Array(list) => {
+            list.iter().any(|a| a.as_str().is_some_and(|a| audiences.iter().any(|x| x == a)))
+        }
+        _ => false,
+    };
+    aud_ok
+        && c["iss"].as_str() == Some(client.client_id.as_str())
+        && c["sub"].as_str() == Some(client.client_id.as_str())
+        && c["exp"].as_i64().is_some_and(|exp| exp + LEEWAY > now)
+        && c.get("nbf").is_none_or(|nbf| nbf.as_i64().is_some_and(|nbf| nbf <= now + LEEWAY))
+}
 
 pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -156,48 +179,50 @@ async fn verify_assertion(
     if assertion.len() > 16 * 1024 {
         return Err(fail("assertion too large"));
     }
-    let header = jsonwebtoken::decode_header(assertion).map_err(|e| fail(e.to_string()))?;
-    if !matches!(
-        header.alg,
-        Algorithm::ES256
-            | Algorithm::ES384
-            | Algorithm::RS256
-            | Algorithm::RS384
-            | Algorithm::RS512
-            | Algorithm::PS256
-            | Algorithm::PS384
-            | Algorithm::PS512
-            | Algorithm::EdDSA
-    ) {
+    let jws = CompactJws::parse(assertion).ok_or_else(|| fail("assertion is not a compact JWS"))?;
+    let named = jws.header["alg"].as_str().unwrap_or_default();
+    // the tenant's suite says which algorithms; SM2 under any of its spellings
+    let suite = Suite::of(&tenant.settings.crypto);
+    let allowed = suite.assertion_alg_names();
+    let sm2 = jws.alg() == Some(SigningAlg::SM2);
+    if !(allowed.contains(&named) || sm2 && allowed.contains(&SigningAlg::SM2.as_str())) {
         return Err(fail("assertion algorithm not allowed"));
     }
-    if header.jku.is_some() || header.jwk.is_some() || header.x5u.is_some() {
+    if ["jku", "jwk", "x5u", "x5c"].iter().any(|h| jws.header.get(h).is_some()) {
         return Err(fail("assertion header names its own key"));
     }
-    let jwks: JwkSet = client
+    let keys: Vec<serde_json::Value> = client
         .settings
         .jwks
-        .clone()
-        .and_then(|v| serde_json::from_value(v).ok())
+        .as_ref()
+        .and_then(|v| v["keys"].as_array().cloned())
         .ok_or_else(|| fail("client has no usable JWKS"))?;
-    let candidates: Vec<_> =
-        jwks.keys.iter().filter(|k| header.kid.is_none() || k.common.key_id == header.kid).collect();
-    let mut claims = None;
-    for jwk in candidates {
-        let Ok(key) = DecodingKey::from_jwk(jwk) else {
-            continue;
-        };
-        let mut v = Validation::new(header.alg);
-        v.set_audience(audiences);
-        v.set_issuer(&[&client.client_id]);
-        v.sub = Some(client.client_id.clone());
-        v.set_required_spec_claims(&["exp", "aud", "iss", "sub"]);
-        v.leeway = 30;
-        if let Ok(data) = jsonwebtoken::decode::<AssertionClaims>(assertion, &key, &v) {
-            claims = Some(data.claims);
-            break;
-        }
-    }
+    let kid = jws.header["kid"].as_str();
+    let candidates = keys.iter().filter(|k| kid.is_none() || k["kid"].as_str() == kid);
+    let claims = if sm2 {
+        // SM2 (GB/T 32918.2) under the tenant's user identifier; `jsonwebtoken` knows no SM2
+        candidates
+            .filter_map(|k| sm2_verifier_of(k, &suite.sm2_user_id))
+            .any(|key| key.verify(jws.signing_input.as_bytes(), &jws.signature))
+            .then(|| serde_json::from_slice::<serde_json::Value>(&jws.payload).ok())
+            .flatten()
+            .filter(|c| valid_registered_claims(c, client, audiences, env.now()))
+            .and_then(|c| serde_json::from_value::<AssertionClaims>(c).ok())
+    } else {
+        let header = jsonwebtoken::decode_header(assertion).map_err(|e| fail(e.to_string()))?;
+        candidates
+            .filter_map(|k| serde_json::from_value::<Jwk>(k.clone()).ok())
+            .filter_map(|jwk| DecodingKey::from_jwk(&jwk).ok())
+            .find_map(|key| {
+                let mut v = Validation::new(header.alg);
+                v.set_audience(audiences);
+                v.set_issuer(&[&client.client_id]);
+                v.sub = Some(client.client_id.clone());
+                v.set_required_spec_claims(&["exp", "aud", "iss", "sub"]);
+                v.leeway = LEEWAY.unsigned_abs();
+                jsonwebtoken::decode::<AssertionClaims>(assertion, &key, &v).ok().map(|d| d.claims)
+            })
+    };
     let claims = claims.ok_or_else(|| fail("assertion signature, issuer or audience invalid"))?;
     let now = env.now();
     if claims.iss != client.client_id || claims.sub != client.client_id {

@@ -41,10 +41,11 @@ impl Endpoints {
 }
 
 pub const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "private_key_jwt", "none"];
-pub const SIGNING_ALGS: &[&str] = &["ES256", "RS256", "PS256", "EdDSA"];
-pub const ASSERTION_ALGS: &[&str] = &["ES256", "ES384", "RS256", "PS256", "EdDSA"];
 
-pub fn metadata(e: &Endpoints) -> Value {
+/// The tenant's metadata; the signing algorithms are its suite's (`crate::suite`).
+pub fn metadata(e: &Endpoints, suite: &crate::suite::Suite) -> Value {
+    let signing = suite.alg_names();
+    let assertion = suite.assertion_alg_names();
     let mut claims: Vec<&str> = SCOPES.iter().flat_map(|s| s.claims.iter().copied()).collect();
     claims.extend(["iss", "aud", "exp", "iat", "nonce", "act_as", "verified_claims"]);
     let mut m = json!({
@@ -61,14 +62,14 @@ pub fn metadata(e: &Endpoints) -> Value {
         "response_modes_supported": ["query", "form_post"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", crate::device::GRANT_TYPE],
         "subject_types_supported": ["public", "pairwise"],
-        "id_token_signing_alg_values_supported": SIGNING_ALGS,
+        "id_token_signing_alg_values_supported": signing,
         "userinfo_signing_alg_values_supported": [],
         "token_endpoint_auth_methods_supported": AUTH_METHODS,
-        "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
+        "token_endpoint_auth_signing_alg_values_supported": assertion,
         "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
-        "introspection_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
+        "introspection_endpoint_auth_signing_alg_values_supported": assertion,
         "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
-        "revocation_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
+        "revocation_endpoint_auth_signing_alg_values_supported": assertion,
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": claims,
         "claim_types_supported": ["normal"],

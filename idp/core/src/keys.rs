@@ -1,6 +1,7 @@
-//! Signing keys of a tenant: generation (ES256, RS256, PS256, EdDSA via aws-lc-rs), sealing
-//! under the KEK, the public JWK Set (RFC 7517), JWS signing/verification through
-//! `jsonwebtoken`, and the rotation schedule.
+//! Signing keys of a tenant: generation (ES256, RS256, PS256, EdDSA via aws-lc-rs; SM2 via
+//! `crate::sm`), sealing under the KEK, the public JWK Set (RFC 7517; GM/T 0125.4 for SM2),
+//! JWS signing and verification (through `jsonwebtoken` for the international algorithms, by
+//! hand for SM2, which it does not know), and the rotation schedule.
 //!
 //! The schedule is in the keys themselves (`activates_at`, `retires_at`, `revoked_at`), so
 //! every node reaches the same state at the same time without talking: a key is published from
@@ -11,22 +12,85 @@
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair};
-use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm, PublicKeyUse};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::jwk::{Jwk, KeyAlgorithm, PublicKeyUse};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use crate::Env;
-use crate::crypto::{Kek, KekError, random_token};
+use crate::crypto::{Kek, KekError, b64, b64_decode, random_token};
 use crate::model::{SigningAlg, SigningKeyRecord};
+use crate::sm::{Sm2Signer, Sm2Verifier};
+use crate::suite::Suite;
 
-pub fn jwt_alg(alg: SigningAlg) -> Algorithm {
+/// `jsonwebtoken`'s name of an international algorithm; `None` for SM2, which it does not know.
+pub fn jwt_alg(alg: SigningAlg) -> Option<Algorithm> {
     match alg {
-        SigningAlg::ES256 => Algorithm::ES256,
-        SigningAlg::RS256 => Algorithm::RS256,
-        SigningAlg::PS256 => Algorithm::PS256,
-        SigningAlg::EdDSA => Algorithm::EdDSA,
+        SigningAlg::ES256 => Some(Algorithm::ES256),
+        SigningAlg::RS256 => Some(Algorithm::RS256),
+        SigningAlg::PS256 => Some(Algorithm::PS256),
+        SigningAlg::EdDSA => Some(Algorithm::EdDSA),
+        SigningAlg::SM2 => None,
     }
+}
+
+/// The JWK curve name of SM2's recommended curve (GM/T 0125.4-2022; docs/cryptography.md).
+pub const SM2_CURVE: &str = "sm2p256v1";
+
+/// The public JWK of an SM2 key: `kty` "EC", `crv` [`SM2_CURVE`], `x` and `y` base64url.
+pub fn sm2_jwk(x: &[u8], y: &[u8], kid: &str) -> Value {
+    serde_json::json!({
+        "kty": "EC", "crv": SM2_CURVE, "x": b64(x), "y": b64(y),
+        "kid": kid, "use": "sig", "alg": SigningAlg::SM2.as_str(),
+    })
+}
+
+/// The SM2 public key a JWK carries (`kty` EC, `crv` sm2p256v1), or `None`.
+pub fn sm2_verifier_of(jwk: &Value, user_id: &str) -> Option<Sm2Verifier> {
+    if jwk["kty"] != "EC" || jwk["crv"] != SM2_CURVE {
+        return None;
+    }
+    let x = b64_decode(jwk["x"].as_str()?)?;
+    let y = b64_decode(jwk["y"].as_str()?)?;
+    Sm2Verifier::from_xy(&x, &y, user_id).ok()
+}
+
+/// A compact JWS, split and read: its header, its signing input, its signature and its payload.
+pub struct CompactJws<'a> {
+    pub header: Value,
+    pub signing_input: &'a str,
+    pub signature: Vec<u8>,
+    pub payload: Vec<u8>,
+}
+
+impl<'a> CompactJws<'a> {
+    pub fn parse(token: &'a str) -> Option<Self> {
+        let (signing_input, signature) = token.rsplit_once('.')?;
+        let (header, payload) = signing_input.split_once('.')?;
+        let header: Value = serde_json::from_slice(&b64_decode(header)?).ok()?;
+        header.is_object().then_some(())?;
+        Some(Self { header, signing_input, signature: b64_decode(signature)?, payload: b64_decode(payload)? })
+    }
+
+    pub fn alg(&self) -> Option<SigningAlg> {
+        SigningAlg::parse(self.header["alg"].as_str()?)
+    }
+}
+
+/// A compact JWS of `claims`, SM2-signed under `kid`.
+pub fn sign_sm2<T: Serialize>(
+    signer: &Sm2Signer,
+    kid: &str,
+    typ: &str,
+    claims: &T,
+) -> Result<String, JwtError> {
+    let header = serde_json::json!({"typ": typ, "alg": SigningAlg::SM2.as_str(), "kid": kid});
+    let header = serde_json::to_vec(&header).map_err(|_| JwtError::Sign)?;
+    let payload = serde_json::to_vec(claims).map_err(|_| JwtError::Sign)?;
+    let input = format!("{}.{}", b64(&header), b64(&payload));
+    let sig = signer.sign(input.as_bytes()).map_err(|_| JwtError::Sign)?;
+    Ok(format!("{input}.{}", b64(&sig)))
 }
 
 /// The longest a token we sign lives (access tokens are capped at a day; ID tokens less).
@@ -99,7 +163,9 @@ pub fn generate_at(
     activates_at: i64,
     kid: String,
 ) -> Result<SigningKeyRecord, String> {
+    // an SM2 key is sealed as its 32-byte scalar; the others as PKCS#8 documents
     let pkcs8: Vec<u8> = match alg {
+        SigningAlg::SM2 => crate::sm::sm2_generate(env).to_vec(),
         SigningAlg::ES256 => EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
             .and_then(|k| k.to_pkcs8v1())
             .map(|d| d.as_ref().to_vec())
@@ -130,14 +196,20 @@ pub fn generate_at(
     })
 }
 
+/// The private and public halves of a key, by the library that uses them.
+enum Material {
+    Jose { encoding: EncodingKey, decoding: DecodingKey },
+    Sm2 { signer: Sm2Signer, verifier: Sm2Verifier },
+}
+
 /// One usable key: its private half for signing, its public half for JWKS and verification.
 pub struct LoadedKey {
     pub kid: String,
     pub alg: SigningAlg,
     pub active: bool,
-    encoding: EncodingKey,
-    decoding: DecodingKey,
-    pub jwk: Jwk,
+    material: Material,
+    /// The public JWK, as published.
+    pub jwk: Value,
     /// An RS256 key's RSA key pair and its self-signed certificate (DER), for SAML signatures.
     saml: Option<(aws_lc_rs::rsa::KeyPair, Vec<u8>)>,
 }
@@ -181,7 +253,8 @@ fn pkcs8_rsa_to_pkcs1(pkcs8: &[u8]) -> Option<Vec<u8>> {
 }
 
 impl LoadedKey {
-    pub fn open(record: &SigningKeyRecord, kek: &Kek) -> Result<Self, KekError> {
+    /// Opens a sealed key; an SM2 key signs and verifies under `sm2_user_id`.
+    pub fn open(record: &SigningKeyRecord, kek: &Kek, sm2_user_id: &str) -> Result<Self, KekError> {
         let pkcs8 = kek.open(&record.sealed_private_key, &seal_context(&record.kid))?;
         let encoding = match record.alg {
             SigningAlg::ES256 => EncodingKey::from_ec_der(&pkcs8),
@@ -189,9 +262,22 @@ impl LoadedKey {
             SigningAlg::RS256 | SigningAlg::PS256 => {
                 EncodingKey::from_rsa_der(&pkcs8_rsa_to_pkcs1(&pkcs8).ok_or(KekError::Decrypt)?)
             }
+            SigningAlg::SM2 => {
+                let signer = Sm2Signer::new(&pkcs8, sm2_user_id).map_err(|_| KekError::Decrypt)?;
+                let (x, y) = signer.public_xy();
+                let verifier = Sm2Verifier::from_xy(&x, &y, sm2_user_id).map_err(|_| KekError::Decrypt)?;
+                return Ok(Self {
+                    kid: record.kid.clone(),
+                    alg: record.alg,
+                    active: false,
+                    material: Material::Sm2 { signer, verifier },
+                    jwk: sm2_jwk(&x, &y, &record.kid),
+                    saml: None,
+                });
+            }
         };
-        let mut jwk =
-            Jwk::from_encoding_key(&encoding, jwt_alg(record.alg)).map_err(|_| KekError::Decrypt)?;
+        let jose = jwt_alg(record.alg).ok_or(KekError::Decrypt)?;
+        let mut jwk = Jwk::from_encoding_key(&encoding, jose).map_err(|_| KekError::Decrypt)?;
         jwk.common.key_id = Some(record.kid.clone());
         jwk.common.public_key_use = Some(PublicKeyUse::Signature);
         jwk.common.key_algorithm = Some(match record.alg {
@@ -199,6 +285,7 @@ impl LoadedKey {
             SigningAlg::RS256 => KeyAlgorithm::RS256,
             SigningAlg::PS256 => KeyAlgorithm::PS256,
             SigningAlg::EdDSA => KeyAlgorithm::EdDSA,
+            SigningAlg::SM2 => return Err(KekError::Decrypt),
         });
         let decoding = DecodingKey::from_jwk(&jwk).map_err(|_| KekError::Decrypt)?;
         let saml = match record.alg {
@@ -208,7 +295,9 @@ impl LoadedKey {
             )),
             _ => None,
         };
-        Ok(Self { kid: record.kid.clone(), alg: record.alg, active: false, encoding, decoding, jwk, saml })
+        let jwk = serde_json::to_value(&jwk).map_err(|_| KekError::Decrypt)?;
+        let material = Material::Jose { encoding, decoding };
+        Ok(Self { kid: record.kid.clone(), alg: record.alg, active: false, material, jwk, saml })
     }
 }
 
@@ -240,6 +329,8 @@ pub struct KeySet {
     /// The published keys (verifying); `active` marks each algorithm's signer.
     pub keys: Vec<LoadedKey>,
     pub sealer: Kek,
+    /// The tenant's profile: which algorithm signs for which client.
+    pub suite: Suite,
     /// When the schedule next changes this set (a key activates or retires): load it again then.
     pub next_change_at: Option<i64>,
 }
@@ -260,16 +351,22 @@ impl KeySet {
     pub fn load(
         records: &[SigningKeyRecord],
         kek: &Kek,
+        suite: &Suite,
         tenant_id: &str,
         now: i64,
     ) -> Result<Self, KekError> {
+        // keys of algorithms the profile left keep verifying until what they signed has expired
+        let leaving_published = now < suite.leaving_until;
         let published: Vec<&SigningKeyRecord> = records
             .iter()
             .filter(|r| r.revoked_at.is_none() && r.retires_at.is_none_or(|t| t > now))
+            .filter(|r| suite.allows(r.alg) || leaving_published)
             .collect();
-        let mut keys: Vec<LoadedKey> =
-            published.iter().map(|r| LoadedKey::open(r, kek)).collect::<Result<_, _>>()?;
-        for alg in SigningAlg::ALL {
+        let mut keys: Vec<LoadedKey> = published
+            .iter()
+            .map(|r| LoadedKey::open(r, kek, &suite.sm2_user_id))
+            .collect::<Result<_, _>>()?;
+        for &alg in suite.algs() {
             let signer = published
                 .iter()
                 .filter(|r| r.alg == alg && r.active && r.activates_at <= now)
@@ -284,10 +381,16 @@ impl KeySet {
         let next_change_at = published
             .iter()
             .flat_map(|r| [Some(r.activates_at), r.retires_at])
+            .chain([published.iter().any(|r| !suite.allows(r.alg)).then_some(suite.leaving_until)])
             .flatten()
             .filter(|t| *t > now)
             .min();
-        Ok(Self { keys, sealer: kek.derive(&format!("access-token-seal:{tenant_id}")), next_change_at })
+        Ok(Self {
+            keys,
+            sealer: kek.derive(&format!("access-token-seal:{tenant_id}")),
+            suite: suite.clone(),
+            next_change_at,
+        })
     }
 
     /// The SAML signer: the active RS256 key pair and its certificate.
@@ -302,8 +405,15 @@ impl KeySet {
         self.keys.iter().filter_map(|k| k.saml.as_ref()).map(|(_, c)| c.clone()).collect()
     }
 
-    pub fn jwks(&self) -> JwkSet {
-        JwkSet { keys: self.keys.iter().map(|k| k.jwk.clone()).collect() }
+    /// The JWK Set document (RFC 7517 §5).
+    pub fn jwks(&self) -> Value {
+        serde_json::json!({ "keys": self.keys.iter().map(|k| &k.jwk).collect::<Vec<_>>() })
+    }
+
+    /// The algorithm that signs for a client registered with `requested` (the tenant's suite
+    /// decides: `crate::suite::Suite::signing_alg`).
+    pub fn alg_for(&self, requested: SigningAlg) -> SigningAlg {
+        self.suite.signing_alg(requested)
     }
 
     /// The newest active key of `alg`.
@@ -311,18 +421,26 @@ impl KeySet {
         self.keys.iter().rev().find(|k| k.alg == alg && k.active)
     }
 
+    /// A JWT of `claims` for a client registered with `alg`, signed by the tenant's current key
+    /// of the algorithm its suite chooses for that ([`Self::alg_for`]).
     pub fn sign<T: Serialize>(&self, alg: SigningAlg, typ: &str, claims: &T) -> Result<String, JwtError> {
+        let alg = self.alg_for(alg);
         let key = self.signer(alg).ok_or(JwtError::NoKey(alg.as_str()))?;
-        let mut header = Header::new(jwt_alg(alg));
-        header.kid = Some(key.kid.clone());
-        header.typ = Some(typ.to_string());
-        jsonwebtoken::encode(&header, claims, &key.encoding).map_err(|_| JwtError::Sign)
+        match &key.material {
+            Material::Sm2 { signer, .. } => sign_sm2(signer, &key.kid, typ, claims),
+            Material::Jose { encoding, .. } => {
+                let mut header = Header::new(jwt_alg(alg).ok_or(JwtError::Sign)?);
+                header.kid = Some(key.kid.clone());
+                header.typ = Some(typ.to_string());
+                jsonwebtoken::encode(&header, claims, encoding).map_err(|_| JwtError::Sign)
+            }
+        }
     }
 
     /// The `typ` of a JWT's header (`JWT` for ID tokens, `at+jwt` for access tokens,
     /// `logout+jwt` for logout tokens), read without verifying anything.
     pub fn typ_of(token: &str) -> Option<String> {
-        jsonwebtoken::decode_header(token).ok()?.typ
+        CompactJws::parse(token)?.header["typ"].as_str().map(str::to_string)
     }
 
     /// Verifies a JWT this tenant signed: signature by one of our keys (chosen by `kid`, with the
@@ -334,24 +452,34 @@ impl KeySet {
         allow_expired: bool,
         now: i64,
     ) -> Result<T, JwtError> {
-        let header = jsonwebtoken::decode_header(token).map_err(|e| JwtError::Invalid(e.to_string()))?;
-        let kid = header.kid.ok_or_else(|| JwtError::Invalid("no kid".into()))?;
-        let key =
-            self.keys.iter().find(|k| k.kid == kid).ok_or_else(|| JwtError::Invalid("unknown kid".into()))?;
-        let mut v = Validation::new(jwt_alg(key.alg));
-        v.set_issuer(&[issuer]);
-        v.validate_aud = false;
-        v.validate_exp = false;
-        v.required_spec_claims.clear();
-        let data = jsonwebtoken::decode::<serde_json::Value>(token, &key.decoding, &v)
-            .map_err(|e| JwtError::Invalid(e.to_string()))?;
-        if !allow_expired {
-            let exp = data.claims.get("exp").and_then(|e| e.as_i64()).unwrap_or(0);
-            if exp <= now {
-                return Err(JwtError::Invalid("expired".into()));
-            }
+        let invalid = |why: &str| JwtError::Invalid(why.to_string());
+        let jws = CompactJws::parse(token).ok_or_else(|| invalid("not a compact JWS"))?;
+        let kid = jws.header["kid"].as_str().ok_or_else(|| invalid("no kid"))?;
+        let key = self.keys.iter().find(|k| k.kid == kid).ok_or_else(|| invalid("unknown kid"))?;
+        if jws.alg() != Some(key.alg) {
+            return Err(invalid("alg is not the key's"));
         }
-        serde_json::from_value(data.claims).map_err(|e| JwtError::Invalid(e.to_string()))
+        let valid = match &key.material {
+            Material::Sm2 { verifier, .. } => verifier.verify(jws.signing_input.as_bytes(), &jws.signature),
+            Material::Jose { decoding, .. } => {
+                let alg = jwt_alg(key.alg).ok_or_else(|| invalid("alg"))?;
+                let sig = b64(&jws.signature);
+                jsonwebtoken::crypto::verify(&sig, jws.signing_input.as_bytes(), decoding, alg)
+                    .unwrap_or(false)
+            }
+        };
+        if !valid {
+            return Err(invalid("signature"));
+        }
+        let claims: Value =
+            serde_json::from_slice(&jws.payload).map_err(|e| JwtError::Invalid(e.to_string()))?;
+        if claims["iss"].as_str() != Some(issuer) {
+            return Err(invalid("issuer"));
+        }
+        if !allow_expired && claims["exp"].as_i64().is_none_or(|exp| exp <= now) {
+            return Err(invalid("expired"));
+        }
+        serde_json::from_value(claims).map_err(|e| JwtError::Invalid(e.to_string()))
     }
 }
 
@@ -379,7 +507,7 @@ mod tests {
         let kek = Kek::generate(&SystemEnv);
         let records: Vec<_> =
             SigningAlg::ALL.iter().map(|a| generate(&SystemEnv, &kek, "t1", *a).unwrap()).collect();
-        let set = KeySet::load(&records, &kek, "t", SystemEnv.now()).unwrap();
+        let set = KeySet::load(&records, &kek, &dual(), "t", SystemEnv.now()).unwrap();
         let now = SystemEnv.now();
         for alg in SigningAlg::ALL {
             let claims = serde_json::json!({"iss": "https://x", "exp": now + 60, "sub": "a"});
@@ -389,8 +517,10 @@ mod tests {
             assert!(set.verify::<serde_json::Value>(&jwt, "https://y", false, now).is_err());
             assert!(set.verify::<serde_json::Value>(&jwt, "https://x", false, now + 61).is_err());
         }
-        let jwks = serde_json::to_value(set.jwks()).unwrap();
-        assert_eq!(jwks["keys"].as_array().unwrap().len(), 4);
+        let jwks = set.jwks();
+        assert_eq!(jwks["keys"].as_array().unwrap().len(), 5);
+        let sm2 = jwks["keys"].as_array().unwrap().iter().find(|k| k["crv"] == "sm2p256v1").unwrap();
+        assert_eq!((&sm2["kty"], &sm2["alg"]), (&"EC".into(), &"SGD_SM3_SM2".into()));
         let text = jwks.to_string();
         assert!(!text.contains("\"d\""), "private parts must never be published: {text}");
     }
@@ -399,7 +529,57 @@ mod tests {
     fn wrong_kek_cannot_open_keys() {
         let kek = Kek::generate(&SystemEnv);
         let rec = generate(&SystemEnv, &kek, "t1", SigningAlg::ES256).unwrap();
-        assert!(LoadedKey::open(&rec, &Kek::generate(&SystemEnv)).is_err());
+        assert!(LoadedKey::open(&rec, &Kek::generate(&SystemEnv), "").is_err());
+    }
+
+    fn dual() -> Suite {
+        Suite::of(&crate::model::CryptoSettings {
+            profile: crate::model::CryptoProfile::Dual,
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn sm2_tokens_are_compact_jws_verified_with_sm3_and_the_user_id() {
+        let kek = Kek::generate(&SystemEnv);
+        let now = SystemEnv.now();
+        let records = vec![generate(&SystemEnv, &kek, "t", SigningAlg::SM2).unwrap()];
+        let sm = Suite::of(&crate::model::CryptoSettings {
+            profile: crate::model::CryptoProfile::Sm,
+            ..Default::default()
+        });
+        let set = KeySet::load(&records, &kek, &sm, "t", now).unwrap();
+        let claims = serde_json::json!({"iss": "https://x", "exp": now + 60});
+        // a client registered for ES256 gets SM2 on an `sm` tenant
+        let jwt = set.sign(SigningAlg::ES256, "JWT", &claims).unwrap();
+        let jws = CompactJws::parse(&jwt).unwrap();
+        assert_eq!(jws.header["alg"], "SGD_SM3_SM2");
+        assert_eq!(jws.signature.len(), 64, "raw r || s");
+        assert_eq!(KeySet::typ_of(&jwt).as_deref(), Some("JWT"));
+        let key = sm2_verifier_of(&set.jwks()["keys"][0], crate::sm::DEFAULT_USER_ID).unwrap();
+        assert!(key.verify(jws.signing_input.as_bytes(), &jws.signature));
+        assert!(
+            !sm2_verifier_of(&set.jwks()["keys"][0], "")
+                .unwrap()
+                .verify(jws.signing_input.as_bytes(), &jws.signature)
+        );
+        assert!(set.verify::<Value>(&jwt, "https://x", false, now).is_ok());
+        // another tenant user id: the same key does not verify it
+        let other = Suite::of(&crate::model::CryptoSettings {
+            profile: crate::model::CryptoProfile::Sm,
+            sm2_user_id: Some("alice".into()),
+            changed_at: None,
+        });
+        let other = KeySet::load(&records, &kek, &other, "t", now).unwrap();
+        assert!(other.verify::<Value>(&jwt, "https://x", false, now).is_err());
+        // a header naming another algorithm for the SM2 key is refused; so is a changed payload
+        let (_, rest) = jwt.split_once('.').unwrap();
+        let forged = format!("{}.{rest}", b64(br#"{"alg":"ES256","kid":"x"}"#));
+        assert!(set.verify::<Value>(&forged, "https://x", false, now).is_err());
+        let mut parts: Vec<&str> = jwt.split('.').collect();
+        let payload = b64(br#"{"iss":"https://x","exp":9999999999,"admin":true}"#);
+        parts[1] = &payload;
+        assert!(set.verify::<Value>(&parts.join("."), "https://x", false, now).is_err());
     }
 }
 
@@ -426,7 +606,7 @@ mod schedule {
         records.push(next);
         assert_eq!(next_rotation(&records, SigningAlg::ES256, t0 + 950, p), None, "a successor exists");
         let at = |records: &[SigningKeyRecord], now: i64| {
-            let set = KeySet::load(records, &kek, "t", now).unwrap();
+            let set = KeySet::load(records, &kek, &Suite::default(), "t", now).unwrap();
             let kids: Vec<String> = set.keys.iter().map(|k| k.kid.clone()).collect();
             (set.keys.iter().find(|k| k.active).map(|k| k.kid.clone()), kids, set.next_change_at)
         };
@@ -447,5 +627,45 @@ mod schedule {
         // revoked: gone at once
         records[1].revoked_at = Some(t0 + 1001);
         assert_eq!(at(&records, t0 + 1002).1, vec![first]);
+    }
+}
+
+#[cfg(test)]
+mod profile_switch {
+    use super::*;
+    use crate::TestEnv;
+    use crate::model::{CryptoProfile, CryptoSettings};
+
+    #[test]
+    fn keys_of_a_left_profile_verify_until_their_tokens_expire_and_never_sign() {
+        let env = TestEnv::default();
+        let kek = Kek::generate(&env);
+        let t0 = env.now();
+        let mut records: Vec<_> =
+            SigningAlg::INTERNATIONAL.iter().map(|a| generate(&env, &kek, "t", *a).unwrap()).collect();
+        let intl = KeySet::load(&records, &kek, &Suite::default(), "t", t0).unwrap();
+        let old =
+            intl.sign(SigningAlg::ES256, "JWT", &serde_json::json!({"iss": "i", "exp": t0 + 600})).unwrap();
+        // the tenant moves to `sm` at t0: an SM2 key is made and signs at once
+        records.push(generate_at(&env, &kek, "t", SigningAlg::SM2, t0, "sm2".into()).unwrap());
+        let sm = Suite::of(&CryptoSettings {
+            profile: CryptoProfile::Sm,
+            changed_at: Some(t0),
+            ..Default::default()
+        });
+        let set = KeySet::load(&records, &kek, &sm, "t", t0 + 1).unwrap();
+        assert_eq!(set.keys.len(), 5, "the international keys stay published");
+        assert_eq!(
+            set.keys.iter().filter(|k| k.active).map(|k| k.alg).collect::<Vec<_>>(),
+            vec![SigningAlg::SM2]
+        );
+        assert!(set.verify::<Value>(&old, "i", false, t0 + 1).is_ok(), "a token in flight still verifies");
+        let new =
+            set.sign(SigningAlg::ES256, "JWT", &serde_json::json!({"iss": "i", "exp": t0 + 600})).unwrap();
+        assert_eq!(CompactJws::parse(&new).unwrap().alg(), Some(SigningAlg::SM2));
+        assert_eq!(set.next_change_at, Some(retirement(t0)), "reloaded when they go");
+        let later = KeySet::load(&records, &kek, &sm, "t", retirement(t0)).unwrap();
+        assert_eq!(later.keys.iter().map(|k| k.alg).collect::<Vec<_>>(), vec![SigningAlg::SM2]);
+        assert_eq!(later.next_change_at, None);
     }
 }

@@ -109,7 +109,10 @@ mod tests {
         assert_eq!(required_by_roles(&v(&["system_admin"])), Some("aal2"));
         assert_eq!(required_by_roles(&v(&["clerk"])), Some("aal2"));
         assert!(!satisfies("aal1", Some("aal2")) && !satisfies("aal2", Some("aal3")));
-        let published = crate::discovery::metadata(&crate::discovery::Endpoints::new("https://x/t/a"));
+        let published = crate::discovery::metadata(
+            &crate::discovery::Endpoints::new("https://x/t/a"),
+            &Default::default(),
+        );
         assert_eq!(published["acr_values_supported"], serde_json::json!(OFFERED));
     }
 }

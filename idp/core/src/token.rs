@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::client_auth::AuthenticatedClient;
-use crate::crypto::{b64, ct_eq, random_token, sha256, sha256_hex, sha512};
+use crate::crypto::{b64, ct_eq, random_token, sha256, sha256_hex};
 use crate::discovery::Endpoints;
 use crate::error::OAuthError;
 use crate::keys::KeySet;
@@ -506,12 +506,10 @@ fn new_refresh(
 }
 
 /// The `at_hash` of OIDC Core §3.1.3.6: the left half of the hash of the token's ASCII bytes,
-/// with the hash of the ID token's algorithm (SHA-512 for Ed25519).
+/// with the hash of the ID token's algorithm (`crate::suite::token_digest`: SHA-512 for Ed25519,
+/// SM3 for SM2).
 pub fn at_hash(alg: SigningAlg, access_token: &str) -> String {
-    let digest = match alg {
-        SigningAlg::EdDSA => sha512(access_token.as_bytes()),
-        _ => sha256(access_token.as_bytes()),
-    };
+    let digest = crate::suite::token_digest(alg, access_token.as_bytes());
     b64(&digest[..digest.len() / 2])
 }
 
@@ -538,7 +536,7 @@ fn mint(
         let mut claims = json!({
             "iss": issuer, "sub": subject, "aud": client.client_id, "azp": client.client_id,
             "iat": now, "exp": now + s.id_token_ttl,
-            "at_hash": at_hash(s.id_token_alg, &access_token), "act_as": authz.act_as,
+            "at_hash": at_hash(ctx.keys.alg_for(s.id_token_alg), &access_token), "act_as": authz.act_as,
         });
         let obj: &mut serde_json::Map<String, Value> =
             claims.as_object_mut().ok_or_else(|| OAuthError::server_error("claims"))?;

@@ -8,23 +8,40 @@ pub enum SigningAlg {
     RS256,
     PS256,
     EdDSA,
+    /// SM2 with SM3 (GB/T 32918.2), named as GM/T 0125.1-2022 names it; see `crate::sm`.
+    #[serde(rename = "SGD_SM3_SM2", alias = "SM2")]
+    SM2,
 }
 
 impl SigningAlg {
-    pub const ALL: [SigningAlg; 4] =
+    pub const ALL: [SigningAlg; 5] =
+        [SigningAlg::ES256, SigningAlg::RS256, SigningAlg::PS256, SigningAlg::EdDSA, SigningAlg::SM2];
+    /// The international algorithms (the `international` profile's).
+    pub const INTERNATIONAL: [SigningAlg; 4] =
         [SigningAlg::ES256, SigningAlg::RS256, SigningAlg::PS256, SigningAlg::EdDSA];
+    /// The JOSE `alg` (RFC 7518 §3.1; GM/T 0125.1-2022 for SM2), also the stored name.
     pub fn as_str(self) -> &'static str {
         match self {
             SigningAlg::ES256 => "ES256",
             SigningAlg::RS256 => "RS256",
             SigningAlg::PS256 => "PS256",
             SigningAlg::EdDSA => "EdDSA",
+            SigningAlg::SM2 => SM2_JOSE_ALG,
         }
     }
+    /// The algorithm a JOSE `alg` (or a stored name) names. SM2 is also accepted under the
+    /// spellings other signers use for it (`SM2`, `SM3withSM2`, `SM2SM3`, `SM2-SM3`).
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|a| a.as_str() == s)
+        Self::ALL
+            .into_iter()
+            .find(|a| a.as_str() == s)
+            .or_else(|| SM2_ALIASES.iter().any(|a| a.eq_ignore_ascii_case(s)).then_some(SigningAlg::SM2))
     }
 }
+
+/// GM/T 0125.1-2022's identifier of the SM2 signature with SM3 (docs/cryptography.md).
+pub const SM2_JOSE_ALG: &str = "SGD_SM3_SM2";
+const SM2_ALIASES: [&str; 4] = ["SM2", "SM3withSM2", "SM2SM3", "SM2-SM3"];
 
 /// A tenant's signing key as stored: the private key sealed under the KEK.
 #[derive(Clone)]

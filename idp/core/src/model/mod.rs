@@ -24,12 +24,13 @@ pub use client::{AccessTokenFormat, AuthMethod, Client, ClientSettings, ClientTy
 pub use credential::{Ceremony, SmsCheck, SmsCode, TotpCredential, WebauthnCredential};
 pub use grant::Grant;
 pub use identity::RealName;
-pub use key::{SigningAlg, SigningKeyRecord};
+pub use key::{SM2_JOSE_ALG, SigningAlg, SigningKeyRecord};
 pub use session::{
     AuthRequest, CasPgt, CasTicketUse, Interaction, LogoutDelivery, PendingSignIn, ResponseMode,
     SamlParticipation, Session,
 };
 pub use tenant::{
-    DEFAULT_TIME_ZONE, MAX_REFRESH_REUSE_SECONDS, OfferedFactors, Tenant, TenantPolicy, TenantSettings,
+    CryptoProfile, CryptoSettings, DEFAULT_TIME_ZONE, MAX_REFRESH_REUSE_SECONDS, OfferedFactors, Tenant,
+    TenantPolicy, TenantSettings,
 };
 pub use token::{AuthCode, Authorization, DeviceGrant, RefreshToken};

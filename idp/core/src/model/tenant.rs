@@ -27,6 +27,49 @@ pub struct TenantSettings {
     /// Name, logo and colours on the tenant's pages.
     #[serde(default)]
     pub branding: crate::branding::Branding,
+    /// Which algorithms sign, hash and seal for the tenant (`crate::suite`).
+    #[serde(default)]
+    pub crypto: CryptoSettings,
+}
+
+/// The tenant's cryptography: its profile, and the SM2 user identifier its signatures bind.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct CryptoSettings {
+    pub profile: CryptoProfile,
+    /// The SM2 distinguishing identifier in Z_A; none: GM/T 0009's "1234567812345678".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sm2_user_id: Option<String>,
+    /// When the profile last changed: keys of algorithms it left stay published (verifying,
+    /// never signing) until `keys::retirement` of this time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changed_at: Option<i64>,
+}
+
+/// `international`: ES256, RS256, PS256, EdDSA, SHA-256 and AES-GCM; `sm`: SM2, SM3 and SM4
+/// only; `dual`: both key sets published, each client choosing its algorithm.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum CryptoProfile {
+    #[default]
+    International,
+    Sm,
+    Dual,
+}
+
+impl CryptoProfile {
+    pub const ALL: [CryptoProfile; 3] =
+        [CryptoProfile::International, CryptoProfile::Sm, CryptoProfile::Dual];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CryptoProfile::International => "international",
+            CryptoProfile::Sm => "sm",
+            CryptoProfile::Dual => "dual",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
+    }
 }
 
 /// A tenant's own rules; `None` keeps the deployment's (configuration).

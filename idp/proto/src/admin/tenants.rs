@@ -24,6 +24,24 @@ pub struct TenantDetail {
     #[serde(default)]
     pub defaults: TenantPolicy,
     pub branding: BrandingSummary,
+    /// The cryptography profile and the algorithms it signs with.
+    #[serde(default)]
+    pub crypto: TenantCrypto,
+}
+
+/// A tenant's cryptography (docs/cryptography.md).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
+pub struct TenantCrypto {
+    /// `international`, `sm` (SM2, SM3 and SM4 only) or `dual`.
+    pub profile: String,
+    /// The SM2 user identifier bound into SM2 signatures; `null` in a request: the default
+    /// of GM/T 0009, `1234567812345678`.
+    pub sm2_user_id: Option<String>,
+    /// The signing algorithms (JOSE names), in answers; ignored in requests.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub algs: Vec<String>,
 }
 
 /// `POST /tenants`: its own issuer and signing keys at once.
@@ -48,6 +66,9 @@ pub struct TenantRules {
     /// `registration` (self-registration) and `password_reset` (forgotten password).
     pub factors: Option<Vec<String>>,
     pub policy: Option<TenantPolicy>,
+    /// Moves the tenant to another cryptography profile or SM2 user identifier (its security
+    /// administrators); keys follow at once, tokens in flight keep verifying.
+    pub crypto: Option<TenantCrypto>,
 }
 
 /// A tenant's own session, lockout and password rules; `null` keeps the deployment's.

@@ -52,6 +52,14 @@ fn info(state: &crate::state::AppState, t: &Tenant) -> TenantDetail {
                 ..idp_proto::TenantPolicy::default()
             }
         },
+        crypto: {
+            let suite = idp_core::suite::Suite::of(&t.settings.crypto);
+            idp_proto::TenantCrypto {
+                profile: suite.profile.as_str().into(),
+                sm2_user_id: Some(suite.sm2_user_id.clone()),
+                algs: suite.alg_names().into_iter().map(String::from).collect(),
+            }
+        },
         branding: BrandingSummary {
             name_zh: b.name_zh.clone(),
             name_en: b.name_en.clone(),
@@ -242,11 +250,25 @@ pub async fn set_settings(
         Ok(v) => v,
         Err(r) => return r,
     };
-    match state
-        .ops
-        .set_tenant_rules_by(&t.tenant.slug, r.factors.as_deref(), r.policy.map(policy_in), &c.account_id)
-        .await
-    {
+    let crypto = match r.crypto.map(|c| (idp_core::model::CryptoProfile::parse(&c.profile), c)) {
+        Some((None, _)) => {
+            return problem(StatusCode::BAD_REQUEST, "crypto.profile is international, sm or dual.");
+        }
+        Some((Some(p), c)) => Some((p, c.sm2_user_id)),
+        None => None,
+    };
+    let ops = &state.ops;
+    let by = &c.account_id;
+    let done = async {
+        let mut t = ops
+            .set_tenant_rules_by(&t.tenant.slug, r.factors.as_deref(), r.policy.map(policy_in), by)
+            .await?;
+        if let Some((profile, id)) = crypto {
+            t = ops.set_tenant_crypto_by(&t.slug, Some(profile), Some(id), by).await?;
+        }
+        anyhow::Ok(t)
+    };
+    match done.await {
         Ok(t) => ok(StatusCode::OK, &info(&state, &t)),
         Err(e) => refused(e),
     }

@@ -2,7 +2,8 @@
 /// keys.
 use anyhow::Context;
 use clap::Subcommand;
-use idp_core::model::SigningAlg;
+use idp_core::model::{CryptoProfile, SigningAlg};
+use idp_core::suite::Suite;
 
 use super::{TenantArg, print};
 use crate::ops::Ops;
@@ -24,6 +25,23 @@ pub enum TenantCmd {
         tenant: TenantArg,
         names: Vec<String>,
     },
+    /// The tenant's cryptography profile: international (ES256, RS256, PS256, EdDSA), sm (SM2
+    /// with SM3 only) or dual (both; each client chooses). Without options, shows it. Moving
+    /// creates keys for the new algorithms, which sign at once; keys of the algorithms left
+    /// keep verifying until their tokens have expired (docs/cryptography.md).
+    Crypto {
+        #[command(flatten)]
+        tenant: TenantArg,
+        #[arg(long, value_parser = ["international", "sm", "dual"])]
+        profile: Option<String>,
+        /// The SM2 user identifier bound into every SM2 signature (Z_A); clients must verify
+        /// with the same one. Default: GM/T 0009's 1234567812345678.
+        #[arg(long, conflicts_with = "default_sm2_user_id")]
+        sm2_user_id: Option<String>,
+        /// Back to the default SM2 user identifier.
+        #[arg(long)]
+        default_sm2_user_id: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -38,7 +56,7 @@ pub enum KeyCmd {
     Rotate {
         #[command(flatten)]
         tenant: TenantArg,
-        #[arg(long, value_parser = ["ES256", "RS256", "PS256", "EdDSA"])]
+        #[arg(long, value_parser = ["ES256", "RS256", "PS256", "EdDSA", "SGD_SM3_SM2"])]
         alg: String,
     },
     /// Withdraw a key at once (a compromise): no longer published or accepted, so what it
@@ -67,6 +85,27 @@ pub(super) async fn tenant_command(ops: &Ops, json: bool, cmd: TenantCmd) -> any
                     .join("\n")
             })
         }
+        TenantCmd::Crypto { tenant, profile, sm2_user_id, default_sm2_user_id } => {
+            let profile = profile.as_deref().and_then(CryptoProfile::parse);
+            let id = if default_sm2_user_id { Some(None) } else { sm2_user_id.map(Some) };
+            let t = if profile.is_some() || id.is_some() {
+                ops.set_tenant_crypto_by(&tenant.tenant, profile, id, crate::ops::OPERATOR).await?
+            } else {
+                ops.tenant(&tenant.tenant).await?
+            };
+            let suite = Suite::of(&t.settings.crypto);
+            let out = serde_json::json!({
+                "profile": suite.profile.as_str(), "sm2_user_id": suite.sm2_user_id, "algs": suite.alg_names(),
+            });
+            print(json, &out, || {
+                format!(
+                    "profile: {}\nalgorithms: {}\nsm2_user_id: {}",
+                    suite.profile.as_str(),
+                    suite.alg_names().join(" "),
+                    suite.sm2_user_id
+                )
+            })
+        }
         TenantCmd::Factors { tenant, names } => {
             let set = (!names.is_empty()).then_some(names.as_slice());
             let t = ops.tenant_factors(&tenant.tenant, set).await?;
@@ -91,7 +130,7 @@ pub(super) async fn key_command(ops: &Ops, json: bool, cmd: KeyCmd) -> anyhow::R
             (tenant.tenant, None)
         }
         KeyCmd::Rotate { tenant, alg } => {
-            let alg = SigningAlg::ALL.into_iter().find(|a| a.as_str() == alg).context("unknown alg")?;
+            let alg = SigningAlg::parse(&alg).context("unknown alg")?;
             let key = ops.rotate_key(&tenant.tenant, alg).await?;
             (tenant.tenant, Some(key.kid))
         }

@@ -46,7 +46,7 @@ pub async fn readyz(AxState(state): State) -> Response {
         check("migrations", schema);
         let slug = state.config().admin_tenant.clone();
         let keys = match tokio::time::timeout(CHECK_TIMEOUT, state.tenant(&slug)).await {
-            Ok(Ok(Some(t))) if !t.keys.jwks().keys.is_empty() => Ok(()),
+            Ok(Ok(Some(t))) if !t.keys.keys.is_empty() => Ok(()),
             Ok(Ok(_)) => Err(format!("tenant {slug} has no signing keys")),
             _ => Err("cannot be loaded".to_string()),
         };

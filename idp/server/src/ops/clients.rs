@@ -160,7 +160,7 @@ pub fn apply(s: &mut ClientSettings, req: &ClientRequest) -> anyhow::Result<()> 
     }
     if let Some(alg) = &req.id_token_signed_response_alg {
         s.id_token_alg = SigningAlg::parse(alg)
-            .ok_or_else(|| anyhow!("the ID token algorithm is ES256, RS256, PS256 or EdDSA"))?;
+            .ok_or_else(|| anyhow!("the ID token algorithm is ES256, RS256, PS256, EdDSA or SGD_SM3_SM2"))?;
     }
     if let Some(ttl) = req.access_token_ttl {
         if !(30..=idp_core::keys::MAX_TOKEN_LIFETIME).contains(&ttl) {
@@ -226,6 +226,18 @@ pub fn apply(s: &mut ClientSettings, req: &ClientRequest) -> anyhow::Result<()> 
 
 /// A resource identifier (RFC 8707 §2): an absolute https URI (http only on loopback, for
 /// development) without a fragment.
+/// A client's algorithm must be one its tenant's cryptography profile has keys for.
+fn check_profile_alg(suite: &idp_core::suite::Suite, s: &ClientSettings) -> anyhow::Result<()> {
+    if !suite.allows(s.id_token_alg) {
+        bail!(
+            "the tenant's cryptography profile ({}) signs with {}",
+            suite.profile.as_str(),
+            suite.alg_names().join(", ")
+        );
+    }
+    Ok(())
+}
+
 pub fn check_resource(r: &str) -> anyhow::Result<()> {
     let ok = r.len() <= 512
         && url::Url::parse(r).is_ok_and(|u| {
@@ -362,8 +374,11 @@ impl Ops {
         if matches!(client_type, ClientType::Cas | ClientType::Saml) {
             settings.scope = "openid profile".into();
         }
+        let suite = idp_core::suite::Suite::of(&self.tenant(slug).await?.settings.crypto);
+        settings.id_token_alg = suite.default_alg();
         let req = &self.with_fetched_metadata(req).await?;
         apply(&mut settings, req)?;
+        check_profile_alg(&suite, &settings)?;
         type_limits(client_type, &settings)?;
         self.check_cas_overlap(slug, None, &settings).await?;
         settings.organisation_id = organisation_id;
@@ -402,6 +417,12 @@ impl Ops {
         }
         let req = &self.with_fetched_metadata(req).await?;
         apply(&mut client.settings, req)?;
+        if req.id_token_signed_response_alg.is_some() {
+            check_profile_alg(
+                &idp_core::suite::Suite::of(&self.tenant(slug).await?.settings.crypto),
+                &client.settings,
+            )?;
+        }
         type_limits(client.client_type, &client.settings)?;
         self.check_cas_overlap(slug, Some(id), &client.settings).await?;
         self.check_admin_scope(slug, client.client_type, &mut client.settings)?;

@@ -18,6 +18,7 @@ use idp_core::model::{
     Account, AuditEvent, Client, ClientSettings, ClientType, OfferedFactors, SigningAlg, SigningKeyRecord,
     Tenant, TotpCredential,
 };
+use idp_core::suite::Suite;
 use idp_core::{Env, Store, keys, password};
 
 use crate::config::Config;
@@ -147,7 +148,7 @@ impl Ops {
         self.store.tenant_by_slug(slug).await?.ok_or_else(|| anyhow!("no tenant {slug:?}"))
     }
 
-    /// Creates a tenant with a fresh ES256, RS256 and EdDSA key.
+    /// Creates a tenant (on the `international` profile) with a fresh key of each of its algorithms.
     pub async fn add_tenant(&self, slug: &str, name: Option<&str>) -> anyhow::Result<Tenant> {
         if !valid_slug(slug) {
             bail!("a tenant slug is 1-40 characters of a-z, 0-9 and '-'");
@@ -164,7 +165,7 @@ impl Ops {
             settings: Default::default(),
         };
         self.store.insert_tenant(&tenant).await?;
-        for alg in SigningAlg::ALL {
+        for &alg in Suite::of(&tenant.settings.crypto).algs() {
             let key =
                 keys::generate(self.env.as_ref(), &self.kek, &tenant.id, alg).map_err(|e| anyhow!(e))?;
             self.store.insert_signing_key(&key).await?;
@@ -202,6 +203,14 @@ impl Ops {
         by: &str,
     ) -> anyhow::Result<SigningKeyRecord> {
         let tenant = self.tenant(slug).await?;
+        let suite = Suite::of(&tenant.settings.crypto);
+        if !suite.allows(alg) {
+            bail!(
+                "the tenant's cryptography profile ({}) has no {} keys",
+                suite.profile.as_str(),
+                alg.as_str()
+            );
+        }
         let key = keys::generate(self.env.as_ref(), &self.kek, &tenant.id, alg).map_err(|e| anyhow!(e))?;
         self.store.insert_signing_key(&key).await?;
         self.store.retire_signing_keys(&tenant.id, alg, &key.kid, keys::retirement(key.activates_at)).await?;
@@ -216,15 +225,17 @@ impl Ops {
         let t = self.tenant(slug).await?;
         let records = self.store.signing_keys(&t.id).await?;
         let now = self.now();
-        let set = KeySet::load(&records, &self.kek, &t.id, now)?;
+        let set = KeySet::load(&records, &self.kek, &Suite::of(&t.settings.crypto), &t.id, now)?;
         Ok(records
             .iter()
             .map(|k| {
+                let published = set.keys.iter().find(|l| l.kid == k.kid);
                 let state = if k.revoked_at.is_some() {
                     "revoked"
-                } else if k.retires_at.is_some_and(|r| r <= now) {
+                } else if published.is_none() {
+                    // past its retirement, or of an algorithm the tenant's profile left
                     "retired"
-                } else if set.keys.iter().any(|l| l.kid == k.kid && l.active) {
+                } else if published.is_some_and(|l| l.active) {
                     "signs"
                 } else if k.activates_at > now {
                     "published, signs later"
@@ -253,7 +264,10 @@ impl Ops {
         let key = records.iter().find(|k| k.kid == kid).with_context(|| format!("no key {kid:?}"))?;
         let now = self.now();
         let was_signing =
-            KeySet::load(&records, &self.kek, &tenant.id, now)?.keys.iter().any(|k| k.kid == kid && k.active);
+            KeySet::load(&records, &self.kek, &Suite::of(&tenant.settings.crypto), &tenant.id, now)?
+                .keys
+                .iter()
+                .any(|k| k.kid == kid && k.active);
         anyhow::ensure!(
             self.store.revoke_signing_key(&tenant.id, kid, now).await?,
             "the key {kid} is already revoked"
@@ -284,7 +298,7 @@ impl Ops {
             }
             let records = self.store.signing_keys(&tenant.id).await?;
             let mut changed = false;
-            for alg in SigningAlg::ALL {
+            for &alg in Suite::of(&tenant.settings.crypto).algs() {
                 let live = records
                     .iter()
                     .any(|k| k.alg == alg && k.revoked_at.is_none() && k.retires_at.is_none_or(|t| t > now));

@@ -14,6 +14,7 @@ use governor::{DefaultKeyedRateLimiter, Quota};
 use idp_core::discovery::{Endpoints, metadata};
 use idp_core::keys::KeySet;
 use idp_core::model::Tenant;
+use idp_core::suite::Suite;
 use idp_core::{Env, OAuthError, Store};
 
 use crate::config::Config;
@@ -285,10 +286,11 @@ impl AppState {
             return Ok(None);
         }
         let records = self.store().signing_keys(&tenant.id).await?;
-        let keys = KeySet::load(&records, &self.ops.kek, &tenant.id, now)
-            .map_err(|e| OAuthError::server_error(format!("tenant {slug} keys: {e}")))?;
+        let keys =
+            KeySet::load(&records, &self.ops.kek, &Suite::of(&tenant.settings.crypto), &tenant.id, now)
+                .map_err(|e| OAuthError::server_error(format!("tenant {slug} keys: {e}")))?;
         let endpoints = Endpoints::new(self.config().issuer(slug));
-        let discovery_json = metadata(&endpoints).to_string();
+        let discovery_json = metadata(&endpoints, &keys.suite).to_string();
         let jwks_json =
             serde_json::to_string(&keys.jwks()).map_err(|e| OAuthError::server_error(e.to_string()))?;
         let look = Arc::new(look::Look::of(&tenant));

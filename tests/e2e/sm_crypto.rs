@@ -1,0 +1,197 @@
+//! A tenant on the `sm` cryptography profile (docs/cryptography.md), end to end and checked by
+//! implementations nobody here wrote: its ID tokens verified by npm `sm-crypto` and PyPI
+//! `gmssl` (the relying-party examples of `client-examples/sm2-node` and `sm2-python`, at_hash
+//! from SM3 included); its JWT access tokens and logout tokens SM2-signed; a client
+//! authenticating with `private_key_jwt` signed by `sm-crypto`; and the move from the
+//! international profile leaving tokens in flight valid.
+
+use std::process::Command;
+
+use idp_core::model::{AccessTokenFormat, ClientSettings, ClientType, CryptoProfile};
+use serde_json::{Value, json};
+
+use crate::browser::{Browser, rp_http};
+use crate::cas_interop::root;
+use crate::common::{Backend, TestServer, auth_url};
+use crate::rp::{claims, redeem, userinfo};
+
+const OPERATOR: &str = "operator";
+
+/// Runs a client example; its JSON answer and whether it exited 0.
+fn example(program: &str, args: &[&str]) -> (bool, Value) {
+    let dir = root().join("client-examples");
+    let mut cmd = if program.ends_with(".py") { Command::new("python3") } else { Command::new("node") };
+    let out = cmd
+        .arg(dir.join(program))
+        .args(args)
+        .current_dir(dir.join(program.split('/').next().unwrap_or_default()))
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e} (scripts/test.sh installs node, sm-crypto and gmssl)"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let value = serde_json::from_str(text.trim())
+        .unwrap_or_else(|_| panic!("{program}: {text} {}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.success(), value)
+}
+
+/// A web client's tokens for `lin` (client_secret_basic).
+async fn sign_in(s: &TestServer, b: &Browser, client: &str, secret: &str) -> Value {
+    let cb = b.authorize(s, &auth_url(&s.issuer, client, "&nonce=n1"), "lin").await.callback();
+    redeem(s, client, secret, &cb["code"]).await
+}
+
+fn header(jwt: &str) -> Value {
+    let h = jwt.split('.').next().unwrap();
+    serde_json::from_slice(&idp_core::crypto::b64_decode(h).unwrap()).unwrap()
+}
+
+async fn sm_tenant(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    s.add_account("lin").await;
+    let web = ClientSettings { access_token_format: AccessTokenFormat::Jwt, ..ClientSettings::default() };
+    let (client, secret) = s.add_client(ClientType::Web, web).await;
+    let secret = secret.unwrap();
+    let b = Browser::new();
+
+    // on the international profile first: an ES256 ID token, in flight across the move
+    let before = sign_in(&s, &b, &client, &secret).await;
+    assert_eq!(header(before["id_token"].as_str().unwrap())["alg"], "ES256");
+
+    s.ops.set_tenant_crypto_by("main", Some(CryptoProfile::Sm), None, OPERATOR).await.unwrap();
+    // every node reloads within a second
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let http = rp_http();
+    let meta: Value = http
+        .get(format!("{}/.well-known/openid-configuration", s.issuer))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(meta["id_token_signing_alg_values_supported"], json!(["SGD_SM3_SM2"]));
+    assert_eq!(meta["token_endpoint_auth_signing_alg_values_supported"], json!(["SGD_SM3_SM2"]));
+    let jwks: Value = http.get(format!("{}/jwks", s.issuer)).send().await.unwrap().json().await.unwrap();
+    let keys = jwks["keys"].as_array().unwrap();
+    let sm2 = keys.iter().find(|k| k["crv"] == "sm2p256v1").expect("an SM2 key published");
+    assert_eq!((&sm2["kty"], &sm2["alg"], &sm2["use"]), (&json!("EC"), &json!("SGD_SM3_SM2"), &json!("sig")));
+    assert!(sm2.get("d").is_none(), "no private part: {sm2}");
+    assert!(
+        keys.iter().any(|k| k["kid"] == header(before["id_token"].as_str().unwrap())["kid"]),
+        "the international keys stay published while their tokens live"
+    );
+
+    // tokens issued before the move still work
+    let (status, _) = userinfo(&s, before["access_token"].as_str().unwrap()).await;
+    assert_eq!(status, 200, "an access token in flight");
+
+    // after: SM2 for the client registered with ES256, verified by sm-crypto and gmssl
+    let after = sign_in(&s, &b, &client, &secret).await;
+    let (id_token, access) = (after["id_token"].as_str().unwrap(), after["access_token"].as_str().unwrap());
+    assert_eq!(header(id_token)["alg"], "SGD_SM3_SM2");
+    assert_eq!(header(access)["alg"], "SGD_SM3_SM2", "JWT access tokens too");
+    assert_eq!(header(access)["typ"], "at+jwt");
+    for program in ["sm2-node/verify_id_token.mjs", "sm2-python/verify_id_token.py"] {
+        let (ok, out) = example(program, &[&s.issuer, &client, id_token, access]);
+        assert!(ok, "{program}: {out}");
+        assert_eq!(out["claims"]["nonce"], "n1");
+        // a token changed after signing, and the wrong at_hash, are refused
+        let mut forged = id_token.to_string();
+        let cut = forged.rfind('.').unwrap() - 2;
+        forged.replace_range(cut..cut + 1, if &forged[cut..cut + 1] == "A" { "B" } else { "A" });
+        let (ok, out) = example(program, &[&s.issuer, &client, &forged]);
+        assert!(!ok && out["why"] == "signature", "{program}: {out}");
+        let (ok, out) = example(program, &[&s.issuer, &client, id_token, "another-token"]);
+        assert!(!ok && out["why"] == "at_hash", "{program}: {out}");
+    }
+    // the access token works at UserInfo, and sm-crypto verifies its signature too
+    let (status, info) = userinfo(&s, access).await;
+    assert_eq!(status, 200, "{info}");
+    assert_eq!(claims(access)["iss"], s.issuer);
+
+    // an ID token of before still serves as id_token_hint after the move
+    let hint = before["id_token"].as_str().unwrap();
+    let res = b.http.get(format!("{}/end_session?id_token_hint={hint}", s.issuer)).send().await.unwrap();
+    assert!(res.status().is_success() || res.status().is_redirection(), "{}", res.status());
+}
+crate::both_backends!(sm_profile, sm_tenant);
+
+/// `private_key_jwt` with an SM2 key made and used by sm-crypto; ES256 assertions are refused
+/// on an `sm` tenant; a key of another algorithm cannot be rotated in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_sm2_client_assertion_from_sm_crypto_authenticates() {
+    let s = TestServer::start(Backend::Sqlite).await.unwrap();
+    s.ops.set_tenant_crypto_by("main", Some(CryptoProfile::Sm), None, OPERATOR).await.unwrap();
+    let (_, key) = example("sm2-node/client_assertion.mjs", &["keygen"]);
+    let settings = ClientSettings {
+        auth_methods: vec![idp_core::model::AuthMethod::PrivateKeyJwt],
+        jwks: Some(json!({"keys": [key["jwk"]]})),
+        ..ClientSettings::default()
+    };
+    let (client, _) = s.add_client(ClientType::Service, settings).await;
+    let token_endpoint = format!("{}/token", s.issuer);
+    let assertion = |aud: &str| {
+        let out = Command::new("node")
+            .arg(root().join("client-examples/sm2-node/client_assertion.mjs"))
+            .args([
+                "sign",
+                &client,
+                aud,
+                key["private"].as_str().unwrap(),
+                key["jwk"]["kid"].as_str().unwrap(),
+            ])
+            .current_dir(root().join("client-examples/sm2-node"))
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let ask = |jwt: String| {
+        let token_endpoint = token_endpoint.clone();
+        async move {
+            let form = [
+                ("grant_type", "client_credentials"),
+                ("client_assertion_type", idp_core::client_auth::ASSERTION_TYPE),
+                ("client_assertion", jwt.as_str()),
+            ];
+            let res = rp_http().post(&token_endpoint).form(&form).send().await.unwrap();
+            (res.status().as_u16(), res.json::<Value>().await.unwrap())
+        }
+    };
+    let good = assertion(&token_endpoint);
+    let (status, body) = ask(good.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(header(body["access_token"].as_str().unwrap_or("e30.e30.x"))["alg"], "SGD_SM3_SM2");
+    // replayed, for another audience, or with a changed payload: refused
+    assert_eq!(ask(good.clone()).await.0, 401, "replay");
+    assert_eq!(ask(assertion("https://elsewhere.example/token")).await.0, 401, "audience");
+    let fresh = assertion(&token_endpoint);
+    let mut parts: Vec<String> = fresh.split('.').map(String::from).collect();
+    let mut payload = claims(&fresh);
+    payload["exp"] = json!(payload["exp"].as_i64().unwrap() + 3000);
+    parts[1] = idp_core::crypto::b64(payload.to_string().as_bytes());
+    assert_eq!(ask(parts.join(".")).await.0, 401, "a changed payload");
+
+    // another user ID: the same signature does not verify (Z_A binds it)
+    s.ops.set_tenant_crypto_by("main", None, Some(Some("another-id".into())), OPERATOR).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(
+        ask(assertion(&token_endpoint)).await.0,
+        401,
+        "the tenant's user ID differs from the signer's"
+    );
+
+    // international keys cannot be rotated into an `sm` tenant, nor clients registered for them
+    let err = s.ops.rotate_key("main", idp_core::model::SigningAlg::ES256).await.unwrap_err();
+    assert!(err.to_string().contains("profile"), "{err}");
+    let req = idp_proto::ClientRequest {
+        client_type: Some("web".into()),
+        name: Some("x".into()),
+        redirect_uris: Some(vec!["https://app.example/cb".into()]),
+        id_token_signed_response_alg: Some("RS256".into()),
+        ..Default::default()
+    };
+    let err = s.ops.register_client_by("main", &req, None, OPERATOR).await.unwrap_err();
+    assert!(err.to_string().contains("signs with SGD_SM3_SM2"), "{err}");
+    let req = idp_proto::ClientRequest { id_token_signed_response_alg: None, ..req };
+    let (c, _) = s.ops.register_client_by("main", &req, None, OPERATOR).await.unwrap();
+    assert_eq!(c.settings.id_token_alg, idp_core::model::SigningAlg::SM2, "an `sm` tenant's default");
+}
