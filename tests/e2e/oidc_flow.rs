@@ -75,9 +75,14 @@ mod aws_lc_rs_shim {
     /// A fresh P-256 key in PKCS#8, made through the provider's own key generator.
     pub fn generate_p256_pkcs8() -> Vec<u8> {
         let kek = idp_core::crypto::Kek::generate(&idp_core::SystemEnv);
-        let rec =
-            idp_core::keys::generate(&idp_core::SystemEnv, &kek, "rp", idp_core::model::SigningAlg::ES256)
-                .unwrap();
+        let rec = idp_core::keys::generate(
+            &idp_core::SystemEnv,
+            &kek,
+            "rp",
+            idp_core::model::SigningAlg::ES256,
+            Default::default(),
+        )
+        .unwrap();
         kek.open(&rec.sealed_private_key, &format!("signing-key:{}", rec.kid)).unwrap()
     }
 }

@@ -175,9 +175,14 @@ async fn assertions(b: Backend) {
     };
     let (jwks, key) = {
         let kek = idp_core::crypto::Kek::generate(&idp_core::SystemEnv);
-        let rec =
-            idp_core::keys::generate(&idp_core::SystemEnv, &kek, "rp", idp_core::model::SigningAlg::ES256)
-                .unwrap();
+        let rec = idp_core::keys::generate(
+            &idp_core::SystemEnv,
+            &kek,
+            "rp",
+            idp_core::model::SigningAlg::ES256,
+            Default::default(),
+        )
+        .unwrap();
         let pkcs8 = kek.open(&rec.sealed_private_key, &format!("signing-key:{}", rec.kid)).unwrap();
         let enc = jsonwebtoken::EncodingKey::from_ec_der(&pkcs8);
         let mut jwk =
@@ -238,6 +243,7 @@ async fn assertions(b: Backend) {
         &idp_core::crypto::Kek::from_bytes([7; 32]),
         "x",
         idp_core::model::SigningAlg::ES256,
+        Default::default(),
     )
     .unwrap();
     let pk = idp_core::crypto::Kek::from_bytes([7; 32])

@@ -3,11 +3,16 @@
 //! `gmssl` (the relying-party examples of `client-examples/sm2-node` and `sm2-python`, at_hash
 //! from SM3 included); its JWT access tokens and logout tokens SM2-signed; a client
 //! authenticating with `private_key_jwt` signed by `sm-crypto`; and the move from the
-//! international profile leaving tokens in flight valid.
+//! international profile leaving tokens in flight valid, while the tenant's sealed data is
+//! re-sealed with SM4-GCM and its audit chain goes on with HMAC-SM3 (recomputed by sm-crypto).
 
 use std::process::Command;
 
+use idp_core::Env;
+
+use idp_core::crypto::{Kek, MacAlg, SealAlg};
 use idp_core::model::{AccessTokenFormat, ClientSettings, ClientType, CryptoProfile};
+use idp_core::ports::SealedColumn;
 use serde_json::{Value, json};
 
 use crate::browser::{Browser, rp_http};
@@ -52,9 +57,44 @@ async fn sm_tenant(backend: Backend) {
     let secret = secret.unwrap();
     let b = Browser::new();
 
-    // on the international profile first: an ES256 ID token, in flight across the move
+    // on the international profile first: an ES256 ID token, in flight across the move; an
+    // authenticator, recovery codes and an ID number sealed and hashed the international way
     let before = sign_in(&s, &b, &client, &secret).await;
     assert_eq!(header(before["id_token"].as_str().unwrap())["alg"], "ES256");
+    let tenant = s.ops.tenant("main").await.unwrap();
+    let lin = s.ops.account("main", "lin").await.unwrap();
+    let seed = s.ops.enrol_totp("main", "lin").await.unwrap();
+    let code = seed.code_at_step(s.env.now() / 30);
+    let old_codes = s.ops.confirm_totp("main", "lin", &code).await.unwrap();
+    let id_number = "220102199003070013";
+    let record = idp_core::model::RealName {
+        account_id: lin.id.clone(),
+        tenant_id: tenant.id.clone(),
+        level: 2,
+        name: "林晓".into(),
+        id_type: "resident_id".into(),
+        id_sealed: idp_core::realname::seal_id(&s.ops.kek, &s.env, SealAlg::Aes256Gcm, &tenant.id, id_number),
+        id_hash: idp_core::realname::id_hash(&s.ops.kek, &tenant.id, id_number),
+        id_masked: "2201**********0013".into(),
+        method: "provider".into(),
+        verifier: "simulator".into(),
+        verified_at: 1,
+        evidence: None,
+    };
+    s.ops.store.put_real_name(&record).await.unwrap();
+    let sealed_forms = |s: &TestServer| {
+        let (store, tenant_id) = (s.ops.store.clone(), tenant.id.clone());
+        async move {
+            let mut forms = vec![];
+            for column in SealedColumn::ALL {
+                for (_, v) in store.sealed_values(&tenant_id, column, "", 100).await.unwrap() {
+                    forms.push(Kek::sealed_with(&v));
+                }
+            }
+            forms
+        }
+    };
+    assert!(sealed_forms(&s).await.iter().all(|f| *f == SealAlg::Aes256Gcm));
 
     s.ops.set_tenant_crypto_by("main", Some(CryptoProfile::Sm), None, OPERATOR).await.unwrap();
     // every node reloads within a second
@@ -107,6 +147,63 @@ async fn sm_tenant(backend: Backend) {
     let (status, info) = userinfo(&s, access).await;
     assert_eq!(status, 200, "{info}");
     assert_eq!(claims(access)["iss"], s.issuer);
+
+    // at rest: the new SM2 key is SM4-sealed at once; the rest is re-sealed while serving, and
+    // everything still opens
+    let keys = s.ops.store.signing_keys(&tenant.id).await.unwrap();
+    let sm2_key = keys.iter().find(|k| k.alg == idp_core::model::SigningAlg::SM2).unwrap();
+    assert_eq!(Kek::sealed_with(&sm2_key.sealed_private_key), SealAlg::Sm4Gcm);
+    let tenant = s.ops.tenant("main").await.unwrap();
+    let done = s.ops.reseal(&tenant, Some(2)).await.unwrap();
+    assert_eq!((done.resealed, done.complete), (2, false), "a bounded step: {done:?}");
+    let done = s.ops.reseal(&tenant, None).await.unwrap();
+    assert!(done.complete && done.unreadable.is_empty() && done.resealed >= 4, "{done:?}");
+    assert!(sealed_forms(&s).await.iter().all(|f| *f == SealAlg::Sm4Gcm));
+    assert!(s.ops.tenant("main").await.unwrap().settings.crypto.resealed);
+    assert_eq!(s.ops.reseal_on_schedule(100).await.unwrap(), 0, "nothing left to do");
+    let cred = s.ops.store.totp(&lin.id).await.unwrap().unwrap();
+    assert_eq!(s.ops.totp_secret(&cred).unwrap().as_bytes(), seed.as_bytes(), "the seed opens");
+    let bound = s.ops.store.real_name(&lin.id).await.unwrap().unwrap();
+    assert_eq!(
+        idp_core::realname::open_id(&s.ops.kek, &tenant.id, &bound.id_sealed).as_deref(),
+        Some(id_number)
+    );
+    // keys re-sealed still sign and verify what they signed
+    let (status, _) = userinfo(&s, before["access_token"].as_str().unwrap()).await;
+    assert_eq!(status, 200);
+
+    // recovery codes made now are HMAC-SM3 digests; those made before still work, once each
+    let suite = idp_core::suite::Suite::of(&tenant.settings.crypto);
+    let new_codes = s.ops.new_recovery_codes(&tenant.id, &lin.id, &suite).await.unwrap();
+    let key = |mac| idp_core::totp::RecoveryKey {
+        kek: &s.ops.kek,
+        tenant_id: &tenant.id,
+        account_id: &lin.id,
+        mac,
+    };
+    let stored = idp_core::totp::recovery_hash(&key(MacAlg::HmacSm3), &new_codes[0]);
+    assert!(stored.starts_with("sm3:"), "{stored}");
+    assert!(s.ops.store.use_recovery_code(&lin.id, &stored, s.env.now()).await.unwrap());
+    assert!(!s.ops.store.use_recovery_code(&lin.id, &stored, s.env.now()).await.unwrap(), "once");
+    let _ = old_codes;
+
+    // the audit chain: HMAC-SM3 links from the move on, intact, and recomputed by sm-crypto
+    let report = s.ops.verify_audit().await.unwrap();
+    assert!(report.intact(), "{report:?}");
+    let filter = idp_core::audit::Filter { limit: 3, ..Default::default() };
+    let last = s.ops.store.audit_search(&tenant.id, &filter).await.unwrap().remove(0);
+    let mac = last.hash.strip_prefix("sm3:").unwrap_or_else(|| panic!("an SM3 link: {last:?}"));
+    let input = idp_core::audit::link_input(&last.prev_hash, &last.fields());
+    let chain_key = idp_core::crypto::b64_decode(&idp_core::audit::chain_key(&s.ops.kek).encode()).unwrap();
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let script = "const {sm3} = require('sm-crypto'); \
+        console.log(sm3(Buffer.from(process.argv[1], 'hex'), {key: process.argv[2], mode: 'hmac'}))";
+    let out = Command::new("node")
+        .args(["-e", script, &hex(&input), &hex(&chain_key)])
+        .current_dir(root().join("client-examples/sm2-node"))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), mac, "{}", String::from_utf8_lossy(&out.stderr));
 
     // an ID token of before still serves as id_token_hint after the move
     let hint = before["id_token"].as_str().unwrap();

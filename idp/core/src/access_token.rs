@@ -75,7 +75,10 @@ pub fn issue(
         AccessTokenFormat::Opaque => {
             let plain = serde_json::to_vec(&token).map_err(|e| OAuthError::server_error(e.to_string()))?;
             let hour = now.div_euclid(3600);
-            format!("{OPAQUE_PREFIX}{hour}.{}", b64(&hour_key(keys, hour).seal(env, &plain, SEAL_CONTEXT)))
+            format!(
+                "{OPAQUE_PREFIX}{hour}.{}",
+                b64(&hour_key(keys, hour).seal_with(env, keys.suite.seal_alg(), &plain, SEAL_CONTEXT))
+            )
         }
         AccessTokenFormat::Jwt => {
             let a = &token.authz;
@@ -107,8 +110,12 @@ pub fn issue(
             }
             // a pairwise sub does not lead back to the account: the id travels sealed
             if let (Some(id), Some(_)) = (&a.account_id, sector) {
-                claims["acct"] =
-                    json!(b64(&keys.sealer.derive(ACCT_CONTEXT).seal(env, id.as_bytes(), ACCT_CONTEXT)));
+                claims["acct"] = json!(b64(&keys.sealer.derive(ACCT_CONTEXT).seal_with(
+                    env,
+                    keys.suite.seal_alg(),
+                    id.as_bytes(),
+                    ACCT_CONTEXT
+                )));
             }
             keys.sign(client.settings.id_token_alg, "at+jwt", &claims)
                 .map_err(|e| OAuthError::server_error(e.to_string()))?
@@ -208,8 +215,10 @@ mod tests {
     const ISS: &str = "https://idp.example/t/a";
 
     fn keys(kek: &Kek, tenant: &str) -> KeySet {
-        let records: Vec<_> =
-            SigningAlg::ALL.iter().map(|a| generate(&SystemEnv, kek, tenant, *a).unwrap()).collect();
+        let records: Vec<_> = SigningAlg::ALL
+            .iter()
+            .map(|a| generate(&SystemEnv, kek, tenant, *a, crate::crypto::SealAlg::Sm4Gcm).unwrap())
+            .collect();
         KeySet::load(&records, kek, &dual(), tenant, SystemEnv.now()).unwrap()
     }
 

@@ -7,6 +7,12 @@
 //! hash: someone who can write to the database but does not hold the KEK cannot rebuild a
 //! consistent chain after changing it. The chain head (last sequence number and hash) is kept
 //! beside the records, updated in the same transaction, so a truncated tail shows too.
+//!
+//! A tenant on a profile with SM algorithms (`crate::suite`) chains with HMAC-SM3 instead: from
+//! the record of its move ([`PROFILE_EVENT`]) on, each link is `sm3:` and the hex of the
+//! HMAC-SM3 ([`SM3_LINK`]), and the next follows the one before it. Which MAC a link uses is
+//! thus fixed by what the link itself covers (the previous hash, the event and its detail), so
+//! the writer needs no tenant settings and [`verify`] recomputes it the same way.
 
 use serde::Serialize;
 
@@ -54,8 +60,37 @@ pub fn chain_key(kek: &Kek) -> Kek {
     kek.derive("audit-chain")
 }
 
-/// The hash of a record following `prev`: HMAC-SHA-256 over the length-prefixed fields.
+/// The event of a tenant moving to another cryptography profile (its detail names the profile).
+pub const PROFILE_EVENT: &str = "tenant_crypto_set";
+/// What a link made with HMAC-SM3 starts with.
+pub const SM3_LINK: &str = "sm3:";
+
+/// Whether the record after `prev` is linked with HMAC-SM3: the move to a profile with SM
+/// algorithms starts it, the move back to `international` ends it, other records follow.
+fn sm3_link(prev: &str, f: &Fields<'_>) -> bool {
+    if f.kind == PROFILE_EVENT
+        && let Ok(detail) = serde_json::from_str::<serde_json::Value>(f.detail)
+        && let Some(profile) = detail["profile"].as_str()
+    {
+        return profile != "international";
+    }
+    prev.starts_with(SM3_LINK)
+}
+
+/// The hash of a record following `prev`: HMAC-SHA-256 (or HMAC-SM3, see [`SM3_LINK`]) over the
+/// length-prefixed fields.
 pub fn link(key: &Kek, prev: &str, f: &Fields<'_>) -> String {
+    let buf = link_input(prev, f);
+    if sm3_link(prev, f) {
+        format!("{SM3_LINK}{}", crate::sm::hex(&key.mac_sm3(&buf)))
+    } else {
+        crate::sm::hex(&key.mac(&buf))
+    }
+}
+
+/// What a link's MAC is computed over: each of the previous hash and the fields as a big-endian
+/// u64 length and its bytes (`u64::MAX` alone for an absent one).
+pub fn link_input(prev: &str, f: &Fields<'_>) -> Vec<u8> {
     let mut buf: Vec<u8> = Vec::with_capacity(256 + f.detail.len());
     let mut put = |v: Option<&[u8]>| match v {
         Some(b) => {
@@ -74,11 +109,11 @@ pub fn link(key: &Kek, prev: &str, f: &Fields<'_>) -> String {
     put(f.ip.map(str::as_bytes));
     put(Some(f.detail.as_bytes()));
     put(Some(&f.at.to_be_bytes()));
-    key.mac(&buf).iter().map(|b| format!("{b:02x}")).collect()
+    buf
 }
 
 impl ChainedRecord {
-    fn fields(&self) -> Fields<'_> {
+    pub fn fields(&self) -> Fields<'_> {
         Fields {
             chain: &self.chain,
             seq: self.seq,
@@ -257,6 +292,36 @@ mod tests {
         // rebuilt without the key: every record fails
         let forged = chain(&Kek::generate(&SystemEnv), 5);
         assert_eq!(check(&key, &forged, (5, &forged[4].hash)).len(), 5);
+    }
+
+    #[test]
+    fn a_move_to_sm_chains_on_with_hmac_sm3_and_back() {
+        let key = Kek::generate(&SystemEnv);
+        let mut rows = chain(&key, 6);
+        let relink = |rows: &mut Vec<ChainedRecord>| {
+            let mut prev = GENESIS.to_string();
+            for r in rows.iter_mut() {
+                r.prev_hash = prev.clone();
+                r.hash = link(&key, &prev, &r.fields());
+                prev = r.hash.clone();
+            }
+        };
+        rows[1].kind = PROFILE_EVENT.into();
+        rows[1].detail = r#"{"profile":"sm","from":"international"}"#.into();
+        rows[4].kind = PROFILE_EVENT.into();
+        rows[4].detail = r#"{"profile":"international","from":"sm"}"#.into();
+        relink(&mut rows);
+        let sm3: Vec<bool> = rows.iter().map(|r| r.hash.starts_with(SM3_LINK)).collect();
+        assert_eq!(sm3, vec![false, true, true, true, false, false]);
+        assert_eq!(rows[2].hash.len(), SM3_LINK.len() + 64);
+        assert_eq!(check(&key, &rows, (6, &rows[5].hash.clone())), vec![]);
+        // the SM3 links detect tampering as the others do, and cannot be passed off as SHA-256
+        let mut edited = rows.clone();
+        edited[2].detail = "{\"n\":99}".into();
+        assert_eq!(check(&key, &edited, (6, &rows[5].hash.clone())), vec![Problem::Edited { seq: 3 }]);
+        let mut downgraded = rows.clone();
+        downgraded[2].hash = downgraded[2].hash[SM3_LINK.len()..].to_string();
+        assert!(!check(&key, &downgraded, (6, &rows[5].hash.clone())).is_empty());
     }
 }
 

@@ -1,6 +1,8 @@
 //! Small cryptographic helpers: random handles, SHA-256 digests of server-generated secrets,
-//! constant-time comparison and AES-256-GCM encryption of secrets at rest under the
-//! key-encryption key (KEK).
+//! constant-time comparison and the sealing of secrets at rest under the key-encryption key
+//! (KEK): AES-256-GCM, or SM4-GCM for tenants whose cryptography profile asks for SM
+//! algorithms (`crate::suite`; docs/cryptography.md). Whatever sealed a value, [`Kek::open`]
+//! opens it, so a tenant's data can be re-sealed while it is in use.
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use aws_lc_rs::digest;
@@ -54,6 +56,40 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 pub fn hmac_sha256_hex(key: &[u8], data: &[u8]) -> String {
     let tag = aws_lc_rs::hmac::sign(&aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key), data);
     tag.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// How a value is sealed at rest.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SealAlg {
+    /// AES-256-GCM: `nonce (12) || ciphertext || tag (16)`.
+    #[default]
+    Aes256Gcm,
+    /// SM4-GCM (GB/T 32907, `crate::sm`): [`SM4_SEALED`] `|| nonce (12) || ciphertext || tag (16)`,
+    /// under a 128-bit key derived from the KEK.
+    Sm4Gcm,
+}
+
+/// The keyed hash of a value at rest.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MacAlg {
+    #[default]
+    HmacSha256,
+    /// HMAC-SM3 (`crate::sm::hmac_sm3`).
+    HmacSm3,
+}
+
+/// What an SM4-sealed value starts with. An AES-sealed value starts with its random nonce, so
+/// one in 2^32 of them starts so too: [`Kek::open`] then falls back to AES-GCM, whose tag
+/// decides.
+pub const SM4_SEALED: &[u8; 4] = b"SM4\x01";
+
+/// A keyed hash as stored: HMAC-SHA-256 as lower-case hex (the form from before SM profiles),
+/// HMAC-SM3 as `sm3:` and lower-case hex, so a value tells which made it.
+pub fn tagged_mac(key: &Kek, alg: MacAlg, data: &[u8]) -> String {
+    match alg {
+        MacAlg::HmacSha256 => crate::sm::hex(&key.mac(data)),
+        MacAlg::HmacSm3 => format!("sm3:{}", crate::sm::hex(&key.mac_sm3(data))),
+    }
 }
 
 /// The key-encryption key. Its `Debug` never shows the key.
@@ -110,6 +146,19 @@ impl Kek {
         out
     }
 
+    /// HMAC-SM3 of `data` under this key.
+    pub fn mac_sm3(&self, data: &[u8]) -> [u8; 32] {
+        crate::sm::hmac_sm3(&self.key, data)
+    }
+
+    /// The keyed hash of `data` with `alg`.
+    pub fn mac_with(&self, alg: MacAlg, data: &[u8]) -> [u8; 32] {
+        match alg {
+            MacAlg::HmacSha256 => self.mac(data),
+            MacAlg::HmacSm3 => self.mac_sm3(data),
+        }
+    }
+
     /// A subkey for one purpose (HMAC-SHA-256 of the label under this key, as in HKDF-Expand
     /// with a single block): the same on every node that has the same KEK.
     pub fn derive(&self, label: &str) -> Kek {
@@ -140,7 +189,38 @@ impl Kek {
         sealed
     }
 
+    /// Seals with `alg` (see [`SealAlg`]); `context` is bound as associated data.
+    pub fn seal_with(&self, env: &dyn Env, alg: SealAlg, plaintext: &[u8], context: &str) -> Vec<u8> {
+        match alg {
+            SealAlg::Aes256Gcm => self.seal(env, plaintext, context),
+            SealAlg::Sm4Gcm => {
+                let mut nonce = [0u8; crate::sm::SM4_GCM_NONCE];
+                env.fill_random(&mut nonce);
+                let mut out = SM4_SEALED.to_vec();
+                out.extend(crate::sm::sm4_gcm_seal(&self.sm4_key(), &nonce, plaintext, context.as_bytes()));
+                out
+            }
+        }
+    }
+
+    /// Which algorithm sealed `sealed`, by its form (the tag of [`Kek::open`] decides for good).
+    pub fn sealed_with(sealed: &[u8]) -> SealAlg {
+        if sealed.starts_with(SM4_SEALED) { SealAlg::Sm4Gcm } else { SealAlg::Aes256Gcm }
+    }
+
+    fn sm4_key(&self) -> [u8; 16] {
+        let mut key = [0u8; 16];
+        key.copy_from_slice(&self.mac(b"sm4-gcm-seal")[..16]);
+        key
+    }
+
+    /// Opens what [`Kek::seal`] or [`Kek::seal_with`] sealed with `context`.
     pub fn open(&self, sealed: &[u8], context: &str) -> Result<Vec<u8>, KekError> {
+        if let Some(rest) = sealed.strip_prefix(SM4_SEALED.as_slice())
+            && let Some(plain) = crate::sm::sm4_gcm_open(&self.sm4_key(), rest, context.as_bytes())
+        {
+            return Ok(plain);
+        }
         if sealed.len() < NONCE_LEN {
             return Err(KekError::Decrypt);
         }
@@ -172,6 +252,34 @@ mod tests {
         assert_eq!(Kek::parse(&kek.encode()).unwrap().key, kek.key);
         assert!(Kek::parse("short").is_err());
         assert!(!format!("{kek:?}").contains(&kek.encode()));
+    }
+
+    #[test]
+    fn sm4_sealing_round_trips_and_is_told_apart() {
+        let kek = Kek::generate(&SystemEnv);
+        let sealed = kek.seal_with(&SystemEnv, SealAlg::Sm4Gcm, b"secret", "ctx");
+        assert_eq!(Kek::sealed_with(&sealed), SealAlg::Sm4Gcm);
+        assert_eq!(kek.open(&sealed, "ctx").unwrap(), b"secret");
+        assert!(kek.open(&sealed, "other").is_err());
+        assert!(Kek::generate(&SystemEnv).open(&sealed, "ctx").is_err());
+        let aes = kek.seal_with(&SystemEnv, SealAlg::Aes256Gcm, b"secret", "ctx");
+        assert_eq!(Kek::sealed_with(&aes), SealAlg::Aes256Gcm);
+        assert_eq!(kek.open(&aes, "ctx").unwrap(), b"secret");
+        // an AES-sealed value whose nonce happens to start like an SM4 one still opens
+        struct Unlucky;
+        impl Env for Unlucky {
+            fn now(&self) -> i64 {
+                0
+            }
+            fn fill_random(&self, buf: &mut [u8]) {
+                buf.fill(0);
+                buf[..4].copy_from_slice(SM4_SEALED);
+            }
+        }
+        let unlucky = kek.seal(&Unlucky, b"secret", "ctx");
+        assert!(unlucky.starts_with(SM4_SEALED));
+        assert_eq!(kek.open(&unlucky, "ctx").unwrap(), b"secret");
+        assert_ne!(kek.mac_with(MacAlg::HmacSm3, b"x"), kek.mac_with(MacAlg::HmacSha256, b"x"));
     }
 
     #[test]

@@ -19,7 +19,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::Env;
-use crate::crypto::{Kek, KekError, b64, b64_decode, random_token};
+use crate::crypto::{Kek, KekError, SealAlg, b64, b64_decode, random_token};
 use crate::model::{SigningAlg, SigningKeyRecord};
 use crate::sm::{Sm2Signer, Sm2Verifier};
 use crate::suite::Suite;
@@ -140,7 +140,8 @@ pub fn scheduled_kid(kek: &Kek, tenant_id: &str, alg: SigningAlg, activates_at: 
     crate::crypto::b64(&mac[..12])
 }
 
-fn seal_context(kid: &str) -> String {
+/// The associated data a key is sealed with.
+pub fn seal_context(kid: &str) -> String {
     format!("signing-key:{kid}")
 }
 
@@ -150,16 +151,19 @@ pub fn generate(
     kek: &Kek,
     tenant_id: &str,
     alg: SigningAlg,
+    seal: SealAlg,
 ) -> Result<SigningKeyRecord, String> {
-    generate_at(env, kek, tenant_id, alg, env.now(), random_token(env, 12))
+    generate_at(env, kek, tenant_id, alg, seal, env.now(), random_token(env, 12))
 }
 
-/// A new key that signs from `activates_at`, under `kid`.
+/// A new key that signs from `activates_at`, under `kid`, sealed with `seal` (the tenant's
+/// `Suite::seal_alg`).
 pub fn generate_at(
     env: &dyn Env,
     kek: &Kek,
     tenant_id: &str,
     alg: SigningAlg,
+    seal: SealAlg,
     activates_at: i64,
     kid: String,
 ) -> Result<SigningKeyRecord, String> {
@@ -182,7 +186,7 @@ pub fn generate_at(
             .map(|d| d.as_ref().to_vec())
             .map_err(|_| "Ed25519 key generation failed")?,
     };
-    let sealed = kek.seal(env, &pkcs8, &seal_context(&kid));
+    let sealed = kek.seal_with(env, seal, &pkcs8, &seal_context(&kid));
     Ok(SigningKeyRecord {
         kid,
         tenant_id: tenant_id.to_string(),
@@ -505,8 +509,10 @@ mod tests {
     #[test]
     fn every_alg_signs_and_verifies_and_publishes_a_public_jwk() {
         let kek = Kek::generate(&SystemEnv);
-        let records: Vec<_> =
-            SigningAlg::ALL.iter().map(|a| generate(&SystemEnv, &kek, "t1", *a).unwrap()).collect();
+        let records: Vec<_> = SigningAlg::ALL
+            .iter()
+            .map(|a| generate(&SystemEnv, &kek, "t1", *a, SealAlg::default()).unwrap())
+            .collect();
         let set = KeySet::load(&records, &kek, &dual(), "t", SystemEnv.now()).unwrap();
         let now = SystemEnv.now();
         for alg in SigningAlg::ALL {
@@ -528,7 +534,7 @@ mod tests {
     #[test]
     fn wrong_kek_cannot_open_keys() {
         let kek = Kek::generate(&SystemEnv);
-        let rec = generate(&SystemEnv, &kek, "t1", SigningAlg::ES256).unwrap();
+        let rec = generate(&SystemEnv, &kek, "t1", SigningAlg::ES256, SealAlg::default()).unwrap();
         assert!(LoadedKey::open(&rec, &Kek::generate(&SystemEnv), "").is_err());
     }
 
@@ -543,7 +549,7 @@ mod tests {
     fn sm2_tokens_are_compact_jws_verified_with_sm3_and_the_user_id() {
         let kek = Kek::generate(&SystemEnv);
         let now = SystemEnv.now();
-        let records = vec![generate(&SystemEnv, &kek, "t", SigningAlg::SM2).unwrap()];
+        let records = vec![generate(&SystemEnv, &kek, "t", SigningAlg::SM2, SealAlg::default()).unwrap()];
         let sm = Suite::of(&crate::model::CryptoSettings {
             profile: crate::model::CryptoProfile::Sm,
             ..Default::default()
@@ -568,7 +574,7 @@ mod tests {
         let other = Suite::of(&crate::model::CryptoSettings {
             profile: crate::model::CryptoProfile::Sm,
             sm2_user_id: Some("alice".into()),
-            changed_at: None,
+            ..Default::default()
         });
         let other = KeySet::load(&records, &kek, &other, "t", now).unwrap();
         assert!(other.verify::<Value>(&jwt, "https://x", false, now).is_err());
@@ -594,13 +600,14 @@ mod schedule {
         let kek = Kek::generate(&env);
         let t0 = env.now();
         let p = RotationPolicy { every: 1000, publish_ahead: 100 };
-        let mut records = vec![generate(&env, &kek, "t", SigningAlg::ES256).unwrap()];
+        let mut records = vec![generate(&env, &kek, "t", SigningAlg::ES256, SealAlg::default()).unwrap()];
         assert_eq!(next_rotation(&records, SigningAlg::ES256, t0 + 899, p), None, "not yet");
         assert_eq!(next_rotation(&records, SigningAlg::ES256, t0 + 900, p), Some(t0 + 1000));
         assert_eq!(next_rotation(&records, SigningAlg::RS256, t0 + 900, p), None, "no key of that alg");
         let kid = scheduled_kid(&kek, "t", SigningAlg::ES256, t0 + 1000);
         assert_eq!(kid, scheduled_kid(&kek, "t", SigningAlg::ES256, t0 + 1000), "the same on every node");
-        let mut next = generate_at(&env, &kek, "t", SigningAlg::ES256, t0 + 1000, kid).unwrap();
+        let mut next =
+            generate_at(&env, &kek, "t", SigningAlg::ES256, SealAlg::default(), t0 + 1000, kid).unwrap();
         next.created_at = t0 + 900;
         records[0].retires_at = Some(retirement(t0 + 1000));
         records.push(next);
@@ -641,13 +648,16 @@ mod profile_switch {
         let env = TestEnv::default();
         let kek = Kek::generate(&env);
         let t0 = env.now();
-        let mut records: Vec<_> =
-            SigningAlg::INTERNATIONAL.iter().map(|a| generate(&env, &kek, "t", *a).unwrap()).collect();
+        let mut records: Vec<_> = SigningAlg::INTERNATIONAL
+            .iter()
+            .map(|a| generate(&env, &kek, "t", *a, SealAlg::default()).unwrap())
+            .collect();
         let intl = KeySet::load(&records, &kek, &Suite::default(), "t", t0).unwrap();
         let old =
             intl.sign(SigningAlg::ES256, "JWT", &serde_json::json!({"iss": "i", "exp": t0 + 600})).unwrap();
         // the tenant moves to `sm` at t0: an SM2 key is made and signs at once
-        records.push(generate_at(&env, &kek, "t", SigningAlg::SM2, t0, "sm2".into()).unwrap());
+        records
+            .push(generate_at(&env, &kek, "t", SigningAlg::SM2, SealAlg::Sm4Gcm, t0, "sm2".into()).unwrap());
         let sm = Suite::of(&CryptoSettings {
             profile: CryptoProfile::Sm,
             changed_at: Some(t0),

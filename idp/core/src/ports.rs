@@ -533,4 +533,49 @@ pub trait Store: Send + Sync + 'static {
         kind: &str,
         limit: i64,
     ) -> Result<Vec<AuditEvent>>;
+
+    // sealed values, for re-sealing a tenant's data under another cryptography profile
+    /// A page of the tenant's sealed values in `column`: (row key, sealed bytes), row keys
+    /// ascending and after `after`, at most `limit`.
+    async fn sealed_values(
+        &self,
+        tenant_id: &str,
+        column: SealedColumn,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<(String, Vec<u8>)>>;
+    /// Replaces one sealed value if it still is `old` (a value changed meanwhile is left to the
+    /// change); whether it was replaced.
+    async fn replace_sealed(
+        &self,
+        tenant_id: &str,
+        column: SealedColumn,
+        key: &str,
+        old: &[u8],
+        new: &[u8],
+    ) -> Result<bool>;
+}
+
+/// Where the provider keeps values sealed under the key-encryption key for good (opaque access
+/// tokens are sealed too, but live a day at most).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SealedColumn {
+    /// A signing key's private half (`signing_keys`, by kid).
+    SigningKey,
+    /// An authenticator's TOTP seed (`totp_credentials`, by account).
+    TotpSeed,
+    /// A real-name binding's ID number (`real_names`, by account).
+    IdNumber,
+}
+
+impl SealedColumn {
+    pub const ALL: [SealedColumn; 3] =
+        [SealedColumn::SigningKey, SealedColumn::TotpSeed, SealedColumn::IdNumber];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SealedColumn::SigningKey => "signing_keys",
+            SealedColumn::TotpSeed => "totp_seeds",
+            SealedColumn::IdNumber => "id_numbers",
+        }
+    }
 }

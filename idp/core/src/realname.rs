@@ -164,14 +164,26 @@ pub fn id_hash(kek: &Kek, tenant_id: &str, id_number: &str) -> String {
     mac.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The number sealed at rest (AES-256-GCM under the KEK, bound to the tenant).
-pub fn seal_id(kek: &Kek, env: &dyn Env, tenant_id: &str, id_number: &str) -> Vec<u8> {
-    kek.seal(env, id_number.as_bytes(), &format!("id-number:{tenant_id}"))
+/// The number sealed at rest under the KEK with the tenant's `seal` (AES-256-GCM, or SM4-GCM on
+/// a profile with SM algorithms), bound to the tenant.
+pub fn seal_id(
+    kek: &Kek,
+    env: &dyn Env,
+    seal: crate::crypto::SealAlg,
+    tenant_id: &str,
+    id_number: &str,
+) -> Vec<u8> {
+    kek.seal_with(env, seal, id_number.as_bytes(), &id_context(tenant_id))
+}
+
+/// The associated data an ID number is sealed with.
+pub fn id_context(tenant_id: &str) -> String {
+    format!("id-number:{tenant_id}")
 }
 
 /// The number back from its sealed form (for the `id_number` scope).
 pub fn open_id(kek: &Kek, tenant_id: &str, sealed: &[u8]) -> Option<String> {
-    kek.open(sealed, &format!("id-number:{tenant_id}")).ok().and_then(|b| String::from_utf8(b).ok())
+    kek.open(sealed, &id_context(tenant_id)).ok().and_then(|b| String::from_utf8(b).ok())
 }
 
 #[cfg(test)]
@@ -186,7 +198,7 @@ mod tests {
         assert_eq!(id_hash(&kek, "t", n), id_hash(&kek, "t", n));
         assert_ne!(id_hash(&kek, "t", n), id_hash(&kek, "u", n));
         assert!(!id_hash(&kek, "t", n).contains(n));
-        let sealed = seal_id(&kek, &SystemEnv, "t", n);
+        let sealed = seal_id(&kek, &SystemEnv, crate::crypto::SealAlg::Sm4Gcm, "t", n);
         assert!(!sealed.windows(n.len()).any(|w| w == n.as_bytes()));
         assert_eq!(open_id(&kek, "t", &sealed).as_deref(), Some(n));
         assert_eq!(open_id(&kek, "u", &sealed), None, "bound to its tenant");

@@ -4,7 +4,7 @@
 //! away by brute force) and never logged.
 
 use crate::Env;
-use crate::crypto::Kek;
+use crate::crypto::{Kek, MacAlg};
 
 pub const DIGITS: usize = 6;
 pub const TTL_SECONDS: i64 = 300;
@@ -23,14 +23,12 @@ pub fn new_code(env: &dyn Env) -> String {
     }
 }
 
-/// The stored form of a code for one tenant, phone and purpose.
-pub fn code_mac(kek: &Kek, tenant_id: &str, phone: &str, purpose: &str, code: &str) -> String {
-    let key = kek.derive("sms-code");
-    hex(&key.mac(format!("{tenant_id}\n{phone}\n{purpose}\n{}", code.trim()).as_bytes()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// The stored form of a code for one tenant, phone and purpose: its keyed hash with the
+/// tenant's `mac` (`crate::crypto::tagged_mac`; a code sent just before the tenant changed its
+/// cryptography profile is asked for again).
+pub fn code_mac(kek: &Kek, mac: MacAlg, tenant_id: &str, phone: &str, purpose: &str, code: &str) -> String {
+    let data = format!("{tenant_id}\n{phone}\n{purpose}\n{}", code.trim());
+    crate::crypto::tagged_mac(&kek.derive("sms-code"), mac, data.as_bytes())
 }
 
 /// The country calling code assumed for numbers typed without one (the deployment serves a
@@ -84,14 +82,24 @@ mod tests {
     #[test]
     fn macs_bind_tenant_phone_purpose_and_code() {
         let kek = Kek::generate(&SystemEnv);
-        let m = code_mac(&kek, "t", "+8613800000000", "signin", "123456");
-        assert_eq!(m, code_mac(&kek, "t", "+8613800000000", "signin", " 123456 "));
+        let m = code_mac(&kek, MacAlg::HmacSha256, "t", "+8613800000000", "signin", "123456");
+        assert_eq!(m, code_mac(&kek, MacAlg::HmacSha256, "t", "+8613800000000", "signin", " 123456 "));
+        let sm3 = code_mac(&kek, MacAlg::HmacSm3, "t", "+8613800000000", "signin", "123456");
+        assert!(sm3.starts_with("sm3:") && sm3.len() == 4 + 64, "{sm3}");
         for other in [
-            code_mac(&kek, "u", "+8613800000000", "signin", "123456"),
-            code_mac(&kek, "t", "+8613800000001", "signin", "123456"),
-            code_mac(&kek, "t", "+8613800000000", "verify", "123456"),
-            code_mac(&kek, "t", "+8613800000000", "signin", "123457"),
-            code_mac(&Kek::generate(&SystemEnv), "t", "+8613800000000", "signin", "123456"),
+            code_mac(&kek, MacAlg::HmacSha256, "u", "+8613800000000", "signin", "123456"),
+            code_mac(&kek, MacAlg::HmacSha256, "t", "+8613800000001", "signin", "123456"),
+            code_mac(&kek, MacAlg::HmacSha256, "t", "+8613800000000", "verify", "123456"),
+            code_mac(&kek, MacAlg::HmacSha256, "t", "+8613800000000", "signin", "123457"),
+            code_mac(
+                &Kek::generate(&SystemEnv),
+                MacAlg::HmacSha256,
+                "t",
+                "+8613800000000",
+                "signin",
+                "123456",
+            ),
+            code_mac(&kek, MacAlg::HmacSm3, "t", "+8613800000000", "signin", "123456"),
         ] {
             assert_ne!(m, other);
         }

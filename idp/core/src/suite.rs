@@ -8,6 +8,7 @@
 //!   `at_hash` is SM3's.
 //! - `dual`: both key sets published; each client chooses its algorithm (ES256 by default).
 
+use crate::crypto::{MacAlg, SealAlg};
 use crate::model::{CryptoProfile, CryptoSettings, SigningAlg};
 
 /// The international algorithms accepted for client assertions (RFC 7523), beside SM2.
@@ -70,6 +71,23 @@ impl Suite {
         if self.allows(requested) { requested } else { self.default_alg() }
     }
 
+    /// How the tenant's secrets are sealed at rest: SM4-GCM where the profile has SM algorithms.
+    pub fn seal_alg(&self) -> SealAlg {
+        match self.profile {
+            CryptoProfile::International => SealAlg::Aes256Gcm,
+            CryptoProfile::Sm | CryptoProfile::Dual => SealAlg::Sm4Gcm,
+        }
+    }
+
+    /// How the tenant's keyed hashes at rest are made: HMAC-SM3 where the profile has SM
+    /// algorithms.
+    pub fn mac_alg(&self) -> MacAlg {
+        match self.profile {
+            CryptoProfile::International => MacAlg::HmacSha256,
+            CryptoProfile::Sm | CryptoProfile::Dual => MacAlg::HmacSm3,
+        }
+    }
+
     /// The JOSE names of [`Self::algs`], for discovery.
     pub fn alg_names(&self) -> Vec<&'static str> {
         self.algs().iter().map(|a| a.as_str()).collect()
@@ -105,8 +123,7 @@ mod tests {
 
     #[test]
     fn profiles_choose_algorithms() {
-        let sm =
-            Suite::of(&CryptoSettings { profile: CryptoProfile::Sm, sm2_user_id: None, changed_at: None });
+        let sm = Suite::of(&CryptoSettings { profile: CryptoProfile::Sm, ..Default::default() });
         assert_eq!(sm.algs(), &[SigningAlg::SM2]);
         assert_eq!(sm.signing_alg(SigningAlg::RS256), SigningAlg::SM2);
         assert_eq!(sm.sm2_user_id, "1234567812345678");
@@ -116,7 +133,7 @@ mod tests {
         let dual = Suite::of(&CryptoSettings {
             profile: CryptoProfile::Dual,
             sm2_user_id: Some("x".into()),
-            changed_at: None,
+            ..Default::default()
         });
         assert_eq!(dual.signing_alg(SigningAlg::SM2), SigningAlg::SM2);
         assert_eq!(dual.signing_alg(SigningAlg::EdDSA), SigningAlg::EdDSA);

@@ -104,10 +104,13 @@ impl Secret {
 /// Whose recovery codes: the key they are stored under is bound to the tenant and account, so
 /// a digest from one account's rows matches nowhere else, and without the key-encryption key
 /// a stolen table cannot be searched offline (as SMS codes, `sms::code_mac`).
+#[derive(Clone, Copy)]
 pub struct RecoveryKey<'a> {
     pub kek: &'a crate::crypto::Kek,
     pub tenant_id: &'a str,
     pub account_id: &'a str,
+    /// The tenant's keyed hash (`crate::suite::Suite::mac_alg`).
+    pub mac: crate::crypto::MacAlg,
 }
 
 /// Ten fresh recovery codes (`xxxxx-xxxxx`, 50 bits each, lower-case base32 without look-alike
@@ -134,14 +137,28 @@ fn normal_code(typed: &str) -> String {
     if normal.len() == 10 { format!("{}-{}", &normal[..5], &normal[5..]) } else { normal }
 }
 
-/// The stored form of a recovery code as typed: an HMAC-SHA-256 under a key derived from the
-/// KEK, over the tenant, the account and the code.
+/// The stored form of a recovery code as typed: an HMAC under a key derived from the KEK, over
+/// the tenant, the account and the code — HMAC-SHA-256 as hex, or HMAC-SM3 as `sm3:` and hex
+/// (`key.mac`).
 pub fn recovery_hash(key: &RecoveryKey<'_>, typed: &str) -> String {
-    let mac = key
-        .kek
-        .derive("recovery-code")
-        .mac(format!("{}\n{}\n{}", key.tenant_id, key.account_id, normal_code(typed)).as_bytes());
-    mac.iter().map(|b| format!("{b:02x}")).collect()
+    let data = format!("{}\n{}\n{}", key.tenant_id, key.account_id, normal_code(typed));
+    crate::crypto::tagged_mac(&key.kek.derive("recovery-code"), key.mac, data.as_bytes())
+}
+
+/// The stored forms a typed code may have: the tenant's keyed hash, the other keyed hash (codes
+/// issued before the tenant changed its cryptography profile) and the bare SHA-256 of codes from
+/// before keyed digests ([`legacy_recovery_hash`]). Each is tried once, in this order.
+pub fn recovery_hashes(key: &RecoveryKey<'_>, typed: &str) -> [String; 3] {
+    use crate::crypto::MacAlg;
+    let other = match key.mac {
+        MacAlg::HmacSha256 => MacAlg::HmacSm3,
+        MacAlg::HmacSm3 => MacAlg::HmacSha256,
+    };
+    [
+        recovery_hash(key, typed),
+        recovery_hash(&RecoveryKey { mac: other, ..*key }, typed),
+        legacy_recovery_hash(typed),
+    ]
 }
 
 /// The form codes issued before keyed digests were stored in (bare SHA-256): still accepted,
@@ -205,7 +222,7 @@ mod tests {
     #[test]
     fn recovery_codes_are_distinct_and_match_as_typed() {
         let kek = crate::crypto::Kek::generate(&crate::SystemEnv);
-        let key = RecoveryKey { kek: &kek, tenant_id: "t1", account_id: "a1" };
+        let key = RecoveryKey { kek: &kek, tenant_id: "t1", account_id: "a1", mac: Default::default() };
         let codes = recovery_codes(&TestEnv::default(), &key);
         assert_eq!(codes.len(), RECOVERY_CODES);
         let mut plain: Vec<_> = codes.iter().map(|(c, _)| c.clone()).collect();

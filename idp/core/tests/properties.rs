@@ -20,8 +20,10 @@ fn keyset() -> &'static (KeySet, String) {
     static K: std::sync::OnceLock<(KeySet, String)> = std::sync::OnceLock::new();
     K.get_or_init(|| {
         let kek = Kek::generate(&SystemEnv);
-        let recs: Vec<_> =
-            SigningAlg::ALL.iter().map(|a| generate(&SystemEnv, &kek, "t", *a).unwrap()).collect();
+        let recs: Vec<_> = SigningAlg::ALL
+            .iter()
+            .map(|a| generate(&SystemEnv, &kek, "t", *a, Default::default()).unwrap())
+            .collect();
         let set = KeySet::load(&recs, &kek, &Default::default(), "t", SystemEnv.now()).unwrap();
         let jwt = set
             .sign(

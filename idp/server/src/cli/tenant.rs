@@ -42,6 +42,13 @@ pub enum TenantCmd {
         #[arg(long)]
         default_sm2_user_id: bool,
     },
+    /// Re-seal, now and to the end, every value the tenant keeps sealed (signing keys, TOTP
+    /// seeds, ID numbers) under its profile's algorithm; the provider does it by itself a little
+    /// each minute, and keeps serving either way.
+    Reseal {
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -104,6 +111,18 @@ pub(super) async fn tenant_command(ops: &Ops, json: bool, cmd: TenantCmd) -> any
                     suite.alg_names().join(" "),
                     suite.sm2_user_id
                 )
+            })
+        }
+        TenantCmd::Reseal { tenant } => {
+            let t = ops.tenant(&tenant.tenant).await?;
+            let done = ops.reseal(&t, None).await?;
+            print(json, &done, || {
+                let mut out =
+                    format!("re-sealed: {}\nalready under the profile: {}", done.resealed, done.already);
+                for u in &done.unreadable {
+                    out.push_str(&format!("\nunreadable (left as it is): {u}"));
+                }
+                out
             })
         }
         TenantCmd::Factors { tenant, names } => {

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod clients;
+pub mod crypto;
 pub mod org;
 pub mod seed;
 pub mod tenants;
@@ -165,9 +166,10 @@ impl Ops {
             settings: Default::default(),
         };
         self.store.insert_tenant(&tenant).await?;
-        for &alg in Suite::of(&tenant.settings.crypto).algs() {
-            let key =
-                keys::generate(self.env.as_ref(), &self.kek, &tenant.id, alg).map_err(|e| anyhow!(e))?;
+        let suite = Suite::of(&tenant.settings.crypto);
+        for &alg in suite.algs() {
+            let key = keys::generate(self.env.as_ref(), &self.kek, &tenant.id, alg, suite.seal_alg())
+                .map_err(|e| anyhow!(e))?;
             self.store.insert_signing_key(&key).await?;
         }
         Ok(tenant)
@@ -211,7 +213,8 @@ impl Ops {
                 alg.as_str()
             );
         }
-        let key = keys::generate(self.env.as_ref(), &self.kek, &tenant.id, alg).map_err(|e| anyhow!(e))?;
+        let key = keys::generate(self.env.as_ref(), &self.kek, &tenant.id, alg, suite.seal_alg())
+            .map_err(|e| anyhow!(e))?;
         self.store.insert_signing_key(&key).await?;
         self.store.retire_signing_keys(&tenant.id, alg, &key.kid, keys::retirement(key.activates_at)).await?;
         self.store.bump_change(crate::state::TENANTS_CHANGED).await?;
@@ -273,8 +276,9 @@ impl Ops {
             "the key {kid} is already revoked"
         );
         if was_signing {
-            let next =
-                keys::generate(self.env.as_ref(), &self.kek, &tenant.id, key.alg).map_err(|e| anyhow!(e))?;
+            let seal = Suite::of(&tenant.settings.crypto).seal_alg();
+            let next = keys::generate(self.env.as_ref(), &self.kek, &tenant.id, key.alg, seal)
+                .map_err(|e| anyhow!(e))?;
             self.store.insert_signing_key(&next).await?;
         }
         self.store.bump_change(crate::state::TENANTS_CHANGED).await?;
@@ -298,7 +302,8 @@ impl Ops {
             }
             let records = self.store.signing_keys(&tenant.id).await?;
             let mut changed = false;
-            for &alg in Suite::of(&tenant.settings.crypto).algs() {
+            let suite = Suite::of(&tenant.settings.crypto);
+            for &alg in suite.algs() {
                 let live = records
                     .iter()
                     .any(|k| k.alg == alg && k.revoked_at.is_none() && k.retires_at.is_none_or(|t| t > now));
@@ -308,8 +313,16 @@ impl Ops {
                     None => continue,
                 };
                 let kid = keys::scheduled_kid(&self.kek, &tenant.id, alg, at);
-                let key = keys::generate_at(self.env.as_ref(), &self.kek, &tenant.id, alg, at, kid)
-                    .map_err(|e| anyhow!(e))?;
+                let key = keys::generate_at(
+                    self.env.as_ref(),
+                    &self.kek,
+                    &tenant.id,
+                    alg,
+                    suite.seal_alg(),
+                    at,
+                    kid,
+                )
+                .map_err(|e| anyhow!(e))?;
                 match self.store.insert_signing_key(&key).await {
                     Ok(()) => {}
                     Err(idp_core::StoreError::Conflict(_)) => continue, // another node was first
@@ -330,12 +343,21 @@ impl Ops {
 
     /// A new authenticator for the account, sealed at rest and pending until
     /// [`Ops::activate_totp`]; `None` while a confirmed one exists (it must be removed first).
-    pub async fn begin_totp(&self, account: &Account) -> anyhow::Result<Option<idp_core::totp::Secret>> {
+    pub async fn begin_totp(
+        &self,
+        account: &Account,
+        suite: &Suite,
+    ) -> anyhow::Result<Option<idp_core::totp::Secret>> {
         let secret = idp_core::totp::Secret::generate(self.env.as_ref());
         let cred = TotpCredential {
             account_id: account.id.clone(),
             tenant_id: account.tenant_id.clone(),
-            sealed_secret: self.kek.seal(self.env.as_ref(), secret.as_bytes(), &totp_context(&account.id)),
+            sealed_secret: self.kek.seal_with(
+                self.env.as_ref(),
+                suite.seal_alg(),
+                secret.as_bytes(),
+                &totp_context(&account.id),
+            ),
             confirmed: false,
             last_step: None,
             created_at: self.now(),
@@ -356,17 +378,23 @@ impl Ops {
         tenant_id: &str,
         account_id: &str,
         step: i64,
+        suite: &Suite,
     ) -> anyhow::Result<Option<Vec<String>>> {
         if !self.store.confirm_totp(account_id, step).await? {
             return Ok(None);
         }
-        Ok(Some(self.new_recovery_codes(tenant_id, account_id).await?))
+        Ok(Some(self.new_recovery_codes(tenant_id, account_id, suite).await?))
     }
 
     /// Ten new recovery codes for the account, replacing any it had; returns them to be shown
     /// once (only their digests are stored).
-    pub async fn new_recovery_codes(&self, tenant_id: &str, account_id: &str) -> anyhow::Result<Vec<String>> {
-        let key = idp_core::totp::RecoveryKey { kek: &self.kek, tenant_id, account_id };
+    pub async fn new_recovery_codes(
+        &self,
+        tenant_id: &str,
+        account_id: &str,
+        suite: &Suite,
+    ) -> anyhow::Result<Vec<String>> {
+        let key = idp_core::totp::RecoveryKey { kek: &self.kek, tenant_id, account_id, mac: suite.mac_alg() };
         let codes = idp_core::totp::recovery_codes(self.env.as_ref(), &key);
         let hashes: Vec<String> = codes.iter().map(|(_, h)| h.clone()).collect();
         self.store.replace_recovery_codes(account_id, &hashes).await?;
@@ -376,7 +404,8 @@ impl Ops {
     /// [`Ops::begin_totp`] by tenant and login name (for tests and operators).
     pub async fn enrol_totp(&self, slug: &str, login: &str) -> anyhow::Result<idp_core::totp::Secret> {
         let account = self.account(slug, login).await?;
-        self.begin_totp(&account)
+        let suite = Suite::of(&self.tenant(slug).await?.settings.crypto);
+        self.begin_totp(&account, &suite)
             .await?
             .with_context(|| format!("{login:?} already has a confirmed authenticator; remove it first"))
     }
@@ -387,7 +416,8 @@ impl Ops {
         let cred =
             self.store.totp(&account.id).await?.filter(|c| !c.confirmed).context("no enrolment pending")?;
         let step = self.totp_secret(&cred)?.verify(code, self.now(), None).context("wrong code")?;
-        self.activate_totp(&account.tenant_id, &account.id, step)
+        let suite = Suite::of(&self.tenant(slug).await?.settings.crypto);
+        self.activate_totp(&account.tenant_id, &account.id, step, &suite)
             .await?
             .context("the enrolment was confirmed or replaced meanwhile")
     }
@@ -689,6 +719,6 @@ impl Ops {
 }
 
 /// The associated data a TOTP seed is sealed with: a seed moved to another account will not open.
-fn totp_context(account_id: &str) -> String {
+pub(crate) fn totp_context(account_id: &str) -> String {
     format!("totp:{account_id}")
 }

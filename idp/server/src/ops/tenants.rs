@@ -4,7 +4,7 @@
 //! administrator's identity.
 
 use anyhow::{anyhow, bail};
-use idp_core::model::{CryptoProfile, OfferedFactors, RealName, Tenant, TenantPolicy};
+use idp_core::model::{OfferedFactors, RealName, Tenant, TenantPolicy};
 use idp_core::suite::Suite;
 
 use idp_proto::SyntheticPerson;
@@ -127,51 +127,6 @@ impl Ops {
         Ok(tenant)
     }
 
-    /// Moves the tenant to a cryptography profile (`idp_core::suite`) and/or sets its SM2 user
-    /// identifier. Each algorithm the profile adds gets a fresh key that signs at once (and
-    /// replaces any older key of that algorithm, as a rotation does); keys of algorithms it
-    /// leaves stop signing now and stay published until every token they signed has expired.
-    /// On every node within `TENANT_POLL`.
-    pub async fn set_tenant_crypto_by(
-        &self,
-        slug: &str,
-        profile: Option<CryptoProfile>,
-        sm2_user_id: Option<Option<String>>,
-        by: &str,
-    ) -> anyhow::Result<Tenant> {
-        let mut tenant = self.tenant(slug).await?;
-        let before = Suite::of(&tenant.settings.crypto);
-        let c = &mut tenant.settings.crypto;
-        if let Some(id) = sm2_user_id {
-            // ENTL is 16 bits of bit length (GB/T 32918.2 §5.5); kept to short printable ASCII
-            if id
-                .as_ref()
-                .is_some_and(|id| id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_graphic()))
-            {
-                bail!("sm2_user_id is 1-64 printable ASCII characters (none: GM/T 0009's 1234567812345678)");
-            }
-            c.sm2_user_id = id;
-        }
-        if let Some(p) = profile
-            && p != c.profile
-        {
-            c.profile = p;
-            c.changed_at = Some(self.now());
-        }
-        let after = Suite::of(&tenant.settings.crypto);
-        self.store.set_tenant_settings(&tenant.id, &tenant.settings).await?;
-        for &alg in after.algs().iter().filter(|a| !before.allows(**a)) {
-            self.rotate_key_by(slug, alg, by).await?;
-        }
-        self.store.bump_change(crate::state::TENANTS_CHANGED).await?;
-        let detail = serde_json::json!({
-            "profile": after.profile.as_str(), "from": before.profile.as_str(),
-            "sm2_user_id": after.sm2_user_id, "algs": after.alg_names(),
-        });
-        self.audit_by(&tenant.id, "tenant_crypto_set", None, detail, by).await?;
-        Ok(tenant)
-    }
-
     /// The tenant's name, logo and colours on its pages (checked, see `idp_core::branding`);
     /// audited with the logo's digest, not the image.
     pub async fn set_tenant_branding_by(
@@ -252,7 +207,13 @@ impl Ops {
                 level: idp_core::realname::PROVIDER_MATCH,
                 name: name.clone(),
                 id_type: "resident_id".into(),
-                id_sealed: idp_core::realname::seal_id(&self.kek, env, &tenant.id, &id_number),
+                id_sealed: idp_core::realname::seal_id(
+                    &self.kek,
+                    env,
+                    Suite::of(&tenant.settings.crypto).seal_alg(),
+                    &tenant.id,
+                    &id_number,
+                ),
                 id_hash: idp_core::realname::id_hash(&self.kek, &tenant.id, &id_number),
                 id_masked: idp_core::identifiers::mask_id_number(&id_number),
                 method: "provider".into(),

@@ -265,6 +265,12 @@ impl AppState {
         self.tenant(&slug).await
     }
 
+    /// The cryptography suite of the tenant with this id (from the cache in the normal case).
+    pub async fn suite_of(&self, tenant_id: &str) -> Result<Suite, OAuthError> {
+        let t = self.tenant_by_id(tenant_id).await?;
+        t.map(|t| t.keys.suite.clone()).ok_or_else(|| OAuthError::server_error("the tenant is gone"))
+    }
+
     /// The tenant by slug, from the cache or loaded (keys opened with the KEK) on first use.
     /// `Ok(None)` for an unknown or disabled tenant.
     pub async fn tenant(&self, slug: &str) -> Result<Option<Arc<TenantCtx>>, OAuthError> {
@@ -341,6 +347,13 @@ impl AppState {
                         }
                         if let Err(e) = state.ops.rotate_keys_on_schedule().await {
                             tracing::warn!(error = %e, "could not schedule key rotations");
+                        }
+                        // a tenant's data re-sealed under its profile's algorithm, a bounded
+                        // step a minute (ops::crypto)
+                        match state.ops.reseal_on_schedule(2_000).await {
+                            Ok(0) => {}
+                            Ok(n) => tracing::info!(values = n, "re-sealed under the tenants' profiles"),
+                            Err(e) => tracing::warn!(error = %e, "could not re-seal"),
                         }
                         let every = state.config().audit.anchor_every_seconds as i64;
                         let due = state.anchored_at.lock().map(|mut at| {

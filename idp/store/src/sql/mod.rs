@@ -15,6 +15,7 @@ mod credential;
 mod device;
 mod identity;
 mod logout;
+mod sealed;
 mod session;
 mod tenant;
 mod token;
@@ -732,5 +733,26 @@ impl idp_core::Store for This {
 
     async fn audit_events(&self, tenant_id: &str, limit: i64) -> Result<Vec<AuditEvent>> {
         self.sql_audit_events(tenant_id, limit).await
+    }
+
+    async fn sealed_values(
+        &self,
+        tenant_id: &str,
+        column: idp_core::ports::SealedColumn,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<(String, Vec<u8>)>> {
+        self.sql_sealed_values(tenant_id, column, after, limit).await
+    }
+
+    async fn replace_sealed(
+        &self,
+        tenant_id: &str,
+        column: idp_core::ports::SealedColumn,
+        key: &str,
+        old: &[u8],
+        new: &[u8],
+    ) -> Result<bool> {
+        self.sql_replace_sealed(tenant_id, column, key, old, new).await
     }
 }

@@ -257,7 +257,7 @@ async fn verify(
     let now = state.env().now();
     let tenant_id = t.tenant.id.clone();
     let (purpose, code) = (contact.purpose(), crate::http::param(&params, "code").unwrap_or_default());
-    let mac = sms::code_mac(&state.ops.kek, &tenant_id, &address, purpose, code);
+    let mac = sms::code_mac(&state.ops.kek, t.keys.suite.mac_alg(), &tenant_id, &address, purpose, code);
     let check = match state
         .store()
         .take_sms_code(&tenant_id, &address, purpose, &mac, now, sms::MAX_ATTEMPTS)

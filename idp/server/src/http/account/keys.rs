@@ -154,7 +154,7 @@ pub async fn finish(state: State, Path(slug): Path<String>, headers: HeaderMap, 
     audit(&state, &t.tenant.id, "factor_added", Some(&account.id), None, None, detail).await;
     // The first second factor brings the recovery codes, for the day the key is lost.
     match state.store().recovery_codes_left(&account.id).await {
-        Ok(0) => match state.ops.new_recovery_codes(&account.tenant_id, &account.id).await {
+        Ok(0) => match state.ops.new_recovery_codes(&account.tenant_id, &account.id, &t.keys.suite).await {
             Ok(codes) => crate::http::account::recovery_codes_page(&t, lang, &codes, Some(texts.key_added)),
             Err(e) => error_page(lang, &OAuthError::server_error(e.to_string())),
         },

@@ -217,7 +217,7 @@ pub async fn totp_begin(state: State, Path(slug): Path<String>, headers: HeaderM
         }
         Err(e) => return error_page(lang, &e),
     }
-    match state.ops.begin_totp(&account).await {
+    match state.ops.begin_totp(&account, &t.keys.suite).await {
         Ok(Some(secret)) => enrol_page(&t, lang, &headers, &secret, &account, None, None),
         // already on: nothing to set up
         Ok(None) => see_other(&crate::http::account::Section::Security.url(&t)),
@@ -275,7 +275,8 @@ pub(crate) async fn activate_pending_totp(
     let Some(step) = secret.verify(code, state.env().now(), None) else {
         return Ok(Activation::BadCode(secret));
     };
-    let plain = match state.ops.activate_totp(&account.tenant_id, &account.id, step).await {
+    let suite = state.suite_of(&account.tenant_id).await?;
+    let plain = match state.ops.activate_totp(&account.tenant_id, &account.id, step, &suite).await {
         Ok(Some(codes)) => codes,
         Ok(None) => return Ok(Activation::NothingPending),
         Err(e) => return Err(OAuthError::server_error(e.to_string())),
@@ -362,7 +363,7 @@ pub async fn recovery_renew(
         )
         .await;
     }
-    let plain = match state.ops.new_recovery_codes(&t.tenant.id, &account.id).await {
+    let plain = match state.ops.new_recovery_codes(&t.tenant.id, &account.id, &t.keys.suite).await {
         Ok(c) => c,
         Err(e) => return error_page(lang, &OAuthError::server_error(e.to_string())),
     };

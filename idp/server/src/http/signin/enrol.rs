@@ -99,7 +99,7 @@ pub async fn begin(
         Ok(v) => v,
         Err(r) => return r,
     };
-    match state.ops.begin_totp(&account).await {
+    match state.ops.begin_totp(&account, &l.t.keys.suite).await {
         Ok(Some(secret)) => {
             enrol_page(&l.t, l.lang, &headers, &secret, &account, None, Some(&l.interaction.id))
         }

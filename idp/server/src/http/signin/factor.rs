@@ -280,15 +280,15 @@ pub async fn totp(
             kek: &state.ops.kek,
             tenant_id: &tenant_id,
             account_id: &account_id,
+            mac: l.t.keys.suite.mac_alg(),
         };
-        let keyed = idp_core::totp::recovery_hash(&key, code);
-        let used = match state.store().use_recovery_code(&account_id, &keyed, now).await {
-            Ok(false) => {
-                let legacy = idp_core::totp::legacy_recovery_hash(code);
-                state.store().use_recovery_code(&account_id, &legacy, now).await
+        let mut used = Ok(false);
+        for stored in idp_core::totp::recovery_hashes(&key, code) {
+            used = state.store().use_recovery_code(&account_id, &stored, now).await;
+            if !matches!(used, Ok(false)) {
+                break;
             }
-            other => other,
-        };
+        }
         match used {
             Ok(true) => {
                 let left = state.store().recovery_codes_left(&account_id).await.unwrap_or(0);

@@ -280,7 +280,7 @@ pub async fn bind(
         level,
         name,
         id_type: id_type.to_string(),
-        id_sealed: realname::seal_id(kek, state.env(), tenant_id, &number),
+        id_sealed: realname::seal_id(kek, state.env(), t.keys.suite.seal_alg(), tenant_id, &number),
         id_hash: hash,
         id_masked: masked,
         method: method.into(),

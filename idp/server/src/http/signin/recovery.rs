@@ -138,6 +138,7 @@ pub async fn verify(
     }
     let mac = sms::code_mac(
         &state.ops.kek,
+        l.t.keys.suite.mac_alg(),
         &tenant_id,
         &phone,
         PURPOSE,

@@ -411,7 +411,8 @@ pub async fn finish(
         return refuse(problem_text(&p, t));
     }
     let code = param(&params, "code").unwrap_or_default();
-    let mac = sms::code_mac(&state.ops.kek, &tenant_id, &phone, flow.purpose(), code);
+    let mac =
+        sms::code_mac(&state.ops.kek, l.t.keys.suite.mac_alg(), &tenant_id, &phone, flow.purpose(), code);
     let check = match state
         .store()
         .take_sms_code(&tenant_id, &phone, flow.purpose(), &mac, now, sms::MAX_ATTEMPTS)

@@ -93,11 +93,12 @@ pub(crate) async fn put_code(
 ) -> Result<String, idp_core::OAuthError> {
     let now = state.env().now();
     let code = sms::new_code(state.env());
+    let mac = state.suite_of(tenant_id).await?.mac_alg();
     let record = SmsCode {
         tenant_id: tenant_id.to_string(),
         phone: phone.to_string(),
         purpose: purpose.into(),
-        code_mac: sms::code_mac(&state.ops.kek, tenant_id, phone, purpose, &code),
+        code_mac: sms::code_mac(&state.ops.kek, mac, tenant_id, phone, purpose, &code),
         attempts: 0,
         expires_at: now + sms::TTL_SECONDS,
         created_at: now,
@@ -298,7 +299,7 @@ pub async fn verify(
     if let Err(wait) = state.limits.signin_account.check_shared(state.store(), now, &key).await {
         return too_many(&l, &headers, &phone, true, wait);
     }
-    let mac = sms::code_mac(&state.ops.kek, &tenant_id, &phone, PURPOSE, code);
+    let mac = sms::code_mac(&state.ops.kek, l.t.keys.suite.mac_alg(), &tenant_id, &phone, PURPOSE, code);
     let check =
         match state.store().take_sms_code(&tenant_id, &phone, PURPOSE, &mac, now, sms::MAX_ATTEMPTS).await {
             Ok(c) => c,
