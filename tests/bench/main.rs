@@ -11,6 +11,7 @@ mod load;
 mod protocols;
 mod report;
 mod scale;
+mod sm;
 mod wrk;
 
 use std::path::PathBuf;
@@ -108,11 +109,23 @@ fn add_account(
     username: &str,
     phone: Option<&str>,
 ) -> anyhow::Result<()> {
+    add_account_in(a, config, "main", username, phone)
+}
+
+fn add_account_in(
+    a: &Args,
+    config: &std::path::Path,
+    tenant: &str,
+    username: &str,
+    phone: Option<&str>,
+) -> anyhow::Result<()> {
     let mut args = vec![
         "--config",
         config.to_str().unwrap(),
         "account",
         "add",
+        "--tenant",
+        tenant,
         "--username",
         username,
         "--password-stdin",
@@ -485,6 +498,55 @@ async fn main() -> anyhow::Result<()> {
     add_account(&a, &config, "bench-locked", None)?;
     idp_cmd(&a, &config, &["account", "lock", "--tenant", "main", "bench-locked"])?;
 
+    // a tenant on the `sm` profile: SM2 tokens, SM4 seals, HMAC-SM3 (docs/cryptography.md)
+    idp_cmd(&a, &config, &["tenant", "add", "sm"])?;
+    idp_cmd(&a, &config, &["tenant", "crypto", "--tenant", "sm", "--profile", "sm"])?;
+    let service = |name: &str, format: &str| -> anyhow::Result<Client> {
+        Ok(client_of(&idp_cmd(
+            &a,
+            &config,
+            &[
+                "client",
+                "add",
+                "--tenant",
+                "sm",
+                "--name",
+                name,
+                "--type",
+                "service",
+                "--scope",
+                "api",
+                "--access-token-format",
+                format,
+            ],
+        )?))
+    };
+    let sm_clients = (
+        service("bench sm opaque", "opaque")?,
+        service("bench sm jwt", "jwt")?,
+        client_of(&idp_cmd(
+            &a,
+            &config,
+            &[
+                "client",
+                "add",
+                "--tenant",
+                "sm",
+                "--name",
+                "bench sm web",
+                "--type",
+                "web",
+                "--redirect-uri",
+                flows::REDIRECT,
+                "--scope",
+                "openid offline_access",
+                "--access-token-format",
+                "opaque",
+            ],
+        )?),
+    );
+    add_account_in(&a, &config, "sm", "bench", None)?;
+
     // start-up to serving, on the existing database
     let mut startups = vec![];
     for _ in 0..5 {
@@ -546,6 +608,14 @@ async fn main() -> anyhow::Result<()> {
     let signins = sign_ins(&idp, a.workers, a.seconds).await;
     let protocols = protocols::protocols(&idp, a.workers, a.seconds).await?;
     let signing = protocols::signing(200);
+    // the same OpenID Connect scenarios on the `sm` tenant: SM2 against ES256 end to end
+    let mut sm_target =
+        Target::discover("idp (sm)", idp.pid, &format!("http://127.0.0.1:{port}/t/sm")).await?;
+    (sm_target.cc_opaque, sm_target.cc_jwt, sm_target.web) = sm_clients;
+    sm_target.login = "bench".into();
+    sm_target.password = "Tiger-Lily-42".into();
+    let sm_rows = scenarios(&sm_target, a.workers, a.seconds).await?;
+    let sm_primitives = sm::primitives(200);
     // login enumeration: the same answer, in about the same time, for both
     let (unknown_ms, unknown_msg) = idp.failed_sign_ins("no-such-person", "Wrong-Pass-1", 40).await?;
     let (wrong_ms, wrong_msg) = idp.failed_sign_ins("bench", "Wrong-Pass-1", 40).await?;
@@ -584,6 +654,8 @@ async fn main() -> anyhow::Result<()> {
         startup_ms,
         protocols,
         signing,
+        sm_rows,
+        sm_primitives,
     };
     let text = report.markdown();
     println!("{text}");

@@ -62,7 +62,7 @@ pub fn signing(n: usize) -> (f64, f64, f64) {
     let kek = idp_core::crypto::Kek::generate(&env);
     let records: Vec<_> = [SigningAlg::RS256, SigningAlg::ES256]
         .into_iter()
-        .map(|alg| idp_core::keys::generate(&env, &kek, "t", alg, Default::default()).expect("a key"))
+        .map(|alg| idp_core::keys::generate(&env, &kek, "t", alg, &Default::default()).expect("a key"))
         .collect();
     let keys =
         idp_core::keys::KeySet::load(&records, &kek, &Default::default(), "t", idp_core::Env::now(&env))

@@ -80,7 +80,7 @@ mod aws_lc_rs_shim {
             &kek,
             "rp",
             idp_core::model::SigningAlg::ES256,
-            Default::default(),
+            &Default::default(),
         )
         .unwrap();
         kek.open(&rec.sealed_private_key, &format!("signing-key:{}", rec.kid)).unwrap()

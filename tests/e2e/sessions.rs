@@ -180,7 +180,7 @@ async fn assertions(b: Backend) {
             &kek,
             "rp",
             idp_core::model::SigningAlg::ES256,
-            Default::default(),
+            &Default::default(),
         )
         .unwrap();
         let pkcs8 = kek.open(&rec.sealed_private_key, &format!("signing-key:{}", rec.kid)).unwrap();
@@ -243,7 +243,7 @@ async fn assertions(b: Backend) {
         &idp_core::crypto::Kek::from_bytes([7; 32]),
         "x",
         idp_core::model::SigningAlg::ES256,
-        Default::default(),
+        &Default::default(),
     )
     .unwrap();
     let pk = idp_core::crypto::Kek::from_bytes([7; 32])

@@ -644,6 +644,7 @@ async fn totp_and_recovery_codes(s: &dyn Store) {
         confirmed: false,
         last_step: None,
         created_at: at,
+        kind: idp_core::totp::OtpKind::Rfc6238,
     };
     assert_eq!(s.totp("acc-1").await.unwrap(), None);
     assert!(s.begin_totp(&cred(b"first", 10)).await.unwrap());
@@ -681,6 +682,18 @@ async fn totp_and_recovery_codes(s: &dyn Store) {
     s.replace_recovery_codes("acc-1", &[]).await.unwrap();
     assert_eq!(s.recovery_codes_left("acc-1").await.unwrap(), 0);
     assert!(s.begin_totp(&cred(b"again", 40)).await.unwrap(), "after removal, enrolment starts anew");
+    // an operator assigns a GM/T 0021 hardware token: confirmed at once, in place of the app
+    let token = TotpCredential {
+        confirmed: true,
+        kind: idp_core::totp::OtpKind::Sm3 { period: 60 },
+        ..cred(b"token-seed", 50)
+    };
+    s.put_totp(&token).await.unwrap();
+    assert_eq!(s.totp("acc-1").await.unwrap(), Some(token.clone()));
+    assert!(s.record_totp_step("acc-1", 7).await.unwrap(), "confirmed");
+    s.put_totp(&TotpCredential { sealed_secret: b"other".to_vec(), ..token }).await.unwrap();
+    let got = s.totp("acc-1").await.unwrap().unwrap();
+    assert_eq!((got.sealed_secret.as_slice(), got.last_step), (&b"other"[..], None), "replaced, anew");
     s.delete_totp("acc-1").await.unwrap();
 }
 

@@ -215,10 +215,8 @@ mod tests {
     const ISS: &str = "https://idp.example/t/a";
 
     fn keys(kek: &Kek, tenant: &str) -> KeySet {
-        let records: Vec<_> = SigningAlg::ALL
-            .iter()
-            .map(|a| generate(&SystemEnv, kek, tenant, *a, crate::crypto::SealAlg::Sm4Gcm).unwrap())
-            .collect();
+        let records: Vec<_> =
+            SigningAlg::ALL.iter().map(|a| generate(&SystemEnv, kek, tenant, *a, &dual()).unwrap()).collect();
         KeySet::load(&records, kek, &dual(), tenant, SystemEnv.now()).unwrap()
     }
 

@@ -30,8 +30,8 @@ fn valid_registered_claims(c: &serde_json::Value, client: &Client, audiences: &[
     aud_ok
         && c["iss"].as_str() == Some(client.client_id.as_str())
         && c["sub"].as_str() == Some(client.client_id.as_str())
-        && c["exp"].as_i64().is_some_and(|exp| exp + LEEWAY > now)
-        && c.get("nbf").is_none_or(|nbf| nbf.as_i64().is_some_and(|nbf| nbf <= now + LEEWAY))
+        && c["exp"].as_i64().is_some_and(|exp| exp.saturating_add(LEEWAY) > now)
+        && c.get("nbf").is_none_or(|nbf| nbf.as_i64().is_some_and(|nbf| nbf <= now.saturating_add(LEEWAY)))
 }
 
 pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -197,7 +197,11 @@ async fn verify_assertion(
         .as_ref()
         .and_then(|v| v["keys"].as_array().cloned())
         .ok_or_else(|| fail("client has no usable JWKS"))?;
-    let kid = jws.header["kid"].as_str();
+    let kid = match jws.header.get("kid") {
+        None => None,
+        Some(serde_json::Value::String(kid)) => Some(kid.as_str()),
+        Some(_) => return Err(fail("assertion kid is not a string")),
+    };
     let candidates = keys.iter().filter(|k| kid.is_none() || k["kid"].as_str() == kid);
     let claims = if sm2 {
         // SM2 (GB/T 32918.2) under the tenant's user identifier; `jsonwebtoken` knows no SM2

@@ -19,7 +19,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::Env;
-use crate::crypto::{Kek, KekError, SealAlg, b64, b64_decode, random_token};
+use crate::crypto::{Kek, KekError, b64, b64_decode, random_token};
 use crate::model::{SigningAlg, SigningKeyRecord};
 use crate::sm::{Sm2Signer, Sm2Verifier};
 use crate::suite::Suite;
@@ -151,25 +151,26 @@ pub fn generate(
     kek: &Kek,
     tenant_id: &str,
     alg: SigningAlg,
-    seal: SealAlg,
+    suite: &Suite,
 ) -> Result<SigningKeyRecord, String> {
-    generate_at(env, kek, tenant_id, alg, seal, env.now(), random_token(env, 12))
+    generate_at(env, kek, tenant_id, alg, suite, env.now(), random_token(env, 12))
 }
 
-/// A new key that signs from `activates_at`, under `kid`, sealed with `seal` (the tenant's
-/// `Suite::seal_alg`).
+/// A new key that signs from `activates_at`, under `kid`, sealed with the tenant's
+/// `Suite::seal_alg`.
 pub fn generate_at(
     env: &dyn Env,
     kek: &Kek,
     tenant_id: &str,
     alg: SigningAlg,
-    seal: SealAlg,
+    suite: &Suite,
     activates_at: i64,
     kid: String,
 ) -> Result<SigningKeyRecord, String> {
-    // an SM2 key is sealed as its 32-byte scalar; the others as PKCS#8 documents
+    // an SM2 key is sealed as its 32-byte scalar and the user ID it signs under (so a later
+    // change of the tenant's ID leaves what it signed verifiable); the others as PKCS#8
     let pkcs8: Vec<u8> = match alg {
-        SigningAlg::SM2 => crate::sm::sm2_generate(env).to_vec(),
+        SigningAlg::SM2 => [&crate::sm::sm2_generate(env)[..], suite.sm2_user_id.as_bytes()].concat(),
         SigningAlg::ES256 => EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
             .and_then(|k| k.to_pkcs8v1())
             .map(|d| d.as_ref().to_vec())
@@ -186,7 +187,7 @@ pub fn generate_at(
             .map(|d| d.as_ref().to_vec())
             .map_err(|_| "Ed25519 key generation failed")?,
     };
-    let sealed = kek.seal_with(env, seal, &pkcs8, &seal_context(&kid));
+    let sealed = kek.seal_with(env, suite.seal_alg(), &pkcs8, &seal_context(&kid));
     Ok(SigningKeyRecord {
         kid,
         tenant_id: tenant_id.to_string(),
@@ -257,7 +258,8 @@ fn pkcs8_rsa_to_pkcs1(pkcs8: &[u8]) -> Option<Vec<u8>> {
 }
 
 impl LoadedKey {
-    /// Opens a sealed key; an SM2 key signs and verifies under `sm2_user_id`.
+    /// Opens a sealed key; an SM2 key signs and verifies under the user ID sealed with it
+    /// (`sm2_user_id` for a bare scalar).
     pub fn open(record: &SigningKeyRecord, kek: &Kek, sm2_user_id: &str) -> Result<Self, KekError> {
         let pkcs8 = kek.open(&record.sealed_private_key, &seal_context(&record.kid))?;
         let encoding = match record.alg {
@@ -267,9 +269,15 @@ impl LoadedKey {
                 EncodingKey::from_rsa_der(&pkcs8_rsa_to_pkcs1(&pkcs8).ok_or(KekError::Decrypt)?)
             }
             SigningAlg::SM2 => {
-                let signer = Sm2Signer::new(&pkcs8, sm2_user_id).map_err(|_| KekError::Decrypt)?;
+                let (d, id) = pkcs8.split_at(pkcs8.len().min(32));
+                let id = if id.is_empty() {
+                    sm2_user_id
+                } else {
+                    std::str::from_utf8(id).map_err(|_| KekError::Decrypt)?
+                };
+                let signer = Sm2Signer::new(d, id).map_err(|_| KekError::Decrypt)?;
                 let (x, y) = signer.public_xy();
-                let verifier = Sm2Verifier::from_xy(&x, &y, sm2_user_id).map_err(|_| KekError::Decrypt)?;
+                let verifier = Sm2Verifier::from_xy(&x, &y, id).map_err(|_| KekError::Decrypt)?;
                 return Ok(Self {
                     kid: record.kid.clone(),
                     alg: record.alg,
@@ -464,7 +472,9 @@ impl KeySet {
             return Err(invalid("alg is not the key's"));
         }
         let valid = match &key.material {
-            Material::Sm2 { verifier, .. } => verifier.verify(jws.signing_input.as_bytes(), &jws.signature),
+            Material::Sm2 { verifier, .. } => {
+                verifier.verify_raw(jws.signing_input.as_bytes(), &jws.signature)
+            }
             Material::Jose { decoding, .. } => {
                 let alg = jwt_alg(key.alg).ok_or_else(|| invalid("alg"))?;
                 let sig = b64(&jws.signature);
@@ -511,7 +521,7 @@ mod tests {
         let kek = Kek::generate(&SystemEnv);
         let records: Vec<_> = SigningAlg::ALL
             .iter()
-            .map(|a| generate(&SystemEnv, &kek, "t1", *a, SealAlg::default()).unwrap())
+            .map(|a| generate(&SystemEnv, &kek, "t1", *a, &Suite::default()).unwrap())
             .collect();
         let set = KeySet::load(&records, &kek, &dual(), "t", SystemEnv.now()).unwrap();
         let now = SystemEnv.now();
@@ -534,7 +544,7 @@ mod tests {
     #[test]
     fn wrong_kek_cannot_open_keys() {
         let kek = Kek::generate(&SystemEnv);
-        let rec = generate(&SystemEnv, &kek, "t1", SigningAlg::ES256, SealAlg::default()).unwrap();
+        let rec = generate(&SystemEnv, &kek, "t1", SigningAlg::ES256, &Suite::default()).unwrap();
         assert!(LoadedKey::open(&rec, &Kek::generate(&SystemEnv), "").is_err());
     }
 
@@ -549,7 +559,7 @@ mod tests {
     fn sm2_tokens_are_compact_jws_verified_with_sm3_and_the_user_id() {
         let kek = Kek::generate(&SystemEnv);
         let now = SystemEnv.now();
-        let records = vec![generate(&SystemEnv, &kek, "t", SigningAlg::SM2, SealAlg::default()).unwrap()];
+        let records = vec![generate(&SystemEnv, &kek, "t", SigningAlg::SM2, &Suite::default()).unwrap()];
         let sm = Suite::of(&crate::model::CryptoSettings {
             profile: crate::model::CryptoProfile::Sm,
             ..Default::default()
@@ -570,14 +580,27 @@ mod tests {
                 .verify(jws.signing_input.as_bytes(), &jws.signature)
         );
         assert!(set.verify::<Value>(&jwt, "https://x", false, now).is_ok());
-        // another tenant user id: the same key does not verify it
-        let other = Suite::of(&crate::model::CryptoSettings {
+        // the user ID is the key's own, sealed with it: a tenant that changes its ID still
+        // verifies what the key signed, and a key made after the change signs under the new one
+        let alice = Suite::of(&crate::model::CryptoSettings {
             profile: crate::model::CryptoProfile::Sm,
             sm2_user_id: Some("alice".into()),
             ..Default::default()
         });
-        let other = KeySet::load(&records, &kek, &other, "t", now).unwrap();
-        assert!(other.verify::<Value>(&jwt, "https://x", false, now).is_err());
+        assert!(
+            KeySet::load(&records, &kek, &alice, "t", now)
+                .unwrap()
+                .verify::<Value>(&jwt, "https://x", false, now)
+                .is_ok()
+        );
+        let records = vec![generate(&SystemEnv, &kek, "t", SigningAlg::SM2, &alice).unwrap()];
+        let set = KeySet::load(&records, &kek, &sm, "t", now).unwrap();
+        let jwt = set.sign(SigningAlg::SM2, "JWT", &claims).unwrap();
+        let jws = CompactJws::parse(&jwt).unwrap();
+        let default_id = sm2_verifier_of(&set.jwks()["keys"][0], crate::sm::DEFAULT_USER_ID).unwrap();
+        assert!(!default_id.verify(jws.signing_input.as_bytes(), &jws.signature));
+        let alice_id = sm2_verifier_of(&set.jwks()["keys"][0], "alice").unwrap();
+        assert!(alice_id.verify(jws.signing_input.as_bytes(), &jws.signature));
         // a header naming another algorithm for the SM2 key is refused; so is a changed payload
         let (_, rest) = jwt.split_once('.').unwrap();
         let forged = format!("{}.{rest}", b64(br#"{"alg":"ES256","kid":"x"}"#));
@@ -600,14 +623,14 @@ mod schedule {
         let kek = Kek::generate(&env);
         let t0 = env.now();
         let p = RotationPolicy { every: 1000, publish_ahead: 100 };
-        let mut records = vec![generate(&env, &kek, "t", SigningAlg::ES256, SealAlg::default()).unwrap()];
+        let mut records = vec![generate(&env, &kek, "t", SigningAlg::ES256, &Suite::default()).unwrap()];
         assert_eq!(next_rotation(&records, SigningAlg::ES256, t0 + 899, p), None, "not yet");
         assert_eq!(next_rotation(&records, SigningAlg::ES256, t0 + 900, p), Some(t0 + 1000));
         assert_eq!(next_rotation(&records, SigningAlg::RS256, t0 + 900, p), None, "no key of that alg");
         let kid = scheduled_kid(&kek, "t", SigningAlg::ES256, t0 + 1000);
         assert_eq!(kid, scheduled_kid(&kek, "t", SigningAlg::ES256, t0 + 1000), "the same on every node");
         let mut next =
-            generate_at(&env, &kek, "t", SigningAlg::ES256, SealAlg::default(), t0 + 1000, kid).unwrap();
+            generate_at(&env, &kek, "t", SigningAlg::ES256, &Suite::default(), t0 + 1000, kid).unwrap();
         next.created_at = t0 + 900;
         records[0].retires_at = Some(retirement(t0 + 1000));
         records.push(next);
@@ -650,19 +673,18 @@ mod profile_switch {
         let t0 = env.now();
         let mut records: Vec<_> = SigningAlg::INTERNATIONAL
             .iter()
-            .map(|a| generate(&env, &kek, "t", *a, SealAlg::default()).unwrap())
+            .map(|a| generate(&env, &kek, "t", *a, &Suite::default()).unwrap())
             .collect();
         let intl = KeySet::load(&records, &kek, &Suite::default(), "t", t0).unwrap();
         let old =
             intl.sign(SigningAlg::ES256, "JWT", &serde_json::json!({"iss": "i", "exp": t0 + 600})).unwrap();
         // the tenant moves to `sm` at t0: an SM2 key is made and signs at once
-        records
-            .push(generate_at(&env, &kek, "t", SigningAlg::SM2, SealAlg::Sm4Gcm, t0, "sm2".into()).unwrap());
         let sm = Suite::of(&CryptoSettings {
             profile: CryptoProfile::Sm,
             changed_at: Some(t0),
             ..Default::default()
         });
+        records.push(generate_at(&env, &kek, "t", SigningAlg::SM2, &sm, t0, "sm2".into()).unwrap());
         let set = KeySet::load(&records, &kek, &sm, "t", t0 + 1).unwrap();
         assert_eq!(set.keys.len(), 5, "the international keys stay published");
         assert_eq!(

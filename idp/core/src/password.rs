@@ -1,5 +1,8 @@
 //! Password policy (docs/domain.md security baseline) and Argon2id hashing with rehash on
-//! parameter change.
+//! parameter change; or, for deployments whose cryptography assessor requires an approved
+//! algorithm, PBKDF2 (RFC 8018 §5.2) with HMAC-SM3 ([`PasswordScheme::Pbkdf2Sm3`]). Whatever is
+//! configured, either kind of stored hash verifies, and one of the other kind is re-hashed at
+//! the next successful sign-in.
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
@@ -48,12 +51,63 @@ impl Argon2Params {
     }
 }
 
+/// Which password hash new hashes use.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PasswordScheme {
+    /// Argon2id with [`Argon2Params`] (memory-hard; the default).
+    #[default]
+    Argon2id,
+    /// PBKDF2-HMAC-SM3, 16-byte salt, 32-byte output, stored as
+    /// `$pbkdf2-sm3$i={iterations}${salt}${hash}` (base64 without padding, as PHC strings).
+    Pbkdf2Sm3,
+}
+
+/// The password hash configuration (`[passwords]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PasswordConfig {
+    pub scheme: PasswordScheme,
+    /// PBKDF2-HMAC-SM3 iterations for new hashes; hashes with fewer are re-hashed at sign-in.
+    pub pbkdf2_sm3_iterations: u32,
+}
+
+impl Default for PasswordConfig {
+    fn default() -> Self {
+        Self { scheme: PasswordScheme::Argon2id, pbkdf2_sm3_iterations: 300_000 }
+    }
+}
+
+const PBKDF2_SM3: &str = "$pbkdf2-sm3$";
+/// The most iterations a stored PBKDF2 hash may ask for (more is refused, not computed).
+const PBKDF2_MAX_ITERATIONS: u32 = 10_000_000;
+
+/// PBKDF2-HMAC-SM3 of `password` (RFC 8018 §5.2, with `crate::sm::hmac_sm3`'s HMAC).
+pub fn pbkdf2_sm3(password: &[u8], salt: &[u8], iterations: u32, out: &mut [u8]) {
+    // an HMAC key of any length is valid, so this cannot fail
+    let _ = pbkdf2::pbkdf2::<hmac::Hmac<sm3::Sm3>>(password, salt, iterations, out);
+}
+
+fn parse_pbkdf2_sm3(s: &str) -> Option<(u32, Vec<u8>, Vec<u8>)> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD_NO_PAD;
+    let rest = s.strip_prefix(PBKDF2_SM3)?;
+    let mut parts = rest.split('$');
+    let iterations: u32 = parts.next()?.strip_prefix("i=")?.parse().ok()?;
+    let salt = b64.decode(parts.next()?).ok()?;
+    let hash = b64.decode(parts.next()?).ok()?;
+    let sane = (1..=PBKDF2_MAX_ITERATIONS).contains(&iterations) && (16..=64).contains(&hash.len());
+    (parts.next().is_none() && sane).then_some((iterations, salt, hash))
+}
+
 /// Argon2id with reusable working memory. Each computation needs `memory_kib` KiB; allocating
 /// and freeing that per sign-in makes the allocator keep freed blocks around (the process's
 /// resident memory grows with concurrency), so buffers are kept and reused instead, one per
 /// concurrent computation (the caller bounds concurrency to the cores).
 pub struct Hasher {
     pub params: Argon2Params,
+    /// Which scheme new hashes use (either verifies).
+    pub config: PasswordConfig,
     buffers: std::sync::Mutex<Vec<Vec<argon2::Block>>>,
 }
 
@@ -99,7 +153,24 @@ fn parse_phc(s: &str) -> Option<Phc> {
 
 impl Hasher {
     pub fn new(params: Argon2Params) -> Self {
-        Self { params, buffers: std::sync::Mutex::new(vec![]) }
+        Self { params, config: PasswordConfig::default(), buffers: std::sync::Mutex::new(vec![]) }
+    }
+
+    /// With the configured scheme for new hashes.
+    pub fn with_config(mut self, config: PasswordConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Whether a stored hash is of another scheme or parameters than new ones are (and should
+    /// be re-hashed on the next successful sign-in).
+    pub fn needs_rehash(&self, stored: &str) -> bool {
+        match self.config.scheme {
+            PasswordScheme::Argon2id => self.params.needs_rehash(stored),
+            PasswordScheme::Pbkdf2Sm3 => {
+                parse_pbkdf2_sm3(stored).is_none_or(|(i, _, _)| i < self.config.pbkdf2_sm3_iterations)
+            }
+        }
     }
 
     fn compute(&self, m: u32, t: u32, p: u32, password: &str, salt: &[u8], out: &mut [u8]) -> bool {
@@ -126,6 +197,11 @@ impl Hasher {
 
     /// Verifies in constant time with respect to the stored hash; false for malformed hashes.
     pub fn verify(&self, password: &str, stored: &str) -> bool {
+        if let Some((iterations, salt, hash)) = parse_pbkdf2_sm3(stored) {
+            let mut out = vec![0u8; hash.len()];
+            pbkdf2_sm3(password.as_bytes(), &salt, iterations, &mut out);
+            return crate::crypto::ct_eq(&out, &hash);
+        }
         let Some(phc) = parse_phc(stored) else { return false };
         let mut out = vec![0u8; phc.hash.len()];
         self.compute(phc.m, phc.t, phc.p, password, &phc.salt, &mut out)
@@ -139,6 +215,11 @@ impl Hasher {
         let mut salt = [0u8; 16];
         env.fill_random(&mut salt);
         let mut out = [0u8; 32];
+        if self.config.scheme == PasswordScheme::Pbkdf2Sm3 {
+            let i = self.config.pbkdf2_sm3_iterations.clamp(1, PBKDF2_MAX_ITERATIONS);
+            pbkdf2_sm3(password.as_bytes(), &salt, i, &mut out);
+            return Ok(format!("{PBKDF2_SM3}i={i}${}${}", b64.encode(salt), b64.encode(out)));
+        }
         let Argon2Params { memory_kib: m, iterations: t, parallelism: p } = self.params;
         if !self.compute(m, t, p, password, &salt, &mut out) {
             return Err("password hashing failed".into());
@@ -301,6 +382,59 @@ pub fn check_rules_for(password: &str, rules: Rules, personal: &[String]) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Against tests/interop/pbkdf2_sm3.py (RFC 8018 and RFC 2104 written apart, on PyPI
+    /// gmssl's SM3); the second output is longer than one SM3 block, so it spans two blocks.
+    #[test]
+    fn pbkdf2_sm3_vectors() {
+        let unhex = |s: &str| {
+            (0..s.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+                .collect::<Vec<u8>>()
+        };
+        for (password, salt, i, want) in [
+            ("password", "73616c74", 1, "4612f922a1fdcefaf4312fc6f8f3322b489cbf24f2ea361b44c2bd8fa2c6dcb0"),
+            ("password", "73616c74", 2, "fee723a2bc966e11dffb66133f4e8df577383c78ade30e3298edbd3e54ed85b7"),
+            (
+                "密码Tiger-Lily-42",
+                "000102030405060708090a0b0c0d0e0f",
+                1000,
+                "6adb7ce4833057c2ed1b2db159d60793449aa5a3d655fb6149c322b97c14962038d26e7c6a7f3c62",
+            ),
+        ] {
+            let mut out = vec![0u8; want.len() / 2];
+            pbkdf2_sm3(password.as_bytes(), &unhex(salt), i, &mut out);
+            assert_eq!(out, unhex(want), "{password} {i}");
+        }
+    }
+
+    #[test]
+    fn the_configured_scheme_hashes_and_either_verifies() {
+        let env = crate::TestEnv::default();
+        let cheap = Argon2Params { memory_kib: 64, iterations: 1, parallelism: 1 };
+        let argon = Hasher::new(cheap);
+        let sm = Hasher::new(cheap)
+            .with_config(PasswordConfig { scheme: PasswordScheme::Pbkdf2Sm3, pbkdf2_sm3_iterations: 100 });
+        let a = argon.hash(&env, "Tiger-Lily-42").unwrap();
+        let p = sm.hash(&env, "Tiger-Lily-42").unwrap();
+        assert!(p.starts_with("$pbkdf2-sm3$i=100$"), "{p}");
+        for h in [&argon, &sm] {
+            assert!(h.verify("Tiger-Lily-42", &a) && h.verify("Tiger-Lily-42", &p));
+            assert!(!h.verify("Tiger-Lily-43", &a) && !h.verify("Tiger-Lily-43", &p));
+        }
+        assert!(sm.needs_rehash(&a) && !sm.needs_rehash(&p));
+        assert!(argon.needs_rehash(&p) && !argon.needs_rehash(&a));
+        let stronger = Hasher::new(cheap)
+            .with_config(PasswordConfig { scheme: PasswordScheme::Pbkdf2Sm3, pbkdf2_sm3_iterations: 200 });
+        assert!(stronger.needs_rehash(&p), "fewer iterations than configured");
+        // absurd or malformed stored values are refused, not computed
+        assert!(!sm.verify(
+            "x",
+            "$pbkdf2-sm3$i=4000000000$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+        ));
+        assert!(!sm.verify("x", "$pbkdf2-sm3$i=1$$"));
+    }
 
     const CHEAP: Argon2Params = Argon2Params { memory_kib: 1024, iterations: 1, parallelism: 1 };
 

@@ -130,6 +130,9 @@ pub trait Store: Send + Sync + 'static {
     /// Starts (or restarts) a TOTP enrolment; refused (false) while a confirmed credential
     /// exists: that one must be removed first.
     async fn begin_totp(&self, c: &TotpCredential) -> Result<bool>;
+    /// Puts a confirmed credential in place of whatever the account had (an operator assigning
+    /// a hardware token).
+    async fn put_totp(&self, c: &TotpCredential) -> Result<()>;
     async fn totp(&self, account_id: &str) -> Result<Option<TotpCredential>>;
     /// Confirms a pending enrolment with the step of its first correct code (one caller only).
     async fn confirm_totp(&self, account_id: &str, step: i64) -> Result<bool>;

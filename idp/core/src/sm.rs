@@ -43,7 +43,7 @@ pub fn sm3_hex(data: &[u8]) -> String {
 pub fn hmac_sm3(key: &[u8], data: &[u8]) -> [u8; 32] {
     // HMAC takes keys of any length: new_from_slice cannot fail.
     #[allow(clippy::expect_used)]
-    let mut mac = hmac::SimpleHmac::<Sm3>::new_from_slice(key).expect("HMAC accepts any key length");
+    let mut mac = hmac::Hmac::<Sm3>::new_from_slice(key).expect("HMAC accepts any key length");
     mac.update(data);
     mac.finalize().into_bytes().into()
 }
@@ -146,6 +146,12 @@ impl Sm2Verifier {
         sec1.extend_from_slice(x);
         sec1.extend_from_slice(y);
         Ok(Self { key: VerifyingKey::from_sec1_bytes(user_id, &sec1).map_err(|_| Sm2KeyError)? })
+    }
+
+    /// Whether `signature`, the raw 64 bytes `r || s` only, is this key's signature of
+    /// `message` (our own tokens: one encoding, as JOSE has it).
+    pub fn verify_raw(&self, message: &[u8], signature: &[u8]) -> bool {
+        signature.len() == 64 && self.verify(message, signature)
     }
 
     /// Whether `signature` (raw `r || s`, or DER) is this key's signature of `message`.

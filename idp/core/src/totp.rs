@@ -6,6 +6,10 @@
 //!
 //! The code arithmetic is totp-rs's; this module adds the step bookkeeping, the enrolment URI
 //! and the recovery codes.
+//!
+//! Beside RFC 6238, the dynamic passwords of GM/T 0021-2012 (动态口令密码应用技术规范), which
+//! the hardware tokens of domestic vendors compute ([`OtpKind::Sm3`], [`sm3_code`]): the
+//! same step bookkeeping, with the token's period.
 
 use totp_rs::{Algorithm, Builder, Totp};
 
@@ -19,9 +23,62 @@ pub const SKEW_STEPS: i64 = 1;
 pub const SECRET_BYTES: usize = 20;
 pub const RECOVERY_CODES: usize = 10;
 
-/// A TOTP secret. Its `Debug` never shows it.
+/// Which one-time-password algorithm a seed is for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OtpKind {
+    /// RFC 6238 with SHA-1, 6 digits, 30-second steps: authenticator apps.
+    #[default]
+    Rfc6238,
+    /// GM/T 0021-2012 with SM3, 6 digits, `period` seconds a step (at most 60): hardware tokens.
+    Sm3 { period: i64 },
+}
+
+impl OtpKind {
+    /// The stored name and period.
+    pub fn stored(self) -> (&'static str, i64) {
+        match self {
+            OtpKind::Rfc6238 => ("rfc6238", STEP_SECONDS as i64),
+            OtpKind::Sm3 { period } => ("sm3", period),
+        }
+    }
+    pub fn from_stored(name: &str, period: i64) -> Option<Self> {
+        match name {
+            "rfc6238" => Some(OtpKind::Rfc6238),
+            "sm3" if (1..=SM3_MAX_PERIOD).contains(&period) => Some(OtpKind::Sm3 { period }),
+            _ => None,
+        }
+    }
+    fn period(self) -> i64 {
+        self.stored().1
+    }
+}
+
+/// GM/T 0021's longest step (`T_c` ≤ 60 s).
+pub const SM3_MAX_PERIOD: i64 = 60;
+/// GM/T 0021's shortest seed (`K`, at least 128 bits).
+pub const SM3_MIN_SEED: usize = 16;
+
+/// The GM/T 0021-2012 dynamic password of `seed` at time step `step` (`T = floor(t / T_c)`),
+/// `digits` long: `ID = T` (8 bytes, big-endian; no event or challenge factor), zero-padded to
+/// the 128 bits the standard requires; `S = SM3(K ‖ ID)`; `OD` = the sum of `S`'s eight
+/// big-endian 32-bit words modulo 2^32; the password is `OD mod 10^digits`, zero-padded. As
+/// GmSSL 2.x's `crypto/otp/otp_lib.c` computes it (which copies `T` in the host's byte order;
+/// the standard, and this, use big-endian).
+pub fn sm3_code(seed: &[u8], step: i64, digits: u32) -> String {
+    let mut input = seed.to_vec();
+    let mut id = u64::try_from(step).unwrap_or(0).to_be_bytes().to_vec();
+    id.resize(16, 0);
+    input.extend_from_slice(&id);
+    let s = crate::sm::sm3(&input);
+    let od =
+        s.chunks_exact(4).fold(0u32, |acc, w| acc.wrapping_add(u32::from_be_bytes([w[0], w[1], w[2], w[3]])));
+    let digits = digits.clamp(6, 9);
+    format!("{:0width$}", od % 10u32.pow(digits), width = digits as usize)
+}
+
+/// A one-time-password seed and its algorithm. Its `Debug` never shows the seed.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(Vec<u8>);
+pub struct Secret(Vec<u8>, OtpKind);
 
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -33,17 +90,26 @@ impl Secret {
     pub fn generate(env: &dyn Env) -> Self {
         let mut bytes = vec![0u8; SECRET_BYTES];
         env.fill_random(&mut bytes);
-        Self(bytes)
+        Self(bytes, OtpKind::Rfc6238)
     }
 
     pub fn from_bytes(bytes: Vec<u8>) -> Self {
-        Self(bytes)
+        Self(bytes, OtpKind::Rfc6238)
+    }
+
+    /// A seed for `kind` (a hardware token's, as its vendor delivers it).
+    pub fn of_kind(bytes: Vec<u8>, kind: OtpKind) -> Self {
+        Self(bytes, kind)
+    }
+
+    pub fn kind(&self) -> OtpKind {
+        self.1
     }
 
     /// From base32 as an app shows it (spaces and case ignored).
     pub fn from_base32(text: &str) -> Option<Self> {
         let clean: String = text.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase();
-        totp_rs::Secret::try_from_base32(clean).ok().map(|s| Self(s.as_bytes().to_vec()))
+        totp_rs::Secret::try_from_base32(clean).ok().map(|s| Self(s.as_bytes().to_vec(), OtpKind::Rfc6238))
     }
 
     pub fn as_bytes(&self) -> &[u8] {
@@ -75,10 +141,15 @@ impl Secret {
         self.totp(Some(issuer), account).and_then(|t| t.to_url().ok()).unwrap_or_default()
     }
 
-    /// The code of time step `step`.
+    /// The code of time step `step` (of the kind's period).
     pub fn code_at_step(&self, step: i64) -> String {
-        let time = u64::try_from(step).unwrap_or(0) * STEP_SECONDS;
-        self.totp(None, "-").map(|t| t.generate(time).to_string()).unwrap_or_default()
+        match self.1 {
+            OtpKind::Rfc6238 => {
+                let time = u64::try_from(step).unwrap_or(0) * STEP_SECONDS;
+                self.totp(None, "-").map(|t| t.generate(time).to_string()).unwrap_or_default()
+            }
+            OtpKind::Sm3 { .. } => sm3_code(&self.0, step, DIGITS as u32),
+        }
     }
 
     /// The time step `code` belongs to, if it is one of now's steps (±[`SKEW_STEPS`]) and later
@@ -89,7 +160,7 @@ impl Secret {
         if code.len() != DIGITS || !code.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
-        let current = now.div_euclid(STEP_SECONDS as i64);
+        let current = now.div_euclid(self.1.period());
         // Check every candidate step (constant work), then take the match.
         let mut matched = None;
         for step in current - SKEW_STEPS..=current + SKEW_STEPS {
@@ -186,6 +257,30 @@ mod tests {
         ] {
             assert_eq!(s.code_at_step(t / 30), eight[2..], "t = {t}");
         }
+    }
+
+    /// GM/T 0021 with SM3, against tests/interop/gmt0021_token.py (written apart from this,
+    /// on PyPI gmssl's SM3): no published test vectors could be obtained.
+    #[test]
+    fn gmt_0021_sm3_codes() {
+        let seed = b"\x12\x34\x56\x78\x90\xab\xcd\xef\x12\x34\x56\x78\x90\xab\xcd\xef".to_vec();
+        let s = Secret::of_kind(seed, OtpKind::Sm3 { period: 60 });
+        for (t, code) in [
+            (0, "607999"),
+            (59, "607999"),
+            (60, "288968"),
+            (1_700_000_000, "134598"),
+            (2_000_000_000, "478246"),
+        ] {
+            assert_eq!(s.code_at_step(t / 60), code, "t = {t}");
+        }
+        let now = 1_700_000_000;
+        assert_eq!(s.verify("134598", now, None), Some(now / 60));
+        assert_eq!(s.verify("134598", now + 60, None), Some(now / 60), "one step of drift");
+        assert_eq!(s.verify("134598", now + 120, None), None);
+        assert_eq!(s.verify("134598", now, Some(now / 60)), None, "once");
+        assert_eq!(OtpKind::from_stored("sm3", 61), None);
+        assert_eq!(OtpKind::from_stored("sm3", 60), Some(OtpKind::Sm3 { period: 60 }));
     }
 
     #[test]

@@ -22,7 +22,7 @@ fn keyset() -> &'static (KeySet, String) {
         let kek = Kek::generate(&SystemEnv);
         let recs: Vec<_> = SigningAlg::ALL
             .iter()
-            .map(|a| generate(&SystemEnv, &kek, "t", *a, Default::default()).unwrap())
+            .map(|a| generate(&SystemEnv, &kek, "t", *a, &Default::default()).unwrap())
             .collect();
         let set = KeySet::load(&recs, &kek, &Default::default(), "t", SystemEnv.now()).unwrap();
         let jwt = set

@@ -66,7 +66,7 @@ macro_rules! refresh_tokens_columns {
 
 macro_rules! totp_credentials_columns {
     () => {
-        "account_id, tenant_id, sealed_secret, confirmed, last_step, created_at"
+        "account_id, tenant_id, sealed_secret, confirmed, last_step, created_at, algorithm, period"
     };
 }
 

@@ -321,18 +321,23 @@ pub(crate) struct TotpRow {
     confirmed: bool,
     last_step: Option<i64>,
     created_at: i64,
+    algorithm: String,
+    period: i64,
 }
 
-impl From<TotpRow> for TotpCredential {
-    fn from(r: TotpRow) -> Self {
-        TotpCredential {
+impl TryFrom<TotpRow> for TotpCredential {
+    type Error = StoreError;
+    fn try_from(r: TotpRow) -> Result<Self, StoreError> {
+        Ok(TotpCredential {
+            kind: idp_core::totp::OtpKind::from_stored(&r.algorithm, r.period)
+                .ok_or_else(|| StoreError::Other(format!("one-time-password algorithm {:?}", r.algorithm)))?,
             account_id: r.account_id,
             tenant_id: r.tenant_id,
             sealed_secret: r.sealed_secret,
             confirmed: r.confirmed,
             last_step: r.last_step,
             created_at: r.created_at,
-        }
+        })
     }
 }
 

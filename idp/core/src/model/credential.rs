@@ -12,6 +12,8 @@ pub struct TotpCredential {
     /// The last accepted time step.
     pub last_step: Option<i64>,
     pub created_at: i64,
+    /// An authenticator app's (RFC 6238) or a hardware token's (GM/T 0021).
+    pub kind: crate::totp::OtpKind,
 }
 
 impl std::fmt::Debug for TotpCredential {

@@ -44,10 +44,6 @@ pub struct CryptoSettings {
     /// never signing) until `keys::retirement` of this time.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub changed_at: Option<i64>,
-    /// Every value the tenant keeps sealed is under the profile's algorithm: set when the
-    /// re-sealing has reached them all, cleared by a move (idp-server `ops::crypto`).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub resealed: bool,
 }
 
 /// `international`: ES256, RS256, PS256, EdDSA, SHA-256 and AES-GCM; `sm`: SM2, SM3 and SM4

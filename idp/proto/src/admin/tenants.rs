@@ -36,9 +36,12 @@ pub struct TenantDetail {
 pub struct TenantCrypto {
     /// `international`, `sm` (SM2, SM3 and SM4 only) or `dual`.
     pub profile: String,
-    /// The SM2 user identifier bound into SM2 signatures; `null` in a request: the default
-    /// of GM/T 0009, `1234567812345678`.
+    /// The SM2 user identifier bound into new SM2 signatures (1-64 printable ASCII
+    /// characters); left out or `null` in a request: unchanged.
     pub sm2_user_id: Option<String>,
+    /// In a request: back to the default identifier of GM/T 0009, `1234567812345678`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub default_sm2_user_id: bool,
     /// The signing algorithms (JOSE names), in answers; ignored in requests.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub algs: Vec<String>,

@@ -57,6 +57,7 @@ fn info(state: &crate::state::AppState, t: &Tenant) -> TenantDetail {
             idp_proto::TenantCrypto {
                 profile: suite.profile.as_str().into(),
                 sm2_user_id: Some(suite.sm2_user_id.clone()),
+                default_sm2_user_id: false,
                 algs: suite.alg_names().into_iter().map(String::from).collect(),
             }
         },
@@ -250,11 +251,20 @@ pub async fn set_settings(
         Ok(v) => v,
         Err(r) => return r,
     };
+    // everything checked before anything is written
     let crypto = match r.crypto.map(|c| (idp_core::model::CryptoProfile::parse(&c.profile), c)) {
         Some((None, _)) => {
             return problem(StatusCode::BAD_REQUEST, "crypto.profile is international, sm or dual.");
         }
-        Some((Some(p), c)) => Some((p, c.sm2_user_id)),
+        Some((Some(p), c)) => {
+            if let Some(id) = &c.sm2_user_id
+                && let Err(e) = crate::ops::crypto::check_sm2_user_id(id)
+            {
+                return refused(e);
+            }
+            let id = if c.default_sm2_user_id { Some(None) } else { c.sm2_user_id.map(Some) };
+            Some((p, id))
+        }
         None => None,
     };
     let ops = &state.ops;
@@ -264,7 +274,7 @@ pub async fn set_settings(
             .set_tenant_rules_by(&t.tenant.slug, r.factors.as_deref(), r.policy.map(policy_in), by)
             .await?;
         if let Some((profile, id)) = crypto {
-            t = ops.set_tenant_crypto_by(&t.slug, Some(profile), Some(id), by).await?;
+            t = ops.set_tenant_crypto_by(&t.slug, Some(profile), id, by).await?;
         }
         anyhow::Ok(t)
     };

@@ -52,6 +52,16 @@ pub enum AccountCmd {
         tenant: TenantArg,
         username: String,
     },
+    /// Assign a GM/T 0021 (SM3) hardware token: its seed, in hex as the vendor delivers it, is
+    /// read from standard input (first line). It replaces the account's authenticator.
+    OtpToken {
+        #[command(flatten)]
+        tenant: TenantArg,
+        username: String,
+        /// The token's step in seconds (GM/T 0021 allows at most 60).
+        #[arg(long, default_value_t = 60)]
+        period: i64,
+    },
 }
 
 pub(super) async fn account_command(ops: &Ops, json: bool, cmd: AccountCmd) -> anyhow::Result<()> {
@@ -94,6 +104,21 @@ pub(super) async fn account_command(ops: &Ops, json: bool, cmd: AccountCmd) -> a
             print(json, &serde_json::json!({"username": username, "disabled": true}), || {
                 format!("{username} locked")
             })
+        }
+        AccountCmd::OtpToken { tenant, username, period } => {
+            let line = read_password().context("the token's seed, in hex, on standard input")?;
+            let seed = (0..line.trim().len())
+                .step_by(2)
+                .map(|i| line.trim().get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+                .collect::<Option<Vec<u8>>>()
+                .filter(|s| line.trim().len() % 2 == 0 && !s.is_empty())
+                .context("the seed is hexadecimal")?;
+            ops.assign_otp_token_by(&tenant.tenant, &username, &seed, period, crate::ops::OPERATOR).await?;
+            print(
+                json,
+                &serde_json::json!({"username": username, "otp_token": "sm3", "period": period}),
+                || format!("{username} signs in with the GM/T 0021 token ({period}-second step)"),
+            )
         }
         AccountCmd::Unlock { tenant, username } => {
             ops.set_account_disabled(&tenant.tenant, &username, false).await?;

@@ -84,6 +84,14 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
     ),
     ("argon2.iterations", "Argon2id time cost"),
     ("argon2.parallelism", "Argon2id lanes"),
+    (
+        "passwords.scheme",
+        "`argon2id` or `pbkdf2-sm3` (PBKDF2-HMAC-SM3, where the cryptography assessor requires an approved algorithm) for new password hashes; either verifies, and one of the other scheme is re-hashed at the next sign-in",
+    ),
+    (
+        "passwords.pbkdf2_sm3_iterations",
+        "PBKDF2-HMAC-SM3 iterations for new hashes (hashes with fewer are re-hashed at the next sign-in)",
+    ),
     ("limits.signin_per_ip_per_minute", "sign-in attempts per IP (shared by all nodes on PostgreSQL)"),
     (
         "limits.signin_per_account_per_minute",

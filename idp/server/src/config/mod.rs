@@ -5,7 +5,7 @@ pub mod env;
 
 use std::path::PathBuf;
 
-use idp_core::password::Argon2Params;
+use idp_core::password::{Argon2Params, PasswordConfig};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -65,6 +65,9 @@ pub struct Config {
     /// the admin API. `IDP_ADMIN_TENANT`.
     pub admin_tenant: String,
     pub argon2: Argon2Params,
+    /// Which password hash new hashes use: Argon2id, or PBKDF2-HMAC-SM3 where the cryptography
+    /// assessor requires it (docs/cryptography.md).
+    pub passwords: PasswordConfig,
     pub limits: Limits,
     pub sessions: SessionPolicy,
     pub sms: SmsConfig,
@@ -286,6 +289,7 @@ impl Default for Config {
             http_redirect_listen: None,
             admin_tenant: "main".into(),
             argon2: Argon2Params::default(),
+            passwords: PasswordConfig::default(),
             limits: Limits::default(),
             sessions: SessionPolicy::default(),
             sms: SmsConfig::default(),
@@ -367,6 +371,7 @@ impl std::fmt::Debug for Config {
             .field("http_redirect_listen", &self.http_redirect_listen)
             .field("admin_tenant", &self.admin_tenant)
             .field("argon2", &self.argon2)
+            .field("passwords", &self.passwords)
             .field("limits", &self.limits)
             .field("sessions", &self.sessions)
             .field("sms", &self.sms)

@@ -146,6 +146,45 @@ impl Ops {
         self.audit_by(&tenant_id, "factors_reset_by_admin", Some(&a.id), detail, by).await
     }
 
+    /// Assigns a GM/T 0021 hardware token (its seed, as the vendor delivers it, and its step of
+    /// 1-60 seconds) to `login`: it is the account's authenticator from now on, in place of any
+    /// app or earlier token, sealed like any seed. Its first code is accepted at the next sign-in.
+    pub async fn assign_otp_token_by(
+        &self,
+        slug: &str,
+        login: &str,
+        seed: &[u8],
+        period: i64,
+        by: &str,
+    ) -> anyhow::Result<()> {
+        use idp_core::totp::{OtpKind, SM3_MAX_PERIOD, SM3_MIN_SEED};
+        if seed.len() < SM3_MIN_SEED || seed.len() > 64 {
+            anyhow::bail!("a GM/T 0021 seed is {SM3_MIN_SEED} to 64 bytes (at least 128 bits)");
+        }
+        if !(1..=SM3_MAX_PERIOD).contains(&period) {
+            anyhow::bail!("a GM/T 0021 token's step is 1 to {SM3_MAX_PERIOD} seconds");
+        }
+        let tenant = self.tenant(slug).await?;
+        let account = self.account(slug, login).await?;
+        let suite = idp_core::suite::Suite::of(&tenant.settings.crypto);
+        let context = crate::ops::totp_context(&account.id);
+        let cred = idp_core::model::TotpCredential {
+            account_id: account.id.clone(),
+            tenant_id: tenant.id.clone(),
+            sealed_secret: self.kek.seal_with(self.env.as_ref(), suite.seal_alg(), seed, &context),
+            confirmed: true,
+            last_step: None,
+            created_at: self.now(),
+            kind: OtpKind::Sm3 { period },
+        };
+        let previous = self.store.totp(&account.id).await?.filter(|c| c.confirmed).map(|c| c.kind.stored().0);
+        self.store.put_totp(&cred).await?;
+        let detail = serde_json::json!({"factor": "otp_token", "algorithm": "sm3", "period": period,
+            "replaced": previous});
+        let kind = if previous.is_some() { "factor_replaced" } else { "factor_added" };
+        self.audit_by(&tenant.id, kind, Some(&account.id), detail, by).await
+    }
+
     /// Ends every session of the account (signed out everywhere); how many.
     pub async fn end_sessions_by(&self, slug: &str, id: &str, by: &str) -> anyhow::Result<u64> {
         let (tenant_id, a) = self.account_by_id(slug, id).await?;

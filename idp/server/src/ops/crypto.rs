@@ -11,7 +11,8 @@
 
 use anyhow::bail;
 use idp_core::crypto::Kek;
-use idp_core::model::{CryptoProfile, Tenant};
+use idp_core::keys;
+use idp_core::model::{CryptoProfile, SigningAlg, Tenant};
 use idp_core::ports::SealedColumn;
 use idp_core::suite::Suite;
 
@@ -29,6 +30,21 @@ pub struct Resealed {
     pub complete: bool,
 }
 
+/// The counter that says a tenant's data is all sealed under the profile it moved to at
+/// `changed_at` (`0`: never moved).
+fn resealed_marker(tenant: &Tenant) -> String {
+    format!("resealed:{}:{}", tenant.id, tenant.settings.crypto.changed_at.unwrap_or(0))
+}
+
+/// An SM2 user identifier: ENTL is 16 bits of bit length (GB/T 32918.2 §5.5); kept to short
+/// printable ASCII so that every relying party can type it.
+pub fn check_sm2_user_id(id: &str) -> anyhow::Result<()> {
+    if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_graphic()) {
+        bail!("sm2_user_id is 1-64 printable ASCII characters (none: GM/T 0009's 1234567812345678)");
+    }
+    Ok(())
+}
+
 /// The associated data a value of `column` was sealed with.
 fn context(column: SealedColumn, tenant_id: &str, key: &str) -> String {
     match column {
@@ -40,10 +56,13 @@ fn context(column: SealedColumn, tenant_id: &str, key: &str) -> String {
 
 impl Ops {
     /// Moves the tenant to a cryptography profile (`idp_core::suite`) and/or sets its SM2 user
-    /// identifier. Each algorithm the profile adds gets a fresh key that signs at once (and
-    /// replaces any older key of that algorithm, as a rotation does); keys of algorithms it
+    /// identifier (`Some(None)`: back to the default). Each algorithm the profile adds gets a
+    /// fresh key that signs at once (replacing any older key of that algorithm, as a rotation
+    /// does), and so does SM2 when the identifier changes (each SM2 key keeps the identifier
+    /// it was made with, so what it signed stays verifiable). Keys of algorithms the profile
     /// leaves stop signing now and stay published until every token they signed has expired.
-    /// On every node within `TENANT_POLL`.
+    /// The keys are made first: if that fails, nothing has changed. On every node within
+    /// `TENANT_POLL`.
     pub async fn set_tenant_crypto_by(
         &self,
         slug: &str,
@@ -51,47 +70,59 @@ impl Ops {
         sm2_user_id: Option<Option<String>>,
         by: &str,
     ) -> anyhow::Result<Tenant> {
+        if let Some(Some(id)) = &sm2_user_id {
+            check_sm2_user_id(id)?;
+        }
         let mut tenant = self.tenant(slug).await?;
         let before = Suite::of(&tenant.settings.crypto);
         let c = &mut tenant.settings.crypto;
         if let Some(id) = sm2_user_id {
-            // ENTL is 16 bits of bit length (GB/T 32918.2 §5.5); kept to short printable ASCII
-            if id
-                .as_ref()
-                .is_some_and(|id| id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_graphic()))
-            {
-                bail!("sm2_user_id is 1-64 printable ASCII characters (none: GM/T 0009's 1234567812345678)");
-            }
             c.sm2_user_id = id;
         }
+        let now = self.now();
         if let Some(p) = profile
             && p != c.profile
         {
             c.profile = p;
-            c.changed_at = Some(self.now());
-            c.resealed = false;
+            c.changed_at = Some(now);
         }
         let after = Suite::of(&tenant.settings.crypto);
-        self.store.set_tenant_settings(&tenant.id, &tenant.settings).await?;
-        for &alg in after.algs().iter().filter(|a| !before.allows(**a)) {
-            self.rotate_key_by(slug, alg, by).await?;
+        let id_changed = after.sm2_user_id != before.sm2_user_id;
+        let new_algs: Vec<SigningAlg> = after
+            .algs()
+            .iter()
+            .copied()
+            .filter(|a| !before.allows(*a) || (*a == SigningAlg::SM2 && id_changed))
+            .collect();
+        for &alg in &new_algs {
+            let key = keys::generate(self.env.as_ref(), &self.kek, &tenant.id, alg, &after)
+                .map_err(|e| anyhow::anyhow!(e))?;
+            self.store.insert_signing_key(&key).await?;
+            self.store
+                .retire_signing_keys(&tenant.id, alg, &key.kid, keys::retirement(key.activates_at))
+                .await?;
         }
+        self.store.set_tenant_settings(&tenant.id, &tenant.settings).await?;
         self.store.bump_change(crate::state::TENANTS_CHANGED).await?;
         let detail = serde_json::json!({
             "profile": after.profile.as_str(), "from": before.profile.as_str(),
             "sm2_user_id": after.sm2_user_id, "algs": after.alg_names(),
+            "new_keys": new_algs.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
         });
         self.audit_by(&tenant.id, idp_core::audit::PROFILE_EVENT, None, detail, by).await?;
         Ok(tenant)
     }
 
     /// Re-seals up to `budget` of the tenant's sealed values that are not under its profile's
-    /// algorithm (all of them with `None`).
+    /// algorithm (all of them with `None`). When it has reached them all — none unreadable,
+    /// none changed under it, and the move a minute old, so that every node seals the new way —
+    /// it says so in a counter named for the move, which [`Ops::reseal_on_schedule`] reads:
+    /// the next move has a new name and starts over.
     pub async fn reseal(&self, tenant: &Tenant, budget: Option<u64>) -> anyhow::Result<Resealed> {
         let target = Suite::of(&tenant.settings.crypto).seal_alg();
         let mut done = Resealed { complete: true, ..Resealed::default() };
         let mut left = budget.unwrap_or(u64::MAX);
-        for column in SealedColumn::ALL {
+        'columns: for column in SealedColumn::ALL {
             let mut after = String::new();
             loop {
                 let page = self.store.sealed_values(&tenant.id, column, &after, 200).await?;
@@ -104,7 +135,7 @@ impl Ops {
                     }
                     if left == 0 {
                         done.complete = false;
-                        return Ok(done);
+                        break 'columns;
                     }
                     left -= 1;
                     let ctx = context(column, &tenant.id, key);
@@ -115,21 +146,18 @@ impl Ops {
                     let new = self.kek.seal_with(self.env.as_ref(), target, &plain, &ctx);
                     if self.store.replace_sealed(&tenant.id, column, key, sealed, &new).await? {
                         done.resealed += 1;
+                    } else {
+                        // changed meanwhile: looked at again on the next run
+                        done.complete = false;
                     }
                 }
             }
         }
-        if done.complete && !tenant.settings.crypto.resealed {
-            // marked on the tenant as stored now, so that a move meanwhile is not overwritten
-            let mut fresh = self.tenant(&tenant.slug).await?;
-            if fresh.settings.crypto.profile == tenant.settings.crypto.profile {
-                fresh.settings.crypto.resealed = true;
-                self.store.set_tenant_settings(&fresh.id, &fresh.settings).await?;
-            }
+        let settled = tenant.settings.crypto.changed_at.is_none_or(|at| self.now() >= at + 60);
+        if done.complete && done.unreadable.is_empty() && settled {
+            self.store.bump_change(&resealed_marker(tenant)).await?;
         }
         if done.resealed > 0 {
-            // the nodes' loaded keys are unchanged, but a reload shows the new form in `keys`
-            self.store.bump_change(crate::state::TENANTS_CHANGED).await?;
             let detail = serde_json::json!({"resealed": done.resealed, "complete": done.complete,
                 "unreadable": done.unreadable.len()});
             self.audit(&tenant.id, "tenant_resealed", None, detail).await?;
@@ -141,7 +169,7 @@ impl Ops {
     pub async fn reseal_on_schedule(&self, budget: u64) -> anyhow::Result<u64> {
         let mut total = 0;
         for tenant in self.store.list_tenants().await? {
-            if !tenant.disabled && !tenant.settings.crypto.resealed {
+            if !tenant.disabled && self.store.change_version(&resealed_marker(&tenant)).await? == 0 {
                 total += self.reseal(&tenant, Some(budget)).await?.resealed;
             }
         }

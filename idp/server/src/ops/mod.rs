@@ -168,7 +168,7 @@ impl Ops {
         self.store.insert_tenant(&tenant).await?;
         let suite = Suite::of(&tenant.settings.crypto);
         for &alg in suite.algs() {
-            let key = keys::generate(self.env.as_ref(), &self.kek, &tenant.id, alg, suite.seal_alg())
+            let key = keys::generate(self.env.as_ref(), &self.kek, &tenant.id, alg, &suite)
                 .map_err(|e| anyhow!(e))?;
             self.store.insert_signing_key(&key).await?;
         }
@@ -213,8 +213,8 @@ impl Ops {
                 alg.as_str()
             );
         }
-        let key = keys::generate(self.env.as_ref(), &self.kek, &tenant.id, alg, suite.seal_alg())
-            .map_err(|e| anyhow!(e))?;
+        let key =
+            keys::generate(self.env.as_ref(), &self.kek, &tenant.id, alg, &suite).map_err(|e| anyhow!(e))?;
         self.store.insert_signing_key(&key).await?;
         self.store.retire_signing_keys(&tenant.id, alg, &key.kid, keys::retirement(key.activates_at)).await?;
         self.store.bump_change(crate::state::TENANTS_CHANGED).await?;
@@ -276,8 +276,8 @@ impl Ops {
             "the key {kid} is already revoked"
         );
         if was_signing {
-            let seal = Suite::of(&tenant.settings.crypto).seal_alg();
-            let next = keys::generate(self.env.as_ref(), &self.kek, &tenant.id, key.alg, seal)
+            let suite = Suite::of(&tenant.settings.crypto);
+            let next = keys::generate(self.env.as_ref(), &self.kek, &tenant.id, key.alg, &suite)
                 .map_err(|e| anyhow!(e))?;
             self.store.insert_signing_key(&next).await?;
         }
@@ -313,16 +313,8 @@ impl Ops {
                     None => continue,
                 };
                 let kid = keys::scheduled_kid(&self.kek, &tenant.id, alg, at);
-                let key = keys::generate_at(
-                    self.env.as_ref(),
-                    &self.kek,
-                    &tenant.id,
-                    alg,
-                    suite.seal_alg(),
-                    at,
-                    kid,
-                )
-                .map_err(|e| anyhow!(e))?;
+                let key = keys::generate_at(self.env.as_ref(), &self.kek, &tenant.id, alg, &suite, at, kid)
+                    .map_err(|e| anyhow!(e))?;
                 match self.store.insert_signing_key(&key).await {
                     Ok(()) => {}
                     Err(idp_core::StoreError::Conflict(_)) => continue, // another node was first
@@ -361,14 +353,23 @@ impl Ops {
             confirmed: false,
             last_step: None,
             created_at: self.now(),
+            kind: idp_core::totp::OtpKind::Rfc6238,
         };
         Ok(self.store.begin_totp(&cred).await?.then_some(secret))
+    }
+
+    /// A new stored hash of `password` with the configured scheme (`[passwords]`).
+    pub fn password_hash(&self, password: &str) -> anyhow::Result<String> {
+        password::Hasher::new(self.config.argon2)
+            .with_config(self.config.passwords)
+            .hash(self.env.as_ref(), password)
+            .map_err(|e| anyhow!(e))
     }
 
     /// The seed of a stored TOTP credential.
     pub fn totp_secret(&self, cred: &TotpCredential) -> anyhow::Result<idp_core::totp::Secret> {
         let seed = self.kek.open(&cred.sealed_secret, &totp_context(&cred.account_id))?;
-        Ok(idp_core::totp::Secret::from_bytes(seed))
+        Ok(idp_core::totp::Secret::of_kind(seed, cred.kind))
     }
 
     /// Activates the pending authenticator with the step of its first correct code; returns the
@@ -599,7 +600,7 @@ impl Ops {
                 let personal = [Some(username.as_str()), new.name.as_deref(), new.email.as_deref()];
                 let personal = password::personal_words(&personal.into_iter().flatten().collect::<Vec<_>>());
                 password::check_rules_for(p, rules, &personal).map_err(|e| anyhow!(e.message()))?;
-                Some(self.config.argon2.hash(p).map_err(|e| anyhow!(e))?)
+                Some(self.password_hash(p)?)
             }
             None => None,
         };
@@ -646,7 +647,7 @@ impl Ops {
         let personal = [Some(account.username.as_str()), account.name.as_deref(), account.email.as_deref()];
         let personal = password::personal_words(&personal.into_iter().flatten().collect::<Vec<_>>());
         password::check_rules_for(pw, rules, &personal).map_err(|e| anyhow!(e.message()))?;
-        let hash = self.config.argon2.hash(pw).map_err(|e| anyhow!(e))?;
+        let hash = self.password_hash(pw)?;
         self.store.set_password_hash(&account.tenant_id, &account.id, &hash, self.now()).await?;
         self.store.reset_login_failures(&account.tenant_id, &account.id).await?;
         self.audit(&account.tenant_id, "password_set_by_operator", Some(&account.id), serde_json::json!({}))

@@ -3,9 +3,8 @@
 //! record, but someone with database access could still cut the newest records and rewind the
 //! chain's head, or delete a chain with its head. So, periodically (`[audit]
 //! anchor_every_seconds`, by the node holding the housekeeping lease), each chain's head —
-//! sequence number and hash — is signed with its tenant's key (a JWS of type
-//! `audit-anchor+jwt`; the administrators' tenant signs the chain of events without a tenant)
-//! and appended as one line to an append-only file (`anchor_file`; make it append-only with
+//! sequence number and hash — is authenticated with an HMAC under a key derived from the KEK
+//! for that chain (`idp_core::audit::Anchor`) and appended as one line to an append-only file (`anchor_file`; make it append-only with
 //! `chattr +a`, or ship it off the host) and, when configured, POSTed to an outside collector
 //! (`anchor_url`, through the outbound rules). `verify` then checks the newest checkpoint of
 //! every chain against the database: the record it names must still exist with that hash.

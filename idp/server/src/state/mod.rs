@@ -164,7 +164,8 @@ impl AppState {
             token_client: Limiter::per_minute(l.token_per_client_per_minute),
         };
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        let hasher = Arc::new(idp_core::password::Hasher::new(ops.config.argon2));
+        let hasher =
+            Arc::new(idp_core::password::Hasher::new(ops.config.argon2).with_config(ops.config.passwords));
         let passkeys = match idp_core::passkey::RelyingParty::new(&ops.config.public_url(), "统一身份认证")
         {
             Ok(rp) => Some(rp),

@@ -11,18 +11,41 @@ impl This {
     pub(crate) async fn sql_begin_totp(&self, c: &TotpCredential) -> Result<bool> {
         let r = sqlx::query(
             "INSERT INTO totp_credentials (account_id, tenant_id, sealed_secret, confirmed, last_step, \
-             created_at) VALUES ($1, $2, $3, FALSE, NULL, $4) ON CONFLICT (account_id) DO UPDATE SET \
-             sealed_secret = excluded.sealed_secret, last_step = NULL, created_at = excluded.created_at \
-             WHERE totp_credentials.confirmed = FALSE",
+             created_at, algorithm, period) VALUES ($1, $2, $3, FALSE, NULL, $4, $5, $6) ON CONFLICT \
+             (account_id) DO UPDATE SET sealed_secret = excluded.sealed_secret, last_step = NULL, created_at = \
+             excluded.created_at, algorithm = excluded.algorithm, period = excluded.period WHERE \
+             totp_credentials.confirmed = FALSE",
         )
         .bind(&c.account_id)
         .bind(&c.tenant_id)
         .bind(&c.sealed_secret)
         .bind(c.created_at)
+        .bind(c.kind.stored().0)
+        .bind(c.kind.stored().1)
         .execute(&self.write)
         .await
         .map_err(map_err)?;
         Ok(r.rows_affected() == 1)
+    }
+
+    /// A confirmed credential in place of whatever the account had (a hardware token assigned).
+    pub(crate) async fn sql_put_totp(&self, c: &TotpCredential) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO totp_credentials (account_id, tenant_id, sealed_secret, confirmed, last_step, \
+             created_at, algorithm, period) VALUES ($1, $2, $3, TRUE, NULL, $4, $5, $6) ON CONFLICT \
+             (account_id) DO UPDATE SET sealed_secret = excluded.sealed_secret, confirmed = TRUE, last_step = \
+             NULL, created_at = excluded.created_at, algorithm = excluded.algorithm, period = excluded.period",
+        )
+        .bind(&c.account_id)
+        .bind(&c.tenant_id)
+        .bind(&c.sealed_secret)
+        .bind(c.created_at)
+        .bind(c.kind.stored().0)
+        .bind(c.kind.stored().1)
+        .execute(&self.write)
+        .await
+        .map_err(map_err)?;
+        Ok(())
     }
 
     pub(crate) async fn sql_totp(&self, account_id: &str) -> Result<Option<TotpCredential>> {
@@ -35,7 +58,7 @@ impl This {
         .fetch_optional(&self.pool)
         .await
         .map_err(map_err)?;
-        Ok(row.map(Into::into))
+        row.map(TryInto::try_into).transpose()
     }
 
     pub(crate) async fn sql_confirm_totp(&self, account_id: &str, step: i64) -> Result<bool> {

@@ -140,6 +140,10 @@ impl idp_core::Store for This {
         self.sql_begin_totp(c).await
     }
 
+    async fn put_totp(&self, c: &TotpCredential) -> Result<()> {
+        self.sql_put_totp(c).await
+    }
+
     async fn totp(&self, account_id: &str) -> Result<Option<TotpCredential>> {
         self.sql_totp(account_id).await
     }

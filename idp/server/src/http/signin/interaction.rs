@@ -347,7 +347,7 @@ pub async fn login(
     let permit = state.argon2_permits.acquire().await;
     let verified = tokio::task::spawn_blocking(move || {
         let ok = hasher.verify(&password, stored.as_deref().unwrap_or(&dummy));
-        let rehash = ok && hasher.params.needs_rehash(stored.as_deref().unwrap_or_default());
+        let rehash = ok && hasher.needs_rehash(stored.as_deref().unwrap_or_default());
         (ok && stored.is_some(), rehash.then(|| hasher.hash(&idp_core::SystemEnv, &password).ok()).flatten())
     })
     .await;
