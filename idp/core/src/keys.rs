@@ -204,7 +204,7 @@ pub fn generate_at(
 /// The private and public halves of a key, by the library that uses them.
 enum Material {
     Jose { encoding: EncodingKey, decoding: DecodingKey },
-    Sm2 { signer: Sm2Signer, verifier: Sm2Verifier },
+    Sm2 { signer: Box<Sm2Signer>, verifier: Sm2Verifier },
 }
 
 /// One usable key: its private half for signing, its public half for JWKS and verification.
@@ -282,7 +282,7 @@ impl LoadedKey {
                     kid: record.kid.clone(),
                     alg: record.alg,
                     active: false,
-                    material: Material::Sm2 { signer, verifier },
+                    material: Material::Sm2 { signer: Box::new(signer), verifier },
                     jwk: sm2_jwk(&x, &y, &record.kid),
                     saml: None,
                 });
