@@ -173,6 +173,9 @@ async fn safety(backend: Backend) {
     let signing = keys.iter().find(|k| k.state == "signs").unwrap().kid.clone();
     let keys_page = get(&sec, format!("{base}/keys")).await;
     assert!(keys_page.contains(&format!("data-confirm-name=\"{signing}\"")), "{keys_page}");
+    // the profile and its algorithms, the only ones offered for a rotation
+    assert!(keys_page.contains("<strong>international</strong> (ES256, RS256, PS256, EdDSA)"), "{keys_page}");
+    assert!(!keys_page.contains("<option>SGD_SM3_SM2</option>"), "{keys_page}");
     let (_, page) = post(&sec, &base, &keys_page, &format!("/keys/{signing}/revoke"), &[]).await;
     assert!(said(&page, "alert").contains("管理员的令牌"), "{page}");
     assert!(s.ops.keys("main").await.unwrap().iter().any(|k| k.kid == signing && k.state == "signs"));

@@ -17,6 +17,10 @@ pub struct KeysPage {
     pub l: Layout,
     /// (kid, alg, state, activates, retires)
     pub rows: Vec<(String, String, String, String, String)>,
+    /// The tenant's cryptography profile (docs/cryptography.md), when it could be read.
+    pub crypto: Option<idp_proto::TenantCrypto>,
+    /// The algorithms a new key may be rotated in for: the profile's.
+    pub algs: Vec<String>,
 }
 
 pub async fn keys(State(shared): State<Arc<Shared>>, a: Admin) -> Response {
@@ -34,7 +38,13 @@ pub async fn keys(State(shared): State<Arc<Shared>>, a: Admin) -> Response {
         .into_iter()
         .map(|k| (k.kid, k.alg, k.state, a.at(k.activates_at), a.at_opt(k.retires_at)))
         .collect();
-    page(a, &KeysPage { l, rows })
+    let crypto =
+        api::get::<idp_proto::TenantDetail>(shared, &a.token, "settings").await.ok().map(|t| t.crypto);
+    let algs = match crypto.as_ref().map(|c| c.algs.clone()) {
+        Some(algs) if !algs.is_empty() => algs,
+        _ => ["ES256", "RS256", "PS256", "EdDSA"].map(String::from).to_vec(),
+    };
+    page(a, &KeysPage { l, rows, crypto, algs })
 }
 
 /// `POST /keys/{kid}/revoke`.

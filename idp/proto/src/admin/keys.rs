@@ -22,7 +22,7 @@ pub struct KeyInfo {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct KeyRotation {
-    /// `ES256`, `RS256`, `PS256` or `EdDSA`.
+    /// `ES256`, `RS256`, `PS256`, `EdDSA` or `SGD_SM3_SM2`: one of the tenant's cryptography profile.
     pub alg: String,
 }
 

@@ -41,7 +41,7 @@ pub async fn rotate(state: State, Path(slug): Path<String>, headers: HeaderMap, 
         Err(r) => return r,
     };
     let Some(alg) = SigningAlg::parse(&r.alg) else {
-        return problem(StatusCode::BAD_REQUEST, "alg is ES256, RS256, PS256 or EdDSA.");
+        return problem(StatusCode::BAD_REQUEST, "alg is ES256, RS256, PS256, EdDSA or SGD_SM3_SM2.");
     };
     if let Err(e) = state.ops.rotate_key_by(&t.tenant.slug, alg, &c.account_id).await {
         return refused(e);
