@@ -174,19 +174,29 @@ async fn sm_tenant(backend: Backend) {
     assert_eq!(status, 200);
 
     // recovery codes made now are HMAC-SM3 digests; those made before still work, once each
-    let suite = idp_core::suite::Suite::of(&tenant.settings.crypto);
-    let new_codes = s.ops.new_recovery_codes(&tenant.id, &lin.id, &suite).await.unwrap();
     let key = |mac| idp_core::totp::RecoveryKey {
         kek: &s.ops.kek,
         tenant_id: &tenant.id,
         account_id: &lin.id,
         mac,
     };
+    // an old one, looked up as the sign-in does (the tenant's form first, then the others)
+    let mut used = vec![];
+    for form in idp_core::totp::recovery_hashes(&key(MacAlg::HmacSm3), &old_codes[0]) {
+        used.push(s.ops.store.use_recovery_code(&lin.id, &form, s.env.now()).await.unwrap());
+        if used.last() == Some(&true) {
+            break;
+        }
+    }
+    assert_eq!(used, [false, true], "found in the HMAC-SHA-256 form it was stored in");
+    let again = idp_core::totp::recovery_hash(&key(MacAlg::HmacSha256), &old_codes[0]);
+    assert!(!s.ops.store.use_recovery_code(&lin.id, &again, s.env.now()).await.unwrap(), "once");
+    let suite = idp_core::suite::Suite::of(&tenant.settings.crypto);
+    let new_codes = s.ops.new_recovery_codes(&tenant.id, &lin.id, &suite).await.unwrap();
     let stored = idp_core::totp::recovery_hash(&key(MacAlg::HmacSm3), &new_codes[0]);
     assert!(stored.starts_with("sm3:"), "{stored}");
     assert!(s.ops.store.use_recovery_code(&lin.id, &stored, s.env.now()).await.unwrap());
     assert!(!s.ops.store.use_recovery_code(&lin.id, &stored, s.env.now()).await.unwrap(), "once");
-    let _ = old_codes;
 
     // the audit chain: HMAC-SM3 links from the move on, intact, and recomputed by sm-crypto
     let report = s.ops.verify_audit().await.unwrap();
@@ -196,7 +206,7 @@ async fn sm_tenant(backend: Backend) {
     let mac = last.hash.strip_prefix("sm3:").unwrap_or_else(|| panic!("an SM3 link: {last:?}"));
     let input = idp_core::audit::link_input(&last.prev_hash, &last.fields());
     let chain_key = idp_core::crypto::b64_decode(&idp_core::audit::chain_key(&s.ops.kek).encode()).unwrap();
-    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let hex = idp_core::crypto::hex;
     let script = "const {sm3} = require('sm-crypto'); \
         console.log(sm3(Buffer.from(process.argv[1], 'hex'), {key: process.argv[2], mode: 'hmac'}))";
     let out = Command::new("node")
@@ -314,8 +324,7 @@ async fn a_gmt_0021_hardware_token_is_a_second_factor() {
     let s = TestServer::start(Backend::Sqlite).await.unwrap();
     s.add_account("tok").await;
     let seed = "00112233445566778899aabbccddeeff0011223344556677";
-    let bytes: Vec<u8> =
-        (0..seed.len()).step_by(2).map(|i| u8::from_str_radix(&seed[i..i + 2], 16).unwrap()).collect();
+    let bytes = idp_core::crypto::unhex(seed).unwrap();
     // refused: a seed under 128 bits, a step over 60 seconds
     assert!(s.ops.assign_otp_token_by("main", "tok", &bytes[..15], 60, OPERATOR).await.is_err());
     assert!(s.ops.assign_otp_token_by("main", "tok", &bytes, 61, OPERATOR).await.is_err());
@@ -375,7 +384,7 @@ async fn passwords_move_to_pbkdf2_sm3_at_the_next_sign_in() {
     assert_eq!(&parts[..3], ["", "pbkdf2-sm3", "i=1000"], "re-hashed: {stored}");
     let b64 = base64::engine::general_purpose::STANDARD_NO_PAD;
     let (salt, hash) = (b64.decode(parts[3]).unwrap(), b64.decode(parts[4]).unwrap());
-    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let hex = idp_core::crypto::hex;
     let out = Command::new("python3")
         .arg(root().join("tests/interop/pbkdf2_sm3.py"))
         .args([crate::common::PASSWORD, &hex(&salt), "1000", &hash.len().to_string()])

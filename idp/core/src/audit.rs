@@ -16,7 +16,7 @@
 
 use serde::Serialize;
 
-use crate::crypto::Kek;
+use crate::crypto::{Kek, MacAlg};
 
 /// The previous hash of a chain's first record.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -63,7 +63,7 @@ pub fn chain_key(kek: &Kek) -> Kek {
 /// The event of a tenant moving to another cryptography profile (its detail names the profile).
 pub const PROFILE_EVENT: &str = "tenant_crypto_set";
 /// What a link made with HMAC-SM3 starts with.
-pub const SM3_LINK: &str = "sm3:";
+pub const SM3_LINK: &str = crate::crypto::SM3_TAG;
 
 /// Whether the record after `prev` is linked with HMAC-SM3: the move to a profile with SM
 /// algorithms starts it, the move back to `international` ends it, other records follow.
@@ -80,12 +80,8 @@ fn sm3_link(prev: &str, f: &Fields<'_>) -> bool {
 /// The hash of a record following `prev`: HMAC-SHA-256 (or HMAC-SM3, see [`SM3_LINK`]) over the
 /// length-prefixed fields.
 pub fn link(key: &Kek, prev: &str, f: &Fields<'_>) -> String {
-    let buf = link_input(prev, f);
-    if sm3_link(prev, f) {
-        format!("{SM3_LINK}{}", crate::sm::hex(&key.mac_sm3(&buf)))
-    } else {
-        crate::sm::hex(&key.mac(&buf))
-    }
+    let mac = if sm3_link(prev, f) { MacAlg::HmacSm3 } else { MacAlg::HmacSha256 };
+    crate::crypto::tagged_mac(key, mac, &link_input(prev, f))
 }
 
 /// What a link's MAC is computed over: each of the previous hash and the fields as a big-endian

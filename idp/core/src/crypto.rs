@@ -31,8 +31,21 @@ pub fn random_token(env: &dyn Env, bytes: usize) -> String {
 /// SHA-256 of a high-entropy, server-generated secret (client secrets, codes, refresh tokens,
 /// session ids). These are stored only as this digest; slow hashes are for what people choose.
 pub fn sha256_hex(data: &[u8]) -> String {
-    let d = digest::digest(&digest::SHA256, data);
-    d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    hex(digest::digest(&digest::SHA256, data).as_ref())
+}
+
+/// Lower-case hex of `data`.
+pub fn hex(data: &[u8]) -> String {
+    data.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The bytes of hex text (either case); `None` for an odd length or a non-hex character.
+pub fn unhex(text: &str) -> Option<Vec<u8>> {
+    let b = text.as_bytes();
+    if !b.len().is_multiple_of(2) {
+        return None;
+    }
+    b.chunks(2).map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()).collect()
 }
 
 pub fn sha256(data: &[u8]) -> Vec<u8> {
@@ -55,7 +68,7 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 /// HMAC-SHA-256 of `data` under an arbitrary `key`, as lower-case hex.
 pub fn hmac_sha256_hex(key: &[u8], data: &[u8]) -> String {
     let tag = aws_lc_rs::hmac::sign(&aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key), data);
-    tag.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    hex(tag.as_ref())
 }
 
 /// How a value is sealed at rest.
@@ -83,12 +96,15 @@ pub enum MacAlg {
 /// decides.
 pub const SM4_SEALED: &[u8; 4] = b"SM4\x01";
 
+/// What a keyed hash made with HMAC-SM3 starts with, as stored.
+pub const SM3_TAG: &str = "sm3:";
+
 /// A keyed hash as stored: HMAC-SHA-256 as lower-case hex (the form from before SM profiles),
 /// HMAC-SM3 as `sm3:` and lower-case hex, so a value tells which made it.
 pub fn tagged_mac(key: &Kek, alg: MacAlg, data: &[u8]) -> String {
     match alg {
-        MacAlg::HmacSha256 => crate::sm::hex(&key.mac(data)),
-        MacAlg::HmacSm3 => format!("sm3:{}", crate::sm::hex(&key.mac_sm3(data))),
+        MacAlg::HmacSha256 => hex(&key.mac(data)),
+        MacAlg::HmacSm3 => format!("{SM3_TAG}{}", hex(&key.mac_sm3(data))),
     }
 }
 
@@ -149,14 +165,6 @@ impl Kek {
     /// HMAC-SM3 of `data` under this key.
     pub fn mac_sm3(&self, data: &[u8]) -> [u8; 32] {
         crate::sm::hmac_sm3(&self.key, data)
-    }
-
-    /// The keyed hash of `data` with `alg`.
-    pub fn mac_with(&self, alg: MacAlg, data: &[u8]) -> [u8; 32] {
-        match alg {
-            MacAlg::HmacSha256 => self.mac(data),
-            MacAlg::HmacSm3 => self.mac_sm3(data),
-        }
     }
 
     /// A subkey for one purpose (HMAC-SHA-256 of the label under this key, as in HKDF-Expand
@@ -279,7 +287,11 @@ mod tests {
         let unlucky = kek.seal(&Unlucky, b"secret", "ctx");
         assert!(unlucky.starts_with(SM4_SEALED));
         assert_eq!(kek.open(&unlucky, "ctx").unwrap(), b"secret");
-        assert_ne!(kek.mac_with(MacAlg::HmacSm3, b"x"), kek.mac_with(MacAlg::HmacSha256, b"x"));
+        let (sm3, sha) =
+            (tagged_mac(&kek, MacAlg::HmacSm3, b"x"), tagged_mac(&kek, MacAlg::HmacSha256, b"x"));
+        assert!(sm3.starts_with(SM3_TAG) && sm3[SM3_TAG.len()..] != sha, "{sm3} {sha}");
+        assert_eq!(unhex("00fFa1"), Some(vec![0, 255, 161]));
+        assert_eq!((unhex("abc"), unhex("zz")), (None, None));
     }
 
     #[test]

@@ -56,21 +56,34 @@ pub fn sm2_verifier_of(jwk: &Value, user_id: &str) -> Option<Sm2Verifier> {
     Sm2Verifier::from_xy(&x, &y, user_id).ok()
 }
 
-/// A compact JWS, split and read: its header, its signing input, its signature and its payload.
+/// A compact JWS, split and read: its header, its signing input, its signature (decoded, and
+/// as it came) and its payload.
 pub struct CompactJws<'a> {
     pub header: Value,
     pub signing_input: &'a str,
     pub signature: Vec<u8>,
+    pub signature_b64: &'a str,
     pub payload: Vec<u8>,
 }
 
 impl<'a> CompactJws<'a> {
     pub fn parse(token: &'a str) -> Option<Self> {
-        let (signing_input, signature) = token.rsplit_once('.')?;
+        let (signing_input, signature_b64) = token.rsplit_once('.')?;
         let (header, payload) = signing_input.split_once('.')?;
-        let header: Value = serde_json::from_slice(&b64_decode(header)?).ok()?;
-        header.is_object().then_some(())?;
-        Some(Self { header, signing_input, signature: b64_decode(signature)?, payload: b64_decode(payload)? })
+        Some(Self {
+            header: Self::header_of(header)?,
+            signing_input,
+            signature: b64_decode(signature_b64)?,
+            signature_b64,
+            payload: b64_decode(payload)?,
+        })
+    }
+
+    /// The header of a token (or of its first segment alone), a JSON object, read without
+    /// decoding the rest.
+    pub fn header_of(token: &str) -> Option<Value> {
+        let header: Value = serde_json::from_slice(&b64_decode(token.split('.').next()?)?).ok()?;
+        header.is_object().then_some(header)
     }
 
     pub fn alg(&self) -> Option<SigningAlg> {
@@ -452,7 +465,7 @@ impl KeySet {
     /// The `typ` of a JWT's header (`JWT` for ID tokens, `at+jwt` for access tokens,
     /// `logout+jwt` for logout tokens), read without verifying anything.
     pub fn typ_of(token: &str) -> Option<String> {
-        CompactJws::parse(token)?.header["typ"].as_str().map(str::to_string)
+        CompactJws::header_of(token)?["typ"].as_str().map(str::to_string)
     }
 
     /// Verifies a JWT this tenant signed: signature by one of our keys (chosen by `kid`, with the
@@ -477,8 +490,7 @@ impl KeySet {
             }
             Material::Jose { decoding, .. } => {
                 let alg = jwt_alg(key.alg).ok_or_else(|| invalid("alg"))?;
-                let sig = b64(&jws.signature);
-                jsonwebtoken::crypto::verify(&sig, jws.signing_input.as_bytes(), decoding, alg)
+                jsonwebtoken::crypto::verify(jws.signature_b64, jws.signing_input.as_bytes(), decoding, alg)
                     .unwrap_or(false)
             }
         };

@@ -387,12 +387,7 @@ mod tests {
     /// gmssl's SM3); the second output is longer than one SM3 block, so it spans two blocks.
     #[test]
     fn pbkdf2_sm3_vectors() {
-        let unhex = |s: &str| {
-            (0..s.len())
-                .step_by(2)
-                .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-                .collect::<Vec<u8>>()
-        };
+        let unhex = |s: &str| crate::crypto::unhex(s).unwrap();
         for (password, salt, i, want) in [
             ("password", "73616c74", 1, "4612f922a1fdcefaf4312fc6f8f3322b489cbf24f2ea361b44c2bd8fa2c6dcb0"),
             ("password", "73616c74", 2, "fee723a2bc966e11dffb66133f4e8df577383c78ade30e3298edbd3e54ed85b7"),

@@ -25,6 +25,8 @@ use sm2::dsa::{Signature, SigningKey, VerifyingKey};
 use sm3::{Digest, Sm3};
 
 use crate::Env;
+#[cfg(test)]
+use crate::crypto::hex;
 
 /// The default SM2 user identifier of GM/T 0009-2012 §10: the ASCII string "1234567812345678".
 pub const DEFAULT_USER_ID: &str = "1234567812345678";
@@ -34,11 +36,6 @@ pub fn sm3(data: &[u8]) -> [u8; 32] {
     Sm3::digest(data).into()
 }
 
-/// SM3 of `data` as lower-case hex.
-pub fn sm3_hex(data: &[u8]) -> String {
-    hex(&sm3(data))
-}
-
 /// HMAC-SM3 of `data` under `key` (any length).
 pub fn hmac_sm3(key: &[u8], data: &[u8]) -> [u8; 32] {
     // HMAC takes keys of any length: new_from_slice cannot fail.
@@ -46,10 +43,6 @@ pub fn hmac_sm3(key: &[u8], data: &[u8]) -> [u8; 32] {
     let mut mac = hmac::Hmac::<Sm3>::new_from_slice(key).expect("HMAC accepts any key length");
     mac.update(data);
     mac.finalize().into_bytes().into()
-}
-
-pub(crate) fn hex(data: &[u8]) -> String {
-    data.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 type Sm4Gcm = aes_gcm::AesGcm<sm4::Sm4, U12>;
@@ -260,15 +253,15 @@ mod vectors {
 
     fn unhex(s: &str) -> Vec<u8> {
         let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+        crate::crypto::unhex(&s).unwrap()
     }
 
     /// GB/T 32905-2016 Appendix A, examples 1 and 2.
     #[test]
     fn sm3_standard_examples() {
-        assert_eq!(sm3_hex(b"abc"), "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0");
+        assert_eq!(hex(&sm3(b"abc")), "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0");
         assert_eq!(
-            sm3_hex(&b"abcd".repeat(16)),
+            hex(&sm3(&b"abcd".repeat(16))),
             "debe9ff92275b8a138604889c18e5a4d6fdb70e5387e5765293dcba39c0c5732"
         );
     }

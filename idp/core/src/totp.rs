@@ -263,7 +263,7 @@ mod tests {
     /// on PyPI gmssl's SM3): no published test vectors could be obtained.
     #[test]
     fn gmt_0021_sm3_codes() {
-        let seed = b"\x12\x34\x56\x78\x90\xab\xcd\xef\x12\x34\x56\x78\x90\xab\xcd\xef".to_vec();
+        let seed = crate::crypto::unhex("1234567890abcdef1234567890abcdef").unwrap();
         let s = Secret::of_kind(seed, OtpKind::Sm3 { period: 60 });
         for (t, code) in [
             (0, "607999"),

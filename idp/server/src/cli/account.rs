@@ -107,12 +107,7 @@ pub(super) async fn account_command(ops: &Ops, json: bool, cmd: AccountCmd) -> a
         }
         AccountCmd::OtpToken { tenant, username, period } => {
             let line = read_password().context("the token's seed, in hex, on standard input")?;
-            let seed = (0..line.trim().len())
-                .step_by(2)
-                .map(|i| line.trim().get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
-                .collect::<Option<Vec<u8>>>()
-                .filter(|s| line.trim().len() % 2 == 0 && !s.is_empty())
-                .context("the seed is hexadecimal")?;
+            let seed = idp_core::crypto::unhex(line.trim()).context("the seed is hexadecimal")?;
             ops.assign_otp_token_by(&tenant.tenant, &username, &seed, period, crate::ops::OPERATOR).await?;
             print(
                 json,

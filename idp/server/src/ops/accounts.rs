@@ -167,16 +167,8 @@ impl Ops {
         let tenant = self.tenant(slug).await?;
         let account = self.account(slug, login).await?;
         let suite = idp_core::suite::Suite::of(&tenant.settings.crypto);
-        let context = crate::ops::totp_context(&account.id);
-        let cred = idp_core::model::TotpCredential {
-            account_id: account.id.clone(),
-            tenant_id: tenant.id.clone(),
-            sealed_secret: self.kek.seal_with(self.env.as_ref(), suite.seal_alg(), seed, &context),
-            confirmed: true,
-            last_step: None,
-            created_at: self.now(),
-            kind: OtpKind::Sm3 { period },
-        };
+        let token = idp_core::totp::Secret::of_kind(seed.to_vec(), OtpKind::Sm3 { period });
+        let cred = self.totp_credential(&account, &suite, &token, true);
         let previous = self.store.totp(&account.id).await?.filter(|c| c.confirmed).map(|c| c.kind.stored().0);
         self.store.put_totp(&cred).await?;
         let detail = serde_json::json!({"factor": "otp_token", "algorithm": "sm3", "period": period,

@@ -11,7 +11,6 @@
 
 use anyhow::bail;
 use idp_core::crypto::Kek;
-use idp_core::keys;
 use idp_core::model::{CryptoProfile, SigningAlg, Tenant};
 use idp_core::ports::SealedColumn;
 use idp_core::suite::Suite;
@@ -95,12 +94,7 @@ impl Ops {
             .filter(|a| !before.allows(*a) || (*a == SigningAlg::SM2 && id_changed))
             .collect();
         for &alg in &new_algs {
-            let key = keys::generate(self.env.as_ref(), &self.kek, &tenant.id, alg, &after)
-                .map_err(|e| anyhow::anyhow!(e))?;
-            self.store.insert_signing_key(&key).await?;
-            self.store
-                .retire_signing_keys(&tenant.id, alg, &key.kid, keys::retirement(key.activates_at))
-                .await?;
+            self.install_key(&tenant.id, alg, &after).await?;
         }
         self.store.set_tenant_settings(&tenant.id, &tenant.settings).await?;
         self.store.bump_change(crate::state::TENANTS_CHANGED).await?;

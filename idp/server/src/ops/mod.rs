@@ -213,13 +213,26 @@ impl Ops {
                 alg.as_str()
             );
         }
-        let key =
-            keys::generate(self.env.as_ref(), &self.kek, &tenant.id, alg, &suite).map_err(|e| anyhow!(e))?;
-        self.store.insert_signing_key(&key).await?;
-        self.store.retire_signing_keys(&tenant.id, alg, &key.kid, keys::retirement(key.activates_at)).await?;
+        let key = self.install_key(&tenant.id, alg, &suite).await?;
         self.store.bump_change(crate::state::TENANTS_CHANGED).await?;
         let detail = serde_json::json!({"kid": key.kid, "alg": alg.as_str()});
         self.audit_by(&tenant.id, "key_rotated", None, detail, by).await?;
+        Ok(key)
+    }
+
+    /// A new key of `alg`, made and sealed by `suite`, that signs from now; the keys of `alg` it
+    /// replaces are scheduled to retire once what they signed has expired. The caller bumps
+    /// `TENANTS_CHANGED` and audits.
+    pub(crate) async fn install_key(
+        &self,
+        tenant_id: &str,
+        alg: SigningAlg,
+        suite: &Suite,
+    ) -> anyhow::Result<SigningKeyRecord> {
+        let key =
+            keys::generate(self.env.as_ref(), &self.kek, tenant_id, alg, suite).map_err(|e| anyhow!(e))?;
+        self.store.insert_signing_key(&key).await?;
+        self.store.retire_signing_keys(tenant_id, alg, &key.kid, keys::retirement(key.activates_at)).await?;
         Ok(key)
     }
 
@@ -341,21 +354,34 @@ impl Ops {
         suite: &Suite,
     ) -> anyhow::Result<Option<idp_core::totp::Secret>> {
         let secret = idp_core::totp::Secret::generate(self.env.as_ref());
-        let cred = TotpCredential {
+        let cred = self.totp_credential(account, suite, &secret, false);
+        Ok(self.store.begin_totp(&cred).await?.then_some(secret))
+    }
+
+    /// The account's authenticator with `secret` sealed under the tenant's `suite` (opened by
+    /// [`Ops::totp_secret`]).
+    pub(crate) fn totp_credential(
+        &self,
+        account: &Account,
+        suite: &Suite,
+        secret: &idp_core::totp::Secret,
+        confirmed: bool,
+    ) -> TotpCredential {
+        let context = totp_context(&account.id);
+        TotpCredential {
             account_id: account.id.clone(),
             tenant_id: account.tenant_id.clone(),
             sealed_secret: self.kek.seal_with(
                 self.env.as_ref(),
                 suite.seal_alg(),
                 secret.as_bytes(),
-                &totp_context(&account.id),
+                &context,
             ),
-            confirmed: false,
+            confirmed,
             last_step: None,
             created_at: self.now(),
-            kind: idp_core::totp::OtpKind::Rfc6238,
-        };
-        Ok(self.store.begin_totp(&cred).await?.then_some(secret))
+            kind: secret.kind(),
+        }
     }
 
     /// A new stored hash of `password` with the configured scheme (`[passwords]`).

@@ -45,7 +45,7 @@ pub async fn seed(
     let run = random_token(env, 3).to_lowercase().replace(['-', '_'], "x");
     let secret = random_token(env, 24);
     let secret_hash = sha256_hex(secret.as_bytes());
-    let password_hash = ops.config.argon2.hash(PASSWORD).map_err(|e| anyhow!(e))?;
+    let password_hash = ops.password_hash(PASSWORD)?;
     let redirect = "http://127.0.0.1:1/cb".to_string();
     let now = ops.now();
     let mut ids = vec![];
