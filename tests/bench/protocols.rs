@@ -60,13 +60,20 @@ pub fn signing(n: usize) -> (f64, f64, f64) {
     use idp_core::model::SigningAlg;
     let env = idp_core::SystemEnv;
     let kek = idp_core::crypto::Kek::generate(&env);
+    let module = idp_core::module::SoftwareModule::new(kek.clone());
     let records: Vec<_> = [SigningAlg::RS256, SigningAlg::ES256]
         .into_iter()
-        .map(|alg| idp_core::keys::generate(&env, &kek, "t", alg, &Default::default()).expect("a key"))
+        .map(|alg| idp_core::keys::generate(&env, &module, "t", alg, &Default::default()).expect("a key"))
         .collect();
-    let keys =
-        idp_core::keys::KeySet::load(&records, &kek, &Default::default(), "t", idp_core::Env::now(&env))
-            .expect("keys");
+    let keys = idp_core::keys::KeySet::load(
+        &records,
+        &module,
+        &kek,
+        &Default::default(),
+        "t",
+        idp_core::Env::now(&env),
+    )
+    .expect("keys");
     let signer = keys.saml_signer().expect("an RS256 key");
     let attributes = vec![
         ("name".to_string(), vec!["林晓".to_string()]),

@@ -46,14 +46,16 @@ fn mb_per_s(bytes: usize, rounds: usize, mut f: impl FnMut()) -> f64 {
 pub fn primitives(n: usize) -> Primitives {
     let env = idp_core::SystemEnv;
     let kek = Kek::generate(&env);
+    let module = idp_core::module::SoftwareModule::new(kek.clone());
     let now = idp_core::Env::now(&env);
     let records: Vec<_> = [SigningAlg::ES256, SigningAlg::SM2]
         .into_iter()
-        .map(|alg| idp_core::keys::generate(&env, &kek, "t", alg, &Default::default()).expect("a key"))
+        .map(|alg| idp_core::keys::generate(&env, &module, "t", alg, &Default::default()).expect("a key"))
         .collect();
     let dual = CryptoSettings { profile: CryptoProfile::Dual, ..Default::default() };
-    let keys = idp_core::keys::KeySet::load(&records, &kek, &idp_core::suite::Suite::of(&dual), "t", now)
-        .expect("keys");
+    let keys =
+        idp_core::keys::KeySet::load(&records, &module, &kek, &idp_core::suite::Suite::of(&dual), "t", now)
+            .expect("keys");
     let claims = serde_json::json!({
         "iss": "https://idp.example.gov.cn/t/main", "sub": "a3k9x2", "aud": "client", "azp": "client",
         "iat": now, "exp": now + 600, "at_hash": "x4bHqQ9t2yF0gC3eB1vS5w", "nonce": "n-0S6_WzA2Mj",

@@ -77,7 +77,7 @@ mod aws_lc_rs_shim {
         let kek = idp_core::crypto::Kek::generate(&idp_core::SystemEnv);
         let rec = idp_core::keys::generate(
             &idp_core::SystemEnv,
-            &kek,
+            &idp_core::module::SoftwareModule::new(kek.clone()),
             "rp",
             idp_core::model::SigningAlg::ES256,
             &Default::default(),

@@ -177,7 +177,7 @@ async fn assertions(b: Backend) {
         let kek = idp_core::crypto::Kek::generate(&idp_core::SystemEnv);
         let rec = idp_core::keys::generate(
             &idp_core::SystemEnv,
-            &kek,
+            &idp_core::module::SoftwareModule::new(kek.clone()),
             "rp",
             idp_core::model::SigningAlg::ES256,
             &Default::default(),
@@ -240,7 +240,7 @@ async fn assertions(b: Backend) {
     // an assertion signed by another key
     let other = idp_core::keys::generate(
         &idp_core::SystemEnv,
-        &idp_core::crypto::Kek::from_bytes([7; 32]),
+        &idp_core::module::SoftwareModule::new(idp_core::crypto::Kek::from_bytes([7; 32])),
         "x",
         idp_core::model::SigningAlg::ES256,
         &Default::default(),

@@ -215,9 +215,12 @@ mod tests {
     const ISS: &str = "https://idp.example/t/a";
 
     fn keys(kek: &Kek, tenant: &str) -> KeySet {
-        let records: Vec<_> =
-            SigningAlg::ALL.iter().map(|a| generate(&SystemEnv, kek, tenant, *a, &dual()).unwrap()).collect();
-        KeySet::load(&records, kek, &dual(), tenant, SystemEnv.now()).unwrap()
+        let module = crate::module::SoftwareModule::new(kek.clone());
+        let records: Vec<_> = SigningAlg::ALL
+            .iter()
+            .map(|a| generate(&SystemEnv, &module, tenant, *a, &dual()).unwrap())
+            .collect();
+        KeySet::load(&records, &module, kek, &dual(), tenant, SystemEnv.now()).unwrap()
     }
 
     fn client(format: AccessTokenFormat, alg: SigningAlg) -> Client {

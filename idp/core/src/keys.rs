@@ -10,10 +10,7 @@
 //! — and a revoked key is gone at once. [`next_rotation`] says when to create the next key so
 //! it is published `publish_ahead` before it signs.
 
-use aws_lc_rs::encoding::AsDer;
-use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair};
-use jsonwebtoken::jwk::{Jwk, KeyAlgorithm, PublicKeyUse};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
+use jsonwebtoken::{Algorithm, DecodingKey};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -21,7 +18,8 @@ use serde_json::Value;
 use crate::Env;
 use crate::crypto::{Kek, KekError, b64, b64_decode, random_token};
 use crate::model::{SigningAlg, SigningKeyRecord};
-use crate::sm::{Sm2Signer, Sm2Verifier};
+use crate::module::{CryptoModule, ModuleKey, PublicKey};
+use crate::sm::Sm2Verifier;
 use crate::suite::Suite;
 
 /// `jsonwebtoken`'s name of an international algorithm; `None` for SM2, which it does not know.
@@ -91,18 +89,18 @@ impl<'a> CompactJws<'a> {
     }
 }
 
-/// A compact JWS of `claims`, SM2-signed under `kid`.
-pub fn sign_sm2<T: Serialize>(
-    signer: &Sm2Signer,
+/// A compact JWS (RFC 7515 §7.1) of `claims`, signed by `key` under `kid`.
+pub fn sign_jws<T: Serialize>(
+    key: &dyn ModuleKey,
     kid: &str,
     typ: &str,
     claims: &T,
 ) -> Result<String, JwtError> {
-    let header = serde_json::json!({"typ": typ, "alg": SigningAlg::SM2.as_str(), "kid": kid});
+    let header = serde_json::json!({"typ": typ, "alg": key.alg().as_str(), "kid": kid});
     let header = serde_json::to_vec(&header).map_err(|_| JwtError::Sign)?;
     let payload = serde_json::to_vec(claims).map_err(|_| JwtError::Sign)?;
     let input = format!("{}.{}", b64(&header), b64(&payload));
-    let sig = signer.sign(input.as_bytes()).map_err(|_| JwtError::Sign)?;
+    let sig = key.sign(input.as_bytes()).map_err(|_| JwtError::Sign)?;
     Ok(format!("{input}.{}", b64(&sig)))
 }
 
@@ -153,59 +151,36 @@ pub fn scheduled_kid(kek: &Kek, tenant_id: &str, alg: SigningAlg, activates_at: 
     crate::crypto::b64(&mac[..12])
 }
 
-/// The associated data a key is sealed with.
-pub fn seal_context(kid: &str) -> String {
-    format!("signing-key:{kid}")
-}
+pub use crate::module::seal_context;
 
-/// Generates a new key of `alg` for a tenant and seals its PKCS#8 document under the KEK.
+/// Generates a new key of `alg` for a tenant in `module` (the software module seals it under
+/// the KEK with the tenant's `Suite::seal_alg`).
 pub fn generate(
     env: &dyn Env,
-    kek: &Kek,
+    module: &dyn CryptoModule,
     tenant_id: &str,
     alg: SigningAlg,
     suite: &Suite,
 ) -> Result<SigningKeyRecord, String> {
-    generate_at(env, kek, tenant_id, alg, suite, env.now(), random_token(env, 12))
+    generate_at(env, module, tenant_id, alg, suite, env.now(), random_token(env, 12))
 }
 
-/// A new key that signs from `activates_at`, under `kid`, sealed with the tenant's
-/// `Suite::seal_alg`.
+/// A new key that signs from `activates_at`, under `kid`.
 pub fn generate_at(
     env: &dyn Env,
-    kek: &Kek,
+    module: &dyn CryptoModule,
     tenant_id: &str,
     alg: SigningAlg,
     suite: &Suite,
     activates_at: i64,
     kid: String,
 ) -> Result<SigningKeyRecord, String> {
-    // an SM2 key is sealed as its 32-byte scalar and the user ID it signs under (so a later
-    // change of the tenant's ID leaves what it signed verifiable); the others as PKCS#8
-    let pkcs8: Vec<u8> = match alg {
-        SigningAlg::SM2 => [&crate::sm::sm2_generate(env)[..], suite.sm2_user_id.as_bytes()].concat(),
-        SigningAlg::ES256 => EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
-            .and_then(|k| k.to_pkcs8v1())
-            .map(|d| d.as_ref().to_vec())
-            .map_err(|_| "EC key generation failed")?,
-        SigningAlg::RS256 | SigningAlg::PS256 => {
-            aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
-                .map_err(|_| "RSA key generation failed")?
-                .as_der()
-                .map(|d| d.as_ref().to_vec())
-                .map_err(|_| "RSA key export failed")?
-        }
-        SigningAlg::EdDSA => Ed25519KeyPair::generate()
-            .and_then(|k| k.to_pkcs8v1())
-            .map(|d| d.as_ref().to_vec())
-            .map_err(|_| "Ed25519 key generation failed")?,
-    };
-    let sealed = kek.seal_with(env, suite.seal_alg(), &pkcs8, &seal_context(&kid));
+    let stored = module.generate(env, alg, &kid, suite).map_err(|e| e.to_string())?;
     Ok(SigningKeyRecord {
         kid,
         tenant_id: tenant_id.to_string(),
         alg,
-        sealed_private_key: sealed,
+        sealed_private_key: stored,
         created_at: env.now(),
         active: true,
         activates_at,
@@ -214,22 +189,24 @@ pub fn generate_at(
     })
 }
 
-/// The private and public halves of a key, by the library that uses them.
-enum Material {
-    Jose { encoding: EncodingKey, decoding: DecodingKey },
-    Sm2 { signer: Box<Sm2Signer>, verifier: Sm2Verifier },
+/// How a key's signatures are checked: by `jsonwebtoken` for the international algorithms, by
+/// `crate::sm` for SM2, which it does not know.
+enum Verifier {
+    Jose(DecodingKey),
+    Sm2(Sm2Verifier),
 }
 
-/// One usable key: its private half for signing, its public half for JWKS and verification.
+/// One usable key: the module's key for signing, its public half for JWKS and verification.
 pub struct LoadedKey {
     pub kid: String,
     pub alg: SigningAlg,
     pub active: bool,
-    material: Material,
+    key: Box<dyn ModuleKey>,
+    verifier: Verifier,
     /// The public JWK, as published.
     pub jwk: Value,
-    /// An RS256 key's RSA key pair and its self-signed certificate (DER), for SAML signatures.
-    saml: Option<(aws_lc_rs::rsa::KeyPair, Vec<u8>)>,
+    /// An RS256 key's self-signed certificate (DER), for SAML metadata and signatures.
+    saml_certificate: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for LoadedKey {
@@ -238,103 +215,95 @@ impl std::fmt::Debug for LoadedKey {
     }
 }
 
-/// The private key of a PKCS#8 RSA document as PKCS#1, which `jsonwebtoken`'s RSA signer wants.
-/// PrivateKeyInfo ::= SEQUENCE { version INTEGER, algorithm SEQUENCE, privateKey OCTET STRING }
-fn pkcs8_rsa_to_pkcs1(pkcs8: &[u8]) -> Option<Vec<u8>> {
-    fn read(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-        let (&tag, rest) = input.split_first()?;
-        let (&first, mut rest) = rest.split_first()?;
-        let len = if first < 0x80 {
-            first as usize
-        } else {
-            let n = (first & 0x7f) as usize;
-            if n == 0 || n > 4 || rest.len() < n {
-                return None;
-            }
-            let len = rest[..n].iter().fold(0usize, |acc, b| (acc << 8) | *b as usize);
-            rest = &rest[n..];
-            len
-        };
-        if rest.len() < len {
-            return None;
+/// The public JWK of a key (RFC 7518 §6; GM/T 0125.4 for SM2).
+pub fn public_jwk(public: &PublicKey, alg: SigningAlg, kid: &str) -> Value {
+    let mut jwk = match public {
+        PublicKey::Sm2 { x, y, .. } => return sm2_jwk(x, y, kid),
+        PublicKey::P256 { x, y } => {
+            serde_json::json!({"kty": "EC", "crv": "P-256", "x": b64(x), "y": b64(y)})
         }
-        Some((tag, &rest[..len], &rest[len..]))
-    }
-    let (tag, seq, _) = read(pkcs8)?;
-    if tag != 0x30 {
-        return None;
-    }
-    let (_, _version, rest) = read(seq)?;
-    let (_, _alg, rest) = read(rest)?;
-    let (tag, key, _) = read(rest)?;
-    (tag == 0x04).then(|| key.to_vec())
+        PublicKey::Rsa { n, e, .. } => serde_json::json!({"kty": "RSA", "n": b64(n), "e": b64(e)}),
+        PublicKey::Ed25519(x) => serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": b64(x)}),
+    };
+    jwk["kid"] = kid.into();
+    jwk["use"] = "sig".into();
+    jwk["alg"] = alg.as_str().into();
+    jwk
 }
 
 impl LoadedKey {
-    /// Opens a sealed key; an SM2 key signs and verifies under the user ID sealed with it
-    /// (`sm2_user_id` for a bare scalar).
-    pub fn open(record: &SigningKeyRecord, kek: &Kek, sm2_user_id: &str) -> Result<Self, KekError> {
-        let pkcs8 = kek.open(&record.sealed_private_key, &seal_context(&record.kid))?;
-        let encoding = match record.alg {
-            SigningAlg::ES256 => EncodingKey::from_ec_der(&pkcs8),
-            SigningAlg::EdDSA => EncodingKey::from_ed_der(&pkcs8),
-            SigningAlg::RS256 | SigningAlg::PS256 => {
-                EncodingKey::from_rsa_der(&pkcs8_rsa_to_pkcs1(&pkcs8).ok_or(KekError::Decrypt)?)
+    /// Opens a stored key in `module`; an SM2 key signs and verifies under the user ID stored
+    /// with it (`sm2_user_id` for a bare scalar).
+    pub fn open(
+        record: &SigningKeyRecord,
+        module: &dyn CryptoModule,
+        sm2_user_id: &str,
+    ) -> Result<Self, KekError> {
+        let key = module.open(record, sm2_user_id)?;
+        if key.alg() != record.alg {
+            return Err(KekError::Decrypt);
+        }
+        let public = key.public_key();
+        let jwk = public_jwk(&public, record.alg, &record.kid);
+        let verifier = match &public {
+            PublicKey::Sm2 { x, y, user_id } => {
+                Verifier::Sm2(Sm2Verifier::from_xy(x, y, user_id).map_err(|_| KekError::Decrypt)?)
             }
-            SigningAlg::SM2 => {
-                let (d, id) = pkcs8.split_at(pkcs8.len().min(32));
-                let id = if id.is_empty() {
-                    sm2_user_id
-                } else {
-                    std::str::from_utf8(id).map_err(|_| KekError::Decrypt)?
-                };
-                let signer = Sm2Signer::new(d, id).map_err(|_| KekError::Decrypt)?;
-                let (x, y) = signer.public_xy();
-                let verifier = Sm2Verifier::from_xy(&x, &y, id).map_err(|_| KekError::Decrypt)?;
-                return Ok(Self {
-                    kid: record.kid.clone(),
-                    alg: record.alg,
-                    active: false,
-                    material: Material::Sm2 { signer: Box::new(signer), verifier },
-                    jwk: sm2_jwk(&x, &y, &record.kid),
-                    saml: None,
-                });
-            }
+            _ => Verifier::Jose(
+                DecodingKey::from_jwk(&serde_json::from_value(jwk.clone()).map_err(|_| KekError::Decrypt)?)
+                    .map_err(|_| KekError::Decrypt)?,
+            ),
         };
-        let jose = jwt_alg(record.alg).ok_or(KekError::Decrypt)?;
-        let mut jwk = Jwk::from_encoding_key(&encoding, jose).map_err(|_| KekError::Decrypt)?;
-        jwk.common.key_id = Some(record.kid.clone());
-        jwk.common.public_key_use = Some(PublicKeyUse::Signature);
-        jwk.common.key_algorithm = Some(match record.alg {
-            SigningAlg::ES256 => KeyAlgorithm::ES256,
-            SigningAlg::RS256 => KeyAlgorithm::RS256,
-            SigningAlg::PS256 => KeyAlgorithm::PS256,
-            SigningAlg::EdDSA => KeyAlgorithm::EdDSA,
-            SigningAlg::SM2 => return Err(KekError::Decrypt),
-        });
-        let decoding = DecodingKey::from_jwk(&jwk).map_err(|_| KekError::Decrypt)?;
-        let saml = match record.alg {
-            SigningAlg::RS256 => Some((
-                aws_lc_rs::rsa::KeyPair::from_pkcs8(&pkcs8).map_err(|_| KekError::Decrypt)?,
-                saml_certificate(&pkcs8, &record.kid, record.activates_at).ok_or(KekError::Decrypt)?,
-            )),
+        let saml_certificate = match record.alg {
+            SigningAlg::RS256 => Some(
+                saml_certificate(key.as_ref(), &record.kid, record.activates_at).ok_or(KekError::Decrypt)?,
+            ),
             _ => None,
         };
-        let jwk = serde_json::to_value(&jwk).map_err(|_| KekError::Decrypt)?;
-        let material = Material::Jose { encoding, decoding };
-        Ok(Self { kid: record.kid.clone(), alg: record.alg, active: false, material, jwk, saml })
+        Ok(Self {
+            kid: record.kid.clone(),
+            alg: record.alg,
+            active: false,
+            key,
+            verifier,
+            jwk,
+            saml_certificate,
+        })
+    }
+
+    /// The module's key, for signatures other than JWS (SAML).
+    pub fn module_key(&self) -> &dyn ModuleKey {
+        self.key.as_ref()
+    }
+}
+
+/// A module key as `rcgen` signs certificates with it: RSA PKCS#1 v1.5 with SHA-256.
+struct CertSigner<'a> {
+    key: &'a dyn ModuleKey,
+    spki: Vec<u8>,
+}
+
+impl rcgen::PublicKeyData for CertSigner<'_> {
+    fn der_bytes(&self) -> &[u8] {
+        &self.spki
+    }
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        &rcgen::PKCS_RSA_SHA256
+    }
+}
+
+impl rcgen::SigningKey for CertSigner<'_> {
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
+        self.key.sign(msg).map_err(|_| rcgen::Error::RemoteKeyError)
     }
 }
 
 /// The self-signed certificate SAML metadata publishes for an RS256 key. Every node derives
 /// the same bytes from the key, its kid and its activation (validity from the activation,
 /// twenty years; serial from the kid), so nothing more is stored.
-fn saml_certificate(pkcs8: &[u8], kid: &str, activates_at: i64) -> Option<Vec<u8>> {
-    let key = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(
-        &rustls_pki_types::PrivatePkcs8KeyDer::from(pkcs8),
-        &rcgen::PKCS_RSA_SHA256,
-    )
-    .ok()?;
+fn saml_certificate(key: &dyn ModuleKey, kid: &str, activates_at: i64) -> Option<Vec<u8>> {
+    let PublicKey::Rsa { pkcs1, .. } = key.public_key() else { return None };
+    let key = CertSigner { key, spki: pkcs1 };
     let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).ok()?;
     p.distinguished_name = rcgen::DistinguishedName::new();
     p.distinguished_name.push(rcgen::DnType::CommonName, format!("SAML signing key {kid}"));
@@ -375,6 +344,7 @@ impl KeySet {
     /// newest activated key signing.
     pub fn load(
         records: &[SigningKeyRecord],
+        module: &dyn CryptoModule,
         kek: &Kek,
         suite: &Suite,
         tenant_id: &str,
@@ -389,7 +359,7 @@ impl KeySet {
             .collect();
         let mut keys: Vec<LoadedKey> = published
             .iter()
-            .map(|r| LoadedKey::open(r, kek, &suite.sm2_user_id))
+            .map(|r| LoadedKey::open(r, module, &suite.sm2_user_id))
             .collect::<Result<_, _>>()?;
         for &alg in suite.algs() {
             let signer = published
@@ -418,16 +388,17 @@ impl KeySet {
         })
     }
 
-    /// The SAML signer: the active RS256 key pair and its certificate.
-    pub fn saml_signer(&self) -> Option<(&aws_lc_rs::rsa::KeyPair, &[u8])> {
-        self.signer(SigningAlg::RS256).and_then(|k| k.saml.as_ref()).map(|(key, cert)| (key, cert.as_slice()))
+    /// The SAML signer: the active RS256 key and its certificate.
+    pub fn saml_signer(&self) -> Option<(&dyn ModuleKey, &[u8])> {
+        let key = self.signer(SigningAlg::RS256)?;
+        Some((key.module_key(), key.saml_certificate.as_deref()?))
     }
 
     /// The certificates of every published RS256 key (the signing one, the next, the retiring),
     /// for SAML metadata: a service provider that reads it regularly trusts the next key before
     /// it signs.
     pub fn saml_certificates(&self) -> Vec<Vec<u8>> {
-        self.keys.iter().filter_map(|k| k.saml.as_ref()).map(|(_, c)| c.clone()).collect()
+        self.keys.iter().filter_map(|k| k.saml_certificate.clone()).collect()
     }
 
     /// The JWK Set document (RFC 7517 §5).
@@ -451,15 +422,7 @@ impl KeySet {
     pub fn sign<T: Serialize>(&self, alg: SigningAlg, typ: &str, claims: &T) -> Result<String, JwtError> {
         let alg = self.alg_for(alg);
         let key = self.signer(alg).ok_or(JwtError::NoKey(alg.as_str()))?;
-        match &key.material {
-            Material::Sm2 { signer, .. } => sign_sm2(signer, &key.kid, typ, claims),
-            Material::Jose { encoding, .. } => {
-                let mut header = Header::new(jwt_alg(alg).ok_or(JwtError::Sign)?);
-                header.kid = Some(key.kid.clone());
-                header.typ = Some(typ.to_string());
-                jsonwebtoken::encode(&header, claims, encoding).map_err(|_| JwtError::Sign)
-            }
-        }
+        sign_jws(key.key.as_ref(), &key.kid, typ, claims)
     }
 
     /// The `typ` of a JWT's header (`JWT` for ID tokens, `at+jwt` for access tokens,
@@ -484,11 +447,9 @@ impl KeySet {
         if jws.alg() != Some(key.alg) {
             return Err(invalid("alg is not the key's"));
         }
-        let valid = match &key.material {
-            Material::Sm2 { verifier, .. } => {
-                verifier.verify_raw(jws.signing_input.as_bytes(), &jws.signature)
-            }
-            Material::Jose { decoding, .. } => {
+        let valid = match &key.verifier {
+            Verifier::Sm2(verifier) => verifier.verify_raw(jws.signing_input.as_bytes(), &jws.signature),
+            Verifier::Jose(decoding) => {
                 let alg = jwt_alg(key.alg).ok_or_else(|| invalid("alg"))?;
                 jsonwebtoken::crypto::verify(jws.signature_b64, jws.signing_input.as_bytes(), decoding, alg)
                     .unwrap_or(false)
@@ -533,9 +494,9 @@ mod tests {
         let kek = Kek::generate(&SystemEnv);
         let records: Vec<_> = SigningAlg::ALL
             .iter()
-            .map(|a| generate(&SystemEnv, &kek, "t1", *a, &Suite::default()).unwrap())
+            .map(|a| generate(&SystemEnv, &sw(&kek), "t1", *a, &Suite::default()).unwrap())
             .collect();
-        let set = KeySet::load(&records, &kek, &dual(), "t", SystemEnv.now()).unwrap();
+        let set = KeySet::load(&records, &sw(&kek), &kek, &dual(), "t", SystemEnv.now()).unwrap();
         let now = SystemEnv.now();
         for alg in SigningAlg::ALL {
             let claims = serde_json::json!({"iss": "https://x", "exp": now + 60, "sub": "a"});
@@ -556,8 +517,12 @@ mod tests {
     #[test]
     fn wrong_kek_cannot_open_keys() {
         let kek = Kek::generate(&SystemEnv);
-        let rec = generate(&SystemEnv, &kek, "t1", SigningAlg::ES256, &Suite::default()).unwrap();
-        assert!(LoadedKey::open(&rec, &Kek::generate(&SystemEnv), "").is_err());
+        let rec = generate(&SystemEnv, &sw(&kek), "t1", SigningAlg::ES256, &Suite::default()).unwrap();
+        assert!(LoadedKey::open(&rec, &sw(&Kek::generate(&SystemEnv)), "").is_err());
+    }
+
+    pub(super) fn sw(kek: &Kek) -> crate::module::SoftwareModule {
+        crate::module::SoftwareModule::new(kek.clone())
     }
 
     fn dual() -> Suite {
@@ -571,12 +536,12 @@ mod tests {
     fn sm2_tokens_are_compact_jws_verified_with_sm3_and_the_user_id() {
         let kek = Kek::generate(&SystemEnv);
         let now = SystemEnv.now();
-        let records = vec![generate(&SystemEnv, &kek, "t", SigningAlg::SM2, &Suite::default()).unwrap()];
+        let records = vec![generate(&SystemEnv, &sw(&kek), "t", SigningAlg::SM2, &Suite::default()).unwrap()];
         let sm = Suite::of(&crate::model::CryptoSettings {
             profile: crate::model::CryptoProfile::Sm,
             ..Default::default()
         });
-        let set = KeySet::load(&records, &kek, &sm, "t", now).unwrap();
+        let set = KeySet::load(&records, &sw(&kek), &kek, &sm, "t", now).unwrap();
         let claims = serde_json::json!({"iss": "https://x", "exp": now + 60});
         // a client registered for ES256 gets SM2 on an `sm` tenant
         let jwt = set.sign(SigningAlg::ES256, "JWT", &claims).unwrap();
@@ -600,13 +565,13 @@ mod tests {
             ..Default::default()
         });
         assert!(
-            KeySet::load(&records, &kek, &alice, "t", now)
+            KeySet::load(&records, &sw(&kek), &kek, &alice, "t", now)
                 .unwrap()
                 .verify::<Value>(&jwt, "https://x", false, now)
                 .is_ok()
         );
-        let records = vec![generate(&SystemEnv, &kek, "t", SigningAlg::SM2, &alice).unwrap()];
-        let set = KeySet::load(&records, &kek, &sm, "t", now).unwrap();
+        let records = vec![generate(&SystemEnv, &sw(&kek), "t", SigningAlg::SM2, &alice).unwrap()];
+        let set = KeySet::load(&records, &sw(&kek), &kek, &sm, "t", now).unwrap();
         let jwt = set.sign(SigningAlg::SM2, "JWT", &claims).unwrap();
         let jws = CompactJws::parse(&jwt).unwrap();
         let default_id = sm2_verifier_of(&set.jwks()["keys"][0], crate::sm::DEFAULT_USER_ID).unwrap();
@@ -628,6 +593,7 @@ mod tests {
 mod schedule {
     use super::*;
     use crate::TestEnv;
+    use tests::sw;
 
     #[test]
     fn keys_are_published_ahead_sign_in_turn_and_retire() {
@@ -635,20 +601,20 @@ mod schedule {
         let kek = Kek::generate(&env);
         let t0 = env.now();
         let p = RotationPolicy { every: 1000, publish_ahead: 100 };
-        let mut records = vec![generate(&env, &kek, "t", SigningAlg::ES256, &Suite::default()).unwrap()];
+        let mut records = vec![generate(&env, &sw(&kek), "t", SigningAlg::ES256, &Suite::default()).unwrap()];
         assert_eq!(next_rotation(&records, SigningAlg::ES256, t0 + 899, p), None, "not yet");
         assert_eq!(next_rotation(&records, SigningAlg::ES256, t0 + 900, p), Some(t0 + 1000));
         assert_eq!(next_rotation(&records, SigningAlg::RS256, t0 + 900, p), None, "no key of that alg");
         let kid = scheduled_kid(&kek, "t", SigningAlg::ES256, t0 + 1000);
         assert_eq!(kid, scheduled_kid(&kek, "t", SigningAlg::ES256, t0 + 1000), "the same on every node");
         let mut next =
-            generate_at(&env, &kek, "t", SigningAlg::ES256, &Suite::default(), t0 + 1000, kid).unwrap();
+            generate_at(&env, &sw(&kek), "t", SigningAlg::ES256, &Suite::default(), t0 + 1000, kid).unwrap();
         next.created_at = t0 + 900;
         records[0].retires_at = Some(retirement(t0 + 1000));
         records.push(next);
         assert_eq!(next_rotation(&records, SigningAlg::ES256, t0 + 950, p), None, "a successor exists");
         let at = |records: &[SigningKeyRecord], now: i64| {
-            let set = KeySet::load(records, &kek, &Suite::default(), "t", now).unwrap();
+            let set = KeySet::load(records, &sw(&kek), &kek, &Suite::default(), "t", now).unwrap();
             let kids: Vec<String> = set.keys.iter().map(|k| k.kid.clone()).collect();
             (set.keys.iter().find(|k| k.active).map(|k| k.kid.clone()), kids, set.next_change_at)
         };
@@ -677,6 +643,7 @@ mod profile_switch {
     use super::*;
     use crate::TestEnv;
     use crate::model::{CryptoProfile, CryptoSettings};
+    use tests::sw;
 
     #[test]
     fn keys_of_a_left_profile_verify_until_their_tokens_expire_and_never_sign() {
@@ -685,9 +652,9 @@ mod profile_switch {
         let t0 = env.now();
         let mut records: Vec<_> = SigningAlg::INTERNATIONAL
             .iter()
-            .map(|a| generate(&env, &kek, "t", *a, &Suite::default()).unwrap())
+            .map(|a| generate(&env, &sw(&kek), "t", *a, &Suite::default()).unwrap())
             .collect();
-        let intl = KeySet::load(&records, &kek, &Suite::default(), "t", t0).unwrap();
+        let intl = KeySet::load(&records, &sw(&kek), &kek, &Suite::default(), "t", t0).unwrap();
         let old =
             intl.sign(SigningAlg::ES256, "JWT", &serde_json::json!({"iss": "i", "exp": t0 + 600})).unwrap();
         // the tenant moves to `sm` at t0: an SM2 key is made and signs at once
@@ -696,8 +663,8 @@ mod profile_switch {
             changed_at: Some(t0),
             ..Default::default()
         });
-        records.push(generate_at(&env, &kek, "t", SigningAlg::SM2, &sm, t0, "sm2".into()).unwrap());
-        let set = KeySet::load(&records, &kek, &sm, "t", t0 + 1).unwrap();
+        records.push(generate_at(&env, &sw(&kek), "t", SigningAlg::SM2, &sm, t0, "sm2".into()).unwrap());
+        let set = KeySet::load(&records, &sw(&kek), &kek, &sm, "t", t0 + 1).unwrap();
         assert_eq!(set.keys.len(), 5, "the international keys stay published");
         assert_eq!(
             set.keys.iter().filter(|k| k.active).map(|k| k.alg).collect::<Vec<_>>(),
@@ -708,7 +675,7 @@ mod profile_switch {
             set.sign(SigningAlg::ES256, "JWT", &serde_json::json!({"iss": "i", "exp": t0 + 600})).unwrap();
         assert_eq!(CompactJws::parse(&new).unwrap().alg(), Some(SigningAlg::SM2));
         assert_eq!(set.next_change_at, Some(retirement(t0)), "reloaded when they go");
-        let later = KeySet::load(&records, &kek, &sm, "t", retirement(t0)).unwrap();
+        let later = KeySet::load(&records, &sw(&kek), &kek, &sm, "t", retirement(t0)).unwrap();
         assert_eq!(later.keys.iter().map(|k| k.alg).collect::<Vec<_>>(), vec![SigningAlg::SM2]);
         assert_eq!(later.next_change_at, None);
     }

@@ -27,6 +27,7 @@ pub mod identifiers;
 pub mod keys;
 pub mod logout;
 pub mod model;
+pub mod module;
 pub mod org;
 pub mod passkey;
 pub mod password;
@@ -44,6 +45,7 @@ pub mod svg;
 pub mod token;
 pub mod tokens_read;
 pub mod totp;
+pub mod x509;
 
 pub use env::{Env, SystemEnv, TestEnv};
 pub use error::{OAuthError, StoreError};

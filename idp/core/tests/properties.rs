@@ -20,11 +20,12 @@ fn keyset() -> &'static (KeySet, String) {
     static K: std::sync::OnceLock<(KeySet, String)> = std::sync::OnceLock::new();
     K.get_or_init(|| {
         let kek = Kek::generate(&SystemEnv);
+        let module = idp_core::module::SoftwareModule::new(kek.clone());
         let recs: Vec<_> = SigningAlg::ALL
             .iter()
-            .map(|a| generate(&SystemEnv, &kek, "t", *a, &Default::default()).unwrap())
+            .map(|a| generate(&SystemEnv, &module, "t", *a, &Default::default()).unwrap())
             .collect();
-        let set = KeySet::load(&recs, &kek, &Default::default(), "t", SystemEnv.now()).unwrap();
+        let set = KeySet::load(&recs, &module, &kek, &Default::default(), "t", SystemEnv.now()).unwrap();
         let jwt = set
             .sign(
                 SigningAlg::ES256,

@@ -9,7 +9,7 @@ use idp_core::{Env, SystemEnv};
 use tokio::net::TcpListener;
 
 use crate::config::Config;
-use crate::ops::{Ops, load_kek};
+use crate::ops::{Ops, open_module};
 use crate::state::AppState;
 
 pub struct Application {
@@ -45,7 +45,7 @@ fn prepare_sqlite_dir(url: &str) -> anyhow::Result<()> {
 /// Opens the store and the operator handle without serving (for the CLI).
 pub async fn open_ops(config: Config, env: Arc<dyn Env>) -> anyhow::Result<Ops> {
     prepare_sqlite_dir(&config.database_url)?;
-    let kek = load_kek(&config, env.as_ref())?;
+    let (kek, module) = open_module(&config, env.as_ref())?;
     let options = idp_store::StoreOptions {
         acquire_timeout: std::time::Duration::from_secs(config.database_acquire_timeout.clamp(1, 600)),
         audit_key: idp_core::audit::chain_key(&kek),
@@ -53,7 +53,7 @@ pub async fn open_ops(config: Config, env: Arc<dyn Env>) -> anyhow::Result<Ops> 
     let store = idp_store::connect_with(&config.database_url, options).await.with_context(|| {
         format!("cannot open the database {}", crate::config::redact_url(&config.database_url))
     })?;
-    Ok(Ops { store, env, kek, config })
+    Ok(Ops { store, env, kek, module, config })
 }
 
 /// [`open_ops`], trying again once a second for `database_wait_seconds` while the database is

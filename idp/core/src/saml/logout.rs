@@ -4,16 +4,14 @@
 //! Outgoing Redirect messages are signed on the query (Bindings §3.4.4.1); SOAP ones carry an
 //! enveloped signature.
 
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::rsa::KeyPair;
-use aws_lc_rs::signature::RSA_PKCS1_SHA256;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
 use super::read::{self, ASSERTION_NS, PROTOCOL_NS, Refused, child, instant, parse, text_of};
-use super::xml::{El, RSA_SHA256, SignError, el, text};
+use super::xml::{El, Methods, SignError, el, text};
 use super::{ASSERTION_LIFE, status};
 use crate::identifiers::CalendarDate;
+use crate::module::ModuleKey;
 
 /// A `LogoutRequest` for one assertion a service provider holds.
 #[derive(Debug, Clone)]
@@ -95,22 +93,21 @@ pub fn redirect_url(
     param: &str,
     message: &El,
     relay_state: Option<&str>,
-    key: &KeyPair,
+    key: &dyn ModuleKey,
 ) -> Result<String, SignError> {
     let deflated = miniz_oxide::deflate::compress_to_vec(message.to_xml().as_bytes(), 6);
     let mut query = format!("{param}={}", encode(&STANDARD.encode(deflated)));
     if let Some(r) = relay_state {
         query.push_str(&format!("&RelayState={}", encode(r)));
     }
-    query.push_str(&format!("&SigAlg={}", encode(RSA_SHA256)));
-    let mut sig = vec![0u8; key.public_modulus_len()];
-    key.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), query.as_bytes(), &mut sig).map_err(|_| SignError)?;
+    query.push_str(&format!("&SigAlg={}", encode(Methods::of(key.alg())?.signature)));
+    let sig = key.sign(query.as_bytes()).map_err(|_| SignError)?;
     let sep = if endpoint.contains('?') { '&' } else { '?' };
     Ok(format!("{endpoint}{sep}{query}&Signature={}", encode(&STANDARD.encode(sig))))
 }
 
 /// A signed message in a SOAP 1.1 envelope (the SOAP binding, Bindings §3.2).
-pub fn soap(mut message: El, key: &KeyPair, certificate: &[u8]) -> Result<String, SignError> {
+pub fn soap(mut message: El, key: &dyn ModuleKey, certificate: &[u8]) -> Result<String, SignError> {
     message.sign(key, certificate)?;
     Ok(el("SOAP-ENV:Envelope", vec![], vec![el("SOAP-ENV:Body", vec![], vec![message])]).to_xml())
 }
@@ -202,7 +199,10 @@ mod tests {
 
     #[test]
     fn a_logout_request_round_trips_and_its_redirect_url_verifies() {
-        let key = KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+        let key = crate::module::SoftwareKey::Rsa(
+            aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap(),
+            crate::model::SigningAlg::RS256,
+        );
         let r = Request {
             issuer: "https://idp/saml",
             destination: "https://sp/slo",
@@ -227,7 +227,7 @@ mod tests {
         let sig = received.query_signature.unwrap();
         let public = aws_lc_rs::signature::UnparsedPublicKey::new(
             &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
-            aws_lc_rs::signature::KeyPair::public_key(&key).as_ref(),
+            super::super::xml::tests::rsa_public(&key),
         );
         public.verify(sig.signed.as_bytes(), &sig.signature).unwrap();
         let ok = response("https://idp/saml", "https://sp/slo", "_l1", true, "_r", 0).to_xml();

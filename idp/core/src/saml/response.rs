@@ -3,8 +3,6 @@
 //! confirmation for the consumer URL, the audience, the authentication statement (with a
 //! session index, for single logout) and the released attributes; or a status alone.
 
-use aws_lc_rs::rsa::KeyPair;
-
 use super::xml::{El, SignError, el, text};
 use super::{ASSERTION_LIFE, status};
 use crate::identifiers::CalendarDate;
@@ -33,7 +31,7 @@ pub struct Assertion<'a> {
 }
 
 /// The signer: the key and its certificate (DER).
-pub type Signer<'a> = (&'a KeyPair, &'a [u8]);
+pub type Signer<'a> = (&'a dyn crate::module::ModuleKey, &'a [u8]);
 
 fn instant(t: i64) -> String {
     CalendarDate::rfc3339_utc(t)
@@ -239,7 +237,10 @@ mod tests {
 
     #[test]
     fn a_response_has_the_profile_s_parts_in_the_schema_s_order() {
-        let key = KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+        let key = crate::module::SoftwareKey::Rsa(
+            aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap(),
+            crate::model::SigningAlg::RS256,
+        );
         let attributes = vec![("mail".to_string(), vec!["a@b".to_string()])];
         let a = Assertion {
             issuer: "https://idp/t/x/saml",

@@ -13,12 +13,11 @@
 //! RSA-SHA256, inserted right after the element's `Issuer` as SAML's schema orders it.
 //! `xmlsec1 --verify` accepts what this writes (the tests check it).
 
-use aws_lc_rs::digest::{SHA256, digest};
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::rsa::KeyPair;
-use aws_lc_rs::signature::RSA_PKCS1_SHA256;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+
+use crate::model::SigningAlg;
+use crate::module::ModuleKey;
 
 /// The prefixes the writer knows and their namespaces.
 const NAMESPACES: &[(&str, &str)] = &[
@@ -135,19 +134,20 @@ impl El {
         self.attrs.iter().find(|(a, _)| *a == "ID").map(|(_, v)| v.as_str())
     }
 
-    /// Signs the element (enveloped, RSA-SHA256 over exclusive c14n) with `key`, naming
-    /// `certificate` (DER) in the signature's `KeyInfo`; the signature goes right after the
-    /// first child (the `Issuer`).
-    pub fn sign(&mut self, key: &KeyPair, certificate: &[u8]) -> Result<(), SignError> {
+    /// Signs the element (enveloped, over exclusive c14n, by [`Methods::of`] the key's
+    /// algorithm) with `key`, naming `certificate` (DER) in the signature's `KeyInfo`; the
+    /// signature goes right after the first child (the `Issuer`).
+    pub fn sign(&mut self, key: &dyn ModuleKey, certificate: &[u8]) -> Result<(), SignError> {
+        let methods = Methods::of(key.alg())?;
         let id = self.id().ok_or(SignError)?.to_string();
         let alg = |u: &str| vec![("Algorithm", u.to_string())];
-        let digest_value = STANDARD.encode(digest(&SHA256, self.to_xml().as_bytes()).as_ref());
+        let digest_value = STANDARD.encode((methods.digest)(self.to_xml().as_bytes()));
         let signed_info = el(
             "ds:SignedInfo",
             vec![],
             vec![
                 el("ds:CanonicalizationMethod", alg(EXC_C14N), vec![]),
-                el("ds:SignatureMethod", alg(RSA_SHA256), vec![]),
+                el("ds:SignatureMethod", alg(methods.signature), vec![]),
                 el(
                     "ds:Reference",
                     vec![("URI", format!("#{id}"))],
@@ -160,15 +160,13 @@ impl El {
                                 el("ds:Transform", alg(EXC_C14N), vec![]),
                             ],
                         ),
-                        el("ds:DigestMethod", alg(SHA256_DIGEST), vec![]),
+                        el("ds:DigestMethod", alg(methods.digest_method), vec![]),
                         text("ds:DigestValue", vec![], &digest_value),
                     ],
                 ),
             ],
         );
-        let mut sig = vec![0u8; key.public_modulus_len()];
-        key.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), signed_info.to_xml().as_bytes(), &mut sig)
-            .map_err(|_| SignError)?;
+        let sig = key.sign(signed_info.to_xml().as_bytes()).map_err(|_| SignError)?;
         let signature = el(
             "ds:Signature",
             vec![],
@@ -201,10 +199,49 @@ pub const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
 pub const ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
 pub const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
 pub const SHA256_DIGEST: &str = "http://www.w3.org/2001/04/xmlenc#sha256";
+/// SM2 with SM3 (GB/T 32918.2, the signature raw `r || s` under the key's user ID): XML-DSig
+/// has no registered URI for it (RFC 9231 lists none); these are the ones China's e-port
+/// (中国电子口岸) message signatures use, the one government XML-DSig profile with SM
+/// algorithms in use (docs/cryptography.md).
+pub const SM2_SM3: &str = "http://www.chinaport.gov.cn/2022/04/xmldsig#sm2-sm3";
+pub const SM3_DIGEST: &str = "http://www.chinaport.gov.cn/2022/04/xmldsig#sm3";
+
+/// The signature and digest methods a key's algorithm signs SAML with.
+pub struct Methods {
+    pub signature: &'static str,
+    pub digest_method: &'static str,
+    pub digest: fn(&[u8]) -> Vec<u8>,
+}
+
+impl Methods {
+    pub fn of(alg: SigningAlg) -> Result<Self, SignError> {
+        match alg {
+            SigningAlg::RS256 => Ok(Self {
+                signature: RSA_SHA256,
+                digest_method: SHA256_DIGEST,
+                digest: crate::crypto::sha256,
+            }),
+            SigningAlg::SM2 => Ok(Self {
+                signature: SM2_SM3,
+                digest_method: SM3_DIGEST,
+                digest: |d| crate::sm::sm3(d).to_vec(),
+            }),
+            _ => Err(SignError),
+        }
+    }
+}
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// The PKCS#1 public key of a test key.
+    pub fn rsa_public(key: &dyn ModuleKey) -> Vec<u8> {
+        match key.public_key() {
+            crate::module::PublicKey::Rsa { pkcs1, .. } => pkcs1,
+            _ => panic!("an RSA key"),
+        }
+    }
 
     #[test]
     fn namespaces_are_declared_where_first_used_and_everything_escapes_canonically() {
@@ -236,7 +273,10 @@ mod tests {
 
     #[test]
     fn a_signature_goes_after_the_issuer_and_verifies() {
-        let key = KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+        let key = crate::module::SoftwareKey::Rsa(
+            aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap(),
+            SigningAlg::RS256,
+        );
         let mut a = el(
             "saml:Assertion",
             vec![("ID", "_a".into())],
@@ -254,7 +294,7 @@ mod tests {
         let value = STANDARD.decode(sig.kids[1].text.as_deref().unwrap()).unwrap();
         let public = aws_lc_rs::signature::UnparsedPublicKey::new(
             &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
-            aws_lc_rs::signature::KeyPair::public_key(&key).as_ref(),
+            rsa_public(&key),
         );
         public.verify(signed_info.as_bytes(), &value).unwrap();
     }

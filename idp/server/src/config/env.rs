@@ -114,6 +114,10 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
     ("sms.webhook_url", "the gateway; it gets `POST {\"phone\",\"message\"}`"),
     ("sms.webhook_authorization", "sent as the `Authorization` header"),
     ("sms.webhook_hmac_secret", "signs the body: `X-Signature: sha256=<hex HMAC-SHA-256>`"),
+    (
+        "sms.webhook_pin_sha256",
+        "pinned keys of the gateway (`sha256/BASE64` of its certificate's public key), trusted instead of a CA; an SM2 certificate too",
+    ),
     ("sms.timeout_seconds", "how long one POST may take"),
     ("sms.retries", "retries after a 5xx or a timeout (a 4xx is final)"),
     (
@@ -124,6 +128,7 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
     ("email.webhook_url", "the mail gateway; it gets `POST {\"email\",\"message\"}`"),
     ("email.webhook_authorization", "sent as the `Authorization` header"),
     ("email.webhook_hmac_secret", "signs the body as for SMS"),
+    ("email.webhook_pin_sha256", "pinned keys of the mail gateway, as for SMS"),
     ("email.timeout_seconds", "how long one POST may take"),
     ("email.retries", "retries after a 5xx or a timeout"),
     (
@@ -135,6 +140,10 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
     ("realname.hmac_secret", "signs the body: `X-Signature: sha256=<hex>`"),
     ("realname.client_identity_pem", "a PEM file with the client certificate and key, for mutual TLS"),
     ("realname.ca_pem", "the gateway's CA certificates, then the only ones trusted for it (a private PKI)"),
+    (
+        "realname.pin_sha256",
+        "pinned keys of the gateway (`sha256/BASE64` of its certificate's public key), trusted instead of a CA; an SM2 certificate too",
+    ),
     ("realname.timeout_seconds", "how long one check may take"),
     ("realname.retries", "retries after a failure"),
     ("realname.bank_card", "the gateway also answers the bank-card four-factor check (level 3)"),
@@ -145,6 +154,10 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
         "each signing key signs this long before the next takes over; 0: rotation by hand only",
     ),
     ("keys.publish_ahead_hours", "the next key is published in the JWKS this long before it signs"),
+    (
+        "keys.module",
+        "the cryptographic module that makes, keeps and uses signing keys: `software` (sealed under the key-encryption key)",
+    ),
     (
         "audit.anchor_file",
         "the append-only file of signed audit-chain checkpoints; default `{data_dir}/audit-anchors.jsonl` (make it append-only: `chattr +a`)",

@@ -109,11 +109,16 @@ pub struct KeyConfig {
     pub rotate_every_days: i64,
     /// The next key is published in the JWKS this long before it signs.
     pub publish_ahead_hours: i64,
+    /// The cryptographic module that makes, keeps and uses the signing keys
+    /// (`idp_core::module`): `software`, keys sealed under the key-encryption key in the
+    /// database. A hardware module (GM/T 0018, PKCS#11) plugs in behind the same port
+    /// (docs/cryptography.md).
+    pub module: String,
 }
 
 impl Default for KeyConfig {
     fn default() -> Self {
-        Self { rotate_every_days: 90, publish_ahead_hours: 48 }
+        Self { rotate_every_days: 90, publish_ahead_hours: 48, module: "software".into() }
     }
 }
 
@@ -143,6 +148,9 @@ pub struct RealNameConfig {
     /// The gateway's CA certificates (PEM), for a gateway on a private PKI: when set, the only
     /// ones trusted for it.
     pub ca_pem: Option<PathBuf>,
+    /// Pinned keys instead of a CA: `sha256/BASE64` digests of the public keys the gateway may
+    /// present (an SM2 certificate too; `crate::outbound::pinning`).
+    pub pin_sha256: Vec<String>,
     pub timeout_seconds: u64,
     pub retries: u32,
     /// The gateway also offers the bank-card four-factor check (real-name level 3).
@@ -161,6 +169,7 @@ impl Default for RealNameConfig {
             hmac_secret: None,
             client_identity_pem: None,
             ca_pem: None,
+            pin_sha256: vec![],
             bank_card: false,
             timeout_seconds: 5,
             retries: 1,
@@ -195,6 +204,9 @@ pub struct SmsConfig {
     pub webhook_authorization: Option<String>,
     /// Signs the body: `X-Signature: sha256=<hex HMAC-SHA-256>`.
     pub webhook_hmac_secret: Option<String>,
+    /// Pinned keys of the webhook's server instead of a CA: `sha256/BASE64` digests of the
+    /// public keys it may present (an SM2 certificate too; `crate::outbound::pinning`).
+    pub webhook_pin_sha256: Vec<String>,
     pub timeout_seconds: u64,
     pub retries: u32,
 }
@@ -207,6 +219,7 @@ impl Default for SmsConfig {
             webhook_url: None,
             webhook_authorization: None,
             webhook_hmac_secret: None,
+            webhook_pin_sha256: vec![],
             timeout_seconds: 5,
             retries: 2,
         }

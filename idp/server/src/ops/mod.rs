@@ -19,6 +19,7 @@ use idp_core::model::{
     Account, AuditEvent, Client, ClientSettings, ClientType, OfferedFactors, SigningAlg, SigningKeyRecord,
     Tenant, TotpCredential,
 };
+use idp_core::module::CryptoModule;
 use idp_core::suite::Suite;
 use idp_core::{Env, Store, keys, password};
 
@@ -32,6 +33,8 @@ pub struct Ops {
     pub store: Arc<dyn Store>,
     pub env: Arc<dyn Env>,
     pub kek: Kek,
+    /// Where signing keys are made and used (`idp_core::module`).
+    pub module: Arc<dyn CryptoModule>,
     pub config: Config,
 }
 
@@ -82,6 +85,19 @@ pub struct NewAccount {
     pub phone: Option<String>,
     pub email: Option<String>,
     pub roles: Vec<String>,
+}
+
+/// The key-encryption key and the cryptographic module `[keys] module` names. The software
+/// module seals keys under the KEK; a hardware module would be opened here, before the KEK,
+/// and unwrap the KEK it protects (`idp_core::module`).
+pub fn open_module(config: &Config, env: &dyn Env) -> anyhow::Result<(Kek, Arc<dyn CryptoModule>)> {
+    match config.keys.module.as_str() {
+        "software" => {
+            let kek = load_kek(config, env)?;
+            Ok((kek.clone(), Arc::new(idp_core::module::SoftwareModule::new(kek))))
+        }
+        other => bail!("[keys] module = {other:?}: this build has the \"software\" module only"),
+    }
 }
 
 /// The key-encryption key: configured, or read from (or first written to) `{data_dir}/kek`.
@@ -168,7 +184,7 @@ impl Ops {
         self.store.insert_tenant(&tenant).await?;
         let suite = Suite::of(&tenant.settings.crypto);
         for &alg in suite.algs() {
-            let key = keys::generate(self.env.as_ref(), &self.kek, &tenant.id, alg, &suite)
+            let key = keys::generate(self.env.as_ref(), self.module.as_ref(), &tenant.id, alg, &suite)
                 .map_err(|e| anyhow!(e))?;
             self.store.insert_signing_key(&key).await?;
         }
@@ -229,8 +245,8 @@ impl Ops {
         alg: SigningAlg,
         suite: &Suite,
     ) -> anyhow::Result<SigningKeyRecord> {
-        let key =
-            keys::generate(self.env.as_ref(), &self.kek, tenant_id, alg, suite).map_err(|e| anyhow!(e))?;
+        let key = keys::generate(self.env.as_ref(), self.module.as_ref(), tenant_id, alg, suite)
+            .map_err(|e| anyhow!(e))?;
         self.store.insert_signing_key(&key).await?;
         self.store.retire_signing_keys(tenant_id, alg, &key.kid, keys::retirement(key.activates_at)).await?;
         Ok(key)
@@ -241,7 +257,14 @@ impl Ops {
         let t = self.tenant(slug).await?;
         let records = self.store.signing_keys(&t.id).await?;
         let now = self.now();
-        let set = KeySet::load(&records, &self.kek, &Suite::of(&t.settings.crypto), &t.id, now)?;
+        let set = KeySet::load(
+            &records,
+            self.module.as_ref(),
+            &self.kek,
+            &Suite::of(&t.settings.crypto),
+            &t.id,
+            now,
+        )?;
         Ok(records
             .iter()
             .map(|k| {
@@ -279,18 +302,24 @@ impl Ops {
         let records = self.store.signing_keys(&tenant.id).await?;
         let key = records.iter().find(|k| k.kid == kid).with_context(|| format!("no key {kid:?}"))?;
         let now = self.now();
-        let was_signing =
-            KeySet::load(&records, &self.kek, &Suite::of(&tenant.settings.crypto), &tenant.id, now)?
-                .keys
-                .iter()
-                .any(|k| k.kid == kid && k.active);
+        let was_signing = KeySet::load(
+            &records,
+            self.module.as_ref(),
+            &self.kek,
+            &Suite::of(&tenant.settings.crypto),
+            &tenant.id,
+            now,
+        )?
+        .keys
+        .iter()
+        .any(|k| k.kid == kid && k.active);
         anyhow::ensure!(
             self.store.revoke_signing_key(&tenant.id, kid, now).await?,
             "the key {kid} is already revoked"
         );
         if was_signing {
             let suite = Suite::of(&tenant.settings.crypto);
-            let next = keys::generate(self.env.as_ref(), &self.kek, &tenant.id, key.alg, &suite)
+            let next = keys::generate(self.env.as_ref(), self.module.as_ref(), &tenant.id, key.alg, &suite)
                 .map_err(|e| anyhow!(e))?;
             self.store.insert_signing_key(&next).await?;
         }
@@ -326,8 +355,16 @@ impl Ops {
                     None => continue,
                 };
                 let kid = keys::scheduled_kid(&self.kek, &tenant.id, alg, at);
-                let key = keys::generate_at(self.env.as_ref(), &self.kek, &tenant.id, alg, &suite, at, kid)
-                    .map_err(|e| anyhow!(e))?;
+                let key = keys::generate_at(
+                    self.env.as_ref(),
+                    self.module.as_ref(),
+                    &tenant.id,
+                    alg,
+                    &suite,
+                    at,
+                    kid,
+                )
+                .map_err(|e| anyhow!(e))?;
                 match self.store.insert_signing_key(&key).await {
                     Ok(()) => {}
                     Err(idp_core::StoreError::Conflict(_)) => continue, // another node was first

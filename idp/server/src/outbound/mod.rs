@@ -21,6 +21,7 @@
 
 pub mod anchor;
 pub mod logout;
+pub mod pinning;
 pub mod sms;
 pub mod verifier;
 pub mod webhook;

@@ -82,7 +82,13 @@ fn outbox(
                 url,
                 c.webhook_authorization.clone(),
                 c.webhook_hmac_secret.clone(),
-                crate::outbound::webhook::GatewayTls::default(),
+                crate::outbound::webhook::GatewayTls {
+                    pins: crate::outbound::pinning::Pins::parse(
+                        &c.webhook_pin_sha256,
+                        &format!("{section}.webhook_pin_sha256"),
+                    )?,
+                    ..Default::default()
+                },
                 Duration::from_secs(c.timeout_seconds.max(1)),
                 c.retries,
                 &crate::outbound::Policy::new(&config.outbound)?,

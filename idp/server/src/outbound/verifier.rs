@@ -133,6 +133,7 @@ pub fn from_config(config: &Config) -> anyhow::Result<Option<Arc<dyn Verifier>>>
                 crate::outbound::webhook::GatewayTls {
                     client_identity_pem: c.client_identity_pem.as_deref(),
                     ca_pem: c.ca_pem.as_deref(),
+                    pins: crate::outbound::pinning::Pins::parse(&c.pin_sha256, "realname.pin_sha256")?,
                 },
                 Duration::from_secs(c.timeout_seconds.max(1)),
                 c.retries,

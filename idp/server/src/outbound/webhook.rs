@@ -34,13 +34,16 @@ impl std::fmt::Display for PostError {
 }
 
 /// TLS towards a gateway beyond the defaults.
-#[derive(Default, Clone, Copy)]
+#[derive(Default, Clone)]
 pub struct GatewayTls<'a> {
     /// A PEM file with the client certificate chain and its private key (mutual TLS).
     pub client_identity_pem: Option<&'a std::path::Path>,
     /// The CA certificates (PEM) of a gateway on a private PKI: when given, the only ones
     /// trusted for it.
     pub ca_pem: Option<&'a std::path::Path>,
+    /// Pinned keys: when given, the only keys trusted for it, whatever signed their
+    /// certificate (`crate::outbound::pinning`).
+    pub pins: crate::outbound::pinning::Pins,
 }
 
 impl SignedPost {
@@ -62,6 +65,25 @@ impl SignedPost {
             );
         }
         let mut builder = outbound.client(timeout);
+        anyhow::ensure!(
+            tls.ca_pem.is_none() || tls.pins.is_empty(),
+            "a gateway is trusted by its CA certificates or by pinned keys, not both"
+        );
+        let identity = match tls.client_identity_pem {
+            Some(path) => Some(std::fs::read(path).map_err(|e| {
+                anyhow::anyhow!("cannot read the client certificate {}: {}", path.display(), e.kind())
+            })?),
+            None => None,
+        };
+        if !tls.pins.is_empty() {
+            let identity = match (&identity, tls.client_identity_pem) {
+                (Some(_), Some(path)) => {
+                    Some((https_serve::certificates(path)?, https_serve::private_key(path)?))
+                }
+                _ => None,
+            };
+            builder = builder.use_preconfigured_tls(tls.pins.client_config(identity)?);
+        }
         if let Some(path) = tls.ca_pem {
             let pem = std::fs::read(path).map_err(|e| {
                 anyhow::anyhow!("cannot read the gateway's CA certificates {}: {}", path.display(), e.kind())
@@ -72,10 +94,7 @@ impl SignedPost {
             anyhow::ensure!(!cas.is_empty(), "{} holds no certificate", path.display());
             builder = builder.tls_certs_only(cas);
         }
-        if let Some(path) = tls.client_identity_pem {
-            let pem = std::fs::read(path).map_err(|e| {
-                anyhow::anyhow!("cannot read the client certificate {}: {}", path.display(), e.kind())
-            })?;
+        if let (Some(pem), Some(path), true) = (identity, tls.client_identity_pem, tls.pins.is_empty()) {
             let identity = reqwest::Identity::from_pem(&pem).map_err(|e| {
                 anyhow::anyhow!("the client certificate {} is not usable: {e}", path.display())
             })?;

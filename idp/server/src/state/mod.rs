@@ -293,9 +293,15 @@ impl AppState {
             return Ok(None);
         }
         let records = self.store().signing_keys(&tenant.id).await?;
-        let keys =
-            KeySet::load(&records, &self.ops.kek, &Suite::of(&tenant.settings.crypto), &tenant.id, now)
-                .map_err(|e| OAuthError::server_error(format!("tenant {slug} keys: {e}")))?;
+        let keys = KeySet::load(
+            &records,
+            self.ops.module.as_ref(),
+            &self.ops.kek,
+            &Suite::of(&tenant.settings.crypto),
+            &tenant.id,
+            now,
+        )
+        .map_err(|e| OAuthError::server_error(format!("tenant {slug} keys: {e}")))?;
         let endpoints = Endpoints::new(self.config().issuer(slug));
         let discovery_json = metadata(&endpoints, &keys.suite).to_string();
         let jwks_json =
@@ -322,8 +328,12 @@ impl AppState {
                 tick.tick().await;
                 let Some(state) = weak.upgrade() else { break };
                 let Ok(version) = state.store().change_version(TENANTS_CHANGED).await else { continue };
-                if seen.is_some_and(|v| v != version) {
-                    tracing::info!(version, "tenants changed: reloading keys and documents");
+                // the first reading clears too: the cache may have been filled before it, with
+                // keys a rotation in between has already replaced
+                if seen != Some(version) {
+                    if seen.is_some() {
+                        tracing::info!(version, "tenants changed: reloading keys and documents");
+                    }
                     if let Ok(mut map) = state.tenants.write() {
                         map.clear();
                     }
