@@ -64,6 +64,7 @@ mod second_factor_rules;
 mod selfservice;
 mod sessions;
 mod sm_crypto;
+mod sm_saml;
 mod sms;
 mod softkey;
 mod step_up;

@@ -560,7 +560,7 @@ async fn refusals(backend: Backend) {
     page_400(b.get(&s, &location).await);
 }
 
-fn miniz_oxide_deflate(xml: &str) -> Vec<u8> {
+pub(crate) fn miniz_oxide_deflate(xml: &str) -> Vec<u8> {
     // the test's own raw DEFLATE, through python (no compression crate in the tests)
     let out = Command::new("python3")
         .args(["-c", "import sys,zlib; c=zlib.compressobj(9, zlib.DEFLATED, -15); sys.stdout.buffer.write(c.compress(sys.stdin.buffer.read())+c.flush())"])

@@ -23,7 +23,7 @@ use crate::rp::{claims, redeem, userinfo};
 const OPERATOR: &str = "operator";
 
 /// Runs a client example; its JSON answer and whether it exited 0.
-fn example(program: &str, args: &[&str]) -> (bool, Value) {
+pub(crate) fn example(program: &str, args: &[&str]) -> (bool, Value) {
     let dir = root().join("client-examples");
     let mut cmd = if program.ends_with(".py") { Command::new("python3") } else { Command::new("node") };
     let out = cmd

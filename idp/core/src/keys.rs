@@ -205,7 +205,7 @@ pub struct LoadedKey {
     verifier: Verifier,
     /// The public JWK, as published.
     pub jwk: Value,
-    /// An RS256 key's self-signed certificate (DER), for SAML metadata and signatures.
+    /// An RS256 or SM2 key's self-signed certificate (DER), for SAML metadata and signatures.
     saml_certificate: Option<Vec<u8>>,
 }
 
@@ -255,7 +255,7 @@ impl LoadedKey {
             ),
         };
         let saml_certificate = match record.alg {
-            SigningAlg::RS256 => Some(
+            SigningAlg::RS256 | SigningAlg::SM2 => Some(
                 saml_certificate(key.as_ref(), &record.kid, record.activates_at).ok_or(KekError::Decrypt)?,
             ),
             _ => None,
@@ -294,24 +294,40 @@ impl rcgen::PublicKeyData for CertSigner<'_> {
 
 impl rcgen::SigningKey for CertSigner<'_> {
     fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
-        self.key.sign(msg).map_err(|_| rcgen::Error::RemoteKeyError)
+        self.key.sign_deterministic(msg).map_err(|_| rcgen::Error::RemoteKeyError)
     }
 }
 
-/// The self-signed certificate SAML metadata publishes for an RS256 key. Every node derives
-/// the same bytes from the key, its kid and its activation (validity from the activation,
-/// twenty years; serial from the kid), so nothing more is stored.
+/// The self-signed certificate SAML metadata publishes for an RS256 or SM2 key. Every node
+/// derives the same bytes from the key, its kid and its activation (validity from the
+/// activation, twenty years; serial from the kid; a deterministic signature), so nothing more
+/// is stored.
 fn saml_certificate(key: &dyn ModuleKey, kid: &str, activates_at: i64) -> Option<Vec<u8>> {
-    let PublicKey::Rsa { pkcs1, .. } = key.public_key() else { return None };
-    let key = CertSigner { key, spki: pkcs1 };
-    let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).ok()?;
-    p.distinguished_name = rcgen::DistinguishedName::new();
-    p.distinguished_name.push(rcgen::DnType::CommonName, format!("SAML signing key {kid}"));
-    let from = rcgen::date_time_ymd(1970, 1, 1) + std::time::Duration::from_secs(activates_at.max(0) as u64);
-    p.not_before = from;
-    p.not_after = from + std::time::Duration::from_secs(20 * 365 * 86_400);
     let mut serial = crate::crypto::sha256(kid.as_bytes())[..16].to_vec();
     serial[0] &= 0x7f;
+    let common_name = format!("SAML signing key {kid}");
+    let twenty_years = 20 * 365 * 86_400;
+    let spki = match key.public_key() {
+        PublicKey::Rsa { pkcs1, .. } => pkcs1,
+        PublicKey::Sm2 { .. } => {
+            let p = crate::x509::CertificateParams {
+                common_name: &common_name,
+                dns_names: &[],
+                serial: &serial,
+                not_before: activates_at.max(0),
+                not_after: activates_at.max(0) + twenty_years,
+            };
+            return crate::x509::sm2_self_signed(key, &p);
+        }
+        _ => return None,
+    };
+    let key = CertSigner { key, spki };
+    let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).ok()?;
+    p.distinguished_name = rcgen::DistinguishedName::new();
+    p.distinguished_name.push(rcgen::DnType::CommonName, common_name);
+    let from = rcgen::date_time_ymd(1970, 1, 1) + std::time::Duration::from_secs(activates_at.max(0) as u64);
+    p.not_before = from;
+    p.not_after = from + std::time::Duration::from_secs(twenty_years as u64);
     p.serial_number = Some(rcgen::SerialNumber::from_slice(&serial));
     Some(p.self_signed(&key).ok()?.der().to_vec())
 }
@@ -388,17 +404,24 @@ impl KeySet {
         })
     }
 
-    /// The SAML signer: the active RS256 key and its certificate.
+    /// The algorithm SAML signs with: RSA-SHA256, which every service provider reads, unless
+    /// the profile has no RSA (`sm`): then SM2-SM3 (`crate::saml::xml::Methods`).
+    pub fn saml_alg(&self) -> SigningAlg {
+        if self.suite.allows(SigningAlg::RS256) { SigningAlg::RS256 } else { SigningAlg::SM2 }
+    }
+
+    /// The SAML signer: the active key of [`Self::saml_alg`] and its certificate.
     pub fn saml_signer(&self) -> Option<(&dyn ModuleKey, &[u8])> {
-        let key = self.signer(SigningAlg::RS256)?;
+        let key = self.signer(self.saml_alg())?;
         Some((key.module_key(), key.saml_certificate.as_deref()?))
     }
 
-    /// The certificates of every published RS256 key (the signing one, the next, the retiring),
-    /// for SAML metadata: a service provider that reads it regularly trusts the next key before
-    /// it signs.
+    /// The certificates of every published key of [`Self::saml_alg`] (the signing one, the
+    /// next, the retiring), for SAML metadata: a service provider that reads it regularly
+    /// trusts the next key before it signs.
     pub fn saml_certificates(&self) -> Vec<Vec<u8>> {
-        self.keys.iter().filter_map(|k| k.saml_certificate.clone()).collect()
+        let alg = self.saml_alg();
+        self.keys.iter().filter(|k| k.alg == alg).filter_map(|k| k.saml_certificate.clone()).collect()
     }
 
     /// The JWK Set document (RFC 7517 §5).

@@ -68,6 +68,13 @@ pub trait ModuleKey: Send + Sync {
     /// and SM2 (GM/T 0125), the RSA signature block, the 64-byte Ed25519 signature. SAML's
     /// XML-DSig signature values are the same bytes for RSA.
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, ModuleError>;
+    /// A signature that is the same bytes every time where the module can make one (RSA
+    /// PKCS#1 v1.5 and Ed25519 are; SM2 and ECDSA with RFC 6979 nonces), for what every node
+    /// derives alike from the key: the certificate SAML metadata publishes. A module that
+    /// cannot gives a fresh signature, and nodes then publish different certificates of one key.
+    fn sign_deterministic(&self, message: &[u8]) -> Result<Vec<u8>, ModuleError> {
+        self.sign(message)
+    }
 }
 
 /// Where keys are made and used. See the module documentation.
@@ -239,6 +246,15 @@ impl ModuleKey for SoftwareKey {
             }
             Self::Ed25519(k) => Ok(k.sign(message).as_ref().to_vec()),
             Self::Sm2(signer, _) => signer.sign(message).map(|s| s.to_vec()).map_err(|_| ModuleError::Sign),
+        }
+    }
+
+    fn sign_deterministic(&self, message: &[u8]) -> Result<Vec<u8>, ModuleError> {
+        match self {
+            Self::Sm2(signer, _) => {
+                signer.sign_deterministic(message).map(|s| s.to_vec()).map_err(|_| ModuleError::Sign)
+            }
+            _ => self.sign(message),
         }
     }
 }

@@ -117,7 +117,7 @@ pub fn sm2_self_signed(key: &dyn ModuleKey, p: &CertificateParams<'_>) -> Option
         tbs.push(tlv(0xa3, &seq(&[san])));
     }
     let tbs = seq(&tbs);
-    let signature = sm2_signature_der(&key.sign(&tbs).ok()?)?;
+    let signature = sm2_signature_der(&key.sign_deterministic(&tbs).ok()?)?;
     let mut bits = vec![0u8];
     bits.extend(signature);
     Some(seq(&[tbs, algorithm, tlv(0x03, &bits)]))
@@ -164,6 +164,7 @@ mod tests {
             not_after: 2_600_000_000, // after 2050: GeneralizedTime
         };
         let der = sm2_self_signed(key.as_ref(), &p).unwrap();
+        assert_eq!(sm2_self_signed(key.as_ref(), &p).unwrap(), der, "the same bytes on every node");
         let (_, cert) = x509_parser::parse_x509_certificate(&der).unwrap();
         assert_eq!(cert.signature_algorithm.algorithm.to_id_string(), OID_SM2_WITH_SM3);
         assert_eq!(cert.subject().to_string(), "CN=SAML signing key k1");

@@ -275,7 +275,7 @@ async fn saml_attempt(
         .find(|e| e.binding == saml::BINDING_SOAP)
         .map(|e| e.location.clone())
         .ok_or("the service provider no longer has a SOAP logout service")?;
-    let (key, cert) = t.keys.saml_signer().ok_or("the tenant has no RS256 signing key")?;
+    let (key, cert) = t.keys.saml_signer().ok_or("the tenant has no SAML signing key")?;
     let id = format!("_{}", idp_core::cas::validate::random_part(state.env()));
     let issuer = crate::http::saml::entity_id(t);
     let request = saml::logout::request(&saml::logout::Request {

@@ -335,7 +335,7 @@ fn post(login: &SamlLogin, xml: &str) -> Response {
 /// A signed status-only `Response` to the consumer service.
 fn failure(t: &TenantCtx, login: &SamlLogin, code: (&str, Option<&str>), lang: Lang, now: i64) -> Response {
     let Some(signer) = t.keys.saml_signer() else {
-        return error_page(lang, &OAuthError::server_error("the tenant has no RS256 signing key"));
+        return error_page(lang, &OAuthError::server_error("the tenant has no SAML signing key"));
     };
     let id = format!("_{}", idp_core::cas::validate::random_part(&idp_core::SystemEnv));
     match saml::response::failure(
@@ -436,7 +436,7 @@ pub async fn finish(
         ids: (&response_id, &assertion_id),
     };
     let Some(signer) = t.keys.saml_signer() else {
-        return Err(error_page(lang, &OAuthError::server_error("the tenant has no RS256 signing key")));
+        return Err(error_page(lang, &OAuthError::server_error("the tenant has no SAML signing key")));
     };
     let sp = &client.settings.saml;
     let encrypt_for = if sp.encrypt_assertions { sp.encryption_der() } else { None };

@@ -221,7 +221,7 @@ async fn logout_request(
         );
     };
     let Some((key, _)) = t.keys.saml_signer() else {
-        return error_page(lang, &OAuthError::server_error("the tenant has no RS256 signing key"));
+        return error_page(lang, &OAuthError::server_error("the tenant has no SAML signing key"));
     };
     let to = endpoint.response_location.clone().unwrap_or_else(|| endpoint.location.clone());
     let id = format!("_{}", idp_core::cas::validate::random_part(state.env()));
