@@ -192,6 +192,7 @@ impl App {
             ("/clients/{id}", get(pages::client).post(pages::edit_client)),
             ("/clients/{id}/{action}", post(pages::client_action).merge(back())),
             ("/keys", get(pages::keys).post(pages::rotate_key)),
+            ("/keys/profile", post(pages::move_profile).merge(back())),
             ("/keys/{kid}/revoke", post(pages::revoke_key).merge(back())),
             ("/accounts", get(pages::accounts)),
             ("/accounts/{id}", get(pages::account)),

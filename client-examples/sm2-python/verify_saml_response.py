@@ -123,12 +123,38 @@ def main() -> None:
     metadata_file, response_file = sys.argv[1:3]
     key = public_key(metadata_file)
     with open(response_file, "rb") as f:
-        response = etree.fromstring(base64.b64decode(f.read()))
-    signed = [verify(s, key) for s in list(response.iter(f"{{{DS}}}Signature"))]
+        xml = base64.b64decode(f.read())
+    # no DTD, no entities, no network: a SAML message has none
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    response = etree.fromstring(xml, parser)
+    if response.getroottree().docinfo.doctype:
+        fail("a DOCTYPE")
+    if etree.QName(response).localname != "Response":
+        fail("not a Response")
+    # exactly one assertion, a child of the response, and the identity read from it alone,
+    # after both signatures (the response's and the assertion's, each enveloped in its own
+    # element) verify: nothing unsigned elsewhere in the document is looked at
+    assertions = response.findall(f".//{{{SAML}}}Assertion")
+    if len(assertions) != 1 or assertions[0].getparent() is not response:
+        fail("not exactly one assertion in the response")
+    assertion = assertions[0]
+    signatures = {
+        "Response": response.findall(f"{{{DS}}}Signature"),
+        "Assertion": assertion.findall(f"{{{DS}}}Signature"),
+    }
+    if len(response.findall(f".//{{{DS}}}Signature")) != sum(len(v) for v in signatures.values()):
+        fail("a signature elsewhere than on the response or the assertion")
+    signed = []
+    for name, found in signatures.items():
+        if len(found) > 1:
+            fail("two signatures on the " + name)
+        signed += [verify(s, key) for s in found]
     if "Assertion" not in signed:
         fail("the assertion is not signed")
-    name_id = response.find(f".//{{{SAML}}}NameID")
-    print(json.dumps({"valid": True, "signed": signed, "name_id": name_id.text if name_id is not None else None}))
+    name_id = assertion.find(f"{{{SAML}}}Subject/{{{SAML}}}NameID")
+    if name_id is None:
+        fail("no NameID in the assertion's subject")
+    print(json.dumps({"valid": True, "signed": signed, "name_id": name_id.text}))
 
 
 if __name__ == "__main__":

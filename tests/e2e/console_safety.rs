@@ -174,7 +174,7 @@ async fn safety(backend: Backend) {
     let keys_page = get(&sec, format!("{base}/keys")).await;
     assert!(keys_page.contains(&format!("data-confirm-name=\"{signing}\"")), "{keys_page}");
     // the profile and its algorithms, the only ones offered for a rotation
-    assert!(keys_page.contains("<strong>international</strong> (ES256, RS256, PS256, EdDSA)"), "{keys_page}");
+    assert!(keys_page.contains("<strong>国际算法</strong> (ES256, RS256, PS256, EdDSA)"), "{keys_page}");
     assert!(!keys_page.contains("<option>SGD_SM3_SM2</option>"), "{keys_page}");
     let (_, page) = post(&sec, &base, &keys_page, &format!("/keys/{signing}/revoke"), &[]).await;
     assert!(said(&page, "alert").contains("管理员的令牌"), "{page}");
@@ -274,4 +274,57 @@ async fn another_site_cannot_post_to_the_console_nor_plant_a_form() {
     assert!(said(&page, "alert").contains("管理控制台"), "{page}");
     let console = s.ops.client("main", "console").await.unwrap();
     assert_eq!(console.settings.redirect_uris, [format!("{}/console/callback", s.base)]);
+}
+
+/// The cryptography profile moved from the keys page: by a security administrator only, never
+/// to `sm` for the administrators' tenant (the console verifies its ES256 ID tokens), a bad SM2
+/// user ID said and nothing written; the console still signs in afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_profile_moves_from_the_keys_page_within_what_the_console_verifies() {
+    use idp_core::model::CryptoProfile;
+    let s = TestServer::start(Backend::Sqlite).await.unwrap();
+    let ops_totp = add_admin(&s, "ops", "system_admin").await;
+    let sec_totp = add_admin(&s, "sec", "security_admin").await;
+    let base = start_console(&s).await;
+    let profile = || async { s.ops.tenant("main").await.unwrap().settings.crypto };
+
+    // a system administrator: the idp refuses
+    let ops = Browser::new();
+    let (_, page) = sign_in(&s, &ops, &base, "/clients", "ops", &ops_totp).await;
+    let (_, page) = post(&ops, &base, &page, "/keys/profile", &[("profile", "dual")]).await;
+    assert!(said(&page, "alert").contains("管理权限"), "{page}");
+    assert_eq!(profile().await.profile, CryptoProfile::International);
+
+    let sec = Browser::new();
+    let (_, keys) = sign_in(&s, &sec, &base, "/keys", "sec", &sec_totp).await;
+    assert!(keys.contains("<strong>国际算法</strong>") && keys.contains("<th>启用时间</th>"), "{keys}");
+    assert!(keys.contains("<option value=\"sm\">国密算法</option>"), "{keys}");
+    // `sm` for the administrators' tenant: refused, with the way that works
+    let (_, page) = post(&sec, &base, &keys, "/keys/profile", &[("profile", "sm")]).await;
+    assert!(said(&page, "alert").contains("dual"), "{page}");
+    assert_eq!(profile().await.profile, CryptoProfile::International);
+    // a user ID with a space: said, nothing written
+    let bad = [("profile", "dual"), ("sm2_user_id", "has space")];
+    let (_, page) = post(&sec, &base, &page, "/keys/profile", &bad).await;
+    assert!(said(&page, "alert").contains("sm2_user_id"), "{page}");
+    assert_eq!(profile().await.profile, CryptoProfile::International);
+    // `dual` with the department's SM2 user ID
+    let (url, page) =
+        post(&sec, &base, &page, "/keys/profile", &[("profile", "dual"), ("sm2_user_id", "dept-01")]).await;
+    assert_eq!(url, format!("{base}/keys"));
+    assert!(said(&page, "status").contains("已更改算法配置"), "{page}");
+    let c = profile().await;
+    assert_eq!((c.profile, c.sm2_user_id.as_deref()), (CryptoProfile::Dual, Some("dept-01")));
+    assert!(
+        page.contains("<strong>国际与国密双算法</strong>") && page.contains("<code>dept-01</code>"),
+        "{page}"
+    );
+    assert!(page.contains("<option>SGD_SM3_SM2</option>"), "an SM2 key may be rotated in: {page}");
+
+    // the console signs in as before (every node has reloaded within a second)
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    s.env.advance(30);
+    let again = Browser::new();
+    let (url, page) = sign_in(&s, &again, &base, "/keys", "sec", &sec_totp).await;
+    assert_eq!(url, format!("{base}/keys"), "{page}");
 }

@@ -49,8 +49,14 @@ fn header(jwt: &str) -> Value {
     serde_json::from_slice(&idp_core::crypto::b64_decode(h).unwrap()).unwrap()
 }
 
+/// The tests' server with its `main` tenant free to move to `sm` (the built-in console, which
+/// signs in through it with ES256 ID tokens, off: `Ops::check_profile_allowed`).
+pub(crate) async fn without_console(backend: Backend) -> Option<TestServer> {
+    TestServer::start_with(backend, |c| c.console.enabled = false).await
+}
+
 async fn sm_tenant(backend: Backend) {
-    let Some(s) = TestServer::start(backend).await else { return };
+    let Some(s) = without_console(backend).await else { return };
     s.add_account("lin").await;
     let web = ClientSettings { access_token_format: AccessTokenFormat::Jwt, ..ClientSettings::default() };
     let (client, secret) = s.add_client(ClientType::Web, web).await;
@@ -227,7 +233,7 @@ crate::both_backends!(sm_profile, sm_tenant);
 /// on an `sm` tenant; a key of another algorithm cannot be rotated in.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_sm2_client_assertion_from_sm_crypto_authenticates() {
-    let s = TestServer::start(Backend::Sqlite).await.unwrap();
+    let s = without_console(Backend::Sqlite).await.unwrap();
     s.ops.set_tenant_crypto_by("main", Some(CryptoProfile::Sm), None, OPERATOR).await.unwrap();
     let (_, key) = example("sm2-node/client_assertion.mjs", &["keygen"]);
     let settings = ClientSettings {
@@ -405,6 +411,26 @@ async fn the_profile_through_the_admin_api() {
     let s = TestServer::start_with(Backend::Sqlite, |c| c.limits.signin_per_account_per_minute = 100)
         .await
         .unwrap();
+    let (_, sec) = admins(&s).await;
+    // with the built-in console signing in through it, the administrators' tenant stays
+    // within what the console verifies: `sm` refused before anything is written
+    let (status, body) = call(
+        &s,
+        "PUT",
+        "tenants/main/settings",
+        &sec,
+        Some(json!({"factors": ["totp"], "crypto": {"profile": "sm"}})),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("dual"), "{body}");
+    assert!(s.ops.tenant("main").await.unwrap().settings.factors.passkeys, "nothing written");
+    let s = TestServer::start_with(Backend::Sqlite, |c| {
+        c.limits.signin_per_account_per_minute = 100;
+        c.console.enabled = false;
+    })
+    .await
+    .unwrap();
     let (sys, sec) = admins(&s).await;
     let put = |token: &str, body: Value| {
         let token = token.to_string();

@@ -11,7 +11,8 @@ use idp_core::model::CryptoProfile;
 use idp_proto::ClientRequest;
 
 use crate::browser::{Browser, rp_http};
-use crate::common::{Backend, TestServer};
+use crate::common::Backend;
+
 use crate::oidc_flow::urlencode;
 use crate::saml::{miniz_oxide_deflate, posted};
 use crate::sm_crypto::example;
@@ -20,7 +21,7 @@ const ENTITY: &str = "https://sp.example.gov.cn/sm";
 const ACS: &str = "http://127.0.0.1:9/acs-sm";
 
 async fn sm_saml(backend: Backend) {
-    let Some(s) = TestServer::start(backend).await else { return };
+    let Some(s) = crate::sm_crypto::without_console(backend).await else { return };
     s.add_account("lin").await;
     s.ops.set_tenant_crypto_by("main", Some(CryptoProfile::Sm), None, "operator").await.unwrap();
     let sp_metadata = format!(

@@ -62,6 +62,24 @@ pub async fn revoke_key(
     }
 }
 
+/// `POST /keys/profile`: moves the tenant to another cryptography profile or SM2 user ID (the
+/// idp lets its security administrators only; docs/cryptography.md).
+pub async fn move_profile(State(shared): State<Arc<Shared>>, posted: Posted) -> Response {
+    let crypto = idp_proto::TenantCrypto {
+        profile: posted.field("profile").unwrap_or_default().to_string(),
+        sm2_user_id: posted.field("sm2_user_id").map(str::trim).filter(|s| !s.is_empty()).map(String::from),
+        default_sm2_user_id: false,
+        algs: vec![],
+    };
+    let rules = idp_proto::TenantRules { crypto: Some(crypto), ..Default::default() };
+    match api::send::<_, IgnoredAny>(&shared, &posted.a.token, reqwest::Method::PUT, "settings", Some(&rules))
+        .await
+    {
+        Ok(_) => posted.ok(posted.a.t.profile_moved),
+        Err(e) => posted.refused(e),
+    }
+}
+
 pub async fn rotate_key(State(shared): State<Arc<Shared>>, posted: Posted) -> Response {
     let alg = posted.field("alg").unwrap_or("ES256");
     let rotation = KeyRotation { alg: alg.into() };

@@ -254,12 +254,8 @@ impl LoadedKey {
                     .map_err(|_| KekError::Decrypt)?,
             ),
         };
-        let saml_certificate = match record.alg {
-            SigningAlg::RS256 | SigningAlg::SM2 => Some(
-                saml_certificate(key.as_ref(), &record.kid, record.activates_at).ok_or(KekError::Decrypt)?,
-            ),
-            _ => None,
-        };
+        // a key without one signs no SAML: the tenant's SAML pages say so, its tokens go on
+        let saml_certificate = saml_certificate(key.as_ref(), &record.kid, record.activates_at);
         Ok(Self {
             kid: record.kid.clone(),
             alg: record.alg,
@@ -294,7 +290,7 @@ impl rcgen::PublicKeyData for CertSigner<'_> {
 
 impl rcgen::SigningKey for CertSigner<'_> {
     fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
-        self.key.sign_deterministic(msg).map_err(|_| rcgen::Error::RemoteKeyError)
+        self.key.sign_certificate(msg).map_err(|_| rcgen::Error::RemoteKeyError)
     }
 }
 
@@ -307,9 +303,9 @@ fn saml_certificate(key: &dyn ModuleKey, kid: &str, activates_at: i64) -> Option
     serial[0] &= 0x7f;
     let common_name = format!("SAML signing key {kid}");
     let twenty_years = 20 * 365 * 86_400;
-    let spki = match key.public_key() {
-        PublicKey::Rsa { pkcs1, .. } => pkcs1,
-        PublicKey::Sm2 { .. } => {
+    let spki = match (key.alg(), key.public_key()) {
+        (SigningAlg::RS256, PublicKey::Rsa { pkcs1, .. }) => pkcs1,
+        (SigningAlg::SM2, PublicKey::Sm2 { .. }) => {
             let p = crate::x509::CertificateParams {
                 common_name: &common_name,
                 dns_names: &[],

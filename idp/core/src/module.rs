@@ -23,7 +23,7 @@ use aws_lc_rs::signature::{
 };
 
 use crate::Env;
-use crate::crypto::{Kek, KekError};
+use crate::crypto::{Kek, KekError, SealAlg};
 use crate::model::{SigningAlg, SigningKeyRecord};
 use crate::sm::Sm2Signer;
 use crate::suite::Suite;
@@ -68,12 +68,14 @@ pub trait ModuleKey: Send + Sync {
     /// and SM2 (GM/T 0125), the RSA signature block, the 64-byte Ed25519 signature. SAML's
     /// XML-DSig signature values are the same bytes for RSA.
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, ModuleError>;
-    /// A signature that is the same bytes every time where the module can make one (RSA
-    /// PKCS#1 v1.5 and Ed25519 are; SM2 and ECDSA with RFC 6979 nonces), for what every node
-    /// derives alike from the key: the certificate SAML metadata publishes. A module that
-    /// cannot gives a fresh signature, and nodes then publish different certificates of one key.
-    fn sign_deterministic(&self, message: &[u8]) -> Result<Vec<u8>, ModuleError> {
-        self.sign(message)
+    /// The signature of a certificate's `tbs` by this key: for SM2 under the default user ID of
+    /// GM/T 0009 (`1234567812345678`), as GM/T 0015 certificates are signed whatever ID the key
+    /// signs tokens under; and the same bytes every time where the module can (RSA PKCS#1 v1.5
+    /// is; SM2 with RFC 6979 nonces), since every node derives the certificate SAML metadata
+    /// publishes alike. A module that cannot gives a fresh signature, and nodes then publish
+    /// different certificates of one key.
+    fn sign_certificate(&self, tbs: &[u8]) -> Result<Vec<u8>, ModuleError> {
+        self.sign(tbs)
     }
 }
 
@@ -92,6 +94,16 @@ pub trait CryptoModule: Send + Sync + std::fmt::Debug {
     ) -> Result<Vec<u8>, ModuleError>;
     /// The key a record names. `sm2_user_id` is for SM2 keys stored without one.
     fn open(&self, record: &SigningKeyRecord, sm2_user_id: &str) -> Result<Box<dyn ModuleKey>, ModuleError>;
+    /// What the record of key `kid` stores, re-sealed with `alg` when the module seals keys
+    /// itself and they are sealed otherwise (a tenant's move to another profile); `None` when
+    /// nothing is to change, as for a module whose keys never leave it.
+    fn reseal(
+        &self,
+        env: &dyn Env,
+        stored: &[u8],
+        kid: &str,
+        alg: SealAlg,
+    ) -> Result<Option<Vec<u8>>, ModuleError>;
 }
 
 /// The associated data a software key is sealed with.
@@ -145,6 +157,21 @@ impl SoftwareModule {
 }
 
 impl CryptoModule for SoftwareModule {
+    fn reseal(
+        &self,
+        env: &dyn Env,
+        stored: &[u8],
+        kid: &str,
+        alg: SealAlg,
+    ) -> Result<Option<Vec<u8>>, ModuleError> {
+        if Kek::sealed_with(stored) == alg {
+            return Ok(None);
+        }
+        let context = seal_context(kid);
+        let document = self.kek.open(stored, &context).map_err(|_| ModuleError::Open(kid.to_string()))?;
+        Ok(Some(self.kek.seal_with(env, alg, &document, &context)))
+    }
+
     fn name(&self) -> &'static str {
         "software"
     }
@@ -249,12 +276,14 @@ impl ModuleKey for SoftwareKey {
         }
     }
 
-    fn sign_deterministic(&self, message: &[u8]) -> Result<Vec<u8>, ModuleError> {
+    fn sign_certificate(&self, tbs: &[u8]) -> Result<Vec<u8>, ModuleError> {
         match self {
-            Self::Sm2(signer, _) => {
-                signer.sign_deterministic(message).map(|s| s.to_vec()).map_err(|_| ModuleError::Sign)
-            }
-            _ => self.sign(message),
+            Self::Sm2(signer, _) => signer
+                .with_user_id(crate::sm::DEFAULT_USER_ID)
+                .and_then(|s| s.sign_deterministic(tbs))
+                .map(|s| s.to_vec())
+                .map_err(|_| ModuleError::Sign),
+            _ => self.sign(tbs),
         }
     }
 }
@@ -298,6 +327,9 @@ mod tests {
             let index = format!("index:{}", keys.len() + 1);
             keys.insert(index.clone(), document);
             Ok(index.into_bytes())
+        }
+        fn reseal(&self, _: &dyn Env, _: &[u8], _: &str, _: SealAlg) -> Result<Option<Vec<u8>>, ModuleError> {
+            Ok(None)
         }
         fn open(&self, record: &SigningKeyRecord, user_id: &str) -> Result<Box<dyn ModuleKey>, ModuleError> {
             let keys = self.keys.lock().unwrap();

@@ -157,6 +157,12 @@ impl Sm2Signer {
         Ok(signer)
     }
 
+    /// The same key signing under another user ID.
+    pub fn with_user_id(&self, user_id: &str) -> Result<Self, Sm2KeyError> {
+        use sm2::elliptic_curve::PrimeField;
+        Self::new(&self.d.to_repr(), user_id)
+    }
+
     /// The public point's affine coordinates (x, y), 32 bytes each.
     pub fn public_xy(&self) -> ([u8; 32], [u8; 32]) {
         let sec1 = self.key.verifying_key().to_sec1_bytes();
@@ -235,6 +241,12 @@ impl Sm2Verifier {
     /// `message` (our own tokens: one encoding, as JOSE has it).
     pub fn verify_raw(&self, message: &[u8], signature: &[u8]) -> bool {
         signature.len() == 64 && self.verify(message, signature)
+    }
+
+    /// Whether `signature`, DER-encoded only, is this key's signature of `message` (TLS
+    /// CertificateVerify, RFC 8998 §3.2.1).
+    pub fn verify_der(&self, message: &[u8], signature: &[u8]) -> bool {
+        signature.first() == Some(&0x30) && signature.len() != 64 && self.verify(message, signature)
     }
 
     /// Whether `signature` (raw `r || s`, or DER) is this key's signature of `message`.

@@ -4,9 +4,9 @@
 //! `id-ecPublicKey` on the curve `sm2p256v1` (OID 1.2.156.10197.1.301), the signature
 //! `SM2-with-SM3` (1.2.156.10197.1.501) DER-encoded as `SEQUENCE { r, s }`.
 //!
-//! The certificate is signed by the module key itself, so under that key's user ID; with the
-//! default `1234567812345678` (GM/T 0009) any SM2 verifier checks the self-signature (OpenSSL's
-//! default distinguishing ID is the same).
+//! The certificate is signed by the module key itself ([`ModuleKey::sign_certificate`]): under
+//! the default user ID `1234567812345678` (GM/T 0009), whatever ID the key signs tokens under,
+//! so any SM2 verifier checks the self-signature with its default.
 
 use crate::identifiers::CalendarDate;
 use crate::module::{ModuleKey, PublicKey};
@@ -117,7 +117,7 @@ pub fn sm2_self_signed(key: &dyn ModuleKey, p: &CertificateParams<'_>) -> Option
         tbs.push(tlv(0xa3, &seq(&[san])));
     }
     let tbs = seq(&tbs);
-    let signature = sm2_signature_der(&key.sign_deterministic(&tbs).ok()?)?;
+    let signature = sm2_signature_der(&key.sign_certificate(&tbs).ok()?)?;
     let mut bits = vec![0u8];
     bits.extend(signature);
     Some(seq(&[tbs, algorithm, tlv(0x03, &bits)]))
@@ -154,8 +154,9 @@ mod tests {
 
     #[test]
     fn an_sm2_certificate_parses_and_its_self_signature_verifies_under_the_default_id() {
+        // a key whose tokens are signed under a tenant's own ID
         let d = crate::sm::sm2_generate(&crate::SystemEnv);
-        let key = SoftwareKey::from_document(SigningAlg::SM2, &d, crate::sm::DEFAULT_USER_ID).unwrap();
+        let key = SoftwareKey::from_document(SigningAlg::SM2, &d, "another-id").unwrap();
         let p = CertificateParams {
             common_name: "SAML signing key k1",
             dns_names: &["localhost"],
@@ -175,7 +176,9 @@ mod tests {
         assert_eq!(sm2_public_key(&der), Some((x, y)));
         assert_eq!(key_and_validity(&der), Some((sm2_spki(&x, &y), 1_700_000_000, 2_600_000_000)));
         let verifier = crate::sm::Sm2Verifier::from_xy(&x, &y, crate::sm::DEFAULT_USER_ID).unwrap();
-        assert!(verifier.verify(cert.tbs_certificate.as_ref(), &cert.signature_value.data));
+        assert!(verifier.verify_der(cert.tbs_certificate.as_ref(), &cert.signature_value.data));
+        let tenant_ids = crate::sm::Sm2Verifier::from_xy(&x, &y, "another-id").unwrap();
+        assert!(!tenant_ids.verify(cert.tbs_certificate.as_ref(), &cert.signature_value.data));
         // a certificate of another key type is not an SM2 key's
         assert_eq!(sm2_public_key(b"\x30\x00"), None);
     }

@@ -262,6 +262,9 @@ pub async fn set_settings(
             {
                 return refused(e);
             }
+            if let Err(e) = state.ops.check_profile_allowed(&t.tenant.slug, p) {
+                return refused(e);
+            }
             let id = if c.default_sm2_user_id { Some(None) } else { c.sm2_user_id.map(Some) };
             Some((p, id))
         }

@@ -54,6 +54,19 @@ fn context(column: SealedColumn, tenant_id: &str, key: &str) -> String {
 }
 
 impl Ops {
+    /// Whether tenant `slug` may move to `profile`. The built-in console signs in through the
+    /// administrators' tenant and verifies its ID tokens with the openidconnect crate, which
+    /// knows no SM2: that tenant may be `dual` (SM2 published and offered beside ES256), not `sm`.
+    pub fn check_profile_allowed(&self, slug: &str, profile: CryptoProfile) -> anyhow::Result<()> {
+        if profile == CryptoProfile::Sm && self.config.console.enabled && slug == self.config.admin_tenant {
+            bail!(
+                "the administrators' tenant cannot move to \"sm\" while the built-in console signs in through \
+                 it (the console verifies ES256 ID tokens): use \"dual\", which publishes and offers SM2 beside them"
+            );
+        }
+        Ok(())
+    }
+
     /// Moves the tenant to a cryptography profile (`idp_core::suite`) and/or sets its SM2 user
     /// identifier (`Some(None)`: back to the default). Each algorithm the profile adds gets a
     /// fresh key that signs at once (replacing any older key of that algorithm, as a rotation
@@ -71,6 +84,9 @@ impl Ops {
     ) -> anyhow::Result<Tenant> {
         if let Some(Some(id)) = &sm2_user_id {
             check_sm2_user_id(id)?;
+        }
+        if let Some(p) = profile {
+            self.check_profile_allowed(slug, p)?;
         }
         let mut tenant = self.tenant(slug).await?;
         let before = Suite::of(&tenant.settings.crypto);
@@ -123,7 +139,12 @@ impl Ops {
                 let Some((last, _)) = page.last() else { break };
                 after = last.clone();
                 for (key, sealed) in &page {
-                    if Kek::sealed_with(sealed) == target {
+                    // signing keys are the module's to re-seal (or to leave, if it keeps them)
+                    let module = (column == SealedColumn::SigningKey)
+                        .then(|| self.module.reseal(self.env.as_ref(), sealed, key, target));
+                    if matches!(module, Some(Ok(None)))
+                        || (module.is_none() && Kek::sealed_with(sealed) == target)
+                    {
                         done.already += 1;
                         continue;
                     }
@@ -132,12 +153,19 @@ impl Ops {
                         break 'columns;
                     }
                     left -= 1;
-                    let ctx = context(column, &tenant.id, key);
-                    let Ok(plain) = self.kek.open(sealed, &ctx) else {
+                    let new = if let Some(resealed) = module {
+                        resealed.ok().flatten()
+                    } else {
+                        let ctx = context(column, &tenant.id, key);
+                        self.kek
+                            .open(sealed, &ctx)
+                            .ok()
+                            .map(|plain| self.kek.seal_with(self.env.as_ref(), target, &plain, &ctx))
+                    };
+                    let Some(new) = new else {
                         done.unreadable.push(format!("{}:{key}", column.as_str()));
                         continue;
                     };
-                    let new = self.kek.seal_with(self.env.as_ref(), target, &plain, &ctx);
                     if self.store.replace_sealed(&tenant.id, column, key, sealed, &new).await? {
                         done.resealed += 1;
                     } else {

@@ -139,7 +139,7 @@ impl ServerCertVerifier for PinnedVerifier {
             .ok_or(Error::InvalidCertificate(CertificateError::BadSignature))?;
         let verifier = idp_core::sm::Sm2Verifier::from_xy(&x, &y, TLS13_SM2_ID)
             .map_err(|_| Error::InvalidCertificate(CertificateError::BadEncoding))?;
-        if verifier.verify(message, dss.signature()) {
+        if verifier.verify_der(message, dss.signature()) {
             Ok(HandshakeSignatureValid::assertion())
         } else {
             Err(Error::InvalidCertificate(CertificateError::BadSignature))
@@ -320,5 +320,20 @@ mod tests {
         .err()
         .unwrap();
         assert!(e.to_string().contains("not both"), "{e}");
+        // pins on a plain http URL would protect nothing: refused, not ignored
+        let pins = Pins::parse(&[format!("sha256/{}", STANDARD.encode([1u8; 32]))], "p").unwrap();
+        let plain = GatewayTls { pins, ..Default::default() };
+        let e = SignedPost::new(
+            "http://gw.example/x".into(),
+            None,
+            None,
+            plain,
+            Duration::from_secs(1),
+            0,
+            &outbound,
+        )
+        .err()
+        .unwrap();
+        assert!(e.to_string().contains("not an https URL"), "{e}");
     }
 }

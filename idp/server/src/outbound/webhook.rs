@@ -66,6 +66,11 @@ impl SignedPost {
         }
         let mut builder = outbound.client(timeout);
         anyhow::ensure!(
+            url.starts_with("https://")
+                || (tls.ca_pem.is_none() && tls.client_identity_pem.is_none() && tls.pins.is_empty()),
+            "the gateway {url} has TLS settings (a CA, a client certificate or pinned keys) but is not an https URL"
+        );
+        anyhow::ensure!(
             tls.ca_pem.is_none() || tls.pins.is_empty(),
             "a gateway is trusted by its CA certificates or by pinned keys, not both"
         );

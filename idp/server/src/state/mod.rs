@@ -104,6 +104,9 @@ pub struct AppState {
     pub hasher: Arc<idp_core::password::Hasher>,
     dummy_hash: std::sync::OnceLock<String>,
     tenants: RwLock<HashMap<String, Arc<TenantCtx>>>,
+    /// Counts the cache's clearings: a load that began before one does not enter the cache
+    /// (it may hold keys a rotation in between replaced or revoked).
+    tenants_generation: std::sync::atomic::AtomicU64,
     pub limits: Limiters,
     /// Where SMS codes go; `None` when the tenant's deployment offers no SMS sign-in.
     pub sms: Option<Arc<dyn crate::outbound::sms::SmsSender>>,
@@ -180,6 +183,7 @@ impl AppState {
             hasher,
             dummy_hash: std::sync::OnceLock::new(),
             tenants: RwLock::new(HashMap::new()),
+            tenants_generation: std::sync::atomic::AtomicU64::new(0),
             limits,
             sms,
             passkeys,
@@ -286,6 +290,7 @@ impl AppState {
         if !crate::ops::valid_slug(slug) {
             return Ok(None);
         }
+        let generation = self.tenants_generation.load(std::sync::atomic::Ordering::SeqCst);
         let Some(tenant) = self.store().tenant_by_slug(slug).await? else {
             return Ok(None);
         };
@@ -311,7 +316,9 @@ impl AppState {
             .or_else(|| clock::time_zone(None))
             .unwrap_or(jiff::tz::TimeZone::UTC);
         let ctx = Arc::new(TenantCtx { tenant, keys, endpoints, discovery_json, jwks_json, look, tz });
-        if let Ok(mut map) = self.tenants.write() {
+        if let Ok(mut map) = self.tenants.write()
+            && self.tenants_generation.load(std::sync::atomic::Ordering::SeqCst) == generation
+        {
             map.insert(slug.to_string(), ctx.clone());
         }
         Ok(Some(ctx))
@@ -336,6 +343,7 @@ impl AppState {
                     }
                     if let Ok(mut map) = state.tenants.write() {
                         map.clear();
+                        state.tenants_generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     }
                 }
                 seen = Some(version);
