@@ -169,11 +169,14 @@ Commercial cryptography: the same OpenID Connect scenarios on a tenant on the `s
                 ticket.p50_ms / code.p50_ms.max(0.001)
             ));
         }
+        // a Response carries two signatures (response and assertion) to the ID token's one: the
+        // target compares them per signature, so that it measures what SAML adds (XML written
+        // canonical, digests) rather than how many RSA signatures there are
         let (saml, rs, es) = self.signing;
         s.push_str(&format!(
-            "| SAML Response signing (response + assertion, RSA-SHA256) / RS256 ID token / ES256 ID token, median µs | {saml:.0} / {rs:.0} / {es:.0} | SAML ≤ 2× the ID token's (RS256: {:.2}×) | {} |\n",
-            saml / rs.max(0.001),
-            met(saml <= 2.0 * rs)
+            "| SAML Response signing (response + assertion, RSA-SHA256) / RS256 ID token / ES256 ID token, median µs | {saml:.0} / {rs:.0} / {es:.0} | per signature, SAML ≤ 2× the ID token's (RS256: {:.2}×) | {} |\n",
+            saml / 2.0 / rs.max(0.001),
+            met(saml / 2.0 <= 2.0 * rs)
         ));
         let oidc = self.rows.iter().find(|r| r.scenario.starts_with("SSO round trip")).map(|r| &r.idp);
         if let (Some(oidc), Some(cas)) = (oidc, find("CAS SSO round trip")) {

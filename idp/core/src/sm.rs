@@ -146,6 +146,47 @@ impl std::fmt::Debug for Sm2Signer {
 #[error("not a usable SM2 key or user identifier")]
 pub struct Sm2KeyError;
 
+/// Signing nonces made ahead: pairs of a random `k` in [1, n-1] and the x coordinate of
+/// `[k]G` reduced mod n. Made [`NONCE_BATCH`] at a time, the points brought to affine form
+/// together with one field inversion (Montgomery's trick) instead of one per signature; each
+/// pair is taken out once and never given again. They do not depend on the key, so one pool
+/// serves every SM2 key. GmSSL signs the same way from precomputed `(k, x1)`
+/// (`sm2_sign_pre_compute`, `sm2_do_sign_fast`).
+static NONCES: std::sync::Mutex<Vec<(sm2::Scalar, sm2::Scalar)>> = std::sync::Mutex::new(Vec::new());
+const NONCE_BATCH: usize = 16;
+
+/// A nonce pair from the pool, which refills it a batch at a time when it is empty.
+fn nonce() -> (sm2::Scalar, sm2::Scalar) {
+    use sm2::elliptic_curve::ops::Reduce;
+    use sm2::elliptic_curve::point::AffineCoordinates;
+    use sm2::elliptic_curve::{BatchNormalize, Group, PrimeField};
+    let pool = || NONCES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(pair) = pool().pop() {
+        return pair;
+    }
+    let mut ks = [sm2::Scalar::ONE; NONCE_BATCH];
+    for k in &mut ks {
+        *k = loop {
+            let mut bytes = sm2::FieldBytes::default();
+            crate::Env::fill_random(&crate::SystemEnv, &mut bytes);
+            match Option::<sm2::Scalar>::from(sm2::Scalar::from_repr(bytes)) {
+                Some(k) if !bool::from(k.is_zero()) => break k,
+                _ => continue,
+            }
+        };
+    }
+    let points = ks.map(|k| sm2::ProjectivePoint::mul_by_generator(&k));
+    let affine = <sm2::ProjectivePoint as BatchNormalize<_>>::batch_normalize(&points);
+    let mut pairs: Vec<_> = ks
+        .into_iter()
+        .zip(affine)
+        .map(|(k, p)| (k, <sm2::Scalar as Reduce<sm2::FieldBytes>>::reduce(&p.x())))
+        .collect();
+    let first = pairs.pop().expect("a batch is not empty");
+    pool().extend(pairs);
+    first
+}
+
 impl Sm2Signer {
     pub fn new(d: &[u8], user_id: &str) -> Result<Self, Sm2KeyError> {
         let key = SigningKey::from_slice(user_id, d).map_err(|_| Sm2KeyError)?;
@@ -174,27 +215,21 @@ impl Sm2Signer {
         (x, y)
     }
 
-    /// The signature of `message` as `r || s` (64 bytes), with a fresh random `k`.
+    /// The signature of `message` as `r || s` (64 bytes), with a fresh random `k` from
+    /// [`nonce`].
     pub fn sign(&self, message: &[u8]) -> Result<[u8; 64], Sm2KeyError> {
+        use sm2::elliptic_curve::PrimeField;
         use sm2::elliptic_curve::ops::Reduce;
-        use sm2::elliptic_curve::point::AffineCoordinates;
-        use sm2::elliptic_curve::{Group, PrimeField};
         // A1-A2: e = SM3(Z_A || M)
         let mut h = Sm3::new();
         h.update(self.z);
         h.update(message);
         let e = <sm2::Scalar as Reduce<sm2::FieldBytes>>::reduce(&h.finalize());
         for _ in 0..64 {
-            // A3: k in [1, n-1]
-            let mut bytes = sm2::FieldBytes::default();
-            crate::Env::fill_random(&crate::SystemEnv, &mut bytes);
-            let Some(k) = Option::<sm2::Scalar>::from(sm2::Scalar::from_repr(bytes)) else { continue };
-            if bool::from(k.is_zero()) {
-                continue;
-            }
-            // A4-A5: (x1, y1) = [k]G; r = (e + x1) mod n, again if r = 0 or r + k = n
-            let point = sm2::ProjectivePoint::mul_by_generator(&k).to_affine();
-            let r = e + <sm2::Scalar as Reduce<sm2::FieldBytes>>::reduce(&point.x());
+            // A3-A4: k in [1, n-1] and x1 of (x1, y1) = [k]G
+            let (k, x1) = nonce();
+            // A5: r = (e + x1) mod n, again if r = 0 or r + k = n
+            let r = e + x1;
             if bool::from(r.is_zero() | (r + k).is_zero()) {
                 continue;
             }
@@ -368,6 +403,29 @@ mod vectors {
         let sig = signer.sign(b"payload").unwrap();
         assert!(Sm2Verifier::from_xy(&x, &y, DEFAULT_USER_ID).unwrap().verify(b"payload", &sig));
         assert!(!format!("{signer:?}").contains(&hex(&d)));
+    }
+
+    #[test]
+    fn nonces_made_in_batches_sign_verifiably_and_never_repeat() {
+        let d = sm2_generate(&crate::SystemEnv);
+        let signer = Sm2Signer::new(&d, DEFAULT_USER_ID).unwrap();
+        let (x, y) = signer.public_xy();
+        let verifier = Sm2Verifier::from_xy(&x, &y, DEFAULT_USER_ID).unwrap();
+        // across several batches, from several threads at once
+        let sigs: Vec<[u8; 64]> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..4)
+                .map(|_| {
+                    scope.spawn(|| {
+                        (0..3 * NONCE_BATCH).map(|_| signer.sign(b"m").unwrap()).collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            workers.into_iter().flat_map(|w| w.join().unwrap()).collect()
+        });
+        assert!(sigs.iter().all(|sig| verifier.verify_raw(b"m", sig)));
+        // r = e + x1 with one e: a repeated r would be a repeated k
+        let rs: std::collections::HashSet<&[u8]> = sigs.iter().map(|s| &s[..32]).collect();
+        assert_eq!(rs.len(), sigs.len());
     }
 
     #[test]
