@@ -72,6 +72,8 @@ mod store_contract;
 mod store_contract_accounts;
 mod store_contract_logout;
 mod store_contract_org;
+mod store_contract_upstream;
 mod store_contract_webauthn;
 mod tls;
 mod token_binding;
+mod upstream_admin;

@@ -269,6 +269,7 @@ async fn contract(backend: Backend) {
     crate::store_contract_webauthn::webauthn(s).await;
     crate::store_contract_webauthn::settings_and_phones(s).await;
     crate::store_contract_org::organisations(s).await;
+    crate::store_contract_upstream::upstreams(s).await;
     audit(s).await;
     crate::store_contract_logout::logout(s).await;
 }

@@ -166,6 +166,11 @@ impl PersonIdKind {
             Self::ForeignPermanentResidentCard => "foreign_permanent_resident",
         }
     }
+
+    /// Whether `id_type` is one of the values [`Self::as_str`] gives.
+    pub fn is_id_type(id_type: &str) -> bool {
+        ["resident_id", "hk_macau_permit", "taiwan_permit", "foreign_permanent_resident"].contains(&id_type)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

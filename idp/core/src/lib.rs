@@ -45,6 +45,7 @@ pub mod svg;
 pub mod token;
 pub mod tokens_read;
 pub mod totp;
+pub mod upstream;
 pub mod x509;
 
 pub use env::{Env, SystemEnv, TestEnv};

@@ -7,7 +7,7 @@ use crate::error::{OAuthError, StoreError};
 use crate::model::{
     Account, AuditEvent, AuthCode, Ceremony, Client, ClientSettings, DeviceGrant, Grant, Interaction,
     LogoutDelivery, PendingSignIn, Profile, RealName, RefreshToken, Session, SigningAlg, SigningKeyRecord,
-    SmsCheck, SmsCode, Tenant, TenantSettings, TotpCredential, WebauthnCredential,
+    SmsCheck, SmsCode, Tenant, TenantSettings, TotpCredential, Upstream, UpstreamLink, WebauthnCredential,
 };
 use crate::org::{Membership, Organisation};
 use crate::token::TokenResponse;
@@ -203,6 +203,37 @@ pub trait Store: Send + Sync + 'static {
     async fn put_real_name(&self, r: &RealName) -> Result<bool>;
     /// Who has this ID number (by its keyed hash) in the tenant.
     async fn real_name_by_hash(&self, tenant_id: &str, id_hash: &str) -> Result<Option<RealName>>;
+
+    // upstream identity providers (identity brokering, `crate::upstream`)
+    /// The tenant's upstreams, by id.
+    async fn upstreams(&self, tenant_id: &str) -> Result<Vec<Upstream>>;
+    /// Adds an upstream, or replaces the one with its id.
+    async fn put_upstream(&self, u: &Upstream) -> Result<()>;
+    /// Removes an upstream and every link to it, at once; `false` if there was none.
+    async fn delete_upstream(&self, tenant_id: &str, id: &str) -> Result<bool>;
+    /// The link of an upstream's subject.
+    async fn upstream_link(
+        &self,
+        tenant_id: &str,
+        upstream_id: &str,
+        subject: &str,
+    ) -> Result<Option<UpstreamLink>>;
+    /// An account's links.
+    async fn upstream_links(&self, account_id: &str) -> Result<Vec<UpstreamLink>>;
+    /// Links a subject to an account; `false` when the subject is linked already, or the
+    /// account to another subject of that upstream.
+    async fn insert_upstream_link(&self, l: &UpstreamLink) -> Result<bool>;
+    /// Records a sign-in through a link.
+    async fn touch_upstream_link(
+        &self,
+        tenant_id: &str,
+        upstream_id: &str,
+        subject: &str,
+        at: i64,
+        acr: Option<&str>,
+    ) -> Result<()>;
+    /// Unlinks an account from an upstream; `false` if it was not linked.
+    async fn delete_upstream_link(&self, account_id: &str, upstream_id: &str) -> Result<bool>;
 
     /// Stores a new SMS code for the phone and purpose, replacing the previous one.
     /// A kiosk's new device grant; `false` when its user code is live in the tenant already.

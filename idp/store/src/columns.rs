@@ -90,6 +90,19 @@ macro_rules! real_names_columns {
     };
 }
 
+macro_rules! upstreams_columns {
+    () => {
+        "tenant_id, id, issuer, client_id, auth_method, secret_sealed, settings, disabled, created_at, \
+         updated_at"
+    };
+}
+
+macro_rules! upstream_links_columns {
+    () => {
+        "tenant_id, upstream_id, subject, account_id, via, created_at, last_used_at, last_acr"
+    };
+}
+
 macro_rules! organisations_columns {
     () => {
         "id, tenant_id, kind, name, parent_id, level, region_code, uscc, uscc_flagged, path, \

@@ -3,7 +3,8 @@
 use idp_core::StoreError;
 use idp_core::model::{
     Account, AuditEvent, AuthCode, Ceremony, Client, ClientType, Grant, Interaction, RealName, RefreshToken,
-    Session, SigningAlg, SigningKeyRecord, Tenant, TotpCredential, WebauthnCredential,
+    Session, SigningAlg, SigningKeyRecord, Tenant, TotpCredential, Upstream, UpstreamAuth, UpstreamLink,
+    WebauthnCredential,
 };
 use idp_core::org::{Membership, Organisation};
 use serde::Serialize;
@@ -426,6 +427,67 @@ impl From<RealNameRow> for RealName {
             verifier: r.verifier,
             verified_at: r.verified_at,
             evidence: r.evidence,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct UpstreamRow {
+    tenant_id: String,
+    id: String,
+    issuer: String,
+    client_id: String,
+    auth_method: String,
+    secret_sealed: Option<Vec<u8>>,
+    settings: String,
+    disabled: bool,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<UpstreamRow> for Upstream {
+    type Error = StoreError;
+    fn try_from(r: UpstreamRow) -> Result<Self, StoreError> {
+        Ok(Upstream {
+            auth: UpstreamAuth::parse(&r.auth_method).ok_or_else(|| {
+                StoreError::Other(format!("unknown upstream auth method {}", r.auth_method))
+            })?,
+            settings: from_json(&r.settings)?,
+            tenant_id: r.tenant_id,
+            id: r.id,
+            issuer: r.issuer,
+            client_id: r.client_id,
+            secret_sealed: r.secret_sealed,
+            disabled: r.disabled,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct UpstreamLinkRow {
+    tenant_id: String,
+    upstream_id: String,
+    subject: String,
+    account_id: String,
+    via: String,
+    created_at: i64,
+    last_used_at: Option<i64>,
+    last_acr: Option<String>,
+}
+
+impl From<UpstreamLinkRow> for UpstreamLink {
+    fn from(r: UpstreamLinkRow) -> Self {
+        UpstreamLink {
+            tenant_id: r.tenant_id,
+            upstream_id: r.upstream_id,
+            subject: r.subject,
+            account_id: r.account_id,
+            via: r.via,
+            created_at: r.created_at,
+            last_used_at: r.last_used_at,
+            last_acr: r.last_acr,
         }
     }
 }

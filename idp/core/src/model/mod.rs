@@ -16,6 +16,7 @@ mod key;
 mod session;
 mod tenant;
 mod token;
+mod upstream;
 
 pub use crate::profile::{Address, Profile};
 pub use account::Account;
@@ -34,3 +35,4 @@ pub use tenant::{
     TenantPolicy, TenantSettings,
 };
 pub use token::{AuthCode, Authorization, DeviceGrant, RefreshToken};
+pub use upstream::{IdentityClaims, LevelRule, Upstream, UpstreamAuth, UpstreamLink, UpstreamSettings};

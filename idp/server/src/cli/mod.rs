@@ -9,6 +9,7 @@ pub mod database;
 pub mod org;
 pub mod saml;
 pub mod tenant;
+pub mod upstream;
 
 pub use account::AccountCmd;
 pub use client::ClientCmd;
@@ -61,6 +62,9 @@ pub enum Command {
     /// Register SAML 2.0 service providers from their metadata.
     #[command(subcommand)]
     SamlSp(crate::cli::saml::SamlSpCmd),
+    /// Upstream OpenID providers people may sign in with (identity brokering).
+    #[command(subcommand)]
+    Upstream(crate::cli::upstream::UpstreamCmd),
     /// Manage accounts.
     #[command(subcommand)]
     Account(AccountCmd),
@@ -232,6 +236,7 @@ serve with: IDP_TLS_CERT={} IDP_TLS_KEY={} idp serve",
         Command::Client(cmd) => client::client_command(&ops, json, *cmd).await,
         Command::CasService(cmd) => crate::cli::cas::cas_service_command(&ops, json, cmd).await,
         Command::SamlSp(cmd) => crate::cli::saml::saml_sp_command(&ops, json, cmd).await,
+        Command::Upstream(cmd) => crate::cli::upstream::upstream_command(&ops, json, cmd).await,
         Command::Org(cmd) => crate::cli::org::org_command(&ops, json, cmd).await,
         Command::Member(cmd) => crate::cli::org::member_command(&ops, json, cmd).await,
         Command::Audit(cmd) => crate::cli::audit::audit_command(&ops, json, cmd).await,

@@ -9,6 +9,7 @@ pub mod crypto;
 pub mod org;
 pub mod seed;
 pub mod tenants;
+pub mod upstreams;
 
 use std::sync::Arc;
 

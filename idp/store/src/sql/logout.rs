@@ -379,6 +379,7 @@ impl This {
             "DELETE FROM webauthn_ceremonies WHERE account_id = $1",
             "DELETE FROM webauthn_credentials WHERE account_id = $1",
             "DELETE FROM real_names WHERE account_id = $1",
+            "DELETE FROM upstream_links WHERE account_id = $1",
             "DELETE FROM email_verifications WHERE account_id = $1",
             "DELETE FROM account_profiles WHERE account_id = $1",
             "DELETE FROM accounts WHERE id = $1",

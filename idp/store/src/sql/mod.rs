@@ -19,11 +19,12 @@ mod sealed;
 mod session;
 mod tenant;
 mod token;
+mod upstream;
 
 use idp_core::model::{
     Account, AuditEvent, AuthCode, Ceremony, Client, ClientSettings, DeviceGrant, Grant, Interaction,
     LogoutDelivery, PendingSignIn, Profile, RealName, RefreshToken, Session, SigningAlg, SigningKeyRecord,
-    SmsCheck, SmsCode, Tenant, TenantSettings, TotpCredential, WebauthnCredential,
+    SmsCheck, SmsCode, Tenant, TenantSettings, TotpCredential, Upstream, UpstreamLink, WebauthnCredential,
 };
 use idp_core::org::{Membership, Organisation};
 use idp_core::ports::{Issue, IssueFn, Redeem, Result, Rotate};
@@ -437,6 +438,50 @@ impl idp_core::Store for This {
 
     async fn real_name_by_hash(&self, tenant_id: &str, id_hash: &str) -> Result<Option<RealName>> {
         self.sql_real_name_by_hash(tenant_id, id_hash).await
+    }
+
+    async fn upstreams(&self, tenant_id: &str) -> Result<Vec<Upstream>> {
+        self.sql_upstreams(tenant_id).await
+    }
+
+    async fn put_upstream(&self, u: &Upstream) -> Result<()> {
+        self.sql_put_upstream(u).await
+    }
+
+    async fn delete_upstream(&self, tenant_id: &str, id: &str) -> Result<bool> {
+        self.sql_delete_upstream(tenant_id, id).await
+    }
+
+    async fn upstream_link(
+        &self,
+        tenant_id: &str,
+        upstream_id: &str,
+        subject: &str,
+    ) -> Result<Option<UpstreamLink>> {
+        self.sql_upstream_link(tenant_id, upstream_id, subject).await
+    }
+
+    async fn upstream_links(&self, account_id: &str) -> Result<Vec<UpstreamLink>> {
+        self.sql_upstream_links(account_id).await
+    }
+
+    async fn insert_upstream_link(&self, l: &UpstreamLink) -> Result<bool> {
+        self.sql_insert_upstream_link(l).await
+    }
+
+    async fn touch_upstream_link(
+        &self,
+        tenant_id: &str,
+        upstream_id: &str,
+        subject: &str,
+        at: i64,
+        acr: Option<&str>,
+    ) -> Result<()> {
+        self.sql_touch_upstream_link(tenant_id, upstream_id, subject, at, acr).await
+    }
+
+    async fn delete_upstream_link(&self, account_id: &str, upstream_id: &str) -> Result<bool> {
+        self.sql_delete_upstream_link(account_id, upstream_id).await
     }
 
     async fn put_sms_code(&self, c: &SmsCode) -> Result<()> {

@@ -1,0 +1,179 @@
+//! Upstream identity providers of a tenant (identity brokering) and the accounts linked to
+//! them (`crate::upstream`).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// How this provider authenticates to an upstream's token endpoint.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpstreamAuth {
+    /// HTTP Basic with the client secret the upstream issued (sealed here).
+    #[default]
+    ClientSecretBasic,
+    /// A JWT signed with the tenant's own signing key (RFC 7523); the upstream reads the
+    /// tenant's JWKS.
+    PrivateKeyJwt,
+}
+
+impl UpstreamAuth {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::PrivateKeyJwt => "private_key_jwt",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "client_secret_basic" => Some(Self::ClientSecretBasic),
+            "private_key_jwt" => Some(Self::PrivateKeyJwt),
+            _ => None,
+        }
+    }
+}
+
+/// One rule of the operator's mapping from what an upstream asserts to a real-name level:
+/// every condition given must hold; the level is that of the highest matching rule.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LevelRule {
+    /// The ID token's `acr`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
+    /// `verified_claims.verification.trust_framework` (OpenID Connect for Identity Assurance).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trust_framework: Option<String>,
+    /// `verified_claims.verification.assurance_level`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assurance_level: Option<String>,
+    /// 1-4 (docs/domain.md).
+    pub level: i64,
+}
+
+/// Where in a `verified_claims` element the identity is (JSON pointers).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IdentityClaims {
+    pub name: String,
+    pub id_number: String,
+    /// The ID type's pointer; none: every number is of `default_id_type`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_type: Option<String>,
+    pub default_id_type: String,
+    /// The upstream's reference of its check, kept as evidence.
+    pub txn: String,
+    /// When the upstream verified (RFC 3339).
+    pub time: String,
+}
+
+impl Default for IdentityClaims {
+    fn default() -> Self {
+        Self {
+            name: "/claims/name".into(),
+            id_number: "/claims/id_number".into(),
+            id_type: None,
+            default_id_type: "resident_id".into(),
+            txn: "/verification/evidence/0/check_details/0/txn".into(),
+            time: "/verification/time".into(),
+        }
+    }
+}
+
+/// What an upstream is asked for and how its answers count; JSON in the store, so adding a
+/// setting needs no migration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UpstreamSettings {
+    /// The button's words on the sign-in page.
+    pub name_zh: String,
+    pub name_en: String,
+    /// Offered only through `idp_hint` or a client that requires it, not as a button.
+    pub hidden: bool,
+    pub scopes: Vec<String>,
+    /// Sent as `acr_values`.
+    pub acr_values: Vec<String>,
+    /// The ID token's `acr` must be one of these (none: any).
+    pub acr_required: Vec<String>,
+    /// The session's level for an upstream `acr` (`aal1` or `aal2`); unmapped: `aal1`.
+    pub acr_map: BTreeMap<String, String>,
+    /// The real-name levels an upstream's assertions reach (none: nothing verified counts).
+    pub levels: Vec<LevelRule>,
+    pub identity: IdentityClaims,
+    /// Ask for `verified_claims` in the ID token (the `claims` parameter, OIDC4IDA).
+    pub request_verified_claims: bool,
+    /// A first sign-in links to the account bound to the same verified ID number.
+    pub link_by_id_number: bool,
+    /// A first sign-in with no account to link creates one (just in time).
+    pub create_accounts: bool,
+    /// The ID token signature algorithms accepted (asymmetric only).
+    pub id_token_algs: Vec<String>,
+}
+
+impl Default for UpstreamSettings {
+    fn default() -> Self {
+        Self {
+            name_zh: String::new(),
+            name_en: String::new(),
+            hidden: false,
+            scopes: vec!["openid".into()],
+            acr_values: vec![],
+            acr_required: vec![],
+            acr_map: BTreeMap::new(),
+            levels: vec![],
+            identity: IdentityClaims::default(),
+            request_verified_claims: false,
+            link_by_id_number: true,
+            create_accounts: false,
+            id_token_algs: ["RS256", "ES256", "PS256", "EdDSA"].map(String::from).to_vec(),
+        }
+    }
+}
+
+/// An upstream OpenID provider of a tenant.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Upstream {
+    pub tenant_id: String,
+    /// A slug, unique in the tenant: its callback is `{issuer}/upstream/{id}/callback`.
+    pub id: String,
+    /// The upstream's issuer; its discovery document is `{issuer}/.well-known/openid-configuration`.
+    pub issuer: String,
+    pub client_id: String,
+    pub auth: UpstreamAuth,
+    /// The client secret, sealed under the KEK (`ClientSecretBasic` only).
+    pub secret_sealed: Option<Vec<u8>>,
+    pub settings: UpstreamSettings,
+    pub disabled: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl std::fmt::Debug for Upstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upstream")
+            .field("tenant_id", &self.tenant_id)
+            .field("id", &self.id)
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("auth", &self.auth)
+            .field("disabled", &self.disabled)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An account linked to a subject of an upstream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamLink {
+    pub tenant_id: String,
+    pub upstream_id: String,
+    /// The upstream's `sub`.
+    pub subject: String,
+    pub account_id: String,
+    /// How the link was made: `verified_id`, `proved_local`, `account_page` or `created`.
+    pub via: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    /// The `acr` of the last sign-in through it.
+    pub last_acr: Option<String>,
+}

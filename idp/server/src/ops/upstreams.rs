@@ -1,0 +1,170 @@
+//! Upstream identity providers of a tenant (identity brokering, `idp_core::upstream`): added,
+//! changed, disabled and removed by the operator (`idp upstream …`). The client secret the
+//! upstream issued is sealed under the KEK with the tenant's profile's algorithm and never
+//! shown again; every change is audited without it.
+
+use anyhow::{anyhow, bail};
+use idp_core::model::{Upstream, UpstreamAuth, UpstreamSettings};
+use idp_core::suite::Suite;
+
+use crate::ops::{Ops, valid_slug};
+
+/// An upstream to add, as the operator describes it.
+#[derive(Clone)]
+pub struct NewUpstream {
+    /// The slug of its callback `{issuer}/upstream/{id}/callback`.
+    pub id: String,
+    pub issuer: String,
+    pub client_id: String,
+    pub auth: UpstreamAuth,
+    /// Required for `client_secret_basic`, refused for `private_key_jwt`.
+    pub client_secret: Option<String>,
+    pub settings: UpstreamSettings,
+}
+
+impl std::fmt::Debug for NewUpstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUpstream")
+            .field("id", &self.id)
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The associated data an upstream's client secret is sealed with.
+pub fn upstream_context(tenant_id: &str, id: &str) -> String {
+    format!("upstream-secret:{tenant_id}:{id}")
+}
+
+/// An issuer is an https URL without query or fragment (OIDC Discovery §2), http only on the
+/// loopback host (a test or an upstream on the same machine).
+pub fn check_issuer(issuer: &str) -> anyhow::Result<()> {
+    let u = url::Url::parse(issuer).map_err(|_| anyhow!("issuer {issuer:?} is not a URL"))?;
+    let loopback = matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    if u.query().is_some() || u.fragment().is_some() || u.cannot_be_a_base() {
+        bail!("issuer {issuer:?} must not have a query or fragment");
+    }
+    match u.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        _ => bail!("issuer {issuer:?} must use https (http only for localhost)"),
+    }
+}
+
+impl Ops {
+    /// The tenant's upstreams.
+    pub async fn upstreams(&self, slug: &str) -> anyhow::Result<Vec<Upstream>> {
+        let tenant = self.tenant(slug).await?;
+        Ok(self.store.upstreams(&tenant.id).await?)
+    }
+
+    /// Adds an upstream to the tenant, checked before anything is written: its id, issuer
+    /// (and that the operator's outbound rules let the provider reach it), client and
+    /// settings (`idp_core::upstream::check`).
+    pub async fn add_upstream_by(&self, slug: &str, n: NewUpstream, by: &str) -> anyhow::Result<Upstream> {
+        let tenant = self.tenant(slug).await?;
+        if !valid_slug(&n.id) {
+            bail!("an upstream id is 1-40 characters of a-z, 0-9 and '-'");
+        }
+        check_issuer(&n.issuer)?;
+        let policy = crate::outbound::Policy::new(&self.config.outbound)?;
+        if policy.check_url(&n.issuer).is_err() {
+            bail!(
+                "the issuer {} is not an allowed destination: its host must be in [outbound] allow_hosts \
+                 (when set), and a loopback or private address in allow_networks",
+                n.issuer
+            );
+        }
+        if n.client_id.trim().is_empty() || n.client_id.len() > 255 {
+            bail!("client_id: the client id the upstream issued, 1-255 characters");
+        }
+        let secret = n.client_secret.as_deref().map(str::trim).filter(|s| !s.is_empty());
+        match (n.auth, secret) {
+            (UpstreamAuth::ClientSecretBasic, None) => {
+                bail!("client_secret_basic needs the client secret the upstream issued")
+            }
+            (UpstreamAuth::PrivateKeyJwt, Some(_)) => {
+                bail!("private_key_jwt signs with the tenant's key: no client secret")
+            }
+            _ => {}
+        }
+        idp_core::upstream::check(&n.settings).map_err(|e| anyhow!(e))?;
+        if self.store.upstreams(&tenant.id).await?.iter().any(|u| u.id == n.id) {
+            bail!("the tenant has an upstream {:?} already", n.id);
+        }
+        let suite = Suite::of(&tenant.settings.crypto);
+        let secret_sealed = secret.map(|s| {
+            self.kek.seal_with(
+                self.env.as_ref(),
+                suite.seal_alg(),
+                s.as_bytes(),
+                &upstream_context(&tenant.id, &n.id),
+            )
+        });
+        let now = self.now();
+        let upstream = Upstream {
+            tenant_id: tenant.id.clone(),
+            id: n.id,
+            issuer: n.issuer.trim_end_matches('/').to_string(),
+            client_id: n.client_id.trim().to_string(),
+            auth: n.auth,
+            secret_sealed,
+            settings: n.settings,
+            disabled: false,
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.put_upstream(&upstream).await?;
+        self.store.bump_change(crate::state::TENANTS_CHANGED).await?;
+        let detail = serde_json::json!({
+            "upstream": upstream.id, "issuer": upstream.issuer, "client_id": upstream.client_id,
+            "auth": upstream.auth.as_str(),
+        });
+        self.audit_by(&tenant.id, "upstream_added", None, detail, by).await?;
+        Ok(upstream)
+    }
+
+    /// Stops (or resumes) offering an upstream; its links stay.
+    pub async fn set_upstream_disabled_by(
+        &self,
+        slug: &str,
+        id: &str,
+        disabled: bool,
+        by: &str,
+    ) -> anyhow::Result<Upstream> {
+        let tenant = self.tenant(slug).await?;
+        let mut upstream = self
+            .store
+            .upstreams(&tenant.id)
+            .await?
+            .into_iter()
+            .find(|u| u.id == id)
+            .ok_or_else(|| anyhow!("no upstream {id:?} in tenant {slug:?}"))?;
+        if upstream.disabled != disabled {
+            upstream.disabled = disabled;
+            upstream.updated_at = self.now();
+            self.store.put_upstream(&upstream).await?;
+            self.store.bump_change(crate::state::TENANTS_CHANGED).await?;
+            let kind = if disabled { "upstream_disabled" } else { "upstream_enabled" };
+            self.audit_by(&tenant.id, kind, None, serde_json::json!({"upstream": id}), by).await?;
+        }
+        Ok(upstream)
+    }
+
+    /// Removes an upstream and every account's link to it (the accounts stay).
+    pub async fn remove_upstream_by(&self, slug: &str, id: &str, by: &str) -> anyhow::Result<()> {
+        let tenant = self.tenant(slug).await?;
+        if !self.store.delete_upstream(&tenant.id, id).await? {
+            bail!("no upstream {id:?} in tenant {slug:?}");
+        }
+        self.store.bump_change(crate::state::TENANTS_CHANGED).await?;
+        self.audit_by(&tenant.id, "upstream_removed", None, serde_json::json!({"upstream": id}), by).await
+    }
+
+    /// An upstream's client secret, opened (for the token request).
+    pub fn upstream_secret(&self, u: &Upstream) -> Option<String> {
+        let sealed = u.secret_sealed.as_ref()?;
+        let plain = self.kek.open(sealed, &upstream_context(&u.tenant_id, &u.id)).ok()?;
+        String::from_utf8(plain).ok()
+    }
+}

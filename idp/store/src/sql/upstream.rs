@@ -1,0 +1,156 @@
+//! Upstream identity providers and the accounts linked to their subjects
+//! (`idp_core::upstream`).
+
+use idp_core::model::{Upstream, UpstreamLink};
+use idp_core::ports::Result;
+
+use super::super::This;
+use crate::map_err;
+use crate::rows::{UpstreamLinkRow, UpstreamRow, to_json};
+
+impl This {
+    pub(crate) async fn sql_upstreams(&self, tenant_id: &str) -> Result<Vec<Upstream>> {
+        let rows: Vec<UpstreamRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            upstreams_columns!(),
+            " FROM upstreams WHERE tenant_id = $1 ORDER BY id"
+        ))
+        .bind(tenant_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.into_iter().map(Upstream::try_from).collect()
+    }
+
+    pub(crate) async fn sql_put_upstream(&self, u: &Upstream) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO upstreams (tenant_id, id, issuer, client_id, auth_method, secret_sealed, settings, \
+             disabled, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT \
+             (tenant_id, id) DO UPDATE SET issuer = excluded.issuer, client_id = excluded.client_id, \
+             auth_method = excluded.auth_method, secret_sealed = excluded.secret_sealed, settings = \
+             excluded.settings, disabled = excluded.disabled, updated_at = excluded.updated_at",
+        )
+        .bind(&u.tenant_id)
+        .bind(&u.id)
+        .bind(&u.issuer)
+        .bind(&u.client_id)
+        .bind(u.auth.as_str())
+        .bind(&u.secret_sealed)
+        .bind(to_json(&u.settings)?)
+        .bind(u.disabled)
+        .bind(u.created_at)
+        .bind(u.updated_at)
+        .execute(&self.write)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    pub(crate) async fn sql_delete_upstream(&self, tenant_id: &str, id: &str) -> Result<bool> {
+        let mut tx = self.write.begin().await.map_err(map_err)?;
+        sqlx::query("DELETE FROM upstream_links WHERE tenant_id = $1 AND upstream_id = $2")
+            .bind(tenant_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        let gone = sqlx::query("DELETE FROM upstreams WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?
+            .rows_affected();
+        tx.commit().await.map_err(map_err)?;
+        Ok(gone > 0)
+    }
+
+    pub(crate) async fn sql_upstream_link(
+        &self,
+        tenant_id: &str,
+        upstream_id: &str,
+        subject: &str,
+    ) -> Result<Option<UpstreamLink>> {
+        sqlx::query_as::<_, UpstreamLinkRow>(concat!(
+            "SELECT ",
+            upstream_links_columns!(),
+            " FROM upstream_links WHERE tenant_id = $1 AND upstream_id = $2 AND subject = $3"
+        ))
+        .bind(tenant_id)
+        .bind(upstream_id)
+        .bind(subject)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)
+        .map(|r| r.map(Into::into))
+    }
+
+    pub(crate) async fn sql_upstream_links(&self, account_id: &str) -> Result<Vec<UpstreamLink>> {
+        let rows: Vec<UpstreamLinkRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            upstream_links_columns!(),
+            " FROM upstream_links WHERE account_id = $1 ORDER BY upstream_id"
+        ))
+        .bind(account_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    pub(crate) async fn sql_insert_upstream_link(&self, l: &UpstreamLink) -> Result<bool> {
+        let res = sqlx::query(
+            "INSERT INTO upstream_links (tenant_id, upstream_id, subject, account_id, via, created_at, \
+             last_used_at, last_acr) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&l.tenant_id)
+        .bind(&l.upstream_id)
+        .bind(&l.subject)
+        .bind(&l.account_id)
+        .bind(&l.via)
+        .bind(l.created_at)
+        .bind(l.last_used_at)
+        .bind(&l.last_acr)
+        .execute(&self.write)
+        .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => Ok(false),
+            Err(e) => Err(map_err(e)),
+        }
+    }
+
+    pub(crate) async fn sql_touch_upstream_link(
+        &self,
+        tenant_id: &str,
+        upstream_id: &str,
+        subject: &str,
+        at: i64,
+        acr: Option<&str>,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE upstream_links SET last_used_at = $4, last_acr = $5 WHERE tenant_id = $1 AND upstream_id \
+             = $2 AND subject = $3",
+        )
+        .bind(tenant_id)
+        .bind(upstream_id)
+        .bind(subject)
+        .bind(at)
+        .bind(acr)
+        .execute(&self.write)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    pub(crate) async fn sql_delete_upstream_link(&self, account_id: &str, upstream_id: &str) -> Result<bool> {
+        let gone = sqlx::query("DELETE FROM upstream_links WHERE account_id = $1 AND upstream_id = $2")
+            .bind(account_id)
+            .bind(upstream_id)
+            .execute(&self.write)
+            .await
+            .map_err(map_err)?
+            .rows_affected();
+        Ok(gone > 0)
+    }
+}
