@@ -101,9 +101,15 @@ async fn configured(backend: Backend) {
     );
     assert!(events.iter().all(|e| !e.detail.to_string().contains(SECRET)), "no secret in the trail");
 
-    // on a tenant with SM4 at rest, the secret is sealed with SM4
+    // a move to SM4 at rest re-seals the secret with the rest; one added afterwards is SM4 at once
+    s.ops.add_upstream_by("main", gov(), "test").await.unwrap();
     s.ops.set_tenant_crypto_by("main", Some(CryptoProfile::Dual), None, "test").await.unwrap();
-    let u = s.ops.add_upstream_by("main", gov(), "test").await.unwrap();
+    let t = s.ops.tenant("main").await.unwrap();
+    s.ops.reseal(&t, None).await.unwrap();
+    let u = s.ops.upstreams("main").await.unwrap().remove(0);
+    assert_eq!(Kek::sealed_with(u.secret_sealed.as_ref().unwrap()), SealAlg::Sm4Gcm, "re-sealed");
+    assert_eq!(s.ops.upstream_secret(&u).as_deref(), Some(SECRET));
+    let u = s.ops.add_upstream_by("main", NewUpstream { id: "netid".into(), ..gov() }, "test").await.unwrap();
     assert_eq!(Kek::sealed_with(u.secret_sealed.as_ref().unwrap()), SealAlg::Sm4Gcm);
     assert_eq!(s.ops.upstream_secret(&u).as_deref(), Some(SECRET));
 }

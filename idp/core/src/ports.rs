@@ -600,16 +600,24 @@ pub enum SealedColumn {
     TotpSeed,
     /// A real-name binding's ID number (`real_names`, by account).
     IdNumber,
+    /// The client secret an upstream identity provider issued (`upstreams`, by id; no row
+    /// for an upstream without one).
+    UpstreamSecret,
 }
 
 impl SealedColumn {
-    pub const ALL: [SealedColumn; 3] =
-        [SealedColumn::SigningKey, SealedColumn::TotpSeed, SealedColumn::IdNumber];
+    pub const ALL: [SealedColumn; 4] = [
+        SealedColumn::SigningKey,
+        SealedColumn::TotpSeed,
+        SealedColumn::IdNumber,
+        SealedColumn::UpstreamSecret,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             SealedColumn::SigningKey => "signing_keys",
             SealedColumn::TotpSeed => "totp_seeds",
             SealedColumn::IdNumber => "id_numbers",
+            SealedColumn::UpstreamSecret => "upstream_secrets",
         }
     }
 }

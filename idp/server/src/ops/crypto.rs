@@ -50,6 +50,7 @@ fn context(column: SealedColumn, tenant_id: &str, key: &str) -> String {
         SealedColumn::SigningKey => idp_core::keys::seal_context(key),
         SealedColumn::TotpSeed => crate::ops::totp_context(key),
         SealedColumn::IdNumber => idp_core::realname::id_context(tenant_id),
+        SealedColumn::UpstreamSecret => crate::ops::upstreams::upstream_context(tenant_id, key),
     }
 }
 

@@ -27,6 +27,10 @@ impl This {
                 "SELECT account_id, id_sealed FROM real_names WHERE tenant_id = $1 AND account_id > $2 ORDER BY \
                  account_id LIMIT $3"
             }
+            SealedColumn::UpstreamSecret => {
+                "SELECT id, secret_sealed FROM upstreams WHERE tenant_id = $1 AND id > $2 AND secret_sealed IS NOT \
+                 NULL ORDER BY id LIMIT $3"
+            }
         };
         sqlx::query_as(sql)
             .bind(tenant_id)
@@ -56,6 +60,9 @@ impl This {
             }
             SealedColumn::IdNumber => {
                 "UPDATE real_names SET id_sealed = $4 WHERE tenant_id = $1 AND account_id = $2 AND id_sealed = $3"
+            }
+            SealedColumn::UpstreamSecret => {
+                "UPDATE upstreams SET secret_sealed = $4 WHERE tenant_id = $1 AND id = $2 AND secret_sealed = $3"
             }
         };
         let done = sqlx::query(sql)
