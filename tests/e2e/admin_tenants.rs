@@ -24,6 +24,7 @@ pub(crate) async fn call(
     let mut req = match method {
         "GET" => rp_http().get(url),
         "PUT" => rp_http().put(url),
+        "DELETE" => rp_http().delete(url),
         _ => rp_http().post(url),
     };
     req = req.bearer_auth(token);

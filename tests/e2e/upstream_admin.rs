@@ -7,6 +7,9 @@ use idp_core::crypto::{Kek, SealAlg};
 use idp_core::model::{CryptoProfile, LevelRule, UpstreamAuth, UpstreamLink, UpstreamSettings};
 use idp_server::ops::upstreams::NewUpstream;
 
+use serde_json::json;
+
+use crate::admin_tenants::{admins, call};
 use crate::common::{Backend, TestServer};
 
 const SECRET: &str = "upstream-issued-secret-4711";
@@ -115,3 +118,51 @@ async fn configured(backend: Backend) {
 }
 
 crate::both_backends!(upstreams_are_configured_checked_sealed_and_audited, configured);
+
+/// The admin API: security administrators only; the secret goes in and never comes out; an
+/// unknown setting named; the routes in the OpenAPI document.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_admin_api_manages_upstreams_for_security_administrators_only() {
+    let s = TestServer::start_with(Backend::Sqlite, |c| c.limits.signin_per_account_per_minute = 100)
+        .await
+        .unwrap();
+    let (sys, sec) = admins(&s).await;
+    let body = json!({
+        "id": "gov", "issuer": "http://127.0.0.1:9/op", "client_id": "provincial-idp", "client_secret": SECRET,
+        "settings": {"name_zh": "国家政务服务平台", "levels": [{"trust_framework": "cn_gov", "level": 2}]}
+    });
+    let path = "tenants/main/upstreams";
+    assert_eq!(call(&s, "POST", path, &sys, Some(body.clone())).await.0, 403, "not a system administrator's");
+    assert_eq!(call(&s, "GET", path, &sys, None).await.0, 403);
+    let mut typo = body.clone();
+    typo["settings"]["create_acounts"] = json!(true);
+    let (status, problem) = call(&s, "POST", path, &sec, Some(typo)).await;
+    assert!(status == 400 && problem.to_string().contains("create_acounts"), "{problem}");
+    let mut auth = body.clone();
+    auth["auth"] = json!("client_secret_post");
+    assert_eq!(call(&s, "POST", path, &sec, Some(auth)).await.0, 400);
+    assert!(s.ops.upstreams("main").await.unwrap().is_empty(), "nothing written");
+
+    let (status, info) = call(&s, "POST", path, &sec, Some(body.clone())).await;
+    assert_eq!(status, 201, "{info}");
+    assert_eq!((&info["has_secret"], &info["auth"]), (&json!(true), &json!("client_secret_basic")));
+    assert!(info["callback"].as_str().unwrap().ends_with("/t/main/upstream/gov/callback"), "{info}");
+    let (_, list) = call(&s, "GET", path, &sec, None).await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert!(!info.to_string().contains(SECRET) && !list.to_string().contains(SECRET), "never shown again");
+    let (status, problem) = call(&s, "POST", path, &sec, Some(body)).await;
+    assert!(status == 400 && problem.to_string().contains("already"), "{problem}");
+
+    let (status, info) = call(&s, "POST", "tenants/main/upstreams/gov/disable", &sec, None).await;
+    assert_eq!((status, &info["disabled"]), (200, &json!(true)));
+    assert_eq!(call(&s, "POST", "tenants/main/upstreams/gov/delete", &sec, None).await.0, 404);
+    assert_eq!(call(&s, "POST", "tenants/main/upstreams/nope/enable", &sec, None).await.0, 404);
+    assert_eq!(call(&s, "DELETE", "tenants/main/upstreams/gov", &sys, None).await.0, 403);
+    let (status, left) = call(&s, "DELETE", "tenants/main/upstreams/gov", &sec, None).await;
+    assert_eq!((status, left), (200, json!([])));
+    assert_eq!(call(&s, "DELETE", "tenants/main/upstreams/gov", &sec, None).await.0, 404);
+
+    let doc: serde_json::Value =
+        reqwest::get(format!("{}/admin/v1/openapi.json", s.base)).await.unwrap().json().await.unwrap();
+    assert!(doc["paths"]["/tenants/{tenant}/upstreams"]["post"].is_object(), "documented");
+}

@@ -97,10 +97,13 @@ pub enum Action {
     /// Register and look after clients: system administrators, and delegated administrators
     /// for clients of their subtree.
     ManageClients,
+    /// Add, disable and remove the upstream identity providers people sign in with (whose
+    /// answers can raise real-name levels): security administrators only.
+    ManageUpstreams,
 }
 
 impl Action {
-    pub const ALL: [Action; 8] = [
+    pub const ALL: [Action; 9] = [
         Action::ReadOrganisations,
         Action::ManageOrganisations,
         Action::ReadMembers,
@@ -109,6 +112,7 @@ impl Action {
         Action::ManageKeys,
         Action::ManageAccounts,
         Action::ManageClients,
+        Action::ManageUpstreams,
     ];
 
     fn reads(self) -> bool {
@@ -193,7 +197,9 @@ impl Caller {
     pub fn may(&self, action: Action, path: Option<&str>) -> bool {
         match action {
             Action::ReadAudit => return self.has(AUDIT_ADMIN),
-            Action::ManageKeys | Action::ManageAccounts => return self.has(SECURITY_ADMIN),
+            Action::ManageKeys | Action::ManageAccounts | Action::ManageUpstreams => {
+                return self.has(SECURITY_ADMIN);
+            }
             _ => {}
         }
         if self.has(SYSTEM_ADMIN) || (action.reads() && self.has(SECURITY_ADMIN)) {
@@ -257,16 +263,18 @@ mod tests {
             assert_eq!(reads, vec![false, false, true, false], "only auditors read the audit trail");
         }
         for p in [None, Some(city)] {
-            for a in [Action::ManageKeys, Action::ManageAccounts] {
+            for a in [Action::ManageKeys, Action::ManageAccounts, Action::ManageUpstreams] {
                 let who: Vec<bool> =
                     [&system, &security, &audit, &delegated].iter().map(|c| c.may(a, p)).collect();
                 assert_eq!(who, vec![false, true, false, false], "only security administrators: {a:?}");
             }
         }
-        for a in Action::ALL
-            .into_iter()
-            .filter(|a| !matches!(a, Action::ReadAudit | Action::ManageKeys | Action::ManageAccounts))
-        {
+        for a in Action::ALL.into_iter().filter(|a| {
+            !matches!(
+                a,
+                Action::ReadAudit | Action::ManageKeys | Action::ManageAccounts | Action::ManageUpstreams
+            )
+        }) {
             for p in [None, Some(city), Some(dept), Some(other)] {
                 assert!(system.may(a, p), "system {a:?} {p:?}");
                 assert_eq!(security.may(a, p), a.reads(), "security {a:?} {p:?}");

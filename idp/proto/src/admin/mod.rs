@@ -12,6 +12,7 @@ mod keys;
 mod org;
 mod stats;
 mod tenants;
+mod upstreams;
 
 pub use accounts::*;
 pub use audit::*;
@@ -20,6 +21,7 @@ pub use keys::*;
 pub use org::*;
 pub use stats::*;
 pub use tenants::*;
+pub use upstreams::*;
 
 /// The media type of a [`Problem`] (RFC 9457 §3).
 pub const PROBLEM_JSON: &str = "application/problem+json";

@@ -42,6 +42,7 @@ mod org;
 mod routes;
 mod stats;
 mod tenants;
+mod upstreams;
 
 /// The OpenAPI document, made once.
 pub fn openapi_json() -> &'static str {

@@ -4,13 +4,14 @@
 use idp_proto as p;
 
 use super::doc::{Method::*, Route, route};
-use super::{accounts, audit, clients, keys, org, stats, tenants};
+use super::{accounts, audit, clients, keys, org, stats, tenants, upstreams};
 
 /// Every operation, in the order the document lists them.
 pub(super) fn table() -> Vec<Route> {
     let mut all = tenant_routes();
     all.extend(org_routes());
     all.extend(security_routes());
+    all.extend(upstream_routes());
     all.extend(client_routes());
     all
 }
@@ -162,6 +163,47 @@ fn org_routes() -> Vec<Route> {
             org::revoke_member,
         )
         .answers::<p::MembershipInfo>(200, "Ended"),
+    ]
+}
+
+fn upstream_routes() -> Vec<Route> {
+    vec![
+        route(
+            Get,
+            "/tenants/{tenant}/upstreams",
+            "listUpstreams",
+            "The upstream OpenID providers people may sign in with (security administrators only)",
+            upstreams::list,
+        )
+        .answers_list::<p::UpstreamInfo>(200, "The tenant's upstreams"),
+        route(
+            Post,
+            "/tenants/{tenant}/upstreams",
+            "addUpstream",
+            "Add an upstream OpenID provider; its settings checked, its client secret sealed and never \
+             shown again",
+            upstreams::add,
+        )
+        .body::<p::UpstreamRequest>()
+        .answers::<p::UpstreamInfo>(201, "Added"),
+        route(
+            Post,
+            "/tenants/{tenant}/upstreams/{id}/{action}",
+            "upstreamAction",
+            "`disable` (no longer offered; its links stay) or `enable`",
+            upstreams::action,
+        )
+        .answers::<p::UpstreamInfo>(200, "Done")
+        .also(&[404]),
+        route(
+            Delete,
+            "/tenants/{tenant}/upstreams/{id}",
+            "removeUpstream",
+            "Remove an upstream and every account's link to it",
+            upstreams::remove,
+        )
+        .answers_list::<p::UpstreamInfo>(200, "The tenant's upstreams left")
+        .also(&[404]),
     ]
 }
 

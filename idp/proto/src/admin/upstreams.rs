@@ -1,0 +1,58 @@
+//! Upstream OpenID providers of a tenant (identity brokering): `/upstreams`.
+
+use serde::{Deserialize, Serialize};
+
+/// `POST /upstreams`: an upstream OpenID provider people may sign in with.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamRequest {
+    /// Its slug here, 1-40 of `a-z`, `0-9` and `-`; the callback is
+    /// `{issuer}/upstream/{id}/callback`.
+    pub id: String,
+    /// The upstream's issuer: https (http only on the loopback host), within the deployment's
+    /// outbound rules.
+    pub issuer: String,
+    /// The client id the upstream issued to this provider.
+    pub client_id: String,
+    /// `client_secret_basic` (the default) or `private_key_jwt` (signed with the tenant's key).
+    #[serde(default)]
+    pub auth: Option<String>,
+    /// For `client_secret_basic`: sealed on receipt, never shown again.
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    /// `name_zh`, `name_en`, `hidden`, `scopes`, `acr_values`, `acr_required`, `acr_map`,
+    /// `levels`, `identity`, `request_verified_claims`, `link_by_id_number`,
+    /// `create_accounts`, `id_token_algs` (docs/upstreams in the repository's README).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub settings: serde_json::Value,
+}
+
+impl std::fmt::Debug for UpstreamRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpstreamRequest")
+            .field("id", &self.id)
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An upstream as the admin API shows it: never its client secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UpstreamInfo {
+    pub id: String,
+    pub issuer: String,
+    pub client_id: String,
+    pub auth: String,
+    /// Whether a client secret is held (sealed).
+    pub has_secret: bool,
+    pub disabled: bool,
+    /// Where the upstream sends people back: register it there.
+    pub callback: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub settings: serde_json::Value,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
