@@ -193,6 +193,8 @@ impl App {
             ("/clients/{id}/{action}", post(pages::client_action).merge(back())),
             ("/keys", get(pages::keys).post(pages::rotate_key)),
             ("/keys/profile", post(pages::move_profile).merge(back())),
+            ("/upstreams", get(pages::upstreams).post(pages::add_upstream)),
+            ("/upstreams/{id}/{action}", post(pages::upstream_action).merge(back())),
             ("/keys/{kid}/revoke", post(pages::revoke_key).merge(back())),
             ("/accounts", get(pages::accounts)),
             ("/accounts/{id}", get(pages::account)),

@@ -19,7 +19,7 @@ async fn get(b: &Browser, url: String) -> String {
 }
 
 /// The flash error or message of a page.
-fn said(page: &str, role: &str) -> String {
+pub(crate) fn said(page: &str, role: &str) -> String {
     let marker = format!("role=\"{role}\">");
     page.find(&marker)
         .map(|i| {

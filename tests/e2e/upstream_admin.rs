@@ -166,3 +166,58 @@ async fn the_admin_api_manages_upstreams_for_security_administrators_only() {
         reqwest::get(format!("{}/admin/v1/openapi.json", s.base)).await.unwrap().json().await.unwrap();
     assert!(doc["paths"]["/tenants/{tenant}/upstreams"]["post"].is_object(), "documented");
 }
+
+/// The console's page: for security administrators, the form's fields merged into the advanced
+/// settings, what the idp refuses said on the page, the secret never shown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_adds_disables_and_removes_upstreams() {
+    use crate::browser::Browser;
+    use crate::console::{add_admin, post, sign_in, start_console};
+    use crate::console_safety::said;
+    let s = TestServer::start(Backend::Sqlite).await.unwrap();
+    let ops_totp = add_admin(&s, "ops", "system_admin").await;
+    let sec_totp = add_admin(&s, "sec", "security_admin").await;
+    let base = start_console(&s).await;
+    let form = |issuer: &'static str, settings: &'static str| {
+        vec![
+            ("id", "gov"),
+            ("name_zh", "国家政务服务平台"),
+            ("issuer", issuer),
+            ("client_id", "provincial-idp"),
+            ("auth", "client_secret_basic"),
+            ("client_secret", SECRET),
+            ("link_by_id_number", "on"),
+            ("settings", settings),
+        ]
+    };
+    let levels = r#"{"levels": [{"trust_framework": "cn_gov", "level": 2}]}"#;
+
+    // a system administrator: no such page offered, and the idp refuses
+    let ops = Browser::new();
+    let (_, page) = sign_in(&s, &ops, &base, "/clients", "ops", &ops_totp).await;
+    assert!(!page.contains("href=\"/console/upstreams\""), "{page}");
+    let (_, page) = post(&ops, &base, &page, "/upstreams", &form("http://127.0.0.1:9/op", levels)).await;
+    assert!(said(&page, "alert").contains("管理权限"), "{page}");
+
+    let sec = Browser::new();
+    let (_, page) = sign_in(&s, &sec, &base, "/upstreams", "sec", &sec_totp).await;
+    assert!(page.contains("<h1>上游身份源</h1>"), "{page}");
+    let (_, page) = post(&sec, &base, &page, "/upstreams", &form("http://127.0.0.1:9/op", "[1]")).await;
+    assert!(said(&page, "alert").contains("JSON"), "{page}");
+    let (_, page) = post(&sec, &base, &page, "/upstreams", &form("http://op.example.gov.cn", levels)).await;
+    assert!(said(&page, "alert").contains("https"), "the idp's refusal, said: {page}");
+    assert!(s.ops.upstreams("main").await.unwrap().is_empty());
+
+    let (url, page) = post(&sec, &base, &page, "/upstreams", &form("http://127.0.0.1:9/op", levels)).await;
+    assert_eq!(url, format!("{base}/upstreams"));
+    assert!(said(&page, "status").contains("已添加身份源"), "{page}");
+    assert!(page.contains("/t/main/upstream/gov/callback") && !page.contains(SECRET), "{page}");
+    let u = s.ops.upstreams("main").await.unwrap().remove(0);
+    assert_eq!((u.settings.name_zh.as_str(), u.settings.levels[0].level), ("国家政务服务平台", 2));
+    assert!(u.settings.link_by_id_number && !u.settings.create_accounts, "the checkboxes");
+
+    let (_, page) = post(&sec, &base, &page, "/upstreams/gov/disable", &[]).await;
+    assert!(s.ops.upstreams("main").await.unwrap()[0].disabled, "{page}");
+    let (_, page) = post(&sec, &base, &page, "/upstreams/gov/remove", &[]).await;
+    assert!(s.ops.upstreams("main").await.unwrap().is_empty(), "{page}");
+}

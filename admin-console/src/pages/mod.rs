@@ -23,6 +23,7 @@ mod org;
 mod records;
 mod table;
 mod tenants;
+mod upstreams;
 
 pub use accounts::*;
 pub use audit::*;
@@ -31,6 +32,7 @@ pub use dashboard::*;
 pub use org::*;
 pub use records::*;
 pub use tenants::*;
+pub use upstreams::*;
 
 /// What every page shows around its content.
 pub struct Layout {
@@ -211,6 +213,7 @@ pub(crate) fn page_of(action: &str) -> String {
     let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
     let page = match parts.as_slice() {
         ["keys", ..] => "/keys".to_string(),
+        ["upstreams", ..] => "/upstreams".to_string(),
         ["logout", ..] => "/".to_string(),
         ["memberships", ..] => "/organisations".to_string(),
         ["tenants", _, "settings", ..] => format!("/tenants/{}/settings", segment(parts[1])),
@@ -382,6 +385,7 @@ mod tests {
             ("/console/clients/abc", "/console/clients/abc"),
             ("/console/clients", "/console/clients"),
             ("/console/keys/k1/revoke", "/console/keys"),
+            ("/console/upstreams/gov/remove", "/console/upstreams"),
             ("/console/memberships/m1/remove", "/console/organisations"),
             ("/console/tenants/pilot/disable", "/console/tenants"),
             ("/console/tenants/pilot/settings/branding", "/console/tenants/pilot/settings"),

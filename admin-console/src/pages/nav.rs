@@ -1,7 +1,7 @@
 //! What the navigation offers each administrator: the pages whose admin API their roles may
 //! use (the idp still decides every request; this only spares them pages that would refuse).
 //! `system_admin` runs tenants, settings, organisations and applications; `security_admin`
-//! accounts, keys and the sign-in rules; `audit_admin` reads the audit trail; an
+//! accounts, keys, sign-in providers and the sign-in rules; `audit_admin` reads the audit trail; an
 //! organisation's delegated administrator (`org_admin`) its own subtree and its applications.
 
 use crate::MOUNT;
@@ -20,6 +20,7 @@ pub(crate) fn links(t: &Texts, roles: &[String]) -> Vec<(&'static str, &'static 
         ("/clients", t.clients, "clients", system || delegated),
         ("/accounts", t.accounts, "accounts", security),
         ("/keys", t.keys, "keys", security),
+        ("/upstreams", t.upstreams, "upstreams", security),
         ("/audit", t.audit, "audit", audit),
     ];
     all.into_iter().filter(|l| l.3).map(|(p, label, key, _)| (p, label, key)).collect()
@@ -43,7 +44,10 @@ mod tests {
         };
         assert_eq!(keys(&["audit_admin"]), ["audit"]);
         assert_eq!(keys(&["org_admin"]), ["organisations", "clients"]);
-        assert_eq!(keys(&["security_admin"]), ["dashboard", "settings", "organisations", "accounts", "keys"]);
+        assert_eq!(
+            keys(&["security_admin"]),
+            ["dashboard", "settings", "organisations", "accounts", "keys", "upstreams"]
+        );
         assert!(!keys(&["system_admin"]).contains(&"audit"), "separation of duties: auditors audit");
         assert!(keys(&[]).is_empty());
         let audit = ["audit_admin".to_string()];
