@@ -23,7 +23,7 @@ pub struct UpstreamRequest {
     pub client_secret: Option<String>,
     /// `name_zh`, `name_en`, `hidden`, `scopes`, `acr_values`, `acr_required`, `acr_map`,
     /// `levels`, `identity`, `request_verified_claims`, `link_by_id_number`,
-    /// `create_accounts`, `id_token_algs` (docs/upstreams in the repository's README).
+    /// `create_accounts`, `id_token_algs` (docs/upstreams.md).
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub settings: serde_json::Value,
