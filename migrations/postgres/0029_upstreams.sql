@@ -27,6 +27,7 @@ CREATE TABLE upstream_links (
     last_used_at BIGINT,
     last_acr TEXT,
     PRIMARY KEY (tenant_id, upstream_id, subject),
-    UNIQUE (tenant_id, upstream_id, account_id)
+    UNIQUE (tenant_id, upstream_id, account_id),
+    FOREIGN KEY (tenant_id, upstream_id) REFERENCES upstreams (tenant_id, id)
 );
 CREATE INDEX upstream_links_account ON upstream_links (account_id);

@@ -45,13 +45,14 @@ fn link(upstream_id: &str, subject: &str, account_id: &str) -> UpstreamLink {
 
 pub async fn upstreams(s: &dyn Store) {
     let gov = upstream(T1, "gov");
-    s.put_upstream(&gov).await.unwrap();
-    s.put_upstream(&upstream(T1, "netid")).await.unwrap();
-    s.put_upstream(&upstream(T2, "gov")).await.unwrap();
+    assert!(s.insert_upstream(&gov).await.unwrap());
+    assert!(s.insert_upstream(&upstream(T1, "netid")).await.unwrap());
+    assert!(s.insert_upstream(&upstream(T2, "gov")).await.unwrap());
+    assert!(!s.insert_upstream(&upstream(T1, "gov")).await.unwrap(), "one id per tenant");
     let ids = |v: Vec<Upstream>| v.into_iter().map(|u| u.id).collect::<Vec<_>>();
     assert_eq!(ids(s.upstreams(T1).await.unwrap()), ["gov", "netid"]);
     assert_eq!(s.upstreams(T1).await.unwrap()[0], gov, "every field back");
-    // replaced by id: settings, secret and state; the creation time stays the stored one's caller's
+    // updated by id: settings, secret and state
     let changed = Upstream {
         auth: UpstreamAuth::PrivateKeyJwt,
         secret_sealed: None,
@@ -60,8 +61,9 @@ pub async fn upstreams(s: &dyn Store) {
         settings: UpstreamSettings { create_accounts: true, ..gov.settings.clone() },
         ..gov.clone()
     };
-    s.put_upstream(&changed).await.unwrap();
+    assert!(s.update_upstream(&changed).await.unwrap());
     assert_eq!(s.upstreams(T1).await.unwrap()[0], changed);
+    assert!(!s.update_upstream(&upstream(T1, "nobody")).await.unwrap(), "no upstream of that id");
     assert_eq!(s.upstreams(T2).await.unwrap()[0].auth, UpstreamAuth::ClientSecretBasic, "tenant isolation");
 
     for (id, name) in [("up-1", "up1"), ("up-2", "up2")] {

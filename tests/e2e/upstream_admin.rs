@@ -46,6 +46,9 @@ async fn configured(backend: Backend) {
     refused(NewUpstream { id: "Gov!".into(), ..gov() }, "upstream id").await;
     refused(NewUpstream { issuer: "http://op.example.gov.cn".into(), ..gov() }, "https").await;
     refused(NewUpstream { issuer: "https://op.example.gov.cn/?x=1".into(), ..gov() }, "query").await;
+    refused(NewUpstream { issuer: "https://u:p@op.example.gov.cn".into(), ..gov() }, "user name").await;
+    refused(NewUpstream { issuer: "https://op.example.gov.cn/\nx".into(), ..gov() }, "without spaces").await;
+    refused(NewUpstream { client_id: "a\u{7}b".into(), ..gov() }, "client_id").await;
     // a private address the operator's outbound rules do not list
     refused(NewUpstream { issuer: "https://10.20.30.40/op".into(), ..gov() }, "allowed destination").await;
     refused(NewUpstream { client_secret: None, ..gov() }, "client secret").await;
@@ -206,6 +209,7 @@ async fn the_console_adds_disables_and_removes_upstreams() {
     assert!(said(&page, "alert").contains("JSON"), "{page}");
     let (_, page) = post(&sec, &base, &page, "/upstreams", &form("http://op.example.gov.cn", levels)).await;
     assert!(said(&page, "alert").contains("https"), "the idp's refusal, said: {page}");
+    assert!(!page.contains(SECRET), "a refused form comes back without its secret");
     assert!(s.ops.upstreams("main").await.unwrap().is_empty());
 
     let (url, page) = post(&sec, &base, &page, "/upstreams", &form("http://127.0.0.1:9/op", levels)).await;

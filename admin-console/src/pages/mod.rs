@@ -167,9 +167,13 @@ impl FromRequest<Arc<Shared>> for Posted {
     }
 }
 
-/// A form's fields without its CSRF token (to fill the form in again).
+/// A form's fields without its CSRF token (to fill the form in again), and never a secret or
+/// a password: those would go into the flash cookie and back into the page.
 fn keep(p: &[(String, String)]) -> Vec<(String, String)> {
-    p.iter().filter(|(k, _)| k != "csrf" && k != "back").cloned().collect()
+    p.iter()
+        .filter(|(k, _)| k != "csrf" && k != "back" && !k.contains("secret") && !k.contains("password"))
+        .cloned()
+        .collect()
 }
 
 impl Posted {
@@ -378,6 +382,13 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn secrets_are_never_kept_to_fill_a_form_in_again() {
+        let form = [("id", "gov"), ("client_secret", "s"), ("new_password", "p"), ("csrf", "c")]
+            .map(|(k, v)| (k.to_string(), v.to_string()));
+        assert_eq!(super::keep(&form), vec![("id".to_string(), "gov".to_string())]);
+    }
+
     #[test]
     fn each_form_address_belongs_to_a_page() {
         for (action, page) in [

@@ -207,8 +207,11 @@ pub trait Store: Send + Sync + 'static {
     // upstream identity providers (identity brokering, `crate::upstream`)
     /// The tenant's upstreams, by id.
     async fn upstreams(&self, tenant_id: &str) -> Result<Vec<Upstream>>;
-    /// Adds an upstream, or replaces the one with its id.
-    async fn put_upstream(&self, u: &Upstream) -> Result<()>;
+    /// Adds an upstream; `false` when the tenant has one with its id.
+    async fn insert_upstream(&self, u: &Upstream) -> Result<bool>;
+    /// Replaces an upstream's issuer, client, secret, settings and state; `false` when there
+    /// is none with its id.
+    async fn update_upstream(&self, u: &Upstream) -> Result<bool>;
     /// Removes an upstream and every link to it, at once; `false` if there was none.
     async fn delete_upstream(&self, tenant_id: &str, id: &str) -> Result<bool>;
     /// The link of an upstream's subject.

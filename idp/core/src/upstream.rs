@@ -59,6 +59,15 @@ fn level_of(rules: &[LevelRule], acr: Option<&str>, element: Option<&Value>) -> 
     rules.iter().filter(|r| holds(r, acr, element)).map(|r| r.level.clamp(0, 4)).max().unwrap_or(0)
 }
 
+/// The level at which a `verified_claims` element's identity counts: that of the highest rule
+/// naming a trust framework that holds for it. A rule on `acr` alone rates how the person
+/// signed in upstream, never whose identity an element asserts.
+fn identity_level(rules: &[LevelRule], acr: Option<&str>, element: &Value) -> i64 {
+    let framework_rules: Vec<LevelRule> =
+        rules.iter().filter(|r| r.trust_framework.is_some()).cloned().collect();
+    level_of(&framework_rules, acr, Some(element))
+}
+
 /// The highest real-name level the rules give an answer with this `acr` and `verified_claims`
 /// (0: none).
 pub fn level_for(rules: &[LevelRule], acr: Option<&str>, verified: Option<&Value>) -> i64 {
@@ -82,7 +91,7 @@ pub fn read_identity(
     elements(verified)
         .into_iter()
         .filter_map(|e| {
-            let level = level_of(&s.levels, acr, Some(e));
+            let level = identity_level(&s.levels, acr, e);
             if level < 1 {
                 return None;
             }
@@ -130,8 +139,9 @@ pub const ID_TOKEN_ALGS: &[&str] =
 
 /// Checks an upstream's settings before they are stored; the error names the setting.
 pub fn check(s: &UpstreamSettings) -> Result<(), String> {
-    let label = |n: &str| n.trim().is_empty() || n.chars().count() > 40;
-    if label(&s.name_zh) && label(&s.name_en) {
+    let blank = |n: &str| n.trim().is_empty();
+    let too_long = |n: &str| n.chars().count() > 40 || n.chars().any(char::is_control);
+    if (blank(&s.name_zh) && blank(&s.name_en)) || too_long(&s.name_zh) || too_long(&s.name_en) {
         return Err("name_zh or name_en: the button's words, 1-40 characters".into());
     }
     if !s.scopes.iter().any(|x| x == "openid") || s.scopes.iter().any(|x| x.is_empty() || x.contains(' ')) {
@@ -139,6 +149,13 @@ pub fn check(s: &UpstreamSettings) -> Result<(), String> {
     }
     if let Some(r) = s.levels.iter().find(|r| !(1..=4).contains(&r.level)) {
         return Err(format!("levels: a rule's level is 1-4, not {}", r.level));
+    }
+    if s.levels.iter().any(|r| r.acr.is_none() && r.trust_framework.is_none() && r.assurance_level.is_none())
+    {
+        return Err("levels: every rule names an acr, a trust_framework or an assurance_level".into());
+    }
+    if s.levels.iter().any(|r| r.assurance_level.is_some() && r.trust_framework.is_none()) {
+        return Err("levels: an assurance_level is read within a trust_framework: name both".into());
     }
     if let Some((acr, to)) = s.acr_map.iter().find(|(_, to)| !crate::policy::OFFERED.contains(&to.as_str())) {
         return Err(format!("acr_map: {acr:?} maps to aal1 or aal2, not {to:?}"));
@@ -182,6 +199,9 @@ pub struct LinkFacts<'a> {
     pub identity: Option<(i64, &'a str)>,
     /// The binding of that ID number in this tenant, if there is one.
     pub bound: Option<&'a RealName>,
+    /// The account of that binding holds roles (administrators, clerks): it is never linked
+    /// by a number an upstream asserts, only by the person proving it here.
+    pub bound_privileged: bool,
     pub proving: Option<Proving<'a>>,
     pub link_by_id_number: bool,
     pub create_accounts: bool,
@@ -196,14 +216,16 @@ pub enum LinkDecision {
     Create,
     /// The person signs in to their account here first, to prove it is theirs.
     AskToProve,
-    /// Refused: `identity_mismatch` (the upstream's verified ID number is not the account's) or
-    /// `identity_taken` (it is another account's).
+    /// Refused: `identity_mismatch` (the upstream's verified ID number is not the account's),
+    /// `identity_taken` (it is another account's) or `linked_elsewhere` (the subject is linked
+    /// to another account than the one proved).
     Refuse(&'static str),
 }
 
-/// The rules, in order: an existing link; an account proved in this sign-in; an account
-/// bound to the same verified ID number (both verified, level 2 or more); a new account if
-/// the upstream may create them and the number is nobody's; else the person proves an account.
+/// The rules, in order: an existing link (unless another account was proved); an account
+/// proved in this sign-in; an account without roles bound to the same verified ID number (both
+/// verified, level 2 or more); a new account if the upstream may create them and the number is
+/// nobody's; else the person proves an account.
 pub fn decide_link(f: &LinkFacts<'_>) -> LinkDecision {
     let hash = f.identity.map(|(_, h)| h);
     let other_number = |binding: Option<&RealName>| {
@@ -212,6 +234,10 @@ pub fn decide_link(f: &LinkFacts<'_>) -> LinkDecision {
     if let Some(link) = f.link {
         if other_number(f.linked_binding) {
             return LinkDecision::Refuse("identity_mismatch");
+        }
+        // proving one account while the subject is another's: never a switch of accounts
+        if f.proving.is_some_and(|p| p.account_id != link.account_id) {
+            return LinkDecision::Refuse("linked_elsewhere");
         }
         return LinkDecision::SignIn { account_id: link.account_id.clone(), new_link: None };
     }
@@ -228,6 +254,7 @@ pub fn decide_link(f: &LinkFacts<'_>) -> LinkDecision {
     if let Some(b) = f.bound
         && verified
         && f.link_by_id_number
+        && !f.bound_privileged
         && b.level >= crate::realname::PROVIDER_MATCH
     {
         return LinkDecision::SignIn { account_id: b.account_id.clone(), new_link: Some("verified_id") };

@@ -103,7 +103,9 @@ pub struct UpstreamSettings {
     pub identity: IdentityClaims,
     /// Ask for `verified_claims` in the ID token (the `claims` parameter, OIDC4IDA).
     pub request_verified_claims: bool,
-    /// A first sign-in links to the account bound to the same verified ID number.
+    /// A first sign-in links to the account bound to the same verified ID number (off unless
+    /// the operator turns it on: it trusts the upstream's verification as much as this
+    /// provider's own).
     pub link_by_id_number: bool,
     /// A first sign-in with no account to link creates one (just in time).
     pub create_accounts: bool,
@@ -124,7 +126,7 @@ impl Default for UpstreamSettings {
             levels: vec![],
             identity: IdentityClaims::default(),
             request_verified_claims: false,
-            link_by_id_number: true,
+            link_by_id_number: false,
             create_accounts: false,
             id_token_algs: ["RS256", "ES256", "PS256", "EdDSA"].map(String::from).to_vec(),
         }

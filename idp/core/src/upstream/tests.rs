@@ -45,9 +45,9 @@ fn levels_take_the_highest_rule_that_holds_and_nothing_else() {
     assert_eq!(level_for(&r, None, Some(&verified("eidas", "face", LIN))), 0);
     let both = json!([verified("eidas", "face", LIN), verified("cn_gov", "face", LIN)]);
     assert_eq!(level_for(&r, None, Some(&both)), 3);
-    // an upstream cannot assert its way past the operator's highest rule, nor below 0
-    let wild = vec![LevelRule { level: 9, ..Default::default() }];
-    assert_eq!(level_for(&wild, None, None), 4);
+    // a rule past the scale (which check refuses) counts no higher than 4
+    let wild = vec![LevelRule { acr: Some("x".into()), level: 9, ..Default::default() }];
+    assert_eq!(level_for(&wild, Some("x"), None), 4);
 }
 
 #[test]
@@ -71,6 +71,20 @@ fn an_identity_needs_a_rated_element_a_name_and_a_valid_number_of_its_type() {
     nameless["claims"]["name"] = json!("  ");
     assert!(read_identity(&s, None, Some(&nameless), NOW).is_none());
     assert!(read_identity(&s, Some("urn:gov:loa:high"), None, NOW).is_none());
+    // a strong sign-in upstream does not make the claims of an unrated element verified, nor
+    // of one with no verification at all
+    let acr_rated = UpstreamSettings {
+        levels: vec![LevelRule { acr: Some("urn:gov:loa:high".into()), level: 3, ..Default::default() }],
+        ..settings()
+    };
+    assert_eq!(level_for(&acr_rated.levels, Some("urn:gov:loa:high"), None), 3, "the sign-in is rated");
+    let unverified = json!({"claims": {"name": "林晓", "id_number": LIN}});
+    for element in [verified("eidas", "face", LIN), unverified] {
+        assert!(
+            read_identity(&acr_rated, Some("urn:gov:loa:high"), Some(&element), NOW).is_none(),
+            "{element}"
+        );
+    }
     // a number of another type than the one expected
     let permits = UpstreamSettings {
         identity: IdentityClaims { default_id_type: "taiwan_permit".into(), ..Default::default() },
@@ -105,7 +119,15 @@ fn settings_are_checked_by_name() {
     };
     bad(&|s| s.name_zh.clear(), "name_zh");
     bad(&|s| s.scopes = vec!["profile".into()], "scopes");
-    bad(&|s| s.levels.push(LevelRule { level: 5, ..Default::default() }), "levels");
+    bad(&|s| s.levels.push(LevelRule { acr: Some("a".into()), level: 5, ..Default::default() }), "levels");
+    bad(&|s| s.levels.push(LevelRule { level: 2, ..Default::default() }), "levels: every rule");
+    bad(
+        &|s| {
+            s.levels.push(LevelRule { assurance_level: Some("face".into()), level: 3, ..Default::default() })
+        },
+        "levels",
+    );
+    bad(&|s| s.name_en = "x".repeat(41), "name_zh");
     bad(&|s| drop(s.acr_map.insert("x".into(), "aal3".into())), "acr_map");
     bad(&|s| s.id_token_algs = vec!["HS256".into()], "id_token_algs");
     bad(&|s| s.id_token_algs = vec!["none".into()], "id_token_algs");
@@ -161,6 +183,11 @@ fn a_linked_subject_signs_in_unless_its_verified_number_is_another() {
     assert_eq!(decide_link(&f), sign_in("a1", None));
     // no identity asserted this time: the link alone
     assert_eq!(decide_link(&LinkFacts { identity: None, ..f }), sign_in("a1", None));
+    // proving another account while the subject is linked to this one: no switch
+    let p = Proving { account_id: "a2", binding: None, via: "account_page" };
+    assert_eq!(decide_link(&LinkFacts { proving: Some(p), ..f }), LinkDecision::Refuse("linked_elsewhere"));
+    let p = Proving { account_id: "a1", binding: Some(&mine), via: "account_page" };
+    assert_eq!(decide_link(&LinkFacts { proving: Some(p), ..f }), sign_in("a1", None));
     // the upstream now says another person: refused, not re-linked
     assert_eq!(
         decide_link(&LinkFacts { identity: Some((3, "h2")), ..f }),
@@ -190,6 +217,10 @@ fn a_verified_number_links_only_to_a_verified_binding_and_only_when_allowed() {
     );
     // the operator turned linking by number off
     assert_eq!(decide_link(&LinkFacts { link_by_id_number: false, ..f }), LinkDecision::AskToProve);
+    // an account with roles is never reached by a number an upstream asserts
+    assert_eq!(decide_link(&LinkFacts { bound_privileged: true, ..f }), LinkDecision::AskToProve);
+    // off unless the operator turns it on
+    assert!(!UpstreamSettings::default().link_by_id_number);
 }
 
 #[test]

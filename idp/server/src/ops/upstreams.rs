@@ -36,10 +36,16 @@ pub fn upstream_context(tenant_id: &str, id: &str) -> String {
     format!("upstream-secret:{tenant_id}:{id}")
 }
 
-/// An issuer is an https URL without query or fragment (OIDC Discovery §2), http only on the
-/// loopback host (a test or an upstream on the same machine).
+/// An issuer is an https URL without query, fragment or user information (OIDC Discovery §2),
+/// http only on the loopback host (a test or an upstream on the same machine).
 pub fn check_issuer(issuer: &str) -> anyhow::Result<()> {
+    if issuer.len() > 255 || issuer.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        bail!("issuer: a URL of at most 255 characters, without spaces");
+    }
     let u = url::Url::parse(issuer).map_err(|_| anyhow!("issuer {issuer:?} is not a URL"))?;
+    if !u.username().is_empty() || u.password().is_some() {
+        bail!("issuer {issuer:?} must not carry a user name or password");
+    }
     let loopback = matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
     if u.query().is_some() || u.fragment().is_some() || u.cannot_be_a_base() {
         bail!("issuer {issuer:?} must not have a query or fragment");
@@ -75,7 +81,10 @@ impl Ops {
                 n.issuer
             );
         }
-        if n.client_id.trim().is_empty() || n.client_id.len() > 255 {
+        if n.client_id.trim().is_empty()
+            || n.client_id.len() > 255
+            || n.client_id.chars().any(char::is_control)
+        {
             bail!("client_id: the client id the upstream issued, 1-255 characters");
         }
         let secret = n.client_secret.as_deref().map(str::trim).filter(|s| !s.is_empty());
@@ -89,9 +98,6 @@ impl Ops {
             _ => {}
         }
         idp_core::upstream::check(&n.settings).map_err(|e| anyhow!(e))?;
-        if self.store.upstreams(&tenant.id).await?.iter().any(|u| u.id == n.id) {
-            bail!("the tenant has an upstream {:?} already", n.id);
-        }
         let suite = Suite::of(&tenant.settings.crypto);
         let secret_sealed = secret.map(|s| {
             self.kek.seal_with(
@@ -114,11 +120,15 @@ impl Ops {
             created_at: now,
             updated_at: now,
         };
-        self.store.put_upstream(&upstream).await?;
+        if !self.store.insert_upstream(&upstream).await? {
+            bail!("the tenant has an upstream {:?} already", upstream.id);
+        }
         self.store.bump_change(crate::state::TENANTS_CHANGED).await?;
+        let st = &upstream.settings;
         let detail = serde_json::json!({
             "upstream": upstream.id, "issuer": upstream.issuer, "client_id": upstream.client_id,
-            "auth": upstream.auth.as_str(),
+            "auth": upstream.auth.as_str(), "levels": st.levels, "acr_map": st.acr_map,
+            "link_by_id_number": st.link_by_id_number, "create_accounts": st.create_accounts,
         });
         self.audit_by(&tenant.id, "upstream_added", None, detail, by).await?;
         Ok(upstream)
@@ -143,7 +153,9 @@ impl Ops {
         if upstream.disabled != disabled {
             upstream.disabled = disabled;
             upstream.updated_at = self.now();
-            self.store.put_upstream(&upstream).await?;
+            if !self.store.update_upstream(&upstream).await? {
+                bail!("no upstream {id:?} in tenant {slug:?}");
+            }
             self.store.bump_change(crate::state::TENANTS_CHANGED).await?;
             let kind = if disabled { "upstream_disabled" } else { "upstream_enabled" };
             self.audit_by(&tenant.id, kind, None, serde_json::json!({"upstream": id}), by).await?;

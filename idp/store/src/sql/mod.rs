@@ -444,8 +444,12 @@ impl idp_core::Store for This {
         self.sql_upstreams(tenant_id).await
     }
 
-    async fn put_upstream(&self, u: &Upstream) -> Result<()> {
-        self.sql_put_upstream(u).await
+    async fn insert_upstream(&self, u: &Upstream) -> Result<bool> {
+        self.sql_insert_upstream(u).await
+    }
+
+    async fn update_upstream(&self, u: &Upstream) -> Result<bool> {
+        self.sql_update_upstream(u).await
     }
 
     async fn delete_upstream(&self, tenant_id: &str, id: &str) -> Result<bool> {

@@ -22,13 +22,10 @@ impl This {
         rows.into_iter().map(Upstream::try_from).collect()
     }
 
-    pub(crate) async fn sql_put_upstream(&self, u: &Upstream) -> Result<()> {
-        sqlx::query(
+    pub(crate) async fn sql_insert_upstream(&self, u: &Upstream) -> Result<bool> {
+        let res = sqlx::query(
             "INSERT INTO upstreams (tenant_id, id, issuer, client_id, auth_method, secret_sealed, settings, \
-             disabled, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT \
-             (tenant_id, id) DO UPDATE SET issuer = excluded.issuer, client_id = excluded.client_id, \
-             auth_method = excluded.auth_method, secret_sealed = excluded.secret_sealed, settings = \
-             excluded.settings, disabled = excluded.disabled, updated_at = excluded.updated_at",
+             disabled, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&u.tenant_id)
         .bind(&u.id)
@@ -41,9 +38,32 @@ impl This {
         .bind(u.created_at)
         .bind(u.updated_at)
         .execute(&self.write)
+        .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => Ok(false),
+            Err(e) => Err(map_err(e)),
+        }
+    }
+
+    pub(crate) async fn sql_update_upstream(&self, u: &Upstream) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE upstreams SET issuer = $3, client_id = $4, auth_method = $5, secret_sealed = $6, settings = \
+             $7, disabled = $8, updated_at = $9 WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(&u.tenant_id)
+        .bind(&u.id)
+        .bind(&u.issuer)
+        .bind(&u.client_id)
+        .bind(u.auth.as_str())
+        .bind(&u.secret_sealed)
+        .bind(to_json(&u.settings)?)
+        .bind(u.disabled)
+        .bind(u.updated_at)
+        .execute(&self.write)
         .await
         .map_err(map_err)?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
     pub(crate) async fn sql_delete_upstream(&self, tenant_id: &str, id: &str) -> Result<bool> {
