@@ -7,28 +7,12 @@ use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use idp_core::admin::Action;
-use idp_core::model::{Upstream, UpstreamAuth, UpstreamSettings};
-use idp_proto::{UpstreamInfo, UpstreamRequest};
+use idp_core::model::{UpstreamAuth, UpstreamSettings};
+use idp_proto::UpstreamRequest;
 
 use super::{caller, forbidden, json_body, ok, problem, refused};
 use crate::ops::upstreams::NewUpstream;
 use crate::state::State;
-
-/// The admin API's view of an upstream.
-pub fn upstream_info(state: &State, slug: &str, u: &Upstream) -> UpstreamInfo {
-    UpstreamInfo {
-        id: u.id.clone(),
-        issuer: u.issuer.clone(),
-        client_id: u.client_id.clone(),
-        auth: u.auth.as_str().into(),
-        has_secret: u.secret_sealed.is_some(),
-        disabled: u.disabled,
-        callback: format!("{}/upstream/{}/callback", state.config().issuer(slug), u.id),
-        settings: serde_json::to_value(&u.settings).unwrap_or_default(),
-        created_at: u.created_at,
-        updated_at: u.updated_at,
-    }
-}
 
 /// The caller's tenant (its slug) and who they are, if they may manage its upstreams.
 async fn security_admin(
@@ -52,7 +36,7 @@ pub async fn list(state: State, Path(slug): Path<String>, headers: HeaderMap) ->
     let slug = slug.as_str();
     match state.ops.upstreams(slug).await {
         Ok(list) => {
-            ok(StatusCode::OK, &list.iter().map(|u| upstream_info(&state, slug, u)).collect::<Vec<_>>())
+            ok(StatusCode::OK, &list.iter().map(|u| state.ops.upstream_info(slug, u)).collect::<Vec<_>>())
         }
         Err(e) => refused(e),
     }
@@ -92,7 +76,7 @@ pub async fn add(state: State, Path(slug): Path<String>, headers: HeaderMap, bod
         settings,
     };
     match state.ops.add_upstream_by(slug, n, by).await {
-        Ok(u) => ok(StatusCode::CREATED, &upstream_info(&state, slug, &u)),
+        Ok(u) => ok(StatusCode::CREATED, &state.ops.upstream_info(slug, &u)),
         Err(e) => refused(e),
     }
 }
@@ -114,7 +98,7 @@ pub async fn action(
         _ => return problem(StatusCode::NOT_FOUND, "The action is disable or enable."),
     };
     match state.ops.set_upstream_disabled_by(slug, &id, disabled, by).await {
-        Ok(u) => ok(StatusCode::OK, &upstream_info(&state, slug, &u)),
+        Ok(u) => ok(StatusCode::OK, &state.ops.upstream_info(slug, &u)),
         Err(e) if e.to_string().starts_with("no upstream") => problem(StatusCode::NOT_FOUND, e.to_string()),
         Err(e) => refused(e),
     }
@@ -130,7 +114,7 @@ pub async fn remove(state: State, Path((slug, id)): Path<(String, String)>, head
     match state.ops.remove_upstream_by(slug, &id, by).await {
         Ok(()) => match state.ops.upstreams(slug).await {
             Ok(list) => {
-                ok(StatusCode::OK, &list.iter().map(|u| upstream_info(&state, slug, u)).collect::<Vec<_>>())
+                ok(StatusCode::OK, &list.iter().map(|u| state.ops.upstream_info(slug, u)).collect::<Vec<_>>())
             }
             Err(e) => refused(e),
         },

@@ -6,8 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Subcommand;
-use idp_core::model::{Upstream, UpstreamAuth, UpstreamSettings};
-use serde::Serialize;
+use idp_core::model::{UpstreamAuth, UpstreamSettings};
 
 use super::{TenantArg, print};
 use crate::ops::Ops;
@@ -67,31 +66,6 @@ pub enum UpstreamCmd {
     },
 }
 
-/// An upstream as the CLI shows it: never its secret.
-#[derive(Serialize)]
-struct UpstreamView<'a> {
-    id: &'a str,
-    issuer: &'a str,
-    client_id: &'a str,
-    auth: &'static str,
-    disabled: bool,
-    /// Where the upstream sends people back: register it there.
-    callback: String,
-    settings: &'a UpstreamSettings,
-}
-
-fn view<'a>(ops: &Ops, slug: &str, u: &'a Upstream) -> UpstreamView<'a> {
-    UpstreamView {
-        id: &u.id,
-        issuer: &u.issuer,
-        client_id: &u.client_id,
-        auth: u.auth.as_str(),
-        disabled: u.disabled,
-        callback: format!("{}/upstream/{}/callback", ops.config.issuer(slug), u.id),
-        settings: &u.settings,
-    }
-}
-
 pub async fn upstream_command(ops: &Ops, json: bool, cmd: UpstreamCmd) -> anyhow::Result<()> {
     let by = crate::ops::OPERATOR;
     match cmd {
@@ -127,7 +101,7 @@ pub async fn upstream_command(ops: &Ops, json: bool, cmd: UpstreamCmd) -> anyhow
             let auth = UpstreamAuth::parse(&auth).unwrap_or_default();
             let n = NewUpstream { id, issuer, client_id, auth, client_secret, settings };
             let u = ops.add_upstream_by(&tenant.tenant, n, by).await?;
-            let v = view(ops, &tenant.tenant, &u);
+            let v = ops.upstream_info(&tenant.tenant, &u);
             print(json, &v, || {
                 format!(
                     "added upstream {} ({}); register this callback there: {}",
@@ -137,7 +111,7 @@ pub async fn upstream_command(ops: &Ops, json: bool, cmd: UpstreamCmd) -> anyhow
         }
         UpstreamCmd::List { tenant } => {
             let list = ops.upstreams(&tenant.tenant).await?;
-            let views: Vec<_> = list.iter().map(|u| view(ops, &tenant.tenant, u)).collect();
+            let views: Vec<_> = list.iter().map(|u| ops.upstream_info(&tenant.tenant, u)).collect();
             print(json, &views, || {
                 views
                     .iter()

@@ -173,6 +173,22 @@ impl Ops {
         self.audit_by(&tenant.id, "upstream_removed", None, serde_json::json!({"upstream": id}), by).await
     }
 
+    /// An upstream as the admin API and the CLI show it: never its secret.
+    pub fn upstream_info(&self, slug: &str, u: &Upstream) -> idp_proto::UpstreamInfo {
+        idp_proto::UpstreamInfo {
+            id: u.id.clone(),
+            issuer: u.issuer.clone(),
+            client_id: u.client_id.clone(),
+            auth: u.auth.as_str().into(),
+            has_secret: u.secret_sealed.is_some(),
+            disabled: u.disabled,
+            callback: format!("{}/upstream/{}/callback", self.config.issuer(slug), u.id),
+            settings: serde_json::to_value(&u.settings).unwrap_or_default(),
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+        }
+    }
+
     /// An upstream's client secret, opened (for the token request).
     pub fn upstream_secret(&self, u: &Upstream) -> Option<String> {
         let sealed = u.secret_sealed.as_ref()?;
