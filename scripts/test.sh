@@ -83,6 +83,8 @@ python3 -c 'import saml2' 2>/dev/null || {
 # A CJK font, so that the screenshots the browser tests keep show the Chinese pages as text.
 [ -n "$(fc-list :lang=zh 2>/dev/null)" ] || need_pkg fonts-wqy-microhei
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+# node oidc-provider as the upstream OpenID provider of identity brokering (tests/e2e/upstream_node.rs)
+(cd tests/upstream && npm ci --no-audit --no-fund --loglevel=error)
 # SM2/SM3 implementations nobody here wrote (tests/e2e/sm_crypto.rs): npm sm-crypto in the
 # Node.js relying-party example, PyPI gmssl in the Python one
 (cd client-examples/sm2-node && npm ci --no-audit --no-fund --loglevel=error)

@@ -114,6 +114,7 @@ fn interaction(id: &str, expires_at: i64) -> Interaction {
         claims_acr: None,
         claims: None,
         resource: None,
+        idp_hint: None,
     };
     Interaction {
         id: id.into(),

@@ -76,6 +76,8 @@ const KNOWN: &[&str] = &[
     "registration",
     "claims",
     "resource",
+    "idp_hint",
+    "kc_idp_hint",
 ];
 
 const MAX_PARAM: usize = 2048;
@@ -274,6 +276,7 @@ pub fn validate(params: &[(String, String)], client: Option<&Client>, issuer: &s
         claims_acr: claims.acr,
         claims: claims.request,
         resource,
+        idp_hint: short("idp_hint", 40).or_else(|| short("kc_idp_hint", 40)),
     })
 }
 

@@ -200,6 +200,15 @@ fn verified(extra: Extra<'_>, scopes: &[String]) -> Option<Value> {
 /// by the verification provider (`electronic_record`, `data`), or, at level 3, against a bank's
 /// account record with the card and phone (`electronic_record` `bank_account`, `data`).
 fn evidence(r: &RealName, time: &str) -> Value {
+    // verified by an upstream identity provider (identity brokering): it vouches, by its
+    // reference, and the operator's rules set the level (`crate::upstream`)
+    if r.method == "upstream" {
+        let mut attestation = json!({"type": "digital_attestation", "voucher": {"organization": r.verifier}});
+        if let Some(txn) = &r.evidence {
+            attestation["reference_number"] = json!(txn);
+        }
+        return json!({"type": "vouch", "attestation": attestation, "time": time});
+    }
     let (mut check, mut out) = if r.method == "counter" {
         let kind = if r.id_type == "resident_id" { "idcard" } else { "residence_permit" };
         (json!({"check_method": "vpip"}), json!({"type": "document", "document_details": {"type": kind}}))

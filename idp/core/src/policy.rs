@@ -19,11 +19,15 @@ pub fn level(acr: &str) -> usize {
 /// The level the methods in `amr` reach together.
 pub fn acr_of(amr: &[String]) -> &'static str {
     let has = |m: &str| amr.iter().any(|a| a == m);
-    let known = has("pwd") || has("sms");
+    // `fed`: a sign-in at an upstream identity provider, one factor here
+    let known = has("pwd") || has("sms") || has("fed");
     let held = has("otp") || has("hwk") || has("swk");
     // a passkey that verified its user (PIN or biometric) is two factors in one
     let verified_key = (has("hwk") || has("swk")) && has("user");
-    if (known && held) || verified_key { "aal2" } else { "aal1" }
+    // an upstream whose sign-in the operator counts as two factors (`acr_map`) says so with
+    // `mfa` beside `fed` (`idp_server::http::signin::upstream_link`)
+    let federated_mfa = has("fed") && has("mfa") && amr.len() == 2;
+    if (known && held) || verified_key || federated_mfa { "aal2" } else { "aal1" }
 }
 
 /// The amr of a sign-in that added `method` to `amr` (with `mfa` once two are present).
@@ -89,6 +93,10 @@ mod tests {
         assert_eq!(acr_of(&v(&["swk", "user", "mfa"])), "aal2", "a passkey with user verification");
         assert_eq!(acr_of(&v(&["hwk"])), "aal1", "a security key without user verification");
         assert_eq!(acr_of(&v(&["otp", "user"])), "aal1", "user verification belongs to a key");
+        assert_eq!(acr_of(&v(&["fed"])), "aal1", "an upstream's sign-in is one factor");
+        assert_eq!(acr_of(&v(&["fed", "otp", "mfa"])), "aal2", "and the account's own second");
+        assert_eq!(acr_of(&v(&["fed", "mfa"])), "aal2", "or both, where the operator counts it so");
+        assert_eq!(acr_of(&v(&["pwd", "mfa"])), "aal1", "mfa alone proves nothing");
         assert_eq!(add_method(&v(&["pwd"]), "otp"), v(&["pwd", "otp", "mfa"]));
         assert_eq!(add_method(&v(&["pwd", "otp", "mfa"]), "otp"), v(&["pwd", "otp", "mfa"]));
     }

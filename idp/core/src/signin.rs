@@ -57,6 +57,8 @@ pub struct SignInRequest {
     /// `unmet_authentication_requirements`.
     pub essential_level: Option<String>,
     pub login_hint: Option<String>,
+    /// The upstream identity provider the party asks the person to sign in with.
+    pub upstream_hint: Option<String>,
     /// The person's languages (BCP 47, space-separated, preferred first).
     pub locale: Option<String>,
     /// The provider's own pages: no consent, no release.
@@ -241,6 +243,7 @@ impl FrontRequest {
                     level: r.acr_values.clone(),
                     essential_level: r.claims_acr.clone(),
                     login_hint: r.login_hint.clone(),
+                    upstream_hint: r.idp_hint.clone(),
                     locale: r.ui_locales.clone(),
                     first_party: false,
                 }
@@ -257,6 +260,7 @@ impl FrontRequest {
                 level: None,
                 essential_level: None,
                 login_hint: None,
+                upstream_hint: None,
                 locale: c.locale.clone(),
                 first_party: false,
             },
@@ -273,6 +277,7 @@ impl FrontRequest {
                 // a requested context that cannot be met ends the sign-in (NoAuthnContext)
                 essential_level: l.level.clone(),
                 login_hint: None,
+                upstream_hint: None,
                 locale: l.locale.clone(),
                 first_party: false,
             },
@@ -288,6 +293,7 @@ impl FrontRequest {
                 level: a.level.clone(),
                 essential_level: None,
                 login_hint: None,
+                upstream_hint: None,
                 locale: None,
                 first_party: true,
             },
@@ -325,6 +331,7 @@ pub fn account_request(a: AccountReturn) -> AuthRequest {
         claims_acr: None,
         claims: None,
         resource: None,
+        idp_hint: None,
     }
 }
 

@@ -51,6 +51,10 @@ pub struct AuthRequest {
     /// The resource (RFC 8707 `resource`) the access token will be for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource: Option<String>,
+    /// The upstream identity provider to sign in with (`idp_hint`, or Keycloak's
+    /// `kc_idp_hint`): the sign-in page goes straight to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp_hint: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]

@@ -79,6 +79,8 @@ pub struct LoginPage<'a> {
     /// Self-registration and forgotten password, where offered.
     pub register_link: Option<String>,
     pub reset_link: Option<String>,
+    /// "Sign in with …" links to the tenant's upstreams: `(href, words)`.
+    pub upstreams: Vec<(String, String)>,
     /// `/t/{tenant}/interaction/{id}`.
     pub base: String,
 }

@@ -23,6 +23,7 @@ pub mod anchor;
 pub mod logout;
 pub mod pinning;
 pub mod sms;
+pub mod upstream;
 pub mod verifier;
 pub mod webhook;
 

@@ -31,6 +31,8 @@ pub struct TenantCtx {
     pub look: Arc<look::Look>,
     /// The time zone of the tenant's pages.
     pub tz: jiff::tz::TimeZone,
+    /// The tenant's upstream identity providers (enabled or not; secrets sealed).
+    pub upstreams: Vec<idp_core::model::Upstream>,
 }
 
 impl TenantCtx {
@@ -127,6 +129,8 @@ pub struct AppState {
     /// When this node last checkpointed the audit chains, and each chain's head then.
     anchored_at: std::sync::Mutex<i64>,
     anchored: std::sync::Mutex<HashMap<String, i64>>,
+    /// The outbound rules and client for upstream identity providers, made on first use.
+    upstream_http: std::sync::OnceLock<Option<(crate::outbound::Policy, reqwest::Client)>>,
 }
 
 /// The shared state as handlers of every room (pages, protocol endpoints, admin API) take it.
@@ -195,7 +199,21 @@ impl AppState {
             logout_wake: Arc::default(),
             anchored_at: std::sync::Mutex::new(0),
             anchored: Default::default(),
+            upstream_http: Default::default(),
         }
+    }
+
+    /// The outbound rules and the client that reaches upstream identity providers
+    /// (`crate::outbound::upstream`); `None` when the rules cannot be read (checked at start).
+    pub fn upstream_http(&self) -> Option<(&crate::outbound::Policy, &reqwest::Client)> {
+        self.upstream_http
+            .get_or_init(|| {
+                let policy = crate::outbound::Policy::new(&self.config().outbound).ok()?;
+                let client = policy.client(crate::outbound::upstream::TIMEOUT).build().ok()?;
+                Some((policy, client))
+            })
+            .as_ref()
+            .map(|(p, c)| (p, c))
     }
 
     /// A hash of a random password with the configured parameters: verifying against it costs
@@ -311,11 +329,13 @@ impl AppState {
         let discovery_json = metadata(&endpoints, &keys.suite).to_string();
         let jwks_json =
             serde_json::to_string(&keys.jwks()).map_err(|e| OAuthError::server_error(e.to_string()))?;
+        let upstreams = self.store().upstreams(&tenant.id).await?;
         let look = Arc::new(look::Look::of(&tenant));
         let tz = clock::time_zone(tenant.settings.policy.time_zone.as_deref())
             .or_else(|| clock::time_zone(None))
             .unwrap_or(jiff::tz::TimeZone::UTC);
-        let ctx = Arc::new(TenantCtx { tenant, keys, endpoints, discovery_json, jwks_json, look, tz });
+        let ctx =
+            Arc::new(TenantCtx { tenant, keys, endpoints, discovery_json, jwks_json, look, tz, upstreams });
         if let Ok(mut map) = self.tenants.write()
             && self.tenants_generation.load(std::sync::atomic::Ordering::SeqCst) == generation
         {

@@ -13,6 +13,7 @@ pub mod delete;
 pub mod enterprise;
 pub mod grants;
 pub mod keys;
+pub mod links;
 pub mod page;
 pub mod password;
 pub mod profile;

@@ -152,6 +152,8 @@ pub struct AccountPage<'a> {
     /// The tenant's password rules, shown beside the form.
     pub pw_rules: Vec<(String, String)>,
     pub keys: Vec<KeyRow>,
+    /// The upstream identity providers the account is linked to (`links.rs`).
+    pub links: Vec<super::links::LinkRow>,
     /// Keys can be added here (the deployment offers WebAuthn, and the session may change
     /// the account's factors).
     pub keys_add: bool,
@@ -396,6 +398,7 @@ async fn security(
     let may_change = may_change_factors(state, t, session).await.unwrap_or(false);
     page.totp_on = totp_on;
     page.keys = keys;
+    page.links = super::links::rows(state, t, texts, account).await;
     page.keys_offered = state.passkeys.is_some() && !page.kinds.is_empty();
     page.keys_add = page.keys_offered && may_change;
     page.may_change = may_change;

@@ -164,7 +164,13 @@ pub async fn show(
                     }
                 }
             }
-            Ok(None) => login_page(&l, &headers, None, "", StatusCode::OK),
+            // a client's hint (`idp_hint`) goes straight to that upstream
+            Ok(None) => match l.ask.upstream_hint.as_deref() {
+                Some(hint) if crate::http::signin::upstream::offered(&l, hint).is_some() => {
+                    crate::http::signin::upstream::begin(&state, &l, &headers, hint).await
+                }
+                _ => login_page(&l, &headers, None, "", StatusCode::OK),
+            },
             Err(e) => error_page(l.lang, &e),
         }
     };
@@ -229,6 +235,7 @@ pub(crate) fn login_page_with(
         notice,
         register_link: l.register.then(|| format!("{base}/register")),
         reset_link: l.reset.then(|| format!("{base}/reset")),
+        upstreams: crate::http::signin::upstream::buttons(l),
         base,
     };
     with_form_action(render(status, &page), Some(&l.ask.return_to))
@@ -465,8 +472,11 @@ pub(crate) async fn first_factor_done(
     ip: &str,
 ) -> Response {
     let now = state.env().now();
+    // (a sign-in that reached aal2 by itself, through an upstream the operator trusts that far,
+    // needs no second factor here: `upstream_link.rs`)
+    let complete = idp_core::policy::acr_of(&amr) == "aal2";
     match crate::http::signin::factor::factors_of(state, &l.t, account_id).await {
-        Ok(f) if f.any() => {
+        Ok(f) if f.any() && !complete => {
             let pending = PendingSignIn { account_id: account_id.to_string(), amr, auth_time: now };
             if let Err(e) = state.store().set_interaction_pending(&l.interaction.id, Some(&pending)).await {
                 return error_page(l.lang, &e.into());
@@ -557,6 +567,11 @@ pub(crate) async fn signed_in(
     }
     if let Err(e) = state.store().set_interaction_session(&l.interaction.id, &session.sid).await {
         return error_page(l.lang, &e.into());
+    }
+    // an upstream's answer waiting for the person to prove an account here is linked to this
+    // one (never by a sign-in through an upstream)
+    if !l.t.upstreams.is_empty() && !session.amr.iter().any(|m| m == "fed") {
+        crate::http::signin::upstream_link::link_proved(state, l, account_id, ip).await;
     }
     let client_id = &l.ask.party;
     let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default();

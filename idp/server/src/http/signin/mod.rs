@@ -16,3 +16,5 @@ pub mod realname;
 pub mod recovery;
 pub mod selfservice;
 pub mod sms;
+pub mod upstream;
+pub mod upstream_link;

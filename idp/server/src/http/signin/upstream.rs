@@ -1,0 +1,287 @@
+//! Signing in through an upstream OpenID provider (identity brokering), the protocol half:
+//! the person picks "sign in with …" on the sign-in page (a link, not a form: the page's CSP
+//! `form-action` admits only this provider and the client), goes to the upstream with a fresh
+//! `state`, `nonce` and PKCE verifier, and comes back to
+//! `/t/{tenant}/upstream/{id}/callback`. There the state is taken (once: a replayed callback
+//! finds nothing), the interaction must be this browser's, RFC 9207's `iss` must be the
+//! upstream's, and the code is exchanged and the ID token checked (`crate::outbound::upstream`).
+//! What the answer leads to — which account, which level — is `super::upstream_link`.
+//!
+//! Every failure sends the person back to the sign-in page with a plain message (another way to
+//! sign in stays open), is logged with its reason and audited as `upstream_failure`.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, RawQuery};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use idp_core::OAuthError;
+use idp_core::crypto::{b64, b64_decode, random_token, sha256_hex};
+use idp_core::model::{Ceremony, Upstream};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::http::pages::{Lang, error_page};
+use crate::http::session::audit;
+use crate::http::signin::interaction::{Loaded, load, login_page};
+use crate::http::{State, param, parse_params, see_other};
+use crate::outbound::upstream::{self as rp, ClientAuth};
+use crate::state::AppState;
+
+/// How long a person may take at the upstream.
+const CEREMONY_TTL: i64 = 10 * 60;
+
+/// What is kept between the redirect to the upstream and its answer (by the digest of `state`).
+#[derive(Serialize, Deserialize)]
+struct Started {
+    interaction: String,
+    upstream: String,
+    nonce: String,
+    verifier: String,
+}
+
+fn ceremony_key(state: &str) -> String {
+    format!("upstream:{}", sha256_hex(state.as_bytes()))
+}
+
+/// Seals a ceremony's record under the KEK (it may carry a nonce, a PKCE verifier or an
+/// identity); `context` binds it to its key.
+pub(crate) fn seal(state: &AppState, t: &crate::state::TenantCtx, plain: &[u8], context: &str) -> String {
+    b64(&state.ops.kek.seal_with(state.env(), t.keys.suite.seal_alg(), plain, context))
+}
+
+pub(crate) fn open(state: &AppState, sealed: &str, context: &str) -> Option<Vec<u8>> {
+    state.ops.kek.open(&b64_decode(sealed)?, context).ok()
+}
+
+/// The callback registered at the upstream (`Ops::upstream_info` shows the same).
+pub(crate) fn redirect_uri(state: &AppState, slug: &str, upstream: &str) -> String {
+    format!("{}/upstream/{upstream}/callback", state.config().issuer(slug))
+}
+
+/// The upstream `id` if this interaction may use it: enabled, and (when hidden) asked for by
+/// the client's hint.
+pub(crate) fn offered<'a>(l: &'a Loaded, id: &str) -> Option<&'a Upstream> {
+    l.t.upstreams.iter().find(|u| u.id == id && !u.disabled)
+}
+
+/// The buttons of the sign-in page: `(href, words)` of each upstream shown.
+pub(crate) fn buttons(l: &Loaded) -> Vec<(String, String)> {
+    let t = l.lang.texts();
+    l.t.upstreams
+        .iter()
+        .filter(|u| !u.disabled && !u.settings.hidden)
+        .map(|u| {
+            let s = &u.settings;
+            let name = match l.lang {
+                Lang::En if !s.name_en.is_empty() => &s.name_en,
+                _ if !s.name_zh.is_empty() => &s.name_zh,
+                _ => &s.name_en,
+            };
+            let href = format!("/t/{}/interaction/{}/via/{}", l.t.tenant.slug, l.interaction.id, u.id);
+            (href, format!("{}{name}{}", t.up_with_before, t.up_with_after))
+        })
+        .collect()
+}
+
+/// `GET /t/{tenant}/interaction/{id}/via/{upstream}`: off to the upstream.
+pub async fn start(
+    state: State,
+    Path((slug, id, upstream)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let l = match load(&state, &slug, &id, &headers).await {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    begin(&state, &l, &headers, &upstream).await
+}
+
+/// Sends the person to the upstream `id` for this interaction.
+pub(crate) async fn begin(state: &AppState, l: &Loaded, headers: &HeaderMap, id: &str) -> Response {
+    let texts = l.lang.texts();
+    let Some(u) = offered(l, id) else {
+        return error_page(l.lang, &OAuthError::invalid_request(texts.up_unknown).with_status(404));
+    };
+    let Some((policy, http)) = state.upstream_http() else {
+        return login_page(l, headers, Some(texts.up_unavailable.into()), "", StatusCode::BAD_GATEWAY);
+    };
+    let provider = match rp::discover(http, policy, &u.issuer).await {
+        Ok(p) => p,
+        Err(why) => {
+            tracing::warn!(upstream = %u.id, reason = %why, "an upstream could not be reached");
+            return login_page(l, headers, Some(texts.up_unavailable.into()), "", StatusCode::BAD_GATEWAY);
+        }
+    };
+    let env = state.env();
+    let (st, nonce, verifier) = (random_token(env, 32), random_token(env, 32), random_token(env, 32));
+    let started = Started {
+        interaction: l.interaction.id.clone(),
+        upstream: u.id.clone(),
+        nonce: nonce.clone(),
+        verifier: verifier.clone(),
+    };
+    let key = ceremony_key(&st);
+    let plain = serde_json::to_vec(&started).unwrap_or_default();
+    let record = Ceremony {
+        state: seal(state, &l.t, &plain, &key),
+        key,
+        tenant_id: l.t.tenant.id.clone(),
+        account_id: None,
+        expires_at: env.now() + CEREMONY_TTL,
+    };
+    if let Err(e) = state.store().put_ceremony(&record).await {
+        return error_page(l.lang, &e.into());
+    }
+    let redirect = redirect_uri(state, &l.t.tenant.slug, &u.id);
+    let s = &u.settings;
+    let request = rp::AuthRequest {
+        client_id: &u.client_id,
+        redirect_uri: &redirect,
+        state: &st,
+        nonce: &nonce,
+        verifier: &verifier,
+        scopes: &s.scopes,
+        acr_values: &s.acr_values,
+        verified_claims: s.request_verified_claims,
+        fresh: l.ask.force,
+    };
+    match rp::authorize_url(&provider, &request) {
+        Ok(url) => see_other(&url),
+        Err(why) => {
+            tracing::warn!(upstream = %u.id, reason = %why, "an upstream's authorization endpoint is unusable");
+            login_page(l, headers, Some(texts.up_unavailable.into()), "", StatusCode::BAD_GATEWAY)
+        }
+    }
+}
+
+/// `GET /t/{tenant}/upstream/{id}/callback`: the upstream's answer.
+pub async fn callback(
+    state: State,
+    Path((slug, id)): Path<(String, String)>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let lang0 = Lang::pick(None, &headers);
+    let expired = || error_page(lang0, &OAuthError::invalid_request(lang0.texts().expired_interaction));
+    let params = match parse_params(q.as_deref().unwrap_or_default()) {
+        Ok(p) => p,
+        Err(e) => return error_page(lang0, &e),
+    };
+    let Some(st) = param(&params, "state").filter(|s| !s.is_empty() && s.len() <= 256) else {
+        return expired();
+    };
+    let t = match state.tenant(&slug).await {
+        Ok(Some(t)) => t,
+        Ok(None) => return expired(),
+        Err(e) => return error_page(lang0, &e),
+    };
+    // taken, never only read: a callback replayed (or raced) finds nothing
+    let key = ceremony_key(st);
+    let record = match state.store().take_ceremony(&key, state.env().now()).await {
+        Ok(Some(c)) if c.tenant_id == t.tenant.id => c,
+        Ok(_) => return expired(),
+        Err(e) => return error_page(lang0, &e.into()),
+    };
+    let Some(started) = open(&state, &record.state, &key)
+        .and_then(|plain| serde_json::from_slice::<Started>(&plain).ok())
+        .filter(|s| s.upstream == id)
+    else {
+        return expired();
+    };
+    // the interaction must be this browser's (`load` checks its cookie): a callback carried
+    // to another browser signs nobody in there
+    let l = match load(&state, &slug, &started.interaction, &headers).await {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    let ip = crate::http::client_ip(&state, &headers, peer);
+    let Some(u) = offered(&l, &id) else {
+        return error_page(l.lang, &OAuthError::invalid_request(l.lang.texts().up_unknown).with_status(404));
+    };
+    let fail = |why: String| failed(&state, &l, &headers, u, why, &ip);
+    if let Some(error) = param(&params, "error") {
+        // the person cancelled, or the upstream refused: back to the choice of ways
+        let error: String = error.chars().filter(|c| c.is_ascii_graphic()).take(64).collect();
+        return fail(format!("the upstream answered {error}")).await;
+    }
+    let Some(code) = param(&params, "code").filter(|c| !c.is_empty() && c.len() <= 2048) else {
+        return fail("no code in the answer".into()).await;
+    };
+    let Some((policy, http)) = state.upstream_http() else {
+        return fail("no outbound client".into()).await;
+    };
+    let provider = match rp::discover(http, policy, &u.issuer).await {
+        Ok(p) => p,
+        Err(why) => return fail(why).await,
+    };
+    // RFC 9207: an answer that names another issuer came from another provider (mix-up)
+    match param(&params, "iss") {
+        Some(iss) if iss != provider.issuer => return fail(format!("the answer's iss is {iss:?}")).await,
+        None if provider.iss_parameter => return fail("the answer has no iss".into()).await,
+        _ => {}
+    }
+    let auth = match client_auth(&state, &l, u, &provider) {
+        Ok(a) => a,
+        Err(why) => return fail(why).await,
+    };
+    let redirect = redirect_uri(&state, &slug, &u.id);
+    let token =
+        match rp::exchange(http, &provider, &u.client_id, &auth, code, &redirect, &started.verifier).await {
+            Ok(t) => t,
+            Err(why) => return fail(why).await,
+        };
+    let now = state.env().now();
+    let answer = match rp::verify_id_token(
+        &provider,
+        &u.client_id,
+        &token,
+        &started.nonce,
+        &u.settings.id_token_algs,
+        now,
+    ) {
+        Ok(a) => a,
+        Err(why) => return fail(format!("ID token: {why}")).await,
+    };
+    let required = &u.settings.acr_required;
+    if !required.is_empty() && !answer.acr.as_ref().is_some_and(|a| required.contains(a)) {
+        return fail(format!("acr {:?} is not one the upstream must assert", answer.acr)).await;
+    }
+    crate::http::signin::upstream_link::arrived(&state, &l, &headers, u, &answer, &ip).await
+}
+
+/// How this provider authenticates at the upstream's token endpoint.
+fn client_auth(state: &AppState, l: &Loaded, u: &Upstream, p: &rp::Provider) -> Result<ClientAuth, String> {
+    match u.auth {
+        idp_core::model::UpstreamAuth::ClientSecretBasic => state
+            .ops
+            .upstream_secret(u)
+            .map(ClientAuth::Secret)
+            .ok_or_else(|| "the secret cannot be opened".into()),
+        idp_core::model::UpstreamAuth::PrivateKeyJwt => {
+            let claims = rp::assertion_claims(state.env(), &u.client_id, &p.issuer);
+            l.t.keys
+                .sign(idp_core::model::SigningAlg::RS256, "JWT", &claims)
+                .map(ClientAuth::Assertion)
+                .map_err(|e| format!("client assertion: {e}"))
+        }
+    }
+}
+
+/// The sign-in through `u` did not complete: logged and audited with its reason, and the
+/// person is back at the sign-in page with a plain message.
+pub(crate) async fn failed(
+    state: &AppState,
+    l: &Loaded,
+    headers: &HeaderMap,
+    u: &Upstream,
+    why: String,
+    ip: &str,
+) -> Response {
+    let why: String = why.chars().take(300).collect();
+    tracing::warn!(upstream = %u.id, reason = %why, "a sign-in through an upstream failed");
+    let detail = json!({"upstream": u.id, "reason": why});
+    audit(state, &l.t.tenant.id, "upstream_failure", None, Some(&l.ask.party), Some(ip), detail).await;
+    login_page(l, headers, Some(l.lang.texts().up_failed.into()), "", StatusCode::OK)
+}
