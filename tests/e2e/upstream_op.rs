@@ -38,8 +38,10 @@ pub enum Tamper {
     Expired,
     /// Issued an hour ago.
     Stale,
-    /// RS256 while only ES256 is published (the key type does not fit).
+    /// No `sub`.
     NoSub,
+    /// `azp` another client's.
+    OtherAzp,
 }
 
 /// What `iss` the authorization response carries (RFC 9207).
@@ -77,6 +79,7 @@ pub struct OpState {
 pub struct FakeOp {
     pub issuer: String,
     pub state: Arc<Mutex<OpState>>,
+    keys: Arc<Keys>,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -115,7 +118,7 @@ impl FakeOp {
             .route("/op/jwks", get(jwks))
             .route("/op/authorize", get(authorize))
             .route("/op/token", post(token))
-            .with_state((state.clone(), keys));
+            .with_state((state.clone(), keys.clone()));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
             axum::serve(listener, app)
@@ -125,11 +128,34 @@ impl FakeOp {
                 .await
                 .unwrap();
         });
-        FakeOp { issuer, state, _stop: tx }
+        FakeOp { issuer, state, keys: keys.clone(), _stop: tx }
     }
 
     pub fn set(&self, f: impl FnOnce(&mut OpState)) {
         f(&mut self.state.lock().unwrap());
+    }
+
+    /// A logout token (OpenID Connect Back-Channel Logout 1.0 §2.4) for the provider, signed
+    /// with the published key (or another), with `claims` merged over the usual ones.
+    pub fn logout_token(&self, claims: Value, other_key: bool) -> String {
+        let now =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+        let mut c = json!({
+            "iss": self.issuer, "aud": CLIENT_ID, "iat": now, "exp": now + 120,
+            "jti": format!("jti-{now}-{}", rand_suffix()),
+            "events": {"http://schemas.openid.net/event/backchannel-logout": {}},
+        });
+        for (k, v) in claims.as_object().unwrap() {
+            if v.is_null() {
+                c.as_object_mut().unwrap().remove(k);
+            } else {
+                c[k] = v.clone();
+            }
+        }
+        let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        h.kid = Some("op-1".into());
+        h.typ = Some("logout+jwt".into());
+        jsonwebtoken::encode(&h, &c, if other_key { &self.keys.other } else { &self.keys.good }).unwrap()
     }
 
     /// The last token request's refusals.
@@ -273,6 +299,7 @@ async fn token(
         Tamper::NoSub => {
             claims.as_object_mut().unwrap().remove("sub");
         }
+        Tamper::OtherAzp => claims["azp"] = json!("someone-else"),
     }
     let id_token = if s.tamper == Tamper::AlgNone {
         format!("{}.{}.", B64.encode(r#"{"alg":"none","typ":"JWT"}"#), B64.encode(claims.to_string()))
@@ -283,4 +310,8 @@ async fn token(
     };
     axum::Json(json!({"access_token": "at", "token_type": "Bearer", "expires_in": 300, "id_token": id_token}))
         .into_response()
+}
+
+fn rand_suffix() -> String {
+    idp_core::crypto::random_token(&idp_core::SystemEnv, 6)
 }

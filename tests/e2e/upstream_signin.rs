@@ -8,11 +8,12 @@
 //! every spoiled ID token, RFC 9207 mix-ups, a replayed or carried-off callback, a cancelled
 //! sign-in, a disabled upstream, an identity that is not the account's.
 
+use idp_core::Env;
 use idp_core::model::{ClientSettings, ClientType, LevelRule, UpstreamAuth, UpstreamSettings};
 use idp_server::ops::upstreams::NewUpstream;
 use serde_json::{Value, json};
 
-use crate::browser::{Browser, Step, extract};
+use crate::browser::{Browser, Step, extract, form_action};
 use crate::common::{Backend, PASSWORD, TestServer, auth_url};
 use crate::rp::{id_token, redeem};
 use crate::upstream_op::{CLIENT_ID, FakeOp, Iss, SECRET, Tamper};
@@ -93,6 +94,12 @@ async fn app_sign_in(b: &Browser, s: &TestServer, client: &str, extra: &str) -> 
     let (_, _, login) = b.get(s, &auth_url(&s.issuer, client, extra)).await.page();
     let (step, _) = through(b, s, &login).await;
     consent_if_asked(b, s, step).await
+}
+
+/// Answers the question whether to link an upstream's answer to the account just signed in to.
+async fn answer_link(b: &Browser, s: &TestServer, page: &str, decision: &str) -> Step {
+    let csrf = extract(page, "csrf").expect("csrf");
+    b.post_form(s, &form_action(page), &[("csrf", &csrf), ("decision", decision)]).await
 }
 
 async fn consent_if_asked(b: &Browser, s: &TestServer, step: Step) -> Step {
@@ -207,8 +214,18 @@ async fn linking_rules(backend: Backend) {
     let (step, _) = through(&b, &s, &login).await;
     let (_, _, page) = step.page();
     assert!(page.contains("请用您在本平台的账号登录一次"), "asked to prove her account: {page}");
-    let step = b.sign_in(&s, &page, "lin", PASSWORD).await;
-    let cb = consent_if_asked(&b, &s, step).await.callback();
+    // signed in, she is asked in plain words; declining links nothing
+    let (_, _, page) = b.sign_in(&s, &page, "lin", PASSWORD).await.page();
+    assert!(page.contains("id=\"link-yes\"") && page.contains("国家政务服务平台"), "{page}");
+    let cb = consent_if_asked(&b, &s, answer_link(&b, &s, &page, "skip").await).await.callback();
+    assert_eq!(id_token(&redeem(&s, &client, &secret, &cb["code"]).await)["sub"], lin.as_str());
+    assert!(s.ops.store.upstream_links(&lin).await.unwrap().is_empty(), "declined: not linked");
+    // the next time she agrees
+    let b = Browser::new();
+    let (_, _, login) = b.get(&s, &auth_url(&s.issuer, &client, "")).await.page();
+    let (_, _, page) = through(&b, &s, &login).await.0.page();
+    let (_, _, page) = b.sign_in(&s, &page, "lin", PASSWORD).await.page();
+    let cb = consent_if_asked(&b, &s, answer_link(&b, &s, &page, "link").await).await.callback();
     assert_eq!(id_token(&redeem(&s, &client, &secret, &cb["code"]).await)["sub"], lin.as_str());
     let links = s.ops.store.upstream_links(&lin).await.unwrap();
     assert_eq!(links.iter().map(|l| l.via.as_str()).collect::<Vec<_>>(), ["proved_local"]);
@@ -224,8 +241,8 @@ async fn linking_rules(backend: Backend) {
     let b = Browser::new();
     let (_, _, login) = b.get(&s, &auth_url(&s.issuer, &client, "")).await.page();
     let (_, _, page) = through(&b, &s, &login).await.0.page();
-    let step = b.sign_in(&s, &page, "lin", PASSWORD).await;
-    consent_if_asked(&b, &s, step).await.callback();
+    let (_, _, page) = b.sign_in(&s, &page, "lin", PASSWORD).await.page();
+    consent_if_asked(&b, &s, answer_link(&b, &s, &page, "link").await).await.callback();
     assert_eq!(s.ops.store.upstream_links(&lin).await.unwrap().len(), 1, "linked again");
 
     // mei bound her number at level 2 here; the upstream verified the same number: linked
@@ -325,6 +342,7 @@ async fn spoiled_answers_are_refused() {
         Tamper::Expired,
         Tamper::Stale,
         Tamper::NoSub,
+        Tamper::OtherAzp,
     ] {
         op.set(|o| o.tamper = tamper);
         let b = Browser::new();
@@ -381,6 +399,7 @@ async fn spoiled_answers_are_refused() {
         .map(|e| e.detail["reason"].as_str().unwrap_or_default().to_string())
         .collect();
     for why in [
+        "azp",
         "Signature verification failed",
         "nonce mismatch",
         "Invalid issuer",
@@ -394,7 +413,7 @@ async fn spoiled_answers_are_refused() {
     ] {
         assert!(reasons.iter().any(|r| r.contains(why)), "{why}: {reasons:?}");
     }
-    assert!(failures >= 13, "each refusal audited: {failures}");
+    assert!(failures >= 14, "each refusal audited: {failures}");
     assert!(events.iter().all(|e| !e.detail.to_string().contains(SECRET)));
     assert_eq!(s.ops.store.list_accounts(&tenant).await.unwrap().len(), before, "nobody created");
 
@@ -429,8 +448,9 @@ async fn hints_and_private_key_jwt() {
     let (client, secret) = s.add_client(ClientType::Web, app()).await;
 
     let b = Browser::new();
-    let (_, _, login) = b.get(&s, &auth_url(&s.issuer, &client, "")).await.page();
+    let (url, _, login) = b.get(&s, &auth_url(&s.issuer, &client, "")).await.page();
     assert!(upstream_link(&login, "gov").is_none(), "hidden: no button");
+    assert_eq!(b.get(&s, &format!("{url}/via/gov")).await.page().1, 404, "nor reached without the hint");
     let to_op = b.get(&s, &auth_url(&s.issuer, &client, "&kc_idp_hint=gov")).await.left();
     assert!(to_op.as_str().starts_with(&op.issuer), "{to_op}");
     let callback = at_op(&b, to_op.as_str()).await;
@@ -440,7 +460,217 @@ async fn hints_and_private_key_jwt() {
     let assertion = op.state.lock().unwrap().assertions[0].clone();
     assert_eq!(assertion["aud"], op.issuer.as_str(), "addressed to the issuer");
     assert!(op.refused().is_empty(), "{:?}", op.refused());
+    // a client's max_age goes on to the upstream, whose auth_time must then show it
+    let b = Browser::new();
+    let to_op = b.get(&s, &auth_url(&s.issuer, &client, "&idp_hint=gov&max_age=60")).await.left();
+    let callback = at_op(&b, to_op.as_str()).await;
+    assert_eq!(op.state.lock().unwrap().last_authorize["max_age"], "60");
+    let (_, _, page) = b.get(&s, &callback).await.page();
+    assert!(page.contains("通过该方式登录未能完成"), "no auth_time: {page}");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    op.set(|o| o.claims = json!({"auth_time": now - 5}));
+    let b = Browser::new();
+    let to_op = b.get(&s, &auth_url(&s.issuer, &client, "&idp_hint=gov&max_age=60")).await.left();
+    let callback = at_op(&b, to_op.as_str()).await;
+    consent_if_asked(&b, &s, b.get(&s, &callback).await).await.callback();
+    op.set(|o| o.claims = json!({"auth_time": now - 3600}));
+    let b = Browser::new();
+    let to_op = b.get(&s, &auth_url(&s.issuer, &client, "&idp_hint=gov&max_age=60")).await.left();
+    let callback = at_op(&b, to_op.as_str()).await;
+    assert!(b.get(&s, &callback).await.page().2.contains("通过该方式登录未能完成"), "too old");
     // a hint naming no upstream is the sign-in page
     let (_, _, page) = Browser::new().get(&s, &auth_url(&s.issuer, &client, "&idp_hint=nope")).await.page();
     assert!(page.contains("name=\"password\""));
+}
+
+/// A client that takes sign-ins only through the upstream; the upstream's back-channel logout
+/// ending the sessions it began, and every malformed or replayed logout token refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn required_upstream_and_backchannel_logout() {
+    let Some(s) = TestServer::start(Backend::Sqlite).await else { return };
+    let op = FakeOp::start().await;
+    add_upstream(&s, &op, "gov", settings()).await;
+    let (client, _) = s.add_client(ClientType::Web, app()).await;
+    let national = ClientSettings { upstream: Some("gov".into()), ..app() };
+    let (portal, portal_secret) = s.add_client(ClientType::Web, national).await;
+    let nowhere = ClientSettings { upstream: Some("nowhere".into()), ..app() };
+    let refused = s
+        .ops
+        .add_client(
+            "main",
+            idp_server::ops::NewClient {
+                name: "x".into(),
+                client_type: ClientType::Web,
+                redirect_uris: vec![crate::common::REDIRECT.into()],
+                post_logout_redirect_uris: vec![],
+                scope: None,
+                settings: Some(nowhere),
+            },
+        )
+        .await;
+    assert!(refused.unwrap_err().to_string().contains("no upstream"), "an unknown upstream is refused");
+    let lin = s.add_account("lin").await;
+    // (she consented to the portal before: only where her session came from stands between)
+    let now = s.env.now();
+    let grant = idp_core::model::Grant {
+        tenant_id: s.tenant_id().await,
+        account_id: lin,
+        client_id: portal.clone(),
+        scopes: vec!["openid".into()],
+        created_at: now,
+        updated_at: now,
+    };
+    s.ops.store.upsert_grant(&grant).await.unwrap();
+
+    // signed in with a password for one client, the portal still sends her through the upstream
+    let b = Browser::new();
+    b.authorize(&s, &auth_url(&s.issuer, &client, ""), "lin").await.callback();
+    let silent = b.get(&s, &auth_url(&s.issuer, &portal, "&prompt=none")).await.callback();
+    assert_eq!(silent["error"], "login_required");
+    let to_op = b.get(&s, &auth_url(&s.issuer, &portal, "")).await.left();
+    assert!(to_op.as_str().starts_with(&op.issuer), "{to_op}");
+    let callback = at_op(&b, to_op.as_str()).await;
+    let cb = consent_if_asked(&b, &s, b.get(&s, &callback).await).await.callback();
+    assert!(redeem(&s, &portal, &portal_secret.unwrap(), &cb["code"]).await["id_token"].is_string());
+    // now silently
+    let silent = b.get(&s, &auth_url(&s.issuer, &portal, "&prompt=none")).await.callback();
+    assert!(silent.contains_key("code"), "{silent:?}");
+
+    // the upstream's back-channel logout: every refusal first, then the real one
+    let endpoint = format!("{}/upstream/gov/backchannel-logout", s.issuer);
+    let post = |token: String| {
+        let endpoint = endpoint.clone();
+        async move {
+            let res = reqwest::Client::new().post(&endpoint).form(&[("logout_token", token)]).send().await;
+            res.unwrap().status().as_u16()
+        }
+    };
+    let sub = json!({"sub": "gov-subject-1"});
+    let with = |extra: Value| {
+        let mut c = sub.clone();
+        for (k, v) in extra.as_object().unwrap() {
+            c[k] = v.clone();
+        }
+        c
+    };
+    assert_eq!(post(op.logout_token(sub.clone(), true)).await, 400, "another key");
+    assert_eq!(post(op.logout_token(with(json!({"aud": "someone-else"})), false)).await, 400, "aud");
+    assert_eq!(post(op.logout_token(with(json!({"iss": "http://127.0.0.1:9/op"})), false)).await, 400, "iss");
+    assert_eq!(post(op.logout_token(with(json!({"nonce": "n"})), false)).await, 400, "an ID token");
+    assert_eq!(post(op.logout_token(with(json!({"events": null})), false)).await, 400, "no event");
+    assert_eq!(post(op.logout_token(json!({}), false)).await, 400, "neither sub nor sid");
+    assert_eq!(post(op.logout_token(with(json!({"iat": 1})), false)).await, 400, "old");
+    assert_eq!(post("not.a.token".into()).await, 400);
+    let silent = b.get(&s, &auth_url(&s.issuer, &portal, "&prompt=none")).await.callback();
+    assert!(silent.contains_key("code"), "still signed in after the refusals");
+    let token = op.logout_token(sub.clone(), false);
+    assert_eq!(post(token.clone()).await, 200);
+    let silent = b.get(&s, &auth_url(&s.issuer, &portal, "&prompt=none")).await.callback();
+    assert_eq!(silent["error"], "login_required", "the session ended");
+    assert_eq!(post(token).await, 400, "a replayed token");
+    let tenant = s.tenant_id().await;
+    let events = s.ops.store.audit_events(&tenant, 100).await.unwrap();
+    assert!(events.iter().any(|e| e.kind == "upstream_logout" && e.detail["sessions"] == 1));
+}
+
+/// The account's own second factor beside an upstream: asked after an upstream's one-factor
+/// sign-in; not asked where `acr_map` counts the upstream's sign-in as two — but such a session
+/// cannot change the account's factors; always asked of an account holding roles, and on the
+/// sign-in that links an existing account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn second_factors_beside_an_upstream() {
+    let Some(s) = TestServer::start(Backend::Sqlite).await else { return };
+    let op = FakeOp::start().await;
+    let linking = UpstreamSettings { create_accounts: false, link_by_id_number: true, ..settings() };
+    add_upstream(&s, &op, "gov", linking).await;
+    let (client, secret) = s.add_client(ClientType::Web, app()).await;
+    let secret = secret.unwrap();
+    let tenant = s.tenant_id().await;
+    let kim = s.add_account("kim").await;
+    let (totp, _) = crate::step_up::enrol(&s, "kim").await;
+    let staff = idp_server::ops::NewAccount {
+        username: "sam".into(),
+        password: Some(PASSWORD.into()),
+        name: None,
+        phone: None,
+        email: None,
+        roles: vec!["staff".into()],
+    };
+    let sam = s.ops.add_account("main", staff).await.unwrap().id;
+    let (sam_totp, _) = crate::step_up::enrol(&s, "sam").await;
+    for (account, subject) in [(&kim, "kim-at-gov"), (&sam, "sam-at-gov")] {
+        let link = idp_core::model::UpstreamLink {
+            tenant_id: tenant.clone(),
+            upstream_id: "gov".into(),
+            subject: subject.into(),
+            account_id: account.clone(),
+            via: "proved_local".into(),
+            created_at: 1,
+            last_used_at: None,
+            last_acr: None,
+        };
+        assert!(s.ops.store.insert_upstream_link(&link).await.unwrap());
+    }
+    let code = |secret: &idp_core::totp::Secret| {
+        s.env.advance(30);
+        secret.code_at_step(s.env.now() / 30)
+    };
+    let sign_in = |subject: &'static str, acr: &'static str| {
+        op.set(|o| {
+            o.subject = subject.into();
+            o.claims = json!({"acr": acr});
+        });
+        async {
+            let b = Browser::new();
+            let (_, _, login) = b.get(&s, &auth_url(&s.issuer, &client, "")).await.page();
+            let step = through(&b, &s, &login).await.0;
+            (b, step)
+        }
+    };
+
+    // one factor upstream: kim's authenticator is asked; fed with otp is aal2
+    let (b, step) = sign_in("kim-at-gov", "urn:gov:low").await;
+    let (_, _, page) = step.page();
+    let step = crate::step_up::submit_code(&b, &s, &page, &code(&totp)).await;
+    let cb = consent_if_asked(&b, &s, step).await.callback();
+    let id = id_token(&redeem(&s, &client, &secret, &cb["code"]).await);
+    assert_eq!((id["acr"].as_str(), id["amr"].clone()), (Some("aal2"), json!(["fed", "otp", "mfa"])), "{id}");
+
+    // two factors upstream (acr_map): not asked here, but that session cannot change her factors
+    let (b, step) = sign_in("kim-at-gov", "urn:gov:high").await;
+    let cb = consent_if_asked(&b, &s, step).await.callback();
+    let id = id_token(&redeem(&s, &client, &secret, &cb["code"]).await);
+    assert_eq!((id["acr"].as_str(), id["amr"].clone()), (Some("aal2"), json!(["fed", "mfa"])), "{id}");
+    let (_, _, page) = b.get(&s, &format!("{}/t/main/account/security", s.base)).await.page();
+    let csrf = extract(&page, "csrf").unwrap();
+    let (_, _, page) = b.post_form(&s, "/t/main/account/totp/remove", &[("csrf", &csrf)]).await.page();
+    assert!(page.contains("请先使用两步验证重新登录"), "{page}");
+    assert!(s.ops.store.totp(&kim).await.unwrap().is_some_and(|t| t.confirmed), "her authenticator stays");
+
+    // an account holding roles: its own second factor, whatever the upstream says
+    let (b, step) = sign_in("sam-at-gov", "urn:gov:high").await;
+    let (_, _, page) = step.page();
+    assert!(page.contains("name=\"code\""), "{page}");
+    crate::step_up::submit_code(&b, &s, &page, &code(&sam_totp)).await;
+
+    // the sign-in that links an existing account by its verified number: its factor too
+    let mei = s.add_account("mei").await;
+    bind_at_level_2(&s, &mei, NUMBER).await;
+    let (mei_totp, _) = crate::step_up::enrol(&s, "mei").await;
+    op.set(|o| {
+        o.subject = "mei-at-gov".into();
+        o.claims = verified(NUMBER);
+        o.claims["acr"] = json!("urn:gov:high");
+    });
+    let b = Browser::new();
+    let (_, _, login) = b.get(&s, &auth_url(&s.issuer, &client, "")).await.page();
+    let (_, _, page) = through(&b, &s, &login).await.0.page();
+    assert!(page.contains("name=\"code\""), "{page}");
+    assert!(
+        s.ops.store.upstream_links(&mei).await.unwrap().is_empty(),
+        "not linked before her second factor"
+    );
+    let step = crate::step_up::submit_code(&b, &s, &page, &code(&mei_totp)).await;
+    consent_if_asked(&b, &s, step).await.callback();
+    assert_eq!(s.ops.store.upstream_links(&mei).await.unwrap()[0].via, "verified_id");
 }

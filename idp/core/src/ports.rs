@@ -7,7 +7,8 @@ use crate::error::{OAuthError, StoreError};
 use crate::model::{
     Account, AuditEvent, AuthCode, Ceremony, Client, ClientSettings, DeviceGrant, Grant, Interaction,
     LogoutDelivery, PendingSignIn, Profile, RealName, RefreshToken, Session, SigningAlg, SigningKeyRecord,
-    SmsCheck, SmsCode, Tenant, TenantSettings, TotpCredential, Upstream, UpstreamLink, WebauthnCredential,
+    SmsCheck, SmsCode, Tenant, TenantSettings, TotpCredential, Upstream, UpstreamLink, UpstreamSession,
+    WebauthnCredential,
 };
 use crate::org::{Membership, Organisation};
 use crate::token::TokenResponse;
@@ -237,6 +238,19 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<()>;
     /// Unlinks an account from an upstream; `false` if it was not linked.
     async fn delete_upstream_link(&self, account_id: &str, upstream_id: &str) -> Result<bool>;
+    /// Records that a session began through an upstream (replacing an earlier record of it).
+    async fn put_upstream_session(&self, s: &UpstreamSession) -> Result<()>;
+    /// The upstream a session began through, if it did.
+    async fn upstream_session(&self, sid: &str) -> Result<Option<UpstreamSession>>;
+    /// The sessions that began through an upstream for its `subject`, or, with `upstream_sid`,
+    /// for that session of the upstream (OpenID Connect Back-Channel Logout 1.0 §2.6).
+    async fn upstream_session_sids(
+        &self,
+        tenant_id: &str,
+        upstream_id: &str,
+        subject: Option<&str>,
+        upstream_sid: Option<&str>,
+    ) -> Result<Vec<String>>;
 
     /// Stores a new SMS code for the phone and purpose, replacing the previous one.
     /// A kiosk's new device grant; `false` when its user code is live in the tenant already.

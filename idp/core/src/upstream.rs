@@ -56,7 +56,8 @@ fn holds(rule: &LevelRule, acr: Option<&str>, element: Option<&Value>) -> bool {
 
 /// The level of the highest rule that holds for `acr` and `element` (0: none).
 fn level_of(rules: &[LevelRule], acr: Option<&str>, element: Option<&Value>) -> i64 {
-    rules.iter().filter(|r| holds(r, acr, element)).map(|r| r.level.clamp(0, 4)).max().unwrap_or(0)
+    let most = crate::realname::REAL_PERSON;
+    rules.iter().filter(|r| holds(r, acr, element)).map(|r| r.level.clamp(0, most)).max().unwrap_or(0)
 }
 
 /// The level at which a `verified_claims` element's identity counts: that of the highest rule
@@ -147,8 +148,10 @@ pub fn check(s: &UpstreamSettings) -> Result<(), String> {
     if !s.scopes.iter().any(|x| x == "openid") || s.scopes.iter().any(|x| x.is_empty() || x.contains(' ')) {
         return Err("scopes: openid and scope names without spaces".into());
     }
-    if let Some(r) = s.levels.iter().find(|r| !(1..=4).contains(&r.level)) {
-        return Err(format!("levels: a rule's level is 1-4, not {}", r.level));
+    // level 4 is a check in person at this provider's own counter (docs/domain.md): no upstream
+    // answer reaches it
+    if let Some(r) = s.levels.iter().find(|r| !(1..=crate::realname::REAL_PERSON).contains(&r.level)) {
+        return Err(format!("levels: a rule's level is 1-3 (4 is this provider's counter), not {}", r.level));
     }
     if s.levels.iter().any(|r| r.acr.is_none() && r.trust_framework.is_none() && r.assurance_level.is_none())
     {

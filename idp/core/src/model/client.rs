@@ -115,6 +115,11 @@ pub struct ClientSettings {
     /// below it is offered the upgrade inside the sign-in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_realname_level: Option<i64>,
+    /// People sign in to this client only through this upstream identity provider (its id in
+    /// the tenant): the sign-in goes straight to it, and a session that began otherwise signs
+    /// in again through it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<String>,
     /// The acting contexts this client accepts (`self`, `staff`): a staff-only application
     /// accepts only `staff`. Default: `self`.
     #[serde(default = "self_only")]
@@ -193,6 +198,7 @@ impl Default for ClientSettings {
             organisation: None,
             min_acr: None,
             min_realname_level: None,
+            upstream: None,
             contexts: self_only(),
             statutory: false,
             location: None,

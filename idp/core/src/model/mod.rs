@@ -35,4 +35,6 @@ pub use tenant::{
     TenantPolicy, TenantSettings,
 };
 pub use token::{AuthCode, Authorization, DeviceGrant, RefreshToken};
-pub use upstream::{IdentityClaims, LevelRule, Upstream, UpstreamAuth, UpstreamLink, UpstreamSettings};
+pub use upstream::{
+    IdentityClaims, LevelRule, Upstream, UpstreamAuth, UpstreamLink, UpstreamSession, UpstreamSettings,
+};

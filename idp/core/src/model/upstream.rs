@@ -164,6 +164,20 @@ impl std::fmt::Debug for Upstream {
     }
 }
 
+/// A session here that began with a sign-in through an upstream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamSession {
+    /// This provider's session.
+    pub sid: String,
+    pub tenant_id: String,
+    pub upstream_id: String,
+    /// The upstream's `sub`.
+    pub subject: String,
+    /// The upstream's own session (its ID token's `sid`), for its back-channel logout.
+    pub upstream_sid: Option<String>,
+    pub created_at: i64,
+}
+
 /// An account linked to a subject of an upstream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpstreamLink {

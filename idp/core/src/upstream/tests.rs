@@ -45,9 +45,15 @@ fn levels_take_the_highest_rule_that_holds_and_nothing_else() {
     assert_eq!(level_for(&r, None, Some(&verified("eidas", "face", LIN))), 0);
     let both = json!([verified("eidas", "face", LIN), verified("cn_gov", "face", LIN)]);
     assert_eq!(level_for(&r, None, Some(&both)), 3);
-    // a rule past the scale (which check refuses) counts no higher than 4
+    // a rule past the scale (which check refuses) counts no higher than 3: level 4 is a check
+    // in person at this provider's counter, which no upstream makes
     let wild = vec![LevelRule { acr: Some("x".into()), level: 9, ..Default::default() }];
-    assert_eq!(level_for(&wild, Some("x"), None), 4);
+    assert_eq!(level_for(&wild, Some("x"), None), 3);
+    let counter = UpstreamSettings {
+        levels: vec![LevelRule { acr: Some("x".into()), level: 4, ..Default::default() }],
+        ..settings()
+    };
+    assert!(check(&counter).unwrap_err().contains("1-3"));
 }
 
 #[test]

@@ -24,6 +24,9 @@ pub struct ClientInfo {
     pub min_acr: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_realname_level: Option<i64>,
+    /// The upstream identity provider every sign-in for this client goes through.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<String>,
     pub disabled: bool,
     /// The organisation of the tree the client belongs to (its delegated administrators
     /// manage it).
@@ -147,6 +150,9 @@ pub struct ClientRequest {
     pub min_acr: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_realname_level: Option<i64>,
+    /// Sign-ins only through this upstream identity provider (its id; "" for none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contexts: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

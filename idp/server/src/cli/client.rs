@@ -74,6 +74,10 @@ pub enum ClientCmd {
         /// the upgrade.
         #[arg(long, value_parser = clap::value_parser!(i64).range(1..=4))]
         min_realname_level: Option<i64>,
+        /// People sign in to it only through this upstream identity provider (its id: `idp
+        /// upstream list`), e.g. the national platform.
+        #[arg(long)]
+        upstream: Option<String>,
         /// The acting contexts it accepts (repeat; default self): a staff-only application
         /// takes `--context staff`.
         #[arg(long = "context", value_parser = ["self", "staff", "enterprise"])]
@@ -151,6 +155,7 @@ pub(super) async fn client_command(ops: &Ops, json: bool, cmd: ClientCmd) -> any
             location,
             min_acr,
             min_realname_level,
+            upstream,
             contexts,
             access_token_ttl,
             refresh_token_ttl,
@@ -175,6 +180,7 @@ pub(super) async fn client_command(ops: &Ops, json: bool, cmd: ClientCmd) -> any
                 always_issue_refresh_token: always_refresh,
                 min_acr,
                 min_realname_level,
+                upstream,
                 statutory,
                 sector,
                 location,

@@ -69,7 +69,15 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/t/{tenant}/interaction/{id}/recovery/verify", post(signin::recovery::verify))
         .route("/t/{tenant}/interaction/{id}/sms", get(signin::sms::show))
         .route("/t/{tenant}/interaction/{id}/via/{upstream}", get(signin::upstream::start))
+        .route(
+            "/t/{tenant}/interaction/{id}/link",
+            get(signin::upstream_link::confirm_page).post(signin::upstream_link::confirm),
+        )
         .route("/t/{tenant}/upstream/{upstream}/callback", get(signin::upstream::callback))
+        .route(
+            "/t/{tenant}/upstream/{upstream}/backchannel-logout",
+            post(signin::upstream_logout::backchannel),
+        )
         // self-registration and the forgotten password (`register`, `reset`)
         .route("/t/{tenant}/interaction/{id}/{flow}", get(signin::selfservice::show))
         .route("/t/{tenant}/interaction/{id}/{flow}/send", post(signin::selfservice::send))

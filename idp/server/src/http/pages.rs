@@ -305,6 +305,21 @@ pub struct MessagePage<'a> {
     pub home: Option<&'a str>,
 }
 
+/// Whether to link an upstream's answer to the account just signed in to
+/// (`signin::upstream_link`).
+#[derive(Template)]
+#[template(path = "link_confirm.html")]
+pub struct LinkConfirmPage<'a> {
+    pub t: &'a Texts,
+    pub lang_switch: Option<String>,
+    pub upstream: String,
+    pub username: &'a str,
+    /// The name the upstream verified, masked.
+    pub name: Option<String>,
+    pub action: String,
+    pub csrf: &'a str,
+}
+
 #[derive(Template)]
 #[template(path = "logout_confirm.html")]
 pub struct LogoutConfirmPage<'a> {

@@ -136,6 +136,13 @@ pub fn apply(s: &mut ClientSettings, req: &ClientRequest) -> anyhow::Result<()> 
             _ => bail!("min_realname_level is 0 (none) to 4"),
         }
     }
+    if let Some(u) = &req.upstream {
+        s.upstream = match u.as_str() {
+            "" => None,
+            id if crate::ops::valid_slug(id) => Some(id.into()),
+            _ => bail!("upstream is the id of one of the tenant's upstream identity providers"),
+        };
+    }
     if let Some(c) = &req.contexts {
         if c.is_empty() || c.iter().any(|x| !matches!(x.as_str(), "self" | "staff" | "enterprise")) {
             bail!("contexts are some of self, staff, enterprise");
@@ -288,6 +295,16 @@ fn type_limits(t: ClientType, s: &ClientSettings) -> anyhow::Result<()> {
 impl Ops {
     /// `req` with the metadata fetched from `saml_metadata_url` (through the outbound rules, at
     /// most 256 KiB, 10 s) when no metadata was given inline.
+    /// The upstream a client requires is one of the tenant's.
+    pub(crate) async fn check_upstream(&self, slug: &str, s: &ClientSettings) -> anyhow::Result<()> {
+        if let Some(id) = &s.upstream
+            && !self.upstreams(slug).await?.iter().any(|u| &u.id == id)
+        {
+            bail!("the tenant has no upstream identity provider {id:?}");
+        }
+        Ok(())
+    }
+
     async fn with_fetched_metadata(&self, req: &ClientRequest) -> anyhow::Result<ClientRequest> {
         let mut req = req.clone();
         let (Some(url), None) = (&req.saml_metadata_url, &req.saml_metadata) else { return Ok(req) };
@@ -378,6 +395,7 @@ impl Ops {
         settings.id_token_alg = suite.default_alg();
         let req = &self.with_fetched_metadata(req).await?;
         apply(&mut settings, req)?;
+        self.check_upstream(slug, &settings).await?;
         check_profile_alg(&suite, &settings)?;
         type_limits(client_type, &settings)?;
         self.check_cas_overlap(slug, None, &settings).await?;
@@ -417,6 +435,9 @@ impl Ops {
         }
         let req = &self.with_fetched_metadata(req).await?;
         apply(&mut client.settings, req)?;
+        if req.upstream.is_some() {
+            self.check_upstream(slug, &client.settings).await?;
+        }
         if req.id_token_signed_response_alg.is_some() {
             check_profile_alg(
                 &idp_core::suite::Suite::of(&self.tenant(slug).await?.settings.crypto),
@@ -503,6 +524,7 @@ pub fn client_info(c: &Client, secret: Option<String>) -> ClientInfo {
         },
         min_acr: c.settings.min_acr.clone(),
         min_realname_level: c.settings.min_realname_level,
+        upstream: c.settings.upstream.clone(),
         disabled: c.disabled,
         organisation_id: c.settings.organisation_id.clone(),
         purposes: c.settings.purposes.clone(),

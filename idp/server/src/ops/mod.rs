@@ -501,6 +501,7 @@ impl Ops {
             bail!("web and spa clients need at least one --redirect-uri");
         }
         let mut settings = new.settings.unwrap_or_default();
+        self.check_upstream(slug, &settings).await?;
         settings.redirect_uris = new.redirect_uris;
         settings.post_logout_redirect_uris = new.post_logout_redirect_uris;
         if let Some(scope) = new.scope {

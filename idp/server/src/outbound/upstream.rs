@@ -16,7 +16,7 @@
 //!   signature with a key of the upstream's JWKS and only with the operator's asymmetric
 //!   algorithms (never `none` or HMAC), `iss`, `aud` (and `azp` with several audiences),
 //!   `exp`, `iat` within five minutes ahead and ten behind, and `nonce`, all against this
-//!   provider's clock.
+//!   provider's clock; and `azp`, which the crate leaves unchecked, checked here.
 //!
 //! Every request goes through the outbound policy's client (`super::Policy`): no redirects, a
 //! timeout, bodies cut off at [`MAX_BODY`].
@@ -123,6 +123,8 @@ pub struct AuthRequest<'a> {
     pub verified_claims: bool,
     /// `prompt=login`: the person authenticates at the upstream again.
     pub fresh: bool,
+    /// The client's `max_age`, passed on.
+    pub max_age: Option<i64>,
 }
 
 /// The authorization request's URL.
@@ -151,6 +153,9 @@ pub fn authorize_url(p: &Provider, r: &AuthRequest<'_>) -> Result<String, String
         }
         if r.fresh {
             q.append_pair("prompt", "login");
+        }
+        if let Some(m) = r.max_age {
+            q.append_pair("max_age", &m.to_string());
         }
     }
     Ok(u.into())
@@ -216,7 +221,8 @@ pub async fn exchange(
     let (status, body) = json_of(req.form(&form), "token").await?;
     if status != 200 {
         let code = body["error"].as_str().unwrap_or("no error code");
-        return Err(format!("token: HTTP {status}, {}", code.chars().take(64).collect::<String>()));
+        let code: String = code.chars().filter(char::is_ascii_graphic).take(64).collect();
+        return Err(format!("token: HTTP {status}, {code}"));
     }
     if !body["token_type"].as_str().is_some_and(|t| t.eq_ignore_ascii_case("bearer")) {
         return Err("token: the token type is not Bearer".into());
@@ -244,6 +250,8 @@ type UpstreamIdToken =
 #[derive(Clone)]
 pub struct Answer {
     pub subject: String,
+    /// When the person authenticated at the upstream.
+    pub auth_time: Option<i64>,
     pub acr: Option<String>,
     pub verified_claims: Option<Value>,
     pub sid: Option<String>,
@@ -284,14 +292,54 @@ pub fn verify_id_token(
                 if iat > now + 300 || iat < now - 600 { Err(format!("issued at {iat}")) } else { Ok(()) }
             });
     let claims = token.claims(&verifier, &Nonce::new(nonce.to_string())).map_err(|e| e.to_string())?;
+    // openidconnect 4.1 leaves `azp` unchecked (its check is commented out): an ID token
+    // issued to another party is not ours, whatever its audience
+    if claims.authorized_party().is_some_and(|azp| azp.as_str() != client_id) {
+        return Err("the ID token's azp is another client".into());
+    }
     let subject = claims.subject().as_str();
     if subject.is_empty() || subject.len() > 255 || subject.chars().any(char::is_control) {
         return Err("the subject is empty, too long or not text".into());
     }
     Ok(Answer {
         subject: subject.to_string(),
+        auth_time: claims.auth_time().map(|t| t.timestamp()),
         acr: claims.auth_context_ref().map(|a| a.as_str().to_string()).filter(|a| a.len() <= 255),
         verified_claims: claims.additional_claims().verified_claims.clone(),
         sid: claims.additional_claims().sid.clone().filter(|s| s.len() <= 255),
     })
+}
+
+/// Verifies a compact JWS from `p` (a logout token): signed by a signing key of its JWKS (the
+/// header's `kid`, or any key without one) with one of `algs` (asymmetric only); its claims.
+pub fn verify_jws(p: &Provider, token: &str, algs: &[String]) -> Result<Value, String> {
+    use openidconnect::JsonWebKey;
+    if token.len() > 16 * 1024 {
+        return Err("the token is too long".into());
+    }
+    let parts: Vec<&str> = token.split('.').collect();
+    let [h, c, sig] = parts[..] else { return Err("not a compact JWS".into()) };
+    let decode = |part: &str| idp_core::crypto::b64_decode(part).ok_or_else(|| "not base64url".to_string());
+    let header: Value = serde_json::from_slice(&decode(h)?).map_err(|_| "the header is not JSON")?;
+    let name = header["alg"].as_str().unwrap_or_default();
+    if !algs.iter().any(|a| a == name) || !idp_core::upstream::ID_TOKEN_ALGS.contains(&name) {
+        return Err(format!("the algorithm {name:?} is not accepted"));
+    }
+    let alg: CoreJwsSigningAlgorithm =
+        serde_json::from_value(Value::String(name.to_string())).map_err(|_| "unknown algorithm")?;
+    let kid = header["kid"].as_str();
+    let signature = decode(sig)?;
+    let message = format!("{h}.{c}");
+    let signing = openidconnect::core::CoreJsonWebKeyUse::Signature;
+    let verified = p
+        .jwks
+        .keys()
+        .iter()
+        .filter(|k| kid.is_none_or(|kid| k.key_id().is_some_and(|id| id.as_str() == kid)))
+        .filter(|k| k.key_use().is_none_or(|u| *u == signing))
+        .any(|k| k.verify_signature(&alg, message.as_bytes(), &signature).is_ok());
+    if !verified {
+        return Err("the signature is not the upstream's".into());
+    }
+    serde_json::from_slice(&decode(c)?).map_err(|_| "the claims are not JSON".into())
 }

@@ -131,6 +131,9 @@ pub struct AppState {
     anchored: std::sync::Mutex<HashMap<String, i64>>,
     /// The outbound rules and client for upstream identity providers, made on first use.
     upstream_http: std::sync::OnceLock<Option<(crate::outbound::Policy, reqwest::Client)>>,
+    /// Upstreams' metadata as discovered for the redirect to them, by issuer, with when
+    /// (kept a minute: a start costs no requests to the upstream; the callback reads afresh).
+    upstream_providers: std::sync::Mutex<HashMap<String, (i64, crate::outbound::upstream::Provider)>>,
 }
 
 /// The shared state as handlers of every room (pages, protocol endpoints, admin API) take it.
@@ -200,7 +203,31 @@ impl AppState {
             anchored_at: std::sync::Mutex::new(0),
             anchored: Default::default(),
             upstream_http: Default::default(),
+            upstream_providers: Default::default(),
         }
+    }
+
+    /// An upstream's metadata for the redirect to it: from the last minute's discovery, or
+    /// discovered now.
+    pub async fn upstream_provider(
+        &self,
+        http: &reqwest::Client,
+        policy: &crate::outbound::Policy,
+        issuer: &str,
+    ) -> Result<crate::outbound::upstream::Provider, String> {
+        let now = self.env().now();
+        if let Ok(map) = self.upstream_providers.lock()
+            && let Some((at, p)) = map.get(issuer)
+            && now - at < 60
+        {
+            return Ok(p.clone());
+        }
+        let p = crate::outbound::upstream::discover(http, policy, issuer).await?;
+        if let Ok(mut map) = self.upstream_providers.lock() {
+            map.retain(|_, (at, _)| now - *at < 60);
+            map.insert(issuer.to_string(), (now, p.clone()));
+        }
+        Ok(p)
     }
 
     /// The outbound rules and the client that reaches upstream identity providers

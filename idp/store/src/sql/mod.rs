@@ -24,7 +24,8 @@ mod upstream;
 use idp_core::model::{
     Account, AuditEvent, AuthCode, Ceremony, Client, ClientSettings, DeviceGrant, Grant, Interaction,
     LogoutDelivery, PendingSignIn, Profile, RealName, RefreshToken, Session, SigningAlg, SigningKeyRecord,
-    SmsCheck, SmsCode, Tenant, TenantSettings, TotpCredential, Upstream, UpstreamLink, WebauthnCredential,
+    SmsCheck, SmsCode, Tenant, TenantSettings, TotpCredential, Upstream, UpstreamLink, UpstreamSession,
+    WebauthnCredential,
 };
 use idp_core::org::{Membership, Organisation};
 use idp_core::ports::{Issue, IssueFn, Redeem, Result, Rotate};
@@ -486,6 +487,24 @@ impl idp_core::Store for This {
 
     async fn delete_upstream_link(&self, account_id: &str, upstream_id: &str) -> Result<bool> {
         self.sql_delete_upstream_link(account_id, upstream_id).await
+    }
+
+    async fn put_upstream_session(&self, s: &UpstreamSession) -> Result<()> {
+        self.sql_put_upstream_session(s).await
+    }
+
+    async fn upstream_session(&self, sid: &str) -> Result<Option<UpstreamSession>> {
+        self.sql_upstream_session(sid).await
+    }
+
+    async fn upstream_session_sids(
+        &self,
+        tenant_id: &str,
+        upstream_id: &str,
+        subject: Option<&str>,
+        upstream_sid: Option<&str>,
+    ) -> Result<Vec<String>> {
+        self.sql_upstream_session_sids(tenant_id, upstream_id, subject, upstream_sid).await
     }
 
     async fn put_sms_code(&self, c: &SmsCode) -> Result<()> {

@@ -254,6 +254,8 @@ impl This {
              session_clients.sid)",
             "DELETE FROM cas_session_tickets WHERE NOT EXISTS (SELECT 1 FROM sessions WHERE sessions.sid = \
              cas_session_tickets.sid)",
+            "DELETE FROM upstream_sessions WHERE NOT EXISTS (SELECT 1 FROM sessions WHERE sessions.sid = \
+             upstream_sessions.sid)",
             "DELETE FROM saml_participations WHERE NOT EXISTS (SELECT 1 FROM sessions WHERE sessions.sid = \
              saml_participations.sid)",
             "DELETE FROM cas_pgts WHERE expires_at < $1 OR NOT EXISTS (SELECT 1 FROM sessions WHERE \

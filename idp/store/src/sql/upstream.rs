@@ -1,7 +1,7 @@
 //! Upstream identity providers and the accounts linked to their subjects
 //! (`idp_core::upstream`).
 
-use idp_core::model::{Upstream, UpstreamLink};
+use idp_core::model::{Upstream, UpstreamLink, UpstreamSession};
 use idp_core::ports::Result;
 
 use super::super::This;
@@ -68,12 +68,12 @@ impl This {
 
     pub(crate) async fn sql_delete_upstream(&self, tenant_id: &str, id: &str) -> Result<bool> {
         let mut tx = self.write.begin().await.map_err(map_err)?;
-        sqlx::query("DELETE FROM upstream_links WHERE tenant_id = $1 AND upstream_id = $2")
-            .bind(tenant_id)
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
+        for sql in [
+            "DELETE FROM upstream_links WHERE tenant_id = $1 AND upstream_id = $2",
+            "DELETE FROM upstream_sessions WHERE tenant_id = $1 AND upstream_id = $2",
+        ] {
+            sqlx::query(sql).bind(tenant_id).bind(id).execute(&mut *tx).await.map_err(map_err)?;
+        }
         let gone = sqlx::query("DELETE FROM upstreams WHERE tenant_id = $1 AND id = $2")
             .bind(tenant_id)
             .bind(id)
@@ -172,5 +172,66 @@ impl This {
             .map_err(map_err)?
             .rows_affected();
         Ok(gone > 0)
+    }
+
+    pub(crate) async fn sql_put_upstream_session(&self, s: &UpstreamSession) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO upstream_sessions (sid, tenant_id, upstream_id, subject, upstream_sid, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sid) DO UPDATE SET tenant_id = $2, upstream_id = $3, \
+             subject = $4, upstream_sid = $5, created_at = $6",
+        )
+        .bind(&s.sid)
+        .bind(&s.tenant_id)
+        .bind(&s.upstream_id)
+        .bind(&s.subject)
+        .bind(&s.upstream_sid)
+        .bind(s.created_at)
+        .execute(&self.write)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    pub(crate) async fn sql_upstream_session(&self, sid: &str) -> Result<Option<UpstreamSession>> {
+        let row: Option<(String, String, String, String, Option<String>, i64)> = sqlx::query_as(
+            "SELECT sid, tenant_id, upstream_id, subject, upstream_sid, created_at FROM upstream_sessions \
+             WHERE sid = $1",
+        )
+        .bind(sid)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(row.map(|(sid, tenant_id, upstream_id, subject, upstream_sid, created_at)| UpstreamSession {
+            sid,
+            tenant_id,
+            upstream_id,
+            subject,
+            upstream_sid,
+            created_at,
+        }))
+    }
+
+    pub(crate) async fn sql_upstream_session_sids(
+        &self,
+        tenant_id: &str,
+        upstream_id: &str,
+        subject: Option<&str>,
+        upstream_sid: Option<&str>,
+    ) -> Result<Vec<String>> {
+        // (both absent: nothing, never every session of the upstream)
+        if subject.is_none() && upstream_sid.is_none() {
+            return Ok(vec![]);
+        }
+        sqlx::query_scalar(
+            "SELECT sid FROM upstream_sessions WHERE tenant_id = $1 AND upstream_id = $2 AND ($3 IS NULL OR \
+             subject = $3) AND ($4 IS NULL OR upstream_sid = $4) ORDER BY sid",
+        )
+        .bind(tenant_id)
+        .bind(upstream_id)
+        .bind(subject)
+        .bind(upstream_sid)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)
     }
 }

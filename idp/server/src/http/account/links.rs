@@ -27,7 +27,7 @@ pub struct LinkRow {
 }
 
 /// The provider's name in the page's language (its id when it has none).
-fn name_of(t: &TenantCtx, texts: &Texts, id: &str) -> String {
+pub(crate) fn name_of(t: &TenantCtx, texts: &Texts, id: &str) -> String {
     let Some(u) = t.upstreams.iter().find(|u| u.id == id) else { return id.to_string() };
     let s = &u.settings;
     let name = if texts.html_lang == "en" && !s.name_en.is_empty() { &s.name_en } else { &s.name_zh };
@@ -90,10 +90,25 @@ pub async fn unlink(
         return show_account(&state, &t, lang, &headers, &session, &account, Section::Security, problem)
             .await;
     }
+    let links = state.store().upstream_links(&account.id).await.unwrap_or_default();
+    let subject = links.into_iter().find(|l| l.upstream_id == upstream).map(|l| l.subject);
     match state.store().delete_upstream_link(&account.id, &upstream).await {
         Ok(true) => {
             let detail = json!({"upstream": upstream, "sid": session.sid});
             audit(&state, &t.tenant.id, "upstream_unlinked", Some(&account.id), None, None, detail).await;
+            // the sessions it began end with it (this one too, if it did)
+            if let Some(subject) = subject {
+                let from = Some(account.id.as_str());
+                crate::http::signin::upstream_logout::end_sessions_from(
+                    &state,
+                    &t,
+                    &upstream,
+                    Some(&subject),
+                    None,
+                    from,
+                )
+                .await;
+            }
             see_other(&Section::Security.url(&t))
         }
         Ok(false) => see_other(&Section::Security.url(&t)),

@@ -129,7 +129,11 @@ pub(crate) async fn may_change_factors(
 ) -> Result<bool, OAuthError> {
     let used = |m: &str| session.amr.iter().any(|a| a == m);
     let recovered = t.tenant.settings.factors.sms_recovery && used("pwd") && used("sms");
-    if policy::satisfies(&session.acr, Some("aal2")) || recovered {
+    // a session an upstream's answer alone made aal2 (`fed` with `mfa`) used none of the
+    // account's own factors here: it cannot change them (a compromised upstream would keep
+    // the account after it is disabled)
+    let upstream_alone = used("fed") && !(used("otp") || used("hwk") || used("swk"));
+    if (policy::satisfies(&session.acr, Some("aal2")) && !upstream_alone) || recovered {
         return Ok(true);
     }
     let totp = matches!(state.store().totp(&session.account_id).await?, Some(c) if c.confirmed);

@@ -87,6 +87,25 @@ pub async fn proceed(
         }
         (s, _) => s,
     };
+    // A party that takes sign-ins only through one upstream: a session that began otherwise
+    // signs in again (through it: the interaction goes straight there).
+    let step = match (step, session) {
+        (s @ (Step::Consent | Step::Done(..)), Some(session)) => {
+            match crate::http::signin::upstream::short_of(state, t, ask, session).await {
+                None => s,
+                Some(false) => Step::Refuse(OAuthError::new(
+                    "temporarily_unavailable",
+                    "The upstream identity provider this client requires is not available.",
+                )),
+                Some(true) if ask.passive => Step::Refuse(OAuthError::new(
+                    "login_required",
+                    "The client needs a sign-in through its upstream identity provider.",
+                )),
+                Some(true) => Step::Login,
+            }
+        }
+        (s, _) => s,
+    };
     // The acting context goes into the release; with more than one to choose from, the
     // interaction asks (when no page may be shown, the party hears it needs interaction).
     let step = match (step, session) {

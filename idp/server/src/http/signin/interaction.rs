@@ -45,6 +45,8 @@ pub(crate) struct Loaded {
     pub statutory: bool,
     /// Why the client receives each scope (its register entry), shown beside the item.
     pub purposes: std::collections::BTreeMap<String, String>,
+    /// The upstream identity provider every sign-in for the client goes through.
+    pub required_upstream: Option<String>,
 }
 
 pub(crate) async fn load(
@@ -77,11 +79,16 @@ pub(crate) async fn load(
     if !bound {
         return Err(expired(lang));
     }
-    let (client_name, organisation, statutory, purposes) =
+    let (client_name, organisation, statutory, purposes, required_upstream) =
         match state.store().client(&t.tenant.id, &ask.party).await {
-            Ok(Some(c)) => (c.name, c.settings.organisation, c.settings.statutory, c.settings.purposes),
-            _ if ask.first_party => (lang.texts().account_title.to_string(), None, false, Default::default()),
-            _ => (ask.party.clone(), None, false, Default::default()),
+            Ok(Some(c)) => {
+                let s = c.settings;
+                (c.name, s.organisation, s.statutory, s.purposes, s.upstream)
+            }
+            _ if ask.first_party => {
+                (lang.texts().account_title.to_string(), None, false, Default::default(), None)
+            }
+            _ => (ask.party.clone(), None, false, Default::default(), None),
         };
     let offered = &t.tenant.settings.factors;
     let sms = state.sms.is_some() && offered.sms_signin;
@@ -104,6 +111,7 @@ pub(crate) async fn load(
         verifier,
         statutory,
         purposes,
+        required_upstream,
     })
 }
 
@@ -145,7 +153,29 @@ pub async fn show(
         )
         .await
     } else {
+        let required = l.required_upstream.clone();
         match session_of(&state, &l, &headers).await {
+            // a client that takes sign-ins only through one upstream: a session that began
+            // otherwise signs in again through it
+            Ok(Some((session, _)))
+                if required
+                    .as_deref()
+                    .is_some_and(|r| crate::http::signin::upstream::offered(&l, r).is_some())
+                    && !crate::http::signin::upstream::came_through(
+                        &state,
+                        &session,
+                        required.as_deref(),
+                    )
+                    .await =>
+            {
+                crate::http::signin::upstream::begin(
+                    &state,
+                    &l,
+                    &headers,
+                    required.as_deref().unwrap_or_default(),
+                )
+                .await
+            }
             Ok(Some((session, _))) if !crate::http::signin::factor::satisfied(&state, &l, &session).await => {
                 crate::http::signin::factor::step_up(&state, &l, &headers, &session).await
             }
@@ -165,7 +195,7 @@ pub async fn show(
                 }
             }
             // a client's hint (`idp_hint`) goes straight to that upstream
-            Ok(None) => match l.ask.upstream_hint.as_deref() {
+            Ok(None) => match required.as_deref().or(l.ask.upstream_hint.as_deref()) {
                 Some(hint) if crate::http::signin::upstream::offered(&l, hint).is_some() => {
                     crate::http::signin::upstream::begin(&state, &l, &headers, hint).await
                 }
@@ -568,10 +598,16 @@ pub(crate) async fn signed_in(
     if let Err(e) = state.store().set_interaction_session(&l.interaction.id, &session.sid).await {
         return error_page(l.lang, &e.into());
     }
-    // an upstream's answer waiting for the person to prove an account here is linked to this
-    // one (never by a sign-in through an upstream)
-    if !l.t.upstreams.is_empty() && !session.amr.iter().any(|m| m == "fed") {
-        crate::http::signin::upstream_link::link_proved(state, l, account_id, ip).await;
+    // a sign-in through an upstream: its link, binding and session record; any other sign-in
+    // with an upstream's answer waiting in this interaction: the person is asked whether to
+    // link it (`upstream_link.rs`)
+    let mut ask_link = None;
+    if !l.t.upstreams.is_empty() {
+        if session.amr.iter().any(|m| m == "fed") {
+            crate::http::signin::upstream_link::signed_in_through(state, l, &session, ip).await;
+        } else {
+            ask_link = crate::http::signin::upstream_link::waiting_link(state, l).await;
+        }
     }
     let client_id = &l.ask.party;
     let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default();
@@ -589,7 +625,10 @@ pub(crate) async fn signed_in(
     let mut interaction = l.interaction.clone();
     interaction.session_sid = Some(session.sid.clone());
     interaction.pending = None;
-    let mut res = engine::resume(state, &l.t, headers, &interaction, Some(&session), true, l.lang).await;
+    let mut res = match ask_link {
+        Some(r) => r,
+        None => engine::resume(state, &l.t, headers, &interaction, Some(&session), true, l.lang).await,
+    };
     let cookie = crate::http::set_cookie(state, SESSION_COOKIE, &value, &tenant_path(&l.t), None);
     res.headers_mut().append(header::SET_COOKIE, cookie);
     res

@@ -18,3 +18,4 @@ pub mod selfservice;
 pub mod sms;
 pub mod upstream;
 pub mod upstream_link;
+pub mod upstream_logout;

@@ -17,7 +17,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use idp_core::OAuthError;
 use idp_core::crypto::{b64, b64_decode, random_token, sha256_hex};
-use idp_core::model::{Ceremony, Upstream};
+use idp_core::model::{Ceremony, Session, Upstream};
+use idp_core::signin::SignInRequest;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -26,7 +27,7 @@ use crate::http::session::audit;
 use crate::http::signin::interaction::{Loaded, load, login_page};
 use crate::http::{State, param, parse_params, see_other};
 use crate::outbound::upstream::{self as rp, ClientAuth};
-use crate::state::AppState;
+use crate::state::{AppState, TenantCtx};
 
 /// How long a person may take at the upstream.
 const CEREMONY_TTL: i64 = 10 * 60;
@@ -38,6 +39,12 @@ struct Started {
     upstream: String,
     nonce: String,
     verifier: String,
+    /// When the person was sent (a fresh sign-in must have happened after it).
+    at: i64,
+    /// The client's `max_age`, passed on and checked against the upstream's `auth_time`.
+    max_age: Option<i64>,
+    /// The client asked for a fresh sign-in (`prompt=login`).
+    fresh: bool,
 }
 
 fn ceremony_key(state: &str) -> String {
@@ -62,7 +69,35 @@ pub(crate) fn redirect_uri(state: &AppState, slug: &str, upstream: &str) -> Stri
 /// The upstream `id` if this interaction may use it: enabled, and (when hidden) asked for by
 /// the client's hint.
 pub(crate) fn offered<'a>(l: &'a Loaded, id: &str) -> Option<&'a Upstream> {
-    l.t.upstreams.iter().find(|u| u.id == id && !u.disabled)
+    let hinted = l.ask.upstream_hint.as_deref() == Some(id) || l.required_upstream.as_deref() == Some(id);
+    l.t.upstreams.iter().find(|u| u.id == id && !u.disabled && (!u.settings.hidden || hinted))
+}
+
+/// Whether `session` began through the upstream `id` (`None`: any way will do).
+pub(crate) async fn came_through(state: &AppState, session: &Session, id: Option<&str>) -> bool {
+    let Some(id) = id else { return true };
+    matches!(state.store().upstream_session(&session.sid).await, Ok(Some(r)) if r.upstream_id == id)
+}
+
+/// Whether the party of `ask` takes sign-ins only through an upstream that `session` did not
+/// begin through: `Some(true)` when that upstream is offered, `Some(false)` when it is not
+/// (disabled or removed: no other way will do). One read of the client, for tenants with
+/// upstreams.
+pub(crate) async fn short_of(
+    state: &AppState,
+    t: &TenantCtx,
+    ask: &SignInRequest,
+    session: &Session,
+) -> Option<bool> {
+    if t.upstreams.is_empty() {
+        return None;
+    }
+    let Ok(Some(client)) = state.store().client(&t.tenant.id, &ask.party).await else { return None };
+    let required = client.settings.upstream.as_deref()?;
+    if came_through(state, session, Some(required)).await {
+        return None;
+    }
+    Some(t.upstreams.iter().any(|u| u.id == required && !u.disabled))
 }
 
 /// The buttons of the sign-in page: `(href, words)` of each upstream shown.
@@ -88,12 +123,22 @@ pub(crate) fn buttons(l: &Loaded) -> Vec<(String, String)> {
 pub async fn start(
     state: State,
     Path((slug, id, upstream)): Path<(String, String, String)>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
     let l = match load(&state, &slug, &id, &headers).await {
         Ok(l) => l,
         Err(r) => return r,
     };
+    // each start costs requests to the upstream and a record here: counted as sign-in attempts
+    let ip = crate::http::client_ip(&state, &headers, peer);
+    let now = state.env().now();
+    let key = format!("{}:{ip}", l.t.tenant.id);
+    if let Err(wait) = state.limits.signin_ip.check_shared(state.store(), now, &key).await {
+        let texts = l.lang.texts();
+        let page = login_page(&l, &headers, Some(texts.too_many.into()), "", StatusCode::TOO_MANY_REQUESTS);
+        return crate::http::limited(page, wait);
+    }
     begin(&state, &l, &headers, &upstream).await
 }
 
@@ -106,10 +151,10 @@ pub(crate) async fn begin(state: &AppState, l: &Loaded, headers: &HeaderMap, id:
     let Some((policy, http)) = state.upstream_http() else {
         return login_page(l, headers, Some(texts.up_unavailable.into()), "", StatusCode::BAD_GATEWAY);
     };
-    let provider = match rp::discover(http, policy, &u.issuer).await {
+    let provider = match state.upstream_provider(http, policy, &u.issuer).await {
         Ok(p) => p,
         Err(why) => {
-            tracing::warn!(upstream = %u.id, reason = %why, "an upstream could not be reached");
+            tracing::warn!(upstream = %u.id, reason = %clean(&why), "an upstream could not be reached");
             return login_page(l, headers, Some(texts.up_unavailable.into()), "", StatusCode::BAD_GATEWAY);
         }
     };
@@ -120,6 +165,9 @@ pub(crate) async fn begin(state: &AppState, l: &Loaded, headers: &HeaderMap, id:
         upstream: u.id.clone(),
         nonce: nonce.clone(),
         verifier: verifier.clone(),
+        at: env.now(),
+        max_age: l.ask.max_age,
+        fresh: l.ask.force,
     };
     let key = ceremony_key(&st);
     let plain = serde_json::to_vec(&started).unwrap_or_default();
@@ -145,11 +193,12 @@ pub(crate) async fn begin(state: &AppState, l: &Loaded, headers: &HeaderMap, id:
         acr_values: &s.acr_values,
         verified_claims: s.request_verified_claims,
         fresh: l.ask.force,
+        max_age: l.ask.max_age,
     };
     match rp::authorize_url(&provider, &request) {
         Ok(url) => see_other(&url),
         Err(why) => {
-            tracing::warn!(upstream = %u.id, reason = %why, "an upstream's authorization endpoint is unusable");
+            tracing::warn!(upstream = %u.id, reason = %clean(&why), "an upstream's authorization endpoint is unusable");
             login_page(l, headers, Some(texts.up_unavailable.into()), "", StatusCode::BAD_GATEWAY)
         }
     }
@@ -244,6 +293,17 @@ pub async fn callback(
         Ok(a) => a,
         Err(why) => return fail(format!("ID token: {why}")).await,
     };
+    // the client's demand of a fresh or recent sign-in holds at the upstream too (its
+    // `auth_time`, OpenID Connect Core §3.1.2.1)
+    if started.fresh || started.max_age.is_some() {
+        let Some(auth_time) = answer.auth_time else {
+            return fail("no auth_time for a fresh or recent sign-in".into()).await;
+        };
+        let stale = started.max_age.is_some_and(|m| now - auth_time > m + 60);
+        if stale || (started.fresh && auth_time < started.at - 60) {
+            return fail(format!("auth_time {auth_time} is older than asked")).await;
+        }
+    }
     let required = &u.settings.acr_required;
     if !required.is_empty() && !answer.acr.as_ref().is_some_and(|a| required.contains(a)) {
         return fail(format!("acr {:?} is not one the upstream must assert", answer.acr)).await;
@@ -279,9 +339,15 @@ pub(crate) async fn failed(
     why: String,
     ip: &str,
 ) -> Response {
-    let why: String = why.chars().take(300).collect();
+    let why = clean(&why);
     tracing::warn!(upstream = %u.id, reason = %why, "a sign-in through an upstream failed");
     let detail = json!({"upstream": u.id, "reason": why});
     audit(state, &l.t.tenant.id, "upstream_failure", None, Some(&l.ask.party), Some(ip), detail).await;
     login_page(l, headers, Some(l.lang.texts().up_failed.into()), "", StatusCode::OK)
+}
+
+/// Text from an upstream as logs and the audit trail keep it: no control characters (no
+/// forged log lines), at most 300 characters.
+fn clean(why: &str) -> String {
+    why.chars().filter(|c| !c.is_control()).take(300).collect()
 }

@@ -3,44 +3,68 @@
 //! just in time, the person asked to prove their account here first, and the real-name level
 //! the operator's rules give what the upstream verified.
 //!
-//! - **Proving an account here.** When nothing links the answer, the person signs in once with
-//!   their account here in the same interaction; the upstream's answer waits, sealed, in a
-//!   ceremony record of the interaction and is linked when that sign-in completes
-//!   ([`link_proved`]). A sign-in through an upstream proves nothing here (it never links
-//!   another upstream's answer).
+//! - **Nothing is written before the sign-in completes.** The answer waits, sealed, in a
+//!   ceremony record of the interaction (`upstream-arrival:`) while the account's own second
+//!   factor is asked; the link, the raised binding and the record of the session's upstream
+//!   are written when the session starts ([`signed_in_through`]). Only an account created just
+//!   in time is written at once, with its link (and removed again if the link loses a race).
+//! - **Proving an account here.** When nothing links the answer, the person signs in with
+//!   their account here in the same interaction; the answer waits (`upstream-link:`) and, once
+//!   that sign-in completes, the person is asked in plain words whether to link it — naming the
+//!   upstream and the (masked) name it verified — and nothing is linked without that click
+//!   ([`waiting_link`], [`confirm`]): a browser that was sent to an upstream where someone
+//!   else was signed in (a shared kiosk) links nothing by itself. A sign-in through an upstream
+//!   never proves an account.
 //! - **The session's level.** The upstream's sign-in is one factor (`amr` `fed`), and the
 //!   account's own second factor follows as after a password. Where the operator's `acr_map`
-//!   counts the upstream's sign-in as `aal2`, it stands for both (`fed` with `mfa`), except for
-//!   accounts holding roles: an administrator's or clerk's second factor is always their own
-//!   (a compromised upstream never reaches a privileged account with its answer alone).
+//!   counts the upstream's sign-in as `aal2`, it stands for both (`fed` with `mfa`) — but not
+//!   for the sign-in that makes a link to an existing account, and never for accounts holding
+//!   roles: their second factor is always their own. Such a session cannot change the account's
+//!   factors either (`crate::http::account::may_change_factors`).
 //! - **The real-name binding** is raised, never lowered, to the level the rules give the
-//!   upstream's verified identity, with its evidence (method `upstream`, the upstream, its
-//!   reference, its time); an identity that is not the account's never gets here (refused by
-//!   `decide_link`).
+//!   upstream's verified identity (at most 3), with its evidence (method `upstream`, the
+//!   upstream, its reference, its time); an identity that is not the account's never gets here
+//!   (refused by `decide_link`).
 
+use std::net::SocketAddr;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use idp_core::OAuthError;
-use idp_core::model::{Account, RealName, Upstream, UpstreamLink};
+use idp_core::model::{Account, RealName, Session, Upstream, UpstreamLink, UpstreamSession};
 use idp_core::realname;
 use idp_core::upstream::{LinkDecision, LinkFacts, Proving, VerifiedIdentity, decide_link, read_identity};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::http::pages::error_page;
+use crate::http::pages::{LinkConfirmPage, error_page, render, with_form_action};
 use crate::http::session::audit;
-use crate::http::signin::interaction::{Loaded, first_factor_done, login_page, login_page_with};
+use crate::http::signin::engine;
+use crate::http::signin::interaction::{
+    Loaded, first_factor_done, load, login_page, login_page_with, posted, session_of,
+};
 use crate::http::signin::upstream::{open, seal};
+use crate::http::{param, see_other};
 use crate::outbound::upstream::Answer;
 use crate::state::{AppState, TenantCtx};
 
-/// An upstream's answer waiting for the person to prove their account here.
+/// An upstream's answer waiting: for the person to prove their account here (`upstream-link:`),
+/// or for the sign-in it began to complete (`upstream-arrival:`, with the account it reaches).
 #[derive(Serialize, Deserialize)]
 struct Waiting {
     upstream: String,
     subject: String,
     acr: Option<String>,
+    #[serde(default)]
+    upstream_sid: Option<String>,
     identity: Option<Identity>,
+    #[serde(default)]
+    account_id: Option<String>,
+    /// The link to make when the sign-in completes (`verified_id`).
+    #[serde(default)]
+    new_link: Option<String>,
 }
 
 /// A [`VerifiedIdentity`] as kept (sealed) while it waits.
@@ -82,6 +106,36 @@ impl From<Identity> for VerifiedIdentity {
 
 fn waiting_key(interaction: &str) -> String {
     format!("upstream-link:{interaction}")
+}
+
+fn arrival_key(interaction: &str) -> String {
+    format!("upstream-arrival:{interaction}")
+}
+
+/// Keeps `w` sealed under `key` until the interaction expires.
+async fn keep(state: &AppState, l: &Loaded, key: String, w: &Waiting) -> Result<(), OAuthError> {
+    let plain = serde_json::to_vec(w).unwrap_or_default();
+    let record = idp_core::model::Ceremony {
+        state: seal(state, &l.t, &plain, &key),
+        key,
+        tenant_id: l.t.tenant.id.clone(),
+        account_id: w.account_id.clone(),
+        expires_at: l.interaction.expires_at,
+    };
+    Ok(state.store().put_ceremony(&record).await?)
+}
+
+/// Takes what waits under `key` (once).
+async fn take(state: &AppState, l: &Loaded, key: &str) -> Option<Waiting> {
+    let record = match state.store().take_ceremony(key, state.env().now()).await {
+        Ok(Some(r)) if r.tenant_id == l.t.tenant.id => r,
+        Ok(_) => return None,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read an upstream's answer waiting in an interaction");
+            return None;
+        }
+    };
+    open(state, &record.state, key).and_then(|p| serde_json::from_slice(&p).ok())
 }
 
 /// What the store knows about an answer: the subject's link and its account's binding, the
@@ -165,12 +219,19 @@ pub(crate) async fn arrived(
         }
         LinkDecision::Create => match create(state, l, identity.as_ref()).await {
             Ok(account) => {
+                // linked at once: an account nobody can reach never stays behind (a second
+                // callback for the same subject that lost the race removes its account again)
+                if let Err(r) = link(state, l, u, &answer.subject, &account, "created", ip).await {
+                    if let Err(e) = state.store().delete_account(tenant_id, &account.id).await {
+                        tracing::warn!(error = %e, "could not remove an account whose link lost a race");
+                    }
+                    return r;
+                }
                 let detail = json!({"via": "upstream", "upstream": u.id});
                 let client = Some(l.ask.party.as_str());
                 audit(state, tenant_id, "account_registered", Some(&account.id), client, Some(ip), detail)
                     .await;
-                complete(state, l, headers, u, answer, identity.as_ref(), &account.id, Some("created"), ip)
-                    .await
+                complete(state, l, headers, u, answer, identity.as_ref(), &account.id, None, ip).await
             }
             Err(e) => error_page(l.lang, &e),
         },
@@ -179,19 +240,13 @@ pub(crate) async fn arrived(
                 upstream: u.id.clone(),
                 subject: answer.subject.clone(),
                 acr: answer.acr.clone(),
+                upstream_sid: answer.sid.clone(),
                 identity: identity.as_ref().map(Identity::from),
-            };
-            let key = waiting_key(&l.interaction.id);
-            let plain = serde_json::to_vec(&waiting).unwrap_or_default();
-            let record = idp_core::model::Ceremony {
-                state: seal(state, &l.t, &plain, &key),
-                key,
-                tenant_id: tenant_id.clone(),
                 account_id: None,
-                expires_at: l.interaction.expires_at,
+                new_link: None,
             };
-            if let Err(e) = state.store().put_ceremony(&record).await {
-                return error_page(l.lang, &e.into());
+            if let Err(e) = keep(state, l, waiting_key(&l.interaction.id), &waiting).await {
+                return error_page(l.lang, &e);
             }
             let detail = json!({"upstream": u.id});
             audit(state, tenant_id, "upstream_link_needed", None, Some(&l.ask.party), Some(ip), detail).await;
@@ -274,21 +329,23 @@ async fn complete(
             .await;
         return login_page(l, headers, Some(texts.up_unusable.into()), "", StatusCode::FORBIDDEN);
     }
-    if let Some(via) = new_link
-        && let Err(r) = link(state, l, u, &answer.subject, &account, via, ip).await
-    {
-        return r;
+    // written when the sign-in completes (after the account's second factor, if it has one)
+    let waiting = Waiting {
+        upstream: u.id.clone(),
+        subject: answer.subject.clone(),
+        acr: answer.acr.clone(),
+        upstream_sid: answer.sid.clone(),
+        identity: identity.map(Identity::from),
+        account_id: Some(account.id.clone()),
+        new_link: new_link.map(str::to_string),
+    };
+    if let Err(e) = keep(state, l, arrival_key(&l.interaction.id), &waiting).await {
+        return error_page(l.lang, &e);
     }
-    if let Err(e) =
-        state.store().touch_upstream_link(tenant_id, &u.id, &answer.subject, now, answer.acr.as_deref()).await
-    {
-        tracing::warn!(error = %e, "could not note an upstream link's use");
-    }
-    if let Some(i) = identity {
-        bind(state, &l.t, &account, u, i).await;
-    }
+    // the upstream's aal2 stands for both factors only on an account it already reached, and
+    // never on one holding roles
     let strong = idp_core::upstream::session_acr(&u.settings, answer.acr.as_deref()) == "aal2";
-    let amr = if strong && account.roles.is_empty() {
+    let amr = if strong && account.roles.is_empty() && new_link.is_none() {
         vec!["fed".to_string(), "mfa".to_string()]
     } else {
         vec!["fed".to_string()]
@@ -320,7 +377,7 @@ async fn link(
     };
     match state.store().insert_upstream_link(&record).await {
         Ok(true) => {
-            let detail = json!({"upstream": u.id, "via": via});
+            let detail = json!({"upstream": u.id, "via": via, "subject": subject});
             audit(
                 state,
                 &l.t.tenant.id,
@@ -404,25 +461,144 @@ pub(crate) async fn bind(
     }
 }
 
-/// The person proved `account_id` here in an interaction where an upstream's answer waits for
-/// it: link the two (or, refused, leave them apart and say why in the audit trail). Called
-/// when a sign-in that did not come through an upstream completes.
-pub(crate) async fn link_proved(state: &AppState, l: &Loaded, account_id: &str, ip: &str) {
+/// A sign-in through an upstream completed (`session`): the link it makes, the link's use,
+/// the binding raised, and the record of the session's upstream.
+pub(crate) async fn signed_in_through(state: &AppState, l: &Loaded, session: &Session, ip: &str) {
+    let Some(w) = take(state, l, &arrival_key(&l.interaction.id)).await else { return };
+    if w.account_id.as_deref() != Some(session.account_id.as_str()) {
+        return;
+    }
+    let Some(u) = l.t.upstreams.iter().find(|u| u.id == w.upstream) else { return };
+    let store = state.store();
+    let account = match store.account(&l.t.tenant.id, &session.account_id).await {
+        Ok(Some(a)) => a,
+        _ => return,
+    };
+    let now = state.env().now();
+    if let Some(via) = w.new_link.as_deref() {
+        let via = if via == "verified_id" { "verified_id" } else { "proved_local" };
+        if link(state, l, u, &w.subject, &account, via, ip).await.is_err() {
+            return;
+        }
+    }
+    if let Err(e) = store.touch_upstream_link(&l.t.tenant.id, &u.id, &w.subject, now, w.acr.as_deref()).await
+    {
+        tracing::warn!(error = %e, "could not note an upstream link's use");
+    }
+    if let Some(i) = w.identity {
+        bind(state, &l.t, &account, u, &i.into()).await;
+    }
+    let record = UpstreamSession {
+        sid: session.sid.clone(),
+        tenant_id: l.t.tenant.id.clone(),
+        upstream_id: u.id.clone(),
+        subject: w.subject,
+        upstream_sid: w.upstream_sid,
+        created_at: now,
+    };
+    if let Err(e) = store.put_upstream_session(&record).await {
+        tracing::warn!(error = %e, "could not record a session's upstream");
+    }
+}
+
+/// A sign-in that did not come through an upstream completed in an interaction where an
+/// upstream's answer waits to be linked: to the page that asks whether to link it.
+pub(crate) async fn waiting_link(state: &AppState, l: &Loaded) -> Option<Response> {
     let key = waiting_key(&l.interaction.id);
-    let record = match state.store().take_ceremony(&key, state.env().now()).await {
-        Ok(Some(r)) if r.tenant_id == l.t.tenant.id => r,
-        Ok(_) => return,
-        Err(e) => return tracing::warn!(error = %e, "could not read an upstream answer waiting to be linked"),
+    let w = take(state, l, &key).await?;
+    // (kept again for the page's answer)
+    keep(state, l, key, &w).await.ok()?;
+    Some(see_other(&format!("/t/{}/interaction/{}/link", l.t.tenant.slug, l.interaction.id)))
+}
+
+/// A name as the confirmation shows it: the first character, the rest masked.
+fn masked(name: &str) -> String {
+    let mut chars = name.chars();
+    chars.next().map(|c| std::iter::once(c).chain(chars.map(|_| '*')).collect()).unwrap_or_default()
+}
+
+/// `GET /t/{tenant}/interaction/{id}/link`: link the upstream's answer to the account just
+/// signed in to?
+pub async fn confirm_page(
+    state: crate::http::State,
+    Path((slug, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let l = match load(&state, &slug, &id, &headers).await {
+        Ok(l) => l,
+        Err(r) => return r,
     };
-    let Some(waiting) =
-        open(state, &record.state, &key).and_then(|p| serde_json::from_slice::<Waiting>(&p).ok())
-    else {
+    let (session, username) = match session_of(&state, &l, &headers).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return see_other(&engine::interaction_url(&l.t, &l.interaction.id)),
+        Err(e) => return error_page(l.lang, &e),
+    };
+    let key = waiting_key(&l.interaction.id);
+    let Some(w) = take(&state, &l, &key).await else {
+        return engine::resume(&state, &l.t, &headers, &l.interaction, Some(&session), true, l.lang).await;
+    };
+    if let Err(e) = keep(&state, &l, key, &w).await {
+        return error_page(l.lang, &e);
+    }
+    let texts = l.lang.texts();
+    let csrf = crate::http::cookie(&headers, crate::http::session::BROWSER_COOKIE).unwrap_or_default();
+    let page = LinkConfirmPage {
+        t: texts,
+        lang_switch: None,
+        upstream: crate::http::account::links::name_of(&l.t, texts, &w.upstream),
+        username: &username,
+        name: w.identity.as_ref().map(|i| masked(&i.name)),
+        action: format!("/t/{}/interaction/{}/link", l.t.tenant.slug, l.interaction.id),
+        csrf: &csrf,
+    };
+    with_form_action(render(StatusCode::OK, &page), Some(&l.ask.return_to))
+}
+
+/// `POST /t/{tenant}/interaction/{id}/link`: the person's answer (`decision` `link` or not),
+/// then on with the sign-in.
+pub async fn confirm(
+    state: crate::http::State,
+    Path((slug, id)): Path<(String, String)>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (l, params) = match posted(&state, &slug, &id, &headers, &body).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let (session, _) = match session_of(&state, &l, &headers).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return see_other(&engine::interaction_url(&l.t, &l.interaction.id)),
+        Err(e) => return error_page(l.lang, &e),
+    };
+    let ip = crate::http::client_ip(&state, &headers, peer);
+    if let Some(w) = take(&state, &l, &waiting_key(&l.interaction.id)).await {
+        if param(&params, "decision") == Some("link") {
+            link_proved(&state, &l, &session.account_id, w, &ip).await;
+        } else {
+            let detail = json!({"upstream": w.upstream});
+            audit(
+                &state,
+                &l.t.tenant.id,
+                "upstream_link_declined",
+                Some(&session.account_id),
+                None,
+                Some(&ip),
+                detail,
+            )
+            .await;
+        }
+    }
+    engine::resume(&state, &l.t, &headers, &l.interaction, Some(&session), true, l.lang).await
+}
+
+/// The person proved `account_id` here and agreed to link the upstream's answer `w` to it.
+async fn link_proved(state: &AppState, l: &Loaded, account_id: &str, w: Waiting, ip: &str) {
+    let Some(u) = l.t.upstreams.iter().find(|u| u.id == w.upstream && !u.disabled) else {
         return;
     };
-    let Some(u) = l.t.upstreams.iter().find(|u| u.id == waiting.upstream && !u.disabled) else {
-        return;
-    };
-    let identity: Option<VerifiedIdentity> = waiting.identity.map(Into::into);
+    let identity: Option<VerifiedIdentity> = w.identity.map(Into::into);
     let (account, binding) = match (
         state.store().account(&l.t.tenant.id, account_id).await,
         state.store().real_name(account_id).await,
@@ -430,14 +606,14 @@ pub(crate) async fn link_proved(state: &AppState, l: &Loaded, account_id: &str, 
         (Ok(Some(a)), Ok(b)) => (a, b),
         _ => return,
     };
-    let known = match known(state, &l.t, u, &waiting.subject, identity.as_ref()).await {
+    let known = match known(state, &l.t, u, &w.subject, identity.as_ref()).await {
         Ok(k) => k,
         Err(e) => return tracing::warn!(error = %e.description, "could not read an upstream link"),
     };
     let proving = Proving { account_id, binding: binding.as_ref(), via: "proved_local" };
     match decide_link(&known.facts(u, identity.as_ref(), Some(proving))) {
         LinkDecision::SignIn { new_link: Some(via), .. } => {
-            if link(state, l, u, &waiting.subject, &account, via, ip).await.is_ok()
+            if link(state, l, u, &w.subject, &account, via, ip).await.is_ok()
                 && let Some(i) = &identity
             {
                 bind(state, &l.t, &account, u, i).await;

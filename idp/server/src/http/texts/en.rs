@@ -389,4 +389,12 @@ pub static EN: Texts = Texts {
     links_remove: "Unlink",
     links_remove_effect: "You will no longer be able to sign in to this account that way; signing in that way again will ask you to confirm with your account here.",
     link_last_way: "This is your only way to sign in to this account, so it cannot be unlinked. Set a password or add a passkey first.",
+    link_title: "Link a way to sign in",
+    link_ask_before: "Link the account you just used at ",
+    link_ask_after: " to your account here, ",
+    link_ask_end: "?",
+    link_name: "Name verified there: ",
+    link_effect: "Once linked, you can sign in to this account that way. If it was not you who just signed in there, choose “Don't link”.",
+    link_yes: "Link and continue",
+    link_no: "Don't link: continue",
 };

@@ -399,4 +399,12 @@ pub struct Texts {
     pub links_remove: &'static str,
     pub links_remove_effect: &'static str,
     pub link_last_way: &'static str,
+    pub link_title: &'static str,
+    pub link_ask_before: &'static str,
+    pub link_ask_after: &'static str,
+    pub link_ask_end: &'static str,
+    pub link_name: &'static str,
+    pub link_effect: &'static str,
+    pub link_yes: &'static str,
+    pub link_no: &'static str,
 }

@@ -389,4 +389,12 @@ pub static ZH: Texts = Texts {
     links_remove: "取消关联",
     links_remove_effect: "取消后将不能再通过该方式登录本账号；以后再次通过该方式登录时，需要重新用本平台账号确认。",
     link_last_way: "这是您登录本账号的唯一方式，不能取消关联。请先设置密码或添加通行密钥。",
+    link_title: "关联登录方式",
+    link_ask_before: "是否将您刚才在",
+    link_ask_after: "使用的账号，关联到本平台账号 ",
+    link_ask_end: "？",
+    link_name: "该方式核验的姓名：",
+    link_effect: "关联后，您可以直接通过该方式登录本账号。如果刚才在该方式登录的不是您本人，请选择“不关联”。",
+    link_yes: "关联并继续",
+    link_no: "不关联，继续",
 };
