@@ -8,7 +8,9 @@ CREATE TABLE upstream_sessions (
     tenant_id TEXT NOT NULL,
     upstream_id TEXT NOT NULL,
     subject TEXT NOT NULL,
+    account_id TEXT NOT NULL,
     upstream_sid TEXT,
     created_at BIGINT NOT NULL
 );
 CREATE INDEX upstream_sessions_subject ON upstream_sessions (tenant_id, upstream_id, subject);
+CREATE INDEX upstream_sessions_upstream_sid ON upstream_sessions (tenant_id, upstream_id, upstream_sid);

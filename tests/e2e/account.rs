@@ -66,7 +66,10 @@ async fn account_pages(backend: Backend) {
 
     // this session signed in with the password only: it cannot turn the factor off
     let (_, _, refused) = post(&b, &s, &on, &[]).await.page();
-    assert!(refused.contains("data-on=\"true\"") && refused.contains("请先使用两步验证"), "{refused}");
+    assert!(
+        refused.contains("data-on=\"true\"") && refused.contains("请先退出，再用本平台的账号重新登录"),
+        "{refused}"
+    );
 
     // the next sign-in asks for a code; that session may turn it off
     s.env.advance(30);
@@ -84,7 +87,7 @@ async fn account_pages(backend: Backend) {
     assert!(on.contains("id=\"recovery-renew\"") && !refused.contains("id=\"recovery-renew\""), "{on}");
     let csrf1 = crate::browser::extract(&refused, "csrf").unwrap();
     let (_, _, no) = b.post_form(&s, renew, &[("csrf", &csrf1)]).await.page();
-    assert!(no.contains("请先使用两步验证"), "a password-only session: {no}");
+    assert!(no.contains("请先退出，再用本平台的账号重新登录"), "a password-only session: {no}");
     let (_, _, forged) = b2.post_form(&s, renew, &[("csrf", "forged")]).await.page();
     assert!(!forged.contains("<li><code>"), "{forged}");
     let csrf2 = crate::browser::extract(&on, "csrf").unwrap();

@@ -138,7 +138,10 @@ async fn passkeys(backend: Backend) {
     let key_id = attr(&page, "data-key");
     let (_, _, refused) =
         b1.post_form(&s, &format!("/t/main/account/keys/{key_id}/remove"), &[("csrf", &csrf)]).await.page();
-    assert!(refused.contains("请先使用两步验证") && refused.contains("data-count=\"1\""), "{refused}");
+    assert!(
+        refused.contains("请先退出，再用本平台的账号重新登录") && refused.contains("data-count=\"1\""),
+        "{refused}"
+    );
 
     // 2. Passwordless sign-in to a client: aal2 from one passkey with user verification.
     let b2 = Browser::new();

@@ -83,6 +83,44 @@ pub async fn upstreams(s: &dyn Store) {
     assert_eq!((touched.last_used_at, touched.last_acr.as_deref()), (Some(40), Some("urn:gov:loa:high")));
     assert_eq!(s.upstream_links("up-1").await.unwrap().len(), 2);
 
+    // the sessions an upstream began: by subject, by its own session, never all at once
+    let began = |sid: &str, subject: &str, upstream_sid: Option<&str>| idp_core::model::UpstreamSession {
+        sid: sid.into(),
+        tenant_id: T1.into(),
+        upstream_id: "gov".into(),
+        subject: subject.into(),
+        account_id: "up-1".into(),
+        upstream_sid: upstream_sid.map(str::to_string),
+        created_at: 50,
+    };
+    s.put_upstream_session(&began("sid-1", "sub-1", Some("op-a"))).await.unwrap();
+    s.put_upstream_session(&began("sid-2", "sub-1", Some("op-b"))).await.unwrap();
+    s.put_upstream_session(&began("sid-3", "sub-9", None)).await.unwrap();
+    assert_eq!(s.upstream_session("sid-1").await.unwrap(), Some(began("sid-1", "sub-1", Some("op-a"))));
+    let sids = |v: Vec<idp_core::model::UpstreamSession>| v.into_iter().map(|r| r.sid).collect::<Vec<_>>();
+    assert_eq!(
+        sids(s.upstream_sessions_of(T1, "gov", Some("sub-1"), None).await.unwrap()),
+        ["sid-1", "sid-2"]
+    );
+    assert_eq!(sids(s.upstream_sessions_of(T1, "gov", None, Some("op-b")).await.unwrap()), ["sid-2"]);
+    assert_eq!(
+        sids(s.upstream_sessions_of(T1, "gov", Some("sub-1"), Some("op-a")).await.unwrap()),
+        ["sid-1"]
+    );
+    assert!(s.upstream_sessions_of(T1, "gov", None, None).await.unwrap().is_empty(), "never all");
+    assert!(
+        s.upstream_sessions_of(T2, "gov", Some("sub-1"), None).await.unwrap().is_empty(),
+        "tenant isolation"
+    );
+    // replaced in place, and forgotten
+    s.put_upstream_session(&began("sid-1", "sub-1", Some("op-c"))).await.unwrap();
+    assert_eq!(s.upstream_session("sid-1").await.unwrap().unwrap().upstream_sid.as_deref(), Some("op-c"));
+    s.delete_upstream_session("sid-2").await.unwrap();
+    assert_eq!(s.upstream_session("sid-2").await.unwrap(), None);
+    // rows whose session is gone go with the expired rows
+    s.purge_expired(100).await.unwrap();
+    assert_eq!(s.upstream_session("sid-1").await.unwrap(), None, "no such session: purged");
+
     // unlinked once
     assert!(s.delete_upstream_link("up-1", "netid").await.unwrap());
     assert!(!s.delete_upstream_link("up-1", "netid").await.unwrap());

@@ -85,28 +85,35 @@ async fn at_upstream(b: &Browser, issuer: &str, mut url: String, login: &str) ->
     panic!("the upstream never sent the browser back");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn node_oidc_provider_as_the_national_platform() {
-    let s = TestServer::start(Backend::Sqlite).await.unwrap();
+/// node oidc-provider on a free port, for this provider's callback; its issuer.
+fn start_node(s: &TestServer) -> (Node, String) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("upstream");
     assert!(
         dir.join("node_modules/oidc-provider").exists(),
         "node oidc-provider is not installed: run scripts/test.sh (it runs npm ci in tests/upstream)"
     );
     let port = free_port();
-    let issuer = format!("http://127.0.0.1:{port}");
     let callback = format!("{}/upstream/gov/callback", s.issuer);
-    let _node = Node(
+    let node = Node(
         Command::new("node")
             .arg("provider.mjs")
             .args([&port.to_string(), &callback, SECRET])
             .current_dir(&dir)
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::null())
             .spawn()
             .expect("node runs"),
     );
+    (node, format!("http://127.0.0.1:{port}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn node_oidc_provider_as_the_national_platform() {
+    let s = TestServer::start(Backend::Sqlite).await.unwrap();
+    let (_node, issuer) = start_node(&s);
+    let port: u16 = issuer.rsplit(':').next().unwrap().parse().unwrap();
     wait_for_port(port, "node oidc-provider").await;
+    let callback = format!("{}/upstream/gov/callback", s.issuer);
 
     let settings = UpstreamSettings {
         name_zh: "国家政务服务平台".into(),
@@ -169,4 +176,46 @@ async fn node_oidc_provider_as_the_national_platform() {
     assert_eq!(subjects[0], subjects[1], "the same account the second time");
     let links = s.ops.store.upstream_links(&subjects[0]).await.unwrap();
     assert_eq!((links[0].subject.as_str(), links[0].via.as_str()), ("ada", "created"));
+}
+
+/// The pages of an upstream sign-in in Chromium (`tests/browser/upstream.mjs`): the sign-in
+/// page's link, the notice when nothing links, the question whether to link, and the linked
+/// provider on the account pages — each audited (axe WCAG 2.1 AA, weight) and pictured in
+/// `docs/screenshots/`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pages_of_an_upstream_sign_in_in_chromium() {
+    let s = TestServer::start(Backend::Sqlite).await.unwrap();
+    let (_node, issuer) = start_node(&s);
+    let port: u16 = issuer.rsplit(':').next().unwrap().parse().unwrap();
+    wait_for_port(port, "node oidc-provider").await;
+    let n = NewUpstream {
+        id: "gov".into(),
+        issuer,
+        client_id: "provincial-idp".into(),
+        auth: UpstreamAuth::ClientSecretBasic,
+        client_secret: Some(SECRET.into()),
+        settings: UpstreamSettings { name_zh: "国家政务服务平台".into(), ..Default::default() },
+    };
+    s.ops.add_upstream_by("main", n, "test").await.unwrap();
+    crate::upstream_signin::settle().await;
+    s.add_account("lin").await;
+    let (client, _) = s.add_client(ClientType::Web, ClientSettings::default()).await;
+    let authorize = auth_url(&s.issuer, &client, "&nonce=n-1");
+    let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
+    let args = [
+        &s.base,
+        &authorize,
+        crate::common::REDIRECT,
+        "lin",
+        crate::common::PASSWORD,
+        &shots.display().to_string(),
+    ];
+    let (ok, stdout) =
+        crate::browser::browser_script("upstream.mjs", args.map(|a| a.to_string()).to_vec(), vec![]).await;
+    assert!(ok, "{stdout}");
+    for step in ["upstream_signin", "upstream_prove", "upstream_link", "linked", "account_links", "done"] {
+        assert!(stdout.contains(&format!("\"step\":\"{step}\"")), "{step}: {stdout}");
+    }
+    let lin = s.ops.account("main", "lin").await.unwrap().id;
+    assert_eq!(s.ops.store.upstream_links(&lin).await.unwrap()[0].subject, "stranger-at-gov");
 }

@@ -71,6 +71,8 @@ pub struct OpState {
     codes: HashMap<String, (String, String, String)>,
     /// The last authorization request's parameters.
     pub last_authorize: HashMap<String, String>,
+    /// The last logout request's parameters (RP-Initiated Logout).
+    pub last_logout: HashMap<String, String>,
     /// Token requests refused, and why.
     pub refused: Vec<String>,
     pub assertions: Vec<Value>,
@@ -118,6 +120,7 @@ impl FakeOp {
             .route("/op/jwks", get(jwks))
             .route("/op/authorize", get(authorize))
             .route("/op/token", post(token))
+            .route("/op/logout", get(logout))
             .with_state((state.clone(), keys.clone()));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
@@ -172,6 +175,7 @@ async fn discovery(State((s, _)): State<Shared>) -> Response {
         "authorization_endpoint": format!("{i}/authorize"),
         "token_endpoint": format!("{i}/token"),
         "jwks_uri": format!("{i}/jwks"),
+        "end_session_endpoint": format!("{i}/logout"),
         "response_types_supported": ["code"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["ES256"],
@@ -211,6 +215,15 @@ async fn authorize(State((s, _)): State<Shared>, Query(q): Query<HashMap<String,
             Iss::Missing => {}
         }
     }
+    Redirect::to(u.as_str()).into_response()
+}
+
+/// RP-Initiated Logout: recorded, and straight back with the state.
+async fn logout(State((s, _)): State<Shared>, Query(q): Query<HashMap<String, String>>) -> Response {
+    s.lock().unwrap().last_logout = q.clone();
+    let mut u =
+        url::Url::parse(q.get("post_logout_redirect_uri").map(String::as_str).unwrap_or_default()).unwrap();
+    u.query_pairs_mut().append_pair("state", q.get("state").map(String::as_str).unwrap_or_default());
     Redirect::to(u.as_str()).into_response()
 }
 

@@ -233,7 +233,17 @@ async fn linking_rules(backend: Backend) {
     let b = Browser::new();
     let cb = app_sign_in(&b, &s, &client, "").await.callback();
     assert_eq!(id_token(&redeem(&s, &client, &secret, &cb["code"]).await)["sub"], lin.as_str());
-    // she has a password besides: she may unlink (and then link again by proving her account)
+    // signed in through the upstream alone, she cannot unlink it (nor change her account): she
+    // has a password of her own
+    let (_, _, page) = b.get(&s, &format!("{}/t/main/account/security", s.base)).await.page();
+    let csrf = extract(&page, "csrf").unwrap();
+    let (_, _, page) = b.post_form(&s, "/t/main/account/links/gov/remove", &[("csrf", &csrf)]).await.page();
+    assert!(page.contains("请先退出，再用本平台的账号重新登录"), "{page}");
+    assert_eq!(s.ops.store.upstream_links(&lin).await.unwrap().len(), 1);
+    // signed in with it, she may (and then links again by proving her account)
+    let b = Browser::new();
+    let (_, _, login) = b.get(&s, &format!("{}/t/main/account", s.base)).await.page();
+    b.sign_in(&s, &login, "lin", PASSWORD).await.page();
     let (_, _, page) = b.get(&s, &format!("{}/t/main/account/security", s.base)).await.page();
     let csrf = extract(&page, "csrf").unwrap();
     b.post_form(&s, "/t/main/account/links/gov/remove", &[("csrf", &csrf)]).await.page();
@@ -269,6 +279,26 @@ async fn linking_rules(backend: Backend) {
     op.set(|o| o.claims = json!({}));
     let cb = app_sign_in(&Browser::new(), &s, &client, "").await.callback();
     assert_eq!(id_token(&redeem(&s, &client, &secret, &cb["code"]).await)["sub"], lin.as_str());
+
+    // an interaction that carried an earlier session (here: to a consent page) confirms no
+    // link: only a sign-in made after the upstream's answer arrived does
+    let kai = s.add_account("kai").await;
+    let (other, _) = s.add_client(ClientType::Web, app()).await;
+    let b = Browser::new();
+    let (_, _, login) = b.get(&s, &format!("{}/t/main/account", s.base)).await.page();
+    b.sign_in(&s, &login, "kai", PASSWORD).await.page();
+    let (url, _, page) = b.get(&s, &auth_url(&s.issuer, &other, "")).await.page();
+    assert!(page.contains("value=\"allow\""), "{page}");
+    op.set(|o| {
+        o.subject = "stranger-at-gov".into();
+        o.claims = json!({});
+    });
+    let to_op = b.get(&s, &format!("{url}/via/gov")).await.left();
+    let callback = at_op(&b, to_op.as_str()).await;
+    let (_, _, page) = b.get(&s, &callback).await.page();
+    let csrf = extract(&page, "csrf").unwrap();
+    b.post_form(&s, &format!("{url}/link"), &[("csrf", &csrf), ("decision", "link")]).await;
+    assert!(s.ops.store.upstream_links(&kai).await.unwrap().is_empty(), "nothing linked to kai");
 
     // an account holding roles is never linked by a number: its holder proves it
     let boss = idp_server::ops::NewAccount {
@@ -531,10 +561,41 @@ async fn required_upstream_and_backchannel_logout() {
     assert!(to_op.as_str().starts_with(&op.issuer), "{to_op}");
     let callback = at_op(&b, to_op.as_str()).await;
     let cb = consent_if_asked(&b, &s, b.get(&s, &callback).await).await.callback();
-    assert!(redeem(&s, &portal, &portal_secret.unwrap(), &cb["code"]).await["id_token"].is_string());
+    assert!(
+        redeem(&s, &portal, portal_secret.as_deref().unwrap(), &cb["code"]).await["id_token"].is_string()
+    );
     // now silently
     let silent = b.get(&s, &auth_url(&s.issuer, &portal, "&prompt=none")).await.callback();
     assert!(silent.contains_key("code"), "{silent:?}");
+
+    // her logout here goes on to the upstream's, and back to the portal's post-logout page
+    let id_token = redeem(&s, &portal, portal_secret.as_deref().unwrap(), &silent["code"]).await["id_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let bye = serde_urlencoded::to_string([
+        ("id_token_hint", id_token.as_str()),
+        ("post_logout_redirect_uri", crate::common::POST_LOGOUT),
+        ("state", "bye-1"),
+    ])
+    .unwrap();
+    let to_op = b.get(&s, &format!("{}/end_session?{bye}", s.issuer)).await.left();
+    assert!(to_op.as_str().starts_with(&format!("{}/logout", op.issuer)), "{to_op}");
+    let back = at_op(&b, to_op.as_str()).await;
+    let asked = op.state.lock().unwrap().last_logout.clone();
+    assert_eq!(asked["client_id"], CLIENT_ID);
+    assert_eq!(asked["post_logout_redirect_uri"], format!("{}/upstream/gov/signed-out", s.issuer));
+    let done = b.get(&s, &back).await.left();
+    assert_eq!(done.as_str(), format!("{}?state=bye-1", crate::common::POST_LOGOUT));
+    // the way back is spent; a state nobody issued leads to the signed-out page, not elsewhere
+    let (_, status, page) = b.get(&s, &back).await.page();
+    assert!(status == 200 && page.contains("id=\"sign-in-again\""), "{page}");
+    let silent = b.get(&s, &auth_url(&s.issuer, &portal, "&prompt=none")).await.callback();
+    assert_eq!(silent["error"], "login_required", "signed out");
+    // in again through the upstream, for the back-channel logout below
+    let to_op = b.get(&s, &auth_url(&s.issuer, &portal, "")).await.left();
+    let callback = at_op(&b, to_op.as_str()).await;
+    consent_if_asked(&b, &s, b.get(&s, &callback).await).await.callback();
 
     // the upstream's back-channel logout: every refusal first, then the real one
     let endpoint = format!("{}/upstream/gov/backchannel-logout", s.issuer);
@@ -644,7 +705,7 @@ async fn second_factors_beside_an_upstream() {
     let (_, _, page) = b.get(&s, &format!("{}/t/main/account/security", s.base)).await.page();
     let csrf = extract(&page, "csrf").unwrap();
     let (_, _, page) = b.post_form(&s, "/t/main/account/totp/remove", &[("csrf", &csrf)]).await.page();
-    assert!(page.contains("请先使用两步验证重新登录"), "{page}");
+    assert!(page.contains("请先退出，再用本平台的账号重新登录"), "{page}");
     assert!(s.ops.store.totp(&kim).await.unwrap().is_some_and(|t| t.confirmed), "her authenticator stays");
 
     // an account holding roles: its own second factor, whatever the upstream says

@@ -244,13 +244,15 @@ pub trait Store: Send + Sync + 'static {
     async fn upstream_session(&self, sid: &str) -> Result<Option<UpstreamSession>>;
     /// The sessions that began through an upstream for its `subject`, or, with `upstream_sid`,
     /// for that session of the upstream (OpenID Connect Back-Channel Logout 1.0 §2.6).
-    async fn upstream_session_sids(
+    async fn upstream_sessions_of(
         &self,
         tenant_id: &str,
         upstream_id: &str,
         subject: Option<&str>,
         upstream_sid: Option<&str>,
-    ) -> Result<Vec<String>>;
+    ) -> Result<Vec<UpstreamSession>>;
+    /// Forgets where a session began (it was signed in again another way).
+    async fn delete_upstream_session(&self, sid: &str) -> Result<()>;
 
     /// Stores a new SMS code for the phone and purpose, replacing the previous one.
     /// A kiosk's new device grant; `false` when its user code is live in the tenant already.

@@ -111,6 +111,9 @@ pub struct UpstreamSettings {
     pub create_accounts: bool,
     /// The ID token signature algorithms accepted (asymmetric only).
     pub id_token_algs: Vec<String>,
+    /// A logout here of a session that began through the upstream goes on to the upstream's
+    /// `end_session_endpoint` (RP-Initiated Logout 1.0), where it has one.
+    pub logout_at_upstream: bool,
 }
 
 impl Default for UpstreamSettings {
@@ -129,6 +132,7 @@ impl Default for UpstreamSettings {
             link_by_id_number: false,
             create_accounts: false,
             id_token_algs: ["RS256", "ES256", "PS256", "EdDSA"].map(String::from).to_vec(),
+            logout_at_upstream: true,
         }
     }
 }
@@ -173,6 +177,8 @@ pub struct UpstreamSession {
     pub upstream_id: String,
     /// The upstream's `sub`.
     pub subject: String,
+    /// The session's account.
+    pub account_id: String,
     /// The upstream's own session (its ID token's `sid`), for its back-channel logout.
     pub upstream_sid: Option<String>,
     pub created_at: i64,

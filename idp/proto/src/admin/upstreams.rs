@@ -51,6 +51,12 @@ pub struct UpstreamInfo {
     pub disabled: bool,
     /// Where the upstream sends people back: register it there.
     pub callback: String,
+    /// Where the upstream sends people back after its logout (post-logout redirect URI).
+    #[serde(default)]
+    pub post_logout_redirect_uri: String,
+    /// Where the upstream posts its logout tokens (back-channel logout URI).
+    #[serde(default)]
+    pub backchannel_logout_uri: String,
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub settings: serde_json::Value,
     pub created_at: i64,

@@ -104,8 +104,9 @@ pub async fn upstream_command(ops: &Ops, json: bool, cmd: UpstreamCmd) -> anyhow
             let v = ops.upstream_info(&tenant.tenant, &u);
             print(json, &v, || {
                 format!(
-                    "added upstream {} ({}); register this callback there: {}",
-                    v.id, v.issuer, v.callback
+                    "added upstream {} ({}); register there the redirect URI {}, the post-logout \
+                     redirect URI {} and the back-channel logout URI {}",
+                    v.id, v.issuer, v.callback, v.post_logout_redirect_uri, v.backchannel_logout_uri
                 )
             })
         }

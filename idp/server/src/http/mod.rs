@@ -74,6 +74,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(signin::upstream_link::confirm_page).post(signin::upstream_link::confirm),
         )
         .route("/t/{tenant}/upstream/{upstream}/callback", get(signin::upstream::callback))
+        .route("/t/{tenant}/upstream/{upstream}/signed-out", get(signin::upstream_logout::signed_out))
         .route(
             "/t/{tenant}/upstream/{upstream}/backchannel-logout",
             post(signin::upstream_logout::backchannel),

@@ -183,6 +183,12 @@ impl Ops {
             has_secret: u.secret_sealed.is_some(),
             disabled: u.disabled,
             callback: format!("{}/upstream/{}/callback", self.config.issuer(slug), u.id),
+            post_logout_redirect_uri: format!("{}/upstream/{}/signed-out", self.config.issuer(slug), u.id),
+            backchannel_logout_uri: format!(
+                "{}/upstream/{}/backchannel-logout",
+                self.config.issuer(slug),
+                u.id
+            ),
             settings: serde_json::to_value(&u.settings).unwrap_or_default(),
             created_at: u.created_at,
             updated_at: u.updated_at,

@@ -497,14 +497,18 @@ impl idp_core::Store for This {
         self.sql_upstream_session(sid).await
     }
 
-    async fn upstream_session_sids(
+    async fn upstream_sessions_of(
         &self,
         tenant_id: &str,
         upstream_id: &str,
         subject: Option<&str>,
         upstream_sid: Option<&str>,
-    ) -> Result<Vec<String>> {
-        self.sql_upstream_session_sids(tenant_id, upstream_id, subject, upstream_sid).await
+    ) -> Result<Vec<UpstreamSession>> {
+        self.sql_upstream_sessions_of(tenant_id, upstream_id, subject, upstream_sid).await
+    }
+
+    async fn delete_upstream_session(&self, sid: &str) -> Result<()> {
+        self.sql_delete_upstream_session(sid).await
     }
 
     async fn put_sms_code(&self, c: &SmsCode) -> Result<()> {

@@ -176,14 +176,15 @@ impl This {
 
     pub(crate) async fn sql_put_upstream_session(&self, s: &UpstreamSession) -> Result<()> {
         sqlx::query(
-            "INSERT INTO upstream_sessions (sid, tenant_id, upstream_id, subject, upstream_sid, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sid) DO UPDATE SET tenant_id = $2, upstream_id = $3, \
-             subject = $4, upstream_sid = $5, created_at = $6",
+            "INSERT INTO upstream_sessions (sid, tenant_id, upstream_id, subject, account_id, upstream_sid, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (sid) DO UPDATE SET tenant_id = $2, \
+             upstream_id = $3, subject = $4, account_id = $5, upstream_sid = $6, created_at = $7",
         )
         .bind(&s.sid)
         .bind(&s.tenant_id)
         .bind(&s.upstream_id)
         .bind(&s.subject)
+        .bind(&s.account_id)
         .bind(&s.upstream_sid)
         .bind(s.created_at)
         .execute(&self.write)
@@ -193,45 +194,66 @@ impl This {
     }
 
     pub(crate) async fn sql_upstream_session(&self, sid: &str) -> Result<Option<UpstreamSession>> {
-        let row: Option<(String, String, String, String, Option<String>, i64)> = sqlx::query_as(
-            "SELECT sid, tenant_id, upstream_id, subject, upstream_sid, created_at FROM upstream_sessions \
-             WHERE sid = $1",
-        )
-        .bind(sid)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err)?;
-        Ok(row.map(|(sid, tenant_id, upstream_id, subject, upstream_sid, created_at)| UpstreamSession {
-            sid,
-            tenant_id,
-            upstream_id,
-            subject,
-            upstream_sid,
-            created_at,
-        }))
+        let rows = self.upstream_sessions_where("sid = $1", sid, None, None, None).await?;
+        Ok(rows.into_iter().next())
     }
 
-    pub(crate) async fn sql_upstream_session_sids(
+    pub(crate) async fn sql_upstream_sessions_of(
         &self,
         tenant_id: &str,
         upstream_id: &str,
         subject: Option<&str>,
         upstream_sid: Option<&str>,
-    ) -> Result<Vec<String>> {
+    ) -> Result<Vec<UpstreamSession>> {
         // (both absent: nothing, never every session of the upstream)
         if subject.is_none() && upstream_sid.is_none() {
             return Ok(vec![]);
         }
-        sqlx::query_scalar(
-            "SELECT sid FROM upstream_sessions WHERE tenant_id = $1 AND upstream_id = $2 AND ($3 IS NULL OR \
-             subject = $3) AND ($4 IS NULL OR upstream_sid = $4) ORDER BY sid",
+        self.upstream_sessions_where(
+            "tenant_id = $1 AND upstream_id = $2 AND ($3 IS NULL OR subject = $3) AND ($4 IS NULL OR \
+             upstream_sid = $4)",
+            tenant_id,
+            Some(upstream_id),
+            subject,
+            upstream_sid,
         )
-        .bind(tenant_id)
-        .bind(upstream_id)
-        .bind(subject)
-        .bind(upstream_sid)
-        .fetch_all(&self.pool)
         .await
-        .map_err(map_err)
+    }
+
+    async fn upstream_sessions_where(
+        &self,
+        condition: &str,
+        first: &str,
+        second: Option<&str>,
+        third: Option<&str>,
+        fourth: Option<&str>,
+    ) -> Result<Vec<UpstreamSession>> {
+        let sql = format!(
+            "SELECT sid, tenant_id, upstream_id, subject, account_id, upstream_sid, created_at FROM \
+             upstream_sessions WHERE {condition} ORDER BY sid"
+        );
+        let mut q = sqlx::query_as::<_, (String, String, String, String, String, Option<String>, i64)>(
+            sqlx::AssertSqlSafe(sql),
+        )
+        .bind(first);
+        if second.is_some() {
+            q = q.bind(second).bind(third).bind(fourth);
+        }
+        let rows = q.fetch_all(&self.pool).await.map_err(map_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(sid, tenant_id, upstream_id, subject, account_id, upstream_sid, created_at)| {
+                UpstreamSession { sid, tenant_id, upstream_id, subject, account_id, upstream_sid, created_at }
+            })
+            .collect())
+    }
+
+    pub(crate) async fn sql_delete_upstream_session(&self, sid: &str) -> Result<()> {
+        sqlx::query("DELETE FROM upstream_sessions WHERE sid = $1")
+            .bind(sid)
+            .execute(&self.write)
+            .await
+            .map_err(map_err)?;
+        Ok(())
     }
 }

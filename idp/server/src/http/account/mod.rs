@@ -132,8 +132,19 @@ pub(crate) async fn may_change_factors(
     // a session an upstream's answer alone made aal2 (`fed` with `mfa`) used none of the
     // account's own factors here: it cannot change them (a compromised upstream would keep
     // the account after it is disabled)
-    let upstream_alone = used("fed") && !(used("otp") || used("hwk") || used("swk"));
-    if (policy::satisfies(&session.acr, Some("aal2")) && !upstream_alone) || recovered {
+    // A session that used none of the account's own factors here — an upstream's answer alone
+    // (`fed`, with `mfa` or not) — changes the factors, contact details or the account only
+    // of an account with no credential of its own (created through the upstream): a
+    // compromised upstream cannot keep an account it reached after it is disabled.
+    if used("fed") && !(used("otp") || used("hwk") || used("swk")) {
+        let Some(a) = state.store().account(&t.tenant.id, &session.account_id).await? else {
+            return Ok(false);
+        };
+        let totp = state.store().totp(&a.id).await?.is_some_and(|c| c.confirmed);
+        let keys = !state.store().webauthn_credentials(&a.id).await?.is_empty();
+        return Ok(a.password_hash.is_none() && a.phone_verified_at.is_none() && !totp && !keys);
+    }
+    if policy::satisfies(&session.acr, Some("aal2")) || recovered {
         return Ok(true);
     }
     let totp = matches!(state.store().totp(&session.account_id).await?, Some(c) if c.confirmed);

@@ -120,6 +120,12 @@ pub async fn end(
         .into_iter()
         .filter(|s| if which == "others" { s.sid != session.sid } else { s.sid == which })
         .collect();
+    // this browser's own session, if it began through an upstream, is signed out there too
+    let home = format!("/t/{}/account", t.tenant.slug);
+    let onward = match ending.iter().any(|s| s.sid == session.sid) {
+        true => crate::http::signin::upstream_logout::onward(&state, &t, &session.sid, Some(&home)).await,
+        false => None,
+    };
     // their clients are told (back-channel); this browser's own also loads the front-channel
     // pages below
     let frames = match crate::http::signed_out::end_sessions(&state, &t, &ending, Some(&session.sid)).await {
@@ -139,14 +145,13 @@ pub async fn end(
     .await;
     if ending.iter().any(|s| s.sid == session.sid) {
         // this browser's own: signed out here too
-        let home = format!("/t/{}/account", t.tenant.slug);
         let tx = lang.texts();
         return crate::http::signed_out::here(
             &state,
             &t,
             lang,
             &frames,
-            Some(&home),
+            Some(onward.as_deref().unwrap_or(&home)),
             (tx.signed_out, tx.signed_out_text),
         );
     }

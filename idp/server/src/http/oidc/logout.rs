@@ -227,7 +227,11 @@ async fn finish(
     ip: &str,
 ) -> Response {
     let mut frames = vec![];
+    // a session that began through an upstream: its logout goes on there, then to `redirect`
+    let mut onward = None;
     if let Some(s) = session {
+        onward =
+            crate::http::signin::upstream_logout::onward(state, t, &s.sid, plan.redirect.as_deref()).await;
         // every client of the session is told: back-channel in the background, front-channel
         // on the page below
         frames = match crate::http::signed_out::end_sessions(state, t, std::slice::from_ref(s), Some(&s.sid))
@@ -253,7 +257,7 @@ async fn finish(
         t,
         lang,
         &frames,
-        plan.redirect.as_deref(),
+        onward.as_deref().or(plan.redirect.as_deref()),
         (tx.signed_out, tx.signed_out_text),
     )
 }

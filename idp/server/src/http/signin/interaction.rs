@@ -195,6 +195,18 @@ pub async fn show(
                 }
             }
             // a client's hint (`idp_hint`) goes straight to that upstream
+            // a client whose upstream is not offered (disabled, removed) takes no other way
+            Ok(None)
+                if required
+                    .as_deref()
+                    .is_some_and(|r| crate::http::signin::upstream::offered(&l, r).is_none()) =>
+            {
+                let e = OAuthError::new(
+                    "temporarily_unavailable",
+                    "The upstream identity provider this client requires is not available.",
+                );
+                engine::refuse(&state, &l.t, &l.interaction.front, Some(&l.interaction), &e).await
+            }
             Ok(None) => match required.as_deref().or(l.ask.upstream_hint.as_deref()) {
                 Some(hint) if crate::http::signin::upstream::offered(&l, hint).is_some() => {
                     crate::http::signin::upstream::begin(&state, &l, &headers, hint).await
@@ -606,7 +618,7 @@ pub(crate) async fn signed_in(
         if session.amr.iter().any(|m| m == "fed") {
             crate::http::signin::upstream_link::signed_in_through(state, l, &session, ip).await;
         } else {
-            ask_link = crate::http::signin::upstream_link::waiting_link(state, l).await;
+            ask_link = crate::http::signin::upstream_link::waiting_link(state, l, &session).await;
         }
     }
     let client_id = &l.ask.party;

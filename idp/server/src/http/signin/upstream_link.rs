@@ -65,6 +65,9 @@ struct Waiting {
     /// The link to make when the sign-in completes (`verified_id`).
     #[serde(default)]
     new_link: Option<String>,
+    /// The session that proved `account_id` (a waiting link is confirmed only by it).
+    #[serde(default)]
+    sid: Option<String>,
 }
 
 /// A [`VerifiedIdentity`] as kept (sealed) while it waits.
@@ -212,6 +215,10 @@ pub(crate) async fn arrived(
         Err(e) => return error_page(l.lang, &e),
     };
     let decision = decide_link(&known.facts(u, identity.as_ref(), None));
+    let decision = match already_linked(state, u, decision).await {
+        Ok(d) => d,
+        Err(e) => return error_page(l.lang, &e),
+    };
     let tenant_id = &l.t.tenant.id;
     match decision {
         LinkDecision::SignIn { account_id, new_link } => {
@@ -244,6 +251,7 @@ pub(crate) async fn arrived(
                 identity: identity.as_ref().map(Identity::from),
                 account_id: None,
                 new_link: None,
+                sid: None,
             };
             if let Err(e) = keep(state, l, waiting_key(&l.interaction.id), &waiting).await {
                 return error_page(l.lang, &e);
@@ -258,6 +266,18 @@ pub(crate) async fn arrived(
             login_page(l, headers, Some(refusal_text(l, reason).into()), "", StatusCode::FORBIDDEN)
         }
     }
+}
+
+/// A new link to an account that is linked to another subject of the upstream already is
+/// refused (`linked_elsewhere`) before anything happens: an account has one subject of each
+/// upstream.
+async fn already_linked(state: &AppState, u: &Upstream, d: LinkDecision) -> Result<LinkDecision, OAuthError> {
+    if let LinkDecision::SignIn { account_id, new_link: Some(_) } = &d
+        && state.store().upstream_links(account_id).await?.iter().any(|l| l.upstream_id == u.id)
+    {
+        return Ok(LinkDecision::Refuse("linked_elsewhere"));
+    }
+    Ok(d)
 }
 
 fn refusal_text(l: &Loaded, reason: &str) -> &'static str {
@@ -338,6 +358,7 @@ async fn complete(
         identity: identity.map(Identity::from),
         account_id: Some(account.id.clone()),
         new_link: new_link.map(str::to_string),
+        sid: None,
     };
     if let Err(e) = keep(state, l, arrival_key(&l.interaction.id), &waiting).await {
         return error_page(l.lang, &e);
@@ -464,6 +485,9 @@ pub(crate) async fn bind(
 /// A sign-in through an upstream completed (`session`): the link it makes, the link's use,
 /// the binding raised, and the record of the session's upstream.
 pub(crate) async fn signed_in_through(state: &AppState, l: &Loaded, session: &Session, ip: &str) {
+    // a sign-in through an upstream proves no account: another upstream's answer waiting to
+    // be linked is dropped
+    let _ = take(state, l, &waiting_key(&l.interaction.id)).await;
     let Some(w) = take(state, l, &arrival_key(&l.interaction.id)).await else { return };
     if w.account_id.as_deref() != Some(session.account_id.as_str()) {
         return;
@@ -493,6 +517,7 @@ pub(crate) async fn signed_in_through(state: &AppState, l: &Loaded, session: &Se
         tenant_id: l.t.tenant.id.clone(),
         upstream_id: u.id.clone(),
         subject: w.subject,
+        account_id: session.account_id.clone(),
         upstream_sid: w.upstream_sid,
         created_at: now,
     };
@@ -503,12 +528,26 @@ pub(crate) async fn signed_in_through(state: &AppState, l: &Loaded, session: &Se
 
 /// A sign-in that did not come through an upstream completed in an interaction where an
 /// upstream's answer waits to be linked: to the page that asks whether to link it.
-pub(crate) async fn waiting_link(state: &AppState, l: &Loaded) -> Option<Response> {
+pub(crate) async fn waiting_link(state: &AppState, l: &Loaded, session: &Session) -> Option<Response> {
+    // the session no longer began through an upstream (signed in again another way)
+    if let Err(e) = state.store().delete_upstream_session(&session.sid).await {
+        tracing::warn!(error = %e, "could not forget a session's upstream");
+    }
     let key = waiting_key(&l.interaction.id);
-    let w = take(state, l, &key).await?;
-    // (kept again for the page's answer)
+    let mut w = take(state, l, &key).await?;
+    // kept again for the page's answer, for this session and account only
+    w.account_id = Some(session.account_id.clone());
+    w.sid = Some(session.sid.clone());
     keep(state, l, key, &w).await.ok()?;
     Some(see_other(&format!("/t/{}/interaction/{}/link", l.t.tenant.slug, l.interaction.id)))
+}
+
+/// Whether `session` is the one that proved the account after `w` arrived (not an earlier
+/// session the interaction carried, not a sign-in through an upstream).
+fn proved_by(w: &Waiting, session: &Session) -> bool {
+    w.sid.as_deref() == Some(session.sid.as_str())
+        && w.account_id.as_deref() == Some(session.account_id.as_str())
+        && !session.amr.iter().any(|m| m == "fed")
 }
 
 /// A name as the confirmation shows it: the first character, the rest masked.
@@ -534,7 +573,7 @@ pub async fn confirm_page(
         Err(e) => return error_page(l.lang, &e),
     };
     let key = waiting_key(&l.interaction.id);
-    let Some(w) = take(&state, &l, &key).await else {
+    let Some(w) = take(&state, &l, &key).await.filter(|w| proved_by(w, &session)) else {
         return engine::resume(&state, &l.t, &headers, &l.interaction, Some(&session), true, l.lang).await;
     };
     if let Err(e) = keep(&state, &l, key, &w).await {
@@ -573,7 +612,9 @@ pub async fn confirm(
         Err(e) => return error_page(l.lang, &e),
     };
     let ip = crate::http::client_ip(&state, &headers, peer);
-    if let Some(w) = take(&state, &l, &waiting_key(&l.interaction.id)).await {
+    if let Some(w) =
+        take(&state, &l, &waiting_key(&l.interaction.id)).await.filter(|w| proved_by(w, &session))
+    {
         if param(&params, "decision") == Some("link") {
             link_proved(&state, &l, &session.account_id, w, &ip).await;
         } else {
@@ -611,7 +652,9 @@ async fn link_proved(state: &AppState, l: &Loaded, account_id: &str, w: Waiting,
         Err(e) => return tracing::warn!(error = %e.description, "could not read an upstream link"),
     };
     let proving = Proving { account_id, binding: binding.as_ref(), via: "proved_local" };
-    match decide_link(&known.facts(u, identity.as_ref(), Some(proving))) {
+    let decision = decide_link(&known.facts(u, identity.as_ref(), Some(proving)));
+    let Ok(decision) = already_linked(state, u, decision).await else { return };
+    match decision {
         LinkDecision::SignIn { new_link: Some(via), .. } => {
             if link(state, l, u, &w.subject, &account, via, ip).await.is_ok()
                 && let Some(i) = &identity

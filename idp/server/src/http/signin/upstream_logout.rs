@@ -4,6 +4,12 @@
 //! (`sub`) or its session (`sid`) ends — with this provider's own logout of the clients that
 //! took part (`crate::http::signed_out::end_sessions`).
 //!
+//! The other way (RP-Initiated Logout 1.0): a logout here of a session that began through an
+//! upstream with an `end_session_endpoint` goes on there ([`onward`]) with `client_id`,
+//! `post_logout_redirect_uri` `/t/{tenant}/upstream/{id}/signed-out` (to register there) and a
+//! `state` under which the rest of the way (a client's validated post-logout URI, or the
+//! signed-out page) is kept for ten minutes ([`signed_out`]).
+//!
 //! The token is checked as §2.6 says: signed by a key of the upstream's JWKS with an accepted
 //! algorithm, `iss` the upstream's, `aud` holding this provider's client id, `iat` recent, the
 //! back-channel logout event, `sub` or `sid`, no `nonce`, and a `jti` not seen before (a
@@ -11,7 +17,7 @@
 //! found), 400 `invalid_request` with no detail beyond the log otherwise.
 
 use axum::body::Bytes;
-use axum::extract::Path;
+use axum::extract::{ConnectInfo, Path, RawQuery};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -37,6 +43,7 @@ fn answer(status: StatusCode) -> Response {
 pub async fn backchannel(
     state: State,
     Path((slug, id)): Path<(String, String)>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -53,8 +60,16 @@ pub async fn backchannel(
         Err(_) => return refused("not a form"),
     };
     let Some(token) = param(&params, "logout_token") else { return refused("no logout_token") };
+    // anyone may post here: counted per address, and the upstream's keys come from the
+    // last minute's discovery (no request to the upstream per post)
+    let ip = crate::http::client_ip(&state, &headers, peer);
+    let now = state.env().now();
+    if state.limits.token_ip.check_shared(state.store(), now, &format!("{}:{ip}", t.tenant.id)).await.is_err()
+    {
+        return answer(StatusCode::TOO_MANY_REQUESTS);
+    }
     let Some((policy, http)) = state.upstream_http() else { return refused("no outbound client") };
-    let provider = match rp::discover(http, policy, &u.issuer).await {
+    let provider = match state.upstream_provider(http, policy, &u.issuer).await {
         Ok(p) => p,
         Err(why) => return refused(&why),
     };
@@ -62,12 +77,13 @@ pub async fn backchannel(
         Ok(c) => c,
         Err(why) => return refused(&why),
     };
-    let now = state.env().now();
     if let Err(why) = check(&claims, &provider.issuer, &u.client_id, now) {
         return refused(why);
     }
     let jti = claims["jti"].as_str().unwrap_or_default();
-    let until = claims["exp"].as_i64().unwrap_or(now + 600).max(now + 600);
+    // remembered for as long as the token would be accepted
+    let iat = claims["iat"].as_i64().unwrap_or(now);
+    let until = claims["exp"].as_i64().map_or(iat + 660, |exp| exp + 60).max(iat + 660).max(now + 660);
     match state.store().remember_assertion_jti(&t.tenant.id, &format!("upstream:{id}"), jti, until).await {
         Ok(true) => {}
         Ok(false) => return refused("a replayed logout token"),
@@ -132,27 +148,21 @@ pub(crate) async fn end_sessions_from(
 ) -> usize {
     let store = state.store();
     let tenant_id = &t.tenant.id;
-    let sids = match store.upstream_session_sids(tenant_id, upstream_id, subject, upstream_sid).await {
-        Ok(s) if !s.is_empty() => s,
-        Ok(_) => return 0,
+    let rows = match store.upstream_sessions_of(tenant_id, upstream_id, subject, upstream_sid).await {
+        Ok(r) => r,
         Err(e) => {
             tracing::warn!(error = %e, "could not find the sessions an upstream began");
             return 0;
         }
     };
+    let rows: Vec<_> = rows.into_iter().filter(|r| account.is_none_or(|a| a == r.account_id)).collect();
+    let sids: Vec<&String> = rows.iter().map(|r| &r.sid).collect();
+    let accounts: std::collections::BTreeSet<&String> = rows.iter().map(|r| &r.account_id).collect();
     let now = state.env().now();
-    let mut accounts: std::collections::BTreeSet<String> = account.map(str::to_string).into_iter().collect();
-    for sid in sids.iter().filter(|_| account.is_none()) {
-        if let Ok(Some(r)) = store.upstream_session(sid).await
-            && let Ok(Some(link)) = store.upstream_link(tenant_id, upstream_id, &r.subject).await
-        {
-            accounts.insert(link.account_id);
-        }
-    }
     let mut sessions = vec![];
     for account in accounts {
-        let live = store.account_sessions(tenant_id, &account, now).await.unwrap_or_default();
-        sessions.extend(live.into_iter().filter(|s| sids.contains(&s.sid)));
+        let live = store.account_sessions(tenant_id, account, now).await.unwrap_or_default();
+        sessions.extend(live.into_iter().filter(|s| sids.contains(&&s.sid)));
     }
     if sessions.is_empty() {
         return 0;
@@ -161,4 +171,73 @@ pub(crate) async fn end_sessions_from(
         tracing::warn!(error = %e.description, "could not end the sessions an upstream logged out");
     }
     sessions.len()
+}
+
+fn onward_key(state: &str) -> String {
+    format!("upstream-signed-out:{}", idp_core::crypto::sha256_hex(state.as_bytes()))
+}
+
+/// Where a logout here of session `sid` goes on to: the upstream's end-session endpoint when
+/// the session began through an upstream that has one (and `logout_at_upstream`), coming back
+/// to `next` (`None`: this provider's signed-out page). Read before the session ends.
+pub(crate) async fn onward(state: &AppState, t: &TenantCtx, sid: &str, next: Option<&str>) -> Option<String> {
+    if t.upstreams.is_empty() {
+        return None;
+    }
+    let r = state.store().upstream_session(sid).await.ok()??;
+    let u =
+        t.upstreams.iter().find(|u| u.id == r.upstream_id && !u.disabled && u.settings.logout_at_upstream)?;
+    let (policy, http) = state.upstream_http()?;
+    let provider = match state.upstream_provider(http, policy, &u.issuer).await {
+        Ok(p) => p,
+        Err(why) => {
+            tracing::warn!(upstream = %u.id, reason = %why, "the upstream could not be reached for logout");
+            return None;
+        }
+    };
+    let end = provider.end_session_endpoint?;
+    let env = state.env();
+    let st = idp_core::crypto::random_token(env, 32);
+    let record = idp_core::model::Ceremony {
+        key: onward_key(&st),
+        tenant_id: t.tenant.id.clone(),
+        account_id: None,
+        state: next.unwrap_or_default().to_string(),
+        expires_at: env.now() + 600,
+    };
+    if let Err(e) = state.store().put_ceremony(&record).await {
+        tracing::warn!(error = %e, "could not keep the way back from an upstream's logout");
+        return None;
+    }
+    let mut url = url::Url::parse(&end).ok()?;
+    url.query_pairs_mut()
+        .append_pair("client_id", &u.client_id)
+        .append_pair(
+            "post_logout_redirect_uri",
+            &format!("{}/upstream/{}/signed-out", t.endpoints.issuer, u.id),
+        )
+        .append_pair("state", &st);
+    Some(url.into())
+}
+
+/// `GET /t/{tenant}/upstream/{id}/signed-out`: back from the upstream's logout, on to where
+/// the logout here was going (only what [`onward`] kept: never a URL from the query).
+pub async fn signed_out(
+    state: State,
+    Path((slug, _id)): Path<(String, String)>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let lang = crate::http::pages::Lang::pick(None, &headers);
+    let Ok(Some(t)) = state.tenant(&slug).await else { return answer(StatusCode::NOT_FOUND) };
+    let params = parse_params(q.as_deref().unwrap_or_default()).unwrap_or_default();
+    let next = match param(&params, "state").filter(|s| s.len() <= 256) {
+        Some(st) => match state.store().take_ceremony(&onward_key(st), state.env().now()).await {
+            Ok(Some(c)) if c.tenant_id == t.tenant.id && !c.state.is_empty() => Some(c.state),
+            _ => None,
+        },
+        None => None,
+    };
+    let tx = lang.texts();
+    crate::http::signed_out::here(&state, &t, lang, &[], next.as_deref(), (tx.signed_out, tx.signed_out_text))
 }

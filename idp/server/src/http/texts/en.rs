@@ -111,7 +111,7 @@ pub static EN: Texts = Texts {
     recovery_title: "Recovery codes",
     recovery_note: "Keep these recovery codes somewhere safe: if you lose your passkey, security key or authenticator, each one stands in for it once. They are shown only now.",
     recovery_left: "Recovery codes left:",
-    need_aal2: "Sign in again with two-step verification before changing how you sign in.",
+    need_aal2: "Sign out, then sign in again with your account here (and your two-step verification, if you have set it up) before changing these settings.",
     back: "Back",
     sms_sign_in: "Sign in with a text message code",
     phone: "Phone number",

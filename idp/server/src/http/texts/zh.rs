@@ -111,7 +111,7 @@ pub static ZH: Texts = Texts {
     recovery_title: "恢复码",
     recovery_note: "请妥善保存以下恢复码：通行密钥、安全密钥或身份验证器丢失时，每个恢复码可代替它使用一次。它们只显示这一次。",
     recovery_left: "剩余恢复码：",
-    need_aal2: "请先使用两步验证重新登录，再更改两步验证的设置。",
+    need_aal2: "请先退出，再用本平台的账号重新登录（已设置两步验证的，一并验证），然后再更改这些设置。",
     back: "返回",
     sms_sign_in: "手机验证码登录",
     phone: "手机号",
