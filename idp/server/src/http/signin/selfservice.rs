@@ -475,14 +475,8 @@ async fn register(
     let Some(hash) = hash_new(state, new).await else {
         return error_page(l.lang, &idp_core::OAuthError::server_error("could not hash the password"));
     };
-    let username: String = idp_core::crypto::random_token(state.env(), 12)
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_lowercase())
-        .take(10)
-        .collect();
     let person = NewAccount {
-        username: format!("u{username}"),
+        username: generated_username(state.env()),
         password: None,
         name: None,
         phone: Some(phone.to_string()),
@@ -582,4 +576,16 @@ async fn reset(
     // the sign-in form filled in with what signs in: the number, or the username
     let login = if matches!(to, To::Email(_)) { account.username.as_str() } else { phone };
     login_page_with(l, headers, None, Some(t.reset_done), login, StatusCode::OK)
+}
+
+/// The username of an account the person did not name (registered by phone, or created by a
+/// first sign-in through an upstream): `u` and ten random lower-case letters and digits.
+pub(crate) fn generated_username(env: &dyn idp_core::Env) -> String {
+    let tail: String = idp_core::crypto::random_token(env, 12)
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .take(10)
+        .collect();
+    format!("u{tail}")
 }

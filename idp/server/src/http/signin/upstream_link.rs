@@ -296,14 +296,8 @@ async fn create(
     l: &Loaded,
     identity: Option<&VerifiedIdentity>,
 ) -> Result<Account, OAuthError> {
-    let username: String = idp_core::crypto::random_token(state.env(), 12)
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_lowercase())
-        .take(10)
-        .collect();
     let person = crate::ops::NewAccount {
-        username: format!("u{username}"),
+        username: crate::http::signin::selfservice::generated_username(state.env()),
         password: None,
         name: identity.map(|i| i.name.clone()),
         phone: None,
