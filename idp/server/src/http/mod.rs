@@ -28,6 +28,7 @@ pub mod session;
 pub mod signed_out;
 pub mod signin;
 mod texts;
+pub mod upstreams;
 pub mod words;
 
 pub use crate::state::State;

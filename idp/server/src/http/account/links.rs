@@ -26,21 +26,13 @@ pub struct LinkRow {
     pub last_used: Option<String>,
 }
 
-/// The provider's name in the page's language (its id when it has none).
-pub(crate) fn name_of(t: &TenantCtx, texts: &Texts, id: &str) -> String {
-    let Some(u) = t.upstreams.iter().find(|u| u.id == id) else { return id.to_string() };
-    let s = &u.settings;
-    let name = if texts.html_lang == "en" && !s.name_en.is_empty() { &s.name_en } else { &s.name_zh };
-    if name.is_empty() { u.id.clone() } else { name.clone() }
-}
-
 pub(crate) async fn rows(state: &AppState, t: &TenantCtx, texts: &Texts, account: &Account) -> Vec<LinkRow> {
     let now = state.env().now();
     let links = state.store().upstream_links(&account.id).await.unwrap_or_default();
     links
         .into_iter()
         .map(|l| LinkRow {
-            name: name_of(t, texts, &l.upstream_id),
+            name: crate::http::upstreams::name_of(t, texts, &l.upstream_id),
             since: t.local(l.created_at, now),
             last_used: l.last_used_at.map(|u| t.local(u, now)),
             upstream: l.upstream_id,
@@ -99,15 +91,8 @@ pub async fn unlink(
             // the sessions it began end with it (this one too, if it did)
             if let Some(subject) = subject {
                 let from = Some(account.id.as_str());
-                crate::http::signin::upstream_logout::end_sessions_from(
-                    &state,
-                    &t,
-                    &upstream,
-                    Some(&subject),
-                    None,
-                    from,
-                )
-                .await;
+                crate::http::upstreams::end_sessions_from(&state, &t, &upstream, Some(&subject), None, from)
+                    .await;
             }
             see_other(&Section::Security.url(&t))
         }

@@ -123,7 +123,7 @@ pub async fn end(
     // this browser's own session, if it began through an upstream, is signed out there too
     let home = format!("/t/{}/account", t.tenant.slug);
     let onward = match ending.iter().any(|s| s.sid == session.sid) {
-        true => crate::http::signin::upstream_logout::onward(&state, &t, &session.sid, Some(&home)).await,
+        true => crate::http::upstreams::onward(&state, &t, &session.sid, Some(&home)).await,
         false => None,
     };
     // their clients are told (back-channel); this browser's own also loads the front-channel

@@ -230,8 +230,7 @@ async fn finish(
     // a session that began through an upstream: its logout goes on there, then to `redirect`
     let mut onward = None;
     if let Some(s) = session {
-        onward =
-            crate::http::signin::upstream_logout::onward(state, t, &s.sid, plan.redirect.as_deref()).await;
+        onward = crate::http::upstreams::onward(state, t, &s.sid, plan.redirect.as_deref()).await;
         // every client of the session is told: back-channel in the background, front-channel
         // on the page below
         frames = match crate::http::signed_out::end_sessions(state, t, std::slice::from_ref(s), Some(&s.sid))

@@ -107,12 +107,7 @@ pub(crate) fn buttons(l: &Loaded) -> Vec<(String, String)> {
         .iter()
         .filter(|u| !u.disabled && !u.settings.hidden)
         .map(|u| {
-            let s = &u.settings;
-            let name = match l.lang {
-                Lang::En if !s.name_en.is_empty() => &s.name_en,
-                _ if !s.name_zh.is_empty() => &s.name_zh,
-                _ => &s.name_en,
-            };
+            let name = crate::http::upstreams::name_of(&l.t, t, &u.id);
             let href = format!("/t/{}/interaction/{}/via/{}", l.t.tenant.slug, l.interaction.id, u.id);
             (href, format!("{}{name}{}", t.up_with_before, t.up_with_after))
         })

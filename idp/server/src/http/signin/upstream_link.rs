@@ -578,7 +578,7 @@ pub async fn confirm_page(
     let page = LinkConfirmPage {
         t: texts,
         lang_switch: None,
-        upstream: crate::http::account::links::name_of(&l.t, texts, &w.upstream),
+        upstream: crate::http::upstreams::name_of(&l.t, texts, &w.upstream),
         username: &username,
         name: w.identity.as_ref().map(|i| masked(&i.name)),
         action: format!("/t/{}/interaction/{}/link", l.t.tenant.slug, l.interaction.id),

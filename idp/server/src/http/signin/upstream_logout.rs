@@ -2,13 +2,13 @@
 //! upstream posts a logout token to `/t/{tenant}/upstream/{id}/backchannel-logout` (the URI to
 //! register there), and every session here that began through that upstream for its subject
 //! (`sub`) or its session (`sid`) ends — with this provider's own logout of the clients that
-//! took part (`crate::http::signed_out::end_sessions`).
+//! took part (`crate::http::upstreams::end_sessions_from`).
 //!
 //! The other way (RP-Initiated Logout 1.0): a logout here of a session that began through an
-//! upstream with an `end_session_endpoint` goes on there ([`onward`]) with `client_id`,
+//! upstream with an `end_session_endpoint` goes on there with `client_id`,
 //! `post_logout_redirect_uri` `/t/{tenant}/upstream/{id}/signed-out` (to register there) and a
 //! `state` under which the rest of the way (a client's validated post-logout URI, or the
-//! signed-out page) is kept for ten minutes ([`signed_out`]).
+//! signed-out page) is kept for ten minutes ([`signed_out`]; `crate::http::upstreams::onward`).
 //!
 //! The token is checked as §2.6 says: signed by a key of the upstream's JWKS with an accepted
 //! algorithm, `iss` the upstream's, `aud` holding this provider's client id, `iat` recent, the
@@ -25,7 +25,6 @@ use serde_json::{Value, json};
 use crate::http::session::audit;
 use crate::http::{State, body_text, param, parse_params, require_form};
 use crate::outbound::upstream as rp;
-use crate::state::{AppState, TenantCtx};
 
 const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 
@@ -94,7 +93,7 @@ pub async fn backchannel(
     }
     let sub = claims["sub"].as_str();
     let sid = claims["sid"].as_str();
-    let ended = end_sessions_from(&state, &t, &id, sub, sid, None).await;
+    let ended = crate::http::upstreams::end_sessions_from(&state, &t, &id, sub, sid, None).await;
     let detail = json!({"upstream": id, "sessions": ended, "by": if sid.is_some() { "sid" } else { "sub" }});
     audit(&state, &t.tenant.id, "upstream_logout", None, None, None, detail).await;
     answer(StatusCode::OK)
@@ -136,92 +135,8 @@ fn check(c: &Value, issuer: &str, client_id: &str, now: i64) -> Result<(), &'sta
     Ok(())
 }
 
-/// Ends the sessions here that began through upstream `upstream_id` for its `subject` or its
-/// session `upstream_sid` (of `account`, or of the accounts linked to them); how many.
-pub(crate) async fn end_sessions_from(
-    state: &AppState,
-    t: &TenantCtx,
-    upstream_id: &str,
-    subject: Option<&str>,
-    upstream_sid: Option<&str>,
-    account: Option<&str>,
-) -> usize {
-    let store = state.store();
-    let tenant_id = &t.tenant.id;
-    let rows = match store.upstream_sessions_of(tenant_id, upstream_id, subject, upstream_sid).await {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::warn!(error = %e, "could not find the sessions an upstream began");
-            return 0;
-        }
-    };
-    let rows: Vec<_> = rows.into_iter().filter(|r| account.is_none_or(|a| a == r.account_id)).collect();
-    let sids: Vec<&String> = rows.iter().map(|r| &r.sid).collect();
-    let accounts: std::collections::BTreeSet<&String> = rows.iter().map(|r| &r.account_id).collect();
-    let now = state.env().now();
-    let mut sessions = vec![];
-    for account in accounts {
-        let live = store.account_sessions(tenant_id, account, now).await.unwrap_or_default();
-        sessions.extend(live.into_iter().filter(|s| sids.contains(&&s.sid)));
-    }
-    if sessions.is_empty() {
-        return 0;
-    }
-    if let Err(e) = crate::http::signed_out::end_sessions(state, t, &sessions, None).await {
-        tracing::warn!(error = %e.description, "could not end the sessions an upstream logged out");
-    }
-    sessions.len()
-}
-
-fn onward_key(state: &str) -> String {
-    format!("upstream-signed-out:{}", idp_core::crypto::sha256_hex(state.as_bytes()))
-}
-
-/// Where a logout here of session `sid` goes on to: the upstream's end-session endpoint when
-/// the session began through an upstream that has one (and `logout_at_upstream`), coming back
-/// to `next` (`None`: this provider's signed-out page). Read before the session ends.
-pub(crate) async fn onward(state: &AppState, t: &TenantCtx, sid: &str, next: Option<&str>) -> Option<String> {
-    if t.upstreams.is_empty() {
-        return None;
-    }
-    let r = state.store().upstream_session(sid).await.ok()??;
-    let u =
-        t.upstreams.iter().find(|u| u.id == r.upstream_id && !u.disabled && u.settings.logout_at_upstream)?;
-    let (policy, http) = state.upstream_http()?;
-    let provider = match state.upstream_provider(http, policy, &u.issuer).await {
-        Ok(p) => p,
-        Err(why) => {
-            tracing::warn!(upstream = %u.id, reason = %why, "the upstream could not be reached for logout");
-            return None;
-        }
-    };
-    let end = provider.end_session_endpoint?;
-    let env = state.env();
-    let st = idp_core::crypto::random_token(env, 32);
-    let record = idp_core::model::Ceremony {
-        key: onward_key(&st),
-        tenant_id: t.tenant.id.clone(),
-        account_id: None,
-        state: next.unwrap_or_default().to_string(),
-        expires_at: env.now() + 600,
-    };
-    if let Err(e) = state.store().put_ceremony(&record).await {
-        tracing::warn!(error = %e, "could not keep the way back from an upstream's logout");
-        return None;
-    }
-    let mut url = url::Url::parse(&end).ok()?;
-    url.query_pairs_mut()
-        .append_pair("client_id", &u.client_id)
-        .append_pair(
-            "post_logout_redirect_uri",
-            &format!("{}/upstream/{}/signed-out", t.endpoints.issuer, u.id),
-        )
-        .append_pair("state", &st);
-    Some(url.into())
-}
-
 /// `GET /t/{tenant}/upstream/{id}/signed-out`: back from the upstream's logout, on to where
-/// the logout here was going (only what [`onward`] kept: never a URL from the query).
+/// the logout here was going (only what `onward` kept: never a URL from the query).
 pub async fn signed_out(
     state: State,
     Path((slug, _id)): Path<(String, String)>,
@@ -232,7 +147,11 @@ pub async fn signed_out(
     let Ok(Some(t)) = state.tenant(&slug).await else { return answer(StatusCode::NOT_FOUND) };
     let params = parse_params(q.as_deref().unwrap_or_default()).unwrap_or_default();
     let next = match param(&params, "state").filter(|s| s.len() <= 256) {
-        Some(st) => match state.store().take_ceremony(&onward_key(st), state.env().now()).await {
+        Some(st) => match state
+            .store()
+            .take_ceremony(&crate::http::upstreams::onward_key(st), state.env().now())
+            .await
+        {
             Ok(Some(c)) if c.tenant_id == t.tenant.id && !c.state.is_empty() => Some(c.state),
             _ => None,
         },
