@@ -79,4 +79,5 @@ mod token_binding;
 mod upstream_admin;
 mod upstream_node;
 mod upstream_op;
+mod upstream_saml;
 mod upstream_signin;

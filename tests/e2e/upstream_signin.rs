@@ -67,7 +67,7 @@ fn verified(number: &str) -> Value {
 }
 
 /// The "sign in with …" link of the sign-in page for upstream `id`.
-fn upstream_link(body: &str, id: &str) -> Option<String> {
+pub(crate) fn upstream_link(body: &str, id: &str) -> Option<String> {
     let end = body.find(&format!("/via/{id}\""))?;
     let start = body[..end].rfind("href=\"")? + 6;
     Some(body[start..end + 5 + id.len()].to_string())
@@ -102,7 +102,7 @@ async fn answer_link(b: &Browser, s: &TestServer, page: &str, decision: &str) ->
     b.post_form(s, &form_action(page), &[("csrf", &csrf), ("decision", decision)]).await
 }
 
-async fn consent_if_asked(b: &Browser, s: &TestServer, step: Step) -> Step {
+pub(crate) async fn consent_if_asked(b: &Browser, s: &TestServer, step: Step) -> Step {
     match step {
         Step::Page { ref body, .. } if body.contains("value=\"allow\"") => {
             b.consent(s, &body.clone(), true).await
@@ -111,12 +111,12 @@ async fn consent_if_asked(b: &Browser, s: &TestServer, step: Step) -> Step {
     }
 }
 
-fn app() -> ClientSettings {
+pub(crate) fn app() -> ClientSettings {
     ClientSettings { scope: "openid profile realname".into(), ..ClientSettings::default() }
 }
 
 /// An app's request for the verified name and its evidence in the ID token.
-fn asking_verified_claims(s: &TestServer, client: &str) -> String {
+pub(crate) fn asking_verified_claims(s: &TestServer, client: &str) -> String {
     let claims = json!({"id_token": {"realname_level": null, "verified_claims": {
         "verification": {"trust_framework": null, "assurance_level": null, "evidence": null},
         "claims": {"name": null}}}});

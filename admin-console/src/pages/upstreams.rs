@@ -65,6 +65,7 @@ pub async fn add_upstream(State(shared): State<Arc<Shared>>, posted: Posted) -> 
         client_id: field("client_id"),
         auth: Some(field("auth")).filter(|a| !a.is_empty()),
         client_secret: Some(secret).filter(|s| !s.is_empty()),
+        saml_metadata: Some(field("saml_metadata")).filter(|m| !m.trim().is_empty()),
         settings,
     };
     match api::post::<_, IgnoredAny>(&shared, &posted.a.token, "upstreams", Some(&req)).await {

@@ -21,6 +21,12 @@ pub fn b64_decode(data: &str) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(data).ok()
 }
 
+/// Standard base64 (with padding), whitespace ignored: certificates in XML and metadata.
+pub fn b64_std_decode(data: &str) -> Option<Vec<u8>> {
+    let clean: String = data.chars().filter(|c| !c.is_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD.decode(clean).ok()
+}
+
 /// A random handle of `bytes` bytes of entropy, base64url encoded.
 pub fn random_token(env: &dyn Env, bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];

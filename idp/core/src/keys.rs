@@ -298,7 +298,7 @@ impl rcgen::SigningKey for CertSigner<'_> {
 /// derives the same bytes from the key, its kid and its activation (validity from the
 /// activation, twenty years; serial from the kid; a deterministic signature), so nothing more
 /// is stored.
-fn saml_certificate(key: &dyn ModuleKey, kid: &str, activates_at: i64) -> Option<Vec<u8>> {
+pub fn saml_certificate(key: &dyn ModuleKey, kid: &str, activates_at: i64) -> Option<Vec<u8>> {
     let mut serial = crate::crypto::sha256(kid.as_bytes())[..16].to_vec();
     serial[0] &= 0x7f;
     let common_name = format!("SAML signing key {kid}");

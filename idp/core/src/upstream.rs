@@ -133,6 +133,75 @@ pub fn session_acr(s: &UpstreamSettings, acr: Option<&str>) -> &'static str {
     }
 }
 
+/// The trust framework under which a SAML upstream's assertion is read as `verified_claims`.
+pub const SAML_FRAMEWORK: &str = "saml";
+
+/// The attribute mapping's keys (`SamlUpstream::attributes`).
+pub const SAML_ATTRIBUTE_KEYS: &[&str] = &["name", "id_number", "id_type", "assurance_level", "txn"];
+
+/// A SAML upstream's assertion as one `verified_claims` element, so the same rules and
+/// pointers read it as an OpenID provider's: `trust_framework` [`SAML_FRAMEWORK`], the
+/// `assurance_level` and evidence `txn` from the mapped attributes (the assertion's ID when no
+/// `txn` is mapped), `time` the assertion's issue instant, and the mapped attributes' first
+/// values under `claims`. `None` when no identity attribute is mapped.
+pub fn saml_verified_claims(
+    mapping: &std::collections::BTreeMap<String, String>,
+    attributes: &std::collections::BTreeMap<String, Vec<String>>,
+    assertion_id: &str,
+    issued_at: i64,
+) -> Option<Value> {
+    let value = |key: &str| {
+        let name = mapping.get(key)?;
+        attributes.get(name)?.first().map(|v| v.trim().to_string())
+    };
+    mapping.get("name").or(mapping.get("id_number"))?;
+    let mut claims = serde_json::Map::new();
+    for key in ["name", "id_number", "id_type"] {
+        if let Some(v) = value(key) {
+            claims.insert(key.into(), Value::String(v));
+        }
+    }
+    let mut verification = serde_json::json!({
+        "trust_framework": SAML_FRAMEWORK,
+        "time": crate::identifiers::CalendarDate::rfc3339_utc(issued_at),
+        "evidence": [{"check_details": [{"txn": value("txn").unwrap_or_else(|| assertion_id.to_string())}]}],
+    });
+    if let Some(level) = value("assurance_level") {
+        verification["assurance_level"] = Value::String(level);
+    }
+    Some(serde_json::json!({"verification": verification, "claims": claims}))
+}
+
+/// Checks a SAML upstream's own settings.
+fn check_saml(saml: &crate::model::SamlUpstream) -> Result<(), String> {
+    crate::saml::metadata::check_url(&saml.sso_url).map_err(|e| format!("saml.sso_url: {e}"))?;
+    if let Some(slo) = &saml.slo_url {
+        crate::saml::metadata::check_url(slo).map_err(|e| format!("saml.slo_url: {e}"))?;
+    }
+    if saml.signing_certificates.is_empty() {
+        return Err("saml.signing_certificates: at least one (base64 DER), from its metadata".into());
+    }
+    for c in &saml.signing_certificates {
+        let der = crate::crypto::b64_std_decode(c).ok_or("saml.signing_certificates: base64 DER")?;
+        x509_parser::parse_x509_certificate(&der)
+            .map_err(|_| "saml.signing_certificates: X.509 certificates")?;
+    }
+    if ![crate::saml::NAMEID_PERSISTENT, crate::saml::NAMEID_UNSPECIFIED]
+        .contains(&saml.name_id_format.as_str())
+    {
+        return Err(
+            "saml.name_id_format: persistent or unspecified (a transient NameID names nobody twice)".into()
+        );
+    }
+    if let Some(k) = saml.attributes.keys().find(|k| !SAML_ATTRIBUTE_KEYS.contains(&k.as_str())) {
+        return Err(format!("saml.attributes: {k:?} is not one of {}", SAML_ATTRIBUTE_KEYS.join(", ")));
+    }
+    if saml.attributes.values().any(|v| v.is_empty() || v.len() > 255) {
+        return Err("saml.attributes: attribute names of 1-255 characters".into());
+    }
+    Ok(())
+}
+
 /// The ID token algorithms an upstream may be trusted with: asymmetric only (a symmetric
 /// signature would be made with the secret this provider holds too).
 pub const ID_TOKEN_ALGS: &[&str] =
@@ -145,7 +214,11 @@ pub fn check(s: &UpstreamSettings) -> Result<(), String> {
     if (blank(&s.name_zh) && blank(&s.name_en)) || too_long(&s.name_zh) || too_long(&s.name_en) {
         return Err("name_zh or name_en: the button's words, 1-40 characters".into());
     }
-    if !s.scopes.iter().any(|x| x == "openid") || s.scopes.iter().any(|x| x.is_empty() || x.contains(' ')) {
+    if let Some(saml) = &s.saml {
+        check_saml(saml)?;
+    } else if !s.scopes.iter().any(|x| x == "openid")
+        || s.scopes.iter().any(|x| x.is_empty() || x.contains(' '))
+    {
         return Err("scopes: openid and scope names without spaces".into());
     }
     // level 4 is a check in person at this provider's own counter (docs/domain.md): no upstream

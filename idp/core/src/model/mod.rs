@@ -36,5 +36,6 @@ pub use tenant::{
 };
 pub use token::{AuthCode, Authorization, DeviceGrant, RefreshToken};
 pub use upstream::{
-    IdentityClaims, LevelRule, Upstream, UpstreamAuth, UpstreamLink, UpstreamSession, UpstreamSettings,
+    IdentityClaims, LevelRule, SamlUpstream, Upstream, UpstreamAuth, UpstreamLink, UpstreamSession,
+    UpstreamSettings,
 };

@@ -114,6 +114,51 @@ pub struct UpstreamSettings {
     /// A logout here of a session that began through the upstream goes on to the upstream's
     /// `end_session_endpoint` (RP-Initiated Logout 1.0), where it has one.
     pub logout_at_upstream: bool,
+    /// A SAML 2.0 identity provider rather than an OpenID provider (this provider its
+    /// service provider): `issuer` is then its entity ID, `client_id` unused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub saml: Option<SamlUpstream>,
+}
+
+/// How a SAML 2.0 identity provider is reached and read (`crate::saml::sp`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SamlUpstream {
+    /// Its `SingleSignOnService` for the HTTP-Redirect binding.
+    pub sso_url: String,
+    /// Its `SingleLogoutService` for the HTTP-Redirect binding, if it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slo_url: Option<String>,
+    /// The certificates (base64 DER) its signatures verify with.
+    pub signing_certificates: Vec<String>,
+    /// The NameID format asked for: `persistent` (the default) or `unspecified`; never
+    /// `transient`, which names nobody twice.
+    pub name_id_format: String,
+    /// Which of its attributes (by `Name`) carry `name`, `id_number`, `id_type`,
+    /// `assurance_level` and `txn`: read as one `verified_claims` element with the trust
+    /// framework `saml` (`crate::upstream::saml_verified_claims`).
+    pub attributes: BTreeMap<String, String>,
+    /// Its assertions must arrive encrypted (for the key this provider holds for it).
+    pub require_encryption: bool,
+    /// It may encrypt with AES-CBC (only for identity providers that can do nothing else).
+    pub allow_cbc: bool,
+    /// Sign the `AuthnRequest` (with the tenant's SAML key, on the query).
+    pub sign_requests: bool,
+}
+
+impl Default for SamlUpstream {
+    fn default() -> Self {
+        Self {
+            sso_url: String::new(),
+            slo_url: None,
+            signing_certificates: vec![],
+            name_id_format: crate::saml::NAMEID_PERSISTENT.into(),
+            attributes: BTreeMap::new(),
+            require_encryption: false,
+            allow_cbc: false,
+            sign_requests: true,
+        }
+    }
 }
 
 impl Default for UpstreamSettings {
@@ -133,6 +178,7 @@ impl Default for UpstreamSettings {
             create_accounts: false,
             id_token_algs: ["RS256", "ES256", "PS256", "EdDSA"].map(String::from).to_vec(),
             logout_at_upstream: true,
+            saml: None,
         }
     }
 }

@@ -95,14 +95,26 @@ pub fn redirect_url(
     relay_state: Option<&str>,
     key: &dyn ModuleKey,
 ) -> Result<String, SignError> {
+    redirect_url_signed_by(endpoint, param, message, relay_state, Some(key))
+}
+
+/// [`redirect_url`], unsigned when `key` is `None`.
+pub fn redirect_url_signed_by(
+    endpoint: &str,
+    param: &str,
+    message: &El,
+    relay_state: Option<&str>,
+    key: Option<&dyn ModuleKey>,
+) -> Result<String, SignError> {
     let deflated = miniz_oxide::deflate::compress_to_vec(message.to_xml().as_bytes(), 6);
     let mut query = format!("{param}={}", encode(&STANDARD.encode(deflated)));
     if let Some(r) = relay_state {
         query.push_str(&format!("&RelayState={}", encode(r)));
     }
+    let sep = if endpoint.contains('?') { '&' } else { '?' };
+    let Some(key) = key else { return Ok(format!("{endpoint}{sep}{query}")) };
     query.push_str(&format!("&SigAlg={}", encode(Methods::of(key.alg())?.signature)));
     let sig = key.sign(query.as_bytes()).map_err(|_| SignError)?;
-    let sep = if endpoint.contains('?') { '&' } else { '?' };
     Ok(format!("{endpoint}{sep}{query}&Signature={}", encode(&STANDARD.encode(sig))))
 }
 

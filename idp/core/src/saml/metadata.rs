@@ -68,11 +68,79 @@ pub fn identity_provider(entity_id: &str, sso: &str, slo: Option<&str>, certific
     .to_xml()
 }
 
-/// What a service provider's metadata says, as a registration (the defaults of
-/// [`SamlSettings`] for the rest). One `EntityDescriptor` with one `SPSSODescriptor`; a
-/// certificate that does not parse as X.509 is refused.
-pub fn service_provider(xml: &str) -> Result<SamlSettings, Refused> {
-    let doc = parse_at_most(xml, 256 * 1024)?;
+/// This provider's metadata as the service provider of an upstream identity provider: its
+/// consumer service (HTTP-POST), logout service (HTTP-Redirect), the tenant's signing
+/// certificates and the certificate assertions are encrypted for.
+pub struct SpMetadata<'a> {
+    pub entity_id: &'a str,
+    pub acs: &'a str,
+    pub slo: &'a str,
+    pub signing: &'a [Vec<u8>],
+    pub encryption: &'a [u8],
+    pub name_id_format: &'a str,
+    pub sign_requests: bool,
+}
+
+fn key_descriptor(usage: &str, der: &[u8], methods: &[&str]) -> El {
+    let mut kids = vec![el(
+        "ds:KeyInfo",
+        vec![],
+        vec![el("ds:X509Data", vec![], vec![text("ds:X509Certificate", vec![], &STANDARD.encode(der))])],
+    )];
+    kids.extend(
+        methods.iter().map(|m| el("md:EncryptionMethod", vec![("Algorithm", m.to_string())], vec![])),
+    );
+    el("md:KeyDescriptor", vec![("use", usage.into())], kids)
+}
+
+pub fn service_provider_of_upstream(m: &SpMetadata<'_>) -> String {
+    use super::decrypt::{AES128_GCM, AES256_GCM, RSA_OAEP_MGF1P};
+    let mut kids: Vec<El> = m.signing.iter().map(|der| key_descriptor("signing", der, &[])).collect();
+    kids.push(key_descriptor("encryption", m.encryption, &[AES256_GCM, AES128_GCM, RSA_OAEP_MGF1P]));
+    kids.push(el(
+        "md:SingleLogoutService",
+        vec![("Binding", BINDING_REDIRECT.into()), ("Location", m.slo.into())],
+        vec![],
+    ));
+    kids.push(text("md:NameIDFormat", vec![], m.name_id_format));
+    kids.push(el(
+        "md:AssertionConsumerService",
+        vec![
+            ("Binding", BINDING_POST.into()),
+            ("Location", m.acs.into()),
+            ("index", "0".into()),
+            ("isDefault", "true".into()),
+        ],
+        vec![],
+    ));
+    el(
+        "md:EntityDescriptor",
+        vec![("entityID", m.entity_id.into())],
+        vec![el(
+            "md:SPSSODescriptor",
+            vec![
+                ("AuthnRequestsSigned", m.sign_requests.to_string()),
+                ("WantAssertionsSigned", "true".into()),
+                ("protocolSupportEnumeration", "urn:oasis:names:tc:SAML:2.0:protocol".into()),
+            ],
+            kids,
+        )],
+    )
+    .to_xml()
+}
+
+/// What an identity provider's metadata says: its entity ID, its HTTP-Redirect single sign-on
+/// and logout services, its signing certificates (base64 DER).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdpMetadata {
+    pub entity_id: String,
+    pub sso: String,
+    pub slo: Option<String>,
+    pub signing_certificates: Vec<String>,
+}
+
+/// The one entity a metadata document describes.
+fn entity<'a, 'i>(doc: &'a roxmltree::Document<'i>) -> Result<(roxmltree::Node<'a, 'i>, String), Refused> {
     let mut root = doc.root_element();
     if root.tag_name().namespace() != Some(MD_NS) {
         return Err(Refused("this is not SAML 2.0 metadata"));
@@ -92,6 +160,63 @@ pub fn service_provider(xml: &str) -> Result<SamlSettings, Refused> {
         .attribute("entityID")
         .filter(|e| !e.is_empty() && e.len() <= 1024)
         .ok_or(Refused("the metadata has no entityID"))?;
+    Ok((root, entity_id.to_string()))
+}
+
+/// The certificates of a role's `KeyDescriptor`s for `usage` (or for any use, when unsaid).
+fn certificates(role: roxmltree::Node<'_, '_>, usage: &str) -> Result<Vec<String>, Refused> {
+    let mut out = vec![];
+    for kd in role.children().filter(|c| c.is_element() && c.tag_name().name() == "KeyDescriptor") {
+        let cert = kd
+            .descendants()
+            .find(|n| {
+                n.is_element()
+                    && n.tag_name().namespace() == Some(DS_NS)
+                    && n.tag_name().name() == "X509Certificate"
+            })
+            .map(text_of)
+            .ok_or(Refused("a KeyDescriptor has no X509Certificate"))?;
+        let clean: String = cert.chars().filter(|c| !c.is_whitespace()).collect();
+        let der = STANDARD.decode(&clean).map_err(|_| Refused("a certificate is not base64"))?;
+        x509_parser::parse_x509_certificate(&der).map_err(|_| Refused("a certificate is not X.509"))?;
+        if kd.attribute("use").is_none_or(|u| u == usage) {
+            out.push(clean);
+        }
+    }
+    Ok(out)
+}
+
+pub fn identity_provider_of(xml: &str) -> Result<IdpMetadata, Refused> {
+    let doc = parse_at_most(xml, 256 * 1024)?;
+    let (root, entity_id) = entity(&doc)?;
+    let idp = child(root, MD_NS, "IDPSSODescriptor")?
+        .ok_or(Refused("the metadata describes no identity provider"))?;
+    let redirect = |name: &str| -> Result<Option<String>, Refused> {
+        let found = idp.children().find(|c| {
+            c.is_element()
+                && c.tag_name().namespace() == Some(MD_NS)
+                && c.tag_name().name() == name
+                && c.attribute("Binding") == Some(BINDING_REDIRECT)
+        });
+        let Some(location) = found.and_then(|c| c.attribute("Location")) else { return Ok(None) };
+        check_url(location)?;
+        Ok(Some(location.to_string()))
+    };
+    let sso = redirect("SingleSignOnService")?
+        .ok_or(Refused("the identity provider has no HTTP-Redirect single sign-on service"))?;
+    let signing_certificates = certificates(idp, "signing")?;
+    if signing_certificates.is_empty() {
+        return Err(Refused("the identity provider's metadata has no signing certificate"));
+    }
+    Ok(IdpMetadata { entity_id, sso, slo: redirect("SingleLogoutService")?, signing_certificates })
+}
+
+/// What a service provider's metadata says, as a registration (the defaults of
+/// [`SamlSettings`] for the rest). One `EntityDescriptor` with one `SPSSODescriptor`; a
+/// certificate that does not parse as X.509 is refused.
+pub fn service_provider(xml: &str) -> Result<SamlSettings, Refused> {
+    let doc = parse_at_most(xml, 256 * 1024)?;
+    let (root, entity_id) = entity(&doc)?;
     let sp = child(root, MD_NS, "SPSSODescriptor")?
         .ok_or(Refused("the metadata describes no service provider"))?;
     let endpoints = |name: &str| -> Result<Vec<Endpoint>, Refused> {
@@ -119,30 +244,8 @@ pub fn service_provider(xml: &str) -> Result<SamlSettings, Refused> {
     if !acs.iter().any(|e| e.binding == BINDING_POST) {
         return Err(Refused("the service provider has no HTTP-POST assertion consumer service"));
     }
-    let mut signing = vec![];
-    let mut encryption = vec![];
-    for kd in sp.children().filter(|c| c.is_element() && c.tag_name().name() == "KeyDescriptor") {
-        let cert = kd
-            .descendants()
-            .find(|n| {
-                n.is_element()
-                    && n.tag_name().namespace() == Some(DS_NS)
-                    && n.tag_name().name() == "X509Certificate"
-            })
-            .map(text_of)
-            .ok_or(Refused("a KeyDescriptor has no X509Certificate"))?;
-        let clean: String = cert.chars().filter(|c| !c.is_whitespace()).collect();
-        let der = STANDARD.decode(&clean).map_err(|_| Refused("a certificate is not base64"))?;
-        x509_parser::parse_x509_certificate(&der).map_err(|_| Refused("a certificate is not X.509"))?;
-        match kd.attribute("use") {
-            Some("signing") => signing.push(clean),
-            Some("encryption") => encryption.push(clean),
-            _ => {
-                signing.push(clean.clone());
-                encryption.push(clean);
-            }
-        }
-    }
+    let signing = certificates(sp, "signing")?;
+    let encryption = certificates(sp, "encryption")?;
     let formats: Vec<String> = sp
         .children()
         .filter(|c| {
@@ -162,7 +265,7 @@ pub fn service_provider(xml: &str) -> Result<SamlSettings, Refused> {
         }
     }
     Ok(SamlSettings {
-        entity_id: entity_id.to_string(),
+        entity_id,
         acs,
         slo: endpoints("SingleLogoutService")?,
         signing_certificates: signing,
@@ -175,7 +278,7 @@ pub fn service_provider(xml: &str) -> Result<SamlSettings, Refused> {
 }
 
 /// An endpoint URL: absolute https (http only on loopback), no user information or fragment.
-fn check_url(u: &str) -> Result<(), Refused> {
+pub fn check_url(u: &str) -> Result<(), Refused> {
     let url = url::Url::parse(u).map_err(|_| Refused("an endpoint Location is not a URL"))?;
     let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
     if !(url.scheme() == "https" || (url.scheme() == "http" && loopback)) {

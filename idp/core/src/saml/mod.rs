@@ -15,10 +15,13 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod decrypt;
 pub mod logout;
 pub mod metadata;
 pub mod read;
 pub mod response;
+pub mod sp;
+pub mod verify;
 pub mod xml;
 
 pub use read::Comparison;

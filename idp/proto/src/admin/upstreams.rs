@@ -21,6 +21,10 @@ pub struct UpstreamRequest {
     /// For `client_secret_basic`: sealed on receipt, never shown again.
     #[serde(default)]
     pub client_secret: Option<String>,
+    /// A SAML 2.0 identity provider's metadata (XML): it fills `issuer` (its entity ID) and
+    /// `settings.saml` (services and certificates); `client_id` is then unused.
+    #[serde(default)]
+    pub saml_metadata: Option<String>,
     /// `name_zh`, `name_en`, `hidden`, `scopes`, `acr_values`, `acr_required`, `acr_map`,
     /// `levels`, `identity`, `request_verified_claims`, `link_by_id_number`,
     /// `create_accounts`, `id_token_algs` (docs/upstreams.md).
@@ -49,8 +53,15 @@ pub struct UpstreamInfo {
     /// Whether a client secret is held (sealed).
     pub has_secret: bool,
     pub disabled: bool,
-    /// Where the upstream sends people back: register it there.
+    /// `oidc` or `saml`.
+    #[serde(default)]
+    pub protocol: String,
+    /// Where the upstream sends people back: register it there (for SAML, the assertion
+    /// consumer service).
     pub callback: String,
+    /// SAML: this provider's metadata for the upstream (its URL is also the entity ID).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sp_metadata: Option<String>,
     /// Where the upstream sends people back after its logout (post-logout redirect URI).
     #[serde(default)]
     pub post_logout_redirect_uri: String,

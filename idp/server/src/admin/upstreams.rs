@@ -67,7 +67,7 @@ pub async fn add(state: State, Path(slug): Path<String>, headers: HeaderMap, bod
             Err(e) => return problem(StatusCode::BAD_REQUEST, format!("settings: {e}")),
         },
     };
-    let n = NewUpstream {
+    let mut n = NewUpstream {
         id: req.id,
         issuer: req.issuer,
         client_id: req.client_id,
@@ -75,6 +75,11 @@ pub async fn add(state: State, Path(slug): Path<String>, headers: HeaderMap, bod
         client_secret: req.client_secret,
         settings,
     };
+    if let Some(xml) = req.saml_metadata.as_deref()
+        && let Err(e) = crate::ops::upstreams::apply_saml_metadata(&mut n, xml)
+    {
+        return problem(StatusCode::BAD_REQUEST, e.to_string());
+    }
     match state.ops.add_upstream_by(slug, n, by).await {
         Ok(u) => ok(StatusCode::CREATED, &state.ops.upstream_info(slug, &u)),
         Err(e) => refused(e),

@@ -1,5 +1,5 @@
-//! `idp upstream …`: the tenant's upstream OpenID providers (identity brokering,
-//! `idp_core::upstream`). The client secret is read from a file or `IDP_UPSTREAM_CLIENT_SECRET`,
+//! `idp upstream …`: the tenant's upstream OpenID providers and SAML identity providers
+//! (identity brokering, `idp_core::upstream`). The client secret is read from a file or `IDP_UPSTREAM_CLIENT_SECRET`,
 //! never from the command line (where `ps` and shell histories would show it).
 
 use std::path::PathBuf;
@@ -21,11 +21,15 @@ pub enum UpstreamCmd {
         /// Its slug here (the callback is `{issuer}/upstream/{id}/callback`).
         id: String,
         /// The upstream's issuer (its discovery document is under it).
-        #[arg(long)]
-        issuer: String,
+        #[arg(long, required_unless_present = "saml_metadata")]
+        issuer: Option<String>,
         /// The client id the upstream issued to this provider.
-        #[arg(long)]
-        client_id: String,
+        #[arg(long, required_unless_present = "saml_metadata")]
+        client_id: Option<String>,
+        /// A SAML 2.0 identity provider instead: a file with its metadata (its entity ID,
+        /// services and signing certificates); this provider's own metadata for it is printed.
+        #[arg(long, conflicts_with_all = ["issuer", "client_id", "client_secret_file"])]
+        saml_metadata: Option<PathBuf>,
         #[arg(long, default_value = "client_secret_basic", value_parser = ["client_secret_basic", "private_key_jwt"])]
         auth: String,
         /// A file holding the client secret (else `IDP_UPSTREAM_CLIENT_SECRET`).
@@ -76,6 +80,7 @@ pub async fn upstream_command(ops: &Ops, json: bool, cmd: UpstreamCmd) -> anyhow
             client_id,
             auth,
             client_secret_file,
+            saml_metadata,
             name_zh,
             name_en,
             settings,
@@ -99,15 +104,26 @@ pub async fn upstream_command(ops: &Ops, json: bool, cmd: UpstreamCmd) -> anyhow
                 None => std::env::var("IDP_UPSTREAM_CLIENT_SECRET").ok(),
             };
             let auth = UpstreamAuth::parse(&auth).unwrap_or_default();
-            let n = NewUpstream { id, issuer, client_id, auth, client_secret, settings };
+            let (issuer, client_id) = (issuer.unwrap_or_default(), client_id.unwrap_or_default());
+            let mut n = NewUpstream { id, issuer, client_id, auth, client_secret, settings };
+            if let Some(path) = saml_metadata {
+                let xml = std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                n.client_secret = None;
+                crate::ops::upstreams::apply_saml_metadata(&mut n, &xml)?;
+            }
             let u = ops.add_upstream_by(&tenant.tenant, n, by).await?;
             let v = ops.upstream_info(&tenant.tenant, &u);
-            print(json, &v, || {
-                format!(
+            print(json, &v, || match &v.sp_metadata {
+                Some(metadata) => format!(
+                    "added SAML upstream {} ({}); register there this provider's metadata {metadata}",
+                    v.id, v.issuer
+                ),
+                None => format!(
                     "added upstream {} ({}); register there the redirect URI {}, the post-logout \
                      redirect URI {} and the back-channel logout URI {}",
                     v.id, v.issuer, v.callback, v.post_logout_redirect_uri, v.backchannel_logout_uri
-                )
+                ),
             })
         }
         UpstreamCmd::List { tenant } => {

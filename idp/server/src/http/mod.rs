@@ -80,6 +80,9 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/t/{tenant}/upstream/{upstream}/backchannel-logout",
             post(signin::upstream_logout::backchannel),
         )
+        .route("/t/{tenant}/upstream/{upstream}/saml/metadata", get(signin::upstream_saml::metadata))
+        .route("/t/{tenant}/upstream/{upstream}/saml/acs", post(signin::upstream_saml::acs))
+        .route("/t/{tenant}/upstream/{upstream}/saml/arrived", get(signin::upstream_saml::arrived))
         // self-registration and the forgotten password (`register`, `reset`)
         .route("/t/{tenant}/interaction/{id}/{flow}", get(signin::selfservice::show))
         .route("/t/{tenant}/interaction/{id}/{flow}/send", post(signin::selfservice::send))

@@ -57,21 +57,21 @@ pub fn check_issuer(issuer: &str) -> anyhow::Result<()> {
     }
 }
 
-impl Ops {
-    /// The tenant's upstreams.
-    pub async fn upstreams(&self, slug: &str) -> anyhow::Result<Vec<Upstream>> {
-        let tenant = self.tenant(slug).await?;
-        Ok(self.store.upstreams(&tenant.id).await?)
-    }
+/// Fills a SAML upstream's entity ID, services and certificates from the identity provider's
+/// metadata (XML), keeping the rest of its settings.
+pub fn apply_saml_metadata(n: &mut NewUpstream, xml: &str) -> anyhow::Result<()> {
+    let m = idp_core::saml::metadata::identity_provider_of(xml).map_err(|e| anyhow!("saml metadata: {e}"))?;
+    let saml = n.settings.saml.get_or_insert_with(Default::default);
+    saml.sso_url = m.sso;
+    saml.slo_url = m.slo;
+    saml.signing_certificates = m.signing_certificates;
+    n.issuer = m.entity_id;
+    Ok(())
+}
 
-    /// Adds an upstream to the tenant, checked before anything is written: its id, issuer
-    /// (and that the operator's outbound rules let the provider reach it), client and
-    /// settings (`idp_core::upstream::check`).
-    pub async fn add_upstream_by(&self, slug: &str, n: NewUpstream, by: &str) -> anyhow::Result<Upstream> {
-        let tenant = self.tenant(slug).await?;
-        if !valid_slug(&n.id) {
-            bail!("an upstream id is 1-40 characters of a-z, 0-9 and '-'");
-        }
+impl Ops {
+    /// The checks of an OpenID upstream's issuer and client.
+    fn check_oidc_upstream(&self, n: &NewUpstream, secret: Option<&str>) -> anyhow::Result<()> {
         check_issuer(&n.issuer)?;
         let policy = crate::outbound::Policy::new(&self.config.outbound)?;
         if policy.check_url(&n.issuer).is_err() {
@@ -87,7 +87,6 @@ impl Ops {
         {
             bail!("client_id: the client id the upstream issued, 1-255 characters");
         }
-        let secret = n.client_secret.as_deref().map(str::trim).filter(|s| !s.is_empty());
         match (n.auth, secret) {
             (UpstreamAuth::ClientSecretBasic, None) => {
                 bail!("client_secret_basic needs the client secret the upstream issued")
@@ -95,24 +94,60 @@ impl Ops {
             (UpstreamAuth::PrivateKeyJwt, Some(_)) => {
                 bail!("private_key_jwt signs with the tenant's key: no client secret")
             }
-            _ => {}
+            _ => Ok(()),
+        }
+    }
+
+    /// The tenant's upstreams.
+    pub async fn upstreams(&self, slug: &str) -> anyhow::Result<Vec<Upstream>> {
+        let tenant = self.tenant(slug).await?;
+        Ok(self.store.upstreams(&tenant.id).await?)
+    }
+
+    /// Adds an upstream to the tenant, checked before anything is written: its id, issuer
+    /// (and that the operator's outbound rules let the provider reach it), client and
+    /// settings (`idp_core::upstream::check`).
+    pub async fn add_upstream_by(&self, slug: &str, n: NewUpstream, by: &str) -> anyhow::Result<Upstream> {
+        let tenant = self.tenant(slug).await?;
+        if !valid_slug(&n.id) {
+            bail!("an upstream id is 1-40 characters of a-z, 0-9 and '-'");
+        }
+        let secret = n.client_secret.as_deref().map(str::trim).filter(|s| !s.is_empty());
+        let saml = n.settings.saml.is_some();
+        if saml {
+            // an entity ID is any URI (SAML Core §8.3.6); the browser, not this provider,
+            // goes to its services
+            if n.issuer.is_empty()
+                || n.issuer.len() > 1024
+                || n.issuer.chars().any(|c| c.is_whitespace() || c.is_control())
+            {
+                bail!("issuer: the identity provider's entity ID, 1-1024 characters without spaces");
+            }
+            if secret.is_some() {
+                bail!("a SAML upstream has no client secret: this provider holds its own key for it");
+            }
+        } else {
+            self.check_oidc_upstream(&n, secret)?;
         }
         idp_core::upstream::check(&n.settings).map_err(|e| anyhow!(e))?;
         let suite = Suite::of(&tenant.settings.crypto);
-        let secret_sealed = secret.map(|s| {
-            self.kek.seal_with(
-                self.env.as_ref(),
-                suite.seal_alg(),
-                s.as_bytes(),
-                &upstream_context(&tenant.id, &n.id),
-            )
+        // a SAML upstream's assertions are encrypted for a key of its own, made here
+        let plain = match saml {
+            true => Some(
+                idp_core::saml::decrypt::generate_key()
+                    .ok_or_else(|| anyhow!("an RSA key could not be made"))?,
+            ),
+            false => secret.map(|s| s.as_bytes().to_vec()),
+        };
+        let secret_sealed = plain.map(|p| {
+            self.kek.seal_with(self.env.as_ref(), suite.seal_alg(), &p, &upstream_context(&tenant.id, &n.id))
         });
         let now = self.now();
         let upstream = Upstream {
             tenant_id: tenant.id.clone(),
             id: n.id,
-            issuer: n.issuer.trim_end_matches('/').to_string(),
-            client_id: n.client_id.trim().to_string(),
+            issuer: if saml { n.issuer.clone() } else { n.issuer.trim_end_matches('/').to_string() },
+            client_id: if saml { String::new() } else { n.client_id.trim().to_string() },
             auth: n.auth,
             secret_sealed,
             settings: n.settings,
@@ -182,7 +217,16 @@ impl Ops {
             auth: u.auth.as_str().into(),
             has_secret: u.secret_sealed.is_some(),
             disabled: u.disabled,
-            callback: format!("{}/upstream/{}/callback", self.config.issuer(slug), u.id),
+            callback: match u.settings.saml {
+                Some(_) => crate::http::signin::upstream_saml::acs_url(&self.config.issuer(slug), &u.id),
+                None => format!("{}/upstream/{}/callback", self.config.issuer(slug), u.id),
+            },
+            protocol: if u.settings.saml.is_some() { "saml" } else { "oidc" }.into(),
+            sp_metadata: u
+                .settings
+                .saml
+                .as_ref()
+                .map(|_| crate::http::signin::upstream_saml::entity_id(&self.config.issuer(slug), &u.id)),
             post_logout_redirect_uri: format!("{}/upstream/{}/signed-out", self.config.issuer(slug), u.id),
             backchannel_logout_uri: format!(
                 "{}/upstream/{}/backchannel-logout",
@@ -197,8 +241,28 @@ impl Ops {
 
     /// An upstream's client secret, opened (for the token request).
     pub fn upstream_secret(&self, u: &Upstream) -> Option<String> {
+        if u.settings.saml.is_some() {
+            return None;
+        }
         let sealed = u.secret_sealed.as_ref()?;
         let plain = self.kek.open(sealed, &upstream_context(&u.tenant_id, &u.id)).ok()?;
         String::from_utf8(plain).ok()
+    }
+
+    /// A SAML upstream's decryption key (PKCS#8), opened.
+    pub fn upstream_saml_key(&self, u: &Upstream) -> Option<Vec<u8>> {
+        u.settings.saml.as_ref()?;
+        self.kek.open(u.secret_sealed.as_ref()?, &upstream_context(&u.tenant_id, &u.id)).ok()
+    }
+
+    /// The certificate of a SAML upstream's decryption key, as this provider's metadata for it
+    /// publishes it: derived from the key, the upstream and its creation, the same on every
+    /// node (`idp_core::keys::saml_certificate`).
+    pub fn upstream_saml_certificate(&self, u: &Upstream) -> Option<Vec<u8>> {
+        let pkcs8 = self.upstream_saml_key(u)?;
+        let key =
+            idp_core::module::SoftwareKey::from_document(idp_core::model::SigningAlg::RS256, &pkcs8, "")?;
+        let kid = format!("upstream {} {}", u.tenant_id, u.id);
+        idp_core::keys::saml_certificate(key.as_ref(), &kid, u.created_at)
     }
 }

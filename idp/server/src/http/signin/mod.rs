@@ -19,3 +19,4 @@ pub mod sms;
 pub mod upstream;
 pub mod upstream_link;
 pub mod upstream_logout;
+pub mod upstream_saml;

@@ -143,6 +143,9 @@ pub(crate) async fn begin(state: &AppState, l: &Loaded, headers: &HeaderMap, id:
     let Some(u) = offered(l, id) else {
         return error_page(l.lang, &OAuthError::invalid_request(texts.up_unknown).with_status(404));
     };
+    if u.settings.saml.is_some() {
+        return crate::http::signin::upstream_saml::begin(state, l, headers, u).await;
+    }
     let Some((policy, http)) = state.upstream_http() else {
         return login_page(l, headers, Some(texts.up_unavailable.into()), "", StatusCode::BAD_GATEWAY);
     };
@@ -288,22 +291,48 @@ pub async fn callback(
         Ok(a) => a,
         Err(why) => return fail(format!("ID token: {why}")).await,
     };
-    // the client's demand of a fresh or recent sign-in holds at the upstream too (its
-    // `auth_time`, OpenID Connect Core §3.1.2.1)
-    if started.fresh || started.max_age.is_some() {
-        let Some(auth_time) = answer.auth_time else {
-            return fail("no auth_time for a fresh or recent sign-in".into()).await;
-        };
-        let stale = started.max_age.is_some_and(|m| now - auth_time > m + 60);
-        if stale || (started.fresh && auth_time < started.at - 60) {
-            return fail(format!("auth_time {auth_time} is older than asked")).await;
-        }
+    let demand = Freshness { at: started.at, max_age: started.max_age, fresh: started.fresh };
+    if let Err(why) = demand.met_by(answer.auth_time, now) {
+        return fail(why).await;
     }
-    let required = &u.settings.acr_required;
-    if !required.is_empty() && !answer.acr.as_ref().is_some_and(|a| required.contains(a)) {
-        return fail(format!("acr {:?} is not one the upstream must assert", answer.acr)).await;
+    if let Err(why) = acr_allowed(u, &answer) {
+        return fail(why).await;
     }
     crate::http::signin::upstream_link::arrived(&state, &l, &headers, u, &answer, &ip).await
+}
+
+/// The client's demand of a fresh or recent sign-in, which holds at the upstream too (its
+/// `auth_time` or `AuthnInstant`, OpenID Connect Core §3.1.2.1).
+pub(crate) struct Freshness {
+    /// When the person was sent to the upstream.
+    pub at: i64,
+    pub max_age: Option<i64>,
+    pub fresh: bool,
+}
+
+impl Freshness {
+    pub(crate) fn met_by(&self, auth_time: Option<i64>, now: i64) -> Result<(), String> {
+        if !self.fresh && self.max_age.is_none() {
+            return Ok(());
+        }
+        let Some(auth_time) = auth_time else {
+            return Err("no auth_time for a fresh or recent sign-in".into());
+        };
+        let stale = self.max_age.is_some_and(|m| now - auth_time > m + 60);
+        if stale || (self.fresh && auth_time < self.at - 60) {
+            return Err(format!("auth_time {auth_time} is older than asked"));
+        }
+        Ok(())
+    }
+}
+
+/// The upstream's `acr` is one the operator requires of it (when the operator named any).
+pub(crate) fn acr_allowed(u: &Upstream, answer: &rp::Answer) -> Result<(), String> {
+    let required = &u.settings.acr_required;
+    if !required.is_empty() && !answer.acr.as_ref().is_some_and(|a| required.contains(a)) {
+        return Err(format!("acr {:?} is not one the upstream must assert", answer.acr));
+    }
+    Ok(())
 }
 
 /// How this provider authenticates at the upstream's token endpoint.
