@@ -207,9 +207,74 @@ async fn signs_in_through_pysaml2(backend: Backend) {
         [person(PPT), vec!["--sign-response".into(), "--no-sign-assertion".into()]].concat();
     let form = idp.sso(&to, &args.iter().map(String::as_str).collect::<Vec<_>>());
     let cb = consent_if_asked(&b, &s, post(&b, &s, &form).await).await.callback();
-    let id = id_token(&redeem(&s, &client, &secret, &cb["code"]).await);
+    let tokens = redeem(&s, &client, &secret, &cb["code"]).await;
+    let id = id_token(&tokens);
     assert_eq!(id["sub"], account.as_str());
     assert_eq!(id["realname_level"], 3, "{id}");
+
+    // her logout here goes on to the identity provider (a signed LogoutRequest for the NameID
+    // and SessionIndex it asserted) and comes back to the app's post-logout page
+    let bye = serde_urlencoded::to_string([
+        ("id_token_hint", tokens["id_token"].as_str().unwrap()),
+        ("post_logout_redirect_uri", crate::common::POST_LOGOUT),
+        ("state", "bye-1"),
+    ])
+    .unwrap();
+    let out = b.get(&s, &format!("{}/end_session?{bye}", s.issuer)).await.left();
+    assert!(out.as_str().starts_with("https://idp.gov.example/saml/slo?SAMLRequest="), "{out}");
+    let told: Value =
+        serde_json::from_str(&idp.run(&["logout-request"], out.query().unwrap()).unwrap()).unwrap();
+    assert_eq!(told["name_id"], "citizen-1");
+    assert_eq!(told["name_qualifier"], "https://idp.gov.example/saml");
+    assert_eq!(told["session_indexes"].as_array().unwrap().len(), 1, "{told}");
+    let done = b.get(&s, told["location"].as_str().unwrap()).await.left();
+    assert_eq!(done.as_str(), format!("{}?state=bye-1", crate::common::POST_LOGOUT));
+    let silent = b.get(&s, &crate::common::auth_url(&s.issuer, &client, "&prompt=none")).await.callback();
+    assert_eq!(silent["error"], "login_required", "signed out");
+
+    // in again; then the identity provider's own logout ends the session here
+    let tenant = s.tenant_id().await;
+    let before = s.ops.store.upstream_sessions_of(&tenant, "gov", Some("citizen-1"), None).await.unwrap();
+    let to = to_idp(&b, &s, &url).await;
+    let form = idp.sso(&to, &person(PPT).iter().map(String::as_str).collect::<Vec<_>>());
+    consent_if_asked(&b, &s, post(&b, &s, &form).await).await.callback();
+    let rows = s.ops.store.upstream_sessions_of(&tenant, "gov", Some("citizen-1"), None).await.unwrap();
+    // (rows of ended sessions stay until the sessions are purged)
+    let newest = rows.iter().find(|r| !before.contains(r)).unwrap();
+    let index = newest.upstream_sid.clone().expect("the SessionIndex kept");
+    let other_index: Value =
+        serde_json::from_str(&idp.run(&["logout", "citizen-1", "another-index"], "").unwrap()).unwrap();
+    let (status, _) = get_status(other_index["location"].as_str().unwrap()).await;
+    assert_eq!(status, 303, "answered");
+    let silent = b.get(&s, &crate::common::auth_url(&s.issuer, &client, "&prompt=none")).await.callback();
+    assert!(silent.contains_key("code"), "another SessionIndex ends nothing: {silent:?}");
+    let logout: Value =
+        serde_json::from_str(&idp.run(&["logout", "citizen-1", &index], "").unwrap()).unwrap();
+    let location = logout["location"].as_str().unwrap();
+    // unsigned, or signed by someone else: refused
+    let unsigned = location.split("&SigAlg=").next().unwrap();
+    assert_eq!(get_status(unsigned).await.0, 400);
+    let (status, answer) = get_status(location).await;
+    assert_eq!(status, 303);
+    assert!(answer.starts_with("https://idp.gov.example/saml/slo?SAMLResponse="), "{answer}");
+    let read: Value =
+        serde_json::from_str(&idp.run(&["logout-response"], answer.split_once('?').unwrap().1).unwrap())
+            .unwrap();
+    assert_eq!(read["status"], "urn:oasis:names:tc:SAML:2.0:status:Success");
+    assert_eq!((read["relay_state"].as_str(), read["signed"].as_bool()), (Some("idp-relay"), Some(true)));
+    let silent = b.get(&s, &crate::common::auth_url(&s.issuer, &client, "&prompt=none")).await.callback();
+    assert_eq!(silent["error"], "login_required", "the identity provider's logout ended the session");
+    // the same request again is a replay
+    assert_eq!(get_status(location).await.0, 400);
+    let events = s.ops.store.audit_events(&tenant, 100).await.unwrap();
+    assert!(events.iter().any(|e| e.kind == "upstream_logout" && e.detail["sessions"] == 1));
+}
+
+/// A GET without cookies: its status and Location.
+async fn get_status(url: &str) -> (u16, String) {
+    let res = rp_http().get(url).send().await.unwrap();
+    let location = res.headers().get("location").map(|l| l.to_str().unwrap().to_string()).unwrap_or_default();
+    (res.status().as_u16(), location)
 }
 crate::both_backends!(a_citizen_signs_in_through_a_saml_identity_provider, signs_in_through_pysaml2);
 

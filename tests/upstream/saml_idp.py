@@ -20,6 +20,13 @@ Commands:
         "RelayState", "request"}. Options: --user NAME (the persistent NameID), --attr NAME=VALUE
         (repeatable), --class CLASS_REF, --encrypt [gcm|cbc], --sign-response,
         --no-sign-assertion, --transient, --audience ENTITY (another audience).
+    saml_idp.py logout NAME_ID [SESSION_INDEX]
+        its own logout: a signed Redirect LogoutRequest to the provider, {"request_id", "location"}
+    saml_idp.py logout-request < QUERY
+        checks the provider's LogoutRequest and answers it: {"name_id", "name_qualifier",
+        "session_indexes", "location"} (the location the signed LogoutResponse goes to)
+    saml_idp.py logout-response < QUERY
+        reads the provider's LogoutResponse: {"status", "relay_state", "signed"}
 """
 
 import argparse
@@ -82,14 +89,66 @@ def main():
     sso.add_argument("--no-sign-assertion", action="store_true")
     sso.add_argument("--transient", action="store_true")
     sso.add_argument("--audience")
+    lo = sub.add_parser("logout")
+    lo.add_argument("name_id")
+    lo.add_argument("session_index", nargs="*")
+    sub.add_parser("logout-request")
+    sub.add_parser("logout-response")
     a = p.parse_args()
 
     if a.cmd == "metadata":
         sys.stdout.write(create_metadata_string(None, config=config(), valid=24 * 365, sign=False).decode())
         return 0
 
+    if a.cmd == "logout":
+        # the identity provider's own logout: a signed Redirect LogoutRequest to the provider
+        srv = Server(config=config())
+        sp = next(iter(srv.metadata.service_providers()))
+        destination = srv.metadata.single_logout_service(sp, BINDING_HTTP_REDIRECT, "spsso")[0]["location"]
+        name_id = NameID(format=NAMEID_FORMAT_PERSISTENT, text=a.name_id, name_qualifier=srv.config.entityid, sp_name_qualifier=sp)
+        req_id, req = srv.create_logout_request(destination, sp, name_id=name_id, session_indexes=a.session_index, sign=False)
+        info = srv.apply_binding(BINDING_HTTP_REDIRECT, str(req), destination, "idp-relay", sign=True, sigalg=xmldsig.SIG_RSA_SHA256)
+        print(json.dumps({"request_id": req_id, "location": dict(info["headers"])["Location"]}))
+        return 0
+
     q = {k: v[0] for k, v in parse_qs(sys.stdin.read().strip()).items()}
     srv = Server(config=config())
+    if a.cmd == "logout-request":
+        # the provider's LogoutRequest (its query signature checked), answered as the browser
+        # would be sent back
+        try:
+            req = srv.parse_logout_request(
+                q["SAMLRequest"], BINDING_HTTP_REDIRECT, relay_state=q.get("RelayState"),
+                sigalg=q.get("SigAlg"), signature=q.get("Signature"),
+            )
+        except Exception as e:
+            print(f"{type(e).__name__}: {e}", file=sys.stderr)
+            return 1
+        if req is None:
+            print("the LogoutRequest does not verify", file=sys.stderr)
+            return 1
+        m = req.message
+        resp = srv.create_logout_response(m, [BINDING_HTTP_REDIRECT], sign=False)
+        sp = m.issuer.text
+        destination = srv.metadata.single_logout_service(sp, BINDING_HTTP_REDIRECT, "spsso")[0]["location"]
+        info = srv.apply_binding(
+            BINDING_HTTP_REDIRECT, str(resp), destination, q.get("RelayState"), response=True, sign=True,
+            sigalg=xmldsig.SIG_RSA_SHA256,
+        )
+        print(json.dumps({
+            "name_id": m.name_id.text, "name_qualifier": m.name_id.name_qualifier,
+            "session_indexes": [i.text for i in m.session_index],
+            "location": dict(info["headers"])["Location"],
+        }))
+        return 0
+    if a.cmd == "logout-response":
+        resp = srv.parse_logout_request_response(q["SAMLResponse"], BINDING_HTTP_REDIRECT)
+        if resp is None:
+            print("not a LogoutResponse", file=sys.stderr)
+            return 1
+        print(json.dumps({"status": resp.response.status.status_code.value, "relay_state": q.get("RelayState"),
+                          "signed": "Signature" in q}))
+        return 0
     try:
         req = srv.parse_authn_request(
             q["SAMLRequest"], BINDING_HTTP_REDIRECT, relay_state=q.get("RelayState"),

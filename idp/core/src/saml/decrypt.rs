@@ -65,7 +65,9 @@ fn unwrap_key(k: Node<'_, '_>, private_key: &[u8]) -> Result<Vec<u8>, Refused> {
         (RSA_OAEP_MGF1P, None | Some(SHA1), None) => &OAEP_SHA1_MGF1SHA1,
         (RSA_OAEP, Some(SHA256), Some(MGF1_SHA256)) => &OAEP_SHA256_MGF1SHA256,
         _ => {
-            return Err(Refused("the assertion's key is wrapped by a method that is not accepted (RSA-OAEP)"));
+            return Err(Refused(
+                "the assertion's key is wrapped by a method that is not accepted (RSA-OAEP)",
+            ));
         }
     };
     let key = PrivateDecryptingKey::from_pkcs8(private_key).map_err(|_| FAILED)?;

@@ -17,6 +17,9 @@ use crate::module::ModuleKey;
 #[derive(Debug, Clone)]
 pub struct Request<'a> {
     pub issuer: &'a str,
+    /// Who issued the NameID: this provider as an identity provider, the upstream when this
+    /// provider is its service provider.
+    pub name_qualifier: &'a str,
     pub destination: &'a str,
     pub sp: &'a str,
     pub name_id: &'a str,
@@ -44,7 +47,7 @@ pub fn request(r: &Request<'_>) -> El {
                 "saml:NameID",
                 vec![
                     ("Format", r.name_id_format.into()),
-                    ("NameQualifier", r.issuer.into()),
+                    ("NameQualifier", r.name_qualifier.into()),
                     ("SPNameQualifier", r.sp.into()),
                 ],
                 r.name_id,
@@ -200,6 +203,22 @@ pub fn incoming(xml: &str) -> Result<Incoming, Refused> {
     })
 }
 
+/// A `LogoutResponse`: whom it answers, who sent it, whether it says Success.
+pub fn incoming_response(xml: &str) -> Result<(String, String, bool), Refused> {
+    let doc = parse(xml)?;
+    let root = doc.root_element();
+    if root.tag_name().namespace() != Some(PROTOCOL_NS) || root.tag_name().name() != "LogoutResponse" {
+        return Err(Refused("the message is not a LogoutResponse"));
+    }
+    let in_response_to = root.attribute("InResponseTo").unwrap_or_default().to_string();
+    let issuer = child(root, ASSERTION_NS, "Issuer")?.map(text_of).unwrap_or_default();
+    let ok = child(root, PROTOCOL_NS, "Status")?
+        .and_then(|s| child(s, PROTOCOL_NS, "StatusCode").ok().flatten())
+        .and_then(|c| c.attribute("Value"))
+        == Some(status::SUCCESS);
+    Ok((in_response_to, issuer, ok))
+}
+
 /// Whether `xml` is a `LogoutResponse` (a service provider answering our request).
 pub fn is_response(xml: &str) -> bool {
     parse(xml).is_ok_and(|d| d.root_element().tag_name().name() == "LogoutResponse")
@@ -217,6 +236,7 @@ mod tests {
         );
         let r = Request {
             issuer: "https://idp/saml",
+            name_qualifier: "https://idp/saml",
             destination: "https://sp/slo",
             sp: "https://sp/meta",
             name_id: "p1",

@@ -83,6 +83,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/t/{tenant}/upstream/{upstream}/saml/metadata", get(signin::upstream_saml::metadata))
         .route("/t/{tenant}/upstream/{upstream}/saml/acs", post(signin::upstream_saml::acs))
         .route("/t/{tenant}/upstream/{upstream}/saml/arrived", get(signin::upstream_saml::arrived))
+        .route("/t/{tenant}/upstream/{upstream}/saml/slo", get(signin::upstream_saml_slo::slo))
         // self-registration and the forgotten password (`register`, `reset`)
         .route("/t/{tenant}/interaction/{id}/{flow}", get(signin::selfservice::show))
         .route("/t/{tenant}/interaction/{id}/{flow}/send", post(signin::selfservice::send))

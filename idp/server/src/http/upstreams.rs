@@ -58,9 +58,11 @@ pub(crate) fn onward_key(state: &str) -> String {
     format!("upstream-signed-out:{}", idp_core::crypto::sha256_hex(state.as_bytes()))
 }
 
-/// Where a logout here of session `sid` goes on to: the upstream's end-session endpoint when
-/// the session began through an upstream that has one (and `logout_at_upstream`), coming back
-/// to `next` (`None`: this provider's signed-out page). Read before the session ends.
+/// Where a logout here of session `sid` goes on to: the upstream's end-session endpoint (an
+/// OpenID provider) or single logout service (a SAML identity provider, a signed
+/// `LogoutRequest` for the NameID and `SessionIndex` it asserted) when the session began
+/// through an upstream that has one (and `logout_at_upstream`), coming back to `next` (`None`:
+/// this provider's signed-out page). Read before the session ends.
 pub(crate) async fn onward(state: &AppState, t: &TenantCtx, sid: &str, next: Option<&str>) -> Option<String> {
     if t.upstreams.is_empty() {
         return None;
@@ -68,6 +70,26 @@ pub(crate) async fn onward(state: &AppState, t: &TenantCtx, sid: &str, next: Opt
     let r = state.store().upstream_session(sid).await.ok()??;
     let u =
         t.upstreams.iter().find(|u| u.id == r.upstream_id && !u.disabled && u.settings.logout_at_upstream)?;
+    if let Some(saml) = &u.settings.saml {
+        let slo = saml.slo_url.as_deref()?;
+        let (key, _) = t.keys.saml_signer()?;
+        let st = way_back(state, t, next).await?;
+        let env = state.env();
+        let entity = crate::http::signin::upstream_saml::entity_id(&t.endpoints.issuer, &u.id);
+        let id = format!("_{}", idp_core::crypto::random_token(env, 24));
+        let request = idp_core::saml::logout::request(&idp_core::saml::logout::Request {
+            issuer: &entity,
+            name_qualifier: &u.issuer,
+            destination: slo,
+            sp: &entity,
+            name_id: &r.subject,
+            name_id_format: &saml.name_id_format,
+            session_index: r.upstream_sid.as_deref().unwrap_or_default(),
+            id: &id,
+            now: env.now(),
+        });
+        return idp_core::saml::logout::redirect_url(slo, "SAMLRequest", &request, Some(&st), key).ok();
+    }
     let (policy, http) = state.upstream_http()?;
     let provider = match state.upstream_provider(http, policy, &u.issuer).await {
         Ok(p) => p,
@@ -77,6 +99,20 @@ pub(crate) async fn onward(state: &AppState, t: &TenantCtx, sid: &str, next: Opt
         }
     };
     let end = provider.end_session_endpoint?;
+    let st = way_back(state, t, next).await?;
+    let mut url = url::Url::parse(&end).ok()?;
+    url.query_pairs_mut()
+        .append_pair("client_id", &u.client_id)
+        .append_pair(
+            "post_logout_redirect_uri",
+            &format!("{}/upstream/{}/signed-out", t.endpoints.issuer, u.id),
+        )
+        .append_pair("state", &st);
+    Some(url.into())
+}
+
+/// Keeps `next` for ten minutes under a fresh `state` (the upstream brings it back).
+async fn way_back(state: &AppState, t: &TenantCtx, next: Option<&str>) -> Option<String> {
     let env = state.env();
     let st = idp_core::crypto::random_token(env, 32);
     let record = idp_core::model::Ceremony {
@@ -90,13 +126,15 @@ pub(crate) async fn onward(state: &AppState, t: &TenantCtx, sid: &str, next: Opt
         tracing::warn!(error = %e, "could not keep the way back from an upstream's logout");
         return None;
     }
-    let mut url = url::Url::parse(&end).ok()?;
-    url.query_pairs_mut()
-        .append_pair("client_id", &u.client_id)
-        .append_pair(
-            "post_logout_redirect_uri",
-            &format!("{}/upstream/{}/signed-out", t.endpoints.issuer, u.id),
-        )
-        .append_pair("state", &st);
-    Some(url.into())
+    Some(st)
+}
+
+/// Where the way back kept under `st` leads (taken once): `None` for a state nobody issued or
+/// one that is spent, and for the signed-out page.
+pub(crate) async fn taken_way_back(state: &AppState, t: &TenantCtx, st: Option<&str>) -> Option<String> {
+    let st = st.filter(|s| s.len() <= 256)?;
+    match state.store().take_ceremony(&onward_key(st), state.env().now()).await {
+        Ok(Some(c)) if c.tenant_id == t.tenant.id && !c.state.is_empty() => Some(c.state),
+        _ => None,
+    }
 }

@@ -227,12 +227,16 @@ impl Ops {
                 .saml
                 .as_ref()
                 .map(|_| crate::http::signin::upstream_saml::entity_id(&self.config.issuer(slug), &u.id)),
-            post_logout_redirect_uri: format!("{}/upstream/{}/signed-out", self.config.issuer(slug), u.id),
-            backchannel_logout_uri: format!(
-                "{}/upstream/{}/backchannel-logout",
-                self.config.issuer(slug),
-                u.id
-            ),
+            // a SAML upstream's logout comes and goes through the single logout service of
+            // this provider's metadata for it
+            post_logout_redirect_uri: match u.settings.saml {
+                Some(_) => crate::http::signin::upstream_saml::slo_url(&self.config.issuer(slug), &u.id),
+                None => format!("{}/upstream/{}/signed-out", self.config.issuer(slug), u.id),
+            },
+            backchannel_logout_uri: match u.settings.saml {
+                Some(_) => String::new(),
+                None => format!("{}/upstream/{}/backchannel-logout", self.config.issuer(slug), u.id),
+            },
             settings: serde_json::to_value(&u.settings).unwrap_or_default(),
             created_at: u.created_at,
             updated_at: u.updated_at,

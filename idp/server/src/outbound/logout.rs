@@ -280,6 +280,7 @@ async fn saml_attempt(
     let issuer = crate::http::saml::entity_id(t);
     let request = saml::logout::request(&saml::logout::Request {
         issuer: &issuer,
+        name_qualifier: &issuer,
         destination: &uri,
         sp: &client.settings.saml.entity_id,
         name_id,

@@ -48,6 +48,7 @@ pub async fn front_channel_logouts(state: &AppState, t: &TenantCtx, sid: &str) -
         let issuer = entity_id(t);
         let request = logout::request(&logout::Request {
             issuer: &issuer,
+            name_qualifier: &issuer,
             destination: &endpoint.location,
             sp: &sp.entity_id,
             name_id: &p.name_id,

@@ -20,3 +20,4 @@ pub mod upstream;
 pub mod upstream_link;
 pub mod upstream_logout;
 pub mod upstream_saml;
+pub mod upstream_saml_slo;

@@ -146,17 +146,7 @@ pub async fn signed_out(
     let lang = crate::http::pages::Lang::pick(None, &headers);
     let Ok(Some(t)) = state.tenant(&slug).await else { return answer(StatusCode::NOT_FOUND) };
     let params = parse_params(q.as_deref().unwrap_or_default()).unwrap_or_default();
-    let next = match param(&params, "state").filter(|s| s.len() <= 256) {
-        Some(st) => match state
-            .store()
-            .take_ceremony(&crate::http::upstreams::onward_key(st), state.env().now())
-            .await
-        {
-            Ok(Some(c)) if c.tenant_id == t.tenant.id && !c.state.is_empty() => Some(c.state),
-            _ => None,
-        },
-        None => None,
-    };
+    let next = crate::http::upstreams::taken_way_back(&state, &t, param(&params, "state")).await;
     let tx = lang.texts();
     crate::http::signed_out::here(&state, &t, lang, &[], next.as_deref(), (tx.signed_out, tx.signed_out_text))
 }
