@@ -33,6 +33,35 @@ fn gov() -> NewUpstream {
     }
 }
 
+/// A SAML identity provider's metadata, as this crate's own identity-provider writer makes it.
+pub(crate) fn idp_metadata() -> String {
+    let key = idp_core::module::SoftwareKey::from_document(
+        idp_core::model::SigningAlg::RS256,
+        &idp_core::saml::decrypt::generate_key().unwrap(),
+        "",
+    )
+    .unwrap();
+    let cert = idp_core::keys::saml_certificate(key.as_ref(), "idp", 0).unwrap();
+    idp_core::saml::metadata::identity_provider(
+        "https://idp.example.gov.cn/saml",
+        "https://idp.example.gov.cn/saml/sso",
+        Some("https://idp.example.gov.cn/saml/slo"),
+        &[cert],
+    )
+}
+
+fn saml_gov() -> NewUpstream {
+    let mut n = NewUpstream {
+        id: "gov-saml".into(),
+        issuer: String::new(),
+        client_id: String::new(),
+        client_secret: None,
+        ..gov()
+    };
+    idp_server::ops::upstreams::apply_saml_metadata(&mut n, &idp_metadata()).unwrap();
+    n
+}
+
 async fn configured(backend: Backend) {
     let Some(s) = TestServer::start(backend).await else { return };
     let tenant = s.tenant_id().await;
@@ -58,6 +87,22 @@ async fn configured(backend: Backend) {
     let level9 =
         UpstreamSettings { levels: vec![LevelRule { level: 9, ..Default::default() }], ..gov().settings };
     refused(NewUpstream { settings: level9, ..gov() }, "levels").await;
+    // SAML identity providers: their own checks
+    let saml = |f: &dyn Fn(&mut idp_core::model::SamlUpstream)| {
+        let mut n = saml_gov();
+        f(n.settings.saml.as_mut().unwrap());
+        n
+    };
+    refused(saml(&|x| x.sso_url = "http://idp.example/sso".into()), "https").await;
+    refused(saml(&|x| x.signing_certificates = vec![]), "signing_certificates").await;
+    refused(saml(&|x| x.signing_certificates = vec!["bm90IGEgY2VydA==".into()]), "X.509").await;
+    refused(saml(&|x| x.name_id_format = idp_core::saml::NAMEID_TRANSIENT.into()), "transient").await;
+    refused(saml(&|x| x.attributes = [("email".to_string(), "mail".to_string())].into()), "attributes").await;
+    refused(NewUpstream { client_secret: Some(SECRET.into()), ..saml_gov() }, "no client secret").await;
+    refused(NewUpstream { issuer: "has space".into(), ..saml_gov() }, "entity ID").await;
+    let mut bad = saml_gov();
+    let e = idp_server::ops::upstreams::apply_saml_metadata(&mut bad, "<md:EntityDescriptor/>").unwrap_err();
+    assert!(e.to_string().contains("saml metadata"), "{e}");
     assert!(s.ops.upstreams("main").await.unwrap().is_empty(), "nothing written");
 
     let u = s.ops.add_upstream_by("main", gov(), "test").await.unwrap();
@@ -224,4 +269,14 @@ async fn the_console_adds_disables_and_removes_upstreams() {
     assert!(s.ops.upstreams("main").await.unwrap()[0].disabled, "{page}");
     let (_, page) = post(&sec, &base, &page, "/upstreams/gov/remove", &[]).await;
     assert!(s.ops.upstreams("main").await.unwrap().is_empty(), "{page}");
+
+    // a SAML identity provider by its metadata: no issuer, client or secret
+    let metadata = idp_metadata();
+    let saml = [("id", "gov-saml"), ("name_zh", "国家政务服务平台"), ("saml_metadata", metadata.as_str())];
+    let (_, page) = post(&sec, &base, &page, "/upstreams", &saml).await;
+    assert!(said(&page, "status").contains("已添加身份源"), "{page}");
+    assert!(page.contains("/t/main/upstream/gov-saml/saml/metadata"), "its metadata named: {page}");
+    let u = s.ops.upstreams("main").await.unwrap().remove(0);
+    assert_eq!(u.issuer, "https://idp.example.gov.cn/saml");
+    assert_eq!(u.settings.saml.unwrap().sso_url, "https://idp.example.gov.cn/saml/sso");
 }
