@@ -96,7 +96,9 @@ pub fn assertion(encrypted: Node<'_, '_>, private_key: &[u8], allow_cbc: bool) -
     };
     let cbc = matches!(method, AES128_CBC | AES256_CBC);
     if cbc && !allow_cbc {
-        return Err(Refused("the assertion is encrypted with AES-CBC, which this upstream may not use"));
+        return Err(Refused(
+            "the assertion is encrypted with AES-CBC: accepted only where the upstream may use it, in a signed response",
+        ));
     }
     let key = unwrap_key(encrypted_key(encrypted, data)?, private_key)?;
     if key.len() != key_len {

@@ -52,8 +52,11 @@ pub fn request(r: &Request<'_>) -> El {
                 ],
                 r.name_id,
             ),
-            text("samlp:SessionIndex", vec![], r.session_index),
-        ],
+        ]
+        .into_iter()
+        // no empty SessionIndex when the assertion named none
+        .chain((!r.session_index.is_empty()).then(|| text("samlp:SessionIndex", vec![], r.session_index)))
+        .collect(),
     )
 }
 
@@ -150,6 +153,8 @@ pub struct Incoming {
     pub destination: Option<String>,
     pub not_on_or_after: Option<i64>,
     pub name_id: String,
+    pub name_qualifier: Option<String>,
+    pub sp_name_qualifier: Option<String>,
     pub session_indexes: Vec<String>,
 }
 
@@ -175,10 +180,11 @@ pub fn incoming(xml: &str) -> Result<Incoming, Refused> {
         .map(text_of)
         .filter(|i| !i.is_empty())
         .ok_or(Refused("the request names no Issuer"))?;
-    let name_id = child(root, ASSERTION_NS, "NameID")?
-        .map(text_of)
-        .filter(|n| !n.is_empty())
-        .ok_or(Refused("the request names no NameID"))?;
+    let name = child(root, ASSERTION_NS, "NameID")?.ok_or(Refused("the request names no NameID"))?;
+    let name_id =
+        Some(text_of(name)).filter(|n| !n.is_empty()).ok_or(Refused("the request names no NameID"))?;
+    let name_qualifier = name.attribute("NameQualifier").map(String::from);
+    let sp_name_qualifier = name.attribute("SPNameQualifier").map(String::from);
     let not_on_or_after = match root.attribute("NotOnOrAfter") {
         Some(t) => Some(instant(t).ok_or(Refused("NotOnOrAfter is not a time"))?),
         None => None,
@@ -199,6 +205,8 @@ pub fn incoming(xml: &str) -> Result<Incoming, Refused> {
         destination: root.attribute("Destination").map(String::from),
         not_on_or_after,
         name_id,
+        name_qualifier,
+        sp_name_qualifier,
         session_indexes,
     })
 }

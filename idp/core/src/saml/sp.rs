@@ -23,12 +23,12 @@ use roxmltree::Node;
 
 use super::read::{ASSERTION_NS, PROTOCOL_NS, Refused, child, instant, parse_at_most, text_of};
 use super::xml::{El, el, text};
-use super::{BINDING_POST, CLOCK_SKEW, NAMEID_TRANSIENT, status};
+use super::{BINDING_POST, CLOCK_SKEW, NAMEID_TRANSIENT, NAMEID_UNSPECIFIED, status};
 use crate::identifiers::CalendarDate;
 
-/// The largest response accepted (a signed, encrypted assertion with its certificate is some
-/// 20 KiB).
-pub const MAX_RESPONSE: usize = 192 * 1024;
+/// The largest response accepted, decoded (a signed, encrypted assertion with its certificate
+/// is some 20 KiB): what the POST binding's reader takes.
+pub const MAX_RESPONSE: usize = super::read::MAX_MESSAGE;
 /// How old an assertion may be when it arrives.
 const MAX_AGE: i64 = 10 * 60;
 const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
@@ -90,6 +90,9 @@ pub struct Expect<'a> {
     /// This provider's consumer service (destination and recipient).
     pub acs: &'a str,
     pub request_id: &'a str,
+    /// The NameID format asked for; the NameID must be of it (a missing `Format` is
+    /// `unspecified`).
+    pub name_id_format: &'a str,
     /// The identity provider's signing certificates (DER).
     pub certificates: &'a [Vec<u8>],
     /// This provider's decryption key (PKCS#8) for the upstream, if it holds one.
@@ -163,13 +166,6 @@ pub fn response(xml: &str, e: &Expect<'_>) -> Result<Answer, Refused> {
     if root.attribute("InResponseTo") != Some(e.request_id) {
         return Err(Refused("the response does not answer this provider's request"));
     }
-    check_issuer(root, e.idp, false)?;
-    let code = child(root, PROTOCOL_NS, "Status")?
-        .and_then(|s| child(s, PROTOCOL_NS, "StatusCode").ok().flatten())
-        .and_then(|c| c.attribute("Value"));
-    if code != Some(status::SUCCESS) {
-        return Err(Refused("the identity provider did not sign the person in"));
-    }
     let mut assertions = root
         .children()
         .filter(|c| is(*c, ASSERTION_NS, "Assertion") || is(*c, ASSERTION_NS, "EncryptedAssertion"));
@@ -177,14 +173,25 @@ pub fn response(xml: &str, e: &Expect<'_>) -> Result<Answer, Refused> {
     if assertions.next().is_some() {
         return Err(Refused("the response carries more than one assertion"));
     }
-    if a.tag_name().name() == "Assertion" {
+    let encrypted = a.tag_name().name() == "EncryptedAssertion";
+    // Profiles §4.1.4.2: a signed or encrypting response names its issuer
+    check_issuer(root, e.idp, signed || encrypted)?;
+    let code = child(root, PROTOCOL_NS, "Status")?
+        .and_then(|s| child(s, PROTOCOL_NS, "StatusCode").ok().flatten())
+        .and_then(|c| c.attribute("Value"));
+    if code != Some(status::SUCCESS) {
+        return Err(Refused("the identity provider did not sign the person in"));
+    }
+    if !encrypted {
         if e.require_encryption {
             return Err(Refused("the assertion was not encrypted"));
         }
         return assertion(a, e, signed);
     }
     let key = e.decrypt_key.ok_or(Refused("the assertion is encrypted and no key is held for it"))?;
-    let plain = super::decrypt::assertion(a, key, e.allow_cbc)?;
+    // CBC has no integrity of its own: opened only when the response's signature covers the
+    // ciphertext, so a changed ciphertext is refused before it is decrypted (no padding oracle)
+    let plain = super::decrypt::assertion(a, key, e.allow_cbc && signed)?;
     let inner = parse_at_most(&plain, MAX_RESPONSE)?;
     let a = inner.root_element();
     if !is(a, ASSERTION_NS, "Assertion") {
@@ -218,6 +225,17 @@ fn assertion(a: Node<'_, '_>, e: &Expect<'_>, response_signed: bool) -> Result<A
     let format = name.attribute("Format").map(str::to_string);
     if format.as_deref() == Some(NAMEID_TRANSIENT) {
         return Err(Refused("a transient NameID names nobody twice: ask for persistent"));
+    }
+    // the subject is the NameID of the format asked for, qualified (when it says) by this
+    // identity provider for this provider: a value of another format (an email address, a
+    // user name) could equal someone's persistent identifier
+    if format.as_deref().unwrap_or(NAMEID_UNSPECIFIED) != e.name_id_format {
+        return Err(Refused("the NameID is not of the format asked for"));
+    }
+    if name.attribute("NameQualifier").is_some_and(|q| q != e.idp)
+        || name.attribute("SPNameQualifier").is_some_and(|q| q != e.sp)
+    {
+        return Err(Refused("the NameID is qualified for another party"));
     }
     let name_id = text_of(name);
     if name_id.is_empty() || name_id.len() > 255 || name_id.chars().any(char::is_control) {
@@ -253,7 +271,12 @@ fn assertion(a: Node<'_, '_>, e: &Expect<'_>, response_signed: bool) -> Result<A
                     return Err(Refused("the assertion is for another audience"));
                 }
             }
-            (true, "OneTimeUse" | "ProxyRestriction") => {}
+            (true, "OneTimeUse") => {}
+            // this provider asserts onward what it is told: an identity provider that forbids
+            // or limits that (Core §2.5.1.6) is not brokered
+            (true, "ProxyRestriction") => {
+                return Err(Refused("the assertion restricts proxying, which a broker cannot honour"));
+            }
             _ => return Err(Refused("the assertion has a condition this provider does not understand")),
         }
     }
@@ -287,7 +310,8 @@ fn assertion(a: Node<'_, '_>, e: &Expect<'_>, response_signed: bool) -> Result<A
         attributes: attributes(a)?,
         assertion_id: id.to_string(),
         issued_at: issued,
-        use_by: confirmed_until.max(until.unwrap_or(0)) + skew,
+        // accepted no later than its confirmation allows and no older than MAX_AGE
+        use_by: confirmed_until.min(issued + MAX_AGE) + skew,
     })
 }
 
@@ -314,3 +338,6 @@ fn attributes(a: Node<'_, '_>) -> Result<BTreeMap<String, Vec<String>>, Refused>
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests;

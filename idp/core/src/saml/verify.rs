@@ -34,6 +34,8 @@ pub const SHA512_DIGEST: &str = "http://www.w3.org/2001/04/xmlenc#sha512";
 const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
 /// Deeper than any SAML message needs; bounds the recursion.
 const MAX_DEPTH: usize = 48;
+/// The most prefixes an `InclusiveNamespaces` list may name.
+const MAX_PREFIXES: usize = 16;
 
 /// The prefix an element or attribute was written with (roxmltree keeps only namespaces).
 fn prefix_of(qname: &str) -> &str {
@@ -185,14 +187,23 @@ fn algorithm<'a>(n: Node<'a, '_>) -> &'a str {
     n.attribute("Algorithm").unwrap_or_default()
 }
 
-/// The `PrefixList` of a canonicalization method's `InclusiveNamespaces`, if any.
-fn prefix_list<'a>(method: Node<'a, '_>) -> Vec<&'a str> {
-    method
+/// The `PrefixList` of a canonicalization method's `InclusiveNamespaces`, if any: distinct
+/// prefixes, at most [`MAX_PREFIXES`] (every element of the signed content looks each up).
+fn prefix_list<'a>(method: Node<'a, '_>) -> Result<Vec<&'a str>, Refused> {
+    let Some(list) = method
         .children()
         .find(|c| is(*c, EXC_C14N, "InclusiveNamespaces"))
         .and_then(|c| c.attribute("PrefixList"))
-        .map(|l| l.split_whitespace().collect())
-        .unwrap_or_default()
+    else {
+        return Ok(vec![]);
+    };
+    let mut prefixes: Vec<&str> = list.split_whitespace().collect();
+    prefixes.sort_unstable();
+    prefixes.dedup();
+    if prefixes.len() > MAX_PREFIXES || prefixes.iter().any(|p| p.len() > 64) {
+        return Err(Refused("the signature names too many inclusive namespaces"));
+    }
+    Ok(prefixes)
 }
 
 fn digest(method: &str, data: &[u8]) -> Result<Vec<u8>, Refused> {
@@ -257,44 +268,59 @@ pub fn enveloped(el: Node<'_, '_>, certificates: &[Vec<u8>]) -> Result<bool, Ref
     if same_id != 1 {
         return Err(Refused("an ID occurs twice in the message"));
     }
+    // the shape first, and the signature over SignedInfo before any digest: nothing costly
+    // is done for a signature that is not the identity provider's (W3C XML Signature Best
+    // Practices §2.1)
     let info = one(sig, DSIG_NS, "SignedInfo")?;
-    let c14n = one(info, DSIG_NS, "CanonicalizationMethod")?;
+    if info.descendants().count() > 40 {
+        return Err(Refused("the signature's SignedInfo is not of the accepted shape"));
+    }
+    let parts: Vec<Node<'_, '_>> = info.children().filter(|c| c.is_element()).collect();
+    let [c14n, method, reference] = parts[..] else {
+        return Err(Refused("the signature's SignedInfo is not of the accepted shape"));
+    };
+    if !is(c14n, DSIG_NS, "CanonicalizationMethod")
+        || !is(method, DSIG_NS, "SignatureMethod")
+        || !is(reference, DSIG_NS, "Reference")
+    {
+        return Err(Refused("the signature's SignedInfo is not of the accepted shape"));
+    }
     if algorithm(c14n) != EXC_C14N {
         return Err(Refused("the signature's canonicalization is not exclusive c14n without comments"));
     }
-    let method = algorithm(one(info, DSIG_NS, "SignatureMethod")?);
-    let mut refs = info.children().filter(|c| is(*c, DSIG_NS, "Reference"));
-    let reference = refs.next().ok_or(Refused("the signature has no reference"))?;
-    if refs.next().is_some() {
-        return Err(Refused("the signature has more than one reference"));
+    let method = algorithm(method);
+    if ![RSA_SHA256, RSA_SHA512, ECDSA_SHA256].contains(&method) {
+        return Err(Refused("the signature method is not accepted (RSA-SHA256, RSA-SHA512, ECDSA-SHA256)"));
     }
     if reference.attribute("URI") != Some(&format!("#{id}")) {
         return Err(Refused("the signature does not reference the element it is in"));
     }
-    let mut enveloped = false;
-    let mut inclusive = vec![];
-    if let Some(transforms) = super::read::child(reference, DSIG_NS, "Transforms")? {
-        for t in transforms.children().filter(|c| c.is_element()) {
-            match (is(t, DSIG_NS, "Transform"), algorithm(t)) {
-                (true, ENVELOPED) => enveloped = true,
-                (true, EXC_C14N) => inclusive = prefix_list(t),
-                _ => return Err(Refused("the signature names a transform that is not accepted")),
-            }
-        }
-    }
-    if !enveloped {
-        return Err(Refused("the signature is not enveloped"));
+    let transforms = super::read::child(reference, DSIG_NS, "Transforms")?
+        .ok_or(Refused("the signature names no transforms"))?;
+    let steps: Vec<Node<'_, '_>> = transforms.children().filter(|c| c.is_element()).collect();
+    let [first, second] = steps[..] else {
+        return Err(Refused("the signature's transforms are not enveloped-signature then exclusive c14n"));
+    };
+    if !is(first, DSIG_NS, "Transform")
+        || algorithm(first) != ENVELOPED
+        || !is(second, DSIG_NS, "Transform")
+        || algorithm(second) != EXC_C14N
+    {
+        return Err(Refused("the signature's transforms are not enveloped-signature then exclusive c14n"));
     }
     let digest_method = algorithm(one(reference, DSIG_NS, "DigestMethod")?);
-    let expected = base64_of(one(reference, DSIG_NS, "DigestValue")?)?;
-    let content = canonical(el, Some(sig.id()), &inclusive)?;
-    if !crate::crypto::ct_eq(&digest(digest_method, content.as_bytes())?, &expected) {
-        return Err(Refused("the signed element was changed after it was signed"));
+    if ![SHA256_DIGEST, SHA512_DIGEST].contains(&digest_method) {
+        return Err(Refused("the signature's digest method is not accepted (SHA-256 or SHA-512)"));
     }
-    let signed_info = canonical(info, None, &prefix_list(c14n))?;
+    let signed_info = canonical(info, None, &prefix_list(c14n)?)?;
     let value = base64_of(one(sig, DSIG_NS, "SignatureValue")?)?;
     if !verified_by(method, signed_info.as_bytes(), &value, certificates)? {
         return Err(Refused("the signature does not verify with the identity provider's certificates"));
+    }
+    let expected = base64_of(one(reference, DSIG_NS, "DigestValue")?)?;
+    let content = canonical(el, Some(sig.id()), &prefix_list(second)?)?;
+    if !crate::crypto::ct_eq(&digest(digest_method, content.as_bytes())?, &expected) {
+        return Err(Refused("the signed element was changed after it was signed"));
     }
     Ok(true)
 }
@@ -366,6 +392,29 @@ mod tests {
         assert_eq!(
             enveloped(doc.root_element(), std::slice::from_ref(&cert)),
             Err(Refused("an ID occurs twice in the message"))
+        );
+        // a signature that is not the identity provider's costs no canonicalization of the
+        // content: a thousand namespaces and a long inclusive list are never looked at
+        let decls: String = (0..1000).map(|i| format!(" xmlns:p{i}=\"urn:p{i}\"")).collect();
+        let list: String = (0..3000).map(|_| "p999 ").collect();
+        let kids: String = (0..3000).map(|_| "<a/>").collect();
+        let heavy = format!(
+            "<saml:Assertion xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\"{decls} ID=\"h\">{kids}\
+             <ds:Signature xmlns:ds=\"{DSIG_NS}\"><ds:SignedInfo>\
+             <ds:CanonicalizationMethod Algorithm=\"{EXC_C14N}\"/><ds:SignatureMethod Algorithm=\"{RSA_SHA256}\"/>\
+             <ds:Reference URI=\"#h\"><ds:Transforms><ds:Transform Algorithm=\"{ENVELOPED}\"/>\
+             <ds:Transform Algorithm=\"{EXC_C14N}\"><ec:InclusiveNamespaces xmlns:ec=\"{EXC_C14N}\" PrefixList=\"{list}\"/>\
+             </ds:Transform></ds:Transforms><ds:DigestMethod Algorithm=\"{SHA256_DIGEST}\"/><ds:DigestValue>AA==</ds:DigestValue>\
+             </ds:Reference></ds:SignedInfo><ds:SignatureValue>AA==</ds:SignatureValue></ds:Signature></saml:Assertion>"
+        );
+        let doc = roxmltree::Document::parse_with_options(
+            &heavy,
+            roxmltree::ParsingOptions { allow_dtd: false, nodes_limit: 10_000, ..Default::default() },
+        )
+        .unwrap();
+        assert_eq!(
+            enveloped(doc.root_element(), std::slice::from_ref(&cert)),
+            Err(Refused("the signature does not verify with the identity provider's certificates"))
         );
         // an unsigned element is told apart
         let doc = parse("<saml:Assertion xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"x\"/>");

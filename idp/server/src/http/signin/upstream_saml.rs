@@ -249,18 +249,26 @@ async fn check(
     let issuer = &t.endpoints.issuer;
     let (entity, acs) = (entity_id(issuer, &u.id), acs_url(issuer, &u.id));
     let now = state.env().now();
-    let expect = sp::Expect {
-        idp: &u.issuer,
-        sp: &entity,
-        acs: &acs,
-        request_id,
-        certificates: &certificates,
-        decrypt_key: key.as_deref(),
-        require_encryption: saml.require_encryption,
-        allow_cbc: saml.allow_cbc,
-        now,
-    };
-    let a = sp::response(&received.xml, &expect).map_err(|e| e.0.to_string())?;
+    let (idp, request_id, format) = (u.issuer.clone(), request_id.to_string(), saml.name_id_format.clone());
+    let (require_encryption, allow_cbc) = (saml.require_encryption, saml.allow_cbc);
+    // signatures, decryption and canonicalization are CPU work: off the async workers
+    let checked = tokio::task::spawn_blocking(move || {
+        let expect = sp::Expect {
+            idp: &idp,
+            sp: &entity,
+            acs: &acs,
+            request_id: &request_id,
+            name_id_format: &format,
+            certificates: &certificates,
+            decrypt_key: key.as_deref(),
+            require_encryption,
+            allow_cbc,
+            now,
+        };
+        sp::response(&received.xml, &expect).map_err(|e| e.0.to_string())
+    })
+    .await;
+    let a = checked.map_err(|_| "the response could not be checked".to_string())??;
     let seen_as = format!("saml-upstream:{}", u.id);
     match state.store().remember_assertion_jti(&t.tenant.id, &seen_as, &a.assertion_id, a.use_by).await {
         Ok(true) => {}
@@ -343,7 +351,7 @@ pub async fn metadata(
     let not_found =
         || error_page(lang, &OAuthError::invalid_request(lang.texts().up_unknown).with_status(404));
     let Ok(Some(t)) = state.tenant(&slug).await else { return not_found() };
-    let Some(u) = t.upstreams.iter().find(|u| u.id == id) else { return not_found() };
+    let Some(u) = t.upstreams.iter().find(|u| u.id == id && !u.disabled) else { return not_found() };
     let Some(saml) = &u.settings.saml else { return not_found() };
     let Some(encryption) = state.ops.upstream_saml_certificate(u) else {
         return error_page(lang, &OAuthError::server_error("the upstream's encryption key cannot be opened"));

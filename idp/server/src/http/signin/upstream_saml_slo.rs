@@ -83,8 +83,15 @@ async fn logged_out(state: &AppState, t: &TenantCtx, u: &Upstream, raw: &str) ->
     if r.issuer != u.issuer {
         return Err("from another entity".into());
     }
-    if r.destination.as_deref().is_some_and(|d| d != here) {
+    // Bindings §3.4.5.2: a signed message names its destination; the identity provider signs
+    // requests for its other service providers too
+    if r.destination.as_deref() != Some(here.as_str()) {
         return Err("for another destination".into());
+    }
+    if r.sp_name_qualifier.as_deref().is_some_and(|q| q != entity_id(&t.endpoints.issuer, &u.id))
+        || r.name_qualifier.as_deref().is_some_and(|q| q != u.issuer)
+    {
+        return Err("a NameID qualified for another party".into());
     }
     if r.issue_instant > now + CLOCK_SKEW || r.issue_instant < now - 600 - CLOCK_SKEW {
         return Err("not issued just now".into());
