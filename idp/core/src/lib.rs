@@ -28,6 +28,7 @@ pub mod keys;
 pub mod logout;
 pub mod model;
 pub mod module;
+pub mod netid;
 pub mod org;
 pub mod passkey;
 pub mod password;

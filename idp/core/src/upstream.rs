@@ -214,7 +214,14 @@ pub fn check(s: &UpstreamSettings) -> Result<(), String> {
     if (blank(&s.name_zh) && blank(&s.name_en)) || too_long(&s.name_zh) || too_long(&s.name_en) {
         return Err("name_zh or name_en: the button's words, 1-40 characters".into());
     }
-    if let Some(saml) = &s.saml {
+    if s.saml.is_some() && s.netid.is_some() {
+        return Err("saml and netid: one kind of upstream".into());
+    }
+    if let Some(netid) = &s.netid {
+        if !crate::netid::MODES.contains(&netid.mode.as_str()) {
+            return Err(format!("netid.mode: one of {}", crate::netid::MODES.join(", ")));
+        }
+    } else if let Some(saml) = &s.saml {
         check_saml(saml)?;
     } else if !s.scopes.iter().any(|x| x == "openid")
         || s.scopes.iter().any(|x| x.is_empty() || x.contains(' '))

@@ -118,6 +118,28 @@ pub struct UpstreamSettings {
     /// service provider): `issuer` is then its entity ID, `client_id` unused.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub saml: Option<SamlUpstream>,
+    /// The national network identity service (`crate::netid`) through the configured connector
+    /// rather than an OpenID provider: `issuer` is then `netid`, `client_id` unused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub netid: Option<NetidUpstream>,
+}
+
+/// How the national network identity service is asked (`crate::netid`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NetidUpstream {
+    /// The check asked for (`crate::netid::MODES`).
+    pub mode: String,
+    /// This provider is registered with the service for plaintext identity: the name and ID
+    /// number are asked for when the client is registered for real-name data (its `realname`
+    /// scope), the person consenting in the app.
+    pub plaintext: bool,
+}
+
+impl Default for NetidUpstream {
+    fn default() -> Self {
+        Self { mode: "netcert_face".into(), plaintext: false }
+    }
 }
 
 /// How a SAML 2.0 identity provider is reached and read (`crate::saml::sp`).
@@ -179,6 +201,7 @@ impl Default for UpstreamSettings {
             id_token_algs: ["RS256", "ES256", "PS256", "EdDSA"].map(String::from).to_vec(),
             logout_at_upstream: true,
             saml: None,
+            netid: None,
         }
     }
 }

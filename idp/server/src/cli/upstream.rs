@@ -21,15 +21,19 @@ pub enum UpstreamCmd {
         /// Its slug here (the callback is `{issuer}/upstream/{id}/callback`).
         id: String,
         /// The upstream's issuer (its discovery document is under it).
-        #[arg(long, required_unless_present = "saml_metadata")]
+        #[arg(long, required_unless_present_any = ["saml_metadata", "netid"])]
         issuer: Option<String>,
         /// The client id the upstream issued to this provider.
-        #[arg(long, required_unless_present = "saml_metadata")]
+        #[arg(long, required_unless_present_any = ["saml_metadata", "netid"])]
         client_id: Option<String>,
         /// A SAML 2.0 identity provider instead: a file with its metadata (its entity ID,
         /// services and signing certificates); this provider's own metadata for it is printed.
         #[arg(long, conflicts_with_all = ["issuer", "client_id", "client_secret_file"])]
         saml_metadata: Option<PathBuf>,
+        /// The national network identity service instead, through the connector `[netid]`
+        /// configures (`settings.netid` sets the check asked for and plaintext identity).
+        #[arg(long, conflicts_with_all = ["issuer", "client_id", "client_secret_file", "saml_metadata"])]
+        netid: bool,
         #[arg(long, default_value = "client_secret_basic", value_parser = ["client_secret_basic", "private_key_jwt"])]
         auth: String,
         /// A file holding the client secret (else `IDP_UPSTREAM_CLIENT_SECRET`).
@@ -81,6 +85,7 @@ pub async fn upstream_command(ops: &Ops, json: bool, cmd: UpstreamCmd) -> anyhow
             auth,
             client_secret_file,
             saml_metadata,
+            netid,
             name_zh,
             name_en,
             settings,
@@ -105,6 +110,9 @@ pub async fn upstream_command(ops: &Ops, json: bool, cmd: UpstreamCmd) -> anyhow
             };
             let auth = UpstreamAuth::parse(&auth).unwrap_or_default();
             let (issuer, client_id) = (issuer.unwrap_or_default(), client_id.unwrap_or_default());
+            if netid && settings.netid.is_none() {
+                settings.netid = Some(Default::default());
+            }
             let mut n = NewUpstream { id, issuer, client_id, auth, client_secret, settings };
             if let Some(path) = saml_metadata {
                 let xml = std::fs::read_to_string(&path)

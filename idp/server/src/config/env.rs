@@ -150,6 +150,10 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
     ("realname.breaker_failures", "consecutive failures after which the gateway is not asked for a while"),
     ("realname.breaker_seconds", "how long it is not asked then"),
     (
+        "netid.provider",
+        "the national network identity service's connector: `none` (not offered) or `simulator` (development and sandbox)",
+    ),
+    (
         "keys.rotate_every_days",
         "each signing key signs this long before the next takes over; 0: rotation by hand only",
     ),

@@ -75,6 +75,8 @@ pub struct Config {
     /// default file is `{data_dir}/email-outbox.txt`; the webhook gets `{"email", "message"}`).
     pub email: SmsConfig,
     pub realname: RealNameConfig,
+    /// The national network identity service's connector (`crate::outbound::netid`).
+    pub netid: NetidConfig,
     pub keys: KeyConfig,
     /// Where outbound requests may go (`crate::outbound`).
     pub outbound: crate::outbound::OutboundConfig,
@@ -128,6 +130,23 @@ impl KeyConfig {
             every: self.rotate_every_days.max(0) * 86_400,
             publish_ahead: self.publish_ahead_hours.max(0) * 3600,
         }
+    }
+}
+
+/// The national network identity service (国家网络身份认证公共服务), see
+/// `crate::outbound::netid`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NetidConfig {
+    /// `none` (not offered) or `simulator` (development and sandbox: behaves as the published
+    /// rules describe). The service's access specification is a draft: a real connector
+    /// implements `crate::outbound::netid::Connector` once it is final.
+    pub provider: String,
+}
+
+impl Default for NetidConfig {
+    fn default() -> Self {
+        Self { provider: "none".into() }
     }
 }
 
@@ -308,6 +327,7 @@ impl Default for Config {
             sms: SmsConfig::default(),
             email: SmsConfig::default(),
             realname: RealNameConfig::default(),
+            netid: NetidConfig::default(),
             keys: KeyConfig::default(),
             outbound: Default::default(),
             audit: Default::default(),
@@ -390,6 +410,7 @@ impl std::fmt::Debug for Config {
             .field("sms", &self.sms)
             .field("email", &self.email)
             .field("realname", &self.realname)
+            .field("netid", &self.netid)
             .field("keys", &self.keys)
             .finish()
     }

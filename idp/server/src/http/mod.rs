@@ -21,6 +21,7 @@ pub mod fronts;
 pub mod hall;
 pub mod health;
 pub mod look;
+pub mod netid_simulator;
 pub mod oidc;
 pub mod pages;
 pub mod saml;
@@ -84,6 +85,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/t/{tenant}/upstream/{upstream}/saml/acs", post(signin::upstream_saml::acs))
         .route("/t/{tenant}/upstream/{upstream}/saml/arrived", get(signin::upstream_saml::arrived))
         .route("/t/{tenant}/upstream/{upstream}/saml/slo", get(signin::upstream_saml_slo::slo))
+        .route("/t/{tenant}/upstream/{upstream}/netid/callback", get(signin::upstream_netid::callback))
+        .route("/t/{tenant}/netid-simulator", get(netid_simulator::show).post(netid_simulator::answer))
         // self-registration and the forgotten password (`register`, `reset`)
         .route("/t/{tenant}/interaction/{id}/{flow}", get(signin::selfservice::show))
         .route("/t/{tenant}/interaction/{id}/{flow}/send", post(signin::selfservice::send))

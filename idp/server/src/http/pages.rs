@@ -320,6 +320,22 @@ pub struct LinkConfirmPage<'a> {
     pub csrf: &'a str,
 }
 
+/// The national network identity simulator's stand-in for the app (`crate::http::netid_simulator`).
+#[derive(Template)]
+#[template(path = "netid_simulator.html")]
+pub struct NetidSimulatorPage<'a> {
+    pub t: &'a Texts,
+    pub lang_switch: Option<String>,
+    pub action: String,
+    pub carry: Vec<(String, String)>,
+    /// (mode, words, selected)
+    pub modes: Vec<(String, String, bool)>,
+    pub plaintext: bool,
+    pub statutory: bool,
+    pub party: String,
+    pub error: Option<String>,
+}
+
 #[derive(Template)]
 #[template(path = "logout_confirm.html")]
 pub struct LogoutConfirmPage<'a> {

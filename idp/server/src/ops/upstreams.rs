@@ -114,7 +114,13 @@ impl Ops {
         }
         let secret = n.client_secret.as_deref().map(str::trim).filter(|s| !s.is_empty());
         let saml = n.settings.saml.is_some();
-        if saml {
+        let netid = n.settings.netid.is_some();
+        if netid {
+            // reached through the configured connector (`[netid]`): no issuer, client or secret
+            if secret.is_some() {
+                bail!("the national network identity service has no client secret here");
+            }
+        } else if saml {
             // an entity ID is any URI (SAML Core §8.3.6); the browser, not this provider,
             // goes to its services
             if n.issuer.is_empty()
@@ -132,12 +138,15 @@ impl Ops {
         idp_core::upstream::check(&n.settings).map_err(|e| anyhow!(e))?;
         let suite = Suite::of(&tenant.settings.crypto);
         // a SAML upstream's assertions are encrypted for a key of its own, made here
-        let plain = match saml {
-            true => Some(
+        let plain = if netid {
+            None
+        } else if saml {
+            Some(
                 idp_core::saml::decrypt::generate_key()
                     .ok_or_else(|| anyhow!("an RSA key could not be made"))?,
-            ),
-            false => secret.map(|s| s.as_bytes().to_vec()),
+            )
+        } else {
+            secret.map(|s| s.as_bytes().to_vec())
         };
         let secret_sealed = plain.map(|p| {
             self.kek.seal_with(self.env.as_ref(), suite.seal_alg(), &p, &upstream_context(&tenant.id, &n.id))
@@ -146,8 +155,12 @@ impl Ops {
         let upstream = Upstream {
             tenant_id: tenant.id.clone(),
             id: n.id,
-            issuer: if saml { n.issuer.clone() } else { n.issuer.trim_end_matches('/').to_string() },
-            client_id: if saml { String::new() } else { n.client_id.trim().to_string() },
+            issuer: match (netid, saml) {
+                (true, _) => idp_core::netid::ISSUER.to_string(),
+                (_, true) => n.issuer.clone(),
+                _ => n.issuer.trim_end_matches('/').to_string(),
+            },
+            client_id: if saml || netid { String::new() } else { n.client_id.trim().to_string() },
             auth: n.auth,
             secret_sealed,
             settings: n.settings,
@@ -217,11 +230,17 @@ impl Ops {
             auth: u.auth.as_str().into(),
             has_secret: u.secret_sealed.is_some(),
             disabled: u.disabled,
-            callback: match u.settings.saml {
-                Some(_) => crate::http::signin::upstream_saml::acs_url(&self.config.issuer(slug), &u.id),
-                None => format!("{}/upstream/{}/callback", self.config.issuer(slug), u.id),
+            callback: match (&u.settings.saml, &u.settings.netid) {
+                (Some(_), _) => crate::http::signin::upstream_saml::acs_url(&self.config.issuer(slug), &u.id),
+                (_, Some(_)) => format!("{}/upstream/{}/netid/callback", self.config.issuer(slug), u.id),
+                _ => format!("{}/upstream/{}/callback", self.config.issuer(slug), u.id),
             },
-            protocol: if u.settings.saml.is_some() { "saml" } else { "oidc" }.into(),
+            protocol: match (&u.settings.saml, &u.settings.netid) {
+                (Some(_), _) => "saml",
+                (_, Some(_)) => "netid",
+                _ => "oidc",
+            }
+            .into(),
             sp_metadata: u
                 .settings
                 .saml
@@ -229,13 +248,14 @@ impl Ops {
                 .map(|_| crate::http::signin::upstream_saml::entity_id(&self.config.issuer(slug), &u.id)),
             // a SAML upstream's logout comes and goes through the single logout service of
             // this provider's metadata for it
-            post_logout_redirect_uri: match u.settings.saml {
-                Some(_) => crate::http::signin::upstream_saml::slo_url(&self.config.issuer(slug), &u.id),
-                None => format!("{}/upstream/{}/signed-out", self.config.issuer(slug), u.id),
+            post_logout_redirect_uri: match (&u.settings.saml, &u.settings.netid) {
+                (Some(_), _) => crate::http::signin::upstream_saml::slo_url(&self.config.issuer(slug), &u.id),
+                (_, Some(_)) => String::new(),
+                _ => format!("{}/upstream/{}/signed-out", self.config.issuer(slug), u.id),
             },
-            backchannel_logout_uri: match u.settings.saml {
-                Some(_) => String::new(),
-                None => format!("{}/upstream/{}/backchannel-logout", self.config.issuer(slug), u.id),
+            backchannel_logout_uri: match (&u.settings.saml, &u.settings.netid) {
+                (None, None) => format!("{}/upstream/{}/backchannel-logout", self.config.issuer(slug), u.id),
+                _ => String::new(),
             },
             settings: serde_json::to_value(&u.settings).unwrap_or_default(),
             created_at: u.created_at,

@@ -21,6 +21,7 @@
 
 pub mod anchor;
 pub mod logout;
+pub mod netid;
 pub mod pinning;
 pub mod sms;
 pub mod upstream;

@@ -131,6 +131,8 @@ pub struct AppState {
     anchored: std::sync::Mutex<HashMap<String, i64>>,
     /// The outbound rules and client for upstream identity providers, made on first use.
     upstream_http: std::sync::OnceLock<Option<(crate::outbound::Policy, reqwest::Client)>>,
+    /// The national network identity service's connector, made on first use.
+    netid: std::sync::OnceLock<Option<Box<dyn crate::outbound::netid::Connector>>>,
     /// Upstreams' metadata as discovered for the redirect to them, by issuer, with when
     /// (kept a minute: a start costs no requests to the upstream; the callback reads afresh).
     upstream_providers: std::sync::Mutex<HashMap<String, (i64, crate::outbound::upstream::Provider)>>,
@@ -203,6 +205,7 @@ impl AppState {
             anchored_at: std::sync::Mutex::new(0),
             anchored: Default::default(),
             upstream_http: Default::default(),
+            netid: Default::default(),
             upstream_providers: Default::default(),
         }
     }
@@ -241,6 +244,11 @@ impl AppState {
             })
             .as_ref()
             .map(|(p, c)| (p, c))
+    }
+
+    /// The national network identity service's connector (`[netid]`), if one is configured.
+    pub fn netid(&self) -> Option<&dyn crate::outbound::netid::Connector> {
+        self.netid.get_or_init(|| crate::outbound::netid::connector(self.config())).as_deref()
     }
 
     /// A hash of a random password with the configured parameters: verifying against it costs

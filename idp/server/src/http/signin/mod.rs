@@ -19,5 +19,6 @@ pub mod sms;
 pub mod upstream;
 pub mod upstream_link;
 pub mod upstream_logout;
+pub mod upstream_netid;
 pub mod upstream_saml;
 pub mod upstream_saml_slo;

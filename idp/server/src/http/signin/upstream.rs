@@ -146,6 +146,9 @@ pub(crate) async fn begin(state: &AppState, l: &Loaded, headers: &HeaderMap, id:
     if u.settings.saml.is_some() {
         return crate::http::signin::upstream_saml::begin(state, l, headers, u).await;
     }
+    if u.settings.netid.is_some() {
+        return crate::http::signin::upstream_netid::begin(state, l, headers, u).await;
+    }
     let Some((policy, http)) = state.upstream_http() else {
         return login_page(l, headers, Some(texts.up_unavailable.into()), "", StatusCode::BAD_GATEWAY);
     };
@@ -244,7 +247,8 @@ pub async fn callback(
         Err(r) => return r,
     };
     let ip = crate::http::client_ip(&state, &headers, peer);
-    let Some(u) = offered(&l, &id) else {
+    // an OpenID provider's callback only (the others answer at their own addresses)
+    let Some(u) = offered(&l, &id).filter(|u| u.settings.saml.is_none() && u.settings.netid.is_none()) else {
         return error_page(l.lang, &OAuthError::invalid_request(l.lang.texts().up_unknown).with_status(404));
     };
     let fail = |why: String| failed(&state, &l, &headers, u, why, &ip);

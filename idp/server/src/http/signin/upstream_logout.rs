@@ -51,7 +51,11 @@ pub async fn backchannel(
         answer(StatusCode::BAD_REQUEST)
     };
     let Ok(Some(t)) = state.tenant(&slug).await else { return answer(StatusCode::NOT_FOUND) };
-    let Some(u) = t.upstreams.iter().find(|u| u.id == id && !u.disabled && u.settings.saml.is_none()) else {
+    let Some(u) = t
+        .upstreams
+        .iter()
+        .find(|u| u.id == id && !u.disabled && u.settings.saml.is_none() && u.settings.netid.is_none())
+    else {
         return answer(StatusCode::NOT_FOUND);
     };
     let params = match require_form(&headers).and_then(|_| parse_params(body_text(&body)?)) {

@@ -1,0 +1,158 @@
+//! Signing in with the national network identity service (`idp_core::netid`), the protocol
+//! half, through the configured connector (`crate::outbound::netid`). The service's answer
+//! becomes the same `Answer` as an OpenID provider's — the pseudonymous number (网号) as the
+//! subject, the way the person was checked as the `acr`, the verification result as one
+//! `verified_claims` element — and `super::upstream_link` decides the account and the level.
+//!
+//! The name and ID number are asked for only where the operator registered the upstream for
+//! plaintext identity and the client asks for real-name data (the `realname` scope); the
+//! person consents in the app (or is informed, where the client acts under a statutory duty).
+//! The sign-in goes out with a fresh `state` (its record sealed and taken once) and comes back
+//! to `GET /t/{tenant}/upstream/{id}/netid/callback`, where the interaction must be this
+//! browser's and the one-time code is exchanged for the result.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, RawQuery};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use idp_core::OAuthError;
+use idp_core::crypto::{random_token, sha256_hex};
+use idp_core::model::{Ceremony, Upstream};
+use serde::{Deserialize, Serialize};
+
+use crate::http::pages::{Lang, error_page};
+use crate::http::signin::interaction::{Loaded, load, login_page};
+use crate::http::signin::upstream::{Freshness, acr_allowed, failed, offered, open, seal};
+use crate::http::{State, param, parse_params, see_other};
+use crate::outbound::upstream::Answer;
+
+const CEREMONY_TTL: i64 = 10 * 60;
+
+#[derive(Serialize, Deserialize)]
+struct Started {
+    interaction: String,
+    upstream: String,
+    at: i64,
+    max_age: Option<i64>,
+    fresh: bool,
+}
+
+fn started_key(state: &str) -> String {
+    format!("upstream-netid:{}", sha256_hex(state.as_bytes()))
+}
+
+/// Sends the person to the service for this interaction.
+pub(crate) async fn begin(
+    state: &crate::state::AppState,
+    l: &Loaded,
+    headers: &HeaderMap,
+    u: &Upstream,
+) -> Response {
+    let texts = l.lang.texts();
+    let (Some(netid), Some(connector)) = (&u.settings.netid, state.netid()) else {
+        return login_page(l, headers, Some(texts.up_unavailable.into()), "", StatusCode::BAD_GATEWAY);
+    };
+    let env = state.env();
+    let st = random_token(env, 32);
+    let started = Started {
+        interaction: l.interaction.id.clone(),
+        upstream: u.id.clone(),
+        at: env.now(),
+        max_age: l.ask.max_age,
+        fresh: l.ask.force,
+    };
+    let key = started_key(&st);
+    let plain = serde_json::to_vec(&started).unwrap_or_default();
+    let record = Ceremony {
+        state: seal(state, &l.t, &plain, &key),
+        key,
+        tenant_id: l.t.tenant.id.clone(),
+        account_id: None,
+        expires_at: env.now() + CEREMONY_TTL,
+    };
+    if let Err(e) = state.store().put_ceremony(&record).await {
+        return error_page(l.lang, &e.into());
+    }
+    let realname = l.ask.release.iter().any(|s| s == "realname");
+    let start = crate::outbound::netid::Start {
+        upstream: &u.id,
+        state: &st,
+        mode: &netid.mode,
+        plaintext: netid.plaintext && realname,
+        party: &l.client_name,
+        statutory: l.statutory,
+    };
+    see_other(&connector.authorize_url(&l.t, &start))
+}
+
+/// `GET /t/{tenant}/upstream/{id}/netid/callback`: back from the service.
+pub async fn callback(
+    state: State,
+    Path((slug, id)): Path<(String, String)>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let lang = Lang::pick(None, &headers);
+    let expired = || error_page(lang, &OAuthError::invalid_request(lang.texts().expired_interaction));
+    let params = match parse_params(q.as_deref().unwrap_or_default()) {
+        Ok(p) => p,
+        Err(e) => return error_page(lang, &e),
+    };
+    let Some(st) = param(&params, "state").filter(|s| !s.is_empty() && s.len() <= 256) else {
+        return expired();
+    };
+    let t = match state.tenant(&slug).await {
+        Ok(Some(t)) => t,
+        Ok(None) => return expired(),
+        Err(e) => return error_page(lang, &e),
+    };
+    let key = started_key(st);
+    let started = match state.store().take_ceremony(&key, state.env().now()).await {
+        Ok(Some(c)) if c.tenant_id == t.tenant.id => open(&state, &c.state, &key)
+            .and_then(|plain| serde_json::from_slice::<Started>(&plain).ok())
+            .filter(|s| s.upstream == id),
+        Ok(_) => None,
+        Err(e) => return error_page(lang, &e.into()),
+    };
+    let Some(started) = started else { return expired() };
+    let l = match load(&state, &slug, &started.interaction, &headers).await {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    let ip = crate::http::client_ip(&state, &headers, peer);
+    let Some(u) = offered(&l, &id).filter(|u| u.settings.netid.is_some()) else {
+        return error_page(l.lang, &OAuthError::invalid_request(l.lang.texts().up_unknown).with_status(404));
+    };
+    if let Some(error) = param(&params, "error") {
+        let error: String = error.chars().filter(|c| c.is_ascii_graphic()).take(64).collect();
+        return failed(&state, &l, &headers, u, format!("the service answered {error}"), &ip).await;
+    }
+    let Some(code) = param(&params, "code").filter(|c| !c.is_empty() && c.len() <= 256) else {
+        return failed(&state, &l, &headers, u, "no code in the answer".into(), &ip).await;
+    };
+    let Some(connector) = state.netid() else {
+        return failed(&state, &l, &headers, u, "no connector is configured".into(), &ip).await;
+    };
+    let now = state.env().now();
+    let result = match connector.result(&state, &l.t, code).await {
+        Ok(r) => r,
+        Err(why) => return failed(&state, &l, &headers, u, why, &ip).await,
+    };
+    if let Err(why) = result.check(now) {
+        return failed(&state, &l, &headers, u, why.into(), &ip).await;
+    }
+    let answer = Answer {
+        subject: result.pseudonym.clone(),
+        auth_time: Some(result.verified_at),
+        acr: Some(result.mode.clone()),
+        verified_claims: Some(result.verified_claims()),
+        sid: None,
+    };
+    let demand = Freshness { at: started.at, max_age: started.max_age, fresh: started.fresh };
+    if let Err(why) = demand.met_by(answer.auth_time, now).and_then(|_| acr_allowed(u, &answer)) {
+        return failed(&state, &l, &headers, u, why, &ip).await;
+    }
+    crate::http::signin::upstream_link::arrived(&state, &l, &headers, u, &answer, &ip).await
+}
