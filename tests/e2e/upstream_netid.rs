@@ -88,6 +88,21 @@ async fn minimal_then_plaintext(backend: Backend) {
     );
     let tenant = s.tenant_id().await;
     assert!(s.ops.store.real_name(&account).await.unwrap().is_none(), "nothing bound without identity");
+    // the page's query changed to ask for the name and number anyway: released by the
+    // simulator, but not asked for by this provider, so not kept
+    let b = Browser::new();
+    let page = to_app(&b, &s, &auth_url(&s.issuer, &plain_app, "")).await;
+    let mut form = confirm_form(&page);
+    form.retain(|(k, _)| k != "plaintext");
+    form.extend([("plaintext".to_string(), "1".to_string()), ("share".to_string(), "on".to_string())]);
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let step = b.post_form(&s, "/t/main/netid-simulator", &pairs).await;
+    let cb = consent_if_asked(&b, &s, step).await.callback();
+    assert!(cb.contains_key("code"), "{cb:?}");
+    assert!(
+        s.ops.store.real_name(&account).await.unwrap().is_none(),
+        "an identity not asked for is not kept"
+    );
 
     // an app registered for real-name data, the person consenting: the same account, bound
     // at level 3 by the rule on the face check
@@ -135,6 +150,34 @@ async fn minimal_then_plaintext(backend: Backend) {
     let forged = back.replace("code=", "code=x");
     let (_, status, _) = b.get(&s, &forged).await.page();
     assert_eq!(status, 400);
+    // nor can the thief redeem the victim's unspent code with a sign-in of their own
+    let code =
+        url::Url::parse(&back).unwrap().query_pairs().find(|(k, _)| k == "code").unwrap().1.to_string();
+    let page = to_app(&thief, &s, &asking_verified_claims(&s, &app)).await;
+    let own = extract(&page, "state").unwrap();
+    let q = serde_urlencoded::to_string([("code", code.as_str()), ("state", own.as_str())]).unwrap();
+    let (_, status, body) =
+        thief.get(&s, &format!("{}/t/main/upstream/netid/netid/callback?{q}", s.base)).await.page();
+    assert!(status == 200 && body.contains("name=\"password\""), "{body}");
+    failed_because(&s, "issued to another sign-in").await;
+
+    // a weaker check than the one asked for
+    let b = Browser::new();
+    let page = to_app(&b, &s, &asking_verified_claims(&s, &app)).await;
+    let mut form = confirm_form(&page);
+    form.retain(|(k, _)| k != "checked");
+    form.push(("checked".into(), "netcert".into()));
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let (_, _, body) = b.post_form(&s, "/t/main/netid-simulator", &pairs).await.page();
+    assert!(body.contains("name=\"password\""), "{body}");
+    failed_because(&s, "weaker than the netcert_face asked for").await;
+}
+
+async fn failed_because(s: &TestServer, reason: &str) {
+    let tenant = s.tenant_id().await;
+    let events = s.ops.store.audit_events(&tenant, 20).await.unwrap();
+    let failure = events.iter().find(|e| e.kind == "upstream_failure").unwrap();
+    assert!(failure.detail["reason"].as_str().unwrap().contains(reason), "{reason}: {}", failure.detail);
 }
 crate::both_backends!(signing_in_with_the_national_network_identity, minimal_then_plaintext);
 

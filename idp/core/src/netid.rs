@@ -43,6 +43,15 @@ pub struct NetidResult {
     /// The name and ID number, where they were asked for and released.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<(String, String)>,
+    /// The digest of the `state` of the sign-in the code was issued to (a code belongs to
+    /// one sign-in: another's return cannot redeem it).
+    #[serde(default)]
+    pub bound_to: String,
+}
+
+/// How strong a mode is (its place in [`MODES`]); `None` for one the service has not.
+pub fn strength(mode: &str) -> Option<usize> {
+    MODES.iter().position(|m| *m == mode)
 }
 
 impl std::fmt::Debug for NetidResult {
@@ -65,8 +74,8 @@ impl NetidResult {
         if self.verified_at > now + 60 {
             return Err("the check is dated in the future");
         }
-        if self.txn.is_empty() || self.txn.len() > 128 {
-            return Err("the reference is empty or too long");
+        if self.txn.is_empty() || self.txn.len() > 128 || !self.txn.bytes().all(|c| c.is_ascii_graphic()) {
+            return Err("the reference is empty, too long or not printable");
         }
         Ok(())
     }
@@ -110,6 +119,7 @@ mod tests {
             verified_at: 1_800_000_000,
             txn: "netid-1".into(),
             identity: None,
+            bound_to: String::new(),
         };
         assert_eq!(r.check(1_800_000_000), Ok(()));
         let v = r.verified_claims();

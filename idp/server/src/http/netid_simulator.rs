@@ -68,6 +68,12 @@ pub async fn show(
     if !valid(&params) {
         return error_page(lang, &OAuthError::invalid_request("The request is incomplete."));
     }
+    // only for a netid upstream of a tenant that exists
+    let Ok(Some(t)) = state.tenant(&slug).await else { return not_found(lang) };
+    let upstream = param(&params, "upstream").unwrap_or_default();
+    if !t.upstreams.iter().any(|u| u.id == upstream && u.settings.netid.is_some()) {
+        return not_found(lang);
+    }
     page(lang, &slug, &params, None)
 }
 
@@ -83,6 +89,9 @@ pub async fn answer(state: State, Path(slug): Path<String>, headers: HeaderMap, 
     };
     let Ok(Some(t)) = state.tenant(&slug).await else { return not_found(lang) };
     let get = |k: &str| param(&params, k).unwrap_or_default();
+    if !t.upstreams.iter().any(|u| u.id == get("upstream") && u.settings.netid.is_some()) {
+        return not_found(lang);
+    }
     let back = format!("/t/{slug}/upstream/{}/netid/callback", get("upstream"));
     let st = get("state");
     if get("decision") != "confirm" {
@@ -92,9 +101,8 @@ pub async fn answer(state: State, Path(slug): Path<String>, headers: HeaderMap, 
     let now = state.env().now();
     let name = get("name").trim();
     let number = idp_core::identifiers::parse_person_id(get("id_number").trim(), now);
-    let (Ok(number), false, true) =
-        (number, name.is_empty() || name.chars().count() > 64, MODES.contains(&get("checked")))
-    else {
+    let bad_name = name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control);
+    let (Ok(number), false, true) = (number, bad_name, MODES.contains(&get("checked"))) else {
         return page(lang, &slug, &params, Some(lang.texts().netid_sim_bad));
     };
     let released = get("plaintext") == "1" && (get("statutory") == "1" || param(&params, "share").is_some());
@@ -109,6 +117,7 @@ pub async fn answer(state: State, Path(slug): Path<String>, headers: HeaderMap, 
         verified_at: now,
         txn: format!("netid-sim-{}", idp_core::crypto::random_token(env, 12)),
         identity: released.then(|| (name.to_string(), number.number.clone())),
+        bound_to: idp_core::crypto::sha256_hex(st.as_bytes()),
     };
     let code = idp_core::crypto::random_token(env, 32);
     let key = simulator_key(&code);

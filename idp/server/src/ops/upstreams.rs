@@ -177,6 +177,7 @@ impl Ops {
             "upstream": upstream.id, "issuer": upstream.issuer, "client_id": upstream.client_id,
             "auth": upstream.auth.as_str(), "levels": st.levels, "acr_map": st.acr_map,
             "link_by_id_number": st.link_by_id_number, "create_accounts": st.create_accounts,
+            "netid": st.netid,
         });
         self.audit_by(&tenant.id, "upstream_added", None, detail, by).await?;
         Ok(upstream)

@@ -47,6 +47,21 @@ pub fn connector(config: &crate::config::Config) -> Option<Box<dyn Connector>> {
     }
 }
 
+/// Checks `[netid]` at start: a name it does not know is an error, the simulator a warning
+/// (anyone can be anyone there: development and sandboxes only).
+pub fn check_config(config: &crate::config::Config) -> anyhow::Result<()> {
+    match config.netid.provider.as_str() {
+        "none" => Ok(()),
+        "simulator" => {
+            tracing::warn!(
+                "the national network identity service is the simulator (development and sandbox only)"
+            );
+            Ok(())
+        }
+        other => anyhow::bail!("netid.provider must be none or simulator, not {other:?}"),
+    }
+}
+
 /// The simulator: its pages are this provider's own (`crate::http::netid_simulator`), its
 /// results kept sealed in the ceremony store for two minutes.
 pub struct Simulator;

@@ -36,6 +36,11 @@ struct Started {
     at: i64,
     max_age: Option<i64>,
     fresh: bool,
+    /// The name and ID number were asked for (an answer that brings them unasked is
+    /// stripped of them).
+    plaintext: bool,
+    /// The check asked for (an answer with a weaker one is refused).
+    mode: String,
 }
 
 fn started_key(state: &str) -> String {
@@ -55,12 +60,15 @@ pub(crate) async fn begin(
     };
     let env = state.env();
     let st = random_token(env, 32);
+    let plaintext = netid.plaintext && l.ask.release.iter().any(|s| s == "realname");
     let started = Started {
         interaction: l.interaction.id.clone(),
         upstream: u.id.clone(),
         at: env.now(),
         max_age: l.ask.max_age,
         fresh: l.ask.force,
+        plaintext,
+        mode: netid.mode.clone(),
     };
     let key = started_key(&st);
     let plain = serde_json::to_vec(&started).unwrap_or_default();
@@ -74,12 +82,11 @@ pub(crate) async fn begin(
     if let Err(e) = state.store().put_ceremony(&record).await {
         return error_page(l.lang, &e.into());
     }
-    let realname = l.ask.release.iter().any(|s| s == "realname");
     let start = crate::outbound::netid::Start {
         upstream: &u.id,
         state: &st,
         mode: &netid.mode,
-        plaintext: netid.plaintext && realname,
+        plaintext,
         party: &l.client_name,
         statutory: l.statutory,
     };
@@ -136,12 +143,28 @@ pub async fn callback(
         return failed(&state, &l, &headers, u, "no connector is configured".into(), &ip).await;
     };
     let now = state.env().now();
-    let result = match connector.result(&state, &l.t, code).await {
+    let mut result = match connector.result(&state, &l.t, code).await {
         Ok(r) => r,
         Err(why) => return failed(&state, &l, &headers, u, why, &ip).await,
     };
     if let Err(why) = result.check(now) {
         return failed(&state, &l, &headers, u, why.into(), &ip).await;
+    }
+    // the code was issued to this sign-in (its state), with the check asked for, just now
+    if !idp_core::crypto::ct_eq(result.bound_to.as_bytes(), sha256_hex(st.as_bytes()).as_bytes()) {
+        return failed(&state, &l, &headers, u, "the code was issued to another sign-in".into(), &ip).await;
+    }
+    let strength = idp_core::netid::strength;
+    if strength(&result.mode) < strength(&started.mode) {
+        let why = format!("the check {} is weaker than the {} asked for", result.mode, started.mode);
+        return failed(&state, &l, &headers, u, why, &ip).await;
+    }
+    if result.verified_at < started.at - 60 {
+        return failed(&state, &l, &headers, u, "the check was made before this sign-in".into(), &ip).await;
+    }
+    if !started.plaintext {
+        // minimal provision: what was not asked for is not kept
+        result.identity = None;
     }
     let answer = Answer {
         subject: result.pseudonym.clone(),
