@@ -359,6 +359,16 @@ async fn spoiled_saml_responses_are_refused() {
     let mixed = json!({"action": form1["action"], "RelayState": form1["RelayState"], "SAMLResponse": form2["SAMLResponse"]});
     refused(&b1, &s, &mixed, "does not answer this provider's request").await;
 
+    // a LogoutResponse that does not confirm the identity provider's logout: signed out here,
+    // and told so in plain words
+    let refusal = idp_core::saml::logout::response("https://idp.gov.example/saml", "x", "_r", false, "_x", 0);
+    let slo = format!("{}/upstream/gov/saml/slo", s.issuer);
+    let url =
+        idp_core::saml::logout::redirect_url_signed_by(&slo, "SAMLResponse", &refusal, None, None).unwrap();
+    let res = rp_http().get(&url).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("身份提供方未确认"), "told");
+
     // the response carried to another browser: checked, but nobody is signed in there
     let (_b, form) = answer(Browser::new(), &[]).await;
     let thief = Browser::new();

@@ -25,7 +25,7 @@ use base64::engine::general_purpose::STANDARD;
 use roxmltree::{Node, NodeId};
 
 use super::read::Refused;
-use super::xml::{ENVELOPED, EXC_C14N, RSA_SHA256, SHA256_DIGEST};
+use super::xml::{ENVELOPED, EXC_C14N, RSA_SHA256, SHA256_DIGEST, escape_attr, escape_text};
 
 pub const DSIG_NS: &str = "http://www.w3.org/2000/09/xmldsig#";
 pub const RSA_SHA512: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512";
@@ -47,32 +47,6 @@ fn element_qname<'a>(n: Node<'a, '_>) -> &'a str {
     let rest = &input[n.range().start + 1..];
     let end = rest.find(|c: char| c.is_whitespace() || c == '>' || c == '/').unwrap_or(rest.len());
     &rest[..end]
-}
-
-fn escape_text(s: &str, out: &mut String) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\r' => out.push_str("&#xD;"),
-            c => out.push(c),
-        }
-    }
-}
-
-fn escape_attr(s: &str, out: &mut String) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '"' => out.push_str("&quot;"),
-            '\t' => out.push_str("&#x9;"),
-            '\n' => out.push_str("&#xA;"),
-            '\r' => out.push_str("&#xD;"),
-            c => out.push(c),
-        }
-    }
 }
 
 /// The exclusive canonical form of `el` and its descendants, leaving out the subtree `skip`

@@ -57,7 +57,8 @@ fn allowed(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{FFFE}' && c != '\u{FFFF}')
 }
 
-fn escape_text(s: &str, out: &mut String) {
+/// Text as exclusive c14n writes it (characters XML cannot carry dropped).
+pub(crate) fn escape_text(s: &str, out: &mut String) {
     for c in s.chars().filter(|c| allowed(*c)) {
         match c {
             '&' => out.push_str("&amp;"),
@@ -69,7 +70,8 @@ fn escape_text(s: &str, out: &mut String) {
     }
 }
 
-fn escape_attr(s: &str, out: &mut String) {
+/// An attribute value as exclusive c14n writes it.
+pub(crate) fn escape_attr(s: &str, out: &mut String) {
     for c in s.chars().filter(|c| allowed(*c)) {
         match c {
             '&' => out.push_str("&amp;"),

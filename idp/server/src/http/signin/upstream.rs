@@ -61,6 +61,45 @@ pub(crate) fn open(state: &AppState, sealed: &str, context: &str) -> Option<Vec<
     state.ops.kek.open(&b64_decode(sealed)?, context).ok()
 }
 
+/// Takes (once) the sealed record of tenant `t` under `key`.
+pub(crate) async fn take_sealed<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    t: &TenantCtx,
+    key: &str,
+) -> Option<T> {
+    match state.store().take_ceremony(key, state.env().now()).await {
+        Ok(Some(c)) if c.tenant_id == t.tenant.id => {
+            open(state, &c.state, key).and_then(|plain| serde_json::from_slice(&plain).ok())
+        }
+        _ => None,
+    }
+}
+
+/// The way back from an upstream, as every kind opens it: the query's parameters, the tenant
+/// and the sealed record kept under `key(value of name)` (`state`, or the SAML hand-over's
+/// `k`), taken — never only read: a return replayed (or raced) finds nothing. Otherwise the
+/// page for an expired sign-in (or the error).
+pub(crate) async fn returned<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    slug: &str,
+    query: Option<&str>,
+    name: &str,
+    key: fn(&str) -> String,
+    headers: &HeaderMap,
+) -> Result<(Vec<(String, String)>, T), Response> {
+    let lang = Lang::pick(None, headers);
+    let expired = || error_page(lang, &OAuthError::invalid_request(lang.texts().expired_interaction));
+    let params = parse_params(query.unwrap_or_default()).map_err(|e| error_page(lang, &e))?;
+    let value = param(&params, name).filter(|s| !s.is_empty() && s.len() <= 256).ok_or_else(expired)?;
+    let t = match state.tenant(slug).await {
+        Ok(Some(t)) => t,
+        Ok(None) => return Err(expired()),
+        Err(e) => return Err(error_page(lang, &e)),
+    };
+    let record = take_sealed(state, &t, &key(value)).await.ok_or_else(expired)?;
+    Ok((params, record))
+}
+
 /// The callback registered at the upstream (`Ops::upstream_info` shows the same).
 pub(crate) fn redirect_uri(state: &AppState, slug: &str, upstream: &str) -> String {
     format!("{}/upstream/{upstream}/callback", state.config().issuer(slug))
@@ -213,33 +252,15 @@ pub async fn callback(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Response {
-    let lang0 = Lang::pick(None, &headers);
-    let expired = || error_page(lang0, &OAuthError::invalid_request(lang0.texts().expired_interaction));
-    let params = match parse_params(q.as_deref().unwrap_or_default()) {
-        Ok(p) => p,
-        Err(e) => return error_page(lang0, &e),
-    };
-    let Some(st) = param(&params, "state").filter(|s| !s.is_empty() && s.len() <= 256) else {
-        return expired();
-    };
-    let t = match state.tenant(&slug).await {
-        Ok(Some(t)) => t,
-        Ok(None) => return expired(),
-        Err(e) => return error_page(lang0, &e),
-    };
-    // taken, never only read: a callback replayed (or raced) finds nothing
-    let key = ceremony_key(st);
-    let record = match state.store().take_ceremony(&key, state.env().now()).await {
-        Ok(Some(c)) if c.tenant_id == t.tenant.id => c,
-        Ok(_) => return expired(),
-        Err(e) => return error_page(lang0, &e.into()),
-    };
-    let Some(started) = open(&state, &record.state, &key)
-        .and_then(|plain| serde_json::from_slice::<Started>(&plain).ok())
-        .filter(|s| s.upstream == id)
-    else {
-        return expired();
-    };
+    let (params, started) =
+        match returned::<Started>(&state, &slug, q.as_deref(), "state", ceremony_key, &headers).await {
+            Ok(r) => r,
+            Err(page) => return page,
+        };
+    if started.upstream != id {
+        let lang = Lang::pick(None, &headers);
+        return error_page(lang, &OAuthError::invalid_request(lang.texts().expired_interaction));
+    }
     // the interaction must be this browser's (`load` checks its cookie): a callback carried
     // to another browser signs nobody in there
     let l = match load(&state, &slug, &started.interaction, &headers).await {

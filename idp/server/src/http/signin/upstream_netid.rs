@@ -23,8 +23,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::http::pages::{Lang, error_page};
 use crate::http::signin::interaction::{Loaded, load, login_page};
-use crate::http::signin::upstream::{Freshness, acr_allowed, failed, offered, open, seal};
-use crate::http::{State, param, parse_params, see_other};
+use crate::http::signin::upstream::{Freshness, acr_allowed, failed, offered, returned, seal};
+use crate::http::{State, param, see_other};
 use crate::outbound::upstream::Answer;
 
 const CEREMONY_TTL: i64 = 10 * 60;
@@ -82,12 +82,14 @@ pub(crate) async fn begin(
     if let Err(e) = state.store().put_ceremony(&record).await {
         return error_page(l.lang, &e.into());
     }
+    // this provider receives what is released, for the client: the person is told both
+    let party = format!("{}（{}）", l.t.tenant.name, l.client_name);
     let start = crate::outbound::netid::Start {
         upstream: &u.id,
         state: &st,
         mode: &netid.mode,
         plaintext,
-        party: &l.client_name,
+        party: &party,
         statutory: l.statutory,
     };
     see_other(&connector.authorize_url(&l.t, &start))
@@ -101,29 +103,16 @@ pub async fn callback(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Response {
+    let (params, started) =
+        match returned::<Started>(&state, &slug, q.as_deref(), "state", started_key, &headers).await {
+            Ok(r) => r,
+            Err(page) => return page,
+        };
     let lang = Lang::pick(None, &headers);
-    let expired = || error_page(lang, &OAuthError::invalid_request(lang.texts().expired_interaction));
-    let params = match parse_params(q.as_deref().unwrap_or_default()) {
-        Ok(p) => p,
-        Err(e) => return error_page(lang, &e),
-    };
-    let Some(st) = param(&params, "state").filter(|s| !s.is_empty() && s.len() <= 256) else {
-        return expired();
-    };
-    let t = match state.tenant(&slug).await {
-        Ok(Some(t)) => t,
-        Ok(None) => return expired(),
-        Err(e) => return error_page(lang, &e),
-    };
-    let key = started_key(st);
-    let started = match state.store().take_ceremony(&key, state.env().now()).await {
-        Ok(Some(c)) if c.tenant_id == t.tenant.id => open(&state, &c.state, &key)
-            .and_then(|plain| serde_json::from_slice::<Started>(&plain).ok())
-            .filter(|s| s.upstream == id),
-        Ok(_) => None,
-        Err(e) => return error_page(lang, &e.into()),
-    };
-    let Some(started) = started else { return expired() };
+    if started.upstream != id {
+        return error_page(lang, &OAuthError::invalid_request(lang.texts().expired_interaction));
+    }
+    let st = param(&params, "state").unwrap_or_default();
     let l = match load(&state, &slug, &started.interaction, &headers).await {
         Ok(l) => l,
         Err(r) => return r,

@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::http::pages::{Lang, error_page};
 use crate::http::signin::interaction::{Loaded, load, login_page};
-use crate::http::signin::upstream::{failed, offered, open, seal};
+use crate::http::signin::upstream::{failed, offered, returned, seal, take_sealed};
 use crate::http::{State, param, require_form, see_other};
 use crate::outbound::upstream::Answer;
 use crate::state::{AppState, TenantCtx};
@@ -110,16 +110,6 @@ async fn keep(
         expires_at: state.env().now() + ttl,
     };
     state.store().put_ceremony(&record).await.map_err(Into::into)
-}
-
-/// Takes (once) the sealed record under `key` of tenant `t`.
-async fn take<T: serde::de::DeserializeOwned>(state: &AppState, t: &TenantCtx, key: &str) -> Option<T> {
-    match state.store().take_ceremony(key, state.env().now()).await {
-        Ok(Some(c)) if c.tenant_id == t.tenant.id => {
-            open(state, &c.state, key).and_then(|plain| serde_json::from_slice(&plain).ok())
-        }
-        _ => None,
-    }
 }
 
 /// Sends the person to the SAML upstream `u` for this interaction.
@@ -209,7 +199,8 @@ pub async fn acs(
         Err(e) => return error_page(lang, &e),
     };
     // taken, never only read: a response replayed (or raced) finds nothing
-    let Some(started) = take::<Started>(&state, &t, &started_key(relay)).await.filter(|s| s.upstream == id)
+    let Some(started) =
+        take_sealed::<Started>(&state, &t, &started_key(relay)).await.filter(|s| s.upstream == id)
     else {
         return expired();
     };
@@ -298,18 +289,14 @@ pub async fn arrived(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Response {
-    let lang = Lang::pick(None, &headers);
-    let expired = || error_page(lang, &OAuthError::invalid_request(lang.texts().expired_interaction));
-    let params = crate::http::parse_params(q.as_deref().unwrap_or_default()).unwrap_or_default();
-    let Some(k) = param(&params, "k").filter(|k| !k.is_empty() && k.len() <= 256) else { return expired() };
-    let t = match state.tenant(&slug).await {
-        Ok(Some(t)) => t,
-        Ok(None) => return expired(),
-        Err(e) => return error_page(lang, &e),
+    let (_, h) = match returned::<Handover>(&state, &slug, q.as_deref(), "k", handover_key, &headers).await {
+        Ok(r) => r,
+        Err(page) => return page,
     };
-    let Some(h) = take::<Handover>(&state, &t, &handover_key(k)).await.filter(|h| h.upstream == id) else {
-        return expired();
-    };
+    if h.upstream != id {
+        let lang = Lang::pick(None, &headers);
+        return error_page(lang, &OAuthError::invalid_request(lang.texts().expired_interaction));
+    }
     let l = match load(&state, &slug, &h.interaction, &headers).await {
         Ok(l) => l,
         Err(r) => return r,

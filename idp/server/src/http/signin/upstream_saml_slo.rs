@@ -43,19 +43,17 @@ pub async fn slo(
     };
     let raw = q.unwrap_or_default();
     if let Ok(received) = read::from_redirect(&raw, "SAMLResponse") {
-        if let Ok((_, issuer, ok)) = logout::incoming_response(&received.xml) {
-            tracing::info!(upstream = %id, same_issuer = (issuer == u.issuer), ok, "an upstream's LogoutResponse");
-        }
+        let confirmed = match logout::incoming_response(&received.xml) {
+            Ok((_, issuer, ok)) => issuer == u.issuer && ok,
+            Err(_) => false,
+        };
+        tracing::info!(upstream = %id, confirmed, "an upstream's LogoutResponse");
         let next = crate::http::upstreams::taken_way_back(&state, &t, received.relay_state.as_deref()).await;
         let tx = lang.texts();
-        return crate::http::signed_out::here(
-            &state,
-            &t,
-            lang,
-            &[],
-            next.as_deref(),
-            (tx.signed_out, tx.signed_out_text),
-        );
+        // signed out here either way; where the person stays, they are told if the identity
+        // provider did not confirm its own logout
+        let text = if confirmed || next.is_some() { tx.signed_out_text } else { tx.up_logout_unconfirmed };
+        return crate::http::signed_out::here(&state, &t, lang, &[], next.as_deref(), (tx.signed_out, text));
     }
     match logged_out(&state, &t, u, &raw).await {
         Ok(to) => to,

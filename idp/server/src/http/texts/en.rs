@@ -390,6 +390,7 @@ pub static EN: Texts = Texts {
     links_remove_effect: "You will no longer be able to sign in to this account that way; signing in that way again will ask you to confirm with your account here.",
     link_last_way: "This is your only way to sign in to this account, so it cannot be unlinked. Set a password or add a passkey first.",
     link_title: "Link a way to sign in",
+    up_logout_unconfirmed: "You are signed out here. The identity provider did not confirm signing you out there: on a shared device, close the browser.",
     netid_sim_title: "National network identity (simulated)",
     netid_sim_intro: "This is a simulated service for development and testing. In real use you scan or confirm in the national network identity app and are checked there.",
     netid_sim_name: "Name (as registered in the app)",

@@ -400,6 +400,7 @@ pub struct Texts {
     pub links_remove_effect: &'static str,
     pub link_last_way: &'static str,
     pub link_title: &'static str,
+    pub up_logout_unconfirmed: &'static str,
     pub netid_sim_title: &'static str,
     pub netid_sim_intro: &'static str,
     pub netid_sim_name: &'static str,

@@ -390,6 +390,7 @@ pub static ZH: Texts = Texts {
     links_remove_effect: "取消后将不能再通过该方式登录本账号；以后再次通过该方式登录时，需要重新用本平台账号确认。",
     link_last_way: "这是您登录本账号的唯一方式，不能取消关联。请先设置密码或添加通行密钥。",
     link_title: "关联登录方式",
+    up_logout_unconfirmed: "您已在本系统退出。身份提供方未确认它那边的退出，如在公用设备上，请关闭浏览器。",
     netid_sim_title: "国家网络身份认证（模拟）",
     netid_sim_intro: "这是开发和测试用的模拟服务。正式使用时，您在国家网络身份认证App中扫码或确认，并完成核验。",
     netid_sim_name: "姓名（App 中登记的）",
