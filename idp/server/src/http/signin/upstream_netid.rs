@@ -83,7 +83,8 @@ pub(crate) async fn begin(
         return error_page(l.lang, &e.into());
     }
     // this provider receives what is released, for the client: the person is told both
-    let party = format!("{}（{}）", l.t.tenant.name, l.client_name);
+    let here = crate::http::look::shown(texts.brand, matches!(l.lang, Lang::En)).name;
+    let party = format!("{here}（{}）", l.client_name);
     let start = crate::outbound::netid::Start {
         upstream: &u.id,
         state: &st,
