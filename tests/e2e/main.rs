@@ -77,6 +77,7 @@ mod store_contract_webauthn;
 mod tls;
 mod token_binding;
 mod upstream_admin;
+mod upstream_licence;
 mod upstream_netid;
 mod upstream_node;
 mod upstream_op;

@@ -56,6 +56,7 @@ pub async fn organisations(s: &dyn Store) {
         expires_at: None,
         confirmed_at: None,
         granted_by: None,
+        source: None,
     };
     s.insert_membership(&m).await.unwrap();
     assert_eq!(s.memberships("acc-1").await.unwrap(), vec![m.clone()]);

@@ -25,6 +25,7 @@ pub mod env;
 pub mod error;
 pub mod identifiers;
 pub mod keys;
+pub mod licence;
 pub mod logout;
 pub mod model;
 pub mod module;
@@ -51,4 +52,4 @@ pub mod x509;
 
 pub use env::{Env, SystemEnv, TestEnv};
 pub use error::{OAuthError, StoreError};
-pub use ports::Store;
+pub use ports::{OrgStore, Store, UpstreamStore};

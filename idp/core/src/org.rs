@@ -94,6 +94,11 @@ pub struct Membership {
     pub confirmed_at: Option<i64>,
     #[serde(default)]
     pub granted_by: Option<String>,
+    /// Where it came from: `None` when granted here (account pages, admin API), or the
+    /// electronic business licence's `licence:{upstream}:{authorisation}`
+    /// (`crate::licence::source`), which stays the authority over it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 /// The enterprise roles, as memberships name them.

@@ -82,8 +82,97 @@ pub type IssueFn<'a, R, T> = &'a (dyn Fn(&R) -> std::result::Result<(Issue, T), 
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// The organisation tree and memberships (`crate::org`), a part of [`Store`].
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait OrgStore: Send + Sync {
+    /// `Conflict` when the tenant has an organisation with the same USCC.
+    async fn insert_organisation(&self, o: &Organisation) -> Result<()>;
+    async fn organisation(&self, tenant_id: &str, id: &str) -> Result<Option<Organisation>>;
+    /// The organisations whose path starts with `path` (`/` for all), in tree order.
+    async fn organisations_under(&self, tenant_id: &str, path: &str) -> Result<Vec<Organisation>>;
+    async fn insert_membership(&self, m: &Membership) -> Result<()>;
+    async fn membership(&self, tenant_id: &str, id: &str) -> Result<Option<Membership>>;
+    async fn organisation_by_uscc(&self, tenant_id: &str, uscc: &str) -> Result<Option<Organisation>>;
+    /// The enterprise's registered legal representative changed (registry data).
+    async fn set_representative(
+        &self,
+        tenant_id: &str,
+        organisation_id: &str,
+        name: &str,
+        id_hash: &str,
+    ) -> Result<()>;
+    /// Everyone's memberships in one organisation, live and ended.
+    async fn members_of(&self, tenant_id: &str, organisation_id: &str) -> Result<Vec<Membership>>;
+    /// The agent confirms a mandate granted to them: false if it is not theirs, ended, or
+    /// confirmed already.
+    async fn confirm_membership(&self, tenant_id: &str, id: &str, account_id: &str, now: i64)
+    -> Result<bool>;
+    /// Ends every live enterprise role in the organisation (a new legal representative).
+    async fn end_enterprise_roles(&self, tenant_id: &str, organisation_id: &str, now: i64) -> Result<u64>;
+    /// The live memberships of the tenant that came from `source` (`crate::licence::source`).
+    async fn memberships_from(&self, tenant_id: &str, source: &str) -> Result<Vec<Membership>>;
+    /// The account's memberships, live and ended, oldest first.
+    async fn memberships(&self, account_id: &str) -> Result<Vec<Membership>>;
+    /// Ends a live membership now; `None` if there is none with that id in the tenant.
+    async fn revoke_membership(&self, tenant_id: &str, id: &str, now: i64) -> Result<Option<Membership>>;
+}
+
+/// Upstream identity providers, their links and sessions (identity brokering,
+/// `crate::upstream`), a part of [`Store`].
+#[async_trait]
+pub trait UpstreamStore: Send + Sync {
+    /// The tenant's upstreams, by id.
+    async fn upstreams(&self, tenant_id: &str) -> Result<Vec<Upstream>>;
+    /// Adds an upstream; `false` when the tenant has one with its id.
+    async fn insert_upstream(&self, u: &Upstream) -> Result<bool>;
+    /// Replaces an upstream's issuer, client, secret, settings and state; `false` when there
+    /// is none with its id.
+    async fn update_upstream(&self, u: &Upstream) -> Result<bool>;
+    /// Removes an upstream and every link to it, at once; `false` if there was none.
+    async fn delete_upstream(&self, tenant_id: &str, id: &str) -> Result<bool>;
+    /// The link of an upstream's subject.
+    async fn upstream_link(
+        &self,
+        tenant_id: &str,
+        upstream_id: &str,
+        subject: &str,
+    ) -> Result<Option<UpstreamLink>>;
+    /// An account's links.
+    async fn upstream_links(&self, account_id: &str) -> Result<Vec<UpstreamLink>>;
+    /// Links a subject to an account; `false` when the subject is linked already, or the
+    /// account to another subject of that upstream.
+    async fn insert_upstream_link(&self, l: &UpstreamLink) -> Result<bool>;
+    /// Records a sign-in through a link.
+    async fn touch_upstream_link(
+        &self,
+        tenant_id: &str,
+        upstream_id: &str,
+        subject: &str,
+        at: i64,
+        acr: Option<&str>,
+    ) -> Result<()>;
+    /// Unlinks an account from an upstream; `false` if it was not linked.
+    async fn delete_upstream_link(&self, account_id: &str, upstream_id: &str) -> Result<bool>;
+    /// Records that a session began through an upstream (replacing an earlier record of it).
+    async fn put_upstream_session(&self, s: &UpstreamSession) -> Result<()>;
+    /// The upstream a session began through, if it did.
+    async fn upstream_session(&self, sid: &str) -> Result<Option<UpstreamSession>>;
+    /// The sessions that began through an upstream for its `subject`, or, with `upstream_sid`,
+    /// for that session of the upstream (OpenID Connect Back-Channel Logout 1.0 §2.6).
+    async fn upstream_sessions_of(
+        &self,
+        tenant_id: &str,
+        upstream_id: &str,
+        subject: Option<&str>,
+        upstream_sid: Option<&str>,
+    ) -> Result<Vec<UpstreamSession>>;
+    /// Forgets where a session began (it was signed in again another way).
+    async fn delete_upstream_session(&self, sid: &str) -> Result<()>;
+}
+
+/// The whole storage port: its parts ([`OrgStore`], [`UpstreamStore`]) and the rest.
+#[async_trait]
+pub trait Store: OrgStore + UpstreamStore + Send + Sync + 'static {
     /// A short name of the backend for logs ("sqlite", "postgres").
     fn backend(&self) -> &'static str;
     /// Ping the database.
@@ -167,36 +256,6 @@ pub trait Store: Send + Sync + 'static {
     /// Takes a live ceremony (one caller only): it cannot be answered twice.
     async fn take_ceremony(&self, key: &str, now: i64) -> Result<Option<Ceremony>>;
 
-    // the organisation tree
-    /// `Conflict` when the tenant has an organisation with the same USCC.
-    async fn insert_organisation(&self, o: &Organisation) -> Result<()>;
-    async fn organisation(&self, tenant_id: &str, id: &str) -> Result<Option<Organisation>>;
-    /// The organisations whose path starts with `path` (`/` for all), in tree order.
-    async fn organisations_under(&self, tenant_id: &str, path: &str) -> Result<Vec<Organisation>>;
-    async fn insert_membership(&self, m: &Membership) -> Result<()>;
-    async fn membership(&self, tenant_id: &str, id: &str) -> Result<Option<Membership>>;
-    async fn organisation_by_uscc(&self, tenant_id: &str, uscc: &str) -> Result<Option<Organisation>>;
-    /// The enterprise's registered legal representative changed (registry data).
-    async fn set_representative(
-        &self,
-        tenant_id: &str,
-        organisation_id: &str,
-        name: &str,
-        id_hash: &str,
-    ) -> Result<()>;
-    /// Everyone's memberships in one organisation, live and ended.
-    async fn members_of(&self, tenant_id: &str, organisation_id: &str) -> Result<Vec<Membership>>;
-    /// The agent confirms a mandate granted to them: false if it is not theirs, ended, or
-    /// confirmed already.
-    async fn confirm_membership(&self, tenant_id: &str, id: &str, account_id: &str, now: i64)
-    -> Result<bool>;
-    /// Ends every live enterprise role in the organisation (a new legal representative).
-    async fn end_enterprise_roles(&self, tenant_id: &str, organisation_id: &str, now: i64) -> Result<u64>;
-    /// The account's memberships, live and ended, oldest first.
-    async fn memberships(&self, account_id: &str) -> Result<Vec<Membership>>;
-    /// Ends a live membership now; `None` if there is none with that id in the tenant.
-    async fn revoke_membership(&self, tenant_id: &str, id: &str, now: i64) -> Result<Option<Membership>>;
-
     /// The account's bound identity.
     async fn real_name(&self, account_id: &str) -> Result<Option<RealName>>;
     /// Binds (or re-binds) the account's identity: false if another account of the tenant has
@@ -204,55 +263,6 @@ pub trait Store: Send + Sync + 'static {
     async fn put_real_name(&self, r: &RealName) -> Result<bool>;
     /// Who has this ID number (by its keyed hash) in the tenant.
     async fn real_name_by_hash(&self, tenant_id: &str, id_hash: &str) -> Result<Option<RealName>>;
-
-    // upstream identity providers (identity brokering, `crate::upstream`)
-    /// The tenant's upstreams, by id.
-    async fn upstreams(&self, tenant_id: &str) -> Result<Vec<Upstream>>;
-    /// Adds an upstream; `false` when the tenant has one with its id.
-    async fn insert_upstream(&self, u: &Upstream) -> Result<bool>;
-    /// Replaces an upstream's issuer, client, secret, settings and state; `false` when there
-    /// is none with its id.
-    async fn update_upstream(&self, u: &Upstream) -> Result<bool>;
-    /// Removes an upstream and every link to it, at once; `false` if there was none.
-    async fn delete_upstream(&self, tenant_id: &str, id: &str) -> Result<bool>;
-    /// The link of an upstream's subject.
-    async fn upstream_link(
-        &self,
-        tenant_id: &str,
-        upstream_id: &str,
-        subject: &str,
-    ) -> Result<Option<UpstreamLink>>;
-    /// An account's links.
-    async fn upstream_links(&self, account_id: &str) -> Result<Vec<UpstreamLink>>;
-    /// Links a subject to an account; `false` when the subject is linked already, or the
-    /// account to another subject of that upstream.
-    async fn insert_upstream_link(&self, l: &UpstreamLink) -> Result<bool>;
-    /// Records a sign-in through a link.
-    async fn touch_upstream_link(
-        &self,
-        tenant_id: &str,
-        upstream_id: &str,
-        subject: &str,
-        at: i64,
-        acr: Option<&str>,
-    ) -> Result<()>;
-    /// Unlinks an account from an upstream; `false` if it was not linked.
-    async fn delete_upstream_link(&self, account_id: &str, upstream_id: &str) -> Result<bool>;
-    /// Records that a session began through an upstream (replacing an earlier record of it).
-    async fn put_upstream_session(&self, s: &UpstreamSession) -> Result<()>;
-    /// The upstream a session began through, if it did.
-    async fn upstream_session(&self, sid: &str) -> Result<Option<UpstreamSession>>;
-    /// The sessions that began through an upstream for its `subject`, or, with `upstream_sid`,
-    /// for that session of the upstream (OpenID Connect Back-Channel Logout 1.0 §2.6).
-    async fn upstream_sessions_of(
-        &self,
-        tenant_id: &str,
-        upstream_id: &str,
-        subject: Option<&str>,
-        upstream_sid: Option<&str>,
-    ) -> Result<Vec<UpstreamSession>>;
-    /// Forgets where a session began (it was signed in again another way).
-    async fn delete_upstream_session(&self, sid: &str) -> Result<()>;
 
     /// Stores a new SMS code for the phone and purpose, replacing the previous one.
     /// A kiosk's new device grant; `false` when its user code is live in the tenant already.

@@ -214,10 +214,16 @@ pub fn check(s: &UpstreamSettings) -> Result<(), String> {
     if (blank(&s.name_zh) && blank(&s.name_en)) || too_long(&s.name_zh) || too_long(&s.name_en) {
         return Err("name_zh or name_en: the button's words, 1-40 characters".into());
     }
-    if s.saml.is_some() && s.netid.is_some() {
-        return Err("saml and netid: one kind of upstream".into());
+    if [s.saml.is_some(), s.netid.is_some(), s.licence.is_some()].iter().filter(|k| **k).count() > 1 {
+        return Err("saml, netid and licence: one kind of upstream".into());
     }
-    if let Some(netid) = &s.netid {
+    if let Some(licence) = &s.licence {
+        let known = |r: &String| crate::licence::role_here(r).is_some();
+        if licence.roles.is_empty() || !licence.roles.iter().all(known) {
+            let all: Vec<&str> = crate::licence::ROLES.iter().map(|(r, _)| *r).collect();
+            return Err(format!("licence.roles: one or more of {}", all.join(", ")));
+        }
+    } else if let Some(netid) = &s.netid {
         if !crate::netid::MODES.contains(&netid.mode.as_str()) {
             return Err(format!("netid.mode: one of {}", crate::netid::MODES.join(", ")));
         }

@@ -124,7 +124,13 @@ impl Application {
         // the outbound rules are checked at start, whether or not a gateway uses them yet
         crate::outbound::Policy::new(&ops.config.outbound)?;
         let verifier = crate::outbound::verifier::from_config(&ops.config)?;
-        crate::outbound::netid::check_config(&ops.config)?;
+        let (netid, licence) = (&ops.config.netid, &ops.config.licence);
+        crate::outbound::connector::check_config("netid", "the national network identity service", netid)?;
+        crate::outbound::connector::check_config(
+            "licence",
+            "the electronic business licence system",
+            licence,
+        )?;
         let email = crate::outbound::sms::email_from_config(&ops.config)?;
         let public_url = ops.config.public_url();
         let console = crate::console::router(&ops, &public_url, listener.local_addr()?).await?;

@@ -113,7 +113,7 @@ macro_rules! organisations_columns {
 macro_rules! memberships_columns {
     () => {
         "id, tenant_id, account_id, organisation_id, kind, roles, created_at, revoked_at, \
-         matters, starts_at, expires_at, confirmed_at, granted_by"
+         matters, starts_at, expires_at, confirmed_at, granted_by, source"
     };
 }
 

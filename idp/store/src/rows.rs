@@ -544,6 +544,7 @@ pub(crate) struct MembershipRow {
     expires_at: Option<i64>,
     confirmed_at: Option<i64>,
     granted_by: Option<String>,
+    source: Option<String>,
 }
 
 impl TryFrom<MembershipRow> for Membership {
@@ -563,6 +564,7 @@ impl TryFrom<MembershipRow> for Membership {
             expires_at: r.expires_at,
             confirmed_at: r.confirmed_at,
             granted_by: r.granted_by,
+            source: r.source,
         })
     }
 }

@@ -36,6 +36,6 @@ pub use tenant::{
 };
 pub use token::{AuthCode, Authorization, DeviceGrant, RefreshToken};
 pub use upstream::{
-    IdentityClaims, LevelRule, NetidUpstream, SamlUpstream, Upstream, UpstreamAuth, UpstreamLink,
-    UpstreamSession, UpstreamSettings,
+    IdentityClaims, LevelRule, LicenceUpstream, NetidUpstream, SamlUpstream, Upstream, UpstreamAuth,
+    UpstreamLink, UpstreamSession, UpstreamSettings,
 };

@@ -122,6 +122,51 @@ pub struct UpstreamSettings {
     /// rather than an OpenID provider: `issuer` is then `netid`, `client_id` unused.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub netid: Option<NetidUpstream>,
+    /// The electronic business licence system (`crate::licence`) through the configured
+    /// connector: `issuer` is then `licence`, `client_id` unused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub licence: Option<LicenceUpstream>,
+}
+
+impl UpstreamSettings {
+    /// How the upstream is reached: `oidc`, `saml`, `netid` or `licence`.
+    pub fn protocol(&self) -> &'static str {
+        if self.saml.is_some() {
+            "saml"
+        } else if self.netid.is_some() {
+            "netid"
+        } else if self.licence.is_some() {
+            "licence"
+        } else {
+            "oidc"
+        }
+    }
+
+    /// Reached through a configured connector and its app (no issuer, client or secret).
+    pub fn through_connector(&self) -> bool {
+        self.netid.is_some() || self.licence.is_some()
+    }
+}
+
+/// What sign-ins with the electronic business licence may grant (`crate::licence`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LicenceUpstream {
+    /// The licence roles whose sign-ins count (`crate::licence::ROLES`); a sign-in in another
+    /// is refused.
+    pub roles: Vec<String>,
+    /// An enterprise not yet in the organisation tree is added from the licence (its credit
+    /// code and registered name); otherwise its sign-ins are refused until the operator adds it.
+    pub create_enterprises: bool,
+}
+
+impl Default for LicenceUpstream {
+    fn default() -> Self {
+        Self {
+            roles: crate::licence::ROLES.iter().map(|(r, _)| r.to_string()).collect(),
+            create_enterprises: false,
+        }
+    }
 }
 
 /// How the national network identity service is asked (`crate::netid`).
@@ -202,6 +247,7 @@ impl Default for UpstreamSettings {
             logout_at_upstream: true,
             saml: None,
             netid: None,
+            licence: None,
         }
     }
 }

@@ -68,6 +68,10 @@ pub struct UpstreamInfo {
     /// Where the upstream posts its logout tokens (back-channel logout URI).
     #[serde(default)]
     pub backchannel_logout_uri: String,
+    /// The electronic business licence: where its system posts signed notifications (a
+    /// revoked authorisation, a cancelled licence).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notification_uri: Option<String>,
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub settings: serde_json::Value,
     pub created_at: i64,

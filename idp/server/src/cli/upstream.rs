@@ -21,10 +21,10 @@ pub enum UpstreamCmd {
         /// Its slug here (the callback is `{issuer}/upstream/{id}/callback`).
         id: String,
         /// The upstream's issuer (its discovery document is under it).
-        #[arg(long, required_unless_present_any = ["saml_metadata", "netid"])]
+        #[arg(long, required_unless_present_any = ["saml_metadata", "netid", "licence"])]
         issuer: Option<String>,
         /// The client id the upstream issued to this provider.
-        #[arg(long, required_unless_present_any = ["saml_metadata", "netid"])]
+        #[arg(long, required_unless_present_any = ["saml_metadata", "netid", "licence"])]
         client_id: Option<String>,
         /// A SAML 2.0 identity provider instead: a file with its metadata (its entity ID,
         /// services and signing certificates); this provider's own metadata for it is printed.
@@ -34,6 +34,11 @@ pub enum UpstreamCmd {
         /// configures (`settings.netid` sets the check asked for and plaintext identity).
         #[arg(long, conflicts_with_all = ["issuer", "client_id", "client_secret_file", "saml_metadata"])]
         netid: bool,
+        /// The electronic business licence system instead, through the connector `[licence]`
+        /// configures (`settings.licence` sets the roles accepted and whether enterprises are
+        /// added from the licence).
+        #[arg(long, conflicts_with_all = ["issuer", "client_id", "client_secret_file", "saml_metadata", "netid"])]
+        licence: bool,
         #[arg(long, default_value = "client_secret_basic", value_parser = ["client_secret_basic", "private_key_jwt"])]
         auth: String,
         /// A file holding the client secret (else `IDP_UPSTREAM_CLIENT_SECRET`).
@@ -86,6 +91,7 @@ pub async fn upstream_command(ops: &Ops, json: bool, cmd: UpstreamCmd) -> anyhow
             client_secret_file,
             saml_metadata,
             netid,
+            licence,
             name_zh,
             name_en,
             settings,
@@ -112,6 +118,9 @@ pub async fn upstream_command(ops: &Ops, json: bool, cmd: UpstreamCmd) -> anyhow
             let (issuer, client_id) = (issuer.unwrap_or_default(), client_id.unwrap_or_default());
             if netid && settings.netid.is_none() {
                 settings.netid = Some(Default::default());
+            }
+            if licence && settings.licence.is_none() {
+                settings.licence = Some(Default::default());
             }
             let mut n = NewUpstream { id, issuer, client_id, auth, client_secret, settings };
             if let Some(path) = saml_metadata {

@@ -76,7 +76,9 @@ pub struct Config {
     pub email: SmsConfig,
     pub realname: RealNameConfig,
     /// The national network identity service's connector (`crate::outbound::netid`).
-    pub netid: NetidConfig,
+    pub netid: ConnectorConfig,
+    /// The electronic business licence system's connector (`crate::outbound::licence`).
+    pub licence: ConnectorConfig,
     pub keys: KeyConfig,
     /// Where outbound requests may go (`crate::outbound`).
     pub outbound: crate::outbound::OutboundConfig,
@@ -133,18 +135,18 @@ impl KeyConfig {
     }
 }
 
-/// The national network identity service (国家网络身份认证公共服务), see
-/// `crate::outbound::netid`.
+/// A service reached through a connector: the national network identity service
+/// (国家网络身份认证公共服务, `crate::outbound::netid`) or the electronic business licence
+/// system (电子营业执照, `crate::outbound::licence`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct NetidConfig {
+pub struct ConnectorConfig {
     /// `none` (not offered) or `simulator` (development and sandbox: behaves as the published
-    /// rules describe). The service's access specification is a draft: a real connector
-    /// implements `crate::outbound::netid::Connector` once it is final.
+    /// rules describe). A real connector implements the service's `Connector` trait.
     pub provider: String,
 }
 
-impl Default for NetidConfig {
+impl Default for ConnectorConfig {
     fn default() -> Self {
         Self { provider: "none".into() }
     }
@@ -327,7 +329,8 @@ impl Default for Config {
             sms: SmsConfig::default(),
             email: SmsConfig::default(),
             realname: RealNameConfig::default(),
-            netid: NetidConfig::default(),
+            netid: ConnectorConfig::default(),
+            licence: ConnectorConfig::default(),
             keys: KeyConfig::default(),
             outbound: Default::default(),
             audit: Default::default(),
@@ -411,6 +414,7 @@ impl std::fmt::Debug for Config {
             .field("email", &self.email)
             .field("realname", &self.realname)
             .field("netid", &self.netid)
+            .field("licence", &self.licence)
             .field("keys", &self.keys)
             .finish()
     }

@@ -20,6 +20,7 @@ pub mod cas;
 pub mod fronts;
 pub mod hall;
 pub mod health;
+pub mod licence_simulator;
 pub mod look;
 pub mod netid_simulator;
 pub mod oidc;
@@ -87,6 +88,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/t/{tenant}/upstream/{upstream}/saml/slo", get(signin::upstream_saml_slo::slo))
         .route("/t/{tenant}/upstream/{upstream}/netid/callback", get(signin::upstream_netid::callback))
         .route("/t/{tenant}/netid-simulator", get(netid_simulator::show).post(netid_simulator::answer))
+        .route("/t/{tenant}/upstream/{upstream}/licence/callback", get(signin::upstream_licence::callback))
+        .route("/t/{tenant}/upstream/{upstream}/licence/notify", post(signin::upstream_licence::notify))
+        .route("/t/{tenant}/licence-simulator", get(licence_simulator::show).post(licence_simulator::answer))
+        .route("/t/{tenant}/licence-simulator/notification", post(licence_simulator::notification))
         // self-registration and the forgotten password (`register`, `reset`)
         .route("/t/{tenant}/interaction/{id}/{flow}", get(signin::selfservice::show))
         .route("/t/{tenant}/interaction/{id}/{flow}/send", post(signin::selfservice::send))

@@ -12,12 +12,10 @@ use axum::extract::{Path, RawQuery};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use idp_core::OAuthError;
-use idp_core::model::Ceremony;
 use idp_core::netid::{MODES, NetidResult};
 
 use crate::http::pages::{Lang, NetidSimulatorPage, error_page, render};
 use crate::http::{State, body_text, param, parse_params, require_form, see_other};
-use crate::outbound::netid::simulator_key;
 
 const FIELDS: &[&str] = &["upstream", "state", "mode", "plaintext", "party", "statutory"];
 
@@ -119,19 +117,10 @@ pub async fn answer(state: State, Path(slug): Path<String>, headers: HeaderMap, 
         identity: released.then(|| (name.to_string(), number.number.clone())),
         bound_to: idp_core::crypto::sha256_hex(st.as_bytes()),
     };
-    let code = idp_core::crypto::random_token(env, 32);
-    let key = simulator_key(&code);
-    let plain = serde_json::to_vec(&result).unwrap_or_default();
-    let record = Ceremony {
-        state: crate::http::signin::upstream::seal(&state, &t, &plain, &key),
-        key,
-        tenant_id: t.tenant.id.clone(),
-        account_id: None,
-        expires_at: now + 120,
+    let code = match crate::outbound::connector::keep_result(&state, &t, "netid", &result).await {
+        Ok(c) => c,
+        Err(e) => return error_page(lang, &e.into()),
     };
-    if let Err(e) = state.store().put_ceremony(&record).await {
-        return error_page(lang, &e.into());
-    }
     let q = serde_urlencoded::to_string([("code", code.as_str()), ("state", st)]).unwrap_or_default();
     see_other(&format!("{back}?{q}"))
 }

@@ -336,6 +336,29 @@ pub struct NetidSimulatorPage<'a> {
     pub error: Option<String>,
 }
 
+/// The electronic business licence simulator's stand-in for the app
+/// (`crate::http::licence_simulator`).
+#[derive(Template)]
+#[template(path = "licence_simulator.html")]
+pub struct LicenceSimulatorPage<'a> {
+    pub t: &'a Texts,
+    pub lang_switch: Option<String>,
+    pub action: String,
+    pub carry: Vec<(String, String)>,
+    /// (role, words, selected)
+    pub roles: Vec<(String, String, bool)>,
+    pub party: String,
+    /// What was typed, shown again after a mistake: (field, value).
+    pub typed: std::collections::BTreeMap<String, String>,
+    pub error: Option<String>,
+}
+
+impl LicenceSimulatorPage<'_> {
+    pub fn typed(&self, field: &str) -> &str {
+        self.typed.get(field).map_or("", String::as_str)
+    }
+}
+
 #[derive(Template)]
 #[template(path = "logout_confirm.html")]
 pub struct LogoutConfirmPage<'a> {

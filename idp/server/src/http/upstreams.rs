@@ -70,8 +70,8 @@ pub(crate) async fn onward(state: &AppState, t: &TenantCtx, sid: &str, next: Opt
     let r = state.store().upstream_session(sid).await.ok()??;
     let u =
         t.upstreams.iter().find(|u| u.id == r.upstream_id && !u.disabled && u.settings.logout_at_upstream)?;
-    // the national network identity service has no logout of its own
-    if u.settings.netid.is_some() {
+    // the national network identity service and the licence system have no logout of their own
+    if u.settings.through_connector() {
         return None;
     }
     if let Some(saml) = &u.settings.saml {

@@ -178,6 +178,7 @@ impl Ops {
             expires_at: None,
             confirmed_at: None,
             granted_by: None,
+            source: None,
         };
         self.store.insert_membership(&m).await?;
         let detail =

@@ -114,11 +114,12 @@ impl Ops {
         }
         let secret = n.client_secret.as_deref().map(str::trim).filter(|s| !s.is_empty());
         let saml = n.settings.saml.is_some();
-        let netid = n.settings.netid.is_some();
+        let netid = n.settings.through_connector();
         if netid {
-            // reached through the configured connector (`[netid]`): no issuer, client or secret
+            // reached through the configured connector (`[netid]`, `[licence]`): no issuer,
+            // client or secret
             if secret.is_some() {
-                bail!("the national network identity service has no client secret here");
+                bail!("an upstream reached through a connector has no client secret here");
             }
         } else if saml {
             // an entity ID is any URI (SAML Core §8.3.6); the browser, not this provider,
@@ -156,6 +157,7 @@ impl Ops {
             tenant_id: tenant.id.clone(),
             id: n.id,
             issuer: match (netid, saml) {
+                (true, _) if n.settings.licence.is_some() => idp_core::licence::ISSUER.to_string(),
                 (true, _) => idp_core::netid::ISSUER.to_string(),
                 (_, true) => n.issuer.clone(),
                 _ => n.issuer.trim_end_matches('/').to_string(),
@@ -177,7 +179,7 @@ impl Ops {
             "upstream": upstream.id, "issuer": upstream.issuer, "client_id": upstream.client_id,
             "auth": upstream.auth.as_str(), "levels": st.levels, "acr_map": st.acr_map,
             "link_by_id_number": st.link_by_id_number, "create_accounts": st.create_accounts,
-            "netid": st.netid,
+            "netid": st.netid, "licence": st.licence,
         });
         self.audit_by(&tenant.id, "upstream_added", None, detail, by).await?;
         Ok(upstream)
@@ -231,17 +233,12 @@ impl Ops {
             auth: u.auth.as_str().into(),
             has_secret: u.secret_sealed.is_some(),
             disabled: u.disabled,
-            callback: match (&u.settings.saml, &u.settings.netid) {
-                (Some(_), _) => crate::http::signin::upstream_saml::acs_url(&self.config.issuer(slug), &u.id),
-                (_, Some(_)) => format!("{}/upstream/{}/netid/callback", self.config.issuer(slug), u.id),
-                _ => format!("{}/upstream/{}/callback", self.config.issuer(slug), u.id),
+            callback: match u.settings.protocol() {
+                "saml" => crate::http::signin::upstream_saml::acs_url(&self.config.issuer(slug), &u.id),
+                "oidc" => format!("{}/upstream/{}/callback", self.config.issuer(slug), u.id),
+                app => format!("{}/upstream/{}/{app}/callback", self.config.issuer(slug), u.id),
             },
-            protocol: match (&u.settings.saml, &u.settings.netid) {
-                (Some(_), _) => "saml",
-                (_, Some(_)) => "netid",
-                _ => "oidc",
-            }
-            .into(),
+            protocol: u.settings.protocol().into(),
             sp_metadata: u
                 .settings
                 .saml
@@ -249,15 +246,20 @@ impl Ops {
                 .map(|_| crate::http::signin::upstream_saml::entity_id(&self.config.issuer(slug), &u.id)),
             // a SAML upstream's logout comes and goes through the single logout service of
             // this provider's metadata for it
-            post_logout_redirect_uri: match (&u.settings.saml, &u.settings.netid) {
-                (Some(_), _) => crate::http::signin::upstream_saml::slo_url(&self.config.issuer(slug), &u.id),
-                (_, Some(_)) => String::new(),
-                _ => format!("{}/upstream/{}/signed-out", self.config.issuer(slug), u.id),
-            },
-            backchannel_logout_uri: match (&u.settings.saml, &u.settings.netid) {
-                (None, None) => format!("{}/upstream/{}/backchannel-logout", self.config.issuer(slug), u.id),
+            post_logout_redirect_uri: match u.settings.protocol() {
+                "saml" => crate::http::signin::upstream_saml::slo_url(&self.config.issuer(slug), &u.id),
+                "oidc" => format!("{}/upstream/{}/signed-out", self.config.issuer(slug), u.id),
                 _ => String::new(),
             },
+            backchannel_logout_uri: match u.settings.protocol() {
+                "oidc" => format!("{}/upstream/{}/backchannel-logout", self.config.issuer(slug), u.id),
+                _ => String::new(),
+            },
+            notification_uri: u
+                .settings
+                .licence
+                .as_ref()
+                .map(|_| format!("{}/upstream/{}/licence/notify", self.config.issuer(slug), u.id)),
             settings: serde_json::to_value(&u.settings).unwrap_or_default(),
             created_at: u.created_at,
             updated_at: u.updated_at,

@@ -20,6 +20,8 @@
 //! own collector) and `idp healthcheck` (the node itself) are not outbound in this sense.
 
 pub mod anchor;
+pub mod connector;
+pub mod licence;
 pub mod logout;
 pub mod netid;
 pub mod pinning;

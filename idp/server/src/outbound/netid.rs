@@ -47,28 +47,9 @@ pub fn connector(config: &crate::config::Config) -> Option<Box<dyn Connector>> {
     }
 }
 
-/// Checks `[netid]` at start: a name it does not know is an error, the simulator a warning
-/// (anyone can be anyone there: development and sandboxes only).
-pub fn check_config(config: &crate::config::Config) -> anyhow::Result<()> {
-    match config.netid.provider.as_str() {
-        "none" => Ok(()),
-        "simulator" => {
-            tracing::warn!(
-                "the national network identity service is the simulator (development and sandbox only)"
-            );
-            Ok(())
-        }
-        other => anyhow::bail!("netid.provider must be none or simulator, not {other:?}"),
-    }
-}
-
 /// The simulator: its pages are this provider's own (`crate::http::netid_simulator`), its
-/// results kept sealed in the ceremony store for two minutes.
+/// results kept sealed in the ceremony store for two minutes (`super::connector`).
 pub struct Simulator;
-
-pub(crate) fn simulator_key(code: &str) -> String {
-    format!("netid-simulator:{}", idp_core::crypto::sha256_hex(code.as_bytes()))
-}
 
 #[async_trait]
 impl Connector for Simulator {
@@ -90,14 +71,6 @@ impl Connector for Simulator {
     }
 
     async fn result(&self, state: &AppState, t: &TenantCtx, code: &str) -> Result<NetidResult, String> {
-        let key = simulator_key(code);
-        let record = match state.store().take_ceremony(&key, state.env().now()).await {
-            Ok(Some(c)) if c.tenant_id == t.tenant.id => c,
-            Ok(_) => return Err("the code is unknown, spent or expired".into()),
-            Err(e) => return Err(format!("the result could not be read: {e}")),
-        };
-        let plain = crate::http::signin::upstream::open(state, &record.state, &key)
-            .ok_or("the result cannot be opened")?;
-        serde_json::from_slice(&plain).map_err(|_| "the result is not one".into())
+        super::connector::take_result(state, t, "netid", code).await
     }
 }

@@ -255,6 +255,8 @@ pub struct Answer {
     pub acr: Option<String>,
     pub verified_claims: Option<Value>,
     pub sid: Option<String>,
+    /// The enterprise role an electronic business licence vouched for (`idp_core::licence`).
+    pub licence: Option<idp_core::licence::Grant>,
 }
 
 impl std::fmt::Debug for Answer {
@@ -307,6 +309,7 @@ pub fn verify_id_token(
         acr: claims.auth_context_ref().map(|a| a.as_str().to_string()).filter(|a| a.len() <= 255),
         verified_claims: claims.additional_claims().verified_claims.clone(),
         sid: claims.additional_claims().sid.clone().filter(|s| s.len() <= 255),
+        licence: None,
     })
 }
 

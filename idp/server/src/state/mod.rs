@@ -133,6 +133,8 @@ pub struct AppState {
     upstream_http: std::sync::OnceLock<Option<(crate::outbound::Policy, reqwest::Client)>>,
     /// The national network identity service's connector, made on first use.
     netid: std::sync::OnceLock<Option<Box<dyn crate::outbound::netid::Connector>>>,
+    /// The electronic business licence system's connector, made on first use.
+    licence: std::sync::OnceLock<Option<Box<dyn crate::outbound::licence::Connector>>>,
     /// Upstreams' metadata as discovered for the redirect to them, by issuer, with when
     /// (kept a minute: a start costs no requests to the upstream; the callback reads afresh).
     upstream_providers: std::sync::Mutex<HashMap<String, (i64, crate::outbound::upstream::Provider)>>,
@@ -206,6 +208,7 @@ impl AppState {
             anchored: Default::default(),
             upstream_http: Default::default(),
             netid: Default::default(),
+            licence: Default::default(),
             upstream_providers: Default::default(),
         }
     }
@@ -249,6 +252,11 @@ impl AppState {
     /// The national network identity service's connector (`[netid]`), if one is configured.
     pub fn netid(&self) -> Option<&dyn crate::outbound::netid::Connector> {
         self.netid.get_or_init(|| crate::outbound::netid::connector(self.config())).as_deref()
+    }
+
+    /// The electronic business licence system's connector (`[licence]`), if one is configured.
+    pub fn licence(&self) -> Option<&dyn crate::outbound::licence::Connector> {
+        self.licence.get_or_init(|| crate::outbound::licence::connector(self.config())).as_deref()
     }
 
     /// A hash of a random password with the configured parameters: verifying against it costs

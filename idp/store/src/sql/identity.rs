@@ -70,8 +70,8 @@ impl This {
     pub(crate) async fn sql_insert_membership(&self, m: &Membership) -> Result<()> {
         sqlx::query(
             "INSERT INTO memberships (id, tenant_id, account_id, organisation_id, kind, roles, created_at, \
-             revoked_at, matters, starts_at, expires_at, confirmed_at, granted_by) VALUES ($1, $2, $3, $4, \
-             $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+             revoked_at, matters, starts_at, expires_at, confirmed_at, granted_by, source) VALUES ($1, $2, \
+             $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(&m.id)
         .bind(&m.tenant_id)
@@ -86,6 +86,7 @@ impl This {
         .bind(m.expires_at)
         .bind(m.confirmed_at)
         .bind(&m.granted_by)
+        .bind(&m.source)
         .execute(&self.write)
         .await
         .map_err(map_err)?;
@@ -203,6 +204,24 @@ impl This {
         Ok(r.rows_affected())
     }
 
+    pub(crate) async fn sql_memberships_from(
+        &self,
+        tenant_id: &str,
+        source: &str,
+    ) -> Result<Vec<Membership>> {
+        let rows: Vec<MembershipRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            memberships_columns!(),
+            " FROM memberships WHERE tenant_id = $1 AND source = $2 AND revoked_at IS NULL ORDER BY created_at, id"
+        ))
+        .bind(tenant_id)
+        .bind(source)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
     pub(crate) async fn sql_memberships(&self, account_id: &str) -> Result<Vec<Membership>> {
         let rows: Vec<MembershipRow> = sqlx::query_as(concat!(
             "SELECT ",
@@ -295,5 +314,72 @@ impl This {
         .await
         .map_err(map_err)?;
         Ok(row.map(Into::into))
+    }
+}
+
+#[async_trait::async_trait]
+impl idp_core::ports::OrgStore for This {
+    async fn insert_organisation(&self, o: &Organisation) -> Result<()> {
+        self.sql_insert_organisation(o).await
+    }
+
+    async fn organisation(&self, tenant_id: &str, id: &str) -> Result<Option<Organisation>> {
+        self.sql_organisation(tenant_id, id).await
+    }
+
+    async fn organisations_under(&self, tenant_id: &str, path: &str) -> Result<Vec<Organisation>> {
+        self.sql_organisations_under(tenant_id, path).await
+    }
+
+    async fn insert_membership(&self, m: &Membership) -> Result<()> {
+        self.sql_insert_membership(m).await
+    }
+
+    async fn membership(&self, tenant_id: &str, id: &str) -> Result<Option<Membership>> {
+        self.sql_membership(tenant_id, id).await
+    }
+
+    async fn organisation_by_uscc(&self, tenant_id: &str, uscc: &str) -> Result<Option<Organisation>> {
+        self.sql_organisation_by_uscc(tenant_id, uscc).await
+    }
+
+    async fn set_representative(
+        &self,
+        tenant_id: &str,
+        organisation_id: &str,
+        name: &str,
+        id_hash: &str,
+    ) -> Result<()> {
+        self.sql_set_representative(tenant_id, organisation_id, name, id_hash).await
+    }
+
+    async fn members_of(&self, tenant_id: &str, organisation_id: &str) -> Result<Vec<Membership>> {
+        self.sql_members_of(tenant_id, organisation_id).await
+    }
+
+    async fn confirm_membership(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        account_id: &str,
+        now: i64,
+    ) -> Result<bool> {
+        self.sql_confirm_membership(tenant_id, id, account_id, now).await
+    }
+
+    async fn end_enterprise_roles(&self, tenant_id: &str, organisation_id: &str, now: i64) -> Result<u64> {
+        self.sql_end_enterprise_roles(tenant_id, organisation_id, now).await
+    }
+
+    async fn memberships_from(&self, tenant_id: &str, source: &str) -> Result<Vec<Membership>> {
+        self.sql_memberships_from(tenant_id, source).await
+    }
+
+    async fn memberships(&self, account_id: &str) -> Result<Vec<Membership>> {
+        self.sql_memberships(account_id).await
+    }
+
+    async fn revoke_membership(&self, tenant_id: &str, id: &str, now: i64) -> Result<Option<Membership>> {
+        self.sql_revoke_membership(tenant_id, id, now).await
     }
 }

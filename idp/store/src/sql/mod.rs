@@ -24,10 +24,8 @@ mod upstream;
 use idp_core::model::{
     Account, AuditEvent, AuthCode, Ceremony, Client, ClientSettings, DeviceGrant, Grant, Interaction,
     LogoutDelivery, PendingSignIn, Profile, RealName, RefreshToken, Session, SigningAlg, SigningKeyRecord,
-    SmsCheck, SmsCode, Tenant, TenantSettings, TotpCredential, Upstream, UpstreamLink, UpstreamSession,
-    WebauthnCredential,
+    SmsCheck, SmsCode, Tenant, TenantSettings, TotpCredential, WebauthnCredential,
 };
-use idp_core::org::{Membership, Organisation};
 use idp_core::ports::{Issue, IssueFn, Redeem, Result, Rotate};
 use idp_core::token::TokenResponse;
 
@@ -369,66 +367,6 @@ impl idp_core::Store for This {
         self.sql_withdraw_grant(tenant_id, account_id, client_id).await
     }
 
-    async fn insert_organisation(&self, o: &Organisation) -> Result<()> {
-        self.sql_insert_organisation(o).await
-    }
-
-    async fn organisation(&self, tenant_id: &str, id: &str) -> Result<Option<Organisation>> {
-        self.sql_organisation(tenant_id, id).await
-    }
-
-    async fn organisations_under(&self, tenant_id: &str, path: &str) -> Result<Vec<Organisation>> {
-        self.sql_organisations_under(tenant_id, path).await
-    }
-
-    async fn insert_membership(&self, m: &Membership) -> Result<()> {
-        self.sql_insert_membership(m).await
-    }
-
-    async fn membership(&self, tenant_id: &str, id: &str) -> Result<Option<Membership>> {
-        self.sql_membership(tenant_id, id).await
-    }
-
-    async fn organisation_by_uscc(&self, tenant_id: &str, uscc: &str) -> Result<Option<Organisation>> {
-        self.sql_organisation_by_uscc(tenant_id, uscc).await
-    }
-
-    async fn set_representative(
-        &self,
-        tenant_id: &str,
-        organisation_id: &str,
-        name: &str,
-        id_hash: &str,
-    ) -> Result<()> {
-        self.sql_set_representative(tenant_id, organisation_id, name, id_hash).await
-    }
-
-    async fn members_of(&self, tenant_id: &str, organisation_id: &str) -> Result<Vec<Membership>> {
-        self.sql_members_of(tenant_id, organisation_id).await
-    }
-
-    async fn confirm_membership(
-        &self,
-        tenant_id: &str,
-        id: &str,
-        account_id: &str,
-        now: i64,
-    ) -> Result<bool> {
-        self.sql_confirm_membership(tenant_id, id, account_id, now).await
-    }
-
-    async fn end_enterprise_roles(&self, tenant_id: &str, organisation_id: &str, now: i64) -> Result<u64> {
-        self.sql_end_enterprise_roles(tenant_id, organisation_id, now).await
-    }
-
-    async fn memberships(&self, account_id: &str) -> Result<Vec<Membership>> {
-        self.sql_memberships(account_id).await
-    }
-
-    async fn revoke_membership(&self, tenant_id: &str, id: &str, now: i64) -> Result<Option<Membership>> {
-        self.sql_revoke_membership(tenant_id, id, now).await
-    }
-
     async fn real_name(&self, account_id: &str) -> Result<Option<RealName>> {
         self.sql_real_name(account_id).await
     }
@@ -439,76 +377,6 @@ impl idp_core::Store for This {
 
     async fn real_name_by_hash(&self, tenant_id: &str, id_hash: &str) -> Result<Option<RealName>> {
         self.sql_real_name_by_hash(tenant_id, id_hash).await
-    }
-
-    async fn upstreams(&self, tenant_id: &str) -> Result<Vec<Upstream>> {
-        self.sql_upstreams(tenant_id).await
-    }
-
-    async fn insert_upstream(&self, u: &Upstream) -> Result<bool> {
-        self.sql_insert_upstream(u).await
-    }
-
-    async fn update_upstream(&self, u: &Upstream) -> Result<bool> {
-        self.sql_update_upstream(u).await
-    }
-
-    async fn delete_upstream(&self, tenant_id: &str, id: &str) -> Result<bool> {
-        self.sql_delete_upstream(tenant_id, id).await
-    }
-
-    async fn upstream_link(
-        &self,
-        tenant_id: &str,
-        upstream_id: &str,
-        subject: &str,
-    ) -> Result<Option<UpstreamLink>> {
-        self.sql_upstream_link(tenant_id, upstream_id, subject).await
-    }
-
-    async fn upstream_links(&self, account_id: &str) -> Result<Vec<UpstreamLink>> {
-        self.sql_upstream_links(account_id).await
-    }
-
-    async fn insert_upstream_link(&self, l: &UpstreamLink) -> Result<bool> {
-        self.sql_insert_upstream_link(l).await
-    }
-
-    async fn touch_upstream_link(
-        &self,
-        tenant_id: &str,
-        upstream_id: &str,
-        subject: &str,
-        at: i64,
-        acr: Option<&str>,
-    ) -> Result<()> {
-        self.sql_touch_upstream_link(tenant_id, upstream_id, subject, at, acr).await
-    }
-
-    async fn delete_upstream_link(&self, account_id: &str, upstream_id: &str) -> Result<bool> {
-        self.sql_delete_upstream_link(account_id, upstream_id).await
-    }
-
-    async fn put_upstream_session(&self, s: &UpstreamSession) -> Result<()> {
-        self.sql_put_upstream_session(s).await
-    }
-
-    async fn upstream_session(&self, sid: &str) -> Result<Option<UpstreamSession>> {
-        self.sql_upstream_session(sid).await
-    }
-
-    async fn upstream_sessions_of(
-        &self,
-        tenant_id: &str,
-        upstream_id: &str,
-        subject: Option<&str>,
-        upstream_sid: Option<&str>,
-    ) -> Result<Vec<UpstreamSession>> {
-        self.sql_upstream_sessions_of(tenant_id, upstream_id, subject, upstream_sid).await
-    }
-
-    async fn delete_upstream_session(&self, sid: &str) -> Result<()> {
-        self.sql_delete_upstream_session(sid).await
     }
 
     async fn put_sms_code(&self, c: &SmsCode) -> Result<()> {

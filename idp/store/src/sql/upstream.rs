@@ -257,3 +257,76 @@ impl This {
         Ok(())
     }
 }
+
+#[async_trait::async_trait]
+impl idp_core::ports::UpstreamStore for This {
+    async fn upstreams(&self, tenant_id: &str) -> Result<Vec<Upstream>> {
+        self.sql_upstreams(tenant_id).await
+    }
+
+    async fn insert_upstream(&self, u: &Upstream) -> Result<bool> {
+        self.sql_insert_upstream(u).await
+    }
+
+    async fn update_upstream(&self, u: &Upstream) -> Result<bool> {
+        self.sql_update_upstream(u).await
+    }
+
+    async fn delete_upstream(&self, tenant_id: &str, id: &str) -> Result<bool> {
+        self.sql_delete_upstream(tenant_id, id).await
+    }
+
+    async fn upstream_link(
+        &self,
+        tenant_id: &str,
+        upstream_id: &str,
+        subject: &str,
+    ) -> Result<Option<UpstreamLink>> {
+        self.sql_upstream_link(tenant_id, upstream_id, subject).await
+    }
+
+    async fn upstream_links(&self, account_id: &str) -> Result<Vec<UpstreamLink>> {
+        self.sql_upstream_links(account_id).await
+    }
+
+    async fn insert_upstream_link(&self, l: &UpstreamLink) -> Result<bool> {
+        self.sql_insert_upstream_link(l).await
+    }
+
+    async fn touch_upstream_link(
+        &self,
+        tenant_id: &str,
+        upstream_id: &str,
+        subject: &str,
+        at: i64,
+        acr: Option<&str>,
+    ) -> Result<()> {
+        self.sql_touch_upstream_link(tenant_id, upstream_id, subject, at, acr).await
+    }
+
+    async fn delete_upstream_link(&self, account_id: &str, upstream_id: &str) -> Result<bool> {
+        self.sql_delete_upstream_link(account_id, upstream_id).await
+    }
+
+    async fn put_upstream_session(&self, s: &UpstreamSession) -> Result<()> {
+        self.sql_put_upstream_session(s).await
+    }
+
+    async fn upstream_session(&self, sid: &str) -> Result<Option<UpstreamSession>> {
+        self.sql_upstream_session(sid).await
+    }
+
+    async fn upstream_sessions_of(
+        &self,
+        tenant_id: &str,
+        upstream_id: &str,
+        subject: Option<&str>,
+        upstream_sid: Option<&str>,
+    ) -> Result<Vec<UpstreamSession>> {
+        self.sql_upstream_sessions_of(tenant_id, upstream_id, subject, upstream_sid).await
+    }
+
+    async fn delete_upstream_session(&self, sid: &str) -> Result<()> {
+        self.sql_delete_upstream_session(sid).await
+    }
+}

@@ -212,6 +212,7 @@ fn membership(
         expires_at: window.map(|w| w.1),
         confirmed_at,
         granted_by,
+        source: None,
     }
 }
 

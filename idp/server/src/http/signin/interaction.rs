@@ -614,9 +614,10 @@ pub(crate) async fn signed_in(
     // with an upstream's answer waiting in this interaction: the person is asked whether to
     // link it (`upstream_link.rs`)
     let mut ask_link = None;
+    let mut acting = None;
     if !l.t.upstreams.is_empty() {
         if session.amr.iter().any(|m| m == "fed") {
-            crate::http::signin::upstream_link::signed_in_through(state, l, &session, ip).await;
+            acting = crate::http::signin::upstream_link::signed_in_through(state, l, &session, ip).await;
         } else {
             ask_link = crate::http::signin::upstream_link::waiting_link(state, l, &session).await;
         }
@@ -637,9 +638,15 @@ pub(crate) async fn signed_in(
     let mut interaction = l.interaction.clone();
     interaction.session_sid = Some(session.sid.clone());
     interaction.pending = None;
-    let mut res = match ask_link {
-        Some(r) => r,
-        None => engine::resume(state, &l.t, headers, &interaction, Some(&session), true, l.lang).await,
+    let mut res = match (ask_link, acting) {
+        (Some(r), _) => r,
+        // a licence's enterprise role is the context to act in
+        (None, Some(m)) => {
+            crate::http::signin::upstream_link::act_in(state, l, interaction, headers, &session, &m).await
+        }
+        (None, None) => {
+            engine::resume(state, &l.t, headers, &interaction, Some(&session), true, l.lang).await
+        }
     };
     let cookie = crate::http::set_cookie(state, SESSION_COOKIE, &value, &tenant_path(&l.t), None);
     res.headers_mut().append(header::SET_COOKIE, cookie);

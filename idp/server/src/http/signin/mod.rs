@@ -17,6 +17,8 @@ pub mod recovery;
 pub mod selfservice;
 pub mod sms;
 pub mod upstream;
+pub mod upstream_app;
+pub mod upstream_licence;
 pub mod upstream_link;
 pub mod upstream_logout;
 pub mod upstream_netid;

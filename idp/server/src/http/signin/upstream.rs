@@ -188,6 +188,9 @@ pub(crate) async fn begin(state: &AppState, l: &Loaded, headers: &HeaderMap, id:
     if u.settings.netid.is_some() {
         return crate::http::signin::upstream_netid::begin(state, l, headers, u).await;
     }
+    if u.settings.licence.is_some() {
+        return crate::http::signin::upstream_licence::begin(state, l, headers, u).await;
+    }
     let Some((policy, http)) = state.upstream_http() else {
         return login_page(l, headers, Some(texts.up_unavailable.into()), "", StatusCode::BAD_GATEWAY);
     };
@@ -269,7 +272,7 @@ pub async fn callback(
     };
     let ip = crate::http::client_ip(&state, &headers, peer);
     // an OpenID provider's callback only (the others answer at their own addresses)
-    let Some(u) = offered(&l, &id).filter(|u| u.settings.saml.is_none() && u.settings.netid.is_none()) else {
+    let Some(u) = offered(&l, &id).filter(|u| u.settings.protocol() == "oidc") else {
         return error_page(l.lang, &OAuthError::invalid_request(l.lang.texts().up_unknown).with_status(404));
     };
     let fail = |why: String| failed(&state, &l, &headers, u, why, &ip);
@@ -317,13 +320,26 @@ pub async fn callback(
         Err(why) => return fail(format!("ID token: {why}")).await,
     };
     let demand = Freshness { at: started.at, max_age: started.max_age, fresh: started.fresh };
-    if let Err(why) = demand.met_by(answer.auth_time, now) {
-        return fail(why).await;
+    settle(&state, &l, &headers, u, &answer, demand, &ip).await
+}
+
+/// The end of every way back: the client's demand of a fresh or recent sign-in and the
+/// operator's required `acr` met, the answer goes on to the account half
+/// (`super::upstream_link::arrived`).
+pub(crate) async fn settle(
+    state: &AppState,
+    l: &Loaded,
+    headers: &HeaderMap,
+    u: &Upstream,
+    answer: &rp::Answer,
+    demand: Freshness,
+    ip: &str,
+) -> Response {
+    let now = state.env().now();
+    if let Err(why) = demand.met_by(answer.auth_time, now).and_then(|_| acr_allowed(u, answer)) {
+        return failed(state, l, headers, u, why, ip).await;
     }
-    if let Err(why) = acr_allowed(u, &answer) {
-        return fail(why).await;
-    }
-    crate::http::signin::upstream_link::arrived(&state, &l, &headers, u, &answer, &ip).await
+    crate::http::signin::upstream_link::arrived(state, l, headers, u, answer, ip).await
 }
 
 /// The client's demand of a fresh or recent sign-in, which holds at the upstream too (its
@@ -352,7 +368,7 @@ impl Freshness {
 }
 
 /// The upstream's `acr` is one the operator requires of it (when the operator named any).
-pub(crate) fn acr_allowed(u: &Upstream, answer: &rp::Answer) -> Result<(), String> {
+fn acr_allowed(u: &Upstream, answer: &rp::Answer) -> Result<(), String> {
     let required = &u.settings.acr_required;
     if !required.is_empty() && !answer.acr.as_ref().is_some_and(|a| required.contains(a)) {
         return Err(format!("acr {:?} is not one the upstream must assert", answer.acr));
@@ -388,11 +404,24 @@ pub(crate) async fn failed(
     why: String,
     ip: &str,
 ) -> Response {
+    failed_with(state, l, headers, u, why, ip, l.lang.texts().up_failed).await
+}
+
+/// [`failed`], with `message` for the person.
+pub(crate) async fn failed_with(
+    state: &AppState,
+    l: &Loaded,
+    headers: &HeaderMap,
+    u: &Upstream,
+    why: String,
+    ip: &str,
+    message: &str,
+) -> Response {
     let why = clean(&why);
     tracing::warn!(upstream = %u.id, reason = %why, "a sign-in through an upstream failed");
     let detail = json!({"upstream": u.id, "reason": why});
     audit(state, &l.t.tenant.id, "upstream_failure", None, Some(&l.ask.party), Some(ip), detail).await;
-    login_page(l, headers, Some(l.lang.texts().up_failed.into()), "", StatusCode::OK)
+    login_page(l, headers, Some(message.into()), "", StatusCode::OK)
 }
 
 /// Text from an upstream as logs and the audit trail keep it: no control characters (no

@@ -68,6 +68,10 @@ struct Waiting {
     /// The session that proved `account_id` (a waiting link is confirmed only by it).
     #[serde(default)]
     sid: Option<String>,
+    /// The enterprise role an electronic business licence vouched for
+    /// (`super::upstream_licence::grant`).
+    #[serde(default)]
+    licence: Option<idp_core::licence::Grant>,
 }
 
 /// A [`VerifiedIdentity`] as kept (sealed) while it waits.
@@ -252,6 +256,7 @@ pub(crate) async fn arrived(
                 account_id: None,
                 new_link: None,
                 sid: None,
+                licence: answer.licence.clone(),
             };
             if let Err(e) = keep(state, l, waiting_key(&l.interaction.id), &waiting).await {
                 return error_page(l.lang, &e);
@@ -353,6 +358,7 @@ async fn complete(
         account_id: Some(account.id.clone()),
         new_link: new_link.map(str::to_string),
         sid: None,
+        licence: answer.licence.clone(),
     };
     if let Err(e) = keep(state, l, arrival_key(&l.interaction.id), &waiting).await {
         return error_page(l.lang, &e);
@@ -477,27 +483,28 @@ pub(crate) async fn bind(
 }
 
 /// A sign-in through an upstream completed (`session`): the link it makes, the link's use,
-/// the binding raised, and the record of the session's upstream.
-pub(crate) async fn signed_in_through(state: &AppState, l: &Loaded, session: &Session, ip: &str) {
+/// the binding raised, the enterprise role a licence vouched for, and the record of the
+/// session's upstream. The membership the session acts in, where the licence gave one.
+pub(crate) async fn signed_in_through(
+    state: &AppState,
+    l: &Loaded,
+    session: &Session,
+    ip: &str,
+) -> Option<String> {
     // a sign-in through an upstream proves no account: another upstream's answer waiting to
     // be linked is dropped
     let _ = take(state, l, &waiting_key(&l.interaction.id)).await;
-    let Some(w) = take(state, l, &arrival_key(&l.interaction.id)).await else { return };
+    let w = take(state, l, &arrival_key(&l.interaction.id)).await?;
     if w.account_id.as_deref() != Some(session.account_id.as_str()) {
-        return;
+        return None;
     }
-    let Some(u) = l.t.upstreams.iter().find(|u| u.id == w.upstream) else { return };
+    let u = l.t.upstreams.iter().find(|u| u.id == w.upstream)?;
     let store = state.store();
-    let account = match store.account(&l.t.tenant.id, &session.account_id).await {
-        Ok(Some(a)) => a,
-        _ => return,
-    };
+    let account = store.account(&l.t.tenant.id, &session.account_id).await.ok()??;
     let now = state.env().now();
     if let Some(via) = w.new_link.as_deref() {
         let via = if via == "verified_id" { "verified_id" } else { "proved_local" };
-        if link(state, l, u, &w.subject, &account, via, ip).await.is_err() {
-            return;
-        }
+        link(state, l, u, &w.subject, &account, via, ip).await.ok()?;
     }
     if let Err(e) = store.touch_upstream_link(&l.t.tenant.id, &u.id, &w.subject, now, w.acr.as_deref()).await
     {
@@ -506,6 +513,10 @@ pub(crate) async fn signed_in_through(state: &AppState, l: &Loaded, session: &Se
     if let Some(i) = w.identity {
         bind(state, &l.t, &account, u, &i.into()).await;
     }
+    let acting = match &w.licence {
+        Some(g) => crate::http::signin::upstream_licence::grant(state, &l.t, &account, u, g, ip).await,
+        None => None,
+    };
     let record = UpstreamSession {
         sid: session.sid.clone(),
         tenant_id: l.t.tenant.id.clone(),
@@ -518,6 +529,7 @@ pub(crate) async fn signed_in_through(state: &AppState, l: &Loaded, session: &Se
     if let Err(e) = store.put_upstream_session(&record).await {
         tracing::warn!(error = %e, "could not record a session's upstream");
     }
+    acting
 }
 
 /// A sign-in that did not come through an upstream completed in an interaction where an
@@ -610,7 +622,10 @@ pub async fn confirm(
         take(&state, &l, &waiting_key(&l.interaction.id)).await.filter(|w| proved_by(w, &session))
     {
         if param(&params, "decision") == Some("link") {
-            link_proved(&state, &l, &session.account_id, w, &ip).await;
+            // a licence's enterprise role, where it gave one, is the context to act in
+            if let Some(m) = link_proved(&state, &l, &session.account_id, w, &ip).await {
+                return act_in(&state, &l, l.interaction.clone(), &headers, &session, &m).await;
+            }
         } else {
             let detail = json!({"upstream": w.upstream});
             audit(
@@ -628,38 +643,58 @@ pub async fn confirm(
     engine::resume(&state, &l.t, &headers, &l.interaction, Some(&session), true, l.lang).await
 }
 
-/// The person proved `account_id` here and agreed to link the upstream's answer `w` to it.
-async fn link_proved(state: &AppState, l: &Loaded, account_id: &str, w: Waiting, ip: &str) {
-    let Some(u) = l.t.upstreams.iter().find(|u| u.id == w.upstream && !u.disabled) else {
-        return;
-    };
+/// Carries on with the sign-in acting in `membership` (the chooser checks it is one the
+/// client accepts and still live).
+pub(crate) async fn act_in(
+    state: &AppState,
+    l: &Loaded,
+    mut interaction: idp_core::model::Interaction,
+    headers: &HeaderMap,
+    session: &Session,
+    membership: &str,
+) -> Response {
+    if state.store().set_interaction_context(&interaction.id, membership).await.is_ok() {
+        interaction.act_context = Some(membership.to_string());
+    }
+    engine::resume(state, &l.t, headers, &interaction, Some(session), true, l.lang).await
+}
+
+/// The person proved `account_id` here and agreed to link the upstream's answer `w` to it;
+/// the membership to act in, where a licence gave one.
+async fn link_proved(state: &AppState, l: &Loaded, account_id: &str, w: Waiting, ip: &str) -> Option<String> {
+    let u = l.t.upstreams.iter().find(|u| u.id == w.upstream && !u.disabled)?;
     let identity: Option<VerifiedIdentity> = w.identity.map(Into::into);
     let (account, binding) = match (
         state.store().account(&l.t.tenant.id, account_id).await,
         state.store().real_name(account_id).await,
     ) {
         (Ok(Some(a)), Ok(b)) => (a, b),
-        _ => return,
+        _ => return None,
     };
     let known = match known(state, &l.t, u, &w.subject, identity.as_ref()).await {
         Ok(k) => k,
-        Err(e) => return tracing::warn!(error = %e.description, "could not read an upstream link"),
+        Err(e) => {
+            tracing::warn!(error = %e.description, "could not read an upstream link");
+            return None;
+        }
     };
     let proving = Proving { account_id, binding: binding.as_ref(), via: "proved_local" };
     let decision = decide_link(&known.facts(u, identity.as_ref(), Some(proving)));
-    let Ok(decision) = already_linked(state, u, decision).await else { return };
+    let decision = already_linked(state, u, decision).await.ok()?;
     match decision {
         LinkDecision::SignIn { new_link: Some(via), .. } => {
-            if link(state, l, u, &w.subject, &account, via, ip).await.is_ok()
-                && let Some(i) = &identity
-            {
+            link(state, l, u, &w.subject, &account, via, ip).await.ok()?;
+            if let Some(i) = &identity {
                 bind(state, &l.t, &account, u, i).await;
             }
+            let g = w.licence.as_ref()?;
+            crate::http::signin::upstream_licence::grant(state, &l.t, &account, u, g, ip).await
         }
         LinkDecision::Refuse(reason) => {
             let detail = json!({"upstream": u.id, "reason": reason});
             audit(state, &l.t.tenant.id, "upstream_refused", Some(account_id), None, Some(ip), detail).await;
+            None
         }
-        _ => {}
+        _ => None,
     }
 }

@@ -51,10 +51,7 @@ pub async fn backchannel(
         answer(StatusCode::BAD_REQUEST)
     };
     let Ok(Some(t)) = state.tenant(&slug).await else { return answer(StatusCode::NOT_FOUND) };
-    let Some(u) = t
-        .upstreams
-        .iter()
-        .find(|u| u.id == id && !u.disabled && u.settings.saml.is_none() && u.settings.netid.is_none())
+    let Some(u) = t.upstreams.iter().find(|u| u.id == id && !u.disabled && u.settings.protocol() == "oidc")
     else {
         return answer(StatusCode::NOT_FOUND);
     };

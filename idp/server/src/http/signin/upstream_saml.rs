@@ -309,22 +309,16 @@ pub async fn arrived(
         Ok(o) => o,
         Err(why) => return failed(&state, &l, &headers, u, why, &ip).await,
     };
-    let now = state.env().now();
     let demand = crate::http::signin::upstream::Freshness { at: h.at, max_age: h.max_age, fresh: h.fresh };
-    if let Err(why) = demand.met_by(Some(o.auth_time), now) {
-        return failed(&state, &l, &headers, u, why, &ip).await;
-    }
     let answer = Answer {
         subject: o.subject,
         auth_time: Some(o.auth_time),
         acr: o.acr,
         verified_claims: o.verified_claims,
         sid: o.session_index,
+        licence: None,
     };
-    if let Err(why) = crate::http::signin::upstream::acr_allowed(u, &answer) {
-        return failed(&state, &l, &headers, u, why, &ip).await;
-    }
-    crate::http::signin::upstream_link::arrived(&state, &l, &headers, u, &answer, &ip).await
+    crate::http::signin::upstream::settle(&state, &l, &headers, u, &answer, demand, &ip).await
 }
 
 /// `GET /t/{tenant}/upstream/{id}/saml/metadata`: this provider's metadata as the upstream's
