@@ -33,6 +33,13 @@ need npm npm
 need prlimit util-linux
 need oathtool oathtool
 need chromium chromium
+# Debian's slapd and ldap-utils: the staff directory tests (tests/e2e/directory.rs) start their
+# own slapd; the package's own server is left unconfigured (and not started).
+if ! command -v slapd >/dev/null; then
+    echo 'slapd slapd/no_configuration boolean true' | debconf-set-selections
+    need_pkg --no-install-recommends slapd
+fi
+need ldapmodify ldap-utils
 # The deployment files' checks (idp/server/tests/deploy.rs): promtool from Debian's
 # prometheus (the server is not started), systemd-analyze, and the offline Kubernetes schemas
 # of PyPI kubernetes-validate (which brings PyYAML, for the compose file).

@@ -36,6 +36,7 @@ mod console_pages;
 mod console_safety;
 mod context;
 mod device;
+mod directory;
 mod enterprise;
 mod examples;
 mod horizontal;

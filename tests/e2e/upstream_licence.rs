@@ -24,6 +24,7 @@ use crate::upstream_signin::{consent_if_asked, settle, upstream_link};
 const USCC: &str = "91220101MA0Y3K5Q3C";
 const AGENT: &str = "220102199003070013";
 const REP: &str = "11010519491231002X";
+const NEW_REP: &str = "220104198506150021";
 
 async fn add(s: &TestServer, id: &str, levels: bool, licence: LicenceUpstream) {
     let rules = vec![LevelRule {
@@ -38,7 +39,11 @@ async fn add(s: &TestServer, id: &str, levels: bool, licence: LicenceUpstream) {
         auth: UpstreamAuth::ClientSecretBasic,
         client_secret: None,
         settings: UpstreamSettings {
-            name_zh: format!("电子营业执照 {id}"),
+            name_zh: if id == "licence" {
+                "电子营业执照".into()
+            } else {
+                format!("电子营业执照（{id}）")
+            },
             levels: if levels { rules } else { vec![] },
             create_accounts: true,
             link_by_id_number: true,
@@ -62,8 +67,9 @@ async fn to_app(b: &Browser, s: &TestServer, url: &str, id: &str) -> String {
     page
 }
 
-/// Confirms in the simulated app as `role` with `fields` (uscc, name, id_number, …).
-async fn confirm(b: &Browser, s: &TestServer, page: &str, role: &str, fields: &[(&str, &str)]) -> Step {
+/// The simulated app's form, as `role` with `fields` (uscc, name, id_number, …; a later one
+/// replaces an earlier one of the same name).
+fn form_of(page: &str, role: &str, fields: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut form: Vec<(String, String)> = ["upstream", "state", "party"]
         .iter()
         .map(|k| (k.to_string(), extract(page, k).unwrap_or_default()))
@@ -74,8 +80,25 @@ async fn confirm(b: &Browser, s: &TestServer, page: &str, role: &str, fields: &[
         form.push((k.to_string(), v.to_string()));
     }
     form.push(("role".into(), role.into()));
+    form
+}
+
+/// Confirms in the simulated app as `role` with `fields`.
+async fn confirm(b: &Browser, s: &TestServer, page: &str, role: &str, fields: &[(&str, &str)]) -> Step {
+    let form = form_of(page, role, fields);
     let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     b.post_form(s, "/t/main/licence-simulator", &pairs).await
+}
+
+/// The enterprise in the organisation tree.
+async fn enterprise(s: &TestServer) -> idp_core::org::Organisation {
+    let new = NewOrganisation {
+        kind: "enterprise".into(),
+        name: "示例科技有限公司".into(),
+        uscc: Some(USCC.into()),
+        ..Default::default()
+    };
+    s.ops.add_organisation("main", None, new).await.unwrap()
 }
 
 /// The department app: accepts people acting for themselves and for enterprises.
@@ -130,20 +153,7 @@ async fn agent_and_representative(backend: Backend) {
     add(&s, "licence", true, LicenceUpstream::default()).await;
     add(&s, "other", true, LicenceUpstream::default()).await;
     settle().await;
-    let org = s
-        .ops
-        .add_organisation(
-            "main",
-            None,
-            NewOrganisation {
-                kind: "enterprise".into(),
-                name: "示例科技有限公司".into(),
-                uscc: Some(USCC.into()),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let org = enterprise(&s).await;
     let (client, secret) = s.add_client(ClientType::Web, department()).await;
     let secret = secret.unwrap();
     let tenant = s.tenant_id().await;
@@ -203,7 +213,11 @@ async fn agent_and_representative(backend: Backend) {
     let mut altered = jws.clone();
     altered.insert(jws.find('.').unwrap() + 3, 'A');
     assert_eq!(deliver(&s, "licence", &altered).await, 400);
-    assert!(reason_of(&s, "licence_notification_refused").await.contains("signature"));
+    let events = s.ops.store.audit_events(&tenant, 30).await.unwrap();
+    assert!(
+        !events.iter().any(|e| e.kind.starts_with("licence_notification")),
+        "unsigned posts leave no audit row"
+    );
     assert_eq!(deliver(&s, "other", &jws).await, 400, "addressed to another upstream");
     assert!(reason_of(&s, "licence_notification_refused").await.contains("another address"));
     assert_eq!(deliver(&s, "nosuch", &jws).await, 404);
@@ -217,8 +231,26 @@ async fn agent_and_representative(backend: Backend) {
     let done = events.iter().find(|e| e.kind == "licence_notification").unwrap();
     assert_eq!(done.detail["ended"], 1, "{}", done.detail);
 
+    // a revocation that arrives while the sign-in it names goes on: nothing is granted
+    let b = Browser::new();
+    let page = to_app(&b, &s, &app_url(&s, &client), "licence").await;
+    let agent3: Vec<(&str, &str)> = agent.iter().cloned().chain([("authorisation", "auth-3")]).collect();
+    let form = form_of(&page, "agent", &agent3);
+    let res = b.http.post(format!("{}/t/main/licence-simulator", s.base)).form(&form).send().await.unwrap();
+    let back = format!("{}{}", s.base, res.headers()["location"].to_str().unwrap());
+    let jws3 = notification(
+        &s,
+        "licence",
+        &[("event", "authorisation_revoked"), ("uscc", USCC), ("authorisation", "auth-3")],
+    )
+    .await;
+    assert_eq!(deliver(&s, "licence", &jws3).await, 200);
+    consent_if_asked(&b, &s, b.get(&s, &back).await).await.callback();
+    assert!(reason_of(&s, "licence_role_refused").await.contains("revoked"));
+    assert!(s.ops.store.members_of(&tenant, &org.id).await.unwrap().iter().all(|m| m.revoked_at.is_some()));
+
     // the agent signs in again with a new authorisation, then the legal representative: the
-    // register had no representative, so the licence's is written and every earlier role ends
+    // register had none, so the licence's is written; the agent's mandate stands
     let b = Browser::new();
     let page = to_app(&b, &s, &app_url(&s, &client), "licence").await;
     let agent2: Vec<(&str, &str)> = agent.iter().cloned().chain([("authorisation", "auth-2")]).collect();
@@ -240,12 +272,28 @@ async fn agent_and_representative(backend: Backend) {
         .into_iter()
         .filter(|m| m.revoked_at.is_none())
         .collect();
-    assert_eq!(live.len(), 1, "only the representative: {live:?}");
+    assert_eq!(live.len(), 2, "the representative and the agent: {live:?}");
     let o = s.ops.store.organisation(&tenant, &org.id).await.unwrap().unwrap();
     assert_eq!(o.representative_name.as_deref(), Some("王五"));
 
-    // now the register names 王五: someone else claiming to be the representative is refused,
-    // before anything is written
+    // the register changes hands: the new representative's sign-in ends every earlier role
+    s.ops.set_representative("main", &org.id, "赵六", NEW_REP).await.unwrap();
+    let b = Browser::new();
+    let page = to_app(&b, &s, &app_url(&s, &client), "licence").await;
+    let new_rep = [("name", "赵六"), ("id_number", NEW_REP)];
+    consent_if_asked(&b, &s, confirm(&b, &s, &page, "legal_representative", &new_rep).await).await.callback();
+    let live: Vec<_> = s
+        .ops
+        .store
+        .members_of(&tenant, &org.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.revoked_at.is_none())
+        .collect();
+    assert_eq!((live.len(), live[0].kind.as_str()), (1, "legal_representative"), "{live:?}");
+
+    // someone else claiming to be the representative is refused, before anything is written
     let b = Browser::new();
     let page = to_app(&b, &s, &app_url(&s, &client), "licence").await;
     let (_, _, body) = confirm(&b, &s, &page, "legal_representative", &agent[..2]).await.page();
@@ -321,6 +369,11 @@ async fn roles_and_bindings_the_operator_did_not_allow_are_refused() {
     let (_, _, body) = confirm(&b, &s, &page, "agent", &[("decision", "cancel")]).await.page();
     assert!(body.contains("name=\"password\""), "{body}");
     assert!(reason_of(&s, "upstream_failure").await.contains("access_denied"));
+
+    // the operator removes the upstream: what it granted ends with it
+    s.ops.remove_upstream_by("main", "licence", "test").await.unwrap();
+    let members = s.ops.store.members_of(&tenant, &org.id).await.unwrap();
+    assert!(members.iter().all(|m| m.revoked_at.is_some()), "{members:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -343,4 +396,25 @@ async fn the_simulator_is_there_only_when_configured() {
     assert_eq!(res.status(), 404);
     // nor is a notification accepted without a connector
     assert_eq!(deliver(&s, "licence", "a.b.c").await, 404);
+}
+
+/// The simulator's page in Chromium (`tests/browser/connectors.mjs`): audited (axe WCAG 2.1 AA,
+/// weight) and pictured in `docs/screenshots/licence-simulator.png`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulator_in_chromium() {
+    let s =
+        TestServer::start_with(Backend::Sqlite, |c| c.licence.provider = "simulator".into()).await.unwrap();
+    add(&s, "licence", true, LicenceUpstream::default()).await;
+    settle().await;
+    enterprise(&s).await;
+    let (client, _) = s.add_client(ClientType::Web, department()).await;
+    let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
+    let url = app_url(&s, &client);
+    let args = ["licence", &s.base, &url, crate::common::REDIRECT, &shots.display().to_string()];
+    let (ok, stdout) =
+        crate::browser::browser_script("connectors.mjs", args.map(|a| a.to_string()).to_vec(), vec![]).await;
+    assert!(ok, "{stdout}");
+    for step in ["licence_simulator", "signed_in", "done"] {
+        assert!(stdout.contains(&format!("\"step\":\"{step}\"")), "{step}: {stdout}");
+    }
 }

@@ -215,7 +215,7 @@ async fn the_simulator_is_there_only_when_configured() {
     assert_eq!(status, 502);
 }
 
-/// The simulator's page in Chromium (`tests/browser/netid.mjs`): audited (axe WCAG 2.1 AA,
+/// The simulator's page in Chromium (`tests/browser/connectors.mjs`): audited (axe WCAG 2.1 AA,
 /// weight) and pictured in `docs/screenshots/netid-simulator.png`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_simulator_in_chromium() {
@@ -224,9 +224,9 @@ async fn the_simulator_in_chromium() {
     let (app, _) = s.add_client(ClientType::Web, crate::upstream_signin::app()).await;
     let authorize = asking_verified_claims(&s, &app);
     let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
-    let args = [&s.base, &authorize, crate::common::REDIRECT, &shots.display().to_string()];
+    let args = ["netid", &s.base, &authorize, crate::common::REDIRECT, &shots.display().to_string()];
     let (ok, stdout) =
-        crate::browser::browser_script("netid.mjs", args.map(|a| a.to_string()).to_vec(), vec![]).await;
+        crate::browser::browser_script("connectors.mjs", args.map(|a| a.to_string()).to_vec(), vec![]).await;
     assert!(ok, "{stdout}");
     for step in ["netid_simulator", "signed_in", "done"] {
         assert!(stdout.contains(&format!("\"step\":\"{step}\"")), "{step}: {stdout}");

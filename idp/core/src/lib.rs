@@ -20,6 +20,7 @@ pub mod claims_request;
 pub mod client_auth;
 pub mod crypto;
 pub mod device;
+pub mod directory;
 pub mod discovery;
 pub mod env;
 pub mod error;

@@ -42,8 +42,13 @@ pub const ROLES: &[(&str, &str)] = &[
 /// The one matter of a whole authorisation (every matter of the enterprise).
 pub const WHOLE: &str = "*";
 
-/// At most this many matters in an itemised authorisation, each of at most 64 characters.
-pub const MAX_MATTERS: usize = 20;
+/// At most this many matters in an itemised authorisation (as on the account pages), each of
+/// at most 64 characters.
+pub const MAX_MATTERS: usize = 10;
+
+/// The longest period of an authorisation counted here (as on the account pages: a year and a
+/// day); a longer one is cut to it, so it is renewed at a sign-in.
+pub const MAX_PERIOD: i64 = 366 * 86400;
 
 /// The enterprise role a licence role becomes here.
 pub fn role_here(licence_role: &str) -> Option<&'static str> {
@@ -93,7 +98,7 @@ fn printable_ref(s: &str) -> bool {
 
 fn plain_text(s: &str, most: usize) -> bool {
     let s = s.trim();
-    !s.is_empty() && s.chars().count() <= most && !s.chars().any(char::is_control)
+    !s.is_empty() && s.chars().count() <= most && !s.chars().any(crate::profile::invisible)
 }
 
 impl LicenceResult {
@@ -124,14 +129,19 @@ impl LicenceResult {
         if self.expires_at.is_some_and(|e| e <= now) {
             return Err("the authorisation has expired");
         }
-        self.matters = self.matters.iter().map(|m| m.trim().to_string()).collect();
+        let mut seen = std::collections::BTreeSet::new();
+        self.matters =
+            self.matters.iter().map(|m| m.trim().to_string()).filter(|m| seen.insert(m.clone())).collect();
+        if let Some(e) = self.expires_at {
+            self.expires_at = Some(e.min(self.starts_at.unwrap_or(now).max(now) + MAX_PERIOD));
+        }
         if here == "agent" {
             let whole = self.matters == [WHOLE];
             let itemised = !self.matters.is_empty()
                 && self.matters.len() <= MAX_MATTERS
                 && self.matters.iter().all(|m| m != WHOLE && plain_text(m, 64));
             if !whole && !itemised {
-                return Err("an agent's matters are * alone or 1-20 itemised matters");
+                return Err("an agent's matters are * alone or 1-10 itemised matters");
             }
             if self.expires_at.is_none() {
                 return Err("an agent's authorisation has an expiry");
@@ -230,6 +240,12 @@ pub struct Plan {
     pub insert: bool,
 }
 
+/// The key under which a cancelled licence is recorded (beside the sources of revoked
+/// authorisations): no role of that enterprise is granted through `upstream` any more.
+pub fn cancelled_key(upstream: &str, uscc: &str) -> String {
+    format!("cancelled:{upstream}:{uscc}")
+}
+
 /// Why a grant is refused before anything is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
@@ -246,13 +262,12 @@ pub fn representative_mismatch(grant: &Grant, org: &Organisation) -> bool {
 }
 
 /// What the grant changes: `members` are the enterprise's memberships (live and ended),
-/// `account_id` the person's account, `prefix` this upstream's [`source_prefix`].
+/// `account_id` the person's account.
 pub fn plan(
     grant: &Grant,
     org: &Organisation,
     members: &[Membership],
     account_id: &str,
-    prefix: &str,
 ) -> Result<Plan, Refusal> {
     if representative_mismatch(grant, org) {
         return Err(Refusal::RepresentativeMismatch);
@@ -261,7 +276,8 @@ pub fn plan(
         members.iter().filter(|m| m.account_id == account_id && m.revoked_at.is_none()).collect();
     let keep = if grant.kind == "legal_representative" {
         // a representative already (however bound) stays one
-        mine.iter().find(|m| m.kind == "legal_representative")
+        mine.iter()
+            .find(|m| m.kind == "legal_representative" && m.starts_at.is_none() && m.expires_at.is_none())
     } else {
         mine.iter().find(|m| {
             m.source.as_deref() == Some(grant.source.as_str())
@@ -273,14 +289,21 @@ pub fn plan(
         })
     }
     .map(|m| m.id.clone());
-    // what this licence granted before and no longer says
+    // what the same authorisation granted before and no longer says (the person's other
+    // authorisations stand: one person may hold several)
     let revoke = mine
         .iter()
-        .filter(|m| m.source.as_deref().is_some_and(|s| s.starts_with(prefix)))
+        .filter(|m| m.source.as_deref() == Some(grant.source.as_str()))
         .filter(|m| Some(&m.id) != keep.as_ref())
         .map(|m| m.id.clone())
         .collect();
-    let end_all = grant.kind == "legal_representative" && keep.is_none();
+    // the representation changes hands only where someone else holds it here: then every
+    // earlier role ends (as on the account pages); a representative here for the first time
+    // leaves the roles the licence granted before
+    let other_rep = members
+        .iter()
+        .any(|m| m.kind == "legal_representative" && m.revoked_at.is_none() && m.account_id != account_id);
+    let end_all = grant.kind == "legal_representative" && keep.is_none() && other_rep;
     Ok(Plan { insert: keep.is_none(), keep, end_all, revoke })
 }
 

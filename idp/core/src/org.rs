@@ -105,14 +105,13 @@ pub struct Membership {
 pub const ENTERPRISE_ROLES: [&str; 3] = ["legal_representative", "enterprise_admin", "agent"];
 
 impl Membership {
-    /// Whether it can be acted in at `now`: not ended and, for an agent, confirmed and inside
-    /// the mandate's window.
+    /// Whether it can be acted in at `now`: not ended, inside its window (any kind may have
+    /// one: a licence manager's authorisation has a period too) and, for an agent, confirmed.
     pub fn active(&self, now: i64) -> bool {
         self.revoked_at.is_none()
-            && (self.kind != "agent"
-                || (self.confirmed_at.is_some()
-                    && self.starts_at.is_none_or(|s| s <= now)
-                    && self.expires_at.is_none_or(|e| now < e)))
+            && self.starts_at.is_none_or(|s| s <= now)
+            && self.expires_at.is_none_or(|e| now < e)
+            && (self.kind != "agent" || self.confirmed_at.is_some())
     }
 }
 
@@ -246,6 +245,31 @@ mod tests {
             uscc: uscc.map(str::to_string),
             ..NewOrganisation::default()
         }
+    }
+
+    #[test]
+    fn a_membership_counts_inside_its_window_whatever_its_kind() {
+        let m = Membership {
+            id: "m".into(),
+            tenant_id: "t".into(),
+            account_id: "a".into(),
+            organisation_id: "o".into(),
+            kind: "enterprise_admin".into(),
+            roles: vec![],
+            created_at: 0,
+            revoked_at: None,
+            matters: vec![],
+            starts_at: Some(10),
+            expires_at: Some(20),
+            confirmed_at: None,
+            granted_by: None,
+            source: None,
+        };
+        assert!(!m.active(9) && m.active(10) && m.active(19) && !m.active(20), "a licence manager's period");
+        let agent = Membership { kind: "agent".into(), ..m.clone() };
+        assert!(!agent.active(15), "an agent's mandate counts once confirmed");
+        assert!(Membership { confirmed_at: Some(1), ..agent }.active(15));
+        assert!(!Membership { revoked_at: Some(12), ..m }.active(15));
     }
 
     #[test]

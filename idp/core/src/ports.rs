@@ -93,14 +93,17 @@ pub trait OrgStore: Send + Sync {
     async fn insert_membership(&self, m: &Membership) -> Result<()>;
     async fn membership(&self, tenant_id: &str, id: &str) -> Result<Option<Membership>>;
     async fn organisation_by_uscc(&self, tenant_id: &str, uscc: &str) -> Result<Option<Organisation>>;
-    /// The enterprise's registered legal representative changed (registry data).
+    /// The enterprise's registered legal representative changed (registry data); with
+    /// `only_if_unset`, only where the register names nobody yet (`false` then: it names
+    /// someone).
     async fn set_representative(
         &self,
         tenant_id: &str,
         organisation_id: &str,
         name: &str,
         id_hash: &str,
-    ) -> Result<()>;
+        only_if_unset: bool,
+    ) -> Result<bool>;
     /// Everyone's memberships in one organisation, live and ended.
     async fn members_of(&self, tenant_id: &str, organisation_id: &str) -> Result<Vec<Membership>>;
     /// The agent confirms a mandate granted to them: false if it is not theirs, ended, or
@@ -109,8 +112,38 @@ pub trait OrgStore: Send + Sync {
     -> Result<bool>;
     /// Ends every live enterprise role in the organisation (a new legal representative).
     async fn end_enterprise_roles(&self, tenant_id: &str, organisation_id: &str, now: i64) -> Result<u64>;
-    /// The live memberships of the tenant that came from `source` (`crate::licence::source`).
+    /// The live memberships of the tenant that came from `source`.
     async fn memberships_from(&self, tenant_id: &str, source: &str) -> Result<Vec<Membership>>;
+    /// What the syncs of staff directory `directory` made of its entries
+    /// (`crate::directory`).
+    async fn directory_records(
+        &self,
+        tenant_id: &str,
+        directory: &str,
+    ) -> Result<Vec<crate::directory::Record>>;
+    /// Records (or updates) what a sync made of an entry.
+    async fn put_directory_record(
+        &self,
+        tenant_id: &str,
+        directory: &str,
+        r: &crate::directory::Record,
+    ) -> Result<()>;
+    /// Forgets an entry gone from the directory.
+    async fn forget_directory_record(&self, tenant_id: &str, directory: &str, uuid: &str) -> Result<()>;
+    /// The directory (its name) and entry an account was provisioned from, if any.
+    async fn directory_record_of(
+        &self,
+        tenant_id: &str,
+        account_id: &str,
+    ) -> Result<Option<(String, crate::directory::Record)>>;
+    /// Ends every live membership of the tenant whose source starts with `prefix`
+    /// (`crate::licence::source_prefix`: an upstream removed); how many.
+    async fn end_memberships_from(&self, tenant_id: &str, prefix: &str, now: i64) -> Result<u64>;
+    /// Records that what `key` names was revoked where it came from (a licence's revoked
+    /// authorisation or cancelled licence, `crate::licence`), for good.
+    async fn record_revocation(&self, tenant_id: &str, key: &str, at: i64) -> Result<()>;
+    /// Whether any of `keys` was recorded revoked.
+    async fn revoked(&self, tenant_id: &str, keys: &[String]) -> Result<bool>;
     /// The account's memberships, live and ended, oldest first.
     async fn memberships(&self, account_id: &str) -> Result<Vec<Membership>>;
     /// Ends a live membership now; `None` if there is none with that id in the tenant.

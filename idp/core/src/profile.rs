@@ -53,17 +53,18 @@ pub struct Address {
     pub country: Option<String>,
 }
 
+/// Control characters and the invisible ones that reorder or hide text (bidirectional
+/// controls, zero-width characters): a name must read as what it is.
+pub fn invisible(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}' | '\u{061c}')
+}
+
 impl Profile {
     /// Trims every value, drops empty ones, and refuses what cannot be right: a value over
     /// 200 characters or with control characters, a picture or website that is not an https
     /// URL, a birth date that is not `YYYY-MM-DD`, `0000-MM-DD` or `YYYY`.
     pub fn checked(mut self) -> Result<Self, String> {
-        // control characters and the invisible ones that reorder or hide text (bidirectional
-        // controls, zero-width characters): a nickname must read as what it is
-        fn invisible(c: char) -> bool {
-            c.is_control()
-                || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}' | '\u{061c}')
-        }
         fn clean(v: &mut Option<String>, what: &str) -> Result<(), String> {
             if let Some(s) = v.as_mut() {
                 *s = s.trim().to_string();

@@ -131,6 +131,8 @@ impl Application {
             "the electronic business licence system",
             licence,
         )?;
+        // the staff directories' files are read and checked at start
+        crate::outbound::ldap::Directory::configured(&ops.config)?;
         let email = crate::outbound::sms::email_from_config(&ops.config)?;
         let public_url = ops.config.public_url();
         let console = crate::console::router(&ops, &public_url, listener.local_addr()?).await?;

@@ -44,7 +44,13 @@ fn an_answer_is_checked_and_normalised() {
     assert!(bad("agent", &|b| b.matters = vec![]), "an agent without matters");
     assert!(bad("agent", &|b| b.matters = vec![WHOLE.into(), "税务申报".into()]), "whole and itemised");
     assert!(bad("agent", &|b| b.matters = vec!["x".repeat(65)]));
-    assert!(bad("agent", &|b| b.matters = vec!["m".into(); MAX_MATTERS + 1]));
+    assert!(bad("agent", &|b| b.matters = (0..=MAX_MATTERS).map(|i| i.to_string()).collect()));
+    assert!(bad("agent", &|b| b.name = "李\u{202e}四".into()), "no bidirectional controls");
+    let mut twice = result("agent");
+    twice.matters = vec!["年报".into(), " 年报".into()];
+    twice.expires_at = Some(NOW + 5 * MAX_PERIOD);
+    assert_eq!(twice.check(NOW), Ok(()));
+    assert_eq!((twice.matters.len(), twice.expires_at), (1, Some(NOW + MAX_PERIOD)), "deduplicated, capped");
     assert!(bad("agent", &|b| b.expires_at = None), "an agent's authorisation ends");
     assert!(bad("agent", &|b| b.expires_at = Some(NOW)), "expired");
     assert!(bad("agent", &|b| b.starts_at = Some(NOW + 86400)), "ends before it starts");
@@ -108,18 +114,17 @@ fn member(id: &str, account: &str, kind: &str, source: Option<&str>) -> Membersh
 
 #[test]
 fn a_sign_in_replaces_what_the_licence_no_longer_says() {
-    let prefix = source_prefix("lic");
     let mut r = result("agent");
     r.check(NOW).unwrap();
     let g = r.grant("lic", "h");
     // a first sign-in: the mandate is written
-    let p = plan(&g, &org(None), &[], "acc", &prefix).unwrap();
+    let p = plan(&g, &org(None), &[], "acc").unwrap();
     assert_eq!(p, Plan { keep: None, end_all: false, revoke: vec![], insert: true });
-    // the same again: kept
+    // the same again: kept; another of the person's authorisations stands
     let mut same = member("m1", "acc", "agent", Some("licence:lic:auth-1"));
     same.matters = g.matters.clone();
     same.expires_at = g.expires_at;
-    let p = plan(&g, &org(None), std::slice::from_ref(&same), "acc", &prefix).unwrap();
+    let p = plan(&g, &org(None), std::slice::from_ref(&same), "acc").unwrap();
     assert_eq!(p, Plan { keep: Some("m1".into()), ..Plan::default() });
     // the licence changed the matters: the old mandate ends, a new one is written; a role
     // granted here and another upstream's stay; another person's is not touched
@@ -129,32 +134,39 @@ fn a_sign_in_replaces_what_the_licence_no_longer_says() {
         changed,
         member("here", "acc", "enterprise_admin", None),
         member("other-up", "acc", "agent", Some("licence:lic2:x")),
+        member("other-auth", "acc", "enterprise_admin", Some("licence:lic:auth-2")),
         member("someone", "acc-2", "agent", Some("licence:lic:auth-9")),
     ];
-    let p = plan(&g, &org(None), &members, "acc", &prefix).unwrap();
+    let p = plan(&g, &org(None), &members, "acc").unwrap();
     assert_eq!(p, Plan { keep: None, end_all: false, revoke: vec!["m1".into()], insert: true });
 }
 
 #[test]
 fn a_new_legal_representative_ends_the_earlier_roles_unless_the_register_disagrees() {
-    let prefix = source_prefix("lic");
     let mut r = result("legal_representative");
     r.check(NOW).unwrap();
     let g = r.grant("lic", "h");
-    let p = plan(&g, &org(None), &[member("old", "acc-0", "legal_representative", None)], "acc", &prefix);
+    let p = plan(&g, &org(None), &[member("old", "acc-0", "legal_representative", None)], "acc");
     assert_eq!(p.unwrap(), Plan { keep: None, end_all: true, revoke: vec![], insert: true });
     // the register here names someone else: nothing is guessed
-    assert_eq!(plan(&g, &org(Some("other")), &[], "acc", &prefix), Err(Refusal::RepresentativeMismatch));
+    assert_eq!(plan(&g, &org(Some("other")), &[], "acc"), Err(Refusal::RepresentativeMismatch));
     assert!(representative_mismatch(&g, &org(Some("other"))));
-    assert!(plan(&g, &org(Some("h")), &[], "acc", &prefix).is_ok());
+    assert!(plan(&g, &org(Some("h")), &[], "acc").is_ok());
     // already the representative (bound on the account pages): kept, nothing ended
     let rep = member("rep", "acc", "legal_representative", None);
-    let p = plan(&g, &org(None), &[rep], "acc", &prefix).unwrap();
+    let p = plan(&g, &org(None), &[rep], "acc").unwrap();
     assert_eq!(p, Plan { keep: Some("rep".into()), ..Plan::default() });
     // an agent the licence made a representative: the agent's mandate ends with the rest
     let agent = member("ag", "acc", "agent", Some("licence:lic:auth-1"));
-    let p = plan(&g, &org(None), &[agent], "acc", &prefix).unwrap();
-    assert_eq!(p, Plan { keep: None, end_all: true, revoke: vec!["ag".into()], insert: true });
+    let p = plan(&g, &org(None), std::slice::from_ref(&agent), "acc").unwrap();
+    assert_eq!(p, Plan { keep: None, end_all: false, revoke: vec!["ag".into()], insert: true });
+    // the register's representative without a membership here: nothing else ends
+    let others = [
+        member("x", "acc-2", "agent", Some("licence:lic:auth-7")),
+        member("y", "acc-3", "enterprise_admin", None),
+    ];
+    let p = plan(&g, &org(Some("h")), &others, "acc").unwrap();
+    assert_eq!(p, Plan { keep: None, end_all: false, revoke: vec![], insert: true });
 }
 
 #[test]

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod cas;
 pub mod client;
 pub mod database;
+pub mod directory;
 pub mod org;
 pub mod saml;
 pub mod tenant;
@@ -62,6 +63,9 @@ pub enum Command {
     /// Register SAML 2.0 service providers from their metadata.
     #[command(subcommand)]
     SamlSp(crate::cli::saml::SamlSpCmd),
+    /// Staff directories synced over LDAP (`[directory] config_dir`).
+    #[command(subcommand)]
+    Directory(crate::cli::directory::DirectoryCmd),
     /// Upstream OpenID providers people may sign in with (identity brokering).
     #[command(subcommand)]
     Upstream(crate::cli::upstream::UpstreamCmd),
@@ -237,6 +241,7 @@ serve with: IDP_TLS_CERT={} IDP_TLS_KEY={} idp serve",
         Command::CasService(cmd) => crate::cli::cas::cas_service_command(&ops, json, cmd).await,
         Command::SamlSp(cmd) => crate::cli::saml::saml_sp_command(&ops, json, cmd).await,
         Command::Upstream(cmd) => crate::cli::upstream::upstream_command(&ops, json, cmd).await,
+        Command::Directory(cmd) => crate::cli::directory::directory_command(&ops, json, cmd).await,
         Command::Org(cmd) => crate::cli::org::org_command(&ops, json, cmd).await,
         Command::Member(cmd) => crate::cli::org::member_command(&ops, json, cmd).await,
         Command::Audit(cmd) => crate::cli::audit::audit_command(&ops, json, cmd).await,

@@ -150,6 +150,10 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
     ("realname.breaker_failures", "consecutive failures after which the gateway is not asked for a while"),
     ("realname.breaker_seconds", "how long it is not asked then"),
     (
+        "directory.config_dir",
+        "a folder of `*.json` files, each a staff directory synced over LDAP (docs/directories.md); empty: none",
+    ),
+    (
         "licence.provider",
         "the electronic business licence system's connector: `none` (not offered) or `simulator` (development and sandbox)",
     ),

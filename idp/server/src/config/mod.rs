@@ -79,6 +79,8 @@ pub struct Config {
     pub netid: ConnectorConfig,
     /// The electronic business licence system's connector (`crate::outbound::licence`).
     pub licence: ConnectorConfig,
+    /// Staff directories synced over LDAP (`crate::outbound::ldap`).
+    pub directory: DirectoryConfig,
     pub keys: KeyConfig,
     /// Where outbound requests may go (`crate::outbound`).
     pub outbound: crate::outbound::OutboundConfig,
@@ -133,6 +135,14 @@ impl KeyConfig {
             publish_ahead: self.publish_ahead_hours.max(0) * 3600,
         }
     }
+}
+
+/// Where the staff directories are described (`crate::outbound::ldap::Directory`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DirectoryConfig {
+    /// A folder of `*.json` files, one per directory; empty: none.
+    pub config_dir: String,
 }
 
 /// A service reached through a connector: the national network identity service
@@ -331,6 +341,7 @@ impl Default for Config {
             realname: RealNameConfig::default(),
             netid: ConnectorConfig::default(),
             licence: ConnectorConfig::default(),
+            directory: DirectoryConfig::default(),
             keys: KeyConfig::default(),
             outbound: Default::default(),
             audit: Default::default(),
@@ -415,6 +426,7 @@ impl std::fmt::Debug for Config {
             .field("realname", &self.realname)
             .field("netid", &self.netid)
             .field("licence", &self.licence)
+            .field("directory", &self.directory)
             .field("keys", &self.keys)
             .finish()
     }

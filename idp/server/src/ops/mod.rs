@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod audit;
 pub mod clients;
 pub mod crypto;
+pub mod directory;
 pub mod org;
 pub mod seed;
 pub mod tenants;

@@ -113,7 +113,7 @@ impl Ops {
         let id = idp_core::identifiers::parse_person_id(id_number.trim(), self.now())
             .map_err(|e| anyhow!("the representative's ID number: {e}"))?;
         let hash = idp_core::realname::id_hash(&self.kek, &tenant.id, &id.number);
-        self.store.set_representative(&tenant.id, &o.id, name.trim(), &hash).await?;
+        self.store.set_representative(&tenant.id, &o.id, name.trim(), &hash, false).await?;
         self.audit(&tenant.id, "representative_registered", None, serde_json::json!({"organisation": o.id}))
             .await?;
         Ok(())

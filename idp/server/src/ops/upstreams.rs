@@ -214,14 +214,20 @@ impl Ops {
         Ok(upstream)
     }
 
-    /// Removes an upstream and every account's link to it (the accounts stay).
+    /// Removes an upstream and every account's link to it (the accounts stay). The enterprise
+    /// roles an electronic business licence granted through it end with it: nothing could
+    /// revoke them any more (and an upstream added later under the same id must not inherit
+    /// them).
     pub async fn remove_upstream_by(&self, slug: &str, id: &str, by: &str) -> anyhow::Result<()> {
         let tenant = self.tenant(slug).await?;
         if !self.store.delete_upstream(&tenant.id, id).await? {
             bail!("no upstream {id:?} in tenant {slug:?}");
         }
         self.store.bump_change(crate::state::TENANTS_CHANGED).await?;
-        self.audit_by(&tenant.id, "upstream_removed", None, serde_json::json!({"upstream": id}), by).await
+        let prefix = idp_core::licence::source_prefix(id);
+        let ended = self.store.end_memberships_from(&tenant.id, &prefix, self.now()).await?;
+        let detail = serde_json::json!({"upstream": id, "roles_ended": ended});
+        self.audit_by(&tenant.id, "upstream_removed", None, detail, by).await
     }
 
     /// An upstream as the admin API and the CLI show it: never its secret.

@@ -53,7 +53,7 @@ pub trait Connector: Send + Sync {
 /// The connector the configuration names, if any.
 pub fn connector(config: &crate::config::Config) -> Option<Box<dyn Connector>> {
     match config.licence.provider.as_str() {
-        "simulator" => Some(Box::new(Simulator)),
+        "simulator" => Some(Box::new(Simulator::default())),
         _ => None,
     }
 }
@@ -61,7 +61,11 @@ pub fn connector(config: &crate::config::Config) -> Option<Box<dyn Connector>> {
 /// The simulator: its pages are this provider's own (`crate::http::licence_simulator`), its
 /// results kept as `super::connector` keeps them; its SM2 key is derived from the KEK (the same
 /// on every node).
-pub struct Simulator;
+#[derive(Default)]
+pub struct Simulator {
+    /// Its public key, derived once.
+    verifier: std::sync::OnceLock<Option<Sm2Verifier>>,
+}
 
 impl Simulator {
     /// The simulated licence system's signing key.
@@ -123,9 +127,10 @@ impl Connector for Simulator {
     }
 
     fn notification(&self, state: &AppState, jws: &str) -> Result<Value, String> {
-        let signer = Self::signer(state).ok_or("the simulator has no key")?;
-        let (x, y) = signer.public_xy();
-        let key = Sm2Verifier::from_xy(&x, &y, DEFAULT_USER_ID).map_err(|_| "the simulator's key")?;
-        verify_sm2_jws(&key, jws)
+        let key = self.verifier.get_or_init(|| {
+            let (x, y) = Self::signer(state)?.public_xy();
+            Sm2Verifier::from_xy(&x, &y, DEFAULT_USER_ID).ok()
+        });
+        verify_sm2_jws(key.as_ref().ok_or("the simulator has no key")?, jws)
     }
 }

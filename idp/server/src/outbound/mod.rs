@@ -21,6 +21,7 @@
 
 pub mod anchor;
 pub mod connector;
+pub mod ldap;
 pub mod licence;
 pub mod logout;
 pub mod netid;

@@ -133,6 +133,10 @@ pub struct AppState {
     upstream_http: std::sync::OnceLock<Option<(crate::outbound::Policy, reqwest::Client)>>,
     /// The national network identity service's connector, made on first use.
     netid: std::sync::OnceLock<Option<Box<dyn crate::outbound::netid::Connector>>>,
+    /// The staff directories (`[directory] config_dir`), read on first use.
+    directories: std::sync::OnceLock<Vec<crate::outbound::ldap::Directory>>,
+    /// When this node last synced each directory.
+    directory_runs: std::sync::Mutex<HashMap<String, i64>>,
     /// The electronic business licence system's connector, made on first use.
     licence: std::sync::OnceLock<Option<Box<dyn crate::outbound::licence::Connector>>>,
     /// Upstreams' metadata as discovered for the redirect to them, by issuer, with when
@@ -209,6 +213,8 @@ impl AppState {
             upstream_http: Default::default(),
             netid: Default::default(),
             licence: Default::default(),
+            directories: Default::default(),
+            directory_runs: Default::default(),
             upstream_providers: Default::default(),
         }
     }
@@ -252,6 +258,50 @@ impl AppState {
     /// The national network identity service's connector (`[netid]`), if one is configured.
     pub fn netid(&self) -> Option<&dyn crate::outbound::netid::Connector> {
         self.netid.get_or_init(|| crate::outbound::netid::connector(self.config())).as_deref()
+    }
+
+    /// The staff directories (`[directory] config_dir`; checked at start, so read here again
+    /// without fail).
+    pub fn directories(&self) -> &[crate::outbound::ldap::Directory] {
+        self.directories
+            .get_or_init(|| crate::outbound::ldap::Directory::configured(self.config()).unwrap_or_default())
+    }
+
+    /// Syncs each staff directory whose interval has passed, on one node (the lease of its job
+    /// lasts the interval), in the background.
+    async fn sync_directories_on_schedule(self: &Arc<Self>, now: i64) {
+        for d in self.directories().iter().filter(|d| d.interval_minutes > 0) {
+            let every = d.interval_minutes * 60;
+            let due = self
+                .directory_runs
+                .lock()
+                .is_ok_and(|runs| runs.get(&d.name).is_none_or(|at| now - at >= every));
+            if !due {
+                continue;
+            }
+            let lease = now + every - 30;
+            match self.store().claim_job(&format!("directory:{}", d.name), &self.node, now, lease).await {
+                Ok(true) => {
+                    if let Ok(mut runs) = self.directory_runs.lock() {
+                        runs.insert(d.name.clone(), now);
+                    }
+                    let (state, d) = (self.clone(), d.clone());
+                    tokio::spawn(async move {
+                        match state.ops.sync_directory(&d, false).await {
+                            Ok(r) if r.conflicts.is_empty() => {
+                                tracing::info!(directory = %d.name, changes = r.changes.len(), "directory synced")
+                            }
+                            Ok(r) => {
+                                tracing::warn!(directory = %d.name, conflicts = ?r.conflicts, "directory not synced")
+                            }
+                            Err(e) => tracing::warn!(directory = %d.name, error = %e, "directory not synced"),
+                        }
+                    });
+                }
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "could not claim a directory's sync"),
+            }
+        }
     }
 
     /// The electronic business licence system's connector (`[licence]`), if one is configured.
@@ -460,6 +510,7 @@ impl AppState {
                     Ok(false) => {}
                     Err(e) => tracing::warn!(error = %e, "could not claim the housekeeping lease"),
                 }
+                state.sync_directories_on_schedule(now).await;
                 for l in [
                     &state.limits.signin_ip,
                     &state.limits.signin_account,

@@ -131,19 +131,84 @@ impl This {
         organisation_id: &str,
         name: &str,
         id_hash: &str,
-    ) -> Result<()> {
-        sqlx::query(
+        only_if_unset: bool,
+    ) -> Result<bool> {
+        let r = sqlx::query(
             "UPDATE organisations SET representative_name = $3, representative_hash = $4 WHERE tenant_id = \
-             $1 AND id = $2",
+             $1 AND id = $2 AND (NOT $5 OR representative_hash IS NULL)",
         )
         .bind(tenant_id)
         .bind(organisation_id)
         .bind(name)
         .bind(id_hash)
+        .bind(only_if_unset)
+        .execute(&self.write)
+        .await
+        .map_err(map_err)?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    pub(crate) async fn sql_memberships_from(
+        &self,
+        tenant_id: &str,
+        source: &str,
+    ) -> Result<Vec<Membership>> {
+        let rows: Vec<MembershipRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            memberships_columns!(),
+            " FROM memberships WHERE tenant_id = $1 AND source = $2 AND revoked_at IS NULL ORDER BY created_at, id"
+        ))
+        .bind(tenant_id)
+        .bind(source)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    pub(crate) async fn sql_end_memberships_from(
+        &self,
+        tenant_id: &str,
+        prefix: &str,
+        now: i64,
+    ) -> Result<u64> {
+        let r = sqlx::query(
+            "UPDATE memberships SET revoked_at = $3 WHERE tenant_id = $1 AND revoked_at IS NULL AND \
+             substr(source, 1, length($2)) = $2",
+        )
+        .bind(tenant_id)
+        .bind(prefix)
+        .bind(now)
+        .execute(&self.write)
+        .await
+        .map_err(map_err)?;
+        Ok(r.rows_affected())
+    }
+
+    pub(crate) async fn sql_record_revocation(&self, tenant_id: &str, key: &str, at: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO membership_revocations (tenant_id, source, revoked_at) VALUES ($1, $2, $3) ON \
+             CONFLICT (tenant_id, source) DO NOTHING",
+        )
+        .bind(tenant_id)
+        .bind(key)
+        .bind(at)
         .execute(&self.write)
         .await
         .map_err(map_err)?;
         Ok(())
+    }
+
+    pub(crate) async fn sql_revoked(&self, tenant_id: &str, key: &str) -> Result<bool> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT revoked_at FROM membership_revocations WHERE tenant_id = $1 AND source = $2",
+        )
+        .bind(tenant_id)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(found.is_some())
     }
 
     pub(crate) async fn sql_members_of(
@@ -202,24 +267,6 @@ impl This {
         .await
         .map_err(map_err)?;
         Ok(r.rows_affected())
-    }
-
-    pub(crate) async fn sql_memberships_from(
-        &self,
-        tenant_id: &str,
-        source: &str,
-    ) -> Result<Vec<Membership>> {
-        let rows: Vec<MembershipRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            memberships_columns!(),
-            " FROM memberships WHERE tenant_id = $1 AND source = $2 AND revoked_at IS NULL ORDER BY created_at, id"
-        ))
-        .bind(tenant_id)
-        .bind(source)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
-        rows.into_iter().map(TryInto::try_into).collect()
     }
 
     pub(crate) async fn sql_memberships(&self, account_id: &str) -> Result<Vec<Membership>> {
@@ -349,8 +396,9 @@ impl idp_core::ports::OrgStore for This {
         organisation_id: &str,
         name: &str,
         id_hash: &str,
-    ) -> Result<()> {
-        self.sql_set_representative(tenant_id, organisation_id, name, id_hash).await
+        only_if_unset: bool,
+    ) -> Result<bool> {
+        self.sql_set_representative(tenant_id, organisation_id, name, id_hash, only_if_unset).await
     }
 
     async fn members_of(&self, tenant_id: &str, organisation_id: &str) -> Result<Vec<Membership>> {
@@ -373,6 +421,52 @@ impl idp_core::ports::OrgStore for This {
 
     async fn memberships_from(&self, tenant_id: &str, source: &str) -> Result<Vec<Membership>> {
         self.sql_memberships_from(tenant_id, source).await
+    }
+
+    async fn directory_records(
+        &self,
+        tenant_id: &str,
+        directory: &str,
+    ) -> Result<Vec<idp_core::directory::Record>> {
+        self.sql_directory_records(tenant_id, directory).await
+    }
+
+    async fn put_directory_record(
+        &self,
+        tenant_id: &str,
+        directory: &str,
+        r: &idp_core::directory::Record,
+    ) -> Result<()> {
+        self.sql_put_directory_record(tenant_id, directory, r).await
+    }
+
+    async fn forget_directory_record(&self, tenant_id: &str, directory: &str, uuid: &str) -> Result<()> {
+        self.sql_forget_directory_record(tenant_id, directory, uuid).await
+    }
+
+    async fn directory_record_of(
+        &self,
+        tenant_id: &str,
+        account_id: &str,
+    ) -> Result<Option<(String, idp_core::directory::Record)>> {
+        self.sql_directory_record_of(tenant_id, account_id).await
+    }
+
+    async fn end_memberships_from(&self, tenant_id: &str, prefix: &str, now: i64) -> Result<u64> {
+        self.sql_end_memberships_from(tenant_id, prefix, now).await
+    }
+
+    async fn record_revocation(&self, tenant_id: &str, key: &str, at: i64) -> Result<()> {
+        self.sql_record_revocation(tenant_id, key, at).await
+    }
+
+    async fn revoked(&self, tenant_id: &str, keys: &[String]) -> Result<bool> {
+        for key in keys {
+            if self.sql_revoked(tenant_id, key).await? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     async fn memberships(&self, account_id: &str) -> Result<Vec<Membership>> {

@@ -369,6 +369,7 @@ impl This {
             "DELETE FROM sessions WHERE tenant_id = $1 AND account_id = $2",
             "DELETE FROM device_grants WHERE tenant_id = $1 AND account_id = $2",
             "DELETE FROM memberships WHERE tenant_id = $1 AND account_id = $2",
+            "DELETE FROM directory_records WHERE tenant_id = $1 AND target = $2",
         ] {
             sqlx::query(sql).bind(tenant_id).bind(account_id).execute(&mut *tx).await.map_err(map_err)?;
         }

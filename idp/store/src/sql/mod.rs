@@ -13,6 +13,7 @@ mod client;
 mod coordination;
 mod credential;
 mod device;
+mod directory;
 mod identity;
 mod logout;
 mod sealed;

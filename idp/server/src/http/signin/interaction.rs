@@ -390,18 +390,39 @@ pub async fn login(
     // Verify against a dummy hash when there is no usable account, so that an unknown user and
     // a wrong password take the same time and get the same answer.
     let stored = account.as_ref().and_then(|a| a.password_hash.clone());
-    let hasher = state.hasher.clone();
-    let dummy = state.dummy_hash();
-    // At most one Argon2 computation per core at a time: more only adds memory and contention.
-    let permit = state.argon2_permits.acquire().await;
-    let verified = tokio::task::spawn_blocking(move || {
-        let ok = hasher.verify(&password, stored.as_deref().unwrap_or(&dummy));
-        let rehash = ok && hasher.needs_rehash(stored.as_deref().unwrap_or_default());
-        (ok && stored.is_some(), rehash.then(|| hasher.hash(&idp_core::SystemEnv, &password).ok()).flatten())
-    })
-    .await;
-    drop(permit);
-    let (ok, new_hash) = verified.unwrap_or((false, None));
+    // an account a staff directory provisioned, without a password here, binds to it instead
+    // (crate::outbound::ldap)
+    let directory = match account.as_ref().filter(|_| stored.is_none()) {
+        Some(a) => crate::outbound::ldap::bind_target(&state, &l.t, &a.id).await,
+        None => None,
+    };
+    let (ok, new_hash) = match directory {
+        Some((url, dn)) => match crate::outbound::ldap::bind(&url, &dn, &password).await {
+            Ok(ok) => (ok, None),
+            Err(why) => {
+                tracing::warn!(reason = %why, "a directory could not check a password");
+                let page =
+                    login_page(&l, &headers, Some(t.up_unavailable.into()), &login, StatusCode::BAD_GATEWAY);
+                return page;
+            }
+        },
+        None => {
+            let hasher = state.hasher.clone();
+            let dummy = state.dummy_hash();
+            // At most one Argon2 computation per core at a time: more only adds memory and
+            // contention.
+            let permit = state.argon2_permits.acquire().await;
+            let verified = tokio::task::spawn_blocking(move || {
+                let ok = hasher.verify(&password, stored.as_deref().unwrap_or(&dummy));
+                let rehash = ok && hasher.needs_rehash(stored.as_deref().unwrap_or_default());
+                let new = rehash.then(|| hasher.hash(&idp_core::SystemEnv, &password).ok()).flatten();
+                (ok && stored.is_some(), new)
+            })
+            .await;
+            drop(permit);
+            verified.unwrap_or((false, None))
+        }
+    };
     let Some(account) = account else {
         // the same work as a failure of a real account (one counted write), so an unknown name
         // is not told apart by time either

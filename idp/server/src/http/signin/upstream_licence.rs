@@ -139,6 +139,26 @@ pub(crate) async fn grant(
         let detail = json!({"upstream": u.id, "uscc": g.uscc, "kind": g.kind, "reason": reason});
         audit(state, tenant_id, "licence_role_refused", Some(&account.id), None, Some(ip), detail)
     };
+    // the operator may have changed the upstream since the answer came
+    let accepted =
+        u.settings.licence.as_ref().is_some_and(|s| {
+            s.roles.iter().any(|r| idp_core::licence::role_here(r) == Some(g.kind.as_str()))
+        });
+    if u.disabled || !accepted {
+        refused("the upstream no longer accepts the role").await;
+        return None;
+    }
+    let now = state.env().now();
+    if g.expires_at.is_some_and(|e| e <= now) {
+        refused("the authorisation has expired").await;
+        return None;
+    }
+    // a revocation notified while the sign-in went on (a second factor, a link to confirm)
+    let keys = [g.source.clone(), idp_core::licence::cancelled_key(&u.id, &g.uscc)];
+    if store.revoked(tenant_id, &keys).await.unwrap_or(true) {
+        refused("the authorisation was revoked at the licence").await;
+        return None;
+    }
     // only to the very person the licence named, bound here at level 2 or more
     let bound = store.real_name(&account.id).await.ok().flatten();
     if !bound.is_some_and(|b| b.id_hash == g.person_hash && b.level >= realname::PROVIDER_MATCH) {
@@ -152,10 +172,8 @@ pub(crate) async fn grant(
             return None;
         }
     };
-    let now = state.env().now();
     let members = store.members_of(tenant_id, &org.id).await.ok()?;
-    let prefix = idp_core::licence::source_prefix(&u.id);
-    let Ok(plan) = idp_core::licence::plan(g, &org, &members, &account.id, &prefix) else {
+    let Ok(plan) = idp_core::licence::plan(g, &org, &members, &account.id) else {
         refused("the register here names another legal representative").await;
         return None;
     };
@@ -174,7 +192,9 @@ pub(crate) async fn grant(
         }
     }
     for id in &plan.revoke {
-        end(state, tenant_id, id, now, "the licence no longer grants it", &u.id).await;
+        if let Err(e) = end(state, tenant_id, id, now, "the licence no longer grants it", &u.id).await {
+            tracing::warn!(error = %e, "could not end an enterprise role");
+        }
     }
     if !plan.insert {
         return plan.keep;
@@ -200,9 +220,12 @@ pub(crate) async fn grant(
         tracing::warn!(error = %e, "could not write an enterprise role from the licence");
         return None;
     }
+    // a register that names nobody yet learns the licence's representative (never replacing
+    // one an administrator wrote in the meantime)
     if g.kind == "legal_representative"
         && org.representative_hash.is_none()
-        && let Err(e) = store.set_representative(tenant_id, &org.id, &g.person_name, &g.person_hash).await
+        && let Err(e) =
+            store.set_representative(tenant_id, &org.id, &g.person_name, &g.person_hash, true).await
     {
         tracing::warn!(error = %e, "could not note an enterprise's legal representative");
     }
@@ -272,25 +295,31 @@ async fn enterprise(
     }
 }
 
-/// Ends membership `id`, audited with `reason`.
-async fn end(state: &AppState, tenant_id: &str, id: &str, now: i64, reason: &str, upstream: &str) {
-    match state.store().revoke_membership(tenant_id, id, now).await {
-        Ok(Some(m)) => {
-            let detail = json!({"organisation": m.organisation_id, "membership": m.id, "kind": m.kind, "reason": reason, "upstream": upstream});
-            audit(state, tenant_id, "enterprise_role_ended", Some(&m.account_id), None, None, detail).await;
-        }
-        Ok(None) => {}
-        Err(e) => tracing::warn!(error = %e, "could not end an enterprise role"),
-    }
+/// Ends membership `id`, audited with `reason`; whether it was live.
+async fn end(
+    state: &AppState,
+    tenant_id: &str,
+    id: &str,
+    now: i64,
+    reason: &str,
+    upstream: &str,
+) -> Result<bool, idp_core::StoreError> {
+    let Some(m) = state.store().revoke_membership(tenant_id, id, now).await? else { return Ok(false) };
+    let detail = json!({"organisation": m.organisation_id, "membership": m.id, "kind": m.kind, "reason": reason, "upstream": upstream});
+    audit(state, tenant_id, "enterprise_role_ended", Some(&m.account_id), None, None, detail).await;
+    Ok(true)
 }
 
 /// How far a notification's `iat` may be from now, either way.
 const NOTIFICATION_WINDOW: i64 = 300;
 
 /// `POST /t/{tenant}/upstream/{id}/licence/notify`: a notification from the licence system (a
-/// compact JWS, `crate::outbound::licence`). Answers 200 when it was checked (whether or not
-/// anything here was granted by what it names), 400 when it is refused, 404 for no such
-/// upstream. Revocations apply to a disabled upstream too.
+/// compact JWS, `crate::outbound::licence`). Answers 200 when it was carried out (whether or not
+/// anything here was granted by what it names), 400 when it is refused (audited once its
+/// signature is the licence system's; before that only logged, so that anyone's posts cannot
+/// fill the audit trail), 404 for no such upstream, 503 when the store failed (the licence
+/// system sends it again). The revocation is recorded for good, so a sign-in confirmed before
+/// it and completed after it grants nothing. Revocations apply to a disabled upstream too.
 pub async fn notify(state: State, Path((slug, id)): Path<(String, String)>, body: Bytes) -> Response {
     let answer = |status: StatusCode| (status, [("cache-control", "no-store")]).into_response();
     let Ok(Some(t)) = state.tenant(&slug).await else { return answer(StatusCode::NOT_FOUND) };
@@ -298,8 +327,15 @@ pub async fn notify(state: State, Path((slug, id)): Path<(String, String)>, body
         return answer(StatusCode::NOT_FOUND);
     };
     let Some(connector) = state.licence() else { return answer(StatusCode::NOT_FOUND) };
-    let refused = |why: String| {
-        let why: String = why.chars().filter(|c| !c.is_control()).take(200).collect();
+    let jws = std::str::from_utf8(&body).unwrap_or_default().trim();
+    let claims = match connector.notification(&state, jws).map_err(|e| e.to_string()) {
+        Ok(c) if jws.len() <= 8192 => c,
+        Ok(_) | Err(_) => {
+            tracing::warn!(upstream = %u.id, "a licence notification without the licence system's signature was refused");
+            return answer(StatusCode::BAD_REQUEST);
+        }
+    };
+    let refused = |why: &str| {
         tracing::warn!(upstream = %u.id, reason = %why, "a licence notification was refused");
         let detail = json!({"upstream": u.id, "reason": why});
         let (state, tenant_id) = (&state, &t.tenant.id);
@@ -308,70 +344,88 @@ pub async fn notify(state: State, Path((slug, id)): Path<(String, String)>, body
             answer(StatusCode::BAD_REQUEST)
         }
     };
-    let jws = std::str::from_utf8(&body).unwrap_or_default().trim();
-    if jws.is_empty() || jws.len() > 8192 {
-        return refused("not a notification".into()).await;
-    }
-    let claims = match connector.notification(&state, jws) {
-        Ok(c) => c,
-        Err(why) => return refused(why).await,
-    };
     let now = state.env().now();
     let address = format!("{}/upstream/{}/licence/notify", t.endpoints.issuer, u.id);
     if claims["aud"].as_str() != Some(address.as_str()) {
-        return refused("the notification is for another address".into()).await;
+        return refused("the notification is for another address").await;
     }
     let Some(iat) = claims["iat"].as_i64().filter(|iat| (iat - now).abs() <= NOTIFICATION_WINDOW) else {
-        return refused("the notification is not recent".into()).await;
+        return refused("the notification is not recent").await;
     };
     let Some(jti) = claims["jti"].as_str().filter(|j| !j.is_empty() && j.len() <= 128) else {
-        return refused("the notification has no jti".into()).await;
+        return refused("the notification has no jti").await;
     };
-    let event: Notification = match serde_json::from_value(claims.clone()) {
-        Ok(e) => e,
-        Err(_) => return refused("the event is not one this provider knows".into()).await,
+    let Ok(event) = serde_json::from_value::<Notification>(claims.clone()) else {
+        return refused("the event is not one this provider knows").await;
     };
-    let seen_as = format!("licence-notification:{}", u.id);
-    match state
-        .store()
-        .remember_assertion_jti(&t.tenant.id, &seen_as, jti, iat + NOTIFICATION_WINDOW * 2)
-        .await
-    {
-        Ok(true) => {}
-        Ok(false) => return refused("a replayed notification".into()).await,
-        Err(_) => return answer(StatusCode::SERVICE_UNAVAILABLE),
-    }
-    let (uscc, sources) = match &event {
-        Notification::AuthorisationRevoked { uscc, authorisation } => {
-            (uscc, vec![idp_core::licence::source(&u.id, authorisation)])
-        }
-        Notification::LicenceCancelled { uscc } => (uscc, vec![]),
+    let uscc = match &event {
+        Notification::AuthorisationRevoked { uscc, .. } | Notification::LicenceCancelled { uscc } => uscc,
     };
     let Ok(code) = idp_core::identifiers::parse_uscc(uscc.trim()) else {
-        return refused("the credit code is not one".into()).await;
+        return refused("the credit code is not one").await;
     };
-    let org = match state.store().organisation_by_uscc(&t.tenant.id, code.code()).await {
-        Ok(o) => o,
-        Err(_) => return answer(StatusCode::SERVICE_UNAVAILABLE),
+    let code = code.code().to_string();
+    let (key, named) = match &event {
+        Notification::AuthorisationRevoked { authorisation, .. } => {
+            let source = idp_core::licence::source(&u.id, authorisation);
+            (source.clone(), Some(source))
+        }
+        Notification::LicenceCancelled { .. } => (idp_core::licence::cancelled_key(&u.id, &code), None),
     };
+    let seen_as = format!("licence-notification:{}", u.id);
+    let tenant_id = &t.tenant.id;
+    match carry_out(&state, tenant_id, &u.id, &code, &key, named.as_deref(), now).await {
+        Ok(ended) => {
+            // a replay is refused from now on (carrying it out again would change nothing)
+            match state
+                .store()
+                .remember_assertion_jti(tenant_id, &seen_as, jti, iat + 2 * NOTIFICATION_WINDOW)
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => return refused("a replayed notification").await,
+                Err(_) => return answer(StatusCode::SERVICE_UNAVAILABLE),
+            }
+            let detail =
+                json!({"upstream": u.id, "event": claims["event"], "uscc": code, "jti": jti, "ended": ended});
+            audit(&state, tenant_id, "licence_notification", None, None, None, detail).await;
+            answer(StatusCode::OK)
+        }
+        Err(e) => {
+            tracing::warn!(upstream = %u.id, error = %e, "a licence notification could not be carried out");
+            answer(StatusCode::SERVICE_UNAVAILABLE)
+        }
+    }
+}
+
+/// Records the revocation `key` and ends what the licence granted through `upstream` in the
+/// enterprise `uscc`: the memberships of source `named`, or (`None`) all of them. How many.
+async fn carry_out(
+    state: &AppState,
+    tenant_id: &str,
+    upstream: &str,
+    uscc: &str,
+    key: &str,
+    named: Option<&str>,
+    now: i64,
+) -> Result<u64, idp_core::StoreError> {
+    let store = state.store();
+    store.record_revocation(tenant_id, key, now).await?;
+    let Some(org) = store.organisation_by_uscc(tenant_id, uscc).await? else { return Ok(0) };
+    let prefix = idp_core::licence::source_prefix(upstream);
     let mut ended = 0;
-    if let Some(org) = org {
-        let prefix = idp_core::licence::source_prefix(&u.id);
-        let members = state.store().members_of(&t.tenant.id, &org.id).await.unwrap_or_default();
-        // only what this licence granted in this enterprise: the one authorisation, or all
-        let named = |m: &&Membership| {
-            m.revoked_at.is_none()
-                && m.source.as_deref().is_some_and(|s| {
-                    if sources.is_empty() { s.starts_with(&prefix) } else { sources.iter().any(|x| x == s) }
-                })
+    for m in store.members_of(tenant_id, &org.id).await? {
+        let source = m.source.as_deref().unwrap_or_default();
+        let this = match named {
+            Some(n) => source == n,
+            None => source.starts_with(&prefix),
         };
-        for m in members.iter().filter(named) {
-            end(&state, &t.tenant.id, &m.id, now, "revoked at the licence", &u.id).await;
+        if m.revoked_at.is_none()
+            && this
+            && end(state, tenant_id, &m.id, now, "revoked at the licence", upstream).await?
+        {
             ended += 1;
         }
     }
-    let detail =
-        json!({"upstream": u.id, "event": claims["event"], "uscc": code.code(), "jti": jti, "ended": ended});
-    audit(&state, &t.tenant.id, "licence_notification", None, None, None, detail).await;
-    answer(StatusCode::OK)
+    Ok(ended)
 }

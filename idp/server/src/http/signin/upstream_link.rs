@@ -653,7 +653,10 @@ pub(crate) async fn act_in(
     session: &Session,
     membership: &str,
 ) -> Response {
-    if state.store().set_interaction_context(&interaction.id, membership).await.is_ok() {
+    // a client that asks to choose again (`prompt=select_account`) is asked
+    if !l.ask.select_account
+        && state.store().set_interaction_context(&interaction.id, membership).await.is_ok()
+    {
         interaction.act_context = Some(membership.to_string());
     }
     engine::resume(state, &l.t, headers, &interaction, Some(session), true, l.lang).await
