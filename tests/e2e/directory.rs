@@ -166,7 +166,7 @@ fn describe(dir: &Path, url: &str, parent: &str) -> PathBuf {
             "base_dn": BASE,
             "parent": parent,
             "unit_filter": "(&(objectClass=organizationalUnit)(!(ou=groups)))",
-            "roles": {"approvers": ["approver"]},
+            "roles": {format!("cn=approvers,ou=groups,{BASE}"): ["approver"]},
         },
     });
     std::fs::write(dir.join("gov-ldap.json"), d.to_string()).unwrap();

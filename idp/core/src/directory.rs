@@ -46,8 +46,11 @@ pub struct Mapping {
     pub phone: String,
     pub email: String,
     pub member: String,
-    /// A group (its DN, or its `cn`) → the roles its members hold in their department. Groups
-    /// not named give no role.
+    /// Users this filter also matches are disabled in the directory: their memberships end
+    /// as if they were deleted (their record stays). Empty: none.
+    pub disabled_filter: String,
+    /// A group (its DN) → the roles its members hold in their department. Groups not named
+    /// give no role. Not `org_admin`: administration is granted here, by an administrator.
     pub roles: BTreeMap<String, Vec<String>>,
 }
 
@@ -64,6 +67,7 @@ impl Default for Mapping {
             phone: "mobile".into(),
             email: "mail".into(),
             member: "member".into(),
+            disabled_filter: String::new(),
             roles: BTreeMap::new(),
         }
     }
@@ -84,6 +88,10 @@ impl Mapping {
                 return Err(format!("{what}: an LDAP filter in parentheses"));
             }
         }
+        let d = &self.disabled_filter;
+        if !(d.is_empty() || d.starts_with('(') && d.ends_with(')')) {
+            return Err("disabled_filter: an LDAP filter in parentheses, or empty".into());
+        }
         let role_ok = |r: &String| {
             !r.is_empty() && r.len() <= 64 && !r.chars().any(|c| c.is_whitespace() || c.is_control())
         };
@@ -91,6 +99,14 @@ impl Mapping {
             self.roles.iter().find(|(_, roles)| roles.is_empty() || !roles.iter().all(role_ok))
         {
             return Err(format!("roles of {g:?}: words of at most 64 characters"));
+        }
+        // a group named by its cn alone could be any group anyone may create under base_dn
+        let base = norm(&self.base_dn);
+        if let Some(g) = self.roles.keys().find(|g| !g.contains('=') || !norm(g).ends_with(&base)) {
+            return Err(format!("roles: {g:?} is not the DN of a group under base_dn"));
+        }
+        if self.roles.values().flatten().any(|r| r == crate::admin::ORG_ADMIN) {
+            return Err("roles: org_admin is granted here by an administrator, not by a directory".into());
         }
         Ok(())
     }
@@ -124,6 +140,8 @@ pub struct Snapshot {
     pub units: Vec<Entry>,
     pub users: Vec<Entry>,
     pub groups: Vec<Entry>,
+    /// The `entryUUID`s of the users `Mapping::disabled_filter` matches.
+    pub disabled: BTreeSet<String>,
 }
 
 /// What an earlier sync made of an entry.
@@ -204,11 +222,16 @@ pub enum Change {
     Remember { record: Record },
 }
 
-/// What a sync changes, or why it changes nothing.
+/// What a sync changes, what stops it, and what it leaves to an administrator.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Plan {
     pub changes: Vec<Change>,
+    /// With any, only the endings of what was deleted or disabled are carried out (offboarding
+    /// never waits); everything new waits until they are resolved.
     pub conflicts: Vec<String>,
+    /// What the directory changed that a sync does not follow (a unit moved or renamed: its
+    /// department is moved or renamed here by hand).
+    pub notices: Vec<String>,
 }
 
 /// What is known here: the earlier syncs' records, the accounts holding the usernames the
@@ -261,14 +284,13 @@ fn roles_of(
     let mut held: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut loops = BTreeSet::new();
     for g in groups {
-        let cn = g.first("cn").unwrap_or_default().to_string();
-        let roles = m.roles.iter().find(|(k, _)| norm(k) == norm(&g.dn) || **k == cn).map(|(_, r)| r);
+        let Some(roles) = m.roles.iter().find(|(k, _)| norm(k) == norm(&g.dn)).map(|(_, r)| r) else {
+            continue;
+        };
         let mut people = BTreeSet::new();
         expand(&norm(&g.dn), &by_dn, &members, &mut vec![], &mut people, &mut loops);
-        if let Some(roles) = roles {
-            for p in people {
-                held.entry(p).or_default().extend(roles.iter().cloned());
-            }
+        for p in people {
+            held.entry(p).or_default().extend(roles.iter().cloned());
         }
     }
     conflicts.extend(loops.into_iter().map(|l| format!("groups in a loop: {l}")));
@@ -306,6 +328,12 @@ pub fn plan(name: &str, m: &Mapping, s: &Snapshot, known: &Known) -> Plan {
         };
         let org = match records.get(u.uuid.as_str()) {
             Some(r) => {
+                if norm(&r.dn) != norm(&u.dn) {
+                    p.notices.push(format!(
+                        "unit {} was {} in the directory: move or rename its department by hand",
+                        u.dn, r.dn
+                    ));
+                }
                 if r.modified != u.modified || norm(&r.dn) != norm(&u.dn) {
                     p.changes.push(Change::Remember {
                         record: Record { dn: u.dn.clone(), modified: u.modified.clone(), ..(*r).clone() },
@@ -353,9 +381,7 @@ pub fn plan(name: &str, m: &Mapping, s: &Snapshot, known: &Known) -> Plan {
             p.conflicts.push(format!("user {}: no entryUUID, or one another entry has", u.dn));
             continue;
         }
-        let Some(org) = parent_dn(&u.dn).and_then(|pd| {
-            if pd == base { Some(Org::Existing(m.parent.clone())) } else { unit_org.get(&pd).cloned() }
-        }) else {
+        let Some(org) = parent_dn(&u.dn).and_then(|pd| unit_org.get(&pd).cloned()) else {
             p.conflicts.push(format!("user {}: not in a unit of the directory", u.dn));
             continue;
         };
@@ -374,9 +400,7 @@ pub fn plan(name: &str, m: &Mapping, s: &Snapshot, known: &Known) -> Plan {
                     p.conflicts.push(format!("user {}: no {}", u.dn, m.username));
                     continue;
                 };
-                if username.chars().count() > 64
-                    || username.chars().any(|c| c.is_control() || c.is_whitespace())
-                {
+                if username.len() > 64 || username.chars().any(|c| c.is_control() || c.is_whitespace()) {
                     p.conflicts.push(format!("user {}: {username:?} is not a username here", u.dn));
                     continue;
                 }
@@ -405,6 +429,13 @@ pub fn plan(name: &str, m: &Mapping, s: &Snapshot, known: &Known) -> Plan {
             Person::Existing(a) => live.iter().filter(|m| m.account_id == *a).collect::<Vec<_>>(),
             Person::New(_) => vec![],
         };
+        if s.disabled.contains(&u.uuid) {
+            // disabled in the directory: as if deleted, but remembered
+            for ms in current {
+                p.changes.push(Change::End { membership: ms.id.clone(), why: "disabled in the directory" });
+            }
+            continue;
+        }
         let same = |ms: &Membership| match &org {
             Org::Existing(o) => ms.organisation_id == *o && ms.roles == want,
             Org::New(_) => false,
@@ -434,15 +465,29 @@ pub fn plan(name: &str, m: &Mapping, s: &Snapshot, known: &Known) -> Plan {
         }
         p.changes.push(Change::Forget { uuid: r.uuid.clone() });
     }
+    // a listing without any user where users were synced before: the sync's account lost its
+    // read access, or the subtree moved — not everyone left at once
+    if s.users.is_empty() && known.records.iter().any(|r| r.kind == "user") {
+        p.conflicts.push("the directory lists no users: nothing ends on an empty listing".into());
+        p.changes.clear();
+        return p;
+    }
     // an End may be named twice (a user deleted from a deleted unit)
     let mut ended = BTreeSet::new();
     p.changes.retain(|c| match c {
         Change::End { membership, .. } => ended.insert(membership.clone()),
         _ => true,
     });
+    // offboarding never waits: with conflicts, only the endings of what was deleted or
+    // disabled (and the records of what is gone) go ahead
     if !p.conflicts.is_empty() {
-        p.changes.clear();
+        p.changes.retain(|c| {
+            matches!(c, Change::End { why, .. } if *why != "moved or roles changed in the directory")
+                || matches!(c, Change::Forget { .. })
+        });
     }
+    // endings first: a failure later in the run does not hold them up
+    p.changes.sort_by_key(|c| !matches!(c, Change::End { .. }));
     p
 }
 

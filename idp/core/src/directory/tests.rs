@@ -6,7 +6,7 @@ fn mapping() -> Mapping {
     Mapping {
         base_dn: BASE.into(),
         parent: "gov".into(),
-        roles: BTreeMap::from([("approvers".to_string(), vec!["approver".to_string()])]),
+        roles: BTreeMap::from([(format!("cn=approvers,ou=groups,{BASE}"), vec!["approver".to_string()])]),
         ..Mapping::default()
     }
 }
@@ -38,6 +38,7 @@ fn snapshot() -> Snapshot {
             "g1",
             &[("cn", "approvers"), ("member", &format!("uid=zhang,ou=预算处,ou=财政厅,{BASE}"))],
         )],
+        disabled: BTreeSet::new(),
     }
 }
 
@@ -165,6 +166,9 @@ fn conflicts_are_reported_and_nothing_is_planned() {
     s.groups.push(entry("cn=a,ou=groups", "g2", &[("cn", "a"), ("member", &b)]));
     s.groups.push(entry("cn=b,ou=groups", "g3", &[("cn", "b"), ("member", &a)]));
     let p = plan("gov-ldap", &mapping(), &s, &Known::default());
+    assert!(p.conflicts.is_empty(), "a loop among groups that give no role is not read: {:?}", p.conflicts);
+    s.groups[0].attrs.get_mut("member").unwrap().push(a.clone());
+    let p = plan("gov-ldap", &mapping(), &s, &Known::default());
     assert!(p.conflicts.iter().any(|c| c.starts_with("groups in a loop")), "{:?}", p.conflicts);
     // one entryUUID twice
     let mut s = snapshot();
@@ -200,4 +204,57 @@ fn dns_and_mappings() {
     let bad_role =
         Mapping { roles: BTreeMap::from([("g".to_string(), vec!["two words".to_string()])]), ..mapping() };
     assert!(bad_role.check().is_err());
+    let by_cn = Mapping {
+        roles: BTreeMap::from([("approvers".to_string(), vec!["approver".to_string()])]),
+        ..mapping()
+    };
+    assert!(by_cn.check().is_err(), "a group by its cn alone could be anyone's");
+    let admin = Mapping {
+        roles: BTreeMap::from([(format!("cn=a,{BASE}"), vec!["org_admin".to_string()])]),
+        ..mapping()
+    };
+    assert!(admin.check().is_err(), "administration is not a directory's to grant");
+}
+
+#[test]
+fn offboarding_goes_ahead_despite_conflicts_and_disabled_users_end_too() {
+    let mut s = snapshot();
+    s.users.retain(|u| u.uuid != "p1");
+    // a new user whose username an account here holds: a conflict
+    s.users.push(entry("uid=wang,ou=财政厅", "p3", &[("uid", "wang")]));
+    let mut k = known_after_first();
+    k.usernames.insert("wang".into(), "local".into());
+    let p = plan("gov-ldap", &mapping(), &s, &k);
+    assert!(!p.conflicts.is_empty());
+    assert_eq!(
+        p.changes,
+        vec![
+            Change::End { membership: "m1".into(), why: "deleted from the directory" },
+            Change::Forget { uuid: "p1".into() }
+        ]
+    );
+    // disabled in the directory: the membership ends, the record stays
+    let mut s = snapshot();
+    s.disabled.insert("p2".into());
+    let p = plan("gov-ldap", &mapping(), &s, &known_after_first());
+    assert_eq!(p.changes, vec![Change::End { membership: "m2".into(), why: "disabled in the directory" }]);
+    // an empty listing ends nothing
+    let mut s = snapshot();
+    s.users.clear();
+    let p = plan("gov-ldap", &mapping(), &s, &known_after_first());
+    assert!(p.changes.is_empty() && !p.conflicts.is_empty());
+    // a user directly under base_dn, not in a unit
+    let mut s = snapshot();
+    s.users.push(entry("uid=top", "p4", &[("uid", "top")]));
+    assert!(
+        plan("gov-ldap", &mapping(), &s, &Known::default())
+            .conflicts
+            .iter()
+            .any(|c| c.contains("not in a unit"))
+    );
+    // a unit moved in the directory: noticed, not followed
+    let mut k = known_after_first();
+    k.records[1].dn = format!("ou=预算处,ou=旧厅,{BASE}");
+    let p = plan("gov-ldap", &mapping(), &snapshot(), &k);
+    assert!(p.notices.iter().any(|n| n.contains("by hand")), "{:?}", p.notices);
 }

@@ -45,16 +45,24 @@ pub async fn directory_command(ops: &Ops, json: bool, cmd: DirectoryCmd) -> anyh
             print(json, &report, || {
                 let mut lines = vec![];
                 if !report.conflicts.is_empty() {
-                    lines.push(format!("{} conflicts; nothing was written:", report.conflicts.len()));
+                    lines.push(format!(
+                        "{} conflicts: only the endings of what was deleted or disabled go ahead",
+                        report.conflicts.len()
+                    ));
                     lines.extend(report.conflicts.iter().map(|c| format!("  {c}")));
-                } else {
-                    let verb = if dry_run { "would change" } else { "changed" };
-                    lines.push(format!("directory {name}: {verb} {} things", report.changes.len()));
-                    lines.extend(report.changes.iter().map(|c| format!("  {c}")));
                 }
+                let verb = if dry_run { "would change" } else { "changed" };
+                lines.push(format!("directory {name}: {verb} {} things", report.changes.len()));
+                lines.extend(report.changes.iter().map(|c| format!("  {c}")));
+                lines.extend(report.notices.iter().map(|n| format!("notice: {n}")));
+                lines.extend(report.errors.iter().map(|e| format!("failed: {e}")));
                 lines.join("\n")
             })?;
-            if report.conflicts.is_empty() { Ok(()) } else { anyhow::bail!("the directory was not synced") }
+            if report.conflicts.is_empty() && report.errors.is_empty() {
+                Ok(())
+            } else {
+                anyhow::bail!("the directory was not wholly synced")
+            }
         }
     }
 }

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::{anyhow, bail};
-use idp_core::directory::{self, Change, Known, Org, Person, Plan, Record};
+use idp_core::directory::{self, Change, Known, Org, Person, Record};
 use idp_core::org::{Membership, NewOrganisation};
 use serde::Serialize;
 use serde_json::json;
@@ -22,8 +22,19 @@ pub struct SyncReport {
     pub dry_run: bool,
     /// The changes in words, in order.
     pub changes: Vec<String>,
-    /// Why nothing was written.
+    /// What stopped everything but the endings of what was deleted or disabled.
     pub conflicts: Vec<String>,
+    /// What the directory changed that a sync does not follow.
+    pub notices: Vec<String>,
+    /// Changes that failed (the others were carried out; the next sync tries again).
+    pub errors: Vec<String>,
+}
+
+/// What the changes carried out so far in a run made of the plan's new units and users.
+#[derive(Default)]
+struct Made {
+    orgs: BTreeMap<String, String>,
+    people: BTreeMap<String, String>,
 }
 
 fn describe(c: &Change) -> String {
@@ -83,121 +94,120 @@ impl Ops {
             dry_run,
             changes: plan.changes.iter().map(describe).collect(),
             conflicts: plan.conflicts.clone(),
+            notices: plan.notices.clone(),
+            errors: vec![],
         };
+        if dry_run {
+            return Ok(report);
+        }
         if !plan.conflicts.is_empty() {
             let detail = json!({"directory": d.name, "conflicts": plan.conflicts});
             self.audit(&tenant_id, "directory_conflicts", None, detail).await?;
+        }
+        if plan.changes.is_empty() {
             return Ok(report);
         }
-        if dry_run || plan.changes.is_empty() {
-            return Ok(report);
+        let mut made = Made::default();
+        for change in plan.changes {
+            let what = describe(&change);
+            if let Err(e) = self.carry_out(&d.name, &tenant.slug, &tenant_id, change, &mut made).await {
+                tracing::warn!(directory = %d.name, change = %what, error = %e, "a directory change failed");
+                report.errors.push(format!("{what}: {e}"));
+            }
         }
-        let done = self.carry_out(&d.name, &tenant.slug, &tenant_id, plan).await;
-        let detail =
-            json!({"directory": d.name, "changes": report.changes.len(), "done": done.as_ref().ok()});
+        let detail = json!({
+            "directory": d.name, "changes": report.changes.len(), "errors": report.errors,
+            "conflicts": report.conflicts.len(),
+        });
         self.audit(&tenant_id, "directory_synced", None, detail).await?;
-        if let Err(e) = done {
-            report.conflicts.push(format!("stopped: {e}"));
-        }
         Ok(report)
     }
 
-    /// Carries a plan out; how many changes were made before anything failed.
-    async fn carry_out(&self, name: &str, slug: &str, tenant_id: &str, plan: Plan) -> anyhow::Result<usize> {
+    /// Carries one change out; one that fails is reported by the caller and the others go on
+    /// (what depends on it fails in turn; the next sync tries again).
+    async fn carry_out(
+        &self,
+        name: &str,
+        slug: &str,
+        tenant_id: &str,
+        change: Change,
+        made: &mut Made,
+    ) -> anyhow::Result<()> {
         let now = self.now();
         let by = format!("directory:{name}");
-        let source = directory::source(name);
-        // what the plan's new units and users became
-        let mut orgs: BTreeMap<String, String> = BTreeMap::new();
-        let mut people: BTreeMap<String, String> = BTreeMap::new();
-        let mut done = 0;
-        for change in plan.changes {
-            match change {
-                Change::AddUnit { uuid, dn, name: unit, parent, modified } => {
-                    let parent = match parent {
-                        Org::Existing(o) => o,
-                        Org::New(u) => {
-                            orgs.get(&u).cloned().ok_or_else(|| anyhow!("unit {u} was not added"))?
-                        }
-                    };
-                    let new = NewOrganisation { kind: "department".into(), name: unit, ..Default::default() };
-                    let o = self.add_organisation_by(slug, Some(&parent), new, &by).await?;
-                    let record = Record {
-                        uuid: uuid.clone(),
-                        kind: "unit".into(),
-                        dn,
-                        target: o.id.clone(),
-                        modified,
-                    };
-                    self.store.put_directory_record(tenant_id, name, &record).await?;
-                    orgs.insert(uuid, o.id);
-                }
-                Change::AddUser { uuid, dn, username, name: person, phone, email, modified } => {
-                    // a phone number or address the account cannot take is left out, not guessed
-                    let phone = phone.filter(|p| idp_core::sms::normalise_phone(p).is_some());
-                    let email = email.filter(|e| e.contains('@') && e.len() <= 254);
-                    let new =
-                        NewAccount { username, password: None, name: person, phone, email, roles: vec![] };
-                    let a = self.add_account(slug, new).await?;
-                    let detail = json!({"via": "directory", "directory": name});
-                    self.audit(tenant_id, "account_registered", Some(&a.id), detail).await?;
-                    let record = Record {
-                        uuid: uuid.clone(),
-                        kind: "user".into(),
-                        dn,
-                        target: a.id.clone(),
-                        modified,
-                    };
-                    self.store.put_directory_record(tenant_id, name, &record).await?;
-                    people.insert(uuid, a.id);
-                }
-                Change::End { membership, why } => {
-                    if let Some(m) = self.store.revoke_membership(tenant_id, &membership, now).await? {
-                        let detail = json!({"membership": m.id, "organisation": m.organisation_id, "directory": name, "reason": why});
-                        self.audit(tenant_id, "membership_ended", Some(&m.account_id), detail).await?;
+        match change {
+            Change::AddUnit { uuid, dn, name: unit, parent, modified } => {
+                let parent = match parent {
+                    Org::Existing(o) => o,
+                    Org::New(u) => {
+                        made.orgs.get(&u).cloned().ok_or_else(|| anyhow!("unit {u} was not added"))?
                     }
-                }
-                Change::Join { person, org, roles } => {
-                    let account = match person {
-                        Person::Existing(a) => a,
-                        Person::New(u) => {
-                            people.get(&u).cloned().ok_or_else(|| anyhow!("user {u} was not added"))?
-                        }
-                    };
-                    let org = match org {
-                        Org::Existing(o) => o,
-                        Org::New(u) => {
-                            orgs.get(&u).cloned().ok_or_else(|| anyhow!("unit {u} was not added"))?
-                        }
-                    };
-                    let m = Membership {
-                        id: idp_core::crypto::random_token(self.env.as_ref(), 9).replace(['-', '_'], "x"),
-                        tenant_id: tenant_id.to_string(),
-                        account_id: account.clone(),
-                        organisation_id: org.clone(),
-                        kind: "staff".into(),
-                        roles,
-                        created_at: now,
-                        revoked_at: None,
-                        matters: vec![],
-                        starts_at: None,
-                        expires_at: None,
-                        confirmed_at: None,
-                        granted_by: None,
-                        source: Some(source.clone()),
-                    };
-                    self.store.insert_membership(&m).await?;
-                    let detail =
-                        json!({"membership": m.id, "organisation": org, "roles": m.roles, "directory": name});
-                    self.audit(tenant_id, "membership_added", Some(&account), detail).await?;
-                }
-                Change::Forget { uuid } => self.store.forget_directory_record(tenant_id, name, &uuid).await?,
-                Change::Remember { record } => {
-                    self.store.put_directory_record(tenant_id, name, &record).await?
+                };
+                let new = NewOrganisation { kind: "department".into(), name: unit, ..Default::default() };
+                let o = self.add_organisation_by(slug, Some(&parent), new, &by).await?;
+                let record =
+                    Record { uuid: uuid.clone(), kind: "unit".into(), dn, target: o.id.clone(), modified };
+                self.store.put_directory_record(tenant_id, name, &record).await?;
+                made.orgs.insert(uuid, o.id);
+            }
+            Change::AddUser { uuid, dn, username, name: person, phone: _, email, modified } => {
+                // the directory's phone number is not taken: here it would be a way to sign in
+                // (SMS codes) beside the directory's password, and numbers are unique; an
+                // address the account cannot take is left out (addresses stay unverified)
+                let email = email.filter(|e| e.contains('@') && e.len() <= 254);
+                let new =
+                    NewAccount { username, password: None, name: person, phone: None, email, roles: vec![] };
+                let a = self.add_account(slug, new).await?;
+                let record =
+                    Record { uuid: uuid.clone(), kind: "user".into(), dn, target: a.id.clone(), modified };
+                self.store.put_directory_record(tenant_id, name, &record).await?;
+                let detail = json!({"via": "directory", "directory": name});
+                self.audit(tenant_id, "account_registered", Some(&a.id), detail).await?;
+                made.people.insert(uuid, a.id);
+            }
+            Change::End { membership, why } => {
+                if let Some(m) = self.store.revoke_membership(tenant_id, &membership, now).await? {
+                    let detail = json!({"membership": m.id, "organisation": m.organisation_id, "directory": name, "reason": why});
+                    self.audit(tenant_id, "membership_ended", Some(&m.account_id), detail).await?;
                 }
             }
-            done += 1;
+            Change::Join { person, org, roles } => {
+                let account = match person {
+                    Person::Existing(a) => a,
+                    Person::New(u) => {
+                        made.people.get(&u).cloned().ok_or_else(|| anyhow!("user {u} was not added"))?
+                    }
+                };
+                let org = match org {
+                    Org::Existing(o) => o,
+                    Org::New(u) => {
+                        made.orgs.get(&u).cloned().ok_or_else(|| anyhow!("unit {u} was not added"))?
+                    }
+                };
+                let m = Membership {
+                    id: idp_core::crypto::random_token(self.env.as_ref(), 9).replace(['-', '_'], "x"),
+                    tenant_id: tenant_id.to_string(),
+                    account_id: account.clone(),
+                    organisation_id: org.clone(),
+                    kind: "staff".into(),
+                    roles,
+                    created_at: now,
+                    revoked_at: None,
+                    matters: vec![],
+                    starts_at: None,
+                    expires_at: None,
+                    confirmed_at: None,
+                    granted_by: None,
+                    source: Some(directory::source(name)),
+                };
+                self.store.insert_membership(&m).await?;
+                let detail =
+                    json!({"membership": m.id, "organisation": org, "roles": m.roles, "directory": name});
+                self.audit(tenant_id, "membership_added", Some(&account), detail).await?;
+            }
+            Change::Forget { uuid } => self.store.forget_directory_record(tenant_id, name, &uuid).await?,
+            Change::Remember { record } => self.store.put_directory_record(tenant_id, name, &record).await?,
         }
-        Ok(done)
+        Ok(())
     }
 }

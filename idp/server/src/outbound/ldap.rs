@@ -119,31 +119,13 @@ async fn connect(url: &str) -> Result<Ldap, String> {
     Ok(ldap)
 }
 
-/// Binds as `dn` with `password`: `Ok(true)` when the directory accepts it, `Ok(false)` when
-/// it refuses the credentials (an empty password is refused here: many servers take it as an
-/// anonymous bind).
-pub async fn bind(url: &str, dn: &str, password: &str) -> Result<bool, String> {
-    if password.is_empty() || dn.is_empty() {
-        return Ok(false);
-    }
-    let mut ldap = connect(url).await?;
-    let r = ldap.with_timeout(TIMEOUT).simple_bind(dn, password).await.map_err(|e| format!("bind: {e}"))?;
-    let _ = ldap.unbind().await;
-    match r.rc {
-        0 => Ok(true),
-        // invalidCredentials, inappropriateAuthentication, unwillingToPerform
-        49 | 48 | 53 => Ok(false),
-        rc => Err(format!("bind answered {rc}: {}", r.text)),
-    }
-}
-
 /// Where account `account_id` of tenant `t` checks its password, if a staff directory with
-/// `password_check` provisioned it: the directory's URL and the account's DN there.
+/// `password_check` provisioned it: the directory and the entry's `entryUUID`.
 pub async fn bind_target(
     state: &crate::state::AppState,
     t: &crate::state::TenantCtx,
     account_id: &str,
-) -> Option<(String, String)> {
+) -> Option<(Directory, String)> {
     let checking = state.directories().iter().any(|d| d.password_check && d.tenant == t.tenant.slug);
     if !checking {
         return None;
@@ -153,7 +135,51 @@ pub async fn bind_target(
         .directories()
         .iter()
         .find(|d| d.name == name && d.password_check && d.tenant == t.tenant.slug)?;
-    Some((d.url.clone(), record.dn))
+    Some((d.clone(), record.uuid))
+}
+
+/// At most this many password checks against directories at once (each waits for a free
+/// one): a slow directory does not gather every worker of the sign-in page.
+static CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(16);
+
+/// How long one password check may take in all.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Whether `password` is the password of the entry `uuid` of directory `d`: the entry is found
+/// by its `entryUUID` (as the sync's account; among the users, not disabled) — never by a DN
+/// remembered earlier, which another entry may have taken since — and bound to as itself. An
+/// empty password is refused before anything is sent (many servers take it as an anonymous
+/// bind).
+pub async fn check_password(d: &Directory, uuid: &str, password: &str) -> Result<bool, String> {
+    if password.is_empty() || uuid.is_empty() {
+        return Ok(false);
+    }
+    let _permit = CHECKS.acquire().await.map_err(|_| "closed")?;
+    let work = async {
+        let mut ldap = connect(&d.url).await?;
+        let r = ldap.simple_bind(&d.bind_dn, &d.password).await.map_err(|e| format!("bind: {e}"))?;
+        if r.rc != 0 {
+            return Err(format!("the directory refused the sync's bind ({})", r.rc));
+        }
+        let m = &d.mapping;
+        let mut filter = format!("(&{}(entryUUID={}))", m.user_filter, ldap3::ldap_escape(uuid));
+        if !m.disabled_filter.is_empty() {
+            filter = format!("(&{filter}(!{}))", m.disabled_filter);
+        }
+        let found = search(&mut ldap, &m.base_dn, &filter, &["entryUUID"]).await?;
+        let [entry] = found.as_slice() else { return Ok(false) };
+        let r = ldap.simple_bind(&entry.dn, password).await.map_err(|e| format!("bind: {e}"))?;
+        let _ = ldap.unbind().await;
+        match r.rc {
+            0 => Ok(true),
+            // invalidCredentials, inappropriateAuthentication, unwillingToPerform
+            49 | 48 | 53 => Ok(false),
+            rc => Err(format!("bind answered {rc}")),
+        }
+    };
+    tokio::time::timeout(CHECK_TIMEOUT, work)
+        .await
+        .map_err(|_| "the directory did not answer in time".to_string())?
 }
 
 /// Searches `filter` under `base`, paged, for `attrs`.
@@ -223,6 +249,11 @@ pub async fn snapshot(d: &Directory, records: &[Record]) -> Result<Snapshot, Str
     s.groups =
         search(&mut ldap, &m.base_dn, &m.group_filter, &["entryUUID", "modifyTimestamp", "cn", &m.member])
             .await?;
+    if !m.disabled_filter.is_empty() {
+        let disabled = format!("(&{}{})", m.user_filter, m.disabled_filter);
+        s.disabled =
+            search(&mut ldap, &m.base_dn, &disabled, &listed).await?.into_iter().map(|e| e.uuid).collect();
+    }
     let _ = ldap.unbind().await;
     Ok(s)
 }

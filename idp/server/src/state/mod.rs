@@ -137,6 +137,8 @@ pub struct AppState {
     directories: std::sync::OnceLock<Vec<crate::outbound::ldap::Directory>>,
     /// When this node last synced each directory.
     directory_runs: std::sync::Mutex<HashMap<String, i64>>,
+    /// Held while this node syncs a directory.
+    directory_running: tokio::sync::Mutex<()>,
     /// The electronic business licence system's connector, made on first use.
     licence: std::sync::OnceLock<Option<Box<dyn crate::outbound::licence::Connector>>>,
     /// Upstreams' metadata as discovered for the redirect to them, by issuer, with when
@@ -215,6 +217,7 @@ impl AppState {
             licence: Default::default(),
             directories: Default::default(),
             directory_runs: Default::default(),
+            directory_running: Default::default(),
             upstream_providers: Default::default(),
         }
     }
@@ -279,7 +282,9 @@ impl AppState {
             if !due {
                 continue;
             }
-            let lease = now + every - 30;
+            // held a minute longer than the interval: this node renews it at its next run,
+            // another takes it only once this one stopped
+            let lease = now + every + 60;
             match self.store().claim_job(&format!("directory:{}", d.name), &self.node, now, lease).await {
                 Ok(true) => {
                     if let Ok(mut runs) = self.directory_runs.lock() {
@@ -287,12 +292,14 @@ impl AppState {
                     }
                     let (state, d) = (self.clone(), d.clone());
                     tokio::spawn(async move {
+                        // one run at a time on this node: a slow run is not overtaken
+                        let Ok(_running) = state.directory_running.try_lock() else { return };
                         match state.ops.sync_directory(&d, false).await {
-                            Ok(r) if r.conflicts.is_empty() => {
+                            Ok(r) if r.conflicts.is_empty() && r.errors.is_empty() => {
                                 tracing::info!(directory = %d.name, changes = r.changes.len(), "directory synced")
                             }
                             Ok(r) => {
-                                tracing::warn!(directory = %d.name, conflicts = ?r.conflicts, "directory not synced")
+                                tracing::warn!(directory = %d.name, conflicts = ?r.conflicts, errors = ?r.errors, "directory partly synced")
                             }
                             Err(e) => tracing::warn!(directory = %d.name, error = %e, "directory not synced"),
                         }

@@ -391,38 +391,38 @@ pub async fn login(
     // a wrong password take the same time and get the same answer.
     let stored = account.as_ref().and_then(|a| a.password_hash.clone());
     // an account a staff directory provisioned, without a password here, binds to it instead
-    // (crate::outbound::ldap)
-    let directory = match account.as_ref().filter(|_| stored.is_none()) {
+    // (crate::outbound::ldap); never for an account disabled or locked here (each guess would
+    // reach the directory and could lock the person out there)
+    let usable = |a: &&idp_core::model::Account| !a.disabled && a.locked_until.is_none_or(|u| u <= now);
+    let directory = match account.as_ref().filter(|_| stored.is_none()).filter(usable) {
         Some(a) => crate::outbound::ldap::bind_target(&state, &l.t, &a.id).await,
         None => None,
     };
-    let (ok, new_hash) = match directory {
-        Some((url, dn)) => match crate::outbound::ldap::bind(&url, &dn, &password).await {
-            Ok(ok) => (ok, None),
+    let hasher = state.hasher.clone();
+    let dummy = state.dummy_hash();
+    // At most one Argon2 computation per core at a time: more only adds memory and contention.
+    // (A directory's account is verified against the dummy too, so that it takes no less time.)
+    let permit = state.argon2_permits.acquire().await;
+    let typed = password.clone();
+    let verified = tokio::task::spawn_blocking(move || {
+        let ok = hasher.verify(&typed, stored.as_deref().unwrap_or(&dummy));
+        let rehash = ok && hasher.needs_rehash(stored.as_deref().unwrap_or_default());
+        (ok && stored.is_some(), rehash.then(|| hasher.hash(&idp_core::SystemEnv, &typed).ok()).flatten())
+    })
+    .await;
+    drop(permit);
+    let (mut ok, new_hash) = verified.unwrap_or((false, None));
+    if let Some((d, uuid)) = directory {
+        ok = match crate::outbound::ldap::check_password(&d, &uuid, &password).await {
+            Ok(ok) => ok,
             Err(why) => {
-                tracing::warn!(reason = %why, "a directory could not check a password");
+                tracing::warn!(directory = %d.name, reason = %why, "a directory could not check a password");
                 let page =
                     login_page(&l, &headers, Some(t.up_unavailable.into()), &login, StatusCode::BAD_GATEWAY);
                 return page;
             }
-        },
-        None => {
-            let hasher = state.hasher.clone();
-            let dummy = state.dummy_hash();
-            // At most one Argon2 computation per core at a time: more only adds memory and
-            // contention.
-            let permit = state.argon2_permits.acquire().await;
-            let verified = tokio::task::spawn_blocking(move || {
-                let ok = hasher.verify(&password, stored.as_deref().unwrap_or(&dummy));
-                let rehash = ok && hasher.needs_rehash(stored.as_deref().unwrap_or_default());
-                let new = rehash.then(|| hasher.hash(&idp_core::SystemEnv, &password).ok()).flatten();
-                (ok && stored.is_some(), new)
-            })
-            .await;
-            drop(permit);
-            verified.unwrap_or((false, None))
-        }
-    };
+        };
+    }
     let Some(account) = account else {
         // the same work as a failure of a real account (one counted write), so an unknown name
         // is not told apart by time either
