@@ -166,6 +166,7 @@ fn describe(dir: &Path, url: &str, parent: &str) -> PathBuf {
             "base_dn": BASE,
             "parent": parent,
             "unit_filter": "(&(objectClass=organizationalUnit)(!(ou=groups)))",
+            "disabled_filter": "(description=disabled)",
             "roles": {format!("cn=approvers,ou=groups,{BASE}"): ["approver"]},
         },
     });
@@ -295,5 +296,20 @@ async fn synced_from_slapd(backend: Backend) {
         "{info}"
     );
     assert_eq!(info["roles"], serde_json::json!(["approver"]));
+
+    // li is disabled in the directory: the membership ends and the directory's password no
+    // longer signs in
+    ldap.modify(&format!(
+        "{}changetype: modify\nadd: description\ndescription: disabled\n-\n\n",
+        line("dn", &format!("uid=li,ou=财政厅,{BASE}"))
+    ));
+    let fourth = s.ops.sync_directory(&d, false).await.unwrap();
+    assert!(fourth.changes.iter().any(|c| c.contains("disabled in the directory")), "{:?}", fourth.changes);
+    let li_m = s.ops.store.memberships(&li.id).await.unwrap();
+    assert!(li_m.iter().all(|m| m.revoked_at.is_some()), "{li_m:?}");
+    let b = Browser::new();
+    let (_, _, login) = b.get(&s, &url).await.page();
+    let (_, _, again) = b.sign_in(&s, &login, "li", "li-directory-pw").await.page();
+    assert!(again.contains("name=\"password\""), "refused: {again}");
 }
 crate::both_backends!(a_staff_directory_from_slapd, synced_from_slapd);
