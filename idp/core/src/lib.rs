@@ -39,6 +39,7 @@ pub mod ports;
 pub mod profile;
 pub mod realname;
 pub mod saml;
+pub mod scim;
 pub mod scope;
 pub mod signin;
 pub mod sm;

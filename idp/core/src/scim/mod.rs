@@ -1,0 +1,4 @@
+//! SCIM 2.0 (RFC 7643, RFC 7644): what the service provider for HR systems needs to read and
+//! check — filters and PATCH paths (`filter`). The resources and endpoints are the server's.
+
+pub mod filter;
