@@ -111,9 +111,35 @@ impl Back {
         failed(state, &self.l, headers, &self.upstream, why, &self.ip).await
     }
 
+    /// The connector's result for this return (`None`: no connector is configured), once it
+    /// is well formed (`check`, which also normalises it), issued to this sign-in and made
+    /// after it began (`issued`: its `bound_to` and time); otherwise the failure's page.
+    pub(crate) async fn redeemed<R>(
+        &self,
+        state: &AppState,
+        headers: &HeaderMap,
+        result: Option<Result<R, String>>,
+        check: fn(&mut R, i64) -> Result<(), &'static str>,
+        issued: fn(&R) -> (&str, i64),
+    ) -> Result<R, Response> {
+        let mut r = match result {
+            Some(Ok(r)) => r,
+            Some(Err(why)) => return Err(self.fail(state, headers, why).await),
+            None => return Err(self.fail(state, headers, "no connector is configured".into()).await),
+        };
+        if let Err(why) = check(&mut r, state.env().now()) {
+            return Err(self.fail(state, headers, why.into()).await);
+        }
+        let (bound_to, made_at) = issued(&r);
+        if let Err(why) = self.issued_here(bound_to, made_at) {
+            return Err(self.fail(state, headers, why).await);
+        }
+        Ok(r)
+    }
+
     /// Whether a result was issued to this sign-in: bound to the digest of its state, and
     /// made (by `made_at`) after it began.
-    pub(crate) fn issued_here(&self, bound_to: &str, made_at: i64) -> Result<(), String> {
+    fn issued_here(&self, bound_to: &str, made_at: i64) -> Result<(), String> {
         let digest = sha256_hex(self.state.as_bytes());
         if !idp_core::crypto::ct_eq(bound_to.as_bytes(), digest.as_bytes()) {
             return Err("the code was issued to another sign-in".into());

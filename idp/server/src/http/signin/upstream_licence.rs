@@ -25,7 +25,7 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, RawQuery};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use idp_core::licence::{Grant, Notification};
+use idp_core::licence::{Grant, LicenceResult, Notification};
 use idp_core::model::{Account, Upstream};
 use idp_core::org::{Membership, Organisation};
 use idp_core::realname;
@@ -70,20 +70,16 @@ pub async fn callback(
         Ok(b) => b,
         Err(page) => return page,
     };
-    let Some(connector) = state.licence() else {
-        return back.fail(&state, &headers, "no connector is configured".into()).await;
+    let result = match state.licence() {
+        Some(c) => Some(c.result(&state, &back.l.t, &back.code).await),
+        None => None,
     };
-    let now = state.env().now();
-    let mut result = match connector.result(&state, &back.l.t, &back.code).await {
+    let redeemed =
+        back.redeemed(&state, &headers, result, LicenceResult::check, |r| (&r.bound_to, r.verified_at));
+    let result = match redeemed.await {
         Ok(r) => r,
-        Err(why) => return back.fail(&state, &headers, why).await,
+        Err(page) => return page,
     };
-    if let Err(why) = result.check(now) {
-        return back.fail(&state, &headers, why.into()).await;
-    }
-    if let Err(why) = back.issued_here(&result.bound_to, result.verified_at) {
-        return back.fail(&state, &headers, why).await;
-    }
     let (l, u) = (&back.l, &back.upstream);
     let settings = u.settings.licence.clone().unwrap_or_default();
     let tenant_id = &l.t.tenant.id;

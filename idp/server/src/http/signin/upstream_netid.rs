@@ -17,6 +17,7 @@ use axum::extract::{ConnectInfo, Path, RawQuery};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use idp_core::model::Upstream;
+use idp_core::netid::NetidResult;
 
 use crate::http::State;
 use crate::http::pages::Lang;
@@ -67,21 +68,17 @@ pub async fn callback(
         Ok(b) => b,
         Err(page) => return page,
     };
-    let Some(connector) = state.netid() else {
-        return back.fail(&state, &headers, "no connector is configured".into()).await;
+    let result = match state.netid() {
+        Some(c) => Some(c.result(&state, &back.l.t, &back.code).await),
+        None => None,
     };
-    let now = state.env().now();
-    let mut result = match connector.result(&state, &back.l.t, &back.code).await {
+    // issued to this sign-in (its state), just now, and with the check asked for
+    let check = |r: &mut NetidResult, now| r.check(now);
+    let redeemed = back.redeemed(&state, &headers, result, check, |r| (&r.bound_to, r.verified_at));
+    let mut result = match redeemed.await {
         Ok(r) => r,
-        Err(why) => return back.fail(&state, &headers, why).await,
+        Err(page) => return page,
     };
-    if let Err(why) = result.check(now) {
-        return back.fail(&state, &headers, why.into()).await;
-    }
-    // the code was issued to this sign-in (its state), with the check asked for, just now
-    if let Err(why) = back.issued_here(&result.bound_to, result.verified_at) {
-        return back.fail(&state, &headers, why).await;
-    }
     let strength = idp_core::netid::strength;
     if strength(&result.mode) < strength(&back.started.mode) {
         let why = format!("the check {} is weaker than the {} asked for", result.mode, back.started.mode);
