@@ -18,8 +18,9 @@
 //!   its source (`licence:{upstream}:{authorisation}`, [`source`]); the next sign-in replaces
 //!   what the licence no longer says ([`plan`]), and a signed notification of a revoked
 //!   authorisation or a cancelled licence ends it at once. Roles granted here (account pages,
-//!   admin API) are this provider's and the licence does not touch them, except that a new
-//!   legal representative ends every earlier enterprise role, as on the account pages.
+//!   admin API) are this provider's and the licence does not touch them, except that when the
+//!   representation changes hands (someone else holds the representative's role here), every
+//!   earlier enterprise role ends, as on the account pages.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};

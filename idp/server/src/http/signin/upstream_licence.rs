@@ -5,8 +5,8 @@
 //!   `GET /t/{tenant}/upstream/{id}/licence/callback`. The result is checked
 //!   (`LicenceResult::check`), must have been issued to this sign-in, in a role the operator's
 //!   settings accept, for an enterprise in the organisation tree (or one the licence may add,
-//!   `create_enterprises`), and not as a legal representative the register here does not
-//!   name. It becomes the same `Answer` as any upstream's: the person (a keyed hash of the ID
+//!   `create_enterprises`), and not as a legal representative where the register here names
+//!   someone else. It becomes the same `Answer` as any upstream's: the person (a keyed hash of the ID
 //!   number as the subject, name and number as `verified_claims` of trust framework
 //!   `cn_business_licence`) and the enterprise role as `Answer::licence`.
 //! - **The role** is written when the session starts ([`grant`], from
@@ -86,7 +86,7 @@ pub async fn callback(
     let person_hash = realname::id_hash(&state.ops.kek, tenant_id, &result.id_number);
     let grant = result.grant(&u.id, &person_hash);
     // refused before anything is written: a role the operator does not accept, an enterprise
-    // that is not here (and may not be added), a representative the register does not name
+    // that is not here (and may not be added), a representative the register names otherwise
     let org = match state.store().organisation_by_uscc(tenant_id, &grant.uscc).await {
         Ok(o) => o,
         Err(e) => return crate::http::pages::error_page(l.lang, &e.into()),
