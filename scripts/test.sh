@@ -101,6 +101,14 @@ python3 -c 'import gmssl' 2>/dev/null || {
         python3 -m pip install -q --break-system-packages gmssl==3.2.2
 }
 
+# An HR system's SCIM client nobody here wrote (tests/e2e/scim.rs): PyPI scim2-client, over
+# httpx2 (its extra), with the scim2-models it checks every answer against.
+python3 -c 'import scim2_client.engines.httpx2' 2>/dev/null || {
+    python3 -m pip --version >/dev/null 2>&1 || need_pkg python3-pip
+    python3 -m pip install -q "scim2-client[httpx2]==0.13.2" scim2-models==0.12.3 2>/dev/null ||
+        python3 -m pip install -q --break-system-packages "scim2-client[httpx2]==0.13.2" scim2-models==0.12.3
+}
+
 # The upgrade test (idp/server/tests/upgrade.rs) builds the previous release from history.
 if [ "$(git rev-parse --is-shallow-repository 2>/dev/null)" = "true" ]; then
     git fetch --unshallow --quiet || echo "warning: a shallow clone; the upgrade test needs history" >&2

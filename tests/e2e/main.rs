@@ -60,6 +60,7 @@ mod refusals;
 mod rp;
 mod saml;
 mod saml_mellon;
+mod scim;
 mod scopes;
 mod second_factor_rules;
 mod selfservice;

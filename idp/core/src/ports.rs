@@ -11,6 +11,7 @@ use crate::model::{
     WebauthnCredential,
 };
 use crate::org::{Membership, Organisation};
+use crate::scim::Record as ScimRecord;
 use crate::token::TokenResponse;
 
 /// Records written together when tokens are issued (access tokens themselves are
@@ -203,9 +204,39 @@ pub trait UpstreamStore: Send + Sync {
     async fn delete_upstream_session(&self, sid: &str) -> Result<()>;
 }
 
-/// The whole storage port: its parts ([`OrgStore`], [`UpstreamStore`]) and the rest.
+/// What SCIM clients provisioned (`crate::scim::Record`) and the changes to accounts and
+/// organisations only SCIM makes, a part of [`Store`].
 #[async_trait]
-pub trait Store: OrgStore + UpstreamStore + Send + Sync + 'static {
+pub trait ScimStore: Send + Sync {
+    /// A client's resources of one kind, by id.
+    async fn scim_records(&self, tenant_id: &str, client_id: &str, kind: &str) -> Result<Vec<ScimRecord>>;
+    /// The record of an account (`User`) or department (`Group`), whichever client owns it.
+    async fn scim_record(&self, tenant_id: &str, kind: &str, id: &str) -> Result<Option<ScimRecord>>;
+    /// Adds a record; `false` when the resource has one (another client's, perhaps).
+    async fn insert_scim_record(&self, r: &ScimRecord) -> Result<bool>;
+    /// Replaces a record's data and times, setting `version` to `r.version`, only if it is
+    /// still at `r.version - 1` and owned by `r.client_id`; `false` otherwise (a lost update).
+    async fn update_scim_record(&self, r: &ScimRecord) -> Result<bool>;
+    /// Forgets a record; `false` if there was none.
+    async fn delete_scim_record(&self, tenant_id: &str, kind: &str, id: &str) -> Result<bool>;
+    /// Sets an account's username, name and (unverified) email; a changed email loses its
+    /// verification. `StoreError::Conflict` when the username is another account's.
+    async fn update_account_details(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        username: &str,
+        name: Option<&str>,
+        email: Option<&str>,
+        now: i64,
+    ) -> Result<bool>;
+    /// Renames an organisation; `false` if there is none.
+    async fn rename_organisation(&self, tenant_id: &str, id: &str, name: &str) -> Result<bool>;
+}
+
+/// The whole storage port: its parts ([`OrgStore`], [`UpstreamStore`], [`ScimStore`]) and the rest.
+#[async_trait]
+pub trait Store: OrgStore + UpstreamStore + ScimStore + Send + Sync + 'static {
     /// A short name of the backend for logs ("sqlite", "postgres").
     fn backend(&self) -> &'static str;
     /// Ping the database.

@@ -114,10 +114,13 @@ pub fn understood(requested: Vec<String>, also: &[String]) -> Vec<String> {
     requested.into_iter().filter(|s| info(s).is_some() || also.contains(s)).collect()
 }
 
-/// The scope values a tenant defines: the standard ones, `api` (a service's default) and the
-/// tenant's own API scopes.
+/// The scope values a tenant defines: the standard ones, `api` (a service's default), `scim`
+/// (the SCIM endpoints) and the tenant's own API scopes.
 pub fn defined(name: &str, tenant_api_scopes: &[String]) -> bool {
-    info(name).is_some() || name == "api" || tenant_api_scopes.iter().any(|s| s == name)
+    info(name).is_some()
+        || name == "api"
+        || name == crate::scim::SCOPE
+        || tenant_api_scopes.iter().any(|s| s == name)
 }
 
 /// Parses a space-separated scope string into distinct values in order. Refuses characters

@@ -175,6 +175,10 @@ pub struct ClientSettings {
     /// A SAML service provider's registration (type `saml`).
     #[serde(default, skip_serializing_if = "crate::saml::SamlSettings::is_empty")]
     pub saml: crate::saml::SamlSettings,
+    /// A SCIM client's registration (a `service` with the `scim` scope): where its groups go,
+    /// what its users' roles grant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scim: Option<crate::scim::Settings>,
 }
 
 fn self_only() -> Vec<String> {
@@ -214,6 +218,7 @@ impl Default for ClientSettings {
             refresh_reuse_seconds: None,
             cas: Default::default(),
             saml: Default::default(),
+            scim: None,
         }
     }
 }

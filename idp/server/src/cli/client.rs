@@ -100,6 +100,14 @@ pub enum ClientCmd {
         /// without revoking its family (for relying parties refreshing from several workers).
         #[arg(long, value_parser = clap::value_parser!(i64).range(0..=60))]
         refresh_reuse_seconds: Option<i64>,
+        /// A SCIM client (a service with the scim scope): the organisation its groups become
+        /// departments under (docs/scim.md).
+        #[arg(long)]
+        scim_parent: Option<String>,
+        /// What a SCIM user's role grants, as HR_ROLE=ROLE[,ROLE] (repeatable); a role the
+        /// mapping does not name is refused.
+        #[arg(long = "scim-role", requires = "scim_parent")]
+        scim_roles: Vec<String>,
     },
     List {
         #[command(flatten)]
@@ -163,6 +171,8 @@ pub(super) async fn client_command(ops: &Ops, json: bool, cmd: ClientCmd) -> any
             resources,
             resource_uri,
             refresh_reuse_seconds,
+            scim_parent,
+            scim_roles,
         } => {
             for r in resources.iter().chain(&resource_uri) {
                 crate::ops::clients::check_resource(r)?;
@@ -192,6 +202,16 @@ pub(super) async fn client_command(ops: &Ops, json: bool, cmd: ClientCmd) -> any
             };
             if !contexts.is_empty() {
                 settings.contexts = contexts;
+            }
+            if let Some(parent) = scim_parent {
+                let mut roles = std::collections::BTreeMap::new();
+                for r in scim_roles {
+                    let (from, to) = r
+                        .split_once('=')
+                        .ok_or_else(|| anyhow!("--scim-role is HR_ROLE=ROLE[,ROLE]: {r}"))?;
+                    roles.insert(from.to_string(), to.split(',').map(str::to_string).collect());
+                }
+                settings.scim = Some(idp_core::scim::Settings { parent, roles });
             }
             for uri in backchannel_logout_uri.iter().chain(&frontchannel_logout_uri) {
                 idp_core::logout::valid_uri(uri).map_err(|e| anyhow!("{uri}: {e}"))?;

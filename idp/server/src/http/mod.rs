@@ -26,6 +26,7 @@ pub mod netid_simulator;
 pub mod oidc;
 pub mod pages;
 pub mod saml;
+pub mod scim;
 pub mod session;
 pub mod signed_out;
 pub mod signin;
@@ -139,6 +140,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .merge(api)
         .merge(crate::admin::routes())
+        .merge(scim::routes())
         .merge(pages)
         .route("/", get(pages::home))
         .route("/t/{tenant}", get(pages::tenant_home))

@@ -448,6 +448,7 @@ impl Ops {
         self.check_cas_overlap(slug, Some(id), &client.settings).await?;
         self.check_admin_scope(slug, client.client_type, &mut client.settings)?;
         crate::ops::check_scopes_defined(&self.tenant(slug).await?, &client.settings)?;
+        self.check_scim(&client.tenant_id, client.client_type, &client.settings).await?;
         self.check_outbound(&client.settings)?;
         self.check_resources(&client.tenant_id, Some(id), client.client_type, &client.settings).await?;
         if client.client_type.needs_redirect_uri() && client.settings.redirect_uris.is_empty() {

@@ -68,6 +68,34 @@ pub fn check_scopes_defined(
     Ok(())
 }
 
+impl Ops {
+    /// A SCIM client is a service with both the `scim` scope and a registration (`scim`) whose
+    /// mapping keeps its own rules and whose parent organisation is in the tenant.
+    pub async fn check_scim(
+        &self,
+        tenant_id: &str,
+        kind: ClientType,
+        settings: &ClientSettings,
+    ) -> anyhow::Result<()> {
+        let scoped = settings.scope.split(' ').any(|s| s == idp_core::scim::SCOPE);
+        match &settings.scim {
+            None if scoped => {
+                bail!("a client with the scim scope needs its SCIM registration (scim.parent, scim.roles)")
+            }
+            None => Ok(()),
+            Some(_) if kind != ClientType::Service => bail!("only a service client provisions by SCIM"),
+            Some(_) if !scoped => bail!("a SCIM registration needs the scim scope"),
+            Some(scim) => {
+                scim.check().map_err(|e| anyhow!(e))?;
+                if self.store.organisation(tenant_id, &scim.parent).await?.is_none() {
+                    bail!("scim.parent: there is no organisation {:?} in this tenant", scim.parent);
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
 /// A client to register.
 #[derive(Debug, Clone)]
 pub struct NewClient {
@@ -525,6 +553,7 @@ impl Ops {
         }
         self.check_admin_scope(slug, new.client_type, &mut settings)?;
         check_scopes_defined(&tenant, &settings)?;
+        self.check_scim(&tenant.id, new.client_type, &settings).await?;
         self.check_outbound(&settings)?;
         self.check_resources(&tenant.id, None, new.client_type, &settings).await?;
         if settings

@@ -370,6 +370,7 @@ impl This {
             "DELETE FROM device_grants WHERE tenant_id = $1 AND account_id = $2",
             "DELETE FROM memberships WHERE tenant_id = $1 AND account_id = $2",
             "DELETE FROM directory_records WHERE tenant_id = $1 AND target = $2",
+            "DELETE FROM scim_resources WHERE tenant_id = $1 AND kind = 'User' AND id = $2",
         ] {
             sqlx::query(sql).bind(tenant_id).bind(account_id).execute(&mut *tx).await.map_err(map_err)?;
         }

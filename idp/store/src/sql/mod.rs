@@ -16,6 +16,7 @@ mod device;
 mod directory;
 mod identity;
 mod logout;
+mod scim;
 mod sealed;
 mod session;
 mod tenant;

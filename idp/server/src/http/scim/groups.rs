@@ -1,0 +1,181 @@
+//! SCIM Groups: the departments a client made under its registered parent organisation.
+//! `displayName` is the department's name; `members` are the users (of the same client) who
+//! are its staff, each membership carrying the roles the client's mapping gives the user's
+//! `roles`. Groups are not nested here (a member is a User). Deleting a group ends its
+//! memberships and releases the department from the client; the department itself stays,
+//! with its history, for an administrator to keep or remove.
+
+use std::collections::BTreeSet;
+
+use axum::http::StatusCode;
+use idp_core::org::{NewOrganisation, Organisation};
+use idp_core::scim::Record;
+use idp_core::scim::schema::{self, GROUPS, USERS};
+use serde_json::{Value, json};
+
+use super::{Result, Scim, ScimError, check_if_match, finish, users};
+
+pub const KIND: &str = "Group";
+
+async fn load(s: &Scim, id: &str) -> Result<(Record, Organisation)> {
+    let store = s.state.store();
+    let rec = store
+        .scim_record(s.tenant_id(), KIND, id)
+        .await?
+        .filter(|r| r.client_id == s.client.client_id)
+        .ok_or_else(ScimError::not_found)?;
+    let org = store.organisation(s.tenant_id(), id).await?.ok_or_else(ScimError::not_found)?;
+    Ok((rec, org))
+}
+
+async fn render(s: &Scim, rec: &Record, org: &Organisation) -> Result<Value> {
+    let mut v = rec.data.clone();
+    v["id"] = json!(org.id);
+    v["displayName"] = json!(org.name);
+    let mut members = vec![];
+    for m in s.memberships_in(&org.id).await? {
+        let account = s.state.store().account(s.tenant_id(), &m.account_id).await?;
+        members.push(json!({
+            "value": m.account_id,
+            "$ref": s.location(&USERS, &m.account_id),
+            "display": account.map(|a| a.username).unwrap_or_default(),
+            "type": "User",
+        }));
+    }
+    if !members.is_empty() {
+        v["members"] = Value::Array(members);
+    }
+    Ok(finish(&GROUPS, s.location(&GROUPS, &org.id), rec.created_at, rec.updated_at, v))
+}
+
+/// Every group the client made, as SCIM.
+pub async fn all(s: &Scim) -> Result<Vec<Value>> {
+    let mut out = vec![];
+    for rec in s.state.store().scim_records(s.tenant_id(), &s.client.client_id, KIND).await? {
+        if let Some(org) = s.state.store().organisation(s.tenant_id(), &rec.id).await? {
+            out.push(render(s, &rec, &org).await?);
+        }
+    }
+    Ok(out)
+}
+
+pub async fn read(s: &Scim, id: &str) -> Result<Value> {
+    let (rec, org) = load(s, id).await?;
+    render(s, &rec, &org).await
+}
+
+/// The department's name and its members (ids of the client's users), as the group says.
+async fn wanted(s: &Scim, c: &Value) -> Result<(String, BTreeSet<String>)> {
+    let name = c["displayName"].as_str().unwrap_or_default().trim().to_string();
+    if name.is_empty() || name.chars().count() > 128 {
+        return Err(ScimError::bad("invalidValue", "displayName has 1-128 characters."));
+    }
+    let mut members = BTreeSet::new();
+    for m in c.get("members").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default() {
+        if m.get("type").and_then(Value::as_str).is_some_and(|t| !t.eq_ignore_ascii_case("User")) {
+            return Err(ScimError::bad(
+                "invalidValue",
+                "A group's members are users: groups are not nested here.",
+            ));
+        }
+        let Some(id) = m.get("value").and_then(Value::as_str) else {
+            return Err(ScimError::bad("invalidValue", "A member needs its value (the user's id)."));
+        };
+        if users::load(s, id).await.is_err() {
+            return Err(ScimError::bad(
+                "invalidValue",
+                format!("{id:?} is not a user this client provisioned."),
+            ));
+        }
+        members.insert(id.to_string());
+    }
+    Ok((name, members))
+}
+
+/// The data kept: what the client wrote but the members (the memberships are their record).
+fn kept(mut c: Value) -> Value {
+    if let Some(o) = c.as_object_mut() {
+        o.remove("members");
+    }
+    c
+}
+
+/// Makes the department's staff (those the client made) the `wanted` users.
+async fn set_members(s: &Scim, org_id: &str, wanted: &BTreeSet<String>) -> Result<()> {
+    let current = s.memberships_in(org_id).await?;
+    for m in current.iter().filter(|m| !wanted.contains(&m.account_id)) {
+        s.end(m, "removed from the group").await?;
+    }
+    for id in wanted.iter().filter(|id| !current.iter().any(|m| &m.account_id == *id)) {
+        let (rec, _) = users::load(s, id).await?;
+        let roles = users::roles_of(s, &rec.data)?;
+        s.join(id, org_id, &roles).await?;
+    }
+    Ok(())
+}
+
+pub async fn create(s: &Scim, body: Value) -> Result<Value> {
+    let c = schema::clean(&GROUPS, &body)?;
+    let (name, members) = wanted(s, &c).await?;
+    let new = NewOrganisation { kind: "department".into(), name, ..Default::default() };
+    let org = s
+        .state
+        .ops
+        .add_organisation_by(&s.t.tenant.slug, Some(s.settings.parent.as_str()), new, &s.source)
+        .await
+        .map_err(|e| match e.downcast_ref::<idp_core::StoreError>() {
+            Some(_) => ScimError::failed(e),
+            None => ScimError::bad("invalidValue", e.to_string()),
+        })?;
+    let now = s.now();
+    let rec = Record {
+        tenant_id: s.tenant_id().to_string(),
+        client_id: s.client.client_id.clone(),
+        kind: KIND.into(),
+        id: org.id.clone(),
+        data: kept(c),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    if !s.state.store().insert_scim_record(&rec).await? {
+        return Err(ScimError::failed("the SCIM record of a new department could not be written"));
+    }
+    set_members(s, &org.id, &members).await?;
+    read(s, &org.id).await
+}
+
+/// PUT (`patch` false) or PATCH.
+pub async fn replace(s: &Scim, id: &str, body: Value, if_match: Option<&str>, patch: bool) -> Result<Value> {
+    let (rec, org) = load(s, id).await?;
+    let current = render(s, &rec, &org).await?;
+    check_if_match(if_match, &current)?;
+    let body = if patch { users::patched(&current, body, &["id"])? } else { body };
+    let c = schema::clean(&GROUPS, &body)?;
+    let (name, members) = wanted(s, &c).await?;
+    let next = Record { data: kept(c), version: rec.version + 1, updated_at: s.now(), ..rec };
+    if !s.state.store().update_scim_record(&next).await? {
+        return Err(ScimError::new(
+            StatusCode::CONFLICT,
+            None,
+            "The group changed while this request was written: read it and try again.",
+        ));
+    }
+    if name != org.name {
+        s.state.store().rename_organisation(s.tenant_id(), id, &name).await?;
+        s.audit("organisation_renamed", None, json!({"organisation": id, "from": org.name, "to": name}))
+            .await?;
+    }
+    set_members(s, id, &members).await?;
+    read(s, id).await
+}
+
+pub async fn delete(s: &Scim, id: &str, if_match: Option<&str>) -> Result<()> {
+    let (rec, org) = load(s, id).await?;
+    check_if_match(if_match, &render(s, &rec, &org).await?)?;
+    for m in s.memberships_in(id).await? {
+        s.end(&m, "the group was deleted").await?;
+    }
+    s.state.store().delete_scim_record(s.tenant_id(), KIND, id).await?;
+    s.audit("organisation_released", None, json!({"organisation": id, "name": org.name})).await
+}

@@ -1,0 +1,297 @@
+//! SCIM Users: the accounts a client provisioned. `userName` is the account's username,
+//! `active` its enabled state, the primary (or first) email its unverified email, `name`
+//! (formatted, else `displayName`, else family and given name) its name; the rest is kept as
+//! the client's data. `roles` decide the roles of the user's staff memberships, through the
+//! client's mapping. `groups` are read-only: membership is written on the Group.
+
+use axum::http::StatusCode;
+use idp_core::model::Account;
+use idp_core::scim::schema::{self, GROUPS, USERS};
+use idp_core::scim::{Record, filter, patch};
+use serde_json::{Value, json};
+
+use super::{Result, Scim, ScimError, check_if_match, finish};
+use crate::ops::NewAccount;
+
+pub const KIND: &str = "User";
+
+/// The record and account of a user the client provisioned.
+pub async fn load(s: &Scim, id: &str) -> Result<(Record, Account)> {
+    let store = s.state.store();
+    let rec = store
+        .scim_record(s.tenant_id(), KIND, id)
+        .await?
+        .filter(|r| r.client_id == s.client.client_id)
+        .ok_or_else(ScimError::not_found)?;
+    let account = store.account(s.tenant_id(), id).await?.ok_or_else(ScimError::not_found)?;
+    Ok((rec, account))
+}
+
+async fn render(s: &Scim, rec: &Record, account: &Account) -> Result<Value> {
+    let mut v = rec.data.clone();
+    v["id"] = json!(account.id);
+    v["userName"] = json!(account.username);
+    v["active"] = json!(!account.disabled);
+    let mut groups = vec![];
+    for m in s.memberships_of_account(&account.id).await? {
+        let org = s.state.store().organisation(s.tenant_id(), &m.organisation_id).await?;
+        groups.push(json!({
+            "value": m.organisation_id,
+            "$ref": s.location(&GROUPS, &m.organisation_id),
+            "display": org.map(|o| o.name).unwrap_or_default(),
+            "type": "direct",
+        }));
+    }
+    if !groups.is_empty() {
+        v["groups"] = Value::Array(groups);
+    }
+    let modified = rec.updated_at.max(account.updated_at);
+    Ok(finish(&USERS, s.location(&USERS, &account.id), rec.created_at, modified, v))
+}
+
+/// Every user the client provisioned, as SCIM.
+pub async fn all(s: &Scim) -> Result<Vec<Value>> {
+    let mut out = vec![];
+    for rec in s.state.store().scim_records(s.tenant_id(), &s.client.client_id, KIND).await? {
+        if let Some(account) = s.state.store().account(s.tenant_id(), &rec.id).await? {
+            out.push(render(s, &rec, &account).await?);
+        }
+    }
+    Ok(out)
+}
+
+pub async fn read(s: &Scim, id: &str) -> Result<Value> {
+    let (rec, account) = load(s, id).await?;
+    render(s, &rec, &account).await
+}
+
+/// What the account takes from a user's SCIM data.
+struct Fields {
+    username: String,
+    name: Option<String>,
+    email: Option<String>,
+    active: Option<bool>,
+    password: Option<String>,
+    /// The roles its staff memberships carry (the client's mapping of `roles`).
+    roles: Vec<String>,
+}
+
+fn text<'v>(v: &'v Value, pointer: &str) -> Option<&'v str> {
+    v.pointer(pointer).and_then(Value::as_str).map(str::trim).filter(|t| !t.is_empty())
+}
+
+/// A full name from its parts: a Chinese name is the family name then the given name, written
+/// together; others, given name first.
+fn joined(family: &str, given: &str) -> String {
+    let cjk = |t: &str| t.chars().any(|c| ('\u{2e80}'..='\u{9fff}').contains(&c));
+    if cjk(family) || cjk(given) { format!("{family}{given}") } else { format!("{given} {family}") }
+}
+
+/// The roles `data`'s `roles` grant under the client's mapping.
+pub fn roles_of(s: &Scim, data: &Value) -> Result<Vec<String>> {
+    let values: Vec<&str> = match data.get("roles") {
+        Some(Value::Array(items)) => items.iter().filter_map(|r| r.get("value")?.as_str()).collect(),
+        _ => vec![],
+    };
+    s.settings.roles_for(values).map_err(|v| {
+        ScimError::bad(
+            "invalidValue",
+            format!("The role {v:?} is not in this client's mapping (scim.roles)."),
+        )
+    })
+}
+
+fn fields(s: &Scim, c: &Value) -> Result<Fields> {
+    let username = c["userName"].as_str().unwrap_or_default().trim().to_lowercase();
+    if username.is_empty()
+        || username.chars().count() > 64
+        || username.chars().any(|ch| ch.is_control() || ch.is_whitespace())
+    {
+        return Err(ScimError::bad("invalidValue", "userName has 1-64 characters without spaces."));
+    }
+    let name = text(c, "/name/formatted")
+        .map(str::to_string)
+        .or_else(|| text(c, "/displayName").map(str::to_string))
+        .or_else(|| Some(joined(text(c, "/name/familyName")?, text(c, "/name/givenName")?)));
+    let emails = c.get("emails").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    let email = emails
+        .iter()
+        .find(|e| e.get("primary") == Some(&Value::Bool(true)))
+        .or(emails.first())
+        .and_then(|e| e.get("value")?.as_str())
+        .map(|e| e.trim().to_string());
+    if let Some(e) = &email
+        && (!e.contains('@') || e.len() > 254 || e.chars().any(char::is_whitespace))
+    {
+        return Err(ScimError::bad("invalidValue", "The email address is not valid."));
+    }
+    Ok(Fields {
+        username,
+        name,
+        email,
+        active: c.get("active").and_then(Value::as_bool),
+        password: c.get("password").and_then(Value::as_str).map(str::to_string),
+        roles: roles_of(s, c)?,
+    })
+}
+
+/// The data kept: what the client wrote, without the password.
+fn kept(mut c: Value) -> Value {
+    if let Some(o) = c.as_object_mut() {
+        o.remove("password");
+    }
+    c
+}
+
+/// The tenant's password rules, as a SCIM refusal.
+fn check_password(s: &Scim, pw: &str, f: &Fields) -> Result<()> {
+    let rules = s.t.tenant.settings.policy.password_rules();
+    let personal = [Some(f.username.as_str()), f.name.as_deref(), f.email.as_deref()];
+    let personal = idp_core::password::personal_words(&personal.into_iter().flatten().collect::<Vec<_>>());
+    idp_core::password::check_rules_for(pw, rules, &personal)
+        .map_err(|e| ScimError::bad("invalidValue", format!("password: {}", e.message())))
+}
+
+async fn taken(s: &Scim, username: &str, other_than: Option<&str>) -> Result<()> {
+    match s.state.store().account_by_login(s.tenant_id(), username).await? {
+        Some(a) if Some(a.id.as_str()) != other_than => {
+            Err(ScimError::conflict(format!("The userName {username:?} is taken in this tenant.")))
+        }
+        _ => Ok(()),
+    }
+}
+
+pub async fn create(s: &Scim, body: Value) -> Result<Value> {
+    let c = schema::clean(&USERS, &body)?;
+    let f = fields(s, &c)?;
+    taken(s, &f.username, None).await?;
+    if let Some(pw) = &f.password {
+        // checked here so that a refusal is SCIM's; the account is made (and it hashed) below
+        check_password(s, pw, &f)?;
+    }
+    let new = NewAccount {
+        username: f.username.clone(),
+        password: f.password.clone(),
+        name: f.name.clone(),
+        phone: None,
+        email: f.email.clone(),
+        roles: vec![],
+    };
+    let account = s.state.ops.add_account(&s.t.tenant.slug, new).await.map_err(|e| match e
+        .downcast_ref::<idp_core::StoreError>(
+    ) {
+        Some(_) => ScimError::failed(e),
+        None if e.to_string().contains("taken") => {
+            ScimError::conflict("The userName is taken in this tenant.")
+        }
+        None => ScimError::bad("invalidValue", e.to_string()),
+    })?;
+    let now = s.now();
+    let rec = Record {
+        tenant_id: s.tenant_id().to_string(),
+        client_id: s.client.client_id.clone(),
+        kind: KIND.into(),
+        id: account.id.clone(),
+        data: kept(c),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    let store = s.state.store();
+    if !matches!(store.insert_scim_record(&rec).await, Ok(true)) {
+        // nothing half-made: the account goes again
+        store.delete_account(s.tenant_id(), &account.id).await?;
+        return Err(ScimError::failed("the SCIM record of a new account could not be written"));
+    }
+    if f.active == Some(false) {
+        store.set_account_disabled(s.tenant_id(), &account.id, true, now).await?;
+    }
+    s.audit("account_registered", Some(&account.id), json!({})).await?;
+    read(s, &account.id).await
+}
+
+/// The resource a PATCH makes of `current` (read-only attributes must stay as they are).
+pub fn patched(current: &Value, body: Value, read_only: &[&str]) -> Result<Value> {
+    let req: patch::PatchRequest = serde_json::from_value(body)
+        .map_err(|e| ScimError::bad("invalidSyntax", format!("Not a PatchOp: {e}")))?;
+    if !req.schemas.iter().any(|x| x == patch::SCHEMA) {
+        return Err(ScimError::bad("invalidValue", format!("schemas must list {}", patch::SCHEMA)));
+    }
+    let mut base = current.clone();
+    if let Some(o) = base.as_object_mut() {
+        o.remove("meta");
+    }
+    let new = patch::apply(&base, &req).map_err(|e| ScimError::bad(e.scim_type(), e.to_string()))?;
+    for k in read_only {
+        if filter::get(&new, k) != filter::get(&base, k) {
+            return Err(ScimError::bad("mutability", format!("{k} is read-only.")));
+        }
+    }
+    Ok(new)
+}
+
+/// PUT (`patch` false) or PATCH.
+pub async fn replace(s: &Scim, id: &str, body: Value, if_match: Option<&str>, patch: bool) -> Result<Value> {
+    let (rec, account) = load(s, id).await?;
+    let current = render(s, &rec, &account).await?;
+    check_if_match(if_match, &current)?;
+    let body = if patch { patched(&current, body, &["id", "groups"])? } else { body };
+    let c = schema::clean(&USERS, &body)?;
+    let f = fields(s, &c)?;
+    if f.username != account.username {
+        taken(s, &f.username, Some(id)).await?;
+    }
+    let hash = match f.password.as_deref() {
+        Some(pw) => {
+            check_password(s, pw, &f)?;
+            Some(s.state.ops.password_hash(pw).map_err(ScimError::failed)?)
+        }
+        None => None,
+    };
+    let now = s.now();
+    let store = s.state.store();
+    // the version first: of two writes from the same version, one wins and the other is told
+    let next = Record { data: kept(c), version: rec.version + 1, updated_at: now, ..rec };
+    if !store.update_scim_record(&next).await? {
+        return Err(ScimError::new(
+            StatusCode::CONFLICT,
+            None,
+            "The user changed while this request was written: read it and try again.",
+        ));
+    }
+    store
+        .update_account_details(s.tenant_id(), id, &f.username, f.name.as_deref(), f.email.as_deref(), now)
+        .await?;
+    if let Some(hash) = hash {
+        store.set_password_hash(s.tenant_id(), id, &hash, now).await?;
+        s.audit("password_set", Some(id), json!({})).await?;
+    }
+    if let Some(active) = f.active
+        && active == account.disabled
+    {
+        store.set_account_disabled(s.tenant_id(), id, !active, now).await?;
+        if !active {
+            store.end_account_sessions(s.tenant_id(), id).await?;
+        }
+        s.audit(if active { "account_enabled" } else { "account_disabled" }, Some(id), json!({})).await?;
+    }
+    for m in s.memberships_of_account(id).await? {
+        if m.roles != f.roles {
+            s.end(&m, "the user's roles changed").await?;
+            s.join(id, &m.organisation_id, &f.roles).await?;
+        }
+    }
+    s.audit("account_updated", Some(id), json!({})).await?;
+    read(s, id).await
+}
+
+/// Deletes the account (its history stays in the audit trail), ending its memberships first.
+pub async fn delete(s: &Scim, id: &str, if_match: Option<&str>) -> Result<()> {
+    let (rec, account) = load(s, id).await?;
+    check_if_match(if_match, &render(s, &rec, &account).await?)?;
+    for m in s.memberships_of_account(id).await? {
+        s.end(&m, "the user was deleted").await?;
+    }
+    s.state.store().delete_account(s.tenant_id(), id).await?;
+    s.audit("account_deleted", Some(id), json!({"username": account.username})).await
+}

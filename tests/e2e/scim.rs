@@ -1,0 +1,275 @@
+//! The SCIM service provider, driven by PyPI `scim2-client` as an HR system (discovery, users
+//! with the enterprise extension, filters, pages, PATCH, PUT with ETags, groups, bulk,
+//! deletion: tests/interop/scim_client.py) and by hand for what an attacker tries: no token,
+//! a token of another tenant, of a client without the scope or registration, someone else's
+//! account, a role the mapping does not name, a stale version, malformed bodies. The staff it
+//! provisioned sign in with their first password and, acting as staff, a second factor.
+
+use std::process::Command;
+
+use idp_core::Env;
+use idp_core::model::{ClientSettings, ClientType};
+use idp_core::org::NewOrganisation;
+use idp_server::ops::NewClient;
+use serde_json::{Value, json};
+
+use crate::browser::{Browser, rp_http};
+use crate::common::{Backend, TestServer, auth_url};
+use crate::rp::{redeem, userinfo_of};
+
+const PASSWORD: &str = "Provisioned-by-HR-2026";
+const CORE: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+const ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+
+async fn token(s: &TestServer, id: &str, secret: &str, scope: &str) -> Value {
+    rp_http()
+        .post(format!("{}/token", s.issuer))
+        .basic_auth(id, Some(secret))
+        .form(&[("grant_type", "client_credentials"), ("scope", scope)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn scim_client(s: &TestServer, parent: &str, roles: Value) -> anyhow::Result<(String, String)> {
+    let settings = ClientSettings {
+        scim: Some(serde_json::from_value(json!({"parent": parent, "roles": roles})).unwrap()),
+        ..Default::default()
+    };
+    let new = NewClient {
+        name: "HR system".into(),
+        client_type: ClientType::Service,
+        redirect_uris: vec![],
+        post_logout_redirect_uris: vec![],
+        scope: Some("scim".into()),
+        settings: Some(settings),
+    };
+    let (c, secret) = s.ops.add_client("main", new).await?;
+    Ok((c.client_id, secret.unwrap()))
+}
+
+/// A request to the SCIM endpoints: (status, headers, JSON body or null).
+async fn call(
+    method: reqwest::Method,
+    url: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+    headers: &[(&str, &str)],
+) -> (u16, reqwest::header::HeaderMap, Value) {
+    let mut req = rp_http().request(method, url);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        req = req.header("content-type", "application/scim+json").body(b.to_string());
+    }
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    let text = res.text().await.unwrap();
+    (status, headers, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+fn is_error(body: &Value, status: &str) -> bool {
+    body["schemas"] == json!([ERROR]) && body["status"] == status
+}
+
+async fn provisioned(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    let gov = NewOrganisation {
+        kind: "government".into(),
+        name: "浙江省财政厅".into(),
+        level: Some("province".into()),
+        region_code: Some("330000".into()),
+        ..Default::default()
+    };
+    let parent = s.ops.add_organisation("main", None, gov).await.unwrap();
+    let roles = json!({"clerk": ["clerk"], "approver": ["approver", "clerk"]});
+    let (hr, hr_secret) = scim_client(&s, &parent.id, roles.clone()).await.unwrap();
+    let base = format!("{}/scim/v2", s.issuer);
+
+    // registrations the rules refuse: administration from a mapping, a parent not here, the
+    // scope without a registration
+    let admin = scim_client(&s, &parent.id, json!({"boss": ["org_admin"]})).await.unwrap_err();
+    assert!(admin.to_string().contains("by an administrator"), "{admin}");
+    let nowhere = scim_client(&s, "no-such-org", json!({})).await.unwrap_err();
+    assert!(nowhere.to_string().contains("no organisation"), "{nowhere}");
+    let bare = NewClient {
+        name: "x".into(),
+        client_type: ClientType::Service,
+        redirect_uris: vec![],
+        post_logout_redirect_uris: vec![],
+        scope: Some("scim".into()),
+        settings: None,
+    };
+    assert!(s.ops.add_client("main", bare).await.is_err(), "the scope alone is refused");
+
+    let t = token(&s, &hr, &hr_secret, "scim").await;
+    let at = t["access_token"].as_str().unwrap_or_else(|| panic!("a token: {t}")).to_string();
+
+    // discovery needs no token; everything else does
+    let (st, h, spc) =
+        call(reqwest::Method::GET, &format!("{base}/ServiceProviderConfig"), None, None, &[]).await;
+    assert_eq!((st, spc["etag"]["supported"].clone()), (200, json!(true)), "{spc}");
+    assert_eq!(h["content-type"], "application/scim+json");
+    let (st, h, body) = call(reqwest::Method::GET, &format!("{base}/Users"), None, None, &[]).await;
+    assert!(st == 401 && is_error(&body, "401") && h.contains_key("www-authenticate"), "{st} {body}");
+    let (st, _, _) =
+        call(reqwest::Method::GET, &format!("{base}/Users"), Some("not-a-token"), None, &[]).await;
+    assert_eq!(st, 401);
+    // another tenant does not take this tenant's token
+    s.ops.add_tenant("other", None).await.unwrap();
+    let other = format!("{}/t/other/scim/v2/Users", s.base);
+    let (st, _, _) = call(reqwest::Method::GET, &other, Some(&at), None, &[]).await;
+    assert_eq!(st, 401, "another tenant's token");
+    // a service without the scope
+    let plain = ClientSettings { scope: "api".into(), ..Default::default() };
+    let (svc, svc_secret) = s.add_client(ClientType::Service, plain).await;
+    let t2 = token(&s, &svc, svc_secret.as_deref().unwrap(), "api").await;
+    let (st, _, body) =
+        call(reqwest::Method::GET, &format!("{base}/Users"), t2["access_token"].as_str(), None, &[]).await;
+    assert!(st == 403 && is_error(&body, "403"), "{st} {body}");
+    assert_eq!(token(&s, &svc, svc_secret.as_deref().unwrap(), "scim").await["error"], "invalid_scope");
+
+    // scim2-client, as an HR system
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("interop/scim_client.py");
+    let out = Command::new("python3")
+        .arg(&script)
+        .args([&base, PASSWORD])
+        .env("SCIM_TOKEN", &at)
+        .output()
+        .expect("python3 runs (scripts/test.sh installs PyPI scim2-client)");
+    assert!(
+        out.status.success(),
+        "scim2-client: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let zhou = got["zhou"].as_str().unwrap().to_string();
+    let group = got["group"].as_str().unwrap().to_string();
+
+    // an account made otherwise is neither listed nor taken over
+    let citizen = s.add_account("citizen").await;
+    let (_, _, list) =
+        call(reqwest::Method::GET, &format!("{base}/Users?count=100"), Some(&at), None, &[]).await;
+    let ids: Vec<&str> =
+        list["Resources"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert!(!ids.contains(&citizen.as_str()) && ids.contains(&zhou.as_str()), "{list}");
+    let (st, _, _) =
+        call(reqwest::Method::GET, &format!("{base}/Users/{citizen}"), Some(&at), None, &[]).await;
+    assert_eq!(st, 404, "someone else's account");
+    let take = json!({"schemas": [CORE], "userName": "Citizen"});
+    let (st, _, body) =
+        call(reqwest::Method::POST, &format!("{base}/Users"), Some(&at), Some(take), &[]).await;
+    assert!(st == 409 && body["scimType"] == "uniqueness", "{st} {body}");
+    let del = format!("{base}/Users/{citizen}");
+    let (st, _, _) = call(reqwest::Method::DELETE, &del, Some(&at), None, &[]).await;
+    assert_eq!(st, 404);
+    assert!(s.ops.store.account(&s.tenant_id().await, &citizen).await.unwrap().is_some(), "untouched");
+
+    // a role the mapping does not name, a group with someone else as member, bad bodies
+    let boss = json!({"schemas": [CORE], "userName": "boss", "roles": [{"value": "org_admin"}]});
+    let (st, _, body) =
+        call(reqwest::Method::POST, &format!("{base}/Users"), Some(&at), Some(boss), &[]).await;
+    assert!(st == 400 && body["scimType"] == "invalidValue", "{st} {body}");
+    let grab = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "x", "members": [{"value": citizen}]});
+    let (st, _, _) = call(reqwest::Method::POST, &format!("{base}/Groups"), Some(&at), Some(grab), &[]).await;
+    assert_eq!(st, 400);
+    let (st, _, body) =
+        call(reqwest::Method::POST, &format!("{base}/Users"), Some(&at), Some(json!("[")), &[]).await;
+    assert!(st == 400 && is_error(&body, "400"), "{st} {body}");
+    let (st, _, body) =
+        call(reqwest::Method::GET, &format!("{base}/Users?filter=userName%20eq"), Some(&at), None, &[]).await;
+    assert!(st == 400 && body["scimType"] == "invalidFilter", "{body}");
+    let weak = json!({"schemas": [CORE], "userName": "weak.pw", "password": "123"});
+    let (st, _, body) =
+        call(reqwest::Method::POST, &format!("{base}/Users"), Some(&at), Some(weak), &[]).await;
+    assert!(st == 400 && body["detail"].as_str().unwrap().contains("password"), "{body}");
+
+    // ETags: a conditional read, a stale write
+    let url = format!("{base}/Users/{zhou}");
+    let (_, h, current) = call(reqwest::Method::GET, &url, Some(&at), None, &[]).await;
+    let etag = h["etag"].to_str().unwrap().to_string();
+    assert_eq!(current["meta"]["version"], etag.as_str());
+    let (st, _, _) = call(reqwest::Method::GET, &url, Some(&at), None, &[("if-none-match", &etag)]).await;
+    assert_eq!(st, 304);
+    let stale = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "path": "title", "value": "x"}]});
+    let (st, _, _) =
+        call(reqwest::Method::PATCH, &url, Some(&at), Some(stale.clone()), &[("if-match", "W/\"old\"")])
+            .await;
+    assert_eq!(st, 412);
+    let ro = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "path": "groups", "value": []}]});
+    let (st, _, body) = call(reqwest::Method::PATCH, &url, Some(&at), Some(ro), &[]).await;
+    assert!(st == 400 && body["scimType"] == "mutability", "{st} {body}");
+
+    // zhou.min signs in with the first password; acting as staff, a second factor
+    let staff =
+        ClientSettings { contexts: vec!["staff".into()], scope: "openid org".into(), ..Default::default() };
+    let (client, secret) = s.add_client(ClientType::Web, staff).await;
+    let url = auth_url(&s.issuer, &client, "").replace("scope=openid", "scope=openid%20org");
+    let (totp, _) = crate::step_up::enrol(&s, "zhou.min").await;
+    let b = Browser::new();
+    let (_, _, login) = b.get(&s, &url).await.page();
+    let (_, _, code_page) = b.sign_in(&s, &login, "zhou.min", PASSWORD).await.page();
+    assert!(code_page.contains("name=\"code\""), "the password, then the second factor: {code_page}");
+    let code = totp.code_at_step(s.env.now() / 30);
+    let cb = match crate::step_up::submit_code(&b, &s, &code_page, &code).await {
+        crate::browser::Step::Page { body, .. } if body.contains("value=\"allow\"") => {
+            b.consent(&s, &body, true).await.callback()
+        }
+        other => other.callback(),
+    };
+    let info = userinfo_of(&s, &redeem(&s, &client, secret.as_deref().unwrap(), &cb["code"]).await).await;
+    assert_eq!(
+        (info["act_as"].as_str(), info["org"]["name"].as_str()),
+        (Some("staff"), Some("预算处")),
+        "{info}"
+    );
+    assert_eq!(info["roles"], json!(["clerk"]));
+
+    // the role changes through SCIM: the membership follows; deactivation stops sign-ins
+    let promote = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [
+        {"op": "replace", "path": "roles", "value": [{"value": "approver"}]}]});
+    let user_url = format!("{base}/Users/{zhou}");
+    let (st, _, _) = call(reqwest::Method::PATCH, &user_url, Some(&at), Some(promote), &[]).await;
+    assert_eq!(st, 200);
+    let ms = s.ops.store.memberships(&zhou).await.unwrap();
+    let live: Vec<_> = ms.iter().filter(|m| m.revoked_at.is_none()).collect();
+    assert_eq!(live.len(), 1, "{ms:?}");
+    assert_eq!(
+        (live[0].organisation_id.as_str(), &live[0].roles),
+        (group.as_str(), &vec!["approver".to_string(), "clerk".to_string()])
+    );
+    let off = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [
+        {"op": "Replace", "path": "active", "value": "False"}]});
+    let (st, _, body) = call(reqwest::Method::PATCH, &user_url, Some(&at), Some(off), &[]).await;
+    assert_eq!((st, body["active"].clone()), (200, json!(false)), "{body}");
+    s.env.advance(30);
+    let b = Browser::new();
+    let (_, _, login) = b.get(&s, &url).await.page();
+    let (_, _, again) = b.sign_in(&s, &login, "zhou.min", PASSWORD).await.page();
+    assert!(!again.contains("name=\"code\""), "a disabled account goes no further: {again}");
+
+    // everything audited, with the client named
+    let events = s.ops.store.audit_events(&s.tenant_id().await, 200).await.unwrap();
+    for kind in [
+        "account_registered",
+        "membership_granted",
+        "membership_ended",
+        "account_disabled",
+        "account_deleted",
+    ] {
+        assert!(
+            events.iter().any(|e| e.kind == kind && e.detail["client"] == hr.as_str()),
+            "{kind} audited with the client"
+        );
+    }
+}
+crate::both_backends!(scim_provisioning, provisioned);
