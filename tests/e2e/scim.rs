@@ -37,6 +37,8 @@ async fn token(s: &TestServer, id: &str, secret: &str, scope: &str) -> Value {
 async fn scim_client(s: &TestServer, parent: &str, roles: Value) -> anyhow::Result<(String, String)> {
     let settings = ClientSettings {
         scim: Some(serde_json::from_value(json!({"parent": parent, "roles": roles})).unwrap()),
+        // in the tree of the parent's delegated administrators, who still may not manage it
+        organisation_id: Some(parent.to_string()),
         ..Default::default()
     };
     let new = NewClient {
@@ -209,6 +211,42 @@ async fn provisioned(backend: Backend) {
     let (st, _, body) = call(reqwest::Method::PATCH, &url, Some(&at), Some(ro), &[]).await;
     assert!(st == 400 && body["scimType"] == "mutability", "{st} {body}");
 
+    // a username that reads as a phone number would take that number's sign-in
+    let phone = json!({"schemas": [CORE], "userName": "13800138000"});
+    let (st, _, body) =
+        call(reqwest::Method::POST, &format!("{base}/Users"), Some(&at), Some(phone), &[]).await;
+    assert!(st == 400 && body["detail"].as_str().unwrap().contains("phone"), "{body}");
+    // a first password only: zhou.min has one
+    let again = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "add", "path": "password", "value": "Another-Password-2026"}]});
+    let (st, _, body) = call(reqwest::Method::PATCH, &url, Some(&at), Some(again), &[]).await;
+    assert!(st == 400 && body["scimType"] == "mutability", "{st} {body}");
+
+    // an account an administrator also gave roles to is the administrator's to lock, rename
+    // or delete; an administrator's lock is not undone by the feed's `active: true`
+    let qian = got["qian"].as_str().unwrap().to_string();
+    s.ops.add_membership("main", "qian.li", &parent.id, vec!["auditor".into()]).await.unwrap();
+    let qian_url = format!("{base}/Users/{qian}");
+    let (st, _, body) = call(reqwest::Method::DELETE, &qian_url, Some(&at), None, &[]).await;
+    assert!(st == 409 && body["scimType"] == "mutability", "{st} {body}");
+    let rename = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "path": "userName", "value": "qian.renamed"}]});
+    let (st, _, _) = call(reqwest::Method::PATCH, &qian_url, Some(&at), Some(rename), &[]).await;
+    assert_eq!(st, 409);
+    let lock = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "path": "active", "value": false}]});
+    let (st, _, _) = call(reqwest::Method::PATCH, &qian_url, Some(&at), Some(lock), &[]).await;
+    assert_eq!(st, 409);
+    s.ops.lock_account_by("main", &qian, true, "admin").await.unwrap();
+    let unlock = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "path": "active", "value": true}, {"op": "replace", "path": "title", "value": "科长"}]});
+    let (st, _, body) = call(reqwest::Method::PATCH, &qian_url, Some(&at), Some(unlock), &[]).await;
+    assert_eq!(
+        (st, body["active"].clone(), body["title"].clone()),
+        (200, json!(false), json!("科长")),
+        "{body}"
+    );
+    assert!(
+        s.ops.store.account(&s.tenant_id().await, &qian).await.unwrap().unwrap().disabled,
+        "still locked"
+    );
+
     // zhou.min signs in with the first password; acting as staff, a second factor
     let staff =
         ClientSettings { contexts: vec!["staff".into()], scope: "openid org".into(), ..Default::default() };
@@ -256,6 +294,28 @@ async fn provisioned(backend: Backend) {
     let (_, _, login) = b.get(&s, &url).await.page();
     let (_, _, again) = b.sign_in(&s, &login, "zhou.min", PASSWORD).await.page();
     assert!(!again.contains("name=\"code\""), "a disabled account goes no further: {again}");
+
+    // a delegated administrator of the parent may not take the HR system's secret (its tokens
+    // provision staff and roles wherever the operator registered it)
+    s.add_account("deleg").await;
+    s.ops.add_membership("main", "deleg", &parent.id, vec!["org_admin".into()]).await.unwrap();
+    let console = ClientSettings { scope: "openid admin".into(), admin_client: true, ..Default::default() };
+    let (console, console_secret) = s.add_client(ClientType::Web, console).await;
+    let (deleg_totp, _) = crate::step_up::enrol(&s, "deleg").await;
+    let deleg = crate::admin_api::token(
+        &s,
+        &console,
+        console_secret.as_deref().unwrap(),
+        "openid%20admin",
+        "deleg",
+        Some(&deleg_totp),
+    )
+    .await;
+    let api = crate::admin_api::Api { s: &s };
+    let (st, _) = api.call("POST", &format!("main/clients/{hr}/rotate-secret"), Some(&deleg), None).await;
+    assert_eq!(st, 403, "a SCIM client is the system administrators'");
+    let (st, _) = api.call("GET", &format!("main/clients/{hr}"), Some(&deleg), None).await;
+    assert_eq!(st, 403);
 
     // everything audited, with the client named
     let events = s.ops.store.audit_events(&s.tenant_id().await, 200).await.unwrap();

@@ -22,8 +22,10 @@ pub const BULK_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRespo
 
 /// The longest string value kept (an HR record's field, not a document).
 pub const MAX_STRING: usize = 1024;
-/// The most values a multi-valued attribute may have.
+/// The most values a multi-valued attribute may have (a group's members: [`MAX_MEMBERS`]).
 pub const MAX_VALUES: usize = 50;
+/// The most members a group may have (a department's staff; the body limit bounds it too).
+pub const MAX_MEMBERS: usize = 2000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Type {
@@ -379,7 +381,7 @@ fn clean_scalar(a: &Attr, v: &Value, at: &str) -> Result<Value, Invalid> {
             if t.chars().count() > MAX_STRING {
                 return invalid(format!("{at} is longer than {MAX_STRING} characters"));
             }
-            if t.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+            if t.chars().any(char::is_control) {
                 return invalid(format!("{at} holds control characters"));
             }
             Ok(v.clone())
@@ -414,8 +416,9 @@ fn clean_attr(a: &Attr, v: &Value, at: &str) -> Result<Option<Value>, Invalid> {
         Value::Array(items) => items.iter().collect(),
         other => vec![other],
     };
-    if items.len() > MAX_VALUES {
-        return invalid(format!("{at} has more than {MAX_VALUES} values"));
+    let most = if a.name == "members" { MAX_MEMBERS } else { MAX_VALUES };
+    if items.len() > most {
+        return invalid(format!("{at} has more than {most} values"));
     }
     let mut out = Vec::with_capacity(items.len());
     for item in items.into_iter().filter(|i| !i.is_null()) {

@@ -42,6 +42,11 @@ async fn target(state: &AppState, t: &TenantCtx, c: &Caller, id: &str) -> Result
     if client.settings.admin_client && !c.system() {
         return Err(forbidden());
     }
+    // so is a SCIM client: its secret provisions staff into departments and roles wherever
+    // the operator registered it, which no subtree bounds
+    if client.settings.scim.is_some() && !c.system() {
+        return Err(forbidden());
+    }
     let path = path_of(state, t, client.settings.organisation_id.as_deref()).await?;
     if c.may(Action::ManageClients, path.as_deref()) { Ok(client) } else { Err(forbidden()) }
 }

@@ -49,15 +49,22 @@ fn resolve(text: &str, ids: &HashMap<String, String>) -> Result<String> {
     }
 }
 
+/// Resolves the references where RFC 7644 §3.7.2 puts them: a `value` naming a resource (a
+/// group's member, a manager), in a resource or a PATCH's operations; other text stays as
+/// written, even when it begins with `bulkId:`.
 fn resolve_all(v: Value, ids: &HashMap<String, String>) -> Result<Value> {
     Ok(match v {
-        Value::String(t) => Value::String(resolve(&t, ids)?),
         Value::Array(items) => {
             Value::Array(items.into_iter().map(|i| resolve_all(i, ids)).collect::<Result<_>>()?)
         }
-        Value::Object(o) => {
-            Value::Object(o.into_iter().map(|(k, v)| Ok((k, resolve_all(v, ids)?))).collect::<Result<_>>()?)
-        }
+        Value::Object(o) => Value::Object(
+            o.into_iter()
+                .map(|(k, v)| match v {
+                    Value::String(t) if k == "value" => Ok((k, Value::String(resolve(&t, ids)?))),
+                    other => Ok((k, resolve_all(other, ids)?)),
+                })
+                .collect::<Result<_>>()?,
+        ),
         other => other,
     })
 }

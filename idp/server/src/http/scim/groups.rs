@@ -123,10 +123,9 @@ pub async fn create(s: &Scim, body: Value) -> Result<Value> {
         .ops
         .add_organisation_by(&s.t.tenant.slug, Some(s.settings.parent.as_str()), new, &s.source)
         .await
-        .map_err(|e| match e.downcast_ref::<idp_core::StoreError>() {
-            Some(_) => ScimError::failed(e),
-            None => ScimError::bad("invalidValue", e.to_string()),
-        })?;
+        // the name was checked above; what is left is the registration's parent gone, or a
+        // failure of this server
+        .map_err(ScimError::failed)?;
     let now = s.now();
     let rec = Record {
         tenant_id: s.tenant_id().to_string(),

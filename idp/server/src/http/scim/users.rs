@@ -29,6 +29,9 @@ pub async fn load(s: &Scim, id: &str) -> Result<(Record, Account)> {
 
 async fn render(s: &Scim, rec: &Record, account: &Account) -> Result<Value> {
     let mut v = rec.data.clone();
+    if let Some(o) = v.as_object_mut() {
+        o.remove(DISABLED_BY_CLIENT);
+    }
     v["id"] = json!(account.id);
     v["userName"] = json!(account.username);
     v["active"] = json!(!account.disabled);
@@ -109,6 +112,11 @@ fn fields(s: &Scim, c: &Value) -> Result<Fields> {
     {
         return Err(ScimError::bad("invalidValue", "userName has 1-64 characters without spaces."));
     }
+    // a username that reads as a phone number would take that number's sign-in (logins match
+    // usernames first), and a 409 would tell whether it is registered here
+    if idp_core::sms::normalise_phone(&username).is_some() {
+        return Err(ScimError::bad("invalidValue", "userName must not be a phone number."));
+    }
     let name = text(c, "/name/formatted")
         .map(str::to_string)
         .or_else(|| text(c, "/displayName").map(str::to_string))
@@ -135,12 +143,48 @@ fn fields(s: &Scim, c: &Value) -> Result<Fields> {
     })
 }
 
+/// Kept in a record's data (never in a client's: `schema::clean` drops unknown names, and
+/// answers leave it out) when this client disabled the account, so that `active: true`
+/// re-enables only what the client itself disabled, never an administrator's lock.
+const DISABLED_BY_CLIENT: &str = "_disabledByClient";
+
 /// The data kept: what the client wrote, without the password.
-fn kept(mut c: Value) -> Value {
+fn kept(mut c: Value, disabled_by_client: bool) -> Value {
     if let Some(o) = c.as_object_mut() {
         o.remove("password");
+        if disabled_by_client {
+            o.insert(DISABLED_BY_CLIENT.into(), Value::Bool(true));
+        }
     }
     c
+}
+
+/// Whether the account holds more than this client gave it: an account role (every one is
+/// staff or administration), or a live membership from elsewhere (an administrator, the
+/// licence, a directory, another client). Its way in (username, password, whether it may sign
+/// in) and its existence are then an administrator's to change, not an HR feed's.
+async fn beyond_client(s: &Scim, account: &Account) -> Result<bool> {
+    if !account.roles.is_empty() {
+        return Ok(true);
+    }
+    let now = s.now();
+    let all = s.state.store().memberships(&account.id).await?;
+    Ok(all.iter().any(|m| m.active(now) && m.source.as_deref() != Some(s.source.as_str())))
+}
+
+fn managed_here(what: &str) -> ScimError {
+    ScimError::new(
+        StatusCode::CONFLICT,
+        Some("mutability"),
+        format!("{what}: the account holds roles granted here, and an administrator manages it now."),
+    )
+}
+
+/// A new password's hash, off the async threads and under the server's Argon2 permits.
+async fn hash(s: &Scim, pw: &str) -> Result<String> {
+    crate::http::account::password::hash_new(&s.state, pw)
+        .await
+        .ok_or_else(|| ScimError::failed("a password could not be hashed"))
 }
 
 /// The tenant's password rules, as a SCIM refusal.
@@ -169,22 +213,27 @@ pub async fn create(s: &Scim, body: Value) -> Result<Value> {
         // checked here so that a refusal is SCIM's; the account is made (and it hashed) below
         check_password(s, pw, &f)?;
     }
+    let hash = match &f.password {
+        Some(pw) => Some(hash(s, pw).await?),
+        None => None,
+    };
     let new = NewAccount {
         username: f.username.clone(),
-        password: f.password.clone(),
+        password: None,
         name: f.name.clone(),
         phone: None,
         email: f.email.clone(),
         roles: vec![],
     };
+    // everything the operation checks was checked above: what it still refuses is a race
+    // for the username, or a failure of this server
     let account = s.state.ops.add_account(&s.t.tenant.slug, new).await.map_err(|e| match e
         .downcast_ref::<idp_core::StoreError>(
     ) {
-        Some(_) => ScimError::failed(e),
         None if e.to_string().contains("taken") => {
             ScimError::conflict("The userName is taken in this tenant.")
         }
-        None => ScimError::bad("invalidValue", e.to_string()),
+        _ => ScimError::failed(e),
     })?;
     let now = s.now();
     let rec = Record {
@@ -192,19 +241,28 @@ pub async fn create(s: &Scim, body: Value) -> Result<Value> {
         client_id: s.client.client_id.clone(),
         kind: KIND.into(),
         id: account.id.clone(),
-        data: kept(c),
+        data: kept(c, f.active == Some(false)),
         version: 1,
         created_at: now,
         updated_at: now,
     };
     let store = s.state.store();
-    if !matches!(store.insert_scim_record(&rec).await, Ok(true)) {
-        // nothing half-made: the account goes again
+    let finished = async {
+        if !store.insert_scim_record(&rec).await? {
+            return Err(ScimError::failed("the SCIM record of a new account could not be written"));
+        }
+        if let Some(hash) = &hash {
+            store.set_password_hash(s.tenant_id(), &account.id, hash, now).await?;
+        }
+        if f.active == Some(false) {
+            store.set_account_disabled(s.tenant_id(), &account.id, true, now).await?;
+        }
+        Ok(())
+    };
+    if let Err(e) = finished.await {
+        // nothing half-made: the account (and its record) go again
         store.delete_account(s.tenant_id(), &account.id).await?;
-        return Err(ScimError::failed("the SCIM record of a new account could not be written"));
-    }
-    if f.active == Some(false) {
-        store.set_account_disabled(s.tenant_id(), &account.id, true, now).await?;
+        return Err(e);
     }
     s.audit("account_registered", Some(&account.id), json!({})).await?;
     read(s, &account.id).await
@@ -238,20 +296,45 @@ pub async fn replace(s: &Scim, id: &str, body: Value, if_match: Option<&str>, pa
     let body = if patch { patched(&current, body, &["id", "groups"])? } else { body };
     let c = schema::clean(&USERS, &body)?;
     let f = fields(s, &c)?;
+    let beyond = beyond_client(s, &account).await?;
     if f.username != account.username {
+        if beyond {
+            return Err(managed_here("userName"));
+        }
         taken(s, &f.username, Some(id)).await?;
     }
     let hash = match f.password.as_deref() {
+        // a first password only: once the account has one, it is the person's to change
+        Some(_) if account.password_hash.is_some() => {
+            return Err(ScimError::bad(
+                "mutability",
+                "The account has a password: the person changes it now.",
+            ));
+        }
+        Some(_) if beyond => return Err(managed_here("password")),
         Some(pw) => {
             check_password(s, pw, &f)?;
-            Some(s.state.ops.password_hash(pw).map_err(ScimError::failed)?)
+            Some(hash(s, pw).await?)
         }
         None => None,
+    };
+    let was_ours = rec.data.get(DISABLED_BY_CLIENT) == Some(&Value::Bool(true));
+    // `active` as asked, where this client may decide it: it disables what is enabled (unless
+    // an administrator manages the account), and enables only what it disabled itself
+    let toggle = match f.active {
+        Some(false) if !account.disabled && beyond => return Err(managed_here("active")),
+        Some(false) if !account.disabled => Some(false),
+        Some(true) if account.disabled && was_ours => Some(true),
+        _ => None,
+    };
+    let disabled_by_client = match toggle {
+        Some(v) => !v,
+        None => was_ours && account.disabled,
     };
     let now = s.now();
     let store = s.state.store();
     // the version first: of two writes from the same version, one wins and the other is told
-    let next = Record { data: kept(c), version: rec.version + 1, updated_at: now, ..rec };
+    let next = Record { data: kept(c, disabled_by_client), version: rec.version + 1, updated_at: now, ..rec };
     if !store.update_scim_record(&next).await? {
         return Err(ScimError::new(
             StatusCode::CONFLICT,
@@ -266,12 +349,11 @@ pub async fn replace(s: &Scim, id: &str, body: Value, if_match: Option<&str>, pa
         store.set_password_hash(s.tenant_id(), id, &hash, now).await?;
         s.audit("password_set", Some(id), json!({})).await?;
     }
-    if let Some(active) = f.active
-        && active == account.disabled
-    {
+    if let Some(active) = toggle {
         store.set_account_disabled(s.tenant_id(), id, !active, now).await?;
         if !active {
-            store.end_account_sessions(s.tenant_id(), id).await?;
+            // with the logouts the applications it signed in to are told of
+            s.state.ops.end_account_sessions(s.tenant_id(), id).await.map_err(ScimError::failed)?;
         }
         s.audit(if active { "account_enabled" } else { "account_disabled" }, Some(id), json!({})).await?;
     }
@@ -289,9 +371,13 @@ pub async fn replace(s: &Scim, id: &str, body: Value, if_match: Option<&str>, pa
 pub async fn delete(s: &Scim, id: &str, if_match: Option<&str>) -> Result<()> {
     let (rec, account) = load(s, id).await?;
     check_if_match(if_match, &render(s, &rec, &account).await?)?;
+    if beyond_client(s, &account).await? {
+        return Err(managed_here("DELETE"));
+    }
     for m in s.memberships_of_account(id).await? {
         s.end(&m, "the user was deleted").await?;
     }
+    s.state.ops.end_account_sessions(s.tenant_id(), id).await.map_err(ScimError::failed)?;
     s.state.store().delete_account(s.tenant_id(), id).await?;
     s.audit("account_deleted", Some(id), json!({"username": account.username})).await
 }
