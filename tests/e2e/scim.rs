@@ -167,6 +167,17 @@ async fn provisioned(backend: Backend) {
     let (st, _, _) =
         call(reqwest::Method::GET, &format!("{base}/Users/{citizen}"), Some(&at), None, &[]).await;
     assert_eq!(st, 404, "someone else's account");
+    // an HR system's lookup by userName or id reads that one user, and only its own
+    for (filter, found) in [
+        ("userName%20eq%20%22ZHOU.MIN%22".to_string(), 1),
+        ("userName%20eq%20%22citizen%22".to_string(), 0),
+        (format!("id%20eq%20%22{citizen}%22"), 0),
+        (format!("id%20eq%20%22{zhou}%22%20and%20title%20pr"), 1),
+    ] {
+        let (_, _, l) =
+            call(reqwest::Method::GET, &format!("{base}/Users?filter={filter}"), Some(&at), None, &[]).await;
+        assert_eq!(l["totalResults"], found, "{filter}: {l}");
+    }
     let take = json!({"schemas": [CORE], "userName": "Citizen"});
     let (st, _, body) =
         call(reqwest::Method::POST, &format!("{base}/Users"), Some(&at), Some(take), &[]).await;

@@ -158,7 +158,32 @@ fn compare(a: Option<&Value>, b: Option<&Value>, exact: bool) -> Ordering {
     }
 }
 
+/// The value `f` requires `attr` (a core attribute) to equal, if it does: `attr eq "v"`, alone
+/// or as a side of an `and`.
+fn equals<'f>(f: &'f Filter, attr: &str) -> Option<&'f str> {
+    match f {
+        Filter::Compare(p, filter::Op::Eq, Value::String(v))
+            if p.sub.is_none()
+                && p.attr.eq_ignore_ascii_case(attr)
+                && p.urn.as_deref().is_none_or(|u| {
+                    u.to_ascii_lowercase().starts_with("urn:ietf:params:scim:schemas:core:")
+                }) =>
+        {
+            Some(v)
+        }
+        Filter::And(a, b) => equals(a, attr).or_else(|| equals(b, attr)),
+        _ => None,
+    }
+}
+
 impl Search {
+    /// The value the filter requires a core attribute to equal (`userName eq "li"`), so that
+    /// the caller can read that one resource instead of every one; the filter itself is still
+    /// applied to what it reads.
+    pub fn equals(&self, attr: &str) -> Option<&str> {
+        equals(self.filter.as_ref()?, attr)
+    }
+
     /// The `ListResponse` of `resources` (all a client may see, unprojected): those matching
     /// the filter, sorted, the page asked for, each with the attributes asked for.
     pub fn answer(&self, rt: &ResourceType, mut resources: Vec<Value>) -> Value {

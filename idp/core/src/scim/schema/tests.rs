@@ -123,6 +123,13 @@ fn lists_filter_sort_and_page() {
     assert_eq!((none["totalResults"].clone(), none.get("Resources")), (json!(0), None));
     let zero = q(&[("count", "0")]).answer(&USERS, people.clone());
     assert_eq!((zero["totalResults"].clone(), zero["itemsPerPage"].clone()), (json!(4), json!(0)));
+    let narrowed = q(&[("filter", "title pr and USERNAME eq \"Li\"")]);
+    assert_eq!(narrowed.equals("userName"), Some("Li"));
+    assert_eq!(
+        q(&[("filter", "userName eq \"a\" or title pr")]).equals("userName"),
+        None,
+        "an or reads everything"
+    );
     let bad = Query::from_pairs([("filter", "userName eq")]).unwrap().check(&USERS).unwrap_err();
     assert_eq!(bad.scim_type, "invalidFilter");
     assert!(Query::from_pairs([("count", "x")]).is_err());

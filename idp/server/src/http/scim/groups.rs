@@ -5,11 +5,12 @@
 //! memberships and releases the department from the client; the department itself stays,
 //! with its history, for an administrator to keep or remove.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use axum::http::StatusCode;
-use idp_core::org::{NewOrganisation, Organisation};
+use idp_core::org::{Membership, NewOrganisation, Organisation};
 use idp_core::scim::Record;
+use idp_core::scim::list::Search;
 use idp_core::scim::schema::{self, GROUPS, USERS};
 use serde_json::{Value, json};
 
@@ -29,16 +30,36 @@ async fn load(s: &Scim, id: &str) -> Result<(Record, Organisation)> {
 }
 
 async fn render(s: &Scim, rec: &Record, org: &Organisation) -> Result<Value> {
+    let memberships = s.memberships_in(&org.id).await?;
+    render_with(s, rec, org, &memberships, &mut HashMap::new()).await
+}
+
+/// A group as SCIM, with the client's live `memberships` in it and a cache of usernames.
+async fn render_with(
+    s: &Scim,
+    rec: &Record,
+    org: &Organisation,
+    memberships: &[Membership],
+    usernames: &mut HashMap<String, String>,
+) -> Result<Value> {
     let mut v = rec.data.clone();
     v["id"] = json!(org.id);
     v["displayName"] = json!(org.name);
     let mut members = vec![];
-    for m in s.memberships_in(&org.id).await? {
-        let account = s.state.store().account(s.tenant_id(), &m.account_id).await?;
+    for m in memberships {
+        let username = match usernames.get(&m.account_id) {
+            Some(u) => u.clone(),
+            None => {
+                let account = s.state.store().account(s.tenant_id(), &m.account_id).await?;
+                let u = account.map(|a| a.username).unwrap_or_default();
+                usernames.insert(m.account_id.clone(), u.clone());
+                u
+            }
+        };
         members.push(json!({
             "value": m.account_id,
             "$ref": s.location(&USERS, &m.account_id),
-            "display": account.map(|a| a.username).unwrap_or_default(),
+            "display": username,
             "type": "User",
         }));
     }
@@ -48,12 +69,31 @@ async fn render(s: &Scim, rec: &Record, org: &Organisation) -> Result<Value> {
     Ok(finish(&GROUPS, s.location(&GROUPS, &org.id), rec.created_at, rec.updated_at, v))
 }
 
-/// Every group the client made, as SCIM.
-pub async fn all(s: &Scim) -> Result<Vec<Value>> {
+/// The groups the client made that a search may match, as SCIM (the one its filter names by
+/// `id` when it does, else all).
+pub async fn all(s: &Scim, search: &Search) -> Result<Vec<Value>> {
+    let store = s.state.store();
+    let records = match search.equals("id") {
+        Some(id) => store
+            .scim_record(s.tenant_id(), KIND, id)
+            .await?
+            .filter(|r| r.client_id == s.client.client_id)
+            .into_iter()
+            .collect(),
+        None => store.scim_records(s.tenant_id(), &s.client.client_id, KIND).await?,
+    };
+    // the client's memberships at once, not one read per group
+    let now = s.now();
+    let mut by_org: HashMap<String, Vec<Membership>> = HashMap::new();
+    for m in store.memberships_from(s.tenant_id(), &s.source).await?.into_iter().filter(|m| m.active(now)) {
+        by_org.entry(m.organisation_id.clone()).or_default().push(m);
+    }
+    let mut usernames = HashMap::new();
     let mut out = vec![];
-    for rec in s.state.store().scim_records(s.tenant_id(), &s.client.client_id, KIND).await? {
-        if let Some(org) = s.state.store().organisation(s.tenant_id(), &rec.id).await? {
-            out.push(render(s, &rec, &org).await?);
+    for rec in records {
+        if let Some(org) = store.organisation(s.tenant_id(), &rec.id).await? {
+            let ms = by_org.get(&rec.id).map(Vec::as_slice).unwrap_or_default();
+            out.push(render_with(s, &rec, &org, ms, &mut usernames).await?);
         }
     }
     Ok(out)

@@ -406,10 +406,10 @@ fn project_default(kind: Kind, v: Value) -> Value {
     schema::project(rt_of(kind), v, &[], &[])
 }
 
-async fn resources(s: &Scim, kind: Kind) -> Result<Vec<Value>> {
+async fn resources(s: &Scim, kind: Kind, search: &idp_core::scim::list::Search) -> Result<Vec<Value>> {
     match kind {
-        Kind::User => users::all(s).await,
-        Kind::Group => groups::all(s).await,
+        Kind::User => users::all(s, search).await,
+        Kind::Group => groups::all(s, search).await,
     }
 }
 
@@ -433,7 +433,10 @@ async fn list(
         let pairs: Vec<(String, String)> = url::form_urlencoded::parse(q.as_bytes()).into_owned().collect();
         let query = Query::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
         let search = query.check(rt_of(kind))?;
-        Ok::<_, ScimError>(scim_json(StatusCode::OK, &search.answer(rt_of(kind), resources(&s, kind).await?)))
+        Ok::<_, ScimError>(scim_json(
+            StatusCode::OK,
+            &search.answer(rt_of(kind), resources(&s, kind, &search).await?),
+        ))
     };
     run.await.unwrap_or_else(IntoResponse::into_response)
 }
@@ -458,7 +461,7 @@ async fn search(
         let query: Query =
             serde_json::from_value(body).map_err(|e| ScimError::bad("invalidSyntax", e.to_string()))?;
         let search = query.check(rt_of(kind))?;
-        Ok(scim_json(StatusCode::OK, &search.answer(rt_of(kind), resources(&s, kind).await?)))
+        Ok(scim_json(StatusCode::OK, &search.answer(rt_of(kind), resources(&s, kind, &search).await?)))
     };
     run.await.unwrap_or_else(IntoResponse::into_response)
 }

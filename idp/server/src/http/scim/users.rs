@@ -4,8 +4,12 @@
 //! the client's data. `roles` decide the roles of the user's staff memberships, through the
 //! client's mapping. `groups` are read-only: membership is written on the Group.
 
+use std::collections::HashMap;
+
 use axum::http::StatusCode;
 use idp_core::model::Account;
+use idp_core::org::Membership;
+use idp_core::scim::list::Search;
 use idp_core::scim::schema::{self, GROUPS, USERS};
 use idp_core::scim::{Record, filter, patch};
 use serde_json::{Value, json};
@@ -28,6 +32,18 @@ pub async fn load(s: &Scim, id: &str) -> Result<(Record, Account)> {
 }
 
 async fn render(s: &Scim, rec: &Record, account: &Account) -> Result<Value> {
+    let memberships = s.memberships_of_account(&account.id).await?;
+    render_with(s, rec, account, &memberships, &mut HashMap::new()).await
+}
+
+/// A user as SCIM, with the client's live `memberships` of it and a cache of department names.
+async fn render_with(
+    s: &Scim,
+    rec: &Record,
+    account: &Account,
+    memberships: &[Membership],
+    names: &mut HashMap<String, String>,
+) -> Result<Value> {
     let mut v = rec.data.clone();
     if let Some(o) = v.as_object_mut() {
         o.remove(DISABLED_BY_CLIENT);
@@ -36,12 +52,20 @@ async fn render(s: &Scim, rec: &Record, account: &Account) -> Result<Value> {
     v["userName"] = json!(account.username);
     v["active"] = json!(!account.disabled);
     let mut groups = vec![];
-    for m in s.memberships_of_account(&account.id).await? {
-        let org = s.state.store().organisation(s.tenant_id(), &m.organisation_id).await?;
+    for m in memberships {
+        let name = match names.get(&m.organisation_id) {
+            Some(n) => n.clone(),
+            None => {
+                let org = s.state.store().organisation(s.tenant_id(), &m.organisation_id).await?;
+                let n = org.map(|o| o.name).unwrap_or_default();
+                names.insert(m.organisation_id.clone(), n.clone());
+                n
+            }
+        };
         groups.push(json!({
             "value": m.organisation_id,
             "$ref": s.location(&GROUPS, &m.organisation_id),
-            "display": org.map(|o| o.name).unwrap_or_default(),
+            "display": name,
             "type": "direct",
         }));
     }
@@ -52,12 +76,35 @@ async fn render(s: &Scim, rec: &Record, account: &Account) -> Result<Value> {
     Ok(finish(&USERS, s.location(&USERS, &account.id), rec.created_at, modified, v))
 }
 
-/// Every user the client provisioned, as SCIM.
-pub async fn all(s: &Scim) -> Result<Vec<Value>> {
+/// The users the client provisioned that a search may match, as SCIM: the one its filter names
+/// by `userName` or `id` when it does (an HR system's lookup before each write), else all.
+pub async fn all(s: &Scim, search: &Search) -> Result<Vec<Value>> {
+    let store = s.state.store();
+    let mine = |r: &Record| r.client_id == s.client.client_id;
+    let records = if let Some(name) = search.equals("userName") {
+        match store.account_by_login(s.tenant_id(), &name.trim().to_lowercase()).await? {
+            Some(a) => {
+                store.scim_record(s.tenant_id(), KIND, &a.id).await?.filter(mine).into_iter().collect()
+            }
+            None => vec![],
+        }
+    } else if let Some(id) = search.equals("id") {
+        store.scim_record(s.tenant_id(), KIND, id).await?.filter(mine).into_iter().collect()
+    } else {
+        store.scim_records(s.tenant_id(), &s.client.client_id, KIND).await?
+    };
+    // the client's memberships at once, not one read per user
+    let now = s.now();
+    let mut by_account: HashMap<String, Vec<Membership>> = HashMap::new();
+    for m in store.memberships_from(s.tenant_id(), &s.source).await?.into_iter().filter(|m| m.active(now)) {
+        by_account.entry(m.account_id.clone()).or_default().push(m);
+    }
+    let mut names = HashMap::new();
     let mut out = vec![];
-    for rec in s.state.store().scim_records(s.tenant_id(), &s.client.client_id, KIND).await? {
-        if let Some(account) = s.state.store().account(s.tenant_id(), &rec.id).await? {
-            out.push(render(s, &rec, &account).await?);
+    for rec in records {
+        if let Some(account) = store.account(s.tenant_id(), &rec.id).await? {
+            let ms = by_account.get(&rec.id).map(Vec::as_slice).unwrap_or_default();
+            out.push(render_with(s, &rec, &account, ms, &mut names).await?);
         }
     }
     Ok(out)
