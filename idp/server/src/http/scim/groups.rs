@@ -19,13 +19,8 @@ use super::{Result, Scim, ScimError, check_if_match, finish, users};
 pub const KIND: &str = "Group";
 
 async fn load(s: &Scim, id: &str) -> Result<(Record, Organisation)> {
-    let store = s.state.store();
-    let rec = store
-        .scim_record(s.tenant_id(), KIND, id)
-        .await?
-        .filter(|r| r.client_id == s.client.client_id)
-        .ok_or_else(ScimError::not_found)?;
-    let org = store.organisation(s.tenant_id(), id).await?.ok_or_else(ScimError::not_found)?;
+    let rec = super::owned(s, KIND, id).await?;
+    let org = s.state.store().organisation(s.tenant_id(), id).await?.ok_or_else(ScimError::not_found)?;
     Ok((rec, org))
 }
 

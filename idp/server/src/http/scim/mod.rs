@@ -406,11 +406,24 @@ fn project_default(kind: Kind, v: Value) -> Value {
     schema::project(rt_of(kind), v, &[], &[])
 }
 
-async fn resources(s: &Scim, kind: Kind, search: &idp_core::scim::list::Search) -> Result<Vec<Value>> {
-    match kind {
-        Kind::User => users::all(s, search).await,
-        Kind::Group => groups::all(s, search).await,
-    }
+/// The `ListResponse` of a search (from a URL or a `SearchRequest`).
+async fn found(s: &Scim, kind: Kind, query: Query) -> Result<Response> {
+    let search = query.check(rt_of(kind))?;
+    let resources = match kind {
+        Kind::User => users::all(s, &search).await?,
+        Kind::Group => groups::all(s, &search).await?,
+    };
+    Ok(scim_json(StatusCode::OK, &search.answer(rt_of(kind), resources)))
+}
+
+/// The record of a resource the client provisioned (404 for anyone else's).
+pub async fn owned(s: &Scim, kind: &str, id: &str) -> Result<idp_core::scim::Record> {
+    s.state
+        .store()
+        .scim_record(s.tenant_id(), kind, id)
+        .await?
+        .filter(|r| r.client_id == s.client.client_id)
+        .ok_or_else(ScimError::not_found)
 }
 
 async fn one(s: &Scim, kind: Kind, id: &str) -> Result<Value> {
@@ -432,11 +445,7 @@ async fn list(
         let q = q.unwrap_or_default();
         let pairs: Vec<(String, String)> = url::form_urlencoded::parse(q.as_bytes()).into_owned().collect();
         let query = Query::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
-        let search = query.check(rt_of(kind))?;
-        Ok::<_, ScimError>(scim_json(
-            StatusCode::OK,
-            &search.answer(rt_of(kind), resources(&s, kind, &search).await?),
-        ))
+        found(&s, kind, query).await
     };
     run.await.unwrap_or_else(IntoResponse::into_response)
 }
@@ -460,8 +469,7 @@ async fn search(
         }
         let query: Query =
             serde_json::from_value(body).map_err(|e| ScimError::bad("invalidSyntax", e.to_string()))?;
-        let search = query.check(rt_of(kind))?;
-        Ok(scim_json(StatusCode::OK, &search.answer(rt_of(kind), resources(&s, kind, &search).await?)))
+        found(&s, kind, query).await
     };
     run.await.unwrap_or_else(IntoResponse::into_response)
 }

@@ -21,13 +21,8 @@ pub const KIND: &str = "User";
 
 /// The record and account of a user the client provisioned.
 pub async fn load(s: &Scim, id: &str) -> Result<(Record, Account)> {
-    let store = s.state.store();
-    let rec = store
-        .scim_record(s.tenant_id(), KIND, id)
-        .await?
-        .filter(|r| r.client_id == s.client.client_id)
-        .ok_or_else(ScimError::not_found)?;
-    let account = store.account(s.tenant_id(), id).await?.ok_or_else(ScimError::not_found)?;
+    let rec = super::owned(s, KIND, id).await?;
+    let account = s.state.store().account(s.tenant_id(), id).await?.ok_or_else(ScimError::not_found)?;
     Ok((rec, account))
 }
 
