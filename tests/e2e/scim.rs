@@ -82,6 +82,11 @@ fn is_error(body: &Value, status: &str) -> bool {
     body["schemas"] == json!([ERROR]) && body["status"] == status
 }
 
+fn promote_again() -> Value {
+    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [
+        {"op": "replace", "path": "displayName", "value": "x"}]})
+}
+
 async fn provisioned(backend: Backend) {
     let Some(s) = TestServer::start(backend).await else { return };
     let gov = NewOrganisation {
@@ -193,8 +198,50 @@ async fn provisioned(backend: Backend) {
         call(reqwest::Method::POST, &format!("{base}/Users"), Some(&at), Some(boss), &[]).await;
     assert!(st == 400 && body["scimType"] == "invalidValue", "{st} {body}");
     let grab = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "x", "members": [{"value": citizen}]});
-    let (st, _, _) = call(reqwest::Method::POST, &format!("{base}/Groups"), Some(&at), Some(grab), &[]).await;
+    let orgs_before = s.ops.organisations("main", None).await.unwrap().len();
+    let (st, _, body) =
+        call(reqwest::Method::POST, &format!("{base}/Groups"), Some(&at), Some(grab), &[]).await;
+    assert!(st == 400 && body["scimType"] == "invalidValue", "{st} {body}");
+    assert_eq!(s.ops.organisations("main", None).await.unwrap().len(), orgs_before, "no department made");
+    let add_citizen = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "add", "path": "members", "value": [{"value": citizen}]}]});
+    let group_url = format!("{base}/Groups/{group}");
+    let (st, _, _) = call(reqwest::Method::PATCH, &group_url, Some(&at), Some(add_citizen), &[]).await;
+    assert_eq!(st, 400, "someone else's account into a department");
+    // a department beside it by that name already, a name with a hidden direction change
+    let twin = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "预算处"});
+    let (st, _, body) =
+        call(reqwest::Method::POST, &format!("{base}/Groups"), Some(&at), Some(twin), &[]).await;
+    assert!(st == 409 && body["scimType"] == "uniqueness", "{st} {body}");
+    let flipped = json!({"schemas": [CORE], "userName": "flip", "displayName": "李\u{202e}四"});
+    let (st, _, _) =
+        call(reqwest::Method::POST, &format!("{base}/Users"), Some(&at), Some(flipped), &[]).await;
     assert_eq!(st, 400);
+    // what SCIM clients can read, even for what is not here: /Me (501), a trailing slash, a
+    // method a path does not take, a body over the limit
+    let (st, _, body) = call(reqwest::Method::GET, &format!("{base}/Me"), Some(&at), None, &[]).await;
+    assert!(st == 501 && is_error(&body, "501"), "{st} {body}");
+    let (st, _, body) = call(reqwest::Method::GET, &format!("{base}/Users/"), Some(&at), None, &[]).await;
+    assert!(st == 404 && is_error(&body, "404"), "{st} {body}");
+    let (st, _, body) = call(reqwest::Method::DELETE, &format!("{base}/Users"), Some(&at), None, &[]).await;
+    assert!(st == 405 && is_error(&body, "405"), "{st} {body}");
+    let huge = json!({"schemas": [CORE], "userName": "big", "title": "x".repeat(70_000)});
+    let (st, _, body) =
+        call(reqwest::Method::POST, &format!("{base}/Users"), Some(&at), Some(huge), &[]).await;
+    assert!(st == 413 && is_error(&body, "413"), "{st} {body}");
+    // bulk: `bulkId:` is a reference only where one belongs (a member's or a manager's value)
+    let bulk = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": [
+        {"method": "POST", "bulkId": "a", "path": "/Users", "data": {"schemas": [CORE], "userName": "lu.yan"}},
+        {"method": "POST", "bulkId": "b", "path": "/Users", "data": {"schemas": [CORE], "userName": "ma.li", "externalId": "bulkId:a"}},
+        {"method": "POST", "bulkId": "c", "path": "/Users", "data": {"schemas": [CORE], "userName": "bad", "roles": [{"value": "nope"}]}},
+    ]});
+    let (st, _, done) =
+        call(reqwest::Method::POST, &format!("{base}/Bulk"), Some(&at), Some(bulk), &[]).await;
+    assert_eq!(st, 200, "{done}");
+    assert_eq!(done["Operations"][2]["status"], "400", "{done}");
+    assert!(is_error(&done["Operations"][2]["response"], "400"), "{done}");
+    let ma = done["Operations"][1]["location"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
+    let (_, _, ma) = call(reqwest::Method::GET, &format!("{base}/Users/{ma}"), Some(&at), None, &[]).await;
+    assert_eq!(ma["externalId"], "bulkId:a", "text stays as written");
     let (st, _, body) =
         call(reqwest::Method::POST, &format!("{base}/Users"), Some(&at), Some(json!("[")), &[]).await;
     assert!(st == 400 && is_error(&body, "400"), "{st} {body}");
@@ -240,11 +287,18 @@ async fn provisioned(backend: Backend) {
     let (st, _, body) = call(reqwest::Method::DELETE, &qian_url, Some(&at), None, &[]).await;
     assert!(st == 409 && body["scimType"] == "mutability", "{st} {body}");
     let rename = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "path": "userName", "value": "qian.renamed"}]});
-    let (st, _, _) = call(reqwest::Method::PATCH, &qian_url, Some(&at), Some(rename), &[]).await;
-    assert_eq!(st, 409);
+    let (st, _, body) = call(reqwest::Method::PATCH, &qian_url, Some(&at), Some(rename), &[]).await;
+    assert!(st == 409 && body["scimType"] == "mutability", "{st} {body}");
     let lock = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "path": "active", "value": false}]});
-    let (st, _, _) = call(reqwest::Method::PATCH, &qian_url, Some(&at), Some(lock), &[]).await;
-    assert_eq!(st, 409);
+    let (st, _, body) = call(reqwest::Method::PATCH, &qian_url, Some(&at), Some(lock), &[]).await;
+    assert!(st == 409 && body["scimType"] == "mutability", "{st} {body}");
+    // its name and email stay the administrator's (the feed's are kept as its data)
+    let mail = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "path": "emails", "value": [{"value": "taken@evil.example", "primary": true}]}]});
+    let (st, _, _) = call(reqwest::Method::PATCH, &qian_url, Some(&at), Some(mail), &[]).await;
+    assert_eq!(st, 200);
+    let q = s.ops.store.account(&s.tenant_id().await, &qian).await.unwrap().unwrap();
+    assert_eq!((q.username.as_str(), q.disabled), ("qian.li", false), "unchanged");
+    assert_eq!(q.email.as_deref(), Some("qian.li@finance.example"), "the email stays");
     s.ops.lock_account_by("main", &qian, true, "admin").await.unwrap();
     let unlock = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "path": "active", "value": true}, {"op": "replace", "path": "title", "value": "科长"}]});
     let (st, _, body) = call(reqwest::Method::PATCH, &qian_url, Some(&at), Some(unlock), &[]).await;
@@ -305,6 +359,42 @@ async fn provisioned(backend: Backend) {
     let (_, _, login) = b.get(&s, &url).await.page();
     let (_, _, again) = b.sign_in(&s, &login, "zhou.min", PASSWORD).await.page();
     assert!(!again.contains("name=\"code\""), "a disabled account goes no further: {again}");
+    assert!(again.contains("name=\"password\""), "back at the password: {again}");
+    let tenant = s.tenant_id().await;
+    let live = s.ops.store.account_sessions(&tenant, &zhou, s.env.now()).await.unwrap();
+    assert!(live.is_empty(), "its sessions ended");
+    // an administrator's unlock and lock are theirs: the feed's `active: true` lifts no lock
+    s.ops.lock_account_by("main", &zhou, false, "admin").await.unwrap();
+    s.ops.lock_account_by("main", &zhou, true, "admin").await.unwrap();
+    let on = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [
+        {"op": "replace", "path": "active", "value": true}]});
+    let (st, _, body) = call(reqwest::Method::PATCH, &user_url, Some(&at), Some(on.clone()), &[]).await;
+    assert_eq!((st, body["active"].clone()), (200, json!(false)), "{body}");
+    // what the client disabled itself, it enables again
+    s.ops.lock_account_by("main", &zhou, false, "admin").await.unwrap();
+    let off = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [
+        {"op": "replace", "path": "active", "value": false}]});
+    call(reqwest::Method::PATCH, &user_url, Some(&at), Some(off), &[]).await;
+    let (st, _, body) = call(reqwest::Method::PATCH, &user_url, Some(&at), Some(on), &[]).await;
+    assert_eq!((st, body["active"].clone()), (200, json!(true)), "{body}");
+
+    // another HR system of the tenant sees none of this one's users, nor changes them
+    let (hr2, hr2_secret) = scim_client(&s, &parent.id, roles.clone()).await.unwrap();
+    let at2 = token(&s, &hr2, &hr2_secret, "scim").await["access_token"].as_str().unwrap().to_string();
+    let (_, _, l2) = call(reqwest::Method::GET, &format!("{base}/Users"), Some(&at2), None, &[]).await;
+    assert_eq!(l2["totalResults"], 0, "{l2}");
+    for method in [reqwest::Method::GET, reqwest::Method::DELETE] {
+        let (st, _, _) = call(method, &user_url, Some(&at2), None, &[]).await;
+        assert_eq!(st, 404);
+    }
+    let (st, _, _) = call(reqwest::Method::PATCH, &user_url, Some(&at2), Some(promote_again()), &[]).await;
+    assert_eq!(st, 404);
+    let (st, _, _) = call(reqwest::Method::PATCH, &group_url, Some(&at2), Some(promote_again()), &[]).await;
+    assert_eq!(st, 404);
+    let steal = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "窃取", "members": [{"value": zhou}]});
+    let (st, _, _) =
+        call(reqwest::Method::POST, &format!("{base}/Groups"), Some(&at2), Some(steal), &[]).await;
+    assert_eq!(st, 400);
 
     // a delegated administrator of the parent may not take the HR system's secret (its tokens
     // provision staff and roles wherever the operator registered it)
@@ -327,6 +417,11 @@ async fn provisioned(backend: Backend) {
     assert_eq!(st, 403, "a SCIM client is the system administrators'");
     let (st, _) = api.call("GET", &format!("main/clients/{hr}"), Some(&deleg), None).await;
     assert_eq!(st, 403);
+    let (_, listed) = api.call("GET", "main/clients", Some(&deleg), None).await;
+    assert!(!listed.to_string().contains(&hr), "nor listed: {listed}");
+    // a person's token is refused, whatever it carries
+    let (st, _, body) = call(reqwest::Method::GET, &format!("{base}/Users"), Some(&deleg), None, &[]).await;
+    assert!(st == 403 && is_error(&body, "403"), "{st} {body}");
 
     // everything audited, with the client named
     let events = s.ops.store.audit_events(&s.tenant_id().await, 200).await.unwrap();

@@ -25,6 +25,12 @@ pub struct Record {
     pub updated_at: i64,
 }
 
+/// Kept in a user's record (never from a client: `schema::clean` drops undeclared names, and
+/// answers leave it out) while the client itself has the account disabled, so that its
+/// `active: true` re-enables only that, never an administrator's lock (an administrator's
+/// lock or unlock takes the note away).
+pub const DISABLED_BY_CLIENT: &str = "_disabledByClient";
+
 /// The scope a service client's access token needs for the SCIM endpoints.
 pub const SCOPE: &str = "scim";
 

@@ -381,7 +381,7 @@ fn clean_scalar(a: &Attr, v: &Value, at: &str) -> Result<Value, Invalid> {
             if t.chars().count() > MAX_STRING {
                 return invalid(format!("{at} is longer than {MAX_STRING} characters"));
             }
-            if t.chars().any(char::is_control) {
+            if t.chars().any(crate::profile::invisible) {
                 return invalid(format!("{at} holds control characters"));
             }
             Ok(v.clone())
@@ -470,7 +470,9 @@ pub fn clean(rt: &ResourceType, input: &Value) -> Result<Value, Invalid> {
     for (k, v) in o {
         if k.eq_ignore_ascii_case("externalId") {
             match v {
-                Value::String(t) if t.chars().count() <= MAX_STRING => {
+                Value::String(t)
+                    if t.chars().count() <= MAX_STRING && !t.chars().any(crate::profile::invisible) =>
+                {
                     out.insert("externalId".into(), v.clone());
                 }
                 Value::Null => {}

@@ -96,7 +96,9 @@ pub async fn list(state: State, Path(slug): Path<String>, headers: HeaderMap) ->
             Ok(p) => p,
             Err(r) => return r,
         };
-        if c.may(Action::ManageClients, path.as_deref()) && (c.system() || !cl.settings.admin_client) {
+        // administrators' and SCIM clients are the system administrators' alone (`target`)
+        let reserved = cl.settings.admin_client || cl.settings.scim.is_some();
+        if c.may(Action::ManageClients, path.as_deref()) && (c.system() || !reserved) {
             out.push(client_info(&cl, None));
         }
     }

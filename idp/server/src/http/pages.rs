@@ -453,7 +453,15 @@ pub async fn tenant_home(axum::extract::Path(slug): axum::extract::Path<String>)
 
 /// A page that does not exist: said plainly, with the way to the account centre (the root
 /// page leads there).
-pub async fn not_found(headers: HeaderMap) -> Response {
+pub async fn not_found(uri: axum::http::Uri, headers: HeaderMap) -> Response {
+    if uri.path().starts_with("/t/") && uri.path().contains("/scim/v2") {
+        return crate::http::scim::not_found();
+    }
+    page_not_found(headers).await
+}
+
+/// The page that says a page is not here.
+pub async fn page_not_found(headers: HeaderMap) -> Response {
     let lang = Lang::pick(None, &headers);
     let t = lang.texts();
     let page =

@@ -124,6 +124,7 @@ impl Ops {
     pub async fn lock_account_by(&self, slug: &str, id: &str, lock: bool, by: &str) -> anyhow::Result<()> {
         let (tenant_id, a) = self.account_by_id(slug, id).await?;
         self.store.set_account_disabled(&tenant_id, &a.id, lock, self.now()).await?;
+        self.forget_scim_disabling(&tenant_id, &a.id).await?;
         if lock {
             self.end_account_sessions(&tenant_id, &a.id).await?;
         }

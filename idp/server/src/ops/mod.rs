@@ -752,8 +752,24 @@ impl Ops {
     pub async fn set_account_disabled(&self, slug: &str, login: &str, v: bool) -> anyhow::Result<()> {
         let account = self.account(slug, login).await?;
         self.store.set_account_disabled(&account.tenant_id, &account.id, v, self.now()).await?;
+        self.forget_scim_disabling(&account.tenant_id, &account.id).await?;
         let kind = if v { "account_disabled_by_operator" } else { "account_enabled_by_operator" };
         self.audit(&account.tenant_id, kind, Some(&account.id), serde_json::json!({})).await
+    }
+
+    /// An administrator's lock or unlock is theirs: a SCIM client's note that it disabled the
+    /// account (`idp_core::scim::DISABLED_BY_CLIENT`) goes, so the client's `active: true` no
+    /// longer lifts a lock. (A write racing this one keeps the note; the next lock clears it.)
+    pub(crate) async fn forget_scim_disabling(&self, tenant_id: &str, id: &str) -> anyhow::Result<()> {
+        if let Some(mut r) = self.store.scim_record(tenant_id, "User", id).await?
+            && let Some(o) = r.data.as_object_mut()
+            && o.remove(idp_core::scim::DISABLED_BY_CLIENT).is_some()
+        {
+            r.version += 1;
+            r.updated_at = self.now();
+            self.store.update_scim_record(&r).await?;
+        }
+        Ok(())
     }
 
     /// Records what an operator did (the CLI has no signed-in identity yet: `by` says so).

@@ -214,7 +214,7 @@ pub async fn show_section(
 ) -> Response {
     match Section::from_key(&key) {
         Some(section) => show_signed_in(&state, &slug, &headers, section).await,
-        None => crate::http::pages::not_found(headers).await,
+        None => crate::http::pages::page_not_found(headers).await,
     }
 }
 

@@ -49,22 +49,38 @@ fn resolve(text: &str, ids: &HashMap<String, String>) -> Result<String> {
     }
 }
 
-/// Resolves the references where RFC 7644 §3.7.2 puts them: a `value` naming a resource (a
-/// group's member, a manager), in a resource or a PATCH's operations; other text stays as
-/// written, even when it begins with `bulkId:`.
-fn resolve_all(v: Value, ids: &HashMap<String, String>) -> Result<Value> {
+/// Whether a PATCH path (or an attribute name) is where references live: a group's members,
+/// a user's manager.
+fn refers(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    let name = name.rsplit(':').next().unwrap_or(&name);
+    name.starts_with("members") || name.starts_with("manager")
+}
+
+/// Resolves `bulkId:` references where RFC 7644 §3.7.2 puts them: the `value` of a group's
+/// member or a user's manager, in a resource or in a PATCH operation on those; any other text
+/// beginning with `bulkId:` stays as written.
+fn resolve_all(v: Value, ids: &HashMap<String, String>, inside: bool) -> Result<Value> {
     Ok(match v {
         Value::Array(items) => {
-            Value::Array(items.into_iter().map(|i| resolve_all(i, ids)).collect::<Result<_>>()?)
+            Value::Array(items.into_iter().map(|i| resolve_all(i, ids, inside)).collect::<Result<_>>()?)
         }
-        Value::Object(o) => Value::Object(
-            o.into_iter()
-                .map(|(k, v)| match v {
-                    Value::String(t) if k == "value" => Ok((k, Value::String(resolve(&t, ids)?))),
-                    other => Ok((k, resolve_all(other, ids)?)),
-                })
-                .collect::<Result<_>>()?,
-        ),
+        Value::Object(o) => {
+            let path_refers = o.get("path").and_then(Value::as_str).is_some_and(refers);
+            Value::Object(
+                o.into_iter()
+                    .map(|(k, v)| {
+                        let here = if k == "value" { inside || path_refers } else { inside || refers(&k) };
+                        let v = match v {
+                            Value::String(t) if k == "value" && here => Value::String(resolve(&t, ids)?),
+                            other @ Value::String(_) => other,
+                            other => resolve_all(other, ids, here)?,
+                        };
+                        Ok((k, v))
+                    })
+                    .collect::<Result<_>>()?,
+            )
+        }
         other => other,
     })
 }
@@ -82,7 +98,7 @@ async fn one(s: &Scim, op: &Operation, method: &Method, ids: &HashMap<String, St
     if *method == Method::POST && op.bulk_id.as_deref().is_none_or(str::is_empty) {
         return Err(ScimError::bad("invalidSyntax", "A POST in a bulk request needs its bulkId."));
     }
-    let data = op.data.clone().map(|d| resolve_all(d, ids)).transpose()?;
+    let data = op.data.clone().map(|d| resolve_all(d, ids, false)).transpose()?;
     dispatch(s, method, kind, id.as_deref(), data, op.version.as_deref()).await
 }
 

@@ -127,6 +127,25 @@ async fn wanted(s: &Scim, c: &Value) -> Result<(String, BTreeSet<String>)> {
     Ok((name, members))
 }
 
+/// A department beside it under the parent (the client's or an administrator's) has the name:
+/// a group must not pass for another department.
+async fn name_taken(s: &Scim, name: &str, other_than: Option<&str>) -> Result<()> {
+    let store = s.state.store();
+    let Some(parent) = store.organisation(s.tenant_id(), &s.settings.parent).await? else {
+        return Err(ScimError::failed("the SCIM registration's parent organisation is gone"));
+    };
+    let siblings = store.organisations_under(s.tenant_id(), &parent.path).await?;
+    let clash = siblings.iter().any(|o| {
+        o.parent_id.as_deref() == Some(parent.id.as_str())
+            && Some(o.id.as_str()) != other_than
+            && o.name.trim().to_lowercase() == name.trim().to_lowercase()
+    });
+    if clash {
+        return Err(ScimError::conflict(format!("A department named {name:?} is there already.")));
+    }
+    Ok(())
+}
+
 /// The data kept: what the client wrote but the members (the memberships are their record).
 fn kept(mut c: Value) -> Value {
     if let Some(o) = c.as_object_mut() {
@@ -143,7 +162,7 @@ async fn set_members(s: &Scim, org_id: &str, wanted: &BTreeSet<String>) -> Resul
     }
     for id in wanted.iter().filter(|id| !current.iter().any(|m| &m.account_id == *id)) {
         let (rec, _) = users::load(s, id).await?;
-        let roles = users::roles_of(s, &rec.data)?;
+        let roles = users::roles_of(s, &rec.data, Some(&rec.data))?;
         s.join(id, org_id, &roles).await?;
     }
     Ok(())
@@ -152,6 +171,7 @@ async fn set_members(s: &Scim, org_id: &str, wanted: &BTreeSet<String>) -> Resul
 pub async fn create(s: &Scim, body: Value) -> Result<Value> {
     let c = schema::clean(&GROUPS, &body)?;
     let (name, members) = wanted(s, &c).await?;
+    name_taken(s, &name, None).await?;
     let new = NewOrganisation { kind: "department".into(), name, ..Default::default() };
     let org = s
         .state
@@ -187,6 +207,9 @@ pub async fn replace(s: &Scim, id: &str, body: Value, if_match: Option<&str>, pa
     let body = if patch { users::patched(&current, body, &["id"])? } else { body };
     let c = schema::clean(&GROUPS, &body)?;
     let (name, members) = wanted(s, &c).await?;
+    if name != org.name {
+        name_taken(s, &name, Some(id)).await?;
+    }
     let next = Record { data: kept(c), version: rec.version + 1, updated_at: s.now(), ..rec };
     if !s.state.store().update_scim_record(&next).await? {
         return Err(ScimError::new(

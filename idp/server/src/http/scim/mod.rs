@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -363,7 +364,9 @@ pub async fn dispatch(
 }
 
 /// The request's body as JSON: SCIM's media type or plain JSON (RFC 7644 §3.1).
-fn body_json(headers: &HeaderMap, body: &Bytes) -> Result<Value> {
+fn body_json(headers: &HeaderMap, body: std::result::Result<Bytes, BytesRejection>) -> Result<Value> {
+    // a body over the limit (or unreadable) is refused as SCIM refuses, not in plain text
+    let body = body.map_err(|e| ScimError::new(e.status(), None, e.body_text()))?;
     let media = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let media = media.split(';').next().unwrap_or("").trim();
     if !media.eq_ignore_ascii_case(MEDIA) && !media.eq_ignore_ascii_case("application/json") {
@@ -373,7 +376,7 @@ fn body_json(headers: &HeaderMap, body: &Bytes) -> Result<Value> {
             "Send application/scim+json (or application/json).",
         ));
     }
-    serde_json::from_slice(body)
+    serde_json::from_slice(&body)
         .map_err(|e| ScimError::bad("invalidSyntax", format!("The body is not JSON: {e}")))
 }
 
@@ -433,6 +436,20 @@ async fn one(s: &Scim, kind: Kind, id: &str) -> Result<Value> {
     }
 }
 
+/// An endpoint this provider does not have: `/Me` is answered as RFC 7644 §3.11 asks (501),
+/// anything else as not found.
+fn no_endpoint(endpoint: &str) -> ScimError {
+    if endpoint == "Me" {
+        ScimError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            None,
+            "/Me is not offered: a SCIM client acts for itself.",
+        )
+    } else {
+        ScimError::not_found()
+    }
+}
+
 async fn list(
     State(state): State<Arc<AppState>>,
     Path((slug, ep)): Path<(String, String)>,
@@ -440,7 +457,7 @@ async fn list(
     headers: HeaderMap,
 ) -> Response {
     let run = async {
-        let kind = Kind::of(&ep).ok_or_else(ScimError::not_found)?;
+        let kind = Kind::of(&ep).ok_or_else(|| no_endpoint(&ep))?;
         let s = Scim::caller(state, &slug, &headers).await?;
         let q = q.unwrap_or_default();
         let pairs: Vec<(String, String)> = url::form_urlencoded::parse(q.as_bytes()).into_owned().collect();
@@ -454,12 +471,12 @@ async fn search(
     State(state): State<Arc<AppState>>,
     Path((slug, ep)): Path<(String, String)>,
     headers: HeaderMap,
-    body: Bytes,
+    body: std::result::Result<Bytes, BytesRejection>,
 ) -> Response {
     let run = async {
-        let kind = Kind::of(&ep).ok_or_else(ScimError::not_found)?;
+        let kind = Kind::of(&ep).ok_or_else(|| no_endpoint(&ep))?;
         let s = Scim::caller(state, &slug, &headers).await?;
-        let body = body_json(&headers, &body)?;
+        let body = body_json(&headers, body)?;
         let schemas_ok = body
             .get("schemas")
             .and_then(Value::as_array)
@@ -478,12 +495,12 @@ async fn create(
     State(state): State<Arc<AppState>>,
     Path((slug, ep)): Path<(String, String)>,
     headers: HeaderMap,
-    body: Bytes,
+    body: std::result::Result<Bytes, BytesRejection>,
 ) -> Response {
     let run = async {
-        let kind = Kind::of(&ep).ok_or_else(ScimError::not_found)?;
+        let kind = Kind::of(&ep).ok_or_else(|| no_endpoint(&ep))?;
         let s = Scim::caller(state, &slug, &headers).await?;
-        let body = body_json(&headers, &body)?;
+        let body = body_json(&headers, body)?;
         let out = dispatch(&s, &Method::POST, kind, None, Some(body), None).await?;
         Ok::<_, ScimError>(answer(kind, out))
     };
@@ -497,7 +514,7 @@ async fn get_one(
     headers: HeaderMap,
 ) -> Response {
     let run = async {
-        let kind = Kind::of(&ep).ok_or_else(ScimError::not_found)?;
+        let kind = Kind::of(&ep).ok_or_else(|| no_endpoint(&ep))?;
         let s = Scim::caller(state, &slug, &headers).await?;
         let v = one(&s, kind, &id).await?;
         let version = version_of(&v).unwrap_or_default().to_string();
@@ -529,12 +546,12 @@ async fn change(
     Path((slug, ep, id)): Path<(String, String, String)>,
     method: Method,
     headers: HeaderMap,
-    body: Bytes,
+    body: std::result::Result<Bytes, BytesRejection>,
 ) -> Response {
     let run = async {
-        let kind = Kind::of(&ep).ok_or_else(ScimError::not_found)?;
+        let kind = Kind::of(&ep).ok_or_else(|| no_endpoint(&ep))?;
         let s = Scim::caller(state, &slug, &headers).await?;
-        let body = if method == Method::DELETE { None } else { Some(body_json(&headers, &body)?) };
+        let body = if method == Method::DELETE { None } else { Some(body_json(&headers, body)?) };
         let out = dispatch(&s, &method, kind, Some(&id), body, if_match(&headers).as_deref()).await?;
         Ok::<_, ScimError>(answer(kind, out))
     };
@@ -545,11 +562,11 @@ async fn bulk(
     State(state): State<Arc<AppState>>,
     Path(slug): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: std::result::Result<Bytes, BytesRejection>,
 ) -> Response {
     let run = async {
         let s = Scim::caller(state, &slug, &headers).await?;
-        let body = body_json(&headers, &body)?;
+        let body = body_json(&headers, body)?;
         Ok::<_, ScimError>(scim_json(StatusCode::OK, &bulk::run(&s, body).await?))
     };
     run.await.unwrap_or_else(IntoResponse::into_response)
@@ -634,6 +651,12 @@ async fn one_schema(
     run.await.unwrap_or_else(IntoResponse::into_response)
 }
 
+/// What the rest of the site answers for a path it does not have, under `/scim/v2/` (a
+/// trailing slash, a path too deep): a SCIM error, which SCIM clients can read.
+pub fn not_found() -> Response {
+    ScimError::not_found().into_response()
+}
+
 pub fn routes() -> Router<Arc<AppState>> {
     const B: &str = "/t/{tenant}/scim/v2";
     Router::new()
@@ -646,4 +669,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route(&format!("{B}/{{endpoint}}"), get(list).post(create))
         .route(&format!("{B}/{{endpoint}}/.search"), post(search))
         .route(&format!("{B}/{{endpoint}}/{{id}}"), get(get_one).put(change).patch(change).delete(change))
+        .method_not_allowed_fallback(|| async {
+            ScimError::new(StatusCode::METHOD_NOT_ALLOWED, None, "That method is not allowed here.")
+                .into_response()
+        })
 }

@@ -11,7 +11,7 @@ use idp_core::model::Account;
 use idp_core::org::Membership;
 use idp_core::scim::list::Search;
 use idp_core::scim::schema::{self, GROUPS, USERS};
-use idp_core::scim::{Record, filter, patch};
+use idp_core::scim::{DISABLED_BY_CLIENT, Record, filter, patch};
 use serde_json::{Value, json};
 
 use super::{Result, Scim, ScimError, check_if_match, finish};
@@ -132,13 +132,23 @@ fn joined(family: &str, given: &str) -> String {
     if cjk(family) || cjk(given) { format!("{family}{given}") } else { format!("{given} {family}") }
 }
 
-/// The roles `data`'s `roles` grant under the client's mapping.
-pub fn roles_of(s: &Scim, data: &Value) -> Result<Vec<String>> {
-    let values: Vec<&str> = match data.get("roles") {
-        Some(Value::Array(items)) => items.iter().filter_map(|r| r.get("value")?.as_str()).collect(),
-        _ => vec![],
+/// The roles `data`'s `roles` grant under the client's mapping. A value the mapping does not
+/// name is refused when it is new; one `before` held already (the operator has since taken it
+/// out of the mapping) grants nothing, so that the user's other changes, and its offboarding,
+/// still go through.
+pub fn roles_of(s: &Scim, data: &Value, before: Option<&Value>) -> Result<Vec<String>> {
+    let values = |d: &Value| -> Vec<String> {
+        match d.get("roles") {
+            Some(Value::Array(items)) => {
+                items.iter().filter_map(|r| Some(r.get("value")?.as_str()?.to_string())).collect()
+            }
+            _ => vec![],
+        }
     };
-    s.settings.roles_for(values).map_err(|v| {
+    let held = before.map(values).unwrap_or_default();
+    let mapped: Vec<String> =
+        values(data).into_iter().filter(|v| s.settings.roles.contains_key(v) || !held.contains(v)).collect();
+    s.settings.roles_for(mapped.iter().map(String::as_str)).map_err(|v| {
         ScimError::bad(
             "invalidValue",
             format!("The role {v:?} is not in this client's mapping (scim.roles)."),
@@ -146,7 +156,7 @@ pub fn roles_of(s: &Scim, data: &Value) -> Result<Vec<String>> {
     })
 }
 
-fn fields(s: &Scim, c: &Value) -> Result<Fields> {
+fn fields(s: &Scim, c: &Value, before: Option<&Value>) -> Result<Fields> {
     let username = c["userName"].as_str().unwrap_or_default().trim().to_lowercase();
     if username.is_empty()
         || username.chars().count() > 64
@@ -181,14 +191,9 @@ fn fields(s: &Scim, c: &Value) -> Result<Fields> {
         email,
         active: c.get("active").and_then(Value::as_bool),
         password: c.get("password").and_then(Value::as_str).map(str::to_string),
-        roles: roles_of(s, c)?,
+        roles: roles_of(s, c, before)?,
     })
 }
-
-/// Kept in a record's data (never in a client's: `schema::clean` drops unknown names, and
-/// answers leave it out) when this client disabled the account, so that `active: true`
-/// re-enables only what the client itself disabled, never an administrator's lock.
-const DISABLED_BY_CLIENT: &str = "_disabledByClient";
 
 /// The data kept: what the client wrote, without the password.
 fn kept(mut c: Value, disabled_by_client: bool) -> Value {
@@ -211,7 +216,13 @@ async fn beyond_client(s: &Scim, account: &Account) -> Result<bool> {
     }
     let now = s.now();
     let all = s.state.store().memberships(&account.id).await?;
-    Ok(all.iter().any(|m| m.active(now) && m.source.as_deref() != Some(s.source.as_str())))
+    // not only the active ones: one that begins later, or a mandate not yet confirmed, is an
+    // administrator's grant as much
+    Ok(all.iter().any(|m| {
+        m.revoked_at.is_none()
+            && m.expires_at.is_none_or(|e| now < e)
+            && m.source.as_deref() != Some(s.source.as_str())
+    }))
 }
 
 fn managed_here(what: &str) -> ScimError {
@@ -249,7 +260,7 @@ async fn taken(s: &Scim, username: &str, other_than: Option<&str>) -> Result<()>
 
 pub async fn create(s: &Scim, body: Value) -> Result<Value> {
     let c = schema::clean(&USERS, &body)?;
-    let f = fields(s, &c)?;
+    let f = fields(s, &c, None)?;
     taken(s, &f.username, None).await?;
     if let Some(pw) = &f.password {
         // checked here so that a refusal is SCIM's; the account is made (and it hashed) below
@@ -337,7 +348,7 @@ pub async fn replace(s: &Scim, id: &str, body: Value, if_match: Option<&str>, pa
     check_if_match(if_match, &current)?;
     let body = if patch { patched(&current, body, &["id", "groups"])? } else { body };
     let c = schema::clean(&USERS, &body)?;
-    let f = fields(s, &c)?;
+    let f = fields(s, &c, Some(&rec.data))?;
     let beyond = beyond_client(s, &account).await?;
     if f.username != account.username {
         if beyond {
@@ -384,9 +395,20 @@ pub async fn replace(s: &Scim, id: &str, body: Value, if_match: Option<&str>, pa
             "The user changed while this request was written: read it and try again.",
         ));
     }
-    store
-        .update_account_details(s.tenant_id(), id, &f.username, f.name.as_deref(), f.email.as_deref(), now)
-        .await?;
+    // an account an administrator manages keeps its name and email (and the email's
+    // verification): the feed's are kept as its data only
+    if !beyond {
+        store
+            .update_account_details(
+                s.tenant_id(),
+                id,
+                &f.username,
+                f.name.as_deref(),
+                f.email.as_deref(),
+                now,
+            )
+            .await?;
+    }
     if let Some(hash) = hash {
         store.set_password_hash(s.tenant_id(), id, &hash, now).await?;
         s.audit("password_set", Some(id), json!({})).await?;

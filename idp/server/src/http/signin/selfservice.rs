@@ -163,7 +163,7 @@ pub async fn show(
     Path((slug, id, flow)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let Some(flow) = Flow::named(&flow) else { return crate::http::pages::not_found(headers).await };
+    let Some(flow) = Flow::named(&flow) else { return crate::http::pages::page_not_found(headers).await };
     match load(&state, &slug, &id, &headers).await {
         Ok(l) if flow.offered(&l) => page(flow, &l, &headers, "", false, (None, None)),
         Ok(l) => see_other(&interaction_url(&l.t, &l.interaction.id)),
@@ -289,7 +289,7 @@ pub async fn send(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(flow) = Flow::named(&flow) else { return crate::http::pages::not_found(headers).await };
+    let Some(flow) = Flow::named(&flow) else { return crate::http::pages::page_not_found(headers).await };
     let (l, params) = match posted(&state, &slug, &id, &headers, &body).await {
         Ok(v) => v,
         Err(r) => return r,
@@ -380,7 +380,7 @@ pub async fn finish(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(flow) = Flow::named(&flow) else { return crate::http::pages::not_found(headers).await };
+    let Some(flow) = Flow::named(&flow) else { return crate::http::pages::page_not_found(headers).await };
     let (l, params) = match posted(&state, &slug, &id, &headers, &body).await {
         Ok(v) => v,
         Err(r) => return r,
