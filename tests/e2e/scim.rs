@@ -10,7 +10,7 @@ use std::process::Command;
 use idp_core::Env;
 use idp_core::model::{ClientSettings, ClientType};
 use idp_core::org::NewOrganisation;
-use idp_server::ops::NewClient;
+use idp_server::ops::{NewAccount, NewClient};
 use serde_json::{Value, json};
 
 use crate::browser::{Browser, rp_http};
@@ -274,6 +274,16 @@ async fn provisioned(backend: Backend) {
     let (st, _, body) =
         call(reqwest::Method::POST, &format!("{base}/Users"), Some(&at), Some(phone), &[]).await;
     assert!(st == 400 && body["detail"].as_str().unwrap().contains("phone"), "{body}");
+    // nor from an administrator, a directory or the CLI (they all make accounts here)
+    let typed = NewAccount {
+        username: "13900139000".into(),
+        password: None,
+        name: None,
+        phone: None,
+        email: None,
+        roles: vec![],
+    };
+    assert!(s.ops.add_account("main", typed).await.is_err(), "a phone number as username");
     // a first password only: zhou.min has one
     let again = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "add", "path": "password", "value": "Another-Password-2026"}]});
     let (st, _, body) = call(reqwest::Method::PATCH, &url, Some(&at), Some(again), &[]).await;

@@ -678,6 +678,11 @@ impl Ops {
         {
             bail!("a username has 1-64 characters without spaces");
         }
+        // sign-ins look a login up as a username first: one that reads as a phone number would
+        // take that number's password sign-in (a directory's uid, an administrator's typo)
+        if idp_core::sms::normalise_phone(&username).is_some() {
+            bail!("a username must not be a phone number");
+        }
         // phone numbers are stored in E.164, the form every lookup uses
         let phone = match new.phone.as_deref().map(idp_core::sms::normalise_phone) {
             Some(None) => bail!("not a phone number (E.164, or a national number of +86)"),
