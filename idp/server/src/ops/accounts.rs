@@ -2,12 +2,29 @@
 //! ID number (through its keyed hash; the number is never shown in full), everything about an
 //! account at once, lock and unlock, reset its second factors, end its sessions. Every change
 //! is audited with the administrator's identity. The admin API calls these.
+//!
+//! And making accounts (`Ops::add_account`, for the CLI, start-up, staff directories and SCIM)
+//! with the rules every account's username, email and password follow (`username`,
+//! `check_email`, `check_password`), and the operator's password and lock.
 
-use anyhow::Context;
+use anyhow::{Context, anyhow, bail};
+use idp_core::crypto::random_token;
 use idp_core::model::Account;
+use idp_core::password;
 use idp_proto::{AccountDetail, AccountInfo, FactorKeyInfo, MembershipInfo, RealNameInfo, SessionInfo};
 
 use crate::ops::Ops;
+
+/// An account to make (`Ops::add_account`).
+#[derive(Clone)]
+pub struct NewAccount {
+    pub username: String,
+    pub password: Option<String>,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub roles: Vec<String>,
+}
 
 /// A membership as the admin API shows it.
 pub fn membership_info(m: idp_core::org::Membership) -> MembershipInfo {
@@ -205,5 +222,135 @@ pub fn account_info(a: &Account) -> AccountInfo {
         disabled: a.disabled,
         locked_until: a.locked_until,
         roles: a.roles.clone(),
+    }
+}
+
+/// A username as accounts keep it (trimmed, lower case), or why it cannot be one.
+pub fn username(raw: &str) -> Result<String, &'static str> {
+    let username = raw.trim().to_lowercase();
+    if username.is_empty()
+        || username.chars().count() > 64
+        || username.chars().any(|c| c.is_control() || c.is_whitespace())
+    {
+        return Err("a username has 1-64 characters without spaces");
+    }
+    // sign-ins look a login up as a username first: one that reads as a phone number would
+    // take that number's password sign-in (a directory's uid, an administrator's typo)
+    if idp_core::sms::normalise_phone(&username).is_some() {
+        return Err("a username must not be a phone number");
+    }
+    Ok(username)
+}
+
+/// An email address an account may be given (unverified).
+pub fn check_email(email: &str) -> Result<(), &'static str> {
+    if !email.contains('@') || email.len() > 254 || email.chars().any(char::is_whitespace) {
+        return Err("invalid email address");
+    }
+    Ok(())
+}
+
+/// The tenant's password rules for a new password of the account `about` describes (its
+/// username, name and email: a password must not be made of them).
+pub fn check_password(
+    tenant: &idp_core::model::Tenant,
+    pw: &str,
+    about: [Option<&str>; 3],
+) -> Result<(), String> {
+    let personal = password::personal_words(&about.into_iter().flatten().collect::<Vec<_>>());
+    password::check_rules_for(pw, tenant.settings.policy.password_rules(), &personal).map_err(|e| e.message())
+}
+
+/// Making accounts and the operator's changes to them (the CLI, start-up, SCIM, directories).
+impl Ops {
+    pub async fn add_account(&self, slug: &str, new: NewAccount) -> anyhow::Result<Account> {
+        let tenant = self.tenant(slug).await?;
+        let username = username(&new.username).map_err(|e| anyhow!(e))?;
+        // phone numbers are stored in E.164, the form every lookup uses
+        let phone = match new.phone.as_deref().map(idp_core::sms::normalise_phone) {
+            Some(None) => bail!("not a phone number (E.164, or a national number of +86)"),
+            Some(Some(p)) => Some(p),
+            None => None,
+        };
+        if let Some(email) = &new.email {
+            check_email(email).map_err(|e| anyhow!(e))?;
+        }
+        let password_hash = match &new.password {
+            Some(p) => {
+                let about = [Some(username.as_str()), new.name.as_deref(), new.email.as_deref()];
+                check_password(&tenant, p, about).map_err(|e| anyhow!(e))?;
+                Some(self.password_hash(p)?)
+            }
+            None => None,
+        };
+        idp_core::admin::check_separation(&new.roles).map_err(|e| anyhow!(e))?;
+        let now = self.now();
+        let account = Account {
+            id: random_token(self.env.as_ref(), 16),
+            tenant_id: tenant.id,
+            username,
+            name: new.name,
+            phone,
+            phone_verified_at: None,
+            email_verified_at: None,
+            email: new.email,
+            password_hash,
+            failed_logins: 0,
+            locked_until: None,
+            disabled: false,
+            roles: new.roles,
+            locale: None,
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.insert_account(&account).await.map_err(|e| match e {
+            idp_core::StoreError::Conflict(_) => {
+                anyhow!("the username or phone number is taken")
+            }
+            other => other.into(),
+        })?;
+        Ok(account)
+    }
+
+    pub async fn account(&self, slug: &str, login: &str) -> anyhow::Result<Account> {
+        let tenant = self.tenant(slug).await?;
+        self.store
+            .account_by_typed_login(&tenant.id, &login.trim().to_lowercase())
+            .await?
+            .ok_or_else(|| anyhow!("no account {login:?} in tenant {slug:?}"))
+    }
+
+    pub async fn set_password(&self, slug: &str, login: &str, pw: &str) -> anyhow::Result<()> {
+        let account = self.account(slug, login).await?;
+        let about = [Some(account.username.as_str()), account.name.as_deref(), account.email.as_deref()];
+        check_password(&self.tenant(slug).await?, pw, about).map_err(|e| anyhow!(e))?;
+        let hash = self.password_hash(pw)?;
+        self.store.set_password_hash(&account.tenant_id, &account.id, &hash, self.now()).await?;
+        self.store.reset_login_failures(&account.tenant_id, &account.id).await?;
+        self.audit(&account.tenant_id, "password_set_by_operator", Some(&account.id), serde_json::json!({}))
+            .await
+    }
+
+    pub async fn set_account_disabled(&self, slug: &str, login: &str, v: bool) -> anyhow::Result<()> {
+        let account = self.account(slug, login).await?;
+        self.store.set_account_disabled(&account.tenant_id, &account.id, v, self.now()).await?;
+        self.forget_scim_disabling(&account.tenant_id, &account.id).await?;
+        let kind = if v { "account_disabled_by_operator" } else { "account_enabled_by_operator" };
+        self.audit(&account.tenant_id, kind, Some(&account.id), serde_json::json!({})).await
+    }
+
+    /// An administrator's lock or unlock is theirs: a SCIM client's note that it disabled the
+    /// account (`idp_core::scim::DISABLED_BY_CLIENT`) goes, so the client's `active: true` no
+    /// longer lifts a lock. (A write racing this one keeps the note; the next lock clears it.)
+    pub(crate) async fn forget_scim_disabling(&self, tenant_id: &str, id: &str) -> anyhow::Result<()> {
+        if let Some(mut r) = self.store.scim_record(tenant_id, "User", id).await?
+            && let Some(o) = r.data.as_object_mut()
+            && o.remove(idp_core::scim::DISABLED_BY_CLIENT).is_some()
+        {
+            r.version += 1;
+            r.updated_at = self.now();
+            self.store.update_scim_record(&r).await?;
+        }
+        Ok(())
     }
 }

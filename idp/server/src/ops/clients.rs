@@ -572,3 +572,31 @@ pub fn client_info(c: &Client, secret: Option<String>) -> ClientInfo {
         }),
     }
 }
+
+impl Ops {
+    /// A SCIM client is a service with both the `scim` scope and a registration (`scim`) whose
+    /// mapping keeps its own rules and whose parent organisation is in the tenant.
+    pub async fn check_scim(
+        &self,
+        tenant_id: &str,
+        kind: ClientType,
+        settings: &ClientSettings,
+    ) -> anyhow::Result<()> {
+        let scoped = settings.scope.split(' ').any(|s| s == idp_core::scim::SCOPE);
+        match &settings.scim {
+            None if scoped => {
+                bail!("a client with the scim scope needs its SCIM registration (scim.parent, scim.roles)")
+            }
+            None => Ok(()),
+            Some(_) if kind != ClientType::Service => bail!("only a service client provisions by SCIM"),
+            Some(_) if !scoped => bail!("a SCIM registration needs the scim scope"),
+            Some(scim) => {
+                scim.check().map_err(|e| anyhow!(e))?;
+                if self.store.organisation(tenant_id, &scim.parent).await?.is_none() {
+                    bail!("scim.parent: there is no organisation {:?} in this tenant", scim.parent);
+                }
+                Ok(())
+            }
+        }
+    }
+}

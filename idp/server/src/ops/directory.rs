@@ -154,7 +154,7 @@ impl Ops {
                 // the directory's phone number is not taken: here it would be a way to sign in
                 // (SMS codes) beside the directory's password, and numbers are unique; an
                 // address the account cannot take is left out (addresses stay unverified)
-                let email = email.filter(|e| e.contains('@') && e.len() <= 254);
+                let email = email.filter(|e| super::accounts::check_email(e).is_ok());
                 let new =
                     NewAccount { username, password: None, name: person, phone: None, email, roles: vec![] };
                 let a = self.add_account(slug, new).await?;

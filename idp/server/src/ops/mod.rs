@@ -7,6 +7,7 @@ pub mod audit;
 pub mod clients;
 pub mod crypto;
 pub mod directory;
+pub mod factors;
 pub mod org;
 pub mod seed;
 pub mod tenants;
@@ -18,12 +19,11 @@ use anyhow::{Context, anyhow, bail};
 use idp_core::crypto::{Kek, random_token, sha256_hex};
 use idp_core::keys::{KeySet, next_rotation};
 use idp_core::model::{
-    Account, AuditEvent, Client, ClientSettings, ClientType, OfferedFactors, SigningAlg, SigningKeyRecord,
-    Tenant, TotpCredential,
+    AuditEvent, Client, ClientSettings, ClientType, OfferedFactors, SigningAlg, SigningKeyRecord, Tenant,
 };
 use idp_core::module::CryptoModule;
 use idp_core::suite::Suite;
-use idp_core::{Env, Store, keys, password};
+use idp_core::{Env, Store, keys};
 
 use crate::config::Config;
 
@@ -68,34 +68,6 @@ pub fn check_scopes_defined(
     Ok(())
 }
 
-impl Ops {
-    /// A SCIM client is a service with both the `scim` scope and a registration (`scim`) whose
-    /// mapping keeps its own rules and whose parent organisation is in the tenant.
-    pub async fn check_scim(
-        &self,
-        tenant_id: &str,
-        kind: ClientType,
-        settings: &ClientSettings,
-    ) -> anyhow::Result<()> {
-        let scoped = settings.scope.split(' ').any(|s| s == idp_core::scim::SCOPE);
-        match &settings.scim {
-            None if scoped => {
-                bail!("a client with the scim scope needs its SCIM registration (scim.parent, scim.roles)")
-            }
-            None => Ok(()),
-            Some(_) if kind != ClientType::Service => bail!("only a service client provisions by SCIM"),
-            Some(_) if !scoped => bail!("a SCIM registration needs the scim scope"),
-            Some(scim) => {
-                scim.check().map_err(|e| anyhow!(e))?;
-                if self.store.organisation(tenant_id, &scim.parent).await?.is_none() {
-                    bail!("scim.parent: there is no organisation {:?} in this tenant", scim.parent);
-                }
-                Ok(())
-            }
-        }
-    }
-}
-
 /// A client to register.
 #[derive(Debug, Clone)]
 pub struct NewClient {
@@ -107,15 +79,7 @@ pub struct NewClient {
     pub settings: Option<ClientSettings>,
 }
 
-#[derive(Clone)]
-pub struct NewAccount {
-    pub username: String,
-    pub password: Option<String>,
-    pub name: Option<String>,
-    pub phone: Option<String>,
-    pub email: Option<String>,
-    pub roles: Vec<String>,
-}
+pub use accounts::NewAccount;
 
 /// The key-encryption key and the cryptographic module `[keys] module` names. The software
 /// module seals keys under the KEK; a hardware module would be opened here, before the KEK,
@@ -413,109 +377,6 @@ impl Ops {
         Ok(any)
     }
 
-    /// A new authenticator for the account, sealed at rest and pending until
-    /// [`Ops::activate_totp`]; `None` while a confirmed one exists (it must be removed first).
-    pub async fn begin_totp(
-        &self,
-        account: &Account,
-        suite: &Suite,
-    ) -> anyhow::Result<Option<idp_core::totp::Secret>> {
-        let secret = idp_core::totp::Secret::generate(self.env.as_ref());
-        let cred = self.totp_credential(account, suite, &secret, false);
-        Ok(self.store.begin_totp(&cred).await?.then_some(secret))
-    }
-
-    /// The account's authenticator with `secret` sealed under the tenant's `suite` (opened by
-    /// [`Ops::totp_secret`]).
-    pub(crate) fn totp_credential(
-        &self,
-        account: &Account,
-        suite: &Suite,
-        secret: &idp_core::totp::Secret,
-        confirmed: bool,
-    ) -> TotpCredential {
-        let context = totp_context(&account.id);
-        TotpCredential {
-            account_id: account.id.clone(),
-            tenant_id: account.tenant_id.clone(),
-            sealed_secret: self.kek.seal_with(
-                self.env.as_ref(),
-                suite.seal_alg(),
-                secret.as_bytes(),
-                &context,
-            ),
-            confirmed,
-            last_step: None,
-            created_at: self.now(),
-            kind: secret.kind(),
-        }
-    }
-
-    /// A new stored hash of `password` with the configured scheme (`[passwords]`).
-    pub fn password_hash(&self, password: &str) -> anyhow::Result<String> {
-        password::Hasher::new(self.config.argon2)
-            .with_config(self.config.passwords)
-            .hash(self.env.as_ref(), password)
-            .map_err(|e| anyhow!(e))
-    }
-
-    /// The seed of a stored TOTP credential.
-    pub fn totp_secret(&self, cred: &TotpCredential) -> anyhow::Result<idp_core::totp::Secret> {
-        let seed = self.kek.open(&cred.sealed_secret, &totp_context(&cred.account_id))?;
-        Ok(idp_core::totp::Secret::of_kind(seed, cred.kind))
-    }
-
-    /// Activates the pending authenticator with the step of its first correct code; returns the
-    /// ten recovery codes (shown once), or `None` if it was activated or replaced meanwhile.
-    pub async fn activate_totp(
-        &self,
-        tenant_id: &str,
-        account_id: &str,
-        step: i64,
-        suite: &Suite,
-    ) -> anyhow::Result<Option<Vec<String>>> {
-        if !self.store.confirm_totp(account_id, step).await? {
-            return Ok(None);
-        }
-        Ok(Some(self.new_recovery_codes(tenant_id, account_id, suite).await?))
-    }
-
-    /// Ten new recovery codes for the account, replacing any it had; returns them to be shown
-    /// once (only their digests are stored).
-    pub async fn new_recovery_codes(
-        &self,
-        tenant_id: &str,
-        account_id: &str,
-        suite: &Suite,
-    ) -> anyhow::Result<Vec<String>> {
-        let key = idp_core::totp::RecoveryKey { kek: &self.kek, tenant_id, account_id, mac: suite.mac_alg() };
-        let codes = idp_core::totp::recovery_codes(self.env.as_ref(), &key);
-        let hashes: Vec<String> = codes.iter().map(|(_, h)| h.clone()).collect();
-        self.store.replace_recovery_codes(account_id, &hashes).await?;
-        Ok(codes.into_iter().map(|(c, _)| c).collect())
-    }
-
-    /// [`Ops::begin_totp`] by tenant and login name (for tests and operators).
-    pub async fn enrol_totp(&self, slug: &str, login: &str) -> anyhow::Result<idp_core::totp::Secret> {
-        let account = self.account(slug, login).await?;
-        let suite = Suite::of(&self.tenant(slug).await?.settings.crypto);
-        self.begin_totp(&account, &suite)
-            .await?
-            .with_context(|| format!("{login:?} already has a confirmed authenticator; remove it first"))
-    }
-
-    /// Activates `login`'s pending authenticator with a code from the app.
-    pub async fn confirm_totp(&self, slug: &str, login: &str, code: &str) -> anyhow::Result<Vec<String>> {
-        let account = self.account(slug, login).await?;
-        let cred =
-            self.store.totp(&account.id).await?.filter(|c| !c.confirmed).context("no enrolment pending")?;
-        let step = self.totp_secret(&cred)?.verify(code, self.now(), None).context("wrong code")?;
-        let suite = Suite::of(&self.tenant(slug).await?.settings.crypto);
-        self.activate_totp(&account.tenant_id, &account.id, step, &suite)
-            .await?
-            .context("the enrolment was confirmed or replaced meanwhile")
-    }
-
     /// Registers a client; returns it with its secret (web and service clients), shown once.
     pub async fn add_client(&self, slug: &str, new: NewClient) -> anyhow::Result<(Client, Option<String>)> {
         let tenant = self.tenant(slug).await?;
@@ -669,114 +530,6 @@ impl Ops {
         Ok(())
     }
 
-    pub async fn add_account(&self, slug: &str, new: NewAccount) -> anyhow::Result<Account> {
-        let tenant = self.tenant(slug).await?;
-        let username = new.username.trim().to_lowercase();
-        if username.is_empty()
-            || username.chars().count() > 64
-            || username.chars().any(|c| c.is_control() || c.is_whitespace())
-        {
-            bail!("a username has 1-64 characters without spaces");
-        }
-        // sign-ins look a login up as a username first: one that reads as a phone number would
-        // take that number's password sign-in (a directory's uid, an administrator's typo)
-        if idp_core::sms::normalise_phone(&username).is_some() {
-            bail!("a username must not be a phone number");
-        }
-        // phone numbers are stored in E.164, the form every lookup uses
-        let phone = match new.phone.as_deref().map(idp_core::sms::normalise_phone) {
-            Some(None) => bail!("not a phone number (E.164, or a national number of +86)"),
-            Some(Some(p)) => Some(p),
-            None => None,
-        };
-        if let Some(email) = &new.email
-            && (!email.contains('@') || email.len() > 254)
-        {
-            bail!("invalid email address");
-        }
-        let password_hash = match &new.password {
-            Some(p) => {
-                let rules = tenant.settings.policy.password_rules();
-                let personal = [Some(username.as_str()), new.name.as_deref(), new.email.as_deref()];
-                let personal = password::personal_words(&personal.into_iter().flatten().collect::<Vec<_>>());
-                password::check_rules_for(p, rules, &personal).map_err(|e| anyhow!(e.message()))?;
-                Some(self.password_hash(p)?)
-            }
-            None => None,
-        };
-        idp_core::admin::check_separation(&new.roles).map_err(|e| anyhow!(e))?;
-        let now = self.now();
-        let account = Account {
-            id: random_token(self.env.as_ref(), 16),
-            tenant_id: tenant.id,
-            username,
-            name: new.name,
-            phone,
-            phone_verified_at: None,
-            email_verified_at: None,
-            email: new.email,
-            password_hash,
-            failed_logins: 0,
-            locked_until: None,
-            disabled: false,
-            roles: new.roles,
-            locale: None,
-            created_at: now,
-            updated_at: now,
-        };
-        self.store.insert_account(&account).await.map_err(|e| match e {
-            idp_core::StoreError::Conflict(_) => {
-                anyhow!("the username or phone number is taken")
-            }
-            other => other.into(),
-        })?;
-        Ok(account)
-    }
-
-    pub async fn account(&self, slug: &str, login: &str) -> anyhow::Result<Account> {
-        let tenant = self.tenant(slug).await?;
-        self.store
-            .account_by_typed_login(&tenant.id, &login.trim().to_lowercase())
-            .await?
-            .ok_or_else(|| anyhow!("no account {login:?} in tenant {slug:?}"))
-    }
-
-    pub async fn set_password(&self, slug: &str, login: &str, pw: &str) -> anyhow::Result<()> {
-        let account = self.account(slug, login).await?;
-        let rules = self.tenant(slug).await?.settings.policy.password_rules();
-        let personal = [Some(account.username.as_str()), account.name.as_deref(), account.email.as_deref()];
-        let personal = password::personal_words(&personal.into_iter().flatten().collect::<Vec<_>>());
-        password::check_rules_for(pw, rules, &personal).map_err(|e| anyhow!(e.message()))?;
-        let hash = self.password_hash(pw)?;
-        self.store.set_password_hash(&account.tenant_id, &account.id, &hash, self.now()).await?;
-        self.store.reset_login_failures(&account.tenant_id, &account.id).await?;
-        self.audit(&account.tenant_id, "password_set_by_operator", Some(&account.id), serde_json::json!({}))
-            .await
-    }
-
-    pub async fn set_account_disabled(&self, slug: &str, login: &str, v: bool) -> anyhow::Result<()> {
-        let account = self.account(slug, login).await?;
-        self.store.set_account_disabled(&account.tenant_id, &account.id, v, self.now()).await?;
-        self.forget_scim_disabling(&account.tenant_id, &account.id).await?;
-        let kind = if v { "account_disabled_by_operator" } else { "account_enabled_by_operator" };
-        self.audit(&account.tenant_id, kind, Some(&account.id), serde_json::json!({})).await
-    }
-
-    /// An administrator's lock or unlock is theirs: a SCIM client's note that it disabled the
-    /// account (`idp_core::scim::DISABLED_BY_CLIENT`) goes, so the client's `active: true` no
-    /// longer lifts a lock. (A write racing this one keeps the note; the next lock clears it.)
-    pub(crate) async fn forget_scim_disabling(&self, tenant_id: &str, id: &str) -> anyhow::Result<()> {
-        if let Some(mut r) = self.store.scim_record(tenant_id, "User", id).await?
-            && let Some(o) = r.data.as_object_mut()
-            && o.remove(idp_core::scim::DISABLED_BY_CLIENT).is_some()
-        {
-            r.version += 1;
-            r.updated_at = self.now();
-            self.store.update_scim_record(&r).await?;
-        }
-        Ok(())
-    }
-
     /// Records what an operator did (the CLI has no signed-in identity yet: `by` says so).
     pub(crate) async fn audit(
         &self,
@@ -835,7 +588,4 @@ impl Ops {
     }
 }
 
-/// The associated data a TOTP seed is sealed with: a seed moved to another account will not open.
-pub(crate) fn totp_context(account_id: &str) -> String {
-    format!("totp:{account_id}")
-}
+pub(crate) use factors::totp_context;

@@ -450,6 +450,17 @@ fn no_endpoint(endpoint: &str) -> ScimError {
     }
 }
 
+/// The caller and the resource type a request to `/{endpoint}…` is for.
+async fn opened(
+    state: Arc<AppState>,
+    slug: &str,
+    endpoint: &str,
+    headers: &HeaderMap,
+) -> Result<(Scim, Kind)> {
+    let kind = Kind::of(endpoint).ok_or_else(|| no_endpoint(endpoint))?;
+    Ok((Scim::caller(state, slug, headers).await?, kind))
+}
+
 async fn list(
     State(state): State<Arc<AppState>>,
     Path((slug, ep)): Path<(String, String)>,
@@ -457,8 +468,7 @@ async fn list(
     headers: HeaderMap,
 ) -> Response {
     let run = async {
-        let kind = Kind::of(&ep).ok_or_else(|| no_endpoint(&ep))?;
-        let s = Scim::caller(state, &slug, &headers).await?;
+        let (s, kind) = opened(state, &slug, &ep, &headers).await?;
         let q = q.unwrap_or_default();
         let pairs: Vec<(String, String)> = url::form_urlencoded::parse(q.as_bytes()).into_owned().collect();
         let query = Query::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
@@ -474,8 +484,7 @@ async fn search(
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> Response {
     let run = async {
-        let kind = Kind::of(&ep).ok_or_else(|| no_endpoint(&ep))?;
-        let s = Scim::caller(state, &slug, &headers).await?;
+        let (s, kind) = opened(state, &slug, &ep, &headers).await?;
         let body = body_json(&headers, body)?;
         let schemas_ok = body
             .get("schemas")
@@ -498,8 +507,7 @@ async fn create(
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> Response {
     let run = async {
-        let kind = Kind::of(&ep).ok_or_else(|| no_endpoint(&ep))?;
-        let s = Scim::caller(state, &slug, &headers).await?;
+        let (s, kind) = opened(state, &slug, &ep, &headers).await?;
         let body = body_json(&headers, body)?;
         let out = dispatch(&s, &Method::POST, kind, None, Some(body), None).await?;
         Ok::<_, ScimError>(answer(kind, out))
@@ -514,8 +522,7 @@ async fn get_one(
     headers: HeaderMap,
 ) -> Response {
     let run = async {
-        let kind = Kind::of(&ep).ok_or_else(|| no_endpoint(&ep))?;
-        let s = Scim::caller(state, &slug, &headers).await?;
+        let (s, kind) = opened(state, &slug, &ep, &headers).await?;
         let v = one(&s, kind, &id).await?;
         let version = version_of(&v).unwrap_or_default().to_string();
         if let Some(none_match) = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok())
@@ -549,8 +556,7 @@ async fn change(
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> Response {
     let run = async {
-        let kind = Kind::of(&ep).ok_or_else(|| no_endpoint(&ep))?;
-        let s = Scim::caller(state, &slug, &headers).await?;
+        let (s, kind) = opened(state, &slug, &ep, &headers).await?;
         let body = if method == Method::DELETE { None } else { Some(body_json(&headers, body)?) };
         let out = dispatch(&s, &method, kind, Some(&id), body, if_match(&headers).as_deref()).await?;
         Ok::<_, ScimError>(answer(kind, out))

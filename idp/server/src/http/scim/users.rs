@@ -15,7 +15,7 @@ use idp_core::scim::{DISABLED_BY_CLIENT, Record, filter, patch};
 use serde_json::{Value, json};
 
 use super::{Result, Scim, ScimError, check_if_match, finish};
-use crate::ops::NewAccount;
+use crate::ops::{NewAccount, accounts};
 
 pub const KIND: &str = "User";
 
@@ -157,18 +157,10 @@ pub fn roles_of(s: &Scim, data: &Value, before: Option<&Value>) -> Result<Vec<St
 }
 
 fn fields(s: &Scim, c: &Value, before: Option<&Value>) -> Result<Fields> {
-    let username = c["userName"].as_str().unwrap_or_default().trim().to_lowercase();
-    if username.is_empty()
-        || username.chars().count() > 64
-        || username.chars().any(|ch| ch.is_control() || ch.is_whitespace())
-    {
-        return Err(ScimError::bad("invalidValue", "userName has 1-64 characters without spaces."));
-    }
-    // a username that reads as a phone number would take that number's sign-in (logins match
-    // usernames first), and a 409 would tell whether it is registered here
-    if idp_core::sms::normalise_phone(&username).is_some() {
-        return Err(ScimError::bad("invalidValue", "userName must not be a phone number."));
-    }
+    // the rules of every account's username (never a phone number: that would take the
+    // number's sign-in, and a 409 would tell whether it is registered here)
+    let username = accounts::username(c["userName"].as_str().unwrap_or_default())
+        .map_err(|e| ScimError::bad("invalidValue", format!("userName: {e}")))?;
     let name = text(c, "/name/formatted")
         .map(str::to_string)
         .or_else(|| text(c, "/displayName").map(str::to_string))
@@ -180,10 +172,8 @@ fn fields(s: &Scim, c: &Value, before: Option<&Value>) -> Result<Fields> {
         .or(emails.first())
         .and_then(|e| e.get("value")?.as_str())
         .map(|e| e.trim().to_string());
-    if let Some(e) = &email
-        && (!e.contains('@') || e.len() > 254 || e.chars().any(char::is_whitespace))
-    {
-        return Err(ScimError::bad("invalidValue", "The email address is not valid."));
+    if let Some(e) = &email {
+        accounts::check_email(e).map_err(|e| ScimError::bad("invalidValue", format!("emails: {e}")))?;
     }
     Ok(Fields {
         username,
@@ -242,11 +232,9 @@ async fn hash(s: &Scim, pw: &str) -> Result<String> {
 
 /// The tenant's password rules, as a SCIM refusal.
 fn check_password(s: &Scim, pw: &str, f: &Fields) -> Result<()> {
-    let rules = s.t.tenant.settings.policy.password_rules();
-    let personal = [Some(f.username.as_str()), f.name.as_deref(), f.email.as_deref()];
-    let personal = idp_core::password::personal_words(&personal.into_iter().flatten().collect::<Vec<_>>());
-    idp_core::password::check_rules_for(pw, rules, &personal)
-        .map_err(|e| ScimError::bad("invalidValue", format!("password: {}", e.message())))
+    let about = [Some(f.username.as_str()), f.name.as_deref(), f.email.as_deref()];
+    accounts::check_password(&s.t.tenant, pw, about)
+        .map_err(|e| ScimError::bad("invalidValue", format!("password: {e}")))
 }
 
 async fn taken(s: &Scim, username: &str, other_than: Option<&str>) -> Result<()> {
